@@ -1,0 +1,201 @@
+#include "core/command.h"
+
+#include <algorithm>
+#include <charconv>
+#include <limits>
+
+#include <fmt/format.h>
+
+namespace replikv::core {
+namespace {
+
+using H = CommandSpec::Handler;
+
+const std::vector<CommandSpec> kCommands = {
+    // Data commands, answered by the core.
+    {"get", 2, false, H::core, 1, 1, 1, "readonly fast"},
+    {"set", -3, true, H::core, 1, 1, 1, "write denyoom"},
+    {"del", -2, true, H::core, 1, -1, 1, "write"},
+    {"exists", -2, false, H::core, 1, -1, 1, "readonly fast"},
+    {"mget", -2, false, H::core, 1, -1, 1, "readonly fast"},
+    {"mset", -3, true, H::core, 1, -1, 2, "write denyoom"},
+    {"incr", 2, true, H::core, 1, 1, 1, "write denyoom fast"},
+    {"incrby", 3, true, H::core, 1, 1, 1, "write denyoom fast"},
+    {"decr", 2, true, H::core, 1, 1, 1, "write denyoom fast"},
+    {"decrby", 3, true, H::core, 1, 1, 1, "write denyoom fast"},
+    {"dbsize", 1, false, H::core, 0, 0, 0, "readonly fast"},
+    {"scan", -2, false, H::core, 0, 0, 0, "readonly"},
+    {"keys", 2, false, H::core, 0, 0, 0, "readonly"},
+    {"ttl", 2, false, H::core, 1, 1, 1, "readonly fast"},
+    {"pttl", 2, false, H::core, 1, 1, 1, "readonly fast"},
+    // Connection and server commands, answered by the runtime.
+    {"ping", -1, false, H::server, 0, 0, 0, "fast stale"},
+    {"echo", 2, false, H::server, 0, 0, 0, "fast"},
+    {"info", -1, false, H::server, 0, 0, 0, "loading stale"},
+    {"role", 1, false, H::server, 0, 0, 0, "loading stale fast"},
+    {"command", -1, false, H::server, 0, 0, 0, "loading stale"},
+    {"config", -2, false, H::server, 0, 0, 0, "admin loading stale"},
+    {"client", -2, false, H::server, 0, 0, 0, "loading stale"},
+    {"select", 2, false, H::server, 0, 0, 0, "loading stale fast"},
+    {"hello", -1, false, H::server, 0, 0, 0, "loading stale fast"},
+    {"quit", -1, false, H::server, 0, 0, 0, "loading stale fast"},
+};
+
+char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
+
+bool equals_ignore_case(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return ascii_lower(x) == ascii_lower(y);
+         });
+}
+
+Reply syntax_error() { return Reply::error("ERR syntax error"); }
+Reply not_integer() { return Reply::error("ERR value is not an integer or out of range"); }
+
+std::vector<std::string> keys_from(std::span<const std::string_view> argv, size_t first) {
+  std::vector<std::string> keys;
+  keys.reserve(argv.size() - first);
+  for (size_t i = first; i < argv.size(); ++i) keys.emplace_back(argv[i]);
+  return keys;
+}
+
+std::variant<Request, Reply> parse_set(std::span<const std::string_view> argv) {
+  SetRequest set{std::string(argv[1]), std::string(argv[2]), {}, {}, false};
+  for (size_t i = 3; i < argv.size(); ++i) {
+    const std::string_view option = argv[i];
+    const bool has_next = i + 1 < argv.size();
+    const bool expiry_free = set.expiry.kind == Expiry::Kind::none;
+    if (equals_ignore_case(option, "nx") && set.condition != SetRequest::Condition::if_present) {
+      set.condition = SetRequest::Condition::if_absent;
+    } else if (equals_ignore_case(option, "xx") &&
+               set.condition != SetRequest::Condition::if_absent) {
+      set.condition = SetRequest::Condition::if_present;
+    } else if (equals_ignore_case(option, "get")) {
+      set.return_old = true;
+    } else if (equals_ignore_case(option, "keepttl") && expiry_free) {
+      set.expiry.kind = Expiry::Kind::keep;
+    } else if ((equals_ignore_case(option, "ex") || equals_ignore_case(option, "px") ||
+                equals_ignore_case(option, "exat") || equals_ignore_case(option, "pxat")) &&
+               expiry_free && has_next) {
+      const auto amount = parse_int64(argv[++i]);
+      if (!amount) return not_integer();
+      const bool seconds = equals_ignore_case(option, "ex") || equals_ignore_case(option, "exat");
+      constexpr int64_t ms_max = std::numeric_limits<int64_t>::max() / 2;
+      if (*amount <= 0 || (seconds && *amount > ms_max / 1000)) {
+        return Reply::error("ERR invalid expire time in 'set' command");
+      }
+      set.expiry.ms = seconds ? *amount * 1000 : *amount;
+      const bool absolute = equals_ignore_case(option, "exat") ||
+                            equals_ignore_case(option, "pxat");
+      set.expiry.kind = absolute ? Expiry::Kind::absolute_ms : Expiry::Kind::relative_ms;
+    } else {
+      return syntax_error();
+    }
+  }
+  return Request{std::move(set)};
+}
+
+std::variant<Request, Reply> parse_scan(std::span<const std::string_view> argv) {
+  ScanRequest scan;
+  const std::string_view cursor = argv[1];
+  uint64_t value = 0;
+  const auto [end, ec] = std::from_chars(cursor.data(), cursor.data() + cursor.size(), value);
+  if (ec != std::errc() || end != cursor.data() + cursor.size()) {
+    return Reply::error("ERR invalid cursor");
+  }
+  scan.cursor = value;
+  for (size_t i = 2; i < argv.size(); i += 2) {
+    if (i + 1 >= argv.size()) return syntax_error();
+    const std::string_view option = argv[i];
+    const std::string_view argument = argv[i + 1];
+    if (equals_ignore_case(option, "match")) {
+      scan.pattern = (argument == "*") ? std::string() : std::string(argument);
+    } else if (equals_ignore_case(option, "count")) {
+      const auto count = parse_int64(argument);
+      if (!count) return not_integer();
+      if (*count < 1) return syntax_error();
+      scan.count = static_cast<uint64_t>(*count);
+    } else if (equals_ignore_case(option, "type")) {
+      scan.type_mismatch = !equals_ignore_case(argument, "string");
+    } else {
+      return syntax_error();
+    }
+  }
+  return Request{std::move(scan)};
+}
+
+}  // namespace
+
+const std::vector<CommandSpec>& all_commands() { return kCommands; }
+
+const CommandSpec* find_command(std::string_view name) {
+  for (const auto& spec : kCommands) {
+    if (equals_ignore_case(spec.name, name)) return &spec;
+  }
+  return nullptr;
+}
+
+std::optional<Reply> check_arity(const CommandSpec& spec, size_t argc) {
+  const bool fits = spec.arity >= 0 ? argc == static_cast<size_t>(spec.arity)
+                                    : argc >= static_cast<size_t>(-spec.arity);
+  if (fits) return std::nullopt;
+  return Reply::error(fmt::format("ERR wrong number of arguments for '{}' command", spec.name));
+}
+
+std::optional<int64_t> parse_int64(std::string_view text) {
+  if (text.empty() || text.size() > 20 || text.front() == '+') return std::nullopt;
+  int64_t value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  // Redis refuses leading zeros ("007") and "-0"; keep the same canonical form.
+  if ((text.size() > 1 && text[0] == '0') || (text.size() > 1 && text[0] == '-' && text[1] == '0')) {
+    return std::nullopt;
+  }
+  return value;
+}
+
+bool is_write(const Request& request) {
+  return std::holds_alternative<SetRequest>(request) ||
+         std::holds_alternative<DelRequest>(request) ||
+         std::holds_alternative<MSetRequest>(request) ||
+         std::holds_alternative<IncrByRequest>(request);
+}
+
+std::variant<Request, Reply> parse_request(const CommandSpec& spec,
+                                           std::span<const std::string_view> argv) {
+  const std::string_view name = spec.name;
+  if (name == "get") return Request{GetRequest{std::string(argv[1])}};
+  if (name == "set") return parse_set(argv);
+  if (name == "del") return Request{DelRequest{keys_from(argv, 1)}};
+  if (name == "exists") return Request{ExistsRequest{keys_from(argv, 1)}};
+  if (name == "mget") return Request{MGetRequest{keys_from(argv, 1)}};
+  if (name == "mset") {
+    if (argv.size() % 2 != 1) return check_arity(spec, 0).value();
+    MSetRequest mset;
+    mset.pairs.reserve(argv.size() / 2);
+    for (size_t i = 1; i + 1 < argv.size(); i += 2) {
+      mset.pairs.emplace_back(std::string(argv[i]), std::string(argv[i + 1]));
+    }
+    return Request{std::move(mset)};
+  }
+  if (name == "incr" || name == "decr") {
+    return Request{IncrByRequest{std::string(argv[1]), name == "incr" ? 1 : -1}};
+  }
+  if (name == "incrby" || name == "decrby") {
+    const auto delta = parse_int64(argv[2]);
+    if (!delta) return not_integer();
+    if (name == "decrby" && *delta == std::numeric_limits<int64_t>::min()) {
+      return Reply::error("ERR decrement would overflow");
+    }
+    return Request{IncrByRequest{std::string(argv[1]), name == "incrby" ? *delta : -*delta}};
+  }
+  if (name == "dbsize") return Request{DbSizeRequest{}};
+  if (name == "scan") return parse_scan(argv);
+  if (name == "keys") return Request{KeysRequest{std::string(argv[1])}};
+  if (name == "ttl" || name == "pttl") {
+    return Request{TtlRequest{std::string(argv[1]), name == "pttl"}};
+  }
+  return Reply::error(fmt::format("ERR command '{}' is not a data command", name));
+}
+
+}  // namespace replikv::core

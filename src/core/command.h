@@ -1,0 +1,87 @@
+// Commands: the table of every command replikv answers, and the parser that turns a client's
+// argument vector into a typed `Request` for the core.
+//
+// The table is the one place that says what a command is called, how many arguments it takes,
+// whether it writes, and who answers it: the core (data commands) or the runtime (connection and
+// server commands such as PING, CLIENT, INFO). COMMAND's reply is generated from it. Parsing is
+// pure: same arguments, same request or the same error, in Redis's words.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "core/reply.h"
+#include "core/types.h"
+
+namespace replikv::core {
+
+struct CommandSpec {
+  enum class Handler : uint8_t { core, server };
+  std::string_view name;  // lower case
+  int arity;              // Redis's convention: N exactly, or -N for at least N (name included)
+  bool write;
+  Handler handler;
+  int first_key;          // COMMAND's key positions; 0 when the command takes no keys
+  int last_key;
+  int key_step;
+  std::string_view flags; // space separated, as COMMAND lists them
+};
+
+// The spec for a command name in any case, or nullptr.
+const CommandSpec* find_command(std::string_view name);
+const std::vector<CommandSpec>& all_commands();
+
+// "ERR wrong number of arguments for 'get' command" when `argc` (name included) does not fit.
+std::optional<Reply> check_arity(const CommandSpec& spec, size_t argc);
+
+// When a value expires.
+struct Expiry {
+  enum class Kind : uint8_t { none, relative_ms, absolute_ms, keep };
+  Kind kind = Kind::none;
+  int64_t ms = 0;
+};
+
+struct GetRequest { std::string key; };
+struct SetRequest {
+  enum class Condition : uint8_t { always, if_absent, if_present };
+  std::string key;
+  std::string value;
+  Expiry expiry;
+  Condition condition = Condition::always;
+  bool return_old = false;  // SET … GET
+};
+struct DelRequest { std::vector<std::string> keys; };
+struct ExistsRequest { std::vector<std::string> keys; };
+struct MGetRequest { std::vector<std::string> keys; };
+struct MSetRequest { std::vector<std::pair<std::string, std::string>> pairs; };
+struct IncrByRequest { std::string key; int64_t delta; };
+struct DbSizeRequest {};
+struct ScanRequest {
+  uint64_t cursor = 0;
+  std::string pattern;   // empty: every key
+  uint64_t count = 10;
+  bool type_mismatch = false;  // TYPE other than "string": nothing matches
+};
+struct KeysRequest { std::string pattern; };
+struct TtlRequest { std::string key; bool milliseconds; };
+
+using Request = std::variant<GetRequest, SetRequest, DelRequest, ExistsRequest, MGetRequest,
+                             MSetRequest, IncrByRequest, DbSizeRequest, ScanRequest, KeysRequest,
+                             TtlRequest>;
+
+bool is_write(const Request& request);
+
+// Parses a core command (`spec.handler == core`, arity already checked). On bad arguments returns
+// the error reply Redis gives.
+std::variant<Request, Reply> parse_request(const CommandSpec& spec,
+                                           std::span<const std::string_view> argv);
+
+// Integer parsing with Redis's rules: optional '-', decimal digits, no spaces, no '+', fits int64.
+std::optional<int64_t> parse_int64(std::string_view text);
+
+}  // namespace replikv::core

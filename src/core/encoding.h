@@ -1,0 +1,57 @@
+// Every byte layout replikv writes to storage, in one place.
+//
+// Data column
+//   key   = key_hash(user key) as 8 bytes big-endian ‖ user key
+//   value = flags (1 byte; bit 0: has expiry) ‖ [expire_at_ms, 8 bytes big-endian] ‖ user value
+// Keys are ordered by their hash first. That makes SCAN's cursor a plain integer that survives
+// restarts and means the same thing on every replica (the hash to resume from), and it lets later
+// anti-entropy compare replicas range by range of the hash space.
+//
+// Expiry column
+//   key   = expire_at_ms as 8 bytes big-endian ‖ user key;  value = empty
+// An index of the keys that have a time to live, in expiry order, for the active expiry sweep.
+//
+// Meta column
+//   "key_count"     → 8 bytes big-endian: the number of keys in the data column.
+//   "expiry_count"  → 8 bytes big-endian: the number of keys with a time to live.
+//   "applied_index" → 8 bytes big-endian: the number of writes applied (the log position).
+//
+// The hash is FNV-1a 64 followed by the splitmix64 finalizer (to spread FNV's weak low bits). It is
+// part of the on-disk format: changing it needs a data migration.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/types.h"
+
+namespace replikv::core {
+
+uint64_t key_hash(std::string_view key);
+
+void append_u64_be(std::string& out, uint64_t value);
+uint64_t read_u64_be(std::string_view bytes);  // bytes.size() >= 8
+
+std::string data_key(std::string_view user_key);
+// The user key inside a data-column key (which must be at least 8 bytes).
+std::string_view user_key_of(std::string_view data_key);
+// The first data-column key whose hash is >= hash.
+std::string data_key_start(uint64_t hash);
+
+struct StoredValue {
+  std::optional<TimeMs> expire_at_ms;
+  std::string_view value;  // points into the encoded bytes
+};
+std::string encode_value(std::string_view value, std::optional<TimeMs> expire_at_ms);
+// nullopt when the bytes are not a value this version wrote (a corrupt record).
+std::optional<StoredValue> decode_value(std::string_view bytes);
+
+std::string expiry_key(TimeMs expire_at_ms, std::string_view user_key);
+
+inline constexpr std::string_view meta_key_count = "key_count";
+inline constexpr std::string_view meta_expiry_count = "expiry_count";
+inline constexpr std::string_view meta_applied_index = "applied_index";
+
+}  // namespace replikv::core

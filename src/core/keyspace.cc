@@ -1,0 +1,279 @@
+#include "core/keyspace.h"
+
+#include <limits>
+#include <type_traits>
+
+#include "core/assert.h"
+#include "core/encoding.h"
+#include "core/glob.h"
+
+namespace replikv::core {
+namespace {
+
+uint64_t read_counter(const StorageView& view, std::string_view key) {
+  const auto bytes = view.get(Column::meta, key);
+  if (!bytes) return 0;
+  REPLIKV_ASSERT(bytes->size() == 8, "a meta counter is 8 bytes");
+  return read_u64_be(*bytes);
+}
+
+std::string u64_bytes(uint64_t value) {
+  std::string bytes;
+  append_u64_be(bytes, value);
+  return bytes;
+}
+
+// How many keys SCAN visits per unit of COUNT at most, so a MATCH that filters everything still
+// returns within a bounded amount of work (the client continues from the cursor).
+constexpr uint64_t scan_visits_per_count_max = 10;
+
+}  // namespace
+
+Keyspace::Keyspace(const StorageView& view) : view_(view) {
+  key_count_ = read_counter(view, meta_key_count);
+  expiry_count_ = read_counter(view, meta_expiry_count);
+  applied_index_ = LogIndex(read_counter(view, meta_applied_index));
+}
+
+Reply Keyspace::execute(const Request& request, TimeMs now_ms, WriteBatch& batch) {
+  overlay_.clear();
+  Reply reply = std::visit(
+      [&](const auto& r) -> Reply {
+        using T = std::decay_t<decltype(r)>;
+        if constexpr (std::is_same_v<T, GetRequest>) return get(r, now_ms);
+        if constexpr (std::is_same_v<T, SetRequest>) return set(r, now_ms, batch);
+        if constexpr (std::is_same_v<T, DelRequest>) return del(r, now_ms, batch);
+        if constexpr (std::is_same_v<T, ExistsRequest>) return exists(r, now_ms);
+        if constexpr (std::is_same_v<T, MGetRequest>) return mget(r, now_ms);
+        if constexpr (std::is_same_v<T, MSetRequest>) return mset(r, batch);
+        if constexpr (std::is_same_v<T, IncrByRequest>) return incr_by(r, now_ms, batch);
+        if constexpr (std::is_same_v<T, DbSizeRequest>) {
+          return Reply::number(static_cast<int64_t>(key_count_));
+        }
+        if constexpr (std::is_same_v<T, ScanRequest>) return scan(r, now_ms);
+        if constexpr (std::is_same_v<T, KeysRequest>) return keys(r, now_ms);
+        if constexpr (std::is_same_v<T, TtlRequest>) return ttl(r, now_ms);
+      },
+      request);
+  if (is_write(request)) {
+    const LogIndex previous = applied_index_;
+    applied_index_ = applied_index_.next();
+    REPLIKV_ASSERT(applied_index_ > previous, "the applied index never moves back");
+    write_counters(batch);
+  }
+  overlay_.clear();
+  return reply;
+}
+
+std::optional<Keyspace::Record> Keyspace::load(const std::string& key) const {
+  if (const auto it = overlay_.find(key); it != overlay_.end()) return it->second;
+  const auto bytes = view_.get(Column::data, data_key(key));
+  if (!bytes) return std::nullopt;
+  const auto stored = decode_value(*bytes);
+  REPLIKV_ASSERT(stored.has_value(), "a data record this version cannot decode");
+  return Record{std::string(stored->value), stored->expire_at_ms};
+}
+
+std::optional<Keyspace::Record> Keyspace::load_live(const std::string& key, TimeMs now_ms) {
+  auto record = load(key);
+  if (record && is_expired(record->expire_at_ms, now_ms)) record.reset();
+  return record;
+}
+
+void Keyspace::store(const std::string& key, std::string value,
+                     std::optional<TimeMs> expire_at_ms, WriteBatch& batch) {
+  const auto old = load(key);
+  if (!old) ++key_count_;
+  if (old && old->expire_at_ms) {
+    batch.erase(Column::expiry, expiry_key(*old->expire_at_ms, key));
+    REPLIKV_ASSERT(expiry_count_ > 0, "expiry count never goes negative");
+    --expiry_count_;
+  }
+  if (expire_at_ms) {
+    batch.put(Column::expiry, expiry_key(*expire_at_ms, key), {});
+    ++expiry_count_;
+  }
+  batch.put(Column::data, data_key(key), encode_value(value, expire_at_ms));
+  overlay_[key] = Record{std::move(value), expire_at_ms};
+}
+
+bool Keyspace::erase(const std::string& key, WriteBatch& batch) {
+  const auto old = load(key);
+  if (!old) return false;
+  REPLIKV_ASSERT(key_count_ > 0, "key count never goes negative");
+  --key_count_;
+  if (old->expire_at_ms) {
+    batch.erase(Column::expiry, expiry_key(*old->expire_at_ms, key));
+    REPLIKV_ASSERT(expiry_count_ > 0, "expiry count never goes negative");
+    --expiry_count_;
+  }
+  batch.erase(Column::data, data_key(key));
+  overlay_[key] = std::nullopt;
+  return true;
+}
+
+void Keyspace::write_counters(WriteBatch& batch) {
+  batch.put(Column::meta, std::string(meta_key_count), u64_bytes(key_count_));
+  batch.put(Column::meta, std::string(meta_expiry_count), u64_bytes(expiry_count_));
+  batch.put(Column::meta, std::string(meta_applied_index), u64_bytes(applied_index_.value()));
+}
+
+Reply Keyspace::get(const GetRequest& request, TimeMs now_ms) {
+  auto record = load_live(request.key, now_ms);
+  if (!record) {
+    ++misses_;
+    return Reply::nil();
+  }
+  ++hits_;
+  return Reply::bulk(std::move(record->value));
+}
+
+Reply Keyspace::set(const SetRequest& request, TimeMs now_ms, WriteBatch& batch) {
+  auto old = load_live(request.key, now_ms);
+  const bool allowed =
+      request.condition == SetRequest::Condition::always ||
+      (request.condition == SetRequest::Condition::if_absent && !old) ||
+      (request.condition == SetRequest::Condition::if_present && old.has_value());
+  Reply old_reply = old ? Reply::bulk(old->value) : Reply::nil();
+  if (!allowed) return request.return_old ? std::move(old_reply) : Reply::nil();
+
+  std::optional<TimeMs> expire_at_ms;
+  switch (request.expiry.kind) {
+    case Expiry::Kind::none: break;
+    case Expiry::Kind::relative_ms: expire_at_ms = now_ms + request.expiry.ms; break;
+    case Expiry::Kind::absolute_ms: expire_at_ms = request.expiry.ms; break;
+    case Expiry::Kind::keep: expire_at_ms = old ? old->expire_at_ms : std::nullopt; break;
+  }
+  if (expire_at_ms && is_expired(expire_at_ms, now_ms)) {
+    // An absolute expiry in the past: Redis deletes the key and answers as if it had been set.
+    erase(request.key, batch);
+  } else {
+    store(request.key, request.value, expire_at_ms, batch);
+  }
+  return request.return_old ? std::move(old_reply) : Reply::ok();
+}
+
+Reply Keyspace::del(const DelRequest& request, TimeMs now_ms, WriteBatch& batch) {
+  int64_t deleted = 0;
+  for (const auto& key : request.keys) {
+    const bool live = load_live(key, now_ms).has_value();
+    if (erase(key, batch) && live) ++deleted;
+  }
+  return Reply::number(deleted);
+}
+
+Reply Keyspace::exists(const ExistsRequest& request, TimeMs now_ms) {
+  int64_t count = 0;
+  for (const auto& key : request.keys) count += load_live(key, now_ms) ? 1 : 0;
+  return Reply::number(count);
+}
+
+Reply Keyspace::mget(const MGetRequest& request, TimeMs now_ms) {
+  std::vector<Reply> values;
+  values.reserve(request.keys.size());
+  for (const auto& key : request.keys) {
+    auto record = load_live(key, now_ms);
+    values.push_back(record ? Reply::bulk(std::move(record->value)) : Reply::nil());
+  }
+  return Reply::array(std::move(values));
+}
+
+Reply Keyspace::mset(const MSetRequest& request, WriteBatch& batch) {
+  for (const auto& [key, value] : request.pairs) store(key, value, std::nullopt, batch);
+  return Reply::ok();
+}
+
+Reply Keyspace::incr_by(const IncrByRequest& request, TimeMs now_ms, WriteBatch& batch) {
+  const auto old = load_live(request.key, now_ms);
+  int64_t value = 0;
+  if (old) {
+    const auto parsed = parse_int64(old->value);
+    if (!parsed) return Reply::error("ERR value is not an integer or out of range");
+    value = *parsed;
+  }
+  constexpr int64_t max = std::numeric_limits<int64_t>::max();
+  constexpr int64_t min = std::numeric_limits<int64_t>::min();
+  if ((request.delta > 0 && value > max - request.delta) ||
+      (request.delta < 0 && value < min - request.delta)) {
+    return Reply::error("ERR increment or decrement would overflow");
+  }
+  value += request.delta;
+  // An expired record is absent: the new value starts without a time to live.
+  store(request.key, std::to_string(value), old ? old->expire_at_ms : std::nullopt, batch);
+  return Reply::number(value);
+}
+
+Reply Keyspace::scan(const ScanRequest& request, TimeMs now_ms) const {
+  std::vector<Reply> keys;
+  uint64_t visited = 0;
+  const uint64_t visits_max = request.count * scan_visits_per_count_max;
+  uint64_t next_cursor = 0;
+  std::optional<uint64_t> last_hash;
+  view_.scan(Column::data, data_key_start(request.cursor),
+             [&](std::string_view key, std::string_view value) {
+               const uint64_t hash = read_u64_be(key);
+               // Finish a run of equal hashes before stopping, so the cursor never splits one.
+               if (last_hash && hash != *last_hash &&
+                   (keys.size() >= request.count || visited >= visits_max)) {
+                 next_cursor = hash;
+                 return false;
+               }
+               last_hash = hash;
+               ++visited;
+               const auto stored = decode_value(value);
+               REPLIKV_ASSERT(stored.has_value(), "a data record this version cannot decode");
+               const std::string_view user_key = user_key_of(key);
+               if (!request.type_mismatch && !is_expired(stored->expire_at_ms, now_ms) &&
+                   (request.pattern.empty() || glob_match(request.pattern, user_key))) {
+                 keys.push_back(Reply::bulk(std::string(user_key)));
+               }
+               return true;
+             });
+  return Reply::array({Reply::bulk(std::to_string(next_cursor)), Reply::array(std::move(keys))});
+}
+
+Reply Keyspace::keys(const KeysRequest& request, TimeMs now_ms) const {
+  std::vector<Reply> keys;
+  const bool every = request.pattern == "*";
+  view_.scan(Column::data, {}, [&](std::string_view key, std::string_view value) {
+    const auto stored = decode_value(value);
+    REPLIKV_ASSERT(stored.has_value(), "a data record this version cannot decode");
+    const std::string_view user_key = user_key_of(key);
+    if (!is_expired(stored->expire_at_ms, now_ms) &&
+        (every || glob_match(request.pattern, user_key))) {
+      keys.push_back(Reply::bulk(std::string(user_key)));
+    }
+    return true;
+  });
+  return Reply::array(std::move(keys));
+}
+
+Reply Keyspace::ttl(const TtlRequest& request, TimeMs now_ms) {
+  const auto record = load_live(request.key, now_ms);
+  if (!record) return Reply::number(-2);
+  if (!record->expire_at_ms) return Reply::number(-1);
+  const int64_t remaining_ms = *record->expire_at_ms - now_ms;
+  return Reply::number(request.milliseconds ? remaining_ms : (remaining_ms + 500) / 1000);
+}
+
+uint64_t Keyspace::expire_due(TimeMs now_ms, uint64_t keys_max, WriteBatch& batch) {
+  overlay_.clear();
+  std::vector<std::string> due;
+  view_.scan(Column::expiry, {}, [&](std::string_view key, std::string_view) {
+    if (due.size() >= keys_max) return false;
+    const auto expire_at_ms = static_cast<TimeMs>(read_u64_be(key));
+    if (!is_expired(expire_at_ms, now_ms)) return false;
+    due.emplace_back(key.substr(8));
+    return true;
+  });
+  for (const auto& key : due) {
+    const auto record = load(key);
+    REPLIKV_ASSERT(record && record->expire_at_ms, "the expiry index names only keys with a TTL");
+    erase(key, batch);
+  }
+  if (!due.empty()) write_counters(batch);
+  overlay_.clear();
+  return due.size();
+}
+
+}  // namespace replikv::core

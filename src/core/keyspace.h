@@ -1,0 +1,86 @@
+// Keyspace: the key-value state machine that every strategy applies its writes to.
+//
+// It executes one typed request against the stored data at a given time and describes the
+// resulting writes in a WriteBatch; it never writes storage itself. Between two calls the driver
+// must have applied the batch (core/ready.h, step 2), because the next call reads through the
+// same StorageView. Within one call an overlay makes the request see its own writes
+// (`MSET a 1 a 2`, `DEL a a`).
+//
+// Expiry follows Redis: a key whose expiry time has passed is absent to every read and write
+// (lazy expiry), and `expire_due` deletes such keys in expiry order (active expiry). Counters —
+// keys, keys with a time to live, writes applied — are kept in memory and written to the meta
+// column in the same batch as the change that moved them, so they survive restarts exactly.
+//
+// Invariants (asserted): counters never go negative; the applied index never moves back.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+#include "core/command.h"
+#include "core/reply.h"
+#include "core/storage.h"
+#include "core/types.h"
+
+namespace replikv::core {
+
+class Keyspace {
+ public:
+  // Reads the counters from the meta column of `view`, which must outlive the keyspace.
+  explicit Keyspace(const StorageView& view);
+
+  // Executes `request` as of `now_ms`. Reads see every batch applied so far; writes are appended
+  // to `batch`. Returns the client's reply.
+  Reply execute(const Request& request, TimeMs now_ms, WriteBatch& batch);
+
+  // Deletes up to `keys_max` keys whose expiry time is before `now_ms`. Returns how many.
+  uint64_t expire_due(TimeMs now_ms, uint64_t keys_max, WriteBatch& batch);
+
+  uint64_t key_count() const { return key_count_; }
+  uint64_t expiry_count() const { return expiry_count_; }
+  LogIndex applied_index() const { return applied_index_; }
+  uint64_t hits() const { return hits_; }
+  uint64_t misses() const { return misses_; }
+
+ private:
+  struct Record {
+    std::string value;
+    std::optional<TimeMs> expire_at_ms;
+  };
+
+  std::optional<Record> load(const std::string& key) const;
+  std::optional<Record> load_live(const std::string& key, TimeMs now_ms);
+  void store(const std::string& key, std::string value, std::optional<TimeMs> expire_at_ms,
+             WriteBatch& batch);
+  bool erase(const std::string& key, WriteBatch& batch);  // true when a record existed
+  void write_counters(WriteBatch& batch);
+
+  Reply get(const GetRequest& request, TimeMs now_ms);
+  Reply set(const SetRequest& request, TimeMs now_ms, WriteBatch& batch);
+  Reply del(const DelRequest& request, TimeMs now_ms, WriteBatch& batch);
+  Reply exists(const ExistsRequest& request, TimeMs now_ms);
+  Reply mget(const MGetRequest& request, TimeMs now_ms);
+  Reply mset(const MSetRequest& request, WriteBatch& batch);
+  Reply incr_by(const IncrByRequest& request, TimeMs now_ms, WriteBatch& batch);
+  Reply scan(const ScanRequest& request, TimeMs now_ms) const;
+  Reply keys(const KeysRequest& request, TimeMs now_ms) const;
+  Reply ttl(const TtlRequest& request, TimeMs now_ms);
+
+  const StorageView& view_;
+  // Writes of the request being executed, by user key; nullopt marks a deletion.
+  std::unordered_map<std::string, std::optional<Record>> overlay_;
+  uint64_t key_count_ = 0;
+  uint64_t expiry_count_ = 0;
+  LogIndex applied_index_;
+  uint64_t hits_ = 0;
+  uint64_t misses_ = 0;
+};
+
+// Redis's expiry rule: a key is gone once the clock has passed its expiry time.
+inline bool is_expired(std::optional<TimeMs> expire_at_ms, TimeMs now_ms) {
+  return expire_at_ms && now_ms > *expire_at_ms;
+}
+
+}  // namespace replikv::core

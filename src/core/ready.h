@@ -1,0 +1,69 @@
+// Ready: everything a replica asks its driver to do after an input.
+//
+// The driver (the real runtime, or the simulator) follows these steps, in this order:
+//
+//   1. After every input — client_request, peer_message, tick, persisted — call take_ready().
+//   2. Apply the Ready's `batch` to the storage engine atomically, before the next input: the
+//      replica reads its own earlier writes back through its StorageView.
+//   3. Make the batch durable as `sync` demands. `per_policy` follows the node's fsync setting
+//      (`always`: sync before step 4; `never`: the write alone counts as durable); `always` syncs
+//      whatever the setting says (Raft's term and vote). One sync may cover every Ready of one
+//      loop turn (group commit).
+//   4. Once this Ready and every earlier one are durable: call persisted(id) and release the
+//      `replies`, then send the `messages`. A reply — a read's too — never leaves before the state
+//      it reflects is durable ("durable before visible", DESIGN.md).
+//   5. Call tick(now_ms) no later than `tick_at_ms`, when set.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/reply.h"
+#include "core/storage.h"
+#include "core/types.h"
+
+namespace replikv::core {
+
+enum class Sync : uint8_t {
+  none,        // nothing written, or nothing that must survive a crash
+  per_policy,  // durable as the node's fsync setting says
+  always,      // durable before anything that depends on it, whatever the setting
+};
+
+struct ClientReply {
+  ConnectionId connection;
+  uint64_t sequence = 0;  // the request's position on its connection
+  Reply reply;
+};
+
+// A message to a peer. `payload` is the serialized peer message; its schema arrives with the
+// first protocol that has peers.
+struct Message {
+  NodeId from;
+  NodeId to;
+  std::string payload;
+};
+
+struct Ready {
+  ReadyId id;
+  WriteBatch batch;
+  Sync sync = Sync::none;
+  std::vector<ClientReply> replies;
+  std::vector<Message> messages;
+  std::optional<TimeMs> tick_at_ms;
+
+  bool empty() const {
+    return batch.empty() && replies.empty() && messages.empty() && !tick_at_ms;
+  }
+  void clear() {
+    batch.clear();
+    sync = Sync::none;
+    replies.clear();
+    messages.clear();
+    tick_at_ms.reset();
+  }
+};
+
+}  // namespace replikv::core

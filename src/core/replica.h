@@ -1,0 +1,56 @@
+// Replica: the interface every replication strategy implements, and the only way a driver talks
+// to one. It is a deterministic state machine: the same inputs in the same order, from the same
+// storage contents and the same Rng seed, give the same Readies. See core/ready.h for the steps a
+// driver must follow after each input.
+//
+// Thread-safety: none. A replica belongs to one thread (the event loop, or the simulator).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "core/command.h"
+#include "core/ready.h"
+#include "core/types.h"
+
+namespace replikv::core {
+
+struct ClientRequest {
+  ConnectionId connection;
+  uint64_t sequence = 0;
+  Request request;
+};
+
+// A point-in-time report of a replica, for INFO, ROLE, /status and /metrics.
+struct ReplicaStatus {
+  std::string role;  // "master" or "slave", in Redis's words for ROLE and INFO
+  NodeId node_id;
+  uint64_t key_count = 0;
+  uint64_t keys_with_expiry = 0;
+  LogIndex applied_index;         // writes applied since the data directory was created
+  ReadyId durable_ready_id;       // every Ready up to this one is durable
+  uint64_t writes_applied_total = 0;
+  uint64_t reads_total = 0;
+  uint64_t expired_keys_total = 0;  // deleted by the expiry sweep since start
+  uint64_t keyspace_hits_total = 0;
+  uint64_t keyspace_misses_total = 0;
+};
+
+class Replica {
+ public:
+  virtual ~Replica() = default;
+
+  // Inputs.
+  virtual void client_request(ClientRequest request) = 0;
+  virtual void peer_message(Message message) = 0;
+  virtual void tick(TimeMs now_ms) = 0;
+  virtual void persisted(ReadyId ready_id) = 0;
+
+  // Moves what the last inputs produced into `out` (cleared first) and returns true, or returns
+  // false when there is nothing to do. Ids increase by one per Ready returned.
+  virtual bool take_ready(Ready& out) = 0;
+
+  virtual ReplicaStatus status() const = 0;
+};
+
+}  // namespace replikv::core

@@ -1,0 +1,73 @@
+#include "core/standalone.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "core/assert.h"
+
+namespace replikv::core {
+
+Standalone::Standalone(const StorageView& view, Rng rng, StandaloneOptions options)
+    : options_(options), rng_(rng), keyspace_(view) {}
+
+void Standalone::client_request(ClientRequest request) {
+  const bool write = is_write(request.request);
+  Reply reply = keyspace_.execute(request.request, now_ms_, pending_.batch);
+  if (write) {
+    ++writes_;
+    if (!pending_.batch.empty()) pending_.sync = Sync::per_policy;
+  } else {
+    ++reads_;
+  }
+  pending_.replies.push_back({request.connection, request.sequence, std::move(reply)});
+}
+
+void Standalone::peer_message(Message) {
+  // A single node has no peers; a message can only come from a misconfigured cluster. Count it.
+  ++dropped_peer_messages_;
+}
+
+void Standalone::tick(TimeMs now_ms) {
+  now_ms_ = std::max(now_ms_, now_ms);
+  if (now_ms_ < next_sweep_at_ms_) return;
+  next_sweep_at_ms_ = now_ms_ + options_.expiry_sweep_interval_ms;
+  const uint64_t deleted =
+      keyspace_.expire_due(now_ms_, options_.expiry_sweep_keys_max, pending_.batch);
+  expired_ += deleted;
+  if (deleted > 0) pending_.sync = Sync::per_policy;
+  // Come back sooner when the sweep hit its bound: more keys are probably due.
+  pending_.tick_at_ms = deleted == options_.expiry_sweep_keys_max ? now_ms_ : next_sweep_at_ms_;
+}
+
+void Standalone::persisted(ReadyId ready_id) {
+  REPLIKV_ASSERT(ready_id <= last_taken_, "persisted() names a Ready that was never taken");
+  REPLIKV_ASSERT(ready_id >= durable_, "the durable position never moves back");
+  durable_ = ready_id;
+}
+
+bool Standalone::take_ready(Ready& out) {
+  out.clear();
+  if (pending_.empty()) return false;
+  std::swap(out, pending_);
+  last_taken_ = last_taken_.next();
+  out.id = last_taken_;
+  return true;
+}
+
+ReplicaStatus Standalone::status() const {
+  ReplicaStatus status;
+  status.role = "master";
+  status.node_id = options_.node_id;
+  status.key_count = keyspace_.key_count();
+  status.keys_with_expiry = keyspace_.expiry_count();
+  status.applied_index = keyspace_.applied_index();
+  status.durable_ready_id = durable_;
+  status.writes_applied_total = writes_;
+  status.reads_total = reads_;
+  status.expired_keys_total = expired_;
+  status.keyspace_hits_total = keyspace_.hits();
+  status.keyspace_misses_total = keyspace_.misses();
+  return status;
+}
+
+}  // namespace replikv::core

@@ -1,0 +1,60 @@
+// Standalone: a single replica with no peers, the first user of the Replica contract.
+//
+// Guarantee: a reply leaves only after the state it reflects is durable (with fsync "always"),
+// because every reply rides in the Ready whose batch holds the write, and the driver releases it
+// only after that Ready and every earlier one are durable (core/ready.h, step 4). Reads are
+// answered from applied state; since the driver applies each batch before the next input, a read
+// sees every write that came before it on any connection — a single node is linearizable.
+//
+// Time: the replica's clock is the largest now_ms it has been given by tick(); it never moves
+// back, even if the driver's wall clock does. Expiry is judged against it.
+//
+// Invariants (asserted): Ready ids increase by one; persisted() never moves back and never names
+// a Ready not yet taken.
+#pragma once
+
+#include <cstdint>
+
+#include "core/keyspace.h"
+#include "core/random.h"
+#include "core/replica.h"
+
+namespace replikv::core {
+
+struct StandaloneOptions {
+  NodeId node_id{1};
+  // How often the active expiry sweep runs, and how many keys one sweep deletes at most.
+  TimeMs expiry_sweep_interval_ms = 100;
+  uint64_t expiry_sweep_keys_max = 200;
+};
+
+class Standalone final : public Replica {
+ public:
+  // `view` must outlive the replica. `rng` is unused by a single node but kept for the contract.
+  Standalone(const StorageView& view, Rng rng, StandaloneOptions options);
+
+  void client_request(ClientRequest request) override;
+  void peer_message(Message message) override;
+  void tick(TimeMs now_ms) override;
+  void persisted(ReadyId ready_id) override;
+  bool take_ready(Ready& out) override;
+  ReplicaStatus status() const override;
+
+  uint64_t dropped_peer_messages() const { return dropped_peer_messages_; }
+
+ private:
+  StandaloneOptions options_;
+  Rng rng_;
+  Keyspace keyspace_;
+  Ready pending_;
+  TimeMs now_ms_ = 0;
+  TimeMs next_sweep_at_ms_ = 0;
+  ReadyId last_taken_;
+  ReadyId durable_;
+  uint64_t writes_ = 0;
+  uint64_t reads_ = 0;
+  uint64_t expired_ = 0;
+  uint64_t dropped_peer_messages_ = 0;
+};
+
+}  // namespace replikv::core

@@ -1,0 +1,15 @@
+#include "core/storage.h"
+
+namespace replikv::core {
+
+const char* column_name(Column column) {
+  switch (column) {
+    case Column::log: return "log";
+    case Column::data: return "data";
+    case Column::meta: return "meta";
+    case Column::expiry: return "expiry";
+  }
+  return "unknown";
+}
+
+}  // namespace replikv::core

@@ -1,0 +1,76 @@
+// What the core needs from storage: a read-only view and a write batch.
+//
+// The core never writes storage itself. It reads through `StorageView` and describes its writes
+// as a `WriteBatch` inside a `Ready` (core/ready.h); the driver applies the batch atomically with
+// the storage engine (storage/), syncing it when the Ready asks. Storage is split into columns —
+// column families in RocksDB, separate maps in the memory engine — so that the log, the data and
+// the metadata can each be scanned and compacted on their own.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace replikv::core {
+
+enum class Column : uint8_t {
+  log = 0,      // the replication log: key = big-endian index
+  data = 1,     // user data: key and value layouts in core/encoding.h
+  meta = 2,     // node metadata: term, vote, positions, counters
+  expiry = 3,   // index of keys with a time to live: key = big-endian expiry ms + user key
+};
+inline constexpr int column_count = 4;
+const char* column_name(Column column);
+
+// Read-only access to what the driver has applied so far: every batch of every Ready already
+// taken, synced or not. Implementations are used from one thread; a view stays valid while its
+// engine is open.
+class StorageView {
+ public:
+  virtual ~StorageView() = default;
+
+  virtual std::optional<std::string> get(Column column, std::string_view key) const = 0;
+
+  // Visits the entries of `column` with key >= `start` in key order until `visit` returns false.
+  using Visitor = std::function<bool(std::string_view key, std::string_view value)>;
+  virtual void scan(Column column, std::string_view start, const Visitor& visit) const = 0;
+};
+
+// An ordered list of puts and erases, applied atomically (all or nothing) by the engine.
+class WriteBatch {
+ public:
+  struct Operation {
+    enum class Kind : uint8_t { put, erase };
+    Kind kind;
+    Column column;
+    std::string key;
+    std::string value;  // empty for erase
+  };
+
+  void put(Column column, std::string key, std::string value) {
+    bytes_ += key.size() + value.size();
+    operations_.push_back({Operation::Kind::put, column, std::move(key), std::move(value)});
+  }
+  void erase(Column column, std::string key) {
+    bytes_ += key.size();
+    operations_.push_back({Operation::Kind::erase, column, std::move(key), {}});
+  }
+
+  bool empty() const { return operations_.empty(); }
+  size_t size() const { return operations_.size(); }
+  size_t bytes() const { return bytes_; }
+  const std::vector<Operation>& operations() const { return operations_; }
+  void clear() {
+    operations_.clear();
+    bytes_ = 0;
+  }
+
+ private:
+  std::vector<Operation> operations_;
+  size_t bytes_ = 0;
+};
+
+}  // namespace replikv::core

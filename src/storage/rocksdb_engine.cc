@@ -1,0 +1,139 @@
+#include "storage/rocksdb_engine.h"
+
+#include <filesystem>
+#include <vector>
+
+#include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/slice.h>
+#include <rocksdb/statistics.h>
+#include <rocksdb/table.h>
+#include <rocksdb/write_batch.h>
+
+#include "core/assert.h"
+
+namespace replikv::storage {
+
+struct RocksDbEngine::Impl {
+  std::unique_ptr<rocksdb::DB> db;
+  std::vector<rocksdb::ColumnFamilyHandle*> columns;  // indexed by core::Column
+  std::shared_ptr<rocksdb::Statistics> statistics;
+  rocksdb::WriteOptions write_options;
+  rocksdb::ReadOptions read_options;
+  EngineStats stats;
+
+  ~Impl() {
+    for (auto* handle : columns) {
+      if (handle != nullptr) db->DestroyColumnFamilyHandle(handle);
+    }
+    if (db) db->Close();
+  }
+};
+
+namespace {
+
+const char* const kColumnNames[core::column_count] = {"log", "data", "meta", "expiry"};
+
+rocksdb::Slice slice(std::string_view view) { return {view.data(), view.size()}; }
+
+}  // namespace
+
+RocksDbEngine::RocksDbEngine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+RocksDbEngine::~RocksDbEngine() = default;
+
+std::unique_ptr<RocksDbEngine> RocksDbEngine::open(const RocksDbOptions& options, Status& error) {
+  std::error_code ec;
+  std::filesystem::create_directories(options.path, ec);
+  if (ec) {
+    error = Status::error("cannot create data directory " + options.path + ": " + ec.message());
+    return nullptr;
+  }
+  auto impl = std::make_unique<Impl>();
+  impl->statistics = rocksdb::CreateDBStatistics();
+
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = true;
+  db_options.create_missing_column_families = true;
+  db_options.statistics = impl->statistics;
+  db_options.max_background_jobs = 2;
+  db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+  db_options.keep_log_file_num = 3;
+
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  rocksdb::ColumnFamilyOptions column_options;
+  column_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, column_options);
+  for (const char* name : kColumnNames) descriptors.emplace_back(name, column_options);
+
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* db = nullptr;
+  const rocksdb::Status status =
+      rocksdb::DB::Open(db_options, options.path, descriptors, &handles, &db);
+  if (!status.ok()) {
+    error = Status::error("cannot open RocksDB at " + options.path + ": " + status.ToString());
+    return nullptr;
+  }
+  impl->db.reset(db);
+  // handles[0] is the default column family, which replikv does not use.
+  db->DestroyColumnFamilyHandle(handles[0]);
+  impl->columns.assign(handles.begin() + 1, handles.end());
+  impl->write_options.sync = false;
+  error = Status::ok();
+  return std::unique_ptr<RocksDbEngine>(new RocksDbEngine(std::move(impl)));
+}
+
+std::optional<std::string> RocksDbEngine::get(core::Column column, std::string_view key) const {
+  std::string value;
+  const rocksdb::Status status = impl_->db->Get(
+      impl_->read_options, impl_->columns[static_cast<size_t>(column)], slice(key), &value);
+  if (status.IsNotFound()) return std::nullopt;
+  // A read error means the disk or the files are damaged; serving on would answer wrongly.
+  REPLIKV_ASSERT(status.ok(), "RocksDB read failed (storage damaged?)");
+  return value;
+}
+
+void RocksDbEngine::scan(core::Column column, std::string_view start, const Visitor& visit) const {
+  std::unique_ptr<rocksdb::Iterator> it(
+      impl_->db->NewIterator(impl_->read_options, impl_->columns[static_cast<size_t>(column)]));
+  for (it->Seek(slice(start)); it->Valid(); it->Next()) {
+    const rocksdb::Slice key = it->key();
+    const rocksdb::Slice value = it->value();
+    if (!visit({key.data(), key.size()}, {value.data(), value.size()})) return;
+  }
+  REPLIKV_ASSERT(it->status().ok(), "RocksDB scan failed (storage damaged?)");
+}
+
+Status RocksDbEngine::write(const core::WriteBatch& batch) {
+  rocksdb::WriteBatch rocks_batch;
+  for (const auto& op : batch.operations()) {
+    auto* handle = impl_->columns[static_cast<size_t>(op.column)];
+    const rocksdb::Status status = op.kind == core::WriteBatch::Operation::Kind::put
+                                       ? rocks_batch.Put(handle, op.key, op.value)
+                                       : rocks_batch.Delete(handle, op.key);
+    if (!status.ok()) return Status::error("RocksDB batch: " + status.ToString());
+  }
+  const rocksdb::Status status = impl_->db->Write(impl_->write_options, &rocks_batch);
+  if (!status.ok()) return Status::error("RocksDB write: " + status.ToString());
+  ++impl_->stats.batches_written_total;
+  impl_->stats.bytes_written_total += batch.bytes();
+  return Status::ok();
+}
+
+Status RocksDbEngine::sync() {
+  const rocksdb::Status status = impl_->db->SyncWAL();
+  if (!status.ok()) return Status::error("RocksDB WAL sync: " + status.ToString());
+  ++impl_->stats.syncs_total;
+  return Status::ok();
+}
+
+EngineStats RocksDbEngine::stats() const {
+  EngineStats stats = impl_->stats;
+  stats.wal_syncs_total = impl_->statistics->getTickerCount(rocksdb::WAL_FILE_SYNCED);
+  return stats;
+}
+
+}  // namespace replikv::storage
