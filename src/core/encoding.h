@@ -12,9 +12,9 @@
 // An index of the keys that have a time to live, in expiry order, for the active expiry sweep.
 //
 // Meta column
-//   "key_count"     → 8 bytes big-endian: the number of keys in the data column.
-//   "expiry_count"  → 8 bytes big-endian: the number of keys with a time to live.
-//   "applied_index" → 8 bytes big-endian: the number of writes applied (the log position).
+//   "counters" → three 8-byte big-endian numbers: keys in the data column, keys with a time to
+//                live, writes applied (the log position). One record, so a write that moves
+//                them costs one put, not three.
 //
 // The hash is FNV-1a 64 followed by the splitmix64 finalizer (to spread FNV's weak low bits). It is
 // part of the on-disk format: changing it needs a data migration.
@@ -50,8 +50,6 @@ std::optional<StoredValue> decode_value(std::string_view bytes);
 
 std::string expiry_key(TimeMs expire_at_ms, std::string_view user_key);
 
-inline constexpr std::string_view meta_key_count = "key_count";
-inline constexpr std::string_view meta_expiry_count = "expiry_count";
-inline constexpr std::string_view meta_applied_index = "applied_index";
+inline constexpr std::string_view meta_counters = "counters";
 
 }  // namespace replikv::core

@@ -10,18 +10,6 @@
 namespace replikv::core {
 namespace {
 
-uint64_t read_counter(const StorageView& view, std::string_view key) {
-  const auto bytes = view.get(Column::meta, key);
-  if (!bytes) return 0;
-  REPLIKV_ASSERT(bytes->size() == 8, "a meta counter is 8 bytes");
-  return read_u64_be(*bytes);
-}
-
-std::string u64_bytes(uint64_t value) {
-  std::string bytes;
-  append_u64_be(bytes, value);
-  return bytes;
-}
 
 // How many keys SCAN visits per unit of COUNT at most, so a MATCH that filters everything still
 // returns within a bounded amount of work (the client continues from the cursor).
@@ -30,9 +18,12 @@ constexpr uint64_t scan_visits_per_count_max = 10;
 }  // namespace
 
 Keyspace::Keyspace(const StorageView& view) : view_(view) {
-  key_count_ = read_counter(view, meta_key_count);
-  expiry_count_ = read_counter(view, meta_expiry_count);
-  applied_index_ = LogIndex(read_counter(view, meta_applied_index));
+  const auto counters = view.get(Column::meta, meta_counters);
+  if (!counters) return;
+  REPLIKV_ASSERT(counters->size() == 24, "the counters record is 24 bytes");
+  key_count_ = read_u64_be(*counters);
+  expiry_count_ = read_u64_be(std::string_view(*counters).substr(8));
+  applied_index_ = LogIndex(read_u64_be(std::string_view(*counters).substr(16)));
 }
 
 Reply Keyspace::execute(const Request& request, TimeMs now_ms, WriteBatch& batch) {
@@ -113,9 +104,12 @@ bool Keyspace::erase(const std::string& key, WriteBatch& batch) {
 }
 
 void Keyspace::write_counters(WriteBatch& batch) {
-  batch.put(Column::meta, std::string(meta_key_count), u64_bytes(key_count_));
-  batch.put(Column::meta, std::string(meta_expiry_count), u64_bytes(expiry_count_));
-  batch.put(Column::meta, std::string(meta_applied_index), u64_bytes(applied_index_.value()));
+  std::string counters;
+  counters.reserve(24);
+  append_u64_be(counters, key_count_);
+  append_u64_be(counters, expiry_count_);
+  append_u64_be(counters, applied_index_.value());
+  batch.put(Column::meta, std::string(meta_counters), std::move(counters));
 }
 
 Reply Keyspace::get(const GetRequest& request, TimeMs now_ms) {

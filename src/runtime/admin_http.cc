@@ -1,0 +1,161 @@
+// The admin HTTP port: /metrics (Prometheus text format), /status (JSON), /healthz.
+//
+// Served on the node's own event loop so that every figure is read from the loop's state
+// without locks or copies. It is a deliberately small HTTP/1.0 responder: GET only, one request
+// per connection, headers at most 8 KiB, a 5-second deadline per connection.
+#include <nlohmann/json.hpp>
+#include <fmt/format.h>
+
+#include "runtime/server_impl.h"
+
+namespace replikv::runtime {
+
+namespace {
+
+constexpr size_t request_bytes_max = 8 * 1024;
+constexpr auto admin_deadline = std::chrono::seconds(5);
+
+std::string response(int code, std::string_view reason, std::string_view content_type,
+                     std::string_view body) {
+  return fmt::format(
+      "HTTP/1.0 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}",
+      code, reason, content_type, body.size(), body);
+}
+
+}  // namespace
+
+asio::awaitable<void> Server::Impl::accept_admin() {
+  while (admin_acceptor.is_open()) {
+    auto [ec, socket] = co_await admin_acceptor.async_accept(as_result);
+    if (ec) {
+      if (!admin_acceptor.is_open()) co_return;
+      continue;
+    }
+    asio::co_spawn(io, serve_admin(std::move(socket)), asio::detached);
+  }
+}
+
+asio::awaitable<void> Server::Impl::serve_admin(asio::ip::tcp::socket socket) {
+  auto deadline = std::make_shared<asio::steady_timer>(io, admin_deadline);
+  deadline->async_wait([&socket](const asio::error_code& ec) {
+    if (!ec) {
+      asio::error_code ignored;
+      socket.close(ignored);
+    }
+  });
+  std::string request;
+  char chunk[1024];
+  while (request.find("\r\n\r\n") == std::string::npos && request.size() < request_bytes_max) {
+    auto [ec, n] = co_await socket.async_read_some(asio::buffer(chunk), as_result);
+    if (ec) {
+      deadline->cancel();
+      co_return;
+    }
+    request.append(chunk, n);
+  }
+  std::string reply;
+  const size_t line_end = request.find("\r\n");
+  const std::string line = request.substr(0, line_end);
+  const size_t first_space = line.find(' ');
+  const size_t second_space = line.find(' ', first_space + 1);
+  if (line_end == std::string::npos || first_space == std::string::npos ||
+      second_space == std::string::npos) {
+    reply = response(400, "Bad Request", "text/plain", "bad request\n");
+  } else {
+    const std::string method = line.substr(0, first_space);
+    std::string path = line.substr(first_space + 1, second_space - first_space - 1);
+    path = path.substr(0, path.find('?'));
+    if (method != "GET" && method != "HEAD") {
+      reply = response(405, "Method Not Allowed", "text/plain", "only GET\n");
+    } else if (path == "/metrics") {
+      reply = response(200, "OK", "text/plain; version=0.0.4", metrics_text());
+    } else if (path == "/status") {
+      reply = response(200, "OK", "application/json", status_json());
+    } else if (path == "/healthz") {
+      reply = response(200, "OK", "text/plain", "ok\n");
+    } else {
+      reply = response(404, "Not Found", "text/plain", "not found: try /metrics, /status, /healthz\n");
+    }
+  }
+  co_await asio::async_write(socket, asio::buffer(reply), as_result);
+  asio::error_code ignored;
+  socket.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+  socket.close(ignored);
+  deadline->cancel();
+}
+
+std::string Server::Impl::metrics_text() const {
+  const auto status = replica->status();
+  const auto storage_stats = engine->stats();
+  std::string out;
+  auto metric = [&](std::string_view name, std::string_view type, std::string_view help,
+                    uint64_t value) {
+    out += fmt::format("# HELP {} {}\n# TYPE {} {}\n{} {}\n", name, help, name, type, name, value);
+  };
+  metric("replikv_uptime_seconds", "gauge", "Seconds since the node started.",
+         static_cast<uint64_t>((now_ms() - started_ms) / 1000));
+  metric("replikv_connected_clients", "gauge", "Client connections open.", connections.size());
+  metric("replikv_connections_received_total", "counter", "Client connections accepted.",
+         counters.connections_received);
+  metric("replikv_connections_rejected_total", "counter", "Connections refused at max_clients.",
+         counters.connections_rejected);
+  metric("replikv_commands_processed_total", "counter", "Commands executed.",
+         counters.commands_processed);
+  metric("replikv_protocol_errors_total", "counter", "Connections closed for malformed RESP.",
+         counters.protocol_errors);
+  metric("replikv_unknown_commands_total", "counter", "Unknown commands received.",
+         counters.unknown_commands);
+  metric("replikv_net_input_bytes_total", "counter", "Bytes read from clients.",
+         counters.net_input_bytes);
+  metric("replikv_net_output_bytes_total", "counter", "Bytes written to clients.",
+         counters.net_output_bytes);
+  metric("replikv_keys", "gauge", "Keys stored (including expired ones not yet swept).",
+         status.key_count);
+  metric("replikv_keys_with_expiry", "gauge", "Keys with a time to live.", status.keys_with_expiry);
+  metric("replikv_applied_index", "gauge", "Writes applied since the data directory was created.",
+         status.applied_index.value());
+  metric("replikv_writes_applied_total", "counter", "Write commands applied since start.",
+         status.writes_applied_total);
+  metric("replikv_reads_total", "counter", "Read commands served since start.", status.reads_total);
+  metric("replikv_expired_keys_total", "counter", "Keys deleted by the expiry sweep.",
+         status.expired_keys_total);
+  metric("replikv_group_commits_total", "counter", "Storage syncs, one per loop turn at most.",
+         counters.group_commits);
+  metric("replikv_wal_syncs_total", "counter", "Log syncs counted by the storage engine.",
+         storage_stats.wal_syncs_total);
+  metric("replikv_replies_released_before_durable_total", "counter",
+         "Replies released before their write was durable (must stay 0).",
+         counters.replies_before_durable);
+  metric("replikv_storage_batches_written_total", "counter", "Batches written to storage.",
+         storage_stats.batches_written_total);
+  metric("replikv_storage_bytes_written_total", "counter", "Bytes written to storage.",
+         storage_stats.bytes_written_total);
+  return out;
+}
+
+std::string Server::Impl::status_json() const {
+  const auto status = replica->status();
+  const auto storage_stats = engine->stats();
+  nlohmann::json json = {
+      {"node_id", status.node_id.value()},
+      {"strategy", "standalone"},
+      {"role", status.role == "master" ? "leader" : "follower"},
+      {"term", 0},
+      {"applied_index", status.applied_index.value()},
+      {"commit_index", status.applied_index.value()},
+      {"durable_ready_id", status.durable_ready_id.value()},
+      {"keys", status.key_count},
+      {"keys_with_expiry", status.keys_with_expiry},
+      {"peers", nlohmann::json::array()},
+      {"connected_clients", connections.size()},
+      {"fsync", to_string(config.fsync)},
+      {"engine", to_string(config.engine)},
+      {"group_commits", counters.group_commits},
+      {"wal_syncs", storage_stats.wal_syncs_total},
+      {"replies_released_before_durable", counters.replies_before_durable},
+      {"uptime_seconds", (now_ms() - started_ms) / 1000},
+  };
+  return json.dump(2) + "\n";
+}
+
+}  // namespace replikv::runtime

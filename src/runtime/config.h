@@ -1,0 +1,58 @@
+// Config: everything a node is started with, from a TOML file, flags, or defaults.
+//
+// With no file and no flags a node runs alone on loopback with durable writes: bind 127.0.0.1,
+// RESP on 7379 (Redis's 6379 stays free), admin HTTP on 7380, data in ./replikv-data, RocksDB,
+// fsync "always". Every TOML key can be overridden by a flag of the same name with dashes
+// (`data_dir` ↔ `--data-dir`); TOML accepts either spelling. Unknown keys are refused, so a typo
+// is an error at start, not a silently ignored setting.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace replikv::runtime {
+
+enum class FsyncPolicy : uint8_t { always, never };
+enum class EngineKind : uint8_t { rocksdb, memory };
+
+struct Config {
+  std::string bind = "127.0.0.1";
+  uint16_t port = 7379;
+  uint16_t admin_port = 7380;  // 0: no admin HTTP server
+  std::string data_dir = "replikv-data";
+  FsyncPolicy fsync = FsyncPolicy::always;
+  EngineKind engine = EngineKind::rocksdb;
+  uint32_t node_id = 1;
+  uint64_t max_clients = 10000;
+  uint64_t max_bulk_bytes = 512ull << 20;
+  uint64_t max_array_length = 1ull << 20;
+  uint64_t max_query_buffer_bytes = 1ull << 30;
+  uint64_t client_output_pause_bytes = 64ull << 20;  // stop reading a client that reads too slowly
+  std::string log_level = "info";
+  bool test_faults = false;
+  std::string config_file;  // where it came from, for INFO; empty when none
+};
+
+// One configuration key: its name (underscored), a help text, and its current value as text.
+struct ConfigKey {
+  std::string name;
+  std::string help;
+};
+const std::vector<ConfigKey>& config_keys();
+
+// Builds a Config from defaults, then the TOML file (when `path` is set), then `overrides`
+// (key → value text, as given on the command line). Returns the error text on failure.
+std::optional<std::string> load_config(const std::optional<std::string>& path,
+                                       const std::map<std::string, std::string>& overrides,
+                                       Config& config);
+
+// The value of one key as text (CONFIG GET, INFO), or nullopt for an unknown key.
+std::optional<std::string> config_value(const Config& config, const std::string& name);
+
+const char* to_string(FsyncPolicy policy);
+const char* to_string(EngineKind engine);
+
+}  // namespace replikv::runtime

@@ -1,0 +1,204 @@
+// Client connections: accept, read and parse, dispatch, and write replies in request order.
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "core/command.h"
+#include "runtime/server_impl.h"
+
+namespace replikv::runtime {
+
+namespace {
+
+// Bytes asked of the socket per read, at least.
+constexpr size_t read_bytes_min = 16 * 1024;
+// An idle connection's input buffer is freed when it grew past this.
+constexpr size_t idle_input_bytes_max = 1 << 20;
+
+std::string unknown_command_error(const std::vector<std::string_view>& argv) {
+  // Redis 7's words: ERR unknown command 'x', with args beginning with: 'a' 'b'
+  std::string text = fmt::format("ERR unknown command '{}', with args beginning with: ",
+                                 argv[0].substr(0, 128));
+  for (size_t i = 1; i < argv.size() && text.size() < 512; ++i) {
+    text += fmt::format("'{}' ", argv[i].substr(0, 128));
+  }
+  return text;
+}
+
+}  // namespace
+
+asio::awaitable<void> Server::Impl::accept_clients() {
+  while (client_acceptor.is_open()) {
+    auto [ec, socket] = co_await client_acceptor.async_accept(as_result);
+    if (ec) {
+      if (ec == asio::error::operation_aborted || !client_acceptor.is_open()) co_return;
+      spdlog::warn("accept failed: {}", ec.message());
+      continue;
+    }
+    ++counters.connections_received;
+    if (connections.size() >= config.max_clients) {
+      ++counters.connections_rejected;
+      static const std::string refusal = "-ERR max number of clients reached\r\n";
+      asio::error_code ignored;
+      asio::write(socket, asio::buffer(refusal), ignored);
+      socket.close(ignored);
+      continue;
+    }
+    asio::error_code ignored;
+    socket.set_option(asio::ip::tcp::no_delay(true), ignored);
+    const core::ConnectionId id(next_connection_id++);
+    RespLimits limits;
+    limits.bulk_bytes_max = config.max_bulk_bytes;
+    limits.array_length_max = config.max_array_length;
+    auto connection = std::make_shared<Connection>(std::move(socket), id, limits);
+    const auto remote = connection->socket.remote_endpoint(ignored);
+    connection->address = fmt::format("{}:{}", remote.address().to_string(), remote.port());
+    connection->created_ms = now_ms();
+    connections.emplace(id, connection);
+    asio::co_spawn(io, serve_client(connection), asio::detached);
+  }
+}
+
+asio::awaitable<void> Server::Impl::serve_client(std::shared_ptr<Connection> connection) {
+  Connection& c = *connection;
+  while (!c.closing && !c.closed) {
+    const size_t want = std::max(read_bytes_min, c.parser.bytes_needed() > c.input.size()
+                                                     ? c.parser.bytes_needed() - c.input.size()
+                                                     : 0);
+    char* into = c.input.prepare(want);
+    auto [ec, n] = co_await c.socket.async_read_some(asio::buffer(into, want),
+                                                     as_result);
+    if (ec || c.closed) break;
+    c.input.commit(n);
+    counters.net_input_bytes += n;
+    process_input(c);
+    if (c.closing || c.closed) break;
+    if (c.input.size() > config.max_query_buffer_bytes) {
+      spdlog::warn("closing client {}: unparsed input over max_query_buffer_bytes", c.address);
+      deliver(c, c.next_sequence++,
+              core::Reply::error("ERR Protocol error: query buffer limit reached"));
+      c.closing = true;
+      start_writes();
+      break;
+    }
+    c.input.shrink_if_idle(idle_input_bytes_max);
+    // Back-pressure: a client that does not read its replies is not read either.
+    while (!c.closed && c.output.size() + c.sending.size() > config.client_output_pause_bytes) {
+      c.resume.expires_after(std::chrono::hours(1));
+      co_await c.resume.async_wait(as_result);
+    }
+  }
+  if (!c.closing) close(c);
+}
+
+void Server::Impl::process_input(Connection& c) {
+  replica->tick(now_ms());
+  while (!c.closing) {
+    const ParseStatus status = c.parser.parse(c.input.unread());
+    if (status == ParseStatus::need_more) break;
+    if (status == ParseStatus::error) {
+      ++counters.protocol_errors;
+      spdlog::debug("client {}: {}", c.address, c.parser.error());
+      deliver(c, c.next_sequence++, core::Reply::error("ERR " + c.parser.error()));
+      c.closing = true;
+      break;
+    }
+    const auto& argv = c.parser.argv();
+    if (!argv.empty()) execute(c, argv);
+    c.input.consume(c.parser.consumed());
+  }
+  start_writes();
+}
+
+void Server::Impl::execute(Connection& c, const std::vector<std::string_view>& argv) {
+  ++counters.commands_processed;
+  const uint64_t sequence = c.next_sequence++;
+  const core::CommandSpec* spec = core::find_command(argv[0]);
+  if (spec == nullptr) {
+    ++counters.unknown_commands;
+    deliver(c, sequence, core::Reply::error(unknown_command_error(argv)));
+    return;
+  }
+  if (auto error = core::check_arity(*spec, argv.size())) {
+    deliver(c, sequence, *error);
+    return;
+  }
+  if (spec->handler == core::CommandSpec::Handler::server) {
+    deliver(c, sequence, server_command(c, spec->name, argv));
+    return;
+  }
+  auto parsed = core::parse_request(*spec, argv);
+  if (auto* error = std::get_if<core::Reply>(&parsed)) {
+    deliver(c, sequence, *error);
+    return;
+  }
+  replica->client_request({c.id, sequence, std::move(std::get<core::Request>(parsed))});
+  drain_ready();
+}
+
+void Server::Impl::deliver(Connection& c, uint64_t sequence, const core::Reply& reply) {
+  if (c.closed) return;
+  if (sequence == c.send_sequence && c.slots.empty()) {
+    encode_reply(reply, c.output);
+    ++c.send_sequence;
+  } else {
+    // An earlier request on this connection is still waiting (for a sync, say): hold this reply.
+    const size_t index = sequence - c.send_sequence;
+    if (c.slots.size() <= index) c.slots.resize(index + 1);
+    c.slots[index].emplace();
+    encode_reply(reply, *c.slots[index]);
+    while (!c.slots.empty() && c.slots.front()) {
+      c.output += *c.slots.front();
+      c.slots.pop_front();
+      ++c.send_sequence;
+    }
+  }
+  if (!c.dirty && !c.output.empty()) {
+    c.dirty = true;
+    dirty.push_back(connections.at(c.id));
+  }
+}
+
+void Server::Impl::start_writes() {
+  for (auto& connection : dirty) {
+    connection->dirty = false;
+    if (!connection->writing) write_out(connection);
+  }
+  dirty.clear();
+}
+
+void Server::Impl::write_out(const std::shared_ptr<Connection>& connection) {
+  Connection& c = *connection;
+  if (c.closed) return;
+  if (c.output.empty()) {
+    c.resume.cancel();
+    if (c.closing && c.slots.empty()) close(c);
+    return;
+  }
+  c.writing = true;
+  std::swap(c.sending, c.output);
+  c.output.clear();
+  asio::async_write(c.socket, asio::buffer(c.sending),
+                    [this, connection](const asio::error_code& ec, size_t n) {
+                      Connection& conn = *connection;
+                      conn.writing = false;
+                      counters.net_output_bytes += n;
+                      conn.sending.clear();
+                      if (ec) {
+                        close(conn);
+                        return;
+                      }
+                      write_out(connection);
+                    });
+}
+
+void Server::Impl::close(Connection& c) {
+  if (c.closed) return;
+  c.closed = true;
+  asio::error_code ignored;
+  c.socket.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+  c.socket.close(ignored);
+  c.resume.cancel();
+  connections.erase(c.id);  // may destroy `c` once the last coroutine or handler lets go
+}
+
+}  // namespace replikv::runtime

@@ -1,0 +1,234 @@
+#include "runtime/server.h"
+
+#include <csignal>
+#include <random>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "core/assert.h"
+#include "core/random.h"
+#include "core/standalone.h"
+#include "runtime/server_impl.h"
+#include "storage/memory_engine.h"
+#include "storage/rocksdb_engine.h"
+
+namespace replikv::runtime {
+
+namespace {
+
+// How often the replica is ticked when it asks for nothing sooner.
+constexpr int64_t tick_interval_ms_max = 100;
+// How many times a group commit may wait for more input before it syncs.
+constexpr int flush_deferrals_max = 8;
+
+[[noreturn]] void stop_on_storage_failure(const char* what, const storage::Status& status) {
+  // A write or sync the engine could not do cannot be retried safely (the page cache may have
+  // dropped the data): stopping is the only honest answer. Nothing unsynced was acknowledged.
+  spdlog::critical("storage {} failed, stopping the node: {}", what, status.message());
+  spdlog::default_logger()->flush();
+  std::abort();
+}
+
+std::string random_hex(size_t length) {
+  std::random_device device;
+  std::string out;
+  while (out.size() < length) out += fmt::format("{:08x}", device());
+  out.resize(length);
+  return out;
+}
+
+}  // namespace
+
+Server::Server(Config config) : impl_(std::make_unique<Impl>(std::move(config))) {}
+Server::~Server() = default;
+std::optional<std::string> Server::start() { return impl_->start(); }
+int Server::run() { return impl_->run(); }
+uint16_t Server::port() const { return impl_->client_acceptor.local_endpoint().port(); }
+uint16_t Server::admin_port() const {
+  return impl_->admin_acceptor.is_open() ? impl_->admin_acceptor.local_endpoint().port() : 0;
+}
+
+Server::Impl::Impl(Config c) : config(std::move(c)) {}
+
+int64_t Server::Impl::now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::optional<std::string> Server::Impl::start() {
+  started_ms = now_ms();
+  run_id = random_hex(40);
+  if (config.engine == EngineKind::rocksdb) {
+    storage::Status error = storage::Status::ok();
+    engine = storage::RocksDbEngine::open({config.data_dir}, error);
+    if (!engine) return error.message();
+  } else {
+    engine = std::make_unique<storage::MemoryEngine>();
+  }
+  core::StandaloneOptions options;
+  options.node_id = core::NodeId(config.node_id);
+  replica = std::make_unique<core::Standalone>(*engine, core::Rng(std::random_device{}()), options);
+
+  asio::error_code ec;
+  const auto address = asio::ip::make_address(config.bind, ec);
+  if (ec) return fmt::format("bind: '{}' is not an IP address", config.bind);
+  auto open_listener = [&](asio::ip::tcp::acceptor& acceptor, uint16_t port,
+                           const char* what) -> std::optional<std::string> {
+    const asio::ip::tcp::endpoint endpoint(address, port);
+    acceptor.open(endpoint.protocol(), ec);
+    if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor.bind(endpoint, ec);
+    if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) return fmt::format("cannot listen for {} on {}:{}: {}", what, config.bind, port, ec.message());
+    return std::nullopt;
+  };
+  if (auto error = open_listener(client_acceptor, config.port, "clients")) return error;
+  if (config.admin_port != 0) {
+    if (auto error = open_listener(admin_acceptor, config.admin_port, "admin HTTP")) return error;
+  }
+  return std::nullopt;
+}
+
+int Server::Impl::run() {
+  signals.add(SIGINT);
+  signals.add(SIGTERM);
+  signals.async_wait([this](const asio::error_code& ec, int signal) {
+    if (ec) return;
+    spdlog::info("signal {} received, shutting down", signal);
+    shutdown();
+  });
+  std::signal(SIGPIPE, SIG_IGN);
+  asio::co_spawn(io, accept_clients(), asio::detached);
+  if (admin_acceptor.is_open()) asio::co_spawn(io, accept_admin(), asio::detached);
+  on_tick();
+  const auto status = replica->status();
+  spdlog::info(
+      "replikv ready: port={} admin_port={} data_dir={} engine={} fsync={} keys={} applied_index={}",
+      client_acceptor.local_endpoint().port(),
+      admin_acceptor.is_open() ? admin_acceptor.local_endpoint().port() : 0, config.data_dir,
+      to_string(config.engine), to_string(config.fsync), status.key_count,
+      status.applied_index.value());
+  spdlog::default_logger()->flush();
+  io.run();
+  // Everything taken from the replica has been written; make it durable before closing.
+  if (sync_pending) flush();
+  connections.clear();
+  replica.reset();
+  engine.reset();
+  spdlog::info("replikv stopped");
+  return 0;
+}
+
+void Server::Impl::shutdown() {
+  if (shutting_down) return;
+  shutting_down = true;
+  asio::error_code ignored;
+  client_acceptor.close(ignored);
+  admin_acceptor.close(ignored);
+  tick_timer.cancel();
+  flush();
+  for (auto& [id, connection] : connections) {
+    connection->socket.shutdown(asio::ip::tcp::socket::shutdown_receive, ignored);
+  }
+  // Give replies already released a moment to reach their clients, then stop.
+  auto timer = std::make_shared<asio::steady_timer>(io, std::chrono::milliseconds(200));
+  timer->async_wait([this, timer](const asio::error_code&) { io.stop(); });
+}
+
+// Carries out every Ready the replica has (core/ready.h, steps 2–5).
+void Server::Impl::drain_ready() {
+  while (replica->take_ready(ready)) {
+    REPLIKV_ASSERT(ready.id == last_ready.next(), "Ready ids increase by one");
+    last_ready = ready.id;
+    if (!ready.batch.empty()) {
+      if (auto status = engine->write(ready.batch); !status.is_ok()) {
+        stop_on_storage_failure("write", status);
+      }
+    }
+    const bool must_sync =
+        ready.sync == core::Sync::always ||
+        (ready.sync == core::Sync::per_policy && config.fsync == FsyncPolicy::always);
+    if (must_sync) sync_pending = true;
+    if (ready.tick_at_ms) arm_tick(*ready.tick_at_ms);
+    if (!sync_pending) {
+      // Nothing of this Ready or before it awaits a sync: it is durable now.
+      durable_ready = last_ready;
+      for (auto& reply : ready.replies) release(reply);
+      replica->persisted(durable_ready);
+    } else {
+      if (!ready.replies.empty()) waiting.push_back({ready.id, std::move(ready.replies)});
+      schedule_flush();
+    }
+  }
+  start_writes();
+}
+
+void Server::Impl::schedule_flush() {
+  if (flush_scheduled) return;
+  flush_scheduled = true;
+  flush_deferrals = 0;
+  commands_at_flush_check = counters.commands_processed;
+  asio::post(io, [this] { flush(); });
+}
+
+// Group commit. Like Redis's beforeSleep, the sync waits until the loop has run out of input:
+// while requests keep arriving, the flush goes to the back of the queue again (each round lets
+// the reactor poll the sockets once), up to flush_deferrals_max rounds, so one sync covers every
+// client that is ready now instead of those that happened to be read first.
+void Server::Impl::flush() {
+  if (flush_scheduled && !shutting_down && flush_deferrals < flush_deferrals_max &&
+      counters.commands_processed != commands_at_flush_check) {
+    ++flush_deferrals;
+    commands_at_flush_check = counters.commands_processed;
+    asio::post(io, [this] { flush(); });
+    return;
+  }
+  flush_scheduled = false;
+  if (sync_pending) {
+    if (auto status = engine->sync(); !status.is_ok()) stop_on_storage_failure("sync", status);
+    ++counters.group_commits;
+    sync_pending = false;
+  }
+  if (durable_ready != last_ready) {
+    durable_ready = last_ready;
+    replica->persisted(durable_ready);
+  }
+  for (auto& entry : waiting) {
+    for (auto& reply : entry.replies) {
+      if (entry.id > durable_ready) ++counters.replies_before_durable;
+      release(reply);
+    }
+  }
+  waiting.clear();
+  drain_ready();
+}
+
+void Server::Impl::release(core::ClientReply& reply) {
+  const auto it = connections.find(reply.connection);
+  if (it == connections.end()) return;  // the client left; the write itself stands
+  deliver(*it->second, reply.sequence, reply.reply);
+}
+
+void Server::Impl::arm_tick(int64_t at_ms) {
+  if (shutting_down) return;
+  if (tick_armed_at_ms && *tick_armed_at_ms <= at_ms) return;
+  tick_armed_at_ms = at_ms;
+  const int64_t delay_ms = std::max<int64_t>(0, at_ms - now_ms());
+  tick_timer.expires_after(std::chrono::milliseconds(delay_ms));
+  tick_timer.async_wait([this](const asio::error_code& ec) {
+    if (ec) return;
+    tick_armed_at_ms.reset();
+    on_tick();
+  });
+}
+
+void Server::Impl::on_tick() {
+  const int64_t now = now_ms();
+  replica->tick(now);
+  drain_ready();
+  arm_tick(now + tick_interval_ms_max);
+}
+
+}  // namespace replikv::runtime

@@ -1,0 +1,148 @@
+// The inside of Server, shared by the runtime's .cc files only (it pulls in Asio).
+//
+// The loop, in the order of core/ready.h:
+//   1. A client's bytes arrive; every complete request in them is parsed. Connection and server
+//      commands (PING, INFO, CLIENT, …) are answered here; data commands go to the replica.
+//   2. After each input, drain_ready() takes the replica's Ready and writes its batch to the
+//      engine at once (unsynced), so the next input reads it back.
+//   3. Replies that need a sync wait in `waiting_`. The first such Ready of a turn posts flush(),
+//      which runs after the other handlers already queued in this turn — so one sync covers every
+//      write that arrived meanwhile (group commit).
+//   4. flush() syncs once, tells the replica (persisted), and releases the waiting replies into
+//      each connection's ordered reply slots; each connection then writes all of its replies with
+//      one socket write.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <asio.hpp>
+#include <asio/experimental/as_tuple.hpp>
+
+#include "core/ready.h"
+#include "core/replica.h"
+#include "runtime/config.h"
+#include "runtime/input_buffer.h"
+#include "runtime/resp.h"
+#include "runtime/server.h"
+#include "storage/engine.h"
+
+namespace replikv::runtime {
+
+// Completion token for coroutines: errors come back as values, never as exceptions.
+inline constexpr auto as_result = asio::experimental::as_tuple(asio::use_awaitable);
+
+struct Connection {
+  Connection(asio::ip::tcp::socket s, core::ConnectionId i, RespLimits limits)
+      : socket(std::move(s)), id(i), parser(limits), resume(socket.get_executor()) {}
+
+  asio::ip::tcp::socket socket;
+  core::ConnectionId id;
+  InputBuffer input;
+  RespParser parser;
+  uint64_t next_sequence = 0;  // given to the next request
+  uint64_t send_sequence = 0;  // the next reply to go out, in request order
+  // Replies that finished before an earlier one on this connection, by sequence - send_sequence.
+  std::deque<std::optional<std::string>> slots;
+  std::string output;   // encoded replies not yet handed to the socket
+  std::string sending;  // the bytes of the write in flight
+  bool writing = false;
+  bool dirty = false;   // has output and is in Impl::dirty_
+  bool closing = false; // close once the output is written (QUIT, protocol error)
+  bool closed = false;
+  std::string name;
+  std::string address;
+  int64_t created_ms = 0;
+  asio::steady_timer resume;  // the reader waits on it while too much output is pending
+};
+
+struct Counters {
+  uint64_t commands_processed = 0;
+  uint64_t connections_received = 0;
+  uint64_t connections_rejected = 0;
+  uint64_t protocol_errors = 0;
+  uint64_t net_input_bytes = 0;
+  uint64_t net_output_bytes = 0;
+  uint64_t group_commits = 0;            // engine syncs done by flush(), one per loop turn at most
+  uint64_t replies_before_durable = 0;   // must stay 0: a reply released before its sync
+  uint64_t unknown_commands = 0;
+};
+
+struct Server::Impl {
+  explicit Impl(Config c);
+
+  // Start-up and shutdown (server.cc).
+  std::optional<std::string> start();
+  int run();
+  void shutdown();
+
+  // The driver (server.cc).
+  void drain_ready();
+  void schedule_flush();
+  void flush();
+  void release(core::ClientReply& reply);
+  void on_tick();
+  void arm_tick(int64_t at_ms);
+  static int64_t now_ms();
+
+  // Clients (connection.cc).
+  asio::awaitable<void> accept_clients();
+  asio::awaitable<void> serve_client(std::shared_ptr<Connection> connection);
+  void process_input(Connection& connection);
+  void execute(Connection& connection, const std::vector<std::string_view>& argv);
+  void deliver(Connection& connection, uint64_t sequence, const core::Reply& reply);
+  void start_writes();
+  void write_out(const std::shared_ptr<Connection>& connection);
+  void close(Connection& connection);
+
+  // Connection and server commands (server_commands.cc).
+  core::Reply server_command(Connection& connection, std::string_view name,
+                             const std::vector<std::string_view>& argv);
+  std::string info(std::string_view section) const;
+
+  // Admin HTTP (admin_http.cc).
+  asio::awaitable<void> accept_admin();
+  asio::awaitable<void> serve_admin(asio::ip::tcp::socket socket);
+  std::string metrics_text() const;
+  std::string status_json() const;
+
+  Config config;
+  asio::io_context io{1};
+  asio::ip::tcp::acceptor client_acceptor{io};
+  asio::ip::tcp::acceptor admin_acceptor{io};
+  asio::signal_set signals{io};
+  asio::steady_timer tick_timer{io};
+  std::optional<int64_t> tick_armed_at_ms;
+
+  std::unique_ptr<storage::Engine> engine;
+  std::unique_ptr<core::Replica> replica;
+  core::Ready ready;  // reused between Readies
+
+  struct Waiting {
+    core::ReadyId id;
+    std::vector<core::ClientReply> replies;
+  };
+  std::deque<Waiting> waiting;
+  core::ReadyId last_ready;      // the last Ready taken
+  core::ReadyId durable_ready;   // every Ready up to here is durable
+  bool sync_pending = false;     // a written batch still needs the engine's sync
+  bool flush_scheduled = false;
+  int flush_deferrals = 0;             // rounds the scheduled flush has waited for more input
+  uint64_t commands_at_flush_check = 0;
+  bool shutting_down = false;
+
+  std::unordered_map<core::ConnectionId, std::shared_ptr<Connection>> connections;
+  std::vector<std::shared_ptr<Connection>> dirty;
+  uint64_t next_connection_id = 1;
+  Counters counters;
+  int64_t started_ms = 0;
+  std::string run_id;  // 40 hex characters, new at every start, as Redis's run_id and replid
+};
+
+}  // namespace replikv::runtime
