@@ -65,11 +65,13 @@ ParseStatus RespParser::parse(std::string_view input) {
 
 ParseStatus RespParser::parse_multibulk(std::string_view input) {
   if (elements_expected_ < 0) {
+    // Limits are judged the same whether the line arrived whole or in pieces, so the outcome
+    // never depends on how TCP split the bytes.
     const size_t crlf = input.find("\r\n", 1);
-    if (crlf == std::string_view::npos) {
-      if (input.size() > limits_.inline_bytes_max) return fail("too big mbulk count string");
-      return ParseStatus::need_more;
+    if ((crlf == std::string_view::npos ? input.size() : crlf) > limits_.inline_bytes_max) {
+      return fail("too big mbulk count string");
     }
+    if (crlf == std::string_view::npos) return ParseStatus::need_more;
     int64_t count = 0;
     if (!parse_length(input.substr(1, crlf - 1), count) ||
         count > static_cast<int64_t>(limits_.array_length_max)) {
@@ -93,10 +95,11 @@ ParseStatus RespParser::parse_multibulk(std::string_view input) {
       return fail(fmt::format("expected '$', got '{}'", input[position_]));
     }
     const size_t crlf = input.find("\r\n", position_ + 1);
+    if ((crlf == std::string_view::npos ? input.size() : crlf) - position_ >
+        limits_.inline_bytes_max) {
+      return fail("too big bulk count string");
+    }
     if (crlf == std::string_view::npos) {
-      if (input.size() - position_ > limits_.inline_bytes_max) {
-        return fail("too big bulk count string");
-      }
       bytes_needed_ = input.size() + 1;
       return ParseStatus::need_more;
     }
@@ -126,8 +129,10 @@ ParseStatus RespParser::parse_multibulk(std::string_view input) {
 
 ParseStatus RespParser::parse_inline(std::string_view input) {
   const size_t newline = input.find('\n');
+  if ((newline == std::string_view::npos ? input.size() : newline) > limits_.inline_bytes_max) {
+    return fail("too big inline request");
+  }
   if (newline == std::string_view::npos) {
-    if (input.size() > limits_.inline_bytes_max) return fail("too big inline request");
     bytes_needed_ = input.size() + 1;
     return ParseStatus::need_more;
   }

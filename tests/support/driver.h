@@ -1,0 +1,102 @@
+// TestDriver: the Ready contract of core/ready.h carried out over a MemoryEngine, for tests and
+// the durability simulation. It keeps what a real driver keeps — which Ready is durable, which
+// replies wait — and can crash the engine between any two steps.
+#pragma once
+
+#include <deque>
+#include <memory>
+#include <vector>
+
+#include "core/assert.h"
+#include "core/ready.h"
+#include "core/replica.h"
+#include "core/standalone.h"
+#include "storage/memory_engine.h"
+
+namespace replikv::testing {
+
+class TestDriver {
+ public:
+  explicit TestDriver(uint64_t seed = 1) : seed_(seed) { restart(); }
+
+  // Recreates the replica from what the engine holds (after a crash, only what was synced).
+  void restart() {
+    replica_ = std::make_unique<core::Standalone>(engine_, core::Rng(seed_), core::StandaloneOptions{});
+    waiting_.clear();
+    last_ = durable_ = core::ReadyId();
+    replica_->tick(now_ms_);
+    drain();
+  }
+
+  // Sends a request; returns its sequence number. The reply is released only after a sync.
+  uint64_t send(core::Request request) {
+    const uint64_t sequence = next_sequence_++;
+    replica_->client_request({core::ConnectionId(1), sequence, std::move(request)});
+    drain();
+    return sequence;
+  }
+
+  // Syncs (group commit) and releases every waiting reply.
+  void sync() {
+    REPLIKV_ASSERT(engine_.sync().is_ok(), "memory sync");
+    durable_ = last_;
+    replica_->persisted(durable_);
+    for (auto& reply : waiting_) released_.push_back(std::move(reply));
+    waiting_.clear();
+    drain();
+  }
+
+  // Sends, syncs, and returns the reply: the common case of a test.
+  core::Reply run(core::Request request) {
+    const uint64_t sequence = send(std::move(request));
+    sync();
+    for (auto& reply : released_) {
+      if (reply.sequence == sequence) return reply.reply;
+    }
+    REPLIKV_ASSERT(false, "reply not released after sync");
+    return {};
+  }
+
+  void tick(core::TimeMs now_ms) {
+    now_ms_ = now_ms;
+    replica_->tick(now_ms);
+    drain();
+  }
+
+  void crash() {
+    engine_.crash();
+    restart();
+  }
+
+  std::vector<core::ClientReply> take_released() { return std::exchange(released_, {}); }
+  size_t waiting_replies() const { return waiting_.size(); }
+  storage::MemoryEngine& engine() { return engine_; }
+  core::Replica& replica() { return *replica_; }
+
+ private:
+  void drain() {
+    core::Ready ready;
+    while (replica_->take_ready(ready)) {
+      last_ = ready.id;
+      if (!ready.batch.empty()) REPLIKV_ASSERT(engine_.write(ready.batch).is_ok(), "memory write");
+      for (auto& reply : ready.replies) waiting_.push_back(std::move(reply));
+      if (ready.sync == core::Sync::none && engine_.unsynced_batches() == 0) {
+        durable_ = last_;
+        for (auto& reply : waiting_) released_.push_back(std::move(reply));
+        waiting_.clear();
+      }
+    }
+  }
+
+  uint64_t seed_;
+  storage::MemoryEngine engine_;
+  std::unique_ptr<core::Standalone> replica_;
+  core::ReadyId last_;
+  core::ReadyId durable_;
+  std::deque<core::ClientReply> waiting_;
+  std::vector<core::ClientReply> released_;
+  uint64_t next_sequence_ = 0;
+  core::TimeMs now_ms_ = 1000;
+};
+
+}  // namespace replikv::testing

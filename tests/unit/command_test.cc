@@ -1,0 +1,94 @@
+// Parsing commands: arity, options, and Redis's error words.
+#include <gtest/gtest.h>
+
+#include "core/command.h"
+
+namespace replikv::core {
+namespace {
+
+std::variant<Request, Reply> parse(std::vector<std::string_view> argv) {
+  const CommandSpec* spec = find_command(argv[0]);
+  EXPECT_NE(spec, nullptr);
+  if (auto error = check_arity(*spec, argv.size())) return *error;
+  return parse_request(*spec, argv);
+}
+
+std::string error_of(std::vector<std::string_view> argv) {
+  auto parsed = parse(std::move(argv));
+  const auto* reply = std::get_if<Reply>(&parsed);
+  return reply ? reply->text : "(parsed)";
+}
+
+TEST(Command, LookupIgnoresCase) {
+  ASSERT_NE(find_command("gEt"), nullptr);
+  EXPECT_EQ(find_command("GET")->name, "get");
+  EXPECT_EQ(find_command("nosuch"), nullptr);
+  EXPECT_EQ(find_command("ge"), nullptr);
+}
+
+TEST(Command, Arity) {
+  EXPECT_EQ(error_of({"GET"}), "ERR wrong number of arguments for 'get' command");
+  EXPECT_EQ(error_of({"GET", "a", "b"}), "ERR wrong number of arguments for 'get' command");
+  EXPECT_EQ(error_of({"MSET", "a", "1", "b"}), "ERR wrong number of arguments for 'mset' command");
+  EXPECT_EQ(error_of({"DEL"}), "ERR wrong number of arguments for 'del' command");
+}
+
+TEST(Command, SetOptions) {
+  auto parsed = parse({"set", "k", "v", "px", "1500", "nx", "get"});
+  const auto& set = std::get<SetRequest>(std::get<Request>(parsed));
+  EXPECT_EQ(set.expiry.kind, Expiry::Kind::relative_ms);
+  EXPECT_EQ(set.expiry.ms, 1500);
+  EXPECT_EQ(set.condition, SetRequest::Condition::if_absent);
+  EXPECT_TRUE(set.return_old);
+  auto exat = parse({"SET", "k", "v", "EXAT", "2"});
+  EXPECT_EQ(std::get<SetRequest>(std::get<Request>(exat)).expiry.ms, 2000);
+}
+
+TEST(Command, SetBadOptions) {
+  EXPECT_EQ(error_of({"SET", "k", "v", "NX", "XX"}), "ERR syntax error");
+  EXPECT_EQ(error_of({"SET", "k", "v", "EX", "1", "PX", "1"}), "ERR syntax error");
+  EXPECT_EQ(error_of({"SET", "k", "v", "EX"}), "ERR syntax error");
+  EXPECT_EQ(error_of({"SET", "k", "v", "BOGUS"}), "ERR syntax error");
+  EXPECT_EQ(error_of({"SET", "k", "v", "EX", "x"}), "ERR value is not an integer or out of range");
+  EXPECT_EQ(error_of({"SET", "k", "v", "EX", "0"}), "ERR invalid expire time in 'set' command");
+  EXPECT_EQ(error_of({"SET", "k", "v", "PX", "-5"}), "ERR invalid expire time in 'set' command");
+  EXPECT_EQ(error_of({"SET", "k", "v", "EX", "9223372036854775807"}),
+            "ERR invalid expire time in 'set' command");
+  EXPECT_EQ(error_of({"SET", "k", "v", "KEEPTTL", "EX", "1"}), "ERR syntax error");
+}
+
+TEST(Command, IntegerArguments) {
+  EXPECT_EQ(error_of({"INCRBY", "k", "1.5"}), "ERR value is not an integer or out of range");
+  EXPECT_EQ(error_of({"INCRBY", "k", "99999999999999999999"}),
+            "ERR value is not an integer or out of range");
+  EXPECT_EQ(error_of({"DECRBY", "k", "-9223372036854775808"}), "ERR decrement would overflow");
+  EXPECT_EQ(parse_int64("-12"), -12);
+  EXPECT_EQ(parse_int64("+1"), std::nullopt);
+  EXPECT_EQ(parse_int64(" 1"), std::nullopt);
+  EXPECT_EQ(parse_int64("01"), std::nullopt);
+  EXPECT_EQ(parse_int64(""), std::nullopt);
+}
+
+TEST(Command, ScanArguments) {
+  EXPECT_EQ(error_of({"SCAN", "x"}), "ERR invalid cursor");
+  EXPECT_EQ(error_of({"SCAN", "0", "COUNT", "0"}), "ERR syntax error");
+  EXPECT_EQ(error_of({"SCAN", "0", "COUNT"}), "ERR syntax error");
+  EXPECT_EQ(error_of({"SCAN", "0", "WHAT", "1"}), "ERR syntax error");
+  auto parsed = parse({"SCAN", "18446744073709551615", "MATCH", "a*", "COUNT", "5"});
+  const auto& scan = std::get<ScanRequest>(std::get<Request>(parsed));
+  EXPECT_EQ(scan.cursor, 18446744073709551615ull);
+  EXPECT_EQ(scan.pattern, "a*");
+  EXPECT_EQ(scan.count, 5u);
+}
+
+TEST(Command, WritesAreKnown) {
+  EXPECT_TRUE(is_write(std::get<Request>(parse({"SET", "k", "v"}))));
+  EXPECT_TRUE(is_write(std::get<Request>(parse({"INCR", "k"}))));
+  EXPECT_FALSE(is_write(std::get<Request>(parse({"GET", "k"}))));
+  for (const auto& spec : all_commands()) {
+    EXPECT_EQ(find_command(spec.name), &spec);
+  }
+}
+
+}  // namespace
+}  // namespace replikv::core

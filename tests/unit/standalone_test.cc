@@ -1,0 +1,163 @@
+// The standalone replica through the Ready contract: Redis's semantics for every data command,
+// and the durability rule (no reply before its sync).
+#include <gtest/gtest.h>
+
+#include "core/command.h"
+#include "support/driver.h"
+
+namespace replikv::core {
+namespace {
+
+using testing_driver = replikv::testing::TestDriver;
+
+// Builds a request from words, the way a client would send it.
+Request req(std::vector<std::string_view> argv) {
+  const CommandSpec* spec = find_command(argv[0]);
+  REPLIKV_ASSERT(spec && !check_arity(*spec, argv.size()), "test request must be well-formed");
+  auto parsed = parse_request(*spec, argv);
+  REPLIKV_ASSERT(std::holds_alternative<Request>(parsed), "test request must parse");
+  return std::get<Request>(parsed);
+}
+
+class StandaloneTest : public ::testing::Test {
+ protected:
+  Reply run(std::vector<std::string_view> argv) { return driver_.run(req(std::move(argv))); }
+  testing_driver driver_;
+};
+
+TEST_F(StandaloneTest, SetThenGet) {
+  EXPECT_EQ(run({"SET", "k", "v"}), Reply::ok());
+  EXPECT_EQ(run({"GET", "k"}), Reply::bulk("v"));
+  EXPECT_EQ(run({"GET", "missing"}), Reply::nil());
+}
+
+TEST_F(StandaloneTest, SetConditionsAndGetOption) {
+  EXPECT_EQ(run({"SET", "k", "1", "XX"}), Reply::nil());
+  EXPECT_EQ(run({"SET", "k", "1", "NX"}), Reply::ok());
+  EXPECT_EQ(run({"SET", "k", "2", "NX"}), Reply::nil());
+  EXPECT_EQ(run({"SET", "k", "3", "XX", "GET"}), Reply::bulk("1"));
+  EXPECT_EQ(run({"SET", "k", "4", "NX", "GET"}), Reply::bulk("3"));
+  EXPECT_EQ(run({"GET", "k"}), Reply::bulk("3"));
+}
+
+TEST_F(StandaloneTest, ExpiryIsLazyAndSwept) {
+  driver_.tick(10'000);
+  EXPECT_EQ(run({"SET", "k", "v", "PX", "100"}), Reply::ok());
+  EXPECT_EQ(run({"PTTL", "k"}), Reply::number(100));
+  EXPECT_EQ(run({"TTL", "nokey"}), Reply::number(-2));
+  driver_.tick(10'100);
+  EXPECT_EQ(run({"GET", "k"}), Reply::bulk("v"));  // Redis: alive until the clock passes it
+  driver_.tick(10'101);
+  EXPECT_EQ(run({"GET", "k"}), Reply::nil());
+  EXPECT_EQ(run({"EXISTS", "k"}), Reply::number(0));
+  EXPECT_EQ(run({"DBSIZE"}), Reply::number(1));  // not swept yet, as in Redis
+  driver_.tick(10'500);
+  driver_.sync();
+  EXPECT_EQ(run({"DBSIZE"}), Reply::number(0));
+  EXPECT_EQ(driver_.replica().status().expired_keys_total, 1u);
+}
+
+TEST_F(StandaloneTest, KeepTtlAndOverwriteClearsTtl) {
+  driver_.tick(1'000);
+  run({"SET", "k", "v", "EX", "10"});
+  run({"SET", "k", "w", "KEEPTTL"});
+  EXPECT_EQ(run({"TTL", "k"}), Reply::number(10));
+  run({"SET", "k", "x"});
+  EXPECT_EQ(run({"TTL", "k"}), Reply::number(-1));
+  EXPECT_EQ(driver_.replica().status().keys_with_expiry, 0u);
+}
+
+TEST_F(StandaloneTest, DelAndExistsCountKeysNotArguments) {
+  run({"MSET", "a", "1", "b", "2"});
+  EXPECT_EQ(run({"EXISTS", "a", "a", "c"}), Reply::number(2));
+  EXPECT_EQ(run({"DEL", "a", "a", "c"}), Reply::number(1));
+  EXPECT_EQ(run({"DBSIZE"}), Reply::number(1));
+}
+
+TEST_F(StandaloneTest, MsetWithRepeatedKeyCountsOnce) {
+  run({"MSET", "a", "1", "a", "2"});
+  EXPECT_EQ(run({"DBSIZE"}), Reply::number(1));
+  EXPECT_EQ(run({"MGET", "a", "x"}), Reply::array({Reply::bulk("2"), Reply::nil()}));
+}
+
+TEST_F(StandaloneTest, IncrFamily) {
+  EXPECT_EQ(run({"INCR", "n"}), Reply::number(1));
+  EXPECT_EQ(run({"INCRBY", "n", "41"}), Reply::number(42));
+  EXPECT_EQ(run({"DECR", "n"}), Reply::number(41));
+  EXPECT_EQ(run({"DECRBY", "n", "50"}), Reply::number(-9));
+  run({"SET", "s", "abc"});
+  EXPECT_EQ(run({"INCR", "s"}), Reply::error("ERR value is not an integer or out of range"));
+  run({"SET", "big", "9223372036854775807"});
+  EXPECT_EQ(run({"INCR", "big"}), Reply::error("ERR increment or decrement would overflow"));
+  EXPECT_EQ(run({"GET", "big"}), Reply::bulk("9223372036854775807"));
+}
+
+TEST_F(StandaloneTest, ScanVisitsEveryKeyExactlyOnceWithoutWrites) {
+  for (int i = 0; i < 100; ++i) {
+    const std::string key = "key" + std::to_string(i);
+    run({"SET", key, "v"});
+  }
+  std::set<std::string> seen;
+  std::string cursor = "0";
+  int rounds = 0;
+  do {
+    const Reply reply = run({"SCAN", cursor, "COUNT", "7"});
+    ASSERT_EQ(reply.elements.size(), 2u);
+    cursor = reply.elements[0].text;
+    for (const auto& key : reply.elements[1].elements) {
+      EXPECT_TRUE(seen.insert(key.text).second) << key.text;
+    }
+    ASSERT_LT(++rounds, 100);
+  } while (cursor != "0");
+  EXPECT_EQ(seen.size(), 100u);
+}
+
+TEST_F(StandaloneTest, ScanMatchAndKeysPattern) {
+  run({"MSET", "user:1", "a", "user:2", "b", "order:1", "c"});
+  const Reply keys = run({"KEYS", "user:*"});
+  EXPECT_EQ(keys.elements.size(), 2u);
+  const Reply scan = run({"SCAN", "0", "MATCH", "order:?", "COUNT", "1000"});
+  EXPECT_EQ(scan.elements[0], Reply::bulk("0"));
+  EXPECT_EQ(scan.elements[1], Reply::array({Reply::bulk("order:1")}));
+  const Reply typed = run({"SCAN", "0", "TYPE", "hash"});
+  EXPECT_TRUE(typed.elements[1].elements.empty());
+}
+
+TEST_F(StandaloneTest, NoReplyBeforeItsSync) {
+  driver_.send(req({"SET", "k", "v"}));
+  driver_.send(req({"GET", "k"}));  // a read of unsynced state waits too
+  EXPECT_TRUE(driver_.take_released().empty());
+  EXPECT_EQ(driver_.waiting_replies(), 2u);
+  driver_.sync();
+  EXPECT_EQ(driver_.take_released().size(), 2u);
+}
+
+TEST_F(StandaloneTest, CountersSurviveRestart) {
+  run({"MSET", "a", "1", "b", "2"});
+  run({"SET", "c", "3", "EX", "100"});
+  driver_.restart();
+  const auto status = driver_.replica().status();
+  EXPECT_EQ(status.key_count, 3u);
+  EXPECT_EQ(status.keys_with_expiry, 1u);
+  EXPECT_EQ(status.applied_index, LogIndex(2));
+}
+
+TEST_F(StandaloneTest, CrashKeepsSyncedAndDropsUnsynced) {
+  run({"SET", "durable", "1"});
+  driver_.send(req({"SET", "lost", "2"}));
+  driver_.crash();
+  EXPECT_EQ(run({"GET", "durable"}), Reply::bulk("1"));
+  EXPECT_EQ(run({"GET", "lost"}), Reply::nil());
+  EXPECT_EQ(run({"DBSIZE"}), Reply::number(1));
+}
+
+TEST_F(StandaloneTest, ClockNeverMovesBack) {
+  driver_.tick(5'000);
+  run({"SET", "k", "v", "PX", "10"});
+  driver_.tick(5'011);
+  driver_.tick(1'000);  // the wall clock jumped back; expiry does not undo itself
+  EXPECT_EQ(run({"GET", "k"}), Reply::nil());
+}
+
+}  // namespace
+}  // namespace replikv::core

@@ -1,0 +1,159 @@
+// One suite, run against every engine: what core/storage.h and storage/engine.h promise.
+#include <filesystem>
+#include <memory>
+
+#include <gtest/gtest.h>
+
+#include "storage/memory_engine.h"
+#include "storage/rocksdb_engine.h"
+
+namespace replikv::storage {
+namespace {
+
+using core::Column;
+
+struct MemoryFactory {
+  std::unique_ptr<Engine> open() {
+    if (!engine) engine = std::make_unique<MemoryEngine>();
+    return std::move(engine);
+  }
+  void keep(std::unique_ptr<Engine> e) { engine.reset(static_cast<MemoryEngine*>(e.release())); }
+  std::unique_ptr<MemoryEngine> engine;
+};
+
+struct RocksFactory {
+  RocksFactory() {
+    path = std::filesystem::temp_directory_path() /
+           ("replikv-engine-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+    std::filesystem::remove_all(path);
+  }
+  ~RocksFactory() { std::filesystem::remove_all(path); }
+  std::unique_ptr<Engine> open() {
+    Status error = Status::ok();
+    auto engine = RocksDbEngine::open({path.string()}, error);
+    EXPECT_TRUE(engine) << error.message();
+    return engine;
+  }
+  void keep(std::unique_ptr<Engine>) {}  // closing is enough: the files stay
+  std::filesystem::path path;
+  static inline int counter = 0;
+};
+
+template <typename Factory>
+class EngineTest : public ::testing::Test {
+ protected:
+  // Closes and reopens the engine, keeping what was synced.
+  void reopen() {
+    factory_.keep(std::move(engine_));
+    engine_ = factory_.open();
+  }
+  Factory factory_;
+  std::unique_ptr<Engine> engine_ = factory_.open();
+};
+
+using Engines = ::testing::Types<MemoryFactory, RocksFactory>;
+TYPED_TEST_SUITE(EngineTest, Engines);
+
+TYPED_TEST(EngineTest, PutGetErase) {
+  core::WriteBatch batch;
+  batch.put(Column::data, "k", "v");
+  ASSERT_TRUE(this->engine_->write(batch).is_ok());
+  EXPECT_EQ(this->engine_->get(Column::data, "k"), "v");
+  core::WriteBatch erase;
+  erase.erase(Column::data, "k");
+  ASSERT_TRUE(this->engine_->write(erase).is_ok());
+  EXPECT_EQ(this->engine_->get(Column::data, "k"), std::nullopt);
+}
+
+TYPED_TEST(EngineTest, ColumnsAreSeparate) {
+  core::WriteBatch batch;
+  batch.put(Column::data, "k", "data");
+  batch.put(Column::meta, "k", "meta");
+  batch.put(Column::log, "k", "log");
+  ASSERT_TRUE(this->engine_->write(batch).is_ok());
+  EXPECT_EQ(this->engine_->get(Column::data, "k"), "data");
+  EXPECT_EQ(this->engine_->get(Column::meta, "k"), "meta");
+  EXPECT_EQ(this->engine_->get(Column::log, "k"), "log");
+  EXPECT_EQ(this->engine_->get(Column::expiry, "k"), std::nullopt);
+}
+
+TYPED_TEST(EngineTest, LaterOperationsInABatchWin) {
+  core::WriteBatch batch;
+  batch.put(Column::data, "k", "1");
+  batch.erase(Column::data, "k");
+  batch.put(Column::data, "j", "1");
+  batch.put(Column::data, "j", "2");
+  ASSERT_TRUE(this->engine_->write(batch).is_ok());
+  EXPECT_EQ(this->engine_->get(Column::data, "k"), std::nullopt);
+  EXPECT_EQ(this->engine_->get(Column::data, "j"), "2");
+}
+
+TYPED_TEST(EngineTest, ScanIsOrderedFromStartAndStoppable) {
+  core::WriteBatch batch;
+  for (const char* key : {"d", "a", "c", "b", "e"}) batch.put(Column::data, key, key);
+  batch.put(Column::meta, "bb", "other column");
+  ASSERT_TRUE(this->engine_->write(batch).is_ok());
+  std::string seen;
+  this->engine_->scan(Column::data, "b", [&](std::string_view key, std::string_view value) {
+    EXPECT_EQ(key, value);
+    seen += key;
+    return seen.size() < 3;
+  });
+  EXPECT_EQ(seen, "bcd");
+}
+
+TYPED_TEST(EngineTest, BinaryKeysAndValues) {
+  const std::string key("\0k\xff", 3), value("\0\r\n\xfe", 4);
+  core::WriteBatch batch;
+  batch.put(Column::data, key, value);
+  ASSERT_TRUE(this->engine_->write(batch).is_ok());
+  EXPECT_EQ(this->engine_->get(Column::data, key), value);
+}
+
+TYPED_TEST(EngineTest, SyncedWritesSurviveReopen) {
+  core::WriteBatch batch;
+  batch.put(Column::data, "k", "v");
+  ASSERT_TRUE(this->engine_->write(batch).is_ok());
+  ASSERT_TRUE(this->engine_->sync().is_ok());
+  this->reopen();
+  EXPECT_EQ(this->engine_->get(Column::data, "k"), "v");
+}
+
+TYPED_TEST(EngineTest, SyncsAreCounted) {
+  const auto before = this->engine_->stats();
+  core::WriteBatch batch;
+  batch.put(Column::data, "k", "v");
+  ASSERT_TRUE(this->engine_->write(batch).is_ok());
+  ASSERT_TRUE(this->engine_->write(batch).is_ok());
+  ASSERT_TRUE(this->engine_->sync().is_ok());
+  const auto after = this->engine_->stats();
+  EXPECT_EQ(after.batches_written_total - before.batches_written_total, 2u);
+  EXPECT_EQ(after.syncs_total - before.syncs_total, 1u);
+  EXPECT_GE(after.wal_syncs_total - before.wal_syncs_total, 1u);
+}
+
+TEST(MemoryEngine, CrashLosesExactlyTheUnsyncedWrites) {
+  MemoryEngine engine;
+  core::WriteBatch first, second;
+  first.put(Column::data, "synced", "1");
+  second.put(Column::data, "unsynced", "2");
+  second.erase(Column::data, "synced");
+  ASSERT_TRUE(engine.write(first).is_ok());
+  ASSERT_TRUE(engine.sync().is_ok());
+  ASSERT_TRUE(engine.write(second).is_ok());
+  EXPECT_EQ(engine.get(Column::data, "synced"), std::nullopt);
+  engine.crash();
+  EXPECT_EQ(engine.get(Column::data, "synced"), "1");
+  EXPECT_EQ(engine.get(Column::data, "unsynced"), std::nullopt);
+}
+
+TEST(RocksDbEngine, UnopenablePathIsAnError) {
+  Status error = Status::ok();
+  auto engine = RocksDbEngine::open({"/proc/replikv-cannot-be-here"}, error);
+  EXPECT_FALSE(engine);
+  EXPECT_FALSE(error.is_ok());
+  EXPECT_NE(error.message().find("/proc/replikv-cannot-be-here"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace replikv::storage
