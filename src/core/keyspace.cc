@@ -1,5 +1,6 @@
 #include "core/keyspace.h"
 
+#include <algorithm>
 #include <limits>
 #include <type_traits>
 
@@ -27,7 +28,6 @@ Keyspace::Keyspace(const StorageView& view) : view_(view) {
 }
 
 Reply Keyspace::execute(const Request& request, TimeMs now_ms, WriteBatch& batch) {
-  overlay_.clear();
   Reply reply = std::visit(
       [&](const auto& r) -> Reply {
         using T = std::decay_t<decltype(r)>;
@@ -50,10 +50,53 @@ Reply Keyspace::execute(const Request& request, TimeMs now_ms, WriteBatch& batch
     const LogIndex previous = applied_index_;
     applied_index_ = applied_index_.next();
     REPLIKV_ASSERT(applied_index_ > previous, "the applied index never moves back");
-    write_counters(batch);
+    counters_dirty_ = true;
   }
-  overlay_.clear();
   return reply;
+}
+
+void Keyspace::finish_batch(WriteBatch& batch) {
+  if (counters_dirty_) write_counters(batch);
+  counters_dirty_ = false;
+  overlay_.clear();
+}
+
+void Keyspace::visit_data(std::string_view start, const RecordVisitor& visit) const {
+  // The open batch's keys at or after `start`, in data-key order.
+  std::vector<std::pair<std::string, const std::pair<const std::string, std::optional<Record>>*>>
+      pending;
+  for (const auto& entry : overlay_) {
+    std::string key = data_key(entry.first);
+    if (key >= start) pending.emplace_back(std::move(key), &entry);
+  }
+  std::sort(pending.begin(), pending.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  size_t next = 0;
+  // Emits pending entries before `limit` (all when limit is empty); false when visit stopped.
+  auto emit_pending_before = [&](std::optional<std::string_view> limit) {
+    while (next < pending.size() && (!limit || pending[next].first < *limit)) {
+      const auto& [key, entry] = pending[next++];
+      const auto& record = entry->second;
+      if (record && !visit(key, entry->first, record->value, record->expire_at_ms)) return false;
+    }
+    return true;
+  };
+  bool stopped = false;
+  view_.scan(Column::data, start, [&](std::string_view key, std::string_view value) {
+    if (!emit_pending_before(key)) {
+      stopped = true;
+      return false;
+    }
+    if (next < pending.size() && pending[next].first == key) return true;  // the batch decides
+    const auto stored = decode_value(value);
+    REPLIKV_ASSERT(stored.has_value(), "a data record this version cannot decode");
+    if (!visit(key, user_key_of(key), stored->value, stored->expire_at_ms)) {
+      stopped = true;
+      return false;
+    }
+    return true;
+  });
+  if (!stopped) emit_pending_before(std::nullopt);
 }
 
 std::optional<Keyspace::Record> Keyspace::load(const std::string& key) const {
@@ -203,8 +246,9 @@ Reply Keyspace::scan(const ScanRequest& request, TimeMs now_ms) const {
   const uint64_t visits_max = request.count * scan_visits_per_count_max;
   uint64_t next_cursor = 0;
   std::optional<uint64_t> last_hash;
-  view_.scan(Column::data, data_key_start(request.cursor),
-             [&](std::string_view key, std::string_view value) {
+  visit_data(data_key_start(request.cursor),
+             [&](std::string_view key, std::string_view user_key, std::string_view,
+                 std::optional<TimeMs> expire_at_ms) {
                const uint64_t hash = read_u64_be(key);
                // Finish a run of equal hashes before stopping, so the cursor never splits one.
                if (last_hash && hash != *last_hash &&
@@ -214,10 +258,7 @@ Reply Keyspace::scan(const ScanRequest& request, TimeMs now_ms) const {
                }
                last_hash = hash;
                ++visited;
-               const auto stored = decode_value(value);
-               REPLIKV_ASSERT(stored.has_value(), "a data record this version cannot decode");
-               const std::string_view user_key = user_key_of(key);
-               if (!request.type_mismatch && !is_expired(stored->expire_at_ms, now_ms) &&
+               if (!request.type_mismatch && !is_expired(expire_at_ms, now_ms) &&
                    (request.pattern.empty() || glob_match(request.pattern, user_key))) {
                  keys.push_back(Reply::bulk(std::string(user_key)));
                }
@@ -229,11 +270,9 @@ Reply Keyspace::scan(const ScanRequest& request, TimeMs now_ms) const {
 Reply Keyspace::keys(const KeysRequest& request, TimeMs now_ms) const {
   std::vector<Reply> keys;
   const bool every = request.pattern == "*";
-  view_.scan(Column::data, {}, [&](std::string_view key, std::string_view value) {
-    const auto stored = decode_value(value);
-    REPLIKV_ASSERT(stored.has_value(), "a data record this version cannot decode");
-    const std::string_view user_key = user_key_of(key);
-    if (!is_expired(stored->expire_at_ms, now_ms) &&
+  visit_data({}, [&](std::string_view, std::string_view user_key, std::string_view,
+                     std::optional<TimeMs> expire_at_ms) {
+    if (!is_expired(expire_at_ms, now_ms) &&
         (every || glob_match(request.pattern, user_key))) {
       keys.push_back(Reply::bulk(std::string(user_key)));
     }
@@ -251,23 +290,26 @@ Reply Keyspace::ttl(const TtlRequest& request, TimeMs now_ms) {
 }
 
 uint64_t Keyspace::expire_due(TimeMs now_ms, uint64_t keys_max, WriteBatch& batch) {
-  overlay_.clear();
-  std::vector<std::string> due;
+  std::vector<std::pair<TimeMs, std::string>> due;
   view_.scan(Column::expiry, {}, [&](std::string_view key, std::string_view) {
     if (due.size() >= keys_max) return false;
     const auto expire_at_ms = static_cast<TimeMs>(read_u64_be(key));
     if (!is_expired(expire_at_ms, now_ms)) return false;
-    due.emplace_back(key.substr(8));
+    due.emplace_back(expire_at_ms, key.substr(8));
     return true;
   });
-  for (const auto& key : due) {
+  uint64_t deleted = 0;
+  for (const auto& [expire_at_ms, key] : due) {
+    // The index is read from storage; the open batch may already have rewritten or deleted the
+    // key (and then it also erased this index entry). Only a record that still carries this
+    // expiry time is due.
     const auto record = load(key);
-    REPLIKV_ASSERT(record && record->expire_at_ms, "the expiry index names only keys with a TTL");
+    if (!record || record->expire_at_ms != expire_at_ms) continue;
     erase(key, batch);
+    ++deleted;
   }
-  if (!due.empty()) write_counters(batch);
-  overlay_.clear();
-  return due.size();
+  if (deleted > 0) counters_dirty_ = true;
+  return deleted;
 }
 
 }  // namespace replikv::core

@@ -1,10 +1,12 @@
 // Keyspace: the key-value state machine that every strategy applies its writes to.
 //
-// It executes one typed request against the stored data at a given time and describes the
-// resulting writes in a WriteBatch; it never writes storage itself. Between two calls the driver
-// must have applied the batch (core/ready.h, step 2), because the next call reads through the
-// same StorageView. Within one call an overlay makes the request see its own writes
-// (`MSET a 1 a 2`, `DEL a a`).
+// It executes typed requests against the stored data at a given time and describes the
+// resulting writes in a WriteBatch; it never writes storage itself. Writes accumulate in one batch
+// across many requests — a whole loop turn — and an overlay of the keys that batch touches makes
+// every later request see them before the driver has applied the batch (reads, counts, SCAN all
+// merge the overlay over the StorageView). `finish_batch` closes the batch: it adds the counters
+// record once and forgets the overlay, after which the driver must apply the batch before the
+// next request (core/ready.h, step 2).
 //
 // Expiry follows Redis: a key whose expiry time has passed is absent to every read and write
 // (lazy expiry), and `expire_due` deletes such keys in expiry order (active expiry). Counters —
@@ -15,6 +17,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -35,8 +38,15 @@ class Keyspace {
   // to `batch`. Returns the client's reply.
   Reply execute(const Request& request, TimeMs now_ms, WriteBatch& batch);
 
-  // Deletes up to `keys_max` keys whose expiry time is before `now_ms`. Returns how many.
+  // Deletes up to `keys_max` keys whose expiry time is before `now_ms`. Returns how many. The
+  // index is read from storage alone, so keys given a TTL in the open batch wait for a later
+  // sweep.
   uint64_t expire_due(TimeMs now_ms, uint64_t keys_max, WriteBatch& batch);
+
+  // Ends the current batch: writes the counters record if they moved, forgets the overlay.
+  void finish_batch(WriteBatch& batch);
+  // True while a batch is open (writes since the last finish_batch).
+  bool batch_open() const { return !overlay_.empty() || counters_dirty_; }
 
   uint64_t key_count() const { return key_count_; }
   uint64_t expiry_count() const { return expiry_count_; }
@@ -56,6 +66,11 @@ class Keyspace {
              WriteBatch& batch);
   bool erase(const std::string& key, WriteBatch& batch);  // true when a record existed
   void write_counters(WriteBatch& batch);
+  // Visits stored records with data key >= `start` in data-key order, the open batch's writes
+  // merged over storage, until `visit` returns false. Deleted keys are skipped.
+  using RecordVisitor = std::function<bool(std::string_view data_key, std::string_view user_key,
+                                           std::string_view value, std::optional<TimeMs> expiry)>;
+  void visit_data(std::string_view start, const RecordVisitor& visit) const;
 
   Reply get(const GetRequest& request, TimeMs now_ms);
   Reply set(const SetRequest& request, TimeMs now_ms, WriteBatch& batch);
@@ -69,8 +84,9 @@ class Keyspace {
   Reply ttl(const TtlRequest& request, TimeMs now_ms);
 
   const StorageView& view_;
-  // Writes of the request being executed, by user key; nullopt marks a deletion.
+  // Writes of the open batch, by user key; nullopt marks a deletion.
   std::unordered_map<std::string, std::optional<Record>> overlay_;
+  bool counters_dirty_ = false;
   uint64_t key_count_ = 0;
   uint64_t expiry_count_ = 0;
   LogIndex applied_index_;

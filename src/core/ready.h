@@ -2,9 +2,11 @@
 //
 // The driver (the real runtime, or the simulator) follows these steps, in this order:
 //
-//   1. After every input — client_request, peer_message, tick, persisted — call take_ready().
-//   2. Apply the Ready's `batch` to the storage engine atomically, before the next input: the
-//      replica reads its own earlier writes back through its StorageView.
+//   1. Call take_ready() after any number of inputs — after each one, or once per loop turn to
+//      let many requests share one batch — and at least once per loop turn. (A replica keeps
+//      the writes of its open batch visible to its own later inputs until the Ready is taken.)
+//   2. Apply the Ready's `batch` to the storage engine atomically, before the next input: from
+//      then on the replica reads those writes back through its StorageView.
 //   3. Make the batch durable as `sync` demands. `per_policy` follows the node's fsync setting
 //      (`always`: sync before step 4; `never`: the write alone counts as durable); `always` syncs
 //      whatever the setting says (Raft's term and vote). One sync may cover every Ready of one

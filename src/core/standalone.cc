@@ -47,6 +47,7 @@ void Standalone::persisted(ReadyId ready_id) {
 
 bool Standalone::take_ready(Ready& out) {
   out.clear();
+  keyspace_.finish_batch(pending_.batch);
   if (pending_.empty()) return false;
   std::swap(out, pending_);
   last_taken_ = last_taken_.next();

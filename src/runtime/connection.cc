@@ -132,7 +132,7 @@ void Server::Impl::execute(Connection& c, const std::vector<std::string_view>& a
     return;
   }
   replica->client_request({c.id, sequence, std::move(std::get<core::Request>(parsed))});
-  drain_ready();
+  schedule_flush();
 }
 
 void Server::Impl::deliver(Connection& c, uint64_t sequence, const core::Reply& reply) {

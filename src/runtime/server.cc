@@ -112,8 +112,10 @@ int Server::Impl::run() {
       status.applied_index.value());
   spdlog::default_logger()->flush();
   io.run();
-  // Everything taken from the replica has been written; make it durable before closing.
-  if (sync_pending) flush();
+  // Make everything the replica produced durable before closing.
+  flush_scheduled = true;
+  flush_deferrals = flush_deferrals_max;
+  flush();
   connections.clear();
   replica.reset();
   engine.reset();
@@ -137,7 +139,8 @@ void Server::Impl::shutdown() {
   timer->async_wait([this, timer](const asio::error_code&) { io.stop(); });
 }
 
-// Carries out every Ready the replica has (core/ready.h, steps 2–5).
+// Takes every Ready the replica has and writes its batch (core/ready.h, steps 1–2); the replies
+// wait in `waiting` for flush() to make them durable and release them (steps 3–4).
 void Server::Impl::drain_ready() {
   while (replica->take_ready(ready)) {
     REPLIKV_ASSERT(ready.id == last_ready.next(), "Ready ids increase by one");
@@ -152,19 +155,11 @@ void Server::Impl::drain_ready() {
         (ready.sync == core::Sync::per_policy && config.fsync == FsyncPolicy::always);
     if (must_sync) sync_pending = true;
     if (ready.tick_at_ms) arm_tick(*ready.tick_at_ms);
-    if (!sync_pending) {
-      // Nothing of this Ready or before it awaits a sync: it is durable now.
-      durable_ready = last_ready;
-      for (auto& reply : ready.replies) release(reply);
-      replica->persisted(durable_ready);
-    } else {
-      if (!ready.replies.empty()) waiting.push_back({ready.id, std::move(ready.replies)});
-      schedule_flush();
-    }
+    if (!ready.replies.empty()) waiting.push_back({ready.id, std::move(ready.replies)});
   }
-  start_writes();
 }
 
+// Called after every input: the replica's Ready is taken once per loop turn, in flush().
 void Server::Impl::schedule_flush() {
   if (flush_scheduled) return;
   flush_scheduled = true;
@@ -173,10 +168,12 @@ void Server::Impl::schedule_flush() {
   asio::post(io, [this] { flush(); });
 }
 
-// Group commit. Like Redis's beforeSleep, the sync waits until the loop has run out of input:
-// while requests keep arriving, the flush goes to the back of the queue again (each round lets
-// the reactor poll the sockets once), up to flush_deferrals_max rounds, so one sync covers every
-// client that is ready now instead of those that happened to be read first.
+// The end of a loop turn: one batch, one sync, every reply of the turn released.
+//
+// Like Redis's beforeSleep, it waits until the loop has run out of input: while requests keep
+// arriving the flush goes to the back of the queue again (each round lets the reactor poll the
+// sockets once), at most flush_deferrals_max rounds, so one batch and one sync cover every client
+// that is ready now instead of those that happened to be read first.
 void Server::Impl::flush() {
   if (flush_scheduled && !shutting_down && flush_deferrals < flush_deferrals_max &&
       counters.commands_processed != commands_at_flush_check) {
@@ -186,12 +183,14 @@ void Server::Impl::flush() {
     return;
   }
   flush_scheduled = false;
+  drain_ready();
   if (sync_pending) {
     if (auto status = engine->sync(); !status.is_ok()) stop_on_storage_failure("sync", status);
     ++counters.group_commits;
     sync_pending = false;
   }
   if (durable_ready != last_ready) {
+    REPLIKV_ASSERT(durable_ready < last_ready, "the durable position never moves back");
     durable_ready = last_ready;
     replica->persisted(durable_ready);
   }
@@ -202,7 +201,9 @@ void Server::Impl::flush() {
     }
   }
   waiting.clear();
-  drain_ready();
+  // persisted() may have produced more work (a protocol's next messages): another turn.
+  if (replica_has_work()) schedule_flush();
+  start_writes();
 }
 
 void Server::Impl::release(core::ClientReply& reply) {
@@ -227,8 +228,13 @@ void Server::Impl::arm_tick(int64_t at_ms) {
 void Server::Impl::on_tick() {
   const int64_t now = now_ms();
   replica->tick(now);
-  drain_ready();
+  schedule_flush();
   arm_tick(now + tick_interval_ms_max);
+}
+
+bool Server::Impl::replica_has_work() {
+  drain_ready();
+  return !waiting.empty() || sync_pending;
 }
 
 }  // namespace replikv::runtime

@@ -3,14 +3,12 @@
 // The loop, in the order of core/ready.h:
 //   1. A client's bytes arrive; every complete request in them is parsed. Connection and server
 //      commands (PING, INFO, CLIENT, …) are answered here; data commands go to the replica.
-//   2. After each input, drain_ready() takes the replica's Ready and writes its batch to the
-//      engine at once (unsynced), so the next input reads it back.
-//   3. Replies that need a sync wait in `waiting_`. The first such Ready of a turn posts flush(),
-//      which runs after the other handlers already queued in this turn — so one sync covers every
-//      write that arrived meanwhile (group commit).
-//   4. flush() syncs once, tells the replica (persisted), and releases the waiting replies into
-//      each connection's ordered reply slots; each connection then writes all of its replies with
-//      one socket write.
+//   2. The first input of a turn posts flush(), which runs after the other handlers already
+//      queued in this turn (and waits a few more rounds while input keeps coming).
+//   3. flush() takes the replica's Ready — one batch for every request of the turn — writes it,
+//      syncs once (group commit), tells the replica (persisted), and releases the replies into
+//      each connection's ordered reply slots; each connection then writes all of its replies
+//      with one socket write.
 #pragma once
 
 #include <chrono>
@@ -87,6 +85,7 @@ struct Server::Impl {
   void schedule_flush();
   void flush();
   void release(core::ClientReply& reply);
+  bool replica_has_work();
   void on_tick();
   void arm_tick(int64_t at_ms);
   static int64_t now_ms();

@@ -19,6 +19,10 @@ class TestDriver {
  public:
   explicit TestDriver(uint64_t seed = 1) : seed_(seed) { restart(); }
 
+  // When false, Readies are taken only at sync() — many requests share one batch, as in the
+  // real runtime's loop turn. When true, after every input.
+  void take_after_each_input(bool eager) { eager_ = eager; }
+
   // Recreates the replica from what the engine holds (after a crash, only what was synced).
   void restart() {
     replica_ = std::make_unique<core::Standalone>(engine_, core::Rng(seed_), core::StandaloneOptions{});
@@ -32,12 +36,13 @@ class TestDriver {
   uint64_t send(core::Request request) {
     const uint64_t sequence = next_sequence_++;
     replica_->client_request({core::ConnectionId(1), sequence, std::move(request)});
-    drain();
+    if (eager_) drain();
     return sequence;
   }
 
   // Syncs (group commit) and releases every waiting reply.
   void sync() {
+    drain();
     REPLIKV_ASSERT(engine_.sync().is_ok(), "memory sync");
     durable_ = last_;
     replica_->persisted(durable_);
@@ -89,6 +94,7 @@ class TestDriver {
   }
 
   uint64_t seed_;
+  bool eager_ = true;
   storage::MemoryEngine engine_;
   std::unique_ptr<core::Standalone> replica_;
   core::ReadyId last_;

@@ -1,5 +1,8 @@
 // The standalone replica through the Ready contract: Redis's semantics for every data command,
 // and the durability rule (no reply before its sync).
+#include <map>
+#include <set>
+
 #include <gtest/gtest.h>
 
 #include "core/command.h"
@@ -130,6 +133,36 @@ TEST_F(StandaloneTest, NoReplyBeforeItsSync) {
   EXPECT_EQ(driver_.waiting_replies(), 2u);
   driver_.sync();
   EXPECT_EQ(driver_.take_released().size(), 2u);
+}
+
+TEST_F(StandaloneTest, ManyRequestsShareOneBatch) {
+  run({"MSET", "old1", "x", "old2", "y"});
+  driver_.take_after_each_input(false);
+  const auto written_before = driver_.engine().stats().batches_written_total;
+  std::vector<uint64_t> sequences;
+  for (auto argv : std::vector<std::vector<std::string_view>>{
+           {"SET", "a", "1"}, {"SET", "b", "2"}, {"DEL", "a", "old1"}, {"INCR", "b"},
+           {"GET", "b"}, {"EXISTS", "a", "b", "old2"}, {"DBSIZE"}, {"KEYS", "*"},
+           {"SCAN", "0", "COUNT", "100"}}) {
+    sequences.push_back(driver_.send(req(argv)));
+  }
+  driver_.sync();
+  EXPECT_EQ(driver_.engine().stats().batches_written_total - written_before, 1u);
+  std::map<uint64_t, Reply> replies;
+  for (auto& reply : driver_.take_released()) replies[reply.sequence] = reply.reply;
+  EXPECT_EQ(replies[sequences[2]], Reply::number(2));
+  EXPECT_EQ(replies[sequences[3]], Reply::number(3));
+  EXPECT_EQ(replies[sequences[4]], Reply::bulk("3"));
+  EXPECT_EQ(replies[sequences[5]], Reply::number(2));
+  EXPECT_EQ(replies[sequences[6]], Reply::number(2));
+  std::set<std::string> keys, scanned;
+  for (const auto& key : replies[sequences[7]].elements) keys.insert(key.text);
+  for (const auto& key : replies[sequences[8]].elements[1].elements) scanned.insert(key.text);
+  EXPECT_EQ(keys, (std::set<std::string>{"b", "old2"}));
+  EXPECT_EQ(scanned, keys);
+  driver_.take_after_each_input(true);
+  driver_.restart();
+  EXPECT_EQ(driver_.replica().status().key_count, 2u);
 }
 
 TEST_F(StandaloneTest, CountersSurviveRestart) {
