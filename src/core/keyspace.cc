@@ -18,7 +18,8 @@ constexpr uint64_t scan_visits_per_count_max = 10;
 
 }  // namespace
 
-Keyspace::Keyspace(const StorageView& view) : view_(view) {
+Keyspace::Keyspace(const StorageView& view, uint64_t cache_bytes_max)
+    : view_(view), cache_(cache_bytes_max) {
   const auto counters = view.get(Column::meta, meta_counters);
   if (!counters) return;
   REPLIKV_ASSERT(counters->size() == 24, "the counters record is 24 bytes");
@@ -99,13 +100,18 @@ void Keyspace::visit_data(std::string_view start, const RecordVisitor& visit) co
   if (!stopped) emit_pending_before(std::nullopt);
 }
 
-std::optional<Keyspace::Record> Keyspace::load(const std::string& key) const {
+std::optional<Keyspace::Record> Keyspace::load(const std::string& key) {
   if (const auto it = overlay_.find(key); it != overlay_.end()) return it->second;
+  if (const auto* cached = cache_.find(key)) return *cached;
   const auto bytes = view_.get(Column::data, data_key(key));
-  if (!bytes) return std::nullopt;
-  const auto stored = decode_value(*bytes);
-  REPLIKV_ASSERT(stored.has_value(), "a data record this version cannot decode");
-  return Record{std::string(stored->value), stored->expire_at_ms};
+  std::optional<Record> record;
+  if (bytes) {
+    const auto stored = decode_value(*bytes);
+    REPLIKV_ASSERT(stored.has_value(), "a data record this version cannot decode");
+    record = Record{std::string(stored->value), stored->expire_at_ms};
+  }
+  cache_.put(key, record);
+  return record;
 }
 
 std::optional<Keyspace::Record> Keyspace::load_live(const std::string& key, TimeMs now_ms) {
@@ -128,6 +134,7 @@ void Keyspace::store(const std::string& key, std::string value,
     ++expiry_count_;
   }
   batch.put(Column::data, data_key(key), encode_value(value, expire_at_ms));
+  cache_.put(key, Record{value, expire_at_ms});
   overlay_[key] = Record{std::move(value), expire_at_ms};
 }
 
@@ -142,6 +149,7 @@ bool Keyspace::erase(const std::string& key, WriteBatch& batch) {
     --expiry_count_;
   }
   batch.erase(Column::data, data_key(key));
+  cache_.put(key, std::nullopt);
   overlay_[key] = std::nullopt;
   return true;
 }

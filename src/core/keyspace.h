@@ -23,6 +23,7 @@
 #include <unordered_map>
 
 #include "core/command.h"
+#include "core/record_cache.h"
 #include "core/reply.h"
 #include "core/storage.h"
 #include "core/types.h"
@@ -31,8 +32,9 @@ namespace replikv::core {
 
 class Keyspace {
  public:
-  // Reads the counters from the meta column of `view`, which must outlive the keyspace.
-  explicit Keyspace(const StorageView& view);
+  // Reads the counters from the meta column of `view`, which must outlive the keyspace. Up to
+  // `cache_bytes_max` of records are cached in memory (core/record_cache.h); 0 disables.
+  Keyspace(const StorageView& view, uint64_t cache_bytes_max);
 
   // Executes `request` as of `now_ms`. Reads see every batch applied so far; writes are appended
   // to `batch`. Returns the client's reply.
@@ -53,14 +55,12 @@ class Keyspace {
   LogIndex applied_index() const { return applied_index_; }
   uint64_t hits() const { return hits_; }
   uint64_t misses() const { return misses_; }
+  const RecordCache& cache() const { return cache_; }
 
  private:
-  struct Record {
-    std::string value;
-    std::optional<TimeMs> expire_at_ms;
-  };
+  using Record = CachedRecord;
 
-  std::optional<Record> load(const std::string& key) const;
+  std::optional<Record> load(const std::string& key);
   std::optional<Record> load_live(const std::string& key, TimeMs now_ms);
   void store(const std::string& key, std::string value, std::optional<TimeMs> expire_at_ms,
              WriteBatch& batch);
@@ -87,6 +87,7 @@ class Keyspace {
   // Writes of the open batch, by user key; nullopt marks a deletion.
   std::unordered_map<std::string, std::optional<Record>> overlay_;
   bool counters_dirty_ = false;
+  RecordCache cache_;
   uint64_t key_count_ = 0;
   uint64_t expiry_count_ = 0;
   LogIndex applied_index_;

@@ -34,6 +34,10 @@ struct ReplicaStatus {
   uint64_t expired_keys_total = 0;  // deleted by the expiry sweep since start
   uint64_t keyspace_hits_total = 0;
   uint64_t keyspace_misses_total = 0;
+  uint64_t cache_bytes = 0;         // the record cache in front of storage
+  uint64_t cache_entries = 0;
+  uint64_t cache_hits_total = 0;
+  uint64_t cache_misses_total = 0;
 };
 
 class Replica {

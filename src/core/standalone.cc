@@ -8,7 +8,7 @@
 namespace replikv::core {
 
 Standalone::Standalone(const StorageView& view, Rng rng, StandaloneOptions options)
-    : options_(options), rng_(rng), keyspace_(view) {}
+    : options_(options), rng_(rng), keyspace_(view, options.cache_bytes_max) {}
 
 void Standalone::client_request(ClientRequest request) {
   const bool write = is_write(request.request);
@@ -68,6 +68,10 @@ ReplicaStatus Standalone::status() const {
   status.expired_keys_total = expired_;
   status.keyspace_hits_total = keyspace_.hits();
   status.keyspace_misses_total = keyspace_.misses();
+  status.cache_bytes = keyspace_.cache().bytes();
+  status.cache_entries = keyspace_.cache().entries();
+  status.cache_hits_total = keyspace_.cache().hits();
+  status.cache_misses_total = keyspace_.cache().misses();
   return status;
 }
 

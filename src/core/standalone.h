@@ -26,6 +26,8 @@ struct StandaloneOptions {
   // How often the active expiry sweep runs, and how many keys one sweep deletes at most.
   TimeMs expiry_sweep_interval_ms = 100;
   uint64_t expiry_sweep_keys_max = 200;
+  // Memory for the record cache in front of storage (core/record_cache.h); 0 disables it.
+  uint64_t cache_bytes_max = 64ull << 20;
 };
 
 class Standalone final : public Replica {

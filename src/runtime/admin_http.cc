@@ -119,6 +119,13 @@ std::string Server::Impl::metrics_text() const {
   metric("replikv_reads_total", "counter", "Read commands served since start.", status.reads_total);
   metric("replikv_expired_keys_total", "counter", "Keys deleted by the expiry sweep.",
          status.expired_keys_total);
+  metric("replikv_cache_bytes", "gauge", "Memory held by the record cache.", status.cache_bytes);
+  metric("replikv_cache_entries", "gauge", "Records (and known-absent keys) in the cache.",
+         status.cache_entries);
+  metric("replikv_cache_hits_total", "counter", "Record lookups answered by the cache.",
+         status.cache_hits_total);
+  metric("replikv_cache_misses_total", "counter", "Record lookups that went to storage.",
+         status.cache_misses_total);
   metric("replikv_group_commits_total", "counter", "Storage syncs, one per loop turn at most.",
          counters.group_commits);
   metric("replikv_wal_syncs_total", "counter", "Log syncs counted by the storage engine.",

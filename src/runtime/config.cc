@@ -10,113 +10,116 @@
 namespace replikv::runtime {
 namespace {
 
+using Error = std::optional<std::string>;
+
 std::string underscored(std::string name) {
   std::replace(name.begin(), name.end(), '-', '_');
   return name;
 }
 
-template <typename T>
-std::optional<std::string> parse_unsigned(const std::string& key, const std::string& text, T& out,
-                                          uint64_t max) {
-  uint64_t value = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (text.empty() || ec != std::errc() || end != text.data() + text.size() || value > max) {
-    return fmt::format("{}: expected an integer from 0 to {}, got '{}'", key, max, text);
-  }
-  out = static_cast<T>(value);
-  return std::nullopt;
-}
-
-struct Setter {
-  std::function<std::optional<std::string>(Config&, const std::string&)> set;
+// One configuration key: its name, its help text, and how to set and read it as text.
+struct KeySpec {
+  ConfigKey key;
+  std::function<Error(Config&, const std::string&)> set;
   std::function<std::string(const Config&)> get;
 };
 
-const std::map<std::string, Setter>& setters() {
-  static const std::map<std::string, Setter> table = {
-      {"bind", {[](Config& c, const std::string& v) -> std::optional<std::string> {
-                  if (v.empty()) return "bind: expected an address";
-                  c.bind = v;
-                  return std::nullopt;
-                },
-                [](const Config& c) { return c.bind; }}},
-      {"port", {[](Config& c, const std::string& v) { return parse_unsigned("port", v, c.port, 65535); },
-                [](const Config& c) { return std::to_string(c.port); }}},
-      {"admin_port",
-       {[](Config& c, const std::string& v) {
-          return parse_unsigned("admin_port", v, c.admin_port, 65535);
-        },
-        [](const Config& c) { return std::to_string(c.admin_port); }}},
-      {"data_dir", {[](Config& c, const std::string& v) -> std::optional<std::string> {
-                      if (v.empty()) return "data_dir: expected a directory";
-                      c.data_dir = v;
-                      return std::nullopt;
-                    },
-                    [](const Config& c) { return c.data_dir; }}},
-      {"fsync", {[](Config& c, const std::string& v) -> std::optional<std::string> {
-                   if (v == "always") c.fsync = FsyncPolicy::always;
-                   else if (v == "never") c.fsync = FsyncPolicy::never;
-                   else return fmt::format("fsync: expected \"always\" or \"never\", got '{}'", v);
-                   return std::nullopt;
-                 },
-                 [](const Config& c) { return std::string(to_string(c.fsync)); }}},
-      {"engine", {[](Config& c, const std::string& v) -> std::optional<std::string> {
-                    if (v == "rocksdb") c.engine = EngineKind::rocksdb;
-                    else if (v == "memory") c.engine = EngineKind::memory;
-                    else return fmt::format("engine: expected \"rocksdb\" or \"memory\", got '{}'", v);
-                    return std::nullopt;
-                  },
-                  [](const Config& c) { return std::string(to_string(c.engine)); }}},
-      {"node_id", {[](Config& c, const std::string& v) -> std::optional<std::string> {
-                     auto error = parse_unsigned("node_id", v, c.node_id, UINT32_MAX);
-                     if (!error && c.node_id == 0) return "node_id: must be at least 1";
-                     return error;
-                   },
-                   [](const Config& c) { return std::to_string(c.node_id); }}},
-      {"max_clients",
-       {[](Config& c, const std::string& v) {
-          return parse_unsigned("max_clients", v, c.max_clients, 1000000);
-        },
-        [](const Config& c) { return std::to_string(c.max_clients); }}},
-      {"max_bulk_bytes",
-       {[](Config& c, const std::string& v) {
-          return parse_unsigned("max_bulk_bytes", v, c.max_bulk_bytes, 1ull << 32);
-        },
-        [](const Config& c) { return std::to_string(c.max_bulk_bytes); }}},
-      {"max_array_length",
-       {[](Config& c, const std::string& v) {
-          return parse_unsigned("max_array_length", v, c.max_array_length, 1ull << 30);
-        },
-        [](const Config& c) { return std::to_string(c.max_array_length); }}},
-      {"max_query_buffer_bytes",
-       {[](Config& c, const std::string& v) {
-          return parse_unsigned("max_query_buffer_bytes", v, c.max_query_buffer_bytes, 1ull << 34);
-        },
-        [](const Config& c) { return std::to_string(c.max_query_buffer_bytes); }}},
-      {"client_output_pause_bytes",
-       {[](Config& c, const std::string& v) {
-          return parse_unsigned("client_output_pause_bytes", v, c.client_output_pause_bytes,
-                                1ull << 34);
-        },
-        [](const Config& c) { return std::to_string(c.client_output_pause_bytes); }}},
-      {"log_level", {[](Config& c, const std::string& v) -> std::optional<std::string> {
-                       static const char* levels[] = {"trace", "debug", "info", "warn", "error", "off"};
-                       if (std::find(std::begin(levels), std::end(levels), v) == std::end(levels)) {
-                         return fmt::format("log_level: expected trace|debug|info|warn|error|off, got '{}'", v);
-                       }
-                       c.log_level = v;
-                       return std::nullopt;
-                     },
-                     [](const Config& c) { return c.log_level; }}},
-      {"test_faults", {[](Config& c, const std::string& v) -> std::optional<std::string> {
-                         if (v == "true") c.test_faults = true;
-                         else if (v == "false") c.test_faults = false;
-                         else return fmt::format("test_faults: expected true or false, got '{}'", v);
-                         return std::nullopt;
-                       },
-                       [](const Config& c) { return std::string(c.test_faults ? "true" : "false"); }}},
+template <typename T>
+KeySpec unsigned_key(std::string name, std::string help, T Config::*field, uint64_t min,
+                     uint64_t max) {
+  auto set = [name, field, min, max](Config& c, const std::string& text) -> Error {
+    uint64_t value = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (text.empty() || ec != std::errc() || end != text.data() + text.size() || value < min ||
+        value > max) {
+      return fmt::format("{}: expected an integer from {} to {}, got '{}'", name, min, max, text);
+    }
+    c.*field = static_cast<T>(value);
+    return std::nullopt;
   };
-  return table;
+  auto get = [field](const Config& c) { return std::to_string(c.*field); };
+  return {{std::move(name), std::move(help)}, set, get};
+}
+
+KeySpec text_key(std::string name, std::string help, std::string Config::*field) {
+  auto set = [name, field](Config& c, const std::string& text) -> Error {
+    if (text.empty()) return fmt::format("{}: must not be empty", name);
+    c.*field = text;
+    return std::nullopt;
+  };
+  return {{std::move(name), std::move(help)}, set, [field](const Config& c) { return c.*field; }};
+}
+
+// A key whose value is one of a few words.
+template <typename T>
+KeySpec choice_key(std::string name, std::string help, T Config::*field,
+                   std::vector<std::pair<std::string, T>> choices) {
+  auto set = [name, field, choices](Config& c, const std::string& text) -> Error {
+    std::string allowed;
+    for (const auto& [word, value] : choices) {
+      if (word == text) {
+        c.*field = value;
+        return std::nullopt;
+      }
+      allowed += (allowed.empty() ? "" : " or ") + fmt::format("\"{}\"", word);
+    }
+    return fmt::format("{}: expected {}, got '{}'", name, allowed, text);
+  };
+  auto get = [field, choices](const Config& c) {
+    for (const auto& [word, value] : choices) {
+      if (c.*field == value) return word;
+    }
+    return std::string("?");
+  };
+  return {{std::move(name), std::move(help)}, set, get};
+}
+
+const std::vector<KeySpec>& key_specs() {
+  static const std::vector<KeySpec> specs = {
+      text_key("bind", "address to listen on for clients and the admin port (default 127.0.0.1)",
+               &Config::bind),
+      unsigned_key("port", "RESP port for clients (default 7379; 0 picks a free port)",
+                   &Config::port, 0, 65535),
+      unsigned_key("admin_port", "HTTP port for /metrics, /status, /healthz (default 7380; 0 disables)",
+                   &Config::admin_port, 0, 65535),
+      text_key("data_dir", "directory for the node's data (default ./replikv-data)", &Config::data_dir),
+      choice_key("fsync",
+                 "\"always\": a write is acknowledged after it is on disk (default); \"never\": "
+                 "after the OS has it",
+                 &Config::fsync, {{"always", FsyncPolicy::always}, {"never", FsyncPolicy::never}}),
+      choice_key("engine", "storage engine: \"rocksdb\" (default) or \"memory\" (nothing survives a restart)",
+                 &Config::engine, {{"rocksdb", EngineKind::rocksdb}, {"memory", EngineKind::memory}}),
+      unsigned_key("node_id", "this node's id, from 1 (default 1)", &Config::node_id, 1, UINT32_MAX),
+      unsigned_key("max_clients", "client connections at most (default 10000)", &Config::max_clients,
+                   1, 1000000),
+      unsigned_key("max_bulk_bytes", "largest string argument in bytes (default 536870912, as Redis)",
+                   &Config::max_bulk_bytes, 1, 1ull << 32),
+      unsigned_key("max_array_length", "most arguments in one request (default 1048576)",
+                   &Config::max_array_length, 1, 1ull << 30),
+      unsigned_key("max_query_buffer_bytes", "most unparsed input bytes per client (default 1 GiB)",
+                   &Config::max_query_buffer_bytes, 1024, 1ull << 34),
+      unsigned_key("client_output_pause_bytes",
+                   "pending reply bytes at which a client is no longer read (default 64 MiB)",
+                   &Config::client_output_pause_bytes, 1024, 1ull << 34),
+      unsigned_key("cache_bytes", "memory for the record cache in front of storage (default 64 MiB; 0 disables)",
+                   &Config::cache_bytes, 0, 1ull << 40),
+      choice_key("log_level", "trace | debug | info | warn | error | off (default info)",
+                 &Config::log_level,
+                 {{"trace", std::string("trace")}, {"debug", std::string("debug")},
+                  {"info", std::string("info")}, {"warn", std::string("warn")},
+                  {"error", std::string("error")}, {"off", std::string("off")}}),
+      choice_key("test_faults", "accept fault-injection admin commands (tests and chaos only; default false)",
+                 &Config::test_faults, {{"true", true}, {"false", false}}),
+  };
+  return specs;
+}
+
+const KeySpec* find_spec(const std::string& name) {
+  const std::string key = underscored(name);
+  for (const auto& spec : key_specs()) {
+    if (spec.key.name == key) return &spec;
+  }
+  return nullptr;
 }
 
 std::optional<std::string> toml_text(const toml::node& node) {
@@ -129,35 +132,21 @@ std::optional<std::string> toml_text(const toml::node& node) {
 }  // namespace
 
 const std::vector<ConfigKey>& config_keys() {
-  static const std::vector<ConfigKey> keys = {
-      {"bind", "address to listen on for clients and the admin port (default 127.0.0.1)"},
-      {"port", "RESP port for clients (default 7379; 0 picks a free port)"},
-      {"admin_port", "HTTP port for /metrics, /status, /healthz (default 7380; 0 disables)"},
-      {"data_dir", "directory for the node's data (default ./replikv-data)"},
-      {"fsync", "\"always\": a write is acknowledged after it is on disk; \"never\": after the OS has it"},
-      {"engine", "storage engine: \"rocksdb\" (default) or \"memory\" (tests; nothing survives a restart)"},
-      {"node_id", "this node's id, from 1 (default 1)"},
-      {"max_clients", "client connections at most (default 10000)"},
-      {"max_bulk_bytes", "largest string argument in bytes (default 536870912, as Redis)"},
-      {"max_array_length", "most arguments in one request (default 1048576)"},
-      {"max_query_buffer_bytes", "most unparsed input bytes per client (default 1 GiB)"},
-      {"client_output_pause_bytes", "pending reply bytes at which a client is no longer read (default 64 MiB)"},
-      {"log_level", "trace | debug | info | warn | error | off (default info)"},
-      {"test_faults", "accept fault-injection admin commands (tests and chaos only; default false)"},
-  };
+  static const std::vector<ConfigKey> keys = [] {
+    std::vector<ConfigKey> out;
+    for (const auto& spec : key_specs()) out.push_back(spec.key);
+    return out;
+  }();
   return keys;
 }
 
 std::optional<std::string> load_config(const std::optional<std::string>& path,
                                        const std::map<std::string, std::string>& overrides,
                                        Config& config) {
-  const auto& table = setters();
-  auto apply = [&](const std::string& raw_key, const std::string& value,
-                   const char* source) -> std::optional<std::string> {
-    const std::string key = underscored(raw_key);
-    const auto it = table.find(key);
-    if (it == table.end()) return fmt::format("{}: unknown configuration key '{}'", source, raw_key);
-    if (auto error = it->second.set(config, value)) return fmt::format("{}: {}", source, *error);
+  auto apply = [&](const std::string& key, const std::string& value, const std::string& source) -> Error {
+    const KeySpec* spec = find_spec(key);
+    if (spec == nullptr) return fmt::format("{}: unknown configuration key '{}'", source, key);
+    if (auto error = spec->set(config, value)) return fmt::format("{}: {}", source, *error);
     return std::nullopt;
   };
   if (path) {
@@ -171,7 +160,7 @@ std::optional<std::string> load_config(const std::optional<std::string>& path,
     for (const auto& [key, node] : file) {
       const auto text = toml_text(node);
       if (!text) return fmt::format("{}: '{}' must be a string, integer or boolean", *path, key.str());
-      if (auto error = apply(std::string(key.str()), *text, path->c_str())) return error;
+      if (auto error = apply(std::string(key.str()), *text, *path)) return error;
     }
     config.config_file = *path;
   }
@@ -182,10 +171,9 @@ std::optional<std::string> load_config(const std::optional<std::string>& path,
 }
 
 std::optional<std::string> config_value(const Config& config, const std::string& name) {
-  const auto& table = setters();
-  const auto it = table.find(underscored(name));
-  if (it == table.end()) return std::nullopt;
-  return it->second.get(config);
+  const KeySpec* spec = find_spec(name);
+  if (spec == nullptr) return std::nullopt;
+  return spec->get(config);
 }
 
 const char* to_string(FsyncPolicy policy) {

@@ -69,6 +69,7 @@ std::optional<std::string> Server::Impl::start() {
   }
   core::StandaloneOptions options;
   options.node_id = core::NodeId(config.node_id);
+  options.cache_bytes_max = config.cache_bytes;
   replica = std::make_unique<core::Standalone>(*engine, core::Rng(std::random_device{}()), options);
 
   asio::error_code ec;

@@ -30,7 +30,9 @@ struct Sent {
 void run_seed(uint64_t seed, int steps) {
   SCOPED_TRACE("seed " + std::to_string(seed) + " (rerun: REPLIKV_SEED=" + std::to_string(seed) + ")");
   Rng rng(seed);
-  testing::TestDriver driver(seed);
+  // The record cache: off, tiny (constant eviction), or large enough for every key.
+  const uint64_t cache_sizes[] = {0, 300, 1 << 20};
+  testing::TestDriver driver(seed, cache_sizes[(seed / 2) % 3]);
   // Odd seeds take a Ready after every input; even ones let requests share a batch until sync.
   driver.take_after_each_input(seed % 2 == 1);
   Model model, durable_model;

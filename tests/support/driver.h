@@ -17,7 +17,10 @@ namespace replikv::testing {
 
 class TestDriver {
  public:
-  explicit TestDriver(uint64_t seed = 1) : seed_(seed) { restart(); }
+  explicit TestDriver(uint64_t seed = 1, uint64_t cache_bytes_max = 1 << 20)
+      : seed_(seed), cache_bytes_max_(cache_bytes_max) {
+    restart();
+  }
 
   // When false, Readies are taken only at sync() — many requests share one batch, as in the
   // real runtime's loop turn. When true, after every input.
@@ -25,7 +28,9 @@ class TestDriver {
 
   // Recreates the replica from what the engine holds (after a crash, only what was synced).
   void restart() {
-    replica_ = std::make_unique<core::Standalone>(engine_, core::Rng(seed_), core::StandaloneOptions{});
+    core::StandaloneOptions options;
+    options.cache_bytes_max = cache_bytes_max_;
+    replica_ = std::make_unique<core::Standalone>(engine_, core::Rng(seed_), options);
     waiting_.clear();
     last_ = durable_ = core::ReadyId();
     replica_->tick(now_ms_);
@@ -94,6 +99,7 @@ class TestDriver {
   }
 
   uint64_t seed_;
+  uint64_t cache_bytes_max_;
   bool eager_ = true;
   storage::MemoryEngine engine_;
   std::unique_ptr<core::Standalone> replica_;

@@ -1,0 +1,50 @@
+#include "core/record_cache.h"
+
+#include "core/assert.h"
+
+namespace replikv::core {
+
+const std::optional<CachedRecord>* RecordCache::find(std::string_view key) {
+  const auto it = index_.find(key);
+  if (it == index_.end()) {
+    ++misses_;
+    return nullptr;
+  }
+  ++hits_;
+  entries_.splice(entries_.begin(), entries_, it->second);
+  return &it->second->record;
+}
+
+void RecordCache::put(std::string_view key, std::optional<CachedRecord> record) {
+  if (bytes_max_ == 0) return;
+  if (const auto it = index_.find(key); it != index_.end()) {
+    Entry& entry = *it->second;
+    bytes_ -= entry.bytes();
+    entry.record = std::move(record);
+    bytes_ += entry.bytes();
+    entries_.splice(entries_.begin(), entries_, it->second);
+  } else {
+    entries_.push_front(Entry{std::string(key), std::move(record)});
+    index_.emplace(entries_.front().key, entries_.begin());
+    bytes_ += entries_.front().bytes();
+  }
+  evict_to_fit();
+}
+
+void RecordCache::evict_to_fit() {
+  while (bytes_ > bytes_max_ && !entries_.empty()) {
+    const Entry& last = entries_.back();
+    bytes_ -= last.bytes();
+    index_.erase(last.key);
+    entries_.pop_back();
+  }
+  REPLIKV_ASSERT(entries_.size() == index_.size(), "every cached entry is indexed once");
+}
+
+void RecordCache::clear() {
+  index_.clear();
+  entries_.clear();
+  bytes_ = 0;
+}
+
+}  // namespace replikv::core
