@@ -136,6 +136,7 @@ void Server::Impl::execute(Connection& c, const std::vector<std::string_view>& a
 }
 
 void Server::Impl::deliver(Connection& c, uint64_t sequence, const core::Reply& reply) {
+  if (reply.is_error()) ++counters.error_replies;
   if (c.closed) return;
   if (sequence == c.send_sequence && c.slots.empty()) {
     encode_reply(reply, c.output);

@@ -23,15 +23,21 @@ int hex_digit(char c) {
 
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }
 
-void append_line_safe(std::string& out, std::string_view text) {
-  // Status and error lines cannot carry CR or LF; Redis replaces them with spaces too.
+// "+text\r\n" or "-text\r\n". Status and error lines cannot carry CR or LF; Redis replaces them
+// with spaces too.
+void append_line(std::string& out, char type, std::string_view text) {
+  out.push_back(type);
   for (const char c : text) out.push_back((c == '\r' || c == '\n') ? ' ' : c);
+  out.append("\r\n");
 }
 
-void append_integer(std::string& out, int64_t value) {
+// ":42\r\n", "$5\r\n", "*3\r\n": a type byte, a decimal number, CRLF.
+void append_number_line(std::string& out, char type, int64_t value) {
   char digits[24];
   const auto [end, ec] = std::to_chars(digits, digits + sizeof digits, value);
+  out.push_back(type);
   out.append(digits, end);
+  out.append("\r\n");
 }
 
 }  // namespace
@@ -208,38 +214,18 @@ bool split_inline_arguments(std::string_view line, std::vector<std::string>& out
 void encode_reply(const core::Reply& reply, std::string& out) {
   using Kind = core::Reply::Kind;
   switch (reply.kind) {
-    case Kind::status:
-      out.push_back('+');
-      append_line_safe(out, reply.text);
-      out.append("\r\n");
-      return;
-    case Kind::error:
-      out.push_back('-');
-      append_line_safe(out, reply.text);
-      out.append("\r\n");
-      return;
-    case Kind::integer:
-      out.push_back(':');
-      append_integer(out, reply.integer);
-      out.append("\r\n");
-      return;
+    case Kind::status: return append_line(out, '+', reply.text);
+    case Kind::error: return append_line(out, '-', reply.text);
+    case Kind::integer: return append_number_line(out, ':', reply.integer);
     case Kind::bulk:
-      out.push_back('$');
-      append_integer(out, static_cast<int64_t>(reply.text.size()));
-      out.append("\r\n");
+      append_number_line(out, '$', static_cast<int64_t>(reply.text.size()));
       out.append(reply.text);
       out.append("\r\n");
       return;
-    case Kind::null:
-      out.append("$-1\r\n");
-      return;
-    case Kind::null_array:
-      out.append("*-1\r\n");
-      return;
+    case Kind::null: out.append("$-1\r\n"); return;
+    case Kind::null_array: out.append("*-1\r\n"); return;
     case Kind::array:
-      out.push_back('*');
-      append_integer(out, static_cast<int64_t>(reply.elements.size()));
-      out.append("\r\n");
+      append_number_line(out, '*', static_cast<int64_t>(reply.elements.size()));
       for (const auto& element : reply.elements) encode_reply(element, out);
       return;
   }

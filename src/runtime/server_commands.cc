@@ -241,12 +241,13 @@ std::string Server::Impl::info(std::string_view section_arg) const {
         "total_connections_received:{}\r\ntotal_commands_processed:{}\r\n"
         "total_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\n"
         "expired_keys:{}\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\n"
-        "total_error_replies:0\r\nreplikv_protocol_errors:{}\r\nreplikv_unknown_commands:{}\r\n"
+        "total_error_replies:{}\r\nreplikv_protocol_errors:{}\r\nreplikv_unknown_commands:{}\r\n"
         "replikv_writes_applied:{}\r\nreplikv_cache_hits:{}\r\nreplikv_cache_misses:{}\r\n"
         "replikv_cache_bytes:{}\r\n",
         counters.connections_received, counters.commands_processed, counters.net_input_bytes,
         counters.net_output_bytes, counters.connections_rejected, status.expired_keys_total,
-        status.keyspace_hits_total, status.keyspace_misses_total, counters.protocol_errors,
+        status.keyspace_hits_total, status.keyspace_misses_total, counters.error_replies,
+        counters.protocol_errors,
         counters.unknown_commands, status.writes_applied_total, status.cache_hits_total,
         status.cache_misses_total, status.cache_bytes);
   }

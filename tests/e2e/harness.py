@@ -10,6 +10,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import unittest
 
 import redis
 
@@ -127,3 +128,17 @@ def raw_exchange(port, payload, read_timeout_s=2.0):
         except socket.timeout:
             pass
         return b"".join(chunks)
+
+
+class SingleNodeTest(unittest.TestCase):
+    """A test class that shares one node, started with `node_args`, among its tests."""
+    node_args = ()
+
+    @classmethod
+    def setUpClass(cls):
+        cls.node = Node(*cls.node_args).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.node.stop()
+        cls.node.cleanup()

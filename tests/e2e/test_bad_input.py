@@ -6,20 +6,16 @@ import unittest
 
 import redis
 
-from harness import HOST, Node, raw_exchange
+from harness import SingleNodeTest, HOST, Node, raw_exchange
 
 
-class BadInput(unittest.TestCase):
+class BadInput(SingleNodeTest):
+    node_args = ("--max-bulk-bytes", "1024", "--max-array-length", "100", "--max-clients", "20")
+
     @classmethod
     def setUpClass(cls):
-        cls.node = Node("--max-bulk-bytes", "1024", "--max-array-length", "100",
-                        "--max-clients", "20").start()
+        super().setUpClass()
         cls.node.client().set("sentinel", "still here")
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.node.stop()
-        cls.node.cleanup()
 
     def assert_healthy(self):
         self.assertTrue(self.node.alive(), self.node.read_log())

@@ -7,7 +7,7 @@ import unittest
 import urllib.error
 import urllib.request
 
-from harness import BINARY, HOST, Node, free_port, info
+from harness import SingleNodeTest, BINARY, HOST, Node, free_port, info
 
 
 def run(*args):
@@ -74,16 +74,7 @@ class Cli(unittest.TestCase):
             node.cleanup()
 
 
-class Admin(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.node = Node().start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.node.stop()
-        cls.node.cleanup()
-
+class Admin(SingleNodeTest):
     def get(self, path):
         url = f"http://{HOST}:{self.node.admin_port}{path}"
         with urllib.request.urlopen(url, timeout=10) as response:

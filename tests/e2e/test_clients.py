@@ -5,19 +5,10 @@ import unittest
 
 import redis
 
-from harness import HOST, Node, info
+from harness import SingleNodeTest, HOST, Node, info
 
 
-class RealClients(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.node = Node().start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.node.stop()
-        cls.node.cleanup()
-
+class RealClients(SingleNodeTest):
     def cli(self, *args):
         result = subprocess.run(["redis-cli", "-h", HOST, "-p", str(self.node.port), *args],
                                 capture_output=True, text=True, timeout=30)
