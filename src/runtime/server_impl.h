@@ -94,7 +94,8 @@ struct Server::Impl {
   // Clients (connection.cc).
   asio::awaitable<void> accept_clients();
   asio::awaitable<void> serve_client(std::shared_ptr<Connection> connection);
-  void process_input(Connection& connection);
+  bool process_input(Connection& connection);  // true: stopped at a limit with input left
+  bool client_over_limits(const Connection& connection) const;
   void execute(Connection& connection, const std::vector<std::string_view>& argv);
   void deliver(Connection& connection, uint64_t sequence, const core::Reply& reply);
   void start_writes();
