@@ -115,7 +115,7 @@ TEST(StandaloneDurability, ManySeedsWithCrashes) {
     run_seed(std::strtoull(seed, nullptr, 10), 2000);
     return;
   }
-  for (uint64_t seed = 1; seed <= 300; ++seed) {
+  for (uint64_t seed = 1; seed <= 1000; ++seed) {
     run_seed(seed, 400);
     if (::testing::Test::HasFatalFailure()) return;
   }
