@@ -176,7 +176,10 @@ void Server::Impl::schedule_flush() {
 // sockets once), at most flush_deferrals_max rounds, so one batch and one sync cover every client
 // that is ready now instead of those that happened to be read first.
 void Server::Impl::flush() {
-  if (flush_scheduled && !shutting_down && flush_deferrals < flush_deferrals_max &&
+  // Waiting pays only when a sync is coming; with fsync "never" it would only add latency.
+  const bool sync_worth_waiting_for = config.fsync == FsyncPolicy::always;
+  if (flush_scheduled && !shutting_down && sync_worth_waiting_for &&
+      flush_deferrals < flush_deferrals_max &&
       counters.commands_processed != commands_at_flush_check) {
     ++flush_deferrals;
     commands_at_flush_check = counters.commands_processed;
