@@ -1,0 +1,156 @@
+#include "check/history.h"
+
+#include <functional>
+#include <map>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+namespace replikv::check {
+namespace {
+
+using nlohmann::json;
+
+std::optional<Value> to_value(const json& node) {
+  if (node.is_null()) return Value::null();
+  if (node.is_number_integer()) return Value{node.get<int64_t>()};
+  if (node.is_string()) return Value{node.get<std::string>()};
+  return std::nullopt;
+}
+
+std::optional<Function> to_function(const std::string& name) {
+  if (name == "read") return Function::read;
+  if (name == "write") return Function::write;
+  if (name == "cas") return Function::cas;
+  if (name == "insert") return Function::insert;
+  return std::nullopt;
+}
+
+std::string node_name(const json& node) {
+  return node.is_string() ? node.get<std::string>() : node.dump();
+}
+
+}  // namespace
+
+std::string Value::to_string() const {
+  if (is_null()) return "null";
+  if (const auto* i = std::get_if<int64_t>(&data)) return std::to_string(*i);
+  return json(std::get<std::string>(data)).dump();
+}
+
+size_t ValueHash::operator()(const Value& value) const {
+  if (value.is_null()) return 0x9e3779b9;
+  if (const auto* i = std::get_if<int64_t>(&value.data)) return std::hash<int64_t>{}(*i);
+  return std::hash<std::string>{}(std::get<std::string>(value.data)) ^ 0x5bd1e995;
+}
+
+const char* to_string(Function f) {
+  switch (f) {
+    case Function::read: return "read";
+    case Function::write: return "write";
+    case Function::cas: return "cas";
+    case Function::insert: return "insert";
+  }
+  return "?";
+}
+
+const char* to_string(Outcome outcome) {
+  switch (outcome) {
+    case Outcome::ok: return "ok";
+    case Outcome::fail: return "fail";
+    case Outcome::info: return "info";
+  }
+  return "?";
+}
+
+std::variant<History, ParseError> parse_history(std::istream& input) {
+  History history;
+  std::map<int64_t, size_t> open;  // process -> index of its pending operation
+  std::string text;
+  size_t line = 0;
+  int64_t last_time = std::numeric_limits<int64_t>::min();
+  auto error = [&](std::string message) { return ParseError{line, std::move(message)}; };
+  while (std::getline(input, text)) {
+    ++line;
+    if (text.find_first_not_of(" \t\r") == std::string::npos) continue;
+    json event = json::parse(text, nullptr, /*allow_exceptions=*/false);
+    if (event.is_discarded() || !event.is_object()) return error("not a JSON object");
+    if (!event.contains("type") || !event["type"].is_string()) return error("no \"type\"");
+    if (!event.contains("time") || !event["time"].is_number_integer()) {
+      return error("no integer \"time\"");
+    }
+    const std::string type = event["type"].get<std::string>();
+    const int64_t time = event["time"].get<int64_t>();
+    if (time < last_time) return error("events are not in time order");
+    last_time = time;
+    if (type == "digest") {
+      if (!event.contains("node")) return error("a digest needs a \"node\"");
+      const auto value = to_value(event.value("value", json()));
+      if (!value) return error("a digest value must be a JSON scalar");
+      history.digests.push_back({node_name(event["node"]), *value, time});
+      continue;
+    }
+    if (type == "heal") {
+      history.last_heal_ns = time;
+      continue;
+    }
+    if (!event.contains("process") || !event["process"].is_number_integer()) {
+      return error("no integer \"process\"");
+    }
+    const int64_t process = event["process"].get<int64_t>();
+    if (type == "invoke") {
+      if (open.count(process) != 0) {
+        return error(fmt::format("process {} invokes again before its last operation completed", process));
+      }
+      if (!event.contains("f") || !event["f"].is_string()) return error("no \"f\"");
+      const auto f = to_function(event["f"].get<std::string>());
+      if (!f) return error(fmt::format("unknown \"f\": {}", event["f"].dump()));
+      Operation op;
+      op.process = process;
+      op.f = *f;
+      op.key = event.contains("key") ? node_name(event["key"]) : std::string();
+      op.invoke_ns = time;
+      op.line = line;
+      op.index = history.operations.size();
+      op.final = event.value("final", false);
+      if (event.contains("node")) op.node = node_name(event["node"]);
+      if (event.contains("consistency") && event["consistency"].is_string()) {
+        op.consistency = event["consistency"].get<std::string>();
+      }
+      const json value = event.value("value", json());
+      if (op.f == Function::cas) {
+        if (!value.is_array() || value.size() != 2) return error("a cas value is [expected, new]");
+        const auto expected = to_value(value[0]);
+        const auto replacement = to_value(value[1]);
+        if (!expected || !replacement) return error("cas values must be JSON scalars");
+        op.expected = *expected;
+        op.value = *replacement;
+      } else if (op.f != Function::read) {
+        const auto written = to_value(value);
+        if (!written) return error("a value must be a JSON scalar");
+        op.value = *written;
+      }
+      open[process] = op.index;
+      history.operations.push_back(std::move(op));
+      continue;
+    }
+    if (type != "ok" && type != "fail" && type != "info") {
+      return error(fmt::format("unknown \"type\": \"{}\"", type));
+    }
+    const auto it = open.find(process);
+    if (it == open.end()) return error(fmt::format("process {} completes an operation it never invoked", process));
+    Operation& op = history.operations[it->second];
+    open.erase(it);
+    op.outcome = type == "ok" ? Outcome::ok : type == "fail" ? Outcome::fail : Outcome::info;
+    op.complete_ns = op.outcome == Outcome::info ? time_never : time;
+    if (op.f == Function::read && op.outcome == Outcome::ok) {
+      const auto read = to_value(event.value("value", json()));
+      if (!read) return error("a read's value must be a JSON scalar");
+      op.value = *read;
+    }
+    if (event.contains("node") && !op.node) op.node = node_name(event["node"]);
+  }
+  return history;
+}
+
+}  // namespace replikv::check

@@ -1,0 +1,87 @@
+// History: the operations a test observed, in the JSON Lines format every checker reads.
+//
+// One event per line, in real-time order:
+//   {"process": 3, "type": "invoke"|"ok"|"fail"|"info", "f": "read"|"write"|"cas"|"insert",
+//    "key": "k1", "value": …, "time": <ns>}
+// Values are JSON scalars — integers or strings, null for absent; a cas carries
+// [expected, new]. `info` means the outcome is unknown: the operation may or may not have taken
+// effect, at any point after its invocation. A missing key means the single register "". Optional
+// fields: "final": true (reads of the final phase), "node", "consistency" ("linearizable",
+// "session", "bounded:<ms>", "eventual"). Other event types:
+//   {"type": "digest", "node": …, "value": …, "time": …}   a replica's state digest
+//   {"type": "heal", "time": …}                              the nemesis healed every fault
+// This is the shape of Jepsen's and Porcupine's histories, so theirs can be checked too.
+//
+// parse_history pairs each invocation with its completion (by process) into Operations. An
+// invocation with no completion is treated as `info`. Errors name the line.
+#pragma once
+
+#include <cstdint>
+#include <istream>
+#include <limits>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace replikv::check {
+
+// A register value: absent (null), an integer, or a string.
+struct Value {
+  std::variant<std::monostate, int64_t, std::string> data;
+
+  static Value null() { return {}; }
+  bool is_null() const { return std::holds_alternative<std::monostate>(data); }
+  bool operator==(const Value&) const = default;
+  std::string to_string() const;  // as JSON
+};
+
+struct ValueHash {
+  size_t operator()(const Value& value) const;
+};
+
+enum class Function : uint8_t { read, write, cas, insert };
+enum class Outcome : uint8_t { ok, fail, info };
+
+inline constexpr int64_t time_never = std::numeric_limits<int64_t>::max();
+
+struct Operation {
+  int64_t process = 0;
+  Function f = Function::read;
+  std::string key;
+  Value value;     // read: the value returned (on ok); write/insert: the value written
+  Value expected;  // cas only
+  Outcome outcome = Outcome::info;
+  int64_t invoke_ns = 0;
+  int64_t complete_ns = time_never;  // time_never when the outcome is unknown
+  bool final = false;
+  std::optional<std::string> node;
+  std::string consistency;  // empty when not given
+  size_t line = 0;          // of the invocation, for reports
+  size_t index = 0;         // position in History::operations
+};
+
+struct DigestEvent {
+  std::string node;
+  Value value;
+  int64_t time_ns = 0;
+};
+
+struct History {
+  std::vector<Operation> operations;  // in invocation order
+  std::vector<DigestEvent> digests;   // in time order
+  std::optional<int64_t> last_heal_ns;
+};
+
+struct ParseError {
+  size_t line = 0;
+  std::string message;
+};
+
+// Reads a JSONL history. Returns the history, or the first error with its line number.
+std::variant<History, ParseError> parse_history(std::istream& input);
+
+const char* to_string(Function f);
+const char* to_string(Outcome outcome);
+
+}  // namespace replikv::check

@@ -1,0 +1,261 @@
+#include "check/linearizability.h"
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <unordered_map>
+#include <unordered_set>
+
+#include <fmt/format.h>
+
+namespace replikv::check {
+namespace {
+
+// One operation as the search sees it.
+struct RegisterOp {
+  const Operation* source;
+  bool optional;  // outcome unknown: may be left out
+};
+
+// The call and return events of the search's doubly linked list.
+struct Entry {
+  bool is_call;
+  size_t op;  // index into the key's ops
+  int64_t time;
+  Entry* prev = nullptr;
+  Entry* next = nullptr;
+  Entry* match = nullptr;  // call <-> return
+};
+
+class Bitset {
+ public:
+  explicit Bitset(size_t bits) : words_((bits + 63) / 64, 0) {}
+  void set(size_t i) { words_[i / 64] |= 1ull << (i % 64); }
+  void clear(size_t i) { words_[i / 64] &= ~(1ull << (i % 64)); }
+  bool operator==(const Bitset&) const = default;
+  size_t hash() const {
+    uint64_t h = 0x9e3779b97f4a7c15ULL;
+    for (const uint64_t word : words_) h = (h ^ word) * 0x100000001b3ULL;
+    return static_cast<size_t>(h);
+  }
+  size_t bytes() const { return words_.size() * 8; }
+
+ private:
+  std::vector<uint64_t> words_;
+};
+
+struct Memo {
+  Bitset linearized;
+  Value state;
+  bool operator==(const Memo&) const = default;
+};
+struct MemoHash {
+  size_t operator()(const Memo& memo) const { return memo.linearized.hash() ^ ValueHash{}(memo.state); }
+};
+
+// Applies `op` to the register: false when it cannot take effect in `state`.
+bool step(const Operation& op, const Value& state, Value& next) {
+  switch (op.f) {
+    case Function::read: next = state; return op.value == state;
+    case Function::write:
+    case Function::insert: next = op.value; return true;
+    case Function::cas:
+      if (!(state == op.expected)) return false;
+      next = op.value;
+      return true;
+  }
+  return false;
+}
+
+std::string describe(const Operation& op) {
+  std::string value = op.f == Function::cas
+                          ? fmt::format("[{}, {}]", op.expected.to_string(), op.value.to_string())
+                          : op.value.to_string();
+  std::string completed = op.complete_ns == time_never ? "unknown" : std::to_string(op.complete_ns);
+  return fmt::format("line {}: process {} {} {} -> {} (invoked {} ns, completed {})", op.line,
+                     op.process, to_string(op.f), value, to_string(op.outcome), op.invoke_ns,
+                     completed);
+}
+
+enum class SearchResult { linearizable, not_linearizable, out_of_budget };
+
+struct KeySearch {
+  std::vector<RegisterOp> ops;
+  // Where the search got stuck deepest: the op it could not place, and how many were placed.
+  size_t stuck_op = 0;
+  size_t deepest = 0;
+};
+
+SearchResult search(KeySearch& key, const std::chrono::steady_clock::time_point deadline,
+                    uint64_t& memory_bytes, uint64_t memory_bytes_max) {
+  const size_t n = key.ops.size();
+  std::vector<Entry> entries;
+  entries.reserve(2 * n);
+  for (size_t i = 0; i < n; ++i) {
+    entries.push_back({true, i, key.ops[i].source->invoke_ns});
+    entries.push_back({false, i, key.ops[i].source->complete_ns});
+  }
+  // Real-time order; at equal times calls come first, so touching operations count as
+  // concurrent (the generous reading: a checker must not invent violations).
+  std::vector<Entry*> order;
+  for (auto& entry : entries) order.push_back(&entry);
+  std::stable_sort(order.begin(), order.end(), [](const Entry* a, const Entry* b) {
+    if (a->time != b->time) return a->time < b->time;
+    return a->is_call && !b->is_call;
+  });
+  for (size_t i = 0; i < n; ++i) {
+    entries[2 * i].match = &entries[2 * i + 1];
+    entries[2 * i + 1].match = &entries[2 * i];
+  }
+  Entry head{false, 0, 0};
+  Entry* previous = &head;
+  for (Entry* entry : order) {
+    previous->next = entry;
+    entry->prev = previous;
+    previous = entry;
+  }
+
+  auto lift = [](Entry* call) {
+    call->prev->next = call->next;
+    if (call->next) call->next->prev = call->prev;
+    Entry* ret = call->match;
+    ret->prev->next = ret->next;
+    if (ret->next) ret->next->prev = ret->prev;
+  };
+  auto unlift = [](Entry* call) {
+    Entry* ret = call->match;
+    ret->prev->next = ret;
+    if (ret->next) ret->next->prev = ret;
+    call->prev->next = call;
+    if (call->next) call->next->prev = call;
+  };
+
+  std::unordered_set<Memo, MemoHash> memo;
+  std::vector<std::pair<Entry*, Value>> stack;
+  Bitset linearized(n);
+  Value state = Value::null();
+  Entry* entry = head.next;
+  uint64_t steps = 0;
+  while (true) {
+    if (entry == nullptr) return SearchResult::linearizable;
+    if ((++steps & 1023) == 0 && std::chrono::steady_clock::now() > deadline) {
+      return SearchResult::out_of_budget;
+    }
+    const RegisterOp& op = key.ops[entry->op];
+    if (entry->is_call) {
+      Value next;
+      if (step(*op.source, state, next)) {
+        Bitset candidate = linearized;
+        candidate.set(entry->op);
+        Memo remembered{candidate, next};
+        if (!memo.contains(remembered)) {
+          memory_bytes += candidate.bytes() + 64;
+          if (memory_bytes > memory_bytes_max) return SearchResult::out_of_budget;
+          memo.insert(std::move(remembered));
+          stack.emplace_back(entry, state);
+          state = std::move(next);
+          linearized = std::move(candidate);
+          lift(entry);
+          if (stack.size() > key.deepest) key.deepest = stack.size();
+          entry = head.next;
+          continue;
+        }
+      }
+      entry = entry->next;
+      continue;
+    }
+    // A return whose operation is not linearized yet. An optional one returns "at infinity",
+    // after every required operation: reaching it means they are all placed.
+    if (op.optional) return SearchResult::linearizable;
+    if (stack.size() >= key.deepest) key.stuck_op = entry->op;
+    if (stack.empty()) return SearchResult::not_linearizable;
+    auto [call, previous_state] = std::move(stack.back());
+    stack.pop_back();
+    linearized.clear(call->op);
+    state = std::move(previous_state);
+    unlift(call);
+    entry = call->next;
+  }
+}
+
+bool takes_part(const Operation& op) {
+  if (op.outcome == Outcome::fail) return false;
+  if (op.f == Function::read) {
+    return op.outcome == Outcome::ok && (op.consistency.empty() || op.consistency == "linearizable");
+  }
+  return true;
+}
+
+}  // namespace
+
+const char* to_string(Verdict verdict) {
+  switch (verdict) {
+    case Verdict::valid: return "valid";
+    case Verdict::invalid: return "INVALID";
+    case Verdict::unknown: return "unknown";
+  }
+  return "?";
+}
+
+CheckResult check_linearizability(const History& history, const LinearizabilityBudget& budget) {
+  CheckResult result{"linearizable", Verdict::valid, "", {}};
+  std::map<std::string, KeySearch> keys;
+  // Pre-checks: every value a read returns must have been written by an operation that did not
+  // fail (or be the initial absence).
+  std::map<std::string, std::unordered_set<Value, ValueHash>> written, failed;
+  for (const auto& op : history.operations) {
+    if (op.f == Function::read) continue;
+    (op.outcome == Outcome::fail ? failed : written)[op.key].insert(op.value);
+  }
+  size_t operations = 0;
+  for (const auto& op : history.operations) {
+    if (!takes_part(op)) continue;
+    ++operations;
+    if (op.f == Function::read && !op.value.is_null() && !written[op.key].contains(op.value)) {
+      result.verdict = Verdict::invalid;
+      result.details.push_back(fmt::format(
+          "key {}: read a value {} — {}", op.key,
+          failed[op.key].contains(op.value) ? "whose write failed" : "that no write produced",
+          describe(op)));
+    }
+    keys[op.key].ops.push_back({&op, op.outcome == Outcome::info});
+  }
+  if (result.verdict == Verdict::invalid) {
+    result.summary = fmt::format("{} impossible read(s), found before any search", result.details.size());
+    return result;
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(budget.time_ms_max);
+  uint64_t memory_bytes = 0;
+  size_t unknown_keys = 0;
+  for (auto& [key, search_state] : keys) {
+    const SearchResult outcome = search(search_state, deadline, memory_bytes, budget.memory_bytes_max);
+    if (outcome == SearchResult::out_of_budget) {
+      ++unknown_keys;
+      result.details.push_back(fmt::format("key {}: budget ran out ({} operations)", key, search_state.ops.size()));
+      continue;
+    }
+    if (outcome == SearchResult::linearizable) continue;
+    result.verdict = Verdict::invalid;
+    const Operation& stuck = *search_state.ops[search_state.stuck_op].source;
+    result.details.push_back(fmt::format(
+        "key {}: no order explains {} ({} of {} operations placed); concurrent with it:", key,
+        describe(stuck), search_state.deepest, search_state.ops.size()));
+    for (const auto& other : search_state.ops) {
+      const Operation& o = *other.source;
+      if (&o != &stuck && o.invoke_ns <= stuck.complete_ns && stuck.invoke_ns <= o.complete_ns) {
+        result.details.push_back("  " + describe(o));
+      }
+    }
+  }
+  if (result.verdict == Verdict::invalid) {
+    result.summary = "not linearizable";
+  } else if (unknown_keys > 0) {
+    result.verdict = Verdict::unknown;
+    result.summary = fmt::format("budget ran out on {} of {} keys", unknown_keys, keys.size());
+  } else {
+    result.summary = fmt::format("linearizable: {} operations on {} keys", operations, keys.size());
+  }
+  return result;
+}
+
+}  // namespace replikv::check
