@@ -1,0 +1,240 @@
+#include "check/anomalies.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <unordered_map>
+
+#include <fmt/format.h>
+
+namespace replikv::check {
+namespace {
+
+constexpr size_t details_max = 20;
+
+void add_detail(CheckResult& result, std::string line) {
+  if (result.details.size() < details_max) {
+    result.details.push_back(std::move(line));
+  } else if (result.details.size() == details_max) {
+    result.details.push_back("…");
+  }
+}
+
+bool is_write_like(const Operation& op) { return op.f != Function::read; }
+
+// Per key: which operation wrote each value, for keys where every written value is unique.
+struct Writers {
+  // key -> value -> the writing operation; keys with a repeated value are left out.
+  std::map<std::string, std::unordered_map<Value, const Operation*, ValueHash>> by_key;
+  std::set<std::string> ambiguous;
+};
+
+Writers unique_writers(const History& history) {
+  Writers writers;
+  for (const auto& op : history.operations) {
+    if (!is_write_like(op) || op.outcome == Outcome::fail) continue;
+    auto [it, inserted] = writers.by_key[op.key].emplace(op.value, &op);
+    if (!inserted || op.value.is_null()) writers.ambiguous.insert(op.key);
+  }
+  for (const auto& key : writers.ambiguous) writers.by_key.erase(key);
+  return writers;
+}
+
+// The write that produced a read's value: nullptr for the initial absence, or when unknown.
+// Returns false when the key cannot be judged (repeated values, or a value no write produced).
+bool writer_of(const Writers& writers, const Operation& read, const Operation*& writer) {
+  if (writers.ambiguous.count(read.key) != 0) return false;
+  writer = nullptr;
+  if (read.value.is_null()) return true;
+  const auto key = writers.by_key.find(read.key);
+  if (key == writers.by_key.end()) return false;
+  const auto it = key->second.find(read.value);
+  if (it == key->second.end()) return false;
+  writer = it->second;
+  return true;
+}
+
+// True when `a` is certainly older than `b` in real time: a completed before b was invoked.
+// nullptr stands for the initial absence, older than every write.
+bool certainly_older(const Operation* a, const Operation* b) {
+  if (b == nullptr) return false;
+  if (a == nullptr) return true;
+  return a->complete_ns < b->invoke_ns;
+}
+
+int64_t percentile(std::vector<int64_t>& sorted, double q) {
+  if (sorted.empty()) return 0;
+  const size_t index = std::min(sorted.size() - 1, static_cast<size_t>(q * static_cast<double>(sorted.size())));
+  return sorted[index];
+}
+
+}  // namespace
+
+CheckResult check_lost_writes(const History& history) {
+  CheckResult result{"lost-writes", Verdict::valid, "", {}};
+  // key -> node ("" when not given) -> values its final reads returned
+  std::map<std::string, std::map<std::string, std::set<std::string>>> final_reads;
+  for (const auto& op : history.operations) {
+    if (op.f == Function::read && op.final && op.outcome == Outcome::ok) {
+      final_reads[op.key][op.node.value_or("")].insert(op.value.to_string());
+    }
+  }
+  size_t acknowledged = 0, unchecked = 0, lost = 0;
+  std::map<std::string, size_t> lost_per_node;
+  for (const auto& op : history.operations) {
+    if (op.f != Function::insert || op.outcome != Outcome::ok) continue;
+    ++acknowledged;
+    const auto reads = final_reads.find(op.key);
+    if (reads == final_reads.end()) {
+      ++unchecked;
+      continue;
+    }
+    bool lost_somewhere = false;
+    for (const auto& [node, values] : reads->second) {
+      if (values.count(op.value.to_string()) == 0) {
+        ++lost_per_node[node];
+        lost_somewhere = true;
+        add_detail(result, fmt::format("key {}: acknowledged insert of {} (line {}) missing from the final reads{}",
+                                       op.key, op.value.to_string(), op.line,
+                                       node.empty() ? "" : " of node " + node));
+      }
+    }
+    lost += lost_somewhere ? 1 : 0;
+  }
+  if (lost > 0) result.verdict = Verdict::invalid;
+  std::string per_node;
+  for (const auto& [node, count] : lost_per_node) {
+    per_node += fmt::format(" {}={}", node.empty() ? "leader" : node, count);
+  }
+  result.summary = fmt::format("{} acknowledged inserts, {} lost{}{}", acknowledged, lost,
+                               per_node.empty() ? "" : " (per node:" + per_node + ")",
+                               unchecked ? fmt::format(", {} without a final read", unchecked) : "");
+  return result;
+}
+
+CheckResult check_stale_reads(const History& history) {
+  CheckResult result{"stale-reads", Verdict::valid, "", {}};
+  const Writers writers = unique_writers(history);
+  std::map<std::string, std::vector<const Operation*>> acknowledged;  // key -> ok writes
+  for (const auto& op : history.operations) {
+    if (is_write_like(op) && op.outcome == Outcome::ok) acknowledged[op.key].push_back(&op);
+  }
+  size_t judged = 0, violations = 0;
+  std::vector<int64_t> staleness_ns;
+  for (const auto& read : history.operations) {
+    if (read.f != Function::read || read.outcome != Outcome::ok) continue;
+    const Operation* w1 = nullptr;
+    if (!writer_of(writers, read, w1)) continue;
+    ++judged;
+    if (w1 != nullptr && w1->complete_ns == time_never) continue;  // unknown write: never stale
+    int64_t latest = std::numeric_limits<int64_t>::min();
+    for (const Operation* w2 : acknowledged[read.key]) {
+      if (w2 == w1) continue;
+      const bool after_w1 = w1 == nullptr || w1->complete_ns < w2->invoke_ns;
+      if (after_w1 && w2->complete_ns < read.invoke_ns) latest = std::max(latest, w2->complete_ns);
+    }
+    if (latest == std::numeric_limits<int64_t>::min()) continue;
+    const int64_t stale_ns = read.invoke_ns - latest;
+    staleness_ns.push_back(stale_ns);
+    if (read.consistency.rfind("bounded:", 0) == 0) {
+      const int64_t bound_ms = std::atoll(read.consistency.c_str() + 8);
+      if (stale_ns > bound_ms * 1'000'000) {
+        ++violations;
+        add_detail(result, fmt::format("key {}: {} read (line {}) was {:.3f} ms stale", read.key,
+                                       read.consistency, read.line, static_cast<double>(stale_ns) / 1e6));
+      }
+    }
+  }
+  std::sort(staleness_ns.begin(), staleness_ns.end());
+  if (violations > 0) result.verdict = Verdict::invalid;
+  const double fraction = judged ? static_cast<double>(staleness_ns.size()) / static_cast<double>(judged) : 0;
+  result.summary = fmt::format(
+      "{} stale of {} reads judged ({:.2f}%); staleness p50 {:.3f} ms, p99 {:.3f} ms, max {:.3f} ms; "
+      "{} bounded-read violations",
+      staleness_ns.size(), judged, 100 * fraction, percentile(staleness_ns, 0.5) / 1e6,
+      percentile(staleness_ns, 0.99) / 1e6, staleness_ns.empty() ? 0.0 : staleness_ns.back() / 1e6,
+      violations);
+  return result;
+}
+
+CheckResult check_sessions(const History& history) {
+  CheckResult result{"sessions", Verdict::valid, "", {}};
+  const Writers writers = unique_writers(history);
+  // process -> key -> the newest write it knows of (its own acknowledged write or one it read)
+  struct Known {
+    const Operation* own_write = nullptr;
+    bool has_own_write = false;
+    const Operation* last_read = nullptr;
+    bool has_read = false;
+  };
+  std::map<std::pair<int64_t, std::string>, Known> sessions;
+  size_t judged = 0, read_your_writes = 0, monotonic = 0;
+  // Completion order per process is invocation order (one operation at a time per process).
+  for (const auto& op : history.operations) {
+    Known& known = sessions[{op.process, op.key}];
+    if (is_write_like(op)) {
+      if (op.outcome == Outcome::ok) {
+        known.own_write = &op;
+        known.has_own_write = true;
+      }
+      continue;
+    }
+    if (op.outcome != Outcome::ok || (op.consistency != "session" && op.consistency != "linearizable")) continue;
+    const Operation* writer = nullptr;
+    if (!writer_of(writers, op, writer)) continue;
+    ++judged;
+    if (known.has_own_write && writer != known.own_write && certainly_older(writer, known.own_write)) {
+      ++read_your_writes;
+      add_detail(result, fmt::format("process {} key {}: read {} (line {}) after its own write of {} (line {})",
+                                     op.process, op.key, op.value.to_string(), op.line,
+                                     known.own_write->value.to_string(), known.own_write->line));
+    }
+    if (known.has_read && writer != known.last_read && certainly_older(writer, known.last_read)) {
+      ++monotonic;
+      add_detail(result, fmt::format("process {} key {}: read {} (line {}) after reading a newer {}",
+                                     op.process, op.key, op.value.to_string(), op.line,
+                                     known.last_read ? known.last_read->value.to_string() : "null"));
+    }
+    known.last_read = writer;
+    known.has_read = true;
+  }
+  if (read_your_writes + monotonic > 0) result.verdict = Verdict::invalid;
+  result.summary = fmt::format("{} session reads judged; {} read-your-writes and {} monotonic-read violations",
+                               judged, read_your_writes, monotonic);
+  return result;
+}
+
+CheckResult check_convergence(const History& history) {
+  CheckResult result{"convergence", Verdict::valid, "", {}};
+  if (history.digests.empty()) {
+    result.summary = "no digest events: nothing to judge";
+    return result;
+  }
+  const int64_t since = history.last_heal_ns.value_or(history.digests.front().time_ns);
+  std::map<std::string, Value> latest;
+  std::set<std::string> nodes;
+  for (const auto& digest : history.digests) nodes.insert(digest.node);
+  auto agree = [&] {
+    if (latest.size() != nodes.size()) return false;
+    return std::all_of(latest.begin(), latest.end(),
+                       [&](const auto& entry) { return entry.second == latest.begin()->second; });
+  };
+  std::optional<int64_t> converged_at;
+  for (const auto& digest : history.digests) {
+    latest[digest.node] = digest.value;
+    if (digest.time_ns >= since && !converged_at && agree()) converged_at = digest.time_ns;
+  }
+  const bool agree_at_end = agree();
+  if (!converged_at) {
+    result.verdict = Verdict::invalid;
+    result.summary = fmt::format("{} nodes never agreed after the heal at {} ns", nodes.size(), since);
+    for (const auto& [node, value] : latest) add_detail(result, fmt::format("node {}: last digest {}", node, value.to_string()));
+    return result;
+  }
+  result.summary = fmt::format("{} nodes agreed {:.3f} ms after the heal{}", nodes.size(),
+                               static_cast<double>(*converged_at - since) / 1e6,
+                               agree_at_end ? "" : ", but disagree again at the end");
+  return result;
+}
+
+}  // namespace replikv::check

@@ -1,0 +1,27 @@
+// The checkers beyond linearizability: what a weaker strategy costs, measured on a history.
+//
+//   lost_writes   every acknowledged insert must be visible to the final-phase reads of its key,
+//                 from every node those reads came from (reported per node).
+//   stale_reads   on keys whose written values are unique: a read r returning w1's value is stale
+//                 when an acknowledged write w2 of the key began after w1 completed and completed
+//                 before r began; staleness = r's invocation − the latest such w2's completion.
+//                 Counted and distributed; a `bounded:<ms>` read staler than its bound is a
+//                 violation.
+//   sessions      per process, over reads at "session" or "linearizable": read-your-writes (no
+//                 read returns a value older than the process's own acknowledged write) and
+//                 monotonic reads (no read returns a value older than an earlier read's).
+//                 "Older" is real-time order of the writes, so only certain violations count.
+//   convergence   from the last heal event: the first time every node's latest digest agrees.
+#pragma once
+
+#include "check/history.h"
+#include "check/verdict.h"
+
+namespace replikv::check {
+
+CheckResult check_lost_writes(const History& history);
+CheckResult check_stale_reads(const History& history);
+CheckResult check_sessions(const History& history);
+CheckResult check_convergence(const History& history);
+
+}  // namespace replikv::check

@@ -1,0 +1,131 @@
+// Lost writes, stale reads, session guarantees and convergence on small hand-made histories.
+#include <sstream>
+
+#include <gtest/gtest.h>
+
+#include "check/anomalies.h"
+
+namespace replikv::check {
+namespace {
+
+// Builds a history from compact event lines.
+class HistoryText {
+ public:
+  HistoryText& op(int process, const char* type, const char* f, const char* key, const char* value,
+                  int64_t time_ms, const char* extra = "") {
+    text_ += fmt(process, type, f, key, value, time_ms, extra);
+    return *this;
+  }
+  HistoryText& raw(const std::string& line) {
+    text_ += line + "\n";
+    return *this;
+  }
+  History parse() const {
+    std::istringstream input(text_);
+    auto parsed = parse_history(input);
+    if (auto* error = std::get_if<ParseError>(&parsed)) {
+      ADD_FAILURE() << "line " << error->line << ": " << error->message;
+      return {};
+    }
+    return std::get<History>(parsed);
+  }
+
+ private:
+  static std::string fmt(int process, const char* type, const char* f, const char* key,
+                         const char* value, int64_t time_ms, const char* extra) {
+    return "{\"process\":" + std::to_string(process) + ",\"type\":\"" + type + "\",\"f\":\"" + f +
+           "\",\"key\":\"" + key + "\",\"value\":" + value + ",\"time\":" +
+           std::to_string(time_ms * 1'000'000) + extra + "}\n";
+  }
+  std::string text_;
+};
+
+TEST(LostWrites, AcknowledgedInsertMissingFromFinalReadIsLost) {
+  HistoryText h;
+  h.op(1, "invoke", "insert", "a", "1", 0).op(1, "ok", "insert", "a", "1", 1);
+  h.op(2, "invoke", "insert", "b", "2", 2).op(2, "ok", "insert", "b", "2", 3);
+  h.op(3, "invoke", "insert", "c", "3", 4).op(3, "info", "insert", "c", "3", 5);  // unknown: not counted
+  h.op(4, "invoke", "read", "a", "null", 10, ",\"final\":true").op(4, "ok", "read", "a", "1", 11, ",\"final\":true");
+  h.op(4, "invoke", "read", "b", "null", 12, ",\"final\":true").op(4, "ok", "read", "b", "null", 13, ",\"final\":true");
+  h.op(4, "invoke", "read", "c", "null", 14, ",\"final\":true").op(4, "ok", "read", "c", "null", 15, ",\"final\":true");
+  const CheckResult result = check_lost_writes(h.parse());
+  EXPECT_EQ(result.verdict, Verdict::invalid);
+  EXPECT_NE(result.summary.find("2 acknowledged inserts, 1 lost"), std::string::npos) << result.summary;
+}
+
+TEST(LostWrites, ReportedPerNode) {
+  HistoryText h;
+  h.op(1, "invoke", "insert", "a", "1", 0).op(1, "ok", "insert", "a", "1", 1);
+  h.op(2, "invoke", "read", "a", "null", 10, ",\"final\":true,\"node\":\"n1\"").op(2, "ok", "read", "a", "1", 11, ",\"final\":true,\"node\":\"n1\"");
+  h.op(2, "invoke", "read", "a", "null", 12, ",\"final\":true,\"node\":\"n2\"").op(2, "ok", "read", "a", "null", 13, ",\"final\":true,\"node\":\"n2\"");
+  const CheckResult result = check_lost_writes(h.parse());
+  EXPECT_EQ(result.verdict, Verdict::invalid);
+  EXPECT_NE(result.summary.find("n2=1"), std::string::npos) << result.summary;
+  EXPECT_EQ(result.summary.find("n1="), std::string::npos) << result.summary;
+}
+
+TEST(StaleReads, ReadOfAnOverwrittenValueIsStaleByTheGap) {
+  HistoryText h;
+  h.op(1, "invoke", "write", "k", "1", 0).op(1, "ok", "write", "k", "1", 1);
+  h.op(1, "invoke", "write", "k", "2", 2).op(1, "ok", "write", "k", "2", 3);
+  h.op(2, "invoke", "read", "k", "null", 10, ",\"consistency\":\"bounded:5\"")
+      .op(2, "ok", "read", "k", "1", 11, ",\"consistency\":\"bounded:5\"");
+  h.op(3, "invoke", "read", "k", "null", 12, ",\"consistency\":\"eventual\"")
+      .op(3, "ok", "read", "k", "2", 13, ",\"consistency\":\"eventual\"");
+  const CheckResult result = check_stale_reads(h.parse());
+  EXPECT_EQ(result.verdict, Verdict::invalid);  // 7 ms stale against a 5 ms bound
+  EXPECT_NE(result.summary.find("1 stale of 2 reads"), std::string::npos) << result.summary;
+  EXPECT_NE(result.details[0].find("7.000 ms"), std::string::npos) << result.details[0];
+}
+
+TEST(StaleReads, ConcurrentWriteMakesNoReadStale) {
+  HistoryText h;
+  h.op(1, "invoke", "write", "k", "1", 0).op(1, "ok", "write", "k", "1", 1);
+  h.op(1, "invoke", "write", "k", "2", 2);
+  h.op(2, "invoke", "read", "k", "null", 3).op(2, "ok", "read", "k", "1", 4);
+  h.op(1, "ok", "write", "k", "2", 5);
+  EXPECT_NE(check_stale_reads(h.parse()).summary.find("0 stale of 1"), std::string::npos);
+}
+
+TEST(Sessions, ReadYourWritesAndMonotonicReads) {
+  HistoryText h;
+  const char* s = ",\"consistency\":\"session\"";
+  h.op(1, "invoke", "write", "k", "1", 0).op(1, "ok", "write", "k", "1", 1);
+  h.op(2, "invoke", "write", "k", "2", 2).op(2, "ok", "write", "k", "2", 3);
+  h.op(2, "invoke", "read", "k", "null", 4, s).op(2, "ok", "read", "k", "1", 5, s);  // RYW broken
+  h.op(1, "invoke", "read", "k", "null", 6, s).op(1, "ok", "read", "k", "2", 7, s);
+  h.op(1, "invoke", "read", "k", "null", 8, s).op(1, "ok", "read", "k", "1", 9, s);  // went back
+  const CheckResult result = check_sessions(h.parse());
+  EXPECT_EQ(result.verdict, Verdict::invalid);
+  EXPECT_NE(result.summary.find("1 read-your-writes and 1 monotonic-read"), std::string::npos)
+      << result.summary;
+}
+
+TEST(Sessions, EventualReadsAreNotJudged) {
+  HistoryText h;
+  h.op(1, "invoke", "write", "k", "1", 0).op(1, "ok", "write", "k", "1", 1);
+  h.op(1, "invoke", "read", "k", "null", 2, ",\"consistency\":\"eventual\"")
+      .op(1, "ok", "read", "k", "null", 3, ",\"consistency\":\"eventual\"");
+  EXPECT_EQ(check_sessions(h.parse()).verdict, Verdict::valid);
+}
+
+TEST(Convergence, FirstAgreementAfterTheHeal) {
+  HistoryText h;
+  h.raw("{\"type\":\"digest\",\"node\":\"n1\",\"value\":\"a\",\"time\":0}");
+  h.raw("{\"type\":\"digest\",\"node\":\"n2\",\"value\":\"b\",\"time\":1000000}");
+  h.raw("{\"type\":\"heal\",\"time\":2000000}");
+  h.raw("{\"type\":\"digest\",\"node\":\"n2\",\"value\":\"a\",\"time\":5000000}");
+  const CheckResult result = check_convergence(h.parse());
+  EXPECT_EQ(result.verdict, Verdict::valid);
+  EXPECT_NE(result.summary.find("3.000 ms after the heal"), std::string::npos) << result.summary;
+}
+
+TEST(Convergence, NeverAgreeingIsAViolation) {
+  HistoryText h;
+  h.raw("{\"type\":\"digest\",\"node\":\"n1\",\"value\":1,\"time\":0}");
+  h.raw("{\"type\":\"digest\",\"node\":\"n2\",\"value\":2,\"time\":1}");
+  EXPECT_EQ(check_convergence(h.parse()).verdict, Verdict::invalid);
+}
+
+}  // namespace
+}  // namespace replikv::check
