@@ -77,6 +77,9 @@ std::string describe(const Operation& op) {
                      completed);
 }
 
+// Operations completed before the stuck one that a violation report shows, at most.
+constexpr size_t window_before_max = 4;
+
 enum class SearchResult { linearizable, not_linearizable, out_of_budget };
 
 struct KeySearch {
@@ -238,14 +241,27 @@ CheckResult check_linearizability(const History& history, const LinearizabilityB
     result.verdict = Verdict::invalid;
     const Operation& stuck = *search_state.ops[search_state.stuck_op].source;
     result.details.push_back(fmt::format(
-        "key {}: no order explains {} ({} of {} operations placed); concurrent with it:", key,
+        "key {}: no order explains {} ({} of {} operations placed); the window around it:", key,
         describe(stuck), search_state.deepest, search_state.ops.size()));
+    // The window: what ran concurrently with the stuck operation, and the few operations that
+    // completed just before it began (the ones whose order it contradicts).
+    std::vector<const Operation*> window, before;
     for (const auto& other : search_state.ops) {
       const Operation& o = *other.source;
-      if (&o != &stuck && o.invoke_ns <= stuck.complete_ns && stuck.invoke_ns <= o.complete_ns) {
-        result.details.push_back("  " + describe(o));
+      if (&o == &stuck) continue;
+      if (o.invoke_ns <= stuck.complete_ns && stuck.invoke_ns <= o.complete_ns) {
+        window.push_back(&o);
+      } else if (o.complete_ns < stuck.invoke_ns) {
+        before.push_back(&o);
       }
     }
+    std::sort(before.begin(), before.end(),
+              [](const Operation* a, const Operation* b) { return a->complete_ns > b->complete_ns; });
+    if (before.size() > window_before_max) before.resize(window_before_max);
+    window.insert(window.end(), before.begin(), before.end());
+    std::sort(window.begin(), window.end(),
+              [](const Operation* a, const Operation* b) { return a->invoke_ns < b->invoke_ns; });
+    for (const Operation* o : window) result.details.push_back("  " + describe(*o));
   }
   if (result.verdict == Verdict::invalid) {
     result.summary = "not linearizable";

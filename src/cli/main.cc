@@ -10,6 +10,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "cli/commands.h"
 #include "runtime/config.h"
 #include "runtime/server.h"
 
@@ -67,7 +68,30 @@ int main(int argc, char** argv) {
     server->add_option("--" + flag, values[key.name], key.help);
   }
 
-  CLI11_PARSE(app, argc, argv);
+  auto* check = app.add_subcommand(
+      "check",
+      "Judge a history (JSON Lines, one operation event per line; see docs/checking.md).\n"
+      "Exit status: 0 no violation, 1 a violation, 2 unknown (budget ran out),\n"
+      "3 unreadable file, 4 bad usage.");
+  replikv::cli::CheckOptions check_options;
+  check->add_option("file", check_options.file, "history file, or - for standard input")->required();
+  check->add_option("--checkers", check_options.checkers,
+                    "linearizable (default), lost-writes, stale-reads, sessions, convergence, all")
+      ->delimiter(',');
+  check->add_option("--time-limit-s", check_options.time_limit_s,
+                    "linearizability search budget in seconds (default 60)")
+      ->check(CLI::Range(1, 86400));
+  check->add_option("--memory-limit-mb", check_options.memory_limit_mb,
+                    "linearizability search memory budget in MiB (default 1024)")
+      ->check(CLI::Range(16, 1 << 20));
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    const int code = app.exit(error);
+    return check->parsed() && code != 0 ? replikv::cli::check_exit_usage : code;
+  }
+  if (check->parsed()) return replikv::cli::run_check(check_options);
 
   if (server->parsed()) {
     std::map<std::string, std::string> overrides;

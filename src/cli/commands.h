@@ -1,0 +1,27 @@
+// The subcommands of the `replikv` binary, each a function from parsed options to an exit code.
+// main.cc parses the command line (CLI11 lives there alone: it is slow to compile).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace replikv::cli {
+
+struct CheckOptions {
+  std::string file;                   // "-" for standard input
+  std::vector<std::string> checkers;  // empty: linearizable
+  int64_t time_limit_s = 60;
+  uint64_t memory_limit_mb = 1024;
+};
+
+// Exit codes of `replikv check`.
+inline constexpr int check_exit_valid = 0;
+inline constexpr int check_exit_violation = 1;
+inline constexpr int check_exit_unknown = 2;
+inline constexpr int check_exit_unreadable = 3;  // the file cannot be opened or parsed
+inline constexpr int check_exit_usage = 4;
+
+int run_check(const CheckOptions& options);
+
+}  // namespace replikv::cli
