@@ -14,7 +14,8 @@ namespace {
 // One operation as the search sees it.
 struct RegisterOp {
   const Operation* source;
-  bool optional;  // outcome unknown: may be left out
+  bool optional;        // outcome unknown: may be left out
+  int64_t complete_ns;  // when it had taken effect at the latest (may be earlier than the source's)
 };
 
 // The call and return events of the search's doubly linked list.
@@ -27,31 +28,42 @@ struct Entry {
   Entry* match = nullptr;  // call <-> return
 };
 
-class Bitset {
- public:
-  explicit Bitset(size_t bits) : words_((bits + 63) / 64, 0) {}
-  void set(size_t i) { words_[i / 64] |= 1ull << (i % 64); }
-  void clear(size_t i) { words_[i / 64] &= ~(1ull << (i % 64)); }
-  bool operator==(const Bitset&) const = default;
-  size_t hash() const {
-    uint64_t h = 0x9e3779b97f4a7c15ULL;
-    for (const uint64_t word : words_) h = (h ^ word) * 0x100000001b3ULL;
-    return static_cast<size_t>(h);
+// The memo's key: which operations are linearized, and the register's state — kept as 128-bit
+// Zobrist hashes (each operation has a random 128-bit key; a set is the XOR of its members'
+// keys), so adding or removing an operation costs O(1) and a memo entry is 32 bytes however long
+// the history. Two different (set, state) pairs collide with probability about 2^-128 per pair;
+// a collision could only make the search skip a state, never accept a wrong order.
+struct Hash128 {
+  uint64_t low = 0, high = 0;
+  void toggle(const Hash128& key) {
+    low ^= key.low;
+    high ^= key.high;
   }
-  size_t bytes() const { return words_.size() * 8; }
-
- private:
-  std::vector<uint64_t> words_;
+  bool operator==(const Hash128&) const = default;
 };
 
 struct Memo {
-  Bitset linearized;
-  Value state;
+  Hash128 linearized;
+  Hash128 state;
   bool operator==(const Memo&) const = default;
 };
 struct MemoHash {
-  size_t operator()(const Memo& memo) const { return memo.linearized.hash() ^ ValueHash{}(memo.state); }
+  size_t operator()(const Memo& memo) const {
+    return static_cast<size_t>(memo.linearized.low ^ (memo.state.low * 0x9e3779b97f4a7c15ULL));
+  }
 };
+
+uint64_t splitmix64(uint64_t& x) {
+  uint64_t z = (x += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+Hash128 hash_value(const Value& value) {
+  uint64_t seed = ValueHash{}(value) ^ 0x5851f42d4c957f2dULL;
+  return {splitmix64(seed), splitmix64(seed)};
+}
 
 // Applies `op` to the register: false when it cannot take effect in `state`.
 bool step(const Operation& op, const Value& state, Value& next) {
@@ -77,6 +89,9 @@ std::string describe(const Operation& op) {
                      completed);
 }
 
+// What one memo entry costs: the 32-byte key plus the hash set's node and bucket.
+constexpr uint64_t memo_entry_bytes = 64;
+
 // Operations completed before the stuck one that a violation report shows, at most.
 constexpr size_t window_before_max = 4;
 
@@ -96,7 +111,7 @@ SearchResult search(KeySearch& key, const std::chrono::steady_clock::time_point 
   entries.reserve(2 * n);
   for (size_t i = 0; i < n; ++i) {
     entries.push_back({true, i, key.ops[i].source->invoke_ns});
-    entries.push_back({false, i, key.ops[i].source->complete_ns});
+    entries.push_back({false, i, key.ops[i].complete_ns});
   }
   // Real-time order; at equal times calls come first, so touching operations count as
   // concurrent (the generous reading: a checker must not invent violations).
@@ -133,9 +148,14 @@ SearchResult search(KeySearch& key, const std::chrono::steady_clock::time_point 
     if (call->next) call->next->prev = call;
   };
 
+  // Fixed keys per operation, from a fixed seed: the same history always searches the same way.
+  std::vector<Hash128> op_keys(n);
+  uint64_t seed = 0x2545f4914f6cdd1dULL;
+  for (auto& op_key : op_keys) op_key = {splitmix64(seed), splitmix64(seed)};
+
   std::unordered_set<Memo, MemoHash> memo;
   std::vector<std::pair<Entry*, Value>> stack;
-  Bitset linearized(n);
+  Hash128 linearized;
   Value state = Value::null();
   Entry* entry = head.next;
   uint64_t steps = 0;
@@ -148,16 +168,16 @@ SearchResult search(KeySearch& key, const std::chrono::steady_clock::time_point 
     if (entry->is_call) {
       Value next;
       if (step(*op.source, state, next)) {
-        Bitset candidate = linearized;
-        candidate.set(entry->op);
-        Memo remembered{candidate, next};
+        Hash128 candidate = linearized;
+        candidate.toggle(op_keys[entry->op]);
+        Memo remembered{candidate, hash_value(next)};
         if (!memo.contains(remembered)) {
-          memory_bytes += candidate.bytes() + 64;
+          memory_bytes += memo_entry_bytes;
           if (memory_bytes > memory_bytes_max) return SearchResult::out_of_budget;
-          memo.insert(std::move(remembered));
+          memo.insert(remembered);
           stack.emplace_back(entry, state);
           state = std::move(next);
-          linearized = std::move(candidate);
+          linearized = candidate;
           lift(entry);
           if (stack.size() > key.deepest) key.deepest = stack.size();
           entry = head.next;
@@ -174,7 +194,7 @@ SearchResult search(KeySearch& key, const std::chrono::steady_clock::time_point 
     if (stack.empty()) return SearchResult::not_linearizable;
     auto [call, previous_state] = std::move(stack.back());
     stack.pop_back();
-    linearized.clear(call->op);
+    linearized.toggle(op_keys[call->op]);
     state = std::move(previous_state);
     unlift(call);
     entry = call->next;
@@ -210,9 +230,52 @@ CheckResult check_linearizability(const History& history, const LinearizabilityB
     if (op.f == Function::read) continue;
     (op.outcome == Outcome::fail ? failed : written)[op.key].insert(op.value);
   }
-  size_t operations = 0;
+  // Unknown-outcome writes and CASes are what makes the search expensive: each may take effect
+  // at any later point, or never. Two rules, sound when the written value is unique to the
+  // operation, shrink them before the search:
+  //   - nobody observed the value (no read returned it, no CAS expected it): leave the operation
+  //     out — had it taken effect, no read could have seen it before it was overwritten, so
+  //     every order that includes it also works without it;
+  //   - somebody observed it: it did take effect, before the earliest such observation
+  //     completed — so it becomes a required operation with that completion time.
+  std::map<std::string, std::unordered_map<Value, int64_t, ValueHash>> first_observed;  // -> complete
+  std::map<std::string, std::unordered_map<Value, int, ValueHash>> writers;
+  for (const auto& op : history.operations) {
+    Value seen;
+    if (op.f == Function::read && op.outcome == Outcome::ok) {
+      seen = op.value;
+    } else if (op.f == Function::cas && op.outcome == Outcome::ok) {
+      seen = op.expected;
+    } else {
+      if (op.f != Function::read && op.outcome != Outcome::fail) ++writers[op.key][op.value];
+      continue;
+    }
+    if (op.f == Function::cas) ++writers[op.key][op.value];
+    auto [it, inserted] = first_observed[op.key].emplace(seen, op.complete_ns);
+    if (!inserted) it->second = std::min(it->second, op.complete_ns);
+  }
+  size_t operations = 0, unknown_set_aside = 0, unknown_resolved = 0;
   for (const auto& op : history.operations) {
     if (!takes_part(op)) continue;
+    RegisterOp register_op{&op, op.outcome == Outcome::info, op.complete_ns};
+    // (Null is left alone: the initial absence also produces it.)
+    if (register_op.optional && op.f != Function::read && !op.value.is_null() &&
+        writers[op.key][op.value] == 1) {
+      const auto& seen = first_observed[op.key];
+      const auto it = seen.find(op.value);
+      if (it == seen.end()) {
+        ++unknown_set_aside;
+        continue;
+      }
+      if (it->second < op.invoke_ns) {
+        // Observed before it was even invoked: impossible; keep it optional and let the
+        // search (or the pre-check) report it.
+      } else {
+        register_op.optional = false;
+        register_op.complete_ns = it->second;
+        ++unknown_resolved;
+      }
+    }
     ++operations;
     if (op.f == Function::read && !op.value.is_null() && !written[op.key].contains(op.value)) {
       result.verdict = Verdict::invalid;
@@ -221,7 +284,7 @@ CheckResult check_linearizability(const History& history, const LinearizabilityB
           failed[op.key].contains(op.value) ? "whose write failed" : "that no write produced",
           describe(op)));
     }
-    keys[op.key].ops.push_back({&op, op.outcome == Outcome::info});
+    keys[op.key].ops.push_back(register_op);
   }
   if (result.verdict == Verdict::invalid) {
     result.summary = fmt::format("{} impossible read(s), found before any search", result.details.size());
@@ -269,7 +332,10 @@ CheckResult check_linearizability(const History& history, const LinearizabilityB
     result.verdict = Verdict::unknown;
     result.summary = fmt::format("budget ran out on {} of {} keys", unknown_keys, keys.size());
   } else {
-    result.summary = fmt::format("linearizable: {} operations on {} keys", operations, keys.size());
+    result.summary = fmt::format(
+        "linearizable: {} operations on {} keys ({} unknown outcomes resolved by a read, {} never "
+        "observed and set aside)",
+        operations, keys.size(), unknown_resolved, unknown_set_aside);
   }
   return result;
 }
