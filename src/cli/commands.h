@@ -24,4 +24,22 @@ inline constexpr int check_exit_usage = 4;
 
 int run_check(const CheckOptions& options);
 
+struct SimCommandOptions {
+  std::string strategy = "standalone";
+  uint64_t seed = 1;
+  uint64_t ops = 2000;
+  int clients = 8;
+  int keys = 8;
+  int64_t timeout_ms = 200;
+  std::string fsync = "always";
+  std::string faults = "all";
+  std::string history_file;
+  std::string schedule_file;
+  bool print_schedule = false;
+  std::string broken;  // test only
+};
+
+// Exit status: 0 no unexpected violation, 1 a violation, 2 bad usage.
+int run_sim(const SimCommandOptions& options);
+
 }  // namespace replikv::cli

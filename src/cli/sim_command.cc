@@ -1,0 +1,102 @@
+// replikv sim: one deterministic simulation, judged by every checker.
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "cli/commands.h"
+#include "sim/simulator.h"
+
+namespace replikv::cli {
+
+int run_sim(const SimCommandOptions& command) {
+  sim::SimOptions options;
+  options.seed = command.seed;
+  options.strategy = command.strategy;
+  options.ops = command.ops;
+  options.clients = command.clients;
+  options.keys = command.keys;
+  options.client_timeout_ms = command.timeout_ms;
+  options.fsync_always = command.fsync == "always";
+  if (command.fsync != "always" && command.fsync != "never") {
+    std::cerr << "replikv sim: --fsync is always or never\n";
+    return 2;
+  }
+  const auto kinds = sim::parse_fault_kinds(command.faults);
+  if (!kinds) {
+    std::cerr << fmt::format("replikv sim: unknown fault in '{}' (kill, pause, partition, drop, dup, skew, all, none)\n", command.faults);
+    return 2;
+  }
+  options.faults = *kinds;
+  if (!command.broken.empty()) {
+    if (command.broken != "ack-before-sync") {
+      std::cerr << "replikv sim: --broken takes ack-before-sync\n";
+      return 2;
+    }
+    options.broken_ack_before_sync = true;
+  }
+  if (!command.schedule_file.empty()) {
+    std::ifstream file(command.schedule_file);
+    if (!file) {
+      std::cerr << fmt::format("replikv sim: cannot open {}\n", command.schedule_file);
+      return 2;
+    }
+    std::stringstream text;
+    text << file.rdbuf();
+    std::string error;
+    auto schedule = sim::parse_schedule(text.str(), error);
+    if (!schedule) {
+      std::cerr << fmt::format("replikv sim: {}: {}\n", command.schedule_file, error);
+      return 2;
+    }
+    options.schedule = *schedule;
+  }
+  if (auto error = sim::validate(options)) {
+    std::cerr << "replikv sim: " << *error << "\n";
+    return 2;
+  }
+
+  const auto started = std::chrono::steady_clock::now();
+  const sim::SimResult result = sim::run_simulation(options);
+  const double wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+
+  if (!command.history_file.empty()) {
+    std::ofstream(command.history_file) << result.history;
+  }
+  if (command.print_schedule) std::cout << result.schedule;
+  const auto& s = result.stats;
+  std::cout << fmt::format("replikv sim: {} seed {}, {} ops, {} clients, {} keys, fsync {}, faults {}\n",
+                           options.strategy, options.seed, options.ops, options.clients,
+                           options.keys, command.fsync, command.faults);
+  std::cout << fmt::format("  operations  {} invoked and {} final reads: {} ok, {} failed, {} unknown (timed out)\n",
+                           s.invoked, s.final_reads, s.ok, s.failed, s.unknown);
+  std::cout << fmt::format("  faults      {} crashes, {} pauses, {} links cut; messages {} sent, {} dropped, {} duplicated\n",
+                           s.crashes, s.pauses, s.cuts, s.messages_sent, s.messages_dropped,
+                           s.messages_duplicated);
+  std::cout << fmt::format("  time        {:.3f} s virtual, {:.3f} s wall, {:.0f} simulated ops/s\n",
+                           static_cast<double>(s.virtual_duration_ns) / 1e9, wall_s,
+                           static_cast<double>(s.invoked) / std::max(wall_s, 1e-9));
+  for (const auto& check : result.checks) {
+    const bool expected = std::find(result.expected_violations.begin(), result.expected_violations.end(),
+                                    check.checker) != result.expected_violations.end();
+    std::cout << fmt::format("  {:<13} {:<8} {}{}\n", check.checker, check::to_string(check.verdict),
+                             check.summary,
+                             expected && check.verdict == check::Verdict::invalid
+                                 ? " (expected with these settings: measured, not promised)" : "");
+    if (check.verdict == check::Verdict::invalid && !expected) {
+      for (const auto& line : check.details) std::cout << "      " << line << "\n";
+    }
+  }
+  if (result.failed()) {
+    std::cout << fmt::format("FAIL: seed {} found a violation. Replay: {}\n", options.seed,
+                             sim::replay_command(options));
+    return 1;
+  }
+  std::cout << "PASS\n";
+  return 0;
+}
+
+}  // namespace replikv::cli

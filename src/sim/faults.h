@@ -1,0 +1,62 @@
+// Faults: what the simulator's nemesis does, as a value.
+//
+// A schedule is a list of timed fault events. It is either drawn from the run's seed (the kinds
+// enabled with `FaultKinds`) or written out as text, one event a line — so a failing run can be
+// replayed exactly, and shrunk by deleting lines:
+//
+//   <at_ms> kill <node>          crash: the node loses every write it had not synced
+//   <at_ms> restart <node>       start it again from what it had synced
+//   <at_ms> pause <node>         stop processing (inputs queue up), as SIGSTOP
+//   <at_ms> resume <node>
+//   <at_ms> partition <a>-<b>    cut the link from a to b (one way); endpoints are node ids, or
+//                                c<i> for client i
+//   <at_ms> heal                 restore every link, clear drop, duplication and skew
+//   <at_ms> drop <permille>      drop that share of messages on every link
+//   <at_ms> dup <permille>       duplicate that share of peer messages (never client traffic,
+//                                which rides on TCP)
+//   <at_ms> skew <node> <ms>     offset the node's clock (may be negative)
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/random.h"
+
+namespace replikv::sim {
+
+struct FaultKinds {
+  bool kill = false;
+  bool pause = false;
+  bool partition = false;
+  bool drop = false;
+  bool dup = false;
+  bool skew = false;
+  bool any() const { return kill || pause || partition || drop || dup || skew; }
+};
+
+// Parses "kill,pause,partition,drop,dup,skew" (or "none", or "all"). nullopt on an unknown word.
+std::optional<FaultKinds> parse_fault_kinds(const std::string& text);
+
+struct FaultEvent {
+  enum class Kind : uint8_t { kill, restart, pause, resume, partition, heal, drop, dup, skew };
+  int64_t at_ms = 0;
+  Kind kind = Kind::heal;
+  int node = 0;          // kill, restart, pause, resume, skew
+  int from = 0, to = 0;  // partition; clients are negative: client i is -(i + 1)
+  int64_t amount = 0;    // drop/dup permille, skew ms
+};
+
+using FaultSchedule = std::vector<FaultEvent>;
+
+// Draws a schedule for `duration_ms` of a run with `nodes` nodes and `clients` clients. Every
+// fault is undone before the end (nodes restarted and resumed, a final heal).
+FaultSchedule random_schedule(core::Rng& rng, const FaultKinds& kinds, int nodes, int clients,
+                              int64_t duration_ms);
+
+std::string to_text(const FaultSchedule& schedule);
+// Parses the text form. On error returns nullopt and sets `error` (with the line).
+std::optional<FaultSchedule> parse_schedule(const std::string& text, std::string& error);
+
+}  // namespace replikv::sim

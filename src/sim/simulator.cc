@@ -1,0 +1,566 @@
+#include "sim/simulator.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "check/anomalies.h"
+#include "check/history.h"
+#include "check/linearizability.h"
+#include "core/assert.h"
+#include "core/encoding.h"
+#include "core/random.h"
+#include "core/standalone.h"
+#include "sim/event_queue.h"
+#include "storage/memory_engine.h"
+
+namespace replikv::sim {
+namespace {
+
+constexpr int64_t ns_per_ms = 1'000'000;
+constexpr int64_t ns_per_us = 1'000;
+// The virtual wall clock starts at a fixed date, so expiry arithmetic looks like production's.
+constexpr int64_t epoch_ms = 1'700'000'000'000;
+constexpr int64_t tick_interval_ms = 10;
+constexpr int64_t quiesce_ms = 500;
+
+// A replica that acknowledges before syncing: every Ready claims it needs no sync. Test only —
+// it exists so a test can show the checkers catch it.
+class AckBeforeSync final : public core::Replica {
+ public:
+  explicit AckBeforeSync(std::unique_ptr<core::Replica> inner) : inner_(std::move(inner)) {}
+  void client_request(core::ClientRequest request) override { inner_->client_request(std::move(request)); }
+  void peer_message(core::Message message) override { inner_->peer_message(std::move(message)); }
+  void tick(core::TimeMs now_ms) override { inner_->tick(now_ms); }
+  void persisted(core::ReadyId id) override { inner_->persisted(id); }
+  bool take_ready(core::Ready& out) override {
+    const bool any = inner_->take_ready(out);
+    out.sync = core::Sync::none;
+    return any;
+  }
+  core::ReplicaStatus status() const override { return inner_->status(); }
+
+ private:
+  std::unique_ptr<core::Replica> inner_;
+};
+
+struct Node {
+  int id = 0;
+  storage::MemoryEngine engine;
+  std::unique_ptr<core::Replica> replica;
+  bool up = true;
+  bool paused = false;
+  std::vector<std::function<void()>> queued;  // inputs that arrived while paused
+  core::ReadyId last_ready, durable;
+  bool unsynced = false;
+  bool sync_running = false;
+  std::deque<std::pair<core::ReadyId, std::vector<core::ClientReply>>> waiting;
+  uint64_t incarnation = 0;  // bumped by a crash: events of the old life are ignored
+  int64_t skew_ms = 0;
+  int64_t drift_ppm = 0;
+};
+
+struct PendingOp {
+  check::Function f = check::Function::read;
+  std::string key;
+  int64_t value = 0;
+  uint64_t sequence = 0;
+  int node = 1;
+  bool final = false;
+};
+
+struct Client {
+  int index = 0;
+  int64_t process = 0;
+  bool busy = false;
+  uint64_t next_sequence = 1;
+  PendingOp pending;
+};
+
+class Simulation {
+ public:
+  explicit Simulation(const SimOptions& options) : options_(options), rng_(options.seed) {}
+
+  SimResult run();
+
+ private:
+  // Network.
+  void send(int from, int to, bool peer_link, std::function<void()> deliver);
+  // Nodes.
+  void start_node(Node& node);
+  void input(Node& node, std::function<void()> action);
+  void drain(Node& node);
+  void start_sync(Node& node);
+  void release_durable(Node& node);
+  void crash(Node& node);
+  core::TimeMs node_now_ms(const Node& node) const;
+  void schedule_ticks(Node& node);
+  // Clients and the history.
+  void next_operation(Client& client);
+  void invoke(Client& client, PendingOp op);
+  void on_reply(int client_index, uint64_t sequence, const core::Reply& reply);
+  void complete(Client& client, const char* type, const std::string& value_json);
+  void record_invoke(const Client& client, const PendingOp& op);
+  std::string digest(Node& node);
+  // Faults.
+  void apply(const FaultEvent& event);
+  void start_final_phase();
+
+  static int client_endpoint(int index) { return -index - 1; }
+
+  SimOptions options_;
+  core::Rng rng_;
+  EventQueue events_;
+  std::vector<std::unique_ptr<Node>> nodes_;  // index 0 is node 1
+  std::vector<Client> clients_;
+  std::set<std::pair<int, int>> cut_;
+  int64_t drop_permille_ = 0;
+  int64_t dup_permille_ = 0;
+  std::ostringstream history_;
+  SimStats stats_;
+  uint64_t next_value_ = 1;
+  uint64_t next_insert_ = 0;
+  int64_t next_process_ = 0;
+  std::vector<std::string> insert_keys_;
+  std::deque<PendingOp> final_reads_;
+  bool final_phase_ = false;
+};
+
+void Simulation::send(int from, int to, bool peer_link, std::function<void()> deliver) {
+  ++stats_.messages_sent;
+  if (cut_.count({from, to}) != 0 || (drop_permille_ > 0 && rng_.chance(drop_permille_, 1000))) {
+    ++stats_.messages_dropped;
+    return;
+  }
+  const int64_t min_us = peer_link ? 100 : 20;
+  const int64_t max_us = peer_link ? 1000 : 300;
+  int64_t latency_us = rng_.between(min_us, max_us);
+  if (rng_.chance(1, 100)) latency_us *= 10;  // a long tail: reorders messages
+  events_.after(latency_us * ns_per_us, deliver);
+  if (peer_link && dup_permille_ > 0 && rng_.chance(dup_permille_, 1000)) {
+    ++stats_.messages_duplicated;
+    events_.after(rng_.between(min_us, max_us * 3) * ns_per_us, deliver);
+  }
+}
+
+core::TimeMs Simulation::node_now_ms(const Node& node) const {
+  const int64_t virtual_ms = events_.now_ns() / ns_per_ms;
+  return epoch_ms + virtual_ms + node.skew_ms + virtual_ms * node.drift_ppm / 1'000'000;
+}
+
+void Simulation::start_node(Node& node) {
+  core::StandaloneOptions standalone;
+  standalone.node_id = core::NodeId(static_cast<uint32_t>(node.id));
+  std::unique_ptr<core::Replica> replica =
+      std::make_unique<core::Standalone>(node.engine, core::Rng(rng_.next_u64()), standalone);
+  if (options_.broken_ack_before_sync) replica = std::make_unique<AckBeforeSync>(std::move(replica));
+  node.replica = std::move(replica);
+  node.up = true;
+  node.last_ready = node.durable = core::ReadyId();
+  node.unsynced = node.sync_running = false;
+  node.waiting.clear();
+  input(node, [this, &node] { node.replica->tick(node_now_ms(node)); });
+}
+
+void Simulation::schedule_ticks(Node& node) {
+  events_.after(tick_interval_ms * ns_per_ms, [this, &node] {
+    if (node.up) input(node, [this, &node] { node.replica->tick(node_now_ms(node)); });
+    if (!final_phase_ || !events_.empty()) schedule_ticks(node);
+  });
+}
+
+void Simulation::input(Node& node, std::function<void()> action) {
+  if (!node.up) return;
+  if (node.paused) {
+    node.queued.push_back(std::move(action));
+    return;
+  }
+  action();
+  drain(node);
+}
+
+// The Ready contract, steps 1–4 (core/ready.h).
+void Simulation::drain(Node& node) {
+  core::Ready ready;
+  while (node.replica->take_ready(ready)) {
+    REPLIKV_ASSERT(ready.id == node.last_ready.next(), "Ready ids increase by one");
+    node.last_ready = ready.id;
+    if (!ready.batch.empty()) REPLIKV_ASSERT(node.engine.write(ready.batch).is_ok(), "memory write");
+    const bool must_sync = ready.sync == core::Sync::always ||
+                           (ready.sync == core::Sync::per_policy && options_.fsync_always);
+    if (must_sync) node.unsynced = true;
+    if (!node.unsynced && !node.sync_running) node.durable = node.last_ready;
+    if (!ready.replies.empty()) node.waiting.emplace_back(ready.id, std::move(ready.replies));
+  }
+  if (node.unsynced && !node.sync_running) start_sync(node);
+  release_durable(node);
+}
+
+void Simulation::start_sync(Node& node) {
+  node.sync_running = true;
+  node.unsynced = false;
+  const core::ReadyId covered = node.last_ready;
+  const uint64_t incarnation = node.incarnation;
+  const int64_t latency_us = rng_.between(options_.fsync_latency_us_min, options_.fsync_latency_us_max);
+  events_.after(latency_us * ns_per_us, [this, &node, covered, incarnation] {
+    if (node.incarnation != incarnation) return;  // the node crashed meanwhile
+    auto run = [this, &node, covered] {
+      REPLIKV_ASSERT(node.engine.sync().is_ok(), "memory sync");
+      node.sync_running = false;
+      node.durable = node.unsynced ? covered : node.last_ready;
+      node.replica->persisted(node.durable);
+    };
+    input(node, run);  // a paused node finishes its sync when resumed
+  });
+}
+
+void Simulation::release_durable(Node& node) {
+  while (!node.waiting.empty() && node.waiting.front().first <= node.durable) {
+    for (auto& reply : node.waiting.front().second) {
+      const int client_index = static_cast<int>(reply.connection.value()) - 1;
+      const uint64_t sequence = reply.sequence;
+      core::Reply payload = std::move(reply.reply);
+      send(node.id, client_endpoint(client_index), false,
+           [this, client_index, sequence, payload] { on_reply(client_index, sequence, payload); });
+    }
+    node.waiting.pop_front();
+  }
+}
+
+void Simulation::crash(Node& node) {
+  if (!node.up) return;
+  ++stats_.crashes;
+  node.up = false;
+  node.paused = false;
+  node.queued.clear();
+  node.engine.crash();
+  node.replica.reset();
+  node.waiting.clear();
+  ++node.incarnation;
+}
+
+std::string Simulation::digest(Node& node) {
+  uint64_t hash = 0xcbf29ce484222325ULL;
+  node.engine.scan(core::Column::data, {}, [&](std::string_view key, std::string_view value) {
+    for (const char c : key) hash = (hash ^ static_cast<uint8_t>(c)) * 0x100000001b3ULL;
+    for (const char c : value) hash = (hash ^ static_cast<uint8_t>(c)) * 0x100000001b3ULL;
+    return true;
+  });
+  return fmt::format("{:016x}", hash);
+}
+
+void Simulation::record_invoke(const Client& client, const PendingOp& op) {
+  std::string value = "null";
+  if (op.f != check::Function::read) value = std::to_string(op.value);
+  history_ << fmt::format("{{\"process\":{},\"type\":\"invoke\",\"f\":\"{}\",\"key\":\"{}\",\"value\":{},\"time\":{},\"node\":{}{}}}\n",
+                          client.process, check::to_string(op.f), op.key, value, events_.now_ns(),
+                          op.node, op.final ? ",\"final\":true" : "");
+}
+
+void Simulation::complete(Client& client, const char* type, const std::string& value_json) {
+  const PendingOp& op = client.pending;
+  history_ << fmt::format("{{\"process\":{},\"type\":\"{}\",\"f\":\"{}\",\"key\":\"{}\",\"value\":{},\"time\":{},\"node\":{}{}}}\n",
+                          client.process, type, check::to_string(op.f), op.key, value_json,
+                          events_.now_ns(), op.node, op.final ? ",\"final\":true" : "");
+  client.busy = false;
+  if (std::string_view(type) == "ok") ++stats_.ok;
+  else if (std::string_view(type) == "fail") ++stats_.failed;
+  else {
+    ++stats_.unknown;
+    client.process = next_process_++;  // an unknown outcome ends this process, as in Jepsen
+  }
+  events_.after(rng_.between(0, 2000) * ns_per_us, [this, &client] { next_operation(client); });
+}
+
+void Simulation::invoke(Client& client, PendingOp op) {
+  op.sequence = client.next_sequence++;
+  client.pending = op;
+  client.busy = true;
+  ++(op.final ? stats_.final_reads : stats_.invoked);
+  record_invoke(client, op);
+  core::Request request;
+  switch (op.f) {
+    case check::Function::read: request = core::GetRequest{op.key}; break;
+    default: request = core::SetRequest{op.key, std::to_string(op.value), {}, {}, false}; break;
+  }
+  Node& node = *nodes_[static_cast<size_t>(op.node - 1)];
+  const core::ConnectionId connection(static_cast<uint64_t>(client.index + 1));
+  send(client_endpoint(client.index), op.node, false,
+       [this, &node, connection, sequence = op.sequence, request = std::move(request)] {
+         input(node, [&node, connection, sequence, request] {
+           node.replica->client_request({connection, sequence, request});
+         });
+       });
+  const int64_t timeout_ns = options_.client_timeout_ms * ns_per_ms;
+  events_.after(timeout_ns, [this, &client, sequence = op.sequence] {
+    if (client.busy && client.pending.sequence == sequence) complete(client, "info", client.pending.f == check::Function::read ? "null" : std::to_string(client.pending.value));
+  });
+}
+
+void Simulation::on_reply(int client_index, uint64_t sequence, const core::Reply& reply) {
+  Client& client = clients_[static_cast<size_t>(client_index)];
+  if (!client.busy || client.pending.sequence != sequence) return;  // late: already timed out
+  if (reply.is_error()) {
+    complete(client, "fail", client.pending.f == check::Function::read ? "null" : std::to_string(client.pending.value));
+    return;
+  }
+  if (client.pending.f == check::Function::read) {
+    complete(client, "ok", reply.kind == core::Reply::Kind::bulk ? reply.text : "null");
+  } else {
+    complete(client, "ok", std::to_string(client.pending.value));
+  }
+}
+
+void Simulation::next_operation(Client& client) {
+  if (client.busy) return;
+  if (final_phase_) {
+    if (client.index != 0 || final_reads_.empty()) return;
+    PendingOp op = final_reads_.front();
+    final_reads_.pop_front();
+    invoke(client, op);
+    return;
+  }
+  if (stats_.invoked >= options_.ops) return;
+  PendingOp op;
+  op.node = static_cast<int>(rng_.between(1, options_.nodes));
+  const uint64_t choice = rng_.below(100);
+  if (choice < 45) {
+    op.f = check::Function::read;
+    op.key = fmt::format("k{}", rng_.below(static_cast<uint64_t>(options_.keys)));
+  } else if (choice < 85) {
+    op.f = check::Function::write;
+    op.key = fmt::format("k{}", rng_.below(static_cast<uint64_t>(options_.keys)));
+    op.value = static_cast<int64_t>(next_value_++);
+  } else {
+    op.f = check::Function::insert;
+    op.value = static_cast<int64_t>(next_insert_++);
+    op.key = fmt::format("i{}", op.value);
+    insert_keys_.push_back(op.key);
+  }
+  invoke(client, op);
+}
+
+void Simulation::apply(const FaultEvent& event) {
+  auto node_at = [this](int id) -> Node* {
+    return id >= 1 && id <= options_.nodes ? nodes_[static_cast<size_t>(id - 1)].get() : nullptr;
+  };
+  switch (event.kind) {
+    case FaultEvent::Kind::kill:
+      if (Node* node = node_at(event.node)) crash(*node);
+      break;
+    case FaultEvent::Kind::restart:
+      if (Node* node = node_at(event.node); node && !node->up) start_node(*node);
+      break;
+    case FaultEvent::Kind::pause:
+      if (Node* node = node_at(event.node); node && node->up && !node->paused) {
+        ++stats_.pauses;
+        node->paused = true;
+      }
+      break;
+    case FaultEvent::Kind::resume:
+      if (Node* node = node_at(event.node); node && node->paused) {
+        node->paused = false;
+        auto queued = std::move(node->queued);
+        node->queued.clear();
+        for (auto& action : queued) input(*node, std::move(action));
+      }
+      break;
+    case FaultEvent::Kind::partition:
+      ++stats_.cuts;
+      cut_.insert({event.from, event.to});
+      break;
+    case FaultEvent::Kind::heal:
+      cut_.clear();
+      drop_permille_ = dup_permille_ = 0;
+      for (auto& node : nodes_) node->skew_ms = 0;
+      history_ << fmt::format("{{\"type\":\"heal\",\"time\":{}}}\n", events_.now_ns());
+      break;
+    case FaultEvent::Kind::drop: drop_permille_ = event.amount; break;
+    case FaultEvent::Kind::dup: dup_permille_ = event.amount; break;
+    case FaultEvent::Kind::skew:
+      if (Node* node = node_at(event.node)) node->skew_ms = event.amount;
+      break;
+  }
+}
+
+void Simulation::start_final_phase() {
+  final_phase_ = true;
+  // Every key, from every node: the registers and each insert.
+  std::vector<std::string> keys;
+  for (int k = 0; k < options_.keys; ++k) keys.push_back(fmt::format("k{}", k));
+  keys.insert(keys.end(), insert_keys_.begin(), insert_keys_.end());
+  for (int node = 1; node <= options_.nodes; ++node) {
+    for (const auto& key : keys) {
+      PendingOp op;
+      op.f = check::Function::read;
+      op.key = key;
+      op.node = node;
+      op.final = true;
+      final_reads_.push_back(op);
+    }
+  }
+  Client& reader = clients_[0];
+  reader.process = next_process_++;
+  next_operation(reader);
+}
+
+SimResult Simulation::run() {
+  for (int id = 1; id <= options_.nodes; ++id) {
+    auto node = std::make_unique<Node>();
+    node->id = id;
+    node->drift_ppm = rng_.between(-100, 100);
+    nodes_.push_back(std::move(node));
+  }
+  for (auto& node : nodes_) {
+    start_node(*node);
+    schedule_ticks(*node);
+    if (!options_.fsync_always) {
+      // The operating system's writeback, which is all "never" has.
+      Node* raw = node.get();
+      auto schedule = std::make_shared<std::function<void()>>();
+      *schedule = [this, raw, schedule] {
+        if (raw->up) REPLIKV_ASSERT(raw->engine.sync().is_ok(), "memory sync");
+        if (!final_phase_) events_.after(options_.os_writeback_interval_ms * ns_per_ms, *schedule);
+      };
+      events_.after(options_.os_writeback_interval_ms * ns_per_ms, *schedule);
+    }
+  }
+  clients_.resize(static_cast<size_t>(options_.clients));
+  for (int i = 0; i < options_.clients; ++i) {
+    clients_[static_cast<size_t>(i)].index = i;
+    clients_[static_cast<size_t>(i)].process = next_process_++;
+  }
+  next_process_ = options_.clients;
+  // The run lasts about as long as the operations take: ~3 ms each per client.
+  const int64_t duration_ms = std::max<int64_t>(300, static_cast<int64_t>(options_.ops) * 3 / std::max(1, options_.clients));
+  // The schedule has its own stream, derived from the seed: a run given the same schedule as
+  // text draws exactly the same numbers for everything else, so it replays byte for byte.
+  core::Rng schedule_rng(options_.seed ^ 0x6a09e667f3bcc909ULL);
+  const FaultSchedule schedule = options_.schedule
+                                     ? *options_.schedule
+                                     : random_schedule(schedule_rng, options_.faults, options_.nodes,
+                                                       options_.clients, duration_ms);
+  for (const auto& event : schedule) {
+    events_.at(event.at_ms * ns_per_ms, [this, event] { apply(event); });
+  }
+  const int64_t faults_end_ns = schedule.empty() ? 0 : schedule.back().at_ms * ns_per_ms;
+  for (auto& client : clients_) next_operation(client);
+
+  // Phase one: the workload under faults. Then heal, quiesce, and read everything back.
+  bool final_started = false;
+  int64_t quiet_until_ns = -1;
+  // A bound on virtual time: a run that has not finished by then is stuck (a liveness bug).
+  const int64_t virtual_ns_max = (duration_ms + 120'000) * ns_per_ms +
+                                 static_cast<int64_t>(options_.ops) * options_.client_timeout_ms * ns_per_ms;
+  bool stuck = false;
+  while (true) {
+    if (events_.now_ns() > virtual_ns_max) {
+      stuck = true;
+      break;
+    }
+    const bool workload_done = stats_.invoked >= options_.ops &&
+                               std::none_of(clients_.begin(), clients_.end(), [](const Client& c) { return c.busy; });
+    if (!final_started && workload_done && events_.now_ns() >= faults_end_ns) {
+      if (quiet_until_ns < 0) {
+        // Heal (again) and let everything settle before reading back.
+        for (auto& node : nodes_) {
+          if (!node->up) start_node(*node);
+          if (node->paused) apply({0, FaultEvent::Kind::resume, node->id});
+        }
+        apply({0, FaultEvent::Kind::heal});
+        quiet_until_ns = events_.now_ns() + quiesce_ms * ns_per_ms;
+        events_.at(quiet_until_ns, [] {});
+      } else if (events_.now_ns() >= quiet_until_ns) {
+        final_started = true;
+        for (auto& node : nodes_) {
+          history_ << fmt::format("{{\"type\":\"digest\",\"node\":{},\"value\":\"{}\",\"time\":{}}}\n",
+                                  node->id, digest(*node), events_.now_ns());
+        }
+        start_final_phase();
+      }
+    }
+    if (final_started && final_reads_.empty() && !clients_[0].busy) break;
+    if (!events_.step()) break;
+    ++stats_.events;
+  }
+  stats_.virtual_duration_ns = events_.now_ns();
+  for (auto& node : nodes_) {
+    history_ << fmt::format("{{\"type\":\"digest\",\"node\":{},\"value\":\"{}\",\"time\":{}}}\n",
+                            node->id, digest(*node), events_.now_ns());
+  }
+
+  SimResult result;
+  result.history = history_.str();
+  result.schedule = to_text(schedule);
+  result.stats = stats_;
+  std::istringstream input(result.history);
+  auto parsed = check::parse_history(input);
+  if (auto* error = std::get_if<check::ParseError>(&parsed)) {
+    std::fprintf(stderr, "history line %zu: %s\n", error->line, error->message.c_str());
+  }
+  REPLIKV_ASSERT(std::holds_alternative<check::History>(parsed), "the simulator writes valid histories");
+  const check::History& history = std::get<check::History>(parsed);
+  result.checks.push_back(check::check_linearizability(history));
+  result.checks.push_back(check::check_lost_writes(history));
+  result.checks.push_back(check::check_stale_reads(history));
+  result.checks.push_back(check::check_sessions(history));
+  result.checks.push_back(check::check_convergence(history));
+  if (stuck) {
+    result.checks.push_back({"liveness", check::Verdict::invalid,
+                             fmt::format("the run did not finish within {} s of virtual time",
+                                         virtual_ns_max / 1'000'000'000),
+                             {}});
+  }
+  if (!options_.fsync_always) {
+    // A crash loses what the OS had not written back: acknowledged writes, and with them
+    // linearizability. Measured, not promised.
+    result.expected_violations = {"linearizable", "lost-writes"};
+  }
+  return result;
+}
+
+}  // namespace
+
+bool SimResult::failed() const {
+  for (const auto& check : checks) {
+    const bool expected = std::find(expected_violations.begin(), expected_violations.end(),
+                                    check.checker) != expected_violations.end();
+    if (check.verdict == check::Verdict::invalid && !expected) return true;
+  }
+  return false;
+}
+
+std::optional<std::string> validate(const SimOptions& options) {
+  if (options.strategy != "standalone") {
+    return fmt::format("strategy '{}' does not exist yet (available: standalone)", options.strategy);
+  }
+  if (options.nodes != 1) return std::string("the standalone strategy runs exactly one node");
+  if (options.clients < 1 || options.clients > 1000) return std::string("clients: 1 to 1000");
+  if (options.keys < 1 || options.keys > 100000) return std::string("keys: 1 to 100000");
+  if (options.client_timeout_ms < 1) return std::string("client timeout: at least 1 ms");
+  return std::nullopt;
+}
+
+SimResult run_simulation(const SimOptions& options) { return Simulation(options).run(); }
+
+std::string replay_command(const SimOptions& options) {
+  std::string faults;
+  const FaultKinds& k = options.faults;
+  for (auto [on, name] : {std::pair{k.kill, "kill"}, {k.pause, "pause"}, {k.partition, "partition"},
+                          {k.drop, "drop"}, {k.dup, "dup"}, {k.skew, "skew"}}) {
+    if (on) faults += (faults.empty() ? "" : ",") + std::string(name);
+  }
+  return fmt::format("replikv sim --strategy {} --seed {} --ops {} --clients {} --keys {} --faults {} --fsync {}{}",
+                     options.strategy, options.seed, options.ops, options.clients, options.keys,
+                     faults.empty() ? "none" : faults, options.fsync_always ? "always" : "never",
+                     options.broken_ack_before_sync ? " --broken ack-before-sync" : "");
+}
+
+}  // namespace replikv::sim

@@ -1,0 +1,75 @@
+// The deterministic simulator: replicas, clients, network and disks on virtual time, from one
+// seed.
+//
+// A run: N nodes, each a core::Replica over its own MemoryEngine, driven by the Ready contract
+// (core/ready.h) exactly as the real runtime drives it — batches written at once, syncs that take
+// virtual time and cover every batch written before them (group commit), replies released only
+// when durable. Clients issue reads, writes and unique-key inserts through a network with
+// per-link latency, loss, duplication and cuts; an operation without a reply by its timeout ends
+// `info` and the client continues under a new process id, as in Jepsen. A nemesis follows a fault
+// schedule (sim/faults.h). Then every fault is healed, the system quiesces, every key is read from
+// every node (the final phase), and digests are recorded. The history (check/history.h's JSON
+// Lines) is judged by every checker.
+//
+// Determinism: one core::Rng draws everything, in event order; virtual time is integer
+// nanoseconds; the event queue breaks ties by insertion order. Same options, same history, byte
+// for byte, on every build.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "check/verdict.h"
+#include "sim/faults.h"
+
+namespace replikv::sim {
+
+struct SimOptions {
+  uint64_t seed = 1;
+  std::string strategy = "standalone";
+  int nodes = 1;
+  int clients = 8;
+  int keys = 8;
+  uint64_t ops = 2000;
+  int64_t client_timeout_ms = 200;
+  bool fsync_always = true;
+  int64_t fsync_latency_us_min = 50;
+  int64_t fsync_latency_us_max = 2000;
+  // With fsync "never" the operating system still writes back now and then.
+  int64_t os_writeback_interval_ms = 1000;
+  FaultKinds faults = {true, true, true, true, true, true};
+  std::optional<FaultSchedule> schedule;  // replaces the random one
+  // Test only: a replica that acknowledges before syncing (every Ready demands no sync).
+  bool broken_ack_before_sync = false;
+};
+
+struct SimStats {
+  uint64_t invoked = 0, ok = 0, failed = 0, unknown = 0;  // the workload's and final reads'
+  uint64_t final_reads = 0;
+  uint64_t crashes = 0, pauses = 0, cuts = 0;
+  uint64_t messages_sent = 0, messages_dropped = 0, messages_duplicated = 0;
+  int64_t virtual_duration_ns = 0;
+  uint64_t events = 0;
+};
+
+struct SimResult {
+  std::string history;  // JSON Lines
+  std::string schedule;  // the fault schedule, as text
+  SimStats stats;
+  std::vector<check::CheckResult> checks;
+  // Violations the strategy and settings do not promise to avoid (e.g. lost writes with fsync
+  // "never"): reported, not failures.
+  std::vector<std::string> expected_violations;
+  bool failed() const;  // an unexpected violation
+};
+
+// Runs one simulation. Returns the error text for options it cannot run.
+std::optional<std::string> validate(const SimOptions& options);
+SimResult run_simulation(const SimOptions& options);
+
+// The command line that replays a run.
+std::string replay_command(const SimOptions& options);
+
+}  // namespace replikv::sim
