@@ -115,9 +115,14 @@ CheckResult check_lost_writes(const History& history) {
 CheckResult check_stale_reads(const History& history) {
   CheckResult result{"stale-reads", Verdict::valid, "", {}};
   const Writers writers = unique_writers(history);
-  std::map<std::string, std::vector<const Operation*>> acknowledged;  // key -> ok writes
+  // key -> acknowledged writes, by completion time
+  std::map<std::string, std::vector<const Operation*>> acknowledged;
   for (const auto& op : history.operations) {
     if (is_write_like(op) && op.outcome == Outcome::ok) acknowledged[op.key].push_back(&op);
+  }
+  for (auto& [key, writes] : acknowledged) {
+    std::sort(writes.begin(), writes.end(),
+              [](const Operation* a, const Operation* b) { return a->complete_ns < b->complete_ns; });
   }
   size_t judged = 0, violations = 0;
   std::vector<int64_t> staleness_ns;
@@ -127,11 +132,20 @@ CheckResult check_stale_reads(const History& history) {
     if (!writer_of(writers, read, w1)) continue;
     ++judged;
     if (w1 != nullptr && w1->complete_ns == time_never) continue;  // unknown write: never stale
+    // The latest-completing w2 that completed before r began and began after w1 completed:
+    // walk back from the last write completed before r; once writes complete no later than w1,
+    // none of them (nor anything earlier) began after w1 completed.
     int64_t latest = std::numeric_limits<int64_t>::min();
-    for (const Operation* w2 : acknowledged[read.key]) {
-      if (w2 == w1) continue;
-      const bool after_w1 = w1 == nullptr || w1->complete_ns < w2->invoke_ns;
-      if (after_w1 && w2->complete_ns < read.invoke_ns) latest = std::max(latest, w2->complete_ns);
+    const auto& writes = acknowledged[read.key];
+    auto it = std::lower_bound(writes.begin(), writes.end(), read.invoke_ns,
+                               [](const Operation* w, int64_t t) { return w->complete_ns < t; });
+    while (it != writes.begin()) {
+      const Operation* w2 = *--it;
+      if (w1 != nullptr && w2->complete_ns <= w1->complete_ns) break;
+      if (w2 != w1 && (w1 == nullptr || w1->complete_ns < w2->invoke_ns)) {
+        latest = w2->complete_ns;
+        break;
+      }
     }
     if (latest == std::numeric_limits<int64_t>::min()) continue;
     const int64_t stale_ns = read.invoke_ns - latest;

@@ -76,9 +76,12 @@ int run_sim(const SimCommandOptions& command) {
   std::cout << fmt::format("  faults      {} crashes, {} pauses, {} links cut; messages {} sent, {} dropped, {} duplicated\n",
                            s.crashes, s.pauses, s.cuts, s.messages_sent, s.messages_dropped,
                            s.messages_duplicated);
-  std::cout << fmt::format("  time        {:.3f} s virtual, {:.3f} s wall, {:.0f} simulated ops/s\n",
-                           static_cast<double>(s.virtual_duration_ns) / 1e9, wall_s,
-                           static_cast<double>(s.invoked) / std::max(wall_s, 1e-9));
+  const double simulation_s = static_cast<double>(s.simulation_wall_ns) / 1e9;
+  std::cout << fmt::format(
+      "  time        {:.3f} s virtual; {:.3f} s wall simulating ({:.0f} simulated ops/s), {:.3f} s checking\n",
+      static_cast<double>(s.virtual_duration_ns) / 1e9, simulation_s,
+      static_cast<double>(s.invoked + s.final_reads) / std::max(simulation_s, 1e-9),
+      std::max(0.0, wall_s - simulation_s));
   for (const auto& check : result.checks) {
     const bool expected = std::find(result.expected_violations.begin(), result.expected_violations.end(),
                                     check.checker) != result.expected_violations.end();

@@ -51,6 +51,7 @@ struct SimStats {
   uint64_t crashes = 0, pauses = 0, cuts = 0;
   uint64_t messages_sent = 0, messages_dropped = 0, messages_duplicated = 0;
   int64_t virtual_duration_ns = 0;
+  int64_t simulation_wall_ns = 0;  // the run without the checkers (report only)
   uint64_t events = 0;
 };
 
