@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "sim/simulator.h"
+
 namespace replikv::cli {
 
 struct CheckOptions {
@@ -24,13 +26,9 @@ inline constexpr int check_exit_usage = 4;
 
 int run_check(const CheckOptions& options);
 
+// The numeric settings go straight into sim::SimOptions; these are the ones given as words.
 struct SimCommandOptions {
-  std::string strategy = "standalone";
-  uint64_t seed = 1;
-  uint64_t ops = 2000;
-  int clients = 8;
-  int keys = 8;
-  int64_t timeout_ms = 200;
+  sim::SimOptions run;
   std::string fsync = "always";
   std::string faults = "all";
   std::string history_file;

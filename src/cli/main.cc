@@ -91,12 +91,12 @@ int main(int argc, char** argv) {
       "Every flag has a default: `replikv sim --seed S` alone is a full run.\n"
       "Exit status: 0 pass, 1 a violation (the replay command is printed), 2 bad usage.");
   replikv::cli::SimCommandOptions sim_options;
-  sim->add_option("--strategy", sim_options.strategy, "replication strategy (available: standalone)");
-  sim->add_option("--seed", sim_options.seed, "the seed every random choice comes from (default 1)");
-  sim->add_option("--ops", sim_options.ops, "client operations (default 2000)")->check(CLI::Range(1, 100000000));
-  sim->add_option("--clients", sim_options.clients, "concurrent clients (default 8)");
-  sim->add_option("--keys", sim_options.keys, "register keys (default 8)");
-  sim->add_option("--timeout-ms", sim_options.timeout_ms, "client timeout in virtual ms (default 200)");
+  sim->add_option("--strategy", sim_options.run.strategy, "replication strategy (available: standalone)");
+  sim->add_option("--seed", sim_options.run.seed, "the seed every random choice comes from (default 1)");
+  sim->add_option("--ops", sim_options.run.ops, "client operations (default 2000)")->check(CLI::Range(1, 100000000));
+  sim->add_option("--clients", sim_options.run.clients, "concurrent clients (default 8)");
+  sim->add_option("--keys", sim_options.run.keys, "register keys (default 8)");
+  sim->add_option("--timeout-ms", sim_options.run.client_timeout_ms, "client timeout in virtual ms (default 200)");
   sim->add_option("--fsync", sim_options.fsync, "always (default) or never");
   sim->add_option("--faults", sim_options.faults,
                   "kill,pause,partition,drop,dup,skew — or all (default), none");

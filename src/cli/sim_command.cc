@@ -13,13 +13,7 @@
 namespace replikv::cli {
 
 int run_sim(const SimCommandOptions& command) {
-  sim::SimOptions options;
-  options.seed = command.seed;
-  options.strategy = command.strategy;
-  options.ops = command.ops;
-  options.clients = command.clients;
-  options.keys = command.keys;
-  options.client_timeout_ms = command.timeout_ms;
+  sim::SimOptions options = command.run;
   options.fsync_always = command.fsync == "always";
   if (command.fsync != "always" && command.fsync != "never") {
     std::cerr << "replikv sim: --fsync is always or never\n";

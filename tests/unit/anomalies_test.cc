@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "check/anomalies.h"
+#include "support/history_text.h"
 
 namespace replikv::check {
 namespace {
@@ -20,15 +21,7 @@ class HistoryText {
     text_ += line + "\n";
     return *this;
   }
-  History parse() const {
-    std::istringstream input(text_);
-    auto parsed = parse_history(input);
-    if (auto* error = std::get_if<ParseError>(&parsed)) {
-      ADD_FAILURE() << "line " << error->line << ": " << error->message;
-      return {};
-    }
-    return std::get<History>(parsed);
-  }
+  History parse() const { return replikv::testing::parse_history_text(text_); }
 
  private:
   static std::string fmt(int process, const char* type, const char* f, const char* key,

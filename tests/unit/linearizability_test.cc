@@ -6,19 +6,12 @@
 
 #include "check/history.h"
 #include "check/linearizability.h"
+#include "support/history_text.h"
 
 namespace replikv::check {
 namespace {
 
-History parse(const std::string& jsonl) {
-  std::istringstream input(jsonl);
-  auto parsed = parse_history(input);
-  if (auto* error = std::get_if<ParseError>(&parsed)) {
-    ADD_FAILURE() << "line " << error->line << ": " << error->message;
-    return {};
-  }
-  return std::get<History>(parsed);
-}
+History parse(const std::string& jsonl) { return replikv::testing::parse_history_text(jsonl); }
 
 Verdict verdict(const std::string& jsonl) { return check_linearizability(parse(jsonl)).verdict; }
 
