@@ -34,6 +34,7 @@ struct SimCommandOptions {
   std::string history_file;
   std::string schedule_file;
   bool print_schedule = false;
+  std::string shrink_file;  // on failure, write the smallest failing schedule here
   std::string broken;  // test only
 };
 

@@ -104,6 +104,8 @@ int main(int argc, char** argv) {
   sim->add_option("--schedule", sim_options.schedule_file,
                   "replay this fault schedule (text, see --print-schedule) instead of a random one");
   sim->add_flag("--print-schedule", sim_options.print_schedule, "print the fault schedule");
+  sim->add_option("--shrink", sim_options.shrink_file,
+                  "on a violation, shrink the fault schedule and write the smallest failing one here");
   sim->add_option("--broken", sim_options.broken,
                   "test only: run a deliberately broken replica (ack-before-sync)")
       ->group("");

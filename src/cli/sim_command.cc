@@ -90,6 +90,15 @@ int run_sim(const SimCommandOptions& command) {
   if (result.failed()) {
     std::cout << fmt::format("FAIL: seed {} found a violation. Replay: {}\n", options.seed,
                              sim::replay_command(options));
+    if (!command.shrink_file.empty()) {
+      std::string error;
+      const auto schedule = sim::parse_schedule(result.schedule, error);
+      const sim::FaultSchedule smallest = sim::shrink_schedule(options, *schedule);
+      std::ofstream(command.shrink_file) << sim::to_text(smallest);
+      std::cout << fmt::format("shrunk the schedule from {} to {} events: {} (replay: {} --schedule {})\n",
+                               schedule->size(), smallest.size(), command.shrink_file,
+                               sim::replay_command(options), command.shrink_file);
+    }
     return 1;
   }
   std::cout << "PASS\n";

@@ -556,6 +556,29 @@ std::optional<std::string> validate(const SimOptions& options) {
 
 SimResult run_simulation(const SimOptions& options) { return Simulation(options).run(); }
 
+FaultSchedule shrink_schedule(const SimOptions& options, const FaultSchedule& schedule, int runs_max) {
+  SimOptions trial = options;
+  FaultSchedule current = schedule;
+  int runs = 0;
+  bool removed_any = true;
+  while (removed_any && runs < runs_max) {
+    removed_any = false;
+    for (size_t i = 0; i < current.size() && runs < runs_max;) {
+      FaultSchedule candidate = current;
+      candidate.erase(candidate.begin() + static_cast<std::ptrdiff_t>(i));
+      trial.schedule = candidate;
+      ++runs;
+      if (run_simulation(trial).failed()) {
+        current = std::move(candidate);  // still fails without it: it was not needed
+        removed_any = true;
+      } else {
+        ++i;
+      }
+    }
+  }
+  return current;
+}
+
 std::string replay_command(const SimOptions& options) {
   std::string faults;
   const FaultKinds& k = options.faults;

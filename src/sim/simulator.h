@@ -70,6 +70,12 @@ struct SimResult {
 std::optional<std::string> validate(const SimOptions& options);
 SimResult run_simulation(const SimOptions& options);
 
+// Shrinks a failing run's fault schedule: removes events one at a time, keeping each removal
+// after which the run still fails, until no single event can go. Returns the smallest failing
+// schedule found (the original when the run passes). `runs_max` bounds the work.
+FaultSchedule shrink_schedule(const SimOptions& options, const FaultSchedule& schedule,
+                              int runs_max = 500);
+
 // The command line that replays a run.
 std::string replay_command(const SimOptions& options);
 

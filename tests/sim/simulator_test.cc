@@ -1,5 +1,6 @@
 // The simulator itself: determinism, replayable schedules, real faults (a broken replica is
 // caught), and the standalone replica's guarantees over a fixed list of seeds plus fresh ones.
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <random>
@@ -85,6 +86,24 @@ TEST(Simulator, ABrokenReplicaIsCaught) {
     if (run_simulation(options).failed()) caught_at = static_cast<int>(seed);
   }
   EXPECT_GT(caught_at, 0) << "ten seeds of crashes did not expose acknowledge-before-sync";
+}
+
+TEST(Simulator, AFailingScheduleShrinksToWhatMatters) {
+  SimOptions options = small(1);
+  options.broken_ack_before_sync = true;
+  options.faults = {true, true, true, true, false, false};
+  const SimResult failing = run_simulation(options);
+  ASSERT_TRUE(failing.failed());
+  std::string error;
+  const auto schedule = parse_schedule(failing.schedule, error);
+  ASSERT_TRUE(schedule) << error;
+  const FaultSchedule smallest = shrink_schedule(options, *schedule);
+  EXPECT_LT(smallest.size(), schedule->size());
+  EXPECT_TRUE(std::any_of(smallest.begin(), smallest.end(),
+                          [](const FaultEvent& e) { return e.kind == FaultEvent::Kind::kill; }))
+      << "losing acknowledged writes needs a crash:\n" << to_text(smallest);
+  options.schedule = smallest;
+  EXPECT_TRUE(run_simulation(options).failed());
 }
 
 TEST(Simulator, FsyncNeverLossIsMeasuredNotFailed) {
