@@ -62,7 +62,13 @@ struct Node {
   core::ReadyId last_ready, durable;
   bool unsynced = false;
   bool sync_running = false;
-  std::deque<std::pair<core::ReadyId, std::vector<core::ClientReply>>> waiting;
+  // What a Ready releases once durable (core/ready.h, step 4).
+  struct Waiting {
+    core::ReadyId id;
+    std::vector<core::ClientReply> replies;
+    std::vector<core::Message> messages;
+  };
+  std::deque<Waiting> waiting;
   uint64_t incarnation = 0;  // bumped by a crash: events of the old life are ignored
   int64_t skew_ms = 0;
   int64_t drift_ppm = 0;
@@ -198,7 +204,9 @@ void Simulation::drain(Node& node) {
                            (ready.sync == core::Sync::per_policy && options_.fsync_always);
     if (must_sync) node.unsynced = true;
     if (!node.unsynced && !node.sync_running) node.durable = node.last_ready;
-    if (!ready.replies.empty()) node.waiting.emplace_back(ready.id, std::move(ready.replies));
+    if (!ready.replies.empty() || !ready.messages.empty()) {
+      node.waiting.push_back({ready.id, std::move(ready.replies), std::move(ready.messages)});
+    }
   }
   if (node.unsynced && !node.sync_running) start_sync(node);
   release_durable(node);
@@ -223,8 +231,16 @@ void Simulation::start_sync(Node& node) {
 }
 
 void Simulation::release_durable(Node& node) {
-  while (!node.waiting.empty() && node.waiting.front().first <= node.durable) {
-    for (auto& reply : node.waiting.front().second) {
+  while (!node.waiting.empty() && node.waiting.front().id <= node.durable) {
+    for (auto& message : node.waiting.front().messages) {
+      const int target = static_cast<int>(message.to.value());
+      if (target < 1 || target > options_.nodes) continue;
+      Node& peer = *nodes_[static_cast<size_t>(target - 1)];
+      send(node.id, target, true, [this, &peer, message] {
+        input(peer, [&peer, message] { peer.replica->peer_message(message); });
+      });
+    }
+    for (auto& reply : node.waiting.front().replies) {
       const int client_index = static_cast<int>(reply.connection.value()) - 1;
       const uint64_t sequence = reply.sequence;
       core::Reply payload = std::move(reply.reply);
