@@ -163,10 +163,15 @@ core::TimeMs Simulation::node_now_ms(const Node& node) const {
 }
 
 void Simulation::start_node(Node& node) {
-  core::StandaloneOptions standalone;
-  standalone.node_id = core::NodeId(static_cast<uint32_t>(node.id));
-  std::unique_ptr<core::Replica> replica =
-      std::make_unique<core::Standalone>(node.engine, core::Rng(rng_.next_u64()), standalone);
+  const core::NodeId id(static_cast<uint32_t>(node.id));
+  std::unique_ptr<core::Replica> replica;
+  if (options_.make_replica) {
+    replica = options_.make_replica(node.engine, id, options_.nodes, core::Rng(rng_.next_u64()));
+  } else {
+    core::StandaloneOptions standalone;
+    standalone.node_id = id;
+    replica = std::make_unique<core::Standalone>(node.engine, core::Rng(rng_.next_u64()), standalone);
+  }
   if (options_.broken_ack_before_sync) replica = std::make_unique<AckBeforeSync>(std::move(replica));
   node.replica = std::move(replica);
   node.up = true;
@@ -560,10 +565,14 @@ bool SimResult::failed() const {
 }
 
 std::optional<std::string> validate(const SimOptions& options) {
-  if (options.strategy != "standalone") {
+  if (options.make_replica) {
+    if (options.nodes < 1 || options.nodes > 9) return std::string("nodes: 1 to 9");
+  } else if (options.strategy != "standalone") {
     return fmt::format("strategy '{}' does not exist yet (available: standalone)", options.strategy);
   }
-  if (options.nodes != 1) return std::string("the standalone strategy runs exactly one node");
+  if (!options.make_replica && options.nodes != 1) {
+    return std::string("the standalone strategy runs exactly one node");
+  }
   if (options.clients < 1 || options.clients > 1000) return std::string("clients: 1 to 1000");
   if (options.keys < 1 || options.keys > 100000) return std::string("keys: 1 to 100000");
   if (options.client_timeout_ms < 1) return std::string("client timeout: at least 1 ms");

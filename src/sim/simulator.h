@@ -17,14 +17,23 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "check/verdict.h"
+#include "core/random.h"
+#include "core/replica.h"
+#include "core/storage.h"
 #include "sim/faults.h"
 
 namespace replikv::sim {
+
+// Builds the replica of one node over its storage. The simulator runs any core::Replica.
+using ReplicaFactory = std::function<std::unique_ptr<core::Replica>(
+    const core::StorageView& storage, core::NodeId node, int nodes, core::Rng rng)>;
 
 struct SimOptions {
   uint64_t seed = 1;
@@ -43,6 +52,8 @@ struct SimOptions {
   std::optional<FaultSchedule> schedule;  // replaces the random one
   // Test only: a replica that acknowledges before syncing (every Ready demands no sync).
   bool broken_ack_before_sync = false;
+  // Replaces the strategy's replica (tests of the simulator itself).
+  ReplicaFactory make_replica;
 };
 
 struct SimStats {
