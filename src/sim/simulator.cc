@@ -109,6 +109,7 @@ class Simulation {
   void crash(Node& node);
   core::TimeMs node_now_ms(const Node& node) const;
   void schedule_ticks(Node& node);
+  void schedule_writeback(Node& node);
   // Clients and the history.
   void next_operation(Client& client);
   void invoke(Client& client, PendingOp op);
@@ -185,6 +186,14 @@ void Simulation::schedule_ticks(Node& node) {
   events_.after(tick_interval_ms * ns_per_ms, [this, &node] {
     if (node.up) input(node, [this, &node] { node.replica->tick(node_now_ms(node)); });
     if (!final_phase_ || !events_.empty()) schedule_ticks(node);
+  });
+}
+
+// With fsync "never" the operating system's writeback is all that makes data durable.
+void Simulation::schedule_writeback(Node& node) {
+  events_.after(options_.os_writeback_interval_ms * ns_per_ms, [this, &node] {
+    if (node.up) REPLIKV_ASSERT(node.engine.sync().is_ok(), "memory sync");
+    if (!final_phase_) schedule_writeback(node);
   });
 }
 
@@ -445,16 +454,7 @@ SimResult Simulation::run() {
   for (auto& node : nodes_) {
     start_node(*node);
     schedule_ticks(*node);
-    if (!options_.fsync_always) {
-      // The operating system's writeback, which is all "never" has.
-      Node* raw = node.get();
-      auto schedule = std::make_shared<std::function<void()>>();
-      *schedule = [this, raw, schedule] {
-        if (raw->up) REPLIKV_ASSERT(raw->engine.sync().is_ok(), "memory sync");
-        if (!final_phase_) events_.after(options_.os_writeback_interval_ms * ns_per_ms, *schedule);
-      };
-      events_.after(options_.os_writeback_interval_ms * ns_per_ms, *schedule);
-    }
+    if (!options_.fsync_always) schedule_writeback(*node);
   }
   clients_.resize(static_cast<size_t>(options_.clients));
   for (int i = 0; i < options_.clients; ++i) {
