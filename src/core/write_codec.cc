@@ -1,0 +1,89 @@
+#include "core/write_codec.h"
+
+#include "core/assert.h"
+
+namespace replikv::core {
+namespace {
+
+proto::Set::Condition to_proto(SetRequest::Condition condition) {
+  switch (condition) {
+    case SetRequest::Condition::always: return proto::Set::ALWAYS;
+    case SetRequest::Condition::if_absent: return proto::Set::IF_ABSENT;
+    case SetRequest::Condition::if_present: return proto::Set::IF_PRESENT;
+  }
+  return proto::Set::ALWAYS;
+}
+
+SetRequest::Condition from_proto(proto::Set::Condition condition) {
+  switch (condition) {
+    case proto::Set::IF_ABSENT: return SetRequest::Condition::if_absent;
+    case proto::Set::IF_PRESENT: return SetRequest::Condition::if_present;
+    default: return SetRequest::Condition::always;
+  }
+}
+
+}  // namespace
+
+std::optional<proto::Write> to_log_write(const Request& request, TimeMs now_ms) {
+  proto::Write write;
+  if (const auto* set = std::get_if<SetRequest>(&request)) {
+    proto::Set* out = write.mutable_set();
+    out->set_key(set->key);
+    out->set_value(set->value);
+    out->set_condition(to_proto(set->condition));
+    out->set_return_old(set->return_old);
+    switch (set->expiry.kind) {
+      case Expiry::Kind::none: break;
+      case Expiry::Kind::relative_ms: out->set_expire_at_ms(now_ms + set->expiry.ms); break;
+      case Expiry::Kind::absolute_ms: out->set_expire_at_ms(set->expiry.ms); break;
+      case Expiry::Kind::keep: out->set_keep_ttl(true); break;
+    }
+    return write;
+  }
+  if (const auto* del = std::get_if<DelRequest>(&request)) {
+    for (const auto& key : del->keys) write.mutable_del()->add_keys(key);
+    return write;
+  }
+  if (const auto* mset = std::get_if<MSetRequest>(&request)) {
+    for (const auto& [key, value] : mset->pairs) {
+      proto::KeyValue* pair = write.mutable_mset()->add_pairs();
+      pair->set_key(key);
+      pair->set_value(value);
+    }
+    return write;
+  }
+  if (const auto* incr = std::get_if<IncrByRequest>(&request)) {
+    write.mutable_incr_by()->set_key(incr->key);
+    write.mutable_incr_by()->set_delta(incr->delta);
+    return write;
+  }
+  REPLIKV_ASSERT(!is_write(request), "every write request has a log form");
+  return std::nullopt;
+}
+
+Request from_log_write(const proto::Write& write) {
+  switch (write.op_case()) {
+    case proto::Write::kSet: {
+      const proto::Set& set = write.set();
+      SetRequest out{set.key(), set.value(), {}, from_proto(set.condition()), set.return_old()};
+      if (set.keep_ttl()) {
+        out.expiry.kind = Expiry::Kind::keep;
+      } else if (set.expire_at_ms() != 0) {
+        out.expiry = {Expiry::Kind::absolute_ms, set.expire_at_ms()};
+      }
+      return out;
+    }
+    case proto::Write::kDel: return DelRequest{{write.del().keys().begin(), write.del().keys().end()}};
+    case proto::Write::kMset: {
+      MSetRequest out;
+      for (const auto& pair : write.mset().pairs()) out.pairs.emplace_back(pair.key(), pair.value());
+      return out;
+    }
+    case proto::Write::kIncrBy: return IncrByRequest{write.incr_by().key(), write.incr_by().delta()};
+    case proto::Write::OP_NOT_SET: break;
+  }
+  REPLIKV_ASSERT(false, "a log write with no operation");
+  return DelRequest{};
+}
+
+}  // namespace replikv::core

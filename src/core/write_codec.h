@@ -1,0 +1,23 @@
+// The bridge between a client's write request and the replicated log's `proto::Write`.
+//
+// A write enters the log once, on the node that accepts it, and is applied on every replica.
+// Everything that depends on where or when it is applied must be decided on entry: a relative
+// expiry ("EX 10") becomes an absolute instant from the accepting node's clock. After that the
+// entry means the same thing everywhere.
+#pragma once
+
+#include <optional>
+
+#include "core/command.h"
+#include "core/types.h"
+#include "proto/replikv.pb.h"
+
+namespace replikv::core {
+
+// The log form of a write request, expiry resolved against `now_ms`; nullopt for a read.
+std::optional<proto::Write> to_log_write(const Request& request, TimeMs now_ms);
+
+// The request a replica applies for a log entry's write (expiry absolute or kept).
+Request from_log_write(const proto::Write& write);
+
+}  // namespace replikv::core
