@@ -34,7 +34,8 @@ struct SimCommandOptions {
   std::string history_file;
   std::string schedule_file;
   bool print_schedule = false;
-  std::string shrink_file;  // on failure, write the smallest failing schedule here
+  std::string shrink_file;
+  bool nodes_given = false;  // on failure, write the smallest failing schedule here
   std::string broken;  // test only
 };
 

@@ -91,7 +91,8 @@ int main(int argc, char** argv) {
       "Every flag has a default: `replikv sim --seed S` alone is a full run.\n"
       "Exit status: 0 pass, 1 a violation (the replay command is printed), 2 bad usage.");
   replikv::cli::SimCommandOptions sim_options;
-  sim->add_option("--strategy", sim_options.run.strategy, "replication strategy (available: standalone)");
+  sim->add_option("--strategy", sim_options.run.strategy, "standalone (default) or raft");
+  sim->add_option("--nodes", sim_options.run.nodes, "nodes (standalone: 1; raft: default 3)");
   sim->add_option("--seed", sim_options.run.seed, "the seed every random choice comes from (default 1)");
   sim->add_option("--ops", sim_options.run.ops, "client operations (default 2000)")->check(CLI::Range(1, 100000000));
   sim->add_option("--clients", sim_options.run.clients, "concurrent clients (default 8)");
@@ -118,7 +119,10 @@ int main(int argc, char** argv) {
     if (code != 0 && sim->parsed()) return 2;
     return code;
   }
-  if (sim->parsed()) return replikv::cli::run_sim(sim_options);
+  if (sim->parsed()) {
+    sim_options.nodes_given = sim->count("--nodes") > 0;
+    return replikv::cli::run_sim(sim_options);
+  }
   if (check->parsed()) return replikv::cli::run_check(check_options);
 
   if (server->parsed()) {

@@ -14,6 +14,7 @@ namespace replikv::cli {
 
 int run_sim(const SimCommandOptions& command) {
   sim::SimOptions options = command.run;
+  if (options.strategy == "raft" && command.run.nodes == 1 && !command.nodes_given) options.nodes = 3;
   options.fsync_always = command.fsync == "always";
   if (command.fsync != "always" && command.fsync != "never") {
     std::cerr << "replikv sim: --fsync is always or never\n";
@@ -62,8 +63,8 @@ int run_sim(const SimCommandOptions& command) {
   }
   if (command.print_schedule) std::cout << result.schedule;
   const auto& s = result.stats;
-  std::cout << fmt::format("replikv sim: {} seed {}, {} ops, {} clients, {} keys, fsync {}, faults {}\n",
-                           options.strategy, options.seed, options.ops, options.clients,
+  std::cout << fmt::format("replikv sim: {} ({} nodes) seed {}, {} ops, {} clients, {} keys, fsync {}, faults {}\n",
+                           options.strategy, options.nodes, options.seed, options.ops, options.clients,
                            options.keys, command.fsync, command.faults);
   std::cout << fmt::format("  operations  {} invoked and {} final reads: {} ok, {} failed, {} unknown (timed out)\n",
                            s.invoked, s.final_reads, s.ok, s.failed, s.unknown);

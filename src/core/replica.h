@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "core/command.h"
@@ -34,6 +35,11 @@ struct ReplicaStatus {
   uint64_t expired_keys_total = 0;  // deleted by the expiry sweep since start
   uint64_t keyspace_hits_total = 0;
   uint64_t keyspace_misses_total = 0;
+  // Replication (single-leader strategies).
+  Term term;
+  LogIndex commit_index;
+  std::optional<NodeId> leader;
+  bool is_leader = false;
   uint64_t cache_bytes = 0;         // the record cache in front of storage
   uint64_t cache_entries = 0;
   uint64_t cache_hits_total = 0;

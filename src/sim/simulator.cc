@@ -18,6 +18,7 @@
 #include "core/assert.h"
 #include "core/encoding.h"
 #include "core/random.h"
+#include "core/leader/raft.h"
 #include "core/standalone.h"
 #include "sim/event_queue.h"
 #include "storage/memory_engine.h"
@@ -87,6 +88,8 @@ struct Client {
   int index = 0;
   int64_t process = 0;
   bool busy = false;
+  int leader_hint = 0;  // the node a NOTLEADER refusal named last (0: none)
+  bool backoff = false;
   uint64_t next_sequence = 1;
   PendingOp pending;
 };
@@ -112,6 +115,8 @@ class Simulation {
   void schedule_writeback(Node& node);
   // Clients and the history.
   void next_operation(Client& client);
+  PendingOp retarget(PendingOp op, int leader_hint);
+  void check_invariants(const Node& node);
   void invoke(Client& client, PendingOp op);
   void on_reply(int client_index, uint64_t sequence, const core::Reply& reply);
   void complete(Client& client, const char* type, const std::string& value_json);
@@ -139,6 +144,7 @@ class Simulation {
   std::vector<std::string> insert_keys_;
   std::deque<PendingOp> final_reads_;
   bool final_phase_ = false;
+  std::map<uint64_t, int> leaders_by_term_;
 };
 
 void Simulation::send(int from, int to, bool peer_link, std::function<void()> deliver) {
@@ -168,6 +174,14 @@ void Simulation::start_node(Node& node) {
   std::unique_ptr<core::Replica> replica;
   if (options_.make_replica) {
     replica = options_.make_replica(node.engine, id, options_.nodes, core::Rng(rng_.next_u64()));
+  } else if (options_.strategy == "raft") {
+    core::RaftOptions raft;
+    raft.node_id = id;
+    for (int n = 1; n <= options_.nodes; ++n) raft.nodes.push_back(core::NodeId(static_cast<uint32_t>(n)));
+    raft.election_timeout_ms_min = options_.election_timeout_ms_min;
+    raft.election_timeout_ms_max = options_.election_timeout_ms_min * 2;
+    raft.heartbeat_interval_ms = std::max<int64_t>(1, options_.election_timeout_ms_min / 6);
+    replica = std::make_unique<core::Raft>(node.engine, core::Rng(rng_.next_u64()), raft);
   } else {
     core::StandaloneOptions standalone;
     standalone.node_id = id;
@@ -224,6 +238,15 @@ void Simulation::drain(Node& node) {
   }
   if (node.unsynced && !node.sync_running) start_sync(node);
   release_durable(node);
+  check_invariants(node);
+}
+
+// Invariants across nodes, checked after every step of every node: at most one leader per term.
+void Simulation::check_invariants(const Node& node) {
+  const core::ReplicaStatus status = node.replica->status();
+  if (!status.is_leader) return;
+  const auto [it, inserted] = leaders_by_term_.emplace(status.term.value(), node.id);
+  REPLIKV_ASSERT(inserted || it->second == node.id, "at most one leader per term");
 }
 
 void Simulation::start_sync(Node& node) {
@@ -307,7 +330,9 @@ void Simulation::complete(Client& client, const char* type, const std::string& v
     ++stats_.unknown;
     client.process = next_process_++;  // an unknown outcome ends this process, as in Jepsen
   }
-  events_.after(rng_.between(0, 2000) * ns_per_us, [this, &client] { next_operation(client); });
+  const int64_t think_us = client.backoff ? rng_.between(10'000, 30'000) : rng_.between(0, 2000);
+  client.backoff = false;
+  events_.after(think_us * ns_per_us, [this, &client] { next_operation(client); });
 }
 
 void Simulation::invoke(Client& client, PendingOp op) {
@@ -331,7 +356,9 @@ void Simulation::invoke(Client& client, PendingOp op) {
        });
   const int64_t timeout_ns = options_.client_timeout_ms * ns_per_ms;
   events_.after(timeout_ns, [this, &client, sequence = op.sequence] {
-    if (client.busy && client.pending.sequence == sequence) complete(client, "info", client.pending.f == check::Function::read ? "null" : std::to_string(client.pending.value));
+    if (!client.busy || client.pending.sequence != sequence) return;
+    if (client.pending.final) final_reads_.push_front(retarget(client.pending, 0));
+    complete(client, "info", client.pending.f == check::Function::read ? "null" : std::to_string(client.pending.value));
   });
 }
 
@@ -339,7 +366,18 @@ void Simulation::on_reply(int client_index, uint64_t sequence, const core::Reply
   Client& client = clients_[static_cast<size_t>(client_index)];
   if (!client.busy || client.pending.sequence != sequence) return;  // late: already timed out
   if (reply.is_error()) {
-    complete(client, "fail", client.pending.f == check::Function::read ? "null" : std::to_string(client.pending.value));
+    // "TIMEOUT …": the node cannot rule out that the write takes effect — unknown, not failed.
+    const bool unknown = reply.text.rfind("TIMEOUT", 0) == 0;
+    if (reply.text.rfind("NOTLEADER the leader is node ", 0) == 0) {
+      client.leader_hint = std::atoi(reply.text.c_str() + 29);
+    } else if (reply.text.rfind("NOTLEADER", 0) == 0) {
+      client.leader_hint = 0;
+    }
+    const std::string value = client.pending.f == check::Function::read ? "null" : std::to_string(client.pending.value);
+    if (client.pending.final && !unknown) final_reads_.push_front(retarget(client.pending, client.leader_hint));
+    // A client that was told no leader is known waits a little before its next attempt.
+    if (client.leader_hint == 0 && reply.text.rfind("NOTLEADER", 0) == 0) client.backoff = true;
+    complete(client, unknown ? "info" : "fail", value);
     return;
   }
   if (client.pending.f == check::Function::read) {
@@ -347,6 +385,11 @@ void Simulation::on_reply(int client_index, uint64_t sequence, const core::Reply
   } else {
     complete(client, "ok", std::to_string(client.pending.value));
   }
+}
+
+PendingOp Simulation::retarget(PendingOp op, int leader_hint) {
+  op.node = leader_hint != 0 ? leader_hint : static_cast<int>(rng_.between(1, options_.nodes));
+  return op;
 }
 
 void Simulation::next_operation(Client& client) {
@@ -360,7 +403,7 @@ void Simulation::next_operation(Client& client) {
   }
   if (stats_.invoked >= options_.ops) return;
   PendingOp op;
-  op.node = static_cast<int>(rng_.between(1, options_.nodes));
+  op.node = client.leader_hint != 0 ? client.leader_hint : static_cast<int>(rng_.between(1, options_.nodes));
   const uint64_t choice = rng_.below(100);
   if (choice < 45) {
     op.f = check::Function::read;
@@ -567,10 +610,12 @@ bool SimResult::failed() const {
 std::optional<std::string> validate(const SimOptions& options) {
   if (options.make_replica) {
     if (options.nodes < 1 || options.nodes > 9) return std::string("nodes: 1 to 9");
+  } else if (options.strategy == "raft") {
+    if (options.nodes < 1 || options.nodes > 9) return std::string("nodes: 1 to 9");
   } else if (options.strategy != "standalone") {
-    return fmt::format("strategy '{}' does not exist yet (available: standalone)", options.strategy);
+    return fmt::format("strategy '{}' does not exist (available: standalone, raft)", options.strategy);
   }
-  if (!options.make_replica && options.nodes != 1) {
+  if (!options.make_replica && options.strategy == "standalone" && options.nodes != 1) {
     return std::string("the standalone strategy runs exactly one node");
   }
   if (options.clients < 1 || options.clients > 1000) return std::string("clients: 1 to 1000");
@@ -611,8 +656,8 @@ std::string replay_command(const SimOptions& options) {
                           {k.drop, "drop"}, {k.dup, "dup"}, {k.skew, "skew"}}) {
     if (on) faults += (faults.empty() ? "" : ",") + std::string(name);
   }
-  return fmt::format("replikv sim --strategy {} --seed {} --ops {} --clients {} --keys {} --faults {} --fsync {}{}",
-                     options.strategy, options.seed, options.ops, options.clients, options.keys,
+  return fmt::format("replikv sim --strategy {} --nodes {} --seed {} --ops {} --clients {} --keys {} --faults {} --fsync {}{}",
+                     options.strategy, options.nodes, options.seed, options.ops, options.clients, options.keys,
                      faults.empty() ? "none" : faults, options.fsync_always ? "always" : "never",
                      options.broken_ack_before_sync ? " --broken ack-before-sync" : "");
 }

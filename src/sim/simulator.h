@@ -43,6 +43,8 @@ struct SimOptions {
   int keys = 8;
   uint64_t ops = 2000;
   int64_t client_timeout_ms = 200;
+  // raft: the minimum election timeout (the maximum is twice it; heartbeats every sixth).
+  int64_t election_timeout_ms_min = 300;
   bool fsync_always = true;
   int64_t fsync_latency_us_min = 50;
   int64_t fsync_latency_us_max = 2000;

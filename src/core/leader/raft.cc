@@ -1,0 +1,564 @@
+#include "core/leader/raft.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "core/assert.h"
+#include "core/encoding.h"
+#include "core/write_codec.h"
+
+namespace replikv::core {
+namespace {
+
+constexpr std::string_view meta_term = "raft_term";
+constexpr std::string_view meta_vote = "raft_vote";
+constexpr std::string_view meta_commit = "raft_commit";
+constexpr std::string_view meta_applied = "raft_applied";
+
+std::string index_key(LogIndex index) {
+  std::string key;
+  append_u64_be(key, index.value());
+  return key;
+}
+
+std::string u64_bytes(uint64_t value) {
+  std::string bytes;
+  append_u64_be(bytes, value);
+  return bytes;
+}
+
+uint64_t read_meta(const StorageView& view, std::string_view key) {
+  const auto bytes = view.get(Column::meta, key);
+  if (!bytes) return 0;
+  REPLIKV_ASSERT(bytes->size() == 8, "a raft meta record is 8 bytes");
+  return read_u64_be(*bytes);
+}
+
+void demand(Ready& ready, Sync sync) {
+  if (static_cast<uint8_t>(sync) > static_cast<uint8_t>(ready.sync)) ready.sync = sync;
+}
+
+}  // namespace
+
+const char* to_string(Raft::Role role) {
+  switch (role) {
+    case Raft::Role::follower: return "follower";
+    case Raft::Role::pre_candidate: return "pre-candidate";
+    case Raft::Role::candidate: return "candidate";
+    case Raft::Role::leader: return "leader";
+  }
+  return "?";
+}
+
+Raft::Raft(const StorageView& view, Rng rng, RaftOptions options)
+    : options_(std::move(options)), rng_(rng), view_(view), keyspace_(view, options_.cache_bytes_max) {
+  REPLIKV_ASSERT(std::find(options_.nodes.begin(), options_.nodes.end(), options_.node_id) !=
+                     options_.nodes.end(),
+                 "a node is a member of its own cluster");
+  term_ = Term(read_meta(view, meta_term));
+  if (const uint64_t vote = read_meta(view, meta_vote); vote != 0) vote_ = NodeId(static_cast<uint32_t>(vote));
+  commit_ = LogIndex(read_meta(view, meta_commit));
+  applied_ = LogIndex(read_meta(view, meta_applied));
+  terms_.push_back(Term());  // index 0: before the first entry
+  view.scan(Column::log, {}, [&](std::string_view key, std::string_view value) {
+    proto::LogEntry entry;
+    REPLIKV_ASSERT(entry.ParseFromArray(value.data(), static_cast<int>(value.size())), "a log entry decodes");
+    REPLIKV_ASSERT(entry.index() == read_u64_be(key) && entry.index() == terms_.size(), "the log has no gaps");
+    terms_.push_back(Term(entry.term()));
+    return true;
+  });
+  last_index_ = LogIndex(terms_.size() - 1);
+  last_term_ = terms_.back();
+  durable_index_ = last_index_;
+  REPLIKV_ASSERT(applied_ <= commit_ || commit_ > last_index_ || true, "applied is at most committed");
+  if (commit_ > last_index_) commit_ = last_index_;  // commit is written with a later batch
+  REPLIKV_ASSERT(applied_ <= commit_, "after a restart the commit index is at least the applied one");
+  for (const NodeId node : options_.nodes) {
+    if (node != options_.node_id) peers_[node.value()] = Peer{};
+  }
+}
+
+// --- Inputs ---------------------------------------------------------------------------------
+
+void Raft::tick(TimeMs now_ms) {
+  now_ms_ = std::max(now_ms_, now_ms);
+  if (election_deadline_ms_ == 0) reset_election_deadline();
+  if (role_ == Role::leader) {
+    // Check-quorum: a leader that has not heard from a majority for an election timeout steps
+    // down, so a leader cut off from the rest stops accepting writes it cannot commit.
+    size_t heard = 1;
+    for (const auto& [id, peer] : peers_) {
+      if (peer.heard_at_ms + options_.election_timeout_ms_min >= now_ms_) ++heard;
+    }
+    if (heard < majority() && now_ms_ >= became_leader_ms_ + options_.election_timeout_ms_min) {
+      become_follower(term_, std::nullopt);
+      return;
+    }
+    if (now_ms_ >= heartbeat_due_ms_) broadcast_append(true);
+    return;
+  }
+  if (now_ms_ >= election_deadline_ms_) start_pre_vote();
+}
+
+void Raft::peer_message(Message message) {
+  proto::RaftMessage raft;
+  if (!raft.ParseFromString(message.payload) || raft.from() != message.from.value()) {
+    ++malformed_messages_;  // not ours, or damaged: count it and go on
+    return;
+  }
+  step(raft);
+}
+
+void Raft::persisted(ReadyId ready_id) {
+  REPLIKV_ASSERT(ready_id <= last_taken_, "persisted() names a Ready that was never taken");
+  for (auto it = ready_last_index_.begin(); it != ready_last_index_.end() && it->first <= ready_id.value();) {
+    durable_index_ = it->second;
+    it = ready_last_index_.erase(it);
+  }
+  if (role_ == Role::leader) advance_commit();
+}
+
+bool Raft::take_ready(Ready& out) {
+  out.clear();
+  keyspace_.finish_batch(pending_.batch);
+  if (commit_written_ != commit_) {
+    pending_.batch.put(Column::meta, std::string(meta_commit), u64_bytes(commit_.value()));
+    commit_written_ = commit_;
+  }
+  if (applied_written_ != applied_) {
+    pending_.batch.put(Column::meta, std::string(meta_applied), u64_bytes(applied_.value()));
+    applied_written_ = applied_;
+    demand(pending_, Sync::per_policy);
+  }
+  if (pending_.empty()) return false;
+  std::swap(out, pending_);
+  last_taken_ = last_taken_.next();
+  out.id = last_taken_;
+  if (log_written_) {
+    ready_last_index_[out.id.value()] = last_index_;
+    log_written_ = false;
+  }
+  log_overlay_.clear();
+  return true;
+}
+
+ReplicaStatus Raft::status() const {
+  ReplicaStatus status;
+  status.role = role_ == Role::leader ? "master" : "slave";
+  status.node_id = options_.node_id;
+  status.key_count = keyspace_.key_count();
+  status.keys_with_expiry = keyspace_.expiry_count();
+  status.applied_index = applied_;
+  status.writes_applied_total = writes_applied_;
+  status.reads_total = reads_;
+  status.term = term_;
+  status.commit_index = commit_;
+  status.leader = leader_;
+  status.is_leader = role_ == Role::leader;
+  return status;
+}
+
+// --- Clients --------------------------------------------------------------------------------
+
+void Raft::client_request(ClientRequest request) {
+  if (role_ != Role::leader) {
+    // Nothing was appended: a definite refusal that names the leader when one is known.
+    reply(request, Reply::error(leader_ ? fmt::format("NOTLEADER the leader is node {}", leader_->value())
+                                        : std::string("NOTLEADER no leader is known yet; retry")));
+    return;
+  }
+  if (auto write = to_log_write(request.request, now_ms_)) {
+    proto::LogEntry entry;
+    *entry.mutable_write() = std::move(*write);
+    entry.set_origin_node(options_.node_id.value());
+    entry.set_origin_sequence(next_origin_sequence_);
+    pending_writes_.emplace(next_origin_sequence_++, std::move(request));
+    append(std::move(entry));
+    broadcast_append(false);
+    advance_commit();  // a single-node cluster commits on its own sync
+    return;
+  }
+  // ReadIndex (§8): read at the current commit index — at least the leader's no-op of this
+  // term — once a majority confirms, in a round started after the read arrived, that this node
+  // is still the leader.
+  const LogIndex read_index = std::max(commit_, term_start_index_);
+  pending_reads_.push_back({std::move(request), read_index, ++round_});
+  broadcast_append(true);
+  serve_reads();
+}
+
+void Raft::reply(const ClientRequest& request, Reply reply_value) {
+  pending_.replies.push_back({request.connection, request.sequence, std::move(reply_value)});
+}
+
+void Raft::serve_reads() {
+  while (!pending_reads_.empty()) {
+    PendingRead& read = pending_reads_.front();
+    size_t confirmed = 1;
+    for (const auto& [id, peer] : peers_) confirmed += peer.round_acked >= read.round ? 1 : 0;
+    if (confirmed < majority() || applied_ < read.read_index) return;
+    ++reads_;
+    reply(read.request, keyspace_.execute(read.request.request, now_ms_, pending_.batch));
+    pending_reads_.pop_front();
+  }
+}
+
+void Raft::fail_pending() {
+  for (auto& [sequence, request] : pending_writes_) {
+    reply(request, Reply::error("TIMEOUT this node stopped being the leader before the write "
+                                "committed; it may still take effect"));
+  }
+  pending_writes_.clear();
+  for (auto& read : pending_reads_) {
+    reply(read.request, Reply::error("NOTLEADER this node stopped being the leader; retry"));
+  }
+  pending_reads_.clear();
+}
+
+// --- Messages -------------------------------------------------------------------------------
+
+void Raft::step(const proto::RaftMessage& message) {
+  const Term term(message.term());
+  const bool in_lease = leader_heard_ms_ + options_.election_timeout_ms_min > now_ms_;
+  if (term > term_) {
+    const bool pre_vote = message.type() == proto::RaftMessage::PRE_VOTE ||
+                          (message.type() == proto::RaftMessage::PRE_VOTE_RESPONSE && message.granted());
+    if (message.type() == proto::RaftMessage::VOTE && in_lease && leader_ != NodeId(message.from())) {
+      return;  // a leader is alive: a disruptive candidate is ignored (with check-quorum, §9.6)
+    }
+    if (!pre_vote) {
+      const bool from_leader = message.type() == proto::RaftMessage::APPEND;
+      become_follower(term, from_leader ? std::optional<NodeId>(NodeId(message.from())) : std::nullopt);
+    }
+  } else if (term < term_) {
+    if (message.type() == proto::RaftMessage::APPEND || message.type() == proto::RaftMessage::PRE_VOTE) {
+      // Tell a stale leader or pre-candidate about the newer term.
+      proto::RaftMessage response;
+      response.set_type(message.type() == proto::RaftMessage::APPEND ? proto::RaftMessage::APPEND_RESPONSE
+                                                                     : proto::RaftMessage::PRE_VOTE_RESPONSE);
+      response.set_term(term_.value());
+      response.set_success(false);
+      response.set_granted(false);
+      response.set_hint_index(last_index_.value());
+      send(NodeId(message.from()), std::move(response));
+    }
+    return;
+  }
+  switch (message.type()) {
+    case proto::RaftMessage::PRE_VOTE:
+    case proto::RaftMessage::VOTE: on_vote_request(message); break;
+    case proto::RaftMessage::PRE_VOTE_RESPONSE:
+    case proto::RaftMessage::VOTE_RESPONSE: on_vote_response(message); break;
+    case proto::RaftMessage::APPEND: on_append(message); break;
+    case proto::RaftMessage::APPEND_RESPONSE: on_append_response(message); break;
+    default: ++malformed_messages_; break;
+  }
+}
+
+void Raft::on_vote_request(const proto::RaftMessage& message) {
+  const NodeId candidate(message.from());
+  const bool pre_vote = message.type() == proto::RaftMessage::PRE_VOTE;
+  const bool in_lease = leader_heard_ms_ + options_.election_timeout_ms_min > now_ms_ && leader_ != candidate;
+  const bool up_to_date = log_up_to_date(LogIndex(message.last_log_index()), Term(message.last_log_term()));
+  bool granted = false;
+  if (pre_vote) {
+    granted = !in_lease && Term(message.term()) > term_ && up_to_date;
+  } else {
+    REPLIKV_ASSERT(Term(message.term()) == term_, "step() brought the terms level");
+    granted = (!vote_ || *vote_ == candidate) && up_to_date && role_ != Role::leader;
+    if (granted && !vote_) {
+      vote_ = candidate;
+      persist_term_and_vote();
+      reset_election_deadline();
+    }
+  }
+  proto::RaftMessage response;
+  response.set_type(pre_vote ? proto::RaftMessage::PRE_VOTE_RESPONSE : proto::RaftMessage::VOTE_RESPONSE);
+  response.set_term(pre_vote ? message.term() : term_.value());
+  response.set_granted(granted);
+  send(candidate, std::move(response));
+}
+
+void Raft::on_vote_response(const proto::RaftMessage& message) {
+  if (!message.granted()) return;
+  if (message.type() == proto::RaftMessage::PRE_VOTE_RESPONSE) {
+    if (role_ != Role::pre_candidate || Term(message.term()) != term_.next()) return;
+    votes_[message.from()] = true;
+    if (votes_.size() >= majority()) start_election();
+    return;
+  }
+  if (role_ != Role::candidate || Term(message.term()) != term_) return;
+  votes_[message.from()] = true;
+  if (votes_.size() >= majority()) become_leader();
+}
+
+void Raft::on_append(const proto::RaftMessage& message) {
+  const NodeId from(message.from());
+  if (role_ == Role::leader) {
+    REPLIKV_ASSERT(false, "at most one leader per term");
+  }
+  if (role_ != Role::follower || leader_ != from) become_follower(term_, from);
+  leader_heard_ms_ = now_ms_;
+  reset_election_deadline();
+
+  proto::RaftMessage response;
+  response.set_type(proto::RaftMessage::APPEND_RESPONSE);
+  response.set_term(term_.value());
+  response.set_round(message.round());
+  const LogIndex prev(message.prev_log_index());
+  if (prev > last_index_ || term_at(prev) != Term(message.prev_log_term())) {
+    response.set_success(false);
+    response.set_hint_index(std::min(last_index_.value(), prev.value() == 0 ? 0 : prev.value() - 1));
+    send(from, std::move(response));
+    return;
+  }
+  for (const auto& entry : message.entries()) {
+    const LogIndex index(entry.index());
+    if (index <= last_index_) {
+      if (term_at(index) == Term(entry.term())) continue;  // already held
+      // A conflicting suffix: it was never committed (the leader's log holds every committed
+      // entry), so it is safe to drop (§5.3).
+      REPLIKV_ASSERT(index > commit_, "a committed entry is never truncated");
+      for (LogIndex i = index; i <= last_index_; i = i.next()) pending_.batch.erase(Column::log, index_key(i));
+      terms_.resize(index.value());
+      last_index_ = LogIndex(index.value() - 1);
+      last_term_ = terms_.back();
+      for (auto it = log_overlay_.lower_bound(index.value()); it != log_overlay_.end();) it = log_overlay_.erase(it);
+    }
+    REPLIKV_ASSERT(index == last_index_.next(), "entries arrive in order after prev_log_index");
+    append(entry);
+  }
+  const LogIndex match(prev.value() + static_cast<uint64_t>(message.entries_size()));
+  const LogIndex leader_commit(std::min(message.commit_index(), match.value()));
+  if (leader_commit > commit_) {
+    commit_ = leader_commit;
+    apply_committed();
+  }
+  response.set_success(true);
+  response.set_match_index(match.value());
+  send(from, std::move(response));
+}
+
+void Raft::on_append_response(const proto::RaftMessage& message) {
+  if (role_ != Role::leader) return;
+  auto it = peers_.find(message.from());
+  if (it == peers_.end()) return;
+  Peer& peer = it->second;
+  peer.heard_at_ms = now_ms_;
+  if (peer.inflight > 0) --peer.inflight;
+  peer.round_acked = std::max(peer.round_acked, message.round());
+  if (message.success()) {
+    if (LogIndex(message.match_index()) > peer.match) peer.match = LogIndex(message.match_index());
+    if (peer.next <= peer.match) peer.next = peer.match.next();
+    advance_commit();
+  } else {
+    // Back up to what the follower holds, then resend from there.
+    peer.next = LogIndex(std::max<uint64_t>(1, std::min(peer.next.value() - 1, message.hint_index() + 1)));
+    if (peer.next <= peer.match) peer.next = peer.match.next();
+    peer.inflight = 0;
+  }
+  if (peer.next <= last_index_) send_append(NodeId(it->first), peer, false);
+  serve_reads();
+}
+
+// --- Roles ----------------------------------------------------------------------------------
+
+void Raft::become_follower(Term term, std::optional<NodeId> leader) {
+  REPLIKV_ASSERT(term >= term_, "the term never decreases");
+  if (role_ == Role::leader) fail_pending();
+  if (term > term_) {
+    term_ = term;
+    vote_.reset();
+    persist_term_and_vote();
+  }
+  role_ = Role::follower;
+  leader_ = leader;
+  votes_.clear();
+  reset_election_deadline();
+}
+
+void Raft::start_pre_vote() {
+  role_ = Role::pre_candidate;
+  leader_.reset();
+  votes_.clear();
+  votes_[options_.node_id.value()] = true;
+  reset_election_deadline();
+  if (votes_.size() >= majority()) {
+    start_election();
+    return;
+  }
+  for (const auto& [id, peer] : peers_) {
+    proto::RaftMessage request;
+    request.set_type(proto::RaftMessage::PRE_VOTE);
+    request.set_term(term_.next().value());
+    request.set_last_log_index(last_index_.value());
+    request.set_last_log_term(last_term_.value());
+    send(NodeId(id), std::move(request));
+  }
+}
+
+void Raft::start_election() {
+  const Term previous = term_;
+  term_ = term_.next();
+  REPLIKV_ASSERT(term_ > previous, "the term never decreases");
+  role_ = Role::candidate;
+  vote_ = options_.node_id;
+  leader_.reset();
+  persist_term_and_vote();
+  votes_.clear();
+  votes_[options_.node_id.value()] = true;
+  reset_election_deadline();
+  if (votes_.size() >= majority()) {
+    become_leader();
+    return;
+  }
+  for (const auto& [id, peer] : peers_) {
+    proto::RaftMessage request;
+    request.set_type(proto::RaftMessage::VOTE);
+    request.set_term(term_.value());
+    request.set_last_log_index(last_index_.value());
+    request.set_last_log_term(last_term_.value());
+    send(NodeId(id), std::move(request));
+  }
+}
+
+void Raft::become_leader() {
+  role_ = Role::leader;
+  leader_ = options_.node_id;
+  became_leader_ms_ = now_ms_;
+  for (auto& [id, peer] : peers_) peer = Peer{last_index_.next(), LogIndex(), 0, 0, now_ms_};
+  // The no-op of this term: committing it commits everything before it (§5.4.2), and ReadIndex
+  // waits for it.
+  proto::LogEntry noop;
+  append(std::move(noop));
+  term_start_index_ = last_index_;
+  broadcast_append(false);
+  advance_commit();
+}
+
+void Raft::reset_election_deadline() {
+  election_deadline_ms_ =
+      now_ms_ + rng_.between(options_.election_timeout_ms_min, options_.election_timeout_ms_max);
+}
+
+// --- Log ------------------------------------------------------------------------------------
+
+void Raft::append(proto::LogEntry entry) {
+  const LogIndex index = last_index_.next();
+  if (role_ == Role::leader) {
+    entry.set_term(term_.value());
+    entry.set_index(index.value());
+    entry.set_time_ms(now_ms_);
+  }
+  REPLIKV_ASSERT(entry.index() == index.value(), "log entries are appended in order");
+  REPLIKV_ASSERT(Term(entry.term()) >= last_term_, "terms in the log never decrease");
+  pending_.batch.put(Column::log, index_key(index), entry.SerializeAsString());
+  demand(pending_, Sync::per_policy);
+  terms_.push_back(Term(entry.term()));
+  last_index_ = index;
+  last_term_ = Term(entry.term());
+  log_overlay_[index.value()] = std::move(entry);
+  log_written_ = true;
+}
+
+std::optional<proto::LogEntry> Raft::entry_at(LogIndex index) const {
+  if (index.value() == 0 || index > last_index_) return std::nullopt;
+  if (const auto it = log_overlay_.find(index.value()); it != log_overlay_.end()) return it->second;
+  const auto bytes = view_.get(Column::log, index_key(index));
+  REPLIKV_ASSERT(bytes.has_value(), "every index up to the last is in the log");
+  proto::LogEntry entry;
+  REPLIKV_ASSERT(entry.ParseFromString(*bytes), "a log entry decodes");
+  return entry;
+}
+
+Term Raft::term_at(LogIndex index) const {
+  return index.value() < terms_.size() ? terms_[index.value()] : Term();
+}
+
+bool Raft::log_up_to_date(LogIndex last_index, Term last_term) const {
+  return last_term > last_term_ || (last_term == last_term_ && last_index >= last_index_);
+}
+
+void Raft::send(NodeId to, proto::RaftMessage message) {
+  message.set_from(options_.node_id.value());
+  if (message.term() == 0) message.set_term(term_.value());
+  pending_.messages.push_back({options_.node_id, to, message.SerializeAsString()});
+}
+
+void Raft::send_append(NodeId to, Peer& peer, bool heartbeat) {
+  proto::RaftMessage message;
+  message.set_type(proto::RaftMessage::APPEND);
+  message.set_term(term_.value());
+  message.set_round(round_);
+  if (heartbeat || peer.next > last_index_ || peer.inflight >= options_.inflight_appends_max) {
+    // A heartbeat: at what the follower is known to hold, so it always fits.
+    message.set_prev_log_index(peer.match.value());
+    message.set_prev_log_term(term_at(peer.match).value());
+    message.set_commit_index(std::min(commit_, peer.match).value());
+  } else {
+    const LogIndex prev(peer.next.value() - 1);
+    message.set_prev_log_index(prev.value());
+    message.set_prev_log_term(term_at(prev).value());
+    const uint64_t last = std::min(last_index_.value(), prev.value() + options_.append_entries_max);
+    for (uint64_t i = peer.next.value(); i <= last; ++i) *message.add_entries() = *entry_at(LogIndex(i));
+    message.set_commit_index(commit_.value());
+    peer.next = LogIndex(last + 1);  // pipelined: the next APPEND does not wait for this one
+    ++peer.inflight;
+  }
+  send(to, std::move(message));
+}
+
+void Raft::broadcast_append(bool heartbeat) {
+  if (role_ != Role::leader) return;
+  for (auto& [id, peer] : peers_) {
+    if (heartbeat || peer.next <= last_index_) send_append(NodeId(id), peer, heartbeat);
+  }
+  if (heartbeat) heartbeat_due_ms_ = now_ms_ + options_.heartbeat_interval_ms;
+}
+
+void Raft::persist_term_and_vote() {
+  pending_.batch.put(Column::meta, std::string(meta_term), u64_bytes(term_.value()));
+  pending_.batch.put(Column::meta, std::string(meta_vote), u64_bytes(vote_ ? vote_->value() : 0));
+  demand(pending_, Sync::always);  // before any message that depends on them
+}
+
+// The highest index a majority holds durably — this node counting only what it has synced —
+// if it is of this term (§5.4.2).
+void Raft::advance_commit() {
+  if (role_ != Role::leader) return;
+  std::vector<uint64_t> held{durable_index_.value()};
+  for (const auto& [id, peer] : peers_) held.push_back(peer.match.value());
+  std::sort(held.begin(), held.end(), std::greater<>());
+  const LogIndex candidate(held[majority() - 1]);
+  if (candidate > commit_ && term_at(candidate) == term_) {
+    const LogIndex previous = commit_;
+    commit_ = candidate;
+    REPLIKV_ASSERT(commit_ > previous, "the commit index never moves back");
+    apply_committed();
+  }
+  serve_reads();
+}
+
+void Raft::apply_committed() {
+  while (applied_ < commit_) {
+    const LogIndex index = applied_.next();
+    const auto entry = entry_at(index);
+    REPLIKV_ASSERT(entry.has_value(), "a committed entry is in the log");
+    if (entry->has_write()) {
+      Reply result = keyspace_.execute(from_log_write(entry->write()), entry->time_ms(), pending_.batch);
+      ++writes_applied_;
+      if (role_ == Role::leader && entry->origin_node() == options_.node_id.value()) {
+        const auto it = pending_writes_.find(entry->origin_sequence());
+        if (it != pending_writes_.end()) {
+          reply(it->second, std::move(result));
+          pending_writes_.erase(it);
+        }
+      }
+    }
+    applied_ = index;
+  }
+  serve_reads();
+}
+
+}  // namespace replikv::core
