@@ -77,6 +77,7 @@ int run_sim(const SimCommandOptions& command) {
       static_cast<double>(s.virtual_duration_ns) / 1e9, simulation_s,
       static_cast<double>(s.invoked + s.final_reads) / std::max(simulation_s, 1e-9),
       std::max(0.0, wall_s - simulation_s));
+  for (const auto& line : result.nodes) std::cout << "  " << line << "\n";
   for (const auto& check : result.checks) {
     const bool expected = std::find(result.expected_violations.begin(), result.expected_violations.end(),
                                     check.checker) != result.expected_violations.end();

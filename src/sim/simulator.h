@@ -73,6 +73,7 @@ struct SimResult {
   std::string schedule;  // the fault schedule, as text
   SimStats stats;
   std::vector<check::CheckResult> checks;
+  std::vector<std::string> nodes;  // each node at the end: role, term, positions
   // Violations the strategy and settings do not promise to avoid (e.g. lost writes with fsync
   // "never"): reported, not failures.
   std::vector<std::string> expected_violations;

@@ -306,6 +306,7 @@ void Raft::on_append(const proto::RaftMessage& message) {
   response.set_type(proto::RaftMessage::APPEND_RESPONSE);
   response.set_term(term_.value());
   response.set_round(message.round());
+  response.set_heartbeat(message.heartbeat());
   const LogIndex prev(message.prev_log_index());
   if (prev > last_index_ || term_at(prev) != Term(message.prev_log_term())) {
     response.set_success(false);
@@ -346,8 +347,17 @@ void Raft::on_append_response(const proto::RaftMessage& message) {
   if (it == peers_.end()) return;
   Peer& peer = it->second;
   peer.heard_at_ms = now_ms_;
-  if (peer.inflight > 0) --peer.inflight;
   peer.round_acked = std::max(peer.round_acked, message.round());
+  if (message.heartbeat()) {
+    // An APPEND may have been lost: a follower that answers a heartbeat without holding the
+    // whole log gets entries again (from where the leader believes it is; a gap is rejected and
+    // backs `next` up). A full pipeline frees one slot, as lost APPENDs never answer.
+    if (peer.inflight >= options_.inflight_appends_max) --peer.inflight;
+    if (peer.match < last_index_) send_append(NodeId(it->first), peer, false);
+    serve_reads();
+    return;
+  }
+  if (peer.inflight > 0) --peer.inflight;
   if (message.success()) {
     if (LogIndex(message.match_index()) > peer.match) peer.match = LogIndex(message.match_index());
     if (peer.next <= peer.match) peer.next = peer.match.next();
@@ -491,21 +501,26 @@ void Raft::send_append(NodeId to, Peer& peer, bool heartbeat) {
   message.set_type(proto::RaftMessage::APPEND);
   message.set_term(term_.value());
   message.set_round(round_);
-  if (heartbeat || peer.next > last_index_ || peer.inflight >= options_.inflight_appends_max) {
-    // A heartbeat: at what the follower is known to hold, so it always fits.
+  if (heartbeat) {
+    // At what the follower is known to hold, so it always fits.
+    message.set_heartbeat(true);
     message.set_prev_log_index(peer.match.value());
     message.set_prev_log_term(term_at(peer.match).value());
     message.set_commit_index(std::min(commit_, peer.match).value());
-  } else {
-    const LogIndex prev(peer.next.value() - 1);
-    message.set_prev_log_index(prev.value());
-    message.set_prev_log_term(term_at(prev).value());
-    const uint64_t last = std::min(last_index_.value(), prev.value() + options_.append_entries_max);
-    for (uint64_t i = peer.next.value(); i <= last; ++i) *message.add_entries() = *entry_at(LogIndex(i));
-    message.set_commit_index(commit_.value());
-    peer.next = LogIndex(last + 1);  // pipelined: the next APPEND does not wait for this one
-    ++peer.inflight;
+    send(to, std::move(message));
+    return;
   }
+  if (peer.inflight >= options_.inflight_appends_max) return;  // flow control
+  // From where the leader believes the follower is; with nothing new to send this is a probe
+  // (no entries) that the follower accepts or rejects with a hint.
+  const LogIndex prev(std::min(peer.next.value() - 1, last_index_.value()));
+  message.set_prev_log_index(prev.value());
+  message.set_prev_log_term(term_at(prev).value());
+  const uint64_t last = std::min(last_index_.value(), prev.value() + options_.append_entries_max);
+  for (uint64_t i = prev.value() + 1; i <= last; ++i) *message.add_entries() = *entry_at(LogIndex(i));
+  message.set_commit_index(commit_.value());
+  peer.next = LogIndex(last + 1);  // pipelined: the next APPEND does not wait for this one
+  ++peer.inflight;
   send(to, std::move(message));
 }
 
