@@ -89,6 +89,9 @@ std::string describe(const Operation& op) {
                      completed);
 }
 
+// Keys whose violation a report describes; the rest are counted.
+constexpr size_t reported_keys_max = 5;
+
 // What one memo entry costs: the 32-byte key plus the hash set's node and bucket.
 constexpr uint64_t memo_entry_bytes = 64;
 
@@ -292,7 +295,7 @@ CheckResult check_linearizability(const History& history, const LinearizabilityB
   }
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(budget.time_ms_max);
   uint64_t memory_bytes = 0;
-  size_t unknown_keys = 0;
+  size_t unknown_keys = 0, violating_keys = 0;
   for (auto& [key, search_state] : keys) {
     const SearchResult outcome = search(search_state, deadline, memory_bytes, budget.memory_bytes_max);
     if (outcome == SearchResult::out_of_budget) {
@@ -302,6 +305,7 @@ CheckResult check_linearizability(const History& history, const LinearizabilityB
     }
     if (outcome == SearchResult::linearizable) continue;
     result.verdict = Verdict::invalid;
+    if (++violating_keys > reported_keys_max) continue;  // counted in the summary
     const Operation& stuck = *search_state.ops[search_state.stuck_op].source;
     result.details.push_back(fmt::format(
         "key {}: no order explains {} ({} of {} operations placed); the window around it:", key,
@@ -327,7 +331,9 @@ CheckResult check_linearizability(const History& history, const LinearizabilityB
     for (const Operation* o : window) result.details.push_back("  " + describe(*o));
   }
   if (result.verdict == Verdict::invalid) {
-    result.summary = "not linearizable";
+    result.summary = fmt::format("not linearizable: {} of {} keys{}", violating_keys, keys.size(),
+                                 violating_keys > reported_keys_max
+                                     ? fmt::format(" (the first {} shown)", reported_keys_max) : "");
   } else if (unknown_keys > 0) {
     result.verdict = Verdict::unknown;
     result.summary = fmt::format("budget ran out on {} of {} keys", unknown_keys, keys.size());

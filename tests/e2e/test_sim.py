@@ -23,7 +23,7 @@ class Sim(unittest.TestCase):
         result = sim("--seed", "1", "--faults", "kill", "--broken", "ack-before-sync")
         self.assertEqual(result.returncode, 1, result.stdout)
         self.assertIn("FAIL: seed 1", result.stdout)
-        self.assertIn("Replay: replikv sim --strategy standalone --seed 1", result.stdout)
+        self.assertIn("Replay: replikv sim --strategy standalone --nodes 1 --seed 1", result.stdout)
 
     def test_history_and_schedule_replay(self):
         with tempfile.TemporaryDirectory() as folder:
