@@ -71,7 +71,6 @@ Raft::Raft(const StorageView& view, Rng rng, RaftOptions options)
   last_index_ = LogIndex(terms_.size() - 1);
   last_term_ = terms_.back();
   durable_index_ = last_index_;
-  REPLIKV_ASSERT(applied_ <= commit_ || commit_ > last_index_ || true, "applied is at most committed");
   if (commit_ > last_index_) commit_ = last_index_;  // commit is written with a later batch
   REPLIKV_ASSERT(applied_ <= commit_, "after a restart the commit index is at least the applied one");
   for (const NodeId node : options_.nodes) {
@@ -326,6 +325,11 @@ void Raft::on_append(const proto::RaftMessage& message) {
       last_index_ = LogIndex(index.value() - 1);
       last_term_ = terms_.back();
       for (auto it = log_overlay_.lower_bound(index.value()); it != log_overlay_.end();) it = log_overlay_.erase(it);
+      // What was durable beyond the cut is gone: no earlier Ready may vouch for the new entries
+      // that will take those indexes.
+      const LogIndex kept(index.value() - 1);
+      durable_index_ = std::min(durable_index_, kept);
+      for (auto& [ready, last] : ready_last_index_) last = std::min(last, kept);
     }
     REPLIKV_ASSERT(index == last_index_.next(), "entries arrive in order after prev_log_index");
     append(entry);
