@@ -117,6 +117,7 @@ class Simulation {
   void next_operation(Client& client);
   PendingOp retarget(PendingOp op, int leader_hint);
   void check_invariants(const Node& node);
+  check::CheckResult check_log_agreement();
   void invoke(Client& client, PendingOp op);
   void on_reply(int client_index, uint64_t sequence, const core::Reply& reply);
   void complete(Client& client, const char* type, const std::string& value_json);
@@ -499,6 +500,44 @@ void Simulation::start_final_phase() {
   next_operation(reader);
 }
 
+// Raft's log matching, judged at the end: any two nodes hold the same entries at every index up
+// to the smaller of their commit indexes.
+check::CheckResult Simulation::check_log_agreement() {
+  check::CheckResult result{"log-agreement", check::Verdict::valid, "", {}};
+  std::vector<std::map<uint64_t, std::string>> logs;
+  std::vector<uint64_t> commits;
+  for (auto& node : nodes_) {
+    std::map<uint64_t, std::string> log;
+    node->engine.scan(core::Column::log, {}, [&](std::string_view key, std::string_view value) {
+      log.emplace(core::read_u64_be(key), std::string(value));
+      return true;
+    });
+    logs.push_back(std::move(log));
+    commits.push_back(node->replica->status().commit_index.value());
+  }
+  uint64_t compared = 0;
+  for (size_t a = 0; a < logs.size(); ++a) {
+    for (size_t b = a + 1; b < logs.size(); ++b) {
+      const uint64_t upto = std::min(commits[a], commits[b]);
+      for (uint64_t index = 1; index <= upto; ++index) {
+        const auto ia = logs[a].find(index), ib = logs[b].find(index);
+        ++compared;
+        if (ia == logs[a].end() || ib == logs[b].end() || ia->second != ib->second) {
+          result.verdict = check::Verdict::invalid;
+          if (result.details.size() < 10) {
+            result.details.push_back(fmt::format("nodes {} and {} differ at committed index {}",
+                                                 a + 1, b + 1, index));
+          }
+        }
+      }
+    }
+  }
+  result.summary = result.verdict == check::Verdict::valid
+                       ? fmt::format("every pair of nodes agrees up to its common commit index ({} entries compared)", compared)
+                       : fmt::format("committed entries differ between nodes");
+  return result;
+}
+
 SimResult Simulation::run() {
   // Wall time is measured for the report only; nothing in the run depends on it.
   const auto wall_started = std::chrono::steady_clock::now();
@@ -623,6 +662,7 @@ SimResult Simulation::run() {
                                  : fmt::format("{} terms with two leaders", election_violations_.size()),
                              election_violations_});
   }
+  if (options_.strategy == "raft") result.checks.push_back(check_log_agreement());
   if (stuck) {
     result.checks.push_back({"liveness", check::Verdict::invalid,
                              fmt::format("the run did not finish within {} s of virtual time",
