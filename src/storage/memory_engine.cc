@@ -3,50 +3,61 @@
 namespace replikv::storage {
 
 std::optional<std::string> MemoryEngine::get(core::Column column, std::string_view key) const {
-  const auto& table = current_[static_cast<size_t>(column)];
+  const auto& table = tables_[static_cast<size_t>(column)];
   const auto it = table.find(key);
   if (it == table.end()) return std::nullopt;
   return it->second;
 }
 
 void MemoryEngine::scan(core::Column column, std::string_view start, const Visitor& visit) const {
-  const auto& table = current_[static_cast<size_t>(column)];
+  const auto& table = tables_[static_cast<size_t>(column)];
   for (auto it = table.lower_bound(start); it != table.end(); ++it) {
     if (!visit(it->first, it->second)) return;
   }
 }
 
-void MemoryEngine::apply(std::array<Table, core::column_count>& tables,
-                         const core::WriteBatch& batch) {
+Status MemoryEngine::write(const core::WriteBatch& batch) {
   for (const auto& op : batch.operations()) {
-    auto& table = tables[static_cast<size_t>(op.column)];
+    auto& table = tables_[static_cast<size_t>(op.column)];
+    const auto existing = table.find(op.key);
+    // Remember the synced value the first time this key changes after a sync.
+    undo_.try_emplace({static_cast<uint8_t>(op.column), op.key},
+                      existing == table.end() ? std::nullopt : std::optional<std::string>(existing->second));
     if (op.kind == core::WriteBatch::Operation::Kind::put) {
-      table.insert_or_assign(op.key, op.value);
-    } else {
-      table.erase(op.key);
+      if (existing == table.end()) {
+        table.emplace(op.key, op.value);
+      } else {
+        existing->second = op.value;
+      }
+    } else if (existing != table.end()) {
+      table.erase(existing);
     }
   }
-}
-
-Status MemoryEngine::write(const core::WriteBatch& batch) {
-  apply(current_, batch);
-  unsynced_.push_back(batch);
+  ++unsynced_batches_;
   ++stats_.batches_written_total;
   stats_.bytes_written_total += batch.bytes();
   return Status::ok();
 }
 
 Status MemoryEngine::sync() {
-  for (const auto& batch : unsynced_) apply(durable_, batch);
-  unsynced_.clear();
+  undo_.clear();
+  unsynced_batches_ = 0;
   ++stats_.syncs_total;
   ++stats_.wal_syncs_total;
   return Status::ok();
 }
 
 void MemoryEngine::crash() {
-  current_ = durable_;
-  unsynced_.clear();
+  for (auto& [where, value] : undo_) {
+    auto& table = tables_[where.first];
+    if (value) {
+      table.insert_or_assign(where.second, std::move(*value));
+    } else {
+      table.erase(where.second);
+    }
+  }
+  undo_.clear();
+  unsynced_batches_ = 0;
 }
 
 }  // namespace replikv::storage

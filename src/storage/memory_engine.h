@@ -1,15 +1,17 @@
 // MemoryEngine: an in-memory engine for tests and the simulator.
 //
-// It keeps two copies of every column: what has been written (what reads see) and what has been
-// synced. crash() throws away everything written since the last sync, as a power loss would — so
-// a test or a simulated run can tell whether a replica ever acknowledged a write it had not made
-// durable.
+// Reads see every write. What a crash would keep is tracked with an undo log: the first time a
+// key changes after a sync, its synced value (or its absence) is remembered. sync() forgets the
+// undo log — everything written is now durable; crash() puts every remembered value back, so the
+// engine holds exactly what was synced, as after a power loss. Writing costs one lookup per key
+// in the undo log and syncing costs nothing, which keeps long simulations fast.
 #pragma once
 
 #include <array>
 #include <map>
+#include <optional>
 #include <string>
-#include <vector>
+#include <utility>
 
 #include "storage/engine.h"
 
@@ -27,15 +29,15 @@ class MemoryEngine final : public Engine {
   // Loses every write since the last sync, keeping what was synced.
   void crash();
   // Batches written but not yet synced.
-  size_t unsynced_batches() const { return unsynced_.size(); }
+  size_t unsynced_batches() const { return unsynced_batches_; }
 
  private:
   using Table = std::map<std::string, std::string, std::less<>>;
-  static void apply(std::array<Table, core::column_count>& tables, const core::WriteBatch& batch);
 
-  std::array<Table, core::column_count> current_;
-  std::array<Table, core::column_count> durable_;
-  std::vector<core::WriteBatch> unsynced_;
+  std::array<Table, core::column_count> tables_;
+  // (column, key) -> its value at the last sync (nullopt: absent then).
+  std::map<std::pair<uint8_t, std::string>, std::optional<std::string>> undo_;
+  size_t unsynced_batches_ = 0;
   EngineStats stats_;
 };
 
