@@ -1,6 +1,7 @@
 // Raft scenarios on a hand-driven cluster: every message is delivered (or dropped) by the test,
 // time moves only when the test ticks, and the Ready contract is carried out as the runtime does.
 #include <deque>
+#include <functional>
 #include <memory>
 #include <set>
 
@@ -14,13 +15,53 @@ namespace {
 
 class Cluster {
  public:
-  explicit Cluster(int size) {
-    RaftOptions options;
-    for (int n = 1; n <= size; ++n) options.nodes.push_back(NodeId(static_cast<uint32_t>(n)));
+  using Customize = std::function<void(int node, RaftOptions&)>;
+
+  explicit Cluster(int size, Customize customize = {}) : customize_(std::move(customize)) {
     for (int n = 1; n <= size; ++n) {
-      options.node_id = NodeId(static_cast<uint32_t>(n));
       engines_.push_back(std::make_unique<storage::MemoryEngine>());
-      replicas_.push_back(std::make_unique<Raft>(*engines_.back(), Rng(static_cast<uint64_t>(n)), options));
+      replicas_.emplace_back();
+    }
+    for (int n = 1; n <= size; ++n) start(n);
+  }
+
+  // (Re)creates node n's replica from what its engine synced.
+  void start(int n) {
+    RaftOptions options;
+    for (int m = 1; m <= static_cast<int>(engines_.size()); ++m) {
+      options.nodes.push_back(NodeId(static_cast<uint32_t>(m)));
+    }
+    options.node_id = NodeId(static_cast<uint32_t>(n));
+    if (customize_) customize_(n, options);
+    replicas_[static_cast<size_t>(n - 1)] =
+        std::make_unique<Raft>(*engines_[static_cast<size_t>(n - 1)], Rng(static_cast<uint64_t>(n)), options);
+    down_.erase(n);
+  }
+
+  // Crash: the node stops; messages to and from it are lost; it keeps what it synced.
+  void crash(int n) {
+    engines_[static_cast<size_t>(n - 1)]->crash();
+    down_.insert(n);
+  }
+
+  void tick(int n, TimeMs now_ms) {
+    if (down_.count(n) != 0) return;
+    node(n).tick(now_ms);
+    drain(n);
+  }
+
+  // Delivers the queued messages `allow` accepts, dropping the others; repeats for the messages
+  // those cause.
+  void deliver_if(const std::function<bool(int from, int to, const proto::RaftMessage&)>& allow) {
+    for (int round = 0; round < 10000 && !network_.empty(); ++round) {
+      Message message = std::move(network_.front());
+      network_.pop_front();
+      const int from = static_cast<int>(message.from.value()), to = static_cast<int>(message.to.value());
+      proto::RaftMessage raft;
+      raft.ParseFromString(message.payload);
+      if (down_.count(from) != 0 || down_.count(to) != 0 || !allow(from, to, raft)) continue;
+      node(to).peer_message(std::move(message));
+      drain(to);
     }
   }
 
@@ -42,22 +83,14 @@ class Cluster {
   }
 
   void tick_all(TimeMs now_ms) {
-    for (int n = 1; n <= size(); ++n) {
-      node(n).tick(now_ms);
-      drain(n);
-    }
+    for (int n = 1; n <= size(); ++n) tick(n, now_ms);
   }
 
-  // Delivers queued messages (and the ones they cause) except over cut links.
+  // Delivers queued messages (and the ones they cause) except to or from isolated nodes.
   void deliver_all() {
-    for (int round = 0; round < 10000 && !network_.empty(); ++round) {
-      Message message = std::move(network_.front());
-      network_.pop_front();
-      const int from = static_cast<int>(message.from.value()), to = static_cast<int>(message.to.value());
-      if (isolated_.count(from) != 0 || isolated_.count(to) != 0) continue;
-      node(to).peer_message(std::move(message));
-      drain(to);
-    }
+    deliver_if([this](int from, int to, const proto::RaftMessage&) {
+      return isolated_.count(from) == 0 && isolated_.count(to) == 0;
+    });
   }
 
   // Runs time forward in 10 ms steps, delivering everything at each step.
@@ -93,8 +126,10 @@ class Cluster {
   int size() const { return static_cast<int>(replicas_.size()); }
 
  private:
+  Customize customize_;
   std::vector<std::unique_ptr<storage::MemoryEngine>> engines_;
   std::vector<std::unique_ptr<Raft>> replicas_;
+  std::set<int> down_;
   std::deque<Message> network_;
   std::vector<ClientReply> replies_;
   std::set<int> isolated_;
@@ -169,6 +204,87 @@ TEST(Raft, ARejoiningNodeDoesNotDisruptTheLeader) {
   cluster.run(15010, 18000);
   EXPECT_EQ(cluster.leaders(), std::vector<int>{leader});
   EXPECT_EQ(cluster.node(leader).term(), term);
+}
+
+// Figure 8 of the Raft paper: an entry from an earlier term that a majority holds is not yet
+// committed, and a later leader may overwrite it; a leader commits it only by committing an entry
+// of its own term (§5.4.2). Pre-vote and check-quorum are off, as the paper's figure assumes
+// neither; appends carry one entry each so the figure's partial replication can be staged.
+TEST(Raft, Figure8AnOldTermEntryOnAMajorityIsNotCommitted) {
+  // Node n times out after 100·n ms (S1 first); nobody else campaigns unless the test ticks it.
+  Cluster cluster(5, [](int node, RaftOptions& options) {
+    options.pre_vote = false;
+    options.check_quorum = false;
+    options.election_timeout_ms_min = 100 * node;
+    options.election_timeout_ms_max = 100 * node;
+    options.heartbeat_interval_ms = 1'000'000;  // heartbeats only when the test says
+    options.append_entries_max = 1;
+  });
+  auto all = [](int, int, const proto::RaftMessage&) { return true; };
+  auto only = [](std::set<int> nodes) {
+    return [nodes](int from, int to, const proto::RaftMessage&) {
+      return nodes.count(from) != 0 && nodes.count(to) != 0;
+    };
+  };
+  for (int n = 1; n <= 5; ++n) cluster.tick(n, 0);
+  // (a) S1 leads term 1; its no-op (index 1) commits everywhere; a write (index 2) reaches S2 only.
+  cluster.tick(1, 150);
+  cluster.deliver_if(all);
+  ASSERT_EQ(cluster.leaders(), std::vector<int>{1});
+  const Term term_a = cluster.node(1).term();
+  cluster.request(1, 1, SetRequest{"x", "from S1", {}, {}, false});
+  cluster.deliver_if(only({1, 2}));
+  // (b) S1 crashes; S5 wins the next term with votes from S3 and S4 (S2's log is longer) and
+  // appends its own no-op at index 2, which reaches nobody.
+  cluster.crash(1);
+  for (int n = 2; n <= 4; ++n) cluster.tick(n, 200);
+  cluster.tick(5, 1000);
+  cluster.deliver_if([](int from, int to, const proto::RaftMessage& message) {
+    return message.type() != proto::RaftMessage::APPEND && std::set<int>{3, 4, 5}.count(from) != 0 &&
+           std::set<int>{3, 4, 5}.count(to) != 0;
+  });
+  ASSERT_EQ(cluster.node(5).role(), Raft::Role::leader);
+  EXPECT_GT(cluster.node(5).term(), term_a);
+  // (c) S5 crashes; S1 restarts and wins a later term with S2 and S3. Its no-op (index 3, its own
+  // term) reaches S2 but not S3; the term-1 entry at index 2 reaches S3. Index 2 is now held by
+  // S1, S2 and S3 — a majority — but must not be committed: it is not of S1's term, and S1's
+  // own entry is on two nodes only.
+  cluster.crash(5);
+  cluster.start(1);
+  cluster.tick(1, 2000);  // a restarted node's first tick starts its election timer
+  cluster.tick(1, 2200);  // a term S3 already voted in: it refuses; S2 alone is not enough
+  cluster.deliver_if(only({1, 2, 3}));
+  cluster.tick(1, 2400);  // the next term: S2 and S3 vote for S1
+  auto stage_c = [](int from, int to, const proto::RaftMessage& message) {
+    if (from == 1 && to == 3 && message.type() == proto::RaftMessage::APPEND) {
+      for (const auto& entry : message.entries()) {
+        if (entry.index() >= 3) return false;  // S1's no-op never reaches S3
+      }
+    }
+    return std::set<int>{1, 2, 3}.count(from) != 0 && std::set<int>{1, 2, 3}.count(to) != 0;
+  };
+  cluster.deliver_if(stage_c);
+  ASSERT_EQ(cluster.node(1).role(), Raft::Role::leader);
+  cluster.request(1, 3, GetRequest{"x"});  // its heartbeat round makes S1 probe S3 and back up
+  cluster.deliver_if(stage_c);
+  EXPECT_LT(cluster.node(1).commit_index(), LogIndex(2))
+      << "an old-term entry is not committed by counting replicas";
+  EXPECT_FALSE(cluster.reply_for(1).has_value()) << "so the write is not acknowledged";
+  // (d) S1 crashes; S5 returns and wins with S3 and S4 (its last term is newer than theirs; S2
+  // holds S1's newer no-op and refuses) and overwrites index 2 — allowed, since it was never
+  // committed. The others are not ticked, so only S5 campaigns.
+  cluster.crash(1);
+  cluster.start(5);
+  cluster.tick(5, 5000);  // starts its timer
+  cluster.tick(5, 5600);  // a term S2 and S3 already voted in (for S1): only S4 agrees
+  cluster.deliver_if(only({2, 3, 4, 5}));
+  cluster.tick(5, 6200);  // the next term: S3 and S4 vote for S5
+  cluster.deliver_if(only({2, 3, 4, 5}));
+  ASSERT_EQ(cluster.node(5).role(), Raft::Role::leader);
+  EXPECT_GE(cluster.node(5).commit_index(), LogIndex(3)) << "its own no-op commits, and index 2 with it";
+  cluster.request(5, 2, GetRequest{"x"});
+  cluster.deliver_if(only({2, 3, 4, 5}));
+  EXPECT_EQ(cluster.reply_for(2), Reply::nil()) << "the unacknowledged write is gone";
 }
 
 }  // namespace

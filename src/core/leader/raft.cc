@@ -90,14 +90,21 @@ void Raft::tick(TimeMs now_ms) {
     for (const auto& [id, peer] : peers_) {
       if (peer.heard_at_ms + options_.election_timeout_ms_min >= now_ms_) ++heard;
     }
-    if (heard < majority() && now_ms_ >= became_leader_ms_ + options_.election_timeout_ms_min) {
+    if (options_.check_quorum && heard < majority() &&
+        now_ms_ >= became_leader_ms_ + options_.election_timeout_ms_min) {
       become_follower(term_, std::nullopt);
       return;
     }
     if (now_ms_ >= heartbeat_due_ms_) broadcast_append(true);
     return;
   }
-  if (now_ms_ >= election_deadline_ms_) start_pre_vote();
+  if (now_ms_ >= election_deadline_ms_) {
+    if (options_.pre_vote) {
+      start_pre_vote();
+    } else {
+      start_election();
+    }
+  }
 }
 
 void Raft::peer_message(Message message) {
@@ -219,7 +226,8 @@ void Raft::fail_pending() {
 
 void Raft::step(const proto::RaftMessage& message) {
   const Term term(message.term());
-  const bool in_lease = leader_heard_ms_ + options_.election_timeout_ms_min > now_ms_;
+  const bool in_lease =
+      options_.check_quorum && leader_heard_ms_ + options_.election_timeout_ms_min > now_ms_;
   if (term > term_) {
     const bool pre_vote = message.type() == proto::RaftMessage::PRE_VOTE ||
                           (message.type() == proto::RaftMessage::PRE_VOTE_RESPONSE && message.granted());
@@ -258,7 +266,9 @@ void Raft::step(const proto::RaftMessage& message) {
 void Raft::on_vote_request(const proto::RaftMessage& message) {
   const NodeId candidate(message.from());
   const bool pre_vote = message.type() == proto::RaftMessage::PRE_VOTE;
-  const bool in_lease = leader_heard_ms_ + options_.election_timeout_ms_min > now_ms_ && leader_ != candidate;
+  const bool in_lease = options_.check_quorum &&
+                        leader_heard_ms_ + options_.election_timeout_ms_min > now_ms_ &&
+                        leader_ != candidate;
   const bool up_to_date = log_up_to_date(LogIndex(message.last_log_index()), Term(message.last_log_term()));
   bool granted = false;
   if (pre_vote) {

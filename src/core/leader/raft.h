@@ -60,6 +60,10 @@ struct RaftOptions {
   uint64_t append_entries_max = 64;   // entries in one APPEND
   uint64_t inflight_appends_max = 8;  // APPENDs in flight to one follower (pipelining bound)
   uint64_t cache_bytes_max = 16ull << 20;
+  // Both on in every real configuration; scenario tests that replay the paper's figures, which
+  // assume neither, turn them off.
+  bool pre_vote = true;
+  bool check_quorum = true;  // also: refuse votes while a leader is heard from (leader lease)
 };
 
 class Raft final : public Replica {
