@@ -56,6 +56,17 @@ Reply Keyspace::execute(const Request& request, TimeMs now_ms, WriteBatch& batch
   return reply;
 }
 
+void Keyspace::describe(ReplicaStatus& status) const {
+  status.key_count = key_count_;
+  status.keys_with_expiry = expiry_count_;
+  status.keyspace_hits_total = hits_;
+  status.keyspace_misses_total = misses_;
+  status.cache_bytes = cache_.bytes();
+  status.cache_entries = cache_.entries();
+  status.cache_hits_total = cache_.hits();
+  status.cache_misses_total = cache_.misses();
+}
+
 void Keyspace::finish_batch(WriteBatch& batch) {
   if (counters_dirty_) write_counters(batch);
   counters_dirty_ = false;

@@ -24,6 +24,7 @@
 
 #include "core/command.h"
 #include "core/record_cache.h"
+#include "core/replica.h"
 #include "core/reply.h"
 #include "core/storage.h"
 #include "core/types.h"
@@ -56,6 +57,8 @@ class Keyspace {
   uint64_t hits() const { return hits_; }
   uint64_t misses() const { return misses_; }
   const RecordCache& cache() const { return cache_; }
+  // Fills the keyspace's part of a replica's status: keys, expiry, hits, the cache.
+  void describe(ReplicaStatus& status) const;
 
  private:
   using Record = CachedRecord;

@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/reply.h"
@@ -67,5 +68,16 @@ struct Ready {
     tick_at_ms.reset();
   }
 };
+
+// For replicas: moves the Ready being built into `out` under the next id (`last_taken` advances)
+// and returns true, or returns false when it holds nothing to do. `out` is cleared either way.
+inline bool hand_over(Ready& building, ReadyId& last_taken, Ready& out) {
+  out.clear();
+  if (building.empty()) return false;
+  std::swap(out, building);
+  last_taken = last_taken.next();
+  out.id = last_taken;
+  return true;
+}
 
 }  // namespace replikv::core

@@ -46,32 +46,21 @@ void Standalone::persisted(ReadyId ready_id) {
 }
 
 bool Standalone::take_ready(Ready& out) {
-  out.clear();
   keyspace_.finish_batch(pending_.batch);
-  if (pending_.empty()) return false;
-  std::swap(out, pending_);
-  last_taken_ = last_taken_.next();
-  out.id = last_taken_;
-  return true;
+  return hand_over(pending_, last_taken_, out);
 }
 
 ReplicaStatus Standalone::status() const {
   ReplicaStatus status;
   status.role = "master";
   status.node_id = options_.node_id;
-  status.key_count = keyspace_.key_count();
-  status.keys_with_expiry = keyspace_.expiry_count();
+  keyspace_.describe(status);
   status.applied_index = keyspace_.applied_index();
   status.durable_ready_id = durable_;
   status.writes_applied_total = writes_;
   status.reads_total = reads_;
   status.expired_keys_total = expired_;
-  status.keyspace_hits_total = keyspace_.hits();
-  status.keyspace_misses_total = keyspace_.misses();
-  status.cache_bytes = keyspace_.cache().bytes();
-  status.cache_entries = keyspace_.cache().entries();
-  status.cache_hits_total = keyspace_.cache().hits();
-  status.cache_misses_total = keyspace_.cache().misses();
+
   return status;
 }
 

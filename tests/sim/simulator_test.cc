@@ -144,14 +144,7 @@ class Broadcaster final : public core::Replica {
     }
   }
   void persisted(core::ReadyId) override {}
-  bool take_ready(core::Ready& out) override {
-    out.clear();
-    if (pending_.empty()) return false;
-    std::swap(out, pending_);
-    last_ = last_.next();
-    out.id = last_;
-    return true;
-  }
+  bool take_ready(core::Ready& out) override { return core::hand_over(pending_, last_, out); }
   core::ReplicaStatus status() const override { return {}; }
 
  private:

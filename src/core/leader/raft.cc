@@ -126,7 +126,6 @@ void Raft::persisted(ReadyId ready_id) {
 }
 
 bool Raft::take_ready(Ready& out) {
-  out.clear();
   keyspace_.finish_batch(pending_.batch);
   if (commit_written_ != commit_) {
     pending_.batch.put(Column::meta, std::string(meta_commit), u64_bytes(commit_.value()));
@@ -137,10 +136,7 @@ bool Raft::take_ready(Ready& out) {
     applied_written_ = applied_;
     demand(pending_, Sync::per_policy);
   }
-  if (pending_.empty()) return false;
-  std::swap(out, pending_);
-  last_taken_ = last_taken_.next();
-  out.id = last_taken_;
+  if (!hand_over(pending_, last_taken_, out)) return false;
   if (log_written_) {
     ready_last_index_[out.id.value()] = last_index_;
     log_written_ = false;
@@ -153,8 +149,7 @@ ReplicaStatus Raft::status() const {
   ReplicaStatus status;
   status.role = role_ == Role::leader ? "master" : "slave";
   status.node_id = options_.node_id;
-  status.key_count = keyspace_.key_count();
-  status.keys_with_expiry = keyspace_.expiry_count();
+  keyspace_.describe(status);
   status.applied_index = applied_;
   status.writes_applied_total = writes_applied_;
   status.reads_total = reads_;
