@@ -308,27 +308,40 @@ Reply Keyspace::ttl(const TtlRequest& request, TimeMs now_ms) {
   return Reply::number(request.milliseconds ? remaining_ms : (remaining_ms + 500) / 1000);
 }
 
-uint64_t Keyspace::expire_due(TimeMs now_ms, uint64_t keys_max, WriteBatch& batch) {
-  std::vector<std::pair<TimeMs, std::string>> due;
+std::vector<std::string> Keyspace::due_keys(TimeMs now_ms, uint64_t keys_max) {
+  std::vector<std::pair<TimeMs, std::string>> candidates;
   view_.scan(Column::expiry, {}, [&](std::string_view key, std::string_view) {
-    if (due.size() >= keys_max) return false;
+    if (candidates.size() >= keys_max) return false;
     const auto expire_at_ms = static_cast<TimeMs>(read_u64_be(key));
     if (!is_expired(expire_at_ms, now_ms)) return false;
-    due.emplace_back(expire_at_ms, key.substr(8));
+    candidates.emplace_back(expire_at_ms, key.substr(8));
     return true;
   });
-  uint64_t deleted = 0;
-  for (const auto& [expire_at_ms, key] : due) {
+  std::vector<std::string> due;
+  for (auto& [expire_at_ms, key] : candidates) {
     // The index is read from storage; the open batch may already have rewritten or deleted the
     // key (and then it also erased this index entry). Only a record that still carries this
     // expiry time is due.
     const auto record = load(key);
-    if (!record || record->expire_at_ms != expire_at_ms) continue;
+    if (record && record->expire_at_ms == expire_at_ms) due.push_back(std::move(key));
+  }
+  return due;
+}
+
+uint64_t Keyspace::expire_keys(const std::vector<std::string>& keys, TimeMs now_ms, WriteBatch& batch) {
+  uint64_t deleted = 0;
+  for (const auto& key : keys) {
+    const auto record = load(key);
+    if (!record || !is_expired(record->expire_at_ms, now_ms)) continue;  // rewritten since
     erase(key, batch);
     ++deleted;
   }
   if (deleted > 0) counters_dirty_ = true;
   return deleted;
+}
+
+uint64_t Keyspace::expire_due(TimeMs now_ms, uint64_t keys_max, WriteBatch& batch) {
+  return expire_keys(due_keys(now_ms, keys_max), now_ms, batch);
 }
 
 }  // namespace replikv::core

@@ -21,6 +21,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "core/command.h"
 #include "core/record_cache.h"
@@ -45,6 +46,12 @@ class Keyspace {
   // index is read from storage alone, so keys given a TTL in the open batch wait for a later
   // sweep.
   uint64_t expire_due(TimeMs now_ms, uint64_t keys_max, WriteBatch& batch);
+  // The two halves of expire_due, for strategies where one node decides and every replica
+  // applies: the keys whose expiry is before `now_ms` (at most `keys_max`), and the deletion of
+  // those among `keys` that are still expired as of `now_ms` (a key rewritten since the decision
+  // is kept). Returns how many were deleted.
+  std::vector<std::string> due_keys(TimeMs now_ms, uint64_t keys_max);
+  uint64_t expire_keys(const std::vector<std::string>& keys, TimeMs now_ms, WriteBatch& batch);
 
   // Ends the current batch: writes the counters record if they moved, forgets the overlay.
   void finish_batch(WriteBatch& batch);

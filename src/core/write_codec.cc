@@ -80,6 +80,7 @@ Request from_log_write(const proto::Write& write) {
       return out;
     }
     case proto::Write::kIncrBy: return IncrByRequest{write.incr_by().key(), write.incr_by().delta()};
+    case proto::Write::kExpire: break;  // not a client request: the replica applies it itself
     case proto::Write::OP_NOT_SET: break;
   }
   REPLIKV_ASSERT(false, "a log write with no operation");

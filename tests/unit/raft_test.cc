@@ -206,6 +206,50 @@ TEST(Raft, ARejoiningNodeDoesNotDisruptTheLeader) {
   EXPECT_EQ(cluster.node(leader).term(), term);
 }
 
+// Expiry is the leader's: followers never delete by their own clocks; the leader's Expire entry
+// deletes the key everywhere.
+TEST(Raft, ExpiryIsDecidedByTheLeader) {
+  Cluster cluster(3);
+  cluster.run(0, 5000);
+  const int leader = cluster.leaders().at(0);
+  cluster.request(leader, 1, SetRequest{"k", "v", {Expiry::Kind::relative_ms, 200}, {}, false});
+  cluster.run(5010, 5100);  // replicated; nobody's clock has passed 5200 yet
+  ASSERT_EQ(cluster.reply_for(1), Reply::ok());
+  for (int n = 1; n <= 3; ++n) ASSERT_EQ(cluster.node(n).status().key_count, 1u) << "node " << n;
+  // Followers' clocks run ahead, past the expiry (not far enough to start an election); they
+  // keep the key: only the leader's entry deletes it.
+  for (int n = 1; n <= 3; ++n) {
+    if (n != leader) cluster.tick(n, 6'000);
+  }
+  for (int n = 1; n <= 3; ++n) EXPECT_EQ(cluster.node(n).status().key_count, 1u) << "node " << n;
+  // The leader's clock passes the expiry: its sweep appends an Expire entry, applied everywhere.
+  for (TimeMs t = 5110; t <= 5600; t += 10) {
+    cluster.tick(leader, t);
+    cluster.deliver_all();
+  }
+  cluster.run(5610, 5800);
+  EXPECT_EQ(cluster.node(leader).status().key_count, 0u);
+  EXPECT_EQ(cluster.node(leader).status().expired_keys_total, 1u);
+  // Followers apply it once they learn the commit index (with the next heartbeat).
+  for (int n = 1; n <= 3; ++n) EXPECT_EQ(cluster.node(n).status().key_count, 0u) << "node " << n;
+}
+
+TEST(Keyspace, AnExpiryDecisionKeepsAKeyRewrittenSince) {
+  storage::MemoryEngine engine;
+  Keyspace keyspace(engine, 0);
+  WriteBatch batch;
+  keyspace.execute(SetRequest{"k", "old", {Expiry::Kind::absolute_ms, 1000}, {}, false}, 500, batch);
+  keyspace.finish_batch(batch);
+  ASSERT_TRUE(engine.write(batch).is_ok());
+  batch.clear();
+  const auto due = keyspace.due_keys(2000, 10);
+  ASSERT_EQ(due, std::vector<std::string>{"k"});
+  // Rewritten without a time to live before the decision is applied: it stays.
+  keyspace.execute(SetRequest{"k", "new", {}, {}, false}, 1500, batch);
+  EXPECT_EQ(keyspace.expire_keys(due, 2000, batch), 0u);
+  EXPECT_EQ(keyspace.execute(GetRequest{"k"}, 2000, batch), Reply::bulk("new"));
+}
+
 // Figure 8 of the Raft paper: an entry from an earlier term that a majority holds is not yet
 // committed, and a later leader may overwrite it; a leader commits it only by committing an entry
 // of its own term (§5.4.2). Pre-vote and check-quorum are off, as the paper's figure assumes

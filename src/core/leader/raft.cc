@@ -96,6 +96,7 @@ void Raft::tick(TimeMs now_ms) {
       return;
     }
     if (now_ms_ >= heartbeat_due_ms_) broadcast_append(true);
+    propose_expiry();
     return;
   }
   if (now_ms_ >= election_deadline_ms_) {
@@ -153,6 +154,7 @@ ReplicaStatus Raft::status() const {
   status.applied_index = applied_;
   status.writes_applied_total = writes_applied_;
   status.reads_total = reads_;
+  status.expired_keys_total = expired_keys_total_;
   status.term = term_;
   status.commit_index = commit_;
   status.leader = leader_;
@@ -215,6 +217,24 @@ void Raft::fail_pending() {
     reply(read.request, Reply::error("NOTLEADER this node stopped being the leader; retry"));
   }
   pending_reads_.clear();
+}
+
+// Expiry is the leader's (point 7 of the Raft issue): it finds keys due by its clock and appends
+// one Expire entry for them; every replica applies the entry, deleting the keys still expired at
+// the leader's time. One such entry is in flight at a time.
+void Raft::propose_expiry() {
+  if (expiry_in_flight_ || now_ms_ < next_expiry_sweep_ms_ || applied_ < term_start_index_) return;
+  next_expiry_sweep_ms_ = now_ms_ + options_.expiry_sweep_interval_ms;
+  const auto keys = keyspace_.due_keys(now_ms_, options_.expiry_sweep_keys_max);
+  if (keys.empty()) return;
+  proto::LogEntry entry;
+  proto::Expire* expire = entry.mutable_write()->mutable_expire();
+  for (const auto& key : keys) expire->add_keys(key);
+  expire->set_now_ms(now_ms_);
+  expiry_in_flight_ = true;
+  append(std::move(entry));
+  broadcast_append(false);
+  advance_commit();
 }
 
 // --- Messages -------------------------------------------------------------------------------
@@ -386,6 +406,7 @@ void Raft::on_append_response(const proto::RaftMessage& message) {
 void Raft::become_follower(Term term, std::optional<NodeId> leader) {
   REPLIKV_ASSERT(term >= term_, "the term never decreases");
   if (role_ == Role::leader) fail_pending();
+  expiry_in_flight_ = false;
   if (term > term_) {
     term_ = term;
     vote_.reset();
@@ -569,7 +590,12 @@ void Raft::apply_committed() {
     const LogIndex index = applied_.next();
     const auto entry = entry_at(index);
     REPLIKV_ASSERT(entry.has_value(), "a committed entry is in the log");
-    if (entry->has_write()) {
+    if (entry->has_write() && entry->write().has_expire()) {
+      const auto& expire = entry->write().expire();
+      expired_keys_total_ += keyspace_.expire_keys({expire.keys().begin(), expire.keys().end()},
+                                                   expire.now_ms(), pending_.batch);
+      if (role_ == Role::leader) expiry_in_flight_ = false;
+    } else if (entry->has_write()) {
       Reply result = keyspace_.execute(from_log_write(entry->write()), entry->time_ms(), pending_.batch);
       ++writes_applied_;
       if (role_ == Role::leader && entry->origin_node() == options_.node_id.value()) {

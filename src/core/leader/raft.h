@@ -62,6 +62,9 @@ struct RaftOptions {
   uint64_t cache_bytes_max = 16ull << 20;
   // Both on in every real configuration; scenario tests that replay the paper's figures, which
   // assume neither, turn them off.
+  // The leader's expiry sweep: how often, and how many keys one Expire entry deletes at most.
+  TimeMs expiry_sweep_interval_ms = 100;
+  uint64_t expiry_sweep_keys_max = 200;
   bool pre_vote = true;
   bool check_quorum = true;  // also: refuse votes while a leader is heard from (leader lease)
 };
@@ -120,6 +123,7 @@ class Raft final : public Replica {
   void append(proto::LogEntry entry);
   void persist_term_and_vote();
   void advance_commit();
+  void propose_expiry();
   void apply_committed();
   void serve_reads();
   void fail_pending();
@@ -156,6 +160,9 @@ class Raft final : public Replica {
   LogIndex term_start_index_;  // this leader's no-op
   TimeMs became_leader_ms_ = 0;
   uint64_t malformed_messages_ = 0;
+  bool expiry_in_flight_ = false;
+  TimeMs next_expiry_sweep_ms_ = 0;
+  uint64_t expired_keys_total_ = 0;
 
   TimeMs now_ms_ = 0;
   TimeMs election_deadline_ms_ = 0;
