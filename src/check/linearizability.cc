@@ -241,21 +241,36 @@ CheckResult check_linearizability(const History& history, const LinearizabilityB
   //     every order that includes it also works without it;
   //   - somebody observed it: it did take effect, before the earliest such observation
   //     completed — so it becomes a required operation with that completion time.
+  //   A CAS of unknown outcome shown by the second rule to have taken effect also observed its
+  //   expected value (it matched), so the rules run to a fixed point: that can show the write
+  //   of the expected value took effect too.
   std::map<std::string, std::unordered_map<Value, int64_t, ValueHash>> first_observed;  // -> complete
   std::map<std::string, std::unordered_map<Value, int, ValueHash>> writers;
-  for (const auto& op : history.operations) {
-    Value seen;
-    if (op.f == Function::read && op.outcome == Outcome::ok) {
-      seen = op.value;
-    } else if (op.f == Function::cas && op.outcome == Outcome::ok) {
-      seen = op.expected;
-    } else {
-      if (op.f != Function::read && op.outcome != Outcome::fail) ++writers[op.key][op.value];
-      continue;
+  const auto observe = [&](const std::string& key, const Value& seen, int64_t at_ns) {
+    auto [it, inserted] = first_observed[key].emplace(seen, at_ns);
+    if (!inserted && at_ns < it->second) {
+      it->second = at_ns;
+      return true;
     }
-    if (op.f == Function::cas) ++writers[op.key][op.value];
-    auto [it, inserted] = first_observed[op.key].emplace(seen, op.complete_ns);
-    if (!inserted) it->second = std::min(it->second, op.complete_ns);
+    return inserted;
+  };
+  for (const auto& op : history.operations) {
+    if (op.f != Function::read && op.outcome != Outcome::fail) ++writers[op.key][op.value];
+    if (op.f == Function::read && op.outcome == Outcome::ok) observe(op.key, op.value, op.complete_ns);
+    if (op.f == Function::cas && op.outcome == Outcome::ok) observe(op.key, op.expected, op.complete_ns);
+  }
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (const auto& op : history.operations) {
+      if (op.f != Function::cas || op.outcome != Outcome::info || op.value.is_null() ||
+          writers[op.key][op.value] != 1) {
+        continue;
+      }
+      const auto& seen = first_observed[op.key];
+      const auto it = seen.find(op.value);
+      if (it == seen.end() || it->second < op.invoke_ns) continue;
+      changed |= observe(op.key, op.expected, it->second);
+    }
   }
   size_t operations = 0, unknown_set_aside = 0, unknown_resolved = 0;
   for (const auto& op : history.operations) {

@@ -28,6 +28,7 @@ const std::vector<CommandSpec> kCommands = {
     {"keys", 2, false, H::core, 0, 0, 0, "readonly"},
     {"ttl", 2, false, H::core, 1, 1, 1, "readonly fast"},
     {"pttl", 2, false, H::core, 1, 1, 1, "readonly fast"},
+    {"cas", -3, true, H::core, 1, 1, 1, "write denyoom fast"},
     // Connection and server commands, answered by the runtime.
     {"ping", -1, false, H::server, 0, 0, 0, "fast stale"},
     {"echo", 2, false, H::server, 0, 0, 0, "fast"},
@@ -158,7 +159,8 @@ bool is_write(const Request& request) {
   return std::holds_alternative<SetRequest>(request) ||
          std::holds_alternative<DelRequest>(request) ||
          std::holds_alternative<MSetRequest>(request) ||
-         std::holds_alternative<IncrByRequest>(request);
+         std::holds_alternative<IncrByRequest>(request) ||
+         std::holds_alternative<CasRequest>(request);
 }
 
 std::variant<Request, Reply> parse_request(const CommandSpec& spec,
@@ -194,6 +196,11 @@ std::variant<Request, Reply> parse_request(const CommandSpec& spec,
   if (name == "keys") return Request{KeysRequest{std::string(argv[1])}};
   if (name == "ttl" || name == "pttl") {
     return Request{TtlRequest{std::string(argv[1]), name == "pttl"}};
+  }
+  if (name == "cas") {
+    if (argv.size() > 4) return check_arity(spec, 0).value();
+    if (argv.size() == 3) return Request{CasRequest{std::string(argv[1]), std::nullopt, std::string(argv[2])}};
+    return Request{CasRequest{std::string(argv[1]), std::string(argv[2]), std::string(argv[3])}};
   }
   return Reply::error(fmt::format("ERR command '{}' is not a data command", name));
 }

@@ -69,10 +69,17 @@ struct ScanRequest {
 };
 struct KeysRequest { std::string pattern; };
 struct TtlRequest { std::string key; bool milliseconds; };
+// CAS key [expected] new: sets `key` to `value` only if its current value is `expected` — or, with
+// no expected value given, only if the key is absent. Answers 1 when it set, 0 when not.
+struct CasRequest {
+  std::string key;
+  std::optional<std::string> expected;
+  std::string value;
+};
 
 using Request = std::variant<GetRequest, SetRequest, DelRequest, ExistsRequest, MGetRequest,
                              MSetRequest, IncrByRequest, DbSizeRequest, ScanRequest, KeysRequest,
-                             TtlRequest>;
+                             TtlRequest, CasRequest>;
 
 bool is_write(const Request& request);
 

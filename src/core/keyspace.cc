@@ -45,6 +45,7 @@ Reply Keyspace::execute(const Request& request, TimeMs now_ms, WriteBatch& batch
         if constexpr (std::is_same_v<T, ScanRequest>) return scan(r, now_ms);
         if constexpr (std::is_same_v<T, KeysRequest>) return keys(r, now_ms);
         if constexpr (std::is_same_v<T, TtlRequest>) return ttl(r, now_ms);
+        if constexpr (std::is_same_v<T, CasRequest>) return cas(r, now_ms, batch);
       },
       request);
   if (is_write(request)) {
@@ -257,6 +258,15 @@ Reply Keyspace::incr_by(const IncrByRequest& request, TimeMs now_ms, WriteBatch&
   // An expired record is absent: the new value starts without a time to live.
   store(request.key, std::to_string(value), old ? old->expire_at_ms : std::nullopt, batch);
   return Reply::number(value);
+}
+
+Reply Keyspace::cas(const CasRequest& request, TimeMs now_ms, WriteBatch& batch) {
+  const auto old = load_live(request.key, now_ms);
+  const bool matches = request.expected ? old && old->value == *request.expected : !old;
+  if (!matches) return Reply::number(0);
+  // Like SET without options: the new value has no time to live.
+  store(request.key, request.value, std::nullopt, batch);
+  return Reply::number(1);
 }
 
 Reply Keyspace::scan(const ScanRequest& request, TimeMs now_ms) const {

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/command.h"
 #include "core/ready.h"
@@ -20,6 +21,14 @@ struct ClientRequest {
   ConnectionId connection;
   uint64_t sequence = 0;
   Request request;
+};
+
+// What a leader knows of one follower.
+struct FollowerStatus {
+  NodeId node;
+  LogIndex match;          // the follower holds the leader's log durably up to here
+  uint64_t lag_entries = 0;  // the leader's last index minus match
+  TimeMs heard_ms_ago = 0;   // since the follower last answered
 };
 
 // A point-in-time report of a replica, for INFO, ROLE, /status and /metrics.
@@ -40,6 +49,12 @@ struct ReplicaStatus {
   LogIndex commit_index;
   std::optional<NodeId> leader;
   bool is_leader = false;
+  std::string raft_role;             // follower, pre-candidate, candidate, leader ("" if none)
+  LogIndex last_index;               // the last entry of this node's log
+  std::vector<FollowerStatus> followers;  // at a leader
+  uint64_t writes_forwarded_total = 0;    // writes this node forwarded to a leader
+  uint64_t duplicates_skipped_total = 0;  // log entries skipped as already applied
+  uint64_t malformed_messages_total = 0;
   uint64_t cache_bytes = 0;         // the record cache in front of storage
   uint64_t cache_entries = 0;
   uint64_t cache_hits_total = 0;

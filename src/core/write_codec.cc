@@ -24,7 +24,7 @@ SetRequest::Condition from_proto(proto::Set::Condition condition) {
 
 }  // namespace
 
-std::optional<proto::Write> to_log_write(const Request& request, TimeMs now_ms) {
+std::optional<proto::Write> to_log_write(const Request& request, std::optional<TimeMs> now_ms) {
   proto::Write write;
   if (const auto* set = std::get_if<SetRequest>(&request)) {
     proto::Set* out = write.mutable_set();
@@ -34,7 +34,13 @@ std::optional<proto::Write> to_log_write(const Request& request, TimeMs now_ms) 
     out->set_return_old(set->return_old);
     switch (set->expiry.kind) {
       case Expiry::Kind::none: break;
-      case Expiry::Kind::relative_ms: out->set_expire_at_ms(now_ms + set->expiry.ms); break;
+      case Expiry::Kind::relative_ms:
+        if (now_ms) {
+          out->set_expire_at_ms(*now_ms + set->expiry.ms);
+        } else {
+          out->set_expire_in_ms(set->expiry.ms);
+        }
+        break;
       case Expiry::Kind::absolute_ms: out->set_expire_at_ms(set->expiry.ms); break;
       case Expiry::Kind::keep: out->set_keep_ttl(true); break;
     }
@@ -57,8 +63,23 @@ std::optional<proto::Write> to_log_write(const Request& request, TimeMs now_ms) 
     write.mutable_incr_by()->set_delta(incr->delta);
     return write;
   }
+  if (const auto* cas = std::get_if<CasRequest>(&request)) {
+    proto::CompareAndSet* out = write.mutable_cas();
+    out->set_key(cas->key);
+    out->set_has_expected(cas->expected.has_value());
+    if (cas->expected) out->set_expected(*cas->expected);
+    out->set_value(cas->value);
+    return write;
+  }
   REPLIKV_ASSERT(!is_write(request), "every write request has a log form");
   return std::nullopt;
+}
+
+void resolve_expiry(proto::Write& write, TimeMs now_ms) {
+  if (!write.has_set() || write.set().expire_in_ms() == 0) return;
+  proto::Set* set = write.mutable_set();
+  set->set_expire_at_ms(now_ms + set->expire_in_ms());
+  set->set_expire_in_ms(0);
 }
 
 Request from_log_write(const proto::Write& write) {
@@ -80,6 +101,11 @@ Request from_log_write(const proto::Write& write) {
       return out;
     }
     case proto::Write::kIncrBy: return IncrByRequest{write.incr_by().key(), write.incr_by().delta()};
+    case proto::Write::kCas: {
+      const proto::CompareAndSet& cas = write.cas();
+      return CasRequest{cas.key(), cas.has_expected() ? std::optional<std::string>(cas.expected()) : std::nullopt,
+                        cas.value()};
+    }
     case proto::Write::kExpire: break;  // not a client request: the replica applies it itself
     case proto::Write::OP_NOT_SET: break;
   }

@@ -14,8 +14,12 @@
 
 namespace replikv::core {
 
-// The log form of a write request, expiry resolved against `now_ms`; nullopt for a read.
-std::optional<proto::Write> to_log_write(const Request& request, TimeMs now_ms);
+// The log form of a write request, expiry resolved against `now_ms`; nullopt for a read. With
+// no `now_ms` (a follower forwarding to the leader) a relative expiry stays relative.
+std::optional<proto::Write> to_log_write(const Request& request, std::optional<TimeMs> now_ms);
+
+// Turns a forwarded write's relative expiry into an absolute one, from the leader's clock.
+void resolve_expiry(proto::Write& write, TimeMs now_ms);
 
 // The request a replica applies for a log entry's write (expiry absolute or kept).
 Request from_log_write(const proto::Write& write);

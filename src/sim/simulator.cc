@@ -79,10 +79,20 @@ struct PendingOp {
   check::Function f = check::Function::read;
   std::string key;
   int64_t value = 0;
+  std::optional<int64_t> expected;  // cas: the value it expects (none: the key absent)
   uint64_t sequence = 0;
   int node = 1;
   bool final = false;
 };
+
+// The operation's value as the history records it: null for a read, [expected, new] for a cas.
+std::string value_json(const PendingOp& op) {
+  if (op.f == check::Function::read) return "null";
+  if (op.f == check::Function::cas) {
+    return fmt::format("[{},{}]", op.expected ? std::to_string(*op.expected) : "null", op.value);
+  }
+  return std::to_string(op.value);
+}
 
 struct Client {
   int index = 0;
@@ -147,6 +157,7 @@ class Simulation {
   bool final_phase_ = false;
   bool nemesis_stopped_ = false;
   std::map<uint64_t, int> leaders_by_term_;
+  std::map<std::string, int64_t> last_written_;  // per register key: the newest value asked for
   std::vector<std::string> election_violations_;
 };
 
@@ -184,6 +195,7 @@ void Simulation::start_node(Node& node) {
     raft.election_timeout_ms_min = options_.election_timeout_ms_min;
     raft.election_timeout_ms_max = options_.election_timeout_ms_min * 2;
     raft.heartbeat_interval_ms = std::max<int64_t>(1, options_.election_timeout_ms_min / 6);
+    raft.request_timeout_ms = options_.client_timeout_ms * 2;
     replica = std::make_unique<core::Raft>(node.engine, core::Rng(rng_.next_u64()), raft);
   } else {
     core::StandaloneOptions standalone;
@@ -320,8 +332,7 @@ std::string Simulation::digest(Node& node) {
 }
 
 void Simulation::record_invoke(const Client& client, const PendingOp& op) {
-  std::string value = "null";
-  if (op.f != check::Function::read) value = std::to_string(op.value);
+  const std::string value = value_json(op);
   history_ << fmt::format("{{\"process\":{},\"type\":\"invoke\",\"f\":\"{}\",\"key\":\"{}\",\"value\":{},\"time\":{},\"node\":{}{}}}\n",
                           client.process, check::to_string(op.f), op.key, value, events_.now_ns(),
                           op.node, op.final ? ",\"final\":true" : "");
@@ -353,6 +364,10 @@ void Simulation::invoke(Client& client, PendingOp op) {
   core::Request request;
   switch (op.f) {
     case check::Function::read: request = core::GetRequest{op.key}; break;
+    case check::Function::cas:
+      request = core::CasRequest{op.key, op.expected ? std::optional<std::string>(std::to_string(*op.expected)) : std::nullopt,
+                                 std::to_string(op.value)};
+      break;
     default: request = core::SetRequest{op.key, std::to_string(op.value), {}, {}, false}; break;
   }
   Node& node = *nodes_[static_cast<size_t>(op.node - 1)];
@@ -367,7 +382,7 @@ void Simulation::invoke(Client& client, PendingOp op) {
   events_.after(timeout_ns, [this, &client, sequence = op.sequence] {
     if (!client.busy || client.pending.sequence != sequence) return;
     if (client.pending.final) final_reads_.push_front(retarget(client.pending, 0));
-    complete(client, "info", client.pending.f == check::Function::read ? "null" : std::to_string(client.pending.value));
+    complete(client, "info", value_json(client.pending));
   });
 }
 
@@ -382,7 +397,7 @@ void Simulation::on_reply(int client_index, uint64_t sequence, const core::Reply
     } else if (reply.text.rfind("NOTLEADER", 0) == 0) {
       client.leader_hint = 0;
     }
-    const std::string value = client.pending.f == check::Function::read ? "null" : std::to_string(client.pending.value);
+    const std::string value = value_json(client.pending);
     // A final read refused for not reaching the leader is asked again, of the leader.
     if (client.pending.final && reply.text.rfind("NOTLEADER", 0) == 0) {
       final_reads_.push_front(retarget(client.pending, client.leader_hint));
@@ -394,6 +409,9 @@ void Simulation::on_reply(int client_index, uint64_t sequence, const core::Reply
   }
   if (client.pending.f == check::Function::read) {
     complete(client, "ok", reply.kind == core::Reply::Kind::bulk ? reply.text : "null");
+  } else if (client.pending.f == check::Function::cas) {
+    // 0: the value did not match, nothing was written — a definite failure.
+    complete(client, reply.integer == 1 ? "ok" : "fail", value_json(client.pending));
   } else {
     complete(client, "ok", std::to_string(client.pending.value));
   }
@@ -415,15 +433,27 @@ void Simulation::next_operation(Client& client) {
   }
   if (stats_.invoked >= options_.ops) return;
   PendingOp op;
-  op.node = client.leader_hint != 0 ? client.leader_hint : static_cast<int>(rng_.between(1, options_.nodes));
+  // Half the operations go to any node (a follower forwards them), half to the leader a refusal
+  // last named.
+  const bool anywhere = client.leader_hint == 0 || rng_.below(2) == 0;
+  op.node = anywhere ? static_cast<int>(rng_.between(1, options_.nodes)) : client.leader_hint;
   const uint64_t choice = rng_.below(100);
   if (choice < 45) {
     op.f = check::Function::read;
     op.key = fmt::format("k{}", rng_.below(static_cast<uint64_t>(options_.keys)));
-  } else if (choice < 85) {
+  } else if (choice < 78) {
     op.f = check::Function::write;
     op.key = fmt::format("k{}", rng_.below(static_cast<uint64_t>(options_.keys)));
     op.value = static_cast<int64_t>(next_value_++);
+    last_written_[op.key] = op.value;
+  } else if (choice < 85) {
+    // A cas that expects the last value any client asked for (it may not have won), or absence.
+    op.f = check::Function::cas;
+    op.key = fmt::format("k{}", rng_.below(static_cast<uint64_t>(options_.keys)));
+    const auto last = last_written_.find(op.key);
+    if (last != last_written_.end() && rng_.below(5) != 0) op.expected = last->second;
+    op.value = static_cast<int64_t>(next_value_++);
+    last_written_[op.key] = op.value;
   } else {
     op.f = check::Function::insert;
     op.value = static_cast<int64_t>(next_insert_++);

@@ -33,6 +33,17 @@ TEST(Command, Arity) {
   EXPECT_EQ(error_of({"DEL"}), "ERR wrong number of arguments for 'del' command");
 }
 
+TEST(Command, Cas) {
+  const auto with = std::get<CasRequest>(std::get<Request>(parse({"CAS", "k", "old", "new"})));
+  EXPECT_EQ(with.expected, std::optional<std::string>("old"));
+  EXPECT_EQ(with.value, "new");
+  const auto absent = std::get<CasRequest>(std::get<Request>(parse({"cas", "k", "new"})));
+  EXPECT_FALSE(absent.expected.has_value());
+  EXPECT_EQ(error_of({"CAS", "k"}), "ERR wrong number of arguments for 'cas' command");
+  EXPECT_EQ(error_of({"CAS", "k", "a", "b", "c"}), "ERR wrong number of arguments for 'cas' command");
+  EXPECT_TRUE(find_command("cas")->write);
+}
+
 TEST(Command, SetOptions) {
   auto parsed = parse({"set", "k", "v", "px", "1500", "nx", "get"});
   const auto& set = std::get<SetRequest>(std::get<Request>(parsed));

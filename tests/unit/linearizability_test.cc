@@ -93,6 +93,22 @@ TEST(Linearizability, UnknownWriteMayTakeEffectLaterOrNever) {
   EXPECT_EQ(verdict(timeout + read_one + read_null_after), Verdict::invalid);  // cannot un-happen
 }
 
+// Found by the Raft simulator (seed 5, 5 nodes): an unknown write that no read saw, then an
+// unknown CAS from that value that a read did see. The CAS took effect, so it saw the write: the
+// write must not be set aside as unobserved.
+TEST(Linearizability, AnUnknownCasSeenToTakeEffectObservedItsExpectedValue) {
+  const std::string write = ev(1, "invoke", "write", "3", 0) + ev(1, "info", "write", "3", 1);
+  const std::string cas = "{\"process\":2,\"type\":\"invoke\",\"f\":\"cas\",\"key\":\"x\",\"value\":[3,4],\"time\":2}\n"
+                          "{\"process\":2,\"type\":\"info\",\"f\":\"cas\",\"key\":\"x\",\"value\":[3,4],\"time\":3}\n";
+  const std::string read_four = ev(3, "invoke", "read", "null", 4) + ev(3, "ok", "read", "4", 5);
+  EXPECT_EQ(verdict(write + cas + read_four), Verdict::valid);
+  // Without the write of 3 nothing explains the 4.
+  EXPECT_EQ(verdict(cas + read_four), Verdict::invalid);
+  // And a read of null after the 4 is still caught.
+  const std::string read_null = ev(4, "invoke", "read", "null", 6) + ev(4, "ok", "read", "null", 7);
+  EXPECT_EQ(verdict(write + cas + read_four + read_null), Verdict::invalid);
+}
+
 TEST(Linearizability, InvocationWithoutCompletionIsUnknown) {
   EXPECT_EQ(verdict(ev(1, "invoke", "write", "7", 0) + ev(2, "invoke", "read", "null", 1) +
                     ev(2, "ok", "read", "7", 2)),

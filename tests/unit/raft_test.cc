@@ -5,6 +5,7 @@
 #include <memory>
 #include <set>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "core/leader/raft.h"
@@ -60,6 +61,11 @@ class Cluster {
       proto::RaftMessage raft;
       raft.ParseFromString(message.payload);
       if (down_.count(from) != 0 || down_.count(to) != 0 || !allow(from, to, raft)) continue;
+      if (duplicate_forwards_ && raft.type() == proto::RaftMessage::FORWARD) {
+        ++forwards_duplicated_;
+        node(to).peer_message(message);
+        drain(to);
+      }
       node(to).peer_message(std::move(message));
       drain(to);
     }
@@ -122,6 +128,8 @@ class Cluster {
   }
 
   void isolate(int n) { isolated_.insert(n); }
+  void duplicate_forwards(bool on) { duplicate_forwards_ = on; }
+  uint64_t forwards_duplicated() const { return forwards_duplicated_; }
   void heal() { isolated_.clear(); }
   int size() const { return static_cast<int>(replicas_.size()); }
 
@@ -133,6 +141,8 @@ class Cluster {
   std::deque<Message> network_;
   std::vector<ClientReply> replies_;
   std::set<int> isolated_;
+  bool duplicate_forwards_ = false;
+  uint64_t forwards_duplicated_ = 0;
 };
 
 TEST(Raft, ElectsOneLeaderThatReplicatesAndServesLinearizableReads) {
@@ -153,15 +163,126 @@ TEST(Raft, ElectsOneLeaderThatReplicatesAndServesLinearizableReads) {
   }
 }
 
-TEST(Raft, AFollowerRefusesNamingTheLeader) {
+// Any node takes any command: a follower forwards a write to the leader and answers it once it
+// has applied the entry itself; CAS goes the same way and is decided in log order.
+TEST(Raft, AFollowerForwardsWritesAndAnswersWithTheLeadersResult) {
   Cluster cluster(3);
   cluster.run(0, 5000);
   const int leader = cluster.leaders().at(0);
   const int follower = leader % 3 + 1;
+  cluster.request(follower, 1, SetRequest{"k", "v", {}, {}, false});
+  cluster.run(5010, 5100);
+  EXPECT_EQ(cluster.reply_for(1), Reply::ok());
+  cluster.request(follower, 2, CasRequest{"k", "v", "w"});
+  cluster.request(follower, 3, CasRequest{"k", "v", "x"});  // decided after #2: no longer "v"
+  cluster.request(follower, 4, IncrByRequest{"n", 5});
+  cluster.run(5110, 5200);
+  EXPECT_EQ(cluster.reply_for(2), Reply::number(1));
+  EXPECT_EQ(cluster.reply_for(3), Reply::number(0));
+  EXPECT_EQ(cluster.reply_for(4), Reply::number(5));
+  cluster.request(leader, 5, GetRequest{"k"});
+  cluster.run(5210, 5300);
+  EXPECT_EQ(cluster.reply_for(5), Reply::bulk("w"));
+  EXPECT_EQ(cluster.node(follower).status().writes_forwarded_total, 4u);
+}
+
+TEST(Raft, WithRedirectAFollowerRefusesNamingTheLeaderAndItsAddress) {
+  Cluster cluster(3, [](int, RaftOptions& options) {
+    options.redirect = true;
+    options.client_addresses = {{1, "127.0.0.1:7001"}, {2, "127.0.0.1:7002"}, {3, "127.0.0.1:7003"}};
+  });
+  cluster.run(0, 5000);
+  const int leader = cluster.leaders().at(0);
+  const int follower = leader % 3 + 1;
   cluster.request(follower, 7, SetRequest{"k", "v", {}, {}, false});
-  const auto reply = cluster.reply_for(7);
-  ASSERT_TRUE(reply.has_value());
-  EXPECT_EQ(reply->text, "NOTLEADER the leader is node " + std::to_string(leader));
+  cluster.request(follower, 8, GetRequest{"k"});
+  const std::string expected = fmt::format("NOTLEADER the leader is node {} at 127.0.0.1:700{}", leader, leader);
+  EXPECT_EQ(cluster.reply_for(7), Reply::error(expected));
+  EXPECT_EQ(cluster.reply_for(8), Reply::error(expected));
+  EXPECT_EQ(cluster.node(leader).status().key_count, 0u);
+}
+
+// At most once: the network delivers every forward twice; each write is applied once.
+TEST(Raft, ADuplicatedForwardIsAppliedOnce) {
+  Cluster cluster(3);
+  cluster.run(0, 5000);
+  const int leader = cluster.leaders().at(0);
+  const int follower = leader % 3 + 1;
+  cluster.duplicate_forwards(true);
+  for (uint64_t i = 1; i <= 20; ++i) cluster.request(follower, i, IncrByRequest{"n", 1});
+  cluster.run(5010, 5300);
+  for (uint64_t i = 1; i <= 20; ++i) EXPECT_EQ(cluster.reply_for(i), Reply::number(static_cast<int64_t>(i)));
+  cluster.request(leader, 100, GetRequest{"n"});
+  cluster.run(5310, 5400);
+  EXPECT_EQ(cluster.reply_for(100), Reply::bulk("20"));
+  EXPECT_GE(cluster.forwards_duplicated(), 1u);
+}
+
+// A restarted follower starts a new epoch of sequences: its first write after the restart is
+// not mistaken for one applied before it.
+TEST(Raft, SequencesDoNotRepeatAcrossRestarts) {
+  Cluster cluster(3);
+  cluster.run(0, 5000);
+  const int leader = cluster.leaders().at(0);
+  const int follower = leader % 3 + 1;
+  const uint64_t epoch = cluster.node(follower).epoch();
+  cluster.request(follower, 1, IncrByRequest{"n", 1});
+  cluster.run(5010, 5100);
+  ASSERT_EQ(cluster.reply_for(1), Reply::number(1));
+  cluster.crash(follower);
+  cluster.start(follower);
+  EXPECT_EQ(cluster.node(follower).epoch(), epoch + 1);
+  cluster.run(5110, 6000);
+  cluster.request(follower, 2, IncrByRequest{"n", 1});
+  cluster.run(6010, 6100);
+  EXPECT_EQ(cluster.reply_for(2), Reply::number(2));
+  EXPECT_EQ(cluster.node(leader).status().duplicates_skipped_total, 0u);
+}
+
+// A write that never left (no leader known) is refused for certain at its deadline; one whose
+// forward was lost may have taken effect, and says so.
+TEST(Raft, AForwardThatCannotBeConfirmedSaysWhetherItMayHaveTakenEffect) {
+  Cluster cluster(3, [](int, RaftOptions& options) { options.request_timeout_ms = 1000; });
+  cluster.run(0, 5000);
+  const int leader = cluster.leaders().at(0);
+  const int follower = leader % 3 + 1;
+  cluster.request(follower, 1, SetRequest{"k", "v", {}, {}, false});
+  for (TimeMs t = 5010; t <= 6500; t += 10) {  // every FORWARD is lost
+    cluster.tick_all(t);
+    cluster.deliver_if([](int, int, const proto::RaftMessage& m) { return m.type() != proto::RaftMessage::FORWARD; });
+  }
+  const auto lost = cluster.reply_for(1);
+  ASSERT_TRUE(lost.has_value());
+  EXPECT_TRUE(lost->text.starts_with("TIMEOUT")) << lost->text;
+  EXPECT_NE(lost->text.find("may still take effect"), std::string::npos);
+
+  Cluster alone(3, [](int, RaftOptions& options) { options.request_timeout_ms = 1000; });
+  alone.isolate(1);
+  alone.request(1, 2, SetRequest{"k", "v", {}, {}, false});
+  alone.run(0, 1500);
+  const auto refused = alone.reply_for(2);
+  ASSERT_TRUE(refused.has_value());
+  EXPECT_TRUE(refused->text.starts_with("NOTLEADER")) << refused->text;
+  EXPECT_NE(refused->text.find("not applied"), std::string::npos);
+}
+
+// A follower's read is linearizable: it asks the leader for a read index and waits until it has
+// applied that far — here a follower that missed an acknowledged write entirely.
+TEST(Raft, AFollowerReadSeesEveryAcknowledgedWrite) {
+  Cluster cluster(3);
+  cluster.run(0, 5000);
+  const int leader = cluster.leaders().at(0);
+  const int behind = leader % 3 + 1;
+  cluster.isolate(behind);
+  cluster.request(leader, 1, SetRequest{"k", "v", {}, {}, false});
+  cluster.run(5010, 5100);
+  ASSERT_EQ(cluster.reply_for(1), Reply::ok());
+  EXPECT_EQ(cluster.node(behind).status().key_count, 0u);
+  cluster.heal();
+  cluster.request(behind, 2, GetRequest{"k"});
+  EXPECT_FALSE(cluster.reply_for(2).has_value()) << "not before the leader confirmed";
+  cluster.run(5110, 5300);
+  EXPECT_EQ(cluster.reply_for(2), Reply::bulk("v"));
 }
 
 // §5.2 and check-quorum: a leader cut off from the others cannot commit and steps down; the
@@ -232,6 +353,28 @@ TEST(Raft, ExpiryIsDecidedByTheLeader) {
   EXPECT_EQ(cluster.node(leader).status().expired_keys_total, 1u);
   // Followers apply it once they learn the commit index (with the next heartbeat).
   for (int n = 1; n <= 3; ++n) EXPECT_EQ(cluster.node(n).status().key_count, 0u) << "node " << n;
+}
+
+TEST(SequenceWindow, RemembersOutOfOrderSequencesAndForgetsNothingNewer) {
+  SequenceWindow window;
+  EXPECT_FALSE(window.seen(1));
+  window.mark(5);
+  EXPECT_TRUE(window.seen(5));
+  EXPECT_FALSE(window.seen(4)) << "reordered, not seen yet";
+  window.mark(4);
+  EXPECT_TRUE(window.seen(4));
+  EXPECT_FALSE(window.seen(6));
+  window.mark(5 + SequenceWindow::size);  // slides past 5: the bit of 5 is reused
+  EXPECT_TRUE(window.seen(5)) << "older than the window counts as seen";
+  EXPECT_FALSE(window.seen(4 + SequenceWindow::size));
+  EXPECT_FALSE(window.seen(6 + SequenceWindow::size));
+  window.mark(uint64_t{7} << 32);  // a new epoch: far ahead
+  EXPECT_TRUE(window.seen(5 + SequenceWindow::size));
+  EXPECT_FALSE(window.seen((uint64_t{7} << 32) + 1));
+  const auto decoded = SequenceWindow::decode(window.encode());
+  ASSERT_TRUE(decoded.has_value());
+  EXPECT_EQ(decoded->encode(), window.encode());
+  EXPECT_FALSE(SequenceWindow::decode("short").has_value());
 }
 
 TEST(Keyspace, AnExpiryDecisionKeepsAKeyRewrittenSince) {

@@ -43,6 +43,21 @@ TEST_F(StandaloneTest, SetConditionsAndGetOption) {
   EXPECT_EQ(run({"GET", "k"}), Reply::bulk("3"));
 }
 
+TEST_F(StandaloneTest, CasComparesWithTheCurrentValueOrAbsence) {
+  EXPECT_EQ(run({"CAS", "k", "v1"}), Reply::number(1));        // expected absent: it was
+  EXPECT_EQ(run({"CAS", "k", "v2"}), Reply::number(0));        // now present
+  EXPECT_EQ(run({"CAS", "k", "nope", "v2"}), Reply::number(0));
+  EXPECT_EQ(run({"GET", "k"}), Reply::bulk("v1"));
+  EXPECT_EQ(run({"CAS", "k", "v1", "v2"}), Reply::number(1));
+  EXPECT_EQ(run({"GET", "k"}), Reply::bulk("v2"));
+  EXPECT_EQ(run({"CAS", "missing", "x", "y"}), Reply::number(0));
+  EXPECT_EQ(run({"EXISTS", "missing"}), Reply::number(0));
+  // A value with a time to live loses it, as with a plain SET.
+  EXPECT_EQ(run({"SET", "t", "a", "EX", "100"}), Reply::ok());
+  EXPECT_EQ(run({"CAS", "t", "a", "b"}), Reply::number(1));
+  EXPECT_EQ(run({"TTL", "t"}), Reply::number(-1));
+}
+
 TEST_F(StandaloneTest, ExpiryIsLazyAndSwept) {
   driver_.tick(10'000);
   EXPECT_EQ(run({"SET", "k", "v", "PX", "100"}), Reply::ok());

@@ -41,6 +41,23 @@ TEST(WriteCodec, OtherWrites) {
   EXPECT_EQ(mset.pairs[1].second, "2");
   const auto incr = std::get<IncrByRequest>(round_trip(IncrByRequest{"n", -9223372036854775807LL}));
   EXPECT_EQ(incr.delta, -9223372036854775807LL);
+  const auto cas = std::get<CasRequest>(round_trip(CasRequest{"k", "", "v"}));
+  EXPECT_EQ(cas.expected, std::optional<std::string>(""));  // empty is not absent
+  EXPECT_FALSE(std::get<CasRequest>(round_trip(CasRequest{"k", std::nullopt, "v"})).expected.has_value());
+}
+
+TEST(WriteCodec, AForwardedRelativeExpiryIsResolvedByTheLeader) {
+  SetRequest set{"k", "v", {Expiry::Kind::relative_ms, 1500}, {}, false};
+  auto write = to_log_write(set, std::nullopt);
+  ASSERT_TRUE(write.has_value());
+  EXPECT_EQ(write->set().expire_at_ms(), 0);
+  EXPECT_EQ(write->set().expire_in_ms(), 1500);
+  resolve_expiry(*write, 10'000);
+  EXPECT_EQ(write->set().expire_at_ms(), 11'500);
+  EXPECT_EQ(write->set().expire_in_ms(), 0);
+  const auto applied = std::get<SetRequest>(from_log_write(*write));
+  EXPECT_EQ(applied.expiry.kind, Expiry::Kind::absolute_ms);
+  EXPECT_EQ(applied.expiry.ms, 11'500);
 }
 
 TEST(WriteCodec, ReadsHaveNoLogForm) {

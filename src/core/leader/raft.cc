@@ -15,6 +15,14 @@ constexpr std::string_view meta_term = "raft_term";
 constexpr std::string_view meta_vote = "raft_vote";
 constexpr std::string_view meta_commit = "raft_commit";
 constexpr std::string_view meta_applied = "raft_applied";
+constexpr std::string_view meta_epoch = "raft_epoch";
+constexpr std::string_view meta_window_prefix = "raft_window_";  // + big-endian origin node id
+
+std::string window_key(uint32_t node) {
+  std::string key(meta_window_prefix);
+  append_u64_be(key, node);
+  return key;
+}
 
 std::string index_key(LogIndex index) {
   std::string key;
@@ -40,6 +48,40 @@ void demand(Ready& ready, Sync sync) {
 }
 
 }  // namespace
+
+bool SequenceWindow::seen(uint64_t sequence) const {
+  if (sequence > highest_) return false;
+  if (highest_ - sequence >= size) return true;  // older than the window: assume seen
+  return (bits_[(sequence % size) / 64] >> (sequence % 64)) & 1;
+}
+
+void SequenceWindow::mark(uint64_t sequence) {
+  if (sequence > highest_) {
+    if (sequence - highest_ >= size) {
+      bits_.fill(0);
+    } else {
+      for (uint64_t s = highest_ + 1; s <= sequence; ++s) bits_[(s % size) / 64] &= ~(uint64_t{1} << (s % 64));
+    }
+    highest_ = sequence;
+  }
+  if (highest_ - sequence < size) bits_[(sequence % size) / 64] |= uint64_t{1} << (sequence % 64);
+}
+
+std::string SequenceWindow::encode() const {
+  std::string bytes;
+  bytes.reserve(8 + bits_.size() * 8);
+  append_u64_be(bytes, highest_);
+  for (const uint64_t word : bits_) append_u64_be(bytes, word);
+  return bytes;
+}
+
+std::optional<SequenceWindow> SequenceWindow::decode(std::string_view bytes) {
+  SequenceWindow window;
+  if (bytes.size() != 8 + window.bits_.size() * 8) return std::nullopt;
+  window.highest_ = read_u64_be(bytes);
+  for (size_t i = 0; i < window.bits_.size(); ++i) window.bits_[i] = read_u64_be(bytes.substr(8 + i * 8));
+  return window;
+}
 
 const char* to_string(Raft::Role role) {
   switch (role) {
@@ -76,6 +118,21 @@ Raft::Raft(const StorageView& view, Rng rng, RaftOptions options)
   for (const NodeId node : options_.nodes) {
     if (node != options_.node_id) peers_[node.value()] = Peer{};
   }
+  view.scan(Column::meta, meta_window_prefix, [&](std::string_view key, std::string_view value) {
+    if (!key.starts_with(meta_window_prefix)) return false;
+    const auto window = SequenceWindow::decode(value);
+    REPLIKV_ASSERT(window.has_value() && key.size() == meta_window_prefix.size() + 8,
+                   "a sequence window record decodes");
+    applied_windows_[static_cast<uint32_t>(read_u64_be(key.substr(meta_window_prefix.size())))] = *window;
+    return true;
+  });
+  // A new epoch for this run's origin sequences, durable before any write leaves with one: the
+  // first Ready syncs it, and messages go only after their Ready is durable.
+  const uint64_t epoch = read_meta(view, meta_epoch) + 1;
+  REPLIKV_ASSERT(epoch < (uint64_t{1} << 32), "the origin epoch fits 32 bits");
+  pending_.batch.put(Column::meta, std::string(meta_epoch), u64_bytes(epoch));
+  demand(pending_, Sync::always);
+  next_origin_sequence_ = (epoch << 32) | 1;
 }
 
 // --- Inputs ---------------------------------------------------------------------------------
@@ -83,6 +140,7 @@ Raft::Raft(const StorageView& view, Rng rng, RaftOptions options)
 void Raft::tick(TimeMs now_ms) {
   now_ms_ = std::max(now_ms_, now_ms);
   if (election_deadline_ms_ == 0) reset_election_deadline();
+  expire_requests();
   if (role_ == Role::leader) {
     // Check-quorum: a leader that has not heard from a majority for an election timeout steps
     // down, so a leader cut off from the rest stops accepting writes it cannot commit.
@@ -127,7 +185,13 @@ void Raft::persisted(ReadyId ready_id) {
 }
 
 bool Raft::take_ready(Ready& out) {
+  flush_forwards();
+  propagate_commit();
   keyspace_.finish_batch(pending_.batch);
+  for (auto& [node, dirty] : windows_dirty_) {
+    pending_.batch.put(Column::meta, window_key(node), applied_windows_[node].encode());
+  }
+  windows_dirty_.clear();
   if (commit_written_ != commit_) {
     pending_.batch.put(Column::meta, std::string(meta_commit), u64_bytes(commit_.value()));
     commit_written_ = commit_;
@@ -159,64 +223,214 @@ ReplicaStatus Raft::status() const {
   status.commit_index = commit_;
   status.leader = leader_;
   status.is_leader = role_ == Role::leader;
+  status.raft_role = to_string(role_);
+  status.last_index = last_index_;
+  status.writes_forwarded_total = writes_forwarded_;
+  status.duplicates_skipped_total = duplicates_skipped_;
+  status.malformed_messages_total = malformed_messages_;
+  if (role_ == Role::leader) {
+    for (const auto& [id, peer] : peers_) {
+      status.followers.push_back({NodeId(id), peer.match, last_index_.value() - std::min(peer.match, last_index_).value(),
+                                  now_ms_ - peer.heard_at_ms});
+    }
+  }
   return status;
 }
 
 // --- Clients --------------------------------------------------------------------------------
 
 void Raft::client_request(ClientRequest request) {
-  if (role_ != Role::leader) {
-    // Nothing was appended: a definite refusal that names the leader when one is known.
-    reply(request, Reply::error(leader_ ? fmt::format("NOTLEADER the leader is node {}", leader_->value())
-                                        : std::string("NOTLEADER no leader is known yet; retry")));
+  const bool write = is_write(request.request);
+  if (role_ != Role::leader && options_.redirect) {
+    reply(request, Reply::error(refusal_naming_leader()));  // nothing was appended: definite
     return;
   }
-  if (auto write = to_log_write(request.request, now_ms_)) {
-    proto::LogEntry entry;
-    *entry.mutable_write() = std::move(*write);
-    entry.set_origin_node(options_.node_id.value());
-    entry.set_origin_sequence(next_origin_sequence_);
-    pending_writes_.emplace(next_origin_sequence_++, std::move(request));
-    append(std::move(entry));
-    broadcast_append(false);
-    advance_commit();  // a single-node cluster commits on its own sync
+  if (write) {
+    if (role_ != Role::leader && forwards_in_flight_ >= options_.forwards_in_flight_max) {
+      reply(request, Reply::error(fmt::format("BUSY {} writes are already being forwarded to the leader; "
+                                              "this one was not applied, retry",
+                                              forwards_in_flight_)));
+      return;
+    }
+    const uint64_t sequence = next_origin_sequence_++;
+    auto log_write = to_log_write(request.request, role_ == Role::leader ? std::optional<TimeMs>(now_ms_) : std::nullopt);
+    REPLIKV_ASSERT(log_write.has_value(), "a write has a log form");
+    PendingWrite& pending = pending_writes_[sequence];
+    pending.request = std::move(request);
+    pending.deadline_ms = now_ms_ + options_.request_timeout_ms;
+    if (role_ == Role::leader) {
+      pending.sent = true;
+      append_client_write(sequence, std::move(*log_write), options_.node_id);
+      broadcast_append(false);
+      advance_commit();  // a single-node cluster commits on its own sync
+    } else {
+      // Forwarded with the next Ready (flush_forwards), batched with the others of this turn.
+      pending.write = std::move(*log_write);
+      pending.forwarded = true;
+      ++unsent_writes_;
+      ++forwards_in_flight_;
+    }
     return;
   }
-  // ReadIndex (§8): read at the current commit index — at least the leader's no-op of this
-  // term — once a majority confirms, in a round started after the read arrived, that this node
-  // is still the leader.
-  const LogIndex read_index = std::max(commit_, term_start_index_);
-  pending_reads_.push_back({std::move(request), read_index, ++round_});
-  broadcast_append(true);
-  serve_reads();
+  if (role_ == Role::leader) {
+    // ReadIndex (§8): read at the current commit index — at least the leader's no-op of this
+    // term — once a majority confirms, in a round started after the read arrived, that this node
+    // is still the leader.
+    const LogIndex read_index = std::max(commit_, term_start_index_);
+    pending_reads_.push_back({std::move(request), NodeId(), 0, read_index, ++round_});
+    broadcast_append(true);
+    serve_reads();
+    return;
+  }
+  follower_reads_.push_back({std::move(request), next_read_id_++, now_ms_ + options_.request_timeout_ms, std::nullopt});
+}
+
+std::string Raft::refusal_naming_leader() const {
+  if (!leader_) return "NOTLEADER no leader is known yet; retry";
+  const auto address = options_.client_addresses.find(leader_->value());
+  if (address == options_.client_addresses.end()) return fmt::format("NOTLEADER the leader is node {}", leader_->value());
+  return fmt::format("NOTLEADER the leader is node {} at {}", leader_->value(), address->second);
+}
+
+void Raft::append_client_write(uint64_t sequence, proto::Write write, NodeId origin) {
+  REPLIKV_ASSERT(role_ == Role::leader, "only a leader appends client writes");
+  resolve_expiry(write, now_ms_);
+  proto::LogEntry entry;
+  *entry.mutable_write() = std::move(write);
+  entry.set_origin_node(origin.value());
+  entry.set_origin_sequence(sequence);
+  proposed_windows_[origin.value()].mark(sequence);
+  append(std::move(entry));
 }
 
 void Raft::reply(const ClientRequest& request, Reply reply_value) {
   pending_.replies.push_back({request.connection, request.sequence, std::move(reply_value)});
 }
 
+// Leader: answers reads whose leadership round a majority confirmed — a local read once this node
+// has applied its read index, a follower's batch at once (the follower waits to apply).
 void Raft::serve_reads() {
   while (!pending_reads_.empty()) {
     PendingRead& read = pending_reads_.front();
     size_t confirmed = 1;
     for (const auto& [id, peer] : peers_) confirmed += peer.round_acked >= read.round ? 1 : 0;
-    if (confirmed < majority() || applied_ < read.read_index) return;
-    ++reads_;
-    reply(read.request, keyspace_.execute(read.request.request, now_ms_, pending_.batch));
+    if (confirmed < majority()) return;
+    if (read.request) {
+      if (applied_ < read.read_index) return;
+      ++reads_;
+      reply(*read.request, keyspace_.execute(read.request->request, now_ms_, pending_.batch));
+    } else {
+      proto::RaftMessage response;
+      response.set_type(proto::RaftMessage::READ_INDEX_RESPONSE);
+      response.set_success(true);
+      response.set_read_id(read.remote_read_id);
+      response.set_read_index(read.read_index.value());
+      send(read.remote, std::move(response));
+    }
     pending_reads_.pop_front();
   }
 }
 
-void Raft::fail_pending() {
-  for (auto& [sequence, request] : pending_writes_) {
-    reply(request, Reply::error("TIMEOUT this node stopped being the leader before the write "
-                                "committed; it may still take effect"));
+// Follower: answers reads whose read index this node has applied.
+void Raft::serve_follower_reads() {
+  for (auto it = follower_reads_.begin(); it != follower_reads_.end();) {
+    if (it->read_index && applied_ >= *it->read_index) {
+      ++reads_;
+      reply(it->request, keyspace_.execute(it->request.request, now_ms_, pending_.batch));
+      it = follower_reads_.erase(it);
+    } else {
+      ++it;
+    }
   }
-  pending_writes_.clear();
+}
+
+void Raft::fail_pending_reads() {
   for (auto& read : pending_reads_) {
-    reply(read.request, Reply::error("NOTLEADER this node stopped being the leader; retry"));
+    if (read.request) {
+      reply(*read.request, Reply::error("NOTLEADER this node stopped being the leader; retry"));
+    } else {
+      proto::RaftMessage response;
+      response.set_type(proto::RaftMessage::READ_INDEX_RESPONSE);
+      response.set_success(false);
+      response.set_read_id(read.remote_read_id);
+      send(read.remote, std::move(response));
+    }
   }
   pending_reads_.clear();
+}
+
+// Requests past their deadline. A write that left this node may still take effect: `-TIMEOUT`
+// says so. One that never left (no leader was known) is definitely not applied.
+void Raft::expire_requests() {
+  for (auto it = pending_writes_.begin(); it != pending_writes_.end();) {
+    PendingWrite& pending = it->second;
+    if (pending.deadline_ms > now_ms_) {
+      ++it;
+      continue;
+    }
+    if (pending.sent) {
+      reply(pending.request, Reply::error(fmt::format("TIMEOUT the write was not confirmed within {} ms; "
+                                                      "it may still take effect",
+                                                      options_.request_timeout_ms)));
+    } else {
+      --unsent_writes_;
+      reply(pending.request, Reply::error(fmt::format("NOTLEADER no leader was known for {} ms; the write "
+                                                      "was not applied, retry",
+                                                      options_.request_timeout_ms)));
+    }
+    if (pending.forwarded) --forwards_in_flight_;
+    it = pending_writes_.erase(it);
+  }
+  while (!follower_reads_.empty() && follower_reads_.front().deadline_ms <= now_ms_) {
+    reply(follower_reads_.front().request,
+          Reply::error(fmt::format("TIMEOUT the read could not be confirmed by a leader within {} ms; retry",
+                                   options_.request_timeout_ms)));
+    follower_reads_.pop_front();
+  }
+}
+
+// Follower: sends the writes and read-index requests of this turn to the leader, one batch each.
+void Raft::flush_forwards() {
+  if (role_ == Role::leader || !leader_) return;
+  if (unsent_writes_ > 0) {
+    proto::RaftMessage message;
+    message.set_type(proto::RaftMessage::FORWARD);
+    for (auto& [sequence, pending] : pending_writes_) {
+      if (pending.sent) continue;
+      proto::LogEntry* entry = message.add_entries();
+      *entry->mutable_write() = std::move(pending.write);
+      pending.write.Clear();
+      entry->set_origin_node(options_.node_id.value());
+      entry->set_origin_sequence(sequence);
+      pending.sent = true;
+      ++writes_forwarded_;
+      if (static_cast<uint64_t>(message.entries_size()) >= options_.append_entries_max) {
+        send(*leader_, std::move(message));
+        message.Clear();
+        message.set_type(proto::RaftMessage::FORWARD);
+      }
+    }
+    if (message.entries_size() > 0) send(*leader_, std::move(message));
+    unsent_writes_ = 0;
+  }
+  const uint64_t last_read_id = next_read_id_ - 1;
+  if (!follower_reads_.empty() && read_id_sent_ < last_read_id) {
+    proto::RaftMessage message;
+    message.set_type(proto::RaftMessage::READ_INDEX);
+    message.set_read_id(last_read_id);
+    send(*leader_, std::move(message));
+    read_id_sent_ = last_read_id;
+  }
+}
+
+// Leader: a follower learns of a new commit index with the next message it gets; when none went
+// this turn, a heartbeat carries it, so forwarded writes and follower reads are answered without
+// waiting for the heartbeat interval.
+void Raft::propagate_commit() {
+  if (role_ != Role::leader) return;
+  for (auto& [id, peer] : peers_) {
+    if (std::min(commit_, peer.match) > peer.commit_sent) send_append(NodeId(id), peer, true, true);
+  }
 }
 
 // Expiry is the leader's (point 7 of the Raft issue): it finds keys due by its clock and appends
@@ -240,6 +454,13 @@ void Raft::propose_expiry() {
 // --- Messages -------------------------------------------------------------------------------
 
 void Raft::step(const proto::RaftMessage& message) {
+  switch (message.type()) {
+    case proto::RaftMessage::FORWARD: on_forward(message); return;
+    case proto::RaftMessage::FORWARD_RESPONSE: on_forward_response(message); return;
+    case proto::RaftMessage::READ_INDEX: on_read_index(message); return;
+    case proto::RaftMessage::READ_INDEX_RESPONSE: on_read_index_response(message); return;
+    default: break;
+  }
   const Term term(message.term());
   const bool in_lease =
       options_.check_quorum && leader_heard_ms_ + options_.election_timeout_ms_min > now_ms_;
@@ -335,6 +556,7 @@ void Raft::on_append(const proto::RaftMessage& message) {
   if (prev > last_index_ || term_at(prev) != Term(message.prev_log_term())) {
     response.set_success(false);
     response.set_hint_index(std::min(last_index_.value(), prev.value() == 0 ? 0 : prev.value() - 1));
+    response.set_rejected_index(prev.value());
     send(from, std::move(response));
     return;
   }
@@ -377,6 +599,7 @@ void Raft::on_append_response(const proto::RaftMessage& message) {
   Peer& peer = it->second;
   peer.heard_at_ms = now_ms_;
   peer.round_acked = std::max(peer.round_acked, message.round());
+  if (message.heartbeat() && message.round() == 0) return;  // it answers a commit-only heartbeat
   if (message.heartbeat()) {
     // An APPEND may have been lost: a follower that answers a heartbeat without holding the
     // whole log gets entries again (from where the leader believes it is; a gap is rejected and
@@ -391,6 +614,11 @@ void Raft::on_append_response(const proto::RaftMessage& message) {
     if (LogIndex(message.match_index()) > peer.match) peer.match = LogIndex(message.match_index());
     if (peer.next <= peer.match) peer.next = peer.match.next();
     advance_commit();
+  } else if (LogIndex(message.rejected_index()) <= peer.match) {
+    // Stale: it answers an APPEND sent before a later one succeeded (the follower holds `match`).
+    // Resending would only repeat what it has.
+    serve_reads();
+    return;
   } else {
     // Back up to what the follower holds, then resend from there.
     peer.next = LogIndex(std::max<uint64_t>(1, std::min(peer.next.value() - 1, message.hint_index() + 1)));
@@ -405,8 +633,9 @@ void Raft::on_append_response(const proto::RaftMessage& message) {
 
 void Raft::become_follower(Term term, std::optional<NodeId> leader) {
   REPLIKV_ASSERT(term >= term_, "the term never decreases");
-  if (role_ == Role::leader) fail_pending();
+  if (role_ == Role::leader) fail_pending_reads();  // writes stay pending: they may still commit
   expiry_in_flight_ = false;
+  if (leader != leader_) read_id_sent_ = 0;  // unanswered reads go again, to the new leader
   if (term > term_) {
     term_ = term;
     vote_.reset();
@@ -467,14 +696,43 @@ void Raft::become_leader() {
   role_ = Role::leader;
   leader_ = options_.node_id;
   became_leader_ms_ = now_ms_;
-  for (auto& [id, peer] : peers_) peer = Peer{last_index_.next(), LogIndex(), 0, 0, now_ms_};
+  for (auto& [id, peer] : peers_) peer = Peer{last_index_.next(), LogIndex(), 0, 0, now_ms_, LogIndex()};
   // The no-op of this term: committing it commits everything before it (§5.4.2), and ReadIndex
   // waits for it.
   proto::LogEntry noop;
   append(std::move(noop));
   term_start_index_ = last_index_;
+  rebuild_proposed_windows();
+  // What this node took while it was a follower and could not send yet is now its own to append;
+  // reads still waiting for a read index wait for this term's instead.
+  for (auto& [sequence, pending] : pending_writes_) {
+    if (pending.sent) continue;
+    pending.sent = true;
+    append_client_write(sequence, std::move(pending.write), options_.node_id);
+  }
+  unsent_writes_ = 0;
+  for (auto it = follower_reads_.begin(); it != follower_reads_.end();) {
+    if (it->read_index) {
+      ++it;
+      continue;
+    }
+    pending_reads_.push_back({std::move(it->request), NodeId(), 0, term_start_index_, round_ + 1});
+    it = follower_reads_.erase(it);
+  }
+  ++round_;
   broadcast_append(false);
+  broadcast_append(true);  // starts the confirmation round of the reads above
   advance_commit();
+}
+
+// The leader's view of which writes it has appended: what every replica applied, plus the
+// entries of its log not applied yet (a leader's log is never truncated, so they will be).
+void Raft::rebuild_proposed_windows() {
+  proposed_windows_ = applied_windows_;
+  for (LogIndex i = applied_.next(); i <= last_index_; i = i.next()) {
+    const auto entry = entry_at(i);
+    if (entry && entry->origin_node() != 0) proposed_windows_[entry->origin_node()].mark(entry->origin_sequence());
+  }
 }
 
 void Raft::reset_election_deadline() {
@@ -526,17 +784,18 @@ void Raft::send(NodeId to, proto::RaftMessage message) {
   pending_.messages.push_back({options_.node_id, to, message.SerializeAsString()});
 }
 
-void Raft::send_append(NodeId to, Peer& peer, bool heartbeat) {
+void Raft::send_append(NodeId to, Peer& peer, bool heartbeat, bool commit_only) {
   proto::RaftMessage message;
   message.set_type(proto::RaftMessage::APPEND);
   message.set_term(term_.value());
-  message.set_round(round_);
+  message.set_round(commit_only ? 0 : round_);
   if (heartbeat) {
     // At what the follower is known to hold, so it always fits.
     message.set_heartbeat(true);
     message.set_prev_log_index(peer.match.value());
     message.set_prev_log_term(term_at(peer.match).value());
     message.set_commit_index(std::min(commit_, peer.match).value());
+    peer.commit_sent = std::max(peer.commit_sent, std::min(commit_, peer.match));
     send(to, std::move(message));
     return;
   }
@@ -549,6 +808,7 @@ void Raft::send_append(NodeId to, Peer& peer, bool heartbeat) {
   const uint64_t last = std::min(last_index_.value(), prev.value() + options_.append_entries_max);
   for (uint64_t i = prev.value() + 1; i <= last; ++i) *message.add_entries() = *entry_at(LogIndex(i));
   message.set_commit_index(commit_.value());
+  peer.commit_sent = std::max(peer.commit_sent, std::min(commit_, LogIndex(last)));
   peer.next = LogIndex(last + 1);  // pipelined: the next APPEND does not wait for this one
   ++peer.inflight;
   send(to, std::move(message));
@@ -595,13 +855,16 @@ void Raft::apply_committed() {
       expired_keys_total_ += keyspace_.expire_keys({expire.keys().begin(), expire.keys().end()},
                                                    expire.now_ms(), pending_.batch);
       if (role_ == Role::leader) expiry_in_flight_ = false;
-    } else if (entry->has_write()) {
+    } else if (entry->has_write() && apply_once(*entry)) {
       Reply result = keyspace_.execute(from_log_write(entry->write()), entry->time_ms(), pending_.batch);
       ++writes_applied_;
-      if (role_ == Role::leader && entry->origin_node() == options_.node_id.value()) {
+      // This node took the request (as leader, or as the follower that forwarded it): every
+      // replica computes the same result, so the answer is the same one the leader has.
+      if (entry->origin_node() == options_.node_id.value()) {
         const auto it = pending_writes_.find(entry->origin_sequence());
         if (it != pending_writes_.end()) {
-          reply(it->second, std::move(result));
+          reply(it->second.request, std::move(result));
+          if (it->second.forwarded) --forwards_in_flight_;
           pending_writes_.erase(it);
         }
       }
@@ -609,6 +872,96 @@ void Raft::apply_committed() {
     applied_ = index;
   }
   serve_reads();
+  serve_follower_reads();
+}
+
+// At-most-once: true the first time a replica applies (origin, sequence), false after — in log
+// order, so every replica decides the same.
+bool Raft::apply_once(const proto::LogEntry& entry) {
+  if (entry.origin_node() == 0) return true;
+  SequenceWindow& window = applied_windows_[entry.origin_node()];
+  if (window.seen(entry.origin_sequence())) {
+    ++duplicates_skipped_;
+    return false;
+  }
+  window.mark(entry.origin_sequence());
+  windows_dirty_[entry.origin_node()] = true;
+  return true;
+}
+
+// --- Forwarded requests ---------------------------------------------------------------------
+
+void Raft::on_forward(const proto::RaftMessage& message) {
+  const NodeId from(message.from());
+  if (role_ != Role::leader) {
+    // Not appended here: a definite refusal.
+    proto::RaftMessage response;
+    response.set_type(proto::RaftMessage::FORWARD_RESPONSE);
+    for (const auto& entry : message.entries()) response.add_refused_sequences(entry.origin_sequence());
+    response.set_reason(refusal_naming_leader());
+    send(from, std::move(response));
+    return;
+  }
+  bool appended = false;
+  for (const auto& entry : message.entries()) {
+    if (entry.origin_node() != from.value() || !entry.has_write() || entry.write().has_expire()) {
+      ++malformed_messages_;
+      continue;
+    }
+    // Seen before (a duplicate the network made, or older than the window): appended once already,
+    // or never to be — either way not again.
+    if (proposed_windows_[from.value()].seen(entry.origin_sequence())) continue;
+    append_client_write(entry.origin_sequence(), entry.write(), from);
+    appended = true;
+  }
+  if (appended) {
+    broadcast_append(false);
+    advance_commit();
+  }
+}
+
+void Raft::on_forward_response(const proto::RaftMessage& message) {
+  for (const uint64_t sequence : message.refused_sequences()) {
+    const auto it = pending_writes_.find(sequence);
+    if (it == pending_writes_.end() || !it->second.forwarded) continue;
+    reply(it->second.request, Reply::error(fmt::format("{} (the write was not applied)", message.reason())));
+    --forwards_in_flight_;
+    pending_writes_.erase(it);
+  }
+}
+
+void Raft::on_read_index(const proto::RaftMessage& message) {
+  const NodeId from(message.from());
+  if (role_ != Role::leader) {
+    proto::RaftMessage response;
+    response.set_type(proto::RaftMessage::READ_INDEX_RESPONSE);
+    response.set_success(false);
+    response.set_read_id(message.read_id());
+    send(from, std::move(response));
+    return;
+  }
+  pending_reads_.push_back({std::nullopt, from, message.read_id(), std::max(commit_, term_start_index_), ++round_});
+  broadcast_append(true);
+  serve_reads();
+}
+
+void Raft::on_read_index_response(const proto::RaftMessage& message) {
+  for (auto it = follower_reads_.begin(); it != follower_reads_.end();) {
+    if (it->read_id > message.read_id() || it->read_index) {
+      ++it;
+      continue;
+    }
+    if (message.success()) {
+      it->read_index = LogIndex(message.read_index());
+      ++it;
+    } else if (leader_ && *leader_ != NodeId(message.from())) {
+      ++it;  // asked again of the newer leader already
+    } else {
+      reply(it->request, Reply::error(refusal_naming_leader()));
+      it = follower_reads_.erase(it);
+    }
+  }
+  serve_follower_reads();
 }
 
 }  // namespace replikv::core

@@ -32,11 +32,30 @@
 // Invariants (asserted): the term never decreases; the commit index never moves back; a committed
 // entry is never truncated; at most one vote per term.
 //
-// Clients: writes and reads sent to a non-leader are refused with a definite error naming the
-// leader (nothing was appended). A leader that steps down answers its pending writes with
-// `-TIMEOUT` (they may still commit) and its pending reads with an error.
+// Clients: any node takes any command.
+//   - A leader appends a write and answers once it is committed and applied. A read waits for
+//     ReadIndex.
+//   - A follower forwards a write to the leader (FORWARD), tagged with (this node, sequence);
+//     nothing is ever sent twice. Sequences increase across restarts (an epoch in the high 32
+//     bits, bumped and synced at start), and every replica keeps, per origin node, a window of the
+//     sequences it applied (in replicated state, the meta column): an entry seen before is skipped
+//     at apply, so a write is applied at most once however often the network repeats it. The
+//     leader checks the same window, plus its unapplied log, before appending. The follower
+//     answers when it applies the entry itself — the result is the leader's, as every replica
+//     computes the same state. A write that is not applied within `request_timeout_ms` is
+//     answered `-TIMEOUT` (it may still take effect) if it left this node, and with a definite
+//     error if it never did (no leader was known) or the receiver refused it.
+//   - A follower's read asks the leader for a read index (READ_INDEX: the leader confirms with a
+//     majority that it still leads, as for its own reads) and is answered from the follower's
+//     own state once it has applied that far (Raft thesis §6.4).
+//   - With `redirect`, a follower instead refuses with a definite error naming the leader and its
+//     client address.
+//   A leader that steps down keeps its pending writes: they may still commit under the next
+//   leader, and are answered when applied, or `-TIMEOUT` at their deadline.
+
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -67,6 +86,29 @@ struct RaftOptions {
   uint64_t expiry_sweep_keys_max = 200;
   bool pre_vote = true;
   bool check_quorum = true;  // also: refuse votes while a leader is heard from (leader lease)
+  // Clients of a follower: refuse naming the leader (true), or forward to it (false).
+  bool redirect = false;
+  std::map<uint32_t, std::string> client_addresses;  // node id -> "host:port", for redirects
+  // How long a write or a read waits for its outcome before it is answered `-TIMEOUT`.
+  TimeMs request_timeout_ms = 5000;
+  // Forwarded writes a follower has in flight at most (beyond: a definite `-BUSY` refusal).
+  uint64_t forwards_in_flight_max = 512;
+};
+
+// The sequences of one origin node's writes that a replica has applied (or, at the leader,
+// appended): the highest, and a bitmap of the `size` before it. Anything older counts as seen.
+class SequenceWindow {
+ public:
+  static constexpr uint64_t size = 1024;
+  bool seen(uint64_t sequence) const;
+  void mark(uint64_t sequence);
+  std::string encode() const;
+  static std::optional<SequenceWindow> decode(std::string_view bytes);
+  uint64_t highest() const { return highest_; }
+
+ private:
+  uint64_t highest_ = 0;
+  std::array<uint64_t, size / 64> bits_{};
 };
 
 class Raft final : public Replica {
@@ -81,6 +123,8 @@ class Raft final : public Replica {
   void persisted(ReadyId ready_id) override;
   bool take_ready(Ready& out) override;
   ReplicaStatus status() const override;
+  // The epoch in the high 32 bits of this node's origin sequences (bumped at every start).
+  uint64_t epoch() const { return next_origin_sequence_ >> 32; }
 
   Role role() const { return role_; }
   Term term() const { return term_; }
@@ -94,14 +138,30 @@ class Raft final : public Replica {
     uint64_t inflight = 0;
     uint64_t round_acked = 0;
     TimeMs heard_at_ms = 0;
+    LogIndex commit_sent;  // the commit index the last message to it carried
   };
   struct PendingWrite {
     ClientRequest request;
+    TimeMs deadline_ms = 0;
+    bool sent = false;      // appended here, or forwarded: from now on it may take effect
+    bool forwarded = false;
+    proto::Write write;     // until sent: what to forward
   };
+  // A read waiting at the leader for a majority to confirm its leadership: a local client's, or
+  // a follower's batch of reads up to `remote_read_id`.
   struct PendingRead {
-    ClientRequest request;
+    std::optional<ClientRequest> request;
+    NodeId remote;
+    uint64_t remote_read_id = 0;
     LogIndex read_index;
-    uint64_t round;
+    uint64_t round = 0;
+  };
+  // A read at a follower: waits for the leader's read index, then for this node to apply it.
+  struct FollowerRead {
+    ClientRequest request;
+    uint64_t read_id = 0;
+    TimeMs deadline_ms = 0;
+    std::optional<LogIndex> read_index;
   };
 
   // Step (shared by every role), then the role's handler.
@@ -110,6 +170,10 @@ class Raft final : public Replica {
   void on_vote_response(const proto::RaftMessage& message);
   void on_append(const proto::RaftMessage& message);
   void on_append_response(const proto::RaftMessage& message);
+  void on_forward(const proto::RaftMessage& message);
+  void on_forward_response(const proto::RaftMessage& message);
+  void on_read_index(const proto::RaftMessage& message);
+  void on_read_index_response(const proto::RaftMessage& message);
 
   void become_follower(Term term, std::optional<NodeId> leader);
   void start_pre_vote();
@@ -118,7 +182,7 @@ class Raft final : public Replica {
   void reset_election_deadline();
 
   void send(NodeId to, proto::RaftMessage message);
-  void send_append(NodeId to, Peer& peer, bool heartbeat);
+  void send_append(NodeId to, Peer& peer, bool heartbeat, bool commit_only = false);
   void broadcast_append(bool heartbeat);
   void append(proto::LogEntry entry);
   void persist_term_and_vote();
@@ -126,7 +190,15 @@ class Raft final : public Replica {
   void propose_expiry();
   void apply_committed();
   void serve_reads();
-  void fail_pending();
+  void serve_follower_reads();
+  void fail_pending_reads();
+  void expire_requests();
+  void flush_forwards();
+  void propagate_commit();
+  void append_client_write(uint64_t sequence, proto::Write write, NodeId origin);
+  bool apply_once(const proto::LogEntry& entry);
+  void rebuild_proposed_windows();
+  std::string refusal_naming_leader() const;
   void reply(const ClientRequest& request, Reply reply);
 
   std::optional<proto::LogEntry> entry_at(LogIndex index) const;
@@ -172,9 +244,19 @@ class Raft final : public Replica {
   std::map<uint32_t, Peer> peers_;
 
   uint64_t next_origin_sequence_ = 1;
-  std::map<uint64_t, ClientRequest> pending_writes_;  // origin sequence -> request
+  std::map<uint64_t, PendingWrite> pending_writes_;  // by origin sequence
+  uint64_t unsent_writes_ = 0;
+  uint64_t forwards_in_flight_ = 0;
+  std::map<uint32_t, SequenceWindow> applied_windows_;   // per origin node, replicated state
+  std::map<uint32_t, SequenceWindow> proposed_windows_;  // the leader's: applied + its log
+  std::map<uint32_t, bool> windows_dirty_;
   std::deque<PendingRead> pending_reads_;
-  uint64_t round_ = 0;
+  std::deque<FollowerRead> follower_reads_;
+  uint64_t next_read_id_ = 1;
+  uint64_t read_id_sent_ = 0;
+  uint64_t writes_forwarded_ = 0;
+  uint64_t duplicates_skipped_ = 0;
+  uint64_t round_ = 1;  // heartbeat rounds; 0 marks a heartbeat that only carries the commit index
   uint64_t writes_applied_ = 0;
   uint64_t reads_ = 0;
 };
