@@ -40,6 +40,7 @@ const std::vector<CommandSpec> kCommands = {
     {"select", 2, false, H::server, 0, 0, 0, "loading stale fast"},
     {"hello", -1, false, H::server, 0, 0, 0, "loading stale fast"},
     {"quit", -1, false, H::server, 0, 0, 0, "loading stale fast"},
+    {"fault", -2, false, H::server, 0, 0, 0, "admin noscript"},
 };
 
 char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }

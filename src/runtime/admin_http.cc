@@ -137,6 +137,33 @@ std::string Server::Impl::metrics_text() const {
          storage_stats.batches_written_total);
   metric("replikv_storage_bytes_written_total", "counter", "Bytes written to storage.",
          storage_stats.bytes_written_total);
+  if (peers) {
+    const auto& peer = peers->counters();
+    metric("replikv_term", "gauge", "The current term.", status.term.value());
+    metric("replikv_is_leader", "gauge", "1 on the leader, 0 elsewhere.", status.is_leader ? 1 : 0);
+    metric("replikv_commit_index", "gauge", "The highest log entry known committed.", status.commit_index.value());
+    metric("replikv_last_index", "gauge", "The last entry of this node's log.", status.last_index.value());
+    metric("replikv_writes_forwarded_total", "counter", "Client writes this node forwarded to the leader.",
+           status.writes_forwarded_total);
+    metric("replikv_duplicates_skipped_total", "counter", "Log entries skipped as already applied (at most once).",
+           status.duplicates_skipped_total);
+    metric("replikv_peer_messages_sent_total", "counter", "Messages sent to peers.", peer.messages_sent);
+    metric("replikv_peer_messages_received_total", "counter", "Messages received from peers.",
+           peer.messages_received);
+    metric("replikv_peer_messages_dropped_total", "counter",
+           "Messages to or from peers dropped (not connected, queue full, or an injected fault).",
+           peer.messages_dropped);
+    metric("replikv_peer_handshakes_refused_total", "counter",
+           "Peer connections refused (another cluster, an unknown node, a bad hello).", peer.handshakes_refused);
+    metric("replikv_peer_frames_refused_total", "counter", "Peer frames over the size limit.", peer.frames_refused);
+    metric("replikv_peer_malformed_messages_total", "counter", "Peer messages that did not decode.",
+           status.malformed_messages_total);
+    out += "# HELP replikv_follower_lag_entries Log entries a follower is behind the leader (on the leader).\n"
+           "# TYPE replikv_follower_lag_entries gauge\n";
+    for (const auto& follower : status.followers) {
+      out += fmt::format("replikv_follower_lag_entries{{node=\"{}\"}} {}\n", follower.node.value(), follower.lag_entries);
+    }
+  }
   return out;
 }
 
@@ -145,11 +172,13 @@ std::string Server::Impl::status_json() const {
   const auto storage_stats = engine->stats();
   nlohmann::json json = {
       {"node_id", status.node_id.value()},
-      {"strategy", "standalone"},
-      {"role", status.role == "master" ? "leader" : "follower"},
-      {"term", 0},
+      {"strategy", to_string(config.strategy)},
+      {"role", peers ? status.raft_role : std::string("leader")},
+      {"term", status.term.value()},
+      {"leader_id", status.leader ? status.leader->value() : (peers ? 0 : status.node_id.value())},
       {"applied_index", status.applied_index.value()},
-      {"commit_index", status.applied_index.value()},
+      {"commit_index", peers ? status.commit_index.value() : status.applied_index.value()},
+      {"last_index", peers ? status.last_index.value() : status.applied_index.value()},
       {"durable_ready_id", status.durable_ready_id.value()},
       {"keys", status.key_count},
       {"keys_with_expiry", status.keys_with_expiry},
@@ -162,6 +191,18 @@ std::string Server::Impl::status_json() const {
       {"replies_released_before_durable", counters.replies_before_durable},
       {"uptime_seconds", (now_ms() - started_ms) / 1000},
   };
+  for (const auto& follower : status.followers) {
+    json["peers"].push_back({{"node_id", follower.node.value()},
+                             {"match_index", follower.match.value()},
+                             {"lag_entries", follower.lag_entries},
+                             {"heard_ms_ago", follower.heard_ms_ago},
+                             {"connected", peers && peers->connected(follower.node.value())}});
+  }
+  if (peers) {
+    json["writes_forwarded"] = status.writes_forwarded_total;
+    json["peer_messages_dropped"] = peers->counters().messages_dropped;
+    json["peer_handshakes_refused"] = peers->counters().handshakes_refused;
+  }
   return json.dump(2) + "\n";
 }
 

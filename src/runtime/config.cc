@@ -108,8 +108,35 @@ const std::vector<KeySpec>& key_specs() {
                  {{"trace", std::string("trace")}, {"debug", std::string("debug")},
                   {"info", std::string("info")}, {"warn", std::string("warn")},
                   {"error", std::string("error")}, {"off", std::string("off")}}),
-      choice_key("test_faults", "accept fault-injection admin commands (tests and chaos only; default false)",
+      choice_key("test_faults", "accept the FAULT command (fault injection: tests and chaos only; default false)",
                  &Config::test_faults, {{"true", true}, {"false", false}}),
+      choice_key("strategy", "\"standalone\" (default: one node) or \"leader\" (single leader, replicated log)",
+                 &Config::strategy, {{"standalone", Strategy::standalone}, {"leader", Strategy::leader}}),
+      choice_key("ack", "leader: when a write is acknowledged — \"majority\" (held durably by a majority)",
+                 &Config::ack, {{"majority", std::string("majority")}}),
+      choice_key("failover", "leader: \"auto\" — the followers elect a new leader (Raft)", &Config::failover,
+                 {{"auto", std::string("auto")}}),
+      text_key("cluster_id", "the cluster's name; peers with another one are refused (default replikv)",
+               &Config::cluster_id),
+      unsigned_key("peer_port", "TCP port for the other nodes (default 7381)", &Config::peer_port, 0, 65535),
+      text_key("peers", "leader: every member, this node too, as id=host:peer_port,… (e.g. 1=127.0.0.1:7381,2=…)",
+               &Config::peers),
+      text_key("client_addresses",
+               "leader: members' client addresses as id=host:port,…, named in redirects and ROLE",
+               &Config::client_addresses),
+      choice_key("redirect",
+                 "leader: a follower refuses writes and reads naming the leader (true) instead of forwarding "
+                 "them (false, default)",
+                 &Config::redirect, {{"true", true}, {"false", false}}),
+      unsigned_key("election_timeout_ms",
+                   "leader: a follower that hears no leader for this long (to twice this, at random) starts "
+                   "an election (default 1000)",
+                   &Config::election_timeout_ms, 10, 600000),
+      unsigned_key("heartbeat_interval_ms", "leader: how often the leader tells followers it is alive (default 100)",
+                   &Config::heartbeat_interval_ms, 1, 60000),
+      unsigned_key("request_timeout_ms",
+                   "leader: how long a write waits to be confirmed before -TIMEOUT (default 5000)",
+                   &Config::request_timeout_ms, 10, 3600000),
   };
   return specs;
 }
@@ -167,6 +194,46 @@ std::optional<std::string> load_config(const std::optional<std::string>& path,
   for (const auto& [key, value] : overrides) {
     if (auto error = apply(key, value, "command line")) return error;
   }
+  if (config.strategy == Strategy::leader) {
+    std::map<uint32_t, std::string> members;
+    if (config.peers.empty()) return "peers: strategy \"leader\" needs the member list (id=host:peer_port,…)";
+    if (auto error = parse_members(config.peers, members)) return fmt::format("peers: {}", *error);
+    if (!members.contains(config.node_id)) {
+      return fmt::format("peers: this node (node_id {}) is not in the member list", config.node_id);
+    }
+    std::map<uint32_t, std::string> clients;
+    if (!config.client_addresses.empty()) {
+      if (auto error = parse_members(config.client_addresses, clients)) return fmt::format("client_addresses: {}", *error);
+    }
+    if (config.heartbeat_interval_ms * 2 > config.election_timeout_ms) {
+      return "heartbeat_interval_ms: must be at most half of election_timeout_ms";
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> parse_members(const std::string& text, std::map<uint32_t, std::string>& out) {
+  out.clear();
+  size_t start = 0;
+  while (start <= text.size()) {
+    const size_t end = std::min(text.find(',', start), text.size());
+    const std::string item = text.substr(start, end - start);
+    const size_t equals = item.find('=');
+    const size_t colon = item.rfind(':');
+    uint32_t id = 0;
+    const auto [ptr, ec] = std::from_chars(item.data(), item.data() + (equals == std::string::npos ? 0 : equals), id);
+    if (equals == std::string::npos || ec != std::errc() || ptr != item.data() + equals || id == 0 ||
+        colon == std::string::npos || colon < equals || colon + 1 == item.size() || colon == equals + 1) {
+      return fmt::format("expected id=host:port, got '{}'", item);
+    }
+    uint32_t port = 0;
+    const auto [pend, pec] = std::from_chars(item.data() + colon + 1, item.data() + item.size(), port);
+    if (pec != std::errc() || pend != item.data() + item.size() || port == 0 || port > 65535) {
+      return fmt::format("bad port in '{}'", item);
+    }
+    if (!out.emplace(id, item.substr(equals + 1)).second) return fmt::format("node {} is listed twice", id);
+    start = end + 1;
+  }
   return std::nullopt;
 }
 
@@ -178,6 +245,9 @@ std::optional<std::string> config_value(const Config& config, const std::string&
 
 const char* to_string(FsyncPolicy policy) {
   return policy == FsyncPolicy::always ? "always" : "never";
+}
+const char* to_string(Strategy strategy) {
+  return strategy == Strategy::standalone ? "standalone" : "leader";
 }
 const char* to_string(EngineKind engine) {
   return engine == EngineKind::rocksdb ? "rocksdb" : "memory";

@@ -17,6 +17,7 @@ namespace replikv::runtime {
 
 enum class FsyncPolicy : uint8_t { always, never };
 enum class EngineKind : uint8_t { rocksdb, memory };
+enum class Strategy : uint8_t { standalone, leader };
 
 struct Config {
   std::string bind = "127.0.0.1";
@@ -34,8 +35,23 @@ struct Config {
   uint64_t cache_bytes = 64ull << 20;  // record cache in front of storage
   std::string log_level = "info";
   bool test_faults = false;
+  // Replication.
+  Strategy strategy = Strategy::standalone;
+  std::string ack = "majority";    // leader: when a write is acknowledged
+  std::string failover = "auto";   // leader: who picks a new leader
+  std::string cluster_id = "replikv";
+  uint16_t peer_port = 7381;
+  std::string peers;             // "1=127.0.0.1:7381,2=127.0.0.1:7382,…": every member, this one too
+  std::string client_addresses;  // "1=127.0.0.1:7379,…": members' client ports, for redirects and ROLE
+  bool redirect = false;
+  uint64_t election_timeout_ms = 1000;
+  uint64_t heartbeat_interval_ms = 100;
+  uint64_t request_timeout_ms = 5000;
   std::string config_file;  // where it came from, for INFO; empty when none
 };
+
+// "1=host:port,2=host:port" → {1: "host:port", 2: …}; the error text on bad input.
+std::optional<std::string> parse_members(const std::string& text, std::map<uint32_t, std::string>& out);
 
 // One configuration key: its name (underscored), a help text, and its current value as text.
 struct ConfigKey {
@@ -55,5 +71,6 @@ std::optional<std::string> config_value(const Config& config, const std::string&
 
 const char* to_string(FsyncPolicy policy);
 const char* to_string(EngineKind engine);
+const char* to_string(Strategy strategy);
 
 }  // namespace replikv::runtime

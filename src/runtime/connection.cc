@@ -105,7 +105,7 @@ bool Server::Impl::client_over_limits(const Connection& c) const {
 }
 
 bool Server::Impl::process_input(Connection& c) {
-  replica->tick(now_ms());
+  replica->tick(replica_now_ms());
   bool stopped_early = false;
   while (!c.closing) {
     if (client_over_limits(c)) {

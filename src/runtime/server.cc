@@ -8,6 +8,7 @@
 
 #include "core/assert.h"
 #include "core/random.h"
+#include "core/leader/raft.h"
 #include "core/standalone.h"
 #include "runtime/server_impl.h"
 #include "storage/memory_engine.h"
@@ -17,8 +18,6 @@ namespace replikv::runtime {
 
 namespace {
 
-// How often the replica is ticked when it asks for nothing sooner.
-constexpr int64_t tick_interval_ms_max = 100;
 // How many times a group commit may wait for more input before it syncs.
 constexpr int flush_deferrals_max = 8;
 
@@ -67,10 +66,7 @@ std::optional<std::string> Server::Impl::start() {
   } else {
     engine = std::make_unique<storage::MemoryEngine>();
   }
-  core::StandaloneOptions options;
-  options.node_id = core::NodeId(config.node_id);
-  options.cache_bytes_max = config.cache_bytes;
-  replica = std::make_unique<core::Standalone>(*engine, core::Rng(std::random_device{}()), options);
+  if (auto error = start_replica()) return error;
 
   asio::error_code ec;
   const auto address = asio::ip::make_address(config.bind, ec);
@@ -89,7 +85,51 @@ std::optional<std::string> Server::Impl::start() {
   if (config.admin_port != 0) {
     if (auto error = open_listener(admin_acceptor, config.admin_port, "admin HTTP")) return error;
   }
+  if (peers) {
+    if (auto error = peers->listen(config.bind, config.peer_port)) return error;
+  }
   return std::nullopt;
+}
+
+std::optional<std::string> Server::Impl::start_replica() {
+  if (config.strategy == Strategy::standalone) {
+    core::StandaloneOptions options;
+    options.node_id = core::NodeId(config.node_id);
+    options.cache_bytes_max = config.cache_bytes;
+    replica = std::make_unique<core::Standalone>(*engine, core::Rng(std::random_device{}()), options);
+    return std::nullopt;
+  }
+  std::map<uint32_t, std::string> members;
+  if (auto error = parse_members(config.peers, members)) return fmt::format("peers: {}", *error);
+  if (!config.client_addresses.empty()) {
+    if (auto error = parse_members(config.client_addresses, client_addresses)) {
+      return fmt::format("client_addresses: {}", *error);
+    }
+  }
+  core::RaftOptions options;
+  options.node_id = core::NodeId(config.node_id);
+  for (const auto& [id, address] : members) options.nodes.push_back(core::NodeId(id));
+  options.election_timeout_ms_min = static_cast<core::TimeMs>(config.election_timeout_ms);
+  options.election_timeout_ms_max = static_cast<core::TimeMs>(config.election_timeout_ms * 2);
+  options.heartbeat_interval_ms = static_cast<core::TimeMs>(config.heartbeat_interval_ms);
+  options.request_timeout_ms = static_cast<core::TimeMs>(config.request_timeout_ms);
+  options.cache_bytes_max = config.cache_bytes;
+  options.redirect = config.redirect;
+  options.client_addresses = client_addresses;
+  replica = std::make_unique<core::Raft>(*engine, core::Rng(std::random_device{}()), options);
+  tick_interval_ms = std::max<int64_t>(1, std::min<int64_t>(100, static_cast<int64_t>(config.heartbeat_interval_ms) / 2));
+  peers = std::make_unique<PeerTransport>(io, config.node_id, config.cluster_id, members,
+                                          [this](core::Message message) {
+                                            if (shutting_down) return;
+                                            replica->peer_message(std::move(message));
+                                            schedule_flush();
+                                          });
+  return std::nullopt;
+}
+
+int64_t Server::Impl::replica_now_ms() const {
+  const int64_t now = now_ms();
+  return now + clock_skew_ms + (now - clock_drift_since_ms) * clock_drift_ppm / 1'000'000;
 }
 
 int Server::Impl::run() {
@@ -103,14 +143,16 @@ int Server::Impl::run() {
   std::signal(SIGPIPE, SIG_IGN);
   asio::co_spawn(io, accept_clients(), asio::detached);
   if (admin_acceptor.is_open()) asio::co_spawn(io, accept_admin(), asio::detached);
+  if (peers) peers->start();
   on_tick();
   const auto status = replica->status();
   spdlog::info(
-      "replikv ready: port={} admin_port={} data_dir={} engine={} fsync={} keys={} applied_index={}",
-      client_acceptor.local_endpoint().port(),
-      admin_acceptor.is_open() ? admin_acceptor.local_endpoint().port() : 0, config.data_dir,
-      to_string(config.engine), to_string(config.fsync), status.key_count,
-      status.applied_index.value());
+      "replikv ready: node_id={} strategy={} port={} admin_port={} peer_port={} data_dir={} engine={} fsync={} "
+      "keys={} applied_index={} term={}",
+      config.node_id, to_string(config.strategy), client_acceptor.local_endpoint().port(),
+      admin_acceptor.is_open() ? admin_acceptor.local_endpoint().port() : 0, peers ? peers->port() : 0,
+      config.data_dir, to_string(config.engine), to_string(config.fsync), status.key_count,
+      status.applied_index.value(), status.term.value());
   spdlog::default_logger()->flush();
   io.run();
   // Make everything the replica produced durable before closing.
@@ -118,6 +160,7 @@ int Server::Impl::run() {
   flush_deferrals = flush_deferrals_max;
   flush();
   connections.clear();
+  peers.reset();
   replica.reset();
   engine.reset();
   spdlog::info("replikv stopped");
@@ -132,6 +175,7 @@ void Server::Impl::shutdown() {
   admin_acceptor.close(ignored);
   tick_timer.cancel();
   flush();
+  if (peers) peers->stop();
   for (auto& [id, connection] : connections) {
     connection->socket.shutdown(asio::ip::tcp::socket::shutdown_receive, ignored);
   }
@@ -156,7 +200,9 @@ void Server::Impl::drain_ready() {
         (ready.sync == core::Sync::per_policy && config.fsync == FsyncPolicy::always);
     if (must_sync) sync_pending = true;
     if (ready.tick_at_ms) arm_tick(*ready.tick_at_ms);
-    if (!ready.replies.empty()) waiting.push_back({ready.id, std::move(ready.replies)});
+    if (!ready.replies.empty() || !ready.messages.empty()) {
+      waiting.push_back({ready.id, std::move(ready.replies), std::move(ready.messages)});
+    }
   }
 }
 
@@ -203,6 +249,9 @@ void Server::Impl::flush() {
       if (entry.id > durable_ready) ++counters.replies_before_durable;
       release(reply);
     }
+    if (peers) {
+      for (auto& message : entry.messages) peers->send(std::move(message));
+    }
   }
   waiting.clear();
   // persisted() may have produced more work (a protocol's next messages): another turn.
@@ -220,7 +269,7 @@ void Server::Impl::arm_tick(int64_t at_ms) {
   if (shutting_down) return;
   if (tick_armed_at_ms && *tick_armed_at_ms <= at_ms) return;
   tick_armed_at_ms = at_ms;
-  const int64_t delay_ms = std::max<int64_t>(0, at_ms - now_ms());
+  const int64_t delay_ms = std::max<int64_t>(0, at_ms - replica_now_ms());  // at_ms is on the replica's clock
   tick_timer.expires_after(std::chrono::milliseconds(delay_ms));
   tick_timer.async_wait([this](const asio::error_code& ec) {
     if (ec) return;
@@ -230,10 +279,9 @@ void Server::Impl::arm_tick(int64_t at_ms) {
 }
 
 void Server::Impl::on_tick() {
-  const int64_t now = now_ms();
-  replica->tick(now);
+  replica->tick(replica_now_ms());
   schedule_flush();
-  arm_tick(now + tick_interval_ms_max);
+  arm_tick(replica_now_ms() + tick_interval_ms);
 }
 
 bool Server::Impl::replica_has_work() {

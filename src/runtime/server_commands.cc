@@ -2,8 +2,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <spdlog/spdlog.h>
 
 #include "core/command.h"
 #include "core/glob.h"
@@ -86,11 +89,8 @@ Reply Server::Impl::server_command(Connection& c, std::string_view name,
   if (name == "info") {
     return Reply::bulk(info(argv.size() > 1 ? argv[1] : std::string_view("default")));
   }
-  if (name == "role") {
-    return Reply::array({Reply::bulk("master"),
-                         Reply::number(static_cast<int64_t>(replica->status().applied_index.value())),
-                         Reply::array()});
-  }
+  if (name == "role") return role_reply();
+  if (name == "fault") return fault_command(argv);
   if (name == "hello") {
     if (argv.size() > 1) {
       const auto version = core::parse_int64(argv[1]);
@@ -253,13 +253,7 @@ std::string Server::Impl::info(std::string_view section_arg) const {
   }
   if (wants("replication")) {
     header("Replication");
-    out += fmt::format(
-        "role:{}\r\nconnected_slaves:0\r\nmaster_failover_state:no-failover\r\n"
-        "master_replid:{}\r\nmaster_replid2:0000000000000000000000000000000000000000\r\n"
-        "master_repl_offset:{}\r\nsecond_repl_offset:-1\r\nrepl_backlog_active:0\r\n"
-        "replikv_strategy:standalone\r\nreplikv_node_id:{}\r\nreplikv_applied_index:{}\r\n",
-        status.role, run_id, status.applied_index.value(), status.node_id.value(),
-        status.applied_index.value());
+    out += info_replication();
   }
   if (wants("keyspace")) {
     header("Keyspace");
@@ -269,6 +263,178 @@ std::string Server::Impl::info(std::string_view section_arg) const {
     }
   }
   return out;
+}
+
+// INFO replication, in Redis's layout. Offsets are log indexes (Redis counts bytes): a follower's
+// `offset` is what it holds durably, and `lag` is seconds since it last answered, as in Redis.
+std::string Server::Impl::info_replication() const {
+  const auto status = replica->status();
+  std::string out = fmt::format("role:{}\r\n", status.role);
+  const auto address_of = [&](uint32_t node) -> std::pair<std::string, std::string> {
+    const auto it = client_addresses.find(node);
+    if (it == client_addresses.end()) return {"", "0"};
+    const size_t colon = it->second.rfind(':');
+    return {it->second.substr(0, colon), it->second.substr(colon + 1)};
+  };
+  if (!peers) {
+    out += "connected_slaves:0\r\n";
+  } else if (status.is_leader) {
+    out += fmt::format("connected_slaves:{}\r\n", status.followers.size());
+    size_t i = 0;
+    for (const auto& follower : status.followers) {
+      const auto [ip, port] = address_of(follower.node.value());
+      const bool online = follower.heard_ms_ago <= static_cast<int64_t>(config.election_timeout_ms);
+      out += fmt::format("slave{}:ip={},port={},state={},offset={},lag={},node={},lag_entries={},lag_ms={}\r\n", i++,
+                         ip, port, online ? "online" : "offline", follower.match.value(),
+                         follower.heard_ms_ago / 1000, follower.node.value(), follower.lag_entries,
+                         follower.heard_ms_ago);
+    }
+  } else {
+    const uint32_t leader = status.leader ? status.leader->value() : 0;
+    const auto [ip, port] = address_of(leader);
+    const auto heard = leader != 0 ? peers->last_received_ms(leader) : std::nullopt;
+    const int64_t steady_now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::steady_clock::now().time_since_epoch())
+                                   .count();
+    out += fmt::format(
+        "master_host:{}\r\nmaster_port:{}\r\nmaster_link_status:{}\r\nmaster_last_io_seconds_ago:{}\r\n"
+        "master_sync_in_progress:0\r\nslave_read_repl_offset:{}\r\nslave_repl_offset:{}\r\n"
+        "slave_priority:100\r\nslave_read_only:0\r\nconnected_slaves:0\r\n",
+        ip, port, leader != 0 && peers->connected(leader) ? "up" : "down",
+        heard ? (steady_now - *heard) / 1000 : -1, status.last_index.value(), status.applied_index.value());
+  }
+  out += fmt::format(
+      "master_failover_state:no-failover\r\nmaster_replid:{}\r\n"
+      "master_replid2:0000000000000000000000000000000000000000\r\nmaster_repl_offset:{}\r\n"
+      "second_repl_offset:-1\r\nrepl_backlog_active:0\r\n"
+      "replikv_strategy:{}\r\nreplikv_node_id:{}\r\nreplikv_applied_index:{}\r\n",
+      run_id, peers ? status.last_index.value() : status.applied_index.value(),
+      to_string(config.strategy), status.node_id.value(), status.applied_index.value());
+  if (peers) {
+    const auto& peer = peers->counters();
+    out += fmt::format(
+        "replikv_ack:{}\r\nreplikv_failover:{}\r\nreplikv_raft_role:{}\r\nreplikv_term:{}\r\nreplikv_leader_id:{}\r\n"
+        "replikv_commit_index:{}\r\nreplikv_last_index:{}\r\nreplikv_writes_forwarded:{}\r\n"
+        "replikv_duplicates_skipped:{}\r\nreplikv_peer_messages_sent:{}\r\nreplikv_peer_messages_received:{}\r\n"
+        "replikv_peer_messages_dropped:{}\r\nreplikv_peer_handshakes_refused:{}\r\nreplikv_peer_frames_refused:{}\r\n"
+        "replikv_peer_malformed_messages:{}\r\n",
+        config.ack, config.failover, status.raft_role, status.term.value(), status.leader ? status.leader->value() : 0,
+        status.commit_index.value(), status.last_index.value(), status.writes_forwarded_total,
+        status.duplicates_skipped_total, peer.messages_sent, peer.messages_received, peer.messages_dropped,
+        peer.handshakes_refused, peer.frames_refused, status.malformed_messages_total);
+  }
+  return out;
+}
+
+// ROLE, in Redis's shape: ["master", offset, [[ip, port, offset], …]] at the leader (or a single
+// node), ["slave", leader ip, leader port, "connected" | "connect", offset] elsewhere.
+core::Reply Server::Impl::role_reply() const {
+  using core::Reply;
+  const auto status = replica->status();
+  const auto address_of = [&](uint32_t node) -> std::pair<std::string, int64_t> {
+    const auto it = client_addresses.find(node);
+    if (it == client_addresses.end()) return {"", 0};
+    const size_t colon = it->second.rfind(':');
+    return {it->second.substr(0, colon), std::stoll(it->second.substr(colon + 1))};
+  };
+  if (!peers) {
+    return Reply::array({Reply::bulk("master"), Reply::number(static_cast<int64_t>(status.applied_index.value())),
+                         Reply::array()});
+  }
+  if (status.is_leader) {
+    std::vector<Reply> followers;
+    for (const auto& follower : status.followers) {
+      const auto [ip, port] = address_of(follower.node.value());
+      followers.push_back(Reply::array({Reply::bulk(ip), Reply::bulk(std::to_string(port)),
+                                        Reply::bulk(std::to_string(follower.match.value()))}));
+    }
+    return Reply::array({Reply::bulk("master"), Reply::number(static_cast<int64_t>(status.last_index.value())),
+                         Reply::array(std::move(followers))});
+  }
+  const uint32_t leader = status.leader ? status.leader->value() : 0;
+  const auto [ip, port] = address_of(leader);
+  return Reply::array({Reply::bulk("slave"), Reply::bulk(ip), Reply::number(port),
+                       Reply::bulk(leader != 0 && peers->connected(leader) ? "connected" : "connect"),
+                       Reply::number(static_cast<int64_t>(status.applied_index.value()))});
+}
+
+// FAULT: fault injection for tests and the chaos tool, refused unless the node was started with
+// --test-faults. Links are this node's: CUT/DELAY/LOSS act on what it sends to or receives from
+// a peer; SKEW/DRIFT on the clock its replica sees.
+core::Reply Server::Impl::fault_command(const std::vector<std::string_view>& argv) {
+  using core::Reply;
+  if (!config.test_faults) {
+    return Reply::error("ERR fault injection is off: start the node with --test-faults to use FAULT");
+  }
+  const std::string sub = lower(argv[1]);
+  const auto integer = [&](size_t i) { return i < argv.size() ? core::parse_int64(argv[i]) : std::nullopt; };
+  const auto usage = Reply::error(
+      "ERR usage: FAULT CUT <node|*> [IN|OUT|BOTH] | HEAL [<node|*>] | DELAY <node|*> <ms> | "
+      "LOSS <node|*> <percent> | SKEW <ms> | DRIFT <ppm> | STATUS");
+  if (sub == "skew" || sub == "drift") {
+    const auto value = integer(2);
+    if (argv.size() != 3 || !value || *value < -86'400'000'000 || *value > 86'400'000'000) return usage;
+    if (sub == "skew") {
+      clock_skew_ms = *value;
+    } else {
+      clock_skew_ms += (now_ms() - clock_drift_since_ms) * clock_drift_ppm / 1'000'000;  // keep the clock continuous
+      clock_drift_since_ms = now_ms();
+      clock_drift_ppm = *value;
+    }
+    return Reply::ok();
+  }
+  if (sub == "status") {
+    std::vector<Reply> lines;
+    lines.push_back(Reply::bulk(fmt::format("clock skew_ms={} drift_ppm={}", clock_skew_ms, clock_drift_ppm)));
+    if (peers) {
+      for (const auto& [node, link] : peers->all_faults()) {
+        if (!link.any()) continue;
+        lines.push_back(Reply::bulk(fmt::format("node {} cut_out={} cut_in={} delay_ms={} loss_percent={}", node,
+                                                link.cut_out ? 1 : 0, link.cut_in ? 1 : 0, link.delay_ms,
+                                                link.loss_permille / 10)));
+      }
+    }
+    return Reply::array(std::move(lines));
+  }
+  if (sub != "cut" && sub != "heal" && sub != "delay" && sub != "loss") return usage;
+  if (!peers) return Reply::error("ERR this node has no peers: link faults need strategy \"leader\"");
+  // The peers named: one node id, or * (every peer); HEAL without one means every peer.
+  std::vector<uint32_t> targets;
+  if (argv.size() < 3 || argv[2] == "*") {
+    if (argv.size() < 3 && sub != "heal") return usage;
+    std::map<uint32_t, std::string> members;
+    parse_members(config.peers, members);
+    for (const auto& [id, address] : members) {
+      if (peers->is_member(id)) targets.push_back(id);
+    }
+  } else {
+    const auto node = integer(2);
+    if (!node || *node <= 0 || *node > UINT32_MAX || !peers->is_member(static_cast<uint32_t>(*node))) {
+      return Reply::error(fmt::format("ERR no peer '{}' in this cluster", argv[2]));
+    }
+    targets.push_back(static_cast<uint32_t>(*node));
+  }
+  for (const uint32_t node : targets) {
+    LinkFaults& link = peers->faults(node);
+    if (sub == "heal") {
+      link = LinkFaults{};
+    } else if (sub == "cut") {
+      const std::string direction = argv.size() > 3 ? lower(argv[3]) : "both";
+      if (argv.size() > 4 || (direction != "in" && direction != "out" && direction != "both")) return usage;
+      if (direction != "in") link.cut_out = true;
+      if (direction != "out") link.cut_in = true;
+    } else if (sub == "delay") {
+      const auto ms = integer(3);
+      if (argv.size() != 4 || !ms || *ms < 0 || *ms > 3'600'000) return usage;
+      link.delay_ms = *ms;
+    } else {
+      const auto percent = integer(3);
+      if (argv.size() != 4 || !percent || *percent < 0 || *percent > 100) return usage;
+      link.loss_permille = static_cast<uint32_t>(*percent * 10);
+    }
+  }
+  spdlog::warn("fault injected: {}", fmt::join(argv, " "));
+  return Reply::ok();
 }
 
 }  // namespace replikv::runtime

@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -21,20 +22,18 @@
 #include <vector>
 
 #include <asio.hpp>
-#include <asio/experimental/as_tuple.hpp>
 
 #include "core/ready.h"
 #include "core/replica.h"
+#include "runtime/as_result.h"
 #include "runtime/config.h"
 #include "runtime/input_buffer.h"
+#include "runtime/peer_transport.h"
 #include "runtime/resp.h"
 #include "runtime/server.h"
 #include "storage/engine.h"
 
 namespace replikv::runtime {
-
-// Completion token for coroutines: errors come back as values, never as exceptions.
-inline constexpr auto as_result = asio::experimental::as_tuple(asio::use_awaitable);
 
 struct Connection {
   Connection(asio::ip::tcp::socket s, core::ConnectionId i, RespLimits limits)
@@ -90,6 +89,8 @@ struct Server::Impl {
   void on_tick();
   void arm_tick(int64_t at_ms);
   static int64_t now_ms();
+  int64_t replica_now_ms() const;  // the clock the replica sees: now_ms() with injected skew and drift
+  std::optional<std::string> start_replica();
 
   // Clients (connection.cc).
   asio::awaitable<void> accept_clients();
@@ -106,6 +107,9 @@ struct Server::Impl {
   core::Reply server_command(Connection& connection, std::string_view name,
                              const std::vector<std::string_view>& argv);
   std::string info(std::string_view section) const;
+  std::string info_replication() const;
+  core::Reply role_reply() const;
+  core::Reply fault_command(const std::vector<std::string_view>& argv);
 
   // Admin HTTP (admin_http.cc).
   asio::awaitable<void> accept_admin();
@@ -123,11 +127,19 @@ struct Server::Impl {
 
   std::unique_ptr<storage::Engine> engine;
   std::unique_ptr<core::Replica> replica;
+  std::unique_ptr<PeerTransport> peers;           // strategy "leader" only
+  std::map<uint32_t, std::string> client_addresses;  // members' client ports, for ROLE and INFO
+  int64_t tick_interval_ms = 100;
+  // Injected clock faults (FAULT SKEW / FAULT DRIFT, with --test-faults).
+  int64_t clock_skew_ms = 0;
+  int64_t clock_drift_ppm = 0;
+  int64_t clock_drift_since_ms = 0;
   core::Ready ready;  // reused between Readies
 
   struct Waiting {
     core::ReadyId id;
     std::vector<core::ClientReply> replies;
+    std::vector<core::Message> messages;
   };
   std::deque<Waiting> waiting;
   core::ReadyId last_ready;      // the last Ready taken

@@ -177,6 +177,7 @@ void Raft::peer_message(Message message) {
 
 void Raft::persisted(ReadyId ready_id) {
   REPLIKV_ASSERT(ready_id <= last_taken_, "persisted() names a Ready that was never taken");
+  durable_ready_ = std::max(durable_ready_, ready_id);
   for (auto it = ready_last_index_.begin(); it != ready_last_index_.end() && it->first <= ready_id.value();) {
     durable_index_ = it->second;
     it = ready_last_index_.erase(it);
@@ -216,6 +217,7 @@ ReplicaStatus Raft::status() const {
   status.node_id = options_.node_id;
   keyspace_.describe(status);
   status.applied_index = applied_;
+  status.durable_ready_id = durable_ready_;
   status.writes_applied_total = writes_applied_;
   status.reads_total = reads_;
   status.expired_keys_total = expired_keys_total_;

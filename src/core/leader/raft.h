@@ -212,6 +212,7 @@ class Raft final : public Replica {
   Keyspace keyspace_;
   Ready pending_;
   ReadyId last_taken_;
+  ReadyId durable_ready_;
 
   Role role_ = Role::follower;
   Term term_;

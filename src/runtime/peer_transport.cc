@@ -1,0 +1,314 @@
+#include "runtime/peer_transport.h"
+
+#include <chrono>
+#include <random>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "proto/replikv.pb.h"
+#include "runtime/as_result.h"
+
+namespace replikv::runtime {
+namespace {
+
+constexpr uint32_t hello_version = 1;
+constexpr int64_t backoff_ms_min = 50;
+constexpr int64_t backoff_ms_max = 1000;
+constexpr size_t read_chunk_bytes = 64 * 1024;
+constexpr auto handshake_timeout = std::chrono::seconds(5);
+
+int64_t steady_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+void append_frame(std::string& out, std::string_view payload) {
+  const auto length = static_cast<uint32_t>(payload.size());
+  const char header[4] = {static_cast<char>(length >> 24), static_cast<char>(length >> 16),
+                          static_cast<char>(length >> 8), static_cast<char>(length)};
+  out.append(header, 4);
+  out.append(payload);
+}
+
+uint32_t read_length(std::string_view bytes) {
+  return (static_cast<uint32_t>(static_cast<uint8_t>(bytes[0])) << 24) |
+         (static_cast<uint32_t>(static_cast<uint8_t>(bytes[1])) << 16) |
+         (static_cast<uint32_t>(static_cast<uint8_t>(bytes[2])) << 8) |
+         static_cast<uint32_t>(static_cast<uint8_t>(bytes[3]));
+}
+
+// Splits "host:port".
+std::pair<std::string, std::string> host_port(const std::string& address) {
+  const size_t colon = address.rfind(':');
+  return {address.substr(0, colon), address.substr(colon + 1)};
+}
+
+}  // namespace
+
+struct PeerTransport::Outbound {
+  Outbound(asio::io_context& io, uint32_t i, std::string a) : id(i), address(std::move(a)), socket(io), wake(io) {}
+  uint32_t id;
+  std::string address;
+  asio::ip::tcp::socket socket;
+  asio::steady_timer wake;  // the writer sleeps on it while the queue is empty
+  std::deque<std::string> queue;
+  uint64_t queued_bytes = 0;
+  bool connected = false;
+};
+
+PeerTransport::PeerTransport(asio::io_context& io, uint32_t self, std::string cluster_id,
+                             std::map<uint32_t, std::string> members, Deliver deliver)
+    : io_(io),
+      self_(self),
+      cluster_id_(std::move(cluster_id)),
+      members_(std::move(members)),
+      deliver_(std::move(deliver)),
+      acceptor_(io),
+      rng_(std::random_device{}()) {
+  for (const auto& [id, address] : members_) {
+    if (id != self_) outbound_[id] = std::make_shared<Outbound>(io_, id, address);
+  }
+}
+
+PeerTransport::~PeerTransport() { stop(); }
+
+std::optional<std::string> PeerTransport::listen(const std::string& bind, uint16_t port) {
+  asio::error_code ec;
+  const auto address = asio::ip::make_address(bind, ec);
+  if (ec) return fmt::format("bind: '{}' is not an IP address", bind);
+  const asio::ip::tcp::endpoint endpoint(address, port);
+  acceptor_.open(endpoint.protocol(), ec);
+  if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor_.bind(endpoint, ec);
+  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return fmt::format("cannot listen for peers on {}:{}: {}", bind, port, ec.message());
+  return std::nullopt;
+}
+
+uint16_t PeerTransport::port() const {
+  asio::error_code ec;
+  const auto endpoint = acceptor_.local_endpoint(ec);
+  return ec ? 0 : endpoint.port();
+}
+
+void PeerTransport::start() {
+  asio::co_spawn(io_, accept(), asio::detached);
+  for (auto& [id, peer] : outbound_) asio::co_spawn(io_, dial(peer), asio::detached);
+}
+
+void PeerTransport::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  asio::error_code ignored;
+  acceptor_.close(ignored);
+  for (auto& [id, peer] : outbound_) {
+    peer->socket.close(ignored);
+    peer->wake.cancel();
+  }
+}
+
+bool PeerTransport::connected(uint32_t peer) const {
+  const auto it = outbound_.find(peer);
+  return it != outbound_.end() && it->second->connected;
+}
+
+std::optional<int64_t> PeerTransport::last_received_ms(uint32_t peer) const {
+  const auto it = last_received_ms_.find(peer);
+  if (it == last_received_ms_.end()) return std::nullopt;
+  return it->second;
+}
+
+void PeerTransport::send(core::Message message) {
+  const auto it = outbound_.find(message.to.value());
+  if (it == outbound_.end()) {
+    ++counters_.messages_dropped;  // not a member: the replica never names one
+    return;
+  }
+  const LinkFaults& link = faults_[message.to.value()];
+  if (link.cut_out || (link.loss_permille != 0 && rng_.chance(link.loss_permille, 1000))) {
+    ++counters_.messages_dropped;
+    return;
+  }
+  if (link.delay_ms > 0) {
+    auto timer = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(link.delay_ms));
+    timer->async_wait([this, timer, peer = it->second, payload = std::move(message.payload)](
+                          const asio::error_code& ec) mutable {
+      if (!ec && !stopped_) enqueue(*peer, std::move(payload));
+    });
+    return;
+  }
+  enqueue(*it->second, std::move(message.payload));
+}
+
+void PeerTransport::enqueue(Outbound& peer, std::string payload) {
+  if (!peer.connected || peer.queued_bytes + payload.size() > queue_bytes_max) {
+    ++counters_.messages_dropped;
+    return;
+  }
+  peer.queued_bytes += payload.size();
+  peer.queue.push_back(std::move(payload));
+  if (peer.queue.size() == 1) peer.wake.cancel();  // the writer was asleep
+}
+
+// One peer's outgoing connection: connect, introduce, then write whatever is queued, all of it
+// in one write per wake-up. On any error: drop the queue, wait, reconnect.
+asio::awaitable<void> PeerTransport::dial(std::shared_ptr<Outbound> peer) {
+  int64_t backoff_ms = backoff_ms_min;
+  asio::ip::tcp::resolver resolver(io_);
+  std::string batch;
+  while (!stopped_) {
+    const auto [host, service] = host_port(peer->address);
+    auto [resolve_error, endpoints] = co_await resolver.async_resolve(host, service, as_result);
+    asio::error_code ec = resolve_error;
+    if (!ec) {
+      peer->socket = asio::ip::tcp::socket(io_);
+      std::tie(ec, std::ignore) = co_await asio::async_connect(peer->socket, endpoints, as_result);
+    }
+    if (!ec) {
+      asio::error_code ignored;
+      peer->socket.set_option(asio::ip::tcp::no_delay(true), ignored);
+      proto::PeerHello hello;
+      hello.set_version(hello_version);
+      hello.set_cluster_id(cluster_id_);
+      hello.set_from(self_);
+      hello.set_to(peer->id);
+      batch.clear();
+      append_frame(batch, hello.SerializeAsString());
+      std::tie(ec, std::ignore) = co_await asio::async_write(peer->socket, asio::buffer(batch), as_result);
+    }
+    if (ec) {
+      if (stopped_) co_return;
+      asio::steady_timer wait(io_, std::chrono::milliseconds(backoff_ms));
+      co_await wait.async_wait(as_result);
+      backoff_ms = std::min(backoff_ms * 2, backoff_ms_max);
+      continue;
+    }
+    ++counters_.connects;
+    spdlog::info("connected to peer {} at {}", peer->id, peer->address);
+    peer->connected = true;
+    backoff_ms = backoff_ms_min;
+    while (!stopped_) {
+      if (peer->queue.empty()) {
+        peer->wake.expires_at(asio::steady_timer::time_point::max());
+        co_await peer->wake.async_wait(as_result);
+        continue;
+      }
+      batch.clear();
+      uint64_t messages = 0;
+      while (!peer->queue.empty() && batch.size() < (4u << 20)) {
+        append_frame(batch, peer->queue.front());
+        peer->queued_bytes -= peer->queue.front().size();
+        peer->queue.pop_front();
+        ++messages;
+      }
+      auto [write_error, written] = co_await asio::async_write(peer->socket, asio::buffer(batch), as_result);
+      if (write_error) break;
+      counters_.messages_sent += messages;
+      counters_.bytes_sent += written;
+    }
+    peer->connected = false;
+    counters_.messages_dropped += peer->queue.size();
+    peer->queue.clear();
+    peer->queued_bytes = 0;
+    asio::error_code ignored;
+    peer->socket.close(ignored);
+    if (stopped_) co_return;
+    ++counters_.disconnects;
+    spdlog::info("lost the connection to peer {}; reconnecting", peer->id);
+  }
+}
+
+asio::awaitable<void> PeerTransport::accept() {
+  while (acceptor_.is_open()) {
+    auto [ec, socket] = co_await acceptor_.async_accept(as_result);
+    if (ec) {
+      if (ec == asio::error::operation_aborted || !acceptor_.is_open()) co_return;
+      continue;
+    }
+    asio::co_spawn(io_, serve_inbound(std::move(socket)), asio::detached);
+  }
+}
+
+// One peer's incoming connection: the hello, then frames, each delivered to the replica.
+asio::awaitable<void> PeerTransport::serve_inbound(asio::ip::tcp::socket accepted) {
+  auto shared = std::make_shared<asio::ip::tcp::socket>(std::move(accepted));
+  asio::ip::tcp::socket& socket = *shared;
+  std::string buffer;
+  size_t start = 0;
+  std::optional<uint32_t> from;
+  // A caller that does not introduce itself in time is dropped. (The timer holds the socket, not
+  // this frame: it may fire after the coroutine is gone.)
+  auto introduced = std::make_shared<bool>(false);
+  auto deadline = std::make_shared<asio::steady_timer>(io_, handshake_timeout);
+  deadline->async_wait([shared, introduced, deadline](const asio::error_code& ec) {
+    asio::error_code ignored;
+    if (!ec && !*introduced) shared->close(ignored);
+  });
+  auto refuse = [&](const std::string& why) {
+    ++counters_.handshakes_refused;
+    spdlog::warn("refused a peer connection: {}", why);
+    asio::error_code ignored;
+    socket.close(ignored);
+  };
+  std::string chunk(read_chunk_bytes, '\0');
+  while (!stopped_) {
+    auto [ec, n] = co_await socket.async_read_some(asio::buffer(chunk), as_result);
+    if (ec) break;
+    counters_.bytes_received += n;
+    buffer.append(chunk.data(), n);
+    bool closed = false;
+    while (buffer.size() - start >= 4) {
+      const uint32_t length = read_length(std::string_view(buffer).substr(start, 4));
+      if (length > frame_bytes_max) {
+        ++counters_.frames_refused;
+        spdlog::warn("a peer frame of {} bytes is over the limit; closing the connection", length);
+        asio::error_code ignored;
+        socket.close(ignored);
+        closed = true;
+        break;
+      }
+      if (buffer.size() - start - 4 < length) break;
+      const std::string_view payload = std::string_view(buffer).substr(start + 4, length);
+      start += 4 + length;
+      if (!from) {
+        proto::PeerHello hello;
+        if (!hello.ParseFromArray(payload.data(), static_cast<int>(payload.size())) ||
+            hello.version() != hello_version) {
+          refuse("the first frame is not a hello this version understands");
+        } else if (hello.cluster_id() != cluster_id_) {
+          refuse(fmt::format("node {} belongs to cluster '{}', not '{}'", hello.from(), hello.cluster_id(), cluster_id_));
+        } else if (!is_member(hello.from())) {
+          refuse(fmt::format("node {} is not a member", hello.from()));
+        } else if (hello.to() != self_) {
+          refuse(fmt::format("node {} called node {}, but this is node {}", hello.from(), hello.to(), self_));
+        } else {
+          from = hello.from();
+          *introduced = true;
+          deadline->cancel();
+          continue;
+        }
+        closed = true;
+        break;
+      }
+      if (faults_[*from].cut_in) {
+        ++counters_.messages_dropped;
+        continue;
+      }
+      ++counters_.messages_received;
+      last_received_ms_[*from] = steady_ms();
+      deliver_(core::Message{core::NodeId(*from), core::NodeId(self_), std::string(payload)});
+    }
+    if (closed) co_return;
+    if (start > 0 && start == buffer.size()) {
+      buffer.clear();
+      start = 0;
+    } else if (start > (1u << 20)) {
+      buffer.erase(0, start);
+      start = 0;
+    }
+  }
+  deadline->cancel();
+}
+
+}  // namespace replikv::runtime

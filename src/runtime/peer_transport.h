@@ -1,0 +1,107 @@
+// PeerTransport: messages between the nodes of a cluster, over TCP.
+//
+// Each node dials every other member and sends on the connection it dialed; it receives on the
+// connections the others dialed. A connection starts with a PeerHello frame (cluster id, from,
+// to); the acceptor refuses — closes and counts — a hello of another cluster, from a node that is
+// not a member, or meant for another node. After it, every frame is a 4-byte big-endian length and
+// that many bytes of one replica message. A frame longer than `frame_bytes_max`, or a connection
+// that breaks mid-frame, is dropped with its connection; the node stays up and the dialer
+// reconnects (with backoff, 50 ms doubling to 1 s).
+//
+// Delivery is best effort, as the replication protocols expect: messages queued for a peer that
+// is not connected, or beyond `queue_bytes_max`, are dropped and counted. Order is kept per
+// connection.
+//
+// Fault injection (the FAULT command, only with --test-faults): per peer, cut the link one way or
+// both, delay outgoing messages, or lose a share of them. All of it happens here, in user space,
+// so it needs no privileges and works on any kernel.
+//
+// Threading: everything runs on the one io_context thread, like the rest of the node.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <asio.hpp>
+
+#include "core/random.h"
+#include "core/ready.h"
+
+namespace replikv::runtime {
+
+struct LinkFaults {
+  bool cut_out = false;          // drop every message to the peer
+  bool cut_in = false;           // drop every message from the peer
+  int64_t delay_ms = 0;          // hold each outgoing message this long
+  uint32_t loss_permille = 0;    // drop this share of outgoing messages
+  bool any() const { return cut_out || cut_in || delay_ms != 0 || loss_permille != 0; }
+};
+
+struct PeerCounters {
+  uint64_t messages_sent = 0;
+  uint64_t messages_received = 0;
+  uint64_t bytes_sent = 0;
+  uint64_t bytes_received = 0;
+  uint64_t messages_dropped = 0;      // not connected, queue full, or a fault
+  uint64_t handshakes_refused = 0;    // another cluster, an unknown node, a bad hello
+  uint64_t frames_refused = 0;        // over the size limit
+  uint64_t connects = 0;
+  uint64_t disconnects = 0;
+};
+
+class PeerTransport {
+ public:
+  using Deliver = std::function<void(core::Message message)>;
+
+  PeerTransport(asio::io_context& io, uint32_t self, std::string cluster_id,
+                std::map<uint32_t, std::string> members, Deliver deliver);
+  ~PeerTransport();
+  PeerTransport(const PeerTransport&) = delete;
+  PeerTransport& operator=(const PeerTransport&) = delete;
+
+  // Binds the peer port. Returns the error text on failure.
+  std::optional<std::string> listen(const std::string& bind, uint16_t port);
+  void start();
+  void stop();
+
+  void send(core::Message message);
+
+  LinkFaults& faults(uint32_t peer) { return faults_[peer]; }
+  const std::map<uint32_t, LinkFaults>& all_faults() const { return faults_; }
+  bool is_member(uint32_t node) const { return members_.contains(node) && node != self_; }
+  bool connected(uint32_t peer) const;
+  // Milliseconds (steady clock) when a message from the peer last arrived; nullopt: never.
+  std::optional<int64_t> last_received_ms(uint32_t peer) const;
+  const PeerCounters& counters() const { return counters_; }
+  uint16_t port() const;
+
+  static constexpr uint64_t frame_bytes_max = 1ull << 30;
+  static constexpr uint64_t queue_bytes_max = 64ull << 20;
+
+ private:
+  struct Outbound;
+  asio::awaitable<void> accept();
+  asio::awaitable<void> serve_inbound(asio::ip::tcp::socket socket);
+  asio::awaitable<void> dial(std::shared_ptr<Outbound> peer);
+  void enqueue(Outbound& peer, std::string payload);
+
+  asio::io_context& io_;
+  uint32_t self_;
+  std::string cluster_id_;
+  std::map<uint32_t, std::string> members_;
+  Deliver deliver_;
+  asio::ip::tcp::acceptor acceptor_;
+  std::map<uint32_t, std::shared_ptr<Outbound>> outbound_;
+  std::map<uint32_t, LinkFaults> faults_;
+  std::map<uint32_t, int64_t> last_received_ms_;
+  PeerCounters counters_;
+  core::Rng rng_;
+  bool stopped_ = false;
+};
+
+}  // namespace replikv::runtime
