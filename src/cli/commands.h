@@ -42,4 +42,25 @@ struct SimCommandOptions {
 // Exit status: 0 no unexpected violation, 1 a violation, 2 bad usage.
 int run_sim(const SimCommandOptions& options);
 
+struct ClusterOptions {
+  std::string action;  // start, status, stop, restart
+  std::string dir = "replikv-cluster";
+  int nodes = 3;
+  int port = 7379;
+  std::string strategy = "leader";
+  std::string ack = "majority";
+  std::string failover = "auto";
+  std::string fsync = "always";
+  std::string engine = "rocksdb";
+  std::string cluster_id = "replikv";
+  int64_t election_timeout_ms = 1000;
+  bool redirect = false;
+  bool test_faults = false;
+  std::string node;  // restart/stop/status: one node (n2 or 2); empty: all
+  int timeout_s = 30;
+};
+
+// Exit status: 0 done (status: every node running), 1 failed, 2 bad usage, 3 (status) a node down.
+int run_cluster(const ClusterOptions& options);
+
 }  // namespace replikv::cli

@@ -111,12 +111,51 @@ int main(int argc, char** argv) {
                   "test only: run a deliberately broken replica (ack-before-sync)")
       ->group("");
 
+  auto* cluster = app.add_subcommand(
+      "cluster",
+      "Run a local cluster of real `replikv server` processes on loopback.\n"
+      "  replikv cluster start --nodes 3 --dir DIR --port BASE --strategy leader --ack majority --failover auto\n"
+      "  replikv cluster status --dir DIR\n"
+      "  replikv cluster stop --dir DIR [--node n2]\n"
+      "  replikv cluster restart --dir DIR [--node n2]\n"
+      "Node K serves clients on BASE+K-1, admin HTTP on BASE+100+K-1, peers on BASE+200+K-1; its\n"
+      "configuration, data, log and pid file are under DIR/nK. `start` returns once every node\n"
+      "answers and a leader is elected.\n"
+      "Exit status: 0 done, 1 failed, 2 bad usage, 3 (status) a node is not running.");
+  replikv::cli::ClusterOptions cluster_options;
+  cluster->add_option("action", cluster_options.action, "start, status, stop or restart")
+      ->required()
+      ->check(CLI::IsMember({"start", "status", "stop", "restart"}));
+  cluster->add_option("--dir", cluster_options.dir, "the cluster's directory (default ./replikv-cluster)");
+  cluster->add_option("--nodes", cluster_options.nodes, "start: how many nodes (default 3)")->check(CLI::Range(1, 99));
+  cluster->add_option("--port", cluster_options.port, "start: the first node's client port (default 7379)")
+      ->check(CLI::Range(1, 65535));
+  cluster->add_option("--strategy", cluster_options.strategy, "start: leader (default)")
+      ->check(CLI::IsMember({"leader"}));
+  cluster->add_option("--ack", cluster_options.ack, "start: majority (default)")->check(CLI::IsMember({"majority"}));
+  cluster->add_option("--failover", cluster_options.failover, "start: auto (default)")->check(CLI::IsMember({"auto"}));
+  cluster->add_option("--fsync", cluster_options.fsync, "start: always (default) or never")
+      ->check(CLI::IsMember({"always", "never"}));
+  cluster->add_option("--engine", cluster_options.engine, "start: rocksdb (default) or memory")
+      ->check(CLI::IsMember({"rocksdb", "memory"}));
+  cluster->add_option("--cluster-id", cluster_options.cluster_id, "start: the cluster's name (default replikv)");
+  cluster->add_option("--election-timeout-ms", cluster_options.election_timeout_ms,
+                      "start: minimum election timeout (default 1000; heartbeats every tenth)")
+      ->check(CLI::Range(50, 600000));
+  cluster->add_flag("--redirect", cluster_options.redirect,
+                    "start: followers refuse naming the leader instead of forwarding");
+  cluster->add_flag("--test-faults", cluster_options.test_faults, "start: nodes accept the FAULT command");
+  cluster->add_option("--node", cluster_options.node, "stop/restart: only this node (n2 or 2)");
+  cluster->add_option("--timeout-s", cluster_options.timeout_s,
+                      "how long to wait for nodes to answer or stop (default 30)")
+      ->check(CLI::Range(1, 3600));
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
     const int code = app.exit(error);
     if (code != 0 && check->parsed()) return replikv::cli::check_exit_usage;
-    if (code != 0 && sim->parsed()) return 2;
+    if (code != 0 && (sim->parsed() || cluster->parsed())) return 2;
     return code;
   }
   if (sim->parsed()) {
@@ -124,6 +163,7 @@ int main(int argc, char** argv) {
     return replikv::cli::run_sim(sim_options);
   }
   if (check->parsed()) return replikv::cli::run_check(check_options);
+  if (cluster->parsed()) return replikv::cli::run_cluster(cluster_options);
 
   if (server->parsed()) {
     std::map<std::string, std::string> overrides;
