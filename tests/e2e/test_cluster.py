@@ -1,0 +1,411 @@
+"""Three real nodes with strategy "leader" (Raft), started by `replikv cluster`, on loopback.
+
+What a user relies on: any node takes any command (forwarding, follower reads, CAS); ROLE and
+INFO replication in Redis's shape; a leader killed with SIGKILL is replaced within 30 s and no
+acknowledged insert is lost; the old leader rejoins and catches up; a leader cut off by the fault
+layer steps down while the majority moves on, and after the heal there is one history; peers of
+another cluster and frames that do not decode are refused and counted while the node stays up.
+"""
+import json
+import os
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import tempfile
+import threading
+import time
+import unittest
+import urllib.request
+
+import redis
+
+from harness import BINARY, HOST, info
+
+ELECTION_TIMEOUT_MS = 1000  # long enough that two shared cores under sanitizers elect no one spuriously
+
+
+def free_base(count=3):
+    """A base port with BASE..BASE+count-1, +100 and +200 all free."""
+    for attempt in range(200):
+        base = 20000 + (os.getpid() * 7 + attempt * 331) % 30000
+        ports = [base + offset + i for offset in (0, 100, 200) for i in range(count)]
+        sockets = []
+        try:
+            for port in ports:
+                s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                sockets.append(s)
+                s.bind((HOST, port))
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in sockets:
+                s.close()
+    raise RuntimeError("no free port range")
+
+
+def wait_until(predicate, timeout_s, what):
+    deadline = time.monotonic() + timeout_s
+    last_error = None
+    while time.monotonic() < deadline:
+        try:
+            value = predicate()
+            if value:
+                return value
+        except (redis.RedisError, OSError) as error:
+            last_error = error
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout_s}s waiting for {what} (last error: {last_error})")
+
+
+class Cluster:
+    def __init__(self, *extra):
+        self.dir = tempfile.mkdtemp(prefix="replikv-cluster-")
+        self.base = free_base()
+        self.extra = list(extra)
+
+    def cli(self, *args, check=True, timeout=120):
+        result = subprocess.run([BINARY, "cluster", *args, "--dir", self.dir], capture_output=True, text=True,
+                                timeout=timeout)
+        if check and result.returncode != 0:
+            raise AssertionError(f"replikv cluster {' '.join(args)} exited {result.returncode}:\n"
+                                 f"{result.stdout}\n{result.stderr}\n{self.logs()}")
+        return result
+
+    def start(self):
+        self.cli("start", "--nodes", "3", "--port", str(self.base), "--strategy", "leader", "--ack", "majority",
+                 "--failover", "auto", "--election-timeout-ms", str(ELECTION_TIMEOUT_MS), "--test-faults",
+                 *self.extra)
+        return self
+
+    def port(self, node):
+        return self.base + node - 1
+
+    def client(self, node, **kwargs):
+        kwargs.setdefault("socket_timeout", 15)
+        return redis.Redis(host=HOST, port=self.port(node), **kwargs)
+
+    def pid(self, node):
+        with open(os.path.join(self.dir, f"n{node}", "replikv.pid")) as f:
+            return int(f.read())
+
+    def replication(self, node):
+        class Shim:
+            pass
+        shim = Shim()
+        shim.client = lambda: self.client(node)
+        return info(shim, "replication")
+
+    def leader(self, among=(1, 2, 3)):
+        for node in among:
+            try:
+                if self.replication(node).get("replikv_raft_role") == "leader":
+                    return node
+            except redis.RedisError:
+                pass
+        return None
+
+    def logs(self):
+        out = []
+        for node in (1, 2, 3):
+            path = os.path.join(self.dir, f"n{node}", "replikv.log")
+            if os.path.exists(path):
+                with open(path, errors="replace") as f:
+                    out.append(f"--- n{node} ---\n" + f.read()[-3000:])
+        return "\n".join(out)
+
+    def stop(self):
+        self.cli("stop", check=False)
+        # Anything still there (a failed test) goes by PID.
+        for node in (1, 2, 3):
+            try:
+                os.kill(self.pid(node), signal.SIGKILL)
+            except (OSError, ValueError):
+                pass
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class ClusterCommandsTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.cluster = Cluster().start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.cluster.stop()
+
+    def test_status_names_one_leader(self):
+        result = self.cluster.cli("status")
+        rows = [line.split() for line in result.stdout.splitlines()[1:]]
+        self.assertEqual([row[2] for row in rows], ["running"] * 3, result.stdout)
+        self.assertEqual(sum(1 for row in rows if row[4] == "leader"), 1, result.stdout)
+
+    def test_any_node_takes_writes_and_reads(self):
+        leader = wait_until(self.cluster.leader, 30, "a leader")
+        follower = leader % 3 + 1
+        other = follower % 3 + 1
+        self.assertTrue(self.cluster.client(follower).set("fwd", "from-a-follower"))
+        # Linearizable reads at every node, the leader's and the followers' alike.
+        for node in (1, 2, 3):
+            self.assertEqual(self.cluster.client(node).get("fwd"), b"from-a-follower", f"node {node}")
+        self.cluster.client(leader).set("lead", "1")
+        self.assertEqual(self.cluster.client(other).get("lead"), b"1")
+        self.assertEqual(self.cluster.client(follower).incrby("counter", 5), 5)
+        self.assertGreaterEqual(int(self.cluster.replication(follower)["replikv_writes_forwarded"]), 2)
+
+    def test_cas_is_decided_by_the_leader(self):
+        leader = wait_until(self.cluster.leader, 30, "a leader")
+        follower = leader % 3 + 1
+        f = self.cluster.client(follower)
+        self.assertEqual(f.execute_command("CAS", "cas-key", "v1"), 1)        # expected absent
+        self.assertEqual(f.execute_command("CAS", "cas-key", "v2"), 0)        # no longer absent
+        self.assertEqual(f.execute_command("CAS", "cas-key", "nope", "v2"), 0)
+        self.assertEqual(self.cluster.client(leader).execute_command("CAS", "cas-key", "v1", "v2"), 1)
+        self.assertEqual(f.get("cas-key"), b"v2")
+        with self.assertRaises(redis.ResponseError) as error:
+            f.execute_command("CAS", "cas-key")
+        self.assertIn("wrong number of arguments", str(error.exception))
+
+    def test_role_and_info_replication_in_redis_shape(self):
+        leader = wait_until(self.cluster.leader, 30, "a leader")
+        self.cluster.client(leader).set("role-probe", "x")
+        role = self.cluster.client(leader).execute_command("ROLE")
+        self.assertEqual(role[0], b"master")
+        self.assertEqual(len(role[2]), 2)
+        ports = sorted(int(entry[1]) for entry in role[2])
+        self.assertEqual(ports, sorted(self.cluster.port(n) for n in (1, 2, 3) if n != leader))
+        follower = leader % 3 + 1
+        follower_role = self.cluster.client(follower).execute_command("ROLE")
+        self.assertEqual(follower_role[0], b"slave")
+        self.assertEqual(follower_role[1], HOST.encode())
+        self.assertEqual(follower_role[2], self.cluster.port(leader))
+        self.assertEqual(follower_role[3], b"connected")
+        leader_info = self.cluster.replication(leader)
+        self.assertEqual(leader_info["role"], "master")
+        self.assertEqual(leader_info["connected_slaves"], "2")
+        self.assertIn("slave0", leader_info)
+        self.assertIn("lag_entries", leader_info["slave0"])  # redis-py parses the line into fields
+        follower_info = self.cluster.replication(follower)
+        self.assertEqual(follower_info["role"], "slave")
+        self.assertEqual(follower_info["master_port"], str(self.cluster.port(leader)))
+        self.assertEqual(follower_info["master_link_status"], "up")
+        self.assertEqual(follower_info["replikv_term"], leader_info["replikv_term"])
+
+    def test_status_endpoint_shows_positions_and_lag(self):
+        leader = wait_until(self.cluster.leader, 30, "a leader")
+        self.cluster.client(leader).set("status-probe", "x")
+        with urllib.request.urlopen(f"http://{HOST}:{self.cluster.base + 100 + leader - 1}/status", timeout=10) as r:
+            status = json.loads(r.read())
+        self.assertEqual(status["role"], "leader")
+        self.assertEqual(status["strategy"], "leader")
+        self.assertGreaterEqual(status["term"], 1)
+        self.assertGreaterEqual(status["commit_index"], 1)
+        self.assertEqual(len(status["peers"]), 2)
+        for peer in status["peers"]:
+            self.assertIn("lag_entries", peer)
+            self.assertIn("match_index", peer)
+
+    def test_fault_command_checks_its_arguments(self):
+        c = self.cluster.client(1)
+        with self.assertRaises(redis.ResponseError) as error:
+            c.execute_command("FAULT", "CUT", "9")
+        self.assertIn("no peer '9'", str(error.exception))
+        with self.assertRaises(redis.ResponseError):
+            c.execute_command("FAULT", "LOSS", "2", "101")
+        self.assertTrue(c.execute_command("FAULT", "STATUS"))
+
+    def test_peers_of_another_cluster_and_bad_frames_are_refused(self):
+        node = 1
+        peer_port = self.cluster.base + 200 + node - 1
+        before = self.cluster.replication(node)
+
+        def hello(cluster_id, sender, to):
+            body = b"\x08\x01" + b"\x12" + bytes([len(cluster_id)]) + cluster_id + b"\x18" + bytes([sender]) + \
+                b"\x20" + bytes([to])
+            return struct.pack(">I", len(body)) + body
+
+        def send(payload):
+            with socket.create_connection((HOST, peer_port), timeout=5) as s:
+                s.sendall(payload)
+                s.settimeout(2)
+                try:
+                    while s.recv(4096):
+                        pass
+                except (socket.timeout, ConnectionResetError):
+                    pass
+
+        send(hello(b"someone-else", 2, node))         # another cluster
+        send(hello(b"replikv", 7, node))               # not a member
+        send(b"\x00\x00\x00\x03abc")                   # not a hello at all
+        send(struct.pack(">I", 0xFFFFFFFF))            # over the frame limit
+        # A member's hello, then a frame that does not decode as a message.
+        send(hello(b"replikv", node % 3 + 1, node) + struct.pack(">I", 5) + b"\xff\xff\xff\xff\xff")
+        after = wait_until(lambda: (lambda i: i if int(i["replikv_peer_malformed_messages"]) >
+                                    int(before["replikv_peer_malformed_messages"]) else None)(
+                                        self.cluster.replication(node)), 10, "the malformed frame counted")
+        self.assertEqual(int(after["replikv_peer_handshakes_refused"]),
+                         int(before["replikv_peer_handshakes_refused"]) + 3)
+        self.assertEqual(int(after["replikv_peer_frames_refused"]), int(before["replikv_peer_frames_refused"]) + 1)
+        self.assertTrue(self.cluster.client(node).ping())
+        self.assertTrue(self.cluster.client(node).set("still-up", "1"))
+
+
+class RedirectTest(unittest.TestCase):
+    def test_a_follower_names_the_leader_instead_of_forwarding(self):
+        cluster = Cluster("--redirect").start()
+        try:
+            leader = wait_until(cluster.leader, 30, "a leader")
+            follower = leader % 3 + 1
+            with self.assertRaises(redis.ResponseError) as error:
+                cluster.client(follower).set("k", "v")
+            self.assertEqual(str(error.exception),
+                             f"NOTLEADER the leader is node {leader} at {HOST}:{cluster.port(leader)}")
+            self.assertIsNone(cluster.client(leader).get("k"), "a refused write was not applied")
+        finally:
+            cluster.stop()
+
+
+class Inserter(threading.Thread):
+    """Inserts unique keys through every node in turn; records the ones acknowledged."""
+
+    def __init__(self, cluster, name):
+        super().__init__(daemon=True)
+        self.cluster = cluster
+        self.name_prefix = name
+        self.acknowledged = []
+        self.errors = 0
+        self.stop_flag = threading.Event()
+
+    def run(self):
+        clients = {n: self.cluster.client(n, socket_timeout=8) for n in (1, 2, 3)}
+        i = 0
+        while not self.stop_flag.is_set():
+            key = f"{self.name_prefix}-{i}"
+            node = 1 + i % 3
+            try:
+                if clients[node].set(key, "1"):
+                    self.acknowledged.append(key)
+            except (redis.RedisError, OSError):
+                self.errors += 1
+                time.sleep(0.02)
+            i += 1
+
+
+class FailoverTest(unittest.TestCase):
+    def setUp(self):
+        self.cluster = Cluster().start()
+
+    def tearDown(self):
+        self.cluster.stop()
+
+    def test_kill9_leader_a_new_leader_serves_and_no_acknowledged_insert_is_lost(self):
+        cluster = self.cluster
+        old = wait_until(cluster.leader, 30, "a leader")
+        inserters = [Inserter(cluster, f"ins{t}") for t in range(2)]
+        for t in inserters:
+            t.start()
+        bench = subprocess.Popen(["redis-benchmark", "-h", HOST, "-p", str(cluster.port(old)), "-t", "set",
+                                  "-n", "100000", "-c", "8", "-r", "1000", "-q"],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            wait_until(lambda: sum(len(t.acknowledged) for t in inserters) >= 50, 30, "inserts before the crash")
+            os.kill(cluster.pid(old), signal.SIGKILL)
+            killed_at = time.monotonic()
+            others = [n for n in (1, 2, 3) if n != old]
+            new = wait_until(lambda: cluster.leader(others), 30, "a new leader after kill -9")
+            # It serves writes.
+            wait_until(lambda: cluster.client(new).set("after-failover", "1"), 30, "a write on the new leader")
+            print(f"\nnew leader n{new} serving {time.monotonic() - killed_at:.2f}s after kill -9 of n{old}")
+            acked_before = sum(len(t.acknowledged) for t in inserters)
+            wait_until(lambda: sum(len(t.acknowledged) for t in inserters) >= acked_before + 20, 30,
+                       "inserts after the failover")
+        finally:
+            for t in inserters:
+                t.stop_flag.set()
+            for t in inserters:
+                t.join(timeout=30)
+            bench.kill()
+            bench.wait(timeout=10)
+        # The old leader rejoins as a follower and catches up.
+        cluster.cli("restart", "--node", f"n{old}")
+        wait_until(lambda: cluster.replication(old)["replikv_raft_role"] == "follower" and
+                   cluster.replication(old)["replikv_leader_id"] != "0", 30, "the old leader following")
+        target = int(cluster.replication(new)["replikv_commit_index"])
+        wait_until(lambda: int(cluster.replication(old)["replikv_applied_index"]) >= target, 30,
+                   "the old leader catching up")
+        acknowledged = [key for t in inserters for key in t.acknowledged]
+        self.assertGreater(len(acknowledged), 70)
+        for node in (1, 2, 3):
+            c = cluster.client(node)
+            values = []
+            for start in range(0, len(acknowledged), 500):
+                values += c.mget(acknowledged[start:start + 500])
+            missing = [k for k, v in zip(acknowledged, values) if v is None]
+            self.assertEqual(missing, [], f"acknowledged inserts missing on n{node}")
+        # One history: every node holds the same keys.
+        wait_until(lambda: len({cluster.client(n).dbsize() for n in (1, 2, 3)}) == 1, 30, "equal key counts")
+
+    def test_an_isolated_leader_steps_down_and_the_majority_moves_on(self):
+        cluster = self.cluster
+        old = wait_until(cluster.leader, 30, "a leader")
+        old_term = int(cluster.replication(old)["replikv_term"])
+        others = [n for n in (1, 2, 3) if n != old]
+        cluster.client(old).execute_command("FAULT", "CUT", "*")
+        for n in others:
+            cluster.client(n).execute_command("FAULT", "CUT", str(old))
+        # A write to the cut-off leader cannot commit: it ends in an error, never in OK.
+        outcome = None
+        try:
+            cluster.client(old).set("during-cut", "x")
+            outcome = "ok"
+        except redis.ResponseError as error:
+            outcome = str(error)
+        self.assertNotEqual(outcome, "ok")
+        wait_until(lambda: cluster.replication(old)["replikv_raft_role"] != "leader", 30, "the old leader stepping down")
+        new = wait_until(lambda: cluster.leader(others), 30, "a leader on the majority side")
+        self.assertGreater(int(cluster.replication(new)["replikv_term"]), old_term)
+        self.assertTrue(cluster.client(new).set("majority-side", "1"))
+        for n in (1, 2, 3):
+            cluster.client(n).execute_command("FAULT", "HEAL")
+        wait_until(lambda: cluster.replication(old)["replikv_leader_id"] == str(new), 30, "the old leader following")
+        commit = int(cluster.replication(new)["replikv_commit_index"])
+        wait_until(lambda: all(int(cluster.replication(n)["replikv_applied_index"]) >= commit for n in (1, 2, 3)),
+                   30, "every node applying the same log")
+        for n in (1, 2, 3):
+            self.assertEqual(cluster.client(n).get("majority-side"), b"1")
+        # A definite error means the write was not applied; TIMEOUT leaves both possible.
+        value = cluster.client(new).get("during-cut")
+        if not outcome.startswith("TIMEOUT"):
+            self.assertIsNone(value, outcome)
+        self.assertEqual(len({cluster.client(n).get("during-cut") for n in (1, 2, 3)}), 1)
+
+
+class ClusterConfigTest(unittest.TestCase):
+    def test_leader_without_peers_is_refused(self):
+        result = subprocess.run([BINARY, "server", "--strategy", "leader", "--port", "0", "--admin-port", "0"],
+                                capture_output=True, text=True, timeout=30)
+        self.assertEqual(result.returncode, 2)
+        self.assertIn("peers", result.stderr)
+
+    def test_a_node_missing_from_its_member_list_is_refused(self):
+        result = subprocess.run([BINARY, "server", "--strategy", "leader", "--node-id", "4", "--peers",
+                                 "1=127.0.0.1:1,2=127.0.0.1:2", "--port", "0", "--admin-port", "0"],
+                                capture_output=True, text=True, timeout=30)
+        self.assertEqual(result.returncode, 2)
+        self.assertIn("not in the member list", result.stderr)
+
+    def test_status_of_a_missing_cluster_says_so(self):
+        empty = tempfile.mkdtemp(prefix="replikv-nocluster-")
+        try:
+            result = subprocess.run([BINARY, "cluster", "status", "--dir", empty], capture_output=True, text=True,
+                                    timeout=30)
+            self.assertEqual(result.returncode, 1)
+            self.assertIn("no cluster", result.stderr)
+        finally:
+            shutil.rmtree(empty, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    unittest.main()
