@@ -73,6 +73,7 @@ struct Node {
   uint64_t incarnation = 0;  // bumped by a crash: events of the old life are ignored
   int64_t skew_ms = 0;
   int64_t drift_ppm = 0;
+  uint64_t stored_commit = 0;  // raft: the highest commit index found stored after a crash
 };
 
 struct PendingOp {
@@ -157,6 +158,7 @@ class Simulation {
   bool final_phase_ = false;
   bool nemesis_stopped_ = false;
   std::map<uint64_t, int> leaders_by_term_;
+  std::vector<std::string> commit_violations_;
   std::map<std::string, int64_t> last_written_;  // per register key: the newest value asked for
   std::vector<std::string> election_violations_;
 };
@@ -209,6 +211,13 @@ void Simulation::start_node(Node& node) {
   node.unsynced = node.sync_running = false;
   node.waiting.clear();
   input(node, [this, &node] { node.replica->tick(node_now_ms(node)); });
+  if (options_.strategy == "raft" && !options_.make_replica) {
+    const uint64_t commit = node.replica->status().commit_index.value();
+    if (commit < node.stored_commit && commit_violations_.size() < 10) {
+      commit_violations_.push_back(fmt::format("node {}: restarted with commit index {}, below the {} it had stored",
+                                               node.id, commit, node.stored_commit));
+    }
+  }
 }
 
 void Simulation::schedule_ticks(Node& node) {
@@ -316,6 +325,15 @@ void Simulation::crash(Node& node) {
   node.paused = false;
   node.queued.clear();
   node.engine.crash();
+  if (options_.strategy == "raft") {
+    // The commit index a restart will read back never moves back across crashes.
+    const uint64_t stored = core::Raft::stored_commit_index(node.engine).value();
+    if (stored < node.stored_commit && commit_violations_.size() < 10) {
+      commit_violations_.push_back(fmt::format("node {}: the stored commit index went from {} back to {} (crash at {} ns)",
+                                               node.id, node.stored_commit, stored, events_.now_ns()));
+    }
+    node.stored_commit = std::max(node.stored_commit, stored);
+  }
   node.replica.reset();
   node.waiting.clear();
   ++node.incarnation;
@@ -692,7 +710,14 @@ SimResult Simulation::run() {
                                  : fmt::format("{} terms with two leaders", election_violations_.size()),
                              election_violations_});
   }
-  if (options_.strategy == "raft") result.checks.push_back(check_log_agreement());
+  if (options_.strategy == "raft") {
+    result.checks.push_back(check_log_agreement());
+    result.checks.push_back({"commit-index", commit_violations_.empty() ? check::Verdict::valid : check::Verdict::invalid,
+                             commit_violations_.empty()
+                                 ? fmt::format("no node's commit index moved back across {} crashes", stats_.crashes)
+                                 : fmt::format("{} time(s) a commit index moved back", commit_violations_.size()),
+                             commit_violations_});
+  }
   if (stuck) {
     result.checks.push_back({"liveness", check::Verdict::invalid,
                              fmt::format("the run did not finish within {} s of virtual time",

@@ -103,11 +103,12 @@ Raft::Raft(const StorageView& view, Rng rng, RaftOptions options)
   commit_ = LogIndex(read_meta(view, meta_commit));
   applied_ = LogIndex(read_meta(view, meta_applied));
   terms_.push_back(Term());  // index 0: before the first entry
+  // A log record is the entry's term (8 bytes, big-endian) and then the entry: a restart reads
+  // every term without decoding an entry.
   view.scan(Column::log, {}, [&](std::string_view key, std::string_view value) {
-    proto::LogEntry entry;
-    REPLIKV_ASSERT(entry.ParseFromArray(value.data(), static_cast<int>(value.size())), "a log entry decodes");
-    REPLIKV_ASSERT(entry.index() == read_u64_be(key) && entry.index() == terms_.size(), "the log has no gaps");
-    terms_.push_back(Term(entry.term()));
+    REPLIKV_ASSERT(value.size() >= 8, "a log record starts with its term");
+    REPLIKV_ASSERT(read_u64_be(key) == terms_.size(), "the log has no gaps");
+    terms_.push_back(Term(read_u64_be(value)));
     return true;
   });
   last_index_ = LogIndex(terms_.size() - 1);
@@ -134,6 +135,8 @@ Raft::Raft(const StorageView& view, Rng rng, RaftOptions options)
   demand(pending_, Sync::always);
   next_origin_sequence_ = (epoch << 32) | 1;
 }
+
+LogIndex Raft::stored_commit_index(const StorageView& view) { return LogIndex(read_meta(view, meta_commit)); }
 
 // --- Inputs ---------------------------------------------------------------------------------
 
@@ -187,6 +190,13 @@ void Raft::persisted(ReadyId ready_id) {
 
 bool Raft::take_ready(Ready& out) {
   flush_forwards();
+  if (round_wanted_ && role_ == Role::leader) {
+    // One confirmation round for every read that arrived since the last: it starts now, after
+    // all of them.
+    ++round_;
+    broadcast_append(true);
+  }
+  round_wanted_ = false;
   propagate_commit();
   keyspace_.finish_batch(pending_.batch);
   for (auto& [node, dirty] : windows_dirty_) {
@@ -279,8 +289,7 @@ void Raft::client_request(ClientRequest request) {
     // term — once a majority confirms, in a round started after the read arrived, that this node
     // is still the leader.
     const LogIndex read_index = std::max(commit_, term_start_index_);
-    pending_reads_.push_back({std::move(request), NodeId(), 0, read_index, ++round_});
-    broadcast_append(true);
+    pending_reads_.push_back({std::move(request), NodeId(), 0, read_index, next_round()});
     serve_reads();
     return;
   }
@@ -431,8 +440,17 @@ void Raft::flush_forwards() {
 void Raft::propagate_commit() {
   if (role_ != Role::leader) return;
   for (auto& [id, peer] : peers_) {
-    if (std::min(commit_, peer.match) > peer.commit_sent) send_append(NodeId(id), peer, true, true);
+    // With APPENDs in flight their answers bring more messages, which carry it; the last one
+    // leaves the pipeline empty and the commit index goes then.
+    if (peer.inflight == 0 && std::min(commit_, peer.match) > peer.commit_sent) send_append(NodeId(id), peer, true, true);
   }
+}
+
+// The heartbeat round a read that arrives now must see confirmed: the next one, which
+// take_ready() starts (one round for all the reads of a turn).
+uint64_t Raft::next_round() {
+  round_wanted_ = true;
+  return round_ + 1;
 }
 
 // Expiry is the leader's (point 7 of the Raft issue): it finds keys due by its clock and appends
@@ -591,7 +609,8 @@ void Raft::on_append(const proto::RaftMessage& message) {
   }
   response.set_success(true);
   response.set_match_index(match.value());
-  send(from, std::move(response));
+  // A commit-only heartbeat (round 0) needs no answer: the leader would ignore it.
+  if (!(message.heartbeat() && message.round() == 0)) send(from, std::move(response));
 }
 
 void Raft::on_append_response(const proto::RaftMessage& message) {
@@ -603,16 +622,24 @@ void Raft::on_append_response(const proto::RaftMessage& message) {
   peer.round_acked = std::max(peer.round_acked, message.round());
   if (message.heartbeat() && message.round() == 0) return;  // it answers a commit-only heartbeat
   if (message.heartbeat()) {
-    // An APPEND may have been lost: a follower that answers a heartbeat without holding the
-    // whole log gets entries again (from where the leader believes it is; a gap is rejected and
-    // backs `next` up). A full pipeline frees one slot, as lost APPENDs never answer.
-    if (peer.inflight >= options_.inflight_appends_max) --peer.inflight;
-    if (peer.match < last_index_) send_append(NodeId(it->first), peer, false);
+    // Entries the follower still lacks: send what was never sent; resend what was, if the
+    // pipeline has made no progress for a heartbeat interval (an APPEND or its answer was lost —
+    // the network may drop anything). Entries merely in flight are left alone.
+    if (peer.match < last_index_) {
+      const bool stalled = peer.inflight == 0 || now_ms_ - peer.progress_ms >= options_.heartbeat_interval_ms;
+      if (stalled) {
+        peer.next = peer.match.next();
+        peer.inflight = 0;
+        peer.progress_ms = now_ms_;
+      }
+      if (peer.next <= last_index_) send_append(NodeId(it->first), peer, false);
+    }
     serve_reads();
     return;
   }
   if (peer.inflight > 0) --peer.inflight;
   if (message.success()) {
+    peer.progress_ms = now_ms_;
     if (LogIndex(message.match_index()) > peer.match) peer.match = LogIndex(message.match_index());
     if (peer.next <= peer.match) peer.next = peer.match.next();
     advance_commit();
@@ -698,7 +725,7 @@ void Raft::become_leader() {
   role_ = Role::leader;
   leader_ = options_.node_id;
   became_leader_ms_ = now_ms_;
-  for (auto& [id, peer] : peers_) peer = Peer{last_index_.next(), LogIndex(), 0, 0, now_ms_, LogIndex()};
+  for (auto& [id, peer] : peers_) peer = Peer{last_index_.next(), LogIndex(), 0, 0, now_ms_, LogIndex(), now_ms_};
   // The no-op of this term: committing it commits everything before it (§5.4.2), and ReadIndex
   // waits for it.
   proto::LogEntry noop;
@@ -718,12 +745,10 @@ void Raft::become_leader() {
       ++it;
       continue;
     }
-    pending_reads_.push_back({std::move(it->request), NodeId(), 0, term_start_index_, round_ + 1});
+    pending_reads_.push_back({std::move(it->request), NodeId(), 0, term_start_index_, next_round()});
     it = follower_reads_.erase(it);
   }
-  ++round_;
   broadcast_append(false);
-  broadcast_append(true);  // starts the confirmation round of the reads above
   advance_commit();
 }
 
@@ -753,7 +778,9 @@ void Raft::append(proto::LogEntry entry) {
   }
   REPLIKV_ASSERT(entry.index() == index.value(), "log entries are appended in order");
   REPLIKV_ASSERT(Term(entry.term()) >= last_term_, "terms in the log never decrease");
-  pending_.batch.put(Column::log, index_key(index), entry.SerializeAsString());
+  std::string record = u64_bytes(entry.term());
+  entry.AppendToString(&record);
+  pending_.batch.put(Column::log, index_key(index), std::move(record));
   demand(pending_, Sync::per_policy);
   terms_.push_back(Term(entry.term()));
   last_index_ = index;
@@ -768,7 +795,8 @@ std::optional<proto::LogEntry> Raft::entry_at(LogIndex index) const {
   const auto bytes = view_.get(Column::log, index_key(index));
   REPLIKV_ASSERT(bytes.has_value(), "every index up to the last is in the log");
   proto::LogEntry entry;
-  REPLIKV_ASSERT(entry.ParseFromString(*bytes), "a log entry decodes");
+  REPLIKV_ASSERT(bytes->size() >= 8 && entry.ParseFromArray(bytes->data() + 8, static_cast<int>(bytes->size() - 8)),
+                 "a log entry decodes");
   return entry;
 }
 
@@ -942,8 +970,7 @@ void Raft::on_read_index(const proto::RaftMessage& message) {
     send(from, std::move(response));
     return;
   }
-  pending_reads_.push_back({std::nullopt, from, message.read_id(), std::max(commit_, term_start_index_), ++round_});
-  broadcast_append(true);
+  pending_reads_.push_back({std::nullopt, from, message.read_id(), std::max(commit_, term_start_index_), next_round()});
   serve_reads();
 }
 

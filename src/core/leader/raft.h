@@ -123,6 +123,9 @@ class Raft final : public Replica {
   void persisted(ReadyId ready_id) override;
   bool take_ready(Ready& out) override;
   ReplicaStatus status() const override;
+  // The commit index as stored in `view` (what a restart reads back), for the simulator's check
+  // that it never moves back across restarts.
+  static LogIndex stored_commit_index(const StorageView& view);
   // The epoch in the high 32 bits of this node's origin sequences (bumped at every start).
   uint64_t epoch() const { return next_origin_sequence_ >> 32; }
 
@@ -139,6 +142,7 @@ class Raft final : public Replica {
     uint64_t round_acked = 0;
     TimeMs heard_at_ms = 0;
     LogIndex commit_sent;  // the commit index the last message to it carried
+    TimeMs progress_ms = 0;  // when an APPEND to it last succeeded (or was resent)
   };
   struct PendingWrite {
     ClientRequest request;
@@ -195,6 +199,7 @@ class Raft final : public Replica {
   void expire_requests();
   void flush_forwards();
   void propagate_commit();
+  uint64_t next_round();
   void append_client_write(uint64_t sequence, proto::Write write, NodeId origin);
   bool apply_once(const proto::LogEntry& entry);
   void rebuild_proposed_windows();
@@ -257,6 +262,7 @@ class Raft final : public Replica {
   uint64_t read_id_sent_ = 0;
   uint64_t writes_forwarded_ = 0;
   uint64_t duplicates_skipped_ = 0;
+  bool round_wanted_ = false;  // a read waits for the next round: take_ready() starts it
   uint64_t round_ = 1;  // heartbeat rounds; 0 marks a heartbeat that only carries the commit index
   uint64_t writes_applied_ = 0;
   uint64_t reads_ = 0;
