@@ -14,7 +14,9 @@ uint64_t key_hash(std::string_view key) {
 }
 
 void append_u64_be(std::string& out, uint64_t value) {
-  for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>(value >> shift));
+  char bytes[8];
+  for (int i = 7; i >= 0; --i, value >>= 8) bytes[i] = static_cast<char>(value);
+  out.append(bytes, 8);
 }
 
 uint64_t read_u64_be(std::string_view bytes) {

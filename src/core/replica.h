@@ -67,7 +67,7 @@ class Replica {
 
   // Inputs.
   virtual void client_request(ClientRequest request) = 0;
-  virtual void peer_message(Message message) = 0;
+  virtual void peer_message(const Message& message) = 0;
   virtual void tick(TimeMs now_ms) = 0;
   virtual void persisted(ReadyId ready_id) = 0;
 

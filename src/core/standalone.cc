@@ -22,7 +22,7 @@ void Standalone::client_request(ClientRequest request) {
   pending_.replies.push_back({request.connection, request.sequence, std::move(reply)});
 }
 
-void Standalone::peer_message(Message) {
+void Standalone::peer_message(const Message&) {
   // A single node has no peers; a message can only come from a misconfigured cluster. Count it.
   ++dropped_peer_messages_;
 }

@@ -36,7 +36,7 @@ class Standalone final : public Replica {
   Standalone(const StorageView& view, Rng rng, StandaloneOptions options);
 
   void client_request(ClientRequest request) override;
-  void peer_message(Message message) override;
+  void peer_message(const Message& message) override;
   void tick(TimeMs now_ms) override;
   void persisted(ReadyId ready_id) override;
   bool take_ready(Ready& out) override;

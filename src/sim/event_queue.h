@@ -4,7 +4,7 @@
 
 #include <cstdint>
 #include <functional>
-#include <queue>
+#include <algorithm>
 #include <vector>
 
 #include "core/assert.h"
@@ -19,15 +19,18 @@ class EventQueue {
 
   void at(int64_t time_ns, Action action) {
     REPLIKV_ASSERT(time_ns >= now_ns_, "an event cannot be scheduled in the past");
-    events_.push({time_ns, next_sequence_++, std::move(action)});
+    events_.push_back({time_ns, next_sequence_++, std::move(action)});
+    std::push_heap(events_.begin(), events_.end(), std::greater<>{});
   }
   void after(int64_t delay_ns, Action action) { at(now_ns_ + delay_ns, std::move(action)); }
 
   // Runs the next event; false when there is none.
   bool step() {
     if (events_.empty()) return false;
-    Event event = events_.top();
-    events_.pop();
+    // A binary heap on a vector, so the next event is moved out, not copied.
+    std::pop_heap(events_.begin(), events_.end(), std::greater<>{});
+    Event event = std::move(events_.back());
+    events_.pop_back();
     REPLIKV_ASSERT(event.time_ns >= now_ns_, "virtual time never moves back");
     now_ns_ = event.time_ns;
     event.action();
@@ -45,7 +48,7 @@ class EventQueue {
       return time_ns != other.time_ns ? time_ns > other.time_ns : sequence > other.sequence;
     }
   };
-  std::priority_queue<Event, std::vector<Event>, std::greater<>> events_;
+  std::vector<Event> events_;  // a min-heap by (time, sequence)
   int64_t now_ns_ = 0;
   uint64_t next_sequence_ = 0;
 };

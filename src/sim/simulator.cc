@@ -39,7 +39,7 @@ class AckBeforeSync final : public core::Replica {
  public:
   explicit AckBeforeSync(std::unique_ptr<core::Replica> inner) : inner_(std::move(inner)) {}
   void client_request(core::ClientRequest request) override { inner_->client_request(std::move(request)); }
-  void peer_message(core::Message message) override { inner_->peer_message(std::move(message)); }
+  void peer_message(const core::Message& message) override { inner_->peer_message(message); }
   void tick(core::TimeMs now_ms) override { inner_->tick(now_ms); }
   void persisted(core::ReadyId id) override { inner_->persisted(id); }
   bool take_ready(core::Ready& out) override {
@@ -159,6 +159,7 @@ class Simulation {
   bool nemesis_stopped_ = false;
   std::map<uint64_t, int> leaders_by_term_;
   std::vector<std::string> commit_violations_;
+  core::Ready scratch_ready_;
   std::map<std::string, int64_t> last_written_;  // per register key: the newest value asked for
   std::vector<std::string> election_violations_;
 };
@@ -173,11 +174,13 @@ void Simulation::send(int from, int to, bool peer_link, std::function<void()> de
   const int64_t max_us = peer_link ? 1000 : 300;
   int64_t latency_us = rng_.between(min_us, max_us);
   if (rng_.chance(1, 100)) latency_us *= 10;  // a long tail: reorders messages
-  events_.after(latency_us * ns_per_us, deliver);
   if (peer_link && dup_permille_ > 0 && rng_.chance(dup_permille_, 1000)) {
     ++stats_.messages_duplicated;
-    events_.after(rng_.between(min_us, max_us * 3) * ns_per_us, deliver);
+    events_.after(latency_us * ns_per_us, deliver);
+    events_.after(rng_.between(min_us, max_us * 3) * ns_per_us, std::move(deliver));
+    return;
   }
+  events_.after(latency_us * ns_per_us, std::move(deliver));
 }
 
 core::TimeMs Simulation::node_now_ms(const Node& node) const {
@@ -247,7 +250,7 @@ void Simulation::input(Node& node, std::function<void()> action) {
 
 // The Ready contract, steps 1–4 (core/ready.h).
 void Simulation::drain(Node& node) {
-  core::Ready ready;
+  core::Ready& ready = scratch_ready_;  // reused: its batch keeps its capacity between turns
   while (node.replica->take_ready(ready)) {
     REPLIKV_ASSERT(ready.id == node.last_ready.next(), "Ready ids increase by one");
     node.last_ready = ready.id;
@@ -303,8 +306,16 @@ void Simulation::release_durable(Node& node) {
       const int target = static_cast<int>(message.to.value());
       if (target < 1 || target > options_.nodes) continue;
       Node& peer = *nodes_[static_cast<size_t>(target - 1)];
-      send(node.id, target, true, [this, &peer, message] {
-        input(peer, [&peer, message] { peer.replica->peer_message(message); });
+      // Shared, not copied: a duplicated message is delivered twice from one payload.
+      auto shared = std::make_shared<const core::Message>(std::move(message));
+      send(node.id, target, true, [this, &peer, shared] {
+        if (!peer.up) return;
+        if (peer.paused) {
+          peer.queued.push_back([&peer, shared] { peer.replica->peer_message(*shared); });
+          return;
+        }
+        peer.replica->peer_message(*shared);
+        drain(peer);
       });
     }
     for (auto& reply : node.waiting.front().replies) {

@@ -130,7 +130,7 @@ class Broadcaster final : public core::Replica {
     pending_.replies.push_back({request.connection, request.sequence,
                                 core::Reply::error("ERR this test replica serves no clients")});
   }
-  void peer_message(core::Message message) override {
+  void peer_message(const core::Message& message) override {
     EXPECT_EQ(message.to, id_);
     EXPECT_EQ(message.payload, "hello from " + std::to_string(message.from.value()));
     ++counts_.received;

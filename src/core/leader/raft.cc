@@ -114,6 +114,7 @@ Raft::Raft(const StorageView& view, Rng rng, RaftOptions options)
   last_index_ = LogIndex(terms_.size() - 1);
   last_term_ = terms_.back();
   durable_index_ = last_index_;
+  taken_index_ = last_index_;
   if (commit_ > last_index_) commit_ = last_index_;  // commit is written with a later batch
   REPLIKV_ASSERT(applied_ <= commit_, "after a restart the commit index is at least the applied one");
   for (const NodeId node : options_.nodes) {
@@ -169,7 +170,7 @@ void Raft::tick(TimeMs now_ms) {
   }
 }
 
-void Raft::peer_message(Message message) {
+void Raft::peer_message(const Message& message) {
   proto::RaftMessage raft;
   if (!raft.ParseFromString(message.payload) || raft.from() != message.from.value()) {
     ++malformed_messages_;  // not ours, or damaged: count it and go on
@@ -217,7 +218,8 @@ bool Raft::take_ready(Ready& out) {
     ready_last_index_[out.id.value()] = last_index_;
     log_written_ = false;
   }
-  log_overlay_.clear();
+  taken_index_ = last_index_;
+  trim_recent();
   return true;
 }
 
@@ -591,7 +593,9 @@ void Raft::on_append(const proto::RaftMessage& message) {
       terms_.resize(index.value());
       last_index_ = LogIndex(index.value() - 1);
       last_term_ = terms_.back();
-      for (auto it = log_overlay_.lower_bound(index.value()); it != log_overlay_.end();) it = log_overlay_.erase(it);
+      while (!recent_.empty() && recent_first_.value() + recent_.size() > index.value()) recent_.pop_back();
+      if (recent_.empty()) recent_first_ = index;
+      taken_index_ = std::min(taken_index_, LogIndex(index.value() - 1));
       // What was durable beyond the cut is gone: no earlier Ready may vouch for the new entries
       // that will take those indexes.
       const LogIndex kept(index.value() - 1);
@@ -756,8 +760,9 @@ void Raft::become_leader() {
 // entries of its log not applied yet (a leader's log is never truncated, so they will be).
 void Raft::rebuild_proposed_windows() {
   proposed_windows_ = applied_windows_;
+  proto::LogEntry scratch;
   for (LogIndex i = applied_.next(); i <= last_index_; i = i.next()) {
-    const auto entry = entry_at(i);
+    const proto::LogEntry* entry = entry_at(i, scratch);
     if (entry && entry->origin_node() != 0) proposed_windows_[entry->origin_node()].mark(entry->origin_sequence());
   }
 }
@@ -785,19 +790,28 @@ void Raft::append(proto::LogEntry entry) {
   terms_.push_back(Term(entry.term()));
   last_index_ = index;
   last_term_ = Term(entry.term());
-  log_overlay_[index.value()] = std::move(entry);
+  if (recent_.empty()) recent_first_ = index;
+  recent_.push_back(std::move(entry));
   log_written_ = true;
 }
 
-std::optional<proto::LogEntry> Raft::entry_at(LogIndex index) const {
-  if (index.value() == 0 || index > last_index_) return std::nullopt;
-  if (const auto it = log_overlay_.find(index.value()); it != log_overlay_.end()) return it->second;
+// Keeps the newest entries decoded in memory, for sending and applying without a storage read —
+// but never drops one the storage does not hold yet (not handed over in a Ready).
+void Raft::trim_recent() {
+  while (recent_.size() > recent_entries_max && recent_first_ <= taken_index_) {
+    recent_.pop_front();
+    recent_first_ = recent_first_.next();
+  }
+}
+
+const proto::LogEntry* Raft::entry_at(LogIndex index, proto::LogEntry& scratch) const {
+  if (index.value() == 0 || index > last_index_) return nullptr;
+  if (!recent_.empty() && index >= recent_first_) return &recent_[index.value() - recent_first_.value()];
   const auto bytes = view_.get(Column::log, index_key(index));
   REPLIKV_ASSERT(bytes.has_value(), "every index up to the last is in the log");
-  proto::LogEntry entry;
-  REPLIKV_ASSERT(bytes->size() >= 8 && entry.ParseFromArray(bytes->data() + 8, static_cast<int>(bytes->size() - 8)),
+  REPLIKV_ASSERT(bytes->size() >= 8 && scratch.ParseFromArray(bytes->data() + 8, static_cast<int>(bytes->size() - 8)),
                  "a log entry decodes");
-  return entry;
+  return &scratch;
 }
 
 Term Raft::term_at(LogIndex index) const {
@@ -836,7 +850,8 @@ void Raft::send_append(NodeId to, Peer& peer, bool heartbeat, bool commit_only) 
   message.set_prev_log_index(prev.value());
   message.set_prev_log_term(term_at(prev).value());
   const uint64_t last = std::min(last_index_.value(), prev.value() + options_.append_entries_max);
-  for (uint64_t i = prev.value() + 1; i <= last; ++i) *message.add_entries() = *entry_at(LogIndex(i));
+  proto::LogEntry scratch;
+  for (uint64_t i = prev.value() + 1; i <= last; ++i) *message.add_entries() = *entry_at(LogIndex(i), scratch);
   message.set_commit_index(commit_.value());
   peer.commit_sent = std::max(peer.commit_sent, std::min(commit_, LogIndex(last)));
   peer.next = LogIndex(last + 1);  // pipelined: the next APPEND does not wait for this one
@@ -878,8 +893,9 @@ void Raft::advance_commit() {
 void Raft::apply_committed() {
   while (applied_ < commit_) {
     const LogIndex index = applied_.next();
-    const auto entry = entry_at(index);
-    REPLIKV_ASSERT(entry.has_value(), "a committed entry is in the log");
+    proto::LogEntry scratch;
+    const proto::LogEntry* entry = entry_at(index, scratch);
+    REPLIKV_ASSERT(entry != nullptr, "a committed entry is in the log");
     if (entry->has_write() && entry->write().has_expire()) {
       const auto& expire = entry->write().expire();
       expired_keys_total_ += keyspace_.expire_keys({expire.keys().begin(), expire.keys().end()},

@@ -118,7 +118,7 @@ class Raft final : public Replica {
   Raft(const StorageView& view, Rng rng, RaftOptions options);
 
   void client_request(ClientRequest request) override;
-  void peer_message(Message message) override;
+  void peer_message(const Message& message) override;
   void tick(TimeMs now_ms) override;
   void persisted(ReadyId ready_id) override;
   bool take_ready(Ready& out) override;
@@ -206,7 +206,10 @@ class Raft final : public Replica {
   std::string refusal_naming_leader() const;
   void reply(const ClientRequest& request, Reply reply);
 
-  std::optional<proto::LogEntry> entry_at(LogIndex index) const;
+  // The entry at `index` (nullptr past the end): from memory when recent, else decoded into
+  // `scratch` from storage.
+  const proto::LogEntry* entry_at(LogIndex index, proto::LogEntry& scratch) const;
+  void trim_recent();
   Term term_at(LogIndex index) const;
   bool log_up_to_date(LogIndex last_index, Term last_term) const;
   size_t majority() const { return options_.nodes.size() / 2 + 1; }
@@ -231,7 +234,12 @@ class Raft final : public Replica {
   std::map<uint64_t, LogIndex> ready_last_index_;
   LogIndex durable_index_;  // this node's log is durable up to here
   std::vector<Term> terms_;  // the term of every entry, by index (index 0: none)
-  std::map<uint64_t, proto::LogEntry> log_overlay_;  // entries of the Ready not yet taken
+  // The newest entries, decoded: recent_first_ .. last_index_. Also the only copy of entries
+  // appended since the last take_ready() (storage has them once the Ready is applied).
+  static constexpr size_t recent_entries_max = 4096;
+  std::deque<proto::LogEntry> recent_;
+  LogIndex recent_first_;
+  LogIndex taken_index_;  // the log up to here was handed over in Readies
   bool log_written_ = false;
   LogIndex commit_written_;
   LogIndex applied_written_;
