@@ -16,6 +16,8 @@ constexpr std::string_view meta_vote = "raft_vote";
 constexpr std::string_view meta_commit = "raft_commit";
 constexpr std::string_view meta_applied = "raft_applied";
 constexpr std::string_view meta_epoch = "raft_epoch";
+constexpr std::string_view meta_last_index = "raft_last_index";
+constexpr std::string_view meta_term_starts = "raft_term_starts";  // (first index, term) pairs
 constexpr std::string_view meta_window_prefix = "raft_window_";  // + big-endian origin node id
 
 std::string window_key(uint32_t node) {
@@ -102,17 +104,20 @@ Raft::Raft(const StorageView& view, Rng rng, RaftOptions options)
   if (const uint64_t vote = read_meta(view, meta_vote); vote != 0) vote_ = NodeId(static_cast<uint32_t>(vote));
   commit_ = LogIndex(read_meta(view, meta_commit));
   applied_ = LogIndex(read_meta(view, meta_applied));
-  terms_.push_back(Term());  // index 0: before the first entry
-  // A log record is the entry's term (8 bytes, big-endian) and then the entry: a restart reads
-  // every term without decoding an entry.
-  view.scan(Column::log, {}, [&](std::string_view key, std::string_view value) {
-    REPLIKV_ASSERT(value.size() >= 8, "a log record starts with its term");
-    REPLIKV_ASSERT(read_u64_be(key) == terms_.size(), "the log has no gaps");
-    terms_.push_back(Term(read_u64_be(value)));
-    return true;
-  });
-  last_index_ = LogIndex(terms_.size() - 1);
-  last_term_ = terms_.back();
+  // The log's shape — its last index and where each term starts — is kept in the meta column,
+  // written in the same batch as the entries, so a restart reads it without scanning the log.
+  last_index_ = LogIndex(read_meta(view, meta_last_index));
+  term_starts_[0] = Term();  // index 0: before the first entry
+  if (const auto starts = view.get(Column::meta, meta_term_starts)) {
+    REPLIKV_ASSERT(starts->size() % 16 == 0, "the term starts record holds (index, term) pairs");
+    for (size_t i = 0; i < starts->size(); i += 16) {
+      term_starts_[read_u64_be(std::string_view(*starts).substr(i))] = Term(read_u64_be(std::string_view(*starts).substr(i + 8)));
+    }
+  }
+  REPLIKV_ASSERT(last_index_.value() == 0 || view.get(Column::log, index_key(last_index_)).has_value(),
+                 "the log holds its last index");
+  REPLIKV_ASSERT(!view.get(Column::log, index_key(last_index_.next())).has_value(), "the log ends at its last index");
+  last_term_ = term_at(last_index_);
   durable_index_ = last_index_;
   taken_index_ = last_index_;
   if (commit_ > last_index_) commit_ = last_index_;  // commit is written with a later batch
@@ -204,6 +209,20 @@ bool Raft::take_ready(Ready& out) {
     pending_.batch.put(Column::meta, window_key(node), applied_windows_[node].encode());
   }
   windows_dirty_.clear();
+  if (last_index_dirty_) {
+    pending_.batch.put(Column::meta, std::string(meta_last_index), u64_bytes(last_index_.value()));
+    last_index_dirty_ = false;
+  }
+  if (term_starts_dirty_) {
+    std::string starts;
+    for (const auto& [first, term] : term_starts_) {
+      if (first == 0) continue;
+      append_u64_be(starts, first);
+      append_u64_be(starts, term.value());
+    }
+    pending_.batch.put(Column::meta, std::string(meta_term_starts), std::move(starts));
+    term_starts_dirty_ = false;
+  }
   if (commit_written_ != commit_) {
     pending_.batch.put(Column::meta, std::string(meta_commit), u64_bytes(commit_.value()));
     commit_written_ = commit_;
@@ -590,9 +609,11 @@ void Raft::on_append(const proto::RaftMessage& message) {
       // entry), so it is safe to drop (§5.3).
       REPLIKV_ASSERT(index > commit_, "a committed entry is never truncated");
       for (LogIndex i = index; i <= last_index_; i = i.next()) pending_.batch.erase(Column::log, index_key(i));
-      terms_.resize(index.value());
+      term_starts_.erase(term_starts_.lower_bound(index.value()), term_starts_.end());
+      term_starts_dirty_ = true;
+      last_index_dirty_ = true;
       last_index_ = LogIndex(index.value() - 1);
-      last_term_ = terms_.back();
+      last_term_ = term_at(last_index_);
       while (!recent_.empty() && recent_first_.value() + recent_.size() > index.value()) recent_.pop_back();
       if (recent_.empty()) recent_first_ = index;
       taken_index_ = std::min(taken_index_, LogIndex(index.value() - 1));
@@ -787,7 +808,11 @@ void Raft::append(proto::LogEntry entry) {
   entry.AppendToString(&record);
   pending_.batch.put(Column::log, index_key(index), std::move(record));
   demand(pending_, Sync::per_policy);
-  terms_.push_back(Term(entry.term()));
+  if (Term(entry.term()) != last_term_ || index.value() == 1) {
+    term_starts_[index.value()] = Term(entry.term());
+    term_starts_dirty_ = true;
+  }
+  last_index_dirty_ = true;
   last_index_ = index;
   last_term_ = Term(entry.term());
   if (recent_.empty()) recent_first_ = index;
@@ -815,7 +840,9 @@ const proto::LogEntry* Raft::entry_at(LogIndex index, proto::LogEntry& scratch) 
 }
 
 Term Raft::term_at(LogIndex index) const {
-  return index.value() < terms_.size() ? terms_[index.value()] : Term();
+  if (index > last_index_) return Term();
+  auto it = term_starts_.upper_bound(index.value());
+  return std::prev(it)->second;
 }
 
 bool Raft::log_up_to_date(LogIndex last_index, Term last_term) const {

@@ -233,7 +233,10 @@ class Raft final : public Replica {
   // Entries written in Readies not yet durable: the highest log index each Ready wrote.
   std::map<uint64_t, LogIndex> ready_last_index_;
   LogIndex durable_index_;  // this node's log is durable up to here
-  std::vector<Term> terms_;  // the term of every entry, by index (index 0: none)
+  std::map<uint64_t, Term> term_starts_;  // the first index of each term in the log -> the term
+  // Changed since the last batch: written with the next one, beside the entries.
+  bool last_index_dirty_ = false;
+  bool term_starts_dirty_ = false;
   // The newest entries, decoded: recent_first_ .. last_index_. Also the only copy of entries
   // appended since the last take_ready() (storage has them once the Ready is applied).
   static constexpr size_t recent_entries_max = 4096;
