@@ -148,7 +148,7 @@ class Simulation {
   std::set<std::pair<int, int>> cut_;
   int64_t drop_permille_ = 0;
   int64_t dup_permille_ = 0;
-  std::ostringstream history_;
+  std::string history_;  // JSON Lines, appended with fmt::format_to
   SimStats stats_;
   uint64_t next_value_ = 1;
   uint64_t next_insert_ = 0;
@@ -362,14 +362,14 @@ std::string Simulation::digest(Node& node) {
 
 void Simulation::record_invoke(const Client& client, const PendingOp& op) {
   const std::string value = value_json(op);
-  history_ << fmt::format("{{\"process\":{},\"type\":\"invoke\",\"f\":\"{}\",\"key\":\"{}\",\"value\":{},\"time\":{},\"node\":{}{}}}\n",
+  fmt::format_to(std::back_inserter(history_), "{{\"process\":{},\"type\":\"invoke\",\"f\":\"{}\",\"key\":\"{}\",\"value\":{},\"time\":{},\"node\":{}{}}}\n",
                           client.process, check::to_string(op.f), op.key, value, events_.now_ns(),
                           op.node, op.final ? ",\"final\":true" : "");
 }
 
 void Simulation::complete(Client& client, const char* type, const std::string& value_json) {
   const PendingOp& op = client.pending;
-  history_ << fmt::format("{{\"process\":{},\"type\":\"{}\",\"f\":\"{}\",\"key\":\"{}\",\"value\":{},\"time\":{},\"node\":{}{}}}\n",
+  fmt::format_to(std::back_inserter(history_), "{{\"process\":{},\"type\":\"{}\",\"f\":\"{}\",\"key\":\"{}\",\"value\":{},\"time\":{},\"node\":{}{}}}\n",
                           client.process, type, check::to_string(op.f), op.key, value_json,
                           events_.now_ns(), op.node, op.final ? ",\"final\":true" : "");
   client.busy = false;
@@ -525,7 +525,7 @@ void Simulation::apply(const FaultEvent& event) {
       cut_.clear();
       drop_permille_ = dup_permille_ = 0;
       for (auto& node : nodes_) node->skew_ms = 0;
-      history_ << fmt::format("{{\"type\":\"heal\",\"time\":{}}}\n", events_.now_ns());
+      fmt::format_to(std::back_inserter(history_), "{{\"type\":\"heal\",\"time\":{}}}\n", events_.now_ns());
       break;
     case FaultEvent::Kind::drop: drop_permille_ = event.amount; break;
     case FaultEvent::Kind::dup: dup_permille_ = event.amount; break;
@@ -668,7 +668,7 @@ SimResult Simulation::run() {
       } else if (events_.now_ns() >= quiet_until_ns) {
         final_started = true;
         for (auto& node : nodes_) {
-          history_ << fmt::format("{{\"type\":\"digest\",\"node\":{},\"value\":\"{}\",\"time\":{}}}\n",
+          fmt::format_to(std::back_inserter(history_), "{{\"type\":\"digest\",\"node\":{},\"value\":\"{}\",\"time\":{}}}\n",
                                   node->id, digest(*node), events_.now_ns());
         }
         start_final_phase();
@@ -683,7 +683,7 @@ SimResult Simulation::run() {
                                   std::chrono::steady_clock::now() - wall_started)
                                   .count();
   for (auto& node : nodes_) {
-    history_ << fmt::format("{{\"type\":\"digest\",\"node\":{},\"value\":\"{}\",\"time\":{}}}\n",
+    fmt::format_to(std::back_inserter(history_), "{{\"type\":\"digest\",\"node\":{},\"value\":\"{}\",\"time\":{}}}\n",
                             node->id, digest(*node), events_.now_ns());
   }
 
@@ -695,7 +695,7 @@ SimResult Simulation::run() {
         status.term.value(), status.commit_index.value(), status.applied_index.value(),
         status.key_count, status.leader ? fmt::format(" leader {}", status.leader->value()) : ""));
   }
-  result.history = history_.str();
+  result.history = std::move(history_);
   FaultSchedule applied;
   for (const auto& event : schedule) {
     if (workload_done_ns < 0 || event.at_ms * ns_per_ms < workload_done_ns) applied.push_back(event);

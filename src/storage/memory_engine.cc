@@ -21,8 +21,10 @@ Status MemoryEngine::write(const core::WriteBatch& batch) {
     auto& table = tables_[static_cast<size_t>(op.column)];
     const auto existing = table.find(op.key);
     // Remember the synced value the first time this key changes after a sync.
-    undo_.try_emplace({static_cast<uint8_t>(op.column), op.key},
-                      existing == table.end() ? std::nullopt : std::optional<std::string>(existing->second));
+    auto& undo = undo_[static_cast<size_t>(op.column)];
+    if (!undo.contains(op.key)) {
+      undo.emplace(op.key, existing == table.end() ? std::nullopt : std::optional<std::string>(existing->second));
+    }
     if (op.kind == core::WriteBatch::Operation::Kind::put) {
       if (existing == table.end()) {
         table.emplace(op.key, op.value);
@@ -40,7 +42,7 @@ Status MemoryEngine::write(const core::WriteBatch& batch) {
 }
 
 Status MemoryEngine::sync() {
-  undo_.clear();
+  for (auto& undo : undo_) undo.clear();
   unsynced_batches_ = 0;
   ++stats_.syncs_total;
   ++stats_.wal_syncs_total;
@@ -48,15 +50,17 @@ Status MemoryEngine::sync() {
 }
 
 void MemoryEngine::crash() {
-  for (auto& [where, value] : undo_) {
-    auto& table = tables_[where.first];
-    if (value) {
-      table.insert_or_assign(where.second, std::move(*value));
-    } else {
-      table.erase(where.second);
+  for (size_t column = 0; column < undo_.size(); ++column) {
+    auto& table = tables_[column];
+    for (auto& [key, value] : undo_[column]) {
+      if (value) {
+        table.insert_or_assign(key, std::move(*value));
+      } else if (const auto it = table.find(key); it != table.end()) {
+        table.erase(it);
+      }
     }
+    undo_[column].clear();
   }
-  undo_.clear();
   unsynced_batches_ = 0;
 }
 

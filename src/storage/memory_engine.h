@@ -11,6 +11,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <utility>
 
 #include "storage/engine.h"
@@ -35,8 +36,8 @@ class MemoryEngine final : public Engine {
   using Table = std::map<std::string, std::string, std::less<>>;
 
   std::array<Table, core::column_count> tables_;
-  // (column, key) -> its value at the last sync (nullopt: absent then).
-  std::map<std::pair<uint8_t, std::string>, std::optional<std::string>> undo_;
+  // Per column, key -> its value at the last sync (nullopt: absent then).
+  std::array<std::unordered_map<std::string, std::optional<std::string>>, core::column_count> undo_;
   size_t unsynced_batches_ = 0;
   EngineStats stats_;
 };
