@@ -1,0 +1,341 @@
+// Raft's client side: requests taken at any node (leader, or forwarded by a follower), reads by
+// ReadIndex at the leader and at followers, deadlines, and at-most-once application by origin
+// sequence windows. The protocol between the nodes is in raft.cc; the overview in raft.h.
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "core/assert.h"
+#include "core/encoding.h"
+#include "core/leader/raft.h"
+#include "core/write_codec.h"
+
+namespace replikv::core {
+
+bool SequenceWindow::seen(uint64_t sequence) const {
+  if (sequence > highest_) return false;
+  if (highest_ - sequence >= size) return true;  // older than the window: assume seen
+  return (bits_[(sequence % size) / 64] >> (sequence % 64)) & 1;
+}
+
+void SequenceWindow::mark(uint64_t sequence) {
+  if (sequence > highest_) {
+    if (sequence - highest_ >= size) {
+      bits_.fill(0);
+    } else {
+      for (uint64_t s = highest_ + 1; s <= sequence; ++s) bits_[(s % size) / 64] &= ~(uint64_t{1} << (s % 64));
+    }
+    highest_ = sequence;
+  }
+  if (highest_ - sequence < size) bits_[(sequence % size) / 64] |= uint64_t{1} << (sequence % 64);
+}
+
+std::string SequenceWindow::encode() const {
+  std::string bytes;
+  bytes.reserve(8 + bits_.size() * 8);
+  append_u64_be(bytes, highest_);
+  for (const uint64_t word : bits_) append_u64_be(bytes, word);
+  return bytes;
+}
+
+std::optional<SequenceWindow> SequenceWindow::decode(std::string_view bytes) {
+  SequenceWindow window;
+  if (bytes.size() != 8 + window.bits_.size() * 8) return std::nullopt;
+  window.highest_ = read_u64_be(bytes);
+  for (size_t i = 0; i < window.bits_.size(); ++i) window.bits_[i] = read_u64_be(bytes.substr(8 + i * 8));
+  return window;
+}
+
+// --- Clients --------------------------------------------------------------------------------
+
+void Raft::client_request(ClientRequest request) {
+  const bool write = is_write(request.request);
+  if (role_ != Role::leader && options_.redirect) {
+    reply(request, Reply::error(refusal_naming_leader()));  // nothing was appended: definite
+    return;
+  }
+  if (write) {
+    if (role_ != Role::leader && forwards_in_flight_ >= options_.forwards_in_flight_max) {
+      reply(request, Reply::error(fmt::format("BUSY {} writes are already being forwarded to the leader; "
+                                              "this one was not applied, retry",
+                                              forwards_in_flight_)));
+      return;
+    }
+    const uint64_t sequence = next_origin_sequence_++;
+    auto log_write = to_log_write(request.request, role_ == Role::leader ? std::optional<TimeMs>(now_ms_) : std::nullopt);
+    REPLIKV_ASSERT(log_write.has_value(), "a write has a log form");
+    PendingWrite& pending = pending_writes_[sequence];
+    pending.request = std::move(request);
+    pending.deadline_ms = now_ms_ + options_.request_timeout_ms;
+    if (role_ == Role::leader) {
+      pending.sent = true;
+      append_client_write(sequence, std::move(*log_write), options_.node_id);
+      broadcast_append(false);
+      advance_commit();  // a single-node cluster commits on its own sync
+    } else {
+      // Forwarded with the next Ready (flush_forwards), batched with the others of this turn.
+      pending.write = std::move(*log_write);
+      pending.forwarded = true;
+      ++unsent_writes_;
+      ++forwards_in_flight_;
+    }
+    return;
+  }
+  if (role_ == Role::leader) {
+    // ReadIndex (§8): read at the current commit index — at least the leader's no-op of this
+    // term — once a majority confirms, in a round started after the read arrived, that this node
+    // is still the leader.
+    const LogIndex read_index = std::max(commit_, term_start_index_);
+    pending_reads_.push_back({std::move(request), NodeId(), 0, read_index, next_round()});
+    serve_reads();
+    return;
+  }
+  follower_reads_.push_back({std::move(request), next_read_id_++, now_ms_ + options_.request_timeout_ms, std::nullopt});
+}
+
+std::string Raft::refusal_naming_leader() const {
+  if (!leader_) return "NOTLEADER no leader is known yet; retry";
+  const auto address = options_.client_addresses.find(leader_->value());
+  if (address == options_.client_addresses.end()) return fmt::format("NOTLEADER the leader is node {}", leader_->value());
+  return fmt::format("NOTLEADER the leader is node {} at {}", leader_->value(), address->second);
+}
+
+void Raft::append_client_write(uint64_t sequence, proto::Write write, NodeId origin) {
+  REPLIKV_ASSERT(role_ == Role::leader, "only a leader appends client writes");
+  resolve_expiry(write, now_ms_);
+  proto::LogEntry entry;
+  *entry.mutable_write() = std::move(write);
+  entry.set_origin_node(origin.value());
+  entry.set_origin_sequence(sequence);
+  proposed_windows_[origin.value()].mark(sequence);
+  append(std::move(entry));
+}
+
+void Raft::reply(const ClientRequest& request, Reply reply_value) {
+  pending_.replies.push_back({request.connection, request.sequence, std::move(reply_value)});
+}
+
+// Leader: answers reads whose leadership round a majority confirmed — a local read once this node
+// has applied its read index, a follower's batch at once (the follower waits to apply).
+void Raft::serve_reads() {
+  while (!pending_reads_.empty()) {
+    PendingRead& read = pending_reads_.front();
+    size_t confirmed = 1;
+    for (const auto& [id, peer] : peers_) confirmed += peer.round_acked >= read.round ? 1 : 0;
+    if (confirmed < majority()) return;
+    if (read.request) {
+      if (applied_ < read.read_index) return;
+      ++reads_;
+      reply(*read.request, keyspace_.execute(read.request->request, now_ms_, pending_.batch));
+    } else {
+      proto::RaftMessage response;
+      response.set_type(proto::RaftMessage::READ_INDEX_RESPONSE);
+      response.set_success(true);
+      response.set_read_id(read.remote_read_id);
+      response.set_read_index(read.read_index.value());
+      send(read.remote, std::move(response));
+    }
+    pending_reads_.pop_front();
+  }
+}
+
+// Follower: answers reads whose read index this node has applied.
+void Raft::serve_follower_reads() {
+  for (auto it = follower_reads_.begin(); it != follower_reads_.end();) {
+    if (it->read_index && applied_ >= *it->read_index) {
+      ++reads_;
+      reply(it->request, keyspace_.execute(it->request.request, now_ms_, pending_.batch));
+      it = follower_reads_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void Raft::fail_pending_reads() {
+  for (auto& read : pending_reads_) {
+    if (read.request) {
+      reply(*read.request, Reply::error("NOTLEADER this node stopped being the leader; retry"));
+    } else {
+      proto::RaftMessage response;
+      response.set_type(proto::RaftMessage::READ_INDEX_RESPONSE);
+      response.set_success(false);
+      response.set_read_id(read.remote_read_id);
+      send(read.remote, std::move(response));
+    }
+  }
+  pending_reads_.clear();
+}
+
+// Requests past their deadline. A write that left this node may still take effect: `-TIMEOUT`
+// says so. One that never left (no leader was known) is definitely not applied.
+void Raft::expire_requests() {
+  for (auto it = pending_writes_.begin(); it != pending_writes_.end();) {
+    PendingWrite& pending = it->second;
+    if (pending.deadline_ms > now_ms_) {
+      ++it;
+      continue;
+    }
+    if (pending.sent) {
+      reply(pending.request, Reply::error(fmt::format("TIMEOUT the write was not confirmed within {} ms; "
+                                                      "it may still take effect",
+                                                      options_.request_timeout_ms)));
+    } else {
+      --unsent_writes_;
+      reply(pending.request, Reply::error(fmt::format("NOTLEADER no leader was known for {} ms; the write "
+                                                      "was not applied, retry",
+                                                      options_.request_timeout_ms)));
+    }
+    if (pending.forwarded) --forwards_in_flight_;
+    it = pending_writes_.erase(it);
+  }
+  while (!follower_reads_.empty() && follower_reads_.front().deadline_ms <= now_ms_) {
+    reply(follower_reads_.front().request,
+          Reply::error(fmt::format("TIMEOUT the read could not be confirmed by a leader within {} ms; retry",
+                                   options_.request_timeout_ms)));
+    follower_reads_.pop_front();
+  }
+}
+
+// Follower: sends the writes and read-index requests of this turn to the leader, one batch each.
+void Raft::flush_forwards() {
+  if (role_ == Role::leader || !leader_) return;
+  if (unsent_writes_ > 0) {
+    proto::RaftMessage message;
+    message.set_type(proto::RaftMessage::FORWARD);
+    for (auto& [sequence, pending] : pending_writes_) {
+      if (pending.sent) continue;
+      proto::LogEntry* entry = message.add_entries();
+      *entry->mutable_write() = std::move(pending.write);
+      pending.write.Clear();
+      entry->set_origin_node(options_.node_id.value());
+      entry->set_origin_sequence(sequence);
+      pending.sent = true;
+      ++writes_forwarded_;
+      if (static_cast<uint64_t>(message.entries_size()) >= options_.append_entries_max) {
+        send(*leader_, std::move(message));
+        message.Clear();
+        message.set_type(proto::RaftMessage::FORWARD);
+      }
+    }
+    if (message.entries_size() > 0) send(*leader_, std::move(message));
+    unsent_writes_ = 0;
+  }
+  const uint64_t last_read_id = next_read_id_ - 1;
+  if (!follower_reads_.empty() && read_id_sent_ < last_read_id) {
+    proto::RaftMessage message;
+    message.set_type(proto::RaftMessage::READ_INDEX);
+    message.set_read_id(last_read_id);
+    send(*leader_, std::move(message));
+    read_id_sent_ = last_read_id;
+  }
+}
+
+// Leader: a follower learns of a new commit index with the next message it gets; when none went
+// this turn, a heartbeat carries it, so forwarded writes and follower reads are answered without
+// waiting for the heartbeat interval.
+void Raft::propagate_commit() {
+  if (role_ != Role::leader) return;
+  for (auto& [id, peer] : peers_) {
+    // With APPENDs in flight their answers bring more messages, which carry it; the last one
+    // leaves the pipeline empty and the commit index goes then.
+    if (peer.inflight == 0 && std::min(commit_, peer.match) > peer.commit_sent) send_append(NodeId(id), peer, true, true);
+  }
+}
+
+// The heartbeat round a read that arrives now must see confirmed: the next one, which
+// take_ready() starts (one round for all the reads of a turn).
+uint64_t Raft::next_round() {
+  round_wanted_ = true;
+  return round_ + 1;
+}
+
+// At-most-once: true the first time a replica applies (origin, sequence), false after — in log
+// order, so every replica decides the same.
+bool Raft::apply_once(const proto::LogEntry& entry) {
+  if (entry.origin_node() == 0) return true;
+  SequenceWindow& window = applied_windows_[entry.origin_node()];
+  if (window.seen(entry.origin_sequence())) {
+    ++duplicates_skipped_;
+    return false;
+  }
+  window.mark(entry.origin_sequence());
+  windows_dirty_[entry.origin_node()] = true;
+  return true;
+}
+
+// --- Forwarded requests ---------------------------------------------------------------------
+
+void Raft::on_forward(const proto::RaftMessage& message) {
+  const NodeId from(message.from());
+  if (role_ != Role::leader) {
+    // Not appended here: a definite refusal.
+    proto::RaftMessage response;
+    response.set_type(proto::RaftMessage::FORWARD_RESPONSE);
+    for (const auto& entry : message.entries()) response.add_refused_sequences(entry.origin_sequence());
+    response.set_reason(refusal_naming_leader());
+    send(from, std::move(response));
+    return;
+  }
+  bool appended = false;
+  for (const auto& entry : message.entries()) {
+    if (entry.origin_node() != from.value() || !entry.has_write() || entry.write().has_expire()) {
+      ++malformed_messages_;
+      continue;
+    }
+    // Seen before (a duplicate the network made, or older than the window): appended once already,
+    // or never to be — either way not again.
+    if (proposed_windows_[from.value()].seen(entry.origin_sequence())) continue;
+    append_client_write(entry.origin_sequence(), entry.write(), from);
+    appended = true;
+  }
+  if (appended) {
+    broadcast_append(false);
+    advance_commit();
+  }
+}
+
+void Raft::on_forward_response(const proto::RaftMessage& message) {
+  for (const uint64_t sequence : message.refused_sequences()) {
+    const auto it = pending_writes_.find(sequence);
+    if (it == pending_writes_.end() || !it->second.forwarded) continue;
+    reply(it->second.request, Reply::error(fmt::format("{} (the write was not applied)", message.reason())));
+    --forwards_in_flight_;
+    pending_writes_.erase(it);
+  }
+}
+
+void Raft::on_read_index(const proto::RaftMessage& message) {
+  const NodeId from(message.from());
+  if (role_ != Role::leader) {
+    proto::RaftMessage response;
+    response.set_type(proto::RaftMessage::READ_INDEX_RESPONSE);
+    response.set_success(false);
+    response.set_read_id(message.read_id());
+    send(from, std::move(response));
+    return;
+  }
+  pending_reads_.push_back({std::nullopt, from, message.read_id(), std::max(commit_, term_start_index_), next_round()});
+  serve_reads();
+}
+
+void Raft::on_read_index_response(const proto::RaftMessage& message) {
+  for (auto it = follower_reads_.begin(); it != follower_reads_.end();) {
+    if (it->read_id > message.read_id() || it->read_index) {
+      ++it;
+      continue;
+    }
+    if (message.success()) {
+      it->read_index = LogIndex(message.read_index());
+      ++it;
+    } else if (leader_ && *leader_ != NodeId(message.from())) {
+      ++it;  // asked again of the newer leader already
+    } else {
+      reply(it->request, Reply::error(refusal_naming_leader()));
+      it = follower_reads_.erase(it);
+    }
+  }
+  serve_follower_reads();
+}
+
+}  // namespace replikv::core
