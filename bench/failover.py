@@ -17,7 +17,6 @@ import argparse
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -26,29 +25,15 @@ import time
 
 import redis
 
+from doc_section import write_section
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests", "e2e"))
+from harness import free_cluster_base  # noqa: E402  (the tests' port finder)
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BINARY = os.environ.get("REPLIKV_BIN", os.path.join(ROOT, "build", "release", "replikv"))
 DOC = os.path.join(ROOT, "docs", "benchmarks.md")
-BEGIN, END = "<!-- bench:failover:begin -->", "<!-- bench:failover:end -->"
 HOST = "127.0.0.1"
-
-
-def free_base():
-    for attempt in range(200):
-        base = 21000 + (os.getpid() * 13 + attempt * 337) % 28000
-        sockets = []
-        try:
-            for port in [base + off + i for off in (0, 100, 200) for i in range(3)]:
-                s = socket.socket()
-                sockets.append(s)
-                s.bind((HOST, port))
-            return base
-        except OSError:
-            continue
-        finally:
-            for s in sockets:
-                s.close()
-    raise RuntimeError("no free ports")
 
 
 def role(base, node):
@@ -61,7 +46,7 @@ def role(base, node):
 
 def one_round(fault):
     directory = tempfile.mkdtemp(prefix="replikv-failover-")
-    base = free_base()
+    base = free_cluster_base()
     try:
         subprocess.run([BINARY, "cluster", "start", "--nodes", "3", "--dir", directory, "--port", str(base),
                         "--strategy", "leader", "--ack", "majority", "--failover", "auto", "--test-faults"],
@@ -120,13 +105,7 @@ def main():
              f"Command: `bench/failover.py --rounds {args.rounds}` ({time.strftime('%Y-%m-%d')}, "
              f"election timeout 1000–2000 ms, heartbeat 100 ms).\n")
     print(table)
-    document = open(DOC).read()
-    if BEGIN not in document:
-        document += f"\n{BEGIN}\n{END}\n"
-    before, rest = document.split(BEGIN, 1)
-    after = rest.split(END, 1)[1]
-    with open(DOC, "w") as f:
-        f.write(before + BEGIN + "\n" + table + END + after)
+    write_section(DOC, "failover", table)
     return 0
 
 

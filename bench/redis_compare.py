@@ -23,10 +23,11 @@ import sys
 import tempfile
 import time
 
+from doc_section import write_section
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REPLIKV = os.path.join(ROOT, "build", "release", "replikv")
 DOC = os.path.join(ROOT, "docs", "benchmarks.md")
-BEGIN, END = "<!-- bench:redis-compare:begin -->", "<!-- bench:redis-compare:end -->"
 
 
 def free_port():
@@ -129,13 +130,7 @@ def main():
     print(table)
     if options.no_write:
         return
-    document = open(DOC).read() if os.path.exists(DOC) else f"# Benchmarks\n\n{BEGIN}\n{END}\n"
-    if BEGIN not in document:
-        document += f"\n{BEGIN}\n{END}\n"
-    before, rest = document.split(BEGIN, 1)
-    after = rest.split(END, 1)[1]
-    with open(DOC, "w") as f:
-        f.write(before + BEGIN + "\n" + table + END + after)
+    write_section(DOC, "redis-compare", table)
     print(f"written to {os.path.relpath(DOC, ROOT)}", file=sys.stderr)
 
 

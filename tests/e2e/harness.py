@@ -25,6 +25,26 @@ def free_port():
         return s.getsockname()[1]
 
 
+def free_cluster_base(count=3):
+    """A base port P for `replikv cluster start --port P`: P..P+count-1 (clients), P+100.. (admin)
+    and P+200.. (peers) all free now."""
+    for attempt in range(200):
+        base = 20000 + (os.getpid() * 7 + attempt * 331) % 30000
+        sockets = []
+        try:
+            for port in [base + offset + i for offset in (0, 100, 200) for i in range(count)]:
+                s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                sockets.append(s)
+                s.bind((HOST, port))
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in sockets:
+                s.close()
+    raise RuntimeError("no free port range for a cluster")
+
+
 class Node:
     """One replikv server process."""
 

@@ -21,29 +21,9 @@ import urllib.request
 
 import redis
 
-from harness import BINARY, HOST, info
+from harness import BINARY, HOST, free_cluster_base, info
 
 ELECTION_TIMEOUT_MS = 1000  # long enough that two shared cores under sanitizers elect no one spuriously
-
-
-def free_base(count=3):
-    """A base port with BASE..BASE+count-1, +100 and +200 all free."""
-    for attempt in range(200):
-        base = 20000 + (os.getpid() * 7 + attempt * 331) % 30000
-        ports = [base + offset + i for offset in (0, 100, 200) for i in range(count)]
-        sockets = []
-        try:
-            for port in ports:
-                s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-                sockets.append(s)
-                s.bind((HOST, port))
-            return base
-        except OSError:
-            continue
-        finally:
-            for s in sockets:
-                s.close()
-    raise RuntimeError("no free port range")
 
 
 def wait_until(predicate, timeout_s, what):
@@ -63,7 +43,7 @@ def wait_until(predicate, timeout_s, what):
 class Cluster:
     def __init__(self, *extra):
         self.dir = tempfile.mkdtemp(prefix="replikv-cluster-")
-        self.base = free_base()
+        self.base = free_cluster_base()
         self.extra = list(extra)
 
     def cli(self, *args, check=True, timeout=120):
