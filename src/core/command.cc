@@ -29,6 +29,11 @@ const std::vector<CommandSpec> kCommands = {
     {"ttl", 2, false, H::core, 1, 1, 1, "readonly fast"},
     {"pttl", 2, false, H::core, 1, 1, 1, "readonly fast"},
     {"cas", -3, true, H::core, 1, 1, 1, "write denyoom fast"},
+    {"expire", -3, true, H::core, 1, 1, 1, "write fast"},
+    {"pexpire", -3, true, H::core, 1, 1, 1, "write fast"},
+    {"expireat", -3, true, H::core, 1, 1, 1, "write fast"},
+    {"pexpireat", -3, true, H::core, 1, 1, 1, "write fast"},
+    {"persist", 2, true, H::core, 1, 1, 1, "write fast"},
     // Connection and server commands, answered by the runtime.
     {"ping", -1, false, H::server, 0, 0, 0, "fast stale"},
     {"echo", 2, false, H::server, 0, 0, 0, "fast"},
@@ -161,7 +166,8 @@ bool is_write(const Request& request) {
          std::holds_alternative<DelRequest>(request) ||
          std::holds_alternative<MSetRequest>(request) ||
          std::holds_alternative<IncrByRequest>(request) ||
-         std::holds_alternative<CasRequest>(request);
+         std::holds_alternative<CasRequest>(request) ||
+         std::holds_alternative<ExpireRequest>(request);
 }
 
 std::variant<Request, Reply> parse_request(const CommandSpec& spec,
@@ -197,6 +203,40 @@ std::variant<Request, Reply> parse_request(const CommandSpec& spec,
   if (name == "keys") return Request{KeysRequest{std::string(argv[1])}};
   if (name == "ttl" || name == "pttl") {
     return Request{TtlRequest{std::string(argv[1]), name == "pttl"}};
+  }
+  if (name == "persist") return Request{ExpireRequest{std::string(argv[1]), {}, ExpireRequest::Condition::always}};
+  if (name == "expire" || name == "pexpire" || name == "expireat" || name == "pexpireat") {
+    const auto amount = parse_int64(argv[2]);
+    if (!amount) return not_integer();
+    const bool seconds = name == "expire" || name == "expireat";
+    constexpr int64_t max_ms = std::numeric_limits<int64_t>::max() / 2;  // room to add "now"
+    if (seconds && (*amount > max_ms / 1000 || *amount < -max_ms / 1000)) {
+      return Reply::error(fmt::format("ERR invalid expire time in '{}' command", name));
+    }
+    const int64_t ms = seconds ? *amount * 1000 : *amount;
+    if (ms > max_ms || ms < -max_ms) return Reply::error(fmt::format("ERR invalid expire time in '{}' command", name));
+    ExpireRequest expire{std::string(argv[1]),
+                         {name.ends_with("at") ? Expiry::Kind::absolute_ms : Expiry::Kind::relative_ms, ms},
+                         ExpireRequest::Condition::always};
+    for (size_t i = 3; i < argv.size(); ++i) {
+      ExpireRequest::Condition condition;
+      if (equals_ignore_case(argv[i], "nx")) {
+        condition = ExpireRequest::Condition::if_none;
+      } else if (equals_ignore_case(argv[i], "xx")) {
+        condition = ExpireRequest::Condition::if_some;
+      } else if (equals_ignore_case(argv[i], "gt")) {
+        condition = ExpireRequest::Condition::if_greater;
+      } else if (equals_ignore_case(argv[i], "lt")) {
+        condition = ExpireRequest::Condition::if_less;
+      } else {
+        return Reply::error(fmt::format("ERR Unsupported option {}", argv[i]));
+      }
+      if (expire.condition != ExpireRequest::Condition::always && expire.condition != condition) {
+        return Reply::error("ERR NX and XX, GT or LT options at the same time are not compatible");
+      }
+      expire.condition = condition;
+    }
+    return Request{std::move(expire)};
   }
   if (name == "cas") {
     if (argv.size() > 4) return check_arity(spec, 0).value();

@@ -69,6 +69,13 @@ struct ScanRequest {
 };
 struct KeysRequest { std::string pattern; };
 struct TtlRequest { std::string key; bool milliseconds; };
+// EXPIRE/PEXPIRE/EXPIREAT/PEXPIREAT key time [NX|XX|GT|LT], and PERSIST key.
+struct ExpireRequest {
+  enum class Condition : uint8_t { always, if_none, if_some, if_greater, if_less };
+  std::string key;
+  Expiry expiry;        // relative_ms or absolute_ms; none for PERSIST
+  Condition condition = Condition::always;
+};
 // CAS key [expected] new: sets `key` to `value` only if its current value is `expected` — or, with
 // no expected value given, only if the key is absent. Answers 1 when it set, 0 when not.
 struct CasRequest {
@@ -79,7 +86,7 @@ struct CasRequest {
 
 using Request = std::variant<GetRequest, SetRequest, DelRequest, ExistsRequest, MGetRequest,
                              MSetRequest, IncrByRequest, DbSizeRequest, ScanRequest, KeysRequest,
-                             TtlRequest, CasRequest>;
+                             TtlRequest, CasRequest, ExpireRequest>;
 
 bool is_write(const Request& request);
 

@@ -46,6 +46,7 @@ Reply Keyspace::execute(const Request& request, TimeMs now_ms, WriteBatch& batch
         if constexpr (std::is_same_v<T, KeysRequest>) return keys(r, now_ms);
         if constexpr (std::is_same_v<T, TtlRequest>) return ttl(r, now_ms);
         if constexpr (std::is_same_v<T, CasRequest>) return cas(r, now_ms, batch);
+        if constexpr (std::is_same_v<T, ExpireRequest>) return expire(r, now_ms, batch);
       },
       request);
   if (is_write(request)) {
@@ -266,6 +267,34 @@ Reply Keyspace::cas(const CasRequest& request, TimeMs now_ms, WriteBatch& batch)
   if (!matches) return Reply::number(0);
   // Like SET without options: the new value has no time to live.
   store(request.key, request.value, std::nullopt, batch);
+  return Reply::number(1);
+}
+
+// Redis's EXPIRE family and PERSIST: 1 when the time to live changed (or the key was deleted by
+// a time already past), 0 when the key is absent or the condition did not hold. No time to live
+// counts as an infinite one for GT and LT.
+Reply Keyspace::expire(const ExpireRequest& request, TimeMs now_ms, WriteBatch& batch) {
+  auto record = load_live(request.key, now_ms);
+  if (!record) return Reply::number(0);
+  if (request.expiry.kind == Expiry::Kind::none) {  // PERSIST
+    if (!record->expire_at_ms) return Reply::number(0);
+    store(request.key, std::move(record->value), std::nullopt, batch);
+    return Reply::number(1);
+  }
+  const TimeMs at = request.expiry.kind == Expiry::Kind::relative_ms ? now_ms + request.expiry.ms : request.expiry.ms;
+  const auto current = record->expire_at_ms;
+  using Condition = ExpireRequest::Condition;
+  const bool allowed = request.condition == Condition::always ||
+                       (request.condition == Condition::if_none && !current) ||
+                       (request.condition == Condition::if_some && current) ||
+                       (request.condition == Condition::if_greater && current && at > *current) ||
+                       (request.condition == Condition::if_less && (!current || at < *current));
+  if (!allowed) return Reply::number(0);
+  if (is_expired(at, now_ms)) {
+    erase(request.key, batch);
+  } else {
+    store(request.key, std::move(record->value), at, batch);
+  }
   return Reply::number(1);
 }
 

@@ -93,6 +93,7 @@ class Keyspace {
   Reply keys(const KeysRequest& request, TimeMs now_ms) const;
   Reply ttl(const TtlRequest& request, TimeMs now_ms);
   Reply cas(const CasRequest& request, TimeMs now_ms, WriteBatch& batch);
+  Reply expire(const ExpireRequest& request, TimeMs now_ms, WriteBatch& batch);
 
   const StorageView& view_;
   // Writes of the open batch, by user key; nullopt marks a deletion.

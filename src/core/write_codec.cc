@@ -71,11 +71,34 @@ std::optional<proto::Write> to_log_write(const Request& request, std::optional<T
     out->set_value(cas->value);
     return write;
   }
+  if (const auto* expire = std::get_if<ExpireRequest>(&request)) {
+    proto::SetExpiry* out = write.mutable_set_expiry();
+    out->set_key(expire->key);
+    out->set_condition(static_cast<proto::SetExpiry::Condition>(expire->condition));
+    switch (expire->expiry.kind) {
+      case Expiry::Kind::relative_ms:
+        if (now_ms) {
+          out->set_expire_at_ms(*now_ms + expire->expiry.ms);
+        } else {
+          out->set_expire_in_ms(expire->expiry.ms);
+        }
+        break;
+      case Expiry::Kind::absolute_ms: out->set_expire_at_ms(expire->expiry.ms); break;
+      default: out->set_persist(true); break;
+    }
+    return write;
+  }
   REPLIKV_ASSERT(!is_write(request), "every write request has a log form");
   return std::nullopt;
 }
 
 void resolve_expiry(proto::Write& write, TimeMs now_ms) {
+  if (write.has_set_expiry() && !write.set_expiry().persist() && write.set_expiry().expire_at_ms() == 0) {
+    proto::SetExpiry* expire = write.mutable_set_expiry();
+    expire->set_expire_at_ms(now_ms + expire->expire_in_ms());
+    expire->set_expire_in_ms(0);
+    return;
+  }
   if (!write.has_set() || write.set().expire_in_ms() == 0) return;
   proto::Set* set = write.mutable_set();
   set->set_expire_at_ms(now_ms + set->expire_in_ms());
@@ -105,6 +128,12 @@ Request from_log_write(const proto::Write& write) {
       const proto::CompareAndSet& cas = write.cas();
       return CasRequest{cas.key(), cas.has_expected() ? std::optional<std::string>(cas.expected()) : std::nullopt,
                         cas.value()};
+    }
+    case proto::Write::kSetExpiry: {
+      const proto::SetExpiry& expire = write.set_expiry();
+      ExpireRequest out{expire.key(), {}, static_cast<ExpireRequest::Condition>(expire.condition())};
+      if (!expire.persist()) out.expiry = {Expiry::Kind::absolute_ms, expire.expire_at_ms()};
+      return out;
     }
     case proto::Write::kExpire: break;  // not a client request: the replica applies it itself
     case proto::Write::OP_NOT_SET: break;

@@ -133,6 +133,12 @@ class ClusterCommandsTest(unittest.TestCase):
         self.cluster.client(leader).set("lead", "1")
         self.assertEqual(self.cluster.client(other).get("lead"), b"1")
         self.assertEqual(self.cluster.client(follower).incrby("counter", 5), 5)
+        # Expiry through a follower: the leader turns "in 100 s" into an instant, every node agrees.
+        self.assertTrue(self.cluster.client(follower).expire("fwd", 100))
+        for node in (1, 2, 3):
+            self.assertIn(self.cluster.client(node).ttl("fwd"), (99, 100), f"node {node}")
+        self.assertTrue(self.cluster.client(other).persist("fwd"))
+        self.assertEqual(self.cluster.client(leader).ttl("fwd"), -1)
         self.assertGreaterEqual(int(self.cluster.replication(follower)["replikv_writes_forwarded"]), 2)
 
     def test_cas_is_decided_by_the_leader(self):

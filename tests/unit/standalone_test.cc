@@ -58,6 +58,26 @@ TEST_F(StandaloneTest, CasComparesWithTheCurrentValueOrAbsence) {
   EXPECT_EQ(run({"TTL", "t"}), Reply::number(-1));
 }
 
+TEST_F(StandaloneTest, ExpireFamilyAndPersist) {
+  EXPECT_EQ(run({"EXPIRE", "missing", "10"}), Reply::number(0));
+  EXPECT_EQ(run({"SET", "k", "v"}), Reply::ok());
+  EXPECT_EQ(run({"EXPIRE", "k", "100", "XX"}), Reply::number(0));  // has no time to live yet
+  EXPECT_EQ(run({"EXPIRE", "k", "100", "NX"}), Reply::number(1));
+  EXPECT_EQ(run({"TTL", "k"}), Reply::number(100));
+  EXPECT_EQ(run({"EXPIRE", "k", "50", "GT"}), Reply::number(0));
+  EXPECT_EQ(run({"PEXPIRE", "k", "50000", "LT"}), Reply::number(1));
+  EXPECT_EQ(run({"TTL", "k"}), Reply::number(50));
+  EXPECT_EQ(run({"PERSIST", "k"}), Reply::number(1));
+  EXPECT_EQ(run({"PERSIST", "k"}), Reply::number(0));
+  EXPECT_EQ(run({"TTL", "k"}), Reply::number(-1));
+  EXPECT_EQ(run({"EXPIRE", "k", "10", "LT"}), Reply::number(1)) << "no time to live counts as infinite";
+  EXPECT_EQ(run({"EXPIRE", "k", "-1"}), Reply::number(1)) << "a time in the past deletes the key";
+  EXPECT_EQ(run({"EXISTS", "k"}), Reply::number(0));
+  EXPECT_EQ(run({"SET", "a", "1"}), Reply::ok());
+  EXPECT_EQ(run({"PEXPIREAT", "a", "1"}), Reply::number(1));
+  EXPECT_EQ(run({"GET", "a"}), Reply::nil());
+}
+
 TEST_F(StandaloneTest, ExpiryIsLazyAndSwept) {
   driver_.tick(10'000);
   EXPECT_EQ(run({"SET", "k", "v", "PX", "100"}), Reply::ok());

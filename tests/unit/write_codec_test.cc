@@ -60,6 +60,19 @@ TEST(WriteCodec, AForwardedRelativeExpiryIsResolvedByTheLeader) {
   EXPECT_EQ(applied.expiry.ms, 11'500);
 }
 
+TEST(WriteCodec, ExpireAndPersist) {
+  auto forwarded = to_log_write(ExpireRequest{"k", {Expiry::Kind::relative_ms, 2000}, ExpireRequest::Condition::if_less},
+                                std::nullopt);
+  ASSERT_TRUE(forwarded.has_value());
+  resolve_expiry(*forwarded, 10'000);
+  const auto expire = std::get<ExpireRequest>(from_log_write(*forwarded));
+  EXPECT_EQ(expire.expiry.kind, Expiry::Kind::absolute_ms);
+  EXPECT_EQ(expire.expiry.ms, 12'000);
+  EXPECT_EQ(expire.condition, ExpireRequest::Condition::if_less);
+  const auto persist = std::get<ExpireRequest>(round_trip(ExpireRequest{"k", {}, ExpireRequest::Condition::always}));
+  EXPECT_EQ(persist.expiry.kind, Expiry::Kind::none);
+}
+
 TEST(WriteCodec, ReadsHaveNoLogForm) {
   EXPECT_FALSE(to_log_write(GetRequest{"k"}, 0).has_value());
   EXPECT_FALSE(to_log_write(ScanRequest{}, 0).has_value());
