@@ -76,6 +76,12 @@ class Replica {
   virtual bool take_ready(Ready& out) = 0;
 
   virtual ReplicaStatus status() const = 0;
+  // The term this replica leads in, if it leads now: status() in one cheap question, for checks
+  // that run after every step.
+  virtual std::optional<Term> leader_term() const {
+    const ReplicaStatus now = status();
+    return now.is_leader ? std::optional<Term>(now.term) : std::nullopt;
+  }
 };
 
 }  // namespace replikv::core

@@ -48,6 +48,7 @@ class AckBeforeSync final : public core::Replica {
     return any;
   }
   core::ReplicaStatus status() const override { return inner_->status(); }
+  std::optional<core::Term> leader_term() const override { return inner_->leader_term(); }
 
  private:
   std::unique_ptr<core::Replica> inner_;
@@ -272,12 +273,12 @@ void Simulation::drain(Node& node) {
 // (Raft's election safety). A violation is recorded, not asserted, so a broken replica's run
 // still ends with its seed and evidence.
 void Simulation::check_invariants(const Node& node) {
-  const core::ReplicaStatus status = node.replica->status();
-  if (!status.is_leader) return;
-  const auto [it, inserted] = leaders_by_term_.emplace(status.term.value(), node.id);
+  const auto term = node.replica->leader_term();
+  if (!term) return;
+  const auto [it, inserted] = leaders_by_term_.emplace(term->value(), node.id);
   if (!inserted && it->second != node.id && election_violations_.size() < 10) {
     election_violations_.push_back(fmt::format("term {}: nodes {} and {} both led (at {} ns)",
-                                               status.term.value(), it->second, node.id,
+                                               term->value(), it->second, node.id,
                                                events_.now_ns()));
   }
 }

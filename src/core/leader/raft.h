@@ -123,6 +123,9 @@ class Raft final : public Replica {
   void persisted(ReadyId ready_id) override;
   bool take_ready(Ready& out) override;
   ReplicaStatus status() const override;
+  std::optional<Term> leader_term() const override {
+    return role_ == Role::leader ? std::optional<Term>(term_) : std::nullopt;
+  }
   // The commit index as stored in `view` (what a restart reads back), for the simulator's check
   // that it never moves back across restarts.
   static LogIndex stored_commit_index(const StorageView& view);
