@@ -19,36 +19,49 @@ class EventQueue {
 
   void at(int64_t time_ns, Action action) {
     REPLIKV_ASSERT(time_ns >= now_ns_, "an event cannot be scheduled in the past");
-    events_.push_back({time_ns, next_sequence_++, std::move(action)});
-    std::push_heap(events_.begin(), events_.end(), std::greater<>{});
+    uint32_t slot;
+    if (free_slots_.empty()) {
+      slot = static_cast<uint32_t>(actions_.size());
+      actions_.push_back(std::move(action));
+    } else {
+      slot = free_slots_.back();
+      free_slots_.pop_back();
+      actions_[slot] = std::move(action);
+    }
+    heap_.push_back({time_ns, next_sequence_++, slot});
+    std::push_heap(heap_.begin(), heap_.end(), std::greater<>{});
   }
   void after(int64_t delay_ns, Action action) { at(now_ns_ + delay_ns, std::move(action)); }
 
   // Runs the next event; false when there is none.
   bool step() {
-    if (events_.empty()) return false;
-    // A binary heap on a vector, so the next event is moved out, not copied.
-    std::pop_heap(events_.begin(), events_.end(), std::greater<>{});
-    Event event = std::move(events_.back());
-    events_.pop_back();
+    if (heap_.empty()) return false;
+    // The heap orders small records; the actions stay put in their slots.
+    std::pop_heap(heap_.begin(), heap_.end(), std::greater<>{});
+    const Event event = heap_.back();
+    heap_.pop_back();
     REPLIKV_ASSERT(event.time_ns >= now_ns_, "virtual time never moves back");
     now_ns_ = event.time_ns;
-    event.action();
+    Action action = std::move(actions_[event.slot]);
+    free_slots_.push_back(event.slot);
+    action();
     return true;
   }
-  bool empty() const { return events_.empty(); }
-  size_t size() const { return events_.size(); }
+  bool empty() const { return heap_.empty(); }
+  size_t size() const { return heap_.size(); }
 
  private:
   struct Event {
     int64_t time_ns;
     uint64_t sequence;
-    Action action;
+    uint32_t slot;  // in actions_
     bool operator>(const Event& other) const {
       return time_ns != other.time_ns ? time_ns > other.time_ns : sequence > other.sequence;
     }
   };
-  std::vector<Event> events_;  // a min-heap by (time, sequence)
+  std::vector<Event> heap_;  // a min-heap by (time, sequence)
+  std::vector<Action> actions_;
+  std::vector<uint32_t> free_slots_;
   int64_t now_ns_ = 0;
   uint64_t next_sequence_ = 0;
 };

@@ -149,7 +149,7 @@ class Simulation {
   std::set<std::pair<int, int>> cut_;
   int64_t drop_permille_ = 0;
   int64_t dup_permille_ = 0;
-  std::string history_;  // JSON Lines, appended with fmt::format_to
+  fmt::memory_buffer history_;  // JSON Lines (fmt appends to its own buffer without a per-char path)
   SimStats stats_;
   uint64_t next_value_ = 1;
   uint64_t next_insert_ = 0;
@@ -363,14 +363,14 @@ std::string Simulation::digest(Node& node) {
 
 void Simulation::record_invoke(const Client& client, const PendingOp& op) {
   const std::string value = value_json(op);
-  fmt::format_to(std::back_inserter(history_), "{{\"process\":{},\"type\":\"invoke\",\"f\":\"{}\",\"key\":\"{}\",\"value\":{},\"time\":{},\"node\":{}{}}}\n",
+  fmt::format_to(fmt::appender(history_), "{{\"process\":{},\"type\":\"invoke\",\"f\":\"{}\",\"key\":\"{}\",\"value\":{},\"time\":{},\"node\":{}{}}}\n",
                           client.process, check::to_string(op.f), op.key, value, events_.now_ns(),
                           op.node, op.final ? ",\"final\":true" : "");
 }
 
 void Simulation::complete(Client& client, const char* type, const std::string& value_json) {
   const PendingOp& op = client.pending;
-  fmt::format_to(std::back_inserter(history_), "{{\"process\":{},\"type\":\"{}\",\"f\":\"{}\",\"key\":\"{}\",\"value\":{},\"time\":{},\"node\":{}{}}}\n",
+  fmt::format_to(fmt::appender(history_), "{{\"process\":{},\"type\":\"{}\",\"f\":\"{}\",\"key\":\"{}\",\"value\":{},\"time\":{},\"node\":{}{}}}\n",
                           client.process, type, check::to_string(op.f), op.key, value_json,
                           events_.now_ns(), op.node, op.final ? ",\"final\":true" : "");
   client.busy = false;
@@ -470,16 +470,16 @@ void Simulation::next_operation(Client& client) {
   const uint64_t choice = rng_.below(100);
   if (choice < 45) {
     op.f = check::Function::read;
-    op.key = fmt::format("k{}", rng_.below(static_cast<uint64_t>(options_.keys)));
+    op.key = "k" + std::to_string(rng_.below(static_cast<uint64_t>(options_.keys)));
   } else if (choice < 78) {
     op.f = check::Function::write;
-    op.key = fmt::format("k{}", rng_.below(static_cast<uint64_t>(options_.keys)));
+    op.key = "k" + std::to_string(rng_.below(static_cast<uint64_t>(options_.keys)));
     op.value = static_cast<int64_t>(next_value_++);
     last_written_[op.key] = op.value;
   } else if (choice < 85) {
     // A cas that expects the last value any client asked for (it may not have won), or absence.
     op.f = check::Function::cas;
-    op.key = fmt::format("k{}", rng_.below(static_cast<uint64_t>(options_.keys)));
+    op.key = "k" + std::to_string(rng_.below(static_cast<uint64_t>(options_.keys)));
     const auto last = last_written_.find(op.key);
     if (last != last_written_.end() && rng_.below(5) != 0) op.expected = last->second;
     op.value = static_cast<int64_t>(next_value_++);
@@ -487,7 +487,7 @@ void Simulation::next_operation(Client& client) {
   } else {
     op.f = check::Function::insert;
     op.value = static_cast<int64_t>(next_insert_++);
-    op.key = fmt::format("i{}", op.value);
+    op.key = "i" + std::to_string(op.value);
     insert_keys_.push_back(op.key);
   }
   invoke(client, op);
@@ -526,7 +526,7 @@ void Simulation::apply(const FaultEvent& event) {
       cut_.clear();
       drop_permille_ = dup_permille_ = 0;
       for (auto& node : nodes_) node->skew_ms = 0;
-      fmt::format_to(std::back_inserter(history_), "{{\"type\":\"heal\",\"time\":{}}}\n", events_.now_ns());
+      fmt::format_to(fmt::appender(history_), "{{\"type\":\"heal\",\"time\":{}}}\n", events_.now_ns());
       break;
     case FaultEvent::Kind::drop: drop_permille_ = event.amount; break;
     case FaultEvent::Kind::dup: dup_permille_ = event.amount; break;
@@ -669,7 +669,7 @@ SimResult Simulation::run() {
       } else if (events_.now_ns() >= quiet_until_ns) {
         final_started = true;
         for (auto& node : nodes_) {
-          fmt::format_to(std::back_inserter(history_), "{{\"type\":\"digest\",\"node\":{},\"value\":\"{}\",\"time\":{}}}\n",
+          fmt::format_to(fmt::appender(history_), "{{\"type\":\"digest\",\"node\":{},\"value\":\"{}\",\"time\":{}}}\n",
                                   node->id, digest(*node), events_.now_ns());
         }
         start_final_phase();
@@ -684,7 +684,7 @@ SimResult Simulation::run() {
                                   std::chrono::steady_clock::now() - wall_started)
                                   .count();
   for (auto& node : nodes_) {
-    fmt::format_to(std::back_inserter(history_), "{{\"type\":\"digest\",\"node\":{},\"value\":\"{}\",\"time\":{}}}\n",
+    fmt::format_to(fmt::appender(history_), "{{\"type\":\"digest\",\"node\":{},\"value\":\"{}\",\"time\":{}}}\n",
                             node->id, digest(*node), events_.now_ns());
   }
 
@@ -696,7 +696,7 @@ SimResult Simulation::run() {
         status.term.value(), status.commit_index.value(), status.applied_index.value(),
         status.key_count, status.leader ? fmt::format(" leader {}", status.leader->value()) : ""));
   }
-  result.history = std::move(history_);
+  result.history = fmt::to_string(history_);
   FaultSchedule applied;
   for (const auto& event : schedule) {
     if (workload_done_ns < 0 || event.at_ms * ns_per_ms < workload_done_ns) applied.push_back(event);

@@ -142,12 +142,18 @@ void Raft::tick(TimeMs now_ms) {
 }
 
 void Raft::peer_message(const Message& message) {
-  proto::RaftMessage raft;
-  if (!raft.ParseFromString(message.payload) || raft.from() != message.from.value()) {
+  // Decoded into an arena that starts in a reused block: an APPEND's entries, writes and strings
+  // cost no allocation of their own, and are freed at once.
+  google::protobuf::ArenaOptions arena_options;
+  arena_options.initial_block = arena_block_.data();
+  arena_options.initial_block_size = arena_block_.size();
+  google::protobuf::Arena arena(arena_options);
+  auto* raft = google::protobuf::Arena::CreateMessage<proto::RaftMessage>(&arena);
+  if (!raft->ParseFromString(message.payload) || raft->from() != message.from.value()) {
     ++malformed_messages_;  // not ours, or damaged: count it and go on
     return;
   }
-  step(raft);
+  step(*raft);
 }
 
 void Raft::persisted(ReadyId ready_id) {
@@ -566,8 +572,9 @@ void Raft::append(proto::LogEntry entry) {
   }
   REPLIKV_ASSERT(entry.index() == index.value(), "log entries are appended in order");
   REPLIKV_ASSERT(Term(entry.term()) >= last_term_, "terms in the log never decrease");
+  std::string bytes = entry.SerializeAsString();
   std::string record = u64_bytes(entry.term());
-  entry.AppendToString(&record);
+  record.append(bytes);
   pending_.batch.put(Column::log, index_key(index), std::move(record));
   demand(pending_, Sync::per_policy);
   if (Term(entry.term()) != last_term_ || index.value() == 1) {
@@ -578,7 +585,7 @@ void Raft::append(proto::LogEntry entry) {
   last_index_ = index;
   last_term_ = Term(entry.term());
   if (recent_.empty()) recent_first_ = index;
-  recent_.push_back(std::move(entry));
+  recent_.push_back({std::move(entry), std::move(bytes)});
   log_written_ = true;
 }
 
@@ -593,12 +600,23 @@ void Raft::trim_recent() {
 
 const proto::LogEntry* Raft::entry_at(LogIndex index, proto::LogEntry& scratch) const {
   if (index.value() == 0 || index > last_index_) return nullptr;
-  if (!recent_.empty() && index >= recent_first_) return &recent_[index.value() - recent_first_.value()];
+  if (!recent_.empty() && index >= recent_first_) return &recent_[index.value() - recent_first_.value()].entry;
   const auto bytes = view_.get(Column::log, index_key(index));
   REPLIKV_ASSERT(bytes.has_value(), "every index up to the last is in the log");
   REPLIKV_ASSERT(bytes->size() >= 8 && scratch.ParseFromArray(bytes->data() + 8, static_cast<int>(bytes->size() - 8)),
                  "a log entry decodes");
   return &scratch;
+}
+
+// The entry at `index` as it is encoded (an index up to the last): from memory when recent, else
+// read from storage into `scratch`.
+std::string_view Raft::entry_bytes_at(LogIndex index, std::string& scratch) const {
+  REPLIKV_ASSERT(index.value() != 0 && index <= last_index_, "entry_bytes_at() names an entry of the log");
+  if (!recent_.empty() && index >= recent_first_) return recent_[index.value() - recent_first_.value()].bytes;
+  auto bytes = view_.get(Column::log, index_key(index));
+  REPLIKV_ASSERT(bytes.has_value() && bytes->size() >= 8, "every index up to the last is in the log");
+  scratch = std::move(*bytes);
+  return std::string_view(scratch).substr(8);
 }
 
 Term Raft::term_at(LogIndex index) const {
@@ -639,13 +657,29 @@ void Raft::send_append(NodeId to, Peer& peer, bool heartbeat, bool commit_only) 
   message.set_prev_log_index(prev.value());
   message.set_prev_log_term(term_at(prev).value());
   const uint64_t last = std::min(last_index_.value(), prev.value() + options_.append_entries_max);
-  proto::LogEntry scratch;
-  for (uint64_t i = prev.value() + 1; i <= last; ++i) *message.add_entries() = *entry_at(LogIndex(i), scratch);
   message.set_commit_index(commit_.value());
+  message.set_from(options_.node_id.value());
   peer.commit_sent = std::max(peer.commit_sent, std::min(commit_, LogIndex(last)));
   peer.next = LogIndex(last + 1);  // pipelined: the next APPEND does not wait for this one
   ++peer.inflight;
-  send(to, std::move(message));
+  // The entries go on the wire as they are stored, each appended as field `entries` (9,
+  // length-delimited): protobuf reads concatenated fields as one message, so nothing is copied
+  // into a message or encoded again.
+  std::string wire = message.SerializeAsString();
+  std::string scratch;
+  for (uint64_t i = prev.value() + 1; i <= last; ++i) {
+    const std::string_view bytes = entry_bytes_at(LogIndex(i), scratch);
+    wire.push_back(static_cast<char>((proto::RaftMessage::kEntriesFieldNumber << 3) | 2));
+    for (uint64_t length = bytes.size(); ; length >>= 7) {
+      if (length < 0x80) {
+        wire.push_back(static_cast<char>(length));
+        break;
+      }
+      wire.push_back(static_cast<char>((length & 0x7f) | 0x80));
+    }
+    wire.append(bytes);
+  }
+  pending_.messages.push_back({options_.node_id, to, std::move(wire)});
 }
 
 void Raft::broadcast_append(bool heartbeat) {

@@ -213,11 +213,13 @@ class Raft final : public Replica {
   // `scratch` from storage.
   const proto::LogEntry* entry_at(LogIndex index, proto::LogEntry& scratch) const;
   void trim_recent();
+  std::string_view entry_bytes_at(LogIndex index, std::string& scratch) const;
   Term term_at(LogIndex index) const;
   bool log_up_to_date(LogIndex last_index, Term last_term) const;
   size_t majority() const { return options_.nodes.size() / 2 + 1; }
 
   RaftOptions options_;
+  std::vector<char> arena_block_ = std::vector<char>(64 * 1024);  // peer_message()'s first arena block
   Rng rng_;
   const StorageView& view_;
   Keyspace keyspace_;
@@ -243,7 +245,11 @@ class Raft final : public Replica {
   // The newest entries, decoded: recent_first_ .. last_index_. Also the only copy of entries
   // appended since the last take_ready() (storage has them once the Ready is applied).
   static constexpr size_t recent_entries_max = 4096;
-  std::deque<proto::LogEntry> recent_;
+  struct RecentEntry {
+    proto::LogEntry entry;
+    std::string bytes;  // as encoded in the log record and on the wire
+  };
+  std::deque<RecentEntry> recent_;
   LogIndex recent_first_;
   LogIndex taken_index_;  // the log up to here was handed over in Readies
   bool log_written_ = false;
