@@ -804,9 +804,10 @@ std::string replay_command(const SimOptions& options) {
                           {k.drop, "drop"}, {k.dup, "dup"}, {k.skew, "skew"}}) {
     if (on) faults += (faults.empty() ? "" : ",") + std::string(name);
   }
-  return fmt::format("replikv sim --strategy {} --nodes {} --seed {} --ops {} --clients {} --keys {} --faults {} --fsync {}{}",
+  return fmt::format("replikv sim --strategy {} --nodes {} --seed {} --ops {} --clients {} --keys {} --timeout-ms {} "
+                     "--faults {} --fsync {}{}",
                      options.strategy, options.nodes, options.seed, options.ops, options.clients, options.keys,
-                     faults.empty() ? "none" : faults, options.fsync_always ? "always" : "never",
+                     options.client_timeout_ms, faults.empty() ? "none" : faults, options.fsync_always ? "always" : "never",
                      options.broken_ack_before_sync ? " --broken ack-before-sync" : "");
 }
 

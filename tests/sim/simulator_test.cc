@@ -234,6 +234,17 @@ TEST(Simulator, RaftRegressionLostAppendNeverResent) {
   }
 }
 
+// Regression: a follower took a refusal of its FORWARD as proof that the write was not applied
+// and answered the client with a definite error — but the network had delivered another copy of
+// the same FORWARD while the refusing node still led, and that copy committed. Fixed: a refusal
+// sends the write again (same sequence, applied at most once) to the next leader, and the
+// client hears the outcome or -TIMEOUT.
+TEST(Simulator, RaftRegressionRefusedDuplicateForwardWasApplied) {
+  const SimOptions options = raft(1095276466, 3);
+  const SimResult result = run_simulation(options);
+  ASSERT_FALSE(result.failed()) << report(result, options);
+}
+
 TEST(Simulator, RaftBrokenReplicaIsCaught) {
   int caught_at = 0;
   for (uint64_t seed = 1; seed <= 20 && caught_at == 0; ++seed) {

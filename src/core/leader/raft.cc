@@ -527,12 +527,18 @@ void Raft::become_leader() {
   rebuild_proposed_windows();
   // What this node took while it was a follower and could not send yet is now its own to append;
   // reads still waiting for a read index wait for this term's instead.
+  // A refused forward is appended too, unless this node's log already has it.
   for (auto& [sequence, pending] : pending_writes_) {
-    if (pending.sent) continue;
+    const bool refused = pending.refused_by.has_value();
+    if (pending.sent && !refused) continue;
     pending.sent = true;
-    append_client_write(sequence, std::move(pending.write), options_.node_id);
+    pending.refused_by.reset();
+    if (!proposed_windows_[options_.node_id.value()].seen(sequence)) {
+      append_client_write(sequence, pending.write, options_.node_id);
+    }
   }
   unsent_writes_ = 0;
+  refused_writes_ = 0;
   for (auto it = follower_reads_.begin(); it != follower_reads_.end();) {
     if (it->read_index) {
       ++it;
@@ -734,6 +740,7 @@ void Raft::apply_committed() {
         if (it != pending_writes_.end()) {
           reply(it->second.request, std::move(result));
           if (it->second.forwarded) --forwards_in_flight_;
+          if (it->second.refused_by) --refused_writes_;
           pending_writes_.erase(it);
         }
       }

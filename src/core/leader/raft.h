@@ -152,7 +152,8 @@ class Raft final : public Replica {
     TimeMs deadline_ms = 0;
     bool sent = false;      // appended here, or forwarded: from now on it may take effect
     bool forwarded = false;
-    proto::Write write;     // until sent: what to forward
+    std::optional<NodeId> refused_by;  // a node that refused it, not being the leader
+    proto::Write write;     // what to forward (again, after a refusal)
   };
   // A read waiting at the leader for a majority to confirm its leadership: a local client's, or
   // a follower's batch of reads up to `remote_read_id`.
@@ -272,6 +273,7 @@ class Raft final : public Replica {
   uint64_t next_origin_sequence_ = 1;
   std::map<uint64_t, PendingWrite> pending_writes_;  // by origin sequence
   uint64_t unsent_writes_ = 0;
+  uint64_t refused_writes_ = 0;  // refused forwards waiting for a new leader
   uint64_t forwards_in_flight_ = 0;
   std::map<uint32_t, SequenceWindow> applied_windows_;   // per origin node, replicated state
   std::map<uint32_t, SequenceWindow> proposed_windows_;  // the leader's: applied + its log

@@ -176,6 +176,7 @@ void Raft::expire_requests() {
       ++it;
       continue;
     }
+    if (pending.refused_by) --refused_writes_;
     if (pending.sent) {
       reply(pending.request, Reply::error(fmt::format("TIMEOUT the write was not confirmed within {} ms; "
                                                       "it may still take effect",
@@ -200,18 +201,25 @@ void Raft::expire_requests() {
 // Follower: sends the writes and read-index requests of this turn to the leader, one batch each.
 void Raft::flush_forwards() {
   if (role_ == Role::leader || !leader_) return;
-  if (unsent_writes_ > 0) {
+  if (unsent_writes_ > 0 || refused_writes_ > 0) {
     proto::RaftMessage message;
     message.set_type(proto::RaftMessage::FORWARD);
     for (auto& [sequence, pending] : pending_writes_) {
-      if (pending.sent) continue;
+      // Never sent; or refused by a node that was not the leader, and a new leader is known.
+      const bool resend = pending.refused_by && *pending.refused_by != *leader_;
+      if (pending.sent && !resend) continue;
       proto::LogEntry* entry = message.add_entries();
-      *entry->mutable_write() = std::move(pending.write);
-      pending.write.Clear();
+      *entry->mutable_write() = pending.write;  // kept: it may have to go again
       entry->set_origin_node(options_.node_id.value());
       entry->set_origin_sequence(sequence);
-      pending.sent = true;
-      ++writes_forwarded_;
+      if (resend) {
+        pending.refused_by.reset();
+        --refused_writes_;
+      } else {
+        pending.sent = true;
+        --unsent_writes_;
+        ++writes_forwarded_;
+      }
       if (static_cast<uint64_t>(message.entries_size()) >= options_.append_entries_max) {
         send(*leader_, std::move(message));
         message.Clear();
@@ -219,7 +227,6 @@ void Raft::flush_forwards() {
       }
     }
     if (message.entries_size() > 0) send(*leader_, std::move(message));
-    unsent_writes_ = 0;
   }
   const uint64_t last_read_id = next_read_id_ - 1;
   if (!follower_reads_.empty() && read_id_sent_ < last_read_id) {
@@ -295,13 +302,17 @@ void Raft::on_forward(const proto::RaftMessage& message) {
   }
 }
 
+// A refusal is not proof that the write was never appended: the network may have delivered
+// another copy of the same FORWARD while the refusing node still led (found by the simulator,
+// seed 1095276466). So the write waits for its outcome, and goes again — same sequence — to the
+// next leader this node learns of: the sequence windows apply it at most once whichever copies
+// are appended. It is answered when applied, or `-TIMEOUT` at its deadline.
 void Raft::on_forward_response(const proto::RaftMessage& message) {
   for (const uint64_t sequence : message.refused_sequences()) {
     const auto it = pending_writes_.find(sequence);
-    if (it == pending_writes_.end() || !it->second.forwarded) continue;
-    reply(it->second.request, Reply::error(fmt::format("{} (the write was not applied)", message.reason())));
-    --forwards_in_flight_;
-    pending_writes_.erase(it);
+    if (it == pending_writes_.end() || !it->second.forwarded || it->second.refused_by) continue;
+    it->second.refused_by = NodeId(message.from());
+    ++refused_writes_;
   }
 }
 
