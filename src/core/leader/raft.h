@@ -44,7 +44,9 @@
 //     answers when it applies the entry itself — the result is the leader's, as every replica
 //     computes the same state. A write that is not applied within `request_timeout_ms` is
 //     answered `-TIMEOUT` (it may still take effect) if it left this node, and with a definite
-//     error if it never did (no leader was known) or the receiver refused it.
+//     error if it never did (no leader was known). A refusal by a node that is not the leader
+//     proves nothing (another copy may have arrived while it led): the write goes again, same
+//     sequence, to the next leader.
 //   - A follower's read asks the leader for a read index (READ_INDEX: the leader confirms with a
 //     majority that it still leads, as for its own reads) and is answered from the follower's
 //     own state once it has applied that far (Raft thesis §6.4).
