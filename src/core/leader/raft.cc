@@ -706,9 +706,11 @@ void Raft::persist_term_and_vote() {
 // if it is of this term (§5.4.2).
 void Raft::advance_commit() {
   if (role_ != Role::leader) return;
-  std::vector<uint64_t> held{durable_index_.value()};
+  std::vector<uint64_t>& held = held_scratch_;  // reused: this runs on every acknowledgement
+  held.assign(1, durable_index_.value());
   for (const auto& [id, peer] : peers_) held.push_back(peer.match.value());
-  std::sort(held.begin(), held.end(), std::greater<>());
+  std::nth_element(held.begin(), held.begin() + static_cast<std::ptrdiff_t>(majority() - 1), held.end(),
+                   std::greater<>());
   const LogIndex candidate(held[majority() - 1]);
   if (candidate > commit_ && term_at(candidate) == term_) {
     const LogIndex previous = commit_;

@@ -271,6 +271,7 @@ class Raft final : public Replica {
   TimeMs leader_heard_ms_ = -1'000'000'000;
   std::map<uint32_t, bool> votes_;
   std::map<uint32_t, Peer> peers_;
+  std::vector<uint64_t> held_scratch_;  // advance_commit()'s
 
   uint64_t next_origin_sequence_ = 1;
   std::map<uint64_t, PendingWrite> pending_writes_;  // by origin sequence

@@ -31,10 +31,13 @@ void SequenceWindow::mark(uint64_t sequence) {
 }
 
 std::string SequenceWindow::encode() const {
-  std::string bytes;
-  bytes.reserve(8 + bits_.size() * 8);
-  append_u64_be(bytes, highest_);
-  for (const uint64_t word : bits_) append_u64_be(bytes, word);
+  // Big-endian words, written in place.
+  std::string bytes(8 + bits_.size() * 8, '\0');
+  const auto put = [&bytes](size_t at, uint64_t value) {
+    for (int i = 7; i >= 0; --i, value >>= 8) bytes[at + static_cast<size_t>(i)] = static_cast<char>(value);
+  };
+  put(0, highest_);
+  for (size_t i = 0; i < bits_.size(); ++i) put(8 + i * 8, bits_[i]);
   return bytes;
 }
 
