@@ -409,6 +409,20 @@ int run_cluster(const ClusterOptions& options) {
   if (options.action == "restart") {
     for (const int node : nodes) stop_node(dir, node, options.timeout_s);
     if (const int code = start_nodes(dir, *layout, nodes, options.timeout_s); code != 0) return code;
+    if (layout->strategy == "leader") {
+      // Back when it follows a leader again (or the time runs out: the status says so).
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(options.timeout_s);
+      for (const int node : nodes) {
+        while (std::chrono::steady_clock::now() < deadline) {
+          const auto info = ask(layout->port + node - 1, {"INFO", "replication"}, 300);
+          if (info) {
+            auto fields = info_fields(*info);
+            if (!fields["replikv_leader_id"].empty() && fields["replikv_leader_id"] != "0") break;
+          }
+          std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+      }
+    }
     return print_status(dir, *layout);
   }
   std::cerr << fmt::format("replikv cluster: unknown action '{}' (start, status, stop, restart)\n", options.action);
