@@ -1,0 +1,51 @@
+// Node configuration: the member lists of strategy "leader" and the checks made before a node
+// starts (a bad list is an error at start, never a half-configured cluster).
+#include <gtest/gtest.h>
+
+#include "runtime/config.h"
+
+namespace replikv::runtime {
+namespace {
+
+TEST(Config, MemberListsParse) {
+  std::map<uint32_t, std::string> members;
+  ASSERT_EQ(parse_members("1=127.0.0.1:7579,2=127.0.0.1:7580,3=localhost:7581", members), std::nullopt);
+  EXPECT_EQ(members.size(), 3u);
+  EXPECT_EQ(members.at(2), "127.0.0.1:7580");
+  EXPECT_EQ(members.at(3), "localhost:7581");
+}
+
+TEST(Config, BadMemberListsSayWhatIsWrong) {
+  std::map<uint32_t, std::string> members;
+  EXPECT_EQ(parse_members("1=127.0.0.1", members), "expected id=host:port, got '1=127.0.0.1'");
+  EXPECT_EQ(parse_members("x=127.0.0.1:1", members), "expected id=host:port, got 'x=127.0.0.1:1'");
+  EXPECT_EQ(parse_members("0=127.0.0.1:1", members), "expected id=host:port, got '0=127.0.0.1:1'");
+  EXPECT_EQ(parse_members("1=127.0.0.1:99999", members), "bad port in '1=127.0.0.1:99999'");
+  EXPECT_EQ(parse_members("1=a:1,1=b:2", members), "node 1 is listed twice");
+  EXPECT_EQ(parse_members("1=a:1,", members), "expected id=host:port, got ''");
+}
+
+TEST(Config, LeaderStrategyNeedsAConsistentMemberList) {
+  Config config;
+  EXPECT_NE(load_config(std::nullopt, {{"strategy", "leader"}}, config), std::nullopt) << "no peers";
+  Config missing;
+  const auto error = load_config(std::nullopt, {{"strategy", "leader"}, {"node_id", "4"}, {"peers", "1=h:1,2=h:2"}}, missing);
+  ASSERT_TRUE(error.has_value());
+  EXPECT_NE(error->find("not in the member list"), std::string::npos) << *error;
+  Config heartbeat;
+  EXPECT_NE(load_config(std::nullopt,
+                        {{"strategy", "leader"}, {"peers", "1=h:1"}, {"election_timeout_ms", "100"},
+                         {"heartbeat_interval_ms", "60"}},
+                        heartbeat),
+            std::nullopt)
+      << "heartbeats must come at least twice per election timeout";
+  Config good;
+  EXPECT_EQ(load_config(std::nullopt, {{"strategy", "leader"}, {"peers", "1=127.0.0.1:7579,2=127.0.0.1:7580"}}, good),
+            std::nullopt);
+  EXPECT_EQ(good.strategy, Strategy::leader);
+  Config ack;
+  EXPECT_NE(load_config(std::nullopt, {{"ack", "async"}}, ack), std::nullopt) << "only majority exists yet";
+}
+
+}  // namespace
+}  // namespace replikv::runtime
