@@ -117,7 +117,18 @@ class Simulation {
   void send(int from, int to, bool peer_link, std::function<void()> deliver);
   // Nodes.
   void start_node(Node& node);
-  void input(Node& node, std::function<void()> action);
+  // Runs `action` on the node now (then drains its Ready), or queues it while the node is paused.
+  // A template, so the common case builds no std::function.
+  template <typename Action>
+  void input(Node& node, Action&& action) {
+    if (!node.up) return;
+    if (node.paused) {
+      node.queued.emplace_back(std::forward<Action>(action));
+      return;
+    }
+    action();
+    drain(node);
+  }
   void drain(Node& node);
   void start_sync(Node& node);
   void release_durable(Node& node);
@@ -237,16 +248,6 @@ void Simulation::schedule_writeback(Node& node) {
     if (node.up) REPLIKV_ASSERT(node.engine.sync().is_ok(), "memory sync");
     if (!final_phase_) schedule_writeback(node);
   });
-}
-
-void Simulation::input(Node& node, std::function<void()> action) {
-  if (!node.up) return;
-  if (node.paused) {
-    node.queued.push_back(std::move(action));
-    return;
-  }
-  action();
-  drain(node);
 }
 
 // The Ready contract, steps 1–4 (core/ready.h).
