@@ -154,7 +154,8 @@ class Raft final : public Replica {
     TimeMs deadline_ms = 0;
     bool sent = false;      // appended here, or forwarded: from now on it may take effect
     bool forwarded = false;
-    std::optional<NodeId> refused_by;  // a node that refused it, not being the leader
+    std::optional<NodeId> refused_by;  // a node that refused it, not being the leader …
+    Term refused_in_term;              // … in this term
     proto::Write write;     // what to forward (again, after a refusal)
   };
   // A read waiting at the leader for a majority to confirm its leadership: a local client's, or

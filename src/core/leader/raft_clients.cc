@@ -208,8 +208,10 @@ void Raft::flush_forwards() {
     proto::RaftMessage message;
     message.set_type(proto::RaftMessage::FORWARD);
     for (auto& [sequence, pending] : pending_writes_) {
-      // Never sent; or refused by a node that was not the leader, and a new leader is known.
-      const bool resend = pending.refused_by && *pending.refused_by != *leader_;
+      // Never sent; or refused by a node that was not the leader, and a leader is known that is
+      // another node, or the same one in a later term (it has won an election since).
+      const bool resend =
+          pending.refused_by && (*pending.refused_by != *leader_ || term_ > pending.refused_in_term);
       if (pending.sent && !resend) continue;
       proto::LogEntry* entry = message.add_entries();
       *entry->mutable_write() = pending.write;  // kept: it may have to go again
@@ -279,7 +281,8 @@ bool Raft::apply_once(const proto::LogEntry& entry) {
 void Raft::on_forward(const proto::RaftMessage& message) {
   const NodeId from(message.from());
   if (role_ != Role::leader) {
-    // Not appended here: a definite refusal.
+    // Not appended now. (Not proof that an earlier copy was not: the sender sends it again to
+    // the next leader it learns of.)
     proto::RaftMessage response;
     response.set_type(proto::RaftMessage::FORWARD_RESPONSE);
     for (const auto& entry : message.entries()) response.add_refused_sequences(entry.origin_sequence());
@@ -315,6 +318,7 @@ void Raft::on_forward_response(const proto::RaftMessage& message) {
     const auto it = pending_writes_.find(sequence);
     if (it == pending_writes_.end() || !it->second.forwarded || it->second.refused_by) continue;
     it->second.refused_by = NodeId(message.from());
+    it->second.refused_in_term = Term(message.term());
     ++refused_writes_;
   }
 }
