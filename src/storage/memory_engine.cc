@@ -19,20 +19,20 @@ void MemoryEngine::scan(core::Column column, std::string_view start, const Visit
 Status MemoryEngine::write(const core::WriteBatch& batch) {
   for (const auto& op : batch.operations()) {
     auto& table = tables_[static_cast<size_t>(op.column)];
-    const auto existing = table.find(op.key);
+    // One search: the position also serves as the hint for an insert.
+    const auto position = table.lower_bound(op.key);
+    const bool exists = position != table.end() && position->first == op.key;
     // Remember the synced value the first time this key changes after a sync.
-    auto& undo = undo_[static_cast<size_t>(op.column)];
-    if (!undo.contains(op.key)) {
-      undo.emplace(op.key, existing == table.end() ? std::nullopt : std::optional<std::string>(existing->second));
-    }
+    auto [undo, first_change] = undo_[static_cast<size_t>(op.column)].try_emplace(op.key);
+    if (first_change && exists) undo->second = position->second;
     if (op.kind == core::WriteBatch::Operation::Kind::put) {
-      if (existing == table.end()) {
-        table.emplace(op.key, op.value);
+      if (exists) {
+        position->second = op.value;
       } else {
-        existing->second = op.value;
+        table.emplace_hint(position, op.key, op.value);
       }
-    } else if (existing != table.end()) {
-      table.erase(existing);
+    } else if (exists) {
+      table.erase(position);
     }
   }
   ++unsynced_batches_;
