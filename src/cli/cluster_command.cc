@@ -130,9 +130,12 @@ std::optional<std::string> ask(int port, const std::vector<std::string>& args, i
   return reply;
 }
 
-std::map<std::string, std::string> info_fields(const std::string& info) {
+// A node's INFO replication as fields, or nullopt when it does not answer.
+std::optional<std::map<std::string, std::string>> replication(int port, int timeout_ms = 1000) {
+  const auto info = ask(port, {"INFO", "replication"}, timeout_ms);
+  if (!info) return std::nullopt;
   std::map<std::string, std::string> fields;
-  std::istringstream lines(info);
+  std::istringstream lines(*info);
   std::string line;
   while (std::getline(lines, line)) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
@@ -264,13 +267,13 @@ int print_status(const fs::path& dir, const Layout& layout) {
       std::cout << fmt::format("{:<5} {:<8} {:<8} {:<6}\n", fmt::format("n{}", node), "-", "stopped", port);
       continue;
     }
-    const auto info = ask(port, {"INFO", "replication"});
+    auto info = replication(port);
     if (!info) {
       ++down;
       std::cout << fmt::format("{:<5} {:<8} {:<8} {:<6}\n", fmt::format("n{}", node), *pid, "silent", port);
       continue;
     }
-    auto fields = info_fields(*info);
+    auto& fields = *info;
     std::string lag;
     for (int i = 0; fields.contains(fmt::format("slave{}", i)); ++i) {
       const std::string& line = fields[fmt::format("slave{}", i)];
@@ -296,8 +299,8 @@ int wait_for_leader(const Layout& layout, int timeout_s) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
   while (std::chrono::steady_clock::now() < deadline) {
     for (int node = 1; node <= layout.nodes; ++node) {
-      const auto info = ask(layout.port + node - 1, {"INFO", "replication"}, 300);
-      if (info && info_fields(*info)["replikv_raft_role"] == "leader") return node;
+      auto info = replication(layout.port + node - 1, 300);
+      if (info && (*info)["replikv_raft_role"] == "leader") return node;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
@@ -414,11 +417,8 @@ int run_cluster(const ClusterOptions& options) {
       const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(options.timeout_s);
       for (const int node : nodes) {
         while (std::chrono::steady_clock::now() < deadline) {
-          const auto info = ask(layout->port + node - 1, {"INFO", "replication"}, 300);
-          if (info) {
-            auto fields = info_fields(*info);
-            if (!fields["replikv_leader_id"].empty() && fields["replikv_leader_id"] != "0") break;
-          }
+          auto info = replication(layout->port + node - 1, 300);
+          if (info && !(*info)["replikv_leader_id"].empty() && (*info)["replikv_leader_id"] != "0") break;
           std::this_thread::sleep_for(std::chrono::milliseconds(50));
         }
       }

@@ -26,6 +26,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <asio.hpp>
 
@@ -74,6 +75,12 @@ class PeerTransport {
   LinkFaults& faults(uint32_t peer) { return faults_[peer]; }
   const std::map<uint32_t, LinkFaults>& all_faults() const { return faults_; }
   bool is_member(uint32_t node) const { return members_.contains(node) && node != self_; }
+  // Every member but this node.
+  std::vector<uint32_t> peer_ids() const {
+    std::vector<uint32_t> ids;
+    for (const auto& [id, peer] : outbound_) ids.push_back(id);
+    return ids;
+  }
   bool connected(uint32_t peer) const;
   // Milliseconds (steady clock) when a message from the peer last arrived; nullopt: never.
   std::optional<int64_t> last_received_ms(uint32_t peer) const;

@@ -265,24 +265,26 @@ std::string Server::Impl::info(std::string_view section_arg) const {
   return out;
 }
 
+// A member's client address as (host, port), from `client_addresses`; ("", "0") when unknown.
+std::pair<std::string, std::string> Server::Impl::client_address_of(uint32_t node) const {
+  const auto it = client_addresses.find(node);
+  if (it == client_addresses.end()) return {"", "0"};
+  const size_t colon = it->second.rfind(':');
+  return {it->second.substr(0, colon), it->second.substr(colon + 1)};
+}
+
 // INFO replication, in Redis's layout. Offsets are log indexes (Redis counts bytes): a follower's
 // `offset` is what it holds durably, and `lag` is seconds since it last answered, as in Redis.
 std::string Server::Impl::info_replication() const {
   const auto status = replica->status();
   std::string out = fmt::format("role:{}\r\n", status.role);
-  const auto address_of = [&](uint32_t node) -> std::pair<std::string, std::string> {
-    const auto it = client_addresses.find(node);
-    if (it == client_addresses.end()) return {"", "0"};
-    const size_t colon = it->second.rfind(':');
-    return {it->second.substr(0, colon), it->second.substr(colon + 1)};
-  };
   if (!peers) {
     out += "connected_slaves:0\r\n";
   } else if (status.is_leader) {
     out += fmt::format("connected_slaves:{}\r\n", status.followers.size());
     size_t i = 0;
     for (const auto& follower : status.followers) {
-      const auto [ip, port] = address_of(follower.node.value());
+      const auto [ip, port] = client_address_of(follower.node.value());
       const bool online = follower.heard_ms_ago <= static_cast<int64_t>(config.election_timeout_ms);
       out += fmt::format("slave{}:ip={},port={},state={},offset={},lag={},node={},lag_entries={},lag_ms={}\r\n", i++,
                          ip, port, online ? "online" : "offline", follower.match.value(),
@@ -291,7 +293,7 @@ std::string Server::Impl::info_replication() const {
     }
   } else {
     const uint32_t leader = status.leader ? status.leader->value() : 0;
-    const auto [ip, port] = address_of(leader);
+    const auto [ip, port] = client_address_of(leader);
     const auto heard = leader != 0 ? peers->last_received_ms(leader) : std::nullopt;
     const int64_t steady_now = std::chrono::duration_cast<std::chrono::milliseconds>(
                                    std::chrono::steady_clock::now().time_since_epoch())
@@ -331,12 +333,6 @@ std::string Server::Impl::info_replication() const {
 core::Reply Server::Impl::role_reply() const {
   using core::Reply;
   const auto status = replica->status();
-  const auto address_of = [&](uint32_t node) -> std::pair<std::string, int64_t> {
-    const auto it = client_addresses.find(node);
-    if (it == client_addresses.end()) return {"", 0};
-    const size_t colon = it->second.rfind(':');
-    return {it->second.substr(0, colon), std::stoll(it->second.substr(colon + 1))};
-  };
   if (!peers) {
     return Reply::array({Reply::bulk("master"), Reply::number(static_cast<int64_t>(status.applied_index.value())),
                          Reply::array()});
@@ -344,16 +340,16 @@ core::Reply Server::Impl::role_reply() const {
   if (status.is_leader) {
     std::vector<Reply> followers;
     for (const auto& follower : status.followers) {
-      const auto [ip, port] = address_of(follower.node.value());
-      followers.push_back(Reply::array({Reply::bulk(ip), Reply::bulk(std::to_string(port)),
+      const auto [ip, port] = client_address_of(follower.node.value());
+      followers.push_back(Reply::array({Reply::bulk(ip), Reply::bulk(port),
                                         Reply::bulk(std::to_string(follower.match.value()))}));
     }
     return Reply::array({Reply::bulk("master"), Reply::number(static_cast<int64_t>(status.last_index.value())),
                          Reply::array(std::move(followers))});
   }
   const uint32_t leader = status.leader ? status.leader->value() : 0;
-  const auto [ip, port] = address_of(leader);
-  return Reply::array({Reply::bulk("slave"), Reply::bulk(ip), Reply::number(port),
+  const auto [ip, port] = client_address_of(leader);
+  return Reply::array({Reply::bulk("slave"), Reply::bulk(ip), Reply::number(core::parse_int64(port).value_or(0)),
                        Reply::bulk(leader != 0 && peers->connected(leader) ? "connected" : "connect"),
                        Reply::number(static_cast<int64_t>(status.applied_index.value()))});
 }
@@ -402,11 +398,7 @@ core::Reply Server::Impl::fault_command(const std::vector<std::string_view>& arg
   std::vector<uint32_t> targets;
   if (argv.size() < 3 || argv[2] == "*") {
     if (argv.size() < 3 && sub != "heal") return usage;
-    std::map<uint32_t, std::string> members;
-    parse_members(config.peers, members);
-    for (const auto& [id, address] : members) {
-      if (peers->is_member(id)) targets.push_back(id);
-    }
+    targets = peers->peer_ids();
   } else {
     const auto node = integer(2);
     if (!node || *node <= 0 || *node > UINT32_MAX || !peers->is_member(static_cast<uint32_t>(*node))) {

@@ -108,6 +108,7 @@ struct Server::Impl {
                              const std::vector<std::string_view>& argv);
   std::string info(std::string_view section) const;
   std::string info_replication() const;
+  std::pair<std::string, std::string> client_address_of(uint32_t node) const;
   core::Reply role_reply() const;
   core::Reply fault_command(const std::vector<std::string_view>& argv);
 

@@ -120,8 +120,9 @@ class Node:
 
 
 def info(node, section):
-    """INFO section as a dict of strings."""
-    raw = node.client().execute_command("INFO", section)
+    """INFO section as a dict of strings, from a Node or a redis client."""
+    client = node.client() if isinstance(node, Node) else node
+    raw = client.execute_command("INFO", section)
     if isinstance(raw, bytes):
         raw = raw.decode()
     if isinstance(raw, dict):

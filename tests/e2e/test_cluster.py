@@ -72,11 +72,7 @@ class Cluster:
             return int(f.read())
 
     def replication(self, node):
-        class Shim:
-            pass
-        shim = Shim()
-        shim.client = lambda: self.client(node)
-        return info(shim, "replication")
+        return info(self.client(node), "replication")
 
     def leader(self, among=(1, 2, 3)):
         for node in among:

@@ -607,10 +607,9 @@ void Raft::trim_recent() {
 const proto::LogEntry* Raft::entry_at(LogIndex index, proto::LogEntry& scratch) const {
   if (index.value() == 0 || index > last_index_) return nullptr;
   if (!recent_.empty() && index >= recent_first_) return &recent_[index.value() - recent_first_.value()].entry;
-  const auto bytes = view_.get(Column::log, index_key(index));
-  REPLIKV_ASSERT(bytes.has_value(), "every index up to the last is in the log");
-  REPLIKV_ASSERT(bytes->size() >= 8 && scratch.ParseFromArray(bytes->data() + 8, static_cast<int>(bytes->size() - 8)),
-                 "a log entry decodes");
+  std::string record;
+  const std::string_view bytes = entry_bytes_at(index, record);
+  REPLIKV_ASSERT(scratch.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())), "a log entry decodes");
   return &scratch;
 }
 
