@@ -13,18 +13,6 @@ uint64_t key_hash(std::string_view key) {
   return hash ^ (hash >> 31);
 }
 
-void append_u64_be(std::string& out, uint64_t value) {
-  char bytes[8];
-  for (int i = 7; i >= 0; --i, value >>= 8) bytes[i] = static_cast<char>(value);
-  out.append(bytes, 8);
-}
-
-uint64_t read_u64_be(std::string_view bytes) {
-  uint64_t value = 0;
-  for (int i = 0; i < 8; ++i) value = (value << 8) | static_cast<uint8_t>(bytes[i]);
-  return value;
-}
-
 std::string data_key(std::string_view user_key) {
   std::string key;
   key.reserve(8 + user_key.size());

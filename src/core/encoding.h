@@ -22,6 +22,8 @@
 
 #include <cstdint>
 #include <optional>
+#include <bit>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -31,8 +33,23 @@ namespace replikv::core {
 
 uint64_t key_hash(std::string_view key);
 
-void append_u64_be(std::string& out, uint64_t value);
-uint64_t read_u64_be(std::string_view bytes);  // bytes.size() >= 8
+// Big-endian 8-byte numbers (keys sort by them), inline: they are on every hot path.
+inline void store_u64_be(char* out, uint64_t value) {
+  if constexpr (std::endian::native == std::endian::little) value = __builtin_bswap64(value);
+  std::memcpy(out, &value, 8);
+}
+inline uint64_t load_u64_be(const char* bytes) {
+  uint64_t value;
+  std::memcpy(&value, bytes, 8);
+  if constexpr (std::endian::native == std::endian::little) value = __builtin_bswap64(value);
+  return value;
+}
+inline void append_u64_be(std::string& out, uint64_t value) {
+  char bytes[8];
+  store_u64_be(bytes, value);
+  out.append(bytes, 8);
+}
+inline uint64_t read_u64_be(std::string_view bytes) { return load_u64_be(bytes.data()); }  // size >= 8
 
 std::string data_key(std::string_view user_key);
 // The user key inside a data-column key (which must be at least 8 bytes).

@@ -72,7 +72,7 @@ void Keyspace::describe(ReplicaStatus& status) const {
 void Keyspace::finish_batch(WriteBatch& batch) {
   if (counters_dirty_) write_counters(batch);
   counters_dirty_ = false;
-  overlay_.clear();
+  if (!overlay_.empty()) overlay_.clear();  // clear() touches every bucket, even when empty
 }
 
 void Keyspace::visit_data(std::string_view start, const RecordVisitor& visit) const {

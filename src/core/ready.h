@@ -5,6 +5,8 @@
 //   1. Call take_ready() after any number of inputs — after each one, or once per loop turn to
 //      let many requests share one batch — and at least once per loop turn. (A replica keeps
 //      the writes of its open batch visible to its own later inputs until the Ready is taken.)
+//      One call hands over everything the inputs before it produced: called again with no input
+//      in between, take_ready() returns false.
 //   2. Apply the Ready's `batch` to the storage engine atomically, before the next input: from
 //      then on the replica reads those writes back through its StorageView.
 //   3. Make the batch durable as `sync` demands. `per_policy` follows the node's fsync setting
@@ -74,7 +76,12 @@ struct Ready {
 inline bool hand_over(Ready& building, ReadyId& last_taken, Ready& out) {
   out.clear();
   if (building.empty()) return false;
-  std::swap(out, building);
+  // Member by member: each side keeps the other's buffers, so neither allocates again.
+  out.batch.swap(building.batch);
+  std::swap(out.sync, building.sync);
+  out.replies.swap(building.replies);
+  out.messages.swap(building.messages);
+  std::swap(out.tick_at_ms, building.tick_at_ms);
   last_taken = last_taken.next();
   out.id = last_taken;
   return true;

@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace replikv::core {
@@ -66,6 +67,10 @@ class WriteBatch {
   void clear() {
     operations_.clear();
     bytes_ = 0;
+  }
+  void swap(WriteBatch& other) noexcept {
+    operations_.swap(other.operations_);
+    std::swap(bytes_, other.bytes_);
   }
 
  private:

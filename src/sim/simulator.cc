@@ -253,7 +253,8 @@ void Simulation::schedule_writeback(Node& node) {
 // The Ready contract, steps 1–4 (core/ready.h).
 void Simulation::drain(Node& node) {
   core::Ready& ready = scratch_ready_;  // reused: its batch keeps its capacity between turns
-  while (node.replica->take_ready(ready)) {
+  // One call hands over everything (core/ready.h, step 1).
+  if (node.replica->take_ready(ready)) {
     REPLIKV_ASSERT(ready.id == node.last_ready.next(), "Ready ids increase by one");
     node.last_ready = ready.id;
     if (!ready.batch.empty()) REPLIKV_ASSERT(node.engine.write(ready.batch).is_ok(), "memory write");

@@ -142,18 +142,14 @@ void Raft::tick(TimeMs now_ms) {
 }
 
 void Raft::peer_message(const Message& message) {
-  // Decoded into an arena that starts in a reused block: an APPEND's entries, writes and strings
-  // cost no allocation of their own, and are freed at once.
-  google::protobuf::ArenaOptions arena_options;
-  arena_options.initial_block = arena_block_.data();
-  arena_options.initial_block_size = arena_block_.size();
-  google::protobuf::Arena arena(arena_options);
-  auto* raft = google::protobuf::Arena::CreateMessage<proto::RaftMessage>(&arena);
-  if (!raft->ParseFromString(message.payload) || raft->from() != message.from.value()) {
+  // Parsed into one reused message: its repeated fields keep their strings between messages, so
+  // an APPEND's entries cost no allocation once the first few have been seen.
+  proto::RaftMessage& raft = inbox_;
+  if (!raft.ParseFromString(message.payload) || raft.from() != message.from.value()) {
     ++malformed_messages_;  // not ours, or damaged: count it and go on
     return;
   }
-  step(*raft);
+  step(raft);
 }
 
 void Raft::persisted(ReadyId ready_id) {
@@ -369,7 +365,13 @@ void Raft::on_append(const proto::RaftMessage& message) {
     send(from, std::move(response));
     return;
   }
-  for (const auto& entry : message.entries()) {
+  for (const std::string& bytes : message.entries()) {
+    proto::LogEntry entry;
+    if (!entry.ParseFromString(bytes) || entry.index() == 0) {
+      // Damaged: nothing of it or after it is taken, and the leader hears of no success.
+      ++malformed_messages_;
+      return;
+    }
     const LogIndex index(entry.index());
     if (index <= last_index_) {
       if (term_at(index) == Term(entry.term())) continue;  // already held
@@ -392,7 +394,7 @@ void Raft::on_append(const proto::RaftMessage& message) {
       for (auto& [ready, last] : ready_last_index_) last = std::min(last, kept);
     }
     REPLIKV_ASSERT(index == last_index_.next(), "entries arrive in order after prev_log_index");
-    append(entry);
+    append_encoded(std::move(entry), bytes);
   }
   const LogIndex match(prev.value() + static_cast<uint64_t>(message.entries_size()));
   const LogIndex leader_commit(std::min(message.commit_index(), match.value()));
@@ -570,16 +572,22 @@ void Raft::reset_election_deadline() {
 // --- Log ------------------------------------------------------------------------------------
 
 void Raft::append(proto::LogEntry entry) {
+  REPLIKV_ASSERT(role_ == Role::leader, "only a leader makes entries");
+  entry.set_term(term_.value());
+  entry.set_index(last_index_.next().value());
+  entry.set_time_ms(now_ms_);
+  std::string bytes = entry.SerializeAsString();
+  append_encoded(std::move(entry), std::move(bytes));
+}
+
+// Appends `entry`, whose encoding is `bytes`, after the last.
+void Raft::append_encoded(proto::LogEntry entry, std::string bytes) {
   const LogIndex index = last_index_.next();
-  if (role_ == Role::leader) {
-    entry.set_term(term_.value());
-    entry.set_index(index.value());
-    entry.set_time_ms(now_ms_);
-  }
   REPLIKV_ASSERT(entry.index() == index.value(), "log entries are appended in order");
   REPLIKV_ASSERT(Term(entry.term()) >= last_term_, "terms in the log never decrease");
-  std::string bytes = entry.SerializeAsString();
-  std::string record = u64_bytes(entry.term());
+  std::string record;
+  record.reserve(8 + bytes.size());
+  append_u64_be(record, entry.term());
   record.append(bytes);
   pending_.batch.put(Column::log, index_key(index), std::move(record));
   demand(pending_, Sync::per_policy);

@@ -196,6 +196,7 @@ class Raft final : public Replica {
   void send_append(NodeId to, Peer& peer, bool heartbeat, bool commit_only = false);
   void broadcast_append(bool heartbeat);
   void append(proto::LogEntry entry);
+  void append_encoded(proto::LogEntry entry, std::string bytes);
   void persist_term_and_vote();
   void advance_commit();
   void propose_expiry();
@@ -223,7 +224,7 @@ class Raft final : public Replica {
   size_t majority() const { return options_.nodes.size() / 2 + 1; }
 
   RaftOptions options_;
-  std::vector<char> arena_block_ = std::vector<char>(64 * 1024);  // peer_message()'s first arena block
+  proto::RaftMessage inbox_;  // peer_message()'s, reused
   Rng rng_;
   const StorageView& view_;
   Keyspace keyspace_;

@@ -33,11 +33,8 @@ void SequenceWindow::mark(uint64_t sequence) {
 std::string SequenceWindow::encode() const {
   // Big-endian words, written in place.
   std::string bytes(8 + bits_.size() * 8, '\0');
-  const auto put = [&bytes](size_t at, uint64_t value) {
-    for (int i = 7; i >= 0; --i, value >>= 8) bytes[at + static_cast<size_t>(i)] = static_cast<char>(value);
-  };
-  put(0, highest_);
-  for (size_t i = 0; i < bits_.size(); ++i) put(8 + i * 8, bits_[i]);
+  store_u64_be(bytes.data(), highest_);
+  for (size_t i = 0; i < bits_.size(); ++i) store_u64_be(bytes.data() + 8 + i * 8, bits_[i]);
   return bytes;
 }
 
@@ -213,10 +210,11 @@ void Raft::flush_forwards() {
       const bool resend =
           pending.refused_by && (*pending.refused_by != *leader_ || term_ > pending.refused_in_term);
       if (pending.sent && !resend) continue;
-      proto::LogEntry* entry = message.add_entries();
-      *entry->mutable_write() = pending.write;  // kept: it may have to go again
-      entry->set_origin_node(options_.node_id.value());
-      entry->set_origin_sequence(sequence);
+      proto::LogEntry entry;
+      *entry.mutable_write() = pending.write;  // kept: it may have to go again
+      entry.set_origin_node(options_.node_id.value());
+      entry.set_origin_sequence(sequence);
+      entry.SerializeToString(message.add_entries());
       if (resend) {
         pending.refused_by.reset();
         --refused_writes_;
@@ -285,21 +283,26 @@ void Raft::on_forward(const proto::RaftMessage& message) {
     // the next leader it learns of.)
     proto::RaftMessage response;
     response.set_type(proto::RaftMessage::FORWARD_RESPONSE);
-    for (const auto& entry : message.entries()) response.add_refused_sequences(entry.origin_sequence());
+    proto::LogEntry entry;
+    for (const std::string& bytes : message.entries()) {
+      if (entry.ParseFromString(bytes)) response.add_refused_sequences(entry.origin_sequence());
+    }
     response.set_reason(refusal_naming_leader());
     send(from, std::move(response));
     return;
   }
   bool appended = false;
-  for (const auto& entry : message.entries()) {
-    if (entry.origin_node() != from.value() || !entry.has_write() || entry.write().has_expire()) {
+  proto::LogEntry entry;
+  for (const std::string& bytes : message.entries()) {
+    if (!entry.ParseFromString(bytes) || entry.origin_node() != from.value() || !entry.has_write() ||
+        entry.write().has_expire()) {
       ++malformed_messages_;
       continue;
     }
     // Seen before (a duplicate the network made, or older than the window): appended once already,
     // or never to be — either way not again.
     if (proposed_windows_[from.value()].seen(entry.origin_sequence())) continue;
-    append_client_write(entry.origin_sequence(), entry.write(), from);
+    append_client_write(entry.origin_sequence(), std::move(*entry.mutable_write()), from);
     appended = true;
   }
   if (appended) {
