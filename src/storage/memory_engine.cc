@@ -22,16 +22,16 @@ Status MemoryEngine::write(const core::WriteBatch& batch) {
     // One search: the position also serves as the hint for an insert.
     const auto position = table.lower_bound(op.key);
     const bool exists = position != table.end() && position->first == op.key;
-    // Remember the synced value the first time this key changes after a sync.
-    auto [undo, first_change] = undo_[static_cast<size_t>(op.column)].try_emplace(op.key);
-    if (first_change && exists) undo->second = position->second;
     if (op.kind == core::WriteBatch::Operation::Kind::put) {
       if (exists) {
+        undo_.push_back({op.column, op.key, std::move(position->second)});
         position->second = op.value;
       } else {
+        undo_.push_back({op.column, op.key, std::nullopt});
         table.emplace_hint(position, op.key, op.value);
       }
     } else if (exists) {
+      undo_.push_back({op.column, op.key, std::move(position->second)});
       table.erase(position);
     }
   }
@@ -42,7 +42,7 @@ Status MemoryEngine::write(const core::WriteBatch& batch) {
 }
 
 Status MemoryEngine::sync() {
-  for (auto& undo : undo_) undo.clear();
+  undo_.clear();
   unsynced_batches_ = 0;
   ++stats_.syncs_total;
   ++stats_.wal_syncs_total;
@@ -50,17 +50,16 @@ Status MemoryEngine::sync() {
 }
 
 void MemoryEngine::crash() {
-  for (size_t column = 0; column < undo_.size(); ++column) {
-    auto& table = tables_[column];
-    for (auto& [key, value] : undo_[column]) {
-      if (value) {
-        table.insert_or_assign(key, std::move(*value));
-      } else if (const auto it = table.find(key); it != table.end()) {
-        table.erase(it);
-      }
+  // Newest first: a key changed twice ends at its value before the first change.
+  for (auto undo = undo_.rbegin(); undo != undo_.rend(); ++undo) {
+    auto& table = tables_[static_cast<size_t>(undo->column)];
+    if (undo->previous) {
+      table.insert_or_assign(std::move(undo->key), std::move(*undo->previous));
+    } else if (const auto it = table.find(undo->key); it != table.end()) {
+      table.erase(it);
     }
-    undo_[column].clear();
   }
+  undo_.clear();
   unsynced_batches_ = 0;
 }
 

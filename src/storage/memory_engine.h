@@ -1,18 +1,19 @@
 // MemoryEngine: an in-memory engine for tests and the simulator.
 //
-// Reads see every write. What a crash would keep is tracked with an undo log: the first time a
-// key changes after a sync, its synced value (or its absence) is remembered. sync() forgets the
-// undo log — everything written is now durable; crash() puts every remembered value back, so the
-// engine holds exactly what was synced, as after a power loss. Writing costs one lookup per key
-// in the undo log and syncing costs nothing, which keeps long simulations fast.
+// Reads see every write. What a crash would keep is tracked with an undo log: every change
+// since the last sync appends the key's previous value (or its absence). sync() forgets the undo
+// log — everything written is now durable; crash() puts the previous values back, newest first,
+// so each key ends at its value before its first change: the engine holds exactly what was
+// synced, as after a power loss. Writing costs one append per key (no hashing) and syncing
+// costs only freeing the log, which keeps long simulations fast.
 #pragma once
 
 #include <array>
 #include <map>
 #include <optional>
 #include <string>
-#include <unordered_map>
 #include <utility>
+#include <vector>
 
 #include "storage/engine.h"
 
@@ -36,8 +37,12 @@ class MemoryEngine final : public Engine {
   using Table = std::map<std::string, std::string, std::less<>>;
 
   std::array<Table, core::column_count> tables_;
-  // Per column, key -> its value at the last sync (nullopt: absent then).
-  std::array<std::unordered_map<std::string, std::optional<std::string>>, core::column_count> undo_;
+  struct Undo {
+    core::Column column;
+    std::string key;
+    std::optional<std::string> previous;  // nullopt: the key was absent
+  };
+  std::vector<Undo> undo_;  // in write order
   size_t unsynced_batches_ = 0;
   EngineStats stats_;
 };

@@ -147,6 +147,35 @@ TEST(MemoryEngine, CrashLosesExactlyTheUnsyncedWrites) {
   EXPECT_EQ(engine.get(Column::data, "unsynced"), std::nullopt);
 }
 
+TEST(MemoryEngine, CrashRestoresTheSyncedValueOfAKeyChangedManyTimes) {
+  MemoryEngine engine;
+  core::WriteBatch synced;
+  synced.put(Column::data, "k", "synced");
+  synced.put(Column::meta, "k", "other column");
+  ASSERT_TRUE(engine.write(synced).is_ok());
+  ASSERT_TRUE(engine.sync().is_ok());
+  // Changed, deleted, recreated, changed again; a new key created, changed and deleted.
+  for (const char* value : {"a", "", "b", "c"}) {
+    core::WriteBatch batch;
+    if (*value != 0) batch.put(Column::data, "k", value);
+    else batch.erase(Column::data, "k");
+    batch.put(Column::data, "new", value);
+    ASSERT_TRUE(engine.write(batch).is_ok());
+  }
+  core::WriteBatch last;
+  last.erase(Column::data, "new");
+  last.erase(Column::meta, "k");
+  ASSERT_TRUE(engine.write(last).is_ok());
+  EXPECT_EQ(engine.get(Column::data, "k"), "c");
+  engine.crash();
+  EXPECT_EQ(engine.get(Column::data, "k"), "synced");
+  EXPECT_EQ(engine.get(Column::meta, "k"), "other column");
+  EXPECT_EQ(engine.get(Column::data, "new"), std::nullopt);
+  // A second crash with nothing written since changes nothing.
+  engine.crash();
+  EXPECT_EQ(engine.get(Column::data, "k"), "synced");
+}
+
 TEST(RocksDbEngine, UnopenablePathIsAnError) {
   Status error = Status::ok();
   auto engine = RocksDbEngine::open({"/proc/replikv-cannot-be-here"}, error);
