@@ -114,7 +114,11 @@ class Simulation {
 
  private:
   // Network.
-  void send(int from, int to, bool peer_link, std::function<void()> deliver);
+  // Schedules `deliver` after the link's latency — none, once, or twice (a duplicate) as the
+  // network decides; returns how many times.
+  template <typename Deliver>
+  int send(int from, int to, bool peer_link, Deliver deliver);
+  void deliver_peer_message(uint32_t slot);
   // Nodes.
   void start_node(Node& node);
   // Runs `action` on the node now (then drains its Ready), or queues it while the node is paused.
@@ -172,15 +176,25 @@ class Simulation {
   std::map<uint64_t, int> leaders_by_term_;
   std::vector<std::string> commit_violations_;
   core::Ready scratch_ready_;
+  // Peer messages on the wire, each delivered `copies` more times. Pooled: a delivery event
+  // captures only a slot number, so scheduling one allocates nothing.
+  struct InFlight {
+    core::Message message;
+    int copies = 0;
+  };
+  std::vector<InFlight> in_flight_;
+  std::vector<uint32_t> free_in_flight_;
+  std::vector<std::vector<core::Message>> spare_message_vectors_;  // keep their capacity
   std::map<std::string, int64_t> last_written_;  // per register key: the newest value asked for
   std::vector<std::string> election_violations_;
 };
 
-void Simulation::send(int from, int to, bool peer_link, std::function<void()> deliver) {
+template <typename Deliver>
+int Simulation::send(int from, int to, bool peer_link, Deliver deliver) {
   ++stats_.messages_sent;
   if (cut_.count({from, to}) != 0 || (drop_permille_ > 0 && rng_.chance(drop_permille_, 1000))) {
     ++stats_.messages_dropped;
-    return;
+    return 0;
   }
   const int64_t min_us = peer_link ? 100 : 20;
   const int64_t max_us = peer_link ? 1000 : 300;
@@ -190,9 +204,24 @@ void Simulation::send(int from, int to, bool peer_link, std::function<void()> de
     ++stats_.messages_duplicated;
     events_.after(latency_us * ns_per_us, deliver);
     events_.after(rng_.between(min_us, max_us * 3) * ns_per_us, std::move(deliver));
-    return;
+    return 2;
   }
   events_.after(latency_us * ns_per_us, std::move(deliver));
+  return 1;
+}
+
+void Simulation::deliver_peer_message(uint32_t slot) {
+  InFlight& in_flight = in_flight_[slot];
+  Node& peer = *nodes_[static_cast<size_t>(in_flight.message.to.value() - 1)];
+  if (peer.up && peer.paused) {
+    // Rare: the message waits in the node's queue, which a crash may drop, so it takes a copy.
+    auto copy = std::make_shared<const core::Message>(in_flight.message);
+    peer.queued.push_back([&peer, copy] { peer.replica->peer_message(*copy); });
+  } else if (peer.up) {
+    peer.replica->peer_message(in_flight_[slot].message);
+    drain(peer);  // may send, and grow in_flight_: no reference into it is used after this
+  }
+  if (--in_flight_[slot].copies == 0) free_in_flight_.push_back(slot);
 }
 
 core::TimeMs Simulation::node_now_ms(const Node& node) const {
@@ -264,6 +293,11 @@ void Simulation::drain(Node& node) {
     if (!node.unsynced && !node.sync_running) node.durable = node.last_ready;
     if (!ready.replies.empty() || !ready.messages.empty()) {
       node.waiting.push_back({ready.id, std::move(ready.replies), std::move(ready.messages)});
+      // The replica gets a vector with capacity back with its next Ready (hand_over swaps).
+      if (!spare_message_vectors_.empty()) {
+        ready.messages = std::move(spare_message_vectors_.back());
+        spare_message_vectors_.pop_back();
+      }
     }
   }
   if (node.unsynced && !node.sync_running) start_sync(node);
@@ -308,19 +342,23 @@ void Simulation::release_durable(Node& node) {
     for (auto& message : node.waiting.front().messages) {
       const int target = static_cast<int>(message.to.value());
       if (target < 1 || target > options_.nodes) continue;
-      Node& peer = *nodes_[static_cast<size_t>(target - 1)];
-      // Shared, not copied: a duplicated message is delivered twice from one payload.
-      auto shared = std::make_shared<const core::Message>(std::move(message));
-      send(node.id, target, true, [this, &peer, shared] {
-        if (!peer.up) return;
-        if (peer.paused) {
-          peer.queued.push_back([&peer, shared] { peer.replica->peer_message(*shared); });
-          return;
-        }
-        peer.replica->peer_message(*shared);
-        drain(peer);
-      });
+      // One pooled copy, however many times the network delivers it.
+      uint32_t slot;
+      if (free_in_flight_.empty()) {
+        slot = static_cast<uint32_t>(in_flight_.size());
+        in_flight_.emplace_back();
+      } else {
+        slot = free_in_flight_.back();
+        free_in_flight_.pop_back();
+      }
+      in_flight_[slot].message = std::move(message);
+      const int copies = send(node.id, target, true, [this, slot] { deliver_peer_message(slot); });
+      in_flight_[slot].copies = copies;
+      if (copies == 0) free_in_flight_.push_back(slot);
     }
+    auto& messages = node.waiting.front().messages;
+    messages.clear();
+    spare_message_vectors_.push_back(std::move(messages));
     for (auto& reply : node.waiting.front().replies) {
       const int client_index = static_cast<int>(reply.connection.value()) - 1;
       const uint64_t sequence = reply.sequence;
