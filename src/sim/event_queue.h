@@ -17,21 +17,12 @@ class EventQueue {
 
   int64_t now_ns() const { return now_ns_; }
 
-  void at(int64_t time_ns, Action action) {
-    REPLIKV_ASSERT(time_ns >= now_ns_, "an event cannot be scheduled in the past");
-    uint32_t slot;
-    if (free_slots_.empty()) {
-      slot = static_cast<uint32_t>(actions_.size());
-      actions_.push_back(std::move(action));
-    } else {
-      slot = free_slots_.back();
-      free_slots_.pop_back();
-      actions_[slot] = std::move(action);
-    }
-    heap_.push_back({time_ns, next_sequence_++, slot});
-    std::push_heap(heap_.begin(), heap_.end(), std::greater<>{});
-  }
+  void at(int64_t time_ns, Action action) { push(time_ns, ordinary_base + next_sequence_++, std::move(action)); }
   void after(int64_t delay_ns, Action action) { at(now_ns_ + delay_ns, std::move(action)); }
+  // An event that runs before every ordinary one at the same instant (the fault schedule's:
+  // it can then be queued one event at a time and still run exactly as if queued all at once,
+  // before anything else).
+  void at_first(int64_t time_ns, Action action) { push(time_ns, next_first_sequence_++, std::move(action)); }
 
   // Runs the next event; false when there is none.
   bool step() {
@@ -51,6 +42,23 @@ class EventQueue {
   size_t size() const { return heap_.size(); }
 
  private:
+  static constexpr uint64_t ordinary_base = uint64_t{1} << 63;
+
+  void push(int64_t time_ns, uint64_t sequence, Action action) {
+    REPLIKV_ASSERT(time_ns >= now_ns_, "an event cannot be scheduled in the past");
+    uint32_t slot;
+    if (free_slots_.empty()) {
+      slot = static_cast<uint32_t>(actions_.size());
+      actions_.push_back(std::move(action));
+    } else {
+      slot = free_slots_.back();
+      free_slots_.pop_back();
+      actions_[slot] = std::move(action);
+    }
+    heap_.push_back({time_ns, sequence, slot});
+    std::push_heap(heap_.begin(), heap_.end(), std::greater<>{});
+  }
+
   struct Event {
     int64_t time_ns;
     uint64_t sequence;
@@ -64,6 +72,7 @@ class EventQueue {
   std::vector<uint32_t> free_slots_;
   int64_t now_ns_ = 0;
   uint64_t next_sequence_ = 0;
+  uint64_t next_first_sequence_ = 0;
 };
 
 }  // namespace replikv::sim

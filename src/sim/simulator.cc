@@ -10,6 +10,7 @@
 #include <set>
 #include <sstream>
 
+#include <fmt/compile.h>
 #include <fmt/format.h>
 
 #include "check/anomalies.h"
@@ -152,6 +153,7 @@ class Simulation {
   std::string digest(Node& node);
   // Faults.
   void apply(const FaultEvent& event);
+  void queue_fault(size_t index);
   void start_final_phase();
 
   static int client_endpoint(int index) { return -index - 1; }
@@ -176,6 +178,7 @@ class Simulation {
   std::map<uint64_t, int> leaders_by_term_;
   std::vector<std::string> commit_violations_;
   core::Ready scratch_ready_;
+  FaultSchedule schedule_;  // in time order
   // Peer messages on the wire, each delivered `copies` more times. Pooled: a delivery event
   // captures only a slot number, so scheduling one allocates nothing.
   struct InFlight {
@@ -403,14 +406,14 @@ std::string Simulation::digest(Node& node) {
 
 void Simulation::record_invoke(const Client& client, const PendingOp& op) {
   const std::string value = value_json(op);
-  fmt::format_to(fmt::appender(history_), "{{\"process\":{},\"type\":\"invoke\",\"f\":\"{}\",\"key\":\"{}\",\"value\":{},\"time\":{},\"node\":{}{}}}\n",
+  fmt::format_to(fmt::appender(history_), FMT_COMPILE("{{\"process\":{},\"type\":\"invoke\",\"f\":\"{}\",\"key\":\"{}\",\"value\":{},\"time\":{},\"node\":{}{}}}\n"),
                           client.process, check::to_string(op.f), op.key, value, events_.now_ns(),
                           op.node, op.final ? ",\"final\":true" : "");
 }
 
 void Simulation::complete(Client& client, const char* type, const std::string& value_json) {
   const PendingOp& op = client.pending;
-  fmt::format_to(fmt::appender(history_), "{{\"process\":{},\"type\":\"{}\",\"f\":\"{}\",\"key\":\"{}\",\"value\":{},\"time\":{},\"node\":{}{}}}\n",
+  fmt::format_to(fmt::appender(history_), FMT_COMPILE("{{\"process\":{},\"type\":\"{}\",\"f\":\"{}\",\"key\":\"{}\",\"value\":{},\"time\":{},\"node\":{}{}}}\n"),
                           client.process, type, check::to_string(op.f), op.key, value_json,
                           events_.now_ns(), op.node, op.final ? ",\"final\":true" : "");
   client.busy = false;
@@ -531,6 +534,16 @@ void Simulation::next_operation(Client& client) {
     insert_keys_.push_back(op.key);
   }
   invoke(client, op);
+}
+
+// Queues the schedule's event `index`, which applies it (until the nemesis stops) and queues
+// the next. The chain runs to the schedule's end either way: the queue is never empty before.
+void Simulation::queue_fault(size_t index) {
+  if (index >= schedule_.size()) return;
+  events_.at_first(schedule_[index].at_ms * ns_per_ms, [this, index] {
+    if (!nemesis_stopped_) apply(schedule_[index]);
+    queue_fault(index + 1);
+  });
 }
 
 void Simulation::apply(const FaultEvent& event) {
@@ -670,13 +683,13 @@ SimResult Simulation::run() {
                                      ? *options_.schedule
                                      : random_schedule(schedule_rng, options_.faults, options_.nodes,
                                                        options_.clients, horizon_ms);
-  // Schedule events are queued before any other, so dropping the ones after the workload
-  // leaves the order of everything else unchanged: the printed schedule replays the run.
-  for (const auto& event : schedule) {
-    events_.at(event.at_ms * ns_per_ms, [this, event] {
-      if (!nemesis_stopped_) apply(event);
-    });
-  }
+  // Schedule events run before any other at the same instant, so dropping the ones after the
+  // workload leaves the order of everything else unchanged: the printed schedule replays the
+  // run. They are queued one at a time (each queues the next), which keeps the event heap small.
+  schedule_ = schedule;
+  std::stable_sort(schedule_.begin(), schedule_.end(),
+                   [](const FaultEvent& a, const FaultEvent& b) { return a.at_ms < b.at_ms; });
+  queue_fault(0);
   int64_t workload_done_ns = -1;
   for (auto& client : clients_) next_operation(client);
 
