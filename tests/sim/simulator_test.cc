@@ -1,7 +1,11 @@
 // The simulator itself: determinism, replayable schedules, real faults (a broken replica is
 // caught), and the standalone replica's guarantees over a fixed list of seeds plus fresh ones.
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <random>
 
@@ -245,13 +249,23 @@ TEST(Simulator, RaftRegressionRefusedDuplicateForwardWasApplied) {
   ASSERT_FALSE(result.failed()) << report(result, options);
 }
 
+// Runs the simulation in a child process: true when a checker failed it or an invariant
+// assertion stopped it (the assertion aborts, which would end this test binary).
+bool caught_in_child(const SimOptions& options) {
+  const pid_t child = fork();
+  if (child == 0) _exit(run_simulation(options).failed() ? 1 : 0);
+  int status = 0;
+  if (child < 0 || waitpid(child, &status, 0) != child) return false;
+  return (WIFEXITED(status) && WEXITSTATUS(status) == 1) || (WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
+}
+
 TEST(Simulator, RaftBrokenReplicaIsCaught) {
   int caught_at = 0;
   for (uint64_t seed = 1; seed <= 20 && caught_at == 0; ++seed) {
     SimOptions options = raft(seed, 3);
     options.broken_ack_before_sync = true;
     options.faults = {true, false, false, false, false, false};
-    if (run_simulation(options).failed()) caught_at = static_cast<int>(seed);
+    if (caught_in_child(options)) caught_at = static_cast<int>(seed);
   }
   EXPECT_GT(caught_at, 0) << "twenty seeds of crashes did not expose acknowledge-before-sync";
 }

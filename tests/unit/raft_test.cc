@@ -287,6 +287,36 @@ TEST(Raft, AFollowerReadSeesEveryAcknowledgedWrite) {
   EXPECT_EQ(cluster.reply_for(2), Reply::bulk("v"));
 }
 
+// Thesis §6.4, with one saving: the follower that asks for a read index, being in the leader's
+// term when it asks, is one of the confirming majority. With 3 nodes that majority is complete
+// (leader + asker): no heartbeat round. With 5 nodes a round is still needed, and without it
+// (heartbeats lost) the read is not answered.
+TEST(Raft, AFollowerReadNeedsAHeartbeatRoundOnlyBeyondThreeNodes) {
+  for (const int size : {3, 5}) {
+    SCOPED_TRACE(size);
+    Cluster cluster(size);
+    cluster.run(0, 5000);
+    const int leader = cluster.leaders().at(0);
+    const int asker = leader % size + 1;
+    cluster.request(asker, 1, GetRequest{"k"});
+    int heartbeats = 0;
+    cluster.deliver_if([&](int from, int, const proto::RaftMessage& message) {
+      const bool heartbeat = message.type() == proto::RaftMessage::APPEND && message.heartbeat();
+      if (from == leader && heartbeat) ++heartbeats;
+      return !heartbeat;  // no round can complete
+    });
+    if (size == 3) {
+      EXPECT_EQ(heartbeats, 0);
+      EXPECT_EQ(cluster.reply_for(1), Reply::nil());
+    } else {
+      EXPECT_GT(heartbeats, 0);
+      EXPECT_FALSE(cluster.reply_for(1).has_value()) << "not confirmed by a majority";
+      cluster.run(5010, 5100);
+      EXPECT_EQ(cluster.reply_for(1), Reply::nil());
+    }
+  }
+}
+
 // §5.2 and check-quorum: a leader cut off from the others cannot commit and steps down; the
 // majority elects a new leader in a higher term; after the heal the old leader follows it and
 // the write it could not commit is answered TIMEOUT (it may or may not have taken effect).

@@ -634,6 +634,8 @@ std::string_view Raft::entry_bytes_at(LogIndex index, std::string& scratch) cons
 
 Term Raft::term_at(LogIndex index) const {
   if (index > last_index_) return Term();
+  // Nearly always an index of the newest term: no search.
+  if (index.value() >= term_starts_.rbegin()->first) return term_starts_.rbegin()->second;
   auto it = term_starts_.upper_bound(index.value());
   return std::prev(it)->second;
 }

@@ -49,7 +49,8 @@
 //     sequence, to the next leader.
 //   - A follower's read asks the leader for a read index (READ_INDEX: the leader confirms with a
 //     majority that it still leads, as for its own reads) and is answered from the follower's
-//     own state once it has applied that far (Raft thesis §6.4).
+//     own state once it has applied that far (Raft thesis §6.4). The asking follower, if it was
+//     in the leader's term, is one of that majority: in a 3-node cluster no round is needed.
 //   - With `redirect`, a follower instead refuses with a definite error naming the leader and its
 //     client address.
 //   A leader that steps down keeps its pending writes: they may still commit under the next
@@ -166,6 +167,9 @@ class Raft final : public Replica {
     uint64_t remote_read_id = 0;
     LogIndex read_index;
     uint64_t round = 0;
+    // The follower that asked was in this leader's term when it asked — after its reads began —
+    // so it counts toward the confirming majority without a round (see on_read_index).
+    bool remote_confirms = false;
   };
   // A read at a follower: waits for the leader's read index, then for this node to apply it.
   struct FollowerRead {

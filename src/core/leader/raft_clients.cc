@@ -121,7 +121,9 @@ void Raft::serve_reads() {
   while (!pending_reads_.empty()) {
     PendingRead& read = pending_reads_.front();
     size_t confirmed = 1;
-    for (const auto& [id, peer] : peers_) confirmed += peer.round_acked >= read.round ? 1 : 0;
+    for (const auto& [id, peer] : peers_) {
+      confirmed += peer.round_acked >= read.round || (read.remote_confirms && read.remote == NodeId(id)) ? 1 : 0;
+    }
     if (confirmed < majority()) return;
     if (read.request) {
       if (applied_ < read.read_index) return;
@@ -336,7 +338,16 @@ void Raft::on_read_index(const proto::RaftMessage& message) {
     send(from, std::move(response));
     return;
   }
-  pending_reads_.push_back({std::nullopt, from, message.read_id(), std::max(commit_, term_start_index_), next_round()});
+  // The follower sent this after its reads arrived, while in this leader's term: it had voted in
+  // no later term then, so no later leader could have committed anything without a majority that
+  // excludes it. It confirms this leadership as a heartbeat answer would, from a time after the
+  // reads began; the leader confirms itself now. When those two are a majority (3 nodes), the
+  // read index is the commit index now, with no round. (A sender in an older term confirms
+  // nothing; one in a newer term means this leader is stale, and its round will fail.)
+  PendingRead read{std::nullopt, from, message.read_id(), std::max(commit_, term_start_index_), round_ + 1};
+  read.remote_confirms = Term(message.term()) == term_;
+  if (!read.remote_confirms || majority() > 2) read.round = next_round();
+  pending_reads_.push_back(std::move(read));
   serve_reads();
 }
 
