@@ -98,6 +98,9 @@ int main(int argc, char** argv) {
   sim->add_option("--clients", sim_options.run.clients, "concurrent clients (default 8)");
   sim->add_option("--keys", sim_options.run.keys, "register keys (default 8)");
   sim->add_option("--timeout-ms", sim_options.run.client_timeout_ms, "client timeout in virtual ms (default 200)");
+  sim->add_flag("--reorder-all", sim_options.run.reorder_all,
+                "every message takes its own latency, so any two may swap (default: links between nodes "
+                "keep order, as TCP does, except a 1% tail)");
   sim->add_option("--fsync", sim_options.fsync, "always (default) or never");
   sim->add_option("--faults", sim_options.faults,
                   "kill,pause,partition,drop,dup,skew — or all (default), none");

@@ -68,9 +68,9 @@ int run_sim(const SimCommandOptions& command) {
                            options.keys, command.fsync, command.faults);
   std::cout << fmt::format("  operations  {} invoked and {} final reads: {} ok, {} failed, {} unknown (timed out)\n",
                            s.invoked, s.final_reads, s.ok, s.failed, s.unknown);
-  std::cout << fmt::format("  faults      {} crashes, {} pauses, {} links cut; messages {} sent, {} dropped, {} duplicated\n",
+  std::cout << fmt::format("  faults      {} crashes, {} pauses, {} links cut; messages {} sent, {} dropped, {} duplicated, {} reordered\n",
                            s.crashes, s.pauses, s.cuts, s.messages_sent, s.messages_dropped,
-                           s.messages_duplicated);
+                           s.messages_duplicated, s.messages_reordered);
   const double simulation_s = static_cast<double>(s.simulation_wall_ns) / 1e9;
   std::cout << fmt::format(
       "  time        {:.3f} s virtual; {:.3f} s wall simulating ({:.0f} simulated ops/s), {:.3f} s checking\n",

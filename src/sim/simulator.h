@@ -51,6 +51,10 @@ struct SimOptions {
   // With fsync "never" the operating system still writes back now and then.
   int64_t os_writeback_interval_ms = 1000;
   FaultKinds faults = {true, true, true, true, true, true};
+  // The network: links between nodes keep their order (as the real transport's TCP connections
+  // do) except a 1% tail of messages delayed tenfold, which are overtaken; with reorder_all every
+  // message takes its own latency and any two may swap (a harsher network than TCP gives).
+  bool reorder_all = false;
   std::optional<FaultSchedule> schedule;  // replaces the random one
   // Test only: a replica that acknowledges before syncing (every Ready demands no sync).
   bool broken_ack_before_sync = false;
@@ -62,7 +66,7 @@ struct SimStats {
   uint64_t invoked = 0, ok = 0, failed = 0, unknown = 0;  // the workload's and final reads'
   uint64_t final_reads = 0;
   uint64_t crashes = 0, pauses = 0, cuts = 0;
-  uint64_t messages_sent = 0, messages_dropped = 0, messages_duplicated = 0;
+  uint64_t messages_sent = 0, messages_dropped = 0, messages_duplicated = 0, messages_reordered = 0;
   int64_t virtual_duration_ns = 0;
   int64_t simulation_wall_ns = 0;  // the run without the checkers (report only)
   uint64_t events = 0;
