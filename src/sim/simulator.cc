@@ -666,6 +666,9 @@ check::CheckResult Simulation::check_log_agreement() {
 SimResult Simulation::run() {
   // Wall time is measured for the report only; nothing in the run depends on it.
   const auto wall_started = std::chrono::steady_clock::now();
+  // Two history lines of ~120 bytes per operation, plus the final reads: reserved once rather
+  // than grown (and copied) by doubling.
+  history_.reserve(static_cast<size_t>(options_.ops) * 2 * 128 + (1u << 20));
   link_clear_ns_.assign(static_cast<size_t>(options_.nodes * options_.nodes), 0);
   for (int id = 1; id <= options_.nodes; ++id) {
     auto node = std::make_unique<Node>();
