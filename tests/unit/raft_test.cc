@@ -317,6 +317,34 @@ TEST(Raft, AFollowerReadNeedsAHeartbeatRoundOnlyBeyondThreeNodes) {
   }
 }
 
+// A clock stepped back (an NTP step, or FAULT SKEW) counts as no time passing: the leader goes on
+// sending heartbeats at its interval instead of waiting for the clock to catch up — found by the
+// simulator (seed 3126675514: a leader silent for two seconds after its skew was healed). Expiry
+// times never move back.
+TEST(Raft, AClockSteppedBackDoesNotSilenceTheLeader) {
+  Cluster cluster(3);
+  cluster.run(0, 5000);
+  const int leader = cluster.leaders().at(0);
+  cluster.request(leader, 1, SetRequest{"k", "v", {}, {}, false});
+  cluster.deliver_all();
+  ASSERT_EQ(cluster.reply_for(1), Reply::ok());
+  int heartbeats = 0;
+  // Two seconds back, then 300 ms of ticks: three heartbeat intervals.
+  for (TimeMs t = 3000; t <= 3300; t += 10) {
+    cluster.tick(leader, t);
+    cluster.deliver_if([&](int from, int, const proto::RaftMessage& message) {
+      if (from == leader && message.type() == proto::RaftMessage::APPEND && message.heartbeat()) ++heartbeats;
+      return true;
+    });
+  }
+  EXPECT_GE(heartbeats, 2 * 2) << "two followers, at least two intervals";
+  // A write now carries the clock's newest reading, not the stepped-back one: a relative
+  // expiry is never resolved earlier than one already resolved.
+  cluster.request(leader, 2, SetRequest{"k", "w", {}, {}, false});
+  cluster.deliver_all();
+  EXPECT_EQ(cluster.reply_for(2), Reply::ok());
+}
+
 // §5.2 and check-quorum: a leader cut off from the others cannot commit and steps down; the
 // majority elects a new leader in a higher term; after the heal the old leader follows it and
 // the write it could not commit is answered TIMEOUT (it may or may not have taken effect).

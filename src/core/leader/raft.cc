@@ -113,7 +113,17 @@ LogIndex Raft::stored_commit_index(const StorageView& view) { return LogIndex(re
 // --- Inputs ---------------------------------------------------------------------------------
 
 void Raft::tick(TimeMs now_ms) {
-  now_ms_ = std::max(now_ms_, now_ms);
+  // Two clocks from one input. Timers run on the time that has passed: a clock stepped back
+  // counts as no time passing (not, as max() would make it, as time standing still until the
+  // clock catches up — a leader would send no heartbeat for as long as the step). Expiry runs on
+  // the clock itself, never moving back, so entries carry non-decreasing times.
+  if (clock_seen_ms_) {
+    if (now_ms > *clock_seen_ms_) now_ms_ += now_ms - *clock_seen_ms_;
+  } else {
+    now_ms_ = std::max(now_ms_, now_ms);
+  }
+  clock_seen_ms_ = now_ms;
+  wall_ms_ = std::max(wall_ms_, now_ms);
   if (election_deadline_ms_ == 0) reset_election_deadline();
   expire_requests();
   if (role_ == Role::leader) {
@@ -244,12 +254,12 @@ ReplicaStatus Raft::status() const {
 void Raft::propose_expiry() {
   if (expiry_in_flight_ || now_ms_ < next_expiry_sweep_ms_ || applied_ < term_start_index_) return;
   next_expiry_sweep_ms_ = now_ms_ + options_.expiry_sweep_interval_ms;
-  const auto keys = keyspace_.due_keys(now_ms_, options_.expiry_sweep_keys_max);
+  const auto keys = keyspace_.due_keys(wall_ms_, options_.expiry_sweep_keys_max);
   if (keys.empty()) return;
   proto::LogEntry entry;
   proto::Expire* expire = entry.mutable_write()->mutable_expire();
   for (const auto& key : keys) expire->add_keys(key);
-  expire->set_now_ms(now_ms_);
+  expire->set_now_ms(wall_ms_);
   expiry_in_flight_ = true;
   append(std::move(entry));
   broadcast_append(false);
@@ -575,7 +585,7 @@ void Raft::append(proto::LogEntry entry) {
   REPLIKV_ASSERT(role_ == Role::leader, "only a leader makes entries");
   entry.set_term(term_.value());
   entry.set_index(last_index_.next().value());
-  entry.set_time_ms(now_ms_);
+  entry.set_time_ms(wall_ms_);
   std::string bytes = entry.SerializeAsString();
   append_encoded(std::move(entry), std::move(bytes));
 }

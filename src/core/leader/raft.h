@@ -271,7 +271,9 @@ class Raft final : public Replica {
   TimeMs next_expiry_sweep_ms_ = 0;
   uint64_t expired_keys_total_ = 0;
 
-  TimeMs now_ms_ = 0;
+  TimeMs now_ms_ = 0;   // timers: the time that has passed (see tick())
+  TimeMs wall_ms_ = 0;  // expiry: the clock, never moving back
+  std::optional<TimeMs> clock_seen_ms_;  // the last tick's input
   TimeMs election_deadline_ms_ = 0;
   TimeMs heartbeat_due_ms_ = 0;
   TimeMs leader_heard_ms_ = -1'000'000'000;

@@ -62,7 +62,7 @@ void Raft::client_request(ClientRequest request) {
       return;
     }
     const uint64_t sequence = next_origin_sequence_++;
-    auto log_write = to_log_write(request.request, role_ == Role::leader ? std::optional<TimeMs>(now_ms_) : std::nullopt);
+    auto log_write = to_log_write(request.request, role_ == Role::leader ? std::optional<TimeMs>(wall_ms_) : std::nullopt);
     REPLIKV_ASSERT(log_write.has_value(), "a write has a log form");
     PendingWrite& pending = pending_writes_[sequence];
     pending.request = std::move(request);
@@ -102,7 +102,7 @@ std::string Raft::refusal_naming_leader() const {
 
 void Raft::append_client_write(uint64_t sequence, proto::Write write, NodeId origin) {
   REPLIKV_ASSERT(role_ == Role::leader, "only a leader appends client writes");
-  resolve_expiry(write, now_ms_);
+  resolve_expiry(write, wall_ms_);
   proto::LogEntry entry;
   *entry.mutable_write() = std::move(write);
   entry.set_origin_node(origin.value());
@@ -128,7 +128,7 @@ void Raft::serve_reads() {
     if (read.request) {
       if (applied_ < read.read_index) return;
       ++reads_;
-      reply(*read.request, keyspace_.execute(read.request->request, now_ms_, pending_.batch));
+      reply(*read.request, keyspace_.execute(read.request->request, wall_ms_, pending_.batch));
     } else {
       proto::RaftMessage response;
       response.set_type(proto::RaftMessage::READ_INDEX_RESPONSE);
@@ -146,7 +146,7 @@ void Raft::serve_follower_reads() {
   for (auto it = follower_reads_.begin(); it != follower_reads_.end();) {
     if (it->read_index && applied_ >= *it->read_index) {
       ++reads_;
-      reply(it->request, keyspace_.execute(it->request.request, now_ms_, pending_.batch));
+      reply(it->request, keyspace_.execute(it->request.request, wall_ms_, pending_.batch));
       it = follower_reads_.erase(it);
     } else {
       ++it;
