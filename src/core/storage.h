@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -38,6 +39,11 @@ class StorageView {
   // Visits the entries of `column` with key >= `start` in key order until `visit` returns false.
   using Visitor = std::function<bool(std::string_view key, std::string_view value)>;
   virtual void scan(Column column, std::string_view start, const Visitor& visit) const = 0;
+
+  // A read-only view frozen now: what is applied afterwards is not seen through it, however long
+  // it is kept (a snapshot is streamed from one over many loop turns while writes go on). It must
+  // not outlive the engine it came from; a snapshot of a snapshot is frozen at the same point.
+  virtual std::unique_ptr<StorageView> snapshot() const = 0;
 };
 
 // An ordered list of puts and erases, applied atomically (all or nothing) by the engine.

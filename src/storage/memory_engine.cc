@@ -2,18 +2,50 @@
 
 namespace replikv::storage {
 
-std::optional<std::string> MemoryEngine::get(core::Column column, std::string_view key) const {
-  const auto& table = tables_[static_cast<size_t>(column)];
+namespace {
+
+template <typename Table>
+std::optional<std::string> table_get(const Table& table, std::string_view key) {
   const auto it = table.find(key);
   if (it == table.end()) return std::nullopt;
   return it->second;
 }
 
-void MemoryEngine::scan(core::Column column, std::string_view start, const Visitor& visit) const {
-  const auto& table = tables_[static_cast<size_t>(column)];
+template <typename Table>
+void table_scan(const Table& table, std::string_view start, const core::StorageView::Visitor& visit) {
   for (auto it = table.lower_bound(start); it != table.end(); ++it) {
     if (!visit(it->first, it->second)) return;
   }
+}
+
+}  // namespace
+
+// The tables as they were when the snapshot was taken, shared by every snapshot of it.
+class MemoryEngine::Frozen final : public core::StorageView {
+ public:
+  explicit Frozen(std::shared_ptr<const Tables> tables) : tables_(std::move(tables)) {}
+  std::optional<std::string> get(core::Column column, std::string_view key) const override {
+    return table_get((*tables_)[static_cast<size_t>(column)], key);
+  }
+  void scan(core::Column column, std::string_view start, const Visitor& visit) const override {
+    table_scan((*tables_)[static_cast<size_t>(column)], start, visit);
+  }
+  std::unique_ptr<core::StorageView> snapshot() const override { return std::make_unique<Frozen>(tables_); }
+
+ private:
+  std::shared_ptr<const Tables> tables_;
+};
+
+std::optional<std::string> MemoryEngine::get(core::Column column, std::string_view key) const {
+  return table_get(tables_[static_cast<size_t>(column)], key);
+}
+
+void MemoryEngine::scan(core::Column column, std::string_view start, const Visitor& visit) const {
+  table_scan(tables_[static_cast<size_t>(column)], start, visit);
+}
+
+std::unique_ptr<core::StorageView> MemoryEngine::snapshot() const {
+  return std::make_unique<Frozen>(std::make_shared<const Tables>(tables_));
 }
 
 Status MemoryEngine::write(const core::WriteBatch& batch) {

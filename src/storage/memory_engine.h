@@ -10,6 +10,7 @@
 
 #include <array>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -23,6 +24,8 @@ class MemoryEngine final : public Engine {
  public:
   std::optional<std::string> get(core::Column column, std::string_view key) const override;
   void scan(core::Column column, std::string_view start, const Visitor& visit) const override;
+  // A copy of the tables (this engine holds test and simulation data only).
+  std::unique_ptr<core::StorageView> snapshot() const override;
   Status write(const core::WriteBatch& batch) override;
   Status sync() override;
   EngineStats stats() const override { return stats_; }
@@ -35,8 +38,10 @@ class MemoryEngine final : public Engine {
 
  private:
   using Table = std::map<std::string, std::string, std::less<>>;
+  using Tables = std::array<Table, core::column_count>;
+  class Frozen;
 
-  std::array<Table, core::column_count> tables_;
+  Tables tables_;
   struct Undo {
     core::Column column;
     std::string key;

@@ -1,6 +1,9 @@
 #include "storage/rocksdb_engine.h"
 
 #include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include <rocksdb/db.h>
@@ -36,6 +39,52 @@ namespace {
 const char* const kColumnNames[core::column_count] = {"log", "data", "meta", "expiry"};
 
 rocksdb::Slice slice(std::string_view view) { return {view.data(), view.size()}; }
+
+std::optional<std::string> read_one(rocksdb::DB& db, rocksdb::ColumnFamilyHandle* column,
+                                    const rocksdb::ReadOptions& options, std::string_view key) {
+  std::string value;
+  const rocksdb::Status status = db.Get(options, column, slice(key), &value);
+  if (status.IsNotFound()) return std::nullopt;
+  // A read error means the disk or the files are damaged; serving on would answer wrongly.
+  REPLIKV_ASSERT(status.ok(), "RocksDB read failed (storage damaged?)");
+  return value;
+}
+
+void scan_from(rocksdb::DB& db, rocksdb::ColumnFamilyHandle* column, const rocksdb::ReadOptions& options,
+               std::string_view start, const core::StorageView::Visitor& visit) {
+  std::unique_ptr<rocksdb::Iterator> it(db.NewIterator(options, column));
+  for (it->Seek(slice(start)); it->Valid(); it->Next()) {
+    const rocksdb::Slice key = it->key();
+    const rocksdb::Slice value = it->value();
+    if (!visit({key.data(), key.size()}, {value.data(), value.size()})) return;
+  }
+  REPLIKV_ASSERT(it->status().ok(), "RocksDB scan failed (storage damaged?)");
+}
+
+// Reads at one RocksDB snapshot, released when the last view of it goes.
+class SnapshotView final : public core::StorageView {
+ public:
+  SnapshotView(rocksdb::DB& db, const std::vector<rocksdb::ColumnFamilyHandle*>& columns,
+               std::shared_ptr<const rocksdb::Snapshot> snapshot)
+      : db_(db), columns_(columns), snapshot_(std::move(snapshot)) {
+    options_.snapshot = snapshot_.get();
+  }
+  std::optional<std::string> get(core::Column column, std::string_view key) const override {
+    return read_one(db_, columns_[static_cast<size_t>(column)], options_, key);
+  }
+  void scan(core::Column column, std::string_view start, const Visitor& visit) const override {
+    scan_from(db_, columns_[static_cast<size_t>(column)], options_, start, visit);
+  }
+  std::unique_ptr<core::StorageView> snapshot() const override {
+    return std::make_unique<SnapshotView>(db_, columns_, snapshot_);
+  }
+
+ private:
+  rocksdb::DB& db_;
+  const std::vector<rocksdb::ColumnFamilyHandle*>& columns_;
+  std::shared_ptr<const rocksdb::Snapshot> snapshot_;
+  rocksdb::ReadOptions options_;
+};
 
 }  // namespace
 
@@ -99,24 +148,18 @@ std::unique_ptr<RocksDbEngine> RocksDbEngine::open(const RocksDbOptions& options
 }
 
 std::optional<std::string> RocksDbEngine::get(core::Column column, std::string_view key) const {
-  std::string value;
-  const rocksdb::Status status = impl_->db->Get(
-      impl_->read_options, impl_->columns[static_cast<size_t>(column)], slice(key), &value);
-  if (status.IsNotFound()) return std::nullopt;
-  // A read error means the disk or the files are damaged; serving on would answer wrongly.
-  REPLIKV_ASSERT(status.ok(), "RocksDB read failed (storage damaged?)");
-  return value;
+  return read_one(*impl_->db, impl_->columns[static_cast<size_t>(column)], impl_->read_options, key);
 }
 
 void RocksDbEngine::scan(core::Column column, std::string_view start, const Visitor& visit) const {
-  std::unique_ptr<rocksdb::Iterator> it(
-      impl_->db->NewIterator(impl_->read_options, impl_->columns[static_cast<size_t>(column)]));
-  for (it->Seek(slice(start)); it->Valid(); it->Next()) {
-    const rocksdb::Slice key = it->key();
-    const rocksdb::Slice value = it->value();
-    if (!visit({key.data(), key.size()}, {value.data(), value.size()})) return;
-  }
-  REPLIKV_ASSERT(it->status().ok(), "RocksDB scan failed (storage damaged?)");
+  scan_from(*impl_->db, impl_->columns[static_cast<size_t>(column)], impl_->read_options, start, visit);
+}
+
+std::unique_ptr<core::StorageView> RocksDbEngine::snapshot() const {
+  rocksdb::DB* db = impl_->db.get();
+  std::shared_ptr<const rocksdb::Snapshot> snapshot(
+      db->GetSnapshot(), [db](const rocksdb::Snapshot* taken) { db->ReleaseSnapshot(taken); });
+  return std::make_unique<SnapshotView>(*db, impl_->columns, std::move(snapshot));
 }
 
 Status RocksDbEngine::write(const core::WriteBatch& batch) {

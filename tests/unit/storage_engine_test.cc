@@ -119,6 +119,41 @@ TYPED_TEST(EngineTest, SyncedWritesSurviveReopen) {
   EXPECT_EQ(this->engine_->get(Column::data, "k"), "v");
 }
 
+TYPED_TEST(EngineTest, ASnapshotIsFrozenWhileWritesGoOn) {
+  core::WriteBatch before;
+  before.put(Column::data, "a", "1");
+  before.put(Column::data, "b", "2");
+  before.put(Column::meta, "m", "x");
+  ASSERT_TRUE(this->engine_->write(before).is_ok());
+  auto frozen = this->engine_->snapshot();
+  for (int round = 0; round < 50; ++round) {
+    core::WriteBatch after;
+    after.put(Column::data, "a", "changed " + std::to_string(round));
+    after.erase(Column::data, "b");
+    after.put(Column::data, "c" + std::to_string(round), "new");
+    after.erase(Column::meta, "m");
+    ASSERT_TRUE(this->engine_->write(after).is_ok());
+  }
+  ASSERT_TRUE(this->engine_->sync().is_ok());
+  EXPECT_EQ(this->engine_->get(Column::data, "a"), "changed 49");
+  EXPECT_EQ(this->engine_->get(Column::data, "b"), std::nullopt);
+  EXPECT_EQ(frozen->get(Column::data, "a"), "1");
+  EXPECT_EQ(frozen->get(Column::data, "b"), "2");
+  EXPECT_EQ(frozen->get(Column::data, "c0"), std::nullopt);
+  EXPECT_EQ(frozen->get(Column::meta, "m"), "x");
+  std::vector<std::string> keys;
+  frozen->scan(Column::data, {}, [&](std::string_view key, std::string_view) {
+    keys.emplace_back(key);
+    return true;
+  });
+  EXPECT_EQ(keys, (std::vector<std::string>{"a", "b"}));
+  // A snapshot of the snapshot is frozen at the same point, and outlives the first.
+  auto again = frozen->snapshot();
+  frozen.reset();
+  EXPECT_EQ(again->get(Column::data, "a"), "1");
+  EXPECT_EQ(this->engine_->snapshot()->get(Column::data, "a"), "changed 49");
+}
+
 TYPED_TEST(EngineTest, SyncsAreCounted) {
   const auto before = this->engine_->stats();
   core::WriteBatch batch;
