@@ -46,15 +46,16 @@ class StorageView {
   virtual std::unique_ptr<StorageView> snapshot() const = 0;
 };
 
-// An ordered list of puts and erases, applied atomically (all or nothing) by the engine.
+// An ordered list of puts, erases and range erases, applied atomically (all or nothing) by the
+// engine.
 class WriteBatch {
  public:
   struct Operation {
-    enum class Kind : uint8_t { put, erase };
+    enum class Kind : uint8_t { put, erase, erase_range };
     Kind kind;
     Column column;
     std::string key;
-    std::string value;  // empty for erase
+    std::string value;  // put: the value; erase_range: the end of the range (excluded)
   };
 
   void put(Column column, std::string key, std::string value) {
@@ -64,6 +65,11 @@ class WriteBatch {
   void erase(Column column, std::string key) {
     bytes_ += key.size();
     operations_.push_back({Operation::Kind::erase, column, std::move(key), {}});
+  }
+  // Erases every key in [begin, end) (RocksDB: one range tombstone, whatever the count).
+  void erase_range(Column column, std::string begin, std::string end) {
+    bytes_ += begin.size() + end.size();
+    operations_.push_back({Operation::Kind::erase_range, column, std::move(begin), std::move(end)});
   }
 
   bool empty() const { return operations_.empty(); }

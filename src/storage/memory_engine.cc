@@ -51,6 +51,14 @@ std::unique_ptr<core::StorageView> MemoryEngine::snapshot() const {
 Status MemoryEngine::write(const core::WriteBatch& batch) {
   for (const auto& op : batch.operations()) {
     auto& table = tables_[static_cast<size_t>(op.column)];
+    if (op.kind == core::WriteBatch::Operation::Kind::erase_range) {
+      auto it = table.lower_bound(op.key);
+      while (it != table.end() && it->first < op.value) {
+        undo_.push_back({op.column, it->first, std::move(it->second)});
+        it = table.erase(it);
+      }
+      continue;
+    }
     // One search: the position also serves as the hint for an insert.
     const auto position = table.lower_bound(op.key);
     const bool exists = position != table.end() && position->first == op.key;

@@ -166,9 +166,14 @@ Status RocksDbEngine::write(const core::WriteBatch& batch) {
   rocksdb::WriteBatch rocks_batch;
   for (const auto& op : batch.operations()) {
     auto* handle = impl_->columns[static_cast<size_t>(op.column)];
-    const rocksdb::Status status = op.kind == core::WriteBatch::Operation::Kind::put
-                                       ? rocks_batch.Put(handle, op.key, op.value)
-                                       : rocks_batch.Delete(handle, op.key);
+    rocksdb::Status status;
+    switch (op.kind) {
+      case core::WriteBatch::Operation::Kind::put: status = rocks_batch.Put(handle, op.key, op.value); break;
+      case core::WriteBatch::Operation::Kind::erase: status = rocks_batch.Delete(handle, op.key); break;
+      case core::WriteBatch::Operation::Kind::erase_range:
+        status = rocks_batch.DeleteRange(handle, op.key, op.value);
+        break;
+    }
     if (!status.ok()) return Status::error("RocksDB batch: " + status.ToString());
   }
   const rocksdb::Status status = impl_->db->Write(impl_->write_options, &rocks_batch);

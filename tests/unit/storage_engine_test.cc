@@ -154,6 +154,23 @@ TYPED_TEST(EngineTest, ASnapshotIsFrozenWhileWritesGoOn) {
   EXPECT_EQ(this->engine_->snapshot()->get(Column::data, "a"), "changed 49");
 }
 
+TYPED_TEST(EngineTest, ARangeEraseRemovesExactlyItsRange) {
+  core::WriteBatch batch;
+  for (const char* key : {"a", "b1", "b2", "b3", "c"}) batch.put(Column::log, key, "v");
+  batch.put(Column::data, "b2", "other column");
+  batch.erase_range(Column::log, "b1", "b3");
+  batch.put(Column::log, "b1", "again");  // in order: after the erase
+  ASSERT_TRUE(this->engine_->write(batch).is_ok());
+  std::vector<std::string> keys;
+  this->engine_->scan(Column::log, {}, [&](std::string_view key, std::string_view) {
+    keys.emplace_back(key);
+    return true;
+  });
+  EXPECT_EQ(keys, (std::vector<std::string>{"a", "b1", "b3", "c"}));
+  EXPECT_EQ(this->engine_->get(Column::log, "b1"), "again");
+  EXPECT_EQ(this->engine_->get(Column::data, "b2"), "other column");
+}
+
 TYPED_TEST(EngineTest, SyncsAreCounted) {
   const auto before = this->engine_->stats();
   core::WriteBatch batch;
@@ -200,8 +217,9 @@ TEST(MemoryEngine, CrashRestoresTheSyncedValueOfAKeyChangedManyTimes) {
   core::WriteBatch last;
   last.erase(Column::data, "new");
   last.erase(Column::meta, "k");
+  last.erase_range(Column::data, "a", "z");  // takes "k" (changed many times) with it
   ASSERT_TRUE(engine.write(last).is_ok());
-  EXPECT_EQ(engine.get(Column::data, "k"), "c");
+  EXPECT_EQ(engine.get(Column::data, "k"), std::nullopt);
   engine.crash();
   EXPECT_EQ(engine.get(Column::data, "k"), "synced");
   EXPECT_EQ(engine.get(Column::meta, "k"), "other column");
