@@ -25,8 +25,11 @@
 #include <iostream>
 #include <map>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include <fmt/format.h>
 #include <toml++/toml.h>
@@ -230,6 +233,49 @@ bool stop_node(const fs::path& dir, int node, int timeout_s) {
   return true;
 }
 
+// The keys node.toml always holds: set through the launcher's own flags, not --set.
+const std::set<std::string> launcher_keys = {"node_id", "bind", "port", "admin_port", "peer_port", "data_dir",
+                                             "fsync", "engine", "strategy", "ack", "failover", "cluster_id",
+                                             "peers", "client_addresses", "election_timeout_ms",
+                                             "heartbeat_interval_ms", "redirect", "test_faults"};
+
+// --set KEY=VALUE pairs as TOML: integers and booleans as they are, anything else quoted.
+std::vector<std::pair<std::string, std::string>> parse_settings(const std::vector<std::string>& settings) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& setting : settings) {
+    const size_t equals = setting.find('=');
+    const std::string key = setting.substr(0, equals), value = setting.substr(equals + 1);
+    const bool integer = !value.empty() && value.find_first_not_of("0123456789") == std::string::npos;
+    if (integer || value == "true" || value == "false") {
+      out.emplace_back(key, value);
+      continue;
+    }
+    std::string quoted = "\"";
+    for (const char c : value) {
+      if (c == '"' || c == '\\') quoted += '\\';
+      quoted += c;
+    }
+    out.emplace_back(key, quoted + "\"");
+  }
+  return out;
+}
+
+// Empty when every --set is KEY=VALUE with a key the launcher does not write itself.
+std::string check_settings(const std::vector<std::string>& settings) {
+  for (const auto& setting : settings) {
+    const size_t equals = setting.find('=');
+    if (equals == std::string::npos || equals == 0) return fmt::format("--set '{}': expected KEY=VALUE", setting);
+    const std::string key = setting.substr(0, equals);
+    if (key.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_") != std::string::npos) {
+      return fmt::format("--set '{}': a key is lower case letters, digits and _", setting);
+    }
+    if (launcher_keys.contains(key)) {
+      return fmt::format("--set {}: the launcher writes this key itself; use its flag", key);
+    }
+  }
+  return {};
+}
+
 void write_node_config(const ClusterOptions& options, const fs::path& dir, int node) {
   std::string peers, clients;
   for (int k = 1; k <= options.nodes; ++k) {
@@ -253,6 +299,7 @@ void write_node_config(const ClusterOptions& options, const fs::path& dir, int n
     out << fmt::format("redirect = {}\n", options.redirect ? "true" : "false");
   }
   out << fmt::format("test_faults = {}\n", options.test_faults ? "true" : "false");
+  for (const auto& [key, value] : parse_settings(options.settings)) out << fmt::format("{} = {}\n", key, value);
 }
 
 int print_status(const fs::path& dir, const Layout& layout) {
@@ -351,6 +398,10 @@ int run_cluster(const ClusterOptions& options) {
       std::cout << fmt::format("starting the existing {}-node cluster in {} (its settings are in {}/nK/node.toml)\n",
                                layout.nodes, dir.string(), dir.string());
     } else {
+      if (const std::string bad = check_settings(options.settings); !bad.empty()) {
+        std::cerr << "replikv cluster: " << bad << "\n";
+        return 2;
+      }
       if (options.strategy != "leader" && options.strategy != "standalone") {
         std::cerr << "replikv cluster: --strategy takes leader (standalone nodes do not form a cluster)\n";
         return 2;

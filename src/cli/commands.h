@@ -56,6 +56,7 @@ struct ClusterOptions {
   int64_t election_timeout_ms = 1000;
   bool redirect = false;
   bool test_faults = false;
+  std::vector<std::string> settings;  // start: KEY=VALUE lines added to every node.toml
   std::string node;  // restart/stop/status: one node (n2 or 2); empty: all
   int timeout_s = 30;
 };

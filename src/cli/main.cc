@@ -145,6 +145,9 @@ int main(int argc, char** argv) {
   cluster->add_option("--election-timeout-ms", cluster_options.election_timeout_ms,
                       "start: minimum election timeout (default 1000; heartbeats every tenth)")
       ->check(CLI::Range(50, 600000));
+  cluster->add_option("--set", cluster_options.settings,
+                      "start: KEY=VALUE, a configuration key for every node (repeatable), e.g. "
+                      "--set log_compact_entries=1000");
   cluster->add_flag("--redirect", cluster_options.redirect,
                     "start: followers refuse naming the leader instead of forwarding");
   cluster->add_flag("--test-faults", cluster_options.test_faults, "start: nodes accept the FAULT command");

@@ -54,6 +54,8 @@ struct ReplicaStatus {
   std::vector<FollowerStatus> followers;  // at a leader
   uint64_t writes_forwarded_total = 0;    // writes this node forwarded to a leader
   uint64_t duplicates_skipped_total = 0;  // log entries skipped as already applied
+  LogIndex log_first_index;               // the first entry the log still holds
+  uint64_t log_compacted_entries_total = 0;
   uint64_t malformed_messages_total = 0;
   uint64_t cache_bytes = 0;         // the record cache in front of storage
   uint64_t cache_entries = 0;

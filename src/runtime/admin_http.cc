@@ -147,6 +147,10 @@ std::string Server::Impl::metrics_text() const {
            status.writes_forwarded_total);
     metric("replikv_duplicates_skipped_total", "counter", "Log entries skipped as already applied (at most once).",
            status.duplicates_skipped_total);
+    metric("replikv_log_first_index", "gauge", "The first entry the log still holds (earlier ones compacted).",
+           status.log_first_index.value());
+    metric("replikv_log_compacted_entries_total", "counter", "Log entries erased by compaction.",
+           status.log_compacted_entries_total);
     metric("replikv_peer_messages_sent_total", "counter", "Messages sent to peers.", peer.messages_sent);
     metric("replikv_peer_messages_received_total", "counter", "Messages received from peers.",
            peer.messages_received);
@@ -200,6 +204,8 @@ std::string Server::Impl::status_json() const {
   }
   if (peers) {
     json["writes_forwarded"] = status.writes_forwarded_total;
+    json["log_first_index"] = status.log_first_index.value();
+    json["log_compacted_entries"] = status.log_compacted_entries_total;
     json["peer_messages_dropped"] = peers->counters().messages_dropped;
     json["peer_handshakes_refused"] = peers->counters().handshakes_refused;
   }

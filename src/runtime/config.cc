@@ -137,6 +137,12 @@ const std::vector<KeySpec>& key_specs() {
       unsigned_key("request_timeout_ms",
                    "leader: how long a write waits to be confirmed before -TIMEOUT (default 5000)",
                    &Config::request_timeout_ms, 10, 3600000),
+      unsigned_key("log_compact_entries",
+                   "leader: compact the log once it holds more entries than this (default 20000)",
+                   &Config::log_compact_entries, 2, 1000000000),
+      unsigned_key("log_keep_entries",
+                   "leader: applied entries a compaction keeps, for followers a little behind (default 5000)",
+                   &Config::log_keep_entries, 1, 1000000000),
   };
   return specs;
 }
@@ -207,6 +213,9 @@ std::optional<std::string> load_config(const std::optional<std::string>& path,
     }
     if (config.heartbeat_interval_ms * 2 > config.election_timeout_ms) {
       return "heartbeat_interval_ms: must be at most half of election_timeout_ms";
+    }
+    if (config.log_keep_entries >= config.log_compact_entries) {
+      return "log_keep_entries: must be below log_compact_entries (a compaction would erase nothing)";
     }
   }
   return std::nullopt;

@@ -47,6 +47,8 @@ struct Config {
   uint64_t election_timeout_ms = 1000;
   uint64_t heartbeat_interval_ms = 100;
   uint64_t request_timeout_ms = 5000;
+  uint64_t log_compact_entries = 20000;
+  uint64_t log_keep_entries = 5000;
   std::string config_file;  // where it came from, for INFO; empty when none
 };
 

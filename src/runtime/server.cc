@@ -113,6 +113,8 @@ std::optional<std::string> Server::Impl::start_replica() {
   options.election_timeout_ms_max = static_cast<core::TimeMs>(config.election_timeout_ms * 2);
   options.heartbeat_interval_ms = static_cast<core::TimeMs>(config.heartbeat_interval_ms);
   options.request_timeout_ms = static_cast<core::TimeMs>(config.request_timeout_ms);
+  options.log_compact_entries = config.log_compact_entries;
+  options.log_keep_entries = config.log_keep_entries;
   options.cache_bytes_max = config.cache_bytes;
   options.redirect = config.redirect;
   options.client_addresses = client_addresses;

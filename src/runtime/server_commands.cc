@@ -319,11 +319,12 @@ std::string Server::Impl::info_replication() const {
         "replikv_commit_index:{}\r\nreplikv_last_index:{}\r\nreplikv_writes_forwarded:{}\r\n"
         "replikv_duplicates_skipped:{}\r\nreplikv_peer_messages_sent:{}\r\nreplikv_peer_messages_received:{}\r\n"
         "replikv_peer_messages_dropped:{}\r\nreplikv_peer_handshakes_refused:{}\r\nreplikv_peer_frames_refused:{}\r\n"
-        "replikv_peer_malformed_messages:{}\r\n",
+        "replikv_peer_malformed_messages:{}\r\nreplikv_log_first_index:{}\r\nreplikv_log_compacted_entries:{}\r\n",
         config.ack, config.failover, status.raft_role, status.term.value(), status.leader ? status.leader->value() : 0,
         status.commit_index.value(), status.last_index.value(), status.writes_forwarded_total,
         status.duplicates_skipped_total, peer.messages_sent, peer.messages_received, peer.messages_dropped,
-        peer.handshakes_refused, peer.frames_refused, status.malformed_messages_total);
+        peer.handshakes_refused, peer.frames_refused, status.malformed_messages_total,
+        status.log_first_index.value(), status.log_compacted_entries_total);
   }
   return out;
 }

@@ -45,6 +45,9 @@ struct SimOptions {
   int64_t client_timeout_ms = 200;
   // raft: the minimum election timeout (the maximum is twice it; heartbeats every sixth).
   int64_t election_timeout_ms_min = 300;
+  // raft: log compaction thresholds (RaftOptions), small so that runs compact all the time.
+  uint64_t log_compact_entries = 64;
+  uint64_t log_keep_entries = 16;
   bool fsync_always = true;
   int64_t fsync_latency_us_min = 50;
   int64_t fsync_latency_us_max = 2000;

@@ -39,6 +39,21 @@ TEST(Config, LeaderStrategyNeedsAConsistentMemberList) {
                         heartbeat),
             std::nullopt)
       << "heartbeats must come at least twice per election timeout";
+  Config compaction;
+  const auto keep = load_config(std::nullopt,
+                                {{"strategy", "leader"}, {"peers", "1=h:1"}, {"log_compact_entries", "100"},
+                                 {"log_keep_entries", "100"}},
+                                compaction);
+  ASSERT_TRUE(keep.has_value());
+  EXPECT_NE(keep->find("log_keep_entries"), std::string::npos) << *keep;
+  Config compacting;
+  EXPECT_EQ(load_config(std::nullopt,
+                        {{"strategy", "leader"}, {"peers", "1=127.0.0.1:7579"}, {"log_compact_entries", "100"},
+                         {"log_keep_entries", "10"}},
+                        compacting),
+            std::nullopt);
+  EXPECT_EQ(compacting.log_compact_entries, 100u);
+  EXPECT_EQ(compacting.log_keep_entries, 10u);
   Config good;
   EXPECT_EQ(load_config(std::nullopt, {{"strategy", "leader"}, {"peers", "1=127.0.0.1:7579,2=127.0.0.1:7580"}}, good),
             std::nullopt);

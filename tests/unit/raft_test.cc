@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include "core/encoding.h"
 #include "core/leader/raft.h"
 #include "storage/memory_engine.h"
 
@@ -129,6 +130,15 @@ class Cluster {
     return std::nullopt;
   }
 
+  // The indexes node n's log holds (in storage).
+  std::vector<uint64_t> log_indexes(int n) {
+    std::vector<uint64_t> out;
+    engines_[static_cast<size_t>(n - 1)]->scan(Column::log, {}, [&](std::string_view key, std::string_view) {
+      out.push_back(read_u64_be(key));
+      return true;
+    });
+    return out;
+  }
   void isolate(int n) { isolated_.insert(n); }
   void duplicate_forwards(bool on) { duplicate_forwards_ = on; }
   uint64_t forwards_duplicated() const { return forwards_duplicated_; }
@@ -343,6 +353,59 @@ TEST(Raft, AClockSteppedBackDoesNotSilenceTheLeader) {
   cluster.request(leader, 2, SetRequest{"k", "w", {}, {}, false});
   cluster.deliver_all();
   EXPECT_EQ(cluster.reply_for(2), Reply::ok());
+}
+
+// Compaction: a long log is cut below the applied index, keeping a tail — but, until snapshots
+// can be sent, only below what every member holds: a follower that is away keeps the leader's
+// log whole from its position on, and catches up from it when it is back. Restarts read the
+// compacted log back.
+TEST(Raft, TheLogIsCompactedBelowWhatEveryMemberHolds) {
+  Cluster cluster(3, [](int, RaftOptions& options) {
+    options.log_compact_entries = 8;
+    options.log_keep_entries = 2;
+  });
+  cluster.run(0, 5000);
+  const int leader = cluster.leaders().at(0);
+  const int away = leader % 3 + 1;
+  uint64_t sequence = 0;
+  auto write = [&](int count) {
+    for (int i = 0; i < count; ++i) {
+      cluster.request(leader, ++sequence, SetRequest{"k" + std::to_string(sequence), "v", {}, {}, false});
+      cluster.deliver_all();
+    }
+  };
+  write(30);
+  cluster.run(5010, 5100);  // heartbeats carry what every member holds
+  write(1);
+  for (int n = 1; n <= 3; ++n) {
+    const auto held = cluster.log_indexes(n);
+    ASSERT_FALSE(held.empty());
+    EXPECT_LE(held.size(), 12u) << "node " << n;
+    EXPECT_GT(held.front(), 10u) << "node " << n;
+    EXPECT_EQ(held.back(), cluster.node(n).status().last_index.value());
+  }
+  // One follower away: nothing it lacks is compacted.
+  const uint64_t away_last = cluster.node(away).status().last_index.value();
+  cluster.isolate(away);
+  write(40);
+  const auto leader_log = cluster.log_indexes(leader);
+  EXPECT_LE(leader_log.front(), away_last + 1) << "the leader kept what the absent follower lacks";
+  // Back: it catches up from the log, and everyone compacts again.
+  cluster.heal();
+  cluster.run(5110, 5600);
+  write(1);
+  cluster.run(5610, 5700);
+  EXPECT_EQ(cluster.node(away).status().applied_index, cluster.node(leader).status().applied_index);
+  EXPECT_EQ(cluster.node(away).status().key_count, 72u);
+  EXPECT_GT(cluster.log_indexes(leader).front(), away_last + 1);
+  // A restarted node reads its compacted log back and goes on.
+  cluster.crash(away);
+  cluster.start(away);
+  cluster.run(5710, 6500);
+  write(3);
+  cluster.run(6510, 6700);
+  EXPECT_EQ(cluster.node(away).status().key_count, 75u);
+  EXPECT_EQ(cluster.node(away).status().applied_index, cluster.node(leader).status().applied_index);
 }
 
 // §5.2 and check-quorum: a leader cut off from the others cannot commit and steps down; the

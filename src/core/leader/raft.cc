@@ -18,6 +18,7 @@ constexpr std::string_view meta_applied = "raft_applied";
 constexpr std::string_view meta_epoch = "raft_epoch";
 constexpr std::string_view meta_last_index = "raft_last_index";
 constexpr std::string_view meta_term_starts = "raft_term_starts";  // (first index, term) pairs
+constexpr std::string_view meta_log_start = "raft_log_start";  // first index held, term before it
 constexpr std::string_view meta_window_prefix = "raft_window_";  // + big-endian origin node id
 
 std::string window_key(uint32_t node) {
@@ -80,8 +81,16 @@ Raft::Raft(const StorageView& view, Rng rng, RaftOptions options)
       term_starts_[read_u64_be(std::string_view(*starts).substr(i))] = Term(read_u64_be(std::string_view(*starts).substr(i + 8)));
     }
   }
-  REPLIKV_ASSERT(last_index_.value() == 0 || view.get(Column::log, index_key(last_index_)).has_value(),
+  if (const auto start = view.get(Column::meta, meta_log_start)) {
+    REPLIKV_ASSERT(start->size() == 16, "the log start record holds an index and a term");
+    log_start_ = LogIndex(read_u64_be(*start));
+    log_start_term_ = Term(read_u64_be(std::string_view(*start).substr(8)));
+  }
+  REPLIKV_ASSERT(last_index_.value() + 1 >= log_start_.value(), "the log does not end before it starts");
+  REPLIKV_ASSERT(last_index_ < log_start_ || view.get(Column::log, index_key(last_index_)).has_value(),
                  "the log holds its last index");
+  REPLIKV_ASSERT(last_index_ < log_start_ || view.get(Column::log, index_key(log_start_)).has_value(),
+                 "the log holds its first index");
   REPLIKV_ASSERT(!view.get(Column::log, index_key(last_index_.next())).has_value(), "the log ends at its last index");
   last_term_ = term_at(last_index_);
   durable_index_ = last_index_;
@@ -182,6 +191,7 @@ bool Raft::take_ready(Ready& out) {
   }
   round_wanted_ = false;
   propagate_commit();
+  maybe_compact();
   keyspace_.finish_batch(pending_.batch);
   for (auto& [node, dirty] : windows_dirty_) {
     pending_.batch.put(Column::meta, window_key(node), applied_windows_[node].encode());
@@ -238,6 +248,8 @@ ReplicaStatus Raft::status() const {
   status.last_index = last_index_;
   status.writes_forwarded_total = writes_forwarded_;
   status.duplicates_skipped_total = duplicates_skipped_;
+  status.log_first_index = log_start_;
+  status.log_compacted_entries_total = compacted_entries_;
   status.malformed_messages_total = malformed_messages_;
   if (role_ == Role::leader) {
     for (const auto& [id, peer] : peers_) {
@@ -368,7 +380,9 @@ void Raft::on_append(const proto::RaftMessage& message) {
   response.set_round(message.round());
   response.set_heartbeat(message.heartbeat());
   const LogIndex prev(message.prev_log_index());
-  if (prev > last_index_ || term_at(prev) != Term(message.prev_log_term())) {
+  // Below the log's start, entries were applied here, so committed: they match the leader's.
+  const bool compacted = prev.value() + 1 < log_start_.value();
+  if (!compacted && (prev > last_index_ || term_at(prev) != Term(message.prev_log_term()))) {
     response.set_success(false);
     response.set_hint_index(std::min(last_index_.value(), prev.value() == 0 ? 0 : prev.value() - 1));
     response.set_rejected_index(prev.value());
@@ -383,6 +397,7 @@ void Raft::on_append(const proto::RaftMessage& message) {
       return;
     }
     const LogIndex index(entry.index());
+    if (index < log_start_) continue;  // applied here and compacted
     if (index <= last_index_) {
       if (term_at(index) == Term(entry.term())) continue;  // already held
       // A conflicting suffix: it was never committed (the leader's log holds every committed
@@ -407,6 +422,7 @@ void Raft::on_append(const proto::RaftMessage& message) {
     append_encoded(std::move(entry), bytes);
   }
   const LogIndex match(prev.value() + static_cast<uint64_t>(message.entries_size()));
+  cluster_holds_ = std::max(cluster_holds_, LogIndex(message.cluster_holds_index()));
   const LogIndex leader_commit(std::min(message.commit_index(), match.value()));
   if (leader_commit > commit_) {
     commit_ = leader_commit;
@@ -613,6 +629,45 @@ void Raft::append_encoded(proto::LogEntry entry, std::string bytes) {
   log_written_ = true;
 }
 
+// Leader: every member holds the log up to here (the lowest match, and no further than the
+// commit index). Follower: what the leader last said of it.
+LogIndex Raft::compactable_index() const {
+  if (role_ != Role::leader) return cluster_holds_;
+  LogIndex lowest = commit_;
+  for (const auto& [id, peer] : peers_) lowest = std::min(lowest, peer.match);
+  return lowest;
+}
+
+// Erases the log below what is applied and held everywhere, keeping a tail, once it is long.
+// In the same batch as the new start record, so a crash leaves the old log or the cut one.
+void Raft::maybe_compact() {
+  if (last_index_.value() + 1 - log_start_.value() <= options_.log_compact_entries) return;
+  const uint64_t upto = std::min(applied_, compactable_index()).value();
+  if (upto <= options_.log_keep_entries) return;
+  const LogIndex new_start(upto - options_.log_keep_entries + 1);
+  if (new_start <= log_start_) return;
+  REPLIKV_ASSERT(new_start <= applied_.next(), "only applied entries are compacted");
+  const Term before = term_at(LogIndex(new_start.value() - 1));
+  const Term first = new_start <= last_index_ ? term_at(new_start) : Term();
+  pending_.batch.erase_range(Column::log, index_key(log_start_), index_key(new_start));
+  compacted_entries_ += new_start.value() - log_start_.value();
+  // Term starts below the new first index go; the first index's term is kept as a start.
+  term_starts_.erase(term_starts_.upper_bound(0), term_starts_.upper_bound(new_start.value()));
+  if (new_start <= last_index_) term_starts_[new_start.value()] = first;
+  term_starts_dirty_ = true;
+  log_start_ = new_start;
+  log_start_term_ = before;
+  std::string record;
+  append_u64_be(record, log_start_.value());
+  append_u64_be(record, log_start_term_.value());
+  pending_.batch.put(Column::meta, std::string(meta_log_start), std::move(record));
+  while (!recent_.empty() && recent_first_ < log_start_) {
+    recent_.pop_front();
+    recent_first_ = recent_first_.next();
+  }
+  if (recent_.empty()) recent_first_ = last_index_.next();
+}
+
 // Keeps the newest entries decoded in memory, for sending and applying without a storage read —
 // but never drops one the storage does not hold yet (not handed over in a Ready).
 void Raft::trim_recent() {
@@ -634,7 +689,7 @@ const proto::LogEntry* Raft::entry_at(LogIndex index, proto::LogEntry& scratch) 
 // The entry at `index` as it is encoded (an index up to the last): from memory when recent, else
 // read from storage into `scratch`.
 std::string_view Raft::entry_bytes_at(LogIndex index, std::string& scratch) const {
-  REPLIKV_ASSERT(index.value() != 0 && index <= last_index_, "entry_bytes_at() names an entry of the log");
+  REPLIKV_ASSERT(index >= log_start_ && index <= last_index_, "entry_bytes_at() names an entry the log holds");
   if (!recent_.empty() && index >= recent_first_) return recent_[index.value() - recent_first_.value()].bytes;
   auto bytes = view_.get(Column::log, index_key(index));
   REPLIKV_ASSERT(bytes.has_value() && bytes->size() >= 8, "every index up to the last is in the log");
@@ -643,7 +698,9 @@ std::string_view Raft::entry_bytes_at(LogIndex index, std::string& scratch) cons
 }
 
 Term Raft::term_at(LogIndex index) const {
-  if (index > last_index_) return Term();
+  if (index > last_index_ || index.value() == 0) return Term();
+  REPLIKV_ASSERT(index.value() + 1 >= log_start_.value(), "term_at() asks of an entry the log still knows");
+  if (index.value() + 1 == log_start_.value()) return log_start_term_;
   // Nearly always an index of the newest term: no search.
   if (index.value() >= term_starts_.rbegin()->first) return term_starts_.rbegin()->second;
   auto it = term_starts_.upper_bound(index.value());
@@ -665,6 +722,7 @@ void Raft::send_append(NodeId to, Peer& peer, bool heartbeat, bool commit_only) 
   message.set_type(proto::RaftMessage::APPEND);
   message.set_term(term_.value());
   message.set_round(commit_only ? 0 : round_);
+  message.set_cluster_holds_index(compactable_index().value());
   if (heartbeat) {
     // At what the follower is known to hold, so it always fits.
     message.set_heartbeat(true);
@@ -676,6 +734,9 @@ void Raft::send_append(NodeId to, Peer& peer, bool heartbeat, bool commit_only) 
     return;
   }
   if (peer.inflight >= options_.inflight_appends_max) return;  // flow control
+  // Not before the log's start: every member holds the entries compacted away (they were
+  // compacted only once held everywhere), so the follower matches there or further on.
+  if (peer.next < log_start_) peer.next = log_start_;
   // From where the leader believes the follower is; with nothing new to send this is a probe
   // (no entries) that the follower accepts or rejects with a hint.
   const LogIndex prev(std::min(peer.next.value() - 1, last_index_.value()));

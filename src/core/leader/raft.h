@@ -82,6 +82,12 @@ struct RaftOptions {
   uint64_t append_entries_max = 64;   // entries in one APPEND
   uint64_t inflight_appends_max = 8;  // APPENDs in flight to one follower (pipelining bound)
   uint64_t cache_bytes_max = 16ull << 20;
+  // Log compaction: once the log holds more than `log_compact_entries` entries, the ones below
+  // the applied index are erased except the newest `log_keep_entries` of them (for followers a
+  // little behind). Until snapshots can be sent, only entries every member holds are erased:
+  // the leader compacts below the lowest match and tells followers that bound in its APPENDs.
+  uint64_t log_compact_entries = 20000;
+  uint64_t log_keep_entries = 5000;
   // Both on in every real configuration; scenario tests that replay the paper's figures, which
   // assume neither, turn them off.
   // The leader's expiry sweep: how often, and how many keys one Expire entry deletes at most.
@@ -201,6 +207,8 @@ class Raft final : public Replica {
   void broadcast_append(bool heartbeat);
   void append(proto::LogEntry entry);
   void append_encoded(proto::LogEntry entry, std::string bytes);
+  void maybe_compact();
+  LogIndex compactable_index() const;
   void persist_term_and_vote();
   void advance_commit();
   void propose_expiry();
@@ -248,6 +256,12 @@ class Raft final : public Replica {
   std::map<uint64_t, LogIndex> ready_last_index_;
   LogIndex durable_index_;  // this node's log is durable up to here
   std::map<uint64_t, Term> term_starts_;  // the first index of each term in the log -> the term
+  // The first entry the log holds (the ones before were compacted away) and the term of the one
+  // before it. term_at() answers for index 0 and from log_start_ - 1 on.
+  LogIndex log_start_{1};
+  Term log_start_term_;
+  LogIndex cluster_holds_;  // the leader's word: every member holds the log up to here
+  uint64_t compacted_entries_ = 0;
   // Changed since the last batch: written with the next one, beside the entries.
   bool last_index_dirty_ = false;
   bool term_starts_dirty_ = false;
