@@ -1,0 +1,51 @@
+// SnapshotSource: reads the state machine out of a frozen storage view in bounded chunks.
+//
+// What a snapshot holds (docs/snapshots.md): every record of the data and expiry columns, and the
+// meta records that are replicated state — the per-origin sequence windows and the keyspace
+// counters. Nothing of the log, term, vote or positions: those belong to the receiving node.
+// A chunk holds records up to `bytes_max` (at least one record, however large), so memory is
+// bounded by the chunk size whatever the data size; the source keeps only its position (a column
+// and the last key sent), so it can go on over many loop turns while the node keeps writing —
+// the view is frozen — and can start a chunk again from where any earlier one ended.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/storage.h"
+#include "core/types.h"
+#include "proto/replikv.pb.h"
+
+namespace replikv::core {
+
+// True for the meta records a snapshot carries (replicated state).
+bool is_replicated_meta(std::string_view key);
+
+class SnapshotSource {
+ public:
+  SnapshotSource(std::unique_ptr<StorageView> view, LogIndex index, Term term);
+
+  // Chunk `number` (0, 1, …: each after the one before; a chunk asked again is read again).
+  proto::SnapshotChunk chunk(uint64_t number, size_t bytes_max);
+  LogIndex index() const { return index_; }
+  Term term() const { return term_; }
+
+ private:
+  struct Position {
+    int stage = 0;        // into the column order (data, expiry, meta)
+    std::string after;    // the last key sent in that column (empty with `fresh`)
+    bool fresh = true;    // nothing sent from this column yet
+  };
+
+  std::unique_ptr<StorageView> view_;
+  LogIndex index_;
+  Term term_;
+  // Where each chunk starts: chunk n starts at starts_[n] (known for every chunk made so far).
+  std::vector<Position> starts_;
+};
+
+}  // namespace replikv::core

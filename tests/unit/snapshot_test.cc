@@ -1,0 +1,94 @@
+// SnapshotSource: the state machine read out of a frozen view in bounded, repeatable chunks.
+#include <map>
+#include <string>
+#include <tuple>
+
+#include <gtest/gtest.h>
+
+#include "core/encoding.h"
+#include "core/leader/snapshot.h"
+#include "storage/memory_engine.h"
+
+namespace replikv::core {
+namespace {
+
+using Records = std::map<std::tuple<uint32_t, std::string>, std::string>;
+
+Records replicated_state(const StorageView& view) {
+  Records out;
+  for (const Column column : {Column::data, Column::expiry, Column::meta}) {
+    view.scan(column, {}, [&](std::string_view key, std::string_view value) {
+      if (column != Column::meta || is_replicated_meta(key)) {
+        out[{static_cast<uint32_t>(column), std::string(key)}] = std::string(value);
+      }
+      return true;
+    });
+  }
+  return out;
+}
+
+TEST(SnapshotSource, ChunksCoverTheFrozenStateInOrderAndRepeat) {
+  storage::MemoryEngine engine;
+  WriteBatch batch;
+  for (int i = 0; i < 200; ++i) batch.put(Column::data, data_key("k" + std::to_string(i)), std::string(i % 7 * 10, 'v'));
+  batch.put(Column::data, data_key("big"), std::string(1000, 'b'));  // larger than a chunk
+  for (int i = 0; i < 20; ++i) batch.put(Column::expiry, expiry_key(1000 + i, "k" + std::to_string(i)), "");
+  batch.put(Column::meta, std::string(meta_counters), std::string(24, '\0'));
+  batch.put(Column::meta, "raft_window_00000001", std::string(136, 'w'));
+  batch.put(Column::meta, "raft_term", "not replicated");
+  batch.put(Column::log, "entry", "not in a snapshot");
+  ASSERT_TRUE(engine.write(batch).is_ok());
+  SnapshotSource source(engine.snapshot(), LogIndex(42), Term(7));
+  const Records expected = replicated_state(engine);
+  // Writes after the snapshot do not show in it.
+  WriteBatch later;
+  later.put(Column::data, data_key("later"), "x");
+  later.erase(Column::data, data_key("k1"));
+  ASSERT_TRUE(engine.write(later).is_ok());
+
+  Records got;
+  std::tuple<uint32_t, std::string> previous{0, ""};
+  constexpr size_t bytes_max = 300;
+  uint64_t number = 0;
+  for (;; ++number) {
+    ASSERT_LT(number, 1000u) << "the chunks end";
+    const proto::SnapshotChunk chunk = source.chunk(number, bytes_max);
+    EXPECT_EQ(chunk.index(), 42u);
+    EXPECT_EQ(chunk.term(), 7u);
+    EXPECT_EQ(chunk.number(), number);
+    size_t bytes = 0;
+    for (const auto& record : chunk.records()) {
+      const std::tuple<uint32_t, std::string> at{record.column(), record.key()};
+      // Column order data (1), expiry (3), meta (2): compare by that order.
+      auto rank = [](uint32_t column) { return column == 1 ? 0 : column == 3 ? 1 : 2; };
+      if (number > 0 || &record != &chunk.records(0)) {
+        const bool after = rank(std::get<0>(at)) > rank(std::get<0>(previous)) ||
+                           (std::get<0>(at) == std::get<0>(previous) && std::get<1>(at) > std::get<1>(previous));
+        EXPECT_TRUE(after) << "records come once, in order";
+      }
+      previous = at;
+      got[at] = record.value();
+      bytes += record.key().size() + record.value().size();
+    }
+    if (chunk.records_size() > 1) {
+      EXPECT_LE(bytes, bytes_max);
+    }
+    // Asked again, the same chunk.
+    EXPECT_EQ(source.chunk(number, bytes_max).SerializeAsString(), chunk.SerializeAsString());
+    if (chunk.last()) break;
+  }
+  EXPECT_GT(number, 5u) << "the state took several chunks";
+  EXPECT_EQ(got, expected);
+  EXPECT_EQ(got.count({static_cast<uint32_t>(Column::meta), "raft_term"}), 0u);
+}
+
+TEST(SnapshotSource, AnEmptyStateIsOneLastChunk) {
+  storage::MemoryEngine engine;
+  SnapshotSource source(engine.snapshot(), LogIndex(0), Term(0));
+  const proto::SnapshotChunk chunk = source.chunk(0, 1024);
+  EXPECT_TRUE(chunk.last());
+  EXPECT_EQ(chunk.records_size(), 0);
+}
+
+}  // namespace
+}  // namespace replikv::core
