@@ -51,11 +51,12 @@ class StorageView {
 class WriteBatch {
  public:
   struct Operation {
-    enum class Kind : uint8_t { put, erase, erase_range };
+    enum class Kind : uint8_t { put, erase, erase_range, erase_to_end };
     Kind kind;
     Column column;
     std::string key;
     std::string value;  // put: the value; erase_range: the end of the range (excluded)
+    // (erase_to_end: every key from `key` on)
   };
 
   void put(Column column, std::string key, std::string value) {
@@ -70,6 +71,11 @@ class WriteBatch {
   void erase_range(Column column, std::string begin, std::string end) {
     bytes_ += begin.size() + end.size();
     operations_.push_back({Operation::Kind::erase_range, column, std::move(begin), std::move(end)});
+  }
+  // Erases every key >= begin (begin empty: the whole column).
+  void erase_to_end(Column column, std::string begin) {
+    bytes_ += begin.size();
+    operations_.push_back({Operation::Kind::erase_to_end, column, std::move(begin), {}});
   }
 
   bool empty() const { return operations_.empty(); }

@@ -51,9 +51,11 @@ std::unique_ptr<core::StorageView> MemoryEngine::snapshot() const {
 Status MemoryEngine::write(const core::WriteBatch& batch) {
   for (const auto& op : batch.operations()) {
     auto& table = tables_[static_cast<size_t>(op.column)];
-    if (op.kind == core::WriteBatch::Operation::Kind::erase_range) {
+    if (op.kind == core::WriteBatch::Operation::Kind::erase_range ||
+        op.kind == core::WriteBatch::Operation::Kind::erase_to_end) {
+      const bool to_end = op.kind == core::WriteBatch::Operation::Kind::erase_to_end;
       auto it = table.lower_bound(op.key);
-      while (it != table.end() && it->first < op.value) {
+      while (it != table.end() && (to_end || it->first < op.value)) {
         undo_.push_back({op.column, it->first, std::move(it->second)});
         it = table.erase(it);
       }

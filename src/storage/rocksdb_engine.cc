@@ -173,6 +173,24 @@ Status RocksDbEngine::write(const core::WriteBatch& batch) {
       case core::WriteBatch::Operation::Kind::erase_range:
         status = rocks_batch.DeleteRange(handle, op.key, op.value);
         break;
+      case core::WriteBatch::Operation::Kind::erase_to_end: {
+        // A range tombstone up to just past the column's last key (as stored now, or put
+        // earlier in this batch — the batch's own puts are covered by scanning them too).
+        std::string end;
+        std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(impl_->read_options, handle));
+        it->SeekToLast();
+        if (it->Valid()) end = it->key().ToString() + '\0';
+        REPLIKV_ASSERT(it->status().ok(), "RocksDB scan failed (storage damaged?)");
+        for (const auto& earlier : batch.operations()) {
+          if (&earlier == &op) break;
+          if (earlier.column == op.column && earlier.kind == core::WriteBatch::Operation::Kind::put &&
+              earlier.key + '\0' > end) {
+            end = earlier.key + '\0';
+          }
+        }
+        if (!end.empty() && end > op.key) status = rocks_batch.DeleteRange(handle, op.key, end);
+        break;
+      }
     }
     if (!status.ok()) return Status::error("RocksDB batch: " + status.ToString());
   }

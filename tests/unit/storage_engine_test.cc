@@ -171,6 +171,32 @@ TYPED_TEST(EngineTest, ARangeEraseRemovesExactlyItsRange) {
   EXPECT_EQ(this->engine_->get(Column::data, "b2"), "other column");
 }
 
+TYPED_TEST(EngineTest, AnEraseToTheEndEmptiesTheRestOfAColumn) {
+  core::WriteBatch stored;
+  for (const std::string& key : std::vector<std::string>{"a", "m", std::string(20, static_cast<char>(0xff))}) {
+    stored.put(Column::data, key, "v");
+  }
+  stored.put(Column::meta, "zzz", "other column");
+  ASSERT_TRUE(this->engine_->write(stored).is_ok());
+  core::WriteBatch batch;
+  batch.put(Column::data, std::string(30, '\xff'), "put in the same batch, before");
+  batch.erase_to_end(Column::data, "b");
+  batch.put(Column::data, "x", "after");
+  ASSERT_TRUE(this->engine_->write(batch).is_ok());
+  std::vector<std::string> keys;
+  this->engine_->scan(Column::data, {}, [&](std::string_view key, std::string_view) {
+    keys.emplace_back(key);
+    return true;
+  });
+  EXPECT_EQ(keys, (std::vector<std::string>{"a", "x"}));
+  EXPECT_EQ(this->engine_->get(Column::meta, "zzz"), "other column");
+  core::WriteBatch all;
+  all.erase_to_end(Column::data, "");
+  ASSERT_TRUE(this->engine_->write(all).is_ok());
+  EXPECT_EQ(this->engine_->get(Column::data, "a"), std::nullopt);
+  EXPECT_EQ(this->engine_->get(Column::data, "x"), std::nullopt);
+}
+
 TYPED_TEST(EngineTest, SyncsAreCounted) {
   const auto before = this->engine_->stats();
   core::WriteBatch batch;
