@@ -90,5 +90,83 @@ TEST(SnapshotSource, AnEmptyStateIsOneLastChunk) {
   EXPECT_EQ(chunk.records_size(), 0);
 }
 
+// The install steps move a snapshot into a node that holds other state: the replicated state
+// becomes the snapshot's exactly, the node's own records (term, log) stay, and a crash in the
+// moving step (unsynced batches lost) is finished by moving again.
+TEST(SnapshotInstall, StagingErasingAndMovingReplaceTheReplicatedStateOnly) {
+  storage::MemoryEngine leader;
+  WriteBatch state;
+  for (int i = 0; i < 120; ++i) state.put(Column::data, data_key("new" + std::to_string(i)), std::string(i % 5 * 20, 'n'));
+  state.put(Column::expiry, expiry_key(5000, "new1"), "");
+  state.put(Column::meta, std::string(meta_counters), std::string(24, '\1'));
+  state.put(Column::meta, "raft_window_00000002", std::string(136, 'w'));
+  ASSERT_TRUE(leader.write(state).is_ok());
+  SnapshotSource source(leader.snapshot(), LogIndex(99), Term(3));
+
+  storage::MemoryEngine follower;
+  WriteBatch old;
+  for (int i = 0; i < 50; ++i) old.put(Column::data, data_key("old" + std::to_string(i)), "o");
+  old.put(Column::expiry, expiry_key(10, "old1"), "");
+  old.put(Column::meta, "raft_window_00000001", std::string(136, 'x'));
+  old.put(Column::meta, std::string(meta_counters), std::string(24, '\2'));
+  old.put(Column::meta, "raft_term", "mine");
+  old.put(Column::log, "entry", "mine too");
+  ASSERT_TRUE(follower.write(old).is_ok());
+  ASSERT_TRUE(follower.sync().is_ok());
+
+  for (uint64_t number = 0;; ++number) {
+    const proto::SnapshotChunk chunk = source.chunk(number, 256);
+    WriteBatch batch;
+    stage_chunk(chunk, batch);
+    ASSERT_TRUE(follower.write(batch).is_ok());
+    ASSERT_TRUE(follower.sync().is_ok());
+    if (chunk.last()) break;
+  }
+  EXPECT_EQ(follower.get(Column::data, data_key("old3")), "o") << "staging changes nothing yet";
+  WriteBatch erase;
+  erase_replicated_state(follower, erase);
+  ASSERT_TRUE(follower.write(erase).is_ok());
+  ASSERT_TRUE(follower.sync().is_ok());
+  int batches = 0;
+  bool crashed = false;
+  for (bool done = false; !done;) {
+    ASSERT_LT(++batches, 1000);
+    WriteBatch move;
+    done = move_staged(follower, 200, move);
+    ASSERT_TRUE(follower.write(move).is_ok());
+    if (batches == 5 && !crashed) {
+      follower.crash();  // the batch was never synced: it is lost, and moved again
+      crashed = true;
+      done = false;
+      continue;
+    }
+    ASSERT_TRUE(follower.sync().is_ok());
+  }
+  EXPECT_GT(batches, 10);
+  EXPECT_EQ(replicated_state(follower), replicated_state(leader));
+  EXPECT_EQ(follower.get(Column::meta, "raft_term"), "mine");
+  EXPECT_EQ(follower.get(Column::log, "entry"), "mine too");
+  bool staged = false;
+  follower.scan(Column::meta, "raft_stage_", [&](std::string_view key, std::string_view) {
+    staged = key.starts_with("raft_stage_");
+    return false;
+  });
+  EXPECT_FALSE(staged) << "staging is empty at the end";
+
+  // An abandoned install leaves nothing staged.
+  WriteBatch again;
+  stage_chunk(source.chunk(0, 256), again);
+  ASSERT_TRUE(follower.write(again).is_ok());
+  WriteBatch discard;
+  discard_staged(discard);
+  ASSERT_TRUE(follower.write(discard).is_ok());
+  follower.scan(Column::meta, "raft_stage_", [&](std::string_view key, std::string_view) {
+    staged = key.starts_with("raft_stage_");
+    return false;
+  });
+  EXPECT_FALSE(staged);
+  EXPECT_EQ(replicated_state(follower), replicated_state(leader));
+}
+
 }  // namespace
 }  // namespace replikv::core

@@ -57,4 +57,63 @@ proto::SnapshotChunk SnapshotSource::chunk(uint64_t number, size_t bytes_max) {
   return out;
 }
 
+namespace {
+
+constexpr std::string_view stage_prefix = "raft_stage_";
+
+// The first key after every key that starts with `prefix` (prefix never ends in 0xff here).
+std::string prefix_end(std::string_view prefix) {
+  std::string end(prefix);
+  end.back() = static_cast<char>(end.back() + 1);
+  return end;
+}
+
+}  // namespace
+
+std::string staged_key(Column column, std::string_view key) {
+  std::string out(stage_prefix);
+  out.push_back(static_cast<char>(column));
+  out.append(key);
+  return out;
+}
+
+void stage_chunk(const proto::SnapshotChunk& chunk, WriteBatch& batch) {
+  for (const auto& record : chunk.records()) {
+    const auto column = static_cast<Column>(record.column());
+    REPLIKV_ASSERT(column == Column::data || column == Column::expiry || column == Column::meta,
+                   "a snapshot holds data, expiry and meta records");
+    batch.put(Column::meta, staged_key(column, record.key()), record.value());
+  }
+}
+
+void erase_replicated_state(const StorageView& view, WriteBatch& batch) {
+  batch.erase_to_end(Column::data, "");
+  batch.erase_to_end(Column::expiry, "");
+  batch.erase_range(Column::meta, std::string(window_prefix), prefix_end(window_prefix));
+  if (view.get(Column::meta, meta_counters)) batch.erase(Column::meta, std::string(meta_counters));
+}
+
+bool move_staged(const StorageView& view, size_t bytes_max, WriteBatch& batch) {
+  size_t bytes = 0;
+  bool more = false;
+  view.scan(Column::meta, stage_prefix, [&](std::string_view key, std::string_view value) {
+    if (!key.starts_with(stage_prefix)) return false;
+    if (bytes > 0 && bytes + key.size() + value.size() > bytes_max) {
+      more = true;
+      return false;
+    }
+    REPLIKV_ASSERT(key.size() > stage_prefix.size(), "a staged key names its column");
+    const auto column = static_cast<Column>(key[stage_prefix.size()]);
+    batch.put(column, std::string(key.substr(stage_prefix.size() + 1)), std::string(value));
+    batch.erase(Column::meta, std::string(key));
+    bytes += key.size() + value.size();
+    return true;
+  });
+  return !more;
+}
+
+void discard_staged(WriteBatch& batch) {
+  batch.erase_range(Column::meta, std::string(stage_prefix), prefix_end(stage_prefix));
+}
+
 }  // namespace replikv::core

@@ -48,4 +48,17 @@ class SnapshotSource {
   std::vector<Position> starts_;
 };
 
+// Install side (docs/snapshots.md §5): the steps, each one atomic batch.
+// Staging: a chunk's records go under `meta` keys raft_stage_<column byte><key>.
+std::string staged_key(Column column, std::string_view key);
+void stage_chunk(const proto::SnapshotChunk& chunk, WriteBatch& batch);
+// Erases what a snapshot replaces: the data and expiry columns and the replicated meta records.
+void erase_replicated_state(const StorageView& view, WriteBatch& batch);
+// Moves staged records (about `bytes_max` of them, at least one) into their columns, erasing
+// them from staging in the same batch; true when staging is empty after this batch. Idempotent
+// across crashes: a record is moved by the batch that erases it from staging.
+bool move_staged(const StorageView& view, size_t bytes_max, WriteBatch& batch);
+// Erases whatever is staged (an install abandoned before its last chunk).
+void discard_staged(WriteBatch& batch);
+
 }  // namespace replikv::core
