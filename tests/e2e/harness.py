@@ -19,17 +19,44 @@ BINARY = os.environ.get("REPLIKV_BIN", os.path.join(ROOT, "build", "release", "r
 HOST = "127.0.0.1"
 
 
+def ephemeral_port_range():
+    """The kernel's range for outgoing connections' local ports (Linux; a common default else)."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            low, high = (int(x) for x in f.read().split())
+            return low, high
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
+_next_port = [0]
+
+
 def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
+    """A port free now, below the ephemeral range (see free_cluster_base for why)."""
+    low, _ = ephemeral_port_range()
+    span = max(1000, low - 10000)
+    for _ in range(1000):
+        port = 10000 + (os.getpid() * 13 + _next_port[0] * 97 + 5000) % span
+        _next_port[0] += 1
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind((HOST, port))
+                return port
+            except OSError:
+                continue
+    raise RuntimeError("no free port")
 
 
 def free_cluster_base(count=3):
     """A base port P for `replikv cluster start --port P`: P..P+count-1 (clients), P+100.. (admin)
-    and P+200.. (peers) all free now."""
+    and P+200.. (peers) all free now — and below the ephemeral range, so that a node restarted by
+    a test finds its ports still free: inside it, any outgoing connection (a peer reconnecting to
+    the stopped node, a benchmark client) may take one of them as its local port meanwhile."""
+    low, _ = ephemeral_port_range()
+    span = max(1000, low - 10000 - 300)
     for attempt in range(200):
-        base = 20000 + (os.getpid() * 7 + attempt * 331) % 30000
+        base = 10000 + (os.getpid() * 7 + attempt * 331) % span
         sockets = []
         try:
             for port in [base + offset + i for offset in (0, 100, 200) for i in range(count)]:
