@@ -233,6 +233,18 @@ bool stop_node(const fs::path& dir, int node, int timeout_s) {
   return true;
 }
 
+// Ports inside the kernel's range for outgoing connections' local ports can be taken while a node
+// is down (a peer reconnecting to it gets one as its local port), so its restart fails to listen.
+void warn_if_ephemeral(int first, int last) {
+  std::ifstream range("/proc/sys/net/ipv4/ip_local_port_range");
+  int low = 0, high = 0;
+  if (!(range >> low >> high) || last < low || first > high) return;
+  std::cerr << fmt::format(
+      "replikv cluster: note: ports {}–{} overlap the kernel's ephemeral range {}–{}; a stopped node's port "
+      "may be taken by an outgoing connection before it restarts — a --port below {} avoids that\n",
+      first, last, low, high, low - (last - first) - 1);
+}
+
 // The keys node.toml always holds: set through the launcher's own flags, not --set.
 const std::set<std::string> launcher_keys = {"node_id", "bind", "port", "admin_port", "peer_port", "data_dir",
                                              "fsync", "engine", "strategy", "ack", "failover", "cluster_id",
@@ -402,6 +414,7 @@ int run_cluster(const ClusterOptions& options) {
         std::cerr << "replikv cluster: " << bad << "\n";
         return 2;
       }
+      warn_if_ephemeral(options.port, options.port + peer_offset + options.nodes - 1);
       if (options.strategy != "leader" && options.strategy != "standalone") {
         std::cerr << "replikv cluster: --strategy takes leader (standalone nodes do not form a cluster)\n";
         return 2;
