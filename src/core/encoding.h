@@ -15,6 +15,8 @@
 //   "counters" → three 8-byte big-endian numbers: keys in the data column, keys with a time to
 //                live, writes applied (the log position). One record, so a write that moves
 //                them costs one put, not three.
+//   "raft_window_" ‖ origin node id (8 bytes big-endian) → that origin's sequence window (Raft's
+//                at-most-once record; replicated state, so snapshots carry it).
 //
 // The hash is FNV-1a 64 followed by the splitmix64 finalizer (to spread FNV's weak low bits). It is
 // part of the on-disk format: changing it needs a data migration.
@@ -68,5 +70,6 @@ std::optional<StoredValue> decode_value(std::string_view bytes);
 std::string expiry_key(TimeMs expire_at_ms, std::string_view user_key);
 
 inline constexpr std::string_view meta_counters = "counters";
+inline constexpr std::string_view meta_window_prefix = "raft_window_";
 
 }  // namespace replikv::core

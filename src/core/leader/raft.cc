@@ -19,7 +19,6 @@ constexpr std::string_view meta_epoch = "raft_epoch";
 constexpr std::string_view meta_last_index = "raft_last_index";
 constexpr std::string_view meta_term_starts = "raft_term_starts";  // (first index, term) pairs
 constexpr std::string_view meta_log_start = "raft_log_start";  // first index held, term before it
-constexpr std::string_view meta_window_prefix = "raft_window_";  // + big-endian origin node id
 
 std::string window_key(uint32_t node) {
   std::string key(meta_window_prefix);

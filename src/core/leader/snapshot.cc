@@ -9,14 +9,13 @@ namespace replikv::core {
 namespace {
 
 constexpr std::array<Column, 3> column_order = {Column::data, Column::expiry, Column::meta};
-constexpr std::string_view window_prefix = "raft_window_";
 
 // The smallest key after `key`.
 std::string successor(const std::string& key) { return key + '\0'; }
 
 }  // namespace
 
-bool is_replicated_meta(std::string_view key) { return key == meta_counters || key.starts_with(window_prefix); }
+bool is_replicated_meta(std::string_view key) { return key == meta_counters || key.starts_with(meta_window_prefix); }
 
 SnapshotSource::SnapshotSource(std::unique_ptr<StorageView> view, LogIndex index, Term term)
     : view_(std::move(view)), index_(index), term_(term), starts_{Position{}} {}
@@ -89,7 +88,7 @@ void stage_chunk(const proto::SnapshotChunk& chunk, WriteBatch& batch) {
 void erase_replicated_state(const StorageView& view, WriteBatch& batch) {
   batch.erase_to_end(Column::data, "");
   batch.erase_to_end(Column::expiry, "");
-  batch.erase_range(Column::meta, std::string(window_prefix), prefix_end(window_prefix));
+  batch.erase_range(Column::meta, std::string(meta_window_prefix), prefix_end(meta_window_prefix));
   if (view.get(Column::meta, meta_counters)) batch.erase(Column::meta, std::string(meta_counters));
 }
 
