@@ -71,6 +71,10 @@ int run_sim(const SimCommandOptions& command) {
   std::cout << fmt::format("  faults      {} crashes, {} pauses, {} links cut; messages {} sent, {} dropped, {} duplicated, {} reordered\n",
                            s.crashes, s.pauses, s.cuts, s.messages_sent, s.messages_dropped,
                            s.messages_duplicated, s.messages_reordered);
+  if (options.strategy == "raft") {
+    std::cout << fmt::format("  snapshots   {} installed, {} crashes in the middle of an install\n",
+                             s.snapshots_installed, s.crashes_mid_install);
+  }
   const double simulation_s = static_cast<double>(s.simulation_wall_ns) / 1e9;
   std::cout << fmt::format(
       "  time        {:.3f} s virtual; {:.3f} s wall simulating ({:.0f} simulated ops/s), {:.3f} s checking\n",

@@ -20,7 +20,20 @@ constexpr uint64_t scan_visits_per_count_max = 10;
 
 Keyspace::Keyspace(const StorageView& view, uint64_t cache_bytes_max)
     : view_(view), cache_(cache_bytes_max) {
-  const auto counters = view.get(Column::meta, meta_counters);
+  read_counters();
+}
+
+void Keyspace::reset_to_storage() {
+  overlay_.clear();
+  counters_dirty_ = false;
+  cache_.clear();
+  key_count_ = expiry_count_ = 0;
+  applied_index_ = LogIndex();
+  read_counters();
+}
+
+void Keyspace::read_counters() {
+  const auto counters = view_.get(Column::meta, meta_counters);
   if (!counters) return;
   REPLIKV_ASSERT(counters->size() == 24, "the counters record is 24 bytes");
   key_count_ = read_u64_be(*counters);

@@ -55,6 +55,9 @@ class Keyspace {
 
   // Ends the current batch: writes the counters record if they moved, forgets the overlay.
   void finish_batch(WriteBatch& batch);
+  // Forgets the open batch (its writes are not to be written) and the cache, and reads the
+  // counters again: for a replica whose state storage replaced underneath (a snapshot install).
+  void reset_to_storage();
   // True while a batch is open (writes since the last finish_batch).
   bool batch_open() const { return !overlay_.empty() || counters_dirty_; }
 
@@ -76,6 +79,7 @@ class Keyspace {
              WriteBatch& batch);
   bool erase(const std::string& key, WriteBatch& batch);  // true when a record existed
   void write_counters(WriteBatch& batch);
+  void read_counters();
   // Visits stored records with data key >= `start` in data-key order, the open batch's writes
   // merged over storage, until `visit` returns false. Deleted keys are skipped.
   using RecordVisitor = std::function<bool(std::string_view data_key, std::string_view user_key,

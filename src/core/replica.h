@@ -56,6 +56,11 @@ struct ReplicaStatus {
   uint64_t duplicates_skipped_total = 0;  // log entries skipped as already applied
   LogIndex log_first_index;               // the first entry the log still holds
   uint64_t log_compacted_entries_total = 0;
+  uint64_t snapshots_sent_total = 0;            // completed transfers, at a leader
+  uint64_t snapshot_chunks_sent_total = 0;
+  uint64_t snapshots_installed_total = 0;       // at a follower
+  uint64_t snapshot_chunks_received_total = 0;  // staged
+  bool installing_snapshot = false;             // receiving one, or moving it into place
   uint64_t malformed_messages_total = 0;
   uint64_t cache_bytes = 0;         // the record cache in front of storage
   uint64_t cache_entries = 0;

@@ -33,6 +33,7 @@ constexpr int64_t ns_per_us = 1'000;
 constexpr int64_t epoch_ms = 1'700'000'000'000;
 constexpr int64_t tick_interval_ms = 10;
 constexpr int64_t quiesce_ms = 500;
+constexpr int64_t settle_ms_max = 5000;  // quiescing, at most, while a snapshot install goes on
 
 // A replica that acknowledges before syncing: every Ready claims it needs no sync. Test only —
 // it exists so a test can show the checkers catch it.
@@ -260,6 +261,8 @@ void Simulation::start_node(Node& node) {
     // Small, so that runs compact their logs all the time (and restart from compacted ones).
     raft.log_compact_entries = options_.log_compact_entries;
     raft.log_keep_entries = options_.log_keep_entries;
+    raft.snapshot_chunk_bytes = options_.snapshot_chunk_bytes;
+    raft.snapshot_move_bytes = options_.snapshot_move_bytes;
     replica = std::make_unique<core::Raft>(node.engine, core::Rng(rng_.next_u64()), raft);
   } else {
     core::StandaloneOptions standalone;
@@ -391,6 +394,11 @@ void Simulation::release_durable(Node& node) {
 void Simulation::crash(Node& node) {
   if (!node.up) return;
   ++stats_.crashes;
+  if (node.replica) {
+    const core::ReplicaStatus status = node.replica->status();
+    stats_.snapshots_installed += status.snapshots_installed_total;
+    if (status.installing_snapshot) ++stats_.crashes_mid_install;
+  }
   node.up = false;
   node.paused = false;
   node.queued.clear();
@@ -716,6 +724,7 @@ SimResult Simulation::run() {
   // Phase one: the workload under faults. Then heal, quiesce, and read everything back.
   bool final_started = false;
   int64_t quiet_until_ns = -1;
+  int64_t settle_until_ns = -1;
   // A bound on virtual time: a run that has not finished by then is stuck (a liveness bug).
   const int64_t virtual_ns_max = (horizon_ms + 120'000) * ns_per_ms +
                                  static_cast<int64_t>(options_.ops) * options_.client_timeout_ms * ns_per_ms;
@@ -738,6 +747,14 @@ SimResult Simulation::run() {
         }
         apply({0, FaultEvent::Kind::heal});
         quiet_until_ns = events_.now_ns() + quiesce_ms * ns_per_ms;
+        settle_until_ns = events_.now_ns() + settle_ms_max * ns_per_ms;
+        events_.at(quiet_until_ns, [] {});
+      } else if (events_.now_ns() >= quiet_until_ns && events_.now_ns() < settle_until_ns &&
+                 std::any_of(nodes_.begin(), nodes_.end(),
+                             [](const auto& node) { return node->replica->status().installing_snapshot; })) {
+        // A snapshot install takes as long as it takes: settling waits for it (bounded, so an
+        // install that never ends still shows as a failure to converge).
+        quiet_until_ns = events_.now_ns() + 50 * ns_per_ms;
         events_.at(quiet_until_ns, [] {});
       } else if (events_.now_ns() >= quiet_until_ns) {
         final_started = true;
@@ -764,10 +781,12 @@ SimResult Simulation::run() {
   SimResult result;
   for (auto& node : nodes_) {
     const core::ReplicaStatus status = node->replica->status();
+    stats_.snapshots_installed += status.snapshots_installed_total;
     result.nodes.push_back(fmt::format(
-        "node {}: {} term {} commit {} applied {} keys {}{}", node->id, status.role,
+        "node {}: {} term {} commit {} applied {} keys {}{}{}", node->id, status.role,
         status.term.value(), status.commit_index.value(), status.applied_index.value(),
-        status.key_count, status.leader ? fmt::format(" leader {}", status.leader->value()) : ""));
+        status.key_count, status.leader ? fmt::format(" leader {}", status.leader->value()) : "",
+        status.installing_snapshot ? " (installing a snapshot)" : ""));
   }
   result.history = fmt::to_string(history_);
   FaultSchedule applied;

@@ -48,6 +48,10 @@ struct SimOptions {
   // raft: log compaction thresholds (RaftOptions), small so that runs compact all the time.
   uint64_t log_compact_entries = 64;
   uint64_t log_keep_entries = 16;
+  // raft: snapshot chunk and moving-step sizes (RaftOptions), small so that a snapshot of a few
+  // hundred keys takes several chunks and steps — and crashes strike in the middle of installs.
+  uint64_t snapshot_chunk_bytes = 200;
+  uint64_t snapshot_move_bytes = 200;
   bool fsync_always = true;
   int64_t fsync_latency_us_min = 50;
   int64_t fsync_latency_us_max = 2000;
@@ -69,6 +73,8 @@ struct SimStats {
   uint64_t invoked = 0, ok = 0, failed = 0, unknown = 0;  // the workload's and final reads'
   uint64_t final_reads = 0;
   uint64_t crashes = 0, pauses = 0, cuts = 0;
+  // Snapshots (raft): installs finished, and crashes that struck a node in the middle of one.
+  uint64_t snapshots_installed = 0, crashes_mid_install = 0;
   uint64_t messages_sent = 0, messages_dropped = 0, messages_duplicated = 0, messages_reordered = 0;
   int64_t virtual_duration_ns = 0;
   int64_t simulation_wall_ns = 0;  // the run without the checkers (report only)

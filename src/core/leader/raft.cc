@@ -6,47 +6,17 @@
 
 #include "core/assert.h"
 #include "core/encoding.h"
+#include "core/leader/raft_records.h"
 #include "core/write_codec.h"
 
 namespace replikv::core {
+using namespace raft_records;
 namespace {
-
-constexpr std::string_view meta_term = "raft_term";
-constexpr std::string_view meta_vote = "raft_vote";
-constexpr std::string_view meta_commit = "raft_commit";
-constexpr std::string_view meta_applied = "raft_applied";
-constexpr std::string_view meta_epoch = "raft_epoch";
-constexpr std::string_view meta_last_index = "raft_last_index";
-constexpr std::string_view meta_term_starts = "raft_term_starts";  // (first index, term) pairs
-constexpr std::string_view meta_log_start = "raft_log_start";  // first index held, term before it
 
 std::string window_key(uint32_t node) {
   std::string key(meta_window_prefix);
   append_u64_be(key, node);
   return key;
-}
-
-std::string index_key(LogIndex index) {
-  std::string key;
-  append_u64_be(key, index.value());
-  return key;
-}
-
-std::string u64_bytes(uint64_t value) {
-  std::string bytes;
-  append_u64_be(bytes, value);
-  return bytes;
-}
-
-uint64_t read_meta(const StorageView& view, std::string_view key) {
-  const auto bytes = view.get(Column::meta, key);
-  if (!bytes) return 0;
-  REPLIKV_ASSERT(bytes->size() == 8, "a raft meta record is 8 bytes");
-  return read_u64_be(*bytes);
-}
-
-void demand(Ready& ready, Sync sync) {
-  if (static_cast<uint8_t>(sync) > static_cast<uint8_t>(ready.sync)) ready.sync = sync;
 }
 
 }  // namespace
@@ -99,14 +69,24 @@ Raft::Raft(const StorageView& view, Rng rng, RaftOptions options)
   for (const NodeId node : options_.nodes) {
     if (node != options_.node_id) peers_[node.value()] = Peer{};
   }
-  view.scan(Column::meta, meta_window_prefix, [&](std::string_view key, std::string_view value) {
-    if (!key.starts_with(meta_window_prefix)) return false;
-    const auto window = SequenceWindow::decode(value);
-    REPLIKV_ASSERT(window.has_value() && key.size() == meta_window_prefix.size() + 8,
-                   "a sequence window record decodes");
-    applied_windows_[static_cast<uint32_t>(read_u64_be(key.substr(meta_window_prefix.size())))] = *window;
-    return true;
-  });
+  load_windows();
+  // An install the last run left: received only in part — its staging goes (the leader sends
+  // again from the first chunk); moving into place — it goes on (docs/snapshots.md §5).
+  if (const auto marker = view.get(Column::meta, meta_install)) {
+    REPLIKV_ASSERT(marker->size() == 33, "the install marker is 33 bytes");
+    const std::string_view bytes(*marker);
+    Install install{LogIndex(read_u64_be(bytes)), Term(read_u64_be(bytes.substr(8))),
+                    Term(read_u64_be(bytes.substr(16))), read_u64_be(bytes.substr(24)), bytes[32] != 0};
+    if (install.moving) {
+      REPLIKV_ASSERT(last_index_ >= install.index && applied_ == install.index,
+                     "an install moving into place has set the log and positions to the snapshot");
+      install_ = install;
+      applied_windows_.clear();  // read again once every record is in place
+    } else {
+      discard_staged(pending_.batch);
+      pending_.batch.erase(Column::meta, std::string(meta_install));
+    }
+  }
   // A new epoch for this run's origin sequences, durable before any write leaves with one: the
   // first Ready syncs it, and messages go only after their Ready is durable.
   const uint64_t epoch = read_meta(view, meta_epoch) + 1;
@@ -114,6 +94,19 @@ Raft::Raft(const StorageView& view, Rng rng, RaftOptions options)
   pending_.batch.put(Column::meta, std::string(meta_epoch), u64_bytes(epoch));
   demand(pending_, Sync::always);
   next_origin_sequence_ = (epoch << 32) | 1;
+}
+
+// The per-origin sequence windows, as applied (replicated state in the meta column).
+void Raft::load_windows() {
+  applied_windows_.clear();
+  view_.scan(Column::meta, meta_window_prefix, [&](std::string_view key, std::string_view value) {
+    if (!key.starts_with(meta_window_prefix)) return false;
+    const auto window = SequenceWindow::decode(value);
+    REPLIKV_ASSERT(window.has_value() && key.size() == meta_window_prefix.size() + 8,
+                   "a sequence window record decodes");
+    applied_windows_[static_cast<uint32_t>(read_u64_be(key.substr(meta_window_prefix.size())))] = *window;
+    return true;
+  });
 }
 
 LogIndex Raft::stored_commit_index(const StorageView& view) { return LogIndex(read_meta(view, meta_commit)); }
@@ -133,6 +126,7 @@ void Raft::tick(TimeMs now_ms) {
   clock_seen_ms_ = now_ms;
   wall_ms_ = std::max(wall_ms_, now_ms);
   if (election_deadline_ms_ == 0) reset_election_deadline();
+  continue_install();
   expire_requests();
   if (role_ == Role::leader) {
     // Check-quorum: a leader that has not heard from a majority for an election timeout steps
@@ -151,6 +145,11 @@ void Raft::tick(TimeMs now_ms) {
     return;
   }
   if (now_ms_ >= election_deadline_ms_) {
+    if (installing()) {
+      // Half-way into a snapshot, this node could not serve as leader: it waits.
+      reset_election_deadline();
+      return;
+    }
     if (options_.pre_vote) {
       start_pre_vote();
     } else {
@@ -162,6 +161,7 @@ void Raft::tick(TimeMs now_ms) {
 void Raft::peer_message(const Message& message) {
   // Parsed into one reused message: its repeated fields keep their strings between messages, so
   // an APPEND's entries cost no allocation once the first few have been seen.
+  continue_install();
   proto::RaftMessage& raft = inbox_;
   if (!raft.ParseFromString(message.payload) || raft.from() != message.from.value()) {
     ++malformed_messages_;  // not ours, or damaged: count it and go on
@@ -225,6 +225,7 @@ bool Raft::take_ready(Ready& out) {
     log_written_ = false;
   }
   taken_index_ = last_index_;
+  install_move_pending_ = false;  // the driver applies this batch before the next input
   trim_recent();
   return true;
 }
@@ -250,6 +251,11 @@ ReplicaStatus Raft::status() const {
   status.log_first_index = log_start_;
   status.log_compacted_entries_total = compacted_entries_;
   status.malformed_messages_total = malformed_messages_;
+  status.snapshots_sent_total = snapshots_sent_;
+  status.snapshot_chunks_sent_total = snapshot_chunks_sent_;
+  status.snapshots_installed_total = snapshots_installed_;
+  status.snapshot_chunks_received_total = snapshot_chunks_received_;
+  status.installing_snapshot = install_.has_value();
   if (role_ == Role::leader) {
     for (const auto& [id, peer] : peers_) {
       status.followers.push_back({NodeId(id), peer.match, last_index_.value() - std::min(peer.match, last_index_).value(),
@@ -297,15 +303,18 @@ void Raft::step(const proto::RaftMessage& message) {
       return;  // a leader is alive: a disruptive candidate is ignored (with check-quorum, §9.6)
     }
     if (!pre_vote) {
-      const bool from_leader = message.type() == proto::RaftMessage::APPEND;
+      const bool from_leader = message.type() == proto::RaftMessage::APPEND ||
+                               message.type() == proto::RaftMessage::INSTALL_SNAPSHOT;
       become_follower(term, from_leader ? std::optional<NodeId>(NodeId(message.from())) : std::nullopt);
     }
   } else if (term < term_) {
-    if (message.type() == proto::RaftMessage::APPEND || message.type() == proto::RaftMessage::PRE_VOTE) {
+    if (message.type() == proto::RaftMessage::APPEND || message.type() == proto::RaftMessage::PRE_VOTE ||
+        message.type() == proto::RaftMessage::INSTALL_SNAPSHOT) {
       // Tell a stale leader or pre-candidate about the newer term.
       proto::RaftMessage response;
-      response.set_type(message.type() == proto::RaftMessage::APPEND ? proto::RaftMessage::APPEND_RESPONSE
-                                                                     : proto::RaftMessage::PRE_VOTE_RESPONSE);
+      response.set_type(message.type() == proto::RaftMessage::APPEND     ? proto::RaftMessage::APPEND_RESPONSE
+                        : message.type() == proto::RaftMessage::PRE_VOTE ? proto::RaftMessage::PRE_VOTE_RESPONSE
+                                                                         : proto::RaftMessage::INSTALL_SNAPSHOT_RESPONSE);
       response.set_term(term_.value());
       response.set_success(false);
       response.set_granted(false);
@@ -321,6 +330,8 @@ void Raft::step(const proto::RaftMessage& message) {
     case proto::RaftMessage::VOTE_RESPONSE: on_vote_response(message); break;
     case proto::RaftMessage::APPEND: on_append(message); break;
     case proto::RaftMessage::APPEND_RESPONSE: on_append_response(message); break;
+    case proto::RaftMessage::INSTALL_SNAPSHOT: on_install_snapshot(message); break;
+    case proto::RaftMessage::INSTALL_SNAPSHOT_RESPONSE: on_install_snapshot_response(message); break;
     default: ++malformed_messages_; break;
   }
 }
@@ -420,8 +431,9 @@ void Raft::on_append(const proto::RaftMessage& message) {
     REPLIKV_ASSERT(index == last_index_.next(), "entries arrive in order after prev_log_index");
     append_encoded(std::move(entry), bytes);
   }
+  // Entries from the log: a snapshot received in part is of no use now.
+  if (message.entries_size() > 0) abandon_install();
   const LogIndex match(prev.value() + static_cast<uint64_t>(message.entries_size()));
-  cluster_holds_ = std::max(cluster_holds_, LogIndex(message.cluster_holds_index()));
   const LogIndex leader_commit(std::min(message.commit_index(), match.value()));
   if (leader_commit > commit_) {
     commit_ = leader_commit;
@@ -483,6 +495,7 @@ void Raft::on_append_response(const proto::RaftMessage& message) {
 void Raft::become_follower(Term term, std::optional<NodeId> leader) {
   REPLIKV_ASSERT(term >= term_, "the term never decreases");
   if (role_ == Role::leader) fail_pending_reads();  // writes stay pending: they may still commit
+  for (auto& [id, peer] : peers_) peer.snapshot.reset();  // releases the frozen views
   expiry_in_flight_ = false;
   if (leader != leader_) read_id_sent_ = 0;  // unanswered reads go again, to the new leader
   if (term > term_) {
@@ -542,10 +555,12 @@ void Raft::start_election() {
 }
 
 void Raft::become_leader() {
+  REPLIKV_ASSERT(!installing(), "a node half-way into a snapshot does not stand for election");
+  abandon_install();  // received in part from a former leader: of no use now
   role_ = Role::leader;
   leader_ = options_.node_id;
   became_leader_ms_ = now_ms_;
-  for (auto& [id, peer] : peers_) peer = Peer{last_index_.next(), LogIndex(), 0, 0, now_ms_, LogIndex(), now_ms_};
+  for (auto& [id, peer] : peers_) peer = Peer{last_index_.next(), LogIndex(), 0, 0, now_ms_, LogIndex(), now_ms_, nullptr};
   // The no-op of this term: committing it commits everything before it (§5.4.2), and ReadIndex
   // waits for it.
   proto::LogEntry noop;
@@ -616,7 +631,7 @@ void Raft::append_encoded(proto::LogEntry entry, std::string bytes) {
   record.append(bytes);
   pending_.batch.put(Column::log, index_key(index), std::move(record));
   demand(pending_, Sync::per_policy);
-  if (Term(entry.term()) != last_term_ || index.value() == 1) {
+  if (Term(entry.term()) != last_term_ || index == log_start_) {
     term_starts_[index.value()] = Term(entry.term());
     term_starts_dirty_ = true;
   }
@@ -628,20 +643,12 @@ void Raft::append_encoded(proto::LogEntry entry, std::string bytes) {
   log_written_ = true;
 }
 
-// Leader: every member holds the log up to here (the lowest match, and no further than the
-// commit index). Follower: what the leader last said of it.
-LogIndex Raft::compactable_index() const {
-  if (role_ != Role::leader) return cluster_holds_;
-  LogIndex lowest = commit_;
-  for (const auto& [id, peer] : peers_) lowest = std::min(lowest, peer.match);
-  return lowest;
-}
-
-// Erases the log below what is applied and held everywhere, keeping a tail, once it is long.
-// In the same batch as the new start record, so a crash leaves the old log or the cut one.
+// Erases the log below what is applied, keeping a tail, once it is long (a follower that needs an
+// erased entry gets a snapshot). In the same batch as the new start record, so a crash leaves the
+// old log or the cut one.
 void Raft::maybe_compact() {
   if (last_index_.value() + 1 - log_start_.value() <= options_.log_compact_entries) return;
-  const uint64_t upto = std::min(applied_, compactable_index()).value();
+  const uint64_t upto = applied_.value();
   if (upto <= options_.log_keep_entries) return;
   const LogIndex new_start(upto - options_.log_keep_entries + 1);
   if (new_start <= log_start_) return;
@@ -721,21 +728,24 @@ void Raft::send_append(NodeId to, Peer& peer, bool heartbeat, bool commit_only) 
   message.set_type(proto::RaftMessage::APPEND);
   message.set_term(term_.value());
   message.set_round(commit_only ? 0 : round_);
-  message.set_cluster_holds_index(compactable_index().value());
   if (heartbeat) {
-    // At what the follower is known to hold, so it always fits.
+    // At what the follower is known to hold, so it always fits — or at 0 when that entry was
+    // compacted away (the follower is getting a snapshot).
     message.set_heartbeat(true);
-    message.set_prev_log_index(peer.match.value());
-    message.set_prev_log_term(term_at(peer.match).value());
+    const LogIndex prev = peer.match.value() + 1 >= log_start_.value() ? peer.match : LogIndex();
+    message.set_prev_log_index(prev.value());
+    message.set_prev_log_term(term_at(prev).value());
     message.set_commit_index(std::min(commit_, peer.match).value());
     peer.commit_sent = std::max(peer.commit_sent, std::min(commit_, peer.match));
     send(to, std::move(message));
     return;
   }
+  // The entries it needs next were compacted away: the state machine instead.
+  if (peer.snapshot || peer.next < log_start_) {
+    send_snapshot(to, peer);
+    return;
+  }
   if (peer.inflight >= options_.inflight_appends_max) return;  // flow control
-  // Not before the log's start: every member holds the entries compacted away (they were
-  // compacted only once held everywhere), so the follower matches there or further on.
-  if (peer.next < log_start_) peer.next = log_start_;
   // From where the leader believes the follower is; with nothing new to send this is a probe
   // (no entries) that the follower accepts or rejects with a hint.
   const LogIndex prev(std::min(peer.next.value() - 1, last_index_.value()));
@@ -801,6 +811,7 @@ void Raft::advance_commit() {
 }
 
 void Raft::apply_committed() {
+  if (installing()) return;  // the state is being replaced: finish_install() applies what follows
   while (applied_ < commit_) {
     const LogIndex index = applied_.next();
     proto::LogEntry scratch;

@@ -9,7 +9,8 @@
 // leader, and answers once it has applied that far.
 //
 // Messages (proto::RaftMessage): PRE_VOTE/VOTE and their responses; APPEND (entries, or none as a
-// heartbeat) and its response.
+// heartbeat) and its response; INSTALL_SNAPSHOT (a chunk of the state machine, for a follower
+// whose next entries were compacted away) and its response.
 //
 // States: follower, pre-candidate, candidate, leader.
 //   - A follower that hears no leader for its randomized election timeout asks for pre-votes
@@ -62,11 +63,13 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "core/keyspace.h"
+#include "core/leader/snapshot.h"
 #include "core/random.h"
 #include "core/replica.h"
 #include "proto/replikv.pb.h"
@@ -84,10 +87,14 @@ struct RaftOptions {
   uint64_t cache_bytes_max = 16ull << 20;
   // Log compaction: once the log holds more than `log_compact_entries` entries, the ones below
   // the applied index are erased except the newest `log_keep_entries` of them (for followers a
-  // little behind). Until snapshots can be sent, only entries every member holds are erased:
-  // the leader compacts below the lowest match and tells followers that bound in its APPENDs.
+  // little behind). A follower that needs an erased entry gets a snapshot instead.
   uint64_t log_compact_entries = 20000;
   uint64_t log_keep_entries = 5000;
+  // Snapshots (docs/snapshots.md): record bytes per chunk, chunks in flight to one follower, and
+  // record bytes a follower moves from staging into place per batch once it has them all.
+  uint64_t snapshot_chunk_bytes = 1ull << 20;
+  uint64_t snapshot_chunks_inflight_max = 4;
+  uint64_t snapshot_move_bytes = 4ull << 20;
   // Both on in every real configuration; scenario tests that replay the paper's figures, which
   // assume neither, turn them off.
   // The leader's expiry sweep: how often, and how many keys one Expire entry deletes at most.
@@ -147,6 +154,14 @@ class Raft final : public Replica {
   std::optional<NodeId> leader() const { return leader_; }
 
  private:
+  // The leader's side of one snapshot transfer: chunks [acked, next) are in flight.
+  struct SnapshotSending {
+    SnapshotSource source;
+    uint64_t next = 0;
+    uint64_t acked = 0;                 // the follower holds every chunk before this
+    std::optional<uint64_t> last;       // the last chunk's number, once read
+    TimeMs progress_ms = 0;             // when `acked` last moved (or chunks were resent)
+  };
   struct Peer {
     LogIndex next;   // the next entry to send
     LogIndex match;  // the highest entry known to be held durably
@@ -155,6 +170,17 @@ class Raft final : public Replica {
     TimeMs heard_at_ms = 0;
     LogIndex commit_sent;  // the commit index the last message to it carried
     TimeMs progress_ms = 0;  // when an APPEND to it last succeeded (or was resent)
+    // A snapshot being sent, while the entries it needs are compacted away (shared: a Peer is
+    // copied; one snapshot per peer at a time).
+    std::shared_ptr<SnapshotSending> snapshot;
+  };
+  // The follower's side: a snapshot being received into staging, or moved into place.
+  struct Install {
+    LogIndex index;
+    Term term;
+    Term leader_term;        // the term of the leader sending it (a new leader starts again)
+    uint64_t chunk_next = 0; // chunks staged so far
+    bool moving = false;     // every chunk staged and the old state erased: moving into place
   };
   struct PendingWrite {
     ClientRequest request;
@@ -195,6 +221,8 @@ class Raft final : public Replica {
   void on_forward_response(const proto::RaftMessage& message);
   void on_read_index(const proto::RaftMessage& message);
   void on_read_index_response(const proto::RaftMessage& message);
+  void on_install_snapshot(const proto::RaftMessage& message);
+  void on_install_snapshot_response(const proto::RaftMessage& message);
 
   void become_follower(Term term, std::optional<NodeId> leader);
   void start_pre_vote();
@@ -208,7 +236,17 @@ class Raft final : public Replica {
   void append(proto::LogEntry entry);
   void append_encoded(proto::LogEntry entry, std::string bytes);
   void maybe_compact();
-  LogIndex compactable_index() const;
+  // Snapshots: the leader's sending, the follower's switch to the snapshot once it has every
+  // chunk, its moving steps, and the end of an install.
+  void send_snapshot(NodeId to, Peer& peer);
+  bool stage(const proto::SnapshotChunk& chunk);
+  void switch_to_snapshot();
+  void continue_install();
+  void finish_install();
+  void abandon_install();
+  void write_install_marker();
+  void load_windows();
+  bool installing() const { return install_ && install_->moving; }
   void persist_term_and_vote();
   void advance_commit();
   void propose_expiry();
@@ -260,8 +298,15 @@ class Raft final : public Replica {
   // before it. term_at() answers for index 0 and from log_start_ - 1 on.
   LogIndex log_start_{1};
   Term log_start_term_;
-  LogIndex cluster_holds_;  // the leader's word: every member holds the log up to here
   uint64_t compacted_entries_ = 0;
+  std::optional<Install> install_;
+  std::map<uint64_t, proto::SnapshotChunk> early_chunks_;  // arrived before the one expected
+  bool install_move_pending_ = false;  // a step's batch is not handed over yet (not applied)
+  bool install_staged_empty_ = false;  // the last moving step emptied staging
+  uint64_t snapshots_sent_ = 0;
+  uint64_t snapshot_chunks_sent_ = 0;
+  uint64_t snapshots_installed_ = 0;
+  uint64_t snapshot_chunks_received_ = 0;
   // Changed since the last batch: written with the next one, beside the entries.
   bool last_index_dirty_ = false;
   bool term_starts_dirty_ = false;

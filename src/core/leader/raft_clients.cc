@@ -143,6 +143,7 @@ void Raft::serve_reads() {
 
 // Follower: answers reads whose read index this node has applied.
 void Raft::serve_follower_reads() {
+  if (installing()) return;  // no state to read until the snapshot is in place
   for (auto it = follower_reads_.begin(); it != follower_reads_.end();) {
     if (it->read_index && applied_ >= *it->read_index) {
       ++reads_;

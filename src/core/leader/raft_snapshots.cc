@@ -1,0 +1,266 @@
+// Raft: snapshots — the leader sending the state machine to a follower whose next entries were
+// compacted away, and the follower installing it atomically across crashes (docs/snapshots.md).
+//
+// Leader: a follower's `next` below the log's first index starts a transfer from a frozen view
+// of storage (core/storage.h): its applied index and that entry's term are the snapshot's
+// position, read from the view itself, so data and position agree whatever is still unapplied.
+// Chunks go out `snapshot_chunks_inflight_max` at a time; the follower acknowledges the chunks
+// it staged, in order. Chunks unacknowledged for a heartbeat interval are sent again from the
+// first of them; a follower that asks for an earlier chunk than it acknowledged lost its staging
+// (it restarted) and is sent everything again from there. The follower's final answer says which
+// log position it now holds; replication goes on from the next entry.
+//
+// Follower: a snapshot at or below its commit index is refused as done (it holds all that; the
+// leader goes on from its commit index); one whose last entry its log holds with the same term
+// too (the log matching property makes everything before it the leader's). Otherwise the chunks
+// are staged in order (any other chunk is answered with the one expected). The last chunk's
+// batch switches over in one atomic write: the old state and log erased, positions set to the
+// snapshot, marker "moving". Then each tick moves a bounded batch from staging into place; the
+// batch after the last removes the marker. Meanwhile the node appends entries (its log is
+// independent of the state), but applies nothing, serves no reads and stands for no election.
+#include <algorithm>
+
+#include "core/assert.h"
+#include "core/encoding.h"
+#include "core/leader/raft.h"
+#include "core/leader/raft_records.h"
+
+namespace replikv::core {
+using namespace raft_records;
+
+// --- Leader ---------------------------------------------------------------------------------
+
+void Raft::send_snapshot(NodeId to, Peer& peer) {
+  const bool stalled = peer.snapshot && peer.snapshot->next > peer.snapshot->acked &&
+                       now_ms_ - peer.snapshot->progress_ms >= options_.heartbeat_interval_ms;
+  // Nothing of it arrived (the follower was away): a newer snapshot instead, so that it is not
+  // left as far behind as it was when this one was taken.
+  if (stalled && peer.snapshot->acked == 0) peer.snapshot.reset();
+  if (!peer.snapshot) {
+    auto view = view_.snapshot();
+    const auto applied = view->get(Column::meta, meta_applied);
+    const LogIndex index(applied && applied->size() == 8 ? read_u64_be(*applied) : 0);
+    // Nothing it lacks yet (its position came from its answer to a snapshot refused as done, or
+    // the stored state lags): the next heartbeat's answer tries again.
+    if (index <= peer.match) return;
+    const Term term = stored_term_at(*view, index);
+    peer.snapshot = std::make_shared<SnapshotSending>(
+        SnapshotSending{SnapshotSource(std::move(view), index, term), 0, 0, std::nullopt, now_ms_});
+  }
+  SnapshotSending& sending = *peer.snapshot;
+  if (stalled) {
+    sending.next = sending.acked;  // a chunk or its answer was lost
+    sending.progress_ms = now_ms_;
+  }
+  while (sending.next < sending.acked + options_.snapshot_chunks_inflight_max &&
+         (!sending.last || sending.next <= *sending.last)) {
+    proto::RaftMessage message;
+    message.set_type(proto::RaftMessage::INSTALL_SNAPSHOT);
+    *message.mutable_snapshot() = sending.source.chunk(sending.next, options_.snapshot_chunk_bytes);
+    if (message.snapshot().last()) sending.last = sending.next;
+    ++sending.next;
+    ++snapshot_chunks_sent_;
+    send(to, std::move(message));
+  }
+}
+
+void Raft::on_install_snapshot_response(const proto::RaftMessage& message) {
+  if (role_ != Role::leader) return;
+  const auto it = peers_.find(message.from());
+  if (it == peers_.end()) return;
+  Peer& peer = it->second;
+  peer.heard_at_ms = now_ms_;
+  if (message.success()) {
+    // It holds the log up to match_index: from a snapshot, or refusing one as already held.
+    const LogIndex match(message.match_index());
+    if (match > peer.match) peer.match = match;
+    if (peer.snapshot && peer.snapshot->source.index() <= peer.match) {
+      if (peer.snapshot->source.index() == LogIndex(message.snapshot_index())) ++snapshots_sent_;
+      peer.snapshot.reset();
+    }
+    peer.next = peer.match.next();
+    peer.inflight = 0;
+    peer.progress_ms = now_ms_;
+    advance_commit();
+    if (!peer.snapshot && peer.next <= last_index_) send_append(NodeId(it->first), peer, false);
+    return;
+  }
+  if (!peer.snapshot || LogIndex(message.snapshot_index()) != peer.snapshot->source.index()) return;
+  SnapshotSending& sending = *peer.snapshot;
+  const uint64_t expected = message.chunk_next();
+  if (expected > sending.acked) {
+    sending.acked = std::min(expected, sending.next);
+    sending.progress_ms = now_ms_;
+  } else if (expected < sending.acked) {
+    // It lost what it had staged (a restart discards a partial install): from there again.
+    sending.acked = sending.next = expected;
+    sending.progress_ms = now_ms_;
+  }
+  send_snapshot(NodeId(it->first), peer);
+}
+
+// --- Follower -------------------------------------------------------------------------------
+
+void Raft::on_install_snapshot(const proto::RaftMessage& message) {
+  const NodeId from(message.from());
+  REPLIKV_ASSERT(role_ != Role::leader, "at most one leader per term");
+  if (role_ != Role::follower || leader_ != from) become_follower(term_, from);
+  leader_heard_ms_ = now_ms_;
+  reset_election_deadline();
+
+  const proto::SnapshotChunk& chunk = message.snapshot();
+  const LogIndex index(chunk.index());
+  const Term term(chunk.term());
+  proto::RaftMessage response;
+  response.set_type(proto::RaftMessage::INSTALL_SNAPSHOT_RESPONSE);
+  response.set_snapshot_index(index.value());
+  auto answer_done = [&](LogIndex match) {
+    response.set_success(true);
+    response.set_match_index(match.value());
+    send(from, std::move(response));
+  };
+  if (index.value() == 0) {
+    ++malformed_messages_;
+    return;
+  }
+  if (installing()) {
+    // Moving another snapshot into place: that one's answer again, or none (the leader's stall
+    // timer sends again once this install is done).
+    if (install_->index == index && install_->term == term) answer_done(index);
+    return;
+  }
+  if (index <= commit_) {
+    answer_done(commit_);  // committed entries are the leader's: go on from there
+    return;
+  }
+  if (index <= last_index_ && index.value() + 1 >= log_start_.value() && term_at(index) == term) {
+    answer_done(index);  // the log holds it: everything up to it is the leader's
+    return;
+  }
+  const bool same = install_ && install_->index == index && install_->term == term && install_->leader_term == term_;
+  if (chunk.number() == 0 && !(same && install_->chunk_next > 0)) {
+    if (install_) discard_staged(pending_.batch);  // another snapshot's chunks
+    install_ = Install{index, term, term_, 0, false};
+    early_chunks_.clear();
+  } else if (!same || chunk.number() != install_->chunk_next) {
+    // Ahead of the one expected (the network reordered them): kept in memory, a window's worth
+    // at most, until the ones before it arrive. Repeated, or of a snapshot this node is not
+    // receiving: dropped. Either way the answer says which chunk it expects.
+    if (same && chunk.number() > install_->chunk_next &&
+        chunk.number() < install_->chunk_next + options_.snapshot_chunks_inflight_max) {
+      early_chunks_.emplace(chunk.number(), chunk);
+    }
+    response.set_chunk_next(same ? install_->chunk_next : 0);
+    send(from, std::move(response));
+    return;
+  }
+  bool last = stage(chunk);
+  for (auto it = early_chunks_.find(install_->chunk_next); !last && it != early_chunks_.end();
+       it = early_chunks_.find(install_->chunk_next)) {
+    last = stage(it->second);
+    early_chunks_.erase(it);
+  }
+  response.set_chunk_next(install_->chunk_next);
+  if (!last) {
+    write_install_marker();
+    send(from, std::move(response));
+    return;
+  }
+  early_chunks_.clear();
+  switch_to_snapshot();
+  answer_done(index);
+}
+
+// Stages the next chunk; true for the last.
+bool Raft::stage(const proto::SnapshotChunk& chunk) {
+  REPLIKV_ASSERT(install_ && chunk.number() == install_->chunk_next, "chunks are staged in order");
+  stage_chunk(chunk, pending_.batch);
+  ++install_->chunk_next;
+  ++snapshot_chunks_received_;
+  demand(pending_, Sync::per_policy);
+  return chunk.last();
+}
+
+// Every chunk is staged: in this one batch, the old state and log go and the positions become
+// the snapshot's (the records move into place in the steps that follow).
+void Raft::switch_to_snapshot() {
+  const LogIndex index = install_->index;
+  const Term term = install_->term;
+  REPLIKV_ASSERT(index > commit_, "a snapshot installed is ahead of the commit index");
+  erase_replicated_state(view_, pending_.batch);
+  pending_.batch.erase_to_end(Column::log, "");
+  keyspace_.reset_to_storage();  // its open writes were erased with the rest
+  applied_windows_.clear();
+  windows_dirty_.clear();
+  log_start_ = index.next();
+  log_start_term_ = term;
+  std::string start;
+  append_u64_be(start, log_start_.value());
+  append_u64_be(start, log_start_term_.value());
+  pending_.batch.put(Column::meta, std::string(meta_log_start), std::move(start));
+  last_index_ = index;
+  last_term_ = term;
+  last_index_dirty_ = true;
+  term_starts_.clear();
+  term_starts_[0] = Term();
+  term_starts_dirty_ = true;
+  recent_.clear();
+  recent_first_ = index.next();
+  taken_index_ = index;
+  // No Ready written so far vouches for this log: the one carrying this batch does.
+  durable_index_ = LogIndex();
+  ready_last_index_.clear();
+  log_written_ = true;
+  const LogIndex previous_commit = commit_;
+  commit_ = index;
+  REPLIKV_ASSERT(commit_ > previous_commit, "the commit index never moves back");
+  applied_ = index;
+  install_->moving = true;
+  install_staged_empty_ = false;
+  install_move_pending_ = true;
+  write_install_marker();
+}
+
+// One moving step per input, once the previous step's batch is applied.
+void Raft::continue_install() {
+  if (!installing() || install_move_pending_) return;
+  if (install_staged_empty_) {
+    finish_install();
+    return;
+  }
+  install_staged_empty_ = move_staged(view_, options_.snapshot_move_bytes, pending_.batch);
+  install_move_pending_ = true;
+  demand(pending_, Sync::per_policy);
+  pending_.tick_at_ms = clock_seen_ms_.value_or(now_ms_);  // the next step at once
+}
+
+void Raft::finish_install() {
+  pending_.batch.erase(Column::meta, std::string(meta_install));
+  demand(pending_, Sync::per_policy);
+  install_.reset();
+  keyspace_.reset_to_storage();
+  load_windows();
+  ++snapshots_installed_;
+  apply_committed();  // entries after the snapshot that committed meanwhile
+}
+
+// Drops a snapshot being received (not one moving into place, which must finish).
+void Raft::abandon_install() {
+  if (!install_ || install_->moving) return;
+  discard_staged(pending_.batch);
+  pending_.batch.erase(Column::meta, std::string(meta_install));
+  install_.reset();
+  early_chunks_.clear();
+}
+
+void Raft::write_install_marker() {
+  std::string marker;
+  append_u64_be(marker, install_->index.value());
+  append_u64_be(marker, install_->term.value());
+  append_u64_be(marker, install_->leader_term.value());
+  append_u64_be(marker, install_->chunk_next);
+  marker.push_back(install_->moving ? 1 : 0);
+  pending_.batch.put(Column::meta, std::string(meta_install), std::move(marker));
+}
+
+}  // namespace replikv::core
