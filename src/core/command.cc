@@ -46,6 +46,7 @@ const std::vector<CommandSpec> kCommands = {
     {"hello", -1, false, H::server, 0, 0, 0, "loading stale fast"},
     {"quit", -1, false, H::server, 0, 0, 0, "loading stale fast"},
     {"fault", -2, false, H::server, 0, 0, 0, "admin noscript"},
+    {"debug", -2, false, H::server, 0, 0, 0, "admin noscript loading stale"},
 };
 
 char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }

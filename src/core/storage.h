@@ -27,6 +27,7 @@ enum class Column : uint8_t {
 inline constexpr int column_count = 4;
 const char* column_name(Column column);
 
+
 // Read-only access to what the driver has applied so far: every batch of every Ready already
 // taken, synced or not. Implementations are used from one thread; a view stays valid while its
 // engine is open.
@@ -95,5 +96,10 @@ class WriteBatch {
   std::vector<Operation> operations_;
   size_t bytes_ = 0;
 };
+
+// A digest of the state machine as `view` holds it — every data and expiry record — as 16 hex
+// digits (FNV-1a, 64 bits: for comparing replicas, not for security). Equal states give equal
+// digests on every node; DEBUG DIGEST answers it, and the simulator's convergence check uses it.
+std::string state_digest(const StorageView& view);
 
 }  // namespace replikv::core

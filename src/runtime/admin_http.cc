@@ -151,6 +151,16 @@ std::string Server::Impl::metrics_text() const {
            status.log_first_index.value());
     metric("replikv_log_compacted_entries_total", "counter", "Log entries erased by compaction.",
            status.log_compacted_entries_total);
+    metric("replikv_snapshots_sent_total", "counter", "Snapshots sent whole to followers (as leader).",
+           status.snapshots_sent_total);
+    metric("replikv_snapshot_chunks_sent_total", "counter", "Snapshot chunks sent (resent ones too).",
+           status.snapshot_chunks_sent_total);
+    metric("replikv_snapshots_installed_total", "counter", "Snapshots this node installed.",
+           status.snapshots_installed_total);
+    metric("replikv_snapshot_chunks_received_total", "counter", "Snapshot chunks this node staged.",
+           status.snapshot_chunks_received_total);
+    metric("replikv_snapshot_installing", "gauge", "1 while this node receives or installs a snapshot.",
+           status.installing_snapshot ? 1 : 0);
     metric("replikv_peer_messages_sent_total", "counter", "Messages sent to peers.", peer.messages_sent);
     metric("replikv_peer_messages_received_total", "counter", "Messages received from peers.",
            peer.messages_received);
@@ -206,6 +216,9 @@ std::string Server::Impl::status_json() const {
     json["writes_forwarded"] = status.writes_forwarded_total;
     json["log_first_index"] = status.log_first_index.value();
     json["log_compacted_entries"] = status.log_compacted_entries_total;
+    json["snapshots_sent"] = status.snapshots_sent_total;
+    json["snapshots_installed"] = status.snapshots_installed_total;
+    json["snapshot_installing"] = status.installing_snapshot;
     json["peer_messages_dropped"] = peers->counters().messages_dropped;
     json["peer_handshakes_refused"] = peers->counters().handshakes_refused;
   }

@@ -143,6 +143,15 @@ const std::vector<KeySpec>& key_specs() {
       unsigned_key("log_keep_entries",
                    "leader: applied entries a compaction keeps, for followers a little behind (default 5000)",
                    &Config::log_keep_entries, 1, 1000000000),
+      unsigned_key("snapshot_chunk_bytes",
+                   "leader: record bytes in one snapshot chunk sent to a follower (default 1048576)",
+                   &Config::snapshot_chunk_bytes, 1, 256ull << 20),
+      unsigned_key("snapshot_chunks_inflight",
+                   "leader: snapshot chunks in flight to one follower at most (default 4)",
+                   &Config::snapshot_chunks_inflight, 1, 1024),
+      unsigned_key("snapshot_move_bytes",
+                   "leader: record bytes a follower moves into place per step of an install (default 4194304)",
+                   &Config::snapshot_move_bytes, 1, 1ull << 30),
   };
   return specs;
 }

@@ -91,6 +91,11 @@ Reply Server::Impl::server_command(Connection& c, std::string_view name,
   }
   if (name == "role") return role_reply();
   if (name == "fault") return fault_command(argv);
+  if (name == "debug") {
+    // DEBUG DIGEST: this node's own state (no leader involved), to compare replicas.
+    if (iequals(argv[1], "digest") && argv.size() == 2) return Reply::status(core::state_digest(*engine));
+    return unknown_subcommand("DEBUG", argv[1]);
+  }
   if (name == "hello") {
     if (argv.size() > 1) {
       const auto version = core::parse_int64(argv[1]);
@@ -319,12 +324,16 @@ std::string Server::Impl::info_replication() const {
         "replikv_commit_index:{}\r\nreplikv_last_index:{}\r\nreplikv_writes_forwarded:{}\r\n"
         "replikv_duplicates_skipped:{}\r\nreplikv_peer_messages_sent:{}\r\nreplikv_peer_messages_received:{}\r\n"
         "replikv_peer_messages_dropped:{}\r\nreplikv_peer_handshakes_refused:{}\r\nreplikv_peer_frames_refused:{}\r\n"
-        "replikv_peer_malformed_messages:{}\r\nreplikv_log_first_index:{}\r\nreplikv_log_compacted_entries:{}\r\n",
+        "replikv_peer_malformed_messages:{}\r\nreplikv_log_first_index:{}\r\nreplikv_log_compacted_entries:{}\r\n"
+        "replikv_snapshots_sent:{}\r\nreplikv_snapshot_chunks_sent:{}\r\nreplikv_snapshots_installed:{}\r\n"
+        "replikv_snapshot_chunks_received:{}\r\nreplikv_snapshot_installing:{}\r\n",
         config.ack, config.failover, status.raft_role, status.term.value(), status.leader ? status.leader->value() : 0,
         status.commit_index.value(), status.last_index.value(), status.writes_forwarded_total,
         status.duplicates_skipped_total, peer.messages_sent, peer.messages_received, peer.messages_dropped,
         peer.handshakes_refused, peer.frames_refused, status.malformed_messages_total,
-        status.log_first_index.value(), status.log_compacted_entries_total);
+        status.log_first_index.value(), status.log_compacted_entries_total, status.snapshots_sent_total,
+        status.snapshot_chunks_sent_total, status.snapshots_installed_total, status.snapshot_chunks_received_total,
+        status.installing_snapshot ? 1 : 0);
   }
   return out;
 }

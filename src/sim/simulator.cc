@@ -417,15 +417,7 @@ void Simulation::crash(Node& node) {
   ++node.incarnation;
 }
 
-std::string Simulation::digest(Node& node) {
-  uint64_t hash = 0xcbf29ce484222325ULL;
-  node.engine.scan(core::Column::data, {}, [&](std::string_view key, std::string_view value) {
-    for (const char c : key) hash = (hash ^ static_cast<uint8_t>(c)) * 0x100000001b3ULL;
-    for (const char c : value) hash = (hash ^ static_cast<uint8_t>(c)) * 0x100000001b3ULL;
-    return true;
-  });
-  return fmt::format("{:016x}", hash);
-}
+std::string Simulation::digest(Node& node) { return core::state_digest(node.engine); }
 
 void Simulation::record_invoke(const Client& client, const PendingOp& op) {
   const std::string value = value_json(op);
