@@ -154,8 +154,10 @@ std::string self_executable() {
   return ec ? std::string("replikv") : path.string();
 }
 
-// Starts node `node` in the background, detached from this terminal; returns its pid.
-std::optional<pid_t> spawn(const fs::path& dir, int node, std::string& error) {
+// Starts node `node` in the background, detached from this terminal; returns its pid. With
+// `bootstrap` (only when this command creates the cluster) an empty data directory founds it;
+// otherwise an empty one — a replaced disk — rejoins as a non-voter.
+std::optional<pid_t> spawn(const fs::path& dir, int node, bool bootstrap, std::string& error) {
   const fs::path home = node_dir(dir, node);
   const std::string config = (home / "node.toml").string();
   const std::string log = (home / "replikv.log").string();
@@ -175,7 +177,12 @@ std::optional<pid_t> spawn(const fs::path& dir, int node, std::string& error) {
       dup2(log_fd, STDERR_FILENO);
     }
     if (chdir(home.c_str()) != 0) _exit(127);
-    execl(executable.c_str(), executable.c_str(), "server", "--config", config.c_str(), static_cast<char*>(nullptr));
+    if (bootstrap) {
+      execl(executable.c_str(), executable.c_str(), "server", "--config", config.c_str(), "--bootstrap",
+            static_cast<char*>(nullptr));
+    } else {
+      execl(executable.c_str(), executable.c_str(), "server", "--config", config.c_str(), static_cast<char*>(nullptr));
+    }
     _exit(127);
   }
   std::ofstream(home / "replikv.pid") << pid << "\n";
@@ -366,7 +373,8 @@ int wait_for_leader(const Layout& layout, int timeout_s) {
   return 0;
 }
 
-int start_nodes(const fs::path& dir, const Layout& layout, const std::vector<int>& nodes, int timeout_s) {
+int start_nodes(const fs::path& dir, const Layout& layout, const std::vector<int>& nodes, int timeout_s,
+                bool bootstrap = false) {
   std::map<int, pid_t> started;
   for (const int node : nodes) {
     if (const auto pid = read_pid(dir, node); pid && alive(*pid)) {
@@ -374,7 +382,7 @@ int start_nodes(const fs::path& dir, const Layout& layout, const std::vector<int
       return 1;
     }
     std::string error;
-    const auto pid = spawn(dir, node, error);
+    const auto pid = spawn(dir, node, bootstrap, error);
     if (!pid) {
       std::cerr << "replikv cluster: " << error << "\n";
       return 1;
@@ -400,7 +408,8 @@ int run_cluster(const ClusterOptions& options) {
   std::string error;
   if (options.action == "start") {
     Layout layout;
-    if (fs::exists(dir / "cluster.toml")) {
+    const bool creating = !fs::exists(dir / "cluster.toml");
+    if (!creating) {
       auto existing = read_layout(dir, error);
       if (!existing) {
         std::cerr << "replikv cluster: " << error << "\n";
@@ -435,7 +444,7 @@ int run_cluster(const ClusterOptions& options) {
     }
     std::vector<int> nodes;
     for (int node = 1; node <= layout.nodes; ++node) nodes.push_back(node);
-    if (const int code = start_nodes(dir, layout, nodes, options.timeout_s); code != 0) return code;
+    if (const int code = start_nodes(dir, layout, nodes, options.timeout_s, creating); code != 0) return code;
     if (layout.strategy == "leader") {
       const int leader = wait_for_leader(layout, options.timeout_s);
       if (leader == 0) {

@@ -61,8 +61,9 @@ int main(int argc, char** argv) {
   for (const auto& key : replikv::runtime::config_keys()) {
     std::string flag = key.name;
     std::replace(flag.begin(), flag.end(), '_', '-');
-    if (key.name == "test_faults") {
-      server->add_flag_callback("--" + flag, [&values] { values["test_faults"] = "true"; }, key.help);
+    if (key.name == "test_faults" || key.name == "bootstrap") {
+      const std::string name = key.name;
+      server->add_flag_callback("--" + flag, [&values, name] { values[name] = "true"; }, key.help);
       continue;
     }
     server->add_option("--" + flag, values[key.name], key.help);
@@ -103,7 +104,7 @@ int main(int argc, char** argv) {
                 "keep order, as TCP does, except a 1% tail)");
   sim->add_option("--fsync", sim_options.fsync, "always (default) or never");
   sim->add_option("--faults", sim_options.faults,
-                  "kill,pause,partition,drop,dup,skew — or all (default), none");
+                  "kill,pause,partition,drop,dup,skew,disk (disk loss: raft only) — or all (default), none");
   sim->add_option("--history", sim_options.history_file, "write the history (JSON Lines) here");
   sim->add_option("--schedule", sim_options.schedule_file,
                   "replay this fault schedule (text, see --print-schedule) instead of a random one");

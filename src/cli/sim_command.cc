@@ -22,7 +22,7 @@ int run_sim(const SimCommandOptions& command) {
   }
   const auto kinds = sim::parse_fault_kinds(command.faults);
   if (!kinds) {
-    std::cerr << fmt::format("replikv sim: unknown fault in '{}' (kill, pause, partition, drop, dup, skew, all, none)\n", command.faults);
+    std::cerr << fmt::format("replikv sim: unknown fault in '{}' (kill, pause, partition, drop, dup, skew, disk, all, none)\n", command.faults);
     return 2;
   }
   options.faults = *kinds;
@@ -68,8 +68,8 @@ int run_sim(const SimCommandOptions& command) {
                            options.keys, command.fsync, command.faults);
   std::cout << fmt::format("  operations  {} invoked and {} final reads: {} ok, {} failed, {} unknown (timed out)\n",
                            s.invoked, s.final_reads, s.ok, s.failed, s.unknown);
-  std::cout << fmt::format("  faults      {} crashes, {} pauses, {} links cut; messages {} sent, {} dropped, {} duplicated, {} reordered\n",
-                           s.crashes, s.pauses, s.cuts, s.messages_sent, s.messages_dropped,
+  std::cout << fmt::format("  faults      {} crashes ({} disk losses), {} pauses, {} links cut; messages {} sent, {} dropped, {} duplicated, {} reordered\n",
+                           s.crashes, s.disk_losses, s.pauses, s.cuts, s.messages_sent, s.messages_dropped,
                            s.messages_duplicated, s.messages_reordered);
   if (options.strategy == "raft") {
     std::cout << fmt::format("  snapshots   {} installed, {} crashes in the middle of an install\n",

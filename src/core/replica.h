@@ -29,6 +29,7 @@ struct FollowerStatus {
   LogIndex match;          // the follower holds the leader's log durably up to here
   uint64_t lag_entries = 0;  // the leader's last index minus match
   TimeMs heard_ms_ago = 0;   // since the follower last answered
+  bool voter = true;         // false: counts toward no quorum (an empty data directory rejoined)
 };
 
 // A point-in-time report of a replica, for INFO, ROLE, /status and /metrics.
@@ -61,6 +62,7 @@ struct ReplicaStatus {
   uint64_t snapshots_installed_total = 0;       // at a follower
   uint64_t snapshot_chunks_received_total = 0;  // staged
   bool installing_snapshot = false;             // receiving one, or moving it into place
+  bool voter = true;  // false: joined with an empty data directory; counts toward no quorum
   uint64_t malformed_messages_total = 0;
   uint64_t cache_bytes = 0;         // the record cache in front of storage
   uint64_t cache_entries = 0;

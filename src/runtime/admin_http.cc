@@ -161,6 +161,9 @@ std::string Server::Impl::metrics_text() const {
            status.snapshot_chunks_received_total);
     metric("replikv_snapshot_installing", "gauge", "1 while this node receives or installs a snapshot.",
            status.installing_snapshot ? 1 : 0);
+    metric("replikv_voter", "gauge",
+           "1 for a voter; 0 for a node that rejoined with an empty data directory (counts toward no quorum).",
+           status.voter ? 1 : 0);
     metric("replikv_peer_messages_sent_total", "counter", "Messages sent to peers.", peer.messages_sent);
     metric("replikv_peer_messages_received_total", "counter", "Messages received from peers.",
            peer.messages_received);
@@ -210,6 +213,7 @@ std::string Server::Impl::status_json() const {
                              {"match_index", follower.match.value()},
                              {"lag_entries", follower.lag_entries},
                              {"heard_ms_ago", follower.heard_ms_ago},
+                             {"voter", follower.voter},
                              {"connected", peers && peers->connected(follower.node.value())}});
   }
   if (peers) {
@@ -219,6 +223,7 @@ std::string Server::Impl::status_json() const {
     json["snapshots_sent"] = status.snapshots_sent_total;
     json["snapshots_installed"] = status.snapshots_installed_total;
     json["snapshot_installing"] = status.installing_snapshot;
+    json["voter"] = status.voter;
     json["peer_messages_dropped"] = peers->counters().messages_dropped;
     json["peer_handshakes_refused"] = peers->counters().handshakes_refused;
   }

@@ -108,6 +108,11 @@ const std::vector<KeySpec>& key_specs() {
                  {{"trace", std::string("trace")}, {"debug", std::string("debug")},
                   {"info", std::string("info")}, {"warn", std::string("warn")},
                   {"error", std::string("error")}, {"off", std::string("off")}}),
+      choice_key("bootstrap",
+                 "leader: an empty data directory founds a new cluster (true), or (false, the default) "
+                 "rejoins one that exists as a non-voter — a replaced disk; ignored once the directory "
+                 "has run. `replikv cluster start` passes it when it creates a cluster",
+                 &Config::bootstrap, {{"true", true}, {"false", false}}),
       choice_key("test_faults", "accept the FAULT command (fault injection: tests and chaos only; default false)",
                  &Config::test_faults, {{"true", true}, {"false", false}}),
       choice_key("strategy", "\"standalone\" (default: one node) or \"leader\" (single leader, replicated log)",

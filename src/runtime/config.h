@@ -35,6 +35,7 @@ struct Config {
   uint64_t cache_bytes = 64ull << 20;  // record cache in front of storage
   std::string log_level = "info";
   bool test_faults = false;
+  bool bootstrap = false;  // an empty data directory founds a cluster (else: rejoins as a non-voter)
   // Replication.
   Strategy strategy = Strategy::standalone;
   std::string ack = "majority";    // leader: when a write is acknowledged

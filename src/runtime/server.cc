@@ -121,7 +121,16 @@ std::optional<std::string> Server::Impl::start_replica() {
   options.cache_bytes_max = config.cache_bytes;
   options.redirect = config.redirect;
   options.client_addresses = client_addresses;
-  replica = std::make_unique<core::Raft>(*engine, core::Rng(std::random_device{}()), options);
+  options.bootstrap = config.bootstrap;
+  auto raft = std::make_unique<core::Raft>(*engine, core::Rng(std::random_device{}()), options);
+  if (!raft->voter()) {
+    spdlog::warn(
+        "this node is a non-voter: its data directory was empty when it first ran without --bootstrap, so it "
+        "joined the cluster as a replacement that has forgotten its votes and acknowledgements. It catches up "
+        "and serves reads, but counts toward no quorum. (A new cluster's first start takes --bootstrap; "
+        "`replikv cluster start` passes it.)");
+  }
+  replica = std::move(raft);
   tick_interval_ms = std::max<int64_t>(1, std::min<int64_t>(100, static_cast<int64_t>(config.heartbeat_interval_ms) / 2));
   peers = std::make_unique<PeerTransport>(io, config.node_id, config.cluster_id, members,
                                           [this](core::Message message) {

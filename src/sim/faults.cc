@@ -27,7 +27,7 @@ std::optional<int> parse_endpoint(const std::string& text) {
 std::optional<FaultKinds> parse_fault_kinds(const std::string& text) {
   FaultKinds kinds;
   if (text == "none" || text.empty()) return kinds;
-  if (text == "all") return FaultKinds{true, true, true, true, true, true};
+  if (text == "all") return FaultKinds{true, true, true, true, true, true, true};
   std::stringstream words(text);
   std::string word;
   while (std::getline(words, word, ',')) {
@@ -37,15 +37,17 @@ std::optional<FaultKinds> parse_fault_kinds(const std::string& text) {
     else if (word == "drop") kinds.drop = true;
     else if (word == "dup") kinds.dup = true;
     else if (word == "skew") kinds.skew = true;
+    else if (word == "disk") kinds.disk = true;
     else return std::nullopt;
   }
   return kinds;
 }
 
-FaultSchedule random_schedule(core::Rng& rng, const FaultKinds& kinds, int nodes, int clients,
-                              int64_t duration_ms) {
+FaultSchedule random_schedule(core::Rng& rng, core::Rng& disk_rng, const FaultKinds& kinds, int nodes,
+                              int clients, int64_t duration_ms) {
   FaultSchedule schedule;
   if (!kinds.any() || duration_ms <= 0) return schedule;
+  const bool disk_only = kinds.disk && !(kinds.kill || kinds.pause || kinds.partition || kinds.drop || kinds.dup || kinds.skew);
   std::vector<FaultEvent::Kind> choices;
   if (kinds.kill) choices.push_back(FaultEvent::Kind::kill);
   if (kinds.pause) choices.push_back(FaultEvent::Kind::pause);
@@ -56,7 +58,7 @@ FaultSchedule random_schedule(core::Rng& rng, const FaultKinds& kinds, int nodes
   // Faults arrive every 20–200 ms and last 5–150 ms; the last 10% of the run is quiet.
   const int64_t quiet_from_ms = duration_ms * 9 / 10;
   int64_t at_ms = rng.between(10, 100);
-  while (at_ms < quiet_from_ms) {
+  while (!disk_only && at_ms < quiet_from_ms) {
     const auto kind = choices[rng.below(choices.size())];
     const int64_t until_ms = std::min(quiet_from_ms, at_ms + rng.between(5, 150));
     const int node = static_cast<int>(rng.between(1, nodes));
@@ -107,6 +109,14 @@ FaultSchedule random_schedule(core::Rng& rng, const FaultKinds& kinds, int nodes
     }
     at_ms += rng.between(20, 200);
   }
+  // A disk loss in half the runs: early (the nemesis stops with the workload, which the elections
+  // of a faulty run stretch well past the nominal duration), back 5–500 ms later.
+  if (kinds.disk && nodes >= 3 && disk_rng.chance(1, 2)) {
+    const int64_t wipe_ms = disk_rng.between(duration_ms / 20, duration_ms / 4);
+    const int node = static_cast<int>(disk_rng.between(1, nodes));
+    schedule.push_back({wipe_ms, FaultEvent::Kind::wipe, node});
+    schedule.push_back({std::min(quiet_from_ms, wipe_ms + disk_rng.between(5, 500)), FaultEvent::Kind::restart, node});
+  }
   std::stable_sort(schedule.begin(), schedule.end(),
                    [](const FaultEvent& a, const FaultEvent& b) { return a.at_ms < b.at_ms; });
   for (int node = 1; node <= nodes; ++node) {
@@ -122,6 +132,7 @@ std::string to_text(const FaultSchedule& schedule) {
   for (const auto& event : schedule) {
     switch (event.kind) {
       case FaultEvent::Kind::kill: out += fmt::format("{} kill {}\n", event.at_ms, event.node); break;
+      case FaultEvent::Kind::wipe: out += fmt::format("{} wipe {}\n", event.at_ms, event.node); break;
       case FaultEvent::Kind::restart: out += fmt::format("{} restart {}\n", event.at_ms, event.node); break;
       case FaultEvent::Kind::pause: out += fmt::format("{} pause {}\n", event.at_ms, event.node); break;
       case FaultEvent::Kind::resume: out += fmt::format("{} resume {}\n", event.at_ms, event.node); break;
@@ -155,8 +166,9 @@ std::optional<FaultSchedule> parse_schedule(const std::string& text, std::string
     }
     last_ms = event.at_ms;
     bool ok = true;
-    if (kind == "kill" || kind == "restart" || kind == "pause" || kind == "resume") {
+    if (kind == "kill" || kind == "restart" || kind == "pause" || kind == "resume" || kind == "wipe") {
       event.kind = kind == "kill" ? FaultEvent::Kind::kill
+                   : kind == "wipe" ? FaultEvent::Kind::wipe
                    : kind == "restart" ? FaultEvent::Kind::restart
                    : kind == "pause" ? FaultEvent::Kind::pause
                                      : FaultEvent::Kind::resume;

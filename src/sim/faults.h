@@ -5,6 +5,8 @@
 // replayed exactly, and shrunk by deleting lines:
 //
 //   <at_ms> kill <node>          crash: the node loses every write it had not synced
+//   <at_ms> wipe <node>          disk loss: a crash that loses everything; restarted, the node
+//                                has an empty data directory (replicated strategies only)
 //   <at_ms> restart <node>       start it again from what it had synced
 //   <at_ms> pause <node>         stop processing (inputs queue up), as SIGSTOP
 //   <at_ms> resume <node>
@@ -33,17 +35,18 @@ struct FaultKinds {
   bool drop = false;
   bool dup = false;
   bool skew = false;
-  bool any() const { return kill || pause || partition || drop || dup || skew; }
+  bool disk = false;  // at most one disk loss a run, for replicated strategies of 3 nodes or more
+  bool any() const { return kill || pause || partition || drop || dup || skew || disk; }
 };
 
-// Parses "kill,pause,partition,drop,dup,skew" (or "none", or "all"). nullopt on an unknown word.
+// Parses "kill,pause,partition,drop,dup,skew,disk" (or "none", or "all"). nullopt on an unknown word.
 std::optional<FaultKinds> parse_fault_kinds(const std::string& text);
 
 struct FaultEvent {
-  enum class Kind : uint8_t { kill, restart, pause, resume, partition, heal, drop, dup, skew };
+  enum class Kind : uint8_t { kill, restart, pause, resume, partition, heal, drop, dup, skew, wipe };
   int64_t at_ms = 0;
   Kind kind = Kind::heal;
-  int node = 0;          // kill, restart, pause, resume, skew
+  int node = 0;          // kill, restart, pause, resume, skew, wipe
   int from = 0, to = 0;  // partition; clients are negative: client i is -(i + 1)
   int64_t amount = 0;    // drop/dup permille, skew ms
 };
@@ -51,9 +54,10 @@ struct FaultEvent {
 using FaultSchedule = std::vector<FaultEvent>;
 
 // Draws a schedule for `duration_ms` of a run with `nodes` nodes and `clients` clients. Every
-// fault is undone before the end (nodes restarted and resumed, a final heal).
-FaultSchedule random_schedule(core::Rng& rng, const FaultKinds& kinds, int nodes, int clients,
-                              int64_t duration_ms);
+// fault is undone before the end (nodes restarted and resumed, a final heal). A disk loss comes
+// from its own stream (`disk_rng`), so enabling it leaves every other fault of a seed as it was.
+FaultSchedule random_schedule(core::Rng& rng, core::Rng& disk_rng, const FaultKinds& kinds, int nodes,
+                              int clients, int64_t duration_ms);
 
 std::string to_text(const FaultSchedule& schedule);
 // Parses the text form. On error returns nullopt and sets `error` (with the line).

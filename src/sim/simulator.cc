@@ -77,6 +77,7 @@ struct Node {
   int64_t skew_ms = 0;
   int64_t drift_ppm = 0;
   uint64_t stored_commit = 0;  // raft: the highest commit index found stored after a crash
+  bool disk_lost = false;  // its storage was replaced by an empty one: it rejoins as a non-voter
 };
 
 struct PendingOp {
@@ -263,6 +264,7 @@ void Simulation::start_node(Node& node) {
     raft.log_keep_entries = options_.log_keep_entries;
     raft.snapshot_chunk_bytes = options_.snapshot_chunk_bytes;
     raft.snapshot_move_bytes = options_.snapshot_move_bytes;
+    raft.bootstrap = !node.disk_lost;  // the first start founds the cluster
     replica = std::make_unique<core::Raft>(node.engine, core::Rng(rng_.next_u64()), raft);
   } else {
     core::StandaloneOptions standalone;
@@ -569,6 +571,15 @@ void Simulation::apply(const FaultEvent& event) {
     case FaultEvent::Kind::kill:
       if (Node* node = node_at(event.node)) crash(*node);
       break;
+    case FaultEvent::Kind::wipe:
+      if (Node* node = node_at(event.node)) {
+        crash(*node);
+        node->engine.wipe();
+        node->disk_lost = true;
+        node->stored_commit = 0;  // nothing of it is left to move back
+        ++stats_.disk_losses;
+      }
+      break;
     case FaultEvent::Kind::restart:
       if (Node* node = node_at(event.node); node && !node->up) start_node(*node);
       break;
@@ -699,9 +710,12 @@ SimResult Simulation::run() {
   // The schedule has its own stream, derived from the seed: a run given the same schedule as
   // text draws exactly the same numbers for everything else, so it replays byte for byte.
   core::Rng schedule_rng(options_.seed ^ 0x6a09e667f3bcc909ULL);
+  core::Rng disk_rng(options_.seed ^ 0xbb67ae8584caa73bULL);
+  FaultKinds kinds = options_.faults;
+  kinds.disk = kinds.disk && options_.strategy == "raft";  // a lone node's disk loss loses all
   const FaultSchedule schedule = options_.schedule
                                      ? *options_.schedule
-                                     : random_schedule(schedule_rng, options_.faults, options_.nodes,
+                                     : random_schedule(schedule_rng, disk_rng, kinds, options_.nodes,
                                                        options_.clients, horizon_ms);
   // Schedule events run before any other at the same instant, so dropping the ones after the
   // workload leaves the order of everything else unchanged: the printed schedule replays the
@@ -775,10 +789,10 @@ SimResult Simulation::run() {
     const core::ReplicaStatus status = node->replica->status();
     stats_.snapshots_installed += status.snapshots_installed_total;
     result.nodes.push_back(fmt::format(
-        "node {}: {} term {} commit {} applied {} keys {}{}{}", node->id, status.role,
+        "node {}: {} term {} commit {} applied {} keys {}{}{}{}", node->id, status.role,
         status.term.value(), status.commit_index.value(), status.applied_index.value(),
         status.key_count, status.leader ? fmt::format(" leader {}", status.leader->value()) : "",
-        status.installing_snapshot ? " (installing a snapshot)" : ""));
+        status.installing_snapshot ? " (installing a snapshot)" : "", status.voter ? "" : " non-voter"));
   }
   result.history = fmt::to_string(history_);
   FaultSchedule applied;
@@ -885,7 +899,7 @@ std::string replay_command(const SimOptions& options) {
   std::string faults;
   const FaultKinds& k = options.faults;
   for (auto [on, name] : {std::pair{k.kill, "kill"}, {k.pause, "pause"}, {k.partition, "partition"},
-                          {k.drop, "drop"}, {k.dup, "dup"}, {k.skew, "skew"}}) {
+                          {k.drop, "drop"}, {k.dup, "dup"}, {k.skew, "skew"}, {k.disk, "disk"}}) {
     if (on) faults += (faults.empty() ? "" : ",") + std::string(name);
   }
   return fmt::format("replikv sim --strategy {} --nodes {} --seed {} --ops {} --clients {} --keys {} --timeout-ms {} "

@@ -91,6 +91,12 @@ Status MemoryEngine::sync() {
   return Status::ok();
 }
 
+void MemoryEngine::wipe() {
+  for (auto& table : tables_) table.clear();
+  undo_.clear();
+  unsynced_batches_ = 0;
+}
+
 void MemoryEngine::crash() {
   // Newest first: a key changed twice ends at its value before the first change.
   for (auto undo = undo_.rbegin(); undo != undo_.rend(); ++undo) {

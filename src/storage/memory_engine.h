@@ -33,6 +33,8 @@ class MemoryEngine final : public Engine {
 
   // Loses every write since the last sync, keeping what was synced.
   void crash();
+  // Loses everything, synced or not: a disk replaced by an empty one.
+  void wipe();
   // Batches written but not yet synced.
   size_t unsynced_batches() const { return unsynced_batches_; }
 

@@ -425,6 +425,62 @@ class SnapshotTest(unittest.TestCase):
         self.assertEqual(follower.dbsize(), writer.dbsize())
 
 
+class EmptyDataDirectoryTest(unittest.TestCase):
+    """A follower whose data directory is deleted (a replaced disk) and restarted catches up as a
+    non-voter: its data equals the leader's, it says it is a non-voter, and it counts toward no
+    quorum — with the other follower stopped, the leader cannot commit."""
+
+    def setUp(self):
+        self.cluster = Cluster("--set", "log_compact_entries=200", "--set", "log_keep_entries=20",
+                               "--set", "request_timeout_ms=1500").start()
+
+    def tearDown(self):
+        self.cluster.stop()
+
+    def test_a_node_back_with_an_empty_data_directory_is_a_non_voter(self):
+        cluster = self.cluster
+        leader = wait_until(cluster.leader, 30, "a leader")
+        wiped = leader % 3 + 1
+        other = 6 - leader - wiped
+        writer = cluster.client(leader)
+        for start in range(0, 1000, 200):
+            pipe = writer.pipeline(transaction=False)
+            for i in range(start, start + 200):
+                pipe.set(f"key{i}", i)
+            pipe.execute()
+        self.assertEqual(cluster.replication(wiped)["replikv_voter"], "1")
+        cluster.cli("stop", "--node", f"n{wiped}")
+        shutil.rmtree(os.path.join(cluster.dir, f"n{wiped}", "data"))
+        cluster.cli("restart", "--node", f"n{wiped}")
+        wait_until(lambda: int(cluster.replication(wiped)["replikv_snapshots_installed"]) >= 1, 60,
+                   "a snapshot installed")
+        wait_until(lambda: int(cluster.replication(wiped)["replikv_applied_index"]) >=
+                   int(cluster.replication(leader)["replikv_commit_index"]), 60, "the new node caught up")
+        self.assertEqual(cluster.replication(wiped)["replikv_voter"], "0")
+        wait_until(lambda: len({digest(cluster.client(n)) for n in (1, 2, 3)}) == 1, 30, "equal digests")
+        self.assertEqual(cluster.client(wiped).dbsize(), 1000)
+        status = json.loads(urllib.request.urlopen(
+            f"http://{HOST}:{cluster.base + 100 + leader - 1}/status", timeout=10).read())
+        voters = {row["node_id"]: row["voter"] for row in status["peers"]}
+        self.assertEqual(voters, {wiped: False, other: True}, status)
+        with open(os.path.join(cluster.dir, f"n{wiped}", "replikv.log"), errors="replace") as f:
+            self.assertIn("non-voter", f.read())
+        # The leader and the non-voter are no majority: with the other follower stopped, the leader
+        # hears from no majority and steps down (check-quorum), and writes are refused.
+        cluster.cli("stop", "--node", f"n{other}")
+        wait_until(lambda: cluster.replication(leader)["replikv_raft_role"] != "leader", 30,
+                   "the leader stepping down")
+        with self.assertRaises(redis.exceptions.ResponseError) as refused:
+            writer.set("unconfirmed", "1")
+        self.assertRegex(str(refused.exception), "NOTLEADER|TIMEOUT")
+        self.assertEqual(cluster.replication(wiped)["replikv_raft_role"], "follower")
+        cluster.cli("restart", "--node", f"n{other}")
+        leader = wait_until(cluster.leader, 30, "a leader again")
+        self.assertNotEqual(leader, wiped, "a non-voter never leads")
+        cluster.client(leader).set("after", "1")
+        wait_until(lambda: len({digest(cluster.client(n)) for n in (1, 2, 3)}) == 1, 30, "equal digests")
+
+
 class ClusterConfigTest(unittest.TestCase):
     def test_leader_without_peers_is_refused(self):
         result = subprocess.run([BINARY, "server", "--strategy", "leader", "--port", "0", "--admin-port", "0"],

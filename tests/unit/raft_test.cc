@@ -27,17 +27,31 @@ class Cluster {
     for (int n = 1; n <= size; ++n) start(n);
   }
 
-  // (Re)creates node n's replica from what its engine synced.
-  void start(int n) {
+  // (Re)creates node n's replica from what its engine synced. An empty engine founds the
+  // cluster, unless the node lost its disk (wipe()).
+  void start(int n, std::optional<bool> bootstrap = std::nullopt) {
     RaftOptions options;
+    options.bootstrap = bootstrap.value_or(wiped_.count(n) == 0);
+    // A seed per node — and another for a new disk, as a real driver seeds each run afresh
+    // (a data directory's incarnation comes from it).
+    const uint64_t seed = static_cast<uint64_t>(n) + (wiped_.count(n) != 0 ? 1000 : 0);
     for (int m = 1; m <= static_cast<int>(engines_.size()); ++m) {
       options.nodes.push_back(NodeId(static_cast<uint32_t>(m)));
     }
     options.node_id = NodeId(static_cast<uint32_t>(n));
     if (customize_) customize_(n, options);
     replicas_[static_cast<size_t>(n - 1)] =
-        std::make_unique<Raft>(*engines_[static_cast<size_t>(n - 1)], Rng(static_cast<uint64_t>(n)), options);
+        std::make_unique<Raft>(*engines_[static_cast<size_t>(n - 1)], Rng(seed), options);
     down_.erase(n);
+  }
+
+  // Disk loss: the node stops and its storage is replaced by an empty one.
+  void wipe(int n) {
+    crash(n);
+    // The old replica, down, may still be asked its role: its engine stays alive beside.
+    lost_disks_.push_back(std::move(engines_[static_cast<size_t>(n - 1)]));
+    engines_[static_cast<size_t>(n - 1)] = std::make_unique<storage::MemoryEngine>();
+    wiped_.insert(n);
   }
 
   // Crash: the node stops; messages to and from it are lost; it keeps what it synced.
@@ -174,6 +188,8 @@ class Cluster {
   std::vector<std::unique_ptr<storage::MemoryEngine>> engines_;
   std::vector<std::unique_ptr<Raft>> replicas_;
   std::set<int> down_;
+  std::set<int> wiped_;
+  std::vector<std::unique_ptr<storage::MemoryEngine>> lost_disks_;
   std::deque<Message> network_;
   std::vector<ClientReply> replies_;
   std::set<int> isolated_;
@@ -518,6 +534,125 @@ TEST(Raft, ACrashInTheMiddleOfAnInstallLeavesTheOldStateOrLeadsToTheNew) {
   EXPECT_EQ(cluster.node(away).status().key_count, 71u);
   EXPECT_EQ(cluster.state(away), cluster.state(leader));
   EXPECT_EQ(cluster.node(away).status().applied_index, cluster.node(leader).status().applied_index);
+}
+
+// docs/snapshots.md §6: a node back with an empty data directory has forgotten its votes and what
+// it acknowledged. It catches up (by snapshot) as a non-voter: it grants no votes, stands for no
+// election, and neither commits nor confirms reads — and stays one across restarts.
+TEST(Raft, ANodeBackWithAnEmptyDataDirectoryCatchesUpAsANonVoter) {
+  Cluster cluster(3, [](int, RaftOptions& options) {
+    options.log_compact_entries = 8;
+    options.log_keep_entries = 2;
+  });
+  cluster.run(0, 5000);
+  const int leader = cluster.leaders().at(0);
+  const int wiped = leader % 3 + 1;
+  const int other = 6 - leader - wiped;
+  uint64_t sequence = 0;
+  auto write = [&](int at, int count) {
+    for (int i = 0; i < count; ++i) {
+      cluster.request(at, ++sequence, SetRequest{"k" + std::to_string(sequence), "v", {}, {}, false});
+      cluster.deliver_all();
+    }
+  };
+  write(leader, 30);
+  EXPECT_TRUE(cluster.node(wiped).voter());
+  cluster.wipe(wiped);
+  cluster.start(wiped);
+  EXPECT_FALSE(cluster.node(wiped).voter());
+  cluster.run(5010, 5600);
+  write(leader, 1);
+  cluster.run(5610, 5700);
+  EXPECT_GE(cluster.node(wiped).status().snapshots_installed_total, 1u);
+  EXPECT_EQ(cluster.state(wiped), cluster.state(leader));
+  EXPECT_EQ(cluster.node(wiped).status().key_count, 31u);
+  bool leader_sees_non_voter = false;
+  for (const auto& follower : cluster.node(leader).status().followers) {
+    if (follower.node == NodeId(static_cast<uint32_t>(wiped))) leader_sees_non_voter = !follower.voter;
+  }
+  EXPECT_TRUE(leader_sees_non_voter);
+
+  // The leader and the non-voter are no majority: a write does not commit without the voter.
+  cluster.isolate(other);
+  cluster.request(leader, 500, SetRequest{"held", "x", {}, {}, false});
+  cluster.run(5710, 6000);
+  EXPECT_FALSE(cluster.reply_for(500).has_value()) << "committed with a non-voter counted";
+  cluster.heal();
+  cluster.run(6010, 6300);
+  EXPECT_EQ(cluster.reply_for(500), Reply::ok());
+
+  // Restarted — even told to found a cluster — it stays a non-voter (the durable record).
+  cluster.crash(wiped);
+  cluster.start(wiped, true);
+  EXPECT_FALSE(cluster.node(wiped).voter());
+
+  // Without the leader, the voter and the non-voter elect no one: it grants no vote, and never
+  // stands itself.
+  const Term term_before = cluster.node(other).term();
+  cluster.crash(leader);
+  cluster.run(6310, 12000);
+  // No pre-vote granted, so no election was even held (one held would have made a leader —
+  // which check-quorum would then depose, with only a non-voter to hear from).
+  EXPECT_EQ(cluster.node(other).term(), term_before);
+  EXPECT_TRUE(cluster.leaders().empty() ||
+              (cluster.leaders().size() == 1 && cluster.leaders()[0] == leader));
+  EXPECT_NE(cluster.node(wiped).role(), Raft::Role::leader);
+  EXPECT_NE(cluster.node(other).role(), Raft::Role::leader);
+  // The old leader back: a leader again among the voters, and the non-voter follows.
+  cluster.start(leader);
+  cluster.run(12010, 20000);
+  const auto leaders = cluster.leaders();
+  ASSERT_EQ(leaders.size(), 1u);
+  EXPECT_NE(leaders[0], wiped);
+  write(leaders[0], 2);
+  cluster.run(20010, 20300);
+  EXPECT_EQ(cluster.state(wiped), cluster.state(leaders[0]));
+}
+
+// A node back with an empty data directory numbers its writes from the start again: its writes
+// are told apart from its old ones (same node, same sequences) by the data directory's
+// incarnation — neither skipped as duplicates, nor answered with an old write's result (a lost
+// acknowledged write the simulator found, seed 76 with disk loss).
+TEST(Raft, AReplacedNodesWritesAreNotMistakenForItsOldOnes) {
+  Cluster cluster(3);
+  cluster.run(0, 5000);
+  const int leader = cluster.leaders().at(0);
+  const int replaced = leader % 3 + 1;
+  cluster.request(replaced, 1, SetRequest{"old", "1", {}, {}, false});
+  cluster.run(5010, 5300);
+  ASSERT_EQ(cluster.reply_for(1), Reply::ok());
+  cluster.wipe(replaced);
+  cluster.start(replaced);
+  cluster.run(5310, 6000);
+  cluster.request(replaced, 2, SetRequest{"new", "2", {}, {}, false});
+  cluster.run(6010, 6300);
+  EXPECT_EQ(cluster.reply_for(2), Reply::ok());
+  cluster.request(leader, 3, GetRequest{"new"});
+  cluster.run(6310, 6500);
+  EXPECT_EQ(cluster.reply_for(3), Reply::bulk("2")) << "the new write was skipped as a duplicate";
+  EXPECT_EQ(cluster.node(leader).status().duplicates_skipped_total, 0u);
+}
+
+// Pre-vote (§9.6) with a partial partition: a follower cut off from the leader alone asks the
+// other follower, which still hears the leader and refuses. The refusal carries the refuser's
+// term — not the term asked for, which the asker would adopt, and then depose the leader with
+// once the link is back (a bug the non-voter test found).
+TEST(Raft, ARefusedPreVoteRaisesNoTerm) {
+  Cluster cluster(3);
+  cluster.run(0, 5000);
+  const int leader = cluster.leaders().at(0);
+  const Term term = cluster.node(leader).term();
+  const int cut = leader % 3 + 1;
+  for (TimeMs t = 5010; t <= 12000; t += 10) {
+    cluster.tick_all(t);
+    cluster.deliver_if([&](int from, int to, const proto::RaftMessage&) {
+      return !((from == cut && to == leader) || (from == leader && to == cut));
+    });
+  }
+  EXPECT_EQ(cluster.node(cut).term(), term) << "a refused pre-vote raised the asker's term";
+  cluster.run(12010, 14000);
+  EXPECT_EQ(cluster.leaders(), std::vector<int>{leader});
+  EXPECT_EQ(cluster.node(leader).term(), term) << "the healed follower deposed the leader";
 }
 
 // §5.2 and check-quorum: a leader cut off from the others cannot commit and steps down; the

@@ -13,9 +13,12 @@ namespace replikv::core {
 using namespace raft_records;
 namespace {
 
-std::string window_key(uint32_t node) {
+// raft_window_<node, 8 bytes><incarnation, 8 bytes>. (Data directories from before incarnations
+// have keys without one: incarnation 0.)
+std::string window_key(Origin origin) {
   std::string key(meta_window_prefix);
-  append_u64_be(key, node);
+  append_u64_be(key, origin.node);
+  append_u64_be(key, origin.incarnation);
   return key;
 }
 
@@ -90,6 +93,24 @@ Raft::Raft(const StorageView& view, Rng rng, RaftOptions options)
   // A new epoch for this run's origin sequences, durable before any write leaves with one: the
   // first Ready syncs it, and messages go only after their Ready is durable.
   const uint64_t epoch = read_meta(view, meta_epoch) + 1;
+  if (const auto incarnation = view.get(Column::meta, meta_incarnation)) {
+    REPLIKV_ASSERT(incarnation->size() == 8, "the incarnation record is 8 bytes");
+    incarnation_ = read_u64_be(*incarnation);
+  } else {
+    // From a copy of the stream, derived apart: drawing it leaves this node's timers as they were.
+    Rng derived(Rng(rng_).next_u64() ^ 0x9e3779b97f4a7c15ULL);
+    while (incarnation_ == 0) incarnation_ = derived.next_u64();
+    pending_.batch.put(Column::meta, std::string(meta_incarnation), u64_bytes(incarnation_));
+  }
+  if (const auto voter = view.get(Column::meta, meta_voter)) {
+    REPLIKV_ASSERT(voter->size() == 1, "the voter record is one byte");
+    voter_ = (*voter)[0] == 1;
+  } else {
+    // The first run of this data directory (no epoch yet) founds a cluster only when told to;
+    // one that ran before this record existed was a voter.
+    voter_ = epoch > 1 || options_.bootstrap;
+    pending_.batch.put(Column::meta, std::string(meta_voter), std::string(1, voter_ ? 1 : 0));
+  }
   REPLIKV_ASSERT(epoch < (uint64_t{1} << 32), "the origin epoch fits 32 bits");
   pending_.batch.put(Column::meta, std::string(meta_epoch), u64_bytes(epoch));
   demand(pending_, Sync::always);
@@ -102,9 +123,10 @@ void Raft::load_windows() {
   view_.scan(Column::meta, meta_window_prefix, [&](std::string_view key, std::string_view value) {
     if (!key.starts_with(meta_window_prefix)) return false;
     const auto window = SequenceWindow::decode(value);
-    REPLIKV_ASSERT(window.has_value() && key.size() == meta_window_prefix.size() + 8,
-                   "a sequence window record decodes");
-    applied_windows_[static_cast<uint32_t>(read_u64_be(key.substr(meta_window_prefix.size())))] = *window;
+    const std::string_view id = key.substr(meta_window_prefix.size());
+    REPLIKV_ASSERT(window.has_value() && (id.size() == 8 || id.size() == 16), "a sequence window record decodes");
+    const Origin origin{static_cast<uint32_t>(read_u64_be(id)), id.size() == 16 ? read_u64_be(id.substr(8)) : 0};
+    applied_windows_[origin] = *window;
     return true;
   });
 }
@@ -133,7 +155,7 @@ void Raft::tick(TimeMs now_ms) {
     // down, so a leader cut off from the rest stops accepting writes it cannot commit.
     size_t heard = 1;
     for (const auto& [id, peer] : peers_) {
-      if (peer.heard_at_ms + options_.election_timeout_ms_min >= now_ms_) ++heard;
+      if (peer.voter && peer.heard_at_ms + options_.election_timeout_ms_min >= now_ms_) ++heard;
     }
     if (options_.check_quorum && heard < majority() &&
         now_ms_ >= became_leader_ms_ + options_.election_timeout_ms_min) {
@@ -145,8 +167,8 @@ void Raft::tick(TimeMs now_ms) {
     return;
   }
   if (now_ms_ >= election_deadline_ms_) {
-    if (installing()) {
-      // Half-way into a snapshot, this node could not serve as leader: it waits.
+    if (installing() || !voter_) {
+      // Half-way into a snapshot, this node could not serve as leader; a non-voter never stands.
       reset_election_deadline();
       return;
     }
@@ -192,8 +214,8 @@ bool Raft::take_ready(Ready& out) {
   propagate_commit();
   maybe_compact();
   keyspace_.finish_batch(pending_.batch);
-  for (auto& [node, dirty] : windows_dirty_) {
-    pending_.batch.put(Column::meta, window_key(node), applied_windows_[node].encode());
+  for (auto& [origin, dirty] : windows_dirty_) {
+    pending_.batch.put(Column::meta, window_key(origin), applied_windows_[origin].encode());
   }
   windows_dirty_.clear();
   if (last_index_dirty_) {
@@ -256,10 +278,11 @@ ReplicaStatus Raft::status() const {
   status.snapshots_installed_total = snapshots_installed_;
   status.snapshot_chunks_received_total = snapshot_chunks_received_;
   status.installing_snapshot = install_.has_value();
+  status.voter = voter_;
   if (role_ == Role::leader) {
     for (const auto& [id, peer] : peers_) {
       status.followers.push_back({NodeId(id), peer.match, last_index_.value() - std::min(peer.match, last_index_).value(),
-                                  now_ms_ - peer.heard_at_ms});
+                                  now_ms_ - peer.heard_at_ms, peer.voter});
     }
   }
   return status;
@@ -286,6 +309,13 @@ void Raft::propose_expiry() {
 // --- Messages -------------------------------------------------------------------------------
 
 void Raft::step(const proto::RaftMessage& message) {
+  if (message.non_voter()) {
+    if (const auto it = peers_.find(message.from()); it != peers_.end() && it->second.voter) {
+      // What it acknowledged as a voter, it has forgotten.
+      it->second.voter = false;
+      it->second.match = LogIndex();
+    }
+  }
   switch (message.type()) {
     case proto::RaftMessage::FORWARD: on_forward(message); return;
     case proto::RaftMessage::FORWARD_RESPONSE: on_forward_response(message); return;
@@ -344,6 +374,9 @@ void Raft::on_vote_request(const proto::RaftMessage& message) {
                         leader_ != candidate;
   const bool up_to_date = log_up_to_date(LogIndex(message.last_log_index()), Term(message.last_log_term()));
   bool granted = false;
+  if (!voter_) {
+    // A non-voter grants nothing: what it voted before it forgot.
+  } else
   if (pre_vote) {
     granted = !in_lease && Term(message.term()) > term_ && up_to_date;
   } else {
@@ -357,7 +390,9 @@ void Raft::on_vote_request(const proto::RaftMessage& message) {
   }
   proto::RaftMessage response;
   response.set_type(pre_vote ? proto::RaftMessage::PRE_VOTE_RESPONSE : proto::RaftMessage::VOTE_RESPONSE);
-  response.set_term(pre_vote ? message.term() : term_.value());
+  // A granted pre-vote carries the term it grants; a refusal carries this node's own term — the
+  // term asked for would make the asker adopt it (step()), an election's disruption without one.
+  response.set_term(pre_vote && granted ? message.term() : term_.value());
   response.set_granted(granted);
   send(candidate, std::move(response));
 }
@@ -453,6 +488,19 @@ void Raft::on_append_response(const proto::RaftMessage& message) {
   peer.heard_at_ms = now_ms_;
   peer.round_acked = std::max(peer.round_acked, message.round());
   if (message.heartbeat() && message.round() == 0) return;  // it answers a commit-only heartbeat
+  if (message.heartbeat() && !message.success() && peer.match.value() > 0 &&
+      LogIndex(message.rejected_index()) == peer.match) {
+    // A heartbeat goes at what the follower acknowledged holding: refused there, it lost entries
+    // it had acknowledged (its disk was replaced, or it ran without fsync and crashed). What the
+    // leader knew of it is void; replication starts again from what it holds now.
+    peer.match = LogIndex();
+    peer.next = LogIndex(message.hint_index() + 1);
+    peer.inflight = 0;
+    peer.progress_ms = now_ms_;
+    send_append(NodeId(it->first), peer, false);
+    serve_reads();
+    return;
+  }
   if (message.heartbeat()) {
     // Entries the follower still lacks: send what was never sent; resend what was, if the
     // pipeline has made no progress for a heartbeat interval (an APPEND or its answer was lost —
@@ -556,6 +604,7 @@ void Raft::start_election() {
 
 void Raft::become_leader() {
   REPLIKV_ASSERT(!installing(), "a node half-way into a snapshot does not stand for election");
+  REPLIKV_ASSERT(voter_, "a non-voter never leads");
   abandon_install();  // received in part from a former leader: of no use now
   role_ = Role::leader;
   leader_ = options_.node_id;
@@ -575,8 +624,8 @@ void Raft::become_leader() {
     if (pending.sent && !refused) continue;
     pending.sent = true;
     pending.refused_by.reset();
-    if (!proposed_windows_[options_.node_id.value()].seen(sequence)) {
-      append_client_write(sequence, pending.write, options_.node_id);
+    if (!proposed_windows_[self()].seen(sequence)) {
+      append_client_write(sequence, pending.write, self());
     }
   }
   unsent_writes_ = 0;
@@ -600,7 +649,7 @@ void Raft::rebuild_proposed_windows() {
   proto::LogEntry scratch;
   for (LogIndex i = applied_.next(); i <= last_index_; i = i.next()) {
     const proto::LogEntry* entry = entry_at(i, scratch);
-    if (entry && entry->origin_node() != 0) proposed_windows_[entry->origin_node()].mark(entry->origin_sequence());
+    if (entry && entry->origin_node() != 0) proposed_windows_[Origin::of(*entry)].mark(entry->origin_sequence());
   }
 }
 
@@ -720,6 +769,7 @@ bool Raft::log_up_to_date(LogIndex last_index, Term last_term) const {
 void Raft::send(NodeId to, proto::RaftMessage message) {
   message.set_from(options_.node_id.value());
   if (message.term() == 0) message.set_term(term_.value());
+  if (!voter_) message.set_non_voter(true);
   pending_.messages.push_back({options_.node_id, to, message.SerializeAsString()});
 }
 
@@ -797,7 +847,13 @@ void Raft::advance_commit() {
   if (role_ != Role::leader) return;
   std::vector<uint64_t>& held = held_scratch_;  // reused: this runs on every acknowledgement
   held.assign(1, durable_index_.value());
-  for (const auto& [id, peer] : peers_) held.push_back(peer.match.value());
+  for (const auto& [id, peer] : peers_) {
+    if (peer.voter) held.push_back(peer.match.value());  // a non-voter counts toward no quorum
+  }
+  if (held.size() < majority()) {
+    serve_reads();
+    return;
+  }
   std::nth_element(held.begin(), held.begin() + static_cast<std::ptrdiff_t>(majority() - 1), held.end(),
                    std::greater<>());
   const LogIndex candidate(held[majority() - 1]);
@@ -827,7 +883,7 @@ void Raft::apply_committed() {
       ++writes_applied_;
       // This node took the request (as leader, or as the follower that forwarded it): every
       // replica computes the same result, so the answer is the same one the leader has.
-      if (entry->origin_node() == options_.node_id.value()) {
+      if (Origin::of(*entry) == self()) {
         const auto it = pending_writes_.find(entry->origin_sequence());
         if (it != pending_writes_.end()) {
           reply(it->second.request, std::move(result));

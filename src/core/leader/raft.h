@@ -102,6 +102,12 @@ struct RaftOptions {
   uint64_t expiry_sweep_keys_max = 200;
   bool pre_vote = true;
   bool check_quorum = true;  // also: refuse votes while a leader is heard from (leader lease)
+  // What an empty data directory (one that never ran) means: a member founding a new cluster
+  // (true), or a member whose disk was replaced, joining a cluster that exists (false): it has
+  // forgotten its votes and what it acknowledged, so it catches up as a non-voter — grants no
+  // votes, stands for no election, counts toward no quorum — until membership changes re-admit
+  // it. Recorded durably at the first run; ignored once the data directory has run.
+  bool bootstrap = false;
   // Clients of a follower: refuse naming the leader (true), or forward to it (false).
   bool redirect = false;
   std::map<uint32_t, std::string> client_addresses;  // node id -> "host:port", for redirects
@@ -127,6 +133,15 @@ class SequenceWindow {
   std::array<uint64_t, size / 64> bits_{};
 };
 
+// Who took a client write: a node, in one incarnation of its data directory (per-origin
+// sequence windows are kept for each).
+struct Origin {
+  uint32_t node = 0;
+  uint64_t incarnation = 0;
+  auto operator<=>(const Origin&) const = default;
+  static Origin of(const proto::LogEntry& entry) { return {entry.origin_node(), entry.origin_incarnation()}; }
+};
+
 class Raft final : public Replica {
  public:
   enum class Role : uint8_t { follower, pre_candidate, candidate, leader };
@@ -149,6 +164,7 @@ class Raft final : public Replica {
   uint64_t epoch() const { return next_origin_sequence_ >> 32; }
 
   Role role() const { return role_; }
+  bool voter() const { return voter_; }
   Term term() const { return term_; }
   LogIndex commit_index() const { return commit_; }
   std::optional<NodeId> leader() const { return leader_; }
@@ -173,6 +189,7 @@ class Raft final : public Replica {
     // A snapshot being sent, while the entries it needs are compacted away (shared: a Peer is
     // copied; one snapshot per peer at a time).
     std::shared_ptr<SnapshotSending> snapshot;
+    bool voter = true;  // until it says otherwise (then for good: see proto non_voter)
   };
   // The follower's side: a snapshot being received into staging, or moved into place.
   struct Install {
@@ -258,7 +275,8 @@ class Raft final : public Replica {
   void flush_forwards();
   void propagate_commit();
   uint64_t next_round();
-  void append_client_write(uint64_t sequence, proto::Write write, NodeId origin);
+  void append_client_write(uint64_t sequence, proto::Write write, Origin origin);
+  Origin self() const { return {options_.node_id.value(), incarnation_}; }
   bool apply_once(const proto::LogEntry& entry);
   void rebuild_proposed_windows();
   std::string refusal_naming_leader() const;
@@ -283,6 +301,7 @@ class Raft final : public Replica {
   ReadyId durable_ready_;
 
   Role role_ = Role::follower;
+  bool voter_ = true;
   Term term_;
   std::optional<NodeId> vote_;
   std::optional<NodeId> leader_;
@@ -345,9 +364,10 @@ class Raft final : public Replica {
   uint64_t unsent_writes_ = 0;
   uint64_t refused_writes_ = 0;  // refused forwards waiting for a new leader
   uint64_t forwards_in_flight_ = 0;
-  std::map<uint32_t, SequenceWindow> applied_windows_;   // per origin node, replicated state
-  std::map<uint32_t, SequenceWindow> proposed_windows_;  // the leader's: applied + its log
-  std::map<uint32_t, bool> windows_dirty_;
+  std::map<Origin, SequenceWindow> applied_windows_;   // per origin, replicated state
+  std::map<Origin, SequenceWindow> proposed_windows_;  // the leader's: applied + its log
+  std::map<Origin, bool> windows_dirty_;
+  uint64_t incarnation_ = 0;  // this data directory's (meta_incarnation)
   std::deque<PendingRead> pending_reads_;
   std::deque<FollowerRead> follower_reads_;
   uint64_t next_read_id_ = 1;

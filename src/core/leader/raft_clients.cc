@@ -69,7 +69,7 @@ void Raft::client_request(ClientRequest request) {
     pending.deadline_ms = now_ms_ + options_.request_timeout_ms;
     if (role_ == Role::leader) {
       pending.sent = true;
-      append_client_write(sequence, std::move(*log_write), options_.node_id);
+      append_client_write(sequence, std::move(*log_write), self());
       broadcast_append(false);
       advance_commit();  // a single-node cluster commits on its own sync
     } else {
@@ -100,14 +100,15 @@ std::string Raft::refusal_naming_leader() const {
   return fmt::format("NOTLEADER the leader is node {} at {}", leader_->value(), address->second);
 }
 
-void Raft::append_client_write(uint64_t sequence, proto::Write write, NodeId origin) {
+void Raft::append_client_write(uint64_t sequence, proto::Write write, Origin origin) {
   REPLIKV_ASSERT(role_ == Role::leader, "only a leader appends client writes");
   resolve_expiry(write, wall_ms_);
   proto::LogEntry entry;
   *entry.mutable_write() = std::move(write);
-  entry.set_origin_node(origin.value());
+  entry.set_origin_node(origin.node);
+  entry.set_origin_incarnation(origin.incarnation);
   entry.set_origin_sequence(sequence);
-  proposed_windows_[origin.value()].mark(sequence);
+  proposed_windows_[origin].mark(sequence);
   append(std::move(entry));
 }
 
@@ -122,6 +123,7 @@ void Raft::serve_reads() {
     PendingRead& read = pending_reads_.front();
     size_t confirmed = 1;
     for (const auto& [id, peer] : peers_) {
+      if (!peer.voter) continue;  // a non-voter confirms nothing
       confirmed += peer.round_acked >= read.round || (read.remote_confirms && read.remote == NodeId(id)) ? 1 : 0;
     }
     if (confirmed < majority()) return;
@@ -216,6 +218,7 @@ void Raft::flush_forwards() {
       proto::LogEntry entry;
       *entry.mutable_write() = pending.write;  // kept: it may have to go again
       entry.set_origin_node(options_.node_id.value());
+      entry.set_origin_incarnation(incarnation_);
       entry.set_origin_sequence(sequence);
       entry.SerializeToString(message.add_entries());
       if (resend) {
@@ -267,13 +270,13 @@ uint64_t Raft::next_round() {
 // order, so every replica decides the same.
 bool Raft::apply_once(const proto::LogEntry& entry) {
   if (entry.origin_node() == 0) return true;
-  SequenceWindow& window = applied_windows_[entry.origin_node()];
+  SequenceWindow& window = applied_windows_[Origin::of(entry)];
   if (window.seen(entry.origin_sequence())) {
     ++duplicates_skipped_;
     return false;
   }
   window.mark(entry.origin_sequence());
-  windows_dirty_[entry.origin_node()] = true;
+  windows_dirty_[Origin::of(entry)] = true;
   return true;
 }
 
@@ -304,8 +307,9 @@ void Raft::on_forward(const proto::RaftMessage& message) {
     }
     // Seen before (a duplicate the network made, or older than the window): appended once already,
     // or never to be — either way not again.
-    if (proposed_windows_[from.value()].seen(entry.origin_sequence())) continue;
-    append_client_write(entry.origin_sequence(), std::move(*entry.mutable_write()), from);
+    const Origin origin = Origin::of(entry);
+    if (proposed_windows_[origin].seen(entry.origin_sequence())) continue;
+    append_client_write(entry.origin_sequence(), std::move(*entry.mutable_write()), origin);
     appended = true;
   }
   if (appended) {
@@ -324,7 +328,9 @@ void Raft::on_forward_response(const proto::RaftMessage& message) {
     const auto it = pending_writes_.find(sequence);
     if (it == pending_writes_.end() || !it->second.forwarded || it->second.refused_by) continue;
     it->second.refused_by = NodeId(message.from());
-    it->second.refused_in_term = Term(message.term());
+    // The term this node was in when refused (a refuser behind it — one that lost its disk — must
+    // not make the write go again at once, to the same node, in a loop).
+    it->second.refused_in_term = std::max(Term(message.term()), term_);
     ++refused_writes_;
   }
 }
@@ -346,7 +352,8 @@ void Raft::on_read_index(const proto::RaftMessage& message) {
   // read index is the commit index now, with no round. (A sender in an older term confirms
   // nothing; one in a newer term means this leader is stale, and its round will fail.)
   PendingRead read{std::nullopt, from, message.read_id(), std::max(commit_, term_start_index_), round_ + 1};
-  read.remote_confirms = Term(message.term()) == term_;
+  const auto peer = peers_.find(from.value());
+  read.remote_confirms = Term(message.term()) == term_ && peer != peers_.end() && peer->second.voter;
   if (!read.remote_confirms || majority() > 2) read.round = next_round();
   pending_reads_.push_back(std::move(read));
   serve_reads();

@@ -24,6 +24,12 @@ inline constexpr std::string_view meta_term_starts = "raft_term_starts";  // (fi
 inline constexpr std::string_view meta_log_start = "raft_log_start";  // first index held, term before it
 // A snapshot install in progress: index, term, the sending leader's term, chunks staged, phase.
 inline constexpr std::string_view meta_install = "raft_install";
+// 1 byte: 1 for a voter, 0 for a non-voter (an empty data directory that joined a cluster with
+// a history). Written by the first run of a data directory, before anything else leaves it.
+inline constexpr std::string_view meta_voter = "raft_voter";
+// 8 bytes: this data directory's incarnation, random, made at its first run (LogEntry
+// origin_incarnation).
+inline constexpr std::string_view meta_incarnation = "raft_incarnation";
 
 inline std::string index_key(LogIndex index) {
   std::string key;
