@@ -129,13 +129,15 @@ TEST(SnapshotInstall, StagingErasingAndMovingReplaceTheReplicatedStateOnly) {
   ASSERT_TRUE(follower.sync().is_ok());
   int batches = 0;
   bool crashed = false;
+  std::string position;
   for (bool done = false; !done;) {
     ASSERT_LT(++batches, 1000);
     WriteBatch move;
-    done = move_staged(follower, 200, move);
+    done = move_staged(follower, 200, position, move);
     ASSERT_TRUE(follower.write(move).is_ok());
     if (batches == 5 && !crashed) {
       follower.crash();  // the batch was never synced: it is lost, and moved again
+      position.clear();  // a restart starts from the start of staging
       crashed = true;
       done = false;
       continue;

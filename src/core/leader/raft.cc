@@ -79,7 +79,7 @@ Raft::Raft(const StorageView& view, Rng rng, RaftOptions options)
     REPLIKV_ASSERT(marker->size() == 33, "the install marker is 33 bytes");
     const std::string_view bytes(*marker);
     Install install{LogIndex(read_u64_be(bytes)), Term(read_u64_be(bytes.substr(8))),
-                    Term(read_u64_be(bytes.substr(16))), read_u64_be(bytes.substr(24)), bytes[32] != 0};
+                    Term(read_u64_be(bytes.substr(16))), read_u64_be(bytes.substr(24)), bytes[32] != 0, 0, 0};
     if (install.moving) {
       REPLIKV_ASSERT(last_index_ >= install.index && applied_ == install.index,
                      "an install moving into place has set the log and positions to the snapshot");
@@ -279,6 +279,9 @@ ReplicaStatus Raft::status() const {
   status.snapshot_chunks_received_total = snapshot_chunks_received_;
   status.installing_snapshot = install_.has_value();
   status.voter = voter_;
+  status.snapshot_last_send_ms = snapshot_send_ms_;
+  status.snapshot_last_receive_ms = snapshot_receive_ms_;
+  status.snapshot_last_move_ms = snapshot_move_ms_;
   if (role_ == Role::leader) {
     for (const auto& [id, peer] : peers_) {
       status.followers.push_back({NodeId(id), peer.match, last_index_.value() - std::min(peer.match, last_index_).value(),

@@ -177,6 +177,7 @@ class Raft final : public Replica {
     uint64_t acked = 0;                 // the follower holds every chunk before this
     std::optional<uint64_t> last;       // the last chunk's number, once read
     TimeMs progress_ms = 0;             // when `acked` last moved (or chunks were resent)
+    TimeMs started_ms = 0;
   };
   struct Peer {
     LogIndex next;   // the next entry to send
@@ -198,6 +199,8 @@ class Raft final : public Replica {
     Term leader_term;        // the term of the leader sending it (a new leader starts again)
     uint64_t chunk_next = 0; // chunks staged so far
     bool moving = false;     // every chunk staged and the old state erased: moving into place
+    TimeMs started_ms = 0;   // first chunk (this run)
+    TimeMs switched_ms = 0;  // last chunk: moving began
   };
   struct PendingWrite {
     ClientRequest request;
@@ -322,10 +325,13 @@ class Raft final : public Replica {
   std::map<uint64_t, proto::SnapshotChunk> early_chunks_;  // arrived before the one expected
   bool install_move_pending_ = false;  // a step's batch is not handed over yet (not applied)
   bool install_staged_empty_ = false;  // the last moving step emptied staging
+  std::string install_move_position_;  // where the next moving step starts (empty: at the start)
   uint64_t snapshots_sent_ = 0;
   uint64_t snapshot_chunks_sent_ = 0;
   uint64_t snapshots_installed_ = 0;
   uint64_t snapshot_chunks_received_ = 0;
+  // The last snapshot's durations: sent whole (leader); received, and moved into place (follower).
+  TimeMs snapshot_send_ms_ = 0, snapshot_receive_ms_ = 0, snapshot_move_ms_ = 0;
   // Changed since the last batch: written with the next one, beside the entries.
   bool last_index_dirty_ = false;
   bool term_starts_dirty_ = false;

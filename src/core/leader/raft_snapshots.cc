@@ -5,8 +5,9 @@
 // of storage (core/storage.h): its applied index and that entry's term are the snapshot's
 // position, read from the view itself, so data and position agree whatever is still unapplied.
 // Chunks go out `snapshot_chunks_inflight_max` at a time; the follower acknowledges the chunks
-// it staged, in order. Chunks unacknowledged for a heartbeat interval are sent again from the
-// first of them; a follower that asks for an earlier chunk than it acknowledged lost its staging
+// it staged, in order. Chunks unacknowledged for a heartbeat interval before the first answer,
+// or for an election timeout once answers come (a chunk of a megabyte is written and synced
+// before its answer), are sent again from the first of them; a follower that asks for an earlier chunk than it acknowledged lost its staging
 // (it restarted) and is sent everything again from there. The follower's final answer says which
 // log position it now holds; replication goes on from the next entry.
 //
@@ -31,11 +32,19 @@ using namespace raft_records;
 // --- Leader ---------------------------------------------------------------------------------
 
 void Raft::send_snapshot(NodeId to, Peer& peer) {
-  const bool stalled = peer.snapshot && peer.snapshot->next > peer.snapshot->acked &&
-                       now_ms_ - peer.snapshot->progress_ms >= options_.heartbeat_interval_ms;
+  // Stalled: nothing acknowledged for a heartbeat interval (lost, or the follower was away), or
+  // no progress for an election timeout once chunks flow (a follower writes and syncs each
+  // chunk before it answers: a megabyte may take longer than a heartbeat interval).
+  const bool stalled =
+      peer.snapshot && peer.snapshot->next > peer.snapshot->acked &&
+      now_ms_ - peer.snapshot->progress_ms >=
+          (peer.snapshot->acked == 0 ? options_.heartbeat_interval_ms : options_.election_timeout_ms_min);
   // Nothing of it arrived (the follower was away): a newer snapshot instead, so that it is not
   // left as far behind as it was when this one was taken.
   if (stalled && peer.snapshot->acked == 0) peer.snapshot.reset();
+  // Not for a follower that is not answering (down, or cut off): its next answer starts one. A
+  // snapshot pins its view's versions in storage, and chunks to nowhere cost reads.
+  if (!peer.snapshot && now_ms_ - peer.heard_at_ms >= options_.election_timeout_ms_min) return;
   if (!peer.snapshot) {
     auto view = view_.snapshot();
     const auto applied = view->get(Column::meta, meta_applied);
@@ -45,7 +54,7 @@ void Raft::send_snapshot(NodeId to, Peer& peer) {
     if (index <= peer.match) return;
     const Term term = stored_term_at(*view, index);
     peer.snapshot = std::make_shared<SnapshotSending>(
-        SnapshotSending{SnapshotSource(std::move(view), index, term), 0, 0, std::nullopt, now_ms_});
+        SnapshotSending{SnapshotSource(std::move(view), index, term), 0, 0, std::nullopt, now_ms_, now_ms_});
   }
   SnapshotSending& sending = *peer.snapshot;
   if (stalled) {
@@ -75,7 +84,10 @@ void Raft::on_install_snapshot_response(const proto::RaftMessage& message) {
     const LogIndex match(message.match_index());
     if (match > peer.match) peer.match = match;
     if (peer.snapshot && peer.snapshot->source.index() <= peer.match) {
-      if (peer.snapshot->source.index() == LogIndex(message.snapshot_index())) ++snapshots_sent_;
+      if (peer.snapshot->source.index() == LogIndex(message.snapshot_index())) {
+        ++snapshots_sent_;
+        snapshot_send_ms_ = now_ms_ - peer.snapshot->started_ms;
+      }
       peer.snapshot.reset();
     }
     peer.next = peer.match.next();
@@ -140,7 +152,7 @@ void Raft::on_install_snapshot(const proto::RaftMessage& message) {
   const bool same = install_ && install_->index == index && install_->term == term && install_->leader_term == term_;
   if (chunk.number() == 0 && !(same && install_->chunk_next > 0)) {
     if (install_) discard_staged(pending_.batch);  // another snapshot's chunks
-    install_ = Install{index, term, term_, 0, false};
+    install_ = Install{index, term, term_, 0, false, now_ms_, 0};
     early_chunks_.clear();
   } else if (!same || chunk.number() != install_->chunk_next) {
     // Ahead of the one expected (the network reordered them): kept in memory, a window's worth
@@ -216,6 +228,9 @@ void Raft::switch_to_snapshot() {
   REPLIKV_ASSERT(commit_ > previous_commit, "the commit index never moves back");
   applied_ = index;
   install_->moving = true;
+  install_->switched_ms = now_ms_;
+  install_move_position_.clear();
+  snapshot_receive_ms_ = now_ms_ - install_->started_ms;
   install_staged_empty_ = false;
   install_move_pending_ = true;
   write_install_marker();
@@ -228,7 +243,7 @@ void Raft::continue_install() {
     finish_install();
     return;
   }
-  install_staged_empty_ = move_staged(view_, options_.snapshot_move_bytes, pending_.batch);
+  install_staged_empty_ = move_staged(view_, options_.snapshot_move_bytes, install_move_position_, pending_.batch);
   install_move_pending_ = true;
   demand(pending_, Sync::per_policy);
   pending_.tick_at_ms = clock_seen_ms_.value_or(now_ms_);  // the next step at once
@@ -237,6 +252,7 @@ void Raft::continue_install() {
 void Raft::finish_install() {
   pending_.batch.erase(Column::meta, std::string(meta_install));
   demand(pending_, Sync::per_policy);
+  snapshot_move_ms_ = now_ms_ - install_->switched_ms;
   install_.reset();
   keyspace_.reset_to_storage();
   load_windows();

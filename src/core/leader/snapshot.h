@@ -54,9 +54,11 @@ void stage_chunk(const proto::SnapshotChunk& chunk, WriteBatch& batch);
 // Erases what a snapshot replaces: the data and expiry columns and the replicated meta records.
 void erase_replicated_state(const StorageView& view, WriteBatch& batch);
 // Moves staged records (about `bytes_max` of them, at least one) into their columns, erasing
-// them from staging in the same batch; true when staging is empty after this batch. Idempotent
-// across crashes: a record is moved by the batch that erases it from staging.
-bool move_staged(const StorageView& view, size_t bytes_max, WriteBatch& batch);
+// them from staging in the same batch (one range erase); true when staging is empty after this
+// batch. Idempotent across crashes: a record is moved by the batch that erases it from staging.
+// `position` (empty at first) is where the next batch starts, kept by the caller: scanning from
+// the start of staging again would step over every erased key each time (RocksDB tombstones).
+bool move_staged(const StorageView& view, size_t bytes_max, std::string& position, WriteBatch& batch);
 // Erases whatever is staged (an install abandoned before its last chunk).
 void discard_staged(WriteBatch& batch);
 
