@@ -63,6 +63,7 @@ struct ReplicaStatus {
   uint64_t snapshot_chunks_received_total = 0;  // staged
   bool installing_snapshot = false;             // receiving one, or moving it into place
   bool voter = true;  // false: joined with an empty data directory; counts toward no quorum
+  uint64_t rollback_entries_total = 0;  // committed entries discarded by rollbacks
   // The last snapshot: sent whole (ms, leader); received and moved into place (ms, follower).
   TimeMs snapshot_last_send_ms = 0, snapshot_last_receive_ms = 0, snapshot_last_move_ms = 0;
   uint64_t malformed_messages_total = 0;

@@ -161,6 +161,9 @@ std::string Server::Impl::metrics_text() const {
            status.snapshot_chunks_received_total);
     metric("replikv_snapshot_installing", "gauge", "1 while this node receives or installs a snapshot.",
            status.installing_snapshot ? 1 : 0);
+    metric("replikv_rollback_entries_total", "counter",
+           "Committed entries this node discarded to roll back to a leader's snapshot (never under majority).",
+           status.rollback_entries_total);
     metric("replikv_voter", "gauge",
            "1 for a voter; 0 for a node that rejoined with an empty data directory (counts toward no quorum).",
            status.voter ? 1 : 0);
@@ -224,6 +227,7 @@ std::string Server::Impl::status_json() const {
     json["snapshots_installed"] = status.snapshots_installed_total;
     json["snapshot_installing"] = status.installing_snapshot;
     json["voter"] = status.voter;
+    json["rollback_entries"] = status.rollback_entries_total;
     json["peer_messages_dropped"] = peers->counters().messages_dropped;
     json["peer_handshakes_refused"] = peers->counters().handshakes_refused;
   }

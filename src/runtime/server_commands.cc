@@ -327,7 +327,8 @@ std::string Server::Impl::info_replication() const {
         "replikv_peer_malformed_messages:{}\r\nreplikv_log_first_index:{}\r\nreplikv_log_compacted_entries:{}\r\n"
         "replikv_snapshots_sent:{}\r\nreplikv_snapshot_chunks_sent:{}\r\nreplikv_snapshots_installed:{}\r\n"
         "replikv_snapshot_chunks_received:{}\r\nreplikv_snapshot_installing:{}\r\nreplikv_voter:{}\r\n"
-        "replikv_snapshot_last_send_ms:{}\r\nreplikv_snapshot_last_receive_ms:{}\r\nreplikv_snapshot_last_move_ms:{}\r\n",
+        "replikv_snapshot_last_send_ms:{}\r\nreplikv_snapshot_last_receive_ms:{}\r\nreplikv_snapshot_last_move_ms:{}\r\n"
+        "replikv_rollback_entries:{}\r\n",
         config.ack, config.failover, status.raft_role, status.term.value(), status.leader ? status.leader->value() : 0,
         status.commit_index.value(), status.last_index.value(), status.writes_forwarded_total,
         status.duplicates_skipped_total, peer.messages_sent, peer.messages_received, peer.messages_dropped,
@@ -335,7 +336,7 @@ std::string Server::Impl::info_replication() const {
         status.log_first_index.value(), status.log_compacted_entries_total, status.snapshots_sent_total,
         status.snapshot_chunks_sent_total, status.snapshots_installed_total, status.snapshot_chunks_received_total,
         status.installing_snapshot ? 1 : 0, status.voter ? 1 : 0, status.snapshot_last_send_ms,
-        status.snapshot_last_receive_ms, status.snapshot_last_move_ms);
+        status.snapshot_last_receive_ms, status.snapshot_last_move_ms, status.rollback_entries_total);
   }
   return out;
 }

@@ -399,6 +399,7 @@ void Simulation::crash(Node& node) {
   if (node.replica) {
     const core::ReplicaStatus status = node.replica->status();
     stats_.snapshots_installed += status.snapshots_installed_total;
+    stats_.rollback_entries += status.rollback_entries_total;
     if (status.installing_snapshot) ++stats_.crashes_mid_install;
   }
   node.up = false;
@@ -788,6 +789,7 @@ SimResult Simulation::run() {
   for (auto& node : nodes_) {
     const core::ReplicaStatus status = node->replica->status();
     stats_.snapshots_installed += status.snapshots_installed_total;
+    stats_.rollback_entries += status.rollback_entries_total;
     result.nodes.push_back(fmt::format(
         "node {}: {} term {} commit {} applied {} keys {}{}{}{}", node->id, status.role,
         status.term.value(), status.commit_index.value(), status.applied_index.value(),
@@ -822,9 +824,14 @@ SimResult Simulation::run() {
   }
   if (options_.strategy == "raft") {
     result.checks.push_back(check_log_agreement());
+    // Under majority no committed entry is ever rolled back (the replica asserts it, too).
+    if (stats_.rollback_entries > 0) {
+      commit_violations_.push_back(fmt::format("{} committed entries rolled back", stats_.rollback_entries));
+    }
     result.checks.push_back({"commit-index", commit_violations_.empty() ? check::Verdict::valid : check::Verdict::invalid,
                              commit_violations_.empty()
-                                 ? fmt::format("no node's commit index moved back across {} crashes", stats_.crashes)
+                                 ? fmt::format("no node's commit index moved back across {} crashes, none rolled back",
+                                               stats_.crashes)
                                  : fmt::format("{} time(s) a commit index moved back", commit_violations_.size()),
                              commit_violations_});
   }

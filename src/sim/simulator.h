@@ -75,6 +75,7 @@ struct SimStats {
   uint64_t crashes = 0, pauses = 0, cuts = 0, disk_losses = 0;
   // Snapshots (raft): installs finished, and crashes that struck a node in the middle of one.
   uint64_t snapshots_installed = 0, crashes_mid_install = 0;
+  uint64_t rollback_entries = 0;  // committed entries rolled back (never, under majority)
   uint64_t messages_sent = 0, messages_dropped = 0, messages_duplicated = 0, messages_reordered = 0;
   int64_t virtual_duration_ns = 0;
   int64_t simulation_wall_ns = 0;  // the run without the checkers (report only)

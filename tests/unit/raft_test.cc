@@ -87,6 +87,7 @@ class Cluster {
   }
 
   Raft& node(int n) { return *replicas_[static_cast<size_t>(n - 1)]; }
+  storage::MemoryEngine& engine(int n) { return *engines_[static_cast<size_t>(n - 1)]; }
 
   // Carries out each node's Readies: write, sync, persisted, then queue messages and replies.
   void drain(int n) {
@@ -631,6 +632,79 @@ TEST(Raft, AReplacedNodesWritesAreNotMistakenForItsOldOnes) {
   cluster.run(6310, 6500);
   EXPECT_EQ(cluster.reply_for(3), Reply::bulk("2")) << "the new write was skipped as a duplicate";
   EXPECT_EQ(cluster.node(leader).status().duplicates_skipped_total, 0u);
+}
+
+// Gives node n, while it is down, a committed entry at `index` (term `term`) that no other node
+// has: what an `async` leader's follower holds after a failover lost the leader's last writes.
+void give_committed_entry_others_lack(Cluster& cluster, int n, uint64_t index, uint64_t term) {
+  proto::LogEntry entry;
+  entry.set_term(term);
+  entry.set_index(index);
+  entry.mutable_write()->mutable_set()->set_key("only-here");
+  entry.mutable_write()->mutable_set()->set_value("lost");
+  std::string record;
+  append_u64_be(record, term);
+  record += entry.SerializeAsString();
+  std::string key, position;
+  append_u64_be(key, index);
+  append_u64_be(position, index);
+  WriteBatch batch;
+  batch.put(Column::log, key, record);
+  batch.put(Column::meta, "raft_last_index", position);
+  batch.put(Column::meta, "raft_commit", position);
+  ASSERT_TRUE(cluster.engine(n).write(batch).is_ok());
+  ASSERT_TRUE(cluster.engine(n).sync().is_ok());
+}
+
+// The rollback primitive (docs/snapshots.md §7): a follower holding a committed entry the leader
+// lacks discards its state and installs the leader's snapshot, counting what it discarded.
+// Under a majority this cannot happen, and the replica asserts so.
+void diverge_a_follower(Cluster& cluster, int& follower) {
+  cluster.run(0, 5000);
+  const int leader = cluster.leaders().at(0);
+  follower = leader % 3 + 1;
+  cluster.request(leader, 1, SetRequest{"a", "1", {}, {}, false});
+  cluster.run(5010, 5200);
+  ASSERT_EQ(cluster.reply_for(1), Reply::ok());
+  const uint64_t term = cluster.node(leader).term().value();
+  const uint64_t last = cluster.node(leader).status().last_index.value();
+  cluster.crash(follower);
+  give_committed_entry_others_lack(cluster, follower, last + 1, term);
+  // A new leader (new term) among the two others: its no-op takes that index.
+  cluster.crash(leader);
+  cluster.start(leader);
+  cluster.run(5210, 10000);
+  ASSERT_EQ(cluster.leaders().size(), 1u);
+  ASSERT_GT(cluster.node(cluster.leaders()[0]).term().value(), term);
+  cluster.start(follower);
+}
+
+TEST(Raft, RollbackDiscardsCommittedEntriesTheLeaderLacksAndCountsThem) {
+  Cluster cluster(3, [](int, RaftOptions& options) { options.rollback = true; });
+  int follower = 0;
+  diverge_a_follower(cluster, follower);
+  cluster.run(10010, 11000);
+  const int leader = cluster.leaders().at(0);
+  cluster.request(leader, 2, SetRequest{"b", "2", {}, {}, false});
+  cluster.run(11010, 11300);
+  const ReplicaStatus status = cluster.node(follower).status();
+  EXPECT_EQ(status.rollback_entries_total, 1u);
+  EXPECT_GE(status.snapshots_installed_total, 1u);
+  EXPECT_EQ(cluster.state(follower), cluster.state(leader)) << "the entry only it had is gone";
+  EXPECT_EQ(status.applied_index, cluster.node(leader).status().applied_index);
+  EXPECT_EQ(cluster.node(leader).status().rollback_entries_total, 0u);
+}
+
+TEST(RaftDeathTest, UnderAMajorityACommittedEntryIsNeverRolledBack) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_DEATH(
+      {
+        Cluster cluster(3);
+        int follower = 0;
+        diverge_a_follower(cluster, follower);
+        cluster.run(10010, 11000);
+      },
+      "no rollback under a majority");
 }
 
 // Pre-vote (§9.6) with a partial partition: a follower cut off from the leader alone asks the

@@ -279,6 +279,7 @@ ReplicaStatus Raft::status() const {
   status.snapshot_chunks_received_total = snapshot_chunks_received_;
   status.installing_snapshot = install_.has_value();
   status.voter = voter_;
+  status.rollback_entries_total = rollback_entries_;
   status.snapshot_last_send_ms = snapshot_send_ms_;
   status.snapshot_last_receive_ms = snapshot_receive_ms_;
   status.snapshot_last_move_ms = snapshot_move_ms_;
@@ -430,6 +431,14 @@ void Raft::on_append(const proto::RaftMessage& message) {
   const LogIndex prev(message.prev_log_index());
   // Below the log's start, entries were applied here, so committed: they match the leader's.
   const bool compacted = prev.value() + 1 < log_start_.value();
+  if (rollback_from_) {
+    need_rollback(*rollback_from_, from, response);  // waiting for the snapshot
+    return;
+  }
+  if (!compacted && prev <= commit_ && prev > LogIndex() && term_at(prev) != Term(message.prev_log_term())) {
+    need_rollback(prev, from, response);  // a committed entry of this node the leader lacks
+    return;
+  }
   if (!compacted && (prev > last_index_ || term_at(prev) != Term(message.prev_log_term()))) {
     response.set_success(false);
     response.set_hint_index(std::min(last_index_.value(), prev.value() == 0 ? 0 : prev.value() - 1));
@@ -449,8 +458,12 @@ void Raft::on_append(const proto::RaftMessage& message) {
     if (index <= last_index_) {
       if (term_at(index) == Term(entry.term())) continue;  // already held
       // A conflicting suffix: it was never committed (the leader's log holds every committed
-      // entry), so it is safe to drop (§5.3).
-      REPLIKV_ASSERT(index > commit_, "a committed entry is never truncated");
+      // entry), so it is safe to drop (§5.3). Unless acknowledgements did not wait for a
+      // majority: then the state built on it rolls back, by snapshot.
+      if (index <= commit_) {
+        need_rollback(index, from, response);
+        return;
+      }
       for (LogIndex i = index; i <= last_index_; i = i.next()) pending_.batch.erase(Column::log, index_key(i));
       term_starts_.erase(term_starts_.lower_bound(index.value()), term_starts_.end());
       term_starts_dirty_ = true;
@@ -490,6 +503,14 @@ void Raft::on_append_response(const proto::RaftMessage& message) {
   Peer& peer = it->second;
   peer.heard_at_ms = now_ms_;
   peer.round_acked = std::max(peer.round_acked, message.round());
+  if (message.needs_snapshot()) {
+    // It holds committed entries this leader lacks: it rolls back to this leader's snapshot.
+    peer.match = LogIndex();
+    peer.next = LogIndex();
+    peer.inflight = 0;
+    send_append(NodeId(it->first), peer, false);
+    return;
+  }
   if (message.heartbeat() && message.round() == 0) return;  // it answers a commit-only heartbeat
   if (message.heartbeat() && !message.success() && peer.match.value() > 0 &&
       LogIndex(message.rejected_index()) == peer.match) {

@@ -108,6 +108,11 @@ struct RaftOptions {
   // votes, stands for no election, counts toward no quorum — until membership changes re-admit
   // it. Recorded durably at the first run; ignored once the data directory has run.
   bool bootstrap = false;
+  // Rollback: a follower whose committed entries the leader lacks discards its state and installs
+  // the leader's snapshot, counting the committed entries it discarded — the one path on which
+  // the commit and applied indexes move back. Only acknowledgement modes that do not wait for a
+  // majority (`async`) can need it; off, such a follower is an invariant violation (asserted).
+  bool rollback = false;
   // Clients of a follower: refuse naming the leader (true), or forward to it (false).
   bool redirect = false;
   std::map<uint32_t, std::string> client_addresses;  // node id -> "host:port", for redirects
@@ -261,6 +266,7 @@ class Raft final : public Replica {
   void send_snapshot(NodeId to, Peer& peer);
   bool stage(const proto::SnapshotChunk& chunk);
   void switch_to_snapshot();
+  void need_rollback(LogIndex from, NodeId leader, proto::RaftMessage& response);
   void continue_install();
   void finish_install();
   void abandon_install();
@@ -330,6 +336,10 @@ class Raft final : public Replica {
   uint64_t snapshot_chunks_sent_ = 0;
   uint64_t snapshots_installed_ = 0;
   uint64_t snapshot_chunks_received_ = 0;
+  // Rollback: the first of this node's committed entries that the leader lacks (it waits for a
+  // snapshot), and the committed entries discarded so far.
+  std::optional<LogIndex> rollback_from_;
+  uint64_t rollback_entries_ = 0;
   // The last snapshot's durations: sent whole (leader); received, and moved into place (follower).
   TimeMs snapshot_send_ms_ = 0, snapshot_receive_ms_ = 0, snapshot_move_ms_ = 0;
   // Changed since the last batch: written with the next one, beside the entries.

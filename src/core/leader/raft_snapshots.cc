@@ -141,11 +141,11 @@ void Raft::on_install_snapshot(const proto::RaftMessage& message) {
     if (install_->index == index && install_->term == term) answer_done(index);
     return;
   }
-  if (index <= commit_) {
+  if (index <= commit_ && !rollback_from_) {
     answer_done(commit_);  // committed entries are the leader's: go on from there
     return;
   }
-  if (index <= last_index_ && index.value() + 1 >= log_start_.value() && term_at(index) == term) {
+  if (!rollback_from_ && index <= last_index_ && index.value() + 1 >= log_start_.value() && term_at(index) == term) {
     answer_done(index);  // the log holds it: everything up to it is the leader's
     return;
   }
@@ -198,7 +198,13 @@ bool Raft::stage(const proto::SnapshotChunk& chunk) {
 void Raft::switch_to_snapshot() {
   const LogIndex index = install_->index;
   const Term term = install_->term;
-  REPLIKV_ASSERT(index > commit_, "a snapshot installed is ahead of the commit index");
+  REPLIKV_ASSERT(index > commit_ || rollback_from_, "a snapshot installed is ahead of the commit index");
+  if (rollback_from_) {
+    // The one path on which commit and applied move back: the committed entries from
+    // rollback_from_ on are discarded with the state they built, and counted.
+    rollback_entries_ += commit_.value() + 1 - rollback_from_->value();
+    rollback_from_.reset();
+  }
   erase_replicated_state(view_, pending_.batch);
   pending_.batch.erase_to_end(Column::log, "");
   keyspace_.reset_to_storage();  // its open writes were erased with the rest
@@ -223,9 +229,7 @@ void Raft::switch_to_snapshot() {
   durable_index_ = LogIndex();
   ready_last_index_.clear();
   log_written_ = true;
-  const LogIndex previous_commit = commit_;
   commit_ = index;
-  REPLIKV_ASSERT(commit_ > previous_commit, "the commit index never moves back");
   applied_ = index;
   install_->moving = true;
   install_->switched_ms = now_ms_;
@@ -258,6 +262,18 @@ void Raft::finish_install() {
   load_windows();
   ++snapshots_installed_;
   apply_committed();  // entries after the snapshot that committed meanwhile
+}
+
+// This node holds committed entries, from `from` on, that the leader lacks. Allowed only where
+// acknowledgements do not wait for a majority (options_.rollback); the leader is asked for a
+// snapshot, and entries from it are refused until one is installed.
+void Raft::need_rollback(LogIndex from, NodeId leader, proto::RaftMessage& response) {
+  REPLIKV_ASSERT(options_.rollback, "a committed entry is never truncated (no rollback under a majority)");
+  if (!rollback_from_ || from < *rollback_from_) rollback_from_ = from;
+  response.set_success(false);
+  response.set_needs_snapshot(true);
+  response.set_hint_index(0);
+  send(leader, std::move(response));
 }
 
 // Drops a snapshot being received (not one moving into place, which must finish).
