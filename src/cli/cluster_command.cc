@@ -350,7 +350,9 @@ int print_status(const fs::path& dir, const Layout& layout) {
                            std::atoll(line.c_str() + lag_at + 12));
       }
     }
-    const std::string role = fields.contains("replikv_raft_role") ? fields["replikv_raft_role"] : "standalone";
+    std::string role = fields.contains("replikv_raft_role") ? fields["replikv_raft_role"] : "standalone";
+    if (fields["replikv_voter"] == "0") role = "non-voter";  // a follower that counts toward no quorum
+    if (fields["replikv_snapshot_installing"] == "1") role += "+snap";  // receiving or installing one
     const std::string leader = fields["replikv_leader_id"];
     std::cout << fmt::format("{:<5} {:<8} {:<8} {:<6} {:<10} {:<6} {:<7} {:<8} {:<8} {}\n", fmt::format("n{}", node),
                              *pid, "running", port, role, fields["replikv_term"],

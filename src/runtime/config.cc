@@ -148,6 +148,10 @@ const std::vector<KeySpec>& key_specs() {
       unsigned_key("log_keep_entries",
                    "leader: applied entries a compaction keeps, for followers a little behind (default 5000)",
                    &Config::log_keep_entries, 1, 1000000000),
+      unsigned_key("log_compact_bytes",
+                   "leader: compact the log once its entries take more bytes than this (default 67108864); "
+                   "the tail kept is then at most a quarter of it",
+                   &Config::log_compact_bytes, 4096, 1ull << 40),
       unsigned_key("snapshot_chunk_bytes",
                    "leader: record bytes in one snapshot chunk sent to a follower (default 1048576)",
                    &Config::snapshot_chunk_bytes, 1, 256ull << 20),

@@ -50,6 +50,7 @@ struct Config {
   uint64_t request_timeout_ms = 5000;
   uint64_t log_compact_entries = 20000;
   uint64_t log_keep_entries = 5000;
+  uint64_t log_compact_bytes = 64ull << 20;
   uint64_t snapshot_chunk_bytes = 1ull << 20;
   uint64_t snapshot_chunks_inflight = 4;
   uint64_t snapshot_move_bytes = 4ull << 20;

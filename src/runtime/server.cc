@@ -115,6 +115,7 @@ std::optional<std::string> Server::Impl::start_replica() {
   options.request_timeout_ms = static_cast<core::TimeMs>(config.request_timeout_ms);
   options.log_compact_entries = config.log_compact_entries;
   options.log_keep_entries = config.log_keep_entries;
+  options.log_compact_bytes = config.log_compact_bytes;
   options.snapshot_chunk_bytes = config.snapshot_chunk_bytes;
   options.snapshot_chunks_inflight_max = config.snapshot_chunks_inflight;
   options.snapshot_move_bytes = config.snapshot_move_bytes;

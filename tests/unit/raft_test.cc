@@ -458,6 +458,29 @@ TEST(Raft, AFollowerBehindTheCompactedLogCatchesUpBySnapshot) {
   EXPECT_EQ(cluster.state(away), cluster.state(leader));
 }
 
+// Compaction by size: big entries compact the log long before its entry count would, and the
+// tail kept is at most a quarter of the size bound.
+TEST(Raft, TheLogIsCompactedBySizeToo) {
+  Cluster cluster(3, [](int, RaftOptions& options) {
+    options.log_compact_entries = 100000;
+    options.log_keep_entries = 1000;
+    options.log_compact_bytes = 8192;
+  });
+  cluster.run(0, 5000);
+  const int leader = cluster.leaders().at(0);
+  for (uint64_t i = 1; i <= 40; ++i) {
+    cluster.request(leader, i, SetRequest{"k" + std::to_string(i), std::string(1000, 'v'), {}, {}, false});
+    cluster.deliver_all();
+  }
+  cluster.run(5010, 5200);
+  for (int n = 1; n <= 3; ++n) {
+    const auto held = cluster.log_indexes(n);
+    EXPECT_LE(held.size(), 9u) << "node " << n << ": at most 8 KiB of ~1 KiB entries, and a few";
+    EXPECT_GT(cluster.node(n).status().log_compacted_entries_total, 20u) << "node " << n;
+    EXPECT_EQ(cluster.node(n).status().key_count, 40u);
+  }
+}
+
 // docs/snapshots.md §5: a crash while chunks arrive leaves the old state (the staging goes, and
 // the leader sends again from the first chunk); a crash while records move into place leads, at
 // the restart, to the new state.

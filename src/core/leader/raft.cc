@@ -65,6 +65,12 @@ Raft::Raft(const StorageView& view, Rng rng, RaftOptions options)
                  "the log holds its first index");
   REPLIKV_ASSERT(!view.get(Column::log, index_key(last_index_.next())).has_value(), "the log ends at its last index");
   last_term_ = term_at(last_index_);
+  // The size of each entry held, for compaction by size (the log is bounded, so this is cheap).
+  view.scan(Column::log, index_key(log_start_), [&](std::string_view, std::string_view record) {
+    entry_bytes_.push_back(static_cast<uint32_t>(record.size()));
+    log_bytes_ += record.size();
+    return true;
+  });
   durable_index_ = last_index_;
   taken_index_ = last_index_;
   if (commit_ > last_index_) commit_ = last_index_;  // commit is written with a later batch
@@ -464,7 +470,11 @@ void Raft::on_append(const proto::RaftMessage& message) {
         need_rollback(index, from, response);
         return;
       }
-      for (LogIndex i = index; i <= last_index_; i = i.next()) pending_.batch.erase(Column::log, index_key(i));
+      for (LogIndex i = index; i <= last_index_; i = i.next()) {
+        pending_.batch.erase(Column::log, index_key(i));
+        log_bytes_ -= entry_bytes_.back();
+        entry_bytes_.pop_back();
+      }
       term_starts_.erase(term_starts_.lower_bound(index.value()), term_starts_.end());
       term_starts_dirty_ = true;
       last_index_dirty_ = true;
@@ -702,6 +712,8 @@ void Raft::append_encoded(proto::LogEntry entry, std::string bytes) {
   record.reserve(8 + bytes.size());
   append_u64_be(record, entry.term());
   record.append(bytes);
+  entry_bytes_.push_back(static_cast<uint32_t>(record.size()));
+  log_bytes_ += record.size();
   pending_.batch.put(Column::log, index_key(index), std::move(record));
   demand(pending_, Sync::per_policy);
   if (Term(entry.term()) != last_term_ || index == log_start_) {
@@ -720,16 +732,28 @@ void Raft::append_encoded(proto::LogEntry entry, std::string bytes) {
 // erased entry gets a snapshot). In the same batch as the new start record, so a crash leaves the
 // old log or the cut one.
 void Raft::maybe_compact() {
-  if (last_index_.value() + 1 - log_start_.value() <= options_.log_compact_entries) return;
-  const uint64_t upto = applied_.value();
-  if (upto <= options_.log_keep_entries) return;
-  const LogIndex new_start(upto - options_.log_keep_entries + 1);
+  REPLIKV_ASSERT(entry_bytes_.size() == last_index_.value() + 1 - log_start_.value(), "one size per entry held");
+  if (entry_bytes_.size() <= options_.log_compact_entries && log_bytes_ <= options_.log_compact_bytes) return;
+  // Keep at most log_keep_entries applied entries, and no more of them than a quarter of
+  // log_compact_bytes (so a compaction by size frees at least three quarters).
+  const uint64_t keep_bytes_max = options_.log_compact_bytes / 4;
+  LogIndex new_start = log_start_;
+  uint64_t kept_bytes = log_bytes_;
+  for (size_t i = 0; new_start <= applied_; ++i, new_start = new_start.next()) {
+    const bool entries_ok = applied_.value() - new_start.value() + 1 <= options_.log_keep_entries;
+    if (entries_ok && kept_bytes <= keep_bytes_max) break;
+    kept_bytes -= entry_bytes_[i];
+  }
   if (new_start <= log_start_) return;
   REPLIKV_ASSERT(new_start <= applied_.next(), "only applied entries are compacted");
   const Term before = term_at(LogIndex(new_start.value() - 1));
   const Term first = new_start <= last_index_ ? term_at(new_start) : Term();
   pending_.batch.erase_range(Column::log, index_key(log_start_), index_key(new_start));
   compacted_entries_ += new_start.value() - log_start_.value();
+  for (uint64_t i = log_start_.value(); i < new_start.value(); ++i) {
+    log_bytes_ -= entry_bytes_.front();
+    entry_bytes_.pop_front();
+  }
   // Term starts below the new first index go; the first index's term is kept as a start.
   term_starts_.erase(term_starts_.upper_bound(0), term_starts_.upper_bound(new_start.value()));
   if (new_start <= last_index_) term_starts_[new_start.value()] = first;

@@ -90,6 +90,9 @@ struct RaftOptions {
   // little behind). A follower that needs an erased entry gets a snapshot instead.
   uint64_t log_compact_entries = 20000;
   uint64_t log_keep_entries = 5000;
+  // … or once its entries take more than this many bytes; the tail kept then is also at most a
+  // quarter of it.
+  uint64_t log_compact_bytes = 64ull << 20;
   // Snapshots (docs/snapshots.md): record bytes per chunk, chunks in flight to one follower, and
   // record bytes a follower moves from staging into place per batch once it has them all.
   uint64_t snapshot_chunk_bytes = 1ull << 20;
@@ -327,6 +330,8 @@ class Raft final : public Replica {
   LogIndex log_start_{1};
   Term log_start_term_;
   uint64_t compacted_entries_ = 0;
+  std::deque<uint32_t> entry_bytes_;  // each held entry's record size, log_start_ .. last_index_
+  uint64_t log_bytes_ = 0;            // their sum
   std::optional<Install> install_;
   std::map<uint64_t, proto::SnapshotChunk> early_chunks_;  // arrived before the one expected
   bool install_move_pending_ = false;  // a step's batch is not handed over yet (not applied)

@@ -207,6 +207,8 @@ void Raft::switch_to_snapshot() {
   }
   erase_replicated_state(view_, pending_.batch);
   pending_.batch.erase_to_end(Column::log, "");
+  entry_bytes_.clear();
+  log_bytes_ = 0;
   keyspace_.reset_to_storage();  // its open writes were erased with the rest
   applied_windows_.clear();
   windows_dirty_.clear();
