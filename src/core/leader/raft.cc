@@ -555,6 +555,7 @@ void Raft::on_append_response(const proto::RaftMessage& message) {
   if (message.success()) {
     peer.progress_ms = now_ms_;
     if (LogIndex(message.match_index()) > peer.match) peer.match = LogIndex(message.match_index());
+    if (peer.hold_log_from.value() > 0 && peer.match >= peer.hold_log_from) peer.hold_log_from = LogIndex();
     if (peer.next <= peer.match) peer.next = peer.match.next();
     advance_commit();
   } else if (LogIndex(message.rejected_index()) <= peer.match) {
@@ -643,7 +644,7 @@ void Raft::become_leader() {
   role_ = Role::leader;
   leader_ = options_.node_id;
   became_leader_ms_ = now_ms_;
-  for (auto& [id, peer] : peers_) peer = Peer{last_index_.next(), LogIndex(), 0, 0, now_ms_, LogIndex(), now_ms_, nullptr};
+  for (auto& [id, peer] : peers_) peer = Peer{last_index_.next(), LogIndex(), 0, 0, now_ms_, LogIndex(), now_ms_, nullptr, true, 0, LogIndex()};
   // The no-op of this term: committing it commits everything before it (§5.4.2), and ReadIndex
   // waits for it.
   proto::LogEntry noop;

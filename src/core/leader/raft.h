@@ -199,6 +199,9 @@ class Raft final : public Replica {
     // copied; one snapshot per peer at a time).
     std::shared_ptr<SnapshotSending> snapshot;
     bool voter = true;  // until it says otherwise (then for good: see proto non_voter)
+    TimeMs snapshot_taken_ms = 0;  // when a snapshot for it was last taken
+    // After a snapshot, the log is not compacted past here until it takes entries (0: no hold).
+    LogIndex hold_log_from;
   };
   // The follower's side: a snapshot being received into staging, or moved into place.
   struct Install {

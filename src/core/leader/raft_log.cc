@@ -53,9 +53,21 @@ void Raft::maybe_compact() {
   // Keep at most log_keep_entries applied entries, and no more of them than a quarter of
   // log_compact_bytes (so a compaction by size frees at least three quarters).
   const uint64_t keep_bytes_max = options_.log_compact_bytes / 4;
+  // A leader keeps what a follower catching up by snapshot needs next: the entries after a
+  // snapshot being sent, and after one just installed until the follower takes entries — or it
+  // would need another snapshot at once. Only for followers heard from within an election
+  // timeout: one that went away holds nothing.
+  LogIndex limit = applied_;
+  if (role_ == Role::leader) {
+    for (const auto& [id, peer] : peers_) {
+      if (now_ms_ - peer.heard_at_ms >= options_.election_timeout_ms_min) continue;
+      if (peer.snapshot) limit = std::min(limit, peer.snapshot->source.index());
+      if (peer.hold_log_from.value() > 0) limit = std::min(limit, LogIndex(peer.hold_log_from.value() - 1));
+    }
+  }
   LogIndex new_start = log_start_;
   uint64_t kept_bytes = log_bytes_;
-  for (size_t i = 0; new_start <= applied_; ++i, new_start = new_start.next()) {
+  for (size_t i = 0; new_start <= limit; ++i, new_start = new_start.next()) {
     const bool entries_ok = applied_.value() - new_start.value() + 1 <= options_.log_keep_entries;
     if (entries_ok && kept_bytes <= keep_bytes_max) break;
     kept_bytes -= entry_bytes_[i];

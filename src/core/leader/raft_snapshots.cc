@@ -42,9 +42,17 @@ void Raft::send_snapshot(NodeId to, Peer& peer) {
   // Nothing of it arrived (the follower was away): a newer snapshot instead, so that it is not
   // left as far behind as it was when this one was taken.
   if (stalled && peer.snapshot->acked == 0) peer.snapshot.reset();
+  // The follower stopped answering half-way: the view goes (a later answer starts a new one).
+  if (stalled && now_ms_ - peer.heard_at_ms >= options_.election_timeout_ms_min) peer.snapshot.reset();
   // Not for a follower that is not answering (down, or cut off): its next answer starts one. A
   // snapshot pins its view's versions in storage, and chunks to nowhere cost reads.
   if (!peer.snapshot && now_ms_ - peer.heard_at_ms >= options_.election_timeout_ms_min) return;
+  // At most one new snapshot per peer per heartbeat interval, whatever the answers say (a view
+  // costs the memory engine a copy; a storm of them helps no one).
+  if (!peer.snapshot && peer.snapshot_taken_ms != 0 &&
+      now_ms_ - peer.snapshot_taken_ms < options_.heartbeat_interval_ms) {
+    return;
+  }
   if (!peer.snapshot) {
     auto view = view_.snapshot();
     const auto applied = view->get(Column::meta, meta_applied);
@@ -55,6 +63,7 @@ void Raft::send_snapshot(NodeId to, Peer& peer) {
     const Term term = stored_term_at(*view, index);
     peer.snapshot = std::make_shared<SnapshotSending>(
         SnapshotSending{SnapshotSource(std::move(view), index, term), 0, 0, std::nullopt, now_ms_, now_ms_});
+    peer.snapshot_taken_ms = now_ms_;
   }
   SnapshotSending& sending = *peer.snapshot;
   if (stalled) {
@@ -83,7 +92,10 @@ void Raft::on_install_snapshot_response(const proto::RaftMessage& message) {
     // It holds the log up to match_index: from a snapshot, or refusing one as already held.
     const LogIndex match(message.match_index());
     if (match > peer.match) peer.match = match;
-    if (peer.snapshot && peer.snapshot->source.index() <= peer.match) {
+    // The log is kept from here until it takes entries again (see maybe_compact).
+    peer.hold_log_from = peer.match.next();
+    if (peer.snapshot && (peer.snapshot->source.index() <= peer.match ||
+                          LogIndex(message.snapshot_index()) != peer.snapshot->source.index())) {
       if (peer.snapshot->source.index() == LogIndex(message.snapshot_index())) {
         ++snapshots_sent_;
         snapshot_send_ms_ = now_ms_ - peer.snapshot->started_ms;
@@ -136,9 +148,9 @@ void Raft::on_install_snapshot(const proto::RaftMessage& message) {
     return;
   }
   if (installing()) {
-    // Moving another snapshot into place: that one's answer again, or none (the leader's stall
-    // timer sends again once this install is done).
-    if (install_->index == index && install_->term == term) answer_done(index);
+    // Moving a snapshot into place (this one or another): its log starts after that snapshot,
+    // and it takes entries meanwhile — the leader goes on from there.
+    answer_done(install_->index);
     return;
   }
   if (index <= commit_ && !rollback_from_) {
