@@ -64,6 +64,7 @@ struct Node {
   bool paused = false;
   std::vector<std::function<void()>> queued;  // inputs that arrived while paused
   core::ReadyId last_ready, durable;
+  core::ReadyId reported;  // the last id passed to persisted()
   bool unsynced = false;
   bool sync_running = false;
   // What a Ready releases once durable (core/ready.h, step 4).
@@ -274,7 +275,7 @@ void Simulation::start_node(Node& node) {
   if (options_.broken_ack_before_sync) replica = std::make_unique<AckBeforeSync>(std::move(replica));
   node.replica = std::move(replica);
   node.up = true;
-  node.last_ready = node.durable = core::ReadyId();
+  node.last_ready = node.durable = node.reported = core::ReadyId();
   node.unsynced = node.sync_running = false;
   node.waiting.clear();
   input(node, [this, &node] { node.replica->tick(node_now_ms(node)); });
@@ -305,27 +306,34 @@ void Simulation::schedule_writeback(Node& node) {
 // The Ready contract, steps 1–4 (core/ready.h).
 void Simulation::drain(Node& node) {
   core::Ready& ready = scratch_ready_;  // reused: its batch keeps its capacity between turns
-  // One call hands over everything (core/ready.h, step 1).
-  if (node.replica->take_ready(ready)) {
-    REPLIKV_ASSERT(ready.id == node.last_ready.next(), "Ready ids increase by one");
-    node.last_ready = ready.id;
-    if (!ready.batch.empty()) REPLIKV_ASSERT(node.engine.write(ready.batch).is_ok(), "memory write");
-    const bool must_sync = ready.sync == core::Sync::always ||
-                           (ready.sync == core::Sync::per_policy && options_.fsync_always);
-    if (must_sync) node.unsynced = true;
-    if (!node.unsynced && !node.sync_running) node.durable = node.last_ready;
-    if (!ready.replies.empty() || !ready.messages.empty()) {
-      node.waiting.push_back({ready.id, std::move(ready.replies), std::move(ready.messages)});
-      // The replica gets a vector with capacity back with its next Ready (hand_over swaps).
-      if (!spare_message_vectors_.empty()) {
-        ready.messages = std::move(spare_message_vectors_.back());
-        spare_message_vectors_.pop_back();
+  // A Ready that is durable without a sync (fsync "never", or nothing in it to sync) is reported
+  // at once (core/ready.h, step 4) — persisted() is an input, so its Ready is taken in turn.
+  for (int turn = 0; turn < 64; ++turn) {
+    // One call hands over everything (core/ready.h, step 1).
+    if (node.replica->take_ready(ready)) {
+      REPLIKV_ASSERT(ready.id == node.last_ready.next(), "Ready ids increase by one");
+      node.last_ready = ready.id;
+      if (!ready.batch.empty()) REPLIKV_ASSERT(node.engine.write(ready.batch).is_ok(), "memory write");
+      const bool must_sync = ready.sync == core::Sync::always ||
+                             (ready.sync == core::Sync::per_policy && options_.fsync_always);
+      if (must_sync) node.unsynced = true;
+      if (!node.unsynced && !node.sync_running) node.durable = node.last_ready;
+      if (!ready.replies.empty() || !ready.messages.empty()) {
+        node.waiting.push_back({ready.id, std::move(ready.replies), std::move(ready.messages)});
+        // The replica gets a vector with capacity back with its next Ready (hand_over swaps).
+        if (!spare_message_vectors_.empty()) {
+          ready.messages = std::move(spare_message_vectors_.back());
+          spare_message_vectors_.pop_back();
+        }
       }
     }
+    if (node.unsynced && !node.sync_running) start_sync(node);
+    release_durable(node);
+    check_invariants(node);
+    if (node.durable <= node.reported) break;
+    node.reported = node.durable;
+    node.replica->persisted(node.durable);
   }
-  if (node.unsynced && !node.sync_running) start_sync(node);
-  release_durable(node);
-  check_invariants(node);
 }
 
 // Invariants across nodes, checked after every step of every node: at most one leader per term
@@ -354,6 +362,7 @@ void Simulation::start_sync(Node& node) {
       REPLIKV_ASSERT(node.engine.sync().is_ok(), "memory sync");
       node.sync_running = false;
       node.durable = node.unsynced ? covered : node.last_ready;
+      node.reported = node.durable;
       node.replica->persisted(node.durable);
     };
     input(node, run);  // a paused node finishes its sync when resumed
