@@ -123,6 +123,9 @@ std::optional<std::string> Server::Impl::start_replica() {
   options.redirect = config.redirect;
   options.client_addresses = client_addresses;
   options.bootstrap = config.bootstrap;
+  // With fsync "never" a crash can take committed entries from a majority (they were only in the
+  // page cache): a replica that kept some the new leader lacks must roll back, counted.
+  options.rollback = config.fsync == FsyncPolicy::never;
   auto raft = std::make_unique<core::Raft>(*engine, core::Rng(std::random_device{}()), options);
   if (!raft->voter()) {
     spdlog::warn(
