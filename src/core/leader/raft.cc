@@ -441,6 +441,22 @@ void Raft::on_append(const proto::RaftMessage& message) {
     need_rollback(*rollback_from_, from, response);  // waiting for the snapshot
     return;
   }
+  if (compacted && options_.rollback && !message.heartbeat()) {
+    // Where committed entries can be lost (rollback on), a compacted prefix is no proof of
+    // agreement: compare at its last entry (its term is known), or — the leader's log ending
+    // before it — this node holds committed entries the leader lacks.
+    const LogIndex boundary(log_start_.value() - 1);
+    if (LogIndex(message.last_log_index()) < boundary) {
+      need_rollback(LogIndex(message.last_log_index() + 1), from, response);
+      return;
+    }
+    response.set_success(false);
+    response.set_compacted(true);
+    response.set_hint_index(boundary.value());
+    response.set_rejected_index(prev.value());
+    send(from, std::move(response));
+    return;
+  }
   if (!compacted && prev <= commit_ && prev > LogIndex() && term_at(prev) != Term(message.prev_log_term())) {
     need_rollback(prev, from, response);  // a committed entry of this node the leader lacks
     return;
@@ -513,6 +529,14 @@ void Raft::on_append_response(const proto::RaftMessage& message) {
   Peer& peer = it->second;
   peer.heard_at_ms = now_ms_;
   peer.round_acked = std::max(peer.round_acked, message.round());
+  if (!message.success() && message.compacted() && !message.heartbeat()) {
+    // It cannot vouch for what it compacted: from its last compacted entry, where it can compare.
+    peer.match = LogIndex();
+    peer.next = std::min(LogIndex(message.hint_index() + 1), last_index_.next());
+    peer.inflight = 0;
+    send_append(NodeId(it->first), peer, false);
+    return;
+  }
   if (message.needs_snapshot()) {
     // It holds committed entries this leader lacks: it rolls back to this leader's snapshot.
     peer.match = LogIndex();
@@ -705,6 +729,8 @@ void Raft::send_append(NodeId to, Peer& peer, bool heartbeat, bool commit_only) 
   message.set_type(proto::RaftMessage::APPEND);
   message.set_term(term_.value());
   message.set_round(commit_only ? 0 : round_);
+  message.set_last_log_index(last_index_.value());
+  message.set_last_log_term(last_term_.value());
   if (heartbeat) {
     // At what the follower is known to hold, so it always fits — or at 0 when that entry was
     // compacted away (the follower is getting a snapshot).

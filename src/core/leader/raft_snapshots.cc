@@ -89,9 +89,17 @@ void Raft::on_install_snapshot_response(const proto::RaftMessage& message) {
   Peer& peer = it->second;
   peer.heard_at_ms = now_ms_;
   if (message.success()) {
-    // It holds the log up to match_index: from a snapshot, or refusing one as already held.
+    // It holds the log up to match_index: from a snapshot, or refusing one as already held (or,
+    // `compacted`, says only where to go on from: nothing is counted for it).
     const LogIndex match(message.match_index());
     if (match > peer.match) peer.match = match;
+    if (message.compacted()) {
+      peer.snapshot.reset();
+      peer.next = std::min(LogIndex(message.hint_index() + 1), last_index_.next());
+      peer.inflight = 0;
+      send_append(NodeId(it->first), peer, false);
+      return;
+    }
     // The log is kept from here until it takes entries again (see maybe_compact).
     peer.hold_log_from = peer.match.next();
     if (peer.snapshot && (peer.snapshot->source.index() <= peer.match ||
@@ -154,6 +162,14 @@ void Raft::on_install_snapshot(const proto::RaftMessage& message) {
     return;
   }
   if (index <= commit_ && !rollback_from_) {
+    if (options_.rollback) {
+      // Committed here is no proof the leader has it: go on from there, and the APPENDs compare.
+      response.set_success(true);
+      response.set_compacted(true);
+      response.set_hint_index(commit_.value());
+      send(from, std::move(response));
+      return;
+    }
     answer_done(commit_);  // committed entries are the leader's: go on from there
     return;
   }
