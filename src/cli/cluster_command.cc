@@ -35,6 +35,7 @@
 #include <toml++/toml.h>
 
 #include "cli/commands.h"
+#include "core/leader/raft.h"
 
 namespace replikv::cli {
 namespace fs = std::filesystem;
@@ -426,6 +427,11 @@ int run_cluster(const ClusterOptions& options) {
         return 2;
       }
       warn_if_ephemeral(options.port, options.port + peer_offset + options.nodes - 1);
+      if (!core::parse_ack(options.ack, static_cast<size_t>(options.nodes))) {
+        std::cerr << fmt::format("replikv cluster: --ack takes majority, async, sync or a follower count from 1 to {}\n",
+                                 options.nodes - 1);
+        return 2;
+      }
       if (options.strategy != "leader" && options.strategy != "standalone") {
         std::cerr << "replikv cluster: --strategy takes leader (standalone nodes do not form a cluster)\n";
         return 2;

@@ -99,6 +99,8 @@ int main(int argc, char** argv) {
   sim->add_option("--clients", sim_options.run.clients, "concurrent clients (default 8)");
   sim->add_option("--keys", sim_options.run.keys, "register keys (default 8)");
   sim->add_option("--timeout-ms", sim_options.run.client_timeout_ms, "client timeout in virtual ms (default 200)");
+  sim->add_option("--ack", sim_options.run.ack,
+                  "raft: when a write is acknowledged — majority (default), async, sync, or a follower count k");
   sim->add_flag("--reorder-all", sim_options.run.reorder_all,
                 "every message takes its own latency, so any two may swap (default: links between nodes "
                 "keep order, as TCP does, except a 1% tail)");
@@ -136,7 +138,8 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 65535));
   cluster->add_option("--strategy", cluster_options.strategy, "start: leader (default)")
       ->check(CLI::IsMember({"leader"}));
-  cluster->add_option("--ack", cluster_options.ack, "start: majority (default)")->check(CLI::IsMember({"majority"}));
+  cluster->add_option("--ack", cluster_options.ack,
+                      "start: majority (default), async, sync, or k — the leader and k followers (1 .. nodes − 1)");
   cluster->add_option("--failover", cluster_options.failover, "start: auto (default)")->check(CLI::IsMember({"auto"}));
   cluster->add_option("--fsync", cluster_options.fsync, "start: always (default) or never")
       ->check(CLI::IsMember({"always", "never"}));

@@ -7,6 +7,8 @@
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
+#include "core/leader/raft.h"
+
 namespace replikv::runtime {
 namespace {
 
@@ -117,8 +119,10 @@ const std::vector<KeySpec>& key_specs() {
                  &Config::test_faults, {{"true", true}, {"false", false}}),
       choice_key("strategy", "\"standalone\" (default: one node) or \"leader\" (single leader, replicated log)",
                  &Config::strategy, {{"standalone", Strategy::standalone}, {"leader", Strategy::leader}}),
-      choice_key("ack", "leader: when a write is acknowledged — \"majority\" (held durably by a majority)",
-                 &Config::ack, {{"majority", std::string("majority")}}),
+      text_key("ack",
+               "leader: when a write is acknowledged — \"majority\" (default: a majority holds it durably), "
+               "\"async\" (the leader does), \"sync\" (every follower does too), or k (the leader and k followers)",
+               &Config::ack),
       choice_key("failover", "leader: \"auto\" — the followers elect a new leader (Raft)", &Config::failover,
                  {{"auto", std::string("auto")}}),
       text_key("cluster_id", "the cluster's name; peers with another one are refused (default replikv)",
@@ -228,6 +232,10 @@ std::optional<std::string> load_config(const std::optional<std::string>& path,
     std::map<uint32_t, std::string> clients;
     if (!config.client_addresses.empty()) {
       if (auto error = parse_members(config.client_addresses, clients)) return fmt::format("client_addresses: {}", *error);
+    }
+    if (!core::parse_ack(config.ack, members.size())) {
+      return fmt::format("ack: expected \"majority\", \"async\", \"sync\" or a follower count from 1 to {}, got '{}'",
+                         members.size() - 1, config.ack);
     }
     if (config.heartbeat_interval_ms * 2 > config.election_timeout_ms) {
       return "heartbeat_interval_ms: must be at most half of election_timeout_ms";

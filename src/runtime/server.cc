@@ -125,7 +125,13 @@ std::optional<std::string> Server::Impl::start_replica() {
   options.bootstrap = config.bootstrap;
   // With fsync "never" a crash can take committed entries from a majority (they were only in the
   // page cache): a replica that kept some the new leader lacks must roll back, counted.
-  options.rollback = config.fsync == FsyncPolicy::never;
+  const auto ack = core::parse_ack(config.ack, members.size());
+  REPLIKV_ASSERT(ack.has_value(), "the configuration checked the ack policy");
+  options.ack = ack->first;
+  options.ack_followers = ack->second;
+  // async acknowledges before any follower holds a write: after a failover, replicas that kept
+  // committed entries the new leader lacks roll back (counted).
+  options.rollback = config.fsync == FsyncPolicy::never || options.ack == core::AckPolicy::async;
   auto raft = std::make_unique<core::Raft>(*engine, core::Rng(std::random_device{}()), options);
   if (!raft->voter()) {
     spdlog::warn(

@@ -268,7 +268,13 @@ void Simulation::start_node(Node& node) {
     raft.bootstrap = !node.disk_lost;  // the first start founds the cluster
     // With fsync "never" a crash can take committed entries from a majority: a replica that kept
     // some the new leader lacks rolls back (as the server does; counted, and expected).
-    raft.rollback = !options_.fsync_always;
+    const auto ack = core::parse_ack(options_.ack, static_cast<size_t>(options_.nodes));
+    REPLIKV_ASSERT(ack.has_value(), "validate() checked the ack policy");
+    raft.ack = ack->first;
+    raft.ack_followers = ack->second;
+    // async acknowledges before any follower holds a write: a failover can lose committed
+    // entries, which the replicas that kept them roll back (counted, and expected).
+    raft.rollback = !options_.fsync_always || raft.ack == core::AckPolicy::async;
     replica = std::make_unique<core::Raft>(node.engine, core::Rng(rng_.next_u64()), raft);
   } else {
     core::StandaloneOptions standalone;
@@ -861,6 +867,16 @@ SimResult Simulation::run() {
     // Raft: committed entries lost from a majority are rolled back where a replica kept them.
     if (options_.strategy == "raft") result.expected_violations.push_back("commit-index");
   }
+  if (options_.strategy == "raft" && options_.ack == "async") {
+    // async acknowledges what only the leader holds: a failover loses some, and replicas that
+    // kept it roll back; reads at a deposed leader may be stale. Measured: that is the trade-off.
+    for (const char* check : {"linearizable", "lost-writes", "commit-index", "stale-reads"}) {
+      if (std::find(result.expected_violations.begin(), result.expected_violations.end(), check) ==
+          result.expected_violations.end()) {
+        result.expected_violations.push_back(check);
+      }
+    }
+  }
   return result;
 }
 
@@ -880,6 +896,10 @@ std::optional<std::string> validate(const SimOptions& options) {
     if (options.nodes < 1 || options.nodes > 9) return std::string("nodes: 1 to 9");
   } else if (options.strategy == "raft") {
     if (options.nodes < 1 || options.nodes > 9) return std::string("nodes: 1 to 9");
+    if (!core::parse_ack(options.ack, static_cast<size_t>(options.nodes))) {
+      return fmt::format("ack: majority, async, sync, or a follower count from 1 to {} (got '{}')",
+                         options.nodes - 1, options.ack);
+    }
   } else if (options.strategy != "standalone") {
     return fmt::format("strategy '{}' does not exist (available: standalone, raft)", options.strategy);
   }
@@ -925,9 +945,10 @@ std::string replay_command(const SimOptions& options) {
     if (on) faults += (faults.empty() ? "" : ",") + std::string(name);
   }
   return fmt::format("replikv sim --strategy {} --nodes {} --seed {} --ops {} --clients {} --keys {} --timeout-ms {} "
-                     "--faults {} --fsync {}{}{}",
+                     "--faults {} --fsync {}{}{}{}",
                      options.strategy, options.nodes, options.seed, options.ops, options.clients, options.keys,
                      options.client_timeout_ms, faults.empty() ? "none" : faults, options.fsync_always ? "always" : "never",
+                     options.strategy == "raft" && options.ack != "majority" ? " --ack " + options.ack : "",
                      options.reorder_all ? " --reorder-all" : "",
                      options.broken_ack_before_sync ? " --broken ack-before-sync" : "");
 }

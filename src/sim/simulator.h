@@ -53,6 +53,8 @@ struct SimOptions {
   uint64_t snapshot_chunk_bytes = 200;
   uint64_t snapshot_move_bytes = 200;
   bool fsync_always = true;
+  // raft: the ack policy — "majority", "async", "sync" or a follower count k (core::parse_ack).
+  std::string ack = "majority";
   int64_t fsync_latency_us_min = 50;
   int64_t fsync_latency_us_max = 2000;
   // With fsync "never" the operating system still writes back now and then.

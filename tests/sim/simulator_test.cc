@@ -324,6 +324,35 @@ TEST(Simulator, RaftRegressionClockSteppedBackSilencedLeader) {
   }
 }
 
+// The ack dial (issue: async, k-of-n, sync). k-of-n and sync with automatic failover lose no
+// acknowledged write, fsync always, under every fault — elections need max(majority, n − k)
+// votes, so every election quorum meets every set that acknowledged a write (with k = 1 at five
+// nodes, four votes). async's losses and stale reads are measured, not failures, and the
+// replicas still converge.
+TEST(Simulator, RaftAckPolicies) {
+  struct Case {
+    int nodes;
+    const char* ack;
+  };
+  for (const Case& c : {Case{3, "sync"}, Case{3, "1"}, Case{5, "1"}, Case{5, "2"}, Case{5, "sync"}, Case{3, "async"},
+                        Case{5, "async"}}) {
+    // Seed 24 (five nodes, k = 1) truncates a committed entry — caught by the replica's
+    // assertion — when elections need only a majority.
+    for (uint64_t seed : {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 24}) {
+      SimOptions options = raft(seed, c.nodes);
+      options.ack = c.ack;
+      options.reorder_all = seed % 3 == 0;
+      const SimResult result = run_simulation(options);
+      ASSERT_FALSE(result.failed()) << report(result, options);
+      if (std::string(c.ack) != "async") {
+        for (const auto& check : result.checks) {
+          EXPECT_NE(check.verdict, check::Verdict::invalid) << check.checker << ": " << report(result, options);
+        }
+      }
+    }
+  }
+}
+
 // With fsync "never" crashes take committed entries from a majority (they were only in the page
 // cache); a replica that kept some the new leader lacks rolls back through the snapshot path,
 // counted — the rollback primitive under faults. Lost writes are measured, not failures; every

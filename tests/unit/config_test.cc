@@ -58,8 +58,24 @@ TEST(Config, LeaderStrategyNeedsAConsistentMemberList) {
   EXPECT_EQ(load_config(std::nullopt, {{"strategy", "leader"}, {"peers", "1=127.0.0.1:7579,2=127.0.0.1:7580"}}, good),
             std::nullopt);
   EXPECT_EQ(good.strategy, Strategy::leader);
-  Config ack;
-  EXPECT_NE(load_config(std::nullopt, {{"ack", "async"}}, ack), std::nullopt) << "only majority exists yet";
+  // The ack policy: majority, async, sync, or a follower count below the member count.
+  const std::map<std::string, std::string> three = {{"strategy", "leader"},
+                                                    {"peers", "1=127.0.0.1:1,2=127.0.0.1:2,3=127.0.0.1:3"}};
+  for (const char* good_ack : {"majority", "async", "sync", "1", "2"}) {
+    Config config;
+    auto settings = three;
+    settings["ack"] = good_ack;
+    EXPECT_EQ(load_config(std::nullopt, settings, config), std::nullopt) << good_ack;
+    EXPECT_EQ(config.ack, good_ack);
+  }
+  for (const char* bad_ack : {"0", "3", "all", "-1", ""}) {
+    Config config;
+    auto settings = three;
+    settings["ack"] = bad_ack;
+    const auto refused = load_config(std::nullopt, settings, config);
+    ASSERT_NE(refused, std::nullopt) << bad_ack;
+    EXPECT_NE(refused->find("ack"), std::string::npos) << *refused;
+  }
 }
 
 }  // namespace

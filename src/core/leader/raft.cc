@@ -1,6 +1,7 @@
 #include "core/leader/raft.h"
 
 #include <algorithm>
+#include <charconv>
 
 #include <fmt/format.h>
 
@@ -23,6 +24,24 @@ std::string window_key(Origin origin) {
 }
 
 }  // namespace
+
+std::optional<std::pair<AckPolicy, uint32_t>> parse_ack(std::string_view text, size_t members) {
+  if (text == "majority") return std::pair{AckPolicy::majority, 0u};
+  if (text == "async") return std::pair{AckPolicy::async, 0u};
+  if (text == "sync") return std::pair{AckPolicy::sync, 0u};
+  uint32_t k = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), k);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size() || k < 1 || k + 1 > members) {
+    return std::nullopt;
+  }
+  return std::pair{AckPolicy::count, k};
+}
+
+size_t Raft::election_quorum() const {
+  const size_t n = options_.nodes.size();
+  if (options_.ack != AckPolicy::count) return majority();
+  return std::max(majority(), n - std::min<size_t>(options_.ack_followers, n));
+}
 
 const char* to_string(Raft::Role role) {
   switch (role) {
@@ -412,12 +431,12 @@ void Raft::on_vote_response(const proto::RaftMessage& message) {
   if (message.type() == proto::RaftMessage::PRE_VOTE_RESPONSE) {
     if (role_ != Role::pre_candidate || Term(message.term()) != term_.next()) return;
     votes_[message.from()] = true;
-    if (votes_.size() >= majority()) start_election();
+    if (votes_.size() >= election_quorum()) start_election();
     return;
   }
   if (role_ != Role::candidate || Term(message.term()) != term_) return;
   votes_[message.from()] = true;
-  if (votes_.size() >= majority()) become_leader();
+  if (votes_.size() >= election_quorum()) become_leader();
 }
 
 void Raft::on_append(const proto::RaftMessage& message) {
@@ -622,7 +641,7 @@ void Raft::start_pre_vote() {
   votes_.clear();
   votes_[options_.node_id.value()] = true;
   reset_election_deadline();
-  if (votes_.size() >= majority()) {
+  if (votes_.size() >= election_quorum()) {
     start_election();
     return;
   }
@@ -647,7 +666,7 @@ void Raft::start_election() {
   votes_.clear();
   votes_[options_.node_id.value()] = true;
   reset_election_deadline();
-  if (votes_.size() >= majority()) {
+  if (votes_.size() >= election_quorum()) {
     become_leader();
     return;
   }
@@ -794,22 +813,43 @@ void Raft::persist_term_and_vote() {
   demand(pending_, Sync::always);  // before any message that depends on them
 }
 
-// The highest index a majority holds durably — this node counting only what it has synced —
-// if it is of this term (§5.4.2).
+// The highest index the ack policy's nodes hold durably — this node counting only what it has
+// synced — if it is of this term (§5.4.2): a majority; the leader alone (async); the leader and k
+// followers; the leader and every voting follower (sync).
 void Raft::advance_commit() {
   if (role_ != Role::leader) return;
   std::vector<uint64_t>& held = held_scratch_;  // reused: this runs on every acknowledgement
-  held.assign(1, durable_index_.value());
-  for (const auto& [id, peer] : peers_) {
-    if (peer.voter) held.push_back(peer.match.value());  // a non-voter counts toward no quorum
+  LogIndex candidate;
+  if (options_.ack == AckPolicy::majority) {
+    held.assign(1, durable_index_.value());
+    for (const auto& [id, peer] : peers_) {
+      if (peer.voter) held.push_back(peer.match.value());  // a non-voter counts toward no quorum
+    }
+    if (held.size() < majority()) {
+      serve_reads();
+      return;
+    }
+    std::nth_element(held.begin(), held.begin() + static_cast<std::ptrdiff_t>(majority() - 1), held.end(),
+                     std::greater<>());
+    candidate = LogIndex(held[majority() - 1]);
+  } else {
+    held.clear();
+    for (const auto& [id, peer] : peers_) {
+      if (peer.voter) held.push_back(peer.match.value());
+    }
+    const size_t k = options_.ack == AckPolicy::async   ? 0
+                     : options_.ack == AckPolicy::count ? options_.ack_followers
+                                                        : held.size();
+    if (held.size() < k) {
+      serve_reads();
+      return;
+    }
+    candidate = durable_index_;
+    if (k > 0) {
+      std::nth_element(held.begin(), held.begin() + static_cast<std::ptrdiff_t>(k - 1), held.end(), std::greater<>());
+      candidate = std::min(candidate, LogIndex(held[k - 1]));
+    }
   }
-  if (held.size() < majority()) {
-    serve_reads();
-    return;
-  }
-  std::nth_element(held.begin(), held.begin() + static_cast<std::ptrdiff_t>(majority() - 1), held.end(),
-                   std::greater<>());
-  const LogIndex candidate(held[majority() - 1]);
   if (candidate > commit_ && term_at(candidate) == term_) {
     const LogIndex previous = commit_;
     commit_ = candidate;

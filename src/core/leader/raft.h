@@ -76,8 +76,22 @@
 
 namespace replikv::core {
 
+// When a write is acknowledged — committed — in the single-leader strategy (docs/replication.md):
+// the highest entry of the leader's term that meets the policy, and everything before it.
+enum class AckPolicy : uint8_t {
+  majority,  // a majority holds it durably (Raft)
+  async,     // the leader holds it durably
+  count,     // the leader and `ack_followers` followers hold it durably (semi-sync, `ANY k`)
+  sync,      // the leader and every (voting) follower hold it durably
+};
+
+// Parses "majority", "async", "sync" or a follower count k (1 .. members − 1); nullopt otherwise.
+std::optional<std::pair<AckPolicy, uint32_t>> parse_ack(std::string_view text, size_t members);
+
 struct RaftOptions {
   NodeId node_id{1};
+  AckPolicy ack = AckPolicy::majority;
+  uint32_t ack_followers = 0;  // AckPolicy::count: k
   std::vector<NodeId> nodes;  // every member, this node included
   TimeMs election_timeout_ms_min = 1000;
   TimeMs election_timeout_ms_max = 2000;
@@ -305,6 +319,10 @@ class Raft final : public Replica {
   Term term_at(LogIndex index) const;
   bool log_up_to_date(LogIndex last_index, Term last_term) const;
   size_t majority() const { return options_.nodes.size() / 2 + 1; }
+  // Votes an election needs: a majority, or more where commits need fewer than a majority —
+  // max(majority, n − k) with k followers' acks — so that every election quorum meets every set
+  // of nodes that acknowledged a write (flexible quorums; Howard et al. 2016).
+  size_t election_quorum() const;
 
   RaftOptions options_;
   proto::RaftMessage inbox_;  // peer_message()'s, reused
