@@ -481,6 +481,47 @@ class EmptyDataDirectoryTest(unittest.TestCase):
         wait_until(lambda: len({digest(cluster.client(n)) for n in (1, 2, 3)}) == 1, 30, "equal digests")
 
 
+class AckPolicyTest(unittest.TestCase):
+    """ack = "sync": a write waits for every follower; with one stopped it is answered -TIMEOUT
+    (unconfirmed: it may still take effect) within the request timeout, the node stays healthy,
+    and writes go through again once the follower is back."""
+
+    def setUp(self):
+        self.cluster = Cluster()
+
+    def tearDown(self):
+        self.cluster.stop()
+
+    def test_sync_times_out_without_every_follower(self):
+        cluster = self.cluster
+        cluster.cli("start", "--nodes", "3", "--port", str(cluster.base), "--strategy", "leader", "--ack", "sync",
+                    "--failover", "auto", "--election-timeout-ms", str(ELECTION_TIMEOUT_MS), "--set",
+                    "request_timeout_ms=1500")
+        leader = wait_until(cluster.leader, 30, "a leader")
+        writer = cluster.client(leader)
+        self.assertTrue(writer.set("before", "1"))
+        self.assertEqual(cluster.replication(leader)["replikv_ack"], "sync")
+        stopped = leader % 3 + 1
+        cluster.cli("stop", "--node", f"n{stopped}")
+        started = time.monotonic()
+        with self.assertRaises(redis.exceptions.ResponseError) as timeout:
+            writer.set("unconfirmed", "1")
+        waited = time.monotonic() - started
+        self.assertIn("TIMEOUT", str(timeout.exception))
+        self.assertLess(waited, 10, "answered within its timeout (1.5 s), not held")
+        self.assertEqual(writer.ping(), True)
+        cluster.cli("restart", "--node", f"n{stopped}")
+        leader = wait_until(cluster.leader, 30, "a leader")
+        wait_until(lambda: cluster.client(leader).set("after", "1"), 30, "a sync write with every follower back")
+        self.assertEqual(cluster.client(stopped).get("after"), b"1")
+
+    def test_a_bad_ack_is_refused_before_anything_starts(self):
+        result = self.cluster.cli("start", "--nodes", "3", "--port", str(self.cluster.base), "--strategy", "leader",
+                                  "--ack", "3", check=False)
+        self.assertEqual(result.returncode, 2)
+        self.assertIn("--ack takes majority, async, sync or a follower count from 1 to 2", result.stderr)
+
+
 class ClusterConfigTest(unittest.TestCase):
     def test_leader_without_peers_is_refused(self):
         result = subprocess.run([BINARY, "server", "--strategy", "leader", "--port", "0", "--admin-port", "0"],
