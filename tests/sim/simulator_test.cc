@@ -430,10 +430,16 @@ TEST(Simulator, StandaloneFreshSeeds) {
   int runs = 0;
   for (uint64_t seed = base; std::chrono::steady_clock::now() < deadline && runs < 200; ++seed, ++runs) {
     // Alternate strategies; a quarter of the standalone runs with fsync "never", half the Raft
-    // runs on the network that reorders every message.
-    SimOptions options = seed % 2 == 0 ? raft(seed, 3) : small(seed);
+    // runs on the network that reorders every message, and the Raft runs through the ack dial
+    // (3 or 5 nodes).
+    SimOptions options = seed % 2 == 0 ? raft(seed, seed % 6 == 0 ? 5 : 3) : small(seed);
     if (seed % 4 == 1) options.fsync_always = false;
     if (seed % 4 == 0) options.reorder_all = true;
+    if (seed % 2 == 0) {
+      static const char* const acks[] = {"majority", "sync", "1", "async", "majority", "2"};
+      options.ack = acks[(seed / 2) % 6];
+      if (options.ack == "2" && options.nodes < 5) options.ack = "1";
+    }
     const SimResult result = run_simulation(options);
     ASSERT_FALSE(result.failed()) << "fresh seed " << seed << " (REPLIKV_SIM_SEED=" << seed << ")\n"
                                   << report(result, options);
