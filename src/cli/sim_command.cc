@@ -63,9 +63,10 @@ int run_sim(const SimCommandOptions& command) {
   }
   if (command.print_schedule) std::cout << result.schedule;
   const auto& s = result.stats;
-  std::cout << fmt::format("replikv sim: {} ({} nodes) seed {}, {} ops, {} clients, {} keys, fsync {}, faults {}\n",
-                           options.strategy, options.nodes, options.seed, options.ops, options.clients,
-                           options.keys, command.fsync, command.faults);
+  std::cout << fmt::format("replikv sim: {} ({} nodes{}) seed {}, {} ops, {} clients, {} keys, fsync {}, faults {}\n",
+                           options.strategy, options.nodes,
+                           options.strategy == "raft" ? ", ack " + options.ack : std::string(), options.seed,
+                           options.ops, options.clients, options.keys, command.fsync, command.faults);
   std::cout << fmt::format("  operations  {} invoked and {} final reads: {} ok, {} failed, {} unknown (timed out)\n",
                            s.invoked, s.final_reads, s.ok, s.failed, s.unknown);
   std::cout << fmt::format("  faults      {} crashes ({} disk losses), {} pauses, {} links cut; messages {} sent, {} dropped, {} duplicated, {} reordered\n",
