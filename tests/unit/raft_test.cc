@@ -91,6 +91,27 @@ class Cluster {
   }
 
   Raft& node(int n) { return *replicas_[static_cast<size_t>(n - 1)]; }
+
+  // Options for a log that compacts every few entries (8, keeping 2) and, when given, snapshots
+  // in chunks and moving steps of these sizes.
+  static Customize small_log(uint64_t chunk_bytes = 0, uint64_t move_bytes = 0) {
+    return [chunk_bytes, move_bytes](int, RaftOptions& options) {
+      options.log_compact_entries = 8;
+      options.log_keep_entries = 2;
+      if (chunk_bytes != 0) options.snapshot_chunk_bytes = chunk_bytes;
+      if (move_bytes != 0) options.snapshot_move_bytes = move_bytes;
+    };
+  }
+
+  // Writes keys k<sequence> = "v" at node n, `count` of them, each delivered before the next
+  // (or left in the network, `deliver` false). Sequences count across calls.
+  void write_keys(int n, int count, bool deliver = true) {
+    for (int i = 0; i < count; ++i) {
+      ++key_sequence_;
+      request(n, key_sequence_, SetRequest{"k" + std::to_string(key_sequence_), "v", {}, {}, false});
+      if (deliver) deliver_all();
+    }
+  }
   storage::MemoryEngine& engine(int n) { return *engines_[static_cast<size_t>(n - 1)]; }
 
   // Carries out each node's Readies: write, sync, persisted, then queue messages and replies.
@@ -204,6 +225,7 @@ class Cluster {
   std::vector<std::unique_ptr<Raft>> replicas_;
   std::set<int> down_;
   std::set<int> wiped_;
+  uint64_t key_sequence_ = 0;  // write_keys()'s
   std::set<int> slow_;
   std::vector<Message> later_;
   std::vector<std::unique_ptr<storage::MemoryEngine>> lost_disks_;
@@ -420,22 +442,11 @@ TEST(Raft, AClockSteppedBackDoesNotSilenceTheLeader) {
 // catches up by snapshot (in several chunks, moved into place in several steps) and then by the
 // log, and holds exactly the leader's state.
 TEST(Raft, AFollowerBehindTheCompactedLogCatchesUpBySnapshot) {
-  Cluster cluster(3, [](int, RaftOptions& options) {
-    options.log_compact_entries = 8;
-    options.log_keep_entries = 2;
-    options.snapshot_chunk_bytes = 40;
-    options.snapshot_move_bytes = 200;
-  });
+  Cluster cluster(3, Cluster::small_log(40, 200));
   cluster.run(0, 5000);
   const int leader = cluster.leaders().at(0);
   const int away = leader % 3 + 1;
-  uint64_t sequence = 0;
-  auto write = [&](int count) {
-    for (int i = 0; i < count; ++i) {
-      cluster.request(leader, ++sequence, SetRequest{"k" + std::to_string(sequence), "v", {}, {}, false});
-      cluster.deliver_all();
-    }
-  };
+  auto write = [&](int count) { cluster.write_keys(leader, count); };
   write(30);
   for (int n = 1; n <= 3; ++n) {
     const auto held = cluster.log_indexes(n);
@@ -478,19 +489,11 @@ TEST(Raft, AFollowerBehindTheCompactedLogCatchesUpBySnapshot) {
 // then the log: the leader keeps the entries after a snapshot being sent or just installed until
 // the follower takes them (without that it needed a new snapshot at every step of moving).
 TEST(Raft, OneSnapshotSufficesWhileWritesGoOn) {
-  Cluster cluster(3, [](int, RaftOptions& options) {
-    options.log_compact_entries = 8;
-    options.log_keep_entries = 2;
-    options.snapshot_chunk_bytes = 40;
-    options.snapshot_move_bytes = 40;
-  });
+  Cluster cluster(3, Cluster::small_log(40, 40));
   cluster.run(0, 5000);
   const int leader = cluster.leaders().at(0);
   const int away = leader % 3 + 1;
-  uint64_t sequence = 0;
-  auto write = [&] {
-    cluster.request(leader, ++sequence, SetRequest{"k" + std::to_string(sequence), "v", {}, {}, false});
-  };
+  auto write = [&] { cluster.write_keys(leader, 1, false); };
   cluster.isolate(away);
   for (int i = 0; i < 60; ++i) {
     write();
@@ -534,23 +537,12 @@ TEST(Raft, TheLogIsCompactedBySizeToo) {
 // the leader sends again from the first chunk); a crash while records move into place leads, at
 // the restart, to the new state.
 TEST(Raft, ACrashInTheMiddleOfAnInstallLeavesTheOldStateOrLeadsToTheNew) {
-  Cluster cluster(3, [](int, RaftOptions& options) {
-    options.log_compact_entries = 8;
-    options.log_keep_entries = 2;
-    options.snapshot_chunk_bytes = 40;
-    options.snapshot_move_bytes = 60;
-  });
+  Cluster cluster(3, Cluster::small_log(40, 60));
   cluster.run(0, 5000);
   const int leader = cluster.leaders().at(0);
   const int away = leader % 3 + 1;
   const int other = 6 - leader - away;
-  uint64_t sequence = 0;
-  auto write = [&](int count) {
-    for (int i = 0; i < count; ++i) {
-      cluster.request(leader, ++sequence, SetRequest{"k" + std::to_string(sequence), "v", {}, {}, false});
-      cluster.deliver_all();
-    }
-  };
+  auto write = [&](int count) { cluster.write_keys(leader, count); };
   auto moving = [&] {
     const auto marker = cluster.meta(away, "raft_install");
     return marker && marker->size() == 33 && (*marker)[32] == 1;
@@ -613,21 +605,12 @@ TEST(Raft, ACrashInTheMiddleOfAnInstallLeavesTheOldStateOrLeadsToTheNew) {
 // it acknowledged. It catches up (by snapshot) as a non-voter: it grants no votes, stands for no
 // election, and neither commits nor confirms reads — and stays one across restarts.
 TEST(Raft, ANodeBackWithAnEmptyDataDirectoryCatchesUpAsANonVoter) {
-  Cluster cluster(3, [](int, RaftOptions& options) {
-    options.log_compact_entries = 8;
-    options.log_keep_entries = 2;
-  });
+  Cluster cluster(3, Cluster::small_log());
   cluster.run(0, 5000);
   const int leader = cluster.leaders().at(0);
   const int wiped = leader % 3 + 1;
   const int other = 6 - leader - wiped;
-  uint64_t sequence = 0;
-  auto write = [&](int at, int count) {
-    for (int i = 0; i < count; ++i) {
-      cluster.request(at, ++sequence, SetRequest{"k" + std::to_string(sequence), "v", {}, {}, false});
-      cluster.deliver_all();
-    }
-  };
+  auto write = [&](int at, int count) { cluster.write_keys(at, count); };
   write(leader, 30);
   EXPECT_TRUE(cluster.node(wiped).voter());
   cluster.wipe(wiped);

@@ -687,7 +687,11 @@ void Raft::become_leader() {
   role_ = Role::leader;
   leader_ = options_.node_id;
   became_leader_ms_ = now_ms_;
-  for (auto& [id, peer] : peers_) peer = Peer{last_index_.next(), LogIndex(), 0, 0, now_ms_, LogIndex(), now_ms_, nullptr, true, 0, LogIndex()};
+  for (auto& [id, peer] : peers_) {
+    peer = Peer{};  // nothing known of it yet, not even whether it votes
+    peer.next = last_index_.next();
+    peer.heard_at_ms = peer.progress_ms = now_ms_;
+  }
   // The no-op of this term: committing it commits everything before it (§5.4.2), and ReadIndex
   // waits for it.
   proto::LogEntry noop;
