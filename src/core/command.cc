@@ -34,6 +34,7 @@ const std::vector<CommandSpec> kCommands = {
     {"expireat", -3, true, H::core, 1, 1, 1, "write fast"},
     {"pexpireat", -3, true, H::core, 1, 1, 1, "write fast"},
     {"persist", 2, true, H::core, 1, 1, 1, "write fast"},
+    {"wait", 3, false, H::core, 0, 0, 0, "noscript"},
     // Connection and server commands, answered by the runtime.
     {"ping", -1, false, H::server, 0, 0, 0, "fast stale"},
     {"echo", 2, false, H::server, 0, 0, 0, "fast"},
@@ -238,6 +239,13 @@ std::variant<Request, Reply> parse_request(const CommandSpec& spec,
       expire.condition = condition;
     }
     return Request{std::move(expire)};
+  }
+  if (name == "wait") {
+    const auto replicas = parse_int64(argv[1]);
+    const auto timeout = parse_int64(argv[2]);
+    if (!replicas || !timeout) return not_integer();
+    if (*timeout < 0) return Reply::error("ERR timeout is negative");
+    return Request{WaitRequest{std::max<int64_t>(*replicas, 0), *timeout}};
   }
   if (name == "cas") {
     if (argv.size() > 4) return check_arity(spec, 0).value();

@@ -84,9 +84,17 @@ struct CasRequest {
   std::string value;
 };
 
+// WAIT numreplicas timeout: answered with the number of followers holding the connection's last
+// write durably, once at least `replicas` do or after `timeout_ms` (0: no limit). The runtime
+// supplies the write's position (ClientRequest::session).
+struct WaitRequest {
+  int64_t replicas = 0;
+  int64_t timeout_ms = 0;
+};
+
 using Request = std::variant<GetRequest, SetRequest, DelRequest, ExistsRequest, MGetRequest,
                              MSetRequest, IncrByRequest, DbSizeRequest, ScanRequest, KeysRequest,
-                             TtlRequest, CasRequest, ExpireRequest>;
+                             TtlRequest, CasRequest, ExpireRequest, WaitRequest>;
 
 bool is_write(const Request& request);
 

@@ -71,5 +71,7 @@ std::string expiry_key(TimeMs expire_at_ms, std::string_view user_key);
 
 inline constexpr std::string_view meta_counters = "counters";
 inline constexpr std::string_view meta_window_prefix = "raft_window_";
+// (first applied index, term) pairs, 16 bytes each: the term of every applied entry.
+inline constexpr std::string_view meta_applied_terms = "raft_applied_terms";
 
 }  // namespace replikv::core

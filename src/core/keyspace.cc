@@ -60,6 +60,8 @@ Reply Keyspace::execute(const Request& request, TimeMs now_ms, WriteBatch& batch
         if constexpr (std::is_same_v<T, TtlRequest>) return ttl(r, now_ms);
         if constexpr (std::is_same_v<T, CasRequest>) return cas(r, now_ms, batch);
         if constexpr (std::is_same_v<T, ExpireRequest>) return expire(r, now_ms, batch);
+        // WAIT is the replica's to answer (it counts followers); the keyspace has none.
+        if constexpr (std::is_same_v<T, WaitRequest>) return Reply::number(0);
       },
       request);
   if (is_write(request)) {

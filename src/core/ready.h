@@ -16,7 +16,7 @@
 //   4. Once this Ready and every earlier one are durable: call persisted(id) and release the
 //      `replies`, then send the `messages`. A reply — a read's too — never leaves before the state
 //      it reflects is durable ("durable before visible", DESIGN.md).
-//   5. Call tick(now_ms) no later than `tick_at_ms`, when set.
+//   5. Call tick() no later than `tick_at_ms` (on the wall clock), when set.
 #pragma once
 
 #include <cstdint>
@@ -25,6 +25,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/consistency.h"
 #include "core/reply.h"
 #include "core/storage.h"
 #include "core/types.h"
@@ -41,6 +42,10 @@ struct ClientReply {
   ConnectionId connection;
   uint64_t sequence = 0;  // the request's position on its connection
   Reply reply;
+  // Where the request's effect lies in the replicated log, for the connection's session (SESSION,
+  // WAIT): a write's entry, or the position a session read was served at. None otherwise.
+  std::optional<SessionToken> written;
+  std::optional<SessionToken> read_at;
 };
 
 // A message to a peer. `payload` is the serialized peer message; its schema arrives with the

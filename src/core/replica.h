@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/command.h"
+#include "core/consistency.h"
 #include "core/ready.h"
 #include "core/types.h"
 
@@ -21,6 +22,10 @@ struct ClientRequest {
   ConnectionId connection;
   uint64_t sequence = 0;
   Request request;
+  ReadOptions read;  // a read's consistency (the cluster's default unless the client chose)
+  // The connection's session: for a session read, the latest token it was given; for WAIT, its
+  // last write's. None when it has had none.
+  std::optional<SessionToken> session;
 };
 
 // What a leader knows of one follower.
@@ -80,7 +85,11 @@ class Replica {
   // Inputs.
   virtual void client_request(ClientRequest request) = 0;
   virtual void peer_message(const Message& message) = 0;
-  virtual void tick(TimeMs now_ms) = 0;
+  // Two clocks: the wall clock (expiry times; it may be stepped, either way) and a monotonic
+  // one (timers, leases, lag: it only moves forward, at a rate within the configured drift of
+  // real time, and may start anywhere). The one-argument form gives both the same (tests).
+  virtual void tick(TimeMs wall_ms, TimeMs monotonic_ms) = 0;
+  void tick(TimeMs now_ms) { tick(now_ms, now_ms); }
   virtual void persisted(ReadyId ready_id) = 0;
 
   // Moves what the last inputs produced into `out` (cleared first) and returns true, or returns

@@ -11,6 +11,11 @@ Standalone::Standalone(const StorageView& view, Rng rng, StandaloneOptions optio
     : options_(options), rng_(rng), keyspace_(view, options.cache_bytes_max) {}
 
 void Standalone::client_request(ClientRequest request) {
+  if (std::holds_alternative<WaitRequest>(request.request)) {
+    // A single node has no followers to wait for.
+    pending_.replies.push_back({request.connection, request.sequence, Reply::number(0), std::nullopt, std::nullopt});
+    return;
+  }
   const bool write = is_write(request.request);
   Reply reply = keyspace_.execute(request.request, now_ms_, pending_.batch);
   if (write) {
@@ -19,7 +24,7 @@ void Standalone::client_request(ClientRequest request) {
   } else {
     ++reads_;
   }
-  pending_.replies.push_back({request.connection, request.sequence, std::move(reply)});
+  pending_.replies.push_back({request.connection, request.sequence, std::move(reply), std::nullopt, std::nullopt});
 }
 
 void Standalone::peer_message(const Message&) {
@@ -27,8 +32,8 @@ void Standalone::peer_message(const Message&) {
   ++dropped_peer_messages_;
 }
 
-void Standalone::tick(TimeMs now_ms) {
-  now_ms_ = std::max(now_ms_, now_ms);
+void Standalone::tick(TimeMs wall_ms, TimeMs /*monotonic_ms*/) {
+  now_ms_ = std::max(now_ms_, wall_ms);  // expiry is all it times
   if (now_ms_ < next_sweep_at_ms_) return;
   next_sweep_at_ms_ = now_ms_ + options_.expiry_sweep_interval_ms;
   const uint64_t deleted =

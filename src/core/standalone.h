@@ -37,7 +37,8 @@ class Standalone final : public Replica {
 
   void client_request(ClientRequest request) override;
   void peer_message(const Message& message) override;
-  void tick(TimeMs now_ms) override;
+  using Replica::tick;
+  void tick(TimeMs wall_ms, TimeMs monotonic_ms) override;
   void persisted(ReadyId ready_id) override;
   bool take_ready(Ready& out) override;
   ReplicaStatus status() const override;

@@ -105,7 +105,7 @@ bool Server::Impl::client_over_limits(const Connection& c) const {
 }
 
 bool Server::Impl::process_input(Connection& c) {
-  replica->tick(replica_now_ms());
+  tick_replica();
   bool stopped_early = false;
   while (!c.closing) {
     if (client_over_limits(c)) {
@@ -151,7 +151,7 @@ void Server::Impl::execute(Connection& c, const std::vector<std::string_view>& a
     deliver(c, sequence, *error);
     return;
   }
-  replica->client_request({c.id, sequence, std::move(std::get<core::Request>(parsed))});
+  replica->client_request({c.id, sequence, std::move(std::get<core::Request>(parsed)), {}, std::nullopt});
   schedule_flush();
 }
 

@@ -151,10 +151,21 @@ std::optional<std::string> Server::Impl::start_replica() {
   return std::nullopt;
 }
 
-int64_t Server::Impl::replica_now_ms() const {
-  const int64_t now = now_ms();
-  return now + clock_skew_ms + (now - clock_drift_since_ms) * clock_drift_ppm / 1'000'000;
+int64_t Server::Impl::steady_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
 }
+
+int64_t Server::Impl::drift_ms() const {
+  return clock_drift_ms + (steady_ms() - clock_drift_since_ms) * clock_drift_ppm / 1'000'000;
+}
+
+int64_t Server::Impl::replica_now_ms() const { return now_ms() + clock_skew_ms + drift_ms(); }
+
+int64_t Server::Impl::replica_monotonic_ms() const { return steady_ms() + drift_ms(); }
+
+void Server::Impl::tick_replica() { replica->tick(replica_now_ms(), replica_monotonic_ms()); }
 
 int Server::Impl::run() {
   signals.add(SIGINT);
@@ -303,7 +314,7 @@ void Server::Impl::arm_tick(int64_t at_ms) {
 }
 
 void Server::Impl::on_tick() {
-  replica->tick(replica_now_ms());
+  tick_replica();
   schedule_flush();
   arm_tick(replica_now_ms() + tick_interval_ms);
 }

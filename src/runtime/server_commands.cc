@@ -386,8 +386,8 @@ core::Reply Server::Impl::fault_command(const std::vector<std::string_view>& arg
     if (sub == "skew") {
       clock_skew_ms = *value;
     } else {
-      clock_skew_ms += (now_ms() - clock_drift_since_ms) * clock_drift_ppm / 1'000'000;  // keep the clock continuous
-      clock_drift_since_ms = now_ms();
+      clock_drift_ms = drift_ms();  // both clocks stay continuous
+      clock_drift_since_ms = steady_ms();
       clock_drift_ppm = *value;
     }
     return Reply::ok();

@@ -89,7 +89,13 @@ struct Server::Impl {
   void on_tick();
   void arm_tick(int64_t at_ms);
   static int64_t now_ms();
-  int64_t replica_now_ms() const;  // the clock the replica sees: now_ms() with injected skew and drift
+  static int64_t steady_ms();
+  // The clocks the replica sees: the wall clock with injected skew and drift, and the monotonic
+  // clock with injected drift (skew is a wall clock's step; a monotonic clock has none).
+  int64_t replica_now_ms() const;
+  int64_t replica_monotonic_ms() const;
+  int64_t drift_ms() const;  // what the injected drift has added so far
+  void tick_replica();
   std::optional<std::string> start_replica();
 
   // Clients (connection.cc).
@@ -134,7 +140,8 @@ struct Server::Impl {
   // Injected clock faults (FAULT SKEW / FAULT DRIFT, with --test-faults).
   int64_t clock_skew_ms = 0;
   int64_t clock_drift_ppm = 0;
-  int64_t clock_drift_since_ms = 0;
+  int64_t clock_drift_ms = 0;        // added by drift before clock_drift_since_ms
+  int64_t clock_drift_since_ms = 0;  // on steady_ms(): when the current rate was set
   core::Ready ready;  // reused between Readies
 
   struct Waiting {

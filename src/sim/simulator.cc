@@ -42,7 +42,7 @@ class AckBeforeSync final : public core::Replica {
   explicit AckBeforeSync(std::unique_ptr<core::Replica> inner) : inner_(std::move(inner)) {}
   void client_request(core::ClientRequest request) override { inner_->client_request(std::move(request)); }
   void peer_message(const core::Message& message) override { inner_->peer_message(message); }
-  void tick(core::TimeMs now_ms) override { inner_->tick(now_ms); }
+  void tick(core::TimeMs wall_ms, core::TimeMs monotonic_ms) override { inner_->tick(wall_ms, monotonic_ms); }
   void persisted(core::ReadyId id) override { inner_->persisted(id); }
   bool take_ready(core::Ready& out) override {
     const bool any = inner_->take_ready(out);
@@ -141,7 +141,8 @@ class Simulation {
   void start_sync(Node& node);
   void release_durable(Node& node);
   void crash(Node& node);
-  core::TimeMs node_now_ms(const Node& node) const;
+  core::TimeMs node_now_ms(const Node& node) const;        // its wall clock (skewed, drifting)
+  core::TimeMs node_monotonic_ms(const Node& node) const;  // its monotonic clock (drifting)
   void schedule_ticks(Node& node);
   void schedule_writeback(Node& node);
   // Clients and the history.
@@ -243,8 +244,12 @@ void Simulation::deliver_peer_message(uint32_t slot) {
 }
 
 core::TimeMs Simulation::node_now_ms(const Node& node) const {
+  return epoch_ms + node.skew_ms + node_monotonic_ms(node);
+}
+
+core::TimeMs Simulation::node_monotonic_ms(const Node& node) const {
   const int64_t virtual_ms = events_.now_ns() / ns_per_ms;
-  return epoch_ms + virtual_ms + node.skew_ms + virtual_ms * node.drift_ppm / 1'000'000;
+  return virtual_ms + virtual_ms * node.drift_ppm / 1'000'000;
 }
 
 void Simulation::start_node(Node& node) {
@@ -287,7 +292,7 @@ void Simulation::start_node(Node& node) {
   node.last_ready = node.durable = node.reported = core::ReadyId();
   node.unsynced = node.sync_running = false;
   node.waiting.clear();
-  input(node, [this, &node] { node.replica->tick(node_now_ms(node)); });
+  input(node, [this, &node] { node.replica->tick(node_now_ms(node), node_monotonic_ms(node)); });
   if (options_.strategy == "raft" && !options_.make_replica) {
     const uint64_t commit = node.replica->status().commit_index.value();
     if (commit < node.stored_commit && commit_violations_.size() < 10) {
@@ -299,7 +304,7 @@ void Simulation::start_node(Node& node) {
 
 void Simulation::schedule_ticks(Node& node) {
   events_.after(tick_interval_ms * ns_per_ms, [this, &node] {
-    if (node.up) input(node, [this, &node] { node.replica->tick(node_now_ms(node)); });
+    if (node.up) input(node, [this, &node] { node.replica->tick(node_now_ms(node), node_monotonic_ms(node)); });
     if (!final_phase_ || !events_.empty()) schedule_ticks(node);
   });
 }
@@ -484,7 +489,7 @@ void Simulation::invoke(Client& client, PendingOp op) {
   send(client_endpoint(client.index), op.node, false,
        [this, &node, connection, sequence = op.sequence, request = std::move(request)] {
          input(node, [&node, connection, sequence, request] {
-           node.replica->client_request({connection, sequence, request});
+           node.replica->client_request({connection, sequence, request, {}, std::nullopt});
          });
        });
   const int64_t timeout_ns = options_.client_timeout_ms * ns_per_ms;

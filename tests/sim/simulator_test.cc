@@ -134,7 +134,8 @@ class Broadcaster final : public core::Replica {
       : id_(id), nodes_(nodes), counts_(counts) {}
   void client_request(core::ClientRequest request) override {
     pending_.replies.push_back({request.connection, request.sequence,
-                                core::Reply::error("ERR this test replica serves no clients")});
+                                core::Reply::error("ERR this test replica serves no clients"), std::nullopt,
+                                std::nullopt});
   }
   void peer_message(const core::Message& message) override {
     EXPECT_EQ(message.to, id_);
@@ -146,7 +147,7 @@ class Broadcaster final : public core::Replica {
     highest = std::max(highest, number);
     ++counts_.received;
   }
-  void tick(core::TimeMs) override {
+  void tick(core::TimeMs, core::TimeMs) override {
     // A burst per peer, so that messages are in flight together on every link.
     for (int peer = 1; peer <= nodes_; ++peer) {
       if (peer == static_cast<int>(id_.value())) continue;

@@ -60,9 +60,11 @@ class Cluster {
     down_.insert(n);
   }
 
-  void tick(int n, TimeMs now_ms) {
+  void tick(int n, TimeMs now_ms) { tick(n, now_ms, now_ms); }
+  // The wall clock and the monotonic one apart (a wall clock stepped, or drifting differently).
+  void tick(int n, TimeMs wall_ms, TimeMs monotonic_ms) {
     if (down_.count(n) != 0) return;
-    node(n).tick(now_ms);
+    node(n).tick(wall_ms, monotonic_ms);
     drain(n);
   }
 
@@ -167,7 +169,7 @@ class Cluster {
   }
 
   void request(int n, uint64_t sequence, Request request) {
-    node(n).client_request({ConnectionId(1), sequence, std::move(request)});
+    node(n).client_request({ConnectionId(1), sequence, std::move(request), {}, std::nullopt});
     drain(n);
   }
 
@@ -418,9 +420,10 @@ TEST(Raft, AClockSteppedBackDoesNotSilenceTheLeader) {
   cluster.deliver_all();
   ASSERT_EQ(cluster.reply_for(1), Reply::ok());
   int heartbeats = 0;
-  // Two seconds back, then 300 ms of ticks: three heartbeat intervals.
+  // The wall clock two seconds back, then 300 ms of ticks: three heartbeat intervals (timers run
+  // on the monotonic clock, which moves on).
   for (TimeMs t = 3000; t <= 3300; t += 10) {
-    cluster.tick(leader, t);
+    cluster.tick(leader, t, t + 2010);
     cluster.deliver_if([&](int from, int, const proto::RaftMessage& message) {
       if (from == leader && message.type() == proto::RaftMessage::APPEND && message.heartbeat()) ++heartbeats;
       return true;

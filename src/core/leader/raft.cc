@@ -98,6 +98,7 @@ Raft::Raft(const StorageView& view, Rng rng, RaftOptions options)
     if (node != options_.node_id) peers_[node.value()] = Peer{};
   }
   load_windows();
+  load_applied_terms();
   // An install the last run left: received only in part — its staging goes (the leader sends
   // again from the first chunk); moving into place — it goes on (docs/snapshots.md §5).
   if (const auto marker = view.get(Column::meta, meta_install)) {
@@ -110,6 +111,7 @@ Raft::Raft(const StorageView& view, Rng rng, RaftOptions options)
                      "an install moving into place has set the log and positions to the snapshot");
       install_ = install;
       applied_windows_.clear();  // read again once every record is in place
+      applied_terms_.clear();
     } else {
       discard_staged(pending_.batch);
       pending_.batch.erase(Column::meta, std::string(meta_install));
@@ -160,18 +162,14 @@ LogIndex Raft::stored_commit_index(const StorageView& view) { return LogIndex(re
 
 // --- Inputs ---------------------------------------------------------------------------------
 
-void Raft::tick(TimeMs now_ms) {
-  // Two clocks from one input. Timers run on the time that has passed: a clock stepped back
-  // counts as no time passing (not, as max() would make it, as time standing still until the
-  // clock catches up — a leader would send no heartbeat for as long as the step). Expiry runs on
-  // the clock itself, never moving back, so entries carry non-decreasing times.
-  if (clock_seen_ms_) {
-    if (now_ms > *clock_seen_ms_) now_ms_ += now_ms - *clock_seen_ms_;
-  } else {
-    now_ms_ = std::max(now_ms_, now_ms);
-  }
-  clock_seen_ms_ = now_ms;
-  wall_ms_ = std::max(wall_ms_, now_ms);
+void Raft::tick(TimeMs wall_ms, TimeMs monotonic_ms) {
+  // Timers, leases and lag run on the monotonic clock, shifted so that the first tick is at
+  // time_base_ms (times left at zero — a peer never heard from — are then long past). Expiry runs
+  // on the wall clock, never moving back, so entries carry non-decreasing times.
+  if (!monotonic_origin_ms_) monotonic_origin_ms_ = monotonic_ms - time_base_ms;
+  now_ms_ = std::max(now_ms_, monotonic_ms - *monotonic_origin_ms_);
+  wall_seen_ms_ = wall_ms;
+  wall_ms_ = std::max(wall_ms_, wall_ms);
   if (election_deadline_ms_ == 0) reset_election_deadline();
   continue_install();
   expire_requests();
@@ -187,7 +185,7 @@ void Raft::tick(TimeMs now_ms) {
       become_follower(term_, std::nullopt);
       return;
     }
-    if (now_ms_ >= heartbeat_due_ms_) broadcast_append(true);
+    if (now_ms_ >= heartbeat_due_ms_) start_round();
     propose_expiry();
     return;
   }
@@ -232,8 +230,7 @@ bool Raft::take_ready(Ready& out) {
   if (round_wanted_ && role_ == Role::leader) {
     // One confirmation round for every read that arrived since the last: it starts now, after
     // all of them.
-    ++round_;
-    broadcast_append(true);
+    start_round();
   }
   round_wanted_ = false;
   propagate_commit();
@@ -243,6 +240,15 @@ bool Raft::take_ready(Ready& out) {
     pending_.batch.put(Column::meta, window_key(origin), applied_windows_[origin].encode());
   }
   windows_dirty_.clear();
+  if (applied_terms_dirty_) {
+    std::string terms;
+    for (const auto& [first, term] : applied_terms_) {
+      append_u64_be(terms, first);
+      append_u64_be(terms, term.value());
+    }
+    pending_.batch.put(Column::meta, std::string(meta_applied_terms), std::move(terms));
+    applied_terms_dirty_ = false;
+  }
   if (last_index_dirty_) {
     pending_.batch.put(Column::meta, std::string(meta_last_index), u64_bytes(last_index_.value()));
     last_index_dirty_ = false;
@@ -350,6 +356,8 @@ void Raft::step(const proto::RaftMessage& message) {
     case proto::RaftMessage::FORWARD_RESPONSE: on_forward_response(message); return;
     case proto::RaftMessage::READ_INDEX: on_read_index(message); return;
     case proto::RaftMessage::READ_INDEX_RESPONSE: on_read_index_response(message); return;
+    case proto::RaftMessage::WAIT: on_wait(message); return;
+    case proto::RaftMessage::WAIT_RESPONSE: on_wait_response(message); return;
     default: break;
   }
   const Term term(message.term());
@@ -447,12 +455,14 @@ void Raft::on_append(const proto::RaftMessage& message) {
   if (role_ != Role::follower || leader_ != from) become_follower(term_, from);
   leader_heard_ms_ = now_ms_;
   reset_election_deadline();
+  if (message.fresh_stamp() > 0) note_freshness(static_cast<TimeMs>(message.fresh_stamp() - 1), LogIndex(message.fresh_commit()));
 
   proto::RaftMessage response;
   response.set_type(proto::RaftMessage::APPEND_RESPONSE);
   response.set_term(term_.value());
   response.set_round(message.round());
   response.set_heartbeat(message.heartbeat());
+  response.set_stamp(static_cast<uint64_t>(now_ms_) + 1);
   const LogIndex prev(message.prev_log_index());
   // Below the log's start, entries were applied here, so committed: they match the leader's.
   const bool compacted = prev.value() + 1 < log_start_.value();
@@ -547,7 +557,11 @@ void Raft::on_append_response(const proto::RaftMessage& message) {
   if (it == peers_.end()) return;
   Peer& peer = it->second;
   peer.heard_at_ms = now_ms_;
-  peer.round_acked = std::max(peer.round_acked, message.round());
+  peer.stamp_heard = std::max(peer.stamp_heard, message.stamp());
+  if (message.round() > peer.round_acked) {
+    peer.round_acked = message.round();
+    confirm_rounds();
+  }
   if (!message.success() && message.compacted() && !message.heartbeat()) {
     // It cannot vouch for what it compacted: from its last compacted entry, where it can compare.
     peer.match = LogIndex();
@@ -601,6 +615,7 @@ void Raft::on_append_response(const proto::RaftMessage& message) {
     if (peer.hold_log_from.value() > 0 && peer.match >= peer.hold_log_from) peer.hold_log_from = LogIndex();
     if (peer.next <= peer.match) peer.next = peer.match.next();
     advance_commit();
+    serve_waits();
   } else if (LogIndex(message.rejected_index()) <= peer.match) {
     // Stale: it answers an APPEND sent before a later one succeeded (the follower holds `match`).
     // Resending would only repeat what it has.
@@ -620,7 +635,25 @@ void Raft::on_append_response(const proto::RaftMessage& message) {
 
 void Raft::become_follower(Term term, std::optional<NodeId> leader) {
   REPLIKV_ASSERT(term >= term_, "the term never decreases");
-  if (role_ == Role::leader) fail_pending_reads();  // writes stay pending: they may still commit
+  if (role_ == Role::leader) {
+    fail_pending_reads();  // writes stay pending: they may still commit
+    // WAITs: a local client's is asked of the next leader; a follower's asks again itself.
+    for (auto& wait : waits_) {
+      if (wait.request) {
+        const std::optional<TimeMs> deadline =
+            wait.deadline_ms ? std::optional<TimeMs>(*wait.deadline_ms + options_.request_timeout_ms) : std::nullopt;
+        follower_waits_.push_back({std::move(*wait.request), next_wait_id_++, std::nullopt, Term(), deadline});
+      } else {
+        proto::RaftMessage response;
+        response.set_type(proto::RaftMessage::WAIT_RESPONSE);
+        response.set_read_id(wait.remote_wait_id);
+        response.set_success(false);
+        send(wait.remote, std::move(response));
+      }
+    }
+    waits_.clear();
+    own_rounds_.clear();
+  }
   for (auto& [id, peer] : peers_) peer.snapshot.reset();  // releases the frozen views
   expiry_in_flight_ = false;
   if (leader != leader_) read_id_sent_ = 0;  // unanswered reads go again, to the new leader
@@ -720,6 +753,15 @@ void Raft::become_leader() {
     pending_reads_.push_back({std::move(it->request), NodeId(), 0, term_start_index_, next_round()});
     it = follower_reads_.erase(it);
   }
+  for (auto& wait : follower_waits_) {
+    PendingWait pending;
+    pending.token = wait.request.session.value_or(SessionToken{});
+    pending.replicas = static_cast<uint64_t>(std::get<WaitRequest>(wait.request.request).replicas);
+    if (wait.deadline_ms) pending.deadline_ms = *wait.deadline_ms - options_.request_timeout_ms;
+    pending.request = std::move(wait.request);
+    waits_.push_back(std::move(pending));
+  }
+  follower_waits_.clear();
   broadcast_append(false);
   advance_commit();
 }
@@ -754,6 +796,11 @@ void Raft::send_append(NodeId to, Peer& peer, bool heartbeat, bool commit_only) 
   message.set_round(commit_only ? 0 : round_);
   message.set_last_log_index(last_index_.value());
   message.set_last_log_term(last_term_.value());
+  if (peer.fresh_unsent) {
+    message.set_fresh_stamp(static_cast<uint64_t>(peer.fresh_unsent->stamp) + 1);
+    message.set_fresh_commit(peer.fresh_unsent->commit.value());
+    peer.fresh_unsent.reset();
+  }
   if (heartbeat) {
     // At what the follower is known to hold, so it always fits — or at 0 when that entry was
     // compacted away (the follower is getting a snapshot).
@@ -801,6 +848,76 @@ void Raft::send_append(NodeId to, Peer& peer, bool heartbeat, bool commit_only) 
     wire.append(bytes);
   }
   pending_.messages.push_back({options_.node_id, to, std::move(wire)});
+}
+
+// A heartbeat round: its start time and commit index become this leader's freshness once a
+// majority answers it; each follower's latest stamp waits for it too (bounded reads).
+void Raft::start_round() {
+  ++round_;
+  if (own_rounds_.size() >= 64) own_rounds_.pop_front();
+  own_rounds_.push_back({round_, now_ms_, commit_});
+  for (auto& [id, peer] : peers_) {
+    if (!peer.fresh_pending && peer.stamp_heard > peer.stamp_confirmed) {
+      peer.fresh_pending = Freshness{round_, static_cast<TimeMs>(peer.stamp_heard - 1), commit_};
+      peer.stamp_confirmed = peer.stamp_heard;
+    }
+  }
+  broadcast_append(true);
+}
+
+// The highest heartbeat round a majority of the voters has answered (this node answers its own).
+uint64_t Raft::quorum_round() const {
+  std::vector<uint64_t> acked(1, round_);
+  for (const auto& [id, peer] : peers_) {
+    if (peer.voter) acked.push_back(peer.round_acked);
+  }
+  if (acked.size() < majority()) return 0;
+  std::nth_element(acked.begin(), acked.begin() + static_cast<std::ptrdiff_t>(majority() - 1), acked.end(),
+                   std::greater<>());
+  return acked[majority() - 1];
+}
+
+void Raft::confirm_rounds() {
+  const uint64_t confirmed = quorum_round();
+  while (!own_rounds_.empty() && own_rounds_.front().round <= confirmed) {
+    note_freshness(own_rounds_.front().stamp, own_rounds_.front().commit);
+    own_rounds_.pop_front();
+  }
+  for (auto& [id, peer] : peers_) {
+    if (peer.fresh_pending && peer.fresh_pending->round <= confirmed) {
+      peer.fresh_unsent = peer.fresh_pending;
+      peer.fresh_pending.reset();
+    }
+  }
+}
+
+void Raft::note_freshness(TimeMs stamp, LogIndex commit) {
+  if (fresh_as_of_ && stamp <= *fresh_as_of_) return;
+  if (fresh_facts_.size() >= 64) fresh_facts_.erase(fresh_facts_.begin());
+  fresh_facts_.push_back({0, stamp, commit});
+  settle_freshness();
+}
+
+// Facts whose commit index this node has applied: it holds every write acknowledged before
+// their stamp. (Not while it holds committed entries the leader lacks: it is rolling back.)
+void Raft::settle_freshness() {
+  if (rollback_from_ || installing()) return;
+  for (auto it = fresh_facts_.begin(); it != fresh_facts_.end();) {
+    if (it->commit > applied_) {
+      ++it;
+      continue;
+    }
+    if (!fresh_as_of_ || it->stamp > *fresh_as_of_) fresh_as_of_ = it->stamp;
+    it = fresh_facts_.erase(it);
+  }
+}
+
+std::optional<TimeMs> Raft::lag_ms() const {
+  if (!fresh_as_of_) return std::nullopt;
+  // Real time passed is at most the local time passed / (1 − drift).
+  const uint64_t ppm = std::min<uint64_t>(options_.clock_drift_max_ppm, 500'000);
+  const auto elapsed = static_cast<uint64_t>(now_ms_ - *fresh_as_of_);
+  return static_cast<TimeMs>((elapsed * 1'000'000 + (1'000'000 - ppm) - 1) / (1'000'000 - ppm));
 }
 
 void Raft::broadcast_append(bool heartbeat) {
@@ -870,6 +987,7 @@ void Raft::apply_committed() {
     proto::LogEntry scratch;
     const proto::LogEntry* entry = entry_at(index, scratch);
     REPLIKV_ASSERT(entry != nullptr, "a committed entry is in the log");
+    note_applied_term(index, Term(entry->term()));
     if (entry->has_write() && entry->write().has_expire()) {
       const auto& expire = entry->write().expire();
       expired_keys_total_ += keyspace_.expire_keys({expire.keys().begin(), expire.keys().end()},
@@ -883,7 +1001,7 @@ void Raft::apply_committed() {
       if (Origin::of(*entry) == self()) {
         const auto it = pending_writes_.find(entry->origin_sequence());
         if (it != pending_writes_.end()) {
-          reply(it->second.request, std::move(result));
+          reply(it->second.request, std::move(result), SessionToken{Term(entry->term()), index});
           if (it->second.forwarded) --forwards_in_flight_;
           if (it->second.refused_by) --refused_writes_;
           pending_writes_.erase(it);
@@ -894,6 +1012,8 @@ void Raft::apply_committed() {
   }
   serve_reads();
   serve_follower_reads();
+  serve_session_reads();
+  settle_freshness();
 }
 
 }  // namespace replikv::core

@@ -135,6 +135,17 @@ struct RaftOptions {
   std::map<uint32_t, std::string> client_addresses;  // node id -> "host:port", for redirects
   // How long a write or a read waits for its outcome before it is answered `-TIMEOUT`.
   TimeMs request_timeout_ms = 5000;
+  // Reads that name no consistency. `cluster_default` here means: linearizable, or at the leader
+  // under `async` (which cannot keep the linearizable promise across a failover).
+  ReadOptions read_default;
+  // The most a node's monotonic clock may run fast or slow against real time, in parts per
+  // million: lag bounds (bounded reads) allow for it.
+  uint64_t clock_drift_max_ppm = 10'000;
+  // Writes are refused — a definite `-NOREPLICAS`, before anything is appended — while fewer than
+  // `min_replicas` followers answered the leader within `min_replicas_max_lag_ms` (Redis's
+  // min-replicas-to-write and min-replicas-max-lag).
+  uint32_t min_replicas = 0;
+  TimeMs min_replicas_max_lag_ms = 10'000;
   // Forwarded writes a follower has in flight at most (beyond: a definite `-BUSY` refusal).
   uint64_t forwards_in_flight_max = 512;
 };
@@ -172,7 +183,8 @@ class Raft final : public Replica {
 
   void client_request(ClientRequest request) override;
   void peer_message(const Message& message) override;
-  void tick(TimeMs now_ms) override;
+  using Replica::tick;
+  void tick(TimeMs wall_ms, TimeMs monotonic_ms) override;
   void persisted(ReadyId ready_id) override;
   bool take_ready(Ready& out) override;
   ReplicaStatus status() const override;
@@ -187,11 +199,23 @@ class Raft final : public Replica {
 
   Role role() const { return role_; }
   bool voter() const { return voter_; }
+  // This node's lag behind the leader, as bounded reads judge it: an upper bound on the time
+  // since a moment whose acknowledged writes it has all applied, drift allowed for (nullopt:
+  // no leader has confirmed one yet).
+  std::optional<TimeMs> lag_ms() const;
   Term term() const { return term_; }
   LogIndex commit_index() const { return commit_; }
   std::optional<NodeId> leader() const { return leader_; }
 
  private:
+  // A freshness fact waiting to be confirmed or used: every write acknowledged before `stamp` (a
+  // monotonic time: the leader's for its own rounds, the follower's for its confirmations) is at
+  // or below `commit`, once heartbeat round `round` is confirmed by a majority.
+  struct Freshness {
+    uint64_t round = 0;
+    TimeMs stamp = 0;
+    LogIndex commit;
+  };
   // The leader's side of one snapshot transfer: chunks [acked, next) are in flight.
   struct SnapshotSending {
     SnapshotSource source;
@@ -216,6 +240,12 @@ class Raft final : public Replica {
     TimeMs snapshot_taken_ms = 0;  // when a snapshot for it was last taken
     // After a snapshot, the log is not compacted past here until it takes entries (0: no hold).
     LogIndex hold_log_from;
+    // Freshness (bounded reads): the latest stamp it sent (wire form, + 1); the confirmation
+    // waiting for a round, and the one to send with the next message.
+    uint64_t stamp_heard = 0;
+    uint64_t stamp_confirmed = 0;
+    std::optional<Freshness> fresh_pending;
+    std::optional<Freshness> fresh_unsent;
   };
   // The follower's side: a snapshot being received into staging, or moved into place.
   struct Install {
@@ -232,6 +262,7 @@ class Raft final : public Replica {
     TimeMs deadline_ms = 0;
     bool sent = false;      // appended here, or forwarded: from now on it may take effect
     bool forwarded = false;
+    bool resent = false;    // forwarded to more than one node
     std::optional<NodeId> refused_by;  // a node that refused it, not being the leader …
     Term refused_in_term;              // … in this term
     proto::Write write;     // what to forward (again, after a refusal)
@@ -247,6 +278,28 @@ class Raft final : public Replica {
     // The follower that asked was in this leader's term when it asked — after its reads began —
     // so it counts toward the confirming majority without a round (see on_read_index).
     bool remote_confirms = false;
+  };
+  // A session read: waits (until its deadline) for this node to apply the session's token.
+  struct SessionRead {
+    ClientRequest request;
+    TimeMs deadline_ms = 0;
+  };
+  // WAIT at the leader: a local client's, or a follower's (`remote`, `remote_wait_id`).
+  struct PendingWait {
+    std::optional<ClientRequest> request;
+    NodeId remote;
+    uint64_t remote_wait_id = 0;
+    SessionToken token;
+    uint64_t replicas = 0;
+    std::optional<TimeMs> deadline_ms;
+  };
+  // WAIT at a follower: asked of the leader (again of each new one), answered with its count.
+  struct FollowerWait {
+    ClientRequest request;
+    uint64_t wait_id = 0;
+    std::optional<NodeId> sent_to;
+    Term sent_term;
+    std::optional<TimeMs> deadline_ms;
   };
   // A read at a follower: waits for the leader's read index, then for this node to apply it.
   struct FollowerRead {
@@ -268,6 +321,8 @@ class Raft final : public Replica {
   void on_read_index_response(const proto::RaftMessage& message);
   void on_install_snapshot(const proto::RaftMessage& message);
   void on_install_snapshot_response(const proto::RaftMessage& message);
+  void on_wait(const proto::RaftMessage& message);
+  void on_wait_response(const proto::RaftMessage& message);
 
   void become_follower(Term term, std::optional<NodeId> leader);
   void start_pre_vote();
@@ -299,6 +354,28 @@ class Raft final : public Replica {
   void apply_committed();
   void serve_reads();
   void serve_follower_reads();
+  // Clients' requests by kind (client_request dispatches).
+  void client_write(ClientRequest request);
+  void client_read(ClientRequest request);
+  void client_wait(ClientRequest request);
+  void serve_local(const ClientRequest& request);  // from this node's state, now
+  void serve_session_reads();
+  void serve_waits();
+  size_t followers_holding(LogIndex index) const;
+  size_t followers_in_reach() const;  // heard from within min_replicas_max_lag_ms
+  // The term of the entry at `index` (≤ applied) — from the log, or the applied-terms history
+  // for compacted ones — or nullopt when neither reaches back that far.
+  std::optional<Term> applied_term_at(LogIndex index) const;
+  SessionToken applied_position() const;
+  std::optional<std::string> lost_write(const SessionToken& token) const;
+  void note_applied_term(LogIndex index, Term term);
+  void load_applied_terms();
+  // Freshness: a heartbeat round starts; rounds a majority confirmed; facts that became usable.
+  void start_round();
+  uint64_t quorum_round() const;
+  void confirm_rounds();
+  void note_freshness(TimeMs stamp, LogIndex commit);
+  void settle_freshness();
   void fail_pending_reads();
   void expire_requests();
   void flush_forwards();
@@ -309,7 +386,8 @@ class Raft final : public Replica {
   bool apply_once(const proto::LogEntry& entry);
   void rebuild_proposed_windows();
   std::string refusal_naming_leader() const;
-  void reply(const ClientRequest& request, Reply reply);
+  void reply(const ClientRequest& request, Reply reply, std::optional<SessionToken> written = std::nullopt,
+             std::optional<SessionToken> read_at = std::nullopt);
 
   // The entry at `index` (nullptr past the end): from memory when recent, else decoded into
   // `scratch` from storage.
@@ -391,9 +469,12 @@ class Raft final : public Replica {
   TimeMs next_expiry_sweep_ms_ = 0;
   uint64_t expired_keys_total_ = 0;
 
-  TimeMs now_ms_ = 0;   // timers: the time that has passed (see tick())
-  TimeMs wall_ms_ = 0;  // expiry: the clock, never moving back
-  std::optional<TimeMs> clock_seen_ms_;  // the last tick's input
+  // Timers: the monotonic clock, from time_base_ms at the first tick (see tick()).
+  static constexpr TimeMs time_base_ms = 1'000'000'000;
+  TimeMs now_ms_ = 0;
+  std::optional<TimeMs> monotonic_origin_ms_;
+  TimeMs wall_ms_ = 0;       // expiry: the wall clock, never moving back
+  TimeMs wall_seen_ms_ = 0;  // the last tick's wall clock (Ready::tick_at_ms is on it)
   TimeMs election_deadline_ms_ = 0;
   TimeMs heartbeat_due_ms_ = 0;
   TimeMs leader_heard_ms_ = -1'000'000'000;
@@ -412,6 +493,23 @@ class Raft final : public Replica {
   uint64_t incarnation_ = 0;  // this data directory's (meta_incarnation)
   std::deque<PendingRead> pending_reads_;
   std::deque<FollowerRead> follower_reads_;
+  std::deque<SessionRead> session_reads_;
+  std::vector<PendingWait> waits_;
+  std::deque<FollowerWait> follower_waits_;
+  uint64_t next_wait_id_ = 1;
+  // The first applied index of each term (replicated state, meta `raft_applied_terms`, in
+  // snapshots): the term of any applied entry, after compaction too, so that a session token
+  // whose entry another term replaced is known lost. The newest applied_terms_max terms.
+  static constexpr size_t applied_terms_max = 1024;
+  std::map<uint64_t, Term> applied_terms_;
+  bool applied_terms_dirty_ = false;
+  // Freshness: the leader's rounds not yet confirmed; facts not yet applied far enough; and the
+  // latest monotonic time whose acknowledged writes this node has all applied.
+  std::deque<Freshness> own_rounds_;
+  std::vector<Freshness> fresh_facts_;
+  std::optional<TimeMs> fresh_as_of_;
+  uint64_t min_replicas_refused_ = 0;
+  uint64_t lost_session_reads_ = 0;
   uint64_t next_read_id_ = 1;
   uint64_t read_id_sent_ = 0;
   uint64_t writes_forwarded_ = 0;

@@ -49,36 +49,99 @@ std::optional<SequenceWindow> SequenceWindow::decode(std::string_view bytes) {
 // --- Clients --------------------------------------------------------------------------------
 
 void Raft::client_request(ClientRequest request) {
-  const bool write = is_write(request.request);
+  if (std::holds_alternative<WaitRequest>(request.request)) {
+    client_wait(std::move(request));
+  } else if (is_write(request.request)) {
+    client_write(std::move(request));
+  } else {
+    client_read(std::move(request));
+  }
+}
+
+void Raft::client_write(ClientRequest request) {
   if (role_ != Role::leader && options_.redirect) {
     reply(request, Reply::error(refusal_naming_leader()));  // nothing was appended: definite
     return;
   }
-  if (write) {
-    if (role_ != Role::leader && forwards_in_flight_ >= options_.forwards_in_flight_max) {
-      reply(request, Reply::error(fmt::format("BUSY {} writes are already being forwarded to the leader; "
-                                              "this one was not applied, retry",
-                                              forwards_in_flight_)));
+  if (role_ != Role::leader && forwards_in_flight_ >= options_.forwards_in_flight_max) {
+    reply(request, Reply::error(fmt::format("BUSY {} writes are already being forwarded to the leader; "
+                                            "this one was not applied, retry",
+                                            forwards_in_flight_)));
+    return;
+  }
+  if (role_ == Role::leader && followers_in_reach() < options_.min_replicas) {
+    ++min_replicas_refused_;
+    reply(request, Reply::error("NOREPLICAS Not enough good replicas to write."));  // before any append
+    return;
+  }
+  const uint64_t sequence = next_origin_sequence_++;
+  auto log_write = to_log_write(request.request, role_ == Role::leader ? std::optional<TimeMs>(wall_ms_) : std::nullopt);
+  REPLIKV_ASSERT(log_write.has_value(), "a write has a log form");
+  PendingWrite& pending = pending_writes_[sequence];
+  pending.request = std::move(request);
+  pending.deadline_ms = now_ms_ + options_.request_timeout_ms;
+  if (role_ == Role::leader) {
+    pending.sent = true;
+    append_client_write(sequence, std::move(*log_write), self());
+    broadcast_append(false);
+    advance_commit();  // a single-node cluster commits on its own sync
+  } else {
+    // Forwarded with the next Ready (flush_forwards), batched with the others of this turn.
+    pending.write = std::move(*log_write);
+    pending.forwarded = true;
+    ++unsent_writes_;
+    ++forwards_in_flight_;
+  }
+}
+
+void Raft::client_read(ClientRequest request) {
+  ReadOptions read = request.read;
+  if (read.consistency == ReadConsistency::cluster_default) read = options_.read_default;
+  if (read.consistency == ReadConsistency::cluster_default) {
+    read.consistency = options_.ack == AckPolicy::async ? ReadConsistency::leader : ReadConsistency::linearizable;
+  }
+  switch (read.consistency) {
+    case ReadConsistency::linearizable:
+      if (options_.ack == AckPolicy::async) {
+        reply(request, Reply::error("ERR linearizable reads are not offered with ack async: a failover may lose "
+                                    "acknowledged writes. Read at leader, session, bounded:<ms> or eventual"));
+        return;
+      }
+      break;
+    case ReadConsistency::eventual:
+      if (installing()) {
+        reply(request, Reply::error("TRYAGAIN this node is installing a snapshot; read at another node"));
+      } else {
+        serve_local(request);
+      }
+      return;
+    case ReadConsistency::session:
+      session_reads_.push_back({std::move(request), now_ms_ + options_.request_timeout_ms});
+      serve_session_reads();
+      return;
+    case ReadConsistency::bounded: {
+      const auto lag = lag_ms();
+      if (installing()) {
+        reply(request, Reply::error("TRYAGAIN this node is installing a snapshot; read at another node"));
+      } else if (!lag) {
+        reply(request, Reply::error(fmt::format("STALE this node's lag behind the leader is unknown (no leader has "
+                                                "confirmed it yet), over the bound of {} ms; retry, or read at the leader",
+                                                read.bound_ms)));
+      } else if (*lag > read.bound_ms) {
+        reply(request, Reply::error(fmt::format("STALE this node may lag the leader by {} ms, over the bound of {} ms; "
+                                                "retry, or read at the leader",
+                                                *lag, read.bound_ms)));
+      } else {
+        serve_local(request);
+      }
       return;
     }
-    const uint64_t sequence = next_origin_sequence_++;
-    auto log_write = to_log_write(request.request, role_ == Role::leader ? std::optional<TimeMs>(wall_ms_) : std::nullopt);
-    REPLIKV_ASSERT(log_write.has_value(), "a write has a log form");
-    PendingWrite& pending = pending_writes_[sequence];
-    pending.request = std::move(request);
-    pending.deadline_ms = now_ms_ + options_.request_timeout_ms;
-    if (role_ == Role::leader) {
-      pending.sent = true;
-      append_client_write(sequence, std::move(*log_write), self());
-      broadcast_append(false);
-      advance_commit();  // a single-node cluster commits on its own sync
-    } else {
-      // Forwarded with the next Ready (flush_forwards), batched with the others of this turn.
-      pending.write = std::move(*log_write);
-      pending.forwarded = true;
-      ++unsent_writes_;
-      ++forwards_in_flight_;
-    }
+    default:
+      break;
+  }
+  // linearizable and leader: through the leader.
+  if (role_ != Role::leader && options_.redirect) {
+    reply(request, Reply::error(refusal_naming_leader()));
     return;
   }
   if (role_ == Role::leader) {
@@ -91,6 +154,180 @@ void Raft::client_request(ClientRequest request) {
     return;
   }
   follower_reads_.push_back({std::move(request), next_read_id_++, now_ms_ + options_.request_timeout_ms, std::nullopt});
+}
+
+void Raft::serve_local(const ClientRequest& request) {
+  ++reads_;
+  reply(request, keyspace_.execute(request.request, wall_ms_, pending_.batch), std::nullopt, applied_position());
+}
+
+// Session reads whose token this node has applied: answered — or refused, when the token's entry
+// is not what this node applied at its index (the session's write was lost in a failover).
+void Raft::serve_session_reads() {
+  if (installing()) return;
+  for (auto it = session_reads_.begin(); it != session_reads_.end();) {
+    const auto& token = it->request.session;
+    if (token && applied_ < token->index) {
+      ++it;
+      continue;
+    }
+    if (token) {
+      if (auto lost = lost_write(*token)) {
+        ++lost_session_reads_;
+        reply(it->request, Reply::error(std::move(*lost)));
+        it = session_reads_.erase(it);
+        continue;
+      }
+    }
+    serve_local(it->request);
+    it = session_reads_.erase(it);
+  }
+}
+
+std::optional<std::string> Raft::lost_write(const SessionToken& token) const {
+  if (token.index.value() == 0) return std::nullopt;
+  const auto term = applied_term_at(token.index);
+  if (!term || *term == token.term) return std::nullopt;
+  return fmt::format("LOSTWRITE the session's position {} was lost in a failover: entry {} holds term {} "
+                     "here. Start a new session (SESSION RESET)",
+                     to_string(token), token.index.value(), term->value());
+}
+
+std::optional<Term> Raft::applied_term_at(LogIndex index) const {
+  if (index > applied_) return std::nullopt;
+  if (index.value() + 1 >= log_start_.value() && index <= last_index_) return term_at(index);
+  const auto it = applied_terms_.upper_bound(index.value());
+  if (it == applied_terms_.begin()) return std::nullopt;  // older than the history kept
+  return std::prev(it)->second;
+}
+
+SessionToken Raft::applied_position() const {
+  return {applied_terms_.empty() ? Term() : applied_terms_.rbegin()->second, applied_};
+}
+
+void Raft::note_applied_term(LogIndex index, Term term) {
+  if (!applied_terms_.empty() && applied_terms_.rbegin()->second == term) return;
+  applied_terms_[index.value()] = term;
+  if (applied_terms_.size() > applied_terms_max) applied_terms_.erase(applied_terms_.begin());
+  applied_terms_dirty_ = true;
+}
+
+void Raft::load_applied_terms() {
+  applied_terms_.clear();
+  applied_terms_dirty_ = false;
+  const auto record = view_.get(Column::meta, meta_applied_terms);
+  if (!record) return;
+  REPLIKV_ASSERT(record->size() % 16 == 0, "the applied terms record holds (index, term) pairs");
+  for (size_t i = 0; i < record->size(); i += 16) {
+    applied_terms_[read_u64_be(std::string_view(*record).substr(i))] = Term(read_u64_be(std::string_view(*record).substr(i + 8)));
+  }
+}
+
+// --- WAIT -----------------------------------------------------------------------------------
+
+// WAIT numreplicas timeout: the followers holding the connection's last write durably, counted
+// by the leader — asked of it by a follower that took the request.
+void Raft::client_wait(ClientRequest request) {
+  const auto& wait = std::get<WaitRequest>(request.request);
+  const std::optional<TimeMs> deadline =
+      wait.timeout_ms > 0 ? std::optional<TimeMs>(now_ms_ + wait.timeout_ms) : std::nullopt;
+  if (role_ == Role::leader) {
+    PendingWait pending;
+    pending.token = request.session.value_or(SessionToken{});
+    pending.replicas = static_cast<uint64_t>(wait.replicas);
+    pending.deadline_ms = deadline;
+    pending.request = std::move(request);
+    waits_.push_back(std::move(pending));
+    serve_waits();
+    return;
+  }
+  // A follower's own clock bounds it too, with room for the leader's answer to arrive.
+  const std::optional<TimeMs> own_deadline =
+      deadline ? std::optional<TimeMs>(*deadline + options_.request_timeout_ms) : std::nullopt;
+  follower_waits_.push_back({std::move(request), next_wait_id_++, std::nullopt, Term(), own_deadline});
+}
+
+size_t Raft::followers_holding(LogIndex index) const {
+  size_t count = 0;
+  for (const auto& [id, peer] : peers_) count += peer.match >= index ? 1 : 0;
+  return count;
+}
+
+size_t Raft::followers_in_reach() const {
+  size_t count = 0;
+  for (const auto& [id, peer] : peers_) {
+    count += peer.heard_at_ms > 0 && peer.heard_at_ms + options_.min_replicas_max_lag_ms >= now_ms_ ? 1 : 0;
+  }
+  return count;
+}
+
+// Leader: answers the waits that have their count, or reached their deadline, or whose write was
+// lost (its index holds another term's entry here).
+void Raft::serve_waits() {
+  if (role_ != Role::leader) return;
+  for (auto it = waits_.begin(); it != waits_.end();) {
+    std::optional<std::string> lost;
+    if (it->token.index.value() > 0 && it->token.index <= last_index_ && it->token.index.value() + 1 >= log_start_.value() &&
+        term_at(it->token.index) != it->token.term) {
+      lost = fmt::format("LOSTWRITE the connection's last write ({}) was lost in a failover", to_string(it->token));
+    } else if (it->token.index.value() > 0 && it->token.index.value() + 1 < log_start_.value()) {
+      lost = lost_write(it->token);
+    }
+    const size_t count = followers_holding(it->token.index);
+    const bool done = lost || count >= it->replicas || (it->deadline_ms && *it->deadline_ms <= now_ms_);
+    if (!done) {
+      ++it;
+      continue;
+    }
+    if (it->request) {
+      reply(*it->request, lost ? Reply::error(*lost) : Reply::number(static_cast<int64_t>(count)));
+    } else {
+      proto::RaftMessage response;
+      response.set_type(proto::RaftMessage::WAIT_RESPONSE);
+      response.set_read_id(it->remote_wait_id);
+      response.set_success(!lost);
+      response.set_wait_count(count);
+      if (lost) response.set_reason(*lost);
+      send(it->remote, std::move(response));
+    }
+    it = waits_.erase(it);
+  }
+}
+
+void Raft::on_wait(const proto::RaftMessage& message) {
+  const NodeId from(message.from());
+  if (role_ != Role::leader) {
+    proto::RaftMessage response;
+    response.set_type(proto::RaftMessage::WAIT_RESPONSE);
+    response.set_read_id(message.read_id());
+    response.set_success(false);
+    send(from, std::move(response));
+    return;
+  }
+  PendingWait pending;
+  pending.remote = from;
+  pending.remote_wait_id = message.read_id();
+  pending.token = {Term(message.wait_term()), LogIndex(message.read_index())};
+  pending.replicas = message.wait_replicas();
+  if (message.wait_timeout_ms() > 0) pending.deadline_ms = now_ms_ + static_cast<TimeMs>(message.wait_timeout_ms());
+  waits_.push_back(std::move(pending));
+  serve_waits();
+}
+
+void Raft::on_wait_response(const proto::RaftMessage& message) {
+  for (auto it = follower_waits_.begin(); it != follower_waits_.end(); ++it) {
+    if (it->wait_id != message.read_id()) continue;
+    if (message.success()) {
+      reply(it->request, Reply::number(static_cast<int64_t>(message.wait_count())));
+    } else if (!message.reason().empty()) {
+      reply(it->request, Reply::error(message.reason()));
+    } else {
+      it->sent_to.reset();  // not the leader: asked again of the next one
+      return;
+    }
+    follower_waits_.erase(it);
+    return;
+  }
 }
 
 std::string Raft::refusal_naming_leader() const {
@@ -112,8 +349,9 @@ void Raft::append_client_write(uint64_t sequence, proto::Write write, Origin ori
   append(std::move(entry));
 }
 
-void Raft::reply(const ClientRequest& request, Reply reply_value) {
-  pending_.replies.push_back({request.connection, request.sequence, std::move(reply_value)});
+void Raft::reply(const ClientRequest& request, Reply reply_value, std::optional<SessionToken> written,
+                 std::optional<SessionToken> read_at) {
+  pending_.replies.push_back({request.connection, request.sequence, std::move(reply_value), written, read_at});
 }
 
 // Leader: answers reads whose leadership round a majority confirmed — a local read once this node
@@ -201,6 +439,23 @@ void Raft::expire_requests() {
                                    options_.request_timeout_ms)));
     follower_reads_.pop_front();
   }
+  while (!session_reads_.empty() && session_reads_.front().deadline_ms <= now_ms_) {
+    const SessionRead& read = session_reads_.front();
+    reply(read.request, Reply::error(fmt::format(
+                            "TIMEOUT this node has applied up to {}, behind the session's {}, after {} ms; "
+                            "retry, or read at another node",
+                            to_string(applied_position()), to_string(*read.request.session), options_.request_timeout_ms)));
+    session_reads_.pop_front();
+  }
+  for (auto it = follower_waits_.begin(); it != follower_waits_.end();) {
+    if (!it->deadline_ms || *it->deadline_ms > now_ms_) {
+      ++it;
+      continue;
+    }
+    reply(it->request, Reply::error("TIMEOUT no leader answered WAIT in time; retry"));
+    it = follower_waits_.erase(it);
+  }
+  serve_waits();  // the leader's, at their deadlines
 }
 
 // Follower: sends the writes and read-index requests of this turn to the leader, one batch each.
@@ -223,6 +478,7 @@ void Raft::flush_forwards() {
       entry.SerializeToString(message.add_entries());
       if (resend) {
         pending.refused_by.reset();
+        pending.resent = true;
         --refused_writes_;
       } else {
         pending.sent = true;
@@ -236,6 +492,24 @@ void Raft::flush_forwards() {
       }
     }
     if (message.entries_size() > 0) send(*leader_, std::move(message));
+  }
+  for (auto& wait : follower_waits_) {
+    if (wait.sent_to == leader_ && wait.sent_term == term_) continue;
+    const auto& request = std::get<WaitRequest>(wait.request.request);
+    const SessionToken token = wait.request.session.value_or(SessionToken{});
+    proto::RaftMessage message;
+    message.set_type(proto::RaftMessage::WAIT);
+    message.set_read_id(wait.wait_id);
+    message.set_read_index(token.index.value());
+    message.set_wait_term(token.term.value());
+    message.set_wait_replicas(static_cast<uint64_t>(request.replicas));
+    // What is left of its timeout (at least a millisecond: 0 would mean none).
+    if (wait.deadline_ms) {
+      message.set_wait_timeout_ms(static_cast<uint64_t>(std::max<TimeMs>(1, *wait.deadline_ms - options_.request_timeout_ms - now_ms_)));
+    }
+    send(*leader_, std::move(message));
+    wait.sent_to = leader_;
+    wait.sent_term = term_;
   }
   const uint64_t last_read_id = next_read_id_ - 1;
   if (!follower_reads_.empty() && read_id_sent_ < last_read_id) {
@@ -298,6 +572,8 @@ void Raft::on_forward(const proto::RaftMessage& message) {
     return;
   }
   bool appended = false;
+  const bool refuse_all = followers_in_reach() < options_.min_replicas;
+  proto::RaftMessage rejection;
   proto::LogEntry entry;
   for (const std::string& bytes : message.entries()) {
     if (!entry.ParseFromString(bytes) || entry.origin_node() != from.value() || !entry.has_write() ||
@@ -309,8 +585,20 @@ void Raft::on_forward(const proto::RaftMessage& message) {
     // or never to be — either way not again.
     const Origin origin = Origin::of(entry);
     if (proposed_windows_[origin].seen(entry.origin_sequence())) continue;
+    if (refuse_all) {
+      // Refused before any append, for good: marked, so a copy arriving later is not appended.
+      proposed_windows_[origin].mark(entry.origin_sequence());
+      rejection.add_rejected_sequences(entry.origin_sequence());
+      ++min_replicas_refused_;
+      continue;
+    }
     append_client_write(entry.origin_sequence(), std::move(*entry.mutable_write()), origin);
     appended = true;
+  }
+  if (rejection.rejected_sequences_size() > 0) {
+    rejection.set_type(proto::RaftMessage::FORWARD_RESPONSE);
+    rejection.set_reason("NOREPLICAS Not enough good replicas to write.");
+    send(from, std::move(rejection));
   }
   if (appended) {
     broadcast_append(false);
@@ -324,6 +612,15 @@ void Raft::on_forward(const proto::RaftMessage& message) {
 // next leader this node learns of: the sequence windows apply it at most once whichever copies
 // are appended. It is answered when applied, or `-TIMEOUT` at its deadline.
 void Raft::on_forward_response(const proto::RaftMessage& message) {
+  for (const uint64_t sequence : message.rejected_sequences()) {
+    // Refused by a leader before any append. Definite only if no other node was ever sent it
+    // (one that refused it, not leading, may have appended another copy while it led).
+    const auto it = pending_writes_.find(sequence);
+    if (it == pending_writes_.end() || !it->second.forwarded || it->second.resent || it->second.refused_by) continue;
+    reply(it->second.request, Reply::error(message.reason()));
+    --forwards_in_flight_;
+    pending_writes_.erase(it);
+  }
   for (const uint64_t sequence : message.refused_sequences()) {
     const auto it = pending_writes_.find(sequence);
     if (it == pending_writes_.end() || !it->second.forwarded || it->second.refused_by) continue;

@@ -240,6 +240,9 @@ void Raft::switch_to_snapshot() {
   keyspace_.reset_to_storage();  // its open writes were erased with the rest
   applied_windows_.clear();
   windows_dirty_.clear();
+  applied_terms_.clear();  // the snapshot's history arrives with it (finish_install reads it)
+  applied_terms_dirty_ = false;
+  fresh_as_of_.reset();    // what was fresh is replaced (or rolled back)
   log_start_ = index.next();
   log_start_term_ = term;
   std::string start;
@@ -280,7 +283,7 @@ void Raft::continue_install() {
   install_staged_empty_ = move_staged(view_, options_.snapshot_move_bytes, install_move_position_, pending_.batch);
   install_move_pending_ = true;
   demand(pending_, Sync::per_policy);
-  pending_.tick_at_ms = clock_seen_ms_.value_or(now_ms_);  // the next step at once
+  pending_.tick_at_ms = wall_seen_ms_;  // the next step at once
 }
 
 void Raft::finish_install() {
@@ -290,6 +293,7 @@ void Raft::finish_install() {
   install_.reset();
   keyspace_.reset_to_storage();
   load_windows();
+  load_applied_terms();
   ++snapshots_installed_;
   apply_committed();  // entries after the snapshot that committed meanwhile
 }

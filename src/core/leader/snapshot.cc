@@ -15,7 +15,9 @@ std::string successor(const std::string& key) { return key + '\0'; }
 
 }  // namespace
 
-bool is_replicated_meta(std::string_view key) { return key == meta_counters || key.starts_with(meta_window_prefix); }
+bool is_replicated_meta(std::string_view key) {
+  return key == meta_counters || key == meta_applied_terms || key.starts_with(meta_window_prefix);
+}
 
 SnapshotSource::SnapshotSource(std::unique_ptr<StorageView> view, LogIndex index, Term term)
     : view_(std::move(view)), index_(index), term_(term), starts_{Position{}} {}
@@ -90,6 +92,7 @@ void erase_replicated_state(const StorageView& view, WriteBatch& batch) {
   batch.erase_to_end(Column::expiry, "");
   batch.erase_range(Column::meta, std::string(meta_window_prefix), prefix_end(meta_window_prefix));
   if (view.get(Column::meta, meta_counters)) batch.erase(Column::meta, std::string(meta_counters));
+  if (view.get(Column::meta, meta_applied_terms)) batch.erase(Column::meta, std::string(meta_applied_terms));
 }
 
 bool move_staged(const StorageView& view, size_t bytes_max, std::string& position, WriteBatch& batch) {

@@ -1,0 +1,73 @@
+#include "core/consistency.h"
+
+#include <algorithm>
+#include <cctype>
+
+#include <fmt/format.h>
+
+#include "core/command.h"
+
+namespace replikv::core {
+namespace {
+
+std::string lower(std::string_view text) {
+  std::string out(text);
+  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+// Unsigned decimal digits only, fitting uint64.
+std::optional<uint64_t> parse_u64(std::string_view text) {
+  if (text.empty() || text.size() > 19) return std::nullopt;
+  uint64_t value = 0;
+  for (const char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    value = value * 10 + static_cast<uint64_t>(c - '0');
+  }
+  return value;
+}
+
+constexpr TimeMs bound_ms_max = 86'400'000;  // a day
+
+}  // namespace
+
+std::optional<ReadOptions> parse_read_options(std::string_view text) {
+  const std::string level = lower(text);
+  if (level == "linearizable") return ReadOptions{ReadConsistency::linearizable, 0};
+  if (level == "leader") return ReadOptions{ReadConsistency::leader, 0};
+  if (level == "session") return ReadOptions{ReadConsistency::session, 0};
+  if (level == "eventual") return ReadOptions{ReadConsistency::eventual, 0};
+  if (level.starts_with("bounded:")) {
+    const auto ms = parse_int64(std::string_view(level).substr(8));
+    if (!ms || *ms < 1 || *ms > bound_ms_max) return std::nullopt;
+    return ReadOptions{ReadConsistency::bounded, *ms};
+  }
+  return std::nullopt;
+}
+
+std::string to_string(const ReadOptions& options) {
+  switch (options.consistency) {
+    case ReadConsistency::cluster_default: return "default";
+    case ReadConsistency::linearizable: return "linearizable";
+    case ReadConsistency::leader: return "leader";
+    case ReadConsistency::session: return "session";
+    case ReadConsistency::bounded: return fmt::format("bounded:{}", options.bound_ms);
+    case ReadConsistency::eventual: return "eventual";
+  }
+  return "default";
+}
+
+std::optional<SessionToken> parse_session_token(std::string_view text) {
+  const size_t colon = text.find(':');
+  if (colon == std::string_view::npos) return std::nullopt;
+  const auto term = parse_u64(text.substr(0, colon));
+  const auto index = parse_u64(text.substr(colon + 1));
+  if (!term || !index) return std::nullopt;
+  return SessionToken{Term(*term), LogIndex(*index)};
+}
+
+std::string to_string(const SessionToken& token) {
+  return fmt::format("{}:{}", token.term.value(), token.index.value());
+}
+
+}  // namespace replikv::core

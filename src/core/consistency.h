@@ -1,0 +1,54 @@
+// Read consistency and session tokens: what a client asks of a read, and the log position that
+// lets it carry its session from node to node (docs/replication.md, "Reads").
+//
+//   linearizable  through the leader, confirmed by a quorum (ReadIndex): reflects every write
+//                 acknowledged before the read began. Refused under `ack = async`, where a
+//                 failover may lose acknowledged writes.
+//   leader        the same path, where it cannot be promised linearizable (async's default).
+//   session       served by any node once it has applied the session's token: read-your-writes
+//                 and monotonic reads across nodes. A token whose entry another term replaced
+//                 (a lost write) is an error, never a silent older answer.
+//   bounded:<ms>  served by any node whose lag behind the leader is certainly within the bound.
+//   eventual      served by any node from what it has now.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/types.h"
+
+namespace replikv::core {
+
+enum class ReadConsistency : uint8_t { cluster_default, linearizable, leader, session, bounded, eventual };
+
+struct ReadOptions {
+  ReadConsistency consistency = ReadConsistency::cluster_default;
+  TimeMs bound_ms = 0;  // bounded only
+  bool operator==(const ReadOptions&) const = default;
+};
+
+// "linearizable", "leader", "session", "bounded:<ms>" (1 .. 86,400,000) or "eventual", any case;
+// nullopt otherwise ("default" is not a level a client may name).
+std::optional<ReadOptions> parse_read_options(std::string_view text);
+std::string to_string(const ReadOptions& options);
+
+// A position in the replicated log: the entry at `index`, written in `term`. A write's token is
+// the entry that holds it; a read's, the last entry the serving node had applied. Tokens are
+// ordered by index (a later position), then term.
+struct SessionToken {
+  Term term;
+  LogIndex index;
+  auto operator<=>(const SessionToken&) const = default;
+  bool operator==(const SessionToken&) const = default;
+};
+
+// "<term>:<index>", as SESSION shows it; nullopt for anything else.
+std::optional<SessionToken> parse_session_token(std::string_view text);
+std::string to_string(const SessionToken& token);
+
+// The later of two tokens by index (an equal index keeps `a`).
+inline SessionToken later(const SessionToken& a, const SessionToken& b) { return b.index > a.index ? b : a; }
+
+}  // namespace replikv::core
