@@ -48,6 +48,10 @@ const std::vector<CommandSpec> kCommands = {
     {"quit", -1, false, H::server, 0, 0, 0, "loading stale fast"},
     {"fault", -2, false, H::server, 0, 0, 0, "admin noscript"},
     {"debug", -2, false, H::server, 0, 0, 0, "admin noscript loading stale"},
+    // Reads at a chosen consistency, and the connection's session (docs/replication.md, "Reads").
+    {"read", -3, false, H::server, 0, 0, 0, "readonly"},
+    {"consistency", -1, false, H::server, 0, 0, 0, "fast stale"},
+    {"session", -1, false, H::server, 0, 0, 0, "fast stale"},
 };
 
 char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }

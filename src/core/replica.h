@@ -69,6 +69,11 @@ struct ReplicaStatus {
   bool installing_snapshot = false;             // receiving one, or moving it into place
   bool voter = true;  // false: joined with an empty data directory; counts toward no quorum
   uint64_t rollback_entries_total = 0;  // committed entries discarded by rollbacks
+  // Reads: this node's lag as bounded reads judge it (-1: unknown); session reads refused because
+  // their write was lost; writes refused for too few followers in reach (min_replicas).
+  TimeMs lag_ms = -1;
+  uint64_t session_reads_lost_total = 0;
+  uint64_t min_replicas_refused_total = 0;
   // The last snapshot: sent whole (ms, leader); received and moved into place (ms, follower).
   TimeMs snapshot_last_send_ms = 0, snapshot_last_receive_ms = 0, snapshot_last_move_ms = 0;
   uint64_t malformed_messages_total = 0;

@@ -164,6 +164,14 @@ std::string Server::Impl::metrics_text() const {
     metric("replikv_rollback_entries_total", "counter",
            "Committed entries this node discarded to roll back to a leader's snapshot (never under majority).",
            status.rollback_entries_total);
+    metric("replikv_lag_ms", "gauge",
+           "This node's lag behind the leader as bounded reads judge it, drift allowed for (-1: unknown).",
+           status.lag_ms);
+    metric("replikv_session_reads_lost_total", "counter",
+           "Session reads refused because the session's write was lost in a failover.", status.session_reads_lost_total);
+    metric("replikv_min_replicas_refused_total", "counter",
+           "Writes refused (before any append) for fewer followers in reach than min_replicas.",
+           status.min_replicas_refused_total);
     metric("replikv_voter", "gauge",
            "1 for a voter; 0 for a node that rejoined with an empty data directory (counts toward no quorum).",
            status.voter ? 1 : 0);
@@ -228,6 +236,7 @@ std::string Server::Impl::status_json() const {
     json["snapshot_installing"] = status.installing_snapshot;
     json["voter"] = status.voter;
     json["rollback_entries"] = status.rollback_entries_total;
+    json["lag_ms"] = status.lag_ms;
     json["peer_messages_dropped"] = peers->counters().messages_dropped;
     json["peer_handshakes_refused"] = peers->counters().handshakes_refused;
   }

@@ -146,6 +146,20 @@ const std::vector<KeySpec>& key_specs() {
       unsigned_key("request_timeout_ms",
                    "leader: how long a write waits to be confirmed before -TIMEOUT (default 5000)",
                    &Config::request_timeout_ms, 10, 3600000),
+      text_key("read_consistency",
+               "leader: the consistency of reads that name none — \"linearizable\", \"leader\", \"session\", "
+               "\"bounded:<ms>\" or \"eventual\" (default: linearizable, or leader under ack async)",
+               &Config::read_consistency),
+      unsigned_key("max_clock_drift_ppm",
+                   "leader: how far a node's clock may run fast or slow, in parts per million; bounded reads "
+                   "allow for it (default 10000, 1%)",
+                   &Config::max_clock_drift_ppm, 0, 500000),
+      unsigned_key("min_replicas",
+                   "leader: refuse writes (-NOREPLICAS, nothing written) while fewer followers than this "
+                   "answered within min_replicas_max_lag_ms (default 0: never)",
+                   &Config::min_replicas, 0, 1000),
+      unsigned_key("min_replicas_max_lag_ms", "leader: see min_replicas (default 10000)",
+                   &Config::min_replicas_max_lag_ms, 1, 3600000),
       unsigned_key("log_compact_entries",
                    "leader: compact the log once it holds more entries than this (default 20000)",
                    &Config::log_compact_entries, 2, 1000000000),
@@ -236,6 +250,21 @@ std::optional<std::string> load_config(const std::optional<std::string>& path,
     if (!core::parse_ack(config.ack, members.size())) {
       return fmt::format("ack: expected \"majority\", \"async\", \"sync\" or a follower count from 1 to {}, got '{}'",
                          members.size() - 1, config.ack);
+    }
+    if (config.read_consistency != "default") {
+      const auto read = core::parse_read_options(config.read_consistency);
+      if (!read) {
+        return fmt::format("read_consistency: expected \"linearizable\", \"leader\", \"session\", "
+                           "\"bounded:<ms>\" or \"eventual\", got '{}'", config.read_consistency);
+      }
+      if (read->consistency == core::ReadConsistency::linearizable && config.ack == "async") {
+        return "read_consistency: linearizable reads are not offered with ack \"async\" (a failover may lose "
+               "acknowledged writes); choose leader, session, bounded:<ms> or eventual";
+      }
+    }
+    if (config.min_replicas >= members.size()) {
+      return fmt::format("min_replicas: at most {} (the followers there are), got {}", members.size() - 1,
+                         config.min_replicas);
     }
     if (config.heartbeat_interval_ms * 2 > config.election_timeout_ms) {
       return "heartbeat_interval_ms: must be at most half of election_timeout_ms";

@@ -142,16 +142,47 @@ void Server::Impl::execute(Connection& c, const std::vector<std::string_view>& a
     deliver(c, sequence, *error);
     return;
   }
+  if (spec->name == "read") {
+    // READ <consistency> <read command> [arguments…]: one read at a chosen consistency.
+    const auto read = core::parse_read_options(argv[1]);
+    if (!read) {
+      deliver(c, sequence, core::Reply::error(fmt::format(
+                               "ERR unknown consistency '{}': expected linearizable, leader, session, "
+                               "bounded:<ms> (1 to 86400000) or eventual", argv[1].substr(0, 64))));
+      return;
+    }
+    const std::span<const std::string_view> inner(argv.data() + 2, argv.size() - 2);
+    const core::CommandSpec* inner_spec = core::find_command(inner[0]);
+    if (inner_spec == nullptr || inner_spec->write || inner_spec->handler != core::CommandSpec::Handler::core ||
+        inner_spec->name == "wait") {
+      deliver(c, sequence, core::Reply::error(fmt::format("ERR READ takes a read command (GET, MGET, EXISTS, "
+                                                          "SCAN, KEYS, TTL, …), got '{}'", inner[0].substr(0, 64))));
+      return;
+    }
+    if (auto error = core::check_arity(*inner_spec, inner.size())) {
+      deliver(c, sequence, *error);
+      return;
+    }
+    submit(c, sequence, *inner_spec, inner, *read);
+    return;
+  }
   if (spec->handler == core::CommandSpec::Handler::server) {
     deliver(c, sequence, server_command(c, spec->name, argv));
     return;
   }
-  auto parsed = core::parse_request(*spec, argv);
+  submit(c, sequence, *spec, argv, c.read);
+}
+
+void Server::Impl::submit(Connection& c, uint64_t sequence, const core::CommandSpec& spec,
+                          std::span<const std::string_view> argv, core::ReadOptions read) {
+  auto parsed = core::parse_request(spec, argv);
   if (auto* error = std::get_if<core::Reply>(&parsed)) {
     deliver(c, sequence, *error);
     return;
   }
-  replica->client_request({c.id, sequence, std::move(std::get<core::Request>(parsed)), {}, std::nullopt});
+  core::Request& request = std::get<core::Request>(parsed);
+  const bool wait = std::holds_alternative<core::WaitRequest>(request);
+  replica->client_request({c.id, sequence, std::move(request), read, wait ? c.last_write : c.session});
   schedule_flush();
 }
 

@@ -121,6 +121,10 @@ std::optional<std::string> Server::Impl::start_replica() {
   options.snapshot_move_bytes = config.snapshot_move_bytes;
   options.cache_bytes_max = config.cache_bytes;
   options.redirect = config.redirect;
+  if (config.read_consistency != "default") options.read_default = *core::parse_read_options(config.read_consistency);
+  options.clock_drift_max_ppm = config.max_clock_drift_ppm;
+  options.min_replicas = static_cast<uint32_t>(config.min_replicas);
+  options.min_replicas_max_lag_ms = static_cast<core::TimeMs>(config.min_replicas_max_lag_ms);
   options.client_addresses = client_addresses;
   options.bootstrap = config.bootstrap;
   // With fsync "never" a crash can take committed entries from a majority (they were only in the
@@ -297,7 +301,13 @@ void Server::Impl::flush() {
 void Server::Impl::release(core::ClientReply& reply) {
   const auto it = connections.find(reply.connection);
   if (it == connections.end()) return;  // the client left; the write itself stands
-  deliver(*it->second, reply.sequence, reply.reply);
+  Connection& c = *it->second;
+  if (reply.written) {
+    c.last_write = reply.written;
+    c.session = c.session ? core::later(*c.session, *reply.written) : *reply.written;
+  }
+  if (reply.read_at) c.session = c.session ? core::later(*c.session, *reply.read_at) : *reply.read_at;
+  deliver(c, reply.sequence, reply.reply);
 }
 
 void Server::Impl::arm_tick(int64_t at_ms) {

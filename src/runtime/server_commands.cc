@@ -174,6 +174,52 @@ Reply Server::Impl::server_command(Connection& c, std::string_view name,
     }
     return unknown_subcommand("CONFIG", argv[1]);
   }
+  if (name == "consistency") {
+    // CONSISTENCY: this connection's read consistency; CONSISTENCY <level>|DEFAULT sets it.
+    if (argv.size() == 1) {
+      return Reply::bulk(c.read.consistency == core::ReadConsistency::cluster_default
+                             ? fmt::format("default ({})", config.read_consistency == "default"
+                                                               ? (config.ack == "async" ? "leader" : "linearizable")
+                                                               : config.read_consistency)
+                             : core::to_string(c.read));
+    }
+    if (argv.size() != 2) return Reply::error("ERR wrong number of arguments for 'consistency' command");
+    if (iequals(argv[1], "default")) {
+      c.read = core::ReadOptions{};
+      return Reply::ok();
+    }
+    const auto read = core::parse_read_options(argv[1]);
+    if (!read) {
+      return Reply::error(fmt::format("ERR unknown consistency '{}': expected linearizable, leader, session, "
+                                      "bounded:<ms> (1 to 86400000), eventual or default",
+                                      argv[1].substr(0, 64)));
+    }
+    if (read->consistency == core::ReadConsistency::linearizable && config.strategy == Strategy::leader &&
+        config.ack == "async") {
+      return Reply::error("ERR linearizable reads are not offered with ack async: a failover may lose "
+                          "acknowledged writes. Read at leader, session, bounded:<ms> or eventual");
+    }
+    c.read = *read;
+    return Reply::ok();
+  }
+  if (name == "session") {
+    // SESSION: the connection's token (nil before any); SESSION <term>:<index> carries a session
+    // over from another connection; SESSION RESET starts a new one.
+    if (argv.size() == 1) return c.session ? Reply::bulk(core::to_string(*c.session)) : Reply::nil();
+    if (argv.size() != 2) return Reply::error("ERR wrong number of arguments for 'session' command");
+    if (iequals(argv[1], "reset")) {
+      c.session.reset();
+      c.last_write.reset();
+      return Reply::ok();
+    }
+    const auto token = core::parse_session_token(argv[1]);
+    if (!token) {
+      return Reply::error(fmt::format("ERR invalid session token '{}': expected <term>:<index> as SESSION returns it, "
+                                      "or RESET", argv[1].substr(0, 64)));
+    }
+    c.session = c.session ? core::later(*c.session, *token) : *token;
+    return Reply::ok();
+  }
   if (name == "client") {
     if (iequals(argv[1], "id")) return Reply::number(static_cast<int64_t>(c.id.value()));
     if (iequals(argv[1], "getname")) return c.name.empty() ? Reply::nil() : Reply::bulk(c.name);
@@ -328,7 +374,8 @@ std::string Server::Impl::info_replication() const {
         "replikv_snapshots_sent:{}\r\nreplikv_snapshot_chunks_sent:{}\r\nreplikv_snapshots_installed:{}\r\n"
         "replikv_snapshot_chunks_received:{}\r\nreplikv_snapshot_installing:{}\r\nreplikv_voter:{}\r\n"
         "replikv_snapshot_last_send_ms:{}\r\nreplikv_snapshot_last_receive_ms:{}\r\nreplikv_snapshot_last_move_ms:{}\r\n"
-        "replikv_rollback_entries:{}\r\n",
+        "replikv_rollback_entries:{}\r\nreplikv_lag_ms:{}\r\nreplikv_session_reads_lost:{}\r\n"
+        "replikv_min_replicas_refused:{}\r\nreplikv_read_consistency:{}\r\n",
         config.ack, config.failover, status.raft_role, status.term.value(), status.leader ? status.leader->value() : 0,
         status.commit_index.value(), status.last_index.value(), status.writes_forwarded_total,
         status.duplicates_skipped_total, peer.messages_sent, peer.messages_received, peer.messages_dropped,
@@ -336,7 +383,8 @@ std::string Server::Impl::info_replication() const {
         status.log_first_index.value(), status.log_compacted_entries_total, status.snapshots_sent_total,
         status.snapshot_chunks_sent_total, status.snapshots_installed_total, status.snapshot_chunks_received_total,
         status.installing_snapshot ? 1 : 0, status.voter ? 1 : 0, status.snapshot_last_send_ms,
-        status.snapshot_last_receive_ms, status.snapshot_last_move_ms, status.rollback_entries_total);
+        status.snapshot_last_receive_ms, status.snapshot_last_move_ms, status.rollback_entries_total, status.lag_ms,
+        status.session_reads_lost_total, status.min_replicas_refused_total, config.read_consistency);
   }
   return out;
 }

@@ -53,6 +53,11 @@ struct Connection {
   bool dirty = false;   // has output and is in Impl::dirty_
   bool closing = false; // close once the output is written (QUIT, protocol error)
   bool closed = false;
+  // Reads: the consistency chosen with CONSISTENCY (cluster_default until then), and the session:
+  // the latest token of its writes and session reads, and its last write's (for WAIT).
+  core::ReadOptions read;
+  std::optional<core::SessionToken> session;
+  std::optional<core::SessionToken> last_write;
   std::string name;
   std::string address;
   int64_t created_ms = 0;
@@ -104,6 +109,9 @@ struct Server::Impl {
   bool process_input(Connection& connection);  // true: stopped at a limit with input left
   bool client_over_limits(const Connection& connection) const;
   void execute(Connection& connection, const std::vector<std::string_view>& argv);
+  // Hands a data command to the replica, `read` being its consistency.
+  void submit(Connection& connection, uint64_t sequence, const core::CommandSpec& spec,
+              std::span<const std::string_view> argv, core::ReadOptions read);
   void deliver(Connection& connection, uint64_t sequence, const core::Reply& reply);
   void start_writes();
   void write_out(const std::shared_ptr<Connection>& connection);

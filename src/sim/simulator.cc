@@ -89,6 +89,8 @@ struct PendingOp {
   uint64_t sequence = 0;
   int node = 1;
   bool final = false;
+  core::ReadOptions read;      // a read's consistency (raft; cluster_default elsewhere)
+  std::string consistency;     // as the history records it (empty: none given)
 };
 
 // The operation's value as the history records it: null for a read, [expected, new] for a cas.
@@ -108,6 +110,9 @@ struct Client {
   bool backoff = false;
   uint64_t next_sequence = 1;
   PendingOp pending;
+  // Its session (raft): the latest token of its writes and session reads, carried from node to
+  // node as a client library would.
+  std::optional<core::SessionToken> session;
 };
 
 class Simulation {
@@ -148,10 +153,12 @@ class Simulation {
   // Clients and the history.
   void next_operation(Client& client);
   PendingOp retarget(PendingOp op, int leader_hint);
+  void choose_consistency(PendingOp& op);
   void check_invariants(const Node& node);
   check::CheckResult check_log_agreement();
   void invoke(Client& client, PendingOp op);
-  void on_reply(int client_index, uint64_t sequence, const core::Reply& reply);
+  void on_reply(int client_index, uint64_t sequence, const core::Reply& reply,
+                std::optional<core::SessionToken> token);
   void complete(Client& client, const char* type, const std::string& value_json);
   void record_invoke(const Client& client, const PendingOp& op);
   std::string digest(Node& node);
@@ -409,8 +416,10 @@ void Simulation::release_durable(Node& node) {
       const int client_index = static_cast<int>(reply.connection.value()) - 1;
       const uint64_t sequence = reply.sequence;
       core::Reply payload = std::move(reply.reply);
-      send(node.id, client_endpoint(client_index), false,
-           [this, client_index, sequence, payload] { on_reply(client_index, sequence, payload); });
+      const auto token = reply.written ? reply.written : reply.read_at;
+      send(node.id, client_endpoint(client_index), false, [this, client_index, sequence, payload, token] {
+        on_reply(client_index, sequence, payload, token);
+      });
     }
     node.waiting.pop_front();
   }
@@ -447,16 +456,18 @@ std::string Simulation::digest(Node& node) { return core::state_digest(node.engi
 
 void Simulation::record_invoke(const Client& client, const PendingOp& op) {
   const std::string value = value_json(op);
-  fmt::format_to(fmt::appender(history_), FMT_COMPILE("{{\"process\":{},\"type\":\"invoke\",\"f\":\"{}\",\"key\":\"{}\",\"value\":{},\"time\":{},\"node\":{}{}}}\n"),
+  fmt::format_to(fmt::appender(history_), FMT_COMPILE("{{\"process\":{},\"type\":\"invoke\",\"f\":\"{}\",\"key\":\"{}\",\"value\":{},\"time\":{},\"node\":{}{}{}{}{}}}\n"),
                           client.process, check::to_string(op.f), op.key, value, events_.now_ns(),
-                          op.node, op.final ? ",\"final\":true" : "");
+                          op.node, op.final ? ",\"final\":true" : "", op.consistency.empty() ? "" : ",\"consistency\":\"",
+                          op.consistency, op.consistency.empty() ? "" : "\"");
 }
 
 void Simulation::complete(Client& client, const char* type, const std::string& value_json) {
   const PendingOp& op = client.pending;
-  fmt::format_to(fmt::appender(history_), FMT_COMPILE("{{\"process\":{},\"type\":\"{}\",\"f\":\"{}\",\"key\":\"{}\",\"value\":{},\"time\":{},\"node\":{}{}}}\n"),
+  fmt::format_to(fmt::appender(history_), FMT_COMPILE("{{\"process\":{},\"type\":\"{}\",\"f\":\"{}\",\"key\":\"{}\",\"value\":{},\"time\":{},\"node\":{}{}{}{}{}}}\n"),
                           client.process, type, check::to_string(op.f), op.key, value_json,
-                          events_.now_ns(), op.node, op.final ? ",\"final\":true" : "");
+                          events_.now_ns(), op.node, op.final ? ",\"final\":true" : "", op.consistency.empty() ? "" : ",\"consistency\":\"",
+                          op.consistency, op.consistency.empty() ? "" : "\"");
   client.busy = false;
   if (std::string_view(type) == "ok") ++stats_.ok;
   else if (std::string_view(type) == "fail") ++stats_.failed;
@@ -487,9 +498,10 @@ void Simulation::invoke(Client& client, PendingOp op) {
   Node& node = *nodes_[static_cast<size_t>(op.node - 1)];
   const core::ConnectionId connection(static_cast<uint64_t>(client.index + 1));
   send(client_endpoint(client.index), op.node, false,
-       [this, &node, connection, sequence = op.sequence, request = std::move(request)] {
-         input(node, [&node, connection, sequence, request] {
-           node.replica->client_request({connection, sequence, request, {}, std::nullopt});
+       [this, &node, connection, sequence = op.sequence, request = std::move(request), read = op.read,
+        session = client.session] {
+         input(node, [&node, connection, sequence, request, read, session] {
+           node.replica->client_request({connection, sequence, request, read, session});
          });
        });
   const int64_t timeout_ns = options_.client_timeout_ms * ns_per_ms;
@@ -500,9 +512,11 @@ void Simulation::invoke(Client& client, PendingOp op) {
   });
 }
 
-void Simulation::on_reply(int client_index, uint64_t sequence, const core::Reply& reply) {
+void Simulation::on_reply(int client_index, uint64_t sequence, const core::Reply& reply,
+                          std::optional<core::SessionToken> token) {
   Client& client = clients_[static_cast<size_t>(client_index)];
   if (!client.busy || client.pending.sequence != sequence) return;  // late: already timed out
+  if (token) client.session = client.session ? core::later(*client.session, *token) : *token;
   if (reply.is_error()) {
     // "TIMEOUT …": the node cannot rule out that the write takes effect — unknown, not failed.
     const bool unknown = reply.text.rfind("TIMEOUT", 0) == 0;
@@ -531,6 +545,27 @@ void Simulation::on_reply(int client_index, uint64_t sequence, const core::Reply
   }
 }
 
+// Raft reads go at every consistency: the cluster's default (linearizable, or at the leader under
+// async), session, bounded (a bound of a few heartbeat intervals, or a tight one that is often
+// refused), and eventual. The checkers hold each to its promise.
+void Simulation::choose_consistency(PendingOp& op) {
+  const uint64_t pick = rng_.below(100);
+  if (pick < 40) {
+    op.read = {};
+    op.consistency = options_.ack == "async" ? "leader" : "linearizable";
+  } else if (pick < 65) {
+    op.read = {core::ReadConsistency::session, 0};
+    op.consistency = "session";
+  } else if (pick < 85) {
+    const int64_t heartbeat_ms = std::max<int64_t>(1, options_.election_timeout_ms_min / 6);
+    op.read = {core::ReadConsistency::bounded, rng_.below(2) == 0 ? 4 * heartbeat_ms : heartbeat_ms};
+    op.consistency = core::to_string(op.read);
+  } else {
+    op.read = {core::ReadConsistency::eventual, 0};
+    op.consistency = "eventual";
+  }
+}
+
 PendingOp Simulation::retarget(PendingOp op, int leader_hint) {
   op.node = leader_hint != 0 ? leader_hint : static_cast<int>(rng_.between(1, options_.nodes));
   return op;
@@ -555,6 +590,7 @@ void Simulation::next_operation(Client& client) {
   if (choice < 45) {
     op.f = check::Function::read;
     op.key = "k" + std::to_string(rng_.below(static_cast<uint64_t>(options_.keys)));
+    if (options_.strategy == "raft") choose_consistency(op);
   } else if (choice < 78) {
     op.f = check::Function::write;
     op.key = "k" + std::to_string(rng_.below(static_cast<uint64_t>(options_.keys)));

@@ -311,6 +311,9 @@ ReplicaStatus Raft::status() const {
   status.installing_snapshot = install_.has_value();
   status.voter = voter_;
   status.rollback_entries_total = rollback_entries_;
+  status.lag_ms = lag_ms().value_or(-1);
+  status.session_reads_lost_total = lost_session_reads_;
+  status.min_replicas_refused_total = min_replicas_refused_;
   status.snapshot_last_send_ms = snapshot_send_ms_;
   status.snapshot_last_receive_ms = snapshot_receive_ms_;
   status.snapshot_last_move_ms = snapshot_move_ms_;
@@ -887,6 +890,9 @@ void Raft::confirm_rounds() {
     if (peer.fresh_pending && peer.fresh_pending->round <= confirmed) {
       peer.fresh_unsent = peer.fresh_pending;
       peer.fresh_pending.reset();
+      // At once, in a heartbeat that asks no answer — unless an APPEND in flight will be answered
+      // and the next one carries it. (Waiting for the next round would add an interval of lag.)
+      if (peer.inflight == 0) send_append(NodeId(id), peer, true, true);
     }
   }
 }

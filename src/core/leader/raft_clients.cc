@@ -367,8 +367,7 @@ void Raft::serve_reads() {
     if (confirmed < majority()) return;
     if (read.request) {
       if (applied_ < read.read_index) return;
-      ++reads_;
-      reply(*read.request, keyspace_.execute(read.request->request, wall_ms_, pending_.batch));
+      serve_local(*read.request);
     } else {
       proto::RaftMessage response;
       response.set_type(proto::RaftMessage::READ_INDEX_RESPONSE);
@@ -386,8 +385,7 @@ void Raft::serve_follower_reads() {
   if (installing()) return;  // no state to read until the snapshot is in place
   for (auto it = follower_reads_.begin(); it != follower_reads_.end();) {
     if (it->read_index && applied_ >= *it->read_index) {
-      ++reads_;
-      reply(it->request, keyspace_.execute(it->request.request, wall_ms_, pending_.batch));
+      serve_local(it->request);
       it = follower_reads_.erase(it);
     } else {
       ++it;

@@ -1,0 +1,223 @@
+// Reads at each consistency (docs/replication.md, "Reads"), session tokens, WAIT and
+// min_replicas, on the hand-driven Raft cluster.
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "unit/raft_cluster.h"
+
+namespace replikv::core {
+namespace {
+
+using testing::Cluster;
+
+constexpr ReadOptions session{ReadConsistency::session, 0};
+constexpr ReadOptions eventual{ReadConsistency::eventual, 0};
+constexpr ReadOptions linearizable{ReadConsistency::linearizable, 0};
+ReadOptions bounded(TimeMs ms) { return {ReadConsistency::bounded, ms}; }
+
+bool starts_with(const std::optional<Reply>& reply, std::string_view word) {
+  return reply && reply->is_error() && std::string_view(reply->text).starts_with(word);
+}
+
+// A write answers with its entry's position; a follower that has not applied that far holds a
+// session read until it has (read-your-writes), while an eventual read is served at once from
+// what it has.
+TEST(RaftReads, ASessionReadWaitsForItsTokenAnEventualReadDoesNot) {
+  Cluster cluster(3);
+  cluster.run(0, 5000);
+  const int leader = cluster.leaders().at(0);
+  const int behind = leader % 3 + 1;
+  cluster.isolate(behind);
+  cluster.request(leader, 1, SetRequest{"k", "v", {}, {}, false});
+  cluster.run(5010, 5100);
+  const auto write = cluster.client_reply_for(1);
+  ASSERT_TRUE(write && write->written);
+  EXPECT_EQ(write->written->term, cluster.node(leader).term());
+  EXPECT_GT(write->written->index.value(), 0u);
+
+  cluster.request(behind, 2, GetRequest{"k"}, eventual);
+  EXPECT_EQ(cluster.reply_for(2), Reply::nil()) << "eventual: what this node has, now";
+  cluster.request(behind, 3, GetRequest{"k"}, session, write->written);
+  EXPECT_FALSE(cluster.reply_for(3).has_value()) << "not before it has applied the session's write";
+  cluster.heal();
+  cluster.run(5110, 5400);
+  const auto read = cluster.client_reply_for(3);
+  ASSERT_TRUE(read.has_value());
+  EXPECT_EQ(read->reply, Reply::bulk("v"));
+  ASSERT_TRUE(read->read_at.has_value());
+  EXPECT_GE(read->read_at->index, write->written->index) << "a read's token is where it was served";
+}
+
+TEST(RaftReads, ASessionReadThatCannotCatchUpSaysHowFarBehindItIs) {
+  Cluster cluster(3);
+  cluster.run(0, 5000);
+  const int leader = cluster.leaders().at(0);
+  const int behind = leader % 3 + 1;
+  cluster.isolate(behind);
+  cluster.request(leader, 1, SetRequest{"k", "v", {}, {}, false});
+  cluster.run(5010, 5100);
+  const auto token = cluster.client_reply_for(1)->written;
+  cluster.request(behind, 2, GetRequest{"k"}, session, token);
+  cluster.run(5110, 5110 + 5000);  // request_timeout_ms
+  const auto reply = cluster.reply_for(2);
+  ASSERT_TRUE(starts_with(reply, "TIMEOUT")) << (reply ? reply->text : "no reply");
+  EXPECT_NE(reply->text.find(to_string(*token)), std::string::npos) << reply->text;
+}
+
+// A token whose index holds another term's entry names a write that was lost: an error, never an
+// older answer — also once that index was compacted away (the applied-terms history).
+TEST(RaftReads, ASessionWhoseWriteWasReplacedIsToldSo) {
+  Cluster cluster(3, Cluster::small_log());
+  cluster.run(0, 5000);
+  const int leader = cluster.leaders().at(0);
+  const int follower = leader % 3 + 1;
+  cluster.request(leader, 1, SetRequest{"k", "v", {}, {}, false});
+  cluster.run(5010, 5100);
+  const SessionToken written = *cluster.client_reply_for(1)->written;
+  cluster.write_keys(leader, 30);
+  cluster.run(5110, 5300);
+  ASSERT_GT(cluster.node(follower).status().log_first_index, written.index) << "compacted past the write";
+
+  cluster.request(follower, 100, GetRequest{"k"}, session, written);
+  EXPECT_EQ(cluster.reply_for(100), Reply::bulk("v"));
+  const SessionToken lost{written.term.next(), written.index};
+  cluster.request(follower, 101, GetRequest{"k"}, session, lost);
+  EXPECT_TRUE(starts_with(cluster.reply_for(101), "LOSTWRITE")) << cluster.reply_for(101)->text;
+  EXPECT_EQ(cluster.node(follower).status().session_reads_lost_total, 1u);
+  cluster.request(leader, 102, WaitRequest{1, 0}, {}, lost);
+  EXPECT_TRUE(starts_with(cluster.reply_for(102), "LOSTWRITE")) << "WAIT on a lost write does not block";
+}
+
+// Lag is the time since a moment whose acknowledged writes the node has all applied, confirmed
+// by a majority's heartbeat round: a few heartbeat intervals while connected, growing once cut
+// off — and a bounded read is served only within its bound.
+TEST(RaftReads, ABoundedReadIsServedWithinItsBoundAndRefusedBeyondIt) {
+  Cluster cluster(3);
+  cluster.run(0, 5000);
+  const int leader = cluster.leaders().at(0);
+  const int follower = leader % 3 + 1;
+  cluster.request(leader, 1, SetRequest{"k", "v", {}, {}, false});
+  cluster.run(5010, 5500);
+  for (const int n : {leader, follower}) {
+    const auto lag = cluster.node(n).lag_ms();
+    ASSERT_TRUE(lag.has_value()) << "node " << n;
+    EXPECT_LE(*lag, 3 * 100) << "node " << n << ": within three heartbeat intervals";
+  }
+  cluster.request(follower, 2, GetRequest{"k"}, bounded(500));
+  EXPECT_EQ(cluster.reply_for(2), Reply::bulk("v"));
+
+  cluster.isolate(follower);
+  cluster.run(5510, 6500);
+  EXPECT_GE(cluster.node(follower).lag_ms().value_or(0), 1000);
+  cluster.request(follower, 3, GetRequest{"k"}, bounded(500));
+  EXPECT_TRUE(starts_with(cluster.reply_for(3), "STALE")) << cluster.reply_for(3)->text;
+  cluster.request(follower, 4, GetRequest{"k"}, bounded(5000));
+  EXPECT_EQ(cluster.reply_for(4), Reply::bulk("v"));
+}
+
+// Drift: the lag allows for a clock running slow by up to max_clock_drift_ppm. Two clusters run
+// the same (deterministic) course; only the allowance differs.
+TEST(RaftReads, TheLagAllowsForClockDrift) {
+  std::vector<TimeMs> lags;
+  for (const uint64_t ppm : {0, 100'000}) {
+    Cluster cluster(3, [ppm](int, RaftOptions& options) { options.clock_drift_max_ppm = ppm; });
+    cluster.run(0, 5000);
+    const int follower = cluster.leaders().at(0) % 3 + 1;
+    cluster.isolate(follower);
+    cluster.run(5010, 6010);
+    lags.push_back(cluster.node(follower).lag_ms().value_or(0));
+  }
+  EXPECT_GE(lags[0], 1000);
+  // Local time passed / (1 − 10%).
+  EXPECT_EQ(lags[1], (lags[0] * 10 + 8) / 9);
+}
+
+TEST(RaftReads, LinearizableReadsAreRefusedUnderAsyncAndThePlainReadGoesToTheLeader) {
+  Cluster cluster(3, [](int, RaftOptions& options) {
+    options.ack = AckPolicy::async;
+    options.rollback = true;
+  });
+  cluster.run(0, 5000);
+  const int leader = cluster.leaders().at(0);
+  const int follower = leader % 3 + 1;
+  cluster.request(leader, 1, SetRequest{"k", "v", {}, {}, false});
+  cluster.run(5010, 5100);
+  cluster.request(follower, 2, GetRequest{"k"}, linearizable);
+  const auto refused = cluster.reply_for(2);
+  ASSERT_TRUE(starts_with(refused, "ERR linearizable reads are not offered with ack async")) << refused->text;
+  cluster.request(follower, 3, GetRequest{"k"});
+  cluster.run(5110, 5300);
+  EXPECT_EQ(cluster.reply_for(3), Reply::bulk("v")) << "a plain GET is never refused";
+}
+
+// WAIT counts the followers holding the connection's last write durably, at the leader — asked
+// of it when the connection is a follower's — and answers at its timeout with what it has.
+TEST(RaftReads, WaitCountsTheFollowersHoldingTheLastWrite) {
+  Cluster cluster(3);
+  cluster.run(0, 5000);
+  const int leader = cluster.leaders().at(0);
+  const int follower = leader % 3 + 1;
+  const int other = follower % 3 + 1;
+  cluster.request(leader, 1, SetRequest{"k", "v", {}, {}, false});
+  cluster.run(5010, 5100);
+  const auto first = cluster.client_reply_for(1)->written;
+  cluster.request(leader, 2, WaitRequest{2, 0}, {}, first);
+  EXPECT_EQ(cluster.reply_for(2), Reply::number(2));
+  cluster.request(follower, 3, WaitRequest{2, 0}, {}, first);
+  cluster.run(5110, 5200);
+  EXPECT_EQ(cluster.reply_for(3), Reply::number(2)) << "answered through the leader";
+
+  cluster.isolate(other);
+  cluster.request(leader, 4, SetRequest{"k", "w", {}, {}, false});
+  cluster.run(5210, 5300);
+  const auto second = cluster.client_reply_for(4)->written;
+  ASSERT_TRUE(second.has_value());
+  cluster.request(leader, 5, WaitRequest{2, 300}, {}, second);
+  cluster.run(5310, 5500);
+  EXPECT_FALSE(cluster.reply_for(5).has_value()) << "waits for its timeout";
+  cluster.run(5510, 5700);
+  EXPECT_EQ(cluster.reply_for(5), Reply::number(1)) << "one follower holds it";
+  cluster.request(leader, 6, WaitRequest{2, 0}, {}, second);
+  cluster.run(5710, 6000);
+  EXPECT_FALSE(cluster.reply_for(6).has_value()) << "timeout 0 blocks";
+  cluster.heal();
+  cluster.run(6010, 6300);
+  EXPECT_EQ(cluster.reply_for(6), Reply::number(2));
+}
+
+// min_replicas: a leader with too few followers in reach refuses writes before appending them —
+// its own clients' and forwarded ones — a definite error.
+TEST(RaftReads, MinReplicasRefusesWritesBeforeAppendingThem) {
+  Cluster cluster(3, [](int, RaftOptions& options) {
+    options.min_replicas = 2;
+    options.min_replicas_max_lag_ms = 300;
+  });
+  cluster.run(0, 5000);
+  const int leader = cluster.leaders().at(0);
+  const int follower = leader % 3 + 1;
+  const int other = follower % 3 + 1;
+  cluster.request(leader, 1, SetRequest{"k", "v", {}, {}, false});
+  cluster.run(5010, 5100);
+  EXPECT_EQ(cluster.reply_for(1), Reply::ok());
+  cluster.isolate(other);
+  cluster.run(5110, 5500);  // other is no longer in reach; the leader still leads
+  ASSERT_EQ(cluster.leaders(), std::vector<int>{leader});
+  const LogIndex last = cluster.node(leader).status().last_index;
+  cluster.request(leader, 2, SetRequest{"k", "w", {}, {}, false});
+  EXPECT_EQ(cluster.reply_for(2), Reply::error("NOREPLICAS Not enough good replicas to write."));
+  cluster.request(follower, 3, SetRequest{"k", "x", {}, {}, false});
+  cluster.run(5510, 5600);
+  EXPECT_EQ(cluster.reply_for(3), Reply::error("NOREPLICAS Not enough good replicas to write."))
+      << "a forwarded write is refused as definitely";
+  EXPECT_EQ(cluster.node(leader).status().last_index, last) << "nothing was appended";
+  EXPECT_EQ(cluster.node(leader).status().min_replicas_refused_total, 2u);
+  cluster.heal();
+  cluster.run(5610, 5800);
+  cluster.request(leader, 4, SetRequest{"k", "y", {}, {}, false});
+  cluster.run(5810, 5900);
+  EXPECT_EQ(cluster.reply_for(4), Reply::ok());
+}
+
+}  // namespace
+}  // namespace replikv::core
