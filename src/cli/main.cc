@@ -101,6 +101,9 @@ int main(int argc, char** argv) {
   sim->add_option("--timeout-ms", sim_options.run.client_timeout_ms, "client timeout in virtual ms (default 200)");
   sim->add_option("--ack", sim_options.run.ack,
                   "raft: when a write is acknowledged — majority (default), async, sync, or a follower count k");
+  sim->add_flag("!--linearizable-reads-only", sim_options.run.mixed_reads,
+                "raft: every read at the cluster's default consistency (default: reads at every consistency — "
+                "linearizable, session, bounded, eventual)");
   sim->add_flag("--reorder-all", sim_options.run.reorder_all,
                 "every message takes its own latency, so any two may swap (default: links between nodes "
                 "keep order, as TCP does, except a 1% tail)");

@@ -590,7 +590,7 @@ void Simulation::next_operation(Client& client) {
   if (choice < 45) {
     op.f = check::Function::read;
     op.key = "k" + std::to_string(rng_.below(static_cast<uint64_t>(options_.keys)));
-    if (options_.strategy == "raft") choose_consistency(op);
+    if (options_.strategy == "raft" && options_.mixed_reads) choose_consistency(op);
   } else if (choice < 78) {
     op.f = check::Function::write;
     op.key = "k" + std::to_string(rng_.below(static_cast<uint64_t>(options_.keys)));
@@ -986,11 +986,12 @@ std::string replay_command(const SimOptions& options) {
     if (on) faults += (faults.empty() ? "" : ",") + std::string(name);
   }
   return fmt::format("replikv sim --strategy {} --nodes {} --seed {} --ops {} --clients {} --keys {} --timeout-ms {} "
-                     "--faults {} --fsync {}{}{}{}",
+                     "--faults {} --fsync {}{}{}{}{}",
                      options.strategy, options.nodes, options.seed, options.ops, options.clients, options.keys,
                      options.client_timeout_ms, faults.empty() ? "none" : faults, options.fsync_always ? "always" : "never",
                      options.strategy == "raft" && options.ack != "majority" ? " --ack " + options.ack : "",
                      options.reorder_all ? " --reorder-all" : "",
+                     options.strategy == "raft" && !options.mixed_reads ? " --linearizable-reads-only" : "",
                      options.broken_ack_before_sync ? " --broken ack-before-sync" : "");
 }
 

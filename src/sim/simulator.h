@@ -64,6 +64,9 @@ struct SimOptions {
   // do) except a 1% tail of messages delayed tenfold, which are overtaken; with reorder_all every
   // message takes its own latency and any two may swap (a harsher network than TCP gives).
   bool reorder_all = false;
+  // raft: reads at every consistency (session, bounded, eventual beside the default); off, every
+  // read at the cluster's default, as runs were before consistencies existed.
+  bool mixed_reads = true;
   std::optional<FaultSchedule> schedule;  // replaces the random one
   // Test only: a replica that acknowledges before syncing (every Ready demands no sync).
   bool broken_ack_before_sync = false;
