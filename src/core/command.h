@@ -92,9 +92,18 @@ struct WaitRequest {
   int64_t timeout_ms = 0;
 };
 
+// FAILOVER TO <node> [FORCE] [TIMEOUT <ms>]: hand leadership to `target` (at the leader: it stops
+// taking writes, waits for the target to hold its whole log, then tells it to stand), or, FORCE,
+// sent to the target itself: it stands at once, without waiting out the leader lease.
+struct FailoverRequest {
+  uint32_t target = 0;
+  bool force = false;
+  int64_t timeout_ms = 5000;
+};
+
 using Request = std::variant<GetRequest, SetRequest, DelRequest, ExistsRequest, MGetRequest,
                              MSetRequest, IncrByRequest, DbSizeRequest, ScanRequest, KeysRequest,
-                             TtlRequest, CasRequest, ExpireRequest, WaitRequest>;
+                             TtlRequest, CasRequest, ExpireRequest, WaitRequest, FailoverRequest>;
 
 bool is_write(const Request& request);
 

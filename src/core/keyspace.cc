@@ -62,6 +62,9 @@ Reply Keyspace::execute(const Request& request, TimeMs now_ms, WriteBatch& batch
         if constexpr (std::is_same_v<T, ExpireRequest>) return expire(r, now_ms, batch);
         // WAIT is the replica's to answer (it counts followers); the keyspace has none.
         if constexpr (std::is_same_v<T, WaitRequest>) return Reply::number(0);
+        if constexpr (std::is_same_v<T, FailoverRequest>) {
+          return Reply::error("ERR FAILOVER needs a replicated strategy (strategy \"leader\")");
+        }
       },
       request);
   if (is_write(request)) {

@@ -11,6 +11,12 @@ Standalone::Standalone(const StorageView& view, Rng rng, StandaloneOptions optio
     : options_(options), rng_(rng), keyspace_(view, options.cache_bytes_max) {}
 
 void Standalone::client_request(ClientRequest request) {
+  if (std::holds_alternative<FailoverRequest>(request.request)) {
+    pending_.replies.push_back({request.connection, request.sequence,
+                                Reply::error("ERR FAILOVER needs a replicated strategy (strategy \"leader\")"),
+                                std::nullopt, std::nullopt});
+    return;
+  }
   if (std::holds_alternative<WaitRequest>(request.request)) {
     // A single node has no followers to wait for.
     pending_.replies.push_back({request.connection, request.sequence, Reply::number(0), std::nullopt, std::nullopt});

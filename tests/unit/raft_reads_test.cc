@@ -221,3 +221,108 @@ TEST(RaftReads, MinReplicasRefusesWritesBeforeAppendingThem) {
 
 }  // namespace
 }  // namespace replikv::core
+
+namespace replikv::core {
+namespace {
+
+Request failover_to(int node, bool force = false, int64_t timeout_ms = 1000) {
+  return FailoverRequest{static_cast<uint32_t>(node), force, timeout_ms};
+}
+
+// FAILOVER TO: the leader stops taking writes, waits for the target to hold its whole log, and
+// tells it to stand (TIMEOUT_NOW); the target wins at once — no election timeout, no write lost.
+TEST(RaftFailover, AHandoverMovesLeadershipAndLosesNothing) {
+  Cluster cluster(3);
+  cluster.run(0, 5000);
+  const int leader = cluster.leaders().at(0);
+  const int target = leader % 3 + 1;
+  cluster.isolate(target);
+  cluster.request(leader, 1, SetRequest{"k", "v", {}, {}, false});
+  cluster.run(5010, 5050);
+  ASSERT_EQ(cluster.reply_for(1), Reply::ok()) << "acknowledged without the target";
+  cluster.request(leader, 2, failover_to(target));
+  cluster.request(leader, 3, SetRequest{"k", "w", {}, {}, false});
+  const auto refused = cluster.reply_for(3);
+  ASSERT_TRUE(refused && refused->is_error());
+  EXPECT_EQ(refused->text.rfind("TRYAGAIN leadership is being handed to node", 0), 0u) << refused->text;
+  cluster.heal();
+  cluster.run(5060, 5200);
+  EXPECT_EQ(cluster.reply_for(2), Reply::ok());
+  ASSERT_EQ(cluster.leaders(), std::vector<int>{target}) << "well before any election timeout";
+  cluster.request(target, 4, GetRequest{"k"});
+  cluster.run(5210, 5300);
+  EXPECT_EQ(cluster.reply_for(4), Reply::bulk("v"));
+}
+
+TEST(RaftFailover, AHandoverThatCannotCompleteTimesOutAndTheLeaderGoesOn) {
+  Cluster cluster(3);
+  cluster.run(0, 5000);
+  const int leader = cluster.leaders().at(0);
+  const int target = leader % 3 + 1;
+  cluster.isolate(target);
+  cluster.request(leader, 1, SetRequest{"k", "v", {}, {}, false});
+  cluster.run(5010, 5050);
+  cluster.request(leader, 2, failover_to(target, false, 500));
+  cluster.run(5060, 5600);
+  const auto reply = cluster.reply_for(2);
+  ASSERT_TRUE(reply && reply->is_error());
+  EXPECT_EQ(reply->text.rfind("TIMEOUT the handover to node", 0), 0u) << reply->text;
+  ASSERT_EQ(cluster.leaders(), std::vector<int>{leader});
+  cluster.request(leader, 3, SetRequest{"k", "w", {}, {}, false});
+  cluster.run(5610, 5700);
+  EXPECT_EQ(cluster.reply_for(3), Reply::ok()) << "writes resume";
+}
+
+// FAILOVER … FORCE, at the target, with the leader unreachable: voters grant it despite the
+// lease, so it leads long before an election timeout — when its log is as up to date as theirs.
+TEST(RaftFailover, AForcedPromotionWinsWhenTheTargetIsUpToDate) {
+  Cluster cluster(3);
+  cluster.run(0, 5000);
+  const int leader = cluster.leaders().at(0);
+  const int target = leader % 3 + 1;
+  cluster.request(leader, 1, SetRequest{"k", "v", {}, {}, false});
+  cluster.run(5010, 5050);
+  cluster.isolate(leader);
+  cluster.request(target, 2, failover_to(target, true));
+  cluster.run(5060, 5150);
+  EXPECT_EQ(cluster.reply_for(2), Reply::ok());
+  EXPECT_EQ(cluster.node(target).role(), Raft::Role::leader);
+  cluster.request(target, 3, GetRequest{"k"});
+  cluster.run(5160, 5250);
+  EXPECT_EQ(cluster.reply_for(3), Reply::bulk("v"));
+}
+
+TEST(RaftFailover, AForcedPromotionOfANodeMissingAnAcknowledgedWriteIsRefused) {
+  Cluster cluster(3);
+  cluster.run(0, 5000);
+  const int leader = cluster.leaders().at(0);
+  const int target = leader % 3 + 1;
+  cluster.isolate(target);
+  cluster.request(leader, 1, SetRequest{"k", "v", {}, {}, false});
+  cluster.run(5010, 5050);
+  ASSERT_EQ(cluster.reply_for(1), Reply::ok());
+  cluster.heal();
+  cluster.isolate(leader);  // the target never received the write
+  cluster.request(target, 2, failover_to(target, true, 300));
+  cluster.run(5060, 5400);
+  const auto reply = cluster.reply_for(2);
+  ASSERT_TRUE(reply && reply->is_error());
+  EXPECT_EQ(reply->text.rfind("ERR the forced promotion of node", 0), 0u) << reply->text;
+  EXPECT_NE(cluster.node(target).role(), Raft::Role::leader);
+}
+
+TEST(RaftFailover, AForcedPromotionIsRefusedUnderAsync) {
+  Cluster cluster(3, [](int, RaftOptions& options) {
+    options.ack = AckPolicy::async;
+    options.rollback = true;
+  });
+  cluster.run(0, 5000);
+  const int target = cluster.leaders().at(0) % 3 + 1;
+  cluster.request(target, 1, failover_to(target, true));
+  const auto reply = cluster.reply_for(1);
+  ASSERT_TRUE(reply && reply->is_error());
+  EXPECT_NE(reply->text.find("under ack async"), std::string::npos) << reply->text;
+}
+
+}  // namespace
+}  // namespace replikv::core

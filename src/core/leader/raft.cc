@@ -330,7 +330,7 @@ ReplicaStatus Raft::status() const {
 // one Expire entry for them; every replica applies the entry, deleting the keys still expired at
 // the leader's time. One such entry is in flight at a time.
 void Raft::propose_expiry() {
-  if (expiry_in_flight_ || now_ms_ < next_expiry_sweep_ms_ || applied_ < term_start_index_) return;
+  if (expiry_in_flight_ || now_ms_ < next_expiry_sweep_ms_ || applied_ < term_start_index_ || handing_over()) return;
   next_expiry_sweep_ms_ = now_ms_ + options_.expiry_sweep_interval_ms;
   const auto keys = keyspace_.due_keys(wall_ms_, options_.expiry_sweep_keys_max);
   if (keys.empty()) return;
@@ -369,7 +369,8 @@ void Raft::step(const proto::RaftMessage& message) {
   if (term > term_) {
     const bool pre_vote = message.type() == proto::RaftMessage::PRE_VOTE ||
                           (message.type() == proto::RaftMessage::PRE_VOTE_RESPONSE && message.granted());
-    if (message.type() == proto::RaftMessage::VOTE && in_lease && leader_ != NodeId(message.from())) {
+    if (message.type() == proto::RaftMessage::VOTE && in_lease && leader_ != NodeId(message.from()) &&
+        !message.transfer()) {
       return;  // a leader is alive: a disruptive candidate is ignored (with check-quorum, §9.6)
     }
     if (!pre_vote) {
@@ -402,6 +403,7 @@ void Raft::step(const proto::RaftMessage& message) {
     case proto::RaftMessage::APPEND_RESPONSE: on_append_response(message); break;
     case proto::RaftMessage::INSTALL_SNAPSHOT: on_install_snapshot(message); break;
     case proto::RaftMessage::INSTALL_SNAPSHOT_RESPONSE: on_install_snapshot_response(message); break;
+    case proto::RaftMessage::TIMEOUT_NOW: on_timeout_now(message); break;
     default: ++malformed_messages_; break;
   }
 }
@@ -619,6 +621,7 @@ void Raft::on_append_response(const proto::RaftMessage& message) {
     if (peer.next <= peer.match) peer.next = peer.match.next();
     advance_commit();
     serve_waits();
+    tell_target();
   } else if (LogIndex(message.rejected_index()) <= peer.match) {
     // Stale: it answers an APPEND sent before a later one succeeded (the follower holds `match`).
     // Resending would only repeat what it has.
@@ -669,6 +672,10 @@ void Raft::become_follower(Term term, std::optional<NodeId> leader) {
   leader_ = leader;
   votes_.clear();
   reset_election_deadline();
+  if (handover_ && !handover_->forced && leader_ == handover_->target) {
+    reply(handover_->request, Reply::ok());  // the target leads
+    handover_.reset();
+  }
 }
 
 void Raft::start_pre_vote() {
@@ -691,7 +698,7 @@ void Raft::start_pre_vote() {
   }
 }
 
-void Raft::start_election() {
+void Raft::start_election(bool transfer) {
   const Term previous = term_;
   term_ = term_.next();
   REPLIKV_ASSERT(term_ > previous, "the term never decreases");
@@ -712,6 +719,7 @@ void Raft::start_election() {
     request.set_term(term_.value());
     request.set_last_log_index(last_index_.value());
     request.set_last_log_term(last_term_.value());
+    request.set_transfer(transfer);
     send(NodeId(id), std::move(request));
   }
 }
@@ -723,6 +731,10 @@ void Raft::become_leader() {
   role_ = Role::leader;
   leader_ = options_.node_id;
   became_leader_ms_ = now_ms_;
+  if (handover_ && handover_->forced) {
+    reply(handover_->request, Reply::ok());
+    handover_.reset();
+  }
   for (auto& [id, peer] : peers_) {
     peer = Peer{};  // nothing known of it yet, not even whether it votes
     peer.next = last_index_.next();
@@ -859,6 +871,8 @@ void Raft::start_round() {
   ++round_;
   if (own_rounds_.size() >= 64) own_rounds_.pop_front();
   own_rounds_.push_back({round_, now_ms_, commit_});
+  if (handover_) handover_->told = false;  // TIMEOUT_NOW again, if the last was lost
+  tell_target();
   for (auto& [id, peer] : peers_) {
     if (!peer.fresh_pending && peer.stamp_heard > peer.stamp_confirmed) {
       peer.fresh_pending = Freshness{round_, static_cast<TimeMs>(peer.stamp_heard - 1), commit_};

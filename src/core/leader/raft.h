@@ -301,6 +301,15 @@ class Raft final : public Replica {
     Term sent_term;
     std::optional<TimeMs> deadline_ms;
   };
+  // FAILOVER: a handover at the leader (it takes no writes meanwhile), or a forced promotion at
+  // the target. Answered when the target leads, or at the deadline.
+  struct Handover {
+    NodeId target;
+    TimeMs deadline_ms = 0;
+    ClientRequest request;
+    bool forced = false;
+    bool told = false;  // TIMEOUT_NOW sent this heartbeat round
+  };
   // A read at a follower: waits for the leader's read index, then for this node to apply it.
   struct FollowerRead {
     ClientRequest request;
@@ -326,7 +335,7 @@ class Raft final : public Replica {
 
   void become_follower(Term term, std::optional<NodeId> leader);
   void start_pre_vote();
-  void start_election();
+  void start_election(bool transfer = false);
   void become_leader();
   void reset_election_deadline();
 
@@ -358,6 +367,10 @@ class Raft final : public Replica {
   void client_write(ClientRequest request);
   void client_read(ClientRequest request);
   void client_wait(ClientRequest request);
+  void client_failover(ClientRequest request);
+  void tell_target();  // the handover's TIMEOUT_NOW, once the target holds the whole log
+  void on_timeout_now(const proto::RaftMessage& message);
+  bool handing_over() const { return handover_ && !handover_->forced && role_ == Role::leader; }
   void serve_local(const ClientRequest& request);  // from this node's state, now
   void serve_session_reads();
   void serve_waits();
@@ -509,6 +522,7 @@ class Raft final : public Replica {
   std::vector<Freshness> fresh_facts_;
   std::optional<TimeMs> fresh_as_of_;
   uint64_t min_replicas_refused_ = 0;
+  std::optional<Handover> handover_;
   uint64_t lost_session_reads_ = 0;
   uint64_t next_read_id_ = 1;
   uint64_t read_id_sent_ = 0;

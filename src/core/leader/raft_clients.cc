@@ -51,6 +51,8 @@ std::optional<SequenceWindow> SequenceWindow::decode(std::string_view bytes) {
 void Raft::client_request(ClientRequest request) {
   if (std::holds_alternative<WaitRequest>(request.request)) {
     client_wait(std::move(request));
+  } else if (std::holds_alternative<FailoverRequest>(request.request)) {
+    client_failover(std::move(request));
   } else if (is_write(request.request)) {
     client_write(std::move(request));
   } else {
@@ -67,6 +69,12 @@ void Raft::client_write(ClientRequest request) {
     reply(request, Reply::error(fmt::format("BUSY {} writes are already being forwarded to the leader; "
                                             "this one was not applied, retry",
                                             forwards_in_flight_)));
+    return;
+  }
+  if (handing_over()) {
+    reply(request, Reply::error(fmt::format("TRYAGAIN leadership is being handed to node {}; the write was not "
+                                            "applied, retry",
+                                            handover_->target.value())));
     return;
   }
   if (role_ == Role::leader && followers_in_reach() < options_.min_replicas) {
@@ -221,6 +229,76 @@ void Raft::load_applied_terms() {
   for (size_t i = 0; i < record->size(); i += 16) {
     applied_terms_[read_u64_be(std::string_view(*record).substr(i))] = Term(read_u64_be(std::string_view(*record).substr(i + 8)));
   }
+}
+
+// --- FAILOVER -------------------------------------------------------------------------------
+
+void Raft::client_failover(ClientRequest request) {
+  const auto& failover = std::get<FailoverRequest>(request.request);
+  const NodeId target(failover.target);
+  if (std::find(options_.nodes.begin(), options_.nodes.end(), target) == options_.nodes.end()) {
+    reply(request, Reply::error(fmt::format("ERR node {} is not a member of this cluster", target.value())));
+    return;
+  }
+  if (handover_) {
+    reply(request, Reply::error(fmt::format("ERR a failover to node {} is already in progress", handover_->target.value())));
+    return;
+  }
+  if (failover.force) {
+    // Sent to the node to promote: it stands at once, voters granting despite the lease. It wins
+    // only with an election quorum — max(majority, n − k) — of voters whose logs are no newer
+    // than its own, so no acknowledged write is lost; otherwise it is refused at the deadline.
+    if (target != options_.node_id) {
+      reply(request, Reply::error(fmt::format("ERR FAILOVER TO {} FORCE goes to node {} itself, not to node {}",
+                                              target.value(), target.value(), options_.node_id.value())));
+    } else if (role_ == Role::leader) {
+      reply(request, Reply::ok());
+    } else if (options_.ack == AckPolicy::async) {
+      reply(request, Reply::error("ERR refused: under ack async only the leader held the latest acknowledged "
+                                  "writes, so a forced promotion may lose them"));
+    } else if (!voter_ || installing()) {
+      reply(request, Reply::error(fmt::format("ERR node {} cannot lead: {}", target.value(),
+                                              voter_ ? "it is installing a snapshot"
+                                                     : "it is a non-voter (it rejoined with an empty data directory)")));
+    } else {
+      handover_ = Handover{target, now_ms_ + failover.timeout_ms, std::move(request), true, false};
+      start_election(true);
+    }
+    return;
+  }
+  if (role_ != Role::leader) {
+    reply(request, Reply::error(refusal_naming_leader()));
+    return;
+  }
+  if (target == options_.node_id) {
+    reply(request, Reply::ok());
+    return;
+  }
+  if (!peers_.at(target.value()).voter) {
+    reply(request, Reply::error(fmt::format("ERR node {} cannot lead: it is a non-voter (it rejoined with an empty "
+                                            "data directory)",
+                                            target.value())));
+    return;
+  }
+  // From now on no write is taken; the target is told to stand once it holds the whole log.
+  handover_ = Handover{target, now_ms_ + failover.timeout_ms, std::move(request), false, false};
+  tell_target();
+}
+
+void Raft::tell_target() {
+  if (!handing_over() || handover_->told) return;
+  const Peer& peer = peers_.at(handover_->target.value());
+  if (peer.match < last_index_) return;
+  proto::RaftMessage message;
+  message.set_type(proto::RaftMessage::TIMEOUT_NOW);
+  message.set_term(term_.value());
+  send(handover_->target, std::move(message));
+  handover_->told = true;
+}
+
+void Raft::on_timeout_now(const proto::RaftMessage& message) {
+  if (role_ == Role::leader || leader_ != NodeId(message.from()) || !voter_ || installing()) return;
+  start_election(true);
 }
 
 // --- WAIT -----------------------------------------------------------------------------------
@@ -454,6 +532,22 @@ void Raft::expire_requests() {
     it = follower_waits_.erase(it);
   }
   serve_waits();  // the leader's, at their deadlines
+  if (handover_ && handover_->deadline_ms <= now_ms_) {
+    const auto& failover = std::get<FailoverRequest>(handover_->request.request);
+    const std::string now_leads =
+        leader_ ? fmt::format("node {} leads", leader_->value()) : std::string("no leader is known yet");
+    if (handover_->forced) {
+      reply(handover_->request,
+            Reply::error(fmt::format("ERR the forced promotion of node {} failed within {} ms ({}): it needs {} votes "
+                                     "of reachable voters whose logs are no newer than its own",
+                                     handover_->target.value(), failover.timeout_ms, now_leads, election_quorum())));
+    } else {
+      reply(handover_->request,
+            Reply::error(fmt::format("TIMEOUT the handover to node {} did not complete within {} ms; {}",
+                                     handover_->target.value(), failover.timeout_ms, now_leads)));
+    }
+    handover_.reset();  // a leader that still leads takes writes again
+  }
 }
 
 // Follower: sends the writes and read-index requests of this turn to the leader, one batch each.
@@ -556,7 +650,7 @@ bool Raft::apply_once(const proto::LogEntry& entry) {
 
 void Raft::on_forward(const proto::RaftMessage& message) {
   const NodeId from(message.from());
-  if (role_ != Role::leader) {
+  if (role_ != Role::leader || handing_over()) {
     // Not appended now. (Not proof that an earlier copy was not: the sender sends it again to
     // the next leader it learns of.)
     proto::RaftMessage response;
