@@ -109,7 +109,7 @@ int main(int argc, char** argv) {
                 "keep order, as TCP does, except a 1% tail)");
   sim->add_option("--fsync", sim_options.fsync, "always (default) or never");
   sim->add_option("--faults", sim_options.faults,
-                  "kill,pause,partition,drop,dup,skew,disk (disk loss: raft only) — or all (default), none");
+                  "kill,pause,partition,drop,dup,skew,disk,failover (disk loss and operator failovers: raft only) — or all (default), none");
   sim->add_option("--history", sim_options.history_file, "write the history (JSON Lines) here");
   sim->add_option("--schedule", sim_options.schedule_file,
                   "replay this fault schedule (text, see --print-schedule) instead of a random one");

@@ -27,7 +27,7 @@ std::optional<int> parse_endpoint(const std::string& text) {
 std::optional<FaultKinds> parse_fault_kinds(const std::string& text) {
   FaultKinds kinds;
   if (text == "none" || text.empty()) return kinds;
-  if (text == "all") return FaultKinds{true, true, true, true, true, true, true};
+  if (text == "all") return FaultKinds{true, true, true, true, true, true, true, true};
   std::stringstream words(text);
   std::string word;
   while (std::getline(words, word, ',')) {
@@ -38,12 +38,13 @@ std::optional<FaultKinds> parse_fault_kinds(const std::string& text) {
     else if (word == "dup") kinds.dup = true;
     else if (word == "skew") kinds.skew = true;
     else if (word == "disk") kinds.disk = true;
+    else if (word == "failover") kinds.failover = true;
     else return std::nullopt;
   }
   return kinds;
 }
 
-FaultSchedule random_schedule(core::Rng& rng, core::Rng& disk_rng, const FaultKinds& kinds, int nodes,
+FaultSchedule random_schedule(core::Rng& rng, core::Rng& disk_rng, core::Rng& failover_rng, const FaultKinds& kinds, int nodes,
                               int clients, int64_t duration_ms) {
   FaultSchedule schedule;
   if (!kinds.any() || duration_ms <= 0) return schedule;
@@ -117,6 +118,17 @@ FaultSchedule random_schedule(core::Rng& rng, core::Rng& disk_rng, const FaultKi
     schedule.push_back({wipe_ms, FaultEvent::Kind::wipe, node});
     schedule.push_back({std::min(quiet_from_ms, wipe_ms + disk_rng.between(5, 500)), FaultEvent::Kind::restart, node});
   }
+  // Operator failovers in two runs of three: a few handovers and forced promotions, early (as the
+  // disk loss, so they land while the workload runs).
+  if (kinds.failover && nodes >= 2 && failover_rng.chance(2, 3)) {
+    const int events = static_cast<int>(failover_rng.between(1, 3));
+    for (int i = 0; i < events; ++i) {
+      FaultEvent event{failover_rng.between(duration_ms / 40, duration_ms / 4),
+                       failover_rng.chance(2, 3) ? FaultEvent::Kind::handover : FaultEvent::Kind::force,
+                       static_cast<int>(failover_rng.between(1, nodes))};
+      schedule.push_back(event);
+    }
+  }
   std::stable_sort(schedule.begin(), schedule.end(),
                    [](const FaultEvent& a, const FaultEvent& b) { return a.at_ms < b.at_ms; });
   for (int node = 1; node <= nodes; ++node) {
@@ -133,6 +145,8 @@ std::string to_text(const FaultSchedule& schedule) {
     switch (event.kind) {
       case FaultEvent::Kind::kill: out += fmt::format("{} kill {}\n", event.at_ms, event.node); break;
       case FaultEvent::Kind::wipe: out += fmt::format("{} wipe {}\n", event.at_ms, event.node); break;
+      case FaultEvent::Kind::handover: out += fmt::format("{} handover {}\n", event.at_ms, event.node); break;
+      case FaultEvent::Kind::force: out += fmt::format("{} force {}\n", event.at_ms, event.node); break;
       case FaultEvent::Kind::restart: out += fmt::format("{} restart {}\n", event.at_ms, event.node); break;
       case FaultEvent::Kind::pause: out += fmt::format("{} pause {}\n", event.at_ms, event.node); break;
       case FaultEvent::Kind::resume: out += fmt::format("{} resume {}\n", event.at_ms, event.node); break;
@@ -166,9 +180,12 @@ std::optional<FaultSchedule> parse_schedule(const std::string& text, std::string
     }
     last_ms = event.at_ms;
     bool ok = true;
-    if (kind == "kill" || kind == "restart" || kind == "pause" || kind == "resume" || kind == "wipe") {
+    if (kind == "kill" || kind == "restart" || kind == "pause" || kind == "resume" || kind == "wipe" ||
+        kind == "handover" || kind == "force") {
       event.kind = kind == "kill" ? FaultEvent::Kind::kill
                    : kind == "wipe" ? FaultEvent::Kind::wipe
+                   : kind == "handover" ? FaultEvent::Kind::handover
+                   : kind == "force" ? FaultEvent::Kind::force
                    : kind == "restart" ? FaultEvent::Kind::restart
                    : kind == "pause" ? FaultEvent::Kind::pause
                                      : FaultEvent::Kind::resume;

@@ -17,6 +17,8 @@
 //   <at_ms> dup <permille>       duplicate that share of peer messages (never client traffic,
 //                                which rides on TCP)
 //   <at_ms> skew <node> <ms>     offset the node's clock (may be negative)
+//   <at_ms> handover <node>      an operator's FAILOVER TO <node>, sent to the node leading then
+//   <at_ms> force <node>         an operator's FAILOVER TO <node> FORCE, sent to that node
 #pragma once
 
 #include <cstdint>
@@ -36,17 +38,18 @@ struct FaultKinds {
   bool dup = false;
   bool skew = false;
   bool disk = false;  // at most one disk loss a run, for replicated strategies of 3 nodes or more
-  bool any() const { return kill || pause || partition || drop || dup || skew || disk; }
+  bool failover = false;  // operator handovers and forced promotions (raft), from their own stream
+  bool any() const { return kill || pause || partition || drop || dup || skew || disk || failover; }
 };
 
-// Parses "kill,pause,partition,drop,dup,skew,disk" (or "none", or "all"). nullopt on an unknown word.
+// Parses "kill,pause,partition,drop,dup,skew,disk,failover" (or "none", or "all"). nullopt on an unknown word.
 std::optional<FaultKinds> parse_fault_kinds(const std::string& text);
 
 struct FaultEvent {
-  enum class Kind : uint8_t { kill, restart, pause, resume, partition, heal, drop, dup, skew, wipe };
+  enum class Kind : uint8_t { kill, restart, pause, resume, partition, heal, drop, dup, skew, wipe, handover, force };
   int64_t at_ms = 0;
   Kind kind = Kind::heal;
-  int node = 0;          // kill, restart, pause, resume, skew, wipe
+  int node = 0;          // kill, restart, pause, resume, skew, wipe, handover, force
   int from = 0, to = 0;  // partition; clients are negative: client i is -(i + 1)
   int64_t amount = 0;    // drop/dup permille, skew ms
 };
@@ -56,8 +59,9 @@ using FaultSchedule = std::vector<FaultEvent>;
 // Draws a schedule for `duration_ms` of a run with `nodes` nodes and `clients` clients. Every
 // fault is undone before the end (nodes restarted and resumed, a final heal). A disk loss comes
 // from its own stream (`disk_rng`), so enabling it leaves every other fault of a seed as it was.
-FaultSchedule random_schedule(core::Rng& rng, core::Rng& disk_rng, const FaultKinds& kinds, int nodes,
-                              int clients, int64_t duration_ms);
+// Operator failovers likewise come from `failover_rng`.
+FaultSchedule random_schedule(core::Rng& rng, core::Rng& disk_rng, core::Rng& failover_rng, const FaultKinds& kinds,
+                              int nodes, int clients, int64_t duration_ms);
 
 std::string to_text(const FaultSchedule& schedule);
 // Parses the text form. On error returns nullopt and sets `error` (with the line).

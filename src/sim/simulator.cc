@@ -33,6 +33,7 @@ constexpr int64_t ns_per_us = 1'000;
 constexpr int64_t epoch_ms = 1'700'000'000'000;
 constexpr int64_t tick_interval_ms = 10;
 constexpr int64_t quiesce_ms = 500;
+constexpr uint64_t admin_connection = 1'000'000;  // the operator's (failover) connection
 constexpr int64_t settle_ms_max = 5000;  // quiescing, at most, while a snapshot install goes on
 
 // A replica that acknowledges before syncing: every Ready claims it needs no sync. Test only —
@@ -413,6 +414,10 @@ void Simulation::release_durable(Node& node) {
     messages.clear();
     spare_message_vectors_.push_back(std::move(messages));
     for (auto& reply : node.waiting.front().replies) {
+      if (reply.connection == core::ConnectionId(admin_connection)) {  // the operator's
+        if (!reply.reply.is_error()) ++stats_.failovers_done;
+        continue;
+      }
       const int client_index = static_cast<int>(reply.connection.value()) - 1;
       const uint64_t sequence = reply.sequence;
       core::Reply payload = std::move(reply.reply);
@@ -672,6 +677,27 @@ void Simulation::apply(const FaultEvent& event) {
     case FaultEvent::Kind::skew:
       if (Node* node = node_at(event.node)) node->skew_ms = event.amount;
       break;
+    case FaultEvent::Kind::handover:
+    case FaultEvent::Kind::force: {
+      // An operator's command, on its own connection (its answer is not recorded): a handover
+      // goes to the node leading in the highest term, a forced promotion to the target.
+      const bool force = event.kind == FaultEvent::Kind::force;
+      Node* to = force ? node_at(event.node) : nullptr;
+      if (!force) {
+        std::optional<core::Term> best;
+        for (auto& node : nodes_) {
+          const auto term = node->up ? node->replica->leader_term() : std::nullopt;
+          if (term && (!best || *term > *best)) best = term, to = node.get();
+        }
+      }
+      if (to == nullptr || !to->up || event.node < 1 || event.node > options_.nodes) break;
+      ++(force ? stats_.forced_promotions : stats_.handovers);
+      core::Request request = core::FailoverRequest{static_cast<uint32_t>(event.node), force, 500};
+      input(*to, [to, request] {
+        to->replica->client_request({core::ConnectionId(admin_connection), 0, request, {}, std::nullopt});
+      });
+      break;
+    }
   }
 }
 
@@ -771,11 +797,13 @@ SimResult Simulation::run() {
   // text draws exactly the same numbers for everything else, so it replays byte for byte.
   core::Rng schedule_rng(options_.seed ^ 0x6a09e667f3bcc909ULL);
   core::Rng disk_rng(options_.seed ^ 0xbb67ae8584caa73bULL);
+  core::Rng failover_rng(options_.seed ^ 0x3c6ef372fe94f82bULL);
   FaultKinds kinds = options_.faults;
   kinds.disk = kinds.disk && options_.strategy == "raft";  // a lone node's disk loss loses all
+  kinds.failover = kinds.failover && options_.strategy == "raft";
   const FaultSchedule schedule = options_.schedule
                                      ? *options_.schedule
-                                     : random_schedule(schedule_rng, disk_rng, kinds, options_.nodes,
+                                     : random_schedule(schedule_rng, disk_rng, failover_rng, kinds, options_.nodes,
                                                        options_.clients, horizon_ms);
   // Schedule events run before any other at the same instant, so dropping the ones after the
   // workload leaves the order of everything else unchanged: the printed schedule replays the
@@ -982,7 +1010,7 @@ std::string replay_command(const SimOptions& options) {
   std::string faults;
   const FaultKinds& k = options.faults;
   for (auto [on, name] : {std::pair{k.kill, "kill"}, {k.pause, "pause"}, {k.partition, "partition"},
-                          {k.drop, "drop"}, {k.dup, "dup"}, {k.skew, "skew"}, {k.disk, "disk"}}) {
+                          {k.drop, "drop"}, {k.dup, "dup"}, {k.skew, "skew"}, {k.disk, "disk"}, {k.failover, "failover"}}) {
     if (on) faults += (faults.empty() ? "" : ",") + std::string(name);
   }
   return fmt::format("replikv sim --strategy {} --nodes {} --seed {} --ops {} --clients {} --keys {} --timeout-ms {} "

@@ -59,7 +59,7 @@ struct SimOptions {
   int64_t fsync_latency_us_max = 2000;
   // With fsync "never" the operating system still writes back now and then.
   int64_t os_writeback_interval_ms = 1000;
-  FaultKinds faults = {true, true, true, true, true, true, true};
+  FaultKinds faults = {true, true, true, true, true, true, true, true};
   // The network: links between nodes keep their order (as the real transport's TCP connections
   // do) except a 1% tail of messages delayed tenfold, which are overtaken; with reorder_all every
   // message takes its own latency and any two may swap (a harsher network than TCP gives).
@@ -78,6 +78,8 @@ struct SimStats {
   uint64_t invoked = 0, ok = 0, failed = 0, unknown = 0;  // the workload's and final reads'
   uint64_t final_reads = 0;
   uint64_t crashes = 0, pauses = 0, cuts = 0, disk_losses = 0;
+  uint64_t handovers = 0, forced_promotions = 0;  // operator failovers sent
+  uint64_t failovers_done = 0;                    // … answered OK (the target led)
   // Snapshots (raft): installs finished, and crashes that struck a node in the middle of one.
   uint64_t snapshots_installed = 0, crashes_mid_install = 0;
   uint64_t rollback_entries = 0;  // committed entries rolled back (never, under majority)

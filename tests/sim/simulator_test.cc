@@ -354,6 +354,33 @@ TEST(Simulator, RaftAckPolicies) {
   }
 }
 
+// Operator failovers under every other fault: handovers (FAILOVER TO, at the leader) and forced
+// promotions (FAILOVER TO … FORCE, at the target), with fsync always, lose no acknowledged write
+// and keep every other promise in every mode that waits for followers. Fails if the seeds stop
+// producing failovers that complete.
+TEST(Simulator, RaftOperatorFailoversLoseNothing) {
+  struct Case {
+    int nodes;
+    const char* ack;
+  };
+  uint64_t asked = 0, done = 0;
+  for (const Case& c : {Case{3, "majority"}, Case{3, "sync"}, Case{5, "1"}, Case{5, "2"}}) {
+    for (uint64_t seed = 1; seed <= 12; ++seed) {
+      SimOptions options = raft(seed, c.nodes);
+      options.ack = c.ack;
+      const SimResult result = run_simulation(options);
+      ASSERT_FALSE(result.failed()) << report(result, options);
+      for (const auto& check : result.checks) {
+        EXPECT_NE(check.verdict, check::Verdict::invalid) << check.checker << ": " << report(result, options);
+      }
+      asked += result.stats.handovers + result.stats.forced_promotions;
+      done += result.stats.failovers_done;
+    }
+  }
+  EXPECT_GE(asked, 20u);
+  EXPECT_GE(done, 10u);
+}
+
 // With fsync "never" crashes take committed entries from a majority (they were only in the page
 // cache); a replica that kept some the new leader lacks rolls back through the snapshot path,
 // counted — the rollback primitive under faults. Lost writes are measured, not failures; every
