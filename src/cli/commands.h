@@ -42,6 +42,16 @@ struct SimCommandOptions {
 // Exit status: 0 no unexpected violation, 1 a violation, 2 bad usage.
 int run_sim(const SimCommandOptions& options);
 
+struct FailoverOptions {
+  std::string dir = "replikv-cluster";
+  std::string to;  // n2 or 2
+  bool force = false;
+  int64_t timeout_ms = 5000;
+};
+
+// Exit status: 0 the target leads, 1 refused or failed, 2 bad usage.
+int run_failover(const FailoverOptions& options);
+
 struct ClusterOptions {
   std::string action;  // start, status, stop, restart
   std::string dir = "replikv-cluster";

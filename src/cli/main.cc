@@ -163,12 +163,29 @@ int main(int argc, char** argv) {
                       "how long to wait for nodes to answer or stop (default 30)")
       ->check(CLI::Range(1, 3600));
 
+  auto* failover = app.add_subcommand(
+      "failover",
+      "Move leadership in a local cluster (one `replikv cluster start` made).\n"
+      "  replikv failover --to n2 [--dir DIR]           handover: the leader stops taking writes, n2 catches\n"
+      "                                                 up and takes over; no acknowledged write is lost\n"
+      "  replikv failover --to n2 --force [--dir DIR]   the leader is unreachable: n2 stands at once; it wins\n"
+      "                                                 only if max(majority, n - k) nodes, n2 among them, are\n"
+      "                                                 reachable and none has a newer log (refused under async)\n"
+      "Exit status: 0 the target leads, 1 refused or failed, 2 bad usage.");
+  replikv::cli::FailoverOptions failover_options;
+  failover->add_option("--to", failover_options.to, "the node to lead (n2 or 2)")->required();
+  failover->add_option("--dir", failover_options.dir, "the cluster's directory (default ./replikv-cluster)");
+  failover->add_flag("--force", failover_options.force,
+                     "promote the target without the leader (it is unreachable); see above");
+  failover->add_option("--timeout-ms", failover_options.timeout_ms, "how long the failover may take (default 5000)")
+      ->check(CLI::Range(1, 600000));
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
     const int code = app.exit(error);
     if (code != 0 && check->parsed()) return replikv::cli::check_exit_usage;
-    if (code != 0 && (sim->parsed() || cluster->parsed())) return 2;
+    if (code != 0 && (sim->parsed() || cluster->parsed() || failover->parsed())) return 2;
     return code;
   }
   if (sim->parsed()) {
@@ -177,6 +194,7 @@ int main(int argc, char** argv) {
   }
   if (check->parsed()) return replikv::cli::run_check(check_options);
   if (cluster->parsed()) return replikv::cli::run_cluster(cluster_options);
+  if (failover->parsed()) return replikv::cli::run_failover(failover_options);
 
   if (server->parsed()) {
     std::map<std::string, std::string> overrides;
