@@ -56,6 +56,14 @@
 //     client address.
 //   A leader that steps down keeps its pending writes: they may still commit under the next
 //   leader, and are answered when applied, or `-TIMEOUT` at their deadline.
+//   - Reads name a consistency (core/consistency.h): linearizable and leader go the ReadIndex
+//     way above; session, bounded and eventual are served from this node's state
+//     (raft_reads.cc). WAIT is counted by the leader (raft_clients.cc); FAILOVER hands
+//     leadership over or forces it (raft_failover.cc).
+//
+// Files: raft.cc (inputs, elections, replication, commit, apply), raft_log.cc (the log and its
+// compaction), raft_clients.cc (writes, forwarding, WAIT, deadlines), raft_reads.cc,
+// raft_snapshots.cc, raft_failover.cc.
 
 #pragma once
 

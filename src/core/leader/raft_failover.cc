@@ -1,0 +1,79 @@
+// Raft's manual failover (docs/replication.md, "Manual failover"): a handover the leader carries
+// out (FAILOVER TO), and a promotion forced at the target (FAILOVER TO … FORCE).
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "core/leader/raft.h"
+
+namespace replikv::core {
+
+void Raft::client_failover(ClientRequest request) {
+  const auto& failover = std::get<FailoverRequest>(request.request);
+  const NodeId target(failover.target);
+  if (std::find(options_.nodes.begin(), options_.nodes.end(), target) == options_.nodes.end()) {
+    reply(request, Reply::error(fmt::format("ERR node {} is not a member of this cluster", target.value())));
+    return;
+  }
+  if (handover_) {
+    reply(request, Reply::error(fmt::format("ERR a failover to node {} is already in progress", handover_->target.value())));
+    return;
+  }
+  if (failover.force) {
+    // Sent to the node to promote: it stands at once, voters granting despite the lease. It wins
+    // only with an election quorum — max(majority, n − k) — of voters whose logs are no newer
+    // than its own, so no acknowledged write is lost; otherwise it is refused at the deadline.
+    if (target != options_.node_id) {
+      reply(request, Reply::error(fmt::format("ERR FAILOVER TO {} FORCE goes to node {} itself, not to node {}",
+                                              target.value(), target.value(), options_.node_id.value())));
+    } else if (role_ == Role::leader) {
+      reply(request, Reply::ok());
+    } else if (options_.ack == AckPolicy::async) {
+      reply(request, Reply::error("ERR refused: under ack async only the leader held the latest acknowledged "
+                                  "writes, so a forced promotion may lose them"));
+    } else if (!voter_ || installing()) {
+      reply(request, Reply::error(fmt::format("ERR node {} cannot lead: {}", target.value(),
+                                              voter_ ? "it is installing a snapshot"
+                                                     : "it is a non-voter (it rejoined with an empty data directory)")));
+    } else {
+      handover_ = Handover{target, now_ms_ + failover.timeout_ms, std::move(request), true, false};
+      start_election(true);
+    }
+    return;
+  }
+  if (role_ != Role::leader) {
+    reply(request, Reply::error(refusal_naming_leader()));
+    return;
+  }
+  if (target == options_.node_id) {
+    reply(request, Reply::ok());
+    return;
+  }
+  if (!peers_.at(target.value()).voter) {
+    reply(request, Reply::error(fmt::format("ERR node {} cannot lead: it is a non-voter (it rejoined with an empty "
+                                            "data directory)",
+                                            target.value())));
+    return;
+  }
+  // From now on no write is taken; the target is told to stand once it holds the whole log.
+  handover_ = Handover{target, now_ms_ + failover.timeout_ms, std::move(request), false, false};
+  tell_target();
+}
+
+void Raft::tell_target() {
+  if (!handing_over() || handover_->told) return;
+  const Peer& peer = peers_.at(handover_->target.value());
+  if (peer.match < last_index_) return;
+  proto::RaftMessage message;
+  message.set_type(proto::RaftMessage::TIMEOUT_NOW);
+  message.set_term(term_.value());
+  send(handover_->target, std::move(message));
+  handover_->told = true;
+}
+
+void Raft::on_timeout_now(const proto::RaftMessage& message) {
+  if (role_ == Role::leader || leader_ != NodeId(message.from()) || !voter_ || installing()) return;
+  start_election(true);
+}
+
+}  // namespace replikv::core
