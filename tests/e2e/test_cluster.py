@@ -41,10 +41,16 @@ def wait_until(predicate, timeout_s, what):
 
 
 class Cluster:
-    def __init__(self, *extra):
+    def __init__(self, *extra, nodes=3, ack="majority"):
         self.dir = tempfile.mkdtemp(prefix="replikv-cluster-")
-        self.base = free_cluster_base()
+        self.base = free_cluster_base(nodes)
         self.extra = list(extra)
+        self.nodes = nodes
+        self.ack = ack
+
+    @property
+    def all(self):
+        return tuple(range(1, self.nodes + 1))
 
     def cli(self, *args, check=True, timeout=120):
         result = subprocess.run([BINARY, "cluster", *args, "--dir", self.dir], capture_output=True, text=True,
@@ -55,7 +61,7 @@ class Cluster:
         return result
 
     def start(self):
-        self.cli("start", "--nodes", "3", "--port", str(self.base), "--strategy", "leader", "--ack", "majority",
+        self.cli("start", "--nodes", str(self.nodes), "--port", str(self.base), "--strategy", "leader", "--ack", self.ack,
                  "--failover", "auto", "--election-timeout-ms", str(ELECTION_TIMEOUT_MS), "--test-faults",
                  *self.extra)
         return self
@@ -74,8 +80,8 @@ class Cluster:
     def replication(self, node):
         return info(self.client(node), "replication")
 
-    def leader(self, among=(1, 2, 3)):
-        for node in among:
+    def leader(self, among=None):
+        for node in among or self.all:
             try:
                 if self.replication(node).get("replikv_raft_role") == "leader":
                     return node
@@ -85,7 +91,7 @@ class Cluster:
 
     def logs(self):
         out = []
-        for node in (1, 2, 3):
+        for node in self.all:
             path = os.path.join(self.dir, f"n{node}", "replikv.log")
             if os.path.exists(path):
                 with open(path, errors="replace") as f:
@@ -95,7 +101,7 @@ class Cluster:
     def stop(self):
         self.cli("stop", check=False)
         # Anything still there (a failed test) goes by PID.
-        for node in (1, 2, 3):
+        for node in self.all:
             try:
                 os.kill(self.pid(node), signal.SIGKILL)
             except (OSError, ValueError):
@@ -261,11 +267,11 @@ class Inserter(threading.Thread):
         self.stop_flag = threading.Event()
 
     def run(self):
-        clients = {n: self.cluster.client(n, socket_timeout=8) for n in (1, 2, 3)}
+        clients = {n: self.cluster.client(n, socket_timeout=8) for n in self.cluster.all}
         i = 0
         while not self.stop_flag.is_set():
             key = f"{self.name_prefix}-{i}"
-            node = 1 + i % 3
+            node = 1 + i % self.cluster.nodes
             try:
                 if clients[node].set(key, "1"):
                     self.acknowledged.append(key)
