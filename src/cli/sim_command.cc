@@ -73,8 +73,9 @@ int run_sim(const SimCommandOptions& command) {
                            s.crashes, s.disk_losses, s.pauses, s.cuts, s.messages_sent, s.messages_dropped,
                            s.messages_duplicated, s.messages_reordered);
   if (options.strategy == "raft") {
-    std::cout << fmt::format("  failovers   {} handovers and {} forced promotions asked by the operator, {} done\n",
-                             s.handovers, s.forced_promotions, s.failovers_done);
+    std::cout << fmt::format("  failovers   {} handovers and {} forced promotions asked by the operator, {} done; "
+                             "{} leaders stranded (cut off one way, then killed)\n",
+                             s.handovers, s.forced_promotions, s.failovers_done, s.strands);
     std::cout << fmt::format("  snapshots   {} installed, {} crashes in the middle of an install\n",
                              s.snapshots_installed, s.crashes_mid_install);
   }

@@ -128,6 +128,12 @@ FaultSchedule random_schedule(core::Rng& rng, core::Rng& disk_rng, core::Rng& fa
                        static_cast<int>(failover_rng.between(1, nodes))};
       schedule.push_back(event);
     }
+    // A stranded leader in one run of two of those: cut off one way, then killed.
+    if (failover_rng.chance(1, 2)) {
+      FaultEvent strand{failover_rng.between(duration_ms / 40, duration_ms / 4), FaultEvent::Kind::strand};
+      strand.amount = failover_rng.between(20, 200);
+      schedule.push_back(strand);
+    }
   }
   std::stable_sort(schedule.begin(), schedule.end(),
                    [](const FaultEvent& a, const FaultEvent& b) { return a.at_ms < b.at_ms; });
@@ -147,6 +153,7 @@ std::string to_text(const FaultSchedule& schedule) {
       case FaultEvent::Kind::wipe: out += fmt::format("{} wipe {}\n", event.at_ms, event.node); break;
       case FaultEvent::Kind::handover: out += fmt::format("{} handover {}\n", event.at_ms, event.node); break;
       case FaultEvent::Kind::force: out += fmt::format("{} force {}\n", event.at_ms, event.node); break;
+      case FaultEvent::Kind::strand: out += fmt::format("{} strand {}\n", event.at_ms, event.amount); break;
       case FaultEvent::Kind::restart: out += fmt::format("{} restart {}\n", event.at_ms, event.node); break;
       case FaultEvent::Kind::pause: out += fmt::format("{} pause {}\n", event.at_ms, event.node); break;
       case FaultEvent::Kind::resume: out += fmt::format("{} resume {}\n", event.at_ms, event.node); break;
@@ -204,6 +211,9 @@ std::optional<FaultSchedule> parse_schedule(const std::string& text, std::string
     } else if (kind == "drop" || kind == "dup") {
       event.kind = kind == "drop" ? FaultEvent::Kind::drop : FaultEvent::Kind::dup;
       ok = static_cast<bool>(words >> event.amount) && event.amount >= 0 && event.amount <= 1000;
+    } else if (kind == "strand") {
+      event.kind = FaultEvent::Kind::strand;
+      ok = static_cast<bool>(words >> event.amount) && event.amount >= 0;
     } else if (kind == "skew") {
       event.kind = FaultEvent::Kind::skew;
       ok = static_cast<bool>(words >> event.node >> event.amount) && event.node >= 1;

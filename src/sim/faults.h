@@ -19,6 +19,9 @@
 //   <at_ms> skew <node> <ms>     offset the node's clock (may be negative)
 //   <at_ms> handover <node>      an operator's FAILOVER TO <node>, sent to the node leading then
 //   <at_ms> force <node>         an operator's FAILOVER TO <node> FORCE, sent to that node
+//   <at_ms> strand <ms>          cut the links from the node leading then to every other node,
+//                                kill it <ms> later, restart it 500 ms after that: what it
+//                                acknowledged alone meanwhile is what async can lose
 #pragma once
 
 #include <cstdint>
@@ -46,12 +49,12 @@ struct FaultKinds {
 std::optional<FaultKinds> parse_fault_kinds(const std::string& text);
 
 struct FaultEvent {
-  enum class Kind : uint8_t { kill, restart, pause, resume, partition, heal, drop, dup, skew, wipe, handover, force };
+  enum class Kind : uint8_t { kill, restart, pause, resume, partition, heal, drop, dup, skew, wipe, handover, force, strand };
   int64_t at_ms = 0;
   Kind kind = Kind::heal;
   int node = 0;          // kill, restart, pause, resume, skew, wipe, handover, force
   int from = 0, to = 0;  // partition; clients are negative: client i is -(i + 1)
-  int64_t amount = 0;    // drop/dup permille, skew ms
+  int64_t amount = 0;    // drop/dup permille, skew ms, strand ms
 };
 
 using FaultSchedule = std::vector<FaultEvent>;

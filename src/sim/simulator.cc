@@ -677,6 +677,27 @@ void Simulation::apply(const FaultEvent& event) {
     case FaultEvent::Kind::skew:
       if (Node* node = node_at(event.node)) node->skew_ms = event.amount;
       break;
+    case FaultEvent::Kind::strand: {
+      Node* leader = nullptr;
+      std::optional<core::Term> best;
+      for (auto& node : nodes_) {
+        const auto term = node->up ? node->replica->leader_term() : std::nullopt;
+        if (term && (!best || *term > *best)) best = term, leader = node.get();
+      }
+      if (leader == nullptr) break;
+      ++stats_.strands;
+      for (auto& node : nodes_) {
+        if (node.get() != leader) cut_.insert({leader->id, node->id});
+      }
+      events_.after(event.amount * ns_per_ms, [this, leader] {
+        if (nemesis_stopped_ || !leader->up) return;
+        crash(*leader);
+        events_.after(500 * ns_per_ms, [this, leader] {
+          if (!leader->up) start_node(*leader);
+        });
+      });
+      break;
+    }
     case FaultEvent::Kind::handover:
     case FaultEvent::Kind::force: {
       // An operator's command, on its own connection (its answer is not recorded): a handover

@@ -251,13 +251,17 @@ void Raft::on_read_index_response(const proto::RaftMessage& message) {
 // majority answers it; each follower's latest stamp waits for it too (bounded reads).
 void Raft::start_round() {
   ++round_;
+  // What a node must have applied to hold every write acknowledged before now: as for ReadIndex,
+  // at least this leader's no-op — a new leader's commit index may lag what the last leader
+  // committed until its no-op commits (found by the simulator: a stranded leader under sync).
+  const LogIndex commit = std::max(commit_, term_start_index_);
   if (own_rounds_.size() >= 64) own_rounds_.pop_front();
-  own_rounds_.push_back({round_, now_ms_, commit_});
+  own_rounds_.push_back({round_, now_ms_, commit});
   if (handover_) handover_->told = false;  // TIMEOUT_NOW again, if the last was lost
   tell_target();
   for (auto& [id, peer] : peers_) {
     if (!peer.fresh_pending && peer.stamp_heard > peer.stamp_confirmed) {
-      peer.fresh_pending = Freshness{round_, static_cast<TimeMs>(peer.stamp_heard - 1), commit_};
+      peer.fresh_pending = Freshness{round_, static_cast<TimeMs>(peer.stamp_heard - 1), commit};
       peer.stamp_confirmed = peer.stamp_heard;
     }
   }
