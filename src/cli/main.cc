@@ -104,6 +104,8 @@ int main(int argc, char** argv) {
   sim->add_flag("!--linearizable-reads-only", sim_options.run.mixed_reads,
                 "raft: every read at the cluster's default consistency (default: reads at every consistency — "
                 "linearizable, session, bounded, eventual)");
+  sim->add_flag("--lease-reads", sim_options.run.lease_reads,
+                "raft: the leader answers linearizable reads under its lease (default: ReadIndex rounds)");
   sim->add_flag("--reorder-all", sim_options.run.reorder_all,
                 "every message takes its own latency, so any two may swap (default: links between nodes "
                 "keep order, as TCP does, except a 1% tail)");

@@ -74,6 +74,7 @@ struct ReplicaStatus {
   TimeMs lag_ms = -1;
   uint64_t session_reads_lost_total = 0;
   uint64_t min_replicas_refused_total = 0;
+  uint64_t lease_reads_total = 0;  // linearizable reads the leader served under its lease
   // The last snapshot: sent whole (ms, leader); received and moved into place (ms, follower).
   TimeMs snapshot_last_send_ms = 0, snapshot_last_receive_ms = 0, snapshot_last_move_ms = 0;
   uint64_t malformed_messages_total = 0;

@@ -172,6 +172,8 @@ std::string Server::Impl::metrics_text() const {
     metric("replikv_min_replicas_refused_total", "counter",
            "Writes refused (before any append) for fewer followers in reach than min_replicas.",
            status.min_replicas_refused_total);
+    metric("replikv_lease_reads_total", "counter", "Linearizable reads the leader served under its lease.",
+           status.lease_reads_total);
     metric("replikv_voter", "gauge",
            "1 for a voter; 0 for a node that rejoined with an empty data directory (counts toward no quorum).",
            status.voter ? 1 : 0);

@@ -154,6 +154,10 @@ const std::vector<KeySpec>& key_specs() {
                    "leader: how far a node's clock may run fast or slow, in parts per million; bounded reads "
                    "allow for it (default 10000, 1%)",
                    &Config::max_clock_drift_ppm, 0, 500000),
+      choice_key("lease_reads",
+                 "leader: the leader answers linearizable reads under its lease, without a confirmation "
+                 "round — safe while clocks drift by at most max_clock_drift_ppm (default false)",
+                 &Config::lease_reads, {{"true", true}, {"false", false}}),
       unsigned_key("min_replicas",
                    "leader: refuse writes (-NOREPLICAS, nothing written) while fewer followers than this "
                    "answered within min_replicas_max_lag_ms (default 0: never)",

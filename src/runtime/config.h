@@ -49,7 +49,8 @@ struct Config {
   uint64_t heartbeat_interval_ms = 100;
   uint64_t request_timeout_ms = 5000;
   std::string read_consistency = "default";  // leader: reads that name none (default: linearizable, or leader under async)
-  uint64_t max_clock_drift_ppm = 10000;      // leader: the clock drift lag bounds allow for
+  uint64_t max_clock_drift_ppm = 10000;      // leader: the clock drift lag bounds and leases allow for
+  bool lease_reads = false;                  // leader: linearizable reads under the leader's lease
   uint64_t min_replicas = 0;                 // leader: refuse writes with fewer followers in reach
   uint64_t min_replicas_max_lag_ms = 10000;  // … heard from within this
   uint64_t log_compact_entries = 20000;

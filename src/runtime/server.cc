@@ -123,6 +123,7 @@ std::optional<std::string> Server::Impl::start_replica() {
   options.redirect = config.redirect;
   if (config.read_consistency != "default") options.read_default = *core::parse_read_options(config.read_consistency);
   options.clock_drift_max_ppm = config.max_clock_drift_ppm;
+  options.lease_reads = config.lease_reads;
   options.min_replicas = static_cast<uint32_t>(config.min_replicas);
   options.min_replicas_max_lag_ms = static_cast<core::TimeMs>(config.min_replicas_max_lag_ms);
   options.client_addresses = client_addresses;

@@ -154,6 +154,8 @@ std::string to_text(const FaultSchedule& schedule) {
       case FaultEvent::Kind::handover: out += fmt::format("{} handover {}\n", event.at_ms, event.node); break;
       case FaultEvent::Kind::force: out += fmt::format("{} force {}\n", event.at_ms, event.node); break;
       case FaultEvent::Kind::strand: out += fmt::format("{} strand {}\n", event.at_ms, event.amount); break;
+      case FaultEvent::Kind::isolate: out += fmt::format("{} isolate {}\n", event.at_ms, event.amount); break;
+      case FaultEvent::Kind::drift: out += fmt::format("{} drift {} {}\n", event.at_ms, event.node, event.amount); break;
       case FaultEvent::Kind::restart: out += fmt::format("{} restart {}\n", event.at_ms, event.node); break;
       case FaultEvent::Kind::pause: out += fmt::format("{} pause {}\n", event.at_ms, event.node); break;
       case FaultEvent::Kind::resume: out += fmt::format("{} resume {}\n", event.at_ms, event.node); break;
@@ -211,9 +213,12 @@ std::optional<FaultSchedule> parse_schedule(const std::string& text, std::string
     } else if (kind == "drop" || kind == "dup") {
       event.kind = kind == "drop" ? FaultEvent::Kind::drop : FaultEvent::Kind::dup;
       ok = static_cast<bool>(words >> event.amount) && event.amount >= 0 && event.amount <= 1000;
-    } else if (kind == "strand") {
-      event.kind = FaultEvent::Kind::strand;
+    } else if (kind == "strand" || kind == "isolate") {
+      event.kind = kind == "strand" ? FaultEvent::Kind::strand : FaultEvent::Kind::isolate;
       ok = static_cast<bool>(words >> event.amount) && event.amount >= 0;
+    } else if (kind == "drift") {
+      event.kind = FaultEvent::Kind::drift;
+      ok = static_cast<bool>(words >> event.node >> event.amount) && event.node >= 0 && event.amount > -1'000'000;
     } else if (kind == "skew") {
       event.kind = FaultEvent::Kind::skew;
       ok = static_cast<bool>(words >> event.node >> event.amount) && event.node >= 1;

@@ -22,6 +22,9 @@
 //   <at_ms> strand <ms>          cut the links from the node leading then to every other node,
 //                                kill it <ms> later, restart it 500 ms after that: what it
 //                                acknowledged alone meanwhile is what async can lose
+//   <at_ms> isolate <ms>         cut the leader's links to every other node, both ways, for <ms>
+//                                (clients still reach it)
+//   <at_ms> drift <node> <ppm>   set the node's clock rate off by <ppm> (node 0: the leader then)
 #pragma once
 
 #include <cstdint>
@@ -49,12 +52,12 @@ struct FaultKinds {
 std::optional<FaultKinds> parse_fault_kinds(const std::string& text);
 
 struct FaultEvent {
-  enum class Kind : uint8_t { kill, restart, pause, resume, partition, heal, drop, dup, skew, wipe, handover, force, strand };
+  enum class Kind : uint8_t { kill, restart, pause, resume, partition, heal, drop, dup, skew, wipe, handover, force, strand, isolate, drift };
   int64_t at_ms = 0;
   Kind kind = Kind::heal;
   int node = 0;          // kill, restart, pause, resume, skew, wipe, handover, force
   int from = 0, to = 0;  // partition; clients are negative: client i is -(i + 1)
-  int64_t amount = 0;    // drop/dup permille, skew ms, strand ms
+  int64_t amount = 0;    // drop/dup permille, skew ms, strand and isolate ms, drift ppm
 };
 
 using FaultSchedule = std::vector<FaultEvent>;

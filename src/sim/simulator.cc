@@ -78,6 +78,9 @@ struct Node {
   uint64_t incarnation = 0;  // bumped by a crash: events of the old life are ignored
   int64_t skew_ms = 0;
   int64_t drift_ppm = 0;
+  // The drift before the current rate was set (a `drift` event): the clock stays continuous.
+  int64_t drift_offset_ms = 0;
+  int64_t drift_since_ms = 0;
   uint64_t stored_commit = 0;  // raft: the highest commit index found stored after a crash
   bool disk_lost = false;  // its storage was replaced by an empty one: it rejoins as a non-voter
 };
@@ -165,6 +168,7 @@ class Simulation {
   std::string digest(Node& node);
   // Faults.
   void apply(const FaultEvent& event);
+  Node* current_leader();
   void queue_fault(size_t index);
   void start_final_phase();
 
@@ -257,7 +261,7 @@ core::TimeMs Simulation::node_now_ms(const Node& node) const {
 
 core::TimeMs Simulation::node_monotonic_ms(const Node& node) const {
   const int64_t virtual_ms = events_.now_ns() / ns_per_ms;
-  return virtual_ms + virtual_ms * node.drift_ppm / 1'000'000;
+  return virtual_ms + node.drift_offset_ms + (virtual_ms - node.drift_since_ms) * node.drift_ppm / 1'000'000;
 }
 
 void Simulation::start_node(Node& node) {
@@ -288,6 +292,7 @@ void Simulation::start_node(Node& node) {
     // async acknowledges before any follower holds a write: a failover can lose committed
     // entries, which the replicas that kept them roll back (counted, and expected).
     raft.rollback = !options_.fsync_always || raft.ack == core::AckPolicy::async;
+    raft.lease_reads = options_.lease_reads;
     replica = std::make_unique<core::Raft>(node.engine, core::Rng(rng_.next_u64()), raft);
   } else {
     core::StandaloneOptions standalone;
@@ -628,6 +633,17 @@ void Simulation::queue_fault(size_t index) {
   });
 }
 
+// The node leading in the highest term, among those up (nullptr: none).
+Node* Simulation::current_leader() {
+  Node* leader = nullptr;
+  std::optional<core::Term> best;
+  for (auto& node : nodes_) {
+    const auto term = node->up ? node->replica->leader_term() : std::nullopt;
+    if (term && (!best || *term > *best)) best = term, leader = node.get();
+  }
+  return leader;
+}
+
 void Simulation::apply(const FaultEvent& event) {
   auto node_at = [this](int id) -> Node* {
     return id >= 1 && id <= options_.nodes ? nodes_[static_cast<size_t>(id - 1)].get() : nullptr;
@@ -677,13 +693,34 @@ void Simulation::apply(const FaultEvent& event) {
     case FaultEvent::Kind::skew:
       if (Node* node = node_at(event.node)) node->skew_ms = event.amount;
       break;
-    case FaultEvent::Kind::strand: {
-      Node* leader = nullptr;
-      std::optional<core::Term> best;
+    case FaultEvent::Kind::drift: {
+      Node* node = event.node == 0 ? current_leader() : node_at(event.node);
+      if (node == nullptr) break;
+      const int64_t virtual_ms = events_.now_ns() / ns_per_ms;
+      node->drift_offset_ms += (virtual_ms - node->drift_since_ms) * node->drift_ppm / 1'000'000;
+      node->drift_since_ms = virtual_ms;
+      node->drift_ppm = event.amount;
+      break;
+    }
+    case FaultEvent::Kind::isolate: {
+      // The leader's links to every other node, both ways (clients still reach it), for a while.
+      Node* leader = current_leader();
+      if (leader == nullptr) break;
+      ++stats_.cuts;
+      std::vector<std::pair<int, int>> links;
       for (auto& node : nodes_) {
-        const auto term = node->up ? node->replica->leader_term() : std::nullopt;
-        if (term && (!best || *term > *best)) best = term, leader = node.get();
+        if (node.get() == leader) continue;
+        links.emplace_back(leader->id, node->id);
+        links.emplace_back(node->id, leader->id);
       }
+      for (const auto& link : links) cut_.insert(link);
+      events_.after(event.amount * ns_per_ms, [this, links] {
+        for (const auto& link : links) cut_.erase(link);
+      });
+      break;
+    }
+    case FaultEvent::Kind::strand: {
+      Node* leader = current_leader();
       if (leader == nullptr) break;
       ++stats_.strands;
       for (auto& node : nodes_) {
@@ -703,14 +740,7 @@ void Simulation::apply(const FaultEvent& event) {
       // An operator's command, on its own connection (its answer is not recorded): a handover
       // goes to the node leading in the highest term, a forced promotion to the target.
       const bool force = event.kind == FaultEvent::Kind::force;
-      Node* to = force ? node_at(event.node) : nullptr;
-      if (!force) {
-        std::optional<core::Term> best;
-        for (auto& node : nodes_) {
-          const auto term = node->up ? node->replica->leader_term() : std::nullopt;
-          if (term && (!best || *term > *best)) best = term, to = node.get();
-        }
-      }
+      Node* to = force ? node_at(event.node) : current_leader();
       if (to == nullptr || !to->up || event.node < 1 || event.node > options_.nodes) break;
       ++(force ? stats_.forced_promotions : stats_.handovers);
       core::Request request = core::FailoverRequest{static_cast<uint32_t>(event.node), force, 500};
@@ -1035,12 +1065,13 @@ std::string replay_command(const SimOptions& options) {
     if (on) faults += (faults.empty() ? "" : ",") + std::string(name);
   }
   return fmt::format("replikv sim --strategy {} --nodes {} --seed {} --ops {} --clients {} --keys {} --timeout-ms {} "
-                     "--faults {} --fsync {}{}{}{}{}",
+                     "--faults {} --fsync {}{}{}{}{}{}",
                      options.strategy, options.nodes, options.seed, options.ops, options.clients, options.keys,
                      options.client_timeout_ms, faults.empty() ? "none" : faults, options.fsync_always ? "always" : "never",
                      options.strategy == "raft" && options.ack != "majority" ? " --ack " + options.ack : "",
                      options.reorder_all ? " --reorder-all" : "",
                      options.strategy == "raft" && !options.mixed_reads ? " --linearizable-reads-only" : "",
+                     options.strategy == "raft" && options.lease_reads ? " --lease-reads" : "",
                      options.broken_ack_before_sync ? " --broken ack-before-sync" : "");
 }
 

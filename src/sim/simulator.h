@@ -67,6 +67,8 @@ struct SimOptions {
   // raft: reads at every consistency (session, bounded, eventual beside the default); off, every
   // read at the cluster's default, as runs were before consistencies existed.
   bool mixed_reads = true;
+  // raft: the leader answers linearizable reads under its lease (RaftOptions::lease_reads).
+  bool lease_reads = false;
   std::optional<FaultSchedule> schedule;  // replaces the random one
   // Test only: a replica that acknowledges before syncing (every Ready demands no sync).
   bool broken_ack_before_sync = false;

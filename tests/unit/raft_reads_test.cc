@@ -326,3 +326,77 @@ TEST(RaftFailover, AForcedPromotionIsRefusedUnderAsync) {
 
 }  // namespace
 }  // namespace replikv::core
+
+namespace replikv::core {
+namespace {
+
+Cluster::Customize lease_reads() {
+  return [](int, RaftOptions& options) { options.lease_reads = true; };
+}
+
+// Under its lease the leader answers a linearizable read at once — no round, no message.
+TEST(RaftLease, ALeaderUnderItsLeaseAnswersReadsWithoutARound) {
+  Cluster cluster(3, lease_reads());
+  cluster.run(0, 5000);
+  const int leader = cluster.leaders().at(0);
+  cluster.request(leader, 1, SetRequest{"k", "v", {}, {}, false});
+  cluster.run(5010, 5050);
+  cluster.isolate(leader);  // nothing is delivered to or from it now
+  cluster.request(leader, 2, GetRequest{"k"});
+  EXPECT_EQ(cluster.reply_for(2), Reply::bulk("v"));
+  EXPECT_EQ(cluster.node(leader).status().lease_reads_total, 1u);
+  // Past the lease (the minimum election timeout, less the drift allowance) it has stepped down.
+  cluster.run(5060, 6100);
+  EXPECT_NE(cluster.node(leader).role(), Raft::Role::leader);
+  cluster.request(leader, 3, GetRequest{"k"});
+  EXPECT_FALSE(cluster.reply_for(3).has_value()) << "no lease: the read waits for a leader";
+}
+
+// Without lease reads every linearizable read takes a round: cut off, the leader answers none.
+TEST(RaftLease, WithoutLeaseReadsAReadNeedsARound) {
+  Cluster cluster(3);
+  cluster.run(0, 5000);
+  const int leader = cluster.leaders().at(0);
+  cluster.isolate(leader);
+  cluster.request(leader, 1, GetRequest{"k"});
+  EXPECT_FALSE(cluster.reply_for(1).has_value());
+}
+
+// A handover ends the lease: the leader gives it up before telling the target to stand.
+TEST(RaftLease, AHandoverEndsTheLease) {
+  Cluster cluster(3, lease_reads());
+  cluster.run(0, 5000);
+  const int leader = cluster.leaders().at(0);
+  const int target = leader % 3 + 1;
+  cluster.request(leader, 1, FailoverRequest{static_cast<uint32_t>(target), false, 1000});
+  cluster.isolate(leader);
+  cluster.request(leader, 2, GetRequest{"k"});
+  EXPECT_FALSE(cluster.reply_for(2).has_value()) << "not under a lease it is giving up";
+  EXPECT_EQ(cluster.node(leader).status().lease_reads_total, 0u);
+}
+
+// With lease reads a node that starts keeps, for a minimum election timeout, the promise it may
+// have made a leader before it stopped: it grants no vote.
+TEST(RaftLease, ARestartedNodeGrantsNoVoteForAMinimumElectionTimeout) {
+  Cluster cluster(3, lease_reads());
+  cluster.run(0, 5000);
+  const int leader = cluster.leaders().at(0);
+  const int restarted = leader % 3 + 1;
+  const int candidate = restarted % 3 + 1;
+  cluster.crash(restarted);
+  cluster.start(restarted);
+  cluster.tick(restarted, 5010);
+  proto::RaftMessage vote;
+  vote.set_type(proto::RaftMessage::VOTE);
+  vote.set_term(cluster.node(candidate).term().value() + 1);
+  vote.set_from(static_cast<uint32_t>(candidate));
+  vote.set_last_log_index(cluster.node(candidate).status().last_index.value());
+  vote.set_last_log_term(cluster.node(candidate).term().value());
+  const Term before = cluster.node(restarted).term();
+  cluster.node(restarted).peer_message(
+      {NodeId(static_cast<uint32_t>(candidate)), NodeId(static_cast<uint32_t>(restarted)), vote.SerializeAsString()});
+  EXPECT_EQ(cluster.node(restarted).term(), before) << "the vote request was ignored";
+}
+
+}  // namespace
+}  // namespace replikv::core

@@ -170,23 +170,35 @@ void Raft::tick(TimeMs wall_ms, TimeMs monotonic_ms) {
   now_ms_ = std::max(now_ms_, monotonic_ms - *monotonic_origin_ms_);
   wall_seen_ms_ = wall_ms;
   wall_ms_ = std::max(wall_ms_, wall_ms);
-  if (election_deadline_ms_ == 0) reset_election_deadline();
+  if (election_deadline_ms_ == 0) {
+    reset_election_deadline();
+    // With lease reads, a node that just started may have promised a leader (before it stopped)
+    // not to vote for a minimum election timeout: it keeps that promise as if it had just heard
+    // from one.
+    if (options_.lease_reads) leader_heard_ms_ = now_ms_;
+  }
   continue_install();
   expire_requests();
   if (role_ == Role::leader) {
-    // Check-quorum: a leader that has not heard from a majority for an election timeout steps
-    // down, so a leader cut off from the rest stops accepting writes it cannot commit.
-    size_t heard = 1;
-    for (const auto& [id, peer] : peers_) {
-      if (peer.voter && peer.heard_at_ms + options_.election_timeout_ms_min >= now_ms_) ++heard;
-    }
-    if (options_.check_quorum && heard < majority() &&
-        now_ms_ >= became_leader_ms_ + options_.election_timeout_ms_min) {
+    // Check-quorum: a leader whose lease ran out — no heartbeat round a majority answered within
+    // it — steps down, so a leader cut off from the rest stops accepting writes (which under
+    // async it could commit alone) and lease reads.
+    const TimeMs since = std::max(became_leader_ms_, lease_start_ms_.value_or(became_leader_ms_));
+    if (options_.check_quorum && now_ms_ >= since + lease_ms()) {
       become_follower(term_, std::nullopt);
       return;
     }
     if (now_ms_ >= heartbeat_due_ms_) start_round();
     propose_expiry();
+    return;
+  }
+  if (handover_ && handover_->forced && role_ == Role::candidate) {
+    // A forced promotion asks again each heartbeat interval: voters that still owe the old
+    // leader its lease grant once it has run out (lease reads), or once they hear of it.
+    if (now_ms_ >= heartbeat_due_ms_) {
+      heartbeat_due_ms_ = now_ms_ + options_.heartbeat_interval_ms;
+      request_votes(true);
+    }
     return;
   }
   if (now_ms_ >= election_deadline_ms_) {
@@ -314,6 +326,7 @@ ReplicaStatus Raft::status() const {
   status.lag_ms = lag_ms().value_or(-1);
   status.session_reads_lost_total = lost_session_reads_;
   status.min_replicas_refused_total = min_replicas_refused_;
+  status.lease_reads_total = lease_reads_;
   status.snapshot_last_send_ms = snapshot_send_ms_;
   status.snapshot_last_receive_ms = snapshot_receive_ms_;
   status.snapshot_last_move_ms = snapshot_move_ms_;
@@ -370,7 +383,7 @@ void Raft::step(const proto::RaftMessage& message) {
     const bool pre_vote = message.type() == proto::RaftMessage::PRE_VOTE ||
                           (message.type() == proto::RaftMessage::PRE_VOTE_RESPONSE && message.granted());
     if (message.type() == proto::RaftMessage::VOTE && in_lease && leader_ != NodeId(message.from()) &&
-        !message.transfer()) {
+        (!message.transfer() || (message.forced() && options_.lease_reads))) {
       return;  // a leader is alive: a disruptive candidate is ignored (with check-quorum, §9.6)
     }
     if (!pre_vote) {
@@ -709,17 +722,26 @@ void Raft::start_election(bool transfer) {
   votes_.clear();
   votes_[options_.node_id.value()] = true;
   reset_election_deadline();
+  heartbeat_due_ms_ = now_ms_ + options_.heartbeat_interval_ms;
   if (votes_.size() >= election_quorum()) {
     become_leader();
     return;
   }
+  request_votes(transfer);
+}
+
+void Raft::request_votes(bool transfer) {
   for (const auto& [id, peer] : peers_) {
+    if (votes_.count(id) != 0) continue;
     proto::RaftMessage request;
     request.set_type(proto::RaftMessage::VOTE);
     request.set_term(term_.value());
     request.set_last_log_index(last_index_.value());
     request.set_last_log_term(last_term_.value());
     request.set_transfer(transfer);
+    // A forced promotion's votes wait out the lease a voter promised the old leader (only lease
+    // reads rely on it); a handover's need not — the leader gave its lease up first.
+    request.set_forced(transfer && handover_ && handover_->forced);
     send(NodeId(id), std::move(request));
   }
 }
@@ -731,6 +753,7 @@ void Raft::become_leader() {
   role_ = Role::leader;
   leader_ = options_.node_id;
   became_leader_ms_ = now_ms_;
+  lease_start_ms_.reset();
   if (handover_ && handover_->forced) {
     reply(handover_->request, Reply::ok());
     handover_.reset();

@@ -127,6 +127,11 @@ struct RaftOptions {
   uint64_t expiry_sweep_keys_max = 200;
   bool pre_vote = true;
   bool check_quorum = true;  // also: refuse votes while a leader is heard from (leader lease)
+  // Lease reads: a leader holding its lease (a majority answered a heartbeat round it started
+  // less than lease_ms() ago, and its no-op is applied) answers linearizable reads from its own
+  // state without a confirmation round. Safe while clocks drift by at most clock_drift_max_ppm;
+  // off by default (ReadIndex needs no clock assumption).
+  bool lease_reads = false;
   // What an empty data directory (one that never ran) means: a member founding a new cluster
   // (true), or a member whose disk was replaced, joining a cluster that exists (false): it has
   // forgotten its votes and what it acknowledged, so it catches up as a non-voter — grants no
@@ -344,6 +349,9 @@ class Raft final : public Replica {
   void become_follower(Term term, std::optional<NodeId> leader);
   void start_pre_vote();
   void start_election(bool transfer = false);
+  void request_votes(bool transfer);
+  TimeMs lease_ms() const;
+  bool holds_lease() const;
   void become_leader();
   void reset_election_deadline();
 
@@ -531,6 +539,8 @@ class Raft final : public Replica {
   std::optional<TimeMs> fresh_as_of_;
   uint64_t min_replicas_refused_ = 0;
   std::optional<Handover> handover_;
+  std::optional<TimeMs> lease_start_ms_;  // leader: the start of the latest round a majority answered
+  uint64_t lease_reads_ = 0;
   uint64_t lost_session_reads_ = 0;
   uint64_t next_read_id_ = 1;
   uint64_t read_id_sent_ = 0;

@@ -62,6 +62,11 @@ void Raft::client_read(ClientRequest request) {
     reply(request, Reply::error(refusal_naming_leader()));
     return;
   }
+  if (options_.lease_reads && holds_lease()) {
+    ++lease_reads_;
+    serve_local(request);  // no other leader can have committed anything: the lease
+    return;
+  }
   if (role_ == Role::leader) {
     // ReadIndex (§8): read at the current commit index — at least the leader's no-op of this
     // term — once a majority confirms, in a round started after the read arrived, that this node
@@ -221,7 +226,11 @@ void Raft::on_read_index(const proto::RaftMessage& message) {
   PendingRead read{std::nullopt, from, message.read_id(), std::max(commit_, term_start_index_), round_ + 1};
   const auto peer = peers_.find(from.value());
   read.remote_confirms = Term(message.term()) == term_ && peer != peers_.end() && peer->second.voter;
-  if (!read.remote_confirms || majority() > 2) read.round = next_round();
+  if (options_.lease_reads && holds_lease() && commit_ >= term_start_index_) {
+    read.round = 0;  // the lease confirms it: every round number is at least 0
+  } else if (!read.remote_confirms || majority() > 2) {
+    read.round = next_round();
+  }
   pending_reads_.push_back(std::move(read));
   serve_reads();
 }
@@ -266,6 +275,22 @@ void Raft::start_round() {
     }
   }
   broadcast_append(true);
+  if (majority() == 1) confirm_rounds();  // alone, every round is confirmed at once
+}
+
+// The lease: a majority answered a heartbeat round started at lease_start_ms_, and each of them
+// promised to vote for no one for a minimum election timeout after receiving it (on its clock).
+// Clocks may drift by ρ either way: this node may claim, on its own clock, the minimum election
+// timeout × (1 − ρ) / (1 + ρ).
+TimeMs Raft::lease_ms() const {
+  const uint64_t ppm = std::min<uint64_t>(options_.clock_drift_max_ppm, 500'000);
+  return static_cast<TimeMs>(static_cast<uint64_t>(options_.election_timeout_ms_min) * (1'000'000 - ppm) /
+                             (1'000'000 + ppm));
+}
+
+bool Raft::holds_lease() const {
+  return role_ == Role::leader && lease_start_ms_ && now_ms_ < *lease_start_ms_ + lease_ms() &&
+         applied_ >= term_start_index_ && !handing_over();
 }
 
 // The highest heartbeat round a majority of the voters has answered (this node answers its own).
@@ -283,6 +308,8 @@ uint64_t Raft::quorum_round() const {
 void Raft::confirm_rounds() {
   const uint64_t confirmed = quorum_round();
   while (!own_rounds_.empty() && own_rounds_.front().round <= confirmed) {
+    // The lease: counted from the round's start (its heartbeats' send time), on this clock.
+    lease_start_ms_ = std::max(lease_start_ms_.value_or(own_rounds_.front().stamp), own_rounds_.front().stamp);
     note_freshness(own_rounds_.front().stamp, own_rounds_.front().commit);
     own_rounds_.pop_front();
   }
