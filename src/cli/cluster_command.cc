@@ -527,9 +527,12 @@ int run_failover(const FailoverOptions& options) {
   const int wait_ms = static_cast<int>(options.timeout_ms) + 2000;
   std::optional<std::string> reply;
   if (options.force) {
-    std::cout << fmt::format("promoting n{} without the leader (FAILOVER TO {} FORCE) …\n", target, target);
-    reply = ask(layout->port + target - 1,
-                {"FAILOVER", "TO", std::to_string(target), "FORCE", "TIMEOUT", std::to_string(options.timeout_ms)}, wait_ms);
+    std::vector<std::string> args{"FAILOVER", "TO", std::to_string(target), "FORCE"};
+    if (options.accept_data_loss) args.emplace_back("ACCEPT-DATA-LOSS");
+    args.insert(args.end(), {"TIMEOUT", std::to_string(options.timeout_ms)});
+    std::cout << fmt::format("promoting n{} without the leader ({}) …\n", target,
+                             options.accept_data_loss ? "accepting data loss" : "FAILOVER TO … FORCE");
+    reply = ask(layout->port + target - 1, args, wait_ms);
   } else {
     int leader = 0;
     for (int node = 1; node <= layout->nodes && leader == 0; ++node) {

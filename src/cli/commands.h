@@ -46,6 +46,7 @@ struct FailoverOptions {
   std::string dir = "replikv-cluster";
   std::string to;  // n2 or 2
   bool force = false;
+  bool accept_data_loss = false;
   int64_t timeout_ms = 5000;
 };
 

@@ -173,12 +173,20 @@ int main(int argc, char** argv) {
       "  replikv failover --to n2 --force [--dir DIR]   the leader is unreachable: n2 stands at once; it wins\n"
       "                                                 only if max(majority, n - k) nodes, n2 among them, are\n"
       "                                                 reachable and none has a newer log (refused under async)\n"
+      "  replikv failover --to n2 --force --accept-data-loss\n"
+      "                                                 n2 leads at once, in a new term, without votes: the\n"
+      "                                                 others roll back what it lacks — acknowledged writes\n"
+      "                                                 may be lost, and an old leader that still hears a\n"
+      "                                                 majority is not stopped until it meets n2\n"
       "Exit status: 0 the target leads, 1 refused or failed, 2 bad usage.");
   replikv::cli::FailoverOptions failover_options;
   failover->add_option("--to", failover_options.to, "the node to lead (n2 or 2)")->required();
   failover->add_option("--dir", failover_options.dir, "the cluster's directory (default ./replikv-cluster)");
   failover->add_flag("--force", failover_options.force,
                      "promote the target without the leader (it is unreachable); see above");
+  failover->add_flag("--accept-data-loss", failover_options.accept_data_loss,
+                     "with --force: take leadership without a quorum (see above)")
+      ->needs("--force");
   failover->add_option("--timeout-ms", failover_options.timeout_ms, "how long the failover may take (default 5000)")
       ->check(CLI::Range(1, 600000));
 

@@ -264,6 +264,8 @@ std::variant<Request, Reply> parse_request(const CommandSpec& spec,
     for (size_t i = 3; i < argv.size(); ++i) {
       if (equals_ignore_case(argv[i], "force")) {
         failover.force = true;
+      } else if (equals_ignore_case(argv[i], "accept-data-loss")) {
+        failover.accept_data_loss = true;
       } else if (equals_ignore_case(argv[i], "timeout") && i + 1 < argv.size()) {
         const auto ms = parse_int64(argv[++i]);
         if (!ms || *ms <= 0) return Reply::error("ERR FAILOVER TIMEOUT must be a positive number of milliseconds");
@@ -271,6 +273,9 @@ std::variant<Request, Reply> parse_request(const CommandSpec& spec,
       } else {
         return syntax_error();
       }
+    }
+    if (failover.accept_data_loss && !failover.force) {
+      return Reply::error("ERR ACCEPT-DATA-LOSS goes with FORCE (a handover loses nothing)");
     }
     return Request{failover};
   }

@@ -92,13 +92,16 @@ struct WaitRequest {
   int64_t timeout_ms = 0;
 };
 
-// FAILOVER TO <node> [FORCE] [TIMEOUT <ms>]: hand leadership to `target` (at the leader: it stops
-// taking writes, waits for the target to hold its whole log, then tells it to stand), or, FORCE,
-// sent to the target itself: it stands at once, without waiting out the leader lease.
+// FAILOVER TO <node> [FORCE [ACCEPT-DATA-LOSS]] [TIMEOUT <ms>]: hand leadership to `target` (at
+// the leader: it stops taking writes, waits for the target to hold its whole log, then tells it
+// to stand), or, FORCE, sent to the target itself: it stands at once, winning only with an
+// election quorum of logs no newer than its own; with ACCEPT-DATA-LOSS it takes leadership in a
+// new term without votes, and replicas roll back what it lacks.
 struct FailoverRequest {
   uint32_t target = 0;
   bool force = false;
   int64_t timeout_ms = 5000;
+  bool accept_data_loss = false;
 };
 
 using Request = std::variant<GetRequest, SetRequest, DelRequest, ExistsRequest, MGetRequest,

@@ -152,7 +152,9 @@ std::string to_text(const FaultSchedule& schedule) {
       case FaultEvent::Kind::kill: out += fmt::format("{} kill {}\n", event.at_ms, event.node); break;
       case FaultEvent::Kind::wipe: out += fmt::format("{} wipe {}\n", event.at_ms, event.node); break;
       case FaultEvent::Kind::handover: out += fmt::format("{} handover {}\n", event.at_ms, event.node); break;
-      case FaultEvent::Kind::force: out += fmt::format("{} force {}\n", event.at_ms, event.node); break;
+      case FaultEvent::Kind::force:
+        out += fmt::format("{} force {}{}\n", event.at_ms, event.node, event.amount == 1 ? " accept-data-loss" : "");
+        break;
       case FaultEvent::Kind::strand: out += fmt::format("{} strand {}\n", event.at_ms, event.amount); break;
       case FaultEvent::Kind::isolate: out += fmt::format("{} isolate {}\n", event.at_ms, event.amount); break;
       case FaultEvent::Kind::drift: out += fmt::format("{} drift {} {}\n", event.at_ms, event.node, event.amount); break;
@@ -199,6 +201,11 @@ std::optional<FaultSchedule> parse_schedule(const std::string& text, std::string
                    : kind == "pause" ? FaultEvent::Kind::pause
                                      : FaultEvent::Kind::resume;
       ok = static_cast<bool>(words >> event.node) && event.node >= 1;
+      std::string option;
+      if (ok && event.kind == FaultEvent::Kind::force && words >> option) {
+        ok = option == "accept-data-loss";
+        event.amount = 1;
+      }
     } else if (kind == "partition") {
       event.kind = FaultEvent::Kind::partition;
       std::string link;

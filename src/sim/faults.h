@@ -18,7 +18,9 @@
 //                                which rides on TCP)
 //   <at_ms> skew <node> <ms>     offset the node's clock (may be negative)
 //   <at_ms> handover <node>      an operator's FAILOVER TO <node>, sent to the node leading then
-//   <at_ms> force <node>         an operator's FAILOVER TO <node> FORCE, sent to that node
+//   <at_ms> force <node> [accept-data-loss]
+//                                an operator's FAILOVER TO <node> FORCE [ACCEPT-DATA-LOSS], sent
+//                                to that node
 //   <at_ms> strand <ms>          cut the links from the node leading then to every other node,
 //                                kill it <ms> later, restart it 500 ms after that: what it
 //                                acknowledged alone meanwhile is what async can lose

@@ -743,7 +743,9 @@ void Simulation::apply(const FaultEvent& event) {
       Node* to = force ? node_at(event.node) : current_leader();
       if (to == nullptr || !to->up || event.node < 1 || event.node > options_.nodes) break;
       ++(force ? stats_.forced_promotions : stats_.handovers);
-      core::Request request = core::FailoverRequest{static_cast<uint32_t>(event.node), force, 500};
+      const bool accept_data_loss = force && event.amount == 1;
+      if (accept_data_loss) ++stats_.data_loss_promotions;
+      core::Request request = core::FailoverRequest{static_cast<uint32_t>(event.node), force, 500, accept_data_loss};
       input(*to, [to, request] {
         to->replica->client_request({core::ConnectionId(admin_connection), 0, request, {}, std::nullopt});
       });
@@ -986,6 +988,16 @@ SimResult Simulation::run() {
     result.expected_violations = {"linearizable", "lost-writes"};
     // Raft: committed entries lost from a majority are rolled back where a replica kept them.
     if (options_.strategy == "raft") result.expected_violations.push_back("commit-index");
+  }
+  if (stats_.data_loss_promotions > 0) {
+    // An operator accepted data loss: what the promoted node lacked is gone, reads before the
+    // promotion may not be seen after it, and replicas roll back. Measured, not promised.
+    for (const char* check : {"linearizable", "lost-writes", "commit-index", "stale-reads", "sessions"}) {
+      if (std::find(result.expected_violations.begin(), result.expected_violations.end(), check) ==
+          result.expected_violations.end()) {
+        result.expected_violations.push_back(check);
+      }
+    }
   }
   if (options_.strategy == "raft" && options_.ack == "async") {
     // async acknowledges what only the leader holds: a failover loses some, and replicas that

@@ -155,6 +155,45 @@ class ManualFailoverTest(unittest.TestCase):
         self.assertEqual(self.failover("--to", "n7").returncode, 2)
 
 
+class DataLossPromotionTest(unittest.TestCase):
+    def test_force_refuses_a_node_missing_writes_unless_data_loss_is_accepted(self):
+        cluster = Cluster().start()
+        try:
+            old = wait_until(cluster.leader, 30, "a leader")
+            target = old % 3 + 1
+            leader = cluster.client(old)
+            leader.execute_command("FAULT", "CUT", str(target), "OUT")  # the target misses what follows
+            keys = [f"only-two-{i}" for i in range(20)]
+            for key in keys:
+                self.assertTrue(leader.set(key, "1"))  # acknowledged: the leader and the other follower
+            other = target % 3 + 1
+            # The other follower cannot reach the target either: nothing it holds gets there.
+            cluster.client(other).execute_command("FAULT", "CUT", str(target), "OUT")
+            os.kill(cluster.pid(old), signal.SIGKILL)
+
+            def failover(*extra):
+                return subprocess.run([BINARY, "failover", "--dir", cluster.dir, "--to", f"n{target}", "--force",
+                                       "--timeout-ms", "2000", *extra], capture_output=True, text=True, timeout=60)
+
+            refused = failover()
+            self.assertEqual(refused.returncode, 1, refused.stdout + refused.stderr)
+            self.assertIn("forced promotion", refused.stderr)
+            accepted = failover("--accept-data-loss")
+            self.assertEqual(accepted.returncode, 0, accepted.stdout + accepted.stderr)
+            self.assertEqual(cluster.replication(target)["replikv_raft_role"], "leader")
+            cluster.client(other).execute_command("FAULT", "HEAL")
+            cluster.cli("restart", "--node", f"n{old}")
+            wait_until(lambda: len({digest(cluster.client(n)) for n in cluster.all}) == 1, 60, "every node agreeing")
+            lost = missing_on(cluster, target, keys)
+            rolled_back = sum(int(cluster.replication(n)["replikv_rollback_entries"]) for n in cluster.all)
+            print(f"\naccepting data loss: {len(lost)} of {len(keys)} acknowledged writes lost, "
+                  f"{rolled_back} entries rolled back")
+            self.assertEqual(len(lost), len(keys))
+            self.assertGreaterEqual(rolled_back, len(keys))
+        finally:
+            cluster.stop()
+
+
 class Kill9PerAckModeTest(unittest.TestCase):
     """kill -9 of the leader under unique-key inserts, restart, heal: acknowledged inserts lost are
     counted. Zero in every mode that waits for followers; async may lose some (printed)."""

@@ -400,3 +400,48 @@ TEST(RaftLease, ARestartedNodeGrantsNoVoteForAMinimumElectionTimeout) {
 
 }  // namespace
 }  // namespace replikv::core
+
+namespace replikv::core {
+namespace {
+
+// FAILOVER TO n FORCE ACCEPT-DATA-LOSS: the target leads at once in a new term though its log
+// lacks an acknowledged write; the replicas that held it roll it back, counted, and every node
+// converges on the target's history — the old leader too when it returns.
+TEST(RaftFailover, AForcedPromotionAcceptingDataLossLeadsAndTheOthersRollBack) {
+  Cluster cluster(3);
+  cluster.run(0, 5000);
+  const int leader = cluster.leaders().at(0);
+  const int target = leader % 3 + 1;
+  const int other = target % 3 + 1;
+  cluster.isolate(target);
+  cluster.request(leader, 1, SetRequest{"k", "v", {}, {}, false});
+  cluster.run(5010, 5050);
+  ASSERT_EQ(cluster.reply_for(1), Reply::ok()) << "acknowledged without the target";
+  cluster.heal();
+  cluster.isolate(leader);
+  FailoverRequest force{static_cast<uint32_t>(target), true, 100, false};
+  cluster.request(target, 2, force);
+  cluster.run(5060, 5200);
+  ASSERT_TRUE(cluster.reply_for(2) && cluster.reply_for(2)->is_error()) << "refused without accepting the loss";
+
+  force.accept_data_loss = true;
+  cluster.request(target, 3, force);
+  EXPECT_EQ(cluster.reply_for(3), Reply::ok());
+  EXPECT_EQ(cluster.node(target).role(), Raft::Role::leader);
+  EXPECT_GE(cluster.node(target).term().value(), uint64_t{1} << 20);
+  cluster.run(5210, 5600);
+  EXPECT_GT(cluster.node(other).status().rollback_entries_total, 0u);
+  cluster.request(target, 4, GetRequest{"k"});
+  cluster.run(5610, 5700);
+  EXPECT_EQ(cluster.reply_for(4), Reply::nil()) << "the write the target never had is lost";
+
+  cluster.heal();
+  cluster.run(5710, 6500);
+  EXPECT_EQ(cluster.leaders(), std::vector<int>{target});
+  EXPECT_GT(cluster.node(leader).status().rollback_entries_total, 0u);
+  EXPECT_EQ(cluster.state(leader), cluster.state(target));
+  EXPECT_EQ(cluster.state(other), cluster.state(target));
+}
+
+}  // namespace
+}  // namespace replikv::core

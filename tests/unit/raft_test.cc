@@ -535,7 +535,7 @@ TEST(RaftDeathTest, UnderAMajorityACommittedEntryIsNeverRolledBack) {
         diverge_a_follower(cluster, follower);
         cluster.run(10010, 11000);
       },
-      "no rollback under a majority");
+      "no rollback under a quorum");
 }
 
 // Pre-vote (§9.6) with a partial partition: a follower cut off from the leader alone asks the

@@ -99,6 +99,7 @@ Raft::Raft(const StorageView& view, Rng rng, RaftOptions options)
   }
   load_windows();
   load_applied_terms();
+  data_loss_term_ = Term(read_meta(view, meta_data_loss_term));
   // An install the last run left: received only in part — its staging goes (the leader sends
   // again from the first chunk); moving into place — it goes on (docs/snapshots.md §5).
   if (const auto marker = view.get(Column::meta, meta_install)) {
@@ -327,6 +328,7 @@ ReplicaStatus Raft::status() const {
   status.session_reads_lost_total = lost_session_reads_;
   status.min_replicas_refused_total = min_replicas_refused_;
   status.lease_reads_total = lease_reads_;
+  status.data_loss_promotions_total = data_loss_promotions_;
   status.snapshot_last_send_ms = snapshot_send_ms_;
   status.snapshot_last_receive_ms = snapshot_receive_ms_;
   status.snapshot_last_move_ms = snapshot_move_ms_;
@@ -473,6 +475,7 @@ void Raft::on_append(const proto::RaftMessage& message) {
   if (role_ != Role::follower || leader_ != from) become_follower(term_, from);
   leader_heard_ms_ = now_ms_;
   reset_election_deadline();
+  note_data_loss_term(Term(message.data_loss_term()));
   if (message.fresh_stamp() > 0) note_freshness(static_cast<TimeMs>(message.fresh_stamp() - 1), LogIndex(message.fresh_commit()));
 
   proto::RaftMessage response;
@@ -488,7 +491,7 @@ void Raft::on_append(const proto::RaftMessage& message) {
     need_rollback(*rollback_from_, from, response);  // waiting for the snapshot
     return;
   }
-  if (compacted && options_.rollback && !message.heartbeat()) {
+  if (compacted && rollback_possible() && !message.heartbeat()) {
     // Where committed entries can be lost (rollback on), a compacted prefix is no proof of
     // agreement: compare at its last entry (its term is known), or — the leader's log ending
     // before it — this node holds committed entries the leader lacks.
@@ -824,6 +827,7 @@ void Raft::send(NodeId to, proto::RaftMessage message) {
   message.set_from(options_.node_id.value());
   if (message.term() == 0) message.set_term(term_.value());
   if (!voter_) message.set_non_voter(true);
+  if (data_loss_term_ > Term()) message.set_data_loss_term(data_loss_term_.value());
   pending_.messages.push_back({options_.node_id, to, message.SerializeAsString()});
 }
 
@@ -834,6 +838,7 @@ void Raft::send_append(NodeId to, Peer& peer, bool heartbeat, bool commit_only) 
   message.set_round(commit_only ? 0 : round_);
   message.set_last_log_index(last_index_.value());
   message.set_last_log_term(last_term_.value());
+  if (data_loss_term_ > Term()) message.set_data_loss_term(data_loss_term_.value());
   if (peer.fresh_unsent) {
     message.set_fresh_stamp(static_cast<uint64_t>(peer.fresh_unsent->stamp) + 1);
     message.set_fresh_commit(peer.fresh_unsent->commit.value());

@@ -352,6 +352,10 @@ class Raft final : public Replica {
   void request_votes(bool transfer);
   TimeMs lease_ms() const;
   bool holds_lease() const;
+  // Committed entries may be rolled back: acknowledgements do not wait for a quorum (options_),
+  // or an operator accepted data loss in a forced promotion (data_loss_term_).
+  bool rollback_possible() const { return options_.rollback || data_loss_term_ > Term(); }
+  void note_data_loss_term(Term term);
   void become_leader();
   void reset_election_deadline();
 
@@ -539,7 +543,9 @@ class Raft final : public Replica {
   std::optional<TimeMs> fresh_as_of_;
   uint64_t min_replicas_refused_ = 0;
   std::optional<Handover> handover_;
-  std::optional<TimeMs> lease_start_ms_;  // leader: the start of the latest round a majority answered
+  std::optional<TimeMs> lease_start_ms_;
+  Term data_loss_term_;  // meta_data_loss_term
+  uint64_t data_loss_promotions_ = 0;  // leader: the start of the latest round a majority answered
   uint64_t lease_reads_ = 0;
   uint64_t lost_session_reads_ = 0;
   uint64_t next_read_id_ = 1;

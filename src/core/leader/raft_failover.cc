@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "core/leader/raft.h"
+#include "core/leader/raft_records.h"
 
 namespace replikv::core {
 
@@ -17,6 +18,33 @@ void Raft::client_failover(ClientRequest request) {
   }
   if (handover_) {
     reply(request, Reply::error(fmt::format("ERR a failover to node {} is already in progress", handover_->target.value())));
+    return;
+  }
+  if (failover.force && failover.accept_data_loss) {
+    // Leadership without votes, in a term above any this node has seen and apart from any an
+    // election reaches (the next multiple of 2^20, plus this node's id): reachable nodes follow
+    // it at its first message and roll back the committed entries it lacks, counted. It cannot
+    // stop an old leader that still hears a majority from taking writes meanwhile: those are lost
+    // when the two meet.
+    if (!voter_ || installing()) {
+      reply(request, Reply::error(fmt::format("ERR node {} cannot lead: {}", target.value(),
+                                              voter_ ? "it is installing a snapshot"
+                                                     : "it is a non-voter (it rejoined with an empty data directory)")));
+      return;
+    }
+    if (target != options_.node_id) {
+      reply(request, Reply::error(fmt::format("ERR FAILOVER TO {} FORCE goes to node {} itself, not to node {}",
+                                              target.value(), target.value(), options_.node_id.value())));
+      return;
+    }
+    const Term jumped((((term_.value() >> 20) + 1) << 20) | (options_.node_id.value() & 0xfffff));
+    become_follower(jumped, std::nullopt);
+    vote_ = options_.node_id;
+    persist_term_and_vote();
+    note_data_loss_term(jumped);
+    ++data_loss_promotions_;
+    become_leader();
+    reply(request, Reply::ok());
     return;
   }
   if (failover.force) {
@@ -58,6 +86,13 @@ void Raft::client_failover(ClientRequest request) {
   // From now on no write is taken; the target is told to stand once it holds the whole log.
   handover_ = Handover{target, now_ms_ + failover.timeout_ms, std::move(request), false, false};
   tell_target();
+}
+
+void Raft::note_data_loss_term(Term term) {
+  if (term <= data_loss_term_) return;
+  data_loss_term_ = term;
+  pending_.batch.put(Column::meta, std::string(raft_records::meta_data_loss_term), raft_records::u64_bytes(term.value()));
+  raft_records::demand(pending_, Sync::always);
 }
 
 void Raft::tell_target() {

@@ -30,6 +30,9 @@ inline constexpr std::string_view meta_voter = "raft_voter";
 // 8 bytes: this data directory's incarnation, random, made at its first run (LogEntry
 // origin_incarnation).
 inline constexpr std::string_view meta_incarnation = "raft_incarnation";
+// 8 bytes: the highest term an operator's promotion accepting data loss began (RaftMessage
+// data_loss_term): committed entries of earlier terms the leader lacks may be rolled back.
+inline constexpr std::string_view meta_data_loss_term = "raft_data_loss_term";
 
 inline std::string index_key(LogIndex index) {
   std::string key;

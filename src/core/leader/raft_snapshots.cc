@@ -139,6 +139,7 @@ void Raft::on_install_snapshot(const proto::RaftMessage& message) {
   if (role_ != Role::follower || leader_ != from) become_follower(term_, from);
   leader_heard_ms_ = now_ms_;
   reset_election_deadline();
+  note_data_loss_term(Term(message.data_loss_term()));
 
   const proto::SnapshotChunk& chunk = message.snapshot();
   const LogIndex index(chunk.index());
@@ -162,7 +163,7 @@ void Raft::on_install_snapshot(const proto::RaftMessage& message) {
     return;
   }
   if (index <= commit_ && !rollback_from_) {
-    if (options_.rollback) {
+    if (rollback_possible()) {
       // Committed here is no proof the leader has it: go on from there, and the APPENDs compare.
       response.set_success(true);
       response.set_compacted(true);
@@ -302,7 +303,10 @@ void Raft::finish_install() {
 // acknowledgements do not wait for a majority (options_.rollback); the leader is asked for a
 // snapshot, and entries from it are refused until one is installed.
 void Raft::need_rollback(LogIndex from, NodeId leader, proto::RaftMessage& response) {
-  REPLIKV_ASSERT(options_.rollback, "a committed entry is never truncated (no rollback under a majority)");
+  REPLIKV_ASSERT(options_.rollback || (data_loss_term_ > Term() && (from > last_index_ || from < log_start_ ||
+                                                                   term_at(from) < data_loss_term_)),
+                 "a committed entry is never truncated (no rollback under a quorum, unless an operator "
+                 "accepted data loss after it)");
   if (!rollback_from_ || from < *rollback_from_) rollback_from_ = from;
   response.set_success(false);
   response.set_needs_snapshot(true);
