@@ -476,7 +476,9 @@ void Raft::on_append(const proto::RaftMessage& message) {
   leader_heard_ms_ = now_ms_;
   reset_election_deadline();
   note_data_loss_term(Term(message.data_loss_term()));
-  if (message.fresh_stamp() > 0) note_freshness(static_cast<TimeMs>(message.fresh_stamp() - 1), LogIndex(message.fresh_commit()));
+  if (message.fresh_stamp() > 0 && message.stamp_run() == epoch()) {
+    note_freshness(static_cast<TimeMs>(message.fresh_stamp() - 1), LogIndex(message.fresh_commit()));
+  }
 
   proto::RaftMessage response;
   response.set_type(proto::RaftMessage::APPEND_RESPONSE);
@@ -484,6 +486,7 @@ void Raft::on_append(const proto::RaftMessage& message) {
   response.set_round(message.round());
   response.set_heartbeat(message.heartbeat());
   response.set_stamp(static_cast<uint64_t>(now_ms_) + 1);
+  response.set_stamp_run(epoch());
   const LogIndex prev(message.prev_log_index());
   // Below the log's start, entries were applied here, so committed: they match the leader's.
   const bool compacted = prev.value() + 1 < log_start_.value();
@@ -578,6 +581,13 @@ void Raft::on_append_response(const proto::RaftMessage& message) {
   if (it == peers_.end()) return;
   Peer& peer = it->second;
   peer.heard_at_ms = now_ms_;
+  if (message.stamp_run() != peer.stamp_run) {
+    // The follower restarted: its clock, and so its stamps, start afresh.
+    peer.stamp_run = message.stamp_run();
+    peer.stamp_heard = peer.stamp_confirmed = 0;
+    peer.fresh_pending.reset();
+    peer.fresh_unsent.reset();
+  }
   peer.stamp_heard = std::max(peer.stamp_heard, message.stamp());
   if (message.round() > peer.round_acked) {
     peer.round_acked = message.round();
@@ -842,6 +852,7 @@ void Raft::send_append(NodeId to, Peer& peer, bool heartbeat, bool commit_only) 
   if (peer.fresh_unsent) {
     message.set_fresh_stamp(static_cast<uint64_t>(peer.fresh_unsent->stamp) + 1);
     message.set_fresh_commit(peer.fresh_unsent->commit.value());
+    message.set_stamp_run(peer.fresh_unsent->run);
     peer.fresh_unsent.reset();
   }
   if (heartbeat) {

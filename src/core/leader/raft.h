@@ -228,6 +228,7 @@ class Raft final : public Replica {
     uint64_t round = 0;
     TimeMs stamp = 0;
     LogIndex commit;
+    uint64_t run = 0;  // a follower's stamp: the run of the follower it is from
   };
   // The leader's side of one snapshot transfer: chunks [acked, next) are in flight.
   struct SnapshotSending {
@@ -257,6 +258,7 @@ class Raft final : public Replica {
     // waiting for a round, and the one to send with the next message.
     uint64_t stamp_heard = 0;
     uint64_t stamp_confirmed = 0;
+    uint64_t stamp_run = 0;  // the follower's run its stamps are from
     std::optional<Freshness> fresh_pending;
     std::optional<Freshness> fresh_unsent;
   };

@@ -270,7 +270,7 @@ void Raft::start_round() {
   tell_target();
   for (auto& [id, peer] : peers_) {
     if (!peer.fresh_pending && peer.stamp_heard > peer.stamp_confirmed) {
-      peer.fresh_pending = Freshness{round_, static_cast<TimeMs>(peer.stamp_heard - 1), commit};
+      peer.fresh_pending = Freshness{round_, static_cast<TimeMs>(peer.stamp_heard - 1), commit, peer.stamp_run};
       peer.stamp_confirmed = peer.stamp_heard;
     }
   }
