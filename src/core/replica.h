@@ -76,6 +76,7 @@ struct ReplicaStatus {
   uint64_t min_replicas_refused_total = 0;
   uint64_t lease_reads_total = 0;  // linearizable reads the leader served under its lease
   uint64_t data_loss_promotions_total = 0;  // forced promotions of this node that accepted data loss
+  uint64_t truncated_entries_total = 0;  // uncommitted entries dropped for the leader's (never acknowledged)
   // The last snapshot: sent whole (ms, leader); received and moved into place (ms, follower).
   TimeMs snapshot_last_send_ms = 0, snapshot_last_receive_ms = 0, snapshot_last_move_ms = 0;
   uint64_t malformed_messages_total = 0;

@@ -174,6 +174,9 @@ std::string Server::Impl::metrics_text() const {
            status.min_replicas_refused_total);
     metric("replikv_lease_reads_total", "counter", "Linearizable reads the leader served under its lease.",
            status.lease_reads_total);
+    metric("replikv_truncated_entries_total", "counter",
+           "Uncommitted entries this node dropped for a leader's conflicting ones (a deposed leader's suffix).",
+           status.truncated_entries_total);
     metric("replikv_voter", "gauge",
            "1 for a voter; 0 for a node that rejoined with an empty data directory (counts toward no quorum).",
            status.voter ? 1 : 0);

@@ -375,7 +375,7 @@ std::string Server::Impl::info_replication() const {
         "replikv_snapshot_chunks_received:{}\r\nreplikv_snapshot_installing:{}\r\nreplikv_voter:{}\r\n"
         "replikv_snapshot_last_send_ms:{}\r\nreplikv_snapshot_last_receive_ms:{}\r\nreplikv_snapshot_last_move_ms:{}\r\n"
         "replikv_rollback_entries:{}\r\nreplikv_lag_ms:{}\r\nreplikv_session_reads_lost:{}\r\n"
-        "replikv_min_replicas_refused:{}\r\nreplikv_read_consistency:{}\r\nreplikv_lease_reads:{}\r\n",
+        "replikv_min_replicas_refused:{}\r\nreplikv_read_consistency:{}\r\nreplikv_lease_reads:{}\r\nreplikv_truncated_entries:{}\r\n",
         config.ack, config.failover, status.raft_role, status.term.value(), status.leader ? status.leader->value() : 0,
         status.commit_index.value(), status.last_index.value(), status.writes_forwarded_total,
         status.duplicates_skipped_total, peer.messages_sent, peer.messages_received, peer.messages_dropped,
@@ -385,7 +385,7 @@ std::string Server::Impl::info_replication() const {
         status.installing_snapshot ? 1 : 0, status.voter ? 1 : 0, status.snapshot_last_send_ms,
         status.snapshot_last_receive_ms, status.snapshot_last_move_ms, status.rollback_entries_total, status.lag_ms,
         status.session_reads_lost_total, status.min_replicas_refused_total, config.read_consistency,
-        status.lease_reads_total);
+        status.lease_reads_total, status.truncated_entries_total);
   }
   return out;
 }

@@ -445,3 +445,35 @@ TEST(RaftFailover, AForcedPromotionAcceptingDataLossLeadsAndTheOthersRollBack) {
 
 }  // namespace
 }  // namespace replikv::core
+
+namespace replikv::core {
+namespace {
+
+// A forced promotion stands again above a higher term it meets: node 3 (no pre-vote) raised its
+// term in elections while cut off; the target's first VOTE is below it, and it stands again at
+// node 3's term + 1 — then node 3, no more up to date, grants it.
+TEST(RaftFailover, AForcedPromotionStandsAboveAHigherTermItMeets) {
+  Cluster cluster(3, [](int n, RaftOptions& options) { options.pre_vote = n != 3; });
+  cluster.run(0, 5000);
+  if (cluster.leaders().at(0) == 3) {
+    cluster.request(3, 100, FailoverRequest{1, false, 1000, false});
+    cluster.run(5010, 5200);
+  }
+  const int leader = cluster.leaders().at(0);
+  ASSERT_NE(leader, 3);
+  const int target = leader == 1 ? 2 : 1;
+  cluster.isolate(3);
+  cluster.run(5210, 9000);  // node 3 stands again and again, alone
+  const Term high = cluster.node(3).term();
+  ASSERT_GT(high, cluster.node(target).term());
+  cluster.crash(leader);
+  cluster.heal();
+  cluster.request(target, 1, FailoverRequest{static_cast<uint32_t>(target), true, 1000, false});
+  cluster.run(9010, 9100);
+  EXPECT_EQ(cluster.reply_for(1), Reply::ok());
+  EXPECT_EQ(cluster.node(target).role(), Raft::Role::leader);
+  EXPECT_GT(cluster.node(target).term(), high);
+}
+
+}  // namespace
+}  // namespace replikv::core

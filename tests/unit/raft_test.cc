@@ -585,6 +585,9 @@ TEST(Raft, AnIsolatedLeaderStepsDownAndTheMajorityMovesOn) {
   for (int n = 1; n <= 3; ++n) {
     EXPECT_EQ(cluster.node(n).commit_index(), cluster.node(cluster.leaders()[0]).commit_index());
   }
+  // The old leader dropped the write it never committed (and counts it); no one rolled back.
+  EXPECT_GE(cluster.node(old_leader).status().truncated_entries_total, 1u);
+  EXPECT_EQ(cluster.node(old_leader).status().rollback_entries_total, 0u);
 }
 
 // §9.6 pre-vote: a node that was cut off and comes back does not depose a healthy leader.

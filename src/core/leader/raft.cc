@@ -193,12 +193,24 @@ void Raft::tick(TimeMs wall_ms, TimeMs monotonic_ms) {
     propose_expiry();
     return;
   }
+  if (handover_ && handover_->forced && role_ == Role::follower && !leader_ && voter_ && !installing()) {
+    // A voter answered with a higher term: stand again, above it ("a term above every reachable
+    // node's").
+    start_election(true);
+    return;
+  }
   if (handover_ && handover_->forced && role_ == Role::candidate) {
     // A forced promotion asks again each heartbeat interval: voters that still owe the old
-    // leader its lease grant once it has run out (lease reads), or once they hear of it.
+    // leader its lease grant once it has run out (lease reads). One refused (it voted in this
+    // term already, or its log is newer): stand again, a term higher — until the deadline.
     if (now_ms_ >= heartbeat_due_ms_) {
       heartbeat_due_ms_ = now_ms_ + options_.heartbeat_interval_ms;
-      request_votes(true);
+      const bool refused = std::any_of(votes_.begin(), votes_.end(), [](const auto& vote) { return !vote.second; });
+      if (refused) {
+        start_election(true);
+      } else {
+        request_votes(true);
+      }
     }
     return;
   }
@@ -329,6 +341,7 @@ ReplicaStatus Raft::status() const {
   status.min_replicas_refused_total = min_replicas_refused_;
   status.lease_reads_total = lease_reads_;
   status.data_loss_promotions_total = data_loss_promotions_;
+  status.truncated_entries_total = truncated_entries_;
   status.snapshot_last_send_ms = snapshot_send_ms_;
   status.snapshot_last_receive_ms = snapshot_receive_ms_;
   status.snapshot_last_move_ms = snapshot_move_ms_;
@@ -395,11 +408,12 @@ void Raft::step(const proto::RaftMessage& message) {
     }
   } else if (term < term_) {
     if (message.type() == proto::RaftMessage::APPEND || message.type() == proto::RaftMessage::PRE_VOTE ||
-        message.type() == proto::RaftMessage::INSTALL_SNAPSHOT) {
-      // Tell a stale leader or pre-candidate about the newer term.
+        message.type() == proto::RaftMessage::INSTALL_SNAPSHOT || message.type() == proto::RaftMessage::VOTE) {
+      // Tell a stale leader or (pre-)candidate about the newer term.
       proto::RaftMessage response;
       response.set_type(message.type() == proto::RaftMessage::APPEND     ? proto::RaftMessage::APPEND_RESPONSE
                         : message.type() == proto::RaftMessage::PRE_VOTE ? proto::RaftMessage::PRE_VOTE_RESPONSE
+                        : message.type() == proto::RaftMessage::VOTE     ? proto::RaftMessage::VOTE_RESPONSE
                                                                          : proto::RaftMessage::INSTALL_SNAPSHOT_RESPONSE);
       response.set_term(term_.value());
       response.set_success(false);
@@ -543,6 +557,7 @@ void Raft::on_append(const proto::RaftMessage& message) {
         pending_.batch.erase(Column::log, index_key(i));
         log_bytes_ -= entry_bytes_.back();
         entry_bytes_.pop_back();
+        ++truncated_entries_;  // never committed: a deposed leader's, or a stale follower's
       }
       term_starts_.erase(term_starts_.lower_bound(index.value()), term_starts_.end());
       term_starts_dirty_ = true;

@@ -547,7 +547,8 @@ class Raft final : public Replica {
   std::optional<Handover> handover_;
   std::optional<TimeMs> lease_start_ms_;
   Term data_loss_term_;  // meta_data_loss_term
-  uint64_t data_loss_promotions_ = 0;  // leader: the start of the latest round a majority answered
+  uint64_t data_loss_promotions_ = 0;
+  uint64_t truncated_entries_ = 0;  // uncommitted entries dropped for a leader's conflicting ones  // leader: the start of the latest round a majority answered
   uint64_t lease_reads_ = 0;
   uint64_t lost_session_reads_ = 0;
   uint64_t next_read_id_ = 1;
