@@ -281,6 +281,36 @@ class Inserter(threading.Thread):
             i += 1
 
 
+class Inserters:
+    """A group of Inserter threads, started on entering and stopped (joined) on leaving."""
+
+    def __init__(self, cluster, prefix, count=2):
+        self.threads = [Inserter(cluster, f"{prefix}{t}") for t in range(count)]
+
+    def __enter__(self):
+        for t in self.threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc):
+        for t in self.threads:
+            t.stop_flag.set()
+        for t in self.threads:
+            t.join(timeout=30)
+        return False
+
+    def count(self):
+        return sum(len(t.acknowledged) for t in self.threads)
+
+    def wait_for(self, more, what, timeout_s=30):
+        """Waits until `more` inserts beyond the count now are acknowledged."""
+        target = self.count() + more
+        wait_until(lambda: self.count() >= target, timeout_s, what)
+
+    def acknowledged(self):
+        return [key for t in self.threads for key in t.acknowledged]
+
+
 class FailoverTest(unittest.TestCase):
     def setUp(self):
         self.cluster = Cluster().start()
@@ -291,29 +321,21 @@ class FailoverTest(unittest.TestCase):
     def test_kill9_leader_a_new_leader_serves_and_no_acknowledged_insert_is_lost(self):
         cluster = self.cluster
         old = wait_until(cluster.leader, 30, "a leader")
-        inserters = [Inserter(cluster, f"ins{t}") for t in range(2)]
-        for t in inserters:
-            t.start()
         bench = subprocess.Popen(["redis-benchmark", "-h", HOST, "-p", str(cluster.port(old)), "-t", "set",
                                   "-n", "100000", "-c", "8", "-r", "1000", "-q"],
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            wait_until(lambda: sum(len(t.acknowledged) for t in inserters) >= 50, 30, "inserts before the crash")
-            os.kill(cluster.pid(old), signal.SIGKILL)
-            killed_at = time.monotonic()
-            others = [n for n in (1, 2, 3) if n != old]
-            new = wait_until(lambda: cluster.leader(others), 30, "a new leader after kill -9")
-            # It serves writes.
-            wait_until(lambda: cluster.client(new).set("after-failover", "1"), 30, "a write on the new leader")
-            print(f"\nnew leader n{new} serving {time.monotonic() - killed_at:.2f}s after kill -9 of n{old}")
-            acked_before = sum(len(t.acknowledged) for t in inserters)
-            wait_until(lambda: sum(len(t.acknowledged) for t in inserters) >= acked_before + 20, 30,
-                       "inserts after the failover")
+            with Inserters(cluster, "ins") as inserters:
+                inserters.wait_for(50, "inserts before the crash")
+                os.kill(cluster.pid(old), signal.SIGKILL)
+                killed_at = time.monotonic()
+                others = [n for n in (1, 2, 3) if n != old]
+                new = wait_until(lambda: cluster.leader(others), 30, "a new leader after kill -9")
+                # It serves writes.
+                wait_until(lambda: cluster.client(new).set("after-failover", "1"), 30, "a write on the new leader")
+                print(f"\nnew leader n{new} serving {time.monotonic() - killed_at:.2f}s after kill -9 of n{old}")
+                inserters.wait_for(20, "inserts after the failover")
         finally:
-            for t in inserters:
-                t.stop_flag.set()
-            for t in inserters:
-                t.join(timeout=30)
             bench.kill()
             bench.wait(timeout=10)
         # The old leader rejoins as a follower and catches up.
@@ -323,7 +345,7 @@ class FailoverTest(unittest.TestCase):
         target = int(cluster.replication(new)["replikv_commit_index"])
         wait_until(lambda: int(cluster.replication(old)["replikv_applied_index"]) >= target, 30,
                    "the old leader catching up")
-        acknowledged = [key for t in inserters for key in t.acknowledged]
+        acknowledged = inserters.acknowledged()
         self.assertGreater(len(acknowledged), 70)
         for node in (1, 2, 3):
             c = cluster.client(node)

@@ -12,7 +12,7 @@ import unittest
 import redis
 
 from harness import BINARY
-from test_cluster import Cluster, Inserter, wait_until, digest
+from test_cluster import Cluster, Inserters, wait_until, digest
 
 
 def missing_on(cluster, node, keys):
@@ -121,23 +121,14 @@ class ManualFailoverTest(unittest.TestCase):
         cluster = self.cluster
         old = wait_until(cluster.leader, 30, "a leader")
         target = old % 3 + 1
-        inserters = [Inserter(cluster, f"h{t}") for t in range(2)]
-        for t in inserters:
-            t.start()
-        try:
-            wait_until(lambda: sum(len(t.acknowledged) for t in inserters) >= 50, 30, "inserts before the handover")
+        with Inserters(cluster, "h") as inserters:
+            inserters.wait_for(50, "inserts before the handover")
             result = self.failover("--to", f"n{target}")
             self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
             self.assertIn(f"n{target} leads", result.stdout)
             self.assertEqual(cluster.leader(), target)
-            acked = sum(len(t.acknowledged) for t in inserters)
-            wait_until(lambda: sum(len(t.acknowledged) for t in inserters) >= acked + 20, 30, "inserts after it")
-        finally:
-            for t in inserters:
-                t.stop_flag.set()
-            for t in inserters:
-                t.join(timeout=30)
-        acknowledged = [key for t in inserters for key in t.acknowledged]
+            inserters.wait_for(20, "inserts after it")
+        acknowledged = inserters.acknowledged()
         for node in cluster.all:
             wait_until(lambda: not missing_on(cluster, node, acknowledged), 30, f"every acknowledged insert on n{node}")
 
@@ -202,31 +193,22 @@ class Kill9PerAckModeTest(unittest.TestCase):
         cluster = Cluster(nodes=nodes, ack=ack).start()
         try:
             old = wait_until(cluster.leader, 30, "a leader")
-            inserters = [Inserter(cluster, f"{ack}-{t}") for t in range(2)]
-            for t in inserters:
-                t.start()
-            try:
-                wait_until(lambda: sum(len(t.acknowledged) for t in inserters) >= 100, 30, "inserts before the crash")
+            with Inserters(cluster, f"{ack}-") as inserters:
+                inserters.wait_for(100, "inserts before the crash")
                 os.kill(cluster.pid(old), signal.SIGKILL)
                 others = [n for n in cluster.all if n != old]
                 new = wait_until(lambda: cluster.leader(others), 30, "a new leader")
                 if ack == "sync":
                     # Every node must hold a write: none commits until the old leader is back.
                     cluster.cli("restart", "--node", f"n{old}")
-                acked = sum(len(t.acknowledged) for t in inserters)
-                wait_until(lambda: sum(len(t.acknowledged) for t in inserters) >= acked + 20, 30, "inserts after it")
-            finally:
-                for t in inserters:
-                    t.stop_flag.set()
-                for t in inserters:
-                    t.join(timeout=30)
+                inserters.wait_for(20, "inserts after it")
             if ack != "sync":
                 cluster.cli("restart", "--node", f"n{old}")
             target = int(cluster.replication(new)["replikv_commit_index"])
             wait_until(lambda: int(cluster.replication(old)["replikv_applied_index"]) >= target, 60,
                        "the old leader catching up")
             wait_until(lambda: len({digest(cluster.client(n)) for n in cluster.all}) == 1, 60, "every node agreeing")
-            acknowledged = [key for t in inserters for key in t.acknowledged]
+            acknowledged = inserters.acknowledged()
             lost = missing_on(cluster, new, acknowledged)
             rolled_back = sum(int(cluster.replication(n)["replikv_rollback_entries"]) for n in cluster.all)
             print(f"\nack {ack}, {nodes} nodes: {len(acknowledged)} inserts acknowledged, {len(lost)} lost, "
