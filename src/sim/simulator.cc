@@ -990,25 +990,23 @@ SimResult Simulation::run() {
     // Raft: committed entries lost from a majority are rolled back where a replica kept them.
     if (options_.strategy == "raft") result.expected_violations.push_back("commit-index");
   }
-  if (stats_.data_loss_promotions > 0) {
-    // An operator accepted data loss: what the promoted node lacked is gone, reads before the
-    // promotion may not be seen after it, and replicas roll back. Measured, not promised.
-    for (const char* check : {"linearizable", "lost-writes", "commit-index", "stale-reads", "sessions"}) {
+  const auto expect = [&](std::initializer_list<const char*> checks) {
+    for (const char* check : checks) {
       if (std::find(result.expected_violations.begin(), result.expected_violations.end(), check) ==
           result.expected_violations.end()) {
         result.expected_violations.push_back(check);
       }
     }
+  };
+  if (stats_.data_loss_promotions > 0) {
+    // An operator accepted data loss: what the promoted node lacked is gone, reads before the
+    // promotion may not be seen after it, and replicas roll back. Measured, not promised.
+    expect({"linearizable", "lost-writes", "commit-index", "stale-reads", "sessions"});
   }
   if (options_.strategy == "raft" && options_.ack == "async") {
     // async acknowledges what only the leader holds: a failover loses some, and replicas that
     // kept it roll back; reads at a deposed leader may be stale. Measured: that is the trade-off.
-    for (const char* check : {"linearizable", "lost-writes", "commit-index", "stale-reads"}) {
-      if (std::find(result.expected_violations.begin(), result.expected_violations.end(), check) ==
-          result.expected_violations.end()) {
-        result.expected_violations.push_back(check);
-      }
-    }
+    expect({"linearizable", "lost-writes", "commit-index", "stale-reads"});
   }
   return result;
 }

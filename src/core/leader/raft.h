@@ -398,11 +398,12 @@ class Raft final : public Replica {
   void serve_waits();
   size_t followers_holding(LogIndex index) const;
   size_t followers_in_reach() const;  // heard from within min_replicas_max_lag_ms
-  // The term of the entry at `index` (≤ applied) — from the log, or the applied-terms history
-  // for compacted ones — or nullopt when neither reaches back that far.
-  std::optional<Term> applied_term_at(LogIndex index) const;
+  // The term of the entry at `index` — from the log, or for applied entries compacted away from
+  // the applied-terms history — or nullopt when neither holds it.
+  std::optional<Term> known_term_at(LogIndex index) const;
   SessionToken applied_position() const;
-  std::optional<std::string> lost_write(const SessionToken& token) const;
+  // The refusal for a token whose index holds another term's entry here (`what` names the token).
+  std::optional<std::string> lost_write(const SessionToken& token, std::string_view what) const;
   void note_applied_term(LogIndex index, Term term);
   void load_applied_terms();
   // Freshness: a heartbeat round starts; rounds a majority confirmed; facts that became usable.
@@ -516,6 +517,7 @@ class Raft final : public Replica {
   std::map<uint32_t, bool> votes_;
   std::map<uint32_t, Peer> peers_;
   std::vector<uint64_t> held_scratch_;  // advance_commit()'s
+  mutable std::vector<uint64_t> rounds_scratch_;  // quorum_round()'s
 
   uint64_t next_origin_sequence_ = 1;
   std::map<uint64_t, PendingWrite> pending_writes_;  // by origin sequence

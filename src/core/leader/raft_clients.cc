@@ -145,13 +145,7 @@ size_t Raft::followers_in_reach() const {
 void Raft::serve_waits() {
   if (role_ != Role::leader) return;
   for (auto it = waits_.begin(); it != waits_.end();) {
-    std::optional<std::string> lost;
-    if (it->token.index.value() > 0 && it->token.index <= last_index_ && it->token.index.value() + 1 >= log_start_.value() &&
-        term_at(it->token.index) != it->token.term) {
-      lost = fmt::format("LOSTWRITE the connection's last write ({}) was lost in a failover", to_string(it->token));
-    } else if (it->token.index.value() > 0 && it->token.index.value() + 1 < log_start_.value()) {
-      lost = lost_write(it->token);
-    }
+    const auto lost = lost_write(it->token, "the connection's last write");
     const size_t count = followers_holding(it->token.index);
     const bool done = lost || count >= it->replicas || (it->deadline_ms && *it->deadline_ms <= now_ms_);
     if (!done) {

@@ -20,49 +20,49 @@ void Raft::client_failover(ClientRequest request) {
     reply(request, Reply::error(fmt::format("ERR a failover to node {} is already in progress", handover_->target.value())));
     return;
   }
-  if (failover.force && failover.accept_data_loss) {
-    // Leadership without votes, in a term above any this node has seen and apart from any an
-    // election reaches (the next multiple of 2^20, plus this node's id): reachable nodes follow
-    // it at its first message and roll back the committed entries it lacks, counted. It cannot
-    // stop an old leader that still hears a majority from taking writes meanwhile: those are lost
-    // when the two meet.
-    if (!voter_ || installing()) {
-      reply(request, Reply::error(fmt::format("ERR node {} cannot lead: {}", target.value(),
-                                              voter_ ? "it is installing a snapshot"
-                                                     : "it is a non-voter (it rejoined with an empty data directory)")));
-      return;
-    }
-    if (target != options_.node_id) {
-      reply(request, Reply::error(fmt::format("ERR FAILOVER TO {} FORCE goes to node {} itself, not to node {}",
-                                              target.value(), target.value(), options_.node_id.value())));
-      return;
-    }
-    const Term jumped((((term_.value() >> 20) + 1) << 20) | (options_.node_id.value() & 0xfffff));
-    become_follower(jumped, std::nullopt);
-    vote_ = options_.node_id;
-    persist_term_and_vote();
-    note_data_loss_term(jumped);
-    ++data_loss_promotions_;
-    become_leader();
-    reply(request, Reply::ok());
-    return;
-  }
+  // Why this node cannot lead, if it cannot (said to FORCE, and of a handover's target).
+  const auto cannot_lead = [&](bool voter, bool installing_now) -> std::optional<Reply> {
+    if (voter && !installing_now) return std::nullopt;
+    return Reply::error(fmt::format("ERR node {} cannot lead: {}", target.value(),
+                                    voter ? "it is installing a snapshot"
+                                          : "it is a non-voter (it rejoined with an empty data directory)"));
+  };
   if (failover.force) {
-    // Sent to the node to promote: it stands at once, voters granting despite the lease. It wins
-    // only with an election quorum — max(majority, n − k) — of voters whose logs are no newer
-    // than its own, so no acknowledged write is lost; otherwise it is refused at the deadline.
     if (target != options_.node_id) {
       reply(request, Reply::error(fmt::format("ERR FAILOVER TO {} FORCE goes to node {} itself, not to node {}",
                                               target.value(), target.value(), options_.node_id.value())));
-    } else if (role_ == Role::leader) {
+      return;
+    }
+    if (failover.accept_data_loss) {
+      // Leadership without votes, in a term above any this node has seen and apart from any an
+      // election reaches (the next multiple of 2^20, plus this node's id): reachable nodes follow
+      // it at its first message and roll back the committed entries it lacks, counted. It cannot
+      // stop an old leader that still hears a majority from taking writes meanwhile: those are
+      // lost when the two meet.
+      if (auto refusal = cannot_lead(voter_, installing())) {
+        reply(request, std::move(*refusal));
+        return;
+      }
+      const Term jumped((((term_.value() >> 20) + 1) << 20) | (options_.node_id.value() & 0xfffff));
+      become_follower(jumped, std::nullopt);
+      vote_ = options_.node_id;
+      persist_term_and_vote();
+      note_data_loss_term(jumped);
+      ++data_loss_promotions_;
+      become_leader();
+      reply(request, Reply::ok());
+      return;
+    }
+    // It stands at once, voters granting despite the lease. It wins only with an election
+    // quorum — max(majority, n − k) — of voters whose logs are no newer than its own, so no
+    // acknowledged write is lost; otherwise it is refused at the deadline.
+    if (role_ == Role::leader) {
       reply(request, Reply::ok());
     } else if (options_.ack == AckPolicy::async) {
       reply(request, Reply::error("ERR refused: under ack async only the leader held the latest acknowledged "
                                   "writes, so a forced promotion may lose them"));
-    } else if (!voter_ || installing()) {
-      reply(request, Reply::error(fmt::format("ERR node {} cannot lead: {}", target.value(),
-                                              voter_ ? "it is installing a snapshot"
-                                                     : "it is a non-voter (it rejoined with an empty data directory)")));
+    } else if (auto refusal = cannot_lead(voter_, installing())) {
+      reply(request, std::move(*refusal));
     } else {
       handover_ = Handover{target, now_ms_ + failover.timeout_ms, std::move(request), true, false};
       start_election(true);
@@ -77,10 +77,8 @@ void Raft::client_failover(ClientRequest request) {
     reply(request, Reply::ok());
     return;
   }
-  if (!peers_.at(target.value()).voter) {
-    reply(request, Reply::error(fmt::format("ERR node {} cannot lead: it is a non-voter (it rejoined with an empty "
-                                            "data directory)",
-                                            target.value())));
+  if (auto refusal = cannot_lead(peers_.at(target.value()).voter, false)) {
+    reply(request, std::move(*refusal));
     return;
   }
   // From now on no write is taken; the target is told to stand once it holds the whole log.

@@ -95,7 +95,7 @@ void Raft::serve_session_reads() {
       continue;
     }
     if (token) {
-      if (auto lost = lost_write(*token)) {
+      if (auto lost = lost_write(*token, "the session's position")) {
         ++lost_session_reads_;
         reply(it->request, Reply::error(std::move(*lost)));
         it = session_reads_.erase(it);
@@ -107,18 +107,18 @@ void Raft::serve_session_reads() {
   }
 }
 
-std::optional<std::string> Raft::lost_write(const SessionToken& token) const {
+std::optional<std::string> Raft::lost_write(const SessionToken& token, std::string_view what) const {
   if (token.index.value() == 0) return std::nullopt;
-  const auto term = applied_term_at(token.index);
+  const auto term = known_term_at(token.index);
   if (!term || *term == token.term) return std::nullopt;
-  return fmt::format("LOSTWRITE the session's position {} was lost in a failover: entry {} holds term {} "
-                     "here. Start a new session (SESSION RESET)",
-                     to_string(token), token.index.value(), term->value());
+  return fmt::format("LOSTWRITE {} {} was lost in a failover: entry {} holds term {} here. Start a new "
+                     "session (SESSION RESET)",
+                     what, to_string(token), token.index.value(), term->value());
 }
 
-std::optional<Term> Raft::applied_term_at(LogIndex index) const {
-  if (index > applied_) return std::nullopt;
+std::optional<Term> Raft::known_term_at(LogIndex index) const {
   if (index.value() + 1 >= log_start_.value() && index <= last_index_) return term_at(index);
+  if (index > applied_) return std::nullopt;
   const auto it = applied_terms_.upper_bound(index.value());
   if (it == applied_terms_.begin()) return std::nullopt;  // older than the history kept
   return std::prev(it)->second;
@@ -295,7 +295,8 @@ bool Raft::holds_lease() const {
 
 // The highest heartbeat round a majority of the voters has answered (this node answers its own).
 uint64_t Raft::quorum_round() const {
-  std::vector<uint64_t> acked(1, round_);
+  std::vector<uint64_t>& acked = rounds_scratch_;  // reused: this runs on most APPEND answers
+  acked.assign(1, round_);
   for (const auto& [id, peer] : peers_) {
     if (peer.voter) acked.push_back(peer.round_acked);
   }
