@@ -71,7 +71,7 @@ int64_t percentile(std::vector<int64_t>& sorted, double q) {
 }  // namespace
 
 CheckResult check_lost_writes(const History& history) {
-  CheckResult result{"lost-writes", Verdict::valid, "", {}};
+  CheckResult result{"lost-writes", Verdict::valid, "", {}, {}};
   // key -> node ("" when not given) -> values its final reads returned
   std::map<std::string, std::map<std::string, std::set<std::string>>> final_reads;
   for (const auto& op : history.operations) {
@@ -106,6 +106,7 @@ CheckResult check_lost_writes(const History& history) {
   for (const auto& [node, count] : lost_per_node) {
     per_node += fmt::format(" {}={}", node.empty() ? "leader" : node, count);
   }
+  result.figures = {{"acknowledged", static_cast<double>(acknowledged)}, {"lost", static_cast<double>(lost)}, {"unchecked", static_cast<double>(unchecked)}};
   result.summary = fmt::format("{} acknowledged inserts, {} lost{}{}", acknowledged, lost,
                                per_node.empty() ? "" : " (per node:" + per_node + ")",
                                unchecked ? fmt::format(", {} without a final read", unchecked) : "");
@@ -113,7 +114,7 @@ CheckResult check_lost_writes(const History& history) {
 }
 
 CheckResult check_stale_reads(const History& history) {
-  CheckResult result{"stale-reads", Verdict::valid, "", {}};
+  CheckResult result{"stale-reads", Verdict::valid, "", {}, {}};
   const Writers writers = unique_writers(history);
   // key -> acknowledged writes, by completion time
   std::map<std::string, std::vector<const Operation*>> acknowledged;
@@ -162,6 +163,12 @@ CheckResult check_stale_reads(const History& history) {
   std::sort(staleness_ns.begin(), staleness_ns.end());
   if (violations > 0) result.verdict = Verdict::invalid;
   const double fraction = judged ? static_cast<double>(staleness_ns.size()) / static_cast<double>(judged) : 0;
+  result.figures = {{"judged", static_cast<double>(judged)},
+                    {"stale", static_cast<double>(staleness_ns.size())},
+                    {"p50_ms", static_cast<double>(percentile(staleness_ns, 0.5)) / 1e6},
+                    {"p99_ms", static_cast<double>(percentile(staleness_ns, 0.99)) / 1e6},
+                    {"max_ms", staleness_ns.empty() ? 0.0 : static_cast<double>(staleness_ns.back()) / 1e6},
+                    {"bounded_violations", static_cast<double>(violations)}};
   result.summary = fmt::format(
       "{} stale of {} reads judged ({:.2f}%); staleness p50 {:.3f} ms, p99 {:.3f} ms, max {:.3f} ms; "
       "{} bounded-read violations",
@@ -172,7 +179,7 @@ CheckResult check_stale_reads(const History& history) {
 }
 
 CheckResult check_sessions(const History& history) {
-  CheckResult result{"sessions", Verdict::valid, "", {}};
+  CheckResult result{"sessions", Verdict::valid, "", {}, {}};
   const Writers writers = unique_writers(history);
   // process -> key -> the newest write it knows of (its own acknowledged write or one it read)
   struct Known {
@@ -213,13 +220,14 @@ CheckResult check_sessions(const History& history) {
     known.has_read = true;
   }
   if (read_your_writes + monotonic > 0) result.verdict = Verdict::invalid;
+  result.figures = {{"judged", static_cast<double>(judged)}, {"read_your_writes", static_cast<double>(read_your_writes)}, {"monotonic", static_cast<double>(monotonic)}};
   result.summary = fmt::format("{} session reads judged; {} read-your-writes and {} monotonic-read violations",
                                judged, read_your_writes, monotonic);
   return result;
 }
 
 CheckResult check_convergence(const History& history) {
-  CheckResult result{"convergence", Verdict::valid, "", {}};
+  CheckResult result{"convergence", Verdict::valid, "", {}, {}};
   if (history.digests.empty()) {
     result.summary = "no digest events: nothing to judge";
     return result;
@@ -245,9 +253,43 @@ CheckResult check_convergence(const History& history) {
     for (const auto& [node, value] : latest) add_detail(result, fmt::format("node {}: last digest {}", node, value.to_string()));
     return result;
   }
+  result.figures = {{"converged_ms", static_cast<double>(*converged_at - since) / 1e6}};
   result.summary = fmt::format("{} nodes agreed {:.3f} ms after the heal{}", nodes.size(),
                                static_cast<double>(*converged_at - since) / 1e6,
                                agree_at_end ? "" : ", but disagree again at the end");
+  return result;
+}
+
+CheckResult check_availability(const History& history) {
+  CheckResult result{"availability", Verdict::valid, "", {}, {}};
+  int64_t start = time_never, end = std::numeric_limits<int64_t>::min();
+  std::vector<int64_t> acknowledged;
+  for (const auto& op : history.operations) {
+    if (op.final) continue;
+    start = std::min(start, op.invoke_ns);
+    if (op.complete_ns != time_never) end = std::max(end, op.complete_ns);
+    if (is_write_like(op) && op.outcome == Outcome::ok) acknowledged.push_back(op.complete_ns);
+  }
+  if (start == time_never || end < start) {
+    result.summary = "no operations: nothing to measure";
+    return result;
+  }
+  std::sort(acknowledged.begin(), acknowledged.end());
+  int64_t longest = 0, from = start, previous = start;
+  acknowledged.push_back(end);
+  for (const int64_t at : acknowledged) {
+    if (at - previous > longest) {
+      longest = at - previous;
+      from = previous;
+    }
+    previous = std::max(previous, at);
+  }
+  result.figures = {{"longest_ms", static_cast<double>(longest) / 1e6},
+                    {"from_ms", static_cast<double>(from - start) / 1e6},
+                    {"acknowledged", static_cast<double>(acknowledged.size() - 1)}};
+  result.summary = fmt::format("{} writes acknowledged; the longest window without one: {:.1f} ms, from {:.1f} ms",
+                               acknowledged.size() - 1, static_cast<double>(longest) / 1e6,
+                               static_cast<double>(from - start) / 1e6);
   return result;
 }
 

@@ -12,6 +12,9 @@
 //                 monotonic reads (no read returns a value older than an earlier read's).
 //                 "Older" is real-time order of the writes, so only certain violations count.
 //   convergence   from the last heal event: the first time every node's latest digest agrees.
+//   availability  the longest window in which no write (write, insert, cas) succeeded: from the
+//                 first invocation to the last non-final completion, between acknowledgements.
+//                 A measurement, never a violation.
 #pragma once
 
 #include "check/history.h"
@@ -23,5 +26,6 @@ CheckResult check_lost_writes(const History& history);
 CheckResult check_stale_reads(const History& history);
 CheckResult check_sessions(const History& history);
 CheckResult check_convergence(const History& history);
+CheckResult check_availability(const History& history);
 
 }  // namespace replikv::check

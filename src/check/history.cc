@@ -94,6 +94,11 @@ std::variant<History, ParseError> parse_history(std::istream& input) {
       history.last_heal_ns = time;
       continue;
     }
+    if (type == "nemesis") {
+      if (!event.contains("value") || !event["value"].is_string()) return error("a nemesis event needs a string \"value\"");
+      history.nemesis.push_back({event["value"].get<std::string>(), time});
+      continue;
+    }
     if (!event.contains("process") || !event["process"].is_number_integer()) {
       return error("no integer \"process\"");
     }

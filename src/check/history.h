@@ -10,6 +10,7 @@
 // "session", "bounded:<ms>", "eventual"). Other event types:
 //   {"type": "digest", "node": …, "value": …, "time": …}   a replica's state digest
 //   {"type": "heal", "time": …}                              the nemesis healed every fault
+//   {"type": "nemesis", "value": "kill n1", "time": …}       a fault the nemesis began or ended
 // This is the shape of Jepsen's and Porcupine's histories, so theirs can be checked too.
 //
 // parse_history pairs each invocation with its completion (by process) into Operations. An
@@ -67,10 +68,16 @@ struct DigestEvent {
   int64_t time_ns = 0;
 };
 
+struct NemesisEvent {
+  std::string what;
+  int64_t time_ns = 0;
+};
+
 struct History {
   std::vector<Operation> operations;  // in invocation order
   std::vector<DigestEvent> digests;   // in time order
   std::optional<int64_t> last_heal_ns;
+  std::vector<NemesisEvent> nemesis;  // in time order
 };
 
 struct ParseError {

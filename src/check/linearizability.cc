@@ -224,7 +224,7 @@ const char* to_string(Verdict verdict) {
 }
 
 CheckResult check_linearizability(const History& history, const LinearizabilityBudget& budget) {
-  CheckResult result{"linearizable", Verdict::valid, "", {}};
+  CheckResult result{"linearizable", Verdict::valid, "", {}, {}};
   std::map<std::string, KeySearch> keys;
   // Pre-checks: every value a read returns must have been written by an operation that did not
   // fail (or be the initial absence).
@@ -305,6 +305,7 @@ CheckResult check_linearizability(const History& history, const LinearizabilityB
     keys[op.key].ops.push_back(register_op);
   }
   if (result.verdict == Verdict::invalid) {
+    result.figures["violating_keys"] = static_cast<double>(result.details.size());
     result.summary = fmt::format("{} impossible read(s), found before any search", result.details.size());
     return result;
   }
@@ -322,6 +323,10 @@ CheckResult check_linearizability(const History& history, const LinearizabilityB
     result.verdict = Verdict::invalid;
     if (++violating_keys > reported_keys_max) continue;  // counted in the summary
     const Operation& stuck = *search_state.ops[search_state.stuck_op].source;
+    if (violating_keys == 1) {  // the first failing window, for tools that tabulate it
+      result.figures["window_from_ns"] = static_cast<double>(stuck.invoke_ns);
+      result.figures["window_to_ns"] = static_cast<double>(stuck.complete_ns);
+    }
     result.details.push_back(fmt::format(
         "key {}: no order explains {} ({} of {} operations placed); the window around it:", key,
         describe(stuck), search_state.deepest, search_state.ops.size()));
@@ -345,6 +350,7 @@ CheckResult check_linearizability(const History& history, const LinearizabilityB
               [](const Operation* a, const Operation* b) { return a->invoke_ns < b->invoke_ns; });
     for (const Operation* o : window) result.details.push_back("  " + describe(*o));
   }
+  result.figures["violating_keys"] = static_cast<double>(violating_keys);
   if (result.verdict == Verdict::invalid) {
     result.summary = fmt::format("not linearizable: {} of {} keys{}", violating_keys, keys.size(),
                                  violating_keys > reported_keys_max

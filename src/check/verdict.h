@@ -1,6 +1,7 @@
 // What a checker concludes about a history.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,8 @@ struct CheckResult {
   Verdict verdict = Verdict::valid;
   std::string summary;               // one line
   std::vector<std::string> details;  // the evidence, a line each
+  // The summary's numbers by name (e.g. "lost", "p99_ms"), for tools that tabulate results.
+  std::map<std::string, double> figures;
 };
 
 const char* to_string(Verdict verdict);

@@ -168,7 +168,7 @@ int run_cluster(const ClusterOptions& options) {
         return 1;
       }
       layout = *existing;
-      std::cout << fmt::format("starting the existing {}-node cluster in {} (its settings are in {}/nK/node.toml)\n",
+      if (!options.quiet) std::cout << fmt::format("starting the existing {}-node cluster in {} (its settings are in {}/nK/node.toml)\n",
                                layout.nodes, dir.string(), dir.string());
     } else {
       if (const std::string bad = check_settings(options.settings); !bad.empty()) {
@@ -211,6 +211,7 @@ int run_cluster(const ClusterOptions& options) {
         return 1;
       }
     }
+    if (options.quiet) return 0;
     return print_status(dir, layout);
   }
 

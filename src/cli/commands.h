@@ -70,6 +70,7 @@ struct ClusterOptions {
   std::vector<std::string> settings;  // start: KEY=VALUE lines added to every node.toml
   std::string node;  // restart/stop/status: one node (n2 or 2); empty: all
   int timeout_s = 30;
+  bool quiet = false;  // start: no status table (the chaos and demo commands print their own)
 };
 
 // Exit status: 0 done (status: every node running), 1 failed, 2 bad usage, 3 (status) a node down.

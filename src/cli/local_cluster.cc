@@ -20,6 +20,8 @@
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
+#include "cli/resp_client.h"
+
 namespace replikv::cli::local {
 namespace fs = std::filesystem;
 
@@ -61,47 +63,12 @@ bool alive(pid_t pid) {
 }
 
 std::optional<std::string> ask(int port, const std::vector<std::string>& args, int timeout_ms) {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return std::nullopt;
-  timeval timeout{timeout_ms / 1000, (timeout_ms % 1000) * 1000};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(static_cast<uint16_t>(port));
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  std::optional<std::string> reply;
-  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0) {
-    std::string request = fmt::format("*{}\r\n", args.size());
-    for (const auto& arg : args) request += fmt::format("${}\r\n{}\r\n", arg.size(), arg);
-    if (send(fd, request.data(), request.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(request.size())) {
-      std::string in;
-      char chunk[4096];
-      // A status line ends at its first CRLF; a bulk string once its length is in.
-      while (true) {
-        const ssize_t n = recv(fd, chunk, sizeof chunk, 0);
-        if (n <= 0) break;
-        in.append(chunk, static_cast<size_t>(n));
-        const size_t line_end = in.find("\r\n");
-        if (line_end == std::string::npos) continue;
-        if (in[0] != '$') {
-          reply = in.substr(0, line_end);
-          break;
-        }
-        const long length = std::atol(in.c_str() + 1);
-        if (length < 0) {
-          reply = std::string();
-          break;
-        }
-        if (in.size() >= line_end + 2 + static_cast<size_t>(length)) {
-          reply = in.substr(line_end + 2, static_cast<size_t>(length));
-          break;
-        }
-      }
-    }
-  }
-  close(fd);
-  return reply;
+  RespClient client;
+  if (!client.connect(port, timeout_ms)) return std::nullopt;
+  auto reply = client.call(args, timeout_ms);
+  if (!reply) return std::nullopt;
+  if (reply->kind == RespValue::Kind::nil) return std::string();
+  return reply->to_string();
 }
 
 std::optional<std::map<std::string, std::string>> replication(int port, int timeout_ms) {

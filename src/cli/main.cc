@@ -1,5 +1,4 @@
-// replikv: the one binary. Subcommands: server (more arrive with replication: cluster, demo,
-// chaos, sim, check, bench, status, failover).
+// replikv: the one binary. Subcommands: server, cluster, failover, chaos, demo, sim, check.
 #include <cstdlib>
 #include <iostream>
 #include <map>
@@ -10,6 +9,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "cli/chaos.h"
 #include "cli/commands.h"
 #include "runtime/config.h"
 #include "runtime/server.h"
@@ -190,12 +190,78 @@ int main(int argc, char** argv) {
   failover->add_option("--timeout-ms", failover_options.timeout_ms, "how long the failover may take (default 5000)")
       ->check(CLI::Range(1, 600000));
 
+  // The knobs chaos and demo share: the workload, the cluster, the nemesis.
+  const auto run_flags = [](CLI::App* command, replikv::cli::ChaosOptions& o) {
+    std::string nemeses;
+    for (const auto& [name, what] : replikv::cli::nemesis_schedules()) nemeses += "\n  " + name + ": " + what;
+    command->add_option("--nemesis", o.nemesis, "the fault schedule:" + nemeses);
+    command->add_option("--schedule", o.schedule_file,
+                        "a fault schedule file instead: lines '<ms> <action> [target] [amount]', actions kill, "
+                        "restart, stop, cont, isolate, strand, delay, loss, skew, heal; targets leader, follower, "
+                        "random, last, nK");
+    command->add_option("--duration-ms", o.duration_ms, "how long the workload runs")->check(CLI::Range(1000, 3600000));
+    command->add_option("--clients", o.clients, "concurrent clients, one connection each")->check(CLI::Range(1, 256));
+    command->add_option("--keys", o.keys, "register keys (besides the unique inserts)")->check(CLI::Range(1, 1000));
+    command->add_option("--seed", o.seed, "seeds the workload and the nemesis");
+    command->add_option("--port", o.port, "the first node's client port (default: a free range)")
+        ->check(CLI::Range(1, 65000));
+    command->add_option("--fsync", o.fsync, "always or never, on every node")->check(CLI::IsMember({"always", "never"}));
+    command->add_option("--election-timeout-ms", o.election_timeout_ms, "minimum election timeout")
+        ->check(CLI::Range(100, 600000));
+    command->add_option("--request-timeout-ms", o.request_timeout_ms, "the nodes' write timeout (-TIMEOUT after)")
+        ->check(CLI::Range(10, 600000));
+    command->add_option("--client-timeout-ms", o.client_timeout_ms,
+                        "a client gives up on an answer after this (the outcome is then unknown)")
+        ->check(CLI::Range(100, 600000));
+    command->add_option("--converge-timeout-ms", o.converge_timeout_ms,
+                        "how long to wait for the replicas to agree after the final heal")
+        ->check(CLI::Range(1000, 3600000));
+    command->add_option("--check-time-limit-s", o.check_time_limit_s, "the linearizability checker's budget")
+        ->check(CLI::Range(1, 86400));
+    command->add_option("--read", o.read,
+                        "the consistency reads ask for: linearizable, leader, session, bounded:<ms>, eventual "
+                        "(default: the preset's)");
+    command->add_flag("--keep", o.keep, "keep the cluster's directory (kept anyway when a promise is broken)");
+  };
+  std::string preset_list;
+  for (const auto& p : replikv::cli::presets()) preset_list += "\n  " + p.name + ": " + p.summary;
+
+  auto* chaos = app.add_subcommand(
+      "chaos",
+      "Run a local cluster of real processes under a recorded workload and a seeded nemesis, then judge\n"
+      "the history with the checkers: ops/s, latency, lost writes, stale reads, session violations,\n"
+      "linearizability, leader changes, unavailability, convergence (docs/chaos.md).\n"
+      "Exit status: 0 the preset's promises held, 1 a promise was broken, 2 bad usage or a failed start.");
+  replikv::cli::ChaosOptions chaos_options;
+  chaos->add_option("--preset", chaos_options.preset, "the strategy:" + preset_list);
+  run_flags(chaos, chaos_options);
+  chaos->add_option("--dir", chaos_options.dir, "the cluster's directory (default: a temporary one)");
+  chaos->add_option("--history", chaos_options.history_file, "write the recorded history (JSON Lines) here");
+  chaos->add_option("--json", chaos_options.json_file, "write the figures (JSON) here");
+  chaos->add_flag("!--no-progress", chaos_options.progress, "no live progress line");
+
+  auto* demo = app.add_subcommand(
+      "demo",
+      "Every strategy preset through the same scenario (a crash of a stranded leader, a partition,\n"
+      "a heal), one comparison table, a paragraph on what it means, report.html with charts and the\n"
+      "raw JSON results. A few minutes in all.\n"
+      "Exit status: 0 done (the table tells what held), 2 bad usage or a run could not be made.");
+  replikv::cli::DemoOptions demo_options;
+  demo_options.run.nemesis = "demo";
+  demo_options.run.duration_ms = 20'000;
+  demo->add_option("--presets", demo_options.presets, "which presets (default all):" + preset_list)->delimiter(',');
+  run_flags(demo, demo_options.run);
+  demo->add_option("--report", demo_options.report, "where report.html goes (default ./report.html)");
+  demo->add_option("--json", demo_options.json_file, "the raw results (default: the report's name, .json)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
     const int code = app.exit(error);
     if (code != 0 && check->parsed()) return replikv::cli::check_exit_usage;
-    if (code != 0 && (sim->parsed() || cluster->parsed() || failover->parsed())) return 2;
+    if (code != 0 && (sim->parsed() || cluster->parsed() || failover->parsed() || chaos->parsed() || demo->parsed())) {
+      return 2;
+    }
     return code;
   }
   if (sim->parsed()) {
@@ -205,6 +271,8 @@ int main(int argc, char** argv) {
   if (check->parsed()) return replikv::cli::run_check(check_options);
   if (cluster->parsed()) return replikv::cli::run_cluster(cluster_options);
   if (failover->parsed()) return replikv::cli::run_failover(failover_options);
+  if (chaos->parsed()) return replikv::cli::run_chaos(chaos_options);
+  if (demo->parsed()) return replikv::cli::run_demo(demo_options);
 
   if (server->parsed()) {
     std::map<std::string, std::string> overrides;

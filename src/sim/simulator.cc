@@ -781,7 +781,7 @@ void Simulation::start_final_phase() {
 // Raft's log matching, judged at the end: any two nodes hold the same entries at every index up
 // to the smaller of their commit indexes.
 check::CheckResult Simulation::check_log_agreement() {
-  check::CheckResult result{"log-agreement", check::Verdict::valid, "", {}};
+  check::CheckResult result{"log-agreement", check::Verdict::valid, "", {}, {}};
   std::vector<std::map<uint64_t, std::string>> logs;
   std::vector<uint64_t> commits;
   for (auto& node : nodes_) {
@@ -960,7 +960,7 @@ SimResult Simulation::run() {
                              election_violations_.empty()
                                  ? fmt::format("{} terms with a leader, never two in one", leaders_by_term_.size())
                                  : fmt::format("{} terms with two leaders", election_violations_.size()),
-                             election_violations_});
+                             election_violations_, {}});
   }
   if (options_.strategy == "raft") {
     result.checks.push_back(check_log_agreement());
@@ -974,13 +974,13 @@ SimResult Simulation::run() {
                                  ? fmt::format("no node's commit index moved back across {} crashes, none rolled back",
                                                stats_.crashes)
                                  : fmt::format("{} time(s) a commit index moved back", commit_violations_.size()),
-                             commit_violations_});
+                             commit_violations_, {}});
   }
   if (stuck) {
     result.checks.push_back({"liveness", check::Verdict::invalid,
                              fmt::format("the run did not finish within {} s of virtual time",
                                          virtual_ns_max / 1'000'000'000),
-                             {}});
+                             {}, {}});
   }
   if (!options_.fsync_always) {
     // A crash loses what the OS had not written back: acknowledged writes, and with them

@@ -1,0 +1,1030 @@
+// One chaos run: a local cluster of real `replikv server` processes, concurrent RESP clients that
+// record every operation, a nemesis on a seeded schedule, a final heal, digests until the
+// replicas agree, final reads from every node — then the checkers over the recorded history.
+#include "cli/chaos.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "check/anomalies.h"
+#include "check/history.h"
+#include "check/linearizability.h"
+#include "cli/commands.h"
+#include "cli/local_cluster.h"
+#include "cli/resp_client.h"
+
+namespace replikv::cli {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+std::atomic<bool> chaos_interrupted{false};
+
+namespace {
+
+void on_interrupt(int) { chaos_interrupted.store(true); }
+
+}  // namespace
+
+void install_interrupt_handlers() {
+  struct sigaction action {};
+  action.sa_handler = on_interrupt;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
+}
+
+const std::vector<Preset>& presets() {
+  static const std::vector<Preset> all = {
+      {"async", "async", 3, "leader", false, false,
+       "single leader, acks after the leader's own fsync; a failover may lose what followers lacked"},
+      {"sync", "sync", 3, "linearizable", true, true, "single leader, acks once every follower has the write durably"},
+      {"majority", "majority", 3, "linearizable", true, true,
+       "Raft: acks once a majority has the write durably; serves while a minority is down"},
+      {"k1of5", "1", 5, "linearizable", true, true,
+       "5 nodes, acks once the leader and 1 follower have it (semi-sync, below a majority)"},
+  };
+  return all;
+}
+
+const Preset* find_preset(const std::string& name) {
+  for (const auto& preset : presets()) {
+    if (preset.name == name) return &preset;
+  }
+  return nullptr;
+}
+
+const std::vector<std::pair<std::string, std::string>>& nemesis_schedules() {
+  static const std::vector<std::pair<std::string, std::string>> all = {
+      {"none", "no faults"},
+      {"crash", "kill -9 the leader at 25% and 60% of the run, restart it 20% later"},
+      {"partition", "cut the leader off from every peer (both ways) from 25% to 55%"},
+      {"strand", "cut the leader's outgoing links at 30%, kill it a second later, restart it at 60%"},
+      {"pause", "SIGSTOP the leader from 30% to 50%"},
+      {"demo", "strand the leader and kill it (20%), restart it (40%), isolate the new leader (55%), heal (80%)"},
+      {"random", "every 2–4 s a seeded fault (kill, pause, isolate, strand, delay, loss, skew) of the leader or "
+                 "any node, undone 1–3 s later"},
+  };
+  return all;
+}
+
+namespace {
+
+int64_t steady_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+void sleep_ms(int64_t ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
+
+// ---------------------------------------------------------------------------------------------
+// The history, as JSON Lines; every event's time is taken under the lock, so the file is in
+// time order as check/history.h requires.
+
+class Recorder {
+ public:
+  explicit Recorder(int64_t start_ns) : start_ns_(start_ns) {}
+
+  int64_t now() const { return steady_ns() - start_ns_; }
+
+  // Appends one event; `fields` is the JSON object's inside without "time".
+  int64_t record(const std::string& fields) {
+    std::lock_guard lock(mutex_);
+    const int64_t time = now();
+    fmt::format_to(std::back_inserter(text_), "{{{},\"time\":{}}}\n", fields, time);
+    return time;
+  }
+
+  std::string text() const {
+    std::lock_guard lock(mutex_);
+    return text_;
+  }
+
+ private:
+  const int64_t start_ns_;
+  mutable std::mutex mutex_;
+  std::string text_;
+};
+
+std::string json_string(const std::string& text) { return json(text).dump(); }
+
+// A register value as the history records it: the integers the workload writes, else a string.
+std::string value_json(const RespValue& reply) {
+  if (reply.kind == RespValue::Kind::nil) return "null";
+  const std::string& text = reply.text;
+  if (!text.empty() && text.size() < 19 && text.find_first_not_of("0123456789") == std::string::npos) return text;
+  return json_string(text);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The cluster's processes as the nemesis left them.
+
+struct Cluster {
+  fs::path dir;
+  int nodes = 0;
+  int port = 0;
+
+  std::mutex mutex;
+  std::set<int> killed, paused;
+
+  int client_port(int node) const { return port + node - 1; }
+};
+
+// The node that leads with the highest term, or 0 when none answers as leader.
+int find_leader(Cluster& cluster) {
+  std::set<int> skip;
+  {
+    std::lock_guard lock(cluster.mutex);
+    skip.insert(cluster.killed.begin(), cluster.killed.end());
+    skip.insert(cluster.paused.begin(), cluster.paused.end());
+  }
+  int leader = 0;
+  long best_term = -1;
+  for (int node = 1; node <= cluster.nodes; ++node) {
+    if (skip.contains(node)) continue;
+    auto info = local::replication(cluster.client_port(node), 300);
+    if (!info || (*info)["replikv_raft_role"] != "leader") continue;
+    const long term = std::atol((*info)["replikv_term"].c_str());
+    if (term > best_term) {
+      best_term = term;
+      leader = node;
+    }
+  }
+  return leader;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The nemesis: a schedule of timed actions against nodes named when they happen.
+
+struct NemesisStep {
+  int64_t at_ms = 0;
+  std::string action;  // kill restart stop cont isolate strand delay loss skew heal
+  std::string target;  // leader follower random last nK (empty for heal)
+  int64_t amount = 0;  // delay ms, loss percent, skew ms
+  size_t line = 0;
+};
+
+const std::set<std::string> targeted_actions = {"kill",   "restart", "stop", "cont", "isolate",
+                                                "strand", "delay",   "loss", "skew"};
+
+std::optional<std::vector<NemesisStep>> parse_schedule(std::istream& in, int nodes, std::string& error) {
+  std::vector<NemesisStep> steps;
+  std::string line;
+  size_t number = 0;
+  while (std::getline(in, line)) {
+    ++number;
+    if (const size_t hash = line.find('#'); hash != std::string::npos) line.resize(hash);
+    std::istringstream words(line);
+    NemesisStep step;
+    step.line = number;
+    std::string at;
+    if (!(words >> at)) continue;
+    const auto fail = [&](const std::string& why) {
+      error = fmt::format("schedule line {}: {}", number, why);
+      return std::nullopt;
+    };
+    if (at.find_first_not_of("0123456789") != std::string::npos) return fail("starts with a time in ms");
+    step.at_ms = std::atoll(at.c_str());
+    if (!(words >> step.action)) return fail("a time needs an action");
+    if (step.action != "heal" && !targeted_actions.contains(step.action)) {
+      return fail(fmt::format("unknown action '{}' (kill, restart, stop, cont, isolate, strand, delay, loss, skew, heal)",
+                              step.action));
+    }
+    if (step.action != "heal") {
+      if (!(words >> step.target)) return fail(fmt::format("{} needs a target (leader, follower, random, last, nK)", step.action));
+      const bool named = step.target.size() > 1 && step.target[0] == 'n' &&
+                         step.target.find_first_not_of("0123456789", 1) == std::string::npos;
+      if (named) {
+        const int node = std::atoi(step.target.c_str() + 1);
+        if (node < 1 || node > nodes) return fail(fmt::format("no node {} in a {}-node cluster", step.target, nodes));
+      } else if (step.target != "leader" && step.target != "follower" && step.target != "random" &&
+                 step.target != "last") {
+        return fail(fmt::format("unknown target '{}' (leader, follower, random, last, nK)", step.target));
+      }
+    }
+    if (step.action == "delay" || step.action == "loss" || step.action == "skew") {
+      std::string amount;
+      if (!(words >> amount) || amount.find_first_not_of("-0123456789") != std::string::npos) {
+        return fail(fmt::format("{} needs a number ({})", step.action,
+                                step.action == "loss" ? "percent" : "ms"));
+      }
+      step.amount = std::atoll(amount.c_str());
+      if (step.action == "loss" && (step.amount < 0 || step.amount > 100)) return fail("loss is 0 to 100 percent");
+      if (step.action == "delay" && step.amount < 0) return fail("a delay is not negative");
+    }
+    std::string extra;
+    if (words >> extra) return fail(fmt::format("unexpected '{}'", extra));
+    steps.push_back(step);
+  }
+  std::stable_sort(steps.begin(), steps.end(), [](const auto& a, const auto& b) { return a.at_ms < b.at_ms; });
+  return steps;
+}
+
+std::vector<NemesisStep> built_in_schedule(const std::string& name, int64_t duration_ms, uint64_t seed) {
+  const auto at = [&](double fraction) { return static_cast<int64_t>(fraction * static_cast<double>(duration_ms)); };
+  std::vector<NemesisStep> steps;
+  const auto add = [&](int64_t when, std::string action, std::string target = {}, int64_t amount = 0) {
+    steps.push_back({when, std::move(action), std::move(target), amount, 0});
+  };
+  if (name == "crash") {
+    add(at(0.25), "kill", "leader");
+    add(at(0.45), "restart", "last");
+    add(at(0.60), "kill", "leader");
+    add(at(0.80), "restart", "last");
+  } else if (name == "partition") {
+    add(at(0.25), "isolate", "leader");
+    add(at(0.55), "heal");
+  } else if (name == "strand") {
+    add(at(0.30), "strand", "leader");
+    add(at(0.30) + 1000, "kill", "last");
+    add(at(0.60), "restart", "last");
+  } else if (name == "pause") {
+    add(at(0.30), "stop", "leader");
+    add(at(0.50), "cont", "last");
+  } else if (name == "demo") {
+    add(at(0.20), "strand", "leader");
+    add(at(0.20) + 1000, "kill", "last");
+    add(at(0.40), "restart", "last");
+    add(at(0.55), "isolate", "leader");
+    add(at(0.80), "heal");
+  } else if (name == "random") {
+    std::mt19937_64 rng(seed * 0x9E3779B97F4A7C15ull + 7);
+    const auto uniform = [&](int64_t low, int64_t high) {
+      return std::uniform_int_distribution<int64_t>(low, high)(rng);
+    };
+    const char* kinds[] = {"kill", "stop", "isolate", "strand", "delay", "loss", "skew"};
+    int64_t when = uniform(1000, 2000);
+    while (when + 1000 < duration_ms) {
+      const std::string kind = kinds[uniform(0, 6)];
+      const std::string target = uniform(0, 1) == 0 ? "leader" : "random";
+      const int64_t amount = kind == "delay" ? uniform(20, 300) : kind == "loss" ? uniform(10, 60)
+                           : kind == "skew"  ? uniform(-5000, 5000) : 0;
+      add(when, kind, target, amount);
+      const int64_t until = std::min(duration_ms - 500, when + uniform(1000, 3000));
+      add(until, kind == "kill" ? "restart" : kind == "stop" ? "cont" : "heal", kind == "kill" || kind == "stop" ? "last" : "");
+      when = until + uniform(1000, 2000);
+    }
+  }
+  return steps;
+}
+
+struct FaultWindow {
+  std::string what;
+  int node = 0;
+  std::string kind;  // down, paused, links, clock
+  int64_t from_ns = 0;
+  std::optional<int64_t> to_ns;
+};
+
+class Nemesis {
+ public:
+  Nemesis(Cluster& cluster, Recorder& recorder, uint64_t seed) : cluster_(cluster), recorder_(recorder), rng_(seed) {}
+
+  void run(const std::vector<NemesisStep>& steps, int64_t start_ns, const std::atomic<bool>& stop) {
+    for (const auto& step : steps) {
+      while (!stop.load() && steady_ns() - start_ns < step.at_ms * 1'000'000) sleep_ms(10);
+      if (stop.load()) return;
+      apply(step);
+    }
+  }
+
+  // Every fault undone: killed nodes restarted, paused ones continued, links healed, clocks true.
+  void heal_all(bool final) {
+    std::set<int> killed, paused;
+    {
+      std::lock_guard lock(cluster_.mutex);
+      killed = cluster_.killed;
+      paused = cluster_.paused;
+    }
+    for (const int node : paused) cont(node);
+    for (const int node : killed) restart(node);
+    for (int node = 1; node <= cluster_.nodes; ++node) {
+      local::ask(cluster_.client_port(node), {"FAULT", "HEAL"}, 1000);
+      local::ask(cluster_.client_port(node), {"FAULT", "SKEW", "0"}, 1000);
+      local::ask(cluster_.client_port(node), {"FAULT", "DRIFT", "0"}, 1000);
+    }
+    close_windows([](const FaultWindow&) { return true; });
+    event(final ? "final heal" : "heal");
+    if (final) recorder_.record("\"type\":\"heal\"");
+  }
+
+  std::vector<FaultWindow> windows() const { return windows_; }
+  std::vector<json> events() const { return events_; }
+
+ private:
+  int resolve(const std::string& target) {
+    if (target == "last") return last_;
+    if (target.size() > 1 && target[0] == 'n') return std::atoi(target.c_str() + 1);
+    std::vector<int> candidates;
+    {
+      std::lock_guard lock(cluster_.mutex);
+      for (int node = 1; node <= cluster_.nodes; ++node) {
+        if (!cluster_.killed.contains(node) && !cluster_.paused.contains(node)) candidates.push_back(node);
+      }
+    }
+    if (candidates.empty()) return 0;
+    if (target == "leader" || target == "follower") {
+      int leader = 0;
+      for (int attempt = 0; attempt < 30 && leader == 0; ++attempt) {
+        leader = find_leader(cluster_);
+        if (leader == 0) sleep_ms(100);
+      }
+      if (target == "leader" && leader != 0) return leader;
+      std::erase(candidates, leader);
+      if (candidates.empty()) return 0;
+    }
+    return candidates[std::uniform_int_distribution<size_t>(0, candidates.size() - 1)(rng_)];
+  }
+
+  void apply(const NemesisStep& step) {
+    if (step.action == "heal") {
+      heal_all(false);
+      return;
+    }
+    const int node = resolve(step.target);
+    if (node == 0) {
+      event(fmt::format("{} {}: no node to act on", step.action, step.target));
+      return;
+    }
+    last_ = node;
+    const int port = cluster_.client_port(node);
+    const std::string name = fmt::format("n{}", node);
+    if (step.action == "kill") {
+      if (const auto pid = local::read_pid(cluster_.dir, node); pid && local::alive(*pid)) {
+        ::kill(*pid, SIGKILL);
+        waitpid(*pid, nullptr, 0);
+      }
+      {
+        std::lock_guard lock(cluster_.mutex);
+        cluster_.killed.insert(node);
+        cluster_.paused.erase(node);
+      }
+      // A restarted process forgets its injected faults: they end with the kill.
+      close_windows([&](const FaultWindow& w) { return w.node == node; });
+      open_window("kill -9 " + name, node, "down");
+    } else if (step.action == "restart") {
+      restart(node);
+    } else if (step.action == "stop") {
+      if (const auto pid = local::read_pid(cluster_.dir, node)) ::kill(*pid, SIGSTOP);
+      std::lock_guard lock(cluster_.mutex);
+      cluster_.paused.insert(node);
+      open_window("SIGSTOP " + name, node, "paused");
+    } else if (step.action == "cont") {
+      cont(node);
+    } else if (step.action == "isolate") {
+      local::ask(port, {"FAULT", "CUT", "*", "BOTH"}, 1000);
+      open_window("isolate " + name, node, "links");
+    } else if (step.action == "strand") {
+      local::ask(port, {"FAULT", "CUT", "*", "OUT"}, 1000);
+      open_window("cut " + name + "'s outgoing links", node, "links");
+    } else if (step.action == "delay") {
+      local::ask(port, {"FAULT", "DELAY", "*", std::to_string(step.amount)}, 1000);
+      open_window(fmt::format("delay {} ms on {}'s links", step.amount, name), node, "links");
+    } else if (step.action == "loss") {
+      local::ask(port, {"FAULT", "LOSS", "*", std::to_string(step.amount)}, 1000);
+      open_window(fmt::format("{}% loss on {}'s links", step.amount, name), node, "links");
+    } else if (step.action == "skew") {
+      local::ask(port, {"FAULT", "SKEW", std::to_string(step.amount)}, 1000);
+      open_window(fmt::format("{}'s clock {:+} ms", name, step.amount), node, "clock");
+    }
+  }
+
+  void restart(int node) {
+    {
+      std::lock_guard lock(cluster_.mutex);
+      if (!cluster_.killed.contains(node)) return;
+    }
+    std::string error;
+    if (!local::spawn(cluster_.dir, node, false, error)) {
+      event(fmt::format("restart n{} failed: {}", node, error));
+      return;
+    }
+    {
+      std::lock_guard lock(cluster_.mutex);
+      cluster_.killed.erase(node);
+    }
+    close_windows([&](const FaultWindow& w) { return w.node == node && w.kind == "down"; });
+    event(fmt::format("restart n{}", node));
+  }
+
+  void cont(int node) {
+    if (const auto pid = local::read_pid(cluster_.dir, node)) ::kill(*pid, SIGCONT);
+    {
+      std::lock_guard lock(cluster_.mutex);
+      cluster_.paused.erase(node);
+    }
+    close_windows([&](const FaultWindow& w) { return w.node == node && w.kind == "paused"; });
+    event(fmt::format("SIGCONT n{}", node));
+  }
+
+  void event(const std::string& what) {
+    const int64_t time = recorder_.record(fmt::format("\"type\":\"nemesis\",\"value\":{}", json_string(what)));
+    events_.push_back({{"at_ms", static_cast<double>(time) / 1e6}, {"what", what}});
+  }
+
+  void open_window(const std::string& what, int node, const std::string& kind) {
+    event(what);
+    windows_.push_back({what, node, kind, recorder_.now(), std::nullopt});
+  }
+
+  template <class Predicate>
+  void close_windows(Predicate matches) {
+    const int64_t now = recorder_.now();
+    for (auto& window : windows_) {
+      if (!window.to_ns && matches(window)) window.to_ns = now;
+    }
+  }
+
+  Cluster& cluster_;
+  Recorder& recorder_;
+  std::mt19937_64 rng_;
+  int last_ = 0;
+  std::vector<FaultWindow> windows_;
+  std::vector<json> events_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// The workload: each client a thread with one connection, one operation at a time.
+
+struct Workload {
+  const ChaosOptions& options;
+  Cluster& cluster;
+  Recorder& recorder;
+  std::string read;  // the consistency reads ask for
+  std::atomic<bool> stop{false};
+  std::atomic<int64_t> next_value{1};
+  std::atomic<int64_t> next_insert{0};
+  std::atomic<int64_t> next_process{0};
+  std::atomic<int64_t> completed{0};
+};
+
+class Client {
+ public:
+  // Even clients insert unique keys (the lost-write count), odd ones read, write and CAS the
+  // registers; both kinds spread evenly over the nodes, so a blocked read never holds up inserts.
+  Client(Workload& workload, int index)
+      : w_(workload), inserter_(index % 2 == 0), node_(index / 2 % workload.cluster.nodes + 1), process_(index),
+        rng_(workload.options.seed * 1'000'003 + static_cast<uint64_t>(index)) {}
+
+  void run() {
+    while (!w_.stop.load() && !chaos_interrupted.load()) {
+      if (!ensure_connected()) {
+        sleep_ms(100);
+        continue;
+      }
+      one_operation();
+    }
+  }
+
+ private:
+  bool ensure_connected() {
+    if (connection_.connected()) return true;
+    for (int attempt = 0; attempt < w_.cluster.nodes; ++attempt) {
+      if (connection_.connect(w_.cluster.client_port(node_), 500)) {
+        auto reply = connection_.call({"CONSISTENCY", w_.read}, 1000);
+        if (reply && !reply->is_error()) return true;
+        connection_.close();
+      }
+      node_ = node_ % w_.cluster.nodes + 1;
+    }
+    return false;
+  }
+
+  // After an outcome the client cannot know, it goes on as a new process (Jepsen's rule): the
+  // old one's operation stays open-ended in the history.
+  void lost_track() {
+    connection_.close();
+    node_ = node_ % w_.cluster.nodes + 1;
+    process_ = w_.next_process.fetch_add(1);
+  }
+
+  int64_t uniform(int64_t low, int64_t high) { return std::uniform_int_distribution<int64_t>(low, high)(rng_); }
+
+  void one_operation() {
+    const int64_t draw = inserter_ ? 0 : uniform(0, 99) * 65 / 100 + 35;
+    const std::string key = fmt::format("r{}", uniform(0, w_.options.keys - 1));
+    std::string f, invoke_value = "null", op_key = key;
+    std::vector<std::string> command;
+    std::optional<int64_t> written;
+    if (draw < 35) {
+      f = "insert";
+      written = w_.next_value.fetch_add(1);
+      op_key = fmt::format("i{}", w_.next_insert.fetch_add(1));
+      command = {"SET", op_key, std::to_string(*written)};
+    } else if (draw < 60) {
+      f = "write";
+      written = w_.next_value.fetch_add(1);
+      command = {"SET", key, std::to_string(*written)};
+    } else if (draw < 90) {
+      f = "read";
+      command = {"GET", key};
+    } else {
+      f = "cas";
+      written = w_.next_value.fetch_add(1);
+      const auto seen = last_seen_.find(key);
+      if (seen == last_seen_.end() || !seen->second) {
+        command = {"CAS", key, std::to_string(*written)};
+        invoke_value = fmt::format("[null,{}]", *written);
+      } else {
+        command = {"CAS", key, std::to_string(*seen->second), std::to_string(*written)};
+        invoke_value = fmt::format("[{},{}]", *seen->second, *written);
+      }
+    }
+    if (written && f != "cas") invoke_value = std::to_string(*written);
+    const std::string common = fmt::format("\"process\":{},\"f\":\"{}\",\"key\":\"{}\"", process_, f, op_key);
+    const std::string node_field = fmt::format(",\"node\":{}", node_);
+    const std::string consistency = f == "read" ? fmt::format(",\"consistency\":{}", json_string(w_.read)) : "";
+    w_.recorder.record(fmt::format("{},\"type\":\"invoke\",\"value\":{}{}{}", common, invoke_value, node_field,
+                                   consistency));
+    const auto reply = connection_.call(command, static_cast<int>(w_.options.client_timeout_ms));
+    std::string type = "ok", value = invoke_value;
+    if (!reply) {
+      type = "info";
+    } else if (reply->is_error()) {
+      // -TIMEOUT: the write left this node and may still take effect. Every other error is a
+      // definite refusal (docs/replication.md "What an error means").
+      type = f != "read" && reply->text.rfind("TIMEOUT", 0) == 0 ? "info" : "fail";
+    } else if (f == "read") {
+      value = value_json(*reply);
+      last_seen_[key] = reply->kind == RespValue::Kind::nil ? std::nullopt
+                                                            : std::optional<int64_t>(std::atoll(reply->text.c_str()));
+    } else if (f == "cas") {
+      type = reply->kind == RespValue::Kind::integer && reply->integer == 1 ? "ok" : "fail";
+    }
+    if (type == "ok" && (f == "write" || f == "cas")) last_seen_[key] = written;
+    w_.recorder.record(fmt::format("{},\"type\":\"{}\",\"value\":{}{}", common, type, value, node_field));
+    w_.completed.fetch_add(1);
+    if (type == "info") lost_track();
+  }
+
+  Workload& w_;
+  bool inserter_;
+  int node_;
+  int64_t process_;
+  std::mt19937_64 rng_;
+  RespClient connection_;
+  std::map<std::string, std::optional<int64_t>> last_seen_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Observing leaders from outside: every 200 ms, which node says it leads, in which term.
+
+struct LeaderSeen {
+  int64_t at_ns = 0;
+  int node = 0;
+  long term = 0;
+};
+
+void watch_leaders(Cluster& cluster, Recorder& recorder, const std::atomic<bool>& stop, std::vector<LeaderSeen>& seen) {
+  std::set<std::pair<long, int>> known;
+  while (!stop.load()) {
+    std::set<int> skip;
+    {
+      std::lock_guard lock(cluster.mutex);
+      skip.insert(cluster.killed.begin(), cluster.killed.end());
+      skip.insert(cluster.paused.begin(), cluster.paused.end());
+    }
+    for (int node = 1; node <= cluster.nodes && !stop.load(); ++node) {
+      if (skip.contains(node)) continue;
+      auto info = local::replication(cluster.client_port(node), 200);
+      if (!info || (*info)["replikv_raft_role"] != "leader") continue;
+      const long term = std::atol((*info)["replikv_term"].c_str());
+      if (known.insert({term, node}).second) seen.push_back({recorder.now(), node, term});
+    }
+    for (int i = 0; i < 20 && !stop.load(); ++i) sleep_ms(10);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// After the final heal: digests until every node agrees, then every key read from every node.
+
+void await_convergence(Cluster& cluster, Recorder& recorder, int64_t timeout_ms) {
+  const int64_t deadline = steady_ns() + timeout_ms * 1'000'000;
+  while (steady_ns() < deadline && !chaos_interrupted.load()) {
+    std::set<std::string> values;
+    int answered = 0;
+    for (int node = 1; node <= cluster.nodes; ++node) {
+      const auto digest = local::ask(cluster.client_port(node), {"DEBUG", "DIGEST"}, 1000);
+      if (!digest || digest->empty() || (*digest)[0] != '+') continue;
+      ++answered;
+      values.insert(digest->substr(1));
+      recorder.record(fmt::format("\"type\":\"digest\",\"node\":{},\"value\":{}", node, json_string(digest->substr(1))));
+    }
+    if (answered == cluster.nodes && values.size() == 1) return;
+    sleep_ms(50);
+  }
+}
+
+void final_reads(Cluster& cluster, Recorder& recorder, const std::vector<std::string>& keys) {
+  constexpr size_t batch = 500;
+  for (int node = 1; node <= cluster.nodes; ++node) {
+    const int64_t process = 1'000'000'000 + node;
+    RespClient client;
+    const bool up = client.connect(cluster.client_port(node), 1000) &&
+                    client.call({"CONSISTENCY", "eventual"}, 2000).has_value();
+    for (size_t from = 0; from < keys.size(); from += batch) {
+      std::vector<std::string> command = {"MGET"};
+      const size_t to = std::min(keys.size(), from + batch);
+      command.insert(command.end(), keys.begin() + static_cast<ptrdiff_t>(from), keys.begin() + static_cast<ptrdiff_t>(to));
+      const auto reply = up ? client.call(command, 5000) : std::nullopt;
+      const bool ok = reply && reply->kind == RespValue::Kind::array && reply->items.size() == to - from;
+      for (size_t i = from; i < to; ++i) {
+        const std::string common = fmt::format("\"process\":{},\"f\":\"read\",\"key\":\"{}\",\"node\":{},\"final\":true",
+                                               process, keys[i], node);
+        recorder.record(common + ",\"type\":\"invoke\",\"consistency\":\"eventual\"");
+        if (ok) {
+          recorder.record(fmt::format("{},\"type\":\"ok\",\"value\":{}", common, value_json(reply->items[i - from])));
+        } else {
+          recorder.record(common + ",\"type\":\"fail\"");
+        }
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Figures from the history.
+
+double ms(int64_t ns) { return static_cast<double>(ns) / 1e6; }
+
+json latency_figures(std::vector<int64_t>& latencies) {
+  std::sort(latencies.begin(), latencies.end());
+  const auto at = [&](double q) {
+    if (latencies.empty()) return 0.0;
+    return ms(latencies[std::min(latencies.size() - 1, static_cast<size_t>(q * static_cast<double>(latencies.size())))]);
+  };
+  json cdf = json::array();
+  for (const double q : {0.0, 0.01, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999}) {
+    cdf.push_back({q, at(q)});
+  }
+  cdf.push_back({1.0, latencies.empty() ? 0.0 : ms(latencies.back())});
+  return {{"count", latencies.size()}, {"p50", at(0.5)}, {"p99", at(0.99)},
+          {"max", latencies.empty() ? 0.0 : ms(latencies.back())}, {"cdf", cdf}};
+}
+
+json check_json(const check::CheckResult& result) {
+  json details = json::array();
+  for (size_t i = 0; i < std::min<size_t>(result.details.size(), 12); ++i) details.push_back(result.details[i]);
+  return {{"checker", result.checker}, {"verdict", check::to_string(result.verdict)}, {"summary", result.summary},
+          {"details", details}};
+}
+
+double figure(const check::CheckResult& result, const std::string& name) {
+  const auto it = result.figures.find(name);
+  return it == result.figures.end() ? 0.0 : it->second;
+}
+
+void judge(const check::History& history, const Preset& preset, const std::string& read, int64_t workload_ns,
+           int64_t time_limit_s, json& out) {
+  // What the clients observed, judged against the strongest promise whatever their reads asked
+  // for: every read of the workload counts as a linearizable one (and a session read).
+  // The final reads count too once the replicas agreed (they came after every write): an
+  // acknowledged write they miss makes the history non-linearizable, as it is to a client.
+  const auto convergence = check::check_convergence(history);
+  const bool converged = convergence.verdict == check::Verdict::valid && !history.digests.empty();
+  check::History observed = history;
+  for (auto& op : observed.operations) {
+    if (op.f == check::Function::read && (!op.final || converged)) op.consistency = "linearizable";
+  }
+  check::LinearizabilityBudget budget;
+  budget.time_ms_max = time_limit_s * 1000;
+  const auto linearizable = check::check_linearizability(observed, budget);
+  const auto lost = check::check_lost_writes(history);
+  // Staleness of the workload's reads (the final phase's are the lost-write check's business).
+  check::History workload_reads = history;
+  std::erase_if(workload_reads.operations,
+                [](const check::Operation& op) { return op.final && op.f == check::Function::read; });
+  const auto stale = check::check_stale_reads(workload_reads);
+  const auto sessions = check::check_sessions(observed);
+  const auto availability = check::check_availability(history);
+
+  std::vector<int64_t> reads, writes;
+  int64_t ok_ops = 0;
+  constexpr int64_t bucket_ns = 250'000'000;
+  const size_t buckets = static_cast<size_t>(workload_ns / bucket_ns + 1);
+  std::vector<int64_t> read_series(buckets), write_series(buckets);
+  for (const auto& op : history.operations) {
+    if (op.final || op.outcome != check::Outcome::ok) continue;
+    ++ok_ops;
+    const int64_t latency = op.complete_ns - op.invoke_ns;
+    const size_t bucket = std::min(buckets - 1, static_cast<size_t>(std::max<int64_t>(0, op.complete_ns) / bucket_ns));
+    if (op.f == check::Function::read) {
+      reads.push_back(latency);
+      ++read_series[bucket];
+    } else {
+      writes.push_back(latency);
+      ++write_series[bucket];
+    }
+  }
+  int64_t info_ops = 0, failed_ops = 0;
+  for (const auto& op : history.operations) {
+    if (op.final) continue;
+    info_ops += op.outcome == check::Outcome::info;
+    failed_ops += op.outcome == check::Outcome::fail;
+  }
+  out["operations"] = {{"ok", ok_ops}, {"failed", failed_ops}, {"unknown", info_ops}};
+  out["ops_per_s"] = static_cast<double>(ok_ops) / std::max(1e-9, static_cast<double>(workload_ns) / 1e9);
+  out["read_latency_ms"] = latency_figures(reads);
+  out["write_latency_ms"] = latency_figures(writes);
+  out["throughput"] = {{"bucket_ms", bucket_ns / 1'000'000}, {"reads", read_series}, {"writes", write_series}};
+  out["acknowledged_inserts"] = figure(lost, "acknowledged");
+  out["lost_writes"] = figure(lost, "lost");
+  out["stale_reads"] = figure(stale, "stale");
+  out["reads_judged"] = figure(stale, "judged");
+  out["staleness_ms"] = {{"p50", figure(stale, "p50_ms")}, {"p99", figure(stale, "p99_ms")}, {"max", figure(stale, "max_ms")}};
+  out["session_violations"] = figure(sessions, "read_your_writes") + figure(sessions, "monotonic");
+  out["linearizable"] = linearizable.verdict == check::Verdict::valid     ? json(true)
+                        : linearizable.verdict == check::Verdict::invalid ? json(false)
+                                                                          : json(nullptr);
+  out["linearizable_window_ms"] = json(nullptr);
+  if (linearizable.figures.contains("window_from_ns")) {
+    const double to = figure(linearizable, "window_to_ns");
+    out["linearizable_window_ms"] = {figure(linearizable, "window_from_ns") / 1e6,
+                                     to >= static_cast<double>(check::time_never) ? json(nullptr) : json(to / 1e6)};
+  }
+  out["longest_unavailable_ms"] = figure(availability, "longest_ms");
+  out["unavailable_from_ms"] = figure(availability, "from_ms");
+  out["convergence_ms"] = convergence.verdict == check::Verdict::valid && convergence.figures.contains("converged_ms")
+                              ? json(figure(convergence, "converged_ms"))
+                              : json(nullptr);
+  out["checks"] = {check_json(linearizable), check_json(lost), check_json(stale), check_json(sessions),
+                   check_json(convergence), check_json(availability)};
+
+  // The preset's own promises, judged on the history as recorded.
+  std::vector<std::string> promised, broken;
+  if (preset.promises_no_loss) {
+    promised.push_back("no acknowledged write lost");
+    if (lost.verdict != check::Verdict::valid) broken.push_back(fmt::format("lost writes: {}", lost.summary));
+  }
+  if (preset.promises_linearizable && read == "linearizable") {
+    promised.push_back("linearizable");
+    if (linearizable.verdict != check::Verdict::valid) {
+      broken.push_back(fmt::format("linearizability: {}", linearizable.summary));
+    }
+  }
+  promised.push_back("replicas converge after the heal");
+  if (convergence.verdict != check::Verdict::valid) broken.push_back(fmt::format("convergence: {}", convergence.summary));
+  out["promises"] = promised;
+  out["broken"] = broken;
+  out["promise_kept"] = broken.empty();
+}
+
+// A base port whose 3N ports (clients, admin, peers) are free now, below the ephemeral range.
+int pick_port(int nodes, uint64_t seed) {
+  std::mt19937_64 rng(seed ^ static_cast<uint64_t>(getpid()) ^ static_cast<uint64_t>(steady_ns()));
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    const int base = std::uniform_int_distribution<int>(20000, 32000 - local::peer_offset - nodes)(rng);
+    bool free = true;
+    for (int offset : {0, local::admin_offset, local::peer_offset}) {
+      for (int node = 0; node < nodes && free; ++node) {
+        RespClient probe;
+        if (probe.connect(base + offset + node, 100)) free = false;  // something listens there
+      }
+    }
+    if (free) return base;
+  }
+  return 0;
+}
+
+}  // namespace
+
+ChaosRun chaos_run(const ChaosOptions& options, const std::function<void(const std::string&)>& progress) {
+  ChaosRun run;
+  const auto usage = [&](std::string message) {
+    run.error = std::move(message);
+    run.usage_error = true;
+    return run;
+  };
+  const Preset* preset = find_preset(options.preset);
+  if (preset == nullptr) {
+    std::string names;
+    for (const auto& p : presets()) names += (names.empty() ? "" : ", ") + p.name;
+    return usage(fmt::format("unknown preset '{}' ({})", options.preset, names));
+  }
+  const std::string read = options.read.empty() ? preset->read : options.read;
+  if (options.duration_ms < 1000 || options.duration_ms > 3'600'000) return usage("--duration-ms is 1000 to 3600000");
+  if (options.clients < 1 || options.clients > 256) return usage("--clients is 1 to 256");
+  if (options.keys < 1 || options.keys > 1000) return usage("--keys is 1 to 1000");
+  if (options.election_timeout_ms < 100) return usage("--election-timeout-ms is at least 100");
+  if (options.client_timeout_ms < 100) return usage("--client-timeout-ms is at least 100");
+  std::vector<NemesisStep> schedule;
+  if (!options.schedule_file.empty()) {
+    std::ifstream in(options.schedule_file);
+    if (!in) return usage(fmt::format("cannot open the schedule {}", options.schedule_file));
+    std::string error;
+    auto parsed = parse_schedule(in, preset->nodes, error);
+    if (!parsed) return usage(error);
+    schedule = std::move(*parsed);
+  } else {
+    const auto& known = nemesis_schedules();
+    if (std::none_of(known.begin(), known.end(), [&](const auto& n) { return n.first == options.nemesis; })) {
+      std::string names;
+      for (const auto& n : known) names += (names.empty() ? "" : ", ") + n.first;
+      return usage(fmt::format("unknown nemesis '{}' ({}), or --schedule FILE", options.nemesis, names));
+    }
+    schedule = built_in_schedule(options.nemesis, options.duration_ms, options.seed);
+  }
+
+  // The cluster.
+  Cluster cluster;
+  cluster.nodes = preset->nodes;
+  const bool temporary = options.dir.empty();
+  if (temporary) {
+    std::string pattern = (fs::temp_directory_path() / "replikv-chaos-XXXXXX").string();
+    if (mkdtemp(pattern.data()) == nullptr) {
+      run.error = "cannot create a temporary directory";
+      return run;
+    }
+    cluster.dir = pattern;
+  } else {
+    cluster.dir = fs::absolute(options.dir);
+    if (fs::exists(cluster.dir / "cluster.toml")) {
+      return usage(fmt::format("{} already holds a cluster; chaos starts a fresh one (another --dir)", cluster.dir.string()));
+    }
+  }
+  cluster.port = options.port != 0 ? options.port : pick_port(cluster.nodes, options.seed);
+  if (cluster.port == 0) {
+    run.error = "no free range of ports found";
+    return run;
+  }
+  ClusterOptions start;
+  start.action = "start";
+  start.dir = cluster.dir.string();
+  start.nodes = cluster.nodes;
+  start.port = cluster.port;
+  start.ack = preset->ack;
+  start.fsync = options.fsync;
+  start.election_timeout_ms = options.election_timeout_ms;
+  start.test_faults = true;
+  start.quiet = true;
+  start.settings = {fmt::format("request_timeout_ms={}", options.request_timeout_ms)};
+  if (progress) progress(fmt::format("{}: starting {} nodes", preset->name, cluster.nodes));
+  if (run_cluster(start) != 0) {
+    run.error = fmt::format("the cluster did not start (its logs are under {})", cluster.dir.string());
+    return run;
+  }
+
+  // The run.
+  const int64_t start_ns = steady_ns();
+  Recorder recorder(start_ns);
+  Workload workload{options, cluster, recorder, read};
+  workload.next_process = options.clients;
+  Nemesis nemesis(cluster, recorder, options.seed);
+  std::atomic<bool> nemesis_stop{false}, watch_stop{false};
+  std::vector<LeaderSeen> leaders;
+  std::thread watcher([&] { watch_leaders(cluster, recorder, watch_stop, leaders); });
+  std::vector<std::thread> clients;
+  std::vector<std::unique_ptr<Client>> client_state;
+  for (int i = 0; i < options.clients; ++i) {
+    client_state.push_back(std::make_unique<Client>(workload, i));
+    clients.emplace_back([c = client_state.back().get()] { c->run(); });
+  }
+  std::thread nemesis_thread([&] { nemesis.run(schedule, start_ns, nemesis_stop); });
+  while (!chaos_interrupted.load()) {
+    const int64_t elapsed_ms = (steady_ns() - start_ns) / 1'000'000;
+    if (elapsed_ms >= options.duration_ms) break;
+    if (progress) {
+      progress(fmt::format("{}: {:>4.1f}/{:.0f} s, {} operations", preset->name, static_cast<double>(elapsed_ms) / 1000,
+                           static_cast<double>(options.duration_ms) / 1000, workload.completed.load()));
+    }
+    sleep_ms(200);
+  }
+  workload.stop = true;
+  nemesis_stop = true;
+  for (auto& thread : clients) thread.join();
+  nemesis_thread.join();
+  const int64_t workload_ns = steady_ns() - start_ns;
+  if (progress) progress(fmt::format("{}: healing, waiting for the replicas to agree", preset->name));
+  nemesis.heal_all(true);
+  for (int node = 1; node <= cluster.nodes; ++node) {
+    std::string error;
+    if (const auto pid = local::read_pid(cluster.dir, node)) {
+      local::wait_ready(cluster.dir, node, cluster.client_port(node), *pid, 30, error);
+    }
+  }
+  await_convergence(cluster, recorder, options.converge_timeout_ms);
+  watch_stop = true;
+  watcher.join();
+  std::vector<std::string> keys;
+  for (int k = 0; k < options.keys; ++k) keys.push_back(fmt::format("r{}", k));
+  for (int64_t i = 0; i < workload.next_insert.load(); ++i) keys.push_back(fmt::format("i{}", i));
+  if (progress) progress(fmt::format("{}: reading {} keys from every node", preset->name, keys.size()));
+  final_reads(cluster, recorder, keys);
+  for (int node = 1; node <= cluster.nodes; ++node) local::stop_node(cluster.dir, node, 10);
+
+  // The judgement.
+  const std::string text = recorder.text();
+  if (!options.history_file.empty()) std::ofstream(options.history_file) << text;
+  std::istringstream input(text);
+  auto parsed = check::parse_history(input);
+  if (auto* error = std::get_if<check::ParseError>(&parsed)) {
+    run.error = fmt::format("the recorded history does not parse (line {}: {})", error->line, error->message);
+    return run;
+  }
+  if (progress) progress(fmt::format("{}: checking the history", preset->name));
+  json& out = run.result;
+  out["preset"] = preset->name;
+  out["summary"] = preset->summary;
+  out["ack"] = preset->ack;
+  out["nodes"] = cluster.nodes;
+  out["read"] = read;
+  out["seed"] = options.seed;
+  out["clients"] = options.clients;
+  out["keys"] = options.keys;
+  out["fsync"] = options.fsync;
+  out["election_timeout_ms"] = options.election_timeout_ms;
+  out["nemesis"] = options.schedule_file.empty() ? options.nemesis : "schedule " + options.schedule_file;
+  out["duration_ms"] = ms(workload_ns);
+  out["interrupted"] = chaos_interrupted.load();
+  judge(std::get<check::History>(parsed), *preset, read, workload_ns, options.check_time_limit_s, out);
+  json leader_list = json::array();
+  std::set<long> terms;
+  for (const auto& seen : leaders) {
+    leader_list.push_back({{"at_ms", ms(seen.at_ns)}, {"node", seen.node}, {"term", seen.term}});
+    terms.insert(seen.term);
+  }
+  out["leaders"] = leader_list;
+  out["leader_changes"] = terms.empty() ? 0 : terms.size() - 1;
+  json faults = json::array();
+  for (const auto& window : nemesis.windows()) {
+    faults.push_back({{"what", window.what}, {"node", window.node}, {"kind", window.kind}, {"from_ms", ms(window.from_ns)},
+                      {"to_ms", window.to_ns ? json(ms(*window.to_ns)) : json(nullptr)}});
+  }
+  out["faults"] = faults;
+  out["nemesis_events"] = nemesis.events();
+  out["history_file"] = options.history_file.empty() ? json(nullptr) : json(options.history_file);
+  const bool keep = options.keep || !temporary || !out["promise_kept"].get<bool>();
+  out["dir"] = keep ? json(cluster.dir.string()) : json(nullptr);
+  if (!keep) fs::remove_all(cluster.dir);
+  return run;
+}
+
+std::string describe_result(const json& r) {
+  std::string out;
+  const auto line = [&](const std::string& text) { out += text + "\n"; };
+  const auto lat = [](const json& l) {
+    return fmt::format("p50 {:.2f} ms, p99 {:.2f} ms, max {:.2f} ms ({} ok)", l["p50"].get<double>(),
+                       l["p99"].get<double>(), l["max"].get<double>(), l["count"].get<int64_t>());
+  };
+  line(fmt::format("preset {} — {} nodes, ack {}, reads {}, nemesis {}, seed {}, {:.1f} s", r["preset"].get<std::string>(),
+                   r["nodes"].get<int>(), r["ack"].get<std::string>(), r["read"].get<std::string>(),
+                   r["nemesis"].get<std::string>(), r["seed"].get<uint64_t>(), r["duration_ms"].get<double>() / 1000));
+  const auto& ops = r["operations"];
+  line(fmt::format("  throughput      {:.0f} ops/s ({} ok, {} failed, {} with unknown outcome)", r["ops_per_s"].get<double>(),
+                   ops["ok"].get<int64_t>(), ops["failed"].get<int64_t>(), ops["unknown"].get<int64_t>()));
+  line("  write latency   " + lat(r["write_latency_ms"]));
+  line("  read latency    " + lat(r["read_latency_ms"]));
+  line(fmt::format("  lost writes     {:.0f} of {:.0f} acknowledged inserts", r["lost_writes"].get<double>(),
+                   r["acknowledged_inserts"].get<double>()));
+  line(fmt::format("  stale reads     {:.0f} of {:.0f} judged (staleness p50 {:.1f} ms, max {:.1f} ms)",
+                   r["stale_reads"].get<double>(), r["reads_judged"].get<double>(), r["staleness_ms"]["p50"].get<double>(),
+                   r["staleness_ms"]["max"].get<double>()));
+  line(fmt::format("  session         {:.0f} violations (read-your-writes, monotonic reads)",
+                   r["session_violations"].get<double>()));
+  std::string lin = r["linearizable"].is_null() ? "unknown (the checker's budget ran out)"
+                    : r["linearizable"].get<bool>() ? "yes" : "no";
+  if (r["linearizable_window_ms"].is_array()) {
+    const auto& w = r["linearizable_window_ms"];
+    lin += fmt::format(" — first failing operation in {:.1f}–{} ms", w[0].get<double>(),
+                       w[1].is_null() ? "?" : fmt::format("{:.1f}", w[1].get<double>()));
+  }
+  line("  linearizable    " + lin);
+  line(fmt::format("  leader changes  {}", r["leader_changes"].get<int64_t>()));
+  line(fmt::format("  no write acked  for {:.0f} ms at most (from {:.0f} ms)", r["longest_unavailable_ms"].get<double>(),
+                   r["unavailable_from_ms"].get<double>()));
+  line("  converged       " + (r["convergence_ms"].is_null() ? std::string("never, within the wait")
+                                                              : fmt::format("{:.0f} ms after the final heal",
+                                                                            r["convergence_ms"].get<double>())));
+  for (const auto& fault : r["faults"]) {
+    line(fmt::format("  fault           {} ({:.1f}–{} s)", fault["what"].get<std::string>(),
+                     fault["from_ms"].get<double>() / 1000,
+                     fault["to_ms"].is_null() ? "end" : fmt::format("{:.1f}", fault["to_ms"].get<double>() / 1000)));
+  }
+  std::string promises;
+  for (const auto& p : r["promises"]) promises += (promises.empty() ? "" : "; ") + p.get<std::string>();
+  if (r["promise_kept"].get<bool>()) {
+    line("  promise         kept: " + promises);
+  } else {
+    line("  promise         BROKEN (" + promises + "):");
+    for (const auto& b : r["broken"]) line("    " + b.get<std::string>());
+  }
+  if (!r["dir"].is_null()) line("  cluster dir     " + r["dir"].get<std::string>());
+  return out;
+}
+
+}  // namespace replikv::cli

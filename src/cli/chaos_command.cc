@@ -1,0 +1,203 @@
+// `replikv chaos` (one run, its figures) and `replikv demo` (every preset through one scenario:
+// the comparison table, a paragraph on what it means, report.html and the raw results).
+#include <unistd.h>
+
+#include <chrono>
+#include <ctime>
+#include <fstream>
+#include <iostream>
+
+#include <fmt/format.h>
+
+#include "cli/chaos.h"
+
+namespace replikv::cli {
+namespace {
+
+// A live line on a terminal (rewritten in place); elsewhere a line every few seconds.
+class ProgressLine {
+ public:
+  ProgressLine() : tty_(isatty(STDERR_FILENO) != 0) {}
+  ~ProgressLine() { clear(); }
+
+  void show(const std::string& text) {
+    const auto now = std::chrono::steady_clock::now();
+    if (tty_) {
+      std::cerr << "\r" << text << "\033[K" << std::flush;
+      shown_ = true;
+    } else if (now - last_ >= std::chrono::seconds(5) || text.find(" s, ") == std::string::npos) {
+      std::cerr << text << "\n";
+      last_ = now;
+    }
+  }
+  void clear() {
+    if (tty_ && shown_) std::cerr << "\r\033[K" << std::flush;
+    shown_ = false;
+  }
+
+ private:
+  bool tty_;
+  bool shown_ = false;
+  std::chrono::steady_clock::time_point last_{};
+};
+
+std::string fixed(const nlohmann::json& value, int digits = 0) {
+  if (value.is_null()) return "-";
+  return fmt::format("{:.{}f}", value.get<double>(), digits);
+}
+
+std::string table(const nlohmann::json& runs) {
+  std::string out = fmt::format("{:<9} {:>5} {:<9} {:>7} {:>17} {:>17} {:>11} {:>12} {:>7} {:>6} {:>8} {:>9} {:>10}\n",
+                                "preset", "nodes", "ack", "ops/s", "write p50/p99 ms", "read p50/p99 ms", "lost/acked",
+                                "stale reads", "session", "linear", "leaders", "no-write", "converged");
+  for (const auto& r : runs) {
+    const std::string lin = r["linearizable"].is_null() ? "?" : r["linearizable"].get<bool>() ? "yes" : "NO";
+    out += fmt::format(
+        "{:<9} {:>5} {:<9} {:>7} {:>17} {:>17} {:>11} {:>12} {:>7} {:>6} {:>8} {:>9} {:>10}\n",
+        r["preset"].get<std::string>(), r["nodes"].get<int>(), r["ack"].get<std::string>(), fixed(r["ops_per_s"]),
+        fixed(r["write_latency_ms"]["p50"], 1) + "/" + fixed(r["write_latency_ms"]["p99"], 1),
+        fixed(r["read_latency_ms"]["p50"], 1) + "/" + fixed(r["read_latency_ms"]["p99"], 1),
+        fixed(r["lost_writes"]) + "/" + fixed(r["acknowledged_inserts"]), fixed(r["stale_reads"]),
+        fixed(r["session_violations"]), lin, r["leader_changes"].get<int64_t>(),
+        fixed(r["longest_unavailable_ms"]) + " ms",
+        r["convergence_ms"].is_null() ? std::string("never") : fixed(r["convergence_ms"]) + " ms");
+  }
+  return out;
+}
+
+// What the table says, in plain words, from the numbers measured (never from what is expected).
+std::string meaning(const nlohmann::json& runs) {
+  std::vector<std::string> lines;
+  const nlohmann::json* fastest = nullptr;
+  for (const auto& r : runs) {
+    if (fastest == nullptr || r["write_latency_ms"]["p50"].get<double>() < (*fastest)["write_latency_ms"]["p50"].get<double>()) {
+      fastest = &r;
+    }
+  }
+  for (const auto& r : runs) {
+    const std::string name = r["preset"].get<std::string>();
+    const double lost = r["lost_writes"].get<double>(), acked = r["acknowledged_inserts"].get<double>();
+    std::string text = fmt::format("{}: writes answered in {:.1f} ms at the median", name,
+                                   r["write_latency_ms"]["p50"].get<double>());
+    if (fastest != nullptr && fastest != &r) {
+      const double base = (*fastest)["write_latency_ms"]["p50"].get<double>();
+      if (base > 0) text += fmt::format(" ({:.1f}x {}'s)", r["write_latency_ms"]["p50"].get<double>() / base,
+                                        (*fastest)["preset"].get<std::string>());
+    }
+    if (lost > 0) {
+      text += fmt::format("; {:.0f} of its {:.0f} acknowledged writes were lost — the clients were told OK, and the "
+                          "data is gone", lost, acked);
+    } else {
+      text += fmt::format("; none of its {:.0f} acknowledged writes was lost", acked);
+      if (!r["promises"].empty() && r["promises"][0] != "no acknowledged write lost") text += " (in this run)";
+    }
+    if (r["linearizable"].is_boolean()) {
+      text += r["linearizable"].get<bool>() ? "; every read and write fits one order in real time (linearizable)"
+                                            : "; what clients saw is not linearizable";
+    }
+    if (r["stale_reads"].get<double>() > 0) {
+      text += fmt::format("; {:.0f} reads returned an overwritten value", r["stale_reads"].get<double>());
+    }
+    text += fmt::format("; the longest time without an acknowledged write was {:.1f} s",
+                        r["longest_unavailable_ms"].get<double>() / 1000);
+    text += r["promise_kept"].get<bool>() ? "." : ". ITS OWN PROMISE WAS BROKEN — see the checks in the JSON.";
+    lines.push_back(text);
+  }
+  std::string out;
+  for (const auto& line : lines) out += line + "\n";
+  return out;
+}
+
+}  // namespace
+
+int run_chaos(const ChaosOptions& options) {
+  install_interrupt_handlers();
+  ChaosRun run;
+  {
+    ProgressLine progress;
+    run = chaos_run(options, options.progress ? [&](const std::string& t) { progress.show(t); }
+                                              : std::function<void(const std::string&)>());
+  }
+  if (!run.error.empty()) {
+    std::cerr << "replikv chaos: " << run.error << "\n";
+    return 2;
+  }
+  std::cout << describe_result(run.result);
+  if (!options.json_file.empty()) std::ofstream(options.json_file) << run.result.dump(2) << "\n";
+  return run.result["promise_kept"].get<bool>() ? 0 : 1;
+}
+
+int run_demo(const DemoOptions& options) {
+  install_interrupt_handlers();
+  std::vector<std::string> names = options.presets;
+  if (names.empty()) {
+    for (const auto& preset : presets()) names.push_back(preset.name);
+  }
+  for (const auto& name : names) {
+    if (find_preset(name) == nullptr) {
+      std::string known;
+      for (const auto& p : presets()) known += (known.empty() ? "" : ", ") + p.name;
+      std::cerr << fmt::format("replikv demo: unknown preset '{}' ({})\n", name, known);
+      return 2;
+    }
+  }
+  std::cout << fmt::format(
+      "replikv demo: {} presets, the same scenario for each — {} clients on {} register keys plus unique inserts, "
+      "{:.0f} s, nemesis '{}' (seed {}): real processes on loopback, fsync {}\n",
+      names.size(), options.run.clients, options.run.keys, static_cast<double>(options.run.duration_ms) / 1000,
+      options.run.nemesis, options.run.seed, options.run.fsync);
+  for (const auto& [nemesis, what] : nemesis_schedules()) {
+    if (nemesis == options.run.nemesis) std::cout << "  the scenario: " << what << "\n";
+  }
+  std::cout << std::flush;
+  nlohmann::json runs = nlohmann::json::array();
+  for (size_t i = 0; i < names.size() && !chaos_interrupted.load(); ++i) {
+    ChaosOptions run_options = options.run;
+    run_options.preset = names[i];
+    ChaosRun run;
+    {
+      ProgressLine progress;
+      run = chaos_run(run_options, [&](const std::string& t) { progress.show(fmt::format("[{}/{}] {}", i + 1, names.size(), t)); });
+    }
+    if (!run.error.empty()) {
+      std::cerr << fmt::format("replikv demo: {}: {}\n", names[i], run.error);
+      return 2;
+    }
+    runs.push_back(std::move(run.result));
+  }
+  std::cout << "\n" << table(runs) << "\n" << meaning(runs);
+  std::cout << "\nColumns: lost/acked — acknowledged unique inserts missing from the final reads of every node; stale "
+               "reads — reads that returned a value already overwritten before they began; session — read-your-writes "
+               "and monotonic-read violations; linear — whether everything the clients saw fits one real-time order; "
+               "leaders — leader changes seen; no-write — the longest window without an acknowledged write; converged — "
+               "from the final heal to every replica's digest agreeing. All from the recorded history (docs/chaos.md).\n";
+  const std::time_t now = std::time(nullptr);
+  char stamp[64];
+  std::strftime(stamp, sizeof stamp, "%Y-%m-%d %H:%M:%S UTC", std::gmtime(&now));
+  nlohmann::json demo = {{"generated", stamp},
+                         {"scenario", {{"nemesis", options.run.nemesis},
+                                       {"seed", options.run.seed},
+                                       {"duration_ms", options.run.duration_ms},
+                                       {"clients", options.run.clients},
+                                       {"keys", options.run.keys},
+                                       {"fsync", options.run.fsync},
+                                       {"election_timeout_ms", options.run.election_timeout_ms}}},
+                         {"runs", runs},
+                         {"table", table(runs)},
+                         {"meaning", meaning(runs)}};
+  for (const auto& [nemesis, what] : nemesis_schedules()) {
+    if (nemesis == options.run.nemesis) demo["scenario"]["description"] = what;
+  }
+  std::ofstream(options.report) << render_report(demo);
+  std::string json_file = options.json_file;
+  if (json_file.empty()) {
+    json_file = options.report;
+    const size_t dot = json_file.rfind('.');
+    json_file = (dot == std::string::npos ? json_file : json_file.substr(0, dot)) + ".json";
+  }
+  std::ofstream(json_file) << demo.dump(2) << "\n";
+  std::cout << fmt::format("\nreport: {} (charts; open it in a browser) — raw results: {}\n", options.report, json_file);
+  return chaos_interrupted.load() ? 130 : 0;
+}
+
+}  // namespace replikv::cli
