@@ -784,17 +784,20 @@ void judge(const check::History& history, const Preset& preset, const std::strin
   out["promise_kept"] = broken.empty();
 }
 
-// A base port whose 3N ports (clients, admin, peers) are free now, below the ephemeral range.
+// A base port whose 3N ports (clients, admin, peers) can be bound now, below the kernel's
+// ephemeral range: a restarted node must find its ports free, and inside that range an outgoing
+// connection may take one as its local port meanwhile.
 int pick_port(int nodes, uint64_t seed) {
+  int low = 32768;
+  std::ifstream range("/proc/sys/net/ipv4/ip_local_port_range");
+  range >> low;
+  const int highest_base = std::max(10'001, low - local::peer_offset - nodes - 1);
   std::mt19937_64 rng(seed ^ static_cast<uint64_t>(getpid()) ^ static_cast<uint64_t>(steady_ns()));
-  for (int attempt = 0; attempt < 50; ++attempt) {
-    const int base = std::uniform_int_distribution<int>(20000, 32000 - local::peer_offset - nodes)(rng);
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    const int base = std::uniform_int_distribution<int>(10'000, highest_base)(rng);
     bool free = true;
-    for (int offset : {0, local::admin_offset, local::peer_offset}) {
-      for (int node = 0; node < nodes && free; ++node) {
-        RespClient probe;
-        if (probe.connect(base + offset + node, 100)) free = false;  // something listens there
-      }
+    for (const int offset : {0, local::admin_offset, local::peer_offset}) {
+      for (int node = 0; node < nodes && free; ++node) free = local::port_free(base + offset + node);
     }
     if (free) return base;
   }

@@ -85,6 +85,18 @@ std::optional<std::map<std::string, std::string>> replication(int port, int time
   return fields;
 }
 
+bool port_free(int port) {
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<uint16_t>(port));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  const bool free = bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
+  close(fd);
+  return free;
+}
+
 std::string self_executable() {
   std::error_code ec;
   const fs::path path = fs::read_symlink("/proc/self/exe", ec);

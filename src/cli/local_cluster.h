@@ -41,6 +41,8 @@ std::optional<std::string> ask(int port, const std::vector<std::string>& args, i
 // A node's INFO replication as fields, or nullopt when it does not answer.
 std::optional<std::map<std::string, std::string>> replication(int port, int timeout_ms = 1000);
 std::string self_executable();
+// True when 127.0.0.1:port can be bound now.
+bool port_free(int port);
 // Starts node `node` in the background, detached from this terminal; returns its pid. With
 // `bootstrap` an empty data directory founds the cluster; otherwise an empty one — a replaced
 // disk — rejoins as a non-voter.

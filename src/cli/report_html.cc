@@ -91,7 +91,7 @@ constexpr const char* script = R"js(
     const y = q => box.y + box.h * (1 - q);
     const xTicks = [];
     for (let e = lo; e <= hi; ++e) xTicks.push({x: x(Math.pow(10, e)), label: Math.pow(10, e) >= 1 ? String(Math.pow(10, e)) : Math.pow(10, e).toFixed(-e)});
-    axes(svg, box, xTicks, [0, .5, .9, .99, 1].map(q => ({y: y(q), label: 'p' + Math.round(q * 1000) / 10})),
+    axes(svg, box, xTicks, [0, .25, .5, .75, .9, 1].map(q => ({y: y(q), label: 'p' + Math.round(q * 100)})),
          'latency, ms (log scale)', 'fraction answered');
     runs.forEach((r, i) => {
       const points = r[field].cdf.filter(p => p[1] > 0).map(p => x(p[1]).toFixed(1) + ',' + y(p[0]).toFixed(1));
@@ -120,13 +120,13 @@ constexpr const char* script = R"js(
       const x = s => box.x + box.w * s / seconds;
       const y = v => box.y + box.h * (1 - v / top);
       el(svg, 'text', {x: box.x, y: 14, 'font-weight': 'bold'}, r.preset + ' — ack ' + r.ack + ', ' + r.nodes + ' nodes');
-      for (const f of r.faults) {
+      r.faults.forEach((f, n) => {
         const from = f.from_ms / 1000, to = (f.to_ms === null ? seconds * 1000 : f.to_ms) / 1000;
         const rect = el(svg, 'rect', {class: 'fault', x: x(Math.min(from, seconds)), y: box.y,
                                       width: Math.max(1, x(Math.min(to, seconds)) - x(Math.min(from, seconds))), height: box.h});
         el(rect, 'title', {}, f.what);
-        el(svg, 'text', {x: x(Math.min(from, seconds)) + 3, y: box.y + 11, class: 'small'}, f.what);
-      }
+        el(svg, 'text', {x: x(Math.min(from, seconds)) + 3, y: box.y + 11 + 12 * (n % 3), class: 'small'}, f.what);
+      });
       const ticks = [];
       for (let s = 0; s <= seconds; s += Math.max(1, Math.round(seconds / 10))) ticks.push({x: x(s), label: s + ' s'});
       axes(svg, box, ticks, [0, top / 2, top].map(v => ({y: y(v), label: Math.round(v)})), 'time', 'ops/s');

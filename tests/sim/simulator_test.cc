@@ -400,7 +400,9 @@ TEST(Simulator, RaftAsyncLosesWhatAStrandedLeaderAcknowledgedAlone) {
       ASSERT_FALSE(result.failed()) << report(result, options);
       EXPECT_EQ(result.stats.strands, 1u) << report(result, options);
       for (const auto& check : result.checks) {
-        if (check.checker == "convergence") EXPECT_EQ(check.verdict, check::Verdict::valid) << report(result, options);
+        if (check.checker == "convergence") {
+          EXPECT_EQ(check.verdict, check::Verdict::valid) << report(result, options);
+        }
         if (check.checker != "lost-writes") continue;
         if (std::string(ack) == "async") {
           async_runs_losing += check.verdict == check::Verdict::invalid ? 1 : 0;

@@ -120,5 +120,51 @@ TEST(Convergence, NeverAgreeingIsAViolation) {
   EXPECT_EQ(check_convergence(h.parse()).verdict, Verdict::invalid);
 }
 
+TEST(Availability, LongestWindowWithoutAnAcknowledgedWrite) {
+  HistoryText h;
+  h.op(1, "invoke", "write", "k", "1", 0).op(1, "ok", "write", "k", "1", 1);
+  h.raw("{\"type\":\"nemesis\",\"value\":\"kill -9 n1\",\"time\":2000000}");
+  h.op(2, "invoke", "write", "k", "2", 2);
+  h.op(3, "invoke", "read", "k", "null", 3).op(3, "ok", "read", "k", "1", 4);  // a read is no write
+  h.op(2, "info", "write", "k", "2", 50);                                       // unknown: no acknowledgement
+  h.op(4, "invoke", "insert", "i", "3", 60).op(4, "ok", "insert", "i", "3", 71);
+  h.op(5, "invoke", "cas", "k", "[1,4]", 72).op(5, "ok", "cas", "k", "[1,4]", 80);
+  h.op(6, "invoke", "read", "k", "null", 90, ",\"final\":true").op(6, "ok", "read", "k", "4", 500, ",\"final\":true");
+  const History history = h.parse();
+  ASSERT_EQ(history.nemesis.size(), 1u);
+  EXPECT_EQ(history.nemesis[0].what, "kill -9 n1");
+  const CheckResult result = check_availability(history);
+  EXPECT_EQ(result.verdict, Verdict::valid);  // a measurement, never a violation
+  EXPECT_DOUBLE_EQ(result.figures.at("longest_ms"), 70.0);  // from the write acked at 1 ms to the insert at 71
+  EXPECT_DOUBLE_EQ(result.figures.at("from_ms"), 1.0);
+  EXPECT_DOUBLE_EQ(result.figures.at("acknowledged"), 3.0);
+}
+
+TEST(Availability, NoAcknowledgedWriteAtAllSpansTheRun) {
+  HistoryText h;
+  h.op(1, "invoke", "write", "k", "1", 5).op(1, "fail", "write", "k", "1", 25);
+  const CheckResult result = check_availability(h.parse());
+  EXPECT_DOUBLE_EQ(result.figures.at("longest_ms"), 20.0);
+  EXPECT_DOUBLE_EQ(result.figures.at("acknowledged"), 0.0);
+}
+
+TEST(Figures, TheCheckersReportTheirNumbersByName) {
+  HistoryText h;
+  h.op(1, "invoke", "insert", "a", "1", 0).op(1, "ok", "insert", "a", "1", 1);
+  h.op(2, "invoke", "write", "k", "1", 1).op(2, "ok", "write", "k", "1", 1);
+  h.op(2, "invoke", "write", "k", "2", 2).op(2, "ok", "write", "k", "2", 3);
+  h.op(3, "invoke", "read", "k", "null", 10).op(3, "ok", "read", "k", "1", 11);  // 7 ms stale
+  h.op(4, "invoke", "read", "a", "null", 20, ",\"final\":true").op(4, "ok", "read", "a", "null", 21, ",\"final\":true");
+  const History history = h.parse();
+  const CheckResult lost = check_lost_writes(history);
+  EXPECT_DOUBLE_EQ(lost.figures.at("acknowledged"), 1.0);
+  EXPECT_DOUBLE_EQ(lost.figures.at("lost"), 1.0);
+  const CheckResult stale = check_stale_reads(history);
+  // The read of k 7 ms after 2 overwrote 1, and the final read of a 19 ms after its insert.
+  EXPECT_DOUBLE_EQ(stale.figures.at("stale"), 2.0);
+  EXPECT_DOUBLE_EQ(stale.figures.at("judged"), 2.0);
+  EXPECT_DOUBLE_EQ(stale.figures.at("max_ms"), 19.0);
+}
+
 }  // namespace
 }  // namespace replikv::check
