@@ -110,6 +110,59 @@ std::string meaning(const nlohmann::json& runs) {
 
 }  // namespace
 
+std::string describe_result(const nlohmann::json& r) {
+  std::string out;
+  const auto line = [&](const std::string& text) { out += text + "\n"; };
+  const auto lat = [](const nlohmann::json& l) {
+    return fmt::format("p50 {:.2f} ms, p99 {:.2f} ms, max {:.2f} ms ({} ok)", l["p50"].get<double>(),
+                       l["p99"].get<double>(), l["max"].get<double>(), l["count"].get<int64_t>());
+  };
+  line(fmt::format("preset {} — {} nodes, ack {}, reads {}, nemesis {}, seed {}, {:.1f} s", r["preset"].get<std::string>(),
+                   r["nodes"].get<int>(), r["ack"].get<std::string>(), r["read"].get<std::string>(),
+                   r["nemesis"].get<std::string>(), r["seed"].get<uint64_t>(), r["duration_ms"].get<double>() / 1000));
+  const auto& ops = r["operations"];
+  line(fmt::format("  throughput      {:.0f} ops/s ({} ok, {} failed, {} with unknown outcome)", r["ops_per_s"].get<double>(),
+                   ops["ok"].get<int64_t>(), ops["failed"].get<int64_t>(), ops["unknown"].get<int64_t>()));
+  line("  write latency   " + lat(r["write_latency_ms"]));
+  line("  read latency    " + lat(r["read_latency_ms"]));
+  line(fmt::format("  lost writes     {:.0f} of {:.0f} acknowledged inserts", r["lost_writes"].get<double>(),
+                   r["acknowledged_inserts"].get<double>()));
+  line(fmt::format("  stale reads     {:.0f} of {:.0f} judged (staleness p50 {:.1f} ms, max {:.1f} ms)",
+                   r["stale_reads"].get<double>(), r["reads_judged"].get<double>(), r["staleness_ms"]["p50"].get<double>(),
+                   r["staleness_ms"]["max"].get<double>()));
+  line(fmt::format("  session         {:.0f} violations (read-your-writes, monotonic reads)",
+                   r["session_violations"].get<double>()));
+  std::string lin = r["linearizable"].is_null() ? "unknown (the checker's budget ran out)"
+                    : r["linearizable"].get<bool>() ? "yes" : "no";
+  if (r["linearizable_window_ms"].is_array()) {
+    const auto& w = r["linearizable_window_ms"];
+    lin += fmt::format(" — first failing operation in {:.1f}–{} ms", w[0].get<double>(),
+                       w[1].is_null() ? "?" : fmt::format("{:.1f}", w[1].get<double>()));
+  }
+  line("  linearizable    " + lin);
+  line(fmt::format("  leader changes  {}", r["leader_changes"].get<int64_t>()));
+  line(fmt::format("  no write acked  for {:.0f} ms at most (from {:.0f} ms)", r["longest_unavailable_ms"].get<double>(),
+                   r["unavailable_from_ms"].get<double>()));
+  line("  converged       " + (r["convergence_ms"].is_null() ? std::string("never, within the wait")
+                                                              : fmt::format("{:.0f} ms after the final heal",
+                                                                            r["convergence_ms"].get<double>())));
+  for (const auto& fault : r["faults"]) {
+    line(fmt::format("  fault           {} ({:.1f}–{} s)", fault["what"].get<std::string>(),
+                     fault["from_ms"].get<double>() / 1000,
+                     fault["to_ms"].is_null() ? "end" : fmt::format("{:.1f}", fault["to_ms"].get<double>() / 1000)));
+  }
+  std::string promises;
+  for (const auto& p : r["promises"]) promises += (promises.empty() ? "" : "; ") + p.get<std::string>();
+  if (r["promise_kept"].get<bool>()) {
+    line("  promise         kept: " + promises);
+  } else {
+    line("  promise         BROKEN (" + promises + "):");
+    for (const auto& b : r["broken"]) line("    " + b.get<std::string>());
+  }
+  if (!r["dir"].is_null()) line("  cluster dir     " + r["dir"].get<std::string>());
+  return out;
+}
+
 int run_chaos(const ChaosOptions& options) {
   install_interrupt_handlers();
   ChaosRun run;

@@ -1,0 +1,132 @@
+// The chaos run's machinery shared by its parts: the history recorder, the cluster as the
+// nemesis left it, and the nemesis itself — a schedule of timed faults against nodes named when
+// they happen (the leader, a follower, a random node, the last one acted on, or nK).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <istream>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+namespace replikv::cli::chaos {
+
+inline int64_t steady_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+inline void sleep_ms(int64_t ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
+
+inline std::string json_string(const std::string& text) { return nlohmann::json(text).dump(); }
+
+// time order as check/history.h requires.
+
+class Recorder {
+ public:
+  explicit Recorder(int64_t start_ns) : start_ns_(start_ns) {}
+
+  int64_t now() const { return steady_ns() - start_ns_; }
+
+  // Appends one event; `fields` is the JSON object's inside without "time".
+  int64_t record(const std::string& fields) {
+    std::lock_guard lock(mutex_);
+    const int64_t time = now();
+    fmt::format_to(std::back_inserter(text_), "{{{},\"time\":{}}}\n", fields, time);
+    return time;
+  }
+
+  std::string text() const {
+    std::lock_guard lock(mutex_);
+    return text_;
+  }
+
+ private:
+  const int64_t start_ns_;
+  mutable std::mutex mutex_;
+  std::string text_;
+};
+
+
+// The cluster's processes as the nemesis left them.
+
+struct Cluster {
+  std::filesystem::path dir;
+  int nodes = 0;
+  int port = 0;
+
+  std::mutex mutex;
+  std::set<int> killed, paused;
+
+  int client_port(int node) const { return port + node - 1; }
+};
+
+
+// The nemesis: a schedule of timed actions against nodes named when they happen.
+
+struct NemesisStep {
+  int64_t at_ms = 0;
+  std::string action;  // kill restart stop cont isolate strand delay loss skew heal
+  std::string target;  // leader follower random last nK (empty for heal)
+  int64_t amount = 0;  // delay ms, loss percent, skew ms
+  size_t line = 0;
+};
+
+struct FaultWindow {
+  std::string what;
+  int node = 0;
+  std::string kind;  // down, paused, links, clock
+  int64_t from_ns = 0;
+  std::optional<int64_t> to_ns;
+};
+
+// Parses a schedule file: lines "<ms> <action> [target] [amount]", # comments. nullopt with the
+// line's error when one is wrong.
+std::optional<std::vector<NemesisStep>> parse_schedule(std::istream& in, int nodes, std::string& error);
+// A built-in schedule by name (see nemesis_schedules() in cli/chaos.h) over a run of duration_ms.
+std::vector<NemesisStep> built_in_schedule(const std::string& name, int64_t duration_ms, uint64_t seed);
+// The node that leads with the highest term, or 0 when none answers as leader.
+int find_leader(Cluster& cluster);
+
+class Nemesis {
+ public:
+  Nemesis(Cluster& cluster, Recorder& recorder, uint64_t seed);
+
+  // Carries out the steps at their times (from start_ns) until they are done or `stop` is set.
+  void run(const std::vector<NemesisStep>& steps, int64_t start_ns, const std::atomic<bool>& stop);
+  // Every fault undone: killed nodes restarted, paused ones continued, links healed, clocks true.
+  // The final one is recorded as the history's heal event.
+  void heal_all(bool final);
+
+  const std::vector<FaultWindow>& windows() const { return windows_; }
+  const std::vector<nlohmann::json>& events() const { return events_; }
+
+ private:
+  int resolve(const std::string& target);
+  void apply(const NemesisStep& step);
+  void restart(int node);
+  void cont(int node);
+  void event(const std::string& what);
+  void open_window(const std::string& what, int node, const std::string& kind);
+  void close_windows(const std::function<bool(const FaultWindow&)>& matches);
+
+  Cluster& cluster_;
+  Recorder& recorder_;
+  std::mt19937_64 rng_;
+  int last_ = 0;
+  std::vector<FaultWindow> windows_;
+  std::vector<nlohmann::json> events_;
+};
+
+}  // namespace replikv::cli::chaos
