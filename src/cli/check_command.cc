@@ -32,7 +32,7 @@ int run_check(const CheckOptions& options) {
   std::vector<std::string> names = options.checkers;
   if (names.empty()) names = {"linearizable"};
   if (names.size() == 1 && names[0] == "all") {
-    names = {"linearizable", "lost-writes", "stale-reads", "sessions", "convergence"};
+    names = {"linearizable", "lost-writes", "stale-reads", "sessions", "convergence", "availability"};
   }
   std::vector<check::CheckResult> results;
   for (const auto& name : names) {
@@ -49,10 +49,12 @@ int run_check(const CheckOptions& options) {
       results.push_back(check::check_sessions(history));
     } else if (name == "convergence") {
       results.push_back(check::check_convergence(history));
+    } else if (name == "availability") {
+      results.push_back(check::check_availability(history));
     } else {
       std::cerr << fmt::format(
           "replikv check: unknown checker '{}' (linearizable, lost-writes, stale-reads, sessions, "
-          "convergence, all)\n", name);
+          "convergence, availability, all)\n", name);
       return check_exit_usage;
     }
   }

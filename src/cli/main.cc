@@ -77,7 +77,7 @@ int main(int argc, char** argv) {
   replikv::cli::CheckOptions check_options;
   check->add_option("file", check_options.file, "history file, or - for standard input")->required();
   check->add_option("--checkers", check_options.checkers,
-                    "linearizable (default), lost-writes, stale-reads, sessions, convergence, all")
+                    "linearizable (default), lost-writes, stale-reads, sessions, convergence, availability, all")
       ->delimiter(',');
   check->add_option("--time-limit-s", check_options.time_limit_s,
                     "linearizability search budget in seconds (default 60)")
