@@ -499,6 +499,7 @@ ChaosRun chaos_run(const ChaosOptions& options, const std::function<void(const s
   start.settings = {fmt::format("request_timeout_ms={}", options.request_timeout_ms)};
   if (progress) progress(fmt::format("{}: starting {} nodes", preset->name, cluster.nodes));
   if (run_cluster(start) != 0) {
+    for (int node = 1; node <= cluster.nodes; ++node) local::stop_node(cluster.dir, node, 10);
     run.error = fmt::format("the cluster did not start (its logs are under {})", cluster.dir.string());
     return run;
   }

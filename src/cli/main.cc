@@ -196,9 +196,10 @@ int main(int argc, char** argv) {
     for (const auto& [name, what] : replikv::cli::nemesis_schedules()) nemeses += "\n  " + name + ": " + what;
     command->add_option("--nemesis", o.nemesis, "the fault schedule:" + nemeses);
     command->add_option("--schedule", o.schedule_file,
-                        "a fault schedule file instead: lines '<ms> <action> [target] [amount]', actions kill, "
-                        "restart, stop, cont, isolate, strand, delay, loss, skew, heal; targets leader, follower, "
-                        "random, last, nK");
+                        "a fault schedule file instead, a step per line: '<ms> kill|restart|stop|cont|isolate|strand T', "
+                        "'<ms> cut T PEER|* [in|out|both]', '<ms> delay T MS [PEER]', '<ms> loss T PERCENT [PEER]', "
+                        "'<ms> skew T MS', '<ms> drift T PPM', '<ms> heal'; T is leader, follower, random, last or nK "
+                        "(docs/chaos.md)");
     command->add_option("--duration-ms", o.duration_ms, "how long the workload runs")->check(CLI::Range(1000, 3600000));
     command->add_option("--clients", o.clients, "concurrent clients, one connection each")->check(CLI::Range(1, 256));
     command->add_option("--keys", o.keys, "register keys (besides the unique inserts)")->check(CLI::Range(1, 1000));

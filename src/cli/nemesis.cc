@@ -52,8 +52,15 @@ int find_leader(Cluster& cluster) {
   return leader;
 }
 
-const std::set<std::string> targeted_actions = {"kill",   "restart", "stop", "cont", "isolate",
-                                                "strand", "delay",   "loss", "skew"};
+const std::set<std::string> targeted_actions = {"kill",  "restart", "stop", "cont",  "isolate", "strand",
+                                                "cut",   "delay",   "loss", "skew",  "drift"};
+
+// A node named nK within the cluster's size.
+bool node_name(const std::string& word, int nodes) {
+  if (word.size() < 2 || word[0] != 'n' || word.find_first_not_of("0123456789", 1) != std::string::npos) return false;
+  const int node = std::atoi(word.c_str() + 1);
+  return node >= 1 && node <= nodes;
+}
 
 std::optional<std::vector<NemesisStep>> parse_schedule(std::istream& in, int nodes, std::string& error) {
   std::vector<NemesisStep> steps;
@@ -75,8 +82,9 @@ std::optional<std::vector<NemesisStep>> parse_schedule(std::istream& in, int nod
     step.at_ms = std::atoll(at.c_str());
     if (!(words >> step.action)) return fail("a time needs an action");
     if (step.action != "heal" && !targeted_actions.contains(step.action)) {
-      return fail(fmt::format("unknown action '{}' (kill, restart, stop, cont, isolate, strand, delay, loss, skew, heal)",
-                              step.action));
+      return fail(fmt::format(
+          "unknown action '{}' (kill, restart, stop, cont, isolate, strand, cut, delay, loss, skew, drift, heal)",
+          step.action));
     }
     if (step.action != "heal") {
       if (!(words >> step.target)) return fail(fmt::format("{} needs a target (leader, follower, random, last, nK)", step.action));
@@ -90,15 +98,31 @@ std::optional<std::vector<NemesisStep>> parse_schedule(std::istream& in, int nod
         return fail(fmt::format("unknown target '{}' (leader, follower, random, last, nK)", step.target));
       }
     }
-    if (step.action == "delay" || step.action == "loss" || step.action == "skew") {
+    if (step.action == "cut") {  // cut T PEER|* [in|out|both]
+      if (!(words >> step.peer) || (step.peer != "*" && !node_name(step.peer, nodes))) {
+        return fail(fmt::format("cut needs the peer whose link to cut (nK within {} nodes, or *)", nodes));
+      }
+      if (!(words >> step.direction)) step.direction = "both";
+      if (step.direction != "in" && step.direction != "out" && step.direction != "both") {
+        return fail(fmt::format("a cut is in, out or both, not '{}'", step.direction));
+      }
+    }
+    if (step.action == "delay" || step.action == "loss" || step.action == "skew" || step.action == "drift") {
       std::string amount;
-      if (!(words >> amount) || amount.find_first_not_of("-0123456789") != std::string::npos) {
+      if (!(words >> amount) || amount.empty() || amount.find_first_not_of("-0123456789") != std::string::npos) {
         return fail(fmt::format("{} needs a number ({})", step.action,
-                                step.action == "loss" ? "percent" : "ms"));
+                                step.action == "loss" ? "percent" : step.action == "drift" ? "ppm" : "ms"));
       }
       step.amount = std::atoll(amount.c_str());
       if (step.action == "loss" && (step.amount < 0 || step.amount > 100)) return fail("loss is 0 to 100 percent");
       if (step.action == "delay" && step.amount < 0) return fail("a delay is not negative");
+      std::string peer;
+      if ((step.action == "delay" || step.action == "loss") && words >> peer) {
+        if (peer != "*" && !node_name(peer, nodes)) {
+          return fail(fmt::format("{} names an optional peer (nK within {} nodes, or *)", step.action, nodes));
+        }
+        step.peer = peer;
+      }
     }
     std::string extra;
     if (words >> extra) return fail(fmt::format("unexpected '{}'", extra));
@@ -224,7 +248,6 @@ void Nemesis::apply(const NemesisStep& step) {
     return;
   }
   last_ = node;
-  const int port = cluster_.client_port(node);
   const std::string name = fmt::format("n{}", node);
   if (step.action == "kill") {
     if (const auto pid = local::read_pid(cluster_.dir, node); pid && local::alive(*pid)) {
@@ -248,22 +271,50 @@ void Nemesis::apply(const NemesisStep& step) {
     open_window("SIGSTOP " + name, node, "paused");
   } else if (step.action == "cont") {
     cont(node);
-  } else if (step.action == "isolate") {
-    local::ask(port, {"FAULT", "CUT", "*", "BOTH"}, 1000);
-    open_window("isolate " + name, node, "links");
-  } else if (step.action == "strand") {
-    local::ask(port, {"FAULT", "CUT", "*", "OUT"}, 1000);
-    open_window("cut " + name + "'s outgoing links", node, "links");
-  } else if (step.action == "delay") {
-    local::ask(port, {"FAULT", "DELAY", "*", std::to_string(step.amount)}, 1000);
-    open_window(fmt::format("delay {} ms on {}'s links", step.amount, name), node, "links");
-  } else if (step.action == "loss") {
-    local::ask(port, {"FAULT", "LOSS", "*", std::to_string(step.amount)}, 1000);
-    open_window(fmt::format("{}% loss on {}'s links", step.amount, name), node, "links");
-  } else if (step.action == "skew") {
-    local::ask(port, {"FAULT", "SKEW", std::to_string(step.amount)}, 1000);
-    open_window(fmt::format("{}'s clock {:+} ms", name, step.amount), node, "clock");
+  } else {
+    link_or_clock_fault(step, node);
   }
+}
+
+// A fault through the node's FAULT command; its window opens only once the node accepted it (a
+// node that refuses or does not answer gets an event saying so instead).
+void Nemesis::link_or_clock_fault(const NemesisStep& step, int node) {
+  const std::string name = fmt::format("n{}", node);
+  const std::string peer = step.peer == "*" ? "*" : step.peer.substr(1);
+  const std::string with = step.peer == "*" ? "" : " with " + step.peer;
+  const std::string amount = std::to_string(step.amount);
+  std::vector<std::string> command;
+  std::string what, kind = "links";
+  if (step.action == "isolate") {
+    command = {"FAULT", "CUT", "*", "BOTH"};
+    what = "isolate " + name;
+  } else if (step.action == "strand") {
+    command = {"FAULT", "CUT", "*", "OUT"};
+    what = "cut " + name + "'s outgoing links";
+  } else if (step.action == "cut") {
+    command = {"FAULT", "CUT", peer, step.direction};
+    what = fmt::format("cut {} {}'s link{}", step.direction, name, step.peer == "*" ? "s to every peer" : with);
+  } else if (step.action == "delay") {
+    command = {"FAULT", "DELAY", peer, amount};
+    what = fmt::format("delay {} ms on {}'s links{}", step.amount, name, with);
+  } else if (step.action == "loss") {
+    command = {"FAULT", "LOSS", peer, amount};
+    what = fmt::format("{}% loss on {}'s links{}", step.amount, name, with);
+  } else if (step.action == "skew") {
+    command = {"FAULT", "SKEW", amount};
+    what = fmt::format("{}'s clock {:+} ms", name, step.amount);
+    kind = "clock";
+  } else if (step.action == "drift") {
+    command = {"FAULT", "DRIFT", amount};
+    what = fmt::format("{}'s clock drifts {:+} ppm", name, step.amount);
+    kind = "clock";
+  }
+  const auto reply = local::ask(cluster_.client_port(node), command, 1000);
+  if (!reply || reply->rfind("+OK", 0) != 0) {
+    event(fmt::format("{}: not applied ({})", what, reply ? *reply : std::string("no answer")));
+    return;
+  }
+  open_window(what, node, kind);
 }
 
 void Nemesis::restart(int node) {

@@ -79,8 +79,10 @@ struct NemesisStep {
   int64_t at_ms = 0;
   std::string action;  // kill restart stop cont isolate strand delay loss skew heal
   std::string target;  // leader follower random last nK (empty for heal)
-  int64_t amount = 0;  // delay ms, loss percent, skew ms
-  size_t line = 0;
+  int64_t amount = 0;  // delay ms, loss percent, skew ms, drift ppm
+  size_t line = 0;                // in the schedule file
+  std::string peer = "*";          // cut, delay, loss: the link to one peer (nK), or every link
+  std::string direction = "both";  // cut: in, out or both
 };
 
 struct FaultWindow {
@@ -115,6 +117,7 @@ class Nemesis {
  private:
   int resolve(const std::string& target);
   void apply(const NemesisStep& step);
+  void link_or_clock_fault(const NemesisStep& step, int node);
   void restart(int node);
   void cont(int node);
   void event(const std::string& what);

@@ -4,6 +4,7 @@ what the history shows — lost writes, linearizability, serving while a minorit
 about timings."""
 import json
 import os
+import re
 import subprocess
 import tempfile
 import unittest
@@ -103,6 +104,26 @@ class Chaos(unittest.TestCase):
             self.assertTrue(any(lo <= t < lo + step for t in acked),
                             f"no write acknowledged {lo / 1e6:.0f}–{(lo + step) / 1e6:.0f} ms with a follower down")
 
+    def test_every_link_and_clock_fault_of_a_schedule_is_applied_and_undone(self):
+        schedule = os.path.join(self.tmp.name, "schedule")
+        with open(schedule, "w") as f:
+            f.write("500 cut leader * out\n900 heal\n1200 cut n3 n1 in\n1300 delay leader 50 *\n"
+                    "1400 loss random 20\n1500 skew n2 -700\n1600 drift n3 5000\n2800 heal\n")
+        code, r, out, history = self.chaos("--preset", "majority", "--schedule", schedule, "--duration-ms", "3500",
+                                           history=True)
+        self.assertEqual(code, 0, out)
+        self.assertTrue(r["linearizable"], out)
+        self.assertEqual(r["lost_writes"], 0, out)
+        kinds = [f["what"] for f in r["faults"]]
+        self.assertEqual(len(kinds), 6, out)
+        for pattern in [r"cut out n\d's links to every peer", r"delay 50 ms on n\d's links", r"20% loss on n\d's links",
+                        r"n2's clock -700 ms", r"n3's clock drifts \+5000 ppm", r"cut in n3's link with n1"]:
+            self.assertTrue(any(re.search(pattern, k) for k in kinds), (pattern, kinds))
+        self.assertTrue(all(f["to_ms"] is not None for f in r["faults"]), out)  # every one healed
+        with open(history) as f:
+            events = [json.loads(line) for line in f if '"nemesis"' in line]
+        self.assertGreaterEqual(len(events), 8, events)
+
     def test_the_history_is_what_replikv_check_judges(self):
         code, r, out, history = self.chaos("--preset", "majority", "--nemesis", "none", "--duration-ms", "2000",
                                            history=True)
@@ -127,6 +148,11 @@ class Chaos(unittest.TestCase):
         run = subprocess.run([BINARY, "chaos", "--schedule", schedule], capture_output=True, text=True, timeout=60)
         self.assertEqual(run.returncode, 2)
         self.assertIn("no node n7 in a 3-node cluster", run.stderr)
+        with open(schedule, "w") as f:
+            f.write("100 cut leader n9 out\n")
+        run = subprocess.run([BINARY, "chaos", "--schedule", schedule], capture_output=True, text=True, timeout=60)
+        self.assertEqual(run.returncode, 2)
+        self.assertIn("schedule line 1: cut needs the peer whose link to cut (nK within 3 nodes, or *)", run.stderr)
         run = subprocess.run([BINARY, "chaos", "--nemesis", "meteor"], capture_output=True, text=True, timeout=60)
         self.assertEqual(run.returncode, 2)
         self.assertIn("unknown nemesis 'meteor'", run.stderr)
