@@ -96,14 +96,48 @@ std::string meaning(const nlohmann::json& runs) {
                                             : "; what clients saw is not linearizable";
     }
     if (r["stale_reads"].get<double>() > 0) {
-      text += fmt::format("; {:.0f} reads returned an overwritten value", r["stale_reads"].get<double>());
+      const double stale = r["stale_reads"].get<double>();
+      text += fmt::format("; {:.0f} read{} returned an overwritten value", stale, stale == 1 ? "" : "s");
     }
     text += fmt::format("; the longest time without an acknowledged write was {:.1f} s",
                         r["longest_unavailable_ms"].get<double>() / 1000);
     text += r["promise_kept"].get<bool>() ? "." : ". ITS OWN PROMISE WAS BROKEN — see the checks in the JSON.";
     lines.push_back(text);
   }
-  std::string out;
+  // The lead sentence: who lost what, and what keeping in sync cost, in this run.
+  std::vector<std::string> losers, keepers;
+  double slowest_ratio = 0, fastest_ratio = 1e9;
+  for (const auto& r : runs) {
+    const std::string name = r["preset"].get<std::string>();
+    if (r["lost_writes"].get<double>() > 0) {
+      losers.push_back(fmt::format("{} ({:.0f})", name, r["lost_writes"].get<double>()));
+    } else {
+      keepers.push_back(name);
+      if (fastest != nullptr && fastest != &r && (*fastest)["write_latency_ms"]["p50"].get<double>() > 0) {
+        const double ratio = r["write_latency_ms"]["p50"].get<double>() / (*fastest)["write_latency_ms"]["p50"].get<double>();
+        slowest_ratio = std::max(slowest_ratio, ratio);
+        fastest_ratio = std::min(fastest_ratio, ratio);
+      }
+    }
+  }
+  const auto join = [](const std::vector<std::string>& names) {
+    std::string text;
+    for (size_t i = 0; i < names.size(); ++i) text += (i == 0 ? "" : i + 1 == names.size() ? " and " : ", ") + names[i];
+    return text;
+  };
+  std::string lead = "In this run, ";
+  lead += losers.empty() ? "no preset lost an acknowledged write" : join(losers) + " lost acknowledged writes";
+  if (!keepers.empty() && !losers.empty()) {
+    lead += "; " + join(keepers) + " lost none";
+    if (slowest_ratio > 0) {
+      const std::string range = fmt::format("{:.1f}x", fastest_ratio) == fmt::format("{:.1f}x", slowest_ratio)
+                                    ? fmt::format("{:.1f}x", slowest_ratio)
+                                    : fmt::format("{:.1f}x to {:.1f}x", fastest_ratio, slowest_ratio);
+      lead += fmt::format(", for {} {}'s median write latency", range, (*fastest)["preset"].get<std::string>());
+    }
+  }
+  lead += ".";
+  std::string out = lead + "\n";
   for (const auto& line : lines) out += line + "\n";
   return out;
 }
