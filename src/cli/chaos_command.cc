@@ -104,21 +104,27 @@ std::string meaning(const nlohmann::json& runs) {
     text += r["promise_kept"].get<bool>() ? "." : ". ITS OWN PROMISE WAS BROKEN — see the checks in the JSON.";
     lines.push_back(text);
   }
-  // The lead sentence: who lost what, and what keeping in sync cost, in this run.
+  // The lead sentence: who lost what, and what not losing cost against the fastest that lost.
   std::vector<std::string> losers, keepers;
-  double slowest_ratio = 0, fastest_ratio = 1e9;
+  const nlohmann::json* fastest_loser = nullptr;
   for (const auto& r : runs) {
-    const std::string name = r["preset"].get<std::string>();
     if (r["lost_writes"].get<double>() > 0) {
-      losers.push_back(fmt::format("{} ({:.0f})", name, r["lost_writes"].get<double>()));
-    } else {
-      keepers.push_back(name);
-      if (fastest != nullptr && fastest != &r && (*fastest)["write_latency_ms"]["p50"].get<double>() > 0) {
-        const double ratio = r["write_latency_ms"]["p50"].get<double>() / (*fastest)["write_latency_ms"]["p50"].get<double>();
-        slowest_ratio = std::max(slowest_ratio, ratio);
-        fastest_ratio = std::min(fastest_ratio, ratio);
+      losers.push_back(fmt::format("{} ({:.0f})", r["preset"].get<std::string>(), r["lost_writes"].get<double>()));
+      if (fastest_loser == nullptr ||
+          r["write_latency_ms"]["p50"].get<double>() < (*fastest_loser)["write_latency_ms"]["p50"].get<double>()) {
+        fastest_loser = &r;
       }
+    } else {
+      keepers.push_back(r["preset"].get<std::string>());
     }
+  }
+  double low = 1e9, high = 0;
+  for (const auto& r : runs) {
+    if (r["lost_writes"].get<double>() > 0 || fastest_loser == nullptr) continue;
+    const double base = (*fastest_loser)["write_latency_ms"]["p50"].get<double>();
+    if (base <= 0) continue;
+    low = std::min(low, r["write_latency_ms"]["p50"].get<double>() / base);
+    high = std::max(high, r["write_latency_ms"]["p50"].get<double>() / base);
   }
   const auto join = [](const std::vector<std::string>& names) {
     std::string text;
@@ -129,11 +135,11 @@ std::string meaning(const nlohmann::json& runs) {
   lead += losers.empty() ? "no preset lost an acknowledged write" : join(losers) + " lost acknowledged writes";
   if (!keepers.empty() && !losers.empty()) {
     lead += "; " + join(keepers) + " lost none";
-    if (slowest_ratio > 0) {
-      const std::string range = fmt::format("{:.1f}x", fastest_ratio) == fmt::format("{:.1f}x", slowest_ratio)
-                                    ? fmt::format("{:.1f}x", slowest_ratio)
-                                    : fmt::format("{:.1f}x to {:.1f}x", fastest_ratio, slowest_ratio);
-      lead += fmt::format(", for {} {}'s median write latency", range, (*fastest)["preset"].get<std::string>());
+    if (high > 0) {
+      const std::string range = fmt::format("{:.1f}x", low) == fmt::format("{:.1f}x", high)
+                                    ? fmt::format("{:.1f}x", high)
+                                    : fmt::format("{:.1f}x to {:.1f}x", low, high);
+      lead += fmt::format(", at {} {}'s median write latency", range, (*fastest_loser)["preset"].get<std::string>());
     }
   }
   lead += ".";
