@@ -76,4 +76,22 @@ struct ClusterOptions {
 // Exit status: 0 done (status: every node running), 1 failed, 2 bad usage, 3 (status) a node down.
 int run_cluster(const ClusterOptions& options);
 
+struct BenchOptions {
+  std::string protocol = "resp";  // resp (replikv, Redis) or etcd (its v3 JSON gateway)
+  int port = 7379;
+  int clients = 16;
+  int64_t duration_ms = 5000;  // measured, after the warm-up
+  int64_t warmup_ms = 1000;
+  std::string op = "set";  // set, get, set-wait (SET then WAIT n timeout, one operation)
+  int wait_replicas = 2;
+  int64_t wait_timeout_ms = 1000;
+  int value_size = 100;
+  int keys = 100000;
+  bool json = false;
+};
+
+// Exit status: 0 measured, 1 nothing could be measured (no connection, every request failed),
+// 2 bad usage.
+int run_bench(const BenchOptions& options);
+
 }  // namespace replikv::cli

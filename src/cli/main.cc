@@ -255,12 +255,37 @@ int main(int argc, char** argv) {
   demo->add_option("--report", demo_options.report, "where report.html goes (default ./report.html)");
   demo->add_option("--json", demo_options.json_file, "the raw results (default: the report's name, .json)");
 
+  auto* bench = app.add_subcommand(
+      "bench",
+      "A closed-loop load client: N connections, each waiting for its answer before the next request,\n"
+      "against replikv or Redis (RESP) or etcd (its v3 JSON gateway) on 127.0.0.1 — the same work for\n"
+      "every system, latency measured here. bench/ drives it (docs/benchmarks.md).\n"
+      "  replikv bench --port 7379 --clients 16 --op set-wait --wait-replicas 2\n"
+      "  replikv bench --protocol etcd --port 2379 --clients 64\n"
+      "Exit status: 0 measured, 1 nothing could be measured, 2 bad usage.");
+  replikv::cli::BenchOptions bench_options;
+  bench->add_option("--protocol", bench_options.protocol, "resp or etcd")->check(CLI::IsMember({"resp", "etcd"}));
+  bench->add_option("--port", bench_options.port, "the server's port on 127.0.0.1")->check(CLI::Range(1, 65535));
+  bench->add_option("--clients", bench_options.clients, "connections, one request in flight each")
+      ->check(CLI::Range(1, 1024));
+  bench->add_option("--duration-ms", bench_options.duration_ms, "how long to measure")->check(CLI::Range(100, 3600000));
+  bench->add_option("--warmup-ms", bench_options.warmup_ms, "load before measuring")->check(CLI::Range(0, 600000));
+  bench->add_option("--op", bench_options.op, "set, get, or set-wait (SET then WAIT, timed as one operation)");
+  bench->add_option("--wait-replicas", bench_options.wait_replicas, "set-wait: WAIT's numreplicas")
+      ->check(CLI::Range(0, 100));
+  bench->add_option("--wait-timeout-ms", bench_options.wait_timeout_ms, "set-wait: WAIT's timeout")
+      ->check(CLI::Range(0, 600000));
+  bench->add_option("--value-size", bench_options.value_size, "bytes per value")->check(CLI::Range(1, 1 << 20));
+  bench->add_option("--keys", bench_options.keys, "distinct keys, chosen at random")->check(CLI::Range(1, 100000000));
+  bench->add_flag("--json", bench_options.json, "one JSON line instead of text");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
     const int code = app.exit(error);
     if (code != 0 && check->parsed()) return replikv::cli::check_exit_usage;
-    if (code != 0 && (sim->parsed() || cluster->parsed() || failover->parsed() || chaos->parsed() || demo->parsed())) {
+    if (code != 0 && (sim->parsed() || cluster->parsed() || failover->parsed() || chaos->parsed() || demo->parsed() ||
+                      bench->parsed())) {
       return 2;
     }
     return code;
@@ -274,6 +299,7 @@ int main(int argc, char** argv) {
   if (failover->parsed()) return replikv::cli::run_failover(failover_options);
   if (chaos->parsed()) return replikv::cli::run_chaos(chaos_options);
   if (demo->parsed()) return replikv::cli::run_demo(demo_options);
+  if (bench->parsed()) return replikv::cli::run_bench(bench_options);
 
   if (server->parsed()) {
     std::map<std::string, std::string> overrides;

@@ -115,3 +115,31 @@ class Admin(SingleNodeTest):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class Bench(SingleNodeTest):
+    """`replikv bench`, the load client bench/ drives every system with."""
+
+    def test_measures_sets_gets_and_waits(self):
+        for op in ("set", "get"):
+            out = run("bench", "--port", str(self.node.port), "--clients", "2", "--op", op, "--duration-ms", "300",
+                      "--warmup-ms", "100", "--json")
+            self.assertEqual(out.returncode, 0, out.stderr)
+            result = json.loads(out.stdout)
+            self.assertGreater(result["ops"], 10, result)
+            self.assertEqual(result["errors"], 0, result)
+            self.assertGreater(result["p99_ms"], 0, result)
+            self.assertGreaterEqual(result["p99_ms"], result["p50_ms"], result)
+        self.assertGreater(self.node.client().dbsize(), 10)
+        # A standalone node has no replicas: WAIT 1 answers 0 after its timeout, and bench says so.
+        out = run("bench", "--port", str(self.node.port), "--clients", "1", "--op", "set-wait", "--wait-replicas", "1",
+                  "--wait-timeout-ms", "10", "--duration-ms", "300", "--warmup-ms", "0")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertRegex(out.stdout, r"resp set-wait x1: \d+ ops/s, .* 0 errors, [1-9]\d* WAITs short of 1")
+
+    def test_bad_usage_and_no_server(self):
+        self.assertEqual(run("bench", "--op", "delete").returncode, 2)
+        self.assertEqual(run("bench", "--protocol", "etcd", "--op", "get").returncode, 2)
+        out = run("bench", "--port", str(free_port()), "--duration-ms", "100", "--warmup-ms", "0")
+        self.assertEqual(out.returncode, 1)
+        self.assertIn("cannot connect to 127.0.0.1:", out.stderr)
