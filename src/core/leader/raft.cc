@@ -292,10 +292,15 @@ bool Raft::take_ready(Ready& out) {
     pending_.batch.put(Column::meta, std::string(meta_commit), u64_bytes(commit_.value()));
     commit_written_ = commit_;
   }
+  // The applied index rides in the same atomic batch as the state it reflects, without a sync of
+  // its own: applied entries are committed and already durable in this node's log (a leader
+  // counts itself only after its sync; a follower applies what earlier, synced Readies appended),
+  // so a crash that loses an unsynced suffix of batches loses applied state that the log applies
+  // again. The log is compacted only below the applied index, in a later batch of the same
+  // suffix. Syncing here cost a second fsync per write on every node (docs/benchmarks.md).
   if (applied_written_ != applied_) {
     pending_.batch.put(Column::meta, std::string(meta_applied), u64_bytes(applied_.value()));
     applied_written_ = applied_;
-    demand(pending_, Sync::per_policy);
   }
   if (!hand_over(pending_, last_taken_, out)) return false;
   if (log_written_) {
