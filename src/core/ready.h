@@ -15,7 +15,10 @@
 //      loop turn (group commit).
 //   4. Once this Ready and every earlier one are durable: call persisted(id) and release the
 //      `replies`, then send the `messages`. A reply — a read's too — never leaves before the state
-//      it reflects is durable ("durable before visible", DESIGN.md).
+//      it reflects is durable ("durable before visible", DESIGN.md). The one exception: messages
+//      marked `early` (a Raft leader's log shipments, in a Ready that writes no term or vote) may
+//      be sent as soon as the batch is written (step 2), before its sync — the leader counts
+//      itself toward a quorum only after persisted(), so followers sync in parallel with it.
 //   5. Call tick() no later than `tick_at_ms` (on the wall clock), when set.
 #pragma once
 
@@ -54,6 +57,7 @@ struct Message {
   NodeId from;
   NodeId to;
   std::string payload;
+  bool early = false;  // may leave before its Ready is durable (step 4)
 };
 
 struct Ready {

@@ -240,6 +240,15 @@ void Server::Impl::drain_ready() {
         (ready.sync == core::Sync::per_policy && config.fsync == FsyncPolicy::always);
     if (must_sync) sync_pending = true;
     if (ready.tick_at_ms) arm_tick(*ready.tick_at_ms);
+    // A leader's log shipments leave now, before this turn's sync: followers write and sync
+    // while the leader does (core/ready.h, step 4). The moved-from message keeps its flag.
+    if (peers) {
+      for (auto& message : ready.messages) {
+        if (!message.early) continue;
+        peers->send(std::move(message));
+        early_sent = true;
+      }
+    }
     if (!ready.replies.empty() || !ready.messages.empty()) {
       waiting.push_back({ready.id, std::move(ready.replies), std::move(ready.messages)});
     }
@@ -274,6 +283,21 @@ void Server::Impl::flush() {
   }
   flush_scheduled = false;
   drain_ready();
+  if (early_sent && sync_pending) {
+    // Let the peer writers put the log shipments on the wire first (their wake-ups are queued
+    // ahead of this), so the followers sync while this node does.
+    early_sent = false;
+    asio::post(io, [this] { complete_flush(); });
+    return;
+  }
+  complete_flush();
+}
+
+// The rest of a loop turn: whatever Ready came meanwhile, the one sync, persisted(), the replies
+// and the messages that waited for it.
+void Server::Impl::complete_flush() {
+  drain_ready();
+  early_sent = false;
   if (sync_pending) {
     if (auto status = engine->sync(); !status.is_ok()) stop_on_storage_failure("sync", status);
     ++counters.group_commits;
@@ -290,7 +314,9 @@ void Server::Impl::flush() {
       release(reply);
     }
     if (peers) {
-      for (auto& message : entry.messages) peers->send(std::move(message));
+      for (auto& message : entry.messages) {
+        if (!message.early) peers->send(std::move(message));
+      }
     }
   }
   waiting.clear();

@@ -89,6 +89,7 @@ struct Server::Impl {
   void drain_ready();
   void schedule_flush();
   void flush();
+  void complete_flush();
   void release(core::ClientReply& reply);
   bool replica_has_work();
   void on_tick();
@@ -161,6 +162,7 @@ struct Server::Impl {
   core::ReadyId last_ready;      // the last Ready taken
   core::ReadyId durable_ready;   // every Ready up to here is durable
   bool sync_pending = false;     // a written batch still needs the engine's sync
+  bool early_sent = false;       // drain_ready queued a leader's log shipment before the sync
   bool flush_scheduled = false;
   int flush_deferrals = 0;             // rounds the scheduled flush has waited for more input
   uint64_t commands_at_flush_check = 0;

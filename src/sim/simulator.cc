@@ -150,6 +150,7 @@ class Simulation {
   void start_sync(Node& node);
   void release_durable(Node& node);
   void crash(Node& node);
+  void send_peer_message(Node& node, core::Message&& message);
   core::TimeMs node_now_ms(const Node& node) const;        // its wall clock (skewed, drifting)
   core::TimeMs node_monotonic_ms(const Node& node) const;  // its monotonic clock (drifting)
   void schedule_ticks(Node& node);
@@ -345,6 +346,10 @@ void Simulation::drain(Node& node) {
                              (ready.sync == core::Sync::per_policy && options_.fsync_always);
       if (must_sync) node.unsynced = true;
       if (!node.unsynced && !node.sync_running) node.durable = node.last_ready;
+      // A leader's log shipments leave now, before the sync (core/ready.h, step 4).
+      for (auto& message : ready.messages) {
+        if (message.early) send_peer_message(node, std::move(message));  // the flag stays: skipped later
+      }
       if (!ready.replies.empty() || !ready.messages.empty()) {
         node.waiting.push_back({ready.id, std::move(ready.replies), std::move(ready.messages)});
         // The replica gets a vector with capacity back with its next Ready (hand_over swaps).
@@ -396,24 +401,28 @@ void Simulation::start_sync(Node& node) {
   });
 }
 
+void Simulation::send_peer_message(Node& node, core::Message&& message) {
+  const int target = static_cast<int>(message.to.value());
+  if (target < 1 || target > options_.nodes) return;
+  // One pooled copy, however many times the network delivers it.
+  uint32_t slot;
+  if (free_in_flight_.empty()) {
+    slot = static_cast<uint32_t>(in_flight_.size());
+    in_flight_.emplace_back();
+  } else {
+    slot = free_in_flight_.back();
+    free_in_flight_.pop_back();
+  }
+  in_flight_[slot].message = std::move(message);
+  const int copies = send(node.id, target, true, [this, slot] { deliver_peer_message(slot); });
+  in_flight_[slot].copies = copies;
+  if (copies == 0) free_in_flight_.push_back(slot);
+}
+
 void Simulation::release_durable(Node& node) {
   while (!node.waiting.empty() && node.waiting.front().id <= node.durable) {
     for (auto& message : node.waiting.front().messages) {
-      const int target = static_cast<int>(message.to.value());
-      if (target < 1 || target > options_.nodes) continue;
-      // One pooled copy, however many times the network delivers it.
-      uint32_t slot;
-      if (free_in_flight_.empty()) {
-        slot = static_cast<uint32_t>(in_flight_.size());
-        in_flight_.emplace_back();
-      } else {
-        slot = free_in_flight_.back();
-        free_in_flight_.pop_back();
-      }
-      in_flight_[slot].message = std::move(message);
-      const int copies = send(node.id, target, true, [this, slot] { deliver_peer_message(slot); });
-      in_flight_[slot].copies = copies;
-      if (copies == 0) free_in_flight_.push_back(slot);
+      if (!message.early) send_peer_message(node, std::move(message));  // early ones already left
     }
     auto& messages = node.waiting.front().messages;
     messages.clear();

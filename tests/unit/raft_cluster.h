@@ -132,10 +132,25 @@ class Cluster {
       ASSERT_FALSE(node(n).take_ready(again)) << "one take_ready() hands over everything so far";
       ASSERT_TRUE(engine.sync().is_ok());
       node(n).persisted(ready.id);
-      for (auto& message : ready.messages) network_.push_back(std::move(message));
+      for (auto& message : ready.messages) {
+        proto::RaftMessage raft;
+        raft.ParseFromString(message.payload);
+        sent_.push_back({n, raft.type(), message.early, ready.sync == Sync::always});
+        network_.push_back(std::move(message));
+      }
       for (auto& reply : ready.replies) replies_.push_back(std::move(reply));
     }
   }
+
+  // Every message any node sent: from, type, whether it could leave before its Ready's sync, and
+  // whether that Ready wrote a term or vote (Sync::always).
+  struct Sent {
+    int from;
+    proto::RaftMessage::Type type;
+    bool early;
+    bool term_or_vote_written;
+  };
+  const std::vector<Sent>& sent() const { return sent_; }
 
   void tick_all(TimeMs now_ms) {
     for (int n = 1; n <= size(); ++n) tick(n, now_ms);
@@ -242,6 +257,7 @@ class Cluster {
   std::vector<Message> later_;
   std::vector<std::unique_ptr<storage::MemoryEngine>> lost_disks_;
   std::deque<Message> network_;
+  std::vector<Sent> sent_;
   std::vector<ClientReply> replies_;
   std::set<int> isolated_;
   bool duplicate_forwards_ = false;

@@ -429,6 +429,16 @@ TEST(RaftFailover, AForcedPromotionAcceptingDataLossLeadsAndTheOthersRollBack) {
   EXPECT_EQ(cluster.reply_for(3), Reply::ok());
   EXPECT_EQ(cluster.node(target).role(), Raft::Role::leader);
   EXPECT_GE(cluster.node(target).term().value(), uint64_t{1} << 20);
+  // Its first APPENDs of the data-loss term share a Ready with that term's write: they wait for
+  // the sync (a crash before it must not leave followers holding a term the leader forgot).
+  bool appends_held = false;
+  for (const auto& sent : cluster.sent()) {
+    if (sent.from == target && sent.type == proto::RaftMessage::APPEND && sent.term_or_vote_written) {
+      EXPECT_FALSE(sent.early);
+      appends_held = true;
+    }
+  }
+  EXPECT_TRUE(appends_held);
   cluster.run(5210, 5600);
   EXPECT_GT(cluster.node(other).status().rollback_entries_total, 0u);
   cluster.request(target, 4, GetRequest{"k"});

@@ -31,6 +31,37 @@ TEST(Raft, ElectsOneLeaderThatReplicatesAndServesLinearizableReads) {
 
 // Any node takes any command: a follower forwards a write to the leader and answers it once it
 // has applied the entry itself; CAS goes the same way and is decided in log order.
+// Only a leader's log shipments may leave before their Ready is synced (core/ready.h): an
+// acknowledgement, a vote or anything in a Ready that writes a term or vote waits for the sync,
+// or a crash could take back what a message already promised.
+TEST(Raft, OnlyALeadersAppendsLeaveBeforeTheSync) {
+  Cluster cluster(3);
+  cluster.run(0, 5000);
+  ASSERT_EQ(cluster.leaders().size(), 1u);
+  const int leader = cluster.leaders()[0];
+  cluster.write_keys(leader, 5);
+  cluster.run(5010, 5500);
+  size_t early_appends = 0, votes = 0, responses = 0;
+  for (const auto& sent : cluster.sent()) {
+    if (sent.early) {
+      EXPECT_EQ(sent.type, proto::RaftMessage::APPEND) << "from node " << sent.from;
+      EXPECT_FALSE(sent.term_or_vote_written) << "an early message in a Ready that writes a term or vote";
+      ++early_appends;
+    }
+    if (sent.type == proto::RaftMessage::VOTE || sent.type == proto::RaftMessage::VOTE_RESPONSE) {
+      ++votes;
+      EXPECT_FALSE(sent.early);
+    }
+    if (sent.type == proto::RaftMessage::APPEND_RESPONSE) {
+      ++responses;
+      EXPECT_FALSE(sent.early) << "a follower acknowledges entries only once they are durable";
+    }
+  }
+  EXPECT_GT(early_appends, 5u);
+  EXPECT_GT(votes, 0u);
+  EXPECT_GT(responses, 5u);
+}
+
 TEST(Raft, AFollowerForwardsWritesAndAnswersWithTheLeadersResult) {
   Cluster cluster(3);
   cluster.run(0, 5000);

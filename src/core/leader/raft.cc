@@ -303,6 +303,10 @@ bool Raft::take_ready(Ready& out) {
     applied_written_ = applied_;
   }
   if (!hand_over(pending_, last_taken_, out)) return false;
+  if (out.sync == Sync::always) {
+    // A term or vote not yet durable: nothing that carries it leaves before the sync.
+    for (auto& message : out.messages) message.early = false;
+  }
   if (log_written_) {
     ready_last_index_[out.id.value()] = last_index_;
     log_written_ = false;
@@ -921,7 +925,10 @@ void Raft::send_append(NodeId to, Peer& peer, bool heartbeat, bool commit_only) 
     }
     wire.append(bytes);
   }
-  pending_.messages.push_back({options_.node_id, to, std::move(wire)});
+  // Early: it may leave before this node's own sync (core/ready.h) — it carries log entries, which
+  // count for this node only once persisted, and a term that is already durable (take_ready
+  // holds it back when the same Ready writes a term or vote).
+  pending_.messages.push_back({options_.node_id, to, std::move(wire), /*early=*/true});
 }
 
 void Raft::broadcast_append(bool heartbeat) {
