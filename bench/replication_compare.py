@@ -196,7 +196,10 @@ def redis_benchmark(port, pipeline, requests):
     results = {}
     for line in out.splitlines()[1:]:
         fields = [f.strip('"') for f in line.split(",")]
-        results[fields[0]] = (float(fields[1]), float(fields[4]), float(fields[6]))
+        if len(fields) >= 7 and fields[0] in ("SET", "GET"):
+            results[fields[0]] = (float(fields[1]), float(fields[4]), float(fields[6]))
+    if len(results) < 2:
+        log(f"  redis-benchmark -P {pipeline} on port {port} gave {sorted(results)} only:\n{out[-500:]}")
     return results
 
 
@@ -220,6 +223,8 @@ def main():
     parser.add_argument("--requests", type=int, default=100000, help="redis-benchmark requests at -P 1 (x4 at -P 16)")
     parser.add_argument("--only", default="1,2,3,4", help="which comparisons (1,2,3,4)")
     parser.add_argument("--no-write", action="store_true", help="print only, leave docs/ alone")
+    parser.add_argument("--samples", default=os.path.join(tempfile.gettempdir(), "replikv-replication-samples.json"),
+                        help="where the raw samples go after each round")
     o = parser.parse_args()
     only = set(o.only.split(","))
     if not os.access(REPLIKV, os.X_OK):
@@ -230,7 +235,8 @@ def main():
         samples.setdefault(key, []).append(value)
 
     def med(key, field):
-        return statistics.median(v[field] for v in samples[key])
+        values = [v[field] for v in samples.get(key, [])]
+        return statistics.median(values) if values else float("nan")  # shown as — (no result)
 
     for rnd in range(o.rounds):
         flip = rnd % 2 == 1
@@ -279,6 +285,8 @@ def main():
                     system.stop()
             add(("4", "fsync"), (0, fsync_floor_ms(), 0))
             log(f"round {rnd + 1}/{o.rounds}: 4. done")
+        with open(o.samples, "w") as f:  # the raw samples so far, should a later step fail
+            json.dump([[list(map(str, key)), values] for key, values in samples.items()], f)
 
     out = [f"Measured {time.strftime('%Y-%m-%d')} on {os.cpu_count()} cores (servers and load share them), "
            f"median of {o.rounds} alternating rounds; `replikv bench` runs {o.seconds:g} s after a 1 s warm-up.\n",
@@ -325,7 +333,7 @@ def main():
             key = ("4", ack)
             out.append(f"| `{ack}` | {med(key, 0):,.0f} | {med(key, 1):.3f} | {med(key, 2):.3f} |")
         out.append(f"\nOne fsync of a 4 KiB append here: {floor:.3f} ms (median of 2,000).")
-    text = "\n".join(out) + "\n"
+    text = ("\n".join(out) + "\n").replace("| nan | nanx | ", "| — | — | ").replace(" nan / nan |", " — |")
     print(text)
     if not o.no_write:
         write_section(DOC, "replication-compare", text)
