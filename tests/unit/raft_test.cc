@@ -292,6 +292,40 @@ TEST(Raft, AFollowerBehindTheCompactedLogCatchesUpBySnapshot) {
   EXPECT_EQ(cluster.state(away), cluster.state(leader));
 }
 
+// A follower heard from lately that falls behind is caught up by entries, not by a snapshot: the
+// leader keeps the log it needs (within log_compact_bytes). One silent for an election timeout is
+// not waited for.
+TEST(Raft, ALeaderKeepsTheLogAFollowerHeardFromLatelyStillNeeds) {
+  Cluster cluster(3, [](int n, RaftOptions& options) {
+    Cluster::small_log(40, 200)(n, options);
+    options.hold_log_for_followers = true;
+  });
+  cluster.run(0, 5000);
+  const int leader = cluster.leaders().at(0);
+  const int behind = leader % 3 + 1;
+  cluster.write_keys(leader, 30);
+  const uint64_t behind_last = cluster.node(behind).status().last_index.value();
+  cluster.isolate(behind);
+  cluster.write_keys(leader, 40);  // no time passes: it was heard from just now
+  EXPECT_LE(cluster.log_indexes(leader).front(), behind_last + 1) << "kept what the follower needs";
+  EXPECT_GT(cluster.log_indexes(leader).size(), 10u);
+  cluster.heal();
+  cluster.run(5010, 5600);
+  EXPECT_EQ(cluster.node(leader).status().snapshots_sent_total, 0u);
+  EXPECT_EQ(cluster.node(behind).status().snapshots_installed_total, 0u);
+  EXPECT_EQ(cluster.state(behind), cluster.state(leader));
+  EXPECT_LE(cluster.log_indexes(leader).size(), 10u) << "compacted once the follower caught up";
+
+  // Silent for longer than an election timeout: no longer waited for.
+  cluster.isolate(behind);
+  cluster.run(5610, 8000);
+  cluster.write_keys(leader, 40);
+  cluster.heal();
+  cluster.run(8010, 8800);
+  EXPECT_EQ(cluster.node(leader).status().snapshots_sent_total, 1u);
+  EXPECT_EQ(cluster.state(behind), cluster.state(leader));
+}
+
 // While writes go on and the leader compacts hard, a follower catching up takes one snapshot and
 // then the log: the leader keeps the entries after a snapshot being sent or just installed until
 // the follower takes them (without that it needed a new snapshot at every step of moving).

@@ -115,6 +115,10 @@ struct RaftOptions {
   // … or once its entries take more than this many bytes; the tail kept then is also at most a
   // quarter of it.
   uint64_t log_compact_bytes = 64ull << 20;
+  // A leader keeps the entries a follower heard from within an election timeout still needs,
+  // while the log stays within log_compact_bytes (a follower behind under load catches up by
+  // entries, not by a snapshot). Tests of snapshot catch-up turn it off.
+  bool hold_log_for_followers = true;
   // Snapshots (docs/snapshots.md): record bytes per chunk, chunks in flight to one follower, and
   // record bytes a follower moves from staging into place per batch once it has them all.
   uint64_t snapshot_chunk_bytes = 1ull << 20;

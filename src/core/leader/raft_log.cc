@@ -57,12 +57,19 @@ void Raft::maybe_compact() {
   // snapshot being sent, and after one just installed until the follower takes entries — or it
   // would need another snapshot at once. Only for followers heard from within an election
   // timeout: one that went away holds nothing.
+  //
+  // It also keeps what a follower heard from within an election timeout still needs, while the
+  // log stays within log_compact_bytes: a follower behind under load then catches up by entries
+  // instead of being sent a snapshot it must install while the load goes on (installing, it
+  // confirms no round, and the leader's lease would run out — docs/benchmarks.md).
   LogIndex limit = applied_;
   if (role_ == Role::leader) {
+    const bool room_for_laggards = options_.hold_log_for_followers && log_bytes_ <= options_.log_compact_bytes;
     for (const auto& [id, peer] : peers_) {
       if (now_ms_ - peer.heard_at_ms >= options_.election_timeout_ms_min) continue;
       if (peer.snapshot) limit = std::min(limit, peer.snapshot->source.index());
       if (peer.hold_log_from.value() > 0) limit = std::min(limit, LogIndex(peer.hold_log_from.value() - 1));
+      if (room_for_laggards && !peer.snapshot) limit = std::min(limit, peer.match);
     }
   }
   LogIndex new_start = log_start_;
