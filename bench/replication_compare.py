@@ -72,6 +72,18 @@ def redis_cli(port, *args):
                           timeout=30).stdout.strip()
 
 
+def stop_processes(processes, directory):
+    """SIGTERM every process, SIGKILL what has not exited within 30 s, then remove `directory`."""
+    for p in processes:
+        p.send_signal(signal.SIGTERM)
+    for p in processes:
+        try:
+            p.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            p.kill()
+    shutil.rmtree(directory, ignore_errors=True)
+
+
 class ReplikvCluster:
     def __init__(self, ack, fsync, nodes=3):
         self.dir = tempfile.mkdtemp(prefix="bench-replikv-")
@@ -119,14 +131,7 @@ class RedisReplicas:
                  "replicas did not come online")
 
     def stop(self):
-        for p in self.processes:
-            p.send_signal(signal.SIGTERM)
-        for p in self.processes:
-            try:
-                p.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                p.kill()
-        shutil.rmtree(self.dir, ignore_errors=True)
+        stop_processes(self.processes, self.dir)
 
 
 class EtcdCluster:
@@ -167,14 +172,7 @@ class EtcdCluster:
         return False
 
     def stop(self):
-        for p in self.processes:
-            p.send_signal(signal.SIGTERM)
-        for p in self.processes:
-            try:
-                p.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                p.kill()
-        shutil.rmtree(self.dir, ignore_errors=True)
+        stop_processes(self.processes, self.dir)
 
 
 def bench_client(port, clients, seconds, op="set", protocol="resp"):
