@@ -66,6 +66,7 @@ std::optional<std::string> Server::Impl::start() {
   } else {
     engine = std::make_unique<storage::MemoryEngine>();
   }
+  if (engine->sync_off_thread()) sync_worker = std::make_unique<SyncWorker>(*engine, io);
   if (auto error = start_replica()) return error;
 
   asio::error_code ec;
@@ -195,13 +196,11 @@ int Server::Impl::run() {
       status.applied_index.value(), status.term.value());
   spdlog::default_logger()->flush();
   io.run();
-  // Make everything the replica produced durable before closing.
-  flush_scheduled = true;
-  flush_deferrals = flush_deferrals_max;
-  flush();
+  flush_before_exit();
   connections.clear();
   peers.reset();
   replica.reset();
+  sync_worker.reset();
   engine.reset();
   spdlog::info("replikv stopped");
   return 0;
@@ -225,7 +224,7 @@ void Server::Impl::shutdown() {
 }
 
 // Takes every Ready the replica has and writes its batch (core/ready.h, steps 1–2); the replies
-// wait in `waiting` for flush() to make them durable and release them (steps 3–4).
+// and messages wait in `waiting` until their Ready is durable (steps 3–4).
 void Server::Impl::drain_ready() {
   while (replica->take_ready(ready)) {
     REPLIKV_ASSERT(ready.id == last_ready.next(), "Ready ids increase by one");
@@ -238,15 +237,13 @@ void Server::Impl::drain_ready() {
     const bool must_sync =
         ready.sync == core::Sync::always ||
         (ready.sync == core::Sync::per_policy && config.fsync == FsyncPolicy::always);
-    if (must_sync) sync_pending = true;
+    if (must_sync && !sync_needed_from) sync_needed_from = ready.id;
     if (ready.tick_at_ms) arm_tick(*ready.tick_at_ms);
-    // A leader's log shipments leave now, before this turn's sync: followers write and sync
+    // A leader's log shipments leave now, before this Ready's sync: followers write and sync
     // while the leader does (core/ready.h, step 4). The moved-from message keeps its flag.
     if (peers) {
       for (auto& message : ready.messages) {
-        if (!message.early) continue;
-        peers->send(std::move(message));
-        early_sent = true;
+        if (message.early) peers->send(std::move(message));
       }
     }
     if (!ready.replies.empty() || !ready.messages.empty()) {
@@ -264,15 +261,16 @@ void Server::Impl::schedule_flush() {
   asio::post(io, [this] { flush(); });
 }
 
-// The end of a loop turn: one batch, one sync, every reply of the turn released.
+// The end of a loop turn: one batch for the turn's inputs, its sync started, every reply that
+// is durable released.
 //
 // Like Redis's beforeSleep, it waits until the loop has run out of input: while requests keep
 // arriving the flush goes to the back of the queue again (each round lets the reactor poll the
-// sockets once), at most flush_deferrals_max rounds, so one batch and one sync cover every client
-// that is ready now instead of those that happened to be read first.
+// sockets once), at most flush_deferrals_max rounds, so one batch covers every client that is
+// ready now instead of those that happened to be read first. It waits only when no sync is
+// running: otherwise the input gathers behind the running sync anyway.
 void Server::Impl::flush() {
-  // Waiting pays only when a sync is coming; with fsync "never" it would only add latency.
-  const bool sync_worth_waiting_for = config.fsync == FsyncPolicy::always;
+  const bool sync_worth_waiting_for = config.fsync == FsyncPolicy::always && !syncing_from;
   if (flush_scheduled && !shutting_down && sync_worth_waiting_for &&
       flush_deferrals < flush_deferrals_max &&
       counters.commands_processed != commands_at_flush_check) {
@@ -282,35 +280,62 @@ void Server::Impl::flush() {
     return;
   }
   flush_scheduled = false;
-  drain_ready();
-  if (early_sent && sync_pending) {
-    // Let the peer writers put the log shipments on the wire first (their wake-ups are queued
-    // ahead of this), so the followers sync while this node does.
-    early_sent = false;
-    asio::post(io, [this] { complete_flush(); });
-    return;
-  }
-  complete_flush();
+  finish_turn();
 }
 
-// The rest of a loop turn: whatever Ready came meanwhile, the one sync, persisted(), the replies
-// and the messages that waited for it.
-void Server::Impl::complete_flush() {
-  drain_ready();
-  early_sent = false;
-  if (sync_pending) {
-    if (auto status = engine->sync(); !status.is_ok()) stop_on_storage_failure("sync", status);
-    ++counters.group_commits;
-    sync_pending = false;
+// Takes what the replica produced, starts the sync it needs when none is running, and releases
+// whatever became durable — again while persisted() produces more (a protocol's next messages).
+void Server::Impl::finish_turn() {
+  do {
+    drain_ready();
+    if (sync_needed_from && !syncing_from) start_sync();
+  } while (release_durable());
+  start_writes();
+}
+
+// Every Ready written so far is covered by the sync that starts now.
+void Server::Impl::start_sync() {
+  syncing_from = sync_needed_from;
+  sync_needed_from.reset();
+  if (!sync_worker) {
+    on_synced(engine->sync());
+    return;
   }
-  if (durable_ready != last_ready) {
-    REPLIKV_ASSERT(durable_ready < last_ready, "the durable position never moves back");
-    durable_ready = last_ready;
-    replica->persisted(durable_ready);
+  sync_worker->start([this](const storage::Status& status) {
+    on_synced(status);
+    finish_turn();
+  });
+}
+
+void Server::Impl::on_synced(const storage::Status& status) {
+  if (!status.is_ok()) stop_on_storage_failure("sync", status);
+  ++counters.group_commits;
+  syncing_from.reset();
+}
+
+// Every Ready before the first one still waiting for a sync is durable.
+core::ReadyId Server::Impl::durable_candidate() const {
+  core::ReadyId candidate = last_ready;
+  for (const auto& first : {syncing_from, sync_needed_from}) {
+    if (first && first->value() - 1 < candidate.value()) candidate = core::ReadyId(first->value() - 1);
   }
-  for (auto& entry : waiting) {
+  return candidate;
+}
+
+// Tells the replica how far its Readies are durable and releases their replies and messages.
+// Returns whether the durable position moved.
+bool Server::Impl::release_durable() {
+  const core::ReadyId durable = durable_candidate();
+  if (durable <= durable_ready) return false;
+  durable_ready = durable;
+  replica->persisted(durable_ready);
+  while (!waiting.empty() && waiting.front().id <= durable_ready) {
+    Waiting& entry = waiting.front();
+    // Checked again from the sync state itself: no sync this Ready needs is still to come.
+    const bool covered = (!syncing_from || entry.id < *syncing_from) &&
+                         (!sync_needed_from || entry.id < *sync_needed_from);
     for (auto& reply : entry.replies) {
-      if (entry.id > durable_ready) ++counters.replies_before_durable;
+      if (!covered) ++counters.replies_before_durable;
       release(reply);
     }
     if (peers) {
@@ -318,11 +343,23 @@ void Server::Impl::complete_flush() {
         if (!message.early) peers->send(std::move(message));
       }
     }
+    waiting.pop_front();
   }
-  waiting.clear();
-  // persisted() may have produced more work (a protocol's next messages): another turn.
-  if (replica_has_work()) schedule_flush();
-  start_writes();
+  return true;
+}
+
+// After the loop stopped: everything the replica produced is made durable before closing (a sync
+// still running on the sync thread finishes first; its completion never runs).
+void Server::Impl::flush_before_exit() {
+  if (sync_worker) sync_worker->wait_idle();
+  drain_ready();
+  if (syncing_from || sync_needed_from) {
+    if (auto status = engine->sync(); !status.is_ok()) stop_on_storage_failure("sync", status);
+    ++counters.group_commits;
+    syncing_from.reset();
+    sync_needed_from.reset();
+  }
+  release_durable();
 }
 
 void Server::Impl::release(core::ClientReply& reply) {
@@ -354,11 +391,6 @@ void Server::Impl::on_tick() {
   tick_replica();
   schedule_flush();
   arm_tick(replica_now_ms() + tick_interval_ms);
-}
-
-bool Server::Impl::replica_has_work() {
-  drain_ready();
-  return !waiting.empty() || sync_pending;
 }
 
 }  // namespace replikv::runtime

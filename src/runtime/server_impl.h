@@ -6,9 +6,12 @@
 //   2. The first input of a turn posts flush(), which runs after the other handlers already
 //      queued in this turn (and waits a few more rounds while input keeps coming).
 //   3. flush() takes the replica's Ready — one batch for every request of the turn — writes it,
-//      syncs once (group commit), tells the replica (persisted), and releases the replies into
-//      each connection's ordered reply slots; each connection then writes all of its replies
-//      with one socket write.
+//      and starts a sync on the sync thread unless one is running (then the next one takes it:
+//      group commit). Meanwhile the loop serves on.
+//   4. When the Readies up to some id are durable (their sync finished, or they needed none), the
+//      loop tells the replica (persisted) and releases their replies into each connection's
+//      ordered reply slots and their messages to the peers; each connection then writes all of
+//      its replies with one socket write.
 #pragma once
 
 #include <chrono>
@@ -31,6 +34,7 @@
 #include "runtime/peer_transport.h"
 #include "runtime/resp.h"
 #include "runtime/server.h"
+#include "runtime/sync_worker.h"
 #include "storage/engine.h"
 
 namespace replikv::runtime {
@@ -89,9 +93,13 @@ struct Server::Impl {
   void drain_ready();
   void schedule_flush();
   void flush();
-  void complete_flush();
+  void finish_turn();
+  void start_sync();
+  void on_synced(const storage::Status& status);
+  core::ReadyId durable_candidate() const;
+  bool release_durable();
+  void flush_before_exit();
   void release(core::ClientReply& reply);
-  bool replica_has_work();
   void on_tick();
   void arm_tick(int64_t at_ms);
   static int64_t now_ms();
@@ -142,6 +150,7 @@ struct Server::Impl {
   std::optional<int64_t> tick_armed_at_ms;
 
   std::unique_ptr<storage::Engine> engine;
+  std::unique_ptr<SyncWorker> sync_worker;  // when the engine syncs off the loop (goes before it)
   std::unique_ptr<core::Replica> replica;
   std::unique_ptr<PeerTransport> peers;           // strategy "leader" only
   std::map<uint32_t, std::string> client_addresses;  // members' client ports, for ROLE and INFO
@@ -161,8 +170,11 @@ struct Server::Impl {
   std::deque<Waiting> waiting;
   core::ReadyId last_ready;      // the last Ready taken
   core::ReadyId durable_ready;   // every Ready up to here is durable
-  bool sync_pending = false;     // a written batch still needs the engine's sync
-  bool early_sent = false;       // drain_ready queued a leader's log shipment before the sync
+  // The first Ready written since the running sync started that needs a sync of its own.
+  std::optional<core::ReadyId> sync_needed_from;
+  // The first Ready the running sync is needed for (Readies after it up to the sync's start are
+  // covered too).
+  std::optional<core::ReadyId> syncing_from;
   bool flush_scheduled = false;
   int flush_deferrals = 0;             // rounds the scheduled flush has waited for more input
   uint64_t commands_at_flush_check = 0;

@@ -3,12 +3,16 @@
 // Contract
 // - write(batch) applies every operation of the batch atomically: after a crash either all of it
 //   is there or none of it. It does not sync; the write is visible to reads at once.
-// - sync() makes every write before it durable. One sync covers every write since the last one:
-//   the runtime calls it once per loop turn (group commit).
+// - sync() makes every write before it durable. One sync covers every write since the last one
+//   (group commit): the runtime runs one at a time, and starts the next once it finished.
 // - A failed write or sync returns an error Status; the caller must stop the node rather than go
 //   on as if it had succeeded (a lost fsync cannot be retried safely).
 //
-// Thread-safety: an engine is used from one thread.
+// Thread-safety: an engine is used from one thread, with one exception. When sync_off_thread() is
+// true, sync() may run on one other thread while the owner goes on writing and reading; it then
+// makes durable every write that returned before sync() was called (a write made while it runs
+// may or may not be covered: the runtime counts it as not). The runtime uses this to keep its
+// event loop serving while the device syncs (runtime/sync_worker.h).
 #pragma once
 
 #include <cstdint>
@@ -37,7 +41,7 @@ class Status {
 struct EngineStats {
   uint64_t batches_written_total = 0;
   uint64_t bytes_written_total = 0;
-  uint64_t syncs_total = 0;       // sync() calls that reached the device
+  uint64_t syncs_total = 0;       // sync() calls that completed
   uint64_t wal_syncs_total = 0;   // the engine's own count of log syncs (RocksDB's WAL_FILE_SYNCED)
 };
 
@@ -45,6 +49,7 @@ class Engine : public core::StorageView {
  public:
   virtual Status write(const core::WriteBatch& batch) = 0;
   virtual Status sync() = 0;
+  virtual bool sync_off_thread() const { return false; }
   virtual EngineStats stats() const = 0;
   virtual std::string name() const = 0;
 };

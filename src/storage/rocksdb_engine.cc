@@ -1,5 +1,6 @@
 #include "storage/rocksdb_engine.h"
 
+#include <atomic>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -24,7 +25,8 @@ struct RocksDbEngine::Impl {
   std::shared_ptr<rocksdb::Statistics> statistics;
   rocksdb::WriteOptions write_options;
   rocksdb::ReadOptions read_options;
-  EngineStats stats;
+  EngineStats stats;  // written by the owner's thread only
+  std::atomic<uint64_t> syncs_total{0};  // sync() may run on the sync thread
 
   ~Impl() {
     for (auto* handle : columns) {
@@ -204,12 +206,13 @@ Status RocksDbEngine::write(const core::WriteBatch& batch) {
 Status RocksDbEngine::sync() {
   const rocksdb::Status status = impl_->db->SyncWAL();
   if (!status.ok()) return Status::error("RocksDB WAL sync: " + status.ToString());
-  ++impl_->stats.syncs_total;
+  impl_->syncs_total.fetch_add(1, std::memory_order_relaxed);
   return Status::ok();
 }
 
 EngineStats RocksDbEngine::stats() const {
   EngineStats stats = impl_->stats;
+  stats.syncs_total = impl_->syncs_total.load(std::memory_order_relaxed);
   stats.wal_syncs_total = impl_->statistics->getTickerCount(rocksdb::WAL_FILE_SYNCED);
   return stats;
 }

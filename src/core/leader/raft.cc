@@ -902,19 +902,19 @@ void Raft::send_append(NodeId to, Peer& peer, bool heartbeat, bool commit_only) 
   const LogIndex prev(std::min(peer.next.value() - 1, last_index_.value()));
   message.set_prev_log_index(prev.value());
   message.set_prev_log_term(term_at(prev).value());
-  const uint64_t last = std::min(last_index_.value(), prev.value() + options_.append_entries_max);
+  const uint64_t last_max = std::min(last_index_.value(), prev.value() + options_.append_entries_max);
   message.set_commit_index(commit_.value());
   message.set_from(options_.node_id.value());
-  peer.commit_sent = std::max(peer.commit_sent, std::min(commit_, LogIndex(last)));
-  peer.next = LogIndex(last + 1);  // pipelined: the next APPEND does not wait for this one
-  ++peer.inflight;
   // The entries go on the wire as they are stored, each appended as field `entries` (9,
   // length-delimited): protobuf reads concatenated fields as one message, so nothing is copied
   // into a message or encoded again.
   std::string wire = message.SerializeAsString();
+  const size_t header_bytes = wire.size();
   std::string scratch;
-  for (uint64_t i = prev.value() + 1; i <= last; ++i) {
-    const std::string_view bytes = entry_bytes_at(LogIndex(i), scratch);
+  uint64_t last = prev.value();
+  while (last < last_max && (last == prev.value() || wire.size() - header_bytes < options_.append_bytes_max)) {
+    ++last;
+    const std::string_view bytes = entry_bytes_at(LogIndex(last), scratch);
     wire.push_back(static_cast<char>((proto::RaftMessage::kEntriesFieldNumber << 3) | 2));
     for (uint64_t length = bytes.size(); ; length >>= 7) {
       if (length < 0x80) {
@@ -925,6 +925,9 @@ void Raft::send_append(NodeId to, Peer& peer, bool heartbeat, bool commit_only) 
     }
     wire.append(bytes);
   }
+  peer.commit_sent = std::max(peer.commit_sent, std::min(commit_, LogIndex(last)));
+  peer.next = LogIndex(last + 1);  // pipelined: the next APPEND does not wait for this one
+  ++peer.inflight;
   // Early: it may leave before this node's own sync (core/ready.h) — it carries log entries, which
   // count for this node only once persisted, and a term that is already durable (take_ready
   // holds it back when the same Ready writes a term or vote).

@@ -104,7 +104,10 @@ struct RaftOptions {
   TimeMs election_timeout_ms_min = 1000;
   TimeMs election_timeout_ms_max = 2000;
   TimeMs heartbeat_interval_ms = 100;
-  uint64_t append_entries_max = 64;   // entries in one APPEND
+  // One APPEND carries up to this many entries and stops once it holds this many bytes of them
+  // (one entry at least): under load a follower gets the backlog in a few large writes.
+  uint64_t append_entries_max = 4096;
+  uint64_t append_bytes_max = 256 * 1024;
   uint64_t inflight_appends_max = 8;  // APPENDs in flight to one follower (pipelining bound)
   uint64_t cache_bytes_max = 16ull << 20;
   // Log compaction: once the log holds more than `log_compact_entries` entries, the ones below

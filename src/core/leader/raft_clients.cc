@@ -297,6 +297,7 @@ void Raft::flush_forwards() {
   if (unsent_writes_ > 0 || refused_writes_ > 0) {
     proto::RaftMessage message;
     message.set_type(proto::RaftMessage::FORWARD);
+    uint64_t message_bytes = 0;
     for (auto& [sequence, pending] : pending_writes_) {
       // Never sent; or refused by a node that was not the leader, and a leader is known that is
       // another node, or the same one in a later term (it has won an election since).
@@ -309,6 +310,7 @@ void Raft::flush_forwards() {
       entry.set_origin_incarnation(incarnation_);
       entry.set_origin_sequence(sequence);
       entry.SerializeToString(message.add_entries());
+      message_bytes += message.entries(message.entries_size() - 1).size();
       if (resend) {
         pending.refused_by.reset();
         pending.resent = true;
@@ -318,10 +320,12 @@ void Raft::flush_forwards() {
         --unsent_writes_;
         ++writes_forwarded_;
       }
-      if (static_cast<uint64_t>(message.entries_size()) >= options_.append_entries_max) {
+      if (static_cast<uint64_t>(message.entries_size()) >= options_.append_entries_max ||
+          message_bytes >= options_.append_bytes_max) {
         send(*leader_, std::move(message));
         message.Clear();
         message.set_type(proto::RaftMessage::FORWARD);
+        message_bytes = 0;
       }
     }
     if (message.entries_size() > 0) send(*leader_, std::move(message));

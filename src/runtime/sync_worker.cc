@@ -1,0 +1,61 @@
+#include "runtime/sync_worker.h"
+
+#include <utility>
+
+#include <asio/post.hpp>
+
+#include "core/assert.h"
+
+namespace replikv::runtime {
+
+SyncWorker::SyncWorker(storage::Engine& engine, asio::io_context& io)
+    : engine_(engine), io_(io), thread_([this] { run(); }) {}
+
+SyncWorker::~SyncWorker() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  thread_.join();
+}
+
+void SyncWorker::start(Done done) {
+  REPLIKV_ASSERT(!busy_, "one sync in flight at a time");
+  busy_ = true;
+  {
+    std::lock_guard lock(mutex_);
+    requested_ = true;
+    pending_ = std::move(done);
+  }
+  wake_.notify_all();
+}
+
+void SyncWorker::wait_idle() {
+  std::unique_lock lock(mutex_);
+  wake_.wait(lock, [this] { return !requested_ && !running_; });
+  busy_ = false;
+}
+
+void SyncWorker::run() {
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    wake_.wait(lock, [this] { return requested_ || stopping_; });
+    if (!requested_) return;  // stopping, nothing asked for
+    // Taken before the completion is posted: the loop may ask for the next sync from it.
+    requested_ = false;
+    running_ = true;
+    Done done = std::move(pending_);
+    lock.unlock();
+    storage::Status status = engine_.sync();
+    asio::post(io_, [this, done = std::move(done), status = std::move(status)] {
+      busy_ = false;
+      done(status);
+    });
+    lock.lock();
+    running_ = false;
+    wake_.notify_all();  // wait_idle
+  }
+}
+
+}  // namespace replikv::runtime
