@@ -1,5 +1,5 @@
 # replikv — the two commands of the README, and the rest.
-#   make demo    start a node, drive it with redis-benchmark, print the figures
+#   make demo    every replication preset under the same faults (replikv demo): the table, report.html
 #   make test    everything: unit, simulation, fuzz corpus, end-to-end; release and ASan+UBSan
 #   make fuzz    a bounded libFuzzer run of the RESP parser (FUZZ_SECONDS, default 60)
 #   make bench   replikv against Redis, side by side (writes docs/benchmarks.md)

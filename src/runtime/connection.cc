@@ -49,7 +49,6 @@ asio::awaitable<void> Server::Impl::accept_clients() {
     }
     asio::error_code ignored;
     socket.set_option(asio::ip::tcp::no_delay(true), ignored);
-    socket.non_blocking(true, ignored);  // serve_client reads only what is there
     const core::ConnectionId id(next_connection_id++);
     RespLimits limits;
     limits.bulk_bytes_max = config.max_bulk_bytes;
@@ -63,14 +62,8 @@ asio::awaitable<void> Server::Impl::accept_clients() {
   }
 }
 
-// Reads wait for the socket to be readable and then read once, rather than try a read that
-// finds nothing first: a client waiting for its reply has sent nothing more, and that failed read
-// was a third of the syscalls per request under load. A read goes first without waiting only
-// when input may be there already — the last read filled its buffer, or the coroutine waited for
-// something else meanwhile (the reactor may have taken the readiness then).
 asio::awaitable<void> Server::Impl::serve_client(std::shared_ptr<Connection> connection) {
   Connection& c = *connection;
-  bool may_have_input = true;
   while (!c.closing && !c.closed) {
     // Parse what is buffered before reading more; process_input stops early at the in-flight
     // bound, and the rest is parsed once the client has taken its replies.
@@ -90,29 +83,18 @@ asio::awaitable<void> Server::Impl::serve_client(std::shared_ptr<Connection> con
     while (!c.closed && client_over_limits(c)) {
       c.resume.expires_after(std::chrono::hours(1));
       co_await c.resume.async_wait(as_result);
-      may_have_input = true;
     }
     if (c.closed) break;
     if (stopped_early) continue;
-    if (!may_have_input) {
-      auto [ec] = co_await c.socket.async_wait(asio::ip::tcp::socket::wait_read, as_result);
-      if (ec || c.closed) break;
-    }
     c.input.shrink_if_idle(idle_input_bytes_max);
     const size_t want = std::max(read_bytes_min, c.parser.bytes_needed() > c.input.size()
                                                      ? c.parser.bytes_needed() - c.input.size()
                                                      : 0);
     char* into = c.input.prepare(want);
-    asio::error_code ec;
-    const size_t n = c.socket.read_some(asio::buffer(into, want), ec);  // the socket is non-blocking
-    if (ec == asio::error::would_block || ec == asio::error::try_again) {
-      may_have_input = false;
-      continue;
-    }
-    if (ec) break;
+    auto [ec, n] = co_await c.socket.async_read_some(asio::buffer(into, want), as_result);
+    if (ec || c.closed) break;
     c.input.commit(n);
     counters.net_input_bytes += n;
-    may_have_input = n == want;
   }
   if (!c.closing) close(c);
 }
