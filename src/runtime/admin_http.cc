@@ -126,7 +126,7 @@ std::string Server::Impl::metrics_text() const {
          status.cache_hits_total);
   metric("replikv_cache_misses_total", "counter", "Record lookups that went to storage.",
          status.cache_misses_total);
-  metric("replikv_group_commits_total", "counter", "Storage syncs, one per loop turn at most.",
+  metric("replikv_group_commits_total", "counter", "Storage syncs (group commits), one in flight at a time.",
          counters.group_commits);
   metric("replikv_wal_syncs_total", "counter", "Log syncs counted by the storage engine.",
          storage_stats.wal_syncs_total);

@@ -75,7 +75,7 @@ struct Counters {
   uint64_t protocol_errors = 0;
   uint64_t net_input_bytes = 0;
   uint64_t net_output_bytes = 0;
-  uint64_t group_commits = 0;            // engine syncs done by flush(), one per loop turn at most
+  uint64_t group_commits = 0;            // engine syncs finished, one in flight at a time
   uint64_t replies_before_durable = 0;   // must stay 0: a reply released before its sync
   uint64_t unknown_commands = 0;
   uint64_t error_replies = 0;
