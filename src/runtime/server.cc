@@ -331,11 +331,8 @@ bool Server::Impl::release_durable() {
   replica->persisted(durable_ready);
   while (!waiting.empty() && waiting.front().id <= durable_ready) {
     Waiting& entry = waiting.front();
-    // Checked again from the sync state itself: no sync this Ready needs is still to come.
-    const bool covered = (!syncing_from || entry.id < *syncing_from) &&
-                         (!sync_needed_from || entry.id < *sync_needed_from);
     for (auto& reply : entry.replies) {
-      if (!covered) ++counters.replies_before_durable;
+      if (entry.id > durable_ready) ++counters.replies_before_durable;
       release(reply);
     }
     if (peers) {
@@ -354,10 +351,8 @@ void Server::Impl::flush_before_exit() {
   if (sync_worker) sync_worker->wait_idle();
   drain_ready();
   if (syncing_from || sync_needed_from) {
-    if (auto status = engine->sync(); !status.is_ok()) stop_on_storage_failure("sync", status);
-    ++counters.group_commits;
-    syncing_from.reset();
     sync_needed_from.reset();
+    on_synced(engine->sync());  // covers the Readies of the finished sync and every later one
   }
   release_durable();
 }
