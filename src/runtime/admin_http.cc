@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <fmt/format.h>
 
+#include "runtime/memory_info.h"
 #include "runtime/server_impl.h"
 
 namespace replikv::runtime {
@@ -120,6 +121,12 @@ std::string Server::Impl::metrics_text() const {
   metric("replikv_expired_keys_total", "counter", "Keys deleted by the expiry sweep.",
          status.expired_keys_total);
   metric("replikv_cache_bytes", "gauge", "Memory held by the record cache.", status.cache_bytes);
+  const MemoryInfo memory = memory_info();
+  metric("replikv_memory_allocated_bytes", "gauge",
+         "Bytes held from the allocator (jemalloc's stats.allocated, or glibc's in-use bytes).",
+         memory.allocated_bytes);
+  metric("replikv_memory_resident_bytes", "gauge", "The process's resident set size.",
+         memory.resident_bytes);
   metric("replikv_cache_entries", "gauge", "Records (and known-absent keys) in the cache.",
          status.cache_entries);
   metric("replikv_cache_hits_total", "counter", "Record lookups answered by the cache.",

@@ -10,6 +10,7 @@
 
 #include "core/command.h"
 #include "core/glob.h"
+#include "runtime/memory_info.h"
 #include "runtime/server_impl.h"
 
 namespace replikv::runtime {
@@ -275,6 +276,17 @@ std::string Server::Impl::info(std::string_view section_arg) const {
     header("Clients");
     out += fmt::format("connected_clients:{}\r\nmaxclients:{}\r\nblocked_clients:0\r\n",
                        connections.size(), config.max_clients);
+  }
+  if (wants("memory")) {
+    header("Memory");
+    const MemoryInfo memory = memory_info();
+    out += fmt::format(
+        "used_memory:{}\r\nused_memory_human:{:.2f}M\r\nused_memory_rss:{}\r\n"
+        "used_memory_rss_human:{:.2f}M\r\nmem_allocator:{}\r\nreplikv_cache_bytes:{}\r\n"
+        "replikv_cache_bytes_max:{}\r\n",
+        memory.allocated_bytes, static_cast<double>(memory.allocated_bytes) / (1 << 20),
+        memory.resident_bytes, static_cast<double>(memory.resident_bytes) / (1 << 20),
+        memory.allocator, status.cache_bytes, config.cache_bytes);
   }
   if (wants("persistence")) {
     header("Persistence");

@@ -1,5 +1,6 @@
 #include "storage/rocksdb_engine.h"
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <memory>
@@ -25,6 +26,11 @@ struct RocksDbEngine::Impl {
   std::shared_ptr<rocksdb::Statistics> statistics;
   rocksdb::WriteOptions write_options;
   rocksdb::ReadOptions read_options;
+  // Reused by every write of the owner's thread, so its buffer keeps its capacity: built anew, a
+  // batch of a few thousand entries (one APPEND) grew by doubling, and the reallocations and
+  // copies were a tenth of a follower's time under pipelined SETs (docs/benchmarks.md).
+  rocksdb::WriteBatch scratch;
+  std::vector<uint32_t> order;  // reused: the order in which write() adds a batch's operations
   EngineStats stats;  // written by the owner's thread only
   std::atomic<uint64_t> syncs_total{0};  // sync() may run on the sync thread
 
@@ -164,9 +170,65 @@ std::unique_ptr<core::StorageView> RocksDbEngine::snapshot() const {
   return std::make_unique<SnapshotView>(*db, impl_->columns, std::move(snapshot));
 }
 
+namespace {
+// A batch bigger than this (a snapshot's chunk, a large MSET) gets a buffer of its own rather than
+// leaving the reused one that large for good.
+constexpr uint64_t reused_batch_bytes_max = 4 << 20;
+// RocksDB's record header per operation: tag, column family id, two lengths (varints).
+constexpr uint64_t batch_operation_overhead_bytes = 16;
+constexpr uint64_t batch_header_bytes = 12;
+
+bool is_range(const core::WriteBatch::Operation& op) {
+  return op.kind == core::WriteBatch::Operation::Kind::erase_range ||
+         op.kind == core::WriteBatch::Operation::Kind::erase_to_end;
+}
+
+// The order in which to hand a batch's operations to RocksDB: point operations sorted by column
+// and key, ranges kept where they stand. A memtable is a skiplist, and inserting keys in order
+// lets it start each search where the last one ended (its "splice") instead of from the top: the
+// random user keys of a batch cost a full descent each, with a cache miss per level, and that
+// descent was the largest item of a follower's profile (docs/benchmarks.md). The result is the
+// same: the batch is applied atomically under one sequence of numbers, so only the order of the
+// operations on one key is visible, and the sort keeps each key's operations in order and never moves a point operation
+// across a range one.
+void put_in_key_order(const std::vector<core::WriteBatch::Operation>& operations,
+                      std::vector<uint32_t>& order) {
+  order.resize(operations.size());
+  for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+  auto by_column_and_key = [&](uint32_t a, uint32_t b) {
+    const auto& x = operations[a];
+    const auto& y = operations[b];
+    if (x.column != y.column) return x.column < y.column;
+    if (const int c = x.key.compare(y.key); c != 0) return c < 0;
+    return a < b;  // stable without std::stable_sort's temporary buffer
+  };
+  size_t begin = 0;
+  while (begin < order.size()) {
+    size_t end = begin;
+    while (end < order.size() && !is_range(operations[end])) ++end;
+    if (end - begin > 1) {
+      std::sort(order.begin() + static_cast<std::ptrdiff_t>(begin),
+                order.begin() + static_cast<std::ptrdiff_t>(end), by_column_and_key);
+    }
+    begin = end + 1;  // past the range operation (or the end)
+  }
+}
+}  // namespace
+
 Status RocksDbEngine::write(const core::WriteBatch& batch) {
-  rocksdb::WriteBatch rocks_batch;
-  for (const auto& op : batch.operations()) {
+  const uint64_t expected_bytes = batch_header_bytes + batch.bytes() +
+                                  batch.operations().size() * batch_operation_overhead_bytes;
+  std::optional<rocksdb::WriteBatch> own;
+  if (expected_bytes > reused_batch_bytes_max) {
+    own.emplace(expected_bytes);
+  } else {
+    impl_->scratch.Clear();
+  }
+  rocksdb::WriteBatch& rocks_batch = own ? *own : impl_->scratch;
+  const auto& operations = batch.operations();
+  put_in_key_order(operations, impl_->order);
+  for (const uint32_t index : impl_->order) {
+    const auto& op = operations[index];
     auto* handle = impl_->columns[static_cast<size_t>(op.column)];
     rocksdb::Status status;
     switch (op.kind) {
@@ -183,7 +245,7 @@ Status RocksDbEngine::write(const core::WriteBatch& batch) {
         it->SeekToLast();
         if (it->Valid()) end = it->key().ToString() + '\0';
         REPLIKV_ASSERT(it->status().ok(), "RocksDB scan failed (storage damaged?)");
-        for (const auto& earlier : batch.operations()) {
+        for (const auto& earlier : operations) {
           if (&earlier == &op) break;
           if (earlier.column == op.column && earlier.kind == core::WriteBatch::Operation::Kind::put &&
               earlier.key + '\0' > end) {

@@ -31,6 +31,23 @@ class RealClients(SingleNodeTest):
         self.assertIn("master_repl_offset:", replication)
         self.assertEqual(self.cli("role").splitlines()[0], "master")
 
+    def test_redis_cli_info_memory(self):
+        def memory():
+            fields = dict(line.split(":", 1) for line in self.cli("info", "memory").splitlines()
+                          if ":" in line)
+            return fields
+        before = memory()
+        # The release binary runs on jemalloc; sanitizer builds on their runtime's allocator.
+        self.assertRegex(before["mem_allocator"], r"^(jemalloc-\d|libc$|sanitizer$)")
+        self.assertGreater(int(before["used_memory_rss"]), 0)
+        client = self.node.client()
+        for i in range(200):
+            client.mset({f"mem:{i}:{j}": "x" * 1000 for j in range(10)})
+        after = memory()
+        # 2,000 values of 1 kB now sit in the record cache (and RocksDB's memtable).
+        self.assertGreater(int(after["used_memory"]), int(before["used_memory"]) + 1_000_000)
+        self.assertGreater(int(after["replikv_cache_bytes"]), 2_000_000)
+
     def test_redis_cli_errors_in_redis_words(self):
         self.cli("set", "cli:text", "abc")
         self.assertEqual(self.cli("incr", "cli:text"), "ERR value is not an integer or out of range")

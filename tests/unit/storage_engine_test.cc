@@ -1,5 +1,7 @@
 // One suite, run against every engine: what core/storage.h and storage/engine.h promise.
 #include <filesystem>
+#include <map>
+#include <random>
 #include <memory>
 
 #include <gtest/gtest.h>
@@ -195,6 +197,57 @@ TYPED_TEST(EngineTest, AnEraseToTheEndEmptiesTheRestOfAColumn) {
   ASSERT_TRUE(this->engine_->write(all).is_ok());
   EXPECT_EQ(this->engine_->get(Column::data, "a"), std::nullopt);
   EXPECT_EQ(this->engine_->get(Column::data, "x"), std::nullopt);
+}
+
+// The RocksDB engine hands a batch's point operations to RocksDB sorted by key (a skiplist takes
+// sorted inserts faster) and reuses one buffer between batches: a random batch over a few keys,
+// with ranges among its points, must end exactly as its operations in order say.
+TYPED_TEST(EngineTest, ARandomBatchEndsAsItsOperationsInOrderSay) {
+  std::mt19937 random(7);
+  std::map<std::string, std::string> model;  // the data column as the batches say it must be
+  auto key = [&] { return std::string(1, static_cast<char>('a' + random() % 8)); };
+  for (int round = 0; round < 200; ++round) {
+    core::WriteBatch batch;
+    const int operations = 1 + static_cast<int>(random() % 40);
+    for (int i = 0; i < operations; ++i) {
+      const auto dice = random() % 10;
+      if (dice < 6) {
+        std::string k = key();
+        std::string v = std::to_string(round) + "." + std::to_string(i);
+        model[k] = v;
+        batch.put(Column::data, std::move(k), std::move(v));
+      } else if (dice < 9) {
+        std::string k = key();
+        model.erase(k);
+        batch.erase(Column::data, std::move(k));
+      } else {
+        std::string begin = key();
+        std::string end = key();
+        if (end < begin) std::swap(begin, end);
+        model.erase(model.lower_bound(begin), model.lower_bound(end));
+        batch.erase_range(Column::data, std::move(begin), std::move(end));
+      }
+    }
+    ASSERT_TRUE(this->engine_->write(batch).is_ok());
+    std::map<std::string, std::string> stored;
+    this->engine_->scan(Column::data, {}, [&](std::string_view k, std::string_view v) {
+      stored.emplace(k, v);
+      return true;
+    });
+    ASSERT_EQ(stored, model) << "round " << round;
+  }
+}
+
+TYPED_TEST(EngineTest, ABatchOfManyMegabytesIsWrittenWhole) {
+  core::WriteBatch big;
+  const std::string value(64 << 10, 'v');
+  for (int i = 0; i < 100; ++i) big.put(Column::data, "big" + std::to_string(i), value);  // 6.4 MB
+  ASSERT_TRUE(this->engine_->write(big).is_ok());
+  core::WriteBatch small;
+  small.put(Column::data, "small", "s");
+  ASSERT_TRUE(this->engine_->write(small).is_ok());
+  for (int i = 0; i < 100; ++i) EXPECT_EQ(this->engine_->get(Column::data, "big" + std::to_string(i)), value);
+  EXPECT_EQ(this->engine_->get(Column::data, "small"), "s");
 }
 
 TYPED_TEST(EngineTest, SyncsAreCounted) {
