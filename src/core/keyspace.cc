@@ -131,9 +131,11 @@ void Keyspace::visit_data(std::string_view start, const RecordVisitor& visit) co
   if (!stopped) emit_pending_before(std::nullopt);
 }
 
-std::optional<Keyspace::Record> Keyspace::load(const std::string& key) {
-  if (const auto it = overlay_.find(key); it != overlay_.end()) return it->second;
-  if (const auto* cached = cache_.find(key)) return *cached;
+const Keyspace::Record* Keyspace::peek(const std::string& key) {
+  if (const auto it = overlay_.find(key); it != overlay_.end()) {
+    return it->second ? &*it->second : nullptr;
+  }
+  if (const auto* cached = cache_.find(key)) return *cached ? &**cached : nullptr;
   const auto bytes = view_.get(Column::data, data_key(key));
   std::optional<Record> record;
   if (bytes) {
@@ -141,8 +143,18 @@ std::optional<Keyspace::Record> Keyspace::load(const std::string& key) {
     REPLIKV_ASSERT(stored.has_value(), "a data record this version cannot decode");
     record = Record{std::string(stored->value), stored->expire_at_ms};
   }
-  cache_.put(key, record);
-  return record;
+  if (cache_.keeps(key.size() + (record ? record->value.size() : 0))) {
+    const auto* cached = cache_.put(key, std::move(record));
+    REPLIKV_ASSERT(cached != nullptr, "the cache keeps what keeps() said it would");
+    return *cached ? &**cached : nullptr;
+  }
+  peeked_ = std::move(record);  // the cache is off, or the record is larger than all of it
+  return peeked_ ? &*peeked_ : nullptr;
+}
+
+std::optional<Keyspace::Record> Keyspace::load(const std::string& key) {
+  const Record* record = peek(key);
+  return record ? std::optional<Record>(*record) : std::nullopt;
 }
 
 std::optional<Keyspace::Record> Keyspace::load_live(const std::string& key, TimeMs now_ms) {
@@ -153,7 +165,7 @@ std::optional<Keyspace::Record> Keyspace::load_live(const std::string& key, Time
 
 void Keyspace::store(const std::string& key, std::string value,
                      std::optional<TimeMs> expire_at_ms, WriteBatch& batch) {
-  const auto old = load(key);
+  const Record* old = peek(key);
   if (!old) ++key_count_;
   if (old && old->expire_at_ms) {
     batch.erase(Column::expiry, expiry_key(*old->expire_at_ms, key));
@@ -170,7 +182,7 @@ void Keyspace::store(const std::string& key, std::string value,
 }
 
 bool Keyspace::erase(const std::string& key, WriteBatch& batch) {
-  const auto old = load(key);
+  const Record* old = peek(key);
   if (!old) return false;
   REPLIKV_ASSERT(key_count_ > 0, "key count never goes negative");
   --key_count_;
@@ -205,12 +217,16 @@ Reply Keyspace::get(const GetRequest& request, TimeMs now_ms) {
 }
 
 Reply Keyspace::set(const SetRequest& request, TimeMs now_ms, WriteBatch& batch) {
-  auto old = load_live(request.key, now_ms);
+  // A plain SET needs only whether the key is live and its expiry: no copy of the old value
+  // (peek's pointer is used before store changes anything).
+  const Record* old = peek(request.key);
+  if (old && is_expired(old->expire_at_ms, now_ms)) old = nullptr;
   const bool allowed =
       request.condition == SetRequest::Condition::always ||
-      (request.condition == SetRequest::Condition::if_absent && !old) ||
-      (request.condition == SetRequest::Condition::if_present && old.has_value());
-  Reply old_reply = old ? Reply::bulk(old->value) : Reply::nil();
+      (request.condition == SetRequest::Condition::if_absent && old == nullptr) ||
+      (request.condition == SetRequest::Condition::if_present && old != nullptr);
+  Reply old_reply = Reply::nil();
+  if (request.return_old && old) old_reply = Reply::bulk(old->value);
   if (!allowed) return request.return_old ? std::move(old_reply) : Reply::nil();
 
   std::optional<TimeMs> expire_at_ms;

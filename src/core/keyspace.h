@@ -73,6 +73,10 @@ class Keyspace {
  private:
   using Record = CachedRecord;
 
+  // The record of `key` as the open batch and storage say, or nullptr when absent (expired or
+  // not). The pointer is valid until the keyspace next changes or loads another key; load()
+  // copies.
+  const Record* peek(const std::string& key);
   std::optional<Record> load(const std::string& key);
   std::optional<Record> load_live(const std::string& key, TimeMs now_ms);
   void store(const std::string& key, std::string value, std::optional<TimeMs> expire_at_ms,
@@ -104,6 +108,7 @@ class Keyspace {
   std::unordered_map<std::string, std::optional<Record>> overlay_;
   bool counters_dirty_ = false;
   RecordCache cache_;
+  std::optional<Record> peeked_;  // where peek() keeps a record read with the cache off
   uint64_t key_count_ = 0;
   uint64_t expiry_count_ = 0;
   LogIndex applied_index_;

@@ -15,8 +15,9 @@ const std::optional<CachedRecord>* RecordCache::find(std::string_view key) {
   return &it->second->record;
 }
 
-void RecordCache::put(std::string_view key, std::optional<CachedRecord> record) {
-  if (bytes_max_ == 0) return;
+const std::optional<CachedRecord>* RecordCache::put(std::string_view key,
+                                                     std::optional<CachedRecord> record) {
+  if (bytes_max_ == 0) return nullptr;
   if (const auto it = index_.find(key); it != index_.end()) {
     Entry& entry = *it->second;
     bytes_ -= entry.bytes();
@@ -29,6 +30,9 @@ void RecordCache::put(std::string_view key, std::optional<CachedRecord> record) 
     bytes_ += entries_.front().bytes();
   }
   evict_to_fit();
+  // The entry just put is the most recently used: eviction reaches it only when it alone is over
+  // the budget, and then the cache is empty.
+  return entries_.empty() ? nullptr : &entries_.front().record;
 }
 
 void RecordCache::evict_to_fit() {

@@ -33,7 +33,12 @@ class RecordCache {
 
   // nullptr: not cached. Otherwise the cached state: a record, or nullopt for "known absent".
   const std::optional<CachedRecord>* find(std::string_view key);
-  void put(std::string_view key, std::optional<CachedRecord> record);
+  // Returns where the entry is kept, or nullptr when it is not (see keeps()).
+  const std::optional<CachedRecord>* put(std::string_view key, std::optional<CachedRecord> record);
+  // Whether an entry of `key_and_value_bytes` would be kept: the cache is on and it fits.
+  bool keeps(uint64_t key_and_value_bytes) const {
+    return bytes_max_ > 0 && key_and_value_bytes + entry_overhead_bytes <= bytes_max_;
+  }
   void clear();
 
   uint64_t bytes() const { return bytes_; }

@@ -1,6 +1,7 @@
 // The standalone replica through the Ready contract: Redis's semantics for every data command,
 // and the durability rule (no reply before its sync).
 #include <map>
+#include <random>
 #include <set>
 
 #include <gtest/gtest.h>
@@ -217,6 +218,40 @@ TEST_F(StandaloneTest, CrashKeepsSyncedAndDropsUnsynced) {
   EXPECT_EQ(run({"GET", "durable"}), Reply::bulk("1"));
   EXPECT_EQ(run({"GET", "lost"}), Reply::nil());
   EXPECT_EQ(run({"DBSIZE"}), Reply::number(1));
+}
+
+// The record cache is a cache: off, tiny (evicting on every put, some records larger than all of
+// it) or roomy, the same commands get the same answers. The keyspace reads records through
+// pointers into the cache; this is the test that they never dangle across an eviction.
+TEST(StandaloneCache, TheCacheSizeNeverChangesAnAnswer) {
+  replikv::testing::TestDriver off(1, 0), tiny(1, 400), roomy(1, 1 << 20);
+  std::mt19937 random(11);
+  auto key = [&] { return "k" + std::to_string(random() % 12); };
+  auto value = [&] { return std::string(1 + random() % 320, static_cast<char>('a' + random() % 26)); };
+  for (int i = 0; i < 4000; ++i) {
+    const std::string k = key();
+    const std::string v = value();
+    const std::string n = std::to_string(random() % 5);
+    std::vector<std::string> words;
+    switch (random() % 12) {
+      case 0: words = {"SET", k, v}; break;
+      case 1: words = {"SET", k, v, "NX", "GET"}; break;
+      case 2: words = {"SET", k, v, "XX", "EX", "100"}; break;
+      case 3: words = {"SET", k, v, "KEEPTTL", "GET"}; break;
+      case 4: words = {"GET", k}; break;
+      case 5: words = {"DEL", k, key()}; break;
+      case 6: words = {"INCRBY", k, n}; break;
+      case 7: words = {"CAS", k, v}; break;
+      case 8: words = {"EXPIRE", k, "50"}; break;
+      case 9: words = {"PERSIST", k}; break;
+      case 10: words = {"TTL", k}; break;
+      default: words = {"DBSIZE"}; break;
+    }
+    const std::vector<std::string_view> argv(words.begin(), words.end());
+    const Reply expected = roomy.run(req(argv));
+    ASSERT_EQ(off.run(req(argv)), expected) << "step " << i << ": " << words[0];
+    ASSERT_EQ(tiny.run(req(argv)), expected) << "step " << i << ": " << words[0];
+  }
 }
 
 TEST_F(StandaloneTest, ClockNeverMovesBack) {
