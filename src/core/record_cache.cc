@@ -5,6 +5,11 @@
 namespace replikv::core {
 
 const std::optional<CachedRecord>* RecordCache::find(std::string_view key) {
+  // A write looks its key up, then stores it: the second lookup finds it first in line.
+  if (!entries_.empty() && entries_.front().key == key) {
+    ++hits_;
+    return &entries_.front().record;
+  }
   const auto it = index_.find(key);
   if (it == index_.end()) {
     ++misses_;
@@ -18,11 +23,15 @@ const std::optional<CachedRecord>* RecordCache::find(std::string_view key) {
 const std::optional<CachedRecord>* RecordCache::put(std::string_view key,
                                                      std::optional<CachedRecord> record) {
   if (bytes_max_ == 0) return nullptr;
-  if (const auto it = index_.find(key); it != index_.end()) {
-    Entry& entry = *it->second;
+  auto replace = [&](Entry& entry) {
     bytes_ -= entry.bytes();
     entry.record = std::move(record);
     bytes_ += entry.bytes();
+  };
+  if (!entries_.empty() && entries_.front().key == key) {  // just found: no index lookup
+    replace(entries_.front());
+  } else if (const auto it = index_.find(key); it != index_.end()) {
+    replace(*it->second);
     entries_.splice(entries_.begin(), entries_, it->second);
   } else {
     entries_.push_front(Entry{std::string(key), std::move(record)});
