@@ -119,7 +119,7 @@ int main(int argc, char** argv) {
   sim->add_option("--shrink", sim_options.shrink_file,
                   "on a violation, shrink the fault schedule and write the smallest failing one here");
   sim->add_option("--broken", sim_options.broken,
-                  "test only: run a deliberately broken replica (ack-before-sync)")
+                  "test only: run a deliberately broken replica: ack-before-sync (acknowledges before its sync) or messages-early (every message leaves before its Ready is durable)")
       ->group("");
 
   auto* cluster = app.add_subcommand(

@@ -27,11 +27,14 @@ int run_sim(const SimCommandOptions& command) {
   }
   options.faults = *kinds;
   if (!command.broken.empty()) {
-    if (command.broken != "ack-before-sync") {
-      std::cerr << "replikv sim: --broken takes ack-before-sync\n";
+    if (command.broken == "ack-before-sync") {
+      options.broken_ack_before_sync = true;
+    } else if (command.broken == "messages-early") {
+      options.broken_messages_early = true;
+    } else {
+      std::cerr << "replikv sim: --broken takes ack-before-sync or messages-early\n";
       return 2;
     }
-    options.broken_ack_before_sync = true;
   }
   if (!command.schedule_file.empty()) {
     std::ifstream file(command.schedule_file);

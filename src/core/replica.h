@@ -111,6 +111,11 @@ class Replica {
     const ReplicaStatus now = status();
     return now.is_leader ? std::optional<Term>(now.term) : std::nullopt;
   }
+  // Whether `message`, as this protocol's wire carries it, is one that may leave before its Ready
+  // is durable (`Message::early`; core/ready.h, step 4). Drivers that check the contract (the
+  // simulator) ask it of every early message: anything else leaving early — an acknowledgement,
+  // a vote — would promise what a crash can take back.
+  virtual bool may_leave_early(const Message&) const { return false; }
 };
 
 }  // namespace replikv::core

@@ -38,23 +38,34 @@ constexpr int64_t settle_ms_max = 5000;  // quiescing, at most, while a snapshot
 
 // A replica that acknowledges before syncing: every Ready claims it needs no sync. Test only —
 // it exists so a test can show the checkers catch it.
-class AckBeforeSync final : public core::Replica {
+// Test only: a replica broken on purpose, to show the checkers catch it. `ack_before_sync`: every
+// Ready demands no sync, so replies and acknowledgements leave before the write is on disk.
+// `messages_early`: every message may leave before its Ready is durable (acknowledgements and
+// votes too, not only a leader's log shipments).
+class Broken final : public core::Replica {
  public:
-  explicit AckBeforeSync(std::unique_ptr<core::Replica> inner) : inner_(std::move(inner)) {}
+  Broken(std::unique_ptr<core::Replica> inner, bool ack_before_sync, bool messages_early)
+      : inner_(std::move(inner)), ack_before_sync_(ack_before_sync), messages_early_(messages_early) {}
   void client_request(core::ClientRequest request) override { inner_->client_request(std::move(request)); }
   void peer_message(const core::Message& message) override { inner_->peer_message(message); }
   void tick(core::TimeMs wall_ms, core::TimeMs monotonic_ms) override { inner_->tick(wall_ms, monotonic_ms); }
   void persisted(core::ReadyId id) override { inner_->persisted(id); }
   bool take_ready(core::Ready& out) override {
     const bool any = inner_->take_ready(out);
-    out.sync = core::Sync::none;
+    if (ack_before_sync_) out.sync = core::Sync::none;
+    if (messages_early_) {
+      for (auto& message : out.messages) message.early = true;
+    }
     return any;
   }
   core::ReplicaStatus status() const override { return inner_->status(); }
   std::optional<core::Term> leader_term() const override { return inner_->leader_term(); }
+  bool may_leave_early(const core::Message& message) const override { return inner_->may_leave_early(message); }
 
  private:
   std::unique_ptr<core::Replica> inner_;
+  bool ack_before_sync_;
+  bool messages_early_;
 };
 
 struct Node {
@@ -208,6 +219,8 @@ class Simulation {
   std::vector<int64_t> link_clear_ns_;  // per peer link (from, to): its last delivery time
   std::map<std::string, int64_t> last_written_;  // per register key: the newest value asked for
   std::vector<std::string> election_violations_;
+  // Messages that left before their Ready was durable though the protocol does not allow it.
+  std::vector<std::string> early_violations_;
 };
 
 template <typename Deliver>
@@ -300,7 +313,10 @@ void Simulation::start_node(Node& node) {
     standalone.node_id = id;
     replica = std::make_unique<core::Standalone>(node.engine, core::Rng(rng_.next_u64()), standalone);
   }
-  if (options_.broken_ack_before_sync) replica = std::make_unique<AckBeforeSync>(std::move(replica));
+  if (options_.broken_ack_before_sync || options_.broken_messages_early) {
+    replica = std::make_unique<Broken>(std::move(replica), options_.broken_ack_before_sync,
+                                       options_.broken_messages_early);
+  }
   node.replica = std::move(replica);
   node.up = true;
   node.last_ready = node.durable = node.reported = core::ReadyId();
@@ -348,7 +364,13 @@ void Simulation::drain(Node& node) {
       if (!node.unsynced && !node.sync_running) node.durable = node.last_ready;
       // A leader's log shipments leave now, before the sync (core/ready.h, step 4).
       for (auto& message : ready.messages) {
-        if (message.early) send_peer_message(node, std::move(message));  // the flag stays: skipped later
+        if (!message.early) continue;
+        if (!node.replica->may_leave_early(message) && early_violations_.size() < 10) {
+          early_violations_.push_back(fmt::format("node {}: a message to node {} left before its Ready was durable, "
+                                                  "and the protocol says it may not (at {} ns)",
+                                                  node.id, message.to.value(), events_.now_ns()));
+        }
+        send_peer_message(node, std::move(message));  // the flag stays: skipped later
       }
       if (!ready.replies.empty() || !ready.messages.empty()) {
         node.waiting.push_back({ready.id, std::move(ready.replies), std::move(ready.messages)});
@@ -964,6 +986,13 @@ SimResult Simulation::run() {
   result.checks.push_back(check::check_stale_reads(history));
   result.checks.push_back(check::check_sessions(history));
   result.checks.push_back(check::check_convergence(history));
+  if (options_.strategy == "raft" || !early_violations_.empty()) {
+    result.checks.push_back({"early-sends", early_violations_.empty() ? check::Verdict::valid : check::Verdict::invalid,
+                             early_violations_.empty()
+                                 ? std::string("only log shipments left before their Ready was durable")
+                                 : fmt::format("{} message(s) left before their Ready was durable", early_violations_.size()),
+                             early_violations_, {}});
+  }
   if (!leaders_by_term_.empty() || !election_violations_.empty()) {
     result.checks.push_back({"one-leader", election_violations_.empty() ? check::Verdict::valid : check::Verdict::invalid,
                              election_violations_.empty()
@@ -1085,14 +1114,15 @@ std::string replay_command(const SimOptions& options) {
     if (on) faults += (faults.empty() ? "" : ",") + std::string(name);
   }
   return fmt::format("replikv sim --strategy {} --nodes {} --seed {} --ops {} --clients {} --keys {} --timeout-ms {} "
-                     "--faults {} --fsync {}{}{}{}{}{}",
+                     "--faults {} --fsync {}{}{}{}{}{}{}",
                      options.strategy, options.nodes, options.seed, options.ops, options.clients, options.keys,
                      options.client_timeout_ms, faults.empty() ? "none" : faults, options.fsync_always ? "always" : "never",
                      options.strategy == "raft" && options.ack != "majority" ? " --ack " + options.ack : "",
                      options.reorder_all ? " --reorder-all" : "",
                      options.strategy == "raft" && !options.mixed_reads ? " --linearizable-reads-only" : "",
                      options.strategy == "raft" && options.lease_reads ? " --lease-reads" : "",
-                     options.broken_ack_before_sync ? " --broken ack-before-sync" : "");
+                     options.broken_ack_before_sync ? " --broken ack-before-sync" : "",
+                     options.broken_messages_early ? " --broken messages-early" : "");
 }
 
 }  // namespace replikv::sim

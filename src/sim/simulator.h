@@ -72,6 +72,8 @@ struct SimOptions {
   std::optional<FaultSchedule> schedule;  // replaces the random one
   // Test only: a replica that acknowledges before syncing (every Ready demands no sync).
   bool broken_ack_before_sync = false;
+  // Test only: a replica whose every message may leave before its Ready is durable.
+  bool broken_messages_early = false;
   // Replaces the strategy's replica (tests of the simulator itself).
   ReplicaFactory make_replica;
 };

@@ -211,6 +211,9 @@ class Raft final : public Replica {
   std::optional<Term> leader_term() const override {
     return role_ == Role::leader ? std::optional<Term>(term_) : std::nullopt;
   }
+  // Only a leader's APPENDs leave early: their entries count for the leader only once it has
+  // persisted them. Reads the message's type alone (the first field), not the whole message.
+  bool may_leave_early(const Message& message) const override;
   // The commit index as stored in `view` (what a restart reads back), for the simulator's check
   // that it never moves back across restarts.
   static LogIndex stored_commit_index(const StorageView& view);

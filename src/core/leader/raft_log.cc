@@ -149,4 +149,18 @@ bool Raft::log_up_to_date(LogIndex last_index, Term last_term) const {
   return last_term > last_term_ || (last_term == last_term_ && last_index >= last_index_);
 }
 
+bool Raft::may_leave_early(const Message& message) const {
+  // Field 1 (`type`), varint: tag byte 0x08. Generated code and send_append both write it first;
+  // absent, the type is 0 (PRE_VOTE).
+  const std::string_view wire = message.payload;
+  if (wire.size() < 2 || static_cast<uint8_t>(wire[0]) != 0x08) return false;
+  uint64_t type = 0;
+  for (size_t i = 1, shift = 0; i < wire.size() && shift < 64; ++i, shift += 7) {
+    const auto byte = static_cast<uint8_t>(wire[i]);
+    type |= static_cast<uint64_t>(byte & 0x7f) << shift;
+    if ((byte & 0x80) == 0) return type == proto::RaftMessage::APPEND;
+  }
+  return false;
+}
+
 }  // namespace replikv::core
