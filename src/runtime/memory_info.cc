@@ -46,13 +46,15 @@ MemoryInfo memory_info() {
     mallctl("epoch", &epoch, &length, &epoch, sizeof(epoch));
     size_t allocated = 0;
     length = sizeof(allocated);
-    if (mallctl("stats.allocated", &allocated, &length, nullptr, 0) == 0) info.allocated_bytes = allocated;
+    if (mallctl("stats.allocated", &allocated, &length, nullptr, 0) == 0) {
+      info.allocated_bytes = allocated;
+    }
     return info;
   }
   // Under AddressSanitizer its allocator serves malloc, and glibc's counters stay near zero.
   using AllocatedBytes = size_t (*)();
-  static const auto sanitizer_allocated =
-      reinterpret_cast<AllocatedBytes>(dlsym(RTLD_DEFAULT, "__sanitizer_get_current_allocated_bytes"));
+  static const auto sanitizer_allocated = reinterpret_cast<AllocatedBytes>(
+      dlsym(RTLD_DEFAULT, "__sanitizer_get_current_allocated_bytes"));
   if (sanitizer_allocated != nullptr) {
     info.allocator = "sanitizer";
     info.allocated_bytes = sanitizer_allocated();

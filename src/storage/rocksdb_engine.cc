@@ -206,11 +206,11 @@ bool is_range(const core::WriteBatch::Operation& op) {
 // The order in which to hand a batch's operations to RocksDB: point operations sorted by column
 // and key, ranges kept where they stand. A memtable is a skiplist, and inserting keys in order
 // lets it start each search where the last one ended (its "splice") instead of from the top: the
-// random user keys of a batch cost a full descent each, with a cache miss per level, and that
+// hashed data keys of a batch cost a full descent each, with a cache miss per level, and that
 // descent was the largest item of a follower's profile (docs/benchmarks.md). The result is the
 // same: the batch is applied atomically under one sequence of numbers, so only the order of the
-// operations on one key is visible, and the sort keeps each key's operations in order and never moves a point operation
-// across a range one.
+// operations on one key is visible; the sort keeps each key's operations in order and never
+// moves a point operation across a range one.
 void put_in_key_order(const std::vector<core::WriteBatch::Operation>& operations,
                       std::vector<uint32_t>& order) {
   order.resize(operations.size());
