@@ -11,12 +11,11 @@ Usage: /usr/bin/python3 bench/cpu_per_write.py [--rounds N] [--no-write]
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import time
 
 from doc_section import write_section
-from replication_compare import DOC, RedisReplicas, ReplikvCluster, log
+from replication_compare import DOC, RedisReplicas, ReplikvCluster, log, redis_benchmark
 
 TICKS_PER_S = os.sysconf("SC_CLK_TCK")
 
@@ -38,15 +37,8 @@ def measure(port, pids, leader_pid, pipeline):
     """Runs redis-benchmark SET against `port`; returns (ops/s, leader µs/SET, [others µs/SET])."""
     requests = 300_000 if pipeline == 1 else 1_600_000
     before = {pid: cpu_seconds(pid) for pid in pids}
-    out = subprocess.run(["redis-benchmark", "-p", str(port), "-t", "set", "-c", "50", "-P", str(pipeline),
-                          "-n", str(requests), "-d", "100", "-r", "100000", "--csv"],
-                         capture_output=True, text=True, timeout=600).stdout
+    rate = redis_benchmark(port, pipeline, requests, tests="set").get("SET", (0.0,))[0]
     used = {pid: (cpu_seconds(pid) - before[pid]) * 1e6 / requests for pid in pids}
-    rate = 0.0
-    for line in out.splitlines()[1:]:
-        fields = [f.strip('"') for f in line.split(",")]
-        if fields and fields[0] == "SET":
-            rate = float(fields[1])
     others = sorted(v for pid, v in used.items() if pid != leader_pid)
     return rate, used[leader_pid], others
 

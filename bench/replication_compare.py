@@ -187,16 +187,18 @@ def bench_client(port, clients, seconds, op="set", protocol="resp"):
     return (r["ops_per_s"], r["p50_ms"], r["p99_ms"])
 
 
-def redis_benchmark(port, pipeline, requests):
-    out = subprocess.run(["redis-benchmark", "-p", str(port), "-t", "set,get", "-c", "50", "-P", str(pipeline),
+def redis_benchmark(port, pipeline, requests, tests="set,get"):
+    """{test: (ops/s, p50 ms, p99 ms)} for each of `tests` (redis-benchmark -c 50, 100-byte values)."""
+    expected = tests.upper().split(",")
+    out = subprocess.run(["redis-benchmark", "-p", str(port), "-t", tests, "-c", "50", "-P", str(pipeline),
                           "-n", str(requests), "-d", "100", "-r", "100000", "--csv"],
                          capture_output=True, text=True, timeout=600).stdout
     results = {}
     for line in out.splitlines()[1:]:
         fields = [f.strip('"') for f in line.split(",")]
-        if len(fields) >= 7 and fields[0] in ("SET", "GET"):
+        if len(fields) >= 7 and fields[0] in expected:
             results[fields[0]] = (float(fields[1]), float(fields[4]), float(fields[6]))
-    if len(results) < 2:
+    if len(results) < len(expected):
         log(f"  redis-benchmark -P {pipeline} on port {port} gave {sorted(results)} only:\n{out[-500:]}")
     return results
 

@@ -157,10 +157,14 @@ std::optional<Keyspace::Record> Keyspace::load(const std::string& key) {
   return record ? std::optional<Record>(*record) : std::nullopt;
 }
 
+const Keyspace::Record* Keyspace::peek_live(const std::string& key, TimeMs now_ms) {
+  const Record* record = peek(key);
+  return record && !is_expired(record->expire_at_ms, now_ms) ? record : nullptr;
+}
+
 std::optional<Keyspace::Record> Keyspace::load_live(const std::string& key, TimeMs now_ms) {
-  auto record = load(key);
-  if (record && is_expired(record->expire_at_ms, now_ms)) record.reset();
-  return record;
+  const Record* record = peek_live(key, now_ms);
+  return record ? std::optional<Record>(*record) : std::nullopt;
 }
 
 void Keyspace::store(const std::string& key, std::string value,
@@ -219,8 +223,7 @@ Reply Keyspace::get(const GetRequest& request, TimeMs now_ms) {
 Reply Keyspace::set(const SetRequest& request, TimeMs now_ms, WriteBatch& batch) {
   // A plain SET needs only whether the key is live and its expiry: no copy of the old value
   // (peek's pointer is used before store changes anything).
-  const Record* old = peek(request.key);
-  if (old && is_expired(old->expire_at_ms, now_ms)) old = nullptr;
+  const Record* old = peek_live(request.key, now_ms);
   const bool allowed =
       request.condition == SetRequest::Condition::always ||
       (request.condition == SetRequest::Condition::if_absent && old == nullptr) ||

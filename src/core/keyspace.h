@@ -77,6 +77,7 @@ class Keyspace {
   // not). The pointer is valid until the keyspace next changes or loads another key; load()
   // copies.
   const Record* peek(const std::string& key);
+  const Record* peek_live(const std::string& key, TimeMs now_ms);  // nullptr when expired too
   std::optional<Record> load(const std::string& key);
   std::optional<Record> load_live(const std::string& key, TimeMs now_ms);
   void store(const std::string& key, std::string value, std::optional<TimeMs> expire_at_ms,

@@ -36,8 +36,6 @@ constexpr int64_t quiesce_ms = 500;
 constexpr uint64_t admin_connection = 1'000'000;  // the operator's (failover) connection
 constexpr int64_t settle_ms_max = 5000;  // quiescing, at most, while a snapshot install goes on
 
-// A replica that acknowledges before syncing: every Ready claims it needs no sync. Test only —
-// it exists so a test can show the checkers catch it.
 // Test only: a replica broken on purpose, to show the checkers catch it. `ack_before_sync`: every
 // Ready demands no sync, so replies and acknowledgements leave before the write is on disk.
 // `messages_early`: every message may leave before its Ready is durable (acknowledgements and
