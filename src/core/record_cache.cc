@@ -1,63 +1,169 @@
 #include "core/record_cache.h"
 
+#include <functional>
+
 #include "core/assert.h"
 
 namespace replikv::core {
+namespace {
+
+uint64_t hash_of(std::string_view key) { return std::hash<std::string_view>{}(key); }
+
+}  // namespace
+
+uint32_t RecordCache::find_slot(std::string_view key, uint64_t hash) const {
+  if (table_.empty()) return none;
+  const uint32_t mask = static_cast<uint32_t>(table_.size() - 1);
+  const auto tag = static_cast<uint32_t>(hash);
+  for (uint32_t i = tag & mask;; i = (i + 1) & mask) {
+    const Slot& slot = table_[i];
+    if (slot.entry_plus_one == 0) return none;
+    if (slot.tag == tag && slab_[slot.entry_plus_one - 1].key == key) return i;
+  }
+}
 
 const std::optional<CachedRecord>* RecordCache::find(std::string_view key) {
-  // A write looks its key up, then stores it: the second lookup finds it first in line.
-  if (!entries_.empty() && entries_.front().key == key) {
+  // A write looks its key up, then stores it: the second lookup finds it without hashing.
+  if (last_ != none && slab_[last_].key == key) {
     ++hits_;
-    return &entries_.front().record;
+    slab_[last_].referenced = true;
+    return &slab_[last_].record;
   }
-  const auto it = index_.find(key);
-  if (it == index_.end()) {
+  const uint32_t slot = find_slot(key, hash_of(key));
+  if (slot == none) {
     ++misses_;
     return nullptr;
   }
   ++hits_;
-  entries_.splice(entries_.begin(), entries_, it->second);
-  return &it->second->record;
+  last_ = table_[slot].entry_plus_one - 1;
+  Entry& entry = slab_[last_];
+  entry.referenced = true;
+  return &entry.record;
+}
+
+void RecordCache::replace(Entry& entry, std::optional<CachedRecord> record) {
+  bytes_ -= entry.bytes();
+  entry.record = std::move(record);
+  bytes_ += entry.bytes();
 }
 
 const std::optional<CachedRecord>* RecordCache::put(std::string_view key,
                                                      std::optional<CachedRecord> record) {
   if (bytes_max_ == 0) return nullptr;
-  auto replace = [&](Entry& entry) {
-    bytes_ -= entry.bytes();
-    entry.record = std::move(record);
-    bytes_ += entry.bytes();
-  };
-  if (!entries_.empty() && entries_.front().key == key) {  // just found: no index lookup
-    replace(entries_.front());
-  } else if (const auto it = index_.find(key); it != index_.end()) {
-    replace(*it->second);
-    entries_.splice(entries_.begin(), entries_, it->second);
+  uint32_t index = none;
+  if (last_ != none && slab_[last_].key == key) {
+    index = last_;
   } else {
-    entries_.push_front(Entry{std::string(key), std::move(record)});
-    index_.emplace(entries_.front().key, entries_.begin());
-    bytes_ += entries_.front().bytes();
+    const uint64_t hash = hash_of(key);
+    const uint32_t slot = find_slot(key, hash);
+    index = slot != none ? table_[slot].entry_plus_one - 1 : insert_entry(key, hash);
   }
-  evict_to_fit();
-  // The entry just put is the most recently used: eviction reaches it only when it alone is over
-  // the budget, and then the cache is empty.
-  return entries_.empty() ? nullptr : &entries_.front().record;
+  Entry& entry = slab_[index];
+  replace(entry, std::move(record));
+  entry.referenced = true;
+  last_ = index;
+  evict_to_fit(index);
+  return entry.live ? &entry.record : nullptr;
 }
 
-void RecordCache::evict_to_fit() {
-  while (bytes_ > bytes_max_ && !entries_.empty()) {
-    const Entry& last = entries_.back();
-    bytes_ -= last.bytes();
-    index_.erase(last.key);
-    entries_.pop_back();
+uint32_t RecordCache::insert_entry(std::string_view key, uint64_t hash) {
+  if ((live_ + 1) * 2 > table_.size()) grow();
+  uint32_t index;
+  if (!free_.empty()) {
+    index = free_.back();
+    free_.pop_back();
+  } else {
+    REPLIKV_ASSERT(slab_.size() < none, "the record cache holds fewer than 2^32 entries");
+    index = static_cast<uint32_t>(slab_.size());
+    slab_.emplace_back();
   }
-  REPLIKV_ASSERT(entries_.size() == index_.size(), "every cached entry is indexed once");
+  Entry& entry = slab_[index];
+  entry.key.assign(key);
+  entry.record.reset();
+  entry.hash = hash;
+  entry.live = true;
+  entry.referenced = false;
+  bytes_ += entry.bytes();
+  ++live_;
+  const uint32_t mask = static_cast<uint32_t>(table_.size() - 1);
+  uint32_t i = static_cast<uint32_t>(hash) & mask;
+  while (table_[i].entry_plus_one != 0) i = (i + 1) & mask;
+  table_[i] = Slot{index + 1, static_cast<uint32_t>(hash)};
+  return index;
+}
+
+void RecordCache::unindex(uint32_t entry) {
+  const uint32_t mask = static_cast<uint32_t>(table_.size() - 1);
+  uint32_t hole = static_cast<uint32_t>(slab_[entry].hash) & mask;
+  while (table_[hole].entry_plus_one != entry + 1) {
+    REPLIKV_ASSERT(table_[hole].entry_plus_one != 0, "every live entry is in the table");
+    hole = (hole + 1) & mask;
+  }
+  // Backward shift: a later slot of the run moves into the hole unless its home lies cyclically
+  // in (hole, slot] — then a lookup from its home never passes the hole. No tombstones.
+  for (uint32_t next = (hole + 1) & mask; table_[next].entry_plus_one != 0; next = (next + 1) & mask) {
+    const uint32_t home = table_[next].tag & mask;
+    const bool stays = hole <= next ? (hole < home && home <= next) : (hole < home || home <= next);
+    if (stays) continue;
+    table_[hole] = table_[next];
+    hole = next;
+  }
+  table_[hole] = Slot{};
+}
+
+void RecordCache::grow() {
+  static_assert(sizeof(Entry) + 2 * sizeof(Slot) <= entry_overhead_bytes,
+                "entry_overhead_bytes counts an entry's slab element and two table slots");
+  const size_t size = table_.empty() ? 16 : table_.size() * 2;
+  REPLIKV_ASSERT(size <= (size_t{1} << 32), "the record cache's table fits 32-bit positions");
+  table_.assign(size, Slot{});
+  const auto mask = static_cast<uint32_t>(size - 1);
+  for (uint32_t index = 0; index < slab_.size(); ++index) {
+    if (!slab_[index].live) continue;
+    uint32_t i = static_cast<uint32_t>(slab_[index].hash) & mask;
+    while (table_[i].entry_plus_one != 0) i = (i + 1) & mask;
+    table_[i] = Slot{index + 1, static_cast<uint32_t>(slab_[index].hash)};
+  }
+}
+
+// CLOCK: sweeps from the hand, giving each referenced entry a second chance (its bit cleared)
+// and evicting the first one without. `keep` (just put) is passed over while anything else is
+// left to evict.
+void RecordCache::evict_to_fit(uint32_t keep) {
+  while (bytes_ > bytes_max_ && live_ > 0) {
+    if (hand_ >= slab_.size()) hand_ = 0;
+    Entry& entry = slab_[hand_];
+    if (!entry.live || (hand_ == keep && live_ > 1)) {
+      ++hand_;
+      continue;
+    }
+    if (entry.referenced && hand_ != keep) {
+      entry.referenced = false;
+      ++hand_;
+      continue;
+    }
+    unindex(hand_);
+    bytes_ -= entry.bytes();
+    entry.key = std::string();  // frees the key's and the value's memory now
+    entry.record.reset();
+    entry.live = false;
+    entry.referenced = false;
+    free_.push_back(hand_);
+    --live_;
+    if (last_ == hand_) last_ = none;
+    ++hand_;
+  }
+  REPLIKV_ASSERT(live_ + free_.size() == slab_.size(), "every slab element is live or free");
 }
 
 void RecordCache::clear() {
-  index_.clear();
-  entries_.clear();
+  slab_.clear();
+  free_.clear();
+  table_.clear();
   bytes_ = 0;
+  live_ = 0;
+  hand_ = 0;
+  last_ = none;
 }
 
 }  // namespace replikv::core

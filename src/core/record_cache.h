@@ -1,5 +1,4 @@
-// RecordCache: a bounded, least-recently-used cache of the keyspace's records, in front of the
-// StorageView.
+// RecordCache: a bounded cache of the keyspace's records, in front of the StorageView.
 //
 // Why: a point read from RocksDB walks the memtable skiplist and then the SST files; under
 // redis-benchmark that walk was most of the node's time (docs/benchmarks.md). The keyspace is the
@@ -7,16 +6,26 @@
 // store and erase updates the cache in the same step as the batch. It caches absence too (a key
 // known not to exist), so SET on a new key skips the storage lookup as well.
 //
-// Deterministic (no clocks, no randomness): the same calls evict the same entries. Memory is
-// bounded by `bytes_max`, counting key and value bytes plus a fixed overhead per entry; 0 disables.
+// Layout: entries live in a slab whose elements never move (a deque, slots of evicted entries
+// reused), found through an open-addressing table of (entry, hash tag) slots with linear probing.
+// A lookup costs the table slot and the entry, where a hash map of list nodes cost a bucket, a
+// node, a list node and two neighbours moved at every hit (docs/benchmarks.md, "Per-write CPU").
+// Eviction is CLOCK (second chance): a hit only sets the entry's reference bit; the hand sweeps
+// the slab, clearing bits, and evicts the first entry whose bit is clear. It keeps what was used
+// since the hand last passed, as LRU keeps what was used lately, without touching a list on
+// every hit.
+//
+// Deterministic (no clocks, no randomness, a fixed hash): the same calls evict the same entries.
+// Memory is bounded by `bytes_max`, counting key and value bytes plus a fixed overhead per entry;
+// 0 disables.
 #pragma once
 
 #include <cstdint>
-#include <list>
+#include <deque>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
+#include <vector>
 
 #include "core/types.h"
 
@@ -32,8 +41,10 @@ class RecordCache {
   explicit RecordCache(uint64_t bytes_max) : bytes_max_(bytes_max) {}
 
   // nullptr: not cached. Otherwise the cached state: a record, or nullopt for "known absent".
+  // Valid until the next put() or clear().
   const std::optional<CachedRecord>* find(std::string_view key);
-  // Returns where the entry is kept, or nullptr when it is not (see keeps()).
+  // Returns where the entry is kept, or nullptr when it is not (see keeps()). Never evicts the
+  // entry it puts, unless that entry alone is over the budget.
   const std::optional<CachedRecord>* put(std::string_view key, std::optional<CachedRecord> record);
   // Whether an entry of `key_and_value_bytes` would be kept: the cache is on and it fits.
   bool keeps(uint64_t key_and_value_bytes) const {
@@ -42,27 +53,47 @@ class RecordCache {
   void clear();
 
   uint64_t bytes() const { return bytes_; }
-  uint64_t entries() const { return index_.size(); }
+  uint64_t entries() const { return live_; }
   uint64_t hits() const { return hits_; }
   uint64_t misses() const { return misses_; }
 
-  // Bytes an entry costs beyond its key and value: list node, index slot, string headers.
-  static constexpr uint64_t entry_overhead_bytes = 96;
+  // Bytes an entry costs beyond its key and value: its slab element (key and value string
+  // headers, hash, bits) and its share of the table (at most half full, so two slots).
+  static constexpr uint64_t entry_overhead_bytes = 128;
 
  private:
   struct Entry {
     std::string key;
     std::optional<CachedRecord> record;
+    uint64_t hash = 0;
+    bool live = false;        // false: on the free list
+    bool referenced = false;  // CLOCK's bit: used since the hand last passed
     uint64_t bytes() const {
       return key.size() + (record ? record->value.size() : 0) + entry_overhead_bytes;
     }
   };
-  void evict_to_fit();
+  struct Slot {
+    uint32_t entry_plus_one = 0;  // 0: empty
+    uint32_t tag = 0;             // the hash's high half, compared before the key
+  };
+  static constexpr uint32_t none = UINT32_MAX;
+
+  // The table slot holding `key`'s entry, or none.
+  uint32_t find_slot(std::string_view key, uint64_t hash) const;
+  uint32_t insert_entry(std::string_view key, uint64_t hash);  // a new entry, indexed
+  void unindex(uint32_t entry);  // removes the entry's slot, shifting the run after it back
+  void grow();
+  void evict_to_fit(uint32_t keep);
+  void replace(Entry& entry, std::optional<CachedRecord> record);
 
   uint64_t bytes_max_;
   uint64_t bytes_ = 0;
-  std::list<Entry> entries_;  // most recently used first
-  std::unordered_map<std::string_view, std::list<Entry>::iterator> index_;  // views into entries_
+  uint64_t live_ = 0;
+  std::deque<Entry> slab_;      // elements never move: find() and put() hand out pointers
+  std::vector<uint32_t> free_;  // slab elements not live, reused first
+  std::vector<Slot> table_;     // size a power of two (or empty), at most half full
+  uint32_t hand_ = 0;           // CLOCK's position in the slab
+  uint32_t last_ = none;        // the entry last found or put: a write's second lookup of a key
   uint64_t hits_ = 0;
   uint64_t misses_ = 0;
 };
