@@ -91,25 +91,34 @@ void Keyspace::finish_batch(WriteBatch& batch) {
   if (counters_dirty_) write_counters(batch);
   counters_dirty_ = false;
   if (!overlay_.empty()) overlay_.clear();  // clear() touches every bucket, even when empty
+  cache_.unpin_all();
 }
 
 void Keyspace::visit_data(std::string_view start, const RecordVisitor& visit) const {
   // The open batch's keys at or after `start`, in data-key order.
-  std::vector<std::pair<std::string, const std::pair<const std::string, std::optional<Record>>*>>
-      pending;
+  struct Pending {
+    std::string data_key;
+    std::string_view user_key;
+    const std::optional<Record>* record;
+  };
+  std::vector<Pending> pending;
   for (const auto& entry : overlay_) {
     std::string key = data_key(entry.first);
-    if (key >= start) pending.emplace_back(std::move(key), &entry);
+    if (key >= start) pending.push_back({std::move(key), entry.first, &entry.second});
   }
+  cache_.for_each_pinned([&](std::string_view user_key, const std::optional<Record>& record) {
+    std::string key = data_key(user_key);
+    if (key >= start) pending.push_back({std::move(key), user_key, &record});
+  });
   std::sort(pending.begin(), pending.end(),
-            [](const auto& a, const auto& b) { return a.first < b.first; });
+            [](const auto& a, const auto& b) { return a.data_key < b.data_key; });
   size_t next = 0;
   // Emits pending entries before `limit` (all when limit is empty); false when visit stopped.
   auto emit_pending_before = [&](std::optional<std::string_view> limit) {
-    while (next < pending.size() && (!limit || pending[next].first < *limit)) {
-      const auto& [key, entry] = pending[next++];
-      const auto& record = entry->second;
-      if (record && !visit(key, entry->first, record->value, record->expire_at_ms)) return false;
+    while (next < pending.size() && (!limit || pending[next].data_key < *limit)) {
+      const Pending& entry = pending[next++];
+      const auto& record = *entry.record;
+      if (record && !visit(entry.data_key, entry.user_key, record->value, record->expire_at_ms)) return false;
     }
     return true;
   };
@@ -119,7 +128,7 @@ void Keyspace::visit_data(std::string_view start, const RecordVisitor& visit) co
       stopped = true;
       return false;
     }
-    if (next < pending.size() && pending[next].first == key) return true;  // the batch decides
+    if (next < pending.size() && pending[next].data_key == key) return true;  // the batch decides
     const auto stored = decode_value(value);
     REPLIKV_ASSERT(stored.has_value(), "a data record this version cannot decode");
     if (!visit(key, user_key_of(key), stored->value, stored->expire_at_ms)) {
@@ -181,8 +190,20 @@ void Keyspace::store(const std::string& key, std::string value,
     ++expiry_count_;
   }
   batch.put(Column::data, data_key(key), encode_value(value, expire_at_ms));
-  cache_.put(key, Record{value, expire_at_ms});
-  overlay_[key] = Record{std::move(value), expire_at_ms};
+  note_written(key, Record{std::move(value), expire_at_ms});
+}
+
+// The open batch's record of `key` goes where reads find it before storage has it: pinned in the
+// cache, or in the overlay when the cache does not keep it (off, or the record is too large).
+void Keyspace::note_written(const std::string& key, std::optional<Record> record) {
+  const uint64_t bytes = key.size() + (record ? record->value.size() : 0);
+  if (cache_.keeps(bytes)) {
+    if (!overlay_.empty()) overlay_.erase(key);
+    cache_.put(key, std::move(record), /*pin=*/true);
+  } else {
+    cache_.forget(key);
+    overlay_[key] = std::move(record);
+  }
 }
 
 bool Keyspace::erase(const std::string& key, WriteBatch& batch) {
@@ -196,8 +217,7 @@ bool Keyspace::erase(const std::string& key, WriteBatch& batch) {
     --expiry_count_;
   }
   batch.erase(Column::data, data_key(key));
-  cache_.put(key, std::nullopt);
-  overlay_[key] = std::nullopt;
+  note_written(key, std::nullopt);
   return true;
 }
 

@@ -2,11 +2,14 @@
 //
 // It executes typed requests against the stored data at a given time and describes the
 // resulting writes in a WriteBatch; it never writes storage itself. Writes accumulate in one batch
-// across many requests — a whole loop turn — and an overlay of the keys that batch touches makes
-// every later request see them before the driver has applied the batch (reads, counts, SCAN all
-// merge the overlay over the StorageView). `finish_batch` closes the batch: it adds the counters
-// record once and forgets the overlay, after which the driver must apply the batch before the
-// next request (core/ready.h, step 2).
+// across many requests — a whole loop turn — and the records that batch writes are kept where
+// every later request sees them before the driver has applied the batch (reads, counts, SCAN all
+// merge them over the StorageView): pinned in the record cache, which does not evict them while
+// the batch is open, or — when the cache does not keep a record (off, or the record is larger
+// than it) — in an overlay map. `finish_batch` closes the batch: it adds the counters record
+// once, unpins and forgets the overlay, after which the driver must apply the batch before the
+// next request (core/ready.h, step 2). Pinning spares each write an overlay entry (a node, a copy
+// of its key and one of its value) on every replica (docs/benchmarks.md, "Per-write CPU").
 //
 // Expiry follows Redis: a key whose expiry time has passed is absent to every read and write
 // (lazy expiry), and `expire_due` deletes such keys in expiry order (active expiry). Counters —
@@ -53,13 +56,14 @@ class Keyspace {
   std::vector<std::string> due_keys(TimeMs now_ms, uint64_t keys_max);
   uint64_t expire_keys(const std::vector<std::string>& keys, TimeMs now_ms, WriteBatch& batch);
 
-  // Ends the current batch: writes the counters record if they moved, forgets the overlay.
+  // Ends the current batch: writes the counters record if they moved, unpins the cache's records
+  // of the batch, forgets the overlay.
   void finish_batch(WriteBatch& batch);
   // Forgets the open batch (its writes are not to be written) and the cache, and reads the
   // counters again: for a replica whose state storage replaced underneath (a snapshot install).
   void reset_to_storage();
   // True while a batch is open (writes since the last finish_batch).
-  bool batch_open() const { return !overlay_.empty() || counters_dirty_; }
+  bool batch_open() const { return !overlay_.empty() || cache_.pinned_count() > 0 || counters_dirty_; }
 
   uint64_t key_count() const { return key_count_; }
   uint64_t expiry_count() const { return expiry_count_; }
@@ -83,6 +87,7 @@ class Keyspace {
   void store(const std::string& key, std::string value, std::optional<TimeMs> expire_at_ms,
              WriteBatch& batch);
   bool erase(const std::string& key, WriteBatch& batch);  // true when a record existed
+  void note_written(const std::string& key, std::optional<Record> record);
   void write_counters(WriteBatch& batch);
   void read_counters();
   // Visits stored records with data key >= `start` in data-key order, the open batch's writes
@@ -105,7 +110,8 @@ class Keyspace {
   Reply expire(const ExpireRequest& request, TimeMs now_ms, WriteBatch& batch);
 
   const StorageView& view_;
-  // Writes of the open batch, by user key; nullopt marks a deletion.
+  // Writes of the open batch that the cache does not keep, by user key; nullopt marks a deletion.
+  // A key is here or pinned in cache_, never both.
   std::unordered_map<std::string, std::optional<Record>> overlay_;
   bool counters_dirty_ = false;
   RecordCache cache_;

@@ -1,5 +1,6 @@
 #include "core/record_cache.h"
 
+#include <algorithm>
 #include <functional>
 
 #include "core/assert.h"
@@ -48,8 +49,11 @@ void RecordCache::replace(Entry& entry, std::optional<CachedRecord> record) {
 }
 
 const std::optional<CachedRecord>* RecordCache::put(std::string_view key,
-                                                     std::optional<CachedRecord> record) {
-  if (bytes_max_ == 0) return nullptr;
+                                                     std::optional<CachedRecord> record, bool pin) {
+  if (!keeps(key.size() + (record ? record->value.size() : 0))) {
+    forget(key);  // and nothing else: an oversized record must not empty the cache
+    return nullptr;
+  }
   uint32_t index = none;
   if (last_ != none && slab_[last_].key == key) {
     index = last_;
@@ -61,9 +65,26 @@ const std::optional<CachedRecord>* RecordCache::put(std::string_view key,
   Entry& entry = slab_[index];
   replace(entry, std::move(record));
   entry.referenced = true;
+  if (pin && !entry.pinned) {
+    entry.pinned = true;
+    pinned_.push_back(index);
+  }
   last_ = index;
   evict_to_fit(index);
-  return entry.live ? &entry.record : nullptr;
+  REPLIKV_ASSERT(entry.live, "the entry just put is kept");
+  return &entry.record;
+}
+
+void RecordCache::forget(std::string_view key) {
+  if (bytes_max_ == 0) return;
+  const uint32_t slot = find_slot(key, hash_of(key));
+  if (slot != none) evict(table_[slot].entry_plus_one - 1);
+}
+
+void RecordCache::unpin_all() {
+  for (const uint32_t index : pinned_) slab_[index].pinned = false;
+  pinned_.clear();
+  evict_to_fit(none);
 }
 
 uint32_t RecordCache::insert_entry(std::string_view key, uint64_t hash) {
@@ -127,37 +148,49 @@ void RecordCache::grow() {
 }
 
 // CLOCK: sweeps from the hand, giving each referenced entry a second chance (its bit cleared)
-// and evicting the first one without. `keep` (just put) is passed over while anything else is
-// left to evict.
+// and evicting the first one without. `keep` (just put) and pinned entries are passed over; when
+// a sweep of the whole slab, twice, finds nothing else to evict, the rest is pinned and stays.
 void RecordCache::evict_to_fit(uint32_t keep) {
-  while (bytes_ > bytes_max_ && live_ > 0) {
+  for (size_t steps = 0; bytes_ > bytes_max_ && steps <= 2 * slab_.size(); ++steps) {
     if (hand_ >= slab_.size()) hand_ = 0;
     Entry& entry = slab_[hand_];
-    if (!entry.live || (hand_ == keep && live_ > 1)) {
+    if (!entry.live || entry.pinned || hand_ == keep) {
       ++hand_;
       continue;
     }
-    if (entry.referenced && hand_ != keep) {
+    if (entry.referenced) {
       entry.referenced = false;
       ++hand_;
       continue;
     }
-    unindex(hand_);
-    bytes_ -= entry.bytes();
-    entry.key = std::string();  // frees the key's and the value's memory now
-    entry.record.reset();
-    entry.live = false;
-    entry.referenced = false;
-    free_.push_back(hand_);
-    --live_;
-    if (last_ == hand_) last_ = none;
+    evict(hand_);
     ++hand_;
+    steps = 0;
   }
   REPLIKV_ASSERT(live_ + free_.size() == slab_.size(), "every slab element is live or free");
 }
 
+void RecordCache::evict(uint32_t index) {
+  Entry& entry = slab_[index];
+  REPLIKV_ASSERT(entry.live, "only a live entry is evicted");
+  if (entry.pinned) {
+    pinned_.erase(std::find(pinned_.begin(), pinned_.end(), index));
+    entry.pinned = false;
+  }
+  unindex(index);
+  bytes_ -= entry.bytes();
+  entry.key = std::string();  // frees the key's and the value's memory now
+  entry.record.reset();
+  entry.live = false;
+  entry.referenced = false;
+  free_.push_back(index);
+  --live_;
+  if (last_ == index) last_ = none;
+}
+
 void RecordCache::clear() {
   slab_.clear();
+  pinned_.clear();
   free_.clear();
   table_.clear();
   bytes_ = 0;

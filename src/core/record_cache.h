@@ -13,7 +13,7 @@
 // Eviction is CLOCK (second chance): a hit only sets the entry's reference bit; the hand sweeps
 // the slab, clearing bits, and evicts the first entry whose bit is clear. It keeps what was used
 // since the hand last passed, as LRU keeps what was used lately, without touching a list on
-// every hit.
+// every hit. Pinned entries (the keyspace's open batch) are passed over.
 //
 // Deterministic (no clocks, no randomness, a fixed hash): the same calls evict the same entries.
 // Memory is bounded by `bytes_max`, counting key and value bytes plus a fixed overhead per entry;
@@ -43,13 +43,26 @@ class RecordCache {
   // nullptr: not cached. Otherwise the cached state: a record, or nullopt for "known absent".
   // Valid until the next put() or clear().
   const std::optional<CachedRecord>* find(std::string_view key);
-  // Returns where the entry is kept, or nullptr when it is not (see keeps()). Never evicts the
-  // entry it puts, unless that entry alone is over the budget.
-  const std::optional<CachedRecord>* put(std::string_view key, std::optional<CachedRecord> record);
+  // Returns where the entry is kept, or nullptr when it is not (see keeps(); an entry it does not
+  // keep replaces nothing: the key's old entry goes). Never evicts the entry it puts. A pinned
+  // entry is not evicted until unpin_all(), even when the pinned entries alone are over the budget:
+  // the keyspace pins the records of its open batch, which storage does not have yet.
+  const std::optional<CachedRecord>* put(std::string_view key, std::optional<CachedRecord> record,
+                                         bool pin = false);
   // Whether an entry of `key_and_value_bytes` would be kept: the cache is on and it fits.
   bool keeps(uint64_t key_and_value_bytes) const {
     return bytes_max_ > 0 && key_and_value_bytes + entry_overhead_bytes <= bytes_max_;
   }
+  // Drops the entry of `key`, if any.
+  void forget(std::string_view key);
+  // Unpins every pinned entry (then evicts down to the budget).
+  void unpin_all();
+  // Visits the pinned entries, each once, in no particular order.
+  template <typename Visit>
+  void for_each_pinned(Visit&& visit) const {
+    for (const uint32_t index : pinned_) visit(std::string_view(slab_[index].key), slab_[index].record);
+  }
+  size_t pinned_count() const { return pinned_.size(); }
   void clear();
 
   uint64_t bytes() const { return bytes_; }
@@ -68,6 +81,7 @@ class RecordCache {
     uint64_t hash = 0;
     bool live = false;        // false: on the free list
     bool referenced = false;  // CLOCK's bit: used since the hand last passed
+    bool pinned = false;      // listed in pinned_: not evicted
     uint64_t bytes() const {
       return key.size() + (record ? record->value.size() : 0) + entry_overhead_bytes;
     }
@@ -84,6 +98,7 @@ class RecordCache {
   void unindex(uint32_t entry);  // removes the entry's slot, shifting the run after it back
   void grow();
   void evict_to_fit(uint32_t keep);
+  void evict(uint32_t index);
   void replace(Entry& entry, std::optional<CachedRecord> record);
 
   uint64_t bytes_max_;
@@ -92,6 +107,7 @@ class RecordCache {
   std::deque<Entry> slab_;      // elements never move: find() and put() hand out pointers
   std::vector<uint32_t> free_;  // slab elements not live, reused first
   std::vector<Slot> table_;     // size a power of two (or empty), at most half full
+  std::vector<uint32_t> pinned_;  // the pinned entries, each once
   uint32_t hand_ = 0;           // CLOCK's position in the slab
   uint32_t last_ = none;        // the entry last found or put: a write's second lookup of a key
   uint64_t hits_ = 0;

@@ -111,6 +111,33 @@ TEST(RecordCache, AnEntryLargerThanTheBudgetIsNotKept) {
   EXPECT_EQ(cache.bytes(), 0u);
 }
 
+TEST(RecordCache, APinnedEntryStaysUntilUnpinnedEvenOverTheBudget) {
+  RecordCache cache(2 * (1 + 1 + overhead));  // room for two
+  cache.put("a", record("1"), /*pin=*/true);
+  cache.put("b", record("2"), /*pin=*/true);
+  cache.put("c", record("3"), /*pin=*/true);  // over the budget: nothing evictable
+  EXPECT_EQ(cache.entries(), 3u);
+  EXPECT_EQ(cache.pinned_count(), 3u);
+  EXPECT_NE(cache.find("a"), nullptr);
+  cache.put("d", record("4"));  // unpinned: kept (just put), the pinned ones too
+  EXPECT_EQ(cache.entries(), 4u);
+  cache.unpin_all();
+  EXPECT_EQ(cache.pinned_count(), 0u);
+  EXPECT_LE(cache.bytes(), 2 * (2 + overhead));
+  EXPECT_EQ(cache.entries(), 2u);
+}
+
+TEST(RecordCache, ARecordTooLargeToKeepOnlyDropsItsKey) {
+  RecordCache cache(3 * (1 + 1 + overhead));
+  cache.put("a", record("1"));
+  cache.put("b", record("2"), /*pin=*/true);
+  EXPECT_EQ(cache.put("b", record(std::string(1000, 'x'))), nullptr);
+  EXPECT_EQ(cache.find("b"), nullptr);  // its old record is gone, not left stale
+  EXPECT_EQ(cache.pinned_count(), 0u);
+  EXPECT_NE(cache.find("a"), nullptr);  // and nothing else was evicted for it
+  EXPECT_EQ(cache.entries(), 1u);
+}
+
 TEST(RecordCache, ZeroBudgetDisables) {
   RecordCache cache(0);
   cache.put("k", record("v"));
