@@ -19,6 +19,7 @@
 #include "core/assert.h"
 #include "core/encoding.h"
 #include "core/random.h"
+#include "core/record_cache.h"
 #include "core/leader/raft.h"
 #include "core/standalone.h"
 #include "sim/event_queue.h"
@@ -143,6 +144,7 @@ class Simulation {
   void deliver_peer_message(uint32_t slot);
   // Nodes.
   void start_node(Node& node);
+  uint64_t record_cache_bytes(int node_id) const;
   // Runs `action` on the node now (then drains its Ready), or queues it while the node is paused.
   // A template, so the common case builds no std::function.
   template <typename Action>
@@ -276,6 +278,18 @@ core::TimeMs Simulation::node_monotonic_ms(const Node& node) const {
   return virtual_ms + node.drift_offset_ms + (virtual_ms - node.drift_since_ms) * node.drift_ppm / 1'000'000;
 }
 
+// Each node's record cache: the default, tiny (a few small records at a time; most of the open
+// batch's records larger than it go to the keyspace's overlay) or off — by seed and node, not
+// drawn from the run's generator, so a seed's schedule is the same as before this choice existed.
+// Replicas with different caches must answer alike and converge to the same state.
+uint64_t Simulation::record_cache_bytes(int node_id) const {
+  switch ((options_.seed + static_cast<uint64_t>(node_id)) % 3) {
+    case 0: return core::RaftOptions().cache_bytes_max;
+    case 1: return 3 * core::RecordCache::entry_overhead_bytes;
+    default: return 0;
+  }
+}
+
 void Simulation::start_node(Node& node) {
   const core::NodeId id(static_cast<uint32_t>(node.id));
   std::unique_ptr<core::Replica> replica;
@@ -305,10 +319,12 @@ void Simulation::start_node(Node& node) {
     // entries, which the replicas that kept them roll back (counted, and expected).
     raft.rollback = !options_.fsync_always || raft.ack == core::AckPolicy::async;
     raft.lease_reads = options_.lease_reads;
+    raft.cache_bytes_max = record_cache_bytes(node.id);
     replica = std::make_unique<core::Raft>(node.engine, core::Rng(rng_.next_u64()), raft);
   } else {
     core::StandaloneOptions standalone;
     standalone.node_id = id;
+    standalone.cache_bytes_max = record_cache_bytes(node.id);
     replica = std::make_unique<core::Standalone>(node.engine, core::Rng(rng_.next_u64()), standalone);
   }
   if (options_.broken_ack_before_sync || options_.broken_messages_early) {
