@@ -1,6 +1,7 @@
 #include "storage/rocksdb_engine.h"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <filesystem>
 #include <memory>
@@ -211,26 +212,37 @@ bool is_range(const core::WriteBatch::Operation& op) {
 // same: the batch is applied atomically under one sequence of numbers, so only the order of the
 // operations on one key is visible; the sort keeps each key's operations in order and never
 // moves a point operation across a range one.
+//
+// Between ranges, operations are first split by column (keeping their order), and a column's
+// run is sorted only when it is not in order already: the log's entries arrive by index, which is
+// key order, and checking them costs one comparison each where sorting them with the data's cost
+// a few (the sort was 3 % of a follower).
 void put_in_key_order(const std::vector<core::WriteBatch::Operation>& operations,
                       std::vector<uint32_t>& order) {
   order.resize(operations.size());
-  for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
-  auto by_column_and_key = [&](uint32_t a, uint32_t b) {
-    const auto& x = operations[a];
-    const auto& y = operations[b];
-    if (x.column != y.column) return x.column < y.column;
-    if (const int c = x.key.compare(y.key); c != 0) return c < 0;
+  auto by_key = [&](uint32_t a, uint32_t b) {
+    if (const int c = operations[a].key.compare(operations[b].key); c != 0) return c < 0;
     return a < b;  // stable without std::stable_sort's temporary buffer
   };
-  size_t begin = 0;
-  while (begin < order.size()) {
-    size_t end = begin;
-    while (end < order.size() && !is_range(operations[end])) ++end;
-    if (end - begin > 1) {
-      std::sort(order.begin() + static_cast<std::ptrdiff_t>(begin),
-                order.begin() + static_cast<std::ptrdiff_t>(end), by_column_and_key);
+  uint32_t begin = 0;
+  while (begin < operations.size()) {
+    uint32_t end = begin;
+    while (end < operations.size() && !is_range(operations[end])) ++end;
+    // Counting sort by column: where each column's run starts, then each index in its place.
+    std::array<uint32_t, core::column_count + 1> starts{};
+    for (uint32_t i = begin; i < end; ++i) ++starts[static_cast<size_t>(operations[i].column) + 1];
+    starts[0] = begin;
+    for (size_t c = 1; c <= core::column_count; ++c) starts[c] += starts[c - 1];
+    std::array<uint32_t, core::column_count> next{};
+    std::copy(starts.begin(), starts.end() - 1, next.begin());
+    for (uint32_t i = begin; i < end; ++i) order[next[static_cast<size_t>(operations[i].column)]++] = i;
+    for (size_t c = 0; c < core::column_count; ++c) {
+      const auto first = order.begin() + starts[c];
+      const auto last = order.begin() + starts[c + 1];
+      if (last - first > 1 && !std::is_sorted(first, last, by_key)) std::sort(first, last, by_key);
     }
-    begin = end + 1;  // past the range operation (or the end)
+    if (end < operations.size()) order[end] = end;  // the range operation, where it stands
+    begin = end + 1;
   }
 }
 }  // namespace
