@@ -7,7 +7,9 @@ A B A B so a drifting machine favours neither; medians of the rounds to docs/ben
   2. replikv `sync` vs Redis SET + `WAIT 2 1000` per operation — the same client
      (`replikv bench --op set-wait`) against both, 1 and 16 connections. Redis's replicas
      acknowledge without fsync, so the equal-durability row is replikv `sync` with fsync "never"
-     on every node; replikv with fsync "always" is its own row.
+     on every node; replikv with fsync "always" is its own row. A replikv `sync` SET is answered
+     only once every node has it, so its WAIT answers at once and adds a round trip a replikv
+     client would not make: replikv `sync` with SET alone (`--op set`) has a column too.
   3. replikv `majority` (fsync "always") vs etcd 3.4, 3 members — the same client
      (`replikv bench`: RESP SET against replikv's leader, a v3 put through etcd's JSON gateway
      against etcd's leader), 16 and 64 connections.
@@ -260,6 +262,9 @@ def main():
                 try:
                     for clients in (1, 16):
                         add(("2", kind, fsync, clients), bench_client(system.leader, clients, o.seconds, op="set-wait"))
+                        if kind == "replikv" and fsync == "never":
+                            add(("2", kind, fsync, clients, "set"),
+                                bench_client(system.leader, clients, o.seconds, op="set"))
                 finally:
                     system.stop()
                 log(f"round {rnd + 1}/{o.rounds}: 2. {kind} {fsync or ''} done")
@@ -305,15 +310,17 @@ def main():
                                f"{med(r, 1):.3f} / {med(r, 2):.3f} | {med(k, 1):.3f} / {med(k, 2):.3f} |")
     if "2" in only:
         out += ["\n**2. `sync` vs Redis SET + `WAIT 2 1000`** (the same client, `replikv bench --op set-wait`: SET then "
-                "WAIT per operation, against both)\n",
-                "| clients | Redis (replicas ack without fsync) ops/s, p50 / p99 ms | replikv `sync`, fsync never | ratio | "
-                "replikv `sync`, fsync always | ratio |",
-                "|---:|---|---|---:|---|---:|"]
+                "WAIT per operation, against both; and replikv `sync` with SET alone, `--op set`, whose answer already "
+                "means every node has the write)\n",
+                "| clients | Redis (replicas ack without fsync) ops/s, p50 / p99 ms | replikv `sync`, fsync never, "
+                "SET + WAIT | ratio | same, SET alone | ratio | replikv `sync`, fsync always, SET + WAIT | ratio |",
+                "|---:|---|---|---:|---|---:|---|---:|"]
         for clients in (1, 16):
             r, n, a = ("2", "redis", None, clients), ("2", "replikv", "never", clients), ("2", "replikv", "always", clients)
+            alone = ("2", "replikv", "never", clients, "set")
             cell = lambda key: f"{med(key, 0):,.0f}, {med(key, 1):.3f} / {med(key, 2):.3f}"
-            out.append(f"| {clients} | {cell(r)} | {cell(n)} | {med(n, 0) / med(r, 0):.2f}x | {cell(a)} | "
-                       f"{med(a, 0) / med(r, 0):.2f}x |")
+            out.append(f"| {clients} | {cell(r)} | {cell(n)} | {med(n, 0) / med(r, 0):.2f}x | {cell(alone)} | "
+                       f"{med(alone, 0) / med(r, 0):.2f}x | {cell(a)} | {med(a, 0) / med(r, 0):.2f}x |")
     if "3" in only:
         etcd_version = subprocess.run(["etcd", "--version"], capture_output=True, text=True).stdout.split("\n")[0]
         out += [f"\n**3. `majority` (fsync always) vs etcd, 3 members** ({etcd_version}; the same client, "
