@@ -106,11 +106,15 @@ uint32_t RecordCache::insert_entry(std::string_view key, uint64_t hash) {
   entry.referenced = false;
   bytes_ += entry.bytes();
   ++live_;
-  const uint32_t mask = static_cast<uint32_t>(table_.size() - 1);
+  place(index, hash);
+  return index;
+}
+
+void RecordCache::place(uint32_t entry, uint64_t hash) {
+  const auto mask = static_cast<uint32_t>(table_.size() - 1);
   uint32_t i = static_cast<uint32_t>(hash) & mask;
   while (table_[i].entry_plus_one != 0) i = (i + 1) & mask;
-  table_[i] = Slot{index + 1, static_cast<uint32_t>(hash)};
-  return index;
+  table_[i] = Slot{entry + 1, static_cast<uint32_t>(hash)};
 }
 
 void RecordCache::unindex(uint32_t entry) {
@@ -138,12 +142,8 @@ void RecordCache::grow() {
   const size_t size = table_.empty() ? 16 : table_.size() * 2;
   REPLIKV_ASSERT(size <= (size_t{1} << 32), "the record cache's table fits 32-bit positions");
   table_.assign(size, Slot{});
-  const auto mask = static_cast<uint32_t>(size - 1);
   for (uint32_t index = 0; index < slab_.size(); ++index) {
-    if (!slab_[index].live) continue;
-    uint32_t i = static_cast<uint32_t>(slab_[index].hash) & mask;
-    while (table_[i].entry_plus_one != 0) i = (i + 1) & mask;
-    table_[i] = Slot{index + 1, static_cast<uint32_t>(slab_[index].hash)};
+    if (slab_[index].live) place(index, slab_[index].hash);
   }
 }
 

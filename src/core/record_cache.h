@@ -88,13 +88,14 @@ class RecordCache {
   };
   struct Slot {
     uint32_t entry_plus_one = 0;  // 0: empty
-    uint32_t tag = 0;             // the hash's high half, compared before the key
+    uint32_t tag = 0;             // the hash's low half: gives the home slot, compared before the key
   };
   static constexpr uint32_t none = UINT32_MAX;
 
   // The table slot holding `key`'s entry, or none.
   uint32_t find_slot(std::string_view key, uint64_t hash) const;
   uint32_t insert_entry(std::string_view key, uint64_t hash);  // a new entry, indexed
+  void place(uint32_t entry, uint64_t hash);  // into the first empty slot from its home
   void unindex(uint32_t entry);  // removes the entry's slot, shifting the run after it back
   void grow();
   void evict_to_fit(uint32_t keep);
