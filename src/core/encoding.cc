@@ -1,5 +1,7 @@
 #include "core/encoding.h"
 
+#include <fmt/format.h>
+
 namespace replikv::core {
 
 uint64_t key_hash(std::string_view key) {
@@ -12,6 +14,8 @@ uint64_t key_hash(std::string_view key) {
   hash = (hash ^ (hash >> 27)) * 0x94d049bb133111ebULL;
   return hash ^ (hash >> 31);
 }
+
+std::string Fnv64::hex() const { return fmt::format("{:016x}", hash_); }
 
 std::string data_key(std::string_view user_key) {
   std::string key;

@@ -53,6 +53,22 @@ inline void append_u64_be(std::string& out, uint64_t value) {
 }
 inline uint64_t read_u64_be(std::string_view bytes) { return load_u64_be(bytes.data()); }  // size >= 8
 
+// FNV-1a, 64 bits, over length-prefixed byte strings (so ("ab", "c") and ("a", "bc") differ): for
+// comparing replicas' states (DEBUG DIGEST), not for security.
+class Fnv64 {
+ public:
+  void add(std::string_view bytes) {
+    for (uint64_t length = bytes.size(), i = 0; i < 8; ++i, length >>= 8) mix(static_cast<uint8_t>(length));
+    for (const char c : bytes) mix(static_cast<uint8_t>(c));
+  }
+  uint64_t value() const { return hash_; }
+  std::string hex() const;  // 16 hex digits
+
+ private:
+  void mix(uint8_t byte) { hash_ = (hash_ ^ byte) * 0x100000001b3ULL; }
+  uint64_t hash_ = 0xcbf29ce484222325ULL;
+};
+
 std::string data_key(std::string_view user_key);
 // The user key inside a data-column key (which must be at least 8 bytes).
 std::string_view user_key_of(std::string_view data_key);

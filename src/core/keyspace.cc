@@ -25,7 +25,9 @@ Keyspace::Keyspace(const StorageView& view, uint64_t cache_bytes_max)
 
 void Keyspace::reset_to_storage() {
   overlay_.clear();
+  expiry_changes_.clear();
   counters_dirty_ = false;
+  dirty_bytes_ = 0;
   cache_.clear();
   key_count_ = expiry_count_ = 0;
   applied_index_ = LogIndex();
@@ -34,32 +36,34 @@ void Keyspace::reset_to_storage() {
 
 void Keyspace::read_counters() {
   const auto counters = view_.get(Column::meta, meta_counters);
+  checkpoint_index_ = applied_index_;  // stays 0 when storage has no counters yet
   if (!counters) return;
   REPLIKV_ASSERT(counters->size() == 24, "the counters record is 24 bytes");
   key_count_ = read_u64_be(*counters);
   expiry_count_ = read_u64_be(std::string_view(*counters).substr(8));
   applied_index_ = LogIndex(read_u64_be(std::string_view(*counters).substr(16)));
+  checkpoint_index_ = applied_index_;
 }
 
-Reply Keyspace::execute(const Request& request, TimeMs now_ms, WriteBatch& batch) {
+Reply Keyspace::execute(const Request& request, TimeMs now_ms) {
   Reply reply = std::visit(
       [&](const auto& r) -> Reply {
         using T = std::decay_t<decltype(r)>;
         if constexpr (std::is_same_v<T, GetRequest>) return get(r, now_ms);
-        if constexpr (std::is_same_v<T, SetRequest>) return set(r, now_ms, batch);
-        if constexpr (std::is_same_v<T, DelRequest>) return del(r, now_ms, batch);
+        if constexpr (std::is_same_v<T, SetRequest>) return set(r, now_ms);
+        if constexpr (std::is_same_v<T, DelRequest>) return del(r, now_ms);
         if constexpr (std::is_same_v<T, ExistsRequest>) return exists(r, now_ms);
         if constexpr (std::is_same_v<T, MGetRequest>) return mget(r, now_ms);
-        if constexpr (std::is_same_v<T, MSetRequest>) return mset(r, batch);
-        if constexpr (std::is_same_v<T, IncrByRequest>) return incr_by(r, now_ms, batch);
+        if constexpr (std::is_same_v<T, MSetRequest>) return mset(r);
+        if constexpr (std::is_same_v<T, IncrByRequest>) return incr_by(r, now_ms);
         if constexpr (std::is_same_v<T, DbSizeRequest>) {
           return Reply::number(static_cast<int64_t>(key_count_));
         }
         if constexpr (std::is_same_v<T, ScanRequest>) return scan(r, now_ms);
         if constexpr (std::is_same_v<T, KeysRequest>) return keys(r, now_ms);
         if constexpr (std::is_same_v<T, TtlRequest>) return ttl(r, now_ms);
-        if constexpr (std::is_same_v<T, CasRequest>) return cas(r, now_ms, batch);
-        if constexpr (std::is_same_v<T, ExpireRequest>) return expire(r, now_ms, batch);
+        if constexpr (std::is_same_v<T, CasRequest>) return cas(r, now_ms);
+        if constexpr (std::is_same_v<T, ExpireRequest>) return expire(r, now_ms);
         // WAIT is the replica's to answer (it counts followers); the keyspace has none.
         if constexpr (std::is_same_v<T, WaitRequest>) return Reply::number(0);
         if constexpr (std::is_same_v<T, FailoverRequest>) {
@@ -85,17 +89,55 @@ void Keyspace::describe(ReplicaStatus& status) const {
   status.cache_entries = cache_.entries();
   status.cache_hits_total = cache_.hits();
   status.cache_misses_total = cache_.misses();
+  status.checkpoints_total = checkpoints_;
+  status.dirty_records = dirty_records();
+  status.dirty_bytes = dirty_bytes_;
 }
 
-void Keyspace::finish_batch(WriteBatch& batch) {
+template <typename Visit>
+void Keyspace::for_each_dirty(Visit&& visit) const {
+  for (const auto& [key, record] : overlay_) visit(std::string_view(key), record);
+  cache_.for_each_pinned(visit);
+}
+
+void Keyspace::checkpoint(WriteBatch& batch) {
+  if (!dirty()) return;
+  for_each_dirty([&](std::string_view key, const std::optional<Record>& record) {
+    if (record) {
+      batch.put(Column::data, data_key(key), encode_value(record->value, record->expire_at_ms));
+    } else {
+      batch.erase(Column::data, data_key(key));
+    }
+  });
+  batch.append(expiry_changes_);
   if (counters_dirty_) write_counters(batch);
   counters_dirty_ = false;
   if (!overlay_.empty()) overlay_.clear();  // clear() touches every bucket, even when empty
   cache_.unpin_all();
+  dirty_bytes_ = 0;
+  REPLIKV_ASSERT(applied_index_ >= checkpoint_index_, "a checkpoint never moves back");
+  checkpoint_index_ = applied_index_;
+  ++checkpoints_;
+  REPLIKV_ASSERT(!dirty(), "a checkpoint leaves nothing dirty");
+}
+
+std::string Keyspace::digest() const {
+  Fnv64 hash;
+  visit_data({}, [&](std::string_view key, std::string_view, std::string_view value,
+                     std::optional<TimeMs> expire_at_ms) {
+    hash.add(key);
+    hash.add(encode_value(value, expire_at_ms));
+    return true;
+  });
+  std::string counters;
+  append_u64_be(counters, key_count_);
+  append_u64_be(counters, expiry_count_);
+  hash.add(counters);
+  return hash.hex();
 }
 
 void Keyspace::visit_data(std::string_view start, const RecordVisitor& visit) const {
-  // The open batch's keys at or after `start`, in data-key order.
+  // The dirty keys at or after `start`, in data-key order.
   struct Pending {
     std::string data_key;
     std::string_view user_key;
@@ -128,7 +170,7 @@ void Keyspace::visit_data(std::string_view start, const RecordVisitor& visit) co
       stopped = true;
       return false;
     }
-    if (next < pending.size() && pending[next].data_key == key) return true;  // the batch decides
+    if (next < pending.size() && pending[next].data_key == key) return true;  // the dirty record decides
     const auto stored = decode_value(value);
     REPLIKV_ASSERT(stored.has_value(), "a data record this version cannot decode");
     if (!visit(key, user_key_of(key), stored->value, stored->expire_at_ms)) {
@@ -177,23 +219,23 @@ std::optional<Keyspace::Record> Keyspace::load_live(const std::string& key, Time
 }
 
 void Keyspace::store(const std::string& key, std::string value,
-                     std::optional<TimeMs> expire_at_ms, WriteBatch& batch) {
+                     std::optional<TimeMs> expire_at_ms) {
   const Record* old = peek(key);
   if (!old) ++key_count_;
   if (old && old->expire_at_ms) {
-    batch.erase(Column::expiry, expiry_key(*old->expire_at_ms, key));
+    expiry_changes_.erase(Column::expiry, expiry_key(*old->expire_at_ms, key));
     REPLIKV_ASSERT(expiry_count_ > 0, "expiry count never goes negative");
     --expiry_count_;
   }
   if (expire_at_ms) {
-    batch.put(Column::expiry, expiry_key(*expire_at_ms, key), {});
+    expiry_changes_.put(Column::expiry, expiry_key(*expire_at_ms, key), {});
     ++expiry_count_;
   }
-  batch.put(Column::data, data_key(key), encode_value(value, expire_at_ms));
+  dirty_bytes_ += key.size() + value.size();
   note_written(key, Record{std::move(value), expire_at_ms});
 }
 
-// The open batch's record of `key` goes where reads find it before storage has it: pinned in the
+// A dirty record of `key` goes where reads find it before storage has it: pinned in the
 // cache, or in the overlay when the cache does not keep it (off, or the record is too large).
 void Keyspace::note_written(const std::string& key, std::optional<Record> record) {
   const uint64_t bytes = key.size() + (record ? record->value.size() : 0);
@@ -206,17 +248,17 @@ void Keyspace::note_written(const std::string& key, std::optional<Record> record
   }
 }
 
-bool Keyspace::erase(const std::string& key, WriteBatch& batch) {
+bool Keyspace::erase(const std::string& key) {
   const Record* old = peek(key);
   if (!old) return false;
   REPLIKV_ASSERT(key_count_ > 0, "key count never goes negative");
   --key_count_;
   if (old->expire_at_ms) {
-    batch.erase(Column::expiry, expiry_key(*old->expire_at_ms, key));
+    expiry_changes_.erase(Column::expiry, expiry_key(*old->expire_at_ms, key));
     REPLIKV_ASSERT(expiry_count_ > 0, "expiry count never goes negative");
     --expiry_count_;
   }
-  batch.erase(Column::data, data_key(key));
+  dirty_bytes_ += key.size();
   note_written(key, std::nullopt);
   return true;
 }
@@ -240,7 +282,7 @@ Reply Keyspace::get(const GetRequest& request, TimeMs now_ms) {
   return Reply::bulk(std::move(record->value));
 }
 
-Reply Keyspace::set(const SetRequest& request, TimeMs now_ms, WriteBatch& batch) {
+Reply Keyspace::set(const SetRequest& request, TimeMs now_ms) {
   // A plain SET needs only whether the key is live and its expiry: no copy of the old value
   // (peek's pointer is used before store changes anything).
   const Record* old = peek_live(request.key, now_ms);
@@ -261,18 +303,18 @@ Reply Keyspace::set(const SetRequest& request, TimeMs now_ms, WriteBatch& batch)
   }
   if (expire_at_ms && is_expired(expire_at_ms, now_ms)) {
     // An absolute expiry in the past: Redis deletes the key and answers as if it had been set.
-    erase(request.key, batch);
+    erase(request.key);
   } else {
-    store(request.key, request.value, expire_at_ms, batch);
+    store(request.key, request.value, expire_at_ms);
   }
   return request.return_old ? std::move(old_reply) : Reply::ok();
 }
 
-Reply Keyspace::del(const DelRequest& request, TimeMs now_ms, WriteBatch& batch) {
+Reply Keyspace::del(const DelRequest& request, TimeMs now_ms) {
   int64_t deleted = 0;
   for (const auto& key : request.keys) {
     const bool live = load_live(key, now_ms).has_value();
-    if (erase(key, batch) && live) ++deleted;
+    if (erase(key) && live) ++deleted;
   }
   return Reply::number(deleted);
 }
@@ -293,12 +335,12 @@ Reply Keyspace::mget(const MGetRequest& request, TimeMs now_ms) {
   return Reply::array(std::move(values));
 }
 
-Reply Keyspace::mset(const MSetRequest& request, WriteBatch& batch) {
-  for (const auto& [key, value] : request.pairs) store(key, value, std::nullopt, batch);
+Reply Keyspace::mset(const MSetRequest& request) {
+  for (const auto& [key, value] : request.pairs) store(key, value, std::nullopt);
   return Reply::ok();
 }
 
-Reply Keyspace::incr_by(const IncrByRequest& request, TimeMs now_ms, WriteBatch& batch) {
+Reply Keyspace::incr_by(const IncrByRequest& request, TimeMs now_ms) {
   const auto old = load_live(request.key, now_ms);
   int64_t value = 0;
   if (old) {
@@ -314,28 +356,28 @@ Reply Keyspace::incr_by(const IncrByRequest& request, TimeMs now_ms, WriteBatch&
   }
   value += request.delta;
   // An expired record is absent: the new value starts without a time to live.
-  store(request.key, std::to_string(value), old ? old->expire_at_ms : std::nullopt, batch);
+  store(request.key, std::to_string(value), old ? old->expire_at_ms : std::nullopt);
   return Reply::number(value);
 }
 
-Reply Keyspace::cas(const CasRequest& request, TimeMs now_ms, WriteBatch& batch) {
+Reply Keyspace::cas(const CasRequest& request, TimeMs now_ms) {
   const auto old = load_live(request.key, now_ms);
   const bool matches = request.expected ? old && old->value == *request.expected : !old;
   if (!matches) return Reply::number(0);
   // Like SET without options: the new value has no time to live.
-  store(request.key, request.value, std::nullopt, batch);
+  store(request.key, request.value, std::nullopt);
   return Reply::number(1);
 }
 
 // Redis's EXPIRE family and PERSIST: 1 when the time to live changed (or the key was deleted by
 // a time already past), 0 when the key is absent or the condition did not hold. No time to live
 // counts as an infinite one for GT and LT.
-Reply Keyspace::expire(const ExpireRequest& request, TimeMs now_ms, WriteBatch& batch) {
+Reply Keyspace::expire(const ExpireRequest& request, TimeMs now_ms) {
   auto record = load_live(request.key, now_ms);
   if (!record) return Reply::number(0);
   if (request.expiry.kind == Expiry::Kind::none) {  // PERSIST
     if (!record->expire_at_ms) return Reply::number(0);
-    store(request.key, std::move(record->value), std::nullopt, batch);
+    store(request.key, std::move(record->value), std::nullopt);
     return Reply::number(1);
   }
   const TimeMs at = request.expiry.kind == Expiry::Kind::relative_ms ? now_ms + request.expiry.ms : request.expiry.ms;
@@ -348,9 +390,9 @@ Reply Keyspace::expire(const ExpireRequest& request, TimeMs now_ms, WriteBatch& 
                        (request.condition == Condition::if_less && (!current || at < *current));
   if (!allowed) return Reply::number(0);
   if (is_expired(at, now_ms)) {
-    erase(request.key, batch);
+    erase(request.key);
   } else {
-    store(request.key, std::move(record->value), at, batch);
+    store(request.key, std::move(record->value), at);
   }
   return Reply::number(1);
 }
@@ -415,7 +457,7 @@ std::vector<std::string> Keyspace::due_keys(TimeMs now_ms, uint64_t keys_max) {
   });
   std::vector<std::string> due;
   for (auto& [expire_at_ms, key] : candidates) {
-    // The index is read from storage; the open batch may already have rewritten or deleted the
+    // The index is read from storage; a dirty record may already have rewritten or deleted the
     // key (and then it also erased this index entry). Only a record that still carries this
     // expiry time is due.
     const auto record = load(key);
@@ -424,20 +466,20 @@ std::vector<std::string> Keyspace::due_keys(TimeMs now_ms, uint64_t keys_max) {
   return due;
 }
 
-uint64_t Keyspace::expire_keys(const std::vector<std::string>& keys, TimeMs now_ms, WriteBatch& batch) {
+uint64_t Keyspace::expire_keys(const std::vector<std::string>& keys, TimeMs now_ms) {
   uint64_t deleted = 0;
   for (const auto& key : keys) {
     const auto record = load(key);
     if (!record || !is_expired(record->expire_at_ms, now_ms)) continue;  // rewritten since
-    erase(key, batch);
+    erase(key);
     ++deleted;
   }
   if (deleted > 0) counters_dirty_ = true;
   return deleted;
 }
 
-uint64_t Keyspace::expire_due(TimeMs now_ms, uint64_t keys_max, WriteBatch& batch) {
-  return expire_keys(due_keys(now_ms, keys_max), now_ms, batch);
+uint64_t Keyspace::expire_due(TimeMs now_ms, uint64_t keys_max) {
+  return expire_keys(due_keys(now_ms, keys_max), now_ms);
 }
 
 }  // namespace replikv::core

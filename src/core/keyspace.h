@@ -1,22 +1,28 @@
 // Keyspace: the key-value state machine that every strategy applies its writes to.
 //
-// It executes typed requests against the stored data at a given time and describes the
-// resulting writes in a WriteBatch; it never writes storage itself. Writes accumulate in one batch
-// across many requests — a whole loop turn — and the records that batch writes are kept where
-// every later request sees them before the driver has applied the batch (reads, counts, SCAN all
-// merge them over the StorageView): pinned in the record cache, which does not evict them while
-// the batch is open, or — when the cache does not keep a record (off, or the record is larger
-// than it) — in an overlay map. `finish_batch` closes the batch: it adds the counters record
-// once, unpins and forgets the overlay, after which the driver must apply the batch before the
-// next request (core/ready.h, step 2). Pinning spares each write an overlay entry (a node, a copy
-// of its key and one of its value) on every replica (docs/benchmarks.md, "Per-write CPU").
+// It executes typed requests against the stored data at a given time and keeps what they change
+// in memory until a checkpoint writes it out; it never writes storage itself. Every record written
+// since the last checkpoint (a "dirty" record) is kept where every later request sees it before
+// storage has it — reads, counts, SCAN all merge them over the StorageView: pinned in the record
+// cache, which does not evict them until the checkpoint, or — when the cache does not keep a
+// record (off, or the record is larger than it) — in an overlay map. `checkpoint` describes the
+// whole dirty state in one WriteBatch: the last record of each key once (ten SETs of one key
+// write it once), the expiry index's changes in order, and the counters with the applied index;
+// then it unpins. The driver must apply that batch before the next request (core/ready.h).
+//
+// A strategy chooses how often to checkpoint. One without a log to replay (standalone) does it at
+// every batch: what it acknowledged is in storage. Raft checkpoints every so many writes or so
+// much time, because its log holds every applied write: after a crash the node applies the log
+// again from the checkpoint's applied index (docs/storage.md, "Checkpoints"). Holding the applied
+// state back coalesces rewrites and spares each write its data put on every replica.
 //
 // Expiry follows Redis: a key whose expiry time has passed is absent to every read and write
 // (lazy expiry), and `expire_due` deletes such keys in expiry order (active expiry). Counters —
-// keys, keys with a time to live, writes applied — are kept in memory and written to the meta
-// column in the same batch as the change that moved them, so they survive restarts exactly.
+// keys, keys with a time to live, writes applied — are kept in memory and written with every
+// checkpoint, so a checkpoint's counters match its records exactly.
 //
-// Invariants (asserted): counters never go negative; the applied index never moves back.
+// Invariants (asserted): counters never go negative; the applied index never moves back; a
+// checkpoint leaves nothing dirty.
 #pragma once
 
 #include <cstdint>
@@ -41,29 +47,42 @@ class Keyspace {
   // `cache_bytes_max` of records are cached in memory (core/record_cache.h); 0 disables.
   Keyspace(const StorageView& view, uint64_t cache_bytes_max);
 
-  // Executes `request` as of `now_ms`. Reads see every batch applied so far; writes are appended
-  // to `batch`. Returns the client's reply.
-  Reply execute(const Request& request, TimeMs now_ms, WriteBatch& batch);
+  // Executes `request` as of `now_ms`: reads see storage with the dirty records over it; writes
+  // are kept dirty until the next checkpoint. Returns the client's reply.
+  Reply execute(const Request& request, TimeMs now_ms);
 
   // Deletes up to `keys_max` keys whose expiry time is before `now_ms`. Returns how many. The
-  // index is read from storage alone, so keys given a TTL in the open batch wait for a later
-  // sweep.
-  uint64_t expire_due(TimeMs now_ms, uint64_t keys_max, WriteBatch& batch);
+  // index is read from storage alone, so keys given a TTL since the last checkpoint wait for a
+  // sweep after the next one.
+  uint64_t expire_due(TimeMs now_ms, uint64_t keys_max);
   // The two halves of expire_due, for strategies where one node decides and every replica
   // applies: the keys whose expiry is before `now_ms` (at most `keys_max`), and the deletion of
   // those among `keys` that are still expired as of `now_ms` (a key rewritten since the decision
   // is kept). Returns how many were deleted.
   std::vector<std::string> due_keys(TimeMs now_ms, uint64_t keys_max);
-  uint64_t expire_keys(const std::vector<std::string>& keys, TimeMs now_ms, WriteBatch& batch);
+  uint64_t expire_keys(const std::vector<std::string>& keys, TimeMs now_ms);
 
-  // Ends the current batch: writes the counters record if they moved, unpins the cache's records
-  // of the batch, forgets the overlay.
-  void finish_batch(WriteBatch& batch);
-  // Forgets the open batch (its writes are not to be written) and the cache, and reads the
-  // counters again: for a replica whose state storage replaced underneath (a snapshot install).
+  // Appends the dirty state to `batch` — each dirty key's last record (a put, or an erase), the
+  // expiry index's changes, the counters — and forgets that it is dirty: from the moment the
+  // driver has applied `batch`, storage holds it. Writes nothing when nothing is dirty.
+  void checkpoint(WriteBatch& batch);
+  // Forgets the dirty state (it is not to be written) and the cache, and reads the counters
+  // again: for a replica whose state storage replaced underneath (a snapshot install).
   void reset_to_storage();
-  // True while a batch is open (writes since the last finish_batch).
-  bool batch_open() const { return !overlay_.empty() || cache_.pinned_count() > 0 || counters_dirty_; }
+  // True while something is dirty: written since the last checkpoint.
+  bool dirty() const { return dirty_records() > 0 || counters_dirty_ || !expiry_changes_.empty(); }
+  // Dirty keys, and the key and value bytes written since the last checkpoint (every write
+  // counted, rewrites of one key too): what a strategy's checkpoint policy looks at.
+  uint64_t dirty_records() const { return overlay_.size() + cache_.pinned_count(); }
+  uint64_t dirty_bytes() const { return dirty_bytes_; }
+  // The applied index that storage holds: the last checkpoint's (or what storage held at start).
+  LogIndex checkpoint_index() const { return checkpoint_index_; }
+  uint64_t checkpoints() const { return checkpoints_; }
+  // A digest of the data as this keyspace sees it — storage with the dirty records over it — as
+  // 16 hex digits: every key's record and its expiry time, and the counters. Equal states give
+  // equal digests on every node whatever each one has checkpointed (DEBUG DIGEST, and the
+  // simulator's convergence check).
+  std::string digest() const;
 
   uint64_t key_count() const { return key_count_; }
   uint64_t expiry_count() const { return expiry_count_; }
@@ -84,9 +103,8 @@ class Keyspace {
   const Record* peek_live(const std::string& key, TimeMs now_ms);  // nullptr when expired too
   std::optional<Record> load(const std::string& key);
   std::optional<Record> load_live(const std::string& key, TimeMs now_ms);
-  void store(const std::string& key, std::string value, std::optional<TimeMs> expire_at_ms,
-             WriteBatch& batch);
-  bool erase(const std::string& key, WriteBatch& batch);  // true when a record existed
+  void store(const std::string& key, std::string value, std::optional<TimeMs> expire_at_ms);
+  bool erase(const std::string& key);  // true when a record existed
   void note_written(const std::string& key, std::optional<Record> record);
   void write_counters(WriteBatch& batch);
   void read_counters();
@@ -95,25 +113,34 @@ class Keyspace {
   using RecordVisitor = std::function<bool(std::string_view data_key, std::string_view user_key,
                                            std::string_view value, std::optional<TimeMs> expiry)>;
   void visit_data(std::string_view start, const RecordVisitor& visit) const;
+  // Visits every dirty key once, with its record (nullopt: deleted), in no particular order.
+  template <typename Visit>
+  void for_each_dirty(Visit&& visit) const;
 
   Reply get(const GetRequest& request, TimeMs now_ms);
-  Reply set(const SetRequest& request, TimeMs now_ms, WriteBatch& batch);
-  Reply del(const DelRequest& request, TimeMs now_ms, WriteBatch& batch);
+  Reply set(const SetRequest& request, TimeMs now_ms);
+  Reply del(const DelRequest& request, TimeMs now_ms);
   Reply exists(const ExistsRequest& request, TimeMs now_ms);
   Reply mget(const MGetRequest& request, TimeMs now_ms);
-  Reply mset(const MSetRequest& request, WriteBatch& batch);
-  Reply incr_by(const IncrByRequest& request, TimeMs now_ms, WriteBatch& batch);
+  Reply mset(const MSetRequest& request);
+  Reply incr_by(const IncrByRequest& request, TimeMs now_ms);
   Reply scan(const ScanRequest& request, TimeMs now_ms) const;
   Reply keys(const KeysRequest& request, TimeMs now_ms) const;
   Reply ttl(const TtlRequest& request, TimeMs now_ms);
-  Reply cas(const CasRequest& request, TimeMs now_ms, WriteBatch& batch);
-  Reply expire(const ExpireRequest& request, TimeMs now_ms, WriteBatch& batch);
+  Reply cas(const CasRequest& request, TimeMs now_ms);
+  Reply expire(const ExpireRequest& request, TimeMs now_ms);
 
   const StorageView& view_;
-  // Writes of the open batch that the cache does not keep, by user key; nullopt marks a deletion.
-  // A key is here or pinned in cache_, never both.
+  // Dirty records that the cache does not keep, by user key; nullopt marks a deletion. A dirty key
+  // is here or pinned in cache_, never both.
   std::unordered_map<std::string, std::optional<Record>> overlay_;
+  // The expiry index's changes since the last checkpoint, in the order they were made (an entry
+  // put and erased again must stay erased).
+  WriteBatch expiry_changes_;
   bool counters_dirty_ = false;
+  uint64_t dirty_bytes_ = 0;
+  LogIndex checkpoint_index_;
+  uint64_t checkpoints_ = 0;
   RecordCache cache_;
   std::optional<Record> peeked_;  // where peek() keeps a record read with the cache off
   uint64_t key_count_ = 0;

@@ -84,6 +84,12 @@ struct ReplicaStatus {
   uint64_t cache_entries = 0;
   uint64_t cache_hits_total = 0;
   uint64_t cache_misses_total = 0;
+  // Checkpoints (docs/storage.md): the applied index storage holds, how many were written, and
+  // what is applied but not yet in storage (a restart applies it again from the log).
+  LogIndex checkpoint_index;
+  uint64_t checkpoints_total = 0;
+  uint64_t dirty_records = 0;
+  uint64_t dirty_bytes = 0;
 };
 
 class Replica {
@@ -116,6 +122,10 @@ class Replica {
   // simulator) ask it of every early message: anything else leaving early — an acknowledgement,
   // a vote — would promise what a crash can take back.
   virtual bool may_leave_early(const Message&) const { return false; }
+  // A digest of the replica's state machine as it serves it (storage with what it has not yet
+  // checkpointed over it): equal states give equal digests on every node. DEBUG DIGEST answers
+  // it; the simulator's convergence check compares it. Empty for replicas without a keyspace.
+  virtual std::string state_digest() const { return {}; }
 };
 
 }  // namespace replikv::core

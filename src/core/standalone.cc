@@ -23,10 +23,10 @@ void Standalone::client_request(ClientRequest request) {
     return;
   }
   const bool write = is_write(request.request);
-  Reply reply = keyspace_.execute(request.request, now_ms_, pending_.batch);
+  Reply reply = keyspace_.execute(request.request, now_ms_);
   if (write) {
     ++writes_;
-    if (!pending_.batch.empty()) pending_.sync = Sync::per_policy;
+    if (keyspace_.dirty_records() > 0) pending_.sync = Sync::per_policy;  // it changed a record
   } else {
     ++reads_;
   }
@@ -43,7 +43,7 @@ void Standalone::tick(TimeMs wall_ms, TimeMs /*monotonic_ms*/) {
   if (now_ms_ < next_sweep_at_ms_) return;
   next_sweep_at_ms_ = now_ms_ + options_.expiry_sweep_interval_ms;
   const uint64_t deleted =
-      keyspace_.expire_due(now_ms_, options_.expiry_sweep_keys_max, pending_.batch);
+      keyspace_.expire_due(now_ms_, options_.expiry_sweep_keys_max);
   expired_ += deleted;
   if (deleted > 0) pending_.sync = Sync::per_policy;
   // Come back sooner when the sweep hit its bound: more keys are probably due.
@@ -57,7 +57,7 @@ void Standalone::persisted(ReadyId ready_id) {
 }
 
 bool Standalone::take_ready(Ready& out) {
-  keyspace_.finish_batch(pending_.batch);
+  keyspace_.checkpoint(pending_.batch);  // no log to replay: what it answered is in storage
   return hand_over(pending_, last_taken_, out);
 }
 
@@ -66,6 +66,7 @@ ReplicaStatus Standalone::status() const {
   status.role = "master";
   status.node_id = options_.node_id;
   keyspace_.describe(status);
+  status.checkpoint_index = keyspace_.checkpoint_index();
   status.applied_index = keyspace_.applied_index();
   status.durable_ready_id = durable_;
   status.writes_applied_total = writes_;

@@ -42,6 +42,7 @@ class Standalone final : public Replica {
   void persisted(ReadyId ready_id) override;
   bool take_ready(Ready& out) override;
   ReplicaStatus status() const override;
+  std::string state_digest() const override { return keyspace_.digest(); }
 
   uint64_t dropped_peer_messages() const { return dropped_peer_messages_; }
 

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <string>
@@ -87,6 +88,17 @@ class WriteBatch {
     operations_.clear();
     bytes_ = 0;
   }
+  // Moves every operation of `other` to the end of this batch, leaving `other` empty.
+  void append(WriteBatch& other) {
+    if (operations_.empty()) {
+      swap(other);
+      return;
+    }
+    operations_.insert(operations_.end(), std::make_move_iterator(other.operations_.begin()),
+                       std::make_move_iterator(other.operations_.end()));
+    bytes_ += other.bytes_;
+    other.clear();
+  }
   void swap(WriteBatch& other) noexcept {
     operations_.swap(other.operations_);
     std::swap(bytes_, other.bytes_);
@@ -96,10 +108,5 @@ class WriteBatch {
   std::vector<Operation> operations_;
   size_t bytes_ = 0;
 };
-
-// A digest of the state machine as `view` holds it — every data and expiry record — as 16 hex
-// digits (FNV-1a, 64 bits: for comparing replicas, not for security). Equal states give equal
-// digests on every node; DEBUG DIGEST answers it, and the simulator's convergence check uses it.
-std::string state_digest(const StorageView& view);
 
 }  // namespace replikv::core

@@ -133,6 +133,15 @@ std::string Server::Impl::metrics_text() const {
          status.cache_hits_total);
   metric("replikv_cache_misses_total", "counter", "Record lookups that went to storage.",
          status.cache_misses_total);
+  metric("replikv_checkpoint_index", "gauge",
+         "The applied index storage holds (a restart applies the log's entries after it again).",
+         status.checkpoint_index.value());
+  metric("replikv_checkpoints_total", "counter", "Checkpoints: the applied state written to storage.",
+         status.checkpoints_total);
+  metric("replikv_dirty_records", "gauge", "Records applied and not yet in storage (held in memory).",
+         status.dirty_records);
+  metric("replikv_dirty_bytes", "gauge", "Key and value bytes written since the last checkpoint.",
+         status.dirty_bytes);
   metric("replikv_group_commits_total", "counter", "Storage syncs (group commits), one in flight at a time.",
          counters.group_commits);
   metric("replikv_wal_syncs_total", "counter", "Log syncs counted by the storage engine.",

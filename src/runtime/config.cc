@@ -167,6 +167,17 @@ const std::vector<KeySpec>& key_specs() {
       unsigned_key("log_compact_entries",
                    "leader: compact the log once it holds more entries than this (default 20000)",
                    &Config::log_compact_entries, 2, 1000000000),
+      unsigned_key("checkpoint_entries",
+                   "leader: write the applied state to storage once this many log entries were applied "
+                   "since the last checkpoint (default 16384); a restart applies the entries after it again",
+                   &Config::checkpoint_entries, 1, 1000000000),
+      unsigned_key("checkpoint_bytes",
+                   "leader: … or once this many key and value bytes were written (default 16777216; at most "
+                   "a quarter of cache_bytes counts, the cache holds them meanwhile)",
+                   &Config::checkpoint_bytes, 1, 1ull << 40),
+      unsigned_key("checkpoint_interval_ms",
+                   "leader: … or this long after the first write since the last checkpoint (default 1000)",
+                   &Config::checkpoint_interval_ms, 1, 3600000),
       unsigned_key("log_keep_entries",
                    "leader: applied entries a compaction keeps, for followers a little behind (default 5000)",
                    &Config::log_keep_entries, 1, 1000000000),

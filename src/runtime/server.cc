@@ -117,6 +117,9 @@ std::optional<std::string> Server::Impl::start_replica() {
   options.log_compact_entries = config.log_compact_entries;
   options.log_keep_entries = config.log_keep_entries;
   options.log_compact_bytes = config.log_compact_bytes;
+  options.checkpoint_entries = config.checkpoint_entries;
+  options.checkpoint_bytes = config.checkpoint_bytes;
+  options.checkpoint_interval_ms = static_cast<core::TimeMs>(config.checkpoint_interval_ms);
   options.snapshot_chunk_bytes = config.snapshot_chunk_bytes;
   options.snapshot_chunks_inflight_max = config.snapshot_chunks_inflight;
   options.snapshot_move_bytes = config.snapshot_move_bytes;

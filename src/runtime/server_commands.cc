@@ -94,7 +94,7 @@ Reply Server::Impl::server_command(Connection& c, std::string_view name,
   if (name == "fault") return fault_command(argv);
   if (name == "debug") {
     // DEBUG DIGEST: this node's own state (no leader involved), to compare replicas.
-    if (iequals(argv[1], "digest") && argv.size() == 2) return Reply::status(core::state_digest(*engine));
+    if (iequals(argv[1], "digest") && argv.size() == 2) return Reply::status(replica->state_digest());
     return unknown_subcommand("DEBUG", argv[1]);
   }
   if (name == "hello") {
@@ -293,10 +293,13 @@ std::string Server::Impl::info(std::string_view section_arg) const {
     out += fmt::format(
         "loading:0\r\nreplikv_engine:{}\r\nreplikv_fsync:{}\r\nreplikv_group_commits:{}\r\n"
         "replikv_wal_syncs:{}\r\nreplikv_replies_released_before_durable:{}\r\n"
-        "replikv_batches_written:{}\r\nreplikv_bytes_written:{}\r\nreplikv_data_dir:{}\r\n",
+        "replikv_batches_written:{}\r\nreplikv_bytes_written:{}\r\nreplikv_data_dir:{}\r\n"
+        "replikv_checkpoint_index:{}\r\nreplikv_checkpoints:{}\r\nreplikv_dirty_records:{}\r\n"
+        "replikv_dirty_bytes:{}\r\n",
         to_string(config.engine), to_string(config.fsync), counters.group_commits,
         storage_stats.wal_syncs_total, counters.replies_before_durable,
-        storage_stats.batches_written_total, storage_stats.bytes_written_total, config.data_dir);
+        storage_stats.batches_written_total, storage_stats.bytes_written_total, config.data_dir,
+        status.checkpoint_index.value(), status.checkpoints_total, status.dirty_records, status.dirty_bytes);
   }
   if (wants("stats")) {
     header("Stats");

@@ -402,7 +402,10 @@ class SnapshotTest(unittest.TestCase):
     leader's (DEBUG DIGEST)."""
 
     def setUp(self):
+        # The log is compacted only below the last checkpoint: one every 100 entries lets it
+        # compact as it grows past 200 (docs/storage.md).
         self.cluster = Cluster("--set", "log_compact_entries=200", "--set", "log_keep_entries=20",
+                               "--set", "checkpoint_entries=100",
                                "--set", "snapshot_chunk_bytes=4096").start()
 
     def tearDown(self):
@@ -451,6 +454,49 @@ class SnapshotTest(unittest.TestCase):
                 [f"during{i}" for i in range(100)] + [f"after{i}" for i in range(100)])
         self.assertEqual(follower.mget(keys), writer.mget(keys))
         self.assertEqual(follower.dbsize(), writer.dbsize())
+
+
+class CheckpointTest(unittest.TestCase):
+    """The applied state waits in memory for a checkpoint (docs/storage.md): INFO persistence says
+    how much; a follower killed with SIGKILL before one restarts from the last and applies the
+    log's entries after it again — INCRs included, which show an entry applied twice or missed."""
+
+    def setUp(self):
+        self.cluster = Cluster("--set", "checkpoint_entries=1000000",
+                               "--set", "checkpoint_interval_ms=3600000").start()
+
+    def tearDown(self):
+        self.cluster.stop()
+
+    def test_a_follower_killed_before_a_checkpoint_applies_the_log_again(self):
+        cluster = self.cluster
+        leader = wait_until(cluster.leader, 30, "a leader")
+        away = leader % 3 + 1
+        writer = cluster.client(leader)
+        pipe = writer.pipeline(transaction=False)
+        for i in range(500):
+            pipe.set(f"k{i}", f"v{i}")
+        for _ in range(100):
+            pipe.incr("counter")
+        pipe.execute()
+        applied = lambda: int(cluster.replication(away)["replikv_applied_index"])
+        target = int(cluster.replication(leader)["replikv_commit_index"])
+        wait_until(lambda: applied() >= target, 30, "the follower caught up")
+        persistence = info(cluster.client(away), "persistence")
+        self.assertGreaterEqual(int(persistence["replikv_dirty_records"]), 501)
+        self.assertLess(int(persistence["replikv_checkpoint_index"]), applied())
+        before = digest(cluster.client(away))
+        self.assertEqual(before, digest(writer))
+
+        os.kill(cluster.pid(away), signal.SIGKILL)
+        cluster.cli("restart", "--node", f"n{away}")
+        follower = cluster.client(away)
+        wait_until(lambda: applied() >= target, 30, "the follower applied the log again")
+        self.assertEqual(digest(follower), before)
+        self.assertEqual(follower.get("counter"), b"100")
+        self.assertEqual(follower.dbsize(), 501)
+        writer.incr("counter")
+        wait_until(lambda: follower.get("counter") == b"101", 30, "the next write on the follower")
 
 
 class EmptyDataDirectoryTest(unittest.TestCase):

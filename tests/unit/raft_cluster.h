@@ -105,6 +105,7 @@ class Cluster {
       options.log_compact_entries = 8;
       options.log_keep_entries = 2;
       options.hold_log_for_followers = false;  // a follower behind is caught up by snapshot
+      options.checkpoint_entries = 1;  // the log is compacted below the checkpoint: one per entry
       if (chunk_bytes != 0) options.snapshot_chunk_bytes = chunk_bytes;
       if (move_bytes != 0) options.snapshot_move_bytes = move_bytes;
     };

@@ -1,5 +1,7 @@
 // Raft scenarios on a hand-driven cluster: every message is delivered (or dropped) by the test,
 // time moves only when the test ticks, and the Ready contract is carried out as the runtime does.
+#include <map>
+
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
@@ -134,6 +136,58 @@ TEST(Raft, SequencesDoNotRepeatAcrossRestarts) {
   cluster.run(6010, 6100);
   EXPECT_EQ(cluster.reply_for(2), Reply::number(2));
   EXPECT_EQ(cluster.node(leader).status().duplicates_skipped_total, 0u);
+}
+
+// The applied state waits for a checkpoint (docs/storage.md): a node that crashes before one
+// starts from the last and applies the log's entries after it again — INCR included, which is not
+// idempotent, so applying one twice or missing one shows.
+TEST(Raft, ARestartAppliesTheLogAfterTheCheckpointAgain) {
+  Cluster cluster(3, [](int, RaftOptions& options) {
+    options.checkpoint_entries = 1000;
+    options.checkpoint_interval_ms = 100000;
+  });
+  cluster.run(0, 5000);
+  const int leader = cluster.leaders().at(0);
+  const int follower = leader % 3 + 1;
+  for (uint64_t i = 1; i <= 30; ++i) cluster.request(leader, i, IncrByRequest{"n", 1});
+  cluster.request(leader, 31, SetRequest{"t", "v", {Expiry::Kind::relative_ms, 60000}, {}, false});
+  cluster.run(5010, 5300);
+  ASSERT_EQ(cluster.reply_for(30), Reply::number(30));
+  const ReplicaStatus before = cluster.node(follower).status();
+  ASSERT_EQ(before.key_count, 2u);
+  ASSERT_GT(before.applied_index, before.checkpoint_index) << "the writes wait for a checkpoint";
+  EXPECT_GT(before.dirty_records, 0u);
+  EXPECT_FALSE(cluster.engine(follower).get(Column::data, data_key("n")).has_value());
+  const std::string digest = cluster.node(follower).state_digest();
+  EXPECT_EQ(digest, cluster.node(leader).state_digest()) << "equal states, whatever is checkpointed";
+
+  cluster.crash(follower);
+  cluster.start(follower);
+  // It starts from the checkpoint and applies the committed entries after it at once.
+  EXPECT_EQ(cluster.node(follower).status().checkpoint_index, before.checkpoint_index);
+  EXPECT_EQ(cluster.node(follower).status().applied_index, before.commit_index);
+  cluster.run(5310, 5600);
+  EXPECT_EQ(cluster.node(follower).status().applied_index, before.applied_index);
+  EXPECT_EQ(cluster.node(follower).status().key_count, 2u);
+  EXPECT_EQ(cluster.node(follower).state_digest(), digest);
+  cluster.request(follower, 100, IncrByRequest{"n", 1});
+  cluster.run(5610, 5800);
+  EXPECT_EQ(cluster.reply_for(100), Reply::number(31));
+
+  // A checkpoint by entries: storage then holds the state, and the log may be compacted below it.
+  for (uint64_t i = 200; i < 1300; ++i) cluster.request(leader, i, IncrByRequest{"m", 1});
+  cluster.run(5810, 6500);
+  const ReplicaStatus after = cluster.node(follower).status();
+  EXPECT_GE(after.checkpoints_total, 1u);
+  EXPECT_GE(after.checkpoint_index.value(), 1000u);
+  EXPECT_TRUE(cluster.engine(follower).get(Column::data, data_key("m")).has_value());
+  cluster.crash(follower);
+  cluster.start(follower);
+  cluster.run(6510, 6800);
+  cluster.request(follower, 2000, GetRequest{"m"});
+  cluster.run(6810, 7000);
+  EXPECT_EQ(cluster.reply_for(2000), Reply::bulk("1100"));
+  EXPECT_EQ(cluster.node(follower).state_digest(), cluster.node(leader).state_digest());
 }
 
 // A write that never left (no leader known) is refused for certain at its deadline; one whose
@@ -358,6 +412,7 @@ TEST(Raft, TheLogIsCompactedBySizeToo) {
     options.log_compact_entries = 100000;
     options.log_keep_entries = 1000;
     options.log_compact_bytes = 8192;
+    options.checkpoint_entries = 1;
   });
   cluster.run(0, 5000);
   const int leader = cluster.leaders().at(0);
@@ -673,7 +728,8 @@ TEST(Raft, ARejoiningNodeDoesNotDisruptTheLeader) {
 // Expiry is the leader's: followers never delete by their own clocks; the leader's Expire entry
 // deletes the key everywhere.
 TEST(Raft, ExpiryIsDecidedByTheLeader) {
-  Cluster cluster(3);
+  // The sweep reads the expiry index from storage: a checkpoint per entry puts it there at once.
+  Cluster cluster(3, [](int, RaftOptions& options) { options.checkpoint_entries = 1; });
   cluster.run(0, 5000);
   const int leader = cluster.leaders().at(0);
   cluster.request(leader, 1, SetRequest{"k", "v", {Expiry::Kind::relative_ms, 200}, {}, false});
@@ -720,20 +776,79 @@ TEST(SequenceWindow, RemembersOutOfOrderSequencesAndForgetsNothingNewer) {
   EXPECT_FALSE(SequenceWindow::decode("short").has_value());
 }
 
+// A checkpoint writes each dirty key once, with its last record, and the expiry index's changes in
+// order; until then storage has none of it and every read merges it. With the cache on (records
+// pinned) and off (the overlay), and a keyspace opened again from what the checkpoint wrote
+// answers the same.
+class KeyspaceCheckpoint : public ::testing::TestWithParam<uint64_t> {};
+
+TEST_P(KeyspaceCheckpoint, WritesEachDirtyKeyOnceWithItsLastRecord) {
+  storage::MemoryEngine engine;
+  Keyspace keyspace(engine, GetParam());
+  keyspace.execute(SetRequest{"gone", "x", {}, {}, false}, 100);
+  WriteBatch batch;
+  keyspace.checkpoint(batch);
+  ASSERT_TRUE(engine.write(batch).is_ok());
+  batch.clear();
+  EXPECT_FALSE(keyspace.dirty());
+  EXPECT_EQ(keyspace.checkpoint_index(), LogIndex(1));
+
+  for (int i = 0; i < 10; ++i) keyspace.execute(SetRequest{"k", "v" + std::to_string(i), {}, {}, false}, 100);
+  keyspace.execute(DelRequest{{"gone"}}, 100);
+  keyspace.execute(SetRequest{"t", "a", {Expiry::Kind::absolute_ms, 5000}, {}, false}, 100);
+  keyspace.execute(SetRequest{"t", "b", {Expiry::Kind::absolute_ms, 6000}, {}, false}, 100);
+  keyspace.execute(SetRequest{"brief", "c", {Expiry::Kind::absolute_ms, 7000}, {}, false}, 100);
+  keyspace.execute(DelRequest{{"brief"}}, 100);
+  EXPECT_TRUE(keyspace.dirty());
+  EXPECT_EQ(keyspace.dirty_records(), 4u);  // k, gone, t, brief
+  EXPECT_FALSE(engine.get(Column::data, data_key("k")).has_value()) << "storage waits for the checkpoint";
+  EXPECT_TRUE(engine.get(Column::data, data_key("gone")).has_value());
+  EXPECT_EQ(keyspace.execute(GetRequest{"k"}, 100), Reply::bulk("v9"));
+  EXPECT_EQ(keyspace.execute(GetRequest{"gone"}, 100), Reply::nil());
+  EXPECT_EQ(keyspace.execute(DbSizeRequest{}, 100), Reply::number(2));
+  const std::string digest = keyspace.digest();
+
+  keyspace.checkpoint(batch);
+  std::map<std::string, int> data_operations;
+  for (const auto& operation : batch.operations()) {
+    if (operation.column == Column::data) ++data_operations[std::string(user_key_of(operation.key))];
+  }
+  EXPECT_EQ(data_operations, (std::map<std::string, int>{{"brief", 1}, {"gone", 1}, {"k", 1}, {"t", 1}}));
+  ASSERT_TRUE(engine.write(batch).is_ok());
+  EXPECT_FALSE(keyspace.dirty());
+  EXPECT_EQ(keyspace.digest(), digest) << "the state served did not change";
+  std::vector<std::string> expiry_index;
+  engine.scan(Column::expiry, {}, [&](std::string_view key, std::string_view) {
+    expiry_index.emplace_back(key);
+    return true;
+  });
+  EXPECT_EQ(expiry_index, std::vector<std::string>{expiry_key(6000, "t")});
+
+  Keyspace reopened(engine, GetParam());
+  EXPECT_EQ(reopened.digest(), digest);
+  EXPECT_EQ(reopened.checkpoint_index(), keyspace.checkpoint_index());
+  EXPECT_EQ(reopened.execute(GetRequest{"k"}, 100), Reply::bulk("v9"));
+  EXPECT_EQ(reopened.execute(TtlRequest{"t", true}, 1000), Reply::number(5000));
+  EXPECT_EQ(reopened.key_count(), 2u);
+  EXPECT_EQ(reopened.expiry_count(), 1u);
+}
+
+INSTANTIATE_TEST_SUITE_P(CacheOnAndOff, KeyspaceCheckpoint, ::testing::Values(uint64_t{0}, uint64_t{1} << 20));
+
 TEST(Keyspace, AnExpiryDecisionKeepsAKeyRewrittenSince) {
   storage::MemoryEngine engine;
   Keyspace keyspace(engine, 0);
   WriteBatch batch;
-  keyspace.execute(SetRequest{"k", "old", {Expiry::Kind::absolute_ms, 1000}, {}, false}, 500, batch);
-  keyspace.finish_batch(batch);
+  keyspace.execute(SetRequest{"k", "old", {Expiry::Kind::absolute_ms, 1000}, {}, false}, 500);
+  keyspace.checkpoint(batch);
   ASSERT_TRUE(engine.write(batch).is_ok());
   batch.clear();
   const auto due = keyspace.due_keys(2000, 10);
   ASSERT_EQ(due, std::vector<std::string>{"k"});
   // Rewritten without a time to live before the decision is applied: it stays.
-  keyspace.execute(SetRequest{"k", "new", {}, {}, false}, 1500, batch);
-  EXPECT_EQ(keyspace.expire_keys(due, 2000, batch), 0u);
-  EXPECT_EQ(keyspace.execute(GetRequest{"k"}, 2000, batch), Reply::bulk("new"));
+  keyspace.execute(SetRequest{"k", "new", {}, {}, false}, 1500);
+  EXPECT_EQ(keyspace.expire_keys(due, 2000), 0u);
+  EXPECT_EQ(keyspace.execute(GetRequest{"k"}, 2000), Reply::bulk("new"));
 }
 
 // Figure 8 of the Raft paper: an entry from an earlier term that a majority holds is not yet

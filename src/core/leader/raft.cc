@@ -14,6 +14,18 @@ namespace replikv::core {
 using namespace raft_records;
 namespace {
 
+// (index, term) pairs as 16 big-endian bytes each, in index order; index 0 (term_starts_'s "before
+// the first entry") is left out. The term starts and the applied terms records.
+std::string encode_index_terms(const std::map<uint64_t, Term>& terms) {
+  std::string out;
+  for (const auto& [index, term] : terms) {
+    if (index == 0) continue;
+    append_u64_be(out, index);
+    append_u64_be(out, term.value());
+  }
+  return out;
+}
+
 // raft_window_<node, 8 bytes><incarnation, 8 bytes>. (Data directories from before incarnations
 // have keys without one: incarnation 0.)
 std::string window_key(Origin origin) {
@@ -94,6 +106,8 @@ Raft::Raft(const StorageView& view, Rng rng, RaftOptions options)
   taken_index_ = last_index_;
   if (commit_ > last_index_) commit_ = last_index_;  // commit is written with a later batch
   REPLIKV_ASSERT(applied_ <= commit_, "after a restart the commit index is at least the applied one");
+  applied_written_ = applied_;
+  checkpoint_applied_ = applied_;
   for (const NodeId node : options_.nodes) {
     if (node != options_.node_id) peers_[node.value()] = Peer{};
   }
@@ -143,6 +157,10 @@ Raft::Raft(const StorageView& view, Rng rng, RaftOptions options)
   pending_.batch.put(Column::meta, std::string(meta_epoch), u64_bytes(epoch));
   demand(pending_, Sync::always);
   next_origin_sequence_ = (epoch << 32) | 1;
+  // The state applied after the last checkpoint was lost with the process: apply the log's
+  // committed entries after it again now, not when the commit index next moves (in a cluster at
+  // rest it may not move for a long time). At most one checkpoint's worth (docs/storage.md).
+  apply_committed();
 }
 
 // The per-origin sequence windows, as applied (replicated state in the meta column).
@@ -259,48 +277,19 @@ bool Raft::take_ready(Ready& out) {
   }
   round_wanted_ = false;
   propagate_commit();
+  maybe_checkpoint(checkpoint_wanted_);
   maybe_compact();
-  keyspace_.finish_batch(pending_.batch);
-  for (auto& [origin, dirty] : windows_dirty_) {
-    pending_.batch.put(Column::meta, window_key(origin), applied_windows_[origin].encode());
-  }
-  windows_dirty_.clear();
-  if (applied_terms_dirty_) {
-    std::string terms;
-    for (const auto& [first, term] : applied_terms_) {
-      append_u64_be(terms, first);
-      append_u64_be(terms, term.value());
-    }
-    pending_.batch.put(Column::meta, std::string(meta_applied_terms), std::move(terms));
-    applied_terms_dirty_ = false;
-  }
   if (last_index_dirty_) {
     pending_.batch.put(Column::meta, std::string(meta_last_index), u64_bytes(last_index_.value()));
     last_index_dirty_ = false;
   }
   if (term_starts_dirty_) {
-    std::string starts;
-    for (const auto& [first, term] : term_starts_) {
-      if (first == 0) continue;
-      append_u64_be(starts, first);
-      append_u64_be(starts, term.value());
-    }
-    pending_.batch.put(Column::meta, std::string(meta_term_starts), std::move(starts));
+    pending_.batch.put(Column::meta, std::string(meta_term_starts), encode_index_terms(term_starts_));
     term_starts_dirty_ = false;
   }
   if (commit_written_ != commit_) {
     pending_.batch.put(Column::meta, std::string(meta_commit), u64_bytes(commit_.value()));
     commit_written_ = commit_;
-  }
-  // The applied index rides in the same atomic batch as the state it reflects, without a sync of
-  // its own: applied entries are committed and already durable in this node's log (a leader
-  // counts itself only after its sync; a follower applies what earlier, synced Readies appended),
-  // so a crash that loses an unsynced suffix of batches loses applied state that the log applies
-  // again. The log is compacted only below the applied index, in a later batch of the same
-  // suffix. Syncing here cost a second fsync per write on every node (docs/benchmarks.md).
-  if (applied_written_ != applied_) {
-    pending_.batch.put(Column::meta, std::string(meta_applied), u64_bytes(applied_.value()));
-    applied_written_ = applied_;
   }
   if (!hand_over(pending_, last_taken_, out)) return false;
   if (out.sync == Sync::always) {
@@ -317,11 +306,52 @@ bool Raft::take_ready(Ready& out) {
   return true;
 }
 
+// The applied index rides in the same atomic batch as the state it reflects (a checkpoint), without
+// a sync of its own: applied entries are committed and already durable in this node's log (a
+// leader counts itself only after its sync; a follower applies what earlier, synced Readies
+// appended), so a crash that loses the state applied since the last checkpoint — never written, or
+// in an unsynced suffix of batches — loses what the log applies again. The log is compacted only
+// below the checkpoint's applied index, in the checkpoint's batch or a later one. Syncing here
+// cost a second fsync per write on every node; writing the state at every batch, a data put per
+// write on every node (docs/benchmarks.md, docs/storage.md).
+void Raft::maybe_checkpoint(bool force) {
+  const bool dirty = keyspace_.dirty() || !windows_dirty_.empty() || applied_terms_dirty_ || applied_written_ != applied_;
+  if (!dirty) {
+    checkpoint_wanted_ = false;
+    return;
+  }
+  if (!dirty_since_ms_) dirty_since_ms_ = now_ms_;
+  const uint64_t bytes_max = std::min(options_.checkpoint_bytes, options_.cache_bytes_max / 4);
+  const bool due = force || options_.cache_bytes_max == 0 ||
+                   applied_.value() - checkpoint_applied_.value() >= options_.checkpoint_entries ||
+                   keyspace_.dirty_bytes() >= bytes_max || now_ms_ >= *dirty_since_ms_ + options_.checkpoint_interval_ms;
+  if (!due) return;
+  keyspace_.checkpoint(pending_.batch);
+  for (auto& [origin, window_dirty] : windows_dirty_) {
+    pending_.batch.put(Column::meta, window_key(origin), applied_windows_[origin].encode());
+  }
+  windows_dirty_.clear();
+  if (applied_terms_dirty_) {
+    pending_.batch.put(Column::meta, std::string(meta_applied_terms), encode_index_terms(applied_terms_));
+    applied_terms_dirty_ = false;
+  }
+  if (applied_written_ != applied_) {
+    pending_.batch.put(Column::meta, std::string(meta_applied), u64_bytes(applied_.value()));
+    applied_written_ = applied_;
+  }
+  REPLIKV_ASSERT(applied_ >= checkpoint_applied_ || rollback_entries_ > 0 || installing(),
+                 "a checkpoint never moves back, outside a rollback");
+  checkpoint_applied_ = applied_;
+  dirty_since_ms_.reset();
+  checkpoint_wanted_ = false;
+}
+
 ReplicaStatus Raft::status() const {
   ReplicaStatus status;
   status.role = role_ == Role::leader ? "master" : "slave";
   status.node_id = options_.node_id;
   keyspace_.describe(status);
+  status.checkpoint_index = checkpoint_applied_;
   status.applied_index = applied_;
   status.durable_ready_id = durable_ready_;
   status.writes_applied_total = writes_applied_;
@@ -1005,10 +1035,10 @@ void Raft::apply_committed() {
     if (entry->has_write() && entry->write().has_expire()) {
       const auto& expire = entry->write().expire();
       expired_keys_total_ += keyspace_.expire_keys({expire.keys().begin(), expire.keys().end()},
-                                                   expire.now_ms(), pending_.batch);
+                                                   expire.now_ms());
       if (role_ == Role::leader) expiry_in_flight_ = false;
     } else if (entry->has_write() && apply_once(*entry)) {
-      Reply result = keyspace_.execute(from_log_write(entry->write()), entry->time_ms(), pending_.batch);
+      Reply result = keyspace_.execute(from_log_write(entry->write()), entry->time_ms());
       ++writes_applied_;
       // This node took the request (as leader, or as the follower that forwarded it): every
       // replica computes the same result, so the answer is the same one the leader has.

@@ -110,6 +110,15 @@ struct RaftOptions {
   uint64_t append_bytes_max = 256 * 1024;
   uint64_t inflight_appends_max = 8;  // APPENDs in flight to one follower (pipelining bound)
   uint64_t cache_bytes_max = 16ull << 20;
+  // Checkpoints (docs/storage.md, "Checkpoints"): the applied state is written to storage once
+  // `checkpoint_entries` log entries were applied since the last checkpoint, or once
+  // `checkpoint_bytes` of keys and values were written (at most a quarter of the record cache,
+  // which holds them meanwhile), or `checkpoint_interval_ms` after the first of them. Until then
+  // the log alone holds it: a restart applies the entries after the checkpoint again. With the
+  // record cache off, every batch is a checkpoint.
+  uint64_t checkpoint_entries = 16384;
+  uint64_t checkpoint_bytes = 16ull << 20;
+  TimeMs checkpoint_interval_ms = 1000;
   // Log compaction: once the log holds more than `log_compact_entries` entries, the ones below
   // the applied index are erased except the newest `log_keep_entries` of them (for followers a
   // little behind). A follower that needs an erased entry gets a snapshot instead.
@@ -208,6 +217,7 @@ class Raft final : public Replica {
   void persisted(ReadyId ready_id) override;
   bool take_ready(Ready& out) override;
   ReplicaStatus status() const override;
+  std::string state_digest() const override { return keyspace_.digest(); }
   std::optional<Term> leader_term() const override {
     return role_ == Role::leader ? std::optional<Term>(term_) : std::nullopt;
   }
@@ -377,6 +387,9 @@ class Raft final : public Replica {
   void append(proto::LogEntry entry);
   void append_encoded(proto::LogEntry entry, std::string bytes);
   void maybe_compact();
+  // Writes the applied state — the keyspace's dirty records, the sequence windows, the applied
+  // terms, the applied index — into the pending batch, when due or when `force`.
+  void maybe_checkpoint(bool force);
   // Snapshots: the leader's sending, the follower's switch to the snapshot once it has every
   // chunk, its moving steps, and the end of an install.
   void send_snapshot(NodeId to, Peer& peer);
@@ -508,6 +521,11 @@ class Raft final : public Replica {
   bool log_written_ = false;
   LogIndex commit_written_;
   LogIndex applied_written_;
+  // The applied index of the last checkpoint handed over: storage holds the state up to it (once
+  // that Ready is applied), so the log is compacted only below it.
+  LogIndex checkpoint_applied_;
+  std::optional<TimeMs> dirty_since_ms_;  // when something was first applied after it
+  bool checkpoint_wanted_ = false;        // the next Ready writes one, due or not
   LogIndex term_start_index_;  // this leader's no-op
   TimeMs became_leader_ms_ = 0;
   uint64_t malformed_messages_ = 0;

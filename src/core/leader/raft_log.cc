@@ -62,7 +62,7 @@ void Raft::maybe_compact() {
   // log stays within log_compact_bytes: a follower behind under load then catches up by entries
   // instead of being sent a snapshot it must install while the load goes on (installing, it
   // confirms no round, and the leader's lease would run out — docs/benchmarks.md).
-  LogIndex limit = applied_;
+  LogIndex limit = checkpoint_applied_;  // storage holds the state up to here; the log the rest
   if (role_ == Role::leader) {
     const bool room_for_laggards = options_.hold_log_for_followers && log_bytes_ <= options_.log_compact_bytes;
     for (const auto& [id, peer] : peers_) {
@@ -80,7 +80,7 @@ void Raft::maybe_compact() {
     kept_bytes -= entry_bytes_[i];
   }
   if (new_start <= log_start_) return;
-  REPLIKV_ASSERT(new_start <= applied_.next(), "only applied entries are compacted");
+  REPLIKV_ASSERT(new_start <= checkpoint_applied_.next(), "only checkpointed entries are compacted");
   const Term before = term_at(LogIndex(new_start.value() - 1));
   const Term first = new_start <= last_index_ ? term_at(new_start) : Term();
   pending_.batch.erase_range(Column::log, index_key(log_start_), index_key(new_start));

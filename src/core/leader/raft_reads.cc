@@ -81,7 +81,7 @@ void Raft::client_read(ClientRequest request) {
 
 void Raft::serve_local(const ClientRequest& request) {
   ++reads_;
-  reply(request, keyspace_.execute(request.request, wall_ms_, pending_.batch), std::nullopt, applied_position());
+  reply(request, keyspace_.execute(request.request, wall_ms_), std::nullopt, applied_position());
 }
 
 // Session reads whose token this node has applied: answered — or refused, when the token's entry

@@ -265,6 +265,12 @@ void Raft::switch_to_snapshot() {
   log_written_ = true;
   commit_ = index;
   applied_ = index;
+  // The snapshot's state is the checkpoint now: its applied index goes in this batch, with the
+  // marker (what the node applied before it was discarded with the rest).
+  pending_.batch.put(Column::meta, std::string(meta_applied), u64_bytes(applied_.value()));
+  applied_written_ = applied_;
+  checkpoint_applied_ = applied_;
+  dirty_since_ms_.reset();
   install_->moving = true;
   install_->switched_ms = now_ms_;
   install_move_position_.clear();
