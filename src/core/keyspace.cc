@@ -25,6 +25,7 @@ Keyspace::Keyspace(const StorageView& view, uint64_t cache_bytes_max)
 
 void Keyspace::reset_to_storage() {
   overlay_.clear();
+  forget_scan_index();
   expiry_changes_.clear();
   counters_dirty_ = false;
   dirty_bytes_ = 0;
@@ -94,6 +95,12 @@ void Keyspace::describe(ReplicaStatus& status) const {
   status.dirty_bytes = dirty_bytes_;
 }
 
+void Keyspace::forget_scan_index() {
+  if (!scan_index_active_) return;
+  scan_index_.clear();
+  scan_index_active_ = false;
+}
+
 template <typename Visit>
 void Keyspace::for_each_dirty(Visit&& visit) const {
   for (const auto& [key, record] : overlay_) visit(std::string_view(key), record);
@@ -114,6 +121,7 @@ void Keyspace::checkpoint(WriteBatch& batch) {
   counters_dirty_ = false;
   if (!overlay_.empty()) overlay_.clear();  // clear() touches every bucket, even when empty
   cache_.unpin_all();
+  forget_scan_index();
   dirty_bytes_ = 0;
   REPLIKV_ASSERT(applied_index_ >= checkpoint_index_, "a checkpoint never moves back");
   checkpoint_index_ = applied_index_;
@@ -137,40 +145,33 @@ std::string Keyspace::digest() const {
 }
 
 void Keyspace::visit_data(std::string_view start, const RecordVisitor& visit) const {
-  // The dirty keys at or after `start`, in data-key order.
-  struct Pending {
-    std::string data_key;
-    std::string_view user_key;
-    const std::optional<Record>* record;
-  };
-  std::vector<Pending> pending;
-  for (const auto& entry : overlay_) {
-    std::string key = data_key(entry.first);
-    if (key >= start) pending.push_back({std::move(key), entry.first, &entry.second});
+  if (!scan_index_active_) {
+    // The first SCAN or KEYS since the checkpoint: the dirty keys in data-key order, kept up to
+    // date by note_written until the next checkpoint.
+    for_each_dirty([&](std::string_view user_key, const std::optional<Record>& record) {
+      scan_index_.insert_or_assign(data_key(user_key), &record);
+    });
+    scan_index_active_ = true;
   }
-  cache_.for_each_pinned([&](std::string_view user_key, const std::optional<Record>& record) {
-    std::string key = data_key(user_key);
-    if (key >= start) pending.push_back({std::move(key), user_key, &record});
-  });
-  std::sort(pending.begin(), pending.end(),
-            [](const auto& a, const auto& b) { return a.data_key < b.data_key; });
-  size_t next = 0;
-  // Emits pending entries before `limit` (all when limit is empty); false when visit stopped.
-  auto emit_pending_before = [&](std::optional<std::string_view> limit) {
-    while (next < pending.size() && (!limit || pending[next].data_key < *limit)) {
-      const Pending& entry = pending[next++];
-      const auto& record = *entry.record;
-      if (record && !visit(entry.data_key, entry.user_key, record->value, record->expire_at_ms)) return false;
+  auto next = scan_index_.lower_bound(start);
+  // Emits dirty records before `limit` (all when limit is empty); false when visit stopped.
+  auto emit_dirty_before = [&](std::optional<std::string_view> limit) {
+    for (; next != scan_index_.end() && (!limit || next->first < *limit); ++next) {
+      const auto& record = *next->second;
+      if (record && !visit(next->first, user_key_of(next->first), record->value, record->expire_at_ms)) {
+        ++next;
+        return false;
+      }
     }
     return true;
   };
   bool stopped = false;
   view_.scan(Column::data, start, [&](std::string_view key, std::string_view value) {
-    if (!emit_pending_before(key)) {
+    if (!emit_dirty_before(key)) {
       stopped = true;
       return false;
     }
-    if (next < pending.size() && pending[next].data_key == key) return true;  // the dirty record decides
+    if (next != scan_index_.end() && next->first == key) return true;  // the dirty record decides
     const auto stored = decode_value(value);
     REPLIKV_ASSERT(stored.has_value(), "a data record this version cannot decode");
     if (!visit(key, user_key_of(key), stored->value, stored->expire_at_ms)) {
@@ -179,7 +180,7 @@ void Keyspace::visit_data(std::string_view start, const RecordVisitor& visit) co
     }
     return true;
   });
-  if (!stopped) emit_pending_before(std::nullopt);
+  if (!stopped) emit_dirty_before(std::nullopt);
 }
 
 const Keyspace::Record* Keyspace::peek(const std::string& key) {
@@ -239,13 +240,17 @@ void Keyspace::store(const std::string& key, std::string value,
 // cache, or in the overlay when the cache does not keep it (off, or the record is too large).
 void Keyspace::note_written(const std::string& key, std::optional<Record> record) {
   const uint64_t bytes = key.size() + (record ? record->value.size() : 0);
+  const std::optional<Record>* kept;
   if (cache_.keeps(bytes)) {
     if (!overlay_.empty()) overlay_.erase(key);
-    cache_.put(key, std::move(record), /*pin=*/true);
+    kept = cache_.put(key, std::move(record), /*pin=*/true);
   } else {
     cache_.forget(key);
-    overlay_[key] = std::move(record);
+    auto& slot = overlay_[key];
+    slot = std::move(record);
+    kept = &slot;
   }
+  if (scan_index_active_) scan_index_.insert_or_assign(data_key(key), kept);
 }
 
 bool Keyspace::erase(const std::string& key) {

@@ -27,6 +27,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -116,6 +117,7 @@ class Keyspace {
   // Visits every dirty key once, with its record (nullopt: deleted), in no particular order.
   template <typename Visit>
   void for_each_dirty(Visit&& visit) const;
+  void forget_scan_index();
 
   Reply get(const GetRequest& request, TimeMs now_ms);
   Reply set(const SetRequest& request, TimeMs now_ms);
@@ -137,6 +139,13 @@ class Keyspace {
   // The expiry index's changes since the last checkpoint, in the order they were made (an entry
   // put and erased again must stay erased).
   WriteBatch expiry_changes_;
+  // The dirty keys in data-key order, each with where its record is kept (the cache's slab and
+  // the overlay's nodes do not move), for SCAN and KEYS to merge over storage without sorting
+  // every dirty key at every call. Built by the first of them after a checkpoint; from then on
+  // every write keeps it up to date, until the checkpoint: writes pay for it only while someone
+  // scans.
+  mutable std::map<std::string, const std::optional<Record>*, std::less<>> scan_index_;
+  mutable bool scan_index_active_ = false;
   bool counters_dirty_ = false;
   uint64_t dirty_bytes_ = 0;
   LogIndex checkpoint_index_;
