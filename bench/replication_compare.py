@@ -87,12 +87,13 @@ def stop_processes(processes, directory):
 
 
 class ReplikvCluster:
-    def __init__(self, ack, fsync, nodes=3):
+    def __init__(self, ack, fsync, nodes=3, settings=()):
         self.dir = tempfile.mkdtemp(prefix="bench-replikv-")
         self.port = free_base(nodes)
         self.nodes = nodes
         subprocess.run([REPLIKV, "cluster", "start", "--dir", self.dir, "--nodes", str(nodes), "--port", str(self.port),
-                        "--ack", ack, "--fsync", fsync, "--set", "log_level=warn"],
+                        "--ack", ack, "--fsync", fsync, "--set", "log_level=warn",
+                        *[arg for setting in settings for arg in ("--set", setting)]],
                        check=True, capture_output=True, timeout=120)
         self.leader = None
         wait_for(self.find_leader, "no replikv leader")

@@ -277,7 +277,7 @@ bool Raft::take_ready(Ready& out) {
   }
   round_wanted_ = false;
   propagate_commit();
-  maybe_checkpoint(checkpoint_wanted_);
+  maybe_checkpoint();
   maybe_compact();
   if (last_index_dirty_) {
     pending_.batch.put(Column::meta, std::string(meta_last_index), u64_bytes(last_index_.value()));
@@ -314,15 +314,12 @@ bool Raft::take_ready(Ready& out) {
 // below the checkpoint's applied index, in the checkpoint's batch or a later one. Syncing here
 // cost a second fsync per write on every node; writing the state at every batch, a data put per
 // write on every node (docs/benchmarks.md, docs/storage.md).
-void Raft::maybe_checkpoint(bool force) {
+void Raft::maybe_checkpoint() {
   const bool dirty = keyspace_.dirty() || !windows_dirty_.empty() || applied_terms_dirty_ || applied_written_ != applied_;
-  if (!dirty) {
-    checkpoint_wanted_ = false;
-    return;
-  }
+  if (!dirty) return;
   if (!dirty_since_ms_) dirty_since_ms_ = now_ms_;
   const uint64_t bytes_max = std::min(options_.checkpoint_bytes, options_.cache_bytes_max / 4);
-  const bool due = force || options_.cache_bytes_max == 0 ||
+  const bool due = options_.cache_bytes_max == 0 ||
                    applied_.value() - checkpoint_applied_.value() >= options_.checkpoint_entries ||
                    keyspace_.dirty_bytes() >= bytes_max || now_ms_ >= *dirty_since_ms_ + options_.checkpoint_interval_ms;
   if (!due) return;
@@ -339,11 +336,10 @@ void Raft::maybe_checkpoint(bool force) {
     pending_.batch.put(Column::meta, std::string(meta_applied), u64_bytes(applied_.value()));
     applied_written_ = applied_;
   }
-  REPLIKV_ASSERT(applied_ >= checkpoint_applied_ || rollback_entries_ > 0 || installing(),
-                 "a checkpoint never moves back, outside a rollback");
+  // (An install replaces the checkpoint itself, rollback included: raft_snapshots.cc.)
+  REPLIKV_ASSERT(applied_ >= checkpoint_applied_, "a checkpoint never moves back");
   checkpoint_applied_ = applied_;
   dirty_since_ms_.reset();
-  checkpoint_wanted_ = false;
 }
 
 ReplicaStatus Raft::status() const {

@@ -388,8 +388,8 @@ class Raft final : public Replica {
   void append_encoded(proto::LogEntry entry, std::string bytes);
   void maybe_compact();
   // Writes the applied state — the keyspace's dirty records, the sequence windows, the applied
-  // terms, the applied index — into the pending batch, when due or when `force`.
-  void maybe_checkpoint(bool force);
+  // terms, the applied index — into the pending batch, when due.
+  void maybe_checkpoint();
   // Snapshots: the leader's sending, the follower's switch to the snapshot once it has every
   // chunk, its moving steps, and the end of an install.
   void send_snapshot(NodeId to, Peer& peer);
@@ -525,7 +525,6 @@ class Raft final : public Replica {
   // that Ready is applied), so the log is compacted only below it.
   LogIndex checkpoint_applied_;
   std::optional<TimeMs> dirty_since_ms_;  // when something was first applied after it
-  bool checkpoint_wanted_ = false;        // the next Ready writes one, due or not
   LogIndex term_start_index_;  // this leader's no-op
   TimeMs became_leader_ms_ = 0;
   uint64_t malformed_messages_ = 0;
