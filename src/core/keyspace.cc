@@ -232,7 +232,7 @@ void Keyspace::store(const std::string& key, std::string value,
     expiry_changes_.put(Column::expiry, expiry_key(*expire_at_ms, key), {});
     ++expiry_count_;
   }
-  dirty_bytes_ += key.size() + value.size();
+  dirty_bytes_ += key.size() + value.size() + RecordCache::entry_overhead_bytes;
   note_written(key, Record{std::move(value), expire_at_ms});
 }
 
@@ -263,7 +263,7 @@ bool Keyspace::erase(const std::string& key) {
     REPLIKV_ASSERT(expiry_count_ > 0, "expiry count never goes negative");
     --expiry_count_;
   }
-  dirty_bytes_ += key.size();
+  dirty_bytes_ += key.size() + RecordCache::entry_overhead_bytes;
   note_written(key, std::nullopt);
   return true;
 }

@@ -72,8 +72,10 @@ class Keyspace {
   void reset_to_storage();
   // True while something is dirty: written since the last checkpoint.
   bool dirty() const { return dirty_records() > 0 || counters_dirty_ || !expiry_changes_.empty(); }
-  // Dirty keys, and the key and value bytes written since the last checkpoint (every write
-  // counted, rewrites of one key too): what a strategy's checkpoint policy looks at.
+  // Dirty keys, and the memory the writes since the last checkpoint hold — key, value and the
+  // cache's per-entry overhead, every write counted (rewrites of one key too, so it errs high):
+  // what a strategy's checkpoint policy looks at. With the overhead counted, a policy that keeps
+  // this under a quarter of the cache keeps the pinned records there too, however small they are.
   uint64_t dirty_records() const { return overlay_.size() + cache_.pinned_count(); }
   uint64_t dirty_bytes() const { return dirty_bytes_; }
   // The applied index that storage holds: the last checkpoint's (or what storage held at start).

@@ -140,7 +140,7 @@ std::string Server::Impl::metrics_text() const {
          status.checkpoints_total);
   metric("replikv_dirty_records", "gauge", "Records applied and not yet in storage (held in memory).",
          status.dirty_records);
-  metric("replikv_dirty_bytes", "gauge", "Key and value bytes written since the last checkpoint.",
+  metric("replikv_dirty_bytes", "gauge", "Memory the writes since the last checkpoint hold (key, value, per-entry overhead).",
          status.dirty_bytes);
   metric("replikv_group_commits_total", "counter", "Storage syncs (group commits), one in flight at a time.",
          counters.group_commits);

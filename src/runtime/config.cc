@@ -172,8 +172,9 @@ const std::vector<KeySpec>& key_specs() {
                    "since the last checkpoint (default 16384); a restart applies the entries after it again",
                    &Config::checkpoint_entries, 1, 1000000000),
       unsigned_key("checkpoint_bytes",
-                   "leader: … or once this many key and value bytes were written (default 16777216; at most "
-                   "a quarter of cache_bytes counts, the cache holds them meanwhile)",
+                   "leader: … or once the records written since hold this many bytes in memory (key, value and "
+                   "the cache's per-entry overhead; default 16777216; at most a quarter of cache_bytes "
+                   "counts, the cache holds them meanwhile)",
                    &Config::checkpoint_bytes, 1, 1ull << 40),
       unsigned_key("checkpoint_interval_ms",
                    "leader: … or this long after the first write since the last checkpoint (default 1000)",

@@ -112,8 +112,8 @@ struct RaftOptions {
   uint64_t cache_bytes_max = 16ull << 20;
   // Checkpoints (docs/storage.md, "Checkpoints"): the applied state is written to storage once
   // `checkpoint_entries` log entries were applied since the last checkpoint, or once
-  // `checkpoint_bytes` of keys and values were written (at most a quarter of the record cache,
-  // which holds them meanwhile), or `checkpoint_interval_ms` after the first of them. Until then
+  // the records written since hold `checkpoint_bytes` in memory (Keyspace::dirty_bytes; at most a
+  // quarter of the record cache, which holds them meanwhile), or `checkpoint_interval_ms` after the first of them. Until then
   // the log alone holds it: a restart applies the entries after the checkpoint again. With the
   // record cache off, every batch is a checkpoint.
   uint64_t checkpoint_entries = 16384;
