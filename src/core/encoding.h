@@ -11,12 +11,19 @@
 //   key   = expire_at_ms as 8 bytes big-endian ‖ user key;  value = empty
 // An index of the keys that have a time to live, in expiry order, for the active expiry sweep.
 //
-// Meta column
+// State column: the records a checkpoint writes with the data and expiry columns, and nothing else
+// writes (besides a snapshot install, which replaces them all) — docs/storage.md
 //   "counters" → three 8-byte big-endian numbers: keys in the data column, keys with a time to
 //                live, writes applied (the log position). One record, so a write that moves
 //                them costs one put, not three.
+//   "raft_applied" → 8 bytes: the log index the state reflects (Raft).
+//   "raft_applied_terms" → (first applied index, term) pairs, 16 bytes each: the term of every
+//                applied entry (Raft).
 //   "raft_window_" ‖ origin node id (8 bytes big-endian) → that origin's sequence window (Raft's
 //                at-most-once record; replicated state, so snapshots carry it).
+// The whole column is replicated state: a snapshot carries all of it.
+//
+// Meta column: the node's own records (Raft's term, vote, log positions; core/leader/raft_records.h).
 //
 // The hash is FNV-1a 64 followed by the splitmix64 finalizer (to spread FNV's weak low bits). It is
 // part of the on-disk format: changing it needs a data migration.
@@ -85,9 +92,10 @@ std::optional<StoredValue> decode_value(std::string_view bytes);
 
 std::string expiry_key(TimeMs expire_at_ms, std::string_view user_key);
 
-inline constexpr std::string_view meta_counters = "counters";
-inline constexpr std::string_view meta_window_prefix = "raft_window_";
-// (first applied index, term) pairs, 16 bytes each: the term of every applied entry.
-inline constexpr std::string_view meta_applied_terms = "raft_applied_terms";
+// State column keys (above).
+inline constexpr std::string_view state_counters = "counters";
+inline constexpr std::string_view state_applied = "raft_applied";
+inline constexpr std::string_view state_applied_terms = "raft_applied_terms";
+inline constexpr std::string_view state_window_prefix = "raft_window_";
 
 }  // namespace replikv::core

@@ -36,7 +36,7 @@ void Keyspace::reset_to_storage() {
 }
 
 void Keyspace::read_counters() {
-  const auto counters = view_.get(Column::meta, meta_counters);
+  const auto counters = view_.get(Column::state, state_counters);
   checkpoint_index_ = applied_index_;  // stays 0 when storage has no counters yet
   if (!counters) return;
   REPLIKV_ASSERT(counters->size() == 24, "the counters record is 24 bytes");
@@ -274,7 +274,7 @@ void Keyspace::write_counters(WriteBatch& batch) {
   append_u64_be(counters, key_count_);
   append_u64_be(counters, expiry_count_);
   append_u64_be(counters, applied_index_.value());
-  batch.put(Column::meta, std::string(meta_counters), std::move(counters));
+  batch.put(Column::state, std::string(state_counters), std::move(counters));
 }
 
 Reply Keyspace::get(const GetRequest& request, TimeMs now_ms) {

@@ -8,6 +8,7 @@ const char* column_name(Column column) {
     case Column::data: return "data";
     case Column::meta: return "meta";
     case Column::expiry: return "expiry";
+    case Column::state: return "state";
   }
   return "unknown";
 }

@@ -24,8 +24,10 @@ enum class Column : uint8_t {
   data = 1,     // user data: key and value layouts in core/encoding.h
   meta = 2,     // node metadata: term, vote, positions, counters
   expiry = 3,   // index of keys with a time to live: key = big-endian expiry ms + user key
+  state = 4,    // what a checkpoint writes besides data and expiry: counters, the applied index,
+                // the per-origin sequence windows, the applied terms (core/encoding.h)
 };
-inline constexpr int column_count = 4;
+inline constexpr int column_count = 5;
 const char* column_name(Column column);
 
 

@@ -10,6 +10,7 @@
 #include "core/random.h"
 #include "core/leader/raft.h"
 #include "core/standalone.h"
+#include "core/upgrade.h"
 #include "runtime/server_impl.h"
 #include "storage/memory_engine.h"
 #include "storage/rocksdb_engine.h"
@@ -65,6 +66,14 @@ std::optional<std::string> Server::Impl::start() {
     if (!engine) return error.message();
   } else {
     engine = std::make_unique<storage::MemoryEngine>();
+  }
+  if (const core::WriteBatch upgrade = core::upgrade_layout(*engine); !upgrade.empty()) {
+    // A data directory from an earlier layout: brought up to this one, durably, before the
+    // replica reads it.
+    storage::Status status = engine->write(upgrade);
+    if (status.is_ok()) status = engine->sync();
+    if (!status.is_ok()) return fmt::format("upgrading the storage layout: {}", status.message());
+    spdlog::info("storage layout upgraded: {} records moved to the state column", upgrade.size() / 2);
   }
   if (engine->sync_off_thread()) sync_worker = std::make_unique<SyncWorker>(*engine, io);
   if (auto error = start_replica()) return error;

@@ -16,11 +16,9 @@ using Records = std::map<std::tuple<uint32_t, std::string>, std::string>;
 
 Records replicated_state(const StorageView& view) {
   Records out;
-  for (const Column column : {Column::data, Column::expiry, Column::meta}) {
+  for (const Column column : {Column::data, Column::expiry, Column::state}) {
     view.scan(column, {}, [&](std::string_view key, std::string_view value) {
-      if (column != Column::meta || is_replicated_meta(key)) {
-        out[{static_cast<uint32_t>(column), std::string(key)}] = std::string(value);
-      }
+      out[{static_cast<uint32_t>(column), std::string(key)}] = std::string(value);
       return true;
     });
   }
@@ -33,8 +31,8 @@ TEST(SnapshotSource, ChunksCoverTheFrozenStateInOrderAndRepeat) {
   for (int i = 0; i < 200; ++i) batch.put(Column::data, data_key("k" + std::to_string(i)), std::string(i % 7 * 10, 'v'));
   batch.put(Column::data, data_key("big"), std::string(1000, 'b'));  // larger than a chunk
   for (int i = 0; i < 20; ++i) batch.put(Column::expiry, expiry_key(1000 + i, "k" + std::to_string(i)), "");
-  batch.put(Column::meta, std::string(meta_counters), std::string(24, '\0'));
-  batch.put(Column::meta, "raft_window_00000001", std::string(136, 'w'));
+  batch.put(Column::state, std::string(state_counters), std::string(24, '\0'));
+  batch.put(Column::state, "raft_window_00000001", std::string(136, 'w'));
   batch.put(Column::meta, "raft_term", "not replicated");
   batch.put(Column::log, "entry", "not in a snapshot");
   ASSERT_TRUE(engine.write(batch).is_ok());
@@ -98,8 +96,8 @@ TEST(SnapshotInstall, StagingErasingAndMovingReplaceTheReplicatedStateOnly) {
   WriteBatch state;
   for (int i = 0; i < 120; ++i) state.put(Column::data, data_key("new" + std::to_string(i)), std::string(i % 5 * 20, 'n'));
   state.put(Column::expiry, expiry_key(5000, "new1"), "");
-  state.put(Column::meta, std::string(meta_counters), std::string(24, '\1'));
-  state.put(Column::meta, "raft_window_00000002", std::string(136, 'w'));
+  state.put(Column::state, std::string(state_counters), std::string(24, '\1'));
+  state.put(Column::state, "raft_window_00000002", std::string(136, 'w'));
   ASSERT_TRUE(leader.write(state).is_ok());
   SnapshotSource source(leader.snapshot(), LogIndex(99), Term(3));
 
@@ -107,8 +105,8 @@ TEST(SnapshotInstall, StagingErasingAndMovingReplaceTheReplicatedStateOnly) {
   WriteBatch old;
   for (int i = 0; i < 50; ++i) old.put(Column::data, data_key("old" + std::to_string(i)), "o");
   old.put(Column::expiry, expiry_key(10, "old1"), "");
-  old.put(Column::meta, "raft_window_00000001", std::string(136, 'x'));
-  old.put(Column::meta, std::string(meta_counters), std::string(24, '\2'));
+  old.put(Column::state, "raft_window_00000001", std::string(136, 'x'));
+  old.put(Column::state, std::string(state_counters), std::string(24, '\2'));
   old.put(Column::meta, "raft_term", "mine");
   old.put(Column::log, "entry", "mine too");
   ASSERT_TRUE(follower.write(old).is_ok());
@@ -124,7 +122,7 @@ TEST(SnapshotInstall, StagingErasingAndMovingReplaceTheReplicatedStateOnly) {
   }
   EXPECT_EQ(follower.get(Column::data, data_key("old3")), "o") << "staging changes nothing yet";
   WriteBatch erase;
-  erase_replicated_state(follower, erase);
+  erase_replicated_state(erase);
   ASSERT_TRUE(follower.write(erase).is_ok());
   ASSERT_TRUE(follower.sync().is_ok());
   int batches = 0;

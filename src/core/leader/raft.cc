@@ -29,7 +29,7 @@ std::string encode_index_terms(const std::map<uint64_t, Term>& terms) {
 // raft_window_<node, 8 bytes><incarnation, 8 bytes>. (Data directories from before incarnations
 // have keys without one: incarnation 0.)
 std::string window_key(Origin origin) {
-  std::string key(meta_window_prefix);
+  std::string key(state_window_prefix);
   append_u64_be(key, origin.node);
   append_u64_be(key, origin.incarnation);
   return key;
@@ -73,7 +73,7 @@ Raft::Raft(const StorageView& view, Rng rng, RaftOptions options)
   term_ = Term(read_meta(view, meta_term));
   if (const uint64_t vote = read_meta(view, meta_vote); vote != 0) vote_ = NodeId(static_cast<uint32_t>(vote));
   commit_ = LogIndex(read_meta(view, meta_commit));
-  applied_ = LogIndex(read_meta(view, meta_applied));
+  applied_ = LogIndex(read_meta(view, state_applied, Column::state));
   // The log's shape — its last index and where each term starts — is kept in the meta column,
   // written in the same batch as the entries, so a restart reads it without scanning the log.
   last_index_ = LogIndex(read_meta(view, meta_last_index));
@@ -166,10 +166,10 @@ Raft::Raft(const StorageView& view, Rng rng, RaftOptions options)
 // The per-origin sequence windows, as applied (replicated state in the meta column).
 void Raft::load_windows() {
   applied_windows_.clear();
-  view_.scan(Column::meta, meta_window_prefix, [&](std::string_view key, std::string_view value) {
-    if (!key.starts_with(meta_window_prefix)) return false;
+  view_.scan(Column::state, state_window_prefix, [&](std::string_view key, std::string_view value) {
+    if (!key.starts_with(state_window_prefix)) return false;
     const auto window = SequenceWindow::decode(value);
-    const std::string_view id = key.substr(meta_window_prefix.size());
+    const std::string_view id = key.substr(state_window_prefix.size());
     REPLIKV_ASSERT(window.has_value() && (id.size() == 8 || id.size() == 16), "a sequence window record decodes");
     const Origin origin{static_cast<uint32_t>(read_u64_be(id)), id.size() == 16 ? read_u64_be(id.substr(8)) : 0};
     applied_windows_[origin] = *window;
@@ -329,11 +329,11 @@ void Raft::maybe_checkpoint() {
   }
   windows_dirty_.clear();
   if (applied_terms_dirty_) {
-    pending_.batch.put(Column::meta, std::string(meta_applied_terms), encode_index_terms(applied_terms_));
+    pending_.batch.put(Column::state, std::string(state_applied_terms), encode_index_terms(applied_terms_));
     applied_terms_dirty_ = false;
   }
   if (applied_written_ != applied_) {
-    pending_.batch.put(Column::meta, std::string(meta_applied), u64_bytes(applied_.value()));
+    pending_.batch.put(Column::state, std::string(state_applied), u64_bytes(applied_.value()));
     applied_written_ = applied_;
   }
   // (An install replaces the checkpoint itself, rollback included: raft_snapshots.cc.)

@@ -138,7 +138,7 @@ void Raft::note_applied_term(LogIndex index, Term term) {
 void Raft::load_applied_terms() {
   applied_terms_.clear();
   applied_terms_dirty_ = false;
-  const auto record = view_.get(Column::meta, meta_applied_terms);
+  const auto record = view_.get(Column::state, state_applied_terms);
   if (!record) return;
   REPLIKV_ASSERT(record->size() % 16 == 0, "the applied terms record holds (index, term) pairs");
   for (size_t i = 0; i < record->size(); i += 16) {

@@ -17,7 +17,6 @@ namespace replikv::core::raft_records {
 inline constexpr std::string_view meta_term = "raft_term";
 inline constexpr std::string_view meta_vote = "raft_vote";
 inline constexpr std::string_view meta_commit = "raft_commit";
-inline constexpr std::string_view meta_applied = "raft_applied";
 inline constexpr std::string_view meta_epoch = "raft_epoch";
 inline constexpr std::string_view meta_last_index = "raft_last_index";
 inline constexpr std::string_view meta_term_starts = "raft_term_starts";  // (first index, term) pairs
@@ -46,9 +45,9 @@ inline std::string u64_bytes(uint64_t value) {
   return bytes;
 }
 
-// An 8-byte meta record (0 when absent).
-inline uint64_t read_meta(const StorageView& view, std::string_view key) {
-  const auto bytes = view.get(Column::meta, key);
+// An 8-byte record of the meta column (or of `column`); 0 when absent.
+inline uint64_t read_meta(const StorageView& view, std::string_view key, Column column = Column::meta) {
+  const auto bytes = view.get(column, key);
   if (!bytes) return 0;
   REPLIKV_ASSERT(bytes->size() == 8, "a raft meta record is 8 bytes");
   return read_u64_be(*bytes);

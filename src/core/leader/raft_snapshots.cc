@@ -55,7 +55,7 @@ void Raft::send_snapshot(NodeId to, Peer& peer) {
   }
   if (!peer.snapshot) {
     auto view = view_.snapshot();
-    const auto applied = view->get(Column::meta, meta_applied);
+    const auto applied = view->get(Column::state, state_applied);
     const LogIndex index(applied && applied->size() == 8 ? read_u64_be(*applied) : 0);
     // Nothing it lacks yet (its position came from its answer to a snapshot refused as done, or
     // the stored state lags): the next heartbeat's answer tries again.
@@ -234,7 +234,7 @@ void Raft::switch_to_snapshot() {
     rollback_entries_ += commit_.value() + 1 - rollback_from_->value();
     rollback_from_.reset();
   }
-  erase_replicated_state(view_, pending_.batch);
+  erase_replicated_state(pending_.batch);
   pending_.batch.erase_to_end(Column::log, "");
   entry_bytes_.clear();
   log_bytes_ = 0;
@@ -267,7 +267,7 @@ void Raft::switch_to_snapshot() {
   applied_ = index;
   // The snapshot's state is the checkpoint now: its applied index goes in this batch, with the
   // marker (what the node applied before it was discarded with the rest).
-  pending_.batch.put(Column::meta, std::string(meta_applied), u64_bytes(applied_.value()));
+  pending_.batch.put(Column::state, std::string(state_applied), u64_bytes(applied_.value()));
   applied_written_ = applied_;
   checkpoint_applied_ = applied_;
   dirty_since_ms_.reset();

@@ -8,16 +8,14 @@
 namespace replikv::core {
 namespace {
 
-constexpr std::array<Column, 3> column_order = {Column::data, Column::expiry, Column::meta};
+// The replicated state: the data, its expiry index and the state column (counters, applied index,
+// windows, applied terms). The meta column is the node's own.
+constexpr std::array<Column, 3> column_order = {Column::data, Column::expiry, Column::state};
 
 // The smallest key after `key`.
 std::string successor(const std::string& key) { return key + '\0'; }
 
 }  // namespace
-
-bool is_replicated_meta(std::string_view key) {
-  return key == meta_counters || key == meta_applied_terms || key.starts_with(meta_window_prefix);
-}
 
 SnapshotSource::SnapshotSource(std::unique_ptr<StorageView> view, LogIndex index, Term term)
     : view_(std::move(view)), index_(index), term_(term), starts_{Position{}} {}
@@ -36,7 +34,6 @@ proto::SnapshotChunk SnapshotSource::chunk(uint64_t number, size_t bytes_max) {
     bool column_done = true;
     view_->scan(column, position.fresh ? std::string() : successor(position.after),
                 [&](std::string_view key, std::string_view value) {
-                  if (column == Column::meta && !is_replicated_meta(key)) return true;
                   if (out.records_size() > 0 && bytes + key.size() + value.size() > bytes_max) {
                     full = true;
                     column_done = false;
@@ -81,18 +78,16 @@ std::string staged_key(Column column, std::string_view key) {
 void stage_chunk(const proto::SnapshotChunk& chunk, WriteBatch& batch) {
   for (const auto& record : chunk.records()) {
     const auto column = static_cast<Column>(record.column());
-    REPLIKV_ASSERT(column == Column::data || column == Column::expiry || column == Column::meta,
-                   "a snapshot holds data, expiry and meta records");
+    REPLIKV_ASSERT(column == Column::data || column == Column::expiry || column == Column::state,
+                   "a snapshot holds data, expiry and state records");
     batch.put(Column::meta, staged_key(column, record.key()), record.value());
   }
 }
 
-void erase_replicated_state(const StorageView& view, WriteBatch& batch) {
+void erase_replicated_state(WriteBatch& batch) {
   batch.erase_to_end(Column::data, "");
   batch.erase_to_end(Column::expiry, "");
-  batch.erase_range(Column::meta, std::string(meta_window_prefix), prefix_end(meta_window_prefix));
-  if (view.get(Column::meta, meta_counters)) batch.erase(Column::meta, std::string(meta_counters));
-  if (view.get(Column::meta, meta_applied_terms)) batch.erase(Column::meta, std::string(meta_applied_terms));
+  batch.erase_to_end(Column::state, "");
 }
 
 bool move_staged(const StorageView& view, size_t bytes_max, std::string& position, WriteBatch& batch) {

@@ -1,8 +1,9 @@
 // SnapshotSource: reads the state machine out of a frozen storage view in bounded chunks.
 //
-// What a snapshot holds (docs/snapshots.md): every record of the data and expiry columns, and the
-// meta records that are replicated state — the per-origin sequence windows and the keyspace
-// counters. Nothing of the log, term, vote or positions: those belong to the receiving node.
+// What a snapshot holds (docs/snapshots.md): every record of the data, expiry and state columns —
+// the replicated state, with the keyspace counters, the per-origin sequence windows and the
+// applied index and terms. Nothing of the log, term, vote or positions (the meta column): those
+// belong to the receiving node.
 // A chunk holds records up to `bytes_max` (at least one record, however large), so memory is
 // bounded by the chunk size whatever the data size; the source keeps only its position (a column
 // and the last key sent), so it can go on over many loop turns while the node keeps writing —
@@ -21,9 +22,6 @@
 
 namespace replikv::core {
 
-// True for the meta records a snapshot carries (replicated state).
-bool is_replicated_meta(std::string_view key);
-
 class SnapshotSource {
  public:
   SnapshotSource(std::unique_ptr<StorageView> view, LogIndex index, Term term);
@@ -35,7 +33,7 @@ class SnapshotSource {
 
  private:
   struct Position {
-    int stage = 0;        // into the column order (data, expiry, meta)
+    int stage = 0;        // into the column order (data, expiry, state)
     std::string after;    // the last key sent in that column (empty with `fresh`)
     bool fresh = true;    // nothing sent from this column yet
   };
@@ -51,8 +49,8 @@ class SnapshotSource {
 // Staging: a chunk's records go under `meta` keys raft_stage_<column byte><key>.
 std::string staged_key(Column column, std::string_view key);
 void stage_chunk(const proto::SnapshotChunk& chunk, WriteBatch& batch);
-// Erases what a snapshot replaces: the data and expiry columns and the replicated meta records.
-void erase_replicated_state(const StorageView& view, WriteBatch& batch);
+// Erases what a snapshot replaces: the data, expiry and state columns.
+void erase_replicated_state(WriteBatch& batch);
 // Moves staged records (about `bytes_max` of them, at least one) into their columns, erasing
 // them from staging in the same batch (one range erase); true when staging is empty after this
 // batch. Idempotent across crashes: a record is moved by the batch that erases it from staging.
