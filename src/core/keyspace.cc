@@ -24,7 +24,9 @@ Keyspace::Keyspace(const StorageView& view, uint64_t cache_bytes_max)
 }
 
 void Keyspace::reset_to_storage() {
+  REPLIKV_ASSERT(!in_flight_, "no checkpoint is in flight when storage replaces the state");
   overlay_.clear();
+  frozen_overlay_.clear();
   forget_scan_index();
   expiry_changes_.clear();
   counters_dirty_ = false;
@@ -93,6 +95,7 @@ void Keyspace::describe(ReplicaStatus& status) const {
   status.checkpoints_total = checkpoints_;
   status.dirty_records = dirty_records();
   status.dirty_bytes = dirty_bytes_;
+  status.checkpoint_in_flight = in_flight_;
 }
 
 void Keyspace::forget_scan_index() {
@@ -107,7 +110,15 @@ void Keyspace::for_each_dirty(Visit&& visit) const {
   cache_.for_each_pinned(visit);
 }
 
-void Keyspace::checkpoint(WriteBatch& batch) {
+template <typename Visit>
+void Keyspace::for_each_unwritten(Visit&& visit) const {
+  for_each_dirty(visit);
+  cache_.for_each_frozen_only(visit);
+  for (const auto& [key, record] : frozen_overlay_) visit(std::string_view(key), record);
+}
+
+void Keyspace::begin_checkpoint(WriteBatch& batch) {
+  REPLIKV_ASSERT(!in_flight_, "one checkpoint in flight at a time");
   if (!dirty()) return;
   for_each_dirty([&](std::string_view key, const std::optional<Record>& record) {
     if (record) {
@@ -119,14 +130,27 @@ void Keyspace::checkpoint(WriteBatch& batch) {
   batch.append(expiry_changes_);
   if (counters_dirty_) write_counters(batch);
   counters_dirty_ = false;
-  if (!overlay_.empty()) overlay_.clear();  // clear() touches every bucket, even when empty
-  cache_.unpin_all();
-  forget_scan_index();
+  // Frozen until end_checkpoint(): still where reads find them, no longer dirty.
+  REPLIKV_ASSERT(frozen_overlay_.empty(), "the last checkpoint's overlay is gone");
+  if (!overlay_.empty()) frozen_overlay_.swap(overlay_);
+  cache_.freeze_pins();
   dirty_bytes_ = 0;
   REPLIKV_ASSERT(applied_index_ >= checkpoint_index_, "a checkpoint never moves back");
-  checkpoint_index_ = applied_index_;
-  ++checkpoints_;
+  in_flight_index_ = applied_index_;
+  in_flight_ = true;
   REPLIKV_ASSERT(!dirty(), "a checkpoint leaves nothing dirty");
+}
+
+void Keyspace::end_checkpoint() {
+  if (!in_flight_) return;  // begin_checkpoint found nothing dirty
+  if (!frozen_overlay_.empty()) frozen_overlay_.clear();  // clear() touches every bucket, even when empty
+  cache_.unpin_frozen();
+  // The index points at frozen records, and at cache entries that may now be evicted.
+  forget_scan_index();
+  REPLIKV_ASSERT(in_flight_index_ >= checkpoint_index_, "a checkpoint never moves back");
+  checkpoint_index_ = in_flight_index_;
+  in_flight_ = false;
+  ++checkpoints_;
 }
 
 std::string Keyspace::digest() const {
@@ -148,8 +172,8 @@ void Keyspace::visit_data(std::string_view start, const RecordVisitor& visit) co
   if (!scan_index_active_) {
     // The first SCAN or KEYS since the checkpoint: the dirty keys in data-key order, kept up to
     // date by note_written until the next checkpoint.
-    for_each_dirty([&](std::string_view user_key, const std::optional<Record>& record) {
-      scan_index_.insert_or_assign(data_key(user_key), &record);
+    for_each_unwritten([&](std::string_view user_key, const std::optional<Record>& record) {
+      scan_index_.try_emplace(data_key(user_key), &record);  // the first visit is the latest
     });
     scan_index_active_ = true;
   }
@@ -188,6 +212,11 @@ const Keyspace::Record* Keyspace::peek(const std::string& key) {
     return it->second ? &*it->second : nullptr;
   }
   if (const auto* cached = cache_.find(key)) return *cached ? &**cached : nullptr;
+  if (!frozen_overlay_.empty()) {
+    if (const auto it = frozen_overlay_.find(key); it != frozen_overlay_.end()) {
+      return it->second ? &*it->second : nullptr;
+    }
+  }
   const auto bytes = view_.get(Column::data, data_key(key));
   std::optional<Record> record;
   if (bytes) {

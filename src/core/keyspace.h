@@ -5,10 +5,14 @@
 // since the last checkpoint (a "dirty" record) is kept where every later request sees it before
 // storage has it — reads, counts, SCAN all merge them over the StorageView: pinned in the record
 // cache, which does not evict them until the checkpoint, or — when the cache does not keep a
-// record (off, or the record is larger than it) — in an overlay map. `checkpoint` describes the
-// whole dirty state in one WriteBatch: the last record of each key once (ten SETs of one key
-// write it once), the expiry index's changes in order, and the counters with the applied index;
-// then it unpins. The driver must apply that batch before the next request (core/ready.h).
+// record (off, or the record is larger than it) — in an overlay map. `begin_checkpoint` describes
+// the whole dirty state in one WriteBatch: the last record of each key once (ten SETs of one key
+// write it once), the expiry index's changes in order, and the counters with the applied index.
+// The driver may write that batch later, off the event loop (core/ready.h): until
+// `end_checkpoint` says storage has it, its records stay pinned (a frozen generation) and visible,
+// while the writes after it are dirty for the next checkpoint. One checkpoint is in flight at a
+// time. `checkpoint` is both steps at once, for a driver that applies the batch before the next
+// request.
 //
 // A strategy chooses how often to checkpoint. One without a log to replay (standalone) does it at
 // every batch: what it acknowledged is in storage. Raft checkpoints every so many writes or so
@@ -64,13 +68,24 @@ class Keyspace {
   uint64_t expire_keys(const std::vector<std::string>& keys, TimeMs now_ms);
 
   // Appends the dirty state to `batch` — each dirty key's last record (a put, or an erase), the
-  // expiry index's changes, the counters — and forgets that it is dirty: from the moment the
-  // driver has applied `batch`, storage holds it. Writes nothing when nothing is dirty.
-  void checkpoint(WriteBatch& batch);
+  // expiry index's changes, the counters — and freezes it: its records stay where reads find
+  // them until end_checkpoint(), and what is written from now on is dirty for the next one. No
+  // other checkpoint may be in flight.
+  void begin_checkpoint(WriteBatch& batch);
+  // The checkpoint in flight is in storage: its records are released (those written again since
+  // stay dirty), and checkpoint_index() moves to its applied index.
+  void end_checkpoint();
+  // Both at once: the driver applies `batch` before the next request.
+  void checkpoint(WriteBatch& batch) {
+    begin_checkpoint(batch);
+    end_checkpoint();
+  }
+  bool checkpoint_in_flight() const { return in_flight_; }
   // Forgets the dirty state (it is not to be written) and the cache, and reads the counters
-  // again: for a replica whose state storage replaced underneath (a snapshot install).
+  // again: for a replica whose state storage replaced underneath (a snapshot install). No
+  // checkpoint may be in flight (it would land on the new state).
   void reset_to_storage();
-  // True while something is dirty: written since the last checkpoint.
+  // True while something is dirty: written since the last checkpoint began.
   bool dirty() const { return dirty_records() > 0 || counters_dirty_ || !expiry_changes_.empty(); }
   // Dirty keys, and the memory the writes since the last checkpoint hold — key, value and the
   // cache's per-entry overhead, every write counted (rewrites of one key too, so it errs high):
@@ -116,9 +131,14 @@ class Keyspace {
   using RecordVisitor = std::function<bool(std::string_view data_key, std::string_view user_key,
                                            std::string_view value, std::optional<TimeMs> expiry)>;
   void visit_data(std::string_view start, const RecordVisitor& visit) const;
-  // Visits every dirty key once, with its record (nullopt: deleted), in no particular order.
+  // Visits every key dirty since the last checkpoint began once, with its record (nullopt:
+  // deleted), in no particular order.
   template <typename Visit>
   void for_each_dirty(Visit&& visit) const;
+  // The same, and then the keys of the checkpoint in flight not written since (a key may come
+  // twice: the first visit has its latest record).
+  template <typename Visit>
+  void for_each_unwritten(Visit&& visit) const;
   void forget_scan_index();
 
   Reply get(const GetRequest& request, TimeMs now_ms);
@@ -138,6 +158,12 @@ class Keyspace {
   // Dirty records that the cache does not keep, by user key; nullopt marks a deletion. A dirty key
   // is here or pinned in cache_, never both.
   std::unordered_map<std::string, std::optional<Record>> overlay_;
+  // The overlay of the checkpoint in flight, until storage has it. Reads look here after the
+  // cache: a key written since is in overlay_ or the cache. (Node addresses survive the move from
+  // overlay_, so the scan index's pointers do too.)
+  std::unordered_map<std::string, std::optional<Record>> frozen_overlay_;
+  bool in_flight_ = false;
+  LogIndex in_flight_index_;  // the applied index of the checkpoint in flight
   // The expiry index's changes since the last checkpoint, in the order they were made (an entry
   // put and erased again must stay erased).
   WriteBatch expiry_changes_;

@@ -20,6 +20,13 @@
 //      be sent as soon as the batch is written (step 2), before its sync — the leader counts
 //      itself toward a quorum only after persisted(), so followers sync in parallel with it.
 //   5. Call tick() no later than `tick_at_ms` (on the wall clock), when set.
+//   6. When `checkpoint_id` is set: apply `checkpoint` atomically — with `batch`, or later, apart
+//      from the loop — make it durable, then call checkpointed(checkpoint_id). Until then the
+//      replica keeps the records in memory (core/keyspace.h); it hands over no other checkpoint
+//      meanwhile, and it alone writes the columns a checkpoint writes, so inputs may go on while it
+//      is written. Durable means: it survives a crash, and so does every batch written before it
+//      (a checkpoint must not outlive the log entries it reflects — sync those first). A crash
+//      before checkpointed() may lose it; the replica then starts from the one before.
 #pragma once
 
 #include <cstdint>
@@ -67,12 +74,17 @@ struct Ready {
   std::vector<ClientReply> replies;
   std::vector<Message> messages;
   std::optional<TimeMs> tick_at_ms;
+  // Step 6: a checkpoint of the applied state (0: none), written apart from `batch`.
+  uint64_t checkpoint_id = 0;
+  WriteBatch checkpoint;
 
   bool empty() const {
-    return batch.empty() && replies.empty() && messages.empty() && !tick_at_ms;
+    return batch.empty() && replies.empty() && messages.empty() && !tick_at_ms && checkpoint_id == 0;
   }
   void clear() {
     batch.clear();
+    checkpoint_id = 0;
+    checkpoint.clear();
     sync = Sync::none;
     replies.clear();
     messages.clear();
@@ -91,6 +103,8 @@ inline bool hand_over(Ready& building, ReadyId& last_taken, Ready& out) {
   out.replies.swap(building.replies);
   out.messages.swap(building.messages);
   std::swap(out.tick_at_ms, building.tick_at_ms);
+  std::swap(out.checkpoint_id, building.checkpoint_id);
+  out.checkpoint.swap(building.checkpoint);
   last_taken = last_taken.next();
   out.id = last_taken;
   return true;

@@ -65,8 +65,8 @@ const std::optional<CachedRecord>* RecordCache::put(std::string_view key,
   Entry& entry = slab_[index];
   replace(entry, std::move(record));
   entry.referenced = true;
-  if (pin && !entry.pinned) {
-    entry.pinned = true;
+  if (pin && (entry.pins & pin_current) == 0) {
+    entry.pins |= pin_current;
     pinned_.push_back(index);
   }
   last_ = index;
@@ -81,9 +81,23 @@ void RecordCache::forget(std::string_view key) {
   if (slot != none) evict(table_[slot].entry_plus_one - 1);
 }
 
+void RecordCache::freeze_pins() {
+  REPLIKV_ASSERT(frozen_.empty(), "one frozen generation at a time");
+  for (const uint32_t index : pinned_) slab_[index].pins = pin_frozen;
+  frozen_.swap(pinned_);
+}
+
+void RecordCache::unpin_frozen() {
+  for (const uint32_t index : frozen_) slab_[index].pins &= static_cast<uint8_t>(~pin_frozen);
+  frozen_.clear();
+  evict_to_fit(none);
+}
+
 void RecordCache::unpin_all() {
-  for (const uint32_t index : pinned_) slab_[index].pinned = false;
+  for (const uint32_t index : pinned_) slab_[index].pins = 0;
+  for (const uint32_t index : frozen_) slab_[index].pins = 0;
   pinned_.clear();
+  frozen_.clear();
   evict_to_fit(none);
 }
 
@@ -154,7 +168,7 @@ void RecordCache::evict_to_fit(uint32_t keep) {
   for (size_t steps = 0; bytes_ > bytes_max_ && steps <= 2 * slab_.size(); ++steps) {
     if (hand_ >= slab_.size()) hand_ = 0;
     Entry& entry = slab_[hand_];
-    if (!entry.live || entry.pinned || hand_ == keep) {
+    if (!entry.live || entry.pins != 0 || hand_ == keep) {
       ++hand_;
       continue;
     }
@@ -173,10 +187,9 @@ void RecordCache::evict_to_fit(uint32_t keep) {
 void RecordCache::evict(uint32_t index) {
   Entry& entry = slab_[index];
   REPLIKV_ASSERT(entry.live, "only a live entry is evicted");
-  if (entry.pinned) {
-    pinned_.erase(std::find(pinned_.begin(), pinned_.end(), index));
-    entry.pinned = false;
-  }
+  if ((entry.pins & pin_current) != 0) pinned_.erase(std::find(pinned_.begin(), pinned_.end(), index));
+  if ((entry.pins & pin_frozen) != 0) frozen_.erase(std::find(frozen_.begin(), frozen_.end(), index));
+  entry.pins = 0;
   unindex(index);
   bytes_ -= entry.bytes();
   entry.key = std::string();  // frees the key's and the value's memory now
@@ -191,6 +204,7 @@ void RecordCache::evict(uint32_t index) {
 void RecordCache::clear() {
   slab_.clear();
   pinned_.clear();
+  frozen_.clear();
   free_.clear();
   table_.clear();
   bytes_ = 0;

@@ -13,7 +13,10 @@
 // Eviction is CLOCK (second chance): a hit only sets the entry's reference bit; the hand sweeps
 // the slab, clearing bits, and evicts the first entry whose bit is clear. It keeps what was used
 // since the hand last passed, as LRU keeps what was used lately, without touching a list on
-// every hit. Pinned entries (the keyspace's open batch) are passed over.
+// every hit. Pinned entries (the keyspace's dirty records, which storage does not have yet) are
+// passed over. Pins come in two generations: those since the last checkpoint began, and those of
+// the checkpoint in flight (frozen), released when the driver reports it written; a key written
+// again meanwhile is pinned in the newer generation and stays pinned.
 //
 // Deterministic (no clocks, no randomness, a fixed hash): the same calls evict the same entries.
 // Memory is bounded by `bytes_max`, counting key and value bytes plus a fixed overhead per entry;
@@ -44,9 +47,9 @@ class RecordCache {
   // Valid until the next put() or clear().
   const std::optional<CachedRecord>* find(std::string_view key);
   // Returns where the entry is kept, or nullptr when it is not (see keeps(); an entry it does not
-  // keep replaces nothing: the key's old entry goes). Never evicts the entry it puts. A pinned
-  // entry is not evicted until unpin_all(), even when the pinned entries alone are over the budget:
-  // the keyspace pins the records of its open batch, which storage does not have yet.
+  // keep replaces nothing: the key's old entry goes, pinned or not). Never evicts the entry it
+  // puts. With `pin`, the entry is pinned in the current generation: not evicted until it is
+  // unpinned, even when the pinned entries alone are over the budget.
   const std::optional<CachedRecord>* put(std::string_view key, std::optional<CachedRecord> record,
                                          bool pin = false);
   // Whether an entry of `key_and_value_bytes` would be kept: the cache is on and it fits.
@@ -55,14 +58,28 @@ class RecordCache {
   }
   // Drops the entry of `key`, if any.
   void forget(std::string_view key);
-  // Unpins every pinned entry (then evicts down to the budget).
+  // Moves the current generation's pins to the frozen one (which must be empty): a checkpoint
+  // began with them.
+  void freeze_pins();
+  // Unpins the frozen generation, but for entries pinned again since (then evicts down to the
+  // budget): the checkpoint is in storage.
+  void unpin_frozen();
+  // Unpins both generations.
   void unpin_all();
-  // Visits the pinned entries, each once, in no particular order.
+  // Visits the entries pinned in the current generation, each once, in no particular order.
   template <typename Visit>
   void for_each_pinned(Visit&& visit) const {
     for (const uint32_t index : pinned_) visit(std::string_view(slab_[index].key), slab_[index].record);
   }
+  // Visits the entries pinned in the frozen generation only (not pinned again since).
+  template <typename Visit>
+  void for_each_frozen_only(Visit&& visit) const {
+    for (const uint32_t index : frozen_) {
+      if ((slab_[index].pins & pin_current) == 0) visit(std::string_view(slab_[index].key), slab_[index].record);
+    }
+  }
   size_t pinned_count() const { return pinned_.size(); }
+  size_t frozen_count() const { return frozen_.size(); }
   void clear();
 
   uint64_t bytes() const { return bytes_; }
@@ -81,7 +98,7 @@ class RecordCache {
     uint64_t hash = 0;
     bool live = false;        // false: on the free list
     bool referenced = false;  // CLOCK's bit: used since the hand last passed
-    bool pinned = false;      // listed in pinned_: not evicted
+    uint8_t pins = 0;         // pin_current (listed in pinned_), pin_frozen (in frozen_): not evicted
     uint64_t bytes() const {
       return key.size() + (record ? record->value.size() : 0) + entry_overhead_bytes;
     }
@@ -91,6 +108,8 @@ class RecordCache {
     uint32_t tag = 0;             // the hash's low half: gives the home slot, compared before the key
   };
   static constexpr uint32_t none = UINT32_MAX;
+  static constexpr uint8_t pin_current = 1;
+  static constexpr uint8_t pin_frozen = 2;
 
   // The table slot holding `key`'s entry, or none.
   uint32_t find_slot(std::string_view key, uint64_t hash) const;
@@ -108,7 +127,8 @@ class RecordCache {
   std::deque<Entry> slab_;      // elements never move: find() and put() hand out pointers
   std::vector<uint32_t> free_;  // slab elements not live, reused first
   std::vector<Slot> table_;     // size a power of two (or empty), at most half full
-  std::vector<uint32_t> pinned_;  // the pinned entries, each once
+  std::vector<uint32_t> pinned_;  // the entries pinned in the current generation, each once
+  std::vector<uint32_t> frozen_;  // the entries pinned in the frozen generation, each once
   uint32_t hand_ = 0;           // CLOCK's position in the slab
   uint32_t last_ = none;        // the entry last found or put: a write's second lookup of a key
   uint64_t hits_ = 0;

@@ -90,6 +90,7 @@ struct ReplicaStatus {
   uint64_t checkpoints_total = 0;
   uint64_t dirty_records = 0;
   uint64_t dirty_bytes = 0;
+  bool checkpoint_in_flight = false;  // handed to the driver, not yet reported written
 };
 
 class Replica {
@@ -105,6 +106,8 @@ class Replica {
   virtual void tick(TimeMs wall_ms, TimeMs monotonic_ms) = 0;
   void tick(TimeMs now_ms) { tick(now_ms, now_ms); }
   virtual void persisted(ReadyId ready_id) = 0;
+  // The checkpoint of that Ready is written and durable (core/ready.h, step 6).
+  virtual void checkpointed(uint64_t /*checkpoint_id*/) {}
 
   // Moves what the last inputs produced into `out` (cleared first) and returns true, or returns
   // false when there is nothing to do. Ids increase by one per Ready returned.

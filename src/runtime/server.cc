@@ -246,6 +246,14 @@ void Server::Impl::drain_ready() {
         stop_on_storage_failure("write", status);
       }
     }
+    if (ready.checkpoint_id != 0) {
+      // Written after the batch, in the log's order: a crash that keeps it keeps the entries it
+      // reflects (core/ready.h, step 6).
+      if (auto status = engine->write(ready.checkpoint); !status.is_ok()) {
+        stop_on_storage_failure("checkpoint write", status);
+      }
+      replica->checkpointed(ready.checkpoint_id);
+    }
     const bool must_sync =
         ready.sync == core::Sync::always ||
         (ready.sync == core::Sync::per_policy && config.fsync == FsyncPolicy::always);

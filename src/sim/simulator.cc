@@ -147,6 +147,8 @@ class Simulation {
   void start_node(Node& node);
   uint64_t record_cache_bytes(int node_id) const;
   void checkpoint_policy(int node_id, core::RaftOptions& raft) const;
+  int64_t checkpoint_delay_us(int node_id, uint64_t checkpoint_id) const;
+  void write_checkpoint(Node& node, uint64_t id, core::WriteBatch batch);
   // Runs `action` on the node now (then drains its Ready), or queues it while the node is paused.
   // A template, so the common case builds no std::function.
   template <typename Action>
@@ -307,6 +309,46 @@ void Simulation::checkpoint_policy(int node_id, core::RaftOptions& raft) const {
   }
 }
 
+// How long each checkpoint takes to be written (core/ready.h, step 6): on some nodes with its
+// batch, on others a few milliseconds later or tens of them — so that reads, writes, crashes and
+// snapshot installs land while one is in flight. Derived from the seed, node and checkpoint, not
+// drawn from the run's generator, so a seed's schedule is otherwise the same.
+int64_t Simulation::checkpoint_delay_us(int node_id, uint64_t checkpoint_id) const {
+  uint64_t mix = (options_.seed * 0x9e3779b97f4a7c15ULL) ^ (static_cast<uint64_t>(node_id) << 32) ^ checkpoint_id;
+  mix ^= mix >> 31;
+  mix *= 0xbf58476d1ce4e5b9ULL;
+  mix ^= mix >> 29;
+  switch ((options_.seed / 9 + static_cast<uint64_t>(node_id)) % 3) {
+    case 0: return 0;
+    case 1: return static_cast<int64_t>(100 + mix % 5'000);
+    default: return static_cast<int64_t>(5'000 + mix % 60'000);
+  }
+}
+
+// Writes a checkpoint as the runtime does. With its batch: after it, in the same order a crash
+// respects (the engine loses a suffix of unsynced batches), so nothing more is needed. Later
+// (the runtime's ingested files, durable at once): the log it reflects is synced first, then the
+// checkpoint written and synced, then checkpointed(); a crash before loses it.
+void Simulation::write_checkpoint(Node& node, uint64_t id, core::WriteBatch batch) {
+  const int64_t delay_us = checkpoint_delay_us(node.id, id);
+  if (delay_us == 0) {
+    REPLIKV_ASSERT(node.engine.write(batch).is_ok(), "memory write");
+    node.replica->checkpointed(id);  // drain() takes what this produced in its next turn
+    return;
+  }
+  const uint64_t incarnation = node.incarnation;
+  auto held = std::make_shared<core::WriteBatch>(std::move(batch));
+  events_.after(delay_us * ns_per_us, [this, &node, incarnation, held, id] {
+    if (node.incarnation != incarnation) return;  // the node crashed meanwhile: lost
+    input(node, [&node, held, id] {
+      REPLIKV_ASSERT(node.engine.sync().is_ok(), "memory sync");
+      REPLIKV_ASSERT(node.engine.write(*held).is_ok(), "memory write");
+      REPLIKV_ASSERT(node.engine.sync().is_ok(), "memory sync");
+      node.replica->checkpointed(id);
+    });
+  });
+}
+
 void Simulation::start_node(Node& node) {
   const core::NodeId id(static_cast<uint32_t>(node.id));
   std::unique_ptr<core::Replica> replica;
@@ -390,6 +432,7 @@ void Simulation::drain(Node& node) {
       REPLIKV_ASSERT(ready.id == node.last_ready.next(), "Ready ids increase by one");
       node.last_ready = ready.id;
       if (!ready.batch.empty()) REPLIKV_ASSERT(node.engine.write(ready.batch).is_ok(), "memory write");
+      if (ready.checkpoint_id != 0) write_checkpoint(node, ready.checkpoint_id, std::move(ready.checkpoint));
       const bool must_sync = ready.sync == core::Sync::always ||
                              (ready.sync == core::Sync::per_policy && options_.fsync_always);
       if (must_sync) node.unsynced = true;

@@ -88,6 +88,7 @@ class TestDriver {
     core::Ready ready;
     while (replica_->take_ready(ready)) {
       last_ = ready.id;
+      REPLIKV_ASSERT(ready.checkpoint_id == 0, "standalone checkpoints in its batch");
       if (!ready.batch.empty()) REPLIKV_ASSERT(engine_.write(ready.batch).is_ok(), "memory write");
       for (auto& reply : ready.replies) waiting_.push_back(std::move(reply));
       if (ready.sync == core::Sync::none && engine_.unsynced_batches() == 0) {

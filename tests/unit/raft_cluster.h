@@ -5,6 +5,7 @@
 
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -61,6 +62,7 @@ class Cluster {
   // Crash: the node stops; messages to and from it are lost; it keeps what it synced.
   void crash(int n) {
     engines_[static_cast<size_t>(n - 1)]->crash();
+    held_checkpoints_.erase(n);
     down_.insert(n);
   }
 
@@ -134,6 +136,11 @@ class Cluster {
       ASSERT_FALSE(node(n).take_ready(again)) << "one take_ready() hands over everything so far";
       ASSERT_TRUE(engine.sync().is_ok());
       node(n).persisted(ready.id);
+      if (ready.checkpoint_id != 0) {
+        // Written at once, or held back until written_checkpoints() (core/ready.h, step 6).
+        held_checkpoints_[n].push_back({ready.checkpoint_id, std::move(ready.checkpoint)});
+        if (!hold_checkpoints_.contains(n)) write_checkpoints(n);
+      }
       for (auto& message : ready.messages) {
         proto::RaftMessage raft;
         raft.ParseFromString(message.payload);
@@ -153,6 +160,28 @@ class Cluster {
     bool term_or_vote_written;
   };
   const std::vector<Sent>& sent() const { return sent_; }
+
+  // Node n's checkpoints wait until write_checkpoints(n) (or a crash, which loses them); with
+  // `hold` false, they are written at once again, those held first.
+  void hold_checkpoints(int n, bool hold = true) {
+    if (hold) {
+      hold_checkpoints_.insert(n);
+      return;
+    }
+    hold_checkpoints_.erase(n);
+    write_checkpoints(n);
+  }
+  size_t held_checkpoints(int n) { return held_checkpoints_[n].size(); }
+  void write_checkpoints(int n) {
+    auto held = std::exchange(held_checkpoints_[n], {});
+    for (auto& [id, batch] : held) {
+      ASSERT_TRUE(engine(n).sync().is_ok());  // the log the checkpoint reflects first
+      ASSERT_TRUE(engine(n).write(batch).is_ok());
+      ASSERT_TRUE(engine(n).sync().is_ok());
+      node(n).checkpointed(id);
+    }
+    drain(n);
+  }
 
   void tick_all(TimeMs now_ms) {
     for (int n = 1; n <= size(); ++n) tick(n, now_ms);
@@ -262,6 +291,8 @@ class Cluster {
   std::vector<Sent> sent_;
   std::vector<ClientReply> replies_;
   std::set<int> isolated_;
+  std::set<int> hold_checkpoints_;
+  std::map<int, std::vector<std::pair<uint64_t, WriteBatch>>> held_checkpoints_;
   bool duplicate_forwards_ = false;
   uint64_t forwards_duplicated_ = 0;
 };

@@ -185,6 +185,13 @@ TEST(Raft, ARestartAppliesTheLogAfterTheCheckpointAgain) {
   EXPECT_GE(after.checkpoints_total, 1u);
   EXPECT_GE(after.checkpoint_index.value(), 1000u);
   EXPECT_TRUE(cluster.engine(follower).get(Column::data, data_key("m")).has_value());
+  // The at-most-once windows went with it, into the state column (a restart reads them there).
+  size_t windows = 0;
+  cluster.engine(follower).scan(Column::state, state_window_prefix, [&](std::string_view key, std::string_view) {
+    windows += key.starts_with(state_window_prefix) ? 1 : 0;
+    return key.starts_with(state_window_prefix);
+  });
+  EXPECT_GE(windows, 1u);
   cluster.crash(follower);
   cluster.start(follower);
   cluster.run(6510, 6800);
@@ -192,6 +199,75 @@ TEST(Raft, ARestartAppliesTheLogAfterTheCheckpointAgain) {
   cluster.run(6810, 7000);
   EXPECT_EQ(cluster.reply_for(2000), Reply::bulk("1100"));
   EXPECT_EQ(cluster.node(follower).state_digest(), cluster.node(leader).state_digest());
+}
+
+// A checkpoint written apart from the loop (core/ready.h, step 6): until the driver reports it,
+// the log is not compacted below the one before, a restart starts from the one before (the held
+// one is lost with the crash) and applies the log again, and the node answers alike meanwhile.
+TEST(Raft, ACheckpointInFlightHoldsCompactionBackAndACrashLosesIt) {
+  Cluster cluster(3, Cluster::small_log(40, 200));
+  cluster.run(0, 5000);
+  const int leader = cluster.leaders().at(0);
+  const int follower = leader % 3 + 1;
+  cluster.write_keys(leader, 5);
+  const ReplicaStatus written = cluster.node(follower).status();
+  EXPECT_EQ(written.checkpoint_index, written.applied_index);
+  cluster.hold_checkpoints(follower);
+  for (uint64_t i = 1; i <= 40; ++i) cluster.request(leader, i, IncrByRequest{"n", 1});
+  cluster.run(5010, 5300);
+  ASSERT_EQ(cluster.reply_for(40), Reply::number(40));
+  const ReplicaStatus held = cluster.node(follower).status();
+  EXPECT_TRUE(held.checkpoint_in_flight);
+  EXPECT_EQ(cluster.held_checkpoints(follower), 1u) << "one at a time";
+  EXPECT_EQ(held.checkpoint_index, written.checkpoint_index);
+  EXPECT_GT(held.applied_index, held.checkpoint_index);
+  EXPECT_LE(cluster.log_indexes(follower).front(), held.checkpoint_index.value() + 1)
+      << "the log the restart needs is kept";
+  EXPECT_EQ(cluster.node(follower).state_digest(), cluster.node(leader).state_digest());
+
+  cluster.crash(follower);
+  cluster.start(follower);
+  EXPECT_EQ(cluster.node(follower).status().checkpoint_index, written.checkpoint_index);
+  cluster.run(5310, 5600);
+  cluster.request(follower, 100, IncrByRequest{"n", 1});
+  cluster.run(5610, 5800);
+  EXPECT_EQ(cluster.reply_for(100), Reply::number(41));
+  EXPECT_EQ(cluster.node(follower).state_digest(), cluster.node(leader).state_digest());
+
+  // Written at last: the checkpoint index moves, and the log may be compacted below it.
+  cluster.hold_checkpoints(follower, false);
+  cluster.run(5810, 6000);
+  const ReplicaStatus done = cluster.node(follower).status();
+  EXPECT_FALSE(done.checkpoint_in_flight);
+  EXPECT_EQ(done.checkpoint_index, done.applied_index);
+  EXPECT_EQ(cluster.engine(follower).get(Column::data, data_key("n")), encode_value("41", std::nullopt));
+}
+
+// A snapshot arriving while a checkpoint is in flight waits for it: the install would replace the
+// columns the checkpoint writes, and the checkpoint would then put the old state back.
+TEST(Raft, ASnapshotWaitsForTheCheckpointInFlight) {
+  Cluster cluster(3, Cluster::small_log(40, 200));
+  cluster.run(0, 5000);
+  const int leader = cluster.leaders().at(0);
+  const int away = leader % 3 + 1;
+  cluster.write_keys(leader, 10);
+  cluster.hold_checkpoints(away);
+  cluster.write_keys(leader, 3);
+  ASSERT_TRUE(cluster.node(away).status().checkpoint_in_flight);
+  cluster.isolate(away);
+  cluster.write_keys(leader, 60);
+  cluster.heal();
+  cluster.run(5010, 5600);
+  const ReplicaStatus waiting = cluster.node(away).status();
+  EXPECT_EQ(waiting.snapshots_installed_total, 0u);
+  EXPECT_EQ(waiting.snapshot_chunks_received_total, 0u) << "nothing staged while one is in flight";
+  cluster.hold_checkpoints(away, false);
+  cluster.run(5610, 7000);
+  const ReplicaStatus caught_up = cluster.node(away).status();
+  EXPECT_EQ(caught_up.snapshots_installed_total, 1u);
+  EXPECT_EQ(caught_up.applied_index, cluster.node(leader).status().applied_index);
+  EXPECT_EQ(cluster.node(away).state_digest(), cluster.node(leader).state_digest());
+  EXPECT_EQ(caught_up.key_count, 73u);
 }
 
 // Dirty records are pinned in the record cache until a checkpoint; counting each one's memory —
@@ -892,11 +968,21 @@ TEST_P(KeyspaceCheckpoint, ScanAndKeysSeeDirtyKeysAcrossWritesAndCheckpoints) {
       model.insert(k);
     }
   };
+  // A checkpoint begins now and then, and is written to storage some writes and pages later
+  // (as a driver writing it off the loop does): meanwhile reads merge three layers.
+  std::optional<WriteBatch> in_flight;
   auto maybe_checkpoint = [&] {
+    if (in_flight) {
+      if (random() % 3 != 0) return;
+      ASSERT_TRUE(engine.write(*in_flight).is_ok());
+      keyspace.end_checkpoint();
+      in_flight.reset();
+      return;
+    }
     if (random() % 8 != 0) return;
-    WriteBatch batch;
-    keyspace.checkpoint(batch);
-    ASSERT_TRUE(engine.write(batch).is_ok());
+    in_flight.emplace();
+    keyspace.begin_checkpoint(*in_flight);
+    ASSERT_EQ(keyspace.checkpoint_in_flight(), !in_flight->empty());
   };
   for (int round = 0; round < 60; ++round) {
     for (int i = 0; i < 40; ++i) write();
@@ -929,6 +1015,68 @@ TEST_P(KeyspaceCheckpoint, ScanAndKeysSeeDirtyKeysAcrossWritesAndCheckpoints) {
     for (const Reply& k : keyspace.execute(KeysRequest{"*"}, 100).elements) all.insert(k.text);
     EXPECT_EQ(all, model) << "round " << round;
   }
+}
+
+// A checkpoint written later than it began (off the loop): its records stay visible until the
+// driver reports it written, whatever the cache evicts meanwhile; the writes after it are dirty for
+// the next one, which writes only them; a key rewritten meanwhile keeps its latest record.
+TEST_P(KeyspaceCheckpoint, RecordsInFlightStayVisibleUntilWritten) {
+  storage::MemoryEngine engine;
+  Keyspace keyspace(engine, GetParam());
+  for (int i = 0; i < 20; ++i) keyspace.execute(SetRequest{"a" + std::to_string(i), "first", {}, {}, false}, 100);
+  keyspace.execute(SetRequest{"big", std::string(1000, 'b'), {}, {}, false}, 100);  // larger than the tiny cache
+  keyspace.execute(SetRequest{"t", "x", {Expiry::Kind::absolute_ms, 9000}, {}, false}, 100);
+  WriteBatch first;
+  keyspace.begin_checkpoint(first);
+  ASSERT_TRUE(keyspace.checkpoint_in_flight());
+  EXPECT_FALSE(keyspace.dirty());
+  EXPECT_EQ(keyspace.checkpoint_index(), LogIndex()) << "not until it is written";
+
+  keyspace.execute(SetRequest{"a0", "second", {}, {}, false}, 100);
+  keyspace.execute(DelRequest{{"a1"}}, 100);
+  keyspace.execute(SetRequest{"big", std::string(900, 'c'), {}, {}, false}, 100);
+  keyspace.execute(SetRequest{"new", "n", {}, {}, false}, 100);
+  // Reads of keys storage lacks, enough to make the tiny cache evict what it may.
+  for (int i = 0; i < 50; ++i) keyspace.execute(GetRequest{"absent" + std::to_string(i)}, 100);
+  EXPECT_EQ(keyspace.dirty_records(), 4u);
+  EXPECT_EQ(keyspace.execute(GetRequest{"a0"}, 100), Reply::bulk("second"));
+  EXPECT_EQ(keyspace.execute(GetRequest{"a1"}, 100), Reply::nil());
+  EXPECT_EQ(keyspace.execute(GetRequest{"a2"}, 100), Reply::bulk("first")) << "frozen, not yet in storage";
+  EXPECT_EQ(keyspace.execute(GetRequest{"big"}, 100), Reply::bulk(std::string(900, 'c')));
+  EXPECT_EQ(keyspace.execute(TtlRequest{"t", true}, 1000), Reply::number(8000));
+  EXPECT_EQ(keyspace.execute(DbSizeRequest{}, 100), Reply::number(22));
+  EXPECT_EQ(keyspace.execute(KeysRequest{"*"}, 100).elements.size(), 22u);
+  const std::string digest = keyspace.digest();
+
+  // The first checkpoint holds the records as they were when it began.
+  std::map<std::string, std::string> frozen;
+  for (const auto& operation : first.operations()) {
+    if (operation.column == Column::data) frozen[std::string(user_key_of(operation.key))] = operation.value;
+  }
+  EXPECT_EQ(frozen.size(), 22u);
+  EXPECT_EQ(frozen.at("a0"), encode_value("first", std::nullopt));
+  EXPECT_EQ(frozen.at("big"), encode_value(std::string(1000, 'b'), std::nullopt));
+  EXPECT_FALSE(frozen.contains("new"));
+
+  ASSERT_TRUE(engine.write(first).is_ok());
+  keyspace.end_checkpoint();
+  EXPECT_FALSE(keyspace.checkpoint_in_flight());
+  EXPECT_EQ(keyspace.checkpoint_index(), LogIndex(22));
+  EXPECT_EQ(keyspace.digest(), digest);
+  EXPECT_EQ(keyspace.execute(GetRequest{"a0"}, 100), Reply::bulk("second")) << "written again since: still dirty";
+  EXPECT_EQ(keyspace.execute(GetRequest{"big"}, 100), Reply::bulk(std::string(900, 'c')));
+  EXPECT_EQ(keyspace.dirty_records(), 4u);
+
+  WriteBatch second;
+  keyspace.checkpoint(second);
+  std::set<std::string> written;
+  for (const auto& operation : second.operations()) {
+    if (operation.column == Column::data) written.insert(std::string(user_key_of(operation.key)));
+  }
+  EXPECT_EQ(written, (std::set<std::string>{"a0", "a1", "big", "new"}));
+  ASSERT_TRUE(engine.write(second).is_ok());
+  Keyspace reopened(engine, GetParam());
+  EXPECT_EQ(reopened.digest(), digest);
 }
 
 INSTANTIATE_TEST_SUITE_P(CacheOffTinyRoomy, KeyspaceCheckpoint,

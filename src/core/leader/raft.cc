@@ -315,6 +315,9 @@ bool Raft::take_ready(Ready& out) {
 // cost a second fsync per write on every node; writing the state at every batch, a data put per
 // write on every node (docs/benchmarks.md, docs/storage.md).
 void Raft::maybe_checkpoint() {
+  // One at a time; none while a snapshot is staged or moved into place (the install replaces the
+  // columns a checkpoint writes: one landing after it would put the old state back).
+  if (checkpoint_in_flight_id_ != 0 || install_) return;
   const bool dirty = keyspace_.dirty() || !windows_dirty_.empty() || applied_terms_dirty_ || applied_written_ != applied_;
   if (!dirty) return;
   if (!dirty_since_ms_) dirty_since_ms_ = now_ms_;
@@ -323,23 +326,35 @@ void Raft::maybe_checkpoint() {
   const bool due = applied_.value() - checkpoint_applied_.value() >= options_.checkpoint_entries ||
                    keyspace_.dirty_bytes() >= bytes_max || now_ms_ >= *dirty_since_ms_ + options_.checkpoint_interval_ms;
   if (!due) return;
-  keyspace_.checkpoint(pending_.batch);
+  WriteBatch& batch = pending_.checkpoint;
+  REPLIKV_ASSERT(pending_.checkpoint_id == 0 && batch.empty(), "one checkpoint per Ready");
+  keyspace_.begin_checkpoint(batch);
   for (auto& [origin, window_dirty] : windows_dirty_) {
-    pending_.batch.put(Column::meta, window_key(origin), applied_windows_[origin].encode());
+    batch.put(Column::state, window_key(origin), applied_windows_[origin].encode());
   }
   windows_dirty_.clear();
   if (applied_terms_dirty_) {
-    pending_.batch.put(Column::state, std::string(state_applied_terms), encode_index_terms(applied_terms_));
+    batch.put(Column::state, std::string(state_applied_terms), encode_index_terms(applied_terms_));
     applied_terms_dirty_ = false;
   }
   if (applied_written_ != applied_) {
-    pending_.batch.put(Column::state, std::string(state_applied), u64_bytes(applied_.value()));
+    batch.put(Column::state, std::string(state_applied), u64_bytes(applied_.value()));
     applied_written_ = applied_;
   }
   // (An install replaces the checkpoint itself, rollback included: raft_snapshots.cc.)
   REPLIKV_ASSERT(applied_ >= checkpoint_applied_, "a checkpoint never moves back");
-  checkpoint_applied_ = applied_;
+  pending_.checkpoint_id = checkpoint_in_flight_id_ = ++checkpoint_ids_;
+  checkpoint_in_flight_applied_ = applied_;
   dirty_since_ms_.reset();
+}
+
+void Raft::checkpointed(uint64_t checkpoint_id) {
+  REPLIKV_ASSERT(checkpoint_id != 0 && checkpoint_id == checkpoint_in_flight_id_,
+                 "checkpointed() names the checkpoint in flight");
+  keyspace_.end_checkpoint();
+  REPLIKV_ASSERT(checkpoint_in_flight_applied_ >= checkpoint_applied_, "a checkpoint never moves back");
+  checkpoint_applied_ = checkpoint_in_flight_applied_;
+  checkpoint_in_flight_id_ = 0;
 }
 
 ReplicaStatus Raft::status() const {

@@ -215,6 +215,7 @@ class Raft final : public Replica {
   using Replica::tick;
   void tick(TimeMs wall_ms, TimeMs monotonic_ms) override;
   void persisted(ReadyId ready_id) override;
+  void checkpointed(uint64_t checkpoint_id) override;
   bool take_ready(Ready& out) override;
   ReplicaStatus status() const override;
   std::string state_digest() const override { return keyspace_.digest(); }
@@ -521,9 +522,13 @@ class Raft final : public Replica {
   bool log_written_ = false;
   LogIndex commit_written_;
   LogIndex applied_written_;
-  // The applied index of the last checkpoint handed over: storage holds the state up to it (once
-  // that Ready is applied), so the log is compacted only below it.
+  // The applied index of the last checkpoint the driver reported written (checkpointed()):
+  // storage holds the state up to it, so the log is compacted only below it.
   LogIndex checkpoint_applied_;
+  // The checkpoint handed over and not yet reported: its id and applied index (id 0: none).
+  uint64_t checkpoint_in_flight_id_ = 0;
+  LogIndex checkpoint_in_flight_applied_;
+  uint64_t checkpoint_ids_ = 0;
   std::optional<TimeMs> dirty_since_ms_;  // when something was first applied after it
   LogIndex term_start_index_;  // this leader's no-op
   TimeMs became_leader_ms_ = 0;

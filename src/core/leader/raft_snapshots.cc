@@ -179,6 +179,14 @@ void Raft::on_install_snapshot(const proto::RaftMessage& message) {
     return;
   }
   const bool same = install_ && install_->index == index && install_->term == term && install_->leader_term == term_;
+  if (checkpoint_in_flight_id_ != 0) {
+    // A checkpoint begun before this snapshot arrived is still being written: it would land on
+    // the snapshot's state. Nothing is staged until it is in (no new one begins meanwhile); the
+    // leader sends again when it sees no progress.
+    response.set_chunk_next(same ? install_->chunk_next : 0);
+    send(from, std::move(response));
+    return;
+  }
   if (chunk.number() == 0 && !(same && install_->chunk_next > 0)) {
     if (install_) discard_staged(pending_.batch);  // another snapshot's chunks
     install_ = Install{index, term, term_, 0, false, now_ms_, 0};
@@ -238,6 +246,7 @@ void Raft::switch_to_snapshot() {
   pending_.batch.erase_to_end(Column::log, "");
   entry_bytes_.clear();
   log_bytes_ = 0;
+  REPLIKV_ASSERT(checkpoint_in_flight_id_ == 0, "no checkpoint lands on a snapshot's state");
   keyspace_.reset_to_storage();  // its open writes were erased with the rest
   applied_windows_.clear();
   windows_dirty_.clear();
