@@ -89,8 +89,8 @@ std::string Server::Impl::metrics_text() const {
   const auto status = replica->status();
   const auto storage_stats = engine->stats();
   std::string out;
-  auto metric = [&](std::string_view name, std::string_view type, std::string_view help,
-                    uint64_t value) {
+  // Counts as integers, durations as seconds with a fraction.
+  auto metric = [&](std::string_view name, std::string_view type, std::string_view help, auto value) {
     out += fmt::format("# HELP {} {}\n# TYPE {} {}\n{} {}\n", name, help, name, type, name, value);
   };
   metric("replikv_uptime_seconds", "gauge", "Seconds since the node started.",
@@ -142,6 +142,14 @@ std::string Server::Impl::metrics_text() const {
          status.dirty_records);
   metric("replikv_dirty_bytes", "gauge", "Memory the writes since the last checkpoint hold (key, value, per-entry overhead).",
          status.dirty_bytes);
+  metric("replikv_checkpoint_in_flight", "gauge", "1 while a checkpoint is being written (off the event loop).",
+         status.checkpoint_in_flight ? 1 : 0);
+  metric("replikv_checkpoint_last_seconds", "gauge", "How long the last checkpoint took to write.",
+         static_cast<double>(counters.checkpoint_last_us) / 1e6);
+  metric("replikv_checkpoint_seconds_total", "counter", "Time spent writing checkpoints (off the event loop).",
+         static_cast<double>(counters.checkpoint_us_total) / 1e6);
+  metric("replikv_checkpoint_bytes_total", "counter", "Key and value bytes of the checkpoints written.",
+         storage_stats.checkpoint_bytes_total);
   metric("replikv_group_commits_total", "counter", "Storage syncs (group commits), one in flight at a time.",
          counters.group_commits);
   metric("replikv_wal_syncs_total", "counter", "Log syncs counted by the storage engine.",

@@ -1,5 +1,6 @@
 #include "runtime/server.h"
 
+#include <chrono>
 #include <csignal>
 #include <random>
 
@@ -75,7 +76,8 @@ std::optional<std::string> Server::Impl::start() {
     if (!status.is_ok()) return fmt::format("upgrading the storage layout: {}", status.message());
     spdlog::info("storage layout upgraded: {} records moved to the state column", upgrade.size() / 2);
   }
-  if (engine->sync_off_thread()) sync_worker = std::make_unique<SyncWorker>(*engine, io);
+  if (engine->sync_off_thread()) sync_worker = std::make_unique<StorageWorker>(io);
+  if (engine->checkpoint_off_thread()) checkpoint_worker = std::make_unique<StorageWorker>(io);
   if (auto error = start_replica()) return error;
 
   asio::error_code ec;
@@ -213,6 +215,7 @@ int Server::Impl::run() {
   peers.reset();
   replica.reset();
   sync_worker.reset();
+  checkpoint_worker.reset();
   engine.reset();
   spdlog::info("replikv stopped");
   return 0;
@@ -246,14 +249,7 @@ void Server::Impl::drain_ready() {
         stop_on_storage_failure("write", status);
       }
     }
-    if (ready.checkpoint_id != 0) {
-      // Written after the batch, in the log's order: a crash that keeps it keeps the entries it
-      // reflects (core/ready.h, step 6).
-      if (auto status = engine->write(ready.checkpoint); !status.is_ok()) {
-        stop_on_storage_failure("checkpoint write", status);
-      }
-      replica->checkpointed(ready.checkpoint_id);
-    }
+    if (ready.checkpoint_id != 0) write_checkpoint(ready.checkpoint_id, ready.checkpoint);
     const bool must_sync =
         ready.sync == core::Sync::always ||
         (ready.sync == core::Sync::per_policy && config.fsync == FsyncPolicy::always);
@@ -321,10 +317,36 @@ void Server::Impl::start_sync() {
     on_synced(engine->sync());
     return;
   }
-  sync_worker->start([this](const storage::Status& status) {
-    on_synced(status);
-    finish_turn();
-  });
+  sync_worker->start([this] { return engine->sync(); },
+                     [this](const storage::Status& status) {
+                       on_synced(status);
+                       finish_turn();
+                     });
+}
+
+// A replica's checkpoint (core/ready.h, step 6): on the checkpoint thread when the engine allows
+// it — the loop goes on serving, and the replica keeps the records in memory until checkpointed()
+// — or here, at once. The replica hands over one at a time, so the thread is free.
+void Server::Impl::write_checkpoint(uint64_t id, core::WriteBatch& batch) {
+  const auto started = std::chrono::steady_clock::now();
+  auto finished = [this, id, started](const storage::Status& status) {
+    if (!status.is_ok()) stop_on_storage_failure("checkpoint", status);
+    counters.checkpoint_last_us = static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count());
+    counters.checkpoint_us_total += counters.checkpoint_last_us;
+    replica->checkpointed(id);
+  };
+  if (!checkpoint_worker) {
+    finished(engine->write_checkpoint(batch));
+    return;
+  }
+  auto held = std::make_shared<core::WriteBatch>();
+  held->swap(batch);
+  checkpoint_worker->start([this, held] { return engine->write_checkpoint(*held); },
+                           [this, finished](const storage::Status& status) {
+                             finished(status);
+                             finish_turn();  // what checkpointed() produced (a compaction)
+                           });
 }
 
 void Server::Impl::on_synced(const storage::Status& status) {
@@ -369,6 +391,9 @@ bool Server::Impl::release_durable() {
 // still running on the sync thread finishes first; its completion never runs).
 void Server::Impl::flush_before_exit() {
   if (sync_worker) sync_worker->wait_idle();
+  // A checkpoint being written finishes (its completion never runs: the next start applies the
+  // log after the one before it again, as after a crash).
+  if (checkpoint_worker) checkpoint_worker->wait_idle();
   drain_ready();
   if (syncing_from || sync_needed_from) {
     sync_needed_from.reset();

@@ -295,11 +295,14 @@ std::string Server::Impl::info(std::string_view section_arg) const {
         "replikv_wal_syncs:{}\r\nreplikv_replies_released_before_durable:{}\r\n"
         "replikv_batches_written:{}\r\nreplikv_bytes_written:{}\r\nreplikv_data_dir:{}\r\n"
         "replikv_checkpoint_index:{}\r\nreplikv_checkpoints:{}\r\nreplikv_dirty_records:{}\r\n"
-        "replikv_dirty_bytes:{}\r\n",
+        "replikv_dirty_bytes:{}\r\nreplikv_checkpoint_in_flight:{}\r\nreplikv_checkpoint_last_ms:{:.3f}\r\n"
+        "replikv_checkpoint_bytes:{}\r\n",
         to_string(config.engine), to_string(config.fsync), counters.group_commits,
         storage_stats.wal_syncs_total, counters.replies_before_durable,
         storage_stats.batches_written_total, storage_stats.bytes_written_total, config.data_dir,
-        status.checkpoint_index.value(), status.checkpoints_total, status.dirty_records, status.dirty_bytes);
+        status.checkpoint_index.value(), status.checkpoints_total, status.dirty_records, status.dirty_bytes,
+        status.checkpoint_in_flight ? 1 : 0, static_cast<double>(counters.checkpoint_last_us) / 1e3,
+        storage_stats.checkpoint_bytes_total);
   }
   if (wants("stats")) {
     header("Stats");

@@ -34,7 +34,7 @@
 #include "runtime/peer_transport.h"
 #include "runtime/resp.h"
 #include "runtime/server.h"
-#include "runtime/sync_worker.h"
+#include "runtime/storage_worker.h"
 #include "storage/engine.h"
 
 namespace replikv::runtime {
@@ -76,6 +76,8 @@ struct Counters {
   uint64_t net_input_bytes = 0;
   uint64_t net_output_bytes = 0;
   uint64_t group_commits = 0;            // engine syncs finished, one in flight at a time
+  uint64_t checkpoint_last_us = 0;       // how long the last checkpoint took to write (off the loop)
+  uint64_t checkpoint_us_total = 0;
   uint64_t replies_before_durable = 0;   // must stay 0: a reply released before its sync
   uint64_t unknown_commands = 0;
   uint64_t error_replies = 0;
@@ -96,6 +98,7 @@ struct Server::Impl {
   void finish_turn();
   void start_sync();
   void on_synced(const storage::Status& status);
+  void write_checkpoint(uint64_t id, core::WriteBatch& batch);
   core::ReadyId durable_candidate() const;
   bool release_durable();
   void flush_before_exit();
@@ -150,7 +153,8 @@ struct Server::Impl {
   std::optional<int64_t> tick_armed_at_ms;
 
   std::unique_ptr<storage::Engine> engine;
-  std::unique_ptr<SyncWorker> sync_worker;  // when the engine syncs off the loop (goes before it)
+  std::unique_ptr<StorageWorker> sync_worker;  // when the engine syncs off the loop (goes before it)
+  std::unique_ptr<StorageWorker> checkpoint_worker;  // when it writes checkpoints off the loop
   std::unique_ptr<core::Replica> replica;
   std::unique_ptr<PeerTransport> peers;           // strategy "leader" only
   std::map<uint32_t, std::string> client_addresses;  // members' client ports, for ROLE and INFO

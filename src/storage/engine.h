@@ -8,11 +8,17 @@
 // - A failed write or sync returns an error Status; the caller must stop the node rather than go
 //   on as if it had succeeded (a lost fsync cannot be retried safely).
 //
-// Thread-safety: an engine is used from one thread, with one exception. When sync_off_thread() is
+// - write_checkpoint(batch) applies a replica's checkpoint (core/ready.h, step 6) atomically and
+//   durably, with every write that returned before the call: when it returns, a crash keeps it
+//   and them. The batch holds puts and erases only.
+//
+// Thread-safety: an engine is used from one thread, with two exceptions. When sync_off_thread() is
 // true, sync() may run on one other thread while the owner goes on writing and reading; it then
 // makes durable every write that returned before sync() was called (a write made while it runs
-// may or may not be covered: the runtime counts it as not). The runtime uses this to keep its
-// event loop serving while the device syncs (runtime/sync_worker.h).
+// may or may not be covered: the runtime counts it as not). When checkpoint_off_thread() is true,
+// write_checkpoint() may run on another thread likewise (the owner writes none of the
+// checkpoint's keys meanwhile: the replica guarantees it). The runtime uses these to keep its
+// event loop serving while the device works (runtime/storage_worker.h).
 #pragma once
 
 #include <cstdint>
@@ -43,6 +49,8 @@ struct EngineStats {
   uint64_t bytes_written_total = 0;
   uint64_t syncs_total = 0;       // sync() calls that completed
   uint64_t wal_syncs_total = 0;   // the engine's own count of log syncs (RocksDB's WAL_FILE_SYNCED)
+  uint64_t checkpoints_written_total = 0;  // write_checkpoint() calls that succeeded
+  uint64_t checkpoint_bytes_total = 0;     // their batches' key and value bytes
 };
 
 class Engine : public core::StorageView {
@@ -50,6 +58,11 @@ class Engine : public core::StorageView {
   virtual Status write(const core::WriteBatch& batch) = 0;
   virtual Status sync() = 0;
   virtual bool sync_off_thread() const { return false; }
+  virtual Status write_checkpoint(const core::WriteBatch& batch) {
+    Status status = write(batch);
+    return status.is_ok() ? sync() : status;
+  }
+  virtual bool checkpoint_off_thread() const { return false; }
   virtual EngineStats stats() const = 0;
   virtual std::string name() const = 0;
 };

@@ -37,6 +37,9 @@ class RocksDbEngine final : public Engine {
   // writer (the WAL file's sync is thread-safe on POSIX) and it covers every write before it.
   Status sync() override;
   bool sync_off_thread() const override { return true; }
+  // Sorted files built on the calling thread and ingested into their columns atomically.
+  Status write_checkpoint(const core::WriteBatch& batch) override;
+  bool checkpoint_off_thread() const override { return true; }
   EngineStats stats() const override;
   std::string name() const override { return "rocksdb"; }
 

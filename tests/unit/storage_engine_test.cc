@@ -3,6 +3,7 @@
 #include <map>
 #include <random>
 #include <memory>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -261,6 +262,76 @@ TYPED_TEST(EngineTest, SyncsAreCounted) {
   EXPECT_EQ(after.batches_written_total - before.batches_written_total, 2u);
   EXPECT_EQ(after.syncs_total - before.syncs_total, 1u);
   EXPECT_GE(after.wal_syncs_total - before.wal_syncs_total, 1u);
+}
+
+// A checkpoint (Engine::write_checkpoint; RocksDB: sorted files ingested into every column at
+// once) leaves each key as the batch's last operation on it says, over what storage held, durably;
+// a snapshot view taken before does not see it; and the loop's writes to other columns go on
+// around it — from another thread while it is written, where the engine allows that.
+TYPED_TEST(EngineTest, ACheckpointLeavesEachKeyAsItsLastOperationSays) {
+  core::WriteBatch before;
+  for (int i = 0; i < 100; ++i) before.put(Column::data, "key" + std::to_string(i), "old");
+  before.put(Column::expiry, "gone", "");
+  before.put(Column::log, "entry1", "e");
+  ASSERT_TRUE(this->engine_->write(before).is_ok());
+  auto frozen = this->engine_->snapshot();
+
+  core::WriteBatch checkpoint;
+  std::map<std::string, std::optional<std::string>> model;
+  std::mt19937_64 random(3);
+  for (int i = 0; i < 2000; ++i) {
+    const std::string key = "key" + std::to_string(random() % 300);
+    if (random() % 4 == 0) {
+      checkpoint.erase(Column::data, key);
+      model[key] = std::nullopt;
+    } else {
+      const std::string value = "v" + std::to_string(i);
+      checkpoint.put(Column::data, key, value);
+      model[key] = value;
+    }
+  }
+  checkpoint.put(Column::expiry, "brief", "");
+  checkpoint.erase(Column::expiry, "brief");  // put and erased again: erased
+  checkpoint.erase(Column::expiry, "gone");
+  checkpoint.put(Column::state, "counters", "c");
+  core::WriteBatch beside;
+  beside.put(Column::log, "entry2", "e");
+  beside.put(Column::meta, "raft_commit", "2");
+  if (this->engine_->checkpoint_off_thread()) {
+    Status written = Status::ok();
+    std::thread writer([&] { written = this->engine_->write_checkpoint(checkpoint); });
+    EXPECT_TRUE(this->engine_->write(beside).is_ok());
+    writer.join();
+    ASSERT_TRUE(written.is_ok()) << written.message();
+  } else {
+    ASSERT_TRUE(this->engine_->write_checkpoint(checkpoint).is_ok());
+    ASSERT_TRUE(this->engine_->write(beside).is_ok());
+  }
+  ASSERT_TRUE(this->engine_->sync().is_ok());
+  EXPECT_EQ(this->engine_->stats().checkpoints_written_total, 1u);
+
+  auto check = [&](const Engine& engine) {
+    for (int i = 0; i < 300; ++i) {
+      const std::string key = "key" + std::to_string(i);
+      const auto it = model.find(key);
+      const std::optional<std::string> expected =
+          it != model.end() ? it->second : (i < 100 ? std::optional<std::string>("old") : std::nullopt);
+      EXPECT_EQ(engine.get(Column::data, key), expected) << key;
+    }
+    EXPECT_EQ(engine.get(Column::expiry, "brief"), std::nullopt);
+    EXPECT_EQ(engine.get(Column::expiry, "gone"), std::nullopt);
+    EXPECT_EQ(engine.get(Column::state, "counters"), "c");
+    EXPECT_EQ(engine.get(Column::log, "entry1"), "e");
+    EXPECT_EQ(engine.get(Column::log, "entry2"), "e");
+    EXPECT_EQ(engine.get(Column::meta, "raft_commit"), "2");
+  };
+  check(*this->engine_);
+  EXPECT_EQ(frozen->get(Column::data, "key0"), "old") << "a view taken before does not see it";
+  EXPECT_EQ(frozen->get(Column::expiry, "gone"), "");
+  EXPECT_EQ(frozen->get(Column::state, "counters"), std::nullopt);
+  frozen.reset();  // a view does not outlive its engine
+  this->reopen();
+  check(*this->engine_);
 }
 
 TEST(MemoryEngine, CrashLosesExactlyTheUnsyncedWrites) {

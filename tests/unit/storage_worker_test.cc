@@ -1,5 +1,6 @@
-// The sync thread (runtime/sync_worker.h): completions on the loop, one sync at a time, a sync
-// asked for from the previous one's completion never lost, and the wait before the last flush.
+// The storage threads (runtime/storage_worker.h), as the sync uses them: completions on the loop,
+// one task at a time, a task asked for from the previous one's completion never lost, and the wait
+// before the last flush.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -8,7 +9,7 @@
 
 #include <asio/executor_work_guard.hpp>
 
-#include "runtime/sync_worker.h"
+#include "runtime/storage_worker.h"
 
 namespace replikv::runtime {
 namespace {
@@ -30,12 +31,13 @@ class CountingEngine final : public storage::Engine {
   std::atomic<int> syncs{0};
 };
 
-TEST(SyncWorker, RunsTheCompletionOnTheLoopAndIsBusyUntilThen) {
+TEST(StorageWorker, RunsTheCompletionOnTheLoopAndIsBusyUntilThen) {
   asio::io_context io;
   CountingEngine engine;
-  SyncWorker worker(engine, io);
+  StorageWorker worker(io);
+  auto sync = [&engine] { return engine.sync(); };
   bool done = false;
-  worker.start([&](const storage::Status& status) {
+  worker.start(sync, [&](const storage::Status& status) {
     EXPECT_TRUE(status.is_ok());
     EXPECT_FALSE(worker.busy());
     done = true;
@@ -51,20 +53,21 @@ TEST(SyncWorker, RunsTheCompletionOnTheLoopAndIsBusyUntilThen) {
 
 // Each sync asked for from the completion of the one before: the way the server chains its
 // group commits. None may be lost between the thread posting a completion and taking the next.
-TEST(SyncWorker, ASyncAskedForFromACompletionAlwaysRuns) {
+TEST(StorageWorker, ASyncAskedForFromACompletionAlwaysRuns) {
   asio::io_context io;
   CountingEngine engine;
-  SyncWorker worker(engine, io);
+  StorageWorker worker(io);
+  auto sync = [&engine] { return engine.sync(); };
   constexpr int chain = 2000;
   int completed = 0;
   std::function<void(const storage::Status&)> next = [&](const storage::Status&) {
     if (++completed < chain) {
-      worker.start(next);
+      worker.start(sync, next);
     } else {
       io.stop();
     }
   };
-  worker.start(next);
+  worker.start(sync, next);
   auto work = asio::make_work_guard(io);
   // Bounded: a lost request leaves the loop waiting until then.
   io.run_for(std::chrono::seconds(20));
@@ -72,11 +75,12 @@ TEST(SyncWorker, ASyncAskedForFromACompletionAlwaysRuns) {
   EXPECT_EQ(engine.syncs.load(), chain);
 }
 
-TEST(SyncWorker, WaitIdleReturnsOnceTheRunningSyncIsDone) {
+TEST(StorageWorker, WaitIdleReturnsOnceTheRunningSyncIsDone) {
   asio::io_context io;
   CountingEngine engine;
-  SyncWorker worker(engine, io);
-  worker.start([](const storage::Status&) {});
+  StorageWorker worker(io);
+  auto sync = [&engine] { return engine.sync(); };
+  worker.start(sync, [](const storage::Status&) {});
   worker.wait_idle();  // without running the loop: the completion stays queued
   EXPECT_EQ(engine.syncs.load(), 1);
   EXPECT_FALSE(worker.busy());

@@ -1,4 +1,4 @@
-#include "runtime/sync_worker.h"
+#include "runtime/storage_worker.h"
 
 #include <utility>
 
@@ -8,10 +8,9 @@
 
 namespace replikv::runtime {
 
-SyncWorker::SyncWorker(storage::Engine& engine, asio::io_context& io)
-    : engine_(engine), io_(io), thread_([this] { run(); }) {}
+StorageWorker::StorageWorker(asio::io_context& io) : io_(io), thread_([this] { run(); }) {}
 
-SyncWorker::~SyncWorker() {
+StorageWorker::~StorageWorker() {
   {
     std::lock_guard lock(mutex_);
     stopping_ = true;
@@ -20,34 +19,36 @@ SyncWorker::~SyncWorker() {
   thread_.join();
 }
 
-void SyncWorker::start(Done done) {
-  REPLIKV_ASSERT(!busy_, "one sync in flight at a time");
+void StorageWorker::start(Task task, Done done) {
+  REPLIKV_ASSERT(!busy_, "one task in flight at a time");
   busy_ = true;
   {
     std::lock_guard lock(mutex_);
     requested_ = true;
+    task_ = std::move(task);
     pending_ = std::move(done);
   }
   wake_.notify_all();
 }
 
-void SyncWorker::wait_idle() {
+void StorageWorker::wait_idle() {
   std::unique_lock lock(mutex_);
   wake_.wait(lock, [this] { return !requested_ && !running_; });
   busy_ = false;
 }
 
-void SyncWorker::run() {
+void StorageWorker::run() {
   std::unique_lock lock(mutex_);
   for (;;) {
     wake_.wait(lock, [this] { return requested_ || stopping_; });
     if (!requested_) return;  // stopping, nothing asked for
-    // Taken before the completion is posted: the loop may ask for the next sync from it.
+    // Taken before the completion is posted: the loop may ask for the next task from it.
     requested_ = false;
     running_ = true;
+    Task task = std::move(task_);
     Done done = std::move(pending_);
     lock.unlock();
-    storage::Status status = engine_.sync();
+    storage::Status status = task();
     asio::post(io_, [this, done = std::move(done), status = std::move(status)] {
       busy_ = false;
       done(status);
