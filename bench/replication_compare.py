@@ -87,11 +87,12 @@ def stop_processes(processes, directory):
 
 
 class ReplikvCluster:
-    def __init__(self, ack, fsync, nodes=3, settings=()):
+    def __init__(self, ack, fsync, nodes=3, settings=(), binary=None):
+        self.binary = binary or REPLIKV
         self.dir = tempfile.mkdtemp(prefix="bench-replikv-")
         self.port = free_base(nodes)
         self.nodes = nodes
-        subprocess.run([REPLIKV, "cluster", "start", "--dir", self.dir, "--nodes", str(nodes), "--port", str(self.port),
+        subprocess.run([self.binary, "cluster", "start", "--dir", self.dir, "--nodes", str(nodes), "--port", str(self.port),
                         "--ack", ack, "--fsync", fsync, "--set", "log_level=warn",
                         *[arg for setting in settings for arg in ("--set", setting)]],
                        check=True, capture_output=True, timeout=120)
@@ -106,7 +107,7 @@ class ReplikvCluster:
         return False
 
     def stop(self):
-        subprocess.run([REPLIKV, "cluster", "stop", "--dir", self.dir], capture_output=True, timeout=120)
+        subprocess.run([self.binary, "cluster", "stop", "--dir", self.dir], capture_output=True, timeout=120)
         shutil.rmtree(self.dir, ignore_errors=True)
 
 

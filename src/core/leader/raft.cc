@@ -306,14 +306,14 @@ bool Raft::take_ready(Ready& out) {
   return true;
 }
 
-// The applied index rides in the same atomic batch as the state it reflects (a checkpoint), without
-// a sync of its own: applied entries are committed and already durable in this node's log (a
-// leader counts itself only after its sync; a follower applies what earlier, synced Readies
-// appended), so a crash that loses the state applied since the last checkpoint — never written, or
-// in an unsynced suffix of batches — loses what the log applies again. The log is compacted only
-// below the checkpoint's applied index, in the checkpoint's batch or a later one. Syncing here
-// cost a second fsync per write on every node; writing the state at every batch, a data put per
-// write on every node (docs/benchmarks.md, docs/storage.md).
+// The applied index rides in the same atomic batch as the state it reflects (a checkpoint), which
+// the driver writes apart from the Ready's batch, off the loop if it can, and reports with
+// checkpointed(): applied entries are committed and already durable in this node's log (a leader
+// counts itself only after its sync; a follower applies what earlier, synced Readies appended), so
+// a crash that loses the state applied since the last checkpoint — never written, or still in
+// flight — loses what the log applies again. The log is compacted only below the last checkpoint
+// reported. Writing the state at every batch cost a data put per write on every node
+// (docs/benchmarks.md, docs/storage.md).
 void Raft::maybe_checkpoint() {
   // One at a time; none while a snapshot is staged or moved into place (the install replaces the
   // columns a checkpoint writes: one landing after it would put the old state back).
@@ -355,6 +355,7 @@ void Raft::checkpointed(uint64_t checkpoint_id) {
   REPLIKV_ASSERT(checkpoint_in_flight_applied_ >= checkpoint_applied_, "a checkpoint never moves back");
   checkpoint_applied_ = checkpoint_in_flight_applied_;
   checkpoint_in_flight_id_ = 0;
+  ++checkpoints_written_;
 }
 
 ReplicaStatus Raft::status() const {
@@ -363,6 +364,8 @@ ReplicaStatus Raft::status() const {
   status.node_id = options_.node_id;
   keyspace_.describe(status);
   status.checkpoint_index = checkpoint_applied_;
+  status.checkpoints_total = checkpoints_written_;  // the keyspace counts only those with records
+  status.checkpoint_in_flight = checkpoint_in_flight_id_ != 0;
   status.applied_index = applied_;
   status.durable_ready_id = durable_ready_;
   status.writes_applied_total = writes_applied_;

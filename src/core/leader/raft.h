@@ -115,7 +115,7 @@ struct RaftOptions {
   // the records written since hold `checkpoint_bytes` in memory (Keyspace::dirty_bytes; at most a
   // quarter of the record cache, which holds them meanwhile), or `checkpoint_interval_ms` after the first of them. Until then
   // the log alone holds it: a restart applies the entries after the checkpoint again. With the
-  // record cache off, every batch is a checkpoint.
+  // record cache off, every batch is a checkpoint (one at a time: none begins while one is written).
   uint64_t checkpoint_entries = 16384;
   uint64_t checkpoint_bytes = 16ull << 20;
   TimeMs checkpoint_interval_ms = 1000;
@@ -529,6 +529,7 @@ class Raft final : public Replica {
   uint64_t checkpoint_in_flight_id_ = 0;
   LogIndex checkpoint_in_flight_applied_;
   uint64_t checkpoint_ids_ = 0;
+  uint64_t checkpoints_written_ = 0;  // reported by the driver, this run
   std::optional<TimeMs> dirty_since_ms_;  // when something was first applied after it
   LogIndex term_start_index_;  // this leader's no-op
   TimeMs became_leader_ms_ = 0;
