@@ -3,7 +3,7 @@ A B A B so a drifting machine favours neither; medians of the rounds to docs/ben
 
 The same binary, two settings (docs/storage.md): `checkpoint_entries = 1` — a checkpoint in every
 batch, as every node wrote its applied state before checkpoints existed — against the defaults
-(a checkpoint every 16384 entries, 16 MiB or second). Three nodes:
+(a checkpoint every 65536 entries, 16 MiB or second). Three nodes:
   - `async`, fsync "never": redis-benchmark SET -P 1 and -P 16, GET -P 16 (-c 50, 100-byte
     values, 100,000 keys) against the leader;
   - `majority`, fsync "always": `replikv bench` SET from 16 connections — p99 shows what a

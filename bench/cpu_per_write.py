@@ -6,7 +6,11 @@ Throughput on a machine whose cores the servers and the load share is bound by t
 costs across all three processes, so this is the number the profile work tries to lower; it
 reads each process's user + system time from /proc/PID/stat before and after the load.
 
+With --baseline BINARY, another replikv build (an earlier commit's) takes Redis's place: before
+and after a change, same load, alternating; that mode only prints.
+
 Usage: /usr/bin/python3 bench/cpu_per_write.py [--rounds N] [--no-write]
+       /usr/bin/python3 bench/cpu_per_write.py --baseline PATH [--rounds N]
 """
 import argparse
 import os
@@ -43,8 +47,8 @@ def measure(port, pids, leader_pid, pipeline):
     return rate, used[leader_pid], others
 
 
-def run_replikv(pipeline):
-    cluster = ReplikvCluster("async", "never")
+def run_replikv(pipeline, binary=None):
+    cluster = ReplikvCluster("async", "never", binary=binary)
     try:
         pids = replikv_pids(cluster)
         leader_pid = pids[cluster.leader - cluster.port]
@@ -66,10 +70,15 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md alone")
+    parser.add_argument("--baseline", help="another replikv binary, measured in Redis's place")
     args = parser.parse_args()
+    peer = ("Redis", run_redis)
+    if args.baseline:
+        peer = ("baseline", lambda pipeline: run_replikv(pipeline, args.baseline))
+        args.no_write = True
     results = {}
     for round_ in range(args.rounds):
-        order = [("Redis", run_redis), ("replikv", run_replikv)]
+        order = [peer, ("replikv", run_replikv)]
         if round_ % 2:
             order.reverse()
         for pipeline in (1, 16):
@@ -85,7 +94,7 @@ def main():
     lines = ["| pipeline | system | SET/s | leader / primary µs per SET | each follower / replica µs | "
              "all three µs |", "|---:|---|---:|---:|---|---:|"]
     for pipeline in (1, 16):
-        for name in ("Redis", "replikv"):
+        for name in (peer[0], "replikv"):
             runs = results[(name, pipeline)]
             rate = med([r[0] for r in runs])
             leader = med([r[1] for r in runs])

@@ -169,7 +169,7 @@ const std::vector<KeySpec>& key_specs() {
                    &Config::log_compact_entries, 2, 1000000000),
       unsigned_key("checkpoint_entries",
                    "leader: write the applied state to storage once this many log entries were applied "
-                   "since the last checkpoint (default 16384); a restart applies the entries after it again",
+                   "since the last checkpoint (default 65536); a restart applies the entries after it again",
                    &Config::checkpoint_entries, 1, 1000000000),
       unsigned_key("checkpoint_bytes",
                    "leader: … or once the records written since hold this many bytes in memory (key, value and "

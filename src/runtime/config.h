@@ -56,7 +56,7 @@ struct Config {
   uint64_t log_compact_entries = 20000;
   uint64_t log_keep_entries = 5000;
   uint64_t log_compact_bytes = 64ull << 20;
-  uint64_t checkpoint_entries = 16384;         // leader: applied state to storage every so many entries,
+  uint64_t checkpoint_entries = 65536;         // leader: applied state to storage every so many entries,
   uint64_t checkpoint_bytes = 16ull << 20;     // … so many bytes written,
   uint64_t checkpoint_interval_ms = 1000;      // … or so long after the first unwritten one
   uint64_t snapshot_chunk_bytes = 1ull << 20;

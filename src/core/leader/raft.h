@@ -116,7 +116,7 @@ struct RaftOptions {
   // quarter of the record cache, which holds them meanwhile), or `checkpoint_interval_ms` after the first of them. Until then
   // the log alone holds it: a restart applies the entries after the checkpoint again. With the
   // record cache off, every batch is a checkpoint (one at a time: none begins while one is written).
-  uint64_t checkpoint_entries = 16384;
+  uint64_t checkpoint_entries = 65536;
   uint64_t checkpoint_bytes = 16ull << 20;
   TimeMs checkpoint_interval_ms = 1000;
   // Log compaction: once the log holds more than `log_compact_entries` entries, the ones below
