@@ -49,6 +49,7 @@ class Broken final : public core::Replica {
   void peer_message(const core::Message& message) override { inner_->peer_message(message); }
   void tick(core::TimeMs wall_ms, core::TimeMs monotonic_ms) override { inner_->tick(wall_ms, monotonic_ms); }
   void persisted(core::ReadyId id) override { inner_->persisted(id); }
+  void checkpointed(uint64_t id) override { inner_->checkpointed(id); }
   bool take_ready(core::Ready& out) override {
     const bool any = inner_->take_ready(out);
     if (ack_before_sync_) out.sync = core::Sync::none;
