@@ -79,7 +79,6 @@ class RecordCache {
     }
   }
   size_t pinned_count() const { return pinned_.size(); }
-  size_t frozen_count() const { return frozen_.size(); }
   void clear();
 
   uint64_t bytes() const { return bytes_; }

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
-#include <bit>
 #include <cstring>
 #include <filesystem>
 #include <memory>
@@ -22,6 +21,7 @@
 #include <rocksdb/write_batch.h>
 
 #include "core/assert.h"
+#include "core/encoding.h"
 
 namespace replikv::storage {
 
@@ -361,12 +361,9 @@ Status RocksDbEngine::write_checkpoint(const core::WriteBatch& batch) {
   for (uint32_t i = 0; i < operations.size(); ++i) {
     REPLIKV_ASSERT(!is_range(operations[i]), "a checkpoint holds puts and erases only");
     const std::string& key = operations[i].key;
-    char bytes[8] = {};
+    char bytes[8] = {};  // a shorter key sorts as if padded with zero bytes
     std::memcpy(bytes, key.data(), std::min<size_t>(key.size(), 8));
-    uint64_t prefix;
-    std::memcpy(&prefix, bytes, 8);
-    if constexpr (std::endian::native == std::endian::little) prefix = __builtin_bswap64(prefix);
-    by_column[static_cast<size_t>(operations[i].column)].push_back({prefix, i});
+    by_column[static_cast<size_t>(operations[i].column)].push_back({core::load_u64_be(bytes), i});
   }
   const uint64_t number = impl_->checkpoints_total.load(std::memory_order_relaxed);
   std::vector<rocksdb::IngestExternalFileArg> args;
