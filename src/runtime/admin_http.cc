@@ -205,6 +205,9 @@ std::string Server::Impl::metrics_text() const {
            "1 for a voter; 0 for a node that rejoined with an empty data directory (counts toward no quorum).",
            status.voter ? 1 : 0);
     metric("replikv_peer_messages_sent_total", "counter", "Messages sent to peers.", peer.messages_sent);
+    metric("replikv_peer_messages_sent_back_total", "counter",
+           "Of them, sent on the connection the peer dialed (one connection per pair, both ways).",
+           peer.messages_sent_back);
     metric("replikv_peer_messages_received_total", "counter", "Messages received from peers.",
            peer.messages_received);
     metric("replikv_peer_messages_dropped_total", "counter",

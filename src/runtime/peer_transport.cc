@@ -46,15 +46,31 @@ std::pair<std::string, std::string> host_port(const std::string& address) {
 
 }  // namespace
 
-struct PeerTransport::Outbound {
-  Outbound(asio::io_context& io, uint32_t i, std::string a) : id(i), address(std::move(a)), socket(io), wake(io) {}
-  uint32_t id;
-  std::string address;
+// One TCP connection: its socket, read by one coroutine, and the queue its writer sends.
+struct PeerTransport::Link {
+  explicit Link(asio::io_context& io) : socket(io), wake(io) {}
   asio::ip::tcp::socket socket;
   asio::steady_timer wake;  // the writer sleeps on it while the queue is empty
   std::deque<std::string> queue;
   uint64_t queued_bytes = 0;
-  bool connected = false;
+  bool open = true;       // until either side of this node ends it
+  bool writable = false;  // introduced, and written on by this node
+  void close() {
+    open = false;
+    writable = false;
+    asio::error_code ignored;
+    socket.close(ignored);
+    wake.cancel();
+  }
+};
+
+// What this node holds for one member.
+struct PeerTransport::Peer {
+  Peer(uint32_t i, std::string a) : id(i), address(std::move(a)) {}
+  uint32_t id;
+  std::string address;
+  std::shared_ptr<Link> dialed;    // the connection this node dialed (nullptr before the first)
+  std::shared_ptr<Link> accepted;  // the one the peer dialed, when it has a lower id and reads on it
 };
 
 PeerTransport::PeerTransport(asio::io_context& io, uint32_t self, std::string cluster_id,
@@ -67,7 +83,7 @@ PeerTransport::PeerTransport(asio::io_context& io, uint32_t self, std::string cl
       acceptor_(io),
       rng_(std::random_device{}()) {
   for (const auto& [id, address] : members_) {
-    if (id != self_) outbound_[id] = std::make_shared<Outbound>(io_, id, address);
+    if (id != self_) peers_[id] = std::make_shared<Peer>(id, address);
   }
 }
 
@@ -94,7 +110,7 @@ uint16_t PeerTransport::port() const {
 
 void PeerTransport::start() {
   asio::co_spawn(io_, accept(), asio::detached);
-  for (auto& [id, peer] : outbound_) asio::co_spawn(io_, dial(peer), asio::detached);
+  for (auto& [id, peer] : peers_) asio::co_spawn(io_, dial(peer), asio::detached);
 }
 
 void PeerTransport::stop() {
@@ -102,15 +118,18 @@ void PeerTransport::stop() {
   stopped_ = true;
   asio::error_code ignored;
   acceptor_.close(ignored);
-  for (auto& [id, peer] : outbound_) {
-    peer->socket.close(ignored);
-    peer->wake.cancel();
+  for (auto& [id, peer] : peers_) {
+    for (const auto& link : {peer->dialed, peer->accepted}) {
+      if (link) link->close();
+    }
   }
 }
 
 bool PeerTransport::connected(uint32_t peer) const {
-  const auto it = outbound_.find(peer);
-  return it != outbound_.end() && it->second->connected;
+  const auto it = peers_.find(peer);
+  if (it == peers_.end()) return false;
+  const Peer& p = *it->second;
+  return (p.dialed && p.dialed->writable) || (p.accepted && p.accepted->writable);
 }
 
 std::optional<int64_t> PeerTransport::last_received_ms(uint32_t peer) const {
@@ -120,8 +139,8 @@ std::optional<int64_t> PeerTransport::last_received_ms(uint32_t peer) const {
 }
 
 void PeerTransport::send(core::Message message) {
-  const auto it = outbound_.find(message.to.value());
-  if (it == outbound_.end()) {
+  const auto it = peers_.find(message.to.value());
+  if (it == peers_.end()) {
     ++counters_.messages_dropped;  // not a member: the replica never names one
     return;
   }
@@ -141,44 +160,77 @@ void PeerTransport::send(core::Message message) {
   enqueue(*it->second, std::move(message.payload));
 }
 
-void PeerTransport::enqueue(Outbound& peer, std::string payload) {
-  if (!peer.connected || peer.queued_bytes + payload.size() > queue_bytes_max) {
+// On the connection the peer dialed when it may (a lower id that reads on it), else on ours.
+void PeerTransport::enqueue(Peer& peer, std::string payload) {
+  Link* link = peer.accepted && peer.accepted->writable ? peer.accepted.get() : peer.dialed.get();
+  if (!link || !link->writable || link->queued_bytes + payload.size() > queue_bytes_max) {
     ++counters_.messages_dropped;
     return;
   }
-  peer.queued_bytes += payload.size();
-  peer.queue.push_back(std::move(payload));
-  if (peer.queue.size() == 1) peer.wake.cancel();  // the writer was asleep
+  link->queued_bytes += payload.size();
+  link->queue.push_back(std::move(payload));
+  if (link->queue.size() == 1) link->wake.cancel();  // the writer was asleep
 }
 
-// One peer's outgoing connection: connect, introduce, then write whatever is queued, all of it
-// in one write per wake-up. On any error: drop the queue, wait, reconnect.
-asio::awaitable<void> PeerTransport::dial(std::shared_ptr<Outbound> peer) {
+// Writes whatever is queued on one connection, all of it in one write per wake-up, until the
+// connection ends; then drops what is left.
+asio::awaitable<void> PeerTransport::write_queued(std::shared_ptr<Link> link, bool back) {
+  std::string batch;
+  while (!stopped_ && link->open) {
+    if (link->queue.empty()) {
+      link->wake.expires_at(asio::steady_timer::time_point::max());
+      co_await link->wake.async_wait(as_result);
+      continue;
+    }
+    batch.clear();
+    uint64_t messages = 0;
+    while (!link->queue.empty() && batch.size() < (4u << 20)) {
+      append_frame(batch, link->queue.front());
+      link->queued_bytes -= link->queue.front().size();
+      link->queue.pop_front();
+      ++messages;
+    }
+    auto [write_error, written] = co_await asio::async_write(link->socket, asio::buffer(batch), as_result);
+    if (write_error) break;
+    counters_.messages_sent += messages;
+    if (back) counters_.messages_sent_back += messages;
+    counters_.bytes_sent += written;
+  }
+  counters_.messages_dropped += link->queue.size();
+  link->queue.clear();
+  link->queued_bytes = 0;
+  link->close();
+}
+
+// One peer's outgoing connection: connect, introduce, then write what is queued and read what
+// comes back, until either breaks; then wait and reconnect.
+asio::awaitable<void> PeerTransport::dial(std::shared_ptr<Peer> peer) {
   int64_t backoff_ms = backoff_ms_min;
   asio::ip::tcp::resolver resolver(io_);
-  std::string batch;
+  std::string hello_frame;
   while (!stopped_) {
+    auto link = std::make_shared<Link>(io_);
+    peer->dialed = link;
     const auto [host, service] = host_port(peer->address);
     auto [resolve_error, endpoints] = co_await resolver.async_resolve(host, service, as_result);
     asio::error_code ec = resolve_error;
-    if (!ec) {
-      peer->socket = asio::ip::tcp::socket(io_);
-      std::tie(ec, std::ignore) = co_await asio::async_connect(peer->socket, endpoints, as_result);
-    }
-    if (!ec) {
+    if (!ec && !stopped_) std::tie(ec, std::ignore) = co_await asio::async_connect(link->socket, endpoints, as_result);
+    if (!ec && !stopped_) {
       asio::error_code ignored;
-      peer->socket.set_option(asio::ip::tcp::no_delay(true), ignored);
+      link->socket.set_option(asio::ip::tcp::no_delay(true), ignored);
       proto::PeerHello hello;
       hello.set_version(hello_version);
       hello.set_cluster_id(cluster_id_);
       hello.set_from(self_);
       hello.set_to(peer->id);
-      batch.clear();
-      append_frame(batch, hello.SerializeAsString());
-      std::tie(ec, std::ignore) = co_await asio::async_write(peer->socket, asio::buffer(batch), as_result);
+      hello.set_duplex(duplex_);
+      hello_frame.clear();
+      append_frame(hello_frame, hello.SerializeAsString());
+      std::tie(ec, std::ignore) = co_await asio::async_write(link->socket, asio::buffer(hello_frame), as_result);
     }
+    if (stopped_) co_return;
     if (ec) {
-      if (stopped_) co_return;
+      link->close();
       asio::steady_timer wait(io_, std::chrono::milliseconds(backoff_ms));
       co_await wait.async_wait(as_result);
       backoff_ms = std::min(backoff_ms * 2, backoff_ms_max);
@@ -186,33 +238,11 @@ asio::awaitable<void> PeerTransport::dial(std::shared_ptr<Outbound> peer) {
     }
     ++counters_.connects;
     spdlog::info("connected to peer {} at {}", peer->id, peer->address);
-    peer->connected = true;
+    link->writable = true;
     backoff_ms = backoff_ms_min;
-    while (!stopped_) {
-      if (peer->queue.empty()) {
-        peer->wake.expires_at(asio::steady_timer::time_point::max());
-        co_await peer->wake.async_wait(as_result);
-        continue;
-      }
-      batch.clear();
-      uint64_t messages = 0;
-      while (!peer->queue.empty() && batch.size() < (4u << 20)) {
-        append_frame(batch, peer->queue.front());
-        peer->queued_bytes -= peer->queue.front().size();
-        peer->queue.pop_front();
-        ++messages;
-      }
-      auto [write_error, written] = co_await asio::async_write(peer->socket, asio::buffer(batch), as_result);
-      if (write_error) break;
-      counters_.messages_sent += messages;
-      counters_.bytes_sent += written;
-    }
-    peer->connected = false;
-    counters_.messages_dropped += peer->queue.size();
-    peer->queue.clear();
-    peer->queued_bytes = 0;
-    asio::error_code ignored;
-    peer->socket.close(ignored);
+    // The peer answers on this connection when its id is higher (it reads none of ours first).
+    asio::co_spawn(io_, receive(link, peer->id, nullptr), asio::detached);
+    co_await write_queued(link, false);
     if (stopped_) co_return;
     ++counters_.disconnects;
     spdlog::info("lost the connection to peer {}; reconnecting", peer->id);
@@ -226,34 +256,73 @@ asio::awaitable<void> PeerTransport::accept() {
       if (ec == asio::error::operation_aborted || !acceptor_.is_open()) co_return;
       continue;
     }
-    asio::co_spawn(io_, serve_inbound(std::move(socket)), asio::detached);
+    auto link = std::make_shared<Link>(io_);
+    link->socket = std::move(socket);
+    asio::error_code ignored;
+    link->socket.set_option(asio::ip::tcp::no_delay(true), ignored);  // it may carry answers back
+    asio::co_spawn(io_, serve_inbound(std::move(link)), asio::detached);
   }
 }
 
-// One peer's incoming connection: the hello, then frames, each delivered to the replica.
-asio::awaitable<void> PeerTransport::serve_inbound(asio::ip::tcp::socket accepted) {
-  auto shared = std::make_shared<asio::ip::tcp::socket>(std::move(accepted));
-  asio::ip::tcp::socket& socket = *shared;
-  std::string buffer;
-  size_t start = 0;
-  std::optional<uint32_t> from;
-  // A caller that does not introduce itself in time is dropped. (The timer holds the socket, not
-  // this frame: it may fire after the coroutine is gone.)
-  auto introduced = std::make_shared<bool>(false);
-  auto deadline = std::make_shared<asio::steady_timer>(io_, handshake_timeout);
-  deadline->async_wait([shared, introduced, deadline](const asio::error_code& ec) {
-    asio::error_code ignored;
-    if (!ec && !*introduced) shared->close(ignored);
-  });
-  auto refuse = [&](const std::string& why) {
+// A hello on an accepted connection: checked, and — from a lower id that reads on it — the
+// connection becomes the one this node sends to that peer on. False: refused (counted, closed).
+bool PeerTransport::take_hello(std::string_view payload, const std::shared_ptr<Link>& link, uint32_t& from) {
+  proto::PeerHello hello;
+  std::string why;
+  if (!hello.ParseFromArray(payload.data(), static_cast<int>(payload.size())) || hello.version() != hello_version) {
+    why = "the first frame is not a hello this version understands";
+  } else if (hello.cluster_id() != cluster_id_) {
+    why = fmt::format("node {} belongs to cluster '{}', not '{}'", hello.from(), hello.cluster_id(), cluster_id_);
+  } else if (!is_member(hello.from())) {
+    why = fmt::format("node {} is not a member", hello.from());
+  } else if (hello.to() != self_) {
+    why = fmt::format("node {} called node {}, but this is node {}", hello.from(), hello.to(), self_);
+  }
+  if (!why.empty()) {
     ++counters_.handshakes_refused;
     spdlog::warn("refused a peer connection: {}", why);
-    asio::error_code ignored;
-    socket.close(ignored);
-  };
+    link->close();
+    return false;
+  }
+  from = hello.from();
+  if (hello.duplex() && from < self_) {
+    Peer& peer = *peers_.at(from);
+    if (peer.accepted) peer.accepted->close();  // an older connection of the same peer
+    peer.accepted = link;
+    link->writable = true;
+    asio::co_spawn(io_, write_queued(link, true), asio::detached);
+  }
+  return true;
+}
+
+// One peer's incoming connection: the hello, then frames. A caller that does not introduce
+// itself in time is dropped.
+asio::awaitable<void> PeerTransport::serve_inbound(std::shared_ptr<Link> link) {
+  // (The timer holds the link, not this frame: it may fire after the coroutine is gone.)
+  auto introduced = std::make_shared<bool>(false);
+  auto deadline = std::make_shared<asio::steady_timer>(io_, handshake_timeout);
+  deadline->async_wait([link, introduced, deadline](const asio::error_code& ec) {
+    if (!ec && !*introduced) link->close();
+  });
+  co_await receive(link, std::nullopt, [&](std::string_view hello, uint32_t& from) {
+    if (!take_hello(hello, link, from)) return false;
+    *introduced = true;
+    deadline->cancel();
+    return true;
+  });
+  deadline->cancel();
+  for (auto& [id, peer] : peers_) {
+    if (peer->accepted == link) peer->accepted.reset();
+  }
+}
+
+asio::awaitable<void> PeerTransport::receive(std::shared_ptr<Link> link, std::optional<uint32_t> from,
+                                             std::function<bool(std::string_view, uint32_t&)> on_hello) {
+  std::string buffer;
+  size_t start = 0;
   std::string chunk(read_chunk_bytes, '\0');
-  while (!stopped_) {
-    auto [ec, n] = co_await socket.async_read_some(asio::buffer(chunk), as_result);
+  while (!stopped_ && link->open) {
+    auto [ec, n] = co_await link->socket.async_read_some(asio::buffer(chunk), as_result);
     if (ec) break;
     counters_.bytes_received += n;
     buffer.append(chunk.data(), n);
@@ -263,8 +332,6 @@ asio::awaitable<void> PeerTransport::serve_inbound(asio::ip::tcp::socket accepte
       if (length > frame_bytes_max) {
         ++counters_.frames_refused;
         spdlog::warn("a peer frame of {} bytes is over the limit; closing the connection", length);
-        asio::error_code ignored;
-        socket.close(ignored);
         closed = true;
         break;
       }
@@ -272,24 +339,13 @@ asio::awaitable<void> PeerTransport::serve_inbound(asio::ip::tcp::socket accepte
       const std::string_view payload = std::string_view(buffer).substr(start + 4, length);
       start += 4 + length;
       if (!from) {
-        proto::PeerHello hello;
-        if (!hello.ParseFromArray(payload.data(), static_cast<int>(payload.size())) ||
-            hello.version() != hello_version) {
-          refuse("the first frame is not a hello this version understands");
-        } else if (hello.cluster_id() != cluster_id_) {
-          refuse(fmt::format("node {} belongs to cluster '{}', not '{}'", hello.from(), hello.cluster_id(), cluster_id_));
-        } else if (!is_member(hello.from())) {
-          refuse(fmt::format("node {} is not a member", hello.from()));
-        } else if (hello.to() != self_) {
-          refuse(fmt::format("node {} called node {}, but this is node {}", hello.from(), hello.to(), self_));
-        } else {
-          from = hello.from();
-          *introduced = true;
-          deadline->cancel();
-          continue;
+        uint32_t caller = 0;
+        if (!on_hello || !on_hello(payload, caller)) {
+          closed = true;
+          break;
         }
-        closed = true;
-        break;
+        from = caller;
+        continue;
       }
       if (faults_[*from].cut_in) {
         ++counters_.messages_dropped;
@@ -299,7 +355,7 @@ asio::awaitable<void> PeerTransport::serve_inbound(asio::ip::tcp::socket accepte
       last_received_ms_[*from] = steady_ms();
       deliver_(core::Message{core::NodeId(*from), core::NodeId(self_), std::string(payload)});
     }
-    if (closed) co_return;
+    if (closed) break;
     if (start > 0 && start == buffer.size()) {
       buffer.clear();
       start = 0;
@@ -308,7 +364,7 @@ asio::awaitable<void> PeerTransport::serve_inbound(asio::ip::tcp::socket accepte
       start = 0;
     }
   }
-  deadline->cancel();
+  link->close();
 }
 
 }  // namespace replikv::runtime

@@ -1,12 +1,16 @@
 // PeerTransport: messages between the nodes of a cluster, over TCP.
 //
-// Each node dials every other member and sends on the connection it dialed; it receives on the
-// connections the others dialed. A connection starts with a PeerHello frame (cluster id, from,
-// to); the acceptor refuses — closes and counts — a hello of another cluster, from a node that is
-// not a member, or meant for another node. After it, every frame is a 4-byte big-endian length and
-// that many bytes of one replica message. A frame longer than `frame_bytes_max`, or a connection
-// that breaks mid-frame, is dropped with its connection; the node stays up and the dialer
-// reconnects (with backoff, 50 ms doubling to 1 s).
+// One connection carries both directions between two nodes: the one the member with the lower
+// id dials. Each node dials every other member (a connection starts with a PeerHello frame:
+// cluster id, from, to, duplex); the acceptor refuses — closes and counts — a hello of another
+// cluster, from a node that is not a member, or meant for another node. After it, every frame is
+// a 4-byte big-endian length and that many bytes of one replica message, in either direction. A
+// node sends to a member with a lower id on the connection that member dialed, while it is up
+// and its hello said duplex; otherwise on the one it dialed itself. So a request and its answer
+// travel on one connection, and TCP carries the answer's acknowledgement with it: on loopback a
+// connection written one way only costs the receiver a bare ACK packet per message. A frame
+// longer than `frame_bytes_max`, or a connection that breaks mid-frame, is dropped with its
+// connection; the node stays up and the dialer reconnects (with backoff, 50 ms doubling to 1 s).
 //
 // Delivery is best effort, as the replication protocols expect: messages queued for a peer that
 // is not connected, or beyond `queue_bytes_max`, are dropped and counted. Order is kept per
@@ -45,6 +49,7 @@ struct LinkFaults {
 
 struct PeerCounters {
   uint64_t messages_sent = 0;
+  uint64_t messages_sent_back = 0;    // of them, on the connection the peer dialed
   uint64_t messages_received = 0;
   uint64_t bytes_sent = 0;
   uint64_t bytes_received = 0;
@@ -71,6 +76,8 @@ class PeerTransport {
   void stop();
 
   void send(core::Message message);
+  // For tests: dial without asking for answers on the connection (a node before duplex links).
+  void set_duplex(bool on) { duplex_ = on; }
 
   LinkFaults& faults(uint32_t peer) { return faults_[peer]; }
   const std::map<uint32_t, LinkFaults>& all_faults() const { return faults_; }
@@ -78,7 +85,7 @@ class PeerTransport {
   // Every member but this node.
   std::vector<uint32_t> peer_ids() const {
     std::vector<uint32_t> ids;
-    for (const auto& [id, peer] : outbound_) ids.push_back(id);
+    for (const auto& [id, peer] : peers_) ids.push_back(id);
     return ids;
   }
   bool connected(uint32_t peer) const;
@@ -91,11 +98,17 @@ class PeerTransport {
   static constexpr uint64_t queue_bytes_max = 64ull << 20;
 
  private:
-  struct Outbound;
+  struct Link;
+  struct Peer;
   asio::awaitable<void> accept();
-  asio::awaitable<void> serve_inbound(asio::ip::tcp::socket socket);
-  asio::awaitable<void> dial(std::shared_ptr<Outbound> peer);
-  void enqueue(Outbound& peer, std::string payload);
+  asio::awaitable<void> serve_inbound(std::shared_ptr<Link> link);
+  asio::awaitable<void> dial(std::shared_ptr<Peer> peer);
+  asio::awaitable<void> write_queued(std::shared_ptr<Link> link, bool back);
+  // Reads frames until the connection ends; `from` is unknown (nullopt) until a hello names it.
+  asio::awaitable<void> receive(std::shared_ptr<Link> link, std::optional<uint32_t> from,
+                                std::function<bool(std::string_view hello, uint32_t& from)> on_hello);
+  bool take_hello(std::string_view payload, const std::shared_ptr<Link>& link, uint32_t& from);
+  void enqueue(Peer& peer, std::string payload);
 
   asio::io_context& io_;
   uint32_t self_;
@@ -103,12 +116,13 @@ class PeerTransport {
   std::map<uint32_t, std::string> members_;
   Deliver deliver_;
   asio::ip::tcp::acceptor acceptor_;
-  std::map<uint32_t, std::shared_ptr<Outbound>> outbound_;
+  std::map<uint32_t, std::shared_ptr<Peer>> peers_;
   std::map<uint32_t, LinkFaults> faults_;
   std::map<uint32_t, int64_t> last_received_ms_;
   PeerCounters counters_;
   core::Rng rng_;
   bool stopped_ = false;
+  bool duplex_ = true;
 };
 
 }  // namespace replikv::runtime
