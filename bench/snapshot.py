@@ -58,6 +58,25 @@ def pid_of(directory, node):
         return int(f.read())
 
 
+def read_retrying(directory, port, *command, timeout_s=60):
+    """A read at a node, asked again while it answers NOTLEADER or TRYAGAIN (a leadership change
+    or an install finishing under this load); each refusal is printed with the nodes' Raft log."""
+    started = time.monotonic()
+    while True:
+        try:
+            return redis.Redis(host=HOST, port=port, socket_timeout=60).execute_command(*command)
+        except redis.exceptions.ResponseError as error:
+            if not str(error).startswith(("NOTLEADER", "TRYAGAIN")) or time.monotonic() - started > timeout_s:
+                raise
+            print(f"note: {' '.join(command)} at port {port}: {error}; asking again", flush=True)
+            for node in sorted(os.listdir(directory)):
+                log_path = os.path.join(directory, node, "replikv.log")
+                if os.path.exists(log_path):
+                    with open(log_path) as f:
+                        print("".join(f"  {node}: {line}" for line in f if " raft: " in line), end="")
+            time.sleep(0.2)
+
+
 def load(port, keys, value_bytes):
     """KEYS SETs of key:<n> to VALUE_BYTES bytes, through redis-cli --pipe."""
     value = b"v" * value_bytes
@@ -110,9 +129,8 @@ def main():
         sender_peak = peak_kib(leader_pid)
         receiver_peak = peak_kib(pid_of(directory, away))
         leader_info = info(base + leader - 1)
-        digests = {redis.Redis(host=HOST, port=base + n - 1, socket_timeout=60).execute_command("DEBUG", "DIGEST")
-                   for n in (leader, away)}
-        keys = redis.Redis(host=HOST, port=port, socket_timeout=60).dbsize()
+        digests = {read_retrying(directory, base + n - 1, "DEBUG", "DIGEST") for n in (leader, away)}
+        keys = int(read_retrying(directory, port, "DBSIZE"))
     finally:
         subprocess.run([BINARY, "cluster", "stop", "--dir", directory], capture_output=True, timeout=120)
         shutil.rmtree(directory, ignore_errors=True)

@@ -430,7 +430,27 @@ void Server::Impl::arm_tick(int64_t at_ms) {
 void Server::Impl::on_tick() {
   tick_replica();
   schedule_flush();
+  log_role_change();
   arm_tick(replica_now_ms() + tick_interval_ms);
+}
+
+// Each change of Raft role, term or known leader, once, at the tick after it: who led when is in
+// the log.
+void Server::Impl::log_role_change() {
+  const core::ReplicaStatus status = replica->status();
+  const uint32_t leader = status.leader ? status.leader->value() : 0;
+  if (status.raft_role.empty() ||
+      (status.raft_role == logged_role && status.term.value() == logged_term && leader == logged_leader)) {
+    return;
+  }
+  logged_role = status.raft_role;
+  logged_term = status.term.value();
+  logged_leader = leader;
+  if (status.leader) {
+    spdlog::info("raft: {} in term {}, leader node {}", status.raft_role, logged_term, status.leader->value());
+  } else {
+    spdlog::info("raft: {} in term {}, no leader known", status.raft_role, logged_term);
+  }
 }
 
 }  // namespace replikv::runtime

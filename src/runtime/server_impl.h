@@ -104,6 +104,7 @@ struct Server::Impl {
   void flush_before_exit();
   void release(core::ClientReply& reply);
   void on_tick();
+  void log_role_change();
   void arm_tick(int64_t at_ms);
   static int64_t now_ms();
   static int64_t steady_ms();
@@ -151,6 +152,9 @@ struct Server::Impl {
   asio::signal_set signals{io};
   asio::steady_timer tick_timer{io};
   std::optional<int64_t> tick_armed_at_ms;
+  std::string logged_role;  // the Raft role, term and leader the log last named (log_role_change)
+  uint64_t logged_term = 0;
+  uint32_t logged_leader = 0;
 
   std::unique_ptr<storage::Engine> engine;
   std::unique_ptr<StorageWorker> sync_worker;  // when the engine syncs off the loop (goes before it)
