@@ -20,7 +20,9 @@
 // both, delay outgoing messages, or lose a share of them. All of it happens here, in user space,
 // so it needs no privileges and works on any kernel.
 //
-// Threading: everything runs on the one io_context thread, like the rest of the node.
+// Threading: everything runs on the one io_context thread, like the rest of the node. Its
+// coroutines refer to the transport until they end, which stop() starts: destroy it only once the
+// io_context no longer runs (the server destroys it after its loop returned).
 #pragma once
 
 #include <cstdint>

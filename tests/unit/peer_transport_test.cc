@@ -98,7 +98,8 @@ TEST(PeerTransport, AnswersFlowAgainAfterTheLowerIdReconnects) {
   // Node 1 stops and a new node 1 takes its place (same members, same port).
   const uint16_t port1 = test.one->port();
   test.one->stop();
-  test.one.reset();
+  // Kept until the loop stops running: its coroutines finish on it (peer_transport.h, Threading).
+  std::unique_ptr<PeerTransport> stopped = std::move(test.one);
   test.io.restart();
   test.io.run_for(std::chrono::milliseconds(100));  // node 2 notices
   const std::map<uint32_t, std::string> members{{1, fmt::format("{}:{}", address, port1)},
