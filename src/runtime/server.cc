@@ -446,11 +446,8 @@ void Server::Impl::log_role_change() {
   logged_role = status.raft_role;
   logged_term = status.term.value();
   logged_leader = leader;
-  if (status.leader) {
-    spdlog::info("raft: {} in term {}, leader node {}", status.raft_role, logged_term, status.leader->value());
-  } else {
-    spdlog::info("raft: {} in term {}, no leader known", status.raft_role, logged_term);
-  }
+  spdlog::info("raft: {} in term {}, {}", logged_role, logged_term,
+               leader != 0 ? fmt::format("leader node {}", leader) : std::string("no leader known"));
 }
 
 }  // namespace replikv::runtime
