@@ -64,7 +64,8 @@ bool certainly_older(const Operation* a, const Operation* b) {
 
 int64_t percentile(std::vector<int64_t>& sorted, double q) {
   if (sorted.empty()) return 0;
-  const size_t index = std::min(sorted.size() - 1, static_cast<size_t>(q * static_cast<double>(sorted.size())));
+  const size_t index =
+      std::min(sorted.size() - 1, static_cast<size_t>(q * static_cast<double>(sorted.size())));
   return sorted[index];
 }
 
@@ -94,9 +95,11 @@ CheckResult check_lost_writes(const History& history) {
       if (values.count(op.value.to_string()) == 0) {
         ++lost_per_node[node];
         lost_somewhere = true;
-        add_detail(result, fmt::format("key {}: acknowledged insert of {} (line {}) missing from the final reads{}",
-                                       op.key, op.value.to_string(), op.line,
-                                       node.empty() ? "" : " of node " + node));
+        add_detail(
+            result,
+            fmt::format(
+                "key {}: acknowledged insert of {} (line {}) missing from the final reads{}",
+                op.key, op.value.to_string(), op.line, node.empty() ? "" : " of node " + node));
       }
     }
     lost += lost_somewhere ? 1 : 0;
@@ -106,10 +109,13 @@ CheckResult check_lost_writes(const History& history) {
   for (const auto& [node, count] : lost_per_node) {
     per_node += fmt::format(" {}={}", node.empty() ? "leader" : node, count);
   }
-  result.figures = {{"acknowledged", static_cast<double>(acknowledged)}, {"lost", static_cast<double>(lost)}, {"unchecked", static_cast<double>(unchecked)}};
-  result.summary = fmt::format("{} acknowledged inserts, {} lost{}{}", acknowledged, lost,
-                               per_node.empty() ? "" : " (per node:" + per_node + ")",
-                               unchecked ? fmt::format(", {} without a final read", unchecked) : "");
+  result.figures = {{"acknowledged", static_cast<double>(acknowledged)},
+                    {"lost", static_cast<double>(lost)},
+                    {"unchecked", static_cast<double>(unchecked)}};
+  result.summary =
+      fmt::format("{} acknowledged inserts, {} lost{}{}", acknowledged, lost,
+                  per_node.empty() ? "" : " (per node:" + per_node + ")",
+                  unchecked ? fmt::format(", {} without a final read", unchecked) : "");
   return result;
 }
 
@@ -122,8 +128,9 @@ CheckResult check_stale_reads(const History& history) {
     if (is_write_like(op) && op.outcome == Outcome::ok) acknowledged[op.key].push_back(&op);
   }
   for (auto& [key, writes] : acknowledged) {
-    std::sort(writes.begin(), writes.end(),
-              [](const Operation* a, const Operation* b) { return a->complete_ns < b->complete_ns; });
+    std::sort(writes.begin(), writes.end(), [](const Operation* a, const Operation* b) {
+      return a->complete_ns < b->complete_ns;
+    });
   }
   size_t judged = 0, violations = 0;
   std::vector<int64_t> staleness_ns;
@@ -155,22 +162,26 @@ CheckResult check_stale_reads(const History& history) {
       const int64_t bound_ms = std::atoll(read.consistency.c_str() + 8);
       if (stale_ns > bound_ms * 1'000'000) {
         ++violations;
-        add_detail(result, fmt::format("key {}: {} read (line {}) was {:.3f} ms stale", read.key,
-                                       read.consistency, read.line, static_cast<double>(stale_ns) / 1e6));
+        add_detail(result,
+                   fmt::format("key {}: {} read (line {}) was {:.3f} ms stale", read.key,
+                               read.consistency, read.line, static_cast<double>(stale_ns) / 1e6));
       }
     }
   }
   std::sort(staleness_ns.begin(), staleness_ns.end());
   if (violations > 0) result.verdict = Verdict::invalid;
-  const double fraction = judged ? static_cast<double>(staleness_ns.size()) / static_cast<double>(judged) : 0;
-  result.figures = {{"judged", static_cast<double>(judged)},
-                    {"stale", static_cast<double>(staleness_ns.size())},
-                    {"p50_ms", static_cast<double>(percentile(staleness_ns, 0.5)) / 1e6},
-                    {"p99_ms", static_cast<double>(percentile(staleness_ns, 0.99)) / 1e6},
-                    {"max_ms", staleness_ns.empty() ? 0.0 : static_cast<double>(staleness_ns.back()) / 1e6},
-                    {"bounded_violations", static_cast<double>(violations)}};
+  const double fraction =
+      judged ? static_cast<double>(staleness_ns.size()) / static_cast<double>(judged) : 0;
+  result.figures = {
+      {"judged", static_cast<double>(judged)},
+      {"stale", static_cast<double>(staleness_ns.size())},
+      {"p50_ms", static_cast<double>(percentile(staleness_ns, 0.5)) / 1e6},
+      {"p99_ms", static_cast<double>(percentile(staleness_ns, 0.99)) / 1e6},
+      {"max_ms", staleness_ns.empty() ? 0.0 : static_cast<double>(staleness_ns.back()) / 1e6},
+      {"bounded_violations", static_cast<double>(violations)}};
   result.summary = fmt::format(
-      "{} stale of {} reads judged ({:.2f}%); staleness p50 {:.3f} ms, p99 {:.3f} ms, max {:.3f} ms; "
+      "{} stale of {} reads judged ({:.2f}%); staleness p50 {:.3f} ms, p99 {:.3f} ms, max {:.3f} "
+      "ms; "
       "{} bounded-read violations",
       staleness_ns.size(), judged, 100 * fraction, percentile(staleness_ns, 0.5) / 1e6,
       percentile(staleness_ns, 0.99) / 1e6, staleness_ns.empty() ? 0.0 : staleness_ns.back() / 1e6,
@@ -200,29 +211,38 @@ CheckResult check_sessions(const History& history) {
       }
       continue;
     }
-    if (op.outcome != Outcome::ok || (op.consistency != "session" && op.consistency != "linearizable")) continue;
+    if (op.outcome != Outcome::ok ||
+        (op.consistency != "session" && op.consistency != "linearizable"))
+      continue;
     const Operation* writer = nullptr;
     if (!writer_of(writers, op, writer)) continue;
     ++judged;
-    if (known.has_own_write && writer != known.own_write && certainly_older(writer, known.own_write)) {
+    if (known.has_own_write && writer != known.own_write &&
+        certainly_older(writer, known.own_write)) {
       ++read_your_writes;
-      add_detail(result, fmt::format("process {} key {}: read {} (line {}) after its own write of {} (line {})",
-                                     op.process, op.key, op.value.to_string(), op.line,
-                                     known.own_write->value.to_string(), known.own_write->line));
+      add_detail(
+          result,
+          fmt::format("process {} key {}: read {} (line {}) after its own write of {} (line {})",
+                      op.process, op.key, op.value.to_string(), op.line,
+                      known.own_write->value.to_string(), known.own_write->line));
     }
     if (known.has_read && writer != known.last_read && certainly_older(writer, known.last_read)) {
       ++monotonic;
-      add_detail(result, fmt::format("process {} key {}: read {} (line {}) after reading a newer {}",
-                                     op.process, op.key, op.value.to_string(), op.line,
-                                     known.last_read ? known.last_read->value.to_string() : "null"));
+      add_detail(result,
+                 fmt::format("process {} key {}: read {} (line {}) after reading a newer {}",
+                             op.process, op.key, op.value.to_string(), op.line,
+                             known.last_read ? known.last_read->value.to_string() : "null"));
     }
     known.last_read = writer;
     known.has_read = true;
   }
   if (read_your_writes + monotonic > 0) result.verdict = Verdict::invalid;
-  result.figures = {{"judged", static_cast<double>(judged)}, {"read_your_writes", static_cast<double>(read_your_writes)}, {"monotonic", static_cast<double>(monotonic)}};
-  result.summary = fmt::format("{} session reads judged; {} read-your-writes and {} monotonic-read violations",
-                               judged, read_your_writes, monotonic);
+  result.figures = {{"judged", static_cast<double>(judged)},
+                    {"read_your_writes", static_cast<double>(read_your_writes)},
+                    {"monotonic", static_cast<double>(monotonic)}};
+  result.summary =
+      fmt::format("{} session reads judged; {} read-your-writes and {} monotonic-read violations",
+                  judged, read_your_writes, monotonic);
   return result;
 }
 
@@ -249,8 +269,10 @@ CheckResult check_convergence(const History& history) {
   const bool agree_at_end = agree();
   if (!converged_at) {
     result.verdict = Verdict::invalid;
-    result.summary = fmt::format("{} nodes never agreed after the heal at {} ns", nodes.size(), since);
-    for (const auto& [node, value] : latest) add_detail(result, fmt::format("node {}: last digest {}", node, value.to_string()));
+    result.summary =
+        fmt::format("{} nodes never agreed after the heal at {} ns", nodes.size(), since);
+    for (const auto& [node, value] : latest)
+      add_detail(result, fmt::format("node {}: last digest {}", node, value.to_string()));
     return result;
   }
   result.figures = {{"converged_ms", static_cast<double>(*converged_at - since) / 1e6}};
@@ -287,9 +309,10 @@ CheckResult check_availability(const History& history) {
   result.figures = {{"longest_ms", static_cast<double>(longest) / 1e6},
                     {"from_ms", static_cast<double>(from - start) / 1e6},
                     {"acknowledged", static_cast<double>(acknowledged.size() - 1)}};
-  result.summary = fmt::format("{} writes acknowledged; the longest window without one: {:.1f} ms, from {:.1f} ms",
-                               acknowledged.size() - 1, static_cast<double>(longest) / 1e6,
-                               static_cast<double>(from - start) / 1e6);
+  result.summary = fmt::format(
+      "{} writes acknowledged; the longest window without one: {:.1f} ms, from {:.1f} ms",
+      acknowledged.size() - 1, static_cast<double>(longest) / 1e6,
+      static_cast<double>(from - start) / 1e6);
   return result;
 }
 

@@ -46,19 +46,26 @@ size_t ValueHash::operator()(const Value& value) const {
 
 const char* to_string(Function f) {
   switch (f) {
-    case Function::read: return "read";
-    case Function::write: return "write";
-    case Function::cas: return "cas";
-    case Function::insert: return "insert";
+    case Function::read:
+      return "read";
+    case Function::write:
+      return "write";
+    case Function::cas:
+      return "cas";
+    case Function::insert:
+      return "insert";
   }
   return "?";
 }
 
 const char* to_string(Outcome outcome) {
   switch (outcome) {
-    case Outcome::ok: return "ok";
-    case Outcome::fail: return "fail";
-    case Outcome::info: return "info";
+    case Outcome::ok:
+      return "ok";
+    case Outcome::fail:
+      return "fail";
+    case Outcome::info:
+      return "info";
   }
   return "?";
 }
@@ -95,7 +102,8 @@ std::variant<History, ParseError> parse_history(std::istream& input) {
       continue;
     }
     if (type == "nemesis") {
-      if (!event.contains("value") || !event["value"].is_string()) return error("a nemesis event needs a string \"value\"");
+      if (!event.contains("value") || !event["value"].is_string())
+        return error("a nemesis event needs a string \"value\"");
       history.nemesis.push_back({event["value"].get<std::string>(), time});
       continue;
     }
@@ -105,7 +113,8 @@ std::variant<History, ParseError> parse_history(std::istream& input) {
     const int64_t process = event["process"].get<int64_t>();
     if (type == "invoke") {
       if (open.count(process) != 0) {
-        return error(fmt::format("process {} invokes again before its last operation completed", process));
+        return error(
+            fmt::format("process {} invokes again before its last operation completed", process));
       }
       if (!event.contains("f") || !event["f"].is_string()) return error("no \"f\"");
       const auto f = to_function(event["f"].get<std::string>());
@@ -143,7 +152,8 @@ std::variant<History, ParseError> parse_history(std::istream& input) {
       return error(fmt::format("unknown \"type\": \"{}\"", type));
     }
     const auto it = open.find(process);
-    if (it == open.end()) return error(fmt::format("process {} completes an operation it never invoked", process));
+    if (it == open.end())
+      return error(fmt::format("process {} completes an operation it never invoked", process));
     Operation& op = history.operations[it->second];
     open.erase(it);
     op.outcome = type == "ok" ? Outcome::ok : type == "fail" ? Outcome::fail : Outcome::info;

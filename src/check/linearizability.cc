@@ -68,9 +68,13 @@ Hash128 hash_value(const Value& value) {
 // Applies `op` to the register: false when it cannot take effect in `state`.
 bool step(const Operation& op, const Value& state, Value& next) {
   switch (op.f) {
-    case Function::read: next = state; return op.value == state;
+    case Function::read:
+      next = state;
+      return op.value == state;
     case Function::write:
-    case Function::insert: next = op.value; return true;
+    case Function::insert:
+      next = op.value;
+      return true;
     case Function::cas:
       if (!(state == op.expected)) return false;
       next = op.value;
@@ -207,7 +211,8 @@ SearchResult search(KeySearch& key, const std::chrono::steady_clock::time_point 
 bool takes_part(const Operation& op) {
   if (op.outcome == Outcome::fail) return false;
   if (op.f == Function::read) {
-    return op.outcome == Outcome::ok && (op.consistency.empty() || op.consistency == "linearizable");
+    return op.outcome == Outcome::ok &&
+           (op.consistency.empty() || op.consistency == "linearizable");
   }
   return true;
 }
@@ -216,9 +221,12 @@ bool takes_part(const Operation& op) {
 
 const char* to_string(Verdict verdict) {
   switch (verdict) {
-    case Verdict::valid: return "valid";
-    case Verdict::invalid: return "INVALID";
-    case Verdict::unknown: return "unknown";
+    case Verdict::valid:
+      return "valid";
+    case Verdict::invalid:
+      return "INVALID";
+    case Verdict::unknown:
+      return "unknown";
   }
   return "?";
 }
@@ -244,7 +252,8 @@ CheckResult check_linearizability(const History& history, const LinearizabilityB
   //   A CAS of unknown outcome shown by the second rule to have taken effect also observed its
   //   expected value (it matched), so the rules run to a fixed point: that can show the write
   //   of the expected value took effect too.
-  std::map<std::string, std::unordered_map<Value, int64_t, ValueHash>> first_observed;  // -> complete
+  std::map<std::string, std::unordered_map<Value, int64_t, ValueHash>>
+      first_observed;  // -> complete
   std::map<std::string, std::unordered_map<Value, int, ValueHash>> writers;
   const auto observe = [&](const std::string& key, const Value& seen, int64_t at_ns) {
     auto [it, inserted] = first_observed[key].emplace(seen, at_ns);
@@ -256,8 +265,10 @@ CheckResult check_linearizability(const History& history, const LinearizabilityB
   };
   for (const auto& op : history.operations) {
     if (op.f != Function::read && op.outcome != Outcome::fail) ++writers[op.key][op.value];
-    if (op.f == Function::read && op.outcome == Outcome::ok) observe(op.key, op.value, op.complete_ns);
-    if (op.f == Function::cas && op.outcome == Outcome::ok) observe(op.key, op.expected, op.complete_ns);
+    if (op.f == Function::read && op.outcome == Outcome::ok)
+      observe(op.key, op.value, op.complete_ns);
+    if (op.f == Function::cas && op.outcome == Outcome::ok)
+      observe(op.key, op.expected, op.complete_ns);
   }
   for (bool changed = true; changed;) {
     changed = false;
@@ -306,17 +317,21 @@ CheckResult check_linearizability(const History& history, const LinearizabilityB
   }
   if (result.verdict == Verdict::invalid) {
     result.figures["violating_keys"] = static_cast<double>(result.details.size());
-    result.summary = fmt::format("{} impossible read(s), found before any search", result.details.size());
+    result.summary =
+        fmt::format("{} impossible read(s), found before any search", result.details.size());
     return result;
   }
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(budget.time_ms_max);
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(budget.time_ms_max);
   uint64_t memory_bytes = 0;
   size_t unknown_keys = 0, violating_keys = 0;
   for (auto& [key, search_state] : keys) {
-    const SearchResult outcome = search(search_state, deadline, memory_bytes, budget.memory_bytes_max);
+    const SearchResult outcome =
+        search(search_state, deadline, memory_bytes, budget.memory_bytes_max);
     if (outcome == SearchResult::out_of_budget) {
       ++unknown_keys;
-      result.details.push_back(fmt::format("key {}: budget ran out ({} operations)", key, search_state.ops.size()));
+      result.details.push_back(
+          fmt::format("key {}: budget ran out ({} operations)", key, search_state.ops.size()));
       continue;
     }
     if (outcome == SearchResult::linearizable) continue;
@@ -342,8 +357,9 @@ CheckResult check_linearizability(const History& history, const LinearizabilityB
         before.push_back(&o);
       }
     }
-    std::sort(before.begin(), before.end(),
-              [](const Operation* a, const Operation* b) { return a->complete_ns > b->complete_ns; });
+    std::sort(before.begin(), before.end(), [](const Operation* a, const Operation* b) {
+      return a->complete_ns > b->complete_ns;
+    });
     if (before.size() > window_before_max) before.resize(window_before_max);
     window.insert(window.end(), before.begin(), before.end());
     std::sort(window.begin(), window.end(),
@@ -354,7 +370,8 @@ CheckResult check_linearizability(const History& history, const LinearizabilityB
   if (result.verdict == Verdict::invalid) {
     result.summary = fmt::format("not linearizable: {} of {} keys{}", violating_keys, keys.size(),
                                  violating_keys > reported_keys_max
-                                     ? fmt::format(" (the first {} shown)", reported_keys_max) : "");
+                                     ? fmt::format(" (the first {} shown)", reported_keys_max)
+                                     : "");
   } else if (unknown_keys > 0) {
     result.verdict = Verdict::unknown;
     result.summary = fmt::format("budget ran out on {} of {} keys", unknown_keys, keys.size());

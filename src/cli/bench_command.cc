@@ -27,12 +27,14 @@ namespace replikv::cli {
 namespace {
 
 int64_t now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
       .count();
 }
 
 std::string base64(const std::string& in) {
-  static constexpr char table[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  static constexpr char table[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   std::string out;
   size_t i = 0;
   for (; i + 2 < in.size(); i += 3) {
@@ -71,9 +73,12 @@ class HttpConnection {
   // The status code, or 0 when the exchange failed.
   int post(const std::string& path, const std::string& body) {
     const std::string request = fmt::format(
-        "POST {} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{}", path,
-        body.size(), body);
-    if (::send(fd_, request.data(), request.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(request.size())) return 0;
+        "POST {} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: "
+        "{}\r\n\r\n{}",
+        path, body.size(), body);
+    if (::send(fd_, request.data(), request.size(), MSG_NOSIGNAL) !=
+        static_cast<ssize_t>(request.size()))
+      return 0;
     char chunk[8192];
     while (true) {
       const size_t header_end = buffer_.find("\r\n\r\n");
@@ -87,7 +92,8 @@ class HttpConnection {
             return status;
           }
         } else {
-          const size_t last = buffer_.find("\r\n0\r\n\r\n", header_end);  // chunked: up to the last chunk
+          const size_t last =
+              buffer_.find("\r\n0\r\n\r\n", header_end);  // chunked: up to the last chunk
           if (last != std::string::npos) {
             buffer_.erase(0, last + 7);
             return status;
@@ -103,7 +109,8 @@ class HttpConnection {
  private:
   static size_t lower_find(const std::string& text, const char* needle, size_t end) {
     std::string lowered = text.substr(0, end);
-    std::transform(lowered.begin(), lowered.end(), lowered.begin(), [](unsigned char c) { return std::tolower(c); });
+    std::transform(lowered.begin(), lowered.end(), lowered.begin(),
+                   [](unsigned char c) { return std::tolower(c); });
     return lowered.find(needle);
   }
   int fd_ = -1;
@@ -116,8 +123,8 @@ struct ThreadResult {
   int64_t short_waits = 0;  // WAIT answered fewer replicas than asked
 };
 
-void run_client(const BenchOptions& o, int index, int64_t measure_from, int64_t stop_at, ThreadResult& result,
-                std::string& error) {
+void run_client(const BenchOptions& o, int index, int64_t measure_from, int64_t stop_at,
+                ThreadResult& result, std::string& error) {
   std::mt19937_64 rng(static_cast<uint64_t>(index) * 7919 + 1);
   std::uniform_int_distribution<int> key_of(0, o.keys - 1);
   const std::string value(static_cast<size_t>(o.value_size), 'x');
@@ -133,7 +140,8 @@ void run_client(const BenchOptions& o, int index, int64_t measure_from, int64_t 
     const std::string key = fmt::format("key:{:012}", key_of(rng));
     bool ok = true;
     if (o.protocol == "etcd") {
-      ok = http.post("/v3/kv/put", fmt::format(R"({{"key":"{}","value":"{}"}})", base64(key), base64(value))) == 200;
+      ok = http.post("/v3/kv/put", fmt::format(R"({{"key":"{}","value":"{}"}})", base64(key),
+                                               base64(value))) == 200;
     } else if (o.op == "get") {
       const auto reply = resp.call({"GET", key}, 10'000);
       ok = reply && !reply->is_error();
@@ -141,8 +149,9 @@ void run_client(const BenchOptions& o, int index, int64_t measure_from, int64_t 
       const auto reply = resp.call({"SET", key, value}, 10'000);
       ok = reply && !reply->is_error();
       if (ok && o.op == "set-wait") {
-        const auto waited = resp.call({"WAIT", std::to_string(o.wait_replicas), std::to_string(o.wait_timeout_ms)},
-                                      o.wait_timeout_ms + 10'000);
+        const auto waited =
+            resp.call({"WAIT", std::to_string(o.wait_replicas), std::to_string(o.wait_timeout_ms)},
+                      o.wait_timeout_ms + 10'000);
         ok = waited && waited->kind == RespValue::Kind::integer;
         if (ok && waited->integer < o.wait_replicas) ++result.short_waits;
       }
@@ -179,7 +188,8 @@ int run_bench(const BenchOptions& o) {
   std::vector<std::string> errors(static_cast<size_t>(o.clients));
   std::vector<std::thread> threads;
   for (int i = 0; i < o.clients; ++i) {
-    threads.emplace_back([&, i] { run_client(o, i, measure_from, stop_at, results[i], errors[i]); });
+    threads.emplace_back(
+        [&, i] { run_client(o, i, measure_from, stop_at, results[i], errors[i]); });
   }
   for (auto& thread : threads) thread.join();
   for (const auto& error : errors) {
@@ -197,21 +207,32 @@ int run_bench(const BenchOptions& o) {
   }
   std::sort(all.begin(), all.end());
   const auto at = [&](double q) {
-    return all.empty() ? 0.0
-                       : static_cast<double>(all[std::min(all.size() - 1, static_cast<size_t>(q * static_cast<double>(all.size())))]) / 1e6;
+    return all.empty()
+               ? 0.0
+               : static_cast<double>(all[std::min(
+                     all.size() - 1, static_cast<size_t>(q * static_cast<double>(all.size())))]) /
+                     1e6;
   };
   const double seconds = static_cast<double>(o.duration_ms) / 1000;
-  nlohmann::json out = {{"protocol", o.protocol}, {"op", o.op},         {"clients", o.clients},
-                        {"ops", all.size()},      {"ops_per_s", static_cast<double>(all.size()) / seconds},
-                        {"p50_ms", at(0.5)},      {"p99_ms", at(0.99)}, {"max_ms", all.empty() ? 0.0 : static_cast<double>(all.back()) / 1e6},
-                        {"errors", failed},       {"short_waits", short_waits}};
+  nlohmann::json out = {{"protocol", o.protocol},
+                        {"op", o.op},
+                        {"clients", o.clients},
+                        {"ops", all.size()},
+                        {"ops_per_s", static_cast<double>(all.size()) / seconds},
+                        {"p50_ms", at(0.5)},
+                        {"p99_ms", at(0.99)},
+                        {"max_ms", all.empty() ? 0.0 : static_cast<double>(all.back()) / 1e6},
+                        {"errors", failed},
+                        {"short_waits", short_waits}};
   if (o.json) {
     std::cout << out.dump() << "\n";
   } else {
-    std::cout << fmt::format("{} {} x{}: {:.0f} ops/s, p50 {:.3f} ms, p99 {:.3f} ms, max {:.3f} ms, {} errors{}\n",
-                             o.protocol, o.op, o.clients, out["ops_per_s"].get<double>(), at(0.5), at(0.99),
-                             out["max_ms"].get<double>(), failed,
-                             o.op == "set-wait" ? fmt::format(", {} WAITs short of {}", short_waits, o.wait_replicas) : "");
+    std::cout << fmt::format(
+        "{} {} x{}: {:.0f} ops/s, p50 {:.3f} ms, p99 {:.3f} ms, max {:.3f} ms, {} errors{}\n",
+        o.protocol, o.op, o.clients, out["ops_per_s"].get<double>(), at(0.5), at(0.99),
+        out["max_ms"].get<double>(), failed,
+        o.op == "set-wait" ? fmt::format(", {} WAITs short of {}", short_waits, o.wait_replicas)
+                           : "");
   }
   return failed > 0 && all.empty() ? 1 : 0;
 }

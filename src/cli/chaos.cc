@@ -52,8 +52,10 @@ void install_interrupt_handlers() {
 const std::vector<Preset>& presets() {
   static const std::vector<Preset> all = {
       {"async", "async", 3, "leader", false, false,
-       "single leader, acks after the leader's own fsync; a failover may lose what followers lacked"},
-      {"sync", "sync", 3, "linearizable", true, true, "single leader, acks once every follower has the write durably"},
+       "single leader, acks after the leader's own fsync; a failover may lose what followers "
+       "lacked"},
+      {"sync", "sync", 3, "linearizable", true, true,
+       "single leader, acks once every follower has the write durably"},
       {"majority", "majority", 3, "linearizable", true, true,
        "Raft: acks once a majority has the write durably; serves while a minority is down"},
       {"k1of5", "1", 5, "linearizable", true, true,
@@ -75,7 +77,9 @@ namespace {
 std::string value_json(const RespValue& reply) {
   if (reply.kind == RespValue::Kind::nil) return "null";
   const std::string& text = reply.text;
-  if (!text.empty() && text.size() < 19 && text.find_first_not_of("0123456789") == std::string::npos) return text;
+  if (!text.empty() && text.size() < 19 &&
+      text.find_first_not_of("0123456789") == std::string::npos)
+    return text;
   return json_string(text);
 }
 
@@ -99,7 +103,10 @@ class Client {
   // Even clients insert unique keys (the lost-write count), odd ones read, write and CAS the
   // registers; both kinds spread evenly over the nodes, so a blocked read never holds up inserts.
   Client(Workload& workload, int index)
-      : w_(workload), inserter_(index % 2 == 0), node_(index / 2 % workload.cluster.nodes + 1), process_(index),
+      : w_(workload),
+        inserter_(index % 2 == 0),
+        node_(index / 2 % workload.cluster.nodes + 1),
+        process_(index),
         rng_(workload.options.seed * 1'000'003 + static_cast<uint64_t>(index)) {}
 
   void run() {
@@ -134,7 +141,9 @@ class Client {
     process_ = w_.next_process.fetch_add(1);
   }
 
-  int64_t uniform(int64_t low, int64_t high) { return std::uniform_int_distribution<int64_t>(low, high)(rng_); }
+  int64_t uniform(int64_t low, int64_t high) {
+    return std::uniform_int_distribution<int64_t>(low, high)(rng_);
+  }
 
   void one_operation() {
     const int64_t draw = inserter_ ? 0 : uniform(0, 99) * 65 / 100 + 35;
@@ -167,11 +176,13 @@ class Client {
       }
     }
     if (written && f != "cas") invoke_value = std::to_string(*written);
-    const std::string common = fmt::format("\"process\":{},\"f\":\"{}\",\"key\":\"{}\"", process_, f, op_key);
+    const std::string common =
+        fmt::format("\"process\":{},\"f\":\"{}\",\"key\":\"{}\"", process_, f, op_key);
     const std::string node_field = fmt::format(",\"node\":{}", node_);
-    const std::string consistency = f == "read" ? fmt::format(",\"consistency\":{}", json_string(w_.read)) : "";
-    w_.recorder.record(fmt::format("{},\"type\":\"invoke\",\"value\":{}{}{}", common, invoke_value, node_field,
-                                   consistency));
+    const std::string consistency =
+        f == "read" ? fmt::format(",\"consistency\":{}", json_string(w_.read)) : "";
+    w_.recorder.record(fmt::format("{},\"type\":\"invoke\",\"value\":{}{}{}", common, invoke_value,
+                                   node_field, consistency));
     const auto reply = connection_.call(command, static_cast<int>(w_.options.client_timeout_ms));
     std::string type = "ok", value = invoke_value;
     if (!reply) {
@@ -182,13 +193,15 @@ class Client {
       type = f != "read" && reply->text.rfind("TIMEOUT", 0) == 0 ? "info" : "fail";
     } else if (f == "read") {
       value = value_json(*reply);
-      last_seen_[key] = reply->kind == RespValue::Kind::nil ? std::nullopt
-                                                            : std::optional<int64_t>(std::atoll(reply->text.c_str()));
+      last_seen_[key] = reply->kind == RespValue::Kind::nil
+                            ? std::nullopt
+                            : std::optional<int64_t>(std::atoll(reply->text.c_str()));
     } else if (f == "cas") {
       type = reply->kind == RespValue::Kind::integer && reply->integer == 1 ? "ok" : "fail";
     }
     if (type == "ok" && (f == "write" || f == "cas")) last_seen_[key] = written;
-    w_.recorder.record(fmt::format("{},\"type\":\"{}\",\"value\":{}{}", common, type, value, node_field));
+    w_.recorder.record(
+        fmt::format("{},\"type\":\"{}\",\"value\":{}{}", common, type, value, node_field));
     w_.completed.fetch_add(1);
     if (type == "info") lost_track();
   }
@@ -211,7 +224,8 @@ struct LeaderSeen {
   long term = 0;
 };
 
-void watch_leaders(Cluster& cluster, Recorder& recorder, const std::atomic<bool>& stop, std::vector<LeaderSeen>& seen) {
+void watch_leaders(Cluster& cluster, Recorder& recorder, const std::atomic<bool>& stop,
+                   std::vector<LeaderSeen>& seen) {
   std::set<std::pair<long, int>> known;
   while (!stop.load()) {
     std::set<int> skip;
@@ -244,7 +258,8 @@ void await_convergence(Cluster& cluster, Recorder& recorder, int64_t timeout_ms)
       if (!digest || digest->empty() || (*digest)[0] != '+') continue;
       ++answered;
       values.insert(digest->substr(1));
-      recorder.record(fmt::format("\"type\":\"digest\",\"node\":{},\"value\":{}", node, json_string(digest->substr(1))));
+      recorder.record(fmt::format("\"type\":\"digest\",\"node\":{},\"value\":{}", node,
+                                  json_string(digest->substr(1))));
     }
     if (answered == cluster.nodes && values.size() == 1) return;
     sleep_ms(50);
@@ -261,15 +276,19 @@ void final_reads(Cluster& cluster, Recorder& recorder, const std::vector<std::st
     for (size_t from = 0; from < keys.size(); from += batch) {
       std::vector<std::string> command = {"MGET"};
       const size_t to = std::min(keys.size(), from + batch);
-      command.insert(command.end(), keys.begin() + static_cast<ptrdiff_t>(from), keys.begin() + static_cast<ptrdiff_t>(to));
+      command.insert(command.end(), keys.begin() + static_cast<ptrdiff_t>(from),
+                     keys.begin() + static_cast<ptrdiff_t>(to));
       const auto reply = up ? client.call(command, 5000) : std::nullopt;
-      const bool ok = reply && reply->kind == RespValue::Kind::array && reply->items.size() == to - from;
+      const bool ok =
+          reply && reply->kind == RespValue::Kind::array && reply->items.size() == to - from;
       for (size_t i = from; i < to; ++i) {
-        const std::string common = fmt::format("\"process\":{},\"f\":\"read\",\"key\":\"{}\",\"node\":{},\"final\":true",
-                                               process, keys[i], node);
+        const std::string common =
+            fmt::format("\"process\":{},\"f\":\"read\",\"key\":\"{}\",\"node\":{},\"final\":true",
+                        process, keys[i], node);
         recorder.record(common + ",\"type\":\"invoke\",\"consistency\":\"eventual\"");
         if (ok) {
-          recorder.record(fmt::format("{},\"type\":\"ok\",\"value\":{}", common, value_json(reply->items[i - from])));
+          recorder.record(fmt::format("{},\"type\":\"ok\",\"value\":{}", common,
+                                      value_json(reply->items[i - from])));
         } else {
           recorder.record(common + ",\"type\":\"fail\"");
         }
@@ -287,21 +306,29 @@ json latency_figures(std::vector<int64_t>& latencies) {
   std::sort(latencies.begin(), latencies.end());
   const auto at = [&](double q) {
     if (latencies.empty()) return 0.0;
-    return ms(latencies[std::min(latencies.size() - 1, static_cast<size_t>(q * static_cast<double>(latencies.size())))]);
+    return ms(latencies[std::min(latencies.size() - 1,
+                                 static_cast<size_t>(q * static_cast<double>(latencies.size())))]);
   };
   json cdf = json::array();
-  for (const double q : {0.0, 0.01, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999}) {
+  for (const double q : {0.0, 0.01, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98,
+                         0.99, 0.995, 0.999}) {
     cdf.push_back({q, at(q)});
   }
   cdf.push_back({1.0, latencies.empty() ? 0.0 : ms(latencies.back())});
-  return {{"count", latencies.size()}, {"p50", at(0.5)}, {"p99", at(0.99)},
-          {"max", latencies.empty() ? 0.0 : ms(latencies.back())}, {"cdf", cdf}};
+  return {{"count", latencies.size()},
+          {"p50", at(0.5)},
+          {"p99", at(0.99)},
+          {"max", latencies.empty() ? 0.0 : ms(latencies.back())},
+          {"cdf", cdf}};
 }
 
 json check_json(const check::CheckResult& result) {
   json details = json::array();
-  for (size_t i = 0; i < std::min<size_t>(result.details.size(), 12); ++i) details.push_back(result.details[i]);
-  return {{"checker", result.checker}, {"verdict", check::to_string(result.verdict)}, {"summary", result.summary},
+  for (size_t i = 0; i < std::min<size_t>(result.details.size(), 12); ++i)
+    details.push_back(result.details[i]);
+  return {{"checker", result.checker},
+          {"verdict", check::to_string(result.verdict)},
+          {"summary", result.summary},
           {"details", details}};
 }
 
@@ -310,8 +337,8 @@ double figure(const check::CheckResult& result, const std::string& name) {
   return it == result.figures.end() ? 0.0 : it->second;
 }
 
-void judge(const check::History& history, const Preset& preset, const std::string& read, int64_t workload_ns,
-           int64_t time_limit_s, json& out) {
+void judge(const check::History& history, const Preset& preset, const std::string& read,
+           int64_t workload_ns, int64_t time_limit_s, json& out) {
   // What the clients observed, judged against the strongest promise whatever their reads asked
   // for: every read of the workload counts as a linearizable one (and a session read).
   // The final reads count too once the replicas agreed (they came after every write): an
@@ -328,8 +355,9 @@ void judge(const check::History& history, const Preset& preset, const std::strin
   const auto lost = check::check_lost_writes(history);
   // Staleness of the workload's reads (the final phase's are the lost-write check's business).
   check::History workload_reads = history;
-  std::erase_if(workload_reads.operations,
-                [](const check::Operation& op) { return op.final && op.f == check::Function::read; });
+  std::erase_if(workload_reads.operations, [](const check::Operation& op) {
+    return op.final && op.f == check::Function::read;
+  });
   const auto stale = check::check_stale_reads(workload_reads);
   const auto sessions = check::check_sessions(observed);
   const auto availability = check::check_availability(history);
@@ -343,7 +371,8 @@ void judge(const check::History& history, const Preset& preset, const std::strin
     if (op.final || op.outcome != check::Outcome::ok) continue;
     ++ok_ops;
     const int64_t latency = op.complete_ns - op.invoke_ns;
-    const size_t bucket = std::min(buckets - 1, static_cast<size_t>(std::max<int64_t>(0, op.complete_ns) / bucket_ns));
+    const size_t bucket = std::min(
+        buckets - 1, static_cast<size_t>(std::max<int64_t>(0, op.complete_ns) / bucket_ns));
     if (op.f == check::Function::read) {
       reads.push_back(latency);
       ++read_series[bucket];
@@ -359,15 +388,19 @@ void judge(const check::History& history, const Preset& preset, const std::strin
     failed_ops += op.outcome == check::Outcome::fail;
   }
   out["operations"] = {{"ok", ok_ops}, {"failed", failed_ops}, {"unknown", info_ops}};
-  out["ops_per_s"] = static_cast<double>(ok_ops) / std::max(1e-9, static_cast<double>(workload_ns) / 1e9);
+  out["ops_per_s"] =
+      static_cast<double>(ok_ops) / std::max(1e-9, static_cast<double>(workload_ns) / 1e9);
   out["read_latency_ms"] = latency_figures(reads);
   out["write_latency_ms"] = latency_figures(writes);
-  out["throughput"] = {{"bucket_ms", bucket_ns / 1'000'000}, {"reads", read_series}, {"writes", write_series}};
+  out["throughput"] = {
+      {"bucket_ms", bucket_ns / 1'000'000}, {"reads", read_series}, {"writes", write_series}};
   out["acknowledged_inserts"] = figure(lost, "acknowledged");
   out["lost_writes"] = figure(lost, "lost");
   out["stale_reads"] = figure(stale, "stale");
   out["reads_judged"] = figure(stale, "judged");
-  out["staleness_ms"] = {{"p50", figure(stale, "p50_ms")}, {"p99", figure(stale, "p99_ms")}, {"max", figure(stale, "max_ms")}};
+  out["staleness_ms"] = {{"p50", figure(stale, "p50_ms")},
+                         {"p99", figure(stale, "p99_ms")},
+                         {"max", figure(stale, "max_ms")}};
   out["session_violations"] = figure(sessions, "read_your_writes") + figure(sessions, "monotonic");
   out["linearizable"] = linearizable.verdict == check::Verdict::valid     ? json(true)
                         : linearizable.verdict == check::Verdict::invalid ? json(false)
@@ -375,22 +408,25 @@ void judge(const check::History& history, const Preset& preset, const std::strin
   out["linearizable_window_ms"] = json(nullptr);
   if (linearizable.figures.contains("window_from_ns")) {
     const double to = figure(linearizable, "window_to_ns");
-    out["linearizable_window_ms"] = {figure(linearizable, "window_from_ns") / 1e6,
-                                     to >= static_cast<double>(check::time_never) ? json(nullptr) : json(to / 1e6)};
+    out["linearizable_window_ms"] = {
+        figure(linearizable, "window_from_ns") / 1e6,
+        to >= static_cast<double>(check::time_never) ? json(nullptr) : json(to / 1e6)};
   }
   out["longest_unavailable_ms"] = figure(availability, "longest_ms");
   out["unavailable_from_ms"] = figure(availability, "from_ms");
-  out["convergence_ms"] = convergence.verdict == check::Verdict::valid && convergence.figures.contains("converged_ms")
-                              ? json(figure(convergence, "converged_ms"))
-                              : json(nullptr);
-  out["checks"] = {check_json(linearizable), check_json(lost), check_json(stale), check_json(sessions),
-                   check_json(convergence), check_json(availability)};
+  out["convergence_ms"] =
+      convergence.verdict == check::Verdict::valid && convergence.figures.contains("converged_ms")
+          ? json(figure(convergence, "converged_ms"))
+          : json(nullptr);
+  out["checks"] = {check_json(linearizable), check_json(lost),        check_json(stale),
+                   check_json(sessions),     check_json(convergence), check_json(availability)};
 
   // The preset's own promises, judged on the history as recorded.
   std::vector<std::string> promised, broken;
   if (preset.promises_no_loss) {
     promised.push_back("no acknowledged write lost");
-    if (lost.verdict != check::Verdict::valid) broken.push_back(fmt::format("lost writes: {}", lost.summary));
+    if (lost.verdict != check::Verdict::valid)
+      broken.push_back(fmt::format("lost writes: {}", lost.summary));
   }
   if (preset.promises_linearizable && read == "linearizable") {
     promised.push_back("linearizable");
@@ -399,7 +435,8 @@ void judge(const check::History& history, const Preset& preset, const std::strin
     }
   }
   promised.push_back("replicas converge after the heal");
-  if (convergence.verdict != check::Verdict::valid) broken.push_back(fmt::format("convergence: {}", convergence.summary));
+  if (convergence.verdict != check::Verdict::valid)
+    broken.push_back(fmt::format("convergence: {}", convergence.summary));
   out["promises"] = promised;
   out["broken"] = broken;
   out["promise_kept"] = broken.empty();
@@ -418,7 +455,8 @@ int pick_port(int nodes, uint64_t seed) {
     const int base = std::uniform_int_distribution<int>(10'000, highest_base)(rng);
     bool free = true;
     for (const int offset : {0, local::admin_offset, local::peer_offset}) {
-      for (int node = 0; node < nodes && free; ++node) free = local::port_free(base + offset + node);
+      for (int node = 0; node < nodes && free; ++node)
+        free = local::port_free(base + offset + node);
     }
     if (free) return base;
   }
@@ -427,7 +465,8 @@ int pick_port(int nodes, uint64_t seed) {
 
 }  // namespace
 
-ChaosRun chaos_run(const ChaosOptions& options, const std::function<void(const std::string&)>& progress) {
+ChaosRun chaos_run(const ChaosOptions& options,
+                   const std::function<void(const std::string&)>& progress) {
   ChaosRun run;
   const auto usage = [&](std::string message) {
     run.error = std::move(message);
@@ -441,7 +480,8 @@ ChaosRun chaos_run(const ChaosOptions& options, const std::function<void(const s
     return usage(fmt::format("unknown preset '{}' ({})", options.preset, names));
   }
   const std::string read = options.read.empty() ? preset->read : options.read;
-  if (options.duration_ms < 1000 || options.duration_ms > 3'600'000) return usage("--duration-ms is 1000 to 3600000");
+  if (options.duration_ms < 1000 || options.duration_ms > 3'600'000)
+    return usage("--duration-ms is 1000 to 3600000");
   if (options.clients < 1 || options.clients > 256) return usage("--clients is 1 to 256");
   if (options.keys < 1 || options.keys > 1000) return usage("--keys is 1 to 1000");
   if (options.election_timeout_ms < 100) return usage("--election-timeout-ms is at least 100");
@@ -456,10 +496,12 @@ ChaosRun chaos_run(const ChaosOptions& options, const std::function<void(const s
     schedule = std::move(*parsed);
   } else {
     const auto& known = nemesis_schedules();
-    if (std::none_of(known.begin(), known.end(), [&](const auto& n) { return n.first == options.nemesis; })) {
+    if (std::none_of(known.begin(), known.end(),
+                     [&](const auto& n) { return n.first == options.nemesis; })) {
       std::string names;
       for (const auto& n : known) names += (names.empty() ? "" : ", ") + n.first;
-      return usage(fmt::format("unknown nemesis '{}' ({}), or --schedule FILE", options.nemesis, names));
+      return usage(
+          fmt::format("unknown nemesis '{}' ({}), or --schedule FILE", options.nemesis, names));
     }
     schedule = built_in_schedule(options.nemesis, options.duration_ms, options.seed);
   }
@@ -478,7 +520,9 @@ ChaosRun chaos_run(const ChaosOptions& options, const std::function<void(const s
   } else {
     cluster.dir = fs::absolute(options.dir);
     if (fs::exists(cluster.dir / "cluster.toml")) {
-      return usage(fmt::format("{} already holds a cluster; chaos starts a fresh one (another --dir)", cluster.dir.string()));
+      return usage(
+          fmt::format("{} already holds a cluster; chaos starts a fresh one (another --dir)",
+                      cluster.dir.string()));
     }
   }
   cluster.port = options.port != 0 ? options.port : pick_port(cluster.nodes, options.seed);
@@ -500,7 +544,8 @@ ChaosRun chaos_run(const ChaosOptions& options, const std::function<void(const s
   if (progress) progress(fmt::format("{}: starting {} nodes", preset->name, cluster.nodes));
   if (run_cluster(start) != 0) {
     for (int node = 1; node <= cluster.nodes; ++node) local::stop_node(cluster.dir, node, 10);
-    run.error = fmt::format("the cluster did not start (its logs are under {})", cluster.dir.string());
+    run.error =
+        fmt::format("the cluster did not start (its logs are under {})", cluster.dir.string());
     return run;
   }
 
@@ -524,8 +569,10 @@ ChaosRun chaos_run(const ChaosOptions& options, const std::function<void(const s
     const int64_t elapsed_ms = (steady_ns() - start_ns) / 1'000'000;
     if (elapsed_ms >= options.duration_ms) break;
     if (progress) {
-      progress(fmt::format("{}: {:>4.1f}/{:.0f} s, {} operations", preset->name, static_cast<double>(elapsed_ms) / 1000,
-                           static_cast<double>(options.duration_ms) / 1000, workload.completed.load()));
+      progress(fmt::format("{}: {:>4.1f}/{:.0f} s, {} operations", preset->name,
+                           static_cast<double>(elapsed_ms) / 1000,
+                           static_cast<double>(options.duration_ms) / 1000,
+                           workload.completed.load()));
     }
     sleep_ms(200);
   }
@@ -534,7 +581,8 @@ ChaosRun chaos_run(const ChaosOptions& options, const std::function<void(const s
   for (auto& thread : clients) thread.join();
   nemesis_thread.join();
   const int64_t workload_ns = steady_ns() - start_ns;
-  if (progress) progress(fmt::format("{}: healing, waiting for the replicas to agree", preset->name));
+  if (progress)
+    progress(fmt::format("{}: healing, waiting for the replicas to agree", preset->name));
   nemesis.heal_all(true);
   for (int node = 1; node <= cluster.nodes; ++node) {
     std::string error;
@@ -548,7 +596,8 @@ ChaosRun chaos_run(const ChaosOptions& options, const std::function<void(const s
   std::vector<std::string> keys;
   for (int k = 0; k < options.keys; ++k) keys.push_back(fmt::format("r{}", k));
   for (int64_t i = 0; i < workload.next_insert.load(); ++i) keys.push_back(fmt::format("i{}", i));
-  if (progress) progress(fmt::format("{}: reading {} keys from every node", preset->name, keys.size()));
+  if (progress)
+    progress(fmt::format("{}: reading {} keys from every node", preset->name, keys.size()));
   final_reads(cluster, recorder, keys);
   for (int node = 1; node <= cluster.nodes; ++node) local::stop_node(cluster.dir, node, 10);
 
@@ -558,7 +607,8 @@ ChaosRun chaos_run(const ChaosOptions& options, const std::function<void(const s
   std::istringstream input(text);
   auto parsed = check::parse_history(input);
   if (auto* error = std::get_if<check::ParseError>(&parsed)) {
-    run.error = fmt::format("the recorded history does not parse (line {}: {})", error->line, error->message);
+    run.error = fmt::format("the recorded history does not parse (line {}: {})", error->line,
+                            error->message);
     return run;
   }
   if (progress) progress(fmt::format("{}: checking the history", preset->name));
@@ -573,10 +623,12 @@ ChaosRun chaos_run(const ChaosOptions& options, const std::function<void(const s
   out["keys"] = options.keys;
   out["fsync"] = options.fsync;
   out["election_timeout_ms"] = options.election_timeout_ms;
-  out["nemesis"] = options.schedule_file.empty() ? options.nemesis : "schedule " + options.schedule_file;
+  out["nemesis"] =
+      options.schedule_file.empty() ? options.nemesis : "schedule " + options.schedule_file;
   out["duration_ms"] = ms(workload_ns);
   out["interrupted"] = chaos_interrupted.load();
-  judge(std::get<check::History>(parsed), *preset, read, workload_ns, options.check_time_limit_s, out);
+  judge(std::get<check::History>(parsed), *preset, read, workload_ns, options.check_time_limit_s,
+        out);
   json leader_list = json::array();
   std::set<long> terms;
   for (const auto& seen : leaders) {
@@ -587,7 +639,10 @@ ChaosRun chaos_run(const ChaosOptions& options, const std::function<void(const s
   out["leader_changes"] = terms.empty() ? 0 : terms.size() - 1;
   json faults = json::array();
   for (const auto& window : nemesis.windows()) {
-    faults.push_back({{"what", window.what}, {"node", window.node}, {"kind", window.kind}, {"from_ms", ms(window.from_ns)},
+    faults.push_back({{"what", window.what},
+                      {"node", window.node},
+                      {"kind", window.kind},
+                      {"from_ms", ms(window.from_ns)},
                       {"to_ms", window.to_ns ? json(ms(*window.to_ns)) : json(nullptr)}});
   }
   out["faults"] = faults;

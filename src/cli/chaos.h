@@ -16,9 +16,9 @@ namespace replikv::cli {
 // A strategy preset: what a cluster is started with, and what it promises.
 struct Preset {
   std::string name;
-  std::string ack;   // the leader strategy's ack setting
+  std::string ack;  // the leader strategy's ack setting
   int nodes = 3;
-  std::string read;  // the consistency the workload reads at
+  std::string read;                    // the consistency the workload reads at
   bool promises_no_loss = false;       // no acknowledged write is ever lost
   bool promises_linearizable = false;  // with `read`, every operation is linearizable
   std::string summary;                 // one line for --help and the demo's table
@@ -64,7 +64,8 @@ extern std::atomic<bool> chaos_interrupted;
 void install_interrupt_handlers();
 
 // One run. `progress` gets a short status line now and then (for a live display).
-ChaosRun chaos_run(const ChaosOptions& options, const std::function<void(const std::string&)>& progress);
+ChaosRun chaos_run(const ChaosOptions& options,
+                   const std::function<void(const std::string&)>& progress);
 
 // The figures of a result as the lines `replikv chaos` prints.
 std::string describe_result(const nlohmann::json& result);
@@ -77,7 +78,7 @@ struct DemoOptions {
   std::vector<std::string> presets;  // empty: every preset
   ChaosOptions run;                  // the scenario every preset goes through
   std::string report = "report.html";
-  std::string json_file;             // empty: beside the report, .json
+  std::string json_file;  // empty: beside the report, .json
 };
 
 // `replikv demo`. Exit status: 0 done (the table tells what held), 2 bad usage or a run failed.

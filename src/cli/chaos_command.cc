@@ -47,14 +47,18 @@ std::string fixed(const nlohmann::json& value, int digits = 0) {
 }
 
 std::string table(const nlohmann::json& runs) {
-  std::string out = fmt::format("{:<9} {:>5} {:<9} {:>7} {:>17} {:>17} {:>11} {:>12} {:>7} {:>6} {:>8} {:>9} {:>10}\n",
-                                "preset", "nodes", "ack", "ops/s", "write p50/p99 ms", "read p50/p99 ms", "lost/acked",
-                                "stale reads", "session", "linear", "leaders", "no-write", "converged");
+  std::string out = fmt::format(
+      "{:<9} {:>5} {:<9} {:>7} {:>17} {:>17} {:>11} {:>12} {:>7} {:>6} {:>8} {:>9} {:>10}\n",
+      "preset", "nodes", "ack", "ops/s", "write p50/p99 ms", "read p50/p99 ms", "lost/acked",
+      "stale reads", "session", "linear", "leaders", "no-write", "converged");
   for (const auto& r : runs) {
-    const std::string lin = r["linearizable"].is_null() ? "?" : r["linearizable"].get<bool>() ? "yes" : "NO";
+    const std::string lin = r["linearizable"].is_null()     ? "?"
+                            : r["linearizable"].get<bool>() ? "yes"
+                                                            : "NO";
     out += fmt::format(
         "{:<9} {:>5} {:<9} {:>7} {:>17} {:>17} {:>11} {:>12} {:>7} {:>6} {:>8} {:>9} {:>10}\n",
-        r["preset"].get<std::string>(), r["nodes"].get<int>(), r["ack"].get<std::string>(), fixed(r["ops_per_s"]),
+        r["preset"].get<std::string>(), r["nodes"].get<int>(), r["ack"].get<std::string>(),
+        fixed(r["ops_per_s"]),
         fixed(r["write_latency_ms"]["p50"], 1) + "/" + fixed(r["write_latency_ms"]["p99"], 1),
         fixed(r["read_latency_ms"]["p50"], 1) + "/" + fixed(r["read_latency_ms"]["p99"], 1),
         fixed(r["lost_writes"]) + "/" + fixed(r["acknowledged_inserts"]), fixed(r["stale_reads"]),
@@ -70,38 +74,49 @@ std::string meaning(const nlohmann::json& runs) {
   std::vector<std::string> lines;
   const nlohmann::json* fastest = nullptr;
   for (const auto& r : runs) {
-    if (fastest == nullptr || r["write_latency_ms"]["p50"].get<double>() < (*fastest)["write_latency_ms"]["p50"].get<double>()) {
+    if (fastest == nullptr || r["write_latency_ms"]["p50"].get<double>() <
+                                  (*fastest)["write_latency_ms"]["p50"].get<double>()) {
       fastest = &r;
     }
   }
   for (const auto& r : runs) {
     const std::string name = r["preset"].get<std::string>();
-    const double lost = r["lost_writes"].get<double>(), acked = r["acknowledged_inserts"].get<double>();
+    const double lost = r["lost_writes"].get<double>(),
+                 acked = r["acknowledged_inserts"].get<double>();
     std::string text = fmt::format("{}: writes answered in {:.1f} ms at the median", name,
                                    r["write_latency_ms"]["p50"].get<double>());
     if (fastest != nullptr && fastest != &r) {
       const double base = (*fastest)["write_latency_ms"]["p50"].get<double>();
-      if (base > 0) text += fmt::format(" ({:.1f}x {}'s)", r["write_latency_ms"]["p50"].get<double>() / base,
-                                        (*fastest)["preset"].get<std::string>());
+      if (base > 0)
+        text += fmt::format(" ({:.1f}x {}'s)", r["write_latency_ms"]["p50"].get<double>() / base,
+                            (*fastest)["preset"].get<std::string>());
     }
     if (lost > 0) {
-      text += fmt::format("; {:.0f} of its {:.0f} acknowledged writes were lost — the clients were told OK, and the "
-                          "data is gone", lost, acked);
+      text += fmt::format(
+          "; {:.0f} of its {:.0f} acknowledged writes were lost — the clients were told OK, and "
+          "the "
+          "data is gone",
+          lost, acked);
     } else {
       text += fmt::format("; none of its {:.0f} acknowledged writes was lost", acked);
-      if (!r["promises"].empty() && r["promises"][0] != "no acknowledged write lost") text += " (in this run)";
+      if (!r["promises"].empty() && r["promises"][0] != "no acknowledged write lost")
+        text += " (in this run)";
     }
     if (r["linearizable"].is_boolean()) {
-      text += r["linearizable"].get<bool>() ? "; every read and write fits one order in real time (linearizable)"
-                                            : "; what clients saw is not linearizable";
+      text += r["linearizable"].get<bool>()
+                  ? "; every read and write fits one order in real time (linearizable)"
+                  : "; what clients saw is not linearizable";
     }
     if (r["stale_reads"].get<double>() > 0) {
       const double stale = r["stale_reads"].get<double>();
-      text += fmt::format("; {:.0f} read{} returned an overwritten value", stale, stale == 1 ? "" : "s");
+      text += fmt::format("; {:.0f} read{} returned an overwritten value", stale,
+                          stale == 1 ? "" : "s");
     }
     text += fmt::format("; the longest time without an acknowledged write was {:.1f} s",
                         r["longest_unavailable_ms"].get<double>() / 1000);
-    text += r["promise_kept"].get<bool>() ? "." : ". ITS OWN PROMISE WAS BROKEN — see the checks in the JSON.";
+    text += r["promise_kept"].get<bool>()
+                ? "."
+                : ". ITS OWN PROMISE WAS BROKEN — see the checks in the JSON.";
     lines.push_back(text);
   }
   // The lead sentence: who lost what, and what not losing cost against the fastest that lost.
@@ -109,9 +124,11 @@ std::string meaning(const nlohmann::json& runs) {
   const nlohmann::json* fastest_loser = nullptr;
   for (const auto& r : runs) {
     if (r["lost_writes"].get<double>() > 0) {
-      losers.push_back(fmt::format("{} ({:.0f})", r["preset"].get<std::string>(), r["lost_writes"].get<double>()));
+      losers.push_back(fmt::format("{} ({:.0f})", r["preset"].get<std::string>(),
+                                   r["lost_writes"].get<double>()));
       if (fastest_loser == nullptr ||
-          r["write_latency_ms"]["p50"].get<double>() < (*fastest_loser)["write_latency_ms"]["p50"].get<double>()) {
+          r["write_latency_ms"]["p50"].get<double>() <
+              (*fastest_loser)["write_latency_ms"]["p50"].get<double>()) {
         fastest_loser = &r;
       }
     } else {
@@ -128,18 +145,21 @@ std::string meaning(const nlohmann::json& runs) {
   }
   const auto join = [](const std::vector<std::string>& names) {
     std::string text;
-    for (size_t i = 0; i < names.size(); ++i) text += (i == 0 ? "" : i + 1 == names.size() ? " and " : ", ") + names[i];
+    for (size_t i = 0; i < names.size(); ++i)
+      text += (i == 0 ? "" : i + 1 == names.size() ? " and " : ", ") + names[i];
     return text;
   };
   std::string lead = "In this run, ";
-  lead += losers.empty() ? "no preset lost an acknowledged write" : join(losers) + " lost acknowledged writes";
+  lead += losers.empty() ? "no preset lost an acknowledged write"
+                         : join(losers) + " lost acknowledged writes";
   if (!keepers.empty() && !losers.empty()) {
     lead += "; " + join(keepers) + " lost none";
     if (high > 0) {
       const std::string range = fmt::format("{:.1f}x", low) == fmt::format("{:.1f}x", high)
                                     ? fmt::format("{:.1f}x", high)
                                     : fmt::format("{:.1f}x to {:.1f}x", low, high);
-      lead += fmt::format(", at {} {}'s median write latency", range, (*fastest_loser)["preset"].get<std::string>());
+      lead += fmt::format(", at {} {}'s median write latency", range,
+                          (*fastest_loser)["preset"].get<std::string>());
     }
   }
   lead += ".";
@@ -154,26 +174,32 @@ std::string describe_result(const nlohmann::json& r) {
   std::string out;
   const auto line = [&](const std::string& text) { out += text + "\n"; };
   const auto lat = [](const nlohmann::json& l) {
-    return fmt::format("p50 {:.2f} ms, p99 {:.2f} ms, max {:.2f} ms ({} ok)", l["p50"].get<double>(),
-                       l["p99"].get<double>(), l["max"].get<double>(), l["count"].get<int64_t>());
+    return fmt::format("p50 {:.2f} ms, p99 {:.2f} ms, max {:.2f} ms ({} ok)",
+                       l["p50"].get<double>(), l["p99"].get<double>(), l["max"].get<double>(),
+                       l["count"].get<int64_t>());
   };
-  line(fmt::format("preset {} — {} nodes, ack {}, reads {}, nemesis {}, seed {}, {:.1f} s", r["preset"].get<std::string>(),
-                   r["nodes"].get<int>(), r["ack"].get<std::string>(), r["read"].get<std::string>(),
-                   r["nemesis"].get<std::string>(), r["seed"].get<uint64_t>(), r["duration_ms"].get<double>() / 1000));
+  line(fmt::format("preset {} — {} nodes, ack {}, reads {}, nemesis {}, seed {}, {:.1f} s",
+                   r["preset"].get<std::string>(), r["nodes"].get<int>(),
+                   r["ack"].get<std::string>(), r["read"].get<std::string>(),
+                   r["nemesis"].get<std::string>(), r["seed"].get<uint64_t>(),
+                   r["duration_ms"].get<double>() / 1000));
   const auto& ops = r["operations"];
-  line(fmt::format("  throughput      {:.0f} ops/s ({} ok, {} failed, {} with unknown outcome)", r["ops_per_s"].get<double>(),
-                   ops["ok"].get<int64_t>(), ops["failed"].get<int64_t>(), ops["unknown"].get<int64_t>()));
+  line(fmt::format("  throughput      {:.0f} ops/s ({} ok, {} failed, {} with unknown outcome)",
+                   r["ops_per_s"].get<double>(), ops["ok"].get<int64_t>(),
+                   ops["failed"].get<int64_t>(), ops["unknown"].get<int64_t>()));
   line("  write latency   " + lat(r["write_latency_ms"]));
   line("  read latency    " + lat(r["read_latency_ms"]));
-  line(fmt::format("  lost writes     {:.0f} of {:.0f} acknowledged inserts", r["lost_writes"].get<double>(),
-                   r["acknowledged_inserts"].get<double>()));
-  line(fmt::format("  stale reads     {:.0f} of {:.0f} judged (staleness p50 {:.1f} ms, max {:.1f} ms)",
-                   r["stale_reads"].get<double>(), r["reads_judged"].get<double>(), r["staleness_ms"]["p50"].get<double>(),
-                   r["staleness_ms"]["max"].get<double>()));
+  line(fmt::format("  lost writes     {:.0f} of {:.0f} acknowledged inserts",
+                   r["lost_writes"].get<double>(), r["acknowledged_inserts"].get<double>()));
+  line(fmt::format(
+      "  stale reads     {:.0f} of {:.0f} judged (staleness p50 {:.1f} ms, max {:.1f} ms)",
+      r["stale_reads"].get<double>(), r["reads_judged"].get<double>(),
+      r["staleness_ms"]["p50"].get<double>(), r["staleness_ms"]["max"].get<double>()));
   line(fmt::format("  session         {:.0f} violations (read-your-writes, monotonic reads)",
                    r["session_violations"].get<double>()));
-  std::string lin = r["linearizable"].is_null() ? "unknown (the checker's budget ran out)"
-                    : r["linearizable"].get<bool>() ? "yes" : "no";
+  std::string lin = r["linearizable"].is_null()     ? "unknown (the checker's budget ran out)"
+                    : r["linearizable"].get<bool>() ? "yes"
+                                                    : "no";
   if (r["linearizable_window_ms"].is_array()) {
     const auto& w = r["linearizable_window_ms"];
     lin += fmt::format(" — first failing operation in {:.1f}–{} ms", w[0].get<double>(),
@@ -181,18 +207,23 @@ std::string describe_result(const nlohmann::json& r) {
   }
   line("  linearizable    " + lin);
   line(fmt::format("  leader changes  {}", r["leader_changes"].get<int64_t>()));
-  line(fmt::format("  no write acked  for {:.0f} ms at most (from {:.0f} ms)", r["longest_unavailable_ms"].get<double>(),
+  line(fmt::format("  no write acked  for {:.0f} ms at most (from {:.0f} ms)",
+                   r["longest_unavailable_ms"].get<double>(),
                    r["unavailable_from_ms"].get<double>()));
-  line("  converged       " + (r["convergence_ms"].is_null() ? std::string("never, within the wait")
-                                                              : fmt::format("{:.0f} ms after the final heal",
-                                                                            r["convergence_ms"].get<double>())));
+  line("  converged       " +
+       (r["convergence_ms"].is_null()
+            ? std::string("never, within the wait")
+            : fmt::format("{:.0f} ms after the final heal", r["convergence_ms"].get<double>())));
   for (const auto& fault : r["faults"]) {
     line(fmt::format("  fault           {} ({:.1f}–{} s)", fault["what"].get<std::string>(),
                      fault["from_ms"].get<double>() / 1000,
-                     fault["to_ms"].is_null() ? "end" : fmt::format("{:.1f}", fault["to_ms"].get<double>() / 1000)));
+                     fault["to_ms"].is_null()
+                         ? "end"
+                         : fmt::format("{:.1f}", fault["to_ms"].get<double>() / 1000)));
   }
   std::string promises;
-  for (const auto& p : r["promises"]) promises += (promises.empty() ? "" : "; ") + p.get<std::string>();
+  for (const auto& p : r["promises"])
+    promises += (promises.empty() ? "" : "; ") + p.get<std::string>();
   if (r["promise_kept"].get<bool>()) {
     line("  promise         kept: " + promises);
   } else {
@@ -235,10 +266,12 @@ int run_demo(const DemoOptions& options) {
     }
   }
   std::cout << fmt::format(
-      "replikv demo: {} presets, the same scenario for each — {} clients on {} register keys plus unique inserts, "
+      "replikv demo: {} presets, the same scenario for each — {} clients on {} register keys plus "
+      "unique inserts, "
       "{:.0f} s, nemesis '{}' (seed {}): real processes on loopback, fsync {}\n",
-      names.size(), options.run.clients, options.run.keys, static_cast<double>(options.run.duration_ms) / 1000,
-      options.run.nemesis, options.run.seed, options.run.fsync);
+      names.size(), options.run.clients, options.run.keys,
+      static_cast<double>(options.run.duration_ms) / 1000, options.run.nemesis, options.run.seed,
+      options.run.fsync);
   for (const auto& [nemesis, what] : nemesis_schedules()) {
     if (nemesis == options.run.nemesis) std::cout << "  the scenario: " << what << "\n";
   }
@@ -250,7 +283,9 @@ int run_demo(const DemoOptions& options) {
     ChaosRun run;
     {
       ProgressLine progress;
-      run = chaos_run(run_options, [&](const std::string& t) { progress.show(fmt::format("[{}/{}] {}", i + 1, names.size(), t)); });
+      run = chaos_run(run_options, [&](const std::string& t) {
+        progress.show(fmt::format("[{}/{}] {}", i + 1, names.size(), t));
+      });
     }
     if (!run.error.empty()) {
       std::cerr << fmt::format("replikv demo: {}: {}\n", names[i], run.error);
@@ -259,22 +294,28 @@ int run_demo(const DemoOptions& options) {
     runs.push_back(std::move(run.result));
   }
   std::cout << "\n" << table(runs) << "\n" << meaning(runs);
-  std::cout << "\nColumns: lost/acked — acknowledged unique inserts missing from the final reads of every node; stale "
-               "reads — reads that returned a value already overwritten before they began; session — read-your-writes "
-               "and monotonic-read violations; linear — whether everything the clients saw fits one real-time order; "
-               "leaders — leader changes seen; no-write — the longest window without an acknowledged write; converged — "
-               "from the final heal to every replica's digest agreeing. All from the recorded history (docs/chaos.md).\n";
+  std::cout << "\nColumns: lost/acked — acknowledged unique inserts missing from the final reads "
+               "of every node; stale "
+               "reads — reads that returned a value already overwritten before they began; session "
+               "— read-your-writes "
+               "and monotonic-read violations; linear — whether everything the clients saw fits "
+               "one real-time order; "
+               "leaders — leader changes seen; no-write — the longest window without an "
+               "acknowledged write; converged — "
+               "from the final heal to every replica's digest agreeing. All from the recorded "
+               "history (docs/chaos.md).\n";
   const std::time_t now = std::time(nullptr);
   char stamp[64];
   std::strftime(stamp, sizeof stamp, "%Y-%m-%d %H:%M:%S UTC", std::gmtime(&now));
   nlohmann::json demo = {{"generated", stamp},
-                         {"scenario", {{"nemesis", options.run.nemesis},
-                                       {"seed", options.run.seed},
-                                       {"duration_ms", options.run.duration_ms},
-                                       {"clients", options.run.clients},
-                                       {"keys", options.run.keys},
-                                       {"fsync", options.run.fsync},
-                                       {"election_timeout_ms", options.run.election_timeout_ms}}},
+                         {"scenario",
+                          {{"nemesis", options.run.nemesis},
+                           {"seed", options.run.seed},
+                           {"duration_ms", options.run.duration_ms},
+                           {"clients", options.run.clients},
+                           {"keys", options.run.keys},
+                           {"fsync", options.run.fsync},
+                           {"election_timeout_ms", options.run.election_timeout_ms}}},
                          {"runs", runs},
                          {"table", table(runs)},
                          {"meaning", meaning(runs)}};
@@ -289,7 +330,8 @@ int run_demo(const DemoOptions& options) {
     json_file = (dot == std::string::npos ? json_file : json_file.substr(0, dot)) + ".json";
   }
   std::ofstream(json_file) << demo.dump(2) << "\n";
-  std::cout << fmt::format("\nreport: {} (charts; open it in a browser) — raw results: {}\n", options.report, json_file);
+  std::cout << fmt::format("\nreport: {} (charts; open it in a browser) — raw results: {}\n",
+                           options.report, json_file);
   return chaos_interrupted.load() ? 130 : 0;
 }
 

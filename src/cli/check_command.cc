@@ -24,7 +24,8 @@ int run_check(const CheckOptions& options) {
   }
   auto parsed = check::parse_history(*input);
   if (auto* error = std::get_if<check::ParseError>(&parsed)) {
-    std::cerr << fmt::format("replikv check: {}:{}: {}\n", options.file, error->line, error->message);
+    std::cerr << fmt::format("replikv check: {}:{}: {}\n", options.file, error->line,
+                             error->message);
     return check_exit_unreadable;
   }
   const check::History& history = std::get<check::History>(parsed);
@@ -32,7 +33,8 @@ int run_check(const CheckOptions& options) {
   std::vector<std::string> names = options.checkers;
   if (names.empty()) names = {"linearizable"};
   if (names.size() == 1 && names[0] == "all") {
-    names = {"linearizable", "lost-writes", "stale-reads", "sessions", "convergence", "availability"};
+    names = {"linearizable", "lost-writes", "stale-reads",
+             "sessions",     "convergence", "availability"};
   }
   std::vector<check::CheckResult> results;
   for (const auto& name : names) {
@@ -54,7 +56,8 @@ int run_check(const CheckOptions& options) {
     } else {
       std::cerr << fmt::format(
           "replikv check: unknown checker '{}' (linearizable, lost-writes, stale-reads, sessions, "
-          "convergence, availability, all)\n", name);
+          "convergence, availability, all)\n",
+          name);
       return check_exit_usage;
     }
   }

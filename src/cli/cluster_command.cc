@@ -37,24 +37,41 @@ void warn_if_ephemeral(int first, int last) {
   int low = 0, high = 0;
   if (!(range >> low >> high) || last < low || first > high) return;
   std::cerr << fmt::format(
-      "replikv cluster: note: ports {}–{} overlap the kernel's ephemeral range {}–{}; a stopped node's port "
+      "replikv cluster: note: ports {}–{} overlap the kernel's ephemeral range {}–{}; a stopped "
+      "node's port "
       "may be taken by an outgoing connection before it restarts — a --port below {} avoids that\n",
       first, last, low, high, low - (last - first) - 1);
 }
 
 // The keys node.toml always holds: set through the launcher's own flags, not --set.
-const std::set<std::string> launcher_keys = {"node_id", "bind", "port", "admin_port", "peer_port", "data_dir",
-                                             "fsync", "engine", "strategy", "ack", "failover", "cluster_id",
-                                             "peers", "client_addresses", "election_timeout_ms",
-                                             "heartbeat_interval_ms", "redirect", "test_faults"};
+const std::set<std::string> launcher_keys = {"node_id",
+                                             "bind",
+                                             "port",
+                                             "admin_port",
+                                             "peer_port",
+                                             "data_dir",
+                                             "fsync",
+                                             "engine",
+                                             "strategy",
+                                             "ack",
+                                             "failover",
+                                             "cluster_id",
+                                             "peers",
+                                             "client_addresses",
+                                             "election_timeout_ms",
+                                             "heartbeat_interval_ms",
+                                             "redirect",
+                                             "test_faults"};
 
 // --set KEY=VALUE pairs as TOML: integers and booleans as they are, anything else quoted.
-std::vector<std::pair<std::string, std::string>> parse_settings(const std::vector<std::string>& settings) {
+std::vector<std::pair<std::string, std::string>> parse_settings(
+    const std::vector<std::string>& settings) {
   std::vector<std::pair<std::string, std::string>> out;
   for (const auto& setting : settings) {
     const size_t equals = setting.find('=');
     const std::string key = setting.substr(0, equals), value = setting.substr(equals + 1);
-    const bool integer = !value.empty() && value.find_first_not_of("0123456789") == std::string::npos;
+    const bool integer =
+        !value.empty() && value.find_first_not_of("0123456789") == std::string::npos;
     if (integer || value == "true" || value == "false") {
       out.emplace_back(key, value);
       continue;
@@ -73,7 +90,8 @@ std::vector<std::pair<std::string, std::string>> parse_settings(const std::vecto
 std::string check_settings(const std::vector<std::string>& settings) {
   for (const auto& setting : settings) {
     const size_t equals = setting.find('=');
-    if (equals == std::string::npos || equals == 0) return fmt::format("--set '{}': expected KEY=VALUE", setting);
+    if (equals == std::string::npos || equals == 0)
+      return fmt::format("--set '{}': expected KEY=VALUE", setting);
     const std::string key = setting.substr(0, equals);
     if (key.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_") != std::string::npos) {
       return fmt::format("--set '{}': a key is lower case letters, digits and _", setting);
@@ -88,7 +106,8 @@ std::string check_settings(const std::vector<std::string>& settings) {
 void write_node_config(const ClusterOptions& options, const fs::path& dir, int node) {
   std::string peers, clients;
   for (int k = 1; k <= options.nodes; ++k) {
-    peers += fmt::format("{}{}=127.0.0.1:{}", k == 1 ? "" : ",", k, options.port + peer_offset + k - 1);
+    peers +=
+        fmt::format("{}{}=127.0.0.1:{}", k == 1 ? "" : ",", k, options.port + peer_offset + k - 1);
     clients += fmt::format("{}{}=127.0.0.1:{}", k == 1 ? "" : ",", k, options.port + k - 1);
   }
   std::ofstream out(node_dir(dir, node) / "node.toml");
@@ -100,33 +119,39 @@ void write_node_config(const ClusterOptions& options, const fs::path& dir, int n
   out << fmt::format("data_dir = \"{}\"\n", (fs::absolute(node_dir(dir, node)) / "data").string());
   out << fmt::format("fsync = \"{}\"\nengine = \"{}\"\n", options.fsync, options.engine);
   if (options.strategy == "leader") {
-    out << fmt::format("strategy = \"leader\"\nack = \"{}\"\nfailover = \"{}\"\n", options.ack, options.failover);
+    out << fmt::format("strategy = \"leader\"\nack = \"{}\"\nfailover = \"{}\"\n", options.ack,
+                       options.failover);
     out << fmt::format("cluster_id = \"{}\"\n", options.cluster_id);
     out << fmt::format("peers = \"{}\"\nclient_addresses = \"{}\"\n", peers, clients);
-    out << fmt::format("election_timeout_ms = {}\nheartbeat_interval_ms = {}\n", options.election_timeout_ms,
+    out << fmt::format("election_timeout_ms = {}\nheartbeat_interval_ms = {}\n",
+                       options.election_timeout_ms,
                        std::max<int64_t>(1, options.election_timeout_ms / 10));
     out << fmt::format("redirect = {}\n", options.redirect ? "true" : "false");
   }
   out << fmt::format("test_faults = {}\n", options.test_faults ? "true" : "false");
-  for (const auto& [key, value] : parse_settings(options.settings)) out << fmt::format("{} = {}\n", key, value);
+  for (const auto& [key, value] : parse_settings(options.settings))
+    out << fmt::format("{} = {}\n", key, value);
 }
 
 int print_status(const fs::path& dir, const Layout& layout) {
-  std::cout << fmt::format("{:<5} {:<8} {:<8} {:<6} {:<10} {:<6} {:<7} {:<8} {:<8} {}\n", "node", "pid", "state",
-                           "port", "role", "term", "leader", "commit", "applied", "lag");
+  std::cout << fmt::format("{:<5} {:<8} {:<8} {:<6} {:<10} {:<6} {:<7} {:<8} {:<8} {}\n", "node",
+                           "pid", "state", "port", "role", "term", "leader", "commit", "applied",
+                           "lag");
   int down = 0;
   for (int node = 1; node <= layout.nodes; ++node) {
     const int port = layout.port + node - 1;
     const auto pid = read_pid(dir, node);
     if (!pid || !alive(*pid)) {
       ++down;
-      std::cout << fmt::format("{:<5} {:<8} {:<8} {:<6}\n", fmt::format("n{}", node), "-", "stopped", port);
+      std::cout << fmt::format("{:<5} {:<8} {:<8} {:<6}\n", fmt::format("n{}", node), "-",
+                               "stopped", port);
       continue;
     }
     auto info = replication(port);
     if (!info) {
       ++down;
-      std::cout << fmt::format("{:<5} {:<8} {:<8} {:<6}\n", fmt::format("n{}", node), *pid, "silent", port);
+      std::cout << fmt::format("{:<5} {:<8} {:<8} {:<6}\n", fmt::format("n{}", node), *pid,
+                               "silent", port);
       continue;
     }
     auto& fields = *info;
@@ -136,22 +161,26 @@ int print_status(const fs::path& dir, const Layout& layout) {
       const auto node_at = line.find("node=");
       const auto lag_at = line.find("lag_entries=");
       if (node_at != std::string::npos && lag_at != std::string::npos) {
-        lag += fmt::format("{}n{}:{}", lag.empty() ? "" : " ", std::atoi(line.c_str() + node_at + 5),
-                           std::atoll(line.c_str() + lag_at + 12));
+        lag +=
+            fmt::format("{}n{}:{}", lag.empty() ? "" : " ", std::atoi(line.c_str() + node_at + 5),
+                        std::atoll(line.c_str() + lag_at + 12));
       }
     }
-    std::string role = fields.contains("replikv_raft_role") ? fields["replikv_raft_role"] : "standalone";
-    if (fields["replikv_voter"] == "0") role = "non-voter";  // a follower that counts toward no quorum
-    if (fields["replikv_snapshot_installing"] == "1") role += "+snap";  // receiving or installing one
+    std::string role =
+        fields.contains("replikv_raft_role") ? fields["replikv_raft_role"] : "standalone";
+    if (fields["replikv_voter"] == "0")
+      role = "non-voter";  // a follower that counts toward no quorum
+    if (fields["replikv_snapshot_installing"] == "1")
+      role += "+snap";  // receiving or installing one
     const std::string leader = fields["replikv_leader_id"];
-    std::cout << fmt::format("{:<5} {:<8} {:<8} {:<6} {:<10} {:<6} {:<7} {:<8} {:<8} {}\n", fmt::format("n{}", node),
-                             *pid, "running", port, role, fields["replikv_term"],
-                             leader.empty() || leader == "0" ? "-" : "n" + leader, fields["replikv_commit_index"],
-                             fields["replikv_applied_index"], lag);
+    std::cout << fmt::format("{:<5} {:<8} {:<8} {:<6} {:<10} {:<6} {:<7} {:<8} {:<8} {}\n",
+                             fmt::format("n{}", node), *pid, "running", port, role,
+                             fields["replikv_term"],
+                             leader.empty() || leader == "0" ? "-" : "n" + leader,
+                             fields["replikv_commit_index"], fields["replikv_applied_index"], lag);
   }
   return down == 0 ? 0 : 3;
 }
-
 
 }  // namespace
 
@@ -168,8 +197,10 @@ int run_cluster(const ClusterOptions& options) {
         return 1;
       }
       layout = *existing;
-      if (!options.quiet) std::cout << fmt::format("starting the existing {}-node cluster in {} (its settings are in {}/nK/node.toml)\n",
-                               layout.nodes, dir.string(), dir.string());
+      if (!options.quiet)
+        std::cout << fmt::format(
+            "starting the existing {}-node cluster in {} (its settings are in {}/nK/node.toml)\n",
+            layout.nodes, dir.string(), dir.string());
     } else {
       if (const std::string bad = check_settings(options.settings); !bad.empty()) {
         std::cerr << "replikv cluster: " << bad << "\n";
@@ -177,17 +208,20 @@ int run_cluster(const ClusterOptions& options) {
       }
       warn_if_ephemeral(options.port, options.port + peer_offset + options.nodes - 1);
       if (!core::parse_ack(options.ack, static_cast<size_t>(options.nodes))) {
-        std::cerr << fmt::format("replikv cluster: --ack takes majority, async, sync or a follower count from 1 to {}\n",
-                                 options.nodes - 1);
+        std::cerr << fmt::format(
+            "replikv cluster: --ack takes majority, async, sync or a follower count from 1 to {}\n",
+            options.nodes - 1);
         return 2;
       }
       if (options.strategy != "leader" && options.strategy != "standalone") {
-        std::cerr << "replikv cluster: --strategy takes leader (standalone nodes do not form a cluster)\n";
+        std::cerr << "replikv cluster: --strategy takes leader (standalone nodes do not form a "
+                     "cluster)\n";
         return 2;
       }
       if (options.port + peer_offset + options.nodes - 1 > 65535) {
-        std::cerr << fmt::format("replikv cluster: --port {} leaves no room for {} nodes' ports (up to BASE+{})\n",
-                                 options.port, options.nodes, peer_offset + options.nodes - 1);
+        std::cerr << fmt::format(
+            "replikv cluster: --port {} leaves no room for {} nodes' ports (up to BASE+{})\n",
+            options.port, options.nodes, peer_offset + options.nodes - 1);
         return 2;
       }
       layout = {options.nodes, options.port, options.strategy};
@@ -196,17 +230,19 @@ int run_cluster(const ClusterOptions& options) {
         write_node_config(options, dir, node);
       }
       std::ofstream(dir / "cluster.toml") << fmt::format(
-          "# Written by `replikv cluster start`.\nnodes = {}\nport = {}\nstrategy = \"{}\"\n", options.nodes,
-          options.port, options.strategy);
+          "# Written by `replikv cluster start`.\nnodes = {}\nport = {}\nstrategy = \"{}\"\n",
+          options.nodes, options.port, options.strategy);
     }
     std::vector<int> nodes;
     for (int node = 1; node <= layout.nodes; ++node) nodes.push_back(node);
-    if (const int code = start_nodes(dir, layout, nodes, options.timeout_s, creating); code != 0) return code;
+    if (const int code = start_nodes(dir, layout, nodes, options.timeout_s, creating); code != 0)
+      return code;
     if (layout.strategy == "leader") {
       const int leader = wait_for_leader(layout, options.timeout_s);
       if (leader == 0) {
-        std::cerr << fmt::format("replikv cluster: every node answers, but no leader was elected within {} s\n",
-                                 options.timeout_s);
+        std::cerr << fmt::format(
+            "replikv cluster: every node answers, but no leader was elected within {} s\n",
+            options.timeout_s);
         print_status(dir, layout);
         return 1;
       }
@@ -227,8 +263,8 @@ int run_cluster(const ClusterOptions& options) {
     const std::string name = options.node[0] == 'n' ? options.node.substr(1) : options.node;
     const int node = std::atoi(name.c_str());
     if (node < 1 || node > layout->nodes || std::to_string(node) != name) {
-      std::cerr << fmt::format("replikv cluster: no node '{}' (this cluster has n1 to n{})\n", options.node,
-                               layout->nodes);
+      std::cerr << fmt::format("replikv cluster: no node '{}' (this cluster has n1 to n{})\n",
+                               options.node, layout->nodes);
       return 2;
     }
     nodes.push_back(node);
@@ -242,23 +278,26 @@ int run_cluster(const ClusterOptions& options) {
   }
   if (options.action == "restart") {
     for (const int node : nodes) stop_node(dir, node, options.timeout_s);
-    if (const int code = start_nodes(dir, *layout, nodes, options.timeout_s); code != 0) return code;
+    if (const int code = start_nodes(dir, *layout, nodes, options.timeout_s); code != 0)
+      return code;
     if (layout->strategy == "leader") {
       // Back when it follows a leader again (or the time runs out: the status says so).
-      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(options.timeout_s);
+      const auto deadline =
+          std::chrono::steady_clock::now() + std::chrono::seconds(options.timeout_s);
       for (const int node : nodes) {
         while (std::chrono::steady_clock::now() < deadline) {
           auto info = replication(layout->port + node - 1, 300);
-          if (info && !(*info)["replikv_leader_id"].empty() && (*info)["replikv_leader_id"] != "0") break;
+          if (info && !(*info)["replikv_leader_id"].empty() && (*info)["replikv_leader_id"] != "0")
+            break;
           std::this_thread::sleep_for(std::chrono::milliseconds(50));
         }
       }
     }
     return print_status(dir, *layout);
   }
-  std::cerr << fmt::format("replikv cluster: unknown action '{}' (start, status, stop, restart)\n", options.action);
+  std::cerr << fmt::format("replikv cluster: unknown action '{}' (start, status, stop, restart)\n",
+                           options.action);
   return 2;
 }
 
 }  // namespace replikv::cli
-

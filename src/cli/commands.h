@@ -36,7 +36,7 @@ struct SimCommandOptions {
   bool print_schedule = false;
   std::string shrink_file;
   bool nodes_given = false;  // on failure, write the smallest failing schedule here
-  std::string broken;  // test only
+  std::string broken;        // test only
 };
 
 // Exit status: 0 no unexpected violation, 1 a violation, 2 bad usage.
@@ -68,7 +68,7 @@ struct ClusterOptions {
   bool redirect = false;
   bool test_faults = false;
   std::vector<std::string> settings;  // start: KEY=VALUE lines added to every node.toml
-  std::string node;  // restart/stop/status: one node (n2 or 2); empty: all
+  std::string node;                   // restart/stop/status: one node (n2 or 2); empty: all
   int timeout_s = 30;
   bool quiet = false;  // start: no status table (the chaos and demo commands print their own)
 };

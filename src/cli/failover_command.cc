@@ -20,11 +20,14 @@ int run_failover(const FailoverOptions& options) {
     std::cerr << "replikv failover: " << error << "\n";
     return 2;
   }
-  const std::string id = !options.to.empty() && (options.to[0] == 'n' || options.to[0] == 'N') ? options.to.substr(1) : options.to;
+  const std::string id = !options.to.empty() && (options.to[0] == 'n' || options.to[0] == 'N')
+                             ? options.to.substr(1)
+                             : options.to;
   const int target = std::atoi(id.c_str());
   if (target < 1 || target > layout->nodes || std::to_string(target) != id) {
-    std::cerr << fmt::format("replikv failover: --to takes a node of this cluster, n1 to n{} (got '{}')\n",
-                             layout->nodes, options.to);
+    std::cerr << fmt::format(
+        "replikv failover: --to takes a node of this cluster, n1 to n{} (got '{}')\n",
+        layout->nodes, options.to);
     return 2;
   }
   const int wait_ms = static_cast<int>(options.timeout_ms) + 2000;
@@ -33,17 +36,21 @@ int run_failover(const FailoverOptions& options) {
     std::vector<std::string> args{"FAILOVER", "TO", std::to_string(target), "FORCE"};
     if (options.accept_data_loss) args.emplace_back("ACCEPT-DATA-LOSS");
     args.insert(args.end(), {"TIMEOUT", std::to_string(options.timeout_ms)});
-    std::cout << fmt::format("promoting n{} without the leader ({}) …\n", target,
-                             options.accept_data_loss ? "accepting data loss" : "FAILOVER TO … FORCE");
+    std::cout << fmt::format(
+        "promoting n{} without the leader ({}) …\n", target,
+        options.accept_data_loss ? "accepting data loss" : "FAILOVER TO … FORCE");
     reply = ask(layout->port + target - 1, args, wait_ms);
   } else {
     int leader = 0;
     for (int node = 1; node <= layout->nodes && leader == 0; ++node) {
       const auto fields = replication(layout->port + node - 1);
-      if (fields && fields->count("replikv_raft_role") != 0 && fields->at("replikv_raft_role") == "leader") leader = node;
+      if (fields && fields->count("replikv_raft_role") != 0 &&
+          fields->at("replikv_raft_role") == "leader")
+        leader = node;
     }
     if (leader == 0) {
-      std::cerr << "replikv failover: no node answers as the leader; if it is unreachable, use --force\n";
+      std::cerr
+          << "replikv failover: no node answers as the leader; if it is unreachable, use --force\n";
       return 1;
     }
     if (leader == target) {
@@ -51,8 +58,10 @@ int run_failover(const FailoverOptions& options) {
       return 0;
     }
     std::cout << fmt::format("handing leadership from n{} to n{} …\n", leader, target);
-    reply = ask(layout->port + leader - 1, {"FAILOVER", "TO", std::to_string(target), "TIMEOUT", std::to_string(options.timeout_ms)},
-                wait_ms);
+    reply = ask(
+        layout->port + leader - 1,
+        {"FAILOVER", "TO", std::to_string(target), "TIMEOUT", std::to_string(options.timeout_ms)},
+        wait_ms);
   }
   if (!reply) {
     std::cerr << "replikv failover: no answer\n";

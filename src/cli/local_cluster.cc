@@ -30,8 +30,9 @@ fs::path node_dir(const fs::path& dir, int node) { return dir / fmt::format("n{}
 std::optional<Layout> read_layout(const fs::path& dir, std::string& error) {
   const fs::path file = dir / "cluster.toml";
   if (!fs::exists(file)) {
-    error = fmt::format("no cluster in {} (no cluster.toml): start one with `replikv cluster start --dir {}`",
-                        dir.string(), dir.string());
+    error = fmt::format(
+        "no cluster in {} (no cluster.toml): start one with `replikv cluster start --dir {}`",
+        dir.string(), dir.string());
     return std::nullopt;
   }
   try {
@@ -40,7 +41,8 @@ std::optional<Layout> read_layout(const fs::path& dir, std::string& error) {
     layout.nodes = table["nodes"].value_or(0);
     layout.port = table["port"].value_or(0);
     layout.strategy = table["strategy"].value_or(std::string("leader"));
-    if (layout.nodes < 1 || layout.port < 1) throw std::runtime_error("nodes and port must be positive");
+    if (layout.nodes < 1 || layout.port < 1)
+      throw std::runtime_error("nodes and port must be positive");
     return layout;
   } catch (const std::exception& e) {
     error = fmt::format("{}: {}", file.string(), e.what());
@@ -80,7 +82,8 @@ std::optional<std::map<std::string, std::string>> replication(int port, int time
   while (std::getline(lines, line)) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
     const size_t colon = line.find(':');
-    if (colon != std::string::npos && line[0] != '#') fields[line.substr(0, colon)] = line.substr(colon + 1);
+    if (colon != std::string::npos && line[0] != '#')
+      fields[line.substr(0, colon)] = line.substr(colon + 1);
   }
   return fields;
 }
@@ -124,10 +127,11 @@ std::optional<pid_t> spawn(const fs::path& dir, int node, bool bootstrap, std::s
     }
     if (chdir(home.c_str()) != 0) _exit(127);
     if (bootstrap) {
-      execl(executable.c_str(), executable.c_str(), "server", "--config", config.c_str(), "--bootstrap",
-            static_cast<char*>(nullptr));
+      execl(executable.c_str(), executable.c_str(), "server", "--config", config.c_str(),
+            "--bootstrap", static_cast<char*>(nullptr));
     } else {
-      execl(executable.c_str(), executable.c_str(), "server", "--config", config.c_str(), static_cast<char*>(nullptr));
+      execl(executable.c_str(), executable.c_str(), "server", "--config", config.c_str(),
+            static_cast<char*>(nullptr));
     }
     _exit(127);
   }
@@ -148,7 +152,8 @@ std::string tail(const fs::path& file, size_t lines_max) {
   return out;
 }
 
-bool wait_ready(const fs::path& dir, int node, int port, pid_t pid, int timeout_s, std::string& error) {
+bool wait_ready(const fs::path& dir, int node, int port, pid_t pid, int timeout_s,
+                std::string& error) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
   while (std::chrono::steady_clock::now() < deadline) {
     if (const auto reply = ask(port, {"PING"}, 500); reply && *reply == "+PONG") return true;
@@ -175,8 +180,9 @@ bool stop_node(const fs::path& dir, int node, int timeout_s) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   if (alive(*pid)) {
-    std::cerr << fmt::format("replikv cluster: node {} (pid {}) did not stop within {} s; killing it\n", node, *pid,
-                             timeout_s);
+    std::cerr << fmt::format(
+        "replikv cluster: node {} (pid {}) did not stop within {} s; killing it\n", node, *pid,
+        timeout_s);
     kill(*pid, SIGKILL);
     while (alive(*pid)) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
@@ -196,12 +202,13 @@ int wait_for_leader(const Layout& layout, int timeout_s) {
   return 0;
 }
 
-int start_nodes(const fs::path& dir, const Layout& layout, const std::vector<int>& nodes, int timeout_s,
-                bool bootstrap) {
+int start_nodes(const fs::path& dir, const Layout& layout, const std::vector<int>& nodes,
+                int timeout_s, bool bootstrap) {
   std::map<int, pid_t> started;
   for (const int node : nodes) {
     if (const auto pid = read_pid(dir, node); pid && alive(*pid)) {
-      std::cerr << fmt::format("replikv cluster: node {} is already running (pid {})\n", node, *pid);
+      std::cerr << fmt::format("replikv cluster: node {} is already running (pid {})\n", node,
+                               *pid);
       return 1;
     }
     std::string error;

@@ -37,7 +37,8 @@ bool alive(pid_t pid);
 // Sends one RESP command to 127.0.0.1:port and returns the raw reply (a status or error line
 // with its first byte, or a bulk string's contents), or nullopt when the node does not answer
 // within `timeout_ms`. Enough for PING, INFO and admin commands; not a general client.
-std::optional<std::string> ask(int port, const std::vector<std::string>& args, int timeout_ms = 1000);
+std::optional<std::string> ask(int port, const std::vector<std::string>& args,
+                               int timeout_ms = 1000);
 // A node's INFO replication as fields, or nullopt when it does not answer.
 std::optional<std::map<std::string, std::string>> replication(int port, int timeout_ms = 1000);
 std::string self_executable();
@@ -46,18 +47,20 @@ bool port_free(int port);
 // Starts node `node` in the background, detached from this terminal; returns its pid. With
 // `bootstrap` an empty data directory founds the cluster; otherwise an empty one — a replaced
 // disk — rejoins as a non-voter.
-std::optional<pid_t> spawn(const std::filesystem::path& dir, int node, bool bootstrap, std::string& error);
+std::optional<pid_t> spawn(const std::filesystem::path& dir, int node, bool bootstrap,
+                           std::string& error);
 // The last lines of a file (a node's log, for errors).
 std::string tail(const std::filesystem::path& file, size_t lines_max);
 // Waits until the node answers PING; false (with the log's tail in `error`) if it exits or the
 // time runs out.
-bool wait_ready(const std::filesystem::path& dir, int node, int port, pid_t pid, int timeout_s, std::string& error);
+bool wait_ready(const std::filesystem::path& dir, int node, int port, pid_t pid, int timeout_s,
+                std::string& error);
 // SIGTERM, then SIGKILL after `timeout_s`; true once the node is gone.
 bool stop_node(const std::filesystem::path& dir, int node, int timeout_s);
 // Waits until some node says it leads (strategy leader); its number, or 0 on timeout.
 int wait_for_leader(const Layout& layout, int timeout_s);
 // Starts `nodes` and waits until each answers; on a failure stops the ones it started. 0, or 1.
-int start_nodes(const std::filesystem::path& dir, const Layout& layout, const std::vector<int>& nodes, int timeout_s,
-                bool bootstrap = false);
+int start_nodes(const std::filesystem::path& dir, const Layout& layout,
+                const std::vector<int>& nodes, int timeout_s, bool bootstrap = false);
 
 }  // namespace replikv::cli::local

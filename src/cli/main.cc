@@ -5,9 +5,9 @@
 #include <optional>
 #include <string>
 
-#include <CLI/CLI.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
 
 #include "cli/chaos.h"
 #include "cli/commands.h"
@@ -55,7 +55,8 @@ int main(int argc, char** argv) {
       "Run one node. With no options: loopback, RESP port 7379, admin HTTP port 7380,\n"
       "data in ./replikv-data, fsync always.");
   std::optional<std::string> config_path;
-  server->add_option("-c,--config", config_path, "TOML configuration file")->check(CLI::ExistingFile);
+  server->add_option("-c,--config", config_path, "TOML configuration file")
+      ->check(CLI::ExistingFile);
   // Every configuration key is also a flag; a flag overrides the file.
   std::map<std::string, std::string> values;
   for (const auto& key : replikv::runtime::config_keys()) {
@@ -63,7 +64,8 @@ int main(int argc, char** argv) {
     std::replace(flag.begin(), flag.end(), '_', '-');
     if (key.name == "test_faults" || key.name == "bootstrap") {
       const std::string name = key.name;
-      server->add_flag_callback("--" + flag, [&values, name] { values[name] = "true"; }, key.help);
+      server->add_flag_callback(
+          "--" + flag, [&values, name] { values[name] = "true"; }, key.help);
       continue;
     }
     server->add_option("--" + flag, values[key.name], key.help);
@@ -75,15 +77,20 @@ int main(int argc, char** argv) {
       "Exit status: 0 no violation, 1 a violation, 2 unknown (budget ran out),\n"
       "3 unreadable file, 4 bad usage.");
   replikv::cli::CheckOptions check_options;
-  check->add_option("file", check_options.file, "history file, or - for standard input")->required();
-  check->add_option("--checkers", check_options.checkers,
-                    "linearizable (default), lost-writes, stale-reads, sessions, convergence, availability, all")
+  check->add_option("file", check_options.file, "history file, or - for standard input")
+      ->required();
+  check
+      ->add_option("--checkers", check_options.checkers,
+                   "linearizable (default), lost-writes, stale-reads, sessions, convergence, "
+                   "availability, all")
       ->delimiter(',');
-  check->add_option("--time-limit-s", check_options.time_limit_s,
-                    "linearizability search budget in seconds (default 60)")
+  check
+      ->add_option("--time-limit-s", check_options.time_limit_s,
+                   "linearizability search budget in seconds (default 60)")
       ->check(CLI::Range(1, 86400));
-  check->add_option("--memory-limit-mb", check_options.memory_limit_mb,
-                    "linearizability search memory budget in MiB (default 1024)")
+  check
+      ->add_option("--memory-limit-mb", check_options.memory_limit_mb,
+                   "linearizability search memory budget in MiB (default 1024)")
       ->check(CLI::Range(16, 1 << 20));
 
   auto* sim = app.add_subcommand(
@@ -94,38 +101,51 @@ int main(int argc, char** argv) {
   replikv::cli::SimCommandOptions sim_options;
   sim->add_option("--strategy", sim_options.run.strategy, "standalone (default) or raft");
   sim->add_option("--nodes", sim_options.run.nodes, "nodes (standalone: 1; raft: default 3)");
-  sim->add_option("--seed", sim_options.run.seed, "the seed every random choice comes from (default 1)");
-  sim->add_option("--ops", sim_options.run.ops, "client operations (default 2000)")->check(CLI::Range(1, 100000000));
+  sim->add_option("--seed", sim_options.run.seed,
+                  "the seed every random choice comes from (default 1)");
+  sim->add_option("--ops", sim_options.run.ops, "client operations (default 2000)")
+      ->check(CLI::Range(1, 100000000));
   sim->add_option("--clients", sim_options.run.clients, "concurrent clients (default 8)");
   sim->add_option("--keys", sim_options.run.keys, "register keys (default 8)");
-  sim->add_option("--timeout-ms", sim_options.run.client_timeout_ms, "client timeout in virtual ms (default 200)");
+  sim->add_option("--timeout-ms", sim_options.run.client_timeout_ms,
+                  "client timeout in virtual ms (default 200)");
   sim->add_option("--ack", sim_options.run.ack,
-                  "raft: when a write is acknowledged — majority (default), async, sync, or a follower count k");
+                  "raft: when a write is acknowledged — majority (default), async, sync, or a "
+                  "follower count k");
   sim->add_flag("!--linearizable-reads-only", sim_options.run.mixed_reads,
-                "raft: every read at the cluster's default consistency (default: reads at every consistency — "
+                "raft: every read at the cluster's default consistency (default: reads at every "
+                "consistency — "
                 "linearizable, session, bounded, eventual)");
-  sim->add_flag("--lease-reads", sim_options.run.lease_reads,
-                "raft: the leader answers linearizable reads under its lease (default: ReadIndex rounds)");
-  sim->add_flag("--reorder-all", sim_options.run.reorder_all,
-                "every message takes its own latency, so any two may swap (default: links between nodes "
-                "keep order, as TCP does, except a 1% tail)");
+  sim->add_flag(
+      "--lease-reads", sim_options.run.lease_reads,
+      "raft: the leader answers linearizable reads under its lease (default: ReadIndex rounds)");
+  sim->add_flag(
+      "--reorder-all", sim_options.run.reorder_all,
+      "every message takes its own latency, so any two may swap (default: links between nodes "
+      "keep order, as TCP does, except a 1% tail)");
   sim->add_option("--fsync", sim_options.fsync, "always (default) or never");
   sim->add_option("--faults", sim_options.faults,
-                  "kill,pause,partition,drop,dup,skew,disk,failover (disk loss and operator failovers: raft only) — or all (default), none");
+                  "kill,pause,partition,drop,dup,skew,disk,failover (disk loss and operator "
+                  "failovers: raft only) — or all (default), none");
   sim->add_option("--history", sim_options.history_file, "write the history (JSON Lines) here");
-  sim->add_option("--schedule", sim_options.schedule_file,
-                  "replay this fault schedule (text, see --print-schedule) instead of a random one");
+  sim->add_option(
+      "--schedule", sim_options.schedule_file,
+      "replay this fault schedule (text, see --print-schedule) instead of a random one");
   sim->add_flag("--print-schedule", sim_options.print_schedule, "print the fault schedule");
-  sim->add_option("--shrink", sim_options.shrink_file,
-                  "on a violation, shrink the fault schedule and write the smallest failing one here");
-  sim->add_option("--broken", sim_options.broken,
-                  "test only: run a deliberately broken replica: ack-before-sync (acknowledges before its sync) or messages-early (every message leaves before its Ready is durable)")
+  sim->add_option(
+      "--shrink", sim_options.shrink_file,
+      "on a violation, shrink the fault schedule and write the smallest failing one here");
+  sim->add_option(
+         "--broken", sim_options.broken,
+         "test only: run a deliberately broken replica: ack-before-sync (acknowledges before its "
+         "sync) or messages-early (every message leaves before its Ready is durable)")
       ->group("");
 
   auto* cluster = app.add_subcommand(
       "cluster",
       "Run a local cluster of real `replikv server` processes on loopback.\n"
-      "  replikv cluster start --nodes 3 --dir DIR --port BASE --strategy leader --ack majority --failover auto\n"
+      "  replikv cluster start --nodes 3 --dir DIR --port BASE --strategy leader --ack majority "
+      "--failover auto\n"
       "  replikv cluster status --dir DIR\n"
       "  replikv cluster stop --dir DIR [--node n2]\n"
       "  replikv cluster restart --dir DIR [--node n2]\n"
@@ -137,146 +157,203 @@ int main(int argc, char** argv) {
   cluster->add_option("action", cluster_options.action, "start, status, stop or restart")
       ->required()
       ->check(CLI::IsMember({"start", "status", "stop", "restart"}));
-  cluster->add_option("--dir", cluster_options.dir, "the cluster's directory (default ./replikv-cluster)");
-  cluster->add_option("--nodes", cluster_options.nodes, "start: how many nodes (default 3)")->check(CLI::Range(1, 99));
-  cluster->add_option("--port", cluster_options.port, "start: the first node's client port (default 7379)")
+  cluster->add_option("--dir", cluster_options.dir,
+                      "the cluster's directory (default ./replikv-cluster)");
+  cluster->add_option("--nodes", cluster_options.nodes, "start: how many nodes (default 3)")
+      ->check(CLI::Range(1, 99));
+  cluster
+      ->add_option("--port", cluster_options.port,
+                   "start: the first node's client port (default 7379)")
       ->check(CLI::Range(1, 65535));
   cluster->add_option("--strategy", cluster_options.strategy, "start: leader (default)")
       ->check(CLI::IsMember({"leader"}));
-  cluster->add_option("--ack", cluster_options.ack,
-                      "start: majority (default), async, sync, or k — the leader and k followers (1 .. nodes − 1)");
-  cluster->add_option("--failover", cluster_options.failover, "start: auto (default)")->check(CLI::IsMember({"auto"}));
+  cluster->add_option(
+      "--ack", cluster_options.ack,
+      "start: majority (default), async, sync, or k — the leader and k followers (1 .. nodes − 1)");
+  cluster->add_option("--failover", cluster_options.failover, "start: auto (default)")
+      ->check(CLI::IsMember({"auto"}));
   cluster->add_option("--fsync", cluster_options.fsync, "start: always (default) or never")
       ->check(CLI::IsMember({"always", "never"}));
   cluster->add_option("--engine", cluster_options.engine, "start: rocksdb (default) or memory")
       ->check(CLI::IsMember({"rocksdb", "memory"}));
-  cluster->add_option("--cluster-id", cluster_options.cluster_id, "start: the cluster's name (default replikv)");
-  cluster->add_option("--election-timeout-ms", cluster_options.election_timeout_ms,
-                      "start: minimum election timeout (default 1000; heartbeats every tenth)")
+  cluster->add_option("--cluster-id", cluster_options.cluster_id,
+                      "start: the cluster's name (default replikv)");
+  cluster
+      ->add_option("--election-timeout-ms", cluster_options.election_timeout_ms,
+                   "start: minimum election timeout (default 1000; heartbeats every tenth)")
       ->check(CLI::Range(50, 600000));
   cluster->add_option("--set", cluster_options.settings,
                       "start: KEY=VALUE, a configuration key for every node (repeatable), e.g. "
                       "--set log_compact_entries=1000");
   cluster->add_flag("--redirect", cluster_options.redirect,
                     "start: followers refuse naming the leader instead of forwarding");
-  cluster->add_flag("--test-faults", cluster_options.test_faults, "start: nodes accept the FAULT command");
+  cluster->add_flag("--test-faults", cluster_options.test_faults,
+                    "start: nodes accept the FAULT command");
   cluster->add_option("--node", cluster_options.node, "stop/restart: only this node (n2 or 2)");
-  cluster->add_option("--timeout-s", cluster_options.timeout_s,
-                      "how long to wait for nodes to answer or stop (default 30)")
+  cluster
+      ->add_option("--timeout-s", cluster_options.timeout_s,
+                   "how long to wait for nodes to answer or stop (default 30)")
       ->check(CLI::Range(1, 3600));
 
   auto* failover = app.add_subcommand(
       "failover",
       "Move leadership in a local cluster (one `replikv cluster start` made).\n"
-      "  replikv failover --to n2 [--dir DIR]           handover: the leader stops taking writes, n2 catches\n"
-      "                                                 up and takes over; no acknowledged write is lost\n"
-      "  replikv failover --to n2 --force [--dir DIR]   the leader is unreachable: n2 stands at once; it wins\n"
-      "                                                 only if max(majority, n - k) nodes, n2 among them, are\n"
-      "                                                 reachable and none has a newer log (refused under async)\n"
+      "  replikv failover --to n2 [--dir DIR]           handover: the leader stops taking writes, "
+      "n2 catches\n"
+      "                                                 up and takes over; no acknowledged write "
+      "is lost\n"
+      "  replikv failover --to n2 --force [--dir DIR]   the leader is unreachable: n2 stands at "
+      "once; it wins\n"
+      "                                                 only if max(majority, n - k) nodes, n2 "
+      "among them, are\n"
+      "                                                 reachable and none has a newer log "
+      "(refused under async)\n"
       "  replikv failover --to n2 --force --accept-data-loss\n"
-      "                                                 n2 leads at once, in a new term, without votes: the\n"
-      "                                                 others roll back what it lacks — acknowledged writes\n"
-      "                                                 may be lost, and an old leader that still hears a\n"
+      "                                                 n2 leads at once, in a new term, without "
+      "votes: the\n"
+      "                                                 others roll back what it lacks — "
+      "acknowledged writes\n"
+      "                                                 may be lost, and an old leader that still "
+      "hears a\n"
       "                                                 majority is not stopped until it meets n2\n"
       "Exit status: 0 the target leads, 1 refused or failed, 2 bad usage.");
   replikv::cli::FailoverOptions failover_options;
   failover->add_option("--to", failover_options.to, "the node to lead (n2 or 2)")->required();
-  failover->add_option("--dir", failover_options.dir, "the cluster's directory (default ./replikv-cluster)");
+  failover->add_option("--dir", failover_options.dir,
+                       "the cluster's directory (default ./replikv-cluster)");
   failover->add_flag("--force", failover_options.force,
                      "promote the target without the leader (it is unreachable); see above");
-  failover->add_flag("--accept-data-loss", failover_options.accept_data_loss,
-                     "with --force: take leadership without a quorum (see above)")
+  failover
+      ->add_flag("--accept-data-loss", failover_options.accept_data_loss,
+                 "with --force: take leadership without a quorum (see above)")
       ->needs("--force");
-  failover->add_option("--timeout-ms", failover_options.timeout_ms, "how long the failover may take (default 5000)")
+  failover
+      ->add_option("--timeout-ms", failover_options.timeout_ms,
+                   "how long the failover may take (default 5000)")
       ->check(CLI::Range(1, 600000));
 
   // The knobs chaos and demo share: the workload, the cluster, the nemesis.
   const auto run_flags = [](CLI::App* command, replikv::cli::ChaosOptions& o) {
     std::string nemeses;
-    for (const auto& [name, what] : replikv::cli::nemesis_schedules()) nemeses += "\n  " + name + ": " + what;
+    for (const auto& [name, what] : replikv::cli::nemesis_schedules())
+      nemeses += "\n  " + name + ": " + what;
     command->add_option("--nemesis", o.nemesis, "the fault schedule:" + nemeses);
     command->add_option("--schedule", o.schedule_file,
-                        "a fault schedule file instead, a step per line: '<ms> kill|restart|stop|cont|isolate|strand T', "
-                        "'<ms> cut T PEER|* [in|out|both]', '<ms> delay T MS [PEER]', '<ms> loss T PERCENT [PEER]', "
-                        "'<ms> skew T MS', '<ms> drift T PPM', '<ms> heal'; T is leader, follower, random, last or nK "
+                        "a fault schedule file instead, a step per line: '<ms> "
+                        "kill|restart|stop|cont|isolate|strand T', "
+                        "'<ms> cut T PEER|* [in|out|both]', '<ms> delay T MS [PEER]', '<ms> loss T "
+                        "PERCENT [PEER]', "
+                        "'<ms> skew T MS', '<ms> drift T PPM', '<ms> heal'; T is leader, follower, "
+                        "random, last or nK "
                         "(docs/chaos.md)");
-    command->add_option("--duration-ms", o.duration_ms, "how long the workload runs")->check(CLI::Range(1000, 3600000));
-    command->add_option("--clients", o.clients, "concurrent clients, one connection each")->check(CLI::Range(1, 256));
-    command->add_option("--keys", o.keys, "register keys (besides the unique inserts)")->check(CLI::Range(1, 1000));
+    command->add_option("--duration-ms", o.duration_ms, "how long the workload runs")
+        ->check(CLI::Range(1000, 3600000));
+    command->add_option("--clients", o.clients, "concurrent clients, one connection each")
+        ->check(CLI::Range(1, 256));
+    command->add_option("--keys", o.keys, "register keys (besides the unique inserts)")
+        ->check(CLI::Range(1, 1000));
     command->add_option("--seed", o.seed, "seeds the workload and the nemesis");
     command->add_option("--port", o.port, "the first node's client port (default: a free range)")
         ->check(CLI::Range(1, 65000));
-    command->add_option("--fsync", o.fsync, "always or never, on every node")->check(CLI::IsMember({"always", "never"}));
+    command->add_option("--fsync", o.fsync, "always or never, on every node")
+        ->check(CLI::IsMember({"always", "never"}));
     command->add_option("--election-timeout-ms", o.election_timeout_ms, "minimum election timeout")
         ->check(CLI::Range(100, 600000));
-    command->add_option("--request-timeout-ms", o.request_timeout_ms, "the nodes' write timeout (-TIMEOUT after)")
+    command
+        ->add_option("--request-timeout-ms", o.request_timeout_ms,
+                     "the nodes' write timeout (-TIMEOUT after)")
         ->check(CLI::Range(10, 600000));
-    command->add_option("--client-timeout-ms", o.client_timeout_ms,
-                        "a client gives up on an answer after this (the outcome is then unknown)")
+    command
+        ->add_option("--client-timeout-ms", o.client_timeout_ms,
+                     "a client gives up on an answer after this (the outcome is then unknown)")
         ->check(CLI::Range(100, 600000));
-    command->add_option("--converge-timeout-ms", o.converge_timeout_ms,
-                        "how long to wait for the replicas to agree after the final heal")
+    command
+        ->add_option("--converge-timeout-ms", o.converge_timeout_ms,
+                     "how long to wait for the replicas to agree after the final heal")
         ->check(CLI::Range(1000, 3600000));
-    command->add_option("--check-time-limit-s", o.check_time_limit_s, "the linearizability checker's budget")
+    command
+        ->add_option("--check-time-limit-s", o.check_time_limit_s,
+                     "the linearizability checker's budget")
         ->check(CLI::Range(1, 86400));
-    command->add_option("--read", o.read,
-                        "the consistency reads ask for: linearizable, leader, session, bounded:<ms>, eventual "
-                        "(default: the preset's)");
-    command->add_flag("--keep", o.keep, "keep the cluster's directory (kept anyway when a promise is broken)");
+    command->add_option(
+        "--read", o.read,
+        "the consistency reads ask for: linearizable, leader, session, bounded:<ms>, eventual "
+        "(default: the preset's)");
+    command->add_flag("--keep", o.keep,
+                      "keep the cluster's directory (kept anyway when a promise is broken)");
   };
   std::string preset_list;
   for (const auto& p : replikv::cli::presets()) preset_list += "\n  " + p.name + ": " + p.summary;
 
   auto* chaos = app.add_subcommand(
       "chaos",
-      "Run a local cluster of real processes under a recorded workload and a seeded nemesis, then judge\n"
-      "the history with the checkers: ops/s, latency, lost writes, stale reads, session violations,\n"
+      "Run a local cluster of real processes under a recorded workload and a seeded nemesis, then "
+      "judge\n"
+      "the history with the checkers: ops/s, latency, lost writes, stale reads, session "
+      "violations,\n"
       "linearizability, leader changes, unavailability, convergence (docs/chaos.md).\n"
-      "Exit status: 0 the preset's promises held, 1 a promise was broken, 2 bad usage or a failed start.");
+      "Exit status: 0 the preset's promises held, 1 a promise was broken, 2 bad usage or a failed "
+      "start.");
   replikv::cli::ChaosOptions chaos_options;
   chaos->add_option("--preset", chaos_options.preset, "the strategy:" + preset_list);
   run_flags(chaos, chaos_options);
-  chaos->add_option("--dir", chaos_options.dir, "the cluster's directory (default: a temporary one)");
-  chaos->add_option("--history", chaos_options.history_file, "write the recorded history (JSON Lines) here");
+  chaos->add_option("--dir", chaos_options.dir,
+                    "the cluster's directory (default: a temporary one)");
+  chaos->add_option("--history", chaos_options.history_file,
+                    "write the recorded history (JSON Lines) here");
   chaos->add_option("--json", chaos_options.json_file, "write the figures (JSON) here");
   chaos->add_flag("!--no-progress", chaos_options.progress, "no live progress line");
 
   auto* demo = app.add_subcommand(
       "demo",
-      "Every strategy preset through the same scenario (a crash of a stranded leader, a partition,\n"
-      "a heal), one comparison table, a paragraph on what it means, report.html with charts and the\n"
+      "Every strategy preset through the same scenario (a crash of a stranded leader, a "
+      "partition,\n"
+      "a heal), one comparison table, a paragraph on what it means, report.html with charts and "
+      "the\n"
       "raw JSON results. A few minutes in all.\n"
       "Exit status: 0 done (the table tells what held), 2 bad usage or a run could not be made.");
   replikv::cli::DemoOptions demo_options;
   demo_options.run.nemesis = "demo";
   demo_options.run.duration_ms = 20'000;
-  demo->add_option("--presets", demo_options.presets, "which presets (default all):" + preset_list)->delimiter(',');
+  demo->add_option("--presets", demo_options.presets, "which presets (default all):" + preset_list)
+      ->delimiter(',');
   run_flags(demo, demo_options.run);
-  demo->add_option("--report", demo_options.report, "where report.html goes (default ./report.html)");
-  demo->add_option("--json", demo_options.json_file, "the raw results (default: the report's name, .json)");
+  demo->add_option("--report", demo_options.report,
+                   "where report.html goes (default ./report.html)");
+  demo->add_option("--json", demo_options.json_file,
+                   "the raw results (default: the report's name, .json)");
 
   auto* bench = app.add_subcommand(
       "bench",
-      "A closed-loop load client: N connections, each waiting for its answer before the next request,\n"
-      "against replikv or Redis (RESP) or etcd (its v3 JSON gateway) on 127.0.0.1 — the same work for\n"
+      "A closed-loop load client: N connections, each waiting for its answer before the next "
+      "request,\n"
+      "against replikv or Redis (RESP) or etcd (its v3 JSON gateway) on 127.0.0.1 — the same work "
+      "for\n"
       "every system, latency measured here. bench/ drives it (docs/benchmarks.md).\n"
       "  replikv bench --port 7379 --clients 16 --op set-wait --wait-replicas 2\n"
       "  replikv bench --protocol etcd --port 2379 --clients 64\n"
       "Exit status: 0 measured, 1 nothing could be measured, 2 bad usage.");
   replikv::cli::BenchOptions bench_options;
-  bench->add_option("--protocol", bench_options.protocol, "resp or etcd")->check(CLI::IsMember({"resp", "etcd"}));
-  bench->add_option("--port", bench_options.port, "the server's port on 127.0.0.1")->check(CLI::Range(1, 65535));
+  bench->add_option("--protocol", bench_options.protocol, "resp or etcd")
+      ->check(CLI::IsMember({"resp", "etcd"}));
+  bench->add_option("--port", bench_options.port, "the server's port on 127.0.0.1")
+      ->check(CLI::Range(1, 65535));
   bench->add_option("--clients", bench_options.clients, "connections, one request in flight each")
       ->check(CLI::Range(1, 1024));
-  bench->add_option("--duration-ms", bench_options.duration_ms, "how long to measure")->check(CLI::Range(100, 3600000));
-  bench->add_option("--warmup-ms", bench_options.warmup_ms, "load before measuring")->check(CLI::Range(0, 600000));
-  bench->add_option("--op", bench_options.op, "set, get, or set-wait (SET then WAIT, timed as one operation)");
+  bench->add_option("--duration-ms", bench_options.duration_ms, "how long to measure")
+      ->check(CLI::Range(100, 3600000));
+  bench->add_option("--warmup-ms", bench_options.warmup_ms, "load before measuring")
+      ->check(CLI::Range(0, 600000));
+  bench->add_option("--op", bench_options.op,
+                    "set, get, or set-wait (SET then WAIT, timed as one operation)");
   bench->add_option("--wait-replicas", bench_options.wait_replicas, "set-wait: WAIT's numreplicas")
       ->check(CLI::Range(0, 100));
   bench->add_option("--wait-timeout-ms", bench_options.wait_timeout_ms, "set-wait: WAIT's timeout")
       ->check(CLI::Range(0, 600000));
-  bench->add_option("--value-size", bench_options.value_size, "bytes per value")->check(CLI::Range(1, 1 << 20));
-  bench->add_option("--keys", bench_options.keys, "distinct keys, chosen at random")->check(CLI::Range(1, 100000000));
+  bench->add_option("--value-size", bench_options.value_size, "bytes per value")
+      ->check(CLI::Range(1, 1 << 20));
+  bench->add_option("--keys", bench_options.keys, "distinct keys, chosen at random")
+      ->check(CLI::Range(1, 100000000));
   bench->add_flag("--json", bench_options.json, "one JSON line instead of text");
 
   try {
@@ -284,8 +361,8 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& error) {
     const int code = app.exit(error);
     if (code != 0 && check->parsed()) return replikv::cli::check_exit_usage;
-    if (code != 0 && (sim->parsed() || cluster->parsed() || failover->parsed() || chaos->parsed() || demo->parsed() ||
-                      bench->parsed())) {
+    if (code != 0 && (sim->parsed() || cluster->parsed() || failover->parsed() || chaos->parsed() ||
+                      demo->parsed() || bench->parsed())) {
       return 2;
     }
     return code;

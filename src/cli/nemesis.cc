@@ -18,11 +18,16 @@ const std::vector<std::pair<std::string, std::string>>& nemesis_schedules() {
       {"none", "no faults"},
       {"crash", "kill -9 the leader at 25% and 60% of the run, restart it 20% later"},
       {"partition", "cut the leader off from every peer (both ways) from 25% to 55%"},
-      {"strand", "cut the leader's outgoing links at 30%, kill it a second later, restart it at 60%"},
+      {"strand",
+       "cut the leader's outgoing links at 30%, kill it a second later, restart it at 60%"},
       {"pause", "SIGSTOP the leader from 30% to 50%"},
-      {"demo", "strand the leader and kill it (20%), restart it (40%), isolate the new leader (55%), heal (80%)"},
-      {"random", "every 2–4 s a seeded fault (kill, pause, isolate, strand, delay, loss, skew) of the leader or "
-                 "any node, undone 1–3 s later"},
+      {"demo",
+       "strand the leader and kill it (20%), restart it (40%), isolate the new leader (55%), heal "
+       "(80%)"},
+      {"random",
+       "every 2–4 s a seeded fault (kill, pause, isolate, strand, delay, loss, skew) of the leader "
+       "or "
+       "any node, undone 1–3 s later"},
   };
   return all;
 }
@@ -52,17 +57,21 @@ int find_leader(Cluster& cluster) {
   return leader;
 }
 
-const std::set<std::string> targeted_actions = {"kill",  "restart", "stop", "cont",  "isolate", "strand",
-                                                "cut",   "delay",   "loss", "skew",  "drift"};
+const std::set<std::string> targeted_actions = {"kill",    "restart", "stop", "cont",
+                                                "isolate", "strand",  "cut",  "delay",
+                                                "loss",    "skew",    "drift"};
 
 // A node named nK within the cluster's size.
 bool node_name(const std::string& word, int nodes) {
-  if (word.size() < 2 || word[0] != 'n' || word.find_first_not_of("0123456789", 1) != std::string::npos) return false;
+  if (word.size() < 2 || word[0] != 'n' ||
+      word.find_first_not_of("0123456789", 1) != std::string::npos)
+    return false;
   const int node = std::atoi(word.c_str() + 1);
   return node >= 1 && node <= nodes;
 }
 
-std::optional<std::vector<NemesisStep>> parse_schedule(std::istream& in, int nodes, std::string& error) {
+std::optional<std::vector<NemesisStep>> parse_schedule(std::istream& in, int nodes,
+                                                       std::string& error) {
   std::vector<NemesisStep> steps;
   std::string line;
   size_t number = 0;
@@ -78,48 +87,61 @@ std::optional<std::vector<NemesisStep>> parse_schedule(std::istream& in, int nod
       error = fmt::format("schedule line {}: {}", number, why);
       return std::nullopt;
     };
-    if (at.find_first_not_of("0123456789") != std::string::npos) return fail("starts with a time in ms");
+    if (at.find_first_not_of("0123456789") != std::string::npos)
+      return fail("starts with a time in ms");
     step.at_ms = std::atoll(at.c_str());
     if (!(words >> step.action)) return fail("a time needs an action");
     if (step.action != "heal" && !targeted_actions.contains(step.action)) {
-      return fail(fmt::format(
-          "unknown action '{}' (kill, restart, stop, cont, isolate, strand, cut, delay, loss, skew, drift, heal)",
-          step.action));
+      return fail(
+          fmt::format("unknown action '{}' (kill, restart, stop, cont, isolate, strand, cut, "
+                      "delay, loss, skew, drift, heal)",
+                      step.action));
     }
     if (step.action != "heal") {
-      if (!(words >> step.target)) return fail(fmt::format("{} needs a target (leader, follower, random, last, nK)", step.action));
+      if (!(words >> step.target))
+        return fail(
+            fmt::format("{} needs a target (leader, follower, random, last, nK)", step.action));
       const bool named = step.target.size() > 1 && step.target[0] == 'n' &&
                          step.target.find_first_not_of("0123456789", 1) == std::string::npos;
       if (named) {
         const int node = std::atoi(step.target.c_str() + 1);
-        if (node < 1 || node > nodes) return fail(fmt::format("no node {} in a {}-node cluster", step.target, nodes));
+        if (node < 1 || node > nodes)
+          return fail(fmt::format("no node {} in a {}-node cluster", step.target, nodes));
       } else if (step.target != "leader" && step.target != "follower" && step.target != "random" &&
                  step.target != "last") {
-        return fail(fmt::format("unknown target '{}' (leader, follower, random, last, nK)", step.target));
+        return fail(
+            fmt::format("unknown target '{}' (leader, follower, random, last, nK)", step.target));
       }
     }
     if (step.action == "cut") {  // cut T PEER|* [in|out|both]
       if (!(words >> step.peer) || (step.peer != "*" && !node_name(step.peer, nodes))) {
-        return fail(fmt::format("cut needs the peer whose link to cut (nK within {} nodes, or *)", nodes));
+        return fail(
+            fmt::format("cut needs the peer whose link to cut (nK within {} nodes, or *)", nodes));
       }
       if (!(words >> step.direction)) step.direction = "both";
       if (step.direction != "in" && step.direction != "out" && step.direction != "both") {
         return fail(fmt::format("a cut is in, out or both, not '{}'", step.direction));
       }
     }
-    if (step.action == "delay" || step.action == "loss" || step.action == "skew" || step.action == "drift") {
+    if (step.action == "delay" || step.action == "loss" || step.action == "skew" ||
+        step.action == "drift") {
       std::string amount;
-      if (!(words >> amount) || amount.empty() || amount.find_first_not_of("-0123456789") != std::string::npos) {
+      if (!(words >> amount) || amount.empty() ||
+          amount.find_first_not_of("-0123456789") != std::string::npos) {
         return fail(fmt::format("{} needs a number ({})", step.action,
-                                step.action == "loss" ? "percent" : step.action == "drift" ? "ppm" : "ms"));
+                                step.action == "loss"    ? "percent"
+                                : step.action == "drift" ? "ppm"
+                                                         : "ms"));
       }
       step.amount = std::atoll(amount.c_str());
-      if (step.action == "loss" && (step.amount < 0 || step.amount > 100)) return fail("loss is 0 to 100 percent");
+      if (step.action == "loss" && (step.amount < 0 || step.amount > 100))
+        return fail("loss is 0 to 100 percent");
       if (step.action == "delay" && step.amount < 0) return fail("a delay is not negative");
       std::string peer;
       if ((step.action == "delay" || step.action == "loss") && words >> peer) {
         if (peer != "*" && !node_name(peer, nodes)) {
-          return fail(fmt::format("{} names an optional peer (nK within {} nodes, or *)", step.action, nodes));
+          return fail(fmt::format("{} names an optional peer (nK within {} nodes, or *)",
+                                  step.action, nodes));
         }
         step.peer = peer;
       }
@@ -128,14 +150,19 @@ std::optional<std::vector<NemesisStep>> parse_schedule(std::istream& in, int nod
     if (words >> extra) return fail(fmt::format("unexpected '{}'", extra));
     steps.push_back(step);
   }
-  std::stable_sort(steps.begin(), steps.end(), [](const auto& a, const auto& b) { return a.at_ms < b.at_ms; });
+  std::stable_sort(steps.begin(), steps.end(),
+                   [](const auto& a, const auto& b) { return a.at_ms < b.at_ms; });
   return steps;
 }
 
-std::vector<NemesisStep> built_in_schedule(const std::string& name, int64_t duration_ms, uint64_t seed) {
-  const auto at = [&](double fraction) { return static_cast<int64_t>(fraction * static_cast<double>(duration_ms)); };
+std::vector<NemesisStep> built_in_schedule(const std::string& name, int64_t duration_ms,
+                                           uint64_t seed) {
+  const auto at = [&](double fraction) {
+    return static_cast<int64_t>(fraction * static_cast<double>(duration_ms));
+  };
   std::vector<NemesisStep> steps;
-  const auto add = [&](int64_t when, std::string action, std::string target = {}, int64_t amount = 0) {
+  const auto add = [&](int64_t when, std::string action, std::string target = {},
+                       int64_t amount = 0) {
     steps.push_back({when, std::move(action), std::move(target), amount, 0});
   };
   if (name == "crash") {
@@ -169,22 +196,28 @@ std::vector<NemesisStep> built_in_schedule(const std::string& name, int64_t dura
     while (when + 1000 < duration_ms) {
       const std::string kind = kinds[uniform(0, 6)];
       const std::string target = uniform(0, 1) == 0 ? "leader" : "random";
-      const int64_t amount = kind == "delay" ? uniform(20, 300) : kind == "loss" ? uniform(10, 60)
-                           : kind == "skew"  ? uniform(-5000, 5000) : 0;
+      const int64_t amount = kind == "delay"  ? uniform(20, 300)
+                             : kind == "loss" ? uniform(10, 60)
+                             : kind == "skew" ? uniform(-5000, 5000)
+                                              : 0;
       add(when, kind, target, amount);
       const int64_t until = std::min(duration_ms - 500, when + uniform(1000, 3000));
-      add(until, kind == "kill" ? "restart" : kind == "stop" ? "cont" : "heal", kind == "kill" || kind == "stop" ? "last" : "");
+      add(until,
+          kind == "kill"   ? "restart"
+          : kind == "stop" ? "cont"
+                           : "heal",
+          kind == "kill" || kind == "stop" ? "last" : "");
       when = until + uniform(1000, 2000);
     }
   }
   return steps;
 }
 
-
 Nemesis::Nemesis(Cluster& cluster, Recorder& recorder, uint64_t seed)
     : cluster_(cluster), recorder_(recorder), rng_(seed) {}
 
-void Nemesis::run(const std::vector<NemesisStep>& steps, int64_t start_ns, const std::atomic<bool>& stop) {
+void Nemesis::run(const std::vector<NemesisStep>& steps, int64_t start_ns,
+                  const std::atomic<bool>& stop) {
   for (const auto& step : steps) {
     while (!stop.load() && steady_ns() - start_ns < step.at_ms * 1'000'000) sleep_ms(10);
     if (stop.load()) return;
@@ -212,7 +245,6 @@ void Nemesis::heal_all(bool final) {
   if (final) recorder_.record("\"type\":\"heal\"");
 }
 
-
 int Nemesis::resolve(const std::string& target) {
   if (target == "last") return last_;
   if (target.size() > 1 && target[0] == 'n') return std::atoi(target.c_str() + 1);
@@ -220,7 +252,8 @@ int Nemesis::resolve(const std::string& target) {
   {
     std::lock_guard lock(cluster_.mutex);
     for (int node = 1; node <= cluster_.nodes; ++node) {
-      if (!cluster_.killed.contains(node) && !cluster_.paused.contains(node)) candidates.push_back(node);
+      if (!cluster_.killed.contains(node) && !cluster_.paused.contains(node))
+        candidates.push_back(node);
     }
   }
   if (candidates.empty()) return 0;
@@ -293,7 +326,8 @@ void Nemesis::link_or_clock_fault(const NemesisStep& step, int node) {
     what = "cut " + name + "'s outgoing links";
   } else if (step.action == "cut") {
     command = {"FAULT", "CUT", peer, step.direction};
-    what = fmt::format("cut {} {}'s link{}", step.direction, name, step.peer == "*" ? "s to every peer" : with);
+    what = fmt::format("cut {} {}'s link{}", step.direction, name,
+                       step.peer == "*" ? "s to every peer" : with);
   } else if (step.action == "delay") {
     command = {"FAULT", "DELAY", peer, amount};
     what = fmt::format("delay {} ms on {}'s links{}", step.amount, name, with);
@@ -346,7 +380,8 @@ void Nemesis::cont(int node) {
 }
 
 void Nemesis::event(const std::string& what) {
-  const int64_t time = recorder_.record(fmt::format("\"type\":\"nemesis\",\"value\":{}", json_string(what)));
+  const int64_t time =
+      recorder_.record(fmt::format("\"type\":\"nemesis\",\"value\":{}", json_string(what)));
   events_.push_back({{"at_ms", static_cast<double>(time) / 1e6}, {"what", what}});
 }
 

@@ -23,7 +23,8 @@
 namespace replikv::cli::chaos {
 
 inline int64_t steady_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
       .count();
 }
 
@@ -58,7 +59,6 @@ class Recorder {
   std::string text_;
 };
 
-
 // The cluster's processes as the nemesis left them.
 
 struct Cluster {
@@ -72,15 +72,14 @@ struct Cluster {
   int client_port(int node) const { return port + node - 1; }
 };
 
-
 // The nemesis: a schedule of timed actions against nodes named when they happen.
 
 struct NemesisStep {
   int64_t at_ms = 0;
-  std::string action;  // kill restart stop cont isolate strand delay loss skew heal
-  std::string target;  // leader follower random last nK (empty for heal)
-  int64_t amount = 0;  // delay ms, loss percent, skew ms, drift ppm
-  size_t line = 0;                // in the schedule file
+  std::string action;              // kill restart stop cont isolate strand delay loss skew heal
+  std::string target;              // leader follower random last nK (empty for heal)
+  int64_t amount = 0;              // delay ms, loss percent, skew ms, drift ppm
+  size_t line = 0;                 // in the schedule file
   std::string peer = "*";          // cut, delay, loss: the link to one peer (nK), or every link
   std::string direction = "both";  // cut: in, out or both
 };
@@ -95,9 +94,11 @@ struct FaultWindow {
 
 // Parses a schedule file: lines "<ms> <action> [target] [amount]", # comments. nullopt with the
 // line's error when one is wrong.
-std::optional<std::vector<NemesisStep>> parse_schedule(std::istream& in, int nodes, std::string& error);
+std::optional<std::vector<NemesisStep>> parse_schedule(std::istream& in, int nodes,
+                                                       std::string& error);
 // A built-in schedule by name (see nemesis_schedules() in cli/chaos.h) over a run of duration_ms.
-std::vector<NemesisStep> built_in_schedule(const std::string& name, int64_t duration_ms, uint64_t seed);
+std::vector<NemesisStep> built_in_schedule(const std::string& name, int64_t duration_ms,
+                                           uint64_t seed);
 // The node that leads with the highest term, or 0 when none answers as leader.
 int find_leader(Cluster& cluster);
 

@@ -12,11 +12,20 @@ std::string escape_html(const std::string& text) {
   std::string out;
   for (const char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -24,7 +33,8 @@ std::string escape_html(const std::string& text) {
 
 // JSON inside <script>: "</" must not close the element.
 std::string script_safe(std::string text) {
-  for (size_t at = text.find("</"); at != std::string::npos; at = text.find("</", at + 3)) text.replace(at, 2, "<\\/");
+  for (size_t at = text.find("</"); at != std::string::npos; at = text.find("</", at + 3))
+    text.replace(at, 2, "<\\/");
   return text;
 }
 
@@ -184,11 +194,15 @@ std::string render_report(const nlohmann::json& demo) {
   std::string html = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n";
   html += "<title>replikv demo — the trade-off, measured</title>\n<style>";
   html += style;
-  html += "</style></head>\n<body>\n<h1>replikv demo — performance versus data in sync, measured</h1>\n";
+  html +=
+      "</style></head>\n<body>\n<h1>replikv demo — performance versus data in sync, "
+      "measured</h1>\n";
   html += "<p class=\"small\">Generated " + escape_html(demo["generated"].get<std::string>()) +
           ". Real <code>replikv server</code> processes on loopback; scenario <b>" +
           escape_html(scenario["nemesis"].get<std::string>()) + "</b>" +
-          (scenario.contains("description") ? " (" + escape_html(scenario["description"].get<std::string>()) + ")" : "") +
+          (scenario.contains("description")
+               ? " (" + escape_html(scenario["description"].get<std::string>()) + ")"
+               : "") +
           ", seed " + std::to_string(scenario["seed"].get<uint64_t>()) + ", " +
           std::to_string(scenario["duration_ms"].get<int64_t>() / 1000) + " s per preset, " +
           std::to_string(scenario["clients"].get<int>()) + " clients, fsync " +
@@ -204,13 +218,21 @@ std::string render_report(const nlohmann::json& demo) {
   }
   html += "</div>\n";
   html += "<h2>Latency distribution</h2>\n<div class=\"legend\" id=\"latency-legend\"></div>\n";
-  html += "<div id=\"write-latency\" style=\"display:inline-block\"></div> <div id=\"read-latency\" style=\"display:inline-block\"></div>\n";
-  html += "<h2>Throughput over time</h2>\n<p class=\"small\">Acknowledged operations per second (solid: all; dashed: "
-          "writes); shaded: the nemesis's faults.</p>\n<div id=\"throughput\"></div>\n";
-  html += "<h2>Anomalies</h2>\n<div class=\"legend\" id=\"anomalies-legend\"></div>\n<div id=\"anomalies\"></div>\n";
+  html +=
+      "<div id=\"write-latency\" style=\"display:inline-block\"></div> <div id=\"read-latency\" "
+      "style=\"display:inline-block\"></div>\n";
+  html +=
+      "<h2>Throughput over time</h2>\n<p class=\"small\">Acknowledged operations per second "
+      "(solid: all; dashed: "
+      "writes); shaded: the nemesis's faults.</p>\n<div id=\"throughput\"></div>\n";
+  html +=
+      "<h2>Anomalies</h2>\n<div class=\"legend\" id=\"anomalies-legend\"></div>\n<div "
+      "id=\"anomalies\"></div>\n";
   html += "<p id=\"status\" class=\"small\">charts not drawn (the page's script did not run)</p>\n";
-  html += "<h2>Raw results</h2>\n<details><summary>JSON</summary><pre>" + escape_html(demo.dump(1)) + "</pre></details>\n";
-  html += "<script type=\"application/json\" id=\"results\">" + script_safe(demo.dump()) + "</script>\n";
+  html += "<h2>Raw results</h2>\n<details><summary>JSON</summary><pre>" +
+          escape_html(demo.dump(1)) + "</pre></details>\n";
+  html += "<script type=\"application/json\" id=\"results\">" + script_safe(demo.dump()) +
+          "</script>\n";
   html += "<script>";
   html += script;
   html += "</script>\n</body></html>\n";

@@ -19,7 +19,8 @@ namespace replikv::cli {
 namespace {
 
 int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
       .count();
 }
 
@@ -39,11 +40,16 @@ bool wait_for(int fd, short events, int64_t deadline_ms) {
 
 std::string RespValue::to_string() const {
   switch (kind) {
-    case Kind::status: return "+" + text;
-    case Kind::error: return "-" + text;
-    case Kind::integer: return fmt::format(":{}", integer);
-    case Kind::bulk: return text;
-    case Kind::nil: return "(nil)";
+    case Kind::status:
+      return "+" + text;
+    case Kind::error:
+      return "-" + text;
+    case Kind::integer:
+      return fmt::format(":{}", integer);
+    case Kind::bulk:
+      return text;
+    case Kind::nil:
+      return "(nil)";
     case Kind::array: {
       std::string out = "[";
       for (size_t i = 0; i < items.size(); ++i) out += (i ? ", " : "") + items[i].to_string();
@@ -108,7 +114,8 @@ std::optional<RespValue> RespClient::parse(size_t& pos, bool& malformed) const {
   const char type = buffer_[pos];
   const std::string_view line(buffer_.data() + pos + 1, line_end - pos - 1);
   int64_t number = 0;
-  const bool numeric = std::from_chars(line.data(), line.data() + line.size(), number).ec == std::errc();
+  const bool numeric =
+      std::from_chars(line.data(), line.data() + line.size(), number).ec == std::errc();
   RespValue value;
   switch (type) {
     case '+':
@@ -152,7 +159,8 @@ std::optional<RespValue> RespClient::parse(size_t& pos, bool& malformed) const {
       pos = at;
       return value;
     }
-    default: break;
+    default:
+      break;
   }
   malformed = true;
   return std::nullopt;
@@ -162,7 +170,8 @@ std::optional<RespValue> RespClient::call(const std::vector<std::string>& args, 
   if (fd_ < 0) return std::nullopt;
   const int64_t deadline = now_ms() + timeout_ms;
   std::string request = fmt::format("*{}\r\n", args.size());
-  for (const auto& arg : args) fmt::format_to(std::back_inserter(request), "${}\r\n{}\r\n", arg.size(), arg);
+  for (const auto& arg : args)
+    fmt::format_to(std::back_inserter(request), "${}\r\n{}\r\n", arg.size(), arg);
   size_t sent = 0;
   while (sent < request.size()) {
     const ssize_t n = ::send(fd_, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);

@@ -14,7 +14,8 @@ namespace replikv::cli {
 
 int run_sim(const SimCommandOptions& command) {
   sim::SimOptions options = command.run;
-  if (options.strategy == "raft" && command.run.nodes == 1 && !command.nodes_given) options.nodes = 3;
+  if (options.strategy == "raft" && command.run.nodes == 1 && !command.nodes_given)
+    options.nodes = 3;
   options.fsync_always = command.fsync == "always";
   if (command.fsync != "always" && command.fsync != "never") {
     std::cerr << "replikv sim: --fsync is always or never\n";
@@ -22,7 +23,10 @@ int run_sim(const SimCommandOptions& command) {
   }
   const auto kinds = sim::parse_fault_kinds(command.faults);
   if (!kinds) {
-    std::cerr << fmt::format("replikv sim: unknown fault in '{}' (kill, pause, partition, drop, dup, skew, disk, all, none)\n", command.faults);
+    std::cerr << fmt::format(
+        "replikv sim: unknown fault in '{}' (kill, pause, partition, drop, dup, skew, disk, all, "
+        "none)\n",
+        command.faults);
     return 2;
   }
   options.faults = *kinds;
@@ -59,43 +63,52 @@ int run_sim(const SimCommandOptions& command) {
 
   const auto started = std::chrono::steady_clock::now();
   const sim::SimResult result = sim::run_simulation(options);
-  const double wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  const double wall_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 
   if (!command.history_file.empty()) {
     std::ofstream(command.history_file) << result.history;
   }
   if (command.print_schedule) std::cout << result.schedule;
   const auto& s = result.stats;
-  std::cout << fmt::format("replikv sim: {} ({} nodes{}) seed {}, {} ops, {} clients, {} keys, fsync {}, faults {}\n",
-                           options.strategy, options.nodes,
-                           options.strategy == "raft" ? ", ack " + options.ack : std::string(), options.seed,
-                           options.ops, options.clients, options.keys, command.fsync, command.faults);
-  std::cout << fmt::format("  operations  {} invoked and {} final reads: {} ok, {} failed, {} unknown (timed out)\n",
-                           s.invoked, s.final_reads, s.ok, s.failed, s.unknown);
-  std::cout << fmt::format("  faults      {} crashes ({} disk losses), {} pauses, {} links cut; messages {} sent, {} dropped, {} duplicated, {} reordered\n",
-                           s.crashes, s.disk_losses, s.pauses, s.cuts, s.messages_sent, s.messages_dropped,
-                           s.messages_duplicated, s.messages_reordered);
+  std::cout << fmt::format(
+      "replikv sim: {} ({} nodes{}) seed {}, {} ops, {} clients, {} keys, fsync {}, faults {}\n",
+      options.strategy, options.nodes,
+      options.strategy == "raft" ? ", ack " + options.ack : std::string(), options.seed,
+      options.ops, options.clients, options.keys, command.fsync, command.faults);
+  std::cout << fmt::format(
+      "  operations  {} invoked and {} final reads: {} ok, {} failed, {} unknown (timed out)\n",
+      s.invoked, s.final_reads, s.ok, s.failed, s.unknown);
+  std::cout << fmt::format(
+      "  faults      {} crashes ({} disk losses), {} pauses, {} links cut; messages {} sent, {} "
+      "dropped, {} duplicated, {} reordered\n",
+      s.crashes, s.disk_losses, s.pauses, s.cuts, s.messages_sent, s.messages_dropped,
+      s.messages_duplicated, s.messages_reordered);
   if (options.strategy == "raft") {
-    std::cout << fmt::format("  failovers   {} handovers and {} forced promotions asked by the operator, {} done; "
-                             "{} leaders stranded (cut off one way, then killed)\n",
-                             s.handovers, s.forced_promotions, s.failovers_done, s.strands);
+    std::cout << fmt::format(
+        "  failovers   {} handovers and {} forced promotions asked by the operator, {} done; "
+        "{} leaders stranded (cut off one way, then killed)\n",
+        s.handovers, s.forced_promotions, s.failovers_done, s.strands);
     std::cout << fmt::format("  snapshots   {} installed, {} crashes in the middle of an install\n",
                              s.snapshots_installed, s.crashes_mid_install);
   }
   const double simulation_s = static_cast<double>(s.simulation_wall_ns) / 1e9;
   std::cout << fmt::format(
-      "  time        {:.3f} s virtual; {:.3f} s wall simulating ({:.0f} simulated ops/s), {:.3f} s checking\n",
+      "  time        {:.3f} s virtual; {:.3f} s wall simulating ({:.0f} simulated ops/s), {:.3f} s "
+      "checking\n",
       static_cast<double>(s.virtual_duration_ns) / 1e9, simulation_s,
       static_cast<double>(s.invoked + s.final_reads) / std::max(simulation_s, 1e-9),
       std::max(0.0, wall_s - simulation_s));
   for (const auto& line : result.nodes) std::cout << "  " << line << "\n";
   for (const auto& check : result.checks) {
-    const bool expected = std::find(result.expected_violations.begin(), result.expected_violations.end(),
-                                    check.checker) != result.expected_violations.end();
-    std::cout << fmt::format("  {:<13} {:<8} {}{}\n", check.checker, check::to_string(check.verdict),
-                             check.summary,
+    const bool expected =
+        std::find(result.expected_violations.begin(), result.expected_violations.end(),
+                  check.checker) != result.expected_violations.end();
+    std::cout << fmt::format("  {:<13} {:<8} {}{}\n", check.checker,
+                             check::to_string(check.verdict), check.summary,
                              expected && check.verdict == check::Verdict::invalid
-                                 ? " (expected with these settings: measured, not promised)" : "");
+                                 ? " (expected with these settings: measured, not promised)"
+                                 : "");
     if (check.verdict == check::Verdict::invalid && !expected) {
       for (const auto& line : check.details) std::cout << "      " << line << "\n";
     }
@@ -108,9 +121,10 @@ int run_sim(const SimCommandOptions& command) {
       const auto schedule = sim::parse_schedule(result.schedule, error);
       const sim::FaultSchedule smallest = sim::shrink_schedule(options, *schedule);
       std::ofstream(command.shrink_file) << sim::to_text(smallest);
-      std::cout << fmt::format("shrunk the schedule from {} to {} events: {} (replay: {} --schedule {})\n",
-                               schedule->size(), smallest.size(), command.shrink_file,
-                               sim::replay_command(options), command.shrink_file);
+      std::cout << fmt::format(
+          "shrunk the schedule from {} to {} events: {} (replay: {} --schedule {})\n",
+          schedule->size(), smallest.size(), command.shrink_file, sim::replay_command(options),
+          command.shrink_file);
     }
     return 1;
   }

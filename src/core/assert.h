@@ -2,7 +2,8 @@
 //
 // A broken invariant is a bug, not an operating condition: the process prints where and why, then
 // aborts, so a simulator run or a test stops at the first wrong step instead of carrying a corrupt
-// state forward. Bad input from clients or peers is never asserted on; it is answered with an error.
+// state forward. Bad input from clients or peers is never asserted on; it is answered with an
+// error.
 #pragma once
 
 namespace replikv::core {
@@ -12,9 +13,9 @@ namespace replikv::core {
 
 }  // namespace replikv::core
 
-#define REPLIKV_ASSERT(condition, message)                                           \
-  do {                                                                               \
-    if (!(condition)) [[unlikely]] {                                                 \
-      ::replikv::core::assertion_failed(#condition, __FILE__, __LINE__, (message));  \
-    }                                                                                \
+#define REPLIKV_ASSERT(condition, message)                                          \
+  do {                                                                              \
+    if (!(condition)) [[unlikely]] {                                                \
+      ::replikv::core::assertion_failed(#condition, __FILE__, __LINE__, (message)); \
+    }                                                                               \
   } while (false)

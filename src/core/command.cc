@@ -99,8 +99,8 @@ std::variant<Request, Reply> parse_set(std::span<const std::string_view> argv) {
         return Reply::error("ERR invalid expire time in 'set' command");
       }
       set.expiry.ms = seconds ? *amount * 1000 : *amount;
-      const bool absolute = equals_ignore_case(option, "exat") ||
-                            equals_ignore_case(option, "pxat");
+      const bool absolute =
+          equals_ignore_case(option, "exat") || equals_ignore_case(option, "pxat");
       set.expiry.kind = absolute ? Expiry::Kind::absolute_ms : Expiry::Kind::relative_ms;
     } else {
       return syntax_error();
@@ -162,7 +162,8 @@ std::optional<int64_t> parse_int64(std::string_view text) {
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
   // Redis refuses leading zeros ("007") and "-0"; keep the same canonical form.
-  if ((text.size() > 1 && text[0] == '0') || (text.size() > 1 && text[0] == '-' && text[1] == '0')) {
+  if ((text.size() > 1 && text[0] == '0') ||
+      (text.size() > 1 && text[0] == '-' && text[1] == '0')) {
     return std::nullopt;
   }
   return value;
@@ -211,7 +212,8 @@ std::variant<Request, Reply> parse_request(const CommandSpec& spec,
   if (name == "ttl" || name == "pttl") {
     return Request{TtlRequest{std::string(argv[1]), name == "pttl"}};
   }
-  if (name == "persist") return Request{ExpireRequest{std::string(argv[1]), {}, ExpireRequest::Condition::always}};
+  if (name == "persist")
+    return Request{ExpireRequest{std::string(argv[1]), {}, ExpireRequest::Condition::always}};
   if (name == "expire" || name == "pexpire" || name == "expireat" || name == "pexpireat") {
     const auto amount = parse_int64(argv[2]);
     if (!amount) return not_integer();
@@ -221,10 +223,12 @@ std::variant<Request, Reply> parse_request(const CommandSpec& spec,
       return Reply::error(fmt::format("ERR invalid expire time in '{}' command", name));
     }
     const int64_t ms = seconds ? *amount * 1000 : *amount;
-    if (ms > max_ms || ms < -max_ms) return Reply::error(fmt::format("ERR invalid expire time in '{}' command", name));
-    ExpireRequest expire{std::string(argv[1]),
-                         {name.ends_with("at") ? Expiry::Kind::absolute_ms : Expiry::Kind::relative_ms, ms},
-                         ExpireRequest::Condition::always};
+    if (ms > max_ms || ms < -max_ms)
+      return Reply::error(fmt::format("ERR invalid expire time in '{}' command", name));
+    ExpireRequest expire{
+        std::string(argv[1]),
+        {name.ends_with("at") ? Expiry::Kind::absolute_ms : Expiry::Kind::relative_ms, ms},
+        ExpireRequest::Condition::always};
     for (size_t i = 3; i < argv.size(); ++i) {
       ExpireRequest::Condition condition;
       if (equals_ignore_case(argv[i], "nx")) {
@@ -259,7 +263,8 @@ std::variant<Request, Reply> parse_request(const CommandSpec& spec,
     std::string_view node = argv[2];
     if (!node.empty() && (node[0] == 'n' || node[0] == 'N')) node.remove_prefix(1);
     const auto id = parse_int64(node);
-    if (!id || *id < 1 || *id > 0xffffffffLL) return Reply::error("ERR FAILOVER TO takes a node id (2, or n2)");
+    if (!id || *id < 1 || *id > 0xffffffffLL)
+      return Reply::error("ERR FAILOVER TO takes a node id (2, or n2)");
     failover.target = static_cast<uint32_t>(*id);
     for (size_t i = 3; i < argv.size(); ++i) {
       if (equals_ignore_case(argv[i], "force")) {
@@ -268,7 +273,8 @@ std::variant<Request, Reply> parse_request(const CommandSpec& spec,
         failover.accept_data_loss = true;
       } else if (equals_ignore_case(argv[i], "timeout") && i + 1 < argv.size()) {
         const auto ms = parse_int64(argv[++i]);
-        if (!ms || *ms <= 0) return Reply::error("ERR FAILOVER TIMEOUT must be a positive number of milliseconds");
+        if (!ms || *ms <= 0)
+          return Reply::error("ERR FAILOVER TIMEOUT must be a positive number of milliseconds");
         failover.timeout_ms = *ms;
       } else {
         return syntax_error();
@@ -281,7 +287,8 @@ std::variant<Request, Reply> parse_request(const CommandSpec& spec,
   }
   if (name == "cas") {
     if (argv.size() > 4) return check_arity(spec, 0).value();
-    if (argv.size() == 3) return Request{CasRequest{std::string(argv[1]), std::nullopt, std::string(argv[2])}};
+    if (argv.size() == 3)
+      return Request{CasRequest{std::string(argv[1]), std::nullopt, std::string(argv[2])}};
     return Request{CasRequest{std::string(argv[1]), std::string(argv[2]), std::string(argv[3])}};
   }
   return Reply::error(fmt::format("ERR command '{}' is not a data command", name));

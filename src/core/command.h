@@ -26,10 +26,10 @@ struct CommandSpec {
   int arity;              // Redis's convention: N exactly, or -N for at least N (name included)
   bool write;
   Handler handler;
-  int first_key;          // COMMAND's key positions; 0 when the command takes no keys
+  int first_key;  // COMMAND's key positions; 0 when the command takes no keys
   int last_key;
   int key_step;
-  std::string_view flags; // space separated, as COMMAND lists them
+  std::string_view flags;  // space separated, as COMMAND lists them
 };
 
 // The spec for a command name in any case, or nullptr.
@@ -46,7 +46,9 @@ struct Expiry {
   int64_t ms = 0;
 };
 
-struct GetRequest { std::string key; };
+struct GetRequest {
+  std::string key;
+};
 struct SetRequest {
   enum class Condition : uint8_t { always, if_absent, if_present };
   std::string key;
@@ -55,25 +57,41 @@ struct SetRequest {
   Condition condition = Condition::always;
   bool return_old = false;  // SET … GET
 };
-struct DelRequest { std::vector<std::string> keys; };
-struct ExistsRequest { std::vector<std::string> keys; };
-struct MGetRequest { std::vector<std::string> keys; };
-struct MSetRequest { std::vector<std::pair<std::string, std::string>> pairs; };
-struct IncrByRequest { std::string key; int64_t delta; };
+struct DelRequest {
+  std::vector<std::string> keys;
+};
+struct ExistsRequest {
+  std::vector<std::string> keys;
+};
+struct MGetRequest {
+  std::vector<std::string> keys;
+};
+struct MSetRequest {
+  std::vector<std::pair<std::string, std::string>> pairs;
+};
+struct IncrByRequest {
+  std::string key;
+  int64_t delta;
+};
 struct DbSizeRequest {};
 struct ScanRequest {
   uint64_t cursor = 0;
-  std::string pattern;   // empty: every key
+  std::string pattern;  // empty: every key
   uint64_t count = 10;
   bool type_mismatch = false;  // TYPE other than "string": nothing matches
 };
-struct KeysRequest { std::string pattern; };
-struct TtlRequest { std::string key; bool milliseconds; };
+struct KeysRequest {
+  std::string pattern;
+};
+struct TtlRequest {
+  std::string key;
+  bool milliseconds;
+};
 // EXPIRE/PEXPIRE/EXPIREAT/PEXPIREAT key time [NX|XX|GT|LT], and PERSIST key.
 struct ExpireRequest {
   enum class Condition : uint8_t { always, if_none, if_some, if_greater, if_less };
   std::string key;
-  Expiry expiry;        // relative_ms or absolute_ms; none for PERSIST
+  Expiry expiry;  // relative_ms or absolute_ms; none for PERSIST
   Condition condition = Condition::always;
 };
 // CAS key [expected] new: sets `key` to `value` only if its current value is `expected` — or, with

@@ -12,7 +12,8 @@ namespace {
 
 std::string lower(std::string_view text) {
   std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return out;
 }
 
@@ -47,12 +48,18 @@ std::optional<ReadOptions> parse_read_options(std::string_view text) {
 
 std::string to_string(const ReadOptions& options) {
   switch (options.consistency) {
-    case ReadConsistency::cluster_default: return "default";
-    case ReadConsistency::linearizable: return "linearizable";
-    case ReadConsistency::leader: return "leader";
-    case ReadConsistency::session: return "session";
-    case ReadConsistency::bounded: return fmt::format("bounded:{}", options.bound_ms);
-    case ReadConsistency::eventual: return "eventual";
+    case ReadConsistency::cluster_default:
+      return "default";
+    case ReadConsistency::linearizable:
+      return "linearizable";
+    case ReadConsistency::leader:
+      return "leader";
+    case ReadConsistency::session:
+      return "session";
+    case ReadConsistency::bounded:
+      return fmt::format("bounded:{}", options.bound_ms);
+    case ReadConsistency::eventual:
+      return "eventual";
   }
   return "default";
 }

@@ -21,7 +21,14 @@
 
 namespace replikv::core {
 
-enum class ReadConsistency : uint8_t { cluster_default, linearizable, leader, session, bounded, eventual };
+enum class ReadConsistency : uint8_t {
+  cluster_default,
+  linearizable,
+  leader,
+  session,
+  bounded,
+  eventual
+};
 
 struct ReadOptions {
   ReadConsistency consistency = ReadConsistency::cluster_default;
@@ -49,6 +56,8 @@ std::optional<SessionToken> parse_session_token(std::string_view text);
 std::string to_string(const SessionToken& token);
 
 // The later of two tokens by index (an equal index keeps `a`).
-inline SessionToken later(const SessionToken& a, const SessionToken& b) { return b.index > a.index ? b : a; }
+inline SessionToken later(const SessionToken& a, const SessionToken& b) {
+  return b.index > a.index ? b : a;
+}
 
 }  // namespace replikv::core

@@ -23,16 +23,17 @@
 //                at-most-once record; replicated state, so snapshots carry it).
 // The whole column is replicated state: a snapshot carries all of it.
 //
-// Meta column: the node's own records (Raft's term, vote, log positions; core/leader/raft_records.h).
+// Meta column: the node's own records (Raft's term, vote, log positions;
+// core/leader/raft_records.h).
 //
 // The hash is FNV-1a 64 followed by the splitmix64 finalizer (to spread FNV's weak low bits). It is
 // part of the on-disk format: changing it needs a data migration.
 #pragma once
 
-#include <cstdint>
-#include <optional>
 #include <bit>
+#include <cstdint>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -58,14 +59,17 @@ inline void append_u64_be(std::string& out, uint64_t value) {
   store_u64_be(bytes, value);
   out.append(bytes, 8);
 }
-inline uint64_t read_u64_be(std::string_view bytes) { return load_u64_be(bytes.data()); }  // size >= 8
+inline uint64_t read_u64_be(std::string_view bytes) {
+  return load_u64_be(bytes.data());
+}  // size >= 8
 
 // FNV-1a, 64 bits, over length-prefixed byte strings (so ("ab", "c") and ("a", "bc") differ): for
 // comparing replicas' states (DEBUG DIGEST), not for security.
 class Fnv64 {
  public:
   void add(std::string_view bytes) {
-    for (uint64_t length = bytes.size(), i = 0; i < 8; ++i, length >>= 8) mix(static_cast<uint8_t>(length));
+    for (uint64_t length = bytes.size(), i = 0; i < 8; ++i, length >>= 8)
+      mix(static_cast<uint8_t>(length));
     for (const char c : bytes) mix(static_cast<uint8_t>(c));
   }
   uint64_t value() const { return hash_; }

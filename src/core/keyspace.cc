@@ -11,7 +11,6 @@
 namespace replikv::core {
 namespace {
 
-
 // How many keys SCAN visits per unit of COUNT at most, so a MATCH that filters everything still
 // returns within a bounded amount of work (the client continues from the cursor).
 constexpr uint64_t scan_visits_per_count_max = 10;
@@ -143,7 +142,8 @@ void Keyspace::begin_checkpoint(WriteBatch& batch) {
 
 void Keyspace::end_checkpoint() {
   if (!in_flight_) return;  // begin_checkpoint found nothing dirty
-  if (!frozen_overlay_.empty()) frozen_overlay_.clear();  // clear() touches every bucket, even when empty
+  if (!frozen_overlay_.empty())
+    frozen_overlay_.clear();  // clear() touches every bucket, even when empty
   cache_.unpin_frozen();
   // The index points at frozen records, and at cache entries that may now be evicted.
   forget_scan_index();
@@ -182,7 +182,8 @@ void Keyspace::visit_data(std::string_view start, const RecordVisitor& visit) co
   auto emit_dirty_before = [&](std::optional<std::string_view> limit) {
     for (; next != scan_index_.end() && (!limit || next->first < *limit); ++next) {
       const auto& record = *next->second;
-      if (record && !visit(next->first, user_key_of(next->first), record->value, record->expire_at_ms)) {
+      if (record &&
+          !visit(next->first, user_key_of(next->first), record->value, record->expire_at_ms)) {
         ++next;
         return false;
       }
@@ -320,20 +321,26 @@ Reply Keyspace::set(const SetRequest& request, TimeMs now_ms) {
   // A plain SET needs only whether the key is live and its expiry: no copy of the old value
   // (peek's pointer is used before store changes anything).
   const Record* old = peek_live(request.key, now_ms);
-  const bool allowed =
-      request.condition == SetRequest::Condition::always ||
-      (request.condition == SetRequest::Condition::if_absent && old == nullptr) ||
-      (request.condition == SetRequest::Condition::if_present && old != nullptr);
+  const bool allowed = request.condition == SetRequest::Condition::always ||
+                       (request.condition == SetRequest::Condition::if_absent && old == nullptr) ||
+                       (request.condition == SetRequest::Condition::if_present && old != nullptr);
   Reply old_reply = Reply::nil();
   if (request.return_old && old) old_reply = Reply::bulk(old->value);
   if (!allowed) return request.return_old ? std::move(old_reply) : Reply::nil();
 
   std::optional<TimeMs> expire_at_ms;
   switch (request.expiry.kind) {
-    case Expiry::Kind::none: break;
-    case Expiry::Kind::relative_ms: expire_at_ms = now_ms + request.expiry.ms; break;
-    case Expiry::Kind::absolute_ms: expire_at_ms = request.expiry.ms; break;
-    case Expiry::Kind::keep: expire_at_ms = old ? old->expire_at_ms : std::nullopt; break;
+    case Expiry::Kind::none:
+      break;
+    case Expiry::Kind::relative_ms:
+      expire_at_ms = now_ms + request.expiry.ms;
+      break;
+    case Expiry::Kind::absolute_ms:
+      expire_at_ms = request.expiry.ms;
+      break;
+    case Expiry::Kind::keep:
+      expire_at_ms = old ? old->expire_at_ms : std::nullopt;
+      break;
   }
   if (expire_at_ms && is_expired(expire_at_ms, now_ms)) {
     // An absolute expiry in the past: Redis deletes the key and answers as if it had been set.
@@ -414,7 +421,8 @@ Reply Keyspace::expire(const ExpireRequest& request, TimeMs now_ms) {
     store(request.key, std::move(record->value), std::nullopt);
     return Reply::number(1);
   }
-  const TimeMs at = request.expiry.kind == Expiry::Kind::relative_ms ? now_ms + request.expiry.ms : request.expiry.ms;
+  const TimeMs at = request.expiry.kind == Expiry::Kind::relative_ms ? now_ms + request.expiry.ms
+                                                                     : request.expiry.ms;
   const auto current = record->expire_at_ms;
   using Condition = ExpireRequest::Condition;
   const bool allowed = request.condition == Condition::always ||
@@ -463,8 +471,7 @@ Reply Keyspace::keys(const KeysRequest& request, TimeMs now_ms) const {
   const bool every = request.pattern == "*";
   visit_data({}, [&](std::string_view, std::string_view user_key, std::string_view,
                      std::optional<TimeMs> expire_at_ms) {
-    if (!is_expired(expire_at_ms, now_ms) &&
-        (every || glob_match(request.pattern, user_key))) {
+    if (!is_expired(expire_at_ms, now_ms) && (every || glob_match(request.pattern, user_key))) {
       keys.push_back(Reply::bulk(std::string(user_key)));
     }
     return true;

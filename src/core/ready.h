@@ -79,7 +79,8 @@ struct Ready {
   WriteBatch checkpoint;
 
   bool empty() const {
-    return batch.empty() && replies.empty() && messages.empty() && !tick_at_ms && checkpoint_id == 0;
+    return batch.empty() && replies.empty() && messages.empty() && !tick_at_ms &&
+           checkpoint_id == 0;
   }
   void clear() {
     batch.clear();

@@ -49,7 +49,7 @@ void RecordCache::replace(Entry& entry, std::optional<CachedRecord> record) {
 }
 
 const std::optional<CachedRecord>* RecordCache::put(std::string_view key,
-                                                     std::optional<CachedRecord> record, bool pin) {
+                                                    std::optional<CachedRecord> record, bool pin) {
   if (!keeps(key.size() + (record ? record->value.size() : 0))) {
     forget(key);  // and nothing else: an oversized record must not empty the cache
     return nullptr;
@@ -140,7 +140,8 @@ void RecordCache::unindex(uint32_t entry) {
   }
   // Backward shift: a later slot of the run moves into the hole unless its home lies cyclically
   // in (hole, slot] — then a lookup from its home never passes the hole. No tombstones.
-  for (uint32_t next = (hole + 1) & mask; table_[next].entry_plus_one != 0; next = (next + 1) & mask) {
+  for (uint32_t next = (hole + 1) & mask; table_[next].entry_plus_one != 0;
+       next = (next + 1) & mask) {
     const uint32_t home = table_[next].tag & mask;
     const bool stays = hole <= next ? (hole < home && home <= next) : (hole < home || home <= next);
     if (stays) continue;
@@ -187,8 +188,10 @@ void RecordCache::evict_to_fit(uint32_t keep) {
 void RecordCache::evict(uint32_t index) {
   Entry& entry = slab_[index];
   REPLIKV_ASSERT(entry.live, "only a live entry is evicted");
-  if ((entry.pins & pin_current) != 0) pinned_.erase(std::find(pinned_.begin(), pinned_.end(), index));
-  if ((entry.pins & pin_frozen) != 0) frozen_.erase(std::find(frozen_.begin(), frozen_.end(), index));
+  if ((entry.pins & pin_current) != 0)
+    pinned_.erase(std::find(pinned_.begin(), pinned_.end(), index));
+  if ((entry.pins & pin_frozen) != 0)
+    frozen_.erase(std::find(frozen_.begin(), frozen_.end(), index));
   entry.pins = 0;
   unindex(index);
   bytes_ -= entry.bytes();

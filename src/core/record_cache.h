@@ -69,13 +69,15 @@ class RecordCache {
   // Visits the entries pinned in the current generation, each once, in no particular order.
   template <typename Visit>
   void for_each_pinned(Visit&& visit) const {
-    for (const uint32_t index : pinned_) visit(std::string_view(slab_[index].key), slab_[index].record);
+    for (const uint32_t index : pinned_)
+      visit(std::string_view(slab_[index].key), slab_[index].record);
   }
   // Visits the entries pinned in the frozen generation only (not pinned again since).
   template <typename Visit>
   void for_each_frozen_only(Visit&& visit) const {
     for (const uint32_t index : frozen_) {
-      if ((slab_[index].pins & pin_current) == 0) visit(std::string_view(slab_[index].key), slab_[index].record);
+      if ((slab_[index].pins & pin_current) == 0)
+        visit(std::string_view(slab_[index].key), slab_[index].record);
     }
   }
   size_t pinned_count() const { return pinned_.size(); }
@@ -97,14 +99,14 @@ class RecordCache {
     uint64_t hash = 0;
     bool live = false;        // false: on the free list
     bool referenced = false;  // CLOCK's bit: used since the hand last passed
-    uint8_t pins = 0;         // pin_current (listed in pinned_), pin_frozen (in frozen_): not evicted
+    uint8_t pins = 0;  // pin_current (listed in pinned_), pin_frozen (in frozen_): not evicted
     uint64_t bytes() const {
       return key.size() + (record ? record->value.size() : 0) + entry_overhead_bytes;
     }
   };
   struct Slot {
     uint32_t entry_plus_one = 0;  // 0: empty
-    uint32_t tag = 0;             // the hash's low half: gives the home slot, compared before the key
+    uint32_t tag = 0;  // the hash's low half: gives the home slot, compared before the key
   };
   static constexpr uint32_t none = UINT32_MAX;
   static constexpr uint8_t pin_current = 1;
@@ -123,13 +125,13 @@ class RecordCache {
   uint64_t bytes_max_;
   uint64_t bytes_ = 0;
   uint64_t live_ = 0;
-  std::deque<Entry> slab_;      // elements never move: find() and put() hand out pointers
-  std::vector<uint32_t> free_;  // slab elements not live, reused first
-  std::vector<Slot> table_;     // size a power of two (or empty), at most half full
+  std::deque<Entry> slab_;        // elements never move: find() and put() hand out pointers
+  std::vector<uint32_t> free_;    // slab elements not live, reused first
+  std::vector<Slot> table_;       // size a power of two (or empty), at most half full
   std::vector<uint32_t> pinned_;  // the entries pinned in the current generation, each once
   std::vector<uint32_t> frozen_;  // the entries pinned in the frozen generation, each once
-  uint32_t hand_ = 0;           // CLOCK's position in the slab
-  uint32_t last_ = none;        // the entry last found or put: a write's second lookup of a key
+  uint32_t hand_ = 0;             // CLOCK's position in the slab
+  uint32_t last_ = none;          // the entry last found or put: a write's second lookup of a key
   uint64_t hits_ = 0;
   uint64_t misses_ = 0;
 };

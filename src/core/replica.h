@@ -31,7 +31,7 @@ struct ClientRequest {
 // What a leader knows of one follower.
 struct FollowerStatus {
   NodeId node;
-  LogIndex match;          // the follower holds the leader's log durably up to here
+  LogIndex match;            // the follower holds the leader's log durably up to here
   uint64_t lag_entries = 0;  // the leader's last index minus match
   TimeMs heard_ms_ago = 0;   // since the follower last answered
   bool voter = true;         // false: counts toward no quorum (an empty data directory rejoined)
@@ -43,8 +43,8 @@ struct ReplicaStatus {
   NodeId node_id;
   uint64_t key_count = 0;
   uint64_t keys_with_expiry = 0;
-  LogIndex applied_index;         // writes applied since the data directory was created
-  ReadyId durable_ready_id;       // every Ready up to this one is durable
+  LogIndex applied_index;    // writes applied since the data directory was created
+  ReadyId durable_ready_id;  // every Ready up to this one is durable
   uint64_t writes_applied_total = 0;
   uint64_t reads_total = 0;
   uint64_t expired_keys_total = 0;  // deleted by the expiry sweep since start
@@ -55,14 +55,14 @@ struct ReplicaStatus {
   LogIndex commit_index;
   std::optional<NodeId> leader;
   bool is_leader = false;
-  std::string raft_role;             // follower, pre-candidate, candidate, leader ("" if none)
-  LogIndex last_index;               // the last entry of this node's log
+  std::string raft_role;                  // follower, pre-candidate, candidate, leader ("" if none)
+  LogIndex last_index;                    // the last entry of this node's log
   std::vector<FollowerStatus> followers;  // at a leader
   uint64_t writes_forwarded_total = 0;    // writes this node forwarded to a leader
   uint64_t duplicates_skipped_total = 0;  // log entries skipped as already applied
   LogIndex log_first_index;               // the first entry the log still holds
   uint64_t log_compacted_entries_total = 0;
-  uint64_t snapshots_sent_total = 0;            // completed transfers, at a leader
+  uint64_t snapshots_sent_total = 0;  // completed transfers, at a leader
   uint64_t snapshot_chunks_sent_total = 0;
   uint64_t snapshots_installed_total = 0;       // at a follower
   uint64_t snapshot_chunks_received_total = 0;  // staged
@@ -75,12 +75,14 @@ struct ReplicaStatus {
   uint64_t session_reads_lost_total = 0;
   uint64_t min_replicas_refused_total = 0;
   uint64_t lease_reads_total = 0;  // linearizable reads the leader served under its lease
-  uint64_t data_loss_promotions_total = 0;  // forced promotions of this node that accepted data loss
-  uint64_t truncated_entries_total = 0;  // uncommitted entries dropped for the leader's (never acknowledged)
+  uint64_t data_loss_promotions_total =
+      0;  // forced promotions of this node that accepted data loss
+  uint64_t truncated_entries_total =
+      0;  // uncommitted entries dropped for the leader's (never acknowledged)
   // The last snapshot: sent whole (ms, leader); received and moved into place (ms, follower).
   TimeMs snapshot_last_send_ms = 0, snapshot_last_receive_ms = 0, snapshot_last_move_ms = 0;
   uint64_t malformed_messages_total = 0;
-  uint64_t cache_bytes = 0;         // the record cache in front of storage
+  uint64_t cache_bytes = 0;  // the record cache in front of storage
   uint64_t cache_entries = 0;
   uint64_t cache_hits_total = 0;
   uint64_t cache_misses_total = 0;

@@ -17,8 +17,8 @@ struct Reply {
 
   Kind kind = Kind::null;
   int64_t integer = 0;
-  std::string text;              // status, error, bulk
-  std::vector<Reply> elements;   // array
+  std::string text;             // status, error, bulk
+  std::vector<Reply> elements;  // array
 
   static Reply ok() { return status("OK"); }
   static Reply status(std::string text) { return {Kind::status, 0, std::move(text), {}}; }

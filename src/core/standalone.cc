@@ -12,14 +12,16 @@ Standalone::Standalone(const StorageView& view, Rng rng, StandaloneOptions optio
 
 void Standalone::client_request(ClientRequest request) {
   if (std::holds_alternative<FailoverRequest>(request.request)) {
-    pending_.replies.push_back({request.connection, request.sequence,
-                                Reply::error("ERR FAILOVER needs a replicated strategy (strategy \"leader\")"),
-                                std::nullopt, std::nullopt});
+    pending_.replies.push_back(
+        {request.connection, request.sequence,
+         Reply::error("ERR FAILOVER needs a replicated strategy (strategy \"leader\")"),
+         std::nullopt, std::nullopt});
     return;
   }
   if (std::holds_alternative<WaitRequest>(request.request)) {
     // A single node has no followers to wait for.
-    pending_.replies.push_back({request.connection, request.sequence, Reply::number(0), std::nullopt, std::nullopt});
+    pending_.replies.push_back(
+        {request.connection, request.sequence, Reply::number(0), std::nullopt, std::nullopt});
     return;
   }
   const bool write = is_write(request.request);
@@ -30,7 +32,8 @@ void Standalone::client_request(ClientRequest request) {
   } else {
     ++reads_;
   }
-  pending_.replies.push_back({request.connection, request.sequence, std::move(reply), std::nullopt, std::nullopt});
+  pending_.replies.push_back(
+      {request.connection, request.sequence, std::move(reply), std::nullopt, std::nullopt});
 }
 
 void Standalone::peer_message(const Message&) {
@@ -42,8 +45,7 @@ void Standalone::tick(TimeMs wall_ms, TimeMs /*monotonic_ms*/) {
   now_ms_ = std::max(now_ms_, wall_ms);  // expiry is all it times
   if (now_ms_ < next_sweep_at_ms_) return;
   next_sweep_at_ms_ = now_ms_ + options_.expiry_sweep_interval_ms;
-  const uint64_t deleted =
-      keyspace_.expire_due(now_ms_, options_.expiry_sweep_keys_max);
+  const uint64_t deleted = keyspace_.expire_due(now_ms_, options_.expiry_sweep_keys_max);
   expired_ += deleted;
   if (deleted > 0) pending_.sync = Sync::per_policy;
   // Come back sooner when the sweep hit its bound: more keys are probably due.

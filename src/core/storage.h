@@ -20,16 +20,15 @@
 namespace replikv::core {
 
 enum class Column : uint8_t {
-  log = 0,      // the replication log: key = big-endian index
-  data = 1,     // user data: key and value layouts in core/encoding.h
-  meta = 2,     // node metadata: term, vote, positions, counters
-  expiry = 3,   // index of keys with a time to live: key = big-endian expiry ms + user key
-  state = 4,    // what a checkpoint writes besides data and expiry: counters, the applied index,
-                // the per-origin sequence windows, the applied terms (core/encoding.h)
+  log = 0,     // the replication log: key = big-endian index
+  data = 1,    // user data: key and value layouts in core/encoding.h
+  meta = 2,    // node metadata: term, vote, positions, counters
+  expiry = 3,  // index of keys with a time to live: key = big-endian expiry ms + user key
+  state = 4,   // what a checkpoint writes besides data and expiry: counters, the applied index,
+               // the per-origin sequence windows, the applied terms (core/encoding.h)
 };
 inline constexpr int column_count = 5;
 const char* column_name(Column column);
-
 
 // Read-only access to what the driver has applied so far: every batch of every Ready already
 // taken, synced or not. Implementations are used from one thread; a view stays valid while its

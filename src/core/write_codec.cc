@@ -7,18 +7,24 @@ namespace {
 
 proto::Set::Condition to_proto(SetRequest::Condition condition) {
   switch (condition) {
-    case SetRequest::Condition::always: return proto::Set::ALWAYS;
-    case SetRequest::Condition::if_absent: return proto::Set::IF_ABSENT;
-    case SetRequest::Condition::if_present: return proto::Set::IF_PRESENT;
+    case SetRequest::Condition::always:
+      return proto::Set::ALWAYS;
+    case SetRequest::Condition::if_absent:
+      return proto::Set::IF_ABSENT;
+    case SetRequest::Condition::if_present:
+      return proto::Set::IF_PRESENT;
   }
   return proto::Set::ALWAYS;
 }
 
 SetRequest::Condition from_proto(proto::Set::Condition condition) {
   switch (condition) {
-    case proto::Set::IF_ABSENT: return SetRequest::Condition::if_absent;
-    case proto::Set::IF_PRESENT: return SetRequest::Condition::if_present;
-    default: return SetRequest::Condition::always;
+    case proto::Set::IF_ABSENT:
+      return SetRequest::Condition::if_absent;
+    case proto::Set::IF_PRESENT:
+      return SetRequest::Condition::if_present;
+    default:
+      return SetRequest::Condition::always;
   }
 }
 
@@ -33,7 +39,8 @@ std::optional<proto::Write> to_log_write(const Request& request, std::optional<T
     out->set_condition(to_proto(set->condition));
     out->set_return_old(set->return_old);
     switch (set->expiry.kind) {
-      case Expiry::Kind::none: break;
+      case Expiry::Kind::none:
+        break;
       case Expiry::Kind::relative_ms:
         if (now_ms) {
           out->set_expire_at_ms(*now_ms + set->expiry.ms);
@@ -41,8 +48,12 @@ std::optional<proto::Write> to_log_write(const Request& request, std::optional<T
           out->set_expire_in_ms(set->expiry.ms);
         }
         break;
-      case Expiry::Kind::absolute_ms: out->set_expire_at_ms(set->expiry.ms); break;
-      case Expiry::Kind::keep: out->set_keep_ttl(true); break;
+      case Expiry::Kind::absolute_ms:
+        out->set_expire_at_ms(set->expiry.ms);
+        break;
+      case Expiry::Kind::keep:
+        out->set_keep_ttl(true);
+        break;
     }
     return write;
   }
@@ -83,8 +94,12 @@ std::optional<proto::Write> to_log_write(const Request& request, std::optional<T
           out->set_expire_in_ms(expire->expiry.ms);
         }
         break;
-      case Expiry::Kind::absolute_ms: out->set_expire_at_ms(expire->expiry.ms); break;
-      default: out->set_persist(true); break;
+      case Expiry::Kind::absolute_ms:
+        out->set_expire_at_ms(expire->expiry.ms);
+        break;
+      default:
+        out->set_persist(true);
+        break;
     }
     return write;
   }
@@ -93,7 +108,8 @@ std::optional<proto::Write> to_log_write(const Request& request, std::optional<T
 }
 
 void resolve_expiry(proto::Write& write, TimeMs now_ms) {
-  if (write.has_set_expiry() && !write.set_expiry().persist() && write.set_expiry().expire_at_ms() == 0) {
+  if (write.has_set_expiry() && !write.set_expiry().persist() &&
+      write.set_expiry().expire_at_ms() == 0) {
     proto::SetExpiry* expire = write.mutable_set_expiry();
     expire->set_expire_at_ms(now_ms + expire->expire_in_ms());
     expire->set_expire_in_ms(0);
@@ -117,26 +133,33 @@ Request from_log_write(const proto::Write& write) {
       }
       return out;
     }
-    case proto::Write::kDel: return DelRequest{{write.del().keys().begin(), write.del().keys().end()}};
+    case proto::Write::kDel:
+      return DelRequest{{write.del().keys().begin(), write.del().keys().end()}};
     case proto::Write::kMset: {
       MSetRequest out;
-      for (const auto& pair : write.mset().pairs()) out.pairs.emplace_back(pair.key(), pair.value());
+      for (const auto& pair : write.mset().pairs())
+        out.pairs.emplace_back(pair.key(), pair.value());
       return out;
     }
-    case proto::Write::kIncrBy: return IncrByRequest{write.incr_by().key(), write.incr_by().delta()};
+    case proto::Write::kIncrBy:
+      return IncrByRequest{write.incr_by().key(), write.incr_by().delta()};
     case proto::Write::kCas: {
       const proto::CompareAndSet& cas = write.cas();
-      return CasRequest{cas.key(), cas.has_expected() ? std::optional<std::string>(cas.expected()) : std::nullopt,
-                        cas.value()};
+      return CasRequest{
+          cas.key(), cas.has_expected() ? std::optional<std::string>(cas.expected()) : std::nullopt,
+          cas.value()};
     }
     case proto::Write::kSetExpiry: {
       const proto::SetExpiry& expire = write.set_expiry();
-      ExpireRequest out{expire.key(), {}, static_cast<ExpireRequest::Condition>(expire.condition())};
+      ExpireRequest out{
+          expire.key(), {}, static_cast<ExpireRequest::Condition>(expire.condition())};
       if (!expire.persist()) out.expiry = {Expiry::Kind::absolute_ms, expire.expire_at_ms()};
       return out;
     }
-    case proto::Write::kExpire: break;  // not a client request: the replica applies it itself
-    case proto::Write::OP_NOT_SET: break;
+    case proto::Write::kExpire:
+      break;  // not a client request: the replica applies it itself
+    case proto::Write::OP_NOT_SET:
+      break;
   }
   REPLIKV_ASSERT(false, "a log write with no operation");
   return DelRequest{};

@@ -3,8 +3,8 @@
 // Served on the node's own event loop so that every figure is read from the loop's state
 // without locks or copies. It is a deliberately small HTTP/1.0 responder: GET only, one request
 // per connection, headers at most 8 KiB, a 5-second deadline per connection.
-#include <nlohmann/json.hpp>
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "runtime/memory_info.h"
 #include "runtime/server_impl.h"
@@ -75,7 +75,8 @@ asio::awaitable<void> Server::Impl::serve_admin(asio::ip::tcp::socket socket) {
     } else if (path == "/healthz") {
       reply = response(200, "OK", "text/plain", "ok\n");
     } else {
-      reply = response(404, "Not Found", "text/plain", "not found: try /metrics, /status, /healthz\n");
+      reply =
+          response(404, "Not Found", "text/plain", "not found: try /metrics, /status, /healthz\n");
     }
   }
   co_await asio::async_write(socket, asio::buffer(reply), as_result);
@@ -90,7 +91,8 @@ std::string Server::Impl::metrics_text() const {
   const auto storage_stats = engine->stats();
   std::string out;
   // Counts as integers, durations as seconds with a fraction.
-  auto metric = [&](std::string_view name, std::string_view type, std::string_view help, auto value) {
+  auto metric = [&](std::string_view name, std::string_view type, std::string_view help,
+                    auto value) {
     out += fmt::format("# HELP {} {}\n# TYPE {} {}\n{} {}\n", name, help, name, type, name, value);
   };
   metric("replikv_uptime_seconds", "gauge", "Seconds since the node started.",
@@ -136,22 +138,25 @@ std::string Server::Impl::metrics_text() const {
   metric("replikv_checkpoint_index", "gauge",
          "The applied index storage holds (a restart applies the log's entries after it again).",
          status.checkpoint_index.value());
-  metric("replikv_checkpoints_total", "counter", "Checkpoints: the applied state written to storage.",
-         status.checkpoints_total);
-  metric("replikv_dirty_records", "gauge", "Records applied and not yet in storage (held in memory).",
-         status.dirty_records);
-  metric("replikv_dirty_bytes", "gauge", "Memory the writes since the last checkpoint hold (key, value, per-entry overhead).",
+  metric("replikv_checkpoints_total", "counter",
+         "Checkpoints: the applied state written to storage.", status.checkpoints_total);
+  metric("replikv_dirty_records", "gauge",
+         "Records applied and not yet in storage (held in memory).", status.dirty_records);
+  metric("replikv_dirty_bytes", "gauge",
+         "Memory the writes since the last checkpoint hold (key, value, per-entry overhead).",
          status.dirty_bytes);
-  metric("replikv_checkpoint_in_flight", "gauge", "1 while a checkpoint is being written (off the event loop).",
+  metric("replikv_checkpoint_in_flight", "gauge",
+         "1 while a checkpoint is being written (off the event loop).",
          status.checkpoint_in_flight ? 1 : 0);
   metric("replikv_checkpoint_last_seconds", "gauge", "How long the last checkpoint took to write.",
          static_cast<double>(counters.checkpoint_last_us) / 1e6);
-  metric("replikv_checkpoint_seconds_total", "counter", "Time spent writing checkpoints (off the event loop).",
+  metric("replikv_checkpoint_seconds_total", "counter",
+         "Time spent writing checkpoints (off the event loop).",
          static_cast<double>(counters.checkpoint_us_total) / 1e6);
-  metric("replikv_checkpoint_bytes_total", "counter", "Key and value bytes of the checkpoints written.",
-         storage_stats.checkpoint_bytes_total);
-  metric("replikv_group_commits_total", "counter", "Storage syncs (group commits), one in flight at a time.",
-         counters.group_commits);
+  metric("replikv_checkpoint_bytes_total", "counter",
+         "Key and value bytes of the checkpoints written.", storage_stats.checkpoint_bytes_total);
+  metric("replikv_group_commits_total", "counter",
+         "Storage syncs (group commits), one in flight at a time.", counters.group_commits);
   metric("replikv_wal_syncs_total", "counter", "Log syncs counted by the storage engine.",
          storage_stats.wal_syncs_total);
   metric("replikv_replies_released_before_durable_total", "counter",
@@ -165,46 +170,57 @@ std::string Server::Impl::metrics_text() const {
     const auto& peer = peers->counters();
     metric("replikv_term", "gauge", "The current term.", status.term.value());
     metric("replikv_is_leader", "gauge", "1 on the leader, 0 elsewhere.", status.is_leader ? 1 : 0);
-    metric("replikv_commit_index", "gauge", "The highest log entry known committed.", status.commit_index.value());
-    metric("replikv_last_index", "gauge", "The last entry of this node's log.", status.last_index.value());
-    metric("replikv_writes_forwarded_total", "counter", "Client writes this node forwarded to the leader.",
-           status.writes_forwarded_total);
-    metric("replikv_duplicates_skipped_total", "counter", "Log entries skipped as already applied (at most once).",
+    metric("replikv_commit_index", "gauge", "The highest log entry known committed.",
+           status.commit_index.value());
+    metric("replikv_last_index", "gauge", "The last entry of this node's log.",
+           status.last_index.value());
+    metric("replikv_writes_forwarded_total", "counter",
+           "Client writes this node forwarded to the leader.", status.writes_forwarded_total);
+    metric("replikv_duplicates_skipped_total", "counter",
+           "Log entries skipped as already applied (at most once).",
            status.duplicates_skipped_total);
-    metric("replikv_log_first_index", "gauge", "The first entry the log still holds (earlier ones compacted).",
+    metric("replikv_log_first_index", "gauge",
+           "The first entry the log still holds (earlier ones compacted).",
            status.log_first_index.value());
     metric("replikv_log_compacted_entries_total", "counter", "Log entries erased by compaction.",
            status.log_compacted_entries_total);
-    metric("replikv_snapshots_sent_total", "counter", "Snapshots sent whole to followers (as leader).",
-           status.snapshots_sent_total);
-    metric("replikv_snapshot_chunks_sent_total", "counter", "Snapshot chunks sent (resent ones too).",
-           status.snapshot_chunks_sent_total);
+    metric("replikv_snapshots_sent_total", "counter",
+           "Snapshots sent whole to followers (as leader).", status.snapshots_sent_total);
+    metric("replikv_snapshot_chunks_sent_total", "counter",
+           "Snapshot chunks sent (resent ones too).", status.snapshot_chunks_sent_total);
     metric("replikv_snapshots_installed_total", "counter", "Snapshots this node installed.",
            status.snapshots_installed_total);
     metric("replikv_snapshot_chunks_received_total", "counter", "Snapshot chunks this node staged.",
            status.snapshot_chunks_received_total);
-    metric("replikv_snapshot_installing", "gauge", "1 while this node receives or installs a snapshot.",
+    metric("replikv_snapshot_installing", "gauge",
+           "1 while this node receives or installs a snapshot.",
            status.installing_snapshot ? 1 : 0);
     metric("replikv_rollback_entries_total", "counter",
-           "Committed entries this node discarded to roll back to a leader's snapshot (never under majority).",
+           "Committed entries this node discarded to roll back to a leader's snapshot (never under "
+           "majority).",
            status.rollback_entries_total);
     metric("replikv_lag_ms", "gauge",
-           "This node's lag behind the leader as bounded reads judge it, drift allowed for (-1: unknown).",
+           "This node's lag behind the leader as bounded reads judge it, drift allowed for (-1: "
+           "unknown).",
            status.lag_ms);
     metric("replikv_session_reads_lost_total", "counter",
-           "Session reads refused because the session's write was lost in a failover.", status.session_reads_lost_total);
+           "Session reads refused because the session's write was lost in a failover.",
+           status.session_reads_lost_total);
     metric("replikv_min_replicas_refused_total", "counter",
            "Writes refused (before any append) for fewer followers in reach than min_replicas.",
            status.min_replicas_refused_total);
-    metric("replikv_lease_reads_total", "counter", "Linearizable reads the leader served under its lease.",
-           status.lease_reads_total);
+    metric("replikv_lease_reads_total", "counter",
+           "Linearizable reads the leader served under its lease.", status.lease_reads_total);
     metric("replikv_truncated_entries_total", "counter",
-           "Uncommitted entries this node dropped for a leader's conflicting ones (a deposed leader's suffix).",
+           "Uncommitted entries this node dropped for a leader's conflicting ones (a deposed "
+           "leader's suffix).",
            status.truncated_entries_total);
     metric("replikv_voter", "gauge",
-           "1 for a voter; 0 for a node that rejoined with an empty data directory (counts toward no quorum).",
+           "1 for a voter; 0 for a node that rejoined with an empty data directory (counts toward "
+           "no quorum).",
            status.voter ? 1 : 0);
-    metric("replikv_peer_messages_sent_total", "counter", "Messages sent to peers.", peer.messages_sent);
+    metric("replikv_peer_messages_sent_total", "counter", "Messages sent to peers.",
+           peer.messages_sent);
     metric("replikv_peer_messages_sent_back_total", "counter",
            "Of them, sent on the connection the peer dialed (one connection per pair, both ways).",
            peer.messages_sent_back);
@@ -214,14 +230,19 @@ std::string Server::Impl::metrics_text() const {
            "Messages to or from peers dropped (not connected, queue full, or an injected fault).",
            peer.messages_dropped);
     metric("replikv_peer_handshakes_refused_total", "counter",
-           "Peer connections refused (another cluster, an unknown node, a bad hello).", peer.handshakes_refused);
-    metric("replikv_peer_frames_refused_total", "counter", "Peer frames over the size limit.", peer.frames_refused);
+           "Peer connections refused (another cluster, an unknown node, a bad hello).",
+           peer.handshakes_refused);
+    metric("replikv_peer_frames_refused_total", "counter", "Peer frames over the size limit.",
+           peer.frames_refused);
     metric("replikv_peer_malformed_messages_total", "counter", "Peer messages that did not decode.",
            status.malformed_messages_total);
-    out += "# HELP replikv_follower_lag_entries Log entries a follower is behind the leader (on the leader).\n"
-           "# TYPE replikv_follower_lag_entries gauge\n";
+    out +=
+        "# HELP replikv_follower_lag_entries Log entries a follower is behind the leader (on the "
+        "leader).\n"
+        "# TYPE replikv_follower_lag_entries gauge\n";
     for (const auto& follower : status.followers) {
-      out += fmt::format("replikv_follower_lag_entries{{node=\"{}\"}} {}\n", follower.node.value(), follower.lag_entries);
+      out += fmt::format("replikv_follower_lag_entries{{node=\"{}\"}} {}\n", follower.node.value(),
+                         follower.lag_entries);
     }
   }
   return out;

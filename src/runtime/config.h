@@ -32,33 +32,36 @@ struct Config {
   uint64_t max_array_length = 1ull << 20;
   uint64_t max_query_buffer_bytes = 1ull << 30;
   uint64_t client_output_pause_bytes = 64ull << 20;  // stop reading a client that reads too slowly
-  uint64_t cache_bytes = 64ull << 20;  // record cache in front of storage
+  uint64_t cache_bytes = 64ull << 20;                // record cache in front of storage
   std::string log_level = "info";
   bool test_faults = false;
-  bool bootstrap = false;  // an empty data directory founds a cluster (else: rejoins as a non-voter)
+  bool bootstrap =
+      false;  // an empty data directory founds a cluster (else: rejoins as a non-voter)
   // Replication.
   Strategy strategy = Strategy::standalone;
-  std::string ack = "majority";    // leader: when a write is acknowledged
-  std::string failover = "auto";   // leader: who picks a new leader
+  std::string ack = "majority";   // leader: when a write is acknowledged
+  std::string failover = "auto";  // leader: who picks a new leader
   std::string cluster_id = "replikv";
   uint16_t peer_port = 7381;
-  std::string peers;             // "1=127.0.0.1:7381,2=127.0.0.1:7382,…": every member, this one too
-  std::string client_addresses;  // "1=127.0.0.1:7379,…": members' client ports, for redirects and ROLE
+  std::string peers;  // "1=127.0.0.1:7381,2=127.0.0.1:7382,…": every member, this one too
+  std::string
+      client_addresses;  // "1=127.0.0.1:7379,…": members' client ports, for redirects and ROLE
   bool redirect = false;
   uint64_t election_timeout_ms = 1000;
   uint64_t heartbeat_interval_ms = 100;
   uint64_t request_timeout_ms = 5000;
-  std::string read_consistency = "default";  // leader: reads that name none (default: linearizable, or leader under async)
-  uint64_t max_clock_drift_ppm = 10000;      // leader: the clock drift lag bounds and leases allow for
-  bool lease_reads = false;                  // leader: linearizable reads under the leader's lease
-  uint64_t min_replicas = 0;                 // leader: refuse writes with fewer followers in reach
+  std::string read_consistency =
+      "default";  // leader: reads that name none (default: linearizable, or leader under async)
+  uint64_t max_clock_drift_ppm = 10000;  // leader: the clock drift lag bounds and leases allow for
+  bool lease_reads = false;              // leader: linearizable reads under the leader's lease
+  uint64_t min_replicas = 0;             // leader: refuse writes with fewer followers in reach
   uint64_t min_replicas_max_lag_ms = 10000;  // … heard from within this
   uint64_t log_compact_entries = 20000;
   uint64_t log_keep_entries = 5000;
   uint64_t log_compact_bytes = 64ull << 20;
-  uint64_t checkpoint_entries = 65536;         // leader: applied state to storage every so many entries,
-  uint64_t checkpoint_bytes = 16ull << 20;     // … so many bytes written,
-  uint64_t checkpoint_interval_ms = 1000;      // … or so long after the first unwritten one
+  uint64_t checkpoint_entries = 65536;  // leader: applied state to storage every so many entries,
+  uint64_t checkpoint_bytes = 16ull << 20;  // … so many bytes written,
+  uint64_t checkpoint_interval_ms = 1000;   // … or so long after the first unwritten one
   uint64_t snapshot_chunk_bytes = 1ull << 20;
   uint64_t snapshot_chunks_inflight = 4;
   uint64_t snapshot_move_bytes = 4ull << 20;
@@ -66,7 +69,8 @@ struct Config {
 };
 
 // "1=host:port,2=host:port" → {1: "host:port", 2: …}; the error text on bad input.
-std::optional<std::string> parse_members(const std::string& text, std::map<uint32_t, std::string>& out);
+std::optional<std::string> parse_members(const std::string& text,
+                                         std::map<uint32_t, std::string>& out);
 
 // One configuration key: its name (underscored), a help text, and its current value as text.
 struct ConfigKey {

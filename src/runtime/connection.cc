@@ -20,8 +20,8 @@ constexpr uint64_t client_inflight_requests_max = 1024;
 
 std::string unknown_command_error(const std::vector<std::string_view>& argv) {
   // Redis 7's words: ERR unknown command 'x', with args beginning with: 'a' 'b'
-  std::string text = fmt::format("ERR unknown command '{}', with args beginning with: ",
-                                 argv[0].substr(0, 128));
+  std::string text =
+      fmt::format("ERR unknown command '{}', with args beginning with: ", argv[0].substr(0, 128));
   for (size_t i = 1; i < argv.size() && text.size() < 512; ++i) {
     text += fmt::format("'{}' ", argv[i].substr(0, 128));
   }
@@ -146,17 +146,21 @@ void Server::Impl::execute(Connection& c, const std::vector<std::string_view>& a
     // READ <consistency> <read command> [arguments…]: one read at a chosen consistency.
     const auto read = core::parse_read_options(argv[1]);
     if (!read) {
-      deliver(c, sequence, core::Reply::error(fmt::format(
-                               "ERR unknown consistency '{}': expected linearizable, leader, session, "
-                               "bounded:<ms> (1 to 86400000) or eventual", argv[1].substr(0, 64))));
+      deliver(c, sequence,
+              core::Reply::error(fmt::format(
+                  "ERR unknown consistency '{}': expected linearizable, leader, session, "
+                  "bounded:<ms> (1 to 86400000) or eventual",
+                  argv[1].substr(0, 64))));
       return;
     }
     const std::span<const std::string_view> inner(argv.data() + 2, argv.size() - 2);
     const core::CommandSpec* inner_spec = core::find_command(inner[0]);
-    if (inner_spec == nullptr || inner_spec->write || inner_spec->handler != core::CommandSpec::Handler::core ||
-        inner_spec->name == "wait") {
-      deliver(c, sequence, core::Reply::error(fmt::format("ERR READ takes a read command (GET, MGET, EXISTS, "
-                                                          "SCAN, KEYS, TTL, …), got '{}'", inner[0].substr(0, 64))));
+    if (inner_spec == nullptr || inner_spec->write ||
+        inner_spec->handler != core::CommandSpec::Handler::core || inner_spec->name == "wait") {
+      deliver(c, sequence,
+              core::Reply::error(fmt::format("ERR READ takes a read command (GET, MGET, EXISTS, "
+                                             "SCAN, KEYS, TTL, …), got '{}'",
+                                             inner[0].substr(0, 64))));
       return;
     }
     if (auto error = core::check_arity(*inner_spec, inner.size())) {
@@ -182,7 +186,8 @@ void Server::Impl::submit(Connection& c, uint64_t sequence, const core::CommandS
   }
   core::Request& request = std::get<core::Request>(parsed);
   const bool wait = std::holds_alternative<core::WaitRequest>(request);
-  replica->client_request({c.id, sequence, std::move(request), read, wait ? c.last_write : c.session});
+  replica->client_request(
+      {c.id, sequence, std::move(request), read, wait ? c.last_write : c.session});
   schedule_flush();
 }
 

@@ -11,9 +11,9 @@
 namespace replikv::runtime {
 
 struct MemoryInfo {
-  std::string allocator;      // "jemalloc-5.3.0-…", "libc", or "sanitizer" (ASan's allocator)
-  uint64_t allocated_bytes;   // bytes the program holds from the allocator
-  uint64_t resident_bytes;    // the process's resident set, as the kernel counts it
+  std::string allocator;     // "jemalloc-5.3.0-…", "libc", or "sanitizer" (ASan's allocator)
+  uint64_t allocated_bytes;  // bytes the program holds from the allocator
+  uint64_t resident_bytes;   // the process's resident set, as the kernel counts it
 };
 
 MemoryInfo memory_info();

@@ -19,7 +19,8 @@ constexpr size_t read_chunk_bytes = 64 * 1024;
 constexpr auto handshake_timeout = std::chrono::seconds(5);
 
 int64_t steady_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
       .count();
 }
 
@@ -69,8 +70,9 @@ struct PeerTransport::Peer {
   Peer(uint32_t i, std::string a) : id(i), address(std::move(a)) {}
   uint32_t id;
   std::string address;
-  std::shared_ptr<Link> dialed;    // the connection this node dialed (nullptr before the first)
-  std::shared_ptr<Link> accepted;  // the one the peer dialed, when it has a lower id and reads on it
+  std::shared_ptr<Link> dialed;  // the connection this node dialed (nullptr before the first)
+  std::shared_ptr<Link>
+      accepted;  // the one the peer dialed, when it has a lower id and reads on it
 };
 
 PeerTransport::PeerTransport(asio::io_context& io, uint32_t self, std::string cluster_id,
@@ -150,9 +152,10 @@ void PeerTransport::send(core::Message message) {
     return;
   }
   if (link.delay_ms > 0) {
-    auto timer = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(link.delay_ms));
-    timer->async_wait([this, timer, peer = it->second, payload = std::move(message.payload)](
-                          const asio::error_code& ec) mutable {
+    auto timer =
+        std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(link.delay_ms));
+    timer->async_wait([this, timer, peer = it->second,
+                       payload = std::move(message.payload)](const asio::error_code& ec) mutable {
       if (!ec && !stopped_) enqueue(*peer, std::move(payload));
     });
     return;
@@ -190,7 +193,8 @@ asio::awaitable<void> PeerTransport::write_queued(std::shared_ptr<Link> link, bo
       link->queue.pop_front();
       ++messages;
     }
-    auto [write_error, written] = co_await asio::async_write(link->socket, asio::buffer(batch), as_result);
+    auto [write_error, written] =
+        co_await asio::async_write(link->socket, asio::buffer(batch), as_result);
     if (write_error) break;
     counters_.messages_sent += messages;
     if (back) counters_.messages_sent_back += messages;
@@ -214,7 +218,8 @@ asio::awaitable<void> PeerTransport::dial(std::shared_ptr<Peer> peer) {
     const auto [host, service] = host_port(peer->address);
     auto [resolve_error, endpoints] = co_await resolver.async_resolve(host, service, as_result);
     asio::error_code ec = resolve_error;
-    if (!ec && !stopped_) std::tie(ec, std::ignore) = co_await asio::async_connect(link->socket, endpoints, as_result);
+    if (!ec && !stopped_)
+      std::tie(ec, std::ignore) = co_await asio::async_connect(link->socket, endpoints, as_result);
     if (!ec && !stopped_) {
       asio::error_code ignored;
       link->socket.set_option(asio::ip::tcp::no_delay(true), ignored);
@@ -226,7 +231,8 @@ asio::awaitable<void> PeerTransport::dial(std::shared_ptr<Peer> peer) {
       hello.set_duplex(duplex_);
       hello_frame.clear();
       append_frame(hello_frame, hello.SerializeAsString());
-      std::tie(ec, std::ignore) = co_await asio::async_write(link->socket, asio::buffer(hello_frame), as_result);
+      std::tie(ec, std::ignore) =
+          co_await asio::async_write(link->socket, asio::buffer(hello_frame), as_result);
     }
     if (stopped_) co_return;
     if (ec) {
@@ -266,17 +272,21 @@ asio::awaitable<void> PeerTransport::accept() {
 
 // A hello on an accepted connection: checked, and — from a lower id that reads on it — the
 // connection becomes the one this node sends to that peer on. False: refused (counted, closed).
-bool PeerTransport::take_hello(std::string_view payload, const std::shared_ptr<Link>& link, uint32_t& from) {
+bool PeerTransport::take_hello(std::string_view payload, const std::shared_ptr<Link>& link,
+                               uint32_t& from) {
   proto::PeerHello hello;
   std::string why;
-  if (!hello.ParseFromArray(payload.data(), static_cast<int>(payload.size())) || hello.version() != hello_version) {
+  if (!hello.ParseFromArray(payload.data(), static_cast<int>(payload.size())) ||
+      hello.version() != hello_version) {
     why = "the first frame is not a hello this version understands";
   } else if (hello.cluster_id() != cluster_id_) {
-    why = fmt::format("node {} belongs to cluster '{}', not '{}'", hello.from(), hello.cluster_id(), cluster_id_);
+    why = fmt::format("node {} belongs to cluster '{}', not '{}'", hello.from(), hello.cluster_id(),
+                      cluster_id_);
   } else if (!is_member(hello.from())) {
     why = fmt::format("node {} is not a member", hello.from());
   } else if (hello.to() != self_) {
-    why = fmt::format("node {} called node {}, but this is node {}", hello.from(), hello.to(), self_);
+    why =
+        fmt::format("node {} called node {}, but this is node {}", hello.from(), hello.to(), self_);
   }
   if (!why.empty()) {
     ++counters_.handshakes_refused;
@@ -316,8 +326,9 @@ asio::awaitable<void> PeerTransport::serve_inbound(std::shared_ptr<Link> link) {
   }
 }
 
-asio::awaitable<void> PeerTransport::receive(std::shared_ptr<Link> link, std::optional<uint32_t> from,
-                                             std::function<bool(std::string_view, uint32_t&)> on_hello) {
+asio::awaitable<void> PeerTransport::receive(
+    std::shared_ptr<Link> link, std::optional<uint32_t> from,
+    std::function<bool(std::string_view, uint32_t&)> on_hello) {
   std::string buffer;
   size_t start = 0;
   std::string chunk(read_chunk_bytes, '\0');

@@ -42,22 +42,22 @@
 namespace replikv::runtime {
 
 struct LinkFaults {
-  bool cut_out = false;          // drop every message to the peer
-  bool cut_in = false;           // drop every message from the peer
-  int64_t delay_ms = 0;          // hold each outgoing message this long
-  uint32_t loss_permille = 0;    // drop this share of outgoing messages
+  bool cut_out = false;        // drop every message to the peer
+  bool cut_in = false;         // drop every message from the peer
+  int64_t delay_ms = 0;        // hold each outgoing message this long
+  uint32_t loss_permille = 0;  // drop this share of outgoing messages
   bool any() const { return cut_out || cut_in || delay_ms != 0 || loss_permille != 0; }
 };
 
 struct PeerCounters {
   uint64_t messages_sent = 0;
-  uint64_t messages_sent_back = 0;    // of them, on the connection the peer dialed
+  uint64_t messages_sent_back = 0;  // of them, on the connection the peer dialed
   uint64_t messages_received = 0;
   uint64_t bytes_sent = 0;
   uint64_t bytes_received = 0;
-  uint64_t messages_dropped = 0;      // not connected, queue full, or a fault
-  uint64_t handshakes_refused = 0;    // another cluster, an unknown node, a bad hello
-  uint64_t frames_refused = 0;        // over the size limit
+  uint64_t messages_dropped = 0;    // not connected, queue full, or a fault
+  uint64_t handshakes_refused = 0;  // another cluster, an unknown node, a bad hello
+  uint64_t frames_refused = 0;      // over the size limit
   uint64_t connects = 0;
   uint64_t disconnects = 0;
 };
@@ -107,8 +107,9 @@ class PeerTransport {
   asio::awaitable<void> dial(std::shared_ptr<Peer> peer);
   asio::awaitable<void> write_queued(std::shared_ptr<Link> link, bool back);
   // Reads frames until the connection ends; `from` is unknown (nullopt) until a hello names it.
-  asio::awaitable<void> receive(std::shared_ptr<Link> link, std::optional<uint32_t> from,
-                                std::function<bool(std::string_view hello, uint32_t& from)> on_hello);
+  asio::awaitable<void> receive(
+      std::shared_ptr<Link> link, std::optional<uint32_t> from,
+      std::function<bool(std::string_view hello, uint32_t& from)> on_hello);
   bool take_hello(std::string_view payload, const std::shared_ptr<Link>& link, uint32_t& from);
   void enqueue(Peer& peer, std::string payload);
 

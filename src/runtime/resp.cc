@@ -21,7 +21,9 @@ int hex_digit(char c) {
   return -1;
 }
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }
+bool is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
 
 // "+text\r\n" or "-text\r\n". Status and error lines cannot carry CR or LF; Redis replaces them
 // with spaces too.
@@ -163,17 +165,30 @@ bool split_inline_arguments(std::string_view line, std::vector<std::string>& out
         if (i >= line.size()) return false;
         if (line[i] == '\\' && i + 3 < line.size() && line[i + 1] == 'x' &&
             hex_digit(line[i + 2]) >= 0 && hex_digit(line[i + 3]) >= 0) {
-          current.push_back(static_cast<char>(hex_digit(line[i + 2]) * 16 + hex_digit(line[i + 3])));
+          current.push_back(
+              static_cast<char>(hex_digit(line[i + 2]) * 16 + hex_digit(line[i + 3])));
           i += 3;
         } else if (line[i] == '\\' && i + 1 < line.size()) {
           ++i;
           switch (line[i]) {
-            case 'n': current.push_back('\n'); break;
-            case 'r': current.push_back('\r'); break;
-            case 't': current.push_back('\t'); break;
-            case 'b': current.push_back('\b'); break;
-            case 'a': current.push_back('\a'); break;
-            default: current.push_back(line[i]); break;
+            case 'n':
+              current.push_back('\n');
+              break;
+            case 'r':
+              current.push_back('\r');
+              break;
+            case 't':
+              current.push_back('\t');
+              break;
+            case 'b':
+              current.push_back('\b');
+              break;
+            case 'a':
+              current.push_back('\a');
+              break;
+            default:
+              current.push_back(line[i]);
+              break;
           }
         } else if (line[i] == '"') {
           // The closing quote must be followed by a space or the end of the line.
@@ -199,10 +214,23 @@ bool split_inline_arguments(std::string_view line, std::vector<std::string>& out
           break;
         }
         switch (line[i]) {
-          case ' ': case '\n': case '\r': case '\t': case '\v': case '\f': done = true; break;
-          case '"': in_double = true; break;
-          case '\'': in_single = true; break;
-          default: current.push_back(line[i]); break;
+          case ' ':
+          case '\n':
+          case '\r':
+          case '\t':
+          case '\v':
+          case '\f':
+            done = true;
+            break;
+          case '"':
+            in_double = true;
+            break;
+          case '\'':
+            in_single = true;
+            break;
+          default:
+            current.push_back(line[i]);
+            break;
         }
       }
       if (i < line.size()) ++i;
@@ -214,16 +242,23 @@ bool split_inline_arguments(std::string_view line, std::vector<std::string>& out
 void encode_reply(const core::Reply& reply, std::string& out) {
   using Kind = core::Reply::Kind;
   switch (reply.kind) {
-    case Kind::status: return append_line(out, '+', reply.text);
-    case Kind::error: return append_line(out, '-', reply.text);
-    case Kind::integer: return append_number_line(out, ':', reply.integer);
+    case Kind::status:
+      return append_line(out, '+', reply.text);
+    case Kind::error:
+      return append_line(out, '-', reply.text);
+    case Kind::integer:
+      return append_number_line(out, ':', reply.integer);
     case Kind::bulk:
       append_number_line(out, '$', static_cast<int64_t>(reply.text.size()));
       out.append(reply.text);
       out.append("\r\n");
       return;
-    case Kind::null: out.append("$-1\r\n"); return;
-    case Kind::null_array: out.append("*-1\r\n"); return;
+    case Kind::null:
+      out.append("$-1\r\n");
+      return;
+    case Kind::null_array:
+      out.append("*-1\r\n");
+      return;
     case Kind::array:
       append_number_line(out, '*', static_cast<int64_t>(reply.elements.size()));
       for (const auto& element : reply.elements) encode_reply(element, out);

@@ -21,9 +21,9 @@
 namespace replikv::runtime {
 
 struct RespLimits {
-  uint64_t bulk_bytes_max = 512ull << 20;     // Redis's proto-max-bulk-len
-  uint64_t array_length_max = 1ull << 20;     // elements of one request
-  uint64_t inline_bytes_max = 64ull << 10;    // one inline command, and one length line
+  uint64_t bulk_bytes_max = 512ull << 20;   // Redis's proto-max-bulk-len
+  uint64_t array_length_max = 1ull << 20;   // elements of one request
+  uint64_t inline_bytes_max = 64ull << 10;  // one inline command, and one length line
 };
 
 enum class ParseStatus : uint8_t { command, need_more, error };

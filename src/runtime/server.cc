@@ -8,8 +8,8 @@
 #include <spdlog/spdlog.h>
 
 #include "core/assert.h"
-#include "core/random.h"
 #include "core/leader/raft.h"
+#include "core/random.h"
 #include "core/standalone.h"
 #include "core/upgrade.h"
 #include "runtime/server_impl.h"
@@ -74,7 +74,8 @@ std::optional<std::string> Server::Impl::start() {
     storage::Status status = engine->write(upgrade);
     if (status.is_ok()) status = engine->sync();
     if (!status.is_ok()) return fmt::format("upgrading the storage layout: {}", status.message());
-    spdlog::info("storage layout upgraded: {} records moved to the state column", upgrade.size() / 2);
+    spdlog::info("storage layout upgraded: {} records moved to the state column",
+                 upgrade.size() / 2);
   }
   if (engine->sync_off_thread()) sync_worker = std::make_unique<StorageWorker>(io);
   if (engine->checkpoint_off_thread()) checkpoint_worker = std::make_unique<StorageWorker>(io);
@@ -90,7 +91,9 @@ std::optional<std::string> Server::Impl::start() {
     if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
     if (!ec) acceptor.bind(endpoint, ec);
     if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
-    if (ec) return fmt::format("cannot listen for {} on {}:{}: {}", what, config.bind, port, ec.message());
+    if (ec)
+      return fmt::format("cannot listen for {} on {}:{}: {}", what, config.bind, port,
+                         ec.message());
     return std::nullopt;
   };
   if (auto error = open_listener(client_acceptor, config.port, "clients")) return error;
@@ -108,7 +111,8 @@ std::optional<std::string> Server::Impl::start_replica() {
     core::StandaloneOptions options;
     options.node_id = core::NodeId(config.node_id);
     options.cache_bytes_max = config.cache_bytes;
-    replica = std::make_unique<core::Standalone>(*engine, core::Rng(std::random_device{}()), options);
+    replica =
+        std::make_unique<core::Standalone>(*engine, core::Rng(std::random_device{}()), options);
     return std::nullopt;
   }
   std::map<uint32_t, std::string> members;
@@ -136,7 +140,8 @@ std::optional<std::string> Server::Impl::start_replica() {
   options.snapshot_move_bytes = config.snapshot_move_bytes;
   options.cache_bytes_max = config.cache_bytes;
   options.redirect = config.redirect;
-  if (config.read_consistency != "default") options.read_default = *core::parse_read_options(config.read_consistency);
+  if (config.read_consistency != "default")
+    options.read_default = *core::parse_read_options(config.read_consistency);
   options.clock_drift_max_ppm = config.max_clock_drift_ppm;
   options.lease_reads = config.lease_reads;
   options.min_replicas = static_cast<uint32_t>(config.min_replicas);
@@ -155,13 +160,17 @@ std::optional<std::string> Server::Impl::start_replica() {
   auto raft = std::make_unique<core::Raft>(*engine, core::Rng(std::random_device{}()), options);
   if (!raft->voter()) {
     spdlog::warn(
-        "this node is a non-voter: its data directory was empty when it first ran without --bootstrap, so it "
-        "joined the cluster as a replacement that has forgotten its votes and acknowledgements. It catches up "
-        "and serves reads, but counts toward no quorum. (A new cluster's first start takes --bootstrap; "
+        "this node is a non-voter: its data directory was empty when it first ran without "
+        "--bootstrap, so it "
+        "joined the cluster as a replacement that has forgotten its votes and acknowledgements. It "
+        "catches up "
+        "and serves reads, but counts toward no quorum. (A new cluster's first start takes "
+        "--bootstrap; "
         "`replikv cluster start` passes it.)");
   }
   replica = std::move(raft);
-  tick_interval_ms = std::max<int64_t>(1, std::min<int64_t>(100, static_cast<int64_t>(config.heartbeat_interval_ms) / 2));
+  tick_interval_ms = std::max<int64_t>(
+      1, std::min<int64_t>(100, static_cast<int64_t>(config.heartbeat_interval_ms) / 2));
   peers = std::make_unique<PeerTransport>(io, config.node_id, config.cluster_id, members,
                                           [this](core::Message message) {
                                             if (shutting_down) return;
@@ -202,12 +211,13 @@ int Server::Impl::run() {
   on_tick();
   const auto status = replica->status();
   spdlog::info(
-      "replikv ready: node_id={} strategy={} port={} admin_port={} peer_port={} data_dir={} engine={} fsync={} "
+      "replikv ready: node_id={} strategy={} port={} admin_port={} peer_port={} data_dir={} "
+      "engine={} fsync={} "
       "keys={} applied_index={} term={}",
       config.node_id, to_string(config.strategy), client_acceptor.local_endpoint().port(),
-      admin_acceptor.is_open() ? admin_acceptor.local_endpoint().port() : 0, peers ? peers->port() : 0,
-      config.data_dir, to_string(config.engine), to_string(config.fsync), status.key_count,
-      status.applied_index.value(), status.term.value());
+      admin_acceptor.is_open() ? admin_acceptor.local_endpoint().port() : 0,
+      peers ? peers->port() : 0, config.data_dir, to_string(config.engine), to_string(config.fsync),
+      status.key_count, status.applied_index.value(), status.term.value());
   spdlog::default_logger()->flush();
   io.run();
   flush_before_exit();
@@ -331,8 +341,10 @@ void Server::Impl::write_checkpoint(uint64_t id, core::WriteBatch& batch) {
   const auto started = std::chrono::steady_clock::now();
   auto finished = [this, id, started](const storage::Status& status) {
     if (!status.is_ok()) stop_on_storage_failure("checkpoint", status);
-    counters.checkpoint_last_us = static_cast<uint64_t>(
-        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count());
+    counters.checkpoint_last_us =
+        static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                  std::chrono::steady_clock::now() - started)
+                                  .count());
     counters.checkpoint_us_total += counters.checkpoint_last_us;
     replica->checkpointed(id);
   };
@@ -359,7 +371,8 @@ void Server::Impl::on_synced(const storage::Status& status) {
 core::ReadyId Server::Impl::durable_candidate() const {
   core::ReadyId candidate = last_ready;
   for (const auto& first : {syncing_from, sync_needed_from}) {
-    if (first && first->value() - 1 < candidate.value()) candidate = core::ReadyId(first->value() - 1);
+    if (first && first->value() - 1 < candidate.value())
+      candidate = core::ReadyId(first->value() - 1);
   }
   return candidate;
 }
@@ -410,7 +423,8 @@ void Server::Impl::release(core::ClientReply& reply) {
     c.last_write = reply.written;
     c.session = c.session ? core::later(*c.session, *reply.written) : *reply.written;
   }
-  if (reply.read_at) c.session = c.session ? core::later(*c.session, *reply.read_at) : *reply.read_at;
+  if (reply.read_at)
+    c.session = c.session ? core::later(*c.session, *reply.read_at) : *reply.read_at;
   deliver(c, reply.sequence, reply.reply);
 }
 
@@ -418,7 +432,8 @@ void Server::Impl::arm_tick(int64_t at_ms) {
   if (shutting_down) return;
   if (tick_armed_at_ms && *tick_armed_at_ms <= at_ms) return;
   tick_armed_at_ms = at_ms;
-  const int64_t delay_ms = std::max<int64_t>(0, at_ms - replica_now_ms());  // at_ms is on the replica's clock
+  const int64_t delay_ms =
+      std::max<int64_t>(0, at_ms - replica_now_ms());  // at_ms is on the replica's clock
   tick_timer.expires_after(std::chrono::milliseconds(delay_ms));
   tick_timer.async_wait([this](const asio::error_code& ec) {
     if (ec) return;
@@ -439,15 +454,16 @@ void Server::Impl::on_tick() {
 void Server::Impl::log_role_change() {
   const core::ReplicaStatus status = replica->status();
   const uint32_t leader = status.leader ? status.leader->value() : 0;
-  if (status.raft_role.empty() ||
-      (status.raft_role == logged_role && status.term.value() == logged_term && leader == logged_leader)) {
+  if (status.raft_role.empty() || (status.raft_role == logged_role &&
+                                   status.term.value() == logged_term && leader == logged_leader)) {
     return;
   }
   logged_role = status.raft_role;
   logged_term = status.term.value();
   logged_leader = leader;
-  spdlog::info("raft: {} in term {}, {}", logged_role, logged_term,
-               leader != 0 ? fmt::format("leader node {}", leader) : std::string("no leader known"));
+  spdlog::info(
+      "raft: {} in term {}, {}", logged_role, logged_term,
+      leader != 0 ? fmt::format("leader node {}", leader) : std::string("no leader known"));
 }
 
 }  // namespace replikv::runtime

@@ -20,8 +20,7 @@ namespace {
 using core::Reply;
 
 bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
            return std::tolower(static_cast<unsigned char>(x)) ==
                   std::tolower(static_cast<unsigned char>(y));
          });
@@ -34,8 +33,8 @@ std::string lower(std::string_view text) {
 }
 
 Reply unknown_subcommand(std::string_view command, std::string_view sub) {
-  return Reply::error(fmt::format("ERR unknown subcommand '{}'. Try {} HELP.", sub.substr(0, 128),
-                                  command));
+  return Reply::error(
+      fmt::format("ERR unknown subcommand '{}'. Try {} HELP.", sub.substr(0, 128), command));
 }
 
 Reply command_entry(const core::CommandSpec& spec) {
@@ -56,7 +55,8 @@ Reply command_entry(const core::CommandSpec& spec) {
 std::optional<std::string> redis_config_value(const Config& config, const std::string& name) {
   if (name == "save") return std::string();
   if (name == "appendonly") return std::string("yes");
-  if (name == "appendfsync") return std::string(config.fsync == FsyncPolicy::always ? "always" : "no");
+  if (name == "appendfsync")
+    return std::string(config.fsync == FsyncPolicy::always ? "always" : "no");
   if (name == "dir") return config.data_dir;
   if (name == "maxclients") return std::to_string(config.max_clients);
   if (name == "proto-max-bulk-len") return std::to_string(config.max_bulk_bytes);
@@ -73,7 +73,8 @@ bool valid_client_name(std::string_view name) {
 Reply Server::Impl::server_command(Connection& c, std::string_view name,
                                    const std::vector<std::string_view>& argv) {
   if (name == "ping") {
-    if (argv.size() > 2) return *core::check_arity({"ping", 2, false, {}, 0, 0, 0, {}}, argv.size());
+    if (argv.size() > 2)
+      return *core::check_arity({"ping", 2, false, {}, 0, 0, 0, {}}, argv.size());
     return argv.size() == 2 ? Reply::bulk(std::string(argv[1])) : Reply::status("PONG");
   }
   if (name == "echo") return Reply::bulk(std::string(argv[1]));
@@ -94,22 +95,27 @@ Reply Server::Impl::server_command(Connection& c, std::string_view name,
   if (name == "fault") return fault_command(argv);
   if (name == "debug") {
     // DEBUG DIGEST: this node's own state (no leader involved), to compare replicas.
-    if (iequals(argv[1], "digest") && argv.size() == 2) return Reply::status(replica->state_digest());
+    if (iequals(argv[1], "digest") && argv.size() == 2)
+      return Reply::status(replica->state_digest());
     return unknown_subcommand("DEBUG", argv[1]);
   }
   if (name == "hello") {
     if (argv.size() > 1) {
       const auto version = core::parse_int64(argv[1]);
       if (!version) return Reply::error("ERR Protocol version is not an integer or out of range");
-      if (*version != 2) return Reply::error("NOPROTO sorry, this protocol version is not supported");
+      if (*version != 2)
+        return Reply::error("NOPROTO sorry, this protocol version is not supported");
       for (size_t i = 2; i < argv.size(); ++i) {
         if (iequals(argv[i], "setname") && i + 1 < argv.size()) {
           if (!valid_client_name(argv[i + 1])) {
-            return Reply::error("ERR Client names cannot contain spaces, newlines or special characters.");
+            return Reply::error(
+                "ERR Client names cannot contain spaces, newlines or special characters.");
           }
           c.name = std::string(argv[++i]);
         } else if (iequals(argv[i], "auth") && i + 2 < argv.size()) {
-          return Reply::error("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?");
+          return Reply::error(
+              "ERR AUTH <password> called without any password configured for the default user. "
+              "Are you sure your configuration is correct?");
         } else {
           return Reply::error(fmt::format("ERR Syntax error in HELLO option '{}'", argv[i]));
         }
@@ -143,7 +149,8 @@ Reply Server::Impl::server_command(Connection& c, std::string_view name,
   }
   if (name == "config") {
     if (iequals(argv[1], "get")) {
-      if (argv.size() < 3) return Reply::error("ERR wrong number of arguments for 'config|get' command");
+      if (argv.size() < 3)
+        return Reply::error("ERR wrong number of arguments for 'config|get' command");
       std::vector<Reply> pairs;
       auto add = [&](const std::string& key, const std::string& value) {
         pairs.push_back(Reply::bulk(key));
@@ -160,7 +167,8 @@ Reply Server::Impl::server_command(Connection& c, std::string_view name,
         }
         for (const char* redis_name : {"save", "appendonly", "appendfsync", "dir", "maxclients",
                                        "proto-max-bulk-len", "databases"}) {
-          if (core::glob_match(pattern, redis_name)) add(redis_name, *redis_config_value(config, redis_name));
+          if (core::glob_match(pattern, redis_name))
+            add(redis_name, *redis_config_value(config, redis_name));
         }
       }
       return Reply::array(std::move(pairs));
@@ -171,7 +179,9 @@ Reply Server::Impl::server_command(Connection& c, std::string_view name,
       return Reply::ok();
     }
     if (iequals(argv[1], "set")) {
-      return Reply::error("ERR CONFIG SET is not supported: change the configuration file or flag and restart the node");
+      return Reply::error(
+          "ERR CONFIG SET is not supported: change the configuration file or flag and restart the "
+          "node");
     }
     return unknown_subcommand("CONFIG", argv[1]);
   }
@@ -179,26 +189,30 @@ Reply Server::Impl::server_command(Connection& c, std::string_view name,
     // CONSISTENCY: this connection's read consistency; CONSISTENCY <level>|DEFAULT sets it.
     if (argv.size() == 1) {
       return Reply::bulk(c.read.consistency == core::ReadConsistency::cluster_default
-                             ? fmt::format("default ({})", config.read_consistency == "default"
-                                                               ? (config.ack == "async" ? "leader" : "linearizable")
-                                                               : config.read_consistency)
+                             ? fmt::format("default ({})",
+                                           config.read_consistency == "default"
+                                               ? (config.ack == "async" ? "leader" : "linearizable")
+                                               : config.read_consistency)
                              : core::to_string(c.read));
     }
-    if (argv.size() != 2) return Reply::error("ERR wrong number of arguments for 'consistency' command");
+    if (argv.size() != 2)
+      return Reply::error("ERR wrong number of arguments for 'consistency' command");
     if (iequals(argv[1], "default")) {
       c.read = core::ReadOptions{};
       return Reply::ok();
     }
     const auto read = core::parse_read_options(argv[1]);
     if (!read) {
-      return Reply::error(fmt::format("ERR unknown consistency '{}': expected linearizable, leader, session, "
-                                      "bounded:<ms> (1 to 86400000), eventual or default",
-                                      argv[1].substr(0, 64)));
+      return Reply::error(
+          fmt::format("ERR unknown consistency '{}': expected linearizable, leader, session, "
+                      "bounded:<ms> (1 to 86400000), eventual or default",
+                      argv[1].substr(0, 64)));
     }
-    if (read->consistency == core::ReadConsistency::linearizable && config.strategy == Strategy::leader &&
-        config.ack == "async") {
-      return Reply::error("ERR linearizable reads are not offered with ack async: a failover may lose "
-                          "acknowledged writes. Read at leader, session, bounded:<ms> or eventual");
+    if (read->consistency == core::ReadConsistency::linearizable &&
+        config.strategy == Strategy::leader && config.ack == "async") {
+      return Reply::error(
+          "ERR linearizable reads are not offered with ack async: a failover may lose "
+          "acknowledged writes. Read at leader, session, bounded:<ms> or eventual");
     }
     c.read = *read;
     return Reply::ok();
@@ -206,8 +220,10 @@ Reply Server::Impl::server_command(Connection& c, std::string_view name,
   if (name == "session") {
     // SESSION: the connection's token (nil before any); SESSION <term>:<index> carries a session
     // over from another connection; SESSION RESET starts a new one.
-    if (argv.size() == 1) return c.session ? Reply::bulk(core::to_string(*c.session)) : Reply::nil();
-    if (argv.size() != 2) return Reply::error("ERR wrong number of arguments for 'session' command");
+    if (argv.size() == 1)
+      return c.session ? Reply::bulk(core::to_string(*c.session)) : Reply::nil();
+    if (argv.size() != 2)
+      return Reply::error("ERR wrong number of arguments for 'session' command");
     if (iequals(argv[1], "reset")) {
       c.session.reset();
       c.last_write.reset();
@@ -215,8 +231,10 @@ Reply Server::Impl::server_command(Connection& c, std::string_view name,
     }
     const auto token = core::parse_session_token(argv[1]);
     if (!token) {
-      return Reply::error(fmt::format("ERR invalid session token '{}': expected <term>:<index> as SESSION returns it, "
-                                      "or RESET", argv[1].substr(0, 64)));
+      return Reply::error(fmt::format(
+          "ERR invalid session token '{}': expected <term>:<index> as SESSION returns it, "
+          "or RESET",
+          argv[1].substr(0, 64)));
     }
     c.session = c.session ? core::later(*c.session, *token) : *token;
     return Reply::ok();
@@ -225,15 +243,18 @@ Reply Server::Impl::server_command(Connection& c, std::string_view name,
     if (iequals(argv[1], "id")) return Reply::number(static_cast<int64_t>(c.id.value()));
     if (iequals(argv[1], "getname")) return c.name.empty() ? Reply::nil() : Reply::bulk(c.name);
     if (iequals(argv[1], "setname")) {
-      if (argv.size() != 3) return Reply::error("ERR wrong number of arguments for 'client|setname' command");
+      if (argv.size() != 3)
+        return Reply::error("ERR wrong number of arguments for 'client|setname' command");
       if (!valid_client_name(argv[2])) {
-        return Reply::error("ERR Client names cannot contain spaces, newlines or special characters.");
+        return Reply::error(
+            "ERR Client names cannot contain spaces, newlines or special characters.");
       }
       c.name = std::string(argv[2]);
       return Reply::ok();
     }
     if (iequals(argv[1], "setinfo")) {
-      if (argv.size() != 4) return Reply::error("ERR wrong number of arguments for 'client|setinfo' command");
+      if (argv.size() != 4)
+        return Reply::error("ERR wrong number of arguments for 'client|setinfo' command");
       return Reply::ok();
     }
     if (iequals(argv[1], "list")) {
@@ -295,13 +316,15 @@ std::string Server::Impl::info(std::string_view section_arg) const {
         "replikv_wal_syncs:{}\r\nreplikv_replies_released_before_durable:{}\r\n"
         "replikv_batches_written:{}\r\nreplikv_bytes_written:{}\r\nreplikv_data_dir:{}\r\n"
         "replikv_checkpoint_index:{}\r\nreplikv_checkpoints:{}\r\nreplikv_dirty_records:{}\r\n"
-        "replikv_dirty_bytes:{}\r\nreplikv_checkpoint_in_flight:{}\r\nreplikv_checkpoint_last_ms:{:.3f}\r\n"
+        "replikv_dirty_bytes:{}\r\nreplikv_checkpoint_in_flight:{}\r\nreplikv_checkpoint_last_ms:{:"
+        ".3f}\r\n"
         "replikv_checkpoint_bytes:{}\r\n",
         to_string(config.engine), to_string(config.fsync), counters.group_commits,
         storage_stats.wal_syncs_total, counters.replies_before_durable,
         storage_stats.batches_written_total, storage_stats.bytes_written_total, config.data_dir,
-        status.checkpoint_index.value(), status.checkpoints_total, status.dirty_records, status.dirty_bytes,
-        status.checkpoint_in_flight ? 1 : 0, static_cast<double>(counters.checkpoint_last_us) / 1e3,
+        status.checkpoint_index.value(), status.checkpoints_total, status.dirty_records,
+        status.dirty_bytes, status.checkpoint_in_flight ? 1 : 0,
+        static_cast<double>(counters.checkpoint_last_us) / 1e3,
         storage_stats.checkpoint_bytes_total);
   }
   if (wants("stats")) {
@@ -316,9 +339,8 @@ std::string Server::Impl::info(std::string_view section_arg) const {
         counters.connections_received, counters.commands_processed, counters.net_input_bytes,
         counters.net_output_bytes, counters.connections_rejected, status.expired_keys_total,
         status.keyspace_hits_total, status.keyspace_misses_total, counters.error_replies,
-        counters.protocol_errors,
-        counters.unknown_commands, status.writes_applied_total, status.cache_hits_total,
-        status.cache_misses_total, status.cache_bytes);
+        counters.protocol_errors, counters.unknown_commands, status.writes_applied_total,
+        status.cache_hits_total, status.cache_misses_total, status.cache_bytes);
   }
   if (wants("replication")) {
     header("Replication");
@@ -355,10 +377,11 @@ std::string Server::Impl::info_replication() const {
     for (const auto& follower : status.followers) {
       const auto [ip, port] = client_address_of(follower.node.value());
       const bool online = follower.heard_ms_ago <= static_cast<int64_t>(config.election_timeout_ms);
-      out += fmt::format("slave{}:ip={},port={},state={},offset={},lag={},node={},lag_entries={},lag_ms={}\r\n", i++,
-                         ip, port, online ? "online" : "offline", follower.match.value(),
-                         follower.heard_ms_ago / 1000, follower.node.value(), follower.lag_entries,
-                         follower.heard_ms_ago);
+      out += fmt::format(
+          "slave{}:ip={},port={},state={},offset={},lag={},node={},lag_entries={},lag_ms={}\r\n",
+          i++, ip, port, online ? "online" : "offline", follower.match.value(),
+          follower.heard_ms_ago / 1000, follower.node.value(), follower.lag_entries,
+          follower.heard_ms_ago);
     }
   } else {
     const uint32_t leader = status.leader ? status.leader->value() : 0;
@@ -368,11 +391,13 @@ std::string Server::Impl::info_replication() const {
                                    std::chrono::steady_clock::now().time_since_epoch())
                                    .count();
     out += fmt::format(
-        "master_host:{}\r\nmaster_port:{}\r\nmaster_link_status:{}\r\nmaster_last_io_seconds_ago:{}\r\n"
+        "master_host:{}\r\nmaster_port:{}\r\nmaster_link_status:{}\r\nmaster_last_io_seconds_ago:{}"
+        "\r\n"
         "master_sync_in_progress:0\r\nslave_read_repl_offset:{}\r\nslave_repl_offset:{}\r\n"
         "slave_priority:100\r\nslave_read_only:0\r\nconnected_slaves:0\r\n",
         ip, port, leader != 0 && peers->connected(leader) ? "up" : "down",
-        heard ? (steady_now - *heard) / 1000 : -1, status.last_index.value(), status.applied_index.value());
+        heard ? (steady_now - *heard) / 1000 : -1, status.last_index.value(),
+        status.applied_index.value());
   }
   out += fmt::format(
       "master_failover_state:no-failover\r\nmaster_replid:{}\r\n"
@@ -384,24 +409,34 @@ std::string Server::Impl::info_replication() const {
   if (peers) {
     const auto& peer = peers->counters();
     out += fmt::format(
-        "replikv_ack:{}\r\nreplikv_failover:{}\r\nreplikv_raft_role:{}\r\nreplikv_term:{}\r\nreplikv_leader_id:{}\r\n"
+        "replikv_ack:{}\r\nreplikv_failover:{}\r\nreplikv_raft_role:{}\r\nreplikv_term:{}"
+        "\r\nreplikv_leader_id:{}\r\n"
         "replikv_commit_index:{}\r\nreplikv_last_index:{}\r\nreplikv_writes_forwarded:{}\r\n"
-        "replikv_duplicates_skipped:{}\r\nreplikv_peer_messages_sent:{}\r\nreplikv_peer_messages_received:{}\r\n"
-        "replikv_peer_messages_dropped:{}\r\nreplikv_peer_handshakes_refused:{}\r\nreplikv_peer_frames_refused:{}\r\n"
-        "replikv_peer_malformed_messages:{}\r\nreplikv_log_first_index:{}\r\nreplikv_log_compacted_entries:{}\r\n"
-        "replikv_snapshots_sent:{}\r\nreplikv_snapshot_chunks_sent:{}\r\nreplikv_snapshots_installed:{}\r\n"
-        "replikv_snapshot_chunks_received:{}\r\nreplikv_snapshot_installing:{}\r\nreplikv_voter:{}\r\n"
-        "replikv_snapshot_last_send_ms:{}\r\nreplikv_snapshot_last_receive_ms:{}\r\nreplikv_snapshot_last_move_ms:{}\r\n"
+        "replikv_duplicates_skipped:{}\r\nreplikv_peer_messages_sent:{}\r\nreplikv_peer_messages_"
+        "received:{}\r\n"
+        "replikv_peer_messages_dropped:{}\r\nreplikv_peer_handshakes_refused:{}\r\nreplikv_peer_"
+        "frames_refused:{}\r\n"
+        "replikv_peer_malformed_messages:{}\r\nreplikv_log_first_index:{}\r\nreplikv_log_compacted_"
+        "entries:{}\r\n"
+        "replikv_snapshots_sent:{}\r\nreplikv_snapshot_chunks_sent:{}\r\nreplikv_snapshots_"
+        "installed:{}\r\n"
+        "replikv_snapshot_chunks_received:{}\r\nreplikv_snapshot_installing:{}\r\nreplikv_voter:{}"
+        "\r\n"
+        "replikv_snapshot_last_send_ms:{}\r\nreplikv_snapshot_last_receive_ms:{}\r\nreplikv_"
+        "snapshot_last_move_ms:{}\r\n"
         "replikv_rollback_entries:{}\r\nreplikv_lag_ms:{}\r\nreplikv_session_reads_lost:{}\r\n"
-        "replikv_min_replicas_refused:{}\r\nreplikv_read_consistency:{}\r\nreplikv_lease_reads:{}\r\nreplikv_truncated_entries:{}\r\n",
-        config.ack, config.failover, status.raft_role, status.term.value(), status.leader ? status.leader->value() : 0,
-        status.commit_index.value(), status.last_index.value(), status.writes_forwarded_total,
-        status.duplicates_skipped_total, peer.messages_sent, peer.messages_received, peer.messages_dropped,
-        peer.handshakes_refused, peer.frames_refused, status.malformed_messages_total,
-        status.log_first_index.value(), status.log_compacted_entries_total, status.snapshots_sent_total,
-        status.snapshot_chunks_sent_total, status.snapshots_installed_total, status.snapshot_chunks_received_total,
-        status.installing_snapshot ? 1 : 0, status.voter ? 1 : 0, status.snapshot_last_send_ms,
-        status.snapshot_last_receive_ms, status.snapshot_last_move_ms, status.rollback_entries_total, status.lag_ms,
+        "replikv_min_replicas_refused:{}\r\nreplikv_read_consistency:{}\r\nreplikv_lease_reads:{}"
+        "\r\nreplikv_truncated_entries:{}\r\n",
+        config.ack, config.failover, status.raft_role, status.term.value(),
+        status.leader ? status.leader->value() : 0, status.commit_index.value(),
+        status.last_index.value(), status.writes_forwarded_total, status.duplicates_skipped_total,
+        peer.messages_sent, peer.messages_received, peer.messages_dropped, peer.handshakes_refused,
+        peer.frames_refused, status.malformed_messages_total, status.log_first_index.value(),
+        status.log_compacted_entries_total, status.snapshots_sent_total,
+        status.snapshot_chunks_sent_total, status.snapshots_installed_total,
+        status.snapshot_chunks_received_total, status.installing_snapshot ? 1 : 0,
+        status.voter ? 1 : 0, status.snapshot_last_send_ms, status.snapshot_last_receive_ms,
+        status.snapshot_last_move_ms, status.rollback_entries_total, status.lag_ms,
         status.session_reads_lost_total, status.min_replicas_refused_total, config.read_consistency,
         status.lease_reads_total, status.truncated_entries_total);
   }
@@ -414,7 +449,8 @@ core::Reply Server::Impl::role_reply() const {
   using core::Reply;
   const auto status = replica->status();
   if (!peers) {
-    return Reply::array({Reply::bulk("master"), Reply::number(static_cast<int64_t>(status.applied_index.value())),
+    return Reply::array({Reply::bulk("master"),
+                         Reply::number(static_cast<int64_t>(status.applied_index.value())),
                          Reply::array()});
   }
   if (status.is_leader) {
@@ -424,14 +460,16 @@ core::Reply Server::Impl::role_reply() const {
       followers.push_back(Reply::array({Reply::bulk(ip), Reply::bulk(port),
                                         Reply::bulk(std::to_string(follower.match.value()))}));
     }
-    return Reply::array({Reply::bulk("master"), Reply::number(static_cast<int64_t>(status.last_index.value())),
+    return Reply::array({Reply::bulk("master"),
+                         Reply::number(static_cast<int64_t>(status.last_index.value())),
                          Reply::array(std::move(followers))});
   }
   const uint32_t leader = status.leader ? status.leader->value() : 0;
   const auto [ip, port] = client_address_of(leader);
-  return Reply::array({Reply::bulk("slave"), Reply::bulk(ip), Reply::number(core::parse_int64(port).value_or(0)),
-                       Reply::bulk(leader != 0 && peers->connected(leader) ? "connected" : "connect"),
-                       Reply::number(static_cast<int64_t>(status.applied_index.value()))});
+  return Reply::array(
+      {Reply::bulk("slave"), Reply::bulk(ip), Reply::number(core::parse_int64(port).value_or(0)),
+       Reply::bulk(leader != 0 && peers->connected(leader) ? "connected" : "connect"),
+       Reply::number(static_cast<int64_t>(status.applied_index.value()))});
 }
 
 // FAULT: fault injection for tests and the chaos tool, refused unless the node was started with
@@ -440,16 +478,20 @@ core::Reply Server::Impl::role_reply() const {
 core::Reply Server::Impl::fault_command(const std::vector<std::string_view>& argv) {
   using core::Reply;
   if (!config.test_faults) {
-    return Reply::error("ERR fault injection is off: start the node with --test-faults to use FAULT");
+    return Reply::error(
+        "ERR fault injection is off: start the node with --test-faults to use FAULT");
   }
   const std::string sub = lower(argv[1]);
-  const auto integer = [&](size_t i) { return i < argv.size() ? core::parse_int64(argv[i]) : std::nullopt; };
+  const auto integer = [&](size_t i) {
+    return i < argv.size() ? core::parse_int64(argv[i]) : std::nullopt;
+  };
   const auto usage = Reply::error(
       "ERR usage: FAULT CUT <node|*> [IN|OUT|BOTH] | HEAL [<node|*>] | DELAY <node|*> <ms> | "
       "LOSS <node|*> <percent> | SKEW <ms> | DRIFT <ppm> | STATUS");
   if (sub == "skew" || sub == "drift") {
     const auto value = integer(2);
-    if (argv.size() != 3 || !value || *value < -86'400'000'000 || *value > 86'400'000'000) return usage;
+    if (argv.size() != 3 || !value || *value < -86'400'000'000 || *value > 86'400'000'000)
+      return usage;
     if (sub == "skew") {
       clock_skew_ms = *value;
     } else {
@@ -461,19 +503,21 @@ core::Reply Server::Impl::fault_command(const std::vector<std::string_view>& arg
   }
   if (sub == "status") {
     std::vector<Reply> lines;
-    lines.push_back(Reply::bulk(fmt::format("clock skew_ms={} drift_ppm={}", clock_skew_ms, clock_drift_ppm)));
+    lines.push_back(
+        Reply::bulk(fmt::format("clock skew_ms={} drift_ppm={}", clock_skew_ms, clock_drift_ppm)));
     if (peers) {
       for (const auto& [node, link] : peers->all_faults()) {
         if (!link.any()) continue;
-        lines.push_back(Reply::bulk(fmt::format("node {} cut_out={} cut_in={} delay_ms={} loss_percent={}", node,
-                                                link.cut_out ? 1 : 0, link.cut_in ? 1 : 0, link.delay_ms,
-                                                link.loss_permille / 10)));
+        lines.push_back(Reply::bulk(fmt::format(
+            "node {} cut_out={} cut_in={} delay_ms={} loss_percent={}", node, link.cut_out ? 1 : 0,
+            link.cut_in ? 1 : 0, link.delay_ms, link.loss_permille / 10)));
       }
     }
     return Reply::array(std::move(lines));
   }
   if (sub != "cut" && sub != "heal" && sub != "delay" && sub != "loss") return usage;
-  if (!peers) return Reply::error("ERR this node has no peers: link faults need strategy \"leader\"");
+  if (!peers)
+    return Reply::error("ERR this node has no peers: link faults need strategy \"leader\"");
   // The peers named: one node id, or * (every peer); HEAL without one means every peer.
   std::vector<uint32_t> targets;
   if (argv.size() < 3 || argv[2] == "*") {
@@ -481,7 +525,8 @@ core::Reply Server::Impl::fault_command(const std::vector<std::string_view>& arg
     targets = peers->peer_ids();
   } else {
     const auto node = integer(2);
-    if (!node || *node <= 0 || *node > UINT32_MAX || !peers->is_member(static_cast<uint32_t>(*node))) {
+    if (!node || *node <= 0 || *node > UINT32_MAX ||
+        !peers->is_member(static_cast<uint32_t>(*node))) {
       return Reply::error(fmt::format("ERR no peer '{}' in this cluster", argv[2]));
     }
     targets.push_back(static_cast<uint32_t>(*node));
@@ -492,7 +537,8 @@ core::Reply Server::Impl::fault_command(const std::vector<std::string_view>& arg
       link = LinkFaults{};
     } else if (sub == "cut") {
       const std::string direction = argv.size() > 3 ? lower(argv[3]) : "both";
-      if (argv.size() > 4 || (direction != "in" && direction != "out" && direction != "both")) return usage;
+      if (argv.size() > 4 || (direction != "in" && direction != "out" && direction != "both"))
+        return usage;
       if (direction != "in") link.cut_out = true;
       if (direction != "out") link.cut_in = true;
     } else if (sub == "delay") {

@@ -54,8 +54,8 @@ struct Connection {
   std::string output;   // encoded replies not yet handed to the socket
   std::string sending;  // the bytes of the write in flight
   bool writing = false;
-  bool dirty = false;   // has output and is in Impl::dirty_
-  bool closing = false; // close once the output is written (QUIT, protocol error)
+  bool dirty = false;    // has output and is in Impl::dirty_
+  bool closing = false;  // close once the output is written (QUIT, protocol error)
   bool closed = false;
   // Reads: the consistency chosen with CONSISTENCY (cluster_default until then), and the session:
   // the latest token of its writes and session reads, and its last write's (for WAIT).
@@ -75,10 +75,10 @@ struct Counters {
   uint64_t protocol_errors = 0;
   uint64_t net_input_bytes = 0;
   uint64_t net_output_bytes = 0;
-  uint64_t group_commits = 0;            // engine syncs finished, one in flight at a time
-  uint64_t checkpoint_last_us = 0;       // how long the last checkpoint took to write (off the loop)
+  uint64_t group_commits = 0;       // engine syncs finished, one in flight at a time
+  uint64_t checkpoint_last_us = 0;  // how long the last checkpoint took to write (off the loop)
   uint64_t checkpoint_us_total = 0;
-  uint64_t replies_before_durable = 0;   // must stay 0: a reply released before its sync
+  uint64_t replies_before_durable = 0;  // must stay 0: a reply released before its sync
   uint64_t unknown_commands = 0;
   uint64_t error_replies = 0;
 };
@@ -157,10 +157,11 @@ struct Server::Impl {
   uint32_t logged_leader = 0;
 
   std::unique_ptr<storage::Engine> engine;
-  std::unique_ptr<StorageWorker> sync_worker;  // when the engine syncs off the loop (goes before it)
+  std::unique_ptr<StorageWorker>
+      sync_worker;  // when the engine syncs off the loop (goes before it)
   std::unique_ptr<StorageWorker> checkpoint_worker;  // when it writes checkpoints off the loop
   std::unique_ptr<core::Replica> replica;
-  std::unique_ptr<PeerTransport> peers;           // strategy "leader" only
+  std::unique_ptr<PeerTransport> peers;              // strategy "leader" only
   std::map<uint32_t, std::string> client_addresses;  // members' client ports, for ROLE and INFO
   int64_t tick_interval_ms = 100;
   // Injected clock faults (FAULT SKEW / FAULT DRIFT, with --test-faults).
@@ -168,7 +169,7 @@ struct Server::Impl {
   int64_t clock_drift_ppm = 0;
   int64_t clock_drift_ms = 0;        // added by drift before clock_drift_since_ms
   int64_t clock_drift_since_ms = 0;  // on steady_ms(): when the current rate was set
-  core::Ready ready;  // reused between Readies
+  core::Ready ready;                 // reused between Readies
 
   struct Waiting {
     core::ReadyId id;
@@ -176,15 +177,15 @@ struct Server::Impl {
     std::vector<core::Message> messages;
   };
   std::deque<Waiting> waiting;
-  core::ReadyId last_ready;      // the last Ready taken
-  core::ReadyId durable_ready;   // every Ready up to here is durable
+  core::ReadyId last_ready;     // the last Ready taken
+  core::ReadyId durable_ready;  // every Ready up to here is durable
   // The first Ready written since the running sync started that needs a sync of its own.
   std::optional<core::ReadyId> sync_needed_from;
   // The first Ready the running sync is needed for (Readies after it up to the sync's start are
   // covered too).
   std::optional<core::ReadyId> syncing_from;
   bool flush_scheduled = false;
-  int flush_deferrals = 0;             // rounds the scheduled flush has waited for more input
+  int flush_deferrals = 0;  // rounds the scheduled flush has waited for more input
   uint64_t commands_at_flush_check = 0;
   bool shutting_down = false;
 

@@ -2,9 +2,9 @@
 // events at the same instant always run in the order they were scheduled — one seed, one run.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
-#include <algorithm>
 #include <vector>
 
 #include "core/assert.h"
@@ -17,12 +17,16 @@ class EventQueue {
 
   int64_t now_ns() const { return now_ns_; }
 
-  void at(int64_t time_ns, Action action) { push(time_ns, ordinary_base + next_sequence_++, std::move(action)); }
+  void at(int64_t time_ns, Action action) {
+    push(time_ns, ordinary_base + next_sequence_++, std::move(action));
+  }
   void after(int64_t delay_ns, Action action) { at(now_ns_ + delay_ns, std::move(action)); }
   // An event that runs before every ordinary one at the same instant (the fault schedule's:
   // it can then be queued one event at a time and still run exactly as if queued all at once,
   // before anything else).
-  void at_first(int64_t time_ns, Action action) { push(time_ns, next_first_sequence_++, std::move(action)); }
+  void at_first(int64_t time_ns, Action action) {
+    push(time_ns, next_first_sequence_++, std::move(action));
+  }
 
   // Runs the next event; false when there is none.
   bool step() {

@@ -31,24 +31,35 @@ std::optional<FaultKinds> parse_fault_kinds(const std::string& text) {
   std::stringstream words(text);
   std::string word;
   while (std::getline(words, word, ',')) {
-    if (word == "kill") kinds.kill = true;
-    else if (word == "pause") kinds.pause = true;
-    else if (word == "partition") kinds.partition = true;
-    else if (word == "drop") kinds.drop = true;
-    else if (word == "dup") kinds.dup = true;
-    else if (word == "skew") kinds.skew = true;
-    else if (word == "disk") kinds.disk = true;
-    else if (word == "failover") kinds.failover = true;
-    else return std::nullopt;
+    if (word == "kill")
+      kinds.kill = true;
+    else if (word == "pause")
+      kinds.pause = true;
+    else if (word == "partition")
+      kinds.partition = true;
+    else if (word == "drop")
+      kinds.drop = true;
+    else if (word == "dup")
+      kinds.dup = true;
+    else if (word == "skew")
+      kinds.skew = true;
+    else if (word == "disk")
+      kinds.disk = true;
+    else if (word == "failover")
+      kinds.failover = true;
+    else
+      return std::nullopt;
   }
   return kinds;
 }
 
-FaultSchedule random_schedule(core::Rng& rng, core::Rng& disk_rng, core::Rng& failover_rng, const FaultKinds& kinds, int nodes,
-                              int clients, int64_t duration_ms) {
+FaultSchedule random_schedule(core::Rng& rng, core::Rng& disk_rng, core::Rng& failover_rng,
+                              const FaultKinds& kinds, int nodes, int clients,
+                              int64_t duration_ms) {
   FaultSchedule schedule;
   if (!kinds.any() || duration_ms <= 0) return schedule;
-  const bool disk_only = kinds.disk && !(kinds.kill || kinds.pause || kinds.partition || kinds.drop || kinds.dup || kinds.skew);
+  const bool disk_only = kinds.disk && !(kinds.kill || kinds.pause || kinds.partition ||
+                                         kinds.drop || kinds.dup || kinds.skew);
   std::vector<FaultEvent::Kind> choices;
   if (kinds.kill) choices.push_back(FaultEvent::Kind::kill);
   if (kinds.pause) choices.push_back(FaultEvent::Kind::pause);
@@ -78,8 +89,9 @@ FaultSchedule random_schedule(core::Rng& rng, core::Rng& disk_rng, core::Rng& fa
         const int cuts = static_cast<int>(rng.between(1, 3));
         for (int i = 0; i < cuts; ++i) {
           const bool between_nodes = nodes > 1 && rng.chance(1, 2);
-          const int from = between_nodes ? static_cast<int>(rng.between(1, nodes))
-                                         : -static_cast<int>(rng.below(static_cast<uint64_t>(clients))) - 1;
+          const int from = between_nodes
+                               ? static_cast<int>(rng.between(1, nodes))
+                               : -static_cast<int>(rng.below(static_cast<uint64_t>(clients))) - 1;
           int to = static_cast<int>(rng.between(1, nodes));
           if (to == from) continue;
           FaultEvent cut{at_ms, FaultEvent::Kind::partition};
@@ -106,7 +118,8 @@ FaultSchedule random_schedule(core::Rng& rng, core::Rng& disk_rng, core::Rng& fa
         schedule.push_back(skew);
         break;
       }
-      default: break;
+      default:
+        break;
     }
     at_ms += rng.between(20, 200);
   }
@@ -116,21 +129,24 @@ FaultSchedule random_schedule(core::Rng& rng, core::Rng& disk_rng, core::Rng& fa
     const int64_t wipe_ms = disk_rng.between(duration_ms / 20, duration_ms / 4);
     const int node = static_cast<int>(disk_rng.between(1, nodes));
     schedule.push_back({wipe_ms, FaultEvent::Kind::wipe, node});
-    schedule.push_back({std::min(quiet_from_ms, wipe_ms + disk_rng.between(5, 500)), FaultEvent::Kind::restart, node});
+    schedule.push_back({std::min(quiet_from_ms, wipe_ms + disk_rng.between(5, 500)),
+                        FaultEvent::Kind::restart, node});
   }
   // Operator failovers in two runs of three: a few handovers and forced promotions, early (as the
   // disk loss, so they land while the workload runs).
   if (kinds.failover && nodes >= 2 && failover_rng.chance(2, 3)) {
     const int events = static_cast<int>(failover_rng.between(1, 3));
     for (int i = 0; i < events; ++i) {
-      FaultEvent event{failover_rng.between(duration_ms / 40, duration_ms / 4),
-                       failover_rng.chance(2, 3) ? FaultEvent::Kind::handover : FaultEvent::Kind::force,
-                       static_cast<int>(failover_rng.between(1, nodes))};
+      FaultEvent event{
+          failover_rng.between(duration_ms / 40, duration_ms / 4),
+          failover_rng.chance(2, 3) ? FaultEvent::Kind::handover : FaultEvent::Kind::force,
+          static_cast<int>(failover_rng.between(1, nodes))};
       schedule.push_back(event);
     }
     // A stranded leader in one run of two of those: cut off one way, then killed.
     if (failover_rng.chance(1, 2)) {
-      FaultEvent strand{failover_rng.between(duration_ms / 40, duration_ms / 4), FaultEvent::Kind::strand};
+      FaultEvent strand{failover_rng.between(duration_ms / 40, duration_ms / 4),
+                        FaultEvent::Kind::strand};
       strand.amount = failover_rng.between(20, 200);
       schedule.push_back(strand);
     }
@@ -149,25 +165,53 @@ std::string to_text(const FaultSchedule& schedule) {
   std::string out;
   for (const auto& event : schedule) {
     switch (event.kind) {
-      case FaultEvent::Kind::kill: out += fmt::format("{} kill {}\n", event.at_ms, event.node); break;
-      case FaultEvent::Kind::wipe: out += fmt::format("{} wipe {}\n", event.at_ms, event.node); break;
-      case FaultEvent::Kind::handover: out += fmt::format("{} handover {}\n", event.at_ms, event.node); break;
+      case FaultEvent::Kind::kill:
+        out += fmt::format("{} kill {}\n", event.at_ms, event.node);
+        break;
+      case FaultEvent::Kind::wipe:
+        out += fmt::format("{} wipe {}\n", event.at_ms, event.node);
+        break;
+      case FaultEvent::Kind::handover:
+        out += fmt::format("{} handover {}\n", event.at_ms, event.node);
+        break;
       case FaultEvent::Kind::force:
-        out += fmt::format("{} force {}{}\n", event.at_ms, event.node, event.amount == 1 ? " accept-data-loss" : "");
+        out += fmt::format("{} force {}{}\n", event.at_ms, event.node,
+                           event.amount == 1 ? " accept-data-loss" : "");
         break;
-      case FaultEvent::Kind::strand: out += fmt::format("{} strand {}\n", event.at_ms, event.amount); break;
-      case FaultEvent::Kind::isolate: out += fmt::format("{} isolate {}\n", event.at_ms, event.amount); break;
-      case FaultEvent::Kind::drift: out += fmt::format("{} drift {} {}\n", event.at_ms, event.node, event.amount); break;
-      case FaultEvent::Kind::restart: out += fmt::format("{} restart {}\n", event.at_ms, event.node); break;
-      case FaultEvent::Kind::pause: out += fmt::format("{} pause {}\n", event.at_ms, event.node); break;
-      case FaultEvent::Kind::resume: out += fmt::format("{} resume {}\n", event.at_ms, event.node); break;
+      case FaultEvent::Kind::strand:
+        out += fmt::format("{} strand {}\n", event.at_ms, event.amount);
+        break;
+      case FaultEvent::Kind::isolate:
+        out += fmt::format("{} isolate {}\n", event.at_ms, event.amount);
+        break;
+      case FaultEvent::Kind::drift:
+        out += fmt::format("{} drift {} {}\n", event.at_ms, event.node, event.amount);
+        break;
+      case FaultEvent::Kind::restart:
+        out += fmt::format("{} restart {}\n", event.at_ms, event.node);
+        break;
+      case FaultEvent::Kind::pause:
+        out += fmt::format("{} pause {}\n", event.at_ms, event.node);
+        break;
+      case FaultEvent::Kind::resume:
+        out += fmt::format("{} resume {}\n", event.at_ms, event.node);
+        break;
       case FaultEvent::Kind::partition:
-        out += fmt::format("{} partition {}-{}\n", event.at_ms, endpoint_name(event.from), endpoint_name(event.to));
+        out += fmt::format("{} partition {}-{}\n", event.at_ms, endpoint_name(event.from),
+                           endpoint_name(event.to));
         break;
-      case FaultEvent::Kind::heal: out += fmt::format("{} heal\n", event.at_ms); break;
-      case FaultEvent::Kind::drop: out += fmt::format("{} drop {}\n", event.at_ms, event.amount); break;
-      case FaultEvent::Kind::dup: out += fmt::format("{} dup {}\n", event.at_ms, event.amount); break;
-      case FaultEvent::Kind::skew: out += fmt::format("{} skew {} {}\n", event.at_ms, event.node, event.amount); break;
+      case FaultEvent::Kind::heal:
+        out += fmt::format("{} heal\n", event.at_ms);
+        break;
+      case FaultEvent::Kind::drop:
+        out += fmt::format("{} drop {}\n", event.at_ms, event.amount);
+        break;
+      case FaultEvent::Kind::dup:
+        out += fmt::format("{} dup {}\n", event.at_ms, event.amount);
+        break;
+      case FaultEvent::Kind::skew:
+        out += fmt::format("{} skew {} {}\n", event.at_ms, event.node, event.amount);
+        break;
     }
   }
   return out;
@@ -191,15 +235,15 @@ std::optional<FaultSchedule> parse_schedule(const std::string& text, std::string
     }
     last_ms = event.at_ms;
     bool ok = true;
-    if (kind == "kill" || kind == "restart" || kind == "pause" || kind == "resume" || kind == "wipe" ||
-        kind == "handover" || kind == "force") {
-      event.kind = kind == "kill" ? FaultEvent::Kind::kill
-                   : kind == "wipe" ? FaultEvent::Kind::wipe
+    if (kind == "kill" || kind == "restart" || kind == "pause" || kind == "resume" ||
+        kind == "wipe" || kind == "handover" || kind == "force") {
+      event.kind = kind == "kill"       ? FaultEvent::Kind::kill
+                   : kind == "wipe"     ? FaultEvent::Kind::wipe
                    : kind == "handover" ? FaultEvent::Kind::handover
-                   : kind == "force" ? FaultEvent::Kind::force
-                   : kind == "restart" ? FaultEvent::Kind::restart
-                   : kind == "pause" ? FaultEvent::Kind::pause
-                                     : FaultEvent::Kind::resume;
+                   : kind == "force"    ? FaultEvent::Kind::force
+                   : kind == "restart"  ? FaultEvent::Kind::restart
+                   : kind == "pause"    ? FaultEvent::Kind::pause
+                                        : FaultEvent::Kind::resume;
       ok = static_cast<bool>(words >> event.node) && event.node >= 1;
       std::string option;
       if (ok && event.kind == FaultEvent::Kind::force && words >> option) {
@@ -211,8 +255,10 @@ std::optional<FaultSchedule> parse_schedule(const std::string& text, std::string
       std::string link;
       ok = static_cast<bool>(words >> link);
       const size_t dash = link.find('-');
-      const auto from = ok && dash != std::string::npos ? parse_endpoint(link.substr(0, dash)) : std::nullopt;
-      const auto to = ok && dash != std::string::npos ? parse_endpoint(link.substr(dash + 1)) : std::nullopt;
+      const auto from =
+          ok && dash != std::string::npos ? parse_endpoint(link.substr(0, dash)) : std::nullopt;
+      const auto to =
+          ok && dash != std::string::npos ? parse_endpoint(link.substr(dash + 1)) : std::nullopt;
       ok = from && to;
       if (ok) event.from = *from, event.to = *to;
     } else if (kind == "heal") {
@@ -225,7 +271,8 @@ std::optional<FaultSchedule> parse_schedule(const std::string& text, std::string
       ok = static_cast<bool>(words >> event.amount) && event.amount >= 0;
     } else if (kind == "drift") {
       event.kind = FaultEvent::Kind::drift;
-      ok = static_cast<bool>(words >> event.node >> event.amount) && event.node >= 0 && event.amount > -1'000'000;
+      ok = static_cast<bool>(words >> event.node >> event.amount) && event.node >= 0 &&
+           event.amount > -1'000'000;
     } else if (kind == "skew") {
       event.kind = FaultEvent::Kind::skew;
       ok = static_cast<bool>(words >> event.node >> event.amount) && event.node >= 1;

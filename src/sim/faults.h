@@ -50,11 +50,28 @@ struct FaultKinds {
   bool any() const { return kill || pause || partition || drop || dup || skew || disk || failover; }
 };
 
-// Parses "kill,pause,partition,drop,dup,skew,disk,failover" (or "none", or "all"). nullopt on an unknown word.
+// Parses "kill,pause,partition,drop,dup,skew,disk,failover" (or "none", or "all"). nullopt on an
+// unknown word.
 std::optional<FaultKinds> parse_fault_kinds(const std::string& text);
 
 struct FaultEvent {
-  enum class Kind : uint8_t { kill, restart, pause, resume, partition, heal, drop, dup, skew, wipe, handover, force, strand, isolate, drift };
+  enum class Kind : uint8_t {
+    kill,
+    restart,
+    pause,
+    resume,
+    partition,
+    heal,
+    drop,
+    dup,
+    skew,
+    wipe,
+    handover,
+    force,
+    strand,
+    isolate,
+    drift
+  };
   int64_t at_ms = 0;
   Kind kind = Kind::heal;
   int node = 0;          // kill, restart, pause, resume, skew, wipe, handover, force
@@ -68,8 +85,8 @@ using FaultSchedule = std::vector<FaultEvent>;
 // fault is undone before the end (nodes restarted and resumed, a final heal). A disk loss comes
 // from its own stream (`disk_rng`), so enabling it leaves every other fault of a seed as it was.
 // Operator failovers likewise come from `failover_rng`.
-FaultSchedule random_schedule(core::Rng& rng, core::Rng& disk_rng, core::Rng& failover_rng, const FaultKinds& kinds,
-                              int nodes, int clients, int64_t duration_ms);
+FaultSchedule random_schedule(core::Rng& rng, core::Rng& disk_rng, core::Rng& failover_rng,
+                              const FaultKinds& kinds, int nodes, int clients, int64_t duration_ms);
 
 std::string to_text(const FaultSchedule& schedule);
 // Parses the text form. On error returns nullopt and sets `error` (with the line).

@@ -18,9 +18,9 @@
 #include "check/linearizability.h"
 #include "core/assert.h"
 #include "core/encoding.h"
+#include "core/leader/raft.h"
 #include "core/random.h"
 #include "core/record_cache.h"
-#include "core/leader/raft.h"
 #include "core/standalone.h"
 #include "sim/event_queue.h"
 #include "storage/memory_engine.h"
@@ -44,10 +44,16 @@ constexpr int64_t settle_ms_max = 5000;  // quiescing, at most, while a snapshot
 class Broken final : public core::Replica {
  public:
   Broken(std::unique_ptr<core::Replica> inner, bool ack_before_sync, bool messages_early)
-      : inner_(std::move(inner)), ack_before_sync_(ack_before_sync), messages_early_(messages_early) {}
-  void client_request(core::ClientRequest request) override { inner_->client_request(std::move(request)); }
+      : inner_(std::move(inner)),
+        ack_before_sync_(ack_before_sync),
+        messages_early_(messages_early) {}
+  void client_request(core::ClientRequest request) override {
+    inner_->client_request(std::move(request));
+  }
   void peer_message(const core::Message& message) override { inner_->peer_message(message); }
-  void tick(core::TimeMs wall_ms, core::TimeMs monotonic_ms) override { inner_->tick(wall_ms, monotonic_ms); }
+  void tick(core::TimeMs wall_ms, core::TimeMs monotonic_ms) override {
+    inner_->tick(wall_ms, monotonic_ms);
+  }
   void persisted(core::ReadyId id) override { inner_->persisted(id); }
   void checkpointed(uint64_t id) override { inner_->checkpointed(id); }
   bool take_ready(core::Ready& out) override {
@@ -60,7 +66,9 @@ class Broken final : public core::Replica {
   }
   core::ReplicaStatus status() const override { return inner_->status(); }
   std::optional<core::Term> leader_term() const override { return inner_->leader_term(); }
-  bool may_leave_early(const core::Message& message) const override { return inner_->may_leave_early(message); }
+  bool may_leave_early(const core::Message& message) const override {
+    return inner_->may_leave_early(message);
+  }
   std::string state_digest() const override { return inner_->state_digest(); }
 
  private:
@@ -105,8 +113,8 @@ struct PendingOp {
   uint64_t sequence = 0;
   int node = 1;
   bool final = false;
-  core::ReadOptions read;      // a read's consistency (raft; cluster_default elsewhere)
-  std::string consistency;     // as the history records it (empty: none given)
+  core::ReadOptions read;   // a read's consistency (raft; cluster_default elsewhere)
+  std::string consistency;  // as the history records it (empty: none given)
 };
 
 // The operation's value as the history records it: null for a read, [expected, new] for a cas.
@@ -199,7 +207,8 @@ class Simulation {
   std::set<std::pair<int, int>> cut_;
   int64_t drop_permille_ = 0;
   int64_t dup_permille_ = 0;
-  fmt::memory_buffer history_;  // JSON Lines (fmt appends to its own buffer without a per-char path)
+  fmt::memory_buffer
+      history_;  // JSON Lines (fmt appends to its own buffer without a per-char path)
   SimStats stats_;
   uint64_t next_value_ = 1;
   uint64_t next_insert_ = 0;
@@ -221,7 +230,7 @@ class Simulation {
   std::vector<InFlight> in_flight_;
   std::vector<uint32_t> free_in_flight_;
   std::vector<std::vector<core::Message>> spare_message_vectors_;  // keep their capacity
-  std::vector<int64_t> link_clear_ns_;  // per peer link (from, to): its last delivery time
+  std::vector<int64_t> link_clear_ns_;           // per peer link (from, to): its last delivery time
   std::map<std::string, int64_t> last_written_;  // per register key: the newest value asked for
   std::vector<std::string> election_violations_;
   // Messages that left before their Ready was durable though the protocol does not allow it.
@@ -280,7 +289,8 @@ core::TimeMs Simulation::node_now_ms(const Node& node) const {
 
 core::TimeMs Simulation::node_monotonic_ms(const Node& node) const {
   const int64_t virtual_ms = events_.now_ns() / ns_per_ms;
-  return virtual_ms + node.drift_offset_ms + (virtual_ms - node.drift_since_ms) * node.drift_ppm / 1'000'000;
+  return virtual_ms + node.drift_offset_ms +
+         (virtual_ms - node.drift_since_ms) * node.drift_ppm / 1'000'000;
 }
 
 // Each node's record cache: the default, tiny (a few small records at a time; most of the open
@@ -289,20 +299,26 @@ core::TimeMs Simulation::node_monotonic_ms(const Node& node) const {
 // Replicas with different caches must answer alike and converge to the same state.
 uint64_t Simulation::record_cache_bytes(int node_id) const {
   switch ((options_.seed + static_cast<uint64_t>(node_id)) % 3) {
-    case 0: return core::RaftOptions().cache_bytes_max;
-    case 1: return 3 * core::RecordCache::entry_overhead_bytes;
-    default: return 0;
+    case 0:
+      return core::RaftOptions().cache_bytes_max;
+    case 1:
+      return 3 * core::RecordCache::entry_overhead_bytes;
+    default:
+      return 0;
   }
 }
 
-// Each node's checkpoints (Raft): the defaults (by time, in these short runs), after every entry, or
-// after a few entries or 50 ms — by seed and node like the cache (and crossed with it), so that
+// Each node's checkpoints (Raft): the defaults (by time, in these short runs), after every entry,
+// or after a few entries or 50 ms — by seed and node like the cache (and crossed with it), so that
 // crashes land at every distance from the last checkpoint and replicas that checkpoint at
 // different points must still answer alike and converge.
 void Simulation::checkpoint_policy(int node_id, core::RaftOptions& raft) const {
   switch ((options_.seed / 3 + static_cast<uint64_t>(node_id)) % 3) {
-    case 0: break;
-    case 1: raft.checkpoint_entries = 1; break;
+    case 0:
+      break;
+    case 1:
+      raft.checkpoint_entries = 1;
+      break;
     default:
       raft.checkpoint_entries = 7;
       raft.checkpoint_interval_ms = 50;
@@ -315,14 +331,18 @@ void Simulation::checkpoint_policy(int node_id, core::RaftOptions& raft) const {
 // snapshot installs land while one is in flight. Derived from the seed, node and checkpoint, not
 // drawn from the run's generator, so a seed's schedule is otherwise the same.
 int64_t Simulation::checkpoint_delay_us(int node_id, uint64_t checkpoint_id) const {
-  uint64_t mix = (options_.seed * 0x9e3779b97f4a7c15ULL) ^ (static_cast<uint64_t>(node_id) << 32) ^ checkpoint_id;
+  uint64_t mix = (options_.seed * 0x9e3779b97f4a7c15ULL) ^ (static_cast<uint64_t>(node_id) << 32) ^
+                 checkpoint_id;
   mix ^= mix >> 31;
   mix *= 0xbf58476d1ce4e5b9ULL;
   mix ^= mix >> 29;
   switch ((options_.seed / 9 + static_cast<uint64_t>(node_id)) % 3) {
-    case 0: return 0;
-    case 1: return static_cast<int64_t>(100 + mix % 5'000);
-    default: return static_cast<int64_t>(5'000 + mix % 60'000);
+    case 0:
+      return 0;
+    case 1:
+      return static_cast<int64_t>(100 + mix % 5'000);
+    default:
+      return static_cast<int64_t>(5'000 + mix % 60'000);
   }
 }
 
@@ -358,7 +378,8 @@ void Simulation::start_node(Node& node) {
   } else if (options_.strategy == "raft") {
     core::RaftOptions raft;
     raft.node_id = id;
-    for (int n = 1; n <= options_.nodes; ++n) raft.nodes.push_back(core::NodeId(static_cast<uint32_t>(n)));
+    for (int n = 1; n <= options_.nodes; ++n)
+      raft.nodes.push_back(core::NodeId(static_cast<uint32_t>(n)));
     raft.election_timeout_ms_min = options_.election_timeout_ms_min;
     raft.election_timeout_ms_max = options_.election_timeout_ms_min * 2;
     raft.heartbeat_interval_ms = std::max<int64_t>(1, options_.election_timeout_ms_min / 6);
@@ -386,7 +407,8 @@ void Simulation::start_node(Node& node) {
     core::StandaloneOptions standalone;
     standalone.node_id = id;
     standalone.cache_bytes_max = record_cache_bytes(node.id);
-    replica = std::make_unique<core::Standalone>(node.engine, core::Rng(rng_.next_u64()), standalone);
+    replica =
+        std::make_unique<core::Standalone>(node.engine, core::Rng(rng_.next_u64()), standalone);
   }
   if (options_.broken_ack_before_sync || options_.broken_messages_early) {
     replica = std::make_unique<Broken>(std::move(replica), options_.broken_ack_before_sync,
@@ -401,15 +423,18 @@ void Simulation::start_node(Node& node) {
   if (options_.strategy == "raft" && !options_.make_replica) {
     const uint64_t commit = node.replica->status().commit_index.value();
     if (commit < node.stored_commit && commit_violations_.size() < 10) {
-      commit_violations_.push_back(fmt::format("node {}: restarted with commit index {}, below the {} it had stored",
-                                               node.id, commit, node.stored_commit));
+      commit_violations_.push_back(
+          fmt::format("node {}: restarted with commit index {}, below the {} it had stored",
+                      node.id, commit, node.stored_commit));
     }
   }
 }
 
 void Simulation::schedule_ticks(Node& node) {
   events_.after(tick_interval_ms * ns_per_ms, [this, &node] {
-    if (node.up) input(node, [this, &node] { node.replica->tick(node_now_ms(node), node_monotonic_ms(node)); });
+    if (node.up)
+      input(node,
+            [this, &node] { node.replica->tick(node_now_ms(node), node_monotonic_ms(node)); });
     if (!final_phase_ || !events_.empty()) schedule_ticks(node);
   });
 }
@@ -432,8 +457,10 @@ void Simulation::drain(Node& node) {
     if (node.replica->take_ready(ready)) {
       REPLIKV_ASSERT(ready.id == node.last_ready.next(), "Ready ids increase by one");
       node.last_ready = ready.id;
-      if (!ready.batch.empty()) REPLIKV_ASSERT(node.engine.write(ready.batch).is_ok(), "memory write");
-      if (ready.checkpoint_id != 0) write_checkpoint(node, ready.checkpoint_id, std::move(ready.checkpoint));
+      if (!ready.batch.empty())
+        REPLIKV_ASSERT(node.engine.write(ready.batch).is_ok(), "memory write");
+      if (ready.checkpoint_id != 0)
+        write_checkpoint(node, ready.checkpoint_id, std::move(ready.checkpoint));
       const bool must_sync = ready.sync == core::Sync::always ||
                              (ready.sync == core::Sync::per_policy && options_.fsync_always);
       if (must_sync) node.unsynced = true;
@@ -442,9 +469,10 @@ void Simulation::drain(Node& node) {
       for (auto& message : ready.messages) {
         if (!message.early) continue;
         if (!node.replica->may_leave_early(message) && early_violations_.size() < 10) {
-          early_violations_.push_back(fmt::format("node {}: a message to node {} left before its Ready was durable, "
-                                                  "and the protocol says it may not (at {} ns)",
-                                                  node.id, message.to.value(), events_.now_ns()));
+          early_violations_.push_back(
+              fmt::format("node {}: a message to node {} left before its Ready was durable, "
+                          "and the protocol says it may not (at {} ns)",
+                          node.id, message.to.value(), events_.now_ns()));
         }
         send_peer_message(node, std::move(message));  // the flag stays: skipped later
       }
@@ -485,7 +513,8 @@ void Simulation::start_sync(Node& node) {
   node.unsynced = false;
   const core::ReadyId covered = node.last_ready;
   const uint64_t incarnation = node.incarnation;
-  const int64_t latency_us = rng_.between(options_.fsync_latency_us_min, options_.fsync_latency_us_max);
+  const int64_t latency_us =
+      rng_.between(options_.fsync_latency_us_min, options_.fsync_latency_us_max);
   events_.after(latency_us * ns_per_us, [this, &node, covered, incarnation] {
     if (node.incarnation != incarnation) return;  // the node crashed meanwhile
     auto run = [this, &node, covered] {
@@ -534,9 +563,10 @@ void Simulation::release_durable(Node& node) {
       const uint64_t sequence = reply.sequence;
       core::Reply payload = std::move(reply.reply);
       const auto token = reply.written ? reply.written : reply.read_at;
-      send(node.id, client_endpoint(client_index), false, [this, client_index, sequence, payload, token] {
-        on_reply(client_index, sequence, payload, token);
-      });
+      send(node.id, client_endpoint(client_index), false,
+           [this, client_index, sequence, payload, token] {
+             on_reply(client_index, sequence, payload, token);
+           });
     }
     node.waiting.pop_front();
   }
@@ -559,8 +589,9 @@ void Simulation::crash(Node& node) {
     // The commit index a restart will read back never moves back across crashes.
     const uint64_t stored = core::Raft::stored_commit_index(node.engine).value();
     if (stored < node.stored_commit && commit_violations_.size() < 10) {
-      commit_violations_.push_back(fmt::format("node {}: the stored commit index went from {} back to {} (crash at {} ns)",
-                                               node.id, node.stored_commit, stored, events_.now_ns()));
+      commit_violations_.push_back(
+          fmt::format("node {}: the stored commit index went from {} back to {} (crash at {} ns)",
+                      node.id, node.stored_commit, stored, events_.now_ns()));
     }
     node.stored_commit = std::max(node.stored_commit, stored);
   }
@@ -575,21 +606,29 @@ std::string Simulation::digest(Node& node) {
 
 void Simulation::record_invoke(const Client& client, const PendingOp& op) {
   const std::string value = value_json(op);
-  fmt::format_to(fmt::appender(history_), FMT_COMPILE("{{\"process\":{},\"type\":\"invoke\",\"f\":\"{}\",\"key\":\"{}\",\"value\":{},\"time\":{},\"node\":{}{}{}{}{}}}\n"),
-                          client.process, check::to_string(op.f), op.key, value, events_.now_ns(),
-                          op.node, op.final ? ",\"final\":true" : "", op.consistency.empty() ? "" : ",\"consistency\":\"",
-                          op.consistency, op.consistency.empty() ? "" : "\"");
+  fmt::format_to(fmt::appender(history_),
+                 FMT_COMPILE("{{\"process\":{},\"type\":\"invoke\",\"f\":\"{}\",\"key\":\"{}\","
+                             "\"value\":{},\"time\":{},\"node\":{}{}{}{}{}}}\n"),
+                 client.process, check::to_string(op.f), op.key, value, events_.now_ns(), op.node,
+                 op.final ? ",\"final\":true" : "",
+                 op.consistency.empty() ? "" : ",\"consistency\":\"", op.consistency,
+                 op.consistency.empty() ? "" : "\"");
 }
 
 void Simulation::complete(Client& client, const char* type, const std::string& value_json) {
   const PendingOp& op = client.pending;
-  fmt::format_to(fmt::appender(history_), FMT_COMPILE("{{\"process\":{},\"type\":\"{}\",\"f\":\"{}\",\"key\":\"{}\",\"value\":{},\"time\":{},\"node\":{}{}{}{}{}}}\n"),
-                          client.process, type, check::to_string(op.f), op.key, value_json,
-                          events_.now_ns(), op.node, op.final ? ",\"final\":true" : "", op.consistency.empty() ? "" : ",\"consistency\":\"",
-                          op.consistency, op.consistency.empty() ? "" : "\"");
+  fmt::format_to(fmt::appender(history_),
+                 FMT_COMPILE("{{\"process\":{},\"type\":\"{}\",\"f\":\"{}\",\"key\":\"{}\","
+                             "\"value\":{},\"time\":{},\"node\":{}{}{}{}{}}}\n"),
+                 client.process, type, check::to_string(op.f), op.key, value_json, events_.now_ns(),
+                 op.node, op.final ? ",\"final\":true" : "",
+                 op.consistency.empty() ? "" : ",\"consistency\":\"", op.consistency,
+                 op.consistency.empty() ? "" : "\"");
   client.busy = false;
-  if (std::string_view(type) == "ok") ++stats_.ok;
-  else if (std::string_view(type) == "fail") ++stats_.failed;
+  if (std::string_view(type) == "ok")
+    ++stats_.ok;
+  else if (std::string_view(type) == "fail")
+    ++stats_.failed;
   else {
     ++stats_.unknown;
     client.process = next_process_++;  // an unknown outcome ends this process, as in Jepsen
@@ -607,18 +646,24 @@ void Simulation::invoke(Client& client, PendingOp op) {
   record_invoke(client, op);
   core::Request request;
   switch (op.f) {
-    case check::Function::read: request = core::GetRequest{op.key}; break;
-    case check::Function::cas:
-      request = core::CasRequest{op.key, op.expected ? std::optional<std::string>(std::to_string(*op.expected)) : std::nullopt,
-                                 std::to_string(op.value)};
+    case check::Function::read:
+      request = core::GetRequest{op.key};
       break;
-    default: request = core::SetRequest{op.key, std::to_string(op.value), {}, {}, false}; break;
+    case check::Function::cas:
+      request = core::CasRequest{
+          op.key,
+          op.expected ? std::optional<std::string>(std::to_string(*op.expected)) : std::nullopt,
+          std::to_string(op.value)};
+      break;
+    default:
+      request = core::SetRequest{op.key, std::to_string(op.value), {}, {}, false};
+      break;
   }
   Node& node = *nodes_[static_cast<size_t>(op.node - 1)];
   const core::ConnectionId connection(static_cast<uint64_t>(client.index + 1));
   send(client_endpoint(client.index), op.node, false,
-       [this, &node, connection, sequence = op.sequence, request = std::move(request), read = op.read,
-        session = client.session] {
+       [this, &node, connection, sequence = op.sequence, request = std::move(request),
+        read = op.read, session = client.session] {
          input(node, [&node, connection, sequence, request, read, session] {
            node.replica->client_request({connection, sequence, request, read, session});
          });
@@ -677,7 +722,8 @@ void Simulation::choose_consistency(PendingOp& op) {
     op.consistency = "session";
   } else if (pick < 85) {
     const int64_t heartbeat_ms = std::max<int64_t>(1, options_.election_timeout_ms_min / 6);
-    op.read = {core::ReadConsistency::bounded, rng_.below(2) == 0 ? 4 * heartbeat_ms : heartbeat_ms};
+    op.read = {core::ReadConsistency::bounded,
+               rng_.below(2) == 0 ? 4 * heartbeat_ms : heartbeat_ms};
     op.consistency = core::to_string(op.read);
   } else {
     op.read = {core::ReadConsistency::eventual, 0};
@@ -795,10 +841,15 @@ void Simulation::apply(const FaultEvent& event) {
       cut_.clear();
       drop_permille_ = dup_permille_ = 0;
       for (auto& node : nodes_) node->skew_ms = 0;
-      fmt::format_to(fmt::appender(history_), "{{\"type\":\"heal\",\"time\":{}}}\n", events_.now_ns());
+      fmt::format_to(fmt::appender(history_), "{{\"type\":\"heal\",\"time\":{}}}\n",
+                     events_.now_ns());
       break;
-    case FaultEvent::Kind::drop: drop_permille_ = event.amount; break;
-    case FaultEvent::Kind::dup: dup_permille_ = event.amount; break;
+    case FaultEvent::Kind::drop:
+      drop_permille_ = event.amount;
+      break;
+    case FaultEvent::Kind::dup:
+      dup_permille_ = event.amount;
+      break;
     case FaultEvent::Kind::skew:
       if (Node* node = node_at(event.node)) node->skew_ms = event.amount;
       break;
@@ -854,9 +905,11 @@ void Simulation::apply(const FaultEvent& event) {
       ++(force ? stats_.forced_promotions : stats_.handovers);
       const bool accept_data_loss = force && event.amount == 1;
       if (accept_data_loss) ++stats_.data_loss_promotions;
-      core::Request request = core::FailoverRequest{static_cast<uint32_t>(event.node), force, 500, accept_data_loss};
+      core::Request request =
+          core::FailoverRequest{static_cast<uint32_t>(event.node), force, 500, accept_data_loss};
       input(*to, [to, request] {
-        to->replica->client_request({core::ConnectionId(admin_connection), 0, request, {}, std::nullopt});
+        to->replica->client_request(
+            {core::ConnectionId(admin_connection), 0, request, {}, std::nullopt});
       });
       break;
     }
@@ -913,16 +966,19 @@ check::CheckResult Simulation::check_log_agreement() {
         if (ia->second != ib->second) {
           result.verdict = check::Verdict::invalid;
           if (result.details.size() < 10) {
-            result.details.push_back(fmt::format("nodes {} and {} differ at committed index {}",
-                                                 a + 1, b + 1, index));
+            result.details.push_back(
+                fmt::format("nodes {} and {} differ at committed index {}", a + 1, b + 1, index));
           }
         }
       }
     }
   }
-  result.summary = result.verdict == check::Verdict::valid
-                       ? fmt::format("every pair of nodes agrees up to its common commit index ({} entries compared)", compared)
-                       : fmt::format("committed entries differ between nodes");
+  result.summary =
+      result.verdict == check::Verdict::valid
+          ? fmt::format(
+                "every pair of nodes agrees up to its common commit index ({} entries compared)",
+                compared)
+          : fmt::format("committed entries differ between nodes");
   return result;
 }
 
@@ -953,7 +1009,8 @@ SimResult Simulation::run() {
   // Faults are drawn far past the workload's likely length (~3 ms per operation per client, more
   // when clients wait out elections); the nemesis stops when the workload ends, and the
   // schedule printed is what it applied by then.
-  const int64_t duration_ms = std::max<int64_t>(300, static_cast<int64_t>(options_.ops) * 3 / std::max(1, options_.clients));
+  const int64_t duration_ms = std::max<int64_t>(
+      300, static_cast<int64_t>(options_.ops) * 3 / std::max(1, options_.clients));
   const int64_t horizon_ms = duration_ms * 20;
   // The schedule has its own stream, derived from the seed: a run given the same schedule as
   // text draws exactly the same numbers for everything else, so it replays byte for byte.
@@ -963,10 +1020,10 @@ SimResult Simulation::run() {
   FaultKinds kinds = options_.faults;
   kinds.disk = kinds.disk && options_.strategy == "raft";  // a lone node's disk loss loses all
   kinds.failover = kinds.failover && options_.strategy == "raft";
-  const FaultSchedule schedule = options_.schedule
-                                     ? *options_.schedule
-                                     : random_schedule(schedule_rng, disk_rng, failover_rng, kinds, options_.nodes,
-                                                       options_.clients, horizon_ms);
+  const FaultSchedule schedule =
+      options_.schedule ? *options_.schedule
+                        : random_schedule(schedule_rng, disk_rng, failover_rng, kinds,
+                                          options_.nodes, options_.clients, horizon_ms);
   // Schedule events run before any other at the same instant, so dropping the ones after the
   // workload leaves the order of everything else unchanged: the printed schedule replays the
   // run. They are queued one at a time (each queues the next), which keeps the event heap small.
@@ -982,16 +1039,18 @@ SimResult Simulation::run() {
   int64_t quiet_until_ns = -1;
   int64_t settle_until_ns = -1;
   // A bound on virtual time: a run that has not finished by then is stuck (a liveness bug).
-  const int64_t virtual_ns_max = (horizon_ms + 120'000) * ns_per_ms +
-                                 static_cast<int64_t>(options_.ops) * options_.client_timeout_ms * ns_per_ms;
+  const int64_t virtual_ns_max =
+      (horizon_ms + 120'000) * ns_per_ms +
+      static_cast<int64_t>(options_.ops) * options_.client_timeout_ms * ns_per_ms;
   bool stuck = false;
   while (true) {
     if (events_.now_ns() > virtual_ns_max) {
       stuck = true;
       break;
     }
-    const bool workload_done = stats_.invoked >= options_.ops &&
-                               std::none_of(clients_.begin(), clients_.end(), [](const Client& c) { return c.busy; });
+    const bool workload_done =
+        stats_.invoked >= options_.ops &&
+        std::none_of(clients_.begin(), clients_.end(), [](const Client& c) { return c.busy; });
     if (!final_started && workload_done) {
       if (quiet_until_ns < 0) {
         nemesis_stopped_ = true;
@@ -1006,8 +1065,9 @@ SimResult Simulation::run() {
         settle_until_ns = events_.now_ns() + settle_ms_max * ns_per_ms;
         events_.at(quiet_until_ns, [] {});
       } else if (events_.now_ns() >= quiet_until_ns && events_.now_ns() < settle_until_ns &&
-                 std::any_of(nodes_.begin(), nodes_.end(),
-                             [](const auto& node) { return node->replica->status().installing_snapshot; })) {
+                 std::any_of(nodes_.begin(), nodes_.end(), [](const auto& node) {
+                   return node->replica->status().installing_snapshot;
+                 })) {
         // A snapshot install takes as long as it takes: settling waits for it (bounded, so an
         // install that never ends still shows as a failure to converge).
         quiet_until_ns = events_.now_ns() + 50 * ns_per_ms;
@@ -1015,8 +1075,9 @@ SimResult Simulation::run() {
       } else if (events_.now_ns() >= quiet_until_ns) {
         final_started = true;
         for (auto& node : nodes_) {
-          fmt::format_to(fmt::appender(history_), "{{\"type\":\"digest\",\"node\":{},\"value\":\"{}\",\"time\":{}}}\n",
-                                  node->id, digest(*node), events_.now_ns());
+          fmt::format_to(fmt::appender(history_),
+                         "{{\"type\":\"digest\",\"node\":{},\"value\":\"{}\",\"time\":{}}}\n",
+                         node->id, digest(*node), events_.now_ns());
         }
         start_final_phase();
       }
@@ -1030,8 +1091,9 @@ SimResult Simulation::run() {
                                   std::chrono::steady_clock::now() - wall_started)
                                   .count();
   for (auto& node : nodes_) {
-    fmt::format_to(fmt::appender(history_), "{{\"type\":\"digest\",\"node\":{},\"value\":\"{}\",\"time\":{}}}\n",
-                            node->id, digest(*node), events_.now_ns());
+    fmt::format_to(fmt::appender(history_),
+                   "{{\"type\":\"digest\",\"node\":{},\"value\":\"{}\",\"time\":{}}}\n", node->id,
+                   digest(*node), events_.now_ns());
   }
 
   SimResult result;
@@ -1043,12 +1105,14 @@ SimResult Simulation::run() {
         "node {}: {} term {} commit {} applied {} keys {}{}{}{}", node->id, status.role,
         status.term.value(), status.commit_index.value(), status.applied_index.value(),
         status.key_count, status.leader ? fmt::format(" leader {}", status.leader->value()) : "",
-        status.installing_snapshot ? " (installing a snapshot)" : "", status.voter ? "" : " non-voter"));
+        status.installing_snapshot ? " (installing a snapshot)" : "",
+        status.voter ? "" : " non-voter"));
   }
   result.history = fmt::to_string(history_);
   FaultSchedule applied;
   for (const auto& event : schedule) {
-    if (workload_done_ns < 0 || event.at_ms * ns_per_ms < workload_done_ns) applied.push_back(event);
+    if (workload_done_ns < 0 || event.at_ms * ns_per_ms < workload_done_ns)
+      applied.push_back(event);
   }
   result.schedule = to_text(applied);
   result.stats = stats_;
@@ -1057,7 +1121,8 @@ SimResult Simulation::run() {
   if (auto* error = std::get_if<check::ParseError>(&parsed)) {
     std::fprintf(stderr, "history line %zu: %s\n", error->line, error->message.c_str());
   }
-  REPLIKV_ASSERT(std::holds_alternative<check::History>(parsed), "the simulator writes valid histories");
+  REPLIKV_ASSERT(std::holds_alternative<check::History>(parsed),
+                 "the simulator writes valid histories");
   const check::History& history = std::get<check::History>(parsed);
   result.checks.push_back(check::check_linearizability(history));
   result.checks.push_back(check::check_lost_writes(history));
@@ -1065,38 +1130,51 @@ SimResult Simulation::run() {
   result.checks.push_back(check::check_sessions(history));
   result.checks.push_back(check::check_convergence(history));
   if (options_.strategy == "raft" || !early_violations_.empty()) {
-    result.checks.push_back({"early-sends", early_violations_.empty() ? check::Verdict::valid : check::Verdict::invalid,
-                             early_violations_.empty()
-                                 ? std::string("only log shipments left before their Ready was durable")
-                                 : fmt::format("{} message(s) left before their Ready was durable", early_violations_.size()),
-                             early_violations_, {}});
+    result.checks.push_back(
+        {"early-sends",
+         early_violations_.empty() ? check::Verdict::valid : check::Verdict::invalid,
+         early_violations_.empty()
+             ? std::string("only log shipments left before their Ready was durable")
+             : fmt::format("{} message(s) left before their Ready was durable",
+                           early_violations_.size()),
+         early_violations_,
+         {}});
   }
   if (!leaders_by_term_.empty() || !election_violations_.empty()) {
-    result.checks.push_back({"one-leader", election_violations_.empty() ? check::Verdict::valid : check::Verdict::invalid,
-                             election_violations_.empty()
-                                 ? fmt::format("{} terms with a leader, never two in one", leaders_by_term_.size())
-                                 : fmt::format("{} terms with two leaders", election_violations_.size()),
-                             election_violations_, {}});
+    result.checks.push_back(
+        {"one-leader",
+         election_violations_.empty() ? check::Verdict::valid : check::Verdict::invalid,
+         election_violations_.empty()
+             ? fmt::format("{} terms with a leader, never two in one", leaders_by_term_.size())
+             : fmt::format("{} terms with two leaders", election_violations_.size()),
+         election_violations_,
+         {}});
   }
   if (options_.strategy == "raft") {
     result.checks.push_back(check_log_agreement());
     // Under majority no committed entry is ever rolled back (the replica asserts it, too) —
     // unless fsync is "never", where crashes lose committed entries (expected, below).
     if (stats_.rollback_entries > 0) {
-      commit_violations_.push_back(fmt::format("{} committed entries rolled back", stats_.rollback_entries));
+      commit_violations_.push_back(
+          fmt::format("{} committed entries rolled back", stats_.rollback_entries));
     }
-    result.checks.push_back({"commit-index", commit_violations_.empty() ? check::Verdict::valid : check::Verdict::invalid,
-                             commit_violations_.empty()
-                                 ? fmt::format("no node's commit index moved back across {} crashes, none rolled back",
-                                               stats_.crashes)
-                                 : fmt::format("{} time(s) a commit index moved back", commit_violations_.size()),
-                             commit_violations_, {}});
+    result.checks.push_back(
+        {"commit-index",
+         commit_violations_.empty() ? check::Verdict::valid : check::Verdict::invalid,
+         commit_violations_.empty()
+             ? fmt::format("no node's commit index moved back across {} crashes, none rolled back",
+                           stats_.crashes)
+             : fmt::format("{} time(s) a commit index moved back", commit_violations_.size()),
+         commit_violations_,
+         {}});
   }
   if (stuck) {
-    result.checks.push_back({"liveness", check::Verdict::invalid,
+    result.checks.push_back({"liveness",
+                             check::Verdict::invalid,
                              fmt::format("the run did not finish within {} s of virtual time",
                                          virtual_ns_max / 1'000'000'000),
-                             {}, {}});
+                             {},
+                             {}});
   }
   if (!options_.fsync_always) {
     // A crash loses what the OS had not written back: acknowledged writes, and with them
@@ -1148,7 +1226,8 @@ std::optional<std::string> validate(const SimOptions& options) {
                          options.nodes - 1, options.ack);
     }
   } else if (options.strategy != "standalone") {
-    return fmt::format("strategy '{}' does not exist (available: standalone, raft)", options.strategy);
+    return fmt::format("strategy '{}' does not exist (available: standalone, raft)",
+                       options.strategy);
   }
   if (!options.make_replica && options.strategy == "standalone" && options.nodes != 1) {
     return std::string("the standalone strategy runs exactly one node");
@@ -1161,7 +1240,8 @@ std::optional<std::string> validate(const SimOptions& options) {
 
 SimResult run_simulation(const SimOptions& options) { return Simulation(options).run(); }
 
-FaultSchedule shrink_schedule(const SimOptions& options, const FaultSchedule& schedule, int runs_max) {
+FaultSchedule shrink_schedule(const SimOptions& options, const FaultSchedule& schedule,
+                              int runs_max) {
   SimOptions trial = options;
   FaultSchedule current = schedule;
   int runs = 0;
@@ -1187,20 +1267,29 @@ FaultSchedule shrink_schedule(const SimOptions& options, const FaultSchedule& sc
 std::string replay_command(const SimOptions& options) {
   std::string faults;
   const FaultKinds& k = options.faults;
-  for (auto [on, name] : {std::pair{k.kill, "kill"}, {k.pause, "pause"}, {k.partition, "partition"},
-                          {k.drop, "drop"}, {k.dup, "dup"}, {k.skew, "skew"}, {k.disk, "disk"}, {k.failover, "failover"}}) {
+  for (auto [on, name] : {std::pair{k.kill, "kill"},
+                          {k.pause, "pause"},
+                          {k.partition, "partition"},
+                          {k.drop, "drop"},
+                          {k.dup, "dup"},
+                          {k.skew, "skew"},
+                          {k.disk, "disk"},
+                          {k.failover, "failover"}}) {
     if (on) faults += (faults.empty() ? "" : ",") + std::string(name);
   }
-  return fmt::format("replikv sim --strategy {} --nodes {} --seed {} --ops {} --clients {} --keys {} --timeout-ms {} "
-                     "--faults {} --fsync {}{}{}{}{}{}{}",
-                     options.strategy, options.nodes, options.seed, options.ops, options.clients, options.keys,
-                     options.client_timeout_ms, faults.empty() ? "none" : faults, options.fsync_always ? "always" : "never",
-                     options.strategy == "raft" && options.ack != "majority" ? " --ack " + options.ack : "",
-                     options.reorder_all ? " --reorder-all" : "",
-                     options.strategy == "raft" && !options.mixed_reads ? " --linearizable-reads-only" : "",
-                     options.strategy == "raft" && options.lease_reads ? " --lease-reads" : "",
-                     options.broken_ack_before_sync ? " --broken ack-before-sync" : "",
-                     options.broken_messages_early ? " --broken messages-early" : "");
+  return fmt::format(
+      "replikv sim --strategy {} --nodes {} --seed {} --ops {} --clients {} --keys {} --timeout-ms "
+      "{} "
+      "--faults {} --fsync {}{}{}{}{}{}{}",
+      options.strategy, options.nodes, options.seed, options.ops, options.clients, options.keys,
+      options.client_timeout_ms, faults.empty() ? "none" : faults,
+      options.fsync_always ? "always" : "never",
+      options.strategy == "raft" && options.ack != "majority" ? " --ack " + options.ack : "",
+      options.reorder_all ? " --reorder-all" : "",
+      options.strategy == "raft" && !options.mixed_reads ? " --linearizable-reads-only" : "",
+      options.strategy == "raft" && options.lease_reads ? " --lease-reads" : "",
+      options.broken_ack_before_sync ? " --broken ack-before-sync" : "",
+      options.broken_messages_early ? " --broken messages-early" : "");
 }
 
 }  // namespace replikv::sim

@@ -84,8 +84,8 @@ struct SimStats {
   uint64_t crashes = 0, pauses = 0, cuts = 0, disk_losses = 0;
   uint64_t handovers = 0, forced_promotions = 0;  // operator failovers sent
   uint64_t failovers_done = 0;                    // … answered OK (the target led)
-  uint64_t strands = 0;  // leaders cut off one way, then killed
-  uint64_t data_loss_promotions = 0;  // forced promotions that accepted data loss
+  uint64_t strands = 0;                           // leaders cut off one way, then killed
+  uint64_t data_loss_promotions = 0;              // forced promotions that accepted data loss
   // Snapshots (raft): installs finished, and crashes that struck a node in the middle of one.
   uint64_t snapshots_installed = 0, crashes_mid_install = 0;
   uint64_t rollback_entries = 0;  // committed entries rolled back (never, under majority)
@@ -96,7 +96,7 @@ struct SimStats {
 };
 
 struct SimResult {
-  std::string history;  // JSON Lines
+  std::string history;   // JSON Lines
   std::string schedule;  // the fault schedule, as text
   SimStats stats;
   std::vector<check::CheckResult> checks;

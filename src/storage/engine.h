@@ -47,8 +47,8 @@ class Status {
 struct EngineStats {
   uint64_t batches_written_total = 0;
   uint64_t bytes_written_total = 0;
-  uint64_t syncs_total = 0;       // sync() calls that completed
-  uint64_t wal_syncs_total = 0;   // the engine's own count of log syncs (RocksDB's WAL_FILE_SYNCED)
+  uint64_t syncs_total = 0;      // sync() calls that completed
+  uint64_t wal_syncs_total = 0;  // the engine's own count of log syncs (RocksDB's WAL_FILE_SYNCED)
   uint64_t checkpoints_written_total = 0;  // write_checkpoint() calls that succeeded
   uint64_t checkpoint_bytes_total = 0;     // their batches' key and value bytes
 };

@@ -12,7 +12,8 @@ std::optional<std::string> table_get(const Table& table, std::string_view key) {
 }
 
 template <typename Table>
-void table_scan(const Table& table, std::string_view start, const core::StorageView::Visitor& visit) {
+void table_scan(const Table& table, std::string_view start,
+                const core::StorageView::Visitor& visit) {
   for (auto it = table.lower_bound(start); it != table.end(); ++it) {
     if (!visit(it->first, it->second)) return;
   }
@@ -30,7 +31,9 @@ class MemoryEngine::Frozen final : public core::StorageView {
   void scan(core::Column column, std::string_view start, const Visitor& visit) const override {
     table_scan((*tables_)[static_cast<size_t>(column)], start, visit);
   }
-  std::unique_ptr<core::StorageView> snapshot() const override { return std::make_unique<Frozen>(tables_); }
+  std::unique_ptr<core::StorageView> snapshot() const override {
+    return std::make_unique<Frozen>(tables_);
+  }
 
  private:
   std::shared_ptr<const Tables> tables_;

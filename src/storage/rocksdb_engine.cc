@@ -36,7 +36,7 @@ struct RocksDbEngine::Impl {
   // copies were a tenth of a follower's time under pipelined SETs (docs/benchmarks.md).
   rocksdb::WriteBatch scratch;
   std::vector<uint32_t> order;  // reused: the order in which write() adds a batch's operations
-  EngineStats stats;  // written by the owner's thread only
+  EngineStats stats;            // written by the owner's thread only
   std::atomic<uint64_t> syncs_total{0};  // sync() may run on the sync thread
   // write_checkpoint(), on the checkpoint thread: the options its files are built with (each
   // column's, so they carry the same filters as the column's own files), where they are built.
@@ -75,8 +75,9 @@ std::optional<std::string> read_one(rocksdb::DB& db, rocksdb::ColumnFamilyHandle
   return value;
 }
 
-void scan_from(rocksdb::DB& db, rocksdb::ColumnFamilyHandle* column, const rocksdb::ReadOptions& options,
-               std::string_view start, const core::StorageView::Visitor& visit) {
+void scan_from(rocksdb::DB& db, rocksdb::ColumnFamilyHandle* column,
+               const rocksdb::ReadOptions& options, std::string_view start,
+               const core::StorageView::Visitor& visit) {
   std::unique_ptr<rocksdb::Iterator> it(db.NewIterator(options, column));
   for (it->Seek(slice(start)); it->Valid(); it->Next()) {
     const rocksdb::Slice key = it->key();
@@ -166,7 +167,7 @@ std::unique_ptr<RocksDbEngine> RocksDbEngine::open(const RocksDbOptions& options
   // rewritten soonest, and the files a checkpoint builds are then not compressed on the loop's
   // neighbour thread only to be decompressed by the next compaction.
   data_options.level0_file_num_compaction_trigger = 8;
-  data_options.compression_per_level = {rocksdb::kNoCompression, rocksdb::kNoCompression,
+  data_options.compression_per_level = {rocksdb::kNoCompression,     rocksdb::kNoCompression,
                                         rocksdb::kSnappyCompression, rocksdb::kSnappyCompression,
                                         rocksdb::kSnappyCompression, rocksdb::kSnappyCompression,
                                         rocksdb::kSnappyCompression};
@@ -209,11 +210,13 @@ std::unique_ptr<RocksDbEngine> RocksDbEngine::open(const RocksDbOptions& options
 }
 
 std::optional<std::string> RocksDbEngine::get(core::Column column, std::string_view key) const {
-  return read_one(*impl_->db, impl_->columns[static_cast<size_t>(column)], impl_->read_options, key);
+  return read_one(*impl_->db, impl_->columns[static_cast<size_t>(column)], impl_->read_options,
+                  key);
 }
 
 void RocksDbEngine::scan(core::Column column, std::string_view start, const Visitor& visit) const {
-  scan_from(*impl_->db, impl_->columns[static_cast<size_t>(column)], impl_->read_options, start, visit);
+  scan_from(*impl_->db, impl_->columns[static_cast<size_t>(column)], impl_->read_options, start,
+            visit);
 }
 
 std::unique_ptr<core::StorageView> RocksDbEngine::snapshot() const {
@@ -267,7 +270,8 @@ void put_in_key_order(const std::vector<core::WriteBatch::Operation>& operations
     for (size_t c = 1; c <= core::column_count; ++c) starts[c] += starts[c - 1];
     std::array<uint32_t, core::column_count> next{};
     std::copy(starts.begin(), starts.end() - 1, next.begin());
-    for (uint32_t i = begin; i < end; ++i) order[next[static_cast<size_t>(operations[i].column)]++] = i;
+    for (uint32_t i = begin; i < end; ++i)
+      order[next[static_cast<size_t>(operations[i].column)]++] = i;
     for (size_t c = 0; c < core::column_count; ++c) {
       const auto first = order.begin() + starts[c];
       const auto last = order.begin() + starts[c + 1];
@@ -296,8 +300,12 @@ Status RocksDbEngine::write(const core::WriteBatch& batch) {
     auto* handle = impl_->columns[static_cast<size_t>(op.column)];
     rocksdb::Status status;
     switch (op.kind) {
-      case core::WriteBatch::Operation::Kind::put: status = rocks_batch.Put(handle, op.key, op.value); break;
-      case core::WriteBatch::Operation::Kind::erase: status = rocks_batch.Delete(handle, op.key); break;
+      case core::WriteBatch::Operation::Kind::put:
+        status = rocks_batch.Put(handle, op.key, op.value);
+        break;
+      case core::WriteBatch::Operation::Kind::erase:
+        status = rocks_batch.Delete(handle, op.key);
+        break;
       case core::WriteBatch::Operation::Kind::erase_range:
         status = rocks_batch.DeleteRange(handle, op.key, op.value);
         break;
@@ -311,8 +319,8 @@ Status RocksDbEngine::write(const core::WriteBatch& batch) {
         REPLIKV_ASSERT(it->status().ok(), "RocksDB scan failed (storage damaged?)");
         for (const auto& earlier : operations) {
           if (&earlier == &op) break;
-          if (earlier.column == op.column && earlier.kind == core::WriteBatch::Operation::Kind::put &&
-              earlier.key + '\0' > end) {
+          if (earlier.column == op.column &&
+              earlier.kind == core::WriteBatch::Operation::Kind::put && earlier.key + '\0' > end) {
             end = earlier.key + '\0';
           }
         }
@@ -378,13 +386,16 @@ Status RocksDbEngine::write_checkpoint(const core::WriteBatch& batch) {
     // Sorted by key, a key's operations in batch order: the last one is what the batch leaves.
     std::sort(indexes.begin(), indexes.end(), [&](const Sorted& a, const Sorted& b) {
       if (a.prefix != b.prefix) return a.prefix < b.prefix;
-      if (const int c = operations[a.index].key.compare(operations[b.index].key); c != 0) return c < 0;
+      if (const int c = operations[a.index].key.compare(operations[b.index].key); c != 0)
+        return c < 0;
       return a.index < b.index;
     });
     // The page cache keeps the file: reads of the records just written are likely.
-    rocksdb::SstFileWriter writer(rocksdb::EnvOptions(), impl_->file_options[column], impl_->columns[column],
+    rocksdb::SstFileWriter writer(rocksdb::EnvOptions(), impl_->file_options[column],
+                                  impl_->columns[column],
                                   /*invalidate_page_cache=*/false);
-    files.push_back(impl_->checkpoint_dir + "/" + std::to_string(number) + "-" + kColumnNames[column] + ".sst");
+    files.push_back(impl_->checkpoint_dir + "/" + std::to_string(number) + "-" +
+                    kColumnNames[column] + ".sst");
     rocksdb::Status status = writer.Open(files.back());
     for (size_t i = 0; status.ok() && i < indexes.size(); ++i) {
       const auto& op = operations[indexes[i].index];
@@ -392,7 +403,8 @@ Status RocksDbEngine::write_checkpoint(const core::WriteBatch& batch) {
           operations[indexes[i + 1].index].key == op.key) {
         continue;  // not the key's last operation
       }
-      status = op.kind == core::WriteBatch::Operation::Kind::put ? writer.Put(op.key, op.value) : writer.Delete(op.key);
+      status = op.kind == core::WriteBatch::Operation::Kind::put ? writer.Put(op.key, op.value)
+                                                                 : writer.Delete(op.key);
     }
     if (status.ok()) status = writer.Finish();  // syncs the file
     if (!status.ok()) {
@@ -402,7 +414,7 @@ Status RocksDbEngine::write_checkpoint(const core::WriteBatch& batch) {
     rocksdb::IngestExternalFileArg arg;
     arg.column_family = impl_->columns[column];
     arg.external_files = {files.back()};
-    arg.options.move_files = true;  // linked into the database, not copied
+    arg.options.move_files = true;           // linked into the database, not copied
     arg.options.write_global_seqno = false;  // kept in the MANIFEST: no write into the file
     args.push_back(std::move(arg));
   }

@@ -57,7 +57,8 @@ TEST(Simulator, ScheduleTextErrorsNameTheLine) {
   EXPECT_FALSE(parse_schedule("10 kill 1\n5 heal\n", error));
   EXPECT_NE(error.find("line 2"), std::string::npos) << error;
   EXPECT_FALSE(parse_schedule("10 explode 1\n", error));
-  EXPECT_TRUE(parse_schedule("# comment\n10 partition c0-1\n20 skew 1 -300\n30 heal\n", error)) << error;
+  EXPECT_TRUE(parse_schedule("# comment\n10 partition c0-1\n20 skew 1 -300\n30 heal\n", error))
+      << error;
 }
 
 TEST(Simulator, FaultsHappen) {
@@ -106,7 +107,8 @@ TEST(Simulator, AFailingScheduleShrinksToWhatMatters) {
   EXPECT_LT(smallest.size(), schedule->size());
   EXPECT_TRUE(std::any_of(smallest.begin(), smallest.end(),
                           [](const FaultEvent& e) { return e.kind == FaultEvent::Kind::kill; }))
-      << "losing acknowledged writes needs a crash:\n" << to_text(smallest);
+      << "losing acknowledged writes needs a crash:\n"
+      << to_text(smallest);
   options.schedule = smallest;
   EXPECT_TRUE(run_simulation(options).failed());
 }
@@ -135,8 +137,8 @@ class Broadcaster final : public core::Replica {
       : id_(id), nodes_(nodes), counts_(counts) {}
   void client_request(core::ClientRequest request) override {
     pending_.replies.push_back({request.connection, request.sequence,
-                                core::Reply::error("ERR this test replica serves no clients"), std::nullopt,
-                                std::nullopt});
+                                core::Reply::error("ERR this test replica serves no clients"),
+                                std::nullopt, std::nullopt});
   }
   void peer_message(const core::Message& message) override {
     EXPECT_EQ(message.to, id_);
@@ -153,9 +155,10 @@ class Broadcaster final : public core::Replica {
     for (int peer = 1; peer <= nodes_; ++peer) {
       if (peer == static_cast<int>(id_.value())) continue;
       for (int i = 0; i < 4; ++i) {
-        pending_.messages.push_back({id_, core::NodeId(static_cast<uint32_t>(peer)),
-                                     "hello from " + std::to_string(id_.value()) + " #" +
-                                         std::to_string(++next_number_[static_cast<uint32_t>(peer)])});
+        pending_.messages.push_back(
+            {id_, core::NodeId(static_cast<uint32_t>(peer)),
+             "hello from " + std::to_string(id_.value()) + " #" +
+                 std::to_string(++next_number_[static_cast<uint32_t>(peer)])});
         ++counts_.sent;
       }
     }
@@ -317,8 +320,8 @@ TEST(Simulator, RaftRegressionRefusedDuplicateForwardWasApplied) {
 // a higher term meanwhile never heard from it, so the replicas did not converge. Fixed: a step
 // back counts as no time passing.
 TEST(Simulator, RaftRegressionClockSteppedBackSilencedLeader) {
-  for (const auto& [seed, reorder_all] : {std::pair<uint64_t, bool>{3126675514, false}, {3253495570, false},
-                                          {2709434948, true}}) {
+  for (const auto& [seed, reorder_all] :
+       {std::pair<uint64_t, bool>{3126675514, false}, {3253495570, false}, {2709434948, true}}) {
     SimOptions options = as_found(raft(seed, 3));
     options.reorder_all = reorder_all;
     const SimResult result = run_simulation(options);
@@ -336,8 +339,8 @@ TEST(Simulator, RaftAckPolicies) {
     int nodes;
     const char* ack;
   };
-  for (const Case& c : {Case{3, "sync"}, Case{3, "1"}, Case{5, "1"}, Case{5, "2"}, Case{5, "sync"}, Case{3, "async"},
-                        Case{5, "async"}}) {
+  for (const Case& c : {Case{3, "sync"}, Case{3, "1"}, Case{5, "1"}, Case{5, "2"}, Case{5, "sync"},
+                        Case{3, "async"}, Case{5, "async"}}) {
     // Seed 24 (five nodes, k = 1) truncates a committed entry — caught by the replica's
     // assertion — when elections need only a majority.
     for (uint64_t seed : {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 24}) {
@@ -348,7 +351,8 @@ TEST(Simulator, RaftAckPolicies) {
       ASSERT_FALSE(result.failed()) << report(result, options);
       if (std::string(c.ack) != "async") {
         for (const auto& check : result.checks) {
-          EXPECT_NE(check.verdict, check::Verdict::invalid) << check.checker << ": " << report(result, options);
+          EXPECT_NE(check.verdict, check::Verdict::invalid)
+              << check.checker << ": " << report(result, options);
         }
       }
     }
@@ -372,7 +376,8 @@ TEST(Simulator, RaftOperatorFailoversLoseNothing) {
       const SimResult result = run_simulation(options);
       ASSERT_FALSE(result.failed()) << report(result, options);
       for (const auto& check : result.checks) {
-        EXPECT_NE(check.verdict, check::Verdict::invalid) << check.checker << ": " << report(result, options);
+        EXPECT_NE(check.verdict, check::Verdict::invalid)
+            << check.checker << ": " << report(result, options);
       }
       asked += result.stats.handovers + result.stats.forced_promotions;
       done += result.stats.failovers_done;
@@ -453,8 +458,9 @@ TEST(Simulator, RaftPromotionAcceptingDataLossConvergesAndCountsTheLoss) {
   int runs_losing = 0;
   for (uint64_t seed = 1; seed <= 9; ++seed) {
     std::string error;
-    const auto schedule =
-        parse_schedule("700 isolate 500\n800 force " + std::to_string(seed % 3 + 1) + " accept-data-loss\n", error);
+    const auto schedule = parse_schedule(
+        "700 isolate 500\n800 force " + std::to_string(seed % 3 + 1) + " accept-data-loss\n",
+        error);
     ASSERT_TRUE(schedule.has_value()) << error;
     SimOptions options = raft(seed, 3);
     options.schedule = schedule;
@@ -462,8 +468,10 @@ TEST(Simulator, RaftPromotionAcceptingDataLossConvergesAndCountsTheLoss) {
     ASSERT_FALSE(result.failed()) << report(result, options);
     EXPECT_EQ(result.stats.data_loss_promotions, 1u);
     for (const auto& check : result.checks) {
-      if (check.checker == "convergence" || check.checker == "one-leader" || check.checker == "log-agreement") {
-        EXPECT_EQ(check.verdict, check::Verdict::valid) << check.checker << ": " << report(result, options);
+      if (check.checker == "convergence" || check.checker == "one-leader" ||
+          check.checker == "log-agreement") {
+        EXPECT_EQ(check.verdict, check::Verdict::valid)
+            << check.checker << ": " << report(result, options);
       }
       if (check.checker == "lost-writes" && check.verdict == check::Verdict::invalid) ++runs_losing;
     }
@@ -492,11 +500,12 @@ TEST(Simulator, RaftFsyncNeverRollsBackWhatCrashesLost) {
 // from the start again; the leader skipped them as its old writes' duplicates, and the node
 // answered them with the old writes' results (an acknowledged write lost; reads not
 // linearizable). Fixed by the data directory's incarnation in every origin. Seed 3: a follower
-// resent a write at once, for ever, to a refusing node that had lost its disk (its term was behind):
-// millions of messages. Fixed: a refusal counts in the refused node's term or this one's, whichever
-// is later.
+// resent a write at once, for ever, to a refusing node that had lost its disk (its term was
+// behind): millions of messages. Fixed: a refusal counts in the refused node's term or this one's,
+// whichever is later.
 TEST(Simulator, RaftRegressionDiskLoss) {
-  for (const auto& [seed, reorder_all] : {std::pair<uint64_t, bool>{11, true}, {76, true}, {3, false}}) {
+  for (const auto& [seed, reorder_all] :
+       {std::pair<uint64_t, bool>{11, true}, {76, true}, {3, false}}) {
     SimOptions options = raft(seed, 3);
     options.reorder_all = reorder_all;
     options.mixed_reads = false;  // the workload these seeds were found with
@@ -507,8 +516,8 @@ TEST(Simulator, RaftRegressionDiskLoss) {
   }
   // With fsync "never" the simulator reported no Ready as durable until a sync: the leader's own
   // log never counted, and with the other follower a non-voter commit stalled (liveness).
-  // Seed 6297: a follower (a non-voter after its disk loss) had compacted committed entries that the
-  // new leader lacked (lost, fsync "never"), and took the leader's entries below its compacted
+  // Seed 6297: a follower (a non-voter after its disk loss) had compacted committed entries that
+  // the new leader lacked (lost, fsync "never"), and took the leader's entries below its compacted
   // point as matching: it never converged. Where rollback is on, a compacted prefix now proves
   // nothing: APPENDs compare at its last entry.
   for (const uint64_t seed : {6004, 6297}) {
@@ -538,7 +547,8 @@ bool caught_in_child(const SimOptions& options) {
   if (child == 0) _exit(run_simulation(options).failed() ? 1 : 0);
   int status = 0;
   if (child < 0 || waitpid(child, &status, 0) != child) return false;
-  return (WIFEXITED(status) && WEXITSTATUS(status) == 1) || (WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
+  return (WIFEXITED(status) && WEXITSTATUS(status) == 1) ||
+         (WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
 }
 
 TEST(Simulator, RaftBrokenReplicaIsCaught) {
@@ -579,10 +589,12 @@ TEST(Simulator, RaftMessagesLeavingEarlyAreCaught) {
 // Fresh seeds for a bounded time, the base seed printed so a failure can be replayed.
 TEST(Simulator, StandaloneFreshSeeds) {
   uint64_t base = std::random_device{}();
-  if (const char* forced = std::getenv("REPLIKV_SIM_SEED")) base = std::strtoull(forced, nullptr, 10);
+  if (const char* forced = std::getenv("REPLIKV_SIM_SEED"))
+    base = std::strtoull(forced, nullptr, 10);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
   int runs = 0;
-  for (uint64_t seed = base; std::chrono::steady_clock::now() < deadline && runs < 200; ++seed, ++runs) {
+  for (uint64_t seed = base; std::chrono::steady_clock::now() < deadline && runs < 200;
+       ++seed, ++runs) {
     // Alternate strategies; a quarter of the standalone runs with fsync "never", half the Raft
     // runs on the network that reorders every message, and the Raft runs through the ack dial
     // (3 or 5 nodes).

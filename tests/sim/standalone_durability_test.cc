@@ -28,7 +28,8 @@ struct Sent {
 };
 
 void run_seed(uint64_t seed, int steps) {
-  SCOPED_TRACE("seed " + std::to_string(seed) + " (rerun: REPLIKV_SEED=" + std::to_string(seed) + ")");
+  SCOPED_TRACE("seed " + std::to_string(seed) + " (rerun: REPLIKV_SEED=" + std::to_string(seed) +
+               ")");
   Rng rng(seed);
   // The record cache: off, tiny (constant eviction), or large enough for every key.
   const uint64_t cache_sizes[] = {0, 300, 1 << 20};
@@ -44,7 +45,8 @@ void run_seed(uint64_t seed, int steps) {
   auto check_released = [&] {
     for (const auto& reply : driver.take_released()) {
       ASSERT_TRUE(!first_unsynced || reply.sequence < *first_unsynced)
-          << "reply " << reply.sequence << " left before write " << *first_unsynced << " was synced";
+          << "reply " << reply.sequence << " left before write " << *first_unsynced
+          << " was synced";
       ASSERT_EQ(reply.reply, expected.at(reply.sequence)) << "sequence " << reply.sequence;
       expected.erase(reply.sequence);
     }
@@ -64,7 +66,8 @@ void run_seed(uint64_t seed, int steps) {
     } else if (action < 55) {
       const auto it = model.find(key);
       const int64_t next = (it == model.end() ? 0 : std::stoll(it->second)) + 1;
-      const bool numeric = it == model.end() || it->second.find_first_not_of("0123456789") == std::string::npos;
+      const bool numeric =
+          it == model.end() || it->second.find_first_not_of("0123456789") == std::string::npos;
       const uint64_t sequence = driver.send(IncrByRequest{key, 1});
       sent_write(sequence);
       if (numeric) {
@@ -79,7 +82,8 @@ void run_seed(uint64_t seed, int steps) {
       expected[sequence] = Reply::number(model.erase(key) ? 1 : 0);
     } else if (action < 80) {
       const auto it = model.find(key);
-      expected[driver.send(GetRequest{key})] = it == model.end() ? Reply::nil() : Reply::bulk(it->second);
+      expected[driver.send(GetRequest{key})] =
+          it == model.end() ? Reply::nil() : Reply::bulk(it->second);
     } else if (action < 95) {
       check_released();
       driver.sync();

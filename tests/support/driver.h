@@ -40,7 +40,8 @@ class TestDriver {
   // Sends a request; returns its sequence number. The reply is released only after a sync.
   uint64_t send(core::Request request) {
     const uint64_t sequence = next_sequence_++;
-    replica_->client_request({core::ConnectionId(1), sequence, std::move(request), {}, std::nullopt});
+    replica_->client_request(
+        {core::ConnectionId(1), sequence, std::move(request), {}, std::nullopt});
     if (eager_) drain();
     return sequence;
   }

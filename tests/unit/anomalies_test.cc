@@ -27,8 +27,8 @@ class HistoryText {
   static std::string fmt(int process, const char* type, const char* f, const char* key,
                          const char* value, int64_t time_ms, const char* extra) {
     return "{\"process\":" + std::to_string(process) + ",\"type\":\"" + type + "\",\"f\":\"" + f +
-           "\",\"key\":\"" + key + "\",\"value\":" + value + ",\"time\":" +
-           std::to_string(time_ms * 1'000'000) + extra + "}\n";
+           "\",\"key\":\"" + key + "\",\"value\":" + value +
+           ",\"time\":" + std::to_string(time_ms * 1'000'000) + extra + "}\n";
   }
   std::string text_;
 };
@@ -37,20 +37,27 @@ TEST(LostWrites, AcknowledgedInsertMissingFromFinalReadIsLost) {
   HistoryText h;
   h.op(1, "invoke", "insert", "a", "1", 0).op(1, "ok", "insert", "a", "1", 1);
   h.op(2, "invoke", "insert", "b", "2", 2).op(2, "ok", "insert", "b", "2", 3);
-  h.op(3, "invoke", "insert", "c", "3", 4).op(3, "info", "insert", "c", "3", 5);  // unknown: not counted
-  h.op(4, "invoke", "read", "a", "null", 10, ",\"final\":true").op(4, "ok", "read", "a", "1", 11, ",\"final\":true");
-  h.op(4, "invoke", "read", "b", "null", 12, ",\"final\":true").op(4, "ok", "read", "b", "null", 13, ",\"final\":true");
-  h.op(4, "invoke", "read", "c", "null", 14, ",\"final\":true").op(4, "ok", "read", "c", "null", 15, ",\"final\":true");
+  h.op(3, "invoke", "insert", "c", "3", 4)
+      .op(3, "info", "insert", "c", "3", 5);  // unknown: not counted
+  h.op(4, "invoke", "read", "a", "null", 10, ",\"final\":true")
+      .op(4, "ok", "read", "a", "1", 11, ",\"final\":true");
+  h.op(4, "invoke", "read", "b", "null", 12, ",\"final\":true")
+      .op(4, "ok", "read", "b", "null", 13, ",\"final\":true");
+  h.op(4, "invoke", "read", "c", "null", 14, ",\"final\":true")
+      .op(4, "ok", "read", "c", "null", 15, ",\"final\":true");
   const CheckResult result = check_lost_writes(h.parse());
   EXPECT_EQ(result.verdict, Verdict::invalid);
-  EXPECT_NE(result.summary.find("2 acknowledged inserts, 1 lost"), std::string::npos) << result.summary;
+  EXPECT_NE(result.summary.find("2 acknowledged inserts, 1 lost"), std::string::npos)
+      << result.summary;
 }
 
 TEST(LostWrites, ReportedPerNode) {
   HistoryText h;
   h.op(1, "invoke", "insert", "a", "1", 0).op(1, "ok", "insert", "a", "1", 1);
-  h.op(2, "invoke", "read", "a", "null", 10, ",\"final\":true,\"node\":\"n1\"").op(2, "ok", "read", "a", "1", 11, ",\"final\":true,\"node\":\"n1\"");
-  h.op(2, "invoke", "read", "a", "null", 12, ",\"final\":true,\"node\":\"n2\"").op(2, "ok", "read", "a", "null", 13, ",\"final\":true,\"node\":\"n2\"");
+  h.op(2, "invoke", "read", "a", "null", 10, ",\"final\":true,\"node\":\"n1\"")
+      .op(2, "ok", "read", "a", "1", 11, ",\"final\":true,\"node\":\"n1\"");
+  h.op(2, "invoke", "read", "a", "null", 12, ",\"final\":true,\"node\":\"n2\"")
+      .op(2, "ok", "read", "a", "null", 13, ",\"final\":true,\"node\":\"n2\"");
   const CheckResult result = check_lost_writes(h.parse());
   EXPECT_EQ(result.verdict, Verdict::invalid);
   EXPECT_NE(result.summary.find("n2=1"), std::string::npos) << result.summary;
@@ -126,16 +133,18 @@ TEST(Availability, LongestWindowWithoutAnAcknowledgedWrite) {
   h.raw("{\"type\":\"nemesis\",\"value\":\"kill -9 n1\",\"time\":2000000}");
   h.op(2, "invoke", "write", "k", "2", 2);
   h.op(3, "invoke", "read", "k", "null", 3).op(3, "ok", "read", "k", "1", 4);  // a read is no write
-  h.op(2, "info", "write", "k", "2", 50);                                       // unknown: no acknowledgement
+  h.op(2, "info", "write", "k", "2", 50);  // unknown: no acknowledgement
   h.op(4, "invoke", "insert", "i", "3", 60).op(4, "ok", "insert", "i", "3", 71);
   h.op(5, "invoke", "cas", "k", "[1,4]", 72).op(5, "ok", "cas", "k", "[1,4]", 80);
-  h.op(6, "invoke", "read", "k", "null", 90, ",\"final\":true").op(6, "ok", "read", "k", "4", 500, ",\"final\":true");
+  h.op(6, "invoke", "read", "k", "null", 90, ",\"final\":true")
+      .op(6, "ok", "read", "k", "4", 500, ",\"final\":true");
   const History history = h.parse();
   ASSERT_EQ(history.nemesis.size(), 1u);
   EXPECT_EQ(history.nemesis[0].what, "kill -9 n1");
   const CheckResult result = check_availability(history);
   EXPECT_EQ(result.verdict, Verdict::valid);  // a measurement, never a violation
-  EXPECT_DOUBLE_EQ(result.figures.at("longest_ms"), 70.0);  // from the write acked at 1 ms to the insert at 71
+  EXPECT_DOUBLE_EQ(result.figures.at("longest_ms"),
+                   70.0);  // from the write acked at 1 ms to the insert at 71
   EXPECT_DOUBLE_EQ(result.figures.at("from_ms"), 1.0);
   EXPECT_DOUBLE_EQ(result.figures.at("acknowledged"), 3.0);
 }
@@ -154,7 +163,8 @@ TEST(Figures, TheCheckersReportTheirNumbersByName) {
   h.op(2, "invoke", "write", "k", "1", 1).op(2, "ok", "write", "k", "1", 1);
   h.op(2, "invoke", "write", "k", "2", 2).op(2, "ok", "write", "k", "2", 3);
   h.op(3, "invoke", "read", "k", "null", 10).op(3, "ok", "read", "k", "1", 11);  // 7 ms stale
-  h.op(4, "invoke", "read", "a", "null", 20, ",\"final\":true").op(4, "ok", "read", "a", "null", 21, ",\"final\":true");
+  h.op(4, "invoke", "read", "a", "null", 20, ",\"final\":true")
+      .op(4, "ok", "read", "a", "null", 21, ",\"final\":true");
   const History history = h.parse();
   const CheckResult lost = check_lost_writes(history);
   EXPECT_DOUBLE_EQ(lost.figures.at("acknowledged"), 1.0);

@@ -40,17 +40,21 @@ TEST(Command, Cas) {
   const auto absent = std::get<CasRequest>(std::get<Request>(parse({"cas", "k", "new"})));
   EXPECT_FALSE(absent.expected.has_value());
   EXPECT_EQ(error_of({"CAS", "k"}), "ERR wrong number of arguments for 'cas' command");
-  EXPECT_EQ(error_of({"CAS", "k", "a", "b", "c"}), "ERR wrong number of arguments for 'cas' command");
+  EXPECT_EQ(error_of({"CAS", "k", "a", "b", "c"}),
+            "ERR wrong number of arguments for 'cas' command");
   EXPECT_TRUE(find_command("cas")->write);
 }
 
 TEST(Command, ExpireOptions) {
-  EXPECT_EQ(error_of({"EXPIRE", "a", "10", "NX", "XX"}), "ERR NX and XX, GT or LT options at the same time are not compatible");
+  EXPECT_EQ(error_of({"EXPIRE", "a", "10", "NX", "XX"}),
+            "ERR NX and XX, GT or LT options at the same time are not compatible");
   EXPECT_EQ(error_of({"EXPIRE", "a", "10", "BOGUS"}), "ERR Unsupported option BOGUS");
   EXPECT_EQ(error_of({"EXPIRE", "a", "x"}), "ERR value is not an integer or out of range");
-  EXPECT_EQ(error_of({"EXPIRE", "a", "9223372036854775807"}), "ERR invalid expire time in 'expire' command");
+  EXPECT_EQ(error_of({"EXPIRE", "a", "9223372036854775807"}),
+            "ERR invalid expire time in 'expire' command");
   EXPECT_EQ(error_of({"PERSIST"}), "ERR wrong number of arguments for 'persist' command");
-  const auto at = std::get<ExpireRequest>(std::get<Request>(parse({"pexpireat", "k", "1234", "gt"})));
+  const auto at =
+      std::get<ExpireRequest>(std::get<Request>(parse({"pexpireat", "k", "1234", "gt"})));
   EXPECT_EQ(at.expiry.kind, Expiry::Kind::absolute_ms);
   EXPECT_EQ(at.expiry.ms, 1234);
   EXPECT_EQ(at.condition, ExpireRequest::Condition::if_greater);

@@ -9,7 +9,8 @@ namespace {
 
 TEST(Config, MemberListsParse) {
   std::map<uint32_t, std::string> members;
-  ASSERT_EQ(parse_members("1=127.0.0.1:7579,2=127.0.0.1:7580,3=localhost:7581", members), std::nullopt);
+  ASSERT_EQ(parse_members("1=127.0.0.1:7579,2=127.0.0.1:7580,3=localhost:7581", members),
+            std::nullopt);
   EXPECT_EQ(members.size(), 3u);
   EXPECT_EQ(members.at(2), "127.0.0.1:7580");
   EXPECT_EQ(members.at(3), "localhost:7581");
@@ -27,52 +28,62 @@ TEST(Config, BadMemberListsSayWhatIsWrong) {
 
 TEST(Config, LeaderStrategyNeedsAConsistentMemberList) {
   Config config;
-  EXPECT_NE(load_config(std::nullopt, {{"strategy", "leader"}}, config), std::nullopt) << "no peers";
+  EXPECT_NE(load_config(std::nullopt, {{"strategy", "leader"}}, config), std::nullopt)
+      << "no peers";
   Config missing;
-  const auto error = load_config(std::nullopt, {{"strategy", "leader"}, {"node_id", "4"}, {"peers", "1=h:1,2=h:2"}}, missing);
+  const auto error = load_config(
+      std::nullopt, {{"strategy", "leader"}, {"node_id", "4"}, {"peers", "1=h:1,2=h:2"}}, missing);
   ASSERT_TRUE(error.has_value());
   EXPECT_NE(error->find("not in the member list"), std::string::npos) << *error;
   Config heartbeat;
   EXPECT_NE(load_config(std::nullopt,
-                        {{"strategy", "leader"}, {"peers", "1=h:1"}, {"election_timeout_ms", "100"},
+                        {{"strategy", "leader"},
+                         {"peers", "1=h:1"},
+                         {"election_timeout_ms", "100"},
                          {"heartbeat_interval_ms", "60"}},
                         heartbeat),
             std::nullopt)
       << "heartbeats must come at least twice per election timeout";
   Config compaction;
   const auto keep = load_config(std::nullopt,
-                                {{"strategy", "leader"}, {"peers", "1=h:1"}, {"log_compact_entries", "100"},
+                                {{"strategy", "leader"},
+                                 {"peers", "1=h:1"},
+                                 {"log_compact_entries", "100"},
                                  {"log_keep_entries", "100"}},
                                 compaction);
   ASSERT_TRUE(keep.has_value());
   EXPECT_NE(keep->find("log_keep_entries"), std::string::npos) << *keep;
   Config compacting;
   EXPECT_EQ(load_config(std::nullopt,
-                        {{"strategy", "leader"}, {"peers", "1=127.0.0.1:7579"}, {"log_compact_entries", "100"},
+                        {{"strategy", "leader"},
+                         {"peers", "1=127.0.0.1:7579"},
+                         {"log_compact_entries", "100"},
                          {"log_keep_entries", "10"}},
                         compacting),
             std::nullopt);
   EXPECT_EQ(compacting.log_compact_entries, 100u);
   EXPECT_EQ(compacting.log_keep_entries, 10u);
   Config good;
-  EXPECT_EQ(load_config(std::nullopt, {{"strategy", "leader"}, {"peers", "1=127.0.0.1:7579,2=127.0.0.1:7580"}}, good),
-            std::nullopt);
+  EXPECT_EQ(
+      load_config(std::nullopt,
+                  {{"strategy", "leader"}, {"peers", "1=127.0.0.1:7579,2=127.0.0.1:7580"}}, good),
+      std::nullopt);
   EXPECT_EQ(good.strategy, Strategy::leader);
   // The ack policy: majority, async, sync, or a follower count below the member count.
-  const std::map<std::string, std::string> three = {{"strategy", "leader"},
-                                                    {"peers", "1=127.0.0.1:1,2=127.0.0.1:2,3=127.0.0.1:3"}};
+  const std::map<std::string, std::string> three = {
+      {"strategy", "leader"}, {"peers", "1=127.0.0.1:1,2=127.0.0.1:2,3=127.0.0.1:3"}};
   for (const char* good_ack : {"majority", "async", "sync", "1", "2"}) {
-    Config config;
+    Config loaded;
     auto settings = three;
     settings["ack"] = good_ack;
-    EXPECT_EQ(load_config(std::nullopt, settings, config), std::nullopt) << good_ack;
-    EXPECT_EQ(config.ack, good_ack);
+    EXPECT_EQ(load_config(std::nullopt, settings, loaded), std::nullopt) << good_ack;
+    EXPECT_EQ(loaded.ack, good_ack);
   }
   for (const char* bad_ack : {"0", "3", "all", "-1", ""}) {
-    Config config;
+    Config loaded;
     auto settings = three;
     settings["ack"] = bad_ack;
-    const auto refused = load_config(std::nullopt, settings, config);
+    const auto refused = load_config(std::nullopt, settings, loaded);
     ASSERT_NE(refused, std::nullopt) << bad_ack;
     EXPECT_NE(refused->find("ack"), std::string::npos) << *refused;
   }

@@ -19,7 +19,8 @@ Verdict verdict(const std::string& jsonl) { return check_linearizability(parse(j
 std::string ev(int process, const char* type, const char* f, const char* value, int time,
                const char* key = "x") {
   return "{\"process\":" + std::to_string(process) + ",\"type\":\"" + type + "\",\"f\":\"" + f +
-         "\",\"key\":\"" + key + "\",\"value\":" + value + ",\"time\":" + std::to_string(time) + "}\n";
+         "\",\"key\":\"" + key + "\",\"value\":" + value + ",\"time\":" + std::to_string(time) +
+         "}\n";
 }
 
 TEST(Linearizability, SequentialWriteThenRead) {
@@ -70,15 +71,17 @@ TEST(Linearizability, ConcurrentReadsMaySeeTheFlipInEitherOrderOnlyIfOverlapping
 
 TEST(Linearizability, CasRegister) {
   const std::string start = ev(1, "invoke", "write", "0", 0) + ev(1, "ok", "write", "0", 1);
-  const std::string cas = "{\"process\":2,\"type\":\"invoke\",\"f\":\"cas\",\"key\":\"x\",\"value\":[0,1],\"time\":2}\n"
-                          "{\"process\":2,\"type\":\"ok\",\"f\":\"cas\",\"key\":\"x\",\"value\":[0,1],\"time\":3}\n";
+  const std::string cas =
+      "{\"process\":2,\"type\":\"invoke\",\"f\":\"cas\",\"key\":\"x\",\"value\":[0,1],\"time\":2}\n"
+      "{\"process\":2,\"type\":\"ok\",\"f\":\"cas\",\"key\":\"x\",\"value\":[0,1],\"time\":3}\n";
   EXPECT_EQ(verdict(start + cas + ev(3, "invoke", "read", "null", 4) + ev(3, "ok", "read", "1", 5)),
             Verdict::valid);
   EXPECT_EQ(verdict(start + cas + ev(3, "invoke", "read", "null", 4) + ev(3, "ok", "read", "0", 5)),
             Verdict::invalid);
   // A CAS whose expected value was never there cannot have succeeded.
-  const std::string wrong = "{\"process\":2,\"type\":\"invoke\",\"f\":\"cas\",\"key\":\"x\",\"value\":[5,1],\"time\":2}\n"
-                            "{\"process\":2,\"type\":\"ok\",\"f\":\"cas\",\"key\":\"x\",\"value\":[5,1],\"time\":3}\n";
+  const std::string wrong =
+      "{\"process\":2,\"type\":\"invoke\",\"f\":\"cas\",\"key\":\"x\",\"value\":[5,1],\"time\":2}\n"
+      "{\"process\":2,\"type\":\"ok\",\"f\":\"cas\",\"key\":\"x\",\"value\":[5,1],\"time\":3}\n";
   EXPECT_EQ(verdict(start + wrong), Verdict::invalid);
 }
 
@@ -89,7 +92,8 @@ TEST(Linearizability, UnknownWriteMayTakeEffectLaterOrNever) {
   EXPECT_EQ(verdict(timeout + read_null), Verdict::valid);             // never happened
   EXPECT_EQ(verdict(timeout + read_one), Verdict::valid);              // happened
   EXPECT_EQ(verdict(timeout + read_null + read_one), Verdict::valid);  // happened late
-  const std::string read_null_after = ev(4, "invoke", "read", "null", 9) + ev(4, "ok", "read", "null", 10);
+  const std::string read_null_after =
+      ev(4, "invoke", "read", "null", 9) + ev(4, "ok", "read", "null", 10);
   EXPECT_EQ(verdict(timeout + read_one + read_null_after), Verdict::invalid);  // cannot un-happen
 }
 
@@ -98,8 +102,9 @@ TEST(Linearizability, UnknownWriteMayTakeEffectLaterOrNever) {
 // write must not be set aside as unobserved.
 TEST(Linearizability, AnUnknownCasSeenToTakeEffectObservedItsExpectedValue) {
   const std::string write = ev(1, "invoke", "write", "3", 0) + ev(1, "info", "write", "3", 1);
-  const std::string cas = "{\"process\":2,\"type\":\"invoke\",\"f\":\"cas\",\"key\":\"x\",\"value\":[3,4],\"time\":2}\n"
-                          "{\"process\":2,\"type\":\"info\",\"f\":\"cas\",\"key\":\"x\",\"value\":[3,4],\"time\":3}\n";
+  const std::string cas =
+      "{\"process\":2,\"type\":\"invoke\",\"f\":\"cas\",\"key\":\"x\",\"value\":[3,4],\"time\":2}\n"
+      "{\"process\":2,\"type\":\"info\",\"f\":\"cas\",\"key\":\"x\",\"value\":[3,4],\"time\":3}\n";
   const std::string read_four = ev(3, "invoke", "read", "null", 4) + ev(3, "ok", "read", "4", 5);
   EXPECT_EQ(verdict(write + cas + read_four), Verdict::valid);
   // Without the write of 3 nothing explains the 4.
@@ -116,9 +121,9 @@ TEST(Linearizability, InvocationWithoutCompletionIsUnknown) {
 }
 
 TEST(Linearizability, FailedWriteDidNotHappen) {
-  const CheckResult result = check_linearizability(parse(
-      ev(1, "invoke", "write", "1", 0) + ev(1, "fail", "write", "1", 1) +
-      ev(2, "invoke", "read", "null", 2) + ev(2, "ok", "read", "1", 3)));
+  const CheckResult result = check_linearizability(
+      parse(ev(1, "invoke", "write", "1", 0) + ev(1, "fail", "write", "1", 1) +
+            ev(2, "invoke", "read", "null", 2) + ev(2, "ok", "read", "1", 3)));
   EXPECT_EQ(result.verdict, Verdict::invalid);
   EXPECT_NE(result.summary.find("before any search"), std::string::npos);
   EXPECT_NE(result.details[0].find("whose write failed"), std::string::npos);
@@ -134,11 +139,12 @@ TEST(Linearizability, ReadOfAValueNoWriteProducedIsCaughtBeforeSearch) {
 TEST(Linearizability, KeysAreIndependent) {
   // Each key alone is linearizable, though one global order would need x's write before y's
   // read and y's write before x's read — fine, they are different registers.
-  EXPECT_EQ(verdict(ev(1, "invoke", "write", "1", 0, "x") + ev(2, "invoke", "write", "1", 0, "y") +
-                    ev(1, "ok", "write", "1", 1, "x") + ev(2, "ok", "write", "1", 1, "y") +
-                    ev(3, "invoke", "read", "null", 2, "y") + ev(4, "invoke", "read", "null", 2, "x") +
-                    ev(3, "ok", "read", "1", 3, "y") + ev(4, "ok", "read", "null", 3, "x")),
-            Verdict::invalid);  // x: read null after the write of 1 completed
+  EXPECT_EQ(
+      verdict(ev(1, "invoke", "write", "1", 0, "x") + ev(2, "invoke", "write", "1", 0, "y") +
+              ev(1, "ok", "write", "1", 1, "x") + ev(2, "ok", "write", "1", 1, "y") +
+              ev(3, "invoke", "read", "null", 2, "y") + ev(4, "invoke", "read", "null", 2, "x") +
+              ev(3, "ok", "read", "1", 3, "y") + ev(4, "ok", "read", "null", 3, "x")),
+      Verdict::invalid);  // x: read null after the write of 1 completed
   EXPECT_EQ(verdict(ev(1, "invoke", "write", "1", 0, "x") + ev(1, "ok", "write", "1", 1, "x") +
                     ev(2, "invoke", "read", "null", 2, "y") + ev(2, "ok", "read", "null", 3, "y")),
             Verdict::valid);
@@ -146,8 +152,10 @@ TEST(Linearizability, KeysAreIndependent) {
 
 TEST(Linearizability, WeakerReadsDoNotTakePart) {
   EXPECT_EQ(verdict(ev(1, "invoke", "write", "1", 0) + ev(1, "ok", "write", "1", 1) +
-                    "{\"process\":2,\"type\":\"invoke\",\"f\":\"read\",\"key\":\"x\",\"consistency\":\"eventual\",\"time\":2}\n"
-                    "{\"process\":2,\"type\":\"ok\",\"f\":\"read\",\"key\":\"x\",\"value\":null,\"time\":3}\n"),
+                    "{\"process\":2,\"type\":\"invoke\",\"f\":\"read\",\"key\":\"x\","
+                    "\"consistency\":\"eventual\",\"time\":2}\n"
+                    "{\"process\":2,\"type\":\"ok\",\"f\":\"read\",\"key\":\"x\",\"value\":null,"
+                    "\"time\":3}\n"),
             Verdict::valid);
 }
 
@@ -155,7 +163,11 @@ TEST(Linearizability, ManyConcurrentOperationsFromARealOrder) {
   // A register driven by a sequential order, each operation's interval stretched around its
   // linearization point so many overlap: must be judged linearizable.
   std::string history;
-  struct Pending { int process; std::string f, value; int end; };
+  struct Pending {
+    int process;
+    std::string f, value;
+    int end;
+  };
   std::vector<Pending> pending;
   int time = 0;
   std::string current = "null";
@@ -171,16 +183,19 @@ TEST(Linearizability, ManyConcurrentOperationsFromARealOrder) {
     }
     const bool write = i % 3 == 0;
     const std::string value = write ? std::to_string(i) : current;
-    history += ev(process, "invoke", write ? "write" : "read", write ? value.c_str() : "null", time++);
+    history +=
+        ev(process, "invoke", write ? "write" : "read", write ? value.c_str() : "null", time++);
     if (write) current = value;
     pending.push_back({process, write ? "write" : "read", value, time + 3});
   }
-  for (const auto& p : pending) history += ev(p.process, "ok", p.f.c_str(), p.value.c_str(), time++);
+  for (const auto& p : pending)
+    history += ev(p.process, "ok", p.f.c_str(), p.value.c_str(), time++);
   EXPECT_EQ(verdict(history), Verdict::valid);
 }
 
 TEST(History, ParseErrorsNameTheLine) {
-  std::istringstream bad("{\"process\":1,\"type\":\"invoke\",\"f\":\"read\",\"time\":1}\nnot json\n");
+  std::istringstream bad(
+      "{\"process\":1,\"type\":\"invoke\",\"f\":\"read\",\"time\":1}\nnot json\n");
   auto parsed = parse_history(bad);
   ASSERT_TRUE(std::holds_alternative<ParseError>(parsed));
   EXPECT_EQ(std::get<ParseError>(parsed).line, 2u);

@@ -18,7 +18,8 @@ namespace {
 // A free loopback port: bound, read, released (the transport binds it again at once).
 uint16_t free_port() {
   asio::io_context io;
-  asio::ip::tcp::acceptor probe(io, asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  asio::ip::tcp::acceptor probe(io,
+                                asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
   return probe.local_endpoint().port();
 }
 
@@ -53,7 +54,8 @@ struct PingPong {
   // Waits (bounded) until each node can send to the other, then plays the rounds.
   void play() {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-    while (!(one->connected(2) && two->connected(1)) && std::chrono::steady_clock::now() < deadline) {
+    while (!(one->connected(2) && two->connected(1)) &&
+           std::chrono::steady_clock::now() < deadline) {
       io.run_for(std::chrono::milliseconds(10));
     }
     ASSERT_TRUE(one->connected(2) && two->connected(1)) << "the two nodes connect";
@@ -75,7 +77,8 @@ TEST(PeerTransport, TheHigherIdAnswersOnTheConnectionTheLowerDialed) {
   EXPECT_EQ(test.pongs, PingPong::rounds);
   EXPECT_EQ(test.two->counters().messages_sent, static_cast<uint64_t>(PingPong::rounds));
   EXPECT_EQ(test.two->counters().messages_sent_back, static_cast<uint64_t>(PingPong::rounds));
-  EXPECT_EQ(test.one->counters().messages_sent_back, 0u) << "the lower id sends on its own connection";
+  EXPECT_EQ(test.one->counters().messages_sent_back, 0u)
+      << "the lower id sends on its own connection";
   EXPECT_EQ(test.one->counters().messages_dropped + test.two->counters().messages_dropped, 0u);
 }
 
@@ -102,18 +105,20 @@ TEST(PeerTransport, AnswersFlowAgainAfterTheLowerIdReconnects) {
   std::unique_ptr<PeerTransport> stopped = std::move(test.one);
   test.io.restart();
   test.io.run_for(std::chrono::milliseconds(100));  // node 2 notices
-  const std::map<uint32_t, std::string> members{{1, fmt::format("{}:{}", address, port1)},
-                                                {2, fmt::format("{}:{}", address, test.two->port())}};
+  const std::map<uint32_t, std::string> members{
+      {1, fmt::format("{}:{}", address, port1)},
+      {2, fmt::format("{}:{}", address, test.two->port())}};
   test.pongs = 0;
-  test.one = std::make_unique<PeerTransport>(test.io, 1, "test", members, [&test](core::Message message) {
-    ++test.pongs;
-    if (test.pongs == PingPong::rounds) {
-      test.io.stop();
-      return;
-    }
-    test.one->send({core::NodeId(1), core::NodeId(2), fmt::format("ping {}", test.pongs)});
-    (void)message;
-  });
+  test.one =
+      std::make_unique<PeerTransport>(test.io, 1, "test", members, [&test](core::Message message) {
+        ++test.pongs;
+        if (test.pongs == PingPong::rounds) {
+          test.io.stop();
+          return;
+        }
+        test.one->send({core::NodeId(1), core::NodeId(2), fmt::format("ping {}", test.pongs)});
+        (void)message;
+      });
   ASSERT_FALSE(test.one->listen(address, port1).has_value());
   test.one->start();
   test.play();

@@ -80,7 +80,8 @@ class Cluster {
     for (int round = 0; round < 10000 && !network_.empty(); ++round) {
       Message message = std::move(network_.front());
       network_.pop_front();
-      const int from = static_cast<int>(message.from.value()), to = static_cast<int>(message.to.value());
+      const int from = static_cast<int>(message.from.value()),
+                to = static_cast<int>(message.to.value());
       proto::RaftMessage raft;
       raft.ParseFromString(message.payload);
       if (down_.count(from) != 0 || down_.count(to) != 0 || !allow(from, to, raft)) continue;
@@ -118,7 +119,8 @@ class Cluster {
   void write_keys(int n, int count, bool deliver = true) {
     for (int i = 0; i < count; ++i) {
       ++key_sequence_;
-      request(n, key_sequence_, SetRequest{"k" + std::to_string(key_sequence_), "v", {}, {}, false});
+      request(n, key_sequence_,
+              SetRequest{"k" + std::to_string(key_sequence_), "v", {}, {}, false});
       if (deliver) deliver_all();
     }
   }
@@ -239,20 +241,23 @@ class Cluster {
   // The indexes node n's log holds (in storage).
   std::vector<uint64_t> log_indexes(int n) {
     std::vector<uint64_t> out;
-    engines_[static_cast<size_t>(n - 1)]->scan(Column::log, {}, [&](std::string_view key, std::string_view) {
-      out.push_back(read_u64_be(key));
-      return true;
-    });
+    engines_[static_cast<size_t>(n - 1)]->scan(Column::log, {},
+                                               [&](std::string_view key, std::string_view) {
+                                                 out.push_back(read_u64_be(key));
+                                                 return true;
+                                               });
     return out;
   }
   // Node n's state machine in storage: every data and expiry record.
   std::vector<std::pair<std::string, std::string>> state(int n) {
     std::vector<std::pair<std::string, std::string>> out;
     for (const Column column : {Column::data, Column::expiry}) {
-      engines_[static_cast<size_t>(n - 1)]->scan(column, {}, [&](std::string_view key, std::string_view value) {
-        out.emplace_back(std::string(1, static_cast<char>(column)) + std::string(key), std::string(value));
-        return true;
-      });
+      engines_[static_cast<size_t>(n - 1)]->scan(
+          column, {}, [&](std::string_view key, std::string_view value) {
+            out.emplace_back(std::string(1, static_cast<char>(column)) + std::string(key),
+                             std::string(value));
+            return true;
+          });
     }
     return out;
   }
@@ -262,11 +267,12 @@ class Cluster {
   // How many meta records of node n start with `prefix`.
   size_t meta_count(int n, std::string_view prefix) {
     size_t count = 0;
-    engines_[static_cast<size_t>(n - 1)]->scan(Column::meta, prefix, [&](std::string_view key, std::string_view) {
-      if (!key.starts_with(prefix)) return false;
-      ++count;
-      return true;
-    });
+    engines_[static_cast<size_t>(n - 1)]->scan(Column::meta, prefix,
+                                               [&](std::string_view key, std::string_view) {
+                                                 if (!key.starts_with(prefix)) return false;
+                                                 ++count;
+                                                 return true;
+                                               });
     return count;
   }
   void isolate(int n) { isolated_.insert(n); }

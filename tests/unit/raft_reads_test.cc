@@ -77,7 +77,8 @@ TEST(RaftReads, ASessionWhoseWriteWasReplacedIsToldSo) {
   const SessionToken written = *cluster.client_reply_for(1)->written;
   cluster.write_keys(leader, 30);
   cluster.run(5110, 5300);
-  ASSERT_GT(cluster.node(follower).status().log_first_index, written.index) << "compacted past the write";
+  ASSERT_GT(cluster.node(follower).status().log_first_index, written.index)
+      << "compacted past the write";
 
   cluster.request(follower, 100, GetRequest{"k"}, session, written);
   EXPECT_EQ(cluster.reply_for(100), Reply::bulk("v"));
@@ -86,7 +87,8 @@ TEST(RaftReads, ASessionWhoseWriteWasReplacedIsToldSo) {
   EXPECT_TRUE(starts_with(cluster.reply_for(101), "LOSTWRITE")) << cluster.reply_for(101)->text;
   EXPECT_EQ(cluster.node(follower).status().session_reads_lost_total, 1u);
   cluster.request(leader, 102, WaitRequest{1, 0}, {}, lost);
-  EXPECT_TRUE(starts_with(cluster.reply_for(102), "LOSTWRITE")) << "WAIT on a lost write does not block";
+  EXPECT_TRUE(starts_with(cluster.reply_for(102), "LOSTWRITE"))
+      << "WAIT on a lost write does not block";
 }
 
 // Lag is the time since a moment whose acknowledged writes the node has all applied, confirmed
@@ -145,7 +147,8 @@ TEST(RaftReads, LinearizableReadsAreRefusedUnderAsyncAndThePlainReadGoesToTheLea
   cluster.run(5010, 5100);
   cluster.request(follower, 2, GetRequest{"k"}, linearizable);
   const auto refused = cluster.reply_for(2);
-  ASSERT_TRUE(starts_with(refused, "ERR linearizable reads are not offered with ack async")) << refused->text;
+  ASSERT_TRUE(starts_with(refused, "ERR linearizable reads are not offered with ack async"))
+      << refused->text;
   cluster.request(follower, 3, GetRequest{"k"});
   cluster.run(5110, 5300);
   EXPECT_EQ(cluster.reply_for(3), Reply::bulk("v")) << "a plain GET is never refused";
@@ -244,7 +247,8 @@ TEST(RaftFailover, AHandoverMovesLeadershipAndLosesNothing) {
   cluster.request(leader, 3, SetRequest{"k", "w", {}, {}, false});
   const auto refused = cluster.reply_for(3);
   ASSERT_TRUE(refused && refused->is_error());
-  EXPECT_EQ(refused->text.rfind("TRYAGAIN leadership is being handed to node", 0), 0u) << refused->text;
+  EXPECT_EQ(refused->text.rfind("TRYAGAIN leadership is being handed to node", 0), 0u)
+      << refused->text;
   cluster.heal();
   cluster.run(5060, 5200);
   EXPECT_EQ(cluster.reply_for(2), Reply::ok());
@@ -393,8 +397,9 @@ TEST(RaftLease, ARestartedNodeGrantsNoVoteForAMinimumElectionTimeout) {
   vote.set_last_log_index(cluster.node(candidate).status().last_index.value());
   vote.set_last_log_term(cluster.node(candidate).term().value());
   const Term before = cluster.node(restarted).term();
-  cluster.node(restarted).peer_message(
-      {NodeId(static_cast<uint32_t>(candidate)), NodeId(static_cast<uint32_t>(restarted)), vote.SerializeAsString()});
+  cluster.node(restarted).peer_message({NodeId(static_cast<uint32_t>(candidate)),
+                                        NodeId(static_cast<uint32_t>(restarted)),
+                                        vote.SerializeAsString()});
   EXPECT_EQ(cluster.node(restarted).term(), before) << "the vote request was ignored";
 }
 
@@ -422,7 +427,8 @@ TEST(RaftFailover, AForcedPromotionAcceptingDataLossLeadsAndTheOthersRollBack) {
   FailoverRequest force{static_cast<uint32_t>(target), true, 100, false};
   cluster.request(target, 2, force);
   cluster.run(5060, 5200);
-  ASSERT_TRUE(cluster.reply_for(2) && cluster.reply_for(2)->is_error()) << "refused without accepting the loss";
+  ASSERT_TRUE(cluster.reply_for(2) && cluster.reply_for(2)->is_error())
+      << "refused without accepting the loss";
 
   force.accept_data_loss = true;
   cluster.request(target, 3, force);
@@ -433,7 +439,8 @@ TEST(RaftFailover, AForcedPromotionAcceptingDataLossLeadsAndTheOthersRollBack) {
   // the sync (a crash before it must not leave followers holding a term the leader forgot).
   bool appends_held = false;
   for (const auto& sent : cluster.sent()) {
-    if (sent.from == target && sent.type == proto::RaftMessage::APPEND && sent.term_or_vote_written) {
+    if (sent.from == target && sent.type == proto::RaftMessage::APPEND &&
+        sent.term_or_vote_written) {
       EXPECT_FALSE(sent.early);
       appends_held = true;
     }

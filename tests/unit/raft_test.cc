@@ -16,7 +16,6 @@ namespace {
 
 using testing::Cluster;
 
-
 TEST(Raft, ElectsOneLeaderThatReplicatesAndServesLinearizableReads) {
   Cluster cluster(3);
   cluster.run(0, 5000);
@@ -51,7 +50,8 @@ TEST(Raft, OnlyALeadersAppendsLeaveBeforeTheSync) {
   for (const auto& sent : cluster.sent()) {
     if (sent.early) {
       EXPECT_EQ(sent.type, proto::RaftMessage::APPEND) << "from node " << sent.from;
-      EXPECT_FALSE(sent.term_or_vote_written) << "an early message in a Ready that writes a term or vote";
+      EXPECT_FALSE(sent.term_or_vote_written)
+          << "an early message in a Ready that writes a term or vote";
       ++early_appends;
     }
     if (sent.type == proto::RaftMessage::VOTE || sent.type == proto::RaftMessage::VOTE_RESPONSE) {
@@ -92,14 +92,16 @@ TEST(Raft, AFollowerForwardsWritesAndAnswersWithTheLeadersResult) {
 TEST(Raft, WithRedirectAFollowerRefusesNamingTheLeaderAndItsAddress) {
   Cluster cluster(3, [](int, RaftOptions& options) {
     options.redirect = true;
-    options.client_addresses = {{1, "127.0.0.1:7001"}, {2, "127.0.0.1:7002"}, {3, "127.0.0.1:7003"}};
+    options.client_addresses = {
+        {1, "127.0.0.1:7001"}, {2, "127.0.0.1:7002"}, {3, "127.0.0.1:7003"}};
   });
   cluster.run(0, 5000);
   const int leader = cluster.leaders().at(0);
   const int follower = leader % 3 + 1;
   cluster.request(follower, 7, SetRequest{"k", "v", {}, {}, false});
   cluster.request(follower, 8, GetRequest{"k"});
-  const std::string expected = fmt::format("NOTLEADER the leader is node {} at 127.0.0.1:700{}", leader, leader);
+  const std::string expected =
+      fmt::format("NOTLEADER the leader is node {} at 127.0.0.1:700{}", leader, leader);
   EXPECT_EQ(cluster.reply_for(7), Reply::error(expected));
   EXPECT_EQ(cluster.reply_for(8), Reply::error(expected));
   EXPECT_EQ(cluster.node(leader).status().key_count, 0u);
@@ -114,7 +116,8 @@ TEST(Raft, ADuplicatedForwardIsAppliedOnce) {
   cluster.duplicate_forwards(true);
   for (uint64_t i = 1; i <= 20; ++i) cluster.request(follower, i, IncrByRequest{"n", 1});
   cluster.run(5010, 5300);
-  for (uint64_t i = 1; i <= 20; ++i) EXPECT_EQ(cluster.reply_for(i), Reply::number(static_cast<int64_t>(i)));
+  for (uint64_t i = 1; i <= 20; ++i)
+    EXPECT_EQ(cluster.reply_for(i), Reply::number(static_cast<int64_t>(i)));
   cluster.request(leader, 100, GetRequest{"n"});
   cluster.run(5310, 5400);
   EXPECT_EQ(cluster.reply_for(100), Reply::bulk("20"));
@@ -163,7 +166,8 @@ TEST(Raft, ARestartAppliesTheLogAfterTheCheckpointAgain) {
   EXPECT_GT(before.dirty_records, 0u);
   EXPECT_FALSE(cluster.engine(follower).get(Column::data, data_key("n")).has_value());
   const std::string digest = cluster.node(follower).state_digest();
-  EXPECT_EQ(digest, cluster.node(leader).state_digest()) << "equal states, whatever is checkpointed";
+  EXPECT_EQ(digest, cluster.node(leader).state_digest())
+      << "equal states, whatever is checkpointed";
 
   cluster.crash(follower);
   cluster.start(follower);
@@ -187,10 +191,11 @@ TEST(Raft, ARestartAppliesTheLogAfterTheCheckpointAgain) {
   EXPECT_TRUE(cluster.engine(follower).get(Column::data, data_key("m")).has_value());
   // The at-most-once windows went with it, into the state column (a restart reads them there).
   size_t windows = 0;
-  cluster.engine(follower).scan(Column::state, state_window_prefix, [&](std::string_view key, std::string_view) {
-    windows += key.starts_with(state_window_prefix) ? 1 : 0;
-    return key.starts_with(state_window_prefix);
-  });
+  cluster.engine(follower).scan(Column::state, state_window_prefix,
+                                [&](std::string_view key, std::string_view) {
+                                  windows += key.starts_with(state_window_prefix) ? 1 : 0;
+                                  return key.starts_with(state_window_prefix);
+                                });
   EXPECT_GE(windows, 1u);
   cluster.crash(follower);
   cluster.start(follower);
@@ -240,7 +245,8 @@ TEST(Raft, ACheckpointInFlightHoldsCompactionBackAndACrashLosesIt) {
   const ReplicaStatus done = cluster.node(follower).status();
   EXPECT_FALSE(done.checkpoint_in_flight);
   EXPECT_EQ(done.checkpoint_index, done.applied_index);
-  EXPECT_EQ(cluster.engine(follower).get(Column::data, data_key("n")), encode_value("41", std::nullopt));
+  EXPECT_EQ(cluster.engine(follower).get(Column::data, data_key("n")),
+            encode_value("41", std::nullopt));
 }
 
 // A snapshot arriving while a checkpoint is in flight waits for it: the install would replace the
@@ -296,8 +302,10 @@ TEST(Raft, TinyDirtyRecordsStayWithinTheCache) {
     const ReplicaStatus status = cluster.node(n).status();
     EXPECT_EQ(status.key_count, 4000u) << "node " << n;
     EXPECT_GE(status.checkpoints_total, 1u) << "node " << n;
-    EXPECT_LE(status.dirty_bytes, cache_bytes / 4 + 100 * (RecordCache::entry_overhead_bytes + 8)) << "node " << n;
-    EXPECT_LE(status.cache_bytes, cache_bytes) << "node " << n << ": the pinned records fit in the cache";
+    EXPECT_LE(status.dirty_bytes, cache_bytes / 4 + 100 * (RecordCache::entry_overhead_bytes + 8))
+        << "node " << n;
+    EXPECT_LE(status.cache_bytes, cache_bytes)
+        << "node " << n << ": the pinned records fit in the cache";
   }
 }
 
@@ -311,7 +319,9 @@ TEST(Raft, AForwardThatCannotBeConfirmedSaysWhetherItMayHaveTakenEffect) {
   cluster.request(follower, 1, SetRequest{"k", "v", {}, {}, false});
   for (TimeMs t = 5010; t <= 6500; t += 10) {  // every FORWARD is lost
     cluster.tick_all(t);
-    cluster.deliver_if([](int, int, const proto::RaftMessage& m) { return m.type() != proto::RaftMessage::FORWARD; });
+    cluster.deliver_if([](int, int, const proto::RaftMessage& m) {
+      return m.type() != proto::RaftMessage::FORWARD;
+    });
   }
   const auto lost = cluster.reply_for(1);
   ASSERT_TRUE(lost.has_value());
@@ -394,7 +404,8 @@ TEST(Raft, AClockSteppedBackDoesNotSilenceTheLeader) {
   for (TimeMs t = 3000; t <= 3300; t += 10) {
     cluster.tick(leader, t, t + 2010);
     cluster.deliver_if([&](int from, int, const proto::RaftMessage& message) {
-      if (from == leader && message.type() == proto::RaftMessage::APPEND && message.heartbeat()) ++heartbeats;
+      if (from == leader && message.type() == proto::RaftMessage::APPEND && message.heartbeat())
+        ++heartbeats;
       return true;
     });
   }
@@ -429,7 +440,8 @@ TEST(Raft, AFollowerBehindTheCompactedLogCatchesUpBySnapshot) {
   const uint64_t away_last = cluster.node(away).status().last_index.value();
   cluster.isolate(away);
   write(40);
-  EXPECT_GT(cluster.log_indexes(leader).front(), away_last + 1) << "compacted past the absent follower";
+  EXPECT_GT(cluster.log_indexes(leader).front(), away_last + 1)
+      << "compacted past the absent follower";
   cluster.heal();
   cluster.run(5010, 5600);
   write(1);
@@ -528,7 +540,8 @@ TEST(Raft, TheLogIsCompactedBySizeToo) {
   cluster.run(0, 5000);
   const int leader = cluster.leaders().at(0);
   for (uint64_t i = 1; i <= 40; ++i) {
-    cluster.request(leader, i, SetRequest{"k" + std::to_string(i), std::string(1000, 'v'), {}, {}, false});
+    cluster.request(leader, i,
+                    SetRequest{"k" + std::to_string(i), std::string(1000, 'v'), {}, {}, false});
     cluster.deliver_all();
   }
   cluster.run(5010, 5200);
@@ -577,7 +590,8 @@ TEST(Raft, ACrashInTheMiddleOfAnInstallLeavesTheOldStateOrLeadsToTheNew) {
   EXPECT_EQ(cluster.state(away), before) << "the old state, untouched";
   cluster.start(away);
   cluster.tick(away, t);
-  EXPECT_EQ(cluster.meta_count(away, "raft_stage_"), 0u) << "a partial install's staging is discarded";
+  EXPECT_EQ(cluster.meta_count(away, "raft_stage_"), 0u)
+      << "a partial install's staging is discarded";
   EXPECT_FALSE(cluster.meta(away, "raft_install").has_value());
   EXPECT_EQ(cluster.state(away), before);
 
@@ -631,7 +645,8 @@ TEST(Raft, ANodeBackWithAnEmptyDataDirectoryCatchesUpAsANonVoter) {
   EXPECT_EQ(cluster.node(wiped).status().key_count, 31u);
   bool leader_sees_non_voter = false;
   for (const auto& follower : cluster.node(leader).status().followers) {
-    if (follower.node == NodeId(static_cast<uint32_t>(wiped))) leader_sees_non_voter = !follower.voter;
+    if (follower.node == NodeId(static_cast<uint32_t>(wiped)))
+      leader_sees_non_voter = !follower.voter;
   }
   EXPECT_TRUE(leader_sees_non_voter);
 
@@ -904,7 +919,8 @@ TEST_P(KeyspaceCheckpoint, WritesEachDirtyKeyOnceWithItsLastRecord) {
   EXPECT_FALSE(keyspace.dirty());
   EXPECT_EQ(keyspace.checkpoint_index(), LogIndex(1));
 
-  for (int i = 0; i < 10; ++i) keyspace.execute(SetRequest{"k", "v" + std::to_string(i), {}, {}, false}, 100);
+  for (int i = 0; i < 10; ++i)
+    keyspace.execute(SetRequest{"k", "v" + std::to_string(i), {}, {}, false}, 100);
   keyspace.execute(DelRequest{{"gone"}}, 100);
   keyspace.execute(SetRequest{"t", "a", {Expiry::Kind::absolute_ms, 5000}, {}, false}, 100);
   keyspace.execute(SetRequest{"t", "b", {Expiry::Kind::absolute_ms, 6000}, {}, false}, 100);
@@ -912,7 +928,8 @@ TEST_P(KeyspaceCheckpoint, WritesEachDirtyKeyOnceWithItsLastRecord) {
   keyspace.execute(DelRequest{{"brief"}}, 100);
   EXPECT_TRUE(keyspace.dirty());
   EXPECT_EQ(keyspace.dirty_records(), 4u);  // k, gone, t, brief
-  EXPECT_FALSE(engine.get(Column::data, data_key("k")).has_value()) << "storage waits for the checkpoint";
+  EXPECT_FALSE(engine.get(Column::data, data_key("k")).has_value())
+      << "storage waits for the checkpoint";
   EXPECT_TRUE(engine.get(Column::data, data_key("gone")).has_value());
   EXPECT_EQ(keyspace.execute(GetRequest{"k"}, 100), Reply::bulk("v9"));
   EXPECT_EQ(keyspace.execute(GetRequest{"gone"}, 100), Reply::nil());
@@ -922,9 +939,11 @@ TEST_P(KeyspaceCheckpoint, WritesEachDirtyKeyOnceWithItsLastRecord) {
   keyspace.checkpoint(batch);
   std::map<std::string, int> data_operations;
   for (const auto& operation : batch.operations()) {
-    if (operation.column == Column::data) ++data_operations[std::string(user_key_of(operation.key))];
+    if (operation.column == Column::data)
+      ++data_operations[std::string(user_key_of(operation.key))];
   }
-  EXPECT_EQ(data_operations, (std::map<std::string, int>{{"brief", 1}, {"gone", 1}, {"k", 1}, {"t", 1}}));
+  EXPECT_EQ(data_operations,
+            (std::map<std::string, int>{{"brief", 1}, {"gone", 1}, {"k", 1}, {"t", 1}}));
   ASSERT_TRUE(engine.write(batch).is_ok());
   EXPECT_FALSE(keyspace.dirty());
   EXPECT_EQ(keyspace.digest(), digest) << "the state served did not change";
@@ -946,9 +965,9 @@ TEST_P(KeyspaceCheckpoint, WritesEachDirtyKeyOnceWithItsLastRecord) {
 
 // SCAN and KEYS merge the dirty keys over storage through an index built by the first of them
 // after a checkpoint and kept up to date by later writes. Against a model: random SETs and DELs
-// over 300 keys (some values larger than the tiny cache), checkpoints now and then, and full SCANs (random COUNT) whose pages have writes
-// between them — every key present from the scan's start to its end is returned, none that was
-// never present; KEYS * answers exactly the model.
+// over 300 keys (some values larger than the tiny cache), checkpoints now and then, and full SCANs
+// (random COUNT) whose pages have writes between them — every key present from the scan's start to
+// its end is returned, none that was never present; KEYS * answers exactly the model.
 TEST_P(KeyspaceCheckpoint, ScanAndKeysSeeDirtyKeysAcrossWritesAndCheckpoints) {
   storage::MemoryEngine engine;
   Keyspace keyspace(engine, GetParam());
@@ -964,7 +983,8 @@ TEST_P(KeyspaceCheckpoint, ScanAndKeysSeeDirtyKeysAcrossWritesAndCheckpoints) {
       deleted.insert(k);
     } else {
       // Now and then a value larger than the tiny cache: the key moves between pinned and overlay.
-      keyspace.execute(SetRequest{k, random() % 10 == 0 ? std::string(500, 'x') : "v", {}, {}, false}, 100);
+      keyspace.execute(
+          SetRequest{k, random() % 10 == 0 ? std::string(500, 'x') : "v", {}, {}, false}, 100);
       model.insert(k);
     }
   };
@@ -1006,11 +1026,14 @@ TEST_P(KeyspaceCheckpoint, ScanAndKeysSeeDirtyKeysAcrossWritesAndCheckpoints) {
       ASSERT_LT(++pages, 10000);
     } while (cursor != 0);
     std::set<std::string> kept;  // present from the scan's start to its end: owed
-    std::set_difference(at_start.begin(), at_start.end(), deleted.begin(), deleted.end(), std::inserter(kept, kept.end()));
+    std::set_difference(at_start.begin(), at_start.end(), deleted.begin(), deleted.end(),
+                        std::inserter(kept, kept.end()));
     for (const std::string& k : returned) EXPECT_TRUE(ever.count(k)) << k << " was never present";
     std::vector<std::string> missing;
-    std::set_difference(kept.begin(), kept.end(), returned.begin(), returned.end(), std::back_inserter(missing));
-    for (const std::string& k : missing) ADD_FAILURE() << "round " << round << ": " << k << " missing from SCAN";
+    std::set_difference(kept.begin(), kept.end(), returned.begin(), returned.end(),
+                        std::back_inserter(missing));
+    for (const std::string& k : missing)
+      ADD_FAILURE() << "round " << round << ": " << k << " missing from SCAN";
     std::set<std::string> all;
     for (const Reply& k : keyspace.execute(KeysRequest{"*"}, 100).elements) all.insert(k.text);
     EXPECT_EQ(all, model) << "round " << round;
@@ -1023,8 +1046,10 @@ TEST_P(KeyspaceCheckpoint, ScanAndKeysSeeDirtyKeysAcrossWritesAndCheckpoints) {
 TEST_P(KeyspaceCheckpoint, RecordsInFlightStayVisibleUntilWritten) {
   storage::MemoryEngine engine;
   Keyspace keyspace(engine, GetParam());
-  for (int i = 0; i < 20; ++i) keyspace.execute(SetRequest{"a" + std::to_string(i), "first", {}, {}, false}, 100);
-  keyspace.execute(SetRequest{"big", std::string(1000, 'b'), {}, {}, false}, 100);  // larger than the tiny cache
+  for (int i = 0; i < 20; ++i)
+    keyspace.execute(SetRequest{"a" + std::to_string(i), "first", {}, {}, false}, 100);
+  keyspace.execute(SetRequest{"big", std::string(1000, 'b'), {}, {}, false},
+                   100);  // larger than the tiny cache
   keyspace.execute(SetRequest{"t", "x", {Expiry::Kind::absolute_ms, 9000}, {}, false}, 100);
   WriteBatch first;
   keyspace.begin_checkpoint(first);
@@ -1041,7 +1066,8 @@ TEST_P(KeyspaceCheckpoint, RecordsInFlightStayVisibleUntilWritten) {
   EXPECT_EQ(keyspace.dirty_records(), 4u);
   EXPECT_EQ(keyspace.execute(GetRequest{"a0"}, 100), Reply::bulk("second"));
   EXPECT_EQ(keyspace.execute(GetRequest{"a1"}, 100), Reply::nil());
-  EXPECT_EQ(keyspace.execute(GetRequest{"a2"}, 100), Reply::bulk("first")) << "frozen, not yet in storage";
+  EXPECT_EQ(keyspace.execute(GetRequest{"a2"}, 100), Reply::bulk("first"))
+      << "frozen, not yet in storage";
   EXPECT_EQ(keyspace.execute(GetRequest{"big"}, 100), Reply::bulk(std::string(900, 'c')));
   EXPECT_EQ(keyspace.execute(TtlRequest{"t", true}, 1000), Reply::number(8000));
   EXPECT_EQ(keyspace.execute(DbSizeRequest{}, 100), Reply::number(22));
@@ -1051,7 +1077,8 @@ TEST_P(KeyspaceCheckpoint, RecordsInFlightStayVisibleUntilWritten) {
   // The first checkpoint holds the records as they were when it began.
   std::map<std::string, std::string> frozen;
   for (const auto& operation : first.operations()) {
-    if (operation.column == Column::data) frozen[std::string(user_key_of(operation.key))] = operation.value;
+    if (operation.column == Column::data)
+      frozen[std::string(user_key_of(operation.key))] = operation.value;
   }
   EXPECT_EQ(frozen.size(), 22u);
   EXPECT_EQ(frozen.at("a0"), encode_value("first", std::nullopt));
@@ -1063,7 +1090,8 @@ TEST_P(KeyspaceCheckpoint, RecordsInFlightStayVisibleUntilWritten) {
   EXPECT_FALSE(keyspace.checkpoint_in_flight());
   EXPECT_EQ(keyspace.checkpoint_index(), LogIndex(22));
   EXPECT_EQ(keyspace.digest(), digest);
-  EXPECT_EQ(keyspace.execute(GetRequest{"a0"}, 100), Reply::bulk("second")) << "written again since: still dirty";
+  EXPECT_EQ(keyspace.execute(GetRequest{"a0"}, 100), Reply::bulk("second"))
+      << "written again since: still dirty";
   EXPECT_EQ(keyspace.execute(GetRequest{"big"}, 100), Reply::bulk(std::string(900, 'c')));
   EXPECT_EQ(keyspace.dirty_records(), 4u);
 
@@ -1080,7 +1108,8 @@ TEST_P(KeyspaceCheckpoint, RecordsInFlightStayVisibleUntilWritten) {
 }
 
 INSTANTIATE_TEST_SUITE_P(CacheOffTinyRoomy, KeyspaceCheckpoint,
-                         ::testing::Values(uint64_t{0}, 3 * RecordCache::entry_overhead_bytes, uint64_t{1} << 20));
+                         ::testing::Values(uint64_t{0}, 3 * RecordCache::entry_overhead_bytes,
+                                           uint64_t{1} << 20));
 
 TEST(Keyspace, AnExpiryDecisionKeepsAKeyRewrittenSince) {
   storage::MemoryEngine engine;
@@ -1132,8 +1161,8 @@ TEST(Raft, Figure8AnOldTermEntryOnAMajorityIsNotCommitted) {
   for (int n = 2; n <= 4; ++n) cluster.tick(n, 200);
   cluster.tick(5, 1000);
   cluster.deliver_if([](int from, int to, const proto::RaftMessage& message) {
-    return message.type() != proto::RaftMessage::APPEND && std::set<int>{3, 4, 5}.count(from) != 0 &&
-           std::set<int>{3, 4, 5}.count(to) != 0;
+    return message.type() != proto::RaftMessage::APPEND &&
+           std::set<int>{3, 4, 5}.count(from) != 0 && std::set<int>{3, 4, 5}.count(to) != 0;
   });
   ASSERT_EQ(cluster.node(5).role(), Raft::Role::leader);
   EXPECT_GT(cluster.node(5).term(), term_a);
@@ -1151,7 +1180,8 @@ TEST(Raft, Figure8AnOldTermEntryOnAMajorityIsNotCommitted) {
     if (from == 1 && to == 3 && message.type() == proto::RaftMessage::APPEND) {
       for (const std::string& bytes : message.entries()) {
         proto::LogEntry entry;
-        if (!entry.ParseFromString(bytes) || entry.index() >= 3) return false;  // S1's no-op never reaches S3
+        if (!entry.ParseFromString(bytes) || entry.index() >= 3)
+          return false;  // S1's no-op never reaches S3
       }
     }
     return std::set<int>{1, 2, 3}.count(from) != 0 && std::set<int>{1, 2, 3}.count(to) != 0;
@@ -1174,7 +1204,8 @@ TEST(Raft, Figure8AnOldTermEntryOnAMajorityIsNotCommitted) {
   cluster.tick(5, 6200);  // the next term: S3 and S4 vote for S5
   cluster.deliver_if(only({2, 3, 4, 5}));
   ASSERT_EQ(cluster.node(5).role(), Raft::Role::leader);
-  EXPECT_GE(cluster.node(5).commit_index(), LogIndex(3)) << "its own no-op commits, and index 2 with it";
+  EXPECT_GE(cluster.node(5).commit_index(), LogIndex(3))
+      << "its own no-op commits, and index 2 with it";
   cluster.request(5, 2, GetRequest{"x"});
   cluster.deliver_if(only({2, 3, 4, 5}));
   EXPECT_EQ(cluster.reply_for(2), Reply::nil()) << "the unacknowledged write is gone";

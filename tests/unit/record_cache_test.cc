@@ -60,7 +60,8 @@ TEST(RecordCache, EvictsWhatWasNotUsedSinceTheHandPassed) {
 // is its entries' sum, it stays within its budget, and the entry just put is always kept. Many
 // keys over a small budget make eviction, slot reuse and the table's backward shifts frequent.
 TEST(RecordCache, AnswersOnlyWhatWasPutLastAndStaysWithinItsBudget) {
-  for (const uint64_t budget : {uint64_t{0}, 5 * (8 + overhead), 200 * (20 + overhead), uint64_t{1} << 30}) {
+  for (const uint64_t budget :
+       {uint64_t{0}, 5 * (8 + overhead), 200 * (20 + overhead), uint64_t{1} << 30}) {
     RecordCache cache(budget);
     std::map<std::string, std::optional<std::string>> model;
     Rng random(budget + 7);
@@ -78,9 +79,11 @@ TEST(RecordCache, AnswersOnlyWhatWasPutLastAndStaysWithinItsBudget) {
         continue;
       }
       std::optional<std::string> value;
-      if (random.below(4) != 0) value = std::string(random.below(13), static_cast<char>('a' + step % 26));
+      if (random.below(4) != 0)
+        value = std::string(random.below(13), static_cast<char>('a' + step % 26));
       model[key] = value;
-      const auto* kept = cache.put(key, value ? std::optional<CachedRecord>(record(*value)) : std::nullopt);
+      const auto* kept =
+          cache.put(key, value ? std::optional<CachedRecord>(record(*value)) : std::nullopt);
       const uint64_t size = key.size() + (value ? value->size() : 0);
       ASSERT_EQ(kept != nullptr, cache.keeps(size)) << key;
       if (kept) {

@@ -28,9 +28,11 @@ Records replicated_state(const StorageView& view) {
 TEST(SnapshotSource, ChunksCoverTheFrozenStateInOrderAndRepeat) {
   storage::MemoryEngine engine;
   WriteBatch batch;
-  for (int i = 0; i < 200; ++i) batch.put(Column::data, data_key("k" + std::to_string(i)), std::string(i % 7 * 10, 'v'));
+  for (int i = 0; i < 200; ++i)
+    batch.put(Column::data, data_key("k" + std::to_string(i)), std::string(i % 7 * 10, 'v'));
   batch.put(Column::data, data_key("big"), std::string(1000, 'b'));  // larger than a chunk
-  for (int i = 0; i < 20; ++i) batch.put(Column::expiry, expiry_key(1000 + i, "k" + std::to_string(i)), "");
+  for (int i = 0; i < 20; ++i)
+    batch.put(Column::expiry, expiry_key(1000 + i, "k" + std::to_string(i)), "");
   batch.put(Column::state, std::string(state_counters), std::string(24, '\0'));
   batch.put(Column::state, "raft_window_00000001", std::string(136, 'w'));
   batch.put(Column::meta, "raft_term", "not replicated");
@@ -60,8 +62,9 @@ TEST(SnapshotSource, ChunksCoverTheFrozenStateInOrderAndRepeat) {
       // Column order data (1), expiry (3), meta (2): compare by that order.
       auto rank = [](uint32_t column) { return column == 1 ? 0 : column == 3 ? 1 : 2; };
       if (number > 0 || &record != &chunk.records(0)) {
-        const bool after = rank(std::get<0>(at)) > rank(std::get<0>(previous)) ||
-                           (std::get<0>(at) == std::get<0>(previous) && std::get<1>(at) > std::get<1>(previous));
+        const bool after =
+            rank(std::get<0>(at)) > rank(std::get<0>(previous)) ||
+            (std::get<0>(at) == std::get<0>(previous) && std::get<1>(at) > std::get<1>(previous));
         EXPECT_TRUE(after) << "records come once, in order";
       }
       previous = at;
@@ -94,7 +97,8 @@ TEST(SnapshotSource, AnEmptyStateIsOneLastChunk) {
 TEST(SnapshotInstall, StagingErasingAndMovingReplaceTheReplicatedStateOnly) {
   storage::MemoryEngine leader;
   WriteBatch state;
-  for (int i = 0; i < 120; ++i) state.put(Column::data, data_key("new" + std::to_string(i)), std::string(i % 5 * 20, 'n'));
+  for (int i = 0; i < 120; ++i)
+    state.put(Column::data, data_key("new" + std::to_string(i)), std::string(i % 5 * 20, 'n'));
   state.put(Column::expiry, expiry_key(5000, "new1"), "");
   state.put(Column::state, std::string(state_counters), std::string(24, '\1'));
   state.put(Column::state, "raft_window_00000002", std::string(136, 'w'));

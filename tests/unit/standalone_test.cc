@@ -45,8 +45,8 @@ TEST_F(StandaloneTest, SetConditionsAndGetOption) {
 }
 
 TEST_F(StandaloneTest, CasComparesWithTheCurrentValueOrAbsence) {
-  EXPECT_EQ(run({"CAS", "k", "v1"}), Reply::number(1));        // expected absent: it was
-  EXPECT_EQ(run({"CAS", "k", "v2"}), Reply::number(0));        // now present
+  EXPECT_EQ(run({"CAS", "k", "v1"}), Reply::number(1));  // expected absent: it was
+  EXPECT_EQ(run({"CAS", "k", "v2"}), Reply::number(0));  // now present
   EXPECT_EQ(run({"CAS", "k", "nope", "v2"}), Reply::number(0));
   EXPECT_EQ(run({"GET", "k"}), Reply::bulk("v1"));
   EXPECT_EQ(run({"CAS", "k", "v1", "v2"}), Reply::number(1));
@@ -71,7 +71,8 @@ TEST_F(StandaloneTest, ExpireFamilyAndPersist) {
   EXPECT_EQ(run({"PERSIST", "k"}), Reply::number(1));
   EXPECT_EQ(run({"PERSIST", "k"}), Reply::number(0));
   EXPECT_EQ(run({"TTL", "k"}), Reply::number(-1));
-  EXPECT_EQ(run({"EXPIRE", "k", "10", "LT"}), Reply::number(1)) << "no time to live counts as infinite";
+  EXPECT_EQ(run({"EXPIRE", "k", "10", "LT"}), Reply::number(1))
+      << "no time to live counts as infinite";
   EXPECT_EQ(run({"EXPIRE", "k", "-1"}), Reply::number(1)) << "a time in the past deletes the key";
   EXPECT_EQ(run({"EXISTS", "k"}), Reply::number(0));
   EXPECT_EQ(run({"SET", "a", "1"}), Reply::ok());
@@ -176,10 +177,15 @@ TEST_F(StandaloneTest, ManyRequestsShareOneBatch) {
   driver_.take_after_each_input(false);
   const auto written_before = driver_.engine().stats().batches_written_total;
   std::vector<uint64_t> sequences;
-  for (auto argv : std::vector<std::vector<std::string_view>>{
-           {"SET", "a", "1"}, {"SET", "b", "2"}, {"DEL", "a", "old1"}, {"INCR", "b"},
-           {"GET", "b"}, {"EXISTS", "a", "b", "old2"}, {"DBSIZE"}, {"KEYS", "*"},
-           {"SCAN", "0", "COUNT", "100"}}) {
+  for (auto argv : std::vector<std::vector<std::string_view>>{{"SET", "a", "1"},
+                                                              {"SET", "b", "2"},
+                                                              {"DEL", "a", "old1"},
+                                                              {"INCR", "b"},
+                                                              {"GET", "b"},
+                                                              {"EXISTS", "a", "b", "old2"},
+                                                              {"DBSIZE"},
+                                                              {"KEYS", "*"},
+                                                              {"SCAN", "0", "COUNT", "100"}}) {
     sequences.push_back(driver_.send(req(argv)));
   }
   driver_.sync();
@@ -231,7 +237,9 @@ TEST(StandaloneCache, TheCacheSizeNeverChangesAnAnswer) {
   for (auto* driver : {&off, &tiny, &roomy}) driver->take_after_each_input(false);
   std::mt19937 random(11);
   auto key = [&] { return "k" + std::to_string(random() % 12); };
-  auto value = [&] { return std::string(1 + random() % 320, static_cast<char>('a' + random() % 26)); };
+  auto value = [&] {
+    return std::string(1 + random() % 320, static_cast<char>('a' + random() % 26));
+  };
   for (int turn = 0; turn < 1000; ++turn) {
     std::vector<std::vector<std::string>> requests(1 + random() % 8);
     for (auto& words : requests) {
@@ -239,20 +247,48 @@ TEST(StandaloneCache, TheCacheSizeNeverChangesAnAnswer) {
       const std::string v = value();
       const std::string n = std::to_string(random() % 5);
       switch (random() % 14) {
-        case 0: words = {"SET", k, v}; break;
-        case 1: words = {"SET", k, v, "NX", "GET"}; break;
-        case 2: words = {"SET", k, v, "XX", "EX", "100"}; break;
-        case 3: words = {"SET", k, v, "KEEPTTL", "GET"}; break;
-        case 4: words = {"GET", k}; break;
-        case 5: words = {"DEL", k, key()}; break;
-        case 6: words = {"INCRBY", k, n}; break;
-        case 7: words = {"CAS", k, v}; break;
-        case 8: words = {"EXPIRE", k, "50"}; break;
-        case 9: words = {"PERSIST", k}; break;
-        case 10: words = {"TTL", k}; break;
-        case 11: words = {"KEYS", "*"}; break;
-        case 12: words = {"SCAN", "0", "COUNT", std::to_string(1 + random() % 8)}; break;
-        default: words = {"DBSIZE"}; break;
+        case 0:
+          words = {"SET", k, v};
+          break;
+        case 1:
+          words = {"SET", k, v, "NX", "GET"};
+          break;
+        case 2:
+          words = {"SET", k, v, "XX", "EX", "100"};
+          break;
+        case 3:
+          words = {"SET", k, v, "KEEPTTL", "GET"};
+          break;
+        case 4:
+          words = {"GET", k};
+          break;
+        case 5:
+          words = {"DEL", k, key()};
+          break;
+        case 6:
+          words = {"INCRBY", k, n};
+          break;
+        case 7:
+          words = {"CAS", k, v};
+          break;
+        case 8:
+          words = {"EXPIRE", k, "50"};
+          break;
+        case 9:
+          words = {"PERSIST", k};
+          break;
+        case 10:
+          words = {"TTL", k};
+          break;
+        case 11:
+          words = {"KEYS", "*"};
+          break;
+        case 12:
+          words = {"SCAN", "0", "COUNT", std::to_string(1 + random() % 8)};
+          break;
+        default:
+          words = {"DBSIZE"};
+          break;
       }
     }
     std::vector<std::vector<core::ClientReply>> replies;
@@ -269,7 +305,8 @@ TEST(StandaloneCache, TheCacheSizeNeverChangesAnAnswer) {
       for (size_t other : {1, 2}) {
         ASSERT_EQ(replies[other].size(), requests.size());
         EXPECT_EQ(replies[other][i].reply, replies[0][i].reply)
-            << "turn " << turn << ", " << requests[i][0] << ", cache " << (other == 1 ? "off" : "tiny");
+            << "turn " << turn << ", " << requests[i][0] << ", cache "
+            << (other == 1 ? "off" : "tiny");
       }
     }
     if (HasFailure()) return;

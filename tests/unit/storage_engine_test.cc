@@ -1,8 +1,8 @@
 // One suite, run against every engine: what core/storage.h and storage/engine.h promise.
 #include <filesystem>
 #include <map>
-#include <random>
 #include <memory>
+#include <random>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -176,7 +176,8 @@ TYPED_TEST(EngineTest, ARangeEraseRemovesExactlyItsRange) {
 
 TYPED_TEST(EngineTest, AnEraseToTheEndEmptiesTheRestOfAColumn) {
   core::WriteBatch stored;
-  for (const std::string& key : std::vector<std::string>{"a", "m", std::string(20, static_cast<char>(0xff))}) {
+  for (const std::string& key :
+       std::vector<std::string>{"a", "m", std::string(20, static_cast<char>(0xff))}) {
     stored.put(Column::data, key, "v");
   }
   stored.put(Column::meta, "zzz", "other column");
@@ -247,7 +248,8 @@ TYPED_TEST(EngineTest, ABatchOfManyMegabytesIsWrittenWhole) {
   core::WriteBatch small;
   small.put(Column::data, "small", "s");
   ASSERT_TRUE(this->engine_->write(small).is_ok());
-  for (int i = 0; i < 100; ++i) EXPECT_EQ(this->engine_->get(Column::data, "big" + std::to_string(i)), value);
+  for (int i = 0; i < 100; ++i)
+    EXPECT_EQ(this->engine_->get(Column::data, "big" + std::to_string(i)), value);
   EXPECT_EQ(this->engine_->get(Column::data, "small"), "s");
 }
 
@@ -315,7 +317,8 @@ TYPED_TEST(EngineTest, ACheckpointLeavesEachKeyAsItsLastOperationSays) {
       const std::string key = "key" + std::to_string(i);
       const auto it = model.find(key);
       const std::optional<std::string> expected =
-          it != model.end() ? it->second : (i < 100 ? std::optional<std::string>("old") : std::nullopt);
+          it != model.end() ? it->second
+                            : (i < 100 ? std::optional<std::string>("old") : std::nullopt);
       EXPECT_EQ(engine.get(Column::data, key), expected) << key;
     }
     EXPECT_EQ(engine.get(Column::expiry, "brief"), std::nullopt);
@@ -359,8 +362,10 @@ TEST(MemoryEngine, CrashRestoresTheSyncedValueOfAKeyChangedManyTimes) {
   // Changed, deleted, recreated, changed again; a new key created, changed and deleted.
   for (const char* value : {"a", "", "b", "c"}) {
     core::WriteBatch batch;
-    if (*value != 0) batch.put(Column::data, "k", value);
-    else batch.erase(Column::data, "k");
+    if (*value != 0)
+      batch.put(Column::data, "k", value);
+    else
+      batch.erase(Column::data, "k");
     batch.put(Column::data, "new", value);
     ASSERT_TRUE(engine.write(batch).is_ok());
   }

@@ -17,7 +17,9 @@ namespace {
 // Holds nothing; counts its syncs.
 class CountingEngine final : public storage::Engine {
  public:
-  std::optional<std::string> get(core::Column, std::string_view) const override { return std::nullopt; }
+  std::optional<std::string> get(core::Column, std::string_view) const override {
+    return std::nullopt;
+  }
   void scan(core::Column, std::string_view, const Visitor&) const override {}
   std::unique_ptr<core::StorageView> snapshot() const override { return nullptr; }
   storage::Status write(const core::WriteBatch&) override { return storage::Status::ok(); }
@@ -44,7 +46,7 @@ TEST(StorageWorker, RunsTheCompletionOnTheLoopAndIsBusyUntilThen) {
     io.stop();
   });
   EXPECT_TRUE(worker.busy());
-  EXPECT_FALSE(done);  // not before the loop runs it
+  EXPECT_FALSE(done);                     // not before the loop runs it
   auto work = asio::make_work_guard(io);  // the completion is posted from the thread
   io.run_for(std::chrono::seconds(10));
   EXPECT_TRUE(done);

@@ -15,7 +15,8 @@ Request round_trip(const Request& request, TimeMs now_ms = 1'000) {
 }
 
 TEST(WriteCodec, SetKeepsItsOptions) {
-  const auto request = round_trip(SetRequest{"k", std::string("v\0w", 3), {}, SetRequest::Condition::if_absent, true});
+  const auto request = round_trip(
+      SetRequest{"k", std::string("v\0w", 3), {}, SetRequest::Condition::if_absent, true});
   const auto& set = std::get<SetRequest>(request);
   EXPECT_EQ(set.key, "k");
   EXPECT_EQ(set.value, std::string("v\0w", 3));
@@ -25,7 +26,8 @@ TEST(WriteCodec, SetKeepsItsOptions) {
 }
 
 TEST(WriteCodec, RelativeExpiryBecomesAbsoluteOnEntry) {
-  const auto request = round_trip(SetRequest{"k", "v", {Expiry::Kind::relative_ms, 500}, {}, false}, 10'000);
+  const auto request =
+      round_trip(SetRequest{"k", "v", {Expiry::Kind::relative_ms, 500}, {}, false}, 10'000);
   const auto& set = std::get<SetRequest>(request);
   EXPECT_EQ(set.expiry.kind, Expiry::Kind::absolute_ms);
   EXPECT_EQ(set.expiry.ms, 10'500);
@@ -43,7 +45,8 @@ TEST(WriteCodec, OtherWrites) {
   EXPECT_EQ(incr.delta, -9223372036854775807LL);
   const auto cas = std::get<CasRequest>(round_trip(CasRequest{"k", "", "v"}));
   EXPECT_EQ(cas.expected, std::optional<std::string>(""));  // empty is not absent
-  EXPECT_FALSE(std::get<CasRequest>(round_trip(CasRequest{"k", std::nullopt, "v"})).expected.has_value());
+  EXPECT_FALSE(
+      std::get<CasRequest>(round_trip(CasRequest{"k", std::nullopt, "v"})).expected.has_value());
 }
 
 TEST(WriteCodec, AForwardedRelativeExpiryIsResolvedByTheLeader) {
@@ -61,15 +64,17 @@ TEST(WriteCodec, AForwardedRelativeExpiryIsResolvedByTheLeader) {
 }
 
 TEST(WriteCodec, ExpireAndPersist) {
-  auto forwarded = to_log_write(ExpireRequest{"k", {Expiry::Kind::relative_ms, 2000}, ExpireRequest::Condition::if_less},
-                                std::nullopt);
+  auto forwarded = to_log_write(
+      ExpireRequest{"k", {Expiry::Kind::relative_ms, 2000}, ExpireRequest::Condition::if_less},
+      std::nullopt);
   ASSERT_TRUE(forwarded.has_value());
   resolve_expiry(*forwarded, 10'000);
   const auto expire = std::get<ExpireRequest>(from_log_write(*forwarded));
   EXPECT_EQ(expire.expiry.kind, Expiry::Kind::absolute_ms);
   EXPECT_EQ(expire.expiry.ms, 12'000);
   EXPECT_EQ(expire.condition, ExpireRequest::Condition::if_less);
-  const auto persist = std::get<ExpireRequest>(round_trip(ExpireRequest{"k", {}, ExpireRequest::Condition::always}));
+  const auto persist =
+      std::get<ExpireRequest>(round_trip(ExpireRequest{"k", {}, ExpireRequest::Condition::always}));
   EXPECT_EQ(persist.expiry.kind, Expiry::Kind::none);
 }
 

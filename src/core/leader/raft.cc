@@ -43,7 +43,8 @@ std::optional<std::pair<AckPolicy, uint32_t>> parse_ack(std::string_view text, s
   if (text == "sync") return std::pair{AckPolicy::sync, 0u};
   uint32_t k = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), k);
-  if (text.empty() || ec != std::errc() || end != text.data() + text.size() || k < 1 || k + 1 > members) {
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size() || k < 1 ||
+      k + 1 > members) {
     return std::nullopt;
   }
   return std::pair{AckPolicy::count, k};
@@ -57,21 +58,29 @@ size_t Raft::election_quorum() const {
 
 const char* to_string(Raft::Role role) {
   switch (role) {
-    case Raft::Role::follower: return "follower";
-    case Raft::Role::pre_candidate: return "pre-candidate";
-    case Raft::Role::candidate: return "candidate";
-    case Raft::Role::leader: return "leader";
+    case Raft::Role::follower:
+      return "follower";
+    case Raft::Role::pre_candidate:
+      return "pre-candidate";
+    case Raft::Role::candidate:
+      return "candidate";
+    case Raft::Role::leader:
+      return "leader";
   }
   return "?";
 }
 
 Raft::Raft(const StorageView& view, Rng rng, RaftOptions options)
-    : options_(std::move(options)), rng_(rng), view_(view), keyspace_(view, options_.cache_bytes_max) {
+    : options_(std::move(options)),
+      rng_(rng),
+      view_(view),
+      keyspace_(view, options_.cache_bytes_max) {
   REPLIKV_ASSERT(std::find(options_.nodes.begin(), options_.nodes.end(), options_.node_id) !=
                      options_.nodes.end(),
                  "a node is a member of its own cluster");
   term_ = Term(read_meta(view, meta_term));
-  if (const uint64_t vote = read_meta(view, meta_vote); vote != 0) vote_ = NodeId(static_cast<uint32_t>(vote));
+  if (const uint64_t vote = read_meta(view, meta_vote); vote != 0)
+    vote_ = NodeId(static_cast<uint32_t>(vote));
   commit_ = LogIndex(read_meta(view, meta_commit));
   applied_ = LogIndex(read_meta(view, state_applied, Column::state));
   // The log's shape — its last index and where each term starts — is kept in the meta column,
@@ -81,7 +90,8 @@ Raft::Raft(const StorageView& view, Rng rng, RaftOptions options)
   if (const auto starts = view.get(Column::meta, meta_term_starts)) {
     REPLIKV_ASSERT(starts->size() % 16 == 0, "the term starts record holds (index, term) pairs");
     for (size_t i = 0; i < starts->size(); i += 16) {
-      term_starts_[read_u64_be(std::string_view(*starts).substr(i))] = Term(read_u64_be(std::string_view(*starts).substr(i + 8)));
+      term_starts_[read_u64_be(std::string_view(*starts).substr(i))] =
+          Term(read_u64_be(std::string_view(*starts).substr(i + 8)));
     }
   }
   if (const auto start = view.get(Column::meta, meta_log_start)) {
@@ -89,12 +99,16 @@ Raft::Raft(const StorageView& view, Rng rng, RaftOptions options)
     log_start_ = LogIndex(read_u64_be(*start));
     log_start_term_ = Term(read_u64_be(std::string_view(*start).substr(8)));
   }
-  REPLIKV_ASSERT(last_index_.value() + 1 >= log_start_.value(), "the log does not end before it starts");
-  REPLIKV_ASSERT(last_index_ < log_start_ || view.get(Column::log, index_key(last_index_)).has_value(),
-                 "the log holds its last index");
-  REPLIKV_ASSERT(last_index_ < log_start_ || view.get(Column::log, index_key(log_start_)).has_value(),
-                 "the log holds its first index");
-  REPLIKV_ASSERT(!view.get(Column::log, index_key(last_index_.next())).has_value(), "the log ends at its last index");
+  REPLIKV_ASSERT(last_index_.value() + 1 >= log_start_.value(),
+                 "the log does not end before it starts");
+  REPLIKV_ASSERT(
+      last_index_ < log_start_ || view.get(Column::log, index_key(last_index_)).has_value(),
+      "the log holds its last index");
+  REPLIKV_ASSERT(
+      last_index_ < log_start_ || view.get(Column::log, index_key(log_start_)).has_value(),
+      "the log holds its first index");
+  REPLIKV_ASSERT(!view.get(Column::log, index_key(last_index_.next())).has_value(),
+                 "the log ends at its last index");
   last_term_ = term_at(last_index_);
   // The size of each entry held, for compaction by size (the log is bounded, so this is cheap).
   view.scan(Column::log, index_key(log_start_), [&](std::string_view, std::string_view record) {
@@ -105,7 +119,8 @@ Raft::Raft(const StorageView& view, Rng rng, RaftOptions options)
   durable_index_ = last_index_;
   taken_index_ = last_index_;
   if (commit_ > last_index_) commit_ = last_index_;  // commit is written with a later batch
-  REPLIKV_ASSERT(applied_ <= commit_, "after a restart the commit index is at least the applied one");
+  REPLIKV_ASSERT(applied_ <= commit_,
+                 "after a restart the commit index is at least the applied one");
   applied_written_ = applied_;
   checkpoint_applied_ = applied_;
   for (const NodeId node : options_.nodes) {
@@ -119,8 +134,13 @@ Raft::Raft(const StorageView& view, Rng rng, RaftOptions options)
   if (const auto marker = view.get(Column::meta, meta_install)) {
     REPLIKV_ASSERT(marker->size() == 33, "the install marker is 33 bytes");
     const std::string_view bytes(*marker);
-    Install install{LogIndex(read_u64_be(bytes)), Term(read_u64_be(bytes.substr(8))),
-                    Term(read_u64_be(bytes.substr(16))), read_u64_be(bytes.substr(24)), bytes[32] != 0, 0, 0};
+    Install install{LogIndex(read_u64_be(bytes)),
+                    Term(read_u64_be(bytes.substr(8))),
+                    Term(read_u64_be(bytes.substr(16))),
+                    read_u64_be(bytes.substr(24)),
+                    bytes[32] != 0,
+                    0,
+                    0};
     if (install.moving) {
       REPLIKV_ASSERT(last_index_ >= install.index && applied_ == install.index,
                      "an install moving into place has set the log and positions to the snapshot");
@@ -170,14 +190,18 @@ void Raft::load_windows() {
     if (!key.starts_with(state_window_prefix)) return false;
     const auto window = SequenceWindow::decode(value);
     const std::string_view id = key.substr(state_window_prefix.size());
-    REPLIKV_ASSERT(window.has_value() && (id.size() == 8 || id.size() == 16), "a sequence window record decodes");
-    const Origin origin{static_cast<uint32_t>(read_u64_be(id)), id.size() == 16 ? read_u64_be(id.substr(8)) : 0};
+    REPLIKV_ASSERT(window.has_value() && (id.size() == 8 || id.size() == 16),
+                   "a sequence window record decodes");
+    const Origin origin{static_cast<uint32_t>(read_u64_be(id)),
+                        id.size() == 16 ? read_u64_be(id.substr(8)) : 0};
     applied_windows_[origin] = *window;
     return true;
   });
 }
 
-LogIndex Raft::stored_commit_index(const StorageView& view) { return LogIndex(read_meta(view, meta_commit)); }
+LogIndex Raft::stored_commit_index(const StorageView& view) {
+  return LogIndex(read_meta(view, meta_commit));
+}
 
 // --- Inputs ---------------------------------------------------------------------------------
 
@@ -211,7 +235,8 @@ void Raft::tick(TimeMs wall_ms, TimeMs monotonic_ms) {
     propose_expiry();
     return;
   }
-  if (handover_ && handover_->forced && role_ == Role::follower && !leader_ && voter_ && !installing()) {
+  if (handover_ && handover_->forced && role_ == Role::follower && !leader_ && voter_ &&
+      !installing()) {
     // A voter answered with a higher term: stand again, above it ("a term above every reachable
     // node's").
     start_election(true);
@@ -223,7 +248,8 @@ void Raft::tick(TimeMs wall_ms, TimeMs monotonic_ms) {
     // term already, or its log is newer): stand again, a term higher — until the deadline.
     if (now_ms_ >= heartbeat_due_ms_) {
       heartbeat_due_ms_ = now_ms_ + options_.heartbeat_interval_ms;
-      const bool refused = std::any_of(votes_.begin(), votes_.end(), [](const auto& vote) { return !vote.second; });
+      const bool refused =
+          std::any_of(votes_.begin(), votes_.end(), [](const auto& vote) { return !vote.second; });
       if (refused) {
         start_election(true);
       } else {
@@ -261,7 +287,8 @@ void Raft::peer_message(const Message& message) {
 void Raft::persisted(ReadyId ready_id) {
   REPLIKV_ASSERT(ready_id <= last_taken_, "persisted() names a Ready that was never taken");
   durable_ready_ = std::max(durable_ready_, ready_id);
-  for (auto it = ready_last_index_.begin(); it != ready_last_index_.end() && it->first <= ready_id.value();) {
+  for (auto it = ready_last_index_.begin();
+       it != ready_last_index_.end() && it->first <= ready_id.value();) {
     durable_index_ = it->second;
     it = ready_last_index_.erase(it);
   }
@@ -284,7 +311,8 @@ bool Raft::take_ready(Ready& out) {
     last_index_dirty_ = false;
   }
   if (term_starts_dirty_) {
-    pending_.batch.put(Column::meta, std::string(meta_term_starts), encode_index_terms(term_starts_));
+    pending_.batch.put(Column::meta, std::string(meta_term_starts),
+                       encode_index_terms(term_starts_));
     term_starts_dirty_ = false;
   }
   if (commit_written_ != commit_) {
@@ -318,13 +346,15 @@ void Raft::maybe_checkpoint() {
   // One at a time; none while a snapshot is staged or moved into place (the install replaces the
   // columns a checkpoint writes: one landing after it would put the old state back).
   if (checkpoint_in_flight_id_ != 0 || install_) return;
-  const bool dirty = keyspace_.dirty() || !windows_dirty_.empty() || applied_terms_dirty_ || applied_written_ != applied_;
+  const bool dirty = keyspace_.dirty() || !windows_dirty_.empty() || applied_terms_dirty_ ||
+                     applied_written_ != applied_;
   if (!dirty) return;
   if (!dirty_since_ms_) dirty_since_ms_ = now_ms_;
   // With the cache off the bound is 0: every batch is a checkpoint (the overlay holds no more).
   const uint64_t bytes_max = std::min(options_.checkpoint_bytes, options_.cache_bytes_max / 4);
   const bool due = applied_.value() - checkpoint_applied_.value() >= options_.checkpoint_entries ||
-                   keyspace_.dirty_bytes() >= bytes_max || now_ms_ >= *dirty_since_ms_ + options_.checkpoint_interval_ms;
+                   keyspace_.dirty_bytes() >= bytes_max ||
+                   now_ms_ >= *dirty_since_ms_ + options_.checkpoint_interval_ms;
   if (!due) return;
   WriteBatch& batch = pending_.checkpoint;
   REPLIKV_ASSERT(pending_.checkpoint_id == 0 && batch.empty(), "one checkpoint per Ready");
@@ -352,7 +382,8 @@ void Raft::checkpointed(uint64_t checkpoint_id) {
   REPLIKV_ASSERT(checkpoint_id != 0 && checkpoint_id == checkpoint_in_flight_id_,
                  "checkpointed() names the checkpoint in flight");
   keyspace_.end_checkpoint();
-  REPLIKV_ASSERT(checkpoint_in_flight_applied_ >= checkpoint_applied_, "a checkpoint never moves back");
+  REPLIKV_ASSERT(checkpoint_in_flight_applied_ >= checkpoint_applied_,
+                 "a checkpoint never moves back");
   checkpoint_applied_ = checkpoint_in_flight_applied_;
   checkpoint_in_flight_id_ = 0;
   ++checkpoints_written_;
@@ -400,7 +431,8 @@ ReplicaStatus Raft::status() const {
   status.snapshot_last_move_ms = snapshot_move_ms_;
   if (role_ == Role::leader) {
     for (const auto& [id, peer] : peers_) {
-      status.followers.push_back({NodeId(id), peer.match, last_index_.value() - std::min(peer.match, last_index_).value(),
+      status.followers.push_back({NodeId(id), peer.match,
+                                  last_index_.value() - std::min(peer.match, last_index_).value(),
                                   now_ms_ - peer.heard_at_ms, peer.voter});
     }
   }
@@ -411,7 +443,9 @@ ReplicaStatus Raft::status() const {
 // one Expire entry for them; every replica applies the entry, deleting the keys still expired at
 // the leader's time. One such entry is in flight at a time.
 void Raft::propose_expiry() {
-  if (expiry_in_flight_ || now_ms_ < next_expiry_sweep_ms_ || applied_ < term_start_index_ || handing_over()) return;
+  if (expiry_in_flight_ || now_ms_ < next_expiry_sweep_ms_ || applied_ < term_start_index_ ||
+      handing_over())
+    return;
   next_expiry_sweep_ms_ = now_ms_ + options_.expiry_sweep_interval_ms;
   const auto keys = keyspace_.due_keys(wall_ms_, options_.expiry_sweep_keys_max);
   if (keys.empty()) return;
@@ -436,38 +470,58 @@ void Raft::step(const proto::RaftMessage& message) {
     }
   }
   switch (message.type()) {
-    case proto::RaftMessage::FORWARD: on_forward(message); return;
-    case proto::RaftMessage::FORWARD_RESPONSE: on_forward_response(message); return;
-    case proto::RaftMessage::READ_INDEX: on_read_index(message); return;
-    case proto::RaftMessage::READ_INDEX_RESPONSE: on_read_index_response(message); return;
-    case proto::RaftMessage::WAIT: on_wait(message); return;
-    case proto::RaftMessage::WAIT_RESPONSE: on_wait_response(message); return;
-    default: break;
+    case proto::RaftMessage::FORWARD:
+      on_forward(message);
+      return;
+    case proto::RaftMessage::FORWARD_RESPONSE:
+      on_forward_response(message);
+      return;
+    case proto::RaftMessage::READ_INDEX:
+      on_read_index(message);
+      return;
+    case proto::RaftMessage::READ_INDEX_RESPONSE:
+      on_read_index_response(message);
+      return;
+    case proto::RaftMessage::WAIT:
+      on_wait(message);
+      return;
+    case proto::RaftMessage::WAIT_RESPONSE:
+      on_wait_response(message);
+      return;
+    default:
+      break;
   }
   const Term term(message.term());
   const bool in_lease =
       options_.check_quorum && leader_heard_ms_ + options_.election_timeout_ms_min > now_ms_;
   if (term > term_) {
-    const bool pre_vote = message.type() == proto::RaftMessage::PRE_VOTE ||
-                          (message.type() == proto::RaftMessage::PRE_VOTE_RESPONSE && message.granted());
-    if (message.type() == proto::RaftMessage::VOTE && in_lease && leader_ != NodeId(message.from()) &&
+    const bool pre_vote =
+        message.type() == proto::RaftMessage::PRE_VOTE ||
+        (message.type() == proto::RaftMessage::PRE_VOTE_RESPONSE && message.granted());
+    if (message.type() == proto::RaftMessage::VOTE && in_lease &&
+        leader_ != NodeId(message.from()) &&
         (!message.transfer() || (message.forced() && options_.lease_reads))) {
       return;  // a leader is alive: a disruptive candidate is ignored (with check-quorum, §9.6)
     }
     if (!pre_vote) {
       const bool from_leader = message.type() == proto::RaftMessage::APPEND ||
                                message.type() == proto::RaftMessage::INSTALL_SNAPSHOT;
-      become_follower(term, from_leader ? std::optional<NodeId>(NodeId(message.from())) : std::nullopt);
+      become_follower(term,
+                      from_leader ? std::optional<NodeId>(NodeId(message.from())) : std::nullopt);
     }
   } else if (term < term_) {
-    if (message.type() == proto::RaftMessage::APPEND || message.type() == proto::RaftMessage::PRE_VOTE ||
-        message.type() == proto::RaftMessage::INSTALL_SNAPSHOT || message.type() == proto::RaftMessage::VOTE) {
+    if (message.type() == proto::RaftMessage::APPEND ||
+        message.type() == proto::RaftMessage::PRE_VOTE ||
+        message.type() == proto::RaftMessage::INSTALL_SNAPSHOT ||
+        message.type() == proto::RaftMessage::VOTE) {
       // Tell a stale leader or (pre-)candidate about the newer term.
       proto::RaftMessage response;
-      response.set_type(message.type() == proto::RaftMessage::APPEND     ? proto::RaftMessage::APPEND_RESPONSE
-                        : message.type() == proto::RaftMessage::PRE_VOTE ? proto::RaftMessage::PRE_VOTE_RESPONSE
-                        : message.type() == proto::RaftMessage::VOTE     ? proto::RaftMessage::VOTE_RESPONSE
-                                                                         : proto::RaftMessage::INSTALL_SNAPSHOT_RESPONSE);
+      response.set_type(
+          message.type() == proto::RaftMessage::APPEND     ? proto::RaftMessage::APPEND_RESPONSE
+          : message.type() == proto::RaftMessage::PRE_VOTE ? proto::RaftMessage::PRE_VOTE_RESPONSE
+          : message.type() == proto::RaftMessage::VOTE
+              ? proto::RaftMessage::VOTE_RESPONSE
+              : proto::RaftMessage::INSTALL_SNAPSHOT_RESPONSE);
       response.set_term(term_.value());
       response.set_success(false);
       response.set_granted(false);
@@ -478,15 +532,31 @@ void Raft::step(const proto::RaftMessage& message) {
   }
   switch (message.type()) {
     case proto::RaftMessage::PRE_VOTE:
-    case proto::RaftMessage::VOTE: on_vote_request(message); break;
+    case proto::RaftMessage::VOTE:
+      on_vote_request(message);
+      break;
     case proto::RaftMessage::PRE_VOTE_RESPONSE:
-    case proto::RaftMessage::VOTE_RESPONSE: on_vote_response(message); break;
-    case proto::RaftMessage::APPEND: on_append(message); break;
-    case proto::RaftMessage::APPEND_RESPONSE: on_append_response(message); break;
-    case proto::RaftMessage::INSTALL_SNAPSHOT: on_install_snapshot(message); break;
-    case proto::RaftMessage::INSTALL_SNAPSHOT_RESPONSE: on_install_snapshot_response(message); break;
-    case proto::RaftMessage::TIMEOUT_NOW: on_timeout_now(message); break;
-    default: ++malformed_messages_; break;
+    case proto::RaftMessage::VOTE_RESPONSE:
+      on_vote_response(message);
+      break;
+    case proto::RaftMessage::APPEND:
+      on_append(message);
+      break;
+    case proto::RaftMessage::APPEND_RESPONSE:
+      on_append_response(message);
+      break;
+    case proto::RaftMessage::INSTALL_SNAPSHOT:
+      on_install_snapshot(message);
+      break;
+    case proto::RaftMessage::INSTALL_SNAPSHOT_RESPONSE:
+      on_install_snapshot_response(message);
+      break;
+    case proto::RaftMessage::TIMEOUT_NOW:
+      on_timeout_now(message);
+      break;
+    default:
+      ++malformed_messages_;
+      break;
   }
 }
 
@@ -496,12 +566,12 @@ void Raft::on_vote_request(const proto::RaftMessage& message) {
   const bool in_lease = options_.check_quorum &&
                         leader_heard_ms_ + options_.election_timeout_ms_min > now_ms_ &&
                         leader_ != candidate;
-  const bool up_to_date = log_up_to_date(LogIndex(message.last_log_index()), Term(message.last_log_term()));
+  const bool up_to_date =
+      log_up_to_date(LogIndex(message.last_log_index()), Term(message.last_log_term()));
   bool granted = false;
   if (!voter_) {
     // A non-voter grants nothing: what it voted before it forgot.
-  } else
-  if (pre_vote) {
+  } else if (pre_vote) {
     granted = !in_lease && Term(message.term()) > term_ && up_to_date;
   } else {
     REPLIKV_ASSERT(Term(message.term()) == term_, "step() brought the terms level");
@@ -513,7 +583,8 @@ void Raft::on_vote_request(const proto::RaftMessage& message) {
     }
   }
   proto::RaftMessage response;
-  response.set_type(pre_vote ? proto::RaftMessage::PRE_VOTE_RESPONSE : proto::RaftMessage::VOTE_RESPONSE);
+  response.set_type(pre_vote ? proto::RaftMessage::PRE_VOTE_RESPONSE
+                             : proto::RaftMessage::VOTE_RESPONSE);
   // A granted pre-vote carries the term it grants; a refusal carries this node's own term — the
   // term asked for would make the asker adopt it (step()), an election's disruption without one.
   response.set_term(pre_vote && granted ? message.term() : term_.value());
@@ -544,7 +615,8 @@ void Raft::on_append(const proto::RaftMessage& message) {
   reset_election_deadline();
   note_data_loss_term(Term(message.data_loss_term()));
   if (message.fresh_stamp() > 0 && message.stamp_run() == epoch()) {
-    note_freshness(static_cast<TimeMs>(message.fresh_stamp() - 1), LogIndex(message.fresh_commit()));
+    note_freshness(static_cast<TimeMs>(message.fresh_stamp() - 1),
+                   LogIndex(message.fresh_commit()));
   }
 
   proto::RaftMessage response;
@@ -577,13 +649,15 @@ void Raft::on_append(const proto::RaftMessage& message) {
     send(from, std::move(response));
     return;
   }
-  if (!compacted && prev <= commit_ && prev > LogIndex() && term_at(prev) != Term(message.prev_log_term())) {
+  if (!compacted && prev <= commit_ && prev > LogIndex() &&
+      term_at(prev) != Term(message.prev_log_term())) {
     need_rollback(prev, from, response);  // a committed entry of this node the leader lacks
     return;
   }
   if (!compacted && (prev > last_index_ || term_at(prev) != Term(message.prev_log_term()))) {
     response.set_success(false);
-    response.set_hint_index(std::min(last_index_.value(), prev.value() == 0 ? 0 : prev.value() - 1));
+    response.set_hint_index(
+        std::min(last_index_.value(), prev.value() == 0 ? 0 : prev.value() - 1));
     response.set_rejected_index(prev.value());
     send(from, std::move(response));
     return;
@@ -617,7 +691,8 @@ void Raft::on_append(const proto::RaftMessage& message) {
       last_index_dirty_ = true;
       last_index_ = LogIndex(index.value() - 1);
       last_term_ = term_at(last_index_);
-      while (!recent_.empty() && recent_first_.value() + recent_.size() > index.value()) recent_.pop_back();
+      while (!recent_.empty() && recent_first_.value() + recent_.size() > index.value())
+        recent_.pop_back();
       if (recent_.empty()) recent_first_ = index;
       taken_index_ = std::min(taken_index_, LogIndex(index.value() - 1));
       // What was durable beyond the cut is gone: no earlier Ready may vouch for the new entries
@@ -696,7 +771,8 @@ void Raft::on_append_response(const proto::RaftMessage& message) {
     // pipeline has made no progress for a heartbeat interval (an APPEND or its answer was lost —
     // the network may drop anything). Entries merely in flight are left alone.
     if (peer.match < last_index_) {
-      const bool stalled = peer.inflight == 0 || now_ms_ - peer.progress_ms >= options_.heartbeat_interval_ms;
+      const bool stalled =
+          peer.inflight == 0 || now_ms_ - peer.progress_ms >= options_.heartbeat_interval_ms;
       if (stalled) {
         peer.next = peer.match.next();
         peer.inflight = 0;
@@ -711,7 +787,8 @@ void Raft::on_append_response(const proto::RaftMessage& message) {
   if (message.success()) {
     peer.progress_ms = now_ms_;
     if (LogIndex(message.match_index()) > peer.match) peer.match = LogIndex(message.match_index());
-    if (peer.hold_log_from.value() > 0 && peer.match >= peer.hold_log_from) peer.hold_log_from = LogIndex();
+    if (peer.hold_log_from.value() > 0 && peer.match >= peer.hold_log_from)
+      peer.hold_log_from = LogIndex();
     if (peer.next <= peer.match) peer.next = peer.match.next();
     advance_commit();
     serve_waits();
@@ -723,7 +800,8 @@ void Raft::on_append_response(const proto::RaftMessage& message) {
     return;
   } else {
     // Back up to what the follower holds, then resend from there.
-    peer.next = LogIndex(std::max<uint64_t>(1, std::min(peer.next.value() - 1, message.hint_index() + 1)));
+    peer.next =
+        LogIndex(std::max<uint64_t>(1, std::min(peer.next.value() - 1, message.hint_index() + 1)));
     if (peer.next <= peer.match) peer.next = peer.match.next();
     peer.inflight = 0;
   }
@@ -741,8 +819,11 @@ void Raft::become_follower(Term term, std::optional<NodeId> leader) {
     for (auto& wait : waits_) {
       if (wait.request) {
         const std::optional<TimeMs> deadline =
-            wait.deadline_ms ? std::optional<TimeMs>(*wait.deadline_ms + options_.request_timeout_ms) : std::nullopt;
-        follower_waits_.push_back({std::move(*wait.request), next_wait_id_++, std::nullopt, Term(), deadline});
+            wait.deadline_ms
+                ? std::optional<TimeMs>(*wait.deadline_ms + options_.request_timeout_ms)
+                : std::nullopt;
+        follower_waits_.push_back(
+            {std::move(*wait.request), next_wait_id_++, std::nullopt, Term(), deadline});
       } else {
         proto::RaftMessage response;
         response.set_type(proto::RaftMessage::WAIT_RESPONSE);
@@ -869,7 +950,8 @@ void Raft::become_leader() {
       ++it;
       continue;
     }
-    pending_reads_.push_back({std::move(it->request), NodeId(), 0, term_start_index_, next_round()});
+    pending_reads_.push_back(
+        {std::move(it->request), NodeId(), 0, term_start_index_, next_round()});
     it = follower_reads_.erase(it);
   }
   for (auto& wait : follower_waits_) {
@@ -892,7 +974,8 @@ void Raft::rebuild_proposed_windows() {
   proto::LogEntry scratch;
   for (LogIndex i = applied_.next(); i <= last_index_; i = i.next()) {
     const proto::LogEntry* entry = entry_at(i, scratch);
-    if (entry && entry->origin_node() != 0) proposed_windows_[Origin::of(*entry)].mark(entry->origin_sequence());
+    if (entry && entry->origin_node() != 0)
+      proposed_windows_[Origin::of(*entry)].mark(entry->origin_sequence());
   }
 }
 
@@ -946,7 +1029,8 @@ void Raft::send_append(NodeId to, Peer& peer, bool heartbeat, bool commit_only) 
   const LogIndex prev(std::min(peer.next.value() - 1, last_index_.value()));
   message.set_prev_log_index(prev.value());
   message.set_prev_log_term(term_at(prev).value());
-  const uint64_t last_max = std::min(last_index_.value(), prev.value() + options_.append_entries_max);
+  const uint64_t last_max =
+      std::min(last_index_.value(), prev.value() + options_.append_entries_max);
   message.set_commit_index(commit_.value());
   message.set_from(options_.node_id.value());
   // The entries go on the wire as they are stored, each appended as field `entries` (9,
@@ -956,11 +1040,12 @@ void Raft::send_append(NodeId to, Peer& peer, bool heartbeat, bool commit_only) 
   const size_t header_bytes = wire.size();
   std::string scratch;
   uint64_t last = prev.value();
-  while (last < last_max && (last == prev.value() || wire.size() - header_bytes < options_.append_bytes_max)) {
+  while (last < last_max &&
+         (last == prev.value() || wire.size() - header_bytes < options_.append_bytes_max)) {
     ++last;
     const std::string_view bytes = entry_bytes_at(LogIndex(last), scratch);
     wire.push_back(static_cast<char>((proto::RaftMessage::kEntriesFieldNumber << 3) | 2));
-    for (uint64_t length = bytes.size(); ; length >>= 7) {
+    for (uint64_t length = bytes.size();; length >>= 7) {
       if (length < 0x80) {
         wire.push_back(static_cast<char>(length));
         break;
@@ -1008,8 +1093,8 @@ void Raft::advance_commit() {
       serve_reads();
       return;
     }
-    std::nth_element(held.begin(), held.begin() + static_cast<std::ptrdiff_t>(majority() - 1), held.end(),
-                     std::greater<>());
+    std::nth_element(held.begin(), held.begin() + static_cast<std::ptrdiff_t>(majority() - 1),
+                     held.end(), std::greater<>());
     candidate = LogIndex(held[majority() - 1]);
   } else {
     held.clear();
@@ -1025,7 +1110,8 @@ void Raft::advance_commit() {
     }
     candidate = durable_index_;
     if (k > 0) {
-      std::nth_element(held.begin(), held.begin() + static_cast<std::ptrdiff_t>(k - 1), held.end(), std::greater<>());
+      std::nth_element(held.begin(), held.begin() + static_cast<std::ptrdiff_t>(k - 1), held.end(),
+                       std::greater<>());
       candidate = std::min(candidate, LogIndex(held[k - 1]));
     }
   }
@@ -1048,8 +1134,8 @@ void Raft::apply_committed() {
     note_applied_term(index, Term(entry->term()));
     if (entry->has_write() && entry->write().has_expire()) {
       const auto& expire = entry->write().expire();
-      expired_keys_total_ += keyspace_.expire_keys({expire.keys().begin(), expire.keys().end()},
-                                                   expire.now_ms());
+      expired_keys_total_ +=
+          keyspace_.expire_keys({expire.keys().begin(), expire.keys().end()}, expire.now_ms());
       if (role_ == Role::leader) expiry_in_flight_ = false;
     } else if (entry->has_write() && apply_once(*entry)) {
       Reply result = keyspace_.execute(from_log_write(entry->write()), entry->time_ms());

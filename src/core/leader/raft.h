@@ -100,7 +100,7 @@ struct RaftOptions {
   NodeId node_id{1};
   AckPolicy ack = AckPolicy::majority;
   uint32_t ack_followers = 0;  // AckPolicy::count: k
-  std::vector<NodeId> nodes;  // every member, this node included
+  std::vector<NodeId> nodes;   // every member, this node included
   TimeMs election_timeout_ms_min = 1000;
   TimeMs election_timeout_ms_max = 2000;
   TimeMs heartbeat_interval_ms = 100;
@@ -113,9 +113,10 @@ struct RaftOptions {
   // Checkpoints (docs/storage.md, "Checkpoints"): the applied state is written to storage once
   // `checkpoint_entries` log entries were applied since the last checkpoint, or once
   // the records written since hold `checkpoint_bytes` in memory (Keyspace::dirty_bytes; at most a
-  // quarter of the record cache, which holds them meanwhile), or `checkpoint_interval_ms` after the first of them. Until then
-  // the log alone holds it: a restart applies the entries after the checkpoint again. With the
-  // record cache off, every batch is a checkpoint (one at a time: none begins while one is written).
+  // quarter of the record cache, which holds them meanwhile), or `checkpoint_interval_ms` after the
+  // first of them. Until then the log alone holds it: a restart applies the entries after the
+  // checkpoint again. With the record cache off, every batch is a checkpoint (one at a time: none
+  // begins while one is written).
   uint64_t checkpoint_entries = 65536;
   uint64_t checkpoint_bytes = 16ull << 20;
   TimeMs checkpoint_interval_ms = 1000;
@@ -201,7 +202,9 @@ struct Origin {
   uint32_t node = 0;
   uint64_t incarnation = 0;
   auto operator<=>(const Origin&) const = default;
-  static Origin of(const proto::LogEntry& entry) { return {entry.origin_node(), entry.origin_incarnation()}; }
+  static Origin of(const proto::LogEntry& entry) {
+    return {entry.origin_node(), entry.origin_incarnation()};
+  }
 };
 
 class Raft final : public Replica {
@@ -255,9 +258,9 @@ class Raft final : public Replica {
   struct SnapshotSending {
     SnapshotSource source;
     uint64_t next = 0;
-    uint64_t acked = 0;                 // the follower holds every chunk before this
-    std::optional<uint64_t> last;       // the last chunk's number, once read
-    TimeMs progress_ms = 0;             // when `acked` last moved (or chunks were resent)
+    uint64_t acked = 0;            // the follower holds every chunk before this
+    std::optional<uint64_t> last;  // the last chunk's number, once read
+    TimeMs progress_ms = 0;        // when `acked` last moved (or chunks were resent)
     TimeMs started_ms = 0;
   };
   struct Peer {
@@ -266,12 +269,12 @@ class Raft final : public Replica {
     uint64_t inflight = 0;
     uint64_t round_acked = 0;
     TimeMs heard_at_ms = 0;
-    LogIndex commit_sent;  // the commit index the last message to it carried
+    LogIndex commit_sent;    // the commit index the last message to it carried
     TimeMs progress_ms = 0;  // when an APPEND to it last succeeded (or was resent)
     // A snapshot being sent, while the entries it needs are compacted away (shared: a Peer is
     // copied; one snapshot per peer at a time).
     std::shared_ptr<SnapshotSending> snapshot;
-    bool voter = true;  // until it says otherwise (then for good: see proto non_voter)
+    bool voter = true;             // until it says otherwise (then for good: see proto non_voter)
     TimeMs snapshot_taken_ms = 0;  // when a snapshot for it was last taken
     // After a snapshot, the log is not compacted past here until it takes entries (0: no hold).
     LogIndex hold_log_from;
@@ -287,21 +290,21 @@ class Raft final : public Replica {
   struct Install {
     LogIndex index;
     Term term;
-    Term leader_term;        // the term of the leader sending it (a new leader starts again)
-    uint64_t chunk_next = 0; // chunks staged so far
-    bool moving = false;     // every chunk staged and the old state erased: moving into place
-    TimeMs started_ms = 0;   // first chunk (this run)
-    TimeMs switched_ms = 0;  // last chunk: moving began
+    Term leader_term;         // the term of the leader sending it (a new leader starts again)
+    uint64_t chunk_next = 0;  // chunks staged so far
+    bool moving = false;      // every chunk staged and the old state erased: moving into place
+    TimeMs started_ms = 0;    // first chunk (this run)
+    TimeMs switched_ms = 0;   // last chunk: moving began
   };
   struct PendingWrite {
     ClientRequest request;
     TimeMs deadline_ms = 0;
-    bool sent = false;      // appended here, or forwarded: from now on it may take effect
+    bool sent = false;  // appended here, or forwarded: from now on it may take effect
     bool forwarded = false;
-    bool resent = false;    // forwarded to more than one node
+    bool resent = false;               // forwarded to more than one node
     std::optional<NodeId> refused_by;  // a node that refused it, not being the leader …
     Term refused_in_term;              // … in this term
-    proto::Write write;     // what to forward (again, after a refusal)
+    proto::Write write;                // what to forward (again, after a refusal)
   };
   // A read waiting at the leader for a majority to confirm its leadership: a local client's, or
   // a follower's batch of reads up to `remote_read_id`.
@@ -446,7 +449,8 @@ class Raft final : public Replica {
   bool apply_once(const proto::LogEntry& entry);
   void rebuild_proposed_windows();
   std::string refusal_naming_leader() const;
-  void reply(const ClientRequest& request, Reply reply, std::optional<SessionToken> written = std::nullopt,
+  void reply(const ClientRequest& request, Reply reply,
+             std::optional<SessionToken> written = std::nullopt,
              std::optional<SessionToken> read_at = std::nullopt);
 
   // The entry at `index` (nullptr past the end): from memory when recent, else decoded into
@@ -482,7 +486,7 @@ class Raft final : public Replica {
   LogIndex applied_;
   // Entries written in Readies not yet durable: the highest log index each Ready wrote.
   std::map<uint64_t, LogIndex> ready_last_index_;
-  LogIndex durable_index_;  // this node's log is durable up to here
+  LogIndex durable_index_;                // this node's log is durable up to here
   std::map<uint64_t, Term> term_starts_;  // the first index of each term in the log -> the term
   // The first entry the log holds (the ones before were compacted away) and the term of the one
   // before it. term_at() answers for index 0 and from log_start_ - 1 on.
@@ -529,9 +533,9 @@ class Raft final : public Replica {
   uint64_t checkpoint_in_flight_id_ = 0;
   LogIndex checkpoint_in_flight_applied_;
   uint64_t checkpoint_ids_ = 0;
-  uint64_t checkpoints_written_ = 0;  // reported by the driver, this run
+  uint64_t checkpoints_written_ = 0;      // reported by the driver, this run
   std::optional<TimeMs> dirty_since_ms_;  // when something was first applied after it
-  LogIndex term_start_index_;  // this leader's no-op
+  LogIndex term_start_index_;             // this leader's no-op
   TimeMs became_leader_ms_ = 0;
   uint64_t malformed_messages_ = 0;
   bool expiry_in_flight_ = false;
@@ -549,7 +553,7 @@ class Raft final : public Replica {
   TimeMs leader_heard_ms_ = -1'000'000'000;
   std::map<uint32_t, bool> votes_;
   std::map<uint32_t, Peer> peers_;
-  std::vector<uint64_t> held_scratch_;  // advance_commit()'s
+  std::vector<uint64_t> held_scratch_;            // advance_commit()'s
   mutable std::vector<uint64_t> rounds_scratch_;  // quorum_round()'s
 
   uint64_t next_origin_sequence_ = 1;
@@ -583,7 +587,8 @@ class Raft final : public Replica {
   std::optional<TimeMs> lease_start_ms_;
   Term data_loss_term_;  // meta_data_loss_term
   uint64_t data_loss_promotions_ = 0;
-  uint64_t truncated_entries_ = 0;  // uncommitted entries dropped for a leader's conflicting ones  // leader: the start of the latest round a majority answered
+  uint64_t truncated_entries_ = 0;  // uncommitted entries dropped for a leader's conflicting ones
+                                    // // leader: the start of the latest round a majority answered
   uint64_t lease_reads_ = 0;
   uint64_t lost_session_reads_ = 0;
   uint64_t next_read_id_ = 1;

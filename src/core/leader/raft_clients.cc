@@ -23,7 +23,8 @@ void SequenceWindow::mark(uint64_t sequence) {
     if (sequence - highest_ >= size) {
       bits_.fill(0);
     } else {
-      for (uint64_t s = highest_ + 1; s <= sequence; ++s) bits_[(s % size) / 64] &= ~(uint64_t{1} << (s % 64));
+      for (uint64_t s = highest_ + 1; s <= sequence; ++s)
+        bits_[(s % size) / 64] &= ~(uint64_t{1} << (s % 64));
     }
     highest_ = sequence;
   }
@@ -42,7 +43,8 @@ std::optional<SequenceWindow> SequenceWindow::decode(std::string_view bytes) {
   SequenceWindow window;
   if (bytes.size() != 8 + window.bits_.size() * 8) return std::nullopt;
   window.highest_ = read_u64_be(bytes);
-  for (size_t i = 0; i < window.bits_.size(); ++i) window.bits_[i] = read_u64_be(bytes.substr(8 + i * 8));
+  for (size_t i = 0; i < window.bits_.size(); ++i)
+    window.bits_[i] = read_u64_be(bytes.substr(8 + i * 8));
   return window;
 }
 
@@ -66,24 +68,28 @@ void Raft::client_write(ClientRequest request) {
     return;
   }
   if (role_ != Role::leader && forwards_in_flight_ >= options_.forwards_in_flight_max) {
-    reply(request, Reply::error(fmt::format("BUSY {} writes are already being forwarded to the leader; "
-                                            "this one was not applied, retry",
-                                            forwards_in_flight_)));
+    reply(request,
+          Reply::error(fmt::format("BUSY {} writes are already being forwarded to the leader; "
+                                   "this one was not applied, retry",
+                                   forwards_in_flight_)));
     return;
   }
   if (handing_over()) {
-    reply(request, Reply::error(fmt::format("TRYAGAIN leadership is being handed to node {}; the write was not "
-                                            "applied, retry",
-                                            handover_->target.value())));
+    reply(request, Reply::error(fmt::format(
+                       "TRYAGAIN leadership is being handed to node {}; the write was not "
+                       "applied, retry",
+                       handover_->target.value())));
     return;
   }
   if (role_ == Role::leader && followers_in_reach() < options_.min_replicas) {
     ++min_replicas_refused_;
-    reply(request, Reply::error("NOREPLICAS Not enough good replicas to write."));  // before any append
+    reply(request,
+          Reply::error("NOREPLICAS Not enough good replicas to write."));  // before any append
     return;
   }
   const uint64_t sequence = next_origin_sequence_++;
-  auto log_write = to_log_write(request.request, role_ == Role::leader ? std::optional<TimeMs>(wall_ms_) : std::nullopt);
+  auto log_write = to_log_write(
+      request.request, role_ == Role::leader ? std::optional<TimeMs>(wall_ms_) : std::nullopt);
   REPLIKV_ASSERT(log_write.has_value(), "a write has a log form");
   PendingWrite& pending = pending_writes_[sequence];
   pending.request = std::move(request);
@@ -123,7 +129,8 @@ void Raft::client_wait(ClientRequest request) {
   // A follower's own clock bounds it too, with room for the leader's answer to arrive.
   const std::optional<TimeMs> own_deadline =
       deadline ? std::optional<TimeMs>(*deadline + options_.request_timeout_ms) : std::nullopt;
-  follower_waits_.push_back({std::move(request), next_wait_id_++, std::nullopt, Term(), own_deadline});
+  follower_waits_.push_back(
+      {std::move(request), next_wait_id_++, std::nullopt, Term(), own_deadline});
 }
 
 size_t Raft::followers_holding(LogIndex index) const {
@@ -135,7 +142,9 @@ size_t Raft::followers_holding(LogIndex index) const {
 size_t Raft::followers_in_reach() const {
   size_t count = 0;
   for (const auto& [id, peer] : peers_) {
-    count += peer.heard_at_ms > 0 && peer.heard_at_ms + options_.min_replicas_max_lag_ms >= now_ms_ ? 1 : 0;
+    count += peer.heard_at_ms > 0 && peer.heard_at_ms + options_.min_replicas_max_lag_ms >= now_ms_
+                 ? 1
+                 : 0;
   }
   return count;
 }
@@ -147,7 +156,8 @@ void Raft::serve_waits() {
   for (auto it = waits_.begin(); it != waits_.end();) {
     const auto lost = lost_write(it->token, "the connection's last write");
     const size_t count = followers_holding(it->token.index);
-    const bool done = lost || count >= it->replicas || (it->deadline_ms && *it->deadline_ms <= now_ms_);
+    const bool done =
+        lost || count >= it->replicas || (it->deadline_ms && *it->deadline_ms <= now_ms_);
     if (!done) {
       ++it;
       continue;
@@ -182,7 +192,8 @@ void Raft::on_wait(const proto::RaftMessage& message) {
   pending.remote_wait_id = message.read_id();
   pending.token = {Term(message.wait_term()), LogIndex(message.read_index())};
   pending.replicas = message.wait_replicas();
-  if (message.wait_timeout_ms() > 0) pending.deadline_ms = now_ms_ + static_cast<TimeMs>(message.wait_timeout_ms());
+  if (message.wait_timeout_ms() > 0)
+    pending.deadline_ms = now_ms_ + static_cast<TimeMs>(message.wait_timeout_ms());
   waits_.push_back(std::move(pending));
   serve_waits();
 }
@@ -206,7 +217,8 @@ void Raft::on_wait_response(const proto::RaftMessage& message) {
 std::string Raft::refusal_naming_leader() const {
   if (!leader_) return "NOTLEADER no leader is known yet; retry";
   const auto address = options_.client_addresses.find(leader_->value());
-  if (address == options_.client_addresses.end()) return fmt::format("NOTLEADER the leader is node {}", leader_->value());
+  if (address == options_.client_addresses.end())
+    return fmt::format("NOTLEADER the leader is node {}", leader_->value());
   return fmt::format("NOTLEADER the leader is node {} at {}", leader_->value(), address->second);
 }
 
@@ -222,9 +234,10 @@ void Raft::append_client_write(uint64_t sequence, proto::Write write, Origin ori
   append(std::move(entry));
 }
 
-void Raft::reply(const ClientRequest& request, Reply reply_value, std::optional<SessionToken> written,
-                 std::optional<SessionToken> read_at) {
-  pending_.replies.push_back({request.connection, request.sequence, std::move(reply_value), written, read_at});
+void Raft::reply(const ClientRequest& request, Reply reply_value,
+                 std::optional<SessionToken> written, std::optional<SessionToken> read_at) {
+  pending_.replies.push_back(
+      {request.connection, request.sequence, std::move(reply_value), written, read_at});
 }
 
 // Requests past their deadline. A write that left this node may still take effect: `-TIMEOUT`
@@ -238,30 +251,35 @@ void Raft::expire_requests() {
     }
     if (pending.refused_by) --refused_writes_;
     if (pending.sent) {
-      reply(pending.request, Reply::error(fmt::format("TIMEOUT the write was not confirmed within {} ms; "
-                                                      "it may still take effect",
-                                                      options_.request_timeout_ms)));
+      reply(pending.request,
+            Reply::error(fmt::format("TIMEOUT the write was not confirmed within {} ms; "
+                                     "it may still take effect",
+                                     options_.request_timeout_ms)));
     } else {
       --unsent_writes_;
-      reply(pending.request, Reply::error(fmt::format("NOTLEADER no leader was known for {} ms; the write "
-                                                      "was not applied, retry",
-                                                      options_.request_timeout_ms)));
+      reply(pending.request,
+            Reply::error(fmt::format("NOTLEADER no leader was known for {} ms; the write "
+                                     "was not applied, retry",
+                                     options_.request_timeout_ms)));
     }
     if (pending.forwarded) --forwards_in_flight_;
     it = pending_writes_.erase(it);
   }
   while (!follower_reads_.empty() && follower_reads_.front().deadline_ms <= now_ms_) {
     reply(follower_reads_.front().request,
-          Reply::error(fmt::format("TIMEOUT the read could not be confirmed by a leader within {} ms; retry",
-                                   options_.request_timeout_ms)));
+          Reply::error(
+              fmt::format("TIMEOUT the read could not be confirmed by a leader within {} ms; retry",
+                          options_.request_timeout_ms)));
     follower_reads_.pop_front();
   }
   while (!session_reads_.empty() && session_reads_.front().deadline_ms <= now_ms_) {
     const SessionRead& read = session_reads_.front();
-    reply(read.request, Reply::error(fmt::format(
-                            "TIMEOUT this node has applied up to {}, behind the session's {}, after {} ms; "
-                            "retry, or read at another node",
-                            to_string(applied_position()), to_string(*read.request.session), options_.request_timeout_ms)));
+    reply(read.request,
+          Reply::error(fmt::format(
+              "TIMEOUT this node has applied up to {}, behind the session's {}, after {} ms; "
+              "retry, or read at another node",
+              to_string(applied_position()), to_string(*read.request.session),
+              options_.request_timeout_ms)));
     session_reads_.pop_front();
   }
   for (auto it = follower_waits_.begin(); it != follower_waits_.end();) {
@@ -275,17 +293,19 @@ void Raft::expire_requests() {
   serve_waits();  // the leader's, at their deadlines
   if (handover_ && handover_->deadline_ms <= now_ms_) {
     const auto& failover = std::get<FailoverRequest>(handover_->request.request);
-    const std::string now_leads =
-        leader_ ? fmt::format("node {} leads", leader_->value()) : std::string("no leader is known yet");
+    const std::string now_leads = leader_ ? fmt::format("node {} leads", leader_->value())
+                                          : std::string("no leader is known yet");
     if (handover_->forced) {
       reply(handover_->request,
-            Reply::error(fmt::format("ERR the forced promotion of node {} failed within {} ms ({}): it needs {} votes "
-                                     "of reachable voters whose logs are no newer than its own",
-                                     handover_->target.value(), failover.timeout_ms, now_leads, election_quorum())));
+            Reply::error(fmt::format(
+                "ERR the forced promotion of node {} failed within {} ms ({}): it needs {} votes "
+                "of reachable voters whose logs are no newer than its own",
+                handover_->target.value(), failover.timeout_ms, now_leads, election_quorum())));
     } else {
       reply(handover_->request,
-            Reply::error(fmt::format("TIMEOUT the handover to node {} did not complete within {} ms; {}",
-                                     handover_->target.value(), failover.timeout_ms, now_leads)));
+            Reply::error(
+                fmt::format("TIMEOUT the handover to node {} did not complete within {} ms; {}",
+                            handover_->target.value(), failover.timeout_ms, now_leads)));
     }
     handover_.reset();  // a leader that still leads takes writes again
   }
@@ -301,8 +321,8 @@ void Raft::flush_forwards() {
     for (auto& [sequence, pending] : pending_writes_) {
       // Never sent; or refused by a node that was not the leader, and a leader is known that is
       // another node, or the same one in a later term (it has won an election since).
-      const bool resend =
-          pending.refused_by && (*pending.refused_by != *leader_ || term_ > pending.refused_in_term);
+      const bool resend = pending.refused_by &&
+                          (*pending.refused_by != *leader_ || term_ > pending.refused_in_term);
       if (pending.sent && !resend) continue;
       proto::LogEntry entry;
       *entry.mutable_write() = pending.write;  // kept: it may have to go again
@@ -342,7 +362,8 @@ void Raft::flush_forwards() {
     message.set_wait_replicas(static_cast<uint64_t>(request.replicas));
     // What is left of its timeout (at least a millisecond: 0 would mean none).
     if (wait.deadline_ms) {
-      message.set_wait_timeout_ms(static_cast<uint64_t>(std::max<TimeMs>(1, *wait.deadline_ms - options_.request_timeout_ms - now_ms_)));
+      message.set_wait_timeout_ms(static_cast<uint64_t>(
+          std::max<TimeMs>(1, *wait.deadline_ms - options_.request_timeout_ms - now_ms_)));
     }
     send(*leader_, std::move(message));
     wait.sent_to = leader_;
@@ -366,7 +387,8 @@ void Raft::propagate_commit() {
   for (auto& [id, peer] : peers_) {
     // With APPENDs in flight their answers bring more messages, which carry it; the last one
     // leaves the pipeline empty and the commit index goes then.
-    if (peer.inflight == 0 && std::min(commit_, peer.match) > peer.commit_sent) send_append(NodeId(id), peer, true, true);
+    if (peer.inflight == 0 && std::min(commit_, peer.match) > peer.commit_sent)
+      send_append(NodeId(id), peer, true, true);
   }
 }
 
@@ -406,8 +428,8 @@ void Raft::on_forward(const proto::RaftMessage& message) {
   proto::RaftMessage rejection;
   proto::LogEntry entry;
   for (const std::string& bytes : message.entries()) {
-    if (!entry.ParseFromString(bytes) || entry.origin_node() != from.value() || !entry.has_write() ||
-        entry.write().has_expire()) {
+    if (!entry.ParseFromString(bytes) || entry.origin_node() != from.value() ||
+        !entry.has_write() || entry.write().has_expire()) {
       ++malformed_messages_;
       continue;
     }
@@ -446,7 +468,9 @@ void Raft::on_forward_response(const proto::RaftMessage& message) {
     // Refused by a leader before any append. Definite only if no other node was ever sent it
     // (one that refused it, not leading, may have appended another copy while it led).
     const auto it = pending_writes_.find(sequence);
-    if (it == pending_writes_.end() || !it->second.forwarded || it->second.resent || it->second.refused_by) continue;
+    if (it == pending_writes_.end() || !it->second.forwarded || it->second.resent ||
+        it->second.refused_by)
+      continue;
     reply(it->second.request, Reply::error(message.reason()));
     --forwards_in_flight_;
     pending_writes_.erase(it);

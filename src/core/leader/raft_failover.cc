@@ -13,24 +13,28 @@ void Raft::client_failover(ClientRequest request) {
   const auto& failover = std::get<FailoverRequest>(request.request);
   const NodeId target(failover.target);
   if (std::find(options_.nodes.begin(), options_.nodes.end(), target) == options_.nodes.end()) {
-    reply(request, Reply::error(fmt::format("ERR node {} is not a member of this cluster", target.value())));
+    reply(request,
+          Reply::error(fmt::format("ERR node {} is not a member of this cluster", target.value())));
     return;
   }
   if (handover_) {
-    reply(request, Reply::error(fmt::format("ERR a failover to node {} is already in progress", handover_->target.value())));
+    reply(request, Reply::error(fmt::format("ERR a failover to node {} is already in progress",
+                                            handover_->target.value())));
     return;
   }
   // Why this node cannot lead, if it cannot (said to FORCE, and of a handover's target).
   const auto cannot_lead = [&](bool voter, bool installing_now) -> std::optional<Reply> {
     if (voter && !installing_now) return std::nullopt;
-    return Reply::error(fmt::format("ERR node {} cannot lead: {}", target.value(),
-                                    voter ? "it is installing a snapshot"
-                                          : "it is a non-voter (it rejoined with an empty data directory)"));
+    return Reply::error(
+        fmt::format("ERR node {} cannot lead: {}", target.value(),
+                    voter ? "it is installing a snapshot"
+                          : "it is a non-voter (it rejoined with an empty data directory)"));
   };
   if (failover.force) {
     if (target != options_.node_id) {
-      reply(request, Reply::error(fmt::format("ERR FAILOVER TO {} FORCE goes to node {} itself, not to node {}",
-                                              target.value(), target.value(), options_.node_id.value())));
+      reply(request, Reply::error(fmt::format(
+                         "ERR FAILOVER TO {} FORCE goes to node {} itself, not to node {}",
+                         target.value(), target.value(), options_.node_id.value())));
       return;
     }
     if (failover.accept_data_loss) {
@@ -59,8 +63,10 @@ void Raft::client_failover(ClientRequest request) {
     if (role_ == Role::leader) {
       reply(request, Reply::ok());
     } else if (options_.ack == AckPolicy::async) {
-      reply(request, Reply::error("ERR refused: under ack async only the leader held the latest acknowledged "
-                                  "writes, so a forced promotion may lose them"));
+      reply(
+          request,
+          Reply::error("ERR refused: under ack async only the leader held the latest acknowledged "
+                       "writes, so a forced promotion may lose them"));
     } else if (auto refusal = cannot_lead(voter_, installing())) {
       reply(request, std::move(*refusal));
     } else {
@@ -89,7 +95,8 @@ void Raft::client_failover(ClientRequest request) {
 void Raft::note_data_loss_term(Term term) {
   if (term <= data_loss_term_) return;
   data_loss_term_ = term;
-  pending_.batch.put(Column::meta, std::string(raft_records::meta_data_loss_term), raft_records::u64_bytes(term.value()));
+  pending_.batch.put(Column::meta, std::string(raft_records::meta_data_loss_term),
+                     raft_records::u64_bytes(term.value()));
   raft_records::demand(pending_, Sync::always);
 }
 

@@ -48,8 +48,11 @@ void Raft::append_encoded(proto::LogEntry entry, std::string bytes) {
 // erased entry gets a snapshot). In the same batch as the new start record, so a crash leaves the
 // old log or the cut one.
 void Raft::maybe_compact() {
-  REPLIKV_ASSERT(entry_bytes_.size() == last_index_.value() + 1 - log_start_.value(), "one size per entry held");
-  if (entry_bytes_.size() <= options_.log_compact_entries && log_bytes_ <= options_.log_compact_bytes) return;
+  REPLIKV_ASSERT(entry_bytes_.size() == last_index_.value() + 1 - log_start_.value(),
+                 "one size per entry held");
+  if (entry_bytes_.size() <= options_.log_compact_entries &&
+      log_bytes_ <= options_.log_compact_bytes)
+    return;
   // Keep at most log_keep_entries applied entries, and no more of them than a quarter of
   // log_compact_bytes (so a compaction by size frees at least three quarters).
   const uint64_t keep_bytes_max = options_.log_compact_bytes / 4;
@@ -64,11 +67,13 @@ void Raft::maybe_compact() {
   // confirms no round, and the leader's lease would run out — docs/benchmarks.md).
   LogIndex limit = checkpoint_applied_;  // storage holds the state up to here; the log the rest
   if (role_ == Role::leader) {
-    const bool room_for_laggards = options_.hold_log_for_followers && log_bytes_ <= options_.log_compact_bytes;
+    const bool room_for_laggards =
+        options_.hold_log_for_followers && log_bytes_ <= options_.log_compact_bytes;
     for (const auto& [id, peer] : peers_) {
       if (now_ms_ - peer.heard_at_ms >= options_.election_timeout_ms_min) continue;
       if (peer.snapshot) limit = std::min(limit, peer.snapshot->source.index());
-      if (peer.hold_log_from.value() > 0) limit = std::min(limit, LogIndex(peer.hold_log_from.value() - 1));
+      if (peer.hold_log_from.value() > 0)
+        limit = std::min(limit, LogIndex(peer.hold_log_from.value() - 1));
       if (room_for_laggards && !peer.snapshot) limit = std::min(limit, peer.match);
     }
   }
@@ -80,7 +85,8 @@ void Raft::maybe_compact() {
     kept_bytes -= entry_bytes_[i];
   }
   if (new_start <= log_start_) return;
-  REPLIKV_ASSERT(new_start <= checkpoint_applied_.next(), "only checkpointed entries are compacted");
+  REPLIKV_ASSERT(new_start <= checkpoint_applied_.next(),
+                 "only checkpointed entries are compacted");
   const Term before = term_at(LogIndex(new_start.value() - 1));
   const Term first = new_start <= last_index_ ? term_at(new_start) : Term();
   pending_.batch.erase_range(Column::log, index_key(log_start_), index_key(new_start));
@@ -117,27 +123,33 @@ void Raft::trim_recent() {
 
 const proto::LogEntry* Raft::entry_at(LogIndex index, proto::LogEntry& scratch) const {
   if (index.value() == 0 || index > last_index_) return nullptr;
-  if (!recent_.empty() && index >= recent_first_) return &recent_[index.value() - recent_first_.value()].entry;
+  if (!recent_.empty() && index >= recent_first_)
+    return &recent_[index.value() - recent_first_.value()].entry;
   std::string record;
   const std::string_view bytes = entry_bytes_at(index, record);
-  REPLIKV_ASSERT(scratch.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())), "a log entry decodes");
+  REPLIKV_ASSERT(scratch.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())),
+                 "a log entry decodes");
   return &scratch;
 }
 
 // The entry at `index` as it is encoded (an index up to the last): from memory when recent, else
 // read from storage into `scratch`.
 std::string_view Raft::entry_bytes_at(LogIndex index, std::string& scratch) const {
-  REPLIKV_ASSERT(index >= log_start_ && index <= last_index_, "entry_bytes_at() names an entry the log holds");
-  if (!recent_.empty() && index >= recent_first_) return recent_[index.value() - recent_first_.value()].bytes;
+  REPLIKV_ASSERT(index >= log_start_ && index <= last_index_,
+                 "entry_bytes_at() names an entry the log holds");
+  if (!recent_.empty() && index >= recent_first_)
+    return recent_[index.value() - recent_first_.value()].bytes;
   auto bytes = view_.get(Column::log, index_key(index));
-  REPLIKV_ASSERT(bytes.has_value() && bytes->size() >= 8, "every index up to the last is in the log");
+  REPLIKV_ASSERT(bytes.has_value() && bytes->size() >= 8,
+                 "every index up to the last is in the log");
   scratch = std::move(*bytes);
   return std::string_view(scratch).substr(8);
 }
 
 Term Raft::term_at(LogIndex index) const {
   if (index > last_index_ || index.value() == 0) return Term();
-  REPLIKV_ASSERT(index.value() + 1 >= log_start_.value(), "term_at() asks of an entry the log still knows");
+  REPLIKV_ASSERT(index.value() + 1 >= log_start_.value(),
+                 "term_at() asks of an entry the log still knows");
   if (index.value() + 1 == log_start_.value()) return log_start_term_;
   // Nearly always an index of the newest term: no search.
   if (index.value() >= term_starts_.rbegin()->first) return term_starts_.rbegin()->second;

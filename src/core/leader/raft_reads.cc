@@ -16,19 +16,23 @@ void Raft::client_read(ClientRequest request) {
   ReadOptions read = request.read;
   if (read.consistency == ReadConsistency::cluster_default) read = options_.read_default;
   if (read.consistency == ReadConsistency::cluster_default) {
-    read.consistency = options_.ack == AckPolicy::async ? ReadConsistency::leader : ReadConsistency::linearizable;
+    read.consistency =
+        options_.ack == AckPolicy::async ? ReadConsistency::leader : ReadConsistency::linearizable;
   }
   switch (read.consistency) {
     case ReadConsistency::linearizable:
       if (options_.ack == AckPolicy::async) {
-        reply(request, Reply::error("ERR linearizable reads are not offered with ack async: a failover may lose "
-                                    "acknowledged writes. Read at leader, session, bounded:<ms> or eventual"));
+        reply(request,
+              Reply::error(
+                  "ERR linearizable reads are not offered with ack async: a failover may lose "
+                  "acknowledged writes. Read at leader, session, bounded:<ms> or eventual"));
         return;
       }
       break;
     case ReadConsistency::eventual:
       if (installing()) {
-        reply(request, Reply::error("TRYAGAIN this node is installing a snapshot; read at another node"));
+        reply(request,
+              Reply::error("TRYAGAIN this node is installing a snapshot; read at another node"));
       } else {
         serve_local(request);
       }
@@ -40,15 +44,19 @@ void Raft::client_read(ClientRequest request) {
     case ReadConsistency::bounded: {
       const auto lag = lag_ms();
       if (installing()) {
-        reply(request, Reply::error("TRYAGAIN this node is installing a snapshot; read at another node"));
+        reply(request,
+              Reply::error("TRYAGAIN this node is installing a snapshot; read at another node"));
       } else if (!lag) {
-        reply(request, Reply::error(fmt::format("STALE this node's lag behind the leader is unknown (no leader has "
-                                                "confirmed it yet), over the bound of {} ms; retry, or read at the leader",
-                                                read.bound_ms)));
+        reply(request,
+              Reply::error(fmt::format(
+                  "STALE this node's lag behind the leader is unknown (no leader has "
+                  "confirmed it yet), over the bound of {} ms; retry, or read at the leader",
+                  read.bound_ms)));
       } else if (*lag > read.bound_ms) {
-        reply(request, Reply::error(fmt::format("STALE this node may lag the leader by {} ms, over the bound of {} ms; "
-                                                "retry, or read at the leader",
-                                                *lag, read.bound_ms)));
+        reply(request, Reply::error(fmt::format(
+                           "STALE this node may lag the leader by {} ms, over the bound of {} ms; "
+                           "retry, or read at the leader",
+                           *lag, read.bound_ms)));
       } else {
         serve_local(request);
       }
@@ -76,7 +84,8 @@ void Raft::client_read(ClientRequest request) {
     serve_reads();
     return;
   }
-  follower_reads_.push_back({std::move(request), next_read_id_++, now_ms_ + options_.request_timeout_ms, std::nullopt});
+  follower_reads_.push_back(
+      {std::move(request), next_read_id_++, now_ms_ + options_.request_timeout_ms, std::nullopt});
 }
 
 void Raft::serve_local(const ClientRequest& request) {
@@ -107,13 +116,15 @@ void Raft::serve_session_reads() {
   }
 }
 
-std::optional<std::string> Raft::lost_write(const SessionToken& token, std::string_view what) const {
+std::optional<std::string> Raft::lost_write(const SessionToken& token,
+                                            std::string_view what) const {
   if (token.index.value() == 0) return std::nullopt;
   const auto term = known_term_at(token.index);
   if (!term || *term == token.term) return std::nullopt;
-  return fmt::format("LOSTWRITE {} {} was lost in a failover: entry {} holds term {} here. Start a new "
-                     "session (SESSION RESET)",
-                     what, to_string(token), token.index.value(), term->value());
+  return fmt::format(
+      "LOSTWRITE {} {} was lost in a failover: entry {} holds term {} here. Start a new "
+      "session (SESSION RESET)",
+      what, to_string(token), token.index.value(), term->value());
 }
 
 std::optional<Term> Raft::known_term_at(LogIndex index) const {
@@ -142,7 +153,8 @@ void Raft::load_applied_terms() {
   if (!record) return;
   REPLIKV_ASSERT(record->size() % 16 == 0, "the applied terms record holds (index, term) pairs");
   for (size_t i = 0; i < record->size(); i += 16) {
-    applied_terms_[read_u64_be(std::string_view(*record).substr(i))] = Term(read_u64_be(std::string_view(*record).substr(i + 8)));
+    applied_terms_[read_u64_be(std::string_view(*record).substr(i))] =
+        Term(read_u64_be(std::string_view(*record).substr(i + 8)));
   }
 }
 
@@ -154,7 +166,9 @@ void Raft::serve_reads() {
     size_t confirmed = 1;
     for (const auto& [id, peer] : peers_) {
       if (!peer.voter) continue;  // a non-voter confirms nothing
-      confirmed += peer.round_acked >= read.round || (read.remote_confirms && read.remote == NodeId(id)) ? 1 : 0;
+      confirmed +=
+          peer.round_acked >= read.round || (read.remote_confirms && read.remote == NodeId(id)) ? 1
+                                                                                                : 0;
     }
     if (confirmed < majority()) return;
     if (read.request) {
@@ -223,9 +237,11 @@ void Raft::on_read_index(const proto::RaftMessage& message) {
   // reads began; the leader confirms itself now. When those two are a majority (3 nodes), the
   // read index is the commit index now, with no round. (A sender in an older term confirms
   // nothing; one in a newer term means this leader is stale, and its round will fail.)
-  PendingRead read{std::nullopt, from, message.read_id(), std::max(commit_, term_start_index_), round_ + 1};
+  PendingRead read{std::nullopt, from, message.read_id(), std::max(commit_, term_start_index_),
+                   round_ + 1};
   const auto peer = peers_.find(from.value());
-  read.remote_confirms = Term(message.term()) == term_ && peer != peers_.end() && peer->second.voter;
+  read.remote_confirms =
+      Term(message.term()) == term_ && peer != peers_.end() && peer->second.voter;
   if (options_.lease_reads && holds_lease() && commit_ >= term_start_index_) {
     read.round = 0;  // the lease confirms it: every round number is at least 0
   } else if (!read.remote_confirms || majority() > 2) {
@@ -270,7 +286,8 @@ void Raft::start_round() {
   tell_target();
   for (auto& [id, peer] : peers_) {
     if (!peer.fresh_pending && peer.stamp_heard > peer.stamp_confirmed) {
-      peer.fresh_pending = Freshness{round_, static_cast<TimeMs>(peer.stamp_heard - 1), commit, peer.stamp_run};
+      peer.fresh_pending =
+          Freshness{round_, static_cast<TimeMs>(peer.stamp_heard - 1), commit, peer.stamp_run};
       peer.stamp_confirmed = peer.stamp_heard;
     }
   }
@@ -284,8 +301,8 @@ void Raft::start_round() {
 // timeout × (1 − ρ) / (1 + ρ).
 TimeMs Raft::lease_ms() const {
   const uint64_t ppm = std::min<uint64_t>(options_.clock_drift_max_ppm, 500'000);
-  return static_cast<TimeMs>(static_cast<uint64_t>(options_.election_timeout_ms_min) * (1'000'000 - ppm) /
-                             (1'000'000 + ppm));
+  return static_cast<TimeMs>(static_cast<uint64_t>(options_.election_timeout_ms_min) *
+                             (1'000'000 - ppm) / (1'000'000 + ppm));
 }
 
 bool Raft::holds_lease() const {
@@ -301,8 +318,8 @@ uint64_t Raft::quorum_round() const {
     if (peer.voter) acked.push_back(peer.round_acked);
   }
   if (acked.size() < majority()) return 0;
-  std::nth_element(acked.begin(), acked.begin() + static_cast<std::ptrdiff_t>(majority() - 1), acked.end(),
-                   std::greater<>());
+  std::nth_element(acked.begin(), acked.begin() + static_cast<std::ptrdiff_t>(majority() - 1),
+                   acked.end(), std::greater<>());
   return acked[majority() - 1];
 }
 
@@ -310,7 +327,8 @@ void Raft::confirm_rounds() {
   const uint64_t confirmed = quorum_round();
   while (!own_rounds_.empty() && own_rounds_.front().round <= confirmed) {
     // The lease: counted from the round's start (its heartbeats' send time), on this clock.
-    lease_start_ms_ = std::max(lease_start_ms_.value_or(own_rounds_.front().stamp), own_rounds_.front().stamp);
+    lease_start_ms_ =
+        std::max(lease_start_ms_.value_or(own_rounds_.front().stamp), own_rounds_.front().stamp);
     note_freshness(own_rounds_.front().stamp, own_rounds_.front().commit);
     own_rounds_.pop_front();
   }

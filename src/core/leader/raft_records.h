@@ -19,8 +19,10 @@ inline constexpr std::string_view meta_vote = "raft_vote";
 inline constexpr std::string_view meta_commit = "raft_commit";
 inline constexpr std::string_view meta_epoch = "raft_epoch";
 inline constexpr std::string_view meta_last_index = "raft_last_index";
-inline constexpr std::string_view meta_term_starts = "raft_term_starts";  // (first index, term) pairs
-inline constexpr std::string_view meta_log_start = "raft_log_start";  // first index held, term before it
+inline constexpr std::string_view meta_term_starts =
+    "raft_term_starts";  // (first index, term) pairs
+inline constexpr std::string_view meta_log_start =
+    "raft_log_start";  // first index held, term before it
 // A snapshot install in progress: index, term, the sending leader's term, chunks staged, phase.
 inline constexpr std::string_view meta_install = "raft_install";
 // 1 byte: 1 for a voter, 0 for a non-voter (an empty data directory that joined a cluster with
@@ -46,7 +48,8 @@ inline std::string u64_bytes(uint64_t value) {
 }
 
 // An 8-byte record of the meta column (or of `column`); 0 when absent.
-inline uint64_t read_meta(const StorageView& view, std::string_view key, Column column = Column::meta) {
+inline uint64_t read_meta(const StorageView& view, std::string_view key,
+                          Column column = Column::meta) {
   const auto bytes = view.get(column, key);
   if (!bytes) return 0;
   REPLIKV_ASSERT(bytes->size() == 8, "a raft meta record is 8 bytes");

@@ -7,9 +7,10 @@
 // Chunks go out `snapshot_chunks_inflight_max` at a time; the follower acknowledges the chunks
 // it staged, in order. Chunks unacknowledged for a heartbeat interval before the first answer,
 // or for an election timeout once answers come (a chunk of a megabyte is written and synced
-// before its answer), are sent again from the first of them; a follower that asks for an earlier chunk than it acknowledged lost its staging
-// (it restarted) and is sent everything again from there. The follower's final answer says which
-// log position it now holds; replication goes on from the next entry.
+// before its answer), are sent again from the first of them; a follower that asks for an earlier
+// chunk than it acknowledged lost its staging (it restarted) and is sent everything again from
+// there. The follower's final answer says which log position it now holds; replication goes on from
+// the next entry.
 //
 // Follower: a snapshot at or below its commit index is refused as done (it holds all that; the
 // leader goes on from its commit index); one whose last entry its log holds with the same term
@@ -35,15 +36,16 @@ void Raft::send_snapshot(NodeId to, Peer& peer) {
   // Stalled: nothing acknowledged for a heartbeat interval (lost, or the follower was away), or
   // no progress for an election timeout once chunks flow (a follower writes and syncs each
   // chunk before it answers: a megabyte may take longer than a heartbeat interval).
-  const bool stalled =
-      peer.snapshot && peer.snapshot->next > peer.snapshot->acked &&
-      now_ms_ - peer.snapshot->progress_ms >=
-          (peer.snapshot->acked == 0 ? options_.heartbeat_interval_ms : options_.election_timeout_ms_min);
+  const bool stalled = peer.snapshot && peer.snapshot->next > peer.snapshot->acked &&
+                       now_ms_ - peer.snapshot->progress_ms >=
+                           (peer.snapshot->acked == 0 ? options_.heartbeat_interval_ms
+                                                      : options_.election_timeout_ms_min);
   // Nothing of it arrived (the follower was away): a newer snapshot instead, so that it is not
   // left as far behind as it was when this one was taken.
   if (stalled && peer.snapshot->acked == 0) peer.snapshot.reset();
   // The follower stopped answering half-way: the view goes (a later answer starts a new one).
-  if (stalled && now_ms_ - peer.heard_at_ms >= options_.election_timeout_ms_min) peer.snapshot.reset();
+  if (stalled && now_ms_ - peer.heard_at_ms >= options_.election_timeout_ms_min)
+    peer.snapshot.reset();
   // Not for a follower that is not answering (down, or cut off): its next answer starts one. A
   // snapshot pins its view's versions in storage, and chunks to nowhere cost reads.
   if (!peer.snapshot && now_ms_ - peer.heard_at_ms >= options_.election_timeout_ms_min) return;
@@ -61,8 +63,8 @@ void Raft::send_snapshot(NodeId to, Peer& peer) {
     // the stored state lags): the next heartbeat's answer tries again.
     if (index <= peer.match) return;
     const Term term = stored_term_at(*view, index);
-    peer.snapshot = std::make_shared<SnapshotSending>(
-        SnapshotSending{SnapshotSource(std::move(view), index, term), 0, 0, std::nullopt, now_ms_, now_ms_});
+    peer.snapshot = std::make_shared<SnapshotSending>(SnapshotSending{
+        SnapshotSource(std::move(view), index, term), 0, 0, std::nullopt, now_ms_, now_ms_});
     peer.snapshot_taken_ms = now_ms_;
   }
   SnapshotSending& sending = *peer.snapshot;
@@ -174,11 +176,13 @@ void Raft::on_install_snapshot(const proto::RaftMessage& message) {
     answer_done(commit_);  // committed entries are the leader's: go on from there
     return;
   }
-  if (!rollback_from_ && index <= last_index_ && index.value() + 1 >= log_start_.value() && term_at(index) == term) {
+  if (!rollback_from_ && index <= last_index_ && index.value() + 1 >= log_start_.value() &&
+      term_at(index) == term) {
     answer_done(index);  // the log holds it: everything up to it is the leader's
     return;
   }
-  const bool same = install_ && install_->index == index && install_->term == term && install_->leader_term == term_;
+  const bool same = install_ && install_->index == index && install_->term == term &&
+                    install_->leader_term == term_;
   if (checkpoint_in_flight_id_ != 0) {
     // A checkpoint begun before this snapshot arrived is still being written: it would land on
     // the snapshot's state. Nothing is staged until it is in (no new one begins meanwhile); the
@@ -235,7 +239,8 @@ bool Raft::stage(const proto::SnapshotChunk& chunk) {
 void Raft::switch_to_snapshot() {
   const LogIndex index = install_->index;
   const Term term = install_->term;
-  REPLIKV_ASSERT(index > commit_ || rollback_from_, "a snapshot installed is ahead of the commit index");
+  REPLIKV_ASSERT(index > commit_ || rollback_from_,
+                 "a snapshot installed is ahead of the commit index");
   if (rollback_from_) {
     // The one path on which commit and applied move back: the committed entries from
     // rollback_from_ on are discarded with the state they built, and counted.
@@ -252,7 +257,7 @@ void Raft::switch_to_snapshot() {
   windows_dirty_.clear();
   applied_terms_.clear();  // the snapshot's history arrives with it (finish_install reads it)
   applied_terms_dirty_ = false;
-  fresh_as_of_.reset();    // what was fresh is replaced (or rolled back)
+  fresh_as_of_.reset();  // what was fresh is replaced (or rolled back)
   log_start_ = index.next();
   log_start_term_ = term;
   std::string start;
@@ -296,7 +301,8 @@ void Raft::continue_install() {
     finish_install();
     return;
   }
-  install_staged_empty_ = move_staged(view_, options_.snapshot_move_bytes, install_move_position_, pending_.batch);
+  install_staged_empty_ =
+      move_staged(view_, options_.snapshot_move_bytes, install_move_position_, pending_.batch);
   install_move_pending_ = true;
   demand(pending_, Sync::per_policy);
   pending_.tick_at_ms = wall_seen_ms_;  // the next step at once
@@ -318,10 +324,11 @@ void Raft::finish_install() {
 // acknowledgements do not wait for a majority (options_.rollback); the leader is asked for a
 // snapshot, and entries from it are refused until one is installed.
 void Raft::need_rollback(LogIndex from, NodeId leader, proto::RaftMessage& response) {
-  REPLIKV_ASSERT(options_.rollback || (data_loss_term_ > Term() && (from > last_index_ || from < log_start_ ||
-                                                                   term_at(from) < data_loss_term_)),
-                 "a committed entry is never truncated (no rollback under a quorum, unless an operator "
-                 "accepted data loss after it)");
+  REPLIKV_ASSERT(
+      options_.rollback || (data_loss_term_ > Term() && (from > last_index_ || from < log_start_ ||
+                                                         term_at(from) < data_loss_term_)),
+      "a committed entry is never truncated (no rollback under a quorum, unless an operator "
+      "accepted data loss after it)");
   if (!rollback_from_ || from < *rollback_from_) rollback_from_ = from;
   response.set_success(false);
   response.set_needs_snapshot(true);

@@ -90,25 +90,27 @@ void erase_replicated_state(WriteBatch& batch) {
   batch.erase_to_end(Column::state, "");
 }
 
-bool move_staged(const StorageView& view, size_t bytes_max, std::string& position, WriteBatch& batch) {
+bool move_staged(const StorageView& view, size_t bytes_max, std::string& position,
+                 WriteBatch& batch) {
   size_t bytes = 0;
   bool more = false;
   std::string first, last;
   view.scan(Column::meta, position.empty() ? std::string(stage_prefix) : position,
             [&](std::string_view key, std::string_view value) {
-    if (!key.starts_with(stage_prefix)) return false;
-    if (bytes > 0 && bytes + key.size() + value.size() > bytes_max) {
-      more = true;
-      return false;
-    }
-    REPLIKV_ASSERT(key.size() > stage_prefix.size(), "a staged key names its column");
-    const auto column = static_cast<Column>(key[stage_prefix.size()]);
-    batch.put(column, std::string(key.substr(stage_prefix.size() + 1)), std::string(value));
-    if (first.empty()) first.assign(key);
-    last.assign(key);
-    bytes += key.size() + value.size();
-    return true;
-  });
+              if (!key.starts_with(stage_prefix)) return false;
+              if (bytes > 0 && bytes + key.size() + value.size() > bytes_max) {
+                more = true;
+                return false;
+              }
+              REPLIKV_ASSERT(key.size() > stage_prefix.size(), "a staged key names its column");
+              const auto column = static_cast<Column>(key[stage_prefix.size()]);
+              batch.put(column, std::string(key.substr(stage_prefix.size() + 1)),
+                        std::string(value));
+              if (first.empty()) first.assign(key);
+              last.assign(key);
+              bytes += key.size() + value.size();
+              return true;
+            });
   if (!first.empty()) {
     position = successor(last);
     batch.erase_range(Column::meta, std::move(first), position);

@@ -33,9 +33,9 @@ class SnapshotSource {
 
  private:
   struct Position {
-    int stage = 0;        // into the column order (data, expiry, state)
-    std::string after;    // the last key sent in that column (empty with `fresh`)
-    bool fresh = true;    // nothing sent from this column yet
+    int stage = 0;      // into the column order (data, expiry, state)
+    std::string after;  // the last key sent in that column (empty with `fresh`)
+    bool fresh = true;  // nothing sent from this column yet
   };
 
   std::unique_ptr<StorageView> view_;
@@ -56,7 +56,8 @@ void erase_replicated_state(WriteBatch& batch);
 // batch. Idempotent across crashes: a record is moved by the batch that erases it from staging.
 // `position` (empty at first) is where the next batch starts, kept by the caller: scanning from
 // the start of staging again would step over every erased key each time (RocksDB tombstones).
-bool move_staged(const StorageView& view, size_t bytes_max, std::string& position, WriteBatch& batch);
+bool move_staged(const StorageView& view, size_t bytes_max, std::string& position,
+                 WriteBatch& batch);
 // Erases whatever is staged (an install abandoned before its last chunk).
 void discard_staged(WriteBatch& batch);
 
