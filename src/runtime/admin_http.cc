@@ -156,12 +156,12 @@ std::string Server::Impl::metrics_text() const {
   metric("replikv_checkpoint_bytes_total", "counter",
          "Key and value bytes of the checkpoints written.", storage_stats.checkpoint_bytes_total);
   metric("replikv_group_commits_total", "counter",
-         "Storage syncs (group commits), one in flight at a time.", counters.group_commits);
+         "Storage syncs (group commits), one in flight at a time.", ledger->syncs_total());
   metric("replikv_wal_syncs_total", "counter", "Log syncs counted by the storage engine.",
          storage_stats.wal_syncs_total);
   metric("replikv_replies_released_before_durable_total", "counter",
          "Replies released before their write was durable (must stay 0).",
-         counters.replies_before_durable);
+         ledger->replies_released_before_durable());
   metric("replikv_storage_batches_written_total", "counter", "Batches written to storage.",
          storage_stats.batches_written_total);
   metric("replikv_storage_bytes_written_total", "counter", "Bytes written to storage.",
@@ -267,9 +267,9 @@ std::string Server::Impl::status_json() const {
       {"connected_clients", connections.size()},
       {"fsync", to_string(config.fsync)},
       {"engine", to_string(config.engine)},
-      {"group_commits", counters.group_commits},
+      {"group_commits", ledger->syncs_total()},
       {"wal_syncs", storage_stats.wal_syncs_total},
-      {"replies_released_before_durable", counters.replies_before_durable},
+      {"replies_released_before_durable", ledger->replies_released_before_durable()},
       {"uptime_seconds", (now_ms() - started_ms) / 1000},
   };
   for (const auto& follower : status.followers) {

@@ -77,6 +77,7 @@ std::optional<std::string> Server::Impl::start() {
     spdlog::info("storage layout upgraded: {} records moved to the state column",
                  upgrade.size() / 2);
   }
+  ledger.emplace(config.fsync == FsyncPolicy::always);
   if (engine->sync_off_thread()) sync_worker = std::make_unique<StorageWorker>(io);
   if (engine->checkpoint_off_thread()) checkpoint_worker = std::make_unique<StorageWorker>(io);
   if (auto error = start_replica()) return error;
@@ -248,33 +249,24 @@ void Server::Impl::shutdown() {
   timer->async_wait([this, timer](const asio::error_code&) { io.stop(); });
 }
 
-// Takes every Ready the replica has and writes its batch (core/ready.h, steps 1–2); the replies
-// and messages wait in `waiting` until their Ready is durable (steps 3–4).
+// Takes every Ready the replica has and writes its batch (core/ready.h, steps 1–2); the ledger
+// keeps its replies and messages until the Ready is durable (steps 3–4).
 void Server::Impl::drain_ready() {
   while (replica->take_ready(ready)) {
-    REPLIKV_ASSERT(ready.id == last_ready.next(), "Ready ids increase by one");
-    last_ready = ready.id;
     if (!ready.batch.empty()) {
       if (auto status = engine->write(ready.batch); !status.is_ok()) {
         stop_on_storage_failure("write", status);
       }
     }
     if (ready.checkpoint_id != 0) write_checkpoint(ready.checkpoint_id, ready.checkpoint);
-    const bool must_sync =
-        ready.sync == core::Sync::always ||
-        (ready.sync == core::Sync::per_policy && config.fsync == FsyncPolicy::always);
-    if (must_sync && !sync_needed_from) sync_needed_from = ready.id;
     if (ready.tick_at_ms) arm_tick(*ready.tick_at_ms);
+    ledger->admit(ready, *replica, early);
     // A leader's log shipments leave now, before this Ready's sync: followers write and sync
-    // while the leader does (core/ready.h, step 4). The moved-from message keeps its flag.
-    if (peers) {
-      for (auto& message : ready.messages) {
-        if (message.early) peers->send(std::move(message));
-      }
+    // while the leader does (core/ready.h, step 4).
+    for (auto& message : early) {
+      if (peers) peers->send(std::move(message));
     }
-    if (!ready.replies.empty() || !ready.messages.empty()) {
-      waiting.push_back({ready.id, std::move(ready.replies), std::move(ready.messages)});
-    }
+    early.clear();
   }
 }
 
@@ -296,7 +288,8 @@ void Server::Impl::schedule_flush() {
 // ready now instead of those that happened to be read first. It waits only when no sync is
 // running: otherwise the input gathers behind the running sync anyway.
 void Server::Impl::flush() {
-  const bool sync_worth_waiting_for = config.fsync == FsyncPolicy::always && !syncing_from;
+  const bool sync_worth_waiting_for =
+      config.fsync == FsyncPolicy::always && !ledger->sync_running();
   if (flush_scheduled && !shutting_down && sync_worth_waiting_for &&
       flush_deferrals < flush_deferrals_max &&
       counters.commands_processed != commands_at_flush_check) {
@@ -314,15 +307,14 @@ void Server::Impl::flush() {
 void Server::Impl::finish_turn() {
   do {
     drain_ready();
-    if (sync_needed_from && !syncing_from) start_sync();
+    if (ledger->sync_wanted()) start_sync();
   } while (release_durable());
   start_writes();
 }
 
 // Every Ready written so far is covered by the sync that starts now.
 void Server::Impl::start_sync() {
-  syncing_from = sync_needed_from;
-  sync_needed_from.reset();
+  ledger->begin_sync();
   if (!sync_worker) {
     on_synced(engine->sync());
     return;
@@ -363,40 +355,19 @@ void Server::Impl::write_checkpoint(uint64_t id, core::WriteBatch& batch) {
 
 void Server::Impl::on_synced(const storage::Status& status) {
   if (!status.is_ok()) stop_on_storage_failure("sync", status);
-  ++counters.group_commits;
-  syncing_from.reset();
-}
-
-// Every Ready before the first one still waiting for a sync is durable.
-core::ReadyId Server::Impl::durable_candidate() const {
-  core::ReadyId candidate = last_ready;
-  for (const auto& first : {syncing_from, sync_needed_from}) {
-    if (first && first->value() - 1 < candidate.value())
-      candidate = core::ReadyId(first->value() - 1);
-  }
-  return candidate;
+  ledger->end_sync();
 }
 
 // Tells the replica how far its Readies are durable and releases their replies and messages.
 // Returns whether the durable position moved.
 bool Server::Impl::release_durable() {
-  const core::ReadyId durable = durable_candidate();
-  if (durable <= durable_ready) return false;
-  durable_ready = durable;
-  replica->persisted(durable_ready);
-  while (!waiting.empty() && waiting.front().id <= durable_ready) {
-    Waiting& entry = waiting.front();
-    for (auto& reply : entry.replies) {
-      if (entry.id > durable_ready) ++counters.replies_before_durable;
-      release(reply);
-    }
-    if (peers) {
-      for (auto& message : entry.messages) {
-        if (!message.early) peers->send(std::move(message));
-      }
-    }
-    waiting.pop_front();
-  }
+  const auto durable = ledger->advance();
+  if (!durable) return false;
+  replica->persisted(*durable);
+  ledger->release([this](core::ReadyId id, core::ClientReply& reply) { release(id, reply); },
+                  [this](core::Message& message) {
+                    if (peers) peers->send(std::move(message));
+                  });
   return true;
 }
 
@@ -408,14 +379,18 @@ void Server::Impl::flush_before_exit() {
   // log after the one before it again, as after a crash).
   if (checkpoint_worker) checkpoint_worker->wait_idle();
   drain_ready();
-  if (syncing_from || sync_needed_from) {
-    sync_needed_from.reset();
-    on_synced(engine->sync());  // covers the Readies of the finished sync and every later one
+  if (ledger->sync_running()) on_synced(engine->sync());  // its completion never ran
+  if (ledger->sync_wanted()) {
+    ledger->begin_sync();
+    on_synced(engine->sync());  // covers every later Ready too
   }
   release_durable();
 }
 
-void Server::Impl::release(core::ClientReply& reply) {
+// The point where a reply leaves the driver for its client: the ledger counts it if its Ready is
+// not durable yet (it never is, unless this driver broke the contract).
+void Server::Impl::release(core::ReadyId ready_id, core::ClientReply& reply) {
+  ledger->replies_released(ready_id);
   const auto it = connections.find(reply.connection);
   if (it == connections.end()) return;  // the client left; the write itself stands
   Connection& c = *it->second;

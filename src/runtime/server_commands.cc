@@ -174,8 +174,8 @@ Reply Server::Impl::server_command(Connection& c, std::string_view name,
       return Reply::array(std::move(pairs));
     }
     if (iequals(argv[1], "resetstat")) {
-      counters = Counters{.group_commits = counters.group_commits,
-                          .replies_before_durable = counters.replies_before_durable};
+      counters = Counters{};  // the ledger's counts (syncs, early releases) are kept
+
       return Reply::ok();
     }
     if (iequals(argv[1], "set")) {
@@ -319,8 +319,8 @@ std::string Server::Impl::info(std::string_view section_arg) const {
         "replikv_dirty_bytes:{}\r\nreplikv_checkpoint_in_flight:{}\r\nreplikv_checkpoint_last_ms:{:"
         ".3f}\r\n"
         "replikv_checkpoint_bytes:{}\r\n",
-        to_string(config.engine), to_string(config.fsync), counters.group_commits,
-        storage_stats.wal_syncs_total, counters.replies_before_durable,
+        to_string(config.engine), to_string(config.fsync), ledger->syncs_total(),
+        storage_stats.wal_syncs_total, ledger->replies_released_before_durable(),
         storage_stats.batches_written_total, storage_stats.bytes_written_total, config.data_dir,
         status.checkpoint_index.value(), status.checkpoints_total, status.dirty_records,
         status.dirty_bytes, status.checkpoint_in_flight ? 1 : 0,

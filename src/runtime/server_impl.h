@@ -27,6 +27,7 @@
 #include <asio.hpp>
 
 #include "core/ready.h"
+#include "core/ready_ledger.h"
 #include "core/replica.h"
 #include "runtime/as_result.h"
 #include "runtime/config.h"
@@ -75,10 +76,8 @@ struct Counters {
   uint64_t protocol_errors = 0;
   uint64_t net_input_bytes = 0;
   uint64_t net_output_bytes = 0;
-  uint64_t group_commits = 0;       // engine syncs finished, one in flight at a time
   uint64_t checkpoint_last_us = 0;  // how long the last checkpoint took to write (off the loop)
   uint64_t checkpoint_us_total = 0;
-  uint64_t replies_before_durable = 0;  // must stay 0: a reply released before its sync
   uint64_t unknown_commands = 0;
   uint64_t error_replies = 0;
 };
@@ -99,10 +98,9 @@ struct Server::Impl {
   void start_sync();
   void on_synced(const storage::Status& status);
   void write_checkpoint(uint64_t id, core::WriteBatch& batch);
-  core::ReadyId durable_candidate() const;
   bool release_durable();
   void flush_before_exit();
-  void release(core::ClientReply& reply);
+  void release(core::ReadyId ready_id, core::ClientReply& reply);
   void on_tick();
   void log_role_change();
   void arm_tick(int64_t at_ms);
@@ -171,19 +169,9 @@ struct Server::Impl {
   int64_t clock_drift_since_ms = 0;  // on steady_ms(): when the current rate was set
   core::Ready ready;                 // reused between Readies
 
-  struct Waiting {
-    core::ReadyId id;
-    std::vector<core::ClientReply> replies;
-    std::vector<core::Message> messages;
-  };
-  std::deque<Waiting> waiting;
-  core::ReadyId last_ready;     // the last Ready taken
-  core::ReadyId durable_ready;  // every Ready up to here is durable
-  // The first Ready written since the running sync started that needs a sync of its own.
-  std::optional<core::ReadyId> sync_needed_from;
-  // The first Ready the running sync is needed for (Readies after it up to the sync's start are
-  // covered too).
-  std::optional<core::ReadyId> syncing_from;
+  // The Ready contract's bookkeeping: what waits for which sync, what is durable (core/ready.h).
+  std::optional<core::ReadyLedger> ledger;  // made once the fsync setting is known
+  std::vector<core::Message> early;         // reused: a Ready's messages that leave at once
   bool flush_scheduled = false;
   int flush_deferrals = 0;  // rounds the scheduled flush has waited for more input
   uint64_t commands_at_flush_check = 0;

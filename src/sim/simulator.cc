@@ -20,6 +20,7 @@
 #include "core/encoding.h"
 #include "core/leader/raft.h"
 #include "core/random.h"
+#include "core/ready_ledger.h"
 #include "core/record_cache.h"
 #include "core/standalone.h"
 #include "sim/event_queue.h"
@@ -84,17 +85,8 @@ struct Node {
   bool up = true;
   bool paused = false;
   std::vector<std::function<void()>> queued;  // inputs that arrived while paused
-  core::ReadyId last_ready, durable;
-  core::ReadyId reported;  // the last id passed to persisted()
-  bool unsynced = false;
-  bool sync_running = false;
-  // What a Ready releases once durable (core/ready.h, step 4).
-  struct Waiting {
-    core::ReadyId id;
-    std::vector<core::ClientReply> replies;
-    std::vector<core::Message> messages;
-  };
-  std::deque<Waiting> waiting;
+  // The Ready contract's bookkeeping (core/ready_ledger.h); made anew with each replica.
+  core::ReadyLedger ledger{true};
   uint64_t incarnation = 0;  // bumped by a crash: events of the old life are ignored
   int64_t skew_ms = 0;
   int64_t drift_ppm = 0;
@@ -173,6 +165,7 @@ class Simulation {
   void drain(Node& node);
   void start_sync(Node& node);
   void release_durable(Node& node);
+  void release_reply(Node& node, core::ReadyId id, core::ClientReply& reply);
   void crash(Node& node);
   void send_peer_message(Node& node, core::Message&& message);
   core::TimeMs node_now_ms(const Node& node) const;        // its wall clock (skewed, drifting)
@@ -229,12 +222,11 @@ class Simulation {
   };
   std::vector<InFlight> in_flight_;
   std::vector<uint32_t> free_in_flight_;
-  std::vector<std::vector<core::Message>> spare_message_vectors_;  // keep their capacity
+  std::vector<core::Message> early_scratch_;     // a Ready's early messages, reused
   std::vector<int64_t> link_clear_ns_;           // per peer link (from, to): its last delivery time
   std::map<std::string, int64_t> last_written_;  // per register key: the newest value asked for
   std::vector<std::string> election_violations_;
   // Messages that left before their Ready was durable though the protocol does not allow it.
-  std::vector<std::string> early_violations_;
 };
 
 template <typename Deliver>
@@ -416,9 +408,7 @@ void Simulation::start_node(Node& node) {
   }
   node.replica = std::move(replica);
   node.up = true;
-  node.last_ready = node.durable = node.reported = core::ReadyId();
-  node.unsynced = node.sync_running = false;
-  node.waiting.clear();
+  node.ledger.reset();
   input(node, [this, &node] { node.replica->tick(node_now_ms(node), node_monotonic_ms(node)); });
   if (options_.strategy == "raft" && !options_.make_replica) {
     const uint64_t commit = node.replica->status().commit_index.value();
@@ -447,7 +437,7 @@ void Simulation::schedule_writeback(Node& node) {
   });
 }
 
-// The Ready contract, steps 1–4 (core/ready.h).
+// The Ready contract, steps 1–4 (core/ready.h), its bookkeeping in the node's ledger.
 void Simulation::drain(Node& node) {
   core::Ready& ready = scratch_ready_;  // reused: its batch keeps its capacity between turns
   // A Ready that is durable without a sync (fsync "never", or nothing in it to sync) is reported
@@ -455,42 +445,25 @@ void Simulation::drain(Node& node) {
   for (int turn = 0; turn < 64; ++turn) {
     // One call hands over everything (core/ready.h, step 1).
     if (node.replica->take_ready(ready)) {
-      REPLIKV_ASSERT(ready.id == node.last_ready.next(), "Ready ids increase by one");
-      node.last_ready = ready.id;
       if (!ready.batch.empty())
         REPLIKV_ASSERT(node.engine.write(ready.batch).is_ok(), "memory write");
       if (ready.checkpoint_id != 0)
         write_checkpoint(node, ready.checkpoint_id, std::move(ready.checkpoint));
-      const bool must_sync = ready.sync == core::Sync::always ||
-                             (ready.sync == core::Sync::per_policy && options_.fsync_always);
-      if (must_sync) node.unsynced = true;
-      if (!node.unsynced && !node.sync_running) node.durable = node.last_ready;
+      // Test only: a driver that releases replies as soon as their batch is written.
+      std::vector<core::ClientReply> released_early;
+      if (options_.broken_release_early) released_early.swap(ready.replies);
+      node.ledger.admit(ready, *node.replica, early_scratch_);
       // A leader's log shipments leave now, before the sync (core/ready.h, step 4).
-      for (auto& message : ready.messages) {
-        if (!message.early) continue;
-        if (!node.replica->may_leave_early(message) && early_violations_.size() < 10) {
-          early_violations_.push_back(
-              fmt::format("node {}: a message to node {} left before its Ready was durable, "
-                          "and the protocol says it may not (at {} ns)",
-                          node.id, message.to.value(), events_.now_ns()));
-        }
-        send_peer_message(node, std::move(message));  // the flag stays: skipped later
-      }
-      if (!ready.replies.empty() || !ready.messages.empty()) {
-        node.waiting.push_back({ready.id, std::move(ready.replies), std::move(ready.messages)});
-        // The replica gets a vector with capacity back with its next Ready (hand_over swaps).
-        if (!spare_message_vectors_.empty()) {
-          ready.messages = std::move(spare_message_vectors_.back());
-          spare_message_vectors_.pop_back();
-        }
-      }
+      for (auto& message : early_scratch_) send_peer_message(node, std::move(message));
+      early_scratch_.clear();
+      for (auto& reply : released_early) release_reply(node, ready.id, reply);
     }
-    if (node.unsynced && !node.sync_running) start_sync(node);
-    release_durable(node);
+    if (node.ledger.sync_wanted()) start_sync(node);
     check_invariants(node);
-    if (node.durable <= node.reported) break;
-    node.reported = node.durable;
-    node.replica->persisted(node.durable);
+    const auto durable = node.ledger.advance();
+    if (!durable) break;
+    node.replica->persisted(*durable);
+    release_durable(node);
   }
 }
 
@@ -509,22 +482,17 @@ void Simulation::check_invariants(const Node& node) {
 }
 
 void Simulation::start_sync(Node& node) {
-  node.sync_running = true;
-  node.unsynced = false;
-  const core::ReadyId covered = node.last_ready;
+  node.ledger.begin_sync();
   const uint64_t incarnation = node.incarnation;
   const int64_t latency_us =
       rng_.between(options_.fsync_latency_us_min, options_.fsync_latency_us_max);
-  events_.after(latency_us * ns_per_us, [this, &node, covered, incarnation] {
+  events_.after(latency_us * ns_per_us, [this, &node, incarnation] {
     if (node.incarnation != incarnation) return;  // the node crashed meanwhile
-    auto run = [this, &node, covered] {
+    auto run = [&node] {
       REPLIKV_ASSERT(node.engine.sync().is_ok(), "memory sync");
-      node.sync_running = false;
-      node.durable = node.unsynced ? covered : node.last_ready;
-      node.reported = node.durable;
-      node.replica->persisted(node.durable);
+      node.ledger.end_sync();
     };
-    input(node, run);  // a paused node finishes its sync when resumed
+    input(node, run);  // a paused node finishes its sync when resumed; drain() reports it
   });
 }
 
@@ -547,29 +515,26 @@ void Simulation::send_peer_message(Node& node, core::Message&& message) {
 }
 
 void Simulation::release_durable(Node& node) {
-  while (!node.waiting.empty() && node.waiting.front().id <= node.durable) {
-    for (auto& message : node.waiting.front().messages) {
-      if (!message.early) send_peer_message(node, std::move(message));  // early ones already left
-    }
-    auto& messages = node.waiting.front().messages;
-    messages.clear();
-    spare_message_vectors_.push_back(std::move(messages));
-    for (auto& reply : node.waiting.front().replies) {
-      if (reply.connection == core::ConnectionId(admin_connection)) {  // the operator's
-        if (!reply.reply.is_error()) ++stats_.failovers_done;
-        continue;
-      }
-      const int client_index = static_cast<int>(reply.connection.value()) - 1;
-      const uint64_t sequence = reply.sequence;
-      core::Reply payload = std::move(reply.reply);
-      const auto token = reply.written ? reply.written : reply.read_at;
-      send(node.id, client_endpoint(client_index), false,
-           [this, client_index, sequence, payload, token] {
-             on_reply(client_index, sequence, payload, token);
-           });
-    }
-    node.waiting.pop_front();
+  node.ledger.release(
+      [this, &node](core::ReadyId id, core::ClientReply& reply) { release_reply(node, id, reply); },
+      [this, &node](core::Message& message) { send_peer_message(node, std::move(message)); });
+}
+
+// A reply leaves the node for its client (or the operator) over the network.
+void Simulation::release_reply(Node& node, core::ReadyId id, core::ClientReply& reply) {
+  node.ledger.replies_released(id);
+  if (reply.connection == core::ConnectionId(admin_connection)) {  // the operator's
+    if (!reply.reply.is_error()) ++stats_.failovers_done;
+    return;
   }
+  const int client_index = static_cast<int>(reply.connection.value()) - 1;
+  const uint64_t sequence = reply.sequence;
+  core::Reply payload = std::move(reply.reply);
+  const auto token = reply.written ? reply.written : reply.read_at;
+  send(node.id, client_endpoint(client_index), false,
+       [this, client_index, sequence, payload, token] {
+         on_reply(client_index, sequence, payload, token);
+       });
 }
 
 void Simulation::crash(Node& node) {
@@ -596,7 +561,7 @@ void Simulation::crash(Node& node) {
     node.stored_commit = std::max(node.stored_commit, stored);
   }
   node.replica.reset();
-  node.waiting.clear();
+  node.ledger.reset();  // what waited for a sync is lost with the process
   ++node.incarnation;
 }
 
@@ -992,6 +957,7 @@ SimResult Simulation::run() {
   for (int id = 1; id <= options_.nodes; ++id) {
     auto node = std::make_unique<Node>();
     node->id = id;
+    node->ledger = core::ReadyLedger(options_.fsync_always);
     node->drift_ppm = rng_.between(-100, 100);
     nodes_.push_back(std::move(node));
   }
@@ -1129,17 +1095,35 @@ SimResult Simulation::run() {
   result.checks.push_back(check::check_stale_reads(history));
   result.checks.push_back(check::check_sessions(history));
   result.checks.push_back(check::check_convergence(history));
-  if (options_.strategy == "raft" || !early_violations_.empty()) {
+  // The Ready contract, as each node's ledger saw it driven (core/ready_ledger.h).
+  uint64_t early_sends = 0, early_replies = 0;
+  std::vector<std::string> early_evidence;
+  for (const auto& node : nodes_) {
+    early_sends += node->ledger.early_violations();
+    early_replies += node->ledger.replies_released_before_durable();
+    if (node->ledger.early_violations() > 0) {
+      early_evidence.push_back(
+          fmt::format("node {}: {}", node->id, node->ledger.first_early_violation()));
+    }
+  }
+  if (options_.strategy == "raft" || early_sends > 0) {
     result.checks.push_back(
         {"early-sends",
-         early_violations_.empty() ? check::Verdict::valid : check::Verdict::invalid,
-         early_violations_.empty()
+         early_sends == 0 ? check::Verdict::valid : check::Verdict::invalid,
+         early_sends == 0
              ? std::string("only log shipments left before their Ready was durable")
-             : fmt::format("{} message(s) left before their Ready was durable",
-                           early_violations_.size()),
-         early_violations_,
+             : fmt::format("{} message(s) left before their Ready was durable", early_sends),
+         early_evidence,
          {}});
   }
+  result.checks.push_back(
+      {"replies-durable",
+       early_replies == 0 ? check::Verdict::valid : check::Verdict::invalid,
+       early_replies == 0
+           ? std::string("every reply left after its Ready was durable")
+           : fmt::format("{} repl(ies) left before their Ready was durable", early_replies),
+       {},
+       {{"replies_released_before_durable", static_cast<double>(early_replies)}}});
   if (!leaders_by_term_.empty() || !election_violations_.empty()) {
     result.checks.push_back(
         {"one-leader",

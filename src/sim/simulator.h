@@ -74,6 +74,9 @@ struct SimOptions {
   bool broken_ack_before_sync = false;
   // Test only: a replica whose every message may leave before its Ready is durable.
   bool broken_messages_early = false;
+  // Test only: a driver that releases replies as soon as their batch is written, before the sync
+  // the Ready asks for.
+  bool broken_release_early = false;
   // Replaces the strategy's replica (tests of the simulator itself).
   ReplicaFactory make_replica;
 };

@@ -586,6 +586,30 @@ TEST(Simulator, RaftMessagesLeavingEarlyAreCaught) {
   EXPECT_EQ(kept->verdict, check::Verdict::valid);
 }
 
+// A driver that hands replies out as soon as their batch is written — before the sync the Ready
+// asks for — moves the replies-before-durable count at once, on the first seed, without waiting
+// for a crash to land in the gap; the real driver leaves it at 0.
+TEST(Simulator, ADriverReleasingRepliesEarlyIsCaught) {
+  for (const bool broken : {true, false}) {
+    SimOptions options = raft(1, 3);
+    options.broken_release_early = broken;
+    const SimResult result = run_simulation(options);
+    const auto check = std::find_if(result.checks.begin(), result.checks.end(),
+                                    [](const auto& c) { return c.checker == "replies-durable"; });
+    ASSERT_NE(check, result.checks.end());
+    const double early = check->figures.at("replies_released_before_durable");
+    if (broken) {
+      EXPECT_TRUE(result.failed());
+      EXPECT_EQ(check->verdict, check::Verdict::invalid) << check->summary;
+      EXPECT_GT(early, 0);
+    } else {
+      EXPECT_FALSE(result.failed()) << report(result, options);
+      EXPECT_EQ(check->verdict, check::Verdict::valid) << check->summary;
+      EXPECT_EQ(early, 0);
+    }
+  }
+}
+
 // Fresh seeds for a bounded time, the base seed printed so a failure can be replayed.
 TEST(Simulator, StandaloneFreshSeeds) {
   uint64_t base = std::random_device{}();

@@ -2,8 +2,10 @@
 //
 // Each run sends a random mix of SET, INCR and DEL on a few keys, with group commits and crashes
 // at random points. A model applies every write in order and is copied at each sync. The checks:
-//   - no reply is released while a write sent before it is not yet synced (a read of durable
-//     state may go at once; anything after an unsynced write waits for the sync);
+//   - no reply is released while a write that changed the data, sent before it or it itself, is
+//     not yet synced (a read of durable state may go at once, and so may a write that changed
+//     nothing — an INCR refused, a DEL of an absent key; anything after an unsynced change waits
+//     for the sync);
 //   - every released reply is the one the model predicts (reads and INCR values);
 //   - after each crash the stored state equals the model at the last sync: nothing acknowledged
 //     is lost, and nothing unsynced survives.
@@ -69,8 +71,8 @@ void run_seed(uint64_t seed, int steps) {
       const bool numeric =
           it == model.end() || it->second.find_first_not_of("0123456789") == std::string::npos;
       const uint64_t sequence = driver.send(IncrByRequest{key, 1});
-      sent_write(sequence);
       if (numeric) {
+        sent_write(sequence);
         expected[sequence] = Reply::number(next);
         model[key] = std::to_string(next);
       } else {
@@ -78,8 +80,9 @@ void run_seed(uint64_t seed, int steps) {
       }
     } else if (action < 65) {
       const uint64_t sequence = driver.send(DelRequest{{key}});
-      sent_write(sequence);
-      expected[sequence] = Reply::number(model.erase(key) ? 1 : 0);
+      const bool deleted = model.erase(key) > 0;
+      if (deleted) sent_write(sequence);
+      expected[sequence] = Reply::number(deleted ? 1 : 0);
     } else if (action < 80) {
       const auto it = model.find(key);
       expected[driver.send(GetRequest{key})] =

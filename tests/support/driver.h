@@ -1,6 +1,7 @@
 // TestDriver: the Ready contract of core/ready.h carried out over a MemoryEngine, for tests and
-// the durability simulation. It keeps what a real driver keeps — which Ready is durable, which
-// replies wait — and can crash the engine between any two steps.
+// the durability simulation, with fsync "always". Its bookkeeping — which Ready is durable, which
+// replies wait — is the real driver's, core::ReadyLedger; it can crash the engine between any two
+// steps.
 #pragma once
 
 #include <deque>
@@ -9,6 +10,7 @@
 
 #include "core/assert.h"
 #include "core/ready.h"
+#include "core/ready_ledger.h"
 #include "core/replica.h"
 #include "core/standalone.h"
 #include "storage/memory_engine.h"
@@ -31,8 +33,7 @@ class TestDriver {
     core::StandaloneOptions options;
     options.cache_bytes_max = cache_bytes_max_;
     replica_ = std::make_unique<core::Standalone>(engine_, core::Rng(seed_), options);
-    waiting_.clear();
-    last_ = durable_ = core::ReadyId();
+    ledger_.reset();  // the replies that waited are lost with the process
     replica_->tick(now_ms_);
     drain();
   }
@@ -50,10 +51,7 @@ class TestDriver {
   void sync() {
     drain();
     REPLIKV_ASSERT(engine_.sync().is_ok(), "memory sync");
-    durable_ = last_;
-    replica_->persisted(durable_);
-    for (auto& reply : waiting_) released_.push_back(std::move(reply));
-    waiting_.clear();
+    ledger_.sync_now();
     drain();
   }
 
@@ -80,23 +78,33 @@ class TestDriver {
   }
 
   std::vector<core::ClientReply> take_released() { return std::exchange(released_, {}); }
-  size_t waiting_replies() const { return waiting_.size(); }
+  size_t waiting_replies() const { return ledger_.waiting_replies(); }
+  const core::ReadyLedger& ledger() const { return ledger_; }
   storage::MemoryEngine& engine() { return engine_; }
   core::Replica& replica() { return *replica_; }
 
  private:
   void drain() {
     core::Ready ready;
-    while (replica_->take_ready(ready)) {
-      last_ = ready.id;
-      REPLIKV_ASSERT(ready.checkpoint_id == 0, "standalone checkpoints in its batch");
-      if (!ready.batch.empty()) REPLIKV_ASSERT(engine_.write(ready.batch).is_ok(), "memory write");
-      for (auto& reply : ready.replies) waiting_.push_back(std::move(reply));
-      if (ready.sync == core::Sync::none && engine_.unsynced_batches() == 0) {
-        durable_ = last_;
-        for (auto& reply : waiting_) released_.push_back(std::move(reply));
-        waiting_.clear();
+    std::vector<core::Message> early;
+    for (;;) {
+      if (replica_->take_ready(ready)) {
+        REPLIKV_ASSERT(ready.checkpoint_id == 0, "standalone checkpoints in its batch");
+        if (!ready.batch.empty()) {
+          REPLIKV_ASSERT(engine_.write(ready.batch).is_ok(), "memory write");
+        }
+        ledger_.admit(ready, *replica_, early);
+        REPLIKV_ASSERT(early.empty(), "a single node sends no messages");
       }
+      const auto durable = ledger_.advance();
+      if (!durable) return;
+      replica_->persisted(*durable);
+      ledger_.release(
+          [this](core::ReadyId id, core::ClientReply& reply) {
+            ledger_.replies_released(id);
+            released_.push_back(std::move(reply));
+          },
+          [](core::Message&) {});
     }
   }
 
@@ -105,9 +113,7 @@ class TestDriver {
   bool eager_ = true;
   storage::MemoryEngine engine_;
   std::unique_ptr<core::Standalone> replica_;
-  core::ReadyId last_;
-  core::ReadyId durable_;
-  std::deque<core::ClientReply> waiting_;
+  core::ReadyLedger ledger_{/*fsync_always=*/true};
   std::vector<core::ClientReply> released_;
   uint64_t next_sequence_ = 0;
   core::TimeMs now_ms_ = 1000;

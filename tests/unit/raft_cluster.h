@@ -16,6 +16,7 @@
 
 #include "core/encoding.h"
 #include "core/leader/raft.h"
+#include "core/ready_ledger.h"
 #include "storage/memory_engine.h"
 
 namespace replikv::core::testing {
@@ -47,6 +48,7 @@ class Cluster {
     if (customize_) customize_(n, options);
     replicas_[static_cast<size_t>(n - 1)] =
         std::make_unique<Raft>(*engines_[static_cast<size_t>(n - 1)], Rng(seed), options);
+    ledgers_[n].reset();
     down_.erase(n);
   }
 
@@ -126,9 +128,12 @@ class Cluster {
   }
   storage::MemoryEngine& engine(int n) { return *engines_[static_cast<size_t>(n - 1)]; }
 
-  // Carries out each node's Readies: write, sync, persisted, then queue messages and replies.
+  // Carries out each node's Readies through its ledger (core/ready_ledger.h): write, sync at once
+  // (whatever the Ready asks: this cluster's disks are fast), persisted, then the early messages,
+  // the replies and the other messages go out.
   void drain(int n) {
     Ready ready;
+    auto& ledger = ledgers_[n];
     while (node(n).take_ready(ready)) {
       auto& engine = *engines_[static_cast<size_t>(n - 1)];
       if (!ready.batch.empty()) {
@@ -136,22 +141,34 @@ class Cluster {
       }
       Ready again;
       ASSERT_FALSE(node(n).take_ready(again)) << "one take_ready() hands over everything so far";
+      for (const auto& message : ready.messages) {
+        proto::RaftMessage raft;
+        raft.ParseFromString(message.payload);
+        sent_.push_back({n, raft.type(), message.early, ready.sync == Sync::always});
+      }
+      std::vector<Message> early;
+      ledger.admit(ready, node(n), early);
+      for (auto& message : early) network_.push_back(std::move(message));
       ASSERT_TRUE(engine.sync().is_ok());
-      node(n).persisted(ready.id);
+      ledger.sync_now();
+      const auto durable = ledger.advance();
+      ASSERT_TRUE(durable.has_value()) << "a sync makes every Ready before it durable";
+      node(n).persisted(*durable);
       if (ready.checkpoint_id != 0) {
         // Written at once, or held back until written_checkpoints() (core/ready.h, step 6).
         held_checkpoints_[n].push_back({ready.checkpoint_id, std::move(ready.checkpoint)});
         if (!hold_checkpoints_.contains(n)) write_checkpoints(n);
       }
-      for (auto& message : ready.messages) {
-        proto::RaftMessage raft;
-        raft.ParseFromString(message.payload);
-        sent_.push_back({n, raft.type(), message.early, ready.sync == Sync::always});
-        network_.push_back(std::move(message));
-      }
-      for (auto& reply : ready.replies) replies_.push_back(std::move(reply));
+      ledger.release(
+          [&](ReadyId id, ClientReply& reply) {
+            ledger.replies_released(id);
+            replies_.push_back(std::move(reply));
+          },
+          [&](Message& message) { network_.push_back(std::move(message)); });
     }
   }
+  // Node n's driver bookkeeping.
+  const ReadyLedger& ledger(int n) { return ledgers_[n]; }
 
   // Every message any node sent: from, type, whether it could leave before its Ready's sync, and
   // whether that Ready wrote a term or vote (Sync::always).
@@ -299,6 +316,7 @@ class Cluster {
   std::set<int> isolated_;
   std::set<int> hold_checkpoints_;
   std::map<int, std::vector<std::pair<uint64_t, WriteBatch>>> held_checkpoints_;
+  std::map<int, ReadyLedger> ledgers_;  // fsync "always"
   bool duplicate_forwards_ = false;
   uint64_t forwards_duplicated_ = 0;
 };
