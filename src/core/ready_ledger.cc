@@ -9,8 +9,8 @@ namespace replikv::core {
 bool ReadyLedger::admit(Ready& ready, const Replica& replica, std::vector<Message>& early) {
   REPLIKV_ASSERT(ready.id == last_admitted_.next(), "Ready ids increase by one");
   last_admitted_ = ready.id;
-  const bool must_sync = ready.sync == Sync::always ||
-                         (ready.sync == Sync::per_policy && fsync_always_);
+  const bool must_sync =
+      ready.sync == Sync::always || (ready.sync == Sync::per_policy && fsync_always_);
   if (must_sync && !sync_needed_from_) sync_needed_from_ = ready.id;
   bool any_late_message = false;
   for (auto& message : ready.messages) {
@@ -21,11 +21,11 @@ bool ReadyLedger::admit(Ready& ready, const Replica& replica, std::vector<Messag
     // A term or a vote must be durable before anything that depends on it leaves (ready.h, 4).
     if (ready.sync == Sync::always || !replica.may_leave_early(message)) {
       if (early_violations_++ == 0) {
-        first_early_violation_ = fmt::format(
-            "Ready {}: a message to node {} left before the Ready was durable, and {}",
-            ready.id.value(), message.to.value(),
-            ready.sync == Sync::always ? "the Ready writes a term or vote"
-                                       : "the protocol says it may not");
+        first_early_violation_ =
+            fmt::format("Ready {}: a message to node {} left before the Ready was durable, and {}",
+                        ready.id.value(), message.to.value(),
+                        ready.sync == Sync::always ? "the Ready writes a term or vote"
+                                                   : "the protocol says it may not");
       }
     }
     early.push_back(std::move(message));

@@ -34,9 +34,7 @@ Ready make_ready(uint64_t id, Sync sync, int replies, std::vector<Message> messa
   return ready;
 }
 
-Message message(const char* payload, bool early) {
-  return {NodeId(1), NodeId(2), payload, early};
-}
+Message message(const char* payload, bool early) { return {NodeId(1), NodeId(2), payload, early}; }
 
 struct Released {
   std::vector<uint64_t> replies;  // sequences
@@ -148,8 +146,7 @@ TEST(ReadyLedger, AnEarlyMessageTheProtocolForbidsIsCounted) {
   ledger.admit(vote, protocol, early);
   EXPECT_EQ(ledger.early_violations(), 2u);
   EXPECT_EQ(early.size(), 2u);
-  EXPECT_NE(ledger.first_early_violation().find("the protocol says it may not"),
-            std::string::npos)
+  EXPECT_NE(ledger.first_early_violation().find("the protocol says it may not"), std::string::npos)
       << ledger.first_early_violation();
 }
 
