@@ -27,6 +27,7 @@
 #include "cli/local_cluster.h"
 #include "cli/nemesis.h"
 #include "cli/resp_client.h"
+#include "core/reply.h"
 
 namespace replikv::cli {
 namespace fs = std::filesystem;
@@ -188,9 +189,10 @@ class Client {
     if (!reply) {
       type = "info";
     } else if (reply->is_error()) {
-      // -TIMEOUT: the write left this node and may still take effect. Every other error is a
-      // definite refusal (docs/replication.md "What an error means").
-      type = f != "read" && reply->text.rfind("TIMEOUT", 0) == 0 ? "info" : "fail";
+      // An unknown outcome (-TIMEOUT: it may still take effect) is `info`; every other error is
+      // a definite refusal (docs/replication.md "What an error means").
+      const core::Outcome outcome = core::Reply::from_error_text(reply->text).outcome;
+      type = outcome == core::Outcome::unknown ? "info" : "fail";
     } else if (f == "read") {
       value = value_json(*reply);
       last_seen_[key] = reply->kind == RespValue::Kind::nil

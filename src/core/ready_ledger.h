@@ -111,7 +111,7 @@ class ReadyLedger {
   ReadyId reported_;                         // what advance() last returned
   std::optional<ReadyId> sync_needed_from_;  // the first Ready admitted since the running sync
                                              // began that needs a sync
-  std::optional<ReadyId> syncing_from_;  // the first Ready the running sync is needed for
+  std::optional<ReadyId> syncing_from_;      // the first Ready the running sync is needed for
   std::deque<Waiting> waiting_;
   std::vector<std::vector<Message>> spare_messages_;
   uint64_t syncs_total_ = 0;

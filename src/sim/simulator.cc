@@ -646,23 +646,25 @@ void Simulation::on_reply(int client_index, uint64_t sequence, const core::Reply
   Client& client = clients_[static_cast<size_t>(client_index)];
   if (!client.busy || client.pending.sequence != sequence) return;  // late: already timed out
   if (token) client.session = client.session ? core::later(*client.session, *token) : *token;
-  if (reply.is_error()) {
-    // "TIMEOUT …": the node cannot rule out that the write takes effect — unknown, not failed.
-    const bool unknown = reply.text.rfind("TIMEOUT", 0) == 0;
-    if (reply.text.rfind("NOTLEADER the leader is node ", 0) == 0) {
-      client.leader_hint = std::atoi(reply.text.c_str() + 29);
-    } else if (reply.text.rfind("NOTLEADER", 0) == 0) {
-      client.leader_hint = 0;
-    }
-    const std::string value = value_json(client.pending);
-    // A final read refused for not reaching the leader is asked again, of the leader.
-    if (client.pending.final && reply.text.rfind("NOTLEADER", 0) == 0) {
-      final_reads_.push_front(retarget(client.pending, client.leader_hint));
-    }
-    // A client that was told no leader is known waits a little before its next attempt.
-    if (client.leader_hint == 0 && reply.text.rfind("NOTLEADER", 0) == 0) client.backoff = true;
-    complete(client, unknown ? "info" : "fail", value);
-    return;
+  switch (reply.outcome) {
+    case core::Outcome::ok:
+      break;
+    case core::Outcome::not_leader:
+      client.leader_hint = reply.leader ? static_cast<int>(reply.leader->value()) : 0;
+      // A final read refused for not reaching the leader is asked again, of the leader.
+      if (client.pending.final)
+        final_reads_.push_front(retarget(client.pending, client.leader_hint));
+      // A client that was told no leader is known waits a little before its next attempt.
+      if (client.leader_hint == 0) client.backoff = true;
+      complete(client, "fail", value_json(client.pending));
+      return;
+    case core::Outcome::refused:
+      complete(client, "fail", value_json(client.pending));
+      return;
+    case core::Outcome::unknown:
+      // The node cannot rule out that the write takes effect: unknown, not failed.
+      complete(client, "info", value_json(client.pending));
+      return;
   }
   if (client.pending.f == check::Function::read) {
     complete(client, "ok", reply.kind == core::Reply::Kind::bulk ? reply.text : "null");

@@ -271,6 +271,7 @@ TEST(RaftFailover, AHandoverThatCannotCompleteTimesOutAndTheLeaderGoesOn) {
   const auto reply = cluster.reply_for(2);
   ASSERT_TRUE(reply && reply->is_error());
   EXPECT_EQ(reply->text.rfind("TIMEOUT the handover to node", 0), 0u) << reply->text;
+  EXPECT_EQ(reply->outcome, Outcome::unknown);
   ASSERT_EQ(cluster.leaders(), std::vector<int>{leader});
   cluster.request(leader, 3, SetRequest{"k", "w", {}, {}, false});
   cluster.run(5610, 5700);

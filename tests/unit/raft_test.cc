@@ -102,8 +102,11 @@ TEST(Raft, WithRedirectAFollowerRefusesNamingTheLeaderAndItsAddress) {
   cluster.request(follower, 8, GetRequest{"k"});
   const std::string expected =
       fmt::format("NOTLEADER the leader is node {} at 127.0.0.1:700{}", leader, leader);
-  EXPECT_EQ(cluster.reply_for(7), Reply::error(expected));
-  EXPECT_EQ(cluster.reply_for(8), Reply::error(expected));
+  const Reply refusal = Reply::not_leader(NodeId(static_cast<uint32_t>(leader)), expected);
+  EXPECT_EQ(cluster.reply_for(7), refusal);
+  EXPECT_EQ(cluster.reply_for(8), refusal);
+  // The typed outcome is what a client reads; the text says the same for a RESP client.
+  EXPECT_EQ(Reply::from_error_text(expected), refusal);
   EXPECT_EQ(cluster.node(leader).status().key_count, 0u);
 }
 
@@ -326,6 +329,7 @@ TEST(Raft, AForwardThatCannotBeConfirmedSaysWhetherItMayHaveTakenEffect) {
   const auto lost = cluster.reply_for(1);
   ASSERT_TRUE(lost.has_value());
   EXPECT_TRUE(lost->text.starts_with("TIMEOUT")) << lost->text;
+  EXPECT_EQ(lost->outcome, Outcome::unknown);
   EXPECT_NE(lost->text.find("may still take effect"), std::string::npos);
 
   Cluster alone(3, [](int, RaftOptions& options) { options.request_timeout_ms = 1000; });
@@ -335,6 +339,7 @@ TEST(Raft, AForwardThatCannotBeConfirmedSaysWhetherItMayHaveTakenEffect) {
   const auto refused = alone.reply_for(2);
   ASSERT_TRUE(refused.has_value());
   EXPECT_TRUE(refused->text.starts_with("NOTLEADER")) << refused->text;
+  EXPECT_EQ(refused->outcome, Outcome::not_leader);
   EXPECT_NE(refused->text.find("not applied"), std::string::npos);
 }
 
@@ -825,6 +830,7 @@ TEST(Raft, AnIsolatedLeaderStepsDownAndTheMajorityMovesOn) {
   const auto timeout = cluster.reply_for(1);
   ASSERT_TRUE(timeout.has_value());
   EXPECT_EQ(timeout->text.rfind("TIMEOUT", 0), 0u) << timeout->text;
+  EXPECT_EQ(timeout->outcome, Outcome::unknown);
   cluster.heal();
   cluster.run(12010, 16000);
   EXPECT_EQ(cluster.leaders().size(), 1u);

@@ -448,7 +448,7 @@ class Raft final : public Replica {
   Origin self() const { return {options_.node_id.value(), incarnation_}; }
   bool apply_once(const proto::LogEntry& entry);
   void rebuild_proposed_windows();
-  std::string refusal_naming_leader() const;
+  Reply refusal_naming_leader() const;
   void reply(const ClientRequest& request, Reply reply,
              std::optional<SessionToken> written = std::nullopt,
              std::optional<SessionToken> read_at = std::nullopt);

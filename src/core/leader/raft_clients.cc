@@ -64,7 +64,7 @@ void Raft::client_request(ClientRequest request) {
 
 void Raft::client_write(ClientRequest request) {
   if (role_ != Role::leader && options_.redirect) {
-    reply(request, Reply::error(refusal_naming_leader()));  // nothing was appended: definite
+    reply(request, refusal_naming_leader());  // nothing was appended: definite
     return;
   }
   if (role_ != Role::leader && forwards_in_flight_ >= options_.forwards_in_flight_max) {
@@ -204,7 +204,7 @@ void Raft::on_wait_response(const proto::RaftMessage& message) {
     if (message.success()) {
       reply(it->request, Reply::number(static_cast<int64_t>(message.wait_count())));
     } else if (!message.reason().empty()) {
-      reply(it->request, Reply::error(message.reason()));
+      reply(it->request, Reply::from_error_text(message.reason()));
     } else {
       it->sent_to.reset();  // not the leader: asked again of the next one
       return;
@@ -214,12 +214,15 @@ void Raft::on_wait_response(const proto::RaftMessage& message) {
   }
 }
 
-std::string Raft::refusal_naming_leader() const {
-  if (!leader_) return "NOTLEADER no leader is known yet; retry";
+Reply Raft::refusal_naming_leader() const {
+  if (!leader_) return Reply::not_leader(std::nullopt, "NOTLEADER no leader is known yet; retry");
   const auto address = options_.client_addresses.find(leader_->value());
-  if (address == options_.client_addresses.end())
-    return fmt::format("NOTLEADER the leader is node {}", leader_->value());
-  return fmt::format("NOTLEADER the leader is node {} at {}", leader_->value(), address->second);
+  if (address == options_.client_addresses.end()) {
+    return Reply::not_leader(leader_,
+                             fmt::format("NOTLEADER the leader is node {}", leader_->value()));
+  }
+  return Reply::not_leader(leader_, fmt::format("NOTLEADER the leader is node {} at {}",
+                                                leader_->value(), address->second));
 }
 
 void Raft::append_client_write(uint64_t sequence, proto::Write write, Origin origin) {
@@ -252,22 +255,23 @@ void Raft::expire_requests() {
     if (pending.refused_by) --refused_writes_;
     if (pending.sent) {
       reply(pending.request,
-            Reply::error(fmt::format("TIMEOUT the write was not confirmed within {} ms; "
-                                     "it may still take effect",
-                                     options_.request_timeout_ms)));
+            Reply::unknown(fmt::format("TIMEOUT the write was not confirmed within {} ms; "
+                                       "it may still take effect",
+                                       options_.request_timeout_ms)));
     } else {
       --unsent_writes_;
       reply(pending.request,
-            Reply::error(fmt::format("NOTLEADER no leader was known for {} ms; the write "
-                                     "was not applied, retry",
-                                     options_.request_timeout_ms)));
+            Reply::not_leader(std::nullopt,
+                              fmt::format("NOTLEADER no leader was known for {} ms; the write "
+                                          "was not applied, retry",
+                                          options_.request_timeout_ms)));
     }
     if (pending.forwarded) --forwards_in_flight_;
     it = pending_writes_.erase(it);
   }
   while (!follower_reads_.empty() && follower_reads_.front().deadline_ms <= now_ms_) {
     reply(follower_reads_.front().request,
-          Reply::error(
+          Reply::unknown(
               fmt::format("TIMEOUT the read could not be confirmed by a leader within {} ms; retry",
                           options_.request_timeout_ms)));
     follower_reads_.pop_front();
@@ -275,7 +279,7 @@ void Raft::expire_requests() {
   while (!session_reads_.empty() && session_reads_.front().deadline_ms <= now_ms_) {
     const SessionRead& read = session_reads_.front();
     reply(read.request,
-          Reply::error(fmt::format(
+          Reply::unknown(fmt::format(
               "TIMEOUT this node has applied up to {}, behind the session's {}, after {} ms; "
               "retry, or read at another node",
               to_string(applied_position()), to_string(*read.request.session),
@@ -287,7 +291,7 @@ void Raft::expire_requests() {
       ++it;
       continue;
     }
-    reply(it->request, Reply::error("TIMEOUT no leader answered WAIT in time; retry"));
+    reply(it->request, Reply::unknown("TIMEOUT no leader answered WAIT in time; retry"));
     it = follower_waits_.erase(it);
   }
   serve_waits();  // the leader's, at their deadlines
@@ -303,7 +307,7 @@ void Raft::expire_requests() {
                 handover_->target.value(), failover.timeout_ms, now_leads, election_quorum())));
     } else {
       reply(handover_->request,
-            Reply::error(
+            Reply::unknown(
                 fmt::format("TIMEOUT the handover to node {} did not complete within {} ms; {}",
                             handover_->target.value(), failover.timeout_ms, now_leads)));
     }
@@ -419,7 +423,7 @@ void Raft::on_forward(const proto::RaftMessage& message) {
     for (const std::string& bytes : message.entries()) {
       if (entry.ParseFromString(bytes)) response.add_refused_sequences(entry.origin_sequence());
     }
-    response.set_reason(refusal_naming_leader());
+    response.set_reason(refusal_naming_leader().text);
     send(from, std::move(response));
     return;
   }
@@ -471,7 +475,7 @@ void Raft::on_forward_response(const proto::RaftMessage& message) {
     if (it == pending_writes_.end() || !it->second.forwarded || it->second.resent ||
         it->second.refused_by)
       continue;
-    reply(it->second.request, Reply::error(message.reason()));
+    reply(it->second.request, Reply::from_error_text(message.reason()));
     --forwards_in_flight_;
     pending_writes_.erase(it);
   }

@@ -76,7 +76,7 @@ void Raft::client_failover(ClientRequest request) {
     return;
   }
   if (role_ != Role::leader) {
-    reply(request, Reply::error(refusal_naming_leader()));
+    reply(request, refusal_naming_leader());
     return;
   }
   if (target == options_.node_id) {

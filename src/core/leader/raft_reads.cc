@@ -67,7 +67,7 @@ void Raft::client_read(ClientRequest request) {
   }
   // linearizable and leader: through the leader.
   if (role_ != Role::leader && options_.redirect) {
-    reply(request, Reply::error(refusal_naming_leader()));
+    reply(request, refusal_naming_leader());
     return;
   }
   if (options_.lease_reads && holds_lease()) {
@@ -202,7 +202,8 @@ void Raft::serve_follower_reads() {
 void Raft::fail_pending_reads() {
   for (auto& read : pending_reads_) {
     if (read.request) {
-      reply(*read.request, Reply::error("NOTLEADER this node stopped being the leader; retry"));
+      reply(*read.request,
+            Reply::not_leader(leader_, "NOTLEADER this node stopped being the leader; retry"));
     } else {
       proto::RaftMessage response;
       response.set_type(proto::RaftMessage::READ_INDEX_RESPONSE);
@@ -263,7 +264,7 @@ void Raft::on_read_index_response(const proto::RaftMessage& message) {
     } else if (leader_ && *leader_ != NodeId(message.from())) {
       ++it;  // asked again of the newer leader already
     } else {
-      reply(it->request, Reply::error(refusal_naming_leader()));
+      reply(it->request, refusal_naming_leader());
       it = follower_reads_.erase(it);
     }
   }
