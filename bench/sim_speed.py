@@ -20,8 +20,8 @@ BINARY = os.environ.get("REPLIKV_BIN", os.path.join(ROOT, "build", "release", "r
 DOC = os.path.join(ROOT, "docs", "benchmarks.md")
 
 COMMANDS = [
-    ("`replikv sim --strategy raft --seed 9` (2,000 operations, the default)", ["--seed", "9"]),
-    ("`replikv sim --strategy raft --seed 9 --ops 20000`", ["--seed", "9", "--ops", "20000"]),
+    ("`replikv sim --strategy leader --seed 9` (2,000 operations, the default)", ["--seed", "9"]),
+    ("`replikv sim --strategy leader --seed 9 --ops 20000`", ["--seed", "9", "--ops", "20000"]),
     ("`… --ops 20000 --faults none`", ["--seed", "9", "--ops", "20000", "--faults", "none"]),
     ("`… --ops 20000 --reorder-all` (every message reordered)", ["--seed", "9", "--ops", "20000", "--reorder-all"]),
     ("`… --ops 100000`", ["--seed", "9", "--ops", "100000"]),
@@ -33,7 +33,7 @@ TIME = re.compile(r"time\s+([\d.]+) s virtual; ([\d.]+) s wall simulating \((\d+
 
 
 def run(arguments):
-    output = subprocess.run([BINARY, "sim", "--strategy", "raft", *arguments], capture_output=True,
+    output = subprocess.run([BINARY, "sim", "--strategy", "leader", *arguments], capture_output=True,
                             text=True, timeout=600).stdout
     operations, time = OPERATIONS.search(output), TIME.search(output)
     if not operations or not time or not output.rstrip().endswith("PASS"):

@@ -27,7 +27,9 @@
 #include "cli/local_cluster.h"
 #include "cli/nemesis.h"
 #include "cli/resp_client.h"
+#include "core/assert.h"
 #include "core/reply.h"
+#include "core/strategy.h"
 
 namespace replikv::cli {
 namespace fs = std::filesystem;
@@ -52,17 +54,41 @@ void install_interrupt_handlers() {
 
 const std::vector<Preset>& presets() {
   static const std::vector<Preset> all = {
-      {"async", "async", 3, "leader", false, false,
+      {"async",
+       "leader",
+       {{"ack", "async"}},
+       3,
+       "leader",
        "single leader, acks after the leader's own fsync; a failover may lose what followers "
        "lacked"},
-      {"sync", "sync", 3, "linearizable", true, true,
+      {"sync",
+       "leader",
+       {{"ack", "sync"}},
+       3,
+       "linearizable",
        "single leader, acks once every follower has the write durably"},
-      {"majority", "majority", 3, "linearizable", true, true,
+      {"majority",
+       "leader",
+       {{"ack", "majority"}},
+       3,
+       "linearizable",
        "Raft: acks once a majority has the write durably; serves while a minority is down"},
-      {"k1of5", "1", 5, "linearizable", true, true,
+      {"k1of5",
+       "leader",
+       {{"ack", "1"}},
+       5,
+       "linearizable",
        "5 nodes, acks once the leader and 1 follower have it (semi-sync, below a majority)"},
   };
   return all;
+}
+
+std::string settings_text(const Preset& preset) {
+  std::string out;
+  for (const auto& [key, value] : preset.settings) {
+    out += fmt::format("{}{}={}", out.empty() ? "" : ", ", key, value);
+  }
+  return out;
 }
 
 const Preset* find_preset(const std::string& name) {
@@ -339,7 +365,13 @@ double figure(const check::CheckResult& result, const std::string& name) {
   return it == result.figures.end() ? 0.0 : it->second;
 }
 
-void judge(const check::History& history, const Preset& preset, const std::string& read,
+// What a preset promises with the run's settings and fsync (its strategy says: core/strategy.h).
+struct Promises {
+  bool no_loss = false;       // no acknowledged write is ever lost
+  bool linearizable = false;  // with reads at linearizable, every operation is linearizable
+};
+
+void judge(const check::History& history, const Promises& promises, const std::string& read,
            int64_t workload_ns, int64_t time_limit_s, json& out) {
   // What the clients observed, judged against the strongest promise whatever their reads asked
   // for: every read of the workload counts as a linearizable one (and a session read).
@@ -425,12 +457,12 @@ void judge(const check::History& history, const Preset& preset, const std::strin
 
   // The preset's own promises, judged on the history as recorded.
   std::vector<std::string> promised, broken;
-  if (preset.promises_no_loss) {
+  if (promises.no_loss) {
     promised.push_back("no acknowledged write lost");
     if (lost.verdict != check::Verdict::valid)
       broken.push_back(fmt::format("lost writes: {}", lost.summary));
   }
-  if (preset.promises_linearizable && read == "linearizable") {
+  if (promises.linearizable && read == "linearizable") {
     promised.push_back("linearizable");
     if (linearizable.verdict != check::Verdict::valid) {
       broken.push_back(fmt::format("linearizability: {}", linearizable.summary));
@@ -482,11 +514,31 @@ ChaosRun chaos_run(const ChaosOptions& options,
     return usage(fmt::format("unknown preset '{}' ({})", options.preset, names));
   }
   const std::string read = options.read.empty() ? preset->read : options.read;
+  // The strategy's settings: the run's defaults, the preset's, then the command line's.
+  const core::Strategy* strategy = core::find_strategy(preset->strategy);
+  REPLIKV_ASSERT(strategy != nullptr, "a preset names a registered strategy");
+  std::map<std::string, std::string> settings;
+  if (strategy->default_settings().declares("request_timeout_ms")) {
+    settings["request_timeout_ms"] = "1500";
+  }
+  for (const auto& [key, value] : preset->settings) settings[key] = value;
+  for (const auto& [key, value] : options.settings) settings[key] = value;
+  core::Settings checked = strategy->default_settings();
+  for (const auto& [key, value] : settings) {
+    if (!checked.declares(key)) {
+      return usage(fmt::format("--{}: not a setting of strategy {}", key, preset->strategy));
+    }
+    if (auto error = checked.set(key, value)) return usage(*error);
+  }
+  const auto expected = strategy->expected_violations(checked, {options.fsync == "always", false});
+  const auto expects = [&](const char* check) {
+    return std::find(expected.begin(), expected.end(), check) != expected.end();
+  };
+  const Promises promises{!expects("lost-writes"), !expects("linearizable")};
   if (options.duration_ms < 1000 || options.duration_ms > 3'600'000)
     return usage("--duration-ms is 1000 to 3600000");
   if (options.clients < 1 || options.clients > 256) return usage("--clients is 1 to 256");
   if (options.keys < 1 || options.keys > 1000) return usage("--keys is 1 to 1000");
-  if (options.election_timeout_ms < 100) return usage("--election-timeout-ms is at least 100");
   if (options.client_timeout_ms < 100) return usage("--client-timeout-ms is at least 100");
   std::vector<NemesisStep> schedule;
   if (!options.schedule_file.empty()) {
@@ -537,12 +589,11 @@ ChaosRun chaos_run(const ChaosOptions& options,
   start.dir = cluster.dir.string();
   start.nodes = cluster.nodes;
   start.port = cluster.port;
-  start.ack = preset->ack;
+  start.strategy = preset->strategy;
+  start.strategy_settings = settings;
   start.fsync = options.fsync;
-  start.election_timeout_ms = options.election_timeout_ms;
   start.test_faults = true;
   start.quiet = true;
-  start.settings = {fmt::format("request_timeout_ms={}", options.request_timeout_ms)};
   if (progress) progress(fmt::format("{}: starting {} nodes", preset->name, cluster.nodes));
   if (run_cluster(start) != 0) {
     for (int node = 1; node <= cluster.nodes; ++node) local::stop_node(cluster.dir, node, 10);
@@ -617,19 +668,20 @@ ChaosRun chaos_run(const ChaosOptions& options,
   json& out = run.result;
   out["preset"] = preset->name;
   out["summary"] = preset->summary;
-  out["ack"] = preset->ack;
+  out["strategy"] = preset->strategy;
+  out["settings"] = settings_text(*preset);
+  out["strategy_settings"] = settings;
   out["nodes"] = cluster.nodes;
   out["read"] = read;
   out["seed"] = options.seed;
   out["clients"] = options.clients;
   out["keys"] = options.keys;
   out["fsync"] = options.fsync;
-  out["election_timeout_ms"] = options.election_timeout_ms;
   out["nemesis"] =
       options.schedule_file.empty() ? options.nemesis : "schedule " + options.schedule_file;
   out["duration_ms"] = ms(workload_ns);
   out["interrupted"] = chaos_interrupted.load();
-  judge(std::get<check::History>(parsed), *preset, read, workload_ns, options.check_time_limit_s,
+  judge(std::get<check::History>(parsed), promises, read, workload_ns, options.check_time_limit_s,
         out);
   json leader_list = json::array();
   std::set<long> terms;

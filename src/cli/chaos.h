@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -13,16 +14,18 @@
 
 namespace replikv::cli {
 
-// A strategy preset: what a cluster is started with, and what it promises.
+// A strategy preset: a strategy and the settings that make it this preset (what it promises
+// comes from the strategy: Strategy::expected_violations, core/strategy.h).
 struct Preset {
   std::string name;
-  std::string ack;  // the leader strategy's ack setting
+  std::string strategy;
+  std::vector<std::pair<std::string, std::string>> settings;  // what sets it apart, e.g. ack
   int nodes = 3;
-  std::string read;                    // the consistency the workload reads at
-  bool promises_no_loss = false;       // no acknowledged write is ever lost
-  bool promises_linearizable = false;  // with `read`, every operation is linearizable
-  std::string summary;                 // one line for --help and the demo's table
+  std::string read;     // the consistency the workload reads at
+  std::string summary;  // one line for --help and the demo's table
 };
+// The preset's settings as "key=value, …".
+std::string settings_text(const Preset& preset);
 
 const std::vector<Preset>& presets();
 const Preset* find_preset(const std::string& name);
@@ -41,8 +44,9 @@ struct ChaosOptions {
   bool keep = false;
   std::string history_file;
   std::string json_file;
-  int64_t election_timeout_ms = 1000;
-  int64_t request_timeout_ms = 1500;
+  // Strategy settings given on the command line, over the preset's and the run's defaults
+  // (request_timeout_ms 1500, so a write cut off answers -TIMEOUT before the client gives up).
+  std::map<std::string, std::string> settings;
   int64_t client_timeout_ms = 3000;
   int64_t converge_timeout_ms = 30'000;
   std::string fsync = "always";

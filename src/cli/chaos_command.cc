@@ -48,16 +48,16 @@ std::string fixed(const nlohmann::json& value, int digits = 0) {
 
 std::string table(const nlohmann::json& runs) {
   std::string out = fmt::format(
-      "{:<9} {:>5} {:<9} {:>7} {:>17} {:>17} {:>11} {:>12} {:>7} {:>6} {:>8} {:>9} {:>10}\n",
-      "preset", "nodes", "ack", "ops/s", "write p50/p99 ms", "read p50/p99 ms", "lost/acked",
+      "{:<9} {:>5} {:<12} {:>7} {:>17} {:>17} {:>11} {:>12} {:>7} {:>6} {:>8} {:>9} {:>10}\n",
+      "preset", "nodes", "settings", "ops/s", "write p50/p99 ms", "read p50/p99 ms", "lost/acked",
       "stale reads", "session", "linear", "leaders", "no-write", "converged");
   for (const auto& r : runs) {
     const std::string lin = r["linearizable"].is_null()     ? "?"
                             : r["linearizable"].get<bool>() ? "yes"
                                                             : "NO";
     out += fmt::format(
-        "{:<9} {:>5} {:<9} {:>7} {:>17} {:>17} {:>11} {:>12} {:>7} {:>6} {:>8} {:>9} {:>10}\n",
-        r["preset"].get<std::string>(), r["nodes"].get<int>(), r["ack"].get<std::string>(),
+        "{:<9} {:>5} {:<12} {:>7} {:>17} {:>17} {:>11} {:>12} {:>7} {:>6} {:>8} {:>9} {:>10}\n",
+        r["preset"].get<std::string>(), r["nodes"].get<int>(), r["settings"].get<std::string>(),
         fixed(r["ops_per_s"]),
         fixed(r["write_latency_ms"]["p50"], 1) + "/" + fixed(r["write_latency_ms"]["p99"], 1),
         fixed(r["read_latency_ms"]["p50"], 1) + "/" + fixed(r["read_latency_ms"]["p99"], 1),
@@ -178,9 +178,9 @@ std::string describe_result(const nlohmann::json& r) {
                        l["p50"].get<double>(), l["p99"].get<double>(), l["max"].get<double>(),
                        l["count"].get<int64_t>());
   };
-  line(fmt::format("preset {} — {} nodes, ack {}, reads {}, nemesis {}, seed {}, {:.1f} s",
+  line(fmt::format("preset {} — {} nodes, {}, reads {}, nemesis {}, seed {}, {:.1f} s",
                    r["preset"].get<std::string>(), r["nodes"].get<int>(),
-                   r["ack"].get<std::string>(), r["read"].get<std::string>(),
+                   r["settings"].get<std::string>(), r["read"].get<std::string>(),
                    r["nemesis"].get<std::string>(), r["seed"].get<uint64_t>(),
                    r["duration_ms"].get<double>() / 1000));
   const auto& ops = r["operations"];
@@ -315,7 +315,7 @@ int run_demo(const DemoOptions& options) {
                            {"clients", options.run.clients},
                            {"keys", options.run.keys},
                            {"fsync", options.run.fsync},
-                           {"election_timeout_ms", options.run.election_timeout_ms}}},
+                           {"settings", options.run.settings}}},
                          {"runs", runs},
                          {"table", table(runs)},
                          {"meaning", meaning(runs)}};

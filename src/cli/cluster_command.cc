@@ -22,7 +22,7 @@
 
 #include "cli/commands.h"
 #include "cli/local_cluster.h"
-#include "core/leader/raft.h"
+#include "core/strategy.h"
 
 namespace replikv::cli {
 namespace fs = std::filesystem;
@@ -44,44 +44,29 @@ void warn_if_ephemeral(int first, int last) {
 }
 
 // The keys node.toml always holds: set through the launcher's own flags, not --set.
-const std::set<std::string> launcher_keys = {"node_id",
-                                             "bind",
-                                             "port",
-                                             "admin_port",
-                                             "peer_port",
-                                             "data_dir",
-                                             "fsync",
-                                             "engine",
-                                             "strategy",
-                                             "ack",
-                                             "failover",
-                                             "cluster_id",
-                                             "peers",
-                                             "client_addresses",
-                                             "election_timeout_ms",
-                                             "heartbeat_interval_ms",
-                                             "redirect",
-                                             "test_faults"};
+const std::set<std::string> launcher_keys = {
+    "node_id", "bind",     "port",       "admin_port", "peer_port",        "data_dir",   "fsync",
+    "engine",  "strategy", "cluster_id", "peers",      "client_addresses", "test_faults"};
 
-// --set KEY=VALUE pairs as TOML: integers and booleans as they are, anything else quoted.
+// A value as TOML: integers and booleans as they are, anything else quoted.
+std::string toml_value(const std::string& value) {
+  const bool integer = !value.empty() && value.find_first_not_of("0123456789") == std::string::npos;
+  if (integer || value == "true" || value == "false") return value;
+  std::string quoted = "\"";
+  for (const char c : value) {
+    if (c == '"' || c == '\\') quoted += '\\';
+    quoted += c;
+  }
+  return quoted + "\"";
+}
+
+// --set KEY=VALUE pairs, in order.
 std::vector<std::pair<std::string, std::string>> parse_settings(
     const std::vector<std::string>& settings) {
   std::vector<std::pair<std::string, std::string>> out;
   for (const auto& setting : settings) {
     const size_t equals = setting.find('=');
-    const std::string key = setting.substr(0, equals), value = setting.substr(equals + 1);
-    const bool integer =
-        !value.empty() && value.find_first_not_of("0123456789") == std::string::npos;
-    if (integer || value == "true" || value == "false") {
-      out.emplace_back(key, value);
-      continue;
-    }
-    std::string quoted = "\"";
-    for (const char c : value) {
-      if (c == '"' || c == '\\') quoted += '\\';
-      quoted += c;
-    }
-    out.emplace_back(key, quoted + "\"");
+    out.emplace_back(setting.substr(0, equals), setting.substr(equals + 1));
   }
   return out;
 }
@@ -103,6 +88,39 @@ std::string check_settings(const std::vector<std::string>& settings) {
   return {};
 }
 
+// Empty when the strategy exists, runs on this many nodes, and takes the settings given (as
+// flags, or --set with one of its keys); otherwise the error, naming the setting.
+std::string check_strategy(const ClusterOptions& options) {
+  const core::Strategy* strategy = core::find_strategy(options.strategy);
+  if (strategy == nullptr) {
+    return fmt::format("--strategy: expected one of {}, got '{}'", core::strategy_names(),
+                       options.strategy);
+  }
+  core::Settings settings = strategy->default_settings();
+  auto apply = [&](const std::string& key, const std::string& value) -> std::string {
+    if (!settings.declares(key)) {
+      return fmt::format("--{}: not a setting of strategy {}", key, options.strategy);
+    }
+    if (auto error = settings.set(key, value)) return *error;
+    return {};
+  };
+  for (const auto& [key, value] : options.strategy_settings) {
+    if (auto error = apply(key, value); !error.empty()) return error;
+  }
+  for (const auto& [key, value] : parse_settings(options.settings)) {
+    if (!settings.declares(key)) continue;  // a node key: the node checks it when it starts
+    if (auto error = apply(key, value); !error.empty()) return error;
+  }
+  if (strategy->traits(settings).single_node && options.nodes > 1) {
+    return fmt::format("the {} strategy runs one node; it does not form a cluster of {}",
+                       options.strategy, options.nodes);
+  }
+  core::NodeContext node;
+  for (int n = 1; n <= options.nodes; ++n) node.members.push_back(core::NodeId(n));
+  if (auto error = strategy->validate(settings, node)) return *error;
+  return {};
+}
+
 void write_node_config(const ClusterOptions& options, const fs::path& dir, int node) {
   std::string peers, clients;
   for (int k = 1; k <= options.nodes; ++k) {
@@ -118,19 +136,18 @@ void write_node_config(const ClusterOptions& options, const fs::path& dir, int n
                      options.port + admin_offset + node - 1, options.port + peer_offset + node - 1);
   out << fmt::format("data_dir = \"{}\"\n", (fs::absolute(node_dir(dir, node)) / "data").string());
   out << fmt::format("fsync = \"{}\"\nengine = \"{}\"\n", options.fsync, options.engine);
-  if (options.strategy == "leader") {
-    out << fmt::format("strategy = \"leader\"\nack = \"{}\"\nfailover = \"{}\"\n", options.ack,
-                       options.failover);
+  out << fmt::format("strategy = \"{}\"\n", options.strategy);
+  const core::Strategy* strategy = core::find_strategy(options.strategy);
+  if (!strategy->traits(strategy->default_settings()).single_node) {
     out << fmt::format("cluster_id = \"{}\"\n", options.cluster_id);
     out << fmt::format("peers = \"{}\"\nclient_addresses = \"{}\"\n", peers, clients);
-    out << fmt::format("election_timeout_ms = {}\nheartbeat_interval_ms = {}\n",
-                       options.election_timeout_ms,
-                       std::max<int64_t>(1, options.election_timeout_ms / 10));
-    out << fmt::format("redirect = {}\n", options.redirect ? "true" : "false");
   }
   out << fmt::format("test_faults = {}\n", options.test_faults ? "true" : "false");
-  for (const auto& [key, value] : parse_settings(options.settings))
-    out << fmt::format("{} = {}\n", key, value);
+  // The strategy's settings given as flags, then every --set (a key given both ways: --set's).
+  std::map<std::string, std::string> keys(options.strategy_settings.begin(),
+                                          options.strategy_settings.end());
+  for (auto& [key, value] : parse_settings(options.settings)) keys[key] = std::move(value);
+  for (const auto& [key, value] : keys) out << fmt::format("{} = {}\n", key, toml_value(value));
 }
 
 int print_status(const fs::path& dir, const Layout& layout) {
@@ -207,15 +224,8 @@ int run_cluster(const ClusterOptions& options) {
         return 2;
       }
       warn_if_ephemeral(options.port, options.port + peer_offset + options.nodes - 1);
-      if (!core::parse_ack(options.ack, static_cast<size_t>(options.nodes))) {
-        std::cerr << fmt::format(
-            "replikv cluster: --ack takes majority, async, sync or a follower count from 1 to {}\n",
-            options.nodes - 1);
-        return 2;
-      }
-      if (options.strategy != "leader" && options.strategy != "standalone") {
-        std::cerr << "replikv cluster: --strategy takes leader (standalone nodes do not form a "
-                     "cluster)\n";
+      if (const std::string bad = check_strategy(options); !bad.empty()) {
+        std::cerr << "replikv cluster: " << bad << "\n";
         return 2;
       }
       if (options.port + peer_offset + options.nodes - 1 > 65535) {
@@ -237,7 +247,8 @@ int run_cluster(const ClusterOptions& options) {
     for (int node = 1; node <= layout.nodes; ++node) nodes.push_back(node);
     if (const int code = start_nodes(dir, layout, nodes, options.timeout_s, creating); code != 0)
       return code;
-    if (layout.strategy == "leader") {
+    const core::Strategy* strategy = core::find_strategy(layout.strategy);
+    if (strategy != nullptr && strategy->traits(strategy->default_settings()).has_leader) {
       const int leader = wait_for_leader(layout, options.timeout_s);
       if (leader == 0) {
         std::cerr << fmt::format(

@@ -59,13 +59,11 @@ struct ClusterOptions {
   int nodes = 3;
   int port = 7379;
   std::string strategy = "leader";
-  std::string ack = "majority";
-  std::string failover = "auto";
+  // start: the strategy's settings given as flags (--ack async, …); --set adds any key.
+  std::map<std::string, std::string> strategy_settings;
   std::string fsync = "always";
   std::string engine = "rocksdb";
   std::string cluster_id = "replikv";
-  int64_t election_timeout_ms = 1000;
-  bool redirect = false;
   bool test_faults = false;
   std::vector<std::string> settings;  // start: KEY=VALUE lines added to every node.toml
   std::string node;                   // restart/stop/status: one node (n2 or 2); empty: all

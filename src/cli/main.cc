@@ -11,6 +11,7 @@
 
 #include "cli/chaos.h"
 #include "cli/commands.h"
+#include "core/strategy.h"
 #include "runtime/config.h"
 #include "runtime/server.h"
 
@@ -39,6 +40,40 @@ int run_server(const std::optional<std::string>& config_path,
     return 1;
   }
   return server.run();
+}
+
+// Every registered strategy's settings (core/strategy.h) as options of `command`, in the group
+// "Strategy settings": --ack majority, --election-timeout-ms 500, … (a boolean is a flag:
+// --redirect). The values land in `values`; given_settings() picks out those on the command line.
+void add_strategy_flags(CLI::App* command, std::map<std::string, std::string>& values) {
+  for (const replikv::core::Strategy* strategy : replikv::core::strategies()) {
+    for (const auto& setting : strategy->setting_specs()) {
+      std::string flag = setting.name;
+      std::replace(flag.begin(), flag.end(), '_', '-');
+      if (command->get_option_no_throw("--" + flag) != nullptr) continue;  // another strategy's
+      const std::string help = std::string(strategy->name()) + ": " + setting.help;
+      if (setting.kind == replikv::core::SettingSpec::Kind::boolean) {
+        const std::string name = setting.name;
+        command
+            ->add_flag_callback(
+                "--" + flag, [&values, name] { values[name] = "true"; }, help)
+            ->group("Strategy settings");
+      } else {
+        command->add_option("--" + flag, values[setting.name], help)->group("Strategy settings");
+      }
+    }
+  }
+}
+
+std::map<std::string, std::string> given_settings(
+    CLI::App* command, const std::map<std::string, std::string>& values) {
+  std::map<std::string, std::string> given;
+  for (const auto& [name, value] : values) {
+    std::string flag = name;
+    std::replace(flag.begin(), flag.end(), '_', '-');
+    if (command->count("--" + flag) > 0) given[name] = value;
+  }
+  return given;
 }
 
 }  // namespace
@@ -99,8 +134,11 @@ int main(int argc, char** argv) {
       "Every flag has a default: `replikv sim --seed S` alone is a full run.\n"
       "Exit status: 0 pass, 1 a violation (the replay command is printed), 2 bad usage.");
   replikv::cli::SimCommandOptions sim_options;
-  sim->add_option("--strategy", sim_options.run.strategy, "standalone (default) or raft");
-  sim->add_option("--nodes", sim_options.run.nodes, "nodes (standalone: 1; raft: default 3)");
+  sim->add_option(
+      "--strategy", sim_options.run.strategy,
+      "the replication strategy: " + replikv::core::strategy_names() + " (default standalone)");
+  sim->add_option("--nodes", sim_options.run.nodes,
+                  "nodes (standalone: 1; a replicated strategy: default 3)");
   sim->add_option("--seed", sim_options.run.seed,
                   "the seed every random choice comes from (default 1)");
   sim->add_option("--ops", sim_options.run.ops, "client operations (default 2000)")
@@ -109,16 +147,11 @@ int main(int argc, char** argv) {
   sim->add_option("--keys", sim_options.run.keys, "register keys (default 8)");
   sim->add_option("--timeout-ms", sim_options.run.client_timeout_ms,
                   "client timeout in virtual ms (default 200)");
-  sim->add_option("--ack", sim_options.run.ack,
-                  "raft: when a write is acknowledged — majority (default), async, sync, or a "
-                  "follower count k");
   sim->add_flag("!--linearizable-reads-only", sim_options.run.mixed_reads,
-                "raft: every read at the cluster's default consistency (default: reads at every "
-                "consistency — "
-                "linearizable, session, bounded, eventual)");
-  sim->add_flag(
-      "--lease-reads", sim_options.run.lease_reads,
-      "raft: the leader answers linearizable reads under its lease (default: ReadIndex rounds)");
+                "every read at the strategy's default consistency (default: reads at every "
+                "consistency it offers — linearizable, session, bounded, eventual)");
+  std::map<std::string, std::string> sim_settings;
+  add_strategy_flags(sim, sim_settings);
   sim->add_flag(
       "--reorder-all", sim_options.run.reorder_all,
       "every message takes its own latency, so any two may swap (default: links between nodes "
@@ -126,7 +159,8 @@ int main(int argc, char** argv) {
   sim->add_option("--fsync", sim_options.fsync, "always (default) or never");
   sim->add_option("--faults", sim_options.faults,
                   "kill,pause,partition,drop,dup,skew,disk,failover (disk loss and operator "
-                  "failovers: raft only) — or all (default), none");
+                  "failovers: where the strategy has them, as leader does) — or all (default), "
+                  "none");
   sim->add_option("--history", sim_options.history_file, "write the history (JSON Lines) here");
   sim->add_option(
       "--schedule", sim_options.schedule_file,
@@ -144,8 +178,7 @@ int main(int argc, char** argv) {
   auto* cluster = app.add_subcommand(
       "cluster",
       "Run a local cluster of real `replikv server` processes on loopback.\n"
-      "  replikv cluster start --nodes 3 --dir DIR --port BASE --strategy leader --ack majority "
-      "--failover auto\n"
+      "  replikv cluster start --nodes 3 --dir DIR --port BASE --strategy leader --ack majority\n"
       "  replikv cluster status --dir DIR\n"
       "  replikv cluster stop --dir DIR [--node n2]\n"
       "  replikv cluster restart --dir DIR [--node n2]\n"
@@ -165,30 +198,22 @@ int main(int argc, char** argv) {
       ->add_option("--port", cluster_options.port,
                    "start: the first node's client port (default 7379)")
       ->check(CLI::Range(1, 65535));
-  cluster->add_option("--strategy", cluster_options.strategy, "start: leader (default)")
-      ->check(CLI::IsMember({"leader"}));
-  cluster->add_option(
-      "--ack", cluster_options.ack,
-      "start: majority (default), async, sync, or k — the leader and k followers (1 .. nodes − 1)");
-  cluster->add_option("--failover", cluster_options.failover, "start: auto (default)")
-      ->check(CLI::IsMember({"auto"}));
+  cluster->add_option("--strategy", cluster_options.strategy,
+                      "start: the replication strategy (default leader; registered: " +
+                          replikv::core::strategy_names() + ")");
   cluster->add_option("--fsync", cluster_options.fsync, "start: always (default) or never")
       ->check(CLI::IsMember({"always", "never"}));
   cluster->add_option("--engine", cluster_options.engine, "start: rocksdb (default) or memory")
       ->check(CLI::IsMember({"rocksdb", "memory"}));
   cluster->add_option("--cluster-id", cluster_options.cluster_id,
                       "start: the cluster's name (default replikv)");
-  cluster
-      ->add_option("--election-timeout-ms", cluster_options.election_timeout_ms,
-                   "start: minimum election timeout (default 1000; heartbeats every tenth)")
-      ->check(CLI::Range(50, 600000));
   cluster->add_option("--set", cluster_options.settings,
                       "start: KEY=VALUE, a configuration key for every node (repeatable), e.g. "
                       "--set log_compact_entries=1000");
-  cluster->add_flag("--redirect", cluster_options.redirect,
-                    "start: followers refuse naming the leader instead of forwarding");
   cluster->add_flag("--test-faults", cluster_options.test_faults,
                     "start: nodes accept the FAULT command");
+  std::map<std::string, std::string> cluster_settings;
+  add_strategy_flags(cluster, cluster_settings);
   cluster->add_option("--node", cluster_options.node, "stop/restart: only this node (n2 or 2)");
   cluster
       ->add_option("--timeout-s", cluster_options.timeout_s,
@@ -257,12 +282,6 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(1, 65000));
     command->add_option("--fsync", o.fsync, "always or never, on every node")
         ->check(CLI::IsMember({"always", "never"}));
-    command->add_option("--election-timeout-ms", o.election_timeout_ms, "minimum election timeout")
-        ->check(CLI::Range(100, 600000));
-    command
-        ->add_option("--request-timeout-ms", o.request_timeout_ms,
-                     "the nodes' write timeout (-TIMEOUT after)")
-        ->check(CLI::Range(10, 600000));
     command
         ->add_option("--client-timeout-ms", o.client_timeout_ms,
                      "a client gives up on an answer after this (the outcome is then unknown)")
@@ -303,6 +322,8 @@ int main(int argc, char** argv) {
                     "write the recorded history (JSON Lines) here");
   chaos->add_option("--json", chaos_options.json_file, "write the figures (JSON) here");
   chaos->add_flag("!--no-progress", chaos_options.progress, "no live progress line");
+  std::map<std::string, std::string> chaos_settings;
+  add_strategy_flags(chaos, chaos_settings);
 
   auto* demo = app.add_subcommand(
       "demo",
@@ -318,6 +339,8 @@ int main(int argc, char** argv) {
   demo->add_option("--presets", demo_options.presets, "which presets (default all):" + preset_list)
       ->delimiter(',');
   run_flags(demo, demo_options.run);
+  std::map<std::string, std::string> demo_settings;
+  add_strategy_flags(demo, demo_settings);
   demo->add_option("--report", demo_options.report,
                    "where report.html goes (default ./report.html)");
   demo->add_option("--json", demo_options.json_file,
@@ -369,13 +392,23 @@ int main(int argc, char** argv) {
   }
   if (sim->parsed()) {
     sim_options.nodes_given = sim->count("--nodes") > 0;
+    sim_options.run.settings = given_settings(sim, sim_settings);
     return replikv::cli::run_sim(sim_options);
   }
   if (check->parsed()) return replikv::cli::run_check(check_options);
-  if (cluster->parsed()) return replikv::cli::run_cluster(cluster_options);
+  if (cluster->parsed()) {
+    cluster_options.strategy_settings = given_settings(cluster, cluster_settings);
+    return replikv::cli::run_cluster(cluster_options);
+  }
   if (failover->parsed()) return replikv::cli::run_failover(failover_options);
-  if (chaos->parsed()) return replikv::cli::run_chaos(chaos_options);
-  if (demo->parsed()) return replikv::cli::run_demo(demo_options);
+  if (chaos->parsed()) {
+    chaos_options.settings = given_settings(chaos, chaos_settings);
+    return replikv::cli::run_chaos(chaos_options);
+  }
+  if (demo->parsed()) {
+    demo_options.run.settings = given_settings(demo, demo_settings);
+    return replikv::cli::run_demo(demo_options);
+  }
   if (bench->parsed()) return replikv::cli::run_bench(bench_options);
 
   if (server->parsed()) {

@@ -129,7 +129,7 @@ constexpr const char* script = R"js(
       const top = Math.max(1, ...series) * 1.1;
       const x = s => box.x + box.w * s / seconds;
       const y = v => box.y + box.h * (1 - v / top);
-      el(svg, 'text', {x: box.x, y: 14, 'font-weight': 'bold'}, r.preset + ' — ack ' + r.ack + ', ' + r.nodes + ' nodes');
+      el(svg, 'text', {x: box.x, y: 14, 'font-weight': 'bold'}, r.preset + ' — ' + r.settings + ', ' + r.nodes + ' nodes');
       r.faults.forEach((f, n) => {
         const from = f.from_ms / 1000, to = (f.to_ms === null ? seconds * 1000 : f.to_ms) / 1000;
         const rect = el(svg, 'rect', {class: 'fault', x: x(Math.min(from, seconds)), y: box.y,

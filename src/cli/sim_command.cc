@@ -8,14 +8,22 @@
 #include <fmt/format.h>
 
 #include "cli/commands.h"
+#include "core/strategy.h"
 #include "sim/simulator.h"
 
 namespace replikv::cli {
 
 int run_sim(const SimCommandOptions& command) {
   sim::SimOptions options = command.run;
-  if (options.strategy == "raft" && command.run.nodes == 1 && !command.nodes_given)
-    options.nodes = 3;
+  const core::Strategy* strategy = core::find_strategy(options.strategy);
+  if (strategy == nullptr) {
+    std::cerr << fmt::format("replikv sim: strategy '{}' does not exist (available: {})\n",
+                             options.strategy, core::strategy_names());
+    return 2;
+  }
+  const core::StrategyTraits traits = strategy->traits(strategy->default_settings());
+  // A replicated strategy runs three nodes unless told otherwise.
+  if (!traits.single_node && !command.nodes_given) options.nodes = 3;
   options.fsync_always = command.fsync == "always";
   if (command.fsync != "always" && command.fsync != "never") {
     std::cerr << "replikv sim: --fsync is always or never\n";
@@ -71,11 +79,12 @@ int run_sim(const SimCommandOptions& command) {
   }
   if (command.print_schedule) std::cout << result.schedule;
   const auto& s = result.stats;
+  std::string settings;
+  for (const auto& [key, value] : options.settings) settings += fmt::format(", {} {}", key, value);
   std::cout << fmt::format(
       "replikv sim: {} ({} nodes{}) seed {}, {} ops, {} clients, {} keys, fsync {}, faults {}\n",
-      options.strategy, options.nodes,
-      options.strategy == "raft" ? ", ack " + options.ack : std::string(), options.seed,
-      options.ops, options.clients, options.keys, command.fsync, command.faults);
+      options.strategy, options.nodes, settings, options.seed, options.ops, options.clients,
+      options.keys, command.fsync, command.faults);
   std::cout << fmt::format(
       "  operations  {} invoked and {} final reads: {} ok, {} failed, {} unknown (timed out)\n",
       s.invoked, s.final_reads, s.ok, s.failed, s.unknown);
@@ -84,7 +93,7 @@ int run_sim(const SimCommandOptions& command) {
       "dropped, {} duplicated, {} reordered\n",
       s.crashes, s.disk_losses, s.pauses, s.cuts, s.messages_sent, s.messages_dropped,
       s.messages_duplicated, s.messages_reordered);
-  if (options.strategy == "raft") {
+  if (traits.has_leader) {
     std::cout << fmt::format(
         "  failovers   {} handovers and {} forced promotions asked by the operator, {} done; "
         "{} leaders stranded (cut off one way, then killed)\n",

@@ -6,10 +6,14 @@ namespace replikv::core {
 
 const char* to_string(Outcome outcome) {
   switch (outcome) {
-    case Outcome::ok: return "ok";
-    case Outcome::refused: return "refused";
-    case Outcome::not_leader: return "not-leader";
-    case Outcome::unknown: return "unknown";
+    case Outcome::ok:
+      return "ok";
+    case Outcome::refused:
+      return "refused";
+    case Outcome::not_leader:
+      return "not-leader";
+    case Outcome::unknown:
+      return "unknown";
   }
   return "?";
 }

@@ -253,7 +253,7 @@ std::string Server::Impl::status_json() const {
   const auto storage_stats = engine->stats();
   nlohmann::json json = {
       {"node_id", status.node_id.value()},
-      {"strategy", to_string(config.strategy)},
+      {"strategy", config.strategy},
       {"role", peers ? status.raft_role : std::string("leader")},
       {"term", status.term.value()},
       {"leader_id", status.leader ? status.leader->value() : (peers ? 0 : status.node_id.value())},

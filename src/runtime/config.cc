@@ -7,7 +7,7 @@
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
-#include "core/leader/raft.h"
+#include "core/assert.h"
 
 namespace replikv::runtime {
 namespace {
@@ -76,6 +76,28 @@ KeySpec choice_key(std::string name, std::string help, T Config::*field,
   return {{std::move(name), std::move(help)}, set, get};
 }
 
+// `strategy`: a registered strategy's name. Choosing one starts its settings at their defaults
+// (load_config applies the strategy before any of its keys).
+KeySpec strategy_key() {
+  std::string help = "the replication strategy:";
+  for (const core::Strategy* strategy : core::strategies()) {
+    help += fmt::format(" \"{}\" ({}{})", strategy->name(), strategy->summary(),
+                        strategy->name() == "standalone" ? ", the default" : "");
+  }
+  auto set = [](Config& c, const std::string& text) -> Error {
+    const core::Strategy* strategy = core::find_strategy(text);
+    if (strategy == nullptr) {
+      return fmt::format("strategy: expected one of {}, got '{}'", core::strategy_names(), text);
+    }
+    if (c.strategy != text) {
+      c.strategy = text;
+      c.strategy_settings = strategy->default_settings();
+    }
+    return std::nullopt;
+  };
+  return {{"strategy", std::move(help)}, set, [](const Config& c) { return c.strategy; }};
+}
+
 const std::vector<KeySpec>& key_specs() {
   static const std::vector<KeySpec> specs = {
       text_key("bind", "address to listen on for clients and the admin port (default 127.0.0.1)",
@@ -120,117 +142,27 @@ const std::vector<KeySpec>& key_specs() {
                   {"warn", std::string("warn")},
                   {"error", std::string("error")},
                   {"off", std::string("off")}}),
-      choice_key(
-          "bootstrap",
-          "leader: an empty data directory founds a new cluster (true), or (false, the default) "
-          "rejoins one that exists as a non-voter — a replaced disk; ignored once the directory "
-          "has run. `replikv cluster start` passes it when it creates a cluster",
-          &Config::bootstrap, {{"true", true}, {"false", false}}),
+      choice_key("bootstrap",
+                 "an empty data directory founds a new cluster (true), or (false, the default) "
+                 "rejoins one that exists as a non-voter — a replaced disk; ignored once the "
+                 "directory has run. `replikv cluster start` passes it when it creates a cluster",
+                 &Config::bootstrap, {{"true", true}, {"false", false}}),
       choice_key("test_faults",
                  "accept the FAULT command (fault injection: tests and chaos only; default false)",
                  &Config::test_faults, {{"true", true}, {"false", false}}),
-      choice_key("strategy",
-                 "\"standalone\" (default: one node) or \"leader\" (single leader, replicated log)",
-                 &Config::strategy,
-                 {{"standalone", Strategy::standalone}, {"leader", Strategy::leader}}),
-      text_key("ack",
-               "leader: when a write is acknowledged — \"majority\" (default: a majority holds it "
-               "durably), "
-               "\"async\" (the leader does), \"sync\" (every follower does too), or k (the leader "
-               "and k followers)",
-               &Config::ack),
-      choice_key("failover", "leader: \"auto\" — the followers elect a new leader (Raft)",
-                 &Config::failover, {{"auto", std::string("auto")}}),
+      strategy_key(),
       text_key("cluster_id",
                "the cluster's name; peers with another one are refused (default replikv)",
                &Config::cluster_id),
       unsigned_key("peer_port", "TCP port for the other nodes (default 7381)", &Config::peer_port,
                    0, 65535),
-      text_key(
-          "peers",
-          "leader: every member, this node too, as id=host:peer_port,… (e.g. 1=127.0.0.1:7381,2=…)",
-          &Config::peers),
+      text_key("peers",
+               "every member, this node too, as id=host:peer_port,… (e.g. 1=127.0.0.1:7381,2=…); "
+               "needed by every strategy but standalone",
+               &Config::peers),
       text_key("client_addresses",
-               "leader: members' client addresses as id=host:port,…, named in redirects and ROLE",
+               "members' client addresses as id=host:port,…, named in redirects and ROLE",
                &Config::client_addresses),
-      choice_key("redirect",
-                 "leader: a follower refuses writes and reads naming the leader (true) instead of "
-                 "forwarding "
-                 "them (false, default)",
-                 &Config::redirect, {{"true", true}, {"false", false}}),
-      unsigned_key(
-          "election_timeout_ms",
-          "leader: a follower that hears no leader for this long (to twice this, at random) starts "
-          "an election (default 1000)",
-          &Config::election_timeout_ms, 10, 600000),
-      unsigned_key("heartbeat_interval_ms",
-                   "leader: how often the leader tells followers it is alive (default 100)",
-                   &Config::heartbeat_interval_ms, 1, 60000),
-      unsigned_key("request_timeout_ms",
-                   "leader: how long a write waits to be confirmed before -TIMEOUT (default 5000)",
-                   &Config::request_timeout_ms, 10, 3600000),
-      text_key(
-          "read_consistency",
-          "leader: the consistency of reads that name none — \"linearizable\", \"leader\", "
-          "\"session\", "
-          "\"bounded:<ms>\" or \"eventual\" (default: linearizable, or leader under ack async)",
-          &Config::read_consistency),
-      unsigned_key("max_clock_drift_ppm",
-                   "leader: how far a node's clock may run fast or slow, in parts per million; "
-                   "bounded reads "
-                   "allow for it (default 10000, 1%)",
-                   &Config::max_clock_drift_ppm, 0, 500000),
-      choice_key(
-          "lease_reads",
-          "leader: the leader answers linearizable reads under its lease, without a confirmation "
-          "round — safe while clocks drift by at most max_clock_drift_ppm (default false)",
-          &Config::lease_reads, {{"true", true}, {"false", false}}),
-      unsigned_key(
-          "min_replicas",
-          "leader: refuse writes (-NOREPLICAS, nothing written) while fewer followers than this "
-          "answered within min_replicas_max_lag_ms (default 0: never)",
-          &Config::min_replicas, 0, 1000),
-      unsigned_key("min_replicas_max_lag_ms", "leader: see min_replicas (default 10000)",
-                   &Config::min_replicas_max_lag_ms, 1, 3600000),
-      unsigned_key("log_compact_entries",
-                   "leader: compact the log once it holds more entries than this (default 20000)",
-                   &Config::log_compact_entries, 2, 1000000000),
-      unsigned_key(
-          "checkpoint_entries",
-          "leader: write the applied state to storage once this many log entries were applied "
-          "since the last checkpoint (default 65536); a restart applies the entries after it again",
-          &Config::checkpoint_entries, 1, 1000000000),
-      unsigned_key(
-          "checkpoint_bytes",
-          "leader: … or once the records written since hold this many bytes in memory (key, value "
-          "and "
-          "the cache's per-entry overhead; default 16777216; at most a quarter of cache_bytes "
-          "counts, the cache holds them meanwhile)",
-          &Config::checkpoint_bytes, 1, 1ull << 40),
-      unsigned_key(
-          "checkpoint_interval_ms",
-          "leader: … or this long after the first write since the last checkpoint (default 1000)",
-          &Config::checkpoint_interval_ms, 1, 3600000),
-      unsigned_key("log_keep_entries",
-                   "leader: applied entries a compaction keeps, for followers a little behind "
-                   "(default 5000)",
-                   &Config::log_keep_entries, 1, 1000000000),
-      unsigned_key(
-          "log_compact_bytes",
-          "leader: compact the log once its entries take more bytes than this (default 67108864); "
-          "the tail kept is then at most a quarter of it",
-          &Config::log_compact_bytes, 4096, 1ull << 40),
-      unsigned_key(
-          "snapshot_chunk_bytes",
-          "leader: record bytes in one snapshot chunk sent to a follower (default 1048576)",
-          &Config::snapshot_chunk_bytes, 1, 256ull << 20),
-      unsigned_key("snapshot_chunks_inflight",
-                   "leader: snapshot chunks in flight to one follower at most (default 4)",
-                   &Config::snapshot_chunks_inflight, 1, 1024),
-      unsigned_key("snapshot_move_bytes",
-                   "leader: record bytes a follower moves into place per step of an install "
-                   "(default 4194304)",
-                   &Config::snapshot_move_bytes, 1, 1ull << 30),
   };
   return specs;
 }
@@ -255,22 +187,66 @@ std::optional<std::string> toml_text(const toml::node& node) {
 const std::vector<ConfigKey>& config_keys() {
   static const std::vector<ConfigKey> keys = [] {
     std::vector<ConfigKey> out;
-    for (const auto& spec : key_specs()) out.push_back(spec.key);
+    for (const auto& spec : key_specs()) {
+      const bool flag = spec.key.name == "test_faults" || spec.key.name == "bootstrap";
+      out.push_back({spec.key.name, spec.key.help, flag});
+    }
+    for (const core::Strategy* strategy : core::strategies()) {
+      for (const auto& setting : strategy->setting_specs()) {
+        const auto same = [&](const ConfigKey& key) { return key.name == setting.name; };
+        if (std::any_of(out.begin(), out.end(), same)) continue;  // one flag serves every strategy
+        out.push_back({setting.name, fmt::format("{}: {}", strategy->name(), setting.help),
+                       setting.kind == core::SettingSpec::Kind::boolean});
+      }
+    }
     return out;
   }();
   return keys;
 }
 
+const core::Strategy& strategy_of(const Config& config) {
+  const core::Strategy* strategy = core::find_strategy(config.strategy);
+  REPLIKV_ASSERT(strategy != nullptr, "load_config checked the strategy");
+  return *strategy;
+}
+
+std::optional<std::string> node_context(const Config& config, core::NodeContext& out) {
+  out = core::NodeContext{};
+  out.node = core::NodeId(config.node_id);
+  out.fsync_always = config.fsync == FsyncPolicy::always;
+  out.bootstrap = config.bootstrap;
+  out.cache_bytes_max = config.cache_bytes;
+  std::map<uint32_t, std::string> members;
+  if (config.peers.empty()) {
+    if (!strategy_of(config).traits(config.strategy_settings).single_node) {
+      return fmt::format("peers: strategy \"{}\" needs the member list (id=host:peer_port,…)",
+                         config.strategy);
+    }
+    members.emplace(config.node_id, "");
+  } else if (auto error = parse_members(config.peers, members)) {
+    return fmt::format("peers: {}", *error);
+  }
+  if (!members.contains(config.node_id)) {
+    return fmt::format("peers: this node (node_id {}) is not in the member list", config.node_id);
+  }
+  for (const auto& [id, address] : members) out.members.push_back(core::NodeId(id));
+  if (!config.client_addresses.empty()) {
+    if (auto error = parse_members(config.client_addresses, out.client_addresses)) {
+      return fmt::format("client_addresses: {}", *error);
+    }
+  }
+  return std::nullopt;
+}
+
 std::optional<std::string> load_config(const std::optional<std::string>& path,
                                        const std::map<std::string, std::string>& overrides,
                                        Config& config) {
-  auto apply = [&](const std::string& key, const std::string& value,
-                   const std::string& source) -> Error {
-    const KeySpec* spec = find_spec(key);
-    if (spec == nullptr) return fmt::format("{}: unknown configuration key '{}'", source, key);
-    if (auto error = spec->set(config, value)) return fmt::format("{}: {}", source, *error);
-    return std::nullopt;
+  // Every key and value in the order given (the file, then the command line). The strategy is
+  // chosen first, so that its keys are known whatever their order.
+  struct Entry {
+    std::string key, value, source;
   };
+  std::vector<Entry> entries;
   if (path) {
     toml::table file;
     try {
@@ -283,59 +259,47 @@ std::optional<std::string> load_config(const std::optional<std::string>& path,
       const auto text = toml_text(node);
       if (!text)
         return fmt::format("{}: '{}' must be a string, integer or boolean", *path, key.str());
-      if (auto error = apply(std::string(key.str()), *text, *path)) return error;
+      entries.push_back({underscored(std::string(key.str())), *text, *path});
     }
     config.config_file = *path;
   }
   for (const auto& [key, value] : overrides) {
-    if (auto error = apply(key, value, "command line")) return error;
+    entries.push_back({underscored(key), value, "command line"});
   }
-  if (config.strategy == Strategy::leader) {
-    std::map<uint32_t, std::string> members;
-    if (config.peers.empty())
-      return "peers: strategy \"leader\" needs the member list (id=host:peer_port,…)";
-    if (auto error = parse_members(config.peers, members)) return fmt::format("peers: {}", *error);
-    if (!members.contains(config.node_id)) {
-      return fmt::format("peers: this node (node_id {}) is not in the member list", config.node_id);
-    }
-    std::map<uint32_t, std::string> clients;
-    if (!config.client_addresses.empty()) {
-      if (auto error = parse_members(config.client_addresses, clients))
-        return fmt::format("client_addresses: {}", *error);
-    }
-    if (!core::parse_ack(config.ack, members.size())) {
-      return fmt::format(
-          "ack: expected \"majority\", \"async\", \"sync\" or a follower count from 1 to {}, got "
-          "'{}'",
-          members.size() - 1, config.ack);
-    }
-    if (config.read_consistency != "default") {
-      const auto read = core::parse_read_options(config.read_consistency);
-      if (!read) {
-        return fmt::format(
-            "read_consistency: expected \"linearizable\", \"leader\", \"session\", "
-            "\"bounded:<ms>\" or \"eventual\", got '{}'",
-            config.read_consistency);
-      }
-      if (read->consistency == core::ReadConsistency::linearizable && config.ack == "async") {
-        return "read_consistency: linearizable reads are not offered with ack \"async\" (a "
-               "failover may lose "
-               "acknowledged writes); choose leader, session, bounded:<ms> or eventual";
-      }
-    }
-    if (config.min_replicas >= members.size()) {
-      return fmt::format("min_replicas: at most {} (the followers there are), got {}",
-                         members.size() - 1, config.min_replicas);
-    }
-    if (config.heartbeat_interval_ms * 2 > config.election_timeout_ms) {
-      return "heartbeat_interval_ms: must be at most half of election_timeout_ms";
-    }
-    if (config.log_keep_entries >= config.log_compact_entries) {
-      return "log_keep_entries: must be below log_compact_entries (a compaction would erase "
-             "nothing)";
+  for (const auto& entry : entries) {
+    if (entry.key != "strategy") continue;
+    if (auto error = find_spec("strategy")->set(config, entry.value)) {
+      return fmt::format("{}: {}", entry.source, *error);
     }
   }
-  return std::nullopt;
+  for (const auto& entry : entries) {
+    if (const KeySpec* spec = find_spec(entry.key)) {
+      if (auto error = spec->set(config, entry.value)) {
+        return fmt::format("{}: {}", entry.source, *error);
+      }
+      continue;
+    }
+    if (config.strategy_settings.declares(entry.key)) {
+      if (auto error = config.strategy_settings.set(entry.key, entry.value)) {
+        return fmt::format("{}: {}", entry.source, *error);
+      }
+      continue;
+    }
+    for (const core::Strategy* other : core::strategies()) {
+      for (const auto& setting : other->setting_specs()) {
+        if (setting.name == entry.key) {
+          return fmt::format(
+              "{}: '{}' is a setting of strategy \"{}\", and this node's strategy is "
+              "\"{}\"",
+              entry.source, entry.key, other->name(), config.strategy);
+        }
+      }
+    }
+    return fmt::format("{}: unknown configuration key '{}'", entry.source, entry.key);
+  }
+  core::NodeContext node;
+  if (auto error = node_context(config, node)) return error;
+  return strategy_of(config).validate(config.strategy_settings, node);
 }
 
 std::optional<std::string> parse_members(const std::string& text,
@@ -370,15 +334,14 @@ std::optional<std::string> parse_members(const std::string& text,
 
 std::optional<std::string> config_value(const Config& config, const std::string& name) {
   const KeySpec* spec = find_spec(name);
-  if (spec == nullptr) return std::nullopt;
-  return spec->get(config);
+  if (spec != nullptr) return spec->get(config);
+  const std::string key = underscored(name);
+  if (config.strategy_settings.declares(key)) return config.strategy_settings.text(key);
+  return std::nullopt;
 }
 
 const char* to_string(FsyncPolicy policy) {
   return policy == FsyncPolicy::always ? "always" : "never";
-}
-const char* to_string(Strategy strategy) {
-  return strategy == Strategy::standalone ? "standalone" : "leader";
 }
 const char* to_string(EngineKind engine) {
   return engine == EngineKind::rocksdb ? "rocksdb" : "memory";

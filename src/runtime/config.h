@@ -13,11 +13,13 @@
 #include <string>
 #include <vector>
 
+#include "core/settings.h"
+#include "core/strategy.h"
+
 namespace replikv::runtime {
 
 enum class FsyncPolicy : uint8_t { always, never };
 enum class EngineKind : uint8_t { rocksdb, memory };
-enum class Strategy : uint8_t { standalone, leader };
 
 struct Config {
   std::string bind = "127.0.0.1";
@@ -37,34 +39,14 @@ struct Config {
   bool test_faults = false;
   bool bootstrap =
       false;  // an empty data directory founds a cluster (else: rejoins as a non-voter)
-  // Replication.
-  Strategy strategy = Strategy::standalone;
-  std::string ack = "majority";   // leader: when a write is acknowledged
-  std::string failover = "auto";  // leader: who picks a new leader
+  // Replication: the strategy (core/strategy.h), by name, and its own keys.
+  std::string strategy = "standalone";
+  core::Settings strategy_settings = core::find_strategy("standalone")->default_settings();
   std::string cluster_id = "replikv";
   uint16_t peer_port = 7381;
   std::string peers;  // "1=127.0.0.1:7381,2=127.0.0.1:7382,…": every member, this one too
   std::string
-      client_addresses;  // "1=127.0.0.1:7379,…": members' client ports, for redirects and ROLE
-  bool redirect = false;
-  uint64_t election_timeout_ms = 1000;
-  uint64_t heartbeat_interval_ms = 100;
-  uint64_t request_timeout_ms = 5000;
-  std::string read_consistency =
-      "default";  // leader: reads that name none (default: linearizable, or leader under async)
-  uint64_t max_clock_drift_ppm = 10000;  // leader: the clock drift lag bounds and leases allow for
-  bool lease_reads = false;              // leader: linearizable reads under the leader's lease
-  uint64_t min_replicas = 0;             // leader: refuse writes with fewer followers in reach
-  uint64_t min_replicas_max_lag_ms = 10000;  // … heard from within this
-  uint64_t log_compact_entries = 20000;
-  uint64_t log_keep_entries = 5000;
-  uint64_t log_compact_bytes = 64ull << 20;
-  uint64_t checkpoint_entries = 65536;  // leader: applied state to storage every so many entries,
-  uint64_t checkpoint_bytes = 16ull << 20;  // … so many bytes written,
-  uint64_t checkpoint_interval_ms = 1000;   // … or so long after the first unwritten one
-  uint64_t snapshot_chunk_bytes = 1ull << 20;
-  uint64_t snapshot_chunks_inflight = 4;
-  uint64_t snapshot_move_bytes = 4ull << 20;
+      client_addresses;     // "1=127.0.0.1:7379,…": members' client ports, for redirects and ROLE
   std::string config_file;  // where it came from, for INFO; empty when none
 };
 
@@ -72,12 +54,19 @@ struct Config {
 std::optional<std::string> parse_members(const std::string& text,
                                          std::map<uint32_t, std::string>& out);
 
-// One configuration key: its name (underscored), a help text, and its current value as text.
+// One configuration key: its name (underscored) and a help text. The node's own keys, then every
+// registered strategy's (each once, its help prefixed with the strategy's name).
 struct ConfigKey {
   std::string name;
   std::string help;
+  bool flag = false;  // a boolean: on the command line, --name alone sets it true
 };
 const std::vector<ConfigKey>& config_keys();
+
+// The strategy the configuration names (load_config checked that it exists).
+const core::Strategy& strategy_of(const Config& config);
+// What the replica is started with besides its strategy's settings (the member list parsed).
+std::optional<std::string> node_context(const Config& config, core::NodeContext& out);
 
 // Builds a Config from defaults, then the TOML file (when `path` is set), then `overrides`
 // (key → value text, as given on the command line). Returns the error text on failure.
@@ -90,6 +79,5 @@ std::optional<std::string> config_value(const Config& config, const std::string&
 
 const char* to_string(FsyncPolicy policy);
 const char* to_string(EngineKind engine);
-const char* to_string(Strategy strategy);
 
 }  // namespace replikv::runtime

@@ -8,9 +8,8 @@
 #include <spdlog/spdlog.h>
 
 #include "core/assert.h"
-#include "core/leader/raft.h"
 #include "core/random.h"
-#include "core/standalone.h"
+#include "core/strategy.h"
 #include "core/upgrade.h"
 #include "runtime/server_impl.h"
 #include "storage/memory_engine.h"
@@ -107,71 +106,21 @@ std::optional<std::string> Server::Impl::start() {
   return std::nullopt;
 }
 
+// The replica of the configured strategy (core/strategy.h), and the peer transport when the
+// strategy has peers.
 std::optional<std::string> Server::Impl::start_replica() {
-  if (config.strategy == Strategy::standalone) {
-    core::StandaloneOptions options;
-    options.node_id = core::NodeId(config.node_id);
-    options.cache_bytes_max = config.cache_bytes;
-    replica =
-        std::make_unique<core::Standalone>(*engine, core::Rng(std::random_device{}()), options);
-    return std::nullopt;
-  }
+  const core::Strategy& strategy = strategy_of(config);
+  core::NodeContext node;
+  if (auto error = node_context(config, node)) return error;
+  client_addresses = node.client_addresses;
+  replica = strategy.make_replica(*engine, core::Rng(std::random_device{}()), node,
+                                  config.strategy_settings);
+  if (auto warning = strategy.start_warning(*replica)) spdlog::warn("{}", *warning);
+  const core::StrategyTraits traits = strategy.traits(config.strategy_settings);
+  tick_interval_ms = traits.tick_interval_ms;
+  if (traits.single_node) return std::nullopt;
   std::map<uint32_t, std::string> members;
   if (auto error = parse_members(config.peers, members)) return fmt::format("peers: {}", *error);
-  if (!config.client_addresses.empty()) {
-    if (auto error = parse_members(config.client_addresses, client_addresses)) {
-      return fmt::format("client_addresses: {}", *error);
-    }
-  }
-  core::RaftOptions options;
-  options.node_id = core::NodeId(config.node_id);
-  for (const auto& [id, address] : members) options.nodes.push_back(core::NodeId(id));
-  options.election_timeout_ms_min = static_cast<core::TimeMs>(config.election_timeout_ms);
-  options.election_timeout_ms_max = static_cast<core::TimeMs>(config.election_timeout_ms * 2);
-  options.heartbeat_interval_ms = static_cast<core::TimeMs>(config.heartbeat_interval_ms);
-  options.request_timeout_ms = static_cast<core::TimeMs>(config.request_timeout_ms);
-  options.log_compact_entries = config.log_compact_entries;
-  options.log_keep_entries = config.log_keep_entries;
-  options.log_compact_bytes = config.log_compact_bytes;
-  options.checkpoint_entries = config.checkpoint_entries;
-  options.checkpoint_bytes = config.checkpoint_bytes;
-  options.checkpoint_interval_ms = static_cast<core::TimeMs>(config.checkpoint_interval_ms);
-  options.snapshot_chunk_bytes = config.snapshot_chunk_bytes;
-  options.snapshot_chunks_inflight_max = config.snapshot_chunks_inflight;
-  options.snapshot_move_bytes = config.snapshot_move_bytes;
-  options.cache_bytes_max = config.cache_bytes;
-  options.redirect = config.redirect;
-  if (config.read_consistency != "default")
-    options.read_default = *core::parse_read_options(config.read_consistency);
-  options.clock_drift_max_ppm = config.max_clock_drift_ppm;
-  options.lease_reads = config.lease_reads;
-  options.min_replicas = static_cast<uint32_t>(config.min_replicas);
-  options.min_replicas_max_lag_ms = static_cast<core::TimeMs>(config.min_replicas_max_lag_ms);
-  options.client_addresses = client_addresses;
-  options.bootstrap = config.bootstrap;
-  // With fsync "never" a crash can take committed entries from a majority (they were only in the
-  // page cache): a replica that kept some the new leader lacks must roll back, counted.
-  const auto ack = core::parse_ack(config.ack, members.size());
-  REPLIKV_ASSERT(ack.has_value(), "the configuration checked the ack policy");
-  options.ack = ack->first;
-  options.ack_followers = ack->second;
-  // async acknowledges before any follower holds a write: after a failover, replicas that kept
-  // committed entries the new leader lacks roll back (counted).
-  options.rollback = config.fsync == FsyncPolicy::never || options.ack == core::AckPolicy::async;
-  auto raft = std::make_unique<core::Raft>(*engine, core::Rng(std::random_device{}()), options);
-  if (!raft->voter()) {
-    spdlog::warn(
-        "this node is a non-voter: its data directory was empty when it first ran without "
-        "--bootstrap, so it "
-        "joined the cluster as a replacement that has forgotten its votes and acknowledgements. It "
-        "catches up "
-        "and serves reads, but counts toward no quorum. (A new cluster's first start takes "
-        "--bootstrap; "
-        "`replikv cluster start` passes it.)");
-  }
-  replica = std::move(raft);
-  tick_interval_ms = std::max<int64_t>(
-      1, std::min<int64_t>(100, static_cast<int64_t>(config.heartbeat_interval_ms) / 2));
   peers = std::make_unique<PeerTransport>(io, config.node_id, config.cluster_id, members,
                                           [this](core::Message message) {
                                             if (shutting_down) return;
@@ -215,7 +164,7 @@ int Server::Impl::run() {
       "replikv ready: node_id={} strategy={} port={} admin_port={} peer_port={} data_dir={} "
       "engine={} fsync={} "
       "keys={} applied_index={} term={}",
-      config.node_id, to_string(config.strategy), client_acceptor.local_endpoint().port(),
+      config.node_id, config.strategy, client_acceptor.local_endpoint().port(),
       admin_acceptor.is_open() ? admin_acceptor.local_endpoint().port() : 0,
       peers ? peers->port() : 0, config.data_dir, to_string(config.engine), to_string(config.fsync),
       status.key_count, status.applied_index.value(), status.term.value());

@@ -161,8 +161,9 @@ Reply Server::Impl::server_command(Connection& c, std::string_view name,
         for (const auto& key : config_keys()) {
           std::string dashed = key.name;
           std::replace(dashed.begin(), dashed.end(), '_', '-');
-          if (core::glob_match(pattern, key.name) || core::glob_match(pattern, dashed)) {
-            add(key.name, *config_value(config, key.name));
+          const auto value = config_value(config, key.name);  // none: another strategy's key
+          if (value && (core::glob_match(pattern, key.name) || core::glob_match(pattern, dashed))) {
+            add(key.name, *value);
           }
         }
         for (const char* redis_name : {"save", "appendonly", "appendfsync", "dir", "maxclients",
@@ -175,7 +176,6 @@ Reply Server::Impl::server_command(Connection& c, std::string_view name,
     }
     if (iequals(argv[1], "resetstat")) {
       counters = Counters{};  // the ledger's counts (syncs, early releases) are kept
-
       return Reply::ok();
     }
     if (iequals(argv[1], "set")) {
@@ -188,12 +188,11 @@ Reply Server::Impl::server_command(Connection& c, std::string_view name,
   if (name == "consistency") {
     // CONSISTENCY: this connection's read consistency; CONSISTENCY <level>|DEFAULT sets it.
     if (argv.size() == 1) {
-      return Reply::bulk(c.read.consistency == core::ReadConsistency::cluster_default
-                             ? fmt::format("default ({})",
-                                           config.read_consistency == "default"
-                                               ? (config.ack == "async" ? "leader" : "linearizable")
-                                               : config.read_consistency)
-                             : core::to_string(c.read));
+      return Reply::bulk(
+          c.read.consistency == core::ReadConsistency::cluster_default
+              ? fmt::format("default ({})", core::to_string(strategy_of(config).read_default(
+                                                config.strategy_settings)))
+              : core::to_string(c.read));
     }
     if (argv.size() != 2)
       return Reply::error("ERR wrong number of arguments for 'consistency' command");
@@ -208,11 +207,8 @@ Reply Server::Impl::server_command(Connection& c, std::string_view name,
                       "bounded:<ms> (1 to 86400000), eventual or default",
                       argv[1].substr(0, 64)));
     }
-    if (read->consistency == core::ReadConsistency::linearizable &&
-        config.strategy == Strategy::leader && config.ack == "async") {
-      return Reply::error(
-          "ERR linearizable reads are not offered with ack async: a failover may lose "
-          "acknowledged writes. Read at leader, session, bounded:<ms> or eventual");
+    if (auto refused = strategy_of(config).refuse_read(*read, config.strategy_settings)) {
+      return Reply::error("ERR " + *refused);
     }
     c.read = *read;
     return Reply::ok();
@@ -368,6 +364,8 @@ std::pair<std::string, std::string> Server::Impl::client_address_of(uint32_t nod
 // `offset` is what it holds durably, and `lag` is seconds since it last answered, as in Redis.
 std::string Server::Impl::info_replication() const {
   const auto status = replica->status();
+  const core::TimeMs peer_silence_ms_max =
+      strategy_of(config).traits(config.strategy_settings).peer_silence_ms_max;
   std::string out = fmt::format("role:{}\r\n", status.role);
   if (!peers) {
     out += "connected_slaves:0\r\n";
@@ -376,7 +374,7 @@ std::string Server::Impl::info_replication() const {
     size_t i = 0;
     for (const auto& follower : status.followers) {
       const auto [ip, port] = client_address_of(follower.node.value());
-      const bool online = follower.heard_ms_ago <= static_cast<int64_t>(config.election_timeout_ms);
+      const bool online = follower.heard_ms_ago <= peer_silence_ms_max;
       out += fmt::format(
           "slave{}:ip={},port={},state={},offset={},lag={},node={},lag_entries={},lag_ms={}\r\n",
           i++, ip, port, online ? "online" : "offline", follower.match.value(),
@@ -404,12 +402,16 @@ std::string Server::Impl::info_replication() const {
       "master_replid2:0000000000000000000000000000000000000000\r\nmaster_repl_offset:{}\r\n"
       "second_repl_offset:-1\r\nrepl_backlog_active:0\r\n"
       "replikv_strategy:{}\r\nreplikv_node_id:{}\r\nreplikv_applied_index:{}\r\n",
-      run_id, peers ? status.last_index.value() : status.applied_index.value(),
-      to_string(config.strategy), status.node_id.value(), status.applied_index.value());
+      run_id, peers ? status.last_index.value() : status.applied_index.value(), config.strategy,
+      status.node_id.value(), status.applied_index.value());
+  // The strategy's settings, each as replikv_<key>.
+  for (const auto& [key, value] : config.strategy_settings.values()) {
+    out += fmt::format("replikv_{}:{}\r\n", key, value);
+  }
   if (peers) {
     const auto& peer = peers->counters();
     out += fmt::format(
-        "replikv_ack:{}\r\nreplikv_failover:{}\r\nreplikv_raft_role:{}\r\nreplikv_term:{}"
+        "replikv_raft_role:{}\r\nreplikv_term:{}"
         "\r\nreplikv_leader_id:{}\r\n"
         "replikv_commit_index:{}\r\nreplikv_last_index:{}\r\nreplikv_writes_forwarded:{}\r\n"
         "replikv_duplicates_skipped:{}\r\nreplikv_peer_messages_sent:{}\r\nreplikv_peer_messages_"
@@ -425,19 +427,19 @@ std::string Server::Impl::info_replication() const {
         "replikv_snapshot_last_send_ms:{}\r\nreplikv_snapshot_last_receive_ms:{}\r\nreplikv_"
         "snapshot_last_move_ms:{}\r\n"
         "replikv_rollback_entries:{}\r\nreplikv_lag_ms:{}\r\nreplikv_session_reads_lost:{}\r\n"
-        "replikv_min_replicas_refused:{}\r\nreplikv_read_consistency:{}\r\nreplikv_lease_reads:{}"
+        "replikv_min_replicas_refused:{}\r\nreplikv_lease_reads_served:{}"
         "\r\nreplikv_truncated_entries:{}\r\n",
-        config.ack, config.failover, status.raft_role, status.term.value(),
-        status.leader ? status.leader->value() : 0, status.commit_index.value(),
-        status.last_index.value(), status.writes_forwarded_total, status.duplicates_skipped_total,
-        peer.messages_sent, peer.messages_received, peer.messages_dropped, peer.handshakes_refused,
-        peer.frames_refused, status.malformed_messages_total, status.log_first_index.value(),
+        status.raft_role, status.term.value(), status.leader ? status.leader->value() : 0,
+        status.commit_index.value(), status.last_index.value(), status.writes_forwarded_total,
+        status.duplicates_skipped_total, peer.messages_sent, peer.messages_received,
+        peer.messages_dropped, peer.handshakes_refused, peer.frames_refused,
+        status.malformed_messages_total, status.log_first_index.value(),
         status.log_compacted_entries_total, status.snapshots_sent_total,
         status.snapshot_chunks_sent_total, status.snapshots_installed_total,
         status.snapshot_chunks_received_total, status.installing_snapshot ? 1 : 0,
         status.voter ? 1 : 0, status.snapshot_last_send_ms, status.snapshot_last_receive_ms,
         status.snapshot_last_move_ms, status.rollback_entries_total, status.lag_ms,
-        status.session_reads_lost_total, status.min_replicas_refused_total, config.read_consistency,
+        status.session_reads_lost_total, status.min_replicas_refused_total,
         status.lease_reads_total, status.truncated_entries_total);
   }
   return out;

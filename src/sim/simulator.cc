@@ -18,11 +18,10 @@
 #include "check/linearizability.h"
 #include "core/assert.h"
 #include "core/encoding.h"
-#include "core/leader/raft.h"
 #include "core/random.h"
 #include "core/ready_ledger.h"
 #include "core/record_cache.h"
-#include "core/standalone.h"
+#include "core/strategy.h"
 #include "sim/event_queue.h"
 #include "storage/memory_engine.h"
 
@@ -78,6 +77,21 @@ class Broken final : public core::Replica {
   bool messages_early_;
 };
 
+// The run's strategy settings: what the strategy asks for in simulation, then the caller's.
+std::optional<std::string> run_settings(const SimOptions& options, core::Settings& out) {
+  const core::Strategy* strategy = core::find_strategy(options.strategy);
+  if (strategy == nullptr) return fmt::format("strategy '{}' does not exist", options.strategy);
+  out = strategy->default_settings();
+  strategy->simulation_settings(out, {options.seed, 0, options.nodes, options.client_timeout_ms});
+  for (const auto& [key, value] : options.settings) {
+    if (!out.declares(key)) {
+      return fmt::format("{}: not a setting of strategy {}", key, options.strategy);
+    }
+    if (auto error = out.set(key, value)) return error;
+  }
+  return std::nullopt;
+}
+
 struct Node {
   int id = 0;
   storage::MemoryEngine engine;
@@ -93,7 +107,6 @@ struct Node {
   // The drift before the current rate was set (a `drift` event): the clock stays continuous.
   int64_t drift_offset_ms = 0;
   int64_t drift_since_ms = 0;
-  uint64_t stored_commit = 0;  // raft: the highest commit index found stored after a crash
   bool disk_lost = false;  // its storage was replaced by an empty one: it rejoins as a non-voter
 };
 
@@ -133,7 +146,14 @@ struct Client {
 
 class Simulation {
  public:
-  explicit Simulation(const SimOptions& options) : options_(options), rng_(options.seed) {}
+  explicit Simulation(const SimOptions& options)
+      : options_(options), rng_(options.seed), strategy_(core::find_strategy(options.strategy)) {
+    REPLIKV_ASSERT(strategy_ != nullptr, "validate() checked the strategy");
+    const auto error = run_settings(options, settings_);
+    REPLIKV_ASSERT(!error, "validate() checked the settings");
+    traits_ = strategy_->traits(settings_);
+    if (!options.make_replica) run_checks_ = strategy_->make_run_checks(settings_, options.nodes);
+  }
 
   SimResult run();
 
@@ -147,7 +167,6 @@ class Simulation {
   // Nodes.
   void start_node(Node& node);
   uint64_t record_cache_bytes(int node_id) const;
-  void checkpoint_policy(int node_id, core::RaftOptions& raft) const;
   int64_t checkpoint_delay_us(int node_id, uint64_t checkpoint_id) const;
   void write_checkpoint(Node& node, uint64_t id, core::WriteBatch batch);
   // Runs `action` on the node now (then drains its Ready), or queues it while the node is paused.
@@ -177,7 +196,6 @@ class Simulation {
   PendingOp retarget(PendingOp op, int leader_hint);
   void choose_consistency(PendingOp& op);
   void check_invariants(const Node& node);
-  check::CheckResult check_log_agreement();
   void invoke(Client& client, PendingOp op);
   void on_reply(int client_index, uint64_t sequence, const core::Reply& reply,
                 std::optional<core::SessionToken> token);
@@ -194,6 +212,10 @@ class Simulation {
 
   SimOptions options_;
   core::Rng rng_;
+  const core::Strategy* strategy_;
+  core::Settings settings_;  // the run's (each node may vary them: simulation_node_settings)
+  core::StrategyTraits traits_;
+  std::unique_ptr<core::RunChecks> run_checks_;  // the strategy's own checks, if any
   EventQueue events_;
   std::vector<std::unique_ptr<Node>> nodes_;  // index 0 is node 1
   std::vector<Client> clients_;
@@ -211,7 +233,6 @@ class Simulation {
   bool final_phase_ = false;
   bool nemesis_stopped_ = false;
   std::map<uint64_t, int> leaders_by_term_;
-  std::vector<std::string> commit_violations_;
   core::Ready scratch_ready_;
   FaultSchedule schedule_;  // in time order
   // Peer messages on the wire, each delivered `copies` more times. Pooled: a delivery event
@@ -292,29 +313,11 @@ core::TimeMs Simulation::node_monotonic_ms(const Node& node) const {
 uint64_t Simulation::record_cache_bytes(int node_id) const {
   switch ((options_.seed + static_cast<uint64_t>(node_id)) % 3) {
     case 0:
-      return core::RaftOptions().cache_bytes_max;
+      return 16ull << 20;
     case 1:
       return 3 * core::RecordCache::entry_overhead_bytes;
     default:
       return 0;
-  }
-}
-
-// Each node's checkpoints (Raft): the defaults (by time, in these short runs), after every entry,
-// or after a few entries or 50 ms — by seed and node like the cache (and crossed with it), so that
-// crashes land at every distance from the last checkpoint and replicas that checkpoint at
-// different points must still answer alike and converge.
-void Simulation::checkpoint_policy(int node_id, core::RaftOptions& raft) const {
-  switch ((options_.seed / 3 + static_cast<uint64_t>(node_id)) % 3) {
-    case 0:
-      break;
-    case 1:
-      raft.checkpoint_entries = 1;
-      break;
-    default:
-      raft.checkpoint_entries = 7;
-      raft.checkpoint_interval_ms = 50;
-      break;
   }
 }
 
@@ -367,40 +370,19 @@ void Simulation::start_node(Node& node) {
   std::unique_ptr<core::Replica> replica;
   if (options_.make_replica) {
     replica = options_.make_replica(node.engine, id, options_.nodes, core::Rng(rng_.next_u64()));
-  } else if (options_.strategy == "raft") {
-    core::RaftOptions raft;
-    raft.node_id = id;
-    for (int n = 1; n <= options_.nodes; ++n)
-      raft.nodes.push_back(core::NodeId(static_cast<uint32_t>(n)));
-    raft.election_timeout_ms_min = options_.election_timeout_ms_min;
-    raft.election_timeout_ms_max = options_.election_timeout_ms_min * 2;
-    raft.heartbeat_interval_ms = std::max<int64_t>(1, options_.election_timeout_ms_min / 6);
-    raft.request_timeout_ms = options_.client_timeout_ms * 2;
-    // Small, so that runs compact their logs all the time (and restart from compacted ones).
-    raft.log_compact_entries = options_.log_compact_entries;
-    raft.log_keep_entries = options_.log_keep_entries;
-    raft.snapshot_chunk_bytes = options_.snapshot_chunk_bytes;
-    raft.snapshot_move_bytes = options_.snapshot_move_bytes;
-    raft.bootstrap = !node.disk_lost;  // the first start founds the cluster
-    // With fsync "never" a crash can take committed entries from a majority: a replica that kept
-    // some the new leader lacks rolls back (as the server does; counted, and expected).
-    const auto ack = core::parse_ack(options_.ack, static_cast<size_t>(options_.nodes));
-    REPLIKV_ASSERT(ack.has_value(), "validate() checked the ack policy");
-    raft.ack = ack->first;
-    raft.ack_followers = ack->second;
-    // async acknowledges before any follower holds a write: a failover can lose committed
-    // entries, which the replicas that kept them roll back (counted, and expected).
-    raft.rollback = !options_.fsync_always || raft.ack == core::AckPolicy::async;
-    raft.lease_reads = options_.lease_reads;
-    raft.cache_bytes_max = record_cache_bytes(node.id);
-    checkpoint_policy(node.id, raft);
-    replica = std::make_unique<core::Raft>(node.engine, core::Rng(rng_.next_u64()), raft);
   } else {
-    core::StandaloneOptions standalone;
-    standalone.node_id = id;
-    standalone.cache_bytes_max = record_cache_bytes(node.id);
-    replica =
-        std::make_unique<core::Standalone>(node.engine, core::Rng(rng_.next_u64()), standalone);
+    core::NodeContext context;
+    context.node = id;
+    for (int n = 1; n <= options_.nodes; ++n) {
+      context.members.push_back(core::NodeId(static_cast<uint32_t>(n)));
+    }
+    context.fsync_always = options_.fsync_always;
+    context.bootstrap = !node.disk_lost;  // the first start founds the cluster
+    context.cache_bytes_max = record_cache_bytes(node.id);
+    core::Settings settings = settings_;
+    strategy_->simulation_node_settings(
+        settings, {options_.seed, node.id, options_.nodes, options_.client_timeout_ms});
+    replica = strategy_->make_replica(node.engine, core::Rng(rng_.next_u64()), context, settings);
   }
   if (options_.broken_ack_before_sync || options_.broken_messages_early) {
     replica = std::make_unique<Broken>(std::move(replica), options_.broken_ack_before_sync,
@@ -410,14 +392,7 @@ void Simulation::start_node(Node& node) {
   node.up = true;
   node.ledger.reset();
   input(node, [this, &node] { node.replica->tick(node_now_ms(node), node_monotonic_ms(node)); });
-  if (options_.strategy == "raft" && !options_.make_replica) {
-    const uint64_t commit = node.replica->status().commit_index.value();
-    if (commit < node.stored_commit && commit_violations_.size() < 10) {
-      commit_violations_.push_back(
-          fmt::format("node {}: restarted with commit index {}, below the {} it had stored",
-                      node.id, commit, node.stored_commit));
-    }
-  }
+  if (run_checks_) run_checks_->started(node.id, *node.replica);
 }
 
 void Simulation::schedule_ticks(Node& node) {
@@ -540,26 +515,18 @@ void Simulation::release_reply(Node& node, core::ReadyId id, core::ClientReply& 
 void Simulation::crash(Node& node) {
   if (!node.up) return;
   ++stats_.crashes;
+  core::ReplicaStatus before;
   if (node.replica) {
-    const core::ReplicaStatus status = node.replica->status();
-    stats_.snapshots_installed += status.snapshots_installed_total;
-    stats_.rollback_entries += status.rollback_entries_total;
-    if (status.installing_snapshot) ++stats_.crashes_mid_install;
+    before = node.replica->status();
+    stats_.snapshots_installed += before.snapshots_installed_total;
+    stats_.rollback_entries += before.rollback_entries_total;
+    if (before.installing_snapshot) ++stats_.crashes_mid_install;
   }
   node.up = false;
   node.paused = false;
   node.queued.clear();
   node.engine.crash();
-  if (options_.strategy == "raft") {
-    // The commit index a restart will read back never moves back across crashes.
-    const uint64_t stored = core::Raft::stored_commit_index(node.engine).value();
-    if (stored < node.stored_commit && commit_violations_.size() < 10) {
-      commit_violations_.push_back(
-          fmt::format("node {}: the stored commit index went from {} back to {} (crash at {} ns)",
-                      node.id, node.stored_commit, stored, events_.now_ns()));
-    }
-    node.stored_commit = std::max(node.stored_commit, stored);
-  }
+  if (run_checks_) run_checks_->crashed(node.id, node.engine, before);
   node.replica.reset();
   node.ledger.reset();  // what waited for a sync is lost with the process
   ++node.incarnation;
@@ -683,14 +650,13 @@ void Simulation::choose_consistency(PendingOp& op) {
   const uint64_t pick = rng_.below(100);
   if (pick < 40) {
     op.read = {};
-    op.consistency = options_.ack == "async" ? "leader" : "linearizable";
+    op.consistency = core::to_string(strategy_->read_default(settings_));
   } else if (pick < 65) {
     op.read = {core::ReadConsistency::session, 0};
     op.consistency = "session";
   } else if (pick < 85) {
-    const int64_t heartbeat_ms = std::max<int64_t>(1, options_.election_timeout_ms_min / 6);
-    op.read = {core::ReadConsistency::bounded,
-               rng_.below(2) == 0 ? 4 * heartbeat_ms : heartbeat_ms};
+    const int64_t lag_ms = traits_.lag_known_within_ms;
+    op.read = {core::ReadConsistency::bounded, rng_.below(2) == 0 ? 4 * lag_ms : lag_ms};
     op.consistency = core::to_string(op.read);
   } else {
     op.read = {core::ReadConsistency::eventual, 0};
@@ -722,7 +688,7 @@ void Simulation::next_operation(Client& client) {
   if (choice < 45) {
     op.f = check::Function::read;
     op.key = "k" + std::to_string(rng_.below(static_cast<uint64_t>(options_.keys)));
-    if (options_.strategy == "raft" && options_.mixed_reads) choose_consistency(op);
+    if (options_.mixed_reads && !traits_.read_consistencies.empty()) choose_consistency(op);
   } else if (choice < 78) {
     op.f = check::Function::write;
     op.key = "k" + std::to_string(rng_.below(static_cast<uint64_t>(options_.keys)));
@@ -779,7 +745,7 @@ void Simulation::apply(const FaultEvent& event) {
         crash(*node);
         node->engine.wipe();
         node->disk_lost = true;
-        node->stored_commit = 0;  // nothing of it is left to move back
+        if (run_checks_) run_checks_->wiped(node->id);
         ++stats_.disk_losses;
       }
       break;
@@ -889,9 +855,9 @@ void Simulation::start_final_phase() {
   std::vector<std::string> keys;
   for (int k = 0; k < options_.keys; ++k) keys.push_back(fmt::format("k{}", k));
   keys.insert(keys.end(), insert_keys_.begin(), insert_keys_.end());
-  // Single-leader strategies answer reads through the leader: one final read per key is enough
-  // (a refused one is asked again of the leader). Others are read from every node.
-  const int read_from = options_.strategy == "raft" ? 1 : options_.nodes;
+  // Strategies that answer reads through a leader: one final read per key is enough (a refused
+  // one is asked again of the leader). Others are read from every node.
+  const int read_from = traits_.final_reads_at_leader ? 1 : options_.nodes;
   for (int node = 1; node <= read_from; ++node) {
     for (const auto& key : keys) {
       PendingOp op;
@@ -905,48 +871,6 @@ void Simulation::start_final_phase() {
   Client& reader = clients_[0];
   reader.process = next_process_++;
   next_operation(reader);
-}
-
-// Raft's log matching, judged at the end: any two nodes hold the same entries at every index up
-// to the smaller of their commit indexes.
-check::CheckResult Simulation::check_log_agreement() {
-  check::CheckResult result{"log-agreement", check::Verdict::valid, "", {}, {}};
-  std::vector<std::map<uint64_t, std::string>> logs;
-  std::vector<uint64_t> commits;
-  for (auto& node : nodes_) {
-    std::map<uint64_t, std::string> log;
-    node->engine.scan(core::Column::log, {}, [&](std::string_view key, std::string_view value) {
-      log.emplace(core::read_u64_be(key), std::string(value));
-      return true;
-    });
-    logs.push_back(std::move(log));
-    commits.push_back(node->replica->status().commit_index.value());
-  }
-  uint64_t compared = 0;
-  for (size_t a = 0; a < logs.size(); ++a) {
-    for (size_t b = a + 1; b < logs.size(); ++b) {
-      const uint64_t upto = std::min(commits[a], commits[b]);
-      for (uint64_t index = 1; index <= upto; ++index) {
-        const auto ia = logs[a].find(index), ib = logs[b].find(index);
-        if (ia == logs[a].end() || ib == logs[b].end()) continue;  // compacted on one of them
-        ++compared;
-        if (ia->second != ib->second) {
-          result.verdict = check::Verdict::invalid;
-          if (result.details.size() < 10) {
-            result.details.push_back(
-                fmt::format("nodes {} and {} differ at committed index {}", a + 1, b + 1, index));
-          }
-        }
-      }
-    }
-  }
-  result.summary =
-      result.verdict == check::Verdict::valid
-          ? fmt::format(
-                "every pair of nodes agrees up to its common commit index ({} entries compared)",
-                compared)
-          : fmt::format("committed entries differ between nodes");
-  return result;
 }
 
 SimResult Simulation::run() {
@@ -986,8 +910,14 @@ SimResult Simulation::run() {
   core::Rng disk_rng(options_.seed ^ 0xbb67ae8584caa73bULL);
   core::Rng failover_rng(options_.seed ^ 0x3c6ef372fe94f82bULL);
   FaultKinds kinds = options_.faults;
-  kinds.disk = kinds.disk && options_.strategy == "raft";  // a lone node's disk loss loses all
-  kinds.failover = kinds.failover && options_.strategy == "raft";
+  // Disk losses and operator failovers where the strategy gives them a meaning (a lone node's
+  // disk loss loses everything; a strategy without a leader has nothing to fail over).
+  const auto offers = [&](const char* kind) {
+    return std::find(traits_.fault_kinds.begin(), traits_.fault_kinds.end(), kind) !=
+           traits_.fault_kinds.end();
+  };
+  kinds.disk = kinds.disk && offers("disk");
+  kinds.failover = kinds.failover && offers("failover");
   const FaultSchedule schedule =
       options_.schedule ? *options_.schedule
                         : random_schedule(schedule_rng, disk_rng, failover_rng, kinds,
@@ -1108,7 +1038,7 @@ SimResult Simulation::run() {
           fmt::format("node {}: {}", node->id, node->ledger.first_early_violation()));
     }
   }
-  if (options_.strategy == "raft" || early_sends > 0) {
+  if (!traits_.single_node || early_sends > 0) {
     result.checks.push_back(
         {"early-sends",
          early_sends == 0 ? check::Verdict::valid : check::Verdict::invalid,
@@ -1136,23 +1066,21 @@ SimResult Simulation::run() {
          election_violations_,
          {}});
   }
-  if (options_.strategy == "raft") {
-    result.checks.push_back(check_log_agreement());
-    // Under majority no committed entry is ever rolled back (the replica asserts it, too) —
-    // unless fsync is "never", where crashes lose committed entries (expected, below).
-    if (stats_.rollback_entries > 0) {
-      commit_violations_.push_back(
-          fmt::format("{} committed entries rolled back", stats_.rollback_entries));
+  // The strategy's own checks (Raft's log matching and commit index, say).
+  if (run_checks_) {
+    std::vector<const core::StorageView*> storage;
+    std::vector<const core::Replica*> replicas;
+    for (const auto& node : nodes_) {
+      storage.push_back(&node->engine);
+      replicas.push_back(node->replica.get());
     }
-    result.checks.push_back(
-        {"commit-index",
-         commit_violations_.empty() ? check::Verdict::valid : check::Verdict::invalid,
-         commit_violations_.empty()
-             ? fmt::format("no node's commit index moved back across {} crashes, none rolled back",
-                           stats_.crashes)
-             : fmt::format("{} time(s) a commit index moved back", commit_violations_.size()),
-         commit_violations_,
-         {}});
+    for (auto& finding : run_checks_->finish(storage, replicas)) {
+      result.checks.push_back({finding.checker,
+                               finding.valid ? check::Verdict::valid : check::Verdict::invalid,
+                               std::move(finding.summary),
+                               std::move(finding.details),
+                               {}});
+    }
   }
   if (stuck) {
     result.checks.push_back({"liveness",
@@ -1162,32 +1090,9 @@ SimResult Simulation::run() {
                              {},
                              {}});
   }
-  if (!options_.fsync_always) {
-    // A crash loses what the OS had not written back: acknowledged writes, and with them
-    // linearizability. Measured, not promised.
-    // Reads then may miss acknowledged writes: stale, and behind their own session's.
-    result.expected_violations = {"linearizable", "lost-writes", "stale-reads", "sessions"};
-    // Raft: committed entries lost from a majority are rolled back where a replica kept them.
-    if (options_.strategy == "raft") result.expected_violations.push_back("commit-index");
-  }
-  const auto expect = [&](std::initializer_list<const char*> checks) {
-    for (const char* check : checks) {
-      if (std::find(result.expected_violations.begin(), result.expected_violations.end(), check) ==
-          result.expected_violations.end()) {
-        result.expected_violations.push_back(check);
-      }
-    }
-  };
-  if (stats_.data_loss_promotions > 0) {
-    // An operator accepted data loss: what the promoted node lacked is gone, reads before the
-    // promotion may not be seen after it, and replicas roll back. Measured, not promised.
-    expect({"linearizable", "lost-writes", "commit-index", "stale-reads", "sessions"});
-  }
-  if (options_.strategy == "raft" && options_.ack == "async") {
-    // async acknowledges what only the leader holds: a failover loses some, and replicas that
-    // kept it roll back; reads at a deposed leader may be stale. Measured: that is the trade-off.
-    expect({"linearizable", "lost-writes", "commit-index", "stale-reads"});
-  }
+  // What the strategy does not promise with these settings, in this run: measured, not failed.
+  result.expected_violations = strategy_->expected_violations(
+      settings_, {options_.fsync_always, stats_.data_loss_promotions > 0});
   return result;
 }
 
@@ -1203,20 +1108,23 @@ bool SimResult::failed() const {
 }
 
 std::optional<std::string> validate(const SimOptions& options) {
-  if (options.make_replica) {
-    if (options.nodes < 1 || options.nodes > 9) return std::string("nodes: 1 to 9");
-  } else if (options.strategy == "raft") {
-    if (options.nodes < 1 || options.nodes > 9) return std::string("nodes: 1 to 9");
-    if (!core::parse_ack(options.ack, static_cast<size_t>(options.nodes))) {
-      return fmt::format("ack: majority, async, sync, or a follower count from 1 to {} (got '{}')",
-                         options.nodes - 1, options.ack);
-    }
-  } else if (options.strategy != "standalone") {
-    return fmt::format("strategy '{}' does not exist (available: standalone, raft)",
-                       options.strategy);
+  if (options.nodes < 1 || options.nodes > 9) return std::string("nodes: 1 to 9");
+  const core::Strategy* strategy = core::find_strategy(options.strategy);
+  if (strategy == nullptr) {
+    return fmt::format("strategy '{}' does not exist (available: {})", options.strategy,
+                       core::strategy_names());
   }
-  if (!options.make_replica && options.strategy == "standalone" && options.nodes != 1) {
-    return std::string("the standalone strategy runs exactly one node");
+  core::Settings settings;
+  if (auto error = run_settings(options, settings)) return error;
+  if (!options.make_replica) {
+    if (strategy->traits(settings).single_node && options.nodes != 1) {
+      return fmt::format("the {} strategy runs exactly one node", options.strategy);
+    }
+    core::NodeContext node;
+    for (int n = 1; n <= options.nodes; ++n) {
+      node.members.push_back(core::NodeId(static_cast<uint32_t>(n)));
+    }
+    if (auto error = strategy->validate(settings, node)) return error;
   }
   if (options.clients < 1 || options.clients > 1000) return std::string("clients: 1 to 1000");
   if (options.keys < 1 || options.keys > 100000) return std::string("keys: 1 to 100000");
@@ -1263,17 +1171,32 @@ std::string replay_command(const SimOptions& options) {
                           {k.failover, "failover"}}) {
     if (on) faults += (faults.empty() ? "" : ",") + std::string(name);
   }
+  // The strategy's settings given to this run, as the flags `replikv sim` takes for them.
+  std::string settings;
+  const core::Strategy* strategy = core::find_strategy(options.strategy);
+  for (const auto& [key, value] : options.settings) {
+    std::string flag = key;
+    std::replace(flag.begin(), flag.end(), '_', '-');
+    const bool boolean =
+        strategy != nullptr &&
+        std::any_of(strategy->setting_specs().begin(), strategy->setting_specs().end(),
+                    [&](const core::SettingSpec& spec) {
+                      return spec.name == key && spec.kind == core::SettingSpec::Kind::boolean;
+                    });
+    if (!boolean) {
+      settings += fmt::format(" --{} {}", flag, value);
+    } else if (value == "true") {
+      settings += " --" + flag;
+    }
+  }
   return fmt::format(
       "replikv sim --strategy {} --nodes {} --seed {} --ops {} --clients {} --keys {} --timeout-ms "
-      "{} "
-      "--faults {} --fsync {}{}{}{}{}{}{}",
+      "{} --faults {} --fsync {}{}{}{}{}{}",
       options.strategy, options.nodes, options.seed, options.ops, options.clients, options.keys,
       options.client_timeout_ms, faults.empty() ? "none" : faults,
-      options.fsync_always ? "always" : "never",
-      options.strategy == "raft" && options.ack != "majority" ? " --ack " + options.ack : "",
+      options.fsync_always ? "always" : "never", settings,
       options.reorder_all ? " --reorder-all" : "",
-      options.strategy == "raft" && !options.mixed_reads ? " --linearizable-reads-only" : "",
-      options.strategy == "raft" && options.lease_reads ? " --lease-reads" : "",
+      options.mixed_reads ? "" : " --linearizable-reads-only",
       options.broken_ack_before_sync ? " --broken ack-before-sync" : "",
       options.broken_messages_early ? " --broken messages-early" : "");
 }

@@ -18,6 +18,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -37,24 +38,17 @@ using ReplicaFactory = std::function<std::unique_ptr<core::Replica>(
 
 struct SimOptions {
   uint64_t seed = 1;
+  // The strategy (core/strategy.h) by name, and its settings: those given here over the ones the
+  // strategy asks for in simulation (Strategy::simulation_settings: short timeouts, a log that
+  // compacts all the time, snapshots in many small chunks).
   std::string strategy = "standalone";
+  std::map<std::string, std::string> settings;
   int nodes = 1;
   int clients = 8;
   int keys = 8;
   uint64_t ops = 2000;
   int64_t client_timeout_ms = 200;
-  // raft: the minimum election timeout (the maximum is twice it; heartbeats every sixth).
-  int64_t election_timeout_ms_min = 300;
-  // raft: log compaction thresholds (RaftOptions), small so that runs compact all the time.
-  uint64_t log_compact_entries = 64;
-  uint64_t log_keep_entries = 16;
-  // raft: snapshot chunk and moving-step sizes (RaftOptions), small so that a snapshot of a few
-  // hundred keys takes several chunks and steps — and crashes strike in the middle of installs.
-  uint64_t snapshot_chunk_bytes = 200;
-  uint64_t snapshot_move_bytes = 200;
   bool fsync_always = true;
-  // raft: the ack policy — "majority", "async", "sync" or a follower count k (core::parse_ack).
-  std::string ack = "majority";
   int64_t fsync_latency_us_min = 50;
   int64_t fsync_latency_us_max = 2000;
   // With fsync "never" the operating system still writes back now and then.
@@ -64,11 +58,9 @@ struct SimOptions {
   // do) except a 1% tail of messages delayed tenfold, which are overtaken; with reorder_all every
   // message takes its own latency and any two may swap (a harsher network than TCP gives).
   bool reorder_all = false;
-  // raft: reads at every consistency (session, bounded, eventual beside the default); off, every
-  // read at the cluster's default, as runs were before consistencies existed.
+  // Reads at every consistency the strategy offers (session, bounded, eventual beside the
+  // default); off, every read at the default, as runs were before consistencies existed.
   bool mixed_reads = true;
-  // raft: the leader answers linearizable reads under its lease (RaftOptions::lease_reads).
-  bool lease_reads = false;
   std::optional<FaultSchedule> schedule;  // replaces the random one
   // Test only: a replica that acknowledges before syncing (every Ready demands no sync).
   bool broken_ack_before_sync = false;

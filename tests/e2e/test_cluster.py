@@ -593,7 +593,7 @@ class AckPolicyTest(unittest.TestCase):
         result = self.cluster.cli("start", "--nodes", "3", "--port", str(self.cluster.base), "--strategy", "leader",
                                   "--ack", "3", check=False)
         self.assertEqual(result.returncode, 2)
-        self.assertIn("--ack takes majority, async, sync or a follower count from 1 to 2", result.stderr)
+        self.assertIn("ack: expected \"majority\", \"async\", \"sync\" or a follower count from 1 to 2", result.stderr)
 
 
 class ClusterConfigTest(unittest.TestCase):

@@ -247,9 +247,9 @@ SimOptions as_found(SimOptions options) {
   return options;
 }
 
-SimOptions raft(uint64_t seed, int nodes) {
+SimOptions leader_run(uint64_t seed, int nodes) {
   SimOptions options = small(seed);
-  options.strategy = "raft";
+  options.strategy = "leader";
   options.nodes = nodes;
   options.keys = 3;
   options.ops = 1500;
@@ -263,7 +263,7 @@ SimOptions raft(uint64_t seed, int nodes) {
 TEST(Simulator, RaftFixedSeeds) {
   for (const bool reorder_all : {false, true}) {
     for (uint64_t seed : {1, 2, 3, 4, 5, 6, 7, 8, 42, 333}) {
-      SimOptions options = raft(seed, seed % 2 == 1 ? 5 : 3);
+      SimOptions options = leader_run(seed, seed % 2 == 1 ? 5 : 3);
       options.reorder_all = reorder_all;
       const SimResult result = run_simulation(options);
       ASSERT_FALSE(result.failed()) << report(result, options);
@@ -278,7 +278,7 @@ TEST(Simulator, RaftFixedSeeds) {
 TEST(Simulator, RaftSnapshotsAndCrashesMidInstall) {
   uint64_t installed = 0, crashes_mid_install = 0;
   for (uint64_t seed = 1; seed <= 80; ++seed) {
-    SimOptions options = raft(seed, seed % 4 == 0 ? 5 : 3);
+    SimOptions options = leader_run(seed, seed % 4 == 0 ? 5 : 3);
     options.reorder_all = seed % 3 == 0;
     const SimResult result = run_simulation(options);
     ASSERT_FALSE(result.failed()) << report(result, options);
@@ -296,7 +296,7 @@ TEST(Simulator, RaftSnapshotsAndCrashesMidInstall) {
 // (The regression seeds were found on the network that reorders every message.)
 TEST(Simulator, RaftRegressionLostAppendNeverResent) {
   for (uint64_t seed : {13, 14, 36, 64, 86, 111}) {
-    SimOptions options = as_found(raft(seed, seed % 2 == 1 ? 5 : 3));
+    SimOptions options = as_found(leader_run(seed, seed % 2 == 1 ? 5 : 3));
     options.reorder_all = true;
     const SimResult result = run_simulation(options);
     ASSERT_FALSE(result.failed()) << report(result, options);
@@ -309,7 +309,7 @@ TEST(Simulator, RaftRegressionLostAppendNeverResent) {
 // sends the write again (same sequence, applied at most once) to the next leader, and the
 // client hears the outcome or -TIMEOUT.
 TEST(Simulator, RaftRegressionRefusedDuplicateForwardWasApplied) {
-  SimOptions options = as_found(raft(1095276466, 3));
+  SimOptions options = as_found(leader_run(1095276466, 3));
   options.reorder_all = true;
   const SimResult result = run_simulation(options);
   ASSERT_FALSE(result.failed()) << report(result, options);
@@ -322,7 +322,7 @@ TEST(Simulator, RaftRegressionRefusedDuplicateForwardWasApplied) {
 TEST(Simulator, RaftRegressionClockSteppedBackSilencedLeader) {
   for (const auto& [seed, reorder_all] :
        {std::pair<uint64_t, bool>{3126675514, false}, {3253495570, false}, {2709434948, true}}) {
-    SimOptions options = as_found(raft(seed, 3));
+    SimOptions options = as_found(leader_run(seed, 3));
     options.reorder_all = reorder_all;
     const SimResult result = run_simulation(options);
     ASSERT_FALSE(result.failed()) << report(result, options);
@@ -344,8 +344,8 @@ TEST(Simulator, RaftAckPolicies) {
     // Seed 24 (five nodes, k = 1) truncates a committed entry — caught by the replica's
     // assertion — when elections need only a majority.
     for (uint64_t seed : {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 24}) {
-      SimOptions options = raft(seed, c.nodes);
-      options.ack = c.ack;
+      SimOptions options = leader_run(seed, c.nodes);
+      options.settings["ack"] = c.ack;
       options.reorder_all = seed % 3 == 0;
       const SimResult result = run_simulation(options);
       ASSERT_FALSE(result.failed()) << report(result, options);
@@ -371,8 +371,8 @@ TEST(Simulator, RaftOperatorFailoversLoseNothing) {
   uint64_t asked = 0, done = 0;
   for (const Case& c : {Case{3, "majority"}, Case{3, "sync"}, Case{5, "1"}, Case{5, "2"}}) {
     for (uint64_t seed = 1; seed <= 12; ++seed) {
-      SimOptions options = raft(seed, c.nodes);
-      options.ack = c.ack;
+      SimOptions options = leader_run(seed, c.nodes);
+      options.settings["ack"] = c.ack;
       const SimResult result = run_simulation(options);
       ASSERT_FALSE(result.failed()) << report(result, options);
       for (const auto& check : result.checks) {
@@ -398,8 +398,8 @@ TEST(Simulator, RaftAsyncLosesWhatAStrandedLeaderAcknowledgedAlone) {
   int async_runs_losing = 0;
   for (const char* ack : {"async", "majority", "sync"}) {
     for (uint64_t seed = 1; seed <= 8; ++seed) {
-      SimOptions options = raft(seed, 3);
-      options.ack = ack;
+      SimOptions options = leader_run(seed, 3);
+      options.settings["ack"] = ack;
       options.schedule = schedule;
       const SimResult result = run_simulation(options);
       ASSERT_FALSE(result.failed()) << report(result, options);
@@ -432,8 +432,8 @@ TEST(Simulator, RaftLeaseReadsHoldWithinTheDriftBoundAndTheCheckerCatchesDriftBe
   ASSERT_TRUE(beyond && within) << error;
   int caught = 0;
   for (uint64_t seed = 1; seed <= 8; ++seed) {
-    SimOptions options = raft(seed, 3);
-    options.lease_reads = true;
+    SimOptions options = leader_run(seed, 3);
+    options.settings["lease_reads"] = "true";
     options.schedule = beyond;
     const SimResult broken = run_simulation(options);
     for (const auto& check : broken.checks) {
@@ -442,7 +442,7 @@ TEST(Simulator, RaftLeaseReadsHoldWithinTheDriftBoundAndTheCheckerCatchesDriftBe
     options.schedule = within;
     const SimResult bounded = run_simulation(options);
     EXPECT_FALSE(bounded.failed()) << report(bounded, options);
-    options.lease_reads = false;
+    options.settings["lease_reads"] = "false";
     options.schedule = beyond;
     const SimResult read_index = run_simulation(options);
     EXPECT_FALSE(read_index.failed()) << report(read_index, options);
@@ -462,7 +462,7 @@ TEST(Simulator, RaftPromotionAcceptingDataLossConvergesAndCountsTheLoss) {
         "700 isolate 500\n800 force " + std::to_string(seed % 3 + 1) + " accept-data-loss\n",
         error);
     ASSERT_TRUE(schedule.has_value()) << error;
-    SimOptions options = raft(seed, 3);
+    SimOptions options = leader_run(seed, 3);
     options.schedule = schedule;
     const SimResult result = run_simulation(options);
     ASSERT_FALSE(result.failed()) << report(result, options);
@@ -487,7 +487,7 @@ TEST(Simulator, RaftPromotionAcceptingDataLossConvergesAndCountsTheLoss) {
 TEST(Simulator, RaftFsyncNeverRollsBackWhatCrashesLost) {
   uint64_t rolled_back = 0;
   for (uint64_t seed = 6001; seed <= 6040; ++seed) {
-    SimOptions options = raft(seed, 3);
+    SimOptions options = leader_run(seed, 3);
     options.fsync_always = false;
     const SimResult result = run_simulation(options);
     ASSERT_FALSE(result.failed()) << report(result, options);
@@ -506,7 +506,7 @@ TEST(Simulator, RaftFsyncNeverRollsBackWhatCrashesLost) {
 TEST(Simulator, RaftRegressionDiskLoss) {
   for (const auto& [seed, reorder_all] :
        {std::pair<uint64_t, bool>{11, true}, {76, true}, {3, false}}) {
-    SimOptions options = raft(seed, 3);
+    SimOptions options = leader_run(seed, 3);
     options.reorder_all = reorder_all;
     options.mixed_reads = false;  // the workload these seeds were found with
     const SimResult result = run_simulation(options);
@@ -521,7 +521,7 @@ TEST(Simulator, RaftRegressionDiskLoss) {
   // point as matching: it never converged. Where rollback is on, a compacted prefix now proves
   // nothing: APPENDs compare at its last entry.
   for (const uint64_t seed : {6004, 6297}) {
-    SimOptions never = raft(seed, 3);
+    SimOptions never = leader_run(seed, 3);
     never.fsync_always = false;
     never.mixed_reads = false;
     const SimResult result = run_simulation(never);
@@ -534,8 +534,8 @@ TEST(Simulator, RaftRegressionDiskLoss) {
 // stamp it sent before its crash, on its previous run's clock, and took it for a recent moment —
 // a bounded read served 302 ms stale within a 200 ms bound. Stamps now carry their run.
 TEST(Simulator, RaftRegressionFreshness) {
-  SimOptions options = raft(175549694, 3);
-  options.ack = "sync";
+  SimOptions options = leader_run(175549694, 3);
+  options.settings["ack"] = "sync";
   const SimResult result = run_simulation(options);
   ASSERT_FALSE(result.failed()) << report(result, options);
 }
@@ -554,7 +554,7 @@ bool caught_in_child(const SimOptions& options) {
 TEST(Simulator, RaftBrokenReplicaIsCaught) {
   int caught_at = 0;
   for (uint64_t seed = 1; seed <= 20 && caught_at == 0; ++seed) {
-    SimOptions options = raft(seed, 3);
+    SimOptions options = leader_run(seed, 3);
     options.broken_ack_before_sync = true;
     options.faults = {true, false, false, false, false, false};
     if (caught_in_child(options)) caught_at = static_cast<int>(seed);
@@ -568,7 +568,7 @@ TEST(Simulator, RaftBrokenReplicaIsCaught) {
 // acknowledgement and the sync); the simulator now asks the protocol of every early message, and
 // the very first seed fails.
 TEST(Simulator, RaftMessagesLeavingEarlyAreCaught) {
-  SimOptions options = raft(1, 3);
+  SimOptions options = leader_run(1, 3);
   options.broken_messages_early = true;
   const SimResult broken = run_simulation(options);
   ASSERT_TRUE(broken.failed());
@@ -591,7 +591,7 @@ TEST(Simulator, RaftMessagesLeavingEarlyAreCaught) {
 // for a crash to land in the gap; the real driver leaves it at 0.
 TEST(Simulator, ADriverReleasingRepliesEarlyIsCaught) {
   for (const bool broken : {true, false}) {
-    SimOptions options = raft(1, 3);
+    SimOptions options = leader_run(1, 3);
     options.broken_release_early = broken;
     const SimResult result = run_simulation(options);
     const auto check = std::find_if(result.checks.begin(), result.checks.end(),
@@ -622,14 +622,14 @@ TEST(Simulator, StandaloneFreshSeeds) {
     // Alternate strategies; a quarter of the standalone runs with fsync "never", half the Raft
     // runs on the network that reorders every message, and the Raft runs through the ack dial
     // (3 or 5 nodes).
-    SimOptions options = seed % 2 == 0 ? raft(seed, seed % 6 == 0 ? 5 : 3) : small(seed);
+    SimOptions options = seed % 2 == 0 ? leader_run(seed, seed % 6 == 0 ? 5 : 3) : small(seed);
     if (seed % 4 == 1) options.fsync_always = false;
     if (seed % 4 == 0) options.reorder_all = true;
     if (seed % 2 == 0) {
       static const char* const acks[] = {"majority", "sync", "1", "async", "majority", "2"};
-      options.ack = acks[(seed / 2) % 6];
-      if (options.ack == "2" && options.nodes < 5) options.ack = "1";
-      options.lease_reads = seed % 10 == 2;  // in a fifth of the Raft runs
+      options.settings["ack"] = acks[(seed / 2) % 6];
+      if (options.settings["ack"] == "2" && options.nodes < 5) options.settings["ack"] = "1";
+      if (seed % 10 == 2) options.settings["lease_reads"] = "true";  // a fifth of the Raft runs
     }
     const SimResult result = run_simulation(options);
     ASSERT_FALSE(result.failed()) << "fresh seed " << seed << " (REPLIKV_SIM_SEED=" << seed << ")\n"

@@ -61,14 +61,14 @@ TEST(Config, LeaderStrategyNeedsAConsistentMemberList) {
                          {"log_keep_entries", "10"}},
                         compacting),
             std::nullopt);
-  EXPECT_EQ(compacting.log_compact_entries, 100u);
-  EXPECT_EQ(compacting.log_keep_entries, 10u);
+  EXPECT_EQ(compacting.strategy_settings.number("log_compact_entries"), 100u);
+  EXPECT_EQ(compacting.strategy_settings.number("log_keep_entries"), 10u);
   Config good;
   EXPECT_EQ(
       load_config(std::nullopt,
                   {{"strategy", "leader"}, {"peers", "1=127.0.0.1:7579,2=127.0.0.1:7580"}}, good),
       std::nullopt);
-  EXPECT_EQ(good.strategy, Strategy::leader);
+  EXPECT_EQ(good.strategy, "leader");
   // The ack policy: majority, async, sync, or a follower count below the member count.
   const std::map<std::string, std::string> three = {
       {"strategy", "leader"}, {"peers", "1=127.0.0.1:1,2=127.0.0.1:2,3=127.0.0.1:3"}};
@@ -77,7 +77,7 @@ TEST(Config, LeaderStrategyNeedsAConsistentMemberList) {
     auto settings = three;
     settings["ack"] = good_ack;
     EXPECT_EQ(load_config(std::nullopt, settings, loaded), std::nullopt) << good_ack;
-    EXPECT_EQ(loaded.ack, good_ack);
+    EXPECT_EQ(loaded.strategy_settings.text("ack"), good_ack);
   }
   for (const char* bad_ack : {"0", "3", "all", "-1", ""}) {
     Config loaded;
@@ -87,6 +87,51 @@ TEST(Config, LeaderStrategyNeedsAConsistentMemberList) {
     ASSERT_NE(refused, std::nullopt) << bad_ack;
     EXPECT_NE(refused->find("ack"), std::string::npos) << *refused;
   }
+}
+
+}  // namespace
+}  // namespace replikv::runtime
+
+namespace replikv::runtime {
+namespace {
+
+// A strategy's keys belong to it: under another strategy they are refused, naming the owner, and
+// an unknown key is refused as such; the strategy is applied first wherever it is given.
+TEST(Config, AStrategysKeysAreItsOwn) {
+  Config standalone;
+  const auto refused = load_config(std::nullopt, {{"ack", "async"}}, standalone);
+  ASSERT_TRUE(refused.has_value());
+  EXPECT_NE(refused->find("'ack' is a setting of strategy \"leader\""), std::string::npos)
+      << *refused;
+  Config typo;
+  const auto unknown = load_config(std::nullopt, {{"acks", "async"}}, typo);
+  ASSERT_TRUE(unknown.has_value());
+  EXPECT_NE(unknown->find("unknown configuration key 'acks'"), std::string::npos) << *unknown;
+  Config nosuch;
+  const auto strategy = load_config(std::nullopt, {{"strategy", "paxos"}}, nosuch);
+  ASSERT_TRUE(strategy.has_value());
+  EXPECT_NE(strategy->find("standalone, leader"), std::string::npos) << *strategy;
+  // "ack" sorts before "strategy": the strategy is still chosen first.
+  Config leader;
+  EXPECT_EQ(
+      load_config(std::nullopt,
+                  {{"ack", "async"}, {"strategy", "leader"}, {"peers", "1=h:1,2=h:2"}}, leader),
+      std::nullopt);
+  EXPECT_EQ(config_value(leader, "ack"), "async");
+  EXPECT_EQ(config_value(standalone, "ack"), std::nullopt);
+}
+
+// The heartbeat defaults to a tenth of the election timeout, so a shorter timeout alone is a
+// valid configuration.
+TEST(Config, TheHeartbeatFollowsTheElectionTimeout) {
+  Config config;
+  EXPECT_EQ(
+      load_config(std::nullopt,
+                  {{"strategy", "leader"}, {"peers", "1=h:1"}, {"election_timeout_ms", "150"}},
+                  config),
+      std::nullopt);
+  const auto traits = strategy_of(config).traits(config.strategy_settings);
+  EXPECT_EQ(traits.lag_known_within_ms, 15);
 }
 
 }  // namespace

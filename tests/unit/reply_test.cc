@@ -30,7 +30,8 @@ TEST(Reply, ErrorTextFromAWireIsReadByItsCodeWord) {
   const Reply named = Reply::from_error_text("NOTLEADER the leader is node 2 at 127.0.0.1:7379");
   EXPECT_EQ(named.outcome, Outcome::not_leader);
   EXPECT_EQ(named.leader, NodeId(2));
-  EXPECT_EQ(named, Reply::not_leader(NodeId(2), "NOTLEADER the leader is node 2 at 127.0.0.1:7379"));
+  EXPECT_EQ(named,
+            Reply::not_leader(NodeId(2), "NOTLEADER the leader is node 2 at 127.0.0.1:7379"));
   const Reply unnamed = Reply::from_error_text("NOTLEADER no leader is known yet; retry");
   EXPECT_EQ(unnamed.outcome, Outcome::not_leader);
   EXPECT_FALSE(unnamed.leader.has_value());

@@ -1,0 +1,12 @@
+// The single-leader strategy (`leader`), as registered at the seam (core/strategy.h).
+#pragma once
+
+#include <memory>
+
+#include "core/strategy.h"
+
+namespace replikv::core::leader {
+
+std::unique_ptr<Strategy> make_strategy();
+
+}  // namespace replikv::core::leader

@@ -1,0 +1,167 @@
+// Strategy: the one place a replication strategy plugs into replikv.
+//
+// Everything outside a strategy's own folder — the node process (runtime/), the simulator (sim/),
+// `replikv cluster`, `chaos` and `demo` (cli/) — reaches a strategy only through this interface,
+// looked up by its name; none of them branches on a name. A strategy brings:
+//
+//   - its name (one name everywhere: configuration, --strategy, the simulator, reports) and a
+//     one-line summary for --help;
+//   - its configuration keys (core/settings.h), checked when set, and validate() for the rules
+//     between keys and the cluster, the error naming the key;
+//   - a factory for its replica (core/replica.h), given the node's common context and settings;
+//   - its traits: whether one node leads, where a read that must see every acknowledged write
+//     goes, which read consistencies it offers and which it refuses with these settings;
+//   - its promises: which checker verdicts it does not promise to keep (expected violations) for
+//     given settings and run conditions — measured, reported, not failures;
+//   - what the simulator should use unless told otherwise (short timeouts, a log that compacts
+//     often) and how it varies nodes within one run.
+//
+// Registering a strategy is one line in core/strategies.cc; a test may register its own with
+// register_strategy(). docs/architecture.md shows the seam and the layers around it.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/consistency.h"
+#include "core/random.h"
+#include "core/replica.h"
+#include "core/settings.h"
+#include "core/storage.h"
+#include "core/types.h"
+
+namespace replikv::core {
+
+// What every node is started with, whatever the strategy: from the node's common configuration
+// (runtime/config.h) or the simulator.
+struct NodeContext {
+  NodeId node{1};
+  std::vector<NodeId> members;  // every member in id order, this node too ({node} when alone)
+  std::map<uint32_t, std::string> client_addresses;  // members' client ports, for redirects
+  bool fsync_always = true;                          // the node's fsync setting
+  bool bootstrap = false;                            // an empty data directory founds a new cluster
+  uint64_t cache_bytes_max = 64ull << 20;            // the record cache (core/record_cache.h)
+};
+
+// What happened in a run, beyond the settings, that changes what a strategy promises.
+struct RunConditions {
+  bool fsync_always = true;
+  bool data_loss_accepted = false;  // an operator forced a promotion accepting data loss
+};
+
+// What the simulator tells a strategy about a run, for simulation_settings().
+struct SimulationContext {
+  uint64_t seed = 1;
+  int node = 1;
+  int nodes = 1;
+  int64_t client_timeout_ms = 200;
+};
+
+struct StrategyTraits {
+  // One node at a time takes writes (others forward or refuse, naming it).
+  bool has_leader = false;
+  // Runs on exactly one node: no peers, no member list.
+  bool single_node = false;
+  // Where a read must go to see every acknowledged write once the faults are healed: to the
+  // leader (true), or to any node (false).
+  bool final_reads_at_leader = false;
+  // The consistencies a client may ask with CONSISTENCY (core/consistency.h), besides the default.
+  std::vector<ReadConsistency> read_consistencies;
+  // How often the driver ticks the replica, at most.
+  TimeMs tick_interval_ms = 100;
+  // How fresh a node's knowledge of its own lag is: bounded reads with a tighter bound than this
+  // are mostly refused (the simulator's workload asks for this and four times this).
+  TimeMs lag_known_within_ms = 100;
+  // A peer not heard from for longer than this is reported offline (INFO replication).
+  TimeMs peer_silence_ms_max = 1000;
+  // Simulator fault kinds that mean something only here (e.g. "disk", "failover").
+  std::vector<std::string> fault_kinds;
+};
+
+// A finding of a strategy's own checker, reported beside the history's checkers.
+struct CheckFinding {
+  std::string checker;
+  bool valid = true;
+  std::string summary;
+  std::vector<std::string> details;
+};
+
+// A strategy's own checks over one simulated run: invariants over time, across a node's crashes
+// and restarts, and across nodes at the end (Raft's log matching, say). The simulator calls them;
+// a violation is recorded, not asserted, so a broken replica's run ends with its seed and evidence.
+class RunChecks {
+ public:
+  virtual ~RunChecks() = default;
+  // Node `node` crashed: `storage` holds what survived; `before` is its status just before.
+  virtual void crashed(int /*node*/, const StorageView& /*storage*/,
+                       const ReplicaStatus& /*before*/) {}
+  // Node `node` lost its disk: its storage was replaced by an empty one.
+  virtual void wiped(int /*node*/) {}
+  // Node `node` started over what its storage holds.
+  virtual void started(int /*node*/, const Replica& /*replica*/) {}
+  // The end of the run: each node's storage and replica (index 0 is node 1).
+  virtual std::vector<CheckFinding> finish(const std::vector<const StorageView*>& storage,
+                                           const std::vector<const Replica*>& replicas) = 0;
+};
+
+class Strategy {
+ public:
+  virtual ~Strategy() = default;
+
+  virtual std::string_view name() const = 0;
+  virtual std::string_view summary() const = 0;
+
+  // The keys it takes. Stable for the process's life (Settings point into it).
+  virtual const std::vector<SettingSpec>& setting_specs() const = 0;
+  Settings default_settings() const { return Settings(setting_specs()); }
+  // The rules between keys and against the cluster: nullopt, or the error naming the key.
+  virtual std::optional<std::string> validate(const Settings& settings,
+                                              const NodeContext& node) const = 0;
+
+  virtual StrategyTraits traits(const Settings& settings) const = 0;
+  // The consistency of a read that names none.
+  virtual ReadOptions read_default(const Settings& settings) const = 0;
+  // Why a read at `read` is refused with these settings (CONSISTENCY answers it), or nullopt.
+  virtual std::optional<std::string> refuse_read(const ReadOptions& read,
+                                                 const Settings& settings) const = 0;
+
+  // The replica of one node. `settings` were validated for `node`.
+  virtual std::unique_ptr<Replica> make_replica(const StorageView& storage, Rng rng,
+                                                const NodeContext& node,
+                                                const Settings& settings) const = 0;
+  // A warning for the operator about the replica just made (e.g. it counts toward no quorum).
+  virtual std::optional<std::string> start_warning(const Replica&) const { return std::nullopt; }
+
+  // The checks (by checker name: "linearizable", "lost-writes", "stale-reads", "sessions",
+  // "commit-index", …) whose violations these settings and conditions do not promise to avoid.
+  virtual std::vector<std::string> expected_violations(const Settings& settings,
+                                                       const RunConditions& conditions) const = 0;
+
+  // Its own checks of a simulated run, or nullptr when it has none.
+  virtual std::unique_ptr<RunChecks> make_run_checks(const Settings&, int /*nodes*/) const {
+    return nullptr;
+  }
+
+  // Settings the simulator starts from, before its caller's (short timeouts, a log that compacts
+  // often) …
+  virtual void simulation_settings(Settings&, const SimulationContext&) const {}
+  // … and each node's variation within one run, after them (so that nodes differ where they may:
+  // when they checkpoint, say).
+  virtual void simulation_node_settings(Settings&, const SimulationContext&) const {}
+};
+
+// The registered strategies, in registration order (the built-in ones first).
+std::vector<const Strategy*> strategies();
+// The strategy of that name, or nullptr.
+const Strategy* find_strategy(std::string_view name);
+// "standalone, leader": every registered name, for error texts and --help.
+std::string strategy_names();
+// Registers one more strategy (tests); its name must be new. It stays for the process's life.
+void register_strategy(std::unique_ptr<Strategy> strategy);
+
+}  // namespace replikv::core
