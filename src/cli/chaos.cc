@@ -652,6 +652,14 @@ ChaosRun chaos_run(const ChaosOptions& options,
   if (progress)
     progress(fmt::format("{}: reading {} keys from every node", preset->name, keys.size()));
   final_reads(cluster, recorder, keys);
+  // Peer messages that broke the protocol, as each node counted them since its last start: any
+  // is a safety bug (or a forged peer), whatever the preset promises.
+  int64_t protocol_violations = 0;
+  for (int node = 1; node <= cluster.nodes; ++node) {
+    if (auto info = local::replication(cluster.client_port(node), 1000)) {
+      protocol_violations += std::atoll((*info)["replikv_peer_protocol_violations"].c_str());
+    }
+  }
   for (int node = 1; node <= cluster.nodes; ++node) local::stop_node(cluster.dir, node, 10);
 
   // The judgement.
@@ -683,6 +691,13 @@ ChaosRun chaos_run(const ChaosOptions& options,
   out["interrupted"] = chaos_interrupted.load();
   judge(std::get<check::History>(parsed), promises, read, workload_ns, options.check_time_limit_s,
         out);
+  out["peer_protocol_violations"] = protocol_violations;
+  if (protocol_violations > 0) {
+    out["broken"].push_back(fmt::format(
+        "protocol: {} peer message(s) broke the protocol (replikv_peer_protocol_violations)",
+        protocol_violations));
+    out["promise_kept"] = false;
+  }
   json leader_list = json::array();
   std::set<long> terms;
   for (const auto& seen : leaders) {

@@ -82,7 +82,11 @@ struct ReplicaStatus {
   // The last snapshot: sent whole (ms, leader); received and moved into place (ms, follower).
   TimeMs snapshot_last_send_ms = 0, snapshot_last_receive_ms = 0, snapshot_last_move_ms = 0;
   uint64_t malformed_messages_total = 0;
-  uint64_t cache_bytes = 0;  // the record cache in front of storage
+  // Peer messages that broke the protocol (a second leader in one term, a truncation below the
+  // commit index), dropped: must stay 0 — the simulator and chaos fail a run on any.
+  uint64_t peer_protocol_violations_total = 0;
+  std::string first_protocol_violation;  // what the first one was (empty: none)
+  uint64_t cache_bytes = 0;              // the record cache in front of storage
   uint64_t cache_entries = 0;
   uint64_t cache_hits_total = 0;
   uint64_t cache_misses_total = 0;

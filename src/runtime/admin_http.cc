@@ -236,6 +236,10 @@ std::string Server::Impl::metrics_text() const {
            peer.frames_refused);
     metric("replikv_peer_malformed_messages_total", "counter", "Peer messages that did not decode.",
            status.malformed_messages_total);
+    metric("replikv_peer_protocol_violations_total", "counter",
+           "Peer messages that broke the protocol (a second leader in one term, a truncation "
+           "below the commit index), dropped; must stay 0.",
+           status.peer_protocol_violations_total);
     out +=
         "# HELP replikv_follower_lag_entries Log entries a follower is behind the leader (on the "
         "leader).\n"
@@ -289,6 +293,7 @@ std::string Server::Impl::status_json() const {
     json["snapshot_installing"] = status.installing_snapshot;
     json["voter"] = status.voter;
     json["rollback_entries"] = status.rollback_entries_total;
+    json["peer_protocol_violations"] = status.peer_protocol_violations_total;
     json["lag_ms"] = status.lag_ms;
     json["peer_messages_dropped"] = peers->counters().messages_dropped;
     json["peer_handshakes_refused"] = peers->counters().handshakes_refused;

@@ -428,7 +428,7 @@ std::string Server::Impl::info_replication() const {
         "snapshot_last_move_ms:{}\r\n"
         "replikv_rollback_entries:{}\r\nreplikv_lag_ms:{}\r\nreplikv_session_reads_lost:{}\r\n"
         "replikv_min_replicas_refused:{}\r\nreplikv_lease_reads_served:{}"
-        "\r\nreplikv_truncated_entries:{}\r\n",
+        "\r\nreplikv_truncated_entries:{}\r\nreplikv_peer_protocol_violations:{}\r\n",
         status.raft_role, status.term.value(), status.leader ? status.leader->value() : 0,
         status.commit_index.value(), status.last_index.value(), status.writes_forwarded_total,
         status.duplicates_skipped_total, peer.messages_sent, peer.messages_received,
@@ -440,7 +440,8 @@ std::string Server::Impl::info_replication() const {
         status.voter ? 1 : 0, status.snapshot_last_send_ms, status.snapshot_last_receive_ms,
         status.snapshot_last_move_ms, status.rollback_entries_total, status.lag_ms,
         status.session_reads_lost_total, status.min_replicas_refused_total,
-        status.lease_reads_total, status.truncated_entries_total);
+        status.lease_reads_total, status.truncated_entries_total,
+        status.peer_protocol_violations_total);
   }
   return out;
 }

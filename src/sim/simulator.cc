@@ -185,6 +185,17 @@ class Simulation {
   void start_sync(Node& node);
   void release_durable(Node& node);
   void release_reply(Node& node, core::ReadyId id, core::ClientReply& reply);
+  // Adds what a replica's status says of peer messages that broke the protocol (at its crash, or
+  // at the end of the run).
+  void note_protocol_violations(int node, const core::ReplicaStatus& status) {
+    if (status.peer_protocol_violations_total == 0) return;
+    protocol_violations_ += status.peer_protocol_violations_total;
+    if (protocol_evidence_.size() < 10) {
+      protocol_evidence_.push_back(fmt::format("node {}: {} ({} in all)", node,
+                                               status.first_protocol_violation,
+                                               status.peer_protocol_violations_total));
+    }
+  }
   void crash(Node& node);
   void send_peer_message(Node& node, core::Message&& message);
   core::TimeMs node_now_ms(const Node& node) const;        // its wall clock (skewed, drifting)
@@ -243,7 +254,9 @@ class Simulation {
   };
   std::vector<InFlight> in_flight_;
   std::vector<uint32_t> free_in_flight_;
-  std::vector<core::Message> early_scratch_;     // a Ready's early messages, reused
+  std::vector<core::Message> early_scratch_;  // a Ready's early messages, reused
+  uint64_t protocol_violations_ = 0;
+  std::vector<std::string> protocol_evidence_;
   std::vector<int64_t> link_clear_ns_;           // per peer link (from, to): its last delivery time
   std::map<std::string, int64_t> last_written_;  // per register key: the newest value asked for
   std::vector<std::string> election_violations_;
@@ -521,6 +534,7 @@ void Simulation::crash(Node& node) {
     stats_.snapshots_installed += before.snapshots_installed_total;
     stats_.rollback_entries += before.rollback_entries_total;
     if (before.installing_snapshot) ++stats_.crashes_mid_install;
+    note_protocol_violations(node.id, before);
   }
   node.up = false;
   node.paused = false;
@@ -999,6 +1013,7 @@ SimResult Simulation::run() {
     const core::ReplicaStatus status = node->replica->status();
     stats_.snapshots_installed += status.snapshots_installed_total;
     stats_.rollback_entries += status.rollback_entries_total;
+    note_protocol_violations(node->id, status);
     result.nodes.push_back(fmt::format(
         "node {}: {} term {} commit {} applied {} keys {}{}{}{}", node->id, status.role,
         status.term.value(), status.commit_index.value(), status.applied_index.value(),
@@ -1048,6 +1063,14 @@ SimResult Simulation::run() {
          early_evidence,
          {}});
   }
+  result.checks.push_back(
+      {"protocol",
+       protocol_violations_ == 0 ? check::Verdict::valid : check::Verdict::invalid,
+       protocol_violations_ == 0
+           ? std::string("no peer message broke the protocol")
+           : fmt::format("{} peer message(s) broke the protocol (dropped)", protocol_violations_),
+       protocol_evidence_,
+       {{"peer_protocol_violations", static_cast<double>(protocol_violations_)}}});
   result.checks.push_back(
       {"replies-durable",
        early_replies == 0 ? check::Verdict::valid : check::Verdict::invalid,

@@ -12,6 +12,8 @@
 
 #include <gtest/gtest.h>
 
+#include "core/strategy.h"
+#include "proto/replikv.pb.h"
 #include "sim/simulator.h"
 
 namespace replikv::sim {
@@ -606,6 +608,79 @@ TEST(Simulator, ADriverReleasingRepliesEarlyIsCaught) {
       EXPECT_FALSE(result.failed()) << report(result, options);
       EXPECT_EQ(check->verdict, check::Verdict::valid) << check->summary;
       EXPECT_EQ(early, 0);
+    }
+  }
+}
+
+// A node that forges a second leader: every APPEND it receives goes back to its sender as its
+// own, in the sender's term. The leader drops each one and counts it as a protocol violation —
+// and the simulator fails the run on the first, so a real safety bug cannot hide in a count.
+class Forger final : public core::Replica {
+ public:
+  explicit Forger(std::unique_ptr<core::Replica> inner) : inner_(std::move(inner)) {}
+  void client_request(core::ClientRequest request) override {
+    inner_->client_request(std::move(request));
+  }
+  void peer_message(const core::Message& message) override {
+    proto::RaftMessage raft;
+    if (raft.ParseFromString(message.payload) && raft.type() == proto::RaftMessage::APPEND &&
+        forged_.size() < 4) {
+      raft.set_from(message.to.value());
+      forged_.push_back({message.to, message.from, raft.SerializeAsString()});
+    }
+    inner_->peer_message(message);
+  }
+  void tick(core::TimeMs wall_ms, core::TimeMs monotonic_ms) override {
+    inner_->tick(wall_ms, monotonic_ms);
+  }
+  void persisted(core::ReadyId id) override { inner_->persisted(id); }
+  void checkpointed(uint64_t id) override { inner_->checkpointed(id); }
+  bool take_ready(core::Ready& out) override {
+    if (!inner_->take_ready(out)) return false;  // forged messages ride with the next Ready
+    for (auto& message : forged_) out.messages.push_back(std::move(message));
+    forged_.clear();
+    return true;
+  }
+  core::ReplicaStatus status() const override { return inner_->status(); }
+  std::optional<core::Term> leader_term() const override { return inner_->leader_term(); }
+  bool may_leave_early(const core::Message& message) const override {
+    return inner_->may_leave_early(message);
+  }
+  std::string state_digest() const override { return inner_->state_digest(); }
+
+ private:
+  std::unique_ptr<core::Replica> inner_;
+  std::vector<core::Message> forged_;
+};
+
+TEST(Simulator, AForgedProtocolViolationFailsTheRun) {
+  for (const bool forge : {true, false}) {
+    SimOptions options = leader_run(1, 3);
+    options.faults = {false, false, false, false, false, false, false, false};
+    options.make_replica = [forge](const core::StorageView& storage, core::NodeId node, int nodes,
+                                   core::Rng rng) -> std::unique_ptr<core::Replica> {
+      const core::Strategy& leader = *core::find_strategy("leader");
+      core::Settings settings = leader.default_settings();
+      leader.simulation_settings(settings, {1, static_cast<int>(node.value()), nodes, 150});
+      core::NodeContext context;
+      context.node = node;
+      for (int n = 1; n <= nodes; ++n) context.members.push_back(core::NodeId(n));
+      context.bootstrap = true;
+      auto replica = leader.make_replica(storage, rng, context, settings);
+      if (forge && node.value() == 3) return std::make_unique<Forger>(std::move(replica));
+      return replica;
+    };
+    const SimResult result = run_simulation(options);
+    const auto check = std::find_if(result.checks.begin(), result.checks.end(),
+                                    [](const auto& c) { return c.checker == "protocol"; });
+    ASSERT_NE(check, result.checks.end());
+    if (forge) {
+      EXPECT_TRUE(result.failed());
+      EXPECT_EQ(check->verdict, check::Verdict::invalid) << check->summary;
+      EXPECT_GT(check->figures.at("peer_protocol_violations"), 0);
+    } else {
+      EXPECT_FALSE(result.failed()) << report(result, options);
+      EXPECT_EQ(check->verdict, check::Verdict::valid) << check->summary;
     }
   }
 }

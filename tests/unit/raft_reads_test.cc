@@ -493,5 +493,44 @@ TEST(RaftFailover, AForcedPromotionStandsAboveAHigherTermItMeets) {
   EXPECT_GT(cluster.node(target).term(), high);
 }
 
+// A forced promotion refused in its term — the voter already voted in it, for itself — stands
+// again a term higher at its next heartbeat, where the vote is free, and wins long before the
+// voter's own election timeout would have made it the leader instead.
+TEST(RaftFailover, AForcedPromotionRefusedInItsTermStandsAgainATermHigher) {
+  Cluster cluster(3, [](int n, RaftOptions& options) { options.pre_vote = n != 3; });
+  cluster.run(0, 5000);
+  if (cluster.leaders().at(0) == 3) {
+    cluster.request(3, 100, FailoverRequest{1, false, 1000, false});
+    cluster.run(5010, 5200);
+  }
+  const int leader = cluster.leaders().at(0);
+  ASSERT_NE(leader, 3);
+  const int target = leader == 1 ? 2 : 1;
+  const Term term = cluster.node(target).term();
+  cluster.crash(leader);
+  // Node 3 alone times out once: a candidate in the next term, having voted for itself; its
+  // requests are lost.
+  cluster.isolate(3);
+  TimeMs now = 5300;
+  while (cluster.node(3).term() == term && now < 9000) {
+    now += 10;
+    cluster.tick(3, now);
+    cluster.deliver_all();
+  }
+  ASSERT_EQ(cluster.node(3).term(), term.next());
+  ASSERT_EQ(cluster.node(target).term(), term) << "the target heard nothing of it";
+  cluster.heal();
+  // The target's clock is where it stopped (5000): a deadline well past the ticks to come.
+  cluster.request(target, 1, FailoverRequest{static_cast<uint32_t>(target), true, 5000, false});
+  cluster.deliver_all();
+  ASSERT_EQ(cluster.node(target).term(), term.next()) << "it stood in node 3's term: refused";
+  cluster.run(now + 10, now + 300);
+  const auto reply = cluster.reply_for(1);
+  ASSERT_TRUE(reply.has_value());
+  EXPECT_EQ(*reply, Reply::ok()) << reply->text;
+  EXPECT_EQ(cluster.node(target).role(), Raft::Role::leader);
+  EXPECT_EQ(cluster.node(target).term(), term.next().next());
+}
+
 }  // namespace
 }  // namespace replikv::core

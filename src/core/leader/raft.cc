@@ -277,8 +277,11 @@ void Raft::peer_message(const Message& message) {
   // an APPEND's entries cost no allocation once the first few have been seen.
   continue_install();
   proto::RaftMessage& raft = inbox_;
-  if (!raft.ParseFromString(message.payload) || raft.from() != message.from.value()) {
-    ++malformed_messages_;  // not ours, or damaged: count it and go on
+  if (!raft.ParseFromString(message.payload) || raft.from() != message.from.value() ||
+      raft.from() == options_.node_id.value() ||
+      std::find(options_.nodes.begin(), options_.nodes.end(), NodeId(raft.from())) ==
+          options_.nodes.end()) {
+    ++malformed_messages_;  // not ours, not from a member, or damaged: count it and go on
     return;
   }
   step(raft);
@@ -413,6 +416,8 @@ ReplicaStatus Raft::status() const {
   status.log_first_index = log_start_;
   status.log_compacted_entries_total = compacted_entries_;
   status.malformed_messages_total = malformed_messages_;
+  status.peer_protocol_violations_total = protocol_violations_;
+  status.first_protocol_violation = first_protocol_violation_;
   status.snapshots_sent_total = snapshots_sent_;
   status.snapshot_chunks_sent_total = snapshot_chunks_sent_;
   status.snapshots_installed_total = snapshots_installed_;
@@ -592,23 +597,60 @@ void Raft::on_vote_request(const proto::RaftMessage& message) {
   send(candidate, std::move(response));
 }
 
+// Votes are counted for this election only (votes_ is cleared when one starts). A refusal in this
+// term is kept too: it will not turn into a grant in this term (the voter voted already, or its
+// log is newer), so a forced promotion stands again a term higher rather than ask it again.
 void Raft::on_vote_response(const proto::RaftMessage& message) {
-  if (!message.granted()) return;
   if (message.type() == proto::RaftMessage::PRE_VOTE_RESPONSE) {
+    if (!message.granted()) return;
     if (role_ != Role::pre_candidate || Term(message.term()) != term_.next()) return;
     votes_[message.from()] = true;
-    if (votes_.size() >= election_quorum()) start_election();
+    if (granted_votes() >= election_quorum()) start_election();
     return;
   }
   if (role_ != Role::candidate || Term(message.term()) != term_) return;
-  votes_[message.from()] = true;
-  if (votes_.size() >= election_quorum()) become_leader();
+  votes_[message.from()] = message.granted();
+  if (granted_votes() >= election_quorum()) become_leader();
+}
+
+size_t Raft::granted_votes() const {
+  return static_cast<size_t>(
+      std::count_if(votes_.begin(), votes_.end(), [](const auto& vote) { return vote.second; }));
+}
+
+void Raft::protocol_violation(std::string what) {
+  if (protocol_violations_++ == 0) first_protocol_violation_ = std::move(what);
+}
+
+std::optional<std::vector<proto::LogEntry>> Raft::parse_entries(const proto::RaftMessage& message) {
+  std::vector<proto::LogEntry> entries(static_cast<size_t>(message.entries_size()));
+  uint64_t index = message.prev_log_index();
+  uint64_t term = message.prev_log_term();
+  for (size_t i = 0; i < entries.size(); ++i) {
+    proto::LogEntry& entry = entries[i];
+    if (!entry.ParseFromString(message.entries(static_cast<int>(i))) || entry.index() != ++index ||
+        entry.term() < term || entry.term() > message.term() ||
+        (entry.has_write() && entry.write().op_case() == proto::Write::OP_NOT_SET)) {
+      return std::nullopt;
+    }
+    term = entry.term();
+  }
+  return entries;
 }
 
 void Raft::on_append(const proto::RaftMessage& message) {
   const NodeId from(message.from());
   if (role_ == Role::leader) {
-    REPLIKV_ASSERT(false, "at most one leader per term");
+    // step() brought the terms level: another node leads the term this one leads.
+    protocol_violation(fmt::format("node {} sent an APPEND of term {}, which this node leads",
+                                   from.value(), message.term()));
+    return;
+  }
+  auto entries = parse_entries(message);
+  if (!entries) {
+    // Damaged or out of order: nothing of it is taken, and the leader hears of no success.
+    ++malformed_messages_;
+    return;
   }
   if (role_ != Role::follower || leader_ != from) become_follower(term_, from);
   leader_heard_ms_ = now_ms_;
@@ -662,13 +704,9 @@ void Raft::on_append(const proto::RaftMessage& message) {
     send(from, std::move(response));
     return;
   }
-  for (const std::string& bytes : message.entries()) {
-    proto::LogEntry entry;
-    if (!entry.ParseFromString(bytes) || entry.index() == 0) {
-      // Damaged: nothing of it or after it is taken, and the leader hears of no success.
-      ++malformed_messages_;
-      return;
-    }
+  for (int n = 0; n < message.entries_size(); ++n) {
+    proto::LogEntry& entry = (*entries)[static_cast<size_t>(n)];
+    const std::string& bytes = message.entries(n);
     const LogIndex index(entry.index());
     if (index < log_start_) continue;  // applied here and compacted
     if (index <= last_index_) {
@@ -859,7 +897,7 @@ void Raft::start_pre_vote() {
   votes_.clear();
   votes_[options_.node_id.value()] = true;
   reset_election_deadline();
-  if (votes_.size() >= election_quorum()) {
+  if (granted_votes() >= election_quorum()) {
     start_election();
     return;
   }
@@ -885,7 +923,7 @@ void Raft::start_election(bool transfer) {
   votes_[options_.node_id.value()] = true;
   reset_election_deadline();
   heartbeat_due_ms_ = now_ms_ + options_.heartbeat_interval_ms;
-  if (votes_.size() >= election_quorum()) {
+  if (granted_votes() >= election_quorum()) {
     become_leader();
     return;
   }

@@ -465,6 +465,17 @@ class Raft final : public Replica {
   // max(majority, n − k) with k followers' acks — so that every election quorum meets every set
   // of nodes that acknowledged a write (flexible quorums; Howard et al. 2016).
   size_t election_quorum() const;
+  size_t granted_votes() const;  // in votes_
+  void protocol_violation(std::string what);
+  // A snapshot chunk whose records this version can hold: data records that decode, expiry index
+  // entries, and the state records it knows, each of its size. Anything else is malformed — a
+  // record that would trip an assertion only later, when read back, is refused now.
+  static bool well_formed(const proto::SnapshotChunk& chunk);
+  // An APPEND's entries, parsed, when they are whole and in order: each follows the one before
+  // from prev_log_index + 1, in terms that never decrease, start at prev_log_term or later and
+  // never pass the message's term; nullopt (the message is malformed) otherwise.
+  static std::optional<std::vector<proto::LogEntry>> parse_entries(
+      const proto::RaftMessage& message);
 
   RaftOptions options_;
   proto::RaftMessage inbox_;  // peer_message()'s, reused
@@ -538,6 +549,10 @@ class Raft final : public Replica {
   LogIndex term_start_index_;             // this leader's no-op
   TimeMs became_leader_ms_ = 0;
   uint64_t malformed_messages_ = 0;
+  // Messages that break the protocol — a second leader in one term, a truncation below the
+  // commit index — dropped and counted: a real safety bug, or a forged peer, never an assert.
+  uint64_t protocol_violations_ = 0;
+  std::string first_protocol_violation_;
   bool expiry_in_flight_ = false;
   TimeMs next_expiry_sweep_ms_ = 0;
   uint64_t expired_keys_total_ = 0;
@@ -551,6 +566,7 @@ class Raft final : public Replica {
   TimeMs election_deadline_ms_ = 0;
   TimeMs heartbeat_due_ms_ = 0;
   TimeMs leader_heard_ms_ = -1'000'000'000;
+  // This election's answers by voter: granted (true) or refused in this term (false).
   std::map<uint32_t, bool> votes_;
   std::map<uint32_t, Peer> peers_;
   std::vector<uint64_t> held_scratch_;            // advance_commit()'s

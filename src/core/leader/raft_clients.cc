@@ -433,7 +433,8 @@ void Raft::on_forward(const proto::RaftMessage& message) {
   proto::LogEntry entry;
   for (const std::string& bytes : message.entries()) {
     if (!entry.ParseFromString(bytes) || entry.origin_node() != from.value() ||
-        !entry.has_write() || entry.write().has_expire()) {
+        !entry.has_write() || entry.write().has_expire() ||
+        entry.write().op_case() == proto::Write::OP_NOT_SET) {
       ++malformed_messages_;
       continue;
     }

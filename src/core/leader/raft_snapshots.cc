@@ -22,6 +22,8 @@
 // independent of the state), but applies nothing, serves no reads and stands for no election.
 #include <algorithm>
 
+#include <fmt/format.h>
+
 #include "core/assert.h"
 #include "core/encoding.h"
 #include "core/leader/raft.h"
@@ -137,7 +139,15 @@ void Raft::on_install_snapshot_response(const proto::RaftMessage& message) {
 
 void Raft::on_install_snapshot(const proto::RaftMessage& message) {
   const NodeId from(message.from());
-  REPLIKV_ASSERT(role_ != Role::leader, "at most one leader per term");
+  if (role_ == Role::leader) {
+    protocol_violation(fmt::format("node {} sent a snapshot in term {}, which this node leads",
+                                   from.value(), message.term()));
+    return;
+  }
+  if (!well_formed(message.snapshot())) {
+    ++malformed_messages_;
+    return;
+  }
   if (role_ != Role::follower || leader_ != from) become_follower(term_, from);
   leader_heard_ms_ = now_ms_;
   reset_election_deadline();
@@ -154,10 +164,6 @@ void Raft::on_install_snapshot(const proto::RaftMessage& message) {
     response.set_match_index(match.value());
     send(from, std::move(response));
   };
-  if (index.value() == 0) {
-    ++malformed_messages_;
-    return;
-  }
   if (installing()) {
     // Moving a snapshot into place (this one or another): its log starts after that snapshot,
     // and it takes entries meanwhile — the leader goes on from there.
@@ -222,6 +228,39 @@ void Raft::on_install_snapshot(const proto::RaftMessage& message) {
   early_chunks_.clear();
   switch_to_snapshot();
   answer_done(index);
+}
+
+bool Raft::well_formed(const proto::SnapshotChunk& chunk) {
+  if (chunk.index() == 0) return false;
+  for (const auto& record : chunk.records()) {
+    const std::string& key = record.key();
+    const std::string& value = record.value();
+    switch (static_cast<Column>(record.column())) {
+      case Column::data:
+        if (key.size() < 8 || !decode_value(value)) return false;
+        break;
+      case Column::expiry:
+        if (key.size() < 8) return false;
+        break;
+      case Column::state:
+        if (key == state_counters) {
+          if (value.size() != 24) return false;
+        } else if (key == state_applied) {
+          if (value.size() != 8) return false;
+        } else if (key == state_applied_terms) {
+          if (value.size() % 16 != 0) return false;
+        } else if (key.starts_with(state_window_prefix)) {
+          const size_t id = key.size() - state_window_prefix.size();
+          if ((id != 8 && id != 16) || !SequenceWindow::decode(value)) return false;
+        } else {
+          return false;  // a state record this version does not know
+        }
+        break;
+      default:
+        return false;  // the node's own records (meta) and the log never travel in a snapshot
+    }
+  }
+  return true;
 }
 
 // Stages the next chunk; true for the last.
@@ -323,12 +362,19 @@ void Raft::finish_install() {
 // This node holds committed entries, from `from` on, that the leader lacks. Allowed only where
 // acknowledgements do not wait for a majority (options_.rollback); the leader is asked for a
 // snapshot, and entries from it are refused until one is installed.
+// A committed entry is never truncated — no rollback under a quorum, unless an operator accepted
+// data loss after it. A leader that asks for one anyway breaks the protocol (or is forged): its
+// message is dropped and counted, and nothing here moves.
 void Raft::need_rollback(LogIndex from, NodeId leader, proto::RaftMessage& response) {
-  REPLIKV_ASSERT(
+  const bool allowed =
       options_.rollback || (data_loss_term_ > Term() && (from > last_index_ || from < log_start_ ||
-                                                         term_at(from) < data_loss_term_)),
-      "a committed entry is never truncated (no rollback under a quorum, unless an operator "
-      "accepted data loss after it)");
+                                                         term_at(from) < data_loss_term_));
+  if (!allowed) {
+    protocol_violation(
+        fmt::format("node {} sent entries that would truncate committed entry {} (commit index {})",
+                    leader.value(), from.value(), commit_.value()));
+    return;
+  }
   if (!rollback_from_ || from < *rollback_from_) rollback_from_ = from;
   response.set_success(false);
   response.set_needs_snapshot(true);
