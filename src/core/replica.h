@@ -85,6 +85,9 @@ struct ReplicaStatus {
   // Peer messages that broke the protocol (a second leader in one term, a truncation below the
   // commit index), dropped: must stay 0 — the simulator and chaos fail a run on any.
   uint64_t peer_protocol_violations_total = 0;
+  // At a leader: times a follower's entries were sent again because its pipeline made no progress
+  // for a heartbeat interval (an APPEND or its answer was lost).
+  uint64_t appends_resent_total = 0;
   std::string first_protocol_violation;  // what the first one was (empty: none)
   uint64_t cache_bytes = 0;              // the record cache in front of storage
   uint64_t cache_entries = 0;

@@ -1,5 +1,7 @@
 #include "core/reply.h"
 
+#include <ostream>
+
 #include "core/command.h"
 
 namespace replikv::core {
@@ -17,6 +19,42 @@ const char* to_string(Outcome outcome) {
   }
   return "?";
 }
+
+std::string describe(const Reply& reply) {
+  std::string out;
+  switch (reply.kind) {
+    case Reply::Kind::status:
+      out = "+" + reply.text;
+      break;
+    case Reply::Kind::error:
+      out = "-" + reply.text;
+      break;
+    case Reply::Kind::integer:
+      out = ":" + std::to_string(reply.integer);
+      break;
+    case Reply::Kind::bulk:
+      out = "$" + reply.text;
+      break;
+    case Reply::Kind::null:
+      out = "(nil)";
+      break;
+    case Reply::Kind::null_array:
+      out = "(nil array)";
+      break;
+    case Reply::Kind::array: {
+      out = "[";
+      for (size_t i = 0; i < reply.elements.size(); ++i) {
+        out += (i == 0 ? "" : ", ") + describe(reply.elements[i]);
+      }
+      out += "]";
+      break;
+    }
+  }
+  if (reply.outcome != Outcome::ok) out += std::string(" (") + to_string(reply.outcome) + ")";
+  return out;
+}
+
+std::ostream& operator<<(std::ostream& out, const Reply& reply) { return out << describe(reply); }
 
 Reply Reply::from_error_text(std::string text) {
   const std::string_view code = std::string_view(text).substr(0, text.find(' '));

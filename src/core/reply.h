@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <iosfwd>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -28,6 +29,11 @@ enum class Outcome : uint8_t {
   unknown,     // not known: it may still take effect (a timeout; fewer acknowledgements than asked)
 };
 const char* to_string(Outcome outcome);
+struct Reply;
+// A reply as one line, RESP-like ("+OK", "-ERR …", ":3", "$value", "(nil)", "[…]"), with its
+// outcome: for logs and test failures.
+std::string describe(const Reply& reply);
+std::ostream& operator<<(std::ostream& out, const Reply& reply);
 
 struct Reply {
   enum class Kind : uint8_t { status, error, integer, bulk, null, array, null_array };

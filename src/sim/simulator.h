@@ -84,6 +84,7 @@ struct SimStats {
   // Snapshots (raft): installs finished, and crashes that struck a node in the middle of one.
   uint64_t snapshots_installed = 0, crashes_mid_install = 0;
   uint64_t rollback_entries = 0;  // committed entries rolled back (never, under majority)
+  uint64_t appends_resent = 0;    // entries sent again after a follower's pipeline stalled
   uint64_t messages_sent = 0, messages_dropped = 0, messages_duplicated = 0, messages_reordered = 0;
   int64_t virtual_duration_ns = 0;
   int64_t simulation_wall_ns = 0;  // the run without the checkers (report only)
@@ -99,7 +100,8 @@ struct SimResult {
   // Violations the strategy and settings do not promise to avoid (e.g. lost writes with fsync
   // "never"): reported, not failures.
   std::vector<std::string> expected_violations;
-  bool failed() const;  // an unexpected violation
+  // An unexpected violation, or a check that could not decide (unknown) and was promised.
+  bool failed() const;
 };
 
 // Runs one simulation. Returns the error text for options it cannot run.

@@ -415,11 +415,17 @@ TEST(Raft, AClockSteppedBackDoesNotSilenceTheLeader) {
     });
   }
   EXPECT_GE(heartbeats, 2 * 2) << "two followers, at least two intervals";
-  // A write now carries the clock's newest reading, not the stepped-back one: a relative
-  // expiry is never resolved earlier than one already resolved.
-  cluster.request(leader, 2, SetRequest{"k", "w", {}, {}, false});
+  // A write now carries the clock's newest reading (5000), not the stepped-back one (3300): a
+  // relative expiry is resolved from it — never earlier than one already resolved.
+  cluster.request(leader, 2, SetRequest{"k", "w", {Expiry::Kind::relative_ms, 1000}, {}, false});
   cluster.deliver_all();
   EXPECT_EQ(cluster.reply_for(2), Reply::ok());
+  cluster.tick(leader, 5000, 5320);  // the wall clock is back where it was
+  cluster.request(leader, 3, GetRequest{"k"});
+  cluster.request(leader, 4, TtlRequest{"k", true});
+  cluster.deliver_all();
+  EXPECT_EQ(cluster.reply_for(3), Reply::bulk("w")) << "expired at 3300 + 1000: resolved too early";
+  EXPECT_EQ(cluster.reply_for(4), Reply::number(1000));
 }
 
 // Compaction: a long log is cut below the applied index, keeping a tail — but, until snapshots
@@ -1187,12 +1193,14 @@ TEST(Raft, Figure8AnOldTermEntryOnAMajorityIsNotCommitted) {
   cluster.tick(1, 2200);  // a term S3 already voted in: it refuses; S2 alone is not enough
   cluster.deliver_if(only({1, 2, 3}));
   cluster.tick(1, 2400);  // the next term: S2 and S3 vote for S1
-  auto stage_c = [](int from, int to, const proto::RaftMessage& message) {
-    if (from == 1 && to == 3 && message.type() == proto::RaftMessage::APPEND) {
+  // S1's no-op (index 3) is kept from S3 once S3 holds index 2: the first APPEND of it reaches
+  // S3, which lacks index 2 and refuses; S1 backs up and sends index 2, which S3 takes.
+  auto stage_c = [&cluster](int from, int to, const proto::RaftMessage& message) {
+    if (from == 1 && to == 3 && message.type() == proto::RaftMessage::APPEND &&
+        cluster.log_term(3, 2).has_value()) {
       for (const std::string& bytes : message.entries()) {
         proto::LogEntry entry;
-        if (!entry.ParseFromString(bytes) || entry.index() >= 3)
-          return false;  // S1's no-op never reaches S3
+        if (!entry.ParseFromString(bytes) || entry.index() >= 3) return false;
       }
     }
     return std::set<int>{1, 2, 3}.count(from) != 0 && std::set<int>{1, 2, 3}.count(to) != 0;
@@ -1201,9 +1209,18 @@ TEST(Raft, Figure8AnOldTermEntryOnAMajorityIsNotCommitted) {
   ASSERT_EQ(cluster.node(1).role(), Raft::Role::leader);
   cluster.request(1, 3, GetRequest{"x"});  // its heartbeat round makes S1 probe S3 and back up
   cluster.deliver_if(stage_c);
-  EXPECT_LT(cluster.node(1).commit_index(), LogIndex(2))
-      << "an old-term entry is not committed by counting replicas";
-  EXPECT_FALSE(cluster.reply_for(1).has_value()) << "so the write is not acknowledged";
+  // The figure's state (c): the term-1 entry at index 2 is on S1, S2 and S3 — a majority — and
+  // S1's own no-op at index 3 on S1 and S2 only.
+  for (const int n : {1, 2, 3}) {
+    ASSERT_EQ(cluster.log_term(n, 2), term_a.value()) << "S" << n << " holds index 2 of term 1";
+  }
+  ASSERT_EQ(cluster.log_term(2, 3), cluster.node(1).term().value());
+  ASSERT_FALSE(cluster.log_term(3, 3).has_value()) << "S1's no-op never reached S3";
+  for (const int n : {1, 2, 3}) {
+    EXPECT_LT(cluster.node(n).commit_index(), LogIndex(2))
+        << "S" << n << ": an old-term entry is not committed by counting replicas";
+  }
+  EXPECT_FALSE(cluster.reply_for(3).has_value()) << "nor is a read served on it";
   // (d) S1 crashes; S5 returns and wins with S3 and S4 (its last term is newer than theirs; S2
   // holds S1's newer no-op and refuses) and overwrites index 2 — allowed, since it was never
   // committed. The others are not ticked, so only S5 campaigns.

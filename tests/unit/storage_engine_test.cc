@@ -20,7 +20,12 @@ struct MemoryFactory {
     if (!engine) engine = std::make_unique<MemoryEngine>();
     return std::move(engine);
   }
-  void keep(std::unique_ptr<Engine> e) { engine.reset(static_cast<MemoryEngine*>(e.release())); }
+  // A reopen is a new process over the same storage: what was not synced is gone (crash()), as
+  // after a power loss — so "synced writes survive" is something this engine can fail.
+  void keep(std::unique_ptr<Engine> e) {
+    engine.reset(static_cast<MemoryEngine*>(e.release()));
+    engine->crash();
+  }
   std::unique_ptr<MemoryEngine> engine;
 };
 

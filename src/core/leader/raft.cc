@@ -417,6 +417,7 @@ ReplicaStatus Raft::status() const {
   status.log_compacted_entries_total = compacted_entries_;
   status.malformed_messages_total = malformed_messages_;
   status.peer_protocol_violations_total = protocol_violations_;
+  status.appends_resent_total = appends_resent_;
   status.first_protocol_violation = first_protocol_violation_;
   status.snapshots_sent_total = snapshots_sent_;
   status.snapshot_chunks_sent_total = snapshot_chunks_sent_;
@@ -815,6 +816,7 @@ void Raft::on_append_response(const proto::RaftMessage& message) {
         peer.next = peer.match.next();
         peer.inflight = 0;
         peer.progress_ms = now_ms_;
+        ++appends_resent_;
       }
       if (peer.next <= last_index_) send_append(NodeId(it->first), peer, false);
     }

@@ -552,6 +552,7 @@ class Raft final : public Replica {
   // Messages that break the protocol — a second leader in one term, a truncation below the
   // commit index — dropped and counted: a real safety bug, or a forged peer, never an assert.
   uint64_t protocol_violations_ = 0;
+  uint64_t appends_resent_ = 0;  // a follower's pipeline stalled (an APPEND or answer lost): resent
   std::string first_protocol_violation_;
   bool expiry_in_flight_ = false;
   TimeMs next_expiry_sweep_ms_ = 0;
