@@ -42,12 +42,12 @@ std::optional<ReadOptions> parse_read_options(std::string_view text);
 std::string to_string(const ReadOptions& options);
 
 // A position in the replicated log: the entry at `index`, written in `term`. A write's token is
-// the entry that holds it; a read's, the last entry the serving node had applied. Tokens are
-// ordered by index (a later position), then term.
+// the entry that holds it; a read's, the last entry the serving node had applied. Of two tokens
+// the later position is the one with the higher index (later(), below); the term tells whether
+// the entry at that index is still the one written (a failover may have replaced it).
 struct SessionToken {
   Term term;
   LogIndex index;
-  auto operator<=>(const SessionToken&) const = default;
   bool operator==(const SessionToken&) const = default;
 };
 

@@ -48,7 +48,7 @@ namespace replikv::core {
 
 class Keyspace {
  public:
-  // Reads the counters from the meta column of `view`, which must outlive the keyspace. Up to
+  // Reads the counters from the state column of `view`, which must outlive the keyspace. Up to
   // `cache_bytes_max` of records are cached in memory (core/record_cache.h); 0 disables.
   Keyspace(const StorageView& view, uint64_t cache_bytes_max);
 

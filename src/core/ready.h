@@ -58,8 +58,8 @@ struct ClientReply {
   std::optional<SessionToken> read_at;
 };
 
-// A message to a peer. `payload` is the serialized peer message; its schema arrives with the
-// first protocol that has peers.
+// A message to a peer. `payload` is the serialized message of the strategy's protocol (for the
+// single leader, proto::RaftMessage in proto/replikv.proto); the driver carries it as bytes.
 struct Message {
   NodeId from;
   NodeId to;

@@ -634,8 +634,9 @@ TEST(Simulator, RaftBrokenReplicaIsCaught) {
 // Only a leader's APPENDs may leave before their Ready is durable (core/ready.h, step 4). A
 // replica that lets every message out early — acknowledgements, votes — survived 700 seeds of
 // crashes without a lost write (the crash has to land in the gap between the early
-// acknowledgement and the sync); the simulator now asks the protocol of every early message, and
-// the very first seed fails.
+// acknowledgement and the sync). The driver's ledger (core/ready_ledger.h) now asks the protocol
+// of every message that leaves early (Replica::may_leave_early) and refuses any in a Ready that
+// writes a term or vote; the simulator fails the run on one, and the very first seed fails.
 TEST(Simulator, RaftMessagesLeavingEarlyAreCaught) {
   SimOptions options = leader_run(1, 3);
   options.broken_messages_early = true;
