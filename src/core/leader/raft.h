@@ -77,6 +77,7 @@
 #include <vector>
 
 #include "core/keyspace.h"
+#include "core/leader/commit_rule.h"
 #include "core/leader/snapshot.h"
 #include "core/random.h"
 #include "core/replica.h"
@@ -84,17 +85,7 @@
 
 namespace replikv::core {
 
-// When a write is acknowledged — committed — in the single-leader strategy (docs/replication.md):
-// the highest entry of the leader's term that meets the policy, and everything before it.
-enum class AckPolicy : uint8_t {
-  majority,  // a majority holds it durably (Raft)
-  async,     // the leader holds it durably
-  count,     // the leader and `ack_followers` followers hold it durably (semi-sync, `ANY k`)
-  sync,      // the leader and every (voting) follower hold it durably
-};
-
-// Parses "majority", "async", "sync" or a follower count k (1 .. members − 1); nullopt otherwise.
-std::optional<std::pair<AckPolicy, uint32_t>> parse_ack(std::string_view text, size_t members);
+// AckPolicy, parse_ack and the commit rule's arithmetic: core/leader/commit_rule.h.
 
 struct RaftOptions {
   NodeId node_id{1};
