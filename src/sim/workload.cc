@@ -1,0 +1,217 @@
+// The simulated clients: operations chosen from the seed, their replies read by outcome, and the
+// history (check/history.h) they write.
+#include "sim/simulation.h"
+
+#include <fmt/compile.h>
+
+namespace replikv::sim::detail {
+
+// The operation's value as the history records it: null for a read, [expected, new] for a cas.
+std::string value_json(const PendingOp& op) {
+  if (op.f == check::Function::read) return "null";
+  if (op.f == check::Function::cas) {
+    return fmt::format("[{},{}]", op.expected ? std::to_string(*op.expected) : "null", op.value);
+  }
+  return std::to_string(op.value);
+}
+
+void Simulation::record_invoke(const Client& client, const PendingOp& op) {
+  const std::string value = value_json(op);
+  fmt::format_to(fmt::appender(history_),
+                 FMT_COMPILE("{{\"process\":{},\"type\":\"invoke\",\"f\":\"{}\",\"key\":\"{}\","
+                             "\"value\":{},\"time\":{},\"node\":{}{}{}{}{}}}\n"),
+                 client.process, check::to_string(op.f), op.key, value, events_.now_ns(), op.node,
+                 op.final ? ",\"final\":true" : "",
+                 op.consistency.empty() ? "" : ",\"consistency\":\"", op.consistency,
+                 op.consistency.empty() ? "" : "\"");
+}
+
+void Simulation::complete(Client& client, const char* type, const std::string& value_json) {
+  const PendingOp& op = client.pending;
+  fmt::format_to(fmt::appender(history_),
+                 FMT_COMPILE("{{\"process\":{},\"type\":\"{}\",\"f\":\"{}\",\"key\":\"{}\","
+                             "\"value\":{},\"time\":{},\"node\":{}{}{}{}{}}}\n"),
+                 client.process, type, check::to_string(op.f), op.key, value_json, events_.now_ns(),
+                 op.node, op.final ? ",\"final\":true" : "",
+                 op.consistency.empty() ? "" : ",\"consistency\":\"", op.consistency,
+                 op.consistency.empty() ? "" : "\"");
+  client.busy = false;
+  if (std::string_view(type) == "ok")
+    ++stats_.ok;
+  else if (std::string_view(type) == "fail")
+    ++stats_.failed;
+  else {
+    ++stats_.unknown;
+    client.process = next_process_++;  // an unknown outcome ends this process, as in Jepsen
+  }
+  const int64_t think_us = client.backoff ? rng_.between(10'000, 30'000) : rng_.between(0, 2000);
+  client.backoff = false;
+  events_.after(think_us * ns_per_us, [this, &client] { next_operation(client); });
+}
+
+void Simulation::invoke(Client& client, PendingOp op) {
+  op.sequence = client.next_sequence++;
+  client.pending = op;
+  client.busy = true;
+  ++(op.final ? stats_.final_reads : stats_.invoked);
+  record_invoke(client, op);
+  core::Request request;
+  switch (op.f) {
+    case check::Function::read:
+      request = core::GetRequest{op.key};
+      break;
+    case check::Function::cas:
+      request = core::CasRequest{
+          op.key,
+          op.expected ? std::optional<std::string>(std::to_string(*op.expected)) : std::nullopt,
+          std::to_string(op.value)};
+      break;
+    default:
+      request = core::SetRequest{op.key, std::to_string(op.value), {}, {}, false};
+      break;
+  }
+  Node& node = *nodes_[static_cast<size_t>(op.node - 1)];
+  const core::ConnectionId connection(static_cast<uint64_t>(client.index + 1));
+  send(client_endpoint(client.index), op.node, false,
+       [this, &node, connection, sequence = op.sequence, request = std::move(request),
+        read = op.read, session = client.session] {
+         input(node, [&node, connection, sequence, request, read, session] {
+           node.replica->client_request({connection, sequence, request, read, session});
+         });
+       });
+  const int64_t timeout_ns = options_.client_timeout_ms * ns_per_ms;
+  events_.after(timeout_ns, [this, &client, sequence = op.sequence] {
+    if (!client.busy || client.pending.sequence != sequence) return;
+    if (client.pending.final) final_reads_.push_front(retarget(client.pending, 0));
+    complete(client, "info", value_json(client.pending));
+  });
+}
+
+void Simulation::on_reply(int client_index, uint64_t sequence, const core::Reply& reply,
+                          std::optional<core::SessionToken> token) {
+  Client& client = clients_[static_cast<size_t>(client_index)];
+  if (!client.busy || client.pending.sequence != sequence) return;  // late: already timed out
+  if (token) client.session = client.session ? core::later(*client.session, *token) : *token;
+  switch (reply.outcome) {
+    case core::Outcome::ok:
+      break;
+    case core::Outcome::not_leader:
+      client.leader_hint = reply.leader ? static_cast<int>(reply.leader->value()) : 0;
+      // A final read refused for not reaching the leader is asked again, of the leader.
+      if (client.pending.final)
+        final_reads_.push_front(retarget(client.pending, client.leader_hint));
+      // A client that was told no leader is known waits a little before its next attempt.
+      if (client.leader_hint == 0) client.backoff = true;
+      complete(client, "fail", value_json(client.pending));
+      return;
+    case core::Outcome::refused:
+      complete(client, "fail", value_json(client.pending));
+      return;
+    case core::Outcome::unknown:
+      // The node cannot rule out that the write takes effect: unknown, not failed.
+      complete(client, "info", value_json(client.pending));
+      return;
+  }
+  if (client.pending.f == check::Function::read) {
+    complete(client, "ok", reply.kind == core::Reply::Kind::bulk ? reply.text : "null");
+  } else if (client.pending.f == check::Function::cas) {
+    // 0: the value did not match, nothing was written — a definite failure.
+    complete(client, reply.integer == 1 ? "ok" : "fail", value_json(client.pending));
+  } else {
+    complete(client, "ok", std::to_string(client.pending.value));
+  }
+}
+
+// Raft reads go at every consistency: the cluster's default (linearizable, or at the leader under
+// async), session, bounded (a bound of a few heartbeat intervals, or a tight one that is often
+// refused), and eventual. The checkers hold each to its promise.
+void Simulation::choose_consistency(PendingOp& op) {
+  const uint64_t pick = rng_.below(100);
+  if (pick < 40) {
+    op.read = {};
+    op.consistency = core::to_string(strategy_->read_default(settings_));
+  } else if (pick < 65) {
+    op.read = {core::ReadConsistency::session, 0};
+    op.consistency = "session";
+  } else if (pick < 85) {
+    const int64_t lag_ms = traits_.lag_known_within_ms;
+    op.read = {core::ReadConsistency::bounded, rng_.below(2) == 0 ? 4 * lag_ms : lag_ms};
+    op.consistency = core::to_string(op.read);
+  } else {
+    op.read = {core::ReadConsistency::eventual, 0};
+    op.consistency = "eventual";
+  }
+}
+
+PendingOp Simulation::retarget(PendingOp op, int leader_hint) {
+  op.node = leader_hint != 0 ? leader_hint : static_cast<int>(rng_.between(1, options_.nodes));
+  return op;
+}
+
+void Simulation::next_operation(Client& client) {
+  if (client.busy) return;
+  if (final_phase_) {
+    if (client.index != 0 || final_reads_.empty()) return;
+    PendingOp op = final_reads_.front();
+    final_reads_.pop_front();
+    invoke(client, op);
+    return;
+  }
+  if (stats_.invoked >= options_.ops) return;
+  PendingOp op;
+  // Half the operations go to any node (a follower forwards them), half to the leader a refusal
+  // last named.
+  const bool anywhere = client.leader_hint == 0 || rng_.below(2) == 0;
+  op.node = anywhere ? static_cast<int>(rng_.between(1, options_.nodes)) : client.leader_hint;
+  const uint64_t choice = rng_.below(100);
+  if (choice < 45) {
+    op.f = check::Function::read;
+    op.key = "k" + std::to_string(rng_.below(static_cast<uint64_t>(options_.keys)));
+    if (options_.mixed_reads && !traits_.read_consistencies.empty()) choose_consistency(op);
+  } else if (choice < 78) {
+    op.f = check::Function::write;
+    op.key = "k" + std::to_string(rng_.below(static_cast<uint64_t>(options_.keys)));
+    op.value = static_cast<int64_t>(next_value_++);
+    last_written_[op.key] = op.value;
+  } else if (choice < 85) {
+    // A cas that expects the last value any client asked for (it may not have won), or absence.
+    op.f = check::Function::cas;
+    op.key = "k" + std::to_string(rng_.below(static_cast<uint64_t>(options_.keys)));
+    const auto last = last_written_.find(op.key);
+    if (last != last_written_.end() && rng_.below(5) != 0) op.expected = last->second;
+    op.value = static_cast<int64_t>(next_value_++);
+    last_written_[op.key] = op.value;
+  } else {
+    op.f = check::Function::insert;
+    op.value = static_cast<int64_t>(next_insert_++);
+    op.key = "i" + std::to_string(op.value);
+    insert_keys_.push_back(op.key);
+  }
+  invoke(client, op);
+}
+
+void Simulation::start_final_phase() {
+  final_phase_ = true;
+  // Every key, from every node: the registers and each insert.
+  std::vector<std::string> keys;
+  for (int k = 0; k < options_.keys; ++k) keys.push_back(fmt::format("k{}", k));
+  keys.insert(keys.end(), insert_keys_.begin(), insert_keys_.end());
+  // Strategies that answer reads through a leader: one final read per key is enough (a refused
+  // one is asked again of the leader). Others are read from every node.
+  const int read_from = traits_.final_reads_at_leader ? 1 : options_.nodes;
+  for (int node = 1; node <= read_from; ++node) {
+    for (const auto& key : keys) {
+      PendingOp op;
+      op.f = check::Function::read;
+      op.key = key;
+      op.node = node;
+      op.final = true;
+      final_reads_.push_back(op);
+    }
+  }
+  Client& reader = clients_[0];
+  reader.process = next_process_++;
+  next_operation(reader);
+}
+
+}  // namespace replikv::sim::detail
