@@ -27,6 +27,8 @@ struct SettingSpec {
   uint64_t min = 0;                  // unsigned_integer
   uint64_t max = UINT64_MAX;         // unsigned_integer
   std::vector<std::string> choices;  // choice
+  // Every node of a cluster must have the same value (the handshake compares them: fingerprint()).
+  bool cluster_wide = false;
   // text: the error for a value that does not fit (without the key's name), or nullopt.
   std::function<std::optional<std::string>(std::string_view)> check_text;
 };

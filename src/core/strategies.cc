@@ -24,6 +24,14 @@ std::vector<std::unique_ptr<Strategy>>& registry() {
 
 }  // namespace
 
+std::string fingerprint(const Strategy& strategy, const Settings& settings) {
+  std::string out(strategy.name());
+  for (const auto& spec : strategy.setting_specs()) {
+    if (spec.cluster_wide) out += " " + spec.name + "=" + settings.text(spec.name);
+  }
+  return out;
+}
+
 std::vector<const Strategy*> strategies() {
   std::vector<const Strategy*> out;
   for (const auto& strategy : registry()) out.push_back(strategy.get());

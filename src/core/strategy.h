@@ -155,6 +155,11 @@ class Strategy {
   virtual void simulation_node_settings(Settings&, const SimulationContext&) const {}
 };
 
+// The strategy's name and its cluster-wide settings as key=value, e.g. "leader ack=majority
+// failover=auto": what the peer handshake compares, so that nodes that would disagree on what is
+// committed never talk.
+std::string fingerprint(const Strategy& strategy, const Settings& settings);
+
 // The registered strategies, in registration order (the built-in ones first).
 std::vector<const Strategy*> strategies();
 // The strategy of that name, or nullptr.

@@ -229,6 +229,7 @@ asio::awaitable<void> PeerTransport::dial(std::shared_ptr<Peer> peer) {
       hello.set_from(self_);
       hello.set_to(peer->id);
       hello.set_duplex(duplex_);
+      hello.set_strategy(fingerprint_);
       hello_frame.clear();
       append_frame(hello_frame, hello.SerializeAsString());
       std::tie(ec, std::ignore) =
@@ -282,6 +283,12 @@ bool PeerTransport::take_hello(std::string_view payload, const std::shared_ptr<L
   } else if (hello.cluster_id() != cluster_id_) {
     why = fmt::format("node {} belongs to cluster '{}', not '{}'", hello.from(), hello.cluster_id(),
                       cluster_id_);
+  } else if (!hello.strategy().empty() && !fingerprint_.empty() &&
+             hello.strategy() != fingerprint_) {
+    why = fmt::format(
+        "node {} runs '{}', and this node runs '{}': the strategy and its "
+        "cluster-wide settings must agree",
+        hello.from(), hello.strategy(), fingerprint_);
   } else if (!is_member(hello.from())) {
     why = fmt::format("node {} is not a member", hello.from());
   } else if (hello.to() != self_) {

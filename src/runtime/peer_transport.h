@@ -80,6 +80,9 @@ class PeerTransport {
   void send(core::Message message);
   // For tests: dial without asking for answers on the connection (a node before duplex links).
   void set_duplex(bool on) { duplex_ = on; }
+  // The strategy and its cluster-wide settings (core::fingerprint), sent in every hello; a peer
+  // whose hello carries another is refused (an empty one, from an older node, is accepted).
+  void set_fingerprint(std::string fingerprint) { fingerprint_ = std::move(fingerprint); }
 
   LinkFaults& faults(uint32_t peer) { return faults_[peer]; }
   const std::map<uint32_t, LinkFaults>& all_faults() const { return faults_; }
@@ -125,6 +128,7 @@ class PeerTransport {
   PeerCounters counters_;
   core::Rng rng_;
   bool stopped_ = false;
+  std::string fingerprint_;
   bool duplex_ = true;
 };
 

@@ -127,6 +127,7 @@ std::optional<std::string> Server::Impl::start_replica() {
                                             replica->peer_message(std::move(message));
                                             schedule_flush();
                                           });
+  peers->set_fingerprint(core::fingerprint(strategy, config.strategy_settings));
   return std::nullopt;
 }
 

@@ -34,7 +34,8 @@ inline constexpr int64_t epoch_ms = 1'700'000'000'000;
 inline constexpr int64_t tick_interval_ms = 10;
 inline constexpr int64_t quiesce_ms = 500;
 inline constexpr uint64_t admin_connection = 1'000'000;  // the operator's (failover) connection
-inline constexpr int64_t settle_ms_max = 5000;  // quiescing, at most, while a snapshot install goes on
+inline constexpr int64_t settle_ms_max =
+    5000;  // quiescing, at most, while a snapshot install goes on
 
 // The run's strategy settings: what the strategy asks for in simulation, then the caller's.
 std::optional<std::string> run_settings(const SimOptions& options, core::Settings& out);

@@ -25,7 +25,8 @@ uint16_t free_port() {
 
 // Node 1 sends "ping N", node 2 answers each with "pong N", `rounds` times, one at a time.
 struct PingPong {
-  explicit PingPong(bool first_duplex) {
+  explicit PingPong(bool first_duplex, std::string fingerprint_one = {},
+                    std::string fingerprint_two = {}) {
     const uint16_t port1 = free_port();
     const uint16_t port2 = free_port();
     const std::map<uint32_t, std::string> members{{1, fmt::format("127.0.0.1:{}", port1)},
@@ -45,6 +46,8 @@ struct PingPong {
       two->send({core::NodeId(2), core::NodeId(1), "pong" + message.payload.substr(4)});
     });
     one->set_duplex(first_duplex);
+    one->set_fingerprint(std::move(fingerprint_one));
+    two->set_fingerprint(std::move(fingerprint_two));
     EXPECT_FALSE(one->listen("127.0.0.1", port1).has_value());
     EXPECT_FALSE(two->listen("127.0.0.1", port2).has_value());
     one->start();
@@ -88,6 +91,25 @@ TEST(PeerTransport, ACallerThatDoesNotReadGetsAnswersOnTheOtherConnection) {
   EXPECT_EQ(test.pongs, PingPong::rounds);
   EXPECT_EQ(test.two->counters().messages_sent, static_cast<uint64_t>(PingPong::rounds));
   EXPECT_EQ(test.two->counters().messages_sent_back, 0u);
+}
+
+// Nodes whose strategies or cluster-wide settings differ (core::fingerprint) never talk: each
+// refuses the other's hello, counted. The same fingerprint, or none from an older node, connects.
+TEST(PeerTransport, APeerWithAnotherStrategyFingerprintIsRefused) {
+  PingPong refused(true, "leader ack=majority failover=auto", "leader ack=async failover=auto");
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(1500);
+  while (std::chrono::steady_clock::now() < deadline) {
+    refused.io.run_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_FALSE(refused.one->connected(2) && refused.two->connected(1));
+  EXPECT_GT(refused.one->counters().handshakes_refused + refused.two->counters().handshakes_refused,
+            0u);
+  PingPong same(true, "leader ack=sync failover=auto", "leader ack=sync failover=auto");
+  same.play();
+  EXPECT_EQ(same.pongs, PingPong::rounds);
+  PingPong older(true, "leader ack=sync failover=auto", "");
+  older.play();
+  EXPECT_EQ(older.pongs, PingPong::rounds);
 }
 
 // A peer that goes away and comes back on the same port: the connection it dialed breaks, the

@@ -13,6 +13,12 @@
 namespace replikv::core::leader {
 namespace {
 
+// A setting every node of the cluster must share: the peer handshake refuses a node without it.
+SettingSpec cluster_wide(SettingSpec spec) {
+  spec.cluster_wide = true;
+  return spec;
+}
+
 // The single leader's own checks of a simulated run:
 //   commit-index   no node's stored commit index moves back across a crash, none restarts below
 //                  what it had stored, and no committed entry is rolled back (all expected under
@@ -124,13 +130,14 @@ class LeaderStrategy final : public Strategy {
 
   const std::vector<SettingSpec>& setting_specs() const override {
     static const std::vector<SettingSpec> specs = {
-        text_setting("ack",
-                     "when a write is acknowledged — \"majority\" (default: a majority holds it "
-                     "durably), \"async\" (the leader does), \"sync\" (every follower does too), "
-                     "or k (the leader and k followers)",
-                     "majority"),
-        choice_setting("failover", "\"auto\" — the followers elect a new leader (Raft)", {"auto"},
-                       "auto"),
+        cluster_wide(text_setting(
+            "ack",
+            "when a write is acknowledged — \"majority\" (default: a majority holds it durably), "
+            "\"async\" (the leader does), \"sync\" (every follower does too), or k (the leader "
+            "and k followers); the same on every node",
+            "majority")),
+        cluster_wide(choice_setting(
+            "failover", "\"auto\" — the followers elect a new leader (Raft)", {"auto"}, "auto")),
         boolean_setting("redirect",
                         "a follower refuses writes and reads naming the leader (true) instead of "
                         "forwarding them (false, default)",
