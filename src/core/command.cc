@@ -169,6 +169,11 @@ std::optional<int64_t> parse_int64(std::string_view text) {
   return value;
 }
 
+bool answered_by_strategy(const Request& request) {
+  return std::visit([](const auto& r) { return strategy_answers_v<std::decay_t<decltype(r)>>; },
+                    request);
+}
+
 bool is_write(const Request& request) {
   return std::holds_alternative<SetRequest>(request) ||
          std::holds_alternative<DelRequest>(request) ||

@@ -12,6 +12,8 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <tuple>
+#include <type_traits>
 #include <variant>
 #include <vector>
 
@@ -126,7 +128,36 @@ using Request = std::variant<GetRequest, SetRequest, DelRequest, ExistsRequest, 
                              MSetRequest, IncrByRequest, DbSizeRequest, ScanRequest, KeysRequest,
                              TtlRequest, CasRequest, ExpireRequest, WaitRequest, FailoverRequest>;
 
+// Who answers what. The keyspace (core/keyspace.h) serves these …
+using KeyspaceRequestTypes =
+    std::tuple<GetRequest, SetRequest, DelRequest, ExistsRequest, MGetRequest, MSetRequest,
+               IncrByRequest, DbSizeRequest, ScanRequest, KeysRequest, TtlRequest, CasRequest,
+               ExpireRequest>;
+// … and the replication strategy answers these itself: WAIT counts replicas, FAILOVER moves
+// leadership (answer_strategy_request, core/replica.h).
+using StrategyRequestTypes = std::tuple<WaitRequest, FailoverRequest>;
+
+template <typename T, typename Tuple>
+struct tuple_has;
+template <typename T, typename... Ts>
+struct tuple_has<T, std::tuple<Ts...>> : std::bool_constant<(std::is_same_v<T, Ts> || ...)> {};
+template <typename T>
+inline constexpr bool keyspace_serves_v = tuple_has<T, KeyspaceRequestTypes>::value;
+template <typename T>
+inline constexpr bool strategy_answers_v = tuple_has<T, StrategyRequestTypes>::value;
+
+// Every type of Request is answered by exactly one of them: a new request type that neither
+// takes up does not compile.
+template <typename... Ts>
+constexpr bool answered_once(std::variant<Ts...>*) {
+  return ((keyspace_serves_v<Ts> != strategy_answers_v<Ts>)&&...);
+}
+static_assert(answered_once(static_cast<Request*>(nullptr)),
+              "every request type is served by the keyspace or answered by the strategy, not both");
+
 bool is_write(const Request& request);
+// Whether the strategy answers it itself (StrategyRequestTypes) rather than the keyspace.
+bool answered_by_strategy(const Request& request);
 
 // Parses a core command (`spec.handler == core`, arity already checked). On bad arguments returns
 // the error reply Redis gives.

@@ -48,28 +48,41 @@ void Keyspace::read_counters() {
 }
 
 Reply Keyspace::execute(const Request& request, TimeMs now_ms) {
+  REPLIKV_ASSERT(!answered_by_strategy(request), "the strategy answers WAIT and FAILOVER itself");
   Reply reply = std::visit(
       [&](const auto& r) -> Reply {
         using T = std::decay_t<decltype(r)>;
-        if constexpr (std::is_same_v<T, GetRequest>) return get(r, now_ms);
-        if constexpr (std::is_same_v<T, SetRequest>) return set(r, now_ms);
-        if constexpr (std::is_same_v<T, DelRequest>) return del(r, now_ms);
-        if constexpr (std::is_same_v<T, ExistsRequest>) return exists(r, now_ms);
-        if constexpr (std::is_same_v<T, MGetRequest>) return mget(r, now_ms);
-        if constexpr (std::is_same_v<T, MSetRequest>) return mset(r);
-        if constexpr (std::is_same_v<T, IncrByRequest>) return incr_by(r, now_ms);
-        if constexpr (std::is_same_v<T, DbSizeRequest>) {
+        if constexpr (std::is_same_v<T, GetRequest>) {
+          return get(r, now_ms);
+        } else if constexpr (std::is_same_v<T, SetRequest>) {
+          return set(r, now_ms);
+        } else if constexpr (std::is_same_v<T, DelRequest>) {
+          return del(r, now_ms);
+        } else if constexpr (std::is_same_v<T, ExistsRequest>) {
+          return exists(r, now_ms);
+        } else if constexpr (std::is_same_v<T, MGetRequest>) {
+          return mget(r, now_ms);
+        } else if constexpr (std::is_same_v<T, MSetRequest>) {
+          return mset(r);
+        } else if constexpr (std::is_same_v<T, IncrByRequest>) {
+          return incr_by(r, now_ms);
+        } else if constexpr (std::is_same_v<T, DbSizeRequest>) {
           return Reply::number(static_cast<int64_t>(key_count_));
-        }
-        if constexpr (std::is_same_v<T, ScanRequest>) return scan(r, now_ms);
-        if constexpr (std::is_same_v<T, KeysRequest>) return keys(r, now_ms);
-        if constexpr (std::is_same_v<T, TtlRequest>) return ttl(r, now_ms);
-        if constexpr (std::is_same_v<T, CasRequest>) return cas(r, now_ms);
-        if constexpr (std::is_same_v<T, ExpireRequest>) return expire(r, now_ms);
-        // WAIT is the replica's to answer (it counts followers); the keyspace has none.
-        if constexpr (std::is_same_v<T, WaitRequest>) return Reply::number(0);
-        if constexpr (std::is_same_v<T, FailoverRequest>) {
-          return Reply::error("ERR FAILOVER needs a replicated strategy (strategy \"leader\")");
+        } else if constexpr (std::is_same_v<T, ScanRequest>) {
+          return scan(r, now_ms);
+        } else if constexpr (std::is_same_v<T, KeysRequest>) {
+          return keys(r, now_ms);
+        } else if constexpr (std::is_same_v<T, TtlRequest>) {
+          return ttl(r, now_ms);
+        } else if constexpr (std::is_same_v<T, CasRequest>) {
+          return cas(r, now_ms);
+        } else if constexpr (std::is_same_v<T, ExpireRequest>) {
+          return expire(r, now_ms);
+        } else {
+          // The strategy answers the rest itself (command.h, StrategyRequestTypes); a request
+          // type the keyspace is to serve but does not is a compile error here.
+          static_assert(strategy_answers_v<T>, "the keyspace serves every KeyspaceRequestTypes");
+          return Reply::error("ERR not a keyspace request");
         }
       },
       request);

@@ -9,6 +9,8 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <type_traits>
+#include <variant>
 #include <vector>
 
 #include "core/command.h"
@@ -27,6 +29,36 @@ struct ClientRequest {
   // last write's. None when it has had none.
   std::optional<SessionToken> session;
 };
+
+// One callable of several lambdas: Overloaded{[](const A&) {…}, [](const B&) {…}}.
+template <typename... Fs>
+struct Overloaded : Fs... {
+  using Fs::operator()...;
+};
+template <typename... Fs>
+Overloaded(Fs...) -> Overloaded<Fs...>;
+
+// For a strategy's client_request: calls `answer` with the typed request when it is one the
+// strategy answers itself (WAIT, FAILOVER: command.h, StrategyRequestTypes) and returns true;
+// returns false for a request the keyspace serves. `answer` must take every one of those types —
+// a strategy that leaves one out does not compile. (`answer` may move the ClientRequest the typed
+// request belongs to; it must not use the typed request after that.)
+template <typename Answer>
+bool answer_strategy_request(const Request& request, Answer&& answer) {
+  return std::visit(
+      [&](const auto& typed) -> bool {
+        using T = std::decay_t<decltype(typed)>;
+        if constexpr (strategy_answers_v<T>) {
+          static_assert(std::is_invocable_v<Answer, const T&>,
+                        "a strategy answers every request of StrategyRequestTypes");
+          answer(typed);
+          return true;
+        } else {
+          return false;
+        }
+      },
+      request);
+}
 
 // What a leader knows of one follower.
 struct FollowerStatus {

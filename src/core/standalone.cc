@@ -11,19 +11,21 @@ Standalone::Standalone(const StorageView& view, Rng rng, StandaloneOptions optio
     : options_(options), rng_(rng), keyspace_(view, options.cache_bytes_max) {}
 
 void Standalone::client_request(ClientRequest request) {
-  if (std::holds_alternative<FailoverRequest>(request.request)) {
-    pending_.replies.push_back(
-        {request.connection, request.sequence,
-         Reply::error("ERR FAILOVER needs a replicated strategy (strategy \"leader\")"),
-         std::nullopt, std::nullopt});
-    return;
-  }
-  if (std::holds_alternative<WaitRequest>(request.request)) {
-    // A single node has no followers to wait for.
-    pending_.replies.push_back(
-        {request.connection, request.sequence, Reply::number(0), std::nullopt, std::nullopt});
-    return;
-  }
+  const bool answered = answer_strategy_request(
+      request.request,
+      Overloaded{[&](const WaitRequest&) {
+                   // A single node has no replicas to wait for.
+                   pending_.replies.push_back({request.connection, request.sequence,
+                                               Reply::number(0), std::nullopt, std::nullopt});
+                 },
+                 [&](const FailoverRequest&) {
+                   pending_.replies.push_back(
+                       {request.connection, request.sequence,
+                        Reply::error("ERR FAILOVER needs a replicated strategy with a leader "
+                                     "(strategy \"leader\"); this node runs standalone"),
+                        std::nullopt, std::nullopt});
+                 }});
+  if (answered) return;
   const bool write = is_write(request.request);
   Reply reply = keyspace_.execute(request.request, now_ms_);
   if (write) {

@@ -51,11 +51,12 @@ std::optional<SequenceWindow> SequenceWindow::decode(std::string_view bytes) {
 // --- Clients --------------------------------------------------------------------------------
 
 void Raft::client_request(ClientRequest request) {
-  if (std::holds_alternative<WaitRequest>(request.request)) {
-    client_wait(std::move(request));
-  } else if (std::holds_alternative<FailoverRequest>(request.request)) {
-    client_failover(std::move(request));
-  } else if (is_write(request.request)) {
+  const bool answered = answer_strategy_request(
+      request.request,
+      Overloaded{[&](const WaitRequest&) { client_wait(std::move(request)); },
+                 [&](const FailoverRequest&) { client_failover(std::move(request)); }});
+  if (answered) return;
+  if (is_write(request.request)) {
     client_write(std::move(request));
   } else {
     client_read(std::move(request));
