@@ -3,6 +3,7 @@
 #include <functional>
 #include <map>
 
+#include <fmt/compile.h>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -166,6 +167,78 @@ std::variant<History, ParseError> parse_history(std::istream& input) {
     if (event.contains("node") && !op.node) op.node = node_name(event["node"]);
   }
   return history;
+}
+
+const char* to_string(EventType type) {
+  switch (type) {
+    case EventType::invoke:
+      return "invoke";
+    case EventType::ok:
+      return "ok";
+    case EventType::fail:
+      return "fail";
+    case EventType::info:
+      return "info";
+  }
+  return "info";
+}
+
+std::string json_string(std::string_view text) { return nlohmann::json(std::string(text)).dump(); }
+
+namespace {
+
+// Keys are plain in every tool's workload ("k3", "i12"): they go as they are; anything a JSON
+// string cannot hold as is goes through the escaper.
+bool plain(std::string_view text) {
+  for (const char c : text) {
+    if (c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+void write_event(fmt::memory_buffer& out, const OperationEvent& event, int64_t time_ns) {
+  const auto appender = fmt::appender(out);
+  if (plain(event.key)) {
+    fmt::format_to(appender,
+                   FMT_COMPILE("{{\"process\":{},\"type\":\"{}\",\"f\":\"{}\",\"key\":\"{}\","
+                               "\"value\":{},\"time\":{}"),
+                   event.process, to_string(event.type), to_string(event.f), event.key, event.value,
+                   time_ns);
+  } else {
+    fmt::format_to(appender,
+                   FMT_COMPILE("{{\"process\":{},\"type\":\"{}\",\"f\":\"{}\",\"key\":{},"
+                               "\"value\":{},\"time\":{}"),
+                   event.process, to_string(event.type), to_string(event.f), json_string(event.key),
+                   event.value, time_ns);
+  }
+  if (event.node) fmt::format_to(appender, FMT_COMPILE(",\"node\":{}"), *event.node);
+  if (event.final) fmt::format_to(appender, FMT_COMPILE(",\"final\":true"));
+  if (!event.consistency.empty()) {
+    if (plain(event.consistency)) {
+      fmt::format_to(appender, FMT_COMPILE(",\"consistency\":\"{}\""), event.consistency);
+    } else {
+      fmt::format_to(appender, FMT_COMPILE(",\"consistency\":{}"), json_string(event.consistency));
+    }
+  }
+  fmt::format_to(appender, FMT_COMPILE("}}\n"));
+}
+
+void write_digest(fmt::memory_buffer& out, int64_t node, std::string_view value, int64_t time_ns) {
+  fmt::format_to(fmt::appender(out),
+                 FMT_COMPILE("{{\"type\":\"digest\",\"node\":{},\"value\":{},\"time\":{}}}\n"),
+                 node, value, time_ns);
+}
+
+void write_heal(fmt::memory_buffer& out, int64_t time_ns) {
+  fmt::format_to(fmt::appender(out), FMT_COMPILE("{{\"type\":\"heal\",\"time\":{}}}\n"), time_ns);
+}
+
+void write_nemesis(fmt::memory_buffer& out, std::string_view what, int64_t time_ns) {
+  fmt::format_to(fmt::appender(out),
+                 FMT_COMPILE("{{\"type\":\"nemesis\",\"value\":{},\"time\":{}}}\n"),
+                 json_string(what), time_ns);
 }
 
 }  // namespace replikv::check

@@ -22,8 +22,11 @@
 #include <limits>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
+
+#include <fmt/format.h>
 
 namespace replikv::check {
 
@@ -87,6 +90,31 @@ struct ParseError {
 
 // Reads a JSONL history. Returns the history, or the first error with its line number.
 std::variant<History, ParseError> parse_history(std::istream& input);
+
+// The writer: every history line any tool records (the simulator, chaos, the nemesis) is written
+// here, beside the parser that reads it, so the two cannot drift apart.
+
+// An operation's event as written: its invocation, or its completion.
+enum class EventType : uint8_t { invoke, ok, fail, info };
+struct OperationEvent {
+  int64_t process = 0;
+  EventType type = EventType::invoke;
+  Function f = Function::read;
+  std::string_view key;
+  std::string_view value = "null";  // JSON text: an integer, a string, null, or [expected, new]
+  std::optional<int64_t> node;      // the node asked
+  bool final = false;               // a read of the final phase
+  std::string_view consistency;     // a read's consistency; empty: none given
+};
+// Each appends one line, stamped `time_ns`, to `out`.
+void write_event(fmt::memory_buffer& out, const OperationEvent& event, int64_t time_ns);
+// `value` is JSON text (a digest as a string, or null when the node did not answer).
+void write_digest(fmt::memory_buffer& out, int64_t node, std::string_view value, int64_t time_ns);
+void write_heal(fmt::memory_buffer& out, int64_t time_ns);
+void write_nemesis(fmt::memory_buffer& out, std::string_view what, int64_t time_ns);
+// `text` as a JSON string (quoted and escaped).
+std::string json_string(std::string_view text);
+const char* to_string(EventType type);
 
 const char* to_string(Function f);
 const char* to_string(Outcome outcome);

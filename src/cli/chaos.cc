@@ -107,7 +107,7 @@ std::string value_json(const RespValue& reply) {
   if (!text.empty() && text.size() < 19 &&
       text.find_first_not_of("0123456789") == std::string::npos)
     return text;
-  return json_string(text);
+  return check::json_string(text);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -175,23 +175,26 @@ class Client {
   void one_operation() {
     const int64_t draw = inserter_ ? 0 : uniform(0, 99) * 65 / 100 + 35;
     const std::string key = fmt::format("r{}", uniform(0, w_.options.keys - 1));
-    std::string f, invoke_value = "null", op_key = key;
+    using check::EventType;
+    using check::Function;
+    Function f = Function::read;
+    std::string invoke_value = "null", op_key = key;
     std::vector<std::string> command;
     std::optional<int64_t> written;
     if (draw < 35) {
-      f = "insert";
+      f = Function::insert;
       written = w_.next_value.fetch_add(1);
       op_key = fmt::format("i{}", w_.next_insert.fetch_add(1));
       command = {"SET", op_key, std::to_string(*written)};
     } else if (draw < 60) {
-      f = "write";
+      f = Function::write;
       written = w_.next_value.fetch_add(1);
       command = {"SET", key, std::to_string(*written)};
     } else if (draw < 90) {
-      f = "read";
+      f = Function::read;
       command = {"GET", key};
     } else {
-      f = "cas";
+      f = Function::cas;
       written = w_.next_value.fetch_add(1);
       const auto seen = last_seen_.find(key);
       if (seen == last_seen_.end() || !seen->second) {
@@ -202,36 +205,35 @@ class Client {
         invoke_value = fmt::format("[{},{}]", *seen->second, *written);
       }
     }
-    if (written && f != "cas") invoke_value = std::to_string(*written);
-    const std::string common =
-        fmt::format("\"process\":{},\"f\":\"{}\",\"key\":\"{}\"", process_, f, op_key);
-    const std::string node_field = fmt::format(",\"node\":{}", node_);
-    const std::string consistency =
-        f == "read" ? fmt::format(",\"consistency\":{}", json_string(w_.read)) : "";
-    w_.recorder.record(fmt::format("{},\"type\":\"invoke\",\"value\":{}{}{}", common, invoke_value,
-                                   node_field, consistency));
+    if (written && f != Function::cas) invoke_value = std::to_string(*written);
+    const std::string_view consistency = f == Function::read ? w_.read : std::string_view();
+    w_.recorder.operation(
+        {process_, EventType::invoke, f, op_key, invoke_value, node_, false, consistency});
     const auto reply = connection_.call(command, static_cast<int>(w_.options.client_timeout_ms));
-    std::string type = "ok", value = invoke_value;
+    EventType type = EventType::ok;
+    std::string value = invoke_value;
     if (!reply) {
-      type = "info";
+      type = EventType::info;
     } else if (reply->is_error()) {
       // An unknown outcome (-TIMEOUT: it may still take effect) is `info`; every other error is
       // a definite refusal (docs/replication.md "What an error means").
       const core::Outcome outcome = core::Reply::from_error_text(reply->text).outcome;
-      type = outcome == core::Outcome::unknown ? "info" : "fail";
-    } else if (f == "read") {
+      type = outcome == core::Outcome::unknown ? EventType::info : EventType::fail;
+    } else if (f == Function::read) {
       value = value_json(*reply);
       last_seen_[key] = reply->kind == RespValue::Kind::nil
                             ? std::nullopt
                             : std::optional<int64_t>(std::atoll(reply->text.c_str()));
-    } else if (f == "cas") {
-      type = reply->kind == RespValue::Kind::integer && reply->integer == 1 ? "ok" : "fail";
+    } else if (f == Function::cas) {
+      type = reply->kind == RespValue::Kind::integer && reply->integer == 1 ? EventType::ok
+                                                                            : EventType::fail;
     }
-    if (type == "ok" && (f == "write" || f == "cas")) last_seen_[key] = written;
-    w_.recorder.record(
-        fmt::format("{},\"type\":\"{}\",\"value\":{}{}", common, type, value, node_field));
+    if (type == EventType::ok && (f == Function::write || f == Function::cas)) {
+      last_seen_[key] = written;
+    }
+    w_.recorder.operation({process_, type, f, op_key, value, node_, false, consistency});
     w_.completed.fetch_add(1);
-    if (type == "info") lost_track();
+    if (type == EventType::info) lost_track();
   }
 
   Workload& w_;
@@ -286,8 +288,7 @@ void await_convergence(Cluster& cluster, Recorder& recorder, int64_t timeout_ms)
       if (!digest || digest->empty() || (*digest)[0] != '+') continue;
       ++answered;
       values.insert(digest->substr(1));
-      recorder.record(fmt::format("\"type\":\"digest\",\"node\":{},\"value\":{}", node,
-                                  json_string(digest->substr(1))));
+      recorder.digest(node, check::json_string(digest->substr(1)));
     }
     if (answered == cluster.nodes && values.size() == 1) return;
     sleep_ms(50);
@@ -310,15 +311,16 @@ void final_reads(Cluster& cluster, Recorder& recorder, const std::vector<std::st
       const bool ok =
           reply && reply->kind == RespValue::Kind::array && reply->items.size() == to - from;
       for (size_t i = from; i < to; ++i) {
-        const std::string common =
-            fmt::format("\"process\":{},\"f\":\"read\",\"key\":\"{}\",\"node\":{},\"final\":true",
-                        process, keys[i], node);
-        recorder.record(common + ",\"type\":\"invoke\",\"consistency\":\"eventual\"");
+        using check::EventType;
+        recorder.operation({process, EventType::invoke, check::Function::read, keys[i], "null",
+                            node, true, "eventual"});
         if (ok) {
-          recorder.record(fmt::format("{},\"type\":\"ok\",\"value\":{}", common,
-                                      value_json(reply->items[i - from])));
+          const std::string value = value_json(reply->items[i - from]);
+          recorder.operation({process, EventType::ok, check::Function::read, keys[i], value, node,
+                              true, "eventual"});
         } else {
-          recorder.record(common + ",\"type\":\"fail\"");
+          recorder.operation({process, EventType::fail, check::Function::read, keys[i], "null",
+                              node, true, "eventual"});
         }
       }
     }

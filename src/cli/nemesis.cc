@@ -242,7 +242,7 @@ void Nemesis::heal_all(bool final) {
   }
   close_windows([](const FaultWindow&) { return true; });
   event(final ? "final heal" : "heal");
-  if (final) recorder_.record("\"type\":\"heal\"");
+  if (final) recorder_.heal();
 }
 
 int Nemesis::resolve(const std::string& target) {
@@ -380,8 +380,7 @@ void Nemesis::cont(int node) {
 }
 
 void Nemesis::event(const std::string& what) {
-  const int64_t time =
-      recorder_.record(fmt::format("\"type\":\"nemesis\",\"value\":{}", json_string(what)));
+  const int64_t time = recorder_.nemesis(what);
   events_.push_back({{"at_ms", static_cast<double>(time) / 1e6}, {"what", what}});
 }
 

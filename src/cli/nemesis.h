@@ -20,6 +20,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "check/history.h"
+
 namespace replikv::cli::chaos {
 
 inline int64_t steady_ns() {
@@ -30,8 +32,6 @@ inline int64_t steady_ns() {
 
 inline void sleep_ms(int64_t ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
 
-inline std::string json_string(const std::string& text) { return nlohmann::json(text).dump(); }
-
 // time order as check/history.h requires.
 
 class Recorder {
@@ -40,23 +40,41 @@ class Recorder {
 
   int64_t now() const { return steady_ns() - start_ns_; }
 
-  // Appends one event; `fields` is the JSON object's inside without "time".
-  int64_t record(const std::string& fields) {
-    std::lock_guard lock(mutex_);
-    const int64_t time = now();
-    fmt::format_to(std::back_inserter(text_), "{{{},\"time\":{}}}\n", fields, time);
-    return time;
+  // Each appends one event (check/history.h writes it), stamped now; returns the time.
+  int64_t operation(const check::OperationEvent& event) {
+    return record(
+        [&](fmt::memory_buffer& out, int64_t time) { check::write_event(out, event, time); });
+  }
+  int64_t digest(int64_t node, std::string_view value) {
+    return record([&](fmt::memory_buffer& out, int64_t time) {
+      check::write_digest(out, node, value, time);
+    });
+  }
+  int64_t heal() {
+    return record([&](fmt::memory_buffer& out, int64_t time) { check::write_heal(out, time); });
+  }
+  int64_t nemesis(std::string_view what) {
+    return record(
+        [&](fmt::memory_buffer& out, int64_t time) { check::write_nemesis(out, what, time); });
   }
 
   std::string text() const {
     std::lock_guard lock(mutex_);
-    return text_;
+    return fmt::to_string(text_);
   }
 
  private:
+  template <typename Write>
+  int64_t record(Write&& write) {
+    std::lock_guard lock(mutex_);
+    const int64_t time = now();
+    write(text_, time);
+    return time;
+  }
+
   const int64_t start_ns_;
   mutable std::mutex mutex_;
-  std::string text_;
+  fmt::memory_buffer text_;
 };
 
 // The cluster's processes as the nemesis left them.

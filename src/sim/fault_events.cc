@@ -66,8 +66,7 @@ void Simulation::apply(const FaultEvent& event) {
       cut_.clear();
       drop_permille_ = dup_permille_ = 0;
       for (auto& node : nodes_) node->skew_ms = 0;
-      fmt::format_to(fmt::appender(history_), "{{\"type\":\"heal\",\"time\":{}}}\n",
-                     events_.now_ns());
+      check::write_heal(history_, events_.now_ns());
       break;
     case FaultEvent::Kind::drop:
       drop_permille_ = event.amount;

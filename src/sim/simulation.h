@@ -152,7 +152,7 @@ class Simulation {
   void invoke(Client& client, PendingOp op);
   void on_reply(int client_index, uint64_t sequence, const core::Reply& reply,
                 std::optional<core::SessionToken> token);
-  void complete(Client& client, const char* type, const std::string& value_json);
+  void complete(Client& client, check::EventType type, const std::string& value_json);
   void record_invoke(const Client& client, const PendingOp& op);
   std::string digest(Node& node);
   // Faults.

@@ -144,9 +144,8 @@ SimResult Simulation::run() {
       } else if (events_.now_ns() >= quiet_until_ns) {
         final_started = true;
         for (auto& node : nodes_) {
-          fmt::format_to(fmt::appender(history_),
-                         "{{\"type\":\"digest\",\"node\":{},\"value\":\"{}\",\"time\":{}}}\n",
-                         node->id, digest(*node), events_.now_ns());
+          check::write_digest(history_, node->id, check::json_string(digest(*node)),
+                              events_.now_ns());
         }
         start_final_phase();
       }
@@ -160,9 +159,7 @@ SimResult Simulation::run() {
                                   std::chrono::steady_clock::now() - wall_started)
                                   .count();
   for (auto& node : nodes_) {
-    fmt::format_to(fmt::appender(history_),
-                   "{{\"type\":\"digest\",\"node\":{},\"value\":\"{}\",\"time\":{}}}\n", node->id,
-                   digest(*node), events_.now_ns());
+    check::write_digest(history_, node->id, check::json_string(digest(*node)), events_.now_ns());
   }
 
   SimResult result;

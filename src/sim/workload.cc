@@ -17,28 +17,21 @@ std::string value_json(const PendingOp& op) {
 
 void Simulation::record_invoke(const Client& client, const PendingOp& op) {
   const std::string value = value_json(op);
-  fmt::format_to(fmt::appender(history_),
-                 FMT_COMPILE("{{\"process\":{},\"type\":\"invoke\",\"f\":\"{}\",\"key\":\"{}\","
-                             "\"value\":{},\"time\":{},\"node\":{}{}{}{}{}}}\n"),
-                 client.process, check::to_string(op.f), op.key, value, events_.now_ns(), op.node,
-                 op.final ? ",\"final\":true" : "",
-                 op.consistency.empty() ? "" : ",\"consistency\":\"", op.consistency,
-                 op.consistency.empty() ? "" : "\"");
+  check::write_event(history_,
+                     {client.process, check::EventType::invoke, op.f, op.key, value, op.node,
+                      op.final, op.consistency},
+                     events_.now_ns());
 }
 
-void Simulation::complete(Client& client, const char* type, const std::string& value_json) {
+void Simulation::complete(Client& client, check::EventType type, const std::string& value_json) {
   const PendingOp& op = client.pending;
-  fmt::format_to(fmt::appender(history_),
-                 FMT_COMPILE("{{\"process\":{},\"type\":\"{}\",\"f\":\"{}\",\"key\":\"{}\","
-                             "\"value\":{},\"time\":{},\"node\":{}{}{}{}{}}}\n"),
-                 client.process, type, check::to_string(op.f), op.key, value_json, events_.now_ns(),
-                 op.node, op.final ? ",\"final\":true" : "",
-                 op.consistency.empty() ? "" : ",\"consistency\":\"", op.consistency,
-                 op.consistency.empty() ? "" : "\"");
+  check::write_event(
+      history_, {client.process, type, op.f, op.key, value_json, op.node, op.final, op.consistency},
+      events_.now_ns());
   client.busy = false;
-  if (std::string_view(type) == "ok")
+  if (type == check::EventType::ok)
     ++stats_.ok;
-  else if (std::string_view(type) == "fail")
+  else if (type == check::EventType::fail)
     ++stats_.failed;
   else {
     ++stats_.unknown;
@@ -83,7 +76,7 @@ void Simulation::invoke(Client& client, PendingOp op) {
   events_.after(timeout_ns, [this, &client, sequence = op.sequence] {
     if (!client.busy || client.pending.sequence != sequence) return;
     if (client.pending.final) final_reads_.push_front(retarget(client.pending, 0));
-    complete(client, "info", value_json(client.pending));
+    complete(client, check::EventType::info, value_json(client.pending));
   });
 }
 
@@ -102,23 +95,25 @@ void Simulation::on_reply(int client_index, uint64_t sequence, const core::Reply
         final_reads_.push_front(retarget(client.pending, client.leader_hint));
       // A client that was told no leader is known waits a little before its next attempt.
       if (client.leader_hint == 0) client.backoff = true;
-      complete(client, "fail", value_json(client.pending));
+      complete(client, check::EventType::fail, value_json(client.pending));
       return;
     case core::Outcome::refused:
-      complete(client, "fail", value_json(client.pending));
+      complete(client, check::EventType::fail, value_json(client.pending));
       return;
     case core::Outcome::unknown:
       // The node cannot rule out that the write takes effect: unknown, not failed.
-      complete(client, "info", value_json(client.pending));
+      complete(client, check::EventType::info, value_json(client.pending));
       return;
   }
   if (client.pending.f == check::Function::read) {
-    complete(client, "ok", reply.kind == core::Reply::Kind::bulk ? reply.text : "null");
+    complete(client, check::EventType::ok,
+             reply.kind == core::Reply::Kind::bulk ? reply.text : "null");
   } else if (client.pending.f == check::Function::cas) {
     // 0: the value did not match, nothing was written — a definite failure.
-    complete(client, reply.integer == 1 ? "ok" : "fail", value_json(client.pending));
+    complete(client, reply.integer == 1 ? check::EventType::ok : check::EventType::fail,
+             value_json(client.pending));
   } else {
-    complete(client, "ok", std::to_string(client.pending.value));
+    complete(client, check::EventType::ok, std::to_string(client.pending.value));
   }
 }
 
