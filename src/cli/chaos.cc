@@ -23,6 +23,7 @@
 #include "check/anomalies.h"
 #include "check/history.h"
 #include "check/linearizability.h"
+#include "cli/chaos_judge.h"
 #include "cli/commands.h"
 #include "cli/local_cluster.h"
 #include "cli/nemesis.h"
@@ -327,157 +328,6 @@ void final_reads(Cluster& cluster, Recorder& recorder, const std::vector<std::st
   }
 }
 
-// ---------------------------------------------------------------------------------------------
-// Figures from the history.
-
-double ms(int64_t ns) { return static_cast<double>(ns) / 1e6; }
-
-json latency_figures(std::vector<int64_t>& latencies) {
-  std::sort(latencies.begin(), latencies.end());
-  const auto at = [&](double q) {
-    if (latencies.empty()) return 0.0;
-    return ms(latencies[std::min(latencies.size() - 1,
-                                 static_cast<size_t>(q * static_cast<double>(latencies.size())))]);
-  };
-  json cdf = json::array();
-  for (const double q : {0.0, 0.01, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98,
-                         0.99, 0.995, 0.999}) {
-    cdf.push_back({q, at(q)});
-  }
-  cdf.push_back({1.0, latencies.empty() ? 0.0 : ms(latencies.back())});
-  return {{"count", latencies.size()},
-          {"p50", at(0.5)},
-          {"p99", at(0.99)},
-          {"max", latencies.empty() ? 0.0 : ms(latencies.back())},
-          {"cdf", cdf}};
-}
-
-json check_json(const check::CheckResult& result) {
-  json details = json::array();
-  for (size_t i = 0; i < std::min<size_t>(result.details.size(), 12); ++i)
-    details.push_back(result.details[i]);
-  return {{"checker", result.checker},
-          {"verdict", check::to_string(result.verdict)},
-          {"summary", result.summary},
-          {"details", details}};
-}
-
-double figure(const check::CheckResult& result, const std::string& name) {
-  const auto it = result.figures.find(name);
-  return it == result.figures.end() ? 0.0 : it->second;
-}
-
-// What a preset promises with the run's settings and fsync (its strategy says: core/strategy.h).
-struct Promises {
-  bool no_loss = false;       // no acknowledged write is ever lost
-  bool linearizable = false;  // with reads at linearizable, every operation is linearizable
-};
-
-void judge(const check::History& history, const Promises& promises, const std::string& read,
-           int64_t workload_ns, int64_t time_limit_s, json& out) {
-  // What the clients observed, judged against the strongest promise whatever their reads asked
-  // for: every read of the workload counts as a linearizable one (and a session read).
-  // The final reads count too once the replicas agreed (they came after every write): an
-  // acknowledged write they miss makes the history non-linearizable, as it is to a client.
-  const auto convergence = check::check_convergence(history);
-  const bool converged = convergence.verdict == check::Verdict::valid && !history.digests.empty();
-  check::History observed = history;
-  for (auto& op : observed.operations) {
-    if (op.f == check::Function::read && (!op.final || converged)) op.consistency = "linearizable";
-  }
-  check::LinearizabilityBudget budget;
-  budget.time_ms_max = time_limit_s * 1000;
-  const auto linearizable = check::check_linearizability(observed, budget);
-  const auto lost = check::check_lost_writes(history);
-  // Staleness of the workload's reads (the final phase's are the lost-write check's business).
-  check::History workload_reads = history;
-  std::erase_if(workload_reads.operations, [](const check::Operation& op) {
-    return op.final && op.f == check::Function::read;
-  });
-  const auto stale = check::check_stale_reads(workload_reads);
-  const auto sessions = check::check_sessions(observed);
-  const auto availability = check::check_availability(history);
-
-  std::vector<int64_t> reads, writes;
-  int64_t ok_ops = 0;
-  constexpr int64_t bucket_ns = 250'000'000;
-  const size_t buckets = static_cast<size_t>(workload_ns / bucket_ns + 1);
-  std::vector<int64_t> read_series(buckets), write_series(buckets);
-  for (const auto& op : history.operations) {
-    if (op.final || op.outcome != check::Outcome::ok) continue;
-    ++ok_ops;
-    const int64_t latency = op.complete_ns - op.invoke_ns;
-    const size_t bucket = std::min(
-        buckets - 1, static_cast<size_t>(std::max<int64_t>(0, op.complete_ns) / bucket_ns));
-    if (op.f == check::Function::read) {
-      reads.push_back(latency);
-      ++read_series[bucket];
-    } else {
-      writes.push_back(latency);
-      ++write_series[bucket];
-    }
-  }
-  int64_t info_ops = 0, failed_ops = 0;
-  for (const auto& op : history.operations) {
-    if (op.final) continue;
-    info_ops += op.outcome == check::Outcome::info;
-    failed_ops += op.outcome == check::Outcome::fail;
-  }
-  out["operations"] = {{"ok", ok_ops}, {"failed", failed_ops}, {"unknown", info_ops}};
-  out["ops_per_s"] =
-      static_cast<double>(ok_ops) / std::max(1e-9, static_cast<double>(workload_ns) / 1e9);
-  out["read_latency_ms"] = latency_figures(reads);
-  out["write_latency_ms"] = latency_figures(writes);
-  out["throughput"] = {
-      {"bucket_ms", bucket_ns / 1'000'000}, {"reads", read_series}, {"writes", write_series}};
-  out["acknowledged_inserts"] = figure(lost, "acknowledged");
-  out["lost_writes"] = figure(lost, "lost");
-  out["stale_reads"] = figure(stale, "stale");
-  out["reads_judged"] = figure(stale, "judged");
-  out["staleness_ms"] = {{"p50", figure(stale, "p50_ms")},
-                         {"p99", figure(stale, "p99_ms")},
-                         {"max", figure(stale, "max_ms")}};
-  out["session_violations"] = figure(sessions, "read_your_writes") + figure(sessions, "monotonic");
-  out["linearizable"] = linearizable.verdict == check::Verdict::valid     ? json(true)
-                        : linearizable.verdict == check::Verdict::invalid ? json(false)
-                                                                          : json(nullptr);
-  out["linearizable_window_ms"] = json(nullptr);
-  if (linearizable.figures.contains("window_from_ns")) {
-    const double to = figure(linearizable, "window_to_ns");
-    out["linearizable_window_ms"] = {
-        figure(linearizable, "window_from_ns") / 1e6,
-        to >= static_cast<double>(check::time_never) ? json(nullptr) : json(to / 1e6)};
-  }
-  out["longest_unavailable_ms"] = figure(availability, "longest_ms");
-  out["unavailable_from_ms"] = figure(availability, "from_ms");
-  out["convergence_ms"] =
-      convergence.verdict == check::Verdict::valid && convergence.figures.contains("converged_ms")
-          ? json(figure(convergence, "converged_ms"))
-          : json(nullptr);
-  out["checks"] = {check_json(linearizable), check_json(lost),        check_json(stale),
-                   check_json(sessions),     check_json(convergence), check_json(availability)};
-
-  // The preset's own promises, judged on the history as recorded.
-  std::vector<std::string> promised, broken;
-  if (promises.no_loss) {
-    promised.push_back("no acknowledged write lost");
-    if (lost.verdict != check::Verdict::valid)
-      broken.push_back(fmt::format("lost writes: {}", lost.summary));
-  }
-  if (promises.linearizable && read == "linearizable") {
-    promised.push_back("linearizable");
-    if (linearizable.verdict != check::Verdict::valid) {
-      broken.push_back(fmt::format("linearizability: {}", linearizable.summary));
-    }
-  }
-  promised.push_back("replicas converge after the heal");
-  if (convergence.verdict != check::Verdict::valid)
-    broken.push_back(fmt::format("convergence: {}", convergence.summary));
-  out["promises"] = promised;
-  out["broken"] = broken;
-  out["promise_kept"] = broken.empty();
-}
-
 // A base port whose 3N ports (clients, admin, peers) can be bound now, below the kernel's
 // ephemeral range: a restarted node must find its ports free, and inside that range an outgoing
 // connection may take one as its local port meanwhile.
@@ -501,133 +351,155 @@ int pick_port(int nodes, uint64_t seed) {
 
 }  // namespace
 
-ChaosRun chaos_run(const ChaosOptions& options,
-                   const std::function<void(const std::string&)>& progress) {
-  ChaosRun run;
-  const auto usage = [&](std::string message) {
-    run.error = std::move(message);
-    run.usage_error = true;
-    return run;
-  };
-  const Preset* preset = find_preset(options.preset);
-  if (preset == nullptr) {
+namespace {
+
+// One run's plan, from the options: the preset, what reads ask for, the strategy's settings
+// (the run's defaults, the preset's, then the command line's), what the preset promises with
+// them, and the nemesis's schedule.
+struct RunPlan {
+  const Preset* preset = nullptr;
+  std::string read;
+  std::map<std::string, std::string> settings;
+  Promises promises;
+  std::vector<NemesisStep> schedule;
+};
+
+// The plan, or the usage error.
+std::optional<std::string> plan_run(const ChaosOptions& options, RunPlan& plan) {
+  plan.preset = find_preset(options.preset);
+  if (plan.preset == nullptr) {
     std::string names;
     for (const auto& p : presets()) names += (names.empty() ? "" : ", ") + p.name;
-    return usage(fmt::format("unknown preset '{}' ({})", options.preset, names));
+    return fmt::format("unknown preset '{}' ({})", options.preset, names);
   }
-  const std::string read = options.read.empty() ? preset->read : options.read;
-  // The strategy's settings: the run's defaults, the preset's, then the command line's.
-  const core::Strategy* strategy = core::find_strategy(preset->strategy);
+  const Preset& preset = *plan.preset;
+  plan.read = options.read.empty() ? preset.read : options.read;
+  const core::Strategy* strategy = core::find_strategy(preset.strategy);
   REPLIKV_ASSERT(strategy != nullptr, "a preset names a registered strategy");
-  std::map<std::string, std::string> settings;
   if (strategy->default_settings().declares("request_timeout_ms")) {
-    settings["request_timeout_ms"] = "1500";
+    plan.settings["request_timeout_ms"] = "1500";
   }
-  for (const auto& [key, value] : preset->settings) settings[key] = value;
-  for (const auto& [key, value] : options.settings) settings[key] = value;
+  for (const auto& [key, value] : preset.settings) plan.settings[key] = value;
+  for (const auto& [key, value] : options.settings) plan.settings[key] = value;
   core::Settings checked = strategy->default_settings();
-  for (const auto& [key, value] : settings) {
+  for (const auto& [key, value] : plan.settings) {
     if (!checked.declares(key)) {
-      return usage(fmt::format("--{}: not a setting of strategy {}", key, preset->strategy));
+      return fmt::format("--{}: not a setting of strategy {}", key, preset.strategy);
     }
-    if (auto error = checked.set(key, value)) return usage(*error);
+    if (auto error = checked.set(key, value)) return *error;
   }
   const auto expected = strategy->expected_violations(checked, {options.fsync == "always", false});
   const auto expects = [&](const char* check) {
     return std::find(expected.begin(), expected.end(), check) != expected.end();
   };
-  const Promises promises{!expects("lost-writes"), !expects("linearizable")};
+  plan.promises = {!expects("lost-writes"), !expects("linearizable")};
   if (options.duration_ms < 1000 || options.duration_ms > 3'600'000)
-    return usage("--duration-ms is 1000 to 3600000");
-  if (options.clients < 1 || options.clients > 256) return usage("--clients is 1 to 256");
-  if (options.keys < 1 || options.keys > 1000) return usage("--keys is 1 to 1000");
-  if (options.client_timeout_ms < 100) return usage("--client-timeout-ms is at least 100");
-  std::vector<NemesisStep> schedule;
+    return "--duration-ms is 1000 to 3600000";
+  if (options.clients < 1 || options.clients > 256) return "--clients is 1 to 256";
+  if (options.keys < 1 || options.keys > 1000) return "--keys is 1 to 1000";
+  if (options.client_timeout_ms < 100) return "--client-timeout-ms is at least 100";
   if (!options.schedule_file.empty()) {
     std::ifstream in(options.schedule_file);
-    if (!in) return usage(fmt::format("cannot open the schedule {}", options.schedule_file));
+    if (!in) return fmt::format("cannot open the schedule {}", options.schedule_file);
     std::string error;
-    auto parsed = parse_schedule(in, preset->nodes, error);
-    if (!parsed) return usage(error);
-    schedule = std::move(*parsed);
-  } else {
-    const auto& known = nemesis_schedules();
-    if (std::none_of(known.begin(), known.end(),
-                     [&](const auto& n) { return n.first == options.nemesis; })) {
-      std::string names;
-      for (const auto& n : known) names += (names.empty() ? "" : ", ") + n.first;
-      return usage(
-          fmt::format("unknown nemesis '{}' ({}), or --schedule FILE", options.nemesis, names));
-    }
-    schedule = built_in_schedule(options.nemesis, options.duration_ms, options.seed);
+    auto parsed = parse_schedule(in, preset.nodes, error);
+    if (!parsed) return error;
+    plan.schedule = std::move(*parsed);
+    return std::nullopt;
   }
+  const auto& known = nemesis_schedules();
+  if (std::none_of(known.begin(), known.end(),
+                   [&](const auto& n) { return n.first == options.nemesis; })) {
+    std::string names;
+    for (const auto& n : known) names += (names.empty() ? "" : ", ") + n.first;
+    return fmt::format("unknown nemesis '{}' ({}), or --schedule FILE", options.nemesis, names);
+  }
+  plan.schedule = built_in_schedule(options.nemesis, options.duration_ms, options.seed);
+  return std::nullopt;
+}
 
-  // The cluster.
-  Cluster cluster;
-  cluster.nodes = preset->nodes;
-  const bool temporary = options.dir.empty();
+// A failure to make the run: bad usage, or something the machine would not do.
+struct RunError {
+  std::string text;
+  bool usage = false;
+};
+
+// The cluster's directory (a fresh temporary one, or the one asked for, which must hold no
+// cluster yet) and ports, then its nodes started and a leader elected.
+std::optional<RunError> start_cluster(const ChaosOptions& options, const RunPlan& plan,
+                                      Cluster& cluster, bool& temporary,
+                                      const std::function<void(const std::string&)>& progress) {
+  cluster.nodes = plan.preset->nodes;
+  temporary = options.dir.empty();
   if (temporary) {
     std::string pattern = (fs::temp_directory_path() / "replikv-chaos-XXXXXX").string();
     if (mkdtemp(pattern.data()) == nullptr) {
-      run.error = "cannot create a temporary directory";
-      return run;
+      return RunError{"cannot create a temporary directory"};
     }
     cluster.dir = pattern;
   } else {
     cluster.dir = fs::absolute(options.dir);
     if (fs::exists(cluster.dir / "cluster.toml")) {
-      return usage(
+      return RunError{
           fmt::format("{} already holds a cluster; chaos starts a fresh one (another --dir)",
-                      cluster.dir.string()));
+                      cluster.dir.string()),
+          true};
     }
   }
   cluster.port = options.port != 0 ? options.port : pick_port(cluster.nodes, options.seed);
-  if (cluster.port == 0) {
-    run.error = "no free range of ports found";
-    return run;
-  }
+  if (cluster.port == 0) return RunError{"no free range of ports found"};
   ClusterOptions start;
   start.action = "start";
   start.dir = cluster.dir.string();
   start.nodes = cluster.nodes;
   start.port = cluster.port;
-  start.strategy = preset->strategy;
-  start.strategy_settings = settings;
+  start.strategy = plan.preset->strategy;
+  start.strategy_settings = plan.settings;
   start.fsync = options.fsync;
   start.test_faults = true;
   start.quiet = true;
-  if (progress) progress(fmt::format("{}: starting {} nodes", preset->name, cluster.nodes));
+  if (progress) progress(fmt::format("{}: starting {} nodes", plan.preset->name, cluster.nodes));
   if (run_cluster(start) != 0) {
     for (int node = 1; node <= cluster.nodes; ++node) local::stop_node(cluster.dir, node, 10);
-    run.error =
-        fmt::format("the cluster did not start (its logs are under {})", cluster.dir.string());
-    return run;
+    return RunError{
+        fmt::format("the cluster did not start (its logs are under {})", cluster.dir.string())};
   }
+  return std::nullopt;
+}
 
-  // The run.
-  const int64_t start_ns = steady_ns();
-  Recorder recorder(start_ns);
-  Workload workload{options, cluster, recorder, read};
-  workload.next_process = options.clients;
-  Nemesis nemesis(cluster, recorder, options.seed);
-  std::atomic<bool> nemesis_stop{false}, watch_stop{false};
+// What the run observed besides the history: how long the workload ran, who led when, and the
+// peer messages the nodes counted as protocol violations.
+struct Observed {
+  int64_t workload_ns = 0;
   std::vector<LeaderSeen> leaders;
-  std::thread watcher([&] { watch_leaders(cluster, recorder, watch_stop, leaders); });
+  int64_t protocol_violations = 0;
+};
+
+// The workload and the nemesis for the run's duration; then every fault healed, the replicas
+// given time to agree, every key read back from every node, and the nodes stopped.
+Observed run_and_heal(const ChaosOptions& options, const RunPlan& plan, Cluster& cluster,
+                      Recorder& recorder, Nemesis& nemesis, int64_t start_ns,
+                      const std::function<void(const std::string&)>& progress) {
+  Observed observed;
+  const std::string& name = plan.preset->name;
+  Workload workload{options, cluster, recorder, plan.read};
+  workload.next_process = options.clients;
+  std::atomic<bool> nemesis_stop{false}, watch_stop{false};
+  std::thread watcher([&] { watch_leaders(cluster, recorder, watch_stop, observed.leaders); });
   std::vector<std::thread> clients;
   std::vector<std::unique_ptr<Client>> client_state;
   for (int i = 0; i < options.clients; ++i) {
     client_state.push_back(std::make_unique<Client>(workload, i));
     clients.emplace_back([c = client_state.back().get()] { c->run(); });
   }
-  std::thread nemesis_thread([&] { nemesis.run(schedule, start_ns, nemesis_stop); });
+  std::thread nemesis_thread([&] { nemesis.run(plan.schedule, start_ns, nemesis_stop); });
   while (!chaos_interrupted.load()) {
     const int64_t elapsed_ms = (steady_ns() - start_ns) / 1'000'000;
     if (elapsed_ms >= options.duration_ms) break;
     if (progress) {
-      progress(fmt::format("{}: {:>4.1f}/{:.0f} s, {} operations", preset->name,
-                           static_cast<double>(elapsed_ms) / 1000,
-                           static_cast<double>(options.duration_ms) / 1000,
-                           workload.completed.load()));
+      progress(fmt::format(
+          "{}: {:>4.1f}/{:.0f} s, {} operations", name, static_cast<double>(elapsed_ms) / 1000,
+          static_cast<double>(options.duration_ms) / 1000, workload.completed.load()));
     }
     sleep_ms(200);
   }
@@ -635,9 +507,8 @@ ChaosRun chaos_run(const ChaosOptions& options,
   nemesis_stop = true;
   for (auto& thread : clients) thread.join();
   nemesis_thread.join();
-  const int64_t workload_ns = steady_ns() - start_ns;
-  if (progress)
-    progress(fmt::format("{}: healing, waiting for the replicas to agree", preset->name));
+  observed.workload_ns = steady_ns() - start_ns;
+  if (progress) progress(fmt::format("{}: healing, waiting for the replicas to agree", name));
   nemesis.heal_all(true);
   for (int node = 1; node <= cluster.nodes; ++node) {
     std::string error;
@@ -651,58 +522,52 @@ ChaosRun chaos_run(const ChaosOptions& options,
   std::vector<std::string> keys;
   for (int k = 0; k < options.keys; ++k) keys.push_back(fmt::format("r{}", k));
   for (int64_t i = 0; i < workload.next_insert.load(); ++i) keys.push_back(fmt::format("i{}", i));
-  if (progress)
-    progress(fmt::format("{}: reading {} keys from every node", preset->name, keys.size()));
+  if (progress) progress(fmt::format("{}: reading {} keys from every node", name, keys.size()));
   final_reads(cluster, recorder, keys);
   // Peer messages that broke the protocol, as each node counted them since its last start: any
   // is a safety bug (or a forged peer), whatever the preset promises.
-  int64_t protocol_violations = 0;
   for (int node = 1; node <= cluster.nodes; ++node) {
     if (auto info = local::replication(cluster.client_port(node), 1000)) {
-      protocol_violations += std::atoll((*info)["replikv_peer_protocol_violations"].c_str());
+      observed.protocol_violations +=
+          std::atoll((*info)["replikv_peer_protocol_violations"].c_str());
     }
   }
   for (int node = 1; node <= cluster.nodes; ++node) local::stop_node(cluster.dir, node, 10);
+  return observed;
+}
 
-  // The judgement.
-  const std::string text = recorder.text();
-  if (!options.history_file.empty()) std::ofstream(options.history_file) << text;
-  std::istringstream input(text);
-  auto parsed = check::parse_history(input);
-  if (auto* error = std::get_if<check::ParseError>(&parsed)) {
-    run.error = fmt::format("the recorded history does not parse (line {}: {})", error->line,
-                            error->message);
-    return run;
-  }
-  if (progress) progress(fmt::format("{}: checking the history", preset->name));
-  json& out = run.result;
-  out["preset"] = preset->name;
-  out["summary"] = preset->summary;
-  out["strategy"] = preset->strategy;
-  out["settings"] = settings_text(*preset);
-  out["strategy_settings"] = settings;
+// The run's result (docs/chaos.md "The result"): what was run, the judgement of the history,
+// who led, the faults.
+json describe_run(const ChaosOptions& options, const RunPlan& plan, const Cluster& cluster,
+                  const Observed& observed, const Nemesis& nemesis, const check::History& history) {
+  const Preset& preset = *plan.preset;
+  json out;
+  out["preset"] = preset.name;
+  out["summary"] = preset.summary;
+  out["strategy"] = preset.strategy;
+  out["settings"] = settings_text(preset);
+  out["strategy_settings"] = plan.settings;
   out["nodes"] = cluster.nodes;
-  out["read"] = read;
+  out["read"] = plan.read;
   out["seed"] = options.seed;
   out["clients"] = options.clients;
   out["keys"] = options.keys;
   out["fsync"] = options.fsync;
   out["nemesis"] =
       options.schedule_file.empty() ? options.nemesis : "schedule " + options.schedule_file;
-  out["duration_ms"] = ms(workload_ns);
+  out["duration_ms"] = ms(observed.workload_ns);
   out["interrupted"] = chaos_interrupted.load();
-  judge(std::get<check::History>(parsed), promises, read, workload_ns, options.check_time_limit_s,
-        out);
-  out["peer_protocol_violations"] = protocol_violations;
-  if (protocol_violations > 0) {
+  judge(history, plan.promises, plan.read, observed.workload_ns, options.check_time_limit_s, out);
+  out["peer_protocol_violations"] = observed.protocol_violations;
+  if (observed.protocol_violations > 0) {
     out["broken"].push_back(fmt::format(
         "protocol: {} peer message(s) broke the protocol (replikv_peer_protocol_violations)",
-        protocol_violations));
+        observed.protocol_violations));
     out["promise_kept"] = false;
   }
   json leader_list = json::array();
   std::set<long> terms;
-  for (const auto& seen : leaders) {
+  for (const auto& seen : observed.leaders) {
     leader_list.push_back({{"at_ms", ms(seen.at_ns)}, {"node", seen.node}, {"term", seen.term}});
     terms.insert(seen.term);
   }
@@ -719,8 +584,48 @@ ChaosRun chaos_run(const ChaosOptions& options,
   out["faults"] = faults;
   out["nemesis_events"] = nemesis.events();
   out["history_file"] = options.history_file.empty() ? json(nullptr) : json(options.history_file);
-  const bool keep = options.keep || !temporary || !out["promise_kept"].get<bool>();
-  out["dir"] = keep ? json(cluster.dir.string()) : json(nullptr);
+  return out;
+}
+
+}  // namespace
+
+// The run, step by step: plan it, start the cluster, run and heal, judge what was recorded.
+ChaosRun chaos_run(const ChaosOptions& options,
+                   const std::function<void(const std::string&)>& progress) {
+  ChaosRun run;
+  RunPlan plan;
+  if (auto error = plan_run(options, plan)) {
+    run.error = std::move(*error);
+    run.usage_error = true;
+    return run;
+  }
+  Cluster cluster;
+  bool temporary = true;
+  if (auto error = start_cluster(options, plan, cluster, temporary, progress)) {
+    run.error = std::move(error->text);
+    run.usage_error = error->usage;
+    return run;
+  }
+  const int64_t start_ns = steady_ns();
+  Recorder recorder(start_ns);
+  Nemesis nemesis(cluster, recorder, options.seed);
+  const Observed observed =
+      run_and_heal(options, plan, cluster, recorder, nemesis, start_ns, progress);
+
+  const std::string text = recorder.text();
+  if (!options.history_file.empty()) std::ofstream(options.history_file) << text;
+  std::istringstream input(text);
+  auto parsed = check::parse_history(input);
+  if (auto* error = std::get_if<check::ParseError>(&parsed)) {
+    run.error = fmt::format("the recorded history does not parse (line {}: {})", error->line,
+                            error->message);
+    return run;
+  }
+  if (progress) progress(fmt::format("{}: checking the history", plan.preset->name));
+  run.result =
+      describe_run(options, plan, cluster, observed, nemesis, std::get<check::History>(parsed));
+  const bool keep = options.keep || !temporary || !run.result["promise_kept"].get<bool>();
+  run.result["dir"] = keep ? json(cluster.dir.string()) : json(nullptr);
   if (!keep) fs::remove_all(cluster.dir);
   return run;
 }
