@@ -255,8 +255,31 @@ struct LeaderSeen {
   long term = 0;
 };
 
+// Each node's count of peer messages that broke the protocol, kept across its restarts: the
+// count lives in the process, so what a node had counted is banked when it is seen lower (the
+// node restarted). What a node counted after its last reading and before a kill is missed; the
+// readings come every ~200 ms.
+struct ProtocolTally {
+  explicit ProtocolTally(int nodes)
+      : banked(static_cast<size_t>(nodes) + 1), last(static_cast<size_t>(nodes) + 1) {}
+  void see(int node, int64_t count) {
+    std::lock_guard lock(mutex);
+    auto& seen = last[static_cast<size_t>(node)];
+    if (count < seen) banked[static_cast<size_t>(node)] += seen;
+    seen = count;
+  }
+  int64_t total() {
+    std::lock_guard lock(mutex);
+    int64_t sum = 0;
+    for (size_t n = 0; n < last.size(); ++n) sum += banked[n] + last[n];
+    return sum;
+  }
+  std::mutex mutex;
+  std::vector<int64_t> banked, last;
+};
+
 void watch_leaders(Cluster& cluster, Recorder& recorder, const std::atomic<bool>& stop,
-                   std::vector<LeaderSeen>& seen) {
+                   std::vector<LeaderSeen>& seen, ProtocolTally& violations) {
   std::set<std::pair<long, int>> known;
   while (!stop.load()) {
     std::set<int> skip;
@@ -268,7 +291,9 @@ void watch_leaders(Cluster& cluster, Recorder& recorder, const std::atomic<bool>
     for (int node = 1; node <= cluster.nodes && !stop.load(); ++node) {
       if (skip.contains(node)) continue;
       auto info = local::replication(cluster.client_port(node), 200);
-      if (!info || (*info)["replikv_raft_role"] != "leader") continue;
+      if (!info) continue;
+      violations.see(node, std::atoll((*info)["replikv_peer_protocol_violations"].c_str()));
+      if ((*info)["replikv_raft_role"] != "leader") continue;
       const long term = std::atol((*info)["replikv_term"].c_str());
       if (known.insert({term, node}).second) seen.push_back({recorder.now(), node, term});
     }
@@ -388,6 +413,9 @@ std::optional<std::string> plan_run(const ChaosOptions& options, RunPlan& plan) 
     }
     if (auto error = checked.set(key, value)) return *error;
   }
+  core::NodeContext members;
+  for (int n = 1; n <= preset.nodes; ++n) members.members.push_back(core::NodeId(n));
+  if (auto error = strategy->validate(checked, members)) return *error;
   const auto expected = strategy->expected_violations(checked, {options.fsync == "always", false});
   const auto expects = [&](const char* check) {
     return std::find(expected.begin(), expected.end(), check) != expected.end();
@@ -485,7 +513,9 @@ Observed run_and_heal(const ChaosOptions& options, const RunPlan& plan, Cluster&
   Workload workload{options, cluster, recorder, plan.read};
   workload.next_process = options.clients;
   std::atomic<bool> nemesis_stop{false}, watch_stop{false};
-  std::thread watcher([&] { watch_leaders(cluster, recorder, watch_stop, observed.leaders); });
+  ProtocolTally violations(cluster.nodes);
+  std::thread watcher(
+      [&] { watch_leaders(cluster, recorder, watch_stop, observed.leaders, violations); });
   std::vector<std::thread> clients;
   std::vector<std::unique_ptr<Client>> client_state;
   for (int i = 0; i < options.clients; ++i) {
@@ -524,14 +554,14 @@ Observed run_and_heal(const ChaosOptions& options, const RunPlan& plan, Cluster&
   for (int64_t i = 0; i < workload.next_insert.load(); ++i) keys.push_back(fmt::format("i{}", i));
   if (progress) progress(fmt::format("{}: reading {} keys from every node", name, keys.size()));
   final_reads(cluster, recorder, keys);
-  // Peer messages that broke the protocol, as each node counted them since its last start: any
+  // Peer messages that broke the protocol, over the run and across restarts (ProtocolTally): any
   // is a safety bug (or a forged peer), whatever the preset promises.
   for (int node = 1; node <= cluster.nodes; ++node) {
     if (auto info = local::replication(cluster.client_port(node), 1000)) {
-      observed.protocol_violations +=
-          std::atoll((*info)["replikv_peer_protocol_violations"].c_str());
+      violations.see(node, std::atoll((*info)["replikv_peer_protocol_violations"].c_str()));
     }
   }
+  observed.protocol_violations = violations.total();
   for (int node = 1; node <= cluster.nodes; ++node) local::stop_node(cluster.dir, node, 10);
   return observed;
 }

@@ -291,7 +291,8 @@ int run_cluster(const ClusterOptions& options) {
     for (const int node : nodes) stop_node(dir, node, options.timeout_s);
     if (const int code = start_nodes(dir, *layout, nodes, options.timeout_s); code != 0)
       return code;
-    if (layout->strategy == "leader") {
+    const core::Strategy* strategy = core::find_strategy(layout->strategy);
+    if (strategy != nullptr && strategy->traits(strategy->default_settings()).has_leader) {
       // Back when it follows a leader again (or the time runs out: the status says so).
       const auto deadline =
           std::chrono::steady_clock::now() + std::chrono::seconds(options.timeout_s);

@@ -63,7 +63,7 @@ class Settings {
 
   const std::map<std::string, std::string, std::less<>>& values() const { return values_; }
   const std::vector<SettingSpec>& specs() const;
-  // The keys whose value differs from the default, as key=value, in key order.
+  // The keys whose value differs from the default, as key=value, in the order they are declared.
   std::vector<std::string> changed() const;
 
  private:

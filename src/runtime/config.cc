@@ -273,6 +273,7 @@ std::optional<std::string> load_config(const std::optional<std::string>& path,
     }
   }
   for (const auto& entry : entries) {
+    if (entry.key == "strategy") continue;  // chosen above: the last one given wins
     if (const KeySpec* spec = find_spec(entry.key)) {
       if (auto error = spec->set(config, entry.value)) {
         return fmt::format("{}: {}", entry.source, *error);

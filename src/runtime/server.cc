@@ -127,7 +127,10 @@ std::optional<std::string> Server::Impl::start_replica() {
                                             replica->peer_message(std::move(message));
                                             schedule_flush();
                                           });
-  peers->set_fingerprint(core::fingerprint(strategy, config.strategy_settings));
+  // The node's fsync too: it decides whether a replica may roll back committed entries (with
+  // fsync "never" a crash can take them from a majority), so nodes must agree on it.
+  peers->set_fingerprint(core::fingerprint(strategy, config.strategy_settings) +
+                         " fsync=" + to_string(config.fsync));
   return std::nullopt;
 }
 

@@ -202,7 +202,6 @@ class Simulation {
   std::vector<int64_t> link_clear_ns_;           // per peer link (from, to): its last delivery time
   std::map<std::string, int64_t> last_written_;  // per register key: the newest value asked for
   std::vector<std::string> election_violations_;
-  // Messages that left before their Ready was durable though the protocol does not allow it.
 };
 
 template <typename Deliver>

@@ -1,5 +1,8 @@
 // Node configuration: the member lists of strategy "leader" and the checks made before a node
 // starts (a bad list is an error at start, never a half-configured cluster).
+#include <cstdio>
+#include <fstream>
+
 #include <gtest/gtest.h>
 
 #include "runtime/config.h"
@@ -119,6 +122,24 @@ TEST(Config, AStrategysKeysAreItsOwn) {
       std::nullopt);
   EXPECT_EQ(config_value(leader, "ack"), "async");
   EXPECT_EQ(config_value(standalone, "ack"), std::nullopt);
+}
+
+// A flag overrides the file, the strategy too: the file's strategy does not come back and reset
+// the settings the command line gave for the other one.
+TEST(Config, AFlagsStrategyOverridesTheFiles) {
+  const std::string path = ::testing::TempDir() + "replikv-config-test.toml";
+  {
+    std::ofstream file(path);
+    file << "strategy = \"standalone\"\nport = 7400\n";
+  }
+  Config config;
+  EXPECT_EQ(load_config(path, {{"strategy", "leader"}, {"ack", "async"}, {"peers", "1=h:1,2=h:2"}},
+                        config),
+            std::nullopt);
+  EXPECT_EQ(config.strategy, "leader");
+  EXPECT_EQ(config_value(config, "ack"), "async");
+  EXPECT_EQ(config.port, 7400);
+  std::remove(path.c_str());
 }
 
 // The heartbeat defaults to a tenth of the election timeout, so a shorter timeout alone is a

@@ -203,7 +203,8 @@ void Raft::fail_pending_reads() {
   for (auto& read : pending_reads_) {
     if (read.request) {
       reply(*read.request,
-            Reply::not_leader(leader_, "NOTLEADER this node stopped being the leader; retry"));
+            // Called as this node steps down, before it knows who leads: it names nobody.
+            Reply::not_leader(std::nullopt, "NOTLEADER this node stopped being the leader; retry"));
     } else {
       proto::RaftMessage response;
       response.set_type(proto::RaftMessage::READ_INDEX_RESPONSE);
