@@ -458,6 +458,12 @@ class Raft final : public Replica {
   size_t election_quorum() const;
   size_t granted_votes() const;  // in votes_
   void protocol_violation(std::string what);
+  // Whether the committed entries from `from` on may be rolled back: the node runs with rollback
+  // (async, or fsync "never"), or an operator accepted data loss in a term after them.
+  bool rollback_allowed(LogIndex from, Term data_loss_term) const;
+  // The first committed entry `message` would truncate, if any (before anything of it is taken).
+  std::optional<LogIndex> committed_conflict(const proto::RaftMessage& message,
+                                             const std::vector<proto::LogEntry>& entries) const;
   // A snapshot chunk whose records this version can hold: data records that decode, expiry index
   // entries, and the state records it knows, each of its size. Anything else is malformed — a
   // record that would trip an assertion only later, when read back, is refused now.

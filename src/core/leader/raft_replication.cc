@@ -33,6 +33,24 @@ std::optional<std::vector<proto::LogEntry>> Raft::parse_entries(const proto::Raf
   return entries;
 }
 
+std::optional<LogIndex> Raft::committed_conflict(
+    const proto::RaftMessage& message, const std::vector<proto::LogEntry>& entries) const {
+  if (rollback_from_) return std::nullopt;  // rolling back already: allowed, or it would not be
+  const LogIndex prev(message.prev_log_index());
+  if (prev.value() + 1 < log_start_.value()) return std::nullopt;  // compacted: compared otherwise
+  if (prev > last_index_) return std::nullopt;                     // refused: a gap
+  if (prev > LogIndex() && term_at(prev) != Term(message.prev_log_term())) {
+    if (prev <= commit_) return prev;
+    return std::nullopt;  // refused: an uncommitted mismatch
+  }
+  for (const auto& entry : entries) {
+    const LogIndex index(entry.index());
+    if (index < log_start_ || index > last_index_ || index > commit_) continue;
+    if (term_at(index) != Term(entry.term())) return index;
+  }
+  return std::nullopt;
+}
+
 void Raft::on_append(const proto::RaftMessage& message) {
   const NodeId from(message.from());
   if (role_ == Role::leader) {
@@ -45,6 +63,15 @@ void Raft::on_append(const proto::RaftMessage& message) {
   if (!entries) {
     // Damaged or out of order: nothing of it is taken, and the leader hears of no success.
     ++malformed_messages_;
+    return;
+  }
+  // Truncating a committed entry where no rollback is allowed breaks the protocol: refused before
+  // anything of the message is taken — its sender is not followed, nor its term's timers reset.
+  if (const auto at = committed_conflict(message, *entries);
+      at && !rollback_allowed(*at, std::max(data_loss_term_, Term(message.data_loss_term())))) {
+    protocol_violation(
+        fmt::format("node {} sent entries that would truncate committed entry {} (commit index {})",
+                    from.value(), at->value(), commit_.value()));
     return;
   }
   if (role_ != Role::follower || leader_ != from) become_follower(term_, from);

@@ -365,11 +365,14 @@ void Raft::finish_install() {
 // A committed entry is never truncated — no rollback under a quorum, unless an operator accepted
 // data loss after it. A leader that asks for one anyway breaks the protocol (or is forged): its
 // message is dropped and counted, and nothing here moves.
+bool Raft::rollback_allowed(LogIndex from, Term data_loss_term) const {
+  return options_.rollback ||
+         (data_loss_term > Term() &&
+          (from > last_index_ || from < log_start_ || term_at(from) < data_loss_term));
+}
+
 void Raft::need_rollback(LogIndex from, NodeId leader, proto::RaftMessage& response) {
-  const bool allowed =
-      options_.rollback || (data_loss_term_ > Term() && (from > last_index_ || from < log_start_ ||
-                                                         term_at(from) < data_loss_term_));
-  if (!allowed) {
+  if (!rollback_allowed(from, data_loss_term_)) {
     protocol_violation(
         fmt::format("node {} sent entries that would truncate committed entry {} (commit index {})",
                     leader.value(), from.value(), commit_.value()));
