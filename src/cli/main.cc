@@ -50,7 +50,14 @@ void add_strategy_flags(CLI::App* command, std::map<std::string, std::string>& v
     for (const auto& setting : strategy->setting_specs()) {
       std::string flag = setting.name;
       std::replace(flag.begin(), flag.end(), '_', '-');
-      if (command->get_option_no_throw("--" + flag) != nullptr) continue;  // another strategy's
+      if (const CLI::Option* taken = command->get_option_no_throw("--" + flag)) {
+        // One flag serves every strategy that declares the key; a flag of the command's own by
+        // that name would take the setting's value for something else: a programming error.
+        if (taken->get_group() == "Strategy settings") continue;
+        std::cerr << "replikv: the setting " << setting.name << " of strategy " << strategy->name()
+                  << " clashes with the command's own --" << flag << "\n";
+        std::abort();
+      }
       const std::string help = std::string(strategy->name()) + ": " + setting.help;
       if (setting.kind == replikv::core::SettingSpec::Kind::boolean) {
         const std::string name = setting.name;

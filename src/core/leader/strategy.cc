@@ -239,7 +239,10 @@ class LeaderStrategy final : public Strategy {
                          settings.number("min_replicas"));
     }
     if (heartbeat_ms(settings) * 2 > static_cast<TimeMs>(settings.number("election_timeout_ms"))) {
-      return "heartbeat_interval_ms: must be at most half of election_timeout_ms";
+      return fmt::format(
+          "heartbeat_interval_ms: {} ms must be at most half of election_timeout_ms ({} ms); set "
+          "a shorter heartbeat, or 0 for a tenth of the election timeout",
+          heartbeat_ms(settings), settings.number("election_timeout_ms"));
     }
     if (settings.number("log_keep_entries") >= settings.number("log_compact_entries")) {
       return "log_keep_entries: must be below log_compact_entries (a compaction would erase "
