@@ -77,4 +77,42 @@ std::string to_string(const SessionToken& token) {
   return fmt::format("{}:{}", token.term.value(), token.index.value());
 }
 
+namespace {
+
+void append_varint(std::string& out, uint64_t value) {
+  while (value >= 0x80) {
+    out.push_back(static_cast<char>((value & 0x7f) | 0x80));
+    value >>= 7;
+  }
+  out.push_back(static_cast<char>(value));
+}
+
+std::optional<uint64_t> read_varint(std::string_view& in) {
+  uint64_t value = 0;
+  for (int shift = 0; shift < 64 && !in.empty(); shift += 7) {
+    const auto byte = static_cast<uint8_t>(in.front());
+    in.remove_prefix(1);
+    value |= static_cast<uint64_t>(byte & 0x7f) << shift;
+    if ((byte & 0x80) == 0) return value;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+SessionPosition position_of(const SessionToken& token) {
+  SessionPosition position;
+  append_varint(position.bytes, token.term.value());
+  append_varint(position.bytes, token.index.value());
+  return position;
+}
+
+std::optional<SessionToken> token_of(const SessionPosition& position) {
+  std::string_view in(position.bytes);
+  const auto term = read_varint(in);
+  const auto index = term ? read_varint(in) : std::nullopt;
+  if (!index || !in.empty()) return std::nullopt;
+  return SessionToken{Term(*term), LogIndex(*index)};
+}
+
 }  // namespace replikv::core

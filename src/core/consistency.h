@@ -17,6 +17,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/session.h"
 #include "core/types.h"
 
 namespace replikv::core {
@@ -59,5 +60,10 @@ std::string to_string(const SessionToken& token);
 inline SessionToken later(const SessionToken& a, const SessionToken& b) {
   return b.index > a.index ? b : a;
 }
+
+// A token as the opaque session position drivers carry (core/session.h), and back: the term and
+// the index as two varints. nullopt for bytes that are no token.
+SessionPosition position_of(const SessionToken& token);
+std::optional<SessionToken> token_of(const SessionPosition& position);
 
 }  // namespace replikv::core

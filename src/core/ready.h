@@ -54,8 +54,8 @@ struct ClientReply {
   Reply reply;
   // Where the request's effect lies in the replicated log, for the connection's session (SESSION,
   // WAIT): a write's entry, or the position a session read was served at. None otherwise.
-  std::optional<SessionToken> written;
-  std::optional<SessionToken> read_at;
+  std::optional<SessionPosition> written;
+  std::optional<SessionPosition> read_at;
 };
 
 // A message to a peer. `payload` is the serialized message of the strategy's protocol (for the

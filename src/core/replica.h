@@ -25,9 +25,9 @@ struct ClientRequest {
   uint64_t sequence = 0;
   Request request;
   ReadOptions read;  // a read's consistency (the cluster's default unless the client chose)
-  // The connection's session: for a session read, the latest token it was given; for WAIT, its
-  // last write's. None when it has had none.
-  std::optional<SessionToken> session;
+  // The connection's session (core/session.h): for a session read, the latest position it was
+  // given; for WAIT, its last write's. None when it has had none.
+  std::optional<SessionPosition> session;
 };
 
 // One callable of several lambdas: Overloaded{[](const A&) {…}, [](const B&) {…}}.
@@ -166,6 +166,12 @@ class Replica {
   // simulator) ask it of every early message: anything else leaving early — an acknowledgement,
   // a vote — would promise what a crash can take back.
   virtual bool may_leave_early(const Message&) const { return false; }
+  // Where this replica stands for a session read at `position` (core/session.h): serve it, wait
+  // for more to be applied, or refuse it — the write it names was lost. A replica without
+  // sessions serves every read as it comes.
+  virtual SessionCheck check_session(const SessionPosition&) const {
+    return SessionCheck::satisfied;
+  }
   // A digest of the replica's state machine as it serves it (storage with what it has not yet
   // checkpointed over it): equal states give equal digests on every node. DEBUG DIGEST answers
   // it; the simulator's convergence check compares it. Empty for replicas without a keyspace.

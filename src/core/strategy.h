@@ -130,6 +130,16 @@ class Strategy {
   virtual std::optional<std::string> refuse_read(const ReadOptions& read,
                                                  const Settings& settings) const = 0;
 
+  // Sessions (core/session.h): a position as SESSION shows and takes it, and two merged into the
+  // one a connection carries on. A strategy without session reads parses none.
+  virtual std::optional<SessionPosition> parse_session(std::string_view) const {
+    return std::nullopt;
+  }
+  virtual std::string session_text(const SessionPosition&) const { return {}; }
+  virtual SessionPosition merge_sessions(const SessionPosition&, const SessionPosition& b) const {
+    return b;
+  }
+
   // The replica of one node. `settings` were validated for `node`.
   virtual std::unique_ptr<Replica> make_replica(const StorageView& storage, Rng rng,
                                                 const NodeContext& node,

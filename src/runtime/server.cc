@@ -347,12 +347,14 @@ void Server::Impl::release(core::ReadyId ready_id, core::ClientReply& reply) {
   const auto it = connections.find(reply.connection);
   if (it == connections.end()) return;  // the client left; the write itself stands
   Connection& c = *it->second;
+  const core::Strategy& strategy = strategy_of(config);
   if (reply.written) {
     c.last_write = reply.written;
-    c.session = c.session ? core::later(*c.session, *reply.written) : *reply.written;
+    c.session = c.session ? strategy.merge_sessions(*c.session, *reply.written) : *reply.written;
   }
-  if (reply.read_at)
-    c.session = c.session ? core::later(*c.session, *reply.read_at) : *reply.read_at;
+  if (reply.read_at) {
+    c.session = c.session ? strategy.merge_sessions(*c.session, *reply.read_at) : *reply.read_at;
+  }
   deliver(c, reply.sequence, reply.reply);
 }
 

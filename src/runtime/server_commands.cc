@@ -217,7 +217,7 @@ Reply Server::Impl::server_command(Connection& c, std::string_view name,
     // SESSION: the connection's token (nil before any); SESSION <term>:<index> carries a session
     // over from another connection; SESSION RESET starts a new one.
     if (argv.size() == 1)
-      return c.session ? Reply::bulk(core::to_string(*c.session)) : Reply::nil();
+      return c.session ? Reply::bulk(strategy_of(config).session_text(*c.session)) : Reply::nil();
     if (argv.size() != 2)
       return Reply::error("ERR wrong number of arguments for 'session' command");
     if (iequals(argv[1], "reset")) {
@@ -225,14 +225,23 @@ Reply Server::Impl::server_command(Connection& c, std::string_view name,
       c.last_write.reset();
       return Reply::ok();
     }
-    const auto token = core::parse_session_token(argv[1]);
+    const core::Strategy& strategy = strategy_of(config);
+    const auto token = strategy.parse_session(argv[1]);
     if (!token) {
-      return Reply::error(fmt::format(
-          "ERR invalid session token '{}': expected <term>:<index> as SESSION returns it, "
-          "or RESET",
-          argv[1].substr(0, 64)));
+      const auto offered = strategy.traits(config.strategy_settings).read_consistencies;
+      if (std::find(offered.begin(), offered.end(), core::ReadConsistency::session) ==
+          offered.end()) {
+        return Reply::error(fmt::format(
+            "ERR invalid session token '{}': the {} strategy has no sessions (every read sees "
+            "every write before it)",
+            argv[1].substr(0, 64), config.strategy));
+      }
+      return Reply::error(
+          fmt::format("ERR invalid session token '{}': expected a position as SESSION returns it "
+                      "(<term>:<index> for the leader strategy), or RESET",
+                      argv[1].substr(0, 64)));
     }
-    c.session = c.session ? core::later(*c.session, *token) : *token;
+    c.session = c.session ? strategy.merge_sessions(*c.session, *token) : *token;
     return Reply::ok();
   }
   if (name == "client") {

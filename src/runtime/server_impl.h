@@ -61,8 +61,8 @@ struct Connection {
   // Reads: the consistency chosen with CONSISTENCY (cluster_default until then), and the session:
   // the latest token of its writes and session reads, and its last write's (for WAIT).
   core::ReadOptions read;
-  std::optional<core::SessionToken> session;
-  std::optional<core::SessionToken> last_write;
+  std::optional<core::SessionPosition> session;  // opaque: the strategy merges and shows them
+  std::optional<core::SessionPosition> last_write;
   std::string name;
   std::string address;
   int64_t created_ms = 0;

@@ -83,7 +83,7 @@ struct Client {
   PendingOp pending;
   // Its session (raft): the latest token of its writes and session reads, carried from node to
   // node as a client library would.
-  std::optional<core::SessionToken> session;
+  std::optional<core::SessionPosition> session;
 };
 
 class Simulation {
@@ -151,7 +151,7 @@ class Simulation {
   void check_invariants(const Node& node);
   void invoke(Client& client, PendingOp op);
   void on_reply(int client_index, uint64_t sequence, const core::Reply& reply,
-                std::optional<core::SessionToken> token);
+                std::optional<core::SessionPosition> position);
   void complete(Client& client, check::EventType type, const std::string& value_json);
   void record_invoke(const Client& client, const PendingOp& op);
   std::string digest(Node& node);

@@ -81,10 +81,13 @@ void Simulation::invoke(Client& client, PendingOp op) {
 }
 
 void Simulation::on_reply(int client_index, uint64_t sequence, const core::Reply& reply,
-                          std::optional<core::SessionToken> token) {
+                          std::optional<core::SessionPosition> position) {
   Client& client = clients_[static_cast<size_t>(client_index)];
   if (!client.busy || client.pending.sequence != sequence) return;  // late: already timed out
-  if (token) client.session = client.session ? core::later(*client.session, *token) : *token;
+  if (position) {
+    client.session =
+        client.session ? strategy_->merge_sessions(*client.session, *position) : *position;
+  }
   switch (reply.outcome) {
     case core::Outcome::ok:
       break;

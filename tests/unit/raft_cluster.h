@@ -246,7 +246,9 @@ class Cluster {
 
   void request(int n, uint64_t sequence, Request request, ReadOptions read = {},
                std::optional<SessionToken> session = std::nullopt) {
-    node(n).client_request({ConnectionId(1), sequence, std::move(request), read, session});
+    node(n).client_request(
+        {ConnectionId(1), sequence, std::move(request), read,
+         session ? std::optional<SessionPosition>(position_of(*session)) : std::nullopt});
     drain(n);
   }
 
@@ -254,10 +256,19 @@ class Cluster {
     const auto reply = client_reply_for(sequence);
     return reply ? std::optional<Reply>(reply->reply) : std::nullopt;
   }
-  // With the session tokens it carries.
-  std::optional<ClientReply> client_reply_for(uint64_t sequence) {
+  // A reply with the log positions its session positions name (core/session.h).
+  struct TestReply {
+    Reply reply;
+    std::optional<SessionToken> written;
+    std::optional<SessionToken> read_at;
+  };
+  std::optional<TestReply> client_reply_for(uint64_t sequence) {
     for (const auto& reply : replies_) {
-      if (reply.sequence == sequence) return reply;
+      if (reply.sequence != sequence) continue;
+      TestReply out{reply.reply, std::nullopt, std::nullopt};
+      if (reply.written) out.written = token_of(*reply.written);
+      if (reply.read_at) out.read_at = token_of(*reply.read_at);
+      return out;
     }
     return std::nullopt;
   }

@@ -420,6 +420,11 @@ class Raft final : public Replica {
   // the applied-terms history — or nullopt when neither holds it.
   std::optional<Term> known_term_at(LogIndex index) const;
   SessionToken applied_position() const;
+  SessionCheck check_session(const SessionPosition& position) const override;
+  // The log position a request's session carries (a position of another strategy: none).
+  static std::optional<SessionToken> session_of(const ClientRequest& request) {
+    return request.session ? token_of(*request.session) : std::nullopt;
+  }
   // The refusal for a token whose index holds another term's entry here (`what` names the token).
   std::optional<std::string> lost_write(const SessionToken& token, std::string_view what) const;
   void note_applied_term(LogIndex index, Term term);

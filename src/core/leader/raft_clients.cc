@@ -119,7 +119,7 @@ void Raft::client_wait(ClientRequest request) {
       wait.timeout_ms > 0 ? std::optional<TimeMs>(now_ms_ + wait.timeout_ms) : std::nullopt;
   if (role_ == Role::leader) {
     PendingWait pending;
-    pending.token = request.session.value_or(SessionToken{});
+    pending.token = session_of(request).value_or(SessionToken{});
     pending.replicas = static_cast<uint64_t>(wait.replicas);
     pending.deadline_ms = deadline;
     pending.request = std::move(request);
@@ -241,7 +241,9 @@ void Raft::append_client_write(uint64_t sequence, proto::Write write, Origin ori
 void Raft::reply(const ClientRequest& request, Reply reply_value,
                  std::optional<SessionToken> written, std::optional<SessionToken> read_at) {
   pending_.replies.push_back(
-      {request.connection, request.sequence, std::move(reply_value), written, read_at});
+      {request.connection, request.sequence, std::move(reply_value),
+       written ? std::optional<SessionPosition>(position_of(*written)) : std::nullopt,
+       read_at ? std::optional<SessionPosition>(position_of(*read_at)) : std::nullopt});
 }
 
 // Requests past their deadline. A write that left this node may still take effect: `-TIMEOUT`
@@ -283,7 +285,8 @@ void Raft::expire_requests() {
           Reply::unknown(fmt::format(
               "TIMEOUT this node has applied up to {}, behind the session's {}, after {} ms; "
               "retry, or read at another node",
-              to_string(applied_position()), to_string(*read.request.session),
+              to_string(applied_position()),
+              to_string(session_of(read.request).value_or(SessionToken{})),
               options_.request_timeout_ms)));
     session_reads_.pop_front();
   }
@@ -358,7 +361,7 @@ void Raft::flush_forwards() {
   for (auto& wait : follower_waits_) {
     if (wait.sent_to == leader_ && wait.sent_term == term_) continue;
     const auto& request = std::get<WaitRequest>(wait.request.request);
-    const SessionToken token = wait.request.session.value_or(SessionToken{});
+    const SessionToken token = session_of(wait.request).value_or(SessionToken{});
     proto::RaftMessage message;
     message.set_type(proto::RaftMessage::WAIT);
     message.set_read_id(wait.wait_id);

@@ -216,7 +216,7 @@ void Raft::become_leader() {
   }
   for (auto& wait : follower_waits_) {
     PendingWait pending;
-    pending.token = wait.request.session.value_or(SessionToken{});
+    pending.token = session_of(wait.request).value_or(SessionToken{});
     pending.replicas = static_cast<uint64_t>(std::get<WaitRequest>(wait.request.request).replicas);
     if (wait.deadline_ms) pending.deadline_ms = *wait.deadline_ms - options_.request_timeout_ms;
     pending.request = std::move(wait.request);

@@ -98,22 +98,29 @@ void Raft::serve_local(const ClientRequest& request) {
 void Raft::serve_session_reads() {
   if (installing()) return;
   for (auto it = session_reads_.begin(); it != session_reads_.end();) {
-    const auto& token = it->request.session;
-    if (token && applied_ < token->index) {
+    const auto check =
+        it->request.session ? check_session(*it->request.session) : SessionCheck::satisfied;
+    if (check == SessionCheck::wait) {
       ++it;
       continue;
     }
-    if (token) {
-      if (auto lost = lost_write(*token, "the session's position")) {
-        ++lost_session_reads_;
-        reply(it->request, Reply::error(std::move(*lost)));
-        it = session_reads_.erase(it);
-        continue;
-      }
+    if (check == SessionCheck::lost) {
+      ++lost_session_reads_;
+      reply(it->request,
+            Reply::error(*lost_write(*session_of(it->request), "the session's position")));
+    } else {
+      serve_local(it->request);
     }
-    serve_local(it->request);
     it = session_reads_.erase(it);
   }
+}
+
+SessionCheck Raft::check_session(const SessionPosition& position) const {
+  const auto token = token_of(position);
+  if (!token) return SessionCheck::satisfied;  // not a log position: nothing to wait for
+  if (applied_ < token->index) return SessionCheck::wait;
+  return lost_write(*token, "the session's position") ? SessionCheck::lost
+                                                      : SessionCheck::satisfied;
 }
 
 std::optional<std::string> Raft::lost_write(const SessionToken& token,

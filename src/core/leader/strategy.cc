@@ -283,6 +283,23 @@ class LeaderStrategy final : public Strategy {
     return std::nullopt;
   }
 
+  std::optional<SessionPosition> parse_session(std::string_view text) const override {
+    const auto token = parse_session_token(text);
+    return token ? std::optional<SessionPosition>(position_of(*token)) : std::nullopt;
+  }
+  std::string session_text(const SessionPosition& position) const override {
+    const auto token = token_of(position);
+    return token ? to_string(*token) : std::string("?");
+  }
+  // The later log position (a position this strategy did not make counts as none).
+  SessionPosition merge_sessions(const SessionPosition& a,
+                                 const SessionPosition& b) const override {
+    const auto first = token_of(a), second = token_of(b);
+    if (!first) return b;
+    if (!second) return a;
+    return position_of(later(*first, *second));
+  }
+
   std::unique_ptr<Replica> make_replica(const StorageView& storage, Rng rng,
                                         const NodeContext& node,
                                         const Settings& settings) const override {
