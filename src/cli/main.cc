@@ -60,10 +60,16 @@ void add_strategy_flags(CLI::App* command, std::map<std::string, std::string>& v
       }
       const std::string help = std::string(strategy->name()) + ": " + setting.help;
       if (setting.kind == replikv::core::SettingSpec::Kind::boolean) {
+        // --name sets it true, --no-name false.
         const std::string name = setting.name;
         command
             ->add_flag_callback(
                 "--" + flag, [&values, name] { values[name] = "true"; }, help)
+            ->group("Strategy settings");
+        command
+            ->add_flag_callback(
+                "--no-" + flag, [&values, name] { values[name] = "false"; },
+                std::string(strategy->name()) + ": the opposite of --" + flag)
             ->group("Strategy settings");
       } else {
         command->add_option("--" + flag, values[setting.name], help)->group("Strategy settings");
@@ -78,7 +84,10 @@ std::map<std::string, std::string> given_settings(
   for (const auto& [name, value] : values) {
     std::string flag = name;
     std::replace(flag.begin(), flag.end(), '_', '-');
-    if (command->count("--" + flag) > 0) given[name] = value;
+    const CLI::Option* negated = command->get_option_no_throw("--no-" + flag);
+    if (command->count("--" + flag) > 0 || (negated != nullptr && negated->count() > 0)) {
+      given[name] = value;
+    }
   }
   return given;
 }

@@ -368,8 +368,8 @@ std::string replay_command(const SimOptions& options) {
                     });
     if (!boolean) {
       settings += fmt::format(" --{} {}", flag, value);
-    } else if (value == "true") {
-      settings += " --" + flag;
+    } else {
+      settings += value == "true" ? " --" + flag : " --no-" + flag;
     }
   }
   return fmt::format(
