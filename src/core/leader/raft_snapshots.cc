@@ -278,6 +278,9 @@ bool Raft::stage(const proto::SnapshotChunk& chunk) {
 void Raft::switch_to_snapshot() {
   const LogIndex index = install_->index;
   const Term term = install_->term;
+  // Holds whatever a peer sends: on_install_snapshot answers a chunk of a snapshot at or below the
+  // commit index (without a rollback under way) before staging anything, and nothing between that
+  // check and this call moves the commit index.
   REPLIKV_ASSERT(index > commit_ || rollback_from_,
                  "a snapshot installed is ahead of the commit index");
   if (rollback_from_) {
