@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <type_traits>
@@ -176,6 +177,35 @@ class Replica {
   // checkpointed over it): equal states give equal digests on every node. DEBUG DIGEST answers
   // it; the simulator's convergence check compares it. Empty for replicas without a keyspace.
   virtual std::string state_digest() const { return {}; }
+};
+
+// A replica that hands every input and question to another: the base of wrappers that change one
+// thing about the replica they wrap (the simulator's deliberately broken ones, a test's forger).
+// Every virtual of Replica is forwarded here, so a wrapper cannot forget one.
+class ForwardingReplica : public Replica {
+ public:
+  explicit ForwardingReplica(std::unique_ptr<Replica> inner) : inner_(std::move(inner)) {}
+  void client_request(ClientRequest request) override {
+    inner_->client_request(std::move(request));
+  }
+  void peer_message(const Message& message) override { inner_->peer_message(message); }
+  using Replica::tick;
+  void tick(TimeMs wall_ms, TimeMs monotonic_ms) override { inner_->tick(wall_ms, monotonic_ms); }
+  void persisted(ReadyId ready_id) override { inner_->persisted(ready_id); }
+  void checkpointed(uint64_t checkpoint_id) override { inner_->checkpointed(checkpoint_id); }
+  bool take_ready(Ready& out) override { return inner_->take_ready(out); }
+  ReplicaStatus status() const override { return inner_->status(); }
+  std::optional<Term> leader_term() const override { return inner_->leader_term(); }
+  bool may_leave_early(const Message& message) const override {
+    return inner_->may_leave_early(message);
+  }
+  SessionCheck check_session(const SessionPosition& position) const override {
+    return inner_->check_session(position);
+  }
+  std::string state_digest() const override { return inner_->state_digest(); }
+
+ protected:
+  std::unique_ptr<Replica> inner_;
 };
 
 }  // namespace replikv::core

@@ -10,21 +10,12 @@ namespace replikv::sim::detail {
 // Ready demands no sync, so replies and acknowledgements leave before the write is on disk.
 // `messages_early`: every message may leave before its Ready is durable (acknowledgements and
 // votes too, not only a leader's log shipments).
-class Broken final : public core::Replica {
+class Broken final : public core::ForwardingReplica {
  public:
   Broken(std::unique_ptr<core::Replica> inner, bool ack_before_sync, bool messages_early)
-      : inner_(std::move(inner)),
+      : ForwardingReplica(std::move(inner)),
         ack_before_sync_(ack_before_sync),
         messages_early_(messages_early) {}
-  void client_request(core::ClientRequest request) override {
-    inner_->client_request(std::move(request));
-  }
-  void peer_message(const core::Message& message) override { inner_->peer_message(message); }
-  void tick(core::TimeMs wall_ms, core::TimeMs monotonic_ms) override {
-    inner_->tick(wall_ms, monotonic_ms);
-  }
-  void persisted(core::ReadyId id) override { inner_->persisted(id); }
-  void checkpointed(uint64_t id) override { inner_->checkpointed(id); }
   bool take_ready(core::Ready& out) override {
     const bool any = inner_->take_ready(out);
     if (ack_before_sync_) out.sync = core::Sync::none;
@@ -33,15 +24,8 @@ class Broken final : public core::Replica {
     }
     return any;
   }
-  core::ReplicaStatus status() const override { return inner_->status(); }
-  std::optional<core::Term> leader_term() const override { return inner_->leader_term(); }
-  bool may_leave_early(const core::Message& message) const override {
-    return inner_->may_leave_early(message);
-  }
-  std::string state_digest() const override { return inner_->state_digest(); }
 
  private:
-  std::unique_ptr<core::Replica> inner_;
   bool ack_before_sync_;
   bool messages_early_;
 };

@@ -683,12 +683,9 @@ TEST(Simulator, ADriverReleasingRepliesEarlyIsCaught) {
 // A node that forges a second leader: every APPEND it receives goes back to its sender as its
 // own, in the sender's term. The leader drops each one and counts it as a protocol violation —
 // and the simulator fails the run on the first, so a real safety bug cannot hide in a count.
-class Forger final : public core::Replica {
+class Forger final : public core::ForwardingReplica {
  public:
-  explicit Forger(std::unique_ptr<core::Replica> inner) : inner_(std::move(inner)) {}
-  void client_request(core::ClientRequest request) override {
-    inner_->client_request(std::move(request));
-  }
+  explicit Forger(std::unique_ptr<core::Replica> inner) : ForwardingReplica(std::move(inner)) {}
   void peer_message(const core::Message& message) override {
     proto::RaftMessage raft;
     if (raft.ParseFromString(message.payload) && raft.type() == proto::RaftMessage::APPEND &&
@@ -698,26 +695,14 @@ class Forger final : public core::Replica {
     }
     inner_->peer_message(message);
   }
-  void tick(core::TimeMs wall_ms, core::TimeMs monotonic_ms) override {
-    inner_->tick(wall_ms, monotonic_ms);
-  }
-  void persisted(core::ReadyId id) override { inner_->persisted(id); }
-  void checkpointed(uint64_t id) override { inner_->checkpointed(id); }
   bool take_ready(core::Ready& out) override {
     if (!inner_->take_ready(out)) return false;  // forged messages ride with the next Ready
     for (auto& message : forged_) out.messages.push_back(std::move(message));
     forged_.clear();
     return true;
   }
-  core::ReplicaStatus status() const override { return inner_->status(); }
-  std::optional<core::Term> leader_term() const override { return inner_->leader_term(); }
-  bool may_leave_early(const core::Message& message) const override {
-    return inner_->may_leave_early(message);
-  }
-  std::string state_digest() const override { return inner_->state_digest(); }
 
  private:
-  std::unique_ptr<core::Replica> inner_;
   std::vector<core::Message> forged_;
 };
 
