@@ -407,14 +407,9 @@ std::optional<std::string> plan_run(const ChaosOptions& options, RunPlan& plan) 
   for (const auto& [key, value] : preset.settings) plan.settings[key] = value;
   for (const auto& [key, value] : options.settings) plan.settings[key] = value;
   core::Settings checked = strategy->default_settings();
-  for (const auto& [key, value] : plan.settings) {
-    if (!checked.declares(key)) {
-      return fmt::format("--{}: not a setting of strategy {}", key, preset.strategy);
-    }
-    if (auto error = checked.set(key, value)) return *error;
-  }
+  if (auto error = checked.set_all(plan.settings, preset.strategy, "--")) return error;
   core::NodeContext members;
-  for (int n = 1; n <= preset.nodes; ++n) members.members.push_back(core::NodeId(n));
+  members.members = core::numbered_members(preset.nodes);
   if (auto error = strategy->validate(checked, members)) return *error;
   const auto expected = strategy->expected_violations(checked, {options.fsync == "always", false});
   const auto expects = [&](const char* check) {

@@ -97,26 +97,19 @@ std::string check_strategy(const ClusterOptions& options) {
                        options.strategy);
   }
   core::Settings settings = strategy->default_settings();
-  auto apply = [&](const std::string& key, const std::string& value) -> std::string {
-    if (!settings.declares(key)) {
-      return fmt::format("--{}: not a setting of strategy {}", key, options.strategy);
-    }
-    if (auto error = settings.set(key, value)) return *error;
-    return {};
-  };
-  for (const auto& [key, value] : options.strategy_settings) {
-    if (auto error = apply(key, value); !error.empty()) return error;
+  if (auto error = settings.set_all(options.strategy_settings, options.strategy, "--")) {
+    return *error;
   }
   for (const auto& [key, value] : parse_settings(options.settings)) {
     if (!settings.declares(key)) continue;  // a node key: the node checks it when it starts
-    if (auto error = apply(key, value); !error.empty()) return error;
+    if (auto error = settings.set(key, value)) return *error;
   }
   if (strategy->traits(settings).single_node && options.nodes > 1) {
     return fmt::format("the {} strategy runs one node; it does not form a cluster of {}",
                        options.strategy, options.nodes);
   }
   core::NodeContext node;
-  for (int n = 1; n <= options.nodes; ++n) node.members.push_back(core::NodeId(n));
+  node.members = core::numbered_members(options.nodes);
   if (auto error = strategy->validate(settings, node)) return *error;
   return {};
 }

@@ -83,21 +83,17 @@ class ReadyLedger {
   // A crash: what waits is lost, and the replica that replaces this one starts its ids at 1.
   void reset();
 
-  ReadyId last_admitted() const { return last_admitted_; }
   // Replies admitted and not yet released.
   size_t waiting_replies() const {
     size_t count = 0;
     for (const auto& entry : waiting_) count += entry.replies.size();
     return count;
   }
-  bool fsync_always() const { return fsync_always_; }
   uint64_t syncs_total() const { return syncs_total_; }
   uint64_t replies_released_before_durable() const { return replies_before_durable_; }
   uint64_t early_violations() const { return early_violations_; }
   // The first early violation seen, described (empty when none).
   const std::string& first_early_violation() const { return first_early_violation_; }
-  // Message vectors that release() emptied, for a driver that hands them back to its replica.
-  std::vector<std::vector<Message>>& spare_message_vectors() { return spare_messages_; }
 
  private:
   struct Waiting {

@@ -8,45 +8,46 @@
 
 namespace replikv::core {
 
-SettingSpec unsigned_setting(std::string name, std::string help, uint64_t default_value,
-                             uint64_t min, uint64_t max) {
+namespace {
+
+SettingSpec spec_of(std::string name, std::string help, std::string default_value,
+                    SettingSpec::Kind kind) {
   SettingSpec spec;
   spec.name = std::move(name);
   spec.help = std::move(help);
-  spec.default_value = std::to_string(default_value);
-  spec.kind = SettingSpec::Kind::unsigned_integer;
+  spec.default_value = std::move(default_value);
+  spec.kind = kind;
+  return spec;
+}
+
+}  // namespace
+
+SettingSpec unsigned_setting(std::string name, std::string help, uint64_t default_value,
+                             uint64_t min, uint64_t max) {
+  SettingSpec spec = spec_of(std::move(name), std::move(help), std::to_string(default_value),
+                             SettingSpec::Kind::unsigned_integer);
   spec.min = min;
   spec.max = max;
   return spec;
 }
 
 SettingSpec boolean_setting(std::string name, std::string help, bool default_value) {
-  SettingSpec spec;
-  spec.name = std::move(name);
-  spec.help = std::move(help);
-  spec.default_value = default_value ? "true" : "false";
-  spec.kind = SettingSpec::Kind::boolean;
-  return spec;
+  return spec_of(std::move(name), std::move(help), default_value ? "true" : "false",
+                 SettingSpec::Kind::boolean);
 }
 
 SettingSpec choice_setting(std::string name, std::string help, std::vector<std::string> choices,
                            std::string default_value) {
-  SettingSpec spec;
-  spec.name = std::move(name);
-  spec.help = std::move(help);
-  spec.default_value = std::move(default_value);
-  spec.kind = SettingSpec::Kind::choice;
+  SettingSpec spec = spec_of(std::move(name), std::move(help), std::move(default_value),
+                             SettingSpec::Kind::choice);
   spec.choices = std::move(choices);
   return spec;
 }
 
 SettingSpec text_setting(std::string name, std::string help, std::string default_value,
                          std::function<std::optional<std::string>(std::string_view)> check_text) {
-  SettingSpec spec;
-  spec.name = std::move(name);
-  spec.help = std::move(help);
-  spec.default_value = std::move(default_value);
-  spec.kind = SettingSpec::Kind::text;
+  SettingSpec spec =
+      spec_of(std::move(name), std::move(help), std::move(default_value), SettingSpec::Kind::text);
   spec.check_text = std::move(check_text);
   return spec;
 }
@@ -98,6 +99,18 @@ const std::vector<SettingSpec>& Settings::specs() const {
 
 bool Settings::declares(std::string_view key) const { return values_.contains(key); }
 
+std::optional<std::string> Settings::set_all(const std::map<std::string, std::string>& values,
+                                             std::string_view strategy,
+                                             std::string_view flag_prefix) {
+  for (const auto& [key, value] : values) {
+    if (!declares(key)) {
+      return fmt::format("{}{}: not a setting of strategy {}", flag_prefix, key, strategy);
+    }
+    if (auto error = set(key, value)) return error;
+  }
+  return std::nullopt;
+}
+
 std::optional<std::string> Settings::set(std::string_view key, std::string_view text) {
   for (const auto& spec : specs()) {
     if (spec.name != key) continue;
@@ -124,14 +137,5 @@ uint64_t Settings::number(std::string_view key) const {
 }
 
 bool Settings::flag(std::string_view key) const { return text(key) == "true"; }
-
-std::vector<std::string> Settings::changed() const {
-  std::vector<std::string> out;
-  for (const auto& spec : specs()) {
-    const std::string& value = text(spec.name);
-    if (value != spec.default_value) out.push_back(spec.name + "=" + value);
-  }
-  return out;
-}
 
 }  // namespace replikv::core

@@ -55,6 +55,10 @@ class Settings {
   // Sets a declared key: nullopt, or the error naming the key. An undeclared key is an error too.
   std::optional<std::string> set(std::string_view key, std::string_view text);
   bool declares(std::string_view key) const;
+  // Sets each of `values` in turn: nullopt, or the first error — for a key `strategy` does not
+  // declare, "<flag_prefix><key>: not a setting of strategy <strategy>".
+  std::optional<std::string> set_all(const std::map<std::string, std::string>& values,
+                                     std::string_view strategy, std::string_view flag_prefix = {});
 
   // The value of a declared key (asserted).
   const std::string& text(std::string_view key) const;
@@ -63,8 +67,6 @@ class Settings {
 
   const std::map<std::string, std::string, std::less<>>& values() const { return values_; }
   const std::vector<SettingSpec>& specs() const;
-  // The keys whose value differs from the default, as key=value, in the order they are declared.
-  std::vector<std::string> changed() const;
 
  private:
   const std::vector<SettingSpec>* specs_ = nullptr;

@@ -48,6 +48,13 @@ struct NodeContext {
   uint64_t cache_bytes_max = 64ull << 20;            // the record cache (core/record_cache.h)
 };
 
+// Nodes 1 … `nodes`, as the member list of a NodeContext (a local cluster, a simulated one).
+inline std::vector<NodeId> numbered_members(int nodes) {
+  std::vector<NodeId> members;
+  for (int n = 1; n <= nodes; ++n) members.push_back(NodeId(static_cast<uint32_t>(n)));
+  return members;
+}
+
 // What happened in a run, beyond the settings, that changes what a strategy promises.
 struct RunConditions {
   bool fsync_always = true;

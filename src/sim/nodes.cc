@@ -97,9 +97,7 @@ void Simulation::start_node(Node& node) {
   } else {
     core::NodeContext context;
     context.node = id;
-    for (int n = 1; n <= options_.nodes; ++n) {
-      context.members.push_back(core::NodeId(static_cast<uint32_t>(n)));
-    }
+    context.members = core::numbered_members(options_.nodes);
     context.fsync_always = options_.fsync_always;
     context.bootstrap = !node.disk_lost;  // the first start founds the cluster
     context.cache_bytes_max = record_cache_bytes(node.id);

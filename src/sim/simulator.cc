@@ -35,13 +35,7 @@ std::optional<std::string> run_settings(const SimOptions& options, core::Setting
   if (strategy == nullptr) return fmt::format("strategy '{}' does not exist", options.strategy);
   out = strategy->default_settings();
   strategy->simulation_settings(out, {options.seed, 0, options.nodes, options.client_timeout_ms});
-  for (const auto& [key, value] : options.settings) {
-    if (!out.declares(key)) {
-      return fmt::format("{}: not a setting of strategy {}", key, options.strategy);
-    }
-    if (auto error = out.set(key, value)) return error;
-  }
-  return std::nullopt;
+  return out.set_all(options.settings, options.strategy);
 }
 
 SimResult Simulation::run() {
@@ -304,9 +298,7 @@ std::optional<std::string> validate(const SimOptions& options) {
       return fmt::format("the {} strategy runs exactly one node", options.strategy);
     }
     core::NodeContext node;
-    for (int n = 1; n <= options.nodes; ++n) {
-      node.members.push_back(core::NodeId(static_cast<uint32_t>(n)));
-    }
+    node.members = core::numbered_members(options.nodes);
     if (auto error = strategy->validate(settings, node)) return error;
   }
   if (options.clients < 1 || options.clients > 1000) return std::string("clients: 1 to 1000");

@@ -717,7 +717,7 @@ TEST(Simulator, AForgedProtocolViolationFailsTheRun) {
       leader.simulation_settings(settings, {1, static_cast<int>(node.value()), nodes, 150});
       core::NodeContext context;
       context.node = node;
-      for (int n = 1; n <= nodes; ++n) context.members.push_back(core::NodeId(n));
+      context.members = core::numbered_members(nodes);
       context.bootstrap = true;
       auto replica = leader.make_replica(storage, rng, context, settings);
       if (forge && node.value() == 3) return std::make_unique<Forger>(std::move(replica));

@@ -467,17 +467,23 @@ TEST(RaftFailover, AForcedPromotionAcceptingDataLossLeadsAndTheOthersRollBack) {
 namespace replikv::core {
 namespace {
 
-// A forced promotion stands again above a higher term it meets: node 3 (no pre-vote) raised its
-// term in elections while cut off; the target's first VOTE is below it, and it stands again at
-// node 3's term + 1 — then node 3, no more up to date, grants it.
-TEST(RaftFailover, AForcedPromotionStandsAboveAHigherTermItMeets) {
-  Cluster cluster(3, [](int n, RaftOptions& options) { options.pre_vote = n != 3; });
+// Elects a leader, handing leadership to node 1 if node 3 won (node 3 is the one without
+// pre-vote in the tests below). Returns the leader.
+int lead_away_from_3(Cluster& cluster) {
   cluster.run(0, 5000);
   if (cluster.leaders().at(0) == 3) {
     cluster.request(3, 100, FailoverRequest{1, false, 1000, false});
     cluster.run(5010, 5200);
   }
-  const int leader = cluster.leaders().at(0);
+  return cluster.leaders().at(0);
+}
+
+// A forced promotion stands again above a higher term it meets: node 3 (no pre-vote) raised its
+// term in elections while cut off; the target's first VOTE is below it, and it stands again at
+// node 3's term + 1 — then node 3, no more up to date, grants it.
+TEST(RaftFailover, AForcedPromotionStandsAboveAHigherTermItMeets) {
+  Cluster cluster(3, [](int n, RaftOptions& options) { options.pre_vote = n != 3; });
+  const int leader = lead_away_from_3(cluster);
   ASSERT_NE(leader, 3);
   const int target = leader == 1 ? 2 : 1;
   cluster.isolate(3);
@@ -498,12 +504,7 @@ TEST(RaftFailover, AForcedPromotionStandsAboveAHigherTermItMeets) {
 // voter's own election timeout would have made it the leader instead.
 TEST(RaftFailover, AForcedPromotionRefusedInItsTermStandsAgainATermHigher) {
   Cluster cluster(3, [](int n, RaftOptions& options) { options.pre_vote = n != 3; });
-  cluster.run(0, 5000);
-  if (cluster.leaders().at(0) == 3) {
-    cluster.request(3, 100, FailoverRequest{1, false, 1000, false});
-    cluster.run(5010, 5200);
-  }
-  const int leader = cluster.leaders().at(0);
+  const int leader = lead_away_from_3(cluster);
   ASSERT_NE(leader, 3);
   const int target = leader == 1 ? 2 : 1;
   const Term term = cluster.node(target).term();
