@@ -73,7 +73,7 @@ def read_retrying(directory, port, *command, timeout_s=60):
                 log_path = os.path.join(directory, node, "replikv.log")
                 if os.path.exists(log_path):
                     with open(log_path) as f:
-                        print("".join(f"  {node}: {line}" for line in f if " raft: " in line), end="")
+                        print("".join(f"  {node}: {line}" for line in f if " leader: " in line), end="")
             time.sleep(0.2)
 
 

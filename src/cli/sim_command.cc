@@ -98,9 +98,15 @@ int run_sim(const SimCommandOptions& command) {
         "  failovers   {} handovers and {} forced promotions asked by the operator, {} done; "
         "{} leaders stranded (cut off one way, then killed)\n",
         s.handovers, s.forced_promotions, s.failovers_done, s.strands);
-    std::cout << fmt::format("  snapshots   {} installed, {} crashes in the middle of an install\n",
-                             s.snapshots_installed, s.crashes_mid_install);
   }
+  // The strategy's counters that moved, summed over every node and crash (none named here).
+  std::string counters;
+  for (const auto& [name, value] : s.strategy_counters) {
+    if (value == 0) continue;
+    counters += fmt::format("{}{} {}", counters.empty() ? "" : ", ", name, value);
+  }
+  std::cout << fmt::format("  counters    {}{}; {} crashes while receiving state\n",
+                           counters.empty() ? "none moved" : "", counters, s.crashes_mid_install);
   const double simulation_s = static_cast<double>(s.simulation_wall_ns) / 1e9;
   std::cout << fmt::format(
       "  time        {:.3f} s virtual; {:.3f} s wall simulating ({:.0f} simulated ops/s), {:.3f} s "

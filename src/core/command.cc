@@ -35,7 +35,6 @@ const std::vector<CommandSpec> kCommands = {
     {"pexpireat", -3, true, H::core, 1, 1, 1, "write fast"},
     {"persist", 2, true, H::core, 1, 1, 1, "write fast"},
     {"wait", 3, false, H::core, 0, 0, 0, "noscript"},
-    {"failover", -3, false, H::core, 0, 0, 0, "admin noscript stale"},
     // Connection and server commands, answered by the runtime.
     {"ping", -1, false, H::server, 0, 0, 0, "fast stale"},
     {"echo", 2, false, H::server, 0, 0, 0, "fast"},
@@ -56,12 +55,6 @@ const std::vector<CommandSpec> kCommands = {
 };
 
 char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
-
-bool equals_ignore_case(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return ascii_lower(x) == ascii_lower(y);
-         });
-}
 
 Reply syntax_error() { return Reply::error("ERR syntax error"); }
 Reply not_integer() { return Reply::error("ERR value is not an integer or out of range"); }
@@ -174,7 +167,14 @@ bool answered_by_strategy(const Request& request) {
                     request);
 }
 
+bool equals_ignore_case(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return ascii_lower(x) == ascii_lower(y);
+         });
+}
+
 bool is_write(const Request& request) {
+  if (const auto* command = std::get_if<StrategyCommand>(&request)) return command->write;
   return std::holds_alternative<SetRequest>(request) ||
          std::holds_alternative<DelRequest>(request) ||
          std::holds_alternative<MSetRequest>(request) ||
@@ -260,35 +260,6 @@ std::variant<Request, Reply> parse_request(const CommandSpec& spec,
     if (!replicas || !timeout) return not_integer();
     if (*timeout < 0) return Reply::error("ERR timeout is negative");
     return Request{WaitRequest{std::max<int64_t>(*replicas, 0), *timeout}};
-  }
-  if (name == "failover") {
-    // FAILOVER TO <node> [FORCE] [TIMEOUT <ms>]; the node as its id or nK.
-    FailoverRequest failover;
-    if (!equals_ignore_case(argv[1], "to")) return syntax_error();
-    std::string_view node = argv[2];
-    if (!node.empty() && (node[0] == 'n' || node[0] == 'N')) node.remove_prefix(1);
-    const auto id = parse_int64(node);
-    if (!id || *id < 1 || *id > 0xffffffffLL)
-      return Reply::error("ERR FAILOVER TO takes a node id (2, or n2)");
-    failover.target = static_cast<uint32_t>(*id);
-    for (size_t i = 3; i < argv.size(); ++i) {
-      if (equals_ignore_case(argv[i], "force")) {
-        failover.force = true;
-      } else if (equals_ignore_case(argv[i], "accept-data-loss")) {
-        failover.accept_data_loss = true;
-      } else if (equals_ignore_case(argv[i], "timeout") && i + 1 < argv.size()) {
-        const auto ms = parse_int64(argv[++i]);
-        if (!ms || *ms <= 0)
-          return Reply::error("ERR FAILOVER TIMEOUT must be a positive number of milliseconds");
-        failover.timeout_ms = *ms;
-      } else {
-        return syntax_error();
-      }
-    }
-    if (failover.accept_data_loss && !failover.force) {
-      return Reply::error("ERR ACCEPT-DATA-LOSS goes with FORCE (a handover loses nothing)");
-    }
-    return Request{failover};
   }
   if (name == "cas") {
     if (argv.size() > 4) return check_arity(spec, 0).value();

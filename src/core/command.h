@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -23,7 +24,10 @@
 namespace replikv::core {
 
 struct CommandSpec {
-  enum class Handler : uint8_t { core, server };
+  // Who parses and answers it: the core (data commands, parse_request below), the runtime
+  // (connection and server commands), or the node's strategy (the commands it adds: Strategy::
+  // commands and parse_command, core/strategy.h; FAILOVER is the single leader's).
+  enum class Handler : uint8_t { core, server, strategy };
   std::string_view name;  // lower case
   int arity;              // Redis's convention: N exactly, or -N for at least N (name included)
   bool write;
@@ -34,7 +38,11 @@ struct CommandSpec {
   std::string_view flags;  // space separated, as COMMAND lists them
 };
 
-// The spec for a command name in any case, or nullptr.
+// ASCII case-insensitive equality (command names and options).
+bool equals_ignore_case(std::string_view a, std::string_view b);
+
+// The spec for a command name in any case, or nullptr (the core's and the runtime's; a strategy's
+// own are found through it: Strategy::find_command).
 const CommandSpec* find_command(std::string_view name);
 const std::vector<CommandSpec>& all_commands();
 
@@ -112,30 +120,40 @@ struct WaitRequest {
   int64_t timeout_ms = 0;
 };
 
-// FAILOVER TO <node> [FORCE [ACCEPT-DATA-LOSS]] [TIMEOUT <ms>]: hand leadership to `target` (at
-// the leader: it stops taking writes, waits for the target to hold its whole log, then tells it
-// to stand), or, FORCE, sent to the target itself: it stands at once, winning only with an
-// election quorum of logs no newer than its own; with ACCEPT-DATA-LOSS it takes leadership in a
-// new term without votes, and replicas roll back what it lacks.
-struct FailoverRequest {
-  uint32_t target = 0;
-  bool force = false;
-  int64_t timeout_ms = 5000;
-  bool accept_data_loss = false;
+// A command a strategy adds (core/strategy.h: Strategy::commands, parsed by its parse_command):
+// its typed arguments are the strategy's own type, which only its replica reads back (`as`). The
+// single leader's FAILOVER travels so (core/leader/commands.h); a multi-leader strategy's reads
+// that return several values or writes with a causal context would too.
+struct StrategyCommand {
+  struct Payload {
+    virtual ~Payload() = default;
+  };
+  std::string name;  // lower case, as the strategy registered it
+  std::shared_ptr<const Payload> payload;
+  bool write = false;
+
+  template <typename T>
+  const T* as() const {
+    return dynamic_cast<const T*>(payload.get());
+  }
+  template <typename T>
+  static StrategyCommand of(std::string name, T typed, bool write) {
+    return {std::move(name), std::make_shared<const T>(std::move(typed)), write};
+  }
 };
 
 using Request = std::variant<GetRequest, SetRequest, DelRequest, ExistsRequest, MGetRequest,
                              MSetRequest, IncrByRequest, DbSizeRequest, ScanRequest, KeysRequest,
-                             TtlRequest, CasRequest, ExpireRequest, WaitRequest, FailoverRequest>;
+                             TtlRequest, CasRequest, ExpireRequest, WaitRequest, StrategyCommand>;
 
 // Who answers what. The keyspace (core/keyspace.h) serves these …
 using KeyspaceRequestTypes =
     std::tuple<GetRequest, SetRequest, DelRequest, ExistsRequest, MGetRequest, MSetRequest,
                IncrByRequest, DbSizeRequest, ScanRequest, KeysRequest, TtlRequest, CasRequest,
                ExpireRequest>;
-// … and the replication strategy answers these itself: WAIT counts replicas, FAILOVER moves
-// leadership (answer_strategy_request, core/replica.h).
-using StrategyRequestTypes = std::tuple<WaitRequest, FailoverRequest>;
+// … and the replication strategy answers these itself: WAIT counts replicas, and the commands it
+// adds are its own (answer_strategy_request, core/replica.h).
+using StrategyRequestTypes = std::tuple<WaitRequest, StrategyCommand>;
 
 template <typename T, typename Tuple>
 struct tuple_has;

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "core/assert.h"
+
 namespace replikv::core {
 
 uint64_t key_hash(std::string_view key) {
@@ -33,11 +35,24 @@ std::string data_key_start(uint64_t hash) {
   return key;
 }
 
-std::string encode_value(std::string_view value, std::optional<TimeMs> expire_at_ms) {
+namespace {
+constexpr uint8_t value_has_expiry = 1;
+constexpr uint8_t value_has_metadata = 2;
+}  // namespace
+
+std::string encode_value(std::string_view value, std::optional<TimeMs> expire_at_ms,
+                         std::string_view metadata) {
+  REPLIKV_ASSERT(metadata.size() <= UINT32_MAX, "a record's metadata fits its 4-byte length");
   std::string bytes;
-  bytes.reserve(1 + (expire_at_ms ? 8 : 0) + value.size());
-  bytes.push_back(expire_at_ms ? 1 : 0);
+  bytes.reserve(1 + (expire_at_ms ? 8 : 0) + (metadata.empty() ? 0 : 4 + metadata.size()) +
+                value.size());
+  bytes.push_back(static_cast<char>((expire_at_ms ? value_has_expiry : 0) |
+                                    (metadata.empty() ? 0 : value_has_metadata)));
   if (expire_at_ms) append_u64_be(bytes, static_cast<uint64_t>(*expire_at_ms));
+  if (!metadata.empty()) {
+    append_u32_be(bytes, static_cast<uint32_t>(metadata.size()));
+    bytes.append(metadata);
+  }
   bytes.append(value);
   return bytes;
 }
@@ -45,10 +60,24 @@ std::string encode_value(std::string_view value, std::optional<TimeMs> expire_at
 std::optional<StoredValue> decode_value(std::string_view bytes) {
   if (bytes.empty()) return std::nullopt;
   const auto flags = static_cast<uint8_t>(bytes[0]);
-  if (flags > 1) return std::nullopt;
-  if (flags == 0) return StoredValue{std::nullopt, bytes.substr(1)};
-  if (bytes.size() < 9) return std::nullopt;
-  return StoredValue{static_cast<TimeMs>(read_u64_be(bytes.substr(1))), bytes.substr(9)};
+  if ((flags & ~(value_has_expiry | value_has_metadata)) != 0) return std::nullopt;
+  StoredValue stored;
+  std::string_view rest = bytes.substr(1);
+  if ((flags & value_has_expiry) != 0) {
+    if (rest.size() < 8) return std::nullopt;
+    stored.expire_at_ms = static_cast<TimeMs>(read_u64_be(rest));
+    rest.remove_prefix(8);
+  }
+  if ((flags & value_has_metadata) != 0) {
+    if (rest.size() < 4) return std::nullopt;
+    const uint32_t length = read_u32_be(rest);
+    rest.remove_prefix(4);
+    if (length == 0 || rest.size() < length) return std::nullopt;
+    stored.metadata = rest.substr(0, length);
+    rest.remove_prefix(length);
+  }
+  stored.value = rest;
+  return stored;
 }
 
 std::string expiry_key(TimeMs expire_at_ms, std::string_view user_key) {

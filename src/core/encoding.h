@@ -2,7 +2,12 @@
 //
 // Data column
 //   key   = key_hash(user key) as 8 bytes big-endian ‖ user key
-//   value = flags (1 byte; bit 0: has expiry) ‖ [expire_at_ms, 8 bytes big-endian] ‖ user value
+//   value = flags (1 byte; bit 0: has expiry, bit 1: has metadata)
+//           ‖ [expire_at_ms, 8 bytes big-endian] ‖ [metadata length, 4 bytes big-endian ‖ metadata]
+//           ‖ user value
+//   Metadata is what a strategy keeps beside a value (a causal context, a timestamp); a record
+//   without any is written exactly as before metadata existed (bit 1 clear), so the single
+//   leader's data needs no upgrade step and older data reads unchanged.
 // Keys are ordered by their hash first. That makes SCAN's cursor a plain integer that survives
 // restarts and means the same thing on every replica (the hash to resume from), and it lets later
 // anti-entropy compare replicas range by range of the hash space.
@@ -62,6 +67,16 @@ inline void append_u64_be(std::string& out, uint64_t value) {
 inline uint64_t read_u64_be(std::string_view bytes) {
   return load_u64_be(bytes.data());
 }  // size >= 8
+inline void append_u32_be(std::string& out, uint32_t value) {
+  if constexpr (std::endian::native == std::endian::little) value = __builtin_bswap32(value);
+  out.append(reinterpret_cast<const char*>(&value), 4);
+}
+inline uint32_t read_u32_be(std::string_view bytes) {  // size >= 4
+  uint32_t value;
+  std::memcpy(&value, bytes.data(), 4);
+  if constexpr (std::endian::native == std::endian::little) value = __builtin_bswap32(value);
+  return value;
+}
 
 // FNV-1a, 64 bits, over length-prefixed byte strings (so ("ab", "c") and ("a", "bc") differ): for
 // comparing replicas' states (DEBUG DIGEST), not for security.
@@ -88,9 +103,11 @@ std::string data_key_start(uint64_t hash);
 
 struct StoredValue {
   std::optional<TimeMs> expire_at_ms;
-  std::string_view value;  // points into the encoded bytes
+  std::string_view value;     // points into the encoded bytes
+  std::string_view metadata;  // likewise; empty when the record has none
 };
-std::string encode_value(std::string_view value, std::optional<TimeMs> expire_at_ms);
+std::string encode_value(std::string_view value, std::optional<TimeMs> expire_at_ms,
+                         std::string_view metadata = {});
 // nullopt when the bytes are not a value this version wrote (a corrupt record).
 std::optional<StoredValue> decode_value(std::string_view bytes);
 

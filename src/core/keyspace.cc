@@ -47,6 +47,18 @@ void Keyspace::read_counters() {
   checkpoint_index_ = applied_index_;
 }
 
+Reply Keyspace::execute(const Request& request, TimeMs now_ms, std::string_view metadata) {
+  write_metadata_ = metadata;
+  Reply reply = execute(request, now_ms);
+  write_metadata_ = {};
+  return reply;
+}
+
+std::optional<std::string> Keyspace::metadata(const std::string& key, TimeMs now_ms) {
+  const Record* record = peek_live(key, now_ms);
+  return record ? std::optional<std::string>(record->metadata.view()) : std::nullopt;
+}
+
 Reply Keyspace::execute(const Request& request, TimeMs now_ms) {
   REPLIKV_ASSERT(!answered_by_strategy(request), "the strategy answers WAIT and FAILOVER itself");
   Reply reply = std::visit(
@@ -134,7 +146,8 @@ void Keyspace::begin_checkpoint(WriteBatch& batch) {
   if (!dirty()) return;
   for_each_dirty([&](std::string_view key, const std::optional<Record>& record) {
     if (record) {
-      batch.put(Column::data, data_key(key), encode_value(record->value, record->expire_at_ms));
+      batch.put(Column::data, data_key(key),
+                encode_value(record->value, record->expire_at_ms, record->metadata.view()));
     } else {
       batch.erase(Column::data, data_key(key));
     }
@@ -169,9 +182,9 @@ void Keyspace::end_checkpoint() {
 std::string Keyspace::digest() const {
   Fnv64 hash;
   visit_data({}, [&](std::string_view key, std::string_view, std::string_view value,
-                     std::optional<TimeMs> expire_at_ms) {
+                     std::optional<TimeMs> expire_at_ms, std::string_view metadata) {
     hash.add(key);
-    hash.add(encode_value(value, expire_at_ms));
+    hash.add(encode_value(value, expire_at_ms, metadata));
     return true;
   });
   std::string counters;
@@ -195,8 +208,8 @@ void Keyspace::visit_data(std::string_view start, const RecordVisitor& visit) co
   auto emit_dirty_before = [&](std::optional<std::string_view> limit) {
     for (; next != scan_index_.end() && (!limit || next->first < *limit); ++next) {
       const auto& record = *next->second;
-      if (record &&
-          !visit(next->first, user_key_of(next->first), record->value, record->expire_at_ms)) {
+      if (record && !visit(next->first, user_key_of(next->first), record->value,
+                           record->expire_at_ms, record->metadata.view())) {
         ++next;
         return false;
       }
@@ -212,7 +225,7 @@ void Keyspace::visit_data(std::string_view start, const RecordVisitor& visit) co
     if (next != scan_index_.end() && next->first == key) return true;  // the dirty record decides
     const auto stored = decode_value(value);
     REPLIKV_ASSERT(stored.has_value(), "a data record this version cannot decode");
-    if (!visit(key, user_key_of(key), stored->value, stored->expire_at_ms)) {
+    if (!visit(key, user_key_of(key), stored->value, stored->expire_at_ms, stored->metadata)) {
       stopped = true;
       return false;
     }
@@ -236,9 +249,10 @@ const Keyspace::Record* Keyspace::peek(const std::string& key) {
   if (bytes) {
     const auto stored = decode_value(*bytes);
     REPLIKV_ASSERT(stored.has_value(), "a data record this version cannot decode");
-    record = Record{std::string(stored->value), stored->expire_at_ms};
+    record =
+        Record{std::string(stored->value), stored->expire_at_ms, RecordMetadata(stored->metadata)};
   }
-  if (cache_.keeps(key.size() + (record ? record->value.size() : 0))) {
+  if (cache_.keeps(key.size() + (record ? record->bytes() : 0))) {
     const auto* cached = cache_.put(key, std::move(record));
     REPLIKV_ASSERT(cached != nullptr, "the cache keeps what keeps() said it would");
     return *cached ? &**cached : nullptr;
@@ -275,14 +289,15 @@ void Keyspace::store(const std::string& key, std::string value,
     expiry_changes_.put(Column::expiry, expiry_key(*expire_at_ms, key), {});
     ++expiry_count_;
   }
-  dirty_bytes_ += key.size() + value.size() + RecordCache::entry_overhead_bytes;
-  note_written(key, Record{std::move(value), expire_at_ms});
+  dirty_bytes_ +=
+      key.size() + value.size() + write_metadata_.size() + RecordCache::entry_overhead_bytes;
+  note_written(key, Record{std::move(value), expire_at_ms, RecordMetadata(write_metadata_)});
 }
 
 // A dirty record of `key` goes where reads find it before storage has it: pinned in the
 // cache, or in the overlay when the cache does not keep it (off, or the record is too large).
 void Keyspace::note_written(const std::string& key, std::optional<Record> record) {
-  const uint64_t bytes = key.size() + (record ? record->value.size() : 0);
+  const uint64_t bytes = key.size() + (record ? record->bytes() : 0);
   const std::optional<Record>* kept;
   if (cache_.keeps(bytes)) {
     if (!overlay_.empty()) overlay_.erase(key);
@@ -460,7 +475,7 @@ Reply Keyspace::scan(const ScanRequest& request, TimeMs now_ms) const {
   std::optional<uint64_t> last_hash;
   visit_data(data_key_start(request.cursor),
              [&](std::string_view key, std::string_view user_key, std::string_view,
-                 std::optional<TimeMs> expire_at_ms) {
+                 std::optional<TimeMs> expire_at_ms, std::string_view) {
                const uint64_t hash = read_u64_be(key);
                // Finish a run of equal hashes before stopping, so the cursor never splits one.
                if (last_hash && hash != *last_hash &&
@@ -483,7 +498,7 @@ Reply Keyspace::keys(const KeysRequest& request, TimeMs now_ms) const {
   std::vector<Reply> keys;
   const bool every = request.pattern == "*";
   visit_data({}, [&](std::string_view, std::string_view user_key, std::string_view,
-                     std::optional<TimeMs> expire_at_ms) {
+                     std::optional<TimeMs> expire_at_ms, std::string_view) {
     if (!is_expired(expire_at_ms, now_ms) && (every || glob_match(request.pattern, user_key))) {
       keys.push_back(Reply::bulk(std::string(user_key)));
     }

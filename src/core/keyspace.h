@@ -55,6 +55,12 @@ class Keyspace {
   // Executes `request` as of `now_ms`: reads see storage with the dirty records over it; writes
   // are kept dirty until the next checkpoint. Returns the client's reply.
   Reply execute(const Request& request, TimeMs now_ms);
+  // The same, and every record the request writes carries `metadata`: what a strategy keeps
+  // beside a value (a causal context, a timestamp; core/encoding.h). Records written without any
+  // (every one of the single leader's) are stored as they were before metadata existed.
+  Reply execute(const Request& request, TimeMs now_ms, std::string_view metadata);
+  // The metadata of `key`'s live record ("" when it has none), or nullopt when there is none.
+  std::optional<std::string> metadata(const std::string& key, TimeMs now_ms);
 
   // Deletes up to `keys_max` keys whose expiry time is before `now_ms`. Returns how many. The
   // index is read from storage alone, so keys given a TTL since the last checkpoint wait for a
@@ -121,6 +127,7 @@ class Keyspace {
   const Record* peek_live(const std::string& key, TimeMs now_ms);  // nullptr when expired too
   std::optional<Record> load(const std::string& key);
   std::optional<Record> load_live(const std::string& key, TimeMs now_ms);
+  // Writes a record carrying write_metadata_.
   void store(const std::string& key, std::string value, std::optional<TimeMs> expire_at_ms);
   bool erase(const std::string& key);  // true when a record existed
   void note_written(const std::string& key, std::optional<Record> record);
@@ -129,7 +136,8 @@ class Keyspace {
   // Visits stored records with data key >= `start` in data-key order, the open batch's writes
   // merged over storage, until `visit` returns false. Deleted keys are skipped.
   using RecordVisitor = std::function<bool(std::string_view data_key, std::string_view user_key,
-                                           std::string_view value, std::optional<TimeMs> expiry)>;
+                                           std::string_view value, std::optional<TimeMs> expiry,
+                                           std::string_view metadata)>;
   void visit_data(std::string_view start, const RecordVisitor& visit) const;
   // Visits every key dirty since the last checkpoint began once, with its record (nullopt:
   // deleted), in no particular order.
@@ -179,7 +187,8 @@ class Keyspace {
   LogIndex checkpoint_index_;
   uint64_t checkpoints_ = 0;
   RecordCache cache_;
-  std::optional<Record> peeked_;  // where peek() keeps a record read with the cache off
+  std::optional<Record> peeked_;     // where peek() keeps a record read with the cache off
+  std::string_view write_metadata_;  // what the records of the request executing now carry
   uint64_t key_count_ = 0;
   uint64_t expiry_count_ = 0;
   LogIndex applied_index_;

@@ -50,7 +50,7 @@ void RecordCache::replace(Entry& entry, std::optional<CachedRecord> record) {
 
 const std::optional<CachedRecord>* RecordCache::put(std::string_view key,
                                                     std::optional<CachedRecord> record, bool pin) {
-  if (!keeps(key.size() + (record ? record->value.size() : 0))) {
+  if (!keeps(key.size() + (record ? record->bytes() : 0))) {
     forget(key);  // and nothing else: an oversized record must not empty the cache
     return nullptr;
   }

@@ -25,6 +25,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -34,9 +35,33 @@
 
 namespace replikv::core {
 
+// Bytes a strategy keeps beside a value (a causal context, a timestamp; core/encoding.h): out of
+// line, so a record without any — every record of the single leader — costs one null pointer.
+class RecordMetadata {
+ public:
+  RecordMetadata() = default;
+  explicit RecordMetadata(std::string_view bytes)
+      : bytes_(bytes.empty() ? nullptr : std::make_unique<std::string>(bytes)) {}
+  RecordMetadata(const RecordMetadata& other) : RecordMetadata(other.view()) {}
+  RecordMetadata& operator=(const RecordMetadata& other) {
+    if (this != &other) *this = RecordMetadata(other.view());
+    return *this;
+  }
+  RecordMetadata(RecordMetadata&&) noexcept = default;
+  RecordMetadata& operator=(RecordMetadata&&) noexcept = default;
+  std::string_view view() const { return bytes_ ? std::string_view(*bytes_) : std::string_view(); }
+  size_t size() const { return bytes_ ? bytes_->size() : 0; }
+
+ private:
+  std::unique_ptr<std::string> bytes_;
+};
+
 struct CachedRecord {
   std::string value;
   std::optional<TimeMs> expire_at_ms;
+  RecordMetadata metadata;
+  // What the record's bytes cost the cache's budget.
+  uint64_t bytes() const { return value.size() + metadata.size(); }
 };
 
 class RecordCache {
@@ -101,7 +126,7 @@ class RecordCache {
     bool referenced = false;  // CLOCK's bit: used since the hand last passed
     uint8_t pins = 0;  // pin_current (listed in pinned_), pin_frozen (in frozen_): not evicted
     uint64_t bytes() const {
-      return key.size() + (record ? record->value.size() : 0) + entry_overhead_bytes;
+      return key.size() + (record ? record->bytes() : 0) + entry_overhead_bytes;
     }
   };
   struct Slot {

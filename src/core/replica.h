@@ -17,6 +17,7 @@
 #include "core/command.h"
 #include "core/consistency.h"
 #include "core/ready.h"
+#include "core/status.h"
 #include "core/types.h"
 
 namespace replikv::core {
@@ -61,80 +62,6 @@ bool answer_strategy_request(const Request& request, Answer&& answer) {
       request);
 }
 
-// What a leader knows of one follower.
-struct FollowerStatus {
-  NodeId node;
-  LogIndex match;            // the follower holds the leader's log durably up to here
-  uint64_t lag_entries = 0;  // the leader's last index minus match
-  TimeMs heard_ms_ago = 0;   // since the follower last answered
-  bool voter = true;         // false: counts toward no quorum (an empty data directory rejoined)
-};
-
-// A point-in-time report of a replica, for INFO, ROLE, /status and /metrics.
-struct ReplicaStatus {
-  std::string role;  // "master" or "slave", in Redis's words for ROLE and INFO
-  NodeId node_id;
-  uint64_t key_count = 0;
-  uint64_t keys_with_expiry = 0;
-  LogIndex applied_index;    // writes applied since the data directory was created
-  ReadyId durable_ready_id;  // every Ready up to this one is durable
-  uint64_t writes_applied_total = 0;
-  uint64_t reads_total = 0;
-  uint64_t expired_keys_total = 0;  // deleted by the expiry sweep since start
-  uint64_t keyspace_hits_total = 0;
-  uint64_t keyspace_misses_total = 0;
-  // Replication (single-leader strategies).
-  Term term;
-  LogIndex commit_index;
-  std::optional<NodeId> leader;
-  bool is_leader = false;
-  std::string raft_role;                  // follower, pre-candidate, candidate, leader ("" if none)
-  LogIndex last_index;                    // the last entry of this node's log
-  std::vector<FollowerStatus> followers;  // at a leader
-  uint64_t writes_forwarded_total = 0;    // writes this node forwarded to a leader
-  uint64_t duplicates_skipped_total = 0;  // log entries skipped as already applied
-  LogIndex log_first_index;               // the first entry the log still holds
-  uint64_t log_compacted_entries_total = 0;
-  uint64_t snapshots_sent_total = 0;  // completed transfers, at a leader
-  uint64_t snapshot_chunks_sent_total = 0;
-  uint64_t snapshots_installed_total = 0;       // at a follower
-  uint64_t snapshot_chunks_received_total = 0;  // staged
-  bool installing_snapshot = false;             // receiving one, or moving it into place
-  bool voter = true;  // false: joined with an empty data directory; counts toward no quorum
-  uint64_t rollback_entries_total = 0;  // committed entries discarded by rollbacks
-  // Reads: this node's lag as bounded reads judge it (-1: unknown); session reads refused because
-  // their write was lost; writes refused for too few followers in reach (min_replicas).
-  TimeMs lag_ms = -1;
-  uint64_t session_reads_lost_total = 0;
-  uint64_t min_replicas_refused_total = 0;
-  uint64_t lease_reads_total = 0;  // linearizable reads the leader served under its lease
-  uint64_t data_loss_promotions_total =
-      0;  // forced promotions of this node that accepted data loss
-  uint64_t truncated_entries_total =
-      0;  // uncommitted entries dropped for the leader's (never acknowledged)
-  // The last snapshot: sent whole (ms, leader); received and moved into place (ms, follower).
-  TimeMs snapshot_last_send_ms = 0, snapshot_last_receive_ms = 0, snapshot_last_move_ms = 0;
-  uint64_t malformed_messages_total = 0;
-  // Peer messages that broke the protocol (a second leader in one term, a truncation below the
-  // commit index), dropped: must stay 0 — the simulator and chaos fail a run on any.
-  uint64_t peer_protocol_violations_total = 0;
-  // At a leader: times a follower's entries were sent again because its pipeline made no progress
-  // for a heartbeat interval (an APPEND or its answer was lost).
-  uint64_t appends_resent_total = 0;
-  std::string first_protocol_violation;  // what the first one was (empty: none)
-  uint64_t cache_bytes = 0;              // the record cache in front of storage
-  uint64_t cache_entries = 0;
-  uint64_t cache_hits_total = 0;
-  uint64_t cache_misses_total = 0;
-  // Checkpoints (docs/storage.md): the applied index storage holds, how many were written, and
-  // what is applied but not yet in storage (a restart applies it again from the log).
-  LogIndex checkpoint_index;
-  uint64_t checkpoints_total = 0;
-  uint64_t dirty_records = 0;
-  uint64_t dirty_bytes = 0;
-  bool checkpoint_in_flight = false;  // handed to the driver, not yet reported written
-};
-
 class Replica {
  public:
   virtual ~Replica() = default;
@@ -156,12 +83,9 @@ class Replica {
   virtual bool take_ready(Ready& out) = 0;
 
   virtual ReplicaStatus status() const = 0;
-  // The term this replica leads in, if it leads now: status() in one cheap question, for checks
-  // that run after every step.
-  virtual std::optional<Term> leader_term() const {
-    const ReplicaStatus now = status();
-    return now.is_leader ? std::optional<Term>(now.term) : std::nullopt;
-  }
+  // The term this replica leads in, if it leads now and its strategy has terms: one cheap
+  // question, for the simulator's one-leader-per-term check that runs after every step.
+  virtual std::optional<Term> leader_term() const { return std::nullopt; }
   // Whether `message`, as this protocol's wire carries it, is one that may leave before its Ready
   // is durable (`Message::early`; core/ready.h, step 4). Drivers that check the contract (the
   // simulator) ask it of every early message: anything else leaving early — an acknowledgement,

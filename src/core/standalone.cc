@@ -18,12 +18,12 @@ void Standalone::client_request(ClientRequest request) {
                    pending_.replies.push_back({request.connection, request.sequence,
                                                Reply::number(0), std::nullopt, std::nullopt});
                  },
-                 [&](const FailoverRequest&) {
+                 [&](const StrategyCommand& command) {
+                   // It adds none: the runtime refuses another strategy's commands by name.
                    pending_.replies.push_back(
                        {request.connection, request.sequence,
-                        Reply::error("ERR FAILOVER needs a replicated strategy with a leader "
-                                     "(strategy \"leader\"); this node runs standalone"),
-                        std::nullopt, std::nullopt});
+                        Reply::error("ERR unknown command '" + command.name + "'"), std::nullopt,
+                        std::nullopt});
                  }});
   if (answered) return;
   const bool write = is_write(request.request);
@@ -68,7 +68,9 @@ bool Standalone::take_ready(Ready& out) {
 ReplicaStatus Standalone::status() const {
   ReplicaStatus status;
   status.role = "master";
+  status.state = "leader";  // the one node takes every write
   status.node_id = options_.node_id;
+  status.leader = options_.node_id;
   keyspace_.describe(status);
   status.checkpoint_index = keyspace_.checkpoint_index();
   status.applied_index = keyspace_.applied_index();
@@ -76,7 +78,7 @@ ReplicaStatus Standalone::status() const {
   status.writes_applied_total = writes_;
   status.reads_total = reads_;
   status.expired_keys_total = expired_;
-
+  status.replication_offset = status.applied_index;
   return status;
 }
 

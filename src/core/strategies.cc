@@ -1,5 +1,7 @@
 // The registry of strategies (core/strategy.h). Adding a strategy is one line in builtin().
 
+#include <fmt/format.h>
+
 #include "core/assert.h"
 #include "core/leader/strategy.h"
 #include "core/standalone_strategy.h"
@@ -23,6 +25,30 @@ std::vector<std::unique_ptr<Strategy>>& registry() {
 }
 
 }  // namespace
+
+const std::vector<CommandSpec>& Strategy::commands() const {
+  static const std::vector<CommandSpec> none;
+  return none;
+}
+
+std::variant<Request, Reply> Strategy::parse_command(const CommandSpec& spec,
+                                                     std::span<const std::string_view>) const {
+  return Reply::error(fmt::format("ERR unknown command '{}'", spec.name));
+}
+
+const CommandSpec* Strategy::find_command(std::string_view name) const {
+  for (const auto& spec : commands()) {
+    if (equals_ignore_case(spec.name, name)) return &spec;
+  }
+  return nullptr;
+}
+
+const Strategy* strategy_with_command(std::string_view name) {
+  for (const auto& strategy : registry()) {
+    if (strategy->find_command(name) != nullptr) return strategy.get();
+  }
+  return nullptr;
+}
 
 std::string fingerprint(const Strategy& strategy, const Settings& settings) {
   std::string out(strategy.name());
@@ -56,6 +82,11 @@ std::string strategy_names() {
 void register_strategy(std::unique_ptr<Strategy> strategy) {
   REPLIKV_ASSERT(find_strategy(strategy->name()) == nullptr,
                  "a strategy's name is registered once");
+  for (const auto& spec : strategy->commands()) {
+    REPLIKV_ASSERT(
+        find_command(spec.name) == nullptr && spec.handler == CommandSpec::Handler::strategy,
+        "a strategy's command is its own: not a core or server command's name");
+  }
   registry().push_back(std::move(strategy));
 }
 

@@ -13,6 +13,11 @@
 //     goes, which read consistencies it offers and which it refuses with these settings;
 //   - its promises: which checker verdicts it does not promise to keep (expected violations) for
 //     given settings and run conditions — measured, reported, not failures;
+//   - the commands it adds (FAILOVER for the single leader; reads that return several values,
+//     writes that carry a causal context for others): their specs, listed by COMMAND, and their
+//     parser, in core, into a typed StrategyCommand only its replica reads;
+//   - the history checkers (src/check, by name) that judge its runs, besides its own checks of
+//     storage and replicas (RunChecks);
 //   - what the simulator should use unless told otherwise (short timeouts, a log that compacts
 //     often) and how it varies nodes within one run.
 //
@@ -28,6 +33,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/command.h"
 #include "core/consistency.h"
 #include "core/random.h"
 #include "core/replica.h"
@@ -147,6 +153,22 @@ class Strategy {
     return b;
   }
 
+  // The commands it adds (handler CommandSpec::Handler::strategy; none by default), and the
+  // parser of one of them (arity already checked): the typed command, or the error reply in
+  // Redis's words.
+  virtual const std::vector<CommandSpec>& commands() const;
+  virtual std::variant<Request, Reply> parse_command(const CommandSpec& spec,
+                                                     std::span<const std::string_view> argv) const;
+  // The spec of one of its commands, by name in any case, or nullptr.
+  const CommandSpec* find_command(std::string_view name) const;
+
+  // The history checkers (src/check's registry, check/checkers.h) that judge its runs in the
+  // simulator and chaos. By default the five every strategy is measured by; a strategy that
+  // needs another (siblings kept, counters exact) names it here and it is written in src/check.
+  virtual std::vector<std::string> history_checks(const Settings&) const {
+    return {"linearizable", "lost-writes", "stale-reads", "sessions", "convergence"};
+  }
+
   // The replica of one node. `settings` were validated for `node`.
   virtual std::unique_ptr<Replica> make_replica(const StorageView& storage, Rng rng,
                                                 const NodeContext& node,
@@ -183,6 +205,9 @@ std::vector<const Strategy*> strategies();
 const Strategy* find_strategy(std::string_view name);
 // "standalone, leader": every registered name, for error texts and --help.
 std::string strategy_names();
+// The first registered strategy that adds the command `name` (any case), or nullptr: for the error
+// a node of another strategy gives ("FAILOVER is a command of strategy \"leader\"").
+const Strategy* strategy_with_command(std::string_view name);
 // Registers one more strategy (tests); its name must be new. It stays for the process's life.
 void register_strategy(std::unique_ptr<Strategy> strategy);
 

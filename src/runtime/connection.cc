@@ -1,4 +1,6 @@
 // Client connections: accept, read and parse, dispatch, and write replies in request order.
+#include <cctype>
+
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -132,10 +134,21 @@ bool Server::Impl::process_input(Connection& c) {
 void Server::Impl::execute(Connection& c, const std::vector<std::string_view>& argv) {
   ++counters.commands_processed;
   const uint64_t sequence = c.next_sequence++;
+  const core::Strategy& strategy = strategy_of(config);
   const core::CommandSpec* spec = core::find_command(argv[0]);
+  if (spec == nullptr) spec = strategy.find_command(argv[0]);  // one the strategy adds
   if (spec == nullptr) {
     ++counters.unknown_commands;
-    deliver(c, sequence, core::Reply::error(unknown_command_error(argv)));
+    const core::Strategy* other = core::strategy_with_command(argv[0]);
+    std::string name = other != nullptr ? std::string(other->find_command(argv[0])->name) : "";
+    for (char& ch : name) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    deliver(c, sequence,
+            core::Reply::error(
+                other != nullptr
+                    ? fmt::format("ERR {} is a command of strategy \"{}\"; this node's strategy "
+                                  "is \"{}\"",
+                                  name, other->name(), strategy.name())
+                    : unknown_command_error(argv)));
     return;
   }
   if (auto error = core::check_arity(*spec, argv.size())) {
@@ -179,7 +192,9 @@ void Server::Impl::execute(Connection& c, const std::vector<std::string_view>& a
 
 void Server::Impl::submit(Connection& c, uint64_t sequence, const core::CommandSpec& spec,
                           std::span<const std::string_view> argv, core::ReadOptions read) {
-  auto parsed = core::parse_request(spec, argv);
+  auto parsed = spec.handler == core::CommandSpec::Handler::strategy
+                    ? strategy_of(config).parse_command(spec, argv)
+                    : core::parse_request(spec, argv);
   if (auto* error = std::get_if<core::Reply>(&parsed)) {
     deliver(c, sequence, *error);
     return;

@@ -167,11 +167,12 @@ int Server::Impl::run() {
   spdlog::info(
       "replikv ready: node_id={} strategy={} port={} admin_port={} peer_port={} data_dir={} "
       "engine={} fsync={} "
-      "keys={} applied_index={} term={}",
+      "keys={} applied_index={}{}",
       config.node_id, config.strategy, client_acceptor.local_endpoint().port(),
       admin_acceptor.is_open() ? admin_acceptor.local_endpoint().port() : 0,
       peers ? peers->port() : 0, config.data_dir, to_string(config.engine), to_string(config.fsync),
-      status.key_count, status.applied_index.value(), status.term.value());
+      status.key_count, status.applied_index.value(),
+      status.metrics.empty() ? std::string() : " " + status.brief());
   spdlog::default_logger()->flush();
   io.run();
   flush_before_exit();
@@ -379,21 +380,18 @@ void Server::Impl::on_tick() {
   arm_tick(replica_now_ms() + tick_interval_ms);
 }
 
-// Each change of Raft role, term or known leader, once, at the tick after it: who led when is in
-// the log.
+// Each change of this node's state (its role in the strategy's words, the leader it knows, the
+// strategy's brief metrics — a Raft term), once, at the tick after it: who led when is in the log.
 void Server::Impl::log_role_change() {
   const core::ReplicaStatus status = replica->status();
   const uint32_t leader = status.leader ? status.leader->value() : 0;
-  if (status.raft_role.empty() || (status.raft_role == logged_role &&
-                                   status.term.value() == logged_term && leader == logged_leader)) {
-    return;
-  }
-  logged_role = status.raft_role;
-  logged_term = status.term.value();
-  logged_leader = leader;
-  spdlog::info(
-      "raft: {} in term {}, {}", logged_role, logged_term,
+  const std::string brief = status.brief();
+  std::string line = fmt::format(
+      "{}{}, {}", status.state, brief.empty() ? "" : " (" + brief + ")",
       leader != 0 ? fmt::format("leader node {}", leader) : std::string("no leader known"));
+  if (line == logged_state) return;
+  spdlog::info("{}: {}", config.strategy, line);
+  logged_state = std::move(line);
 }
 
 }  // namespace replikv::runtime

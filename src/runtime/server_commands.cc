@@ -11,6 +11,7 @@
 #include "core/command.h"
 #include "core/glob.h"
 #include "runtime/memory_info.h"
+#include "runtime/metrics_render.h"
 #include "runtime/server_impl.h"
 
 namespace replikv::runtime {
@@ -131,15 +132,19 @@ Reply Server::Impl::server_command(Connection& c, std::string_view name,
     if (argv.size() == 1) {
       std::vector<Reply> entries;
       for (const auto& spec : core::all_commands()) entries.push_back(command_entry(spec));
+      for (const auto& spec : strategy_of(config).commands())
+        entries.push_back(command_entry(spec));
       return Reply::array(std::move(entries));
     }
     if (iequals(argv[1], "count")) {
-      return Reply::number(static_cast<int64_t>(core::all_commands().size()));
+      return Reply::number(static_cast<int64_t>(core::all_commands().size() +
+                                                strategy_of(config).commands().size()));
     }
     if (iequals(argv[1], "info")) {
       std::vector<Reply> entries;
       for (size_t i = 2; i < argv.size(); ++i) {
         const auto* spec = core::find_command(argv[i]);
+        if (spec == nullptr) spec = strategy_of(config).find_command(argv[i]);
         entries.push_back(spec ? command_entry(*spec) : Reply::null_array());
       }
       return Reply::array(std::move(entries));
@@ -378,7 +383,7 @@ std::string Server::Impl::info_replication() const {
   std::string out = fmt::format("role:{}\r\n", status.role);
   if (!peers) {
     out += "connected_slaves:0\r\n";
-  } else if (status.is_leader) {
+  } else if (status.role == "master") {
     out += fmt::format("connected_slaves:{}\r\n", status.followers.size());
     size_t i = 0;
     for (const auto& follower : status.followers) {
@@ -403,7 +408,7 @@ std::string Server::Impl::info_replication() const {
         "master_sync_in_progress:0\r\nslave_read_repl_offset:{}\r\nslave_repl_offset:{}\r\n"
         "slave_priority:100\r\nslave_read_only:0\r\nconnected_slaves:0\r\n",
         ip, port, leader != 0 && peers->connected(leader) ? "up" : "down",
-        heard ? (steady_now - *heard) / 1000 : -1, status.last_index.value(),
+        heard ? (steady_now - *heard) / 1000 : -1, status.replication_offset.value(),
         status.applied_index.value());
   }
   out += fmt::format(
@@ -411,46 +416,17 @@ std::string Server::Impl::info_replication() const {
       "master_replid2:0000000000000000000000000000000000000000\r\nmaster_repl_offset:{}\r\n"
       "second_repl_offset:-1\r\nrepl_backlog_active:0\r\n"
       "replikv_strategy:{}\r\nreplikv_node_id:{}\r\nreplikv_applied_index:{}\r\n",
-      run_id, peers ? status.last_index.value() : status.applied_index.value(), config.strategy,
-      status.node_id.value(), status.applied_index.value());
+      run_id, status.replication_offset.value(), config.strategy, status.node_id.value(),
+      status.applied_index.value());
   // The strategy's settings, each as replikv_<key>.
   for (const auto& [key, value] : config.strategy_settings.values()) {
     out += fmt::format("replikv_{}:{}\r\n", key, value);
   }
+  // The strategy's own metrics, then what came in from peers and the transport's counters.
+  append_info(out, status.metrics);
   if (peers) {
-    const auto& peer = peers->counters();
-    out += fmt::format(
-        "replikv_raft_role:{}\r\nreplikv_term:{}"
-        "\r\nreplikv_leader_id:{}\r\n"
-        "replikv_commit_index:{}\r\nreplikv_last_index:{}\r\nreplikv_writes_forwarded:{}\r\n"
-        "replikv_duplicates_skipped:{}\r\nreplikv_peer_messages_sent:{}\r\nreplikv_peer_messages_"
-        "received:{}\r\n"
-        "replikv_peer_messages_dropped:{}\r\nreplikv_peer_handshakes_refused:{}\r\nreplikv_peer_"
-        "frames_refused:{}\r\n"
-        "replikv_peer_malformed_messages:{}\r\nreplikv_log_first_index:{}\r\nreplikv_log_compacted_"
-        "entries:{}\r\n"
-        "replikv_snapshots_sent:{}\r\nreplikv_snapshot_chunks_sent:{}\r\nreplikv_snapshots_"
-        "installed:{}\r\n"
-        "replikv_snapshot_chunks_received:{}\r\nreplikv_snapshot_installing:{}\r\nreplikv_voter:{}"
-        "\r\n"
-        "replikv_snapshot_last_send_ms:{}\r\nreplikv_snapshot_last_receive_ms:{}\r\nreplikv_"
-        "snapshot_last_move_ms:{}\r\n"
-        "replikv_rollback_entries:{}\r\nreplikv_lag_ms:{}\r\nreplikv_session_reads_lost:{}\r\n"
-        "replikv_min_replicas_refused:{}\r\nreplikv_lease_reads_served:{}"
-        "\r\nreplikv_truncated_entries:{}\r\nreplikv_peer_protocol_violations:{}\r\n",
-        status.raft_role, status.term.value(), status.leader ? status.leader->value() : 0,
-        status.commit_index.value(), status.last_index.value(), status.writes_forwarded_total,
-        status.duplicates_skipped_total, peer.messages_sent, peer.messages_received,
-        peer.messages_dropped, peer.handshakes_refused, peer.frames_refused,
-        status.malformed_messages_total, status.log_first_index.value(),
-        status.log_compacted_entries_total, status.snapshots_sent_total,
-        status.snapshot_chunks_sent_total, status.snapshots_installed_total,
-        status.snapshot_chunks_received_total, status.installing_snapshot ? 1 : 0,
-        status.voter ? 1 : 0, status.snapshot_last_send_ms, status.snapshot_last_receive_ms,
-        status.snapshot_last_move_ms, status.rollback_entries_total, status.lag_ms,
-        status.session_reads_lost_total, status.min_replicas_refused_total,
-        status.lease_reads_total, status.truncated_entries_total,
-        status.peer_protocol_violations_total);
+    append_info(out, core::peer_input_metrics(status));
+    append_info(out, peer_transport_metrics(peers->counters()));
   }
   return out;
 }
@@ -465,7 +441,7 @@ core::Reply Server::Impl::role_reply() const {
                          Reply::number(static_cast<int64_t>(status.applied_index.value())),
                          Reply::array()});
   }
-  if (status.is_leader) {
+  if (status.role == "master") {
     std::vector<Reply> followers;
     for (const auto& follower : status.followers) {
       const auto [ip, port] = client_address_of(follower.node.value());
@@ -473,7 +449,7 @@ core::Reply Server::Impl::role_reply() const {
                                         Reply::bulk(std::to_string(follower.match.value()))}));
     }
     return Reply::array({Reply::bulk("master"),
-                         Reply::number(static_cast<int64_t>(status.last_index.value())),
+                         Reply::number(static_cast<int64_t>(status.replication_offset.value())),
                          Reply::array(std::move(followers))});
   }
   const uint32_t leader = status.leader ? status.leader->value() : 0;

@@ -150,9 +150,7 @@ struct Server::Impl {
   asio::signal_set signals{io};
   asio::steady_timer tick_timer{io};
   std::optional<int64_t> tick_armed_at_ms;
-  std::string logged_role;  // the Raft role, term and leader the log last named (log_role_change)
-  uint64_t logged_term = 0;
-  uint32_t logged_leader = 0;
+  std::string logged_state;  // the state, brief metrics and leader last logged (log_role_change)
 
   std::unique_ptr<storage::Engine> engine;
   std::unique_ptr<StorageWorker>

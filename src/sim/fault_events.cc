@@ -129,8 +129,17 @@ void Simulation::apply(const FaultEvent& event) {
       ++(force ? stats_.forced_promotions : stats_.handovers);
       const bool accept_data_loss = force && event.amount == 1;
       if (accept_data_loss) ++stats_.data_loss_promotions;
-      core::Request request =
-          core::FailoverRequest{static_cast<uint32_t>(event.node), force, 500, accept_data_loss};
+      // Sent as an operator types it, through the strategy's own parser (core/strategy.h).
+      const std::string target = std::to_string(event.node);
+      std::vector<std::string_view> argv = {"FAILOVER", "TO", target, "TIMEOUT", "500"};
+      if (force) argv.push_back("FORCE");
+      if (accept_data_loss) argv.push_back("ACCEPT-DATA-LOSS");
+      const core::CommandSpec* spec = strategy_->find_command("failover");
+      REPLIKV_ASSERT(spec != nullptr, "a strategy with the failover fault kind adds FAILOVER");
+      auto parsed = strategy_->parse_command(*spec, argv);
+      REPLIKV_ASSERT(std::holds_alternative<core::Request>(parsed),
+                     "the operator's FAILOVER parses");
+      core::Request request = std::get<core::Request>(std::move(parsed));
       input(*to, [to, request] {
         to->replica->client_request(
             {core::ConnectionId(admin_connection), 0, request, {}, std::nullopt});

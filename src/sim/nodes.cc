@@ -222,10 +222,8 @@ void Simulation::crash(Node& node) {
   core::ReplicaStatus before;
   if (node.replica) {
     before = node.replica->status();
-    stats_.snapshots_installed += before.snapshots_installed_total;
-    stats_.rollback_entries += before.rollback_entries_total;
-    stats_.appends_resent += before.appends_resent_total;
-    if (before.installing_snapshot) ++stats_.crashes_mid_install;
+    count_strategy_metrics(before);
+    if (before.receiving_state) ++stats_.crashes_mid_install;
     note_protocol_violations(node.id, before);
   }
   node.up = false;

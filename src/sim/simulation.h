@@ -127,6 +127,17 @@ class Simulation {
   void start_sync(Node& node);
   void release_durable(Node& node);
   void release_reply(Node& node, core::ReadyId id, core::ClientReply& reply);
+  // Adds a replica's counters to the run's (at its crash, or at the end of the run).
+  void count_strategy_metrics(const core::ReplicaStatus& status) {
+    for (const core::Metric& metric : status.metrics) {
+      if (metric.kind != core::Metric::Kind::counter) continue;
+      auto it = stats_.strategy_counters.find(metric.name);
+      if (it == stats_.strategy_counters.end()) {
+        it = stats_.strategy_counters.emplace(std::string(metric.name), 0).first;
+      }
+      it->second += static_cast<uint64_t>(metric.number);
+    }
+  }
   // Adds what a replica's status says of peer messages that broke the protocol (at its crash, or
   // at the end of the run).
   void note_protocol_violations(int node, const core::ReplicaStatus& status) {

@@ -129,7 +129,7 @@ SimResult Simulation::run() {
         events_.at(quiet_until_ns, [] {});
       } else if (events_.now_ns() >= quiet_until_ns && events_.now_ns() < settle_until_ns &&
                  std::any_of(nodes_.begin(), nodes_.end(), [](const auto& node) {
-                   return node->replica->status().installing_snapshot;
+                   return node->replica->status().receiving_state;
                  })) {
         // A snapshot install takes as long as it takes: settling waits for it (bounded, so an
         // install that never ends still shows as a failure to converge).
@@ -159,16 +159,14 @@ SimResult Simulation::run() {
   SimResult result;
   for (auto& node : nodes_) {
     const core::ReplicaStatus status = node->replica->status();
-    stats_.snapshots_installed += status.snapshots_installed_total;
-    stats_.rollback_entries += status.rollback_entries_total;
-    stats_.appends_resent += status.appends_resent_total;
+    count_strategy_metrics(status);
     note_protocol_violations(node->id, status);
-    result.nodes.push_back(fmt::format(
-        "node {}: {} term {} commit {} applied {} keys {}{}{}{}", node->id, status.role,
-        status.term.value(), status.commit_index.value(), status.applied_index.value(),
-        status.key_count, status.leader ? fmt::format(" leader {}", status.leader->value()) : "",
-        status.installing_snapshot ? " (installing a snapshot)" : "",
-        status.voter ? "" : " non-voter"));
+    const std::string brief = status.brief();
+    result.nodes.push_back(
+        fmt::format("node {}: {}{}{} applied {} keys {}{}{}", node->id, status.state,
+                    brief.empty() ? "" : " ", brief, status.applied_index.value(), status.key_count,
+                    status.leader ? fmt::format(" leader {}", status.leader->value()) : "",
+                    status.receiving_state ? " (receiving state)" : ""));
   }
   result.history = fmt::to_string(history_);
   FaultSchedule applied;

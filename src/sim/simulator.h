@@ -22,6 +22,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "check/verdict.h"
@@ -81,10 +82,15 @@ struct SimStats {
   uint64_t failovers_done = 0;                    // … answered OK (the target led)
   uint64_t strands = 0;                           // leaders cut off one way, then killed
   uint64_t data_loss_promotions = 0;              // forced promotions that accepted data loss
-  // Snapshots (raft): installs finished, and crashes that struck a node in the middle of one.
-  uint64_t snapshots_installed = 0, crashes_mid_install = 0;
-  uint64_t rollback_entries = 0;  // committed entries rolled back (never, under majority)
-  uint64_t appends_resent = 0;    // entries sent again after a follower's pipeline stalled
+  // Crashes that struck a node while it received state in bulk (a snapshot).
+  uint64_t crashes_mid_install = 0;
+  // The strategy's counter metrics (core/status.h), summed over every node and every life of it
+  // (a crash ends one): the single leader's snapshots_installed, rollback_entries, ….
+  std::map<std::string, uint64_t, std::less<>> strategy_counters;
+  uint64_t counter(std::string_view name) const {
+    const auto it = strategy_counters.find(name);
+    return it == strategy_counters.end() ? 0 : it->second;
+  }
   uint64_t messages_sent = 0, messages_dropped = 0, messages_duplicated = 0, messages_reordered = 0;
   int64_t virtual_duration_ns = 0;
   int64_t simulation_wall_ns = 0;  // the run without the checkers (report only)

@@ -312,7 +312,7 @@ TEST(Simulator, RaftSnapshotsAndCrashesMidInstall) {
     options.reorder_all = seed % 3 == 0;
     const SimResult result = run_simulation(options);
     ASSERT_FALSE(result.failed()) << report(result, options);
-    installed += result.stats.snapshots_installed;
+    installed += result.stats.counter("snapshots_installed");
     crashes_mid_install += result.stats.crashes_mid_install;
   }
   EXPECT_GT(installed, 20u);
@@ -332,7 +332,7 @@ TEST(Simulator, RaftRegressionLostAppendNeverResent) {
     ASSERT_FALSE(result.failed()) << report(result, options);
     // The scenario still happens: messages lost, and a follower's stalled entries sent again.
     EXPECT_GT(result.stats.messages_dropped, 0u) << "seed " << seed;
-    EXPECT_GT(result.stats.appends_resent, 0u) << "seed " << seed;
+    EXPECT_GT(result.stats.counter("appends_resent"), 0u) << "seed " << seed;
   }
 }
 
@@ -531,7 +531,7 @@ TEST(Simulator, RaftFsyncNeverRollsBackWhatCrashesLost) {
     options.fsync_always = false;
     const SimResult result = run_simulation(options);
     ASSERT_FALSE(result.failed()) << report(result, options);
-    rolled_back += result.stats.rollback_entries;
+    rolled_back += result.stats.counter("rollback_entries");
   }
   EXPECT_GT(rolled_back, 0u);
 }

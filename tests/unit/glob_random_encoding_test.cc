@@ -74,6 +74,44 @@ TEST(Encoding, ValueRoundTrip) {
   EXPECT_FALSE(decode_value(std::string("\x01\x00", 2)));
 }
 
+// Metadata is bit 1 of the flags with a 4-byte length; a record without any is byte for byte what
+// was written before metadata existed (the single leader's data needs no upgrade).
+TEST(Encoding, MetadataRoundTripsAndLeavesPlainRecordsAsTheyWere) {
+  EXPECT_EQ(encode_value("abc", std::nullopt), std::string("\x00"
+                                                           "abc",
+                                                           4));
+  EXPECT_EQ(encode_value("v", 1), std::string("\x01\x00\x00\x00\x00\x00\x00\x00\x01v", 10));
+  const std::string both = encode_value("value", 77, "ctx");
+  EXPECT_EQ(both, std::string("\x03\x00\x00\x00\x00\x00\x00\x00\x4d\x00\x00\x00\x03"
+                              "ctxvalue",
+                              21));
+  const auto decoded = decode_value(both);
+  ASSERT_TRUE(decoded);
+  EXPECT_EQ(decoded->value, "value");
+  EXPECT_EQ(decoded->metadata, "ctx");
+  EXPECT_EQ(decoded->expire_at_ms, 77);
+  const auto untimed = decode_value(encode_value("", std::nullopt, "m"));
+  ASSERT_TRUE(untimed);
+  EXPECT_EQ(untimed->metadata, "m");
+  EXPECT_EQ(untimed->value, "");
+  EXPECT_FALSE(untimed->expire_at_ms);
+  EXPECT_TRUE(decode_value(encode_value("x", std::nullopt))->metadata.empty());
+  // Truncated, or a length past the end, or an empty metadata flagged: not a record.
+  EXPECT_FALSE(decode_value(std::string("\x02\x00\x00", 3)));
+  EXPECT_FALSE(
+      decode_value(std::string("\x02\x00\x00\x00\x09"
+                               "ab",
+                               7)));
+  EXPECT_FALSE(
+      decode_value(std::string("\x02\x00\x00\x00\x00"
+                               "ab",
+                               7)));
+  EXPECT_FALSE(
+      decode_value(std::string("\x04"
+                               "ab",
+                               3)));
+}
+
 TEST(Encoding, DataKeysOrderByHash) {
   const std::string key = data_key("user:1");
   EXPECT_EQ(user_key_of(key), "user:1");

@@ -225,6 +225,41 @@ INSTANTIATE_TEST_SUITE_P(CacheOffTinyRoomy, KeyspaceCheckpoint,
                          ::testing::Values(uint64_t{0}, 3 * RecordCache::entry_overhead_bytes,
                                            uint64_t{1} << 20));
 
+// A strategy's per-value metadata rides with the record: through the dirty state, a checkpoint
+// and a keyspace opened again; it is part of the digest; a write without it leaves none.
+TEST_P(KeyspaceCheckpoint, MetadataTravelsWithItsRecord) {
+  storage::MemoryEngine engine;
+  Keyspace keyspace(engine, GetParam());
+  keyspace.execute(SetRequest{"k", "v", {}, {}, false}, 100, "context-1");
+  keyspace.execute(SetRequest{"plain", "v", {}, {}, false}, 100);
+  EXPECT_EQ(keyspace.metadata("k", 100), "context-1");
+  EXPECT_EQ(keyspace.metadata("plain", 100), "");
+  EXPECT_EQ(keyspace.metadata("absent", 100), std::nullopt);
+  EXPECT_EQ(keyspace.execute(GetRequest{"k"}, 100), Reply::bulk("v"));
+
+  storage::MemoryEngine bare;
+  Keyspace without(bare, GetParam());
+  without.execute(SetRequest{"k", "v", {}, {}, false}, 100);
+  without.execute(SetRequest{"plain", "v", {}, {}, false}, 100);
+  EXPECT_NE(keyspace.digest(), without.digest()) << "metadata is part of the state";
+  const std::string digest = keyspace.digest();
+
+  WriteBatch batch;
+  keyspace.checkpoint(batch);
+  ASSERT_TRUE(engine.write(batch).is_ok());
+  EXPECT_EQ(decode_value(*engine.get(Column::data, data_key("k")))->metadata, "context-1");
+  EXPECT_EQ(*engine.get(Column::data, data_key("plain")), encode_value("v", std::nullopt));
+  Keyspace reopened(engine, GetParam());
+  EXPECT_EQ(reopened.metadata("k", 100), "context-1");
+  EXPECT_EQ(reopened.digest(), digest);
+
+  // A write replaces the record, metadata included.
+  reopened.execute(SetRequest{"k", "w", {}, {}, false}, 100, "context-2");
+  EXPECT_EQ(reopened.metadata("k", 100), "context-2");
+  reopened.execute(SetRequest{"k", "x", {}, {}, false}, 100);
+  EXPECT_EQ(reopened.metadata("k", 100), "");
+}
+
 TEST(Keyspace, AnExpiryDecisionKeepsAKeyRewrittenSince) {
   storage::MemoryEngine engine;
   Keyspace keyspace(engine, 0);

@@ -51,13 +51,15 @@ struct Elected {
                                    NodeId(static_cast<uint32_t>(to)), message.SerializeAsString()});
     cluster.drain(to);
   }
-  uint64_t malformed(int n) { return cluster.node(n).status().malformed_messages_total; }
-  uint64_t violations(int n) { return cluster.node(n).status().peer_protocol_violations_total; }
+  uint64_t malformed(int n) { return cluster.node(n).raft_status().malformed_messages_total; }
+  uint64_t violations(int n) {
+    return cluster.node(n).raft_status().peer_protocol_violations_total;
+  }
 };
 
 TEST(RaftPeerInput, MalformedAppendsAreDroppedAndCounted) {
   Elected e;
-  const uint64_t last = e.cluster.node(e.follower).status().last_index.value();
+  const uint64_t last = e.cluster.node(e.follower).raft_status().last_index.value();
   const uint64_t term = e.term().value();
   std::vector<proto::RaftMessage> bad;
   {  // a gap: the entry after prev_log_index is missing
@@ -100,7 +102,7 @@ TEST(RaftPeerInput, MalformedAppendsAreDroppedAndCounted) {
     const uint64_t before = e.malformed(e.follower);
     e.deliver(e.leader, e.follower, bad[i]);
     EXPECT_EQ(e.malformed(e.follower), before + 1) << "case " << i;
-    EXPECT_EQ(e.cluster.node(e.follower).status().last_index.value(), last) << "case " << i;
+    EXPECT_EQ(e.cluster.node(e.follower).raft_status().last_index.value(), last) << "case " << i;
   }
   // From a node that is not a member, or claiming to be the receiver itself.
   const uint64_t before = e.malformed(e.follower);
@@ -120,12 +122,12 @@ TEST(RaftPeerInput, MalformedAppendsAreDroppedAndCounted) {
 // second leader of that term. Dropped and counted; the node keeps leading.
 TEST(RaftPeerInput, AnAppendInTheTermThisNodeLeadsIsAProtocolViolation) {
   Elected e;
-  const uint64_t last = e.cluster.node(e.leader).status().last_index.value();
+  const uint64_t last = e.cluster.node(e.leader).raft_status().last_index.value();
   auto forged = e.append(e.follower, last, e.term().value());
   e.deliver(e.follower, e.leader, forged);
   EXPECT_EQ(e.violations(e.leader), 1u);
   EXPECT_NE(
-      e.cluster.node(e.leader).status().first_protocol_violation.find("which this node leads"),
+      e.cluster.node(e.leader).raft_status().first_protocol_violation.find("which this node leads"),
       std::string::npos);
   EXPECT_EQ(e.cluster.node(e.leader).role(), Raft::Role::leader);
 }
@@ -140,11 +142,11 @@ TEST(RaftPeerInput, AnAppendThatWouldTruncateACommittedEntryIsAProtocolViolation
   // As from a leader of the next term whose log differs at `commit`.
   auto forged = e.append(e.leader, commit - 1, e.term().value());
   forged.set_term(e.term().value() + 1);
-  forged.set_prev_log_term(e.cluster.node(e.follower).status().term.value());
+  forged.set_prev_log_term(e.cluster.node(e.follower).raft_status().term.value());
   Elected::add_entry(forged, commit, e.term().value() + 1);
   e.deliver(e.leader, e.follower, forged);
   EXPECT_EQ(e.violations(e.follower), 1u)
-      << e.cluster.node(e.follower).status().first_protocol_violation;
+      << e.cluster.node(e.follower).raft_status().first_protocol_violation;
   EXPECT_EQ(e.cluster.node(e.follower).commit_index().value(), commit);
   EXPECT_EQ(e.cluster.log_indexes(e.follower), held);
 }
@@ -180,7 +182,7 @@ TEST(RaftPeerInput, MalformedSnapshotChunksAreDroppedAndCounted) {
     const uint64_t before = e.malformed(e.follower);
     e.deliver(e.leader, e.follower, bad[i]);
     EXPECT_EQ(e.malformed(e.follower), before + 1) << "case " << i;
-    EXPECT_FALSE(e.cluster.node(e.follower).status().installing_snapshot) << "case " << i;
+    EXPECT_FALSE(e.cluster.node(e.follower).raft_status().installing_snapshot) << "case " << i;
   }
 }
 

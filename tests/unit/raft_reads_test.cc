@@ -77,7 +77,7 @@ TEST(RaftReads, ASessionWhoseWriteWasReplacedIsToldSo) {
   const SessionToken written = *cluster.client_reply_for(1)->written;
   cluster.write_keys(leader, 30);
   cluster.run(5110, 5300);
-  ASSERT_GT(cluster.node(follower).status().log_first_index, written.index)
+  ASSERT_GT(cluster.node(follower).raft_status().log_first_index, written.index)
       << "compacted past the write";
 
   cluster.request(follower, 100, GetRequest{"k"}, session, written);
@@ -85,7 +85,7 @@ TEST(RaftReads, ASessionWhoseWriteWasReplacedIsToldSo) {
   const SessionToken lost{written.term.next(), written.index};
   cluster.request(follower, 101, GetRequest{"k"}, session, lost);
   EXPECT_TRUE(starts_with(cluster.reply_for(101), "LOSTWRITE")) << cluster.reply_for(101)->text;
-  EXPECT_EQ(cluster.node(follower).status().session_reads_lost_total, 1u);
+  EXPECT_EQ(cluster.node(follower).raft_status().session_reads_lost_total, 1u);
   cluster.request(leader, 102, WaitRequest{1, 0}, {}, lost);
   EXPECT_TRUE(starts_with(cluster.reply_for(102), "LOSTWRITE"))
       << "WAIT on a lost write does not block";
@@ -206,15 +206,15 @@ TEST(RaftReads, MinReplicasRefusesWritesBeforeAppendingThem) {
   cluster.isolate(other);
   cluster.run(5110, 5500);  // other is no longer in reach; the leader still leads
   ASSERT_EQ(cluster.leaders(), std::vector<int>{leader});
-  const LogIndex last = cluster.node(leader).status().last_index;
+  const LogIndex last = cluster.node(leader).raft_status().last_index;
   cluster.request(leader, 2, SetRequest{"k", "w", {}, {}, false});
   EXPECT_EQ(cluster.reply_for(2), Reply::error("NOREPLICAS Not enough good replicas to write."));
   cluster.request(follower, 3, SetRequest{"k", "x", {}, {}, false});
   cluster.run(5510, 5600);
   EXPECT_EQ(cluster.reply_for(3), Reply::error("NOREPLICAS Not enough good replicas to write."))
       << "a forwarded write is refused as definitely";
-  EXPECT_EQ(cluster.node(leader).status().last_index, last) << "nothing was appended";
-  EXPECT_EQ(cluster.node(leader).status().min_replicas_refused_total, 2u);
+  EXPECT_EQ(cluster.node(leader).raft_status().last_index, last) << "nothing was appended";
+  EXPECT_EQ(cluster.node(leader).raft_status().min_replicas_refused_total, 2u);
   cluster.heal();
   cluster.run(5610, 5800);
   cluster.request(leader, 4, SetRequest{"k", "y", {}, {}, false});
@@ -229,7 +229,7 @@ namespace replikv::core {
 namespace {
 
 Request failover_to(int node, bool force = false, int64_t timeout_ms = 1000) {
-  return FailoverRequest{static_cast<uint32_t>(node), force, timeout_ms};
+  return failover_command(FailoverRequest{static_cast<uint32_t>(node), force, timeout_ms});
 }
 
 // FAILOVER TO: the leader stops taking writes, waits for the target to hold its whole log, and
@@ -349,7 +349,7 @@ TEST(RaftLease, ALeaderUnderItsLeaseAnswersReadsWithoutARound) {
   cluster.isolate(leader);  // nothing is delivered to or from it now
   cluster.request(leader, 2, GetRequest{"k"});
   EXPECT_EQ(cluster.reply_for(2), Reply::bulk("v"));
-  EXPECT_EQ(cluster.node(leader).status().lease_reads_total, 1u);
+  EXPECT_EQ(cluster.node(leader).raft_status().lease_reads_total, 1u);
   // Past the lease (the minimum election timeout, less the drift allowance) it has stepped down.
   cluster.run(5060, 6100);
   EXPECT_NE(cluster.node(leader).role(), Raft::Role::leader);
@@ -373,11 +373,12 @@ TEST(RaftLease, AHandoverEndsTheLease) {
   cluster.run(0, 5000);
   const int leader = cluster.leaders().at(0);
   const int target = leader % 3 + 1;
-  cluster.request(leader, 1, FailoverRequest{static_cast<uint32_t>(target), false, 1000});
+  cluster.request(leader, 1,
+                  failover_command(FailoverRequest{static_cast<uint32_t>(target), false, 1000}));
   cluster.isolate(leader);
   cluster.request(leader, 2, GetRequest{"k"});
   EXPECT_FALSE(cluster.reply_for(2).has_value()) << "not under a lease it is giving up";
-  EXPECT_EQ(cluster.node(leader).status().lease_reads_total, 0u);
+  EXPECT_EQ(cluster.node(leader).raft_status().lease_reads_total, 0u);
 }
 
 // With lease reads a node that starts keeps, for a minimum election timeout, the promise it may
@@ -395,7 +396,7 @@ TEST(RaftLease, ARestartedNodeGrantsNoVoteForAMinimumElectionTimeout) {
   vote.set_type(proto::RaftMessage::VOTE);
   vote.set_term(cluster.node(candidate).term().value() + 1);
   vote.set_from(static_cast<uint32_t>(candidate));
-  vote.set_last_log_index(cluster.node(candidate).status().last_index.value());
+  vote.set_last_log_index(cluster.node(candidate).raft_status().last_index.value());
   vote.set_last_log_term(cluster.node(candidate).term().value());
   const Term before = cluster.node(restarted).term();
   cluster.node(restarted).peer_message({NodeId(static_cast<uint32_t>(candidate)),
@@ -426,13 +427,13 @@ TEST(RaftFailover, AForcedPromotionAcceptingDataLossLeadsAndTheOthersRollBack) {
   cluster.heal();
   cluster.isolate(leader);
   FailoverRequest force{static_cast<uint32_t>(target), true, 100, false};
-  cluster.request(target, 2, force);
+  cluster.request(target, 2, failover_command(force));
   cluster.run(5060, 5200);
   ASSERT_TRUE(cluster.reply_for(2) && cluster.reply_for(2)->is_error())
       << "refused without accepting the loss";
 
   force.accept_data_loss = true;
-  cluster.request(target, 3, force);
+  cluster.request(target, 3, failover_command(force));
   EXPECT_EQ(cluster.reply_for(3), Reply::ok());
   EXPECT_EQ(cluster.node(target).role(), Raft::Role::leader);
   EXPECT_GE(cluster.node(target).term().value(), uint64_t{1} << 20);
@@ -448,7 +449,7 @@ TEST(RaftFailover, AForcedPromotionAcceptingDataLossLeadsAndTheOthersRollBack) {
   }
   EXPECT_TRUE(appends_held);
   cluster.run(5210, 5600);
-  EXPECT_GT(cluster.node(other).status().rollback_entries_total, 0u);
+  EXPECT_GT(cluster.node(other).raft_status().rollback_entries_total, 0u);
   cluster.request(target, 4, GetRequest{"k"});
   cluster.run(5610, 5700);
   EXPECT_EQ(cluster.reply_for(4), Reply::nil()) << "the write the target never had is lost";
@@ -456,7 +457,7 @@ TEST(RaftFailover, AForcedPromotionAcceptingDataLossLeadsAndTheOthersRollBack) {
   cluster.heal();
   cluster.run(5710, 6500);
   EXPECT_EQ(cluster.leaders(), std::vector<int>{target});
-  EXPECT_GT(cluster.node(leader).status().rollback_entries_total, 0u);
+  EXPECT_GT(cluster.node(leader).raft_status().rollback_entries_total, 0u);
   EXPECT_EQ(cluster.state(leader), cluster.state(target));
   EXPECT_EQ(cluster.state(other), cluster.state(target));
 }
@@ -472,7 +473,7 @@ namespace {
 int lead_away_from_3(Cluster& cluster) {
   cluster.run(0, 5000);
   if (cluster.leaders().at(0) == 3) {
-    cluster.request(3, 100, FailoverRequest{1, false, 1000, false});
+    cluster.request(3, 100, failover_command(FailoverRequest{1, false, 1000, false}));
     cluster.run(5010, 5200);
   }
   return cluster.leaders().at(0);
@@ -492,7 +493,9 @@ TEST(RaftFailover, AForcedPromotionStandsAboveAHigherTermItMeets) {
   ASSERT_GT(high, cluster.node(target).term());
   cluster.crash(leader);
   cluster.heal();
-  cluster.request(target, 1, FailoverRequest{static_cast<uint32_t>(target), true, 1000, false});
+  cluster.request(
+      target, 1,
+      failover_command(FailoverRequest{static_cast<uint32_t>(target), true, 1000, false}));
   cluster.run(9010, 9100);
   EXPECT_EQ(cluster.reply_for(1), Reply::ok());
   EXPECT_EQ(cluster.node(target).role(), Raft::Role::leader);
@@ -522,7 +525,9 @@ TEST(RaftFailover, AForcedPromotionRefusedInItsTermStandsAgainATermHigher) {
   ASSERT_EQ(cluster.node(target).term(), term) << "the target heard nothing of it";
   cluster.heal();
   // The target's clock is where it stopped (5000): a deadline well past the ticks to come.
-  cluster.request(target, 1, FailoverRequest{static_cast<uint32_t>(target), true, 5000, false});
+  cluster.request(
+      target, 1,
+      failover_command(FailoverRequest{static_cast<uint32_t>(target), true, 5000, false}));
   cluster.deliver_all();
   ASSERT_EQ(cluster.node(target).term(), term.next()) << "it stood in node 3's term: refused";
   cluster.run(now + 10, now + 300);

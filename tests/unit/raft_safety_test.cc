@@ -49,7 +49,7 @@ void diverge_a_follower(Cluster& cluster, int& follower) {
   cluster.run(5010, 5200);
   ASSERT_EQ(cluster.reply_for(1), Reply::ok());
   const uint64_t term = cluster.node(leader).term().value();
-  const uint64_t last = cluster.node(leader).status().last_index.value();
+  const uint64_t last = cluster.node(leader).raft_status().last_index.value();
   cluster.crash(follower);
   give_committed_entry_others_lack(cluster, follower, last + 1, term);
   // A new leader (new term) among the two others: its no-op takes that index.
@@ -69,12 +69,12 @@ TEST(Raft, RollbackDiscardsCommittedEntriesTheLeaderLacksAndCountsThem) {
   const int leader = cluster.leaders().at(0);
   cluster.request(leader, 2, SetRequest{"b", "2", {}, {}, false});
   cluster.run(11010, 11300);
-  const ReplicaStatus status = cluster.node(follower).status();
+  const RaftStatus status = cluster.node(follower).raft_status();
   EXPECT_EQ(status.rollback_entries_total, 1u);
   EXPECT_GE(status.snapshots_installed_total, 1u);
   EXPECT_EQ(cluster.state(follower), cluster.state(leader)) << "the entry only it had is gone";
-  EXPECT_EQ(status.applied_index, cluster.node(leader).status().applied_index);
-  EXPECT_EQ(cluster.node(leader).status().rollback_entries_total, 0u);
+  EXPECT_EQ(status.applied_index, cluster.node(leader).raft_status().applied_index);
+  EXPECT_EQ(cluster.node(leader).raft_status().rollback_entries_total, 0u);
 }
 
 // Under a majority the leader's APPENDs that would truncate the follower's committed entry are a
@@ -85,7 +85,7 @@ TEST(Raft, UnderAMajorityACommittedEntryIsNeverRolledBack) {
   int follower = 0;
   diverge_a_follower(cluster, follower);
   cluster.run(10010, 11000);
-  const ReplicaStatus status = cluster.node(follower).status();
+  const RaftStatus status = cluster.node(follower).raft_status();
   EXPECT_GT(status.peer_protocol_violations_total, 0u);
   EXPECT_NE(status.first_protocol_violation.find("would truncate committed entry"),
             std::string::npos)
@@ -143,8 +143,8 @@ TEST(Raft, AnIsolatedLeaderStepsDownAndTheMajorityMovesOn) {
     EXPECT_EQ(cluster.node(n).commit_index(), cluster.node(cluster.leaders()[0]).commit_index());
   }
   // The old leader dropped the write it never committed (and counts it); no one rolled back.
-  EXPECT_GE(cluster.node(old_leader).status().truncated_entries_total, 1u);
-  EXPECT_EQ(cluster.node(old_leader).status().rollback_entries_total, 0u);
+  EXPECT_GE(cluster.node(old_leader).raft_status().truncated_entries_total, 1u);
+  EXPECT_EQ(cluster.node(old_leader).raft_status().rollback_entries_total, 0u);
 }
 
 // §9.6 pre-vote: a node that was cut off and comes back does not depose a healthy leader.

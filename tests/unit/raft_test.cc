@@ -86,7 +86,7 @@ TEST(Raft, AFollowerForwardsWritesAndAnswersWithTheLeadersResult) {
   cluster.request(leader, 5, GetRequest{"k"});
   cluster.run(5210, 5300);
   EXPECT_EQ(cluster.reply_for(5), Reply::bulk("w"));
-  EXPECT_EQ(cluster.node(follower).status().writes_forwarded_total, 4u);
+  EXPECT_EQ(cluster.node(follower).raft_status().writes_forwarded_total, 4u);
 }
 
 TEST(Raft, WithRedirectAFollowerRefusesNamingTheLeaderAndItsAddress) {
@@ -107,7 +107,7 @@ TEST(Raft, WithRedirectAFollowerRefusesNamingTheLeaderAndItsAddress) {
   EXPECT_EQ(cluster.reply_for(8), refusal);
   // The typed outcome is what a client reads; the text says the same for a RESP client.
   EXPECT_EQ(Reply::from_error_text(expected), refusal);
-  EXPECT_EQ(cluster.node(leader).status().key_count, 0u);
+  EXPECT_EQ(cluster.node(leader).raft_status().key_count, 0u);
 }
 
 // At most once: the network delivers every forward twice; each write is applied once.
@@ -145,7 +145,7 @@ TEST(Raft, SequencesDoNotRepeatAcrossRestarts) {
   cluster.request(follower, 2, IncrByRequest{"n", 1});
   cluster.run(6010, 6100);
   EXPECT_EQ(cluster.reply_for(2), Reply::number(2));
-  EXPECT_EQ(cluster.node(leader).status().duplicates_skipped_total, 0u);
+  EXPECT_EQ(cluster.node(leader).raft_status().duplicates_skipped_total, 0u);
 }
 
 // The applied state waits for a checkpoint (docs/storage.md): a node that crashes before one
@@ -163,7 +163,7 @@ TEST(Raft, ARestartAppliesTheLogAfterTheCheckpointAgain) {
   cluster.request(leader, 31, SetRequest{"t", "v", {Expiry::Kind::relative_ms, 60000}, {}, false});
   cluster.run(5010, 5300);
   ASSERT_EQ(cluster.reply_for(30), Reply::number(30));
-  const ReplicaStatus before = cluster.node(follower).status();
+  const RaftStatus before = cluster.node(follower).raft_status();
   ASSERT_EQ(before.key_count, 2u);
   ASSERT_GT(before.applied_index, before.checkpoint_index) << "the writes wait for a checkpoint";
   EXPECT_GT(before.dirty_records, 0u);
@@ -175,11 +175,11 @@ TEST(Raft, ARestartAppliesTheLogAfterTheCheckpointAgain) {
   cluster.crash(follower);
   cluster.start(follower);
   // It starts from the checkpoint and applies the committed entries after it at once.
-  EXPECT_EQ(cluster.node(follower).status().checkpoint_index, before.checkpoint_index);
-  EXPECT_EQ(cluster.node(follower).status().applied_index, before.commit_index);
+  EXPECT_EQ(cluster.node(follower).raft_status().checkpoint_index, before.checkpoint_index);
+  EXPECT_EQ(cluster.node(follower).raft_status().applied_index, before.commit_index);
   cluster.run(5310, 5600);
-  EXPECT_EQ(cluster.node(follower).status().applied_index, before.applied_index);
-  EXPECT_EQ(cluster.node(follower).status().key_count, 2u);
+  EXPECT_EQ(cluster.node(follower).raft_status().applied_index, before.applied_index);
+  EXPECT_EQ(cluster.node(follower).raft_status().key_count, 2u);
   EXPECT_EQ(cluster.node(follower).state_digest(), digest);
   cluster.request(follower, 100, IncrByRequest{"n", 1});
   cluster.run(5610, 5800);
@@ -188,7 +188,7 @@ TEST(Raft, ARestartAppliesTheLogAfterTheCheckpointAgain) {
   // A checkpoint by entries: storage then holds the state, and the log may be compacted below it.
   for (uint64_t i = 200; i < 1300; ++i) cluster.request(leader, i, IncrByRequest{"m", 1});
   cluster.run(5810, 6500);
-  const ReplicaStatus after = cluster.node(follower).status();
+  const RaftStatus after = cluster.node(follower).raft_status();
   EXPECT_GE(after.checkpoints_total, 1u);
   EXPECT_GE(after.checkpoint_index.value(), 1000u);
   EXPECT_TRUE(cluster.engine(follower).get(Column::data, data_key("m")).has_value());
@@ -218,13 +218,13 @@ TEST(Raft, ACheckpointInFlightHoldsCompactionBackAndACrashLosesIt) {
   const int leader = cluster.leaders().at(0);
   const int follower = leader % 3 + 1;
   cluster.write_keys(leader, 5);
-  const ReplicaStatus written = cluster.node(follower).status();
+  const RaftStatus written = cluster.node(follower).raft_status();
   EXPECT_EQ(written.checkpoint_index, written.applied_index);
   cluster.hold_checkpoints(follower);
   for (uint64_t i = 1; i <= 40; ++i) cluster.request(leader, i, IncrByRequest{"n", 1});
   cluster.run(5010, 5300);
   ASSERT_EQ(cluster.reply_for(40), Reply::number(40));
-  const ReplicaStatus held = cluster.node(follower).status();
+  const RaftStatus held = cluster.node(follower).raft_status();
   EXPECT_TRUE(held.checkpoint_in_flight);
   EXPECT_EQ(cluster.held_checkpoints(follower), 1u) << "one at a time";
   EXPECT_EQ(held.checkpoint_index, written.checkpoint_index);
@@ -235,7 +235,7 @@ TEST(Raft, ACheckpointInFlightHoldsCompactionBackAndACrashLosesIt) {
 
   cluster.crash(follower);
   cluster.start(follower);
-  EXPECT_EQ(cluster.node(follower).status().checkpoint_index, written.checkpoint_index);
+  EXPECT_EQ(cluster.node(follower).raft_status().checkpoint_index, written.checkpoint_index);
   cluster.run(5310, 5600);
   cluster.request(follower, 100, IncrByRequest{"n", 1});
   cluster.run(5610, 5800);
@@ -245,7 +245,7 @@ TEST(Raft, ACheckpointInFlightHoldsCompactionBackAndACrashLosesIt) {
   // Written at last: the checkpoint index moves, and the log may be compacted below it.
   cluster.hold_checkpoints(follower, false);
   cluster.run(5810, 6000);
-  const ReplicaStatus done = cluster.node(follower).status();
+  const RaftStatus done = cluster.node(follower).raft_status();
   EXPECT_FALSE(done.checkpoint_in_flight);
   EXPECT_EQ(done.checkpoint_index, done.applied_index);
   EXPECT_EQ(cluster.engine(follower).get(Column::data, data_key("n")),
@@ -262,19 +262,19 @@ TEST(Raft, ASnapshotWaitsForTheCheckpointInFlight) {
   cluster.write_keys(leader, 10);
   cluster.hold_checkpoints(away);
   cluster.write_keys(leader, 3);
-  ASSERT_TRUE(cluster.node(away).status().checkpoint_in_flight);
+  ASSERT_TRUE(cluster.node(away).raft_status().checkpoint_in_flight);
   cluster.isolate(away);
   cluster.write_keys(leader, 60);
   cluster.heal();
   cluster.run(5010, 5600);
-  const ReplicaStatus waiting = cluster.node(away).status();
+  const RaftStatus waiting = cluster.node(away).raft_status();
   EXPECT_EQ(waiting.snapshots_installed_total, 0u);
   EXPECT_EQ(waiting.snapshot_chunks_received_total, 0u) << "nothing staged while one is in flight";
   cluster.hold_checkpoints(away, false);
   cluster.run(5610, 7000);
-  const ReplicaStatus caught_up = cluster.node(away).status();
+  const RaftStatus caught_up = cluster.node(away).raft_status();
   EXPECT_EQ(caught_up.snapshots_installed_total, 1u);
-  EXPECT_EQ(caught_up.applied_index, cluster.node(leader).status().applied_index);
+  EXPECT_EQ(caught_up.applied_index, cluster.node(leader).raft_status().applied_index);
   EXPECT_EQ(cluster.node(away).state_digest(), cluster.node(leader).state_digest());
   EXPECT_EQ(caught_up.key_count, 73u);
 }
@@ -302,7 +302,7 @@ TEST(Raft, TinyDirtyRecordsStayWithinTheCache) {
   cluster.run(t, t + 300);
   ASSERT_EQ(cluster.reply_for(40), Reply::ok());
   for (int n = 1; n <= 3; ++n) {
-    const ReplicaStatus status = cluster.node(n).status();
+    const RaftStatus status = cluster.node(n).raft_status();
     EXPECT_EQ(status.key_count, 4000u) << "node " << n;
     EXPECT_GE(status.checkpoints_total, 1u) << "node " << n;
     EXPECT_LE(status.dirty_bytes, cache_bytes / 4 + 100 * (RecordCache::entry_overhead_bytes + 8))
@@ -354,7 +354,7 @@ TEST(Raft, AFollowerReadSeesEveryAcknowledgedWrite) {
   cluster.request(leader, 1, SetRequest{"k", "v", {}, {}, false});
   cluster.run(5010, 5100);
   ASSERT_EQ(cluster.reply_for(1), Reply::ok());
-  EXPECT_EQ(cluster.node(behind).status().key_count, 0u);
+  EXPECT_EQ(cluster.node(behind).raft_status().key_count, 0u);
   cluster.heal();
   cluster.request(behind, 2, GetRequest{"k"});
   EXPECT_FALSE(cluster.reply_for(2).has_value()) << "not before the leader confirmed";
@@ -446,9 +446,9 @@ TEST(Raft, AFollowerBehindTheCompactedLogCatchesUpBySnapshot) {
     const auto held = cluster.log_indexes(n);
     ASSERT_FALSE(held.empty());
     EXPECT_LE(held.size(), 10u) << "node " << n;
-    EXPECT_EQ(held.back(), cluster.node(n).status().last_index.value());
+    EXPECT_EQ(held.back(), cluster.node(n).raft_status().last_index.value());
   }
-  const uint64_t away_last = cluster.node(away).status().last_index.value();
+  const uint64_t away_last = cluster.node(away).raft_status().last_index.value();
   cluster.isolate(away);
   write(40);
   EXPECT_GT(cluster.log_indexes(leader).front(), away_last + 1)
@@ -457,12 +457,12 @@ TEST(Raft, AFollowerBehindTheCompactedLogCatchesUpBySnapshot) {
   cluster.run(5010, 5600);
   write(1);
   cluster.run(5610, 5700);
-  const ReplicaStatus caught_up = cluster.node(away).status();
+  const RaftStatus caught_up = cluster.node(away).raft_status();
   EXPECT_EQ(caught_up.snapshots_installed_total, 1u);
   EXPECT_GT(caught_up.snapshot_chunks_received_total, 3u) << "several chunks";
   EXPECT_FALSE(caught_up.installing_snapshot);
-  EXPECT_EQ(cluster.node(leader).status().snapshots_sent_total, 1u);
-  EXPECT_EQ(caught_up.applied_index, cluster.node(leader).status().applied_index);
+  EXPECT_EQ(cluster.node(leader).raft_status().snapshots_sent_total, 1u);
+  EXPECT_EQ(caught_up.applied_index, cluster.node(leader).raft_status().applied_index);
   EXPECT_EQ(caught_up.key_count, 71u);
   EXPECT_EQ(cluster.state(away), cluster.state(leader));
   EXPECT_EQ(cluster.meta_count(away, "raft_stage_"), 0u);
@@ -476,7 +476,7 @@ TEST(Raft, AFollowerBehindTheCompactedLogCatchesUpBySnapshot) {
   cluster.run(5810, 6500);
   write(3);
   cluster.run(6510, 6700);
-  EXPECT_EQ(cluster.node(away).status().key_count, 74u);
+  EXPECT_EQ(cluster.node(away).raft_status().key_count, 74u);
   EXPECT_EQ(cluster.state(away), cluster.state(leader));
 }
 
@@ -492,15 +492,15 @@ TEST(Raft, ALeaderKeepsTheLogAFollowerHeardFromLatelyStillNeeds) {
   const int leader = cluster.leaders().at(0);
   const int behind = leader % 3 + 1;
   cluster.write_keys(leader, 30);
-  const uint64_t behind_last = cluster.node(behind).status().last_index.value();
+  const uint64_t behind_last = cluster.node(behind).raft_status().last_index.value();
   cluster.isolate(behind);
   cluster.write_keys(leader, 40);  // no time passes: it was heard from just now
   EXPECT_LE(cluster.log_indexes(leader).front(), behind_last + 1) << "kept what the follower needs";
   EXPECT_GT(cluster.log_indexes(leader).size(), 10u);
   cluster.heal();
   cluster.run(5010, 5600);
-  EXPECT_EQ(cluster.node(leader).status().snapshots_sent_total, 0u);
-  EXPECT_EQ(cluster.node(behind).status().snapshots_installed_total, 0u);
+  EXPECT_EQ(cluster.node(leader).raft_status().snapshots_sent_total, 0u);
+  EXPECT_EQ(cluster.node(behind).raft_status().snapshots_installed_total, 0u);
   EXPECT_EQ(cluster.state(behind), cluster.state(leader));
   EXPECT_LE(cluster.log_indexes(leader).size(), 10u) << "compacted once the follower caught up";
 
@@ -510,7 +510,7 @@ TEST(Raft, ALeaderKeepsTheLogAFollowerHeardFromLatelyStillNeeds) {
   cluster.write_keys(leader, 40);
   cluster.heal();
   cluster.run(8010, 8800);
-  EXPECT_EQ(cluster.node(leader).status().snapshots_sent_total, 1u);
+  EXPECT_EQ(cluster.node(leader).raft_status().snapshots_sent_total, 1u);
   EXPECT_EQ(cluster.state(behind), cluster.state(leader));
 }
 
@@ -535,7 +535,7 @@ TEST(Raft, OneSnapshotSufficesWhileWritesGoOn) {
     cluster.run(t, t);
   }
   cluster.run(7010, 7500);
-  EXPECT_EQ(cluster.node(away).status().snapshots_installed_total, 1u);
+  EXPECT_EQ(cluster.node(away).raft_status().snapshots_installed_total, 1u);
   EXPECT_EQ(cluster.state(away), cluster.state(leader));
 }
 
@@ -559,8 +559,8 @@ TEST(Raft, TheLogIsCompactedBySizeToo) {
   for (int n = 1; n <= 3; ++n) {
     const auto held = cluster.log_indexes(n);
     EXPECT_LE(held.size(), 9u) << "node " << n << ": at most 8 KiB of ~1 KiB entries, and a few";
-    EXPECT_GT(cluster.node(n).status().log_compacted_entries_total, 20u) << "node " << n;
-    EXPECT_EQ(cluster.node(n).status().key_count, 40u);
+    EXPECT_GT(cluster.node(n).raft_status().log_compacted_entries_total, 20u) << "node " << n;
+    EXPECT_EQ(cluster.node(n).raft_status().key_count, 40u);
   }
 }
 
@@ -614,23 +614,24 @@ TEST(Raft, ACrashInTheMiddleOfAnInstallLeavesTheOldStateOrLeadsToTheNew) {
     cluster.deliver_all();
   }
   ASSERT_TRUE(moving());
-  EXPECT_TRUE(cluster.node(away).status().installing_snapshot);
+  EXPECT_TRUE(cluster.node(away).raft_status().installing_snapshot);
   cluster.tick(away, t);
   cluster.tick(away, t + 1);
   const size_t staged = cluster.meta_count(away, "raft_stage_");
   EXPECT_GT(staged, 0u);
   cluster.crash(away);
   cluster.start(away);
-  EXPECT_TRUE(cluster.node(away).status().installing_snapshot) << "the restart goes on moving";
+  EXPECT_TRUE(cluster.node(away).raft_status().installing_snapshot) << "the restart goes on moving";
   cluster.run(t + 10, t + 1500);
-  EXPECT_FALSE(cluster.node(away).status().installing_snapshot);
+  EXPECT_FALSE(cluster.node(away).raft_status().installing_snapshot);
   EXPECT_FALSE(moving());
   EXPECT_EQ(cluster.meta_count(away, "raft_stage_"), 0u);
   write(1);
   cluster.run(t + 1510, t + 1600);
-  EXPECT_EQ(cluster.node(away).status().key_count, 71u);
+  EXPECT_EQ(cluster.node(away).raft_status().key_count, 71u);
   EXPECT_EQ(cluster.state(away), cluster.state(leader));
-  EXPECT_EQ(cluster.node(away).status().applied_index, cluster.node(leader).status().applied_index);
+  EXPECT_EQ(cluster.node(away).raft_status().applied_index,
+            cluster.node(leader).raft_status().applied_index);
 }
 
 // docs/snapshots.md §6: a node back with an empty data directory has forgotten its votes and what
@@ -651,11 +652,11 @@ TEST(Raft, ANodeBackWithAnEmptyDataDirectoryCatchesUpAsANonVoter) {
   cluster.run(5010, 5600);
   write(leader, 1);
   cluster.run(5610, 5700);
-  EXPECT_GE(cluster.node(wiped).status().snapshots_installed_total, 1u);
+  EXPECT_GE(cluster.node(wiped).raft_status().snapshots_installed_total, 1u);
   EXPECT_EQ(cluster.state(wiped), cluster.state(leader));
-  EXPECT_EQ(cluster.node(wiped).status().key_count, 31u);
+  EXPECT_EQ(cluster.node(wiped).raft_status().key_count, 31u);
   bool leader_sees_non_voter = false;
-  for (const auto& follower : cluster.node(leader).status().followers) {
+  for (const auto& follower : cluster.node(leader).raft_status().followers) {
     if (follower.node == NodeId(static_cast<uint32_t>(wiped)))
       leader_sees_non_voter = !follower.voter;
   }
@@ -719,7 +720,7 @@ TEST(Raft, AReplacedNodesWritesAreNotMistakenForItsOldOnes) {
   cluster.request(leader, 3, GetRequest{"new"});
   cluster.run(6310, 6500);
   EXPECT_EQ(cluster.reply_for(3), Reply::bulk("2")) << "the new write was skipped as a duplicate";
-  EXPECT_EQ(cluster.node(leader).status().duplicates_skipped_total, 0u);
+  EXPECT_EQ(cluster.node(leader).raft_status().duplicates_skipped_total, 0u);
 }
 
 // Expiry is the leader's: followers never delete by their own clocks; the leader's Expire entry
@@ -732,23 +733,26 @@ TEST(Raft, ExpiryIsDecidedByTheLeader) {
   cluster.request(leader, 1, SetRequest{"k", "v", {Expiry::Kind::relative_ms, 200}, {}, false});
   cluster.run(5010, 5100);  // replicated; nobody's clock has passed 5200 yet
   ASSERT_EQ(cluster.reply_for(1), Reply::ok());
-  for (int n = 1; n <= 3; ++n) ASSERT_EQ(cluster.node(n).status().key_count, 1u) << "node " << n;
+  for (int n = 1; n <= 3; ++n)
+    ASSERT_EQ(cluster.node(n).raft_status().key_count, 1u) << "node " << n;
   // Followers' clocks run ahead, past the expiry (not far enough to start an election); they
   // keep the key: only the leader's entry deletes it.
   for (int n = 1; n <= 3; ++n) {
     if (n != leader) cluster.tick(n, 6'000);
   }
-  for (int n = 1; n <= 3; ++n) EXPECT_EQ(cluster.node(n).status().key_count, 1u) << "node " << n;
+  for (int n = 1; n <= 3; ++n)
+    EXPECT_EQ(cluster.node(n).raft_status().key_count, 1u) << "node " << n;
   // The leader's clock passes the expiry: its sweep appends an Expire entry, applied everywhere.
   for (TimeMs t = 5110; t <= 5600; t += 10) {
     cluster.tick(leader, t);
     cluster.deliver_all();
   }
   cluster.run(5610, 5800);
-  EXPECT_EQ(cluster.node(leader).status().key_count, 0u);
-  EXPECT_EQ(cluster.node(leader).status().expired_keys_total, 1u);
+  EXPECT_EQ(cluster.node(leader).raft_status().key_count, 0u);
+  EXPECT_EQ(cluster.node(leader).raft_status().expired_keys_total, 1u);
   // Followers apply it once they learn the commit index (with the next heartbeat).
-  for (int n = 1; n <= 3; ++n) EXPECT_EQ(cluster.node(n).status().key_count, 0u) << "node " << n;
+  for (int n = 1; n <= 3; ++n)
+    EXPECT_EQ(cluster.node(n).raft_status().key_count, 0u) << "node " << n;
 }
 
 TEST(SequenceWindow, RemembersOutOfOrderSequencesAndForgetsNothingNewer) {

@@ -13,7 +13,7 @@ namespace {
 
 constexpr uint64_t overhead = RecordCache::entry_overhead_bytes;
 
-CachedRecord record(std::string value) { return {std::move(value), std::nullopt}; }
+CachedRecord record(std::string value) { return {std::move(value), std::nullopt, {}}; }
 
 TEST(RecordCache, FindsWhatWasPutIncludingAbsence) {
   RecordCache cache(10'000);

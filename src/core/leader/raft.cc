@@ -373,10 +373,13 @@ void Raft::checkpointed(uint64_t checkpoint_id) {
   ++checkpoints_written_;
 }
 
-ReplicaStatus Raft::status() const {
-  ReplicaStatus status;
+RaftStatus Raft::raft_status() const {
+  RaftStatus status;
   status.role = role_ == Role::leader ? "master" : "slave";
+  status.state = to_string(role_);
   status.node_id = options_.node_id;
+  status.leader = leader_;
+  status.replication_offset = last_index_;
   keyspace_.describe(status);
   status.checkpoint_index = checkpoint_applied_;
   status.checkpoints_total = checkpoints_written_;  // the keyspace counts only those with records
@@ -386,9 +389,19 @@ ReplicaStatus Raft::status() const {
   status.writes_applied_total = writes_applied_;
   status.reads_total = reads_;
   status.expired_keys_total = expired_keys_total_;
+  status.receiving_state = install_.has_value();
+  status.malformed_messages_total = malformed_messages_;
+  status.peer_protocol_violations_total = protocol_violations_;
+  status.first_protocol_violation = first_protocol_violation_;
+  if (role_ == Role::leader) {
+    for (const auto& [id, peer] : peers_) {
+      status.followers.push_back({NodeId(id), peer.match,
+                                  last_index_.value() - std::min(peer.match, last_index_).value(),
+                                  now_ms_ - peer.heard_at_ms, peer.voter});
+    }
+  }
   status.term = term_;
   status.commit_index = commit_;
-  status.leader = leader_;
   status.is_leader = role_ == Role::leader;
   status.raft_role = to_string(role_);
   status.last_index = last_index_;
@@ -396,10 +409,7 @@ ReplicaStatus Raft::status() const {
   status.duplicates_skipped_total = duplicates_skipped_;
   status.log_first_index = log_start_;
   status.log_compacted_entries_total = compacted_entries_;
-  status.malformed_messages_total = malformed_messages_;
-  status.peer_protocol_violations_total = protocol_violations_;
   status.appends_resent_total = appends_resent_;
-  status.first_protocol_violation = first_protocol_violation_;
   status.snapshots_sent_total = snapshots_sent_;
   status.snapshot_chunks_sent_total = snapshot_chunks_sent_;
   status.snapshots_installed_total = snapshots_installed_;
@@ -416,14 +426,85 @@ ReplicaStatus Raft::status() const {
   status.snapshot_last_send_ms = snapshot_send_ms_;
   status.snapshot_last_receive_ms = snapshot_receive_ms_;
   status.snapshot_last_move_ms = snapshot_move_ms_;
-  if (role_ == Role::leader) {
-    for (const auto& [id, peer] : peers_) {
-      status.followers.push_back({NodeId(id), peer.match,
-                                  last_index_.value() - std::min(peer.match, last_index_).value(),
-                                  now_ms_ - peer.heard_at_ms, peer.voter});
-    }
-  }
   return status;
+}
+
+ReplicaStatus Raft::status() const {
+  RaftStatus raft = raft_status();
+  std::vector<Metric> metrics = raft.to_metrics();
+  ReplicaStatus status = std::move(static_cast<ReplicaStatus&>(raft));
+  status.metrics = std::move(metrics);
+  return status;
+}
+
+std::vector<Metric> RaftStatus::to_metrics() const {
+  MetricList list;
+  const auto index = [](LogIndex value) { return static_cast<int64_t>(value.value()); };
+  list.text("raft_role", "This node's Raft role: follower, pre-candidate, candidate, leader.",
+            raft_role)
+      .gauge("term", "The current term.", static_cast<int64_t>(term.value()), true)
+      .gauge("leader_id", "The leader this node knows (0: none).",
+             leader ? static_cast<int64_t>(leader->value()) : 0)
+      .flag("is_leader", "1 on the leader, 0 elsewhere.", is_leader)
+      .gauge("commit_index", "The highest log entry known committed.", index(commit_index))
+      .gauge("last_index", "The last entry of this node's log.", index(last_index))
+      .counter("writes_forwarded", "Client writes this node forwarded to the leader.",
+               writes_forwarded_total)
+      .counter("duplicates_skipped", "Log entries skipped as already applied (at most once).",
+               duplicates_skipped_total)
+      .gauge("log_first_index", "The first entry the log still holds (earlier ones compacted).",
+             index(log_first_index))
+      .counter("log_compacted_entries", "Log entries erased by compaction.",
+               log_compacted_entries_total)
+      .counter("snapshots_sent", "Snapshots sent whole to followers (as leader).",
+               snapshots_sent_total)
+      .counter("snapshot_chunks_sent", "Snapshot chunks sent (resent ones too).",
+               snapshot_chunks_sent_total)
+      .counter("snapshots_installed", "Snapshots this node installed.", snapshots_installed_total)
+      .counter("snapshot_chunks_received", "Snapshot chunks this node staged.",
+               snapshot_chunks_received_total)
+      .flag("snapshot_installing", "1 while this node receives or installs a snapshot.",
+            installing_snapshot)
+      .flag("voter",
+            "1 for a voter; 0 for a node that rejoined with an empty data directory (counts "
+            "toward no quorum).",
+            voter)
+      .gauge("snapshot_last_send_ms", "How long the last snapshot took to send whole (leader).",
+             snapshot_last_send_ms)
+      .gauge("snapshot_last_receive_ms",
+             "How long the last snapshot took to receive, first chunk to last (follower).",
+             snapshot_last_receive_ms)
+      .gauge("snapshot_last_move_ms",
+             "How long the last snapshot took to move into place (follower).",
+             snapshot_last_move_ms)
+      .counter("rollback_entries",
+               "Committed entries this node discarded to roll back to a leader's snapshot (never "
+               "under majority).",
+               rollback_entries_total)
+      .gauge("lag_ms",
+             "This node's lag behind the leader as bounded reads judge it, drift allowed for (-1: "
+             "unknown).",
+             lag_ms)
+      .counter("session_reads_lost",
+               "Session reads refused because the session's write was lost in a failover.",
+               session_reads_lost_total)
+      .counter("min_replicas_refused",
+               "Writes refused (before any append) for fewer followers in reach than "
+               "min_replicas.",
+               min_replicas_refused_total)
+      .counter("lease_reads_served", "Linearizable reads the leader served under its lease.",
+               lease_reads_total)
+      .counter("truncated_entries",
+               "Uncommitted entries this node dropped for a leader's conflicting ones (a deposed "
+               "leader's suffix).",
+               truncated_entries_total)
+      .counter("appends_resent",
+               "Times a follower's entries were sent again after its pipeline made no progress "
+               "for a heartbeat interval (at a leader).",
+               appends_resent_total)
+      .counter("data_loss_promotions", "Forced promotions of this node that accepted data loss.",
+               data_loss_promotions_total);
+  return list.take();
 }
 
 // Expiry is the leader's (point 7 of the Raft issue): it finds keys due by its clock and appends

@@ -77,6 +77,7 @@
 #include <vector>
 
 #include "core/keyspace.h"
+#include "core/leader/commands.h"
 #include "core/leader/commit_rule.h"
 #include "core/leader/snapshot.h"
 #include "core/random.h"
@@ -198,6 +199,43 @@ struct Origin {
   }
 };
 
+// What the single leader reports beyond the common part, typed for its own tests and checks;
+// Raft::status() gives the same as named metrics (to_metrics) for the drivers.
+struct RaftStatus : ReplicaStatus {
+  Term term;
+  LogIndex commit_index;
+  bool is_leader = false;
+  std::string raft_role;                  // follower, pre-candidate, candidate, leader
+  LogIndex last_index;                    // the last entry of this node's log
+  uint64_t writes_forwarded_total = 0;    // writes this node forwarded to a leader
+  uint64_t duplicates_skipped_total = 0;  // log entries skipped as already applied
+  LogIndex log_first_index;               // the first entry the log still holds
+  uint64_t log_compacted_entries_total = 0;
+  uint64_t snapshots_sent_total = 0;  // completed transfers, at a leader
+  uint64_t snapshot_chunks_sent_total = 0;
+  uint64_t snapshots_installed_total = 0;       // at a follower
+  uint64_t snapshot_chunks_received_total = 0;  // staged
+  bool installing_snapshot = false;             // receiving one, or moving it into place
+  bool voter = true;  // false: joined with an empty data directory; counts toward no quorum
+  uint64_t rollback_entries_total = 0;  // committed entries discarded by rollbacks
+  // Reads: this node's lag as bounded reads judge it (-1: unknown); session reads refused because
+  // their write was lost; writes refused for too few followers in reach (min_replicas).
+  TimeMs lag_ms = -1;
+  uint64_t session_reads_lost_total = 0;
+  uint64_t min_replicas_refused_total = 0;
+  uint64_t lease_reads_total = 0;           // linearizable reads the leader served under its lease
+  uint64_t data_loss_promotions_total = 0;  // forced promotions that accepted data loss
+  uint64_t truncated_entries_total = 0;     // uncommitted entries dropped for the leader's ones
+  // At a leader: times a follower's entries were sent again because its pipeline made no progress
+  // for a heartbeat interval (an APPEND or its answer was lost).
+  uint64_t appends_resent_total = 0;
+  // The last snapshot: sent whole (ms, leader); received and moved into place (ms, follower).
+  TimeMs snapshot_last_send_ms = 0, snapshot_last_receive_ms = 0, snapshot_last_move_ms = 0;
+
+  // The fields above as named metrics, in the order INFO lists them.
+  std::vector<Metric> to_metrics() const;
+};
+
 class Raft final : public Replica {
  public:
   enum class Role : uint8_t { follower, pre_candidate, candidate, leader };
@@ -212,6 +250,7 @@ class Raft final : public Replica {
   void checkpointed(uint64_t checkpoint_id) override;
   bool take_ready(Ready& out) override;
   ReplicaStatus status() const override;
+  RaftStatus raft_status() const;
   std::string state_digest() const override { return keyspace_.digest(); }
   std::optional<Term> leader_term() const override {
     return role_ == Role::leader ? std::optional<Term>(term_) : std::nullopt;

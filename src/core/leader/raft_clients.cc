@@ -54,7 +54,14 @@ void Raft::client_request(ClientRequest request) {
   const bool answered = answer_strategy_request(
       request.request,
       Overloaded{[&](const WaitRequest&) { client_wait(std::move(request)); },
-                 [&](const FailoverRequest&) { client_failover(std::move(request)); }});
+                 [&](const StrategyCommand& command) {
+                   if (command.as<FailoverRequest>() != nullptr) {
+                     client_failover(std::move(request));
+                   } else {
+                     reply(request,
+                           Reply::error(fmt::format("ERR unknown command '{}'", command.name)));
+                   }
+                 }});
   if (answered) return;
   if (is_write(request.request)) {
     client_write(std::move(request));
@@ -300,7 +307,8 @@ void Raft::expire_requests() {
   }
   serve_waits();  // the leader's, at their deadlines
   if (handover_ && handover_->deadline_ms <= now_ms_) {
-    const auto& failover = std::get<FailoverRequest>(handover_->request.request);
+    const auto& failover =
+        *std::get<StrategyCommand>(handover_->request.request).as<FailoverRequest>();
     const std::string now_leads = leader_ ? fmt::format("node {} leads", leader_->value())
                                           : std::string("no leader is known yet");
     if (handover_->forced) {

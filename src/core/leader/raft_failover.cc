@@ -10,7 +10,7 @@
 namespace replikv::core {
 
 void Raft::client_failover(ClientRequest request) {
-  const auto& failover = std::get<FailoverRequest>(request.request);
+  const auto& failover = *std::get<StrategyCommand>(request.request).as<FailoverRequest>();
   const NodeId target(failover.target);
   if (std::find(options_.nodes.begin(), options_.nodes.end(), target) == options_.nodes.end()) {
     reply(request,

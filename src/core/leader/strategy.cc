@@ -8,6 +8,7 @@
 
 #include "core/assert.h"
 #include "core/encoding.h"
+#include "core/leader/commands.h"
 #include "core/leader/raft.h"
 
 namespace replikv::core::leader {
@@ -31,7 +32,7 @@ class LeaderRunChecks final : public RunChecks {
 
   void crashed(int node, const StorageView& storage, const ReplicaStatus& before) override {
     ++crashes_;
-    rollback_entries_ += before.rollback_entries_total;
+    rollback_entries_ += static_cast<uint64_t>(before.number("rollback_entries"));
     const uint64_t stored = Raft::stored_commit_index(storage).value();
     uint64_t& highest = stored_commit_[static_cast<size_t>(node)];
     if (stored < highest) {
@@ -44,7 +45,7 @@ class LeaderRunChecks final : public RunChecks {
   void wiped(int node) override { stored_commit_[static_cast<size_t>(node)] = 0; }
 
   void started(int node, const Replica& replica) override {
-    const uint64_t commit = replica.status().commit_index.value();
+    const auto commit = static_cast<uint64_t>(replica.status().number("commit_index"));
     const uint64_t stored = stored_commit_[static_cast<size_t>(node)];
     if (commit < stored) {
       violation(fmt::format("node {}: restarted with commit index {}, below the {} it had stored",
@@ -56,7 +57,8 @@ class LeaderRunChecks final : public RunChecks {
                                    const std::vector<const Replica*>& replicas) override {
     uint64_t rollbacks = rollback_entries_;
     for (const Replica* replica : replicas) {
-      if (replica != nullptr) rollbacks += replica->status().rollback_entries_total;
+      if (replica != nullptr)
+        rollbacks += static_cast<uint64_t>(replica->status().number("rollback_entries"));
     }
     if (rollbacks > 0)
       violations_.push_back(fmt::format("{} committed entries rolled back", rollbacks));
@@ -86,7 +88,9 @@ class LeaderRunChecks final : public RunChecks {
         return true;
       });
       logs.push_back(std::move(log));
-      commits.push_back(replicas[n] != nullptr ? replicas[n]->status().commit_index.value() : 0);
+      commits.push_back(replicas[n] != nullptr
+                            ? static_cast<uint64_t>(replicas[n]->status().number("commit_index"))
+                            : 0);
     }
     uint64_t compared = 0;
     for (size_t a = 0; a < logs.size(); ++a) {
@@ -306,12 +310,18 @@ class LeaderStrategy final : public Strategy {
     return std::make_unique<Raft>(storage, rng, options(node, settings));
   }
 
+  const std::vector<CommandSpec>& commands() const override { return leader::command_specs(); }
+  std::variant<Request, Reply> parse_command(
+      const CommandSpec& spec, std::span<const std::string_view> argv) const override {
+    return leader::parse_command(spec, argv);
+  }
+
   std::unique_ptr<RunChecks> make_run_checks(const Settings&, int nodes) const override {
     return std::make_unique<LeaderRunChecks>(nodes);
   }
 
   std::optional<std::string> start_warning(const Replica& replica) const override {
-    if (replica.status().voter) return std::nullopt;
+    if (replica.status().number("voter") != 0) return std::nullopt;
     return "this node is a non-voter: its data directory was empty when it first ran without "
            "--bootstrap, so it joined the cluster as a replacement that has forgotten its votes "
            "and acknowledgements. It catches up and serves reads, but counts toward no quorum. (A "
