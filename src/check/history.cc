@@ -1,5 +1,6 @@
 #include "check/history.h"
 
+#include <algorithm>
 #include <functional>
 #include <map>
 
@@ -25,6 +26,17 @@ std::optional<Function> to_function(const std::string& name) {
   if (name == "cas") return Function::cas;
   if (name == "insert") return Function::insert;
   return std::nullopt;
+}
+
+// The members a strategy adds, kept as JSON text (parse_history reads the ones this format
+// defines).
+void keep_other_members(const json& event, Operation& op) {
+  static constexpr std::string_view defined[] = {"process", "type", "f",     "key",        "value",
+                                                 "time",    "node", "final", "consistency"};
+  for (auto it = event.begin(); it != event.end(); ++it) {
+    if (std::find(std::begin(defined), std::end(defined), it.key()) != std::end(defined)) continue;
+    op.fields.insert_or_assign(it.key(), it.value().dump());
+  }
 }
 
 std::string node_name(const json& node) {
@@ -132,6 +144,7 @@ std::variant<History, ParseError> parse_history(std::istream& input) {
       if (event.contains("consistency") && event["consistency"].is_string()) {
         op.consistency = event["consistency"].get<std::string>();
       }
+      keep_other_members(event, op);
       const json value = event.value("value", json());
       if (op.f == Function::cas) {
         if (!value.is_array() || value.size() != 2) return error("a cas value is [expected, new]");
@@ -160,10 +173,21 @@ std::variant<History, ParseError> parse_history(std::istream& input) {
     op.outcome = type == "ok" ? Outcome::ok : type == "fail" ? Outcome::fail : Outcome::info;
     op.complete_ns = op.outcome == Outcome::info ? time_never : time;
     if (op.f == Function::read && op.outcome == Outcome::ok) {
-      const auto read = to_value(event.value("value", json()));
-      if (!read) return error("a read's value must be a JSON scalar");
-      op.value = *read;
+      const json value = event.value("value", json());
+      if (value.is_array()) {
+        for (const auto& element : value) {
+          const auto one = to_value(element);
+          if (!one) return error("a read's several values must be JSON scalars");
+          op.values.push_back(*one);
+        }
+        if (op.values.size() < 2) return error("a read's several values are two or more");
+      } else {
+        const auto read = to_value(value);
+        if (!read) return error("a read's value must be a JSON scalar or an array of them");
+        op.value = *read;
+      }
     }
+    keep_other_members(event, op);
     if (event.contains("node") && !op.node) op.node = node_name(event["node"]);
   }
   return history;
@@ -220,6 +244,11 @@ void write_event(fmt::memory_buffer& out, const OperationEvent& event, int64_t t
       fmt::format_to(appender, FMT_COMPILE(",\"consistency\":\"{}\""), event.consistency);
     } else {
       fmt::format_to(appender, FMT_COMPILE(",\"consistency\":{}"), json_string(event.consistency));
+    }
+  }
+  if (event.fields != nullptr) {
+    for (const auto& [name, json] : *event.fields) {
+      fmt::format_to(appender, FMT_COMPILE(",{}:{}"), json_string(name), json);
     }
   }
   fmt::format_to(appender, FMT_COMPILE("}}\n"));

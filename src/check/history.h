@@ -7,7 +7,10 @@
 // [expected, new]. `info` means the outcome is unknown: the operation may or may not have taken
 // effect, at any point after its invocation. A missing key means the single register "". Optional
 // fields: "final": true (reads of the final phase), "node", "consistency" ("linearizable",
-// "session", "bounded:<ms>", "eventual"). Other event types:
+// "session", "bounded:<ms>", "eventual"). A read's completion may carry an array of scalars: the
+// several concurrent values (siblings) it found. Any other member is a strategy's own (the
+// position a write took, the context it carried, quorum sizes: core/strategy.h, history_fields):
+// kept as JSON text in Operation::fields for the checkers that know it. Other event types:
 //   {"type": "digest", "node": …, "value": …, "time": …}   a replica's state digest
 //   {"type": "heal", "time": …}                              the nemesis healed every fault
 //   {"type": "nemesis", "value": "kill n1", "time": …}       a fault the nemesis began or ended
@@ -20,6 +23,7 @@
 #include <cstdint>
 #include <istream>
 #include <limits>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -60,9 +64,11 @@ struct Operation {
   int64_t complete_ns = time_never;  // time_never when the outcome is unknown
   bool final = false;
   std::optional<std::string> node;
-  std::string consistency;  // empty when not given
-  size_t line = 0;          // of the invocation, for reports
-  size_t index = 0;         // position in History::operations
+  std::string consistency;    // empty when not given
+  std::vector<Value> values;  // a read that found several concurrent values: each (value: null)
+  std::map<std::string, std::string, std::less<>> fields;  // other members, as JSON text
+  size_t line = 0;                                         // of the invocation, for reports
+  size_t index = 0;                                        // position in History::operations
 };
 
 struct DigestEvent {
@@ -105,6 +111,9 @@ struct OperationEvent {
   std::optional<int64_t> node;      // the node asked
   bool final = false;               // a read of the final phase
   std::string_view consistency;     // a read's consistency; empty: none given
+  // More members, name → JSON text (a strategy's own: history_fields); names other than the ones
+  // above.
+  const std::vector<std::pair<std::string, std::string>>* fields = nullptr;
 };
 // Each appends one line, stamped `time_ns`, to `out`.
 void write_event(fmt::memory_buffer& out, const OperationEvent& event, int64_t time_ns);

@@ -233,6 +233,16 @@ const char* to_string(Verdict verdict) {
 
 CheckResult check_linearizability(const History& history, const LinearizabilityBudget& budget) {
   CheckResult result{"linearizable", Verdict::valid, "", {}, {}};
+  // A read that returned several concurrent values has no place in one order of a register's
+  // operations: a history with one is not linearizable as it stands.
+  for (const auto& op : history.operations) {
+    if (op.values.empty()) continue;
+    result.verdict = Verdict::invalid;
+    result.summary = "a read returned several concurrent values (no single order explains it)";
+    result.details.push_back(fmt::format("line {}: process {} read {} values of key {}", op.line,
+                                         op.process, op.values.size(), op.key));
+    return result;
+  }
   std::map<std::string, KeySearch> keys;
   // Pre-checks: every value a read returns must have been written by an operation that did not
   // fail (or be the initial absence).

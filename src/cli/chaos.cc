@@ -21,6 +21,7 @@
 #include <fmt/format.h>
 
 #include "check/anomalies.h"
+#include "check/checkers.h"
 #include "check/history.h"
 #include "check/linearizability.h"
 #include "cli/chaos_judge.h"
@@ -415,7 +416,17 @@ std::optional<std::string> plan_run(const ChaosOptions& options, RunPlan& plan) 
   const auto expects = [&](const char* check) {
     return std::find(expected.begin(), expected.end(), check) != expected.end();
   };
-  plan.promises = {!expects("lost-writes"), !expects("linearizable")};
+  plan.promises = {!expects("lost-writes"), !expects("linearizable"), {}};
+  for (const auto& name : strategy->history_checks(checked)) {
+    if (std::find(std::begin(measured_checks), std::end(measured_checks), name) !=
+        std::end(measured_checks))
+      continue;
+    if (check::find_checker(name) == nullptr) {
+      return fmt::format("strategy '{}' names the history checker '{}', which does not exist",
+                         preset.strategy, name);
+    }
+    plan.promises.strategy_checks.emplace_back(name, !expects(name.c_str()));
+  }
   if (options.duration_ms < 1000 || options.duration_ms > 3'600'000)
     return "--duration-ms is 1000 to 3600000";
   if (options.clients < 1 || options.clients > 256) return "--clients is 1 to 256";

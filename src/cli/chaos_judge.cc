@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "check/anomalies.h"
+#include "check/checkers.h"
 #include "check/linearizability.h"
 
 namespace replikv::cli {
@@ -54,7 +55,8 @@ double figure(const check::CheckResult& result, const std::string& name) {
 
 }  // namespace
 
-Verdicts judge_history(const check::History& history, int64_t time_limit_s) {
+Verdicts judge_history(const check::History& history, int64_t time_limit_s,
+                       const Promises& promises) {
   Verdicts v;
   // What the clients observed, judged against the strongest promise whatever their reads asked
   // for: every read of the workload counts as a linearizable one (and a session read).
@@ -78,6 +80,14 @@ Verdicts judge_history(const check::History& history, int64_t time_limit_s) {
   v.stale = check::check_stale_reads(workload_reads);
   v.sessions = check::check_sessions(observed);
   v.availability = check::check_availability(history);
+  for (const auto& [name, promised] : promises.strategy_checks) {
+    const check::HistoryChecker* checker = check::find_checker(name);
+    v.strategy.push_back(
+        checker != nullptr
+            ? checker->run(history)
+            : check::CheckResult{
+                  name, check::Verdict::unknown, "no history checker of that name", {}, {}});
+  }
   return v;
 }
 
@@ -145,6 +155,7 @@ void verdict_figures(const Verdicts& v, json& out) {
   out["checks"] = {check_json(v.linearizable), check_json(v.lost),
                    check_json(v.stale),        check_json(v.sessions),
                    check_json(v.convergence),  check_json(v.availability)};
+  for (const auto& result : v.strategy) out["checks"].push_back(check_json(result));
 }
 
 void judge_promises(const Verdicts& v, const Promises& promises, const std::string& read,
@@ -164,6 +175,13 @@ void judge_promises(const Verdicts& v, const Promises& promises, const std::stri
   promised.push_back("replicas converge after the heal");
   if (v.convergence.verdict != check::Verdict::valid)
     broken.push_back(fmt::format("convergence: {}", v.convergence.summary));
+  for (size_t i = 0; i < promises.strategy_checks.size() && i < v.strategy.size(); ++i) {
+    const auto& [name, kept] = promises.strategy_checks[i];
+    if (!kept) continue;
+    promised.push_back(name);
+    if (v.strategy[i].verdict != check::Verdict::valid)
+      broken.push_back(fmt::format("{}: {}", name, v.strategy[i].summary));
+  }
   out["promises"] = promised;
   out["broken"] = broken;
   out["promise_kept"] = broken.empty();
@@ -171,7 +189,7 @@ void judge_promises(const Verdicts& v, const Promises& promises, const std::stri
 
 void judge(const check::History& history, const Promises& promises, const std::string& read,
            int64_t workload_ns, int64_t time_limit_s, json& out) {
-  const Verdicts verdicts = judge_history(history, time_limit_s);
+  const Verdicts verdicts = judge_history(history, time_limit_s, promises);
   operation_figures(history, workload_ns, out);
   verdict_figures(verdicts, out);
   judge_promises(verdicts, promises, read, out);

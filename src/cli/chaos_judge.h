@@ -5,6 +5,8 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -18,16 +20,25 @@ namespace replikv::cli {
 struct Promises {
   bool no_loss = false;       // no acknowledged write is ever lost
   bool linearizable = false;  // with reads at linearizable, every operation is linearizable
+  // The strategy's other history checkers (core/strategy.h, history_checks; check/checkers.h),
+  // beyond the ones every run measures, with whether the settings promise each one's verdict.
+  std::vector<std::pair<std::string, bool>> strategy_checks;
 };
+
+// The history checkers every run measures (its figures come from them), whatever the strategy.
+inline constexpr std::string_view measured_checks[] = {
+    "linearizable", "lost-writes", "stale-reads", "sessions", "convergence", "availability"};
 
 // The checkers' verdicts over one history.
 struct Verdicts {
   check::CheckResult linearizable, lost, stale, sessions, availability, convergence;
+  std::vector<check::CheckResult> strategy;  // Promises::strategy_checks', in their order
 };
 
 // Every read of the workload is judged as a linearizable (and session) one, whatever it asked
 // for: what the clients observed against the strongest promise.
-Verdicts judge_history(const check::History& history, int64_t time_limit_s);
+Verdicts judge_history(const check::History& history, int64_t time_limit_s,
+                       const Promises& promises);
 // Operations ok, failed and unknown, throughput over time, latencies.
 void operation_figures(const check::History& history, int64_t workload_ns, nlohmann::json& out);
 // Lost writes, stale reads, session violations, linearizability, unavailability, convergence.

@@ -16,6 +16,8 @@ const char* to_string(Outcome outcome) {
       return "not-leader";
     case Outcome::unknown:
       return "unknown";
+    case Outcome::several_values:
+      return "several-values";
   }
   return "?";
 }

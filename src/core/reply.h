@@ -27,6 +27,7 @@ enum class Outcome : uint8_t {
   refused,     // certainly not done: bad arguments, or refused before anything was logged
   not_leader,  // certainly not done here: this node does not take it; Reply::leader names who does
   unknown,     // not known: it may still take effect (a timeout; fewer acknowledgements than asked)
+  several_values,  // done: a read that found several concurrent values (siblings), every one given
 };
 const char* to_string(Outcome outcome);
 struct Reply;
@@ -68,6 +69,13 @@ struct Reply {
   static Reply null_array() { return make(Kind::null_array, 0, {}); }
   static Reply array(std::vector<Reply> elements = {}) {
     return make(Kind::array, 0, {}, std::move(elements));
+  }
+  // A read's concurrent values (siblings) as an array of bulk strings, for the client to merge.
+  static Reply several_values(const std::vector<std::string>& values) {
+    std::vector<Reply> elements;
+    elements.reserve(values.size());
+    for (const auto& value : values) elements.push_back(bulk(value));
+    return make(Kind::array, 0, {}, std::move(elements), Outcome::several_values);
   }
 
   bool is_error() const { return kind == Kind::error; }

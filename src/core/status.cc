@@ -26,8 +26,7 @@ MetricList& MetricList::gauge(std::string_view name, std::string_view help, int6
   return add(metrics_, *this, {name, Metric::Kind::gauge, help, value, {}, brief});
 }
 
-MetricList& MetricList::flag(std::string_view name, std::string_view help, bool value,
-                             bool brief) {
+MetricList& MetricList::flag(std::string_view name, std::string_view help, bool value, bool brief) {
   return add(metrics_, *this, {name, Metric::Kind::flag, help, value ? 1 : 0, {}, brief});
 }
 
@@ -83,9 +82,10 @@ std::vector<Metric> common_metrics(const ReplicaStatus& status) {
              static_cast<int64_t>(status.cache_entries))
       .counter("cache_hits", "Record lookups answered by the cache.", status.cache_hits_total)
       .counter("cache_misses", "Record lookups that went to storage.", status.cache_misses_total)
-      .gauge("checkpoint_index",
-             "The applied index storage holds (a restart applies the log's entries after it again).",
-             static_cast<int64_t>(status.checkpoint_index.value()))
+      .gauge(
+          "checkpoint_index",
+          "The applied index storage holds (a restart applies the log's entries after it again).",
+          static_cast<int64_t>(status.checkpoint_index.value()))
       .counter("checkpoints", "Checkpoints: the applied state written to storage.",
                status.checkpoints_total)
       .gauge("dirty_records", "Records applied and not yet in storage (held in memory).",

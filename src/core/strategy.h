@@ -61,6 +61,9 @@ inline std::vector<NodeId> numbered_members(int nodes) {
   return members;
 }
 
+// Members of a history event a strategy adds: name → JSON text (core cannot include check/).
+using HistoryFields = std::vector<std::pair<std::string, std::string>>;
+
 // What happened in a run, beyond the settings, that changes what a strategy promises.
 struct RunConditions {
   bool fsync_always = true;
@@ -161,6 +164,14 @@ class Strategy {
                                                      std::span<const std::string_view> argv) const;
   // The spec of one of its commands, by name in any case, or nullptr.
   const CommandSpec* find_command(std::string_view name) const;
+
+  // The members its history events carry beyond the common ones (check/history.h), name → JSON
+  // text, for an answered operation given its reply and the session position it was given: the
+  // position a write took, the causal context it carried, the quorum that answered. The single
+  // leader records the position ("3:120"); the checkers that know a field read it back.
+  virtual HistoryFields history_fields(const Reply&, const std::optional<SessionPosition>&) const {
+    return {};
+  }
 
   // The history checkers (src/check's registry, check/checkers.h) that judge its runs in the
   // simulator and chaos. By default the five every strategy is measured by; a strategy that

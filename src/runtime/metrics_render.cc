@@ -61,9 +61,15 @@ void append_json(nlohmann::json& out, std::span<const Metric> metrics) {
     const std::string name(metric.name);
     switch (metric.kind) {
       case Metric::Kind::counter:
-      case Metric::Kind::gauge: out[name] = metric.number; break;
-      case Metric::Kind::flag: out[name] = metric.number != 0; break;
-      case Metric::Kind::text: out[name] = metric.text; break;
+      case Metric::Kind::gauge:
+        out[name] = metric.number;
+        break;
+      case Metric::Kind::flag:
+        out[name] = metric.number != 0;
+        break;
+      case Metric::Kind::text:
+        out[name] = metric.text;
+        break;
     }
   }
 }

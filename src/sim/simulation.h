@@ -163,7 +163,9 @@ class Simulation {
   void invoke(Client& client, PendingOp op);
   void on_reply(int client_index, uint64_t sequence, const core::Reply& reply,
                 std::optional<core::SessionPosition> position);
-  void complete(Client& client, check::EventType type, const std::string& value_json);
+  // `fields`: the strategy's own members of the completion event (core/strategy.h).
+  void complete(Client& client, check::EventType type, const std::string& value_json,
+                const core::HistoryFields* fields = nullptr);
   void record_invoke(const Client& client, const PendingOp& op);
   std::string digest(Node& node);
   // Faults.

@@ -13,9 +13,8 @@
 #include <fmt/compile.h>
 #include <fmt/format.h>
 
-#include "check/anomalies.h"
+#include "check/checkers.h"
 #include "check/history.h"
-#include "check/linearizability.h"
 #include "core/assert.h"
 #include "core/encoding.h"
 #include "core/random.h"
@@ -184,11 +183,12 @@ SimResult Simulation::run() {
   REPLIKV_ASSERT(std::holds_alternative<check::History>(parsed),
                  "the simulator writes valid histories");
   const check::History& history = std::get<check::History>(parsed);
-  result.checks.push_back(check::check_linearizability(history));
-  result.checks.push_back(check::check_lost_writes(history));
-  result.checks.push_back(check::check_stale_reads(history));
-  result.checks.push_back(check::check_sessions(history));
-  result.checks.push_back(check::check_convergence(history));
+  // The history checkers the strategy is judged by (validate() found each one).
+  for (const auto& name : strategy_->history_checks(settings_)) {
+    const check::HistoryChecker* checker = check::find_checker(name);
+    REPLIKV_ASSERT(checker != nullptr, "validate() found the strategy's checkers");
+    result.checks.push_back(checker->run(history));
+  }
   // The Ready contract, as each node's ledger saw it driven (core/ready_ledger.h).
   uint64_t early_sends = 0, early_replies = 0;
   std::vector<std::string> early_evidence;
@@ -298,6 +298,14 @@ std::optional<std::string> validate(const SimOptions& options) {
     core::NodeContext node;
     node.members = core::numbered_members(options.nodes);
     if (auto error = strategy->validate(settings, node)) return error;
+  }
+  for (const auto& name : strategy->history_checks(settings)) {
+    if (check::find_checker(name) == nullptr) {
+      return fmt::format(
+          "strategy '{}' names the history checker '{}', which does not exist "
+          "(registered: {})",
+          options.strategy, name, check::checker_names());
+    }
   }
   if (options.clients < 1 || options.clients > 1000) return std::string("clients: 1 to 1000");
   if (options.keys < 1 || options.keys > 100000) return std::string("keys: 1 to 100000");

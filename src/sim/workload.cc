@@ -23,11 +23,13 @@ void Simulation::record_invoke(const Client& client, const PendingOp& op) {
                      events_.now_ns());
 }
 
-void Simulation::complete(Client& client, check::EventType type, const std::string& value_json) {
+void Simulation::complete(Client& client, check::EventType type, const std::string& value_json,
+                          const core::HistoryFields* fields) {
   const PendingOp& op = client.pending;
-  check::write_event(
-      history_, {client.process, type, op.f, op.key, value_json, op.node, op.final, op.consistency},
-      events_.now_ns());
+  check::write_event(history_,
+                     {client.process, type, op.f, op.key, value_json, op.node, op.final,
+                      op.consistency, fields != nullptr && !fields->empty() ? fields : nullptr},
+                     events_.now_ns());
   client.busy = false;
   if (type == check::EventType::ok)
     ++stats_.ok;
@@ -107,16 +109,28 @@ void Simulation::on_reply(int client_index, uint64_t sequence, const core::Reply
       // The node cannot rule out that the write takes effect: unknown, not failed.
       complete(client, check::EventType::info, value_json(client.pending));
       return;
+    case core::Outcome::several_values:
+      break;  // a read's answer: every concurrent value (below)
   }
+  // What the strategy records of an answered operation (the position a write took, say).
+  const core::HistoryFields fields = strategy_->history_fields(reply, position);
   if (client.pending.f == check::Function::read) {
-    complete(client, check::EventType::ok,
-             reply.kind == core::Reply::Kind::bulk ? reply.text : "null");
+    std::string read = reply.kind == core::Reply::Kind::bulk ? reply.text : "null";
+    if (reply.outcome == core::Outcome::several_values) {
+      read = "[";
+      for (const auto& element : reply.elements) {
+        read += (read.size() > 1 ? "," : "") +
+                (element.kind == core::Reply::Kind::bulk ? element.text : std::string("null"));
+      }
+      read += "]";
+    }
+    complete(client, check::EventType::ok, read, &fields);
   } else if (client.pending.f == check::Function::cas) {
     // 0: the value did not match, nothing was written — a definite failure.
     complete(client, reply.integer == 1 ? check::EventType::ok : check::EventType::fail,
-             value_json(client.pending));
+             value_json(client.pending), &fields);
   } else {
-    complete(client, check::EventType::ok, std::to_string(client.pending.value));
+    complete(client, check::EventType::ok, std::to_string(client.pending.value), &fields);
   }
 }
 

@@ -1,8 +1,10 @@
 // The strategy seam (core/strategy.h), proved by a strategy that exists only in this test: it is
 // registered here, and the simulator and the node's configuration find it by name, take its
-// settings, build its replica, ask its promises and run its own checks — with no line of theirs
-// naming it.
+// settings, build its replica, ask its promises, run its own checks and the history checker it
+// names, and take the command it adds — with no line of theirs naming it.
 #include <gtest/gtest.h>
+
+#include "check/checkers.h"
 
 #include "core/standalone.h"
 #include "core/strategy.h"
@@ -11,6 +13,15 @@
 
 namespace replikv {
 namespace {
+
+// Each check's verdict and summary, for a failure's message.
+std::string verdicts(const sim::SimResult& result) {
+  std::string out;
+  for (const auto& check : result.checks) {
+    out += check.checker + ": " + check::to_string(check.verdict) + " — " + check.summary + "\n";
+  }
+  return out;
+}
 
 // A one-node strategy over the standalone replica, with one setting of its own and a checker
 // that counts the starts it was shown against the crashes.
@@ -33,6 +44,36 @@ class CountingChecks final : public core::RunChecks {
   int crashes_ = 0;
 };
 
+// The command the test strategy adds: SEAMECHO <word>, typed as its own payload.
+struct EchoPayload : core::StrategyCommand::Payload {
+  explicit EchoPayload(std::string word) : word(std::move(word)) {}
+  std::string word;
+};
+
+// A history checker of the test strategy's own, registered in check/'s registry: it counts the
+// operations it was shown, and says invalid when the test asks it to.
+struct HistoryCheckerState {
+  static inline int runs = 0;
+  static inline bool say_invalid = false;
+};
+check::CheckResult judge_test_history(const check::History& history) {
+  ++HistoryCheckerState::runs;
+  // The field the strategy adds to every answered operation comes back through the one parser.
+  size_t marked = 0, ok = 0;
+  for (const auto& op : history.operations) {
+    if (op.outcome != check::Outcome::ok) continue;
+    ++ok;
+    const auto it = op.fields.find("seam");
+    marked += it != op.fields.end() && it->second == "\"answered\"";
+  }
+  const bool valid = !HistoryCheckerState::say_invalid && ok > 0 && marked == ok;
+  return {"test-history",
+          valid ? check::Verdict::valid : check::Verdict::invalid,
+          std::to_string(marked) + " of " + std::to_string(ok) + " answered operations marked",
+          {},
+          {}};
+}
+
 class TestStrategy final : public core::Strategy {
  public:
   std::string_view name() const override { return "test-seam"; }
@@ -41,8 +82,29 @@ class TestStrategy final : public core::Strategy {
     static const std::vector<core::SettingSpec> specs = {
         core::unsigned_setting("sweep_keys_max", "keys an expiry sweep deletes at most", 200, 1,
                                1000),
-        core::boolean_setting("promise_nothing", "expect every violation", false)};
+        core::boolean_setting("promise_nothing", "expect every violation", false),
+        core::boolean_setting("name_a_missing_checker", "judge by a checker never registered",
+                              false)};
     return specs;
+  }
+  const std::vector<core::CommandSpec>& commands() const override {
+    static const std::vector<core::CommandSpec> specs = {
+        {"seamecho", 2, false, core::CommandSpec::Handler::strategy, 0, 0, 0, "fast"}};
+    return specs;
+  }
+  std::variant<core::Request, core::Reply> parse_command(
+      const core::CommandSpec& spec, std::span<const std::string_view> argv) const override {
+    if (argv[1] == "bad") return core::Reply::error("ERR SEAMECHO takes a good word");
+    return core::Request{core::StrategyCommand::of(std::string(spec.name),
+                                                   EchoPayload(std::string(argv[1])), false)};
+  }
+  core::HistoryFields history_fields(const core::Reply&,
+                                     const std::optional<core::SessionPosition>&) const override {
+    return {{"seam", "\"answered\""}};
+  }
+  std::vector<std::string> history_checks(const core::Settings& settings) const override {
+    if (settings.flag("name_a_missing_checker")) return {"no-such-checker"};
+    return {"lost-writes", "test-history"};
   }
   std::optional<std::string> validate(const core::Settings& settings,
                                       const core::NodeContext& node) const override {
@@ -74,7 +136,7 @@ class TestStrategy final : public core::Strategy {
   }
   std::vector<std::string> expected_violations(const core::Settings& settings,
                                                const core::RunConditions&) const override {
-    if (settings.flag("promise_nothing")) return {"linearizable", "lost-writes"};
+    if (settings.flag("promise_nothing")) return {"linearizable", "lost-writes", "test-history"};
     return {};
   }
   std::unique_ptr<core::RunChecks> make_run_checks(const core::Settings&, int) const override {
@@ -87,6 +149,7 @@ class TestStrategy final : public core::Strategy {
 const core::Strategy& registered() {
   static const bool once = [] {
     core::register_strategy(std::make_unique<TestStrategy>());
+    check::register_checker({"test-history", "the test strategy's own", judge_test_history});
     return true;
   }();
   (void)once;
@@ -112,7 +175,7 @@ TEST(StrategySeam, TheSimulatorRunsItsReplicaAndItsChecks) {
   ASSERT_TRUE(options.schedule.has_value()) << error;
   const int made_before = TestStrategy::replicas_made;
   const sim::SimResult result = sim::run_simulation(options);
-  EXPECT_FALSE(result.failed());
+  EXPECT_FALSE(result.failed()) << verdicts(result);
   EXPECT_GT(TestStrategy::replicas_made, made_before);
   const auto own = std::find_if(result.checks.begin(), result.checks.end(),
                                 [](const auto& c) { return c.checker == "test-starts"; });
@@ -146,7 +209,63 @@ TEST(StrategySeam, ItsPromisesDecideWhatFailsARun) {
   options.settings = {{"promise_nothing", "true"}};
   options.ops = 200;
   const sim::SimResult result = sim::run_simulation(options);
-  EXPECT_EQ(result.expected_violations, (std::vector<std::string>{"linearizable", "lost-writes"}));
+  EXPECT_EQ(result.expected_violations,
+            (std::vector<std::string>{"linearizable", "lost-writes", "test-history"}));
+}
+
+// Its runs are judged by the history checkers it names — its own among them — and by those only.
+TEST(StrategySeam, TheHistoryCheckersItNamesJudgeItsRuns) {
+  registered();
+  sim::SimOptions options;
+  options.strategy = "test-seam";
+  options.ops = 200;
+  HistoryCheckerState::say_invalid = false;
+  const int runs_before = HistoryCheckerState::runs;
+  const sim::SimResult result = sim::run_simulation(options);
+  EXPECT_EQ(HistoryCheckerState::runs, runs_before + 1);
+  EXPECT_FALSE(result.failed()) << verdicts(result);
+  EXPECT_NE(result.history.find("\"seam\":\"answered\""), std::string::npos)
+      << "its history field is written";
+  std::vector<std::string> names;
+  for (const auto& check : result.checks) names.push_back(check.checker);
+  EXPECT_NE(std::find(names.begin(), names.end(), "test-history"), names.end());
+  EXPECT_NE(std::find(names.begin(), names.end(), "lost-writes"), names.end());
+  EXPECT_EQ(std::find(names.begin(), names.end(), "linearizable"), names.end())
+      << "a checker it does not name does not judge it";
+
+  // Its checker's violation fails the run, unless its settings do not promise that verdict.
+  HistoryCheckerState::say_invalid = true;
+  EXPECT_TRUE(sim::run_simulation(options).failed());
+  options.settings = {{"promise_nothing", "true"}};
+  EXPECT_FALSE(sim::run_simulation(options).failed());
+  HistoryCheckerState::say_invalid = false;
+
+  options.settings = {{"name_a_missing_checker", "true"}};
+  const auto error = sim::validate(options);
+  ASSERT_TRUE(error.has_value());
+  EXPECT_NE(error->find("'no-such-checker', which does not exist"), std::string::npos) << *error;
+}
+
+// The command it adds is found through it (and only through it), parsed by it into its own type.
+TEST(StrategySeam, ItsCommandsAreFoundAndParsedThroughIt) {
+  const core::Strategy& strategy = registered();
+  EXPECT_EQ(core::find_command("seamecho"), nullptr) << "not a core command";
+  const core::CommandSpec* spec = strategy.find_command("SEAMECHO");
+  ASSERT_NE(spec, nullptr);
+  EXPECT_EQ(core::strategy_with_command("seamecho"), &strategy);
+  EXPECT_EQ(core::find_strategy("leader")->find_command("seamecho"), nullptr);
+  const std::vector<std::string_view> argv = {"SEAMECHO", "hello"};
+  auto parsed = strategy.parse_command(*spec, argv);
+  ASSERT_TRUE(std::holds_alternative<core::Request>(parsed));
+  const auto& request = std::get<core::Request>(parsed);
+  ASSERT_TRUE(core::answered_by_strategy(request));
+  const auto* echo = std::get<core::StrategyCommand>(request).as<EchoPayload>();
+  ASSERT_NE(echo, nullptr);
+  EXPECT_EQ(echo->word, "hello");
+  EXPECT_FALSE(core::is_write(request));
+  const std::vector<std::string_view> bad = {"SEAMECHO", "bad"};
+  EXPECT_EQ(std::get<core::Reply>(strategy.parse_command(*spec, bad)),
+            core::Reply::error("ERR SEAMECHO takes a good word"));
 }
 
 TEST(StrategySeam, ANodeConfigurationTakesItsKeys) {

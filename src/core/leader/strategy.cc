@@ -295,6 +295,15 @@ class LeaderStrategy final : public Strategy {
     const auto token = token_of(position);
     return token ? to_string(*token) : std::string("?");
   }
+  // An answered operation's log position: where a write was applied (its identity in the one
+  // order of all writes), or what a read was served at.
+  HistoryFields history_fields(const Reply& reply,
+                               const std::optional<SessionPosition>& position) const override {
+    if (reply.outcome != Outcome::ok || !position) return {};
+    const auto token = token_of(*position);
+    if (!token) return {};
+    return {{"position", "\"" + to_string(*token) + "\""}};
+  }
   // The later log position (a position this strategy did not make counts as none).
   SessionPosition merge_sessions(const SessionPosition& a,
                                  const SessionPosition& b) const override {
