@@ -113,10 +113,17 @@ int main(int argc, char** argv) {
   for (const auto& key : replikv::runtime::config_keys()) {
     std::string flag = key.name;
     std::replace(flag.begin(), flag.end(), '_', '-');
-    if (key.name == "test_faults" || key.name == "bootstrap") {
+    if (key.flag) {
+      // A boolean: --name sets it true; a strategy's also takes --no-name (as `cluster start`,
+      // `sim`, `chaos` and `demo` do), over a configuration file that set it.
       const std::string name = key.name;
       server->add_flag_callback(
           "--" + flag, [&values, name] { values[name] = "true"; }, key.help);
+      if (name != "test_faults" && name != "bootstrap") {
+        server->add_flag_callback(
+            "--no-" + flag, [&values, name] { values[name] = "false"; },
+            "the opposite of --" + flag);
+      }
       continue;
     }
     server->add_option("--" + flag, values[key.name], key.help);
@@ -432,7 +439,10 @@ int main(int argc, char** argv) {
     for (const auto& key : replikv::runtime::config_keys()) {
       std::string flag = key.name;
       std::replace(flag.begin(), flag.end(), '_', '-');
-      if (server->count("--" + flag) > 0) overrides[key.name] = values[key.name];
+      const CLI::Option* negated = server->get_option_no_throw("--no-" + flag);
+      if (server->count("--" + flag) > 0 || (negated != nullptr && negated->count() > 0)) {
+        overrides[key.name] = values[key.name];
+      }
     }
     return run_server(config_path, overrides);
   }

@@ -166,10 +166,12 @@ class Strategy {
   const CommandSpec* find_command(std::string_view name) const;
 
   // The members its history events carry beyond the common ones (check/history.h), name → JSON
-  // text, for an answered operation given its reply and the session position it was given: the
-  // position a write took, the causal context it carried, the quorum that answered. The single
-  // leader records the position ("3:120"); the checkers that know a field read it back.
-  virtual HistoryFields history_fields(const Reply&, const std::optional<SessionPosition>&) const {
+  // text, for an answered operation (a write when `write`) given its reply and the session
+  // position it was given: the position a write took, the causal context it carried, the quorum
+  // that answered. The single leader records a write's position ("3:120"); the checkers that know
+  // a field read it back. Called for every answered operation of a simulated run: keep it cheap.
+  virtual HistoryFields history_fields(const Reply&, const std::optional<SessionPosition>&,
+                                       bool /*write*/) const {
     return {};
   }
 

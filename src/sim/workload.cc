@@ -113,7 +113,8 @@ void Simulation::on_reply(int client_index, uint64_t sequence, const core::Reply
       break;  // a read's answer: every concurrent value (below)
   }
   // What the strategy records of an answered operation (the position a write took, say).
-  const core::HistoryFields fields = strategy_->history_fields(reply, position);
+  const core::HistoryFields fields =
+      strategy_->history_fields(reply, position, client.pending.f != check::Function::read);
   if (client.pending.f == check::Function::read) {
     std::string read = reply.kind == core::Reply::Kind::bulk ? reply.text : "null";
     if (reply.outcome == core::Outcome::several_values) {

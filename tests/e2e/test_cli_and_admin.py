@@ -7,7 +7,7 @@ import unittest
 import urllib.error
 import urllib.request
 
-from harness import SingleNodeTest, BINARY, HOST, Node, free_port, info
+from harness import SingleNodeTest, BINARY, HOST, Node, free_port, info, raw_exchange
 
 
 def run(*args):
@@ -33,6 +33,26 @@ class Cli(unittest.TestCase):
         self.assertEqual(port.returncode, 2)
         self.assertIn("port", port.stderr)
         self.assertNotEqual(run("server", "--no-such-flag").returncode, 0)
+        # A strategy's boolean is --name or --no-name, as everywhere; either is that strategy's key.
+        for flag in ("--redirect", "--no-redirect"):
+            other = run("server", flag)
+            self.assertEqual(other.returncode, 2, other.stderr)
+            self.assertIn("'redirect' is a setting of strategy \"leader\"", other.stderr)
+        self.assertNotEqual(run("server", "--strategy", "leader", "--redirect", "true").returncode, 0)
+
+    def test_another_strategys_command_names_it(self):
+        node = Node().start()
+        try:
+            client = node.client()
+            with self.assertRaises(Exception) as error:
+                client.execute_command("FAILOVER", "TO", "2")
+            self.assertIn('FAILOVER is a command of strategy "leader"', str(error.exception))
+            self.assertIn('this node\'s strategy is "standalone"', str(error.exception))
+            # Not this node's: COMMAND does not list it (a null entry, as for any unknown name).
+            self.assertEqual(raw_exchange(node.port, b"COMMAND INFO FAILOVER\r\n", 0.5), b"*1\r\n*-1\r\n")
+        finally:
+            node.stop()
+            node.cleanup()
 
     def test_config_file_and_flag_override(self):
         with tempfile.TemporaryDirectory() as folder:

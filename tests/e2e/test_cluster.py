@@ -21,7 +21,7 @@ import urllib.request
 
 import redis
 
-from harness import BINARY, HOST, free_cluster_base, info
+from harness import BINARY, HOST, free_cluster_base, info, raw_exchange
 
 ELECTION_TIMEOUT_MS = 1000  # long enough that two shared cores under sanitizers elect no one spuriously
 
@@ -193,6 +193,13 @@ class ClusterCommandsTest(unittest.TestCase):
         self.assertEqual(len(status["peers"]), 2)
         for peer in status["peers"]:
             self.assertIn("lag_entries", peer)
+        # The strategy's own metrics are in /status, and its command in COMMAND.
+        self.assertEqual(status["raft_role"], "leader")
+        self.assertGreaterEqual(status["last_index"], status["commit_index"])
+        self.assertEqual(status["peer_protocol_violations"], 0)
+        failover = raw_exchange(self.cluster.base + leader - 1, b"COMMAND INFO FAILOVER\r\n", 0.5)
+        self.assertTrue(failover.startswith(b"*1\r\n*"), failover)
+        self.assertIn(b"$8\r\nfailover\r\n", failover)
             self.assertIn("match_index", peer)
 
     def test_fault_command_checks_its_arguments(self):

@@ -99,7 +99,8 @@ class TestStrategy final : public core::Strategy {
                                                    EchoPayload(std::string(argv[1])), false)};
   }
   core::HistoryFields history_fields(const core::Reply&,
-                                     const std::optional<core::SessionPosition>&) const override {
+                                     const std::optional<core::SessionPosition>&,
+                                     bool) const override {
     return {{"seam", "\"answered\""}};
   }
   std::vector<std::string> history_checks(const core::Settings& settings) const override {

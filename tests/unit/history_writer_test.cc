@@ -10,6 +10,11 @@
 namespace replikv::check {
 namespace {
 
+std::variant<History, ParseError> parse_written(const fmt::memory_buffer& out) {
+  std::istringstream in(fmt::to_string(out));
+  return parse_history(in);
+}
+
 TEST(HistoryWriter, WhatIsWrittenParsesBackAsWritten) {
   fmt::memory_buffer out;
   write_event(out, {1, EventType::invoke, Function::write, "k1", "7", 2, false, ""}, 10);
@@ -26,8 +31,7 @@ TEST(HistoryWriter, WhatIsWrittenParsesBackAsWritten) {
   write_nemesis(out, "kill n1", 65);
   write_heal(out, 70);
   write_digest(out, 1, json_string("00ff"), 80);
-  std::istringstream in(fmt::to_string(out));
-  auto parsed = parse_history(in);
+  const auto parsed = parse_written(out);
   ASSERT_TRUE(std::holds_alternative<History>(parsed))
       << std::get<ParseError>(parsed).message << "\n"
       << fmt::to_string(out);
@@ -66,8 +70,7 @@ TEST(HistoryWriter, AStrategysFieldsAndSeveralValuesParseBack) {
   write_event(out, {2, EventType::invoke, Function::read, "k", "null", 2, false, ""}, 30);
   write_event(
       out, {2, EventType::ok, Function::read, "k", "[5,\"six\"]", 2, false, "", &read_fields}, 40);
-  std::istringstream in(fmt::to_string(out));
-  auto parsed = parse_history(in);
+  const auto parsed = parse_written(out);
   ASSERT_TRUE(std::holds_alternative<History>(parsed))
       << std::get<ParseError>(parsed).message << "\n"
       << fmt::to_string(out);
@@ -88,8 +91,7 @@ TEST(HistoryWriter, AStrategysFieldsAndSeveralValuesParseBack) {
     fmt::memory_buffer one;
     write_event(one, {1, EventType::invoke, Function::read, "k", "null", 1, false, ""}, 10);
     write_event(one, {1, EventType::ok, Function::read, "k", bad, 1, false, ""}, 20);
-    std::istringstream again(fmt::to_string(one));
-    EXPECT_TRUE(std::holds_alternative<ParseError>(parse_history(again))) << bad;
+    EXPECT_TRUE(std::holds_alternative<ParseError>(parse_written(one))) << bad;
   }
 }
 

@@ -295,11 +295,10 @@ class LeaderStrategy final : public Strategy {
     const auto token = token_of(position);
     return token ? to_string(*token) : std::string("?");
   }
-  // An answered operation's log position: where a write was applied (its identity in the one
-  // order of all writes), or what a read was served at.
-  HistoryFields history_fields(const Reply& reply,
-                               const std::optional<SessionPosition>& position) const override {
-    if (reply.outcome != Outcome::ok || !position) return {};
+  // An acknowledged write's log position: its identity in the one order of all writes.
+  HistoryFields history_fields(const Reply& reply, const std::optional<SessionPosition>& position,
+                               bool write) const override {
+    if (!write || reply.outcome != Outcome::ok || !position) return {};
     const auto token = token_of(*position);
     if (!token) return {};
     return {{"position", "\"" + to_string(*token) + "\""}};
