@@ -294,8 +294,8 @@ void watch_leaders(Cluster& cluster, Recorder& recorder, const std::atomic<bool>
       auto info = local::replication(cluster.client_port(node), 200);
       if (!info) continue;
       violations.see(node, std::atoll((*info)["replikv_peer_protocol_violations"].c_str()));
-      if ((*info)["replikv_raft_role"] != "leader") continue;
-      const long term = std::atol((*info)["replikv_term"].c_str());
+      if ((*info)["replikv_state"] != "leader") continue;
+      const long term = std::atol((*info)["replikv_epoch"].c_str());
       if (known.insert({term, node}).second) seen.push_back({recorder.now(), node, term});
     }
     for (int i = 0; i < 20 && !stop.load(); ++i) sleep_ms(10);

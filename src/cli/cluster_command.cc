@@ -145,7 +145,7 @@ void write_node_config(const ClusterOptions& options, const fs::path& dir, int n
 
 int print_status(const fs::path& dir, const Layout& layout) {
   std::cout << fmt::format("{:<5} {:<8} {:<8} {:<6} {:<10} {:<6} {:<7} {:<8} {:<8} {}\n", "node",
-                           "pid", "state", "port", "role", "term", "leader", "commit", "applied",
+                           "pid", "state", "port", "role", "epoch", "leader", "commit", "applied",
                            "lag");
   int down = 0;
   for (int node = 1; node <= layout.nodes; ++node) {
@@ -176,18 +176,18 @@ int print_status(const fs::path& dir, const Layout& layout) {
                         std::atoll(line.c_str() + lag_at + 12));
       }
     }
-    std::string role =
-        fields.contains("replikv_raft_role") ? fields["replikv_raft_role"] : "standalone";
-    if (fields["replikv_voter"] == "0")
-      role = "non-voter";  // a follower that counts toward no quorum
-    if (fields["replikv_snapshot_installing"] == "1")
-      role += "+snap";  // receiving or installing one
+    // The strategy's word for the node's part, marked when it counts toward no quorum (a
+    // strategy that reports voters) or receives state in bulk (a snapshot).
+    std::string role = fields["replikv_state"];
+    if (fields.contains("replikv_voter") && fields["replikv_voter"] == "0") role = "non-voter";
+    if (fields["replikv_receiving_state"] == "1") role += "+snap";
     const std::string leader = fields["replikv_leader_id"];
-    std::cout << fmt::format("{:<5} {:<8} {:<8} {:<6} {:<10} {:<6} {:<7} {:<8} {:<8} {}\n",
-                             fmt::format("n{}", node), *pid, "running", port, role,
-                             fields["replikv_term"],
-                             leader.empty() || leader == "0" ? "-" : "n" + leader,
-                             fields["replikv_commit_index"], fields["replikv_applied_index"], lag);
+    std::cout << fmt::format(
+        "{:<5} {:<8} {:<8} {:<6} {:<10} {:<6} {:<7} {:<8} {:<8} {}\n", fmt::format("n{}", node),
+        *pid, "running", port, role, fields["replikv_epoch"],
+        leader.empty() || leader == "0" ? "-" : "n" + leader,
+        fields.contains("replikv_commit_index") ? fields["replikv_commit_index"] : std::string("-"),
+        fields["replikv_applied_index"], lag);
   }
   return down == 0 ? 0 : 3;
 }

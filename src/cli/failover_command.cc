@@ -44,8 +44,7 @@ int run_failover(const FailoverOptions& options) {
     int leader = 0;
     for (int node = 1; node <= layout->nodes && leader == 0; ++node) {
       const auto fields = replication(layout->port + node - 1);
-      if (fields && fields->count("replikv_raft_role") != 0 &&
-          fields->at("replikv_raft_role") == "leader")
+      if (fields && fields->count("replikv_state") != 0 && fields->at("replikv_state") == "leader")
         leader = node;
     }
     if (leader == 0) {

@@ -195,7 +195,7 @@ int wait_for_leader(const Layout& layout, int timeout_s) {
   while (std::chrono::steady_clock::now() < deadline) {
     for (int node = 1; node <= layout.nodes; ++node) {
       auto info = replication(layout.port + node - 1, 300);
-      if (info && (*info)["replikv_raft_role"] == "leader") return node;
+      if (info && (*info)["replikv_state"] == "leader") return node;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }

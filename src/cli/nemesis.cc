@@ -47,8 +47,8 @@ int find_leader(Cluster& cluster) {
   for (int node = 1; node <= cluster.nodes; ++node) {
     if (skip.contains(node)) continue;
     auto info = local::replication(cluster.client_port(node), 300);
-    if (!info || (*info)["replikv_raft_role"] != "leader") continue;
-    const long term = std::atol((*info)["replikv_term"].c_str());
+    if (!info || (*info)["replikv_state"] != "leader") continue;
+    const long term = std::atol((*info)["replikv_epoch"].c_str());
     if (term > best_term) {
       best_term = term;
       leader = node;

@@ -62,7 +62,13 @@ std::string ReplicaStatus::brief() const {
 
 std::vector<Metric> common_metrics(const ReplicaStatus& status) {
   MetricList list;
-  list.gauge("keys", "Keys stored (including expired ones not yet swept).",
+  list.text("state", "This node's part in its strategy's words (leader, follower, candidate, …).",
+            status.state)
+      .gauge("epoch", "The period of leadership this node is in (a Raft term; 0: none).",
+             static_cast<int64_t>(status.epoch))
+      .gauge("leader_id", "The leader this node knows (0: none).",
+             status.leader ? static_cast<int64_t>(status.leader->value()) : 0)
+      .gauge("keys", "Keys stored (including expired ones not yet swept).",
              static_cast<int64_t>(status.key_count))
       .gauge("keys_with_expiry", "Keys with a time to live.",
              static_cast<int64_t>(status.keys_with_expiry))

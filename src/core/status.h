@@ -65,6 +65,9 @@ struct ReplicaStatus {
   std::string state;
   NodeId node_id;
   std::optional<NodeId> leader;  // where writes go, when the strategy has one and knows it
+  // The period of leadership this node is in (a Raft term): of two nodes that both say "leader",
+  // the one of the higher epoch leads. 0 when the strategy has no such thing.
+  uint64_t epoch = 0;
   // The last position of the stream this node ships (Redis's master_repl_offset), and the peers it
   // ships to with theirs (at a leader; empty elsewhere).
   LogIndex replication_offset;

@@ -161,7 +161,6 @@ std::string Server::Impl::status_json() const {
       {"node_id", status.node_id.value()},
       {"strategy", config.strategy},
       {"role", status.state},
-      {"leader_id", status.leader ? status.leader->value() : 0},
       {"replication_offset", status.replication_offset.value()},
       {"peers", nlohmann::json::array()},
       {"connected_clients", connections.size()},

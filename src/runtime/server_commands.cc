@@ -415,9 +415,12 @@ std::string Server::Impl::info_replication() const {
       "master_failover_state:no-failover\r\nmaster_replid:{}\r\n"
       "master_replid2:0000000000000000000000000000000000000000\r\nmaster_repl_offset:{}\r\n"
       "second_repl_offset:-1\r\nrepl_backlog_active:0\r\n"
-      "replikv_strategy:{}\r\nreplikv_node_id:{}\r\nreplikv_applied_index:{}\r\n",
+      "replikv_strategy:{}\r\nreplikv_node_id:{}\r\nreplikv_applied_index:{}\r\n"
+      "replikv_state:{}\r\nreplikv_epoch:{}\r\nreplikv_leader_id:{}\r\n"
+      "replikv_receiving_state:{}\r\n",
       run_id, status.replication_offset.value(), config.strategy, status.node_id.value(),
-      status.applied_index.value());
+      status.applied_index.value(), status.state, status.epoch,
+      status.leader ? status.leader->value() : 0, status.receiving_state ? 1 : 0);
   // The strategy's settings, each as replikv_<key>.
   for (const auto& [key, value] : config.strategy_settings.values()) {
     out += fmt::format("replikv_{}:{}\r\n", key, value);

@@ -96,7 +96,8 @@ TEST(Status, TheLeaderStrategysMetricsAreUniqueAndMatchItsTypedStatus) {
   EXPECT_EQ(status.number("commit_index"), static_cast<int64_t>(typed.commit_index.value()));
   EXPECT_EQ(status.number("last_index"), static_cast<int64_t>(typed.last_index.value()));
   EXPECT_EQ(status.number("is_leader"), 1);
-  EXPECT_EQ(status.number("leader_id"), leader);
+  EXPECT_EQ(status.leader, NodeId(static_cast<uint32_t>(leader)));
+  EXPECT_EQ(status.epoch, typed.term.value());
   ASSERT_NE(status.metric("raft_role"), nullptr);
   EXPECT_EQ(status.metric("raft_role")->text, "leader");
   EXPECT_EQ(status.state, "leader");

@@ -379,6 +379,7 @@ RaftStatus Raft::raft_status() const {
   status.state = to_string(role_);
   status.node_id = options_.node_id;
   status.leader = leader_;
+  status.epoch = term_.value();
   status.replication_offset = last_index_;
   keyspace_.describe(status);
   status.checkpoint_index = checkpoint_applied_;
@@ -443,8 +444,6 @@ std::vector<Metric> RaftStatus::to_metrics() const {
   list.text("raft_role", "This node's Raft role: follower, pre-candidate, candidate, leader.",
             raft_role)
       .gauge("term", "The current term.", static_cast<int64_t>(term.value()), true)
-      .gauge("leader_id", "The leader this node knows (0: none).",
-             leader ? static_cast<int64_t>(leader->value()) : 0)
       .flag("is_leader", "1 on the leader, 0 elsewhere.", is_leader)
       .gauge("commit_index", "The highest log entry known committed.", index(commit_index))
       .gauge("last_index", "The last entry of this node's log.", index(last_index))
