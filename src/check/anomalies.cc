@@ -41,9 +41,10 @@ Writers unique_writers(const History& history) {
 }
 
 // The write that produced a read's value: nullptr for the initial absence, or when unknown.
-// Returns false when the key cannot be judged (repeated values, or a value no write produced).
+// Returns false when the read cannot be judged (repeated values, a value no write produced, or
+// several concurrent values: no one write produced them — these checkers leave such reads out).
 bool writer_of(const Writers& writers, const Operation& read, const Operation*& writer) {
-  if (writers.ambiguous.count(read.key) != 0) return false;
+  if (!read.values.empty() || writers.ambiguous.count(read.key) != 0) return false;
   writer = nullptr;
   if (read.value.is_null()) return true;
   const auto key = writers.by_key.find(read.key);
@@ -77,7 +78,10 @@ CheckResult check_lost_writes(const History& history) {
   std::map<std::string, std::map<std::string, std::set<std::string>>> final_reads;
   for (const auto& op : history.operations) {
     if (op.f == Function::read && op.final && op.outcome == Outcome::ok) {
-      final_reads[op.key][op.node.value_or("")].insert(op.value.to_string());
+      auto& seen = final_reads[op.key][op.node.value_or("")];
+      // A read that found several concurrent values saw each of them.
+      if (op.values.empty()) seen.insert(op.value.to_string());
+      for (const auto& value : op.values) seen.insert(value.to_string());
     }
   }
   size_t acknowledged = 0, unchecked = 0, lost = 0;

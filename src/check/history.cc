@@ -31,10 +31,8 @@ std::optional<Function> to_function(const std::string& name) {
 // The members a strategy adds, kept as JSON text (parse_history reads the ones this format
 // defines).
 void keep_other_members(const json& event, Operation& op) {
-  static constexpr std::string_view defined[] = {"process", "type", "f",     "key",        "value",
-                                                 "time",    "node", "final", "consistency"};
   for (auto it = event.begin(); it != event.end(); ++it) {
-    if (std::find(std::begin(defined), std::end(defined), it.key()) != std::end(defined)) continue;
+    if (is_defined_member(it.key())) continue;
     op.fields.insert_or_assign(it.key(), it.value().dump());
   }
 }
@@ -191,6 +189,12 @@ std::variant<History, ParseError> parse_history(std::istream& input) {
     if (event.contains("node") && !op.node) op.node = node_name(event["node"]);
   }
   return history;
+}
+
+bool is_defined_member(std::string_view name) {
+  static constexpr std::string_view defined[] = {"process", "type", "f",     "key",        "value",
+                                                 "time",    "node", "final", "consistency"};
+  return std::find(std::begin(defined), std::end(defined), name) != std::end(defined);
 }
 
 const char* to_string(EventType type) {

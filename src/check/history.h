@@ -121,6 +121,9 @@ void write_event(fmt::memory_buffer& out, const OperationEvent& event, int64_t t
 void write_digest(fmt::memory_buffer& out, int64_t node, std::string_view value, int64_t time_ns);
 void write_heal(fmt::memory_buffer& out, int64_t time_ns);
 void write_nemesis(fmt::memory_buffer& out, std::string_view what, int64_t time_ns);
+// Whether `name` is a member this format defines ("process", "value", "node", …): a strategy's
+// own fields take other names.
+bool is_defined_member(std::string_view name);
 // `text` as a JSON string (quoted and escaped).
 std::string json_string(std::string_view text);
 const char* to_string(EventType type);

@@ -60,7 +60,8 @@ std::optional<std::string> Keyspace::metadata(const std::string& key, TimeMs now
 }
 
 Reply Keyspace::execute(const Request& request, TimeMs now_ms) {
-  REPLIKV_ASSERT(!answered_by_strategy(request), "the strategy answers WAIT and FAILOVER itself");
+  REPLIKV_ASSERT(!answered_by_strategy(request),
+                 "the strategy answers WAIT and the commands it adds itself");
   Reply reply = std::visit(
       [&](const auto& r) -> Reply {
         using T = std::decay_t<decltype(r)>;
@@ -289,9 +290,12 @@ void Keyspace::store(const std::string& key, std::string value,
     expiry_changes_.put(Column::expiry, expiry_key(*expire_at_ms, key), {});
     ++expiry_count_;
   }
-  dirty_bytes_ +=
-      key.size() + value.size() + write_metadata_.size() + RecordCache::entry_overhead_bytes;
-  note_written(key, Record{std::move(value), expire_at_ms, RecordMetadata(write_metadata_)});
+  // A request without metadata keeps the record's (EXPIRE, PERSIST, INCRBY through a strategy
+  // that attaches none to them).
+  RecordMetadata metadata =
+      write_metadata_.empty() && old != nullptr ? old->metadata : RecordMetadata(write_metadata_);
+  dirty_bytes_ += key.size() + value.size() + metadata.size() + RecordCache::entry_overhead_bytes;
+  note_written(key, Record{std::move(value), expire_at_ms, std::move(metadata)});
 }
 
 // A dirty record of `key` goes where reads find it before storage has it: pinned in the

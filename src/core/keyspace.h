@@ -56,8 +56,9 @@ class Keyspace {
   // are kept dirty until the next checkpoint. Returns the client's reply.
   Reply execute(const Request& request, TimeMs now_ms);
   // The same, and every record the request writes carries `metadata`: what a strategy keeps
-  // beside a value (a causal context, a timestamp; core/encoding.h). Records written without any
-  // (every one of the single leader's) are stored as they were before metadata existed.
+  // beside a value (a causal context, a timestamp; core/encoding.h). A request without metadata
+  // keeps what the record had; records that never had any (every one of the single leader's) are
+  // stored as they were before metadata existed. Only a delete drops it.
   Reply execute(const Request& request, TimeMs now_ms, std::string_view metadata);
   // The metadata of `key`'s live record ("" when it has none), or nullopt when there is none.
   std::optional<std::string> metadata(const std::string& key, TimeMs now_ms);

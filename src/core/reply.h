@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/assert.h"
 #include "core/types.h"
 
 namespace replikv::core {
@@ -70,8 +71,10 @@ struct Reply {
   static Reply array(std::vector<Reply> elements = {}) {
     return make(Kind::array, 0, {}, std::move(elements));
   }
-  // A read's concurrent values (siblings) as an array of bulk strings, for the client to merge.
+  // A read's concurrent values (siblings) as an array of bulk strings, for the client to merge:
+  // two or more (one value is a plain bulk reply).
   static Reply several_values(const std::vector<std::string>& values) {
+    REPLIKV_ASSERT(values.size() >= 2, "several values are two or more");
     std::vector<Reply> elements;
     elements.reserve(values.size());
     for (const auto& value : values) elements.push_back(bulk(value));

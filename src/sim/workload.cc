@@ -115,6 +115,10 @@ void Simulation::on_reply(int client_index, uint64_t sequence, const core::Reply
   // What the strategy records of an answered operation (the position a write took, say).
   const core::HistoryFields fields =
       strategy_->history_fields(reply, position, client.pending.f != check::Function::read);
+  for (const auto& field : fields) {
+    REPLIKV_ASSERT(!check::is_defined_member(field.first),
+                   "a strategy's history field takes a name the format does not define");
+  }
   if (client.pending.f == check::Function::read) {
     std::string read = reply.kind == core::Reply::Kind::bulk ? reply.text : "null";
     if (reply.outcome == core::Outcome::several_values) {

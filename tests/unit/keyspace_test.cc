@@ -253,10 +253,17 @@ TEST_P(KeyspaceCheckpoint, MetadataTravelsWithItsRecord) {
   EXPECT_EQ(reopened.metadata("k", 100), "context-1");
   EXPECT_EQ(reopened.digest(), digest);
 
-  // A write replaces the record, metadata included.
+  // A write with metadata replaces it; one without keeps it (an EXPIRE, an INCRBY); a delete
+  // drops it with the record.
   reopened.execute(SetRequest{"k", "w", {}, {}, false}, 100, "context-2");
   EXPECT_EQ(reopened.metadata("k", 100), "context-2");
   reopened.execute(SetRequest{"k", "x", {}, {}, false}, 100);
+  EXPECT_EQ(reopened.metadata("k", 100), "context-2");
+  reopened.execute(ExpireRequest{"k", Expiry{Expiry::Kind::absolute_ms, 9000}}, 100);
+  EXPECT_EQ(reopened.metadata("k", 100), "context-2");
+  reopened.execute(DelRequest{{"k"}}, 100);
+  EXPECT_EQ(reopened.metadata("k", 100), std::nullopt);
+  reopened.execute(SetRequest{"k", "y", {}, {}, false}, 100);
   EXPECT_EQ(reopened.metadata("k", 100), "");
 }
 

@@ -20,6 +20,15 @@ SettingSpec cluster_wide(SettingSpec spec) {
   return spec;
 }
 
+// One of the metrics this strategy's replica reports (RaftStatus::to_metrics), read back by name
+// through whatever wraps the replica: asserted present, so a renamed metric fails loudly instead
+// of reading as 0 and leaving a check unable to fail.
+uint64_t reported(const ReplicaStatus& status, std::string_view name) {
+  const Metric* metric = status.metric(name);
+  REPLIKV_ASSERT(metric != nullptr, "the leader strategy's replica reports the metric");
+  return static_cast<uint64_t>(metric->number);
+}
+
 // The single leader's own checks of a simulated run:
 //   commit-index   no node's stored commit index moves back across a crash, none restarts below
 //                  what it had stored, and no committed entry is rolled back (all expected under
@@ -32,7 +41,7 @@ class LeaderRunChecks final : public RunChecks {
 
   void crashed(int node, const StorageView& storage, const ReplicaStatus& before) override {
     ++crashes_;
-    rollback_entries_ += static_cast<uint64_t>(before.number("rollback_entries"));
+    if (!before.metrics.empty()) rollback_entries_ += reported(before, "rollback_entries");
     const uint64_t stored = Raft::stored_commit_index(storage).value();
     uint64_t& highest = stored_commit_[static_cast<size_t>(node)];
     if (stored < highest) {
@@ -45,7 +54,7 @@ class LeaderRunChecks final : public RunChecks {
   void wiped(int node) override { stored_commit_[static_cast<size_t>(node)] = 0; }
 
   void started(int node, const Replica& replica) override {
-    const auto commit = static_cast<uint64_t>(replica.status().number("commit_index"));
+    const auto commit = reported(replica.status(), "commit_index");
     const uint64_t stored = stored_commit_[static_cast<size_t>(node)];
     if (commit < stored) {
       violation(fmt::format("node {}: restarted with commit index {}, below the {} it had stored",
@@ -57,8 +66,7 @@ class LeaderRunChecks final : public RunChecks {
                                    const std::vector<const Replica*>& replicas) override {
     uint64_t rollbacks = rollback_entries_;
     for (const Replica* replica : replicas) {
-      if (replica != nullptr)
-        rollbacks += static_cast<uint64_t>(replica->status().number("rollback_entries"));
+      if (replica != nullptr) rollbacks += reported(replica->status(), "rollback_entries");
     }
     if (rollbacks > 0)
       violations_.push_back(fmt::format("{} committed entries rolled back", rollbacks));
@@ -88,9 +96,8 @@ class LeaderRunChecks final : public RunChecks {
         return true;
       });
       logs.push_back(std::move(log));
-      commits.push_back(replicas[n] != nullptr
-                            ? static_cast<uint64_t>(replicas[n]->status().number("commit_index"))
-                            : 0);
+      commits.push_back(replicas[n] != nullptr ? reported(replicas[n]->status(), "commit_index")
+                                               : 0);
     }
     uint64_t compared = 0;
     for (size_t a = 0; a < logs.size(); ++a) {
@@ -329,7 +336,7 @@ class LeaderStrategy final : public Strategy {
   }
 
   std::optional<std::string> start_warning(const Replica& replica) const override {
-    if (replica.status().number("voter") != 0) return std::nullopt;
+    if (reported(replica.status(), "voter") != 0) return std::nullopt;
     return "this node is a non-voter: its data directory was empty when it first ran without "
            "--bootstrap, so it joined the cluster as a replacement that has forgotten its votes "
            "and acknowledgements. It catches up and serves reads, but counts toward no quorum. (A "
