@@ -164,6 +164,14 @@ class Strategy {
                                                      std::span<const std::string_view> argv) const;
   // The spec of one of its commands, by name in any case, or nullptr.
   const CommandSpec* find_command(std::string_view name) const;
+  // What an operator types to move leadership to node `target` — a handover, or with `force` a
+  // promotion of the target itself (accepting data loss when asked) — as arguments one of its
+  // commands parses; empty when it has no such command. The simulator's "failover" fault sends
+  // it (traits.fault_kinds), through parse_command like any client's.
+  virtual std::vector<std::string> failover_arguments(uint32_t /*target*/, bool /*force*/,
+                                                      bool /*accept_data_loss*/) const {
+    return {};
+  }
 
   // The members its history events carry beyond the common ones (check/history.h), name → JSON
   // text, for an answered operation (a write when `write`) given its reply and the session

@@ -129,13 +129,15 @@ void Simulation::apply(const FaultEvent& event) {
       ++(force ? stats_.forced_promotions : stats_.handovers);
       const bool accept_data_loss = force && event.amount == 1;
       if (accept_data_loss) ++stats_.data_loss_promotions;
-      // Sent as an operator types it, through the strategy's own parser (core/strategy.h).
-      const std::string target = std::to_string(event.node);
-      std::vector<std::string_view> argv = {"FAILOVER", "TO", target, "TIMEOUT", "500"};
-      if (force) argv.push_back("FORCE");
-      if (accept_data_loss) argv.push_back("ACCEPT-DATA-LOSS");
-      const core::CommandSpec* spec = strategy_->find_command("failover");
-      REPLIKV_ASSERT(spec != nullptr, "a strategy with the failover fault kind adds FAILOVER");
+      // Sent as an operator types it (the strategy says what that is), through the strategy's own
+      // parser (core/strategy.h).
+      const std::vector<std::string> words =
+          strategy_->failover_arguments(static_cast<uint32_t>(event.node), force, accept_data_loss);
+      const std::vector<std::string_view> argv(words.begin(), words.end());
+      const core::CommandSpec* spec =
+          argv.empty() ? nullptr : strategy_->find_command(argv.front());
+      REPLIKV_ASSERT(spec != nullptr && core::check_arity(*spec, argv.size()) == std::nullopt,
+                     "a strategy with the failover fault kind says how an operator asks for it");
       auto parsed = strategy_->parse_command(*spec, argv);
       REPLIKV_ASSERT(std::holds_alternative<core::Request>(parsed),
                      "the operator's FAILOVER parses");

@@ -326,6 +326,13 @@ class LeaderStrategy final : public Strategy {
   }
 
   const std::vector<CommandSpec>& commands() const override { return leader::command_specs(); }
+  std::vector<std::string> failover_arguments(uint32_t target, bool force,
+                                              bool accept_data_loss) const override {
+    std::vector<std::string> argv = {"FAILOVER", "TO", std::to_string(target), "TIMEOUT", "500"};
+    if (force) argv.emplace_back("FORCE");
+    if (accept_data_loss) argv.emplace_back("ACCEPT-DATA-LOSS");
+    return argv;
+  }
   std::variant<Request, Reply> parse_command(
       const CommandSpec& spec, std::span<const std::string_view> argv) const override {
     return leader::parse_command(spec, argv);
