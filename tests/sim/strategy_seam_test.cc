@@ -10,6 +10,7 @@
 #include "core/strategy.h"
 #include "runtime/config.h"
 #include "sim/simulator.h"
+#include "storage/memory_engine.h"
 
 namespace replikv {
 namespace {
@@ -74,6 +75,21 @@ check::CheckResult judge_test_history(const check::History& history) {
           {}};
 }
 
+// The test strategy's replica: the standalone one, which takes SEAMECHO <word> from its own
+// typed payload as the write of <word> under the key "seamecho".
+class EchoReplica final : public core::ForwardingReplica {
+ public:
+  using ForwardingReplica::ForwardingReplica;
+  void client_request(core::ClientRequest request) override {
+    if (const auto* command = std::get_if<core::StrategyCommand>(&request.request)) {
+      if (const auto* echo = command->as<EchoPayload>()) {
+        request.request = core::SetRequest{"seamecho", echo->word, {}, {}, false};
+      }
+    }
+    inner_->client_request(std::move(request));
+  }
+};
+
 class TestStrategy final : public core::Strategy {
  public:
   std::string_view name() const override { return "test-seam"; }
@@ -95,8 +111,8 @@ class TestStrategy final : public core::Strategy {
   std::variant<core::Request, core::Reply> parse_command(
       const core::CommandSpec& spec, std::span<const std::string_view> argv) const override {
     if (argv[1] == "bad") return core::Reply::error("ERR SEAMECHO takes a good word");
-    return core::Request{core::StrategyCommand::of(std::string(spec.name),
-                                                   EchoPayload(std::string(argv[1])), false)};
+    return core::Request{
+        core::StrategyCommand::of(std::string(spec.name), EchoPayload(std::string(argv[1])), true)};
   }
   core::HistoryFields history_fields(const core::Reply&,
                                      const std::optional<core::SessionPosition>&,
@@ -133,7 +149,7 @@ class TestStrategy final : public core::Strategy {
     options.node_id = node.node;
     options.cache_bytes_max = node.cache_bytes_max;
     options.expiry_sweep_keys_max = settings.number("sweep_keys_max");
-    return std::make_unique<core::Standalone>(storage, rng, options);
+    return std::make_unique<EchoReplica>(std::make_unique<core::Standalone>(storage, rng, options));
   }
   std::vector<std::string> expected_violations(const core::Settings& settings,
                                                const core::RunConditions&) const override {
@@ -247,6 +263,31 @@ TEST(StrategySeam, TheHistoryCheckersItNamesJudgeItsRuns) {
   EXPECT_NE(error->find("'no-such-checker', which does not exist"), std::string::npos) << *error;
 }
 
+// Its command reaches its replica, which acts on the typed payload: the word is written and read
+// back through the Ready contract like any write.
+TEST(StrategySeam, ItsCommandReachesItsReplica) {
+  const core::Strategy& strategy = registered();
+  storage::MemoryEngine engine;
+  core::NodeContext node;
+  node.members = {core::NodeId(1)};
+  const auto replica =
+      strategy.make_replica(engine, core::Rng(1), node, strategy.default_settings());
+  const std::vector<std::string_view> argv = {"SEAMECHO", "hello"};
+  auto parsed = strategy.parse_command(*strategy.find_command("seamecho"), argv);
+  ASSERT_TRUE(std::holds_alternative<core::Request>(parsed));
+  const auto answer = [&](core::Request request) {
+    replica->client_request({core::ConnectionId(1), 1, std::move(request), {}, std::nullopt});
+    core::Ready ready;
+    EXPECT_TRUE(replica->take_ready(ready));
+    EXPECT_TRUE(engine.write(ready.batch).is_ok());
+    EXPECT_TRUE(engine.sync().is_ok());
+    replica->persisted(ready.id);
+    return ready.replies.size() == 1 ? ready.replies[0].reply : core::Reply::error("no reply");
+  };
+  EXPECT_EQ(answer(std::get<core::Request>(std::move(parsed))), core::Reply::ok());
+  EXPECT_EQ(answer(core::GetRequest{"seamecho"}), core::Reply::bulk("hello"));
+}
+
 // The command it adds is found through it (and only through it), parsed by it into its own type.
 TEST(StrategySeam, ItsCommandsAreFoundAndParsedThroughIt) {
   const core::Strategy& strategy = registered();
@@ -263,7 +304,7 @@ TEST(StrategySeam, ItsCommandsAreFoundAndParsedThroughIt) {
   const auto* echo = std::get<core::StrategyCommand>(request).as<EchoPayload>();
   ASSERT_NE(echo, nullptr);
   EXPECT_EQ(echo->word, "hello");
-  EXPECT_FALSE(core::is_write(request));
+  EXPECT_TRUE(core::is_write(request)) << "as its parser says";
   const std::vector<std::string_view> bad = {"SEAMECHO", "bad"};
   EXPECT_EQ(std::get<core::Reply>(strategy.parse_command(*spec, bad)),
             core::Reply::error("ERR SEAMECHO takes a good word"));
