@@ -54,34 +54,19 @@ void install_interrupt_handlers() {
   sigaction(SIGTERM, &action, nullptr);
 }
 
+// Every strategy's presets, in registration order (core/strategy.h, chaos_presets).
 const std::vector<Preset>& presets() {
-  static const std::vector<Preset> all = {
-      {"async",
-       "leader",
-       {{"ack", "async"}},
-       3,
-       "leader",
-       "single leader, acks after the leader's own fsync; a failover may lose what followers "
-       "lacked"},
-      {"sync",
-       "leader",
-       {{"ack", "sync"}},
-       3,
-       "linearizable",
-       "single leader, acks once every follower has the write durably"},
-      {"majority",
-       "leader",
-       {{"ack", "majority"}},
-       3,
-       "linearizable",
-       "Raft: acks once a majority has the write durably; serves while a minority is down"},
-      {"k1of5",
-       "leader",
-       {{"ack", "1"}},
-       5,
-       "linearizable",
-       "5 nodes, acks once the leader and 1 follower have it (semi-sync, below a majority)"},
-  };
+  static const std::vector<Preset> all = [] {
+    std::vector<Preset> out;
+    for (const core::Strategy* strategy : core::strategies()) {
+      for (auto& preset : strategy->chaos_presets()) {
+        out.push_back({std::move(preset.name), std::string(strategy->name()),
+                       std::move(preset.settings), preset.nodes, std::move(preset.read),
+                       std::move(preset.summary)});
+      }
+    }
+    return out;
+  }();
   return all;
 }
 

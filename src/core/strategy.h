@@ -17,7 +17,8 @@
 //     writes that carry a causal context for others): their specs, listed by COMMAND, and their
 //     parser, in core, into a typed StrategyCommand only its replica reads;
 //   - the history checkers (src/check, by name) that judge its runs, besides its own checks of
-//     storage and replicas (RunChecks);
+//     storage and replicas (RunChecks), the fields it adds to history events, and the presets
+//     `chaos` and `demo` run it with;
 //   - what the simulator should use unless told otherwise (short timeouts, a log that compacts
 //     often) and how it varies nodes within one run.
 //
@@ -60,6 +61,16 @@ inline std::vector<NodeId> numbered_members(int nodes) {
   for (int n = 1; n <= nodes; ++n) members.push_back(NodeId(static_cast<uint32_t>(n)));
   return members;
 }
+
+// A named configuration of a strategy that `replikv chaos` and `demo` run and compare: what sets
+// it apart (settings), on how many nodes, reading at which consistency.
+struct ChaosPreset {
+  std::string name;  // unique across strategies: "async", "majority", …
+  std::vector<std::pair<std::string, std::string>> settings;
+  int nodes = 3;
+  std::string read;     // the consistency the workload reads at
+  std::string summary;  // one line for --help and the demo's table
+};
 
 // Members of a history event a strategy adds: name → JSON text (core cannot include check/).
 using HistoryFields = std::vector<std::pair<std::string, std::string>>;
@@ -182,6 +193,9 @@ class Strategy {
                                        bool /*write*/) const {
     return {};
   }
+
+  // Its configurations that chaos and the demo compare (none by default).
+  virtual std::vector<ChaosPreset> chaos_presets() const { return {}; }
 
   // The history checkers (src/check's registry, check/checkers.h) that judge its runs in the
   // simulator and chaos. By default the five every strategy is measured by; a strategy that

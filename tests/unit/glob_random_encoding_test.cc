@@ -90,7 +90,8 @@ TEST(Encoding, MetadataRoundTripsAndLeavesPlainRecordsAsTheyWere) {
   EXPECT_EQ(decoded->value, "value");
   EXPECT_EQ(decoded->metadata, "ctx");
   EXPECT_EQ(decoded->expire_at_ms, 77);
-  const auto untimed = decode_value(encode_value("", std::nullopt, "m"));
+  const std::string untimed_bytes = encode_value("", std::nullopt, "m");  // decoded views point in
+  const auto untimed = decode_value(untimed_bytes);
   ASSERT_TRUE(untimed);
   EXPECT_EQ(untimed->metadata, "m");
   EXPECT_EQ(untimed->value, "");

@@ -325,6 +325,32 @@ class LeaderStrategy final : public Strategy {
     return std::make_unique<Raft>(storage, rng, options(node, settings));
   }
 
+  std::vector<ChaosPreset> chaos_presets() const override {
+    return {
+        {"async",
+         {{"ack", "async"}},
+         3,
+         "leader",
+         "single leader, acks after the leader's own fsync; a failover may lose what followers "
+         "lacked"},
+        {"sync",
+         {{"ack", "sync"}},
+         3,
+         "linearizable",
+         "single leader, acks once every follower has the write durably"},
+        {"majority",
+         {{"ack", "majority"}},
+         3,
+         "linearizable",
+         "Raft: acks once a majority has the write durably; serves while a minority is down"},
+        {"k1of5",
+         {{"ack", "1"}},
+         5,
+         "linearizable",
+         "5 nodes, acks once the leader and 1 follower have it (semi-sync, below a majority)"},
+    };
+  }
+
   const std::vector<CommandSpec>& commands() const override { return leader::command_specs(); }
   std::vector<std::string> failover_arguments(uint32_t target, bool force,
                                               bool accept_data_loss) const override {
