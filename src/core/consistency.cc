@@ -79,14 +79,6 @@ std::string to_string(const SessionToken& token) {
 
 namespace {
 
-void append_varint(std::string& out, uint64_t value) {
-  while (value >= 0x80) {
-    out.push_back(static_cast<char>((value & 0x7f) | 0x80));
-    value >>= 7;
-  }
-  out.push_back(static_cast<char>(value));
-}
-
 std::optional<uint64_t> read_varint(std::string_view& in) {
   uint64_t value = 0;
   for (int shift = 0; shift < 64 && !in.empty(); shift += 7) {
@@ -101,9 +93,18 @@ std::optional<uint64_t> read_varint(std::string_view& in) {
 }  // namespace
 
 SessionPosition position_of(const SessionToken& token) {
+  // Two varints of at most 10 bytes each, built in place and copied once (one per reply).
+  char buffer[20];
+  size_t size = 0;
+  for (uint64_t value : {token.term.value(), token.index.value()}) {
+    while (value >= 0x80) {
+      buffer[size++] = static_cast<char>((value & 0x7f) | 0x80);
+      value >>= 7;
+    }
+    buffer[size++] = static_cast<char>(value);
+  }
   SessionPosition position;
-  append_varint(position.bytes, token.term.value());
-  append_varint(position.bytes, token.index.value());
+  position.bytes.assign(buffer, size);
   return position;
 }
 

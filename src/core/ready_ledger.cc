@@ -33,6 +33,11 @@ bool ReadyLedger::admit(Ready& ready, const Replica& replica, std::vector<Messag
   }
   if (!ready.replies.empty() || any_late_message) {
     Waiting entry{ready.id, std::move(ready.replies), {}};
+    // The replica gets a list with capacity back for its next Ready.
+    if (!spare_replies_.empty()) {
+      ready.replies.swap(spare_replies_.back());
+      spare_replies_.pop_back();
+    }
     if (any_late_message) {
       entry.messages.swap(ready.messages);
       // The replica gets a vector with capacity back with its next Ready (hand_over swaps).

@@ -110,6 +110,9 @@ class ReadyLedger {
   std::optional<ReadyId> syncing_from_;      // the first Ready the running sync is needed for
   std::deque<Waiting> waiting_;
   std::vector<std::vector<Message>> spare_messages_;
+  // Reply lists released, kept with their capacity to hand back to the replica (admit): a busy
+  // node's Readies carry hundreds of replies, and a fresh list per Ready reallocates as it grows.
+  std::vector<std::vector<ClientReply>> spare_replies_;
   uint64_t syncs_total_ = 0;
   uint64_t replies_before_durable_ = 0;
   uint64_t early_violations_ = 0;
@@ -121,6 +124,10 @@ void ReadyLedger::release(OnReply&& on_reply, OnMessage&& on_message) {
   while (!waiting_.empty() && waiting_.front().id <= reported_) {
     Waiting& entry = waiting_.front();
     for (auto& reply : entry.replies) on_reply(entry.id, reply);
+    entry.replies.clear();
+    if (entry.replies.capacity() > 0 && spare_replies_.size() < 64) {
+      spare_replies_.push_back(std::move(entry.replies));
+    }
     for (auto& message : entry.messages) {
       if (!message.early) on_message(message);  // the early ones left at admit()
     }

@@ -134,7 +134,7 @@ bool Server::Impl::process_input(Connection& c) {
 void Server::Impl::execute(Connection& c, const std::vector<std::string_view>& argv) {
   ++counters.commands_processed;
   const uint64_t sequence = c.next_sequence++;
-  const core::Strategy& strategy = strategy_of(config);
+  const core::Strategy& strategy = *this->strategy;
   const core::CommandSpec* spec = core::find_command(argv[0]);
   if (spec == nullptr) spec = strategy.find_command(argv[0]);  // one the strategy adds
   if (spec == nullptr) {
@@ -193,7 +193,7 @@ void Server::Impl::execute(Connection& c, const std::vector<std::string_view>& a
 void Server::Impl::submit(Connection& c, uint64_t sequence, const core::CommandSpec& spec,
                           std::span<const std::string_view> argv, core::ReadOptions read) {
   auto parsed = spec.handler == core::CommandSpec::Handler::strategy
-                    ? strategy_of(config).parse_command(spec, argv)
+                    ? strategy->parse_command(spec, argv)
                     : core::parse_request(spec, argv);
   if (auto* error = std::get_if<core::Reply>(&parsed)) {
     deliver(c, sequence, *error);

@@ -109,7 +109,8 @@ std::optional<std::string> Server::Impl::start() {
 // The replica of the configured strategy (core/strategy.h), and the peer transport when the
 // strategy has peers.
 std::optional<std::string> Server::Impl::start_replica() {
-  const core::Strategy& strategy = strategy_of(config);
+  this->strategy = &strategy_of(config);
+  const core::Strategy& strategy = *this->strategy;
   core::NodeContext node;
   if (auto error = node_context(config, node)) return error;
   client_addresses = node.client_addresses;
@@ -348,14 +349,20 @@ void Server::Impl::release(core::ReadyId ready_id, core::ClientReply& reply) {
   const auto it = connections.find(reply.connection);
   if (it == connections.end()) return;  // the client left; the write itself stands
   Connection& c = *it->second;
-  const core::Strategy& strategy = strategy_of(config);
+  // The connection's session moves on to the later position (the strategy merges); a position
+  // equal to the one it holds — every read between two writes — changes nothing.
+  const auto move_session = [&](const core::SessionPosition& position) {
+    if (!c.session) {
+      c.session = position;
+    } else if (c.session->bytes != position.bytes) {
+      c.session = strategy->merge_sessions(*c.session, position);
+    }
+  };
   if (reply.written) {
     c.last_write = reply.written;
-    c.session = c.session ? strategy.merge_sessions(*c.session, *reply.written) : *reply.written;
+    move_session(*reply.written);
   }
-  if (reply.read_at) {
-    c.session = c.session ? strategy.merge_sessions(*c.session, *reply.read_at) : *reply.read_at;
-  }
+  if (reply.read_at) move_session(*reply.read_at);
   deliver(c, reply.sequence, reply.reply);
 }
 

@@ -157,7 +157,8 @@ struct Server::Impl {
       sync_worker;  // when the engine syncs off the loop (goes before it)
   std::unique_ptr<StorageWorker> checkpoint_worker;  // when it writes checkpoints off the loop
   std::unique_ptr<core::Replica> replica;
-  std::unique_ptr<PeerTransport> peers;              // a strategy with peers only
+  const core::Strategy* strategy = nullptr;  // the configured one, found once (start_replica)
+  std::unique_ptr<PeerTransport> peers;      // a strategy with peers only
   std::map<uint32_t, std::string> client_addresses;  // members' client ports, for ROLE and INFO
   int64_t tick_interval_ms = 100;
   // Injected clock faults (FAULT SKEW / FAULT DRIFT, with --test-faults).

@@ -316,7 +316,7 @@ class LeaderStrategy final : public Strategy {
     const auto first = token_of(a), second = token_of(b);
     if (!first) return b;
     if (!second) return a;
-    return position_of(later(*first, *second));
+    return later(*first, *second) == *first ? a : b;
   }
 
   std::unique_ptr<Replica> make_replica(const StorageView& storage, Rng rng,
