@@ -37,9 +37,14 @@ class HistoryText {
 // not lost; the staleness and session checkers leave such a read out rather than judge it by a
 // value it did not return.
 TEST(LostWrites, AReadOfSeveralValuesSawEachOfThem) {
-  HistoryText h;
-  h.op(1, "invoke", "insert", "a", "1", 0).op(1, "ok", "insert", "a", "1", 1);
-  h.op(2, "invoke", "insert", "a", "2", 2).op(2, "ok", "insert", "a", "2", 3);
+  // Two acknowledged inserts of key a, 1 and 2, that later reads return as siblings.
+  const auto inserts_1_and_2 = [] {
+    HistoryText h;
+    h.op(1, "invoke", "insert", "a", "1", 0).op(1, "ok", "insert", "a", "1", 1);
+    h.op(2, "invoke", "insert", "a", "2", 2).op(2, "ok", "insert", "a", "2", 3);
+    return h;
+  };
+  HistoryText h = inserts_1_and_2();
   h.op(3, "invoke", "insert", "a", "3", 4).op(3, "ok", "insert", "a", "3", 5);
   h.op(4, "invoke", "read", "a", "null", 10, ",\"final\":true")
       .op(4, "ok", "read", "a", "[1,2]", 11, ",\"final\":true");
@@ -47,9 +52,7 @@ TEST(LostWrites, AReadOfSeveralValuesSawEachOfThem) {
   const CheckResult lost = check_lost_writes(history);
   EXPECT_EQ(lost.verdict, Verdict::invalid) << "3 is in no sibling";
   EXPECT_EQ(lost.figures.at("lost"), 1.0) << lost.summary;
-  HistoryText siblings;
-  siblings.op(1, "invoke", "insert", "a", "1", 0).op(1, "ok", "insert", "a", "1", 1);
-  siblings.op(2, "invoke", "insert", "a", "2", 2).op(2, "ok", "insert", "a", "2", 3);
+  HistoryText siblings = inserts_1_and_2();
   siblings.op(3, "invoke", "read", "a", "null", 5).op(3, "ok", "read", "a", "[1,2]", 6);
   siblings.op(4, "invoke", "read", "a", "null", 10, ",\"final\":true")
       .op(4, "ok", "read", "a", "[2,1]", 11, ",\"final\":true");
