@@ -1,0 +1,185 @@
+#include "core/multi_leader/key_state.h"
+
+#include <algorithm>
+#include <limits>
+
+#include "core/command.h"
+#include "proto/replikv.pb.h"
+
+namespace replikv::core::multi_leader {
+
+bool ordered_after(const Dot& a, const Register& ra, const Dot& b, const Register& rb) {
+  if (ra.hlc != rb.hlc) return ra.hlc > rb.hlc;
+  return a > b;  // node, incarnation, counter
+}
+
+int64_t saturating_add(int64_t a, int64_t b) {
+  int64_t sum = 0;
+  if (!__builtin_add_overflow(a, b, &sum)) return sum;
+  return b > 0 ? std::numeric_limits<int64_t>::max() : std::numeric_limits<int64_t>::min();
+}
+
+bool KeyState::deleted() const {
+  if (!increments.empty() || registers.empty()) return false;
+  return std::all_of(registers.begin(), registers.end(),
+                     [](const auto& entry) { return entry.second.tombstone; });
+}
+
+void KeyState::write(const CausalContext& replaces, const Dot& dot, Register value) {
+  std::erase_if(registers, [&](const auto& entry) { return covers(replaces, entry.first); });
+  std::erase_if(increments, [&](const auto& entry) { return covers(replaces, entry.first); });
+  registers.insert_or_assign(dot, std::move(value));
+}
+
+HlcTimestamp KeyState::superseded_hlc(const CausalContext& replaces) const {
+  HlcTimestamp highest;
+  for (const auto& [dot, value] : registers) {
+    if (covers(replaces, dot)) highest = std::max(highest, value.hlc);
+  }
+  return highest;
+}
+
+void KeyState::increment(const Dot& dot, int64_t delta) { increments.insert_or_assign(dot, delta); }
+
+std::vector<Dot> KeyState::resolve_lww() {
+  std::vector<Dot> discarded;
+  if (registers.size() < 2) return discarded;
+  auto best = registers.begin();
+  for (auto it = std::next(registers.begin()); it != registers.end(); ++it) {
+    if (ordered_after(it->first, it->second, best->first, best->second)) best = it;
+  }
+  for (auto it = registers.begin(); it != registers.end();) {
+    if (it == best) {
+      ++it;
+      continue;
+    }
+    discarded.push_back(it->first);
+    it = registers.erase(it);
+  }
+  return discarded;
+}
+
+size_t KeyState::expire(TimeMs now_ms) {
+  return std::erase_if(registers, [&](const auto& entry) {
+    return entry.second.deadline_ms != 0 && now_ms > entry.second.deadline_ms;
+  });
+}
+
+size_t KeyState::collect(const CausalContext& stable) {
+  return std::erase_if(registers, [&](const auto& entry) {
+    return entry.second.tombstone && covers(stable, entry.first);
+  });
+}
+
+const std::pair<const Dot, Register>* KeyState::winner(TimeMs now_ms) const {
+  const std::pair<const Dot, Register>* best = nullptr;
+  for (const auto& entry : registers) {
+    if (!entry.second.live(now_ms)) continue;
+    if (best == nullptr || ordered_after(entry.first, entry.second, best->first, best->second)) {
+      best = &entry;
+    }
+  }
+  return best;
+}
+
+std::vector<const std::pair<const Dot, Register>*> KeyState::live(TimeMs now_ms) const {
+  std::vector<const std::pair<const Dot, Register>*> out;
+  for (const auto& entry : registers) {
+    if (entry.second.live(now_ms)) out.push_back(&entry);
+  }
+  std::sort(out.begin(), out.end(), [](const auto* a, const auto* b) {
+    return ordered_after(a->first, a->second, b->first, b->second);
+  });
+  return out;
+}
+
+int64_t KeyState::increments_total() const {
+  int64_t total = 0;
+  for (const auto& [dot, delta] : increments) total = saturating_add(total, delta);
+  return total;
+}
+
+std::optional<Rendered> KeyState::render(TimeMs now_ms) const {
+  const auto* best = winner(now_ms);
+  if (increments.empty()) {
+    if (best == nullptr) return std::nullopt;
+    return Rendered{best->second.value, best->second.deadline_ms};
+  }
+  // A counter: the register read as an integer, plus every increment.
+  int64_t base = 0;
+  if (best != nullptr) {
+    const auto parsed = parse_int64(best->second.value);
+    if (!parsed) return Rendered{best->second.value, best->second.deadline_ms};
+    base = *parsed;
+  }
+  return Rendered{std::to_string(saturating_add(base, increments_total())),
+                  best != nullptr ? best->second.deadline_ms : 0};
+}
+
+namespace {
+
+// Keeps what both hold, and what one holds that the other's vector does not cover.
+template <typename Value>
+std::map<Dot, Value> join_dots(const std::map<Dot, Value>& a, const CausalContext& seen_a,
+                               const std::map<Dot, Value>& b, const CausalContext& seen_b) {
+  std::map<Dot, Value> out;
+  for (const auto& [dot, value] : a) {
+    if (b.contains(dot) || !covers(seen_b, dot)) out.emplace(dot, value);
+  }
+  for (const auto& [dot, value] : b) {
+    if (!a.contains(dot) && !covers(seen_a, dot)) out.emplace(dot, value);
+  }
+  return out;
+}
+
+}  // namespace
+
+KeyState KeyState::join(const KeyState& a, const CausalContext& seen_a, const KeyState& b,
+                        const CausalContext& seen_b) {
+  KeyState out;
+  out.registers = join_dots(a.registers, seen_a, b.registers, seen_b);
+  out.increments = join_dots(a.increments, seen_a, b.increments, seen_b);
+  return out;
+}
+
+std::string KeyState::encode() const {
+  proto::MlKeyState message;
+  for (const auto& [dot, value] : registers) {
+    auto& out = *message.add_registers();
+    out.set_node(dot.actor.node);
+    out.set_incarnation(dot.actor.incarnation);
+    out.set_counter(dot.counter);
+    out.set_hlc_wall_ms(value.hlc.wall_ms);
+    out.set_hlc_logical(value.hlc.logical);
+    out.set_tombstone(value.tombstone);
+    out.set_value(value.value);
+    out.set_deadline_ms(value.deadline_ms);
+  }
+  for (const auto& [dot, delta] : increments) {
+    auto& out = *message.add_increments();
+    out.set_node(dot.actor.node);
+    out.set_incarnation(dot.actor.incarnation);
+    out.set_counter(dot.counter);
+    out.set_delta(delta);
+  }
+  return message.SerializeAsString();
+}
+
+std::optional<KeyState> KeyState::decode(std::string_view bytes) {
+  proto::MlKeyState message;
+  if (!message.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) return std::nullopt;
+  KeyState state;
+  for (const auto& in : message.registers()) {
+    const Dot dot{{in.node(), in.incarnation()}, in.counter()};
+    state.registers.insert_or_assign(
+        dot, Register{{in.hlc_wall_ms(), in.hlc_logical()}, in.tombstone(), in.value(),
+                      in.deadline_ms()});
+  }
+  for (const auto& in : message.increments()) {
+    state.increments.insert_or_assign(Dot{{in.node(), in.incarnation()}, in.counter()},
+                                      in.delta());
+  }
+  return state;
+}
+
+}  // namespace replikv::core::multi_leader

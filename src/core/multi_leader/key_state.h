@@ -1,0 +1,117 @@
+// KeyState: one key's state under the multi-leader strategy — its concurrent registers and its
+// counter's increments — and the operations every node applies to it in the same way.
+//
+// A register is a value or a tombstone (DEL) under the dot of the write that made it
+// (core/causality/dot_set.h). A write supersedes exactly the registers its context covers and
+// keeps the concurrent ones: the key's registers are the causal frontier of its writes. Under
+// `lww` the frontier is cut to its highest register — (HLC, node, incarnation, counter), the same
+// on every node — and the others are discarded (counted by the replica); under `siblings` it is
+// kept, GET shows the highest live register and VGET every one.
+//
+// The causal context is the node's, not the key's: nodes deliver every actor's writes in order
+// and a write only after the writes its origin had applied (causal delivery, docs/multi-leader.md),
+// so the node's applied version vector says exactly which writes the key has seen — a register
+// the node does not hold although its vector covers the dot was superseded there (or expired, or
+// deleted and collected). That is what join() relies on, and what lets a tombstone be collected
+// once every member has applied it: a key's state then needs no context of its own.
+//
+// Counters: INCRBY adds an increment under its dot; the value a GET sees is the highest live
+// register read as an integer (0 when there is none) plus every increment (a register that is not
+// an integer shows as it is, increments aside). A SET or DEL resets the increments its context
+// covers — causal delivery applies every increment before a reset that had seen it — and
+// increments concurrent with it survive, so DEL then INCR never brings an old count back (Baquero et al., "The problem with embedded CRDT counters",
+// 2016). Sums saturate at the int64 bounds when increments from several nodes meet; a node
+// refuses an INCRBY that overflows what it sees, as Redis does.
+//
+// Pure and deterministic (ordered maps).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/causality/dot_set.h"
+#include "core/causality/hlc.h"
+#include "core/types.h"
+
+namespace replikv::core::multi_leader {
+
+enum class ConflictPolicy : uint8_t { lww, siblings };
+
+struct Register {
+  HlcTimestamp hlc;
+  bool tombstone = false;
+  std::string value;
+  TimeMs deadline_ms = 0;  // 0: none
+
+  bool live(TimeMs now_ms) const { return !tombstone && (deadline_ms == 0 || now_ms <= deadline_ms); }
+  bool operator==(const Register&) const = default;
+};
+
+// Whether register (a, ra) is ordered after (b, rb): by HLC, then node, incarnation, counter —
+// a total order every node computes alike.
+bool ordered_after(const Dot& a, const Register& ra, const Dot& b, const Register& rb);
+
+// What a GET sees of a key.
+struct Rendered {
+  std::string value;
+  TimeMs deadline_ms = 0;  // 0: none
+};
+
+// int64 addition that stops at the bounds instead of wrapping.
+int64_t saturating_add(int64_t a, int64_t b);
+
+struct KeyState {
+  std::map<Dot, Register> registers;
+  std::map<Dot, int64_t> increments;  // the increments no SET or DEL has reset, by dot
+
+  // Nothing left: no register, no increment.
+  bool empty() const { return registers.empty() && increments.empty(); }
+  // Registers that are tombstones only (and no increment): a deleted key.
+  bool deleted() const;
+
+  // A register write under `dot` that had seen `replaces`: removes the registers and resets the
+  // increments it covers, then adds `value`.
+  void write(const CausalContext& replaces, const Dot& dot, Register value);
+  // The highest timestamp among the registers `replaces` covers (zero when none): a write must be
+  // stamped above it, so that what supersedes a register is also ordered after it and `lww`
+  // resolves alike whatever order a node applied the writes in — even when a clock refused a
+  // peer's timestamp and runs behind it.
+  HlcTimestamp superseded_hlc(const CausalContext& replaces) const;
+  // An increment under `dot`.
+  void increment(const Dot& dot, int64_t delta);
+  // `lww`: keeps the highest register, returns the dots of the others (discarded).
+  std::vector<Dot> resolve_lww();
+  // Removes the registers whose deadline passed by `now_ms`; returns how many.
+  size_t expire(TimeMs now_ms);
+  // Drops the tombstone registers every member has applied (`stable` covers them): nothing any
+  // node can still deliver is superseded by them, and GET prefers a live register anyway.
+  // Returns how many.
+  size_t collect(const CausalContext& stable);
+
+  // The highest live register, or nullptr.
+  const std::pair<const Dot, Register>* winner(TimeMs now_ms) const;
+  // Live registers (the siblings VGET shows), highest first.
+  std::vector<const std::pair<const Dot, Register>*> live(TimeMs now_ms) const;
+  // The sum of every increment (saturating).
+  int64_t increments_total() const;
+  // What a GET sees, or nullopt when the key is absent.
+  std::optional<Rendered> render(TimeMs now_ms) const;
+
+  // The causal join of two nodes' states of the key, each with the version vector of the node
+  // it comes from: a register both hold stays, one only one holds stays unless the other's
+  // vector covers it (the other superseded it). Commutative, associative, idempotent.
+  static KeyState join(const KeyState& a, const CausalContext& seen_a, const KeyState& b,
+                       const CausalContext& seen_b);
+
+  std::string encode() const;
+  static std::optional<KeyState> decode(std::string_view bytes);
+
+  bool operator==(const KeyState&) const = default;
+};
+
+}  // namespace replikv::core::multi_leader

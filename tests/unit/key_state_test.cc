@@ -1,0 +1,257 @@
+// KeyState (core/multi_leader/key_state.h) over histories a multi-leader cluster can produce:
+// nodes write one key (SET, DEL, INCRBY, a VSET with a stale context), deliver each other's writes
+// in per-origin order once their dependencies are applied (causal delivery), and join whole
+// states (a snapshot). Properties: the join is a semilattice join over reachable states; a join
+// equals delivering the writes either side had; every delivery order converges — under `lww` too,
+// with clocks that run backwards.
+#include <map>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <rapidcheck/gtest.h>
+
+#include "core/multi_leader/key_state.h"
+
+namespace replikv::core::multi_leader {
+namespace {
+
+struct Op {
+  enum class Kind { set, del, incr } kind = Kind::set;
+  Dot dot;
+  CausalContext deps;      // what its origin had applied, its own earlier writes included
+  CausalContext replaces;  // what it supersedes (the same, or a client's stale context)
+  Register value;
+  int64_t delta = 0;
+};
+
+struct Node {
+  Actor actor;
+  KeyState state;
+  CausalContext seen;
+  uint64_t counter = 0;
+};
+
+struct World {
+  ConflictPolicy policy = ConflictPolicy::siblings;
+  std::vector<Node> nodes;
+  std::map<Actor, std::vector<Op>> streams;  // every actor's writes, in counter order
+};
+
+bool has_applied(const CausalContext& seen, const CausalContext& deps) {
+  for (const auto& [actor, counter] : deps) {
+    const auto it = seen.find(actor);
+    if (counter > 0 && (it == seen.end() || it->second < counter)) return false;
+  }
+  return true;
+}
+
+void apply(ConflictPolicy policy, KeyState& state, CausalContext& seen, const Op& op) {
+  if (op.kind == Op::Kind::incr) {
+    state.increment(op.dot, op.delta);
+  } else {
+    state.write(op.replaces, op.dot, op.value);
+  }
+  if (policy == ConflictPolicy::lww) state.resolve_lww();
+  seen[op.dot.actor] = op.dot.counter;
+}
+
+void write(World& world, Node& node, int step) {
+  Op op;
+  op.kind = static_cast<Op::Kind>(*rc::gen::inRange(0, 3));
+  op.dot = {node.actor, ++node.counter};
+  op.deps = node.seen;
+  // A plain write supersedes what its node has seen; a VSET sometimes carries less (a client's
+  // stale context, or none).
+  op.replaces = *rc::gen::inRange(0, 4) == 0 ? CausalContext{} : node.seen;
+  // A clock that may run behind what the node has seen (a refused remote timestamp), but a write
+  // is stamped above what it supersedes (KeyState::superseded_hlc).
+  HlcTimestamp hlc{*rc::gen::inRange<TimeMs>(0, 20), *rc::gen::inRange<uint32_t>(0, 3)};
+  const HlcTimestamp floor = node.state.superseded_hlc(op.replaces);
+  if (hlc <= floor) hlc = {floor.wall_ms, floor.logical + 1};
+  op.value = {hlc, op.kind == Op::Kind::del, "v" + std::to_string(step), 0};
+  op.delta = *rc::gen::inRange<int64_t>(-5, 6);
+  apply(world.policy, node.state, node.seen, op);
+  world.streams[node.actor].push_back(op);
+}
+
+// The next write of `origin`'s stream `node` may apply, or nullptr.
+const Op* deliverable(const World& world, const Node& node, const Actor& origin) {
+  const auto stream = world.streams.find(origin);
+  if (stream == world.streams.end()) return nullptr;
+  const auto it = node.seen.find(origin);
+  const uint64_t next = (it == node.seen.end() ? 0 : it->second) + 1;
+  if (next > stream->second.size()) return nullptr;
+  const Op& op = stream->second[next - 1];
+  return has_applied(node.seen, op.deps) ? &op : nullptr;
+}
+
+void join_into(ConflictPolicy policy, Node& into, const Node& from) {
+  into.state = KeyState::join(into.state, into.seen, from.state, from.seen);
+  if (policy == ConflictPolicy::lww) into.state.resolve_lww();
+  into.seen = join(into.seen, from.seen);
+}
+
+World reachable_world(ConflictPolicy policy) {
+  World world;
+  world.policy = policy;
+  for (uint32_t n = 1; n <= 3; ++n) world.nodes.push_back({{n, 7}, {}, {}, 0});
+  const int steps = *rc::gen::inRange(0, 30);
+  for (int step = 0; step < steps; ++step) {
+    Node& node = world.nodes[*rc::gen::inRange<size_t>(0, 3)];
+    const int action = *rc::gen::inRange(0, 10);
+    if (action < 4) {
+      write(world, node, step);
+    } else if (action < 9) {
+      const Actor origin = world.nodes[*rc::gen::inRange<size_t>(0, 3)].actor;
+      if (const Op* op = deliverable(world, node, origin)) {
+        apply(policy, node.state, node.seen, *op);
+      }
+    } else {
+      join_into(policy, node, world.nodes[*rc::gen::inRange<size_t>(0, 3)]);
+    }
+  }
+  return world;
+}
+
+// Delivers every write to `node` in some causal order (origins tried in `order`).
+void deliver_all(const World& world, Node& node, const std::vector<Actor>& order) {
+  bool progress = true;
+  while (progress) {
+    progress = false;
+    for (const Actor& origin : order) {
+      while (const Op* op = deliverable(world, node, origin)) {
+        apply(world.policy, node.state, node.seen, *op);
+        progress = true;
+      }
+    }
+  }
+}
+
+ConflictPolicy any_policy() {
+  return *rc::gen::arbitrary<bool>() ? ConflictPolicy::lww : ConflictPolicy::siblings;
+}
+
+RC_GTEST_PROP(KeyState, JoinIsCommutativeAssociativeAndIdempotent, ()) {
+  const ConflictPolicy policy = any_policy();
+  const World world = reachable_world(policy);
+  const auto joined = [&](Node a, const Node& b) {
+    join_into(policy, a, b);
+    return a.state;
+  };
+  const auto joined_node = [&](Node a, const Node& b) {
+    join_into(policy, a, b);
+    return a;
+  };
+  const Node& a = world.nodes[0];
+  const Node& b = world.nodes[1];
+  const Node& c = world.nodes[2];
+  RC_ASSERT(joined(a, b) == joined(b, a));
+  RC_ASSERT(joined(joined_node(a, b), c) == joined(a, joined_node(b, c)));
+  RC_ASSERT(joined(a, a) == a.state);
+}
+
+RC_GTEST_PROP(KeyState, AJoinEqualsDeliveringWhatEitherSideHad, ()) {
+  const ConflictPolicy policy = any_policy();
+  const World world = reachable_world(policy);
+  Node joined = world.nodes[0];
+  join_into(policy, joined, world.nodes[1]);
+  // A fresh node that applies, in causal order, exactly the writes either side had applied.
+  const CausalContext target = join(world.nodes[0].seen, world.nodes[1].seen);
+  Node fresh{{9, 9}, {}, {}, 0};
+  bool progress = true;
+  while (progress) {
+    progress = false;
+    for (const auto& [origin, stream] : world.streams) {
+      while (const Op* op = deliverable(world, fresh, origin)) {
+        if (!covers(target, op->dot)) break;
+        apply(policy, fresh.state, fresh.seen, *op);
+        progress = true;
+      }
+    }
+  }
+  RC_ASSERT(fresh.seen == joined.seen);
+  RC_ASSERT(fresh.state == joined.state);
+}
+
+RC_GTEST_PROP(KeyState, EveryDeliveryOrderConverges, ()) {
+  const ConflictPolicy policy = any_policy();
+  World world = reachable_world(policy);
+  std::vector<Actor> order;
+  for (const auto& node : world.nodes) order.push_back(node.actor);
+  for (auto& node : world.nodes) {
+    std::vector<Actor> mine = order;
+    std::rotate(mine.begin(), mine.begin() + *rc::gen::inRange<int>(0, 3), mine.end());
+    deliver_all(world, node, mine);
+  }
+  RC_ASSERT(world.nodes[0].state == world.nodes[1].state);
+  RC_ASSERT(world.nodes[1].state == world.nodes[2].state);
+  if (policy == ConflictPolicy::lww) RC_ASSERT(world.nodes[0].state.registers.size() <= 1);
+}
+
+TEST(KeyState, AWriteReplacesWhatItSawAndKeepsTheConcurrent) {
+  KeyState state;
+  const Actor a{1, 1};
+  const Actor b{2, 1};
+  state.write({}, {a, 1}, {{10, 0}, false, "v1", 0});
+  state.write({}, {b, 1}, {{11, 0}, false, "v2", 0});  // concurrent: both stay
+  ASSERT_EQ(state.registers.size(), 2u);
+  EXPECT_EQ(state.render(0)->value, "v2");  // the highest HLC shows
+  state.write({{a, 1}}, {a, 2}, {{12, 0}, false, "v3", 0});  // had seen v1 only
+  ASSERT_EQ(state.registers.size(), 2u);
+  EXPECT_TRUE(state.registers.contains({b, 1}));
+  EXPECT_TRUE(state.registers.contains({a, 2}));
+  EXPECT_EQ(state.resolve_lww(), (std::vector<Dot>{{b, 1}}));
+  EXPECT_EQ(state.render(0)->value, "v3");
+}
+
+TEST(KeyState, DelThenIncrDoesNotBringTheOldCountBack) {
+  KeyState state;
+  const Actor a{1, 1};
+  const Actor b{2, 1};
+  state.increment({a, 1}, 5);
+  state.increment({b, 1}, 7);  // concurrent with the DEL below
+  EXPECT_EQ(state.render(0)->value, "12");
+  state.write({{a, 1}}, {a, 2}, {{5, 0}, true, "", 0});  // DEL that had seen a's 5
+  EXPECT_EQ(state.render(0)->value, "7");               // b's concurrent increment survives
+  state.increment({a, 3}, 1);
+  EXPECT_EQ(state.render(0)->value, "8");
+  state.write({{a, 3}, {b, 1}}, {a, 4}, {{6, 0}, true, "", 0});
+  EXPECT_FALSE(state.render(0));
+  EXPECT_TRUE(state.deleted());
+  EXPECT_EQ(state.collect({{a, 4}}), 1u);
+  EXPECT_TRUE(state.empty());
+}
+
+TEST(KeyState, CountersSaturateWhereNodesMeetAndShowNonIntegersAsTheyAre) {
+  KeyState state;
+  state.increment({{1, 1}, 1}, INT64_MAX);
+  state.increment({{2, 1}, 1}, 10);
+  EXPECT_EQ(state.render(0)->value, std::to_string(INT64_MAX));
+  state.write({}, {{3, 1}, 1}, {{1, 0}, false, "abc", 0});
+  EXPECT_EQ(state.render(0)->value, "abc");
+}
+
+TEST(KeyState, ExpiryRemovesOnlyTheRegisterWhoseDeadlinePassed) {
+  KeyState state;
+  state.write({}, {{1, 1}, 1}, {{10, 0}, false, "short", 100});
+  state.write({}, {{2, 1}, 1}, {{5, 0}, false, "long", 0});
+  EXPECT_EQ(state.render(50)->value, "short");
+  EXPECT_EQ(state.render(101)->value, "long");  // lazily: the expired one no longer shows
+  EXPECT_EQ(state.expire(101), 1u);
+  EXPECT_EQ(state.registers.size(), 1u);
+}
+
+TEST(KeyState, EncodingRoundTrips) {
+  KeyState state;
+  state.write({}, {{1, 3}, 9}, {{10, 2}, false, std::string("a\0b", 3), 1234});
+  state.write({}, {{2, 4}, 1}, {{11, 0}, true, "", 0});
+  state.increment({{1, 3}, 10}, -42);
+  const auto decoded = KeyState::decode(state.encode());
+  ASSERT_TRUE(decoded);
+  EXPECT_EQ(*decoded, state);
+  EXPECT_FALSE(KeyState::decode("\xff\xff\xff"));
+}
+
+}  // namespace
+}  // namespace replikv::core::multi_leader
