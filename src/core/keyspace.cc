@@ -59,6 +59,20 @@ std::optional<std::string> Keyspace::metadata(const std::string& key, TimeMs now
   return record ? std::optional<std::string>(record->metadata.view()) : std::nullopt;
 }
 
+std::optional<std::string> Keyspace::stored_metadata(const std::string& key) {
+  const Record* record = peek(key);
+  return record ? std::optional<std::string>(record->metadata.view()) : std::nullopt;
+}
+
+void Keyspace::put(const std::string& key, std::string value, std::optional<TimeMs> expire_at_ms,
+                   std::string_view metadata) {
+  write_metadata_ = metadata;
+  store(key, std::move(value), expire_at_ms);
+  write_metadata_ = {};
+}
+
+bool Keyspace::remove(const std::string& key) { return erase(key); }
+
 Reply Keyspace::execute(const Request& request, TimeMs now_ms) {
   REPLIKV_ASSERT(!answered_by_strategy(request),
                  "the strategy answers WAIT and the commands it adds itself");
@@ -301,6 +315,7 @@ void Keyspace::store(const std::string& key, std::string value,
 // A dirty record of `key` goes where reads find it before storage has it: pinned in the
 // cache, or in the overlay when the cache does not keep it (off, or the record is too large).
 void Keyspace::note_written(const std::string& key, std::optional<Record> record) {
+  if (observed_writes_ != nullptr) observed_writes_->push_back(key);
   const uint64_t bytes = key.size() + (record ? record->bytes() : 0);
   const std::optional<Record>* kept;
   if (cache_.keeps(bytes)) {

@@ -62,6 +62,29 @@ class Keyspace {
   Reply execute(const Request& request, TimeMs now_ms, std::string_view metadata);
   // The metadata of `key`'s live record ("" when it has none), or nullopt when there is none.
   std::optional<std::string> metadata(const std::string& key, TimeMs now_ms);
+  // The metadata of `key`'s record, live or expired (a strategy that keeps more than the value a
+  // GET sees: what expired is not all the record held), or nullopt when there is none.
+  std::optional<std::string> stored_metadata(const std::string& key);
+
+  // `key`'s live record (value, expiry, metadata), or nullopt.
+  std::optional<CachedRecord> live_record(const std::string& key, TimeMs now_ms) {
+    return load_live(key, now_ms);
+  }
+  // For a strategy that computes records itself (multi-leader: the value its registers show):
+  // writes `key`'s record as given, metadata exactly as given, or deletes it (true when it
+  // existed).
+  void put(const std::string& key, std::string value, std::optional<TimeMs> expire_at_ms,
+           std::string_view metadata);
+  bool remove(const std::string& key);
+  // While set, every key a request writes is appended to `keys` (in the order written; a key may
+  // come twice): how a strategy learns what a command changed, with Redis's rules applied here.
+  void observe_writes(std::vector<std::string>* keys) { observed_writes_ = keys; }
+  // Visits every record — the dirty ones over storage, expired ones too — in data-key order until
+  // `visit` returns false.
+  using RecordVisitor = std::function<bool(std::string_view data_key, std::string_view user_key,
+                                           std::string_view value, std::optional<TimeMs> expiry,
+                                           std::string_view metadata)>;
+  void visit(const RecordVisitor& visit) const { visit_data({}, visit); }
 
   // Deletes up to `keys_max` keys whose expiry time is before `now_ms`. Returns how many. The
   // index is read from storage alone, so keys given a TTL since the last checkpoint wait for a
@@ -136,9 +159,6 @@ class Keyspace {
   void read_counters();
   // Visits stored records with data key >= `start` in data-key order, the open batch's writes
   // merged over storage, until `visit` returns false. Deleted keys are skipped.
-  using RecordVisitor = std::function<bool(std::string_view data_key, std::string_view user_key,
-                                           std::string_view value, std::optional<TimeMs> expiry,
-                                           std::string_view metadata)>;
   void visit_data(std::string_view start, const RecordVisitor& visit) const;
   // Visits every key dirty since the last checkpoint began once, with its record (nullopt:
   // deleted), in no particular order.
@@ -190,6 +210,7 @@ class Keyspace {
   RecordCache cache_;
   std::optional<Record> peeked_;     // where peek() keeps a record read with the cache off
   std::string_view write_metadata_;  // what the records of the request executing now carry
+  std::vector<std::string>* observed_writes_ = nullptr;
   uint64_t key_count_ = 0;
   uint64_t expiry_count_ = 0;
   LogIndex applied_index_;

@@ -4,6 +4,7 @@
 
 #include "core/assert.h"
 #include "core/leader/strategy.h"
+#include "core/multi_leader/strategy.h"
 #include "core/standalone_strategy.h"
 #include "core/strategy.h"
 
@@ -14,6 +15,7 @@ std::vector<std::unique_ptr<Strategy>> builtin() {
   std::vector<std::unique_ptr<Strategy>> all;
   all.push_back(make_standalone_strategy());
   all.push_back(leader::make_strategy());
+  all.push_back(multi_leader::make_strategy());
   return all;
 }
 

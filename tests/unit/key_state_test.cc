@@ -48,7 +48,7 @@ bool has_applied(const CausalContext& seen, const CausalContext& deps) {
 
 void apply(ConflictPolicy policy, KeyState& state, CausalContext& seen, const Op& op) {
   if (op.kind == Op::Kind::incr) {
-    state.increment(op.dot, op.delta);
+    state.increment(op.dot, {op.delta, 0});
   } else {
     state.write(op.replaces, op.dot, op.value);
   }
@@ -196,7 +196,7 @@ TEST(KeyState, AWriteReplacesWhatItSawAndKeepsTheConcurrent) {
   state.write({}, {a, 1}, {{10, 0}, false, "v1", 0});
   state.write({}, {b, 1}, {{11, 0}, false, "v2", 0});  // concurrent: both stay
   ASSERT_EQ(state.registers.size(), 2u);
-  EXPECT_EQ(state.render(0)->value, "v2");  // the highest HLC shows
+  EXPECT_EQ(state.render(0)->value, "v2");                   // the highest HLC shows
   state.write({{a, 1}}, {a, 2}, {{12, 0}, false, "v3", 0});  // had seen v1 only
   ASSERT_EQ(state.registers.size(), 2u);
   EXPECT_TRUE(state.registers.contains({b, 1}));
@@ -209,12 +209,12 @@ TEST(KeyState, DelThenIncrDoesNotBringTheOldCountBack) {
   KeyState state;
   const Actor a{1, 1};
   const Actor b{2, 1};
-  state.increment({a, 1}, 5);
-  state.increment({b, 1}, 7);  // concurrent with the DEL below
+  state.increment({a, 1}, {5, 0});
+  state.increment({b, 1}, {7, 0});  // concurrent with the DEL below
   EXPECT_EQ(state.render(0)->value, "12");
   state.write({{a, 1}}, {a, 2}, {{5, 0}, true, "", 0});  // DEL that had seen a's 5
-  EXPECT_EQ(state.render(0)->value, "7");               // b's concurrent increment survives
-  state.increment({a, 3}, 1);
+  EXPECT_EQ(state.render(0)->value, "7");                // b's concurrent increment survives
+  state.increment({a, 3}, {1, 0});
   EXPECT_EQ(state.render(0)->value, "8");
   state.write({{a, 3}, {b, 1}}, {a, 4}, {{6, 0}, true, "", 0});
   EXPECT_FALSE(state.render(0));
@@ -225,8 +225,8 @@ TEST(KeyState, DelThenIncrDoesNotBringTheOldCountBack) {
 
 TEST(KeyState, CountersSaturateWhereNodesMeetAndShowNonIntegersAsTheyAre) {
   KeyState state;
-  state.increment({{1, 1}, 1}, INT64_MAX);
-  state.increment({{2, 1}, 1}, 10);
+  state.increment({{1, 1}, 1}, {INT64_MAX, 0});
+  state.increment({{2, 1}, 1}, {10, 0});
   EXPECT_EQ(state.render(0)->value, std::to_string(INT64_MAX));
   state.write({}, {{3, 1}, 1}, {{1, 0}, false, "abc", 0});
   EXPECT_EQ(state.render(0)->value, "abc");
@@ -237,16 +237,28 @@ TEST(KeyState, ExpiryRemovesOnlyTheRegisterWhoseDeadlinePassed) {
   state.write({}, {{1, 1}, 1}, {{10, 0}, false, "short", 100});
   state.write({}, {{2, 1}, 1}, {{5, 0}, false, "long", 0});
   EXPECT_EQ(state.render(50)->value, "short");
+  EXPECT_EQ(state.render(50)->deadline_ms, 0);  // "long" lives on: the record does not expire
   EXPECT_EQ(state.render(101)->value, "long");  // lazily: the expired one no longer shows
   EXPECT_EQ(state.expire(101), 1u);
   EXPECT_EQ(state.registers.size(), 1u);
+}
+
+TEST(KeyState, ACountExpiresWithTheValueItWasAddedTo) {
+  KeyState state;
+  state.write({}, {{1, 1}, 1}, {{10, 0}, false, "5", 100});
+  state.increment({{1, 1}, 2}, {1, 100});  // INCR keeps the time to live
+  state.increment({{2, 1}, 1}, {2, 0});    // a node that saw no deadline
+  EXPECT_EQ(state.render(50)->value, "8");
+  EXPECT_EQ(state.render(101)->value, "2");
+  EXPECT_EQ(state.expire(101), 2u);
+  EXPECT_EQ(state.render(101)->value, "2");
 }
 
 TEST(KeyState, EncodingRoundTrips) {
   KeyState state;
   state.write({}, {{1, 3}, 9}, {{10, 2}, false, std::string("a\0b", 3), 1234});
   state.write({}, {{2, 4}, 1}, {{11, 0}, true, "", 0});
-  state.increment({{1, 3}, 10}, -42);
+  state.increment({{1, 3}, 10}, {-42, 777});
   const auto decoded = KeyState::decode(state.encode());
   ASSERT_TRUE(decoded);
   EXPECT_EQ(*decoded, state);

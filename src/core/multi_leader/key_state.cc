@@ -39,7 +39,9 @@ HlcTimestamp KeyState::superseded_hlc(const CausalContext& replaces) const {
   return highest;
 }
 
-void KeyState::increment(const Dot& dot, int64_t delta) { increments.insert_or_assign(dot, delta); }
+void KeyState::increment(const Dot& dot, Increment increment) {
+  increments.insert_or_assign(dot, increment);
+}
 
 std::vector<Dot> KeyState::resolve_lww() {
   std::vector<Dot> discarded;
@@ -60,9 +62,10 @@ std::vector<Dot> KeyState::resolve_lww() {
 }
 
 size_t KeyState::expire(TimeMs now_ms) {
-  return std::erase_if(registers, [&](const auto& entry) {
+  const auto expired = [&](const auto& entry) {
     return entry.second.deadline_ms != 0 && now_ms > entry.second.deadline_ms;
-  });
+  };
+  return std::erase_if(registers, expired) + std::erase_if(increments, expired);
 }
 
 size_t KeyState::collect(const CausalContext& stable) {
@@ -93,27 +96,46 @@ std::vector<const std::pair<const Dot, Register>*> KeyState::live(TimeMs now_ms)
   return out;
 }
 
-int64_t KeyState::increments_total() const {
+int64_t KeyState::increments_total(TimeMs now_ms) const {
   int64_t total = 0;
-  for (const auto& [dot, delta] : increments) total = saturating_add(total, delta);
+  for (const auto& [dot, increment] : increments) {
+    if (increment.live(now_ms)) total = saturating_add(total, increment.delta);
+  }
   return total;
 }
 
 std::optional<Rendered> KeyState::render(TimeMs now_ms) const {
+  // The record lives while anything of it does: its expiry is the last deadline, or none.
+  TimeMs deadline_ms = 0;
+  bool forever = false;
+  bool counting = false;
+  const auto extend = [&](TimeMs deadline) {
+    if (deadline == 0) forever = true;
+    deadline_ms = std::max(deadline_ms, deadline);
+  };
+  for (const auto& [dot, value] : registers) {
+    if (value.live(now_ms)) extend(value.deadline_ms);
+  }
+  for (const auto& [dot, increment] : increments) {
+    if (increment.live(now_ms)) {
+      extend(increment.deadline_ms);
+      counting = true;
+    }
+  }
+  if (forever) deadline_ms = 0;
   const auto* best = winner(now_ms);
-  if (increments.empty()) {
+  if (!counting) {
     if (best == nullptr) return std::nullopt;
-    return Rendered{best->second.value, best->second.deadline_ms};
+    return Rendered{best->second.value, deadline_ms};
   }
   // A counter: the register read as an integer, plus every increment.
   int64_t base = 0;
   if (best != nullptr) {
     const auto parsed = parse_int64(best->second.value);
-    if (!parsed) return Rendered{best->second.value, best->second.deadline_ms};
+    if (!parsed) return Rendered{best->second.value, deadline_ms};
     base = *parsed;
   }
-  return Rendered{std::to_string(saturating_add(base, increments_total())),
-                  best != nullptr ? best->second.deadline_ms : 0};
+  return Rendered{std::to_string(saturating_add(base, increments_total(now_ms))), deadline_ms};
 }
 
 namespace {
@@ -155,12 +177,13 @@ std::string KeyState::encode() const {
     out.set_value(value.value);
     out.set_deadline_ms(value.deadline_ms);
   }
-  for (const auto& [dot, delta] : increments) {
+  for (const auto& [dot, increment] : increments) {
     auto& out = *message.add_increments();
     out.set_node(dot.actor.node);
     out.set_incarnation(dot.actor.incarnation);
     out.set_counter(dot.counter);
-    out.set_delta(delta);
+    out.set_delta(increment.delta);
+    out.set_deadline_ms(increment.deadline_ms);
   }
   return message.SerializeAsString();
 }
@@ -172,12 +195,13 @@ std::optional<KeyState> KeyState::decode(std::string_view bytes) {
   for (const auto& in : message.registers()) {
     const Dot dot{{in.node(), in.incarnation()}, in.counter()};
     state.registers.insert_or_assign(
-        dot, Register{{in.hlc_wall_ms(), in.hlc_logical()}, in.tombstone(), in.value(),
-                      in.deadline_ms()});
+        dot,
+        Register{
+            {in.hlc_wall_ms(), in.hlc_logical()}, in.tombstone(), in.value(), in.deadline_ms()});
   }
   for (const auto& in : message.increments()) {
     state.increments.insert_or_assign(Dot{{in.node(), in.incarnation()}, in.counter()},
-                                      in.delta());
+                                      Increment{in.delta(), in.deadline_ms()});
   }
   return state;
 }

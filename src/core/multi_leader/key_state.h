@@ -19,9 +19,10 @@
 // register read as an integer (0 when there is none) plus every increment (a register that is not
 // an integer shows as it is, increments aside). A SET or DEL resets the increments its context
 // covers — causal delivery applies every increment before a reset that had seen it — and
-// increments concurrent with it survive, so DEL then INCR never brings an old count back (Baquero et al., "The problem with embedded CRDT counters",
-// 2016). Sums saturate at the int64 bounds when increments from several nodes meet; a node
-// refuses an INCRBY that overflows what it sees, as Redis does.
+// increments concurrent with it survive, so DEL then INCR never brings an old count back (Baquero
+// et al., "The problem with embedded CRDT counters", 2016). Sums saturate at the int64 bounds when
+// increments from several nodes meet; a node refuses an INCRBY that overflows what it sees, as
+// Redis does.
 //
 // Pure and deterministic (ordered maps).
 #pragma once
@@ -48,7 +49,9 @@ struct Register {
   std::string value;
   TimeMs deadline_ms = 0;  // 0: none
 
-  bool live(TimeMs now_ms) const { return !tombstone && (deadline_ms == 0 || now_ms <= deadline_ms); }
+  bool live(TimeMs now_ms) const {
+    return !tombstone && (deadline_ms == 0 || now_ms <= deadline_ms);
+  }
   bool operator==(const Register&) const = default;
 };
 
@@ -56,10 +59,22 @@ struct Register {
 // a total order every node computes alike.
 bool ordered_after(const Dot& a, const Register& ra, const Dot& b, const Register& rb);
 
+// An increment, with the deadline its key had where it was made (INCR keeps a key's time to
+// live, as in Redis: the count expires with the value it was added to).
+struct Increment {
+  int64_t delta = 0;
+  TimeMs deadline_ms = 0;  // 0: none
+
+  bool live(TimeMs now_ms) const { return deadline_ms == 0 || now_ms <= deadline_ms; }
+  bool operator==(const Increment&) const = default;
+};
+
 // What a GET sees of a key.
 struct Rendered {
   std::string value;
-  TimeMs deadline_ms = 0;  // 0: none
+  // When nothing of it is live any more (0: never): the record's expiry. Until then a sibling or
+  // an increment may outlive another.
+  TimeMs deadline_ms = 0;
 };
 
 // int64 addition that stops at the bounds instead of wrapping.
@@ -67,7 +82,7 @@ int64_t saturating_add(int64_t a, int64_t b);
 
 struct KeyState {
   std::map<Dot, Register> registers;
-  std::map<Dot, int64_t> increments;  // the increments no SET or DEL has reset, by dot
+  std::map<Dot, Increment> increments;  // the increments no SET or DEL has reset, by dot
 
   // Nothing left: no register, no increment.
   bool empty() const { return registers.empty() && increments.empty(); }
@@ -83,10 +98,10 @@ struct KeyState {
   // peer's timestamp and runs behind it.
   HlcTimestamp superseded_hlc(const CausalContext& replaces) const;
   // An increment under `dot`.
-  void increment(const Dot& dot, int64_t delta);
+  void increment(const Dot& dot, Increment increment);
   // `lww`: keeps the highest register, returns the dots of the others (discarded).
   std::vector<Dot> resolve_lww();
-  // Removes the registers whose deadline passed by `now_ms`; returns how many.
+  // Removes the registers and increments whose deadline passed by `now_ms`; returns how many.
   size_t expire(TimeMs now_ms);
   // Drops the tombstone registers every member has applied (`stable` covers them): nothing any
   // node can still deliver is superseded by them, and GET prefers a live register anyway.
@@ -97,8 +112,8 @@ struct KeyState {
   const std::pair<const Dot, Register>* winner(TimeMs now_ms) const;
   // Live registers (the siblings VGET shows), highest first.
   std::vector<const std::pair<const Dot, Register>*> live(TimeMs now_ms) const;
-  // The sum of every increment (saturating).
-  int64_t increments_total() const;
+  // The sum of the live increments (saturating).
+  int64_t increments_total(TimeMs now_ms) const;
   // What a GET sees, or nullopt when the key is absent.
   std::optional<Rendered> render(TimeMs now_ms) const;
 

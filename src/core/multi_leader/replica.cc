@@ -1,0 +1,519 @@
+// The multi-leader replica: start, client requests, and a key's state in the keyspace. The peer
+// protocol is in streams.cc.
+#include "core/multi_leader/replica.h"
+
+#include <algorithm>
+#include <set>
+#include <utility>
+
+#include <fmt/format.h>
+
+#include "core/assert.h"
+#include "core/encoding.h"
+#include "core/multi_leader/storage_keys.h"
+
+namespace replikv::core::multi_leader {
+
+MultiLeader::MultiLeader(const StorageView& view, Rng rng, Options options)
+    : options_(std::move(options)),
+      rng_(rng),
+      view_(view),
+      keyspace_(view, options_.cache_bytes_max),
+      clock_(options_.max_clock_offset_ms) {
+  for (const NodeId member : options_.members) {
+    if (member == options_.node_id) continue;
+    Peer peer;
+    peer.id = member;
+    peers_.emplace(member, std::move(peer));
+  }
+  load();
+}
+
+void MultiLeader::load() {
+  const auto incarnation = view_.get(Column::meta, meta_incarnation);
+  // A node takes a new incarnation when its data directory is new, and at every start under fsync
+  // "never": a crash may have taken writes it had already shipped, and their dots must never be
+  // issued again.
+  if (incarnation && incarnation->size() == 4 && options_.fsync_always) {
+    self_ = {options_.node_id.value(), read_u32_be(*incarnation)};
+    const auto counter = view_.get(Column::meta, meta_counter);
+    counter_ = counter && counter->size() == 8 ? read_u64_be(*counter) : 0;
+  } else {
+    uint32_t fresh = 0;
+    const uint32_t previous = incarnation && incarnation->size() == 4 ? read_u32_be(*incarnation) : 0;
+    while (fresh == 0 || fresh == previous) fresh = static_cast<uint32_t>(rng_.next_u64());
+    self_ = {options_.node_id.value(), fresh};
+    counter_ = 0;
+    pending_.sync = Sync::always;  // the new incarnation is durable before anything uses it
+    meta_dirty_ = true;
+  }
+  if (const auto applied = view_.get(Column::meta, meta_applied)) {
+    const auto parsed = parse_context_text(*applied);
+    REPLIKV_ASSERT(parsed.has_value(), "the stored applied vector parses");
+    applied_ = *parsed;
+  }
+  if (counter_ > 0) applied_[self_] = counter_;
+  if (const auto hlc = view_.get(Column::meta, meta_hlc); hlc && hlc->size() == 12) {
+    clock_.restore({static_cast<TimeMs>(read_u64_be(*hlc)), read_u32_be(hlc->substr(8))});
+  }
+  view_.scan(Column::meta, meta_tombstone_prefix, [&](std::string_view key, std::string_view value) {
+    if (!key.starts_with(meta_tombstone_prefix)) return false;
+    auto state = KeyState::decode(value);
+    REPLIKV_ASSERT(state.has_value(), "a stored tombstone decodes");
+    tombstones_.emplace(std::string(key.substr(meta_tombstone_prefix.size())), std::move(*state));
+    return true;
+  });
+}
+
+KeyState MultiLeader::load_state(const std::string& key) {
+  if (const auto it = tombstones_.find(key); it != tombstones_.end()) return it->second;
+  const auto metadata = keyspace_.stored_metadata(key);
+  if (!metadata || metadata->empty()) return {};
+  auto state = KeyState::decode(*metadata);
+  REPLIKV_ASSERT(state.has_value(), "a stored key state decodes");
+  return std::move(*state);
+}
+
+void MultiLeader::store_state(const std::string& key, KeyState state) {
+  state.expire(wall_ms_);
+  const auto rendered = state.render(wall_ms_);
+  const auto tombstone = tombstones_.find(key);
+  if (rendered) {
+    if (tombstone != tombstones_.end()) {
+      tombstones_.erase(tombstone);
+      pending_.batch.erase(Column::meta, tombstone_key(key));
+    }
+    if (options_.policy == ConflictPolicy::siblings &&
+        state.live(wall_ms_).size() > options_.siblings_max) {
+      ++siblings_over_cap_;
+    }
+    keyspace_.put(key, rendered->value,
+                  rendered->deadline_ms != 0 ? std::optional<TimeMs>(rendered->deadline_ms)
+                                             : std::nullopt,
+                  state.encode());
+    return;
+  }
+  keyspace_.remove(key);
+  if (state.empty()) {
+    if (tombstone != tombstones_.end()) {
+      tombstones_.erase(tombstone);
+      pending_.batch.erase(Column::meta, tombstone_key(key));
+    }
+    return;
+  }
+  pending_.batch.put(Column::meta, tombstone_key(key), state.encode());
+  tombstones_.insert_or_assign(key, std::move(state));
+}
+
+namespace {
+
+// The keys a write names, in order, each once.
+std::vector<std::string> keys_of(const Request& request) {
+  return std::visit(
+      [](const auto& r) -> std::vector<std::string> {
+        using T = std::decay_t<decltype(r)>;
+        if constexpr (std::is_same_v<T, DelRequest>) {
+          return r.keys;
+        } else if constexpr (std::is_same_v<T, MSetRequest>) {
+          std::vector<std::string> keys;
+          for (const auto& [key, value] : r.pairs) keys.push_back(key);
+          return keys;
+        } else if constexpr (requires { r.key; }) {
+          return {r.key};
+        } else {
+          return {};
+        }
+      },
+      request);
+}
+
+}  // namespace
+
+void MultiLeader::client_request(ClientRequest request) {
+  const bool answered = answer_strategy_request(
+      request.request,
+      Overloaded{[&](const WaitRequest& wait) {
+                   const TimeMs timeout = wait.timeout_ms;
+                   waiting_.push_back({std::move(request), timeout == 0
+                                                               ? INT64_MAX
+                                                               : monotonic_ms_ + timeout});
+                   serve_waiting();
+                 },
+                 [&](const StrategyCommand& command) {
+                   if (const auto* vget_command = command.as<VGetCommand>()) {
+                     const VGetCommand copy = *vget_command;
+                     vget(request, copy);
+                   } else if (const auto* vset_command = command.as<VSetCommand>()) {
+                     const VSetCommand copy = *vset_command;
+                     vset(request, copy);
+                   } else {
+                     reply(request, Reply::error("ERR unknown command '" + command.name + "'"));
+                   }
+                 }});
+  if (answered) return;
+  if (is_write(request.request)) {
+    client_write(request);
+  } else {
+    serve_read(request);
+  }
+}
+
+void MultiLeader::client_write(ClientRequest& request) {
+  ++writes_;
+  std::optional<HlcTimestamp> seen_hlc;
+  if (request.session) {
+    if (const auto position = decode_position(*request.session)) seen_hlc = position->hlc;
+  }
+  // Redis's rules run on the keyspace, which holds what a GET here sees; what the command
+  // changed becomes this node's writes.
+  std::map<std::string, KeyState> before;
+  for (const auto& key : keys_of(request.request)) before.try_emplace(key, load_state(key));
+  written_keys_.clear();
+  keyspace_.observe_writes(&written_keys_);
+  Reply answer = keyspace_.execute(request.request, wall_ms_);
+  keyspace_.observe_writes(nullptr);
+  const auto* incr = std::get_if<IncrByRequest>(&request.request);
+  std::set<std::string> done;
+  for (const auto& key : written_keys_) {
+    if (!done.insert(key).second) continue;
+    auto state = before.find(key);
+    REPLIKV_ASSERT(state != before.end(), "a write changes only the keys it names");
+    const auto record = keyspace_.live_record(key, wall_ms_);
+    const TimeMs deadline = record && record->expire_at_ms ? *record->expire_at_ms : 0;
+    if (incr != nullptr) {
+      local_write(key, proto::MlEntry::INCREMENT, {}, deadline, incr->delta, nullptr, seen_hlc,
+                  std::move(state->second));
+    } else if (!record) {
+      local_write(key, proto::MlEntry::TOMBSTONE, {}, 0, 0, nullptr, seen_hlc,
+                  std::move(state->second));
+    } else {
+      local_write(key, proto::MlEntry::VALUE, record->value, deadline, 0, nullptr, seen_hlc,
+                  std::move(state->second));
+    }
+  }
+  std::optional<SessionPosition> written;
+  if (!done.empty()) written = encode_position({{{self_, counter_}}, clock_.last()});
+  reply(request, std::move(answer), std::move(written));
+}
+
+void MultiLeader::vset(ClientRequest& request, const VSetCommand& command) {
+  ++writes_;
+  // The context names writes this node must have applied: what they were superseded by here
+  // decides what the new value supersedes, and a write it has not applied yet would come back
+  // as a sibling of the value meant to replace it.
+  if (!covers_vector(applied_, command.context)) {
+    reply(request, Reply::error("TRYAGAIN this node has not yet applied every write the context "
+                                "names; retry, or send VSET to the node you read it from"));
+    return;
+  }
+  std::optional<HlcTimestamp> seen_hlc;
+  if (request.session) {
+    if (const auto position = decode_position(*request.session)) seen_hlc = position->hlc;
+  }
+  KeyState state = load_state(command.key);
+  state.expire(wall_ms_);
+  size_t kept = 0;
+  for (const auto* sibling : state.live(wall_ms_)) {
+    if (!covers(command.context, sibling->first)) ++kept;
+  }
+  if (options_.policy == ConflictPolicy::siblings && kept + 1 > options_.siblings_max) {
+    ++siblings_refused_;
+    reply(request, Reply::error(fmt::format(
+                       "CONFLICT key has {} siblings the context does not cover (siblings_max "
+                       "is {}); VGET it and VSET with that context to merge them",
+                       kept, options_.siblings_max)));
+    return;
+  }
+  const TimeMs deadline =
+      command.expiry.kind == Expiry::Kind::relative_ms ? wall_ms_ + command.expiry.ms : 0;
+  local_write(command.key, proto::MlEntry::VALUE, command.value, deadline, 0, &command.context,
+              seen_hlc, std::move(state));
+  reply(request, Reply::ok(), encode_position({{{self_, counter_}}, clock_.last()}));
+}
+
+void MultiLeader::vget(ClientRequest& request, const VGetCommand& command) {
+  ++reads_;
+  KeyState state = load_state(command.key);
+  std::vector<Reply> values;
+  for (const auto* sibling : state.live(wall_ms_)) values.push_back(Reply::bulk(sibling->second.value));
+  // A counter shows as one value: its registers' winner plus the increments.
+  if (!state.increments.empty()) {
+    values.clear();
+    if (const auto rendered = state.render(wall_ms_)) values.push_back(Reply::bulk(rendered->value));
+  }
+  reply(request,
+        Reply::array({Reply::bulk(context_text(applied_)), Reply::array(std::move(values))}),
+        std::nullopt, encode_position(read_position()));
+}
+
+Dot MultiLeader::local_write(const std::string& key, proto::MlEntry::Kind kind, std::string value,
+                             TimeMs deadline_ms, int64_t delta, const CausalContext* replaces,
+                             const std::optional<HlcTimestamp>& seen_hlc, KeyState state) {
+  // The clock moves past what the client has seen (a refused timestamp is counted, not taken),
+  // and the write is stamped above what it supersedes (KeyState::superseded_hlc).
+  if (seen_hlc && !clock_.observe(*seen_hlc, wall_ms_)) ++hlc_refused_;
+  HlcTimestamp stamp = clock_.now(wall_ms_);
+  const HlcTimestamp floor = state.superseded_hlc(replaces != nullptr ? *replaces : applied_);
+  if (stamp <= floor) stamp = {floor.wall_ms, floor.logical + 1};  // the clock itself stays
+  proto::MlEntry entry;
+  REPLIKV_ASSERT(counter_ < UINT64_MAX, "the dot counter does not wrap");
+  const Dot dot{self_, ++counter_};
+  entry.set_node(self_.node);
+  entry.set_incarnation(self_.incarnation);
+  entry.set_counter(dot.counter);
+  entry.set_key(key);
+  entry.set_kind(kind);
+  entry.set_value(std::move(value));
+  entry.set_deadline_ms(deadline_ms);
+  entry.set_delta(delta);
+  entry.set_hlc_wall_ms(stamp.wall_ms);
+  entry.set_hlc_logical(stamp.logical);
+  for (const auto& [actor, counter] : applied_) {
+    if (actor == self_ || counter == 0) continue;
+    auto& dep = *entry.add_deps();
+    dep.set_node(actor.node);
+    dep.set_incarnation(actor.incarnation);
+    dep.set_counter(counter);
+  }
+  if (replaces != nullptr) {
+    entry.set_replaces_given(true);
+    for (const auto& [actor, counter] : *replaces) {
+      auto& position = *entry.add_replaces();
+      position.set_node(actor.node);
+      position.set_incarnation(actor.incarnation);
+      position.set_counter(counter);
+    }
+  }
+  std::string bytes = entry.SerializeAsString();
+  fresh_.emplace_back(dot.counter, bytes);
+  apply_entry(entry, std::move(bytes), &state);
+  return dot;
+}
+
+void MultiLeader::serve_read(ClientRequest& request) {
+  if (request.read.consistency == ReadConsistency::session && request.session) {
+    const auto position = decode_position(*request.session);
+    if (position && !covers_vector(applied_, position->vector)) {
+      waiting_.push_back({std::move(request), monotonic_ms_ + options_.request_timeout_ms});
+      return;
+    }
+  }
+  ++reads_;
+  reply(request, keyspace_.execute(request.request, wall_ms_), std::nullopt,
+        encode_position(read_position()));
+}
+
+// Session reads and WAITs that can be answered now, or whose time ran out.
+void MultiLeader::serve_waiting() {
+  for (auto it = waiting_.begin(); it != waiting_.end();) {
+    ClientRequest& request = it->request;
+    const auto position =
+        request.session ? decode_position(*request.session) : std::optional<Position>();
+    if (const auto* wait = std::get_if<WaitRequest>(&request.request)) {
+      int64_t holding = 0;
+      for (const auto& [id, peer] : peers_) {
+        if (position && covers_vector(peer.reported, position->vector)) ++holding;
+      }
+      if (!position) holding = static_cast<int64_t>(peers_.size());  // no write to wait for
+      if (holding >= wait->replicas || monotonic_ms_ >= it->deadline_ms) {
+        reply(request, Reply::number(holding));
+        it = waiting_.erase(it);
+      } else {
+        ++it;
+      }
+      continue;
+    }
+    if (!position || covers_vector(applied_, position->vector)) {
+      ++reads_;
+      reply(request, keyspace_.execute(request.request, wall_ms_), std::nullopt,
+            encode_position(read_position()));
+      it = waiting_.erase(it);
+    } else if (monotonic_ms_ >= it->deadline_ms) {
+      ++session_timeouts_;
+      reply(request,
+            Reply::error(fmt::format("TRYAGAIN this node has not yet applied the session's "
+                                     "writes ({} ms); read at another node or retry",
+                                     options_.request_timeout_ms)));
+      it = waiting_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void MultiLeader::reply(const ClientRequest& request, Reply reply,
+                        std::optional<SessionPosition> written,
+                        std::optional<SessionPosition> read_at) {
+  pending_.replies.push_back(
+      {request.connection, request.sequence, std::move(reply), std::move(written), std::move(read_at)});
+}
+
+Position MultiLeader::read_position() const { return {applied_, clock_.last()}; }
+
+void MultiLeader::tick(TimeMs wall_ms, TimeMs monotonic_ms) {
+  wall_ms_ = std::max(wall_ms_, wall_ms);
+  monotonic_ms_ = std::max(monotonic_ms_, monotonic_ms);
+  if (monotonic_ms_ >= next_heartbeat_ms_) {
+    next_heartbeat_ms_ = monotonic_ms_ + options_.heartbeat_interval_ms;
+    heartbeat();
+  }
+  if (wall_ms_ >= next_sweep_ms_) {
+    next_sweep_ms_ = wall_ms_ + options_.expiry_sweep_interval_ms;
+    expire_due();
+  }
+  serve_waiting();
+  pending_.tick_at_ms = std::min(next_sweep_ms_, wall_ms_ + (next_heartbeat_ms_ - monotonic_ms_));
+}
+
+// Expiry has no leader here: each node removes, by its own clock, exactly the registers and
+// increments whose deadline passed — never a concurrent rewrite — and writes nothing for it (the
+// dots stay covered by its applied vector, so a peer's older state cannot bring them back).
+void MultiLeader::expire_due() {
+  for (const auto& key : keyspace_.due_keys(wall_ms_, options_.expiry_sweep_keys_max)) {
+    KeyState state = load_state(key);
+    expired_ += state.expire(wall_ms_);
+    store_state(key, std::move(state));
+    pending_.sync = std::max(pending_.sync, Sync::per_policy);
+  }
+}
+
+void MultiLeader::persisted(ReadyId ready_id) {
+  REPLIKV_ASSERT(ready_id <= last_taken_, "persisted() names a Ready that was never taken");
+  REPLIKV_ASSERT(ready_id >= durable_, "the durable position never moves back");
+  durable_ = ready_id;
+  while (!discards_in_flight_.empty() && discards_in_flight_.front().first <= ready_id) {
+    conflicts_discarded_ += discards_in_flight_.front().second;
+    discards_in_flight_.pop_front();
+  }
+}
+
+bool MultiLeader::take_ready(Ready& out) {
+  ship_fresh();
+  if (meta_dirty_) {
+    meta_dirty_ = false;
+    std::string incarnation;
+    append_u32_be(incarnation, self_.incarnation);
+    pending_.batch.put(Column::meta, std::string(meta_incarnation), std::move(incarnation));
+    std::string counter;
+    append_u64_be(counter, counter_);
+    pending_.batch.put(Column::meta, std::string(meta_counter), std::move(counter));
+    pending_.batch.put(Column::meta, std::string(meta_applied), context_text(applied_));
+    std::string hlc;
+    append_u64_be(hlc, static_cast<uint64_t>(clock_.last().wall_ms));
+    append_u32_be(hlc, clock_.last().logical);
+    pending_.batch.put(Column::meta, std::string(meta_hlc), std::move(hlc));
+    if (pending_.sync == Sync::none) pending_.sync = Sync::per_policy;
+  }
+  keyspace_.checkpoint(pending_.batch);  // its log is for peers: what it answered is in storage
+  if (!hand_over(pending_, last_taken_, out)) return false;
+  if (discarded_unpersisted_ > 0) {
+    discards_in_flight_.emplace_back(out.id, discarded_unpersisted_);
+    discarded_unpersisted_ = 0;
+  }
+  return true;
+}
+
+ReplicaStatus MultiLeader::status() const {
+  ReplicaStatus status;
+  status.role = "master";  // every node takes writes
+  status.state = "leader";
+  status.node_id = options_.node_id;
+  keyspace_.describe(status);
+  status.durable_ready_id = durable_;
+  status.writes_applied_total = entries_applied_;
+  status.reads_total = reads_;
+  status.expired_keys_total = expired_;
+  status.replication_offset = LogIndex(counter_);
+  status.malformed_messages_total = malformed_;
+  for (const auto& [id, peer] : peers_) {
+    FollowerStatus follower;
+    follower.node = id;
+    const auto it = peer.reported.find(self_);
+    const uint64_t match = it == peer.reported.end() ? 0 : it->second;
+    follower.match = LogIndex(match);
+    follower.lag_entries = counter_ - std::min(counter_, match);
+    follower.heard_ms_ago = peer.heard ? monotonic_ms_ - peer.last_heard_ms : -1;
+    status.followers.push_back(follower);
+  }
+  uint64_t pending_peers = 0;
+  for (const auto& [actor, entries] : pending_entries_) pending_peers += entries.size();
+  status.metrics =
+      MetricList()
+          .text("conflict_policy", "how concurrent writes to a key are resolved",
+                options_.policy == ConflictPolicy::lww ? "lww" : "siblings", true)
+          .text("actor", "this node's incarnation, as its writes' dots name it",
+                fmt::format("{}.{:08x}", self_.node, self_.incarnation))
+          .gauge("dots_issued", "writes this node made in this incarnation",
+                 static_cast<int64_t>(counter_), true)
+          .text("applied_vector", "per actor, the writes this node has applied",
+                context_text(applied_))
+          .counter("writes_local_total", "client writes taken by this node", writes_)
+          .counter("entries_applied_total", "writes applied, this node's and its peers'",
+                   entries_applied_)
+          .counter("entries_relayed_total", "writes of other nodes sent on to a peer lacking them",
+                   entries_relayed_)
+          .counter("entries_duplicate_total", "writes received that were already applied",
+                   entries_duplicate_)
+          .counter("entries_dropped_total",
+                   "writes received too far ahead to hold (the sender sends them again)",
+                   entries_dropped_)
+          .gauge("entries_waiting", "writes received, waiting for the writes they depend on",
+                 static_cast<int64_t>(pending_peers))
+          .counter("conflicts_discarded_total",
+                   "this node's writes a concurrent write with a later timestamp beat (lww): "
+                   "each discarded write counted once, at the node that took it",
+                   conflicts_discarded_, true)
+          .counter("conflicts_resolved_total",
+                   "concurrent values this node dropped resolving a conflict (lww; a value "
+                   "is dropped on every node that sees the conflict)",
+                   conflicts_resolved_)
+          .counter("siblings_refused_total", "writes refused: the key was at siblings_max",
+                   siblings_refused_)
+          .counter("siblings_over_cap_total",
+                   "keys left with more siblings than siblings_max by writes from peers",
+                   siblings_over_cap_)
+          .counter("hlc_refused_total",
+                   "timestamps from peers or clients further ahead than max_clock_offset_ms, "
+                   "not taken by this node's clock",
+                   hlc_refused_, true)
+          .counter("entries_compacted_away_total",
+                   "times a peer lacked writes this node had already dropped (it needs a state "
+                   "transfer)",
+                   entries_compacted_away_)
+          .gauge("tombstones", "deleted keys remembered until every member has the delete",
+                 static_cast<int64_t>(tombstones_.size()))
+          .counter("tombstones_collected_total", "deletes every member had, forgotten",
+                   tombstones_collected_)
+          .counter("session_timeouts_total",
+                   "session reads refused: this node had not applied the session's writes in time",
+                   session_timeouts_)
+          .take();
+  return status;
+}
+
+SessionCheck MultiLeader::check_session(const SessionPosition& position) const {
+  const auto decoded = decode_position(position);
+  if (!decoded) return SessionCheck::satisfied;
+  return covers_vector(applied_, decoded->vector) ? SessionCheck::satisfied : SessionCheck::wait;
+}
+
+// Over what a client can see, the same on every node once they have applied the same writes:
+// every key's live registers and increments (tombstones and what expired left out — each node
+// collects and expires by its own clock).
+std::string MultiLeader::state_digest() const {
+  Fnv64 hash;
+  keyspace_.visit([&](std::string_view, std::string_view user_key, std::string_view,
+                      std::optional<TimeMs>, std::string_view metadata) {
+    auto state = KeyState::decode(metadata);
+    if (!state) return true;
+    state->expire(wall_ms_);
+    std::erase_if(state->registers, [](const auto& entry) { return entry.second.tombstone; });
+    if (state->empty()) return true;
+    hash.add(user_key);
+    hash.add(state->encode());
+    return true;
+  });
+  return hash.hex();
+}
+
+}  // namespace replikv::core::multi_leader

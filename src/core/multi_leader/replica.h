@@ -1,0 +1,199 @@
+// MultiLeader: the replica of the multi-leader strategy (docs/multi-leader.md). Every node takes
+// every write, answers it once its own write is durable, and streams it to every other node.
+//
+// Streams. Each node is an actor — its id and an incarnation, new when its data directory is new
+// and at every start under fsync "never" (a crash may have lost writes it had shipped; a new
+// actor never reissues their dots). Its writes are numbered 1, 2, … (the dot counter, persisted
+// with the write). A node keeps every actor's writes it applied in its log column, ships its own
+// as soon as they are durable, and relays another actor's to a peer that has not caught up on
+// them for a while (the origin may be unreachable from it); it drops them once every member has
+// them. A node applies an actor's writes in counter order and each only after the writes its
+// origin had applied (causal delivery), so its applied version vector — per actor, the writes
+// applied — is a causal context for every key (core/multi_leader/key_state.h).
+//
+// Acknowledgements. Every heartbeat, and after it applies a peer's entries, a node tells each
+// peer its applied vector — in a message that leaves only once those writes are durable. That
+// is what moves a sender on, what lets a log entry be dropped, and what lets a tombstone be
+// collected (every member has applied it: nothing it superseded can come back).
+//
+// Writes run Redis's rules on the keyspace (what a GET here sees), then become entries: a SET,
+// MSET, CAS or EXPIRE a new value, a DEL a tombstone, an INCRBY an increment. Each supersedes
+// what this node had applied; VSET supersedes exactly the context it carries. The key's new
+// state — resolved by the conflict policy — is what the keyspace then holds: the value GET sees,
+// and the registers in the record's metadata (a key with nothing live: in the tombstone table).
+//
+// Invariants (asserted): an actor's writes apply in counter order, once; the applied vector never
+// moves back; a dot is never issued twice; Ready ids increase by one.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/causality/dot_set.h"
+#include "core/causality/hlc.h"
+#include "core/keyspace.h"
+#include "core/multi_leader/commands.h"
+#include "core/multi_leader/key_state.h"
+#include "core/multi_leader/position.h"
+#include "core/random.h"
+#include "core/replica.h"
+#include "proto/replikv.pb.h"
+
+namespace replikv::core::multi_leader {
+
+struct Options {
+  NodeId node_id{1};
+  std::vector<NodeId> members;  // every member, this node too
+  ConflictPolicy policy = ConflictPolicy::lww;
+  // Local writes that would leave a key with more live siblings than this are refused.
+  uint64_t siblings_max = 32;
+  // A peer's timestamp further ahead of this node's clock is not taken (counted).
+  TimeMs max_clock_offset_ms = 500;
+  TimeMs heartbeat_interval_ms = 100;
+  // A peer that has not caught up on an actor's writes for this long gets them from this node.
+  TimeMs relay_after_ms = 300;
+  // How long a session read (or WAIT) waits for this node to apply what it needs.
+  TimeMs request_timeout_ms = 1000;
+  uint64_t entries_per_message_max = 256;
+  uint64_t cache_bytes_max = 64ull << 20;
+  bool fsync_always = true;
+  TimeMs expiry_sweep_interval_ms = 100;
+  uint64_t expiry_sweep_keys_max = 200;
+};
+
+
+class MultiLeader final : public Replica {
+ public:
+  // `view` must outlive the replica.
+  MultiLeader(const StorageView& view, Rng rng, Options options);
+
+  void client_request(ClientRequest request) override;
+  void peer_message(const Message& message) override;
+  using Replica::tick;
+  void tick(TimeMs wall_ms, TimeMs monotonic_ms) override;
+  void persisted(ReadyId ready_id) override;
+  bool take_ready(Ready& out) override;
+  ReplicaStatus status() const override;
+  SessionCheck check_session(const SessionPosition& position) const override;
+  std::string state_digest() const override;
+
+  // What this node has applied, per actor.
+  const CausalContext& applied() const { return applied_; }
+  Actor actor() const { return self_; }
+
+ private:
+  struct Peer {
+    NodeId id;
+    bool heard = false;
+    CausalContext reported;  // what it last said it has applied (durably)
+    CausalContext sent;      // per actor, the last counter sent to it
+    struct Lag {
+      TimeMs since_ms;    // since when it has lacked them without progress (or was last sent)
+      uint64_t reported;  // what it had then
+    };
+    std::map<Actor, Lag> lagging_since;  // per actor it lacks writes of
+    TimeMs last_heard_ms = 0;
+  };
+  struct Waiting {
+    ClientRequest request;
+    TimeMs deadline_ms;
+  };
+
+  // Start: the actor, the counters, the applied vector, the tombstone table.
+  void load();
+  // The key's state as this node holds it (empty when it holds none).
+  KeyState load_state(const std::string& key);
+  // Stores the key's state: the keyspace record (the value it shows) with the state as metadata,
+  // or the tombstone table when nothing shows; nothing when it is empty.
+  void store_state(const std::string& key, KeyState state);
+
+  // Local writes.
+  void client_write(ClientRequest& request);
+  void vset(ClientRequest& request, const VSetCommand& command);
+  void vget(ClientRequest& request, const VGetCommand& command);
+  // Makes, applies and logs one local write to `key`; returns its dot.
+  Dot local_write(const std::string& key, proto::MlEntry::Kind kind, std::string value,
+                  TimeMs deadline_ms, int64_t delta, const CausalContext* replaces,
+                  const std::optional<HlcTimestamp>& seen_hlc, KeyState state);
+  // Applies one write, local or a peer's, to its key's state and logs it.
+  void apply_entry(const proto::MlEntry& entry, std::string bytes, KeyState* state = nullptr);
+
+  // Peers.
+  void receive_entries(const proto::MultiLeaderMessage& message);
+  void receive_status(const proto::MultiLeaderMessage& message);
+  void apply_pending();
+  bool deliverable(const proto::MlEntry& entry) const;
+  void send_status(NodeId to);
+  void send_entries(Peer& peer, const Actor& actor, uint64_t after);
+  void ship_fresh();
+  void heartbeat();
+  // Every member's reported vector's minimum: what every node has applied.
+  CausalContext stable() const;
+  void compact_and_collect();
+
+  // Reads and waits.
+  void serve_read(ClientRequest& request);
+  void serve_waiting();
+  bool covers_position(const CausalContext& applied, const Position& position) const;
+  void reply(const ClientRequest& request, Reply reply,
+             std::optional<SessionPosition> written = std::nullopt,
+             std::optional<SessionPosition> read_at = std::nullopt);
+  Position read_position() const;
+  void expire_due();
+
+  Options options_;
+  Rng rng_;
+  const StorageView& view_;
+  Keyspace keyspace_;
+  Ready pending_;
+  ReadyId last_taken_;
+  ReadyId durable_;
+  TimeMs wall_ms_ = 0;
+  TimeMs monotonic_ms_ = 0;
+  TimeMs next_heartbeat_ms_ = 0;
+  TimeMs next_sweep_ms_ = 0;
+
+  Actor self_;
+  uint64_t counter_ = 0;  // the last dot issued
+  CausalContext applied_;
+  HybridClock clock_;
+  bool meta_dirty_ = false;  // the counters and the vector go with the next batch
+  std::map<std::string, KeyState, std::less<>> tombstones_;
+  std::map<NodeId, Peer> peers_;
+  // Per actor, entries received ahead of what can be applied, by counter.
+  std::map<Actor, std::map<uint64_t, std::pair<proto::MlEntry, std::string>>> pending_entries_;
+  uint64_t pending_count_ = 0;
+  // This node's entries since the last ship, encoded, for the peers it is up to date with.
+  std::vector<std::pair<uint64_t, std::string>> fresh_;
+  CausalContext compacted_;  // per actor, log entries erased up to here
+  std::deque<Waiting> waiting_;
+  std::vector<std::string> written_keys_;
+
+  // Metrics.
+  uint64_t writes_ = 0;
+  uint64_t reads_ = 0;
+  uint64_t entries_applied_ = 0;
+  uint64_t entries_relayed_ = 0;
+  uint64_t entries_duplicate_ = 0;
+  uint64_t entries_dropped_ = 0;
+  uint64_t conflicts_discarded_ = 0;  // this node's own writes another concurrent one beat (lww)
+  // Discards in Readies not yet durable, by Ready: counted once durable, so that a crash that
+  // takes a discard back (it happens again after the restart) does not count it twice.
+  uint64_t discarded_unpersisted_ = 0;
+  std::deque<std::pair<ReadyId, uint64_t>> discards_in_flight_;
+  uint64_t entries_compacted_away_ = 0;  // a peer lacked entries every member was thought to have
+  uint64_t conflicts_resolved_ = 0;   // every concurrent register this node discarded (lww)
+  uint64_t siblings_refused_ = 0;
+  uint64_t siblings_over_cap_ = 0;  // keys merged from peers beyond siblings_max
+  uint64_t hlc_refused_ = 0;
+  uint64_t tombstones_collected_ = 0;
+  uint64_t expired_ = 0;
+  uint64_t malformed_ = 0;
+  uint64_t session_timeouts_ = 0;
+};
+
+}  // namespace replikv::core::multi_leader

@@ -1,0 +1,42 @@
+// Where the multi-leader replica keeps its own records (core/storage.h's columns), beside the
+// keyspace's data, expiry and state columns:
+//
+//   meta  "ml_incarnation"   this node's incarnation (u32, big-endian)
+//         "ml_counter"       the last dot counter it issued (u64)
+//         "ml_applied"       its applied version vector (position.h's text form)
+//         "ml_hlc"           its hybrid clock's last timestamp (u64 wall ms, u32 logical)
+//         "ml_tomb/<key>"    a deleted key's state, until every member has the delete
+//   log   node ‖ incarnation ‖ counter (u32, u32, u64, big-endian) → an encoded MlEntry, until
+//         every member has applied it
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "core/causality/dot_set.h"
+#include "core/encoding.h"
+
+namespace replikv::core::multi_leader {
+
+inline constexpr std::string_view meta_incarnation = "ml_incarnation";
+inline constexpr std::string_view meta_counter = "ml_counter";
+inline constexpr std::string_view meta_applied = "ml_applied";
+inline constexpr std::string_view meta_hlc = "ml_hlc";
+inline constexpr std::string_view meta_tombstone_prefix = "ml_tomb/";
+
+inline std::string tombstone_key(std::string_view key) {
+  std::string out(meta_tombstone_prefix);
+  out += key;
+  return out;
+}
+
+inline std::string log_key(const Actor& actor, uint64_t counter) {
+  std::string out;
+  out.reserve(16);
+  append_u32_be(out, actor.node);
+  append_u32_be(out, actor.incarnation);
+  append_u64_be(out, counter);
+  return out;
+}
+
+}  // namespace replikv::core::multi_leader

@@ -1,0 +1,183 @@
+// The multi-leader strategy at the seam (core/strategy.h): its keys, the Options they make, its
+// commands, sessions, and what each conflict policy promises.
+#include "core/multi_leader/strategy.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "core/assert.h"
+#include "core/multi_leader/commands.h"
+#include "core/multi_leader/position.h"
+#include "core/multi_leader/replica.h"
+
+namespace replikv::core::multi_leader {
+namespace {
+
+SettingSpec cluster_wide(SettingSpec spec) {
+  spec.cluster_wide = true;
+  return spec;
+}
+
+class MultiLeaderStrategy final : public Strategy {
+ public:
+  std::string_view name() const override { return "multi-leader"; }
+  std::string_view summary() const override {
+    return "every node takes writes and acknowledges after its own durable write; concurrent "
+           "writes resolved by last-writer-wins (lww) or kept as siblings; counters merge";
+  }
+
+  const std::vector<SettingSpec>& setting_specs() const override {
+    static const std::vector<SettingSpec> specs = {
+        cluster_wide(choice_setting(
+            "conflict",
+            "how concurrent writes to a key are resolved — \"lww\" (default: the later hybrid "
+            "timestamp wins, the other is discarded and counted) or \"siblings\" (both kept: GET "
+            "shows one, VGET every one, VSET merges)",
+            {"lww", "siblings"}, "lww")),
+        unsigned_setting("siblings_max",
+                         "a local write that would leave a key with more siblings than this is "
+                         "refused (default 32)",
+                         32, 1, 100000),
+        cluster_wide(unsigned_setting(
+            "max_clock_offset_ms",
+            "a peer's or client's timestamp further ahead of this node's clock is not taken by "
+            "it (counted in hlc_refused_total; default 500)",
+            500, 1, 86400000)),
+        unsigned_setting("heartbeat_interval_ms",
+                         "how often a node tells its peers what it has applied (default 100)", 100,
+                         1, 60000),
+        unsigned_setting("relay_after_ms",
+                         "a peer that has lacked another node's writes this long gets them from "
+                         "this node (default 300)",
+                         300, 1, 3600000),
+        unsigned_setting("request_timeout_ms",
+                         "how long a session read waits for this node to apply the session's "
+                         "writes before -TRYAGAIN (default 1000)",
+                         1000, 1, 3600000),
+    };
+    return specs;
+  }
+
+  std::optional<std::string> validate(const Settings&, const NodeContext& node) const override {
+    if (node.members.size() < 2) {
+      return "peers: multi-leader replicates between nodes; give it at least one peer";
+    }
+    return std::nullopt;
+  }
+
+  StrategyTraits traits(const Settings& settings) const override {
+    StrategyTraits traits;
+    traits.read_consistencies = {ReadConsistency::session, ReadConsistency::eventual};
+    const auto heartbeat = static_cast<TimeMs>(settings.number("heartbeat_interval_ms"));
+    traits.tick_interval_ms = std::max<TimeMs>(1, std::min<TimeMs>(100, heartbeat / 2));
+    traits.lag_known_within_ms = heartbeat;
+    traits.peer_silence_ms_max = heartbeat * 5;
+    return traits;
+  }
+
+  ReadOptions read_default(const Settings&) const override {
+    return {ReadConsistency::eventual, 0};
+  }
+
+  std::optional<std::string> refuse_read(const ReadOptions& read,
+                                         const Settings&) const override {
+    if (read.consistency == ReadConsistency::session ||
+        read.consistency == ReadConsistency::eventual ||
+        read.consistency == ReadConsistency::cluster_default) {
+      return std::nullopt;
+    }
+    return "multi-leader reads are eventual or session: every node takes writes, none can say it "
+           "has seen every acknowledged one (read at session for read-your-writes)";
+  }
+
+  std::optional<SessionPosition> parse_session(std::string_view text) const override {
+    const auto position = parse_position_text(text);
+    return position ? std::optional<SessionPosition>(encode_position(*position)) : std::nullopt;
+  }
+  std::string session_text(const SessionPosition& position) const override {
+    const auto decoded = decode_position(position);
+    return decoded ? position_text(*decoded) : std::string("?");
+  }
+  SessionPosition merge_sessions(const SessionPosition& a,
+                                 const SessionPosition& b) const override {
+    const auto first = decode_position(a), second = decode_position(b);
+    if (!first) return b;
+    if (!second) return a;
+    return encode_position(merge(*first, *second));
+  }
+  // A write's dot and timestamp, as its session position names them.
+  HistoryFields history_fields(const Reply& reply, const std::optional<SessionPosition>& position,
+                               bool write) const override {
+    if (!write || reply.outcome != Outcome::ok || !position) return {};
+    const auto decoded = decode_position(*position);
+    if (!decoded) return {};
+    return {{"position", "\"" + position_text(*decoded) + "\""}};
+  }
+
+  const std::vector<CommandSpec>& commands() const override { return command_specs(); }
+  std::variant<Request, Reply> parse_command(
+      const CommandSpec& spec, std::span<const std::string_view> argv) const override {
+    return multi_leader::parse_command(spec, argv);
+  }
+
+  std::unique_ptr<Replica> make_replica(const StorageView& storage, Rng rng,
+                                        const NodeContext& node,
+                                        const Settings& settings) const override {
+    Options options;
+    options.node_id = node.node;
+    options.members = node.members;
+    options.policy =
+        settings.text("conflict") == "siblings" ? ConflictPolicy::siblings : ConflictPolicy::lww;
+    options.siblings_max = settings.number("siblings_max");
+    options.max_clock_offset_ms = static_cast<TimeMs>(settings.number("max_clock_offset_ms"));
+    options.heartbeat_interval_ms = static_cast<TimeMs>(settings.number("heartbeat_interval_ms"));
+    options.relay_after_ms = static_cast<TimeMs>(settings.number("relay_after_ms"));
+    options.request_timeout_ms = static_cast<TimeMs>(settings.number("request_timeout_ms"));
+    options.cache_bytes_max = node.cache_bytes_max;
+    options.fsync_always = node.fsync_always;
+    return std::make_unique<MultiLeader>(storage, rng, options);
+  }
+
+  std::vector<ChaosPreset> chaos_presets() const override {
+    return {
+        {"multi-lww",
+         {{"conflict", "lww"}},
+         3,
+         "eventual",
+         "multi-leader: every node takes writes; concurrent ones resolved by the later "
+         "timestamp, the others discarded and counted"},
+        {"multi-siblings",
+         {{"conflict", "siblings"}},
+         3,
+         "eventual",
+         "multi-leader: every node takes writes; concurrent ones kept as siblings for the "
+         "client to merge"},
+    };
+  }
+
+  std::vector<std::string> expected_violations(const Settings&,
+                                               const RunConditions&) const override {
+    // Every node answers from what it has: reads miss writes taken elsewhere (stale, not
+    // linearizable), and a read may return the concurrent value that won rather than the
+    // session's own — measured, not promised. (The strategy's own promises — nothing lost
+    // silently, siblings exactly the concurrent writes — are judged by the checkers it names.)
+    return {"linearizable", "lost-writes", "stale-reads", "sessions"};
+  }
+
+  void simulation_settings(Settings& settings, const SimulationContext&) const override {
+    auto set = [&](std::string_view key, uint64_t value) {
+      const auto error = settings.set(key, std::to_string(value));
+      REPLIKV_ASSERT(!error, "a simulation default fits its rule");
+    };
+    set("heartbeat_interval_ms", 50);
+    set("relay_after_ms", 150);
+    set("request_timeout_ms", 300);
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Strategy> make_strategy() { return std::make_unique<MultiLeaderStrategy>(); }
+
+}  // namespace replikv::core::multi_leader

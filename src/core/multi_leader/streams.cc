@@ -1,0 +1,317 @@
+// The multi-leader replica's peer protocol: applying writes in causal order, shipping this
+// node's, relaying others', acknowledging, and forgetting what every member has.
+#include <algorithm>
+
+#include "core/assert.h"
+#include "core/encoding.h"
+#include "core/multi_leader/replica.h"
+#include "core/multi_leader/storage_keys.h"
+
+namespace replikv::core::multi_leader {
+namespace {
+
+// Entries received ahead of what can be applied are held up to this many (then dropped: the
+// sender sends them again when the receiver's acknowledgements show it lacks them).
+constexpr uint64_t pending_entries_max = 8192;
+
+CausalContext context_of(const google::protobuf::RepeatedPtrField<proto::MlPosition>& positions) {
+  CausalContext out;
+  for (const auto& position : positions) {
+    auto& slot = out[Actor{position.node(), position.incarnation()}];
+    slot = std::max(slot, position.counter());
+  }
+  return out;
+}
+
+void add_positions(const CausalContext& context,
+                   google::protobuf::RepeatedPtrField<proto::MlPosition>& out) {
+  for (const auto& [actor, counter] : context) {
+    auto& position = *out.Add();
+    position.set_node(actor.node);
+    position.set_incarnation(actor.incarnation);
+    position.set_counter(counter);
+  }
+}
+
+uint64_t at(const CausalContext& context, const Actor& actor) {
+  const auto it = context.find(actor);
+  return it == context.end() ? 0 : it->second;
+}
+
+}  // namespace
+
+void MultiLeader::apply_entry(const proto::MlEntry& entry, std::string bytes, KeyState* given) {
+  const Actor actor{entry.node(), entry.incarnation()};
+  const Dot dot{actor, entry.counter()};
+  uint64_t& have = applied_[actor];
+  REPLIKV_ASSERT(entry.counter() == have + 1, "an actor's writes apply in counter order, once");
+  KeyState state = given != nullptr ? std::move(*given) : load_state(entry.key());
+  const TimeMs deadline = entry.deadline_ms();
+  if (entry.kind() == proto::MlEntry::INCREMENT) {
+    state.increment(dot, {entry.delta(), deadline});
+  } else {
+    CausalContext replaces;
+    if (entry.replaces_given()) {
+      replaces = context_of(entry.replaces());
+    } else {
+      replaces = context_of(entry.deps());
+      if (dot.counter > 1) replaces[actor] = dot.counter - 1;
+    }
+    state.write(replaces, dot,
+                Register{{entry.hlc_wall_ms(), entry.hlc_logical()},
+                         entry.kind() == proto::MlEntry::TOMBSTONE, entry.value(), deadline});
+  }
+  if (options_.policy == ConflictPolicy::lww) {
+    for (const Dot& discarded : state.resolve_lww()) {
+      ++conflicts_resolved_;
+      if (discarded.actor.node == options_.node_id.value()) ++discarded_unpersisted_;
+    }
+  }
+  store_state(entry.key(), std::move(state));
+  have = dot.counter;
+  ++entries_applied_;
+  pending_.batch.put(Column::log, log_key(actor, dot.counter), std::move(bytes));
+  pending_.sync = std::max(pending_.sync, Sync::per_policy);
+  meta_dirty_ = true;
+}
+
+void MultiLeader::peer_message(const Message& message) {
+  proto::MultiLeaderMessage decoded;
+  if (!decoded.ParseFromString(message.payload) || decoded.from() != message.from.value() ||
+      !peers_.contains(message.from)) {
+    ++malformed_;
+    return;
+  }
+  if (const HlcTimestamp hlc{decoded.hlc_wall_ms(), decoded.hlc_logical()};
+      hlc.wall_ms != 0 && !clock_.observe(hlc, wall_ms_)) {
+    ++hlc_refused_;
+  }
+  switch (decoded.type()) {
+    case proto::MultiLeaderMessage::STATUS:
+      receive_status(decoded);
+      break;
+    case proto::MultiLeaderMessage::ENTRIES:
+      receive_entries(decoded);
+      break;
+    default:
+      ++malformed_;
+      break;
+  }
+}
+
+void MultiLeader::receive_status(const proto::MultiLeaderMessage& message) {
+  Peer& peer = peers_.at(NodeId(message.from()));
+  CausalContext reported = context_of(message.applied());
+  if (!peer.heard) {
+    // First word since this node started: it may have lost what was sent before, or have more.
+    peer.sent = reported;
+  }
+  peer.heard = true;
+  peer.last_heard_ms = monotonic_ms_;
+  for (const auto& [actor, counter] : reported) {
+    auto& sent = peer.sent[actor];
+    sent = std::max(sent, counter);
+  }
+  peer.reported = std::move(reported);
+  serve_waiting();
+}
+
+void MultiLeader::receive_entries(const proto::MultiLeaderMessage& message) {
+  for (const auto& bytes : message.entries()) {
+    proto::MlEntry entry;
+    if (!entry.ParseFromString(bytes) || entry.counter() == 0) {
+      ++malformed_;
+      continue;
+    }
+    const Actor actor{entry.node(), entry.incarnation()};
+    if (entry.counter() <= at(applied_, actor)) {
+      ++entries_duplicate_;
+      continue;
+    }
+    if (actor == self_) {
+      ++malformed_;  // this incarnation's writes beyond what it issued: not from this cluster
+      continue;
+    }
+    if (const HlcTimestamp hlc{entry.hlc_wall_ms(), entry.hlc_logical()};
+        !clock_.observe(hlc, wall_ms_)) {
+      ++hlc_refused_;
+    }
+    auto& queue = pending_entries_[actor];
+    if (queue.contains(entry.counter())) continue;
+    if (pending_count_ >= pending_entries_max) {
+      ++entries_dropped_;
+      continue;
+    }
+    const uint64_t counter = entry.counter();
+    queue.emplace(counter, std::make_pair(std::move(entry), bytes));
+    ++pending_count_;
+  }
+  apply_pending();
+  send_status(NodeId(message.from()));  // leaves once what it acknowledges is durable
+}
+
+bool MultiLeader::deliverable(const proto::MlEntry& entry) const {
+  for (const auto& dep : entry.deps()) {
+    if (at(applied_, Actor{dep.node(), dep.incarnation()}) < dep.counter()) return false;
+  }
+  return true;
+}
+
+// Applies every held entry that is next in its actor's stream and whose dependencies are applied,
+// until none is.
+void MultiLeader::apply_pending() {
+  bool progress = true;
+  bool any = false;
+  while (progress) {
+    progress = false;
+    for (auto it = pending_entries_.begin(); it != pending_entries_.end();) {
+      auto& queue = it->second;
+      while (!queue.empty()) {
+        auto first = queue.begin();
+        const uint64_t have = at(applied_, it->first);
+        if (first->first <= have) {
+          ++entries_duplicate_;
+        } else if (first->first == have + 1 && deliverable(first->second.first)) {
+          apply_entry(first->second.first, std::move(first->second.second));
+          progress = any = true;
+        } else {
+          break;
+        }
+        queue.erase(first);
+        --pending_count_;
+      }
+      it = queue.empty() ? pending_entries_.erase(it) : std::next(it);
+    }
+  }
+  if (any) serve_waiting();
+}
+
+void MultiLeader::send_status(NodeId to) {
+  proto::MultiLeaderMessage message;
+  message.set_type(proto::MultiLeaderMessage::STATUS);
+  message.set_from(options_.node_id.value());
+  message.set_incarnation(self_.incarnation);
+  add_positions(applied_, *message.mutable_applied());
+  message.set_hlc_wall_ms(clock_.last().wall_ms);
+  message.set_hlc_logical(clock_.last().logical);
+  pending_.messages.push_back({options_.node_id, to, message.SerializeAsString(), false});
+}
+
+// Sends `peer` the entries of `actor` after counter `after` that this node's log holds (what the
+// driver has applied), up to a message's worth.
+void MultiLeader::send_entries(Peer& peer, const Actor& actor, uint64_t after) {
+  proto::MultiLeaderMessage message;
+  message.set_type(proto::MultiLeaderMessage::ENTRIES);
+  message.set_from(options_.node_id.value());
+  message.set_incarnation(self_.incarnation);
+  const std::string start = log_key(actor, after + 1);
+  const std::string prefix = start.substr(0, 8);
+  uint64_t next = after + 1;
+  view_.scan(Column::log, start, [&](std::string_view key, std::string_view value) {
+    if (!key.starts_with(prefix) || key.size() != 16 || read_u64_be(key.substr(8)) != next) {
+      return false;  // another actor's, or a gap (compacted: the peer needs what is not kept)
+    }
+    message.add_entries(std::string(value));
+    ++next;
+    return static_cast<uint64_t>(message.entries_size()) < options_.entries_per_message_max;
+  });
+  if (message.entries_size() == 0) {
+    if (after + 1 <= compacted_[actor]) ++entries_compacted_away_;
+    return;
+  }
+  if (actor != self_) entries_relayed_ += static_cast<uint64_t>(message.entries_size());
+  auto& sent = peer.sent[actor];
+  sent = std::max(sent, next - 1);
+  message.set_hlc_wall_ms(clock_.last().wall_ms);
+  message.set_hlc_logical(clock_.last().logical);
+  pending_.messages.push_back({options_.node_id, peer.id, message.SerializeAsString(), false});
+}
+
+// This node's new entries, to every peer that has everything before them (the others catch up
+// from the log at the next heartbeat). They leave with the Ready that writes them: once durable.
+void MultiLeader::ship_fresh() {
+  if (fresh_.empty()) return;
+  const uint64_t first = fresh_.front().first;
+  const uint64_t last = fresh_.back().first;
+  for (auto& [id, peer] : peers_) {
+    auto& sent = peer.sent[self_];
+    if (sent + 1 != first) continue;
+    for (size_t begin = 0; begin < fresh_.size(); begin += options_.entries_per_message_max) {
+      proto::MultiLeaderMessage message;
+      message.set_type(proto::MultiLeaderMessage::ENTRIES);
+      message.set_from(options_.node_id.value());
+      message.set_incarnation(self_.incarnation);
+      const size_t end = std::min(fresh_.size(), begin + options_.entries_per_message_max);
+      for (size_t i = begin; i < end; ++i) message.add_entries(fresh_[i].second);
+      message.set_hlc_wall_ms(clock_.last().wall_ms);
+      message.set_hlc_logical(clock_.last().logical);
+      pending_.messages.push_back({options_.node_id, id, message.SerializeAsString(), false});
+    }
+    sent = last;
+  }
+  fresh_.clear();
+}
+
+// Every heartbeat: tell each peer where this node stands; send a peer what it has lacked for a
+// while — this node's writes, or another actor's (its origin may be out of the peer's reach) —
+// and forget what every member has.
+void MultiLeader::heartbeat() {
+  for (auto& [id, peer] : peers_) {
+    send_status(id);
+    if (!peer.heard) continue;
+    for (const auto& [actor, have] : applied_) {
+      const uint64_t reported = at(peer.reported, actor);
+      if (reported >= have) {
+        peer.lagging_since.erase(actor);
+        continue;
+      }
+      auto [lag, fresh] = peer.lagging_since.try_emplace(actor, Peer::Lag{monotonic_ms_, reported});
+      if (!fresh && lag->second.reported != reported) lag->second = {monotonic_ms_, reported};
+      // This node's own writes go at once to a peer it has not sent them to; anything else
+      // after relay_after_ms without progress.
+      const bool unsent = actor == self_ && at(peer.sent, actor) < have;
+      if (unsent || monotonic_ms_ - lag->second.since_ms >= options_.relay_after_ms) {
+        send_entries(peer, actor, reported);
+        lag->second.since_ms = monotonic_ms_;
+      }
+    }
+  }
+  compact_and_collect();
+}
+
+CausalContext MultiLeader::stable() const {
+  CausalContext out = applied_;
+  for (const auto& [id, peer] : peers_) {
+    if (!peer.heard) return {};
+    for (auto& [actor, counter] : out) counter = std::min(counter, at(peer.reported, actor));
+  }
+  return out;
+}
+
+// Log entries every member has applied are dropped; so are deleted keys whose tombstones every
+// member has applied (nothing a node can still deliver predates them).
+void MultiLeader::compact_and_collect() {
+  const CausalContext everyone = stable();
+  if (everyone.empty()) return;
+  for (const auto& [actor, counter] : everyone) {
+    uint64_t& done = compacted_[actor];
+    if (counter <= done) continue;
+    pending_.batch.erase_range(Column::log, log_key(actor, 0), log_key(actor, counter + 1));
+    done = counter;
+  }
+  std::vector<std::string> collectable;
+  for (const auto& [key, state] : tombstones_) {
+    if (std::all_of(state.registers.begin(), state.registers.end(),
+                    [&](const auto& entry) { return covers(everyone, entry.first); })) {
+      collectable.push_back(key);
+    }
+  }
+  for (const auto& key : collectable) {
+    KeyState state = tombstones_.at(key);
+    tombstones_collected_ += state.collect(everyone);
+    store_state(key, std::move(state));
+  }
+  if (!collectable.empty()) pending_.sync = std::max(pending_.sync, Sync::per_policy);
+}
+
+}  // namespace replikv::core::multi_leader
