@@ -53,6 +53,18 @@ void MultiLeader::load() {
     applied_ = *parsed;
   }
   if (counter_ > 0) applied_[self_] = counter_;
+  // What the log no longer holds, per actor: everything before its first entry kept.
+  for (const auto& [actor, counter] : applied_) {
+    uint64_t first = counter + 1;
+    view_.scan(Column::log, log_key(actor, 0), [&](std::string_view key, std::string_view) {
+      if (key.size() == 16 && read_u32_be(key) == actor.node &&
+          read_u32_be(key.substr(4)) == actor.incarnation) {
+        first = read_u64_be(key.substr(8));
+      }
+      return false;
+    });
+    compacted_[actor] = first - 1;
+  }
   if (const auto hlc = view_.get(Column::meta, meta_hlc); hlc && hlc->size() == 12) {
     clock_.restore({static_cast<TimeMs>(read_u64_be(*hlc)), read_u32_be(hlc->substr(8))});
   }
@@ -425,6 +437,7 @@ ReplicaStatus MultiLeader::status() const {
   status.expired_keys_total = expired_;
   status.replication_offset = LogIndex(counter_);
   status.malformed_messages_total = malformed_;
+  status.receiving_state = incoming_.has_value();
   for (const auto& [id, peer] : peers_) {
     FollowerStatus follower;
     follower.node = id;
@@ -480,6 +493,9 @@ ReplicaStatus MultiLeader::status() const {
                    "times a peer lacked writes this node had already dropped (it needs a state "
                    "transfer)",
                    entries_compacted_away_)
+          .counter("snapshots_sent_total", "state transfers started to peers", snapshots_sent_)
+          .counter("snapshots_installed_total", "state transfers received and joined",
+                   snapshots_installed_)
           .gauge("tombstones", "deleted keys remembered until every member has the delete",
                  static_cast<int64_t>(tombstones_.size()))
           .counter("tombstones_collected_total", "deletes every member had, forgotten",

@@ -59,6 +59,9 @@ struct Options {
   // How long a session read (or WAIT) waits for this node to apply what it needs.
   TimeMs request_timeout_ms = 1000;
   uint64_t entries_per_message_max = 256;
+  // A state transfer: record bytes per chunk, and chunks in flight to one peer.
+  uint64_t snapshot_chunk_bytes = 256 << 10;
+  uint64_t snapshot_chunks_inflight = 4;
   uint64_t cache_bytes_max = 64ull << 20;
   bool fsync_always = true;
   TimeMs expiry_sweep_interval_ms = 100;
@@ -86,6 +89,22 @@ class MultiLeader final : public Replica {
   Actor actor() const { return self_; }
 
  private:
+  // A state transfer to a peer that lacks writes no longer kept.
+  struct OutgoingSnapshot {
+    uint64_t id = 0;
+    std::vector<std::string> chunks;  // encoded messages
+    size_t acked = 0;                 // chunks the peer has
+    size_t sent = 0;
+    TimeMs progress_ms = 0;
+  };
+  // One being received.
+  struct IncomingSnapshot {
+    NodeId from;
+    uint64_t id = 0;
+    uint64_t next = 0;
+    std::map<std::string, std::string> records;  // key → encoded KeyState
+    TimeMs heard_ms = 0;                         // when its last chunk came
+  };
   struct Peer {
     NodeId id;
     bool heard = false;
@@ -97,6 +116,8 @@ class MultiLeader final : public Replica {
     };
     std::map<Actor, Lag> lagging_since;  // per actor it lacks writes of
     TimeMs last_heard_ms = 0;
+    bool needs_snapshot = false;
+    std::optional<OutgoingSnapshot> snapshot;
   };
   struct Waiting {
     ClientRequest request;
@@ -131,6 +152,12 @@ class MultiLeader final : public Replica {
   void send_entries(Peer& peer, const Actor& actor, uint64_t after);
   void ship_fresh();
   void heartbeat();
+  // State transfers.
+  void start_snapshot(Peer& peer);
+  void send_snapshot_chunks(Peer& peer);
+  void receive_snapshot(const proto::MultiLeaderMessage& message);
+  void receive_snapshot_ack(const proto::MultiLeaderMessage& message);
+  void install_snapshot(const CausalContext& vector);
   // Every member's reported vector's minimum: what every node has applied.
   CausalContext stable() const;
   void compact_and_collect();
@@ -171,6 +198,8 @@ class MultiLeader final : public Replica {
   std::vector<std::pair<uint64_t, std::string>> fresh_;
   CausalContext compacted_;  // per actor, log entries erased up to here
   std::deque<Waiting> waiting_;
+  std::optional<IncomingSnapshot> incoming_;
+  uint64_t snapshots_started_ = 0;
   std::vector<std::string> written_keys_;
 
   // Metrics.
@@ -186,6 +215,8 @@ class MultiLeader final : public Replica {
   uint64_t discarded_unpersisted_ = 0;
   std::deque<std::pair<ReadyId, uint64_t>> discards_in_flight_;
   uint64_t entries_compacted_away_ = 0;  // a peer lacked entries every member was thought to have
+  uint64_t snapshots_sent_ = 0;
+  uint64_t snapshots_installed_ = 0;
   uint64_t conflicts_resolved_ = 0;   // every concurrent register this node discarded (lww)
   uint64_t siblings_refused_ = 0;
   uint64_t siblings_over_cap_ = 0;  // keys merged from peers beyond siblings_max

@@ -55,6 +55,13 @@ class MultiLeaderStrategy final : public Strategy {
                          "how long a session read waits for this node to apply the session's "
                          "writes before -TRYAGAIN (default 1000)",
                          1000, 1, 3600000),
+        unsigned_setting("snapshot_chunk_bytes",
+                         "record bytes in one chunk of a state transfer to a peer that lacks "
+                         "writes no longer kept (default 262144)",
+                         256 << 10, 1, 256ull << 20),
+        unsigned_setting("snapshot_chunks_inflight",
+                         "chunks of a state transfer in flight to one peer at most (default 4)", 4,
+                         1, 1024),
     };
     return specs;
   }
@@ -73,6 +80,7 @@ class MultiLeaderStrategy final : public Strategy {
     traits.tick_interval_ms = std::max<TimeMs>(1, std::min<TimeMs>(100, heartbeat / 2));
     traits.lag_known_within_ms = heartbeat;
     traits.peer_silence_ms_max = heartbeat * 5;
+    traits.fault_kinds = {"disk"};
     return traits;
   }
 
@@ -134,6 +142,8 @@ class MultiLeaderStrategy final : public Strategy {
     options.heartbeat_interval_ms = static_cast<TimeMs>(settings.number("heartbeat_interval_ms"));
     options.relay_after_ms = static_cast<TimeMs>(settings.number("relay_after_ms"));
     options.request_timeout_ms = static_cast<TimeMs>(settings.number("request_timeout_ms"));
+    options.snapshot_chunk_bytes = settings.number("snapshot_chunk_bytes");
+    options.snapshot_chunks_inflight = settings.number("snapshot_chunks_inflight");
     options.cache_bytes_max = node.cache_bytes_max;
     options.fsync_always = node.fsync_always;
     return std::make_unique<MultiLeader>(storage, rng, options);
@@ -173,6 +183,7 @@ class MultiLeaderStrategy final : public Strategy {
     set("heartbeat_interval_ms", 50);
     set("relay_after_ms", 150);
     set("request_timeout_ms", 300);
+    set("snapshot_chunk_bytes", 200);
   }
 };
 

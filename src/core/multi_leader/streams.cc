@@ -93,6 +93,12 @@ void MultiLeader::peer_message(const Message& message) {
     case proto::MultiLeaderMessage::ENTRIES:
       receive_entries(decoded);
       break;
+    case proto::MultiLeaderMessage::SNAPSHOT:
+      receive_snapshot(decoded);
+      break;
+    case proto::MultiLeaderMessage::SNAPSHOT_ACK:
+      receive_snapshot_ack(decoded);
+      break;
     default:
       ++malformed_;
       break;
@@ -216,7 +222,10 @@ void MultiLeader::send_entries(Peer& peer, const Actor& actor, uint64_t after) {
     return static_cast<uint64_t>(message.entries_size()) < options_.entries_per_message_max;
   });
   if (message.entries_size() == 0) {
-    if (after + 1 <= compacted_[actor]) ++entries_compacted_away_;
+    if (after + 1 <= at(compacted_, actor)) {
+      ++entries_compacted_away_;
+      peer.needs_snapshot = true;
+    }
     return;
   }
   if (actor != self_) entries_relayed_ += static_cast<uint64_t>(message.entries_size());
@@ -256,9 +265,26 @@ void MultiLeader::ship_fresh() {
 // while — this node's writes, or another actor's (its origin may be out of the peer's reach) —
 // and forget what every member has.
 void MultiLeader::heartbeat() {
+  // A transfer whose sender went quiet (it restarted, or gave up) is dropped; it starts again.
+  if (incoming_ && monotonic_ms_ - incoming_->heard_ms > 4 * options_.relay_after_ms) {
+    incoming_.reset();
+  }
   for (auto& [id, peer] : peers_) {
     send_status(id);
     if (!peer.heard) continue;
+    if (peer.snapshot) {
+      // A transfer under way: on from what the peer has, when it stopped acknowledging.
+      if (monotonic_ms_ - peer.snapshot->progress_ms >= options_.relay_after_ms) {
+        peer.snapshot->sent = peer.snapshot->acked;
+        peer.snapshot->progress_ms = monotonic_ms_;
+        send_snapshot_chunks(peer);
+      }
+      continue;
+    }
+    if (peer.needs_snapshot) {
+      start_snapshot(peer);
+      continue;
+    }
     for (const auto& [actor, have] : applied_) {
       const uint64_t reported = at(peer.reported, actor);
       if (reported >= have) {

@@ -1,0 +1,185 @@
+// State transfer between multi-leader nodes: a peer that lacks writes this node has dropped from
+// its log (every member had them — then it lost them: a disk replaced, or a crash under fsync
+// "never") gets this node's whole state, frozen at one point, in chunks, and joins it into its
+// own (KeyState::join): its own writes not yet shipped survive, and what this node had
+// superseded or collected is dropped there too. The chunks are built when the transfer starts
+// and kept until the peer has them all (docs/multi-leader.md, "State transfer").
+#include <algorithm>
+
+#include "core/assert.h"
+#include "core/encoding.h"
+#include "core/multi_leader/replica.h"
+#include "core/multi_leader/storage_keys.h"
+
+namespace replikv::core::multi_leader {
+namespace {
+
+void add_positions(const CausalContext& context,
+                   google::protobuf::RepeatedPtrField<proto::MlPosition>& out) {
+  for (const auto& [actor, counter] : context) {
+    auto& position = *out.Add();
+    position.set_node(actor.node);
+    position.set_incarnation(actor.incarnation);
+    position.set_counter(counter);
+  }
+}
+
+}  // namespace
+
+void MultiLeader::start_snapshot(Peer& peer) {
+  const auto frozen = view_.snapshot();
+  CausalContext vector;
+  if (const auto applied = frozen->get(Column::meta, meta_applied)) {
+    const auto parsed = parse_context_text(*applied);
+    REPLIKV_ASSERT(parsed.has_value(), "the stored applied vector parses");
+    vector = *parsed;
+  }
+  OutgoingSnapshot snapshot;
+  snapshot.id = (uint64_t{self_.incarnation} << 32) | ++snapshots_started_;
+  snapshot.progress_ms = monotonic_ms_;
+  proto::MultiLeaderMessage chunk;
+  uint64_t bytes = 0;
+  const auto flush = [&](bool last) {
+    chunk.set_type(proto::MultiLeaderMessage::SNAPSHOT);
+    chunk.set_from(options_.node_id.value());
+    chunk.set_incarnation(self_.incarnation);
+    chunk.set_snapshot_id(snapshot.id);
+    chunk.set_chunk(snapshot.chunks.size());
+    chunk.set_last(last);
+    if (last) add_positions(vector, *chunk.mutable_snapshot_vector());
+    snapshot.chunks.push_back(chunk.SerializeAsString());
+    chunk.Clear();
+    bytes = 0;
+  };
+  const auto add = [&](std::string_view key, std::string_view state) {
+    auto& record = *chunk.add_records();
+    record.set_key(std::string(key));
+    record.set_state(std::string(state));
+    bytes += key.size() + state.size();
+    if (bytes >= options_.snapshot_chunk_bytes) flush(false);
+  };
+  frozen->scan(Column::data, {}, [&](std::string_view key, std::string_view value) {
+    const auto stored = decode_value(value);
+    REPLIKV_ASSERT(stored.has_value(), "a stored record decodes");
+    if (!stored->metadata.empty()) add(user_key_of(key), stored->metadata);
+    return true;
+  });
+  frozen->scan(Column::meta, meta_tombstone_prefix, [&](std::string_view key, std::string_view value) {
+    if (!key.starts_with(meta_tombstone_prefix)) return false;
+    add(key.substr(meta_tombstone_prefix.size()), value);
+    return true;
+  });
+  flush(true);
+  ++snapshots_sent_;
+  peer.needs_snapshot = false;
+  peer.snapshot = std::move(snapshot);
+  send_snapshot_chunks(peer);
+}
+
+void MultiLeader::send_snapshot_chunks(Peer& peer) {
+  auto& snapshot = *peer.snapshot;
+  const size_t window = std::max<size_t>(1, options_.snapshot_chunks_inflight);
+  snapshot.sent = std::max(snapshot.sent, snapshot.acked);
+  while (snapshot.sent < snapshot.chunks.size() && snapshot.sent < snapshot.acked + window) {
+    pending_.messages.push_back(
+        {options_.node_id, peer.id, snapshot.chunks[snapshot.sent], false});
+    ++snapshot.sent;
+  }
+}
+
+void MultiLeader::receive_snapshot_ack(const proto::MultiLeaderMessage& message) {
+  Peer& peer = peers_.at(NodeId(message.from()));
+  if (!peer.snapshot || peer.snapshot->id != message.snapshot_id()) return;
+  auto& snapshot = *peer.snapshot;
+  // The receiver's word is what counts: it may have lost what it had (a restart), and then it
+  // starts again from the first chunk.
+  const size_t next = std::min<size_t>(message.chunk(), snapshot.chunks.size());
+  if (next < snapshot.acked) snapshot.sent = next;
+  if (next != snapshot.acked) snapshot.progress_ms = monotonic_ms_;
+  snapshot.acked = next;
+  if (snapshot.acked >= snapshot.chunks.size()) {
+    peer.snapshot.reset();
+    return;
+  }
+  send_snapshot_chunks(peer);
+}
+
+void MultiLeader::receive_snapshot(const proto::MultiLeaderMessage& message) {
+  const NodeId from(message.from());
+  if (message.chunk() == 0 && (!incoming_ || incoming_->from != from ||
+                               incoming_->id != message.snapshot_id())) {
+    incoming_ = IncomingSnapshot{from, message.snapshot_id(), 0, {}, 0};  // a new one replaces any
+  }
+  if (incoming_ && incoming_->from == from && incoming_->id == message.snapshot_id() &&
+      incoming_->next == message.chunk()) {
+    for (const auto& record : message.records()) {
+      incoming_->records.insert_or_assign(record.key(), record.state());
+    }
+    ++incoming_->next;
+    incoming_->heard_ms = monotonic_ms_;
+    if (message.last()) {
+      CausalContext vector;
+      for (const auto& position : message.snapshot_vector()) {
+        auto& slot = vector[Actor{position.node(), position.incarnation()}];
+        slot = std::max(slot, position.counter());
+      }
+      install_snapshot(vector);
+    }
+  }
+  // Where the receiver stands, whatever arrived: the sender goes on from there.
+  proto::MultiLeaderMessage ack;
+  ack.set_type(proto::MultiLeaderMessage::SNAPSHOT_ACK);
+  ack.set_from(options_.node_id.value());
+  ack.set_incarnation(self_.incarnation);
+  ack.set_snapshot_id(message.snapshot_id());
+  const bool ours = incoming_ && incoming_->from == from && incoming_->id == message.snapshot_id();
+  ack.set_chunk(ours ? incoming_->next : (message.last() ? message.chunk() + 1 : 0));
+  if (ours && message.last() && incoming_->next == message.chunk() + 1) incoming_.reset();
+  pending_.messages.push_back({options_.node_id, from, ack.SerializeAsString(), false});
+}
+
+// Joins the received state into this node's: every key either side holds.
+void MultiLeader::install_snapshot(const CausalContext& vector) {
+  auto& records = incoming_->records;
+  std::vector<std::string> local;
+  keyspace_.visit([&](std::string_view, std::string_view user_key, std::string_view,
+                      std::optional<TimeMs>, std::string_view) {
+    if (!records.contains(std::string(user_key))) local.emplace_back(user_key);
+    return true;
+  });
+  for (const auto& [key, state] : tombstones_) {
+    if (!records.contains(key)) local.push_back(key);
+  }
+  const auto join_key = [&](const std::string& key, const KeyState& theirs) {
+    KeyState joined = KeyState::join(load_state(key), applied_, theirs, vector);
+    if (options_.policy == ConflictPolicy::lww) {
+      for (const Dot& discarded : joined.resolve_lww()) {
+        ++conflicts_resolved_;
+        if (discarded.actor.node == options_.node_id.value()) ++discarded_unpersisted_;
+      }
+    }
+    store_state(key, std::move(joined));
+  };
+  for (const auto& [key, bytes] : records) {
+    const auto theirs = KeyState::decode(bytes);
+    if (!theirs) {
+      ++malformed_;
+      continue;
+    }
+    join_key(key, *theirs);
+  }
+  for (const auto& key : local) join_key(key, KeyState{});
+  for (const auto& [actor, counter] : vector) {
+    REPLIKV_ASSERT(actor != self_ || counter <= counter_,
+                   "no peer holds writes of this incarnation it never issued");
+    auto& have = applied_[actor];
+    have = std::max(have, counter);
+  }
+  ++snapshots_installed_;
+  meta_dirty_ = true;
+  pending_.sync = std::max(pending_.sync, Sync::per_policy);
+  apply_pending();  // held entries now applied count as duplicates, or apply next
+  serve_waiting();
+}
+
+}  // namespace replikv::core::multi_leader
