@@ -40,7 +40,8 @@ void MultiLeader::load() {
     counter_ = counter && counter->size() == 8 ? read_u64_be(*counter) : 0;
   } else {
     uint32_t fresh = 0;
-    const uint32_t previous = incarnation && incarnation->size() == 4 ? read_u32_be(*incarnation) : 0;
+    const uint32_t previous =
+        incarnation && incarnation->size() == 4 ? read_u32_be(*incarnation) : 0;
     while (fresh == 0 || fresh == previous) fresh = static_cast<uint32_t>(rng_.next_u64());
     self_ = {options_.node_id.value(), fresh};
     counter_ = 0;
@@ -68,13 +69,15 @@ void MultiLeader::load() {
   if (const auto hlc = view_.get(Column::meta, meta_hlc); hlc && hlc->size() == 12) {
     clock_.restore({static_cast<TimeMs>(read_u64_be(*hlc)), read_u32_be(hlc->substr(8))});
   }
-  view_.scan(Column::meta, meta_tombstone_prefix, [&](std::string_view key, std::string_view value) {
-    if (!key.starts_with(meta_tombstone_prefix)) return false;
-    auto state = KeyState::decode(value);
-    REPLIKV_ASSERT(state.has_value(), "a stored tombstone decodes");
-    tombstones_.emplace(std::string(key.substr(meta_tombstone_prefix.size())), std::move(*state));
-    return true;
-  });
+  view_.scan(Column::meta, meta_tombstone_prefix,
+             [&](std::string_view key, std::string_view value) {
+               if (!key.starts_with(meta_tombstone_prefix)) return false;
+               auto state = KeyState::decode(value);
+               REPLIKV_ASSERT(state.has_value(), "a stored tombstone decodes");
+               tombstones_.emplace(std::string(key.substr(meta_tombstone_prefix.size())),
+                                   std::move(*state));
+               return true;
+             });
 }
 
 KeyState MultiLeader::load_state(const std::string& key) {
@@ -99,10 +102,10 @@ void MultiLeader::store_state(const std::string& key, KeyState state) {
         state.live(wall_ms_).size() > options_.siblings_max) {
       ++siblings_over_cap_;
     }
-    keyspace_.put(key, rendered->value,
-                  rendered->deadline_ms != 0 ? std::optional<TimeMs>(rendered->deadline_ms)
-                                             : std::nullopt,
-                  state.encode());
+    keyspace_.put(
+        key, rendered->value,
+        rendered->deadline_ms != 0 ? std::optional<TimeMs>(rendered->deadline_ms) : std::nullopt,
+        state.encode());
     return;
   }
   keyspace_.remove(key);
@@ -146,9 +149,8 @@ void MultiLeader::client_request(ClientRequest request) {
       request.request,
       Overloaded{[&](const WaitRequest& wait) {
                    const TimeMs timeout = wait.timeout_ms;
-                   waiting_.push_back({std::move(request), timeout == 0
-                                                               ? INT64_MAX
-                                                               : monotonic_ms_ + timeout});
+                   waiting_.push_back(
+                       {std::move(request), timeout == 0 ? INT64_MAX : monotonic_ms_ + timeout});
                    serve_waiting();
                  },
                  [&](const StrategyCommand& command) {
@@ -247,11 +249,13 @@ void MultiLeader::vget(ClientRequest& request, const VGetCommand& command) {
   ++reads_;
   KeyState state = load_state(command.key);
   std::vector<Reply> values;
-  for (const auto* sibling : state.live(wall_ms_)) values.push_back(Reply::bulk(sibling->second.value));
+  for (const auto* sibling : state.live(wall_ms_))
+    values.push_back(Reply::bulk(sibling->second.value));
   // A counter shows as one value: its registers' winner plus the increments.
   if (!state.increments.empty()) {
     values.clear();
-    if (const auto rendered = state.render(wall_ms_)) values.push_back(Reply::bulk(rendered->value));
+    if (const auto rendered = state.render(wall_ms_))
+      values.push_back(Reply::bulk(rendered->value));
   }
   reply(request,
         Reply::array({Reply::bulk(context_text(applied_)), Reply::array(std::move(values))}),
@@ -356,8 +360,8 @@ void MultiLeader::serve_waiting() {
 void MultiLeader::reply(const ClientRequest& request, Reply reply,
                         std::optional<SessionPosition> written,
                         std::optional<SessionPosition> read_at) {
-  pending_.replies.push_back(
-      {request.connection, request.sequence, std::move(reply), std::move(written), std::move(read_at)});
+  pending_.replies.push_back({request.connection, request.sequence, std::move(reply),
+                              std::move(written), std::move(read_at)});
 }
 
 Position MultiLeader::read_position() const { return {applied_, clock_.last()}; }

@@ -68,7 +68,6 @@ struct Options {
   uint64_t expiry_sweep_keys_max = 200;
 };
 
-
 class MultiLeader final : public Replica {
  public:
   // `view` must outlive the replica.
@@ -217,7 +216,7 @@ class MultiLeader final : public Replica {
   uint64_t entries_compacted_away_ = 0;  // a peer lacked entries every member was thought to have
   uint64_t snapshots_sent_ = 0;
   uint64_t snapshots_installed_ = 0;
-  uint64_t conflicts_resolved_ = 0;   // every concurrent register this node discarded (lww)
+  uint64_t conflicts_resolved_ = 0;  // every concurrent register this node discarded (lww)
   uint64_t siblings_refused_ = 0;
   uint64_t siblings_over_cap_ = 0;  // keys merged from peers beyond siblings_max
   uint64_t hlc_refused_ = 0;

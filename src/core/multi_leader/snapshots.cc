@@ -64,11 +64,12 @@ void MultiLeader::start_snapshot(Peer& peer) {
     if (!stored->metadata.empty()) add(user_key_of(key), stored->metadata);
     return true;
   });
-  frozen->scan(Column::meta, meta_tombstone_prefix, [&](std::string_view key, std::string_view value) {
-    if (!key.starts_with(meta_tombstone_prefix)) return false;
-    add(key.substr(meta_tombstone_prefix.size()), value);
-    return true;
-  });
+  frozen->scan(Column::meta, meta_tombstone_prefix,
+               [&](std::string_view key, std::string_view value) {
+                 if (!key.starts_with(meta_tombstone_prefix)) return false;
+                 add(key.substr(meta_tombstone_prefix.size()), value);
+                 return true;
+               });
   flush(true);
   ++snapshots_sent_;
   peer.needs_snapshot = false;
@@ -81,8 +82,7 @@ void MultiLeader::send_snapshot_chunks(Peer& peer) {
   const size_t window = std::max<size_t>(1, options_.snapshot_chunks_inflight);
   snapshot.sent = std::max(snapshot.sent, snapshot.acked);
   while (snapshot.sent < snapshot.chunks.size() && snapshot.sent < snapshot.acked + window) {
-    pending_.messages.push_back(
-        {options_.node_id, peer.id, snapshot.chunks[snapshot.sent], false});
+    pending_.messages.push_back({options_.node_id, peer.id, snapshot.chunks[snapshot.sent], false});
     ++snapshot.sent;
   }
 }
@@ -106,8 +106,8 @@ void MultiLeader::receive_snapshot_ack(const proto::MultiLeaderMessage& message)
 
 void MultiLeader::receive_snapshot(const proto::MultiLeaderMessage& message) {
   const NodeId from(message.from());
-  if (message.chunk() == 0 && (!incoming_ || incoming_->from != from ||
-                               incoming_->id != message.snapshot_id())) {
+  if (message.chunk() == 0 &&
+      (!incoming_ || incoming_->from != from || incoming_->id != message.snapshot_id())) {
     incoming_ = IncomingSnapshot{from, message.snapshot_id(), 0, {}, 0};  // a new one replaces any
   }
   if (incoming_ && incoming_->from == from && incoming_->id == message.snapshot_id() &&

@@ -88,8 +88,7 @@ class MultiLeaderStrategy final : public Strategy {
     return {ReadConsistency::eventual, 0};
   }
 
-  std::optional<std::string> refuse_read(const ReadOptions& read,
-                                         const Settings&) const override {
+  std::optional<std::string> refuse_read(const ReadOptions& read, const Settings&) const override {
     if (read.consistency == ReadConsistency::session ||
         read.consistency == ReadConsistency::eventual ||
         read.consistency == ReadConsistency::cluster_default) {

@@ -59,7 +59,9 @@ void MultiLeader::apply_entry(const proto::MlEntry& entry, std::string bytes, Ke
     }
     state.write(replaces, dot,
                 Register{{entry.hlc_wall_ms(), entry.hlc_logical()},
-                         entry.kind() == proto::MlEntry::TOMBSTONE, entry.value(), deadline});
+                         entry.kind() == proto::MlEntry::TOMBSTONE,
+                         entry.value(),
+                         deadline});
   }
   if (options_.policy == ConflictPolicy::lww) {
     for (const Dot& discarded : state.resolve_lww()) {

@@ -1,0 +1,177 @@
+"""Three real nodes with strategy "multi-leader", started by `replikv cluster`, on loopback.
+
+What a user relies on: every node takes writes, also while cut off from the others; after a
+partition of 1 | 2 heals every node holds the same data (DEBUG DIGEST); under `siblings` both
+sides' values of a key written on both sides are kept (VGET), and VSET with VGET's context
+resolves them everywhere; under `lww` one value wins on every node and the discarded write is
+counted exactly once; counters sum every increment from both sides; a key deleted on one side
+stays deleted; bad input gets a clear error.
+"""
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import unittest
+
+import redis
+
+from harness import BINARY, HOST, free_cluster_base, info
+
+
+def wait_until(predicate, timeout_s, what):
+    deadline = time.monotonic() + timeout_s
+    last_error = None
+    while time.monotonic() < deadline:
+        try:
+            value = predicate()
+            if value:
+                return value
+        except (redis.RedisError, OSError) as error:
+            last_error = error
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout_s}s waiting for {what} (last error: {last_error})")
+
+
+class MultiLeaderCluster:
+    def __init__(self, conflict):
+        self.dir = tempfile.mkdtemp(prefix="replikv-multi-")
+        self.base = free_cluster_base(3)
+        self.conflict = conflict
+
+    def cli(self, *args):
+        result = subprocess.run([BINARY, "cluster", *args, "--dir", self.dir], capture_output=True, text=True,
+                                timeout=120)
+        if result.returncode != 0:
+            raise AssertionError(f"replikv cluster {' '.join(args)} exited {result.returncode}:\n"
+                                 f"{result.stdout}\n{result.stderr}")
+        return result
+
+    def start(self):
+        self.cli("start", "--nodes", "3", "--port", str(self.base), "--strategy", "multi-leader",
+                 "--conflict", self.conflict, "--test-faults")
+        return self
+
+    def client(self, node):
+        return redis.Redis(host=HOST, port=self.base + node - 1, socket_timeout=15)
+
+    def replication(self, node):
+        return info(self.client(node), "replication")
+
+    def partition(self, alone):
+        """Cuts node `alone` off from the two others, both ways."""
+        self.client(alone).execute_command("FAULT", "CUT", "*")
+        for node in (1, 2, 3):
+            if node != alone:
+                self.client(node).execute_command("FAULT", "CUT", str(alone))
+
+    def heal(self):
+        for node in (1, 2, 3):
+            self.client(node).execute_command("FAULT", "HEAL")
+
+    def converged(self):
+        digests = {self.client(n).execute_command("DEBUG", "DIGEST") for n in (1, 2, 3)}
+        vectors = {self.replication(n)["replikv_applied_vector"] for n in (1, 2, 3)}
+        return len(digests) == 1 and len(vectors) == 1
+
+    def stop(self):
+        subprocess.run([BINARY, "cluster", "stop", "--dir", self.dir], capture_output=True, timeout=120)
+        for node in (1, 2, 3):
+            try:
+                with open(os.path.join(self.dir, f"n{node}", "replikv.pid")) as f:
+                    os.kill(int(f.read()), signal.SIGKILL)
+            except (OSError, ValueError):
+                pass
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def partitioned_writes(cluster):
+    """Before: a=1, gone=x everywhere. During 1 | 2,3: both sides write k and count; n2 deletes
+    `gone`; n1 writes only-left. Returns once every node has converged after the heal."""
+    c1 = cluster.client(1)
+    c1.set("a", "1")
+    c1.set("gone", "x")
+    wait_until(lambda: all(cluster.client(n).get("gone") == b"x" for n in (1, 2, 3)), 30, "the first writes everywhere")
+    cluster.partition(1)
+    # Both sides take writes while cut off: multi-leader stays available.
+    assert c1.set("k", "left")
+    assert cluster.client(2).set("k", "right")
+    for _ in range(3):
+        c1.incr("count")
+    cluster.client(3).incrby("count", 4)
+    cluster.client(2).decr("count")
+    assert cluster.client(2).delete("gone") == 1
+    c1.set("only-left", "L")
+    assert c1.get("gone") == b"x"  # n1 has not heard of the delete
+    cluster.heal()
+    wait_until(cluster.converged, 30, "every node converged after the heal")
+
+
+class SiblingsTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.cluster = MultiLeaderCluster("siblings").start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.cluster.stop()
+
+    def test_a_partition_heals_into_siblings_that_vset_resolves(self):
+        cluster = self.cluster
+        partitioned_writes(cluster)
+        for node in (1, 2, 3):
+            c = cluster.client(node)
+            context, values = c.execute_command("VGET", "k")
+            self.assertEqual(sorted(values), [b"left", b"right"], f"n{node} keeps both concurrent values")
+            self.assertIn(c.get("k"), (b"left", b"right"))
+            self.assertEqual(c.get("count"), b"6", "3 + 4 - 1: every increment from both sides")
+            self.assertIsNone(c.get("gone"), "the delete holds after the heal")
+            self.assertEqual(c.get("only-left"), b"L")
+        # GET's winner is the same on every node.
+        self.assertEqual(len({cluster.client(n).get("k") for n in (1, 2, 3)}), 1)
+        # The client merges and writes back with the context it read: one value everywhere.
+        context, _ = cluster.client(3).execute_command("VGET", "k")
+        self.assertEqual(cluster.client(3).execute_command("VSET", "k", context, "left+right"), b"OK")
+        wait_until(lambda: all(cluster.client(n).execute_command("VGET", "k")[1] == [b"left+right"]
+                               for n in (1, 2, 3)), 30, "the merge everywhere")
+        self.assertEqual(int(cluster.replication(1)["replikv_conflicts_discarded_total"]), 0)
+
+    def test_bad_input_gets_a_clear_error_and_the_node_stays_up(self):
+        c = self.cluster.client(1)
+        with self.assertRaisesRegex(redis.ResponseError, "not a causal context"):
+            c.execute_command("VSET", "k", "nonsense", "v")
+        with self.assertRaisesRegex(redis.ResponseError, "eventual or session"):
+            c.execute_command("CONSISTENCY", "linearizable")
+        with self.assertRaisesRegex(redis.ResponseError, "wrong number of arguments"):
+            c.execute_command("VGET")
+        self.assertTrue(c.ping())
+
+
+class LastWriterWinsTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.cluster = MultiLeaderCluster("lww").start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.cluster.stop()
+
+    def test_a_partition_heals_into_one_value_and_the_loser_is_counted(self):
+        cluster = self.cluster
+        partitioned_writes(cluster)
+        values = {cluster.client(n).get("k") for n in (1, 2, 3)}
+        self.assertEqual(len(values), 1, "every node keeps the same one value")
+        self.assertIn(values.pop(), (b"left", b"right"))
+        for node in (1, 2, 3):
+            _, kept = cluster.client(node).execute_command("VGET", "k")
+            self.assertEqual(len(kept), 1)
+            self.assertEqual(cluster.client(node).get("count"), b"6")
+            self.assertIsNone(cluster.client(node).get("gone"))
+        # The discarded write is counted once, at the node that took it.
+        discarded = lambda: sum(int(cluster.replication(n)["replikv_conflicts_discarded_total"]) for n in (1, 2, 3))
+        wait_until(lambda: discarded() == 1, 30, "one discarded write counted")
+
+
+if __name__ == "__main__":
+    unittest.main()
