@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "check/anomalies.h"
+#include "check/causality.h"
 #include "check/linearizability.h"
 
 namespace replikv::check {
@@ -19,6 +20,13 @@ std::vector<HistoryChecker> builtin() {
       {"sessions", "read-your-writes and monotonic reads within each session", check_sessions},
       {"convergence", "every node's digest is equal once faults heal", check_convergence},
       {"availability", "the longest time no operation succeeded", check_availability},
+      {"superseded",
+       "every write that took effect is kept or was seen by one that superseded it; final "
+       "siblings are the causal frontier",
+       check_superseded},
+      {"lww-discards",
+       "last-writer-wins keeps one value per key and discards exactly the writes the nodes count",
+       check_lww_discards},
   };
 }
 

@@ -112,6 +112,43 @@ std::variant<History, ParseError> parse_history(std::istream& input) {
       history.last_heal_ns = time;
       continue;
     }
+    if (type == "made") {
+      if (!event.contains("key") || !event["key"].is_string())
+        return error("a made event needs a string \"key\"");
+      const auto value = to_value(event.value("value", json()));
+      if (!value) return error("a made event's value must be a JSON scalar");
+      MadeEvent made{event.contains("node") ? node_name(event["node"]) : std::string(),
+                     event["key"].get<std::string>(),
+                     *value,
+                     {},
+                     time};
+      for (const auto& [name, member] : event.items()) {
+        if (!is_defined_member(name)) made.fields.emplace(name, member.dump());
+      }
+      history.made.push_back(std::move(made));
+      continue;
+    }
+    if (type == "replica") {
+      if (!event.contains("event") || !event["event"].is_string())
+        return error("a replica event needs a string \"event\"");
+      ReplicaEvent replica{event.contains("node") ? node_name(event["node"]) : std::string(),
+                           event["event"].get<std::string>(),
+                           {},
+                           time};
+      for (const auto& [name, member] : event.items()) {
+        if (!is_defined_member(name) && name != "event")
+          replica.fields.emplace(name, member.dump());
+      }
+      history.replica_events.push_back(std::move(replica));
+      continue;
+    }
+    if (type == "counter") {
+      if (!event.contains("name") || !event["name"].is_string() || !event.contains("value") ||
+          !event["value"].is_number_integer())
+        return error("a counter event needs a string \"name\" and an integer \"value\"");
+      history.counters[event["name"].get<std::string>()] = event["value"].get<int64_t>();
+      continue;
+    }
     if (type == "nemesis") {
       if (!event.contains("value") || !event["value"].is_string())
         return error("a nemesis event needs a string \"value\"");
@@ -262,6 +299,33 @@ void write_digest(fmt::memory_buffer& out, int64_t node, std::string_view value,
   fmt::format_to(fmt::appender(out),
                  FMT_COMPILE("{{\"type\":\"digest\",\"node\":{},\"value\":{},\"time\":{}}}\n"),
                  node, value, time_ns);
+}
+
+void write_made(fmt::memory_buffer& out, int64_t node, std::string_view key, std::string_view value,
+                const std::vector<std::pair<std::string, std::string>>& fields, int64_t time_ns) {
+  fmt::format_to(fmt::appender(out),
+                 FMT_COMPILE("{{\"type\":\"made\",\"node\":{},\"key\":{},\"value\":{}"), node,
+                 json_string(key), value);
+  for (const auto& [name, json] : fields) {
+    fmt::format_to(fmt::appender(out), FMT_COMPILE(",{}:{}"), json_string(name), json);
+  }
+  fmt::format_to(fmt::appender(out), FMT_COMPILE(",\"time\":{}}}\n"), time_ns);
+}
+
+void write_replica_event(fmt::memory_buffer& out, int64_t node,
+                         const std::vector<std::pair<std::string, std::string>>& fields,
+                         int64_t time_ns) {
+  fmt::format_to(fmt::appender(out), FMT_COMPILE("{{\"type\":\"replica\",\"node\":{}"), node);
+  for (const auto& [name, json] : fields) {
+    fmt::format_to(fmt::appender(out), FMT_COMPILE(",{}:{}"), json_string(name), json);
+  }
+  fmt::format_to(fmt::appender(out), FMT_COMPILE(",\"time\":{}}}\n"), time_ns);
+}
+
+void write_counter(fmt::memory_buffer& out, std::string_view name, int64_t value, int64_t time_ns) {
+  fmt::format_to(fmt::appender(out),
+                 FMT_COMPILE("{{\"type\":\"counter\",\"name\":{},\"value\":{},\"time\":{}}}\n"),
+                 json_string(name), value, time_ns);
 }
 
 void write_heal(fmt::memory_buffer& out, int64_t time_ns) {

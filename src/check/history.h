@@ -14,6 +14,16 @@
 //   {"type": "digest", "node": …, "value": …, "time": …}   a replica's state digest
 //   {"type": "heal", "time": …}                              the nemesis healed every fault
 //   {"type": "nemesis", "value": "kill n1", "time": …}       a fault the nemesis began or ended
+//   {"type": "made", "node": …, "key": …, "value": …, "time": …, …}
+//                                                            a node made the write of `value` (the
+//                                                            strategy's fields: its dot, the
+//                                                            context it carried), whether or not
+//                                                            its client heard back
+//   {"type": "replica", "node": …, "event": …, "time": …, …}  what a replica reported (an lww
+//                                                            discard: "event": "discarded",
+//                                                            "dot": …)
+//   {"type": "counter", "name": …, "value": <int>, "time": …} a strategy counter's total over the
+//                                                            run (every node, every crash)
 // This is the shape of Jepsen's and Porcupine's histories, so theirs can be checked too.
 //
 // parse_history pairs each invocation with its completion (by process) into Operations. An
@@ -77,6 +87,21 @@ struct DigestEvent {
   int64_t time_ns = 0;
 };
 
+struct MadeEvent {
+  std::string node;
+  std::string key;
+  Value value;
+  std::map<std::string, std::string, std::less<>> fields;  // the strategy's, as JSON text
+  int64_t time_ns = 0;
+};
+
+struct ReplicaEvent {
+  std::string node;
+  std::string event;
+  std::map<std::string, std::string, std::less<>> fields;  // the others, as JSON text
+  int64_t time_ns = 0;
+};
+
 struct NemesisEvent {
   std::string what;
   int64_t time_ns = 0;
@@ -87,6 +112,9 @@ struct History {
   std::vector<DigestEvent> digests;   // in time order
   std::optional<int64_t> last_heal_ns;
   std::vector<NemesisEvent> nemesis;  // in time order
+  std::vector<MadeEvent> made;        // in time order
+  std::vector<ReplicaEvent> replica_events;
+  std::map<std::string, int64_t, std::less<>> counters;
 };
 
 struct ParseError {
@@ -121,6 +149,13 @@ void write_event(fmt::memory_buffer& out, const OperationEvent& event, int64_t t
 void write_digest(fmt::memory_buffer& out, int64_t node, std::string_view value, int64_t time_ns);
 void write_heal(fmt::memory_buffer& out, int64_t time_ns);
 void write_nemesis(fmt::memory_buffer& out, std::string_view what, int64_t time_ns);
+// `value` is JSON text; `fields` the strategy's members (name → JSON text).
+void write_made(fmt::memory_buffer& out, int64_t node, std::string_view key, std::string_view value,
+                const std::vector<std::pair<std::string, std::string>>& fields, int64_t time_ns);
+void write_replica_event(fmt::memory_buffer& out, int64_t node,
+                         const std::vector<std::pair<std::string, std::string>>& fields,
+                         int64_t time_ns);
+void write_counter(fmt::memory_buffer& out, std::string_view name, int64_t value, int64_t time_ns);
 // Whether `name` is a member this format defines ("process", "value", "node", …): a strategy's
 // own fields take other names.
 bool is_defined_member(std::string_view name);

@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -62,6 +63,9 @@ bool answer_strategy_request(const Request& request, Answer&& answer) {
       request);
 }
 
+// Members of a history event a strategy adds: name → JSON text (core cannot include check/).
+using HistoryFields = std::vector<std::pair<std::string, std::string>>;
+
 class Replica {
  public:
   virtual ~Replica() = default;
@@ -101,6 +105,15 @@ class Replica {
   // checkpointed over it): equal states give equal digests on every node. DEBUG DIGEST answers
   // it; the simulator's convergence check compares it. Empty for replicas without a keyspace.
   virtual std::string state_digest() const { return {}; }
+  // What the last client_request made of a write, for the simulator's history ("made" events,
+  // check/history.h): the dot it took and the context it carried, say — recorded whether or not
+  // the client hears back, so a checker knows every write that may have taken effect. Empty when
+  // it made none, or for a strategy that records nothing.
+  virtual HistoryFields last_write_fields() const { return {}; }
+  // What the replica reports for the simulator's history since the last call, each event a set of
+  // members (lww's discarded writes, each once, when the discard is durable). A replica keeps
+  // them only once this has been called: a node process, which never calls it, keeps none.
+  virtual std::vector<HistoryFields> take_history_events() { return {}; }
 };
 
 // A replica that hands every input and question to another: the base of wrappers that change one
@@ -127,6 +140,10 @@ class ForwardingReplica : public Replica {
     return inner_->check_session(position);
   }
   std::string state_digest() const override { return inner_->state_digest(); }
+  HistoryFields last_write_fields() const override { return inner_->last_write_fields(); }
+  std::vector<HistoryFields> take_history_events() override {
+    return inner_->take_history_events();
+  }
 
  protected:
   std::unique_ptr<Replica> inner_;

@@ -72,9 +72,6 @@ struct ChaosPreset {
   std::string summary;  // one line for --help and the demo's table
 };
 
-// Members of a history event a strategy adds: name → JSON text (core cannot include check/).
-using HistoryFields = std::vector<std::pair<std::string, std::string>>;
-
 // What happened in a run, beyond the settings, that changes what a strategy promises.
 struct RunConditions {
   bool fsync_always = true;
@@ -192,6 +189,14 @@ class Strategy {
   virtual HistoryFields history_fields(const Reply&, const std::optional<SessionPosition>&,
                                        bool /*write*/) const {
     return {};
+  }
+
+  // The request the simulator's final reads send for `key` (GET by default; a strategy whose
+  // keys can hold several values reads them all), and the values a reply to it holds — nullopt to
+  // read the reply as a GET's.
+  virtual Request final_read(const std::string& key) const { return GetRequest{key}; }
+  virtual std::optional<std::vector<std::string>> read_values(const Reply&) const {
+    return std::nullopt;
   }
 
   // Its configurations that chaos and the demo compare (none by default).

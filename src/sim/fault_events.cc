@@ -30,10 +30,15 @@ void Simulation::apply(const FaultEvent& event) {
   };
   switch (event.kind) {
     case FaultEvent::Kind::kill:
-      if (Node* node = node_at(event.node)) crash(*node);
+      if (Node* node = node_at(event.node)) {
+        if (node->up)
+          check::write_nemesis(history_, fmt::format("kill n{}", node->id), events_.now_ns());
+        crash(*node);
+      }
       break;
     case FaultEvent::Kind::wipe:
       if (Node* node = node_at(event.node)) {
+        check::write_nemesis(history_, fmt::format("wipe n{}", node->id), events_.now_ns());
         crash(*node);
         node->engine.wipe();
         node->disk_lost = true;

@@ -111,6 +111,7 @@ void Simulation::start_node(Node& node) {
                                        options_.broken_messages_early);
   }
   node.replica = std::move(replica);
+  node.replica->take_history_events();  // from now on it keeps them for the history
   node.up = true;
   node.ledger.reset();
   input(node, [this, &node] { node.replica->tick(node_now_ms(node), node_monotonic_ms(node)); });
@@ -160,6 +161,9 @@ void Simulation::drain(Node& node) {
     const auto durable = node.ledger.advance();
     if (!durable) break;
     node.replica->persisted(*durable);
+    for (const auto& event : node.replica->take_history_events()) {
+      check::write_replica_event(history_, node.id, event, events_.now_ns());
+    }
     release_durable(node);
   }
 }

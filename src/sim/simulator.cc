@@ -167,6 +167,11 @@ SimResult Simulation::run() {
                     status.leader ? fmt::format(" leader {}", status.leader->value()) : "",
                     status.receiving_state ? " (receiving state)" : ""));
   }
+  // The strategy's counters over the run, for the checkers that compare them with the history
+  // (lww's discarded writes against the writes the history shows lost).
+  for (const auto& [name, value] : stats_.strategy_counters) {
+    check::write_counter(history_, name, static_cast<int64_t>(value), events_.now_ns());
+  }
   result.history = fmt::to_string(history_);
   FaultSchedule applied;
   for (const auto& event : schedule) {

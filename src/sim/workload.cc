@@ -53,7 +53,7 @@ void Simulation::invoke(Client& client, PendingOp op) {
   core::Request request;
   switch (op.f) {
     case check::Function::read:
-      request = core::GetRequest{op.key};
+      request = op.final ? strategy_->final_read(op.key) : core::Request{core::GetRequest{op.key}};
       break;
     case check::Function::cas:
       request = core::CasRequest{
@@ -67,11 +67,19 @@ void Simulation::invoke(Client& client, PendingOp op) {
   }
   Node& node = *nodes_[static_cast<size_t>(op.node - 1)];
   const core::ConnectionId connection(static_cast<uint64_t>(client.index + 1));
+  // A write's value, for the history's "made" event: what the node made of it, recorded when it
+  // made it, whether or not the client ever hears back.
+  std::optional<std::string> written;
+  if (op.f != check::Function::read) written = std::to_string(op.value);
   send(client_endpoint(client.index), op.node, false,
        [this, &node, connection, sequence = op.sequence, request = std::move(request),
-        read = op.read, session = client.session] {
-         input(node, [&node, connection, sequence, request, read, session] {
+        read = op.read, session = client.session, key = op.key, written] {
+         input(node, [this, &node, connection, sequence, request, read, session, key, written] {
            node.replica->client_request({connection, sequence, request, read, session});
+           if (!written) return;
+           const core::HistoryFields made = node.replica->last_write_fields();
+           if (!made.empty())
+             check::write_made(history_, node.id, key, *written, made, events_.now_ns());
          });
        });
   const int64_t timeout_ns = options_.client_timeout_ms * ns_per_ms;
@@ -121,7 +129,18 @@ void Simulation::on_reply(int client_index, uint64_t sequence, const core::Reply
   }
   if (client.pending.f == check::Function::read) {
     std::string read = reply.kind == core::Reply::Kind::bulk ? reply.text : "null";
-    if (reply.outcome == core::Outcome::several_values) {
+    if (const auto values = strategy_->read_values(reply)) {
+      // A strategy's own read (the final reads of one whose keys hold several values).
+      if (values->empty()) {
+        read = "null";
+      } else if (values->size() == 1) {
+        read = values->front();
+      } else {
+        read = "[";
+        for (const auto& value : *values) read += (read.size() > 1 ? "," : "") + value;
+        read += "]";
+      }
+    } else if (reply.outcome == core::Outcome::several_values) {
       read = "[";
       for (const auto& element : reply.elements) {
         read += (read.size() > 1 ? "," : "") +

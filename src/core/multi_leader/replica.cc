@@ -145,6 +145,8 @@ std::vector<std::string> keys_of(const Request& request) {
 }  // namespace
 
 void MultiLeader::client_request(ClientRequest request) {
+  last_dot_.reset();
+  last_context_.reset();
   const bool answered = answer_strategy_request(
       request.request,
       Overloaded{[&](const WaitRequest& wait) {
@@ -302,6 +304,13 @@ Dot MultiLeader::local_write(const std::string& key, proto::MlEntry::Kind kind, 
   }
   std::string bytes = entry.SerializeAsString();
   fresh_.emplace_back(dot.counter, bytes);
+  last_dot_ = dot;
+  last_stamp_ = stamp;
+  if (replaces != nullptr) {
+    last_context_ = *replaces;
+  } else {
+    last_context_.reset();
+  }
   apply_entry(entry, std::move(bytes), &state);
   return dot;
 }
@@ -398,7 +407,14 @@ void MultiLeader::persisted(ReadyId ready_id) {
   REPLIKV_ASSERT(ready_id >= durable_, "the durable position never moves back");
   durable_ = ready_id;
   while (!discards_in_flight_.empty() && discards_in_flight_.front().first <= ready_id) {
-    conflicts_discarded_ += discards_in_flight_.front().second;
+    for (const Dot& dot : discards_in_flight_.front().second) {
+      ++conflicts_discarded_;
+      if (report_history_) {
+        history_events_.push_back(
+            {{"event", "\"discarded\""},
+             {"dot", "\"" + context_text({{dot.actor, dot.counter}}) + "\""}});
+      }
+    }
     discards_in_flight_.pop_front();
   }
 }
@@ -422,9 +438,9 @@ bool MultiLeader::take_ready(Ready& out) {
   }
   keyspace_.checkpoint(pending_.batch);  // its log is for peers: what it answered is in storage
   if (!hand_over(pending_, last_taken_, out)) return false;
-  if (discarded_unpersisted_ > 0) {
-    discards_in_flight_.emplace_back(out.id, discarded_unpersisted_);
-    discarded_unpersisted_ = 0;
+  if (!discarded_unpersisted_.empty()) {
+    discards_in_flight_.emplace_back(out.id, std::move(discarded_unpersisted_));
+    discarded_unpersisted_.clear();
   }
   return true;
 }
@@ -509,6 +525,31 @@ ReplicaStatus MultiLeader::status() const {
                    session_timeouts_)
           .take();
   return status;
+}
+
+std::vector<HistoryFields> MultiLeader::take_history_events() {
+  report_history_ = true;
+  return std::exchange(history_events_, {});
+}
+
+HistoryFields MultiLeader::last_write_fields() const {
+  if (!last_dot_) return {};
+  CausalContext context;
+  if (last_context_) {
+    context = *last_context_;
+  } else {
+    // Everything applied when it was made: what is applied now, less the write itself (the
+    // simulator asks right after the request).
+    context = applied_;
+    if (last_dot_->counter > 1) {
+      context[last_dot_->actor] = last_dot_->counter - 1;
+    } else {
+      context.erase(last_dot_->actor);
+    }
+  }
+  return {{"dot", "\"" + context_text({{last_dot_->actor, last_dot_->counter}}) + "\""},
+          {"context", "\"" + context_text(context) + "\""},
+          {"hlc", "\"" + last_stamp_.text() + "\""}};
 }
 
 SessionCheck MultiLeader::check_session(const SessionPosition& position) const {

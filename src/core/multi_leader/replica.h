@@ -82,6 +82,8 @@ class MultiLeader final : public Replica {
   ReplicaStatus status() const override;
   SessionCheck check_session(const SessionPosition& position) const override;
   std::string state_digest() const override;
+  HistoryFields last_write_fields() const override;
+  std::vector<HistoryFields> take_history_events() override;
 
   // What this node has applied, per actor.
   const CausalContext& applied() const { return applied_; }
@@ -200,6 +202,11 @@ class MultiLeader final : public Replica {
   std::optional<IncomingSnapshot> incoming_;
   uint64_t snapshots_started_ = 0;
   std::vector<std::string> written_keys_;
+  // The last write a client request made: its dot, and the context it carried when it was not
+  // everything this node had applied (VSET's).
+  std::optional<Dot> last_dot_;
+  std::optional<CausalContext> last_context_;
+  HlcTimestamp last_stamp_;
 
   // Metrics.
   uint64_t writes_ = 0;
@@ -211,8 +218,10 @@ class MultiLeader final : public Replica {
   uint64_t conflicts_discarded_ = 0;  // this node's own writes another concurrent one beat (lww)
   // Discards in Readies not yet durable, by Ready: counted once durable, so that a crash that
   // takes a discard back (it happens again after the restart) does not count it twice.
-  uint64_t discarded_unpersisted_ = 0;
-  std::deque<std::pair<ReadyId, uint64_t>> discards_in_flight_;
+  std::vector<Dot> discarded_unpersisted_;
+  std::deque<std::pair<ReadyId, std::vector<Dot>>> discards_in_flight_;
+  bool report_history_ = false;  // take_history_events() was called: keep them
+  std::vector<HistoryFields> history_events_;
   uint64_t entries_compacted_away_ = 0;  // a peer lacked entries every member was thought to have
   uint64_t snapshots_sent_ = 0;
   uint64_t snapshots_installed_ = 0;

@@ -155,7 +155,9 @@ void MultiLeader::install_snapshot(const CausalContext& vector) {
     if (options_.policy == ConflictPolicy::lww) {
       for (const Dot& discarded : joined.resolve_lww()) {
         ++conflicts_resolved_;
-        if (discarded.actor.node == options_.node_id.value()) ++discarded_unpersisted_;
+        if (discarded.actor.node == options_.node_id.value()) {
+          discarded_unpersisted_.push_back(discarded);
+        }
       }
     }
     store_state(key, std::move(joined));

@@ -114,12 +114,33 @@ class MultiLeaderStrategy final : public Strategy {
     return encode_position(merge(*first, *second));
   }
   // A write's dot and timestamp, as its session position names them.
+  // A write's position (its dot and timestamp); a read's, where the node stood (what it had
+  // applied): the superseded checker reads the final reads' to know which writes took effect.
   HistoryFields history_fields(const Reply& reply, const std::optional<SessionPosition>& position,
-                               bool write) const override {
-    if (!write || reply.outcome != Outcome::ok || !position) return {};
+                               bool) const override {
+    if (reply.is_error() || !position) return {};
     const auto decoded = decode_position(*position);
     if (!decoded) return {};
     return {{"position", "\"" + position_text(*decoded) + "\""}};
+  }
+
+  // Final reads see every sibling (VGET), each write once by its value, and where the node stood.
+  Request final_read(const std::string& key) const override {
+    VGetCommand command;
+    command.key = key;
+    return StrategyCommand::of("vget", std::move(command), false);
+  }
+  std::optional<std::vector<std::string>> read_values(const Reply& reply) const override {
+    if (reply.kind != Reply::Kind::array || reply.elements.size() != 2) return std::nullopt;
+    std::vector<std::string> values;
+    for (const auto& element : reply.elements[1].elements) values.push_back(element.text);
+    return values;
+  }
+  std::vector<std::string> history_checks(const Settings& settings) const override {
+    return {
+        "linearizable", "lost-writes",
+        "stale-reads",  "sessions",
+        "convergence",  settings.text("conflict") == "siblings" ? "superseded" : "lww-discards"};
   }
 
   const std::vector<CommandSpec>& commands() const override { return command_specs(); }

@@ -66,7 +66,9 @@ void MultiLeader::apply_entry(const proto::MlEntry& entry, std::string bytes, Ke
   if (options_.policy == ConflictPolicy::lww) {
     for (const Dot& discarded : state.resolve_lww()) {
       ++conflicts_resolved_;
-      if (discarded.actor.node == options_.node_id.value()) ++discarded_unpersisted_;
+      if (discarded.actor.node == options_.node_id.value()) {
+        discarded_unpersisted_.push_back(discarded);
+      }
     }
   }
   store_state(entry.key(), std::move(state));

@@ -1,0 +1,375 @@
+#include "check/causality.h"
+
+#include <charconv>
+#include <cstdlib>
+#include <map>
+#include <optional>
+#include <set>
+
+#include <fmt/format.h>
+
+namespace replikv::check {
+namespace {
+
+constexpr size_t details_max = 10;
+
+void add_detail(CheckResult& result, std::string line) {
+  if (result.details.size() < details_max) {
+    result.details.push_back(std::move(line));
+  } else if (result.details.size() == details_max) {
+    result.details.push_back("…");
+  }
+}
+
+// A version vector: actor ("node.incarnation") → counter.
+using Vector = std::map<std::string, uint64_t, std::less<>>;
+
+struct Dot {
+  std::string actor;
+  uint64_t counter = 0;
+};
+
+// The JSON string's contents ("\"1.ab:3\"" → 1.ab:3), or nullopt.
+std::optional<std::string_view> unquote(std::string_view json) {
+  if (json.size() < 2 || json.front() != '"' || json.back() != '"') return std::nullopt;
+  return json.substr(1, json.size() - 2);
+}
+
+std::optional<Vector> parse_vector(std::string_view text) {
+  Vector out;
+  if (text.empty() || text == "-") return out;
+  while (!text.empty()) {
+    const size_t comma = text.find(',');
+    const std::string_view item = text.substr(0, comma);
+    text = comma == std::string_view::npos ? std::string_view() : text.substr(comma + 1);
+    const size_t colon = item.rfind(':');
+    if (colon == std::string_view::npos) return std::nullopt;
+    uint64_t counter = 0;
+    const std::string_view number = item.substr(colon + 1);
+    const auto [end, error] = std::from_chars(number.data(), number.data() + number.size(), counter);
+    if (error != std::errc() || end != number.data() + number.size()) return std::nullopt;
+    auto& slot = out[std::string(item.substr(0, colon))];
+    slot = std::max(slot, counter);
+  }
+  return out;
+}
+
+bool covers(const Vector& vector, const Dot& dot) {
+  const auto it = vector.find(dot.actor);
+  return it != vector.end() && dot.counter <= it->second;
+}
+
+struct Write {
+  std::string key;
+  std::string value;  // JSON text
+  std::string node;
+  Dot dot;
+  Vector context;
+  std::pair<int64_t, int64_t> hlc{0, 0};  // wall ms, logical: lww's order, then the dot
+  int64_t made_ns = 0;
+  bool acknowledged = false;
+};
+
+// lww's order: the timestamp, then node, incarnation and counter (core/multi_leader/key_state.h).
+bool ordered_after(const Write& a, const Write& b) {
+  if (a.hlc != b.hlc) return a.hlc > b.hlc;
+  const auto node_of = [](const std::string& actor) {
+    return std::atoll(actor.substr(0, actor.find('.')).c_str());
+  };
+  const int64_t na = node_of(a.dot.actor), nb = node_of(b.dot.actor);
+  if (na != nb) return na > nb;
+  if (a.dot.actor != b.dot.actor) return a.dot.actor > b.dot.actor;
+  return a.dot.counter > b.dot.counter;
+}
+
+bool concurrent(const Write& a, const Write& b) {
+  return !covers(a.context, b.dot) && !covers(b.context, a.dot);
+}
+
+struct Judged {
+  CheckResult result;
+  uint64_t made = 0, took_effect = 0, kept = 0, superseded = 0, discarded = 0,
+           discarded_acknowledged = 0, lost_with_node = 0, frontier_mismatches = 0;
+  // lww: writes that may have lost to a concurrent later one (a write that took effect, is not
+  // kept, and has such a rival), and those that certainly did (no write that took effect had
+  // seen them either).
+  uint64_t may_have_lost = 0, unexplained = 0;
+  // lww: the writes the nodes reported discarding, and how those reports compare.
+  uint64_t reported = 0, reported_twice = 0, reported_not_lost = 0, lost_unreported = 0;
+  bool unreadable = false;
+};
+
+Judged judge(const History& history, std::string name) {
+  Judged out;
+  CheckResult& result = out.result;
+  result.checker = std::move(name);
+  // Every write a node made, by key and value (the simulator writes each value once per key).
+  std::map<std::pair<std::string, std::string>, Write> writes;
+  for (const auto& made : history.made) {
+    const auto dot_field = made.fields.find("dot");
+    const auto context_field = made.fields.find("context");
+    if (dot_field == made.fields.end() || context_field == made.fields.end()) continue;
+    const auto dot = unquote(dot_field->second);
+    const auto context_text = unquote(context_field->second);
+    const auto dot_vector = dot ? parse_vector(*dot) : std::nullopt;
+    const auto context = context_text ? parse_vector(*context_text) : std::nullopt;
+    if (!dot_vector || dot_vector->size() != 1 || !context) {
+      out.unreadable = true;
+      add_detail(result, fmt::format("key {}: a made event's dot or context does not parse", made.key));
+      continue;
+    }
+    Write write{made.key, made.value.to_string(), made.node,
+                {dot_vector->begin()->first, dot_vector->begin()->second}, *context, {0, 0},
+                made.time_ns, false};
+    if (const auto hlc_field = made.fields.find("hlc"); hlc_field != made.fields.end()) {
+      const auto text = unquote(hlc_field->second);
+      const size_t dot_at = text ? text->find('.') : std::string_view::npos;
+      if (dot_at != std::string_view::npos) {
+        write.hlc = {std::atoll(std::string(text->substr(0, dot_at)).c_str()),
+                     std::atoll(std::string(text->substr(dot_at + 1)).c_str())};
+      }
+    }
+    writes[{made.key, made.value.to_string()}] = std::move(write);
+  }
+  out.made = writes.size();
+  // Which were acknowledged.
+  for (const auto& op : history.operations) {
+    if (op.f == Function::read || op.outcome != Outcome::ok) continue;
+    const auto it = writes.find({op.key, op.value.to_string()});
+    if (it != writes.end()) it->second.acknowledged = true;
+  }
+  // The final state: each key's values as the first final read of it found them, and the vector
+  // of every write the reading nodes had applied.
+  std::map<std::string, std::set<std::string>> final_values;
+  std::map<std::string, std::set<std::set<std::string>>> seen_by_key;
+  Vector final_vector;
+  for (const auto& op : history.operations) {
+    if (!op.final || op.f != Function::read || op.outcome != Outcome::ok) continue;
+    std::set<std::string> values;
+    if (!op.values.empty()) {
+      for (const auto& value : op.values) values.insert(value.to_string());
+    } else if (!op.value.is_null()) {
+      values.insert(op.value.to_string());
+    }
+    seen_by_key[op.key].insert(values);
+    final_values.try_emplace(op.key, values);
+    const auto position = op.fields.find("position");
+    if (position != op.fields.end()) {
+      const auto text = unquote(position->second);
+      const size_t at = text ? text->rfind('@') : std::string_view::npos;
+      if (auto vector = at != std::string_view::npos ? parse_vector(text->substr(0, at)) : std::nullopt) {
+        for (const auto& [actor, counter] : *vector) {
+          auto& slot = final_vector[actor];
+          slot = std::max(slot, counter);
+        }
+      }
+    }
+  }
+  for (const auto& [key, sets] : seen_by_key) {
+    if (sets.size() > 1) {
+      ++out.frontier_mismatches;
+      add_detail(result, fmt::format("key {}: the final reads from different nodes differ", key));
+    }
+  }
+  // Nodes that crashed or lost their disk, and when.
+  std::map<std::string, std::vector<int64_t>> crashes;
+  for (const auto& event : history.nemesis) {
+    for (const char* prefix : {"kill n", "wipe n"}) {
+      if (event.what.rfind(prefix, 0) == 0) crashes[event.what.substr(6)].push_back(event.time_ns);
+    }
+  }
+  const auto crashed_after = [&](const Write& write) {
+    const auto it = crashes.find(write.node);
+    if (it == crashes.end()) return false;
+    for (const int64_t at : it->second) {
+      if (at >= write.made_ns) return true;
+    }
+    return false;
+  };
+  // The writes the nodes reported discarding (lww), by dot.
+  std::map<std::pair<std::string, uint64_t>, int> reported;
+  for (const auto& event : history.replica_events) {
+    if (event.event != "discarded") continue;
+    const auto dot_field = event.fields.find("dot");
+    const auto text = dot_field == event.fields.end() ? std::nullopt : unquote(dot_field->second);
+    const auto vector = text ? parse_vector(*text) : std::nullopt;
+    if (!vector || vector->size() != 1) {
+      out.unreadable = true;
+      continue;
+    }
+    ++reported[{vector->begin()->first, vector->begin()->second}];
+  }
+  out.reported = 0;
+  for (const auto& [dot, times] : reported) {
+    out.reported += static_cast<uint64_t>(times);
+    if (times > 1) {
+      ++out.reported_twice;
+      add_detail(result, fmt::format("write {}:{} was reported discarded {} times", dot.first,
+                                     dot.second, times));
+    }
+  }
+  // Each key's writes that took effect, and what became of each.
+  std::map<std::string, std::vector<const Write*>> by_key;
+  for (const auto& [id, write] : writes) {
+    if (covers(final_vector, write.dot)) {
+      by_key[write.key].push_back(&write);
+    } else if (write.acknowledged) {
+      ++out.lost_with_node;
+      if (!crashed_after(write)) {
+        add_detail(result, fmt::format("key {}: acknowledged write {} ({}:{}) took effect nowhere, "
+                                       "and node {} did not crash after making it",
+                                       write.key, write.value, write.dot.actor, write.dot.counter,
+                                       write.node));
+        out.unreadable = true;  // a violation whatever the policy
+      }
+    }
+  }
+  for (const auto& [key, effective] : by_key) {
+    const auto final_it = final_values.find(key);
+    const std::set<std::string> empty;
+    const std::set<std::string>& kept_values = final_it == final_values.end() ? empty : final_it->second;
+    std::set<std::string> frontier;
+    for (const Write* write : effective) {
+      ++out.took_effect;
+      bool superseded = false;
+      for (const Write* other : effective) {
+        if (other != write && covers(other->context, write->dot)) {
+          superseded = true;
+          break;
+        }
+      }
+      if (!superseded) frontier.insert(write->value);
+      bool has_rival = false;
+      for (const Write* other : effective) {
+        if (other != write && concurrent(*other, *write) && ordered_after(*other, *write)) {
+          has_rival = true;
+          break;
+        }
+      }
+      if (!kept_values.contains(write->value) && has_rival) ++out.may_have_lost;
+      const bool was_reported = reported.contains({write->dot.actor, write->dot.counter});
+      if (was_reported && (kept_values.contains(write->value) || !has_rival)) {
+        ++out.reported_not_lost;
+        if (result.checker != "superseded") {
+          add_detail(result, fmt::format("key {}: write {} ({}:{}) was reported discarded, but {}",
+                                         key, write->value, write->dot.actor, write->dot.counter,
+                                         kept_values.contains(write->value)
+                                             ? "it is in the final state"
+                                             : "no concurrent write was ordered after it"));
+        }
+      }
+      if (!was_reported && !kept_values.contains(write->value) && !superseded) {
+        ++out.lost_unreported;
+        if (result.checker != "superseded") {
+          add_detail(result, fmt::format("key {}: write {} ({}:{}) is gone — nothing had seen it — "
+                                         "and no node reported discarding it",
+                                         key, write->value, write->dot.actor, write->dot.counter));
+        }
+      }
+      if (!kept_values.contains(write->value) && !superseded && !has_rival) {
+        ++out.unexplained;
+        if (result.checker != "superseded") {
+          add_detail(result, fmt::format("key {}: write {} ({}:{}) vanished: nothing had seen it "
+                                         "and no concurrent write was ordered after it",
+                                         key, write->value, write->dot.actor, write->dot.counter));
+        }
+      }
+      if (kept_values.contains(write->value)) {
+        ++out.kept;
+      } else if (superseded) {
+        ++out.superseded;
+      } else {
+        ++out.discarded;
+        if (write->acknowledged) ++out.discarded_acknowledged;
+        if (result.checker == "superseded") {
+          add_detail(result, fmt::format("key {}: write {} ({}:{}) took effect, is not in the final "
+                                         "state, and no write that took effect had seen it",
+                                         key, write->value, write->dot.actor, write->dot.counter));
+        }
+      }
+    }
+    if (result.checker == "superseded" && kept_values != frontier) {
+      ++out.frontier_mismatches;
+      add_detail(result, fmt::format("key {}: final siblings {} but the causal frontier is {}", key,
+                                     fmt::join(kept_values, ","), fmt::join(frontier, ",")));
+    }
+    if (result.checker != "superseded") {
+      const bool one_of_frontier = kept_values.empty() ||
+                                   (kept_values.size() == 1 && frontier.contains(*kept_values.begin()));
+      if (!one_of_frontier) {
+        ++out.frontier_mismatches;
+        add_detail(result, fmt::format("key {}: final values {} — lww keeps one of the frontier {}",
+                                       key, fmt::join(kept_values, ","), fmt::join(frontier, ",")));
+      }
+    }
+  }
+  result.figures = {{"made", static_cast<double>(out.made)},
+                    {"took_effect", static_cast<double>(out.took_effect)},
+                    {"kept", static_cast<double>(out.kept)},
+                    {"superseded", static_cast<double>(out.superseded)},
+                    {"discarded", static_cast<double>(out.discarded)},
+                    {"discarded_acknowledged", static_cast<double>(out.discarded_acknowledged)},
+                    {"lost_with_node", static_cast<double>(out.lost_with_node)},
+                    {"frontier_mismatches", static_cast<double>(out.frontier_mismatches)}};
+  return out;
+}
+
+}  // namespace
+
+CheckResult check_superseded(const History& history) {
+  Judged judged = judge(history, "superseded");
+  CheckResult& result = judged.result;
+  if (judged.made == 0) {
+    result.summary = "no made events with dots: nothing to judge";
+    return result;
+  }
+  if (judged.discarded > 0 || judged.frontier_mismatches > 0 || judged.unreadable) {
+    result.verdict = Verdict::invalid;
+  }
+  result.summary = fmt::format(
+      "{} writes took effect: {} kept, {} superseded by a write that had seen them, {} silently "
+      "lost; {} acknowledged lost with their node; final siblings {} the causal frontier",
+      judged.took_effect, judged.kept, judged.superseded, judged.discarded, judged.lost_with_node,
+      judged.frontier_mismatches == 0 ? "equal" : "differ from");
+  return result;
+}
+
+// Which writes lww discarded depends on the order each node received them in (a write another
+// client overwrote having seen it was not discarded, though a later rival beat it elsewhere), so
+// the history cannot say it alone: each node reports every write of its own it discarded (once,
+// when durable), and the checker holds each report to the history — the write had a concurrent
+// rival ordered after it and is not in the final state — and every write nothing saw that is gone
+// to a report. The reports must add up to the nodes' counter.
+CheckResult check_lww_discards(const History& history) {
+  Judged judged = judge(history, "lww-discards");
+  CheckResult& result = judged.result;
+  if (judged.made == 0) {
+    result.summary = "no made events with dots: nothing to judge";
+    return result;
+  }
+  const auto counted_it = history.counters.find("conflicts_discarded_total");
+  const int64_t counted = counted_it == history.counters.end() ? 0 : counted_it->second;
+  result.figures["counted"] = static_cast<double>(counted);
+  result.figures["reported"] = static_cast<double>(judged.reported);
+  result.figures["may_have_lost"] = static_cast<double>(judged.may_have_lost);
+  result.figures["unexplained"] = static_cast<double>(judged.unexplained);
+  if (static_cast<int64_t>(judged.reported) != counted) {
+    add_detail(result, fmt::format("the nodes counted {} discarded writes but reported {}", counted,
+                                   judged.reported));
+  }
+  if (static_cast<int64_t>(judged.reported) != counted || judged.reported_twice > 0 ||
+      judged.reported_not_lost > 0 || judged.lost_unreported > 0 || judged.unexplained > 0 ||
+      judged.frontier_mismatches > 0 || judged.unreadable) {
+    result.verdict = Verdict::invalid;
+  }
+  result.summary = fmt::format(
+      "{} writes took effect: {} kept, {} superseded, {} discarded by lww — counted and reported "
+      "by the nodes, each one a write a concurrent later one beat ({} reports wrong, {} lost "
+      "unreported); {} acknowledged lost with their node",
+      judged.took_effect, judged.kept, judged.superseded + judged.discarded - judged.reported,
+      judged.reported, judged.reported_twice + judged.reported_not_lost, judged.lost_unreported,
+      judged.lost_with_node);
+  return result;
+}
+
+}  // namespace replikv::check
