@@ -132,6 +132,14 @@ Judged judge(const History& history, std::string name) {
     writes[{made.key, made.value.to_string()}] = std::move(write);
   }
   out.made = writes.size();
+  // A node that crashed before a write was durable issues its dot again (nothing had seen it): of
+  // several writes made under one dot, only the last can have taken effect.
+  std::map<std::pair<std::string, uint64_t>, const Write*> latest;
+  for (const auto& [id, write] : writes) {
+    auto& slot = latest[{write.dot.actor, write.dot.counter}];
+    if (slot == nullptr || slot->made_ns < write.made_ns) slot = &write;
+  }
+
   // Which were acknowledged.
   for (const auto& op : history.operations) {
     if (op.f == Function::read || op.outcome != Outcome::ok) continue;
@@ -211,7 +219,8 @@ Judged judge(const History& history, std::string name) {
   // Each key's writes that took effect, and what became of each.
   std::map<std::string, std::vector<const Write*>> by_key;
   for (const auto& [id, write] : writes) {
-    if (covers(final_vector, write.dot)) {
+    if (covers(final_vector, write.dot) &&
+        latest.at({write.dot.actor, write.dot.counter}) == &write) {
       by_key[write.key].push_back(&write);
     } else if (write.acknowledged) {
       ++out.lost_with_node;
