@@ -46,7 +46,8 @@ std::optional<Vector> parse_vector(std::string_view text) {
     if (colon == std::string_view::npos) return std::nullopt;
     uint64_t counter = 0;
     const std::string_view number = item.substr(colon + 1);
-    const auto [end, error] = std::from_chars(number.data(), number.data() + number.size(), counter);
+    const auto [end, error] =
+        std::from_chars(number.data(), number.data() + number.size(), counter);
     if (error != std::errc() || end != number.data() + number.size()) return std::nullopt;
     auto& slot = out[std::string(item.substr(0, colon))];
     slot = std::max(slot, counter);
@@ -96,6 +97,10 @@ struct Judged {
   uint64_t may_have_lost = 0, unexplained = 0;
   // lww: the writes the nodes reported discarding, and how those reports compare.
   uint64_t reported = 0, reported_twice = 0, reported_not_lost = 0, lost_unreported = 0;
+  // … and those gone unreported because the node that counts them (theirs) lost them — in a crash
+  // (fsync "never"), with its disk, or in a state transfer it joined — after they had reached
+  // another node.
+  uint64_t discarded_uncounted_crashed = 0;
   bool unreadable = false;
 };
 
@@ -115,11 +120,13 @@ Judged judge(const History& history, std::string name) {
     const auto context = context_text ? parse_vector(*context_text) : std::nullopt;
     if (!dot_vector || dot_vector->size() != 1 || !context) {
       out.unreadable = true;
-      add_detail(result, fmt::format("key {}: a made event's dot or context does not parse", made.key));
+      add_detail(result,
+                 fmt::format("key {}: a made event's dot or context does not parse", made.key));
       continue;
     }
-    Write write{made.key, made.value.to_string(), made.node,
-                {dot_vector->begin()->first, dot_vector->begin()->second}, *context, {0, 0},
+    Write write{made.key,     made.value.to_string(),
+                made.node,    {dot_vector->begin()->first, dot_vector->begin()->second},
+                *context,     {0, 0},
                 made.time_ns, false};
     if (const auto hlc_field = made.fields.find("hlc"); hlc_field != made.fields.end()) {
       const auto text = unquote(hlc_field->second);
@@ -165,7 +172,8 @@ Judged judge(const History& history, std::string name) {
     if (position != op.fields.end()) {
       const auto text = unquote(position->second);
       const size_t at = text ? text->rfind('@') : std::string_view::npos;
-      if (auto vector = at != std::string_view::npos ? parse_vector(text->substr(0, at)) : std::nullopt) {
+      if (auto vector =
+              at != std::string_view::npos ? parse_vector(text->substr(0, at)) : std::nullopt) {
         for (const auto& [actor, counter] : *vector) {
           auto& slot = final_vector[actor];
           slot = std::max(slot, counter);
@@ -189,6 +197,21 @@ Judged judge(const History& history, std::string name) {
   const auto crashed_after = [&](const Write& write) {
     const auto it = crashes.find(write.node);
     if (it == crashes.end()) return false;
+    for (const int64_t at : it->second) {
+      if (at >= write.made_ns) return true;
+    }
+    return false;
+  };
+  // Nodes that joined a state transfer, and when: a write of theirs that a peer had discarded
+  // leaves them in the join, which cannot tell a discard from a write superseded there.
+  std::map<std::string, std::vector<int64_t>> installs;
+  for (const auto& event : history.replica_events) {
+    if (event.event == "installed") installs[event.node].push_back(event.time_ns);
+  }
+  const auto lost_to_its_node = [&](const Write& write) {
+    if (crashed_after(write)) return true;
+    const auto it = installs.find(write.node);
+    if (it == installs.end()) return false;
     for (const int64_t at : it->second) {
       if (at >= write.made_ns) return true;
     }
@@ -236,7 +259,8 @@ Judged judge(const History& history, std::string name) {
   for (const auto& [key, effective] : by_key) {
     const auto final_it = final_values.find(key);
     const std::set<std::string> empty;
-    const std::set<std::string>& kept_values = final_it == final_values.end() ? empty : final_it->second;
+    const std::set<std::string>& kept_values =
+        final_it == final_values.end() ? empty : final_it->second;
     std::set<std::string> frontier;
     for (const Write* write : effective) {
       ++out.took_effect;
@@ -267,7 +291,10 @@ Judged judge(const History& history, std::string name) {
                                              : "no concurrent write was ordered after it"));
         }
       }
-      if (!was_reported && !kept_values.contains(write->value) && !superseded) {
+      if (!was_reported && !kept_values.contains(write->value) && !superseded &&
+          lost_to_its_node(*write)) {
+        ++out.discarded_uncounted_crashed;
+      } else if (!was_reported && !kept_values.contains(write->value) && !superseded) {
         ++out.lost_unreported;
         if (result.checker != "superseded") {
           add_detail(result, fmt::format("key {}: write {} ({}:{}) is gone — nothing had seen it — "
@@ -291,9 +318,10 @@ Judged judge(const History& history, std::string name) {
         ++out.discarded;
         if (write->acknowledged) ++out.discarded_acknowledged;
         if (result.checker == "superseded") {
-          add_detail(result, fmt::format("key {}: write {} ({}:{}) took effect, is not in the final "
-                                         "state, and no write that took effect had seen it",
-                                         key, write->value, write->dot.actor, write->dot.counter));
+          add_detail(result,
+                     fmt::format("key {}: write {} ({}:{}) took effect, is not in the final "
+                                 "state, and no write that took effect had seen it",
+                                 key, write->value, write->dot.actor, write->dot.counter));
         }
       }
     }
@@ -303,8 +331,8 @@ Judged judge(const History& history, std::string name) {
                                      fmt::join(kept_values, ","), fmt::join(frontier, ",")));
     }
     if (result.checker != "superseded") {
-      const bool one_of_frontier = kept_values.empty() ||
-                                   (kept_values.size() == 1 && frontier.contains(*kept_values.begin()));
+      const bool one_of_frontier = kept_values.empty() || (kept_values.size() == 1 &&
+                                                           frontier.contains(*kept_values.begin()));
       if (!one_of_frontier) {
         ++out.frontier_mismatches;
         add_detail(result, fmt::format("key {}: final values {} — lww keeps one of the frontier {}",
@@ -362,6 +390,8 @@ CheckResult check_lww_discards(const History& history) {
   result.figures["reported"] = static_cast<double>(judged.reported);
   result.figures["may_have_lost"] = static_cast<double>(judged.may_have_lost);
   result.figures["unexplained"] = static_cast<double>(judged.unexplained);
+  result.figures["discarded_uncounted_crashed"] =
+      static_cast<double>(judged.discarded_uncounted_crashed);
   if (static_cast<int64_t>(judged.reported) != counted) {
     add_detail(result, fmt::format("the nodes counted {} discarded writes but reported {}", counted,
                                    judged.reported));
@@ -374,10 +404,13 @@ CheckResult check_lww_discards(const History& history) {
   result.summary = fmt::format(
       "{} writes took effect: {} kept, {} superseded, {} discarded by lww — counted and reported "
       "by the nodes, each one a write a concurrent later one beat ({} reports wrong, {} lost "
-      "unreported); {} acknowledged lost with their node",
-      judged.took_effect, judged.kept, judged.superseded + judged.discarded - judged.reported,
+      "unreported, {} more uncounted: their node had lost them in a crash or a state transfer); {} "
+      "acknowledged lost "
+      "with their node",
+      judged.took_effect, judged.kept,
+      judged.superseded + judged.discarded - judged.reported - judged.discarded_uncounted_crashed,
       judged.reported, judged.reported_twice + judged.reported_not_lost, judged.lost_unreported,
-      judged.lost_with_node);
+      judged.discarded_uncounted_crashed, judged.lost_with_node);
   return result;
 }
 

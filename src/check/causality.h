@@ -15,9 +15,14 @@
 // siblings must be exactly its causal frontier — the writes that took effect and that no other
 // write superseded. `lww-discards` (conflict policy lww): at most one value per key, from the
 // frontier, and the writes discarded must be exactly as many as the nodes counted
-// (conflicts_discarded_total): each one counted, none silently. Both: an acknowledged write that
-// did not take effect anywhere was lost with its node (a crash under fsync "never", a disk
-// lost) — never otherwise: one whose node did not crash after making it is a violation.
+// (conflicts_discarded_total) — each node reports each of its own writes it discarded, and each
+// report must be a write a concurrent later one beat, each write nothing saw that is gone must be
+// reported — except one whose node lost it in a crash, with its disk, or in a state transfer it
+// joined (which cannot tell a peer's discard from a write superseded there) after it had reached
+// another node: counted apart. With fsync "always" and no disk lost there are no such. Both: an
+// acknowledged write that did not take effect anywhere was lost with its node (a crash under fsync
+// "never", a disk lost) — never otherwise: one whose node did not crash after making it is a
+// violation.
 #pragma once
 
 #include "check/history.h"

@@ -66,6 +66,14 @@ struct Options {
   bool fsync_always = true;
   TimeMs expiry_sweep_interval_ms = 100;
   uint64_t expiry_sweep_keys_max = 200;
+  // Deliberately broken builds, for tests only (tests/sim/multi_leader_test.cc shows the checkers
+  // catch each): lww discards neither counted nor reported; a peer's write replaces every register
+  // of its key, seen or not; a peer's write applied before the writes it depends on.
+  struct Mutants {
+    bool discard_unreported = false;
+    bool replace_unseen = false;
+    bool skip_dependencies = false;
+  } mutants;
 };
 
 class MultiLeader final : public Replica {

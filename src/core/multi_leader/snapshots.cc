@@ -178,6 +178,7 @@ void MultiLeader::install_snapshot(const CausalContext& vector) {
     have = std::max(have, counter);
   }
   ++snapshots_installed_;
+  if (report_history_) history_events_.push_back({{"event", "\"installed\""}});
   meta_dirty_ = true;
   pending_.sync = std::max(pending_.sync, Sync::per_policy);
   apply_pending();  // held entries now applied count as duplicates, or apply next

@@ -152,20 +152,7 @@ class MultiLeaderStrategy final : public Strategy {
   std::unique_ptr<Replica> make_replica(const StorageView& storage, Rng rng,
                                         const NodeContext& node,
                                         const Settings& settings) const override {
-    Options options;
-    options.node_id = node.node;
-    options.members = node.members;
-    options.policy =
-        settings.text("conflict") == "siblings" ? ConflictPolicy::siblings : ConflictPolicy::lww;
-    options.siblings_max = settings.number("siblings_max");
-    options.max_clock_offset_ms = static_cast<TimeMs>(settings.number("max_clock_offset_ms"));
-    options.heartbeat_interval_ms = static_cast<TimeMs>(settings.number("heartbeat_interval_ms"));
-    options.relay_after_ms = static_cast<TimeMs>(settings.number("relay_after_ms"));
-    options.request_timeout_ms = static_cast<TimeMs>(settings.number("request_timeout_ms"));
-    options.snapshot_chunk_bytes = settings.number("snapshot_chunk_bytes");
-    options.snapshot_chunks_inflight = settings.number("snapshot_chunks_inflight");
-    options.cache_bytes_max = node.cache_bytes_max;
-    options.fsync_always = node.fsync_always;
+    const Options options = make_options(node, settings);
     return std::make_unique<MultiLeader>(storage, rng, options);
   }
 
@@ -208,6 +195,24 @@ class MultiLeaderStrategy final : public Strategy {
 };
 
 }  // namespace
+
+Options make_options(const NodeContext& node, const Settings& settings) {
+  Options options;
+  options.node_id = node.node;
+  options.members = node.members;
+  options.policy =
+      settings.text("conflict") == "siblings" ? ConflictPolicy::siblings : ConflictPolicy::lww;
+  options.siblings_max = settings.number("siblings_max");
+  options.max_clock_offset_ms = static_cast<TimeMs>(settings.number("max_clock_offset_ms"));
+  options.heartbeat_interval_ms = static_cast<TimeMs>(settings.number("heartbeat_interval_ms"));
+  options.relay_after_ms = static_cast<TimeMs>(settings.number("relay_after_ms"));
+  options.request_timeout_ms = static_cast<TimeMs>(settings.number("request_timeout_ms"));
+  options.snapshot_chunk_bytes = settings.number("snapshot_chunk_bytes");
+  options.snapshot_chunks_inflight = settings.number("snapshot_chunks_inflight");
+  options.cache_bytes_max = node.cache_bytes_max;
+  options.fsync_always = node.fsync_always;
+  return options;
+}
 
 std::unique_ptr<Strategy> make_strategy() { return std::make_unique<MultiLeaderStrategy>(); }
 

@@ -57,6 +57,7 @@ void MultiLeader::apply_entry(const proto::MlEntry& entry, std::string bytes, Ke
       replaces = context_of(entry.deps());
       if (dot.counter > 1) replaces[actor] = dot.counter - 1;
     }
+    if (options_.mutants.replace_unseen && given == nullptr) state.registers.clear();
     state.write(replaces, dot,
                 Register{{entry.hlc_wall_ms(), entry.hlc_logical()},
                          entry.kind() == proto::MlEntry::TOMBSTONE,
@@ -66,7 +67,8 @@ void MultiLeader::apply_entry(const proto::MlEntry& entry, std::string bytes, Ke
   if (options_.policy == ConflictPolicy::lww) {
     for (const Dot& discarded : state.resolve_lww()) {
       ++conflicts_resolved_;
-      if (discarded.actor.node == options_.node_id.value()) {
+      if (discarded.actor.node == options_.node_id.value() &&
+          !options_.mutants.discard_unreported) {
         discarded_unpersisted_.push_back(discarded);
       }
     }
@@ -161,6 +163,7 @@ void MultiLeader::receive_entries(const proto::MultiLeaderMessage& message) {
 }
 
 bool MultiLeader::deliverable(const proto::MlEntry& entry) const {
+  if (options_.mutants.skip_dependencies) return true;
   for (const auto& dep : entry.deps()) {
     if (at(applied_, Actor{dep.node(), dep.incarnation()}) < dep.counter()) return false;
   }
