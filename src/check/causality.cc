@@ -101,6 +101,7 @@ struct Judged {
   // (fsync "never"), with its disk, or in a state transfer it joined — after they had reached
   // another node.
   uint64_t discarded_uncounted_crashed = 0;
+  uint64_t reported_again_after_crash = 0;
   bool unreadable = false;
 };
 
@@ -217,8 +218,8 @@ Judged judge(const History& history, std::string name) {
     }
     return false;
   };
-  // The writes the nodes reported discarding (lww), by dot.
-  std::map<std::pair<std::string, uint64_t>, int> reported;
+  // The writes the nodes reported discarding (lww), by dot, with when and where.
+  std::map<std::pair<std::string, uint64_t>, std::vector<std::pair<std::string, int64_t>>> reported;
   for (const auto& event : history.replica_events) {
     if (event.event != "discarded") continue;
     const auto dot_field = event.fields.find("dot");
@@ -228,15 +229,28 @@ Judged judge(const History& history, std::string name) {
       out.unreadable = true;
       continue;
     }
-    ++reported[{vector->begin()->first, vector->begin()->second}];
+    reported[{vector->begin()->first, vector->begin()->second}].emplace_back(event.node,
+                                                                             event.time_ns);
   }
   out.reported = 0;
-  for (const auto& [dot, times] : reported) {
-    out.reported += static_cast<uint64_t>(times);
-    if (times > 1) {
-      ++out.reported_twice;
-      add_detail(result, fmt::format("write {}:{} was reported discarded {} times", dot.first,
-                                     dot.second, times));
+  for (const auto& [dot, reports] : reported) {
+    out.reported += reports.size();
+    // A second report is sound only when its node crashed in between (fsync "never": the crash
+    // took back the first discard, which happened again).
+    for (size_t i = 1; i < reports.size(); ++i) {
+      bool crashed_between = false;
+      if (const auto it = crashes.find(reports[i].first); it != crashes.end()) {
+        for (const int64_t at : it->second) {
+          crashed_between |= at >= reports[i - 1].second && at <= reports[i].second;
+        }
+      }
+      if (crashed_between) {
+        ++out.reported_again_after_crash;
+      } else {
+        ++out.reported_twice;
+        add_detail(result, fmt::format("write {}:{} was reported discarded twice by node {}",
+                                       dot.first, dot.second, reports[i].first));
+      }
     }
   }
   // Each key's writes that took effect, and what became of each.
@@ -390,6 +404,8 @@ CheckResult check_lww_discards(const History& history) {
   result.figures["reported"] = static_cast<double>(judged.reported);
   result.figures["may_have_lost"] = static_cast<double>(judged.may_have_lost);
   result.figures["unexplained"] = static_cast<double>(judged.unexplained);
+  result.figures["reported_again_after_crash"] =
+      static_cast<double>(judged.reported_again_after_crash);
   result.figures["discarded_uncounted_crashed"] =
       static_cast<double>(judged.discarded_uncounted_crashed);
   if (static_cast<int64_t>(judged.reported) != counted) {

@@ -119,15 +119,16 @@ SimOptions mutant_run(uint64_t seed, const char* conflict,
   SimOptions options = multi_run(seed, conflict);
   const core::Strategy* strategy = core::find_strategy("multi-leader");
   options.make_replica = [strategy, conflict, mutate, seed](const core::StorageView& storage,
-                                                             core::NodeId node, int nodes,
-                                                             core::Rng rng) {
+                                                            core::NodeId node, int nodes,
+                                                            core::Rng rng) {
     core::Settings settings = strategy->default_settings();
     strategy->simulation_settings(settings, {seed, static_cast<int>(node.value()), nodes, 200});
     EXPECT_FALSE(settings.set("conflict", conflict));
     core::NodeContext context;
     context.node = node;
     context.members = core::numbered_members(nodes);
-    core::multi_leader::Options replica_options = core::multi_leader::make_options(context, settings);
+    core::multi_leader::Options replica_options =
+        core::multi_leader::make_options(context, settings);
     mutate(replica_options);
     return std::make_unique<core::multi_leader::MultiLeader>(storage, rng, replica_options);
   };
@@ -155,11 +156,10 @@ TEST(MultiLeader, ADiscardNobodyCountsIsCaught) {
 }
 
 TEST(MultiLeader, AWriteReplacingWhatItHadNotSeenIsCaught) {
-  EXPECT_GE(caught("siblings", "superseded",
-                   [](core::multi_leader::Options& options) {
-                     options.mutants.replace_unseen = true;
-                   }),
-            5);
+  EXPECT_GE(
+      caught("siblings", "superseded",
+             [](core::multi_leader::Options& options) { options.mutants.replace_unseen = true; }),
+      5);
 }
 
 // Node 1 and node 3 cannot reach each other: node 1's writes reach node 3 only as node 2 relays
@@ -191,7 +191,8 @@ TEST(MultiLeader, ApplyingAWriteBeforeWhatItDependsOnIsCaught) {
 // Fresh seeds each run, for a few seconds: REPLIKV_SIM_SEED=<seed> replays a failure.
 TEST(MultiLeader, FreshSeeds) {
   uint64_t base = std::random_device{}();
-  if (const char* forced = std::getenv("REPLIKV_SIM_SEED")) base = std::strtoull(forced, nullptr, 10);
+  if (const char* forced = std::getenv("REPLIKV_SIM_SEED"))
+    base = std::strtoull(forced, nullptr, 10);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
   int runs = 0;
   for (uint64_t seed = base; std::chrono::steady_clock::now() < deadline && runs < 200;
@@ -200,8 +201,7 @@ TEST(MultiLeader, FreshSeeds) {
     options.fsync_always = seed % 4 != 1;
     options.reorder_all = seed % 4 == 2;
     const SimResult result = run_simulation(options);
-    ASSERT_FALSE(result.failed()) << "fresh seed " << seed << " (REPLIKV_SIM_SEED=" << seed
-                                  << ")\n"
+    ASSERT_FALSE(result.failed()) << "fresh seed " << seed << " (REPLIKV_SIM_SEED=" << seed << ")\n"
                                   << report(result, options);
   }
   std::printf("fresh seeds %llu..%llu passed\n", static_cast<unsigned long long>(base),
