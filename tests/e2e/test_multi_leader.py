@@ -173,5 +173,47 @@ class LastWriterWinsTest(unittest.TestCase):
         wait_until(lambda: discarded() == 1, 30, "one discarded write counted")
 
 
+
+class ClockSkewTest(unittest.TestCase):
+    """Node 1's clock runs 5 s ahead (FAULT SKEW): under lww its writes carry later timestamps
+    than anything the others stamp for 5 s. Still, a write that had seen one of them — because its
+    node had applied it, or because the client's session had read it — replaces it."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.cluster = MultiLeaderCluster("lww").start()
+        cls.cluster.client(1).execute_command("FAULT", "SKEW", "5000")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.cluster.stop()
+
+    def test_a_causally_later_write_beats_a_skewed_earlier_one(self):
+        cluster = self.cluster
+        cluster.client(1).set("skewed", "early")  # stamped 5 s ahead
+        wait_until(lambda: cluster.client(2).get("skewed") == b"early", 30, "n2 applying it")
+        cluster.client(2).set("skewed", "later")  # n2 had applied it: supersedes it
+        wait_until(cluster.converged, 30, "convergence")
+        for node in (1, 2, 3):
+            self.assertEqual(cluster.client(node).get("skewed"), b"later")
+
+    def test_a_session_that_read_the_fast_node_is_not_overruled_by_what_it_read(self):
+        cluster = self.cluster
+        cluster.partition(3)  # n3 will not have heard of what the client reads at n1
+        reader = cluster.client(1)
+        reader.set("session-key", "seen")
+        self.assertEqual(reader.get("session-key"), b"seen")
+        position = reader.execute_command("SESSION")
+        writer = cluster.client(3)
+        writer.execute_command("SESSION", position)  # the client moves to n3, its session with it
+        writer.set("session-key", "mine")  # n3 has not applied "seen": concurrent, but stamped later
+        cluster.heal()
+        wait_until(cluster.converged, 30, "convergence")
+        for node in (1, 2, 3):
+            self.assertEqual(cluster.client(node).get("session-key"), b"mine")
+        self.assertGreaterEqual(int(cluster.replication(3)["replikv_hlc_refused_total"]), 1,
+                                "n3's clock refused the timestamp 5 s ahead")
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -268,10 +268,15 @@ Dot MultiLeader::local_write(const std::string& key, proto::MlEntry::Kind kind, 
                              TimeMs deadline_ms, int64_t delta, const CausalContext* replaces,
                              const std::optional<HlcTimestamp>& seen_hlc, KeyState state) {
   // The clock moves past what the client has seen (a refused timestamp is counted, not taken),
-  // and the write is stamped above what it supersedes (KeyState::superseded_hlc).
+  // and the write is stamped above what it supersedes (KeyState::superseded_hlc) and above the
+  // highest timestamp its session has seen — even one the clock refused, so a client that read at
+  // a node whose clock runs ahead and writes at one whose clock runs behind is not overruled by
+  // what it read (the clock itself is not dragged there).
   if (seen_hlc && !clock_.observe(*seen_hlc, wall_ms_)) ++hlc_refused_;
   HlcTimestamp stamp = clock_.now(wall_ms_);
-  const HlcTimestamp floor = state.superseded_hlc(replaces != nullptr ? *replaces : applied_);
+  const HlcTimestamp floor =
+      std::max(state.superseded_hlc(replaces != nullptr ? *replaces : applied_),
+               seen_hlc.value_or(HlcTimestamp{}));
   if (stamp <= floor) stamp = {floor.wall_ms, floor.logical + 1};  // the clock itself stays
   proto::MlEntry entry;
   REPLIKV_ASSERT(counter_ < UINT64_MAX, "the dot counter does not wrap");
