@@ -255,6 +255,8 @@ Judged judge(const History& history, std::string name) {
   }
   // Each key's writes that took effect, and what became of each.
   std::map<std::string, std::vector<const Write*>> by_key;
+  std::map<std::string, std::vector<const Write*>> made_by_key;  // took effect or not
+  for (const auto& [id, write] : writes) made_by_key[write.key].push_back(&write);
   for (const auto& [id, write] : writes) {
     if (covers(final_vector, write.dot) &&
         latest.at({write.dot.actor, write.dot.counter}) == &write) {
@@ -294,8 +296,24 @@ Judged judge(const History& history, std::string name) {
         }
       }
       if (!kept_values.contains(write->value) && has_rival) ++out.may_have_lost;
-      const bool was_reported = reported.contains({write->dot.actor, write->dot.counter});
-      if (was_reported && (kept_values.contains(write->value) || !has_rival)) {
+      // A node discards what a rival it holds beats; a crash (fsync "never") may then take the
+      // rival — or the discard — back: a report needs some rival made, and a reported write kept
+      // a crash of its node after the report.
+      bool made_rival = has_rival;
+      for (const Write* other : made_by_key[key]) {
+        made_rival |= other != write && concurrent(*other, *write) && ordered_after(*other, *write);
+      }
+      const auto report = reported.find({write->dot.actor, write->dot.counter});
+      const bool was_reported = report != reported.end();
+      bool crash_took_it_back = false;
+      if (was_reported) {
+        if (const auto it = crashes.find(write->node); it != crashes.end()) {
+          for (const int64_t at : it->second)
+            crash_took_it_back |= at >= report->second.front().second;
+        }
+      }
+      if (was_reported &&
+          ((kept_values.contains(write->value) && !crash_took_it_back) || !made_rival)) {
         ++out.reported_not_lost;
         if (result.checker != "superseded") {
           add_detail(result, fmt::format("key {}: write {} ({}:{}) was reported discarded, but {}",

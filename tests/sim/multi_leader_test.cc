@@ -76,6 +76,34 @@ TEST(MultiLeader, FixedSeeds) {
   EXPECT_GT(siblings_kept, 100u);
 }
 
+// Seeds that once failed, each with what it found.
+TEST(MultiLeader, RegressionSeeds) {
+  struct Case {
+    uint64_t seed;
+    const char* conflict;
+    bool fsync_always;
+    const char* found;
+  };
+  const Case cases[] = {
+      {685, "lww", true,
+       "a node restarted mid-transfer sent a new state transfer under the id of the one its peer "
+       "still held chunks of; the peer joined a mix of both and lost keys"},
+      {685, "siblings", true, "the same, under siblings"},
+      {254, "lww", false,
+       "a node that had joined a state transfer could not send on the writes it brought (no log "
+       "entries) and did not say so: a peer waited for them forever"},
+      {748, "lww", false,
+       "a discard whose rival a crash later took back was judged a wrong report (the checker)"},
+  };
+  for (const Case& c : cases) {
+    SimOptions options = multi_run(c.seed, c.conflict);
+    options.ops = 2000;
+    options.fsync_always = c.fsync_always;
+    const SimResult result = run_simulation(options);
+    ASSERT_FALSE(result.failed()) << c.found << "\n" << report(result, options);
+  }
+}
+
 // fsync "never": a crash takes what the OS had not written back. Every run still converges and
 // loses nothing silently; what is lost is an acknowledged write its node had not shipped before
 // it crashed (the checkers hold each such loss to a crash of its node after the write) — and the

@@ -35,7 +35,11 @@ void MultiLeader::start_snapshot(Peer& peer) {
     vector = *parsed;
   }
   OutgoingSnapshot snapshot;
-  snapshot.id = (uint64_t{self_.incarnation} << 32) | ++snapshots_started_;
+  // Random: a node that restarts (same incarnation under fsync "always") must not send a new
+  // transfer under an id its peer still holds chunks of (found by the simulator: the peer
+  // appended the new transfer's chunks to the old one's).
+  snapshot.id = rng_.next_u64();
+  ++snapshots_started_;
   snapshot.progress_ms = monotonic_ms_;
   proto::MultiLeaderMessage chunk;
   uint64_t bytes = 0;
@@ -106,9 +110,10 @@ void MultiLeader::receive_snapshot_ack(const proto::MultiLeaderMessage& message)
 
 void MultiLeader::receive_snapshot(const proto::MultiLeaderMessage& message) {
   const NodeId from(message.from());
-  if (message.chunk() == 0 &&
-      (!incoming_ || incoming_->from != from || incoming_->id != message.snapshot_id())) {
-    incoming_ = IncomingSnapshot{from, message.snapshot_id(), 0, {}, 0};  // a new one replaces any
+  if (message.chunk() == 0) {
+    // A first chunk starts a transfer over (a new one replaces any; the same one again — its
+    // sender started over — restarts it).
+    incoming_ = IncomingSnapshot{from, message.snapshot_id(), 0, {}, 0};
   }
   if (incoming_ && incoming_->from == from && incoming_->id == message.snapshot_id() &&
       incoming_->next == message.chunk()) {
@@ -175,7 +180,16 @@ void MultiLeader::install_snapshot(const CausalContext& vector) {
     REPLIKV_ASSERT(actor != self_ || counter <= counter_,
                    "no peer holds writes of this incarnation it never issued");
     auto& have = applied_[actor];
-    have = std::max(have, counter);
+    if (counter <= have) continue;
+    have = counter;
+    // Those writes came without their entries: this node cannot send them on (a peer that needs
+    // them gets a transfer too — found by the simulator: a node that had joined one relayed
+    // nothing, and a peer waited forever), and its log starts after them.
+    auto& gone = compacted_[actor];
+    if (gone < counter) {
+      pending_.batch.erase_range(Column::log, log_key(actor, 0), log_key(actor, counter + 1));
+      gone = counter;
+    }
   }
   ++snapshots_installed_;
   if (report_history_) history_events_.push_back({{"event", "\"installed\""}});
