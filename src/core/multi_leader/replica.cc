@@ -474,7 +474,27 @@ ReplicaStatus MultiLeader::status() const {
     status.followers.push_back(follower);
   }
   uint64_t pending_peers = 0;
-  for (const auto& [actor, entries] : pending_entries_) pending_peers += entries.size();
+  std::string waiting_for;  // each actor's first held entry, and what it waits for
+  for (const auto& [actor, entries] : pending_entries_) {
+    pending_peers += entries.size();
+    if (entries.empty() || waiting_for.size() > 200) continue;
+    const auto& [counter, held] = *entries.begin();
+    std::string needs;
+    const uint64_t have = applied_.contains(actor) ? applied_.at(actor) : 0;
+    if (counter != have + 1) {
+      needs = fmt::format("{}.{:08x}:{}", actor.node, actor.incarnation, have + 1);
+    } else {
+      for (const auto& dep : held.first.deps()) {
+        const Actor of{dep.node(), dep.incarnation()};
+        if ((applied_.contains(of) ? applied_.at(of) : 0) < dep.counter()) {
+          needs = fmt::format("{}.{:08x}:{}", of.node, of.incarnation, dep.counter());
+          break;
+        }
+      }
+    }
+    waiting_for += fmt::format("{}{}.{:08x}:{} needs {}", waiting_for.empty() ? "" : ", ",
+                               actor.node, actor.incarnation, counter, needs);
+  }
   status.metrics =
       MetricList()
           .text("conflict_policy", "how concurrent writes to a key are resolved",
@@ -497,6 +517,9 @@ ReplicaStatus MultiLeader::status() const {
                    entries_dropped_)
           .gauge("entries_waiting", "writes received, waiting for the writes they depend on",
                  static_cast<int64_t>(pending_peers))
+          .text("entries_waiting_for",
+                "per actor, the first write held back and the write it waits for",
+                waiting_for.empty() ? "-" : waiting_for)
           .counter("conflicts_discarded_total",
                    "this node's writes a concurrent write with a later timestamp beat (lww): "
                    "each discarded write counted once, at the node that took it",

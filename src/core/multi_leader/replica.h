@@ -120,8 +120,9 @@ class MultiLeader final : public Replica {
     CausalContext reported;  // what it last said it has applied (durably)
     CausalContext sent;      // per actor, the last counter sent to it
     struct Lag {
-      TimeMs since_ms;    // since when it has lacked them without progress (or was last sent)
-      uint64_t reported;  // what it had then
+      TimeMs since_ms;     // since when it has lacked some of them
+      TimeMs progress_ms;  // when it last acknowledged more (or they were last sent again)
+      uint64_t reported;   // what it has acknowledged
     };
     std::map<Actor, Lag> lagging_since;  // per actor it lacks writes of
     TimeMs last_heard_ms = 0;
@@ -159,6 +160,7 @@ class MultiLeader final : public Replica {
   bool deliverable(const proto::MlEntry& entry) const;
   void send_status(NodeId to);
   void send_entries(Peer& peer, const Actor& actor, uint64_t after);
+  void catch_up(Peer& peer);
   void ship_fresh();
   void heartbeat();
   // State transfers.

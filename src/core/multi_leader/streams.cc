@@ -125,6 +125,7 @@ void MultiLeader::receive_status(const proto::MultiLeaderMessage& message) {
     sent = std::max(sent, counter);
   }
   peer.reported = std::move(reported);
+  catch_up(peer);
   serve_waiting();
 }
 
@@ -292,24 +293,43 @@ void MultiLeader::heartbeat() {
       start_snapshot(peer);
       continue;
     }
-    for (const auto& [actor, have] : applied_) {
-      const uint64_t reported = at(peer.reported, actor);
-      if (reported >= have) {
-        peer.lagging_since.erase(actor);
-        continue;
-      }
-      auto [lag, fresh] = peer.lagging_since.try_emplace(actor, Peer::Lag{monotonic_ms_, reported});
-      if (!fresh && lag->second.reported != reported) lag->second = {monotonic_ms_, reported};
-      // This node's own writes go at once to a peer it has not sent them to; anything else
-      // after relay_after_ms without progress.
-      const bool unsent = actor == self_ && at(peer.sent, actor) < have;
-      if (unsent || monotonic_ms_ - lag->second.since_ms >= options_.relay_after_ms) {
-        send_entries(peer, actor, reported);
-        lag->second.since_ms = monotonic_ms_;
-      }
-    }
+    catch_up(peer);
   }
   compact_and_collect();
+}
+
+// Sends `peer` what it lacks, a window at a time, the next window as soon as it acknowledges the
+// last: this node's own writes at once, another actor's once the peer has lacked them for
+// relay_after_ms (its origin may be out of the peer's reach; normally the origin's own stream
+// gets there first). What is sent and not acknowledged within relay_after_ms is sent again.
+void MultiLeader::catch_up(Peer& peer) {
+  if (!peer.heard || peer.snapshot || peer.needs_snapshot) return;
+  const uint64_t window = 4 * options_.entries_per_message_max;
+  for (const auto& [actor, have] : applied_) {
+    const uint64_t reported = at(peer.reported, actor);
+    if (reported >= have) {
+      peer.lagging_since.erase(actor);
+      continue;
+    }
+    auto [lag, fresh] =
+        peer.lagging_since.try_emplace(actor, Peer::Lag{monotonic_ms_, monotonic_ms_, reported});
+    if (!fresh && lag->second.reported != reported) {
+      lag->second.progress_ms = monotonic_ms_;
+      lag->second.reported = reported;
+    }
+    if (actor != self_ && monotonic_ms_ - lag->second.since_ms < options_.relay_after_ms) continue;
+    uint64_t& sent = peer.sent[actor];
+    if (sent < reported) sent = reported;
+    if (monotonic_ms_ - lag->second.progress_ms >= options_.relay_after_ms) {
+      sent = reported;  // what was sent is lost, or the peer dropped it: again
+      lag->second.progress_ms = monotonic_ms_;
+    }
+    while (sent < have && sent - reported < window) {
+      const uint64_t before = sent;
+      send_entries(peer, actor, sent);
+      if (sent == before || peer.needs_snapshot) break;  // nothing kept to send from there
+    }
+  }
 }
 
 CausalContext MultiLeader::stable() const {
