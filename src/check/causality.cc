@@ -1,5 +1,6 @@
 #include "check/causality.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdlib>
 #include <map>
@@ -154,38 +155,56 @@ Judged judge(const History& history, std::string name) {
     const auto it = writes.find({op.key, op.value.to_string()});
     if (it != writes.end()) it->second.acknowledged = true;
   }
-  // The final state: each key's values as the first final read of it found them, and the vector
-  // of every write the reading nodes had applied.
-  std::map<std::string, std::set<std::string>> final_values;
-  std::map<std::string, std::set<std::set<std::string>>> seen_by_key;
+  // The final state: each key's values as the final read from the node furthest along found them
+  // (a node still catching up when the final phase began read an older state: its vector is
+  // covered by another's), and the vector of every write the reading nodes had applied.
+  struct FinalRead {
+    std::set<std::string> values;
+    Vector position;
+    uint64_t total = 0;  // the position's counters summed
+  };
+  std::map<std::string, std::vector<FinalRead>> reads_by_key;
   Vector final_vector;
   for (const auto& op : history.operations) {
     if (!op.final || op.f != Function::read || op.outcome != Outcome::ok) continue;
-    std::set<std::string> values;
+    FinalRead read;
     if (!op.values.empty()) {
-      for (const auto& value : op.values) values.insert(value.to_string());
+      for (const auto& value : op.values) read.values.insert(value.to_string());
     } else if (!op.value.is_null()) {
-      values.insert(op.value.to_string());
+      read.values.insert(op.value.to_string());
     }
-    seen_by_key[op.key].insert(values);
-    final_values.try_emplace(op.key, values);
     const auto position = op.fields.find("position");
     if (position != op.fields.end()) {
       const auto text = unquote(position->second);
       const size_t at = text ? text->rfind('@') : std::string_view::npos;
       if (auto vector =
               at != std::string_view::npos ? parse_vector(text->substr(0, at)) : std::nullopt) {
+        read.position = *vector;
         for (const auto& [actor, counter] : *vector) {
           auto& slot = final_vector[actor];
           slot = std::max(slot, counter);
+          read.total += counter;
         }
       }
     }
+    reads_by_key[op.key].push_back(std::move(read));
   }
-  for (const auto& [key, sets] : seen_by_key) {
-    if (sets.size() > 1) {
+  std::map<std::string, std::set<std::string>> final_values;
+  for (auto& [key, reads] : reads_by_key) {
+    const uint64_t furthest =
+        std::max_element(reads.begin(), reads.end(), [](const auto& a, const auto& b) {
+          return a.total < b.total;
+        })->total;
+    std::set<std::set<std::string>> seen;
+    for (const auto& read : reads) {
+      if (read.total == furthest) seen.insert(read.values);
+    }
+    final_values.emplace(key, *seen.begin());
+    if (seen.size() > 1) {
       ++out.frontier_mismatches;
-      add_detail(result, fmt::format("key {}: the final reads from different nodes differ", key));
+      add_detail(result, fmt::format("key {}: nodes that had applied the same writes read it "
+                                     "differently",
+                                     key));
     }
   }
   // Nodes that crashed or lost their disk, and when.

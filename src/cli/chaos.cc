@@ -265,9 +265,11 @@ struct ProtocolTally {
 };
 
 void watch_leaders(Cluster& cluster, Recorder& recorder, const std::atomic<bool>& stop,
-                   std::vector<LeaderSeen>& seen, ProtocolTally& violations) {
+                   std::vector<LeaderSeen>& seen, ProtocolTally& violations,
+                   ProtocolTally& discards, std::vector<std::pair<int64_t, int64_t>>& series) {
   std::set<std::pair<long, int>> known;
   while (!stop.load()) {
+    series.emplace_back(recorder.now(), discards.total());
     std::set<int> skip;
     {
       std::lock_guard lock(cluster.mutex);
@@ -279,6 +281,7 @@ void watch_leaders(Cluster& cluster, Recorder& recorder, const std::atomic<bool>
       auto info = local::replication(cluster.client_port(node), 200);
       if (!info) continue;
       violations.see(node, std::atoll((*info)["replikv_peer_protocol_violations"].c_str()));
+      discards.see(node, std::atoll((*info)["replikv_conflicts_discarded_total"].c_str()));
       if ((*info)["replikv_state"] != "leader") continue;
       const long term = std::atol((*info)["replikv_epoch"].c_str());
       if (known.insert({term, node}).second) seen.push_back({recorder.now(), node, term});
@@ -305,6 +308,69 @@ void await_convergence(Cluster& cluster, Recorder& recorder, int64_t timeout_ms)
     if (answered == cluster.nodes && values.size() == 1) return;
     sleep_ms(50);
   }
+}
+
+// A RESP reply as the core's Reply, for a strategy's read_values (bulk strings, nil, arrays).
+core::Reply core_reply(const RespValue& value) {
+  switch (value.kind) {
+    case RespValue::Kind::bulk:
+    case RespValue::Kind::status:
+      return core::Reply::bulk(value.text);
+    case RespValue::Kind::integer:
+      return core::Reply::number(value.integer);
+    case RespValue::Kind::error:
+      return core::Reply::from_error_text(value.text);
+    case RespValue::Kind::nil:
+      return core::Reply::nil();
+    case RespValue::Kind::array: {
+      std::vector<core::Reply> elements;
+      for (const auto& item : value.items) elements.push_back(core_reply(item));
+      return core::Reply::array(std::move(elements));
+    }
+  }
+  return core::Reply::nil();
+}
+
+// The register keys read with the strategy's own final read (every sibling: VGET), from every
+// node. Returns the most keys any node holds with several values.
+int64_t final_register_reads(Cluster& cluster, Recorder& recorder, const core::Strategy& strategy,
+                             const std::vector<std::string>& keys) {
+  int64_t most = 0;
+  for (int node = 1; node <= cluster.nodes; ++node) {
+    const int64_t process = 1'100'000'000 + node;
+    RespClient client;
+    const bool up = client.connect(cluster.client_port(node), 1000);
+    int64_t several = 0;
+    for (const auto& key : keys) {
+      using check::EventType;
+      recorder.operation(
+          {process, EventType::invoke, check::Function::read, key, "null", node, true, "eventual"});
+      const auto reply = up ? client.call(strategy.final_read_arguments(key), 5000) : std::nullopt;
+      const auto values =
+          reply && !reply->is_error() ? strategy.read_values(core_reply(*reply)) : std::nullopt;
+      if (!values) {
+        recorder.operation(
+            {process, EventType::fail, check::Function::read, key, "null", node, true, "eventual"});
+        continue;
+      }
+      std::string value = "null";
+      if (values->size() == 1) {
+        value = value_json(RespValue{RespValue::Kind::bulk, values->front(), 0, {}});
+      } else if (values->size() > 1) {
+        ++several;
+        value = "[";
+        for (const auto& v : *values) {
+          value += (value.size() > 1 ? "," : "") +
+                   value_json(RespValue{RespValue::Kind::bulk, v, 0, {}});
+        }
+        value += "]";
+      }
+      recorder.operation(
+          {process, EventType::ok, check::Function::read, key, value, node, true, "eventual"});
+    }
+    most = std::max(most, several);
+  }
+  return most;
 }
 
 void final_reads(Cluster& cluster, Recorder& recorder, const std::vector<std::string>& keys) {
@@ -492,6 +558,10 @@ struct Observed {
   int64_t workload_ns = 0;
   std::vector<LeaderSeen> leaders;
   int64_t protocol_violations = 0;
+  // Writes discarded resolving conflicts (lww), over every node and restart, and over time.
+  int64_t conflicts_discarded = 0;
+  std::vector<std::pair<int64_t, int64_t>> conflicts_series;  // (ns since start, total so far)
+  int64_t keys_with_siblings = 0;                             // at the end, from the final reads
 };
 
 // The workload and the nemesis for the run's duration; then every fault healed, the replicas
@@ -505,8 +575,11 @@ Observed run_and_heal(const ChaosOptions& options, const RunPlan& plan, Cluster&
   workload.next_process = options.clients;
   std::atomic<bool> nemesis_stop{false}, watch_stop{false};
   ProtocolTally violations(cluster.nodes);
-  std::thread watcher(
-      [&] { watch_leaders(cluster, recorder, watch_stop, observed.leaders, violations); });
+  ProtocolTally discards(cluster.nodes);  // counters that a restart starts again: banked
+  std::thread watcher([&] {
+    watch_leaders(cluster, recorder, watch_stop, observed.leaders, violations, discards,
+                  observed.conflicts_series);
+  });
   std::vector<std::thread> clients;
   std::vector<std::unique_ptr<Client>> client_state;
   for (int i = 0; i < options.clients; ++i) {
@@ -545,6 +618,12 @@ Observed run_and_heal(const ChaosOptions& options, const RunPlan& plan, Cluster&
   for (int64_t i = 0; i < workload.next_insert.load(); ++i) keys.push_back(fmt::format("i{}", i));
   if (progress) progress(fmt::format("{}: reading {} keys from every node", name, keys.size()));
   final_reads(cluster, recorder, keys);
+  const core::Strategy* strategy = core::find_strategy(plan.preset->strategy);
+  const std::vector<std::string> registers(keys.begin(), keys.begin() + options.keys);
+  if (strategy != nullptr &&
+      strategy->final_read_arguments("k") != std::vector<std::string>{"GET", "k"}) {
+    observed.keys_with_siblings = final_register_reads(cluster, recorder, *strategy, registers);
+  }
   // Peer messages that broke the protocol, over the run and across restarts (ProtocolTally): any
   // is a safety bug (or a forged peer), whatever the preset promises.
   for (int node = 1; node <= cluster.nodes; ++node) {
@@ -553,6 +632,13 @@ Observed run_and_heal(const ChaosOptions& options, const RunPlan& plan, Cluster&
     }
   }
   observed.protocol_violations = violations.total();
+  for (int node = 1; node <= cluster.nodes; ++node) {
+    if (auto info = local::replication(cluster.client_port(node), 1000)) {
+      discards.see(node, std::atoll((*info)["replikv_conflicts_discarded_total"].c_str()));
+    }
+  }
+  observed.conflicts_discarded = discards.total();
+  observed.conflicts_series.emplace_back(recorder.now(), observed.conflicts_discarded);
   for (int node = 1; node <= cluster.nodes; ++node) local::stop_node(cluster.dir, node, 10);
   return observed;
 }
@@ -593,6 +679,13 @@ json describe_run(const ChaosOptions& options, const RunPlan& plan, const Cluste
     terms.insert(seen.term);
   }
   out["leaders"] = leader_list;
+  out["conflicts_discarded"] = observed.conflicts_discarded;
+  out["keys_with_siblings"] = observed.keys_with_siblings;
+  json series = json::array();
+  for (const auto& [at_ns, total] : observed.conflicts_series) {
+    series.push_back({ms(at_ns), total});
+  }
+  out["conflicts_series"] = series;
   out["leader_changes"] = terms.empty() ? 0 : terms.size() - 1;
   json faults = json::array();
   for (const auto& window : nemesis.windows()) {

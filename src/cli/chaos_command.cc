@@ -48,20 +48,25 @@ std::string fixed(const nlohmann::json& value, int digits = 0) {
 
 std::string table(const nlohmann::json& runs) {
   std::string out = fmt::format(
-      "{:<9} {:>5} {:<12} {:>7} {:>17} {:>17} {:>11} {:>12} {:>7} {:>6} {:>8} {:>9} {:>10}\n",
+      "{:<14} {:>5} {:<17} {:>7} {:>17} {:>17} {:>11} {:>9} {:>8} {:>12} {:>7} {:>6} {:>8} "
+      "{:>9} {:>10}\n",
       "preset", "nodes", "settings", "ops/s", "write p50/p99 ms", "read p50/p99 ms", "lost/acked",
-      "stale reads", "session", "linear", "leaders", "no-write", "converged");
+      "discarded", "siblings", "stale reads", "session", "linear", "leaders", "no-write",
+      "converged");
   for (const auto& r : runs) {
     const std::string lin = r["linearizable"].is_null()     ? "?"
                             : r["linearizable"].get<bool>() ? "yes"
                                                             : "NO";
     out += fmt::format(
-        "{:<9} {:>5} {:<12} {:>7} {:>17} {:>17} {:>11} {:>12} {:>7} {:>6} {:>8} {:>9} {:>10}\n",
+        "{:<14} {:>5} {:<17} {:>7} {:>17} {:>17} {:>11} {:>9} {:>8} {:>12} {:>7} {:>6} {:>8} "
+        "{:>9} {:>10}\n",
         r["preset"].get<std::string>(), r["nodes"].get<int>(), r["settings"].get<std::string>(),
         fixed(r["ops_per_s"]),
         fixed(r["write_latency_ms"]["p50"], 1) + "/" + fixed(r["write_latency_ms"]["p99"], 1),
         fixed(r["read_latency_ms"]["p50"], 1) + "/" + fixed(r["read_latency_ms"]["p99"], 1),
-        fixed(r["lost_writes"]) + "/" + fixed(r["acknowledged_inserts"]), fixed(r["stale_reads"]),
+        fixed(r["lost_writes"]) + "/" + fixed(r["acknowledged_inserts"]),
+        fixed(r.value("conflicts_discarded", nlohmann::json(0))),
+        fixed(r.value("keys_with_siblings", nlohmann::json(0))), fixed(r["stale_reads"]),
         fixed(r["session_violations"]), lin, r["leader_changes"].get<int64_t>(),
         fixed(r["longest_unavailable_ms"]) + " ms",
         r["convergence_ms"].is_null() ? std::string("never") : fixed(r["convergence_ms"]) + " ms");
@@ -191,6 +196,13 @@ std::string describe_result(const nlohmann::json& r) {
   line("  read latency    " + lat(r["read_latency_ms"]));
   line(fmt::format("  lost writes     {:.0f} of {:.0f} acknowledged inserts",
                    r["lost_writes"].get<double>(), r["acknowledged_inserts"].get<double>()));
+  if (r.value("conflicts_discarded", int64_t{0}) > 0 ||
+      r.value("keys_with_siblings", int64_t{0}) > 0) {
+    line(fmt::format(
+        "  conflicts       {} writes discarded (lww, counted by the nodes), {} keys "
+        "left with siblings to merge",
+        r.value("conflicts_discarded", int64_t{0}), r.value("keys_with_siblings", int64_t{0})));
+  }
   line(fmt::format(
       "  stale reads     {:.0f} of {:.0f} judged (staleness p50 {:.1f} ms, max {:.1f} ms)",
       r["stale_reads"].get<double>(), r["reads_judged"].get<double>(),
@@ -295,7 +307,9 @@ int run_demo(const DemoOptions& options) {
   }
   std::cout << "\n" << table(runs) << "\n" << meaning(runs);
   std::cout << "\nColumns: lost/acked — acknowledged unique inserts missing from the final reads "
-               "of every node; stale "
+               "of every node; discarded — writes a concurrent write beat under last-writer-wins, "
+               "as the nodes counted them; siblings — register keys left holding several "
+               "concurrent values for clients to merge; stale "
                "reads — reads that returned a value already overwritten before they began; session "
                "— read-your-writes "
                "and monotonic-read violations; linear — whether everything the clients saw fits "

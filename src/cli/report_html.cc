@@ -152,7 +152,10 @@ constexpr const char* script = R"js(
   // The anomalies each preset showed, side by side.
   function anomalies() {
     const kinds = [['lost_writes', 'acknowledged writes lost'], ['stale_reads', 'stale reads'],
-                   ['session_violations', 'session violations']];
+                   ['session_violations', 'session violations'],
+                   ['conflicts_discarded', 'writes discarded (lww)'],
+                   ['keys_with_siblings', 'keys left with siblings']];
+    for (const r of runs) for (const [k] of kinds) r[k] = r[k] || 0;
     const svg = chart('anomalies', 1000, 260);
     const box = {x: 60, y: 24, w: 910, h: 170};
     let top = 1;
@@ -176,12 +179,33 @@ constexpr const char* script = R"js(
     ++drawn;
   }
 
+  // Writes discarded resolving conflicts, cumulative over time, for the presets that count them.
+  function conflicts() {
+    const counting = runs.filter(r => (r.conflicts_series || []).length > 1);
+    if (!counting.length) return;
+    const svg = chart('conflicts', 1000, 220);
+    const box = {x: 60, y: 16, w: 910, h: 160};
+    const end = Math.max(1, ...counting.map(r => r.conflicts_series[r.conflicts_series.length - 1][0]));
+    const top = Math.max(1, ...counting.map(r => r.conflicts_series[r.conflicts_series.length - 1][1])) * 1.1;
+    const x = t => box.x + box.w * t / end, y = v => box.y + box.h * (1 - v / top);
+    axes(svg, box, [0, end / 2, end].map(t => ({x: x(t), label: (t / 1000).toFixed(1) + ' s'})),
+         [0, top / 2, top].map(v => ({y: y(v), label: Math.round(v)})), 'time', 'discarded');
+    counting.forEach(r => {
+      const i = runs.indexOf(r);
+      el(svg, 'polyline', {class: 'series', fill: 'none', stroke: colours[i % colours.length], 'stroke-width': 2,
+                           points: r.conflicts_series.map(([t, v]) => x(t) + ',' + y(v)).join(' ')});
+    });
+    svg.setAttribute('data-drawn', 'true');
+    ++drawn;
+  }
+
   const legend = document.getElementById('latency-legend');
   runs.forEach((r, i) => { legend.innerHTML += '<span><i style="background:' + colours[i % colours.length] + '"></i>' + r.preset + '</span>'; });
   latency('write-latency', 'write_latency_ms', 'Write latency (acknowledged writes)');
   latency('read-latency', 'read_latency_ms', 'Read latency');
   throughput();
   anomalies();
+  conflicts();
   document.getElementById('status').textContent = 'charts drawn: ' + drawn;
   document.body.setAttribute('data-charts-drawn', String(drawn));
 })();
@@ -228,6 +252,10 @@ std::string render_report(const nlohmann::json& demo) {
   html +=
       "<h2>Anomalies</h2>\n<div class=\"legend\" id=\"anomalies-legend\"></div>\n<div "
       "id=\"anomalies\"></div>\n";
+  html +=
+      "<h2>Conflicts over time</h2>\n<p class=\"small\">Writes discarded by last-writer-wins "
+      "(counted by the nodes, cumulative), for the presets that resolve conflicts so; colours as "
+      "above.</p>\n<div id=\"conflicts\"></div>\n";
   html += "<p id=\"status\" class=\"small\">charts not drawn (the page's script did not run)</p>\n";
   html += "<h2>Raw results</h2>\n<details><summary>JSON</summary><pre>" +
           escape_html(demo.dump(1)) + "</pre></details>\n";

@@ -191,10 +191,12 @@ class Strategy {
     return {};
   }
 
-  // The request the simulator's final reads send for `key` (GET by default; a strategy whose
-  // keys can hold several values reads them all), and the values a reply to it holds — nullopt to
-  // read the reply as a GET's.
-  virtual Request final_read(const std::string& key) const { return GetRequest{key}; }
+  // What the final reads of the simulator and chaos send for `key`, as a client types it (GET by
+  // default; a strategy whose keys can hold several values reads them all), and the values a reply
+  // to it holds — nullopt to read the reply as a GET's.
+  virtual std::vector<std::string> final_read_arguments(const std::string& key) const {
+    return {"GET", key};
+  }
   virtual std::optional<std::vector<std::string>> read_values(const Reply&) const {
     return std::nullopt;
   }

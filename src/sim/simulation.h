@@ -124,6 +124,7 @@ class Simulation {
     drain(node);
   }
   void drain(Node& node);
+  core::Request final_read(const std::string& key) const;
   void start_sync(Node& node);
   void release_durable(Node& node);
   void release_reply(Node& node, core::ReadyId id, core::ClientReply& reply);

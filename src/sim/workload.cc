@@ -44,6 +44,21 @@ void Simulation::complete(Client& client, check::EventType type, const std::stri
   events_.after(think_us * ns_per_us, [this, &client] { next_operation(client); });
 }
 
+// The strategy's final read of `key`, parsed as a client's command is.
+core::Request Simulation::final_read(const std::string& key) const {
+  const auto words = strategy_->final_read_arguments(key);
+  const std::vector<std::string_view> argv(words.begin(), words.end());
+  const core::CommandSpec* spec = argv.empty() ? nullptr : core::find_command(argv.front());
+  if (spec == nullptr && !argv.empty()) spec = strategy_->find_command(argv.front());
+  REPLIKV_ASSERT(spec != nullptr && core::check_arity(*spec, argv.size()) == std::nullopt,
+                 "a strategy's final read is a command it answers");
+  auto parsed = spec->handler == core::CommandSpec::Handler::strategy
+                    ? strategy_->parse_command(*spec, argv)
+                    : core::parse_request(*spec, argv);
+  REPLIKV_ASSERT(std::holds_alternative<core::Request>(parsed), "the final read parses");
+  return std::get<core::Request>(std::move(parsed));
+}
+
 void Simulation::invoke(Client& client, PendingOp op) {
   op.sequence = client.next_sequence++;
   client.pending = op;
@@ -53,7 +68,7 @@ void Simulation::invoke(Client& client, PendingOp op) {
   core::Request request;
   switch (op.f) {
     case check::Function::read:
-      request = op.final ? strategy_->final_read(op.key) : core::Request{core::GetRequest{op.key}};
+      request = op.final ? final_read(op.key) : core::Request{core::GetRequest{op.key}};
       break;
     case check::Function::cas:
       request = core::CasRequest{

@@ -94,6 +94,9 @@ TEST(MultiLeader, RegressionSeeds) {
        "entries) and did not say so: a peer waited for them forever"},
       {748, "lww", false,
        "a discard whose rival a crash later took back was judged a wrong report (the checker)"},
+      {681, "siblings", false,
+       "a node still joining state transfers when the final reads began read an older state; the "
+       "checker took its read for the final one"},
   };
   for (const Case& c : cases) {
     SimOptions options = multi_run(c.seed, c.conflict);

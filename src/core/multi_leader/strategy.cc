@@ -125,10 +125,8 @@ class MultiLeaderStrategy final : public Strategy {
   }
 
   // Final reads see every sibling (VGET), each write once by its value, and where the node stood.
-  Request final_read(const std::string& key) const override {
-    VGetCommand command;
-    command.key = key;
-    return StrategyCommand::of("vget", std::move(command), false);
+  std::vector<std::string> final_read_arguments(const std::string& key) const override {
+    return {"VGET", key};
   }
   std::optional<std::vector<std::string>> read_values(const Reply& reply) const override {
     if (reply.kind != Reply::Kind::array || reply.elements.size() != 2) return std::nullopt;
