@@ -1,6 +1,7 @@
 #include "check/anomalies.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <map>
 #include <set>
 #include <unordered_map>
@@ -317,6 +318,80 @@ CheckResult check_availability(const History& history) {
       "{} writes acknowledged; the longest window without one: {:.1f} ms, from {:.1f} ms",
       acknowledged.size() - 1, static_cast<double>(longest) / 1e6,
       static_cast<double>(from - start) / 1e6);
+  return result;
+}
+
+CheckResult check_counters(const History& history) {
+  CheckResult result{"counters", Verdict::valid, "", {}, {}};
+  struct Counter {
+    int64_t acknowledged = 0;  // the increments acknowledged, summed
+    int64_t unknown = 0;       // those with an unknown outcome: each may count once
+    std::vector<const Operation*> final_reads;
+  };
+  std::map<std::string, Counter> counters;
+  for (const auto& op : history.operations) {
+    if (op.f != Function::add) continue;
+    const auto* delta = std::get_if<int64_t>(&op.value.data);
+    if (delta == nullptr) continue;
+    Counter& counter = counters[op.key];
+    if (op.outcome == Outcome::ok) counter.acknowledged += *delta;
+    if (op.outcome == Outcome::info) counter.unknown += *delta;
+  }
+  for (const auto& op : history.operations) {
+    if (!op.final || op.f != Function::read || op.outcome != Outcome::ok) continue;
+    if (auto it = counters.find(op.key); it != counters.end())
+      it->second.final_reads.push_back(&op);
+  }
+  // A read's position (a strategy's "position": "<vector>@…"), summed: of the final reads of a
+  // key, those of the nodes furthest along are judged (one still catching up reads an older sum).
+  const auto progress = [](const Operation& op) -> uint64_t {
+    const auto it = op.fields.find("position");
+    if (it == op.fields.end()) return 0;
+    uint64_t total = 0;
+    const std::string& text = it->second;
+    size_t at = 0;
+    while ((at = text.find(':', at)) != std::string::npos && at < text.find('@')) {
+      total += std::strtoull(text.c_str() + at + 1, nullptr, 10);
+      ++at;
+    }
+    return total;
+  };
+  int64_t lost = 0, doubled = 0, judged = 0;
+  for (const auto& [key, counter] : counters) {
+    uint64_t furthest = 0;
+    for (const Operation* read : counter.final_reads)
+      furthest = std::max(furthest, progress(*read));
+    for (const Operation* read : counter.final_reads) {
+      if (progress(*read) != furthest) continue;
+      ++judged;
+      const auto* total = std::get_if<int64_t>(&read->value.data);
+      const int64_t value = total != nullptr ? *total : 0;
+      if (value < counter.acknowledged) {
+        lost += counter.acknowledged - value;
+        add_detail(result, fmt::format("counter {}: the final read (line {}) found {}, below the "
+                                       "{} acknowledged increments add up to",
+                                       key, read->line, value, counter.acknowledged));
+      } else if (value > counter.acknowledged + counter.unknown) {
+        doubled += value - counter.acknowledged - counter.unknown;
+        add_detail(result,
+                   fmt::format("counter {}: the final read (line {}) found {}, above the "
+                               "{} acknowledged and {} unknown increments add up to: "
+                               "some counted twice",
+                               key, read->line, value, counter.acknowledged, counter.unknown));
+      }
+    }
+  }
+  if (lost > 0 || doubled > 0) result.verdict = Verdict::invalid;
+  result.figures = {{"counters", static_cast<double>(counters.size())},
+                    {"final_reads_judged", static_cast<double>(judged)},
+                    {"increments_lost", static_cast<double>(lost)},
+                    {"increments_counted_twice", static_cast<double>(doubled)}};
+  result.summary = counters.empty()
+                       ? std::string("no counter increments: nothing to judge")
+                       : fmt::format(
+                             "{} counters, {} final reads judged: {} of the acknowledged "
+                             "increments lost, {} counted twice",
+                             counters.size(), judged, lost, doubled);
   return result;
 }
 

@@ -27,5 +27,9 @@ CheckResult check_stale_reads(const History& history);
 CheckResult check_sessions(const History& history);
 CheckResult check_convergence(const History& history);
 CheckResult check_availability(const History& history);
+// counters   per counter key (the keys "add" operations increment), every final read from the
+//            nodes furthest along holds at least the sum of the acknowledged increments and at
+//            most that plus the increments of unknown outcome: none lost, none counted twice.
+CheckResult check_counters(const History& history);
 
 }  // namespace replikv::check

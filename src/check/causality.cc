@@ -68,6 +68,7 @@ struct Write {
   Dot dot;
   Vector context;
   std::pair<int64_t, int64_t> hlc{0, 0};  // wall ms, logical: lww's order, then the dot
+  bool increment = false;                 // a counter's increment: it takes a dot, no register
   int64_t made_ns = 0;
   bool acknowledged = false;
 };
@@ -126,10 +127,11 @@ Judged judge(const History& history, std::string name) {
                  fmt::format("key {}: a made event's dot or context does not parse", made.key));
       continue;
     }
-    Write write{made.key,     made.value.to_string(),
-                made.node,    {dot_vector->begin()->first, dot_vector->begin()->second},
-                *context,     {0, 0},
-                made.time_ns, false};
+    Write write{made.key,  made.value.to_string(),
+                made.node, {dot_vector->begin()->first, dot_vector->begin()->second},
+                *context,  {0, 0},
+                false,     made.time_ns,
+                false};
     if (const auto hlc_field = made.fields.find("hlc"); hlc_field != made.fields.end()) {
       const auto text = unquote(hlc_field->second);
       const size_t dot_at = text ? text->find('.') : std::string_view::npos;
@@ -138,7 +140,9 @@ Judged judge(const History& history, std::string name) {
                      std::atoll(std::string(text->substr(dot_at + 1)).c_str())};
       }
     }
-    writes[{made.key, made.value.to_string()}] = std::move(write);
+    write.increment = made.fields.contains("increment");
+    if (write.increment) write.value = "+" + write.value + "@" + std::to_string(made.time_ns);
+    writes[{made.key, write.value}] = std::move(write);
   }
   out.made = writes.size();
   // A node that crashed before a write was durable issues its dot again (nothing had seen it): of
@@ -275,8 +279,11 @@ Judged judge(const History& history, std::string name) {
   // Each key's writes that took effect, and what became of each.
   std::map<std::string, std::vector<const Write*>> by_key;
   std::map<std::string, std::vector<const Write*>> made_by_key;  // took effect or not
-  for (const auto& [id, write] : writes) made_by_key[write.key].push_back(&write);
   for (const auto& [id, write] : writes) {
+    if (!write.increment) made_by_key[write.key].push_back(&write);
+  }
+  for (const auto& [id, write] : writes) {
+    if (write.increment) continue;  // the counters checker judges increments
     if (covers(final_vector, write.dot) &&
         latest.at({write.dot.actor, write.dot.counter}) == &write) {
       by_key[write.key].push_back(&write);

@@ -20,6 +20,8 @@ std::vector<HistoryChecker> builtin() {
       {"sessions", "read-your-writes and monotonic reads within each session", check_sessions},
       {"convergence", "every node's digest is equal once faults heal", check_convergence},
       {"availability", "the longest time no operation succeeded", check_availability},
+      {"counters", "every acknowledged increment counted once, no increment counted twice",
+       check_counters},
       {"superseded",
        "every write that took effect is kept or was seen by one that superseded it; final "
        "siblings are the causal frontier",

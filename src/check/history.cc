@@ -25,6 +25,7 @@ std::optional<Function> to_function(const std::string& name) {
   if (name == "write") return Function::write;
   if (name == "cas") return Function::cas;
   if (name == "insert") return Function::insert;
+  if (name == "add") return Function::add;
   return std::nullopt;
 }
 
@@ -65,6 +66,8 @@ const char* to_string(Function f) {
       return "cas";
     case Function::insert:
       return "insert";
+    case Function::add:
+      return "add";
   }
   return "?";
 }

@@ -1,7 +1,7 @@
 // History: the operations a test observed, in the JSON Lines format every checker reads.
 //
 // One event per line, in real-time order:
-//   {"process": 3, "type": "invoke"|"ok"|"fail"|"info", "f": "read"|"write"|"cas"|"insert",
+//   {"process": 3, "type": "invoke"|"ok"|"fail"|"info", "f": "read"|"write"|"cas"|"insert"|"add",
 //    "key": "k1", "value": …, "time": <ns>}
 // Values are JSON scalars — integers or strings, null for absent; a cas carries
 // [expected, new]. `info` means the outcome is unknown: the operation may or may not have taken
@@ -58,7 +58,8 @@ struct ValueHash {
   size_t operator()(const Value& value) const;
 };
 
-enum class Function : uint8_t { read, write, cas, insert };
+// add: a counter's increment by `value` (INCRBY); a read of a counter returns its total.
+enum class Function : uint8_t { read, write, cas, insert, add };
 enum class Outcome : uint8_t { ok, fail, info };
 
 inline constexpr int64_t time_never = std::numeric_limits<int64_t>::max();

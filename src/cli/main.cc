@@ -168,6 +168,10 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 100000000));
   sim->add_option("--clients", sim_options.run.clients, "concurrent clients (default 8)");
   sim->add_option("--keys", sim_options.run.keys, "register keys (default 8)");
+  sim->add_option("--counters", sim_options.run.counters,
+                  "counter keys the workload increments (INCRBY, half with an ID), judged by the "
+                  "counters checker (default 0: none)")
+      ->check(CLI::Range(0, 1000));
   sim->add_option("--timeout-ms", sim_options.run.client_timeout_ms,
                   "client timeout in virtual ms (default 200)");
   sim->add_flag("!--linearizable-reads-only", sim_options.run.mixed_reads,

@@ -19,10 +19,10 @@ const std::vector<CommandSpec> kCommands = {
     {"exists", -2, false, H::core, 1, -1, 1, "readonly fast"},
     {"mget", -2, false, H::core, 1, -1, 1, "readonly fast"},
     {"mset", -3, true, H::core, 1, -1, 2, "write denyoom"},
-    {"incr", 2, true, H::core, 1, 1, 1, "write denyoom fast"},
-    {"incrby", 3, true, H::core, 1, 1, 1, "write denyoom fast"},
-    {"decr", 2, true, H::core, 1, 1, 1, "write denyoom fast"},
-    {"decrby", 3, true, H::core, 1, 1, 1, "write denyoom fast"},
+    {"incr", -2, true, H::core, 1, 1, 1, "write denyoom fast"},
+    {"incrby", -3, true, H::core, 1, 1, 1, "write denyoom fast"},
+    {"decr", -2, true, H::core, 1, 1, 1, "write denyoom fast"},
+    {"decrby", -3, true, H::core, 1, 1, 1, "write denyoom fast"},
     {"dbsize", 1, false, H::core, 0, 0, 0, "readonly fast"},
     {"scan", -2, false, H::core, 0, 0, 0, "readonly"},
     {"keys", 2, false, H::core, 0, 0, 0, "readonly"},
@@ -200,16 +200,33 @@ std::variant<Request, Reply> parse_request(const CommandSpec& spec,
     }
     return Request{std::move(mset)};
   }
-  if (name == "incr" || name == "decr") {
-    return Request{IncrByRequest{std::string(argv[1]), name == "incr" ? 1 : -1}};
-  }
-  if (name == "incrby" || name == "decrby") {
-    const auto delta = parse_int64(argv[2]);
-    if (!delta) return not_integer();
-    if (name == "decrby" && *delta == std::numeric_limits<int64_t>::min()) {
-      return Reply::error("ERR decrement would overflow");
+  if (name == "incr" || name == "decr" || name == "incrby" || name == "decrby") {
+    const bool by = name == "incrby" || name == "decrby";
+    const size_t fixed = by ? 3 : 2;
+    // The optional ID <request id> after the command's own arguments (replikv's, not Redis's).
+    std::string request_id;
+    if (argv.size() != fixed) {
+      if (argv.size() != fixed + 2 || !equals_ignore_case(argv[fixed], "id")) {
+        if (argv.size() > fixed && !equals_ignore_case(argv[fixed], "id")) {
+          return Reply::error(fmt::format("ERR wrong number of arguments for '{}' command", name));
+        }
+        return Reply::error("ERR syntax error (the only option is ID <request id>)");
+      }
+      request_id = std::string(argv[fixed + 1]);
+      if (request_id.empty() || request_id.size() > 256) {
+        return Reply::error("ERR ID must be 1 to 256 bytes");
+      }
     }
-    return Request{IncrByRequest{std::string(argv[1]), name == "incrby" ? *delta : -*delta}};
+    int64_t delta = name == "decr" ? -1 : 1;
+    if (by) {
+      const auto parsed = parse_int64(argv[2]);
+      if (!parsed) return not_integer();
+      if (name == "decrby" && *parsed == std::numeric_limits<int64_t>::min()) {
+        return Reply::error("ERR decrement would overflow");
+      }
+      delta = name == "incrby" ? *parsed : -*parsed;
+    }
+    return Request{IncrByRequest{std::string(argv[1]), delta, std::move(request_id)}};
   }
   if (name == "dbsize") return Request{DbSizeRequest{}};
   if (name == "scan") return parse_scan(argv);

@@ -79,9 +79,13 @@ struct MGetRequest {
 struct MSetRequest {
   std::vector<std::pair<std::string, std::string>> pairs;
 };
+// INCR/INCRBY/DECR/DECRBY key [delta] [ID <request id>]: a client's id for the increment, so a
+// retry is applied once — under multi-leader, by a node that has seen the first attempt (the
+// others apply every INCR they are sent once already). Empty: none.
 struct IncrByRequest {
   std::string key;
   int64_t delta;
+  std::string request_id{};
 };
 struct DbSizeRequest {};
 struct ScanRequest {

@@ -63,6 +63,7 @@ struct PendingOp {
   std::string key;
   int64_t value = 0;
   std::optional<int64_t> expected;  // cas: the value it expects (none: the key absent)
+  bool with_id = false;             // add: INCRBY … ID, the id made from the value and sequence
   uint64_t sequence = 0;
   int node = 1;
   bool final = false;

@@ -377,14 +377,15 @@ std::string replay_command(const SimOptions& options) {
   }
   return fmt::format(
       "replikv sim --strategy {} --nodes {} --seed {} --ops {} --clients {} --keys {} --timeout-ms "
-      "{} --faults {} --fsync {}{}{}{}{}{}",
+      "{} --faults {} --fsync {}{}{}{}{}{}{}",
       options.strategy, options.nodes, options.seed, options.ops, options.clients, options.keys,
       options.client_timeout_ms, faults.empty() ? "none" : faults,
       options.fsync_always ? "always" : "never", settings,
       options.reorder_all ? " --reorder-all" : "",
       options.mixed_reads ? "" : " --linearizable-reads-only",
       options.broken_ack_before_sync ? " --broken ack-before-sync" : "",
-      options.broken_messages_early ? " --broken messages-early" : "");
+      options.broken_messages_early ? " --broken messages-early" : "",
+      options.counters > 0 ? fmt::format(" --counters {}", options.counters) : "");
 }
 
 }  // namespace replikv::sim

@@ -47,6 +47,9 @@ struct SimOptions {
   int nodes = 1;
   int clients = 8;
   int keys = 8;
+  // Counter keys ("c0", …) the workload increments (INCRBY, half with an ID) beside the registers;
+  // 0: none (the workload draws as it did before counters existed).
+  int counters = 0;
   uint64_t ops = 2000;
   int64_t client_timeout_ms = 200;
   bool fsync_always = true;

@@ -70,6 +70,11 @@ void Simulation::invoke(Client& client, PendingOp op) {
     case check::Function::read:
       request = op.final ? final_read(op.key) : core::Request{core::GetRequest{op.key}};
       break;
+    case check::Function::add:
+      request = core::IncrByRequest{
+          op.key, op.value,
+          op.with_id ? fmt::format("p{}s{}", client.process, op.sequence) : std::string()};
+      break;
     case check::Function::cas:
       request = core::CasRequest{
           op.key,
@@ -85,7 +90,7 @@ void Simulation::invoke(Client& client, PendingOp op) {
   // A write's value, for the history's "made" event: what the node made of it, recorded when it
   // made it, whether or not the client ever hears back.
   std::optional<std::string> written;
-  if (op.f != check::Function::read) written = std::to_string(op.value);
+  if (op.f != check::Function::read) written = std::to_string(op.value);  // (add: the delta)
   send(client_endpoint(client.index), op.node, false,
        [this, &node, connection, sequence = op.sequence, request = std::move(request),
         read = op.read, session = client.session, key = op.key, written] {
@@ -215,7 +220,12 @@ void Simulation::next_operation(Client& client) {
   const bool anywhere = client.leader_hint == 0 || rng_.below(2) == 0;
   op.node = anywhere ? static_cast<int>(rng_.between(1, options_.nodes)) : client.leader_hint;
   const uint64_t choice = rng_.below(100);
-  if (choice < 45) {
+  if (options_.counters > 0 && choice < 8) {
+    op.f = check::Function::add;
+    op.key = "c" + std::to_string(rng_.below(static_cast<uint64_t>(options_.counters)));
+    op.value = rng_.between(1, 5);
+    op.with_id = rng_.below(2) == 0;
+  } else if (choice < 45) {
     op.f = check::Function::read;
     op.key = "k" + std::to_string(rng_.below(static_cast<uint64_t>(options_.keys)));
     if (options_.mixed_reads && !traits_.read_consistencies.empty()) choose_consistency(op);
@@ -246,6 +256,7 @@ void Simulation::start_final_phase() {
   // Every key, from every node: the registers and each insert.
   std::vector<std::string> keys;
   for (int k = 0; k < options_.keys; ++k) keys.push_back(fmt::format("k{}", k));
+  for (int c = 0; c < options_.counters; ++c) keys.push_back(fmt::format("c{}", c));
   keys.insert(keys.end(), insert_keys_.begin(), insert_keys_.end());
   // Strategies that answer reads through a leader: one final read per key is enough (a refused
   // one is asked again of the leader). Others are read from every node.

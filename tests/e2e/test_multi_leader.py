@@ -137,6 +137,28 @@ class SiblingsTest(unittest.TestCase):
                                for n in (1, 2, 3)), 30, "the merge everywhere")
         self.assertEqual(int(cluster.replication(1)["replikv_conflicts_discarded_total"]), 0)
 
+    def test_an_increment_retried_with_its_id_counts_once_where_it_was_seen(self):
+        cluster = self.cluster
+        c1, c2 = cluster.client(1), cluster.client(2)
+        self.assertEqual(c1.execute_command("INCRBY", "visits", "5", "ID", "req-1"), 5)
+        self.assertEqual(c1.execute_command("INCRBY", "visits", "5", "ID", "req-1"), 5)  # a retry
+        wait_until(lambda: c2.get("visits") == b"5", 30, "n2 applying it")
+        self.assertEqual(c2.execute_command("INCRBY", "visits", "5", "ID", "req-1"), 5)  # elsewhere
+        self.assertEqual(c2.execute_command("INCR", "visits", "ID", "req-2"), 6)
+        # A node that has not seen the first attempt cannot tell a retry: both count.
+        cluster.partition(3)
+        self.assertEqual(c1.execute_command("INCRBY", "visits", "10", "ID", "req-3"), 16)
+        self.assertEqual(cluster.client(3).execute_command("INCRBY", "visits", "10", "ID", "req-3"), 16)
+        cluster.heal()
+        wait_until(cluster.converged, 30, "convergence")
+        self.assertEqual(cluster.client(3).get("visits"), b"26")
+        retried = sum(int(cluster.replication(n)["replikv_increments_retried_total"]) for n in (1, 2, 3))
+        self.assertEqual(retried, 2)
+        with self.assertRaisesRegex(redis.ResponseError, "wrong number of arguments"):
+            c1.execute_command("INCRBY", "visits", "1", "IDX", "a")  # as Redis answers extra words
+        with self.assertRaisesRegex(redis.ResponseError, "the only option is ID"):
+            c1.execute_command("INCRBY", "visits", "1", "ID")
+
     def test_bad_input_gets_a_clear_error_and_the_node_stays_up(self):
         c = self.cluster.client(1)
         with self.assertRaisesRegex(redis.ResponseError, "not a causal context"):

@@ -96,6 +96,12 @@ std::vector<const std::pair<const Dot, Register>*> KeyState::live(TimeMs now_ms)
   return out;
 }
 
+bool KeyState::has_increment(std::string_view request_id, TimeMs now_ms) const {
+  return std::any_of(increments.begin(), increments.end(), [&](const auto& entry) {
+    return entry.second.live(now_ms) && entry.second.request_id == request_id;
+  });
+}
+
 int64_t KeyState::increments_total(TimeMs now_ms) const {
   int64_t total = 0;
   for (const auto& [dot, increment] : increments) {
@@ -184,6 +190,7 @@ std::string KeyState::encode() const {
     out.set_counter(dot.counter);
     out.set_delta(increment.delta);
     out.set_deadline_ms(increment.deadline_ms);
+    out.set_request_id(increment.request_id);
   }
   return message.SerializeAsString();
 }
@@ -201,7 +208,7 @@ std::optional<KeyState> KeyState::decode(std::string_view bytes) {
   }
   for (const auto& in : message.increments()) {
     state.increments.insert_or_assign(Dot{{in.node(), in.incarnation()}, in.counter()},
-                                      Increment{in.delta(), in.deadline_ms()});
+                                      Increment{in.delta(), in.deadline_ms(), in.request_id()});
   }
   return state;
 }

@@ -63,7 +63,8 @@ bool ordered_after(const Dot& a, const Register& ra, const Dot& b, const Registe
 // live, as in Redis: the count expires with the value it was added to).
 struct Increment {
   int64_t delta = 0;
-  TimeMs deadline_ms = 0;  // 0: none
+  TimeMs deadline_ms = 0;    // 0: none
+  std::string request_id{};  // the client's id for it (INCR … ID x), if it gave one
 
   bool live(TimeMs now_ms) const { return deadline_ms == 0 || now_ms <= deadline_ms; }
   bool operator==(const Increment&) const = default;
@@ -112,6 +113,8 @@ struct KeyState {
   const std::pair<const Dot, Register>* winner(TimeMs now_ms) const;
   // Live registers (the siblings VGET shows), highest first.
   std::vector<const std::pair<const Dot, Register>*> live(TimeMs now_ms) const;
+  // Whether a live increment carries the client's id `request_id` (a retry it already counted).
+  bool has_increment(std::string_view request_id, TimeMs now_ms) const;
   // The sum of the live increments (saturating).
   int64_t increments_total(TimeMs now_ms) const;
   // What a GET sees, or nullopt when the key is absent.

@@ -180,6 +180,18 @@ void MultiLeader::client_write(ClientRequest& request) {
   if (request.session) {
     if (const auto position = decode_position(*request.session)) seen_hlc = position->hlc;
   }
+  // An increment this node already counted under the client's id (a retry): answered with the
+  // value, counted once.
+  if (const auto* incr = std::get_if<IncrByRequest>(&request.request);
+      incr != nullptr && !incr->request_id.empty() &&
+      load_state(incr->key).has_increment(incr->request_id, wall_ms_)) {
+    ++increments_retried_;
+    const auto rendered = load_state(incr->key).render(wall_ms_);
+    const auto value = rendered ? parse_int64(rendered->value) : std::optional<int64_t>(0);
+    reply(request, value ? Reply::number(*value)
+                         : Reply::error("ERR value is not an integer or out of range"));
+    return;
+  }
   // Redis's rules run on the keyspace, which holds what a GET here sees; what the command
   // changed becomes this node's writes.
   std::map<std::string, KeyState> before;
@@ -197,8 +209,8 @@ void MultiLeader::client_write(ClientRequest& request) {
     const auto record = keyspace_.live_record(key, wall_ms_);
     const TimeMs deadline = record && record->expire_at_ms ? *record->expire_at_ms : 0;
     if (incr != nullptr) {
-      local_write(key, proto::MlEntry::INCREMENT, {}, deadline, incr->delta, nullptr, seen_hlc,
-                  std::move(state->second));
+      local_write(key, proto::MlEntry::INCREMENT, incr->request_id, deadline, incr->delta, nullptr,
+                  seen_hlc, std::move(state->second));
     } else if (!record) {
       local_write(key, proto::MlEntry::TOMBSTONE, {}, 0, 0, nullptr, seen_hlc,
                   std::move(state->second));
@@ -286,7 +298,11 @@ Dot MultiLeader::local_write(const std::string& key, proto::MlEntry::Kind kind, 
   entry.set_counter(dot.counter);
   entry.set_key(key);
   entry.set_kind(kind);
-  entry.set_value(std::move(value));
+  if (kind == proto::MlEntry::INCREMENT) {
+    entry.set_request_id(std::move(value));  // an increment's value is the client's id for it
+  } else {
+    entry.set_value(std::move(value));
+  }
   entry.set_deadline_ms(deadline_ms);
   entry.set_delta(delta);
   entry.set_hlc_wall_ms(stamp.wall_ms);
@@ -310,6 +326,7 @@ Dot MultiLeader::local_write(const std::string& key, proto::MlEntry::Kind kind, 
   std::string bytes = entry.SerializeAsString();
   fresh_.emplace_back(dot.counter, bytes);
   last_dot_ = dot;
+  last_increment_ = kind == proto::MlEntry::INCREMENT;
   last_stamp_ = stamp;
   if (replaces != nullptr) {
     last_context_ = *replaces;
@@ -528,6 +545,9 @@ ReplicaStatus MultiLeader::status() const {
                    "concurrent values this node dropped resolving a conflict (lww; a value "
                    "is dropped on every node that sees the conflict)",
                    conflicts_resolved_)
+          .counter("increments_retried_total",
+                   "INCRs with an ID this node had already counted (answered, not counted again)",
+                   increments_retried_)
           .counter("siblings_refused_total", "writes refused: the key was at siblings_max",
                    siblings_refused_)
           .counter("siblings_over_cap_total",
@@ -575,9 +595,12 @@ HistoryFields MultiLeader::last_write_fields() const {
       context.erase(last_dot_->actor);
     }
   }
-  return {{"dot", "\"" + context_text({{last_dot_->actor, last_dot_->counter}}) + "\""},
-          {"context", "\"" + context_text(context) + "\""},
-          {"hlc", "\"" + last_stamp_.text() + "\""}};
+  HistoryFields fields = {
+      {"dot", "\"" + context_text({{last_dot_->actor, last_dot_->counter}}) + "\""},
+      {"context", "\"" + context_text(context) + "\""},
+      {"hlc", "\"" + last_stamp_.text() + "\""}};
+  if (last_increment_) fields.emplace_back("increment", "true");
+  return fields;
 }
 
 SessionCheck MultiLeader::check_session(const SessionPosition& position) const {

@@ -68,11 +68,13 @@ struct Options {
   uint64_t expiry_sweep_keys_max = 200;
   // Deliberately broken builds, for tests only (tests/sim/multi_leader_test.cc shows the checkers
   // catch each): lww discards neither counted nor reported; a peer's write replaces every register
-  // of its key, seen or not; a peer's write applied before the writes it depends on.
+  // of its key, seen or not; a peer's write applied before the writes it depends on; a peer's
+  // increment dropped.
   struct Mutants {
     bool discard_unreported = false;
     bool replace_unseen = false;
     bool skip_dependencies = false;
+    bool drop_peer_increments = false;
   } mutants;
 };
 
@@ -215,6 +217,7 @@ class MultiLeader final : public Replica {
   // The last write a client request made: its dot, and the context it carried when it was not
   // everything this node had applied (VSET's).
   std::optional<Dot> last_dot_;
+  bool last_increment_ = false;
   std::optional<CausalContext> last_context_;
   HlcTimestamp last_stamp_;
 
@@ -237,6 +240,7 @@ class MultiLeader final : public Replica {
   uint64_t snapshots_installed_ = 0;
   uint64_t conflicts_resolved_ = 0;  // every concurrent register this node discarded (lww)
   uint64_t siblings_refused_ = 0;
+  uint64_t increments_retried_ = 0;
   uint64_t siblings_over_cap_ = 0;  // keys merged from peers beyond siblings_max
   uint64_t hlc_refused_ = 0;
   uint64_t tombstones_collected_ = 0;

@@ -135,10 +135,10 @@ class MultiLeaderStrategy final : public Strategy {
     return values;
   }
   std::vector<std::string> history_checks(const Settings& settings) const override {
-    return {
-        "linearizable", "lost-writes",
-        "stale-reads",  "sessions",
-        "convergence",  settings.text("conflict") == "siblings" ? "superseded" : "lww-discards"};
+    std::vector<std::string> checks = {"linearizable", "lost-writes", "stale-reads",
+                                       "sessions",     "convergence", "counters"};
+    checks.emplace_back(settings.text("conflict") == "siblings" ? "superseded" : "lww-discards");
+    return checks;
   }
 
   const std::vector<CommandSpec>& commands() const override { return command_specs(); }

@@ -48,7 +48,9 @@ void MultiLeader::apply_entry(const proto::MlEntry& entry, std::string bytes, Ke
   KeyState state = given != nullptr ? std::move(*given) : load_state(entry.key());
   const TimeMs deadline = entry.deadline_ms();
   if (entry.kind() == proto::MlEntry::INCREMENT) {
-    state.increment(dot, {entry.delta(), deadline});
+    if (!options_.mutants.drop_peer_increments || given != nullptr) {
+      state.increment(dot, {entry.delta(), deadline, entry.request_id()});
+    }
   } else {
     CausalContext replaces;
     if (entry.replaces_given()) {
