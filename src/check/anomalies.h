@@ -29,7 +29,9 @@ CheckResult check_convergence(const History& history);
 CheckResult check_availability(const History& history);
 // counters   per counter key (the keys "add" operations increment), every final read from the
 //            nodes furthest along holds at least the sum of the acknowledged increments and at
-//            most that plus the increments of unknown outcome: none lost, none counted twice.
+//            most that plus the increments of unknown outcome: none lost, none counted twice. An
+//            increment acknowledged by a node that crashed later (nemesis events) counts as
+//            unknown: with fsync "never" the crash may have taken it.
 CheckResult check_counters(const History& history);
 
 }  // namespace replikv::check
