@@ -117,6 +117,15 @@ std::string meaning(const nlohmann::json& runs) {
       text += fmt::format("; {:.0f} read{} returned an overwritten value", stale,
                           stale == 1 ? "" : "s");
     }
+    if (const int64_t discarded = r.value("conflicts_discarded", int64_t{0}); discarded > 0) {
+      text += fmt::format(
+          "; {} write{} lost to a concurrent one by last-writer-wins — by design, and counted",
+          discarded, discarded == 1 ? " was" : "s were");
+    }
+    if (const int64_t siblings = r.value("keys_with_siblings", int64_t{0}); siblings > 0) {
+      text += fmt::format("; {} key{} left holding concurrent values for the clients to merge",
+                          siblings, siblings == 1 ? " was" : "s were");
+    }
     text += fmt::format("; the longest time without an acknowledged write was {:.1f} s",
                         r["longest_unavailable_ms"].get<double>() / 1000);
     text += r["promise_kept"].get<bool>()
