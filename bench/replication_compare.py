@@ -15,6 +15,12 @@ A B A B so a drifting machine favours neither; medians of the rounds to docs/ben
      against etcd's leader), 16 and 64 connections.
   4. Write latency per ack mode from one client (fsync "always"), and the floor: one loopback
      round trip plus one fsync.
+  5. Multi-leader (`conflict = "lww"`, 3 nodes) with the load spread over every node — one
+     redis-benchmark per node, SETs on random keys of one space (so nodes write the same keys
+     concurrently and lww resolves them), -c 17 each — against `async`
+     with the same spread load (followers forward to the leader) and against Redis primary +
+     2 replicas with all the load at the primary (its replicas take no writes); fsync "never" /
+     appendfsync everysec.
 
 Usage: bench/run (all benchmarks) or /usr/bin/python3 bench/replication_compare.py [--rounds N]
        [--seconds S] [--no-write]
@@ -87,17 +93,20 @@ def stop_processes(processes, directory):
 
 
 class ReplikvCluster:
-    def __init__(self, ack, fsync, nodes=3, settings=(), binary=None):
+    def __init__(self, ack, fsync, nodes=3, settings=(), binary=None, strategy="leader"):
         self.binary = binary or REPLIKV
         self.dir = tempfile.mkdtemp(prefix="bench-replikv-")
         self.port = free_base(nodes)
         self.nodes = nodes
+        self.ports = [self.port + k for k in range(nodes)]
+        mode = ["--ack", ack] if strategy == "leader" else ["--conflict", ack]
         subprocess.run([self.binary, "cluster", "start", "--dir", self.dir, "--nodes", str(nodes), "--port", str(self.port),
-                        "--ack", ack, "--fsync", fsync, "--set", "log_level=warn",
+                        "--strategy", strategy, *mode, "--fsync", fsync, "--set", "log_level=warn",
                         *[arg for setting in settings for arg in ("--set", setting)]],
                        check=True, capture_output=True, timeout=120)
         self.leader = None
-        wait_for(self.find_leader, "no replikv leader")
+        if strategy == "leader":
+            wait_for(self.find_leader, "no replikv leader")
 
     def find_leader(self):
         for k in range(self.nodes):
@@ -207,6 +216,28 @@ def redis_benchmark(port, pipeline, requests, tests="set,get"):
     return results
 
 
+def spread_benchmark(ports, pipeline, requests, clients_total=51):
+    """SETs from one redis-benchmark per port at once (-c clients_total / len(ports) each, random
+    keys of one space of 100,000, so nodes write the same keys concurrently): (total ops/s, the
+    slowest process's p50 ms, its p99 ms)."""
+    per = max(1, clients_total // len(ports))
+    processes = []
+    for port in ports:
+        processes.append(subprocess.Popen(
+            ["redis-benchmark", "-p", str(port), "-t", "set", "-c", str(per), "-P", str(pipeline),
+             "-n", str(requests // len(ports)), "-d", "100", "-r", "100000", "--csv"],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True))
+    total, p50, p99 = 0.0, 0.0, 0.0
+    for process in processes:
+        out, _ = process.communicate(timeout=600)
+        for line in out.splitlines()[1:]:
+            fields = [f.strip('"') for f in line.split(",")]
+            if len(fields) >= 7 and fields[0] == "SET":
+                total += float(fields[1])
+                p50, p99 = max(p50, float(fields[4])), max(p99, float(fields[6]))
+    return (total, p50, p99)
+
+
 def fsync_floor_ms(samples=2000):
     """The median of `samples` fsyncs of a 4 KiB append in this machine's temporary directory."""
     with tempfile.NamedTemporaryFile(dir=tempfile.gettempdir()) as f:
@@ -225,7 +256,7 @@ def main():
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=5, help="measured seconds per run of replikv bench")
     parser.add_argument("--requests", type=int, default=100000, help="redis-benchmark requests at -P 1 (x4 at -P 16)")
-    parser.add_argument("--only", default="1,2,3,4", help="which comparisons (1,2,3,4)")
+    parser.add_argument("--only", default="1,2,3,4,5", help="which comparisons (1,2,3,4,5)")
     parser.add_argument("--no-write", action="store_true", help="print only, leave docs/ alone")
     parser.add_argument("--samples", default=os.path.join(tempfile.gettempdir(), "replikv-replication-samples.json"),
                         help="where the raw samples go after each round")
@@ -292,6 +323,25 @@ def main():
                     system.stop()
             add(("4", "fsync"), (0, fsync_floor_ms(), 0))
             log(f"round {rnd + 1}/{o.rounds}: 4. done")
+        if "5" in only:
+            configs = ["redis", "async", "multi"]
+            for kind in (reversed(configs) if flip else configs):
+                if kind == "redis":
+                    system = RedisReplicas("everysec")
+                    ports = [system.leader]
+                elif kind == "async":
+                    system = ReplikvCluster("async", "never")
+                    ports = system.ports
+                else:
+                    system = ReplikvCluster("lww", "never", strategy="multi-leader")
+                    ports = system.ports
+                try:
+                    for pipeline in (1, 16):
+                        n = o.requests * (4 if pipeline == 16 else 1)
+                        add(("5", kind, pipeline), spread_benchmark(ports, pipeline, n))
+                finally:
+                    system.stop()
+                log(f"round {rnd + 1}/{o.rounds}: 5. {kind} done")
         with open(o.samples, "w") as f:  # the raw samples so far, should a later step fail
             json.dump([[list(map(str, key)), values] for key, values in samples.items()], f)
 
@@ -342,6 +392,19 @@ def main():
             key = ("4", ack)
             out.append(f"| `{ack}` | {med(key, 0):,.0f} | {med(key, 1):.3f} | {med(key, 2):.3f} |")
         out.append(f"\nOne fsync of a 4 KiB append here: {floor:.3f} ms (median of 2,000).")
+    if "5" in only:
+        out += ["\n**5. Multi-leader with the load spread over every node** (3 nodes; SET, 100-byte values, "
+                "redis-benchmark -c 17 on each node at once, random keys of one space of 100,000; replikv fsync never, Redis "
+                "appendfsync everysec with all 51 clients at the primary — its replicas take no writes; `async` "
+                "with the same spread load, its followers forwarding to the leader)\n",
+                "| pipeline | Redis primary + 2 replicas ops/s, p50 / p99 ms | replikv `async`, spread | ratio | "
+                "replikv multi-leader `lww`, spread | ratio to Redis | ratio to `async` |",
+                "|---:|---|---|---:|---|---:|---:|"]
+        for pipeline in (1, 16):
+            r, a, m = ("5", "redis", pipeline), ("5", "async", pipeline), ("5", "multi", pipeline)
+            cell = lambda key: f"{med(key, 0):,.0f}, {med(key, 1):.3f} / {med(key, 2):.3f}"
+            out.append(f"| {pipeline} | {cell(r)} | {cell(a)} | {med(a, 0) / med(r, 0):.2f}x | {cell(m)} | "
+                       f"{med(m, 0) / med(r, 0):.2f}x | {med(m, 0) / med(a, 0):.2f}x |")
     text = ("\n".join(out) + "\n").replace("| nan | nanx | ", "| — | — | ").replace(" nan / nan |", " — |")
     print(text)
     if not o.no_write:
