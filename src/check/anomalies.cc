@@ -11,16 +11,6 @@
 namespace replikv::check {
 namespace {
 
-constexpr size_t details_max = 20;
-
-void add_detail(CheckResult& result, std::string line) {
-  if (result.details.size() < details_max) {
-    result.details.push_back(std::move(line));
-  } else if (result.details.size() == details_max) {
-    result.details.push_back("…");
-  }
-}
-
 bool is_write_like(const Operation& op) { return op.f != Function::read; }
 
 // Per key: which operation wrote each value, for keys where every written value is unique.
@@ -331,12 +321,7 @@ CheckResult check_counters(const History& history) {
   std::map<std::string, Counter> counters;
   // Nodes that crashed or lost their disk, and when: with fsync "never" a crash may take an
   // increment its node had acknowledged and not yet sent on — counted apart, not as lost.
-  std::map<std::string, std::vector<int64_t>> crashes;
-  for (const auto& event : history.nemesis) {
-    for (const char* prefix : {"kill n", "wipe n"}) {
-      if (event.what.rfind(prefix, 0) == 0) crashes[event.what.substr(6)].push_back(event.time_ns);
-    }
-  }
+  const auto crashes = crash_times(history);
   const auto crashed_after = [&](const Operation& op) {
     const auto it = op.node ? crashes.find(*op.node) : crashes.end();
     if (it == crashes.end()) return false;

@@ -12,16 +12,6 @@
 namespace replikv::check {
 namespace {
 
-constexpr size_t details_max = 10;
-
-void add_detail(CheckResult& result, std::string line) {
-  if (result.details.size() < details_max) {
-    result.details.push_back(std::move(line));
-  } else if (result.details.size() == details_max) {
-    result.details.push_back("…");
-  }
-}
-
 // A version vector: actor ("node.incarnation") → counter.
 using Vector = std::map<std::string, uint64_t, std::less<>>;
 
@@ -212,12 +202,7 @@ Judged judge(const History& history, std::string name) {
     }
   }
   // Nodes that crashed or lost their disk, and when.
-  std::map<std::string, std::vector<int64_t>> crashes;
-  for (const auto& event : history.nemesis) {
-    for (const char* prefix : {"kill n", "wipe n"}) {
-      if (event.what.rfind(prefix, 0) == 0) crashes[event.what.substr(6)].push_back(event.time_ns);
-    }
-  }
+  const auto crashes = crash_times(history);
   const auto crashed_after = [&](const Write& write) {
     const auto it = crashes.find(write.node);
     if (it == crashes.end()) return false;

@@ -231,6 +231,18 @@ std::variant<History, ParseError> parse_history(std::istream& input) {
   return history;
 }
 
+std::map<std::string, std::vector<int64_t>> crash_times(const History& history) {
+  std::map<std::string, std::vector<int64_t>> crashes;
+  for (const auto& event : history.nemesis) {
+    for (const std::string_view prefix : {"kill n", "wipe n"}) {
+      if (event.what.starts_with(prefix)) {
+        crashes[event.what.substr(prefix.size())].push_back(event.time_ns);
+      }
+    }
+  }
+  return crashes;
+}
+
 bool is_defined_member(std::string_view name) {
   static constexpr std::string_view defined[] = {"process", "type", "f",     "key",        "value",
                                                  "time",    "node", "final", "consistency"};

@@ -118,6 +118,9 @@ struct History {
   std::map<std::string, int64_t, std::less<>> counters;
 };
 
+// The nodes the nemesis crashed or whose disk it wiped ("kill n1", "wipe n1"), each with when.
+std::map<std::string, std::vector<int64_t>> crash_times(const History& history);
+
 struct ParseError {
   size_t line = 0;
   std::string message;

@@ -228,6 +228,14 @@ bool takes_part(const Operation& op) {
 
 }  // namespace
 
+void add_detail(CheckResult& result, std::string line, size_t max) {
+  if (result.details.size() < max) {
+    result.details.push_back(std::move(line));
+  } else if (result.details.size() == max) {
+    result.details.push_back("…");
+  }
+}
+
 const char* to_string(Verdict verdict) {
   switch (verdict) {
     case Verdict::valid:

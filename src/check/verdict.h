@@ -24,4 +24,7 @@ struct CheckResult {
 
 const char* to_string(Verdict verdict);
 
+// Appends a line of evidence to `result`, up to `max` of them (then one "…").
+void add_detail(CheckResult& result, std::string line, size_t max = 20);
+
 }  // namespace replikv::check

@@ -44,6 +44,11 @@ SettingSpec choice_setting(std::string name, std::string help, std::vector<std::
   return spec;
 }
 
+SettingSpec cluster_wide(SettingSpec spec) {
+  spec.cluster_wide = true;
+  return spec;
+}
+
 SettingSpec text_setting(std::string name, std::string help, std::string default_value,
                          std::function<std::optional<std::string>(std::string_view)> check_text) {
   SettingSpec spec =

@@ -39,6 +39,8 @@ SettingSpec unsigned_setting(std::string name, std::string help, uint64_t defaul
 SettingSpec boolean_setting(std::string name, std::string help, bool default_value);
 SettingSpec choice_setting(std::string name, std::string help, std::vector<std::string> choices,
                            std::string default_value);
+// The same spec, marked one every node of a cluster must share (SettingSpec::cluster_wide).
+SettingSpec cluster_wide(SettingSpec spec);
 SettingSpec text_setting(
     std::string name, std::string help, std::string default_value,
     std::function<std::optional<std::string>(std::string_view)> check_text = {});

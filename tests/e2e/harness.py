@@ -32,6 +32,22 @@ def ephemeral_port_range():
 _next_port = [0]
 
 
+def wait_until(predicate, timeout_s, what):
+    """Polls `predicate` every 50 ms until it returns something true (returned), or fails after
+    `timeout_s` naming `what` and the last Redis or socket error seen."""
+    deadline = time.monotonic() + timeout_s
+    last_error = None
+    while time.monotonic() < deadline:
+        try:
+            value = predicate()
+            if value:
+                return value
+        except (redis.RedisError, OSError) as error:
+            last_error = error
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout_s}s waiting for {what} (last error: {last_error})")
+
+
 def free_port():
     """A port free now, below the ephemeral range (see free_cluster_base for why)."""
     low, _ = ephemeral_port_range()

@@ -21,23 +21,9 @@ import urllib.request
 
 import redis
 
-from harness import BINARY, HOST, free_cluster_base, info, raw_exchange
+from harness import BINARY, HOST, free_cluster_base, info, raw_exchange, wait_until
 
 ELECTION_TIMEOUT_MS = 1000  # long enough that two shared cores under sanitizers elect no one spuriously
-
-
-def wait_until(predicate, timeout_s, what):
-    deadline = time.monotonic() + timeout_s
-    last_error = None
-    while time.monotonic() < deadline:
-        try:
-            value = predicate()
-            if value:
-                return value
-        except (redis.RedisError, OSError) as error:
-            last_error = error
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout_s}s waiting for {what} (last error: {last_error})")
 
 
 class Cluster:

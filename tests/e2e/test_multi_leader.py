@@ -12,26 +12,12 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import time
 import unittest
 
 import redis
 
-from harness import BINARY, HOST, free_cluster_base, info
+from harness import BINARY, HOST, free_cluster_base, info, wait_until
 
-
-def wait_until(predicate, timeout_s, what):
-    deadline = time.monotonic() + timeout_s
-    last_error = None
-    while time.monotonic() < deadline:
-        try:
-            value = predicate()
-            if value:
-                return value
-        except (redis.RedisError, OSError) as error:
-            last_error = error
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout_s}s waiting for {what} (last error: {last_error})")
 
 
 class MultiLeaderCluster:

@@ -10,6 +10,7 @@
 
 #include "core/multi_leader/strategy.h"
 #include "sim/simulator.h"
+#include "support/sim_report.h"
 
 namespace replikv::sim {
 namespace {
@@ -23,15 +24,6 @@ SimOptions multi_run(uint64_t seed, const char* conflict) {
   options.counters = 2;
   options.settings["conflict"] = conflict;
   return options;
-}
-
-std::string report(const SimResult& result, const SimOptions& options) {
-  std::string text = "replay: " + replay_command(options) + "\n";
-  for (const auto& check : result.checks) {
-    text += check.checker + ": " + check.summary + "\n";
-    for (const auto& line : check.details) text += "  " + line + "\n";
-  }
-  return text;
 }
 
 const check::CheckResult* find(const SimResult& result, std::string_view checker) {

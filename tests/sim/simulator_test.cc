@@ -16,6 +16,7 @@
 #include "core/strategy.h"
 #include "proto/replikv.pb.h"
 #include "sim/simulator.h"
+#include "support/sim_report.h"
 
 namespace replikv::sim {
 namespace {
@@ -25,15 +26,6 @@ SimOptions small(uint64_t seed) {
   options.seed = seed;
   options.ops = 600;
   return options;
-}
-
-std::string report(const SimResult& result, const SimOptions& options) {
-  std::string text = "replay: " + replay_command(options) + "\n";
-  for (const auto& check : result.checks) {
-    text += check.checker + ": " + check.summary + "\n";
-    for (const auto& line : check.details) text += "  " + line + "\n";
-  }
-  return text;
 }
 
 TEST(Simulator, SameSeedSameHistoryByteForByte) {

@@ -18,14 +18,15 @@ std::string time_ms(int64_t ms) { return std::to_string(ms * 1'000'000); }
 // `context` (the invocation, the made event, the acknowledgement, in time order).
 std::string write(int node, int process, const char* key, int value, const char* dot,
                   const char* context, const char* hlc, int64_t at_ms) {
-  const std::string common = ",\"f\":\"write\",\"key\":\"" + std::string(key) +
-                             "\",\"value\":" + std::to_string(value);
+  const std::string common =
+      ",\"f\":\"write\",\"key\":\"" + std::string(key) + "\",\"value\":" + std::to_string(value);
   return "{\"process\":" + std::to_string(process) + ",\"type\":\"invoke\"" + common +
-         ",\"time\":" + time_ms(at_ms) + "}\n" + "{\"type\":\"made\",\"node\":" +
-         std::to_string(node) + ",\"key\":\"" + key + "\",\"value\":" + std::to_string(value) +
-         ",\"dot\":\"" + dot + "\",\"context\":\"" + context + "\",\"hlc\":\"" + hlc +
-         "\",\"time\":" + time_ms(at_ms) + "}\n" + "{\"process\":" + std::to_string(process) +
-         ",\"type\":\"ok\"" + common + ",\"time\":" + time_ms(at_ms + 1) + "}\n";
+         ",\"time\":" + time_ms(at_ms) + "}\n" +
+         "{\"type\":\"made\",\"node\":" + std::to_string(node) + ",\"key\":\"" + key +
+         "\",\"value\":" + std::to_string(value) + ",\"dot\":\"" + dot + "\",\"context\":\"" +
+         context + "\",\"hlc\":\"" + hlc + "\",\"time\":" + time_ms(at_ms) + "}\n" +
+         "{\"process\":" + std::to_string(process) + ",\"type\":\"ok\"" + common +
+         ",\"time\":" + time_ms(at_ms + 1) + "}\n";
 }
 
 // The final read of `key` at a node that had applied `vector`, finding `values` (JSON).
@@ -33,10 +34,10 @@ std::string final_read(int process, const char* key, const char* values, const c
                        int64_t at_ms) {
   const std::string common = ",\"f\":\"read\",\"key\":\"" + std::string(key) + "\"";
   return "{\"process\":" + std::to_string(process) + ",\"type\":\"invoke\"" + common +
-         ",\"value\":null,\"time\":" + time_ms(at_ms) + ",\"final\":true}\n{\"process\":" +
-         std::to_string(process) + ",\"type\":\"ok\"" + common + ",\"value\":" + values +
-         ",\"time\":" + time_ms(at_ms + 1) + ",\"final\":true,\"position\":\"" + vector +
-         "@1.0\"}\n";
+         ",\"value\":null,\"time\":" + time_ms(at_ms) +
+         ",\"final\":true}\n{\"process\":" + std::to_string(process) + ",\"type\":\"ok\"" + common +
+         ",\"value\":" + values + ",\"time\":" + time_ms(at_ms + 1) +
+         ",\"final\":true,\"position\":\"" + vector + "@1.0\"}\n";
 }
 
 // Node 1 writes 1, node 2 writes 2 concurrently, then node 1 writes 3 having seen only 1.
@@ -76,8 +77,8 @@ TEST(LwwDiscards, EveryDiscardReportedAndEveryReportAReal) {
       later_2 + discard_of_3 + final_read(9, "k", "2", "1.a:2,2.b:1", 10) + counted_1);
   EXPECT_EQ(check_lww_discards(sound).verdict, Verdict::valid) << check_lww_discards(sound).summary;
   // The same without the report: a write gone that nobody counted.
-  const History unreported = replikv::testing::parse_history_text(
-      later_2 + final_read(9, "k", "2", "1.a:2,2.b:1", 10));
+  const History unreported =
+      replikv::testing::parse_history_text(later_2 + final_read(9, "k", "2", "1.a:2,2.b:1", 10));
   EXPECT_EQ(check_lww_discards(unreported).verdict, Verdict::invalid);
   // A report of a write that is still there.
   const History wrong = replikv::testing::parse_history_text(
@@ -95,8 +96,9 @@ TEST(Counters, EveryAcknowledgedIncrementCountedOnce) {
   };
   const std::string adds = add(1, 5, "ok", 0) + add(2, 3, "ok", 2) + add(3, 4, "info", 4);
   const auto read = [](const char* total) {
-    return std::string("{\"process\":9,\"type\":\"invoke\",\"f\":\"read\",\"key\":\"c\","
-                       "\"value\":null,\"time\":") +
+    return std::string(
+               "{\"process\":9,\"type\":\"invoke\",\"f\":\"read\",\"key\":\"c\","
+               "\"value\":null,\"time\":") +
            time_ms(10) + ",\"final\":true}\n{\"process\":9,\"type\":\"ok\",\"f\":\"read\"," +
            "\"key\":\"c\",\"value\":" + total + ",\"time\":" + time_ms(11) + ",\"final\":true}\n";
   };

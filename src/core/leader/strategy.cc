@@ -14,12 +14,6 @@
 namespace replikv::core::leader {
 namespace {
 
-// A setting every node of the cluster must share: the peer handshake refuses a node without it.
-SettingSpec cluster_wide(SettingSpec spec) {
-  spec.cluster_wide = true;
-  return spec;
-}
-
 // One of the metrics this strategy's replica reports (RaftStatus::to_metrics), read back by name
 // through whatever wraps the replica: asserted present, so a renamed metric fails loudly instead
 // of reading as 0 and leaving a check unable to fail.

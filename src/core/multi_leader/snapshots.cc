@@ -10,22 +10,9 @@
 #include "core/encoding.h"
 #include "core/multi_leader/replica.h"
 #include "core/multi_leader/storage_keys.h"
+#include "core/multi_leader/wire.h"
 
 namespace replikv::core::multi_leader {
-namespace {
-
-void add_positions(const CausalContext& context,
-                   google::protobuf::RepeatedPtrField<proto::MlPosition>& out) {
-  for (const auto& [actor, counter] : context) {
-    auto& position = *out.Add();
-    position.set_node(actor.node);
-    position.set_incarnation(actor.incarnation);
-    position.set_counter(counter);
-  }
-}
-
-}  // namespace
-
 void MultiLeader::start_snapshot(Peer& peer) {
   const auto frozen = view_.snapshot();
   CausalContext vector;
@@ -123,12 +110,7 @@ void MultiLeader::receive_snapshot(const proto::MultiLeaderMessage& message) {
     ++incoming_->next;
     incoming_->heard_ms = monotonic_ms_;
     if (message.last()) {
-      CausalContext vector;
-      for (const auto& position : message.snapshot_vector()) {
-        auto& slot = vector[Actor{position.node(), position.incarnation()}];
-        slot = std::max(slot, position.counter());
-      }
-      install_snapshot(vector);
+      install_snapshot(context_of(message.snapshot_vector()));
     }
   }
   // Where the receiver stands, whatever arrived: the sender goes on from there.

@@ -14,11 +14,6 @@
 namespace replikv::core::multi_leader {
 namespace {
 
-SettingSpec cluster_wide(SettingSpec spec) {
-  spec.cluster_wide = true;
-  return spec;
-}
-
 class MultiLeaderStrategy final : public Strategy {
  public:
   std::string_view name() const override { return "multi-leader"; }

@@ -6,6 +6,7 @@
 #include "core/encoding.h"
 #include "core/multi_leader/replica.h"
 #include "core/multi_leader/storage_keys.h"
+#include "core/multi_leader/wire.h"
 
 namespace replikv::core::multi_leader {
 namespace {
@@ -13,25 +14,6 @@ namespace {
 // Entries received ahead of what can be applied are held up to this many (then dropped: the
 // sender sends them again when the receiver's acknowledgements show it lacks them).
 constexpr uint64_t pending_entries_max = 8192;
-
-CausalContext context_of(const google::protobuf::RepeatedPtrField<proto::MlPosition>& positions) {
-  CausalContext out;
-  for (const auto& position : positions) {
-    auto& slot = out[Actor{position.node(), position.incarnation()}];
-    slot = std::max(slot, position.counter());
-  }
-  return out;
-}
-
-void add_positions(const CausalContext& context,
-                   google::protobuf::RepeatedPtrField<proto::MlPosition>& out) {
-  for (const auto& [actor, counter] : context) {
-    auto& position = *out.Add();
-    position.set_node(actor.node);
-    position.set_incarnation(actor.incarnation);
-    position.set_counter(counter);
-  }
-}
 
 uint64_t at(const CausalContext& context, const Actor& actor) {
   const auto it = context.find(actor);
