@@ -125,6 +125,7 @@ class MultiLeader final : public Replica {
       TimeMs since_ms;     // since when it has lacked some of them
       TimeMs progress_ms;  // when it last acknowledged more (or they were last sent again)
       uint64_t reported;   // what it has acknowledged
+      bool relaying;       // another actor's writes, sent on by this node until it has them
     };
     std::map<Actor, Lag> lagging_since;  // per actor it lacks writes of
     TimeMs last_heard_ms = 0;
@@ -163,6 +164,7 @@ class MultiLeader final : public Replica {
   void send_status(NodeId to);
   void send_entries(Peer& peer, const Actor& actor, uint64_t after);
   void catch_up(Peer& peer);
+  const CausalContext& applied_as_of(TimeMs monotonic_ms) const;
   void ship_fresh();
   void heartbeat();
   // State transfers.
@@ -210,6 +212,7 @@ class MultiLeader final : public Replica {
   // This node's entries since the last ship, encoded, for the peers it is up to date with.
   std::vector<std::pair<uint64_t, std::string>> fresh_;
   CausalContext compacted_;  // per actor, log entries erased up to here
+  std::deque<std::pair<TimeMs, CausalContext>> applied_samples_;  // (heartbeat, applied then)
   std::deque<Waiting> waiting_;
   std::optional<IncomingSnapshot> incoming_;
   uint64_t snapshots_started_ = 0;

@@ -256,7 +256,25 @@ void MultiLeader::ship_fresh() {
 // Every heartbeat: tell each peer where this node stands; send a peer what it has lacked for a
 // while — this node's writes, or another actor's (its origin may be out of the peer's reach) —
 // and forget what every member has.
+// What this node had applied at `monotonic_ms`, as far as the samples kept say (nothing when they
+// do not go back that far).
+const CausalContext& MultiLeader::applied_as_of(TimeMs monotonic_ms) const {
+  static const CausalContext none;
+  const CausalContext* found = &none;
+  for (const auto& [at_ms, vector] : applied_samples_) {
+    if (at_ms > monotonic_ms) break;
+    found = &vector;
+  }
+  return *found;
+}
+
 void MultiLeader::heartbeat() {
+  // A sample of what this node has applied, every heartbeat, kept for twice relay_after_ms.
+  applied_samples_.emplace_back(monotonic_ms_, applied_);
+  while (applied_samples_.size() > 1 &&
+         applied_samples_[1].first <= monotonic_ms_ - 2 * options_.relay_after_ms) {
+    applied_samples_.pop_front();
+  }
   // A transfer whose sender went quiet (it restarted, or gave up) is dropped; it starts again.
   if (incoming_ && monotonic_ms_ - incoming_->heard_ms > 4 * options_.relay_after_ms) {
     incoming_.reset();
@@ -295,13 +313,22 @@ void MultiLeader::catch_up(Peer& peer) {
       peer.lagging_since.erase(actor);
       continue;
     }
-    auto [lag, fresh] =
-        peer.lagging_since.try_emplace(actor, Peer::Lag{monotonic_ms_, monotonic_ms_, reported});
+    auto [lag, fresh] = peer.lagging_since.try_emplace(
+        actor, Peer::Lag{monotonic_ms_, monotonic_ms_, reported, false});
     if (!fresh && lag->second.reported != reported) {
       lag->second.progress_ms = monotonic_ms_;
       lag->second.reported = reported;
     }
-    if (actor != self_ && monotonic_ms_ - lag->second.since_ms < options_.relay_after_ms) continue;
+    // Another actor's writes: once the peer has acknowledged none of them for relay_after_ms
+    // while lacking some this node has held that long — its origin is not getting through (under
+    // a steady load the peer always lacks the newest for a moment, and gets them from their
+    // origin). Then until the peer has all this node has.
+    if (actor != self_ && !lag->second.relaying) {
+      const bool stalled = monotonic_ms_ - lag->second.progress_ms >= options_.relay_after_ms;
+      const uint64_t held = at(applied_as_of(monotonic_ms_ - options_.relay_after_ms), actor);
+      if (!stalled || reported >= held) continue;
+      lag->second.relaying = true;
+    }
     uint64_t& sent = peer.sent[actor];
     if (sent < reported) sent = reported;
     if (monotonic_ms_ - lag->second.progress_ms >= options_.relay_after_ms) {
