@@ -181,7 +181,7 @@ constexpr const char* script = R"js(
 
   // Writes discarded resolving conflicts, cumulative over time, for the presets that count them.
   function conflicts() {
-    const counting = runs.filter(r => (r.conflicts_series || []).length > 1);
+    const counting = runs.filter(r => r.strategy === 'multi-leader' && (r.conflicts_series || []).length > 1);
     if (!counting.length) return;
     const svg = chart('conflicts', 1000, 220);
     const box = {x: 60, y: 16, w: 910, h: 160};

@@ -10,6 +10,7 @@ import unittest
 
 from harness import BINARY, ROOT
 
+PRESETS = ("async", "sync", "majority", "k1of5", "multi-lww", "multi-siblings")
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
@@ -30,16 +31,23 @@ class Demo(unittest.TestCase):
         out = self.demo.stdout
         self.assertEqual(self.demo.returncode, 0, out + self.demo.stderr)
         rows = {}
-        for preset in ("async", "sync", "majority", "k1of5"):
-            match = re.search(rf"(?m)^{preset}\s+(\d)\s+\S+\s+(\d+)\s+\S+\s+\S+\s+(\d+)/(\d+)\s+(\d+)\s+(\d+)\s+(yes|NO|\?)",
-                              out)
+        for preset in PRESETS:
+            # preset nodes settings ops/s write read lost/acked discarded siblings stale session linear
+            match = re.search(rf"(?m)^{preset}\s+(\d)\s+\S+\s+(\d+)\s+\S+\s+\S+\s+(\d+)/(\d+)\s+(\d+)\s+(\d+)"
+                              rf"\s+(\d+)\s+(\d+)\s+(yes|NO|\?)", out)
             self.assertIsNotNone(match, f"no row for {preset}:\n{out}")
             rows[preset] = match
             self.assertGreater(int(match.group(2)), 0, out)  # ops/s
             self.assertGreater(int(match.group(4)), 0, out)  # acknowledged inserts
         for preset in ("sync", "majority", "k1of5"):
             self.assertEqual(rows[preset].group(3), "0", f"{preset} lost acknowledged writes:\n{out}")
-            self.assertEqual(rows[preset].group(7), "yes", f"{preset} not linearizable:\n{out}")
+            self.assertEqual(rows[preset].group(9), "yes", f"{preset} not linearizable:\n{out}")
+            self.assertEqual(rows[preset].group(5), "0", f"{preset} discards nothing:\n{out}")
+        # Multi-leader: no acknowledged insert lost (unique keys never conflict); what conflicts
+        # cost on the registers is in its own columns — lww discards, siblings keep.
+        for preset in ("multi-lww", "multi-siblings"):
+            self.assertEqual(rows[preset].group(3), "0", f"{preset} lost acknowledged inserts:\n{out}")
+        self.assertEqual(rows["multi-siblings"].group(5), "0", out)
         self.assertIn("none of its", out)  # the paragraph, in words
         self.assertRegex(out, r"async: writes answered in [\d.]+ ms at the median")
         self.assertIn("report: report.html", out)
@@ -47,9 +55,9 @@ class Demo(unittest.TestCase):
     def test_the_raw_results_match_the_table(self):
         with open(os.path.join(self.dir, "report.json")) as f:
             demo = json.load(f)
-        self.assertEqual([r["preset"] for r in demo["runs"]], ["async", "sync", "majority", "k1of5"])
+        self.assertEqual([r["preset"] for r in demo["runs"]], list(PRESETS))
         for r in demo["runs"]:
-            self.assertIn(f"{r['preset']:<9}", demo["table"])
+            self.assertIn(f"{r['preset']:<14}", demo["table"])
             self.assertTrue(r["faults"], r["preset"])  # the scenario's faults happened
             self.assertGreater(len(r["throughput"]["writes"]), 10)
 
@@ -63,14 +71,15 @@ class Demo(unittest.TestCase):
                                   "file://" + report], capture_output=True, text=True, timeout=120)
         dom = run.stdout
         self.assertEqual(run.returncode, 0, run.stderr[-2000:])
-        presets = 4
-        # Two latency charts, a throughput chart per preset, the anomaly chart.
-        self.assertIn(f'data-charts-drawn="{3 + presets}"', dom)
-        self.assertEqual(dom.count('data-drawn="true"'), 3 + presets)
-        # A line per preset in each latency chart, two per throughput chart.
-        self.assertGreaterEqual(len(re.findall(r'<polyline class="series"', dom)), 2 * presets + 2 * presets)
-        # Three bars per preset, and the fault windows shaded.
-        self.assertEqual(len(re.findall(r'<rect class="bar"', dom)), 3 * presets)
+        presets = len(PRESETS)
+        # Two latency charts, a throughput chart per preset, the anomaly chart, the conflicts chart.
+        self.assertIn(f'data-charts-drawn="{4 + presets}"', dom)
+        self.assertEqual(dom.count('data-drawn="true"'), 4 + presets)
+        # A line per preset in each latency chart, two per throughput chart, one per multi-leader
+        # preset in the conflicts chart.
+        self.assertGreaterEqual(len(re.findall(r'<polyline class="series"', dom)), 4 * presets + 2)
+        # Five bars per preset (lost, stale, session, discarded, siblings), the fault windows shaded.
+        self.assertEqual(len(re.findall(r'<rect class="bar"', dom)), 5 * presets)
         self.assertGreaterEqual(len(re.findall(r'<rect class="fault"', dom)), presets)
         # The polylines hold real points, not empty attributes.
         points = re.findall(r'<polyline class="series"[^>]*points="([^"]*)"', dom)
