@@ -69,7 +69,10 @@ void write(World& world, Node& node, int step) {
   HlcTimestamp hlc{*rc::gen::inRange<TimeMs>(0, 20), *rc::gen::inRange<uint32_t>(0, 3)};
   const HlcTimestamp floor = node.state.superseded_hlc(op.replaces);
   if (hlc <= floor) hlc = {floor.wall_ms, floor.logical + 1};
-  op.value = {hlc, op.kind == Op::Kind::del, "v" + std::to_string(step), 0};
+  // Some values expire; each node expires them by its own clock (the expire action below).
+  const TimeMs deadline = *rc::gen::inRange(0, 3) == 0 ? *rc::gen::inRange<TimeMs>(1, 20) : 0;
+  op.value = {hlc, op.kind == Op::Kind::del, "v" + std::to_string(step),
+              op.kind == Op::Kind::del ? 0 : deadline};
   op.delta = *rc::gen::inRange<int64_t>(-5, 6);
   apply(world.policy, node.state, node.seen, op);
   world.streams[node.actor].push_back(op);
@@ -102,6 +105,9 @@ World reachable_world(ConflictPolicy policy) {
     const int action = *rc::gen::inRange(0, 10);
     if (action < 4) {
       write(world, node, step);
+    } else if (action < 5) {
+      node.state.expire(*rc::gen::inRange<TimeMs>(0, 25));  // this node's clock, now
+      if (policy == ConflictPolicy::lww) node.state.resolve_lww();
     } else if (action < 9) {
       const Actor origin = world.nodes[*rc::gen::inRange<size_t>(0, 3)].actor;
       if (const Op* op = deliverable(world, node, origin)) {
@@ -170,6 +176,9 @@ RC_GTEST_PROP(KeyState, AJoinEqualsDeliveringWhatEitherSideHad, ()) {
       }
     }
   }
+  // Nodes expire by their own clocks: compared once every deadline has passed.
+  fresh.state.expire(1000);
+  joined.state.expire(1000);
   RC_ASSERT(fresh.seen == joined.seen);
   RC_ASSERT(fresh.state == joined.state);
 }
@@ -183,6 +192,7 @@ RC_GTEST_PROP(KeyState, EveryDeliveryOrderConverges, ()) {
     std::vector<Actor> mine = order;
     std::rotate(mine.begin(), mine.begin() + *rc::gen::inRange<int>(0, 3), mine.end());
     deliver_all(world, node, mine);
+    node.state.expire(1000);  // every deadline has passed everywhere
   }
   RC_ASSERT(world.nodes[0].state == world.nodes[1].state);
   RC_ASSERT(world.nodes[1].state == world.nodes[2].state);
@@ -240,7 +250,11 @@ TEST(KeyState, ExpiryRemovesOnlyTheRegisterWhoseDeadlinePassed) {
   EXPECT_EQ(state.render(50)->deadline_ms, 0);  // "long" lives on: the record does not expire
   EXPECT_EQ(state.render(101)->value, "long");  // lazily: the expired one no longer shows
   EXPECT_EQ(state.expire(101), 1u);
-  EXPECT_EQ(state.registers.size(), 1u);
+  // It stays as a tombstone under its dot and timestamp, until collected.
+  ASSERT_EQ(state.registers.size(), 2u);
+  EXPECT_TRUE(state.registers.at({{1, 1}, 1}).tombstone);
+  EXPECT_EQ(state.registers.at({{1, 1}, 1}).hlc, (HlcTimestamp{10, 0}));
+  EXPECT_EQ(state.render(101)->value, "long");
 }
 
 TEST(KeyState, ACountExpiresWithTheValueItWasAddedTo) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <type_traits>
 
 #include "core/command.h"
 #include "proto/replikv.pb.h"
@@ -65,7 +66,18 @@ size_t KeyState::expire(TimeMs now_ms) {
   const auto expired = [&](const auto& entry) {
     return entry.second.deadline_ms != 0 && now_ms > entry.second.deadline_ms;
   };
-  return std::erase_if(registers, expired) + std::erase_if(increments, expired);
+  // An expired register becomes a tombstone under its own dot and timestamp: it still wins, under
+  // lww, against a concurrent write it beat while live — on a node that expired it before that
+  // write arrived as on one that got the write first — and is collected like any tombstone.
+  size_t count = 0;
+  for (auto& [dot, value] : registers) {
+    if (value.tombstone || value.deadline_ms == 0 || now_ms <= value.deadline_ms) continue;
+    value.tombstone = true;
+    value.value.clear();
+    value.deadline_ms = 0;
+    ++count;
+  }
+  return count + std::erase_if(increments, expired);
 }
 
 size_t KeyState::collect(const CausalContext& stable) {
@@ -152,7 +164,18 @@ std::map<Dot, Value> join_dots(const std::map<Dot, Value>& a, const CausalContex
                                const std::map<Dot, Value>& b, const CausalContext& seen_b) {
   std::map<Dot, Value> out;
   for (const auto& [dot, value] : a) {
-    if (b.contains(dot) || !covers(seen_b, dot)) out.emplace(dot, value);
+    const auto theirs = b.find(dot);
+    if (theirs == b.end()) {
+      if (!covers(seen_b, dot)) out.emplace(dot, value);
+      continue;
+    }
+    // Both hold it: one of them may have expired it since (a register turns into a tombstone by
+    // its own node's clock, never back) — the expired form is the later one.
+    if constexpr (std::is_same_v<Value, Register>) {
+      out.emplace(dot, theirs->second.tombstone ? theirs->second : value);
+    } else {
+      out.emplace(dot, value);
+    }
   }
   for (const auto& [dot, value] : b) {
     if (!a.contains(dot) && !covers(seen_a, dot)) out.emplace(dot, value);

@@ -102,7 +102,9 @@ struct KeyState {
   void increment(const Dot& dot, Increment increment);
   // `lww`: keeps the highest register, returns the dots of the others (discarded).
   std::vector<Dot> resolve_lww();
-  // Removes the registers and increments whose deadline passed by `now_ms`; returns how many.
+  // Turns the registers whose deadline passed by `now_ms` into tombstones (same dot, same
+  // timestamp: they still order against concurrent writes) and removes such increments; returns
+  // how many.
   size_t expire(TimeMs now_ms);
   // Drops the tombstone registers every member has applied (`stable` covers them): nothing any
   // node can still deliver is superseded by them, and GET prefers a live register anyway.

@@ -363,6 +363,14 @@ void MultiLeader::compact_and_collect() {
     pending_.batch.erase_range(Column::log, log_key(actor, 0), log_key(actor, counter + 1));
     done = counter;
   }
+  // Tombstones go only once this node has applied everything any member reported: a write
+  // concurrent with a tombstone was applied by its origin before that origin reported covering
+  // the tombstone, so by then it is here too — collected earlier, a concurrent write still on its
+  // way (lww: one the tombstone beat on every other node) would arrive at an empty key and stay
+  // (found in review).
+  CausalContext reported_anywhere;
+  for (const auto& [id, peer] : peers_) reported_anywhere = join(reported_anywhere, peer.reported);
+  if (!covers_vector(applied_, reported_anywhere)) return;
   std::vector<std::string> collectable;
   for (const auto& [key, state] : tombstones_) {
     if (std::all_of(state.registers.begin(), state.registers.end(),
