@@ -66,8 +66,11 @@ class Chaos(unittest.TestCase):
                 self.assertLess(r["longest_unavailable_ms"], 1000, out)
                 self.assertTrue(r["faults"], out)
                 if preset == "multi-siblings":
-                    self.assertEqual(r["conflicts_discarded"], 0, out)
-                self.assertEqual(len(r["conflicts_series"]) > 1, True, out)
+                    self.assertEqual(r["conflicts_discarded"], 0, out)  # siblings discard nothing
+                else:
+                    # Both sides wrote the same five registers: lww discarded some, and counted them.
+                    self.assertGreater(r["conflicts_discarded"], 0, out)
+                    self.assertEqual(r["conflicts_series"][-1][1], r["conflicts_discarded"], out)
 
     def test_leader_crashes_lose_nothing_where_no_loss_is_promised(self):
         for preset in ["sync", "majority", "k1of5"]:

@@ -33,6 +33,12 @@ struct HlcTimestamp {
   std::string text() const;  // "1733472000123.4"
 };
 
+// The least timestamp above `t` (the next millisecond once the counter is at its limit).
+inline HlcTimestamp successor(const HlcTimestamp& t) {
+  return t.logical == UINT32_MAX ? HlcTimestamp{t.wall_ms + 1, 0}
+                                 : HlcTimestamp{t.wall_ms, t.logical + 1};
+}
+
 class HybridClock {
  public:
   explicit HybridClock(TimeMs max_offset_ms) : max_offset_ms_(max_offset_ms) {}

@@ -279,17 +279,15 @@ void MultiLeader::vget(ClientRequest& request, const VGetCommand& command) {
 Dot MultiLeader::local_write(const std::string& key, proto::MlEntry::Kind kind, std::string value,
                              TimeMs deadline_ms, int64_t delta, const CausalContext* replaces,
                              const std::optional<HlcTimestamp>& seen_hlc, KeyState state) {
-  // The clock moves past what the client has seen (a refused timestamp is counted, not taken),
-  // and the write is stamped above what it supersedes (KeyState::superseded_hlc) and above the
-  // highest timestamp its session has seen — even one the clock refused, so a client that read at
-  // a node whose clock runs ahead and writes at one whose clock runs behind is not overruled by
-  // what it read (the clock itself is not dragged there).
+  // The clock moves past what the client's session has seen — unless that is more than
+  // max_clock_offset_ms ahead of this node's clock (refused, counted: a forged SESSION, or one from
+  // a node whose clock is in the year 2100, cannot pin the key's timestamps there) — and the write
+  // is stamped above what it supersedes, whatever that is: the order of writes a node holds must
+  // not depend on when it applied them (KeyState::superseded_hlc).
   if (seen_hlc && !clock_.observe(*seen_hlc, wall_ms_)) ++hlc_refused_;
   HlcTimestamp stamp = clock_.now(wall_ms_);
-  const HlcTimestamp floor =
-      std::max(state.superseded_hlc(replaces != nullptr ? *replaces : applied_),
-               seen_hlc.value_or(HlcTimestamp{}));
-  if (stamp <= floor) stamp = {floor.wall_ms, floor.logical + 1};  // the clock itself stays
+  const HlcTimestamp floor = state.superseded_hlc(replaces != nullptr ? *replaces : applied_);
+  if (stamp <= floor) stamp = successor(floor);  // the clock itself stays
   proto::MlEntry entry;
   REPLIKV_ASSERT(counter_ < UINT64_MAX, "the dot counter does not wrap");
   const Dot dot{self_, ++counter_};
@@ -395,7 +393,11 @@ void MultiLeader::reply(const ClientRequest& request, Reply reply,
                               std::move(written), std::move(read_at)});
 }
 
-Position MultiLeader::read_position() const { return {applied_, clock_.last()}; }
+// What a read has seen: everything applied, and the highest timestamp among them — a write's
+// even when this node's clock refused to move there.
+Position MultiLeader::read_position() const {
+  return {applied_, std::max(clock_.last(), highest_applied_hlc_)};
+}
 
 void MultiLeader::tick(TimeMs wall_ms, TimeMs monotonic_ms) {
   wall_ms_ = std::max(wall_ms_, wall_ms);

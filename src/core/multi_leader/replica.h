@@ -203,7 +203,8 @@ class MultiLeader final : public Replica {
   uint64_t counter_ = 0;  // the last dot issued
   CausalContext applied_;
   HybridClock clock_;
-  bool meta_dirty_ = false;  // the counters and the vector go with the next batch
+  HlcTimestamp highest_applied_hlc_;  // of every write applied (refused by the clock or not)
+  bool meta_dirty_ = false;           // the counters and the vector go with the next batch
   std::map<std::string, KeyState, std::less<>> tombstones_;
   std::map<NodeId, Peer> peers_;
   // Per actor, entries received ahead of what can be applied, by counter.

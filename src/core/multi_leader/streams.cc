@@ -57,6 +57,8 @@ void MultiLeader::apply_entry(const proto::MlEntry& entry, std::string bytes, Ke
       }
     }
   }
+  highest_applied_hlc_ =
+      std::max(highest_applied_hlc_, HlcTimestamp{entry.hlc_wall_ms(), entry.hlc_logical()});
   store_state(entry.key(), std::move(state));
   have = dot.counter;
   ++entries_applied_;
