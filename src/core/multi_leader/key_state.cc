@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <tuple>
 #include <type_traits>
 
 #include "core/command.h"
@@ -21,7 +22,7 @@ int64_t saturating_add(int64_t a, int64_t b) {
 }
 
 bool KeyState::deleted() const {
-  if (!increments.empty() || registers.empty()) return false;
+  if (!increments.empty() || !folds.empty() || registers.empty()) return false;
   return std::all_of(registers.begin(), registers.end(),
                      [](const auto& entry) { return entry.second.tombstone; });
 }
@@ -29,6 +30,10 @@ bool KeyState::deleted() const {
 void KeyState::write(const CausalContext& replaces, const Dot& dot, Register value) {
   std::erase_if(registers, [&](const auto& entry) { return covers(replaces, entry.first); });
   std::erase_if(increments, [&](const auto& entry) { return covers(replaces, entry.first); });
+  // A fold is reset whole: every write made after it was folded covers all of it.
+  std::erase_if(folds, [&](const auto& entry) {
+    return covers(replaces, Dot{entry.first, entry.second.upto});
+  });
   registers.insert_or_assign(dot, std::move(value));
 }
 
@@ -42,6 +47,22 @@ HlcTimestamp KeyState::superseded_hlc(const CausalContext& replaces) const {
 
 void KeyState::increment(const Dot& dot, Increment increment) {
   increments.insert_or_assign(dot, increment);
+}
+
+void KeyState::fold(const CausalContext& stable) {
+  for (auto it = increments.begin(); it != increments.end();) {
+    const Dot& dot = it->first;
+    if (!covers(stable, dot) || it->second.deadline_ms != 0) {
+      // An actor's increments fold in counter order: one that cannot stops the rest of its own.
+      const Actor actor = dot.actor;
+      while (it != increments.end() && it->first.actor == actor) ++it;
+      continue;
+    }
+    Fold& folded = folds[dot.actor];
+    folded.sum = saturating_add(folded.sum, it->second.delta);
+    folded.upto = std::max(folded.upto, dot.counter);
+    it = increments.erase(it);
+  }
 }
 
 std::vector<Dot> KeyState::resolve_lww() {
@@ -116,6 +137,7 @@ bool KeyState::has_increment(std::string_view request_id, TimeMs now_ms) const {
 
 int64_t KeyState::increments_total(TimeMs now_ms) const {
   int64_t total = 0;
+  for (const auto& [actor, folded] : folds) total = saturating_add(total, folded.sum);
   for (const auto& [dot, increment] : increments) {
     if (increment.live(now_ms)) total = saturating_add(total, increment.delta);
   }
@@ -139,6 +161,10 @@ std::optional<Rendered> KeyState::render(TimeMs now_ms) const {
       extend(increment.deadline_ms);
       counting = true;
     }
+  }
+  if (!folds.empty()) {
+    extend(0);  // a fold has no deadline
+    counting = true;
   }
   if (forever) deadline_ms = 0;
   const auto* best = winner(now_ms);
@@ -185,12 +211,59 @@ std::map<Dot, Value> join_dots(const std::map<Dot, Value>& a, const CausalContex
 
 }  // namespace
 
+// Whether `state` holds an increment of `actor` at or below counter `upto`.
+bool holds_increment(const KeyState& state, const Actor& actor, uint64_t upto) {
+  const auto it = state.increments.lower_bound(Dot{actor, 0});
+  return it != state.increments.end() && it->first.actor == actor && it->first.counter <= upto;
+}
+
 KeyState KeyState::join(const KeyState& a, const CausalContext& seen_a, const KeyState& b,
                         const CausalContext& seen_b) {
   KeyState out;
   out.registers = join_dots(a.registers, seen_a, b.registers, seen_b);
   out.increments = join_dots(a.increments, seen_a, b.increments, seen_b);
+  // Folds: of two the higher (it sums the other's, or comes after a reset of it); one only one
+  // side holds goes when the other has applied all it sums and holds none of it — it reset them.
+  const auto one_side = [&](const KeyState& mine, const KeyState& other,
+                            const CausalContext& other_seen) {
+    for (const auto& [actor, folded] : mine.folds) {
+      if (other.folds.contains(actor)) continue;
+      if (covers(other_seen, Dot{actor, folded.upto}) &&
+          !holds_increment(other, actor, folded.upto)) {
+        continue;
+      }
+      out.folds.emplace(actor, folded);
+    }
+  };
+  one_side(a, b, seen_b);
+  one_side(b, a, seen_a);
+  for (const auto& [actor, folded] : a.folds) {
+    const auto theirs = b.folds.find(actor);
+    if (theirs == b.folds.end()) continue;
+    const Fold& higher =
+        std::tie(folded.upto, folded.sum) >= std::tie(theirs->second.upto, theirs->second.sum)
+            ? folded
+            : theirs->second;
+    out.folds.emplace(actor, higher);
+  }
+  // What a fold sums is not kept apart as well.
+  std::erase_if(out.increments, [&](const auto& entry) {
+    const auto folded = out.folds.find(entry.first.actor);
+    return folded != out.folds.end() && entry.first.counter <= folded->second.upto;
+  });
   return out;
+}
+
+std::string KeyState::canonical() const {
+  KeyState view;
+  view.registers = registers;
+  std::map<Actor, int64_t> sums;
+  for (const auto& [actor, folded] : folds) sums[actor] = saturating_add(sums[actor], folded.sum);
+  for (const auto& [dot, increment] : increments) {
+    sums[dot.actor] = saturating_add(sums[dot.actor], increment.delta);
+  }
+  for (const auto& [actor, sum] : sums) view.folds[actor] = Fold{0, sum};
+  return view.encode();
 }
 
 std::string KeyState::encode() const {
@@ -215,6 +288,13 @@ std::string KeyState::encode() const {
     out.set_deadline_ms(increment.deadline_ms);
     out.set_request_id(increment.request_id);
   }
+  for (const auto& [actor, folded] : folds) {
+    auto& out = *message.add_folds();
+    out.set_node(actor.node);
+    out.set_incarnation(actor.incarnation);
+    out.set_upto(folded.upto);
+    out.set_sum(folded.sum);
+  }
   return message.SerializeAsString();
 }
 
@@ -232,6 +312,9 @@ std::optional<KeyState> KeyState::decode(std::string_view bytes) {
   for (const auto& in : message.increments()) {
     state.increments.insert_or_assign(Dot{{in.node(), in.incarnation()}, in.counter()},
                                       Increment{in.delta(), in.deadline_ms(), in.request_id()});
+  }
+  for (const auto& in : message.folds()) {
+    state.folds.insert_or_assign(Actor{in.node(), in.incarnation()}, Fold{in.upto(), in.sum()});
   }
   return state;
 }

@@ -81,12 +81,20 @@ struct Rendered {
 // int64 addition that stops at the bounds instead of wrapping.
 int64_t saturating_add(int64_t a, int64_t b);
 
+// An actor's increments every member had applied, summed (KeyState::fold).
+struct Fold {
+  uint64_t upto = 0;  // every increment of the actor up to this counter not reset is in `sum`
+  int64_t sum = 0;
+  bool operator==(const Fold&) const = default;
+};
+
 struct KeyState {
   std::map<Dot, Register> registers;
   std::map<Dot, Increment> increments;  // the increments no SET or DEL has reset, by dot
+  std::map<Actor, Fold> folds;          // older increments, summed per actor
 
   // Nothing left: no register, no increment.
-  bool empty() const { return registers.empty() && increments.empty(); }
+  bool empty() const { return registers.empty() && increments.empty() && folds.empty(); }
   // Registers that are tombstones only (and no increment): a deleted key.
   bool deleted() const;
 
@@ -106,6 +114,11 @@ struct KeyState {
   // timestamp: they still order against concurrent writes) and removes such increments; returns
   // how many.
   size_t expire(TimeMs now_ms);
+  // Sums, per actor, the increments every member has applied (`stable` covers them; the node has
+  // applied everything any member reported), so a hot counter's state stays small: every write
+  // still to come covers them all, so no later reset splits a fold. An increment with a deadline
+  // (and those after it) stays apart.
+  void fold(const CausalContext& stable);
   // Drops the tombstone registers every member has applied (`stable` covers them): nothing any
   // node can still deliver is superseded by them, and GET prefers a live register anyway.
   // Returns how many.
@@ -124,12 +137,18 @@ struct KeyState {
 
   // The causal join of two nodes' states of the key, each with the version vector of the node
   // it comes from: a register both hold stays, one only one holds stays unless the other's
-  // vector covers it (the other superseded it). Commutative, associative, idempotent.
+  // vector covers it (the other superseded it). Of two folds of an actor the higher stays; a fold
+  // only one side holds goes when the other has applied all it sums and holds none of it (it
+  // reset them). Commutative, associative, idempotent.
   static KeyState join(const KeyState& a, const CausalContext& seen_a, const KeyState& b,
                        const CausalContext& seen_b);
 
   std::string encode() const;
   static std::optional<KeyState> decode(std::string_view bytes);
+
+  // What two nodes that applied the same writes agree on whatever they folded: the registers,
+  // and per actor the sum of its increments (with their deadlines and ids where not folded).
+  std::string canonical() const;
 
   bool operator==(const KeyState&) const = default;
 };

@@ -91,6 +91,7 @@ KeyState MultiLeader::load_state(const std::string& key) {
 
 void MultiLeader::store_state(const std::string& key, KeyState state) {
   state.expire(wall_ms_);
+  if (!state.increments.empty() && !fold_below_.empty()) state.fold(fold_below_);
   const auto rendered = state.render(wall_ms_);
   const auto tombstone = tombstones_.find(key);
   if (rendered) {
@@ -266,7 +267,7 @@ void MultiLeader::vget(ClientRequest& request, const VGetCommand& command) {
   for (const auto* sibling : state.live(wall_ms_))
     values.push_back(Reply::bulk(sibling->second.value));
   // A counter shows as one value: its registers' winner plus the increments.
-  if (!state.increments.empty()) {
+  if (!state.increments.empty() || !state.folds.empty()) {
     values.clear();
     if (const auto rendered = state.render(wall_ms_))
       values.push_back(Reply::bulk(rendered->value));
@@ -624,7 +625,7 @@ std::string MultiLeader::state_digest() const {
     std::erase_if(state->registers, [](const auto& entry) { return entry.second.tombstone; });
     if (state->empty()) return true;
     hash.add(user_key);
-    hash.add(state->encode());
+    hash.add(state->canonical());  // whatever each node has folded
     return true;
   });
   return hash.hex();

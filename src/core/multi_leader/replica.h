@@ -213,6 +213,9 @@ class MultiLeader final : public Replica {
   // This node's entries since the last ship, encoded, for the peers it is up to date with.
   std::vector<std::pair<uint64_t, std::string>> fresh_;
   CausalContext compacted_;  // per actor, log entries erased up to here
+  // What every member had applied when this node had applied everything any member reported: a
+  // key's increments below it fold (KeyState::fold) when the key is next stored.
+  CausalContext fold_below_;
   std::deque<std::pair<TimeMs, CausalContext>> applied_samples_;  // (heartbeat, applied then)
   std::deque<Waiting> waiting_;
   std::optional<IncomingSnapshot> incoming_;

@@ -373,6 +373,8 @@ void MultiLeader::compact_and_collect() {
   CausalContext reported_anywhere;
   for (const auto& [id, peer] : peers_) reported_anywhere = join(reported_anywhere, peer.reported);
   if (!covers_vector(applied_, reported_anywhere)) return;
+  fold_below_ =
+      everyone;  // increments every later write covers: keys fold them as they are written
   std::vector<std::string> collectable;
   for (const auto& [key, state] : tombstones_) {
     if (std::all_of(state.registers.begin(), state.registers.end(),
