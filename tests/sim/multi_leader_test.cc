@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <random>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -14,6 +15,14 @@
 
 namespace replikv::sim {
 namespace {
+
+// Under the sanitizers a run is about ten times slower: fewer seeds there (the release build runs
+// them all; the 1,000-seed sweeps are in docs/multi-leader.md).
+#if defined(__SANITIZE_ADDRESS__)
+constexpr uint64_t seed_share = 2;
+#else
+constexpr uint64_t seed_share = 1;
+#endif
 
 SimOptions multi_run(uint64_t seed, const char* conflict) {
   SimOptions options;
@@ -45,7 +54,8 @@ double figure(const check::CheckResult& check, const char* name) {
 TEST(MultiLeader, FixedSeeds) {
   uint64_t discarded = 0, siblings_kept = 0;
   for (const char* conflict : {"lww", "siblings"}) {
-    for (uint64_t seed : {1, 2, 3, 4, 6, 10, 42, 50}) {
+    for (const uint64_t seed : std::vector<uint64_t>{1, 2, 3, 4, 6, 10, 42, 50}) {
+      if (seed_share > 1 && (seed == 3 || seed == 6 || seed == 42 || seed == 50)) continue;
       SimOptions options = multi_run(seed, conflict);
       const SimResult result = run_simulation(options);
       ASSERT_FALSE(result.failed()) << report(result, options);
@@ -65,8 +75,8 @@ TEST(MultiLeader, FixedSeeds) {
     }
   }
   // The seeds exercise what they claim: lww discards, siblings keep.
-  EXPECT_GT(discarded, 80u);
-  EXPECT_GT(siblings_kept, 80u);
+  EXPECT_GT(discarded, 80u / seed_share);
+  EXPECT_GT(siblings_kept, 80u / seed_share);
 }
 
 // Seeds that once failed, each with what it found.
@@ -108,7 +118,7 @@ TEST(MultiLeader, RegressionSeeds) {
 TEST(MultiLeader, FsyncNeverLosesOnlyWhatACrashedNodeHadNotShipped) {
   uint64_t crashes = 0;
   for (const char* conflict : {"lww", "siblings"}) {
-    for (uint64_t seed = 1; seed <= 8; ++seed) {
+    for (uint64_t seed = 1; seed <= 8 / seed_share; ++seed) {
       SimOptions options = multi_run(seed, conflict);
       options.fsync_always = false;
       const SimResult result = run_simulation(options);
@@ -120,14 +130,14 @@ TEST(MultiLeader, FsyncNeverLosesOnlyWhatACrashedNodeHadNotShipped) {
       crashes += result.stats.crashes;
     }
   }
-  EXPECT_GT(crashes, 12u);
+  EXPECT_GT(crashes, 12u / seed_share);
 }
 
 // A node whose disk is lost comes back as a new incarnation and catches up by state transfer;
 // the seeds must exercise it.
 TEST(MultiLeader, StateTransfersAfterDiskLossAndCrashes) {
   uint64_t installed = 0, disk_losses = 0;
-  for (uint64_t seed = 1; seed <= 18; ++seed) {
+  for (uint64_t seed = 1; seed <= 18; ++seed) {  // every seed: the ones with a disk loss are few
     SimOptions options = multi_run(seed, seed % 2 == 0 ? "lww" : "siblings");
     options.fsync_always = seed % 3 != 0;
     const SimResult result = run_simulation(options);
