@@ -16,14 +16,6 @@
 namespace replikv::sim {
 namespace {
 
-// Under the sanitizers a run is about ten times slower: fewer seeds there (the release build runs
-// them all; the 1,000-seed sweeps are in docs/multi-leader.md).
-#if defined(__SANITIZE_ADDRESS__)
-constexpr uint64_t seed_share = 2;
-#else
-constexpr uint64_t seed_share = 1;
-#endif
-
 SimOptions multi_run(uint64_t seed, const char* conflict) {
   SimOptions options;
   options.seed = seed;

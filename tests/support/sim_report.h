@@ -1,11 +1,21 @@
 // A simulated run's report for a failing test: the replay command and every check's verdict.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "sim/simulator.h"
 
 namespace replikv::sim {
+
+// Under the sanitizers a simulated run is about ten times slower: the longest seed loops run a
+// share of their seeds there (every n-th); the release build runs them all, and the sweeps of
+// thousands of seeds are in the docs.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr uint64_t seed_share = 2;
+#else
+constexpr uint64_t seed_share = 1;
+#endif
 
 inline std::string report(const SimResult& result, const SimOptions& options) {
   std::string text = "replay: " + replay_command(options) + "\n";
