@@ -26,6 +26,7 @@ std::optional<Function> to_function(const std::string& name) {
   if (name == "cas") return Function::cas;
   if (name == "insert") return Function::insert;
   if (name == "add") return Function::add;
+  if (name == "delete") return Function::del;
   return std::nullopt;
 }
 
@@ -68,6 +69,8 @@ const char* to_string(Function f) {
       return "insert";
     case Function::add:
       return "add";
+    case Function::del:
+      return "delete";
   }
   return "?";
 }
@@ -191,6 +194,10 @@ std::variant<History, ParseError> parse_history(std::istream& input) {
         if (!expected || !replacement) return error("cas values must be JSON scalars");
         op.expected = *expected;
         op.value = *replacement;
+      } else if (op.f == Function::del) {
+        const auto id = to_value(value);
+        if (!id || id->is_null()) return error("a delete's value is its id, a JSON scalar");
+        op.id = *id;
       } else if (op.f != Function::read) {
         const auto written = to_value(value);
         if (!written) return error("a value must be a JSON scalar");

@@ -59,7 +59,10 @@ struct ValueHash {
 };
 
 // add: a counter's increment by `value` (INCRBY); a read of a counter returns its total.
-enum class Function : uint8_t { read, write, cas, insert, add };
+// del: a DEL, which writes absence; its history value is an id naming this delete among the
+// history's writes (so a strategy's "made" event can say which delete it made), kept in
+// Operation::id — Operation::value is null, what it writes.
+enum class Function : uint8_t { read, write, cas, insert, add, del };
 enum class Outcome : uint8_t { ok, fail, info };
 
 inline constexpr int64_t time_never = std::numeric_limits<int64_t>::max();
@@ -70,6 +73,7 @@ struct Operation {
   std::string key;
   Value value;     // read: the value returned (on ok); write/insert: the value written
   Value expected;  // cas only
+  Value id;        // del only: the history's value, which names the delete
   Outcome outcome = Outcome::info;
   int64_t invoke_ns = 0;
   int64_t complete_ns = time_never;  // time_never when the outcome is unknown

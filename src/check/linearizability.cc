@@ -74,6 +74,7 @@ bool step(const Operation& op, const Value& state, Value& next) {
       return op.value == state;
     case Function::write:
     case Function::insert:
+    case Function::del:  // (its value is null)
       next = op.value;
       return true;
     case Function::cas:
@@ -95,7 +96,7 @@ bool step(const Operation& op, const Value& state, Value& next) {
 std::string describe(const Operation& op) {
   std::string value = op.f == Function::cas
                           ? fmt::format("[{}, {}]", op.expected.to_string(), op.value.to_string())
-                          : op.value.to_string();
+                          : (op.f == Function::del ? op.id : op.value).to_string();
   std::string completed = op.complete_ns == time_never ? "unknown" : std::to_string(op.complete_ns);
   return fmt::format("line {}: process {} {} {} -> {} (invoked {} ns, completed {})", op.line,
                      op.process, to_string(op.f), value, to_string(op.outcome), op.invoke_ns,

@@ -172,6 +172,10 @@ int main(int argc, char** argv) {
                   "counter keys the workload increments (INCRBY, half with an ID), judged by the "
                   "counters checker (default 0: none)")
       ->check(CLI::Range(0, 1000));
+  sim->add_option("--deletes", sim_options.run.deletes,
+                  "this percentage of the operations are DELs, taken from the register writes "
+                  "(default 0: none)")
+      ->check(CLI::Range(0, 33));
   sim->add_option("--timeout-ms", sim_options.run.client_timeout_ms,
                   "client timeout in virtual ms (default 200)");
   sim->add_flag("!--linearizable-reads-only", sim_options.run.mixed_reads,

@@ -71,7 +71,8 @@ struct PendingOp {
   std::string consistency;  // as the history records it (empty: none given)
 };
 
-// The operation's value as the history records it: null for a read, [expected, new] for a cas.
+// The operation's value as the history records it: null for a read, [expected, new] for a cas,
+// a delete's id for a delete.
 std::string value_json(const PendingOp& op);
 
 struct Client {

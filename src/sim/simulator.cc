@@ -377,7 +377,7 @@ std::string replay_command(const SimOptions& options) {
   }
   return fmt::format(
       "replikv sim --strategy {} --nodes {} --seed {} --ops {} --clients {} --keys {} --timeout-ms "
-      "{} --faults {} --fsync {}{}{}{}{}{}{}",
+      "{} --faults {} --fsync {}{}{}{}{}{}{}{}",
       options.strategy, options.nodes, options.seed, options.ops, options.clients, options.keys,
       options.client_timeout_ms, faults.empty() ? "none" : faults,
       options.fsync_always ? "always" : "never", settings,
@@ -385,7 +385,8 @@ std::string replay_command(const SimOptions& options) {
       options.mixed_reads ? "" : " --linearizable-reads-only",
       options.broken_ack_before_sync ? " --broken ack-before-sync" : "",
       options.broken_messages_early ? " --broken messages-early" : "",
-      options.counters > 0 ? fmt::format(" --counters {}", options.counters) : "");
+      options.counters > 0 ? fmt::format(" --counters {}", options.counters) : "",
+      options.deletes > 0 ? fmt::format(" --deletes {}", options.deletes) : "");
 }
 
 }  // namespace replikv::sim

@@ -50,6 +50,9 @@ struct SimOptions {
   // Counter keys ("c0", …) the workload increments (INCRBY, half with an ID) beside the registers;
   // 0: none (the workload draws as it did before counters existed).
   int counters = 0;
+  // Deletes (DEL): this percentage of the operations (at most 33), taken from the register writes;
+  // 0: none (the workload draws as it did before deletes existed).
+  int deletes = 0;
   uint64_t ops = 2000;
   int64_t client_timeout_ms = 200;
   bool fsync_always = true;

@@ -6,7 +6,8 @@
 
 namespace replikv::sim::detail {
 
-// The operation's value as the history records it: null for a read, [expected, new] for a cas.
+// The operation's value as the history records it: null for a read, [expected, new] for a cas,
+// a delete's id for a delete.
 std::string value_json(const PendingOp& op) {
   if (op.f == check::Function::read) return "null";
   if (op.f == check::Function::cas) {
@@ -75,6 +76,9 @@ void Simulation::invoke(Client& client, PendingOp op) {
           op.key, op.value,
           op.with_id ? fmt::format("p{}s{}", client.process, op.sequence) : std::string()};
       break;
+    case check::Function::del:
+      request = core::DelRequest{{op.key}};
+      break;
     case check::Function::cas:
       request = core::CasRequest{
           op.key,
@@ -88,7 +92,7 @@ void Simulation::invoke(Client& client, PendingOp op) {
   Node& node = *nodes_[static_cast<size_t>(op.node - 1)];
   const core::ConnectionId connection(static_cast<uint64_t>(client.index + 1));
   // A write's value, for the history's "made" event: what the node made of it, recorded when it
-  // made it, whether or not the client ever hears back.
+  // made it, whether or not the client ever hears back (a delete's: its id).
   std::optional<std::string> written;
   if (op.f != check::Function::read) written = std::to_string(op.value);  // (add: the delta)
   send(client_endpoint(client.index), op.node, false,
@@ -229,6 +233,10 @@ void Simulation::next_operation(Client& client) {
     op.f = check::Function::read;
     op.key = "k" + std::to_string(rng_.below(static_cast<uint64_t>(options_.keys)));
     if (options_.mixed_reads && !traits_.read_consistencies.empty()) choose_consistency(op);
+  } else if (choice < 45 + static_cast<uint64_t>(options_.deletes)) {
+    op.f = check::Function::del;
+    op.key = "k" + std::to_string(rng_.below(static_cast<uint64_t>(options_.keys)));
+    op.value = static_cast<int64_t>(next_value_++);  // its id
   } else if (choice < 78) {
     op.f = check::Function::write;
     op.key = "k" + std::to_string(rng_.below(static_cast<uint64_t>(options_.keys)));

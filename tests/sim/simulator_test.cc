@@ -519,7 +519,7 @@ TEST(Simulator, RaftPromotionAcceptingDataLossConvergesAndCountsTheLoss) {
 // rollbacks.
 TEST(Simulator, RaftFsyncNeverRollsBackWhatCrashesLost) {
   uint64_t rolled_back = 0;
-  for (uint64_t seed = 6001; seed <= 6040; ++seed) {
+  for (uint64_t seed = 6001; seed <= 6040; seed += seed_share) {
     SimOptions options = leader_run(seed, 3);
     options.fsync_always = false;
     const SimResult result = run_simulation(options);

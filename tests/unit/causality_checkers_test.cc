@@ -29,6 +29,21 @@ std::string write(int node, int process, const char* key, int value, const char*
          ",\"time\":" + time_ms(at_ms + 1) + "}\n";
 }
 
+// Process `process` deletes `key` at node `node` (the delete's id `id`), which makes a tombstone
+// under `dot` having seen `context`.
+std::string del(int node, int process, const char* key, int id, const char* dot,
+                const char* context, const char* hlc, int64_t at_ms) {
+  const std::string common =
+      ",\"f\":\"delete\",\"key\":\"" + std::string(key) + "\",\"value\":" + std::to_string(id);
+  return "{\"process\":" + std::to_string(process) + ",\"type\":\"invoke\"" + common +
+         ",\"time\":" + time_ms(at_ms) + "}\n" +
+         "{\"type\":\"made\",\"node\":" + std::to_string(node) + ",\"key\":\"" + key +
+         "\",\"value\":" + std::to_string(id) + ",\"dot\":\"" + dot + "\",\"context\":\"" +
+         context + "\",\"hlc\":\"" + hlc + "\",\"tombstone\":true,\"time\":" + time_ms(at_ms) +
+         "}\n" + "{\"process\":" + std::to_string(process) + ",\"type\":\"ok\"" + common +
+         ",\"time\":" + time_ms(at_ms + 1) + "}\n";
+}
+
 // The final read of `key` at a node that had applied `vector`, finding `values` (JSON).
 std::string final_read(int process, const char* key, const char* values, const char* vector,
                        int64_t at_ms) {
@@ -61,6 +76,60 @@ TEST(Superseded, SiblingsAreTheCausalFrontier) {
   const History resurrected = replikv::testing::parse_history_text(
       concurrent_writes() + final_read(9, "k", "[1,2,3]", "1.a:2,2.b:1", 10));
   EXPECT_EQ(check_superseded(resurrected).verdict, Verdict::invalid);
+}
+
+// Node 1 writes 1; node 2 deletes the key having seen it, while node 3 writes 3 concurrently.
+std::string delete_beside_a_write(const char* delete_hlc) {
+  return write(1, 1, "k", 1, "1.a:1", "-", "10.0", 0) +
+         del(2, 2, "k", 100, "2.b:1", "1.a:1", delete_hlc, 2) +
+         write(3, 3, "k", 3, "3.c:1", "1.a:1", "12.0", 4);
+}
+
+TEST(Superseded, ADeleteIsASiblingNoReadShows) {
+  // The tombstone and 3 are the frontier; a read shows 3, and 1 is gone (both had seen it).
+  const History sound = replikv::testing::parse_history_text(
+      delete_beside_a_write("11.0") + final_read(9, "k", "3", "1.a:1,2.b:1,3.c:1", 10));
+  const CheckResult result = check_superseded(sound);
+  EXPECT_EQ(result.verdict, Verdict::valid) << result.summary;
+  EXPECT_EQ(result.figures.at("kept"), 2);  // 3, and the tombstone
+  EXPECT_EQ(result.figures.at("superseded"), 1);
+  // The deleted value back (a zombie).
+  const History zombie = replikv::testing::parse_history_text(
+      delete_beside_a_write("11.0") + final_read(9, "k", "[1,3]", "1.a:1,2.b:1,3.c:1", 10));
+  EXPECT_EQ(check_superseded(zombie).verdict, Verdict::invalid);
+  // The concurrent write gone with the delete, which had not seen it.
+  const History swallowed = replikv::testing::parse_history_text(
+      delete_beside_a_write("11.0") + final_read(9, "k", "null", "1.a:1,2.b:1,3.c:1", 10));
+  EXPECT_EQ(check_superseded(swallowed).verdict, Verdict::invalid);
+}
+
+TEST(LwwDiscards, ADeleteOrderedHighestLeavesTheKeyAbsent) {
+  const auto discarded = [](const char* dot) {
+    return "{\"type\":\"replica\",\"node\":" + std::string(dot).substr(0, 1) +
+           ",\"event\":\"discarded\",\"dot\":\"" + dot + "\",\"time\":" + time_ms(8) + "}\n";
+  };
+  const std::string counted_1 = "{\"type\":\"counter\",\"name\":\"conflicts_discarded_total\"," +
+                                std::string("\"value\":1,\"time\":") + time_ms(20) + "}\n";
+  // The tombstone (13) beats 3 (12): the key is absent, and node 3 reports discarding its 3.
+  const History sound = replikv::testing::parse_history_text(
+      delete_beside_a_write("13.0") + discarded("3.c:1") +
+      final_read(9, "k", "null", "1.a:1,2.b:1,3.c:1", 10) + counted_1);
+  const CheckResult result = check_lww_discards(sound);
+  EXPECT_EQ(result.verdict, Verdict::valid) << result.summary;
+  // 3 showing although the tombstone beat it: a deleted key came back.
+  const History zombie = replikv::testing::parse_history_text(
+      delete_beside_a_write("13.0") + final_read(9, "k", "3", "1.a:1,2.b:1,3.c:1", 10));
+  EXPECT_EQ(check_lww_discards(zombie).verdict, Verdict::invalid);
+  // 3 (12) beats the tombstone (11): 3 stays, and node 2 reports its tombstone discarded.
+  const History value_wins = replikv::testing::parse_history_text(
+      delete_beside_a_write("11.0") + discarded("2.b:1") +
+      final_read(9, "k", "3", "1.a:1,2.b:1,3.c:1", 10) + counted_1);
+  EXPECT_EQ(check_lww_discards(value_wins).verdict, Verdict::valid)
+      << check_lww_discards(value_wins).summary;
+  // … and the key absent instead: the lower tombstone kept.
+  const History lower_kept = replikv::testing::parse_history_text(
+      delete_beside_a_write("11.0") + final_read(9, "k", "null", "1.a:1,2.b:1,3.c:1", 10));
+  EXPECT_EQ(check_lww_discards(lower_kept).verdict, Verdict::invalid);
 }
 
 TEST(LwwDiscards, EveryDiscardReportedAndEveryReportAReal) {

@@ -193,6 +193,25 @@ TEST(Linearizability, ManyConcurrentOperationsFromARealOrder) {
   EXPECT_EQ(verdict(history), Verdict::valid);
 }
 
+// A delete writes absence; its value in the history is only its id.
+TEST(Linearizability, ADeleteWritesAbsence) {
+  EXPECT_EQ(verdict(ev(1, "invoke", "write", "1", 0) + ev(1, "ok", "write", "1", 1) +
+                    ev(1, "invoke", "delete", "7", 2) + ev(1, "ok", "delete", "7", 3) +
+                    ev(2, "invoke", "read", "null", 4) + ev(2, "ok", "read", "null", 5)),
+            Verdict::valid);
+  EXPECT_EQ(verdict(ev(1, "invoke", "write", "1", 0) + ev(1, "ok", "write", "1", 1) +
+                    ev(1, "invoke", "delete", "7", 2) + ev(1, "ok", "delete", "7", 3) +
+                    ev(2, "invoke", "read", "null", 4) + ev(2, "ok", "read", "1", 5)),
+            Verdict::invalid);
+  const History parsed = parse(ev(1, "invoke", "delete", "7", 2));
+  ASSERT_EQ(parsed.operations.size(), 1u);
+  EXPECT_TRUE(parsed.operations[0].value.is_null());
+  EXPECT_EQ(parsed.operations[0].id, Value{int64_t{7}});
+  std::istringstream no_id(ev(1, "invoke", "delete", "null", 2));
+  EXPECT_EQ(std::get<ParseError>(parse_history(no_id)).message,
+            "a delete's value is its id, a JSON scalar");
+}
+
 TEST(History, ParseErrorsNameTheLine) {
   std::istringstream bad(
       "{\"process\":1,\"type\":\"invoke\",\"f\":\"read\",\"time\":1}\nnot json\n");

@@ -326,6 +326,7 @@ Dot MultiLeader::local_write(const std::string& key, proto::MlEntry::Kind kind, 
   fresh_.emplace_back(dot.counter, bytes);
   last_dot_ = dot;
   last_increment_ = kind == proto::MlEntry::INCREMENT;
+  last_tombstone_ = kind == proto::MlEntry::TOMBSTONE;
   last_stamp_ = stamp;
   if (replaces != nullptr) {
     last_context_ = *replaces;
@@ -603,6 +604,7 @@ HistoryFields MultiLeader::last_write_fields() const {
       {"context", "\"" + context_text(context) + "\""},
       {"hlc", "\"" + last_stamp_.text() + "\""}};
   if (last_increment_) fields.emplace_back("increment", "true");
+  if (last_tombstone_) fields.emplace_back("tombstone", "true");
   return fields;
 }
 

@@ -69,12 +69,14 @@ struct Options {
   // Deliberately broken builds, for tests only (tests/sim/multi_leader_test.cc shows the checkers
   // catch each): lww discards neither counted nor reported; a peer's write replaces every register
   // of its key, seen or not; a peer's write applied before the writes it depends on; a peer's
-  // increment dropped.
+  // increment dropped; a tombstone collected as soon as this node applied it, before every member
+  // had.
   struct Mutants {
     bool discard_unreported = false;
     bool replace_unseen = false;
     bool skip_dependencies = false;
     bool drop_peer_increments = false;
+    bool collect_unstable = false;
   } mutants;
 };
 
@@ -176,6 +178,8 @@ class MultiLeader final : public Replica {
   // Every member's reported vector's minimum: what every node has applied.
   CausalContext stable() const;
   void compact_and_collect();
+  // Drops the deleted keys' tombstones `below` covers.
+  void collect_tombstones(const CausalContext& below);
 
   // Reads and waits.
   void serve_read(ClientRequest& request);
@@ -225,6 +229,7 @@ class MultiLeader final : public Replica {
   // everything this node had applied (VSET's).
   std::optional<Dot> last_dot_;
   bool last_increment_ = false;
+  bool last_tombstone_ = false;
   std::optional<CausalContext> last_context_;
   HlcTimestamp last_stamp_;
 

@@ -357,6 +357,7 @@ CausalContext MultiLeader::stable() const {
 // Log entries every member has applied are dropped; so are deleted keys whose tombstones every
 // member has applied (nothing a node can still deliver predates them).
 void MultiLeader::compact_and_collect() {
+  if (options_.mutants.collect_unstable) collect_tombstones(applied_);
   const CausalContext everyone = stable();
   if (everyone.empty()) return;
   for (const auto& [actor, counter] : everyone) {
@@ -375,16 +376,20 @@ void MultiLeader::compact_and_collect() {
   if (!covers_vector(applied_, reported_anywhere)) return;
   fold_below_ =
       everyone;  // increments every later write covers: keys fold them as they are written
+  collect_tombstones(everyone);
+}
+
+void MultiLeader::collect_tombstones(const CausalContext& below) {
   std::vector<std::string> collectable;
   for (const auto& [key, state] : tombstones_) {
     if (std::all_of(state.registers.begin(), state.registers.end(),
-                    [&](const auto& entry) { return covers(everyone, entry.first); })) {
+                    [&](const auto& entry) { return covers(below, entry.first); })) {
       collectable.push_back(key);
     }
   }
   for (const auto& key : collectable) {
     KeyState state = tombstones_.at(key);
-    tombstones_collected_ += state.collect(everyone);
+    tombstones_collected_ += state.collect(below);
     store_state(key, std::move(state));
   }
   if (!collectable.empty()) pending_.sync = std::max(pending_.sync, Sync::per_policy);
