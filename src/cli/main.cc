@@ -176,6 +176,11 @@ int main(int argc, char** argv) {
                   "this percentage of the operations are DELs, taken from the register writes "
                   "(default 0: none)")
       ->check(CLI::Range(0, 33));
+  sim->add_option("--merges", sim_options.run.merges,
+                  "for a strategy whose writes carry a context (multi-leader): this percentage of "
+                  "the reads read every value and the context (VGET), and of the writes write back "
+                  "with the context the client read last (VSET; default 0: none)")
+      ->check(CLI::Range(0, 100));
   sim->add_option("--timeout-ms", sim_options.run.client_timeout_ms,
                   "client timeout in virtual ms (default 200)");
   sim->add_flag("!--linearizable-reads-only", sim_options.run.mixed_reads,

@@ -88,6 +88,10 @@ int run_sim(const SimCommandOptions& command) {
   std::cout << fmt::format(
       "  operations  {} invoked and {} final reads: {} ok, {} failed, {} unknown (timed out)\n",
       s.invoked, s.final_reads, s.ok, s.failed, s.unknown);
+  if (s.deletes + s.merges > 0) {
+    std::cout << fmt::format("  of which   {} deletes, {} writes carrying a context read earlier\n",
+                             s.deletes, s.merges);
+  }
   std::cout << fmt::format(
       "  faults      {} crashes ({} disk losses), {} pauses, {} links cut; messages {} sent, {} "
       "dropped, {} duplicated, {} reordered\n",

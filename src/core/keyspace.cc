@@ -295,6 +295,7 @@ void Keyspace::store(const std::string& key, std::string value,
                      std::optional<TimeMs> expire_at_ms) {
   const Record* old = peek(key);
   if (!old) ++key_count_;
+  counters_dirty_ = true;  // (put() writes without execute(): the counts move here)
   if (old && old->expire_at_ms) {
     expiry_changes_.erase(Column::expiry, expiry_key(*old->expire_at_ms, key));
     REPLIKV_ASSERT(expiry_count_ > 0, "expiry count never goes negative");
@@ -335,6 +336,7 @@ bool Keyspace::erase(const std::string& key) {
   if (!old) return false;
   REPLIKV_ASSERT(key_count_ > 0, "key count never goes negative");
   --key_count_;
+  counters_dirty_ = true;
   if (old->expire_at_ms) {
     expiry_changes_.erase(Column::expiry, expiry_key(*old->expire_at_ms, key));
     REPLIKV_ASSERT(expiry_count_ > 0, "expiry count never goes negative");

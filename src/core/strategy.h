@@ -200,6 +200,16 @@ class Strategy {
   virtual std::optional<std::vector<std::string>> read_values(const Reply&) const {
     return std::nullopt;
   }
+  // A strategy whose writes can carry a causal context (a client's merge): the context a reply to
+  // final_read_arguments holds, and the write of `value` to `key` carrying `context`, as a client
+  // types it. The simulator's clients read contexts and write back with them, some gone stale by
+  // then. nullopt and empty: the strategy has none.
+  virtual std::optional<std::string> read_context(const Reply&) const { return std::nullopt; }
+  virtual std::vector<std::string> context_write_arguments(const std::string& /*key*/,
+                                                           const std::string& /*context*/,
+                                                           const std::string& /*value*/) const {
+    return {};
+  }
 
   // Its configurations that chaos and the demo compare (none by default).
   virtual std::vector<ChaosPreset> chaos_presets() const { return {}; }

@@ -64,6 +64,8 @@ struct PendingOp {
   int64_t value = 0;
   std::optional<int64_t> expected;  // cas: the value it expects (none: the key absent)
   bool with_id = false;             // add: INCRBY … ID, the id made from the value and sequence
+  bool all_values = false;          // read: every value and the context (SimOptions::merges)
+  std::optional<std::string> context;  // write: the context it carries (SimOptions::merges)
   uint64_t sequence = 0;
   int node = 1;
   bool final = false;
@@ -86,6 +88,7 @@ struct Client {
   // Its session (raft): the latest token of its writes and session reads, carried from node to
   // node as a client library would.
   std::optional<core::SessionPosition> session;
+  std::map<std::string, std::string> contexts;  // the context it read last, by key (merges)
 };
 
 class Simulation {
@@ -126,7 +129,8 @@ class Simulation {
     drain(node);
   }
   void drain(Node& node);
-  core::Request final_read(const std::string& key) const;
+  // A command the strategy answers, from the words a client types (its final read, a merge).
+  core::Request parse_words(const std::vector<std::string>& words) const;
   void start_sync(Node& node);
   void release_durable(Node& node);
   void release_reply(Node& node, core::ReadyId id, core::ClientReply& reply);

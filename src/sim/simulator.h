@@ -53,6 +53,11 @@ struct SimOptions {
   // Deletes (DEL): this percentage of the operations (at most 33), taken from the register writes;
   // 0: none (the workload draws as it did before deletes existed).
   int deletes = 0;
+  // Merges, for a strategy whose writes can carry a context (Strategy::read_context): this
+  // percentage of the reads read every value and the context (VGET), and of the writes to a key
+  // the client has read that way write back with the context it read last (VSET) — stale when
+  // other writes came since. 0: none.
+  int merges = 0;
   uint64_t ops = 2000;
   int64_t client_timeout_ms = 200;
   bool fsync_always = true;
@@ -83,6 +88,7 @@ struct SimOptions {
 struct SimStats {
   uint64_t invoked = 0, ok = 0, failed = 0, unknown = 0;  // the workload's and final reads'
   uint64_t final_reads = 0;
+  uint64_t deletes = 0, merges = 0;  // DELs, and writes carrying a context read earlier
   uint64_t crashes = 0, pauses = 0, cuts = 0, disk_losses = 0;
   uint64_t handovers = 0, forced_promotions = 0;  // operator failovers sent
   uint64_t failovers_done = 0;                    // … answered OK (the target led)

@@ -45,18 +45,16 @@ void Simulation::complete(Client& client, check::EventType type, const std::stri
   events_.after(think_us * ns_per_us, [this, &client] { next_operation(client); });
 }
 
-// The strategy's final read of `key`, parsed as a client's command is.
-core::Request Simulation::final_read(const std::string& key) const {
-  const auto words = strategy_->final_read_arguments(key);
+core::Request Simulation::parse_words(const std::vector<std::string>& words) const {
   const std::vector<std::string_view> argv(words.begin(), words.end());
   const core::CommandSpec* spec = argv.empty() ? nullptr : core::find_command(argv.front());
   if (spec == nullptr && !argv.empty()) spec = strategy_->find_command(argv.front());
   REPLIKV_ASSERT(spec != nullptr && core::check_arity(*spec, argv.size()) == std::nullopt,
-                 "a strategy's final read is a command it answers");
+                 "a strategy's final read or merge is a command it answers");
   auto parsed = spec->handler == core::CommandSpec::Handler::strategy
                     ? strategy_->parse_command(*spec, argv)
                     : core::parse_request(*spec, argv);
-  REPLIKV_ASSERT(std::holds_alternative<core::Request>(parsed), "the final read parses");
+  REPLIKV_ASSERT(std::holds_alternative<core::Request>(parsed), "the command parses");
   return std::get<core::Request>(std::move(parsed));
 }
 
@@ -65,11 +63,14 @@ void Simulation::invoke(Client& client, PendingOp op) {
   client.pending = op;
   client.busy = true;
   ++(op.final ? stats_.final_reads : stats_.invoked);
+  if (op.f == check::Function::del) ++stats_.deletes;
+  if (op.context) ++stats_.merges;
   record_invoke(client, op);
   core::Request request;
   switch (op.f) {
     case check::Function::read:
-      request = op.final ? final_read(op.key) : core::Request{core::GetRequest{op.key}};
+      request = op.final || op.all_values ? parse_words(strategy_->final_read_arguments(op.key))
+                                          : core::Request{core::GetRequest{op.key}};
       break;
     case check::Function::add:
       request = core::IncrByRequest{
@@ -86,7 +87,11 @@ void Simulation::invoke(Client& client, PendingOp op) {
           std::to_string(op.value)};
       break;
     default:
-      request = core::SetRequest{op.key, std::to_string(op.value), {}, {}, false};
+      request =
+          op.context
+              ? parse_words(strategy_->context_write_arguments(op.key, *op.context,
+                                                               std::to_string(op.value)))
+              : core::Request{core::SetRequest{op.key, std::to_string(op.value), {}, {}, false}};
       break;
   }
   Node& node = *nodes_[static_cast<size_t>(op.node - 1)];
@@ -152,6 +157,10 @@ void Simulation::on_reply(int client_index, uint64_t sequence, const core::Reply
                    "a strategy's history field takes a name the format does not define");
   }
   if (client.pending.f == check::Function::read) {
+    if (client.pending.all_values) {
+      if (auto context = strategy_->read_context(reply))
+        client.contexts[client.pending.key] = std::move(*context);
+    }
     std::string read = reply.kind == core::Reply::Kind::bulk ? reply.text : "null";
     if (const auto values = strategy_->read_values(reply)) {
       // A strategy's own read (the final reads of one whose keys hold several values).
@@ -233,6 +242,7 @@ void Simulation::next_operation(Client& client) {
     op.f = check::Function::read;
     op.key = "k" + std::to_string(rng_.below(static_cast<uint64_t>(options_.keys)));
     if (options_.mixed_reads && !traits_.read_consistencies.empty()) choose_consistency(op);
+    op.all_values = options_.merges > 0 && rng_.below(100) < static_cast<uint64_t>(options_.merges);
   } else if (choice < 45 + static_cast<uint64_t>(options_.deletes)) {
     op.f = check::Function::del;
     op.key = "k" + std::to_string(rng_.below(static_cast<uint64_t>(options_.keys)));
@@ -242,6 +252,10 @@ void Simulation::next_operation(Client& client) {
     op.key = "k" + std::to_string(rng_.below(static_cast<uint64_t>(options_.keys)));
     op.value = static_cast<int64_t>(next_value_++);
     last_written_[op.key] = op.value;
+    if (options_.merges > 0 && rng_.below(100) < static_cast<uint64_t>(options_.merges)) {
+      if (const auto it = client.contexts.find(op.key); it != client.contexts.end())
+        op.context = it->second;
+    }
   } else if (choice < 85) {
     // A cas that expects the last value any client asked for (it may not have won), or absence.
     op.f = check::Function::cas;

@@ -24,6 +24,7 @@ SimOptions multi_run(uint64_t seed, const char* conflict) {
   options.ops = 1200;
   options.counters = 2;
   options.deletes = 4;
+  options.merges = 20;
   options.settings["conflict"] = conflict;
   return options;
 }
@@ -79,6 +80,8 @@ TEST(MultiLeader, RegressionSeeds) {
     const char* conflict;
     bool fsync_always;
     const char* found;
+    int deletes = 0;  // the workload it was found with
+    int merges = 0;
   };
   const Case cases[] = {
       {685, "lww", true,
@@ -93,11 +96,18 @@ TEST(MultiLeader, RegressionSeeds) {
       {681, "siblings", false,
        "a node still joining state transfers when the final reads began read an older state; the "
        "checker took its read for the final one"},
+      {988, "lww", false,
+       "a node that had applied only its peers' writes since its last checkpoint of the key count "
+       "came back from a crash counting too few keys, and counted below zero at a DEL (an "
+       "invariant)",
+       4, 0},
   };
   for (const Case& c : cases) {
     SimOptions options = multi_run(c.seed, c.conflict);
     options.ops = 2000;
     options.fsync_always = c.fsync_always;
+    options.deletes = c.deletes;
+    options.merges = c.merges;
     const SimResult result = run_simulation(options);
     ASSERT_FALSE(result.failed()) << c.found << "\n" << report(result, options);
   }
@@ -169,11 +179,12 @@ SimOptions mutant_run(uint64_t seed, const char* conflict,
 
 // In how many of `seeds` runs the checker finds the mutant.
 int caught(const char* conflict, const char* checker, void (*mutate)(core::multi_leader::Options&),
-           uint64_t seeds = 6, int deletes = 4) {
+           uint64_t seeds = 6, int deletes = 4, int merges = 20) {
   int runs = 0;
   for (uint64_t seed = 1; seed <= seeds; ++seed) {
     SimOptions options = mutant_run(seed, conflict, mutate);
     options.deletes = deletes;
+    options.merges = merges;
     const SimResult result = run_simulation(options);
     const auto* check = find(result, checker);
     if (check != nullptr && check->verdict == check::Verdict::invalid) ++runs;
@@ -218,6 +229,19 @@ TEST(MultiLeader, ATombstoneCollectedBeforeEveryMemberHadItIsCaught) {
           [](core::multi_leader::Options& options) { options.mutants.collect_unstable = true; }, 12,
           20),
       2);
+}
+
+// A VSET that supersedes everything its node had seen, not just the context the client read: a
+// write that came in since, which the client never saw, vanishes (siblings: a silent loss). The
+// loss shows only when the vanished write would have stayed in the final state: 60% of the writes
+// are merges here, and a third of the seeds or more catch it.
+TEST(MultiLeader, AMergeReplacingMoreThanItsContextIsCaught) {
+  EXPECT_GE(
+      caught(
+          "siblings", "superseded",
+          [](core::multi_leader::Options& options) { options.mutants.vset_replaces_all = true; },
+          12, 4, 60),
+      4);
 }
 
 // Node 1 and node 3 cannot reach each other: node 1's writes reach node 3 only as node 2 relays

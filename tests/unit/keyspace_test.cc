@@ -267,6 +267,28 @@ TEST_P(KeyspaceCheckpoint, MetadataTravelsWithItsRecord) {
   EXPECT_EQ(reopened.metadata("k", 100), "");
 }
 
+// A strategy that writes records itself (put, remove — multi-leader applying its peers' writes)
+// moves the key and expiry counts as execute() does, and a checkpoint writes them: a keyspace
+// opened again from storage counts what storage holds. (Found by the simulator: a node that had
+// applied only its peers' writes since its last checkpoint of counts came back with too few keys
+// and counted below zero at the next DEL.)
+TEST(Keyspace, CountsWrittenByPutAndRemoveSurviveAReopen) {
+  storage::MemoryEngine engine;
+  Keyspace keyspace(engine, 0);
+  WriteBatch batch;
+  keyspace.put("a", "1", std::nullopt, "meta");
+  keyspace.put("b", "2", TimeMs{9000}, "meta");
+  keyspace.put("c", "3", std::nullopt, "meta");
+  keyspace.remove("c");
+  keyspace.checkpoint(batch);
+  ASSERT_TRUE(engine.write(batch).is_ok());
+  Keyspace reopened(engine, 0);
+  ReplicaStatus status;
+  reopened.describe(status);
+  EXPECT_EQ(status.key_count, 2u);
+  EXPECT_EQ(reopened.execute(DelRequest{{"a", "b"}}, 100), Reply::number(2));
+}
+
 TEST(Keyspace, AnExpiryDecisionKeepsAKeyRewrittenSince) {
   storage::MemoryEngine engine;
   Keyspace keyspace(engine, 0);

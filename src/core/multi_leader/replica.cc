@@ -241,9 +241,10 @@ void MultiLeader::vset(ClientRequest& request, const VSetCommand& command) {
   }
   KeyState state = load_state(command.key);
   state.expire(wall_ms_);
+  const CausalContext replaces = merge_context(command.context, state);
   size_t kept = 0;
   for (const auto* sibling : state.live(wall_ms_)) {
-    if (!covers(command.context, sibling->first)) ++kept;
+    if (!covers(replaces, sibling->first)) ++kept;
   }
   if (options_.policy == ConflictPolicy::siblings && kept + 1 > options_.siblings_max) {
     ++siblings_refused_;
@@ -255,9 +256,52 @@ void MultiLeader::vset(ClientRequest& request, const VSetCommand& command) {
   }
   const TimeMs deadline =
       command.expiry.kind == Expiry::Kind::relative_ms ? wall_ms_ + command.expiry.ms : 0;
-  local_write(command.key, proto::MlEntry::VALUE, command.value, deadline, 0, &command.context,
-              seen_hlc, std::move(state));
+  local_write(command.key, proto::MlEntry::VALUE, command.value, deadline, 0, &replaces, seen_hlc,
+              std::move(state));
   reply(request, Reply::ok(), encode_position({{{self_, counter_}}, clock_.last()}));
+}
+
+// A merge's context, as the write carries it: the client's, and the key's deletes. A tombstone is
+// collected once every member has applied it, and nodes collect at different moments; a context
+// read before a delete (a client's stale VGET) would leave the write concurrent with the tombstone
+// where a node still holds it — where lww may let the tombstone win — and alone where a node has
+// collected it: the nodes would disagree. So a merge supersedes every tombstone its node holds for
+// the key, and everything every member has applied (which covers the collected ones), except the
+// values and increments the client has not seen: those stay concurrent with it (a vector covers a
+// prefix of each actor's writes, so it stops below the first of them). What is left — a tombstone
+// above a value of the same actor the client has not seen — cannot be collected while that value
+// is there. A deleted key written back this way takes the merged value, as after a plain SET.
+CausalContext MultiLeader::merge_context(const CausalContext& context,
+                                         const KeyState& state) const {
+  std::map<Actor, uint64_t> below;  // per actor: the first write the client has not seen, less 1
+  const auto stop_at = [&](const Dot& dot) {
+    const auto [it, inserted] = below.try_emplace(dot.actor, dot.counter - 1);
+    if (!inserted) it->second = std::min(it->second, dot.counter - 1);
+  };
+  for (const auto& [dot, value] : state.registers) {
+    if (!value.tombstone && !covers(context, dot)) stop_at(dot);
+  }
+  for (const auto& [dot, increment] : state.increments) {
+    if (!covers(context, dot)) stop_at(dot);
+  }
+  for (const auto& [actor, fold] : state.folds) {
+    const auto seen = context.find(actor);
+    if (seen == context.end() || seen->second < fold.upto)
+      stop_at({actor, 1});  // (where it starts is not kept)
+  }
+  CausalContext out = context;
+  const auto raise = [&](const Actor& actor, uint64_t counter) {
+    if (const auto it = below.find(actor); it != below.end())
+      counter = std::min(counter, it->second);
+    if (counter == 0) return;
+    uint64_t& slot = out[actor];
+    slot = std::max(slot, counter);
+  };
+  for (const auto& [actor, counter] : stable()) raise(actor, counter);
+  for (const auto& [dot, value] : state.registers) {
+    if (value.tombstone) raise(dot.actor, dot.counter);
+  }
+  return out;
 }
 
 void MultiLeader::vget(ClientRequest& request, const VGetCommand& command) {
@@ -332,6 +376,13 @@ Dot MultiLeader::local_write(const std::string& key, proto::MlEntry::Kind kind, 
     last_context_ = *replaces;
   } else {
     last_context_.reset();
+  }
+  // (Mutant: the entry supersedes all this node had seen, while the history records the context.)
+  if (options_.mutants.vset_replaces_all && replaces != nullptr) {
+    entry.set_replaces_given(false);
+    entry.clear_replaces();
+    bytes = entry.SerializeAsString();
+    fresh_.back().second = bytes;
   }
   apply_entry(entry, std::move(bytes), &state);
   return dot;

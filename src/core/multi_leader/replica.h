@@ -70,13 +70,14 @@ struct Options {
   // catch each): lww discards neither counted nor reported; a peer's write replaces every register
   // of its key, seen or not; a peer's write applied before the writes it depends on; a peer's
   // increment dropped; a tombstone collected as soon as this node applied it, before every member
-  // had.
+  // had; a VSET superseding everything its node had seen, not just its context.
   struct Mutants {
     bool discard_unreported = false;
     bool replace_unseen = false;
     bool skip_dependencies = false;
     bool drop_peer_increments = false;
     bool collect_unstable = false;
+    bool vset_replaces_all = false;
   } mutants;
 };
 
@@ -178,6 +179,8 @@ class MultiLeader final : public Replica {
   // Every member's reported vector's minimum: what every node has applied.
   CausalContext stable() const;
   void compact_and_collect();
+  // What a VSET with the client's `context` supersedes of the key `state`.
+  CausalContext merge_context(const CausalContext& context, const KeyState& state) const;
   // Drops the deleted keys' tombstones `below` covers.
   void collect_tombstones(const CausalContext& below);
 

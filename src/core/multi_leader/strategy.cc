@@ -129,6 +129,15 @@ class MultiLeaderStrategy final : public Strategy {
     for (const auto& element : reply.elements[1].elements) values.push_back(element.text);
     return values;
   }
+  std::optional<std::string> read_context(const Reply& reply) const override {
+    if (reply.kind != Reply::Kind::array || reply.elements.size() != 2) return std::nullopt;
+    return reply.elements[0].text;
+  }
+  std::vector<std::string> context_write_arguments(const std::string& key,
+                                                   const std::string& context,
+                                                   const std::string& value) const override {
+    return {"VSET", key, context, value};
+  }
   std::vector<std::string> history_checks(const Settings& settings) const override {
     std::vector<std::string> checks = {"linearizable", "lost-writes", "stale-reads",
                                        "sessions",     "convergence", "counters"};
