@@ -54,6 +54,7 @@ void MultiLeader::load() {
     applied_ = *parsed;
   }
   if (counter_ > 0) applied_[self_] = counter_;
+  logged_ = applied_;
   // What the log no longer holds, per actor: everything before its first entry kept.
   for (const auto& [actor, counter] : applied_) {
     uint64_t first = counter + 1;
@@ -81,6 +82,7 @@ void MultiLeader::load() {
 }
 
 KeyState MultiLeader::load_state(const std::string& key) {
+  if (const auto it = written_.find(key); it != written_.end()) return it->second.state;
   if (const auto it = tombstones_.find(key); it != tombstones_.end()) return it->second;
   const auto metadata = keyspace_.stored_metadata(key);
   if (!metadata || metadata->empty()) return {};
@@ -103,12 +105,16 @@ void MultiLeader::store_state(const std::string& key, KeyState state) {
         state.live(wall_ms_).size() > options_.siblings_max) {
       ++siblings_over_cap_;
     }
+    // The value now, for reads; the state it is encoded in with the next Ready (a hot counter's
+    // state is encoded once per Ready, not once per INCR).
     keyspace_.put(
         key, rendered->value,
         rendered->deadline_ms != 0 ? std::optional<TimeMs>(rendered->deadline_ms) : std::nullopt,
-        state.encode());
+        {});
+    written_.insert_or_assign(key, Written{std::move(state), std::move(*rendered)});
     return;
   }
+  written_.erase(key);
   keyspace_.remove(key);
   if (state.empty()) {
     if (tombstone != tombstones_.end()) {
@@ -496,8 +502,22 @@ void MultiLeader::persisted(ReadyId ready_id) {
   }
 }
 
+void MultiLeader::encode_written() {
+  for (auto& [key, written] : written_) {
+    const TimeMs deadline = written.rendered.deadline_ms;
+    keyspace_.put(key, std::move(written.rendered.value),
+                  deadline != 0 ? std::optional<TimeMs>(deadline) : std::nullopt,
+                  written.state.encode());
+  }
+  written_.clear();
+}
+
 bool MultiLeader::take_ready(Ready& out) {
   ship_fresh();
+  if (status_due_) {
+    status_due_ = false;
+    for (const auto& [id, peer] : peers_) send_status(id);  // leave once what they say is durable
+  }
   if (meta_dirty_) {
     meta_dirty_ = false;
     std::string incarnation;
@@ -513,8 +533,10 @@ bool MultiLeader::take_ready(Ready& out) {
     pending_.batch.put(Column::meta, std::string(meta_hlc), std::move(hlc));
     if (pending_.sync == Sync::none) pending_.sync = Sync::per_policy;
   }
+  encode_written();
   keyspace_.checkpoint(pending_.batch);  // its log is for peers: what it answered is in storage
   if (!hand_over(pending_, last_taken_, out)) return false;
+  logged_ = applied_;
   if (!discarded_unpersisted_.empty()) {
     discards_in_flight_.emplace_back(out.id, std::move(discarded_unpersisted_));
     discarded_unpersisted_.clear();
@@ -672,7 +694,9 @@ std::string MultiLeader::state_digest() const {
   Fnv64 hash;
   keyspace_.visit([&](std::string_view, std::string_view user_key, std::string_view,
                       std::optional<TimeMs>, std::string_view metadata) {
-    auto state = KeyState::decode(metadata);
+    const auto written = written_.find(std::string(user_key));
+    auto state = written != written_.end() ? std::optional<KeyState>(written->second.state)
+                                           : KeyState::decode(metadata);
     if (!state) return true;
     state->expire(wall_ms_);
     std::erase_if(state->registers, [](const auto& entry) { return entry.second.tombstone; });

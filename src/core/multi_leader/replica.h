@@ -178,6 +178,9 @@ class MultiLeader final : public Replica {
   void install_snapshot(const CausalContext& vector);
   // Every member's reported vector's minimum: what every node has applied.
   CausalContext stable() const;
+  // Whether this node has applied everything any member reported (tombstones and folds wait for
+  // it: a write concurrent with them is then here).
+  bool caught_up_with_reports() const;
   void compact_and_collect();
   // What a VSET with the client's `context` supersedes of the key `state`.
   CausalContext merge_context(const CausalContext& context, const KeyState& state) const;
@@ -224,6 +227,16 @@ class MultiLeader final : public Replica {
   // key's increments below it fold (KeyState::fold) when the key is next stored.
   CausalContext fold_below_;
   std::deque<std::pair<TimeMs, CausalContext>> applied_samples_;  // (heartbeat, applied then)
+  // Keys written since the last Ready: their state, and what the keyspace shows of it, until the
+  // Ready encodes the state into the keyspace's record (encode_written).
+  struct Written {
+    KeyState state;
+    Rendered rendered;
+  };
+  std::map<std::string, Written> written_;
+  void encode_written();
+  bool status_due_ = false;  // entries applied since the last Ready: tell every peer
+  CausalContext logged_;     // applied when the last Ready was taken: what the log holds by now
   std::deque<Waiting> waiting_;
   std::optional<IncomingSnapshot> incoming_;
   uint64_t snapshots_started_ = 0;

@@ -112,6 +112,12 @@ void MultiLeader::receive_status(const proto::MultiLeaderMessage& message) {
   }
   peer.reported = std::move(reported);
   catch_up(peer);
+  // Increments fold as soon as every member has them — a hot counter's state stays as small as
+  // the acknowledgements' round trip allows, not a heartbeat's worth of writes. (The log and the
+  // tombstones wait for the heartbeat: each compaction is a range deletion in the store.)
+  if (const CausalContext everyone = stable(); !everyone.empty() && caught_up_with_reports()) {
+    fold_below_ = everyone;
+  }
   serve_waiting();
 }
 
@@ -146,7 +152,10 @@ void MultiLeader::receive_entries(const proto::MultiLeaderMessage& message) {
     ++pending_count_;
   }
   apply_pending();
-  send_status(NodeId(message.from()));  // leaves once what it acknowledges is durable
+  // Every member hears where this node stands with the Ready that makes it durable — not only
+  // the sender: a member learns that every other has a write (and folds its increments, drops
+  // its tombstone) a round trip after it was made, not a heartbeat.
+  status_due_ = true;
 }
 
 bool MultiLeader::deliverable(const proto::MlEntry& entry) const {
@@ -309,7 +318,10 @@ void MultiLeader::heartbeat() {
 void MultiLeader::catch_up(Peer& peer) {
   if (!peer.heard || peer.snapshot || peer.needs_snapshot) return;
   const uint64_t window = 4 * options_.entries_per_message_max;
-  for (const auto& [actor, have] : applied_) {
+  for (const auto& [actor, applied] : applied_) {
+    // What the log holds: entries applied since the last Ready are not written yet (a scan for
+    // them finds nothing, and costs an iterator).
+    const uint64_t have = std::min(applied, at(logged_, actor));
     const uint64_t reported = at(peer.reported, actor);
     if (reported >= have) {
       peer.lagging_since.erase(actor);
@@ -345,6 +357,13 @@ void MultiLeader::catch_up(Peer& peer) {
   }
 }
 
+bool MultiLeader::caught_up_with_reports() const {
+  for (const auto& [id, peer] : peers_) {
+    if (!covers_vector(applied_, peer.reported)) return false;
+  }
+  return true;
+}
+
 CausalContext MultiLeader::stable() const {
   CausalContext out = applied_;
   for (const auto& [id, peer] : peers_) {
@@ -371,9 +390,7 @@ void MultiLeader::compact_and_collect() {
   // the tombstone, so by then it is here too — collected earlier, a concurrent write still on its
   // way (lww: one the tombstone beat on every other node) would arrive at an empty key and stay
   // (found in review).
-  CausalContext reported_anywhere;
-  for (const auto& [id, peer] : peers_) reported_anywhere = join(reported_anywhere, peer.reported);
-  if (!covers_vector(applied_, reported_anywhere)) return;
+  if (!caught_up_with_reports()) return;
   fold_below_ =
       everyone;  // increments every later write covers: keys fold them as they are written
   collect_tombstones(everyone);
