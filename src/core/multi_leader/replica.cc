@@ -55,6 +55,11 @@ void MultiLeader::load() {
   }
   if (counter_ > 0) applied_[self_] = counter_;
   logged_ = applied_;
+  if (const auto collected = view_.get(Column::meta, meta_collected)) {
+    const auto parsed = parse_context_text(*collected);
+    REPLIKV_ASSERT(parsed.has_value(), "the stored collection horizon parses");
+    collected_ = *parsed;
+  }
   // What the log no longer holds, per actor: everything before its first entry kept.
   for (const auto& [actor, counter] : applied_) {
     uint64_t first = counter + 1;
@@ -272,7 +277,9 @@ void MultiLeader::vset(ClientRequest& request, const VSetCommand& command) {
 // read before a delete (a client's stale VGET) would leave the write concurrent with the tombstone
 // where a node still holds it — where lww may let the tombstone win — and alone where a node has
 // collected it: the nodes would disagree. So a merge supersedes every tombstone its node holds for
-// the key, and everything every member has applied (which covers the collected ones), except the
+// the key, and everything below what this node collected tombstones under (collected_: a
+// member's report can go back after it lost writes in a crash, so not what every member has
+// applied now — fsync "never", found by the simulator), except the
 // values and increments the client has not seen: those stay concurrent with it (a vector covers a
 // prefix of each actor's writes, so it stops below the first of them). What is left — a tombstone
 // above a value of the same actor the client has not seen — cannot be collected while that value
@@ -303,7 +310,7 @@ CausalContext MultiLeader::merge_context(const CausalContext& context,
     uint64_t& slot = out[actor];
     slot = std::max(slot, counter);
   };
-  for (const auto& [actor, counter] : stable()) raise(actor, counter);
+  for (const auto& [actor, counter] : collected_) raise(actor, counter);
   for (const auto& [dot, value] : state.registers) {
     if (value.tombstone) raise(dot.actor, dot.counter);
   }

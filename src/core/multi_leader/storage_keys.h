@@ -22,6 +22,8 @@ inline constexpr std::string_view meta_incarnation = "ml_incarnation";
 inline constexpr std::string_view meta_counter = "ml_counter";
 inline constexpr std::string_view meta_applied = "ml_applied";
 inline constexpr std::string_view meta_hlc = "ml_hlc";
+// Everything below it was collected where it was a tombstone (MultiLeader::collected_).
+inline constexpr std::string_view meta_collected = "ml_collected";
 inline constexpr std::string_view meta_tombstone_prefix = "ml_tomb/";
 
 inline std::string tombstone_key(std::string_view key) {

@@ -409,7 +409,10 @@ void MultiLeader::collect_tombstones(const CausalContext& below) {
     tombstones_collected_ += state.collect(below);
     store_state(key, std::move(state));
   }
-  if (!collectable.empty()) pending_.sync = std::max(pending_.sync, Sync::per_policy);
+  if (collectable.empty()) return;
+  collected_ = join(collected_, below);
+  pending_.batch.put(Column::meta, std::string(meta_collected), context_text(collected_));
+  pending_.sync = std::max(pending_.sync, Sync::per_policy);
 }
 
 }  // namespace replikv::core::multi_leader
