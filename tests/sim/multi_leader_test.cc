@@ -101,6 +101,13 @@ TEST(MultiLeader, RegressionSeeds) {
        "came back from a crash counting too few keys, and counted below zero at a DEL (an "
        "invariant)",
        4, 0},
+      {517, "lww", false,
+       "a node that lost its last writes in a crash came back as a new incarnation and wrote a key "
+       "whose tombstone the others had collected on its old incarnation's report: the delete lost "
+       "to an older-stamped write (the crash's loss, which the checker took for a vanished write)",
+       4, 20},
+      {836, "lww", false, "the same, with a later-stamped rival: the discard nobody could report",
+       4, 20},
   };
   for (const Case& c : cases) {
     SimOptions options = multi_run(c.seed, c.conflict);
