@@ -14,34 +14,31 @@ namespace {
 
 std::string time_ms(int64_t ms) { return std::to_string(ms * 1'000'000); }
 
-// Process `process` writes `value` to `key` at node `node`, which makes it under `dot` having seen
-// `context` (the invocation, the made event, the acknowledgement, in time order).
-std::string write(int node, int process, const char* key, int value, const char* dot,
-                  const char* context, const char* hlc, int64_t at_ms) {
-  const std::string common =
-      ",\"f\":\"write\",\"key\":\"" + std::string(key) + "\",\"value\":" + std::to_string(value);
+// Process `process` runs `f` ("write" of `value`, or "delete" with id `value`) on `key` at node
+// `node`, which makes it under `dot` having seen `context` (the invocation, the made event, the
+// acknowledgement, in time order); a delete's made event is a tombstone.
+std::string made_op(const char* f, int node, int process, const char* key, int value,
+                    const char* dot, const char* context, const char* hlc, int64_t at_ms) {
+  const std::string common = ",\"f\":\"" + std::string(f) + "\",\"key\":\"" + key +
+                             "\",\"value\":" + std::to_string(value);
+  const bool tombstone = std::string(f) == "delete";
   return "{\"process\":" + std::to_string(process) + ",\"type\":\"invoke\"" + common +
          ",\"time\":" + time_ms(at_ms) + "}\n" +
          "{\"type\":\"made\",\"node\":" + std::to_string(node) + ",\"key\":\"" + key +
          "\",\"value\":" + std::to_string(value) + ",\"dot\":\"" + dot + "\",\"context\":\"" +
-         context + "\",\"hlc\":\"" + hlc + "\",\"time\":" + time_ms(at_ms) + "}\n" +
-         "{\"process\":" + std::to_string(process) + ",\"type\":\"ok\"" + common +
-         ",\"time\":" + time_ms(at_ms + 1) + "}\n";
+         context + "\",\"hlc\":\"" + hlc + "\"" + (tombstone ? ",\"tombstone\":true" : "") +
+         ",\"time\":" + time_ms(at_ms) + "}\n" + "{\"process\":" + std::to_string(process) +
+         ",\"type\":\"ok\"" + common + ",\"time\":" + time_ms(at_ms + 1) + "}\n";
 }
 
-// Process `process` deletes `key` at node `node` (the delete's id `id`), which makes a tombstone
-// under `dot` having seen `context`.
+std::string write(int node, int process, const char* key, int value, const char* dot,
+                  const char* context, const char* hlc, int64_t at_ms) {
+  return made_op("write", node, process, key, value, dot, context, hlc, at_ms);
+}
+
 std::string del(int node, int process, const char* key, int id, const char* dot,
                 const char* context, const char* hlc, int64_t at_ms) {
-  const std::string common =
-      ",\"f\":\"delete\",\"key\":\"" + std::string(key) + "\",\"value\":" + std::to_string(id);
-  return "{\"process\":" + std::to_string(process) + ",\"type\":\"invoke\"" + common +
-         ",\"time\":" + time_ms(at_ms) + "}\n" +
-         "{\"type\":\"made\",\"node\":" + std::to_string(node) + ",\"key\":\"" + key +
-         "\",\"value\":" + std::to_string(id) + ",\"dot\":\"" + dot + "\",\"context\":\"" +
-         context + "\",\"hlc\":\"" + hlc + "\",\"tombstone\":true,\"time\":" + time_ms(at_ms) +
-         "}\n" + "{\"process\":" + std::to_string(process) + ",\"type\":\"ok\"" + common +
-         ",\"time\":" + time_ms(at_ms + 1) + "}\n";
+  return made_op("delete", node, process, key, id, dot, context, hlc, at_ms);
 }
 
 // The final read of `key` at a node that had applied `vector`, finding `values` (JSON).

@@ -236,7 +236,7 @@ class MultiLeader final : public Replica {
   std::map<std::string, Written> written_;
   void encode_written();
   bool status_due_ = false;  // entries applied since the last Ready: tell every peer
-  CausalContext logged_;  // applied when the last Ready was taken: what the log holds by now
+  CausalContext logged_;     // applied when the last Ready was taken: what the log holds by now
   // The join of every vector tombstones were collected under: a merge supersedes what is below
   // it (merge_context), monotonic, stored with the collection.
   CausalContext collected_;
