@@ -312,7 +312,14 @@ Judged judge(const History& history, std::string name) {
     }
     return false;
   };
+  // A counter's final read shows its register and increments summed: the registers of keys that
+  // took increments are judged by convergence, not against the frontier here.
+  std::set<std::string> counter_keys;
+  for (const auto& [id, write] : writes) {
+    if (write.increment) counter_keys.insert(write.key);
+  }
   for (const auto& [key, effective] : by_key) {
+    if (counter_keys.contains(key)) continue;
     const auto final_it = final_values.find(key);
     const std::set<std::string> empty;
     const std::set<std::string>& kept_values =

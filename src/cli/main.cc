@@ -176,6 +176,11 @@ int main(int argc, char** argv) {
                   "this percentage of the operations are DELs, taken from the register writes "
                   "(default 0: none)")
       ->check(CLI::Range(0, 33));
+  sim->add_option("--counter-resets", sim_options.run.counter_resets,
+                  "with --counters: this percentage of the reads, deletes and writes go to a "
+                  "counter key (resets of its increments; the counters checker then judges only "
+                  "the counters no reset touched; default 0)")
+      ->check(CLI::Range(0, 100));
   sim->add_option("--merges", sim_options.run.merges,
                   "for a strategy whose writes carry a context (multi-leader): this percentage of "
                   "the reads read every value and the context (VGET), and of the writes write back "

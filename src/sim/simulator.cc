@@ -317,6 +317,8 @@ std::optional<std::string> validate(const SimOptions& options) {
   }
   if (options.deletes < 0 || options.deletes > 33) return std::string("deletes: 0 to 33 percent");
   if (options.merges < 0 || options.merges > 100) return std::string("merges: 0 to 100 percent");
+  if (options.counter_resets < 0 || options.counter_resets > 100)
+    return std::string("counter resets: 0 to 100 percent");
   if (options.clients < 1 || options.clients > 1000) return std::string("clients: 1 to 1000");
   if (options.keys < 1 || options.keys > 100000) return std::string("keys: 1 to 100000");
   if (options.client_timeout_ms < 1) return std::string("client timeout: at least 1 ms");
@@ -382,7 +384,7 @@ std::string replay_command(const SimOptions& options) {
   }
   return fmt::format(
       "replikv sim --strategy {} --nodes {} --seed {} --ops {} --clients {} --keys {} --timeout-ms "
-      "{} --faults {} --fsync {}{}{}{}{}{}{}{}{}",
+      "{} --faults {} --fsync {}{}{}{}{}{}{}{}{}{}",
       options.strategy, options.nodes, options.seed, options.ops, options.clients, options.keys,
       options.client_timeout_ms, faults.empty() ? "none" : faults,
       options.fsync_always ? "always" : "never", settings,
@@ -392,7 +394,9 @@ std::string replay_command(const SimOptions& options) {
       options.broken_messages_early ? " --broken messages-early" : "",
       options.counters > 0 ? fmt::format(" --counters {}", options.counters) : "",
       options.deletes > 0 ? fmt::format(" --deletes {}", options.deletes) : "",
-      options.merges > 0 ? fmt::format(" --merges {}", options.merges) : "");
+      options.merges > 0 ? fmt::format(" --merges {}", options.merges) : "",
+      options.counter_resets > 0 ? fmt::format(" --counter-resets {}", options.counter_resets)
+                                 : "");
 }
 
 }  // namespace replikv::sim

@@ -58,6 +58,10 @@ struct SimOptions {
   // the client has read that way write back with the context it read last (VSET) — stale when
   // other writes came since. 0: none.
   int merges = 0;
+  // With counters: this percentage of the reads, deletes and writes (merges among them) go to a
+  // counter key — resets of its increments. The counters checker judges only the counters no
+  // reset touched; convergence judges them all. 0: none.
+  int counter_resets = 0;
   uint64_t ops = 2000;
   int64_t client_timeout_ms = 200;
   bool fsync_always = true;

@@ -233,6 +233,15 @@ void Simulation::next_operation(Client& client) {
   const bool anywhere = client.leader_hint == 0 || rng_.below(2) == 0;
   op.node = anywhere ? static_cast<int>(rng_.between(1, options_.nodes)) : client.leader_hint;
   const uint64_t choice = rng_.below(100);
+  // A read, delete or write's key: a register's, or now and then a counter's (resets: the
+  // counter's increments that a SET, DEL or VSET had seen go; convergence judges those keys).
+  const auto register_key = [&] {
+    if (options_.counters > 0 && options_.counter_resets > 0 &&
+        rng_.below(100) < static_cast<uint64_t>(options_.counter_resets)) {
+      return "c" + std::to_string(rng_.below(static_cast<uint64_t>(options_.counters)));
+    }
+    return "k" + std::to_string(rng_.below(static_cast<uint64_t>(options_.keys)));
+  };
   if (options_.counters > 0 && choice < 8) {
     op.f = check::Function::add;
     op.key = "c" + std::to_string(rng_.below(static_cast<uint64_t>(options_.counters)));
@@ -240,16 +249,16 @@ void Simulation::next_operation(Client& client) {
     op.with_id = rng_.below(2) == 0;
   } else if (choice < 45) {
     op.f = check::Function::read;
-    op.key = "k" + std::to_string(rng_.below(static_cast<uint64_t>(options_.keys)));
+    op.key = register_key();
     if (options_.mixed_reads && !traits_.read_consistencies.empty()) choose_consistency(op);
     op.all_values = options_.merges > 0 && rng_.below(100) < static_cast<uint64_t>(options_.merges);
   } else if (choice < 45 + static_cast<uint64_t>(options_.deletes)) {
     op.f = check::Function::del;
-    op.key = "k" + std::to_string(rng_.below(static_cast<uint64_t>(options_.keys)));
+    op.key = register_key();
     op.value = static_cast<int64_t>(next_value_++);  // its id
   } else if (choice < 78) {
     op.f = check::Function::write;
-    op.key = "k" + std::to_string(rng_.below(static_cast<uint64_t>(options_.keys)));
+    op.key = register_key();
     op.value = static_cast<int64_t>(next_value_++);
     last_written_[op.key] = op.value;
     if (options_.merges > 0 && rng_.below(100) < static_cast<uint64_t>(options_.merges)) {

@@ -147,6 +147,20 @@ class SiblingsTest(unittest.TestCase):
         with self.assertRaisesRegex(redis.ResponseError, "the only option is ID"):
             c1.execute_command("INCRBY", "visits", "1", "ID")
 
+    def test_a_merge_on_a_counter_must_have_seen_every_increment(self):
+        c = self.cluster.client(1)
+        c.incrby("merged-counter", 5)
+        context, values = c.execute_command("VGET", "merged-counter")
+        self.assertEqual(values, [b"5"])
+        c.incrby("merged-counter", 2)  # the context has not seen this one
+        with self.assertRaisesRegex(redis.ResponseError, "CONFLICT the counter has increments"):
+            c.execute_command("VSET", "merged-counter", context, "100")
+        self.assertEqual(c.get("merged-counter"), b"7")
+        context, _ = c.execute_command("VGET", "merged-counter")
+        self.assertEqual(c.execute_command("VSET", "merged-counter", context, "100"), b"OK")
+        self.assertEqual(c.get("merged-counter"), b"100")
+        self.assertEqual(int(self.cluster.replication(1)["replikv_merges_refused_total"]), 1)
+
     def test_bad_input_gets_a_clear_error_and_the_node_stays_up(self):
         c = self.cluster.client(1)
         with self.assertRaisesRegex(redis.ResponseError, "not a causal context"):

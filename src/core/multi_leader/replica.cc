@@ -252,6 +252,22 @@ void MultiLeader::vset(ClientRequest& request, const VSetCommand& command) {
   }
   KeyState state = load_state(command.key);
   state.expire(wall_ms_);
+  // A counter's increments a merge has not seen would have to stay beside it — but nodes fold an
+  // actor's increments into one sum at different moments, and a context that covers part of a
+  // fold cannot reset part of it: one node would reset some increments one by one where another
+  // keeps the fold whole, and their sums would differ for good. So a merge on a counter must have
+  // seen all of its increments (VGET's context, read where it is sent, always has).
+  bool unseen_increments = false;
+  for (const auto& [dot, increment] : state.increments)
+    unseen_increments |= !covers(command.context, dot);
+  for (const auto& [actor, fold] : state.folds)
+    unseen_increments |= !covers(command.context, {actor, fold.upto});
+  if (unseen_increments && !options_.mutants.merge_unseen_increments) {
+    ++merges_refused_;
+    reply(request, Reply::error("CONFLICT the counter has increments the context has not seen; "
+                                "VGET it and VSET with that context"));
+    return;
+  }
   const CausalContext replaces = merge_context(command.context, state);
   size_t kept = 0;
   for (const auto* sibling : state.live(wall_ms_)) {
@@ -279,9 +295,9 @@ void MultiLeader::vset(ClientRequest& request, const VSetCommand& command) {
 // collected it: the nodes would disagree. So a merge supersedes every tombstone its node holds for
 // the key, and everything below what this node collected tombstones under (collected_: a
 // member's report can go back after it lost writes in a crash, so not what every member has
-// applied now — fsync "never", found by the simulator), except the
-// values and increments the client has not seen: those stay concurrent with it (a vector covers a
-// prefix of each actor's writes, so it stops below the first of them). What is left — a tombstone
+// applied now — fsync "never", found by the simulator), except the values the client has not
+// seen: those stay concurrent with it (a vector covers a prefix of each actor's writes, so it
+// stops below the first of them). What is left — a tombstone
 // above a value of the same actor the client has not seen — cannot be collected while that value
 // is there. A deleted key written back this way takes the merged value, as after a plain SET.
 CausalContext MultiLeader::merge_context(const CausalContext& context,
@@ -294,14 +310,7 @@ CausalContext MultiLeader::merge_context(const CausalContext& context,
   for (const auto& [dot, value] : state.registers) {
     if (!value.tombstone && !covers(context, dot)) stop_at(dot);
   }
-  for (const auto& [dot, increment] : state.increments) {
-    if (!covers(context, dot)) stop_at(dot);
-  }
-  for (const auto& [actor, fold] : state.folds) {
-    const auto seen = context.find(actor);
-    if (seen == context.end() || seen->second < fold.upto)
-      stop_at({actor, 1});  // (where it starts is not kept)
-  }
+  // (Every increment of the key is covered: vset refuses a merge that has not seen them all.)
   CausalContext out = context;
   const auto raise = [&](const Actor& actor, uint64_t counter) {
     if (const auto it = below.find(actor); it != below.end())
@@ -634,6 +643,9 @@ ReplicaStatus MultiLeader::status() const {
                    increments_retried_)
           .counter("siblings_refused_total", "writes refused: the key was at siblings_max",
                    siblings_refused_)
+          .counter("merges_refused_total",
+                   "VSETs refused: the counter had increments their context had not seen",
+                   merges_refused_)
           .counter("siblings_over_cap_total",
                    "keys left with more siblings than siblings_max by writes from peers",
                    siblings_over_cap_)

@@ -70,7 +70,8 @@ struct Options {
   // catch each): lww discards neither counted nor reported; a peer's write replaces every register
   // of its key, seen or not; a peer's write applied before the writes it depends on; a peer's
   // increment dropped; a tombstone collected as soon as this node applied it, before every member
-  // had; a VSET superseding everything its node had seen, not just its context.
+  // had; a VSET superseding everything its node had seen, not just its context; a VSET on a
+  // counter whose context has not seen all its increments (a fold split).
   struct Mutants {
     bool discard_unreported = false;
     bool replace_unseen = false;
@@ -78,6 +79,7 @@ struct Options {
     bool drop_peer_increments = false;
     bool collect_unstable = false;
     bool vset_replaces_all = false;
+    bool merge_unseen_increments = false;
   } mutants;
 };
 
@@ -175,7 +177,7 @@ class MultiLeader final : public Replica {
   void send_snapshot_chunks(Peer& peer);
   void receive_snapshot(const proto::MultiLeaderMessage& message);
   void receive_snapshot_ack(const proto::MultiLeaderMessage& message);
-  void install_snapshot(const CausalContext& vector);
+  void install_snapshot(const CausalContext& vector, const CausalContext& collected);
   // Every member's reported vector's minimum: what every node has applied.
   CausalContext stable() const;
   // Whether this node has applied everything any member reported (tombstones and folds wait for
@@ -271,6 +273,7 @@ class MultiLeader final : public Replica {
   uint64_t snapshots_installed_ = 0;
   uint64_t conflicts_resolved_ = 0;  // every concurrent register this node discarded (lww)
   uint64_t siblings_refused_ = 0;
+  uint64_t merges_refused_ = 0;
   uint64_t increments_retried_ = 0;
   uint64_t siblings_over_cap_ = 0;  // keys merged from peers beyond siblings_max
   uint64_t hlc_refused_ = 0;

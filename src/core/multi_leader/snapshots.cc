@@ -21,6 +21,12 @@ void MultiLeader::start_snapshot(Peer& peer) {
     REPLIKV_ASSERT(parsed.has_value(), "the stored applied vector parses");
     vector = *parsed;
   }
+  CausalContext collected;
+  if (const auto stored = frozen->get(Column::meta, meta_collected)) {
+    const auto parsed = parse_context_text(*stored);
+    REPLIKV_ASSERT(parsed.has_value(), "the stored collection horizon parses");
+    collected = *parsed;
+  }
   OutgoingSnapshot snapshot;
   // Random: a node that restarts (same incarnation under fsync "always") must not send a new
   // transfer under an id its peer still holds chunks of (found by the simulator: the peer
@@ -37,7 +43,10 @@ void MultiLeader::start_snapshot(Peer& peer) {
     chunk.set_snapshot_id(snapshot.id);
     chunk.set_chunk(snapshot.chunks.size());
     chunk.set_last(last);
-    if (last) add_positions(vector, *chunk.mutable_snapshot_vector());
+    if (last) {
+      add_positions(vector, *chunk.mutable_snapshot_vector());
+      add_positions(collected, *chunk.mutable_snapshot_collected());
+    }
     snapshot.chunks.push_back(chunk.SerializeAsString());
     chunk.Clear();
     bytes = 0;
@@ -110,7 +119,8 @@ void MultiLeader::receive_snapshot(const proto::MultiLeaderMessage& message) {
     ++incoming_->next;
     incoming_->heard_ms = monotonic_ms_;
     if (message.last()) {
-      install_snapshot(context_of(message.snapshot_vector()));
+      install_snapshot(context_of(message.snapshot_vector()),
+                       context_of(message.snapshot_collected()));
     }
   }
   // Where the receiver stands, whatever arrived: the sender goes on from there.
@@ -126,7 +136,7 @@ void MultiLeader::receive_snapshot(const proto::MultiLeaderMessage& message) {
 }
 
 // Joins the received state into this node's: every key either side holds.
-void MultiLeader::install_snapshot(const CausalContext& vector) {
+void MultiLeader::install_snapshot(const CausalContext& vector, const CausalContext& collected) {
   auto& records = incoming_->records;
   std::vector<std::string> local;
   keyspace_.visit([&](std::string_view, std::string_view user_key, std::string_view,
@@ -172,6 +182,11 @@ void MultiLeader::install_snapshot(const CausalContext& vector) {
       pending_.batch.erase_range(Column::log, log_key(actor, 0), log_key(actor, counter + 1));
       gone = counter;
     }
+  }
+  // The sender's state lacks the tombstones it collected, and so does the join now.
+  if (!covers_vector(collected_, collected)) {
+    collected_ = join(collected_, collected);
+    pending_.batch.put(Column::meta, std::string(meta_collected), context_text(collected_));
   }
   ++snapshots_installed_;
   if (report_history_) history_events_.push_back({{"event", "\"installed\""}});
