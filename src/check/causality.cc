@@ -60,6 +60,9 @@ struct Write {
   std::pair<int64_t, int64_t> hlc{0, 0};  // wall ms, logical: lww's order, then the dot
   bool increment = false;                 // a counter's increment: it takes a dot, no register
   bool tombstone = false;                 // a delete's: no read shows it
+  // A merge's context as its client sent it, when its node added to it (the tombstones and
+  // collected writes it no longer held): only tombstones may be superseded by what was added.
+  std::optional<Vector> client_context;
   int64_t made_ns = 0;
   bool acknowledged = false;
 };
@@ -74,6 +77,14 @@ bool ordered_after(const Write& a, const Write& b) {
   if (na != nb) return na > nb;
   if (a.dot.actor != b.dot.actor) return a.dot.actor > b.dot.actor;
   return a.dot.counter > b.dot.counter;
+}
+
+// Whether `later` superseded `earlier`: its context covers it — through what the client had
+// seen, when `later` is a merge its node added to, unless `earlier` is a tombstone (a merge
+// supersedes the deletes its node held or had collected).
+bool supersedes(const Write& later, const Write& earlier) {
+  if (!covers(later.context, earlier.dot)) return false;
+  return earlier.tombstone || !later.client_context || covers(*later.client_context, earlier.dot);
 }
 
 bool concurrent(const Write& a, const Write& b) {
@@ -135,6 +146,15 @@ Judged judge(const History& history, std::string name) {
     }
     write.increment = made.fields.contains("increment");
     write.tombstone = made.fields.contains("tombstone");
+    if (const auto field = made.fields.find("client_context"); field != made.fields.end()) {
+      const auto text = unquote(field->second);
+      write.client_context = text ? parse_vector(*text) : std::nullopt;
+      if (!write.client_context) {
+        out.unreadable = true;
+        add_detail(result,
+                   fmt::format("key {}: a made event's client context does not parse", made.key));
+      }
+    }
     if (write.increment) write.value = "+" + write.value + "@" + std::to_string(made.time_ns);
     writes[{made.key, write.value}] = std::move(write);
   }
@@ -329,7 +349,7 @@ Judged judge(const History& history, std::string name) {
     for (const Write* write : effective) {
       bool superseded = false;
       for (const Write* other : effective) {
-        superseded |= other != write && covers(other->context, write->dot);
+        superseded |= other != write && supersedes(*other, *write);
       }
       if (!superseded) frontier.insert(write);
     }

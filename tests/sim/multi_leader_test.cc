@@ -258,6 +258,18 @@ TEST(MultiLeader, AMergeReplacingMoreThanItsContextIsCaught) {
       4);
 }
 
+// A merge whose node widens its context over values the client had not seen (not only over
+// tombstones and what it no longer held): those values vanish. The history records the client's
+// context beside the widened one, and superseded holds the widening to tombstones.
+TEST(MultiLeader, AMergeWidenedOverUnseenValuesIsCaught) {
+  EXPECT_GE(
+      caught(
+          "siblings", "superseded",
+          [](core::multi_leader::Options& options) { options.mutants.widen_over_values = true; },
+          12, 4, 60),
+      4);
+}
+
 // A VSET on a counter whose context has not seen all its increments: nodes fold an actor's
 // increments at different moments, and where the context covers part of a fold one node resets
 // some increments one by one while another keeps the fold whole — their sums differ for good

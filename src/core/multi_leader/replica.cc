@@ -159,6 +159,7 @@ std::vector<std::string> keys_of(const Request& request) {
 void MultiLeader::client_request(ClientRequest request) {
   last_dot_.reset();
   last_context_.reset();
+  last_client_context_.reset();
   const bool answered = answer_strategy_request(
       request.request,
       Overloaded{[&](const WaitRequest& wait) {
@@ -285,6 +286,7 @@ void MultiLeader::vset(ClientRequest& request, const VSetCommand& command) {
       command.expiry.kind == Expiry::Kind::relative_ms ? wall_ms_ + command.expiry.ms : 0;
   local_write(command.key, proto::MlEntry::VALUE, command.value, deadline, 0, &replaces, seen_hlc,
               std::move(state));
+  last_client_context_ = command.context;
   reply(request, Reply::ok(), encode_position({{{self_, counter_}}, clock_.last()}));
 }
 
@@ -308,7 +310,18 @@ CausalContext MultiLeader::merge_context(const CausalContext& context,
     if (!inserted) it->second = std::min(it->second, dot.counter - 1);
   };
   for (const auto& [dot, value] : state.registers) {
-    if (!value.tombstone && !covers(context, dot)) stop_at(dot);
+    if (!value.tombstone && !covers(context, dot) && !options_.mutants.widen_over_values)
+      stop_at(dot);
+  }
+  if (options_.mutants.widen_over_values) {  // (and over everything this node has applied)
+    CausalContext out = join(context, applied_);
+    for (const auto& [dot, value] : state.registers) {
+      if (value.tombstone) {
+        uint64_t& slot = out[dot.actor];
+        slot = std::max(slot, dot.counter);
+      }
+    }
+    return out;
   }
   // (Every increment of the key is covered: vset refuses a merge that has not seen them all.)
   CausalContext out = context;
@@ -697,6 +710,10 @@ HistoryFields MultiLeader::last_write_fields() const {
       {"hlc", "\"" + last_stamp_.text() + "\""}};
   if (last_increment_) fields.emplace_back("increment", "true");
   if (last_tombstone_) fields.emplace_back("tombstone", "true");
+  // A merge: the context the client sent, beside the one the write carries (merge_context), so
+  // a checker can tell what the client had seen from what its node added.
+  if (last_client_context_)
+    fields.emplace_back("client_context", "\"" + context_text(*last_client_context_) + "\"");
   return fields;
 }
 

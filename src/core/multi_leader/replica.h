@@ -71,7 +71,8 @@ struct Options {
   // of its key, seen or not; a peer's write applied before the writes it depends on; a peer's
   // increment dropped; a tombstone collected as soon as this node applied it, before every member
   // had; a VSET superseding everything its node had seen, not just its context; a VSET on a
-  // counter whose context has not seen all its increments (a fold split).
+  // counter whose context has not seen all its increments (a fold split); a merge's node widening
+  // its context over values the client had not seen.
   struct Mutants {
     bool discard_unreported = false;
     bool replace_unseen = false;
@@ -80,6 +81,7 @@ struct Options {
     bool collect_unstable = false;
     bool vset_replaces_all = false;
     bool merge_unseen_increments = false;
+    bool widen_over_values = false;
   } mutants;
 };
 
@@ -252,6 +254,7 @@ class MultiLeader final : public Replica {
   bool last_increment_ = false;
   bool last_tombstone_ = false;
   std::optional<CausalContext> last_context_;
+  std::optional<CausalContext> last_client_context_;  // a merge's, as the client sent it
   HlcTimestamp last_stamp_;
 
   // Metrics.
