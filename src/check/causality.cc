@@ -534,4 +534,49 @@ CheckResult check_lww_discards(const History& history) {
   return result;
 }
 
+CheckResult check_session_vectors(const History& history) {
+  CheckResult result;
+  result.checker = "session-vectors";
+  const auto position_of = [](const Operation& op) -> std::optional<Vector> {
+    const auto field = op.fields.find("position");
+    if (field == op.fields.end()) return std::nullopt;
+    const auto text = unquote(field->second);
+    const size_t at = text ? text->rfind('@') : std::string_view::npos;
+    return at == std::string_view::npos ? std::nullopt : parse_vector(text->substr(0, at));
+  };
+  std::map<int64_t, Vector> seen;  // per process: the join of its replies' positions so far
+  uint64_t judged = 0, behind = 0;
+  for (const auto& op : history.operations) {  // (invocation order; a process runs one at a time)
+    if (op.outcome != Outcome::ok || op.final) continue;
+    const auto position = position_of(op);
+    if (!position) continue;
+    Vector& session = seen[op.process];
+    if (op.f == Function::read && op.consistency == "session") {
+      ++judged;
+      for (const auto& [actor, counter] : session) {
+        const auto it = position->find(actor);
+        if (it != position->end() && it->second >= counter) continue;
+        ++behind;
+        add_detail(result, fmt::format("key {}: a session read (line {}) was served from a state "
+                                       "without {}:{}, which its session had seen",
+                                       op.key, op.line, actor, counter));
+        break;
+      }
+    }
+    for (const auto& [actor, counter] : *position) {
+      uint64_t& slot = session[actor];
+      slot = std::max(slot, counter);
+    }
+  }
+  if (behind > 0) result.verdict = Verdict::invalid;
+  result.figures = {{"judged", static_cast<double>(judged)},
+                    {"behind", static_cast<double>(behind)}};
+  result.summary = judged == 0 ? std::string("no session reads with positions: nothing to judge")
+                               : fmt::format(
+                                     "{} session reads judged: {} served from a state "
+                                     "that lacked what their session had seen",
+                                     judged, behind);
+  return result;
+}
+
 }  // namespace replikv::check

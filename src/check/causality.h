@@ -33,4 +33,12 @@ namespace replikv::check {
 CheckResult check_superseded(const History& history);
 CheckResult check_lww_discards(const History& history);
 
+// `session-vectors`: a session read is served from a state that has applied everything the
+// session had seen — every write it made and every state it read, as the positions of its
+// earlier replies say ("<vector>@<hlc>"): the read's own position covers their join. (What the
+// read returns may then be the session's write, or what superseded it, or — under siblings — the
+// other value GET prefers: `superseded` judges values, this judges the wait.) Per process, in
+// invocation order.
+CheckResult check_session_vectors(const History& history);
+
 }  // namespace replikv::check

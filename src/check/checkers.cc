@@ -26,6 +26,9 @@ std::vector<HistoryChecker> builtin() {
        "every write that took effect is kept or was seen by one that superseded it; final "
        "siblings are the causal frontier",
        check_superseded},
+      {"session-vectors",
+       "a session read's state covers every write and read of its session before it",
+       check_session_vectors},
       {"lww-discards",
        "last-writer-wins keeps one value per key and discards exactly the writes the nodes count",
        check_lww_discards},

@@ -169,9 +169,8 @@ void MultiLeader::client_request(ClientRequest request) {
                    serve_waiting();
                  },
                  [&](const StrategyCommand& command) {
-                   if (const auto* vget_command = command.as<VGetCommand>()) {
-                     const VGetCommand copy = *vget_command;
-                     vget(request, copy);
+                   if (command.as<VGetCommand>() != nullptr) {
+                     serve_read(request);  // (a session read waits as a GET does)
                    } else if (const auto* vset_command = command.as<VSetCommand>()) {
                      const VSetCommand copy = *vset_command;
                      vset(request, copy);
@@ -426,10 +425,23 @@ Dot MultiLeader::local_write(const std::string& key, proto::MlEntry::Kind kind, 
 void MultiLeader::serve_read(ClientRequest& request) {
   if (request.read.consistency == ReadConsistency::session && request.session) {
     const auto position = decode_position(*request.session);
-    if (position && !covers_vector(applied_, position->vector)) {
+    if (position && !covers_vector(applied_, position->vector) &&
+        !options_.mutants.sessions_unwaited) {
       waiting_.push_back({std::move(request), monotonic_ms_ + options_.request_timeout_ms});
       return;
     }
+  }
+  answer_read(request);
+}
+
+// A read this node may serve now: GET and the keyspace's reads, or VGET.
+void MultiLeader::answer_read(ClientRequest& request) {
+  if (const auto* command = std::get_if<StrategyCommand>(&request.request)) {
+    const auto* vget_command = command->as<VGetCommand>();
+    REPLIKV_ASSERT(vget_command != nullptr, "the only read the strategy answers is VGET");
+    const VGetCommand copy = *vget_command;
+    vget(request, copy);
+    return;
   }
   ++reads_;
   reply(request, keyspace_.execute(request.request, wall_ms_), std::nullopt,
@@ -457,9 +469,7 @@ void MultiLeader::serve_waiting() {
       continue;
     }
     if (!position || covers_vector(applied_, position->vector)) {
-      ++reads_;
-      reply(request, keyspace_.execute(request.request, wall_ms_), std::nullopt,
-            encode_position(read_position()));
+      answer_read(request);
       it = waiting_.erase(it);
     } else if (monotonic_ms_ >= it->deadline_ms) {
       ++session_timeouts_;

@@ -72,7 +72,8 @@ struct Options {
   // increment dropped; a tombstone collected as soon as this node applied it, before every member
   // had; a VSET superseding everything its node had seen, not just its context; a VSET on a
   // counter whose context has not seen all its increments (a fold split); a merge's node widening
-  // its context over values the client had not seen.
+  // its context over values the client had not seen; a session read served before its node has
+  // the session's writes.
   struct Mutants {
     bool discard_unreported = false;
     bool replace_unseen = false;
@@ -82,6 +83,7 @@ struct Options {
     bool vset_replaces_all = false;
     bool merge_unseen_increments = false;
     bool widen_over_values = false;
+    bool sessions_unwaited = false;
   } mutants;
 };
 
@@ -186,6 +188,7 @@ class MultiLeader final : public Replica {
   // it: a write concurrent with them is then here).
   bool caught_up_with_reports() const;
   void compact_and_collect();
+  void answer_read(ClientRequest& request);
   // What a VSET with the client's `context` supersedes of the key `state`.
   CausalContext merge_context(const CausalContext& context, const KeyState& state) const;
   // Drops the deleted keys' tombstones `below` covers.

@@ -139,8 +139,8 @@ class MultiLeaderStrategy final : public Strategy {
     return {"VSET", key, context, value};
   }
   std::vector<std::string> history_checks(const Settings& settings) const override {
-    std::vector<std::string> checks = {"linearizable", "lost-writes", "stale-reads",
-                                       "sessions",     "convergence", "counters"};
+    std::vector<std::string> checks = {"linearizable",    "lost-writes", "stale-reads", "sessions",
+                                       "session-vectors", "convergence", "counters"};
     checks.emplace_back(settings.text("conflict") == "siblings" ? "superseded" : "lww-discards");
     return checks;
   }
