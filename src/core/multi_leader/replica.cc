@@ -206,8 +206,19 @@ void MultiLeader::client_write(ClientRequest& request) {
   }
   // Redis's rules run on the keyspace, which holds what a GET here sees; what the command
   // changed becomes this node's writes.
+  // (A key written since the last Ready lends its state rather than copying it — a hot counter's
+  // unfolded increments — and gets it back if the command wrote nothing to it.)
   std::map<std::string, KeyState> before;
-  for (const auto& key : keys_of(request.request)) before.try_emplace(key, load_state(key));
+  std::set<std::string> lent;
+  for (const auto& key : keys_of(request.request)) {
+    if (before.contains(key)) continue;
+    if (const auto it = written_.find(key); it != written_.end()) {
+      before.emplace(key, std::move(it->second.state));
+      lent.insert(key);
+    } else {
+      before.emplace(key, load_state(key));
+    }
+  }
   written_keys_.clear();
   keyspace_.observe_writes(&written_keys_);
   Reply answer = keyspace_.execute(request.request, wall_ms_);
@@ -230,6 +241,12 @@ void MultiLeader::client_write(ClientRequest& request) {
       local_write(key, proto::MlEntry::VALUE, record->value, deadline, 0, nullptr, seen_hlc,
                   std::move(state->second));
     }
+  }
+  for (const auto& key : lent) {
+    if (done.contains(key)) continue;
+    const auto it = written_.find(key);
+    REPLIKV_ASSERT(it != written_.end(), "a lent state's key is still written");
+    it->second.state = std::move(before.at(key));
   }
   std::optional<SessionPosition> written;
   if (!done.empty()) written = encode_position({{{self_, counter_}}, clock_.last()});
