@@ -46,6 +46,15 @@ std::optional<Vector> parse_vector(std::string_view text) {
   return out;
 }
 
+// The vector of an operation's "position" member ("<vector>@<hlc>"), or nullopt.
+std::optional<Vector> position_vector(const Operation& op) {
+  const auto field = op.fields.find("position");
+  if (field == op.fields.end()) return std::nullopt;
+  const auto text = unquote(field->second);
+  const size_t at = text ? text->rfind('@') : std::string_view::npos;
+  return at == std::string_view::npos ? std::nullopt : parse_vector(text->substr(0, at));
+}
+
 bool covers(const Vector& vector, const Dot& dot) {
   const auto it = vector.find(dot.actor);
   return it != vector.end() && dot.counter <= it->second;
@@ -192,18 +201,12 @@ Judged judge(const History& history, std::string name) {
     } else if (!op.value.is_null()) {
       read.values.insert(op.value.to_string());
     }
-    const auto position = op.fields.find("position");
-    if (position != op.fields.end()) {
-      const auto text = unquote(position->second);
-      const size_t at = text ? text->rfind('@') : std::string_view::npos;
-      if (auto vector =
-              at != std::string_view::npos ? parse_vector(text->substr(0, at)) : std::nullopt) {
-        read.position = *vector;
-        for (const auto& [actor, counter] : *vector) {
-          auto& slot = final_vector[actor];
-          slot = std::max(slot, counter);
-          read.total += counter;
-        }
+    if (auto vector = position_vector(op)) {
+      read.position = *vector;
+      for (const auto& [actor, counter] : *vector) {
+        auto& slot = final_vector[actor];
+        slot = std::max(slot, counter);
+        read.total += counter;
       }
     }
     reads_by_key[op.key].push_back(std::move(read));
@@ -523,10 +526,8 @@ CheckResult check_lww_discards(const History& history) {
       "{} writes took effect: {} kept, {} superseded, {} discarded by lww — counted and reported "
       "by the nodes, each one a write a concurrent later one beat ({} reports wrong, {} lost "
       "unreported, {} more uncounted: lost in a crash or a state transfer of their node, or "
-      "forgotten "
-      "in a crash by the node whose write then won); {} "
-      "acknowledged lost "
-      "with their node",
+      "forgotten in a crash by the node whose write then won); {} acknowledged lost with their "
+      "node",
       judged.took_effect, judged.kept,
       judged.superseded + judged.discarded - judged.reported - judged.discarded_uncounted_crashed,
       judged.reported, judged.reported_twice + judged.reported_not_lost, judged.lost_unreported,
@@ -537,18 +538,11 @@ CheckResult check_lww_discards(const History& history) {
 CheckResult check_session_vectors(const History& history) {
   CheckResult result;
   result.checker = "session-vectors";
-  const auto position_of = [](const Operation& op) -> std::optional<Vector> {
-    const auto field = op.fields.find("position");
-    if (field == op.fields.end()) return std::nullopt;
-    const auto text = unquote(field->second);
-    const size_t at = text ? text->rfind('@') : std::string_view::npos;
-    return at == std::string_view::npos ? std::nullopt : parse_vector(text->substr(0, at));
-  };
   std::map<int64_t, Vector> seen;  // per process: the join of its replies' positions so far
   uint64_t judged = 0, behind = 0;
   for (const auto& op : history.operations) {  // (invocation order; a process runs one at a time)
     if (op.outcome != Outcome::ok || op.final) continue;
-    const auto position = position_of(op);
+    const auto position = position_vector(op);
     if (!position) continue;
     Vector& session = seen[op.process];
     if (op.f == Function::read && op.consistency == "session") {

@@ -48,18 +48,10 @@ void MultiLeader::load() {
     pending_.sync = Sync::always;  // the new incarnation is durable before anything uses it
     meta_dirty_ = true;
   }
-  if (const auto applied = view_.get(Column::meta, meta_applied)) {
-    const auto parsed = parse_context_text(*applied);
-    REPLIKV_ASSERT(parsed.has_value(), "the stored applied vector parses");
-    applied_ = *parsed;
-  }
+  applied_ = stored_vector(view_, meta_applied);
   if (counter_ > 0) applied_[self_] = counter_;
   logged_ = applied_;
-  if (const auto collected = view_.get(Column::meta, meta_collected)) {
-    const auto parsed = parse_context_text(*collected);
-    REPLIKV_ASSERT(parsed.has_value(), "the stored collection horizon parses");
-    collected_ = *parsed;
-  }
+  collected_ = stored_vector(view_, meta_collected);
   // What the log no longer holds, per actor: everything before its first entry kept.
   for (const auto& [actor, counter] : applied_) {
     uint64_t first = counter + 1;
@@ -329,18 +321,9 @@ CausalContext MultiLeader::merge_context(const CausalContext& context,
     if (!value.tombstone && !covers(context, dot) && !options_.mutants.widen_over_values)
       stop_at(dot);
   }
-  if (options_.mutants.widen_over_values) {  // (and over everything this node has applied)
-    CausalContext out = join(context, applied_);
-    for (const auto& [dot, value] : state.registers) {
-      if (value.tombstone) {
-        uint64_t& slot = out[dot.actor];
-        slot = std::max(slot, dot.counter);
-      }
-    }
-    return out;
-  }
   // (Every increment of the key is covered: vset refuses a merge that has not seen them all.)
-  CausalContext out = context;
+  // (Mutant: over everything this node has applied, values the client had not seen included.)
+  CausalContext out = options_.mutants.widen_over_values ? join(context, applied_) : context;
   const auto raise = [&](const Actor& actor, uint64_t counter) {
     if (const auto it = below.find(actor); it != below.end())
       counter = std::min(counter, it->second);

@@ -193,6 +193,8 @@ class MultiLeader final : public Replica {
   CausalContext merge_context(const CausalContext& context, const KeyState& state) const;
   // Drops the deleted keys' tombstones `below` covers.
   void collect_tombstones(const CausalContext& below);
+  // collected_ joined with `below`, stored with the next batch.
+  void raise_collected(const CausalContext& below);
 
   // Reads and waits.
   void serve_read(ClientRequest& request);

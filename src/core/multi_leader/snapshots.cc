@@ -15,18 +15,8 @@
 namespace replikv::core::multi_leader {
 void MultiLeader::start_snapshot(Peer& peer) {
   const auto frozen = view_.snapshot();
-  CausalContext vector;
-  if (const auto applied = frozen->get(Column::meta, meta_applied)) {
-    const auto parsed = parse_context_text(*applied);
-    REPLIKV_ASSERT(parsed.has_value(), "the stored applied vector parses");
-    vector = *parsed;
-  }
-  CausalContext collected;
-  if (const auto stored = frozen->get(Column::meta, meta_collected)) {
-    const auto parsed = parse_context_text(*stored);
-    REPLIKV_ASSERT(parsed.has_value(), "the stored collection horizon parses");
-    collected = *parsed;
-  }
+  const CausalContext vector = stored_vector(*frozen, meta_applied);
+  const CausalContext collected = stored_vector(*frozen, meta_collected);
   OutgoingSnapshot snapshot;
   // Random: a node that restarts (same incarnation under fsync "always") must not send a new
   // transfer under an id its peer still holds chunks of (found by the simulator: the peer
@@ -184,10 +174,7 @@ void MultiLeader::install_snapshot(const CausalContext& vector, const CausalCont
     }
   }
   // The sender's state lacks the tombstones it collected, and so does the join now.
-  if (!covers_vector(collected_, collected)) {
-    collected_ = join(collected_, collected);
-    pending_.batch.put(Column::meta, std::string(meta_collected), context_text(collected_));
-  }
+  raise_collected(collected);
   ++snapshots_installed_;
   if (report_history_) history_events_.push_back({{"event", "\"installed\""}});
   meta_dirty_ = true;

@@ -5,6 +5,7 @@
 //         "ml_counter"       the last dot counter it issued (u64)
 //         "ml_applied"       its applied version vector (position.h's text form)
 //         "ml_hlc"           its hybrid clock's last timestamp (u64 wall ms, u32 logical)
+//         "ml_collected"     the vector below which it collected tombstones (position.h's form)
 //         "ml_tomb/<key>"    a deleted key's state, until every member has the delete
 //   log   node ‖ incarnation ‖ counter (u32, u32, u64, big-endian) → an encoded MlEntry, until
 //         every member has applied it
@@ -13,8 +14,10 @@
 #include <string>
 #include <string_view>
 
+#include "core/assert.h"
 #include "core/causality/dot_set.h"
 #include "core/encoding.h"
+#include "core/multi_leader/position.h"
 
 namespace replikv::core::multi_leader {
 
@@ -39,6 +42,17 @@ inline std::string log_key(const Actor& actor, uint64_t counter) {
   append_u32_be(out, actor.incarnation);
   append_u64_be(out, counter);
   return out;
+}
+
+// The version vector stored under meta `key` in `store` (the storage view, or a snapshot of it);
+// empty when there is none.
+template <typename Store>
+CausalContext stored_vector(const Store& store, std::string_view key) {
+  const auto text = store.get(Column::meta, key);
+  if (!text) return {};
+  auto parsed = parse_context_text(*text);
+  REPLIKV_ASSERT(parsed.has_value(), "a stored version vector parses");
+  return std::move(*parsed);
 }
 
 }  // namespace replikv::core::multi_leader

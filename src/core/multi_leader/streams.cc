@@ -264,9 +264,6 @@ void MultiLeader::ship_fresh() {
   fresh_.clear();
 }
 
-// Every heartbeat: tell each peer where this node stands; send a peer what it has lacked for a
-// while — this node's writes, or another actor's (its origin may be out of the peer's reach) —
-// and forget what every member has.
 // What this node had applied at `monotonic_ms`, as far as the samples kept say (nothing when they
 // do not go back that far).
 const CausalContext& MultiLeader::applied_as_of(TimeMs monotonic_ms) const {
@@ -279,6 +276,9 @@ const CausalContext& MultiLeader::applied_as_of(TimeMs monotonic_ms) const {
   return *found;
 }
 
+// Every heartbeat: tell each peer where this node stands; send a peer what it has lacked for a
+// while — this node's writes, or another actor's (its origin may be out of the peer's reach) —
+// and forget what every member has.
 void MultiLeader::heartbeat() {
   // A sample of what this node has applied, every heartbeat, kept for twice relay_after_ms.
   applied_samples_.emplace_back(monotonic_ms_, applied_);
@@ -410,9 +410,14 @@ void MultiLeader::collect_tombstones(const CausalContext& below) {
     store_state(key, std::move(state));
   }
   if (collectable.empty()) return;
+  raise_collected(below);
+  pending_.sync = std::max(pending_.sync, Sync::per_policy);
+}
+
+void MultiLeader::raise_collected(const CausalContext& below) {
+  if (covers_vector(collected_, below)) return;
   collected_ = join(collected_, below);
   pending_.batch.put(Column::meta, std::string(meta_collected), context_text(collected_));
-  pending_.sync = std::max(pending_.sync, Sync::per_policy);
 }
 
 }  // namespace replikv::core::multi_leader
