@@ -92,15 +92,15 @@ void Simulation::write_checkpoint(Node& node, uint64_t id, core::WriteBatch batc
 void Simulation::start_node(Node& node) {
   const core::NodeId id(static_cast<uint32_t>(node.id));
   std::unique_ptr<core::Replica> replica;
+  core::NodeContext context;
+  context.node = id;
+  context.members = core::numbered_members(options_.nodes);
+  context.fsync_always = options_.fsync_always;
+  context.bootstrap = !node.disk_lost;  // the first start founds the cluster
+  context.cache_bytes_max = record_cache_bytes(node.id);
   if (options_.make_replica) {
-    replica = options_.make_replica(node.engine, id, options_.nodes, core::Rng(rng_.next_u64()));
+    replica = options_.make_replica(node.engine, context, core::Rng(rng_.next_u64()));
   } else {
-    core::NodeContext context;
-    context.node = id;
-    context.members = core::numbered_members(options_.nodes);
-    context.fsync_always = options_.fsync_always;
-    context.bootstrap = !node.disk_lost;  // the first start founds the cluster
-    context.cache_bytes_max = record_cache_bytes(node.id);
     core::Settings settings = settings_;
     strategy_->simulation_node_settings(
         settings, {options_.seed, node.id, options_.nodes, options_.client_timeout_ms});

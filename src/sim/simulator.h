@@ -29,13 +29,16 @@
 #include "core/random.h"
 #include "core/replica.h"
 #include "core/storage.h"
+#include "core/strategy.h"
 #include "sim/faults.h"
 
 namespace replikv::sim {
 
-// Builds the replica of one node over its storage. The simulator runs any core::Replica.
+// Builds the replica of one node over its storage, with the node's context as the simulator
+// makes it (its id, the members, fsync, whether this start founds the cluster). The simulator
+// runs any core::Replica.
 using ReplicaFactory = std::function<std::unique_ptr<core::Replica>(
-    const core::StorageView& storage, core::NodeId node, int nodes, core::Rng rng)>;
+    const core::StorageView& storage, const core::NodeContext& node, core::Rng rng)>;
 
 struct SimOptions {
   uint64_t seed = 1;

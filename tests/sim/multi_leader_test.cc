@@ -172,14 +172,12 @@ SimOptions mutant_run(uint64_t seed, const char* conflict,
   options.keys = 24;
   const core::Strategy* strategy = core::find_strategy("multi-leader");
   options.make_replica = [strategy, conflict, mutate, seed](const core::StorageView& storage,
-                                                            core::NodeId node, int nodes,
+                                                            const core::NodeContext& context,
                                                             core::Rng rng) {
     core::Settings settings = strategy->default_settings();
-    strategy->simulation_settings(settings, {seed, static_cast<int>(node.value()), nodes, 200});
+    strategy->simulation_settings(settings, {seed, static_cast<int>(context.node.value()),
+                                             static_cast<int>(context.members.size()), 200});
     EXPECT_FALSE(settings.set("conflict", conflict));
-    core::NodeContext context;
-    context.node = node;
-    context.members = core::numbered_members(nodes);
     core::multi_leader::Options replica_options =
         core::multi_leader::make_options(context, settings);
     mutate(replica_options);

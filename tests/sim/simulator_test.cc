@@ -204,9 +204,9 @@ SimOptions broadcasting(uint64_t seed, MessageCounts& counts, FaultKinds faults)
   options.nodes = 3;
   options.ops = 300;
   options.faults = faults;
-  options.make_replica = [&counts](const core::StorageView&, core::NodeId id, int nodes,
+  options.make_replica = [&counts](const core::StorageView&, const core::NodeContext& node,
                                    core::Rng) -> std::unique_ptr<core::Replica> {
-    return std::make_unique<Broadcaster>(id, nodes, counts);
+    return std::make_unique<Broadcaster>(node.node, static_cast<int>(node.members.size()), counts);
   };
   return options;
 }
@@ -703,17 +703,15 @@ TEST(Simulator, AForgedProtocolViolationFailsTheRun) {
   for (const bool forge : {true, false}) {
     SimOptions options = leader_run(1, 3);
     options.faults = {false, false, false, false, false, false, false, false};
-    options.make_replica = [forge](const core::StorageView& storage, core::NodeId node, int nodes,
+    options.make_replica = [forge](const core::StorageView& storage,
+                                   const core::NodeContext& context,
                                    core::Rng rng) -> std::unique_ptr<core::Replica> {
       const core::Strategy& leader = *core::find_strategy("leader");
       core::Settings settings = leader.default_settings();
-      leader.simulation_settings(settings, {1, static_cast<int>(node.value()), nodes, 150});
-      core::NodeContext context;
-      context.node = node;
-      context.members = core::numbered_members(nodes);
-      context.bootstrap = true;
+      leader.simulation_settings(settings, {1, static_cast<int>(context.node.value()),
+                                            static_cast<int>(context.members.size()), 150});
       auto replica = leader.make_replica(storage, rng, context, settings);
-      if (forge && node.value() == 3) return std::make_unique<Forger>(std::move(replica));
+      if (forge && context.node.value() == 3) return std::make_unique<Forger>(std::move(replica));
       return replica;
     };
     const SimResult result = run_simulation(options);

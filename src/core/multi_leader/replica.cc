@@ -48,6 +48,13 @@ void MultiLeader::load() {
     pending_.sync = Sync::always;  // the new incarnation is durable before anything uses it
     meta_dirty_ = true;
   }
+  // An empty data directory that does not found the cluster belongs to a member that lost its
+  // data; it stays recovering, across restarts, until it has caught up.
+  if (!incarnation && !options_.bootstrap && !options_.mutants.skip_recovery) {
+    pending_.batch.put(Column::meta, std::string(meta_recovering), "1");
+  }
+  recovering_ = (!incarnation && !options_.bootstrap && !options_.mutants.skip_recovery) ||
+                view_.get(Column::meta, meta_recovering);
   applied_ = stored_vector(view_, meta_applied);
   if (counter_ > 0) applied_[self_] = counter_;
   logged_ = applied_;
@@ -180,6 +187,11 @@ void MultiLeader::client_request(ClientRequest request) {
 
 void MultiLeader::client_write(ClientRequest& request) {
   ++writes_;
+  if (recovering_ && !std::holds_alternative<IncrByRequest>(request.request)) {
+    ++recovering_refused_;
+    reply(request, recovering_refusal());
+    return;
+  }
   std::optional<HlcTimestamp> seen_hlc;
   if (request.session) {
     if (const auto position = decode_position(*request.session)) seen_hlc = position->hlc;
@@ -247,6 +259,11 @@ void MultiLeader::client_write(ClientRequest& request) {
 
 void MultiLeader::vset(ClientRequest& request, const VSetCommand& command) {
   ++writes_;
+  if (recovering_) {
+    ++recovering_refused_;
+    reply(request, recovering_refusal());
+    return;
+  }
   // The context names writes this node must have applied: what they were superseded by here
   // decides what the new value supersedes, and a write it has not applied yet would come back
   // as a sibling of the value meant to replace it.
@@ -576,6 +593,9 @@ bool MultiLeader::take_ready(Ready& out) {
   keyspace_.checkpoint(pending_.batch);  // its log is for peers: what it answered is in storage
   if (!hand_over(pending_, last_taken_, out)) return false;
   logged_ = applied_;
+  if (out.sync == Sync::always || (options_.fsync_always && out.sync == Sync::per_policy)) {
+    synced_ = applied_;
+  }
   if (!discarded_unpersisted_.empty()) {
     discards_in_flight_.emplace_back(out.id, std::move(discarded_unpersisted_));
     discarded_unpersisted_.clear();
@@ -690,8 +710,34 @@ ReplicaStatus MultiLeader::status() const {
           .counter("session_timeouts_total",
                    "session reads refused: this node had not applied the session's writes in time",
                    session_timeouts_)
+          .flag("recovering",
+                "this node lost its data and catches up: it takes INCRBY but no write that "
+                "replaces values until it has what every member had",
+                recovering_, true)
+          .counter("recovering_refused_total",
+                   "writes refused while this node was recovering (-TRYAGAIN)", recovering_refused_)
+          .counter("stale_statuses_total",
+                   "statuses from a peer's earlier incarnation that arrived after its new one "
+                   "(ignored)",
+                   stale_statuses_)
           .take();
   return status;
+}
+
+Reply MultiLeader::recovering_refusal() const {
+  std::string waiting;
+  for (const auto& [id, peer] : peers_) {
+    if (peer.target && covers_vector(applied_, *peer.target) &&
+        covers_vector(applied_, peer.holding)) {
+      continue;
+    }
+    waiting += (waiting.empty() ? "" : ", ") + std::to_string(id.value());
+  }
+  return Reply::error(
+      "TRYAGAIN this node lost its data and is catching up with every member (waiting for " +
+      (waiting.empty() ? std::string("none") : waiting) +
+      "); until then it takes INCRBY but no write that replaces values — retry, or write at "
+      "another node");
 }
 
 std::vector<HistoryFields> MultiLeader::take_history_events() {

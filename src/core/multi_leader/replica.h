@@ -30,6 +30,7 @@
 #include <deque>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -64,6 +65,9 @@ struct Options {
   uint64_t snapshot_chunks_inflight = 4;
   uint64_t cache_bytes_max = 64ull << 20;
   bool fsync_always = true;
+  // An empty data directory founds the cluster (true) or is a member that lost its data and must
+  // catch up before it takes writes that replace values (false: recovering_).
+  bool bootstrap = true;
   TimeMs expiry_sweep_interval_ms = 100;
   uint64_t expiry_sweep_keys_max = 200;
   // Deliberately broken builds, for tests only (tests/sim/multi_leader_test.cc shows the checkers
@@ -73,7 +77,7 @@ struct Options {
   // had; a VSET superseding everything its node had seen, not just its context; a VSET on a
   // counter whose context has not seen all its increments (a fold split); a merge's node widening
   // its context over values the client had not seen; a session read served before its node has
-  // the session's writes.
+  // the session's writes; a node that lost its data taking every write at once.
   struct Mutants {
     bool discard_unreported = false;
     bool replace_unseen = false;
@@ -84,6 +88,7 @@ struct Options {
     bool merge_unseen_increments = false;
     bool widen_over_values = false;
     bool sessions_unwaited = false;
+    bool skip_recovery = false;
   } mutants;
 };
 
@@ -128,8 +133,14 @@ class MultiLeader final : public Replica {
   struct Peer {
     NodeId id;
     bool heard = false;
-    CausalContext reported;  // what it last said it has applied (durably)
-    CausalContext sent;      // per actor, the last counter sent to it
+    CausalContext reported;      // what it last said it has applied (durably)
+    CausalContext sent;          // per actor, the last counter sent to it
+    uint32_t incarnation = 0;    // of its last status
+    std::set<uint32_t> retired;  // its earlier incarnations: their late statuses are ignored
+    bool recovering = false;     // it lost its data and is catching up
+    std::optional<CausalContext> target;  // this node recovering: what the peer had applied when
+                                          // it first knew this incarnation
+    CausalContext holding;                // … and what it holds ahead of dependencies, lately
     struct Lag {
       TimeMs since_ms;     // since when it has lacked some of them
       TimeMs progress_ms;  // when it last acknowledged more (or they were last sent again)
@@ -182,12 +193,21 @@ class MultiLeader final : public Replica {
   void receive_snapshot(const proto::MultiLeaderMessage& message);
   void receive_snapshot_ack(const proto::MultiLeaderMessage& message);
   void install_snapshot(const CausalContext& vector, const CausalContext& collected);
-  // Every member's reported vector's minimum: what every node has applied.
+  // What this node may tell peers it has applied and send them: everything it applied under fsync
+  // "always"; under "never", what the last synced Ready held, or all when the Ready being built
+  // will sync (its messages leave after the sync).
+  const CausalContext& shippable() const;
+  // Every member's reported vector's minimum (and this node's applied): what every node has
+  // applied — and, peers having reported only what they keep, will keep through a crash.
   CausalContext stable() const;
   // Whether this node has applied everything any member reported (tombstones and folds wait for
   // it: a write concurrent with them is then here).
   bool caught_up_with_reports() const;
   void compact_and_collect();
+  // Ends recovering_ once every member's target is applied.
+  void end_recovery();
+  // The error a write that replaces values gets while recovering_.
+  Reply recovering_refusal() const;
   void answer_read(ClientRequest& request);
   // What a VSET with the client's `context` supersedes of the key `state`.
   CausalContext merge_context(const CausalContext& context, const KeyState& state) const;
@@ -221,6 +241,18 @@ class MultiLeader final : public Replica {
   Actor self_;
   uint64_t counter_ = 0;  // the last dot issued
   CausalContext applied_;
+  // Under fsync "never": applied_ when the last Ready that synced was taken — what a crash keeps.
+  // Peers are told and sent only this much (shippable()), so no member ever learns of a write a
+  // node could forget: a write it shipped and lost would come back from a peer as an orphan after
+  // the tombstones concurrent with it were collected, and a vector it reported and lost would let
+  // members fold increments its next writes cover only in part (seed 20 of the fsync "never"
+  // sweep, docs/multi-leader.md).
+  CausalContext synced_;
+  // The node lost its data (an empty data directory started without bootstrap) and catches up:
+  // it takes no write that replaces a value — its context would cover only part of what members
+  // already folded or collected — until it has applied what every member had when it first heard
+  // of this incarnation, and members neither fold nor collect meanwhile (end_recovery()).
+  bool recovering_ = false;
   HybridClock clock_;
   HlcTimestamp highest_applied_hlc_;  // of every write applied (refused by the clock or not)
   bool meta_dirty_ = false;           // the counters and the vector go with the next batch
@@ -289,6 +321,8 @@ class MultiLeader final : public Replica {
   uint64_t expired_ = 0;
   uint64_t malformed_ = 0;
   uint64_t session_timeouts_ = 0;
+  uint64_t recovering_refused_ = 0;
+  uint64_t stale_statuses_ = 0;  // from an incarnation of a peer that restarted since
 };
 
 }  // namespace replikv::core::multi_leader

@@ -14,6 +14,8 @@
 
 namespace replikv::core::multi_leader {
 void MultiLeader::start_snapshot(Peer& peer) {
+  // The state goes out only once it is synced (the chunks leave with or after this Ready).
+  if (!options_.fsync_always) pending_.sync = Sync::always;
   const auto frozen = view_.snapshot();
   const CausalContext vector = stored_vector(*frozen, meta_applied);
   const CausalContext collected = stored_vector(*frozen, meta_collected);

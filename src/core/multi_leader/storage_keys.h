@@ -28,6 +28,8 @@ inline constexpr std::string_view meta_hlc = "ml_hlc";
 // Everything below it was collected where it was a tombstone (MultiLeader::collected_).
 inline constexpr std::string_view meta_collected = "ml_collected";
 inline constexpr std::string_view meta_tombstone_prefix = "ml_tomb/";
+// Present while the node catches up after it lost its data (MultiLeader::recovering_).
+inline constexpr std::string_view meta_recovering = "ml_recovering";
 
 inline std::string tombstone_key(std::string_view key) {
   std::string out(meta_tombstone_prefix);

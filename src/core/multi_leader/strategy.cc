@@ -213,6 +213,7 @@ Options make_options(const NodeContext& node, const Settings& settings) {
   options.snapshot_chunks_inflight = settings.number("snapshot_chunks_inflight");
   options.cache_bytes_max = node.cache_bytes_max;
   options.fsync_always = node.fsync_always;
+  options.bootstrap = node.bootstrap;
   return options;
 }
 

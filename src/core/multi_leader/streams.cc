@@ -99,8 +99,18 @@ void MultiLeader::peer_message(const Message& message) {
 
 void MultiLeader::receive_status(const proto::MultiLeaderMessage& message) {
   Peer& peer = peers_.at(NodeId(message.from()));
+  // A peer's incarnations follow one another: once its new one spoke, a late status of an earlier
+  // one (its vector may be one the new incarnation lost) is ignored.
+  if (peer.retired.contains(message.incarnation())) {
+    ++stale_statuses_;
+    return;
+  }
+  const bool restarted = peer.incarnation != 0 && peer.incarnation != message.incarnation();
+  if (restarted) peer.retired.insert(peer.incarnation);
+  peer.incarnation = message.incarnation();
+  peer.recovering = message.recovering();
   CausalContext reported = context_of(message.applied());
-  if (!peer.heard) {
+  if (!peer.heard || restarted) {
     // First word since this node started: it may have lost what was sent before, or have more.
     peer.sent = reported;
   }
@@ -110,8 +120,13 @@ void MultiLeader::receive_status(const proto::MultiLeaderMessage& message) {
     auto& sent = peer.sent[actor];
     sent = std::max(sent, counter);
   }
+  if (recovering_ && message.heard_incarnation() == self_.incarnation) {
+    if (!peer.target) peer.target = reported;
+    peer.holding = context_of(message.holding());
+  }
   peer.reported = std::move(reported);
   catch_up(peer);
+  end_recovery();
   // Increments fold as soon as every member has them — a hot counter's state stays as small as
   // the acknowledgements' round trip allows, not a heartbeat's worth of writes. (The log and the
   // tombstones wait for the heartbeat: each compaction is a range deletion in the store.)
@@ -192,7 +207,24 @@ void MultiLeader::apply_pending() {
       it = queue.empty() ? pending_entries_.erase(it) : std::next(it);
     }
   }
-  if (any) serve_waiting();
+  if (any) {
+    end_recovery();
+    serve_waiting();
+  }
+}
+
+void MultiLeader::end_recovery() {
+  if (!recovering_) return;
+  for (const auto& [id, peer] : peers_) {
+    if (!peer.target || !covers_vector(applied_, *peer.target) ||
+        !covers_vector(applied_, peer.holding)) {
+      return;
+    }
+  }
+  recovering_ = false;
+  pending_.batch.erase(Column::meta, std::string(meta_recovering));
+  pending_.sync = std::max(pending_.sync, Sync::per_policy);
+  status_due_ = true;  // members fold and collect again
 }
 
 void MultiLeader::send_status(NodeId to) {
@@ -200,7 +232,17 @@ void MultiLeader::send_status(NodeId to) {
   message.set_type(proto::MultiLeaderMessage::STATUS);
   message.set_from(options_.node_id.value());
   message.set_incarnation(self_.incarnation);
-  add_positions(applied_, *message.mutable_applied());
+  add_positions(shippable(), *message.mutable_applied());
+  const Peer& peer = peers_.at(to);
+  message.set_heard_incarnation(peer.incarnation);
+  message.set_recovering(recovering_);
+  if (peer.recovering) {
+    CausalContext holding;
+    for (const auto& [actor, queue] : pending_entries_) {
+      if (!queue.empty()) holding[actor] = queue.rbegin()->first;
+    }
+    add_positions(holding, *message.mutable_holding());
+  }
   message.set_hlc_wall_ms(clock_.last().wall_ms);
   message.set_hlc_logical(clock_.last().logical);
   pending_.messages.push_back({options_.node_id, to, message.SerializeAsString(), false});
@@ -242,7 +284,8 @@ void MultiLeader::send_entries(Peer& peer, const Actor& actor, uint64_t after) {
 // This node's new entries, to every peer that has everything before them (the others catch up
 // from the log at the next heartbeat). They leave with the Ready that writes them: once durable.
 void MultiLeader::ship_fresh() {
-  if (fresh_.empty()) return;
+  // Under fsync "never", this node's writes wait for the Ready that syncs them (heartbeat()).
+  if (fresh_.empty() || at(shippable(), self_) < fresh_.back().first) return;
   const uint64_t first = fresh_.front().first;
   const uint64_t last = fresh_.back().first;
   for (auto& [id, peer] : peers_) {
@@ -280,6 +323,10 @@ const CausalContext& MultiLeader::applied_as_of(TimeMs monotonic_ms) const {
 // while — this node's writes, or another actor's (its origin may be out of the peer's reach) —
 // and forget what every member has.
 void MultiLeader::heartbeat() {
+  // Under fsync "never" a node still syncs once a heartbeat what it has applied since the last
+  // time, and only then tells peers or sends them its writes (shippable()): a crash loses what a
+  // client was told, never what another node was.
+  if (!options_.fsync_always && synced_ != applied_) pending_.sync = Sync::always;
   // A sample of what this node has applied, every heartbeat, kept for twice relay_after_ms.
   applied_samples_.emplace_back(monotonic_ms_, applied_);
   while (applied_samples_.size() > 1 &&
@@ -321,7 +368,7 @@ void MultiLeader::catch_up(Peer& peer) {
   for (const auto& [actor, applied] : applied_) {
     // What the log holds: entries applied since the last Ready are not written yet (a scan for
     // them finds nothing, and costs an iterator).
-    const uint64_t have = std::min(applied, at(logged_, actor));
+    const uint64_t have = std::min({applied, at(logged_, actor), at(shippable(), actor)});
     const uint64_t reported = at(peer.reported, actor);
     if (reported >= have) {
       peer.lagging_since.erase(actor);
@@ -357,6 +404,10 @@ void MultiLeader::catch_up(Peer& peer) {
   }
 }
 
+const CausalContext& MultiLeader::shippable() const {
+  return options_.fsync_always || pending_.sync == Sync::always ? applied_ : synced_;
+}
+
 bool MultiLeader::caught_up_with_reports() const {
   for (const auto& [id, peer] : peers_) {
     if (!covers_vector(applied_, peer.reported)) return false;
@@ -365,9 +416,12 @@ bool MultiLeader::caught_up_with_reports() const {
 }
 
 CausalContext MultiLeader::stable() const {
-  CausalContext out = applied_;
+  // Nothing is stable while a member that lost its data catches up: it has not yet applied what
+  // it once reported, and what it holds of its former incarnation's writes may exist nowhere else.
+  if (recovering_) return {};
+  CausalContext out = shippable();
   for (const auto& [id, peer] : peers_) {
-    if (!peer.heard) return {};
+    if (!peer.heard || peer.recovering) return {};
     for (auto& [actor, counter] : out) counter = std::min(counter, at(peer.reported, actor));
   }
   return out;
