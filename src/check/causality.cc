@@ -311,30 +311,6 @@ Judged judge(const History& history, std::string name) {
       }
     }
   }
-  // A node that lost its state in a crash (fsync "never") or with its disk comes back as a new
-  // incarnation that has forgotten what the old one had applied and reported; the other members
-  // may have collected a tombstone on the strength of that report, and a write the new
-  // incarnation makes concurrently with it meets an empty key there. Such a loss is the crash's:
-  // `write` was made before the crash, the rival by an incarnation that began after it.
-  std::map<std::string, int64_t, std::less<>> first_made_ns;  // by actor
-  for (const auto& [id, write] : writes) {
-    auto [it, inserted] = first_made_ns.try_emplace(write.dot.actor, write.made_ns);
-    if (!inserted) it->second = std::min(it->second, write.made_ns);
-  }
-  const auto forgotten_by_a_crash = [&](const Write& write) {
-    for (const Write* other : made_by_key[write.key]) {
-      if (other == &write || !concurrent(*other, write) ||
-          first_made_ns.at(other->dot.actor) <= write.made_ns) {
-        continue;
-      }
-      const auto it = crashes.find(other->node);
-      if (it == crashes.end()) continue;
-      for (const int64_t at : it->second) {
-        if (at >= write.made_ns && at <= other->made_ns) return true;
-      }
-    }
-    return false;
-  };
   // A counter's final read shows its register and increments summed: the registers of keys that
   // took increments are judged by convergence, not against the frontier here.
   std::set<std::string> counter_keys;
@@ -416,8 +392,7 @@ Judged judge(const History& history, std::string name) {
                                               : "no concurrent write was ordered after it"));
         }
       }
-      if (!was_reported && !kept && !superseded &&
-          (lost_to_its_node(*write) || forgotten_by_a_crash(*write))) {
+      if (!was_reported && !kept && !superseded && lost_to_its_node(*write)) {
         ++out.discarded_uncounted_crashed;
       } else if (!was_reported && !kept && !superseded) {
         ++out.lost_unreported;
@@ -427,7 +402,7 @@ Judged judge(const History& history, std::string name) {
                                          key, write->value, write->dot.actor, write->dot.counter));
         }
       }
-      if (!kept && !superseded && !has_rival && !forgotten_by_a_crash(*write)) {
+      if (!kept && !superseded && !has_rival) {
         ++out.unexplained;
         if (result.checker != "superseded") {
           add_detail(result, fmt::format("key {}: write {} ({}:{}) vanished: nothing had seen it "
@@ -525,9 +500,8 @@ CheckResult check_lww_discards(const History& history) {
   result.summary = fmt::format(
       "{} writes took effect: {} kept, {} superseded, {} discarded by lww — counted and reported "
       "by the nodes, each one a write a concurrent later one beat ({} reports wrong, {} lost "
-      "unreported, {} more uncounted: lost in a crash or a state transfer of their node, or "
-      "forgotten in a crash by the node whose write then won); {} acknowledged lost with their "
-      "node",
+      "unreported, {} more uncounted: lost in a crash or a state transfer of their node); {} "
+      "acknowledged lost with their node",
       judged.took_effect, judged.kept,
       judged.superseded + judged.discarded - judged.reported - judged.discarded_uncounted_crashed,
       judged.reported, judged.reported_twice + judged.reported_not_lost, judged.lost_unreported,

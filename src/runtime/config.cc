@@ -144,8 +144,10 @@ const std::vector<KeySpec>& key_specs() {
                   {"off", std::string("off")}}),
       choice_key("bootstrap",
                  "an empty data directory founds a new cluster (true), or (false, the default) "
-                 "rejoins one that exists as a non-voter — a replaced disk; ignored once the "
-                 "directory has run. `replikv cluster start` passes it when it creates a cluster",
+                 "rejoins one that exists — a replaced disk: as a non-voter under the single "
+                 "leader, as a recovering node that replaces no value until it has caught up "
+                 "under multi-leader; ignored once the directory has run. `replikv cluster "
+                 "start` passes it when it creates a cluster",
                  &Config::bootstrap, {{"true", true}, {"false", false}}),
       choice_key("test_faults",
                  "accept the FAULT command (fault injection: tests and chaos only; default false)",

@@ -198,6 +198,47 @@ class LastWriterWinsTest(unittest.TestCase):
 
 
 
+class LostDiskTest(unittest.TestCase):
+    """n3 loses its data directory and comes back (`cluster restart`: no --bootstrap) while n2 is
+    down: it serves reads and takes INCR, but refuses SET and DEL until every member has told it
+    what it had — n2 too — and has caught up; then everything converges."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.cluster = MultiLeaderCluster("lww").start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.cluster.stop()
+
+    def test_a_node_that_lost_its_disk_catches_up_before_it_replaces_values(self):
+        cluster = self.cluster
+        c1 = cluster.client(1)
+        c1.set("a", "1")
+        c1.incrby("visits", 5)
+        wait_until(cluster.converged, 30, "convergence before the loss")
+        cluster.cli("stop", "--node", "n2")
+        cluster.cli("stop", "--node", "n3")
+        shutil.rmtree(os.path.join(cluster.dir, "n3", "data"))
+        cluster.cli("restart", "--node", "n3")
+        c3 = cluster.client(3)
+        wait_until(lambda: c3.get("a") == b"1", 30, "n3 catching up from n1")
+        self.assertEqual(cluster.replication(3)["replikv_recovering"], "1")
+        with self.assertRaisesRegex(redis.ResponseError, r"TRYAGAIN this node lost its data .*waiting for 2"):
+            c3.set("a", "2")
+        with self.assertRaisesRegex(redis.ResponseError, "TRYAGAIN"):
+            c3.delete("a")
+        self.assertEqual(c3.incrby("visits", 1), 6)  # increments reset nothing: taken
+        self.assertGreater(int(cluster.replication(3)["replikv_recovering_refused_total"]), 1)
+        cluster.cli("restart", "--node", "n2")
+        wait_until(lambda: cluster.replication(3)["replikv_recovering"] == "0", 60, "n3 recovered")
+        self.assertTrue(c3.set("a", "2"))
+        wait_until(cluster.converged, 60, "convergence after the loss")
+        for node in (1, 2, 3):
+            self.assertEqual(cluster.client(node).get("a"), b"2")
+            self.assertEqual(cluster.client(node).get("visits"), b"6")
+
+
 class ClockSkewTest(unittest.TestCase):
     """Node 1's clock runs 5 s ahead (FAULT SKEW): under lww its writes carry later timestamps
     than anything the others stamp for 5 s. Still, a write that had seen one of them — because its

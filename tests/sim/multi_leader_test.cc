@@ -51,9 +51,8 @@ TEST(MultiLeader, FixedSeeds) {
     for (const uint64_t seed : std::vector<uint64_t>{1, 2, 3, 4, 6, 10, 42, 50}) {
       if (seed_share > 1 && (seed == 3 || seed == 6 || seed == 42 || seed == 50)) continue;
       SimOptions options = multi_run(seed, conflict);
-      // Half the seeds also reset counters (sets, deletes, merges on counter keys): fixed seeds
-      // only, while a counter written by a node that lost state can still diverge
-      // (docs/multi-leader.md, "Not done yet").
+      // Half the seeds also reset counters (sets, deletes, merges on counter keys); the other
+      // half leave the counters to the counters checker, which judges only counters never reset.
       if (seed % 2 == 0) options.counter_resets = 10;
       const SimResult result = run_simulation(options);
       ASSERT_FALSE(result.failed()) << report(result, options);
@@ -86,6 +85,8 @@ TEST(MultiLeader, RegressionSeeds) {
     const char* found;
     int deletes = 0;  // the workload it was found with
     int merges = 0;
+    int counter_resets = 0;
+    uint64_t ops = 2000;
   };
   const Case cases[] = {
       {685, "lww", true,
@@ -108,17 +109,24 @@ TEST(MultiLeader, RegressionSeeds) {
       {517, "lww", false,
        "a node that lost its last writes in a crash came back as a new incarnation and wrote a key "
        "whose tombstone the others had collected on its old incarnation's report: the delete lost "
-       "to an older-stamped write (the crash's loss, which the checker took for a vanished write)",
+       "to an older-stamped write (the checker excused it as the crash's loss until nodes reported "
+       "only what they had synced)",
        4, 20},
       {836, "lww", false, "the same, with a later-stamped rival: the discard nobody could report",
        4, 20},
+      {20, "lww", false,
+       "a write shipped before its node synced it, then lost there in a crash, came back from a "
+       "peer after the others had collected the delete concurrent with it: the acknowledged delete "
+       "vanished (now a node ships and reports only what it has synced)",
+       4, 20, 5, 4000},
   };
   for (const Case& c : cases) {
     SimOptions options = multi_run(c.seed, c.conflict);
-    options.ops = 2000;
+    options.ops = c.ops;
     options.fsync_always = c.fsync_always;
     options.deletes = c.deletes;
     options.merges = c.merges;
+    options.counter_resets = c.counter_resets;
     const SimResult result = run_simulation(options);
     ASSERT_FALSE(result.failed()) << c.found << "\n" << report(result, options);
   }
@@ -126,11 +134,12 @@ TEST(MultiLeader, RegressionSeeds) {
 
 // fsync "never": a crash takes what the OS had not written back. Every run still converges and
 // loses nothing silently; an acknowledged write that took effect nowhere must have been lost with
-// its node (the checkers hold each to a crash of its node after the write). Such losses are rare:
-// a write leaves for the peers in the same step its reply leaves for the client, so the crash
-// must strike between the two. The seeds must crash nodes, or the test would claim nothing.
+// its node (the checkers hold each to a crash of its node after the write) — a write is answered
+// at once but leaves for the peers only with the node's next sync, once a heartbeat, so a crash
+// takes the writes of the last heartbeat. The seeds must crash nodes and lose writes, or the test
+// would claim nothing.
 TEST(MultiLeader, FsyncNeverLosesOnlyWhatACrashedNodeHadNotShipped) {
-  uint64_t crashes = 0;
+  uint64_t crashes = 0, lost = 0;
   for (const char* conflict : {"lww", "siblings"}) {
     for (uint64_t seed = 1; seed <= 8 / seed_share; ++seed) {
       SimOptions options = multi_run(seed, conflict);
@@ -142,15 +151,17 @@ TEST(MultiLeader, FsyncNeverLosesOnlyWhatACrashedNodeHadNotShipped) {
       ASSERT_NE(check, nullptr);
       EXPECT_EQ(check->verdict, check::Verdict::valid) << report(result, options);
       crashes += result.stats.crashes;
+      lost += static_cast<uint64_t>(std::max(0.0, figure(*check, "lost_with_node")));
     }
   }
   EXPECT_GT(crashes, 12u / seed_share);
+  EXPECT_GT(lost, 0u);
 }
 
-// A node whose disk is lost comes back as a new incarnation and catches up by state transfer;
-// the seeds must exercise it.
+// A node whose disk is lost comes back as a new incarnation, refuses writes that replace values
+// until it has caught up, and catches up by state transfer; the seeds must exercise both.
 TEST(MultiLeader, StateTransfersAfterDiskLossAndCrashes) {
-  uint64_t installed = 0, disk_losses = 0;
+  uint64_t installed = 0, disk_losses = 0, refused = 0;
   for (uint64_t seed = 1; seed <= 18; ++seed) {  // every seed: the ones with a disk loss are few
     SimOptions options = multi_run(seed, seed % 2 == 0 ? "lww" : "siblings");
     options.fsync_always = seed % 3 != 0;
@@ -158,9 +169,11 @@ TEST(MultiLeader, StateTransfersAfterDiskLossAndCrashes) {
     ASSERT_FALSE(result.failed()) << report(result, options);
     installed += result.stats.counter("snapshots_installed_total");
     disk_losses += result.stats.disk_losses;
+    refused += result.stats.counter("recovering_refused_total");
   }
   EXPECT_GT(installed, 3u);
   EXPECT_GE(disk_losses, 2u);
+  EXPECT_GT(refused, 0u);
 }
 
 // A broken replica's run, built over the strategy's own options with one mutant switched on.
@@ -345,6 +358,7 @@ TEST(MultiLeader, FreshSeeds) {
     SimOptions options = multi_run(seed, seed % 2 == 0 ? "lww" : "siblings");
     options.fsync_always = seed % 4 != 1;
     options.reorder_all = seed % 4 == 2;
+    if (seed % 3 == 0) options.counter_resets = 10;
     const SimResult result = run_simulation(options);
     ASSERT_FALSE(result.failed()) << "fresh seed " << seed << " (REPLIKV_SIM_SEED=" << seed << ")\n"
                                   << report(result, options);

@@ -6,8 +6,8 @@
 // the member holding the increments one by one resets that part, the one holding the fold cannot,
 // and their sums differ for good. A recovering node refuses the reset until it has caught up.
 #include <map>
-#include <set>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -78,8 +78,8 @@ class Cluster {
     options.entries_per_message_max = 2;  // catch-up comes a few writes at a time
     options.bootstrap = bootstrap;
     options.mutants.skip_recovery = skip_recovery_;
-    replicas_[id] = std::make_unique<MultiLeader>(*engines_[id], Rng(static_cast<uint64_t>(id)),
-                                                  options);
+    replicas_[id] =
+        std::make_unique<MultiLeader>(*engines_[id], Rng(static_cast<uint64_t>(id)), options);
     node(id).tick(now_ms_, now_ms_);
     pump(id);
   }
@@ -155,7 +155,7 @@ Outcome wiped_node_resets_a_counter(bool skip_recovery) {
   cluster.run(100);
   // Node 2 loses its disk and comes back empty; node 1 cannot reach it yet, node 3 relays node 1's
   // writes to it — one window of them (four messages of two), as node 2's acknowledgements do not
-// get back.
+  // get back.
   cluster.wipe(2);
   cluster.hold(1, 2);
   cluster.run(5);      // node 3 hears node 2's new incarnation…

@@ -158,6 +158,18 @@ class MultiLeaderStrategy final : public Strategy {
     return std::make_unique<MultiLeader>(storage, rng, options);
   }
 
+  std::optional<std::string> start_warning(const Replica& replica) const override {
+    const ReplicaStatus status = replica.status();
+    const Metric* recovering = status.metric("recovering");
+    REPLIKV_ASSERT(recovering != nullptr, "the multi-leader replica reports whether it recovers");
+    if (recovering->number == 0) return std::nullopt;
+    return "this node is recovering: its data directory was empty when it first ran without "
+           "--bootstrap, so it joined the cluster as a member that lost its data. It takes INCRBY "
+           "and serves reads, but refuses writes that replace values (-TRYAGAIN) until it has "
+           "caught up with every member. (A new cluster's first start takes --bootstrap; "
+           "`replikv cluster start` passes it.)";
+  }
+
   std::vector<ChaosPreset> chaos_presets() const override {
     return {
         {"multi-lww",
