@@ -95,14 +95,22 @@ def partitioned_writes(cluster):
     wait_until(cluster.converged, 30, "every node converged after the heal")
 
 
-class SiblingsTest(unittest.TestCase):
+class ClusterTest(unittest.TestCase):
+    """A test class with one cluster of its own: `conflict` and `extra` flags for `cluster start`."""
+    conflict = "lww"
+    extra = ()
+
     @classmethod
     def setUpClass(cls):
-        cls.cluster = MultiLeaderCluster("siblings").start()
+        cls.cluster = MultiLeaderCluster(cls.conflict, *cls.extra).start()
 
     @classmethod
     def tearDownClass(cls):
         cls.cluster.stop()
+
+
+class SiblingsTest(ClusterTest):
+    conflict = "siblings"
 
     def test_a_partition_heals_into_siblings_that_vset_resolves(self):
         cluster = self.cluster
@@ -172,14 +180,8 @@ class SiblingsTest(unittest.TestCase):
         self.assertTrue(c.ping())
 
 
-class LastWriterWinsTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.cluster = MultiLeaderCluster("lww").start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.cluster.stop()
+class LastWriterWinsTest(ClusterTest):
+    conflict = "lww"
 
     def test_a_partition_heals_into_one_value_and_the_loser_is_counted(self):
         cluster = self.cluster
@@ -198,18 +200,10 @@ class LastWriterWinsTest(unittest.TestCase):
 
 
 
-class LostDiskTest(unittest.TestCase):
+class LostDiskTest(ClusterTest):
     """n3 loses its data directory and comes back (`cluster restart`: no --bootstrap) while n2 is
     down: it serves reads and takes INCR, but refuses SET and DEL until every member has told it
     what it had — n2 too — and has caught up; then everything converges."""
-
-    @classmethod
-    def setUpClass(cls):
-        cls.cluster = MultiLeaderCluster("lww").start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.cluster.stop()
 
     def test_a_node_that_lost_its_disk_catches_up_before_it_replaces_values(self):
         cluster = self.cluster
@@ -239,20 +233,18 @@ class LostDiskTest(unittest.TestCase):
             self.assertEqual(cluster.client(node).get("visits"), b"6")
 
 
-class ClockSkewTest(unittest.TestCase):
+class ClockSkewTest(ClusterTest):
     """Node 1's clock runs 5 s ahead (FAULT SKEW): under lww its writes carry later timestamps
     than anything the others stamp for 5 s. Still, a write that had seen one of them — because its
     node had applied it, or because the client's session had read it (within max_clock_offset_ms,
     10 s here) — replaces it."""
 
-    @classmethod
-    def setUpClass(cls):
-        cls.cluster = MultiLeaderCluster("lww", "--max-clock-offset-ms", "10000").start()
-        cls.cluster.client(1).execute_command("FAULT", "SKEW", "5000")
+    extra = ("--max-clock-offset-ms", "10000")
 
     @classmethod
-    def tearDownClass(cls):
-        cls.cluster.stop()
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.cluster.client(1).execute_command("FAULT", "SKEW", "5000")
 
     def test_a_causally_later_write_beats_a_skewed_earlier_one(self):
         cluster = self.cluster

@@ -99,9 +99,14 @@ void MultiLeader::receive_snapshot_ack(const proto::MultiLeaderMessage& message)
 void MultiLeader::receive_snapshot(const proto::MultiLeaderMessage& message) {
   const NodeId from(message.from());
   if (message.chunk() == 0) {
-    // A first chunk starts a transfer over (a new one replaces any; the same one again — its
-    // sender started over — restarts it).
-    incoming_ = IncomingSnapshot{from, message.snapshot_id(), 0, {}, 0};
+    // A first chunk starts a transfer over: the same sender's again (it started over), or another
+    // one once the transfer under way has gone quiet. One that still moves is not displaced: two
+    // peers sending at once would otherwise restart each other at every first chunk, for good
+    // (found by the simulator: 24 million messages in a 13-second run). The other sender hears
+    // chunk 0 acknowledged and tries again after relay_after_ms.
+    const bool busy = incoming_ && incoming_->from != from &&
+                      monotonic_ms_ - incoming_->heard_ms <= options_.relay_after_ms;
+    if (!busy) incoming_ = IncomingSnapshot{from, message.snapshot_id(), 0, {}, monotonic_ms_};
   }
   if (incoming_ && incoming_->from == from && incoming_->id == message.snapshot_id() &&
       incoming_->next == message.chunk()) {
