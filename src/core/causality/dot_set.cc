@@ -4,6 +4,11 @@
 
 namespace replikv::core {
 
+uint64_t counter_in(const CausalContext& context, const Actor& actor) {
+  const auto it = context.find(actor);
+  return it == context.end() ? 0 : it->second;
+}
+
 bool covers(const CausalContext& context, const Dot& dot) {
   const auto it = context.find(dot.actor);
   return it != context.end() && dot.counter <= it->second;

@@ -49,6 +49,8 @@ using CausalContext = std::map<Actor, uint64_t>;
 
 // Whether `context` covers `dot`.
 bool covers(const CausalContext& context, const Dot& dot);
+// What `context` covers of `actor`'s writes: its counter there, 0 when it names none.
+uint64_t counter_in(const CausalContext& context, const Actor& actor);
 // The pointwise max.
 CausalContext join(const CausalContext& a, const CausalContext& b);
 

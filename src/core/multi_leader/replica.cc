@@ -50,11 +50,12 @@ void MultiLeader::load() {
   }
   // An empty data directory that does not found the cluster belongs to a member that lost its
   // data; it stays recovering, across restarts, until it has caught up.
-  if (!incarnation && !options_.bootstrap && !options_.mutants.skip_recovery) {
-    pending_.batch.put(Column::meta, std::string(meta_recovering), "1");
-  }
-  recovering_ = (!incarnation && !options_.bootstrap && !options_.mutants.skip_recovery) ||
-                view_.get(Column::meta, meta_recovering);
+  // (A cluster of one has no member to catch up with.)
+  const bool lost =
+      !incarnation && !options_.bootstrap && !peers_.empty() && !options_.mutants.skip_recovery;
+  if (lost) pending_.batch.put(Column::meta, std::string(meta_recovering), "1");
+  recovering_ = lost || (view_.get(Column::meta, meta_recovering) && !peers_.empty());
+  fenced_ = stored_vector(view_, meta_fenced);
   applied_ = stored_vector(view_, meta_applied);
   if (counter_ > 0) applied_[self_] = counter_;
   logged_ = applied_;
@@ -714,8 +715,15 @@ ReplicaStatus MultiLeader::status() const {
                 "this node lost its data and catches up: it takes INCRBY but no write that "
                 "replaces values until it has what every member had",
                 recovering_, true)
+          .text("recovering_waiting_for",
+                "while recovering: the members it has not caught up with, and why",
+                recovering_ ? recovery_waiting() : std::string("-"))
           .counter("recovering_refused_total",
                    "writes refused while this node was recovering (-TRYAGAIN)", recovering_refused_)
+          .counter("entries_fenced_total",
+                   "writes of an incarnation lost with its node's data, beyond what any member "
+                   "had when the loss was known: refused (gone with the data)",
+                   entries_fenced_)
           .counter("stale_statuses_total",
                    "statuses from a peer's earlier incarnation that arrived after its new one "
                    "(ignored)",
@@ -724,18 +732,30 @@ ReplicaStatus MultiLeader::status() const {
   return status;
 }
 
-Reply MultiLeader::recovering_refusal() const {
+std::string MultiLeader::recovery_waiting() const {
   std::string waiting;
   for (const auto& [id, peer] : peers_) {
-    if (peer.target && covers_vector(applied_, *peer.target) &&
-        covers_vector(applied_, peer.holding)) {
-      continue;
+    std::string why;
+    if (!peer.target) {
+      why = "not heard since the loss";
+    } else {
+      for (const auto& [actor, counter] : *peer.target) {
+        if (counter_in(applied_, actor) >= counter) continue;
+        why = fmt::format("lacks {}.{:08x}:{}", actor.node, actor.incarnation,
+                          counter_in(applied_, actor) + 1);
+        break;
+      }
+      if (why.empty()) continue;
     }
-    waiting += (waiting.empty() ? "" : ", ") + std::to_string(id.value());
+    waiting += fmt::format("{}{} ({})", waiting.empty() ? "" : ", ", id.value(), why);
   }
+  return waiting;
+}
+
+Reply MultiLeader::recovering_refusal() const {
   return Reply::error(
       "TRYAGAIN this node lost its data and is catching up with every member (waiting for " +
-      (waiting.empty() ? std::string("none") : waiting) +
+      recovery_waiting() +
       "); until then it takes INCRBY but no write that replaces values — retry, or write at "
       "another node");
 }

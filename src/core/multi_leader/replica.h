@@ -140,7 +140,6 @@ class MultiLeader final : public Replica {
     bool recovering = false;     // it lost its data and is catching up
     std::optional<CausalContext> target;  // this node recovering: what the peer had applied when
                                           // it first knew this incarnation
-    CausalContext holding;                // … and what it holds ahead of dependencies, lately
     struct Lag {
       TimeMs since_ms;     // since when it has lacked some of them
       TimeMs progress_ms;  // when it last acknowledged more (or they were last sent again)
@@ -182,7 +181,9 @@ class MultiLeader final : public Replica {
   void apply_pending();
   bool deliverable(const proto::MlEntry& entry) const;
   void send_status(NodeId to);
-  void send_entries(Peer& peer, const Actor& actor, uint64_t after);
+  // Sends `peer` the entries of `actor` after counter `after` that the log holds, up to `upto`
+  // and a message's worth.
+  void send_entries(Peer& peer, const Actor& actor, uint64_t after, uint64_t upto);
   void catch_up(Peer& peer);
   const CausalContext& applied_as_of(TimeMs monotonic_ms) const;
   void ship_fresh();
@@ -204,8 +205,13 @@ class MultiLeader final : public Replica {
   // it: a write concurrent with them is then here).
   bool caught_up_with_reports() const;
   void compact_and_collect();
-  // Ends recovering_ once every member's target is applied.
+  // Ends recovering_ once every member's target is applied; before that, once every member gave
+  // one, fences this node's earlier incarnations at the highest of them.
   void end_recovery();
+  // Fences `actor` at `counter` (raises an existing fence; drops its held writes beyond).
+  void fence(const Actor& actor, uint64_t counter);
+  // While recovering_: the members not caught up with, and why ("2 (lacks 1.0a0b0c0d:41)").
+  std::string recovery_waiting() const;
   // The error a write that replaces values gets while recovering_.
   Reply recovering_refusal() const;
   void answer_read(ClientRequest& request);
@@ -253,6 +259,16 @@ class MultiLeader final : public Replica {
   // already folded or collected — until it has applied what every member had when it first heard
   // of this incarnation, and members neither fold nor collect meanwhile (end_recovery()).
   bool recovering_ = false;
+  // Incarnations lost with their node's data, each with its last write that survives: writes of
+  // theirs beyond it are refused wherever they come from (a late message, a relay). A member
+  // fences a node's earlier incarnations at what it has applied of them as soon as it hears the
+  // node recovering — before it tells the node where it stands, so the node's targets cover all
+  // it will ever apply of them — and raises the fence to the highest any member had, which the
+  // recovering node works out from its targets and announces (final_positions). Without it a
+  // write of the lost incarnation still travelling, or held behind a write lost for good, would
+  // arrive after the members had collected the tombstones concurrent with it, or keep the node
+  // recovering forever. Stored.
+  CausalContext fenced_;
   HybridClock clock_;
   HlcTimestamp highest_applied_hlc_;  // of every write applied (refused by the clock or not)
   bool meta_dirty_ = false;           // the counters and the vector go with the next batch
@@ -323,6 +339,7 @@ class MultiLeader final : public Replica {
   uint64_t session_timeouts_ = 0;
   uint64_t recovering_refused_ = 0;
   uint64_t stale_statuses_ = 0;  // from an incarnation of a peer that restarted since
+  uint64_t entries_fenced_ = 0;  // writes of a lost incarnation beyond its fence, refused
 };
 
 }  // namespace replikv::core::multi_leader

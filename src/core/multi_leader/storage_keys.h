@@ -30,6 +30,8 @@ inline constexpr std::string_view meta_collected = "ml_collected";
 inline constexpr std::string_view meta_tombstone_prefix = "ml_tomb/";
 // Present while the node catches up after it lost its data (MultiLeader::recovering_).
 inline constexpr std::string_view meta_recovering = "ml_recovering";
+// Incarnations lost with their node's data and their last surviving write (MultiLeader::fenced_).
+inline constexpr std::string_view meta_fenced = "ml_fenced";
 
 inline std::string tombstone_key(std::string_view key) {
   std::string out(meta_tombstone_prefix);

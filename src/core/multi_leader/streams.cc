@@ -15,11 +15,6 @@ namespace {
 // sender sends them again when the receiver's acknowledgements show it lacks them).
 constexpr uint64_t pending_entries_max = 8192;
 
-uint64_t at(const CausalContext& context, const Actor& actor) {
-  const auto it = context.find(actor);
-  return it == context.end() ? 0 : it->second;
-}
-
 }  // namespace
 
 void MultiLeader::apply_entry(const proto::MlEntry& entry, std::string bytes, KeyState* given) {
@@ -101,12 +96,31 @@ void MultiLeader::receive_status(const proto::MultiLeaderMessage& message) {
   Peer& peer = peers_.at(NodeId(message.from()));
   // A peer's incarnations follow one another: once its new one spoke, a late status of an earlier
   // one (its vector may be one the new incarnation lost) is ignored.
-  if (peer.retired.contains(message.incarnation())) {
+  const Actor sender{message.from(), message.incarnation()};
+  if (peer.retired.contains(message.incarnation()) || fenced_.contains(sender)) {
     ++stale_statuses_;
     return;
   }
   const bool restarted = peer.incarnation != 0 && peer.incarnation != message.incarnation();
   if (restarted) peer.retired.insert(peer.incarnation);
+  if (message.recovering()) {
+    // The peer lost its data: its earlier incarnations write no more, and what they wrote that no
+    // member has applied is gone with it. Fenced before this node says where it stands (below).
+    if (peer.incarnation != 0 && peer.incarnation != message.incarnation()) {
+      fence({message.from(), peer.incarnation}, 0);
+    }
+    for (const auto& [actor, counter] : applied_) {
+      if (actor.node == message.from() && actor != sender) fence(actor, counter);
+    }
+  }
+  for (const auto& position : message.final_positions()) {
+    const Actor lost{position.node(), position.incarnation()};
+    if (lost.node == message.from() && lost != sender) fence(lost, position.counter());
+  }
+  if (restarted && recovering_) {
+    // What the peer's earlier incarnation said no longer holds: every member is asked again.
+    for (auto& [id, other] : peers_) other.target.reset();
+  }
   peer.incarnation = message.incarnation();
   peer.recovering = message.recovering();
   CausalContext reported = context_of(message.applied());
@@ -120,9 +134,8 @@ void MultiLeader::receive_status(const proto::MultiLeaderMessage& message) {
     auto& sent = peer.sent[actor];
     sent = std::max(sent, counter);
   }
-  if (recovering_ && message.heard_incarnation() == self_.incarnation) {
-    if (!peer.target) peer.target = reported;
-    peer.holding = context_of(message.holding());
+  if (recovering_ && message.heard_incarnation() == self_.incarnation && !peer.target) {
+    peer.target = reported;
   }
   peer.reported = std::move(reported);
   catch_up(peer);
@@ -144,8 +157,13 @@ void MultiLeader::receive_entries(const proto::MultiLeaderMessage& message) {
       continue;
     }
     const Actor actor{entry.node(), entry.incarnation()};
-    if (entry.counter() <= at(applied_, actor)) {
+    if (entry.counter() <= counter_in(applied_, actor)) {
       ++entries_duplicate_;
+      continue;
+    }
+    if (const auto fence = fenced_.find(actor);
+        fence != fenced_.end() && entry.counter() > fence->second) {
+      ++entries_fenced_;  // a write of a lost incarnation no member had: gone with its data
       continue;
     }
     if (actor == self_) {
@@ -176,7 +194,7 @@ void MultiLeader::receive_entries(const proto::MultiLeaderMessage& message) {
 bool MultiLeader::deliverable(const proto::MlEntry& entry) const {
   if (options_.mutants.skip_dependencies) return true;
   for (const auto& dep : entry.deps()) {
-    if (at(applied_, Actor{dep.node(), dep.incarnation()}) < dep.counter()) return false;
+    if (counter_in(applied_, Actor{dep.node(), dep.incarnation()}) < dep.counter()) return false;
   }
   return true;
 }
@@ -192,7 +210,7 @@ void MultiLeader::apply_pending() {
       auto& queue = it->second;
       while (!queue.empty()) {
         auto first = queue.begin();
-        const uint64_t have = at(applied_, it->first);
+        const uint64_t have = counter_in(applied_, it->first);
         if (first->first <= have) {
           ++entries_duplicate_;
         } else if (first->first == have + 1 && deliverable(first->second.first)) {
@@ -215,16 +233,40 @@ void MultiLeader::apply_pending() {
 
 void MultiLeader::end_recovery() {
   if (!recovering_) return;
+  CausalContext highest;
   for (const auto& [id, peer] : peers_) {
-    if (!peer.target || !covers_vector(applied_, *peer.target) ||
-        !covers_vector(applied_, peer.holding)) {
-      return;
-    }
+    if (!peer.target) return;
+    highest = join(highest, *peer.target);
   }
+  // Every member has fenced this node's earlier incarnations at what it had of them: the highest
+  // is all of them that survives.
+  for (const auto& [actor, counter] : highest) {
+    if (actor.node == self_.node && actor != self_) fence(actor, counter);
+  }
+  if (!covers_vector(applied_, highest)) return;
   recovering_ = false;
   pending_.batch.erase(Column::meta, std::string(meta_recovering));
   pending_.sync = std::max(pending_.sync, Sync::per_policy);
   status_due_ = true;  // members fold and collect again
+}
+
+void MultiLeader::fence(const Actor& actor, uint64_t counter) {
+  const auto [it, inserted] = fenced_.try_emplace(actor, counter);
+  if (!inserted) {
+    if (counter <= it->second) return;
+    it->second = counter;
+  }
+  if (const auto held = pending_entries_.find(actor); held != pending_entries_.end()) {
+    auto& queue = held->second;
+    for (auto entry = queue.upper_bound(it->second); entry != queue.end();) {
+      entry = queue.erase(entry);
+      --pending_count_;
+      ++entries_fenced_;
+    }
+    if (queue.empty()) pending_entries_.erase(held);
+  }
+  pending_.batch.put(Column::meta, std::string(meta_fenced), context_text(fenced_));
+  pending_.sync = std::max(pending_.sync, Sync::per_policy);
 }
 
 void MultiLeader::send_status(NodeId to) {
@@ -236,21 +278,17 @@ void MultiLeader::send_status(NodeId to) {
   const Peer& peer = peers_.at(to);
   message.set_heard_incarnation(peer.incarnation);
   message.set_recovering(recovering_);
-  if (peer.recovering) {
-    CausalContext holding;
-    for (const auto& [actor, queue] : pending_entries_) {
-      if (!queue.empty()) holding[actor] = queue.rbegin()->first;
-    }
-    add_positions(holding, *message.mutable_holding());
+  CausalContext own_fences;
+  for (const auto& [actor, counter] : fenced_) {
+    if (actor.node == self_.node) own_fences.emplace(actor, counter);
   }
+  add_positions(own_fences, *message.mutable_final_positions());
   message.set_hlc_wall_ms(clock_.last().wall_ms);
   message.set_hlc_logical(clock_.last().logical);
   pending_.messages.push_back({options_.node_id, to, message.SerializeAsString(), false});
 }
 
-// Sends `peer` the entries of `actor` after counter `after` that this node's log holds (what the
-// driver has applied), up to a message's worth.
-void MultiLeader::send_entries(Peer& peer, const Actor& actor, uint64_t after) {
+void MultiLeader::send_entries(Peer& peer, const Actor& actor, uint64_t after, uint64_t upto) {
   proto::MultiLeaderMessage message;
   message.set_type(proto::MultiLeaderMessage::ENTRIES);
   message.set_from(options_.node_id.value());
@@ -264,10 +302,12 @@ void MultiLeader::send_entries(Peer& peer, const Actor& actor, uint64_t after) {
     }
     message.add_entries(std::string(value));
     ++next;
-    return static_cast<uint64_t>(message.entries_size()) < options_.entries_per_message_max;
+    // Never past `upto`: the log may hold entries written and not yet synced (fsync "never").
+    return next <= upto &&
+           static_cast<uint64_t>(message.entries_size()) < options_.entries_per_message_max;
   });
   if (message.entries_size() == 0) {
-    if (after + 1 <= at(compacted_, actor)) {
+    if (after + 1 <= counter_in(compacted_, actor)) {
       ++entries_compacted_away_;
       peer.needs_snapshot = true;
     }
@@ -285,7 +325,7 @@ void MultiLeader::send_entries(Peer& peer, const Actor& actor, uint64_t after) {
 // from the log at the next heartbeat). They leave with the Ready that writes them: once durable.
 void MultiLeader::ship_fresh() {
   // Under fsync "never", this node's writes wait for the Ready that syncs them (heartbeat()).
-  if (fresh_.empty() || at(shippable(), self_) < fresh_.back().first) return;
+  if (fresh_.empty() || counter_in(shippable(), self_) < fresh_.back().first) return;
   const uint64_t first = fresh_.front().first;
   const uint64_t last = fresh_.back().first;
   for (auto& [id, peer] : peers_) {
@@ -368,8 +408,9 @@ void MultiLeader::catch_up(Peer& peer) {
   for (const auto& [actor, applied] : applied_) {
     // What the log holds: entries applied since the last Ready are not written yet (a scan for
     // them finds nothing, and costs an iterator).
-    const uint64_t have = std::min({applied, at(logged_, actor), at(shippable(), actor)});
-    const uint64_t reported = at(peer.reported, actor);
+    const uint64_t have =
+        std::min({applied, counter_in(logged_, actor), counter_in(shippable(), actor)});
+    const uint64_t reported = counter_in(peer.reported, actor);
     if (reported >= have) {
       peer.lagging_since.erase(actor);
       continue;
@@ -386,7 +427,8 @@ void MultiLeader::catch_up(Peer& peer) {
     // origin). Then until the peer has all this node has.
     if (actor != self_ && !lag->second.relaying) {
       const bool stalled = monotonic_ms_ - lag->second.progress_ms >= options_.relay_after_ms;
-      const uint64_t held = at(applied_as_of(monotonic_ms_ - options_.relay_after_ms), actor);
+      const uint64_t held =
+          counter_in(applied_as_of(monotonic_ms_ - options_.relay_after_ms), actor);
       if (!stalled || reported >= held) continue;
       lag->second.relaying = true;
     }
@@ -398,7 +440,7 @@ void MultiLeader::catch_up(Peer& peer) {
     }
     while (sent < have && sent - reported < window) {
       const uint64_t before = sent;
-      send_entries(peer, actor, sent);
+      send_entries(peer, actor, sent, have);
       if (sent == before || peer.needs_snapshot) break;  // nothing kept to send from there
     }
   }
@@ -422,7 +464,8 @@ CausalContext MultiLeader::stable() const {
   CausalContext out = shippable();
   for (const auto& [id, peer] : peers_) {
     if (!peer.heard || peer.recovering) return {};
-    for (auto& [actor, counter] : out) counter = std::min(counter, at(peer.reported, actor));
+    for (auto& [actor, counter] : out)
+      counter = std::min(counter, counter_in(peer.reported, actor));
   }
   return out;
 }
