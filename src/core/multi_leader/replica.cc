@@ -31,17 +31,18 @@ MultiLeader::MultiLeader(const StorageView& view, Rng rng, Options options)
 
 void MultiLeader::load() {
   const auto incarnation = view_.get(Column::meta, meta_incarnation);
+  const uint32_t stored_incarnation =
+      incarnation && incarnation->size() == 4 ? read_u32_be(*incarnation) : 0;
   // A node takes a new incarnation when its data directory is new, and at every start under fsync
-  // "never": a crash may have taken writes it had already shipped, and their dots must never be
-  // issued again.
+  // "never": a crash may have taken writes it had answered — their dots are in clients' session
+  // positions and contexts — and those dots must never name another write.
   if (incarnation && incarnation->size() == 4 && options_.fsync_always) {
     self_ = {options_.node_id.value(), read_u32_be(*incarnation)};
     const auto counter = view_.get(Column::meta, meta_counter);
     counter_ = counter && counter->size() == 8 ? read_u64_be(*counter) : 0;
   } else {
     uint32_t fresh = 0;
-    const uint32_t previous =
-        incarnation && incarnation->size() == 4 ? read_u32_be(*incarnation) : 0;
+    const uint32_t previous = stored_incarnation;
     while (fresh == 0 || fresh == previous) fresh = static_cast<uint32_t>(rng_.next_u64());
     self_ = {options_.node_id.value(), fresh};
     counter_ = 0;
@@ -60,6 +61,13 @@ void MultiLeader::load() {
   if (counter_ > 0) applied_[self_] = counter_;
   logged_ = applied_;
   collected_ = stored_vector(view_, meta_collected);
+  // Under fsync "never" the previous incarnation's writes that a crash took were never sent (a
+  // node ships only what it synced): what survives here is all there will ever be of it. Members
+  // learn it from this node's statuses, and answer a session that names a lost write at once.
+  if (self_.incarnation != stored_incarnation && stored_incarnation != 0) {
+    const Actor previous{self_.node, stored_incarnation};
+    fence(previous, counter_in(applied_, previous));
+  }
   // What the log no longer holds, per actor: everything before its first entry kept.
   for (const auto& [actor, counter] : applied_) {
     uint64_t first = counter + 1;
@@ -268,6 +276,11 @@ void MultiLeader::vset(ClientRequest& request, const VSetCommand& command) {
   // The context names writes this node must have applied: what they were superseded by here
   // decides what the new value supersedes, and a write it has not applied yet would come back
   // as a sibling of the value meant to replace it.
+  if (const auto lost = lost_write(command.context, "the context")) {
+    ++lost_writes_named_;
+    reply(request, Reply::error(*lost));
+    return;
+  }
   if (!covers_vector(applied_, command.context)) {
     reply(request, Reply::error("TRYAGAIN this node has not yet applied every write the context "
                                 "names; retry, or send VSET to the node you read it from"));
@@ -440,9 +453,29 @@ Dot MultiLeader::local_write(const std::string& key, proto::MlEntry::Kind kind, 
   return dot;
 }
 
+std::optional<std::string> MultiLeader::lost_write(const CausalContext& vector,
+                                                   std::string_view what) const {
+  for (const auto& [actor, counter] : vector) {
+    const auto fence = fenced_.find(actor);
+    if (fence == fenced_.end() || counter <= fence->second) continue;
+    return fmt::format(
+        "LOSTWRITE {} names write {}.{:08x}:{}, lost with its node (its data, or a crash under "
+        "fsync \"never\" before the node sent it): it will never be applied. {}",
+        what, actor.node, actor.incarnation, counter,
+        what == "the context" ? "Read it again (VGET)" : "Start a new session (SESSION RESET)");
+  }
+  return std::nullopt;
+}
+
 void MultiLeader::serve_read(ClientRequest& request) {
   if (request.read.consistency == ReadConsistency::session && request.session) {
     const auto position = decode_position(*request.session);
+    if (const auto lost =
+            position ? lost_write(position->vector, "the session's position") : std::nullopt) {
+      ++lost_writes_named_;
+      reply(request, Reply::error(*lost));
+      return;
+    }
     if (position && !covers_vector(applied_, position->vector) &&
         !options_.mutants.sessions_unwaited) {
       waiting_.push_back({std::move(request), monotonic_ms_ + options_.request_timeout_ms});
@@ -488,6 +521,10 @@ void MultiLeader::serve_waiting() {
     }
     if (!position || covers_vector(applied_, position->vector)) {
       answer_read(request);
+      it = waiting_.erase(it);
+    } else if (const auto lost = lost_write(position->vector, "the session's position")) {
+      ++lost_writes_named_;
+      reply(request, Reply::error(*lost));
       it = waiting_.erase(it);
     } else if (monotonic_ms_ >= it->deadline_ms) {
       ++session_timeouts_;
@@ -724,6 +761,10 @@ ReplicaStatus MultiLeader::status() const {
                    "writes of an incarnation lost with its node's data, beyond what any member "
                    "had when the loss was known: refused (gone with the data)",
                    entries_fenced_)
+          .counter("lost_writes_named_total",
+                   "session reads and VSETs refused (-LOSTWRITE): they named a write lost with its "
+                   "node",
+                   lost_writes_named_)
           .counter("stale_statuses_total",
                    "statuses from a peer's earlier incarnation that arrived after its new one "
                    "(ignored)",
@@ -796,7 +837,9 @@ HistoryFields MultiLeader::last_write_fields() const {
 SessionCheck MultiLeader::check_session(const SessionPosition& position) const {
   const auto decoded = decode_position(position);
   if (!decoded) return SessionCheck::satisfied;
-  return covers_vector(applied_, decoded->vector) ? SessionCheck::satisfied : SessionCheck::wait;
+  if (covers_vector(applied_, decoded->vector)) return SessionCheck::satisfied;
+  return lost_write(decoded->vector, "the session's position") ? SessionCheck::lost
+                                                               : SessionCheck::wait;
 }
 
 // Over what a client can see, the same on every node once they have applied the same writes:

@@ -210,6 +210,9 @@ class MultiLeader final : public Replica {
   void end_recovery();
   // Fences `actor` at `counter` (raises an existing fence; drops its held writes beyond).
   void fence(const Actor& actor, uint64_t counter);
+  // The error for a session position or context (`what`) that names a write of a fenced
+  // incarnation beyond its fence — one that will never be applied — or nullopt.
+  std::optional<std::string> lost_write(const CausalContext& vector, std::string_view what) const;
   // While recovering_: the members not caught up with, and why ("2 (lacks 1.0a0b0c0d:41)").
   std::string recovery_waiting() const;
   // The error a write that replaces values gets while recovering_.
@@ -338,8 +341,9 @@ class MultiLeader final : public Replica {
   uint64_t malformed_ = 0;
   uint64_t session_timeouts_ = 0;
   uint64_t recovering_refused_ = 0;
-  uint64_t stale_statuses_ = 0;  // from an incarnation of a peer that restarted since
-  uint64_t entries_fenced_ = 0;  // writes of a lost incarnation beyond its fence, refused
+  uint64_t stale_statuses_ = 0;     // from an incarnation of a peer that restarted since
+  uint64_t entries_fenced_ = 0;     // writes of a lost incarnation beyond its fence, refused
+  uint64_t lost_writes_named_ = 0;  // requests refused with -LOSTWRITE
 };
 
 }  // namespace replikv::core::multi_leader
