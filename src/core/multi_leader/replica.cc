@@ -36,11 +36,17 @@ void MultiLeader::load() {
   // A node takes a new incarnation when its data directory is new, and at every start under fsync
   // "never": a crash may have taken writes it had answered — their dots are in clients' session
   // positions and contexts — and those dots must never name another write.
+  const auto birth = view_.get(Column::meta, meta_birth);
+  birth_ms_ = birth && birth->size() == 8 ? static_cast<int64_t>(read_u64_be(*birth)) : 0;
   if (incarnation && incarnation->size() == 4 && options_.fsync_always) {
     self_ = {options_.node_id.value(), read_u32_be(*incarnation)};
     const auto counter = view_.get(Column::meta, meta_counter);
     counter_ = counter && counter->size() == 8 ? read_u64_be(*counter) : 0;
   } else {
+    // Born after its previous incarnation, and at the first tick's wall clock if later (the
+    // clock is not known yet).
+    ++birth_ms_;
+    birth_pending_ = true;
     uint32_t fresh = 0;
     const uint32_t previous = stored_incarnation;
     while (fresh == 0 || fresh == previous) fresh = static_cast<uint32_t>(rng_.next_u64());
@@ -57,6 +63,9 @@ void MultiLeader::load() {
   if (lost) pending_.batch.put(Column::meta, std::string(meta_recovering), "1");
   recovering_ = lost || (view_.get(Column::meta, meta_recovering) && !peers_.empty());
   fenced_ = stored_vector(view_, meta_fenced);
+  for (const auto& [actor, counter] : stored_vector(view_, meta_fenced_final)) {
+    fenced_final_.insert(actor);
+  }
   applied_ = stored_vector(view_, meta_applied);
   if (counter_ > 0) applied_[self_] = counter_;
   logged_ = applied_;
@@ -66,7 +75,7 @@ void MultiLeader::load() {
   // learn it from this node's statuses, and answer a session that names a lost write at once.
   if (self_.incarnation != stored_incarnation && stored_incarnation != 0) {
     const Actor previous{self_.node, stored_incarnation};
-    fence(previous, counter_in(applied_, previous));
+    fence(previous, counter_in(applied_, previous), true);
   }
   // What the log no longer holds, per actor: everything before its first entry kept.
   for (const auto& [actor, counter] : applied_) {
@@ -457,7 +466,10 @@ std::optional<std::string> MultiLeader::lost_write(const CausalContext& vector,
                                                    std::string_view what) const {
   for (const auto& [actor, counter] : vector) {
     const auto fence = fenced_.find(actor);
-    if (fence == fenced_.end() || counter <= fence->second) continue;
+    if (fence == fenced_.end() || counter <= fence->second ||
+        counter <= counter_in(applied_, actor) || !fenced_final_.contains(actor)) {
+      continue;
+    }
     return fmt::format(
         "LOSTWRITE {} names write {}.{:08x}:{}, lost with its node (its data, or a crash under "
         "fsync \"never\" before the node sent it): it will never be applied. {}",
@@ -506,6 +518,13 @@ void MultiLeader::serve_waiting() {
     const auto position =
         request.session ? decode_position(*request.session) : std::optional<Position>();
     if (const auto* wait = std::get_if<WaitRequest>(&request.request)) {
+      if (const auto lost = position ? lost_write(position->vector, "the connection's last write")
+                                     : std::nullopt) {
+        ++lost_writes_named_;
+        reply(request, Reply::error(*lost));
+        it = waiting_.erase(it);
+        continue;
+      }
       int64_t holding = 0;
       for (const auto& [id, peer] : peers_) {
         if (position && covers_vector(peer.reported, position->vector)) ++holding;
@@ -555,6 +574,14 @@ Position MultiLeader::read_position() const {
 void MultiLeader::tick(TimeMs wall_ms, TimeMs monotonic_ms) {
   wall_ms_ = std::max(wall_ms_, wall_ms);
   monotonic_ms_ = std::max(monotonic_ms_, monotonic_ms);
+  if (birth_pending_) {
+    birth_pending_ = false;
+    birth_ms_ = std::max(birth_ms_, static_cast<int64_t>(wall_ms_));
+    std::string stored_birth;
+    append_u64_be(stored_birth, static_cast<uint64_t>(birth_ms_));
+    pending_.batch.put(Column::meta, std::string(meta_birth), std::move(stored_birth));
+    pending_.sync = std::max(pending_.sync, Sync::per_policy);
+  }
   if (monotonic_ms_ >= next_heartbeat_ms_) {
     next_heartbeat_ms_ = monotonic_ms_ + options_.heartbeat_interval_ms;
     heartbeat();

@@ -136,6 +136,8 @@ class MultiLeader final : public Replica {
     CausalContext reported;      // what it last said it has applied (durably)
     CausalContext sent;          // per actor, the last counter sent to it
     uint32_t incarnation = 0;    // of its last status
+    int64_t birth_ms = 0;        // … and when that incarnation began
+    uint32_t fenced_for = 0;     // its recovering incarnation this node fenced the others for
     std::set<uint32_t> retired;  // its earlier incarnations: their late statuses are ignored
     bool recovering = false;     // it lost its data and is catching up
     std::optional<CausalContext> target;  // this node recovering: what the peer had applied when
@@ -208,8 +210,11 @@ class MultiLeader final : public Replica {
   // Ends recovering_ once every member's target is applied; before that, once every member gave
   // one, fences this node's earlier incarnations at the highest of them.
   void end_recovery();
-  // Fences `actor` at `counter` (raises an existing fence; drops its held writes beyond).
-  void fence(const Actor& actor, uint64_t counter);
+  // Fences `actor` at `counter`: a final fence raises an existing one, a provisional one sets it
+  // (fenced_). Drops the actor's held writes beyond, and stores the fences with a sync.
+  void fence(const Actor& actor, uint64_t counter, bool final);
+  // Fences, provisionally, every incarnation of `node` but `current` at what this node applied.
+  void fence_earlier_incarnations(uint32_t node, uint32_t current);
   // The error for a session position or context (`what`) that names a write of a fenced
   // incarnation beyond its fence — one that will never be applied — or nullopt.
   std::optional<std::string> lost_write(const CausalContext& vector, std::string_view what) const;
@@ -262,16 +267,21 @@ class MultiLeader final : public Replica {
   // already folded or collected — until it has applied what every member had when it first heard
   // of this incarnation, and members neither fold nor collect meanwhile (end_recovery()).
   bool recovering_ = false;
-  // Incarnations lost with their node's data, each with its last write that survives: writes of
-  // theirs beyond it are refused wherever they come from (a late message, a relay). A member
-  // fences a node's earlier incarnations at what it has applied of them as soon as it hears the
-  // node recovering — before it tells the node where it stands, so the node's targets cover all
-  // it will ever apply of them — and raises the fence to the highest any member had, which the
-  // recovering node works out from its targets and announces (final_positions). Without it a
-  // write of the lost incarnation still travelling, or held behind a write lost for good, would
-  // arrive after the members had collected the tombstones concurrent with it, or keep the node
-  // recovering forever. Stored.
+  // Incarnations lost with their node's data (or to a crash under fsync "never"), each with its
+  // last write that survives: writes of theirs beyond it are refused wherever they come from (a
+  // late message, a relay, a state transfer). A member fences a node's earlier incarnations at
+  // what it has applied of them as soon as it hears the node recovering (provisional: set, even
+  // below an earlier fence) — with a sync, before it tells the node where it stands, so the
+  // node's targets cover all it will ever apply of them — and raises the fence to the highest any
+  // member had, which the recovering node works out from its targets and announces
+  // (final_positions; final). Without it a write of the lost incarnation still travelling, or held
+  // behind a write lost for good, would arrive after the members had collected the tombstones
+  // concurrent with it, or keep the node recovering forever. Only a final fence makes a session
+  // that names a write beyond it lost (-LOSTWRITE). Stored.
   CausalContext fenced_;
+  std::set<Actor> fenced_final_;
+  int64_t birth_ms_ = 0;        // when this incarnation began (stored with it)
+  bool birth_pending_ = false;  // new incarnation: birth_ms_ set from the first tick's clock
   HybridClock clock_;
   HlcTimestamp highest_applied_hlc_;  // of every write applied (refused by the clock or not)
   bool meta_dirty_ = false;           // the counters and the vector go with the next batch

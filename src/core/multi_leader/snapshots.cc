@@ -98,6 +98,11 @@ void MultiLeader::receive_snapshot_ack(const proto::MultiLeaderMessage& message)
 
 void MultiLeader::receive_snapshot(const proto::MultiLeaderMessage& message) {
   const NodeId from(message.from());
+  // From an incarnation that is gone (a late message): its state may hold writes fenced since.
+  if (fenced_.contains(Actor{message.from(), message.incarnation()}) ||
+      peers_.at(from).retired.contains(message.incarnation())) {
+    return;
+  }
   if (message.chunk() == 0) {
     // A first chunk starts a transfer over: the same sender's again (it started over), or another
     // one once the transfer under way has gone quiet. One that still moves is not displaced: two
@@ -116,8 +121,19 @@ void MultiLeader::receive_snapshot(const proto::MultiLeaderMessage& message) {
     ++incoming_->next;
     incoming_->heard_ms = monotonic_ms_;
     if (message.last()) {
-      install_snapshot(context_of(message.snapshot_vector()),
-                       context_of(message.snapshot_collected()));
+      const CausalContext vector = context_of(message.snapshot_vector());
+      // A state with writes beyond a fence (this node's is provisional: the sender had more of a
+      // lost incarnation) is not joined now; the sender tries again, by then the fence is final.
+      const bool beyond_fence = std::any_of(vector.begin(), vector.end(), [&](const auto& at) {
+        const auto fence = fenced_.find(at.first);
+        return fence != fenced_.end() && at.second > fence->second;
+      });
+      if (beyond_fence) {
+        ++entries_fenced_;
+        incoming_.reset();
+      } else {
+        install_snapshot(vector, context_of(message.snapshot_collected()));
+      }
     }
   }
   // Where the receiver stands, whatever arrived: the sender goes on from there.

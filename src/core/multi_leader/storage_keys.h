@@ -32,6 +32,10 @@ inline constexpr std::string_view meta_tombstone_prefix = "ml_tomb/";
 inline constexpr std::string_view meta_recovering = "ml_recovering";
 // Incarnations lost with their node's data and their last surviving write (MultiLeader::fenced_).
 inline constexpr std::string_view meta_fenced = "ml_fenced";
+// … those of them that are final (MultiLeader::fenced_final_).
+inline constexpr std::string_view meta_fenced_final = "ml_fenced_final";
+// When this incarnation began (MultiLeader::birth_ms_).
+inline constexpr std::string_view meta_birth = "ml_birth";
 
 inline std::string tombstone_key(std::string_view key) {
   std::string out(meta_tombstone_prefix);

@@ -97,30 +97,31 @@ void MultiLeader::receive_status(const proto::MultiLeaderMessage& message) {
   // A peer's incarnations follow one another: once its new one spoke, a late status of an earlier
   // one (its vector may be one the new incarnation lost) is ignored.
   const Actor sender{message.from(), message.incarnation()};
-  if (peer.retired.contains(message.incarnation()) || fenced_.contains(sender)) {
+  const bool restarted = peer.incarnation != 0 && peer.incarnation != message.incarnation();
+  if (peer.retired.contains(message.incarnation()) || fenced_.contains(sender) ||
+      (restarted && message.birth_ms() < peer.birth_ms)) {
     ++stale_statuses_;
     return;
   }
-  const bool restarted = peer.incarnation != 0 && peer.incarnation != message.incarnation();
   if (restarted) peer.retired.insert(peer.incarnation);
-  if (message.recovering()) {
+  if (message.recovering() && peer.fenced_for != message.incarnation()) {
     // The peer lost its data: its earlier incarnations write no more, and what they wrote that no
     // member has applied is gone with it. Fenced before this node says where it stands (below).
-    if (peer.incarnation != 0 && peer.incarnation != message.incarnation()) {
-      fence({message.from(), peer.incarnation}, 0);
-    }
-    for (const auto& [actor, counter] : applied_) {
-      if (actor.node == message.from() && actor != sender) fence(actor, counter);
-    }
+    if (restarted)
+      fence({message.from(), peer.incarnation},
+            counter_in(applied_, {message.from(), peer.incarnation}), false);
+    fence_earlier_incarnations(message.from(), message.incarnation());
+    peer.fenced_for = message.incarnation();
   }
   for (const auto& position : message.final_positions()) {
     const Actor lost{position.node(), position.incarnation()};
-    if (lost.node == message.from() && lost != sender) fence(lost, position.counter());
+    if (lost.node == message.from() && lost != sender) fence(lost, position.counter(), true);
   }
   if (restarted && recovering_) {
     // What the peer's earlier incarnation said no longer holds: every member is asked again.
     for (auto& [id, other] : peers_) other.target.reset();
   }
+  peer.birth_ms = message.birth_ms();
   peer.incarnation = message.incarnation();
   peer.recovering = message.recovering();
   CausalContext reported = context_of(message.applied());
@@ -160,6 +161,15 @@ void MultiLeader::receive_entries(const proto::MultiLeaderMessage& message) {
     if (entry.counter() <= counter_in(applied_, actor)) {
       ++entries_duplicate_;
       continue;
+    }
+    if (actor.node != self_.node && !fenced_.contains(actor)) {
+      // An incarnation of a recovering peer that is not its current one, and that this node had
+      // not heard of when it fenced the others: fenced too, at nothing.
+      const auto origin = peers_.find(NodeId(actor.node));
+      if (origin != peers_.end() && origin->second.recovering &&
+          origin->second.incarnation != actor.incarnation) {
+        fence(actor, counter_in(applied_, actor), false);
+      }
     }
     if (const auto fence = fenced_.find(actor);
         fence != fenced_.end() && entry.counter() > fence->second) {
@@ -241,7 +251,7 @@ void MultiLeader::end_recovery() {
   // Every member has fenced this node's earlier incarnations at what it had of them: the highest
   // is all of them that survives.
   for (const auto& [actor, counter] : highest) {
-    if (actor.node == self_.node && actor != self_) fence(actor, counter);
+    if (actor.node == self_.node && actor != self_) fence(actor, counter, true);
   }
   if (!covers_vector(applied_, highest)) return;
   recovering_ = false;
@@ -250,23 +260,45 @@ void MultiLeader::end_recovery() {
   status_due_ = true;  // members fold and collect again
 }
 
-void MultiLeader::fence(const Actor& actor, uint64_t counter) {
-  const auto [it, inserted] = fenced_.try_emplace(actor, counter);
-  if (!inserted) {
-    if (counter <= it->second) return;
-    it->second = counter;
+void MultiLeader::fence(const Actor& actor, uint64_t counter, bool final) {
+  const auto existing = fenced_.find(actor);
+  const bool was_final = fenced_final_.contains(actor);
+  uint64_t fence = counter;
+  if (final && existing != fenced_.end()) fence = std::max(fence, existing->second);
+  if (existing != fenced_.end() && existing->second == fence && was_final == final) return;
+  fenced_[actor] = fence;
+  if (final) {
+    fenced_final_.insert(actor);
+  } else {
+    fenced_final_.erase(actor);
   }
   if (const auto held = pending_entries_.find(actor); held != pending_entries_.end()) {
     auto& queue = held->second;
-    for (auto entry = queue.upper_bound(it->second); entry != queue.end();) {
+    for (auto entry = queue.upper_bound(fence); entry != queue.end();) {
       entry = queue.erase(entry);
       --pending_count_;
       ++entries_fenced_;
     }
     if (queue.empty()) pending_entries_.erase(held);
   }
+  CausalContext finals;
+  for (const Actor& fenced : fenced_final_) finals.emplace(fenced, fenced_.at(fenced));
   pending_.batch.put(Column::meta, std::string(meta_fenced), context_text(fenced_));
-  pending_.sync = std::max(pending_.sync, Sync::per_policy);
+  pending_.batch.put(Column::meta, std::string(meta_fenced_final), context_text(finals));
+  // Synced before anything leaves: the statuses that follow report all this node applied
+  // (shippable()), which a recovering peer's target must cover.
+  pending_.sync = Sync::always;
+}
+
+void MultiLeader::fence_earlier_incarnations(uint32_t node, uint32_t current) {
+  std::vector<Actor> earlier;
+  for (const auto& [actor, counter] : applied_) {
+    if (actor.node == node && actor.incarnation != current) earlier.push_back(actor);
+  }
+  for (const auto& [actor, counter] : fenced_) {
+    if (actor.node == node && actor.incarnation != current) earlier.push_back(actor);
+  }
+  for (const Actor& actor : earlier) fence(actor, counter_in(applied_, actor), false);
 }
 
 void MultiLeader::send_status(NodeId to) {
@@ -278,9 +310,10 @@ void MultiLeader::send_status(NodeId to) {
   const Peer& peer = peers_.at(to);
   message.set_heard_incarnation(peer.incarnation);
   message.set_recovering(recovering_);
+  message.set_birth_ms(birth_ms_);
   CausalContext own_fences;
-  for (const auto& [actor, counter] : fenced_) {
-    if (actor.node == self_.node) own_fences.emplace(actor, counter);
+  for (const Actor& actor : fenced_final_) {
+    if (actor.node == self_.node) own_fences.emplace(actor, fenced_.at(actor));
   }
   add_positions(own_fences, *message.mutable_final_positions());
   message.set_hlc_wall_ms(clock_.last().wall_ms);
