@@ -128,6 +128,10 @@ TEST(MultiLeader, RegressionSeeds) {
        "two peers sent a node that lost its disk their state at once, and each one's first chunk "
        "restarted the other's transfer: 24 million messages, no transfer done (a livelock)",
        4, 20, 5, 4000},
+      {189, "lww", true,
+       "incarnations ordered by their birth on the wall clock: a node that lost its disk while "
+       "its clock ran behind was taken for a stale incarnation, and never heard again (reverted)",
+       4, 20, 10},
   };
   for (const Case& c : cases) {
     SimOptions options = multi_run(c.seed, c.conflict);

@@ -36,17 +36,11 @@ void MultiLeader::load() {
   // A node takes a new incarnation when its data directory is new, and at every start under fsync
   // "never": a crash may have taken writes it had answered — their dots are in clients' session
   // positions and contexts — and those dots must never name another write.
-  const auto birth = view_.get(Column::meta, meta_birth);
-  birth_ms_ = birth && birth->size() == 8 ? static_cast<int64_t>(read_u64_be(*birth)) : 0;
   if (incarnation && incarnation->size() == 4 && options_.fsync_always) {
     self_ = {options_.node_id.value(), read_u32_be(*incarnation)};
     const auto counter = view_.get(Column::meta, meta_counter);
     counter_ = counter && counter->size() == 8 ? read_u64_be(*counter) : 0;
   } else {
-    // Born after its previous incarnation, and at the first tick's wall clock if later (the
-    // clock is not known yet).
-    ++birth_ms_;
-    birth_pending_ = true;
     uint32_t fresh = 0;
     const uint32_t previous = stored_incarnation;
     while (fresh == 0 || fresh == previous) fresh = static_cast<uint32_t>(rng_.next_u64());
@@ -574,14 +568,6 @@ Position MultiLeader::read_position() const {
 void MultiLeader::tick(TimeMs wall_ms, TimeMs monotonic_ms) {
   wall_ms_ = std::max(wall_ms_, wall_ms);
   monotonic_ms_ = std::max(monotonic_ms_, monotonic_ms);
-  if (birth_pending_) {
-    birth_pending_ = false;
-    birth_ms_ = std::max(birth_ms_, static_cast<int64_t>(wall_ms_));
-    std::string stored_birth;
-    append_u64_be(stored_birth, static_cast<uint64_t>(birth_ms_));
-    pending_.batch.put(Column::meta, std::string(meta_birth), std::move(stored_birth));
-    pending_.sync = std::max(pending_.sync, Sync::per_policy);
-  }
   if (monotonic_ms_ >= next_heartbeat_ms_) {
     next_heartbeat_ms_ = monotonic_ms_ + options_.heartbeat_interval_ms;
     heartbeat();

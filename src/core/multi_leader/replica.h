@@ -136,7 +136,6 @@ class MultiLeader final : public Replica {
     CausalContext reported;      // what it last said it has applied (durably)
     CausalContext sent;          // per actor, the last counter sent to it
     uint32_t incarnation = 0;    // of its last status
-    int64_t birth_ms = 0;        // … and when that incarnation began
     uint32_t fenced_for = 0;     // its recovering incarnation this node fenced the others for
     std::set<uint32_t> retired;  // its earlier incarnations: their late statuses are ignored
     bool recovering = false;     // it lost its data and is catching up
@@ -280,8 +279,6 @@ class MultiLeader final : public Replica {
   // that names a write beyond it lost (-LOSTWRITE). Stored.
   CausalContext fenced_;
   std::set<Actor> fenced_final_;
-  int64_t birth_ms_ = 0;        // when this incarnation began (stored with it)
-  bool birth_pending_ = false;  // new incarnation: birth_ms_ set from the first tick's clock
   HybridClock clock_;
   HlcTimestamp highest_applied_hlc_;  // of every write applied (refused by the clock or not)
   bool meta_dirty_ = false;           // the counters and the vector go with the next batch

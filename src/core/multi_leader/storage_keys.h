@@ -34,8 +34,6 @@ inline constexpr std::string_view meta_recovering = "ml_recovering";
 inline constexpr std::string_view meta_fenced = "ml_fenced";
 // … those of them that are final (MultiLeader::fenced_final_).
 inline constexpr std::string_view meta_fenced_final = "ml_fenced_final";
-// When this incarnation began (MultiLeader::birth_ms_).
-inline constexpr std::string_view meta_birth = "ml_birth";
 
 inline std::string tombstone_key(std::string_view key) {
   std::string out(meta_tombstone_prefix);

@@ -98,8 +98,7 @@ void MultiLeader::receive_status(const proto::MultiLeaderMessage& message) {
   // one (its vector may be one the new incarnation lost) is ignored.
   const Actor sender{message.from(), message.incarnation()};
   const bool restarted = peer.incarnation != 0 && peer.incarnation != message.incarnation();
-  if (peer.retired.contains(message.incarnation()) || fenced_.contains(sender) ||
-      (restarted && message.birth_ms() < peer.birth_ms)) {
+  if (peer.retired.contains(message.incarnation()) || fenced_.contains(sender)) {
     ++stale_statuses_;
     return;
   }
@@ -121,7 +120,6 @@ void MultiLeader::receive_status(const proto::MultiLeaderMessage& message) {
     // What the peer's earlier incarnation said no longer holds: every member is asked again.
     for (auto& [id, other] : peers_) other.target.reset();
   }
-  peer.birth_ms = message.birth_ms();
   peer.incarnation = message.incarnation();
   peer.recovering = message.recovering();
   CausalContext reported = context_of(message.applied());
@@ -310,7 +308,6 @@ void MultiLeader::send_status(NodeId to) {
   const Peer& peer = peers_.at(to);
   message.set_heard_incarnation(peer.incarnation);
   message.set_recovering(recovering_);
-  message.set_birth_ms(birth_ms_);
   CausalContext own_fences;
   for (const Actor& actor : fenced_final_) {
     if (actor.node == self_.node) own_fences.emplace(actor, fenced_.at(actor));
