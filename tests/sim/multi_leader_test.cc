@@ -132,6 +132,8 @@ TEST(MultiLeader, RegressionSeeds) {
        "incarnations ordered by their birth on the wall clock: a node that lost its disk while "
        "its clock ran behind was taken for a stale incarnation, and never heard again (reverted)",
        4, 20, 10},
+      {609, "lww", true, "the same", 4, 20, 10},
+      {54, "lww", false, "the same, under fsync \"never\"", 4, 20, 5, 4000},
   };
   for (const Case& c : cases) {
     SimOptions options = multi_run(c.seed, c.conflict);

@@ -77,7 +77,8 @@ struct Options {
   // had; a VSET superseding everything its node had seen, not just its context; a VSET on a
   // counter whose context has not seen all its increments (a fold split); a merge's node widening
   // its context over values the client had not seen; a session read served before its node has
-  // the session's writes; a node that lost its data taking every write at once.
+  // the session's writes; a node that lost its data taking every write at once; writes of a
+  // lost incarnation taken beyond its fence.
   struct Mutants {
     bool discard_unreported = false;
     bool replace_unseen = false;
@@ -89,6 +90,7 @@ struct Options {
     bool widen_over_values = false;
     bool sessions_unwaited = false;
     bool skip_recovery = false;
+    bool skip_fences = false;
   } mutants;
 };
 

@@ -40,8 +40,9 @@ class MultiLeaderStrategy final : public Strategy {
             "it (counted in hlc_refused_total; default 500)",
             500, 1, 86400000)),
         unsigned_setting("heartbeat_interval_ms",
-                         "how often a node tells its peers what it has applied (default 100)", 100,
-                         1, 60000),
+                         "how often a node tells its peers what it has applied — and, under "
+                         "fsync never, how often it syncs and ships its writes (default 100)",
+                         100, 1, 60000),
         unsigned_setting("relay_after_ms",
                          "a peer that has lacked another node's writes this long gets them from "
                          "this node (default 300)",

@@ -169,8 +169,9 @@ void MultiLeader::receive_entries(const proto::MultiLeaderMessage& message) {
         fence(actor, counter_in(applied_, actor), false);
       }
     }
-    if (const auto fence = fenced_.find(actor);
-        fence != fenced_.end() && entry.counter() > fence->second) {
+    if (const auto fence = fenced_.find(actor); fence != fenced_.end() &&
+                                                entry.counter() > fence->second &&
+                                                !options_.mutants.skip_fences) {
       ++entries_fenced_;  // a write of a lost incarnation no member had: gone with its data
       continue;
     }
