@@ -32,7 +32,8 @@ RC_GTEST_PROP(HashRing, PreferenceListsHoldDistinctMembersInAnyMemberOrder, ()) 
   const auto list = ring.preference_list(key, n);
   RC_ASSERT(list.size() == std::min(n, static_cast<size_t>(count)));
   RC_ASSERT(std::set<NodeId>(list.begin(), list.end()).size() == list.size());
-  for (const NodeId member : list) RC_ASSERT(member.value() >= 1u && member.value() <= static_cast<uint32_t>(count));
+  for (const NodeId member : list)
+    RC_ASSERT(member.value() >= 1u && member.value() <= static_cast<uint32_t>(count));
   RC_ASSERT(reversed.preference_list(key, n) == list);
   // A shorter list is a prefix of a longer one.
   const auto longer = ring.preference_list(key, n + 1);
