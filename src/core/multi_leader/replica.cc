@@ -456,23 +456,6 @@ Dot MultiLeader::local_write(const std::string& key, proto::MlEntry::Kind kind, 
   return dot;
 }
 
-std::optional<std::string> MultiLeader::lost_write(const CausalContext& vector,
-                                                   std::string_view what) const {
-  for (const auto& [actor, counter] : vector) {
-    const auto fence = fenced_.find(actor);
-    if (fence == fenced_.end() || counter <= fence->second ||
-        counter <= counter_in(applied_, actor) || !fenced_final_.contains(actor)) {
-      continue;
-    }
-    return fmt::format(
-        "LOSTWRITE {} names write {}.{:08x}:{}, lost with its node (its data, or a crash under "
-        "fsync \"never\" before the node sent it): it will never be applied. {}",
-        what, actor.node, actor.incarnation, counter,
-        what == "the context" ? "Read it again (VGET)" : "Start a new session (SESSION RESET)");
-  }
-  return std::nullopt;
-}
-
 void MultiLeader::serve_read(ClientRequest& request) {
   if (request.read.consistency == ReadConsistency::session && request.session) {
     const auto position = decode_position(*request.session);
@@ -784,34 +767,6 @@ ReplicaStatus MultiLeader::status() const {
                    stale_statuses_)
           .take();
   return status;
-}
-
-std::string MultiLeader::recovery_waiting() const {
-  std::string waiting;
-  for (const auto& [id, peer] : peers_) {
-    std::string why;
-    if (!peer.target) {
-      why = "not heard since the loss";
-    } else {
-      for (const auto& [actor, counter] : *peer.target) {
-        if (counter_in(applied_, actor) >= counter) continue;
-        why = fmt::format("lacks {}.{:08x}:{}", actor.node, actor.incarnation,
-                          counter_in(applied_, actor) + 1);
-        break;
-      }
-      if (why.empty()) continue;
-    }
-    waiting += fmt::format("{}{} ({})", waiting.empty() ? "" : ", ", id.value(), why);
-  }
-  return waiting;
-}
-
-Reply MultiLeader::recovering_refusal() const {
-  return Reply::error(
-      "TRYAGAIN this node lost its data and is catching up with every member (waiting for " +
-      recovery_waiting() +
-      "); until then it takes INCRBY but no write that replaces values — retry, or write at "
-      "another node");
 }
 
 std::vector<HistoryFields> MultiLeader::take_history_events() {
