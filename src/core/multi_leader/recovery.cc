@@ -1,13 +1,13 @@
 // The multi-leader replica after a loss: what a recovering node still waits for and answers, and
 // which writes a session or context names that a fence says will never come (docs/multi-leader.md,
 // "A node that lost its data").
-#include "core/multi_leader/replica.h"
+#include <fmt/format.h>
 #include <algorithm>
 #include <set>
 #include <utility>
-#include <fmt/format.h>
 #include "core/assert.h"
 #include "core/encoding.h"
+#include "core/multi_leader/replica.h"
 #include "core/multi_leader/storage_keys.h"
 
 namespace replikv::core::multi_leader {
