@@ -51,6 +51,7 @@ const std::vector<CommandSpec> kCommands = {
     // Reads at a chosen consistency, and the connection's session (docs/replication.md, "Reads").
     {"read", -3, false, H::server, 0, 0, 0, "readonly"},
     {"consistency", -1, false, H::server, 0, 0, 0, "fast stale"},
+    {"wconsistency", -1, false, H::server, 0, 0, 0, "fast stale"},
     {"session", -1, false, H::server, 0, 0, 0, "fast stale"},
 };
 

@@ -43,7 +43,27 @@ std::optional<ReadOptions> parse_read_options(std::string_view text) {
     if (!ms || *ms < 1 || *ms > bound_ms_max) return std::nullopt;
     return ReadOptions{ReadConsistency::bounded, *ms};
   }
+  if (const auto replicas = parse_replica_count(level)) {
+    return ReadOptions{ReadConsistency::replicas, 0, *replicas};
+  }
   return std::nullopt;
+}
+
+std::optional<uint32_t> parse_replica_count(std::string_view text) {
+  const std::string level = lower(text);
+  if (level == "one") return 1;
+  if (level == "quorum") return replicas_majority;
+  if (level == "all") return replicas_all;
+  const auto number = parse_u64(level);
+  if (!number || *number < 1 || *number > replicas_number_max) return std::nullopt;
+  return static_cast<uint32_t>(*number);
+}
+
+std::string replica_count_text(uint32_t count) {
+  if (count == replicas_majority) return "quorum";
+  if (count == replicas_all) return "all";
+  if (count == 1) return "one";
+  return std::to_string(count);
 }
 
 std::string to_string(const ReadOptions& options) {
@@ -60,6 +80,8 @@ std::string to_string(const ReadOptions& options) {
       return fmt::format("bounded:{}", options.bound_ms);
     case ReadConsistency::eventual:
       return "eventual";
+    case ReadConsistency::replicas:
+      return replica_count_text(options.replicas);
   }
   return "default";
 }

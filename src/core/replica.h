@@ -31,6 +31,9 @@ struct ClientRequest {
   // The connection's session (core/session.h): for a session read, the latest position it was
   // given; for WAIT, its last write's. None when it has had none.
   std::optional<SessionPosition> session;
+  // Leaderless: how many replicas a write waits for (core/consistency.h's counts), when the
+  // connection chose (WCONSISTENCY); the cluster's W otherwise.
+  std::optional<uint32_t> write_replicas = std::nullopt;
 };
 
 // One callable of several lambdas: Overloaded{[](const A&) {…}, [](const B&) {…}}.

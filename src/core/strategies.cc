@@ -4,6 +4,7 @@
 
 #include "core/assert.h"
 #include "core/leader/strategy.h"
+#include "core/leaderless/strategy.h"
 #include "core/multi_leader/strategy.h"
 #include "core/standalone_strategy.h"
 #include "core/strategy.h"
@@ -16,6 +17,7 @@ std::vector<std::unique_ptr<Strategy>> builtin() {
   all.push_back(make_standalone_strategy());
   all.push_back(leader::make_strategy());
   all.push_back(multi_leader::make_strategy());
+  all.push_back(leaderless::make_strategy());
   return all;
 }
 
@@ -36,6 +38,13 @@ const std::vector<CommandSpec>& Strategy::commands() const {
 std::variant<Request, Reply> Strategy::parse_command(const CommandSpec& spec,
                                                      std::span<const std::string_view>) const {
   return Reply::error(fmt::format("ERR unknown command '{}'", spec.name));
+}
+
+std::optional<std::string> Strategy::refuse_write_replicas(uint32_t, const Settings&) const {
+  return fmt::format(
+      "{} writes wait for what the strategy's settings say; a per-connection write "
+      "quorum is the leaderless strategy's",
+      name());
 }
 
 const CommandSpec* Strategy::find_command(std::string_view name) const {

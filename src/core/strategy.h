@@ -154,6 +154,12 @@ class Strategy {
   virtual std::optional<std::string> refuse_read(const ReadOptions& read,
                                                  const Settings& settings) const = 0;
 
+  // Why a write that waits for `count` replicas (core/consistency.h's counts; WCONSISTENCY
+  // answers it) is refused with these settings, or nullopt. A strategy without per-request write
+  // quorums refuses every count.
+  virtual std::optional<std::string> refuse_write_replicas(uint32_t count,
+                                                           const Settings& settings) const;
+
   // Sessions (core/session.h): a position as SESSION shows and takes it, and two merged into the
   // one a connection carries on. A strategy without session reads parses none.
   virtual std::optional<SessionPosition> parse_session(std::string_view) const {

@@ -160,10 +160,12 @@ void Server::Impl::execute(Connection& c, const std::vector<std::string_view>& a
     const auto read = core::parse_read_options(argv[1]);
     if (!read) {
       deliver(c, sequence,
-              core::Reply::error(fmt::format(
-                  "ERR unknown consistency '{}': expected linearizable, leader, session, "
-                  "bounded:<ms> (1 to 86400000) or eventual",
-                  argv[1].substr(0, 64))));
+              core::Reply::error(fmt::format("ERR unknown consistency '{}': expected {}",
+                                             argv[1].substr(0, 64), core::read_options_expected)));
+      return;
+    }
+    if (auto refused = strategy.refuse_read(*read, config.strategy_settings)) {
+      deliver(c, sequence, core::Reply::error("ERR " + *refused));
       return;
     }
     const std::span<const std::string_view> inner(argv.data() + 2, argv.size() - 2);
@@ -201,8 +203,8 @@ void Server::Impl::submit(Connection& c, uint64_t sequence, const core::CommandS
   }
   core::Request& request = std::get<core::Request>(parsed);
   const bool wait = std::holds_alternative<core::WaitRequest>(request);
-  replica->client_request(
-      {c.id, sequence, std::move(request), read, wait ? c.last_write : c.session});
+  replica->client_request({c.id, sequence, std::move(request), read,
+                           wait ? c.last_write : c.session, c.write_replicas});
   schedule_flush();
 }
 

@@ -207,15 +207,39 @@ Reply Server::Impl::server_command(Connection& c, std::string_view name,
     }
     const auto read = core::parse_read_options(argv[1]);
     if (!read) {
-      return Reply::error(
-          fmt::format("ERR unknown consistency '{}': expected linearizable, leader, session, "
-                      "bounded:<ms> (1 to 86400000), eventual or default",
-                      argv[1].substr(0, 64)));
+      return Reply::error(fmt::format("ERR unknown consistency '{}': expected {}, or default",
+                                      argv[1].substr(0, 64), core::read_options_expected));
     }
     if (auto refused = strategy_of(config).refuse_read(*read, config.strategy_settings)) {
       return Reply::error("ERR " + *refused);
     }
     c.read = *read;
+    return Reply::ok();
+  }
+  if (name == "wconsistency") {
+    // WCONSISTENCY: how many replicas this connection's writes wait for (leaderless);
+    // WCONSISTENCY <one|quorum|all|n>|DEFAULT sets it.
+    if (argv.size() == 1) {
+      return Reply::bulk(c.write_replicas ? core::replica_count_text(*c.write_replicas)
+                                          : std::string("default"));
+    }
+    if (argv.size() != 2)
+      return Reply::error("ERR wrong number of arguments for 'wconsistency' command");
+    if (iequals(argv[1], "default")) {
+      c.write_replicas.reset();
+      return Reply::ok();
+    }
+    const auto replicas = core::parse_replica_count(argv[1]);
+    if (!replicas) {
+      return Reply::error(fmt::format(
+          "ERR unknown write consistency '{}': expected one, quorum, all, 1 to 1000, or default",
+          argv[1].substr(0, 64)));
+    }
+    if (auto refused =
+            strategy_of(config).refuse_write_replicas(*replicas, config.strategy_settings)) {
+      return Reply::error("ERR " + *refused);
+    }
+    c.write_replicas = *replicas;
     return Reply::ok();
   }
   if (name == "session") {

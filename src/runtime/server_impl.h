@@ -63,6 +63,8 @@ struct Connection {
   core::ReadOptions read;
   std::optional<core::SessionPosition> session;  // opaque: the strategy merges and shows them
   std::optional<core::SessionPosition> last_write;
+  // Leaderless writes: the replica count chosen with WCONSISTENCY (the cluster's w until then).
+  std::optional<uint32_t> write_replicas;
   std::string name;
   std::string address;
   int64_t created_ms = 0;

@@ -281,6 +281,10 @@ class LeaderStrategy final : public Strategy {
 
   std::optional<std::string> refuse_read(const ReadOptions& read,
                                          const Settings& settings) const override {
+    if (read.consistency == ReadConsistency::replicas) {
+      return "a replica count (one, quorum, all, <n>) is a leaderless read: the single leader's "
+             "reads are linearizable, leader, session, bounded:<ms> or eventual";
+    }
     if (read.consistency == ReadConsistency::linearizable && async(settings)) {
       return "linearizable reads are not offered with ack async: a failover may lose "
              "acknowledged writes. Read at leader, session, bounded:<ms> or eventual";

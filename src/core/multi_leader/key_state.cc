@@ -10,11 +10,6 @@
 
 namespace replikv::core::multi_leader {
 
-bool ordered_after(const Dot& a, const Register& ra, const Dot& b, const Register& rb) {
-  if (ra.hlc != rb.hlc) return ra.hlc > rb.hlc;
-  return a > b;  // node, incarnation, counter
-}
-
 int64_t saturating_add(int64_t a, int64_t b) {
   int64_t sum = 0;
   if (!__builtin_add_overflow(a, b, &sum)) return sum;
@@ -65,40 +60,13 @@ void KeyState::fold(const CausalContext& stable) {
   }
 }
 
-std::vector<Dot> KeyState::resolve_lww() {
-  std::vector<Dot> discarded;
-  if (registers.size() < 2) return discarded;
-  auto best = registers.begin();
-  for (auto it = std::next(registers.begin()); it != registers.end(); ++it) {
-    if (ordered_after(it->first, it->second, best->first, best->second)) best = it;
-  }
-  for (auto it = registers.begin(); it != registers.end();) {
-    if (it == best) {
-      ++it;
-      continue;
-    }
-    discarded.push_back(it->first);
-    it = registers.erase(it);
-  }
-  return discarded;
-}
+std::vector<Dot> KeyState::resolve_lww() { return keep_highest(registers); }
 
 size_t KeyState::expire(TimeMs now_ms) {
   const auto expired = [&](const auto& entry) {
     return entry.second.deadline_ms != 0 && now_ms > entry.second.deadline_ms;
   };
-  // An expired register becomes a tombstone under its own dot and timestamp: it still wins, under
-  // lww, against a concurrent write it beat while live — on a node that expired it before that
-  // write arrived as on one that got the write first — and is collected like any tombstone.
-  size_t count = 0;
-  for (auto& [dot, value] : registers) {
-    if (value.tombstone || value.deadline_ms == 0 || now_ms <= value.deadline_ms) continue;
-    value.tombstone = true;
-    value.value.clear();
-    value.deadline_ms = 0;
-    ++count;
-  }
-  return count + std::erase_if(increments, expired);
+  return expire_registers(registers, now_ms) + std::erase_if(increments, expired);
 }
 
 size_t KeyState::collect(const CausalContext& stable) {
@@ -108,25 +76,11 @@ size_t KeyState::collect(const CausalContext& stable) {
 }
 
 const std::pair<const Dot, Register>* KeyState::winner(TimeMs now_ms) const {
-  const std::pair<const Dot, Register>* best = nullptr;
-  for (const auto& entry : registers) {
-    if (!entry.second.live(now_ms)) continue;
-    if (best == nullptr || ordered_after(entry.first, entry.second, best->first, best->second)) {
-      best = &entry;
-    }
-  }
-  return best;
+  return highest_live(registers, now_ms);
 }
 
 std::vector<const std::pair<const Dot, Register>*> KeyState::live(TimeMs now_ms) const {
-  std::vector<const std::pair<const Dot, Register>*> out;
-  for (const auto& entry : registers) {
-    if (entry.second.live(now_ms)) out.push_back(&entry);
-  }
-  std::sort(out.begin(), out.end(), [](const auto* a, const auto* b) {
-    return ordered_after(a->first, a->second, b->first, b->second);
-  });
-  return out;
+  return live_registers(registers, now_ms);
 }
 
 bool KeyState::has_increment(std::string_view request_id, TimeMs now_ms) const {

@@ -37,27 +37,10 @@
 
 #include "core/causality/dot_set.h"
 #include "core/causality/hlc.h"
+#include "core/causality/register.h"
 #include "core/types.h"
 
 namespace replikv::core::multi_leader {
-
-enum class ConflictPolicy : uint8_t { lww, siblings };
-
-struct Register {
-  HlcTimestamp hlc;
-  bool tombstone = false;
-  std::string value;
-  TimeMs deadline_ms = 0;  // 0: none
-
-  bool live(TimeMs now_ms) const {
-    return !tombstone && (deadline_ms == 0 || now_ms <= deadline_ms);
-  }
-  bool operator==(const Register&) const = default;
-};
-
-// Whether register (a, ra) is ordered after (b, rb): by HLC, then node, incarnation, counter —
-// a total order every node computes alike.
-bool ordered_after(const Dot& a, const Register& ra, const Dot& b, const Register& rb);
 
 // An increment, with the deadline its key had where it was made (INCR keeps a key's time to
 // live, as in Redis: the count expires with the value it was added to).

@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/causality/context_text.h"
 #include "core/causality/dot_set.h"
 #include "core/causality/hlc.h"
 #include "core/session.h"
@@ -23,9 +24,6 @@ struct Position {
   bool operator==(const Position&) const = default;
 };
 
-std::string context_text(const CausalContext& context);
-std::optional<CausalContext> parse_context_text(std::string_view text);
-
 std::string position_text(const Position& position);
 std::optional<Position> parse_position_text(std::string_view text);
 
@@ -35,7 +33,5 @@ std::optional<Position> decode_position(const SessionPosition& position);
 
 // Pointwise max, and the later timestamp.
 Position merge(const Position& a, const Position& b);
-// Whether `applied` covers every write `vector` names.
-bool covers_vector(const CausalContext& applied, const CausalContext& vector);
 
 }  // namespace replikv::core::multi_leader

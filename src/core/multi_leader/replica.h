@@ -36,8 +36,8 @@
 
 #include "core/causality/dot_set.h"
 #include "core/causality/hlc.h"
+#include "core/causality/versioned_commands.h"
 #include "core/keyspace.h"
-#include "core/multi_leader/commands.h"
 #include "core/multi_leader/key_state.h"
 #include "core/multi_leader/position.h"
 #include "core/random.h"

@@ -7,7 +7,7 @@
 #include <fmt/format.h>
 
 #include "core/assert.h"
-#include "core/multi_leader/commands.h"
+#include "core/causality/versioned_commands.h"
 #include "core/multi_leader/position.h"
 #include "core/multi_leader/replica.h"
 
@@ -125,14 +125,10 @@ class MultiLeaderStrategy final : public Strategy {
     return {"VGET", key};
   }
   std::optional<std::vector<std::string>> read_values(const Reply& reply) const override {
-    if (reply.kind != Reply::Kind::array || reply.elements.size() != 2) return std::nullopt;
-    std::vector<std::string> values;
-    for (const auto& element : reply.elements[1].elements) values.push_back(element.text);
-    return values;
+    return vget_values(reply);
   }
   std::optional<std::string> read_context(const Reply& reply) const override {
-    if (reply.kind != Reply::Kind::array || reply.elements.size() != 2) return std::nullopt;
-    return reply.elements[0].text;
+    return vget_context(reply);
   }
   std::vector<std::string> context_write_arguments(const std::string& key,
                                                    const std::string& context,
@@ -146,10 +142,10 @@ class MultiLeaderStrategy final : public Strategy {
     return checks;
   }
 
-  const std::vector<CommandSpec>& commands() const override { return command_specs(); }
+  const std::vector<CommandSpec>& commands() const override { return versioned_command_specs(); }
   std::variant<Request, Reply> parse_command(
       const CommandSpec& spec, std::span<const std::string_view> argv) const override {
-    return multi_leader::parse_command(spec, argv);
+    return parse_versioned_command(spec, argv);
   }
 
   std::unique_ptr<Replica> make_replica(const StorageView& storage, Rng rng,

@@ -3,10 +3,10 @@
 #include <algorithm>
 
 #include "core/assert.h"
+#include "core/causality/wire.h"
 #include "core/encoding.h"
 #include "core/multi_leader/replica.h"
 #include "core/multi_leader/storage_keys.h"
-#include "core/multi_leader/wire.h"
 
 namespace replikv::core::multi_leader {
 namespace {

@@ -1,12 +1,12 @@
-#include "core/multi_leader/commands.h"
+#include "core/causality/versioned_commands.h"
 
 #include <fmt/format.h>
 
-#include "core/multi_leader/position.h"
+#include "core/causality/context_text.h"
 
-namespace replikv::core::multi_leader {
+namespace replikv::core {
 
-const std::vector<CommandSpec>& command_specs() {
+const std::vector<CommandSpec>& versioned_command_specs() {
   static const std::vector<CommandSpec> specs = {
       {"vget", 2, false, CommandSpec::Handler::strategy, 1, 1, 1, "readonly fast"},
       {"vset", -4, true, CommandSpec::Handler::strategy, 1, 1, 1, "write denyoom"},
@@ -44,8 +44,8 @@ std::variant<Request, Reply> parse_vset(std::span<const std::string_view> argv) 
 
 }  // namespace
 
-std::variant<Request, Reply> parse_command(const CommandSpec& spec,
-                                           std::span<const std::string_view> argv) {
+std::variant<Request, Reply> parse_versioned_command(const CommandSpec& spec,
+                                                     std::span<const std::string_view> argv) {
   if (spec.name == "vget") {
     VGetCommand command;
     command.key = std::string(argv[1]);
@@ -55,4 +55,16 @@ std::variant<Request, Reply> parse_command(const CommandSpec& spec,
   return Reply::error(fmt::format("ERR unknown command '{}'", spec.name));
 }
 
-}  // namespace replikv::core::multi_leader
+std::optional<std::vector<std::string>> vget_values(const Reply& reply) {
+  if (reply.kind != Reply::Kind::array || reply.elements.size() != 2) return std::nullopt;
+  std::vector<std::string> values;
+  for (const auto& element : reply.elements[1].elements) values.push_back(element.text);
+  return values;
+}
+
+std::optional<std::string> vget_context(const Reply& reply) {
+  if (reply.kind != Reply::Kind::array || reply.elements.size() != 2) return std::nullopt;
+  return reply.elements[0].text;
+}
+
+}  // namespace replikv::core

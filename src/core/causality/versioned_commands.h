@@ -1,4 +1,5 @@
-// The commands the multi-leader strategy adds (core/strategy.h, Strategy::commands):
+// The commands every strategy that keeps siblings adds (core/strategy.h, Strategy::commands) —
+// multi-leader and leaderless alike:
 //
 //   VGET key                  every live sibling of `key`, highest first, and the causal context
 //                             they were read at: a two-element array [context, [value, …]].
@@ -18,7 +19,7 @@
 #include "core/command.h"
 #include "core/reply.h"
 
-namespace replikv::core::multi_leader {
+namespace replikv::core {
 
 struct VGetCommand : StrategyCommand::Payload {
   std::string key;
@@ -31,8 +32,14 @@ struct VSetCommand : StrategyCommand::Payload {
   Expiry expiry;  // none or relative_ms
 };
 
-const std::vector<CommandSpec>& command_specs();
-std::variant<Request, Reply> parse_command(const CommandSpec& spec,
-                                           std::span<const std::string_view> argv);
+const std::vector<CommandSpec>& versioned_command_specs();
+// The typed VGET or VSET (arity already checked), or the error reply.
+std::variant<Request, Reply> parse_versioned_command(const CommandSpec& spec,
+                                                     std::span<const std::string_view> argv);
 
-}  // namespace replikv::core::multi_leader
+// What the simulator's and chaos's final reads make of VGET's reply: its values, and its context
+// (nullopt for a reply that is not VGET's).
+std::optional<std::vector<std::string>> vget_values(const Reply& reply);
+std::optional<std::string> vget_context(const Reply& reply);
+
+}  // namespace replikv::core

@@ -1,4 +1,4 @@
-// Version vectors as the multi-leader protocol carries them (repeated MlPosition,
+// Version vectors as the multi-leader and leaderless protocols carry them (repeated MlPosition,
 // proto/replikv.proto), and back.
 #pragma once
 
@@ -7,7 +7,7 @@
 #include "core/causality/dot_set.h"
 #include "proto/replikv.pb.h"
 
-namespace replikv::core::multi_leader {
+namespace replikv::core {
 
 inline CausalContext context_of(
     const google::protobuf::RepeatedPtrField<proto::MlPosition>& positions) {
@@ -29,4 +29,4 @@ inline void add_positions(const CausalContext& context,
   }
 }
 
-}  // namespace replikv::core::multi_leader
+}  // namespace replikv::core

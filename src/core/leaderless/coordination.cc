@@ -1,0 +1,475 @@
+// The leaderless replica's coordination: writes it coordinates as a replica of their key, reads
+// it coordinates for its clients, and the peer protocol behind both (proto LeaderlessMessage).
+#include <algorithm>
+#include <utility>
+
+#include <fmt/format.h>
+
+#include "core/assert.h"
+#include "core/causality/versioned_commands.h"
+#include "core/causality/wire.h"
+#include "core/leaderless/replica.h"
+#include "core/leaderless/wire.h"
+#include "core/write_codec.h"
+
+namespace replikv::core::leaderless {
+namespace {
+
+// Whether `copy` already holds everything of `merged`: joining it in would change nothing.
+bool holds(const KeyState& copy, const KeyState& merged, ConflictPolicy policy) {
+  KeyState joined = KeyState::join(copy, merged);
+  if (policy == ConflictPolicy::lww) joined.resolve_lww();
+  return joined == copy;
+}
+
+bool contains(const std::vector<NodeId>& nodes, NodeId node) {
+  return std::find(nodes.begin(), nodes.end(), node) != nodes.end();
+}
+
+}  // namespace
+
+// ---- Writes this node coordinates ----
+
+void Leaderless::coordinate(const std::string& key, const Request& request, uint32_t write_replicas,
+                            Origin origin) {
+  ++writes_coordinated_;
+  KeyState copy = load_copy(key);
+  if (std::holds_alternative<DelRequest>(request)) {
+    // A delete is a tombstone whatever this copy holds: another replica may hold the value.
+    const bool existed = copy.render(wall_ms_).has_value();
+    const CausalContext replaces = copy.context;
+    write_and_replicate(key, std::move(copy), replaces, Register{{}, true, {}, 0},
+                        Reply::number(existed ? 1 : 0), write_replicas, origin);
+    return;
+  }
+  // Redis's rules (NX, XX, GET, KEEPTTL, EXPIRE's conditions) run on this node's copy as its
+  // keyspace shows it; what the command wrote becomes the new register.
+  std::vector<std::string> written;
+  keyspace_.observe_writes(&written);
+  Reply answer = keyspace_.execute(request, wall_ms_);
+  keyspace_.observe_writes(nullptr);
+  if (written.empty()) {
+    answer_origin(origin, std::move(answer));
+    return;
+  }
+  REPLIKV_ASSERT(
+      std::all_of(written.begin(), written.end(), [&](const auto& k) { return k == key; }),
+      "a coordinated write changes only its key");
+  const auto record = keyspace_.live_record(key, wall_ms_);
+  Register value;
+  if (record) {
+    value.value = record->value;
+    value.deadline_ms = record->expire_at_ms.value_or(0);
+  } else {
+    value.tombstone = true;  // an expiry in the past deletes
+  }
+  const CausalContext replaces = copy.context;
+  write_and_replicate(key, std::move(copy), replaces, std::move(value), std::move(answer),
+                      write_replicas, origin);
+}
+
+void Leaderless::coordinate_vset(const std::string& key, const CausalContext& context,
+                                 std::string value, TimeMs relative_expiry_ms,
+                                 uint32_t write_replicas, Origin origin) {
+  ++writes_coordinated_;
+  KeyState copy = load_copy(key);
+  Register reg;
+  reg.value = std::move(value);
+  reg.deadline_ms = relative_expiry_ms > 0 ? wall_ms_ + relative_expiry_ms : 0;
+  write_and_replicate(key, std::move(copy), context, std::move(reg), Reply::ok(), write_replicas,
+                      origin);
+}
+
+void Leaderless::write_and_replicate(const std::string& key, KeyState copy,
+                                     const CausalContext& replaces, Register value, Reply answer,
+                                     uint32_t write_replicas, Origin origin) {
+  if (options_.policy == ConflictPolicy::siblings) {
+    size_t kept = 0;
+    for (const auto* sibling : copy.live(wall_ms_))
+      kept += covers(replaces, sibling->first) ? 0 : 1;
+    if (kept + 1 > options_.siblings_max) {
+      ++siblings_refused_;
+      answer_origin(origin, Reply::error(fmt::format(
+                                "CONFLICT key has {} siblings the context does not cover "
+                                "(siblings_max is {}); VGET it and VSET with that context to "
+                                "merge them",
+                                kept, options_.siblings_max)));
+      return;
+    }
+  }
+  // Stamped above what it supersedes, whatever this node's clock says: under lww, what replaces
+  // a register must also be ordered after it.
+  const HlcTimestamp floor = copy.superseded_hlc(replaces);
+  if (clock_.last() < floor) clock_.restore(floor);
+  value.hlc = clock_.now(wall_ms_);
+  const Dot dot{self_, ++counter_};
+  meta_dirty_ = true;
+  copy.write(replaces, dot, std::move(value));
+  if (options_.policy == ConflictPolicy::lww) conflicts_resolved_ += copy.resolve_lww().size();
+  store_copy(key, copy);
+  last_dot_ = dot;
+  last_context_ = replaces;
+
+  const uint64_t id = next_id();
+  Coordination coordination;
+  coordination.key = key;
+  coordination.replicas = replicas_of(key);
+  coordination.needed = write_replicas;
+  coordination.own_ready = last_taken_.next();  // the Ready being built holds this write
+  coordination.reply = std::move(answer);
+  coordination.origin = origin;
+  coordination.deadline_ms = monotonic_ms_ + options_.request_timeout_ms;
+  proto::LeaderlessMessage message;
+  message.set_type(proto::LeaderlessMessage::REPLICATE);
+  message.set_request(id);
+  message.set_key(key);
+  message.set_state(copy.encode());
+  message.set_ack(true);
+  for (const NodeId replica : coordination.replicas) {
+    if (replica != options_.node_id) send(replica, message);
+  }
+  coordination.copy = std::move(copy);
+  coordinations_.emplace(id, std::move(coordination));
+  check_coordination(id);
+}
+
+void Leaderless::check_coordination(uint64_t id) {
+  const auto it = coordinations_.find(id);
+  if (it == coordinations_.end()) return;
+  Coordination& coordination = it->second;
+  const bool enough =
+      coordination.holders.size() >= coordination.needed || options_.mutants.ack_early;
+  if (!coordination.answered && enough) {
+    coordination.answered = true;
+    answer_origin(coordination.origin, coordination.reply);
+  }
+  if (coordination.answered && coordination.holders.size() >= coordination.replicas.size()) {
+    coordinations_.erase(it);
+  }
+}
+
+void Leaderless::answer_origin(const Origin& origin, Reply reply) {
+  if (origin.part != 0) {
+    part_done(origin.part, std::move(reply));
+    return;
+  }
+  proto::LeaderlessMessage message;
+  message.set_type(proto::LeaderlessMessage::FORWARD_REPLY);
+  message.set_request(origin.peer_request);
+  encode_reply(reply, *message.mutable_reply());
+  send(origin.peer, message);
+}
+
+// ---- Reads this node coordinates ----
+
+void Leaderless::start_read(uint64_t part_id, const std::string& key, uint32_t read_replicas) {
+  ++reads_started_;
+  const uint64_t id = next_id();
+  ReadRound round;
+  round.part = part_id;
+  round.key = key;
+  round.replicas = replicas_of(key);
+  round.needed = options_.mutants.read_one ? 1 : read_replicas;
+  round.write_back = options_.w;
+  round.deadline_ms = monotonic_ms_ + options_.request_timeout_ms;
+  proto::LeaderlessMessage message;
+  message.set_type(proto::LeaderlessMessage::READ);
+  message.set_request(id);
+  message.set_key(key);
+  for (const NodeId replica : round.replicas) {
+    if (replica == options_.node_id) {
+      round.copies.emplace(replica, load_copy(key));
+    } else {
+      send(replica, message);
+    }
+  }
+  reads_.emplace(id, std::move(round));
+  check_read(id);
+}
+
+void Leaderless::check_read(uint64_t id) {
+  const auto it = reads_.find(id);
+  if (it == reads_.end()) return;
+  ReadRound& round = it->second;
+  if (!round.merged_ready) {
+    if (round.copies.size() < round.needed) return;
+    KeyState merged;
+    for (const auto& [node, copy] : round.copies) merged = KeyState::join(merged, copy);
+    if (options_.policy == ConflictPolicy::lww) merged.resolve_lww();
+    round.merged = std::move(merged);
+    round.merged_ready = true;
+    for (const auto& [node, copy] : round.copies) {
+      if (holds(copy, round.merged, options_.policy)) round.holders.insert(node);
+    }
+    if (options_.read_repair != ReadRepair::off) {
+      const bool blocking = options_.read_repair == ReadRepair::blocking;
+      proto::LeaderlessMessage message;
+      message.set_type(proto::LeaderlessMessage::REPLICATE);
+      message.set_request(id);
+      message.set_key(round.key);
+      message.set_state(round.merged.encode());
+      message.set_ack(blocking);
+      for (const NodeId replica : round.replicas) {
+        if (round.holders.contains(replica)) continue;
+        // Async repair goes to the replicas heard from that lack it; blocking to every one that
+        // may lack it, until W hold it.
+        if (!blocking && !round.copies.contains(replica)) continue;
+        if (replica == options_.node_id) {
+          join_copy(round.key, round.merged);
+          round.holders.insert(replica);  // (its reply leaves after this Ready is durable)
+          continue;
+        }
+        ++repairs_sent_;
+        round.repairing.insert(replica);
+        send(replica, message);
+      }
+    }
+  }
+  if (!round.answered) {
+    const bool written_back = options_.read_repair != ReadRepair::blocking ||
+                              round.holders.size() >= round.write_back ||
+                              options_.mutants.skip_write_back;
+    if (!written_back) return;
+    round.answered = true;
+    const auto ref = parts_.find(round.part);
+    if (ref != parts_.end()) {
+      const Part& part = operations_.at(ref->second.operation).parts[ref->second.index];
+      part_done(round.part, read_reply(part.request, round.merged));
+    }
+  }
+  if (round.copies.size() == round.replicas.size() &&
+      (options_.read_repair != ReadRepair::blocking ||
+       round.holders.size() >= round.replicas.size() || round.repairing.empty())) {
+    reads_.erase(id);
+  }
+}
+
+// ---- Time outs ----
+
+void Leaderless::expire_timed_out() {
+  for (auto it = coordinations_.begin(); it != coordinations_.end();) {
+    Coordination& coordination = it->second;
+    if (monotonic_ms_ < coordination.deadline_ms) {
+      ++it;
+      continue;
+    }
+    if (!coordination.answered) {
+      ++writes_timed_out_;
+      answer_origin(coordination.origin,
+                    Reply::unknown(fmt::format(
+                        "TIMEOUT only {} of the {} replicas the write waits for acknowledged it "
+                        "in time; it may still take effect",
+                        coordination.holders.size(), coordination.needed)));
+    }
+    it = coordinations_.erase(it);
+  }
+  for (auto it = reads_.begin(); it != reads_.end();) {
+    ReadRound& round = it->second;
+    if (monotonic_ms_ < round.deadline_ms) {
+      ++it;
+      continue;
+    }
+    if (!round.answered) {
+      ++reads_timed_out_;
+      const std::string text =
+          round.merged_ready
+              ? fmt::format(
+                    "TIMEOUT the read's value reached only {} of the {} replicas it must "
+                    "be written back to before it is returned (blocking read repair)",
+                    round.holders.size(), round.write_back)
+              : fmt::format(
+                    "TIMEOUT only {} of the {} replicas the read waits for answered in "
+                    "time",
+                    round.copies.size(), round.needed);
+      part_done(round.part, Reply::unknown(text));
+    }
+    it = reads_.erase(it);
+  }
+  for (auto it = forwards_.begin(); it != forwards_.end();) {
+    if (monotonic_ms_ < it->second) {
+      ++it;
+      continue;
+    }
+    const uint64_t part = it->first;
+    it = forwards_.erase(it);
+    ++writes_timed_out_;
+    part_done(part, Reply::unknown("TIMEOUT the replica coordinating the write did not answer in "
+                                   "time; it may still take effect"));
+  }
+}
+
+// ---- Peers ----
+
+void Leaderless::send(NodeId to, proto::LeaderlessMessage& message) {
+  message.set_from(options_.node_id.value());
+  message.set_incarnation(self_.incarnation);
+  const HlcTimestamp now = clock_.last();
+  message.set_hlc_wall_ms(now.wall_ms);
+  message.set_hlc_logical(now.logical);
+  Message out;
+  out.from = options_.node_id;
+  out.to = to;
+  message.SerializeToString(&out.payload);
+  pending_.messages.push_back(std::move(out));
+}
+
+bool Leaderless::peer_up(NodeId node) const {
+  if (node == options_.node_id) return true;
+  const auto it = peers_.find(node);
+  return it != peers_.end() && it->second.heard &&
+         monotonic_ms_ - it->second.last_heard_ms <= 3 * options_.heartbeat_interval_ms;
+}
+
+void Leaderless::observe_clock(const proto::LeaderlessMessage& message) {
+  const HlcTimestamp remote{message.hlc_wall_ms(), message.hlc_logical()};
+  if (!clock_.observe(remote, wall_ms_)) ++hlc_refused_;
+}
+
+void Leaderless::peer_message(const Message& wire) {
+  proto::LeaderlessMessage message;
+  const auto from = peers_.find(wire.from);
+  if (from == peers_.end() || !message.ParseFromString(wire.payload) ||
+      message.from() != wire.from.value()) {
+    ++malformed_;
+    return;
+  }
+  from->second.heard = true;
+  from->second.last_heard_ms = monotonic_ms_;
+  observe_clock(message);
+  switch (message.type()) {
+    case proto::LeaderlessMessage::STATUS:
+      return;
+    case proto::LeaderlessMessage::FORWARD:
+      receive_forward(message);
+      return;
+    case proto::LeaderlessMessage::FORWARD_REPLY: {
+      auto reply = decode_reply(message.reply());
+      if (!reply) {
+        ++malformed_;
+        return;
+      }
+      if (forwards_.contains(message.request())) part_done(message.request(), std::move(*reply));
+      return;
+    }
+    case proto::LeaderlessMessage::REPLICATE:
+      receive_replicate(message);
+      return;
+    case proto::LeaderlessMessage::REPLICATE_ACK: {
+      if (coordinations_.contains(message.request())) {
+        coordinations_.at(message.request()).holders.insert(wire.from);
+        check_coordination(message.request());
+      } else if (const auto round = reads_.find(message.request()); round != reads_.end()) {
+        round->second.holders.insert(wire.from);
+        round->second.repairing.erase(wire.from);
+        check_read(message.request());
+      }
+      return;
+    }
+    case proto::LeaderlessMessage::READ:
+      receive_read(message);
+      return;
+    case proto::LeaderlessMessage::READ_REPLY: {
+      const auto round = reads_.find(message.request());
+      if (round == reads_.end() || !contains(round->second.replicas, wire.from) ||
+          round->second.copies.contains(wire.from)) {
+        return;  // late, or a duplicate
+      }
+      auto copy = message.state().empty() ? std::optional<KeyState>(KeyState{})
+                                          : KeyState::decode(message.state());
+      if (!copy) {
+        ++malformed_;
+        return;
+      }
+      ReadRound& read = round->second;
+      read.copies.emplace(wire.from, std::move(*copy));
+      if (read.merged_ready) {
+        // A late answer: it counts toward the write-back when it holds the value returned;
+        // otherwise it is repaired (asynchronously: the read has its answer or its repairs).
+        if (holds(read.copies.at(wire.from), read.merged, options_.policy)) {
+          read.holders.insert(wire.from);
+        } else if (options_.read_repair != ReadRepair::off && !read.repairing.contains(wire.from)) {
+          proto::LeaderlessMessage repair;
+          repair.set_type(proto::LeaderlessMessage::REPLICATE);
+          repair.set_request(message.request());
+          repair.set_key(read.key);
+          repair.set_state(read.merged.encode());
+          repair.set_ack(options_.read_repair == ReadRepair::blocking);
+          ++repairs_sent_;
+          read.repairing.insert(wire.from);
+          send(wire.from, repair);
+        }
+      }
+      check_read(message.request());
+      return;
+    }
+    default:
+      ++malformed_;
+      return;
+  }
+}
+
+void Leaderless::receive_forward(const proto::LeaderlessMessage& message) {
+  const Origin origin{0, NodeId(message.from()), message.request()};
+  const std::string& key = message.key();
+  const auto refuse = [&](std::string text) {
+    answer_origin(origin, Reply::error(std::move(text)));
+  };
+  if (!contains(replicas_of(key), options_.node_id)) {
+    refuse(
+        "ERR this node is no replica of the key it was sent (do the nodes agree on the members?)");
+    return;
+  }
+  const uint32_t write_replicas = message.write_quorum();
+  if (write_replicas == 0 || write_replicas > options_.n) {
+    ++malformed_;
+    refuse(fmt::format("ERR W = {} is not between 1 and N = {}", write_replicas, options_.n));
+    return;
+  }
+  if (message.vset()) {
+    coordinate_vset(key, context_of(message.vset_context()), message.vset_value(),
+                    std::max<int64_t>(0, message.vset_expiry_ms()), write_replicas, origin);
+    return;
+  }
+  proto::Write write = message.write();
+  resolve_expiry(write, wall_ms_);
+  const Request request = from_log_write(write);
+  const bool single_key_write = std::visit(
+      Overloaded{[&](const SetRequest& r) { return r.key == key; },
+                 [&](const ExpireRequest& r) { return r.key == key; },
+                 [&](const DelRequest& r) { return r.keys.size() == 1 && r.keys[0] == key; },
+                 [](const auto&) { return false; }},
+      request);
+  if (!single_key_write) {
+    ++malformed_;
+    refuse("ERR a forwarded write names one key: SET, DEL or EXPIRE");
+    return;
+  }
+  coordinate(key, request, write_replicas, origin);
+}
+
+void Leaderless::receive_replicate(const proto::LeaderlessMessage& message) {
+  const auto incoming = KeyState::decode(message.state());
+  if (!incoming) {
+    ++malformed_;
+    return;
+  }
+  join_copy(message.key(), *incoming);
+  if (!message.ack()) return;
+  proto::LeaderlessMessage ack;
+  ack.set_type(proto::LeaderlessMessage::REPLICATE_ACK);
+  ack.set_request(message.request());
+  ack.set_key(message.key());
+  send(NodeId(message.from()), ack);  // (it leaves once the joined copy is durable)
+}
+
+void Leaderless::receive_read(const proto::LeaderlessMessage& message) {
+  proto::LeaderlessMessage reply;
+  reply.set_type(proto::LeaderlessMessage::READ_REPLY);
+  reply.set_request(message.request());
+  reply.set_key(message.key());
+  const KeyState copy = load_copy(message.key());
+  if (!copy.empty()) reply.set_state(copy.encode());
+  send(NodeId(message.from()), reply);
+}
+
+}  // namespace replikv::core::leaderless

@@ -1,0 +1,140 @@
+#include "core/leaderless/key_state.h"
+
+#include <algorithm>
+
+#include "core/assert.h"
+#include "proto/replikv.pb.h"
+
+namespace replikv::core::leaderless {
+
+bool KeyState::deleted() const {
+  return !registers.empty() && std::all_of(registers.begin(), registers.end(),
+                                           [](const auto& e) { return e.second.tombstone; });
+}
+
+void KeyState::write(const CausalContext& replaces, const Dot& dot, Register value) {
+  REPLIKV_ASSERT(!covers(context, dot), "a write's dot is new to the key");
+  std::erase_if(registers, [&](const auto& entry) { return covers(replaces, entry.first); });
+  registers.emplace(dot, std::move(value));
+  context = core::join(context, replaces);
+  auto& slot = context[dot.actor];
+  slot = std::max(slot, dot.counter);
+}
+
+HlcTimestamp KeyState::superseded_hlc(const CausalContext& replaces) const {
+  HlcTimestamp highest;
+  for (const auto& [dot, value] : registers) {
+    if (covers(replaces, dot)) highest = std::max(highest, value.hlc);
+  }
+  return highest;
+}
+
+HlcTimestamp KeyState::highest_hlc() const {
+  HlcTimestamp highest;
+  for (const auto& [dot, value] : registers) highest = std::max(highest, value.hlc);
+  return highest;
+}
+
+std::vector<Dot> KeyState::resolve_lww() { return keep_highest(registers); }
+
+KeyState KeyState::join(const KeyState& a, const KeyState& b) {
+  KeyState out;
+  for (const auto& [dot, value] : a.registers) {
+    const auto other = b.registers.find(dot);
+    if (other != b.registers.end()) {
+      out.registers.emplace(dot,
+                            value.tombstone || !other->second.tombstone ? value : other->second);
+    } else if (!covers(b.context, dot)) {
+      out.registers.emplace(dot, value);
+    }
+  }
+  for (const auto& [dot, value] : b.registers) {
+    if (!a.registers.contains(dot) && !covers(a.context, dot)) out.registers.emplace(dot, value);
+  }
+  out.context = core::join(a.context, b.context);
+  return out;
+}
+
+bool KeyState::includes(const KeyState& other) const {
+  for (const auto& [actor, counter] : other.context) {
+    if (counter_in(context, actor) < counter) return false;
+  }
+  for (const auto& [dot, value] : other.registers) {
+    const auto mine = registers.find(dot);
+    if (mine == registers.end()) {
+      if (!covers(context, dot)) return false;
+      continue;  // superseded here
+    }
+    if (value.tombstone && !mine->second.tombstone) return false;
+  }
+  return true;
+}
+
+const std::pair<const Dot, Register>* KeyState::winner(TimeMs now_ms) const {
+  return highest_live(registers, now_ms);
+}
+
+std::vector<const std::pair<const Dot, Register>*> KeyState::live(TimeMs now_ms) const {
+  return live_registers(registers, now_ms);
+}
+
+std::optional<Rendered> KeyState::render(TimeMs now_ms) const {
+  const auto* best = winner(now_ms);
+  if (best == nullptr) return std::nullopt;
+  // The record lives while any live register does: a sibling may outlive the winner.
+  TimeMs deadline = best->second.deadline_ms;
+  for (const auto* sibling : live(now_ms)) {
+    if (deadline == 0) break;
+    deadline =
+        sibling->second.deadline_ms == 0 ? 0 : std::max(deadline, sibling->second.deadline_ms);
+  }
+  return Rendered{best->second.value, deadline};
+}
+
+size_t KeyState::expire(TimeMs now_ms) { return expire_registers(registers, now_ms); }
+
+std::string KeyState::encode() const {
+  proto::LlKeyState message;
+  for (const auto& [dot, value] : registers) {
+    auto& out = *message.add_registers();
+    out.set_node(dot.actor.node);
+    out.set_incarnation(dot.actor.incarnation);
+    out.set_counter(dot.counter);
+    out.set_hlc_wall_ms(value.hlc.wall_ms);
+    out.set_hlc_logical(value.hlc.logical);
+    out.set_tombstone(value.tombstone);
+    out.set_value(value.value);
+    out.set_deadline_ms(value.deadline_ms);
+  }
+  for (const auto& [actor, counter] : context) {
+    auto& out = *message.add_context();
+    out.set_node(actor.node);
+    out.set_incarnation(actor.incarnation);
+    out.set_counter(counter);
+  }
+  std::string bytes;
+  message.SerializeToString(&bytes);
+  return bytes;
+}
+
+std::optional<KeyState> KeyState::decode(std::string_view bytes) {
+  proto::LlKeyState message;
+  if (!message.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) return std::nullopt;
+  KeyState state;
+  for (const auto& position : message.context()) {
+    if (position.counter() == 0) return std::nullopt;
+    auto& slot = state.context[Actor{position.node(), position.incarnation()}];
+    slot = std::max(slot, position.counter());
+  }
+  for (const auto& in : message.registers()) {
+    const Dot dot{{in.node(), in.incarnation()}, in.counter()};
+    // A register outside its own context, or twice: not a state any replica writes.
+    if (dot.counter == 0 || !covers(state.context, dot)) return std::nullopt;
+    Register value{
+        {in.hlc_wall_ms(), in.hlc_logical()}, in.tombstone(), in.value(), in.deadline_ms()};
+    if (!state.registers.emplace(dot, std::move(value)).second) return std::nullopt;
+  }
+  return state;
+}
+
+}  // namespace replikv::core::leaderless

@@ -1,0 +1,260 @@
+// Leaderless: the replica of the leaderless strategy (docs/leaderless.md). Each key lives on N
+// replicas — the first N distinct members clockwise from the key on a ring of virtual nodes
+// (core/leaderless/ring.h) — and any node takes any request.
+//
+// Writes. A write is coordinated by one of its key's replicas, which issues its dot: the node the
+// client is connected to when it is a replica, otherwise the first replica it hears from (the
+// write is forwarded there, one hop, as Riak forwards to a vnode of the preference list). The
+// coordinator runs Redis's rules on its own copy, writes the new register superseding what that
+// copy has seen (a VSET: what the client's context covers), and sends the key's whole copy to the
+// other replicas, which join it into theirs. It answers once W replicas hold it durably — itself
+// once its write is synced — and `-TIMEOUT … it may still take effect` when the request's time
+// runs out first. DEL always writes a tombstone, whatever the coordinator's copy holds.
+//
+// Reads. The node the client is connected to asks all N replicas for their copies and answers once
+// R replied, from their join (resolved by the conflict policy). Read repair then sends the join to
+// the replicas whose copies lacked some of it: `async`, after answering, or `blocking`, before —
+// until W replicas hold what the read returns (ABD's write-back: a later read that meets any W-set
+// cannot go back to an older version).
+//
+// Storage. A key's copy is its keyspace record's metadata (the record's value is what GET sees
+// there, for SCAN, KEYS and DBSIZE, which list this node's copies); a deleted key's copy is in the
+// meta column. There is no log to replay: the keyspace checkpoints with every Ready.
+//
+// Invariants (asserted): a dot is never issued twice (the counter is persisted with every write
+// and a node that may have lost its writes — fsync "never" — starts as a new incarnation); a
+// copy only grows by joins (includes() holds from the old copy to the new); Ready ids increase.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "core/causality/dot_set.h"
+#include "core/causality/hlc.h"
+#include "core/causality/register.h"
+#include "core/keyspace.h"
+#include "core/leaderless/key_state.h"
+#include "core/leaderless/ring.h"
+#include "core/random.h"
+#include "core/replica.h"
+#include "proto/replikv.pb.h"
+
+namespace replikv::core::leaderless {
+
+enum class ReadRepair : uint8_t { off, async, blocking };
+
+struct Options {
+  NodeId node_id{1};
+  std::vector<NodeId> members;  // every member, this node too
+  uint32_t n = 3;               // replicas per key
+  uint32_t w = 2;               // a write's default replica count
+  uint32_t r = 2;               // a read's default
+  uint32_t vnodes = 64;         // ring tokens per member
+  ConflictPolicy policy = ConflictPolicy::lww;
+  ReadRepair read_repair = ReadRepair::blocking;
+  // A write that would leave a key with more live siblings than this on its coordinator is
+  // refused.
+  uint64_t siblings_max = 32;
+  TimeMs max_clock_offset_ms = 500;
+  TimeMs heartbeat_interval_ms = 100;
+  // How long a request waits for its replicas before -TIMEOUT.
+  TimeMs request_timeout_ms = 1000;
+  uint64_t cache_bytes_max = 64ull << 20;
+  bool fsync_always = true;
+  TimeMs expiry_sweep_interval_ms = 100;
+  uint64_t expiry_sweep_keys_max = 200;
+  // Deliberately broken builds, for tests only (tests/sim/leaderless_test.cc shows the checkers
+  // catch each): a write answered before W replicas hold it; a read answered from fewer than R
+  // copies; a blocking read answered before its write-back; a replica's copy replaced by the one
+  // it is sent rather than joined with it.
+  struct Mutants {
+    bool ack_early = false;
+    bool read_one = false;
+    bool skip_write_back = false;
+    bool replace_copies = false;
+  } mutants;
+};
+
+class Leaderless final : public Replica {
+ public:
+  // `view` must outlive the replica.
+  Leaderless(const StorageView& view, Rng rng, Options options);
+
+  void client_request(ClientRequest request) override;
+  void peer_message(const Message& message) override;
+  using Replica::tick;
+  void tick(TimeMs wall_ms, TimeMs monotonic_ms) override;
+  void persisted(ReadyId ready_id) override;
+  bool take_ready(Ready& out) override;
+  ReplicaStatus status() const override;
+  std::string state_digest() const override;
+  HistoryFields last_write_fields() const override;
+
+  // The key's copy on this node (empty when it holds none).
+  KeyState copy_of(const std::string& key);
+  // The key's replicas, in preference order.
+  std::vector<NodeId> replicas_of(std::string_view key) const;
+  Actor actor() const { return self_; }
+
+ private:
+  // One key's share of a client's request, carried out by the node the client is connected to.
+  struct Part {
+    std::string key;
+    Request request;  // this key's part of the client's request
+    bool write = false;
+    bool done = false;
+    Reply reply;
+  };
+  // A client's request at the node it came to.
+  struct Operation {
+    ClientRequest request;
+    std::vector<Part> parts;
+    size_t remaining = 0;
+    uint32_t write_replicas = 0;  // W for its writes
+    uint32_t read_replicas = 0;   // R for its reads
+  };
+  // Where a coordinated write's answer goes: a part of this node's operation, or the peer that
+  // forwarded it.
+  struct Origin {
+    uint64_t part = 0;  // this node's part id (parts_), or 0
+    NodeId peer{0};
+    uint64_t peer_request = 0;
+  };
+  // A write this node coordinates as a replica of its key.
+  struct Coordination {
+    std::string key;
+    KeyState copy;  // what it sent
+    std::vector<NodeId> replicas;
+    std::set<NodeId> holders;  // replicas that hold `copy` durably
+    uint32_t needed = 0;
+    std::optional<ReadyId> own_ready;  // this node's write is durable once this Ready is
+    Reply reply;
+    bool answered = false;
+    Origin origin;
+    TimeMs deadline_ms = 0;
+  };
+  // A read of one key this node coordinates.
+  struct ReadRound {
+    uint64_t part = 0;
+    std::string key;
+    std::vector<NodeId> replicas;
+    std::map<NodeId, KeyState> copies;  // the replies heard
+    uint32_t needed = 0;                // R
+    uint32_t write_back = 0;            // W: blocking repair makes this many hold `merged`
+    bool merged_ready = false;
+    KeyState merged;
+    std::set<NodeId> holders;  // replicas known to hold `merged` durably
+    std::set<NodeId> repairing;
+    bool answered = false;
+    TimeMs deadline_ms = 0;
+  };
+  struct PartRef {
+    uint64_t operation = 0;
+    size_t index = 0;
+  };
+  struct Peer {
+    NodeId id;
+    bool heard = false;
+    TimeMs last_heard_ms = 0;
+  };
+
+  void load();
+  // The key's copy, and storing it: the record (what GET shows here) with the copy as metadata,
+  // or the tombstone table when nothing shows.
+  KeyState load_copy(const std::string& key);
+  void store_copy(const std::string& key, KeyState copy);
+  // Joins `incoming` into the key's copy; returns whether the copy changed.
+  bool join_copy(const std::string& key, const KeyState& incoming);
+
+  // Client requests at the node they came to.
+  void start_operation(ClientRequest request);
+  void start_part(uint64_t operation_id, size_t index);
+  void part_done(uint64_t part_id, Reply reply);
+  void finish_operation(uint64_t operation_id);
+  void answer(const ClientRequest& request, Reply reply);
+  // The reply of a read part from the reconciled copy.
+  Reply read_reply(const Request& request, const KeyState& copy) const;
+
+  // Writes this node coordinates.
+  void coordinate(const std::string& key, const Request& request, uint32_t write_replicas,
+                  Origin origin);
+  void coordinate_vset(const std::string& key, const CausalContext& context, std::string value,
+                       TimeMs relative_expiry_ms, uint32_t write_replicas, Origin origin);
+  // Writes the register `value` to the key's copy under a new dot, superseding `replaces`, and
+  // sends the copy to the other replicas; answers `answer` once `write_replicas` hold it.
+  void write_and_replicate(const std::string& key, KeyState copy, const CausalContext& replaces,
+                           Register value, Reply answer, uint32_t write_replicas, Origin origin);
+  void check_coordination(uint64_t id);
+  void answer_origin(const Origin& origin, Reply reply);
+
+  // Reads this node coordinates.
+  void start_read(uint64_t part_id, const std::string& key, uint32_t read_replicas);
+  void check_read(uint64_t id);
+
+  // Peers.
+  void receive_forward(const proto::LeaderlessMessage& message);
+  void receive_replicate(const proto::LeaderlessMessage& message);
+  void receive_read(const proto::LeaderlessMessage& message);
+  void send(NodeId to, proto::LeaderlessMessage& message);
+  void observe_clock(const proto::LeaderlessMessage& message);
+  bool peer_up(NodeId node) const;
+
+  void expire_timed_out();
+  void expire_due();
+  uint64_t next_id() { return ++last_id_; }
+
+  Options options_;
+  Rng rng_;
+  const StorageView& view_;
+  HashRing ring_;
+  Keyspace keyspace_;
+  Ready pending_;
+  ReadyId last_taken_;
+  ReadyId durable_;
+  TimeMs wall_ms_ = 0;
+  TimeMs monotonic_ms_ = 0;
+  TimeMs next_heartbeat_ms_ = 0;
+  TimeMs next_sweep_ms_ = 0;
+
+  Actor self_;
+  uint64_t counter_ = 0;  // the last dot issued
+  HybridClock clock_;
+  bool meta_dirty_ = false;  // the counter and the clock go with the next batch
+  std::map<NodeId, Peer> peers_;
+  // Deleted keys' copies (every register a tombstone), kept so that a late copy of what the
+  // delete superseded does not come back.
+  std::map<std::string, KeyState> tombstones_;
+
+  uint64_t last_id_ = 0;  // request ids: drawn at random at start, so a late answer to an id of
+                          // an earlier life of this node matches nothing
+  std::map<uint64_t, Operation> operations_;
+  std::map<uint64_t, PartRef> parts_;
+  std::map<uint64_t, Coordination> coordinations_;
+  std::map<uint64_t, ReadRound> reads_;
+  // Parts this node forwarded to a coordinator, with when it stops waiting for the answer.
+  std::map<uint64_t, TimeMs> forwards_;
+
+  // The last write a client request made (for the simulator's history).
+  std::optional<Dot> last_dot_;
+  std::optional<CausalContext> last_context_;
+
+  // Metrics.
+  uint64_t writes_coordinated_ = 0;
+  uint64_t writes_forwarded_ = 0;
+  uint64_t writes_timed_out_ = 0;
+  uint64_t reads_started_ = 0;
+  uint64_t reads_timed_out_ = 0;
+  uint64_t copies_joined_ = 0;  // copies a peer sent that changed this node's
+  uint64_t repairs_sent_ = 0;
+  uint64_t conflicts_resolved_ = 0;  // registers lww discarded here
+  uint64_t siblings_refused_ = 0;
+  uint64_t hlc_refused_ = 0;
+  uint64_t expired_ = 0;
+  uint64_t malformed_ = 0;
+};
+
+}  // namespace replikv::core::leaderless

@@ -1,0 +1,218 @@
+// The leaderless strategy at the seam (core/strategy.h): its keys, the Options they make, its
+// commands, and what each choice of N, R and W promises.
+#include "core/leaderless/strategy.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "core/assert.h"
+#include "core/causality/versioned_commands.h"
+#include "core/leaderless/replica.h"
+
+namespace replikv::core::leaderless {
+namespace {
+
+uint32_t count(const Settings& settings, std::string_view key) {
+  return static_cast<uint32_t>(settings.number(key));
+}
+
+class LeaderlessStrategy final : public Strategy {
+ public:
+  std::string_view name() const override { return "leaderless"; }
+  std::string_view summary() const override {
+    return "each key on N replicas (consistent hashing); any node takes any request, a write "
+           "answers after W replicas hold it, a read after R answered; read repair";
+  }
+
+  const std::vector<SettingSpec>& setting_specs() const override {
+    static const std::vector<SettingSpec> specs = {
+        cluster_wide(
+            unsigned_setting("n", "replicas per key (default 3; at most the members)", 3, 1, 64)),
+        cluster_wide(unsigned_setting(
+            "w", "replicas a write waits for unless the client asks otherwise (default 2)", 2, 1,
+            64)),
+        cluster_wide(unsigned_setting(
+            "r", "replicas a read waits for unless the client asks otherwise (default 2)", 2, 1,
+            64)),
+        cluster_wide(choice_setting(
+            "conflict",
+            "how concurrent writes to a key are resolved — \"lww\" (default: the later hybrid "
+            "timestamp wins, the other is discarded) or \"siblings\" (both kept: GET shows one, "
+            "VGET every one, VSET merges)",
+            {"lww", "siblings"}, "lww")),
+        cluster_wide(choice_setting(
+            "read_repair",
+            "what a read does with replicas it found behind — \"blocking\" (default: before it "
+            "answers, W replicas hold what it returns, so no later read goes back), \"async\" "
+            "(repairs after answering) or \"off\"",
+            {"blocking", "async", "off"}, "blocking")),
+        cluster_wide(unsigned_setting("vnodes", "tokens per member on the hash ring (default 64)",
+                                      64, 1, 4096)),
+        unsigned_setting("siblings_max",
+                         "a write that would leave a key with more siblings than this on its "
+                         "coordinator is refused (default 32)",
+                         32, 1, 100000),
+        cluster_wide(unsigned_setting(
+            "max_clock_offset_ms",
+            "a peer's timestamp further ahead of this node's clock is not taken by it (counted in "
+            "hlc_refused_total; default 500)",
+            500, 1, 86400000)),
+        unsigned_setting("heartbeat_interval_ms",
+                         "how often a node tells its peers it is up (default 100)", 100, 1, 60000),
+        unsigned_setting("request_timeout_ms",
+                         "how long a request waits for its replicas before -TIMEOUT (default "
+                         "1000)",
+                         1000, 1, 3600000),
+    };
+    return specs;
+  }
+
+  std::optional<std::string> validate(const Settings& settings,
+                                      const NodeContext& node) const override {
+    const uint32_t n = count(settings, "n");
+    if (node.members.size() < 2) {
+      return "peers: leaderless replicates between nodes; give it at least one peer";
+    }
+    if (n > node.members.size()) {
+      return fmt::format("n: {} replicas per key, but the cluster has {} members", n,
+                         node.members.size());
+    }
+    for (const char* key : {"w", "r"}) {
+      if (count(settings, key) > n) {
+        return fmt::format("{}: {} exceeds n = {}, the replicas each key has", key,
+                           count(settings, key), n);
+      }
+    }
+    return std::nullopt;
+  }
+
+  StrategyTraits traits(const Settings& settings) const override {
+    StrategyTraits traits;
+    traits.read_consistencies = {ReadConsistency::replicas};
+    const auto heartbeat = static_cast<TimeMs>(settings.number("heartbeat_interval_ms"));
+    traits.tick_interval_ms = std::max<TimeMs>(1, std::min<TimeMs>(100, heartbeat / 2));
+    traits.lag_known_within_ms = heartbeat;
+    traits.peer_silence_ms_max = heartbeat * 5;
+    traits.fault_kinds = {"disk"};
+    return traits;
+  }
+
+  ReadOptions read_default(const Settings& settings) const override {
+    return {ReadConsistency::replicas, 0, count(settings, "r")};
+  }
+
+  std::optional<std::string> refuse_read(const ReadOptions& read,
+                                         const Settings& settings) const override {
+    if (read.consistency == ReadConsistency::cluster_default) return std::nullopt;
+    if (read.consistency != ReadConsistency::replicas) {
+      return "leaderless reads name how many replicas answer: one, quorum, all or a number up "
+             "to n";
+    }
+    const uint32_t n = count(settings, "n");
+    if (resolve_replica_count(read.replicas, n) > n) {
+      return fmt::format("R = {} exceeds n = {}, the replicas each key has", read.replicas, n);
+    }
+    return std::nullopt;
+  }
+
+  std::optional<std::string> refuse_write_replicas(uint32_t replicas,
+                                                   const Settings& settings) const override {
+    const uint32_t n = count(settings, "n");
+    if (resolve_replica_count(replicas, n) > n) {
+      return fmt::format("W = {} exceeds n = {}, the replicas each key has", replicas, n);
+    }
+    return std::nullopt;
+  }
+
+  // Final reads see every sibling (VGET).
+  std::vector<std::string> final_read_arguments(const std::string& key) const override {
+    return {"VGET", key};
+  }
+  std::optional<std::vector<std::string>> read_values(const Reply& reply) const override {
+    return vget_values(reply);
+  }
+  std::optional<std::string> read_context(const Reply& reply) const override {
+    return vget_context(reply);
+  }
+  std::vector<std::string> context_write_arguments(const std::string& key,
+                                                   const std::string& context,
+                                                   const std::string& value) const override {
+    return {"VSET", key, context, value};
+  }
+
+  std::vector<std::string> history_checks(const Settings&) const override {
+    return {"linearizable", "lost-writes", "stale-reads", "convergence"};
+  }
+
+  const std::vector<CommandSpec>& commands() const override { return versioned_command_specs(); }
+  std::variant<Request, Reply> parse_command(
+      const CommandSpec& spec, std::span<const std::string_view> argv) const override {
+    return parse_versioned_command(spec, argv);
+  }
+
+  std::unique_ptr<Replica> make_replica(const StorageView& storage, Rng rng,
+                                        const NodeContext& node,
+                                        const Settings& settings) const override {
+    return std::make_unique<Leaderless>(storage, rng, make_options(node, settings));
+  }
+
+  std::vector<ChaosPreset> chaos_presets() const override {
+    return {
+        {"quorum-2-2",
+         {{"n", "3"}, {"w", "2"}, {"r", "2"}},
+         5,
+         "quorum",
+         "leaderless: N = 3 of 5 nodes, W = R = 2 (R + W > N), blocking read repair"},
+        {"quorum-1-1",
+         {{"n", "3"}, {"w", "1"}, {"r", "1"}, {"read_repair", "async"}},
+         5,
+         "one",
+         "leaderless: N = 3 of 5 nodes, W = R = 1 (fast; reads may miss writes)"},
+    };
+  }
+
+  std::vector<std::string> expected_violations(const Settings&,
+                                               const RunConditions&) const override {
+    // Measured, not promised, until the strategy's own quorum checker judges its runs: reads of
+    // concurrent writes (siblings, lww's discards) are not linearizable, and R + W <= N misses
+    // writes.
+    return {"linearizable", "lost-writes", "stale-reads", "convergence"};
+  }
+
+  void simulation_settings(Settings& settings, const SimulationContext&) const override {
+    const auto error = settings.set("heartbeat_interval_ms", "50");
+    REPLIKV_ASSERT(!error, "a simulation default fits its rule");
+    const auto timeout = settings.set("request_timeout_ms", "300");
+    REPLIKV_ASSERT(!timeout, "a simulation default fits its rule");
+  }
+};
+
+}  // namespace
+
+Options make_options(const NodeContext& node, const Settings& settings) {
+  Options options;
+  options.node_id = node.node;
+  options.members = node.members;
+  options.n = count(settings, "n");
+  options.w = count(settings, "w");
+  options.r = count(settings, "r");
+  options.vnodes = count(settings, "vnodes");
+  options.policy =
+      settings.text("conflict") == "siblings" ? ConflictPolicy::siblings : ConflictPolicy::lww;
+  const std::string repair = settings.text("read_repair");
+  options.read_repair = repair == "blocking" ? ReadRepair::blocking
+                        : repair == "async"  ? ReadRepair::async
+                                             : ReadRepair::off;
+  options.siblings_max = settings.number("siblings_max");
+  options.max_clock_offset_ms = static_cast<TimeMs>(settings.number("max_clock_offset_ms"));
+  options.heartbeat_interval_ms = static_cast<TimeMs>(settings.number("heartbeat_interval_ms"));
+  options.request_timeout_ms = static_cast<TimeMs>(settings.number("request_timeout_ms"));
+  options.cache_bytes_max = node.cache_bytes_max;
+  options.fsync_always = node.fsync_always;
+  return options;
+}
+
+std::unique_ptr<Strategy> make_strategy() { return std::make_unique<LeaderlessStrategy>(); }
+
+}  // namespace replikv::core::leaderless
