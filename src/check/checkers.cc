@@ -6,6 +6,7 @@
 #include "check/anomalies.h"
 #include "check/causality.h"
 #include "check/linearizability.h"
+#include "check/quorum.h"
 
 namespace replikv::check {
 namespace {
@@ -32,6 +33,9 @@ std::vector<HistoryChecker> builtin() {
       {"lww-discards",
        "last-writer-wins keeps one value per key and discards exactly the writes the nodes count",
        check_lww_discards},
+      {"quorum-reads",
+       "every read sees the writes and reads answered before it whose quorums it meets",
+       check_quorum_reads},
   };
 }
 

@@ -1,6 +1,8 @@
 // The leaderless strategy in the simulator, under every fault: fixed seeds and both conflict
 // policies, 5 nodes with N = 3; and the mutants its counters and checkers must catch.
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -28,18 +30,117 @@ SimOptions leaderless_run(uint64_t seed, const char* conflict) {
 // 2 × N, a read about 2 × N plus its repairs).
 constexpr uint64_t messages_per_operation_max = 100;
 
-// Every fault (kill, pause, partition, drop, dup, skew, disk loss): the runs finish, their
-// invariants hold, and clients are answered — most of them OK.
+const check::CheckResult* find(const SimResult& result, std::string_view checker) {
+  for (const auto& check : result.checks) {
+    if (check.checker == checker) return &check;
+  }
+  return nullptr;
+}
+
+double figure(const check::CheckResult& check, const char* name) {
+  const auto it = check.figures.find(name);
+  return it == check.figures.end() ? -1 : it->second;
+}
+
+// Every fault (kill, pause, partition, drop, dup, skew, disk loss): the runs pass — every read
+// saw what was answered before it wherever their quorums meet (quorum-reads) — and clients are
+// answered, most of them OK. The seeds judge many reads against writes and reads before them.
 TEST(Leaderless, FixedSeeds) {
+  double constraints = 0;
   for (const char* conflict : {"lww", "siblings"}) {
-    for (const uint64_t seed : std::vector<uint64_t>{1, 2, 3, 4}) {
+    for (const uint64_t seed : std::vector<uint64_t>{1, 2, 3, 4, 5, 6}) {
       const SimOptions options = leaderless_run(seed, conflict);
       const SimResult result = run_simulation(options);
       ASSERT_FALSE(result.failed()) << report(result, options);
+      const auto* quorum = find(result, "quorum-reads");
+      ASSERT_NE(quorum, nullptr);
+      EXPECT_EQ(quorum->verdict, check::Verdict::valid) << report(result, options);
+      EXPECT_EQ(figure(*quorum, "unreadable"), 0) << report(result, options);
+      constraints += figure(*quorum, "constraints");
       EXPECT_GT(result.stats.ok, result.stats.invoked / 2) << report(result, options);
       EXPECT_LT(result.stats.messages_sent, messages_per_operation_max * options.ops);
     }
   }
+  EXPECT_GT(constraints, 10000);
+}
+
+// The same rule under every strict choice of W and R (R + W > N), with the crowded workload the
+// mutants below are caught with: the unbroken replica passes it.
+TEST(Leaderless, EveryStrictQuorumChoicePasses) {
+  for (const auto& [w, r] :
+       std::vector<std::pair<const char*, const char*>>{{"2", "2"}, {"3", "1"}, {"1", "3"}}) {
+    for (uint64_t seed = 1; seed <= 6; ++seed) {
+      SimOptions options = leaderless_run(seed, seed % 2 == 0 ? "lww" : "siblings");
+      options.settings["w"] = w;
+      options.settings["r"] = r;
+      options.keys = 2;
+      options.clients = 16;
+      const SimResult result = run_simulation(options);
+      ASSERT_FALSE(result.failed()) << report(result, options);
+      EXPECT_EQ(find(result, "quorum-reads")->verdict, check::Verdict::valid)
+          << report(result, options);
+    }
+  }
+}
+
+// A broken replica's run, built over the strategy's own options with one mutant switched on.
+SimOptions mutant_run(uint64_t seed, const char* conflict,
+                      void (*mutate)(core::leaderless::Options&), const char* w, const char* r) {
+  SimOptions options = leaderless_run(seed, conflict);
+  options.settings["w"] = w;
+  options.settings["r"] = r;
+  const core::Strategy* strategy = core::find_strategy("leaderless");
+  options.make_replica = [strategy, conflict, mutate, seed, w, r](const core::StorageView& storage,
+                                                                  const core::NodeContext& context,
+                                                                  core::Rng rng) {
+    core::Settings settings = strategy->default_settings();
+    strategy->simulation_settings(settings, {seed, static_cast<int>(context.node.value()),
+                                             static_cast<int>(context.members.size()), 200});
+    EXPECT_FALSE(settings.set("conflict", conflict));
+    EXPECT_FALSE(settings.set("w", w));
+    EXPECT_FALSE(settings.set("r", r));
+    core::leaderless::Options replica_options = core::leaderless::make_options(context, settings);
+    mutate(replica_options);
+    return std::make_unique<core::leaderless::Leaderless>(storage, rng, replica_options);
+  };
+  return options;
+}
+
+// In how many of `seeds` runs quorum-reads finds the mutant, with these W and R.
+int caught(void (*mutate)(core::leaderless::Options&), const char* w = "2", const char* r = "2",
+           uint64_t seeds = 20) {
+  int runs = 0;
+  for (uint64_t seed = 1; seed <= seeds; ++seed) {
+    SimOptions options = mutant_run(seed, "lww", mutate, w, r);
+    // Few keys, many clients: reads follow writes of their key closely, inside the window a
+    // broken quorum leaves open.
+    options.keys = 2;
+    options.clients = 16;
+    const SimResult result = run_simulation(options);
+    const auto* check = find(result, "quorum-reads");
+    if (check != nullptr && check->verdict == check::Verdict::invalid) ++runs;
+  }
+  return runs;
+}
+
+TEST(Leaderless, AWriteAnsweredBeforeWReplicasHoldItIsCaught) {
+  EXPECT_GE(caught([](core::leaderless::Options& o) { o.mutants.ack_early = true; }), 5);
+}
+
+TEST(Leaderless, AReadAnsweredFromFewerThanRCopiesIsCaught) {
+  EXPECT_GE(caught([](core::leaderless::Options& o) { o.mutants.read_one = true; }), 5);
+}
+
+// W = 3, R = 1: a read that finds a write still travelling (on its own node's copy, say) must
+// make every replica hold it before it answers; a read on another replica right after it must
+// not go back.
+TEST(Leaderless, ABlockingReadAnsweredBeforeItsWriteBackIsCaught) {
+  EXPECT_GE(
+      caught([](core::leaderless::Options& o) { o.mutants.skip_write_back = true; }, "3", "1"), 5);
+}
+
+TEST(Leaderless, ACopyReplacedRatherThanJoinedIsCaught) {
+  EXPECT_GE(caught([](core::leaderless::Options& o) { o.mutants.replace_copies = true; }), 3);
 }
 
 }  // namespace

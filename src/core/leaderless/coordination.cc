@@ -102,6 +102,7 @@ void Leaderless::write_and_replicate(const std::string& key, KeyState copy,
   const HlcTimestamp floor = copy.superseded_hlc(replaces);
   if (clock_.last() < floor) clock_.restore(floor);
   value.hlc = clock_.now(wall_ms_);
+  const HlcTimestamp stamp = value.hlc;
   const Dot dot{self_, ++counter_};
   meta_dirty_ = true;
   copy.write(replaces, dot, std::move(value));
@@ -117,6 +118,7 @@ void Leaderless::write_and_replicate(const std::string& key, KeyState copy,
   coordination.needed = write_replicas;
   coordination.own_ready = last_taken_.next();  // the Ready being built holds this write
   coordination.reply = std::move(answer);
+  coordination.position = encode_write_position({dot, stamp, write_replicas, options_.n});
   coordination.origin = origin;
   coordination.deadline_ms = monotonic_ms_ + options_.request_timeout_ms;
   proto::LeaderlessMessage message;
@@ -141,22 +143,24 @@ void Leaderless::check_coordination(uint64_t id) {
       coordination.holders.size() >= coordination.needed || options_.mutants.ack_early;
   if (!coordination.answered && enough) {
     coordination.answered = true;
-    answer_origin(coordination.origin, coordination.reply);
+    answer_origin(coordination.origin, coordination.reply, coordination.position);
   }
   if (coordination.answered && coordination.holders.size() >= coordination.replicas.size()) {
     coordinations_.erase(it);
   }
 }
 
-void Leaderless::answer_origin(const Origin& origin, Reply reply) {
+void Leaderless::answer_origin(const Origin& origin, Reply reply,
+                               std::optional<SessionPosition> position) {
   if (origin.part != 0) {
-    part_done(origin.part, std::move(reply));
+    part_done(origin.part, std::move(reply), std::move(position));
     return;
   }
   proto::LeaderlessMessage message;
   message.set_type(proto::LeaderlessMessage::FORWARD_REPLY);
   message.set_request(origin.peer_request);
   encode_reply(reply, *message.mutable_reply());
+  if (position) message.set_position(position->bytes);
   send(origin.peer, message);
 }
 
@@ -169,6 +173,7 @@ void Leaderless::start_read(uint64_t part_id, const std::string& key, uint32_t r
   round.part = part_id;
   round.key = key;
   round.replicas = replicas_of(key);
+  round.asked = read_replicas;
   round.needed = options_.mutants.read_one ? 1 : read_replicas;
   round.write_back = options_.w;
   round.deadline_ms = monotonic_ms_ + options_.request_timeout_ms;
@@ -226,15 +231,20 @@ void Leaderless::check_read(uint64_t id) {
     }
   }
   if (!round.answered) {
-    const bool written_back = options_.read_repair != ReadRepair::blocking ||
-                              round.holders.size() >= round.write_back ||
-                              options_.mutants.skip_write_back;
-    if (!written_back) return;
+    const bool may_answer = options_.read_repair != ReadRepair::blocking ||
+                            round.holders.size() >= round.write_back ||
+                            options_.mutants.skip_write_back;
+    if (!may_answer) return;
     round.answered = true;
     const auto ref = parts_.find(round.part);
     if (ref != parts_.end()) {
       const Part& part = operations_.at(ref->second.operation).parts[ref->second.index];
-      part_done(round.part, read_reply(part.request, round.merged));
+      // (What the read claims: the mutants break the claim, not the record of it.)
+      const uint32_t written_back =
+          options_.read_repair == ReadRepair::blocking ? round.write_back : 0;
+      part_done(
+          round.part, read_reply(part.request, round.merged),
+          encode_read_position({round.merged.context, round.asked, written_back, options_.n}));
     }
   }
   if (round.copies.size() == round.replicas.size() &&
@@ -348,7 +358,11 @@ void Leaderless::peer_message(const Message& wire) {
         ++malformed_;
         return;
       }
-      if (forwards_.contains(message.request())) part_done(message.request(), std::move(*reply));
+      std::optional<SessionPosition> position;
+      if (!message.position().empty()) position = SessionPosition{message.position()};
+      if (forwards_.contains(message.request())) {
+        part_done(message.request(), std::move(*reply), std::move(position));
+      }
       return;
     }
     case proto::LeaderlessMessage::REPLICATE:

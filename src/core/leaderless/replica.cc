@@ -334,7 +334,7 @@ void Leaderless::start_part(uint64_t operation_id, size_t index) {
                     monotonic_ms_ + options_.request_timeout_ms + options_.heartbeat_interval_ms);
 }
 
-void Leaderless::part_done(uint64_t part_id, Reply reply) {
+void Leaderless::part_done(uint64_t part_id, Reply reply, std::optional<SessionPosition> position) {
   const auto ref = parts_.find(part_id);
   if (ref == parts_.end()) return;  // answered already (timed out)
   const auto [operation_id, index] = ref->second;
@@ -345,6 +345,7 @@ void Leaderless::part_done(uint64_t part_id, Reply reply) {
   REPLIKV_ASSERT(!part.done, "a part is answered once");
   part.done = true;
   part.reply = std::move(reply);
+  part.position = std::move(position);
   if (--operation.remaining == 0) finish_operation(operation_id);
 }
 
@@ -380,7 +381,13 @@ void Leaderless::finish_operation(uint64_t operation_id) {
   } else {
     answer = std::move(operation.parts.front().reply);
   }
-  this->answer(operation.request, std::move(answer));
+  // One key's request carries where it stands, for the history: the write's dot, what the read
+  // saw (position.h).
+  std::optional<SessionPosition> written, read_at;
+  if (operation.parts.size() == 1 && failed == nullptr) {
+    (operation.parts.front().write ? written : read_at) = operation.parts.front().position;
+  }
+  this->answer(operation.request, std::move(answer), std::move(written), std::move(read_at));
 }
 
 Reply Leaderless::read_reply(const Request& request, const KeyState& copy) const {
@@ -408,11 +415,15 @@ Reply Leaderless::read_reply(const Request& request, const KeyState& copy) const
       request);
 }
 
-void Leaderless::answer(const ClientRequest& request, Reply reply) {
+void Leaderless::answer(const ClientRequest& request, Reply reply,
+                        std::optional<SessionPosition> written,
+                        std::optional<SessionPosition> read_at) {
   ClientReply out;
   out.connection = request.connection;
   out.sequence = request.sequence;
   out.reply = std::move(reply);
+  out.written = std::move(written);
+  out.read_at = std::move(read_at);
   pending_.replies.push_back(std::move(out));
 }
 

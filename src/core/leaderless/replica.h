@@ -38,6 +38,7 @@
 #include "core/causality/register.h"
 #include "core/keyspace.h"
 #include "core/leaderless/key_state.h"
+#include "core/leaderless/position.h"
 #include "core/leaderless/ring.h"
 #include "core/random.h"
 #include "core/replica.h"
@@ -108,6 +109,7 @@ class Leaderless final : public Replica {
     bool write = false;
     bool done = false;
     Reply reply;
+    std::optional<SessionPosition> position;  // what the history records of it (position.h)
   };
   // A client's request at the node it came to.
   struct Operation {
@@ -133,6 +135,7 @@ class Leaderless final : public Replica {
     uint32_t needed = 0;
     std::optional<ReadyId> own_ready;  // this node's write is durable once this Ready is
     Reply reply;
+    SessionPosition position;  // the write's, for its reply
     bool answered = false;
     Origin origin;
     TimeMs deadline_ms = 0;
@@ -143,7 +146,8 @@ class Leaderless final : public Replica {
     std::string key;
     std::vector<NodeId> replicas;
     std::map<NodeId, KeyState> copies;  // the replies heard
-    uint32_t needed = 0;                // R
+    uint32_t asked = 0;                 // R
+    uint32_t needed = 0;                // the copies it waits for: R
     uint32_t write_back = 0;            // W: blocking repair makes this many hold `merged`
     bool merged_ready = false;
     KeyState merged;
@@ -173,9 +177,12 @@ class Leaderless final : public Replica {
   // Client requests at the node they came to.
   void start_operation(ClientRequest request);
   void start_part(uint64_t operation_id, size_t index);
-  void part_done(uint64_t part_id, Reply reply);
+  void part_done(uint64_t part_id, Reply reply,
+                 std::optional<SessionPosition> position = std::nullopt);
   void finish_operation(uint64_t operation_id);
-  void answer(const ClientRequest& request, Reply reply);
+  void answer(const ClientRequest& request, Reply reply,
+              std::optional<SessionPosition> written = std::nullopt,
+              std::optional<SessionPosition> read_at = std::nullopt);
   // The reply of a read part from the reconciled copy.
   Reply read_reply(const Request& request, const KeyState& copy) const;
 
@@ -189,7 +196,8 @@ class Leaderless final : public Replica {
   void write_and_replicate(const std::string& key, KeyState copy, const CausalContext& replaces,
                            Register value, Reply answer, uint32_t write_replicas, Origin origin);
   void check_coordination(uint64_t id);
-  void answer_origin(const Origin& origin, Reply reply);
+  void answer_origin(const Origin& origin, Reply reply,
+                     std::optional<SessionPosition> position = std::nullopt);
 
   // Reads this node coordinates.
   void start_read(uint64_t part_id, const std::string& key, uint32_t read_replicas);

@@ -1,0 +1,176 @@
+#include "check/quorum.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cstdlib>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+namespace replikv::check {
+namespace {
+
+// A version vector: actor ("node.incarnation") → counter.
+using Vector = std::map<std::string, uint64_t, std::less<>>;
+
+std::optional<std::string_view> string_field(const Operation& op, std::string_view name) {
+  const auto it = op.fields.find(name);
+  if (it == op.fields.end() || it->second.size() < 2 || it->second.front() != '"' ||
+      it->second.back() != '"') {
+    return std::nullopt;
+  }
+  return std::string_view(it->second).substr(1, it->second.size() - 2);
+}
+
+std::optional<uint64_t> number_field(const Operation& op, std::string_view name) {
+  const auto it = op.fields.find(name);
+  if (it == op.fields.end()) return std::nullopt;
+  uint64_t value = 0;
+  const auto [end, error] =
+      std::from_chars(it->second.data(), it->second.data() + it->second.size(), value);
+  if (error != std::errc() || end != it->second.data() + it->second.size()) return std::nullopt;
+  return value;
+}
+
+// "1.0000abcd:3,2.0000beef:7" ("-": empty), or nullopt.
+std::optional<Vector> parse_vector(std::string_view text) {
+  Vector out;
+  if (text == "-") return out;
+  while (!text.empty()) {
+    const size_t comma = text.find(',');
+    const std::string_view item = text.substr(0, comma);
+    text = comma == std::string_view::npos ? std::string_view() : text.substr(comma + 1);
+    const size_t colon = item.rfind(':');
+    if (colon == std::string_view::npos) return std::nullopt;
+    uint64_t counter = 0;
+    const std::string_view number = item.substr(colon + 1);
+    const auto [end, error] =
+        std::from_chars(number.data(), number.data() + number.size(), counter);
+    if (error != std::errc() || end != number.data() + number.size()) return std::nullopt;
+    auto& slot = out[std::string(item.substr(0, colon))];
+    slot = std::max(slot, counter);
+  }
+  return out;
+}
+
+// An answered operation a later read must have seen (when their quorums meet).
+struct Known {
+  const Operation* op = nullptr;
+  Vector vector;        // a write's dot, or what a read saw
+  uint64_t quorum = 0;  // the replicas that held it when it was answered
+  uint64_t n = 0;
+};
+
+struct Read {
+  const Operation* op = nullptr;
+  Vector seen;
+  uint64_t asked = 0;
+  uint64_t n = 0;
+};
+
+}  // namespace
+
+CheckResult check_quorum_reads(const History& history) {
+  CheckResult result;
+  result.checker = "quorum-reads";
+  std::map<std::string, std::vector<Known>> known;  // by key, in completion order (sorted below)
+  std::map<std::string, std::vector<Read>> reads;   // by key
+  uint64_t unreadable = 0;
+  for (const auto& op : history.operations) {
+    if (op.outcome != Outcome::ok) continue;
+    const auto n = number_field(op, "n");
+    if (!n) continue;
+    if (op.f == Function::read) {
+      const auto seen_text = string_field(op, "seen");
+      const auto asked = number_field(op, "asked");
+      const auto written_back = number_field(op, "written_back");
+      auto seen = seen_text ? parse_vector(*seen_text) : std::nullopt;
+      if (!seen || !asked || !written_back) {
+        ++unreadable;
+        continue;
+      }
+      reads[op.key].push_back({&op, *seen, *asked, *n});
+      if (*written_back > 0) known[op.key].push_back({&op, std::move(*seen), *written_back, *n});
+    } else {
+      const auto dot_text = string_field(op, "dot");
+      const auto acks = number_field(op, "acks");
+      auto dot = dot_text ? parse_vector(*dot_text) : std::nullopt;
+      if (!dot || dot->size() != 1 || !acks) {
+        ++unreadable;
+        continue;
+      }
+      known[op.key].push_back({&op, std::move(*dot), *acks, *n});
+    }
+  }
+  std::vector<int64_t> wipes;
+  for (const auto& event : history.nemesis) {
+    if (event.what.starts_with("wipe ")) wipes.push_back(event.time_ns);
+  }
+  const auto wiped_between = [&](int64_t from_ns, int64_t to_ns) {
+    return std::any_of(wipes.begin(), wipes.end(),
+                       [&](int64_t t) { return t > from_ns && t < to_ns; });
+  };
+
+  uint64_t judged = 0, constraints = 0, missed = 0, excused = 0;
+  for (auto& [key, key_reads] : reads) {
+    auto& key_known = known[key];
+    std::sort(key_known.begin(), key_known.end(),
+              [](const Known& a, const Known& b) { return a.op->complete_ns < b.op->complete_ns; });
+    std::sort(key_reads.begin(), key_reads.end(),
+              [](const Read& a, const Read& b) { return a.op->invoke_ns < b.op->invoke_ns; });
+    // A sweep in time: per quorum size, per actor, the highest counter answered so far and the
+    // operation that carried it.
+    std::map<uint64_t, std::map<std::string, std::pair<uint64_t, const Known*>, std::less<>>>
+        answered;
+    size_t next = 0;
+    for (const Read& read : key_reads) {
+      while (next < key_known.size() && key_known[next].op->complete_ns < read.op->invoke_ns) {
+        const Known& item = key_known[next++];
+        auto& slots = answered[item.quorum];
+        for (const auto& [actor, counter] : item.vector) {
+          auto& slot = slots[actor];
+          if (counter > slot.first) slot = {counter, &item};
+        }
+      }
+      ++judged;
+      for (const auto& [quorum, slots] : answered) {
+        if (quorum + read.asked <= read.n) continue;  // the quorums need not meet
+        for (const auto& [actor, slot] : slots) {
+          ++constraints;
+          const auto seen = read.seen.find(actor);
+          if (seen != read.seen.end() && seen->second >= slot.first) continue;
+          const Known& before = *slot.second;
+          if (wiped_between(before.op->invoke_ns, read.op->invoke_ns)) {
+            ++excused;
+            continue;
+          }
+          ++missed;
+          add_detail(result,
+                     fmt::format("key {}: the read of line {} (asked {} of {}) missed {}:{}, which "
+                                 "the {} of line {} had made {} replicas hold before it began",
+                                 key, read.op->line, read.asked, read.n, actor, slot.first,
+                                 before.op->f == Function::read ? "read" : "write", before.op->line,
+                                 before.quorum));
+        }
+      }
+    }
+  }
+  if (missed > 0) result.verdict = Verdict::invalid;
+  result.figures = {{"judged", static_cast<double>(judged)},
+                    {"constraints", static_cast<double>(constraints)},
+                    {"missed", static_cast<double>(missed)},
+                    {"excused_disk_loss", static_cast<double>(excused)},
+                    {"unreadable", static_cast<double>(unreadable)}};
+  result.summary =
+      judged == 0 ? std::string("no reads with quorum positions: nothing to judge")
+                  : fmt::format(
+                        "{} reads judged against {} earlier answers whose quorums they meet: {} "
+                        "missed ({} more after a disk loss, excused)",
+                        judged, constraints, missed, excused);
+  return result;
+}
+
+}  // namespace replikv::check

@@ -1,0 +1,23 @@
+// The leaderless strategy's promise, judged from a history: with strict quorums, every read sees
+// every write acknowledged before it began — and, with blocking read repair, every version a read
+// returned before it began.
+#pragma once
+
+#include "check/history.h"
+#include "check/verdict.h"
+
+namespace replikv::check {
+
+// quorum-reads. Each answered operation on a key records where it stands (core/leaderless/
+// position.h): a write its dot ("dot") and the replicas that held it when it was answered
+// ("acks"); a read the causal context of every write its answer reflects ("seen"), the replicas it
+// asked ("asked") and those that held what it returned when it answered ("written_back"); both the
+// key's replica count ("n"). A read R must have seen every write W of its key answered before R
+// began when acks(W) + asked(R) > n — the two quorums meet in a replica that held W — and every
+// earlier read R' when written_back(R') + asked(R) > n. "Seen" means R's context covers W's dot
+// (R returned W, or a version that superseded it, or, under lww, one that beat it). A miss after a
+// node lost its disk in between (a "wipe" nemesis event: what W had on it is gone) is counted
+// apart and excused (a wipe after W began: it may have taken the copy W had made).
+CheckResult check_quorum_reads(const History& history);
+
+}  // namespace replikv::check

@@ -1,0 +1,61 @@
+#include "core/leaderless/position.h"
+
+#include <string_view>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "core/causality/context_text.h"
+
+namespace replikv::core::leaderless {
+namespace {
+
+std::vector<std::string_view> split(std::string_view text) {
+  std::vector<std::string_view> out;
+  while (true) {
+    const size_t bar = text.find('|');
+    out.push_back(text.substr(0, bar));
+    if (bar == std::string_view::npos) return out;
+    text.remove_prefix(bar + 1);
+  }
+}
+
+bool is_number(std::string_view text) {
+  return !text.empty() && text.size() <= 10 &&
+         text.find_first_not_of("0123456789") == std::string_view::npos;
+}
+
+std::string quoted(std::string_view text) { return fmt::format("\"{}\"", text); }
+
+}  // namespace
+
+SessionPosition encode_write_position(const WritePosition& p) {
+  return SessionPosition{fmt::format("w|{}|{}|{}|{}", context_text({{p.dot.actor, p.dot.counter}}),
+                                     p.hlc.text(), p.replicas, p.n)};
+}
+
+SessionPosition encode_read_position(const ReadPosition& p) {
+  return SessionPosition{
+      fmt::format("r|{}|{}|{}|{}", context_text(p.seen), p.replicas, p.written_back, p.n)};
+}
+
+HistoryFields position_fields(const SessionPosition& position) {
+  const auto parts = split(position.bytes);
+  if (parts.size() != 5 || !is_number(parts[3]) || !is_number(parts[4])) return {};
+  if (!parse_context_text(parts[1])) return {};
+  if (parts[0] == "w") {
+    return {{"dot", quoted(parts[1])},
+            {"hlc", quoted(parts[2])},
+            {"acks", std::string(parts[3])},
+            {"n", std::string(parts[4])}};
+  }
+  if (parts[0] == "r" && is_number(parts[2])) {
+    return {{"seen", quoted(parts[1])},
+            {"asked", std::string(parts[2])},
+            {"written_back", std::string(parts[3])},
+            {"n", std::string(parts[4])}};
+  }
+  return {};
+}
+
+}  // namespace replikv::core::leaderless

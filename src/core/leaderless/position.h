@@ -1,0 +1,42 @@
+// Where a leaderless request stands, as its reply carries it to the client's node and the
+// simulator's history records it (Strategy::history_fields; the quorum-reads checker reads it):
+// a write's dot and timestamp with the replicas it waited for, a read's context — every write its
+// answer reflects — with the replicas it asked and wrote back to. Leaderless has no sessions: no
+// client sends these back.
+//
+// Bytes: "w|<dot>|<hlc>|<w>|<n>" or "r|<context>|<r>|<written back>|<n>", the dot and the
+// context in core/causality/context_text.h's form.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+
+#include "core/causality/dot_set.h"
+#include "core/causality/hlc.h"
+#include "core/replica.h"
+#include "core/session.h"
+
+namespace replikv::core::leaderless {
+
+struct WritePosition {
+  Dot dot;
+  HlcTimestamp hlc;
+  uint32_t replicas = 0;  // W: the replicas that held it when it was answered
+  uint32_t n = 0;
+};
+
+struct ReadPosition {
+  CausalContext seen;
+  uint32_t replicas = 0;      // R: the replicas whose copies it joined
+  uint32_t written_back = 0;  // the replicas that held what it returned when it was answered
+                              // (blocking read repair: W; 0 otherwise)
+  uint32_t n = 0;
+};
+
+SessionPosition encode_write_position(const WritePosition& position);
+SessionPosition encode_read_position(const ReadPosition& position);
+// The history's fields of a position: "dot", "hlc", "acks", "n" for a write; "seen", "asked",
+// "written_back", "n" for a read. Empty for bytes that are no position.
+HistoryFields position_fields(const SessionPosition& position);
+
+}  // namespace replikv::core::leaderless
