@@ -3,6 +3,7 @@
 #include "sim/simulation.h"
 
 #include <fmt/compile.h>
+#include <algorithm>
 
 namespace replikv::sim::detail {
 
@@ -191,11 +192,25 @@ void Simulation::on_reply(int client_index, uint64_t sequence, const core::Reply
   }
 }
 
-// Raft reads go at every consistency: the cluster's default (linearizable, or at the leader under
-// async), session, bounded (a bound of a few heartbeat intervals, or a tight one that is often
-// refused), and eventual. The checkers hold each to its promise.
+// Leaderless reads go at the cluster's R, one, quorum and all. Raft reads go at every consistency:
+// the cluster's default (linearizable, or at the leader under async), session, bounded (a bound of
+// a few heartbeat intervals, or a tight one that is often refused), and eventual. The checkers hold
+// each to its promise.
 void Simulation::choose_consistency(PendingOp& op) {
   const uint64_t pick = rng_.below(100);
+  const auto& offered = traits_.read_consistencies;
+  if (std::find(offered.begin(), offered.end(), core::ReadConsistency::replicas) != offered.end()) {
+    // Leaderless reads name how many replicas answer: the cluster's R, one, a majority, all.
+    if (pick < 40) {
+      op.read = {};
+      op.consistency = core::to_string(strategy_->read_default(settings_));
+      return;
+    }
+    const uint32_t counts[] = {1, core::replicas_majority, core::replicas_all};
+    op.read = {core::ReadConsistency::replicas, 0, counts[(pick - 40) / 20]};
+    op.consistency = core::to_string(op.read);
+    return;
+  }
   if (pick < 40) {
     op.read = {};
     op.consistency = core::to_string(strategy_->read_default(settings_));
