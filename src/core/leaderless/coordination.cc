@@ -121,12 +121,8 @@ void Leaderless::write_and_replicate(const std::string& key, KeyState copy,
   coordination.position = encode_write_position({dot, stamp, write_replicas, options_.n});
   coordination.origin = origin;
   coordination.deadline_ms = monotonic_ms_ + options_.request_timeout_ms;
-  proto::LeaderlessMessage message;
-  message.set_type(proto::LeaderlessMessage::REPLICATE);
-  message.set_request(id);
-  message.set_key(key);
-  message.set_state(copy.encode());
-  message.set_ack(true);
+  coordination.resend_ms = monotonic_ms_ + options_.heartbeat_interval_ms;
+  proto::LeaderlessMessage message = replicate_message(id, key, copy, true);
   for (const NodeId replica : coordination.replicas) {
     if (replica != options_.node_id) send(replica, message);
   }
@@ -161,6 +157,9 @@ void Leaderless::answer_origin(const Origin& origin, Reply reply,
   message.set_request(origin.peer_request);
   encode_reply(reply, *message.mutable_reply());
   if (position) message.set_position(position->bytes);
+  if (const auto it = forwarded_.find({origin.peer, origin.peer_request}); it != forwarded_.end()) {
+    it->second.answer.emplace(std::move(reply), std::move(position));
+  }
   send(origin.peer, message);
 }
 
@@ -177,6 +176,7 @@ void Leaderless::start_read(uint64_t part_id, const std::string& key, uint32_t r
   round.needed = options_.mutants.read_one ? 1 : read_replicas;
   round.write_back = options_.w;
   round.deadline_ms = monotonic_ms_ + options_.request_timeout_ms;
+  round.resend_ms = monotonic_ms_ + options_.heartbeat_interval_ms;
   proto::LeaderlessMessage message;
   message.set_type(proto::LeaderlessMessage::READ);
   message.set_request(id);
@@ -208,12 +208,7 @@ void Leaderless::check_read(uint64_t id) {
     }
     if (options_.read_repair != ReadRepair::off) {
       const bool blocking = options_.read_repair == ReadRepair::blocking;
-      proto::LeaderlessMessage message;
-      message.set_type(proto::LeaderlessMessage::REPLICATE);
-      message.set_request(id);
-      message.set_key(round.key);
-      message.set_state(round.merged.encode());
-      message.set_ack(blocking);
+      proto::LeaderlessMessage message = replicate_message(id, round.key, round.merged, blocking);
       for (const NodeId replica : round.replicas) {
         if (round.holders.contains(replica)) continue;
         // Async repair goes to the replicas heard from that lack it; blocking to every one that
@@ -256,6 +251,71 @@ void Leaderless::check_read(uint64_t id) {
 
 // ---- Time outs ----
 
+proto::LeaderlessMessage Leaderless::replicate_message(uint64_t request, const std::string& key,
+                                                       const KeyState& copy, bool ack) const {
+  proto::LeaderlessMessage message;
+  message.set_type(proto::LeaderlessMessage::REPLICATE);
+  message.set_request(request);
+  message.set_key(key);
+  message.set_state(copy.encode());
+  message.set_ack(ack);
+  return message;
+}
+
+void Leaderless::resend_unanswered() {
+  const TimeMs next = monotonic_ms_ + options_.heartbeat_interval_ms;
+  for (auto& [id, forward] : forwards_) {
+    if (monotonic_ms_ < forward.resend_ms) continue;
+    forward.resend_ms = next;
+    if (!peer_up(forward.target)) {
+      for (const NodeId replica : forward.replicas) {
+        if (replica != forward.target && peer_up(replica)) {
+          forward.target = replica;
+          break;
+        }
+      }
+    }
+    ++resends_;
+    send(forward.target, forward.message);
+  }
+  for (auto& [id, coordination] : coordinations_) {
+    if (monotonic_ms_ < coordination.resend_ms) continue;
+    coordination.resend_ms = next;
+    proto::LeaderlessMessage message =
+        replicate_message(id, coordination.key, coordination.copy, true);
+    for (const NodeId replica : coordination.replicas) {
+      if (replica != options_.node_id && !coordination.holders.contains(replica)) {
+        ++resends_;
+        send(replica, message);
+      }
+    }
+  }
+  for (auto& [id, round] : reads_) {
+    if (monotonic_ms_ < round.resend_ms) continue;
+    round.resend_ms = next;
+    if (!round.merged_ready) {
+      proto::LeaderlessMessage message;
+      message.set_type(proto::LeaderlessMessage::READ);
+      message.set_request(id);
+      message.set_key(round.key);
+      for (const NodeId replica : round.replicas) {
+        if (!round.copies.contains(replica)) {
+          ++resends_;
+          send(replica, message);
+        }
+      }
+    } else if (!round.answered && options_.read_repair == ReadRepair::blocking) {
+      proto::LeaderlessMessage message = replicate_message(id, round.key, round.merged, true);
+      for (const NodeId replica : round.replicas) {
+        if (replica != options_.node_id && !round.holders.contains(replica)) {
+          ++resends_;
+          send(replica, message);
+        }
+      }
+    }
+  }
+}
+
 void Leaderless::expire_timed_out() {
   for (auto it = coordinations_.begin(); it != coordinations_.end();) {
     Coordination& coordination = it->second;
@@ -296,7 +356,7 @@ void Leaderless::expire_timed_out() {
     it = reads_.erase(it);
   }
   for (auto it = forwards_.begin(); it != forwards_.end();) {
-    if (monotonic_ms_ < it->second) {
+    if (monotonic_ms_ < it->second.deadline_ms) {
       ++it;
       continue;
     }
@@ -306,6 +366,9 @@ void Leaderless::expire_timed_out() {
     part_done(part, Reply::unknown("TIMEOUT the replica coordinating the write did not answer in "
                                    "time; it may still take effect"));
   }
+  std::erase_if(forwarded_, [&](const auto& entry) {
+    return monotonic_ms_ - entry.second.since_ms > 2 * options_.request_timeout_ms;
+  });
 }
 
 // ---- Peers ----
@@ -402,12 +465,9 @@ void Leaderless::peer_message(const Message& wire) {
         if (holds(read.copies.at(wire.from), read.merged, options_.policy)) {
           read.holders.insert(wire.from);
         } else if (options_.read_repair != ReadRepair::off && !read.repairing.contains(wire.from)) {
-          proto::LeaderlessMessage repair;
-          repair.set_type(proto::LeaderlessMessage::REPLICATE);
-          repair.set_request(message.request());
-          repair.set_key(read.key);
-          repair.set_state(read.merged.encode());
-          repair.set_ack(options_.read_repair == ReadRepair::blocking);
+          proto::LeaderlessMessage repair =
+              replicate_message(message.request(), read.key, read.merged,
+                                options_.read_repair == ReadRepair::blocking);
           ++repairs_sent_;
           read.repairing.insert(wire.from);
           send(wire.from, repair);
@@ -424,6 +484,16 @@ void Leaderless::peer_message(const Message& wire) {
 
 void Leaderless::receive_forward(const proto::LeaderlessMessage& message) {
   const Origin origin{0, NodeId(message.from()), message.request()};
+  // A repeat (the peer heard no answer in a heartbeat): answered again once there is an answer.
+  const auto [seen, first] =
+      forwarded_.try_emplace({origin.peer, origin.peer_request}, Forwarded{{}, monotonic_ms_});
+  if (!first) {
+    if (seen->second.answer) {
+      auto [reply, position] = *seen->second.answer;
+      answer_origin(origin, std::move(reply), std::move(position));
+    }
+    return;
+  }
   const std::string& key = message.key();
   const auto refuse = [&](std::string text) {
     answer_origin(origin, Reply::error(std::move(text)));

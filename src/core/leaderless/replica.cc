@@ -330,8 +330,10 @@ void Leaderless::start_part(uint64_t operation_id, size_t index) {
   send(target, message);
   // The node the client came to times the forward out itself, a little after the coordinator
   // would: the coordinator's answer says more (how many replicas acknowledged).
-  forwards_.emplace(part_id,
-                    monotonic_ms_ + options_.request_timeout_ms + options_.heartbeat_interval_ms);
+  forwards_.emplace(
+      part_id, Forward{replicas, target, std::move(message),
+                       monotonic_ms_ + options_.request_timeout_ms + options_.heartbeat_interval_ms,
+                       monotonic_ms_ + options_.heartbeat_interval_ms});
 }
 
 void Leaderless::part_done(uint64_t part_id, Reply reply, std::optional<SessionPosition> position) {
@@ -441,6 +443,7 @@ void Leaderless::tick(TimeMs wall_ms, TimeMs monotonic_ms) {
     }
   }
   expire_timed_out();
+  resend_unanswered();
   if (wall_ms_ >= next_sweep_ms_) {
     next_sweep_ms_ = wall_ms_ + options_.expiry_sweep_interval_ms;
     expire_due();
@@ -526,6 +529,10 @@ ReplicaStatus Leaderless::status() const {
                   "reads answered -TIMEOUT: fewer than R replicas answered (or, with blocking "
                   "repair, fewer than W took the write-back) in time",
                   reads_timed_out_);
+  metrics.counter("resends",
+                  "copies and read requests sent again to replicas that had not answered in a "
+                  "heartbeat interval (a message lost, a connection not yet up)",
+                  resends_);
   metrics.counter("copies_joined", "copies a peer sent that changed this node's", copies_joined_);
   metrics.counter("read_repairs", "copies sent to replicas a read found behind", repairs_sent_);
   metrics.counter("conflicts_resolved", "concurrent registers lww discarded on this node",

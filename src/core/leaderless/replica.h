@@ -139,6 +139,7 @@ class Leaderless final : public Replica {
     bool answered = false;
     Origin origin;
     TimeMs deadline_ms = 0;
+    TimeMs resend_ms = 0;  // when the replicas that have not acknowledged are sent it again
   };
   // A read of one key this node coordinates.
   struct ReadRound {
@@ -155,6 +156,7 @@ class Leaderless final : public Replica {
     std::set<NodeId> repairing;
     bool answered = false;
     TimeMs deadline_ms = 0;
+    TimeMs resend_ms = 0;  // when the replicas it still waits for are asked again
   };
   struct PartRef {
     uint64_t operation = 0;
@@ -212,6 +214,11 @@ class Leaderless final : public Replica {
   bool peer_up(NodeId node) const;
 
   void expire_timed_out();
+  // Asks again what a lost message may have left unanswered: copies from replicas that have not
+  // acknowledged a write or a write-back, and copies a read still waits for.
+  void resend_unanswered();
+  proto::LeaderlessMessage replicate_message(uint64_t request, const std::string& key,
+                                             const KeyState& copy, bool ack) const;
   void expire_due();
   uint64_t next_id() { return ++last_id_; }
 
@@ -243,8 +250,26 @@ class Leaderless final : public Replica {
   std::map<uint64_t, PartRef> parts_;
   std::map<uint64_t, Coordination> coordinations_;
   std::map<uint64_t, ReadRound> reads_;
-  // Parts this node forwarded to a coordinator, with when it stops waiting for the answer.
-  std::map<uint64_t, TimeMs> forwards_;
+  // Parts this node forwarded to a coordinator: the message (sent again every heartbeat until
+  // answered — the coordinator answers a repeat once — to another replica once the target seems
+  // down: then the write may be coordinated twice, the same value under two dots), and when it
+  // stops waiting.
+  struct Forward {
+    std::vector<NodeId> replicas;  // the key's
+    NodeId target;
+    proto::LeaderlessMessage message;
+    TimeMs deadline_ms = 0;
+    TimeMs resend_ms = 0;
+  };
+  std::map<uint64_t, Forward> forwards_;
+  // Writes peers forwarded to this node, by (peer, its request id): nullopt while coordinated,
+  // then the answer — a repeated FORWARD is answered again, never coordinated twice (a VSET
+  // would become two siblings). Kept for twice the request timeout.
+  struct Forwarded {
+    std::optional<std::pair<Reply, std::optional<SessionPosition>>> answer;
+    TimeMs since_ms = 0;
+  };
+  std::map<std::pair<NodeId, uint64_t>, Forwarded> forwarded_;
 
   // The last write a client request made (for the simulator's history).
   std::optional<Dot> last_dot_;
@@ -256,6 +281,7 @@ class Leaderless final : public Replica {
   uint64_t writes_timed_out_ = 0;
   uint64_t reads_started_ = 0;
   uint64_t reads_timed_out_ = 0;
+  uint64_t resends_ = 0;
   uint64_t copies_joined_ = 0;  // copies a peer sent that changed this node's
   uint64_t repairs_sent_ = 0;
   uint64_t conflicts_resolved_ = 0;  // registers lww discarded here

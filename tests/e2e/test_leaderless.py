@@ -1,0 +1,151 @@
+"""Five real nodes with strategy "leaderless" (N = 3, W = R = 2), started by `replikv cluster`, on
+loopback.
+
+What a user relies on so far: any node takes any request and every node reads what another
+wrote; the replica counts of CONSISTENCY / READ and WCONSISTENCY are taken, and refused past N;
+with one node killed (kill -9) writes at W = 2 and reads at R = 2 go on from every node left, and
+a write that cannot reach W replicas is answered -TIMEOUT, never OK; siblings come back through
+VGET and merge with VSET; what the strategy does not offer (INCR, CAS, WAIT) is refused with a
+clear error.
+"""
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import unittest
+
+import redis
+
+from harness import BINARY, HOST, free_cluster_base, wait_until
+
+NODES = 5
+
+
+class LeaderlessCluster:
+    def __init__(self, *settings):
+        self.dir = tempfile.mkdtemp(prefix="replikv-leaderless-")
+        self.base = free_cluster_base(NODES)
+        self.settings = [arg for setting in settings for arg in ("--set", setting)]
+
+    def cli(self, *args):
+        result = subprocess.run([BINARY, "cluster", *args, "--dir", self.dir], capture_output=True, text=True,
+                                timeout=120)
+        if result.returncode != 0:
+            raise AssertionError(f"replikv cluster {' '.join(args)} exited {result.returncode}:\n"
+                                 f"{result.stdout}\n{result.stderr}")
+        return result
+
+    def start(self):
+        self.cli("start", "--nodes", str(NODES), "--port", str(self.base), "--strategy", "leaderless",
+                 "--set", "n=3", "--set", "w=2", "--set", "r=2", "--set", "request_timeout_ms=2000",
+                 *self.settings)
+        return self
+
+    def client(self, node):
+        return redis.Redis(host=HOST, port=self.base + node - 1, socket_timeout=15)
+
+    def kill(self, node):
+        with open(os.path.join(self.dir, f"n{node}", "replikv.pid")) as f:
+            os.kill(int(f.read()), signal.SIGKILL)
+
+    def stop(self):
+        subprocess.run([BINARY, "cluster", "stop", "--dir", self.dir], capture_output=True, timeout=120)
+        for node in range(1, NODES + 1):
+            try:
+                self.kill(node)
+            except (OSError, ValueError):
+                pass
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class LeaderlessTest(unittest.TestCase):
+    def setUp(self):
+        self.cluster = LeaderlessCluster().start()
+
+    def tearDown(self):
+        self.cluster.stop()
+
+    def test_any_node_takes_any_request(self):
+        keys = [f"key{i}" for i in range(40)]
+        for i, key in enumerate(keys):
+            self.assertTrue(self.cluster.client(i % NODES + 1).set(key, f"v{i}"))
+        for node in range(1, NODES + 1):
+            values = self.cluster.client(node).mget(keys)
+            self.assertEqual(values, [f"v{i}".encode() for i in range(len(keys))])
+        c = self.cluster.client(2)
+        self.assertEqual(c.delete("key0", "key1", "missing"), 2)
+        self.assertEqual(self.cluster.client(4).exists("key0", "key1", "key2"), 1)
+        self.assertTrue(c.set("ttl", "x", px=60000))
+        self.assertGreater(self.cluster.client(5).pttl("ttl"), 50000)
+
+    def test_replica_counts_are_per_connection_and_bounded_by_n(self):
+        c = self.cluster.client(1)
+        self.assertEqual(c.execute_command("WCONSISTENCY"), b"default")
+        self.assertTrue(c.execute_command("WCONSISTENCY", "all"))
+        self.assertEqual(c.execute_command("WCONSISTENCY"), b"all")
+        self.assertTrue(c.set("k", "v"))
+        self.assertTrue(c.execute_command("CONSISTENCY", "one"))
+        self.assertEqual(c.get("k"), b"v")
+        self.assertEqual(c.execute_command("READ", "all", "GET", "k"), b"v")
+        for command in (("WCONSISTENCY", "4"), ("CONSISTENCY", "4"), ("READ", "5", "GET", "k")):
+            with self.assertRaises(redis.ResponseError) as raised:
+                c.execute_command(*command)
+            self.assertIn("exceeds n = 3", str(raised.exception))
+        with self.assertRaises(redis.ResponseError) as raised:
+            c.execute_command("CONSISTENCY", "session")
+        self.assertIn("one, quorum, all", str(raised.exception))
+
+    def test_one_node_down_writes_and_reads_go_on(self):
+        self.cluster.kill(3)
+        survivors = [1, 2, 4, 5]
+        for i in range(60):
+            self.assertTrue(self.cluster.client(survivors[i % 4]).set(f"d{i}", str(i)))
+        for node in survivors:
+            self.assertEqual(self.cluster.client(node).mget([f"d{i}" for i in range(60)]),
+                             [str(i).encode() for i in range(60)])
+        # W = all cannot be met for a key node 3 holds a replica of: -TIMEOUT, not OK.
+        c = self.cluster.client(1)
+        c.execute_command("WCONSISTENCY", "all")
+        timeouts = 0
+        for i in range(40):  # 3 of 5 keys have a replica on node 3
+            try:
+                c.set(f"all{i}", "x")
+            except redis.ResponseError as error:
+                self.assertIn("TIMEOUT", str(error))
+                self.assertIn("may still take effect", str(error))
+                timeouts += 1
+                break
+        self.assertGreater(timeouts, 0)
+
+    def test_siblings_merge_with_vset(self):
+        self.cluster.stop()
+        self.cluster = LeaderlessCluster("conflict=siblings").start()
+        c = self.cluster.client(1)
+        c.set("s", "first")
+        context, values = c.execute_command("VGET", "s")
+        self.assertEqual(values, [b"first"])
+        # Two writes from the same stale context: siblings.
+        self.assertTrue(c.execute_command("VSET", "s", context, "left"))
+        self.assertTrue(self.cluster.client(4).execute_command("VSET", "s", context, "right"))
+        context, values = wait_until(lambda: self.cluster.client(2).execute_command("VGET", "s"), 10,
+                                     "VGET s")
+        self.assertEqual(sorted(values), [b"left", b"right"])
+        self.assertTrue(self.cluster.client(5).execute_command("VSET", "s", context, "merged"))
+        for node in range(1, NODES + 1):
+            self.assertEqual(self.cluster.client(node).execute_command("VGET", "s")[1], [b"merged"])
+
+    def test_what_it_does_not_offer_is_refused_clearly(self):
+        c = self.cluster.client(1)
+        for command, words in ((("INCR", "n"), "counters are not offered"),
+                               (("CAS", "k", "a", "b"), "CAS needs consensus"),
+                               (("WAIT", "1", "100"), "WAIT is not offered"),
+                               (("VSET", "k", "not-a-context", "v"), "not a causal context")):
+            with self.assertRaises(redis.ResponseError) as raised:
+                c.execute_command(*command)
+            self.assertIn(words, str(raised.exception))
+        self.assertEqual(c.ping(), True)
+
+
+if __name__ == "__main__":
+    unittest.main()
