@@ -146,6 +146,21 @@ class LeaderlessTest(unittest.TestCase):
             self.assertIn(words, str(raised.exception))
         self.assertEqual(c.ping(), True)
 
+    def test_hostile_contexts_leave_every_node_up(self):
+        c = self.cluster.client(1)
+        c.set("h", "1")
+        context, _ = c.execute_command("VGET", "h")
+        actor = context.decode().split(",")[0].rsplit(":", 1)[0]
+        # A counter of 0, and one far ahead of anything its node wrote.
+        self.assertTrue(c.execute_command("VSET", "h", f"{actor}:0", "zero"))
+        self.assertTrue(c.execute_command("VSET", "h", f"{actor}:1000000000000", "ahead"))
+        for node in range(1, NODES + 1):
+            client = self.cluster.client(node)
+            self.assertTrue(client.set("h", f"after{node}"))
+            self.assertEqual(client.get("h"), f"after{node}".encode())
+        for node in range(1, NODES + 1):
+            self.assertEqual(self.cluster.client(node).ping(), True)
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -47,10 +47,9 @@ void step(World& world, std::vector<std::vector<CausalContext>>& seen_contexts) 
       replaces = history[*rc::gen::inRange<size_t>(0, history.size())];
     }
     const Dot dot{world.actors[replica], ++world.counters[replica]};
-    // Timestamps as a coordinator stamps them: above what the write supersedes, else anything.
+    // Timestamps as a coordinator stamps them: above every write the copy has seen.
     HlcTimestamp stamp{*rc::gen::inRange<int64_t>(1, 50), 0};
-    const HlcTimestamp floor = copy.superseded_hlc(replaces);
-    if (stamp <= floor) stamp = successor(floor);
+    if (stamp <= copy.seen_hlc) stamp = successor(copy.seen_hlc);
     const bool tombstone = *rc::gen::inRange(0, 5) == 0;
     Register value{stamp, tombstone, tombstone ? "" : "v" + std::to_string(world.writes.size()), 0};
     copy.write(replaces, dot, value);

@@ -44,6 +44,7 @@ std::optional<CausalContext> parse_context_text(std::string_view text) {
     const auto incarnation = parse_number<uint32_t>(item.substr(dot + 1, colon - dot - 1), 16);
     const auto counter = parse_number<uint64_t>(item.substr(colon + 1));
     if (!node || !incarnation || !counter) return std::nullopt;
+    if (*counter == 0) continue;  // names no write
     auto& slot = context[Actor{*node, *incarnation}];
     slot = std::max(slot, *counter);
   }

@@ -13,6 +13,7 @@ inline CausalContext context_of(
     const google::protobuf::RepeatedPtrField<proto::MlPosition>& positions) {
   CausalContext out;
   for (const auto& position : positions) {
+    if (position.counter() == 0) continue;  // names no write
     auto& slot = out[Actor{position.node(), position.incarnation()}];
     slot = std::max(slot, position.counter());
   }

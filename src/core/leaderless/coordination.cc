@@ -73,10 +73,21 @@ void Leaderless::coordinate_vset(const std::string& key, const CausalContext& co
                                  uint32_t write_replicas, Origin origin) {
   ++writes_coordinated_;
   KeyState copy = load_copy(key);
+  // The client's context supersedes at most what this copy has seen: a write it names that has
+  // not reached this replica stays beside the new value as a sibling (extra siblings are safe; a
+  // context forged far ahead would otherwise swallow writes not yet made).
+  CausalContext replaces;
+  for (const auto& [actor, counter] : context) {
+    const uint64_t capped = std::min(counter, counter_in(copy.context, actor));
+    if (capped > 0) replaces[actor] = capped;
+  }
   Register reg;
   reg.value = std::move(value);
-  reg.deadline_ms = relative_expiry_ms > 0 ? wall_ms_ + relative_expiry_ms : 0;
-  write_and_replicate(key, std::move(copy), context, std::move(reg), Reply::ok(), write_replicas,
+  if (relative_expiry_ms > 0) {
+    reg.deadline_ms =
+        relative_expiry_ms > INT64_MAX - wall_ms_ ? INT64_MAX : wall_ms_ + relative_expiry_ms;
+  }
+  write_and_replicate(key, std::move(copy), replaces, std::move(reg), Reply::ok(), write_replicas,
                       origin);
 }
 
@@ -97,13 +108,23 @@ void Leaderless::write_and_replicate(const std::string& key, KeyState copy,
       return;
     }
   }
-  // Stamped above what it supersedes, whatever this node's clock says: under lww, what replaces
-  // a register must also be ordered after it.
-  const HlcTimestamp floor = copy.superseded_hlc(replaces);
-  if (clock_.last() < floor) clock_.restore(floor);
+  // Stamped above every write the copy has seen, whatever this node's clock says: under lww, what
+  // replaces a register must also be ordered after it on every copy. (A timestamp further ahead
+  // of this node's clock than max_clock_offset_ms is counted, not taken into the clock.)
   value.hlc = clock_.now(wall_ms_);
+  if (value.hlc <= copy.seen_hlc) {
+    if (copy.seen_hlc.wall_ms > wall_ms_ + options_.max_clock_offset_ms) ++hlc_refused_;
+    value.hlc = successor(copy.seen_hlc);
+  }
   const HlcTimestamp stamp = value.hlc;
-  const Dot dot{self_, ++counter_};
+  // A dot this copy has not seen: a context that named this node's writes beyond its counter (a
+  // forged VSET before the cap below, or a peer's) is skipped past, never reused.
+  Dot dot{self_, ++counter_};
+  if (!copy.fresh(dot)) {
+    ++dots_skipped_;
+    counter_ = counter_in(copy.context, self_) + 1;
+    dot.counter = counter_;
+  }
   meta_dirty_ = true;
   copy.write(replaces, dot, std::move(value));
   if (options_.policy == ConflictPolicy::lww) conflicts_resolved_ += copy.resolve_lww().size();

@@ -1,6 +1,7 @@
 #include "core/leaderless/key_state.h"
 
 #include <algorithm>
+#include <tuple>
 
 #include "core/assert.h"
 #include "proto/replikv.pb.h"
@@ -15,18 +16,11 @@ bool KeyState::deleted() const {
 void KeyState::write(const CausalContext& replaces, const Dot& dot, Register value) {
   REPLIKV_ASSERT(!covers(context, dot), "a write's dot is new to the key");
   std::erase_if(registers, [&](const auto& entry) { return covers(replaces, entry.first); });
+  seen_hlc = std::max(seen_hlc, value.hlc);
   registers.emplace(dot, std::move(value));
   context = core::join(context, replaces);
   auto& slot = context[dot.actor];
   slot = std::max(slot, dot.counter);
-}
-
-HlcTimestamp KeyState::superseded_hlc(const CausalContext& replaces) const {
-  HlcTimestamp highest;
-  for (const auto& [dot, value] : registers) {
-    if (covers(replaces, dot)) highest = std::max(highest, value.hlc);
-  }
-  return highest;
 }
 
 HlcTimestamp KeyState::highest_hlc() const {
@@ -42,8 +36,14 @@ KeyState KeyState::join(const KeyState& a, const KeyState& b) {
   for (const auto& [dot, value] : a.registers) {
     const auto other = b.registers.find(dot);
     if (other != b.registers.end()) {
-      out.registers.emplace(dot,
-                            value.tombstone || !other->second.tombstone ? value : other->second);
+      // (Two registers under one dot: an expiry made one a tombstone — it wins — or a dot
+      // issued twice, which no replica does; the choice is still the same on either side.)
+      const Register& theirs = other->second;
+      const bool take_mine = value.tombstone != theirs.tombstone
+                                 ? value.tombstone
+                                 : std::tie(value.hlc, value.value, value.deadline_ms) >=
+                                       std::tie(theirs.hlc, theirs.value, theirs.deadline_ms);
+      out.registers.emplace(dot, take_mine ? value : theirs);
     } else if (!covers(b.context, dot)) {
       out.registers.emplace(dot, value);
     }
@@ -52,10 +52,12 @@ KeyState KeyState::join(const KeyState& a, const KeyState& b) {
     if (!a.registers.contains(dot) && !covers(a.context, dot)) out.registers.emplace(dot, value);
   }
   out.context = core::join(a.context, b.context);
+  out.seen_hlc = std::max(a.seen_hlc, b.seen_hlc);
   return out;
 }
 
 bool KeyState::includes(const KeyState& other) const {
+  if (seen_hlc < other.seen_hlc) return false;
   for (const auto& [actor, counter] : other.context) {
     if (counter_in(context, actor) < counter) return false;
   }
@@ -106,6 +108,8 @@ std::string KeyState::encode() const {
     out.set_value(value.value);
     out.set_deadline_ms(value.deadline_ms);
   }
+  message.set_seen_hlc_wall_ms(seen_hlc.wall_ms);
+  message.set_seen_hlc_logical(seen_hlc.logical);
   for (const auto& [actor, counter] : context) {
     auto& out = *message.add_context();
     out.set_node(actor.node);
@@ -121,6 +125,7 @@ std::optional<KeyState> KeyState::decode(std::string_view bytes) {
   proto::LlKeyState message;
   if (!message.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) return std::nullopt;
   KeyState state;
+  state.seen_hlc = {message.seen_hlc_wall_ms(), message.seen_hlc_logical()};
   for (const auto& position : message.context()) {
     if (position.counter() == 0) return std::nullopt;
     auto& slot = state.context[Actor{position.node(), position.incarnation()}];
@@ -132,6 +137,7 @@ std::optional<KeyState> KeyState::decode(std::string_view bytes) {
     if (dot.counter == 0 || !covers(state.context, dot)) return std::nullopt;
     Register value{
         {in.hlc_wall_ms(), in.hlc_logical()}, in.tombstone(), in.value(), in.deadline_ms()};
+    if (value.hlc > state.seen_hlc) return std::nullopt;  // seen_hlc is above every register
     if (!state.registers.emplace(dot, std::move(value)).second) return std::nullopt;
   }
   return state;

@@ -49,16 +49,20 @@ struct Rendered {
 struct KeyState {
   std::map<Dot, Register> registers;
   CausalContext context;  // covers every register's dot and every dot they superseded
+  // The highest timestamp of any write this copy has seen, superseded or discarded ones too: a
+  // write is stamped above it, so that under lww what supersedes a register is also ordered after
+  // it — on every copy, whatever registers each still holds — and joins stay order-free.
+  HlcTimestamp seen_hlc;
 
   bool empty() const { return registers.empty() && context.empty(); }
   // Registers that are tombstones only: a deleted key (nothing to GET, something to remember).
   bool deleted() const;
 
-  // A write under `dot` that had seen `replaces`.
+  // Whether `dot` may be written here: no dot this copy has seen (a node whose counter a forged
+  // context ran ahead of skips past it: it issues a dot above counter_in(context, its actor)).
+  bool fresh(const Dot& dot) const { return !covers(context, dot); }
+  // A write under `dot` (fresh) that had seen `replaces`.
   void write(const CausalContext& replaces, const Dot& dot, Register value);
-  // The highest timestamp among the registers `replaces` covers (zero when none): a write is
-  // stamped above it, so that what supersedes a register is also ordered after it under lww.
-  HlcTimestamp superseded_hlc(const CausalContext& replaces) const;
   // The highest timestamp of any register (zero when none).
   HlcTimestamp highest_hlc() const;
   // lww: keeps the highest register; returns the dots of the others.

@@ -533,6 +533,10 @@ ReplicaStatus Leaderless::status() const {
                   "copies and read requests sent again to replicas that had not answered in a "
                   "heartbeat interval (a message lost, a connection not yet up)",
                   resends_);
+  metrics.counter("dots_skipped",
+                  "dot counters skipped because a copy had seen this node's counter further on "
+                  "(a context naming writes this node never made)",
+                  dots_skipped_);
   metrics.counter("copies_joined", "copies a peer sent that changed this node's", copies_joined_);
   metrics.counter("read_repairs", "copies sent to replicas a read found behind", repairs_sent_);
   metrics.counter("conflicts_resolved", "concurrent registers lww discarded on this node",

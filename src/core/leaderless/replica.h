@@ -282,6 +282,7 @@ class Leaderless final : public Replica {
   uint64_t reads_started_ = 0;
   uint64_t reads_timed_out_ = 0;
   uint64_t resends_ = 0;
+  uint64_t dots_skipped_ = 0;   // counters a context had run ahead of
   uint64_t copies_joined_ = 0;  // copies a peer sent that changed this node's
   uint64_t repairs_sent_ = 0;
   uint64_t conflicts_resolved_ = 0;  // registers lww discarded here
