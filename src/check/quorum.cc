@@ -105,13 +105,25 @@ CheckResult check_quorum_reads(const History& history) {
       known[op.key].push_back({&op, std::move(*dot), *acks, *n});
     }
   }
-  std::vector<int64_t> wipes;
+  std::vector<std::pair<std::string, int64_t>> wipes;  // node, when
   for (const auto& event : history.nemesis) {
-    if (event.what.starts_with("wipe ")) wipes.push_back(event.time_ns);
+    if (event.what.starts_with("wipe n")) wipes.emplace_back(event.what.substr(6), event.time_ns);
   }
-  const auto wiped_between = [&](int64_t from_ns, int64_t to_ns) {
-    return std::any_of(wipes.begin(), wipes.end(),
-                       [&](int64_t t) { return t > from_ns && t < to_ns; });
+  // Whether a replica of the key (its "replicas" field: node ids joined by '.') lost its disk in
+  // the window: what it held of the earlier answer may be gone.
+  const auto wiped_between = [&](const Operation& op, int64_t from_ns, int64_t to_ns) {
+    const auto replicas = string_field(op, "replicas");
+    return std::any_of(wipes.begin(), wipes.end(), [&](const auto& wipe) {
+      if (wipe.second <= from_ns || wipe.second >= to_ns) return false;
+      if (!replicas) return true;  // (an older history: any node's wipe excuses)
+      std::string_view rest = *replicas;
+      while (!rest.empty()) {
+        const size_t dot = rest.find('.');
+        if (rest.substr(0, dot) == wipe.first) return true;
+        rest = dot == std::string_view::npos ? std::string_view() : rest.substr(dot + 1);
+      }
+      return false;
+    });
   };
 
   uint64_t judged = 0, constraints = 0, missed = 0, excused = 0;
@@ -143,7 +155,7 @@ CheckResult check_quorum_reads(const History& history) {
           const auto seen = read.seen.find(actor);
           if (seen != read.seen.end() && seen->second >= slot.first) continue;
           const Known& before = *slot.second;
-          if (wiped_between(before.op->invoke_ns, read.op->invoke_ns)) {
+          if (wiped_between(*read.op, before.op->invoke_ns, read.op->complete_ns)) {
             ++excused;
             continue;
           }

@@ -1,5 +1,7 @@
 #include "core/write_codec.h"
 
+#include <cstdint>
+
 #include "core/assert.h"
 
 namespace replikv::core {
@@ -107,17 +109,27 @@ std::optional<proto::Write> to_log_write(const Request& request, std::optional<T
   return std::nullopt;
 }
 
+namespace {
+
+// now + in, stopped at the largest instant (a relative expiry from a peer is not trusted to fit).
+int64_t deadline_after(TimeMs now_ms, int64_t in_ms) {
+  int64_t out = 0;
+  return __builtin_add_overflow(now_ms, in_ms, &out) ? INT64_MAX : out;
+}
+
+}  // namespace
+
 void resolve_expiry(proto::Write& write, TimeMs now_ms) {
   if (write.has_set_expiry() && !write.set_expiry().persist() &&
       write.set_expiry().expire_at_ms() == 0) {
     proto::SetExpiry* expire = write.mutable_set_expiry();
-    expire->set_expire_at_ms(now_ms + expire->expire_in_ms());
+    expire->set_expire_at_ms(deadline_after(now_ms, expire->expire_in_ms()));
     expire->set_expire_in_ms(0);
     return;
   }
   if (!write.has_set() || write.set().expire_in_ms() == 0) return;
   proto::Set* set = write.mutable_set();
-  set->set_expire_at_ms(now_ms + set->expire_in_ms());
+  set->set_expire_at_ms(deadline_after(now_ms, set->expire_in_ms()));
   set->set_expire_in_ms(0);
 }
 

@@ -123,8 +123,11 @@ int caught(void (*mutate)(core::leaderless::Options&), const char* w = "2", cons
   return runs;
 }
 
+// (Of the 20 seeds, when this was written: 20 caught the early acknowledgement, 9 the read of one
+// copy, 15 the skipped write-back, 20 the replaced copy.)
+// W = 3, R = 1: a write answered by its coordinator alone, read at once on another replica.
 TEST(Leaderless, AWriteAnsweredBeforeWReplicasHoldItIsCaught) {
-  EXPECT_GE(caught([](core::leaderless::Options& o) { o.mutants.ack_early = true; }), 5);
+  EXPECT_GE(caught([](core::leaderless::Options& o) { o.mutants.ack_early = true; }, "3", "1"), 15);
 }
 
 TEST(Leaderless, AReadAnsweredFromFewerThanRCopiesIsCaught) {
@@ -140,7 +143,7 @@ TEST(Leaderless, ABlockingReadAnsweredBeforeItsWriteBackIsCaught) {
 }
 
 TEST(Leaderless, ACopyReplacedRatherThanJoinedIsCaught) {
-  EXPECT_GE(caught([](core::leaderless::Options& o) { o.mutants.replace_copies = true; }), 3);
+  EXPECT_GE(caught([](core::leaderless::Options& o) { o.mutants.replace_copies = true; }), 15);
 }
 
 }  // namespace

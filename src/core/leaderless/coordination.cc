@@ -139,7 +139,8 @@ void Leaderless::write_and_replicate(const std::string& key, KeyState copy,
   coordination.needed = write_replicas;
   coordination.own_ready = last_taken_.next();  // the Ready being built holds this write
   coordination.reply = std::move(answer);
-  coordination.position = encode_write_position({dot, stamp, write_replicas, options_.n});
+  coordination.position =
+      encode_write_position({dot, stamp, write_replicas, options_.n, replicas_of(key)});
   coordination.origin = origin;
   coordination.deadline_ms = monotonic_ms_ + options_.request_timeout_ms;
   coordination.resend_ms = monotonic_ms_ + options_.heartbeat_interval_ms;
@@ -258,9 +259,9 @@ void Leaderless::check_read(uint64_t id) {
       // (What the read claims: the mutants break the claim, not the record of it.)
       const uint32_t written_back =
           options_.read_repair == ReadRepair::blocking ? round.write_back : 0;
-      part_done(
-          round.part, read_reply(part.request, round.merged),
-          encode_read_position({round.merged.context, round.asked, written_back, options_.n}));
+      part_done(round.part, read_reply(part.request, round.merged),
+                encode_read_position(
+                    {round.merged.context, round.asked, written_back, options_.n, round.replicas}));
     }
   }
   if (round.copies.size() == round.replicas.size() &&
@@ -453,10 +454,15 @@ void Leaderless::peer_message(const Message& wire) {
       receive_replicate(message);
       return;
     case proto::LeaderlessMessage::REPLICATE_ACK: {
-      if (coordinations_.contains(message.request())) {
-        coordinations_.at(message.request()).holders.insert(wire.from);
+      if (const auto it = coordinations_.find(message.request()); it != coordinations_.end()) {
+        if (!contains(it->second.replicas, wire.from)) {
+          ++malformed_;  // not a replica of the key: its copy counts toward no quorum
+          return;
+        }
+        it->second.holders.insert(wire.from);
         check_coordination(message.request());
-      } else if (const auto round = reads_.find(message.request()); round != reads_.end()) {
+      } else if (const auto round = reads_.find(message.request());
+                 round != reads_.end() && contains(round->second.replicas, wire.from)) {
         round->second.holders.insert(wire.from);
         round->second.repairing.erase(wire.from);
         check_read(message.request());
@@ -505,6 +511,11 @@ void Leaderless::peer_message(const Message& wire) {
 
 void Leaderless::receive_forward(const proto::LeaderlessMessage& message) {
   const Origin origin{0, NodeId(message.from()), message.request()};
+  if (message.deadline_wall_ms() != 0 &&
+      wall_ms_ > message.deadline_wall_ms() + options_.max_clock_offset_ms) {
+    ++forwards_expired_;  // its client has its -TIMEOUT; coordinating it now would surprise it
+    return;
+  }
   // A repeat (the peer heard no answer in a heartbeat): answered again once there is an answer.
   const auto [seen, first] =
       forwarded_.try_emplace({origin.peer, origin.peer_request}, Forwarded{{}, monotonic_ms_});
@@ -554,7 +565,7 @@ void Leaderless::receive_forward(const proto::LeaderlessMessage& message) {
 
 void Leaderless::receive_replicate(const proto::LeaderlessMessage& message) {
   const auto incoming = KeyState::decode(message.state());
-  if (!incoming) {
+  if (!incoming || !contains(replicas_of(message.key()), options_.node_id)) {
     ++malformed_;
     return;
   }

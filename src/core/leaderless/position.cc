@@ -27,33 +27,45 @@ bool is_number(std::string_view text) {
 
 std::string quoted(std::string_view text) { return fmt::format("\"{}\"", text); }
 
+std::string nodes_text(const std::vector<NodeId>& nodes) {
+  std::string out;
+  for (const NodeId node : nodes) out += fmt::format("{}{}", out.empty() ? "" : ".", node.value());
+  return out;
+}
+
 }  // namespace
 
 SessionPosition encode_write_position(const WritePosition& p) {
-  return SessionPosition{fmt::format("w|{}|{}|{}|{}", context_text({{p.dot.actor, p.dot.counter}}),
-                                     p.hlc.text(), p.replicas, p.n)};
+  return SessionPosition{fmt::format("w|{}|{}|{}|{}|{}",
+                                     context_text({{p.dot.actor, p.dot.counter}}), p.hlc.text(),
+                                     p.replicas, p.n, nodes_text(p.nodes))};
 }
 
 SessionPosition encode_read_position(const ReadPosition& p) {
-  return SessionPosition{
-      fmt::format("r|{}|{}|{}|{}", context_text(p.seen), p.replicas, p.written_back, p.n)};
+  return SessionPosition{fmt::format("r|{}|{}|{}|{}|{}", context_text(p.seen), p.replicas,
+                                     p.written_back, p.n, nodes_text(p.nodes))};
 }
 
 HistoryFields position_fields(const SessionPosition& position) {
   const auto parts = split(position.bytes);
-  if (parts.size() != 5 || !is_number(parts[3]) || !is_number(parts[4])) return {};
+  if (parts.size() != 6 || !is_number(parts[3]) || !is_number(parts[4]) ||
+      parts[5].find_first_not_of("0123456789.") != std::string_view::npos) {
+    return {};
+  }
   if (!parse_context_text(parts[1])) return {};
   if (parts[0] == "w") {
     return {{"dot", quoted(parts[1])},
             {"hlc", quoted(parts[2])},
             {"acks", std::string(parts[3])},
-            {"n", std::string(parts[4])}};
+            {"n", std::string(parts[4])},
+            {"replicas", quoted(parts[5])}};
   }
   if (parts[0] == "r" && is_number(parts[2])) {
     return {{"seen", quoted(parts[1])},
             {"asked", std::string(parts[2])},
             {"written_back", std::string(parts[3])},
-            {"n", std::string(parts[4])}};
+            {"n", std::string(parts[4])},
+            {"replicas", quoted(parts[5])}};
   }
   return {};
 }

@@ -4,12 +4,14 @@
 // answer reflects — with the replicas it asked and wrote back to. Leaderless has no sessions: no
 // client sends these back.
 //
-// Bytes: "w|<dot>|<hlc>|<w>|<n>" or "r|<context>|<r>|<written back>|<n>", the dot and the
-// context in core/causality/context_text.h's form.
+// Bytes: "w|<dot>|<hlc>|<w>|<n>|<replicas>" or "r|<context>|<r>|<written back>|<n>|<replicas>",
+// the dot and the context in core/causality/context_text.h's form, the key's replicas as node ids
+// joined by '.'.
 #pragma once
 
 #include <cstdint>
 #include <optional>
+#include <vector>
 
 #include "core/causality/dot_set.h"
 #include "core/causality/hlc.h"
@@ -23,6 +25,7 @@ struct WritePosition {
   HlcTimestamp hlc;
   uint32_t replicas = 0;  // W: the replicas that held it when it was answered
   uint32_t n = 0;
+  std::vector<NodeId> nodes;  // the key's replicas
 };
 
 struct ReadPosition {
@@ -31,12 +34,13 @@ struct ReadPosition {
   uint32_t written_back = 0;  // the replicas that held what it returned when it was answered
                               // (blocking read repair: W; 0 otherwise)
   uint32_t n = 0;
+  std::vector<NodeId> nodes;  // the key's replicas
 };
 
 SessionPosition encode_write_position(const WritePosition& position);
 SessionPosition encode_read_position(const ReadPosition& position);
-// The history's fields of a position: "dot", "hlc", "acks", "n" for a write; "seen", "asked",
-// "written_back", "n" for a read. Empty for bytes that are no position.
+// The history's fields of a position: "dot", "hlc", "acks", "n", "replicas" for a write; "seen",
+// "asked", "written_back", "n", "replicas" for a read. Empty for bytes that are no position.
 HistoryFields position_fields(const SessionPosition& position);
 
 }  // namespace replikv::core::leaderless

@@ -21,10 +21,14 @@ namespace {
 //   meta  "ll_incarnation"  this node's incarnation (u32, big-endian)
 //         "ll_counter"      the last dot counter it issued (u64)
 //         "ll_hlc"          its hybrid clock's last timestamp (u64 wall ms, u32 logical)
+//         "ll_synced"       whether it runs with fsync "always" ("1") or "never" ("0")
 //         "ll_tomb/<key>"   a deleted key's copy (an encoded LlKeyState)
 constexpr std::string_view meta_incarnation = "ll_incarnation";
 constexpr std::string_view meta_counter = "ll_counter";
 constexpr std::string_view meta_hlc = "ll_hlc";
+// "1" when the node that wrote the incarnation ran with fsync "always": only then did every dot it
+// issued survive its crashes, and a restart may keep the incarnation.
+constexpr std::string_view meta_synced = "ll_synced";
 constexpr std::string_view meta_tombstone_prefix = "ll_tomb/";
 
 std::string tombstone_key(std::string_view key) {
@@ -56,7 +60,10 @@ void Leaderless::load() {
   // A node keeps its incarnation while its writes survive its crashes (fsync "always"); otherwise
   // — a new data directory, or a start under fsync "never", where a crash may have taken writes it
   // had sent to replicas — it takes a new one, so no dot it issues names another write.
-  if (stored != 0 && options_.fsync_always) {
+  // (A run under "never" followed by one under "always" takes a new one too: the counter stored
+  // may be behind dots the crash took after peers had them.)
+  const auto synced = view_.get(Column::meta, meta_synced);
+  if (stored != 0 && options_.fsync_always && synced && *synced == "1") {
     self_ = {options_.node_id.value(), stored};
     const auto counter = view_.get(Column::meta, meta_counter);
     counter_ = counter && counter->size() == 8 ? read_u64_be(*counter) : 0;
@@ -316,6 +323,8 @@ void Leaderless::start_part(uint64_t operation_id, size_t index) {
   message.set_request(part_id);
   message.set_key(part.key);
   message.set_write_quorum(operation.write_replicas);
+  message.set_deadline_wall_ms(wall_ms_ + options_.request_timeout_ms +
+                               options_.heartbeat_interval_ms);
   if (vset != nullptr) {
     message.set_vset(true);
     add_positions(vset->context, *message.mutable_vset_context());
@@ -488,6 +497,7 @@ bool Leaderless::take_ready(Ready& out) {
     append_u64_be(hlc, static_cast<uint64_t>(clock_.last().wall_ms));
     append_u32_be(hlc, clock_.last().logical);
     pending_.batch.put(Column::meta, std::string(meta_hlc), std::move(hlc));
+    pending_.batch.put(Column::meta, std::string(meta_synced), options_.fsync_always ? "1" : "0");
     if (pending_.sync == Sync::none) pending_.sync = Sync::per_policy;
   }
   keyspace_.checkpoint(pending_.batch);  // no log to replay: what it answered is in storage
@@ -537,6 +547,10 @@ ReplicaStatus Leaderless::status() const {
                   "dot counters skipped because a copy had seen this node's counter further on "
                   "(a context naming writes this node never made)",
                   dots_skipped_);
+  metrics.counter("forwards_expired",
+                  "forwarded writes that arrived after their client had been told -TIMEOUT (not "
+                  "coordinated)",
+                  forwards_expired_);
   metrics.counter("copies_joined", "copies a peer sent that changed this node's", copies_joined_);
   metrics.counter("read_repairs", "copies sent to replicas a read found behind", repairs_sent_);
   metrics.counter("conflicts_resolved", "concurrent registers lww discarded on this node",

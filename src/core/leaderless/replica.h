@@ -263,8 +263,9 @@ class Leaderless final : public Replica {
   };
   std::map<uint64_t, Forward> forwards_;
   // Writes peers forwarded to this node, by (peer, its request id): nullopt while coordinated,
-  // then the answer — a repeated FORWARD is answered again, never coordinated twice (a VSET
-  // would become two siblings). Kept for twice the request timeout.
+  // then the answer — a repeated FORWARD is answered again, not coordinated twice (a VSET would
+  // become two siblings). Kept for twice the request timeout, and in memory only: a repeat after
+  // that, or after a restart, is coordinated again unless its deadline has passed.
   struct Forwarded {
     std::optional<std::pair<Reply, std::optional<SessionPosition>>> answer;
     TimeMs since_ms = 0;
@@ -282,8 +283,10 @@ class Leaderless final : public Replica {
   uint64_t reads_started_ = 0;
   uint64_t reads_timed_out_ = 0;
   uint64_t resends_ = 0;
-  uint64_t dots_skipped_ = 0;   // counters a context had run ahead of
-  uint64_t copies_joined_ = 0;  // copies a peer sent that changed this node's
+  uint64_t dots_skipped_ = 0;
+  uint64_t forwards_expired_ = 0;  // forwarded writes that arrived after their client's deadline //
+                                   // counters a context had run ahead of
+  uint64_t copies_joined_ = 0;     // copies a peer sent that changed this node's
   uint64_t repairs_sent_ = 0;
   uint64_t conflicts_resolved_ = 0;  // registers lww discarded here
   uint64_t siblings_refused_ = 0;
