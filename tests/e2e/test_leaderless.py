@@ -17,7 +17,7 @@ import unittest
 
 import redis
 
-from harness import BINARY, HOST, free_cluster_base, wait_until
+from harness import BINARY, HOST, free_cluster_base, info, wait_until
 
 NODES = 5
 
@@ -117,6 +117,25 @@ class LeaderlessTest(unittest.TestCase):
                 timeouts += 1
                 break
         self.assertGreater(timeouts, 0)
+
+    def test_a_returning_replica_gets_its_writes_from_hints(self):
+        self.cluster.kill(3)
+        survivors = [1, 2, 4, 5]
+        keys = [f"h{i}" for i in range(60)]
+        for i, key in enumerate(keys):
+            self.assertTrue(self.cluster.client(survivors[i % 4]).set(key, str(i)))
+
+        def hints():
+            return sum(int(info(self.cluster.client(n), "replication").get("replikv_hints", "0"))
+                       for n in survivors)
+
+        # The writes node 3 missed wait as hints once their requests' time is up.
+        wait_until(lambda: hints() > 0, 15, "hints for node 3")
+        self.cluster.cli("restart", "--node", "3")
+        wait_until(lambda: hints() == 0, 30, "every hint replayed to node 3")
+        # Every key now has its N = 3 copies: the five nodes hold 3 × 60 between them.
+        copies = sum(self.cluster.client(n).dbsize() for n in range(1, NODES + 1))
+        self.assertEqual(copies, 3 * len(keys))
 
     def test_siblings_merge_with_vset(self):
         self.cluster.stop()

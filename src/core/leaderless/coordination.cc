@@ -353,6 +353,12 @@ void Leaderless::expire_timed_out() {
                         "in time; it may still take effect",
                         coordination.holders.size(), coordination.needed)));
     }
+    // The replicas that never acknowledged get the key later, from a hint.
+    for (const NodeId replica : coordination.replicas) {
+      if (replica != options_.node_id && !coordination.holders.contains(replica)) {
+        add_hint(replica, coordination.key);
+      }
+    }
     it = coordinations_.erase(it);
   }
   for (auto it = reads_.begin(); it != reads_.end();) {
@@ -454,6 +460,7 @@ void Leaderless::peer_message(const Message& wire) {
       receive_replicate(message);
       return;
     case proto::LeaderlessMessage::REPLICATE_ACK: {
+      if (hint_acknowledged(wire.from, message.request())) return;
       if (const auto it = coordinations_.find(message.request()); it != coordinations_.end()) {
         if (!contains(it->second.replicas, wire.from)) {
           ++malformed_;  // not a replica of the key: its copy counts toward no quorum
@@ -511,11 +518,6 @@ void Leaderless::peer_message(const Message& wire) {
 
 void Leaderless::receive_forward(const proto::LeaderlessMessage& message) {
   const Origin origin{0, NodeId(message.from()), message.request()};
-  if (message.deadline_wall_ms() != 0 &&
-      wall_ms_ > message.deadline_wall_ms() + options_.max_clock_offset_ms) {
-    ++forwards_expired_;  // its client has its -TIMEOUT; coordinating it now would surprise it
-    return;
-  }
   // A repeat (the peer heard no answer in a heartbeat): answered again once there is an answer.
   const auto [seen, first] =
       forwarded_.try_emplace({origin.peer, origin.peer_request}, Forwarded{{}, monotonic_ms_});

@@ -87,6 +87,7 @@ void Leaderless::load() {
                                    std::move(*copy));
                return true;
              });
+  load_hints();
   // Request ids start at random: an answer to a request of this node's earlier life matches none.
   last_id_ = rng_.next_u64() >> 2;
 }
@@ -96,6 +97,19 @@ std::vector<NodeId> Leaderless::replicas_of(std::string_view key) const {
 }
 
 KeyState Leaderless::copy_of(const std::string& key) { return load_copy(key); }
+
+std::map<std::string, KeyState> Leaderless::copies() const {
+  std::map<std::string, KeyState> out(tombstones_.begin(), tombstones_.end());
+  keyspace_.visit([&](std::string_view, std::string_view key, std::string_view,
+                      std::optional<TimeMs>, std::string_view metadata) {
+    if (metadata.empty()) return true;
+    auto copy = KeyState::decode(metadata);
+    REPLIKV_ASSERT(copy.has_value(), "a stored copy decodes");
+    out.insert_or_assign(std::string(key), std::move(*copy));
+    return true;
+  });
+  return out;
+}
 
 KeyState Leaderless::load_copy(const std::string& key) {
   if (const auto it = tombstones_.find(key); it != tombstones_.end()) return it->second;
@@ -323,8 +337,6 @@ void Leaderless::start_part(uint64_t operation_id, size_t index) {
   message.set_request(part_id);
   message.set_key(part.key);
   message.set_write_quorum(operation.write_replicas);
-  message.set_deadline_wall_ms(wall_ms_ + options_.request_timeout_ms +
-                               options_.heartbeat_interval_ms);
   if (vset != nullptr) {
     message.set_vset(true);
     add_positions(vset->context, *message.mutable_vset_context());
@@ -453,6 +465,7 @@ void Leaderless::tick(TimeMs wall_ms, TimeMs monotonic_ms) {
   }
   expire_timed_out();
   resend_unanswered();
+  replay_hints();
   if (wall_ms_ >= next_sweep_ms_) {
     next_sweep_ms_ = wall_ms_ + options_.expiry_sweep_interval_ms;
     expire_due();
@@ -547,10 +560,13 @@ ReplicaStatus Leaderless::status() const {
                   "dot counters skipped because a copy had seen this node's counter further on "
                   "(a context naming writes this node never made)",
                   dots_skipped_);
-  metrics.counter("forwards_expired",
-                  "forwarded writes that arrived after their client had been told -TIMEOUT (not "
-                  "coordinated)",
-                  forwards_expired_);
+  metrics.gauge("hints", "hints kept: writes a replica has not acknowledged, to replay to it",
+                static_cast<int64_t>(hint_count_));
+  metrics.counter("hints_written", "hints made", hints_written_);
+  metrics.counter("hints_replayed", "hints replayed and acknowledged by their replica",
+                  hints_replayed_);
+  metrics.counter("hints_dropped", "hints not kept: hints_max were kept already", hints_dropped_);
+  metrics.counter("hints_expired", "hints dropped unreplayed after hint_window_ms", hints_expired_);
   metrics.counter("copies_joined", "copies a peer sent that changed this node's", copies_joined_);
   metrics.counter("read_repairs", "copies sent to replicas a read found behind", repairs_sent_);
   metrics.counter("conflicts_resolved", "concurrent registers lww discarded on this node",

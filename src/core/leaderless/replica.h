@@ -64,6 +64,13 @@ struct Options {
   TimeMs heartbeat_interval_ms = 100;
   // How long a request waits for its replicas before -TIMEOUT.
   TimeMs request_timeout_ms = 1000;
+  // Hinted handoff: a replica that did not acknowledge a write in time gets the key's copy later,
+  // when it is heard from again. At most this many hints are kept (more are dropped and
+  // counted — anti-entropy covers them), none older than the window, and at most this many
+  // replayed to one replica per tick (a returning replica is not flooded).
+  uint64_t hints_max = 100000;
+  TimeMs hint_window_ms = 3 * 3600 * 1000;
+  uint64_t hint_replays_per_tick = 64;
   uint64_t cache_bytes_max = 64ull << 20;
   bool fsync_always = true;
   TimeMs expiry_sweep_interval_ms = 100;
@@ -97,6 +104,8 @@ class Leaderless final : public Replica {
 
   // The key's copy on this node (empty when it holds none).
   KeyState copy_of(const std::string& key);
+  // Every copy this node holds (records and tombstones), by key: for the simulator's checks.
+  std::map<std::string, KeyState> copies() const;
   // The key's replicas, in preference order.
   std::vector<NodeId> replicas_of(std::string_view key) const;
   Actor actor() const { return self_; }
@@ -214,6 +223,13 @@ class Leaderless final : public Replica {
   bool peer_up(NodeId node) const;
 
   void expire_timed_out();
+  // Hinted handoff (hints.cc).
+  void load_hints();
+  void add_hint(NodeId target, const std::string& key);
+  void drop_hint(NodeId target, const std::string& key);
+  void replay_hints();
+  // Whether `request` was a hint's replay to `from`; then the hint is done.
+  bool hint_acknowledged(NodeId from, uint64_t request);
   // Asks again what a lost message may have left unanswered: copies from replicas that have not
   // acknowledged a write or a write-back, and copies a read still waits for.
   void resend_unanswered();
@@ -240,6 +256,17 @@ class Leaderless final : public Replica {
   HybridClock clock_;
   bool meta_dirty_ = false;  // the counter and the clock go with the next batch
   std::map<NodeId, Peer> peers_;
+  // Hints, per replica: the keys it lacks a write of, each with when the hint was made (wall ms).
+  std::map<NodeId, std::map<std::string, TimeMs>> hints_;
+  uint64_t hint_count_ = 0;
+  // Replays in flight, by request id: to whom, which key, when sent (a hint made since is kept).
+  struct Replay {
+    NodeId target;
+    std::string key;
+    TimeMs sent_wall_ms = 0;
+    TimeMs resend_ms = 0;
+  };
+  std::map<uint64_t, Replay> replays_;
   // Deleted keys' copies (every register a tombstone), kept so that a late copy of what the
   // delete superseded does not come back.
   std::map<std::string, KeyState> tombstones_;
@@ -265,7 +292,7 @@ class Leaderless final : public Replica {
   // Writes peers forwarded to this node, by (peer, its request id): nullopt while coordinated,
   // then the answer — a repeated FORWARD is answered again, not coordinated twice (a VSET would
   // become two siblings). Kept for twice the request timeout, and in memory only: a repeat after
-  // that, or after a restart, is coordinated again unless its deadline has passed.
+  // that, or after a restart, is coordinated again.
   struct Forwarded {
     std::optional<std::pair<Reply, std::optional<SessionPosition>>> answer;
     TimeMs since_ms = 0;
@@ -284,9 +311,12 @@ class Leaderless final : public Replica {
   uint64_t reads_timed_out_ = 0;
   uint64_t resends_ = 0;
   uint64_t dots_skipped_ = 0;
-  uint64_t forwards_expired_ = 0;  // forwarded writes that arrived after their client's deadline //
-                                   // counters a context had run ahead of
-  uint64_t copies_joined_ = 0;     // copies a peer sent that changed this node's
+  uint64_t hints_written_ = 0;
+  uint64_t hints_replayed_ = 0;  // acknowledged by their replica
+  uint64_t hints_dropped_ = 0;   // over hints_max
+  uint64_t hints_expired_ = 0;  // older than hint_window_ms  // forwarded writes that arrived after
+                                // their client's deadline // counters a context had run ahead of
+  uint64_t copies_joined_ = 0;  // copies a peer sent that changed this node's
   uint64_t repairs_sent_ = 0;
   uint64_t conflicts_resolved_ = 0;  // registers lww discarded here
   uint64_t siblings_refused_ = 0;

@@ -3,6 +3,8 @@
 #include "core/leaderless/strategy.h"
 
 #include <algorithm>
+#include <cstdint>
+#include <map>
 
 #include <fmt/format.h>
 
@@ -17,6 +19,64 @@ namespace {
 uint32_t count(const Settings& settings, std::string_view key) {
   return static_cast<uint32_t>(settings.number(key));
 }
+
+// At the end of a simulated run: every key's copies on its N replicas are equal (expiry aside:
+// a copy whose sweep has not run yet still holds a register another made a tombstone), and no
+// other node holds one.
+class ReplicaConvergence final : public RunChecks {
+ public:
+  std::vector<CheckFinding> finish(const std::vector<const StorageView*>&,
+                                   const std::vector<const Replica*>& replicas) override {
+    std::map<std::string, std::map<uint32_t, KeyState>> by_key;
+    const Leaderless* any = nullptr;
+    for (const Replica* replica : replicas) {
+      const auto* node = dynamic_cast<const Leaderless*>(replica);
+      if (node == nullptr) continue;
+      any = node;
+      for (auto& [key, copy] : node->copies()) {
+        copy.expire(INT64_MAX);
+        by_key[key][node->actor().node] = std::move(copy);
+      }
+    }
+    CheckFinding finding;
+    finding.checker = "replica-convergence";
+    if (any == nullptr) {
+      finding.summary = "no leaderless replicas: nothing to judge";
+      return {finding};
+    }
+    uint64_t divergent = 0, stray = 0;
+    for (const auto& [key, held] : by_key) {
+      const auto owners = any->replicas_of(key);
+      std::optional<KeyState> first;
+      bool differs = false;
+      for (const NodeId owner : owners) {
+        const auto it = held.find(owner.value());
+        const KeyState copy = it == held.end() ? KeyState{} : it->second;
+        if (!first) {
+          first = copy;
+        } else {
+          differs |= !(copy == *first);
+        }
+      }
+      for (const auto& [node, copy] : held) {
+        const bool owner = std::any_of(owners.begin(), owners.end(),
+                                       [&](NodeId id) { return id.value() == node; });
+        if (!owner) ++stray;
+      }
+      if (!differs) continue;
+      ++divergent;
+      if (finding.details.size() < 20) {
+        finding.details.push_back(fmt::format("key {}: its replicas' copies differ", key));
+      }
+    }
+    finding.valid = divergent == 0 && stray == 0;
+    finding.summary = fmt::format(
+        "{} keys: {} with copies that differ between their replicas, {} copies on nodes that are "
+        "no replica of their key",
+        by_key.size(), divergent, stray);
+    return {finding};
+  }
+};
 
 class LeaderlessStrategy final : public Strategy {
  public:
@@ -61,6 +121,17 @@ class LeaderlessStrategy final : public Strategy {
             500, 1, 86400000)),
         unsigned_setting("heartbeat_interval_ms",
                          "how often a node tells its peers it is up (default 100)", 100, 1, 60000),
+        unsigned_setting("hints_max",
+                         "hints a node keeps for replicas that missed writes, at most; more are "
+                         "dropped and counted (anti-entropy repairs them; default 100000)",
+                         100000, 0, 100000000),
+        unsigned_setting("hint_window_ms",
+                         "a hint not replayed within this long is dropped and counted (default "
+                         "10800000: three hours)",
+                         10800000, 1, 30ull * 86400 * 1000),
+        unsigned_setting("hint_replays_per_tick",
+                         "hints replayed to one returning replica per tick, at most (default 64)",
+                         64, 1, 100000),
         unsigned_setting("request_timeout_ms",
                          "how long a request waits for its replicas before -TIMEOUT (default "
                          "1000)",
@@ -166,6 +237,10 @@ class LeaderlessStrategy final : public Strategy {
     return std::make_unique<Leaderless>(storage, rng, make_options(node, settings));
   }
 
+  std::unique_ptr<RunChecks> make_run_checks(const Settings&, int) const override {
+    return std::make_unique<ReplicaConvergence>();
+  }
+
   std::vector<ChaosPreset> chaos_presets() const override {
     return {
         {"quorum-2-2",
@@ -223,6 +298,9 @@ Options make_options(const NodeContext& node, const Settings& settings) {
   options.max_clock_offset_ms = static_cast<TimeMs>(settings.number("max_clock_offset_ms"));
   options.heartbeat_interval_ms = static_cast<TimeMs>(settings.number("heartbeat_interval_ms"));
   options.request_timeout_ms = static_cast<TimeMs>(settings.number("request_timeout_ms"));
+  options.hints_max = settings.number("hints_max");
+  options.hint_window_ms = static_cast<TimeMs>(settings.number("hint_window_ms"));
+  options.hint_replays_per_tick = settings.number("hint_replays_per_tick");
   options.cache_bytes_max = node.cache_bytes_max;
   options.fsync_always = node.fsync_always;
   return options;
