@@ -479,6 +479,17 @@ void Leaderless::peer_message(const Message& wire) {
     case proto::LeaderlessMessage::READ:
       receive_read(message);
       return;
+    case proto::LeaderlessMessage::AE_SUMMARY:
+      receive_summary(message);
+      return;
+    case proto::LeaderlessMessage::AE_LEAVES:
+      receive_leaves(message);
+      return;
+    case proto::LeaderlessMessage::AE_FETCH: {
+      const std::vector<uint32_t> buckets(message.buckets().begin(), message.buckets().end());
+      send_buckets(wire.from, buckets);
+      return;
+    }
     case proto::LeaderlessMessage::READ_REPLY: {
       const auto round = reads_.find(message.request());
       if (round == reads_.end() || !contains(round->second.replicas, wire.from) ||

@@ -88,6 +88,7 @@ void Leaderless::load() {
                return true;
              });
   load_hints();
+  build_digests();
   // Request ids start at random: an answer to a request of this node's earlier life matches none.
   last_id_ = rng_.next_u64() >> 2;
 }
@@ -122,6 +123,7 @@ KeyState Leaderless::load_copy(const std::string& key) {
 
 void Leaderless::store_copy(const std::string& key, KeyState copy) {
   pending_.sync = std::max(pending_.sync, Sync::per_policy);
+  update_digest(key, copy);
   const auto rendered = copy.render(wall_ms_);
   const auto tombstone = tombstones_.find(key);
   if (rendered) {
@@ -466,6 +468,7 @@ void Leaderless::tick(TimeMs wall_ms, TimeMs monotonic_ms) {
   expire_timed_out();
   resend_unanswered();
   replay_hints();
+  start_exchange();
   if (wall_ms_ >= next_sweep_ms_) {
     next_sweep_ms_ = wall_ms_ + options_.expiry_sweep_interval_ms;
     expire_due();
@@ -560,6 +563,19 @@ ReplicaStatus Leaderless::status() const {
                   "dot counters skipped because a copy had seen this node's counter further on "
                   "(a context naming writes this node never made)",
                   dots_skipped_);
+  metrics.counter("anti_entropy_exchanges", "anti-entropy exchanges this node began", exchanges_);
+  metrics.counter("anti_entropy_buckets_differing",
+                  "leaf buckets an exchange found different (each repaired both ways)",
+                  buckets_differing_);
+  metrics.counter("anti_entropy_keys", "copies sent by anti-entropy", anti_entropy_keys_);
+  std::string roots;
+  for (const auto& [id, peer] : peers_) {
+    roots += fmt::format("{}{}:{:016x}", roots.empty() ? "" : ",", id.value(), tree_root(id));
+  }
+  metrics.text("anti_entropy_roots",
+               "per peer, the root of this node's hash tree of the keys both replicate (equal "
+               "on both sides when their copies are)",
+               roots);
   metrics.gauge("hints", "hints kept: writes a replica has not acknowledged, to replay to it",
                 static_cast<int64_t>(hint_count_));
   metrics.counter("hints_written", "hints made", hints_written_);

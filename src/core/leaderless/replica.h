@@ -71,6 +71,11 @@ struct Options {
   uint64_t hints_max = 100000;
   TimeMs hint_window_ms = 3 * 3600 * 1000;
   uint64_t hint_replays_per_tick = 64;
+  // Anti-entropy: every this often (0: never) the node compares its hash tree of the keys it
+  // shares with one peer, in turn, with the peer's, and the two send each other the copies of the
+  // buckets that differ — at most this many keys each way per exchange.
+  TimeMs anti_entropy_interval_ms = 10000;
+  uint64_t anti_entropy_keys_max = 1000;
   uint64_t cache_bytes_max = 64ull << 20;
   bool fsync_always = true;
   TimeMs expiry_sweep_interval_ms = 100;
@@ -223,6 +228,23 @@ class Leaderless final : public Replica {
   bool peer_up(NodeId node) const;
 
   void expire_timed_out();
+  // Anti-entropy (anti_entropy.cc).
+  void build_digests();
+  // The key's copy changed (or went: an empty copy): its bucket's leaf, in the tree of every peer
+  // that replicates the key, moves with it.
+  void update_digest(const std::string& key, const KeyState& copy);
+  std::vector<uint64_t> group_digests(NodeId peer) const;
+  void start_exchange();
+  void receive_summary(const proto::LeaderlessMessage& message);
+  void receive_leaves(const proto::LeaderlessMessage& message);
+  void send_buckets(NodeId peer, const std::vector<uint32_t>& buckets);
+
+ public:
+  // The root of this node's tree of the keys it shares with `peer`: equal on both sides when
+  // their copies of those keys are (INFO anti_entropy_roots; tests).
+  uint64_t tree_root(NodeId peer) const;
+
+ private:
   // Hinted handoff (hints.cc).
   void load_hints();
   void add_hint(NodeId target, const std::string& key);
@@ -256,6 +278,13 @@ class Leaderless final : public Replica {
   HybridClock clock_;
   bool meta_dirty_ = false;  // the counter and the clock go with the next batch
   std::map<NodeId, Peer> peers_;
+  // Anti-entropy: every copy this node holds, by leaf bucket (the top bits of the key's ring
+  // position), with its content hash; and per peer, the leaf digests of the keys both replicate
+  // (the XOR of their hashes: order-free, updated in place).
+  std::vector<std::map<std::string, uint64_t>> buckets_;
+  std::map<NodeId, std::vector<uint64_t>> leaves_;
+  TimeMs next_exchange_ms_ = 0;
+  size_t exchange_turn_ = 0;
   // Hints, per replica: the keys it lacks a write of, each with when the hint was made (wall ms).
   std::map<NodeId, std::map<std::string, TimeMs>> hints_;
   uint64_t hint_count_ = 0;
@@ -311,6 +340,9 @@ class Leaderless final : public Replica {
   uint64_t reads_timed_out_ = 0;
   uint64_t resends_ = 0;
   uint64_t dots_skipped_ = 0;
+  uint64_t exchanges_ = 0;          // anti-entropy exchanges this node began
+  uint64_t buckets_differing_ = 0;  // leaf buckets found different
+  uint64_t anti_entropy_keys_ = 0;  // copies sent by anti-entropy
   uint64_t hints_written_ = 0;
   uint64_t hints_replayed_ = 0;  // acknowledged by their replica
   uint64_t hints_dropped_ = 0;   // over hints_max

@@ -1,0 +1,187 @@
+// Anti-entropy with hash trees (Merkle trees, as Dynamo §4.7 and Riak's active anti-entropy use
+// them): what read repair and hints missed — a key nobody read since a replica missed its write, a
+// hint dropped or lost with its coordinator — is found and repaired in the background.
+//
+// Each node keeps, for each peer, a tree over the keys both replicate: 1024 leaf buckets by the
+// top bits of the key's ring position, each the XOR of hash(key, copy) of its keys (so a change
+// updates one leaf in place, whatever order changes come in), 64 groups of 16 leaves hashed
+// together, and a root. Every anti_entropy_interval_ms a node sends one peer, in turn, its 64
+// group digests (512 bytes); the peer answers with its leaves of the groups that differ; the node
+// sends its copies of the buckets whose leaves differ and asks the peer for its own. Both join
+// what they get, as they join any copy. Bytes exchanged: the summary, plus what differs.
+//
+// A copy is hashed with its expired registers made tombstones (a node that swept a key and one
+// that has not yet hold the same writes), so sweeps alone never count as differences.
+#include <algorithm>
+#include <string_view>
+
+#include <fmt/format.h>
+
+#include "core/leaderless/replica.h"
+
+namespace replikv::core::leaderless {
+namespace {
+
+constexpr uint32_t leaf_bits = 10;
+constexpr uint32_t leaf_count = 1u << leaf_bits;  // 1024
+constexpr uint32_t group_size = 16;
+constexpr uint32_t group_count = leaf_count / group_size;  // 64
+
+uint32_t bucket_of(std::string_view key) {
+  return static_cast<uint32_t>(HashRing::position(key) >> (64 - leaf_bits));
+}
+
+uint64_t mix(uint64_t h) {  // splitmix64's finalizer
+  h ^= h >> 30;
+  h *= 0xbf58476d1ce4e5b9ULL;
+  h ^= h >> 27;
+  h *= 0x94d049bb133111ebULL;
+  return h ^ (h >> 31);
+}
+
+uint64_t content_hash(const std::string& key, KeyState copy) {
+  copy.expire(INT64_MAX);
+  std::string bytes = key;
+  bytes.push_back('\0');
+  bytes += copy.encode();
+  return mix(HashRing::position(bytes)) | 1;  // never 0: 0 is "no key"
+}
+
+uint64_t combine(const uint64_t* hashes, size_t count) {
+  uint64_t out = 0x9e3779b97f4a7c15ULL;
+  for (size_t i = 0; i < count; ++i) out = mix(out ^ hashes[i]);
+  return out;
+}
+
+}  // namespace
+
+void Leaderless::build_digests() {
+  buckets_.assign(leaf_count, {});
+  for (const auto& [id, peer] : peers_) leaves_[id].assign(leaf_count, 0);
+  for (const auto& [key, copy] : copies()) update_digest(key, copy);
+}
+
+void Leaderless::update_digest(const std::string& key, const KeyState& copy) {
+  if (buckets_.empty()) return;  // (before build_digests)
+  const uint32_t bucket = bucket_of(key);
+  auto& keys = buckets_[bucket];
+  const auto it = keys.find(key);
+  const uint64_t before = it == keys.end() ? 0 : it->second;
+  const uint64_t after = copy.empty() ? 0 : content_hash(key, copy);
+  if (before == after) return;
+  if (after == 0) {
+    keys.erase(it);
+  } else {
+    keys[key] = after;
+  }
+  for (const NodeId replica : replicas_of(key)) {
+    const auto leaves = leaves_.find(replica);
+    if (leaves != leaves_.end()) leaves->second[bucket] ^= before ^ after;
+  }
+}
+
+std::vector<uint64_t> Leaderless::group_digests(NodeId peer) const {
+  std::vector<uint64_t> out(group_count, 0);
+  const auto leaves = leaves_.find(peer);
+  if (leaves == leaves_.end()) return out;
+  for (uint32_t group = 0; group < group_count; ++group) {
+    out[group] = combine(leaves->second.data() + group * group_size, group_size);
+  }
+  return out;
+}
+
+uint64_t Leaderless::tree_root(NodeId peer) const {
+  const auto groups = group_digests(peer);
+  return combine(groups.data(), groups.size());
+}
+
+void Leaderless::start_exchange() {
+  if (options_.anti_entropy_interval_ms == 0 || peers_.empty() ||
+      monotonic_ms_ < next_exchange_ms_) {
+    return;
+  }
+  next_exchange_ms_ = monotonic_ms_ + options_.anti_entropy_interval_ms;
+  auto it = peers_.begin();
+  std::advance(it, static_cast<std::ptrdiff_t>(exchange_turn_++ % peers_.size()));
+  if (!peer_up(it->first)) return;
+  ++exchanges_;
+  proto::LeaderlessMessage message;
+  message.set_type(proto::LeaderlessMessage::AE_SUMMARY);
+  for (const uint64_t digest : group_digests(it->first)) message.add_digests(digest);
+  send(it->first, message);
+}
+
+void Leaderless::receive_summary(const proto::LeaderlessMessage& message) {
+  const NodeId from(message.from());
+  if (message.digests_size() != static_cast<int>(group_count)) {
+    ++malformed_;
+    return;
+  }
+  const auto mine = group_digests(from);
+  const auto& leaves = leaves_.at(from);
+  proto::LeaderlessMessage reply;
+  reply.set_type(proto::LeaderlessMessage::AE_LEAVES);
+  for (uint32_t group = 0; group < group_count; ++group) {
+    if (mine[group] == message.digests(static_cast<int>(group))) continue;
+    reply.add_groups(group);
+    for (uint32_t leaf = 0; leaf < group_size; ++leaf) {
+      reply.add_digests(leaves[group * group_size + leaf]);
+    }
+  }
+  if (reply.groups_size() > 0) send(from, reply);
+}
+
+void Leaderless::receive_leaves(const proto::LeaderlessMessage& message) {
+  const NodeId from(message.from());
+  if (message.digests_size() != message.groups_size() * static_cast<int>(group_size)) {
+    ++malformed_;
+    return;
+  }
+  const auto& leaves = leaves_.at(from);
+  std::vector<uint32_t> differing;
+  for (int i = 0; i < message.groups_size(); ++i) {
+    const uint32_t group = message.groups(i);
+    if (group >= group_count) {
+      ++malformed_;
+      return;
+    }
+    for (uint32_t leaf = 0; leaf < group_size; ++leaf) {
+      const uint32_t bucket = group * group_size + leaf;
+      if (leaves[bucket] !=
+          message.digests(i * static_cast<int>(group_size) + static_cast<int>(leaf))) {
+        differing.push_back(bucket);
+      }
+    }
+  }
+  if (differing.empty()) return;
+  buckets_differing_ += differing.size();
+  send_buckets(from, differing);
+  proto::LeaderlessMessage fetch;
+  fetch.set_type(proto::LeaderlessMessage::AE_FETCH);
+  for (const uint32_t bucket : differing) fetch.add_buckets(bucket);
+  send(from, fetch);
+}
+
+void Leaderless::send_buckets(NodeId peer, const std::vector<uint32_t>& buckets) {
+  uint64_t budget = options_.anti_entropy_keys_max;
+  for (const uint32_t bucket : buckets) {
+    if (bucket >= leaf_count) {
+      ++malformed_;
+      return;
+    }
+    // (A copy of the map: sending reads copies, which may not change the buckets, but stays
+    // clear of iterating what it reads through.)
+    const auto keys = buckets_[bucket];
+    for (const auto& [key, hash] : keys) {
+      const auto replicas = replicas_of(key);
+      if (std::find(replicas.begin(), replicas.end(), peer) == replicas.end()) continue;
+      if (budget == 0) return;
+      --budget;
+      ++anti_entropy_keys_;
+      proto::LeaderlessMessage message = replicate_message(0, key, load_copy(key), false);
+      send(peer, message);
+    }
+  }
+}
+
+}  // namespace replikv::core::leaderless
