@@ -165,6 +165,32 @@ class LeaderlessTest(unittest.TestCase):
                         for n in range(1, NODES + 1))
         self.assertGreater(exchanged, 0)
 
+    def test_linearizable_mode(self):
+        self.cluster.stop()
+        self.cluster = LeaderlessCluster("mode=linearizable").start()
+        c = self.cluster.client(1)
+        for i in range(20):
+            self.assertTrue(self.cluster.client(i % NODES + 1).set(f"l{i}", str(i)))
+        for node in range(1, NODES + 1):
+            self.assertEqual(self.cluster.client(node).mget([f"l{i}" for i in range(20)]),
+                             [str(i).encode() for i in range(20)])
+        self.assertEqual(self.cluster.client(3).delete("l0", "missing"), 1)
+        for command, words in ((("SET", "k", "v", "NX"), "needs consensus"),
+                               (("SET", "k", "v", "EX", "10"), "times to live"),
+                               (("EXPIRE", "l1", "10"), "times to live"),
+                               (("VSET", "k", "-", "v"), "one value per key"),
+                               (("WCONSISTENCY", "one"), "majority"),
+                               (("CONSISTENCY", "one"), "majority")):
+            with self.assertRaises(redis.ResponseError) as raised:
+                c.execute_command(*command)
+            self.assertIn(words, str(raised.exception))
+        # One node down: majorities of every key's three replicas remain.
+        self.cluster.kill(2)
+        for i in range(20):
+            self.assertTrue(self.cluster.client([1, 3, 4, 5][i % 4]).set(f"l{i}", f"x{i}"))
+        for node in (1, 3, 4, 5):
+            self.assertEqual(self.cluster.client(node).get("l7"), b"x7")
+
     def test_siblings_merge_with_vset(self):
         self.cluster.stop()
         self.cluster = LeaderlessCluster("conflict=siblings").start()

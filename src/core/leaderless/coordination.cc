@@ -128,16 +128,24 @@ void Leaderless::write_and_replicate(const std::string& key, KeyState copy,
   meta_dirty_ = true;
   copy.write(replaces, dot, std::move(value));
   if (options_.policy == ConflictPolicy::lww) conflicts_resolved_ += copy.resolve_lww().size();
-  store_copy(key, copy);
-  last_dot_ = dot;
   last_context_ = replaces;
+  replicate_write(key, std::move(copy), dot, stamp, std::move(answer), write_replicas, origin);
+}
 
+void Leaderless::replicate_write(const std::string& key, KeyState copy, const Dot& dot,
+                                 const HlcTimestamp& stamp, Reply answer, uint32_t write_replicas,
+                                 Origin origin) {
+  const auto replicas = replicas_of(key);
+  const bool local = contains(replicas, options_.node_id);
+  if (local) store_copy(key, copy);
+  last_dot_ = dot;
   const uint64_t id = next_id();
   Coordination coordination;
   coordination.key = key;
-  coordination.replicas = replicas_of(key);
+  coordination.replicas = replicas;
   coordination.needed = write_replicas;
-  coordination.own_ready = last_taken_.next();  // the Ready being built holds this write
+  // The Ready being built holds this node's write (and the counter of its dot).
+  if (local) coordination.own_ready = last_taken_.next();
   coordination.reply = std::move(answer);
   coordination.position =
       encode_write_position({dot, stamp, write_replicas, options_.n, replicas_of(key)});
@@ -185,12 +193,81 @@ void Leaderless::answer_origin(const Origin& origin, Reply reply,
   send(origin.peer, message);
 }
 
+// ---- Linearizable quorums (multi-writer ABD) ----
+
+std::optional<std::string> Leaderless::refuse_linearizable(const Request& request) const {
+  const auto needs_consensus = [](std::string_view what) {
+    return fmt::format(
+        "ERR {} reads and writes in one step, which needs consensus: the linearizable "
+        "leaderless mode offers plain SET, MSET, DEL and reads (use the single leader with ack "
+        "majority)",
+        what);
+  };
+  return std::visit(
+      Overloaded{
+          [&](const SetRequest& set) -> std::optional<std::string> {
+            if (set.condition != SetRequest::Condition::always) return needs_consensus("SET NX/XX");
+            if (set.return_old) return needs_consensus("SET … GET");
+            if (set.expiry.kind != Expiry::Kind::none) {
+              return "ERR times to live are not offered by the linearizable leaderless mode: "
+                     "coordinators' clocks would read a deadline differently";
+            }
+            return std::nullopt;
+          },
+          [&](const ExpireRequest&) -> std::optional<std::string> {
+            return "ERR times to live are not offered by the linearizable leaderless mode: "
+                   "coordinators' clocks would read a deadline differently";
+          },
+          [&](const StrategyCommand& command) -> std::optional<std::string> {
+            if (command.as<VSetCommand>() == nullptr) return std::nullopt;
+            return "ERR VSET merges siblings, and the linearizable leaderless mode keeps one value "
+                   "per key: use SET";
+          },
+          [&](const auto&) -> std::optional<std::string> { return std::nullopt; },
+      },
+      request);
+}
+
+void Leaderless::write_above(uint64_t part_id, const std::string& key, const Request& request,
+                             const KeyState& found) {
+  ++writes_coordinated_;
+  const auto* highest = found.registers.empty() ? nullptr : &*found.registers.begin();
+  Register value;
+  Reply answer = Reply::ok();
+  if (std::holds_alternative<DelRequest>(request)) {
+    value.tombstone = true;
+    answer = Reply::number(highest != nullptr && highest->second.live(wall_ms_) ? 1 : 0);
+  } else {
+    value.value = std::get<SetRequest>(request).value;
+  }
+  // The tag: above every tag a majority holds (the mutant takes the clock's word for it).
+  value.hlc = clock_.now(wall_ms_);
+  if (!options_.mutants.blind_writes && value.hlc <= found.seen_hlc) {
+    if (found.seen_hlc.wall_ms > wall_ms_ + options_.max_clock_offset_ms) ++hlc_refused_;
+    value.hlc = successor(found.seen_hlc);
+  }
+  const HlcTimestamp stamp = value.hlc;
+  const Dot dot{self_, ++counter_};
+  meta_dirty_ = true;
+  // One register: copies join to the highest tag (lww's order: timestamp, then dot) — a copy
+  // drops a register only for a higher one it has seen.
+  KeyState copy;
+  copy.seen_hlc = stamp;
+  copy.context[dot.actor] = dot.counter;
+  copy.registers.emplace(dot, std::move(value));
+  last_context_.reset();
+  replicate_write(key, std::move(copy), dot, stamp, std::move(answer), options_.w,
+                  Origin{part_id, NodeId(0), 0});
+}
+
 // ---- Reads this node coordinates ----
 
-void Leaderless::start_read(uint64_t part_id, const std::string& key, uint32_t read_replicas) {
-  ++reads_started_;
+void Leaderless::start_read(uint64_t part_id, const std::string& key, uint32_t read_replicas,
+                            std::optional<Request> write) {
+  if (!write) ++reads_started_;
   const uint64_t id = next_id();
   ReadRound round;
+  round.write = std::move(write);
   round.part = part_id;
   round.key = key;
   round.replicas = replicas_of(key);
@@ -225,6 +302,16 @@ void Leaderless::check_read(uint64_t id) {
     if (options_.policy == ConflictPolicy::lww) merged.resolve_lww();
     round.merged = std::move(merged);
     round.merged_ready = true;
+    if (round.write) {
+      // The first phase of a linearizable write: its tag goes above what a majority holds.
+      const uint64_t part = round.part;
+      const std::string key = round.key;
+      const Request request = *round.write;
+      const KeyState found = round.merged;
+      reads_.erase(it);
+      write_above(part, key, request, found);
+      return;
+    }
     for (const auto& [node, copy] : round.copies) {
       if (holds(copy, round.merged, options_.policy)) round.holders.insert(node);
     }

@@ -48,6 +48,12 @@ Leaderless::Leaderless(const StorageView& view, Rng rng, Options options)
       clock_(options_.max_clock_offset_ms) {
   REPLIKV_ASSERT(options_.n >= 1 && options_.n <= options_.members.size(),
                  "N is between 1 and the members");
+  if (options_.linearizable) {
+    // Majorities both ways, and a read makes a majority hold what it returns (ABD's write-back).
+    options_.w = options_.r = options_.n / 2 + 1;
+    options_.read_repair = ReadRepair::blocking;
+    options_.policy = ConflictPolicy::lww;  // one value per key: the highest tag
+  }
   for (const NodeId member : options_.members) {
     if (member != options_.node_id) peers_.emplace(member, Peer{member});
   }
@@ -258,16 +264,26 @@ void Leaderless::client_request(ClientRequest request) {
 }
 
 void Leaderless::start_operation(ClientRequest request) {
+  if (options_.linearizable) {
+    if (auto refused = refuse_linearizable(request.request)) {
+      answer(request, Reply::error(std::move(*refused)));
+      return;
+    }
+  }
   auto plans = plan_parts(request.request);
   if (plans.empty()) {
     answer(request, Reply::error("ERR unknown command for the leaderless strategy"));
     return;
   }
+  // (Linearizable: majorities, whatever the connection asked.)
   const uint32_t write_replicas =
-      resolve_replica_count(request.write_replicas.value_or(options_.w), options_.n);
-  const uint32_t read_replicas = request.read.consistency == ReadConsistency::replicas
-                                     ? resolve_replica_count(request.read.replicas, options_.n)
-                                     : options_.r;
+      options_.linearizable
+          ? options_.w
+          : resolve_replica_count(request.write_replicas.value_or(options_.w), options_.n);
+  const uint32_t read_replicas =
+      request.read.consistency == ReadConsistency::replicas && !options_.linearizable
+          ? resolve_replica_count(request.read.replicas, options_.n)
+          : options_.r;
   const bool writes = plans.front().write;
   const uint32_t asked = writes ? write_replicas : read_replicas;
   if (asked > options_.n) {
@@ -304,6 +320,13 @@ void Leaderless::start_part(uint64_t operation_id, size_t index) {
   const Part& part = operation.parts[index];
   if (!part.write) {
     start_read(part_id, part.key, operation.read_replicas);
+    return;
+  }
+  if (options_.linearizable) {
+    // Any node coordinates: first the highest tag a majority holds, then a higher one.
+    const std::string key = part.key;
+    Request request = part.request;
+    start_read(part_id, key, options_.r, std::move(request));
     return;
   }
   const auto replicas = replicas_of(part.key);

@@ -56,6 +56,11 @@ struct Options {
   uint32_t r = 2;               // a read's default
   uint32_t vnodes = 64;         // ring tokens per member
   ConflictPolicy policy = ConflictPolicy::lww;
+  // Linearizable quorums (multi-writer ABD; docs/leaderless.md): a key holds one value under a tag
+  // (its hybrid timestamp and dot); a write first reads a majority's highest tag and then makes a
+  // majority hold a higher one, a read makes a majority hold what it returns before answering.
+  // R and W are majorities, any node coordinates, and only plain SET, MSET and DEL write.
+  bool linearizable = false;
   ReadRepair read_repair = ReadRepair::blocking;
   // A write that would leave a key with more live siblings than this on its coordinator is
   // refused.
@@ -86,6 +91,7 @@ struct Options {
   // it is sent rather than joined with it.
   struct Mutants {
     bool ack_early = false;
+    bool blind_writes = false;  // linearizable: a write's tag taken without reading first
     bool read_one = false;
     bool skip_write_back = false;
     bool replace_copies = false;
@@ -171,6 +177,8 @@ class Leaderless final : public Replica {
     bool answered = false;
     TimeMs deadline_ms = 0;
     TimeMs resend_ms = 0;  // when the replicas it still waits for are asked again
+    // Linearizable: the write this read is the first phase of (its tag goes above what it finds).
+    std::optional<Request> write;
   };
   struct PartRef {
     uint64_t operation = 0;
@@ -211,12 +219,23 @@ class Leaderless final : public Replica {
   // sends the copy to the other replicas; answers `answer` once `write_replicas` hold it.
   void write_and_replicate(const std::string& key, KeyState copy, const CausalContext& replaces,
                            Register value, Reply answer, uint32_t write_replicas, Origin origin);
+  // Sends `copy` (holding the write under `dot`, stamped `stamp`) to the key's replicas — this
+  // node stores it first when it is one — and answers `answer` once `write_replicas` hold it.
+  void replicate_write(const std::string& key, KeyState copy, const Dot& dot,
+                       const HlcTimestamp& stamp, Reply answer, uint32_t write_replicas,
+                       Origin origin);
   void check_coordination(uint64_t id);
   void answer_origin(const Origin& origin, Reply reply,
                      std::optional<SessionPosition> position = std::nullopt);
 
-  // Reads this node coordinates.
-  void start_read(uint64_t part_id, const std::string& key, uint32_t read_replicas);
+  // Reads this node coordinates (`write`: the first phase of a linearizable write).
+  void start_read(uint64_t part_id, const std::string& key, uint32_t read_replicas,
+                  std::optional<Request> write = std::nullopt);
+  // Linearizable: the second phase of a write, once a majority's copies are joined in `found`.
+  void write_above(uint64_t part_id, const std::string& key, const Request& request,
+                   const KeyState& found);
+  // Why a request is refused in linearizable mode, or nullopt.
+  std::optional<std::string> refuse_linearizable(const Request& request) const;
   void check_read(uint64_t id);
 
   // Peers.

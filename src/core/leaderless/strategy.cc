@@ -108,6 +108,12 @@ class LeaderlessStrategy final : public Strategy {
             "answers, W replicas hold what it returns, so no later read goes back), \"async\" "
             "(repairs after answering) or \"off\"",
             {"blocking", "async", "off"}, "blocking")),
+        cluster_wide(choice_setting(
+            "mode",
+            "\"causal\" (default: W and R per request, conflicts by the conflict policy) or "
+            "\"linearizable\" (multi-writer ABD: R and W majorities, one value per key, reads "
+            "and writes linearizable at two round trips; plain SET, MSET, DEL and reads only)",
+            {"causal", "linearizable"}, "causal")),
         cluster_wide(unsigned_setting("vnodes", "tokens per member on the hash ring (default 64)",
                                       64, 1, 4096)),
         unsigned_setting("siblings_max",
@@ -157,6 +163,10 @@ class LeaderlessStrategy final : public Strategy {
       return fmt::format("n: {} replicas per key, but the cluster has {} members", n,
                          node.members.size());
     }
+    if (settings.text("mode") == "linearizable" && settings.text("conflict") == "siblings") {
+      return "conflict: the linearizable mode keeps one value per key (the highest tag); leave "
+             "conflict at lww";
+    }
     for (const char* key : {"w", "r"}) {
       if (count(settings, key) > n) {
         return fmt::format("{}: {} exceeds n = {}, the replicas each key has", key,
@@ -166,9 +176,14 @@ class LeaderlessStrategy final : public Strategy {
     return std::nullopt;
   }
 
+  static bool linearizable(const Settings& settings) {
+    return settings.text("mode") == "linearizable";
+  }
+
   StrategyTraits traits(const Settings& settings) const override {
     StrategyTraits traits;
-    traits.read_consistencies = {ReadConsistency::replicas};
+    traits.read_consistencies = {linearizable(settings) ? ReadConsistency::linearizable
+                                                        : ReadConsistency::replicas};
     const auto heartbeat = static_cast<TimeMs>(settings.number("heartbeat_interval_ms"));
     traits.tick_interval_ms = std::max<TimeMs>(1, std::min<TimeMs>(100, heartbeat / 2));
     traits.lag_known_within_ms = heartbeat;
@@ -178,12 +193,18 @@ class LeaderlessStrategy final : public Strategy {
   }
 
   ReadOptions read_default(const Settings& settings) const override {
+    if (linearizable(settings)) return {ReadConsistency::linearizable, 0};
     return {ReadConsistency::replicas, 0, count(settings, "r")};
   }
 
   std::optional<std::string> refuse_read(const ReadOptions& read,
                                          const Settings& settings) const override {
     if (read.consistency == ReadConsistency::cluster_default) return std::nullopt;
+    if (linearizable(settings)) {
+      if (read.consistency == ReadConsistency::linearizable) return std::nullopt;
+      return "the linearizable leaderless mode reads at a majority, always: every read is "
+             "linearizable";
+    }
     if (read.consistency != ReadConsistency::replicas) {
       return "leaderless reads name how many replicas answer: one, quorum, all or a number up "
              "to n";
@@ -197,6 +218,9 @@ class LeaderlessStrategy final : public Strategy {
 
   std::optional<std::string> refuse_write_replicas(uint32_t replicas,
                                                    const Settings& settings) const override {
+    if (linearizable(settings)) {
+      return "the linearizable leaderless mode writes to a majority, always";
+    }
     const uint32_t n = count(settings, "n");
     if (resolve_replica_count(replicas, n) > n) {
       return fmt::format("W = {} exceeds n = {}, the replicas each key has", replicas, n);
@@ -228,7 +252,11 @@ class LeaderlessStrategy final : public Strategy {
     return {"VSET", key, context, value};
   }
 
-  std::vector<std::string> history_checks(const Settings&) const override {
+  // quorum-reads judges what a read's context covers; under linearizable a write carries no
+  // context (a higher tag replaces the value), and the linearizability checker is the judge.
+  std::vector<std::string> history_checks(const Settings& settings) const override {
+    if (linearizable(settings))
+      return {"linearizable", "lost-writes", "stale-reads", "convergence"};
     return {"linearizable", "lost-writes", "stale-reads", "convergence", "quorum-reads"};
   }
 
@@ -251,8 +279,18 @@ class LeaderlessStrategy final : public Strategy {
   // No chaos presets yet: chaos judges convergence by equal node digests, and leaderless nodes
   // hold different keys (docs/leaderless.md, "Status"). The demo's table gets its rows with them.
 
-  std::vector<std::string> expected_violations(const Settings&,
+  std::vector<std::string> expected_violations(const Settings& settings,
                                                const RunConditions& conditions) const override {
+    if (linearizable(settings)) {
+      // ABD: single-key reads and writes linearizable, nothing acknowledged lost — with fsync
+      // "always" (under "never" a crash takes back what a majority acknowledged).
+      std::vector<std::string> expected = {"convergence"};
+      if (!conditions.fsync_always) {
+        for (const char* check : {"linearizable", "lost-writes", "stale-reads"})
+          expected.emplace_back(check);
+      }
+      return expected;
+    }
     // What the strategy promises is quorum-reads: a read sees what was answered before it began
     // wherever their quorums meet (the checker judges only those pairs, so R + W <= N promises
     // nothing and breaks nothing). Not linearizability — lww orders concurrent writes by clocks,
@@ -287,6 +325,7 @@ Options make_options(const NodeContext& node, const Settings& settings) {
   options.vnodes = count(settings, "vnodes");
   options.policy =
       settings.text("conflict") == "siblings" ? ConflictPolicy::siblings : ConflictPolicy::lww;
+  options.linearizable = settings.text("mode") == "linearizable";
   const std::string repair = settings.text("read_repair");
   options.read_repair = repair == "blocking" ? ReadRepair::blocking
                         : repair == "async"  ? ReadRepair::async
