@@ -7,8 +7,12 @@
 // updates one leaf in place, whatever order changes come in), 64 groups of 16 leaves hashed
 // together, and a root. Every anti_entropy_interval_ms a node sends one peer, in turn, its 64
 // group digests (512 bytes); the peer answers with its leaves of the groups that differ; the node
-// sends its copies of the buckets whose leaves differ and asks the peer for its own. Both join
-// what they get, as they join any copy. Bytes exchanged: the summary, plus what differs.
+// lists its keys of the buckets whose leaves differ, with their hashes (at most
+// anti_entropy_keys_max, from a random place: a larger bucket is covered over a few exchanges);
+// the peer sends its copies of the keys that differ or the node lacks, and asks for the node's
+// copies of the keys it lacks. Both join what they get, as they join any copy. Bytes exchanged:
+// the summary, the differing groups' leaves, the differing buckets' key names and hashes, and the
+// copies that differ.
 //
 // A copy is hashed with its expired registers made tombstones (a node that swept a key and one
 // that has not yet hold the same writes), so sweeps alone never count as differences.
@@ -155,32 +159,78 @@ void Leaderless::receive_leaves(const proto::LeaderlessMessage& message) {
   }
   if (differing.empty()) return;
   buckets_differing_ += differing.size();
-  send_buckets(from, differing);
-  proto::LeaderlessMessage fetch;
-  fetch.set_type(proto::LeaderlessMessage::AE_FETCH);
-  for (const uint32_t bucket : differing) fetch.add_buckets(bucket);
-  send(from, fetch);
+  // The keys of those buckets both replicate, with their hashes — at most anti_entropy_keys_max,
+  // from a place drawn at random in the list, so that buckets larger than that are all covered
+  // over a few exchanges.
+  std::vector<std::pair<const std::string*, uint64_t>> listed;
+  for (const uint32_t bucket : differing) {
+    for (const auto& [key, hash] : buckets_[bucket]) {
+      if (shares(key, from)) listed.emplace_back(&key, hash);
+    }
+  }
+  const size_t count = std::min<size_t>(listed.size(), options_.anti_entropy_keys_max);
+  const size_t start = listed.size() > count ? rng_.below(listed.size()) : 0;
+  proto::LeaderlessMessage keys;
+  keys.set_type(proto::LeaderlessMessage::AE_KEYS);
+  for (const uint32_t bucket : differing) keys.add_buckets(bucket);
+  for (size_t i = 0; i < count; ++i) {
+    const auto& [key, hash] = listed[(start + i) % listed.size()];
+    keys.add_keys(*key);
+    keys.add_digests(hash);
+  }
+  send(from, keys);
 }
 
-void Leaderless::send_buckets(NodeId peer, const std::vector<uint32_t>& buckets) {
+bool Leaderless::shares(const std::string& key, NodeId peer) const {
+  const auto replicas = replicas_of(key);
+  return std::find(replicas.begin(), replicas.end(), peer) != replicas.end();
+}
+
+void Leaderless::receive_keys(const proto::LeaderlessMessage& message) {
+  const NodeId from(message.from());
+  if (message.keys_size() != message.digests_size()) {
+    ++malformed_;
+    return;
+  }
+  std::map<std::string_view, uint64_t> theirs;
+  for (int i = 0; i < message.keys_size(); ++i) theirs.emplace(message.keys(i), message.digests(i));
   uint64_t budget = options_.anti_entropy_keys_max;
-  for (const uint32_t bucket : buckets) {
+  std::vector<std::string> mine_to_send;
+  for (const uint32_t bucket : message.buckets()) {
     if (bucket >= leaf_count) {
       ++malformed_;
       return;
     }
-    // (A copy of the map: sending reads copies, which may not change the buckets, but stays
-    // clear of iterating what it reads through.)
-    const auto keys = buckets_[bucket];
-    for (const auto& [key, hash] : keys) {
-      const auto replicas = replicas_of(key);
-      if (std::find(replicas.begin(), replicas.end(), peer) == replicas.end()) continue;
-      if (budget == 0) return;
-      --budget;
-      ++anti_entropy_keys_;
-      proto::LeaderlessMessage message = replicate_message(0, key, load_copy(key), false);
-      send(peer, message);
+    for (const auto& [key, hash] : buckets_[bucket]) {
+      if (!shares(key, from)) continue;
+      const auto it = theirs.find(key);
+      if (it != theirs.end() && it->second == hash) continue;
+      if (mine_to_send.size() < budget) mine_to_send.push_back(key);
     }
+  }
+  send_copies(from, mine_to_send);
+  proto::LeaderlessMessage fetch;
+  fetch.set_type(proto::LeaderlessMessage::AE_FETCH);
+  for (const auto& [key, hash] : theirs) {
+    const uint32_t bucket = bucket_of(key);
+    const auto mine = buckets_[bucket].find(std::string(key));
+    if (mine != buckets_[bucket].end() && mine->second == hash) continue;
+    if (static_cast<uint64_t>(fetch.keys_size()) >= budget) break;
+    fetch.add_keys(std::string(key));
+  }
+  if (fetch.keys_size() > 0) send(from, fetch);
+}
+
+void Leaderless::send_copies(NodeId peer, const std::vector<std::string>& keys) {
+  uint64_t budget = options_.anti_entropy_keys_max;
+  for (const auto& key : keys) {
+    if (budget == 0) return;
+    const KeyState copy = load_copy(key);
+    if (copy.empty() || !shares(key, peer)) continue;
+    --budget;
+    ++anti_entropy_keys_;
+    proto::LeaderlessMessage message = replicate_message(0, key, copy, false);
+    send(peer, message);
   }
 }
 

@@ -15,13 +15,6 @@
 namespace replikv::core::leaderless {
 namespace {
 
-// Whether `copy` already holds everything of `merged`: joining it in would change nothing.
-bool holds(const KeyState& copy, const KeyState& merged, ConflictPolicy policy) {
-  KeyState joined = KeyState::join(copy, merged);
-  if (policy == ConflictPolicy::lww) joined.resolve_lww();
-  return joined == copy;
-}
-
 bool contains(const std::vector<NodeId>& nodes, NodeId node) {
   return std::find(nodes.begin(), nodes.end(), node) != nodes.end();
 }
@@ -247,6 +240,7 @@ void Leaderless::write_above(uint64_t part_id, const std::string& key, const Req
     value.hlc = successor(found.seen_hlc);
   }
   const HlcTimestamp stamp = value.hlc;
+  clock_.restore(stamp);  // this node's later tags go above it (persisted with the counter)
   const Dot dot{self_, ++counter_};
   meta_dirty_ = true;
   // One register: copies join to the highest tag (lww's order: timestamp, then dot) — a copy
@@ -298,8 +292,7 @@ void Leaderless::check_read(uint64_t id) {
   if (!round.merged_ready) {
     if (round.copies.size() < round.needed) return;
     KeyState merged;
-    for (const auto& [node, copy] : round.copies) merged = KeyState::join(merged, copy);
-    if (options_.policy == ConflictPolicy::lww) merged.resolve_lww();
+    for (const auto& [node, copy] : round.copies) merged = joined(merged, copy);
     round.merged = std::move(merged);
     round.merged_ready = true;
     if (round.write) {
@@ -313,7 +306,7 @@ void Leaderless::check_read(uint64_t id) {
       return;
     }
     for (const auto& [node, copy] : round.copies) {
-      if (holds(copy, round.merged, options_.policy)) round.holders.insert(node);
+      if (holds(copy, round.merged)) round.holders.insert(node);
     }
     if (options_.read_repair != ReadRepair::off) {
       const bool blocking = options_.read_repair == ReadRepair::blocking;
@@ -440,9 +433,12 @@ void Leaderless::expire_timed_out() {
                         "in time; it may still take effect",
                         coordination.holders.size(), coordination.needed)));
     }
-    // The replicas that never acknowledged get the key later, from a hint.
+    // The replicas that never acknowledged get the key later, from a hint — kept by a coordinator
+    // that holds the key's copy (a linearizable write's coordinator may be no replica: then
+    // anti-entropy repairs them).
+    const bool holds_copy = contains(coordination.replicas, options_.node_id);
     for (const NodeId replica : coordination.replicas) {
-      if (replica != options_.node_id && !coordination.holders.contains(replica)) {
+      if (holds_copy && replica != options_.node_id && !coordination.holders.contains(replica)) {
         add_hint(replica, coordination.key);
       }
     }
@@ -454,7 +450,14 @@ void Leaderless::expire_timed_out() {
       ++it;
       continue;
     }
-    if (!round.answered) {
+    if (!round.answered && round.write) {
+      // The first phase of a linearizable write: nothing was written.
+      ++writes_timed_out_;
+      part_done(round.part,
+                Reply::error(fmt::format("TIMEOUT only {} of the {} replicas a write reads its tag "
+                                         "from answered in time; nothing was written",
+                                         round.copies.size(), round.needed)));
+    } else if (!round.answered) {
       ++reads_timed_out_;
       const std::string text =
           round.merged_ready
@@ -572,9 +575,12 @@ void Leaderless::peer_message(const Message& wire) {
     case proto::LeaderlessMessage::AE_LEAVES:
       receive_leaves(message);
       return;
+    case proto::LeaderlessMessage::AE_KEYS:
+      receive_keys(message);
+      return;
     case proto::LeaderlessMessage::AE_FETCH: {
-      const std::vector<uint32_t> buckets(message.buckets().begin(), message.buckets().end());
-      send_buckets(wire.from, buckets);
+      const std::vector<std::string> keys(message.keys().begin(), message.keys().end());
+      send_copies(wire.from, keys);
       return;
     }
     case proto::LeaderlessMessage::READ_REPLY: {
@@ -594,7 +600,7 @@ void Leaderless::peer_message(const Message& wire) {
       if (read.merged_ready) {
         // A late answer: it counts toward the write-back when it holds the value returned;
         // otherwise it is repaired (asynchronously: the read has its answer or its repairs).
-        if (holds(read.copies.at(wire.from), read.merged, options_.policy)) {
+        if (holds(read.copies.at(wire.from), read.merged)) {
           read.holders.insert(wire.from);
         } else if (options_.read_repair != ReadRepair::off && !read.repairing.contains(wire.from)) {
           proto::LeaderlessMessage repair =

@@ -56,6 +56,20 @@ KeyState KeyState::join(const KeyState& a, const KeyState& b) {
   return out;
 }
 
+KeyState KeyState::join_highest(const KeyState& a, const KeyState& b) {
+  KeyState out;
+  out.registers = a.registers;
+  for (const auto& [dot, value] : b.registers) {
+    const auto [it, fresh] = out.registers.emplace(dot, value);
+    // (One dot, two registers: a tombstone an expiry made wins, as in join.)
+    if (!fresh && value.tombstone && !it->second.tombstone) it->second = value;
+  }
+  keep_highest(out.registers);
+  out.context = core::join(a.context, b.context);
+  out.seen_hlc = std::max(a.seen_hlc, b.seen_hlc);
+  return out;
+}
+
 bool KeyState::includes(const KeyState& other) const {
   if (seen_hlc < other.seen_hlc) return false;
   for (const auto& [actor, counter] : other.context) {

@@ -71,6 +71,11 @@ struct KeyState {
   // The causal join of two replicas' copies (see above). A dot both hold with different registers
   // — one copy saw the value expire and made it a tombstone — keeps the tombstone.
   static KeyState join(const KeyState& a, const KeyState& b);
+  // The join of the linearizable mode, where a copy holds one register, the highest tag seen:
+  // the highest register of both sides (timestamp, then dot), contexts aside — a tag order and a
+  // context need not agree there (a write stamped above a tag it read may carry a lower counter
+  // of its node than another write it never saw).
+  static KeyState join_highest(const KeyState& a, const KeyState& b);
   // Whether this copy has seen everything `other` holds: join(*this, other) == *this.
   bool includes(const KeyState& other) const;
 

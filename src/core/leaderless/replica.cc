@@ -155,10 +155,24 @@ void Leaderless::store_copy(const std::string& key, KeyState copy) {
   tombstones_.insert_or_assign(key, std::move(copy));
 }
 
+KeyState Leaderless::joined(const KeyState& a, const KeyState& b) const {
+  if (options_.linearizable) return KeyState::join_highest(a, b);
+  KeyState out = KeyState::join(a, b);
+  if (options_.policy == ConflictPolicy::lww) out.resolve_lww();
+  return out;
+}
+
 bool Leaderless::join_copy(const std::string& key, const KeyState& incoming) {
   const KeyState current = load_copy(key);
-  KeyState joined = options_.mutants.replace_copies ? incoming : KeyState::join(current, incoming);
-  if (options_.policy == ConflictPolicy::lww) conflicts_resolved_ += joined.resolve_lww().size();
+  KeyState joined;
+  if (options_.mutants.replace_copies) {
+    joined = incoming;
+  } else if (options_.linearizable) {
+    joined = KeyState::join_highest(current, incoming);
+  } else {
+    joined = KeyState::join(current, incoming);
+    if (options_.policy == ConflictPolicy::lww) conflicts_resolved_ += joined.resolve_lww().size();
+  }
   if (joined == current) return false;
   // A copy only grows: what it had seen it still has, or what superseded it (lww aside, which
   // discards the lower of two concurrent registers).

@@ -195,6 +195,13 @@ class Leaderless final : public Replica {
   // or the tombstone table when nothing shows.
   KeyState load_copy(const std::string& key);
   void store_copy(const std::string& key, KeyState copy);
+  // Two copies joined as this mode joins them (KeyState::join, resolved by the conflict policy;
+  // the linearizable mode: join_highest).
+  KeyState joined(const KeyState& a, const KeyState& b) const;
+  // Whether `copy` already holds everything of `merged`: joining it in would change nothing.
+  bool holds(const KeyState& copy, const KeyState& merged) const {
+    return joined(copy, merged) == copy;
+  }
   // Joins `incoming` into the key's copy; returns whether the copy changed.
   bool join_copy(const std::string& key, const KeyState& incoming);
 
@@ -256,7 +263,10 @@ class Leaderless final : public Replica {
   void start_exchange();
   void receive_summary(const proto::LeaderlessMessage& message);
   void receive_leaves(const proto::LeaderlessMessage& message);
-  void send_buckets(NodeId peer, const std::vector<uint32_t>& buckets);
+  void receive_keys(const proto::LeaderlessMessage& message);
+  // Sends `peer` this node's copies of `keys` it shares with it (at most anti_entropy_keys_max).
+  void send_copies(NodeId peer, const std::vector<std::string>& keys);
+  bool shares(const std::string& key, NodeId peer) const;
 
  public:
   // The root of this node's tree of the keys it shares with `peer`: equal on both sides when
