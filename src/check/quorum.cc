@@ -56,6 +56,17 @@ std::optional<Vector> parse_vector(std::string_view text) {
   return out;
 }
 
+struct Dot {
+  std::string actor;
+  uint64_t counter = 0;
+  auto operator<=>(const Dot&) const = default;
+};
+
+bool covers(const Vector& vector, const Dot& dot) {
+  const auto it = vector.find(dot.actor);
+  return it != vector.end() && dot.counter <= it->second;
+}
+
 // An answered operation a later read must have seen (when their quorums meet).
 struct Known {
   const Operation* op = nullptr;
@@ -69,7 +80,29 @@ struct Read {
   Vector seen;
   uint64_t asked = 0;
   uint64_t n = 0;
+  std::optional<std::vector<Dot>> registers;  // the dots of the registers it returned from
 };
+
+// A write as the node that made it reported it (a "made" replica event).
+struct Made {
+  Vector context;  // what it superseded
+};
+
+// "a:1,b:2,a:3" — one dot per item, an actor may come twice ("-": none), or nullopt.
+std::optional<std::vector<Dot>> parse_dots(std::string_view text) {
+  std::vector<Dot> out;
+  if (text == "-") return out;
+  while (!text.empty()) {
+    const size_t comma = text.find(',');
+    auto one = parse_vector(text.substr(0, comma));
+    if (!one || one->size() != 1) return std::nullopt;
+    out.push_back({one->begin()->first, one->begin()->second});
+    text = comma == std::string_view::npos ? std::string_view() : text.substr(comma + 1);
+  }
+  return out;
+}
+
+std::string dot_text(const Dot& dot) { return fmt::format("{}:{}", dot.actor, dot.counter); }
 
 }  // namespace
 
@@ -92,7 +125,9 @@ CheckResult check_quorum_reads(const History& history) {
         ++unreadable;
         continue;
       }
-      reads[op.key].push_back({&op, *seen, *asked, *n});
+      std::optional<std::vector<Dot>> registers;
+      if (const auto text = string_field(op, "registers")) registers = parse_dots(*text);
+      reads[op.key].push_back({&op, *seen, *asked, *n, std::move(registers)});
       if (*written_back > 0) known[op.key].push_back({&op, std::move(*seen), *written_back, *n});
     } else {
       const auto dot_text = string_field(op, "dot");
@@ -104,6 +139,22 @@ CheckResult check_quorum_reads(const History& history) {
       }
       known[op.key].push_back({&op, std::move(*dot), *acks, *n});
     }
+  }
+  // What the nodes reported of every write they made: a read's values are judged by them.
+  std::map<Dot, Made> made;  // by dot: a dot names one write of one key
+  for (const auto& event : history.replica_events) {
+    if (event.event != "made") continue;
+    const auto field = [&](std::string_view name) -> std::optional<std::string_view> {
+      const auto it = event.fields.find(name);
+      if (it == event.fields.end() || it->second.size() < 2) return std::nullopt;
+      return std::string_view(it->second).substr(1, it->second.size() - 2);
+    };
+    const auto dot = field("dot");
+    const auto context = field("context");
+    auto dots = dot ? parse_dots(*dot) : std::nullopt;
+    auto vector = context ? parse_vector(*context) : std::nullopt;
+    if (!dots || dots->size() != 1 || !vector) continue;
+    made[dots->front()] = Made{std::move(*vector)};
   }
   std::vector<std::pair<std::string, int64_t>> wipes;  // node, when
   for (const auto& event : history.nemesis) {
@@ -127,6 +178,7 @@ CheckResult check_quorum_reads(const History& history) {
   };
 
   uint64_t judged = 0, constraints = 0, missed = 0, excused = 0;
+  uint64_t values_judged = 0, returned_older = 0, values_unknown = 0;
   for (auto& [key, key_reads] : reads) {
     auto& key_known = known[key];
     std::sort(key_known.begin(), key_known.end(),
@@ -148,6 +200,53 @@ CheckResult check_quorum_reads(const History& history) {
         }
       }
       ++judged;
+      // What it returned, against every write answered before it began whose quorum meets its
+      // own: that write, or a version that dominates it or is concurrent with it — never only
+      // versions it superseded (a read's registers, each judged by what its node reported).
+      if (read.registers && !made.empty()) {
+        for (size_t i = 0; i < next; ++i) {
+          const Known& before = key_known[i];
+          if (before.op->f == Function::read || before.quorum + read.asked <= read.n) continue;
+          const Dot written{before.vector.begin()->first, before.vector.begin()->second};
+          const auto info = made.find(written);
+          if (info == made.end()) {
+            ++values_unknown;
+            continue;
+          }
+          ++values_judged;
+          bool answered_for = false, unknown = false;
+          for (const Dot& returned : *read.registers) {
+            if (returned == written) {
+              answered_for = true;
+              break;
+            }
+            if (!made.contains(returned)) {
+              unknown = true;
+              continue;
+            }
+            // Not superseded by the earlier write: it dominates it or is concurrent with it.
+            if (!covers(info->second.context, returned)) {
+              answered_for = true;
+              break;
+            }
+          }
+          if (answered_for) continue;
+          if (unknown) {
+            ++values_unknown;
+            continue;
+          }
+          if (wiped_between(*read.op, before.op->invoke_ns, read.op->complete_ns)) {
+            ++excused;
+            continue;
+          }
+          ++returned_older;
+          add_detail(result,
+                     fmt::format("key {}: the read of line {} returned only versions the write {} "
+                                 "of line {} had superseded (or none), though it began after that "
+                                 "write was answered",
+                                 key, read.op->line, dot_text(written), before.op->line));
+        }
+      }
       for (const auto& [quorum, slots] : answered) {
         if (quorum + read.asked <= read.n) continue;  // the quorums need not meet
         for (const auto& [actor, slot] : slots) {
@@ -170,8 +269,11 @@ CheckResult check_quorum_reads(const History& history) {
       }
     }
   }
-  if (missed > 0) result.verdict = Verdict::invalid;
+  if (missed > 0 || returned_older > 0) result.verdict = Verdict::invalid;
   result.figures = {{"judged", static_cast<double>(judged)},
+                    {"values_judged", static_cast<double>(values_judged)},
+                    {"returned_older", static_cast<double>(returned_older)},
+                    {"values_unknown", static_cast<double>(values_unknown)},
                     {"constraints", static_cast<double>(constraints)},
                     {"missed", static_cast<double>(missed)},
                     {"excused_disk_loss", static_cast<double>(excused)},
@@ -180,8 +282,11 @@ CheckResult check_quorum_reads(const History& history) {
       judged == 0 ? std::string("no reads with quorum positions: nothing to judge")
                   : fmt::format(
                         "{} reads judged against {} earlier answers whose quorums they meet: {} "
-                        "missed ({} more after a disk loss, excused)",
-                        judged, constraints, missed, excused);
+                        "missed, {} of {} returned only versions an earlier write had superseded "
+                        "({} more after a disk loss, excused; {} not judged: a write no node "
+                        "reported)",
+                        judged, constraints, missed, returned_older, values_judged, excused,
+                        values_unknown);
   return result;
 }
 

@@ -15,7 +15,10 @@ namespace replikv::check {
 // key's replica count ("n"). A read R must have seen every write W of its key answered before R
 // began when acks(W) + asked(R) > n — the two quorums meet in a replica that held W — and every
 // earlier read R' when written_back(R') + asked(R) > n. "Seen" means R's context covers W's dot
-// (R returned W, or a version that superseded it, or, under lww, one that beat it). A miss after
+// (R returned W, or a version that superseded it, or, under lww, one that beat it) — and, by the
+// "made" replica events (each write's dot and the context it superseded), R returned W or a
+// version that dominates it or is concurrent with it, not only versions W superseded
+// ("returned_older"). A miss after
 // one of the key's replicas ("replicas") lost its disk between W's start and R's end (a "wipe"
 // nemesis event: the copy W had made there may be gone) is counted apart and excused.
 CheckResult check_quorum_reads(const History& history);

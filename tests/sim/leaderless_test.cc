@@ -149,6 +149,23 @@ TEST(Leaderless, ACopyReplacedRatherThanJoinedIsCaught) {
   EXPECT_GE(caught([](core::leaderless::Options& o) { o.mutants.replace_copies = true; }), 15);
 }
 
+// A join that takes the other copy's context and drops its values: each read's context covers
+// the writes before it (the coverage half passes), and what it returns is older than them.
+TEST(Leaderless, AJoinThatDropsValuesIsCaughtByWhatReadsReturned) {
+  int runs = 0;
+  for (uint64_t seed = 1; seed <= 20; ++seed) {
+    SimOptions options = mutant_run(
+        seed, "siblings", [](core::leaderless::Options& o) { o.mutants.forget_values = true; }, "2",
+        "2");
+    options.keys = 2;
+    options.clients = 16;
+    const SimResult result = run_simulation(options);
+    const auto* check = find(result, "quorum-reads");
+    if (check != nullptr && figure(*check, "returned_older") > 0) ++runs;
+  }
+  EXPECT_GE(runs, 10);
+}
+
 // The linearizable mode (multi-writer ABD) under every fault: every history linearizable, no
 // acknowledged write lost, no read stale — promised, not measured.
 TEST(Leaderless, LinearizableModeFixedSeeds) {

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "core/assert.h"
+#include "core/causality/context_text.h"
 #include "core/causality/versioned_commands.h"
 #include "core/causality/wire.h"
 #include "core/leaderless/replica.h"
@@ -14,6 +15,12 @@
 
 namespace replikv::core::leaderless {
 namespace {
+
+std::vector<Dot> registers_of(const KeyState& copy) {
+  std::vector<Dot> out;
+  for (const auto& [dot, value] : copy.registers) out.push_back(dot);
+  return out;
+}
 
 bool contains(const std::vector<NodeId>& nodes, NodeId node) {
   return std::find(nodes.begin(), nodes.end(), node) != nodes.end();
@@ -122,16 +129,34 @@ void Leaderless::write_and_replicate(const std::string& key, KeyState copy,
   copy.write(replaces, dot, std::move(value));
   if (options_.policy == ConflictPolicy::lww) conflicts_resolved_ += copy.resolve_lww().size();
   last_context_ = replaces;
-  replicate_write(key, std::move(copy), dot, stamp, std::move(answer), write_replicas, origin);
+  replicate_write(key, std::move(copy), dot, stamp, replaces, std::move(answer), write_replicas,
+                  origin);
 }
 
 void Leaderless::replicate_write(const std::string& key, KeyState copy, const Dot& dot,
-                                 const HlcTimestamp& stamp, Reply answer, uint32_t write_replicas,
-                                 Origin origin) {
+                                 const HlcTimestamp& stamp, const CausalContext& replaces,
+                                 Reply answer, uint32_t write_replicas, Origin origin) {
   const auto replicas = replicas_of(key);
   const bool local = contains(replicas, options_.node_id);
   if (local) store_copy(key, copy);
   last_dot_ = dot;
+  if (report_history_) {
+    // (It leaves with the next durable Ready, as the write does: a crash before takes both.)
+    std::string quoted_key = "\"";
+    for (const char c : key) {
+      if (c == '"' || c == '\\') quoted_key += '\\';
+      quoted_key += c;
+    }
+    quoted_key += '"';
+    const auto found = copy.registers.find(dot);
+    const bool tombstone = found != copy.registers.end() && found->second.tombstone;
+    history_events_.push_back({{"event", "\"made\""},
+                               {"key", quoted_key},
+                               {"dot", "\"" + context_text({{dot.actor, dot.counter}}) + "\""},
+                               {"context", "\"" + context_text(replaces) + "\""},
+                               {"hlc", "\"" + stamp.text() + "\""},
+                               {"tombstone", tombstone ? "true" : "false"}});
+  }
   const uint64_t id = next_id();
   Coordination coordination;
   coordination.key = key;
@@ -250,7 +275,7 @@ void Leaderless::write_above(uint64_t part_id, const std::string& key, const Req
   copy.context[dot.actor] = dot.counter;
   copy.registers.emplace(dot, std::move(value));
   last_context_.reset();
-  replicate_write(key, std::move(copy), dot, stamp, std::move(answer), options_.w,
+  replicate_write(key, std::move(copy), dot, stamp, {}, std::move(answer), options_.w,
                   Origin{part_id, NodeId(0), 0});
 }
 
@@ -340,8 +365,8 @@ void Leaderless::check_read(uint64_t id) {
       const uint32_t written_back =
           options_.read_repair == ReadRepair::blocking ? round.write_back : 0;
       part_done(round.part, read_reply(part.request, round.merged),
-                encode_read_position(
-                    {round.merged.context, round.asked, written_back, options_.n, round.replicas}));
+                encode_read_position({round.merged.context, round.asked, written_back, options_.n,
+                                      round.replicas, registers_of(round.merged)}));
     }
   }
   if (round.copies.size() == round.replicas.size() &&

@@ -42,30 +42,36 @@ SessionPosition encode_write_position(const WritePosition& p) {
 }
 
 SessionPosition encode_read_position(const ReadPosition& p) {
-  return SessionPosition{fmt::format("r|{}|{}|{}|{}|{}", context_text(p.seen), p.replicas,
-                                     p.written_back, p.n, nodes_text(p.nodes))};
+  std::string registers;
+  for (const Dot& dot : p.registers) {
+    registers += (registers.empty() ? "" : ",") + context_text({{dot.actor, dot.counter}});
+  }
+  if (registers.empty()) registers = "-";
+  return SessionPosition{fmt::format("r|{}|{}|{}|{}|{}|{}", context_text(p.seen), p.replicas,
+                                     p.written_back, p.n, nodes_text(p.nodes), registers)};
 }
 
 HistoryFields position_fields(const SessionPosition& position) {
   const auto parts = split(position.bytes);
-  if (parts.size() != 6 || !is_number(parts[3]) || !is_number(parts[4]) ||
+  if (parts.size() < 6 || !is_number(parts[3]) || !is_number(parts[4]) ||
       parts[5].find_first_not_of("0123456789.") != std::string_view::npos) {
     return {};
   }
   if (!parse_context_text(parts[1])) return {};
-  if (parts[0] == "w") {
+  if (parts[0] == "w" && parts.size() == 6) {
     return {{"dot", quoted(parts[1])},
             {"hlc", quoted(parts[2])},
             {"acks", std::string(parts[3])},
             {"n", std::string(parts[4])},
             {"replicas", quoted(parts[5])}};
   }
-  if (parts[0] == "r" && is_number(parts[2])) {
+  if (parts[0] == "r" && is_number(parts[2]) && parts.size() == 7) {
     return {{"seen", quoted(parts[1])},
             {"asked", std::string(parts[2])},
             {"written_back", std::string(parts[3])},
             {"n", std::string(parts[4])},
-            {"replicas", quoted(parts[5])}};
+            {"replicas", quoted(parts[5])},
+            {"registers", quoted(parts[6])}};
   }
   return {};
 }

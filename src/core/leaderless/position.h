@@ -4,9 +4,10 @@
 // answer reflects — with the replicas it asked and wrote back to. Leaderless has no sessions: no
 // client sends these back.
 //
-// Bytes: "w|<dot>|<hlc>|<w>|<n>|<replicas>" or "r|<context>|<r>|<written back>|<n>|<replicas>",
-// the dot and the context in core/causality/context_text.h's form, the key's replicas as node ids
-// joined by '.'.
+// Bytes: "w|<dot>|<hlc>|<w>|<n>|<replicas>" or
+// "r|<context>|<r>|<written back>|<n>|<replicas>|<registers>", the dot and the context in
+// core/causality/context_text.h's form, the key's replicas as node ids joined by '.', the
+// registers' dots in the same form as a context, one item each (an actor may come twice).
 #pragma once
 
 #include <cstdint>
@@ -34,13 +35,15 @@ struct ReadPosition {
   uint32_t written_back = 0;  // the replicas that held what it returned when it was answered
                               // (blocking read repair: W; 0 otherwise)
   uint32_t n = 0;
-  std::vector<NodeId> nodes;  // the key's replicas
+  std::vector<NodeId> nodes;   // the key's replicas
+  std::vector<Dot> registers;  // the dots of the registers of the copy it returned from
 };
 
 SessionPosition encode_write_position(const WritePosition& position);
 SessionPosition encode_read_position(const ReadPosition& position);
 // The history's fields of a position: "dot", "hlc", "acks", "n", "replicas" for a write; "seen",
-// "asked", "written_back", "n", "replicas" for a read. Empty for bytes that are no position.
+// "asked", "written_back", "n", "replicas", "registers" for a read. Empty for bytes that are no
+// position.
 HistoryFields position_fields(const SessionPosition& position);
 
 }  // namespace replikv::core::leaderless

@@ -172,6 +172,9 @@ bool Leaderless::join_copy(const std::string& key, const KeyState& incoming) {
   } else {
     joined = KeyState::join(current, incoming);
     if (options_.policy == ConflictPolicy::lww) conflicts_resolved_ += joined.resolve_lww().size();
+    if (options_.mutants.forget_values && !current.registers.empty()) {
+      joined.registers = current.registers;
+    }
   }
   if (joined == current) return false;
   // A copy only grows: what it had seen it still has, or what superseded it (lww aside, which
@@ -636,6 +639,11 @@ ReplicaStatus Leaderless::status() const {
 }
 
 std::string Leaderless::state_digest() const { return keyspace_.digest(); }
+
+std::vector<HistoryFields> Leaderless::take_history_events() {
+  report_history_ = true;
+  return std::exchange(history_events_, {});
+}
 
 HistoryFields Leaderless::last_write_fields() const {
   if (!last_dot_) return {};

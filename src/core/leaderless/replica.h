@@ -92,6 +92,9 @@ struct Options {
   struct Mutants {
     bool ack_early = false;
     bool blind_writes = false;  // linearizable: a write's tag taken without reading first
+    // A join that takes the other copy's context but keeps only its own registers: every write
+    // is "seen", some values are gone (the value half of quorum-reads catches it).
+    bool forget_values = false;
     bool read_one = false;
     bool skip_write_back = false;
     bool replace_copies = false;
@@ -112,6 +115,9 @@ class Leaderless final : public Replica {
   ReplicaStatus status() const override;
   std::string state_digest() const override;
   HistoryFields last_write_fields() const override;
+  // Every write this node makes — its key, dot, the context it superseded, its timestamp — once
+  // durable here, for the simulator's history (quorum-reads judges what reads returned by them).
+  std::vector<HistoryFields> take_history_events() override;
 
   // The key's copy on this node (empty when it holds none).
   KeyState copy_of(const std::string& key);
@@ -229,8 +235,8 @@ class Leaderless final : public Replica {
   // Sends `copy` (holding the write under `dot`, stamped `stamp`) to the key's replicas — this
   // node stores it first when it is one — and answers `answer` once `write_replicas` hold it.
   void replicate_write(const std::string& key, KeyState copy, const Dot& dot,
-                       const HlcTimestamp& stamp, Reply answer, uint32_t write_replicas,
-                       Origin origin);
+                       const HlcTimestamp& stamp, const CausalContext& replaces, Reply answer,
+                       uint32_t write_replicas, Origin origin);
   void check_coordination(uint64_t id);
   void answer_origin(const Origin& origin, Reply reply,
                      std::optional<SessionPosition> position = std::nullopt);
@@ -357,6 +363,8 @@ class Leaderless final : public Replica {
   };
   std::map<std::pair<NodeId, uint64_t>, Forwarded> forwarded_;
 
+  bool report_history_ = false;  // take_history_events() was called: keep them
+  std::vector<HistoryFields> history_events_;
   // The last write a client request made (for the simulator's history).
   std::optional<Dot> last_dot_;
   std::optional<CausalContext> last_context_;
