@@ -9,42 +9,10 @@
 
 #include <fmt/format.h>
 
+#include "check/vectors.h"
+
 namespace replikv::check {
 namespace {
-
-// A version vector: actor ("node.incarnation") → counter.
-using Vector = std::map<std::string, uint64_t, std::less<>>;
-
-struct Dot {
-  std::string actor;
-  uint64_t counter = 0;
-};
-
-// The JSON string's contents ("\"1.ab:3\"" → 1.ab:3), or nullopt.
-std::optional<std::string_view> unquote(std::string_view json) {
-  if (json.size() < 2 || json.front() != '"' || json.back() != '"') return std::nullopt;
-  return json.substr(1, json.size() - 2);
-}
-
-std::optional<Vector> parse_vector(std::string_view text) {
-  Vector out;
-  if (text.empty() || text == "-") return out;
-  while (!text.empty()) {
-    const size_t comma = text.find(',');
-    const std::string_view item = text.substr(0, comma);
-    text = comma == std::string_view::npos ? std::string_view() : text.substr(comma + 1);
-    const size_t colon = item.rfind(':');
-    if (colon == std::string_view::npos) return std::nullopt;
-    uint64_t counter = 0;
-    const std::string_view number = item.substr(colon + 1);
-    const auto [end, error] =
-        std::from_chars(number.data(), number.data() + number.size(), counter);
-    if (error != std::errc() || end != number.data() + number.size()) return std::nullopt;
-    auto& slot = out[std::string(item.substr(0, colon))];
-    slot = std::max(slot, counter);
-  }
-  return out;
-}
 
 // The vector of an operation's "position" member ("<vector>@<hlc>"), or nullopt.
 std::optional<Vector> position_vector(const Operation& op) {
@@ -53,11 +21,6 @@ std::optional<Vector> position_vector(const Operation& op) {
   const auto text = unquote(field->second);
   const size_t at = text ? text->rfind('@') : std::string_view::npos;
   return at == std::string_view::npos ? std::nullopt : parse_vector(text->substr(0, at));
-}
-
-bool covers(const Vector& vector, const Dot& dot) {
-  const auto it = vector.find(dot.actor);
-  return it != vector.end() && dot.counter <= it->second;
 }
 
 struct Write {

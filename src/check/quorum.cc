@@ -10,19 +10,14 @@
 
 #include <fmt/format.h>
 
+#include "check/vectors.h"
+
 namespace replikv::check {
 namespace {
 
-// A version vector: actor ("node.incarnation") → counter.
-using Vector = std::map<std::string, uint64_t, std::less<>>;
-
 std::optional<std::string_view> string_field(const Operation& op, std::string_view name) {
   const auto it = op.fields.find(name);
-  if (it == op.fields.end() || it->second.size() < 2 || it->second.front() != '"' ||
-      it->second.back() != '"') {
-    return std::nullopt;
-  }
-  return std::string_view(it->second).substr(1, it->second.size() - 2);
+  return it == op.fields.end() ? std::nullopt : unquote(it->second);
 }
 
 std::optional<uint64_t> number_field(const Operation& op, std::string_view name) {
@@ -33,38 +28,6 @@ std::optional<uint64_t> number_field(const Operation& op, std::string_view name)
       std::from_chars(it->second.data(), it->second.data() + it->second.size(), value);
   if (error != std::errc() || end != it->second.data() + it->second.size()) return std::nullopt;
   return value;
-}
-
-// "1.0000abcd:3,2.0000beef:7" ("-": empty), or nullopt.
-std::optional<Vector> parse_vector(std::string_view text) {
-  Vector out;
-  if (text == "-") return out;
-  while (!text.empty()) {
-    const size_t comma = text.find(',');
-    const std::string_view item = text.substr(0, comma);
-    text = comma == std::string_view::npos ? std::string_view() : text.substr(comma + 1);
-    const size_t colon = item.rfind(':');
-    if (colon == std::string_view::npos) return std::nullopt;
-    uint64_t counter = 0;
-    const std::string_view number = item.substr(colon + 1);
-    const auto [end, error] =
-        std::from_chars(number.data(), number.data() + number.size(), counter);
-    if (error != std::errc() || end != number.data() + number.size()) return std::nullopt;
-    auto& slot = out[std::string(item.substr(0, colon))];
-    slot = std::max(slot, counter);
-  }
-  return out;
-}
-
-struct Dot {
-  std::string actor;
-  uint64_t counter = 0;
-  auto operator<=>(const Dot&) const = default;
-};
-
-bool covers(const Vector& vector, const Dot& dot) {
-  const auto it = vector.find(dot.actor);
-  return it != vector.end() && dot.counter <= it->second;
 }
 
 // An answered operation a later read must have seen (when their quorums meet).

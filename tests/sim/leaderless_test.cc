@@ -30,18 +30,6 @@ SimOptions leaderless_run(uint64_t seed, const char* conflict) {
 // 2 × N, a read about 2 × N plus its repairs).
 constexpr uint64_t messages_per_operation_max = 100;
 
-const check::CheckResult* find(const SimResult& result, std::string_view checker) {
-  for (const auto& check : result.checks) {
-    if (check.checker == checker) return &check;
-  }
-  return nullptr;
-}
-
-double figure(const check::CheckResult& check, const char* name) {
-  const auto it = check.figures.find(name);
-  return it == check.figures.end() ? -1 : it->second;
-}
-
 // Every fault (kill, pause, partition, drop, dup, skew, disk loss): the runs pass — every read
 // saw what was answered before it wherever their quorums meet (quorum-reads) — and clients are
 // answered, most of them OK. The seeds judge many reads against writes and reads before them.

@@ -33,18 +33,6 @@ SimOptions multi_run(uint64_t seed, const char* conflict) {
 // work (a run sends about 6; a livelock once sent 6,000).
 constexpr uint64_t messages_per_operation_max = 100;
 
-const check::CheckResult* find(const SimResult& result, std::string_view checker) {
-  for (const auto& check : result.checks) {
-    if (check.checker == checker) return &check;
-  }
-  return nullptr;
-}
-
-double figure(const check::CheckResult& check, const char* name) {
-  const auto it = check.figures.find(name);
-  return it == check.figures.end() ? -1 : it->second;
-}
-
 // Every guarantee under every fault (kill, pause, partition, drop, dup, skew, disk loss): the
 // run passes — converged, no write lost silently, siblings exactly the causal frontier, lww's
 // discards exactly the ones the nodes counted — and with fsync "always" and no disk lost, no
