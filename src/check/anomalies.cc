@@ -3,7 +3,10 @@
 #include <algorithm>
 #include <cstdlib>
 #include <map>
+#include <optional>
 #include <set>
+#include <sstream>
+#include <string_view>
 #include <unordered_map>
 
 #include <fmt/format.h>
@@ -241,6 +244,52 @@ CheckResult check_sessions(const History& history) {
   return result;
 }
 
+namespace {
+
+// A pairwise digest ("peers 2:1f3a 3:09bc"), as peer -> root; nullopt for any other digest.
+std::optional<std::map<std::string, std::string>> pairwise(const std::string& text) {
+  constexpr std::string_view prefix = "peers";
+  if (text.compare(0, prefix.size(), prefix) != 0) return std::nullopt;
+  std::map<std::string, std::string> roots;
+  std::istringstream in(text.substr(prefix.size()));
+  std::string item;
+  while (in >> item) {
+    const size_t colon = item.find(':');
+    if (colon == std::string::npos || colon == 0) return std::nullopt;
+    roots[item.substr(0, colon)] = item.substr(colon + 1);
+  }
+  return roots;
+}
+
+std::string digest_text(const Value& value) {
+  const auto* text = std::get_if<std::string>(&value.data);
+  return text != nullptr ? *text : value.to_string();
+}
+
+}  // namespace
+
+bool digests_agree(const std::map<std::string, std::string>& latest) {
+  if (latest.empty()) return false;
+  std::map<std::string, std::map<std::string, std::string>> roots;
+  for (const auto& [node, text] : latest) {
+    auto parsed = pairwise(text);
+    if (!parsed) {
+      return std::all_of(latest.begin(), latest.end(),
+                         [&](const auto& entry) { return entry.second == text; });
+    }
+    roots[node] = std::move(*parsed);
+  }
+  for (const auto& [node, mine] : roots) {
+    for (const auto& [peer, root] : mine) {
+      const auto theirs = roots.find(peer);
+      if (theirs == roots.end()) return false;  // a peer that gave no pairwise digest
+      const auto back = theirs->second.find(node);
+      if (back == theirs->second.end() || back->second != root) return false;
+    }
+  }
+  return true;
+}
+
 CheckResult check_convergence(const History& history) {
   CheckResult result{"convergence", Verdict::valid, "", {}, {}};
   if (history.digests.empty()) {
@@ -248,17 +297,13 @@ CheckResult check_convergence(const History& history) {
     return result;
   }
   const int64_t since = history.last_heal_ns.value_or(history.digests.front().time_ns);
-  std::map<std::string, Value> latest;
+  std::map<std::string, std::string> latest;
   std::set<std::string> nodes;
   for (const auto& digest : history.digests) nodes.insert(digest.node);
-  auto agree = [&] {
-    if (latest.size() != nodes.size()) return false;
-    return std::all_of(latest.begin(), latest.end(),
-                       [&](const auto& entry) { return entry.second == latest.begin()->second; });
-  };
+  auto agree = [&] { return latest.size() == nodes.size() && digests_agree(latest); };
   std::optional<int64_t> converged_at;
   for (const auto& digest : history.digests) {
-    latest[digest.node] = digest.value;
+    latest[digest.node] = digest_text(digest.value);
     if (digest.time_ns >= since && !converged_at && agree()) converged_at = digest.time_ns;
   }
   const bool agree_at_end = agree();
@@ -267,7 +312,7 @@ CheckResult check_convergence(const History& history) {
     result.summary =
         fmt::format("{} nodes never agreed after the heal at {} ns", nodes.size(), since);
     for (const auto& [node, value] : latest)
-      add_detail(result, fmt::format("node {}: last digest {}", node, value.to_string()));
+      add_detail(result, fmt::format("node {}: last digest {}", node, value));
     return result;
   }
   result.figures = {{"converged_ms", static_cast<double>(*converged_at - since) / 1e6}};

@@ -11,11 +11,15 @@
 //                 read returns a value older than the process's own acknowledged write) and
 //                 monotonic reads (no read returns a value older than an earlier read's).
 //                 "Older" is real-time order of the writes, so only certain violations count.
-//   convergence   from the last heal event: the first time every node's latest digest agrees.
+//   convergence   from the last heal event: the first time every node's latest digest agrees
+//                 (digests_agree: equal, or for pairwise digests each pair's roots equal).
 //   availability  the longest window in which no write (write, insert, cas) succeeded: from the
 //                 first invocation to the last non-final completion, between acknowledgements.
 //                 A measurement, never a violation.
 #pragma once
+
+#include <map>
+#include <string>
 
 #include "check/history.h"
 #include "check/verdict.h"
@@ -26,6 +30,12 @@ CheckResult check_lost_writes(const History& history);
 CheckResult check_stale_reads(const History& history);
 CheckResult check_sessions(const History& history);
 CheckResult check_convergence(const History& history);
+// Whether the nodes' latest digests (node name -> digest text) say their replicas agree. A node
+// that holds every key digests its whole state: they agree when every digest is the same. A node
+// that holds only some keys (leaderless) digests, per peer, the keys both hold:
+// "peers <node>:<root> <node>:<root> …" — they agree when, for every pair of nodes, each one's
+// root for the other is the same (so every key's copies are equal on every replica of it).
+bool digests_agree(const std::map<std::string, std::string>& latest);
 CheckResult check_availability(const History& history);
 // counters   per counter key (the keys "add" operations increment), every final read from the
 //            nodes furthest along holds at least the sum of the acknowledged increments and at

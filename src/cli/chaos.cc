@@ -97,6 +97,39 @@ std::string value_json(const RespValue& reply) {
   return check::json_string(text);
 }
 
+// A RESP reply as the core's Reply, for a strategy's read_values (bulk strings, nil, arrays).
+core::Reply core_reply(const RespValue& value) {
+  switch (value.kind) {
+    case RespValue::Kind::bulk:
+    case RespValue::Kind::status:
+      return core::Reply::bulk(value.text);
+    case RespValue::Kind::integer:
+      return core::Reply::number(value.integer);
+    case RespValue::Kind::error:
+      return core::Reply::from_error_text(value.text);
+    case RespValue::Kind::nil:
+      return core::Reply::nil();
+    case RespValue::Kind::array: {
+      std::vector<core::Reply> elements;
+      for (const auto& item : value.items) elements.push_back(core_reply(item));
+      return core::Reply::array(std::move(elements));
+    }
+  }
+  return core::Reply::nil();
+}
+
+// A read's values as the history records them: null, the one value, or every sibling (a list).
+std::string values_json(const std::vector<std::string>& values) {
+  if (values.empty()) return "null";
+  const auto one = [](const std::string& v) {
+    return value_json(RespValue{RespValue::Kind::bulk, v, 0, {}});
+  };
+  if (values.size() == 1) return one(values.front());
+  std::string out = "[";
+  for (const auto& v : values) out += (out.size() > 1 ? "," : "") + one(v);
+  return out + "]";
+}
+
 // ---------------------------------------------------------------------------------------------
 // The workload: each client a thread with one connection, one operation at a time.
 
@@ -105,6 +138,10 @@ struct Workload {
   Cluster& cluster;
   Recorder& recorder;
   std::string read;  // the consistency reads ask for
+  // Set for a strategy whose checkers judge where each answer stood (quorum-reads): reads use
+  // its own read (VGET: every sibling, with the versions read), and each answered operation's
+  // position (DEBUG POSITION) is recorded with it, as the simulator records it.
+  const core::Strategy* positions = nullptr;
   std::atomic<bool> stop{false};
   std::atomic<int64_t> next_value{1};
   std::atomic<int64_t> next_insert{0};
@@ -179,7 +216,8 @@ class Client {
       command = {"SET", key, std::to_string(*written)};
     } else if (draw < 90) {
       f = Function::read;
-      command = {"GET", key};
+      command = w_.positions ? w_.positions->final_read_arguments(key)
+                             : std::vector<std::string>{"GET", key};
     } else {
       f = Function::cas;
       written = w_.next_value.fetch_add(1);
@@ -206,6 +244,16 @@ class Client {
       // a definite refusal (docs/replication.md "What an error means").
       const core::Outcome outcome = core::Reply::from_error_text(reply->text).outcome;
       type = outcome == core::Outcome::unknown ? EventType::info : EventType::fail;
+    } else if (f == Function::read && w_.positions) {
+      const auto values = w_.positions->read_values(core_reply(*reply));
+      if (!values) {
+        type = EventType::fail;
+      } else {
+        value = values_json(*values);
+        last_seen_[key] = values->size() == 1
+                              ? std::optional<int64_t>(std::atoll(values->front().c_str()))
+                              : std::nullopt;
+      }
     } else if (f == Function::read) {
       value = value_json(*reply);
       last_seen_[key] = reply->kind == RespValue::Kind::nil
@@ -218,7 +266,17 @@ class Client {
     if (type == EventType::ok && (f == Function::write || f == Function::cas)) {
       last_seen_[key] = written;
     }
-    w_.recorder.operation({process_, type, f, op_key, value, node_, false, consistency});
+    core::HistoryFields fields;
+    if (w_.positions && type == EventType::ok) {
+      // Asked after the answer, so the operation is recorded as ending a little later than it
+      // did: a wider interval, which no checker can turn into a false violation.
+      const auto position = connection_.call({"DEBUG", "POSITION"}, 1000);
+      if (position && position->kind == RespValue::Kind::bulk) {
+        fields = w_.positions->history_fields(
+            core_reply(*reply), core::SessionPosition{position->text}, f != Function::read);
+      }
+    }
+    w_.recorder.operation({process_, type, f, op_key, value, node_, false, consistency, &fields});
     w_.completed.fetch_add(1);
     if (type == EventType::info) lost_track();
   }
@@ -296,39 +354,16 @@ void watch_leaders(Cluster& cluster, Recorder& recorder, const std::atomic<bool>
 void await_convergence(Cluster& cluster, Recorder& recorder, int64_t timeout_ms) {
   const int64_t deadline = steady_ns() + timeout_ms * 1'000'000;
   while (steady_ns() < deadline && !chaos_interrupted.load()) {
-    std::set<std::string> values;
-    int answered = 0;
+    std::map<std::string, std::string> latest;
     for (int node = 1; node <= cluster.nodes; ++node) {
       const auto digest = local::ask(cluster.client_port(node), {"DEBUG", "DIGEST"}, 1000);
       if (!digest || digest->empty() || (*digest)[0] != '+') continue;
-      ++answered;
-      values.insert(digest->substr(1));
+      latest[std::to_string(node)] = digest->substr(1);
       recorder.digest(node, check::json_string(digest->substr(1)));
     }
-    if (answered == cluster.nodes && values.size() == 1) return;
+    if (static_cast<int>(latest.size()) == cluster.nodes && check::digests_agree(latest)) return;
     sleep_ms(50);
   }
-}
-
-// A RESP reply as the core's Reply, for a strategy's read_values (bulk strings, nil, arrays).
-core::Reply core_reply(const RespValue& value) {
-  switch (value.kind) {
-    case RespValue::Kind::bulk:
-    case RespValue::Kind::status:
-      return core::Reply::bulk(value.text);
-    case RespValue::Kind::integer:
-      return core::Reply::number(value.integer);
-    case RespValue::Kind::error:
-      return core::Reply::from_error_text(value.text);
-    case RespValue::Kind::nil:
-      return core::Reply::nil();
-    case RespValue::Kind::array: {
-      std::vector<core::Reply> elements;
-      for (const auto& item : value.items) elements.push_back(core_reply(item));
-      return core::Reply::array(std::move(elements));
-    }
-  }
-  return core::Reply::nil();
 }
 
 // The register keys read with the strategy's own final read (every sibling: VGET), from every
@@ -353,18 +388,8 @@ int64_t final_register_reads(Cluster& cluster, Recorder& recorder, const core::S
             {process, EventType::fail, check::Function::read, key, "null", node, true, "eventual"});
         continue;
       }
-      std::string value = "null";
-      if (values->size() == 1) {
-        value = value_json(RespValue{RespValue::Kind::bulk, values->front(), 0, {}});
-      } else if (values->size() > 1) {
-        ++several;
-        value = "[";
-        for (const auto& v : *values) {
-          value += (value.size() > 1 ? "," : "") +
-                   value_json(RespValue{RespValue::Kind::bulk, v, 0, {}});
-        }
-        value += "]";
-      }
+      several += values->size() > 1;
+      const std::string value = values_json(*values);
       recorder.operation(
           {process, EventType::ok, check::Function::read, key, value, node, true, "eventual"});
     }
@@ -439,6 +464,10 @@ struct RunPlan {
   std::map<std::string, std::string> settings;
   Promises promises;
   std::vector<NemesisStep> schedule;
+  // The strategy, when a checker it names judges the positions of answers (quorum-reads): the
+  // workload records them (Workload::positions).
+  const core::Strategy* record_positions = nullptr;
+  bool has_leader = true;
 };
 
 // The plan, or the usage error.
@@ -456,6 +485,10 @@ std::optional<std::string> plan_run(const ChaosOptions& options, RunPlan& plan) 
   if (strategy->default_settings().declares("request_timeout_ms")) {
     plan.settings["request_timeout_ms"] = "1500";
   }
+  // Anti-entropy every second, so that a run's 30 s to converge after the heal are enough.
+  if (strategy->default_settings().declares("anti_entropy_interval_ms")) {
+    plan.settings["anti_entropy_interval_ms"] = "1000";
+  }
   for (const auto& [key, value] : preset.settings) plan.settings[key] = value;
   for (const auto& [key, value] : options.settings) plan.settings[key] = value;
   core::Settings checked = strategy->default_settings();
@@ -463,6 +496,7 @@ std::optional<std::string> plan_run(const ChaosOptions& options, RunPlan& plan) 
   core::NodeContext members;
   members.members = core::numbered_members(preset.nodes);
   if (auto error = strategy->validate(checked, members)) return *error;
+  plan.has_leader = strategy->traits(checked).has_leader;
   const auto expected = strategy->expected_violations(checked, {options.fsync == "always", false});
   const auto expects = [&](const char* check) {
     return std::find(expected.begin(), expected.end(), check) != expected.end();
@@ -477,6 +511,7 @@ std::optional<std::string> plan_run(const ChaosOptions& options, RunPlan& plan) 
                          preset.strategy, name);
     }
     plan.promises.strategy_checks.emplace_back(name, !expects(name.c_str()));
+    if (name == "quorum-reads") plan.record_positions = strategy;
   }
   if (options.duration_ms < 1000 || options.duration_ms > 3'600'000)
     return "--duration-ms is 1000 to 3600000";
@@ -515,6 +550,7 @@ std::optional<RunError> start_cluster(const ChaosOptions& options, const RunPlan
                                       Cluster& cluster, bool& temporary,
                                       const std::function<void(const std::string&)>& progress) {
   cluster.nodes = plan.preset->nodes;
+  cluster.has_leader = plan.has_leader;
   temporary = options.dir.empty();
   if (temporary) {
     std::string pattern = (fs::temp_directory_path() / "replikv-chaos-XXXXXX").string();
@@ -571,7 +607,7 @@ Observed run_and_heal(const ChaosOptions& options, const RunPlan& plan, Cluster&
                       const std::function<void(const std::string&)>& progress) {
   Observed observed;
   const std::string& name = plan.preset->name;
-  Workload workload{options, cluster, recorder, plan.read};
+  Workload workload{options, cluster, recorder, plan.read, plan.record_positions};
   workload.next_process = options.clients;
   std::atomic<bool> nemesis_stop{false}, watch_stop{false};
   ProtocolTally violations(cluster.nodes);

@@ -257,7 +257,7 @@ int Nemesis::resolve(const std::string& target) {
     }
   }
   if (candidates.empty()) return 0;
-  if (target == "leader" || target == "follower") {
+  if ((target == "leader" || target == "follower") && cluster_.has_leader) {
     int leader = 0;
     for (int attempt = 0; attempt < 30 && leader == 0; ++attempt) {
       leader = find_leader(cluster_);

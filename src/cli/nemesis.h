@@ -83,6 +83,9 @@ struct Cluster {
   std::filesystem::path dir;
   int nodes = 0;
   int port = 0;
+  // Whether one node at a time leads (the strategy's traits); without a leader, a step aimed at
+  // "leader" or "follower" takes any node that is up.
+  bool has_leader = true;
 
   std::mutex mutex;
   std::set<int> killed, paused;

@@ -360,9 +360,13 @@ void Server::Impl::release(core::ReadyId ready_id, core::ClientReply& reply) {
   };
   if (reply.written) {
     c.last_write = reply.written;
+    c.last_position = reply.written;
     move_session(*reply.written);
   }
-  if (reply.read_at) move_session(*reply.read_at);
+  if (reply.read_at) {
+    c.last_position = reply.read_at;
+    move_session(*reply.read_at);
+  }
   deliver(c, reply.sequence, reply.reply);
 }
 

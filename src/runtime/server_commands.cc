@@ -98,6 +98,11 @@ Reply Server::Impl::server_command(Connection& c, std::string_view name,
     // DEBUG DIGEST: this node's own state (no leader involved), to compare replicas.
     if (iequals(argv[1], "digest") && argv.size() == 2)
       return Reply::status(replica->state_digest());
+    // DEBUG POSITION: where the strategy says this connection's last answered request stands
+    // (nil before any), as the simulator records it in its histories: what `replikv chaos`
+    // records for the checkers that judge positions (quorum-reads).
+    if (iequals(argv[1], "position") && argv.size() == 2)
+      return c.last_position ? Reply::bulk(c.last_position->bytes) : Reply::nil();
     return unknown_subcommand("DEBUG", argv[1]);
   }
   if (name == "hello") {

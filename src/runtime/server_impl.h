@@ -63,6 +63,9 @@ struct Connection {
   core::ReadOptions read;
   std::optional<core::SessionPosition> session;  // opaque: the strategy merges and shows them
   std::optional<core::SessionPosition> last_write;
+  // Where the strategy says the connection's last answered request stands (its write or its read),
+  // unmerged: DEBUG POSITION shows it, for test tools that record what the simulator records.
+  std::optional<core::SessionPosition> last_position;
   // Leaderless writes: the replica count chosen with WCONSISTENCY (the cluster's w until then).
   std::optional<uint32_t> write_replicas;
   std::string name;

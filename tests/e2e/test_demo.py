@@ -10,7 +10,8 @@ import unittest
 
 from harness import BINARY, ROOT
 
-PRESETS = ("async", "sync", "majority", "k1of5", "multi-lww", "multi-siblings")
+PRESETS = ("async", "sync", "majority", "k1of5", "multi-lww", "multi-siblings", "quorum-1-1",
+           "quorum-2-2", "quorum-linearizable")
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
@@ -48,6 +49,11 @@ class Demo(unittest.TestCase):
         for preset in ("multi-lww", "multi-siblings"):
             self.assertEqual(rows[preset].group(3), "0", f"{preset} lost acknowledged inserts:\n{out}")
         self.assertEqual(rows["multi-siblings"].group(5), "0", out)
+        # Leaderless: a kill takes one replica of a key, W = 2 of 3 goes on, nothing acknowledged
+        # is lost; ABD's histories are linearizable.
+        for preset in ("quorum-2-2", "quorum-linearizable"):
+            self.assertEqual(rows[preset].group(3), "0", f"{preset} lost acknowledged inserts:\n{out}")
+        self.assertEqual(rows["quorum-linearizable"].group(9), "yes", out)
         self.assertIn("none of its", out)  # the paragraph, in words
         self.assertRegex(out, r"async: writes answered in [\d.]+ ms at the median")
         self.assertIn("report: report.html", out)

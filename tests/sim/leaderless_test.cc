@@ -172,6 +172,35 @@ TEST(Leaderless, LinearizableModeFixedSeeds) {
   }
 }
 
+// Anti-entropy repairs what writes left behind: a replica that acknowledges one write's copy in
+// ten without joining it converges with the others after the heal when anti-entropy runs — as
+// the nodes' pairwise digests say (convergence) — and is caught when it is off. (A run with a
+// replica of a test's making has no run checks: replica-convergence is not there to ask.)
+TEST(Leaderless, AntiEntropyRepairsWhatWritesLeftBehind) {
+  int caught = 0;
+  for (uint64_t seed = 1; seed <= 10; ++seed) {
+    for (const bool exchanges : {true, false}) {
+      const auto repaired = [](core::leaderless::Options& o) { o.mutants.lose_joins = true; };
+      const auto unrepaired = [](core::leaderless::Options& o) {
+        o.mutants.lose_joins = true;
+        o.anti_entropy_interval_ms = 0;
+        o.read_repair = core::leaderless::ReadRepair::off;  // (the final reads would repair)
+      };
+      const SimOptions options =
+          mutant_run(seed, "lww", exchanges ? +repaired : +unrepaired, "2", "2");
+      const SimResult result = run_simulation(options);
+      const auto* convergence = find(result, "convergence");
+      ASSERT_NE(convergence, nullptr);
+      if (exchanges) {
+        EXPECT_EQ(convergence->verdict, check::Verdict::valid) << report(result, options);
+      } else if (convergence->verdict == check::Verdict::invalid) {
+        ++caught;
+      }
+    }
+  }
+  EXPECT_GE(caught, 8);
+}
+
 // In how many of 20 runs of the linearizable mode the linearizability checker finds the mutant.
 int caught_linearizable(void (*mutate)(core::leaderless::Options&)) {
   int runs = 0;

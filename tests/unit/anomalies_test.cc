@@ -156,6 +156,34 @@ TEST(Convergence, NeverAgreeingIsAViolation) {
   EXPECT_EQ(check_convergence(h.parse()).verdict, Verdict::invalid);
 }
 
+// Leaderless nodes hold different keys: each digests, per peer, the keys both hold.
+TEST(Convergence, PairwiseDigestsAgreeWhenEveryPairsRootsAreEqual) {
+  EXPECT_TRUE(digests_agree(
+      {{"1", "peers 2:aa 3:bb"}, {"2", "peers 1:aa 3:cc"}, {"3", "peers 1:bb 2:cc"}}));
+  // 2 and 3 hold different copies of a key both replicate.
+  EXPECT_FALSE(digests_agree(
+      {{"1", "peers 2:aa 3:bb"}, {"2", "peers 1:aa 3:cc"}, {"3", "peers 1:bb 2:cd"}}));
+  // A node names a peer that gave no pairwise digest (down), or that does not name it back.
+  EXPECT_FALSE(digests_agree({{"1", "peers 2:aa"}, {"2", "down"}}));
+  EXPECT_FALSE(digests_agree({{"1", "peers 2:aa 3:bb"}, {"2", "peers 1:aa"}}));
+  // Whole-state digests: equal or not.
+  EXPECT_TRUE(digests_agree({{"1", "x"}, {"2", "x"}}));
+  EXPECT_FALSE(digests_agree({{"1", "x"}, {"2", "y"}}));
+  EXPECT_FALSE(digests_agree({}));
+}
+
+TEST(Convergence, PairwiseDigestsInAHistory) {
+  HistoryText h;
+  h.raw("{\"type\":\"heal\",\"time\":0}");
+  h.raw("{\"type\":\"digest\",\"node\":1,\"value\":\"peers 2:01\",\"time\":1000000}");
+  h.raw("{\"type\":\"digest\",\"node\":2,\"value\":\"peers 1:02\",\"time\":1000000}");
+  EXPECT_EQ(check_convergence(h.parse()).verdict, Verdict::invalid);
+  h.raw("{\"type\":\"digest\",\"node\":2,\"value\":\"peers 1:01\",\"time\":4000000}");
+  const CheckResult result = check_convergence(h.parse());
+  EXPECT_EQ(result.verdict, Verdict::valid);
+  EXPECT_NE(result.summary.find("4.000 ms after the heal"), std::string::npos) << result.summary;
+}
+
 TEST(Availability, LongestWindowWithoutAnAcknowledgedWrite) {
   HistoryText h;
   h.op(1, "invoke", "write", "k", "1", 0).op(1, "ok", "write", "k", "1", 1);

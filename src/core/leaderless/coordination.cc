@@ -700,7 +700,9 @@ void Leaderless::receive_replicate(const proto::LeaderlessMessage& message) {
     ++malformed_;
     return;
   }
-  join_copy(message.key(), *incoming);
+  if (!options_.mutants.lose_joins || !message.ack() || ++mutant_replicates_ % 10 != 0) {
+    join_copy(message.key(), *incoming);
+  }
   if (!message.ack()) return;
   proto::LeaderlessMessage ack;
   ack.set_type(proto::LeaderlessMessage::REPLICATE_ACK);

@@ -638,7 +638,15 @@ ReplicaStatus Leaderless::status() const {
   return status;
 }
 
-std::string Leaderless::state_digest() const { return keyspace_.digest(); }
+// A node holds only its keys' copies, so its digest is pairwise (check::digests_agree): per peer,
+// the root of the tree over the keys both replicate. Every pair's roots equal: every key's copies
+// are equal on its replicas.
+std::string Leaderless::state_digest() const {
+  std::string out = "peers";
+  for (const auto& [id, peer] : peers_)
+    out += fmt::format(" {}:{:016x}", id.value(), tree_root(id));
+  return out;
+}
 
 std::vector<HistoryFields> Leaderless::take_history_events() {
   report_history_ = true;

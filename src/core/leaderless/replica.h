@@ -98,6 +98,9 @@ struct Options {
     bool read_one = false;
     bool skip_write_back = false;
     bool replace_copies = false;
+    // One write's copy in ten acknowledged without being joined: the replicas differ until
+    // anti-entropy repairs them (with it off, the convergence check catches the difference).
+    bool lose_joins = false;
   } mutants;
 };
 
@@ -381,8 +384,9 @@ class Leaderless final : public Replica {
   uint64_t buckets_differing_ = 0;  // leaf buckets found different
   uint64_t anti_entropy_keys_ = 0;  // copies sent by anti-entropy
   uint64_t hints_written_ = 0;
-  uint64_t hints_replayed_ = 0;  // acknowledged by their replica
-  uint64_t hints_dropped_ = 0;   // over hints_max
+  uint64_t hints_replayed_ = 0;     // acknowledged by their replica
+  uint64_t hints_dropped_ = 0;      // over hints_max
+  uint64_t mutant_replicates_ = 0;  // (Options::Mutants::lose_joins)
   uint64_t hints_expired_ = 0;  // older than hint_window_ms  // forwarded writes that arrived after
                                 // their client's deadline // counters a context had run ahead of
   uint64_t copies_joined_ = 0;  // copies a peer sent that changed this node's
