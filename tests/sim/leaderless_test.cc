@@ -1,5 +1,9 @@
 // The leaderless strategy in the simulator, under every fault: fixed seeds and both conflict
 // policies, 5 nodes with N = 3; and the mutants its counters and checkers must catch.
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <random>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -221,6 +225,42 @@ int caught_linearizable(void (*mutate)(core::leaderless::Options&)) {
 TEST(Leaderless, ALinearizableWriteTaggedWithoutReadingIsCaught) {
   EXPECT_GE(
       caught_linearizable([](core::leaderless::Options& o) { o.mutants.blind_writes = true; }), 3);
+}
+
+// Fresh seeds each run, for a few seconds, over the chaos presets' settings (quorum-1-1,
+// quorum-2-2, quorum-linearizable), both conflict policies and both fsync policies:
+// REPLIKV_SIM_SEED=<seed> replays a failure.
+TEST(Leaderless, FreshSeeds) {
+  uint64_t base = std::random_device{}();
+  if (const char* forced = std::getenv("REPLIKV_SIM_SEED"))
+    base = std::strtoull(forced, nullptr, 10);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  int runs = 0;
+  for (uint64_t seed = base; std::chrono::steady_clock::now() < deadline && runs < 200;
+       ++seed, ++runs) {
+    SimOptions options = leaderless_run(seed, seed % 2 == 0 ? "lww" : "siblings");
+    switch (seed % 3) {
+      case 0:
+        options.settings["w"] = "1";
+        options.settings["r"] = "1";
+        break;
+      case 1:
+        break;  // W = R = 2
+      default:
+        options.settings["mode"] = "linearizable";
+        options.settings["conflict"] = "lww";
+        break;
+    }
+    options.fsync_always = seed % 5 != 1;
+    const SimResult result = run_simulation(options);
+    ASSERT_FALSE(result.failed()) << "fresh seed " << seed << " (REPLIKV_SIM_SEED=" << seed << ")\n"
+                                  << report(result, options);
+    ASSERT_LT(result.stats.messages_sent, messages_per_operation_max * options.ops)
+        << "fresh seed " << seed << " (REPLIKV_SIM_SEED=" << seed << "): a message storm\n"
+        << report(result, options);
+  }
+  std::printf("fresh seeds %llu..%llu passed\n", static_cast<unsigned long long>(base),
+              static_cast<unsigned long long>(base + static_cast<uint64_t>(runs) - 1));
 }
 
 }  // namespace
