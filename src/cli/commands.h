@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "sim/pbs.h"
 #include "sim/simulator.h"
 
 namespace replikv::cli {
@@ -41,6 +42,16 @@ struct SimCommandOptions {
 
 // Exit status: 0 no unexpected violation, 1 a violation, 2 bad usage.
 int run_sim(const SimCommandOptions& options);
+
+struct PbsCommandOptions {
+  sim::PbsOptions run;
+  std::string json_file;  // every figure, as JSON (the demo's report plots them)
+};
+
+// `replikv pbs`: the PBS experiment (sim/pbs.h), its table. Exit status: 0 the miss rate lies
+// in the 99% interval around the closed form (or --write-to-all: measured only), 1 it does not,
+// 2 bad usage.
+int run_pbs_command(const PbsCommandOptions& options);
 
 struct FailoverOptions {
   std::string dir = "replikv-cluster";

@@ -89,6 +89,7 @@ struct Client {
   // node as a client library would.
   std::optional<core::SessionPosition> session;
   std::map<std::string, std::string> contexts;  // the context it read last, by key (merges)
+  bool pbs_read_next = false;  // the PBS experiment: its next operation reads its key
 };
 
 class Simulation {

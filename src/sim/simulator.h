@@ -90,6 +90,13 @@ struct SimOptions {
   bool broken_release_early = false;
   // Replaces the strategy's replica (tests of the simulator itself).
   ReplicaFactory make_replica;
+  // The PBS experiment's workload (sim/pbs.h) when not empty: each client writes its own key
+  // ("p<client>") and reads it once after each acknowledged write, this long after the
+  // acknowledgement (µs, one of these drawn uniformly); no other operation.
+  std::vector<int64_t> pbs_read_delays_us;
+  // With it: the node each client's writes go to (by client index; 1-based node ids) — one node
+  // coordinates every write of a key, so their timestamps follow one clock. Reads go anywhere.
+  std::vector<int> pbs_write_nodes;
 };
 
 struct SimStats {

@@ -4,6 +4,7 @@
 
 #include <fmt/compile.h>
 #include <algorithm>
+#include <utility>
 
 namespace replikv::sim::detail {
 
@@ -41,7 +42,14 @@ void Simulation::complete(Client& client, check::EventType type, const std::stri
     ++stats_.unknown;
     client.process = next_process_++;  // an unknown outcome ends this process, as in Jepsen
   }
-  const int64_t think_us = client.backoff ? rng_.between(10'000, 30'000) : rng_.between(0, 2000);
+  int64_t think_us = client.backoff ? rng_.between(10'000, 30'000) : rng_.between(0, 2000);
+  if (!options_.pbs_read_delays_us.empty() && !op.final && op.f == check::Function::write &&
+      type == check::EventType::ok) {
+    // The PBS experiment: the read of the key comes this long after the acknowledgement.
+    const auto& delays = options_.pbs_read_delays_us;
+    think_us = delays[rng_.below(delays.size())];
+    client.pbs_read_next = true;
+  }
   client.backoff = false;
   events_.after(think_us * ns_per_us, [this, &client] { next_operation(client); });
 }
@@ -243,6 +251,22 @@ void Simulation::next_operation(Client& client) {
   }
   if (stats_.invoked >= options_.ops) return;
   PendingOp op;
+  if (!options_.pbs_read_delays_us.empty()) {
+    // The PBS experiment: a write of the client's own key, then (after the delay complete() drew)
+    // a read of it, each at a node drawn uniformly.
+    op.node = static_cast<int>(rng_.between(1, options_.nodes));
+    op.key = "p" + std::to_string(client.index);
+    if (std::exchange(client.pbs_read_next, false)) {
+      op.f = check::Function::read;
+    } else {
+      op.f = check::Function::write;
+      op.value = static_cast<int64_t>(next_value_++);
+      const auto index = static_cast<size_t>(client.index);
+      if (index < options_.pbs_write_nodes.size()) op.node = options_.pbs_write_nodes[index];
+    }
+    invoke(client, op);
+    return;
+  }
   // Half the operations go to any node (a follower forwards them), half to the leader a refusal
   // last named.
   const bool anywhere = client.leader_hint == 0 || rng_.below(2) == 0;

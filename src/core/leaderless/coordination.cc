@@ -136,7 +136,9 @@ void Leaderless::write_and_replicate(const std::string& key, KeyState copy,
 void Leaderless::replicate_write(const std::string& key, KeyState copy, const Dot& dot,
                                  const HlcTimestamp& stamp, const CausalContext& replaces,
                                  Reply answer, uint32_t write_replicas, Origin origin) {
-  const auto replicas = replicas_of(key);
+  const auto replicas = options_.pbs_draws && !options_.pbs_write_to_all
+                            ? draw(replicas_of(key), write_replicas)
+                            : replicas_of(key);
   const bool local = contains(replicas, options_.node_id);
   if (local) store_copy(key, copy);
   last_dot_ = dot;
@@ -289,7 +291,7 @@ void Leaderless::start_read(uint64_t part_id, const std::string& key, uint32_t r
   round.write = std::move(write);
   round.part = part_id;
   round.key = key;
-  round.replicas = replicas_of(key);
+  round.replicas = options_.pbs_draws ? draw(replicas_of(key), read_replicas) : replicas_of(key);
   round.asked = read_replicas;
   round.needed = options_.mutants.read_one ? 1 : read_replicas;
   round.write_back = options_.w;

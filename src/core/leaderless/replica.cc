@@ -352,7 +352,7 @@ void Leaderless::start_part(uint64_t operation_id, size_t index) {
       std::find(replicas.begin(), replicas.end(), options_.node_id) != replicas.end();
   const auto* command = std::get_if<StrategyCommand>(&part.request);
   const VSetCommand* vset = command != nullptr ? command->as<VSetCommand>() : nullptr;
-  if (replica) {
+  if (replica || options_.pbs_draws) {
     const std::string key = part.key;  // (the operation may be answered and gone after this)
     const uint32_t write_replicas = operation.write_replicas;
     if (vset != nullptr) {
@@ -636,6 +636,16 @@ ReplicaStatus Leaderless::status() const {
                 static_cast<int64_t>(operations_.size()));
   status.metrics = metrics.take();
   return status;
+}
+
+std::vector<NodeId> Leaderless::draw(std::vector<NodeId> replicas, uint32_t count) {
+  // A partial Fisher–Yates shuffle: the first `count` are a uniform draw without replacement.
+  for (size_t i = 0; i < count && i + 1 < replicas.size(); ++i) {
+    const size_t j = i + rng_.below(replicas.size() - i);
+    std::swap(replicas[i], replicas[j]);
+  }
+  replicas.resize(std::min<size_t>(count, replicas.size()));
+  return replicas;
 }
 
 // A node holds only its keys' copies, so its digest is pairwise (check::digests_agree): per peer,

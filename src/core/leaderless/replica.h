@@ -85,6 +85,14 @@ struct Options {
   bool fsync_always = true;
   TimeMs expiry_sweep_interval_ms = 100;
   uint64_t expiry_sweep_keys_max = 200;
+  // The simulator's PBS experiment (sim/pbs.h) only — Probabilistically Bounded Staleness's
+  // assumptions, which no production setting makes: the node a write comes to coordinates it
+  // (no forwarding); it goes to exactly W of the key's replicas drawn uniformly (the coordinator's
+  // own copy only when drawn) and never to the others; a read asks exactly R drawn uniformly.
+  bool pbs_draws = false;
+  // With pbs_draws: a write goes to every replica (and answers after W), as PBS's WARS model has
+  // it, rather than to W drawn ones.
+  bool pbs_write_to_all = false;
   // Deliberately broken builds, for tests only (tests/sim/leaderless_test.cc shows the checkers
   // catch each): a write answered before W replicas hold it; a read answered from fewer than R
   // copies; a blocking read answered before its write-back; a replica's copy replaced by the one
@@ -387,6 +395,8 @@ class Leaderless final : public Replica {
   uint64_t hints_replayed_ = 0;     // acknowledged by their replica
   uint64_t hints_dropped_ = 0;      // over hints_max
   uint64_t mutant_replicates_ = 0;  // (Options::Mutants::lose_joins)
+  // `count` of `replicas`, drawn uniformly (Options::pbs_draws).
+  std::vector<NodeId> draw(std::vector<NodeId> replicas, uint32_t count);
   uint64_t hints_expired_ = 0;  // older than hint_window_ms  // forwarded writes that arrived after
                                 // their client's deadline // counters a context had run ahead of
   uint64_t copies_joined_ = 0;  // copies a peer sent that changed this node's
