@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "sim/pbs.h"
 #include "sim/simulator.h"
 
@@ -52,6 +54,8 @@ struct PbsCommandOptions {
 // in the 99% interval around the closed form (or --write-to-all: measured only), 1 it does not,
 // 2 bad usage.
 int run_pbs_command(const PbsCommandOptions& options);
+// One PBS run's figures as `replikv pbs --json` writes them (the demo embeds them for its report).
+nlohmann::json pbs_json(const sim::PbsOptions& options, const sim::PbsResult& result);
 
 struct FailoverOptions {
   std::string dir = "replikv-cluster";

@@ -199,6 +199,33 @@ constexpr const char* script = R"js(
     ++drawn;
   }
 
+  // Leaderless staleness against PBS: the share of reads that missed the last acknowledged write
+  // by the time since its acknowledgement (t-visibility), measured (solid) and PBS's closed form
+  // (dashed), one colour per (W, R, delivery).
+  function pbs() {
+    const experiments = demo.pbs || [];
+    if (!experiments.length) return;
+    const svg = chart('pbs', 1060, 300);
+    const box = {x: 60, y: 16, w: 640, h: 230};
+    const delays = experiments[0].t_visibility.map(d => d.delay_ms);
+    const x = i => box.x + box.w * i / Math.max(1, delays.length - 1), y = v => box.y + box.h * (1 - v);
+    axes(svg, box, delays.map((d, i) => ({x: x(i), label: String(d)})),
+         [0, .25, .5, .75, 1].map(v => ({y: y(v), label: v.toFixed(2)})),
+         'read started t ms after the acknowledgement', 'reads that missed it');
+    experiments.forEach((e, i) => {
+      const colour = colours[i % colours.length];
+      el(svg, 'polyline', {class: 'series', fill: 'none', stroke: colour, 'stroke-width': 2,
+                           points: e.t_visibility.map((d, j) => x(j).toFixed(1) + ',' + y(d.miss_rate).toFixed(1)).join(' ')});
+      el(svg, 'line', {class: 'predicted', stroke: colour, 'stroke-dasharray': '6 4', x1: x(0),
+                       x2: x(delays.length - 1), y1: y(e.predicted), y2: y(e.predicted)});
+      el(svg, 'text', {x: box.x + box.w + 12, y: box.y + 14 + 18 * i, fill: colour},
+         'N=' + e.n + ' W=' + e.w + ' R=' + e.r + ', to ' + e.delivery + ': ' + e.miss_rate.toFixed(3) +
+         ' (PBS ' + e.predicted.toFixed(3) + ')');
+    });
+    svg.setAttribute('data-drawn', 'true');
+    ++drawn;
+  }
+
   const legend = document.getElementById('latency-legend');
   runs.forEach((r, i) => { legend.innerHTML += '<span><i style="background:' + colours[i % colours.length] + '"></i>' + r.preset + '</span>'; });
   latency('write-latency', 'write_latency_ms', 'Write latency (acknowledged writes)');
@@ -206,6 +233,7 @@ constexpr const char* script = R"js(
   throughput();
   anomalies();
   conflicts();
+  pbs();
   document.getElementById('status').textContent = 'charts drawn: ' + drawn;
   document.body.setAttribute('data-charts-drawn', String(drawn));
 })();
@@ -256,6 +284,13 @@ std::string render_report(const nlohmann::json& demo) {
       "<h2>Conflicts over time</h2>\n<p class=\"small\">Writes discarded by last-writer-wins "
       "(counted by the nodes, cumulative), for the presets that resolve conflicts so; colours as "
       "above.</p>\n<div id=\"conflicts\"></div>\n";
+  html +=
+      "<h2>Leaderless staleness against PBS</h2>\n<p class=\"small\">Simulated (replikv pbs; "
+      "docs/leaderless.md): each client writes its key and reads it t ms after the "
+      "acknowledgement, R and W of N = 3 replicas drawn uniformly, repair, hints and anti-entropy "
+      "off. Solid: the share of reads that missed the write, measured; dashed: PBS's closed form "
+      "C(N−W, R) / C(N, R) — exact when each write reaches exactly W replicas, an upper bound "
+      "when it reaches every one.</p>\n<div id=\"pbs\"></div>\n";
   html += "<p id=\"status\" class=\"small\">charts not drawn (the page's script did not run)</p>\n";
   html += "<h2>Raw results</h2>\n<details><summary>JSON</summary><pre>" +
           escape_html(demo.dump(1)) + "</pre></details>\n";

@@ -61,6 +61,16 @@ class Demo(unittest.TestCase):
     def test_the_raw_results_match_the_table(self):
         with open(os.path.join(self.dir, "report.json")) as f:
             demo = json.load(f)
+        # The PBS experiments: under PBS's assumptions (writes to exactly W) the measured miss
+        # rate lies in the 99% interval around the closed form; to every replica, below it.
+        self.assertEqual(len(demo["pbs"]), 4)
+        for e in demo["pbs"]:
+            low, high = e["interval_99"]
+            self.assertGreaterEqual(e["reads"], 10000)
+            if e["delivery"] == "exactly W":
+                self.assertTrue(low <= e["miss_rate"] <= high, e)
+            else:
+                self.assertLess(e["miss_rate"], low, e)
         self.assertEqual([r["preset"] for r in demo["runs"]], list(PRESETS))
         for r in demo["runs"]:
             self.assertIn(f"{r['preset']:<14}", demo["table"])
@@ -78,9 +88,12 @@ class Demo(unittest.TestCase):
         dom = run.stdout
         self.assertEqual(run.returncode, 0, run.stderr[-2000:])
         presets = len(PRESETS)
-        # Two latency charts, a throughput chart per preset, the anomaly chart, the conflicts chart.
-        self.assertIn(f'data-charts-drawn="{4 + presets}"', dom)
-        self.assertEqual(dom.count('data-drawn="true"'), 4 + presets)
+        # Two latency charts, a throughput chart per preset, the anomaly chart, the conflicts chart,
+        # the PBS chart.
+        self.assertIn(f'data-charts-drawn="{5 + presets}"', dom)
+        self.assertEqual(dom.count('data-drawn="true"'), 5 + presets)
+        # PBS: a measured line and a predicted one per experiment.
+        self.assertGreaterEqual(dom.count('class="predicted"'), 4)
         # A line per preset in each latency chart, two per throughput chart, one per multi-leader
         # preset in the conflicts chart.
         self.assertGreaterEqual(len(re.findall(r'<polyline class="series"', dom)), 4 * presets + 2)
