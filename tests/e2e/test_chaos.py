@@ -23,9 +23,9 @@ class Chaos(unittest.TestCase):
         """Runs one chaos run; returns (exit code, result JSON, stdout, history path)."""
         out = os.path.join(self.tmp.name, "result.json")
         history_path = os.path.join(self.tmp.name, "history.jsonl")
-        nodes = 5 if "k1of5" in args else 3
-        # The single leader's elections get a timeout two shared cores keep to; multi-leader has none.
-        leader = not any(str(arg).startswith("multi-") for arg in args)
+        nodes = 5 if any(str(arg) == "k1of5" or str(arg).startswith("quorum-") for arg in args) else 3
+        # The single leader's elections get a timeout two shared cores keep to; the others have none.
+        leader = not any(str(arg).startswith(("multi-", "quorum-")) for arg in args)
         command = [BINARY, "chaos", "--no-progress", "--json", out, "--port", str(free_cluster_base(nodes)),
                    *(["--election-timeout-ms", "1000"] if leader else []), *args]
         if history:
@@ -52,6 +52,45 @@ class Chaos(unittest.TestCase):
                     self.assertIs(r["linearizable"], True, out)
                     self.assertEqual(r["stale_reads"], 0, out)
                 self.assertIn("promise         kept", out)
+
+    def test_leaderless_writes_go_on_through_a_kill_and_the_replica_catches_up(self):
+        """5 nodes, N = 3, W = R = 2: kill -9 a node under load; writes at W = 2 go on; it returns
+        and catches up (every pair's digests of the keys both hold agree); quorum-reads judges
+        every read against what was answered before it began, from the positions recorded."""
+        code, r, out, history = self.chaos("--preset", "quorum-2-2", "--nemesis", "crash", "--duration-ms",
+                                           "8000", history=True)
+        self.assertEqual(code, 0, out)
+        self.assertIn("quorum-reads", r["promises"], out)
+        kills = [f for f in r["faults"] if f["what"].startswith("kill")]
+        self.assertTrue(kills, out)
+        bucket = r["throughput"]["bucket_ms"]
+        for kill in kills:
+            during = r["throughput"]["writes"][int(kill["from_ms"] // bucket) + 1:int(kill["to_ms"] // bucket)]
+            self.assertGreater(sum(during), 0, f"no write acknowledged while {kill['what']}: {out}")
+        self.assertIsNotNone(r["convergence_ms"], out)
+        quorum = next(c for c in r["checks"] if c["checker"] == "quorum-reads")
+        self.assertEqual(quorum["verdict"], "valid", quorum)
+        judged = re.match(r"(\d+) reads judged against (\d+) earlier answers", quorum["summary"])
+        self.assertIsNotNone(judged, quorum)
+        self.assertGreater(int(judged.group(1)), 100, quorum)
+        self.assertGreater(int(judged.group(2)), 100, quorum)
+        # What the checker judged came from the nodes: every answered read carries its position.
+        with open(history) as f:
+            events = [json.loads(line) for line in f]
+        reads = [e for e in events if e.get("f") == "read" and e.get("type") == "ok" and not e.get("final")]
+        self.assertTrue(reads)
+        self.assertTrue(all("seen" in e and "asked" in e for e in reads), reads[:3])
+        # The digests recorded after the heal are pairwise ("peers 2:… 3:…").
+        digests = [e["value"] for e in events if e.get("type") == "digest"]
+        self.assertTrue(digests and all(d.startswith("peers ") for d in digests), digests[:3])
+
+    def test_leaderless_linearizable_quorums_through_a_kill(self):
+        code, r, out, _ = self.chaos("--preset", "quorum-linearizable", "--nemesis", "crash", "--duration-ms",
+                                     "6000")
+        self.assertEqual(code, 0, out)
+        self.assertIs(r["linearizable"], True, out)
+        self.assertEqual(r["lost_writes"], 0, out)
+        self.assertIsNotNone(r["convergence_ms"], out)
 
     def test_multi_leader_takes_writes_through_a_partition_and_converges(self):
         for preset in ["multi-lww", "multi-siblings"]:
