@@ -21,6 +21,11 @@ A B A B so a drifting machine favours neither; medians of the rounds to docs/ben
      with the same spread load (followers forward to the leader) and against Redis primary +
      2 replicas with all the load at the primary (its replicas take no writes); fsync "never" /
      appendfsync everysec.
+  6. Leaderless (5 nodes, N = 3, fsync "always") per choice of W and R, and the linearizable
+     (ABD) mode, against `majority` (Raft, 3 nodes) and etcd (3 members, puts only) — the same
+     client (`replikv bench`, 16 connections, at node 1: any leaderless node coordinates, the
+     leader for the others), SETs then GETs; and W = R = 2 with anti-entropy every 100 ms against
+     anti-entropy off: what the background exchanges cost the foreground.
 
 Usage: bench/run (all benchmarks) or /usr/bin/python3 bench/replication_compare.py [--rounds N]
        [--seconds S] [--no-write]
@@ -99,7 +104,7 @@ class ReplikvCluster:
         self.port = free_base(nodes)
         self.nodes = nodes
         self.ports = [self.port + k for k in range(nodes)]
-        mode = ["--ack", ack] if strategy == "leader" else ["--conflict", ack]
+        mode = ["--ack", ack] if strategy == "leader" else [] if strategy == "leaderless" else ["--conflict", ack]
         subprocess.run([self.binary, "cluster", "start", "--dir", self.dir, "--nodes", str(nodes), "--port", str(self.port),
                         "--strategy", strategy, *mode, "--fsync", fsync, "--set", "log_level=warn",
                         *[arg for setting in settings for arg in ("--set", setting)]],
@@ -107,6 +112,8 @@ class ReplikvCluster:
         self.leader = None
         if strategy == "leader":
             wait_for(self.find_leader, "no replikv leader")
+        elif strategy == "leaderless":
+            self.leader = self.port  # any node coordinates
 
     def find_leader(self):
         for k in range(self.nodes):
@@ -251,12 +258,25 @@ def fsync_floor_ms(samples=2000):
     return statistics.median(times) * 1000
 
 
+# Comparison 6: (row name, leaderless settings); "majority" and "etcd" are the single leaders.
+LEADERLESS = [
+    ("leaderless W=1 R=1", ("n=3", "w=1", "r=1")),
+    ("leaderless W=2 R=2", ("n=3", "w=2", "r=2")),
+    ("leaderless W=3 R=1", ("n=3", "w=3", "r=1")),
+    ("leaderless W=2 R=2, anti-entropy every 100 ms", ("n=3", "w=2", "r=2", "anti_entropy_interval_ms=100")),
+    ("leaderless W=2 R=2, anti-entropy off", ("n=3", "w=2", "r=2", "anti_entropy_interval_ms=0")),
+    ("leaderless linearizable (ABD)", ("n=3", "mode=linearizable")),
+    ("majority", ()),
+    ("etcd", ()),
+]
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=5, help="measured seconds per run of replikv bench")
     parser.add_argument("--requests", type=int, default=100000, help="redis-benchmark requests at -P 1 (x4 at -P 16)")
-    parser.add_argument("--only", default="1,2,3,4,5", help="which comparisons (1,2,3,4,5)")
+    parser.add_argument("--only", default="1,2,3,4,5,6", help="which comparisons (1,2,3,4,5,6)")
     parser.add_argument("--no-write", action="store_true", help="print only, leave docs/ alone")
     parser.add_argument("--samples", default=os.path.join(tempfile.gettempdir(), "replikv-replication-samples.json"),
                         help="where the raw samples go after each round")
@@ -342,6 +362,22 @@ def main():
                 finally:
                     system.stop()
                 log(f"round {rnd + 1}/{o.rounds}: 5. {kind} done")
+        if "6" in only:
+            for name, settings in (reversed(LEADERLESS) if flip else LEADERLESS):
+                if name == "etcd":
+                    system = EtcdCluster()
+                elif name == "majority":
+                    system = ReplikvCluster("majority", "always")
+                else:
+                    system = ReplikvCluster("", "always", 5, settings=settings, strategy="leaderless")
+                try:
+                    add(("6", name, "set"), bench_client(system.leader, 16, o.seconds,
+                                                         protocol="etcd" if name == "etcd" else "resp"))
+                    if name != "etcd":
+                        add(("6", name, "get"), bench_client(system.leader, 16, o.seconds, op="get"))
+                finally:
+                    system.stop()
+                log(f"round {rnd + 1}/{o.rounds}: 6. {name} done")
         with open(o.samples, "w") as f:  # the raw samples so far, should a later step fail
             json.dump([[list(map(str, key)), values] for key, values in samples.items()], f)
 
@@ -409,14 +445,30 @@ def main():
             cell = lambda key: f"{med(key, 0):,.0f}, {med(key, 1):.3f} / {med(key, 2):.3f}"
             out5.append(f"| {pipeline} | {cell(r)} | {cell(a)} | {med(a, 0) / med(r, 0):.2f}x | {cell(m)} | "
                        f"{med(m, 0) / med(r, 0):.2f}x | {med(m, 0) / med(a, 0):.2f}x |")
+    out6 = []
+    if "6" in only:
+        out6 += [f"Measured {time.strftime('%Y-%m-%d')} on {os.cpu_count()} cores (servers and load share them), "
+                 f"median of {o.rounds} alternating rounds; `replikv bench` runs {o.seconds:g} s after a 1 s warm-up.\n",
+                 f"Command: `make bench` (or `/usr/bin/python3 bench/replication_compare.py --only 6 --rounds {o.rounds}`)\n",
+                 "\n**6. Leaderless per W and R** (5 nodes, N = 3, fsync always, 16 connections at node 1, 100-byte "
+                 "values on random keys of 100,000; the writes' coordinator is a replica of 3 in 5 of the keys and "
+                 "forwards the others; `majority`: Raft, 3 nodes, at the leader; etcd 3 members, puts through its "
+                 "JSON gateway)\n",
+                 "| configuration | SETs/s, p50 / p99 ms | GETs/s, p50 / p99 ms |", "|---|---|---|"]
+        for name, _ in LEADERLESS:
+            cell = lambda key: (f"{med(key, 0):,.0f}, {med(key, 1):.3f} / {med(key, 2):.3f}"
+                                if key in samples else "—")
+            out6.append(f"| {name} | {cell(('6', name, 'set'))} | {cell(('6', name, 'get'))} |")
     clean = lambda lines: ("\n".join(lines) + "\n").replace("| nan | nanx | ", "| — | — | ").replace(" nan / nan |", " — |")
     text = clean(out) if only & {"1", "2", "3", "4"} else ""
-    print(text + (clean(out5) if out5 else ""))
+    print(text + (clean(out5) if out5 else "") + (clean(out6) if out6 else ""))
     if not o.no_write:
         if text:
             write_section(DOC, "replication-compare", text)
         if out5:
             write_section(DOC, "multi-leader-compare", clean(out5))
+        if out6:
+            write_section(DOC, "leaderless-compare", clean(out6))
         log(f"written to {os.path.relpath(DOC, ROOT)}")
 
 

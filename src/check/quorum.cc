@@ -48,7 +48,8 @@ struct Read {
 
 // A write as the node that made it reported it (a "made" replica event).
 struct Made {
-  Vector context;  // what it superseded
+  Vector context;          // what it superseded
+  bool tombstone = false;  // a delete
 };
 
 // "a:1,b:2,a:3" — one dot per item, an actor may come twice ("-": none), or nullopt.
@@ -117,7 +118,24 @@ CheckResult check_quorum_reads(const History& history) {
     auto dots = dot ? parse_dots(*dot) : std::nullopt;
     auto vector = context ? parse_vector(*context) : std::nullopt;
     if (!dots || dots->size() != 1 || !vector) continue;
-    made[dots->front()] = Made{std::move(*vector)};
+    const auto tombstone = event.fields.find("tombstone");
+    made[dots->front()] =
+        Made{std::move(*vector), tombstone != event.fields.end() && tombstone->second == "true"};
+  }
+  // Deletes collected ("reaped" replica events): by key, when and the context of the tombstone
+  // removed. A read that begins after may find none of the versions it covers — and must not
+  // return one (a zombie).
+  std::map<std::string, std::vector<std::pair<int64_t, Vector>>, std::less<>> reaped;
+  for (const auto& event : history.replica_events) {
+    if (event.event != "reaped") continue;
+    const auto key = event.fields.find("reaped_key");
+    const auto context = event.fields.find("context");
+    if (key == event.fields.end() || context == event.fields.end()) continue;
+    const auto key_text = unquote(key->second);
+    const auto context_text = unquote(context->second);
+    auto vector = context_text ? parse_vector(*context_text) : std::nullopt;
+    if (!key_text || !vector) continue;
+    reaped[std::string(*key_text)].emplace_back(event.time_ns, std::move(*vector));
   }
   std::vector<std::pair<std::string, int64_t>> wipes;  // node, when
   for (const auto& event : history.nemesis) {
@@ -141,7 +159,7 @@ CheckResult check_quorum_reads(const History& history) {
   };
 
   uint64_t judged = 0, constraints = 0, missed = 0, excused = 0;
-  uint64_t values_judged = 0, returned_older = 0, values_unknown = 0;
+  uint64_t values_judged = 0, returned_older = 0, values_unknown = 0, zombies = 0, collected = 0;
   for (auto& [key, key_reads] : reads) {
     auto& key_known = known[key];
     std::sort(key_known.begin(), key_known.end(),
@@ -163,6 +181,28 @@ CheckResult check_quorum_reads(const History& history) {
         }
       }
       ++judged;
+      // The versions deleted and collected before it began: gone, as the delete said.
+      Vector gone;
+      if (const auto it = reaped.find(key); it != reaped.end()) {
+        for (const auto& [at_ns, context] : it->second) {
+          if (at_ns >= read.op->invoke_ns) continue;
+          for (const auto& [actor, counter] : context) gone[actor] = std::max(gone[actor], counter);
+        }
+      }
+      if (read.registers && !gone.empty()) {
+        for (const Dot& returned : *read.registers) {
+          if (!covers(gone, returned)) continue;
+          // A tombstone a replica still keeps (it missed the collection) is no zombie: what it
+          // returns is the deletion.
+          const auto info = made.find(returned);
+          if (info == made.end() || info->second.tombstone) continue;
+          ++zombies;
+          add_detail(result,
+                     fmt::format("key {}: the read of line {} returned {}, a version deleted "
+                                 "and collected before it began (a zombie)",
+                                 key, read.op->line, dot_text(returned)));
+        }
+      }
       // What it returned, against every write answered before it began whose quorum meets its
       // own: that write, or a version that dominates it or is concurrent with it — never only
       // versions it superseded (a read's registers, each judged by what its node reported).
@@ -171,6 +211,10 @@ CheckResult check_quorum_reads(const History& history) {
           const Known& before = key_known[i];
           if (before.op->f == Function::read || before.quorum + read.asked <= read.n) continue;
           const Dot written{before.vector.begin()->first, before.vector.begin()->second};
+          if (covers(gone, written)) {
+            ++collected;  // deleted, and the delete's tombstone collected: nothing to return
+            continue;
+          }
           const auto info = made.find(written);
           if (info == made.end()) {
             ++values_unknown;
@@ -216,6 +260,7 @@ CheckResult check_quorum_reads(const History& history) {
           ++constraints;
           const auto seen = read.seen.find(actor);
           if (seen != read.seen.end() && seen->second >= slot.first) continue;
+          if (covers(gone, Dot{actor, slot.first})) continue;  // deleted and collected
           const Known& before = *slot.second;
           if (wiped_between(*read.op, before.op->invoke_ns, read.op->complete_ns)) {
             ++excused;
@@ -232,7 +277,7 @@ CheckResult check_quorum_reads(const History& history) {
       }
     }
   }
-  if (missed > 0 || returned_older > 0) result.verdict = Verdict::invalid;
+  if (missed > 0 || returned_older > 0 || zombies > 0) result.verdict = Verdict::invalid;
   result.figures = {{"judged", static_cast<double>(judged)},
                     {"values_judged", static_cast<double>(values_judged)},
                     {"returned_older", static_cast<double>(returned_older)},
@@ -240,16 +285,19 @@ CheckResult check_quorum_reads(const History& history) {
                     {"constraints", static_cast<double>(constraints)},
                     {"missed", static_cast<double>(missed)},
                     {"excused_disk_loss", static_cast<double>(excused)},
-                    {"unreadable", static_cast<double>(unreadable)}};
+                    {"unreadable", static_cast<double>(unreadable)},
+                    {"zombies", static_cast<double>(zombies)},
+                    {"collected", static_cast<double>(collected)}};
   result.summary =
       judged == 0 ? std::string("no reads with quorum positions: nothing to judge")
                   : fmt::format(
                         "{} reads judged against {} earlier answers whose quorums they meet: {} "
                         "missed, {} of {} returned only versions an earlier write had superseded "
                         "({} more after a disk loss, excused; {} not judged: a write no node "
-                        "reported)",
+                        "reported); {} returned a version deleted and collected before they "
+                        "began",
                         judged, constraints, missed, returned_older, values_judged, excused,
-                        values_unknown);
+                        values_unknown, zombies);
   return result;
 }
 

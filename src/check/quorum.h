@@ -20,7 +20,10 @@ namespace replikv::check {
 // version that dominates it or is concurrent with it, not only versions W superseded
 // ("returned_older"). A miss after
 // one of the key's replicas ("replicas") lost its disk between W's start and R's end (a "wipe"
-// nemesis event: the copy W had made there may be gone) is counted apart and excused.
+// nemesis event: the copy W had made there may be gone) is counted apart and excused. A delete
+// whose tombstone was collected ("reaped" replica event: its "reaped_key" and the tombstone's
+// "context") leaves nothing to read: the versions its context covers count as seen by every read
+// that begins after — and a read that returns one of them returned a zombie, a violation.
 CheckResult check_quorum_reads(const History& history);
 
 }  // namespace replikv::check

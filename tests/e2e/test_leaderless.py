@@ -165,6 +165,32 @@ class LeaderlessTest(unittest.TestCase):
                         for n in range(1, NODES + 1))
         self.assertGreater(exchanged, 0)
 
+    def test_deleted_keys_tombstones_are_collected(self):
+        # Anti-entropy every 200 ms: a delete every replica acknowledged is collected after twice
+        # the request timeout and one anti-entropy cycle (about 5 s here).
+        self.cluster.stop()
+        self.cluster = LeaderlessCluster("anti_entropy_interval_ms=200").start()
+        c = self.cluster.client(1)
+        keys = [f"t{i}" for i in range(30)]
+        for key in keys:
+            self.assertTrue(c.set(key, "v"))
+        self.assertEqual(c.delete(*keys), len(keys))
+
+        def tombstones():
+            return sum(int(info(self.cluster.client(n), "replication")["replikv_tombstones"])
+                       for n in range(1, NODES + 1))
+
+        self.assertGreater(tombstones(), 0)
+        wait_until(lambda: tombstones() == 0, 30, "every tombstone collected")
+        reaped = sum(int(info(self.cluster.client(n), "replication")["replikv_tombstones_reaped"])
+                     for n in range(1, NODES + 1))
+        self.assertEqual(reaped, 3 * len(keys))  # each key's 3 copies
+        for node in range(1, NODES + 1):
+            self.assertEqual(self.cluster.client(node).mget(keys), [None] * len(keys))
+        # A key written again after its tombstone went is a new key like any other.
+        self.assertTrue(self.cluster.client(2).set("t0", "again"))
+        self.assertEqual(self.cluster.client(4).get("t0"), b"again")
+
     def test_linearizable_mode(self):
         self.cluster.stop()
         self.cluster = LeaderlessCluster("mode=linearizable").start()

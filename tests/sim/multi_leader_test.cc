@@ -354,26 +354,15 @@ TEST(MultiLeader, ApplyingAWriteBeforeWhatItDependsOnIsCaught) {
 
 // Fresh seeds each run, for a few seconds: REPLIKV_SIM_SEED=<seed> replays a failure.
 TEST(MultiLeader, FreshSeeds) {
-  uint64_t base = std::random_device{}();
-  if (const char* forced = std::getenv("REPLIKV_SIM_SEED"))
-    base = std::strtoull(forced, nullptr, 10);
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  int runs = 0;
-  for (uint64_t seed = base; std::chrono::steady_clock::now() < deadline && runs < 200;
-       ++seed, ++runs) {
-    SimOptions options = multi_run(seed, seed % 2 == 0 ? "lww" : "siblings");
-    options.fsync_always = seed % 4 != 1;
-    options.reorder_all = seed % 4 == 2;
-    if (seed % 3 == 0) options.counter_resets = 10;
-    const SimResult result = run_simulation(options);
-    ASSERT_FALSE(result.failed()) << "fresh seed " << seed << " (REPLIKV_SIM_SEED=" << seed << ")\n"
-                                  << report(result, options);
-    ASSERT_LT(result.stats.messages_sent, messages_per_operation_max * options.ops)
-        << "fresh seed " << seed << " (REPLIKV_SIM_SEED=" << seed << "): a message storm\n"
-        << report(result, options);
-  }
-  std::printf("fresh seeds %llu..%llu passed\n", static_cast<unsigned long long>(base),
-              static_cast<unsigned long long>(base + static_cast<uint64_t>(runs) - 1));
+  run_fresh_seeds(
+      [](uint64_t seed) {
+        SimOptions options = multi_run(seed, seed % 2 == 0 ? "lww" : "siblings");
+        options.fsync_always = seed % 4 != 1;
+        options.reorder_all = seed % 4 == 2;
+        if (seed % 3 == 0) options.counter_resets = 10;
+        return options;
+      },
+      messages_per_operation_max);
 }
 
 }  // namespace

@@ -731,13 +731,7 @@ TEST(Simulator, AForgedProtocolViolationFailsTheRun) {
 
 // Fresh seeds for a bounded time, the base seed printed so a failure can be replayed.
 TEST(Simulator, StandaloneFreshSeeds) {
-  uint64_t base = std::random_device{}();
-  if (const char* forced = std::getenv("REPLIKV_SIM_SEED"))
-    base = std::strtoull(forced, nullptr, 10);
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  int runs = 0;
-  for (uint64_t seed = base; std::chrono::steady_clock::now() < deadline && runs < 200;
-       ++seed, ++runs) {
+  run_fresh_seeds([](uint64_t seed) {
     // Alternate strategies; a quarter of the standalone runs with fsync "never", half the Raft
     // runs on the network that reorders every message, and the Raft runs through the ack dial
     // (3 or 5 nodes).
@@ -750,12 +744,8 @@ TEST(Simulator, StandaloneFreshSeeds) {
       if (options.settings["ack"] == "2" && options.nodes < 5) options.settings["ack"] = "1";
       if (seed % 10 == 2) options.settings["lease_reads"] = "true";  // a fifth of the Raft runs
     }
-    const SimResult result = run_simulation(options);
-    ASSERT_FALSE(result.failed()) << "fresh seed " << seed << " (REPLIKV_SIM_SEED=" << seed << ")\n"
-                                  << report(result, options);
-  }
-  std::printf("fresh seeds %llu..%llu passed\n", static_cast<unsigned long long>(base),
-              static_cast<unsigned long long>(base + static_cast<uint64_t>(runs) - 1));
+    return options;
+  });
 }
 
 }  // namespace

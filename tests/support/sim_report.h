@@ -1,9 +1,15 @@
 // A simulated run's report for a failing test: the replay command and every check's verdict.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <random>
 #include <string>
 #include <string_view>
+
+#include <gtest/gtest.h>
 
 #include "sim/simulator.h"
 
@@ -39,6 +45,33 @@ inline std::string report(const SimResult& result, const SimOptions& options) {
     for (const auto& line : check.details) text += "  " + line + "\n";
   }
   return text;
+}
+
+// Fresh seeds for a few seconds (at most 200 runs), from a random base — or from
+// REPLIKV_SIM_SEED=<seed>, which replays a failure: `run(seed)` makes each run's options; every
+// run must pass, and send fewer than `messages_per_op_max` peer messages per client operation
+// (a message storm otherwise; 0: not judged). The range that passed is printed.
+template <typename MakeOptions>
+void run_fresh_seeds(MakeOptions&& make_options, uint64_t messages_per_op_max = 0) {
+  uint64_t base = std::random_device{}();
+  if (const char* forced = std::getenv("REPLIKV_SIM_SEED"))
+    base = std::strtoull(forced, nullptr, 10);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  int runs = 0;
+  for (uint64_t seed = base; std::chrono::steady_clock::now() < deadline && runs < 200;
+       ++seed, ++runs) {
+    const SimOptions options = make_options(seed);
+    const SimResult result = run_simulation(options);
+    ASSERT_FALSE(result.failed()) << "fresh seed " << seed << " (REPLIKV_SIM_SEED=" << seed << ")\n"
+                                  << report(result, options);
+    if (messages_per_op_max > 0) {
+      ASSERT_LT(result.stats.messages_sent, messages_per_op_max * options.ops)
+          << "fresh seed " << seed << " (REPLIKV_SIM_SEED=" << seed << "): a message storm\n"
+          << report(result, options);
+    }
+  }
+  std::printf("fresh seeds %llu..%llu passed\n", static_cast<unsigned long long>(base),
+              static_cast<unsigned long long>(base + static_cast<uint64_t>(runs) - 1));
 }
 
 }  // namespace replikv::sim

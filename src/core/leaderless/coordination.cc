@@ -190,8 +190,11 @@ void Leaderless::check_coordination(uint64_t id) {
   if (!coordination.answered && enough) {
     coordination.answered = true;
     answer_origin(coordination.origin, coordination.reply, coordination.position);
+    if (options_.mutants.reap_early) schedule_reap(coordination.key, coordination.copy);
   }
   if (coordination.answered && coordination.holders.size() >= coordination.replicas.size()) {
+    // Every replica holds it durably: a delete's tombstone may be collected (tombstones.cc).
+    if (!options_.mutants.reap_early) schedule_reap(coordination.key, coordination.copy);
     coordinations_.erase(it);
   }
 }
@@ -595,6 +598,9 @@ void Leaderless::peer_message(const Message& wire) {
     }
     case proto::LeaderlessMessage::READ:
       receive_read(message);
+      return;
+    case proto::LeaderlessMessage::REAP:
+      receive_reap(message);
       return;
     case proto::LeaderlessMessage::AE_SUMMARY:
       receive_summary(message);

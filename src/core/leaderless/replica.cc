@@ -509,6 +509,7 @@ void Leaderless::tick(TimeMs wall_ms, TimeMs monotonic_ms) {
   resend_unanswered();
   replay_hints();
   start_exchange();
+  reap_due();
   if (wall_ms_ >= next_sweep_ms_) {
     next_sweep_ms_ = wall_ms_ + options_.expiry_sweep_interval_ms;
     expire_due();
@@ -632,6 +633,13 @@ ReplicaStatus Leaderless::status() const {
   metrics.counter("hlc_refused", "peer timestamps too far ahead of this node's clock, not taken",
                   hlc_refused_);
   metrics.gauge("tombstones", "deleted keys this node keeps a copy of", tombstones_.size());
+  metrics.counter("tombstones_reaped",
+                  "deleted keys' copies collected here (every replica had acknowledged the delete)",
+                  tombstones_reaped_);
+  metrics.counter("reaps_sent", "collections of a delete's tombstone this node started",
+                  reaps_sent_);
+  metrics.gauge("reaps_pending", "deletes every replica acknowledged, to collect when due",
+                static_cast<int64_t>(reaps_.size()));
   metrics.gauge("requests_in_flight", "client requests waiting for replicas",
                 static_cast<int64_t>(operations_.size()));
   status.metrics = metrics.take();

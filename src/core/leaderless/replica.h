@@ -27,6 +27,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <optional>
 #include <set>
@@ -109,6 +110,9 @@ struct Options {
     // One write's copy in ten acknowledged without being joined: the replicas differ until
     // anti-entropy repairs them (with it off, the convergence check catches the difference).
     bool lose_joins = false;
+    // A delete's tombstone collected as soon as W replicas acknowledged it (not all N, no wait
+    // for hints and anti-entropy): a replica that missed it brings the deleted value back.
+    bool reap_early = false;
   } mutants;
 };
 
@@ -296,6 +300,11 @@ class Leaderless final : public Replica {
   void add_hint(NodeId target, const std::string& key);
   void drop_hint(NodeId target, const std::string& key);
   void replay_hints();
+  // Tombstone collection (tombstones.cc).
+  void schedule_reap(const std::string& key, const KeyState& tombstone);
+  void reap_due();
+  void reap(const std::string& key, const KeyState& tombstone);
+  void receive_reap(const proto::LeaderlessMessage& message);
   // Whether `request` was a hint's replay to `from`; then the hint is done.
   bool hint_acknowledged(NodeId from, uint64_t request);
   // Asks again what a lost message may have left unanswered: copies from replicas that have not
@@ -392,6 +401,14 @@ class Leaderless final : public Replica {
   uint64_t buckets_differing_ = 0;  // leaf buckets found different
   uint64_t anti_entropy_keys_ = 0;  // copies sent by anti-entropy
   uint64_t hints_written_ = 0;
+  // Deletes every replica acknowledged, to collect once due (tombstones.cc), in due order.
+  struct Reap {
+    std::string key;
+    KeyState tombstone;
+    TimeMs at_ms = 0;
+  };
+  std::deque<Reap> reaps_;
+  uint64_t reaps_sent_ = 0, tombstones_reaped_ = 0;
   uint64_t hints_replayed_ = 0;     // acknowledged by their replica
   uint64_t hints_dropped_ = 0;      // over hints_max
   uint64_t mutant_replicates_ = 0;  // (Options::Mutants::lose_joins)

@@ -1,0 +1,96 @@
+// Tombstone collection: a deleted key's copy is a tombstone (its registers deleted, its context
+// kept, so a copy that still holds an older value learns it was deleted). Kept forever, deleted
+// keys would cost as much as live ones; collected too early, a replica that missed the delete
+// brings the value back (a zombie) and a later write could be judged against a context that no
+// longer exists (Riak's KV679).
+//
+// So a tombstone is collected only when its delete's coordinator knows every one of the key's N
+// replicas acknowledged it durably; then, after twice the request timeout (no coordination of an
+// earlier write is still resending) and a full anti-entropy cycle (every node compared its tree
+// with every peer's since), and with no hint for the key pending here, the coordinator sends REAP
+// with the tombstone it wrote. A replica removes its copy only if it is exactly that tombstone: a
+// copy that saw anything more — a concurrent write, a later one — keeps it all. A replica that
+// misses the REAP keeps its tombstone, which anti-entropy then brings back to the others: a
+// tombstone is never wrong, only not yet collected. Dots stay unique across the key's removal
+// (node, incarnation, persisted counter), so no later write reuses one the old context named.
+//
+// Only in the causal mode with anti-entropy on; the linearizable mode keeps its tombstones (a
+// tag must stay above every tag written).
+#include <algorithm>
+
+#include "core/causality/context_text.h"
+#include "core/leaderless/replica.h"
+
+namespace replikv::core::leaderless {
+
+void Leaderless::schedule_reap(const std::string& key, const KeyState& tombstone) {
+  if (options_.linearizable || options_.anti_entropy_interval_ms == 0 || options_.pbs_draws) return;
+  if (tombstone.registers.empty() ||
+      !std::all_of(tombstone.registers.begin(), tombstone.registers.end(),
+                   [](const auto& entry) { return entry.second.tombstone; }))
+    return;
+  const TimeMs cycle =
+      options_.anti_entropy_interval_ms * static_cast<TimeMs>(std::max<size_t>(1, peers_.size()));
+  const TimeMs delay = options_.mutants.reap_early ? 0 : 2 * options_.request_timeout_ms + cycle;
+  reaps_.push_back({key, tombstone, monotonic_ms_ + delay});
+}
+
+void Leaderless::reap_due() {
+  const size_t due = reaps_.size();
+  for (size_t i = 0; i < due && !reaps_.empty() && reaps_.front().at_ms <= monotonic_ms_; ++i) {
+    Reap next = std::move(reaps_.front());
+    reaps_.pop_front();
+    const bool hinted = std::any_of(hints_.begin(), hints_.end(), [&](const auto& entry) {
+      return entry.second.contains(next.key);
+    });
+    if (hinted) {
+      // A replica still waits for a hint of the key: later (the hint replays this copy).
+      next.at_ms = monotonic_ms_ + options_.anti_entropy_interval_ms;
+      reaps_.push_back(std::move(next));
+      continue;
+    }
+    proto::LeaderlessMessage message;
+    message.set_type(proto::LeaderlessMessage::REAP);
+    message.set_key(next.key);
+    message.set_state(next.tombstone.encode());
+    for (const NodeId replica : replicas_of(next.key)) {
+      if (replica != options_.node_id) send(replica, message);
+    }
+    ++reaps_sent_;
+    if (report_history_) {
+      // What a read may no longer find once it is gone: the checkers count the versions this
+      // context covers as deleted and collected (check/quorum.h).
+      std::string quoted_key = "\"";
+      for (const char c : next.key) {
+        if (c == '"' || c == '\\') quoted_key += '\\';
+        quoted_key += c;
+      }
+      quoted_key += '"';
+      history_events_.push_back({{"event", "\"reaped\""},
+                                 {"reaped_key", quoted_key},
+                                 {"context", "\"" + context_text(next.tombstone.context) + "\""}});
+    }
+    reap(next.key, next.tombstone);
+  }
+}
+
+void Leaderless::reap(const std::string& key, const KeyState& tombstone) {
+  const auto replicas = replicas_of(key);
+  if (std::find(replicas.begin(), replicas.end(), options_.node_id) == replicas.end()) return;
+  if (!(load_copy(key) == tombstone)) return;  // it holds more than the delete: kept
+  store_copy(key, KeyState{});
+  ++tombstones_reaped_;
+}
+
+void Leaderless::receive_reap(const proto::LeaderlessMessage& message) {
+  const auto tombstone = KeyState::decode(message.state());
+  const auto replicas = replicas_of(message.key());
+  if (!tombstone ||
+      std::find(replicas.begin(), replicas.end(), options_.node_id) == replicas.end()) {
+    ++malformed_;
+    return;
+  }
+  reap(message.key(), *tombstone);
+}
+
+}  // namespace replikv::core::leaderless
