@@ -159,6 +159,7 @@ CheckResult check_quorum_reads(const History& history) {
   };
 
   uint64_t judged = 0, constraints = 0, missed = 0, excused = 0;
+  uint64_t unpromised = 0, missed_unpromised = 0;
   uint64_t values_judged = 0, returned_older = 0, values_unknown = 0, zombies = 0, collected = 0;
   for (auto& [key, key_reads] : reads) {
     auto& key_known = known[key];
@@ -255,7 +256,18 @@ CheckResult check_quorum_reads(const History& history) {
         }
       }
       for (const auto& [quorum, slots] : answered) {
-        if (quorum + read.asked <= read.n) continue;  // the quorums need not meet
+        if (quorum + read.asked <= read.n) {
+          // The quorums need not meet: a miss is what the choice of R and W costs (R + W <= N,
+          // or a sloppy write held by fewer of the key's replicas) — measured, not a violation.
+          for (const auto& [actor, slot] : slots) {
+            ++unpromised;
+            const auto seen = read.seen.find(actor);
+            if (seen != read.seen.end() && seen->second >= slot.first) continue;
+            if (covers(gone, Dot{actor, slot.first})) continue;
+            ++missed_unpromised;
+          }
+          continue;
+        }
         for (const auto& [actor, slot] : slots) {
           ++constraints;
           const auto seen = read.seen.find(actor);
@@ -287,6 +299,8 @@ CheckResult check_quorum_reads(const History& history) {
                     {"excused_disk_loss", static_cast<double>(excused)},
                     {"unreadable", static_cast<double>(unreadable)},
                     {"zombies", static_cast<double>(zombies)},
+                    {"unpromised", static_cast<double>(unpromised)},
+                    {"missed_unpromised", static_cast<double>(missed_unpromised)},
                     {"collected", static_cast<double>(collected)}};
   result.summary =
       judged == 0 ? std::string("no reads with quorum positions: nothing to judge")
@@ -295,9 +309,10 @@ CheckResult check_quorum_reads(const History& history) {
                         "missed, {} of {} returned only versions an earlier write had superseded "
                         "({} more after a disk loss, excused; {} not judged: a write no node "
                         "reported); {} returned a version deleted and collected before they "
-                        "began",
+                        "began; where the quorums need not meet, {} of {} earlier answers missed "
+                        "(measured)",
                         judged, constraints, missed, returned_older, values_judged, excused,
-                        values_unknown, zombies);
+                        values_unknown, zombies, missed_unpromised, unpromised);
   return result;
 }
 

@@ -165,6 +165,41 @@ class LeaderlessTest(unittest.TestCase):
                         for n in range(1, NODES + 1))
         self.assertGreater(exchanged, 0)
 
+    def test_sloppy_quorums_count_fallbacks_and_hand_over(self):
+        # With sloppy_quorum on, a write whose replica is down goes to a fallback: W = all is met
+        # with node 3 down (strict quorums answer -TIMEOUT, test above); node 3 gets its copies
+        # back from the fallbacks when it returns.
+        self.cluster.stop()
+        self.cluster = LeaderlessCluster("sloppy_quorum=true", "heartbeat_interval_ms=100").start()
+        self.cluster.kill(3)
+        survivors = [1, 2, 4, 5]
+
+        def gauge(name, nodes):
+            return sum(int(info(self.cluster.client(n), "replication")[name]) for n in nodes)
+
+        # A peer silent for five heartbeats is down: then the fallbacks step in.
+        c = self.cluster.client(1)
+        c.execute_command("WCONSISTENCY", "all")
+        keys = [f"s{i}" for i in range(40)]
+
+        def all_written():
+            try:
+                for key in keys:
+                    c.set(key, "v")
+                return True
+            except redis.ResponseError:
+                return False
+
+        wait_until(all_written, 30, "writes at W = all through fallbacks")
+        self.assertGreater(gauge("replikv_writes_sloppy", survivors), 0)
+        self.assertGreater(gauge("replikv_fallback_copies", survivors), 0)
+        self.cluster.cli("restart", "--node", "3")
+        wait_until(lambda: gauge("replikv_fallback_copies", survivors) == 0, 30,
+                   "every fallback copy handed over to node 3")
+        # Every key now has its N = 3 copies, on its own replicas.
+        copies = sum(self.cluster.client(n).dbsize() for n in range(1, NODES + 1))
+        self.assertEqual(copies, 3 * len(keys))
+
     def test_deleted_keys_tombstones_are_collected(self):
         # Anti-entropy every 200 ms: a delete every replica acknowledged is collected after twice
         # the request timeout and one anti-entropy cycle (about 5 s here).

@@ -262,6 +262,27 @@ TEST(Leaderless, ATombstoneCollectedEarlyIsCaughtAsAZombie) {
   EXPECT_GE(caught, 3);
 }
 
+// Sloppy quorums: a write whose replica is down goes to a fallback, which counts toward W and
+// hands the copy over when the replica returns. Every fault: the runs pass — the positions say
+// how many of the key's own replicas held each write, so quorum-reads judges only the pairs whose
+// quorums truly meet — fallbacks take copies, some writes are answered with them, and every
+// copy ends on its replicas (replica-convergence, convergence).
+TEST(Leaderless, SloppyQuorumsHandTheirCopiesOver) {
+  uint64_t sloppy = 0, taken = 0;
+  for (uint64_t seed = 1; seed <= 12; ++seed) {
+    SimOptions options = leaderless_run(seed, seed % 2 == 0 ? "lww" : "siblings");
+    options.settings["sloppy_quorum"] = "true";
+    const SimResult result = run_simulation(options);
+    ASSERT_FALSE(result.failed()) << report(result, options);
+    EXPECT_EQ(find(result, "replica-convergence")->verdict, check::Verdict::valid)
+        << report(result, options);
+    sloppy += result.stats.counter("writes_sloppy");
+    taken += result.stats.counter("fallback_copies_taken");
+  }
+  EXPECT_GT(taken, 0u);
+  EXPECT_GT(sloppy, 0u);
+}
+
 // Fresh seeds each run, for a few seconds, over the chaos presets' settings (quorum-1-1,
 // quorum-2-2, quorum-linearizable), both conflict policies and both fsync policies:
 // REPLIKV_SIM_SEED=<seed> replays a failure.
@@ -282,6 +303,8 @@ TEST(Leaderless, FreshSeeds) {
             break;
         }
         options.fsync_always = seed % 5 != 1;
+        if (seed % 7 == 3 && !options.settings.contains("mode"))
+          options.settings["sloppy_quorum"] = "true";
         return options;
       },
       messages_per_operation_max);

@@ -167,8 +167,8 @@ void Leaderless::replicate_write(const std::string& key, KeyState copy, const Do
   // The Ready being built holds this node's write (and the counter of its dot).
   if (local) coordination.own_ready = last_taken_.next();
   coordination.reply = std::move(answer);
-  coordination.position =
-      encode_write_position({dot, stamp, write_replicas, options_.n, replicas_of(key)});
+  coordination.written = {dot, stamp, write_replicas, options_.n, replicas_of(key)};
+  coordination.position = encode_write_position(coordination.written);
   coordination.origin = origin;
   coordination.deadline_ms = monotonic_ms_ + options_.request_timeout_ms;
   coordination.resend_ms = monotonic_ms_ + options_.heartbeat_interval_ms;
@@ -176,6 +176,7 @@ void Leaderless::replicate_write(const std::string& key, KeyState copy, const Do
   for (const NodeId replica : coordination.replicas) {
     if (replica != options_.node_id) send(replica, message);
   }
+  assign_fallbacks(coordination, message);
   coordination.copy = std::move(copy);
   coordinations_.emplace(id, std::move(coordination));
   check_coordination(id);
@@ -189,10 +190,19 @@ void Leaderless::check_coordination(uint64_t id) {
       coordination.holders.size() >= coordination.needed || options_.mutants.ack_early;
   if (!coordination.answered && enough) {
     coordination.answered = true;
+    const auto real = static_cast<uint32_t>(
+        std::count_if(coordination.replicas.begin(), coordination.replicas.end(),
+                      [&](NodeId replica) { return coordination.holders.contains(replica); }));
+    if (real < coordination.holders.size()) {
+      // Fallbacks counted toward W: the position says how many of the key's replicas hold it.
+      ++writes_sloppy_;
+      coordination.written.replicas = real;
+      coordination.position = encode_write_position(coordination.written);
+    }
     answer_origin(coordination.origin, coordination.reply, coordination.position);
     if (options_.mutants.reap_early) schedule_reap(coordination.key, coordination.copy);
   }
-  if (coordination.answered && coordination.holders.size() >= coordination.replicas.size()) {
+  if (coordination.answered && covered(coordination) >= coordination.replicas.size()) {
     // Every replica holds it durably: a delete's tombstone may be collected (tombstones.cc).
     if (!options_.mutants.reap_early) schedule_reap(coordination.key, coordination.copy);
     coordinations_.erase(it);
@@ -421,6 +431,14 @@ void Leaderless::resend_unanswered() {
         send(replica, message);
       }
     }
+    for (const auto& [fallback, replica] : coordination.fallbacks) {
+      if (coordination.holders.contains(fallback)) continue;
+      proto::LeaderlessMessage held = message;
+      held.set_hinted_for(replica.value());
+      ++resends_;
+      send(fallback, held);
+    }
+    assign_fallbacks(coordination, message);  // for replicas gone down since
   }
   for (auto& [id, round] : reads_) {
     if (monotonic_ms_ < round.resend_ms) continue;
@@ -468,8 +486,13 @@ void Leaderless::expire_timed_out() {
     // anti-entropy repairs them).
     const bool holds_copy = contains(coordination.replicas, options_.node_id);
     for (const NodeId replica : coordination.replicas) {
-      if (holds_copy && replica != options_.node_id && !coordination.holders.contains(replica)) {
-        add_hint(replica, coordination.key);
+      const bool held_for = std::any_of(
+          coordination.fallbacks.begin(), coordination.fallbacks.end(), [&](const auto& entry) {
+            return entry.second == replica && coordination.holders.contains(entry.first);
+          });
+      if (holds_copy && replica != options_.node_id && !coordination.holders.contains(replica) &&
+          !held_for) {
+        add_hint(replica, coordination.key);  // (a fallback that holds it hints it itself)
       }
     }
     it = coordinations_.erase(it);
@@ -583,7 +606,11 @@ void Leaderless::peer_message(const Message& wire) {
       if (hint_acknowledged(wire.from, message.request())) return;
       if (const auto it = coordinations_.find(message.request()); it != coordinations_.end()) {
         if (!contains(it->second.replicas, wire.from)) {
-          ++malformed_;  // not a replica of the key: its copy counts toward no quorum
+          if (fallback_acknowledged(it->second, wire.from)) {
+            check_coordination(message.request());
+            return;
+          }
+          ++malformed_;  // not a replica of the key nor its fallback: counts toward no quorum
           return;
         }
         it->second.holders.insert(wire.from);
@@ -704,6 +731,10 @@ void Leaderless::receive_forward(const proto::LeaderlessMessage& message) {
 
 void Leaderless::receive_replicate(const proto::LeaderlessMessage& message) {
   const auto incoming = KeyState::decode(message.state());
+  if (incoming && message.hinted_for() != 0) {
+    hold_for(message, *incoming);  // a fallback's copy, for a replica that was down
+    return;
+  }
   if (!incoming || !contains(replicas_of(message.key()), options_.node_id)) {
     ++malformed_;
     return;

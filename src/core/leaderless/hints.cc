@@ -60,6 +60,7 @@ void Leaderless::drop_hint(NodeId target, const std::string& key) {
   if (node == hints_.end() || node->second.erase(key) == 0) return;
   --hint_count_;
   pending_.batch.erase(Column::meta, hint_key(target, key));
+  drop_handoff(target, key);
 }
 
 void Leaderless::replay_hints() {
@@ -73,6 +74,7 @@ void Leaderless::replay_hints() {
       ++hints_expired_;
       --hint_count_;
       pending_.batch.erase(Column::meta, hint_key(target, it->first));
+      drop_handoff(target, it->first);
       it = keys.erase(it);
     }
   }
@@ -92,7 +94,7 @@ void Leaderless::replay_hints() {
       const uint64_t id = next_id();
       replays_.emplace(id,
                        Replay{target, key, wall_ms_, monotonic_ms_ + options_.request_timeout_ms});
-      proto::LeaderlessMessage message = replicate_message(id, key, load_copy(key), true);
+      proto::LeaderlessMessage message = replicate_message(id, key, hint_copy(target, key), true);
       send(target, message);
     }
   }

@@ -94,6 +94,7 @@ void Leaderless::load() {
                return true;
              });
   load_hints();
+  load_handoffs();
   build_digests();
   // Request ids start at random: an answer to a request of this node's earlier life matches none.
   last_id_ = rng_.next_u64() >> 2;
@@ -633,6 +634,15 @@ ReplicaStatus Leaderless::status() const {
   metrics.counter("hlc_refused", "peer timestamps too far ahead of this node's clock, not taken",
                   hlc_refused_);
   metrics.gauge("tombstones", "deleted keys this node keeps a copy of", tombstones_.size());
+  metrics.counter("writes_sloppy",
+                  "writes answered with a fallback's acknowledgement counted toward W (sloppy "
+                  "quorums): held by fewer of the key's replicas",
+                  writes_sloppy_);
+  metrics.counter("fallback_copies_taken",
+                  "copies this node took as a fallback for a replica that was down",
+                  fallback_copies_taken_);
+  metrics.gauge("fallback_copies", "copies this node holds for replicas that were down",
+                static_cast<int64_t>(handoffs_.size()));
   metrics.counter("tombstones_reaped",
                   "deleted keys' copies collected here (every replica had acknowledged the delete)",
                   tombstones_reaped_);

@@ -86,6 +86,11 @@ struct Options {
   bool fsync_always = true;
   TimeMs expiry_sweep_interval_ms = 100;
   uint64_t expiry_sweep_keys_max = 200;
+  // Sloppy quorums (Dynamo §4.6): a write for a replica that is down goes to the next node up on
+  // the ring beyond the key's N (a fallback), which holds the copy for it and hands it over when
+  // it returns; its acknowledgement counts toward W. Off by default: a write so acknowledged may
+  // not be on W of the key's replicas, so R + W > N no longer makes reads meet it (sloppy.cc).
+  bool sloppy_quorum = false;
   // The simulator's PBS experiment (sim/pbs.h) only — Probabilistically Bounded Staleness's
   // assumptions, which no production setting makes: the node a write comes to coordinates it
   // (no forwarding); it goes to exactly W of the key's replicas drawn uniformly (the coordinator's
@@ -181,6 +186,9 @@ class Leaderless final : public Replica {
     Origin origin;
     TimeMs deadline_ms = 0;
     TimeMs resend_ms = 0;  // when the replicas that have not acknowledged are sent it again
+    // Sloppy quorums (sloppy.cc): each fallback sent the copy, and the replica it holds it for.
+    std::map<NodeId, NodeId> fallbacks;
+    WritePosition written;  // the position's fields, re-encoded when fallbacks count toward W
   };
   // A read of one key this node coordinates.
   struct ReadRound {
@@ -299,6 +307,16 @@ class Leaderless final : public Replica {
   void load_hints();
   void add_hint(NodeId target, const std::string& key);
   void drop_hint(NodeId target, const std::string& key);
+  // Sloppy quorums (sloppy.cc).
+  void assign_fallbacks(Coordination& coordination, const proto::LeaderlessMessage& message);
+  bool fallback_acknowledged(Coordination& coordination, NodeId from);
+  // The replicas of the coordination's key that hold its copy, or have a fallback that does.
+  size_t covered(const Coordination& coordination) const;
+  void hold_for(const proto::LeaderlessMessage& message, const KeyState& copy);
+  void load_handoffs();
+  // The copy a hint for `target` sends: the one held for it as a fallback, else this node's.
+  KeyState hint_copy(NodeId target, const std::string& key);
+  void drop_handoff(NodeId target, const std::string& key);
   void replay_hints();
   // Tombstone collection (tombstones.cc).
   void schedule_reap(const std::string& key, const KeyState& tombstone);
@@ -409,6 +427,9 @@ class Leaderless final : public Replica {
   };
   std::deque<Reap> reaps_;
   uint64_t reaps_sent_ = 0, tombstones_reaped_ = 0;
+  // Copies held as a fallback for a replica that was down (sloppy.cc), until handed over.
+  std::map<std::pair<NodeId, std::string>, KeyState> handoffs_;
+  uint64_t writes_sloppy_ = 0, fallback_copies_taken_ = 0;
   uint64_t hints_replayed_ = 0;     // acknowledged by their replica
   uint64_t hints_dropped_ = 0;      // over hints_max
   uint64_t mutant_replicates_ = 0;  // (Options::Mutants::lose_joins)

@@ -116,6 +116,13 @@ class LeaderlessStrategy final : public Strategy {
             {"causal", "linearizable"}, "causal")),
         cluster_wide(unsigned_setting("vnodes", "tokens per member on the hash ring (default 64)",
                                       64, 1, 4096)),
+        cluster_wide(boolean_setting(
+            "sloppy_quorum",
+            "a write for a replica that is down goes to the next node up on the ring, which holds "
+            "it for the replica and hands it over when it returns, and counts toward W (default "
+            "false: a write so acknowledged may be on fewer than W of the key's replicas, and "
+            "R + W > N no longer makes every read meet it)",
+            false)),
         unsigned_setting("siblings_max",
                          "a write that would leave a key with more siblings than this on its "
                          "coordinator is refused (default 32)",
@@ -162,6 +169,10 @@ class LeaderlessStrategy final : public Strategy {
     if (n > node.members.size()) {
       return fmt::format("n: {} replicas per key, but the cluster has {} members", n,
                          node.members.size());
+    }
+    if (settings.text("mode") == "linearizable" && settings.flag("sloppy_quorum")) {
+      return "sloppy_quorum: the linearizable mode needs majorities of the key's own replicas; "
+             "leave sloppy_quorum off";
     }
     if (settings.text("mode") == "linearizable" && settings.text("conflict") == "siblings") {
       return "conflict: the linearizable mode keeps one value per key (the highest tag); leave "
@@ -348,6 +359,7 @@ Options make_options(const NodeContext& node, const Settings& settings) {
   options.policy =
       settings.text("conflict") == "siblings" ? ConflictPolicy::siblings : ConflictPolicy::lww;
   options.linearizable = settings.text("mode") == "linearizable";
+  options.sloppy_quorum = settings.flag("sloppy_quorum");
   const std::string repair = settings.text("read_repair");
   options.read_repair = repair == "blocking" ? ReadRepair::blocking
                         : repair == "async"  ? ReadRepair::async

@@ -14,8 +14,10 @@
 // tombstone is never wrong, only not yet collected. Dots stay unique across the key's removal
 // (node, incarnation, persisted counter), so no later write reuses one the old context named.
 //
-// Only in the causal mode with anti-entropy on; the linearizable mode keeps its tombstones (a
-// tag must stay above every tag written).
+// Only in the causal mode with anti-entropy on and sloppy quorums off. The linearizable mode keeps
+// its tombstones (a tag must stay above every tag written); so do sloppy quorums (a fallback holds
+// copies for a replica, hints them itself, and no REAP reaches it: a late handoff of a version the
+// delete superseded could come back once the tombstone is gone).
 #include <algorithm>
 
 #include "core/causality/context_text.h"
@@ -24,7 +26,9 @@
 namespace replikv::core::leaderless {
 
 void Leaderless::schedule_reap(const std::string& key, const KeyState& tombstone) {
-  if (options_.linearizable || options_.anti_entropy_interval_ms == 0 || options_.pbs_draws) return;
+  if (options_.linearizable || options_.anti_entropy_interval_ms == 0 || options_.pbs_draws ||
+      options_.sloppy_quorum)
+    return;
   if (tombstone.registers.empty() ||
       !std::all_of(tombstone.registers.begin(), tombstone.registers.end(),
                    [](const auto& entry) { return entry.second.tombstone; }))
