@@ -182,12 +182,16 @@ CheckResult check_quorum_reads(const History& history) {
         }
       }
       ++judged;
-      // The versions deleted and collected before it began: gone, as the delete said.
-      Vector gone;
+      // The versions deleted and collected: before the read began, none may come back (a
+      // zombie); before it ended, it may find none of them (its replicas removed them meanwhile).
+      Vector gone, gone_by_end;
       if (const auto it = reaped.find(key); it != reaped.end()) {
         for (const auto& [at_ns, context] : it->second) {
-          if (at_ns >= read.op->invoke_ns) continue;
-          for (const auto& [actor, counter] : context) gone[actor] = std::max(gone[actor], counter);
+          if (at_ns >= read.op->complete_ns) continue;
+          for (const auto& [actor, counter] : context) {
+            gone_by_end[actor] = std::max(gone_by_end[actor], counter);
+            if (at_ns < read.op->invoke_ns) gone[actor] = std::max(gone[actor], counter);
+          }
         }
       }
       if (read.registers && !gone.empty()) {
@@ -212,7 +216,7 @@ CheckResult check_quorum_reads(const History& history) {
           const Known& before = key_known[i];
           if (before.op->f == Function::read || before.quorum + read.asked <= read.n) continue;
           const Dot written{before.vector.begin()->first, before.vector.begin()->second};
-          if (covers(gone, written)) {
+          if (covers(gone_by_end, written)) {
             ++collected;  // deleted, and the delete's tombstone collected: nothing to return
             continue;
           }
@@ -263,7 +267,7 @@ CheckResult check_quorum_reads(const History& history) {
             ++unpromised;
             const auto seen = read.seen.find(actor);
             if (seen != read.seen.end() && seen->second >= slot.first) continue;
-            if (covers(gone, Dot{actor, slot.first})) continue;
+            if (covers(gone_by_end, Dot{actor, slot.first})) continue;
             ++missed_unpromised;
           }
           continue;
@@ -272,7 +276,7 @@ CheckResult check_quorum_reads(const History& history) {
           ++constraints;
           const auto seen = read.seen.find(actor);
           if (seen != read.seen.end() && seen->second >= slot.first) continue;
-          if (covers(gone, Dot{actor, slot.first})) continue;  // deleted and collected
+          if (covers(gone_by_end, Dot{actor, slot.first})) continue;  // deleted, collected
           const Known& before = *slot.second;
           if (wiped_between(*read.op, before.op->invoke_ns, read.op->complete_ns)) {
             ++excused;

@@ -23,7 +23,8 @@ namespace replikv::check {
 // nemesis event: the copy W had made there may be gone) is counted apart and excused. A delete
 // whose tombstone was collected ("reaped" replica event: its "reaped_key" and the tombstone's
 // "context") leaves nothing to read: the versions its context covers count as seen by every read
-// that begins after — and a read that returns one of them returned a zombie, a violation. Where
+// that ends after it (its replicas may have removed them meanwhile) — and a read that begins
+// after it and returns one of them returned a zombie, a violation. Where
 // the quorums need not meet (acks + asked <= n: R + W <= N, or a sloppy write held by fewer of the
 // key's replicas), the misses are counted — what the choice costs — and never a violation
 // ("missed_unpromised" of "unpromised").

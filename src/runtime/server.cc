@@ -358,6 +358,7 @@ void Server::Impl::release(core::ReadyId ready_id, core::ClientReply& reply) {
       c.session = strategy->merge_sessions(*c.session, position);
     }
   };
+  c.last_position.reset();
   if (reply.written) {
     c.last_write = reply.written;
     c.last_position = reply.written;

@@ -201,10 +201,10 @@ class LeaderlessTest(unittest.TestCase):
         self.assertEqual(copies, 3 * len(keys))
 
     def test_deleted_keys_tombstones_are_collected(self):
-        # Anti-entropy every 200 ms: a delete every replica acknowledged is collected after twice
-        # the request timeout and one anti-entropy cycle (about 5 s here).
+        # Anti-entropy every 200 ms, a grace of 1 s: a delete every replica acknowledged is
+        # collected after twice the request timeout and one anti-entropy cycle (about 5 s here).
         self.cluster.stop()
-        self.cluster = LeaderlessCluster("anti_entropy_interval_ms=200").start()
+        self.cluster = LeaderlessCluster("anti_entropy_interval_ms=200", "tombstone_grace_ms=1000").start()
         c = self.cluster.client(1)
         keys = [f"t{i}" for i in range(30)]
         for key in keys:
@@ -216,7 +216,13 @@ class LeaderlessTest(unittest.TestCase):
                        for n in range(1, NODES + 1))
 
         self.assertGreater(tombstones(), 0)
-        wait_until(lambda: tombstones() == 0, 30, "every tombstone collected")
+        try:
+            wait_until(lambda: tombstones() == 0, 30, "every tombstone collected")
+        except AssertionError:
+            for n in range(1, NODES + 1):
+                i = info(self.cluster.client(n), "replication")
+                print(n, {k: v for k, v in i.items() if "tomb" in k or "reap" in k or "peer" in k})
+            raise
         reaped = sum(int(info(self.cluster.client(n), "replication")["replikv_tombstones_reaped"])
                      for n in range(1, NODES + 1))
         self.assertEqual(reaped, 3 * len(keys))  # each key's 3 copies

@@ -186,14 +186,15 @@ void Leaderless::check_coordination(uint64_t id) {
   const auto it = coordinations_.find(id);
   if (it == coordinations_.end()) return;
   Coordination& coordination = it->second;
-  const bool enough =
-      coordination.holders.size() >= coordination.needed || options_.mutants.ack_early;
+  // Each of the key's replicas counts once: holding the copy, or through a fallback holding it
+  // for it (sloppy quorums).
+  const bool enough = covered(coordination) >= coordination.needed || options_.mutants.ack_early;
   if (!coordination.answered && enough) {
     coordination.answered = true;
     const auto real = static_cast<uint32_t>(
         std::count_if(coordination.replicas.begin(), coordination.replicas.end(),
                       [&](NodeId replica) { return coordination.holders.contains(replica); }));
-    if (real < coordination.holders.size()) {
+    if (real < coordination.needed && !options_.mutants.ack_early) {
       // Fallbacks counted toward W: the position says how many of the key's replicas hold it.
       ++writes_sloppy_;
       coordination.written.replicas = real;
@@ -582,6 +583,7 @@ void Leaderless::peer_message(const Message& wire) {
   observe_clock(message);
   switch (message.type()) {
     case proto::LeaderlessMessage::STATUS:
+      from->second.durable = message.durable();
       return;
     case proto::LeaderlessMessage::FORWARD:
       receive_forward(message);

@@ -55,7 +55,7 @@ Leaderless::Leaderless(const StorageView& view, Rng rng, Options options)
     options_.policy = ConflictPolicy::lww;  // one value per key: the highest tag
   }
   for (const NodeId member : options_.members) {
-    if (member != options_.node_id) peers_.emplace(member, Peer{member});
+    if (member != options_.node_id) peers_.emplace(member, Peer{member, false, 0, std::nullopt});
   }
   load();
 }
@@ -503,6 +503,7 @@ void Leaderless::tick(TimeMs wall_ms, TimeMs monotonic_ms) {
     for (const auto& [id, peer] : peers_) {
       proto::LeaderlessMessage message;
       message.set_type(proto::LeaderlessMessage::STATUS);
+      message.set_durable(options_.fsync_always);
       send(id, message);
     }
   }

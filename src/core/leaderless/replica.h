@@ -91,6 +91,9 @@ struct Options {
   // it returns; its acknowledgement counts toward W. Off by default: a write so acknowledged may
   // not be on W of the key's replicas, so R + W > N no longer makes reads meet it (sloppy.cc).
   bool sloppy_quorum = false;
+  // How long a delete every replica acknowledged keeps its tombstone before it is collected
+  // (tombstones.cc; 0: never collected).
+  TimeMs tombstone_grace_ms = 3'600'000;
   // The simulator's PBS experiment (sim/pbs.h) only — Probabilistically Bounded Staleness's
   // assumptions, which no production setting makes: the node a write comes to coordinates it
   // (no forwarding); it goes to exactly W of the key's replicas drawn uniformly (the coordinator's
@@ -217,6 +220,7 @@ class Leaderless final : public Replica {
     NodeId id;
     bool heard = false;
     TimeMs last_heard_ms = 0;
+    std::optional<bool> durable;  // its last STATUS: it runs fsync "always" (none heard yet)
   };
 
   void load();

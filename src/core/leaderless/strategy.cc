@@ -116,6 +116,13 @@ class LeaderlessStrategy final : public Strategy {
             {"causal", "linearizable"}, "causal")),
         cluster_wide(unsigned_setting("vnodes", "tokens per member on the hash ring (default 64)",
                                       64, 1, 4096)),
+        cluster_wide(unsigned_setting(
+            "tombstone_grace_ms",
+            "how long a delete every replica acknowledged keeps its tombstone before it is "
+            "collected — longer than any copy of the key may be delayed (a paused node, a held "
+            "link) and than every node's request timeout (default 3600000: an hour; 0: never "
+            "collected)",
+            3600000, 0, 365ull * 86400 * 1000)),
         cluster_wide(boolean_setting(
             "sloppy_quorum",
             "a write for a replica that is down goes to the next node up on the ring, which holds "
@@ -343,6 +350,9 @@ class LeaderlessStrategy final : public Strategy {
     REPLIKV_ASSERT(!timeout, "a simulation default fits its rule");
     const auto exchanges = settings.set("anti_entropy_interval_ms", "200");
     REPLIKV_ASSERT(!exchanges, "a simulation default fits its rule");
+    // Collected within the run: the simulator's messages are late by milliseconds, not minutes.
+    const auto grace = settings.set("tombstone_grace_ms", "1000");
+    REPLIKV_ASSERT(!grace, "a simulation default fits its rule");
   }
 };
 
@@ -360,6 +370,7 @@ Options make_options(const NodeContext& node, const Settings& settings) {
       settings.text("conflict") == "siblings" ? ConflictPolicy::siblings : ConflictPolicy::lww;
   options.linearizable = settings.text("mode") == "linearizable";
   options.sloppy_quorum = settings.flag("sloppy_quorum");
+  options.tombstone_grace_ms = static_cast<TimeMs>(settings.number("tombstone_grace_ms"));
   const std::string repair = settings.text("read_repair");
   options.read_repair = repair == "blocking" ? ReadRepair::blocking
                         : repair == "async"  ? ReadRepair::async

@@ -5,8 +5,8 @@
 // longer exists (Riak's KV679).
 //
 // So a tombstone is collected only when its delete's coordinator knows every one of the key's N
-// replicas acknowledged it durably; then, after twice the request timeout (no coordination of an
-// earlier write is still resending) and a full anti-entropy cycle (every node compared its tree
+// replicas acknowledged it durably; then, after the grace (`tombstone_grace_ms`, cluster-wide, and
+// at least twice the request timeout and a full anti-entropy cycle: every node compared its tree
 // with every peer's since), and with no hint for the key pending here, the coordinator sends REAP
 // with the tombstone it wrote. A replica removes its copy only if it is exactly that tombstone: a
 // copy that saw anything more — a concurrent write, a later one — keeps it all. A replica that
@@ -14,10 +14,17 @@
 // tombstone is never wrong, only not yet collected. Dots stay unique across the key's removal
 // (node, incarnation, persisted counter), so no later write reuses one the old context named.
 //
-// Only in the causal mode with anti-entropy on and sloppy quorums off. The linearizable mode keeps
-// its tombstones (a tag must stay above every tag written); so do sloppy quorums (a fallback holds
-// copies for a replica, hints them itself, and no REAP reaches it: a late handoff of a version the
-// delete superseded could come back once the tombstone is gone).
+// The grace is what keeps a late copy from bringing a value back: a copy of the key sent before
+// the delete and delivered after the collection (a coordinator paused longer than the grace, a
+// link whose queue held it that long, a node whose request timeout is longer than the grace) is
+// joined as new. As Cassandra's gc_grace_seconds, it must exceed the longest such delay.
+//
+// Only in the causal mode, with anti-entropy on, fsync "always" on every replica of the key (their
+// heartbeats say) and sloppy quorums off. Under fsync "never" a replica's acknowledgement of the
+// delete can be lost with a crash, leaving it the older value the others no longer have a tombstone
+// to supersede. The linearizable mode keeps its tombstones (a tag must stay above every tag
+// written); so do sloppy quorums (a fallback holds copies for a replica, hints them itself, and no
+// REAP reaches it).
 #include <algorithm>
 
 #include "core/causality/context_text.h"
@@ -27,7 +34,7 @@ namespace replikv::core::leaderless {
 
 void Leaderless::schedule_reap(const std::string& key, const KeyState& tombstone) {
   if (options_.linearizable || options_.anti_entropy_interval_ms == 0 || options_.pbs_draws ||
-      options_.sloppy_quorum)
+      options_.sloppy_quorum || !options_.fsync_always || options_.tombstone_grace_ms == 0)
     return;
   if (tombstone.registers.empty() ||
       !std::all_of(tombstone.registers.begin(), tombstone.registers.end(),
@@ -35,7 +42,10 @@ void Leaderless::schedule_reap(const std::string& key, const KeyState& tombstone
     return;
   const TimeMs cycle =
       options_.anti_entropy_interval_ms * static_cast<TimeMs>(std::max<size_t>(1, peers_.size()));
-  const TimeMs delay = options_.mutants.reap_early ? 0 : 2 * options_.request_timeout_ms + cycle;
+  const TimeMs delay =
+      options_.mutants.reap_early
+          ? 0
+          : std::max(options_.tombstone_grace_ms, 2 * options_.request_timeout_ms + cycle);
   reaps_.push_back({key, tombstone, monotonic_ms_ + delay});
 }
 
@@ -44,11 +54,25 @@ void Leaderless::reap_due() {
   for (size_t i = 0; i < due && !reaps_.empty() && reaps_.front().at_ms <= monotonic_ms_; ++i) {
     Reap next = std::move(reaps_.front());
     reaps_.pop_front();
+    // Every replica of the key syncs before it acknowledges, as its heartbeats say: else a crash
+    // may have taken its acknowledgement of the delete (never collected then).
+    bool unknown = false, volatile_replica = false;
+    for (const NodeId replica : replicas_of(next.key)) {
+      if (replica == options_.node_id) continue;
+      const auto peer = peers_.find(replica);
+      if (peer == peers_.end() || !peer->second.durable) {
+        unknown = true;
+      } else if (!*peer->second.durable) {
+        volatile_replica = true;
+      }
+    }
+    if (volatile_replica && !options_.mutants.reap_early) continue;
     const bool hinted = std::any_of(hints_.begin(), hints_.end(), [&](const auto& entry) {
       return entry.second.contains(next.key);
     });
-    if (hinted) {
-      // A replica still waits for a hint of the key: later (the hint replays this copy).
+    if ((hinted || unknown) && !options_.mutants.reap_early) {
+      // A replica still waits for a hint of the key (the hint replays this copy), or has not said
+      // yet how it syncs: later.
       next.at_ms = monotonic_ms_ + options_.anti_entropy_interval_ms;
       reaps_.push_back(std::move(next));
       continue;
