@@ -140,7 +140,13 @@ void Leaderless::replicate_write(const std::string& key, KeyState copy, const Do
                             ? draw(replicas_of(key), write_replicas)
                             : replicas_of(key);
   const bool local = contains(replicas, options_.node_id);
-  if (local) store_copy(key, copy);
+  if (local && options_.linearizable) {
+    // The tag was chosen from a read phase that began earlier: what this replica joined since (a
+    // higher tag it acknowledged) must stay — joined, never replaced.
+    join_copy(key, copy);
+  } else if (local) {
+    store_copy(key, copy);  // (the copy is this node's own, loaded and written in this step)
+  }
   last_dot_ = dot;
   if (report_history_) {
     // (It leaves with the next durable Ready, as the write does: a crash before takes both.)
