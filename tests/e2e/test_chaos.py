@@ -196,7 +196,8 @@ class Chaos(unittest.TestCase):
     def test_bad_usage_is_refused_clearly(self):
         run = subprocess.run([BINARY, "chaos", "--preset", "paxos"], capture_output=True, text=True, timeout=60)
         self.assertEqual(run.returncode, 2)
-        self.assertIn("unknown preset 'paxos' (async, sync, majority, k1of5, multi-lww, multi-siblings)",
+        self.assertIn("unknown preset 'paxos' (async, sync, majority, k1of5, multi-lww, multi-siblings, "
+                      "quorum-1-1, quorum-2-2, quorum-linearizable)",
                       run.stderr)
         schedule = os.path.join(self.tmp.name, "bad")
         with open(schedule, "w") as f:
