@@ -146,6 +146,15 @@ class LeaderlessTest(unittest.TestCase):
         keys = [f"ae{i}" for i in range(60)]
         for i, key in enumerate(keys):
             self.assertTrue(self.cluster.client(survivors[i % 4]).set(key, str(i)))
+
+        def settled():
+            # Every coordinator gave up on node 3 (its resends stop; no hint kept): only
+            # anti-entropy can bring node 3 the writes now.
+            infos = [info(self.cluster.client(n), "replication") for n in survivors]
+            return (all(i["replikv_requests_in_flight"] == "0" for i in infos)
+                    and sum(int(i["replikv_hints_dropped"]) for i in infos) > 0)
+
+        wait_until(settled, 30, "the coordinators to give up on node 3")
         self.cluster.cli("restart", "--node", "3")
 
         def roots(node):
