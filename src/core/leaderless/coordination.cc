@@ -150,16 +150,10 @@ void Leaderless::replicate_write(const std::string& key, KeyState copy, const Do
   last_dot_ = dot;
   if (report_history_) {
     // (It leaves with the next durable Ready, as the write does: a crash before takes both.)
-    std::string quoted_key = "\"";
-    for (const char c : key) {
-      if (c == '"' || c == '\\') quoted_key += '\\';
-      quoted_key += c;
-    }
-    quoted_key += '"';
     const auto found = copy.registers.find(dot);
     const bool tombstone = found != copy.registers.end() && found->second.tombstone;
     history_events_.push_back({{"event", "\"made\""},
-                               {"key", quoted_key},
+                               {"key", quoted(key)},
                                {"dot", "\"" + context_text({{dot.actor, dot.counter}}) + "\""},
                                {"context", "\"" + context_text(replaces) + "\""},
                                {"hlc", "\"" + stamp.text() + "\""},

@@ -19,13 +19,27 @@ namespace {
 constexpr std::string_view hint_prefix = "ll_hint/";
 
 std::string hint_key(NodeId target, std::string_view key) {
-  std::string out(hint_prefix);
-  append_u32_be(out, target.value());
+  return Leaderless::node_key(hint_prefix, target, key);
+}
+
+}  // namespace
+
+std::string Leaderless::node_key(std::string_view prefix, NodeId node, std::string_view key) {
+  std::string out(prefix);
+  append_u32_be(out, node.value());
   out += key;
   return out;
 }
 
-}  // namespace
+std::string Leaderless::quoted(std::string_view text) {
+  std::string out = "\"";
+  for (const char c : text) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  out += '"';
+  return out;
+}
 
 void Leaderless::load_hints() {
   view_.scan(Column::meta, hint_prefix, [&](std::string_view stored, std::string_view value) {

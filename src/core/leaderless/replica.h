@@ -128,6 +128,10 @@ class Leaderless final : public Replica {
  public:
   // `view` must outlive the replica.
   Leaderless(const StorageView& view, Rng rng, Options options);
+  // A meta key: `prefix` ‖ node (u32, big-endian) ‖ key (hints, fallbacks' copies; hints.cc).
+  static std::string node_key(std::string_view prefix, NodeId node, std::string_view key);
+  // `text` as a JSON string, for the history events a replica reports (hints.cc).
+  static std::string quoted(std::string_view text);
 
   void client_request(ClientRequest request) override;
   void peer_message(const Message& message) override;

@@ -24,10 +24,7 @@ namespace {
 constexpr std::string_view handoff_prefix = "ll_handoff/";
 
 std::string handoff_key(NodeId target, std::string_view key) {
-  std::string out(handoff_prefix);
-  append_u32_be(out, target.value());
-  out += key;
-  return out;
+  return Leaderless::node_key(handoff_prefix, target, key);
 }
 
 }  // namespace

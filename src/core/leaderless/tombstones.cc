@@ -88,14 +88,8 @@ void Leaderless::reap_due() {
     if (report_history_) {
       // What a read may no longer find once it is gone: the checkers count the versions this
       // context covers as deleted and collected (check/quorum.h).
-      std::string quoted_key = "\"";
-      for (const char c : next.key) {
-        if (c == '"' || c == '\\') quoted_key += '\\';
-        quoted_key += c;
-      }
-      quoted_key += '"';
       history_events_.push_back({{"event", "\"reaped\""},
-                                 {"reaped_key", quoted_key},
+                                 {"reaped_key", quoted(next.key)},
                                  {"context", "\"" + context_text(next.tombstone.context) + "\""}});
     }
     reap(next.key, next.tombstone);
