@@ -122,6 +122,20 @@ CheckResult check_quorum_reads(const History& history) {
     made[dots->front()] =
         Made{std::move(*vector), tombstone != event.fields.end() && tombstone->second == "true"};
   }
+  // And what the answers said of the writes they acknowledged (a write's position names the
+  // context it superseded): on real processes no node reports "made" events, and the values of a
+  // read are judged by these alone — a version whose write was never answered stays unknown.
+  for (const auto& op : history.operations) {
+    if (op.outcome != Outcome::ok || op.f == Function::read) continue;
+    const auto dot = string_field(op, "dot");
+    const auto context = string_field(op, "context");
+    auto dots = dot ? parse_dots(*dot) : std::nullopt;
+    auto vector = context ? parse_vector(*context) : std::nullopt;
+    if (!dots || dots->size() != 1 || !vector) continue;
+    const auto tombstone = op.fields.find("tombstone");
+    made.try_emplace(dots->front(), Made{std::move(*vector), tombstone != op.fields.end() &&
+                                                                 tombstone->second == "true"});
+  }
   // Deletes collected ("reaped" replica events): by key, when and the context of the tombstone
   // removed. A read that begins after may find none of the versions it covers — and must not
   // return one (a zombie).
@@ -225,7 +239,6 @@ CheckResult check_quorum_reads(const History& history) {
             ++values_unknown;
             continue;
           }
-          ++values_judged;
           bool answered_for = false, unknown = false;
           for (const Dot& returned : *read.registers) {
             if (returned == written) {
@@ -242,15 +255,19 @@ CheckResult check_quorum_reads(const History& history) {
               break;
             }
           }
-          if (answered_for) continue;
+          if (answered_for) {
+            ++values_judged;
+            continue;
+          }
           if (unknown) {
-            ++values_unknown;
+            ++values_unknown;  // (a version whose write no node and no answer reported)
             continue;
           }
           if (wiped_between(*read.op, before.op->invoke_ns, read.op->complete_ns)) {
             ++excused;
             continue;
           }
+          ++values_judged;
           ++returned_older;
           add_detail(result,
                      fmt::format("key {}: the read of line {} returned only versions the write {} "
@@ -307,16 +324,17 @@ CheckResult check_quorum_reads(const History& history) {
                     {"missed_unpromised", static_cast<double>(missed_unpromised)},
                     {"collected", static_cast<double>(collected)}};
   result.summary =
-      judged == 0 ? std::string("no reads with quorum positions: nothing to judge")
-                  : fmt::format(
-                        "{} reads judged against {} earlier answers whose quorums they meet: {} "
-                        "missed, {} of {} returned only versions an earlier write had superseded "
-                        "({} more after a disk loss, excused; {} not judged: a write no node "
-                        "reported); {} returned a version deleted and collected before they "
-                        "began; where the quorums need not meet, {} of {} earlier answers missed "
-                        "(measured)",
-                        judged, constraints, missed, returned_older, values_judged, excused,
-                        values_unknown, zombies, missed_unpromised, unpromised);
+      judged == 0
+          ? std::string("no reads with quorum positions: nothing to judge")
+          : fmt::format(
+                "{} reads judged against {} earlier answers whose quorums they meet: {} "
+                "missed, {} of {} returned only versions an earlier write had superseded "
+                "({} more after a disk loss, excused; {} not judged: a version no node "
+                "and no answer reported); {} returned a version deleted and collected before they "
+                "began; where the quorums need not meet, {} of {} earlier answers missed "
+                "(measured)",
+                judged, constraints, missed, returned_older, values_judged, excused, values_unknown,
+                zombies, missed_unpromised, unpromised);
   return result;
 }
 

@@ -16,8 +16,9 @@ namespace replikv::check {
 // began when acks(W) + asked(R) > n — the two quorums meet in a replica that held W — and every
 // earlier read R' when written_back(R') + asked(R) > n. "Seen" means R's context covers W's dot
 // (R returned W, or a version that superseded it, or, under lww, one that beat it) — and, by the
-// "made" replica events (each write's dot and the context it superseded), R returned W or a
-// version that dominates it or is concurrent with it, not only versions W superseded
+// "made" replica events (each write's dot and the context it superseded) and the answered
+// writes' own "context" and "tombstone" fields (on real processes, the only source), R returned W
+// or a version that dominates it or is concurrent with it, not only versions W superseded
 // ("returned_older"). A miss after
 // one of the key's replicas ("replicas") lost its disk between W's start and R's end (a "wipe"
 // nemesis event: the copy W had made there may be gone) is counted apart and excused. A delete

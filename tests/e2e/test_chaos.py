@@ -56,7 +56,8 @@ class Chaos(unittest.TestCase):
     def test_leaderless_writes_go_on_through_a_kill_and_the_replica_catches_up(self):
         """5 nodes, N = 3, W = R = 2: kill -9 a node under load; writes at W = 2 go on; it returns
         and catches up (every pair's digests of the keys both hold agree); quorum-reads judges
-        every read against what was answered before it began, from the positions recorded."""
+        every read — what it saw and the versions it returned — against what was answered before it
+        began, from the positions recorded."""
         code, r, out, history = self.chaos("--preset", "quorum-2-2", "--nemesis", "crash", "--duration-ms",
                                            "8000", history=True)
         self.assertEqual(code, 0, out)
@@ -74,6 +75,12 @@ class Chaos(unittest.TestCase):
         self.assertIsNotNone(judged, quorum)
         self.assertGreater(int(judged.group(1)), 100, quorum)
         self.assertGreater(int(judged.group(2)), 100, quorum)
+        # And their values: each read's versions against the writes answered before it began, by
+        # the context each write's own answer says it superseded.
+        values = re.search(r"(\d+) of (\d+) returned only versions", quorum["summary"])
+        self.assertIsNotNone(values, quorum)
+        self.assertEqual(int(values.group(1)), 0, quorum)
+        self.assertGreater(int(values.group(2)), 100, quorum)
         # What the checker judged came from the nodes: every answered read carries its position.
         with open(history) as f:
             events = [json.loads(line) for line in f]

@@ -148,10 +148,10 @@ void Leaderless::replicate_write(const std::string& key, KeyState copy, const Do
     store_copy(key, copy);  // (the copy is this node's own, loaded and written in this step)
   }
   last_dot_ = dot;
+  const auto found = copy.registers.find(dot);
+  const bool tombstone = found != copy.registers.end() && found->second.tombstone;
   if (report_history_) {
     // (It leaves with the next durable Ready, as the write does: a crash before takes both.)
-    const auto found = copy.registers.find(dot);
-    const bool tombstone = found != copy.registers.end() && found->second.tombstone;
     history_events_.push_back({{"event", "\"made\""},
                                {"key", quoted(key)},
                                {"dot", "\"" + context_text({{dot.actor, dot.counter}}) + "\""},
@@ -167,7 +167,8 @@ void Leaderless::replicate_write(const std::string& key, KeyState copy, const Do
   // The Ready being built holds this node's write (and the counter of its dot).
   if (local) coordination.own_ready = last_taken_.next();
   coordination.reply = std::move(answer);
-  coordination.written = {dot, stamp, write_replicas, options_.n, replicas_of(key)};
+  coordination.written = {dot,      stamp,    write_replicas, options_.n, replicas_of(key),
+                          replaces, tombstone};
   coordination.position = encode_write_position(coordination.written);
   coordination.origin = origin;
   coordination.deadline_ms = monotonic_ms_ + options_.request_timeout_ms;

@@ -36,9 +36,9 @@ std::string nodes_text(const std::vector<NodeId>& nodes) {
 }  // namespace
 
 SessionPosition encode_write_position(const WritePosition& p) {
-  return SessionPosition{fmt::format("w|{}|{}|{}|{}|{}",
-                                     context_text({{p.dot.actor, p.dot.counter}}), p.hlc.text(),
-                                     p.replicas, p.n, nodes_text(p.nodes))};
+  return SessionPosition{fmt::format(
+      "w|{}|{}|{}|{}|{}|{}|{}", context_text({{p.dot.actor, p.dot.counter}}), p.hlc.text(),
+      p.replicas, p.n, nodes_text(p.nodes), context_text(p.superseded), p.tombstone ? 1 : 0)};
 }
 
 SessionPosition encode_read_position(const ReadPosition& p) {
@@ -58,12 +58,15 @@ HistoryFields position_fields(const SessionPosition& position) {
     return {};
   }
   if (!parse_context_text(parts[1])) return {};
-  if (parts[0] == "w" && parts.size() == 6) {
+  if (parts[0] == "w" && parts.size() == 8 && parse_context_text(parts[6]) &&
+      (parts[7] == "0" || parts[7] == "1")) {
     return {{"dot", quoted(parts[1])},
             {"hlc", quoted(parts[2])},
             {"acks", std::string(parts[3])},
             {"n", std::string(parts[4])},
-            {"replicas", quoted(parts[5])}};
+            {"replicas", quoted(parts[5])},
+            {"context", quoted(parts[6])},
+            {"tombstone", parts[7] == "1" ? "true" : "false"}};
   }
   if (parts[0] == "r" && is_number(parts[2]) && parts.size() == 7) {
     return {{"seen", quoted(parts[1])},

@@ -4,10 +4,14 @@
 // answer reflects — with the replicas it asked and wrote back to. Leaderless has no sessions: no
 // client sends these back.
 //
-// Bytes: "w|<dot>|<hlc>|<w>|<n>|<replicas>" or
+// Bytes: "w|<dot>|<hlc>|<w>|<n>|<replicas>|<superseded>|<tombstone 0 or 1>" or
 // "r|<context>|<r>|<written back>|<n>|<replicas>|<registers>", the dot and the context in
 // core/causality/context_text.h's form, the key's replicas as node ids joined by '.', the
 // registers' dots in the same form as a context, one item each (an actor may come twice).
+//
+// A write's position says what it superseded (the context it carried) and whether it deleted: a
+// checker judges a read's values by them — on real processes too, where no node reports the
+// simulator's "made" events.
 #pragma once
 
 #include <cstdint>
@@ -27,6 +31,8 @@ struct WritePosition {
   uint32_t replicas = 0;  // W: the replicas that held it when it was answered
   uint32_t n = 0;
   std::vector<NodeId> nodes;  // the key's replicas
+  CausalContext superseded;   // the context it carried: what it replaced
+  bool tombstone = false;     // a delete
 };
 
 struct ReadPosition {
@@ -41,7 +47,8 @@ struct ReadPosition {
 
 SessionPosition encode_write_position(const WritePosition& position);
 SessionPosition encode_read_position(const ReadPosition& position);
-// The history's fields of a position: "dot", "hlc", "acks", "n", "replicas" for a write; "seen",
+// The history's fields of a position: "dot", "hlc", "acks", "n", "replicas", "context",
+// "tombstone" for a write; "seen",
 // "asked", "written_back", "n", "replicas", "registers" for a read. Empty for bytes that are no
 // position.
 HistoryFields position_fields(const SessionPosition& position);

@@ -1,0 +1,113 @@
+// The quorum-reads checker (check/quorum.h) on small hand-made histories whose writes and reads
+// carry only their answers' positions — as `replikv chaos` records them from real processes,
+// where no node reports the simulator's "made" events — and the write position that gives it the
+// context each write superseded (core/leaderless/position.h).
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "check/quorum.h"
+#include "core/leaderless/position.h"
+#include "support/history_text.h"
+
+namespace replikv::check {
+namespace {
+
+std::string time_ms(int64_t ms) { return std::to_string(ms * 1'000'000); }
+
+double figure(const CheckResult& result, const std::string& name) {
+  for (const auto& [figure_name, value] : result.figures) {
+    if (figure_name == name) return value;
+  }
+  ADD_FAILURE() << "no figure " << name;
+  return -1;
+}
+
+// Process `process` writes `value` to "k" under `dot`, superseding `context`, held by 2 of the
+// key's 3 replicas when answered at `at_ms` + 1.
+std::string write(int process, int value, const char* dot, const char* context, int64_t at_ms) {
+  const std::string common = "\"process\":" + std::to_string(process) +
+                             ",\"f\":\"write\",\"key\":\"k\",\"value\":" + std::to_string(value);
+  return "{" + common + ",\"type\":\"invoke\",\"time\":" + time_ms(at_ms) + "}\n{" + common +
+         ",\"type\":\"ok\",\"time\":" + time_ms(at_ms + 1) + ",\"dot\":\"" + dot +
+         "\",\"hlc\":\"1.0\",\"acks\":2,\"n\":3,\"replicas\":\"1.2.3\",\"context\":\"" + context +
+         "\",\"tombstone\":false}\n";
+}
+
+// Process `process` reads "k" from 2 of its 3 replicas, having seen `seen` and returned the
+// registers `registers` (dots, comma separated).
+std::string read(int process, const char* seen, const char* registers, int64_t at_ms) {
+  const std::string common =
+      "\"process\":" + std::to_string(process) + ",\"f\":\"read\",\"key\":\"k\"";
+  return "{" + common + ",\"type\":\"invoke\",\"value\":null,\"time\":" + time_ms(at_ms) + "}\n{" +
+         common + ",\"type\":\"ok\",\"value\":1,\"time\":" + time_ms(at_ms + 1) + ",\"seen\":\"" +
+         seen +
+         "\",\"asked\":2,\"written_back\":0,\"n\":3,\"replicas\":\"1.2.3\",\"registers\":\"" +
+         registers + "\"}\n";
+}
+
+// Write 1, then write 2 over it (its context names 1), then one read.
+CheckResult judge(const char* registers) {
+  const auto history =
+      testing::parse_history_text(write(1, 1, "1.a:1", "-", 0) + write(2, 2, "1.a:2", "1.a:1", 2) +
+                                  read(3, "1.a:2", registers, 4));
+  return check_quorum_reads(history);
+}
+
+TEST(QuorumReads, AReadThatReturnsTheLatestWriteIsValid) {
+  const auto result = judge("1.a:2");
+  EXPECT_EQ(result.verdict, Verdict::valid) << result.summary;
+  EXPECT_EQ(figure(result, "values_judged"), 2);
+  EXPECT_EQ(figure(result, "returned_older"), 0);
+}
+
+// Its context says it saw write 2, but it returned only the version write 2 superseded: only the
+// answers' own "context" fields can tell.
+TEST(QuorumReads, AReadThatReturnsOnlyASupersededVersionIsInvalid) {
+  const auto result = judge("1.a:1");
+  EXPECT_EQ(result.verdict, Verdict::invalid) << result.summary;
+  EXPECT_EQ(figure(result, "returned_older"), 1);
+  EXPECT_EQ(figure(result, "missed"), 0);
+}
+
+TEST(QuorumReads, AConcurrentSiblingAnswersForTheWrite) {
+  const auto history =
+      testing::parse_history_text(write(1, 1, "1.a:1", "-", 0) + write(2, 2, "2.b:1", "-", 2) +
+                                  read(3, "1.a:1,2.b:1", "2.b:1", 4));
+  const auto result = check_quorum_reads(history);
+  EXPECT_EQ(result.verdict, Verdict::valid) << result.summary;
+  EXPECT_EQ(figure(result, "values_judged"), 2);
+}
+
+TEST(QuorumReads, AVersionNoAnswerReportedIsNotJudged) {
+  const auto result = judge("3.c:1");
+  EXPECT_EQ(result.verdict, Verdict::valid) << result.summary;
+  EXPECT_EQ(figure(result, "values_unknown"), 2);
+  EXPECT_EQ(figure(result, "values_judged"), 0);
+}
+
+TEST(QuorumReads, AWritePositionCarriesWhatItSuperseded) {
+  core::leaderless::WritePosition position;
+  position.dot = core::Dot{core::Actor{2, 0xab}, 7};
+  position.replicas = 2;
+  position.n = 3;
+  position.nodes = {core::NodeId(1), core::NodeId(2), core::NodeId(3)};
+  position.superseded = {{core::Actor{1, 0xcd}, 4}};
+  position.tombstone = true;
+  const auto fields =
+      core::leaderless::position_fields(core::leaderless::encode_write_position(position));
+  const auto field = [&](const std::string& name) {
+    for (const auto& [field_name, value] : fields) {
+      if (field_name == name) return value;
+    }
+    return std::string("(none)");
+  };
+  EXPECT_EQ(field("dot"), "\"2.000000ab:7\"");
+  EXPECT_EQ(field("context"), "\"1.000000cd:4\"");
+  EXPECT_EQ(field("tombstone"), "true");
+  EXPECT_EQ(field("acks"), "2");
+  EXPECT_EQ(field("replicas"), "\"1.2.3\"");
+}
+
+}  // namespace
+}  // namespace replikv::check
