@@ -29,9 +29,9 @@ struct Write {
   std::string node;
   Dot dot;
   Vector context;
-  std::pair<int64_t, int64_t> hlc{0, 0};  // wall ms, logical: lww's order, then the dot
-  bool increment = false;                 // a counter's increment: it takes a dot, no register
-  bool tombstone = false;                 // a delete's: no read shows it
+  Hlc hlc{0, 0};           // lww's order, then the dot
+  bool increment = false;  // a counter's increment: it takes a dot, no register
+  bool tombstone = false;  // a delete's: no read shows it
   // A merge's context as its client sent it, when its node added to it (the tombstones and
   // collected writes it no longer held): only tombstones may be superseded by what was added.
   std::optional<Vector> client_context;
@@ -39,17 +39,8 @@ struct Write {
   bool acknowledged = false;
 };
 
-// lww's order: the timestamp, then node, incarnation and counter (core/multi_leader/key_state.h).
-bool ordered_after(const Write& a, const Write& b) {
-  if (a.hlc != b.hlc) return a.hlc > b.hlc;
-  const auto node_of = [](const std::string& actor) {
-    return std::atoll(actor.substr(0, actor.find('.')).c_str());
-  };
-  const int64_t na = node_of(a.dot.actor), nb = node_of(b.dot.actor);
-  if (na != nb) return na > nb;
-  if (a.dot.actor != b.dot.actor) return a.dot.actor > b.dot.actor;
-  return a.dot.counter > b.dot.counter;
-}
+// lww's order (check/vectors.h).
+bool ordered_after(const Write& a, const Write& b) { return lww_after(a.hlc, a.dot, b.hlc, b.dot); }
 
 // Whether `later` superseded `earlier`: its context covers it — through what the client had
 // seen, when `later` is a merge its node added to, unless `earlier` is a tombstone (a merge
@@ -110,11 +101,7 @@ Judged judge(const History& history, std::string name) {
     write.made_ns = made.time_ns;
     if (const auto hlc_field = made.fields.find("hlc"); hlc_field != made.fields.end()) {
       const auto text = unquote(hlc_field->second);
-      const size_t dot_at = text ? text->find('.') : std::string_view::npos;
-      if (dot_at != std::string_view::npos) {
-        write.hlc = {std::atoll(std::string(text->substr(0, dot_at)).c_str()),
-                     std::atoll(std::string(text->substr(dot_at + 1)).c_str())};
-      }
+      if (const auto hlc = text ? parse_hlc(*text) : std::nullopt) write.hlc = *hlc;
     }
     write.increment = made.fields.contains("increment");
     write.tombstone = made.fields.contains("tombstone");

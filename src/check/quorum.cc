@@ -44,13 +44,20 @@ struct Read {
   uint64_t asked = 0;
   uint64_t n = 0;
   std::optional<std::vector<Dot>> registers;  // the dots of the registers it returned from
+  bool lww = false;  // concurrent versions resolved by lww's order (its "order" field)
 };
 
 // A write as the node that made it reported it (a "made" replica event).
 struct Made {
   Vector context;          // what it superseded
   bool tombstone = false;  // a delete
+  std::optional<Hlc> hlc;  // its timestamp
 };
+
+// A write as a "made" event or an answer's fields describe it ("dot", "context", "tombstone",
+// "hlc"), or nullopt.
+template <typename Fields>
+std::optional<std::pair<Dot, Made>> made_of(const Fields& fields);
 
 // "a:1,b:2,a:3" — one dot per item, an actor may come twice ("-": none), or nullopt.
 std::optional<std::vector<Dot>> parse_dots(std::string_view text) {
@@ -67,6 +74,24 @@ std::optional<std::vector<Dot>> parse_dots(std::string_view text) {
 }
 
 std::string dot_text(const Dot& dot) { return fmt::format("{}:{}", dot.actor, dot.counter); }
+
+template <typename Fields>
+std::optional<std::pair<Dot, Made>> made_of(const Fields& fields) {
+  const auto field = [&](std::string_view name) -> std::optional<std::string_view> {
+    const auto it = fields.find(name);
+    return it == fields.end() ? std::nullopt : unquote(it->second);
+  };
+  const auto dot = field("dot");
+  const auto context = field("context");
+  auto dots = dot ? parse_dots(*dot) : std::nullopt;
+  auto vector = context ? parse_vector(*context) : std::nullopt;
+  if (!dots || dots->size() != 1 || !vector) return std::nullopt;
+  const auto tombstone = fields.find("tombstone");
+  const auto hlc = field("hlc");
+  return std::pair{dots->front(), Made{std::move(*vector),
+                                       tombstone != fields.end() && tombstone->second == "true",
+                                       hlc ? parse_hlc(*hlc) : std::nullopt}};
+}
 
 }  // namespace
 
@@ -91,7 +116,9 @@ CheckResult check_quorum_reads(const History& history) {
       }
       std::optional<std::vector<Dot>> registers;
       if (const auto text = string_field(op, "registers")) registers = parse_dots(*text);
-      reads[op.key].push_back({&op, *seen, *asked, *n, std::move(registers)});
+      const auto order = string_field(op, "order");
+      reads[op.key].push_back(
+          {&op, *seen, *asked, *n, std::move(registers), order && *order == "lww"});
       if (*written_back > 0) known[op.key].push_back({&op, std::move(*seen), *written_back, *n});
     } else {
       const auto dot_text = string_field(op, "dot");
@@ -108,33 +135,14 @@ CheckResult check_quorum_reads(const History& history) {
   std::map<Dot, Made> made;  // by dot: a dot names one write of one key
   for (const auto& event : history.replica_events) {
     if (event.event != "made") continue;
-    const auto field = [&](std::string_view name) -> std::optional<std::string_view> {
-      const auto it = event.fields.find(name);
-      if (it == event.fields.end() || it->second.size() < 2) return std::nullopt;
-      return std::string_view(it->second).substr(1, it->second.size() - 2);
-    };
-    const auto dot = field("dot");
-    const auto context = field("context");
-    auto dots = dot ? parse_dots(*dot) : std::nullopt;
-    auto vector = context ? parse_vector(*context) : std::nullopt;
-    if (!dots || dots->size() != 1 || !vector) continue;
-    const auto tombstone = event.fields.find("tombstone");
-    made[dots->front()] =
-        Made{std::move(*vector), tombstone != event.fields.end() && tombstone->second == "true"};
+    if (auto one = made_of(event.fields)) made[one->first] = std::move(one->second);
   }
   // And what the answers said of the writes they acknowledged (a write's position names the
   // context it superseded): on real processes no node reports "made" events, and the values of a
   // read are judged by these alone — a version whose write was never answered stays unknown.
   for (const auto& op : history.operations) {
     if (op.outcome != Outcome::ok || op.f == Function::read) continue;
-    const auto dot = string_field(op, "dot");
-    const auto context = string_field(op, "context");
-    auto dots = dot ? parse_dots(*dot) : std::nullopt;
-    auto vector = context ? parse_vector(*context) : std::nullopt;
-    if (!dots || dots->size() != 1 || !vector) continue;
-    const auto tombstone = op.fields.find("tombstone");
-    made.try_emplace(dots->front(), Made{std::move(*vector), tombstone != op.fields.end() &&
-                                                                 tombstone->second == "true"});
+    if (auto one = made_of(op.fields)) made.try_emplace(one->first, std::move(one->second));
   }
   // Deletes collected ("reaped" replica events): by key, when and the context of the tombstone
   // removed. A read that begins after may find none of the versions it covers — and must not
@@ -175,6 +183,7 @@ CheckResult check_quorum_reads(const History& history) {
   uint64_t judged = 0, constraints = 0, missed = 0, excused = 0;
   uint64_t unpromised = 0, missed_unpromised = 0;
   uint64_t values_judged = 0, returned_older = 0, values_unknown = 0, zombies = 0, collected = 0;
+  uint64_t older_by_timestamp = 0;  // of returned_older: a concurrent version lww orders before
   for (auto& [key, key_reads] : reads) {
     auto& key_known = known[key];
     std::sort(key_known.begin(), key_known.end(),
@@ -239,7 +248,7 @@ CheckResult check_quorum_reads(const History& history) {
             ++values_unknown;
             continue;
           }
-          bool answered_for = false, unknown = false;
+          bool answered_for = false, unknown = false, lww_older = false;
           for (const Dot& returned : *read.registers) {
             if (returned == written) {
               answered_for = true;
@@ -249,11 +258,23 @@ CheckResult check_quorum_reads(const History& history) {
               unknown = true;
               continue;
             }
-            // Not superseded by the earlier write: it dominates it or is concurrent with it.
-            if (!covers(info->second.context, returned)) {
-              answered_for = true;
-              break;
+            // Not superseded by the earlier write: it dominates it or is concurrent with it —
+            // and, under lww, a concurrent one answers for it only if lww orders it after it
+            // ("older" is by timestamp: lww's resolution kept the earlier write over it).
+            if (covers(info->second.context, returned)) continue;
+            const Made& other = made.at(returned);
+            if (read.lww && !covers(other.context, written)) {
+              if (!other.hlc || !info->second.hlc) {
+                unknown = true;
+                continue;
+              }
+              if (!lww_after(*other.hlc, returned, *info->second.hlc, written)) {
+                lww_older = true;
+                continue;
+              }
             }
+            answered_for = true;
+            break;
           }
           if (answered_for) {
             ++values_judged;
@@ -269,6 +290,7 @@ CheckResult check_quorum_reads(const History& history) {
           }
           ++values_judged;
           ++returned_older;
+          if (lww_older) ++older_by_timestamp;
           add_detail(result,
                      fmt::format("key {}: the read of line {} returned only versions the write {} "
                                  "of line {} had superseded (or none), though it began after that "
@@ -314,6 +336,7 @@ CheckResult check_quorum_reads(const History& history) {
   result.figures = {{"judged", static_cast<double>(judged)},
                     {"values_judged", static_cast<double>(values_judged)},
                     {"returned_older", static_cast<double>(returned_older)},
+                    {"older_by_timestamp", static_cast<double>(older_by_timestamp)},
                     {"values_unknown", static_cast<double>(values_unknown)},
                     {"constraints", static_cast<double>(constraints)},
                     {"missed", static_cast<double>(missed)},

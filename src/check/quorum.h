@@ -19,7 +19,9 @@ namespace replikv::check {
 // "made" replica events (each write's dot and the context it superseded) and the answered
 // writes' own "context" and "tombstone" fields (on real processes, the only source), R returned W
 // or a version that dominates it or is concurrent with it, not only versions W superseded
-// ("returned_older"). A miss after
+// ("returned_older") — where the read's "order" is "lww", a concurrent version answers for W only
+// if lww orders it after W (by timestamp, then dot: "older_by_timestamp" counts the reads this
+// rule alone found). A miss after
 // one of the key's replicas ("replicas") lost its disk between W's start and R's end (a "wipe"
 // nemesis event: the copy W had made there may be gone) is counted apart and excused. A delete
 // whose tombstone was collected ("reaped" replica event: its "reaped_key" and the tombstone's

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace replikv::check {
 
@@ -20,6 +21,14 @@ struct Dot {
   uint64_t counter = 0;
   auto operator<=>(const Dot&) const = default;
 };
+
+// A hybrid logical clock's timestamp as histories carry it ("1733472000123.4": wall ms, logical).
+using Hlc = std::pair<int64_t, int64_t>;
+std::optional<Hlc> parse_hlc(std::string_view text);
+
+// lww's order of two versions: the timestamp, then node, incarnation and counter (the replicas'
+// own order, core/causality/register.h).
+bool lww_after(const Hlc& a_hlc, const Dot& a, const Hlc& b_hlc, const Dot& b);
 
 // The text form, or nullopt (an actor named twice keeps its highest counter).
 std::optional<Vector> parse_vector(std::string_view text);

@@ -24,26 +24,29 @@ double figure(const CheckResult& result, const std::string& name) {
 }
 
 // Process `process` writes `value` to "k" under `dot`, superseding `context`, held by 2 of the
-// key's 3 replicas when answered at `at_ms` + 1.
-std::string write(int process, int value, const char* dot, const char* context, int64_t at_ms) {
+// key's 3 replicas when answered at `at_ms` + 1; its timestamp is `at_ms` unless `hlc` is given.
+std::string write(int process, int value, const char* dot, const char* context, int64_t at_ms,
+                  std::string hlc = "") {
+  if (hlc.empty()) hlc = std::to_string(at_ms) + ".0";
   const std::string common = "\"process\":" + std::to_string(process) +
                              ",\"f\":\"write\",\"key\":\"k\",\"value\":" + std::to_string(value);
   return "{" + common + ",\"type\":\"invoke\",\"time\":" + time_ms(at_ms) + "}\n{" + common +
-         ",\"type\":\"ok\",\"time\":" + time_ms(at_ms + 1) + ",\"dot\":\"" + dot +
-         "\",\"hlc\":\"1.0\",\"acks\":2,\"n\":3,\"replicas\":\"1.2.3\",\"context\":\"" + context +
+         ",\"type\":\"ok\",\"time\":" + time_ms(at_ms + 1) + ",\"dot\":\"" + dot + "\",\"hlc\":\"" +
+         hlc + "\",\"acks\":2,\"n\":3,\"replicas\":\"1.2.3\",\"context\":\"" + context +
          "\",\"tombstone\":false}\n";
 }
 
 // Process `process` reads "k" from 2 of its 3 replicas, having seen `seen` and returned the
-// registers `registers` (dots, comma separated).
-std::string read(int process, const char* seen, const char* registers, int64_t at_ms) {
+// registers `registers` (dots, comma separated), concurrent versions resolved by `order`.
+std::string read(int process, const char* seen, const char* registers, int64_t at_ms,
+                 const char* order = "siblings") {
   const std::string common =
       "\"process\":" + std::to_string(process) + ",\"f\":\"read\",\"key\":\"k\"";
   return "{" + common + ",\"type\":\"invoke\",\"value\":null,\"time\":" + time_ms(at_ms) + "}\n{" +
          common + ",\"type\":\"ok\",\"value\":1,\"time\":" + time_ms(at_ms + 1) + ",\"seen\":\"" +
          seen +
          "\",\"asked\":2,\"written_back\":0,\"n\":3,\"replicas\":\"1.2.3\",\"registers\":\"" +
-         registers + "\"}\n";
+         registers + "\",\"order\":\"" + order + "\"}\n";
 }
 
 // Write 1, then write 2 over it (its context names 1), then one read.
@@ -79,6 +82,27 @@ TEST(QuorumReads, AConcurrentSiblingAnswersForTheWrite) {
   EXPECT_EQ(figure(result, "values_judged"), 2);
 }
 
+// Under lww, "older" is by timestamp: a concurrent version lww orders before the acknowledged
+// write does not answer for it (lww's resolution kept the write over it); under siblings it does.
+TEST(QuorumReads, UnderLwwAConcurrentVersionMustBeOrderedAfterTheWrite) {
+  const auto history = [](const char* order) {
+    return testing::parse_history_text(write(1, 1, "1.a:1", "-", 0, "50.0") +
+                                       write(2, 2, "2.b:1", "-", 2, "20.0") +
+                                       read(3, "1.a:1,2.b:1", "2.b:1", 4, order));
+  };
+  const auto lww = check_quorum_reads(history("lww"));
+  EXPECT_EQ(lww.verdict, Verdict::invalid) << lww.summary;
+  EXPECT_EQ(figure(lww, "returned_older"), 1);
+  const auto siblings = check_quorum_reads(history("siblings"));
+  EXPECT_EQ(siblings.verdict, Verdict::valid) << siblings.summary;
+  // The later timestamp wins under lww: returning the first write answers for both.
+  const auto kept = check_quorum_reads(testing::parse_history_text(
+      write(1, 1, "1.a:1", "-", 0, "50.0") + write(2, 2, "2.b:1", "-", 2, "20.0") +
+      read(3, "1.a:1,2.b:1", "1.a:1", 4, "lww")));
+  EXPECT_EQ(kept.verdict, Verdict::valid) << kept.summary;
+  EXPECT_EQ(figure(kept, "values_judged"), 2);
+}
+
 TEST(QuorumReads, AVersionNoAnswerReportedIsNotJudged) {
   const auto result = judge("3.c:1");
   EXPECT_EQ(result.verdict, Verdict::valid) << result.summary;
@@ -107,6 +131,18 @@ TEST(QuorumReads, AWritePositionCarriesWhatItSuperseded) {
   EXPECT_EQ(field("tombstone"), "true");
   EXPECT_EQ(field("acks"), "2");
   EXPECT_EQ(field("replicas"), "\"1.2.3\"");
+
+  core::leaderless::ReadPosition read;
+  read.replicas = 2;
+  read.n = 3;
+  read.nodes = position.nodes;
+  read.registers = {position.dot};
+  read.order = core::leaderless::ReadOrder::lww;
+  const auto read_fields =
+      core::leaderless::position_fields(core::leaderless::encode_read_position(read));
+  ASSERT_FALSE(read_fields.empty());
+  EXPECT_EQ(read_fields.back().first, "order");
+  EXPECT_EQ(read_fields.back().second, "\"lww\"");
 }
 
 }  // namespace

@@ -127,7 +127,7 @@ void Leaderless::write_and_replicate(const std::string& key, KeyState copy,
   }
   meta_dirty_ = true;
   copy.write(replaces, dot, std::move(value));
-  if (options_.policy == ConflictPolicy::lww) conflicts_resolved_ += copy.resolve_lww().size();
+  conflicts_resolved_ += resolve_lww(copy);
   last_context_ = replaces;
   replicate_write(key, std::move(copy), dot, stamp, replaces, std::move(answer), write_replicas,
                   origin);
@@ -381,9 +381,13 @@ void Leaderless::check_read(uint64_t id) {
       // (What the read claims: the mutants break the claim, not the record of it.)
       const uint32_t written_back =
           options_.read_repair == ReadRepair::blocking ? round.write_back : 0;
-      part_done(round.part, read_reply(part.request, round.merged),
-                encode_read_position({round.merged.context, round.asked, written_back, options_.n,
-                                      round.replicas, registers_of(round.merged)}));
+      part_done(
+          round.part, read_reply(part.request, round.merged),
+          encode_read_position({round.merged.context, round.asked, written_back, options_.n,
+                                round.replicas, registers_of(round.merged),
+                                options_.linearizable                    ? ReadOrder::tags
+                                : options_.policy == ConflictPolicy::lww ? ReadOrder::lww
+                                                                         : ReadOrder::siblings}));
     }
   }
   if (round.copies.size() == round.replicas.size() &&

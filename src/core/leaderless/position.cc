@@ -33,6 +33,18 @@ std::string nodes_text(const std::vector<NodeId>& nodes) {
   return out;
 }
 
+const char* order_text(ReadOrder order) {
+  switch (order) {
+    case ReadOrder::lww:
+      return "lww";
+    case ReadOrder::siblings:
+      return "siblings";
+    case ReadOrder::tags:
+      return "tags";
+  }
+  return "siblings";
+}
+
 }  // namespace
 
 SessionPosition encode_write_position(const WritePosition& p) {
@@ -47,8 +59,9 @@ SessionPosition encode_read_position(const ReadPosition& p) {
     registers += (registers.empty() ? "" : ",") + context_text({{dot.actor, dot.counter}});
   }
   if (registers.empty()) registers = "-";
-  return SessionPosition{fmt::format("r|{}|{}|{}|{}|{}|{}", context_text(p.seen), p.replicas,
-                                     p.written_back, p.n, nodes_text(p.nodes), registers)};
+  return SessionPosition{fmt::format("r|{}|{}|{}|{}|{}|{}|{}", context_text(p.seen), p.replicas,
+                                     p.written_back, p.n, nodes_text(p.nodes), registers,
+                                     order_text(p.order))};
 }
 
 HistoryFields position_fields(const SessionPosition& position) {
@@ -68,13 +81,15 @@ HistoryFields position_fields(const SessionPosition& position) {
             {"context", quoted(parts[6])},
             {"tombstone", parts[7] == "1" ? "true" : "false"}};
   }
-  if (parts[0] == "r" && is_number(parts[2]) && parts.size() == 7) {
+  if (parts[0] == "r" && is_number(parts[2]) && parts.size() == 8 &&
+      (parts[7] == "lww" || parts[7] == "siblings" || parts[7] == "tags")) {
     return {{"seen", quoted(parts[1])},
             {"asked", std::string(parts[2])},
             {"written_back", std::string(parts[3])},
             {"n", std::string(parts[4])},
             {"replicas", quoted(parts[5])},
-            {"registers", quoted(parts[6])}};
+            {"registers", quoted(parts[6])},
+            {"order", quoted(parts[7])}};
   }
   return {};
 }

@@ -5,9 +5,10 @@
 // client sends these back.
 //
 // Bytes: "w|<dot>|<hlc>|<w>|<n>|<replicas>|<superseded>|<tombstone 0 or 1>" or
-// "r|<context>|<r>|<written back>|<n>|<replicas>|<registers>", the dot and the context in
+// "r|<context>|<r>|<written back>|<n>|<replicas>|<registers>|<order>", the dot and the context in
 // core/causality/context_text.h's form, the key's replicas as node ids joined by '.', the
-// registers' dots in the same form as a context, one item each (an actor may come twice).
+// registers' dots in the same form as a context, one item each (an actor may come twice), the
+// order "lww", "siblings" or "tags" (linearizable) — how the copies it joined were resolved.
 //
 // A write's position says what it superseded (the context it carried) and whether it deleted: a
 // checker judges a read's values by them — on real processes too, where no node reports the
@@ -24,6 +25,8 @@
 #include "core/session.h"
 
 namespace replikv::core::leaderless {
+
+enum class ReadOrder : uint8_t { lww, siblings, tags };
 
 struct WritePosition {
   Dot dot;
@@ -43,14 +46,17 @@ struct ReadPosition {
   uint32_t n = 0;
   std::vector<NodeId> nodes;   // the key's replicas
   std::vector<Dot> registers;  // the dots of the registers of the copy it returned from
+  // How concurrent versions were resolved: under lww a version concurrent with an earlier write
+  // answers for it only if it is ordered after it (ReadOrder::lww), else every one is kept.
+  ReadOrder order = ReadOrder::siblings;
 };
 
 SessionPosition encode_write_position(const WritePosition& position);
 SessionPosition encode_read_position(const ReadPosition& position);
 // The history's fields of a position: "dot", "hlc", "acks", "n", "replicas", "context",
 // "tombstone" for a write; "seen",
-// "asked", "written_back", "n", "replicas", "registers" for a read. Empty for bytes that are no
-// position.
+// "asked", "written_back", "n", "replicas", "registers", "order" for a read. Empty for bytes that
+// are no position.
 HistoryFields position_fields(const SessionPosition& position);
 
 }  // namespace replikv::core::leaderless

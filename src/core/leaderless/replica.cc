@@ -159,8 +159,21 @@ void Leaderless::store_copy(const std::string& key, KeyState copy) {
 KeyState Leaderless::joined(const KeyState& a, const KeyState& b) const {
   if (options_.linearizable) return KeyState::join_highest(a, b);
   KeyState out = KeyState::join(a, b);
-  if (options_.policy == ConflictPolicy::lww) out.resolve_lww();
+  resolve_lww(out);
   return out;
+}
+
+size_t Leaderless::resolve_lww(KeyState& copy) const {
+  if (options_.policy != ConflictPolicy::lww) return 0;
+  if (!options_.mutants.lww_keeps_older) return copy.resolve_lww().size();
+  if (copy.registers.size() < 2) return 0;
+  auto lowest = copy.registers.begin();
+  for (auto it = std::next(lowest); it != copy.registers.end(); ++it) {
+    if (ordered_after(lowest->first, lowest->second, it->first, it->second)) lowest = it;
+  }
+  const size_t discarded = copy.registers.size() - 1;
+  copy.registers = {*lowest};
+  return discarded;
 }
 
 bool Leaderless::join_copy(const std::string& key, const KeyState& incoming) {
@@ -172,7 +185,7 @@ bool Leaderless::join_copy(const std::string& key, const KeyState& incoming) {
     joined = KeyState::join_highest(current, incoming);
   } else {
     joined = KeyState::join(current, incoming);
-    if (options_.policy == ConflictPolicy::lww) conflicts_resolved_ += joined.resolve_lww().size();
+    conflicts_resolved_ += resolve_lww(joined);
     if (options_.mutants.forget_values && !current.registers.empty()) {
       joined.registers = current.registers;
     }

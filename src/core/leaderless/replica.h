@@ -121,6 +121,10 @@ struct Options {
     // A delete's tombstone collected as soon as W replicas acknowledged it (not all N, no wait
     // for hints and anti-entropy): a replica that missed it brings the deleted value back.
     bool reap_early = false;
+    // lww keeps the lowest of concurrent registers rather than the highest: every replica keeps
+    // the same one and converges, and reads return a version older, by timestamp, than a write
+    // acknowledged before them (quorum-reads' lww rule catches it).
+    bool lww_keeps_older = false;
   } mutants;
 };
 
@@ -235,6 +239,8 @@ class Leaderless final : public Replica {
   // Two copies joined as this mode joins them (KeyState::join, resolved by the conflict policy;
   // the linearizable mode: join_highest).
   KeyState joined(const KeyState& a, const KeyState& b) const;
+  // Under lww, keeps only the highest of the copy's concurrent registers; how many it discarded.
+  size_t resolve_lww(KeyState& copy) const;
   // Whether `copy` already holds everything of `merged`: joining it in would change nothing.
   bool holds(const KeyState& copy, const KeyState& merged) const {
     return joined(copy, merged) == copy;
