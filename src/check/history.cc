@@ -272,6 +272,12 @@ const char* to_string(EventType type) {
 
 std::string json_string(std::string_view text) { return nlohmann::json(std::string(text)).dump(); }
 
+std::optional<std::string> parse_json_string(std::string_view text) {
+  const json parsed = json::parse(text, nullptr, false);
+  if (!parsed.is_string()) return std::nullopt;
+  return parsed.get<std::string>();
+}
+
 namespace {
 
 // Keys are plain in every tool's workload ("k3", "i12"): they go as they are; anything a JSON

@@ -169,6 +169,8 @@ void write_counter(fmt::memory_buffer& out, std::string_view name, int64_t value
 bool is_defined_member(std::string_view name);
 // `text` as a JSON string (quoted and escaped).
 std::string json_string(std::string_view text);
+// The contents of a JSON string (`json_string`'s inverse), or nullopt for any other JSON text.
+std::optional<std::string> parse_json_string(std::string_view json);
 const char* to_string(EventType type);
 
 const char* to_string(Function f);

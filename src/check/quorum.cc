@@ -144,6 +144,31 @@ CheckResult check_quorum_reads(const History& history) {
     if (op.outcome != Outcome::ok || op.f == Function::read) continue;
     if (auto one = made_of(op.fields)) made.try_emplace(one->first, std::move(one->second));
   }
+  // The value each dot wrote, as the answers and the nodes' "made" events name it ("written"; a
+  // value may take two dots — a forwarded write its node coordinated twice — of which the
+  // answer names one): what ties the values a read returned to the versions its position names.
+  std::map<Dot, std::string> wrote;
+  const auto raw = [](const Value& value) {
+    if (const auto* text = std::get_if<std::string>(&value.data)) return *text;
+    return value.to_string();
+  };
+  const auto note_wrote = [&](std::string_view dot_text, std::string value) {
+    auto dots = parse_dots(dot_text);
+    if (dots && dots->size() == 1) wrote.try_emplace(dots->front(), std::move(value));
+  };
+  for (const auto& op : history.operations) {
+    if (op.outcome != Outcome::ok || op.f == Function::read || op.value.is_null()) continue;
+    if (const auto dot = string_field(op, "dot")) note_wrote(*dot, raw(op.value));
+  }
+  for (const auto& event : history.replica_events) {
+    if (event.event != "made") continue;
+    const auto dot = event.fields.find("dot");
+    const auto written = event.fields.find("written");
+    if (dot == event.fields.end() || written == event.fields.end()) continue;
+    const auto dot_text = unquote(dot->second);
+    const auto value = parse_json_string(written->second);
+    if (dot_text && value) note_wrote(*dot_text, *value);
+  }
   // Deletes collected ("reaped" replica events): by key, when and the context of the tombstone
   // removed. A read that begins after may find none of the versions it covers — and must not
   // return one (a zombie).
@@ -184,6 +209,8 @@ CheckResult check_quorum_reads(const History& history) {
   uint64_t unpromised = 0, missed_unpromised = 0;
   uint64_t values_judged = 0, returned_older = 0, values_unknown = 0, zombies = 0, collected = 0;
   uint64_t older_by_timestamp = 0;  // of returned_older: a concurrent version lww orders before
+  // The values returned, against the versions the position names.
+  uint64_t values_checked = 0, values_unclaimed = 0, values_unverified = 0;
   for (auto& [key, key_reads] : reads) {
     auto& key_known = known[key];
     std::sort(key_known.begin(), key_known.end(),
@@ -205,6 +232,30 @@ CheckResult check_quorum_reads(const History& history) {
         }
       }
       ++judged;
+      // Each value the read returned is the value of a version its position names (registers):
+      // the claim judged below is what the client got, not another copy's. (A version whose
+      // value nothing reported could be any: the read is then not checked.)
+      if (read.registers) {
+        std::vector<std::string> values;
+        for (const Value& value : read.op->values) values.push_back(raw(value));
+        if (values.empty() && !read.op->value.is_null()) values.push_back(raw(read.op->value));
+        const bool all_known = std::all_of(read.registers->begin(), read.registers->end(),
+                                           [&](const Dot& dot) { return wrote.contains(dot); });
+        for (const std::string& value : values) {
+          if (!all_known) {
+            ++values_unverified;
+            continue;
+          }
+          ++values_checked;
+          const bool named = std::any_of(read.registers->begin(), read.registers->end(),
+                                         [&](const Dot& dot) { return wrote.at(dot) == value; });
+          if (named) continue;
+          ++values_unclaimed;
+          add_detail(result, fmt::format("key {}: the read of line {} returned {}, which none of "
+                                         "the versions its position names wrote",
+                                         key, read.op->line, value));
+        }
+      }
       // The versions deleted and collected: before the read began, none may come back (a
       // zombie); before it ended, it may find none of them (its replicas removed them meanwhile).
       Vector gone, gone_by_end;
@@ -254,21 +305,20 @@ CheckResult check_quorum_reads(const History& history) {
               answered_for = true;
               break;
             }
-            if (!made.contains(returned)) {
-              unknown = true;
-              continue;
-            }
-            // Not superseded by the earlier write: it dominates it or is concurrent with it —
-            // and, under lww, a concurrent one answers for it only if lww orders it after it
-            // ("older" is by timestamp: lww's resolution kept the earlier write over it).
+            // Superseded by the earlier write: no answer for it. (Known from the write's own
+            // context, whether or not anything reported the returned version.)
             if (covers(info->second.context, returned)) continue;
-            const Made& other = made.at(returned);
-            if (read.lww && !covers(other.context, written)) {
-              if (!other.hlc || !info->second.hlc) {
-                unknown = true;
+            // Otherwise it dominates the write or is concurrent with it — and, under lww, a
+            // concurrent one answers for it only if lww orders it after it ("older" is by
+            // timestamp: lww's resolution kept the earlier write over it).
+            if (read.lww) {
+              const auto other = made.find(returned);
+              if (other == made.end() || !other->second.hlc || !info->second.hlc) {
+                unknown = true;  // (its context and timestamp unreported)
                 continue;
               }
-              if (!lww_after(*other.hlc, returned, *info->second.hlc, written)) {
+              if (!covers(other->second.context, written) &&
+                  !lww_after(*other->second.hlc, returned, *info->second.hlc, written)) {
                 lww_older = true;
                 continue;
               }
@@ -332,11 +382,16 @@ CheckResult check_quorum_reads(const History& history) {
       }
     }
   }
-  if (missed > 0 || returned_older > 0 || zombies > 0) result.verdict = Verdict::invalid;
+  if (missed > 0 || returned_older > 0 || zombies > 0 || values_unclaimed > 0) {
+    result.verdict = Verdict::invalid;
+  }
   result.figures = {{"judged", static_cast<double>(judged)},
                     {"values_judged", static_cast<double>(values_judged)},
                     {"returned_older", static_cast<double>(returned_older)},
                     {"older_by_timestamp", static_cast<double>(older_by_timestamp)},
+                    {"values_checked", static_cast<double>(values_checked)},
+                    {"values_unclaimed", static_cast<double>(values_unclaimed)},
+                    {"values_unverified", static_cast<double>(values_unverified)},
                     {"values_unknown", static_cast<double>(values_unknown)},
                     {"constraints", static_cast<double>(constraints)},
                     {"missed", static_cast<double>(missed)},
@@ -354,10 +409,10 @@ CheckResult check_quorum_reads(const History& history) {
                 "missed, {} of {} returned only versions an earlier write had superseded "
                 "({} more after a disk loss, excused; {} not judged: a version no node "
                 "and no answer reported); {} returned a version deleted and collected before they "
-                "began; where the quorums need not meet, {} of {} earlier answers missed "
-                "(measured)",
+                "began; {} of {} values returned were none of the versions the read named; where "
+                "the quorums need not meet, {} of {} earlier answers missed (measured)",
                 judged, constraints, missed, returned_older, values_judged, excused, values_unknown,
-                zombies, missed_unpromised, unpromised);
+                zombies, values_unclaimed, values_checked, missed_unpromised, unpromised);
   return result;
 }
 

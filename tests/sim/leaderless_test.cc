@@ -170,6 +170,16 @@ TEST(Leaderless, LwwKeepingTheOlderVersionIsCaughtByWhatReadsReturned) {
             10);
 }
 
+// A read that claims the merged copy's versions and answers with its own node's: the values the
+// client got are checked against the versions the position names.
+TEST(Leaderless, AReplyThatIsNotTheCopyItNamesIsCaught) {
+  EXPECT_GE(
+      runs_moving(
+          "siblings", [](core::leaderless::Options& o) { o.mutants.reply_from_own_copy = true; },
+          "values_unclaimed"),
+      10);
+}
+
 // A join that takes the other copy's context and drops its values: each read's context covers
 // the writes before it (the coverage half passes), and what it returns is older than them.
 TEST(Leaderless, AJoinThatDropsValuesIsCaughtByWhatReadsReturned) {

@@ -36,29 +36,30 @@ std::string write(int process, int value, const char* dot, const char* context, 
          "\",\"tombstone\":false}\n";
 }
 
-// Process `process` reads "k" from 2 of its 3 replicas, having seen `seen` and returned the
-// registers `registers` (dots, comma separated), concurrent versions resolved by `order`.
-std::string read(int process, const char* seen, const char* registers, int64_t at_ms,
-                 const char* order = "siblings") {
+// Process `process` reads "k" from 2 of its 3 replicas, having seen `seen` and returned `value`
+// (JSON) from the registers `registers` (dots, comma separated), concurrent versions resolved by
+// `order`.
+std::string read(int process, const char* seen, const char* registers, const char* value,
+                 int64_t at_ms, const char* order = "siblings") {
   const std::string common =
       "\"process\":" + std::to_string(process) + ",\"f\":\"read\",\"key\":\"k\"";
   return "{" + common + ",\"type\":\"invoke\",\"value\":null,\"time\":" + time_ms(at_ms) + "}\n{" +
-         common + ",\"type\":\"ok\",\"value\":1,\"time\":" + time_ms(at_ms + 1) + ",\"seen\":\"" +
-         seen +
+         common + ",\"type\":\"ok\",\"value\":" + value + ",\"time\":" + time_ms(at_ms + 1) +
+         ",\"seen\":\"" + seen +
          "\",\"asked\":2,\"written_back\":0,\"n\":3,\"replicas\":\"1.2.3\",\"registers\":\"" +
          registers + "\",\"order\":\"" + order + "\"}\n";
 }
 
 // Write 1, then write 2 over it (its context names 1), then one read.
-CheckResult judge(const char* registers) {
+CheckResult judge(const char* registers, const char* value) {
   const auto history =
       testing::parse_history_text(write(1, 1, "1.a:1", "-", 0) + write(2, 2, "1.a:2", "1.a:1", 2) +
-                                  read(3, "1.a:2", registers, 4));
+                                  read(3, "1.a:2", registers, value, 4));
   return check_quorum_reads(history);
 }
 
 TEST(QuorumReads, AReadThatReturnsTheLatestWriteIsValid) {
-  const auto result = judge("1.a:2");
+  const auto result = judge("1.a:2", "2");
   EXPECT_EQ(result.verdict, Verdict::valid) << result.summary;
   EXPECT_EQ(figure(result, "values_judged"), 2);
   EXPECT_EQ(figure(result, "returned_older"), 0);
@@ -67,7 +68,7 @@ TEST(QuorumReads, AReadThatReturnsTheLatestWriteIsValid) {
 // Its context says it saw write 2, but it returned only the version write 2 superseded: only the
 // answers' own "context" fields can tell.
 TEST(QuorumReads, AReadThatReturnsOnlyASupersededVersionIsInvalid) {
-  const auto result = judge("1.a:1");
+  const auto result = judge("1.a:1", "1");
   EXPECT_EQ(result.verdict, Verdict::invalid) << result.summary;
   EXPECT_EQ(figure(result, "returned_older"), 1);
   EXPECT_EQ(figure(result, "missed"), 0);
@@ -76,7 +77,7 @@ TEST(QuorumReads, AReadThatReturnsOnlyASupersededVersionIsInvalid) {
 TEST(QuorumReads, AConcurrentSiblingAnswersForTheWrite) {
   const auto history =
       testing::parse_history_text(write(1, 1, "1.a:1", "-", 0) + write(2, 2, "2.b:1", "-", 2) +
-                                  read(3, "1.a:1,2.b:1", "2.b:1", 4));
+                                  read(3, "1.a:1,2.b:1", "2.b:1", "2", 4));
   const auto result = check_quorum_reads(history);
   EXPECT_EQ(result.verdict, Verdict::valid) << result.summary;
   EXPECT_EQ(figure(result, "values_judged"), 2);
@@ -88,7 +89,7 @@ TEST(QuorumReads, UnderLwwAConcurrentVersionMustBeOrderedAfterTheWrite) {
   const auto history = [](const char* order) {
     return testing::parse_history_text(write(1, 1, "1.a:1", "-", 0, "50.0") +
                                        write(2, 2, "2.b:1", "-", 2, "20.0") +
-                                       read(3, "1.a:1,2.b:1", "2.b:1", 4, order));
+                                       read(3, "1.a:1,2.b:1", "2.b:1", "2", 4, order));
   };
   const auto lww = check_quorum_reads(history("lww"));
   EXPECT_EQ(lww.verdict, Verdict::invalid) << lww.summary;
@@ -98,16 +99,47 @@ TEST(QuorumReads, UnderLwwAConcurrentVersionMustBeOrderedAfterTheWrite) {
   // The later timestamp wins under lww: returning the first write answers for both.
   const auto kept = check_quorum_reads(testing::parse_history_text(
       write(1, 1, "1.a:1", "-", 0, "50.0") + write(2, 2, "2.b:1", "-", 2, "20.0") +
-      read(3, "1.a:1,2.b:1", "1.a:1", 4, "lww")));
+      read(3, "1.a:1,2.b:1", "1.a:1", "1", 4, "lww")));
   EXPECT_EQ(kept.verdict, Verdict::valid) << kept.summary;
   EXPECT_EQ(figure(kept, "values_judged"), 2);
 }
 
-TEST(QuorumReads, AVersionNoAnswerReportedIsNotJudged) {
-  const auto result = judge("3.c:1");
-  EXPECT_EQ(result.verdict, Verdict::valid) << result.summary;
-  EXPECT_EQ(figure(result, "values_unknown"), 2);
-  EXPECT_EQ(figure(result, "values_judged"), 0);
+// The values the client got are what the versions its position names wrote: a node that answers
+// with one copy and names another's versions is caught; a version whose value nothing reported
+// leaves the read unverified.
+TEST(QuorumReads, AValueNoneOfTheNamedVersionsWroteIsInvalid) {
+  const auto claimed = judge("1.a:2", "1");
+  EXPECT_EQ(claimed.verdict, Verdict::invalid) << claimed.summary;
+  EXPECT_EQ(figure(claimed, "values_unclaimed"), 1);
+  EXPECT_EQ(figure(claimed, "returned_older"), 0);
+  const auto unverified = judge("1.a:2,3.c:1", "1");
+  EXPECT_EQ(figure(unverified, "values_unclaimed"), 0);
+  EXPECT_EQ(figure(unverified, "values_unverified"), 1);
+  const auto right = judge("1.a:2", "2");
+  EXPECT_EQ(figure(right, "values_checked"), 1);
+  EXPECT_EQ(figure(right, "values_unclaimed"), 0);
+}
+
+// A version whose write never answered (a timeout, a kill): what the acknowledged write's context
+// says of it is enough to judge it — superseded by the write, an older version; not superseded, a
+// sibling of it or later. Under lww only its own timestamp could say which way lww ordered it.
+TEST(QuorumReads, AVersionNoAnswerReportedIsJudgedByTheWritesContext) {
+  const auto history = [](const char* registers, const char* order) {
+    return testing::parse_history_text(write(1, 1, "1.a:1", "-", 0) +
+                                       write(2, 2, "1.a:2", "1.a:1,3.c:1", 2) +
+                                       read(3, "1.a:2,3.c:2", registers, "7", 4, order));
+  };
+  const auto superseded = check_quorum_reads(history("3.c:1", "siblings"));
+  EXPECT_EQ(superseded.verdict, Verdict::invalid) << superseded.summary;
+  // (Against write 1 it is a concurrent sibling: no violation there.)
+  EXPECT_EQ(figure(superseded, "returned_older"), 1);
+  const auto later = check_quorum_reads(history("3.c:2", "siblings"));
+  EXPECT_EQ(later.verdict, Verdict::valid) << later.summary;
+  EXPECT_EQ(figure(later, "values_judged"), 2);
+  const auto unordered = check_quorum_reads(history("3.c:2", "lww"));
+  EXPECT_EQ(unordered.verdict, Verdict::valid) << unordered.summary;
+  EXPECT_EQ(figure(unordered, "values_unknown"), 2);
+  EXPECT_EQ(figure(unordered, "values_judged"), 0);
 }
 
 TEST(QuorumReads, AWritePositionCarriesWhatItSuperseded) {

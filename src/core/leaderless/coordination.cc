@@ -158,6 +158,9 @@ void Leaderless::replicate_write(const std::string& key, KeyState copy, const Do
                                {"context", "\"" + context_text(replaces) + "\""},
                                {"hlc", "\"" + stamp.text() + "\""},
                                {"tombstone", tombstone ? "true" : "false"}});
+    if (found != copy.registers.end() && !tombstone) {
+      history_events_.back().emplace_back("written", quoted(found->second.value));
+    }
   }
   const uint64_t id = next_id();
   Coordination coordination;
@@ -381,8 +384,12 @@ void Leaderless::check_read(uint64_t id) {
       // (What the read claims: the mutants break the claim, not the record of it.)
       const uint32_t written_back =
           options_.read_repair == ReadRepair::blocking ? round.write_back : 0;
+      const auto own = round.copies.find(options_.node_id);
+      const KeyState& answered_from =
+          options_.mutants.reply_from_own_copy && own != round.copies.end() ? own->second
+                                                                            : round.merged;
       part_done(
-          round.part, read_reply(part.request, round.merged),
+          round.part, read_reply(part.request, answered_from),
           encode_read_position({round.merged.context, round.asked, written_back, options_.n,
                                 round.replicas, registers_of(round.merged),
                                 options_.linearizable                    ? ReadOrder::tags

@@ -125,6 +125,9 @@ struct Options {
     // the same one and converges, and reads return a version older, by timestamp, than a write
     // acknowledged before them (quorum-reads' lww rule catches it).
     bool lww_keeps_older = false;
+    // A read answered with the coordinator's own copy while its position names the merged one's
+    // versions (the check of the values returned against the position catches it).
+    bool reply_from_own_copy = false;
   } mutants;
 };
 
