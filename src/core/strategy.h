@@ -76,6 +76,7 @@ struct ChaosPreset {
 struct RunConditions {
   bool fsync_always = true;
   bool data_loss_accepted = false;  // an operator forced a promotion accepting data loss
+  bool disk_lost = false;           // a node lost its disk (the simulator's "disk" fault)
 };
 
 // What the simulator tells a strategy about a run, for simulation_settings().

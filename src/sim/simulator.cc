@@ -267,7 +267,7 @@ SimResult Simulation::run() {
   }
   // What the strategy does not promise with these settings, in this run: measured, not failed.
   result.expected_violations = strategy_->expected_violations(
-      settings_, {options_.fsync_always, stats_.data_loss_promotions > 0});
+      settings_, {options_.fsync_always, stats_.data_loss_promotions > 0, stats_.disk_losses > 0});
   return result;
 }
 
