@@ -598,6 +598,10 @@ struct Observed {
   int64_t conflicts_discarded = 0;
   std::vector<std::pair<int64_t, int64_t>> conflicts_series;  // (ns since start, total so far)
   int64_t keys_with_siblings = 0;                             // at the end, from the final reads
+  // What repaired the replicas, summed over the nodes at the end (leaderless: the copies hints
+  // and anti-entropy sent, and the reads that repaired; 0 where a strategy has none). Each is
+  // counted by the node that sent it, which a restart of the node repaired does not reset.
+  std::map<std::string, int64_t> repairs;
 };
 
 // The workload and the nemesis for the run's duration; then every fault healed, the replicas
@@ -675,6 +679,16 @@ Observed run_and_heal(const ChaosOptions& options, const RunPlan& plan, Cluster&
   }
   observed.conflicts_discarded = discards.total();
   observed.conflicts_series.emplace_back(recorder.now(), observed.conflicts_discarded);
+  for (const char* counter : {"hints_replayed", "anti_entropy_keys", "read_repairs"}) {
+    observed.repairs[counter] = 0;
+  }
+  for (int node = 1; node <= cluster.nodes; ++node) {
+    if (auto info = local::replication(cluster.client_port(node), 1000)) {
+      for (auto& [counter, total] : observed.repairs) {
+        total += std::atoll((*info)["replikv_" + counter].c_str());
+      }
+    }
+  }
   for (int node = 1; node <= cluster.nodes; ++node) local::stop_node(cluster.dir, node, 10);
   return observed;
 }
@@ -717,6 +731,7 @@ json describe_run(const ChaosOptions& options, const RunPlan& plan, const Cluste
   out["leaders"] = leader_list;
   out["conflicts_discarded"] = observed.conflicts_discarded;
   out["keys_with_siblings"] = observed.keys_with_siblings;
+  out["repairs"] = observed.repairs;
   json series = json::array();
   for (const auto& [at_ns, total] : observed.conflicts_series) {
     series.push_back({ms(at_ns), total});

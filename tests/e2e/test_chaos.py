@@ -69,6 +69,8 @@ class Chaos(unittest.TestCase):
             during = r["throughput"]["writes"][int(kill["from_ms"] // bucket) + 1:int(kill["to_ms"] // bucket)]
             self.assertGreater(sum(during), 0, f"no write acknowledged while {kill['what']}: {out}")
         self.assertIsNotNone(r["convergence_ms"], out)
+        # It caught up by hints and anti-entropy: the copies they sent, counted by their senders.
+        self.assertGreater(r["repairs"]["hints_replayed"] + r["repairs"]["anti_entropy_keys"], 0, r["repairs"])
         quorum = next(c for c in r["checks"] if c["checker"] == "quorum-reads")
         self.assertEqual(quorum["verdict"], "valid", quorum)
         judged = re.match(r"(\d+) reads judged against (\d+) earlier answers", quorum["summary"])

@@ -492,7 +492,7 @@ void Leaderless::expire_timed_out() {
                     Reply::unknown(fmt::format(
                         "TIMEOUT only {} of the {} replicas the write waits for acknowledged it "
                         "in time; it may still take effect",
-                        coordination.holders.size(), coordination.needed)));
+                        covered(coordination), coordination.needed)));
     }
     // The replicas that never acknowledged get the key later, from a hint — kept by a coordinator
     // that holds the key's copy (a linearizable write's coordinator may be no replica: then
