@@ -81,7 +81,7 @@ def main():
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--outage", type=float, default=8, help="seconds of writes while node 5 is down")
     parser.add_argument("--seconds", type=float, default=4, help="measured seconds of SETs after the restart")
-    parser.add_argument("--converge", type=float, default=90, help="seconds to wait for the digests to agree")
+    parser.add_argument("--converge", type=float, default=60, help="seconds to wait for the digests to agree")
     parser.add_argument("--no-write", action="store_true", help="print only, leave docs/ alone")
     o = parser.parse_args()
     if not os.access(REPLIKV, os.X_OK):
