@@ -44,7 +44,8 @@ struct Read {
   uint64_t asked = 0;
   uint64_t n = 0;
   std::optional<std::vector<Dot>> registers;  // the dots of the registers it returned from
-  bool lww = false;  // concurrent versions resolved by lww's order (its "order" field)
+  bool lww = false;   // concurrent versions resolved by lww's order (its "order" field)
+  std::string shown;  // what the reply showed of the copy: "one" value, "all" or "none"
 };
 
 // A write as the node that made it reported it (a "made" replica event).
@@ -117,8 +118,9 @@ CheckResult check_quorum_reads(const History& history) {
       std::optional<std::vector<Dot>> registers;
       if (const auto text = string_field(op, "registers")) registers = parse_dots(*text);
       const auto order = string_field(op, "order");
-      reads[op.key].push_back(
-          {&op, *seen, *asked, *n, std::move(registers), order && *order == "lww"});
+      const auto shown = string_field(op, "shown");
+      reads[op.key].push_back({&op, *seen, *asked, *n, std::move(registers),
+                               order && *order == "lww", std::string(shown.value_or(""))});
       if (*written_back > 0) known[op.key].push_back({&op, std::move(*seen), *written_back, *n});
     } else {
       const auto dot_text = string_field(op, "dot");
@@ -209,7 +211,7 @@ CheckResult check_quorum_reads(const History& history) {
   uint64_t unpromised = 0, missed_unpromised = 0;
   uint64_t values_judged = 0, returned_older = 0, values_unknown = 0, zombies = 0, collected = 0;
   uint64_t older_by_timestamp = 0;  // of returned_older: a concurrent version lww orders before
-  // The values returned, against the versions the position names.
+  // Reads whose values were checked against the versions their position names.
   uint64_t values_checked = 0, values_unclaimed = 0, values_unverified = 0;
   for (auto& [key, key_reads] : reads) {
     auto& key_known = known[key];
@@ -232,28 +234,44 @@ CheckResult check_quorum_reads(const History& history) {
         }
       }
       ++judged;
-      // Each value the read returned is the value of a version its position names (registers):
-      // the claim judged below is what the client got, not another copy's. (A version whose
-      // value nothing reported could be any: the read is then not checked.)
-      if (read.registers) {
-        std::vector<std::string> values;
-        for (const Value& value : read.op->values) values.push_back(raw(value));
-        if (values.empty() && !read.op->value.is_null()) values.push_back(raw(read.op->value));
-        const bool all_known = std::all_of(read.registers->begin(), read.registers->end(),
-                                           [&](const Dot& dot) { return wrote.contains(dot); });
-        for (const std::string& value : values) {
-          if (!all_known) {
-            ++values_unverified;
-            continue;
+      // What the client got is what the versions its position names hold: VGET every live one's
+      // value, GET one of them, either nothing when they are all deletes — so the versions judged
+      // below are what the client was answered, not another copy's. (A version that nothing
+      // reported — no value, no delete — could hold anything: the read is then not checked.)
+      if (read.registers && (read.shown == "one" || read.shown == "all")) {
+        std::vector<std::string> returned, held;
+        for (const Value& value : read.op->values) returned.push_back(raw(value));
+        if (returned.empty() && !read.op->value.is_null()) returned.push_back(raw(read.op->value));
+        bool all_reported = true;
+        for (const Dot& dot : *read.registers) {
+          if (const auto it = wrote.find(dot); it != wrote.end()) {
+            held.push_back(it->second);
+          } else if (const auto info = made.find(dot);
+                     info == made.end() || !info->second.tombstone) {
+            all_reported = false;
           }
+        }
+        if (!all_reported) {
+          ++values_unverified;
+        } else {
           ++values_checked;
-          const bool named = std::any_of(read.registers->begin(), read.registers->end(),
-                                         [&](const Dot& dot) { return wrote.at(dot) == value; });
-          if (named) continue;
-          ++values_unclaimed;
-          add_detail(result, fmt::format("key {}: the read of line {} returned {}, which none of "
-                                         "the versions its position names wrote",
-                                         key, read.op->line, value));
+          std::sort(returned.begin(), returned.end());
+          std::sort(held.begin(), held.end());
+          const bool right =
+              read.shown == "all"
+                  ? returned == held
+                  : (held.empty() ? returned.empty()
+                                  : returned.size() == 1 &&
+                                        std::binary_search(held.begin(), held.end(), returned[0]));
+          if (!right) {
+            ++values_unclaimed;
+            add_detail(result,
+                       fmt::format("key {}: the read of line {} returned {{{}}} ({}), but the "
+                                   "versions its position names hold {{{}}}",
+                                   key, read.op->line, fmt::join(returned, ","),
+                                   read.shown == "all" ? "every value" : "one value",
+                                   fmt::join(held, ",")));
+          }
         }
       }
       // The versions deleted and collected: before the read began, none may come back (a
@@ -409,10 +427,12 @@ CheckResult check_quorum_reads(const History& history) {
                 "missed, {} of {} returned only versions an earlier write had superseded "
                 "({} more after a disk loss, excused; {} not judged: a version no node "
                 "and no answer reported); {} returned a version deleted and collected before they "
-                "began; {} of {} values returned were none of the versions the read named; where "
-                "the quorums need not meet, {} of {} earlier answers missed (measured)",
+                "began; {} of {} reads answered other values than the versions they named hold "
+                "({} not checked: a version nothing reported); where the quorums need not meet, "
+                "{} of {} earlier answers missed (measured)",
                 judged, constraints, missed, returned_older, values_judged, excused, values_unknown,
-                zombies, values_unclaimed, values_checked, missed_unpromised, unpromised);
+                zombies, values_unclaimed, values_checked, values_unverified, missed_unpromised,
+                unpromised);
   return result;
 }
 

@@ -69,7 +69,7 @@ class Chaos(unittest.TestCase):
             during = r["throughput"]["writes"][int(kill["from_ms"] // bucket) + 1:int(kill["to_ms"] // bucket)]
             self.assertGreater(sum(during), 0, f"no write acknowledged while {kill['what']}: {out}")
         self.assertIsNotNone(r["convergence_ms"], out)
-        # It caught up by hints and anti-entropy: the copies they sent, counted by their senders.
+        # Hints and anti-entropy sent copies (counted by their senders, over the whole run).
         self.assertGreater(r["repairs"]["hints_replayed"] + r["repairs"]["anti_entropy_keys"], 0, r["repairs"])
         quorum = next(c for c in r["checks"] if c["checker"] == "quorum-reads")
         self.assertEqual(quorum["verdict"], "valid", quorum)
@@ -83,6 +83,11 @@ class Chaos(unittest.TestCase):
         self.assertIsNotNone(values, quorum)
         self.assertEqual(int(values.group(1)), 0, quorum)
         self.assertGreater(int(values.group(2)), 100, quorum)
+        # And what each client got is what the versions its read named hold (VGET: every value).
+        answered = re.search(r"(\d+) of (\d+) reads answered other values", quorum["summary"])
+        self.assertIsNotNone(answered, quorum)
+        self.assertEqual(int(answered.group(1)), 0, quorum)
+        self.assertGreater(int(answered.group(2)), 100, quorum)
         # What the checker judged came from the nodes: every answered read carries its position.
         with open(history) as f:
             events = [json.loads(line) for line in f]

@@ -40,14 +40,14 @@ std::string write(int process, int value, const char* dot, const char* context, 
 // (JSON) from the registers `registers` (dots, comma separated), concurrent versions resolved by
 // `order`.
 std::string read(int process, const char* seen, const char* registers, const char* value,
-                 int64_t at_ms, const char* order = "siblings") {
+                 int64_t at_ms, const char* order = "siblings", const char* shown = "one") {
   const std::string common =
       "\"process\":" + std::to_string(process) + ",\"f\":\"read\",\"key\":\"k\"";
   return "{" + common + ",\"type\":\"invoke\",\"value\":null,\"time\":" + time_ms(at_ms) + "}\n{" +
          common + ",\"type\":\"ok\",\"value\":" + value + ",\"time\":" + time_ms(at_ms + 1) +
          ",\"seen\":\"" + seen +
          "\",\"asked\":2,\"written_back\":0,\"n\":3,\"replicas\":\"1.2.3\",\"registers\":\"" +
-         registers + "\",\"order\":\"" + order + "\"}\n";
+         registers + "\",\"order\":\"" + order + "\",\"shown\":\"" + shown + "\"}\n";
 }
 
 // Write 1, then write 2 over it (its context names 1), then one read.
@@ -104,20 +104,34 @@ TEST(QuorumReads, UnderLwwAConcurrentVersionMustBeOrderedAfterTheWrite) {
   EXPECT_EQ(figure(kept, "values_judged"), 2);
 }
 
-// The values the client got are what the versions its position names wrote: a node that answers
-// with one copy and names another's versions is caught; a version whose value nothing reported
-// leaves the read unverified.
-TEST(QuorumReads, AValueNoneOfTheNamedVersionsWroteIsInvalid) {
+// The values the client got are what the versions its position names hold: a node that answers
+// with one copy and names another's versions is caught, and so is an empty answer, or a VGET that
+// leaves out a sibling it names; a version nothing reported leaves the read unchecked.
+TEST(QuorumReads, AnAnswerOtherThanTheNamedVersionsHoldIsInvalid) {
   const auto claimed = judge("1.a:2", "1");
   EXPECT_EQ(claimed.verdict, Verdict::invalid) << claimed.summary;
   EXPECT_EQ(figure(claimed, "values_unclaimed"), 1);
   EXPECT_EQ(figure(claimed, "returned_older"), 0);
+  const auto empty = judge("1.a:2", "null");
+  EXPECT_EQ(empty.verdict, Verdict::invalid) << empty.summary;
+  EXPECT_EQ(figure(empty, "values_unclaimed"), 1);
   const auto unverified = judge("1.a:2,3.c:1", "1");
   EXPECT_EQ(figure(unverified, "values_unclaimed"), 0);
   EXPECT_EQ(figure(unverified, "values_unverified"), 1);
   const auto right = judge("1.a:2", "2");
   EXPECT_EQ(figure(right, "values_checked"), 1);
   EXPECT_EQ(figure(right, "values_unclaimed"), 0);
+  // Two siblings named: GET shows one of them, VGET must show both.
+  const auto history = [](const char* value, const char* shown) {
+    return testing::parse_history_text(
+        write(1, 1, "1.a:1", "-", 0) + write(2, 2, "2.b:1", "-", 2) +
+        read(3, "1.a:1,2.b:1", "1.a:1,2.b:1", value, 4, "siblings", shown));
+  };
+  EXPECT_EQ(check_quorum_reads(history("2", "one")).verdict, Verdict::valid);
+  EXPECT_EQ(check_quorum_reads(history("[1,2]", "all")).verdict, Verdict::valid);
+  const auto dropped = check_quorum_reads(history("2", "all"));
+  EXPECT_EQ(dropped.verdict, Verdict::invalid) << dropped.summary;
+  EXPECT_EQ(figure(dropped, "values_unclaimed"), 1);
 }
 
 // A version whose write never answered (a timeout, a kill): what the acknowledged write's context
@@ -172,9 +186,11 @@ TEST(QuorumReads, AWritePositionCarriesWhatItSuperseded) {
   read.order = core::leaderless::ReadOrder::lww;
   const auto read_fields =
       core::leaderless::position_fields(core::leaderless::encode_read_position(read));
-  ASSERT_FALSE(read_fields.empty());
-  EXPECT_EQ(read_fields.back().first, "order");
-  EXPECT_EQ(read_fields.back().second, "\"lww\"");
+  ASSERT_GE(read_fields.size(), 2u);
+  EXPECT_EQ(read_fields[read_fields.size() - 2].first, "order");
+  EXPECT_EQ(read_fields[read_fields.size() - 2].second, "\"lww\"");
+  EXPECT_EQ(read_fields.back().first, "shown");
+  EXPECT_EQ(read_fields.back().second, "\"one\"");
 }
 
 }  // namespace

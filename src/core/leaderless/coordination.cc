@@ -388,13 +388,16 @@ void Leaderless::check_read(uint64_t id) {
       const KeyState& answered_from =
           options_.mutants.reply_from_own_copy && own != round.copies.end() ? own->second
                                                                             : round.merged;
-      part_done(
-          round.part, read_reply(part.request, answered_from),
-          encode_read_position({round.merged.context, round.asked, written_back, options_.n,
-                                round.replicas, registers_of(round.merged),
-                                options_.linearizable                    ? ReadOrder::tags
-                                : options_.policy == ConflictPolicy::lww ? ReadOrder::lww
-                                                                         : ReadOrder::siblings}));
+      part_done(round.part, read_reply(part.request, answered_from),
+                encode_read_position(
+                    {round.merged.context, round.asked, written_back, options_.n, round.replicas,
+                     registers_of(round.merged),
+                     options_.linearizable                    ? ReadOrder::tags
+                     : options_.policy == ConflictPolicy::lww ? ReadOrder::lww
+                                                              : ReadOrder::siblings,
+                     std::holds_alternative<GetRequest>(part.request)        ? ReadShown::one
+                     : std::holds_alternative<StrategyCommand>(part.request) ? ReadShown::all
+                                                                             : ReadShown::none}));
     }
   }
   if (round.copies.size() == round.replicas.size() &&

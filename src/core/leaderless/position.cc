@@ -59,9 +59,12 @@ SessionPosition encode_read_position(const ReadPosition& p) {
     registers += (registers.empty() ? "" : ",") + context_text({{dot.actor, dot.counter}});
   }
   if (registers.empty()) registers = "-";
-  return SessionPosition{fmt::format("r|{}|{}|{}|{}|{}|{}|{}", context_text(p.seen), p.replicas,
+  const char* shown = p.shown == ReadShown::one   ? "one"
+                      : p.shown == ReadShown::all ? "all"
+                                                  : "none";
+  return SessionPosition{fmt::format("r|{}|{}|{}|{}|{}|{}|{}|{}", context_text(p.seen), p.replicas,
                                      p.written_back, p.n, nodes_text(p.nodes), registers,
-                                     order_text(p.order))};
+                                     order_text(p.order), shown)};
 }
 
 HistoryFields position_fields(const SessionPosition& position) {
@@ -81,15 +84,17 @@ HistoryFields position_fields(const SessionPosition& position) {
             {"context", quoted(parts[6])},
             {"tombstone", parts[7] == "1" ? "true" : "false"}};
   }
-  if (parts[0] == "r" && is_number(parts[2]) && parts.size() == 8 &&
-      (parts[7] == "lww" || parts[7] == "siblings" || parts[7] == "tags")) {
+  if (parts[0] == "r" && is_number(parts[2]) && parts.size() == 9 &&
+      (parts[7] == "lww" || parts[7] == "siblings" || parts[7] == "tags") &&
+      (parts[8] == "one" || parts[8] == "all" || parts[8] == "none")) {
     return {{"seen", quoted(parts[1])},
             {"asked", std::string(parts[2])},
             {"written_back", std::string(parts[3])},
             {"n", std::string(parts[4])},
             {"replicas", quoted(parts[5])},
             {"registers", quoted(parts[6])},
-            {"order", quoted(parts[7])}};
+            {"order", quoted(parts[7])},
+            {"shown", quoted(parts[8])}};
   }
   return {};
 }

@@ -5,10 +5,12 @@
 // client sends these back.
 //
 // Bytes: "w|<dot>|<hlc>|<w>|<n>|<replicas>|<superseded>|<tombstone 0 or 1>" or
-// "r|<context>|<r>|<written back>|<n>|<replicas>|<registers>|<order>", the dot and the context in
+// "r|<context>|<r>|<written back>|<n>|<replicas>|<registers>|<order>|<shown>", the dot and the
+// context in
 // core/causality/context_text.h's form, the key's replicas as node ids joined by '.', the
 // registers' dots in the same form as a context, one item each (an actor may come twice), the
-// order "lww", "siblings" or "tags" (linearizable) — how the copies it joined were resolved.
+// order "lww", "siblings" or "tags" (linearizable) — how the copies it joined were resolved — and
+// what the reply showed of the copy: "one" value (GET), "all" (VGET) or "none" (EXISTS, TTL).
 //
 // A write's position says what it superseded (the context it carried) and whether it deleted: a
 // checker judges a read's values by them — on real processes too, where no node reports the
@@ -27,6 +29,7 @@
 namespace replikv::core::leaderless {
 
 enum class ReadOrder : uint8_t { lww, siblings, tags };
+enum class ReadShown : uint8_t { one, all, none };
 
 struct WritePosition {
   Dot dot;
@@ -49,14 +52,15 @@ struct ReadPosition {
   // How concurrent versions were resolved: under lww a version concurrent with an earlier write
   // answers for it only if it is ordered after it (ReadOrder::lww), else every one is kept.
   ReadOrder order = ReadOrder::siblings;
+  ReadShown shown = ReadShown::one;  // what the reply showed of the copy
 };
 
 SessionPosition encode_write_position(const WritePosition& position);
 SessionPosition encode_read_position(const ReadPosition& position);
 // The history's fields of a position: "dot", "hlc", "acks", "n", "replicas", "context",
 // "tombstone" for a write; "seen",
-// "asked", "written_back", "n", "replicas", "registers", "order" for a read. Empty for bytes that
-// are no position.
+// "asked", "written_back", "n", "replicas", "registers", "order", "shown" for a read. Empty for
+// bytes that are no position.
 HistoryFields position_fields(const SessionPosition& position);
 
 }  // namespace replikv::core::leaderless
