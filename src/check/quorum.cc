@@ -160,6 +160,9 @@ CheckResult check_quorum_reads(const History& history) {
   };
   for (const auto& op : history.operations) {
     if (op.outcome != Outcome::ok || op.f == Function::read || op.value.is_null()) continue;
+    // (A SET can delete — an expiry already past — and then wrote no value.)
+    const auto tombstone = op.fields.find("tombstone");
+    if (tombstone != op.fields.end() && tombstone->second == "true") continue;
     if (const auto dot = string_field(op, "dot")) note_wrote(*dot, raw(op.value));
   }
   for (const auto& event : history.replica_events) {
@@ -244,10 +247,11 @@ CheckResult check_quorum_reads(const History& history) {
         if (returned.empty() && !read.op->value.is_null()) returned.push_back(raw(read.op->value));
         bool all_reported = true;
         for (const Dot& dot : *read.registers) {
+          const auto info = made.find(dot);
+          if (info != made.end() && info->second.tombstone) continue;  // a delete: no value
           if (const auto it = wrote.find(dot); it != wrote.end()) {
             held.push_back(it->second);
-          } else if (const auto info = made.find(dot);
-                     info == made.end() || !info->second.tombstone) {
+          } else {
             all_reported = false;
           }
         }

@@ -132,6 +132,13 @@ TEST(QuorumReads, AnAnswerOtherThanTheNamedVersionsHoldIsInvalid) {
   const auto dropped = check_quorum_reads(history("2", "all"));
   EXPECT_EQ(dropped.verdict, Verdict::invalid) << dropped.summary;
   EXPECT_EQ(figure(dropped, "values_unclaimed"), 1);
+  // A SET that deleted (an expiry already past): its value was never held, nil is right.
+  std::string deleting = write(2, 2, "1.a:2", "1.a:1", 2);
+  deleting.replace(deleting.find("\"tombstone\":false"), 17, "\"tombstone\":true");
+  const auto nil = check_quorum_reads(testing::parse_history_text(
+      write(1, 1, "1.a:1", "-", 0) + deleting + read(3, "1.a:2", "1.a:2", "null", 4)));
+  EXPECT_EQ(nil.verdict, Verdict::valid) << nil.summary;
+  EXPECT_EQ(figure(nil, "values_checked"), 1);
 }
 
 // A version whose write never answered (a timeout, a kill): what the acknowledged write's context
