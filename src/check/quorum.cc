@@ -53,6 +53,10 @@ struct Made {
   Vector context;          // what it superseded
   bool tombstone = false;  // a delete
   std::optional<Hlc> hlc;  // its timestamp
+  // The value it wrote, where reported: a node's "made" event's "written", or the answered
+  // write's own value (a value may take two dots — a forwarded write its node coordinated twice
+  // — of which the answer names one). What ties a read's values to the versions it names.
+  std::optional<std::string> written;
 };
 
 // A write as a "made" event or an answer's fields describe it ("dot", "context", "tombstone",
@@ -89,9 +93,12 @@ std::optional<std::pair<Dot, Made>> made_of(const Fields& fields) {
   if (!dots || dots->size() != 1 || !vector) return std::nullopt;
   const auto tombstone = fields.find("tombstone");
   const auto hlc = field("hlc");
-  return std::pair{dots->front(), Made{std::move(*vector),
-                                       tombstone != fields.end() && tombstone->second == "true",
-                                       hlc ? parse_hlc(*hlc) : std::nullopt}};
+  const auto written = fields.find("written");
+  return std::pair{
+      dots->front(),
+      Made{std::move(*vector), tombstone != fields.end() && tombstone->second == "true",
+           hlc ? parse_hlc(*hlc) : std::nullopt,
+           written == fields.end() ? std::nullopt : parse_json_string(written->second)}};
 }
 
 }  // namespace
@@ -140,39 +147,20 @@ CheckResult check_quorum_reads(const History& history) {
     if (auto one = made_of(event.fields)) made[one->first] = std::move(one->second);
   }
   // And what the answers said of the writes they acknowledged (a write's position names the
-  // context it superseded): on real processes no node reports "made" events, and the values of a
-  // read are judged by these alone — a version whose write was never answered stays unknown.
-  for (const auto& op : history.operations) {
-    if (op.outcome != Outcome::ok || op.f == Function::read) continue;
-    if (auto one = made_of(op.fields)) made.try_emplace(one->first, std::move(one->second));
-  }
-  // The value each dot wrote, as the answers and the nodes' "made" events name it ("written"; a
-  // value may take two dots — a forwarded write its node coordinated twice — of which the
-  // answer names one): what ties the values a read returned to the versions its position names.
-  std::map<Dot, std::string> wrote;
+  // context it superseded; the operation, the value): on real processes no node reports "made"
+  // events, and the values of a read are judged by these alone — a version whose write was never
+  // answered stays unknown.
   const auto raw = [](const Value& value) {
     if (const auto* text = std::get_if<std::string>(&value.data)) return *text;
     return value.to_string();
   };
-  const auto note_wrote = [&](std::string_view dot_text, std::string value) {
-    auto dots = parse_dots(dot_text);
-    if (dots && dots->size() == 1) wrote.try_emplace(dots->front(), std::move(value));
-  };
   for (const auto& op : history.operations) {
-    if (op.outcome != Outcome::ok || op.f == Function::read || op.value.is_null()) continue;
+    if (op.outcome != Outcome::ok || op.f == Function::read) continue;
+    auto one = made_of(op.fields);
+    if (!one) continue;
     // (A SET can delete — an expiry already past — and then wrote no value.)
-    const auto tombstone = op.fields.find("tombstone");
-    if (tombstone != op.fields.end() && tombstone->second == "true") continue;
-    if (const auto dot = string_field(op, "dot")) note_wrote(*dot, raw(op.value));
-  }
-  for (const auto& event : history.replica_events) {
-    if (event.event != "made") continue;
-    const auto dot = event.fields.find("dot");
-    const auto written = event.fields.find("written");
-    if (dot == event.fields.end() || written == event.fields.end()) continue;
-    const auto dot_text = unquote(dot->second);
-    const auto value = parse_json_string(written->second);
-    if (dot_text && value) note_wrote(*dot_text, *value);
+    if (!one->second.tombstone && !op.value.is_null()) one->second.written = raw(op.value);
+    made.try_emplace(one->first, std::move(one->second));
   }
   // Deletes collected ("reaped" replica events): by key, when and the context of the tombstone
   // removed. A read that begins after may find none of the versions it covers — and must not
@@ -249,8 +237,8 @@ CheckResult check_quorum_reads(const History& history) {
         for (const Dot& dot : *read.registers) {
           const auto info = made.find(dot);
           if (info != made.end() && info->second.tombstone) continue;  // a delete: no value
-          if (const auto it = wrote.find(dot); it != wrote.end()) {
-            held.push_back(it->second);
+          if (info != made.end() && info->second.written) {
+            held.push_back(*info->second.written);
           } else {
             all_reported = false;
           }

@@ -664,31 +664,24 @@ Observed run_and_heal(const ChaosOptions& options, const RunPlan& plan, Cluster&
       strategy->final_read_arguments("k") != std::vector<std::string>{"GET", "k"}) {
     observed.keys_with_siblings = final_register_reads(cluster, recorder, *strategy, registers);
   }
-  // Peer messages that broke the protocol, over the run and across restarts (ProtocolTally): any
-  // is a safety bug (or a forged peer), whatever the preset promises.
-  for (int node = 1; node <= cluster.nodes; ++node) {
-    if (auto info = local::replication(cluster.client_port(node), 1000)) {
-      violations.see(node, std::atoll((*info)["replikv_peer_protocol_violations"].c_str()));
-    }
-  }
-  observed.protocol_violations = violations.total();
-  for (int node = 1; node <= cluster.nodes; ++node) {
-    if (auto info = local::replication(cluster.client_port(node), 1000)) {
-      discards.see(node, std::atoll((*info)["replikv_conflicts_discarded_total"].c_str()));
-    }
-  }
-  observed.conflicts_discarded = discards.total();
-  observed.conflicts_series.emplace_back(recorder.now(), observed.conflicts_discarded);
+  // One INFO per node for the last counts: peer messages that broke the protocol, over the run
+  // and across restarts (ProtocolTally: any is a safety bug, or a forged peer, whatever the
+  // preset promises), writes lww discarded, and what repaired the replicas.
   for (const char* counter : {"hints_replayed", "anti_entropy_keys", "read_repairs"}) {
     observed.repairs[counter] = 0;
   }
   for (int node = 1; node <= cluster.nodes; ++node) {
-    if (auto info = local::replication(cluster.client_port(node), 1000)) {
-      for (auto& [counter, total] : observed.repairs) {
-        total += std::atoll((*info)["replikv_" + counter].c_str());
-      }
+    auto info = local::replication(cluster.client_port(node), 1000);
+    if (!info) continue;
+    violations.see(node, std::atoll((*info)["replikv_peer_protocol_violations"].c_str()));
+    discards.see(node, std::atoll((*info)["replikv_conflicts_discarded_total"].c_str()));
+    for (auto& [counter, total] : observed.repairs) {
+      total += std::atoll((*info)["replikv_" + counter].c_str());
     }
   }
+  observed.protocol_violations = violations.total();
+  observed.conflicts_discarded = discards.total();
+  observed.conflicts_series.emplace_back(recorder.now(), observed.conflicts_discarded);
   for (int node = 1; node <= cluster.nodes; ++node) local::stop_node(cluster.dir, node, 10);
   return observed;
 }
