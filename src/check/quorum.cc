@@ -109,8 +109,13 @@ CheckResult check_quorum_reads(const History& history) {
   std::map<std::string, std::vector<Known>> known;  // by key, in completion order (sorted below)
   std::map<std::string, std::vector<Read>> reads;   // by key
   uint64_t unreadable = 0;
+  uint64_t positions_lost = 0;  // answered, but the node went down before its position was asked
   for (const auto& op : history.operations) {
     if (op.outcome != Outcome::ok) continue;
+    if (const auto position = string_field(op, "position"); position && *position == "lost") {
+      ++positions_lost;
+      continue;
+    }
     const auto n = number_field(op, "n");
     if (!n) continue;
     if (op.f == Function::read) {
@@ -407,6 +412,7 @@ CheckResult check_quorum_reads(const History& history) {
                     {"missed", static_cast<double>(missed)},
                     {"excused_disk_loss", static_cast<double>(excused)},
                     {"unreadable", static_cast<double>(unreadable)},
+                    {"positions_lost", static_cast<double>(positions_lost)},
                     {"zombies", static_cast<double>(zombies)},
                     {"unpromised", static_cast<double>(unpromised)},
                     {"missed_unpromised", static_cast<double>(missed_unpromised)},
@@ -421,10 +427,11 @@ CheckResult check_quorum_reads(const History& history) {
                 "and no answer reported); {} returned a version deleted and collected before they "
                 "began; {} of {} reads answered other values than the versions they named hold "
                 "({} not checked: a version nothing reported); where the quorums need not meet, "
-                "{} of {} earlier answers missed (measured)",
+                "{} of {} earlier answers missed (measured); {} answers not judged: their node "
+                "went down before their position was asked",
                 judged, constraints, missed, returned_older, values_judged, excused, values_unknown,
                 zombies, values_unclaimed, values_checked, values_unverified, missed_unpromised,
-                unpromised);
+                unpromised, positions_lost);
   return result;
 }
 

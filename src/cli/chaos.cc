@@ -12,6 +12,7 @@
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <numeric>
 #include <optional>
 #include <random>
 #include <set>
@@ -274,6 +275,10 @@ class Client {
       if (position && position->kind == RespValue::Kind::bulk) {
         fields = w_.positions->history_fields(
             core_reply(*reply), core::SessionPosition{position->text}, f != Function::read);
+      } else {
+        // The node went down (or stopped answering) between the answer and the question: the
+        // operation stays in the history, marked, and the checkers cannot judge it.
+        fields.emplace_back("position", "lost");
       }
     }
     w_.recorder.operation({process_, type, f, op_key, value, node_, false, consistency, &fields});
@@ -455,6 +460,12 @@ int pick_port(int nodes, uint64_t seed) {
 
 namespace {
 
+std::vector<int> all_nodes(int nodes) {
+  std::vector<int> all(static_cast<size_t>(nodes));
+  std::iota(all.begin(), all.end(), 1);
+  return all;
+}
+
 // One run's plan, from the options: the preset, what reads ask for, the strategy's settings
 // (the run's defaults, the preset's, then the command line's), what the preset promises with
 // them, and the nemesis's schedule.
@@ -581,7 +592,7 @@ std::optional<RunError> start_cluster(const ChaosOptions& options, const RunPlan
   start.quiet = true;
   if (progress) progress(fmt::format("{}: starting {} nodes", plan.preset->name, cluster.nodes));
   if (run_cluster(start) != 0) {
-    for (int node = 1; node <= cluster.nodes; ++node) local::stop_node(cluster.dir, node, 10);
+    local::stop_nodes(cluster.dir, all_nodes(cluster.nodes), 10);
     return RunError{
         fmt::format("the cluster did not start (its logs are under {})", cluster.dir.string())};
   }
@@ -682,7 +693,7 @@ Observed run_and_heal(const ChaosOptions& options, const RunPlan& plan, Cluster&
   observed.protocol_violations = violations.total();
   observed.conflicts_discarded = discards.total();
   observed.conflicts_series.emplace_back(recorder.now(), observed.conflicts_discarded);
-  for (int node = 1; node <= cluster.nodes; ++node) local::stop_node(cluster.dir, node, 10);
+  local::stop_nodes(cluster.dir, all_nodes(cluster.nodes), 10);
   return observed;
 }
 

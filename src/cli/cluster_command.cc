@@ -275,13 +275,13 @@ int run_cluster(const ClusterOptions& options) {
   }
   if (options.action == "status") return print_status(dir, *layout);
   if (options.action == "stop") {
-    for (const int node : nodes) {
-      if (stop_node(dir, node, options.timeout_s)) std::cout << fmt::format("stopped n{}\n", node);
+    for (const int node : stop_nodes(dir, nodes, options.timeout_s)) {
+      std::cout << fmt::format("stopped n{}\n", node);
     }
     return 0;
   }
   if (options.action == "restart") {
-    for (const int node : nodes) stop_node(dir, node, options.timeout_s);
+    stop_nodes(dir, nodes, options.timeout_s);
     if (const int code = start_nodes(dir, *layout, nodes, options.timeout_s); code != 0)
       return code;
     const core::Strategy* strategy = core::find_strategy(layout->strategy);

@@ -61,7 +61,14 @@ bool alive(pid_t pid) {
   // Reap it first if it is our own child that already exited (start/restart in this process).
   int status = 0;
   if (waitpid(pid, &status, WNOHANG) == pid) return false;
-  return kill(pid, 0) == 0;
+  if (kill(pid, 0) != 0) return false;
+  // Someone else's child that exited is a zombie until its parent (often init, which may reap
+  // only now and then) collects it: it is gone, whatever kill(0) says.
+  std::ifstream stat(fmt::format("/proc/{}/stat", pid));
+  std::string line;
+  if (!std::getline(stat, line)) return true;
+  const auto close = line.rfind(')');
+  return close == std::string::npos || close + 2 >= line.size() || line[close + 2] != 'Z';
 }
 
 std::optional<std::string> ask(int port, const std::vector<std::string>& args, int timeout_ms) {
@@ -168,26 +175,39 @@ bool wait_ready(const fs::path& dir, int node, int port, pid_t pid, int timeout_
   return false;
 }
 
-bool stop_node(const fs::path& dir, int node, int timeout_s) {
-  const auto pid = read_pid(dir, node);
-  if (!pid || !alive(*pid)) {
-    fs::remove(node_dir(dir, node) / "replikv.pid");
-    return false;
+std::vector<int> stop_nodes(const fs::path& dir, const std::vector<int>& nodes, int timeout_s) {
+  // Every node is asked first, then each is waited for: they shut down side by side.
+  std::vector<std::pair<int, pid_t>> running;
+  for (const int node : nodes) {
+    const auto pid = read_pid(dir, node);
+    if (!pid || !alive(*pid)) {
+      fs::remove(node_dir(dir, node) / "replikv.pid");
+      continue;
+    }
+    kill(*pid, SIGTERM);
+    running.emplace_back(node, *pid);
   }
-  kill(*pid, SIGTERM);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
-  while (alive(*pid) && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  std::vector<int> stopped;
+  for (const auto& [node, pid] : running) {
+    while (alive(pid) && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    if (alive(pid)) {
+      std::cerr << fmt::format(
+          "replikv cluster: node {} (pid {}) did not stop within {} s; killing it\n", node, pid,
+          timeout_s);
+      kill(pid, SIGKILL);
+      while (alive(pid)) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    fs::remove(node_dir(dir, node) / "replikv.pid");
+    stopped.push_back(node);
   }
-  if (alive(*pid)) {
-    std::cerr << fmt::format(
-        "replikv cluster: node {} (pid {}) did not stop within {} s; killing it\n", node, *pid,
-        timeout_s);
-    kill(*pid, SIGKILL);
-    while (alive(*pid)) std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  fs::remove(node_dir(dir, node) / "replikv.pid");
-  return true;
+  return stopped;
+}
+
+bool stop_node(const fs::path& dir, int node, int timeout_s) {
+  return !stop_nodes(dir, {node}, timeout_s).empty();
 }
 
 int wait_for_leader(const Layout& layout, int timeout_s) {

@@ -55,8 +55,11 @@ std::string tail(const std::filesystem::path& file, size_t lines_max);
 // time runs out.
 bool wait_ready(const std::filesystem::path& dir, int node, int port, pid_t pid, int timeout_s,
                 std::string& error);
-// SIGTERM, then SIGKILL after `timeout_s`; true once the node is gone.
+// SIGTERM, then SIGKILL after `timeout_s`; true once the node is gone (false: it was not running).
 bool stop_node(const std::filesystem::path& dir, int node, int timeout_s);
+// The same for several nodes, stopped side by side; the nodes that were running, now gone.
+std::vector<int> stop_nodes(const std::filesystem::path& dir, const std::vector<int>& nodes,
+                            int timeout_s);
 // Waits until some node says it leads (strategy leader); its number, or 0 on timeout.
 int wait_for_leader(const Layout& layout, int timeout_s);
 // Starts `nodes` and waits until each answers; on a failure stops the ones it started. 0, or 1.

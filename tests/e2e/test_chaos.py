@@ -93,7 +93,11 @@ class Chaos(unittest.TestCase):
             events = [json.loads(line) for line in f]
         reads = [e for e in events if e.get("f") == "read" and e.get("type") == "ok" and not e.get("final")]
         self.assertTrue(reads)
-        self.assertTrue(all("seen" in e and "asked" in e for e in reads), reads[:3])
+        # Only a read whose node went down between its answer and the DEBUG POSITION after it
+        # carries none, and says so: at most one per client (10) and kill.
+        unpositioned = [e for e in reads if not ("seen" in e and "asked" in e)]
+        self.assertTrue(all(e.get("position") == "lost" for e in unpositioned), unpositioned[:3])
+        self.assertLessEqual(len(unpositioned), 10 * len(kills), unpositioned[:3])
         # The digests recorded after the heal are pairwise ("peers 2:… 3:…").
         digests = [e["value"] for e in events if e.get("type") == "digest"]
         self.assertTrue(digests and all(d.startswith("peers ") for d in digests), digests[:3])
