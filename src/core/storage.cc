@@ -14,6 +14,8 @@ const char* column_name(Column column) {
       return "expiry";
     case Column::state:
       return "state";
+    case Column::staging:
+      return "staging";
   }
   return "unknown";
 }

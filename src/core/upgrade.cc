@@ -21,6 +21,13 @@ WriteBatch upgrade_layout(const StorageView& view) {
     move(key, value);
     return true;
   });
+  constexpr std::string_view stage_prefix = "raft_stage_";
+  view.scan(Column::meta, stage_prefix, [&](std::string_view key, std::string_view value) {
+    if (!key.starts_with(stage_prefix)) return false;
+    batch.put(Column::staging, std::string(key.substr(stage_prefix.size())), std::string(value));
+    batch.erase(Column::meta, std::string(key));
+    return true;
+  });
   return batch;
 }
 

@@ -15,6 +15,10 @@ namespace replikv::core {
 // and expiry — counters, raft_applied, raft_applied_terms, raft_window_* — moved from the meta
 // column into a column of their own (`state`), so that nothing else writes the columns a
 // checkpoint writes (docs/storage.md).
+//
+// Layout 3 (the log in segment files): a snapshot's records staged while it is installed moved
+// from the meta column (keys raft_stage_<column byte><key>) to a column of their own (`staging`,
+// keys <column byte><key>): the meta column now lives with the log, which holds no bulk data.
 WriteBatch upgrade_layout(const StorageView& view);
 
 }  // namespace replikv::core

@@ -73,8 +73,7 @@ std::optional<std::string> Server::Impl::start() {
     storage::Status status = engine->write(upgrade);
     if (status.is_ok()) status = engine->sync();
     if (!status.is_ok()) return fmt::format("upgrading the storage layout: {}", status.message());
-    spdlog::info("storage layout upgraded: {} records moved to the state column",
-                 upgrade.size() / 2);
+    spdlog::info("storage layout upgraded: {} records moved to their columns", upgrade.size() / 2);
   }
   ledger.emplace(config.fsync == FsyncPolicy::always);
   if (engine->sync_off_thread()) sync_worker = std::make_unique<StorageWorker>(io);

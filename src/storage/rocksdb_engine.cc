@@ -55,7 +55,8 @@ struct RocksDbEngine::Impl {
 
 namespace {
 
-const char* const kColumnNames[core::column_count] = {"log", "data", "meta", "expiry", "state"};
+const char* const kColumnNames[core::column_count] = {"log",    "data",  "meta",
+                                                      "expiry", "state", "staging"};
 
 // The data column's memtables (see open()): 4 MiB each, eight merged into each flush, writes
 // stalled only if twelve are full at once (48 MiB; RocksDB's default for a column is 2 x 64 MiB).

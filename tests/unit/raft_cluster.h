@@ -308,9 +308,11 @@ class Cluster {
     return engines_[static_cast<size_t>(n - 1)]->get(Column::meta, key);
   }
   // How many meta records of node n start with `prefix`.
-  size_t meta_count(int n, std::string_view prefix) {
+  size_t meta_count(int n, std::string_view prefix) { return count(n, Column::meta, prefix); }
+  size_t staged_count(int n) { return count(n, Column::staging, ""); }
+  size_t count(int n, Column column, std::string_view prefix) {
     size_t count = 0;
-    engines_[static_cast<size_t>(n - 1)]->scan(Column::meta, prefix,
+    engines_[static_cast<size_t>(n - 1)]->scan(column, prefix,
                                                [&](std::string_view key, std::string_view) {
                                                  if (!key.starts_with(prefix)) return false;
                                                  ++count;

@@ -465,7 +465,7 @@ TEST(Raft, AFollowerBehindTheCompactedLogCatchesUpBySnapshot) {
   EXPECT_EQ(caught_up.applied_index, cluster.node(leader).raft_status().applied_index);
   EXPECT_EQ(caught_up.key_count, 71u);
   EXPECT_EQ(cluster.state(away), cluster.state(leader));
-  EXPECT_EQ(cluster.meta_count(away, "raft_stage_"), 0u);
+  EXPECT_EQ(cluster.staged_count(away), 0u);
   EXPECT_EQ(cluster.meta_count(away, "raft_install"), 0u);
   // Reads at the follower see the snapshot's data; a restart reads it all back and goes on.
   cluster.request(away, 1000, GetRequest{"k5"});
@@ -596,13 +596,12 @@ TEST(Raft, ACrashInTheMiddleOfAnInstallLeavesTheOldStateOrLeadsToTheNew) {
     });
   }
   ASSERT_GT(chunks, 3) << "three chunks staged, the others dropped";
-  EXPECT_GT(cluster.meta_count(away, "raft_stage_"), 0u);
+  EXPECT_GT(cluster.staged_count(away), 0u);
   cluster.crash(away);
   EXPECT_EQ(cluster.state(away), before) << "the old state, untouched";
   cluster.start(away);
   cluster.tick(away, t);
-  EXPECT_EQ(cluster.meta_count(away, "raft_stage_"), 0u)
-      << "a partial install's staging is discarded";
+  EXPECT_EQ(cluster.staged_count(away), 0u) << "a partial install's staging is discarded";
   EXPECT_FALSE(cluster.meta(away, "raft_install").has_value());
   EXPECT_EQ(cluster.state(away), before);
 
@@ -617,7 +616,7 @@ TEST(Raft, ACrashInTheMiddleOfAnInstallLeavesTheOldStateOrLeadsToTheNew) {
   EXPECT_TRUE(cluster.node(away).raft_status().installing_snapshot);
   cluster.tick(away, t);
   cluster.tick(away, t + 1);
-  const size_t staged = cluster.meta_count(away, "raft_stage_");
+  const size_t staged = cluster.staged_count(away);
   EXPECT_GT(staged, 0u);
   cluster.crash(away);
   cluster.start(away);
@@ -625,7 +624,7 @@ TEST(Raft, ACrashInTheMiddleOfAnInstallLeavesTheOldStateOrLeadsToTheNew) {
   cluster.run(t + 10, t + 1500);
   EXPECT_FALSE(cluster.node(away).raft_status().installing_snapshot);
   EXPECT_FALSE(moving());
-  EXPECT_EQ(cluster.meta_count(away, "raft_stage_"), 0u);
+  EXPECT_EQ(cluster.staged_count(away), 0u);
   write(1);
   cluster.run(t + 1510, t + 1600);
   EXPECT_EQ(cluster.node(away).raft_status().key_count, 71u);

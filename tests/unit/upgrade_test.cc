@@ -41,5 +41,25 @@ TEST(UpgradeLayout, MovesTheCheckpointRecordsFromMetaToStateOnce) {
   EXPECT_TRUE(upgrade_layout(fresh).empty());
 }
 
+// Layout 3: a snapshot staged in the meta column (an install under way when the node stopped)
+// moves to the staging column, keyed without the prefix; nothing else in meta moves.
+TEST(UpgradeLayout, MovesAStagedSnapshotToItsOwnColumn) {
+  storage::MemoryEngine engine;
+  WriteBatch old;
+  old.put(Column::meta, std::string("raft_stage_") + '\1' + "key1", "v1");
+  old.put(Column::meta, std::string("raft_stage_") + '\3' + "exp", "e");
+  old.put(Column::meta, "raft_install", "marker");
+  old.put(Column::meta, "raft_term", "t");
+  ASSERT_TRUE(engine.write(old).is_ok());
+  const WriteBatch upgrade = upgrade_layout(engine);
+  ASSERT_TRUE(engine.write(upgrade).is_ok());
+  EXPECT_EQ(engine.get(Column::staging, std::string(1, '\1') + "key1"), "v1");
+  EXPECT_EQ(engine.get(Column::staging, std::string(1, '\3') + "exp"), "e");
+  EXPECT_FALSE(engine.get(Column::meta, std::string("raft_stage_") + '\1' + "key1").has_value());
+  EXPECT_EQ(engine.get(Column::meta, "raft_install"), "marker");
+  EXPECT_EQ(engine.get(Column::meta, "raft_term"), "t");
+  EXPECT_TRUE(upgrade_layout(engine).empty());
+}
+
 }  // namespace
 }  // namespace replikv::core

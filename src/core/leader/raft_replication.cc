@@ -140,8 +140,10 @@ void Raft::on_append(const proto::RaftMessage& message) {
         need_rollback(index, from, response);
         return;
       }
+      // One operation for the whole suffix: a log that only appends writes it as a record that
+      // supersedes every entry from `index` on (storage/log_state.h).
+      pending_.batch.erase_to_end(Column::log, index_key(index));
       for (LogIndex i = index; i <= last_index_; i = i.next()) {
-        pending_.batch.erase(Column::log, index_key(i));
         log_bytes_ -= entry_bytes_.back();
         entry_bytes_.pop_back();
         ++truncated_entries_;  // never committed: a deposed leader's, or a stale follower's

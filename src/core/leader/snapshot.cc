@@ -55,22 +55,8 @@ proto::SnapshotChunk SnapshotSource::chunk(uint64_t number, size_t bytes_max) {
   return out;
 }
 
-namespace {
-
-constexpr std::string_view stage_prefix = "raft_stage_";
-
-// The first key after every key that starts with `prefix` (prefix never ends in 0xff here).
-std::string prefix_end(std::string_view prefix) {
-  std::string end(prefix);
-  end.back() = static_cast<char>(end.back() + 1);
-  return end;
-}
-
-}  // namespace
-
 std::string staged_key(Column column, std::string_view key) {
-  std::string out(stage_prefix);
-  out.push_back(static_cast<char>(column));
+  std::string out(1, static_cast<char>(column));
   out.append(key);
   return out;
 }
@@ -80,7 +66,7 @@ void stage_chunk(const proto::SnapshotChunk& chunk, WriteBatch& batch) {
     const auto column = static_cast<Column>(record.column());
     REPLIKV_ASSERT(column == Column::data || column == Column::expiry || column == Column::state,
                    "a snapshot holds data, expiry and state records");
-    batch.put(Column::meta, staged_key(column, record.key()), record.value());
+    batch.put(Column::staging, staged_key(column, record.key()), record.value());
   }
 }
 
@@ -95,31 +81,28 @@ bool move_staged(const StorageView& view, size_t bytes_max, std::string& positio
   size_t bytes = 0;
   bool more = false;
   std::string first, last;
-  view.scan(Column::meta, position.empty() ? std::string(stage_prefix) : position,
-            [&](std::string_view key, std::string_view value) {
-              if (!key.starts_with(stage_prefix)) return false;
-              if (bytes > 0 && bytes + key.size() + value.size() > bytes_max) {
-                more = true;
-                return false;
-              }
-              REPLIKV_ASSERT(key.size() > stage_prefix.size(), "a staged key names its column");
-              const auto column = static_cast<Column>(key[stage_prefix.size()]);
-              batch.put(column, std::string(key.substr(stage_prefix.size() + 1)),
-                        std::string(value));
-              if (first.empty()) first.assign(key);
-              last.assign(key);
-              bytes += key.size() + value.size();
-              return true;
-            });
+  view.scan(Column::staging, position, [&](std::string_view key, std::string_view value) {
+    if (bytes > 0 && bytes + key.size() + value.size() > bytes_max) {
+      more = true;
+      return false;
+    }
+    REPLIKV_ASSERT(!key.empty(), "a staged key names its column");
+    const auto column = static_cast<Column>(key[0]);
+    REPLIKV_ASSERT(column == Column::data || column == Column::expiry || column == Column::state,
+                   "a staged record goes to data, expiry or state");
+    batch.put(column, std::string(key.substr(1)), std::string(value));
+    if (first.empty()) first.assign(key);
+    last.assign(key);
+    bytes += key.size() + value.size();
+    return true;
+  });
   if (!first.empty()) {
     position = successor(last);
-    batch.erase_range(Column::meta, std::move(first), position);
+    batch.erase_range(Column::staging, std::move(first), position);
   }
   return !more;
 }
 
-void discard_staged(WriteBatch& batch) {
-  batch.erase_range(Column::meta, std::string(stage_prefix), prefix_end(stage_prefix));
-}
+void discard_staged(WriteBatch& batch) { batch.erase_to_end(Column::staging, ""); }
 
 }  // namespace replikv::core

@@ -46,7 +46,8 @@ class SnapshotSource {
 };
 
 // Install side (docs/snapshots.md §5): the steps, each one atomic batch.
-// Staging: a chunk's records go under `meta` keys raft_stage_<column byte><key>.
+// Staging: a chunk's records go to the `staging` column, keyed <column byte><key> (a column of
+// their own: the meta column is written with the log, and a snapshot does not belong there).
 std::string staged_key(Column column, std::string_view key);
 void stage_chunk(const proto::SnapshotChunk& chunk, WriteBatch& batch);
 // Erases what a snapshot replaces: the data, expiry and state columns.
