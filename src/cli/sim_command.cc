@@ -93,10 +93,10 @@ int run_sim(const SimCommandOptions& command) {
                              s.deletes, s.merges);
   }
   std::cout << fmt::format(
-      "  faults      {} crashes ({} disk losses), {} pauses, {} links cut; messages {} sent, {} "
-      "dropped, {} duplicated, {} reordered\n",
-      s.crashes, s.disk_losses, s.pauses, s.cuts, s.messages_sent, s.messages_dropped,
-      s.messages_duplicated, s.messages_reordered);
+      "  faults      {} crashes ({} disk losses; {} kept {} unsynced batches), {} pauses, {} links "
+      "cut; messages {} sent, {} dropped, {} duplicated, {} reordered\n",
+      s.crashes, s.disk_losses, s.crashes_keeping_unsynced, s.unsynced_batches_kept, s.pauses,
+      s.cuts, s.messages_sent, s.messages_dropped, s.messages_duplicated, s.messages_reordered);
   if (traits.has_leader) {
     std::cout << fmt::format(
         "  failovers   {} handovers and {} forced promotions asked by the operator, {} done; "

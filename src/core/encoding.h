@@ -64,6 +64,11 @@ inline void append_u64_be(std::string& out, uint64_t value) {
   store_u64_be(bytes, value);
   out.append(bytes, 8);
 }
+inline std::string u64_be(uint64_t value) {
+  std::string out;
+  append_u64_be(out, value);
+  return out;
+}
 inline uint64_t read_u64_be(std::string_view bytes) {
   return load_u64_be(bytes.data());
 }  // size >= 8

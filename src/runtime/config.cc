@@ -117,6 +117,15 @@ const std::vector<KeySpec>& key_specs() {
                  "storage engine: \"rocksdb\" (default) or \"memory\" (nothing survives a restart)",
                  &Config::engine,
                  {{"rocksdb", EngineKind::rocksdb}, {"memory", EngineKind::memory}}),
+      choice_key("log_store",
+                 "where the leader strategy keeps its replication log: \"segments\" (default: "
+                 "append-only segment files, one write and one fdatasync per group commit) or "
+                 "\"rocksdb\" (a RocksDB column, as before)",
+                 &Config::log_store,
+                 {{"segments", LogStore::segments}, {"rocksdb", LogStore::rocksdb}}),
+      unsigned_key("log_segment_bytes",
+                   "size of each log segment file, zero-filled ahead of use (default 67108864)",
+                   &Config::log_segment_bytes, 1ull << 20, 1ull << 32),
       unsigned_key("node_id", "this node's id, from 1 (default 1)", &Config::node_id, 1,
                    UINT32_MAX),
       unsigned_key("max_clients", "client connections at most (default 10000)",
@@ -348,6 +357,10 @@ const char* to_string(FsyncPolicy policy) {
 }
 const char* to_string(EngineKind engine) {
   return engine == EngineKind::rocksdb ? "rocksdb" : "memory";
+}
+
+const char* to_string(LogStore store) {
+  return store == LogStore::segments ? "segments" : "rocksdb";
 }
 
 }  // namespace replikv::runtime

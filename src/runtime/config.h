@@ -20,6 +20,8 @@ namespace replikv::runtime {
 
 enum class FsyncPolicy : uint8_t { always, never };
 enum class EngineKind : uint8_t { rocksdb, memory };
+// Where the single-leader strategy keeps its replication log (with engine = "rocksdb").
+enum class LogStore : uint8_t { segments, rocksdb };
 
 struct Config {
   std::string bind = "127.0.0.1";
@@ -28,6 +30,8 @@ struct Config {
   std::string data_dir = "replikv-data";
   FsyncPolicy fsync = FsyncPolicy::always;
   EngineKind engine = EngineKind::rocksdb;
+  LogStore log_store = LogStore::segments;
+  uint64_t log_segment_bytes = 64ull << 20;
   uint32_t node_id = 1;
   uint64_t max_clients = 10000;
   uint64_t max_bulk_bytes = 512ull << 20;
@@ -79,5 +83,6 @@ std::optional<std::string> config_value(const Config& config, const std::string&
 
 const char* to_string(FsyncPolicy policy);
 const char* to_string(EngineKind engine);
+const char* to_string(LogStore store);
 
 }  // namespace replikv::runtime

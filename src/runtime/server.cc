@@ -14,6 +14,7 @@
 #include "runtime/server_impl.h"
 #include "storage/memory_engine.h"
 #include "storage/rocksdb_engine.h"
+#include "storage/segmented_engine.h"
 
 namespace replikv::runtime {
 
@@ -60,7 +61,32 @@ int64_t Server::Impl::now_ms() {
 std::optional<std::string> Server::Impl::start() {
   started_ms = now_ms();
   run_id = random_hex(40);
-  if (config.engine == EngineKind::rocksdb) {
+  if (config.engine == EngineKind::rocksdb && config.strategy == "leader" &&
+      config.log_store == LogStore::segments) {
+    // The log and meta in segment files, the replicated state in RocksDB (docs/storage.md).
+    storage::Status error = storage::Status::ok();
+    storage::SegmentedEngineOptions options;
+    options.path = config.data_dir;
+    options.segment_bytes = config.log_segment_bytes;
+    auto segmented = storage::SegmentedEngine::open(options, log_recovery, error);
+    if (!segmented) return error.message();
+    const auto& r = log_recovery;
+    if (r.migrated_entries > 0 || r.migrated_records > 0) {
+      spdlog::info(
+          "storage layout upgraded: {} log entries and {} meta records moved from RocksDB "
+          "into segment files",
+          r.migrated_entries, r.migrated_records);
+    }
+    if (r.log.torn_bytes_cut > 0) {
+      spdlog::warn("log: a torn tail of {} bytes cut at {} (written, never synced: a power loss)",
+                   r.log.torn_bytes_cut, r.log.torn_at);
+    }
+    spdlog::info(
+        "log: {} entries in {} segments replayed in {:.3f} s ({} batches written again "
+        "into RocksDB)",
+        r.entries, r.log.segments, r.seconds, r.batches_rewritten);
+    engine = std::move(segmented);
+  } else if (config.engine == EngineKind::rocksdb) {
     storage::Status error = storage::Status::ok();
     engine = storage::RocksDbEngine::open({config.data_dir}, error);
     if (!engine) return error.message();
@@ -170,7 +196,7 @@ int Server::Impl::run() {
       "keys={} applied_index={}{}",
       config.node_id, config.strategy, client_acceptor.local_endpoint().port(),
       admin_acceptor.is_open() ? admin_acceptor.local_endpoint().port() : 0,
-      peers ? peers->port() : 0, config.data_dir, to_string(config.engine), to_string(config.fsync),
+      peers ? peers->port() : 0, config.data_dir, engine->name(), to_string(config.fsync),
       status.key_count, status.applied_index.value(),
       status.metrics.empty() ? std::string() : " " + status.brief());
   spdlog::default_logger()->flush();

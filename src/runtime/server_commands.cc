@@ -358,13 +358,23 @@ std::string Server::Impl::info(std::string_view section_arg) const {
         "replikv_dirty_bytes:{}\r\nreplikv_checkpoint_in_flight:{}\r\nreplikv_checkpoint_last_ms:{:"
         ".3f}\r\n"
         "replikv_checkpoint_bytes:{}\r\n",
-        to_string(config.engine), to_string(config.fsync), ledger->syncs_total(),
+        engine->name(), to_string(config.fsync), ledger->syncs_total(),
         storage_stats.wal_syncs_total, ledger->replies_released_before_durable(),
         storage_stats.batches_written_total, storage_stats.bytes_written_total, config.data_dir,
         status.checkpoint_index.value(), status.checkpoints_total, status.dirty_records,
         status.dirty_bytes, status.checkpoint_in_flight ? 1 : 0,
         static_cast<double>(counters.checkpoint_last_us) / 1e3,
         storage_stats.checkpoint_bytes_total);
+    if (engine->name() == "segments") {
+      out += fmt::format(
+          "replikv_log_frames:{}\r\nreplikv_log_frame_bytes:{}\r\nreplikv_log_segments_created:{}"
+          "\r\nreplikv_log_segments_removed:{}\r\nreplikv_log_rollover_waits:{}\r\n"
+          "replikv_log_torn_bytes_cut_at_start:{}\r\nreplikv_log_replay_seconds:{:.3f}\r\n",
+          storage_stats.log_frames_total, storage_stats.log_frame_bytes_total,
+          storage_stats.log_segments_created_total, storage_stats.log_segments_removed_total,
+          storage_stats.log_rollover_waits_total, log_recovery.log.torn_bytes_cut,
+          log_recovery.seconds);
+    }
   }
   if (wants("stats")) {
     header("Stats");

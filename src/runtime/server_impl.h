@@ -37,6 +37,7 @@
 #include "runtime/server.h"
 #include "runtime/storage_worker.h"
 #include "storage/engine.h"
+#include "storage/segmented_engine.h"
 
 namespace replikv::runtime {
 
@@ -158,6 +159,7 @@ struct Server::Impl {
   std::string logged_state;  // the state, brief metrics and leader last logged (log_role_change)
 
   std::unique_ptr<storage::Engine> engine;
+  storage::SegmentedEngineRecovery log_recovery;  // what opening the log found (segments only)
   std::unique_ptr<StorageWorker>
       sync_worker;  // when the engine syncs off the loop (goes before it)
   std::unique_ptr<StorageWorker> checkpoint_worker;  // when it writes checkpoints off the loop

@@ -233,7 +233,19 @@ void Simulation::crash(Node& node) {
   node.up = false;
   node.paused = false;
   node.queued.clear();
-  node.engine.crash();
+  // Half the crashes lose every unsynced batch; the others keep a prefix of them, as a disk that
+  // wrote some of its pages before the power went (storage/segment_log.h: a torn tail is cut back
+  // to the last whole batch).
+  const size_t unsynced = node.engine.unsynced_batches();
+  const size_t kept =
+      unsynced > 0 && disk_rng_.chance(1, 2)
+          ? static_cast<size_t>(disk_rng_.between(1, static_cast<int64_t>(unsynced)))
+          : 0;
+  if (kept > 0) {
+    ++stats_.crashes_keeping_unsynced;
+    stats_.unsynced_batches_kept += kept;
+  }
+  node.engine.crash_keeping(kept);
   if (run_checks_) run_checks_->crashed(node.id, node.engine, before);
   node.replica.reset();
   node.ledger.reset();  // what waited for a sync is lost with the process

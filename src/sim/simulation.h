@@ -95,7 +95,10 @@ struct Client {
 class Simulation {
  public:
   explicit Simulation(const SimOptions& options)
-      : options_(options), rng_(options.seed), strategy_(core::find_strategy(options.strategy)) {
+      : options_(options),
+        rng_(options.seed),
+        disk_rng_(options.seed ^ 0x6469736b6c6f7373ull),
+        strategy_(core::find_strategy(options.strategy)) {
     REPLIKV_ASSERT(strategy_ != nullptr, "validate() checked the strategy");
     const auto error = run_settings(options, settings_);
     REPLIKV_ASSERT(!error, "validate() checked the settings");
@@ -186,6 +189,9 @@ class Simulation {
 
   SimOptions options_;
   core::Rng rng_;
+  // What a crash keeps of the unsynced writes: a stream of its own, so that a seed's faults and
+  // messages are the same whatever the disk keeps.
+  core::Rng disk_rng_;
   const core::Strategy* strategy_;
   core::Settings settings_;  // the run's (each node may vary them: simulation_node_settings)
   core::StrategyTraits traits_;

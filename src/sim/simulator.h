@@ -110,6 +110,9 @@ struct SimStats {
   uint64_t data_loss_promotions = 0;              // forced promotions that accepted data loss
   // Crashes that struck a node while it received state in bulk (a snapshot).
   uint64_t crashes_mid_install = 0;
+  // Crashes that kept some of the batches written since the last sync (a power loss that found
+  // part of them on the disk: a prefix, as the engines recover it), and how many they kept.
+  uint64_t crashes_keeping_unsynced = 0, unsynced_batches_kept = 0;
   // The strategy's counter metrics (core/status.h), summed over every node and every life of it
   // (a crash ends one): the single leader's snapshots_installed, rollback_entries, ….
   std::map<std::string, uint64_t, std::less<>> strategy_counters;

@@ -51,6 +51,12 @@ struct EngineStats {
   uint64_t wal_syncs_total = 0;  // the engine's own count of log syncs (RocksDB's WAL_FILE_SYNCED)
   uint64_t checkpoints_written_total = 0;  // write_checkpoint() calls that succeeded
   uint64_t checkpoint_bytes_total = 0;     // their batches' key and value bytes
+  // The log in segment files (storage/segmented_engine.h); zero for other engines.
+  uint64_t log_frames_total = 0;       // frames appended (one per batch, one per segment)
+  uint64_t log_frame_bytes_total = 0;  // their bytes, headers and padding included
+  uint64_t log_segments_created_total = 0;
+  uint64_t log_segments_removed_total = 0;
+  uint64_t log_rollover_waits_total = 0;  // appends that waited for a segment to be prepared
 };
 
 class Engine : public core::StorageView {

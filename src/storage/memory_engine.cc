@@ -52,6 +52,7 @@ std::unique_ptr<core::StorageView> MemoryEngine::snapshot() const {
 }
 
 Status MemoryEngine::write(const core::WriteBatch& batch) {
+  batch_starts_.push_back(undo_.size());
   for (const auto& op : batch.operations()) {
     auto& table = tables_[static_cast<size_t>(op.column)];
     if (op.kind == core::WriteBatch::Operation::Kind::erase_range ||
@@ -88,6 +89,7 @@ Status MemoryEngine::write(const core::WriteBatch& batch) {
 
 Status MemoryEngine::sync() {
   undo_.clear();
+  batch_starts_.clear();
   unsynced_batches_ = 0;
   ++stats_.syncs_total;
   ++stats_.wal_syncs_total;
@@ -97,12 +99,14 @@ Status MemoryEngine::sync() {
 void MemoryEngine::wipe() {
   for (auto& table : tables_) table.clear();
   undo_.clear();
+  batch_starts_.clear();
   unsynced_batches_ = 0;
 }
 
-void MemoryEngine::crash() {
-  // Newest first: a key changed twice ends at its value before the first change.
-  for (auto undo = undo_.rbegin(); undo != undo_.rend(); ++undo) {
+void MemoryEngine::crash_keeping(size_t batches) {
+  const size_t kept = batches < batch_starts_.size() ? batch_starts_[batches] : undo_.size();
+  // Newest first: a key changed twice ends at its value before the first change undone.
+  for (auto undo = undo_.rbegin(); undo != undo_.rend() - static_cast<ptrdiff_t>(kept); ++undo) {
     auto& table = tables_[static_cast<size_t>(undo->column)];
     if (undo->previous) {
       table.insert_or_assign(std::move(undo->key), std::move(*undo->previous));
@@ -111,6 +115,7 @@ void MemoryEngine::crash() {
     }
   }
   undo_.clear();
+  batch_starts_.clear();
   unsynced_batches_ = 0;
 }
 

@@ -4,8 +4,11 @@
 // since the last sync appends the key's previous value (or its absence). sync() forgets the undo
 // log — everything written is now durable; crash() puts the previous values back, newest first,
 // so each key ends at its value before its first change: the engine holds exactly what was
-// synced, as after a power loss. Writing costs one append per key (no hashing) and syncing
-// costs only freeing the log, which keeps long simulations fast.
+// synced. crash_keeping(n) keeps the first n batches written since the sync: a power loss that
+// finds some of the unsynced writes on the disk, which the real engines recover as a prefix of
+// their batches (a torn tail cut back to a whole batch: storage/segment_log.h). Writing costs one
+// append per key (no hashing) and syncing costs only freeing the log, which keeps long
+// simulations fast.
 #pragma once
 
 #include <array>
@@ -39,7 +42,9 @@ class MemoryEngine final : public Engine {
   std::string name() const override { return "memory"; }
 
   // Loses every write since the last sync, keeping what was synced.
-  void crash();
+  void crash() { crash_keeping(0); }
+  // Keeps what was synced and the first `batches` batches written since (at most all of them).
+  void crash_keeping(size_t batches);
   // Loses everything, synced or not: a disk replaced by an empty one.
   void wipe();
   // Batches written but not yet synced.
@@ -56,7 +61,8 @@ class MemoryEngine final : public Engine {
     std::string key;
     std::optional<std::string> previous;  // nullopt: the key was absent
   };
-  std::vector<Undo> undo_;  // in write order
+  std::vector<Undo> undo_;            // in write order
+  std::vector<size_t> batch_starts_;  // where each unsynced batch's changes begin in undo_
   size_t unsynced_batches_ = 0;
   EngineStats stats_;
 };

@@ -140,6 +140,9 @@ std::unique_ptr<RocksDbEngine> RocksDbEngine::open(const RocksDbOptions& options
   // One writer thread (the event loop): the concurrent memtable insert path only adds atomics.
   db_options.allow_concurrent_memtable_write = false;
   db_options.enable_pipelined_write = false;
+  // Without a WAL of its own, a crash keeps what was flushed: every column at the same point.
+  db_options.atomic_flush = !options.write_ahead_log;
+  db_options.avoid_flush_during_shutdown = !options.flush_at_close;
 
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
@@ -204,6 +207,7 @@ std::unique_ptr<RocksDbEngine> RocksDbEngine::open(const RocksDbOptions& options
   db->DestroyColumnFamilyHandle(handles[0]);
   impl->columns.assign(handles.begin() + 1, handles.end());
   impl->write_options.sync = false;
+  impl->write_options.disableWAL = !options.write_ahead_log;
   // Per-operation perf counters cost a thread-local lookup per call in a shared library.
   rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable);
   error = Status::ok();
@@ -428,6 +432,13 @@ Status RocksDbEngine::write_checkpoint(const core::WriteBatch& batch) {
   impl_->checkpoints_total.fetch_add(1, std::memory_order_relaxed);
   impl_->checkpoint_bytes_total.fetch_add(batch.bytes(), std::memory_order_relaxed);
   return Status::ok();
+}
+
+Status RocksDbEngine::flush() {
+  rocksdb::FlushOptions options;
+  options.wait = true;
+  const rocksdb::Status status = impl_->db->Flush(options, impl_->columns);
+  return status.ok() ? Status::ok() : Status::error("RocksDB flush: " + status.ToString());
 }
 
 EngineStats RocksDbEngine::stats() const {

@@ -19,6 +19,13 @@ namespace replikv::storage {
 struct RocksDbOptions {
   std::string path;
   uint64_t block_cache_bytes = 64ull << 20;
+  // False when another log is the write-ahead log of every write (storage/segmented_engine.h):
+  // writes then skip RocksDB's WAL, and every column is flushed together (atomic flush), so the
+  // files on disk always hold whole batches, up to some point. What was written since the last
+  // flush is lost with the process; the owner writes it again from its log.
+  bool write_ahead_log = true;
+  // Close without flushing: with no WAL, what a kill -9 would lose is lost (tests).
+  bool flush_at_close = true;
 };
 
 class RocksDbEngine final : public Engine {
@@ -40,6 +47,8 @@ class RocksDbEngine final : public Engine {
   // Sorted files built on the calling thread and ingested into their columns atomically.
   Status write_checkpoint(const core::WriteBatch& batch) override;
   bool checkpoint_off_thread() const override { return true; }
+  // Writes every column's memtable to files, together, and waits for it.
+  Status flush();
   EngineStats stats() const override;
   std::string name() const override { return "rocksdb"; }
 

@@ -471,7 +471,16 @@ std::shared_ptr<Segment> SegmentLog::segment(uint64_t number) const {
   return it == impl_->segments.end() ? nullptr : it->second;
 }
 
+const Segment* SegmentLog::segment_pointer(uint64_t number) const {
+  const auto it = impl_->segments.find(number);
+  return it == impl_->segments.end() ? nullptr : it->second.get();
+}
+
 uint64_t SegmentLog::current_segment() const { return impl_->current->number(); }
+
+std::map<uint64_t, std::shared_ptr<Segment>> SegmentLog::segments() const {
+  return impl_->segments;
+}
 
 Status SegmentLog::drop_segments_before(uint64_t number) {
   Impl& s = *impl_;

@@ -140,6 +140,11 @@ class SegmentLog {
 
   // The segment `number`, or nullptr. Holding it keeps it readable after it is dropped.
   std::shared_ptr<Segment> segment(uint64_t number) const;
+  // The same, without taking a share of it: valid until the segment is dropped (the owner's
+  // reads).
+  const Segment* segment_pointer(uint64_t number) const;
+  // Every segment, by number (a frozen view keeps them readable).
+  std::map<uint64_t, std::shared_ptr<Segment>> segments() const;
   // The segment frames are appended to now.
   uint64_t current_segment() const;
   // Removes every segment numbered below `number` (never the current one).

@@ -7,8 +7,10 @@
 
 #include <gtest/gtest.h>
 
+#include "core/encoding.h"
 #include "storage/memory_engine.h"
 #include "storage/rocksdb_engine.h"
+#include "storage/segmented_engine.h"
 
 namespace replikv::storage {
 namespace {
@@ -59,7 +61,20 @@ class EngineTest : public ::testing::Test {
   std::unique_ptr<Engine> engine_ = factory_.open();
 };
 
-using Engines = ::testing::Types<MemoryFactory, RocksFactory>;
+struct SegmentedFactory : RocksFactory {
+  std::unique_ptr<Engine> open() {
+    Status error = Status::ok();
+    SegmentedEngineOptions options;
+    options.path = path.string();
+    options.segment_bytes = 1 << 16;  // small: tests cross segments
+    SegmentedEngineRecovery recovery;
+    auto engine = SegmentedEngine::open(options, recovery, error);
+    EXPECT_TRUE(engine) << error.message();
+    return engine;
+  }
+};
+
+using Engines = ::testing::Types<MemoryFactory, RocksFactory, SegmentedFactory>;
 TYPED_TEST_SUITE(EngineTest, Engines);
 
 TYPED_TEST(EngineTest, PutGetErase) {
@@ -77,11 +92,12 @@ TYPED_TEST(EngineTest, ColumnsAreSeparate) {
   core::WriteBatch batch;
   batch.put(Column::data, "k", "data");
   batch.put(Column::meta, "k", "meta");
-  batch.put(Column::log, "k", "log");
+  batch.put(Column::log, core::u64_be(1), "log");
   ASSERT_TRUE(this->engine_->write(batch).is_ok());
   EXPECT_EQ(this->engine_->get(Column::data, "k"), "data");
   EXPECT_EQ(this->engine_->get(Column::meta, "k"), "meta");
-  EXPECT_EQ(this->engine_->get(Column::log, "k"), "log");
+  EXPECT_EQ(this->engine_->get(Column::log, core::u64_be(1)), "log");
+  EXPECT_EQ(this->engine_->get(Column::log, "k"), std::nullopt);
   EXPECT_EQ(this->engine_->get(Column::expiry, "k"), std::nullopt);
 }
 
@@ -164,18 +180,18 @@ TYPED_TEST(EngineTest, ASnapshotIsFrozenWhileWritesGoOn) {
 
 TYPED_TEST(EngineTest, ARangeEraseRemovesExactlyItsRange) {
   core::WriteBatch batch;
-  for (const char* key : {"a", "b1", "b2", "b3", "c"}) batch.put(Column::log, key, "v");
+  for (const char* key : {"a", "b1", "b2", "b3", "c"}) batch.put(Column::state, key, "v");
   batch.put(Column::data, "b2", "other column");
-  batch.erase_range(Column::log, "b1", "b3");
-  batch.put(Column::log, "b1", "again");  // in order: after the erase
+  batch.erase_range(Column::state, "b1", "b3");
+  batch.put(Column::state, "b1", "again");  // in order: after the erase
   ASSERT_TRUE(this->engine_->write(batch).is_ok());
   std::vector<std::string> keys;
-  this->engine_->scan(Column::log, {}, [&](std::string_view key, std::string_view) {
+  this->engine_->scan(Column::state, {}, [&](std::string_view key, std::string_view) {
     keys.emplace_back(key);
     return true;
   });
   EXPECT_EQ(keys, (std::vector<std::string>{"a", "b1", "b3", "c"}));
-  EXPECT_EQ(this->engine_->get(Column::log, "b1"), "again");
+  EXPECT_EQ(this->engine_->get(Column::state, "b1"), "again");
   EXPECT_EQ(this->engine_->get(Column::data, "b2"), "other column");
 }
 
@@ -258,10 +274,53 @@ TYPED_TEST(EngineTest, ABatchOfManyMegabytesIsWrittenWhole) {
   EXPECT_EQ(this->engine_->get(Column::data, "small"), "s");
 }
 
+// The log column as the replicas use it: entries appended by index, a suffix cut by one
+// erase_to_end, the front compacted by erase_range, everything cut at a snapshot's install; scans
+// from an index; the same after a reopen.
+TYPED_TEST(EngineTest, TheLogAppendsCutsAndCompactsAsTheReplicasWriteIt) {
+  auto entries = [&](const Engine& engine, std::string_view from = {}) {
+    std::vector<std::pair<uint64_t, std::string>> out;
+    engine.scan(Column::log, from, [&](std::string_view key, std::string_view value) {
+      out.emplace_back(core::read_u64_be(key), std::string(value));
+      return true;
+    });
+    return out;
+  };
+  using Entries = std::vector<std::pair<uint64_t, std::string>>;
+  core::WriteBatch append;
+  for (uint64_t i = 1; i <= 10; ++i)
+    append.put(Column::log, core::u64_be(i), "e" + std::to_string(i));
+  ASSERT_TRUE(this->engine_->write(append).is_ok());
+  core::WriteBatch cut;  // a conflicting suffix from 8 on, then the new entries
+  cut.erase_to_end(Column::log, core::u64_be(8));
+  cut.put(Column::log, core::u64_be(8), "new8");
+  ASSERT_TRUE(this->engine_->write(cut).is_ok());
+  core::WriteBatch compact;
+  compact.erase_range(Column::log, core::u64_be(1), core::u64_be(5));
+  ASSERT_TRUE(this->engine_->write(compact).is_ok());
+  const Entries expected{{5, "e5"}, {6, "e6"}, {7, "e7"}, {8, "new8"}};
+  EXPECT_EQ(entries(*this->engine_), expected);
+  EXPECT_EQ(entries(*this->engine_, core::u64_be(7)), (Entries{{7, "e7"}, {8, "new8"}}));
+  EXPECT_EQ(this->engine_->get(Column::log, core::u64_be(4)), std::nullopt);
+  EXPECT_EQ(this->engine_->get(Column::log, core::u64_be(9)), std::nullopt);
+  ASSERT_TRUE(this->engine_->sync().is_ok());
+  this->reopen();
+  EXPECT_EQ(entries(*this->engine_), expected);
+  // A snapshot installed: the whole log cut, and it starts again past the snapshot.
+  core::WriteBatch install;
+  install.erase_to_end(Column::log, "");
+  install.erase_range(Column::log, core::u64_be(5), core::u64_be(101));
+  install.put(Column::log, core::u64_be(101), "after the snapshot");
+  ASSERT_TRUE(this->engine_->write(install).is_ok());
+  ASSERT_TRUE(this->engine_->sync().is_ok());
+  this->reopen();
+  EXPECT_EQ(entries(*this->engine_), (Entries{{101, "after the snapshot"}}));
+}
+
 TYPED_TEST(EngineTest, SyncsAreCounted) {
   const auto before = this->engine_->stats();
-  core::WriteBatch batch;
-  batch.put(Column::data, "k", "v");
+  core::WriteBatch batch;  // meta: with the log in segments, a data write syncs the log itself
+  batch.put(Column::meta, "k", "v");
   ASSERT_TRUE(this->engine_->write(batch).is_ok());
   ASSERT_TRUE(this->engine_->write(batch).is_ok());
   ASSERT_TRUE(this->engine_->sync().is_ok());
@@ -279,7 +338,7 @@ TYPED_TEST(EngineTest, ACheckpointLeavesEachKeyAsItsLastOperationSays) {
   core::WriteBatch before;
   for (int i = 0; i < 100; ++i) before.put(Column::data, "key" + std::to_string(i), "old");
   before.put(Column::expiry, "gone", "");
-  before.put(Column::log, "entry1", "e");
+  before.put(Column::log, core::u64_be(1), "e");
   ASSERT_TRUE(this->engine_->write(before).is_ok());
   auto frozen = this->engine_->snapshot();
 
@@ -302,7 +361,7 @@ TYPED_TEST(EngineTest, ACheckpointLeavesEachKeyAsItsLastOperationSays) {
   checkpoint.erase(Column::expiry, "gone");
   checkpoint.put(Column::state, "counters", "c");
   core::WriteBatch beside;
-  beside.put(Column::log, "entry2", "e");
+  beside.put(Column::log, core::u64_be(2), "e");
   beside.put(Column::meta, "raft_commit", "2");
   if (this->engine_->checkpoint_off_thread()) {
     Status written = Status::ok();
@@ -329,8 +388,8 @@ TYPED_TEST(EngineTest, ACheckpointLeavesEachKeyAsItsLastOperationSays) {
     EXPECT_EQ(engine.get(Column::expiry, "brief"), std::nullopt);
     EXPECT_EQ(engine.get(Column::expiry, "gone"), std::nullopt);
     EXPECT_EQ(engine.get(Column::state, "counters"), "c");
-    EXPECT_EQ(engine.get(Column::log, "entry1"), "e");
-    EXPECT_EQ(engine.get(Column::log, "entry2"), "e");
+    EXPECT_EQ(engine.get(Column::log, core::u64_be(1)), "e");
+    EXPECT_EQ(engine.get(Column::log, core::u64_be(2)), "e");
     EXPECT_EQ(engine.get(Column::meta, "raft_commit"), "2");
   };
   check(*this->engine_);
