@@ -125,7 +125,7 @@ const std::vector<KeySpec>& key_specs() {
                  {{"segments", LogStore::segments}, {"rocksdb", LogStore::rocksdb}}),
       unsigned_key("log_segment_bytes",
                    "size of each log segment file, zero-filled ahead of use (default 67108864)",
-                   &Config::log_segment_bytes, 1ull << 20, 1ull << 32),
+                   &Config::log_segment_bytes, 1ull << 20, 1ull << 30),
       unsigned_key("node_id", "this node's id, from 1 (default 1)", &Config::node_id, 1,
                    UINT32_MAX),
       unsigned_key("max_clients", "client connections at most (default 10000)",

@@ -67,7 +67,7 @@ std::optional<std::string> Server::Impl::start() {
     storage::Status error = storage::Status::ok();
     storage::SegmentedEngineOptions options;
     options.path = config.data_dir;
-    options.segment_bytes = config.log_segment_bytes;
+    options.segment_bytes = config.log_segment_bytes & ~uint64_t{4095};  // whole pages
     auto segmented = storage::SegmentedEngine::open(options, log_recovery, error);
     if (!segmented) return error.message();
     const auto& r = log_recovery;
@@ -90,6 +90,14 @@ std::optional<std::string> Server::Impl::start() {
     storage::Status error = storage::Status::ok();
     engine = storage::RocksDbEngine::open({config.data_dir}, error);
     if (!engine) return error.message();
+    if (engine->get(core::Column::meta, storage::SegmentedEngine::layout_key)) {
+      // Its log and meta records are in <data_dir>/log: read without them, the node would start
+      // with an empty log beside its applied state.
+      return fmt::format(
+          "{} keeps its log in segment files (log_store = \"segments\", the default for the leader "
+          "strategy); it cannot be opened with log_store = \"rocksdb\" or another strategy",
+          config.data_dir);
+    }
   } else {
     engine = std::make_unique<storage::MemoryEngine>();
   }

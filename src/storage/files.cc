@@ -136,10 +136,16 @@ class PosixDirectory final : public Directory {
 
 std::unique_ptr<Directory> open_posix_directory(const std::string& path, Status& error) {
   std::error_code ec;
-  std::filesystem::create_directories(path, ec);
+  const bool created = std::filesystem::create_directories(path, ec);
   if (ec) {
     error = Status::error("cannot create directory " + path + ": " + ec.message());
     return nullptr;
+  }
+  if (created) {
+    // The new directory's own name is durable once its parent is synced.
+    const std::string parent = std::filesystem::absolute(path).parent_path().string();
+    error = PosixDirectory(parent).sync();
+    if (!error.is_ok()) return nullptr;
   }
   error = Status::ok();
   return std::make_unique<PosixDirectory>(path);

@@ -256,7 +256,8 @@ std::unique_ptr<SegmentLog> SegmentLog::open(std::unique_ptr<Directory> director
     std::optional<uint64_t> expected;         // the next sequence number (unknown before the first)
     uint64_t tail_segment = numbers.front();  // where the last whole frame ends
     uint64_t tail_offset = segment_header_bytes;
-    std::optional<std::string> failure;  // what was wrong, where
+    std::optional<std::string> failure;        // what was wrong, where
+    std::optional<std::string> empty_segment;  // a segment with no frame, not the last one
     std::string bytes;
     for (const uint64_t number : numbers) {
       auto file = dir.open(segment_name(number), error);
@@ -292,10 +293,15 @@ std::unique_ptr<SegmentLog> SegmentLog::open(std::unique_ptr<Directory> director
       uint64_t written_end = bytes.size();
       while (written_end > segment_header_bytes && bytes[written_end - 1] == '\0') --written_end;
       uint64_t at = segment_header_bytes;
-      if (written_end == segment_header_bytes && number != numbers.back()) {
-        // Every segment but the last holds a frame (a segment is begun by the frame that did
-        // not fit the one before): this one's were all lost, and later ones were written.
-        failure = fmt::format("{} (no frame, and later segments follow)", where);
+      if (written_end == segment_header_bytes) {
+        // No frame. Fine at the end (segments prepared and not used yet); but a segment is begun
+        // by the frame that did not fit the one before, so one with frames after it lost them.
+        if (!empty_segment)
+          empty_segment = fmt::format("{} (no frame, and later segments have some)", where);
+        continue;
+      }
+      if (empty_segment) {
+        failure = *empty_segment;
         continue;
       }
       while (at < written_end) {
@@ -367,10 +373,19 @@ std::unique_ptr<SegmentLog> SegmentLog::open(std::unique_ptr<Directory> director
       s.current = s.segments.at(tail_segment);
       s.offset = tail_offset;
     } else {
-      // Appends go on in the last segment: after its last frame, or at its start when it has
-      // none (a segment prepared and never used).
-      s.current = s.segments.rbegin()->second;
-      s.offset = tail_segment == s.current->number() ? tail_offset : segment_header_bytes;
+      // Appends go on after the last frame. Segments after it hold none (prepared and never
+      // used): they go, so that no empty segment is ever left between two with frames.
+      while (s.segments.rbegin()->first > tail_segment) {
+        const uint64_t number = s.segments.rbegin()->first;
+        if (error = dir.remove(segment_name(number)); !error.is_ok()) return nullptr;
+        s.segments.erase(number);
+        removed = true;
+      }
+      if (removed) {
+        if (error = dir.sync(); !error.is_ok()) return nullptr;
+      }
+      s.current = s.segments.at(tail_segment);
+      s.offset = tail_offset;
     }
     // What the scan read may have been in the page cache only (a process killed, not a power
     // loss): synced now, it is durable, and frames written from here on may say so.
@@ -440,6 +455,16 @@ Status SegmentLog::append(std::string& frame, FramePosition& position) {
   ++s.stats.frames_appended;
   s.stats.bytes_appended += frame.size();
   return Status::ok();
+}
+
+Status SegmentLog::open_current_segment() {
+  Impl& s = *impl_;
+  if (s.offset != segment_header_bytes || !opening_) return Status::ok();
+  std::string frame(frame_header_bytes, '\0');
+  opening_(frame);
+  FramePosition ignored;
+  if (Status status = append(frame, ignored); !status.is_ok()) return status;
+  return sync();
 }
 
 Status SegmentLog::sync() {

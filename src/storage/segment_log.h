@@ -127,6 +127,10 @@ class SegmentLog {
   SegmentLog& operator=(const SegmentLog&) = delete;
 
   void set_opening(Opening opening) { opening_ = std::move(opening); }
+  // When the current segment holds no frame yet (a segment prepared before a restart and found
+  // empty), writes the opening frame into it and syncs it: every segment that may come to be
+  // the first one kept then begins with one. Called once, after set_opening().
+  Status open_current_segment();
 
   // Appends one frame: `frame` holds frame_header_bytes of room, then the payload. The header
   // and padding are written into it. The frame is written at once (visible to reads, in the page

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <vector>
@@ -26,7 +27,7 @@ using core::Column;
 using Kind = core::WriteBatch::Operation::Kind;
 
 // RocksDB's meta column, which this engine's core never reads, holds two records of its own.
-constexpr std::string_view kLayoutKey = "segments_layout";    // the log and meta are in segments
+constexpr std::string_view kLayoutKey = SegmentedEngine::layout_key;  // the log is in segments
 constexpr std::string_view kAppliedKey = "segments_applied";  // the last frame RocksDB holds
 // A migration writes the old log in frames of about this many bytes.
 constexpr size_t migration_frame_bytes_max = 4 << 20;
@@ -78,7 +79,9 @@ struct LogState {
       case Kind::put: {
         const uint64_t index = parse_index(key);
         if (empty()) {
-          REPLIKV_ASSERT(index >= first, "a log starts at or after its compaction point");
+          // An empty log starts where its first entry says: after a compaction, at the next
+          // index; after a snapshot installed, past the snapshot — which may lie below the old
+          // first index (a rollback re-seeded from an earlier snapshot).
           first = index;
           entries.clear();
         } else {
@@ -260,7 +263,22 @@ struct SegmentedEngine::Impl {
   std::map<uint64_t, uint64_t> segment_last_index;
   // Segments holding frames whose RocksDB part may not be flushed yet.
   std::set<uint64_t> segments_with_state;
-  std::atomic<bool> rocks_unflushed{false};
+  // Whether RocksDB holds batches not yet flushed; the flag and the flush that clears it go
+  // together under the lock (the loop's segment drops and the checkpoint thread both flush).
+  std::mutex flush_mutex;
+  bool rocks_unflushed = false;
+
+  Status flush_rocks_if_needed() {
+    std::lock_guard lock(flush_mutex);
+    if (!rocks_unflushed) return Status::ok();
+    Status status = rocks->flush();
+    if (status.is_ok()) rocks_unflushed = false;
+    return status;
+  }
+  void note_rocks_written() {
+    std::lock_guard lock(flush_mutex);
+    rocks_unflushed = true;
+  }
   // The log's first index once a sync covered the frame that moved it there; segments are
   // dropped against this one.
   uint64_t durable_first = 1;
@@ -276,7 +294,13 @@ struct SegmentedEngine::Impl {
   }
 
   void note_first(uint64_t before) {
-    if (state.first > before) first_pending = {state.first, log->last_sequence()};
+    if (state.first > before) {
+      first_pending = {state.first, log->last_sequence()};
+    } else if (state.first < before) {
+      // The log starts lower than before (a snapshot installed below it): a drop computed
+      // against the old first index could take segments with the new entries.
+      first_pending.reset();
+    }
   }
 
   Status drop_segments() {
@@ -292,9 +316,8 @@ struct SegmentedEngine::Impl {
     if (drop_below == 0) return Status::ok();
     const bool carries_state =
         !segments_with_state.empty() && *segments_with_state.begin() < drop_below;
-    if (carries_state && rocks_unflushed.load()) {
-      if (Status status = rocks->flush(); !status.is_ok()) return status;
-      rocks_unflushed.store(false);
+    if (carries_state) {
+      if (Status status = flush_rocks_if_needed(); !status.is_ok()) return status;
     }
     segments_with_state.erase(segments_with_state.begin(),
                               segments_with_state.lower_bound(drop_below));
@@ -327,21 +350,30 @@ Status migrate(RocksDbEngine& rocks, const SegmentedEngineOptions& options,
       std::move(directory), log_options, [](uint64_t, std::string_view, const FramePosition&) {},
       ignored, error);
   if (!log) return error;
+  // As in use, every segment after the first opens with the state so far (the log's bounds and
+  // every meta record), so that the first can be dropped once the log is compacted past it.
+  LogState state;
+  log->set_opening(
+      [&](std::string& frame) { encode_opening(state.first, state.last, state.meta, frame); });
   core::WriteBatch batch;
   auto append = [&]() -> Status {
     if (batch.empty()) return Status::ok();
     std::string frame(SegmentLog::frame_header_bytes, '\0');
     encode_batch(batch, frame, [](size_t, size_t) {});
     FramePosition position;
+    Status status = log->append(frame, position);
+    for (const auto& op : batch.operations()) state.apply(op.kind, op.column, op.key, op.value, {});
     batch.clear();
-    return log->append(frame, position);
+    return status;
   };
   rocks.scan(Column::meta, "", [&](std::string_view key, std::string_view value) {
     batch.put(Column::meta, std::string(key), std::string(value));
     ++recovery.migrated_records;
-    return true;
+    if (batch.bytes() >= migration_frame_bytes_max) error = append();
+    return error.is_ok();
   });
-  if (error = append(); !error.is_ok()) return error;
+  if (error.is_ok()) error = append();
+  if (!error.is_ok()) return error;
   rocks.scan(Column::log, "", [&](std::string_view key, std::string_view value) {
     batch.put(Column::log, std::string(key), std::string(value));
     ++recovery.migrated_entries;
@@ -406,6 +438,8 @@ std::unique_ptr<SegmentedEngine> SegmentedEngine::open(const SegmentedEngineOpti
       if (in_log(op.column)) {
         Location at;
         if (op.kind == Kind::put && op.column == Column::log) {
+          REPLIKV_ASSERT(position.offset + op.value_offset + op.value.size() <= UINT32_MAX,
+                         "a log entry lies within the first 4 GiB of its segment");
           at = {static_cast<uint32_t>(position.segment),
                 static_cast<uint32_t>(position.offset + op.value_offset),
                 static_cast<uint32_t>(op.value.size())};
@@ -421,7 +455,7 @@ std::unique_ptr<SegmentedEngine> SegmentedEngine::open(const SegmentedEngineOpti
       s.rocks_batch.put(Column::meta, std::string(kAppliedKey), core::u64_be(sequence));
       rewrite_error = s.rocks->write(s.rocks_batch);
       s.segments_with_state.insert(position.segment);
-      s.rocks_unflushed.store(true);
+      s.note_rocks_written();
       ++recovery.batches_rewritten;
     }
   };
@@ -447,6 +481,8 @@ std::unique_ptr<SegmentedEngine> SegmentedEngine::open(const SegmentedEngineOpti
   s.log->set_opening([&s](std::string& frame) {
     encode_opening(s.state.first, s.state.last, s.state.meta, frame);
   });
+  if (error = s.log->open_current_segment(); !error.is_ok()) return nullptr;
+
   recovery.entries = s.state.empty() ? 0 : s.state.last - s.state.first + 1;
   recovery.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
@@ -519,7 +555,7 @@ Status SegmentedEngine::write(const core::WriteBatch& batch) {
     s.rocks_batch.put(Column::meta, std::string(kAppliedKey), core::u64_be(s.log->last_sequence()));
     if (Status status = s.rocks->write(s.rocks_batch); !status.is_ok()) return status;
     s.segments_with_state.insert(position.segment);
-    s.rocks_unflushed.store(true);
+    s.note_rocks_written();
   }
   ++s.stats.batches_written_total;
   s.stats.bytes_written_total += batch.bytes();
@@ -534,12 +570,7 @@ Status SegmentedEngine::write_checkpoint(const core::WriteBatch& batch) {
   // be written and not synced) ...
   if (Status status = s.log->sync(); !status.is_ok()) return status;
   // ... and no batch the log would write again after a crash is older than it.
-  if (s.rocks_unflushed.exchange(false)) {
-    if (Status status = s.rocks->flush(); !status.is_ok()) {
-      s.rocks_unflushed.store(true);
-      return status;
-    }
-  }
+  if (Status status = s.flush_rocks_if_needed(); !status.is_ok()) return status;
   return s.rocks->write_checkpoint(batch);
 }
 

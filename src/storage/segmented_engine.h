@@ -82,6 +82,10 @@ class SegmentedEngine final : public Engine {
   EngineStats stats() const override;
   std::string name() const override { return "segments"; }
 
+  // The record RocksDB's meta column holds once the log lives in segments (an engine that keeps
+  // its log in RocksDB must refuse such a directory).
+  static constexpr std::string_view layout_key = "segments_layout";
+
   SegmentLogStats log_stats() const;
 
  private:

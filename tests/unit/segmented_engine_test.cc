@@ -177,6 +177,81 @@ TEST_F(SegmentedEngineTest, SegmentsGoAsTheLogIsCompactedAndAViewTakenBeforeStil
   EXPECT_EQ(engine->get(Column::meta, "raft_last_index"), "400");
 }
 
+// Found by review: a restart finds the segment prepared ahead empty and appends to it; that
+// segment must open with the meta records too, or a compaction that drops the segments before it
+// loses the term, the vote and the log's shape at the next restart.
+TEST_F(SegmentedEngineTest, MetaRecordsSurviveRestartsAndTheDropOfEverySegmentBefore) {
+  const std::string value(2000, 'v');
+  uint64_t index = 0;
+  auto append = [&](SegmentedEngine& engine, int entries) {
+    for (int i = 0; i < entries; ++i) {
+      core::WriteBatch batch;
+      batch.put(Column::log, core::u64_be(++index), value);
+      ASSERT_TRUE(engine.write(batch).is_ok());
+    }
+    ASSERT_TRUE(engine.sync().is_ok());
+  };
+  {
+    auto engine = open();
+    core::WriteBatch meta;
+    meta.put(Column::meta, "raft_term", "5");
+    meta.put(Column::meta, "raft_vote", "2");
+    ASSERT_TRUE(engine->write(meta).is_ok());
+    append(*engine, 60);  // about two segments
+  }
+  uint64_t removed = 0;
+  for (int restart = 0; restart < 3; ++restart) {
+    auto engine = open();
+    ASSERT_EQ(engine->get(Column::meta, "raft_term"), "5") << "restart " << restart;
+    append(*engine, 5);        // within the segment appended to since the restart
+    core::WriteBatch compact;  // everything but the last few entries
+    compact.erase_range(Column::log, core::u64_be(1), core::u64_be(index - 2));
+    ASSERT_TRUE(engine->write(compact).is_ok());
+    ASSERT_TRUE(engine->sync().is_ok());
+    append(*engine, 1);  // segments are dropped at the next write
+    removed += engine->log_stats().segments_removed;
+  }
+  EXPECT_GT(removed, 0u);
+  auto engine = open();
+  EXPECT_EQ(engine->get(Column::meta, "raft_term"), "5");
+  EXPECT_EQ(engine->get(Column::meta, "raft_vote"), "2");
+  EXPECT_EQ(engine->get(Column::log, core::u64_be(index)), value);
+  EXPECT_EQ(recovery_.entries, 4u);
+  EXPECT_EQ(recovery_.log.torn_bytes_cut, 0u);
+}
+
+// Found by review: a snapshot installed below the log's first index (a rollback re-seeded from
+// an earlier snapshot) cuts the whole log, and the log then starts past that snapshot.
+TEST_F(SegmentedEngineTest, ALogCutWholeStartsAgainBelowItsOldFirstIndex) {
+  {
+    auto engine = open();
+    core::WriteBatch batch;
+    for (uint64_t i = 1; i <= 1000; ++i) batch.put(Column::log, core::u64_be(i), "old");
+    batch.erase_range(Column::log, core::u64_be(1), core::u64_be(900));
+    ASSERT_TRUE(engine->write(batch).is_ok());
+    core::WriteBatch install;
+    install.erase_to_end(Column::log, "");
+    install.put(Column::log, core::u64_be(501), "after the snapshot at 500");
+    ASSERT_TRUE(engine->write(install).is_ok());
+    EXPECT_EQ(engine->get(Column::log, core::u64_be(501)), "after the snapshot at 500");
+    EXPECT_EQ(engine->get(Column::log, core::u64_be(900)), std::nullopt);
+    ASSERT_TRUE(engine->sync().is_ok());
+  }
+  auto engine = open();
+  EXPECT_EQ(engine->get(Column::log, core::u64_be(501)), "after the snapshot at 500");
+  EXPECT_EQ(recovery_.entries, 1u);
+}
+
+// A node whose directory keeps its log in segments refuses the RocksDB log (tested at the
+// engine: the marker it leaves in RocksDB).
+TEST_F(SegmentedEngineTest, ADirectoryInSegmentsSaysSoToRocksDb) {
+  open().reset();
+  Status error = Status::ok();
+  auto rocks = RocksDbEngine::open({path_.string()}, error);
+  ASSERT_TRUE(rocks) << error.message();
+  EXPECT_TRUE(rocks->get(Column::meta, SegmentedEngine::layout_key).has_value());
+}
+
 TEST_F(SegmentedEngineTest, DamageToSyncedFramesIsRefusedWithWhere) {
   {
     auto engine = open();
