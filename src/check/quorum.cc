@@ -112,7 +112,8 @@ CheckResult check_quorum_reads(const History& history) {
   uint64_t positions_lost = 0;  // answered, but the node went down before its position was asked
   for (const auto& op : history.operations) {
     if (op.outcome != Outcome::ok) continue;
-    if (const auto position = string_field(op, "position"); position && *position == "lost") {
+    if (const auto position = string_field(op, position_lost_field);
+        position && position_lost_json == "\"" + std::string(*position) + "\"") {
       ++positions_lost;
       continue;
     }

@@ -3,6 +3,8 @@
 // returned before it began.
 #pragma once
 
+#include <string_view>
+
 #include "check/history.h"
 #include "check/verdict.h"
 
@@ -30,7 +32,12 @@ namespace replikv::check {
 // after it and returns one of them returned a zombie, a violation. Where
 // the quorums need not meet (acks + asked <= n: R + W <= N, or a sloppy write held by fewer of the
 // key's replicas), the misses are counted — what the choice costs — and never a violation
-// ("missed_unpromised" of "unpromised").
+// ("missed_unpromised" of "unpromised"). An answer marked with `position_lost_field` (its node
+// went down before the recorder asked for its position) is counted ("positions_lost"), not judged.
 CheckResult check_quorum_reads(const History& history);
+
+// The history field, and its JSON value, that marks an answer whose position was never learned.
+inline constexpr std::string_view position_lost_field = "position";
+inline constexpr std::string_view position_lost_json = "\"lost\"";
 
 }  // namespace replikv::check

@@ -25,6 +25,7 @@
 #include "check/checkers.h"
 #include "check/history.h"
 #include "check/linearizability.h"
+#include "check/quorum.h"
 #include "cli/chaos_judge.h"
 #include "cli/commands.h"
 #include "cli/local_cluster.h"
@@ -278,7 +279,7 @@ class Client {
       } else {
         // The node went down (or stopped answering) between the answer and the question: the
         // operation stays in the history, marked, and the checkers cannot judge it.
-        fields.emplace_back("position", "lost");
+        fields.emplace_back(check::position_lost_field, check::position_lost_json);
       }
     }
     w_.recorder.operation({process_, type, f, op_key, value, node_, false, consistency, &fields});

@@ -521,6 +521,7 @@ Status SegmentedEngine::write(const core::WriteBatch& batch) {
   const uint64_t first_before = s.state.first;
   const auto& operations = batch.operations();
   bool has_state = false;
+  uint64_t last_index_put = 0;  // the highest log index this batch put (one map update per batch)
   size_t next_value = 0;
   for (size_t i = 0; i < operations.size(); ++i) {
     const auto& op = operations[i];
@@ -539,10 +540,13 @@ Status SegmentedEngine::write(const core::WriteBatch& batch) {
       at = {static_cast<uint32_t>(position.segment),
             static_cast<uint32_t>(position.offset + value_offset),
             static_cast<uint32_t>(op.value.size())};
-      auto& last = s.segment_last_index[position.segment];
-      last = std::max(last, parse_index(op.key));
+      last_index_put = std::max(last_index_put, parse_index(op.key));
     }
     s.state.apply(op.kind, op.column, op.key, op.value, at);
+  }
+  if (last_index_put > 0) {
+    auto& last = s.segment_last_index[position.segment];
+    last = std::max(last, last_index_put);
   }
   s.note_first(first_before);
   if (has_state) {

@@ -2,7 +2,9 @@
 // carry only their answers' positions — as `replikv chaos` records them from real processes,
 // where no node reports the simulator's "made" events — and the write position that gives it the
 // context each write superseded (core/leaderless/position.h).
+#include <sstream>
 #include <string>
+#include <variant>
 
 #include <gtest/gtest.h>
 
@@ -161,6 +163,25 @@ TEST(QuorumReads, AVersionNoAnswerReportedIsJudgedByTheWritesContext) {
   EXPECT_EQ(unordered.verdict, Verdict::valid) << unordered.summary;
   EXPECT_EQ(figure(unordered, "values_unknown"), 2);
   EXPECT_EQ(figure(unordered, "values_judged"), 0);
+}
+
+// A read answered, whose node went down before the recorder asked its position: written as the
+// recorder writes it (history.h's writer), it parses, and is counted rather than judged.
+TEST(QuorumReads, AnAnswerWhosePositionWasLostIsCountedNotJudged) {
+  fmt::memory_buffer out;
+  const std::vector<std::pair<std::string, std::string>> lost{
+      {std::string(position_lost_field), std::string(position_lost_json)}};
+  OperationEvent invoke{3, EventType::invoke, Function::read, "k", "null", 1, false, "", nullptr};
+  OperationEvent answered{3, EventType::ok, Function::read, "k", "2", 1, false, "", &lost};
+  write_event(out, invoke, 10'000'000);
+  write_event(out, answered, 11'000'000);
+  std::istringstream text(write(1, 1, "1.a:1", "-", 0) + write(2, 2, "1.a:2", "1.a:1", 2) +
+                          std::string(out.data(), out.size()));
+  const auto parsed = parse_history(text);
+  ASSERT_TRUE(std::holds_alternative<History>(parsed)) << std::get<ParseError>(parsed).message;
+  const auto result = check_quorum_reads(std::get<History>(parsed));
+  EXPECT_EQ(figure(result, "positions_lost"), 1);
+  EXPECT_EQ(result.verdict, Verdict::valid) << result.summary;
 }
 
 TEST(QuorumReads, AWritePositionCarriesWhatItSuperseded) {
