@@ -49,6 +49,7 @@ uint64_t parse_index(std::string_view key) {
 
 // The first index whose key is at or after `key`.
 uint64_t index_at_or_after(std::string_view key) {
+  if (key.empty()) return 0;
   char bytes[8] = {};
   std::memcpy(bytes, key.data(), std::min<size_t>(key.size(), 8));
   const uint64_t index = core::load_u64_be(bytes);

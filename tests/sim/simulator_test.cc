@@ -299,7 +299,9 @@ TEST(Simulator, RaftFixedSeeds) {
 // either (the coverage it claims).
 TEST(Simulator, RaftSnapshotsAndCrashesMidInstall) {
   uint64_t installed = 0, crashes_mid_install = 0;
-  for (uint64_t seed = 1; seed <= 80; seed += seed_share) {
+  // (Under the sanitizers, every other seed: the even ones, which hold crashes mid-install —
+  // seeds 10, 22 and 32 of 1 to 80 when this was written.)
+  for (uint64_t seed = seed_share; seed <= 80; seed += seed_share) {
     SimOptions options = leader_run(seed, seed % 4 == 0 ? 5 : 3);
     options.reorder_all = seed % 3 == 0;
     const SimResult result = run_simulation(options);
