@@ -106,6 +106,10 @@ struct StrategyTraits {
   TimeMs peer_silence_ms_max = 1000;
   // Simulator fault kinds that mean something only here (e.g. "disk", "failover").
   std::vector<std::string> fault_kinds;
+  // Writes its log and meta records in batches of their own, and the replicated state only
+  // through checkpoints (and a snapshot's install): the log can live in segment files apart from
+  // the state (storage/segmented_engine.h).
+  bool log_apart_from_state = false;
 };
 
 // A finding of a strategy's own checker, reported beside the history's checkers.

@@ -61,7 +61,8 @@ int64_t Server::Impl::now_ms() {
 std::optional<std::string> Server::Impl::start() {
   started_ms = now_ms();
   run_id = random_hex(40);
-  if (config.engine == EngineKind::rocksdb && config.strategy == "leader" &&
+  if (config.engine == EngineKind::rocksdb &&
+      strategy_of(config).traits(config.strategy_settings).log_apart_from_state &&
       config.log_store == LogStore::segments) {
     // The log and meta in segment files, the replicated state in RocksDB (docs/storage.md).
     storage::Status error = storage::Status::ok();

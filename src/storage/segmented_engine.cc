@@ -367,21 +367,18 @@ Status migrate(RocksDbEngine& rocks, const SegmentedEngineOptions& options,
     batch.clear();
     return status;
   };
-  rocks.scan(Column::meta, "", [&](std::string_view key, std::string_view value) {
-    batch.put(Column::meta, std::string(key), std::string(value));
-    ++recovery.migrated_records;
-    if (batch.bytes() >= migration_frame_bytes_max) error = append();
-    return error.is_ok();
-  });
-  if (error.is_ok()) error = append();
-  if (!error.is_ok()) return error;
-  rocks.scan(Column::log, "", [&](std::string_view key, std::string_view value) {
-    batch.put(Column::log, std::string(key), std::string(value));
-    ++recovery.migrated_entries;
-    if (batch.bytes() >= migration_frame_bytes_max) error = append();
-    return error.is_ok();
-  });
-  if (error.is_ok()) error = append();
+  // The meta records first (frames of their own), then the entries in order.
+  auto move_column = [&](Column column, uint64_t& moved) {
+    rocks.scan(column, "", [&](std::string_view key, std::string_view value) {
+      batch.put(column, std::string(key), std::string(value));
+      ++moved;
+      if (batch.bytes() >= migration_frame_bytes_max) error = append();
+      return error.is_ok();
+    });
+    if (error.is_ok()) error = append();
+  };
+  move_column(Column::meta, recovery.migrated_records);
+  if (error.is_ok()) move_column(Column::log, recovery.migrated_entries);
   if (error.is_ok()) error = log->sync();
   if (!error.is_ok()) return error;
   log.reset();

@@ -269,6 +269,7 @@ class LeaderStrategy final : public Strategy {
     traits.lag_known_within_ms = heartbeat_ms(settings);
     traits.peer_silence_ms_max = static_cast<TimeMs>(settings.number("election_timeout_ms"));
     traits.fault_kinds = {"disk", "failover"};
+    traits.log_apart_from_state = true;
     return traits;
   }
 
