@@ -29,7 +29,7 @@ void Keyspace::reset_to_storage() {
   forget_scan_index();
   expiry_changes_.clear();
   counters_dirty_ = false;
-  dirty_bytes_ = 0;
+  overlay_bytes_ = 0;
   cache_.clear();
   key_count_ = expiry_count_ = 0;
   applied_index_ = LogIndex();
@@ -133,7 +133,7 @@ void Keyspace::describe(ReplicaStatus& status) const {
   status.cache_misses_total = cache_.misses();
   status.checkpoints_total = checkpoints_;
   status.dirty_records = dirty_records();
-  status.dirty_bytes = dirty_bytes_;
+  status.dirty_bytes = dirty_bytes();
   status.checkpoint_in_flight = in_flight_;
 }
 
@@ -174,7 +174,7 @@ void Keyspace::begin_checkpoint(WriteBatch& batch) {
   REPLIKV_ASSERT(frozen_overlay_.empty(), "the last checkpoint's overlay is gone");
   if (!overlay_.empty()) frozen_overlay_.swap(overlay_);
   cache_.freeze_pins();
-  dirty_bytes_ = 0;
+  overlay_bytes_ = 0;
   REPLIKV_ASSERT(applied_index_ >= checkpoint_index_, "a checkpoint never moves back");
   in_flight_index_ = applied_index_;
   in_flight_ = true;
@@ -309,8 +309,12 @@ void Keyspace::store(const std::string& key, std::string value,
   // that attaches none to them).
   RecordMetadata metadata =
       write_metadata_.empty() && old != nullptr ? old->metadata : RecordMetadata(write_metadata_);
-  dirty_bytes_ += key.size() + value.size() + metadata.size() + RecordCache::entry_overhead_bytes;
   note_written(key, Record{std::move(value), expire_at_ms, std::move(metadata)});
+}
+
+// What a dirty record in the overlay counts for in dirty_bytes(): as much as in the cache.
+uint64_t Keyspace::overlay_cost(std::string_view key, const std::optional<Record>& record) {
+  return key.size() + (record ? record->bytes() : 0) + RecordCache::entry_overhead_bytes;
 }
 
 // A dirty record of `key` goes where reads find it before storage has it: pinned in the
@@ -320,13 +324,20 @@ void Keyspace::note_written(const std::string& key, std::optional<Record> record
   const uint64_t bytes = key.size() + (record ? record->bytes() : 0);
   const std::optional<Record>* kept;
   if (cache_.keeps(bytes)) {
-    if (!overlay_.empty()) overlay_.erase(key);
+    if (!overlay_.empty()) {
+      if (const auto it = overlay_.find(key); it != overlay_.end()) {
+        overlay_bytes_ -= overlay_cost(key, it->second);
+        overlay_.erase(it);
+      }
+    }
     kept = cache_.put(key, std::move(record), /*pin=*/true);
   } else {
     cache_.forget(key);
-    auto& slot = overlay_[key];
-    slot = std::move(record);
-    kept = &slot;
+    const auto [it, inserted] = overlay_.try_emplace(key);
+    if (!inserted) overlay_bytes_ -= overlay_cost(key, it->second);
+    it->second = std::move(record);
+    overlay_bytes_ += overlay_cost(key, it->second);
+    kept = &it->second;
   }
   if (scan_index_active_) scan_index_.insert_or_assign(data_key(key), kept);
 }
@@ -342,7 +353,6 @@ bool Keyspace::erase(const std::string& key) {
     REPLIKV_ASSERT(expiry_count_ > 0, "expiry count never goes negative");
     --expiry_count_;
   }
-  dirty_bytes_ += key.size() + RecordCache::entry_overhead_bytes;
   note_written(key, std::nullopt);
   return true;
 }

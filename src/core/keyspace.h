@@ -117,12 +117,16 @@ class Keyspace {
   void reset_to_storage();
   // True while something is dirty: written since the last checkpoint began.
   bool dirty() const { return dirty_records() > 0 || counters_dirty_ || !expiry_changes_.empty(); }
-  // Dirty keys, and the memory the writes since the last checkpoint hold — key, value and the
-  // cache's per-entry overhead, every write counted (rewrites of one key too, so it errs high):
-  // what a strategy's checkpoint policy looks at. With the overhead counted, a policy that keeps
-  // this under a quarter of the cache keeps the pinned records there too, however small they are.
+  // Dirty keys, and the memory the writes since the last checkpoint hold: each dirty record once
+  // — key, value and the cache's per-entry overhead, however often it was written since — and
+  // the expiry index's changes. What a strategy's checkpoint policy looks at: with the overhead
+  // counted, a policy that keeps this under half the cache keeps the pinned records there too,
+  // however small they are; and ten SETs of one key hold what one does, so a small hot keyspace
+  // is not checkpointed as if it were a large one.
   uint64_t dirty_records() const { return overlay_.size() + cache_.pinned_count(); }
-  uint64_t dirty_bytes() const { return dirty_bytes_; }
+  uint64_t dirty_bytes() const {
+    return cache_.pinned_bytes() + overlay_bytes_ + expiry_changes_.bytes();
+  }
   // The applied index that storage holds: the last checkpoint's (or what storage held at start).
   LogIndex checkpoint_index() const { return checkpoint_index_; }
   uint64_t checkpoints() const { return checkpoints_; }
@@ -155,6 +159,7 @@ class Keyspace {
   void store(const std::string& key, std::string value, std::optional<TimeMs> expire_at_ms);
   bool erase(const std::string& key);  // true when a record existed
   void note_written(const std::string& key, std::optional<Record> record);
+  static uint64_t overlay_cost(std::string_view key, const std::optional<Record>& record);
   void write_counters(WriteBatch& batch);
   void read_counters();
   // Visits stored records with data key >= `start` in data-key order, the open batch's writes
@@ -204,7 +209,7 @@ class Keyspace {
   mutable std::map<std::string, const std::optional<Record>*, std::less<>> scan_index_;
   mutable bool scan_index_active_ = false;
   bool counters_dirty_ = false;
-  uint64_t dirty_bytes_ = 0;
+  uint64_t overlay_bytes_ = 0;  // overlay_'s records as dirty_bytes() counts them
   LogIndex checkpoint_index_;
   uint64_t checkpoints_ = 0;
   RecordCache cache_;

@@ -63,12 +63,14 @@ const std::optional<CachedRecord>* RecordCache::put(std::string_view key,
     index = slot != none ? table_[slot].entry_plus_one - 1 : insert_entry(key, hash);
   }
   Entry& entry = slab_[index];
+  if ((entry.pins & pin_current) != 0) pinned_bytes_ -= entry.bytes();
   replace(entry, std::move(record));
   entry.referenced = true;
   if (pin && (entry.pins & pin_current) == 0) {
     entry.pins |= pin_current;
     pinned_.push_back(index);
   }
+  if ((entry.pins & pin_current) != 0) pinned_bytes_ += entry.bytes();
   last_ = index;
   evict_to_fit(index);
   REPLIKV_ASSERT(entry.live, "the entry just put is kept");
@@ -85,6 +87,7 @@ void RecordCache::freeze_pins() {
   REPLIKV_ASSERT(frozen_.empty(), "one frozen generation at a time");
   for (const uint32_t index : pinned_) slab_[index].pins = pin_frozen;
   frozen_.swap(pinned_);
+  pinned_bytes_ = 0;
 }
 
 void RecordCache::unpin_frozen() {
@@ -98,6 +101,7 @@ void RecordCache::unpin_all() {
   for (const uint32_t index : frozen_) slab_[index].pins = 0;
   pinned_.clear();
   frozen_.clear();
+  pinned_bytes_ = 0;
   evict_to_fit(none);
 }
 
@@ -188,8 +192,10 @@ void RecordCache::evict_to_fit(uint32_t keep) {
 void RecordCache::evict(uint32_t index) {
   Entry& entry = slab_[index];
   REPLIKV_ASSERT(entry.live, "only a live entry is evicted");
-  if ((entry.pins & pin_current) != 0)
+  if ((entry.pins & pin_current) != 0) {
     pinned_.erase(std::find(pinned_.begin(), pinned_.end(), index));
+    pinned_bytes_ -= entry.bytes();
+  }
   if ((entry.pins & pin_frozen) != 0)
     frozen_.erase(std::find(frozen_.begin(), frozen_.end(), index));
   entry.pins = 0;
@@ -211,6 +217,7 @@ void RecordCache::clear() {
   free_.clear();
   table_.clear();
   bytes_ = 0;
+  pinned_bytes_ = 0;
   live_ = 0;
   hand_ = 0;
   last_ = none;

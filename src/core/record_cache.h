@@ -106,6 +106,9 @@ class RecordCache {
     }
   }
   size_t pinned_count() const { return pinned_.size(); }
+  // What the entries pinned in the current generation cost the budget (key, value, overhead),
+  // each counted once however often it was written since.
+  uint64_t pinned_bytes() const { return pinned_bytes_; }
   void clear();
 
   uint64_t bytes() const { return bytes_; }
@@ -149,6 +152,7 @@ class RecordCache {
 
   uint64_t bytes_max_;
   uint64_t bytes_ = 0;
+  uint64_t pinned_bytes_ = 0;
   uint64_t live_ = 0;
   std::deque<Entry> slab_;        // elements never move: find() and put() hand out pointers
   std::vector<uint32_t> free_;    // slab elements not live, reused first

@@ -415,7 +415,8 @@ namespace {
 // lacks an acknowledged write; the replicas that held it roll it back, counted, and every node
 // converges on the target's history — the old leader too when it returns.
 TEST(RaftFailover, AForcedPromotionAcceptingDataLossLeadsAndTheOthersRollBack) {
-  Cluster cluster(3);
+  // The rollback installs the target's snapshot: its checkpoints come within the test's second.
+  Cluster cluster(3, [](int, RaftOptions& options) { options.checkpoint_interval_ms = 1000; });
   cluster.run(0, 5000);
   const int leader = cluster.leaders().at(0);
   const int target = leader % 3 + 1;

@@ -335,7 +335,7 @@ void Raft::maybe_checkpoint() {
   if (!dirty) return;
   if (!dirty_since_ms_) dirty_since_ms_ = now_ms_;
   // With the cache off the bound is 0: every batch is a checkpoint (the overlay holds no more).
-  const uint64_t bytes_max = std::min(options_.checkpoint_bytes, options_.cache_bytes_max / 4);
+  const uint64_t bytes_max = std::min(options_.checkpoint_bytes, options_.cache_bytes_max / 2);
   const bool due = applied_.value() - checkpoint_applied_.value() >= options_.checkpoint_entries ||
                    keyspace_.dirty_bytes() >= bytes_max ||
                    now_ms_ >= *dirty_since_ms_ + options_.checkpoint_interval_ms;

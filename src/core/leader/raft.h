@@ -104,14 +104,16 @@ struct RaftOptions {
   uint64_t cache_bytes_max = 16ull << 20;
   // Checkpoints (docs/storage.md, "Checkpoints"): the applied state is written to storage once
   // `checkpoint_entries` log entries were applied since the last checkpoint, or once
-  // the records written since hold `checkpoint_bytes` in memory (Keyspace::dirty_bytes; at most a
-  // quarter of the record cache, which holds them meanwhile), or `checkpoint_interval_ms` after the
-  // first of them. Until then the log alone holds it: a restart applies the entries after the
-  // checkpoint again. With the record cache off, every batch is a checkpoint (one at a time: none
-  // begins while one is written).
-  uint64_t checkpoint_entries = 65536;
-  uint64_t checkpoint_bytes = 16ull << 20;
-  TimeMs checkpoint_interval_ms = 1000;
+  // the records written since hold `checkpoint_bytes` in memory (Keyspace::dirty_bytes, each
+  // record once; at most half of the record cache, which holds them meanwhile), or
+  // `checkpoint_interval_ms` after the first of them. Until then the log alone holds it: a restart
+  // applies the entries after the checkpoint again. A checkpoint writes each record dirty since
+  // the last once, so the rarer they are the more rewrites of a key they fold into one write
+  // (docs/storage.md, "Checkpoints"). With the record cache off, every batch is a checkpoint (one
+  // at a time: none begins while one is written).
+  uint64_t checkpoint_entries = 1000000;
+  uint64_t checkpoint_bytes = 64ull << 20;
+  TimeMs checkpoint_interval_ms = 10000;
   // Log compaction: once the log holds more than `log_compact_entries` entries, the ones below
   // the applied index are erased except the newest `log_keep_entries` of them (for followers a
   // little behind). A follower that needs an erased entry gets a snapshot instead.

@@ -198,18 +198,19 @@ class LeaderStrategy final : public Strategy {
                          64ull << 20, 4096, 1ull << 40),
         unsigned_setting("checkpoint_entries",
                          "write the applied state to storage once this many log entries were "
-                         "applied since the last checkpoint (default 65536); a restart applies "
+                         "applied since the last checkpoint (default 1000000); a restart applies "
                          "the entries after it again",
-                         65536, 1, 1000000000),
+                         1000000, 1, 1000000000),
         unsigned_setting("checkpoint_bytes",
                          "… or once the records written since hold this many bytes in memory "
-                         "(key, value and the cache's per-entry overhead; default 16777216; at "
-                         "most a quarter of cache_bytes counts, the cache holds them meanwhile)",
-                         16ull << 20, 1, 1ull << 40),
+                         "(each record once: key, value and the cache's per-entry overhead; "
+                         "default 67108864; at most half of cache_bytes counts, the cache holds "
+                         "them meanwhile)",
+                         64ull << 20, 1, 1ull << 40),
         unsigned_setting("checkpoint_interval_ms",
                          "… or this long after the first write since the last checkpoint "
-                         "(default 1000)",
-                         1000, 1, 3600000),
+                         "(default 10000)",
+                         10000, 1, 3600000),
         unsigned_setting("snapshot_chunk_bytes",
                          "record bytes in one snapshot chunk sent to a follower (default 1048576)",
                          1ull << 20, 1, 256ull << 20),
