@@ -130,6 +130,32 @@ TEST(RecordCache, APinnedEntryStaysUntilUnpinnedEvenOverTheBudget) {
   EXPECT_EQ(cache.entries(), 2u);
 }
 
+// What a checkpoint policy reads: each pinned entry counted once, at its current size, whatever
+// number of writes put it there; a frozen generation no longer counts, an entry written again
+// since counts anew.
+TEST(RecordCache, PinnedBytesCountEachEntryOnceAtItsCurrentSize) {
+  RecordCache cache(10'000);
+  cache.put("ab", record("1234"), /*pin=*/true);
+  cache.put("ab", record("12"), /*pin=*/true);
+  cache.put("ab", record("123"), /*pin=*/true);
+  EXPECT_EQ(cache.pinned_bytes(), 2 + 3 + overhead);
+  cache.put("c", std::nullopt, /*pin=*/true);
+  cache.put("unpinned", record("x"));
+  EXPECT_EQ(cache.pinned_bytes(), (2 + 3 + overhead) + (1 + overhead));
+  cache.put("ab", record("1"));  // a put without a pin keeps the pin, at the new size
+  EXPECT_EQ(cache.pinned_bytes(), (2 + 1 + overhead) + (1 + overhead));
+  cache.forget("c");
+  EXPECT_EQ(cache.pinned_bytes(), 2 + 1 + overhead);
+  cache.freeze_pins();
+  EXPECT_EQ(cache.pinned_bytes(), 0u);
+  cache.put("ab", record("12345"), /*pin=*/true);
+  EXPECT_EQ(cache.pinned_bytes(), 2 + 5 + overhead);
+  cache.unpin_frozen();
+  EXPECT_EQ(cache.pinned_bytes(), 2 + 5 + overhead) << "pinned again since: still counted";
+  cache.unpin_all();
+  EXPECT_EQ(cache.pinned_bytes(), 0u);
+}
+
 TEST(RecordCache, ARecordTooLargeToKeepOnlyDropsItsKey) {
   RecordCache cache(3 * (1 + 1 + overhead));
   cache.put("a", record("1"));
