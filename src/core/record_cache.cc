@@ -201,7 +201,7 @@ void RecordCache::evict(uint32_t index) {
   entry.pins = 0;
   unindex(index);
   bytes_ -= entry.bytes();
-  entry.key = std::string();  // frees the key's and the value's memory now
+  entry.key.clear();  // frees the key's and the value's memory now
   entry.record.reset();
   entry.live = false;
   entry.referenced = false;

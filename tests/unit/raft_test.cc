@@ -327,7 +327,8 @@ TEST(Raft, RewritesOfOneKeyHoldOneRecordAndBringNoCheckpoint) {
   const uint64_t before = cluster.node(leader).raft_status().checkpoints_total;
   TimeMs t = 5010;
   for (uint64_t i = 0; i < 100; ++i, t += 10) {
-    cluster.request(leader, i + 1, SetRequest{"hot", std::string(100, 'a' + i % 26), {}, {}, false});
+    cluster.request(leader, i + 1,
+                    SetRequest{"hot", std::string(100, 'a' + i % 26), {}, {}, false});
     cluster.run(t, t + 5);
   }
   cluster.run(t, t + 300);
