@@ -69,6 +69,9 @@ std::optional<std::string> Server::Impl::start() {
     storage::SegmentedEngineOptions options;
     options.path = config.data_dir;
     options.segment_bytes = config.log_segment_bytes & ~uint64_t{4095};  // whole pages
+    // Zeros written ahead keep each batch's sync to the data; a node that does not sync every
+    // batch gains nothing from them and would write every log byte twice (docs/storage.md).
+    options.zero_fill_segments = config.fsync == FsyncPolicy::always;
     auto segmented = storage::SegmentedEngine::open(options, log_recovery, error);
     if (!segmented) return error.message();
     const auto& r = log_recovery;

@@ -63,6 +63,18 @@ class PosixFile final : public File {
     return ::fstat(fd_, &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
   }
 
+  Status allocate(uint64_t bytes) override {
+    while (::fallocate(fd_, 0, 0, static_cast<off_t>(bytes)) != 0) {
+      if (errno == EINTR) continue;
+      // A file system without fallocate (tmpfs before 3.5, some FUSE ones): a sparse file reads
+      // the same, and space is found at the writes instead.
+      if (errno == EOPNOTSUPP && ::ftruncate(fd_, static_cast<off_t>(bytes)) == 0)
+        return Status::ok();
+      return errno_status("cannot allocate", path_);
+    }
+    return Status::ok();
+  }
+
  private:
   int fd_;
   std::string path_;

@@ -37,6 +37,11 @@ class File {
   virtual Status read_at(uint64_t offset, size_t length, std::string& out) const = 0;
   virtual Status sync() = 0;
   virtual uint64_t size() const = 0;
+  // Makes the file `bytes` long, reserving its blocks on the device without writing them
+  // (fallocate): the new bytes read as zeros, and running out of space shows here rather than at
+  // a later write. Unlike zeros written, the blocks stay "unwritten" until data lands in them, so
+  // the sync after such a write also commits the file system's journal.
+  virtual Status allocate(uint64_t bytes) = 0;
 };
 
 class Directory {

@@ -132,18 +132,21 @@ struct SegmentLog::Impl {
     if (preparer.joinable()) preparer.join();
   }
 
-  // Makes segment `number` of `bytes`: under a temporary name, zero-filled, synced, renamed,
-  // and the directory synced — it then exists whole, and a sync while it is used writes data
-  // only.
+  // Makes segment `number` of `bytes`: under a temporary name, zero-filled or allocated,
+  // synced, renamed, and the directory synced — it then exists whole, and a sync while it is
+  // used never writes its size.
   std::shared_ptr<Segment> make_segment(uint64_t number, uint64_t bytes, Status& error) {
     const std::string name = segment_name(number);
     const std::string temporary = name + ".tmp";
     auto file = directory->create(temporary, error);
     if (!file) return nullptr;
     const std::string header = segment_header(number, salt);
-    error = file->write_at(0, header);
-    std::string chunk(static_cast<size_t>(std::min<uint64_t>(kZeroChunkBytes, bytes)), '\0');
-    for (uint64_t at = header.size(); error.is_ok() && at < bytes; at += chunk.size()) {
+    error = options.zero_fill ? Status::ok() : file->allocate(bytes);
+    if (error.is_ok()) error = file->write_at(0, header);
+    std::string chunk;
+    if (options.zero_fill) chunk.assign(std::min<uint64_t>(kZeroChunkBytes, bytes), '\0');
+    for (uint64_t at = header.size(); options.zero_fill && error.is_ok() && at < bytes;
+         at += chunk.size()) {
       const uint64_t n = std::min<uint64_t>(chunk.size(), bytes - at);
       error = file->write_at(at, std::string_view(chunk.data(), n));
     }

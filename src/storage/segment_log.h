@@ -6,10 +6,11 @@
 // needs no ordered index on disk — one write per batch and one fdatasync per group commit.
 //
 // On disk
-// - `<dir>/<number, 20 digits>.seg`: segment files, each `segment_bytes` long, zero-filled and
-//   synced *before* use (prepared ahead, by a thread of their own), so a sync during use writes
-//   data only, never the file's size or block map. A segment is made under a temporary name,
-//   synced, renamed, and the directory synced: a segment either exists whole or not at all.
+// - `<dir>/<number, 20 digits>.seg`: segment files, each `segment_bytes` long, zero-filled (or
+//   allocated: SegmentLogOptions::zero_fill) and synced *before* use (prepared ahead, by a thread
+//   of their own), so a sync during use never writes the file's size. A segment is made under a
+//   temporary name, synced, renamed, and the directory synced: a segment either exists whole or
+//   not at all.
 // - A segment opens with a 64-byte header: magic, its number, and the log's salt (random, chosen
 //   when the log was created), under a CRC.
 // - Then frames, each starting at a multiple of 8:
@@ -57,6 +58,13 @@ namespace replikv::storage {
 
 struct SegmentLogOptions {
   uint64_t segment_bytes = 64ull << 20;
+  // How a segment's blocks are made before use. Zero-filled (written with zeros and synced): a
+  // sync during use writes data only — what a node syncing every batch (fsync "always") wants,
+  // at the price of writing every byte twice. Otherwise allocated (fallocate): nothing written
+  // twice, but the first sync after a write into a block also commits the file system's journal
+  // (the block turns from unwritten to written) — cheap for a node that syncs once a second or
+  // never. Both read as zeros where nothing was written, so recovery is the same.
+  bool zero_fill = true;
   // Prepare the next segment on a thread of its own (the runtime); false prepares it on the
   // appending thread when it is needed (tests, the simulator: deterministic, single-threaded).
   bool prepare_in_background = true;

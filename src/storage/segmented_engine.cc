@@ -345,6 +345,7 @@ Status migrate(RocksDbEngine& rocks, const SegmentedEngineOptions& options,
   if (!directory) return error;
   SegmentLogOptions log_options;
   log_options.segment_bytes = options.segment_bytes;
+  log_options.zero_fill = options.zero_fill_segments;
   log_options.prepare_in_background = false;
   SegmentLogRecovery ignored;
   auto log = SegmentLog::open(
@@ -419,6 +420,7 @@ std::unique_ptr<SegmentedEngine> SegmentedEngine::open(const SegmentedEngineOpti
   if (!directory) return nullptr;
   SegmentLogOptions log_options;
   log_options.segment_bytes = options.segment_bytes;
+  log_options.zero_fill = options.zero_fill_segments;
   Impl& s = *impl;
   bool malformed = false;
   Status rewrite_error = Status::ok();

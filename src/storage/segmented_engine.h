@@ -50,6 +50,7 @@ namespace replikv::storage {
 struct SegmentedEngineOptions {
   std::string path;  // RocksDB's files here, the segments in <path>/log
   uint64_t segment_bytes = 64ull << 20;
+  bool zero_fill_segments = true;  // SegmentLogOptions::zero_fill
   uint64_t block_cache_bytes = 64ull << 20;
   // False: closing the engine leaves what a kill -9 would (RocksDB's unflushed batches lost, the
   // segments as written), for tests.

@@ -49,10 +49,11 @@ struct Opened {
   Status error = Status::ok();
 };
 
-Opened open_log(MemoryDirectory& disk, uint64_t segment_bytes = 4096) {
+Opened open_log(MemoryDirectory& disk, uint64_t segment_bytes = 4096, bool zero_fill = true) {
   Opened opened;
   SegmentLogOptions options;
   options.segment_bytes = segment_bytes;
+  options.zero_fill = zero_fill;
   options.prepare_in_background = false;
   opened.log = SegmentLog::open(
       std::make_unique<SharedDirectory>(disk), options,
@@ -146,16 +147,18 @@ TEST(SegmentLog, AKilledProcessLosesNothingItWrote) {
 
 // The heart of it: over many power losses at random points — frames synced, frames written and
 // not synced, segments made and not yet used — a reopened log holds every synced frame and a
-// prefix of the rest, never anything else, and never reports corruption.
+// prefix of the rest, never anything else, and never reports corruption. Segments zero-filled
+// and segments allocated alike (the seeds alternate).
 TEST(SegmentLog, APowerLossKeepsWhatWasSyncedAndAPrefixOfTheRest) {
   uint64_t torn = 0, cut_bytes = 0, kept_unsynced = 0, lost_unsynced = 0;
   for (uint64_t seed = 1; seed <= 300; ++seed) {
+    const bool zero_fill = seed % 2 == 0;
     MemoryDirectory disk;
     std::mt19937_64 rng(seed);
     std::vector<std::string> written;
     size_t synced = 0;
     for (int round = 0; round < 3; ++round) {
-      Opened opened = open_log(disk);
+      Opened opened = open_log(disk, 4096, zero_fill);
       ASSERT_TRUE(opened.error.is_ok()) << "seed " << seed << ": " << opened.error.message();
       ASSERT_GE(opened.payloads.size(), synced) << "seed " << seed;
       ASSERT_LE(opened.payloads.size(), written.size()) << "seed " << seed;
@@ -304,12 +307,15 @@ TEST(SegmentLog, AFailedSyncIsAnError) {
   EXPECT_NE(status.message().find("injected failure"), std::string::npos);
 }
 
-TEST(SegmentLog, OnTheRealFileSystemWithSegmentsPreparedAhead) {
+class SegmentLogOnDisk : public ::testing::TestWithParam<bool> {};
+
+TEST_P(SegmentLogOnDisk, SegmentsPreparedAheadZeroFilledOrAllocated) {
   const auto dir = std::filesystem::temp_directory_path() /
                    ("replikv-segment-log-" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
   SegmentLogOptions options;
   options.segment_bytes = 1 << 16;
+  options.zero_fill = GetParam();
   std::vector<std::string> written;
   std::mt19937_64 rng(7);
   {
@@ -340,9 +346,15 @@ TEST(SegmentLog, OnTheRealFileSystemWithSegmentsPreparedAhead) {
       recovery, error);
   ASSERT_NE(log, nullptr) << error.message();
   EXPECT_EQ(replayed, written);
+  EXPECT_EQ(std::filesystem::file_size(dir / "00000000000000000002.seg"), options.segment_bytes);
   log.reset();
   std::filesystem::remove_all(dir);
 }
+
+INSTANTIATE_TEST_SUITE_P(SegmentLog, SegmentLogOnDisk, ::testing::Values(true, false),
+                         [](const auto& param) {
+                           return param.param ? "ZeroFilled" : "Allocated";
+                         });
 
 }  // namespace
 }  // namespace replikv::storage
