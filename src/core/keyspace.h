@@ -66,6 +66,9 @@ class Keyspace {
   // GET sees: what expired is not all the record held), or nullopt when there is none.
   std::optional<std::string> stored_metadata(const std::string& key);
 
+  // Lookup hints for a run of writes applied at once (RecordCache::prefetch_slot/_entry).
+  void prefetch_slot(std::string_view key) const { cache_.prefetch_slot(key); }
+  void prefetch_record(std::string_view key) const { cache_.prefetch_entry(key); }
   // `key`'s live record (value, expiry, metadata), or nullopt.
   std::optional<CachedRecord> live_record(const std::string& key, TimeMs now_ms) {
     return load_live(key, now_ms);

@@ -23,6 +23,22 @@ uint32_t RecordCache::find_slot(std::string_view key, uint64_t hash) const {
   }
 }
 
+void RecordCache::prefetch_slot(std::string_view key) const {
+  if (table_.empty()) return;
+  const auto home = static_cast<uint32_t>(hash_of(key)) & static_cast<uint32_t>(table_.size() - 1);
+  __builtin_prefetch(&table_[home]);
+}
+
+void RecordCache::prefetch_entry(std::string_view key) const {
+  if (table_.empty()) return;
+  const auto tag = static_cast<uint32_t>(hash_of(key));
+  const Slot& slot = table_[tag & static_cast<uint32_t>(table_.size() - 1)];
+  if (slot.entry_plus_one == 0 || slot.tag != tag) return;  // absent, or not at its home
+  const Entry& entry = slab_[slot.entry_plus_one - 1];
+  __builtin_prefetch(&entry);
+  __builtin_prefetch(reinterpret_cast<const char*>(&entry) + 64);  // the record's line
+}
+
 const std::optional<CachedRecord>* RecordCache::find(std::string_view key) {
   // A write looks its key up, then stores it: the second lookup finds it without hashing.
   if (last_ != none && slab_[last_].key == key) {

@@ -6,7 +6,7 @@
 // store and erase updates the cache in the same step as the batch. It caches absence too (a key
 // known not to exist), so SET on a new key skips the storage lookup as well.
 //
-// Layout: entries live in a slab whose elements never move (a deque, slots of evicted entries
+// Layout: entries live in a slab whose elements never move (fixed chunks, slots of evicted entries
 // reused), found through an open-addressing table of (entry, hash tag) slots with linear probing.
 // A lookup costs the table slot and the entry, where a hash map of list nodes cost a bucket, a
 // node, a list node and two neighbours moved at every hit (docs/benchmarks.md, "Per-write CPU").
@@ -25,7 +25,6 @@
 
 #include <cstdint>
 #include <cstring>
-#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -78,6 +77,12 @@ class RecordCache {
   // unpinned, even when the pinned entries alone are over the budget.
   const std::optional<CachedRecord>* put(std::string_view key, std::optional<CachedRecord> record,
                                          bool pin = false);
+  // Hints for a run of lookups (a replica applying many entries at once): the first brings
+  // `key`'s table slot toward the CPU; the second, issued a few lookups later when the slot has
+  // arrived, the entry that slot names. Neither changes anything — a lookup finds what it would
+  // have, minus the wait on memory that was most of its time.
+  void prefetch_slot(std::string_view key) const;
+  void prefetch_entry(std::string_view key) const;
   // Whether an entry of `key_and_value_bytes` would be kept: the cache is on and it fits.
   bool keeps(uint64_t key_and_value_bytes) const {
     return bytes_max_ > 0 && key_and_value_bytes + entry_overhead_bytes <= bytes_max_;
@@ -191,7 +196,34 @@ class RecordCache {
   uint64_t bytes_ = 0;
   uint64_t pinned_bytes_ = 0;
   uint64_t live_ = 0;
-  std::deque<Entry> slab_;        // elements never move: find() and put() hand out pointers
+  // The entries, in chunks that never move (find() and put() hand out pointers): an index finds
+  // its entry through a chunk table small enough to stay in the CPU's cache, where std::deque's
+  // map of 512-byte blocks was one more miss per lookup.
+  class Slab {
+   public:
+    Entry& operator[](uint32_t index) { return chunks_[index >> chunk_shift][index & chunk_mask]; }
+    const Entry& operator[](uint32_t index) const {
+      return chunks_[index >> chunk_shift][index & chunk_mask];
+    }
+    size_t size() const { return size_; }
+    void emplace_back() {
+      if (size_ == chunks_.size() << chunk_shift)
+        chunks_.push_back(std::make_unique<Entry[]>(size_t{1} << chunk_shift));
+      ++size_;
+    }
+    void clear() {
+      chunks_.clear();
+      size_ = 0;
+    }
+
+   private:
+    static constexpr uint32_t chunk_shift = 8;  // 256 entries, 32 KiB
+    static constexpr uint32_t chunk_mask = (1u << chunk_shift) - 1;
+    std::vector<std::unique_ptr<Entry[]>> chunks_;
+    size_t size_ = 0;
+  };
+
+  Slab slab_;
   std::vector<uint32_t> free_;    // slab elements not live, reused first
   std::vector<Slot> table_;       // size a power of two (or empty), at most half full
   std::vector<uint32_t> pinned_;  // the entries pinned in the current generation, each once

@@ -343,6 +343,20 @@ TEST(Simulator, RaftRegressionRefusedDuplicateForwardWasApplied) {
   EXPECT_GT(result.stats.messages_duplicated, 0u) << "the scenario needs duplicated forwards";
 }
 
+// Regression: under `async` a follower holding committed entries a new leader lacks rolls back
+// to the leader's snapshot — its last checkpoint. With checkpoints 10 s apart, the leader had
+// none that covered anything the follower lacked, sent nothing, and the follower waited past the
+// end of the run with its diverged entries (log-agreement and convergence failed). Fixed: a
+// snapshot the stored state cannot give brings the next checkpoint forward.
+TEST(Simulator, RaftRegressionRollbackWaitedForACheckpoint) {
+  SimOptions options = leader_run(986965002, 5);
+  options.settings["ack"] = "async";
+  options.settings["lease_reads"] = "true";
+  const SimResult result = run_simulation(options);
+  ASSERT_FALSE(result.failed()) << report(result, options);
+  EXPECT_GT(result.stats.counter("rollback_entries"), 0u) << "the scenario is a rollback";
+}
+
 // Regression: a node's clock stepped back (a skew healed) froze its Raft timers until the clock
 // caught up; a leader sent no heartbeat for up to two seconds, and a follower that had moved to
 // a higher term meanwhile never heard from it, so the replicas did not converge. Fixed: a step

@@ -442,6 +442,7 @@ class Raft final : public Replica {
   void advance_commit();
   void propose_expiry();
   void apply_committed();
+  const std::string* recent_set_key(LogIndex index) const;
   void serve_reads();
   void serve_follower_reads();
   // Clients' requests by kind (client_request dispatches).
@@ -589,7 +590,10 @@ class Raft final : public Replica {
   uint64_t checkpoint_ids_ = 0;
   uint64_t checkpoints_written_ = 0;      // reported by the driver, this run
   std::optional<TimeMs> dirty_since_ms_;  // when something was first applied after it
-  LogIndex term_start_index_;             // this leader's no-op
+  // A follower needs a snapshot that the stored state cannot give it (send_snapshot): the next
+  // checkpoint is due at once.
+  bool checkpoint_wanted_ = false;
+  LogIndex term_start_index_;  // this leader's no-op
   TimeMs became_leader_ms_ = 0;
   uint64_t malformed_messages_ = 0;
   // Messages that break the protocol — a second leader in one term, a truncation below the

@@ -62,8 +62,13 @@ void Raft::send_snapshot(NodeId to, Peer& peer) {
     const auto applied = view->get(Column::state, state_applied);
     const LogIndex index(applied && applied->size() == 8 ? read_u64_be(*applied) : 0);
     // Nothing it lacks yet (its position came from its answer to a snapshot refused as done, or
-    // the stored state lags): the next heartbeat's answer tries again.
-    if (index <= peer.match) return;
+    // the stored state lags — no checkpoint since it fell behind, or none at all): the next
+    // heartbeat's answer tries again, and the checkpoint is brought forward rather than left to
+    // checkpoint_interval_ms (a follower rolling back waits on it).
+    if (index <= peer.match) {
+      if (applied_ > index) checkpoint_wanted_ = true;
+      return;
+    }
     const Term term = stored_term_at(*view, index);
     peer.snapshot = std::make_shared<SnapshotSending>(SnapshotSending{
         SnapshotSource(std::move(view), index, term), 0, 0, std::nullopt, now_ms_, now_ms_});
