@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <limits>
 #include <type_traits>
+#include <utility>
 
 #include "core/assert.h"
 #include "core/encoding.h"
@@ -73,7 +74,16 @@ void Keyspace::put(const std::string& key, std::string value, std::optional<Time
 
 bool Keyspace::remove(const std::string& key) { return erase(key); }
 
+Reply Keyspace::execute(Request&& request, TimeMs now_ms) {
+  auto* set_request = std::get_if<SetRequest>(&request);
+  return execute_request(request, now_ms, set_request ? &set_request->value : nullptr);
+}
+
 Reply Keyspace::execute(const Request& request, TimeMs now_ms) {
+  return execute_request(request, now_ms, nullptr);
+}
+
+Reply Keyspace::execute_request(const Request& request, TimeMs now_ms, std::string* set_value) {
   REPLIKV_ASSERT(!answered_by_strategy(request),
                  "the strategy answers WAIT and the commands it adds itself");
   Reply reply = std::visit(
@@ -82,7 +92,7 @@ Reply Keyspace::execute(const Request& request, TimeMs now_ms) {
         if constexpr (std::is_same_v<T, GetRequest>) {
           return get(r, now_ms);
         } else if constexpr (std::is_same_v<T, SetRequest>) {
-          return set(r, now_ms);
+          return set(r, now_ms, set_value);
         } else if constexpr (std::is_same_v<T, DelRequest>) {
           return del(r, now_ms);
         } else if constexpr (std::is_same_v<T, ExistsRequest>) {
@@ -376,7 +386,7 @@ Reply Keyspace::get(const GetRequest& request, TimeMs now_ms) {
   return Reply::bulk(std::move(record->value));
 }
 
-Reply Keyspace::set(const SetRequest& request, TimeMs now_ms) {
+Reply Keyspace::set(const SetRequest& request, TimeMs now_ms, std::string* value) {
   // A plain SET needs only whether the key is live and its expiry: no copy of the old value
   // (peek's pointer is used before store changes anything).
   const Record* old = peek_live(request.key, now_ms);
@@ -405,7 +415,7 @@ Reply Keyspace::set(const SetRequest& request, TimeMs now_ms) {
     // An absolute expiry in the past: Redis deletes the key and answers as if it had been set.
     erase(request.key);
   } else {
-    store(request.key, request.value, expire_at_ms);
+    store(request.key, value ? std::move(*value) : request.value, expire_at_ms);
   }
   return request.return_old ? std::move(old_reply) : Reply::ok();
 }

@@ -55,6 +55,9 @@ class Keyspace {
   // Executes `request` as of `now_ms`: reads see storage with the dirty records over it; writes
   // are kept dirty until the next checkpoint. Returns the client's reply.
   Reply execute(const Request& request, TimeMs now_ms);
+  // The same for a request the caller is done with: a SET's value is moved into the record
+  // rather than copied (a replica applying its log builds each request only to execute it).
+  Reply execute(Request&& request, TimeMs now_ms);
   // The same, and every record the request writes carries `metadata`: what a strategy keeps
   // beside a value (a causal context, a timestamp; core/encoding.h). A request without metadata
   // keeps what the record had; records that never had any (every one of the single leader's) are
@@ -179,7 +182,10 @@ class Keyspace {
   void forget_scan_index();
 
   Reply get(const GetRequest& request, TimeMs now_ms);
-  Reply set(const SetRequest& request, TimeMs now_ms);
+  // `set_value`, when given, is the SET's value, which the caller gives up.
+  Reply execute_request(const Request& request, TimeMs now_ms, std::string* set_value);
+  // `value` is request.value, or a string the caller gives up holding the same bytes.
+  Reply set(const SetRequest& request, TimeMs now_ms, std::string* value = nullptr);
   Reply del(const DelRequest& request, TimeMs now_ms);
   Reply exists(const ExistsRequest& request, TimeMs now_ms);
   Reply mget(const MGetRequest& request, TimeMs now_ms);

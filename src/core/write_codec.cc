@@ -1,6 +1,7 @@
 #include "core/write_codec.h"
 
 #include <cstdint>
+#include <utility>
 
 #include "core/assert.h"
 
@@ -31,6 +32,19 @@ SetRequest::Condition from_proto(proto::Set::Condition condition) {
 }
 
 }  // namespace
+
+std::optional<proto::Write> to_log_write(Request&& request, std::optional<TimeMs> now_ms) {
+  auto* set = std::get_if<SetRequest>(&request);
+  if (set == nullptr) return to_log_write(std::as_const(request), now_ms);
+  // The key's and the value's buffers move into the entry (protobuf takes a string by move).
+  std::string key = std::move(set->key), value = std::move(set->value);
+  set->key.clear();
+  set->value.clear();
+  auto write = to_log_write(std::as_const(request), now_ms);
+  write->mutable_set()->set_key(std::move(key));
+  write->mutable_set()->set_value(std::move(value));
+  return write;
+}
 
 std::optional<proto::Write> to_log_write(const Request& request, std::optional<TimeMs> now_ms) {
   proto::Write write;

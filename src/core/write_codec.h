@@ -17,6 +17,9 @@ namespace replikv::core {
 // The log form of a write request, expiry resolved against `now_ms`; nullopt for a read. With
 // no `now_ms` (a follower forwarding to the leader) a relative expiry stays relative.
 std::optional<proto::Write> to_log_write(const Request& request, std::optional<TimeMs> now_ms);
+// The same, taking a SET's key and value buffers rather than copying them: `request` is left
+// with an empty key and value (a leader keeps a request only to answer it).
+std::optional<proto::Write> to_log_write(Request&& request, std::optional<TimeMs> now_ms);
 
 // Turns a forwarded write's relative expiry into an absolute one, from the leader's clock.
 void resolve_expiry(proto::Write& write, TimeMs now_ms);

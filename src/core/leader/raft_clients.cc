@@ -2,6 +2,7 @@
 // ReadIndex at the leader and at followers, deadlines, and at-most-once application by origin
 // sequence windows. The protocol between the nodes is in raft.cc; the overview in raft.h.
 #include <algorithm>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -96,8 +97,11 @@ void Raft::client_write(ClientRequest request) {
     return;
   }
   const uint64_t sequence = next_origin_sequence_++;
-  auto log_write = to_log_write(
-      request.request, role_ == Role::leader ? std::optional<TimeMs>(wall_ms_) : std::nullopt);
+  // The leader answers from the connection and sequence alone: the request's buffers can go to
+  // the entry. A follower keeps its own copy in `pending.write` (it may forward again).
+  auto log_write = role_ == Role::leader
+                       ? to_log_write(std::move(request.request), wall_ms_)
+                       : to_log_write(std::as_const(request.request), std::nullopt);
   REPLIKV_ASSERT(log_write.has_value(), "a write has a log form");
   PendingWrite& pending = pending_writes_[sequence];
   pending.request = std::move(request);
