@@ -70,6 +70,7 @@
 #include <array>
 #include <cstdint>
 #include <deque>
+#include <limits>
 #include <map>
 #include <memory>
 #include <optional>
@@ -622,6 +623,8 @@ class Raft final : public Replica {
 
   uint64_t next_origin_sequence_ = 1;
   std::map<uint64_t, PendingWrite> pending_writes_;  // by origin sequence
+  // No write in pending_writes_ has a deadline before this (expire_requests walks them from it).
+  TimeMs pending_deadline_min_ = std::numeric_limits<TimeMs>::max();
   uint64_t unsent_writes_ = 0;
   uint64_t refused_writes_ = 0;  // refused forwards waiting for a new leader
   uint64_t forwards_in_flight_ = 0;
