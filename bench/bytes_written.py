@@ -110,6 +110,7 @@ def main():
         f"| replikv `async`, fsync never | {med('replikv', 0):.2f} | {med('replikv', 1):,.0f} |",
     ])
     print(text)
+    text += "\n"
     if not o.no_write:
         write_section(DOC, "bytes-written", text)
 
