@@ -44,6 +44,14 @@ class StorageView {
   // Visits the entries of `column` with key >= `start` in key order until `visit` returns false.
   using Visitor = std::function<bool(std::string_view key, std::string_view value)>;
   virtual void scan(Column column, std::string_view start, const Visitor& visit) const = 0;
+  // The same walk, giving each value's size instead of the value: what a replica needs at start
+  // to know its log's size. An engine that holds the sizes in memory (the segmented log's index)
+  // answers without reading a byte; the default reads as scan() does.
+  using SizeVisitor = std::function<bool(std::string_view key, size_t value_bytes)>;
+  virtual void scan_sizes(Column column, std::string_view start, const SizeVisitor& visit) const {
+    scan(column, start,
+         [&](std::string_view key, std::string_view value) { return visit(key, value.size()); });
+  }
 
   // A read-only view frozen now: what is applied afterwards is not seen through it, however long
   // it is kept (a snapshot is streamed from one over many loop turns while writes go on). It must

@@ -198,6 +198,16 @@ void scan_from(const LogState& state, const SegmentLookup& segments, Column colu
   }
 }
 
+// The log's sizes come from the index (each entry's length), without reading the segments.
+void scan_sizes_from(const LogState& state, std::string_view start,
+                     const core::StorageView::SizeVisitor& visit) {
+  if (state.empty()) return;
+  for (uint64_t index = std::max(state.first, index_at_or_after(start)); index <= state.last;
+       ++index) {
+    if (!visit(core::u64_be(index), state.entries[index - state.first].length)) return;
+  }
+}
+
 // Frozen: a copy of the log's state and of the segment list (a segment dropped later stays
 // readable while the view holds it), beside a RocksDB snapshot.
 class FrozenView final : public core::StorageView {
@@ -501,6 +511,15 @@ void SegmentedEngine::scan(Column column, std::string_view start, const Visitor&
     return;
   }
   scan_from(impl_->state, impl_->lookup(), column, start, visit);
+}
+
+void SegmentedEngine::scan_sizes(Column column, std::string_view start,
+                                 const SizeVisitor& visit) const {
+  if (column == Column::log) {
+    scan_sizes_from(impl_->state, start, visit);
+    return;
+  }
+  core::StorageView::scan_sizes(column, start, visit);
 }
 
 std::unique_ptr<core::StorageView> SegmentedEngine::snapshot() const {

@@ -287,6 +287,17 @@ TYPED_TEST(EngineTest, TheLogAppendsCutsAndCompactsAsTheReplicasWriteIt) {
     return out;
   };
   using Entries = std::vector<std::pair<uint64_t, std::string>>;
+  // scan_sizes() walks what scan() walks, sizes only (the segmented engine from its index).
+  auto sizes_agree = [&](const Engine& engine, std::string_view from = {}) {
+    std::vector<std::pair<uint64_t, size_t>> sizes, expected;
+    engine.scan_sizes(Column::log, from, [&](std::string_view key, size_t bytes) {
+      sizes.emplace_back(core::read_u64_be(key), bytes);
+      return true;
+    });
+    for (const auto& [index, value] : entries(engine, from))
+      expected.emplace_back(index, value.size());
+    return sizes == expected && !sizes.empty();
+  };
   core::WriteBatch append;
   for (uint64_t i = 1; i <= 10; ++i)
     append.put(Column::log, core::u64_be(i), "e" + std::to_string(i));
@@ -301,6 +312,8 @@ TYPED_TEST(EngineTest, TheLogAppendsCutsAndCompactsAsTheReplicasWriteIt) {
   const Entries expected{{5, "e5"}, {6, "e6"}, {7, "e7"}, {8, "new8"}};
   EXPECT_EQ(entries(*this->engine_), expected);
   EXPECT_EQ(entries(*this->engine_, core::u64_be(7)), (Entries{{7, "e7"}, {8, "new8"}}));
+  EXPECT_TRUE(sizes_agree(*this->engine_));
+  EXPECT_TRUE(sizes_agree(*this->engine_, core::u64_be(7)));
   EXPECT_EQ(this->engine_->get(Column::log, core::u64_be(4)), std::nullopt);
   EXPECT_EQ(this->engine_->get(Column::log, core::u64_be(9)), std::nullopt);
   ASSERT_TRUE(this->engine_->sync().is_ok());
@@ -315,6 +328,7 @@ TYPED_TEST(EngineTest, TheLogAppendsCutsAndCompactsAsTheReplicasWriteIt) {
   ASSERT_TRUE(this->engine_->sync().is_ok());
   this->reopen();
   EXPECT_EQ(entries(*this->engine_), (Entries{{101, "after the snapshot"}}));
+  EXPECT_TRUE(sizes_agree(*this->engine_));
 }
 
 TYPED_TEST(EngineTest, SyncsAreCounted) {

@@ -92,9 +92,9 @@ Raft::Raft(const StorageView& view, Rng rng, RaftOptions options)
                  "the log ends at its last index");
   last_term_ = term_at(last_index_);
   // The size of each entry held, for compaction by size (the log is bounded, so this is cheap).
-  view.scan(Column::log, index_key(log_start_), [&](std::string_view, std::string_view record) {
-    entry_bytes_.push_back(static_cast<uint32_t>(record.size()));
-    log_bytes_ += record.size();
+  view.scan_sizes(Column::log, index_key(log_start_), [&](std::string_view, size_t record_bytes) {
+    entry_bytes_.push_back(static_cast<uint32_t>(record_bytes));
+    log_bytes_ += record_bytes;
     return true;
   });
   durable_index_ = last_index_;
