@@ -126,9 +126,9 @@ class Keyspace {
   // Dirty keys, and the memory the writes since the last checkpoint hold: each dirty record once
   // — key, value and the cache's per-entry overhead, however often it was written since — and
   // the expiry index's changes. What a strategy's checkpoint policy looks at: with the overhead
-  // counted, a policy that keeps this under half the cache keeps the pinned records there too,
-  // however small they are; and ten SETs of one key hold what one does, so a small hot keyspace
-  // is not checkpointed as if it were a large one.
+  // counted, a policy that keeps this under a quarter of the cache keeps the pinned records there
+  // too, however small they are; and ten SETs of one key hold what one does, so a small hot
+  // keyspace is not checkpointed as if it were a large one.
   uint64_t dirty_records() const { return overlay_.size() + cache_.pinned_count(); }
   uint64_t dirty_bytes() const {
     return cache_.pinned_bytes() + overlay_bytes_ + expiry_changes_.bytes();

@@ -83,6 +83,7 @@ const std::optional<CachedRecord>* RecordCache::put(std::string_view key,
   replace(entry, std::move(record));
   entry.referenced = true;
   if (pin && (entry.pins & pin_current) == 0) {
+    if (entry.pins == 0) ++pinned_entries_;
     entry.pins |= pin_current;
     pinned_.push_back(index);
   }
@@ -107,7 +108,10 @@ void RecordCache::freeze_pins() {
 }
 
 void RecordCache::unpin_frozen() {
-  for (const uint32_t index : frozen_) slab_[index].pins &= static_cast<uint8_t>(~pin_frozen);
+  for (const uint32_t index : frozen_) {
+    slab_[index].pins &= static_cast<uint8_t>(~pin_frozen);
+    if (slab_[index].pins == 0) --pinned_entries_;
+  }
   frozen_.clear();
   evict_to_fit(none);
 }
@@ -115,6 +119,7 @@ void RecordCache::unpin_frozen() {
 void RecordCache::unpin_all() {
   for (const uint32_t index : pinned_) slab_[index].pins = 0;
   for (const uint32_t index : frozen_) slab_[index].pins = 0;
+  pinned_entries_ = 0;
   pinned_.clear();
   frozen_.clear();
   pinned_bytes_ = 0;
@@ -186,6 +191,11 @@ void RecordCache::grow() {
 // and evicting the first one without. `keep` (just put) and pinned entries are passed over; when
 // a sweep of the whole slab, twice, finds nothing else to evict, the rest is pinned and stays.
 void RecordCache::evict_to_fit(uint32_t keep) {
+  // Nothing to evict when every live entry but `keep` is pinned (a checkpoint slow to land lets
+  // the pins pass the budget): no sweep, which would visit the whole slab at every put.
+  const uint64_t unevictable =
+      pinned_entries_ + (keep != none && slab_[keep].live && slab_[keep].pins == 0 ? 1 : 0);
+  if (live_ <= unevictable) return;
   for (size_t steps = 0; bytes_ > bytes_max_ && steps <= 2 * slab_.size(); ++steps) {
     if (hand_ >= slab_.size()) hand_ = 0;
     Entry& entry = slab_[hand_];
@@ -203,6 +213,7 @@ void RecordCache::evict_to_fit(uint32_t keep) {
     steps = 0;
   }
   REPLIKV_ASSERT(live_ + free_.size() == slab_.size(), "every slab element is live or free");
+  REPLIKV_ASSERT(pinned_entries_ <= live_, "pinned entries are live entries");
 }
 
 void RecordCache::evict(uint32_t index) {
@@ -214,6 +225,7 @@ void RecordCache::evict(uint32_t index) {
   }
   if ((entry.pins & pin_frozen) != 0)
     frozen_.erase(std::find(frozen_.begin(), frozen_.end(), index));
+  if (entry.pins != 0) --pinned_entries_;
   entry.pins = 0;
   unindex(index);
   bytes_ -= entry.bytes();
@@ -234,6 +246,7 @@ void RecordCache::clear() {
   table_.clear();
   bytes_ = 0;
   pinned_bytes_ = 0;
+  pinned_entries_ = 0;
   live_ = 0;
   hand_ = 0;
   last_ = none;

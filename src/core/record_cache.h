@@ -114,6 +114,8 @@ class RecordCache {
   // What the entries pinned in the current generation cost the budget (key, value, overhead),
   // each counted once however often it was written since.
   uint64_t pinned_bytes() const { return pinned_bytes_; }
+  // Entries pinned in either generation, each once.
+  uint64_t pinned_entries() const { return pinned_entries_; }
   void clear();
 
   uint64_t bytes() const { return bytes_; }
@@ -195,6 +197,7 @@ class RecordCache {
   uint64_t bytes_max_;
   uint64_t bytes_ = 0;
   uint64_t pinned_bytes_ = 0;
+  uint64_t pinned_entries_ = 0;  // with pins != 0
   uint64_t live_ = 0;
   // The entries, in chunks that never move (find() and put() hand out pointers): an index finds
   // its entry through a chunk table small enough to stay in the CPU's cache, where std::deque's

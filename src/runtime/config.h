@@ -38,7 +38,7 @@ struct Config {
   uint64_t max_array_length = 1ull << 20;
   uint64_t max_query_buffer_bytes = 1ull << 30;
   uint64_t client_output_pause_bytes = 64ull << 20;  // stop reading a client that reads too slowly
-  uint64_t cache_bytes = 64ull << 20;                // record cache in front of storage
+  uint64_t cache_bytes = 256ull << 20;               // record cache in front of storage
   std::string log_level = "info";
   bool test_faults = false;
   bool bootstrap =

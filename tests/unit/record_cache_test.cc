@@ -142,18 +142,45 @@ TEST(RecordCache, PinnedBytesCountEachEntryOnceAtItsCurrentSize) {
   cache.put("c", std::nullopt, /*pin=*/true);
   cache.put("unpinned", record("x"));
   EXPECT_EQ(cache.pinned_bytes(), (2 + 3 + overhead) + (1 + overhead));
+  EXPECT_EQ(cache.pinned_entries(), 2u);
   cache.put("ab", record("1"));  // a put without a pin keeps the pin, at the new size
   EXPECT_EQ(cache.pinned_bytes(), (2 + 1 + overhead) + (1 + overhead));
   cache.forget("c");
   EXPECT_EQ(cache.pinned_bytes(), 2 + 1 + overhead);
   cache.freeze_pins();
   EXPECT_EQ(cache.pinned_bytes(), 0u);
+  EXPECT_EQ(cache.pinned_entries(), 1u) << "\"ab\", frozen";
   cache.put("ab", record("12345"), /*pin=*/true);
-  EXPECT_EQ(cache.pinned_bytes(), 2 + 5 + overhead);
+  cache.put("d", record("4"), /*pin=*/true);
+  EXPECT_EQ(cache.pinned_bytes(), (2 + 5 + overhead) + (1 + 1 + overhead));
+  EXPECT_EQ(cache.pinned_entries(), 2u) << "\"ab\" in both generations counts once";
   cache.unpin_frozen();
-  EXPECT_EQ(cache.pinned_bytes(), 2 + 5 + overhead) << "pinned again since: still counted";
+  EXPECT_EQ(cache.pinned_bytes(), (2 + 5 + overhead) + (1 + 1 + overhead))
+      << "pinned again since: still counted";
+  EXPECT_EQ(cache.pinned_entries(), 2u);
+  cache.forget("d");
+  EXPECT_EQ(cache.pinned_entries(), 1u);
   cache.unpin_all();
   EXPECT_EQ(cache.pinned_bytes(), 0u);
+  EXPECT_EQ(cache.pinned_entries(), 0u);
+}
+
+// Over its budget with every entry pinned (a checkpoint slow to land), a put of an unpinned
+// entry is still kept and the pinned ones stay; the next unpinned put evicts the one before.
+TEST(RecordCache, OverTheBudgetWithEverythingPinnedPutsStillWork) {
+  RecordCache cache(2 * (1 + 1 + overhead));
+  for (const char* key : {"a", "b", "c", "d"}) cache.put(key, record("1"), /*pin=*/true);
+  EXPECT_EQ(cache.pinned_entries(), 4u);
+  cache.put("x", record("1"));
+  EXPECT_EQ(cache.entries(), 5u);
+  cache.put("y", record("1"));
+  EXPECT_EQ(cache.entries(), 5u) << "x went, y stays";
+  EXPECT_EQ(cache.find("x"), nullptr);
+  EXPECT_NE(cache.find("y"), nullptr);
+  cache.freeze_pins();
+  cache.unpin_frozen();
+  EXPECT_EQ(cache.pinned_entries(), 0u);
+  EXPECT_LE(cache.bytes(), 2 * (1 + 1 + overhead));
 }
 
 TEST(RecordCache, ARecordTooLargeToKeepOnlyDropsItsKey) {

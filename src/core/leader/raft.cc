@@ -335,7 +335,9 @@ void Raft::maybe_checkpoint() {
   if (!dirty) return;
   if (!dirty_since_ms_) dirty_since_ms_ = now_ms_;
   // With the cache off the bound is 0: every batch is a checkpoint (the overlay holds no more).
-  const uint64_t bytes_max = std::min(options_.checkpoint_bytes, options_.cache_bytes_max / 2);
+  // A quarter: while a checkpoint is written its records stay pinned too (the frozen generation)
+  // and the next one's gather beside them, so the pinned records stay within half the cache.
+  const uint64_t bytes_max = std::min(options_.checkpoint_bytes, options_.cache_bytes_max / 4);
   const bool due = checkpoint_wanted_ ||
                    applied_.value() - checkpoint_applied_.value() >= options_.checkpoint_entries ||
                    keyspace_.dirty_bytes() >= bytes_max ||

@@ -106,7 +106,7 @@ struct RaftOptions {
   // Checkpoints (docs/storage.md, "Checkpoints"): the applied state is written to storage once
   // `checkpoint_entries` log entries were applied since the last checkpoint, or once
   // the records written since hold `checkpoint_bytes` in memory (Keyspace::dirty_bytes, each
-  // record once; at most half of the record cache, which holds them meanwhile), or
+  // record once; at most a quarter of the record cache, which holds them meanwhile), or
   // `checkpoint_interval_ms` after the first of them. Until then the log alone holds it: a restart
   // applies the entries after the checkpoint again. A checkpoint writes each record dirty since
   // the last once, so the rarer they are the more rewrites of a key they fold into one write

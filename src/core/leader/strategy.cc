@@ -201,12 +201,13 @@ class LeaderStrategy final : public Strategy {
                          "applied since the last checkpoint (default 1000000); a restart applies "
                          "the entries after it again",
                          1000000, 1, 1000000000),
-        unsigned_setting("checkpoint_bytes",
-                         "… or once the records written since hold this many bytes in memory "
-                         "(each record once: key, value and the cache's per-entry overhead; "
-                         "default 67108864; at most half of cache_bytes counts, the cache holds "
-                         "them meanwhile)",
-                         64ull << 20, 1, 1ull << 40),
+        unsigned_setting(
+            "checkpoint_bytes",
+            "… or once the records written since hold this many bytes in memory "
+            "(each record once: key, value and the cache's per-entry overhead; "
+            "default 67108864; at most a quarter of cache_bytes counts, the cache holds "
+            "them meanwhile)",
+            64ull << 20, 1, 1ull << 40),
         unsigned_setting("checkpoint_interval_ms",
                          "… or this long after the first write since the last checkpoint "
                          "(default 10000)",
