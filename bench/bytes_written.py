@@ -24,18 +24,10 @@ import time
 
 from cpu_per_write import replikv_pids
 from doc_section import write_section
+from log_store_compare import KEY_BYTES, VALUE_BYTES, written_bytes
 from replication_compare import DOC, RedisReplicas, ReplikvCluster, log, redis_benchmark, redis_cli, wait_for
 
-VALUE_BYTES = 100
-KEY_BYTES = len("key:000000000000")  # redis-benchmark -r: key:<12 digits>
 SETTLE_S = 3
-
-
-def written_bytes(pid):
-    for line in open(f"/proc/{pid}/io"):
-        if line.startswith("write_bytes:"):
-            return int(line.split()[1])
-    return 0
 
 
 def info_field(port, section, field):

@@ -12,6 +12,7 @@ import statistics
 import subprocess
 import time
 
+from bytes_written import info_field
 from doc_section import write_section
 from replication_compare import DOC, REPLIKV, ReplikvCluster, log, redis_cli, wait_for
 
@@ -22,17 +23,8 @@ def directory_bytes(path):
     return sum(os.path.getsize(os.path.join(root, name)) for root, _, names in os.walk(path) for name in names)
 
 
-def info(port, section):
-    fields = {}
-    for line in redis_cli(port, "info", section).splitlines():
-        if ":" in line:
-            key, value = line.split(":", 1)
-            fields[key] = value.strip()
-    return fields
-
-
 def applied(port):
-    return int(info(port, "replication").get("replikv_applied_index", "-1"))
+    return int(info_field(port, "replication", "replikv_applied_index") or "-1")
 
 
 def main():
@@ -77,7 +69,6 @@ def main():
                 time.sleep(0.01)
             caught_up.append(time.monotonic() - started)
             log(f"restart {rnd + 1}/{o.rounds}: answering after {serving[-1]:.2f} s, caught up after {caught_up[-1]:.2f} s")
-        persistence = info(port, "persistence")
         text = "\n".join([
             f"Measured {time.strftime('%Y-%m-%d')} on {os.cpu_count()} cores, median of {o.rounds} restarts of one "
             f"follower of a 3-node `async` cluster (fsync never, log compaction off) after {sets:,} SETs of 100-byte "
@@ -85,7 +76,7 @@ def main():
             f"Command: `/usr/bin/python3 bench/recovery.py --log-gib {o.log_gib:g} --rounds {o.rounds}`\n",
             "| log on disk | entries after the last checkpoint | answering PING after | caught up after |",
             "|---:|---:|---:|---:|",
-            f"| {log_bytes / (1 << 30):.2f} GiB | {target - int(persistence.get('replikv_checkpoint_index', '0')):,} | "
+            f"| {log_bytes / (1 << 30):.2f} GiB | {target - int(info_field(port, 'persistence', 'replikv_checkpoint_index') or '0'):,} | "
             f"{statistics.median(serving):.2f} s | {statistics.median(caught_up):.2f} s |",
         ])
         print(text)
