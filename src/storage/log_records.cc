@@ -35,6 +35,39 @@ bool read_bytes(std::string_view bytes, size_t& at, std::string_view& out) {
 
 bool has_value(Kind kind) { return kind == Kind::put || kind == Kind::erase_range; }
 
+constexpr char run_code = 5;
+
+bool is_log_entry(const core::WriteBatch::Operation& op) {
+  return op.kind == Kind::put && op.column == core::Column::log && op.key.size() == 8;
+}
+
+// How many operations from `first` on put consecutive log entries (0 if `first` is no entry).
+size_t run_length(const std::vector<core::WriteBatch::Operation>& operations, size_t first) {
+  if (!is_log_entry(operations[first])) return 0;
+  const uint64_t index = core::read_u64_be(operations[first].key);
+  size_t end = first + 1;
+  while (end < operations.size() && is_log_entry(operations[end]) &&
+         core::read_u64_be(operations[end].key) == index + (end - first)) {
+    ++end;
+  }
+  return end - first;
+}
+
+// Whether every value of the run begins with the same run_prefix_bytes.
+bool shares_prefix(const std::vector<core::WriteBatch::Operation>& operations, size_t first,
+                   size_t count) {
+  const std::string_view prefix = operations[first].value;
+  if (prefix.size() < run_prefix_bytes) return false;
+  for (size_t i = first + 1; i < first + count; ++i) {
+    const std::string_view value = operations[i].value;
+    if (value.size() < run_prefix_bytes ||
+        value.compare(0, run_prefix_bytes, prefix.substr(0, run_prefix_bytes)) != 0) {
+      return false;
+    }
+  }
+  return true;
+}
+
 uint8_t kind_code(Kind kind) {
   switch (kind) {
     case Kind::put:
@@ -49,15 +82,67 @@ uint8_t kind_code(Kind kind) {
   return 0;
 }
 
+// An operation's value: its length, then its bytes, where `op` records them.
+bool read_value(std::string_view payload, size_t& at, DecodedOperation& op) {
+  uint64_t length = 0;
+  if (!read_varint(payload, at, length) || length > payload.size() - at) return false;
+  op.value_offset = at;
+  op.value = payload.substr(at, length);
+  at += length;
+  return true;
+}
+
+// A run's entries, each handed on as a put of its own (`at` is past the run's code).
+bool decode_run(std::string_view payload, size_t& at,
+                const std::function<void(const DecodedOperation&)>& operation) {
+  uint64_t first = 0, count = 0;
+  if (!read_varint(payload, at, first) || !read_varint(payload, at, count)) return false;
+  // Each entry takes a byte at least: a count past the payload is damage, not a run.
+  if (count < 2 || count > payload.size() - at || first > UINT64_MAX - count) return false;
+  if (at >= payload.size()) return false;
+  const auto elided = static_cast<unsigned char>(payload[at++]);
+  if ((elided != 0 && elided != run_prefix_bytes) || elided > payload.size() - at) return false;
+  DecodedOperation op{};
+  op.kind = Kind::put;
+  op.column = core::Column::log;
+  op.prefix = payload.substr(at, elided);
+  at += elided;
+  char key[8];
+  op.key = std::string_view(key, sizeof key);
+  for (uint64_t i = 0; i < count; ++i) {
+    core::store_u64_be(key, first + i);
+    if (!read_value(payload, at, op)) return false;
+    operation(op);
+  }
+  return true;
+}
+
 }  // namespace
 
-void encode_batch(const core::WriteBatch& batch, std::string& out,
-                  const std::function<void(size_t operation, size_t offset)>& value_at) {
+void encode_batch(
+    const core::WriteBatch& batch, std::string& out,
+    const std::function<void(size_t operation, size_t offset, size_t elided)>& value_at) {
   const size_t payload_start = out.size();
   out.reserve(out.size() + 1 + batch.bytes() + batch.size() * 8);
   out.push_back(static_cast<char>(FrameKind::batch));
   const auto& operations = batch.operations();
   for (size_t i = 0; i < operations.size(); ++i) {
+    if (const size_t count = run_length(operations, i); count >= 2) {
+      out.push_back(run_code);
+      append_varint(out, core::read_u64_be(operations[i].key));
+      append_varint(out, count);
+      const size_t elided = shares_prefix(operations, i, count) ? run_prefix_bytes : 0;
+      out.push_back(static_cast<char>(elided));
+      out.append(operations[i].value, 0, elided);
+      for (size_t entry = i; entry < i + count; ++entry) {
+        const std::string_view value = std::string_view(operations[entry].value).substr(elided);
+        append_varint(out, value.size());
+        value_at(entry, out.size() - payload_start, elided);
+        out.append(value);
+      }
+      i += count - 1;
+      continue;
+    }
     const auto& op = operations[i];
     out.push_back(static_cast<char>(kind_code(op.kind)));
     out.push_back(static_cast<char>(op.column));
@@ -65,7 +150,7 @@ void encode_batch(const core::WriteBatch& batch, std::string& out,
     out.append(op.key);
     if (has_value(op.kind)) {
       append_varint(out, op.value.size());
-      if (op.kind == Kind::put) value_at(i, out.size() - payload_start);
+      if (op.kind == Kind::put) value_at(i, out.size() - payload_start, 0);
       out.append(op.value);
     }
   }
@@ -89,6 +174,11 @@ bool decode_batch(std::string_view payload,
   if (payload.empty() || payload[0] != static_cast<char>(FrameKind::batch)) return false;
   size_t at = 1;
   while (at < payload.size()) {
+    if (payload[at] == run_code) {
+      ++at;
+      if (!decode_run(payload, at, operation)) return false;
+      continue;
+    }
     if (payload.size() - at < 2) return false;
     DecodedOperation op{};
     switch (payload[at]) {
@@ -112,13 +202,7 @@ bool decode_batch(std::string_view payload,
     op.column = static_cast<core::Column>(column);
     at += 2;
     if (!read_bytes(payload, at, op.key)) return false;
-    if (has_value(op.kind)) {
-      uint64_t length = 0;
-      if (!read_varint(payload, at, length) || length > payload.size() - at) return false;
-      op.value_offset = at;
-      op.value = payload.substr(at, length);
-      at += length;
-    }
+    if (has_value(op.kind) && !read_value(payload, at, op)) return false;
     operation(op);
   }
   return true;

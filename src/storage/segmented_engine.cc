@@ -39,8 +39,21 @@ bool in_log(Column column) { return column == Column::log || column == Column::m
 struct Location {
   uint32_t segment = 0;
   uint32_t offset = 0;
-  uint32_t length = 0;
+  uint32_t stored = 0;  // the bytes there; the top bit: the value's prefix is its run's
+
+  static constexpr uint32_t prefix_elided = 1u << 31;
+  bool elided() const { return (stored & prefix_elided) != 0; }
+  uint32_t length() const { return stored & ~prefix_elided; }  // in the segment
+  size_t value_size() const { return length() + (elided() ? run_prefix_bytes : 0); }
 };
+
+Location locate(const FramePosition& position, size_t value_offset, size_t length, bool elided) {
+  REPLIKV_ASSERT(position.offset + value_offset + length <= UINT32_MAX,
+                 "a log entry lies within the first 4 GiB of its segment");
+  return {static_cast<uint32_t>(position.segment),
+          static_cast<uint32_t>(position.offset + value_offset),
+          static_cast<uint32_t>(length) | (elided ? Location::prefix_elided : 0)};
+}
 
 uint64_t parse_index(std::string_view key) {
   REPLIKV_ASSERT(key.size() == 8, "a log key is an 8-byte index");
@@ -62,6 +75,9 @@ struct LogState {
   uint64_t last = 0;
   std::deque<Location> entries;  // entries[i] is index first + i
   MetaRecords meta;
+  // The prefixes of runs (storage/log_records.h): an elided entry's is the one of the greatest
+  // index at or below its own. A key is added only where the prefix changes (a new term).
+  std::map<uint64_t, std::string> prefixes;
 
   bool empty() const { return last < first; }
 
@@ -70,8 +86,14 @@ struct LogState {
     return entries[index - first];
   }
 
+  std::string_view prefix_of(uint64_t index) const {
+    auto it = prefixes.upper_bound(index);
+    REPLIKV_ASSERT(it != prefixes.begin(), "an elided entry has its run's prefix");
+    return (--it)->second;
+  }
+
   void apply(Kind kind, Column column, std::string_view key, std::string_view value,
-             const Location& at) {
+             const Location& at, std::string_view prefix = {}) {
     if (column == Column::meta) {
       apply_meta(kind, key, value);
       return;
@@ -85,11 +107,15 @@ struct LogState {
           // first index (a rollback re-seeded from an earlier snapshot).
           first = index;
           entries.clear();
+          prefixes.clear();
         } else {
           REPLIKV_ASSERT(index == last + 1, "log entries are appended in order");
         }
         last = index;
         entries.push_back(at);
+        if (at.elided() && (prefixes.empty() || prefixes.rbegin()->second != prefix)) {
+          prefixes.emplace_hint(prefixes.end(), index, std::string(prefix));
+        }
         break;
       }
       case Kind::erase:
@@ -101,6 +127,7 @@ struct LogState {
           entries.pop_back();
           --last;
         }
+        prefixes.erase(prefixes.lower_bound(from), prefixes.end());
         break;
       }
       case Kind::erase_range: {
@@ -113,9 +140,17 @@ struct LogState {
           first = end;
           last = end - 1;
         }
+        forget_prefixes_below(first);
         break;
       }
     }
+  }
+
+  // Keeps the prefix that entries from `index` on may still need, and those after it.
+  void forget_prefixes_below(uint64_t index) {
+    auto keep = prefixes.upper_bound(index);
+    if (keep != prefixes.begin()) --keep;
+    prefixes.erase(prefixes.begin(), keep);
   }
 
   void apply_meta(Kind kind, std::string_view key, std::string_view value) {
@@ -148,17 +183,22 @@ struct LogState {
     first = opening_first;
     last = opening_last;
     entries = std::move(rebuilt);
+    forget_prefixes_below(first);
   }
 };
 
 // Finds a segment by number: the live log's, or a frozen view's copy of the list.
 using SegmentLookup = std::function<const Segment*(uint64_t number)>;
 
-Status read_entry(const SegmentLookup& segments, const Location& at, std::string& out) {
+Status read_entry(const LogState& state, const SegmentLookup& segments, uint64_t index,
+                  std::string& out) {
+  const Location& at = state.entries[index - state.first];
   const Segment* segment = segments(at.segment);
   if (segment == nullptr) return Status::error("a log entry's segment is gone");
-  Status status = segment->read(at.offset, at.length, out);
-  if (status.is_ok() && out.size() != at.length) status = Status::error("a log entry is cut short");
+  Status status = segment->read(at.offset, at.length(), out);
+  if (!status.is_ok()) return status;
+  if (out.size() != at.length()) return Status::error("a log entry is cut short");
+  if (at.elided()) out.insert(0, state.prefix_of(index));
   return status;
 }
 
@@ -169,10 +209,10 @@ std::optional<std::string> get_from(const LogState& state, const SegmentLookup& 
     return it == state.meta.end() ? std::nullopt : std::optional<std::string>(it->second);
   }
   if (key.size() != 8) return std::nullopt;
-  const auto at = state.find(parse_index(key));
-  if (!at) return std::nullopt;
+  const uint64_t index = parse_index(key);
+  if (!state.find(index)) return std::nullopt;
   std::string value;
-  const Status status = read_entry(segments, *at, value);
+  const Status status = read_entry(state, segments, index, value);
   // A read error means the disk or the files are damaged; serving on would answer wrongly.
   REPLIKV_ASSERT(status.is_ok(), "reading a log entry from its segment failed (storage damaged?)");
   return value;
@@ -190,7 +230,7 @@ void scan_from(const LogState& state, const SegmentLookup& segments, Column colu
   std::string value;
   for (uint64_t index = std::max(state.first, index_at_or_after(start)); index <= state.last;
        ++index) {
-    const Status status = read_entry(segments, state.entries[index - state.first], value);
+    const Status status = read_entry(state, segments, index, value);
     REPLIKV_ASSERT(status.is_ok(),
                    "reading a log entry from its segment failed (storage damaged?)");
     const std::string key = core::u64_be(index);
@@ -204,7 +244,7 @@ void scan_sizes_from(const LogState& state, std::string_view start,
   if (state.empty()) return;
   for (uint64_t index = std::max(state.first, index_at_or_after(start)); index <= state.last;
        ++index) {
-    if (!visit(core::u64_be(index), state.entries[index - state.first].length)) return;
+    if (!visit(core::u64_be(index), state.entries[index - state.first].value_size())) return;
   }
 }
 
@@ -264,6 +304,13 @@ void copy_operation(Kind kind, Column column, std::string_view key, std::string_
   }
 }
 
+// Where encode_batch put the value of one put.
+struct ValueAt {
+  size_t operation = 0;
+  size_t offset = 0;
+  size_t elided = 0;
+};
+
 }  // namespace
 
 struct SegmentedEngine::Impl {
@@ -296,7 +343,7 @@ struct SegmentedEngine::Impl {
   std::optional<std::pair<uint64_t, uint64_t>> first_pending;  // (first, its frame's sequence)
 
   std::string frame;  // reused
-  std::vector<std::pair<size_t, size_t>> value_offsets;
+  std::vector<ValueAt> value_offsets;
   core::WriteBatch rocks_batch;  // reused
   EngineStats stats;
 
@@ -371,7 +418,7 @@ Status migrate(RocksDbEngine& rocks, const SegmentedEngineOptions& options,
   auto append = [&]() -> Status {
     if (batch.empty()) return Status::ok();
     std::string frame(SegmentLog::frame_header_bytes, '\0');
-    encode_batch(batch, frame, [](size_t, size_t) {});
+    encode_batch(batch, frame, [](size_t, size_t, size_t) {});
     FramePosition position;
     Status status = log->append(frame, position);
     for (const auto& op : batch.operations()) state.apply(op.kind, op.column, op.key, op.value, {});
@@ -448,15 +495,11 @@ std::unique_ptr<SegmentedEngine> SegmentedEngine::open(const SegmentedEngineOpti
       if (in_log(op.column)) {
         Location at;
         if (op.kind == Kind::put && op.column == Column::log) {
-          REPLIKV_ASSERT(position.offset + op.value_offset + op.value.size() <= UINT32_MAX,
-                         "a log entry lies within the first 4 GiB of its segment");
-          at = {static_cast<uint32_t>(position.segment),
-                static_cast<uint32_t>(position.offset + op.value_offset),
-                static_cast<uint32_t>(op.value.size())};
+          at = locate(position, op.value_offset, op.value.size(), !op.prefix.empty());
           auto& last = s.segment_last_index[position.segment];
           last = std::max(last, parse_index(op.key));
         }
-        s.state.apply(op.kind, op.column, op.key, op.value, at);
+        s.state.apply(op.kind, op.column, op.key, op.value, at, op.prefix);
       } else if (sequence > applied) {
         copy_operation(op.kind, op.column, op.key, op.value, s.rocks_batch);
       }
@@ -532,8 +575,8 @@ Status SegmentedEngine::write(const core::WriteBatch& batch) {
   Impl& s = *impl_;
   s.frame.assign(SegmentLog::frame_header_bytes, '\0');
   s.value_offsets.clear();
-  encode_batch(batch, s.frame, [&](size_t operation, size_t offset) {
-    s.value_offsets.emplace_back(operation, offset);
+  encode_batch(batch, s.frame, [&](size_t operation, size_t offset, size_t elided) {
+    s.value_offsets.push_back({operation, offset, elided});
   });
   FramePosition position;
   if (Status status = s.log->append(s.frame, position); !status.is_ok()) return status;
@@ -544,24 +587,23 @@ Status SegmentedEngine::write(const core::WriteBatch& batch) {
   size_t next_value = 0;
   for (size_t i = 0; i < operations.size(); ++i) {
     const auto& op = operations[i];
-    size_t value_offset = 0;
-    if (next_value < s.value_offsets.size() && s.value_offsets[next_value].first == i) {
-      value_offset = s.value_offsets[next_value++].second;
+    ValueAt value_at;
+    if (next_value < s.value_offsets.size() && s.value_offsets[next_value].operation == i) {
+      value_at = s.value_offsets[next_value++];
     }
     if (!in_log(op.column)) {
       has_state = true;
       continue;
     }
     Location at;
+    std::string_view prefix;
     if (op.kind == Kind::put && op.column == Column::log) {
-      REPLIKV_ASSERT(position.offset + value_offset + op.value.size() <= UINT32_MAX,
-                     "a log entry lies within the first 4 GiB of its segment");
-      at = {static_cast<uint32_t>(position.segment),
-            static_cast<uint32_t>(position.offset + value_offset),
-            static_cast<uint32_t>(op.value.size())};
+      at = locate(position, value_at.offset, op.value.size() - value_at.elided,
+                  value_at.elided != 0);
+      prefix = std::string_view(op.value).substr(0, value_at.elided);
       last_index_put = std::max(last_index_put, parse_index(op.key));
     }
-    s.state.apply(op.kind, op.column, op.key, op.value, at);
+    s.state.apply(op.kind, op.column, op.key, op.value, at, prefix);
   }
   if (last_index_put > 0) {
     auto& last = s.segment_last_index[position.segment];

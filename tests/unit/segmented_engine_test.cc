@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -250,6 +251,75 @@ TEST_F(SegmentedEngineTest, ADirectoryInSegmentsSaysSoToRocksDb) {
   auto rocks = RocksDbEngine::open({path_.string()}, error);
   ASSERT_TRUE(rocks) << error.message();
   EXPECT_TRUE(rocks->get(Column::meta, SegmentedEngine::layout_key).has_value());
+}
+
+// Consecutive entries of one batch are one run in the frame: their keys and the 8 bytes every
+// value begins with (a record's term) are stored once. Reads put the prefix back, across prefix
+// changes, a cut tail, a compaction, a frozen view and a restart.
+TEST_F(SegmentedEngineTest, RunsStoreTheirSharedPrefixOnceAndReadBackWhole) {
+  auto record = [](uint64_t term, uint64_t index) {
+    return core::u64_be(term) + "entry " + std::to_string(index) + std::string(100, 'x');
+  };
+  std::map<uint64_t, std::string> expected;
+  auto engine = open();
+  auto append = [&](uint64_t term, uint64_t from, uint64_t to) {
+    core::WriteBatch batch;
+    for (uint64_t index = from; index <= to; ++index) {
+      batch.put(Column::log, core::u64_be(index), record(term, index));
+      expected[index] = record(term, index);
+    }
+    batch.put(Column::meta, "raft_last_index", core::u64_be(to));
+    ASSERT_TRUE(engine->write(batch).is_ok());
+  };
+  auto check = [&](const core::StorageView& view, const std::string& when) {
+    for (const auto& [index, value] : expected) {
+      EXPECT_EQ(view.get(Column::log, core::u64_be(index)), value) << when << ", entry " << index;
+    }
+    size_t scanned = 0;
+    view.scan(Column::log, "", [&](std::string_view key, std::string_view value) {
+      EXPECT_EQ(value, expected[core::read_u64_be(key)]) << when;
+      return ++scanned > 0;
+    });
+    EXPECT_EQ(scanned, expected.size()) << when;
+    size_t sized = 0;
+    view.scan_sizes(Column::log, "", [&](std::string_view key, size_t size) {
+      EXPECT_EQ(size, expected[core::read_u64_be(key)].size()) << when;
+      return ++sized > 0;
+    });
+    EXPECT_EQ(sized, expected.size()) << when;
+  };
+
+  const uint64_t before = engine->log_stats().bytes_appended;
+  append(1, 1, 100);
+  // Each entry costs its value less the prefix, and a length: no kind, column, key or prefix.
+  const size_t entry_bytes = record(1, 100).size() - 8 + 1;
+  EXPECT_LE(engine->log_stats().bytes_appended - before, 100 * entry_bytes + 64);
+  append(1, 101, 150);  // the same prefix
+  append(2, 151, 200);  // a new one
+  core::WriteBatch cut;
+  cut.erase_to_end(Column::log, core::u64_be(141));
+  ASSERT_TRUE(engine->write(cut).is_ok());
+  expected.erase(expected.lower_bound(141), expected.end());
+  append(3, 141, 220);  // the cut indexes again, under another prefix
+  append(3, 221, 221);  // one entry: a put of its own
+  check(*engine, "written");
+  core::WriteBatch compact;
+  compact.erase_range(Column::log, core::u64_be(1), core::u64_be(160));
+  ASSERT_TRUE(engine->write(compact).is_ok());
+  expected.erase(expected.begin(), expected.lower_bound(160));
+  auto frozen = engine->snapshot();
+  append(4, 222, 230);
+  check(*engine, "compacted");
+  const auto all = expected;
+  expected.erase(expected.lower_bound(222), expected.end());
+  check(*frozen, "frozen before the last append");
+  frozen.reset();
+  expected = all;
+  ASSERT_TRUE(engine->sync().is_ok());
+  engine.reset();
+  engine = open();
+  EXPECT_EQ(recovery_.entries, expected.size());
+  check(*engine, "reopened");
 }
 
 TEST_F(SegmentedEngineTest, DamageToSyncedFramesIsRefusedWithWhere) {
