@@ -87,8 +87,9 @@ std::optional<std::string> Server::Impl::start() {
     }
     spdlog::info(
         "log: {} entries in {} segments replayed in {:.3f} s ({} batches written again "
-        "into RocksDB)",
-        r.entries, r.log.segments, r.seconds, r.batches_rewritten);
+        "into RocksDB; {})",
+        r.entries, r.log.segments, r.seconds, r.batches_rewritten,
+        r.clean_stop ? "the node had stopped cleanly" : "no clean stop before: a crash or a kill");
     engine = std::move(segmented);
   } else if (config.engine == EngineKind::rocksdb) {
     storage::Status error = storage::Status::ok();

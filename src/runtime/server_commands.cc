@@ -369,11 +369,12 @@ std::string Server::Impl::info(std::string_view section_arg) const {
       out += fmt::format(
           "replikv_log_frames:{}\r\nreplikv_log_frame_bytes:{}\r\nreplikv_log_segments_created:{}"
           "\r\nreplikv_log_segments_removed:{}\r\nreplikv_log_rollover_waits:{}\r\n"
-          "replikv_log_torn_bytes_cut_at_start:{}\r\nreplikv_log_replay_seconds:{:.3f}\r\n",
+          "replikv_log_torn_bytes_cut_at_start:{}\r\nreplikv_log_replay_seconds:{:.3f}\r\n"
+          "replikv_log_clean_stop_before_start:{}\r\n",
           storage_stats.log_frames_total, storage_stats.log_frame_bytes_total,
           storage_stats.log_segments_created_total, storage_stats.log_segments_removed_total,
           storage_stats.log_rollover_waits_total, log_recovery.log.torn_bytes_cut,
-          log_recovery.seconds);
+          log_recovery.seconds, log_recovery.clean_stop ? 1 : 0);
     }
   }
   if (wants("stats")) {

@@ -13,6 +13,9 @@
 //             do (a replicated log's records begin with their term: once per run, not per entry).
 //   opening:  0x02, first log index u64 (big-endian), last log index u64, then every meta record:
 //               key length varint, key, value length varint, value
+//   closed:   0x03 alone: the engine was closed cleanly after this log's last sync. Written after
+//             that sync, so it says the frames before it were durable: damage to them found at the
+//             next start is corruption, not a torn tail (storage/segment_log.h).
 //
 // A batch frame holds every operation of the batch, whatever its column: the frame is the
 // batch's record in the node's one write-ahead log, so a batch that writes the log and the
@@ -31,7 +34,7 @@
 
 namespace replikv::storage {
 
-enum class FrameKind : uint8_t { batch = 1, opening = 2 };
+enum class FrameKind : uint8_t { batch = 1, opening = 2, closed = 3 };
 
 // A run's values share a prefix of this many bytes, or none.
 inline constexpr size_t run_prefix_bytes = 8;

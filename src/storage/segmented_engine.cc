@@ -342,7 +342,8 @@ struct SegmentedEngine::Impl {
   uint64_t durable_first = 1;
   std::optional<std::pair<uint64_t, uint64_t>> first_pending;  // (first, its frame's sequence)
 
-  std::string frame;  // reused
+  bool close_cleanly = true;  // SegmentedEngineOptions::flush_at_close
+  std::string frame;          // reused
   std::vector<ValueAt> value_offsets;
   core::WriteBatch rocks_batch;  // reused
   EngineStats stats;
@@ -386,7 +387,18 @@ struct SegmentedEngine::Impl {
 };
 
 SegmentedEngine::SegmentedEngine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-SegmentedEngine::~SegmentedEngine() = default;
+SegmentedEngine::~SegmentedEngine() {
+  Impl& s = *impl_;
+  if (!s.close_cleanly) return;
+  // Everything before the closing frame is synced first, so the frame's "synced through" covers
+  // it; a failure here only leaves the next start unable to tell this stop from a crash.
+  s.frame.assign(SegmentLog::frame_header_bytes, '\0');
+  s.frame.push_back(static_cast<char>(FrameKind::closed));
+  FramePosition position;
+  Status status = s.log->sync();
+  if (status.is_ok()) status = s.log->append(s.frame, position);
+  if (status.is_ok()) status = s.log->sync();
+}
 
 namespace {
 
@@ -456,6 +468,7 @@ std::unique_ptr<SegmentedEngine> SegmentedEngine::open(const SegmentedEngineOpti
   const auto started = std::chrono::steady_clock::now();
   recovery = {};
   auto impl = std::make_unique<Impl>();
+  impl->close_cleanly = options.flush_at_close;
   RocksDbOptions rocks_options;
   rocks_options.path = options.path;
   rocks_options.block_cache_bytes = options.block_cache_bytes;
@@ -483,6 +496,8 @@ std::unique_ptr<SegmentedEngine> SegmentedEngine::open(const SegmentedEngineOpti
   Status rewrite_error = Status::ok();
   auto replay = [&](uint64_t sequence, std::string_view payload, const FramePosition& position) {
     if (malformed || !rewrite_error.is_ok()) return;
+    recovery.clean_stop = payload.size() == 1 && payload[0] == static_cast<char>(FrameKind::closed);
+    if (recovery.clean_stop) return;
     if (!payload.empty() && payload[0] == static_cast<char>(FrameKind::opening)) {
       uint64_t first = 0, last = 0;
       MetaRecords meta;

@@ -31,6 +31,10 @@
 // Segments are dropped from the front once every entry they hold is below the log's first index
 // — as synced — and RocksDB has flushed the batches they carried.
 //
+// Closing the engine syncs the log and appends a closing frame (storage/log_records.h), synced
+// too: after a clean stop, damage to the last frames is refused as corruption, where after a crash
+// it could not be told from a torn tail.
+//
 // A data directory from before (the log and meta in RocksDB) is moved into segments once, at
 // open: the segments are written and synced, then RocksDB's log and meta columns are emptied and a
 // marker put in the same flushed write. A crash in between finds no marker and starts over.
@@ -53,7 +57,7 @@ struct SegmentedEngineOptions {
   bool zero_fill_segments = true;  // SegmentLogOptions::zero_fill
   uint64_t block_cache_bytes = 64ull << 20;
   // False: closing the engine leaves what a kill -9 would (RocksDB's unflushed batches lost, the
-  // segments as written), for tests.
+  // segments as written, no closing frame), for tests.
   bool flush_at_close = true;
 };
 
@@ -63,7 +67,9 @@ struct SegmentedEngineRecovery {
   uint64_t batches_rewritten = 0;  // frames whose RocksDB part was written again
   uint64_t migrated_entries = 0;   // entries moved from RocksDB's log column (a first open)
   uint64_t migrated_records = 0;   // meta records moved likewise
-  double seconds = 0;              // the whole open
+  // The log ends with a closing frame: the engine was closed cleanly (not killed, no power loss).
+  bool clean_stop = false;
+  double seconds = 0;  // the whole open
 };
 
 class SegmentedEngine final : public Engine {

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <iterator>
 #include <map>
 #include <string>
 
@@ -320,6 +321,49 @@ TEST_F(SegmentedEngineTest, RunsStoreTheirSharedPrefixOnceAndReadBackWhole) {
   engine = open();
   EXPECT_EQ(recovery_.entries, expected.size());
   check(*engine, "reopened");
+}
+
+// A clean stop ends the log with a closing frame, written after the last sync: damage to the
+// frames before it, found at the next start, is refused as corruption. After a kill there is no
+// such frame, and damage to the last frame cannot be told from a torn tail: it is cut.
+TEST_F(SegmentedEngineTest, AfterACleanStopDamageToTheLastFrameIsRefused) {
+  auto fill = [](SegmentedEngine& engine) {
+    for (uint64_t i = 1; i <= 20; ++i) {
+      core::WriteBatch batch;
+      batch.put(Column::log, core::u64_be(i), "entry " + std::to_string(i));
+      ASSERT_TRUE(engine.write(batch).is_ok());
+      ASSERT_TRUE(engine.sync().is_ok());
+    }
+  };
+  const auto segment = path_ / "log" / "00000000000000000001.seg";
+  auto damage_last_entry = [&] {
+    std::fstream file(segment, std::ios::in | std::ios::out | std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(file)),
+                            std::istreambuf_iterator<char>());
+    const size_t at = bytes.rfind("entry 20");
+    ASSERT_NE(at, std::string::npos);
+    file.seekp(static_cast<std::streamoff>(at));
+    file.put('E');
+  };
+
+  fill(*open());  // closed cleanly
+  open().reset();
+  EXPECT_TRUE(recovery_.clean_stop);
+  damage_last_entry();
+  Status error = Status::ok();
+  SegmentedEngineRecovery recovery;
+  EXPECT_EQ(open(recovery, error), nullptr);
+  EXPECT_NE(error.message().find("the log is corrupt"), std::string::npos) << error.message();
+
+  std::filesystem::remove_all(path_);
+  in_killed_process(fill);
+  damage_last_entry();
+  auto engine = open();
+  ASSERT_TRUE(engine);
+  EXPECT_FALSE(recovery_.clean_stop);
+  EXPECT_GT(recovery_.log.torn_bytes_cut, 0u) << "taken for a torn tail";
+  EXPECT_EQ(engine->get(Column::log, core::u64_be(20)), std::nullopt);
+  EXPECT_EQ(engine->get(Column::log, core::u64_be(19)), "entry 19");
 }
 
 TEST_F(SegmentedEngineTest, DamageToSyncedFramesIsRefusedWithWhere) {
