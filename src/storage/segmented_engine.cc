@@ -4,7 +4,6 @@
 #include <chrono>
 #include <cstring>
 #include <deque>
-#include <filesystem>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -402,16 +401,24 @@ SegmentedEngine::~SegmentedEngine() {
 
 namespace {
 
+std::unique_ptr<Directory> open_log_directory(const SegmentedEngineOptions& options,
+                                              Status& error) {
+  if (options.log_directory) return options.log_directory(error);
+  return open_posix_directory(options.path + "/log", error);
+}
+
 // Moves a data directory's log and meta columns from RocksDB into segments (see the header).
 Status migrate(RocksDbEngine& rocks, const SegmentedEngineOptions& options,
                SegmentedEngineRecovery& recovery) {
-  const std::string log_path = options.path + "/log";
-  std::error_code ec;
-  std::filesystem::remove_all(log_path, ec);  // what an unfinished migration left
-  if (ec) return Status::error("cannot clear " + log_path + ": " + ec.message());
   Status error = Status::ok();
-  auto directory = open_posix_directory(log_path, error);
+  auto directory = open_log_directory(options, error);
   if (!directory) return error;
+  // What an unfinished migration left goes.
+  std::vector<std::string> names;
+  if (error = directory->list(names); !error.is_ok()) return error;
+  for (const auto& name : names) {
+    if (error = directory->remove(name); !error.is_ok()) return error;
+  }
   SegmentLogOptions log_options;
   log_options.segment_bytes = options.segment_bytes;
   log_options.zero_fill = options.zero_fill_segments;
@@ -486,7 +493,7 @@ std::unique_ptr<SegmentedEngine> SegmentedEngine::open(const SegmentedEngineOpti
   if (const auto value = impl->rocks->get(Column::meta, kAppliedKey))
     applied = core::read_u64_be(*value);
 
-  auto directory = open_posix_directory(options.path + "/log", error);
+  auto directory = open_log_directory(options, error);
   if (!directory) return nullptr;
   SegmentLogOptions log_options;
   log_options.segment_bytes = options.segment_bytes;

@@ -43,6 +43,7 @@
 // owner's writes.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -56,6 +57,9 @@ struct SegmentedEngineOptions {
   uint64_t segment_bytes = 64ull << 20;
   bool zero_fill_segments = true;  // SegmentLogOptions::zero_fill
   uint64_t block_cache_bytes = 64ull << 20;
+  // Where the segments go; by default <path>/log on the file system. Tests give a MemoryDirectory
+  // (a disk whose syncs can be made to fail, or that loses unsynced pages).
+  std::function<std::unique_ptr<Directory>(Status& error)> log_directory;
   // False: closing the engine leaves what a kill -9 would (RocksDB's unflushed batches lost, the
   // segments as written, no closing frame), for tests.
   bool flush_at_close = true;

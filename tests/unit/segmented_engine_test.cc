@@ -16,6 +16,7 @@
 #include <gtest/gtest.h>
 
 #include "core/encoding.h"
+#include "storage/memory_files.h"
 #include "storage/rocksdb_engine.h"
 
 namespace replikv::storage {
@@ -364,6 +365,45 @@ TEST_F(SegmentedEngineTest, AfterACleanStopDamageToTheLastFrameIsRefused) {
   EXPECT_GT(recovery_.log.torn_bytes_cut, 0u) << "taken for a torn tail";
   EXPECT_EQ(engine->get(Column::log, core::u64_be(20)), std::nullopt);
   EXPECT_EQ(engine->get(Column::log, core::u64_be(19)), "entry 19");
+}
+
+// A batch that writes RocksDB's columns too (a snapshot being installed) is synced into the log
+// before RocksDB gets it: RocksDB must never hold a batch the log could lose. With the log's disk
+// failing its syncs, such a write fails and RocksDB holds nothing of it; a batch of the log alone
+// waits for the next sync as usual.
+TEST_F(SegmentedEngineTest, ABatchForRocksDbIsInTheLogDurablyBeforeRocksDbHasIt) {
+  MemoryDirectory* disk = nullptr;
+  SegmentedEngineOptions options;
+  options.path = path_.string();
+  options.segment_bytes = 1 << 16;
+  options.log_directory = [&disk](Status&) {
+    auto directory = std::make_unique<MemoryDirectory>();
+    disk = directory.get();
+    return directory;
+  };
+  Status error = Status::ok();
+  SegmentedEngineRecovery recovery;
+  auto engine = SegmentedEngine::open(options, recovery, error);
+  ASSERT_TRUE(engine) << error.message();
+  ASSERT_NE(disk, nullptr);
+
+  core::WriteBatch staged;
+  staged.put(Column::staging, "chunk 1", "records");
+  staged.put(Column::meta, "raft_install", "staging");
+  const uint64_t syncs = engine->log_stats().syncs;
+  ASSERT_TRUE(engine->write(staged).is_ok());
+  EXPECT_EQ(engine->log_stats().syncs, syncs + 1) << "the log was synced for it";
+
+  disk->fail_syncs();
+  core::WriteBatch entry;
+  entry.put(Column::log, core::u64_be(1), "entry");
+  EXPECT_TRUE(engine->write(entry).is_ok()) << "the log alone: synced later";
+  core::WriteBatch next;
+  next.put(Column::staging, "chunk 2", "records");
+  EXPECT_FALSE(engine->write(next).is_ok()) << "the log's sync failed";
+  EXPECT_EQ(engine->get(Column::staging, "chunk 2"), std::nullopt)
+      << "RocksDB got a batch the log had not made durable";
+  EXPECT_EQ(engine->get(Column::staging, "chunk 1"), "records");
 }
 
 TEST_F(SegmentedEngineTest, DamageToSyncedFramesIsRefusedWithWhere) {
