@@ -89,7 +89,9 @@ std::optional<std::string> Server::Impl::start() {
         "log: {} entries in {} segments replayed in {:.3f} s ({} batches written again "
         "into RocksDB; {})",
         r.entries, r.log.segments, r.seconds, r.batches_rewritten,
-        r.clean_stop ? "the node had stopped cleanly" : "no clean stop before: a crash or a kill");
+        r.log.frames == 0 ? "a new log"
+        : r.clean_stop    ? "the node had stopped cleanly"
+                          : "no clean stop before: a crash or a kill");
     engine = std::move(segmented);
   } else if (config.engine == EngineKind::rocksdb) {
     storage::Status error = storage::Status::ok();

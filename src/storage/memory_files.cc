@@ -27,6 +27,7 @@ struct MemoryDirectory::State {
   };
   std::vector<NameChange> changes;
   bool fail_syncs = false;
+  int syncs_to_fail = 0;  // the next file syncs that fail, once each
 };
 
 class MemoryDirectory::MemoryFile final : public File {
@@ -62,6 +63,10 @@ class MemoryDirectory::MemoryFile final : public File {
   Status sync() override {
     std::lock_guard lock(state_->mutex);
     if (state_->fail_syncs) return Status::error("cannot sync " + name_ + ": injected failure");
+    if (state_->syncs_to_fail > 0) {
+      --state_->syncs_to_fail;
+      return Status::error("cannot sync " + name_ + ": injected failure (once)");
+    }
     node_->synced_pages.clear();
     node_->synced_size = node_->bytes.size();
     return Status::ok();
@@ -216,6 +221,17 @@ void MemoryDirectory::crash_keeping_everything() {
 void MemoryDirectory::fail_syncs() {
   std::lock_guard lock(state_->mutex);
   state_->fail_syncs = true;
+}
+
+void MemoryDirectory::fail_next_sync() {
+  std::lock_guard lock(state_->mutex);
+  ++state_->syncs_to_fail;
+}
+
+std::unique_ptr<MemoryDirectory> MemoryDirectory::another_handle() const {
+  auto handle = std::make_unique<MemoryDirectory>();
+  handle->state_ = state_;
+  return handle;
 }
 
 void MemoryDirectory::flip(const std::string& name, uint64_t offset) {

@@ -58,6 +58,10 @@ class MemoryDirectory final : public Directory {
   std::string contents(const std::string& name) const;
   // Makes every later sync() of files and of the directory fail (a disk gone bad).
   void fail_syncs();
+  // Makes the next sync() of a file fail, and only that one (a transient write error).
+  void fail_next_sync();
+  // Another Directory on the same disk (a process started again over it).
+  std::unique_ptr<MemoryDirectory> another_handle() const;
 
  private:
   struct State;

@@ -108,6 +108,11 @@ struct SegmentLog::Impl {
   std::vector<std::shared_ptr<Segment>> unsynced;
   uint64_t written_sequence = 0;
   std::mutex sync_call;
+  // A sync that failed fails every later one: the kernel may have dropped the pages it could not
+  // write and marked them clean, so a later fsync that succeeds proves nothing about them
+  // (PostgreSQL's "fsyncgate"). Under sync_call.
+  Status sync_failure = Status::ok();
+  std::atomic<bool> failed{false};  // a write or a sync failed
   std::atomic<uint64_t> synced_through{0};
   std::atomic<uint64_t> syncs{0};
 
@@ -410,6 +415,16 @@ std::unique_ptr<SegmentLog> SegmentLog::open(std::unique_ptr<Directory> director
 }
 
 Status SegmentLog::append(std::string& frame, FramePosition& position) {
+  // A write that failed may have left part of a frame: nothing goes after it.
+  if (failed()) return Status::error("the log failed a write or a sync before: it takes no more");
+  Status status = append_frame(frame, position);
+  if (!status.is_ok()) impl_->failed.store(true, std::memory_order_relaxed);
+  return status;
+}
+
+bool SegmentLog::failed() const { return impl_->failed.load(std::memory_order_relaxed); }
+
+Status SegmentLog::append_frame(std::string& frame, FramePosition& position) {
   REPLIKV_ASSERT(frame.size() >= frame_header_bytes, "a frame has room for its header");
   Impl& s = *impl_;
   const uint64_t length = frame.size() - frame_header_bytes;
@@ -473,6 +488,7 @@ Status SegmentLog::open_current_segment() {
 Status SegmentLog::sync() {
   Impl& s = *impl_;
   std::lock_guard call(s.sync_call);
+  if (!s.sync_failure.is_ok()) return s.sync_failure;
   std::vector<std::shared_ptr<Segment>> segments;
   uint64_t sequence = 0;
   {
@@ -481,7 +497,11 @@ Status SegmentLog::sync() {
     sequence = s.written_sequence;
   }
   for (auto& segment : segments) {
-    if (Status error = segment->file().sync(); !error.is_ok()) return error;
+    if (Status error = segment->file().sync(); !error.is_ok()) {
+      s.sync_failure = error;
+      s.failed.store(true, std::memory_order_relaxed);
+      return error;
+    }
   }
   if (sequence > s.synced_through.load(std::memory_order_relaxed)) {
     s.synced_through.store(sequence, std::memory_order_release);

@@ -144,8 +144,11 @@ class SegmentLog {
   // and padding are written into it. The frame is written at once (visible to reads, in the page
   // cache), durable after the next sync(). `position` says where its payload went.
   Status append(std::string& frame, FramePosition& position);
-  // Makes every frame appended before the call durable.
+  // Makes every frame appended before the call durable. Once one failed, every later one fails
+  // (pages the kernel could not write may be dropped and marked clean), and so does every append.
   Status sync();
+  // A write or a sync failed: the log takes nothing more.
+  bool failed() const;
   // The highest sequence number a completed sync made durable.
   uint64_t synced_through() const;
   uint64_t last_sequence() const { return sequence_; }
@@ -167,6 +170,7 @@ class SegmentLog {
  private:
   struct Impl;
   explicit SegmentLog(std::unique_ptr<Impl> impl);
+  Status append_frame(std::string& frame, FramePosition& position);
   std::unique_ptr<Impl> impl_;
   Opening opening_;
   uint64_t sequence_ = 0;

@@ -36,22 +36,23 @@ bool in_log(Column column) { return column == Column::log || column == Column::m
 // Where a log entry's bytes lie. Segment 0 (no such segment): not known yet, during a replay
 // that began after the segments holding it were dropped (a later frame compacts it away).
 struct Location {
-  uint32_t segment = 0;
+  uint32_t tagged_segment = 0;  // the segment's number; the top bit: the prefix is its run's
   uint32_t offset = 0;
-  uint32_t stored = 0;  // the bytes there; the top bit: the value's prefix is its run's
+  uint32_t length = 0;  // the bytes in the segment
 
   static constexpr uint32_t prefix_elided = 1u << 31;
-  bool elided() const { return (stored & prefix_elided) != 0; }
-  uint32_t length() const { return stored & ~prefix_elided; }  // in the segment
-  size_t value_size() const { return length() + (elided() ? run_prefix_bytes : 0); }
+  uint32_t segment() const { return tagged_segment & ~prefix_elided; }
+  bool elided() const { return (tagged_segment & prefix_elided) != 0; }
+  size_t value_size() const { return length + (elided() ? run_prefix_bytes : 0); }
 };
 
 Location locate(const FramePosition& position, size_t value_offset, size_t length, bool elided) {
   REPLIKV_ASSERT(position.offset + value_offset + length <= UINT32_MAX,
                  "a log entry lies within the first 4 GiB of its segment");
-  return {static_cast<uint32_t>(position.segment),
-          static_cast<uint32_t>(position.offset + value_offset),
-          static_cast<uint32_t>(length) | (elided ? Location::prefix_elided : 0)};
+  REPLIKV_ASSERT(position.segment < Location::prefix_elided,
+                 "segment numbers stay below 2^31 (128 PiB of 64 MiB segments)");
+  return {static_cast<uint32_t>(position.segment) | (elided ? Location::prefix_elided : 0),
+          static_cast<uint32_t>(position.offset + value_offset), static_cast<uint32_t>(length)};
 }
 
 uint64_t parse_index(std::string_view key) {
@@ -192,11 +193,11 @@ using SegmentLookup = std::function<const Segment*(uint64_t number)>;
 Status read_entry(const LogState& state, const SegmentLookup& segments, uint64_t index,
                   std::string& out) {
   const Location& at = state.entries[index - state.first];
-  const Segment* segment = segments(at.segment);
+  const Segment* segment = segments(at.segment());
   if (segment == nullptr) return Status::error("a log entry's segment is gone");
-  Status status = segment->read(at.offset, at.length(), out);
+  Status status = segment->read(at.offset, at.length, out);
   if (!status.is_ok()) return status;
-  if (out.size() != at.length()) return Status::error("a log entry is cut short");
+  if (out.size() != at.length) return Status::error("a log entry is cut short");
   if (at.elided()) out.insert(0, state.prefix_of(index));
   return status;
 }
@@ -388,7 +389,9 @@ struct SegmentedEngine::Impl {
 SegmentedEngine::SegmentedEngine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 SegmentedEngine::~SegmentedEngine() {
   Impl& s = *impl_;
-  if (!s.close_cleanly) return;
+  // A log that failed a write or a sync has frames no sync may cover: a closing frame would vouch
+  // for them.
+  if (!s.close_cleanly || s.log->failed()) return;
   // Everything before the closing frame is synced first, so the frame's "synced through" covers
   // it; a failure here only leaves the next start unable to tell this stop from a crash.
   s.frame.assign(SegmentLog::frame_header_bytes, '\0');
@@ -495,6 +498,7 @@ std::unique_ptr<SegmentedEngine> SegmentedEngine::open(const SegmentedEngineOpti
 
   auto directory = open_log_directory(options, error);
   if (!directory) return nullptr;
+  const std::string log_where = directory->path("");
   SegmentLogOptions log_options;
   log_options.segment_bytes = options.segment_bytes;
   log_options.zero_fill = options.zero_fill_segments;
@@ -545,11 +549,11 @@ std::unique_ptr<SegmentedEngine> SegmentedEngine::open(const SegmentedEngineOpti
     error = Status::error(fmt::format(
         "{}: a frame passed its checksum but does not parse (written by another version?): the "
         "node will not serve from it",
-        options.path + "/log"));
+        log_where));
     return nullptr;
   }
   for (uint64_t index = s.state.first; !s.state.empty() && index <= s.state.last; ++index) {
-    REPLIKV_ASSERT(s.state.entries[index - s.state.first].segment != 0,
+    REPLIKV_ASSERT(s.state.entries[index - s.state.first].segment() != 0,
                    "every log entry the replay ends with lies in a segment kept");
   }
   s.durable_first = s.state.first;
@@ -557,6 +561,16 @@ std::unique_ptr<SegmentedEngine> SegmentedEngine::open(const SegmentedEngineOpti
     encode_opening(s.state.first, s.state.last, s.state.meta, frame);
   });
   if (error = s.log->open_current_segment(); !error.is_ok()) return nullptr;
+  recovery.clean_stop = recovery.clean_stop && recovery.log.torn_bytes_cut == 0;
+  if (recovery.clean_stop) {
+    // The closing frame stops being the last one now, durably: if this run ends in a crash, even
+    // before it writes anything, the next start must not take it for a clean stop.
+    s.frame.assign(SegmentLog::frame_header_bytes, '\0');
+    s.frame.push_back(static_cast<char>(FrameKind::batch));  // an empty batch
+    FramePosition position;
+    if (error = s.log->append(s.frame, position); !error.is_ok()) return nullptr;
+    if (error = s.log->sync(); !error.is_ok()) return nullptr;
+  }
 
   recovery.entries = s.state.empty() ? 0 : s.state.last - s.state.first + 1;
   recovery.seconds =

@@ -58,7 +58,9 @@ struct SegmentedEngineOptions {
   bool zero_fill_segments = true;  // SegmentLogOptions::zero_fill
   uint64_t block_cache_bytes = 64ull << 20;
   // Where the segments go; by default <path>/log on the file system. Tests give a MemoryDirectory
-  // (a disk whose syncs can be made to fail, or that loses unsynced pages).
+  // (a disk whose syncs can be made to fail, or that loses unsynced pages). Called each time the
+  // engine opens the log — twice on a first open, for the layout upgrade and then the log — and
+  // must give the same storage each time (MemoryDirectory::another_handle).
   std::function<std::unique_ptr<Directory>(Status& error)> log_directory;
   // False: closing the engine leaves what a kill -9 would (RocksDB's unflushed batches lost, the
   // segments as written, no closing frame), for tests.

@@ -11,6 +11,7 @@
 #include <functional>
 #include <iterator>
 #include <map>
+#include <random>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -56,8 +57,7 @@ class SegmentedEngineTest : public ::testing::Test {
     options.segment_bytes = 1 << 16;
     options.flush_at_close = false;
     Status error = Status::ok();
-    SegmentedEngineRecovery recovery;
-    auto engine = SegmentedEngine::open(options, recovery, error);
+    auto engine = SegmentedEngine::open(options, recovery_, error);
     ASSERT_TRUE(engine) << error.message();
     work(*engine);
   }
@@ -322,18 +322,42 @@ TEST_F(SegmentedEngineTest, RunsStoreTheirSharedPrefixOnceAndReadBackWhole) {
   engine = open();
   EXPECT_EQ(recovery_.entries, expected.size());
   check(*engine, "reopened");
+
+  // The whole log cut and started again below its old first index (a rollback re-seeded from an
+  // earlier snapshot), under the prefix it last had: the new entries find it.
+  core::WriteBatch reseed;
+  reseed.erase_to_end(Column::log, "");
+  ASSERT_TRUE(engine->write(reseed).is_ok());
+  expected.clear();
+  append(3, 50, 60);
+  check(*engine, "started again below");
+
+  // Runs in segments the compaction drops: a restart replays from an opening frame.
+  for (uint64_t from = 61; from < 3061; from += 50) append(5, from, from + 49);
+  ASSERT_GT(engine->log_stats().segments_created, 2u);
+  compact.clear();
+  compact.erase_range(Column::log, core::u64_be(50), core::u64_be(3000));
+  ASSERT_TRUE(engine->write(compact).is_ok());
+  expected.erase(expected.begin(), expected.lower_bound(3000));
+  ASSERT_TRUE(engine->sync().is_ok());
+  append(6, 3061, 3070);  // segments are dropped at a write after the compaction is synced
+  EXPECT_GT(engine->log_stats().segments_removed, 0u);
+  check(*engine, "compacted across segments");
+  ASSERT_TRUE(engine->sync().is_ok());
+  engine.reset();
+  engine = open();
+  check(*engine, "reopened after the drop");
 }
 
 // A clean stop ends the log with a closing frame, written after the last sync: damage to the
 // frames before it, found at the next start, is refused as corruption. After a kill there is no
 // such frame, and damage to the last frame cannot be told from a torn tail: it is cut.
 TEST_F(SegmentedEngineTest, AfterACleanStopDamageToTheLastFrameIsRefused) {
-  auto fill = [](SegmentedEngine& engine) {
+  auto fill = [](SegmentedEngine& engine) {  // written, not synced: closing syncs them
     for (uint64_t i = 1; i <= 20; ++i) {
       core::WriteBatch batch;
       batch.put(Column::log, core::u64_be(i), "entry " + std::to_string(i));
       ASSERT_TRUE(engine.write(batch).is_ok());
-      ASSERT_TRUE(engine.sync().is_ok());
     }
   };
   const auto segment = path_ / "log" / "00000000000000000001.seg";
@@ -348,13 +372,24 @@ TEST_F(SegmentedEngineTest, AfterACleanStopDamageToTheLastFrameIsRefused) {
   };
 
   fill(*open());  // closed cleanly
-  open().reset();
-  EXPECT_TRUE(recovery_.clean_stop);
   damage_last_entry();
   Status error = Status::ok();
   SegmentedEngineRecovery recovery;
   EXPECT_EQ(open(recovery, error), nullptr);
   EXPECT_NE(error.message().find("the log is corrupt"), std::string::npos) << error.message();
+
+  // What the start reports.
+  std::filesystem::remove_all(path_);
+  fill(*open());
+  open().reset();
+  EXPECT_TRUE(recovery_.clean_stop);
+  // A run that ends in a crash after a clean stop, before writing anything: not clean.
+  in_killed_process([](SegmentedEngine&) {});
+  EXPECT_TRUE(recovery_.clean_stop);
+  open().reset();
+  EXPECT_FALSE(recovery_.clean_stop) << "the run before was killed";
+  open().reset();
+  EXPECT_TRUE(recovery_.clean_stop);
 
   std::filesystem::remove_all(path_);
   in_killed_process(fill);
@@ -372,38 +407,84 @@ TEST_F(SegmentedEngineTest, AfterACleanStopDamageToTheLastFrameIsRefused) {
 // failing its syncs, such a write fails and RocksDB holds nothing of it; a batch of the log alone
 // waits for the next sync as usual.
 TEST_F(SegmentedEngineTest, ABatchForRocksDbIsInTheLogDurablyBeforeRocksDbHasIt) {
-  MemoryDirectory* disk = nullptr;
+  auto disk = std::make_unique<MemoryDirectory>();
   SegmentedEngineOptions options;
   options.path = path_.string();
   options.segment_bytes = 1 << 16;
-  options.log_directory = [&disk](Status&) {
-    auto directory = std::make_unique<MemoryDirectory>();
-    disk = directory.get();
-    return directory;
+  options.flush_at_close = false;  // a close is a crash: RocksDB's unflushed batches are lost
+  options.log_directory = [&disk](Status&) { return disk->another_handle(); };
+  auto open_engine = [&] {
+    Status error = Status::ok();
+    SegmentedEngineRecovery recovery;
+    auto engine = SegmentedEngine::open(options, recovery, error);
+    EXPECT_TRUE(engine) << error.message();
+    return engine;
   };
+  // Power losses right after such a write: whatever happens to the unsynced pages, the batch is
+  // in the log, and RocksDB's part is written again from it.
+  for (uint64_t seed = 1; seed <= 8; ++seed) {
+    std::filesystem::remove_all(path_);
+    disk = std::make_unique<MemoryDirectory>();
+    auto engine = open_engine();
+    ASSERT_TRUE(engine);
+    core::WriteBatch staged;
+    staged.put(Column::staging, "chunk " + std::to_string(seed), "records");
+    staged.put(Column::meta, "raft_install", "staging " + std::to_string(seed));
+    core::WriteBatch entry;  // and a batch of the log alone after it, not synced
+    entry.put(Column::log, core::u64_be(seed), "entry");
+    const uint64_t syncs = engine->log_stats().syncs;
+    ASSERT_TRUE(engine->write(staged).is_ok());
+    EXPECT_EQ(engine->log_stats().syncs, syncs + 1) << "the log was synced for it";
+    ASSERT_TRUE(engine->write(entry).is_ok());
+    engine.reset();  // killed (the segment being prepared is finished first) ...
+    std::mt19937_64 rng(seed);
+    disk->crash(rng);  // ... then the power goes
+    engine = open_engine();
+    ASSERT_TRUE(engine);
+    EXPECT_EQ(engine->get(Column::meta, "raft_install"), "staging " + std::to_string(seed));
+    EXPECT_EQ(engine->get(Column::staging, "chunk " + std::to_string(seed)), "records");
+  }
+
+  // With the log's disk failing its syncs, such a write fails and RocksDB holds nothing of it.
+  auto engine = open_engine();
+  ASSERT_TRUE(engine);
+  disk->fail_syncs();
+  core::WriteBatch entry;
+  entry.put(Column::log, core::u64_be(100), "entry");
+  EXPECT_TRUE(engine->write(entry).is_ok()) << "the log alone: synced later";
+  core::WriteBatch next;
+  next.put(Column::staging, "chunk 100", "records");
+  EXPECT_FALSE(engine->write(next).is_ok()) << "the log's sync failed";
+  EXPECT_EQ(engine->get(Column::staging, "chunk 100"), std::nullopt)
+      << "RocksDB got a batch the log had not made durable";
+}
+
+// A sync that failed fails every later one (the kernel may have dropped the pages it could not
+// write and marked them clean), and the engine then writes no closing frame that would vouch for
+// them.
+TEST_F(SegmentedEngineTest, AFailedSyncFailsEveryLaterOneAndLeavesNoClosingFrame) {
+  MemoryDirectory disk;
+  SegmentedEngineOptions options;
+  options.path = path_.string();
+  options.segment_bytes = 1 << 16;
+  options.log_directory = [&disk](Status&) { return disk.another_handle(); };
   Status error = Status::ok();
   SegmentedEngineRecovery recovery;
   auto engine = SegmentedEngine::open(options, recovery, error);
   ASSERT_TRUE(engine) << error.message();
-  ASSERT_NE(disk, nullptr);
-
-  core::WriteBatch staged;
-  staged.put(Column::staging, "chunk 1", "records");
-  staged.put(Column::meta, "raft_install", "staging");
-  const uint64_t syncs = engine->log_stats().syncs;
-  ASSERT_TRUE(engine->write(staged).is_ok());
-  EXPECT_EQ(engine->log_stats().syncs, syncs + 1) << "the log was synced for it";
-
-  disk->fail_syncs();
   core::WriteBatch entry;
   entry.put(Column::log, core::u64_be(1), "entry");
-  EXPECT_TRUE(engine->write(entry).is_ok()) << "the log alone: synced later";
-  core::WriteBatch next;
-  next.put(Column::staging, "chunk 2", "records");
-  EXPECT_FALSE(engine->write(next).is_ok()) << "the log's sync failed";
-  EXPECT_EQ(engine->get(Column::staging, "chunk 2"), std::nullopt)
-      << "RocksDB got a batch the log had not made durable";
-  EXPECT_EQ(engine->get(Column::staging, "chunk 1"), "records");
+  ASSERT_TRUE(engine->write(entry).is_ok());
+  disk.fail_next_sync();
+  EXPECT_FALSE(engine->sync().is_ok());
+  EXPECT_FALSE(engine->sync().is_ok()) << "the disk would take this one: the log must not";
+  core::WriteBatch after;
+  after.put(Column::log, core::u64_be(2), "entry");
+  EXPECT_FALSE(engine->write(after).is_ok()) << "nor any write after";
+  engine.reset();  // a clean close, after a failure
+  engine = SegmentedEngine::open(options, recovery, error);
+  ASSERT_TRUE(engine) << error.message();
+  EXPECT_FALSE(recovery.clean_stop);
 }
 
 TEST_F(SegmentedEngineTest, DamageToSyncedFramesIsRefusedWithWhere) {
