@@ -156,6 +156,12 @@ void encode_batch(
   }
 }
 
+void encode_closed(std::string& out) { out.push_back(static_cast<char>(FrameKind::closed)); }
+
+bool is_closed(std::string_view payload) {
+  return payload.size() == 1 && payload[0] == static_cast<char>(FrameKind::closed);
+}
+
 void encode_opening(uint64_t first_index, uint64_t last_index, const MetaRecords& meta,
                     std::string& out) {
   out.push_back(static_cast<char>(FrameKind::opening));

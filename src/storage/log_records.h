@@ -47,6 +47,10 @@ void encode_batch(
     const core::WriteBatch& batch, std::string& out,
     const std::function<void(size_t operation, size_t offset, size_t elided)>& value_at);
 
+// Appends a closing frame's payload to `out`.
+void encode_closed(std::string& out);
+bool is_closed(std::string_view payload);
+
 using MetaRecords = std::map<std::string, std::string, std::less<>>;
 void encode_opening(uint64_t first_index, uint64_t last_index, const MetaRecords& meta,
                     std::string& out);

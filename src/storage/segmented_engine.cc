@@ -362,6 +362,15 @@ struct SegmentedEngine::Impl {
     }
   }
 
+  // Appends a frame of what `encode` writes, outside any batch, and syncs it.
+  Status append_synced(const std::function<void(std::string& frame)>& encode) {
+    frame.assign(SegmentLog::frame_header_bytes, '\0');
+    encode(frame);
+    FramePosition position;
+    if (Status status = log->append(frame, position); !status.is_ok()) return status;
+    return log->sync();
+  }
+
   Status drop_segments() {
     if (!first_pending || log->synced_through() < first_pending->second) return Status::ok();
     durable_first = first_pending->first;
@@ -394,12 +403,7 @@ SegmentedEngine::~SegmentedEngine() {
   if (!s.close_cleanly || s.log->failed()) return;
   // Everything before the closing frame is synced first, so the frame's "synced through" covers
   // it; a failure here only leaves the next start unable to tell this stop from a crash.
-  s.frame.assign(SegmentLog::frame_header_bytes, '\0');
-  s.frame.push_back(static_cast<char>(FrameKind::closed));
-  FramePosition position;
-  Status status = s.log->sync();
-  if (status.is_ok()) status = s.log->append(s.frame, position);
-  if (status.is_ok()) status = s.log->sync();
+  if (s.log->sync().is_ok()) s.append_synced(encode_closed);
 }
 
 namespace {
@@ -507,7 +511,7 @@ std::unique_ptr<SegmentedEngine> SegmentedEngine::open(const SegmentedEngineOpti
   Status rewrite_error = Status::ok();
   auto replay = [&](uint64_t sequence, std::string_view payload, const FramePosition& position) {
     if (malformed || !rewrite_error.is_ok()) return;
-    recovery.clean_stop = payload.size() == 1 && payload[0] == static_cast<char>(FrameKind::closed);
+    recovery.clean_stop = is_closed(payload);
     if (recovery.clean_stop) return;
     if (!payload.empty() && payload[0] == static_cast<char>(FrameKind::opening)) {
       uint64_t first = 0, last = 0;
@@ -565,11 +569,10 @@ std::unique_ptr<SegmentedEngine> SegmentedEngine::open(const SegmentedEngineOpti
   if (recovery.clean_stop) {
     // The closing frame stops being the last one now, durably: if this run ends in a crash, even
     // before it writes anything, the next start must not take it for a clean stop.
-    s.frame.assign(SegmentLog::frame_header_bytes, '\0');
-    s.frame.push_back(static_cast<char>(FrameKind::batch));  // an empty batch
-    FramePosition position;
-    if (error = s.log->append(s.frame, position); !error.is_ok()) return nullptr;
-    if (error = s.log->sync(); !error.is_ok()) return nullptr;
+    error = s.append_synced([](std::string& frame) {
+      encode_batch(core::WriteBatch(), frame, [](size_t, size_t, size_t) {});
+    });
+    if (!error.is_ok()) return nullptr;
   }
 
   recovery.entries = s.state.empty() ? 0 : s.state.last - s.state.first + 1;
