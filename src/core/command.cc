@@ -35,9 +35,37 @@ const std::vector<CommandSpec> kCommands = {
     {"pexpireat", -3, true, H::core, 1, 1, 1, "write fast"},
     {"persist", 2, true, H::core, 1, 1, 1, "write fast"},
     {"wait", 3, false, H::core, 0, 0, 0, "noscript"},
+    // Strings (core/data/strings.cc; GETSET, SETEX, PSETEX parse into SetRequest).
+    {"append", 3, true, H::core, 1, 1, 1, "write denyoom fast"},
+    {"strlen", 2, false, H::core, 1, 1, 1, "readonly fast"},
+    {"getrange", 4, false, H::core, 1, 1, 1, "readonly"},
+    {"substr", 4, false, H::core, 1, 1, 1, "readonly"},
+    {"setrange", 4, true, H::core, 1, 1, 1, "write denyoom"},
+    {"getdel", 2, true, H::core, 1, 1, 1, "write fast"},
+    {"getex", -2, true, H::core, 1, 1, 1, "write fast"},
+    {"getset", 3, true, H::core, 1, 1, 1, "write denyoom fast"},
+    {"setnx", 3, true, H::core, 1, 1, 1, "write denyoom fast"},
+    {"setex", 4, true, H::core, 1, 1, 1, "write denyoom"},
+    {"psetex", 4, true, H::core, 1, 1, 1, "write denyoom"},
+    {"msetnx", -3, true, H::core, 1, -1, 2, "write denyoom"},
+    {"incrbyfloat", 3, true, H::core, 1, 1, 1, "write denyoom fast"},
+    // The keyspace (core/data/keys.cc; UNLINK parses into DelRequest).
+    {"unlink", -2, true, H::core, 1, -1, 1, "write fast"},
+    {"rename", 3, true, H::core, 1, 2, 1, "write"},
+    {"renamenx", 3, true, H::core, 1, 2, 1, "write fast"},
+    {"copy", -3, true, H::core, 1, 2, 1, "write denyoom"},
+    {"type", 2, false, H::core, 1, 1, 1, "readonly fast"},
+    {"randomkey", 1, false, H::core, 0, 0, 0, "readonly"},
+    {"touch", -2, false, H::core, 1, -1, 1, "readonly fast"},
+    {"object", -2, false, H::core, 2, 2, 1, "readonly"},
+    {"expiretime", 2, false, H::core, 1, 1, 1, "readonly fast"},
+    {"pexpiretime", 2, false, H::core, 1, 1, 1, "readonly fast"},
+    {"flushdb", -1, true, H::core, 0, 0, 0, "write"},
+    {"flushall", -1, true, H::core, 0, 0, 0, "write"},
     // Connection and server commands, answered by the runtime.
     {"ping", -1, false, H::server, 0, 0, 0, "fast stale"},
     {"echo", 2, false, H::server, 0, 0, 0, "fast"},
+    {"time", 1, false, H::server, 0, 0, 0, "loading stale fast"},
     {"info", -1, false, H::server, 0, 0, 0, "loading stale"},
     {"role", 1, false, H::server, 0, 0, 0, "loading stale fast"},
     {"command", -1, false, H::server, 0, 0, 0, "loading stale"},
@@ -176,6 +204,7 @@ bool equals_ignore_case(std::string_view a, std::string_view b) {
 
 bool is_write(const Request& request) {
   if (const auto* command = std::get_if<StrategyCommand>(&request)) return command->write;
+  if (const auto* command = std::get_if<CommandRequest>(&request)) return command->spec->write;
   return std::holds_alternative<SetRequest>(request) ||
          std::holds_alternative<DelRequest>(request) ||
          std::holds_alternative<MSetRequest>(request) ||
@@ -184,10 +213,53 @@ bool is_write(const Request& request) {
          std::holds_alternative<ExpireRequest>(request);
 }
 
+std::optional<std::variant<Request, Reply>> parse_data_command(
+    std::span<const std::string_view> argv) {
+  const CommandSpec* spec = find_command(argv[0]);
+  if (spec == nullptr || spec->handler != H::core) return std::nullopt;
+  const DataCommand* command = find_data_command(spec->name);
+  if (command == nullptr) return std::nullopt;
+  if (auto error = check_arity(*spec, argv.size())) return *error;
+  if (auto error = command->check(argv)) return *error;
+  CommandRequest request{spec, command, {}};
+  request.argv.reserve(argv.size());
+  request.argv.emplace_back(spec->name);
+  for (size_t i = 1; i < argv.size(); ++i) request.argv.emplace_back(argv[i]);
+  return Request{std::move(request)};
+}
+
+std::vector<std::string> keys_of(const CommandRequest& request) {
+  std::vector<std::string> keys;
+  const CommandSpec& spec = *request.spec;
+  if (spec.first_key <= 0) return keys;
+  const auto argc = static_cast<int>(request.argv.size());
+  const int last = spec.last_key < 0 ? argc + spec.last_key : spec.last_key;
+  for (int i = spec.first_key; i <= last && i < argc; i += std::max(spec.key_step, 1))
+    keys.push_back(request.argv[static_cast<size_t>(i)]);
+  return keys;
+}
+
 std::variant<Request, Reply> parse_request(const CommandSpec& spec,
                                            std::span<const std::string_view> argv) {
   const std::string_view name = spec.name;
   if (name == "get") return Request{GetRequest{std::string(argv[1])}};
+  if (name == "getset") {
+    SetRequest set{std::string(argv[1]), std::string(argv[2]), {}, {}, true};
+    return Request{std::move(set)};
+  }
+  if (name == "setex" || name == "psetex") {
+    const auto amount = parse_int64(argv[2]);
+    if (!amount) return not_integer();
+    constexpr int64_t ms_max = std::numeric_limits<int64_t>::max() / 2;  // room to add "now"
+    const bool seconds = name == "setex";
+    if (*amount <= 0 || (seconds && *amount > ms_max / 1000) || *amount > ms_max)
+      return Reply::error(fmt::format("ERR invalid expire time in '{}' command", name));
+    SetRequest set{std::string(argv[1]), std::string(argv[3]), {}, {}, false};
+    set.expiry = {Expiry::Kind::relative_ms, seconds ? *amount * 1000 : *amount};
+    return Request{std::move(set)};
+  }
+  if (name == "unlink") return Request{DelRequest{keys_from(argv, 1)}};
+  if (auto parsed = parse_data_command(argv)) return std::move(*parsed);
   if (name == "set") return parse_set(argv);
   if (name == "del") return Request{DelRequest{keys_from(argv, 1)}};
   if (name == "exists") return Request{ExistsRequest{keys_from(argv, 1)}};

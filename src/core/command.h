@@ -18,6 +18,7 @@
 #include <variant>
 #include <vector>
 
+#include "core/data/commands.h"
 #include "core/reply.h"
 #include "core/types.h"
 
@@ -124,6 +125,15 @@ struct WaitRequest {
   int64_t timeout_ms = 0;
 };
 
+// A command of the data families (core/data/commands.h): its arguments, checked when parsed and
+// run by its family's code on every replica; the log carries them as they are here (times made
+// absolute). `argv[0]` is the name in lower case.
+struct CommandRequest {
+  const CommandSpec* spec = nullptr;
+  const DataCommand* command = nullptr;
+  std::vector<std::string> argv;
+};
+
 // A command a strategy adds (core/strategy.h: Strategy::commands, parsed by its parse_command):
 // its typed arguments are the strategy's own type, which only its replica reads back (`as`). The
 // single leader's FAILOVER travels so (core/leader/commands.h); a multi-leader strategy's reads
@@ -146,15 +156,16 @@ struct StrategyCommand {
   }
 };
 
-using Request = std::variant<GetRequest, SetRequest, DelRequest, ExistsRequest, MGetRequest,
-                             MSetRequest, IncrByRequest, DbSizeRequest, ScanRequest, KeysRequest,
-                             TtlRequest, CasRequest, ExpireRequest, WaitRequest, StrategyCommand>;
+using Request =
+    std::variant<GetRequest, SetRequest, DelRequest, ExistsRequest, MGetRequest, MSetRequest,
+                 IncrByRequest, DbSizeRequest, ScanRequest, KeysRequest, TtlRequest, CasRequest,
+                 ExpireRequest, WaitRequest, CommandRequest, StrategyCommand>;
 
 // Who answers what. The keyspace (core/keyspace.h) serves these …
 using KeyspaceRequestTypes =
     std::tuple<GetRequest, SetRequest, DelRequest, ExistsRequest, MGetRequest, MSetRequest,
                IncrByRequest, DbSizeRequest, ScanRequest, KeysRequest, TtlRequest, CasRequest,
-               ExpireRequest>;
+               ExpireRequest, CommandRequest>;
 // … and the replication strategy answers these itself: WAIT counts replicas, and the commands it
 // adds are its own (answer_strategy_request, core/replica.h).
 using StrategyRequestTypes = std::tuple<WaitRequest, StrategyCommand>;
@@ -185,6 +196,16 @@ bool answered_by_strategy(const Request& request);
 // the error reply Redis gives.
 std::variant<Request, Reply> parse_request(const CommandSpec& spec,
                                            std::span<const std::string_view> argv);
+
+// The family command named `argv[0]` (any case) as a request, or the error Redis gives its
+// arguments; nullopt when no family has it. (parse_request does this for the table's names; the
+// log's entries come back through it too.)
+std::optional<std::variant<Request, Reply>> parse_data_command(
+    std::span<const std::string_view> argv);
+
+// The keys a request names, in order (a key named twice comes twice): COMMAND's key positions
+// for a family command.
+std::vector<std::string> keys_of(const CommandRequest& request);
 
 // Integer parsing with Redis's rules: optional '-', decimal digits, no spaces, no '+', fits int64.
 std::optional<int64_t> parse_int64(std::string_view text);

@@ -31,6 +31,7 @@ void Keyspace::reset_to_storage() {
   expiry_changes_.clear();
   counters_dirty_ = false;
   overlay_bytes_ = 0;
+  flush_pending_ = flush_in_flight_ = false;
   cache_.clear();
   key_count_ = expiry_count_ = 0;
   applied_index_ = LogIndex();
@@ -115,6 +116,9 @@ Reply Keyspace::execute_request(const Request& request, TimeMs now_ms, std::stri
           return cas(r, now_ms);
         } else if constexpr (std::is_same_v<T, ExpireRequest>) {
           return expire(r, now_ms);
+        } else if constexpr (std::is_same_v<T, CommandRequest>) {
+          std::vector<std::string_view> argv(r.argv.begin(), r.argv.end());
+          return r.command->run(*this, argv, now_ms);
         } else {
           // The strategy answers the rest itself (command.h, StrategyRequestTypes); a request
           // type the keyspace is to serve but does not is a compile error here.
@@ -169,6 +173,13 @@ void Keyspace::for_each_unwritten(Visit&& visit) const {
 void Keyspace::begin_checkpoint(WriteBatch& batch) {
   REPLIKV_ASSERT(!in_flight_, "one checkpoint in flight at a time");
   if (!dirty()) return;
+  if (flush_pending_) {
+    // FLUSHALL since the last checkpoint: the columns go first, then what was written after it.
+    batch.erase_to_end(Column::data, {});
+    batch.erase_to_end(Column::expiry, {});
+    flush_pending_ = false;
+    flush_in_flight_ = true;
+  }
   for_each_dirty([&](std::string_view key, const std::optional<Record>& record) {
     if (record) {
       batch.put(Column::data, data_key(key),
@@ -196,6 +207,7 @@ void Keyspace::end_checkpoint() {
   if (!frozen_overlay_.empty())
     frozen_overlay_.clear();  // clear() touches every bucket, even when empty
   cache_.unpin_frozen();
+  flush_in_flight_ = false;  // storage now holds the flush and what followed
   // The index points at frozen records, and at cache entries that may now be evicted.
   forget_scan_index();
   REPLIKV_ASSERT(in_flight_index_ >= checkpoint_index_, "a checkpoint never moves back");
@@ -242,6 +254,10 @@ void Keyspace::visit_data(std::string_view start, const RecordVisitor& visit) co
     return true;
   };
   bool stopped = false;
+  if (storage_hidden()) {
+    emit_dirty_before(std::nullopt);
+    return;
+  }
   view_.scan(Column::data, start, [&](std::string_view key, std::string_view value) {
     if (!emit_dirty_before(key)) {
       stopped = true;
@@ -269,7 +285,7 @@ const Keyspace::Record* Keyspace::peek(const std::string& key) {
       return it->second ? &*it->second : nullptr;
     }
   }
-  const auto bytes = view_.get(Column::data, data_key(key));
+  const auto bytes = storage_hidden() ? std::nullopt : view_.get(Column::data, data_key(key));
   std::optional<Record> record;
   if (bytes) {
     const auto stored = decode_value(*bytes);
@@ -365,6 +381,37 @@ bool Keyspace::erase(const std::string& key) {
   }
   note_written(key, std::nullopt);
   return true;
+}
+
+void Keyspace::flush() {
+  overlay_.clear();
+  overlay_bytes_ = 0;
+  // The frozen overlay is the checkpoint in flight's, already in its batch: only reads use it,
+  // and there is nothing left for them to read.
+  frozen_overlay_.clear();
+  forget_scan_index();
+  cache_.clear();
+  peeked_.reset();
+  expiry_changes_.clear();
+  key_count_ = expiry_count_ = 0;
+  counters_dirty_ = true;
+  flush_pending_ = true;
+  REPLIKV_ASSERT(observed_writes_ == nullptr,
+                 "a strategy that turns writes into per-key ones refuses FLUSHALL");
+}
+
+std::optional<std::string> Keyspace::random_key(TimeMs now_ms) {
+  if (key_count_ == 0) return std::nullopt;
+  std::optional<std::string> found;
+  const auto first_live = [&](std::string_view, std::string_view user_key, std::string_view,
+                              std::optional<TimeMs> expire_at_ms, std::string_view) {
+    if (is_expired(expire_at_ms, now_ms)) return true;
+    found = std::string(user_key);
+    return false;
+  };
+  visit_data(data_key_start(random_.next_u64()), first_live);
+  if (!found) visit_data({}, first_live);  // wrapped around
+  return found;
 }
 
 void Keyspace::write_counters(WriteBatch& batch) {
@@ -558,6 +605,7 @@ Reply Keyspace::ttl(const TtlRequest& request, TimeMs now_ms) {
 
 std::vector<std::string> Keyspace::due_keys(TimeMs now_ms, uint64_t keys_max) {
   std::vector<std::pair<TimeMs, std::string>> candidates;
+  if (storage_hidden()) return {};  // (the index stored is of flushed keys)
   view_.scan(Column::expiry, {}, [&](std::string_view key, std::string_view) {
     if (candidates.size() >= keys_max) return false;
     const auto expire_at_ms = static_cast<TimeMs>(read_u64_be(key));

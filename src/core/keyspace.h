@@ -38,6 +38,7 @@
 #include <vector>
 
 #include "core/command.h"
+#include "core/random.h"
 #include "core/record_cache.h"
 #include "core/replica.h"
 #include "core/reply.h"
@@ -82,6 +83,19 @@ class Keyspace {
   void put(const std::string& key, std::string value, std::optional<TimeMs> expire_at_ms,
            std::string_view metadata);
   bool remove(const std::string& key);
+  // Writes `key`'s record as a request does: the metadata of the request executing (core/data's
+  // commands run inside execute()), or the record's own when it carries none.
+  void write(const std::string& key, std::string value, std::optional<TimeMs> expire_at_ms) {
+    store(key, std::move(value), expire_at_ms);
+  }
+  // FLUSHALL: every key goes, in work bounded by the cache rather than the data. The dirty state
+  // and the cache are dropped and storage is hidden from every read until the next checkpoint,
+  // which begins with range erases of the data and expiry columns, has landed.
+  void flush();
+  // A live key drawn at random (RANDOMKEY), or nullopt when there is none: the first live key
+  // from a random point of the hash order, wrapping around. Deterministic: the keyspace's own
+  // generator, seeded the same on every node.
+  std::optional<std::string> random_key(TimeMs now_ms);
   // While set, every key a request writes is appended to `keys` (in the order written; a key may
   // come twice): how a strategy learns what a command changed, with Redis's rules applied here.
   void observe_writes(std::vector<std::string>* keys) { observed_writes_ = keys; }
@@ -122,7 +136,9 @@ class Keyspace {
   // checkpoint may be in flight (it would land on the new state).
   void reset_to_storage();
   // True while something is dirty: written since the last checkpoint began.
-  bool dirty() const { return dirty_records() > 0 || counters_dirty_ || !expiry_changes_.empty(); }
+  bool dirty() const {
+    return dirty_records() > 0 || counters_dirty_ || !expiry_changes_.empty() || flush_pending_;
+  }
   // Dirty keys, and the memory the writes since the last checkpoint hold: each dirty record once
   // — key, value and the cache's per-entry overhead, however often it was written since — and
   // the expiry index's changes. What a strategy's checkpoint policy looks at: with the overhead
@@ -218,7 +234,14 @@ class Keyspace {
   mutable std::map<std::string, const std::optional<Record>*, std::less<>> scan_index_;
   mutable bool scan_index_active_ = false;
   bool counters_dirty_ = false;
-  uint64_t overlay_bytes_ = 0;  // overlay_'s records as dirty_bytes() counts them
+  // A flush since the last checkpoint began (its batch is to erase the columns first), and a
+  // flush in the checkpoint in flight. While either holds, storage holds what was flushed: no
+  // read looks at it.
+  bool flush_pending_ = false;
+  bool flush_in_flight_ = false;
+  bool storage_hidden() const { return flush_pending_ || flush_in_flight_; }
+  Rng random_{0x72616e646f6d6b65ULL};  // RANDOMKEY's
+  uint64_t overlay_bytes_ = 0;         // overlay_'s records as dirty_bytes() counts them
   LogIndex checkpoint_index_;
   uint64_t checkpoints_ = 0;
   RecordCache cache_;

@@ -119,6 +119,12 @@ std::optional<proto::Write> to_log_write(const Request& request, std::optional<T
     }
     return write;
   }
+  if (const auto* command = std::get_if<CommandRequest>(&request); command && is_write(request)) {
+    std::vector<std::string> argv = command->argv;
+    if (now_ms && command->command->absolute) command->command->absolute(argv, *now_ms);
+    for (auto& argument : argv) write.mutable_command()->add_argv(std::move(argument));
+    return write;
+  }
   REPLIKV_ASSERT(!is_write(request), "every write request has a log form");
   return std::nullopt;
 }
@@ -134,6 +140,17 @@ int64_t deadline_after(TimeMs now_ms, int64_t in_ms) {
 }  // namespace
 
 void resolve_expiry(proto::Write& write, TimeMs now_ms) {
+  if (write.has_command()) {
+    // (A peer's entry: the name is checked, not trusted.)
+    const auto& in = write.command().argv();
+    const DataCommand* command = in.empty() ? nullptr : find_data_command(in[0]);
+    if (command == nullptr || command->absolute == nullptr) return;
+    std::vector<std::string> argv(in.begin(), in.end());
+    command->absolute(argv, now_ms);
+    write.mutable_command()->clear_argv();
+    for (auto& argument : argv) write.mutable_command()->add_argv(std::move(argument));
+    return;
+  }
   if (write.has_set_expiry() && !write.set_expiry().persist() &&
       write.set_expiry().expire_at_ms() == 0) {
     proto::SetExpiry* expire = write.mutable_set_expiry();
@@ -145,6 +162,14 @@ void resolve_expiry(proto::Write& write, TimeMs now_ms) {
   proto::Set* set = write.mutable_set();
   set->set_expire_at_ms(deadline_after(now_ms, set->expire_in_ms()));
   set->set_expire_in_ms(0);
+}
+
+bool is_valid_command_write(const proto::Write& write) {
+  const auto& in = write.command().argv();
+  if (in.empty()) return false;
+  std::vector<std::string_view> argv(in.begin(), in.end());
+  const auto parsed = parse_data_command(argv);
+  return parsed && std::holds_alternative<Request>(*parsed) && is_write(std::get<Request>(*parsed));
 }
 
 Request from_log_write(const proto::Write& write) {
@@ -181,6 +206,14 @@ Request from_log_write(const proto::Write& write) {
           expire.key(), {}, static_cast<ExpireRequest::Condition>(expire.condition())};
       if (!expire.persist()) out.expiry = {Expiry::Kind::absolute_ms, expire.expire_at_ms()};
       return out;
+    }
+    case proto::Write::kCommand: {
+      const auto& in = write.command().argv();
+      std::vector<std::string_view> argv(in.begin(), in.end());
+      auto parsed = argv.empty() ? std::nullopt : parse_data_command(argv);
+      REPLIKV_ASSERT(parsed.has_value() && std::holds_alternative<Request>(*parsed),
+                     "a log entry's command is one this version runs, with good arguments");
+      return std::get<Request>(std::move(*parsed));
     }
     case proto::Write::kExpire:
       break;  // not a client request: the replica applies it itself

@@ -24,6 +24,10 @@ std::optional<proto::Write> to_log_write(Request&& request, std::optional<TimeMs
 // Turns a forwarded write's relative expiry into an absolute one, from the leader's clock.
 void resolve_expiry(proto::Write& write, TimeMs now_ms);
 
+// Whether a peer's Command write is one this version runs: a write command with good arguments
+// (a leader checks what a follower forwards before it enters the log, which trusts its entries).
+bool is_valid_command_write(const proto::Write& write);
+
 // The request a replica applies for a log entry's write (expiry absolute or kept).
 Request from_log_write(const proto::Write& write);
 

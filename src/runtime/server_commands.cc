@@ -79,6 +79,14 @@ Reply Server::Impl::server_command(Connection& c, std::string_view name,
     return argv.size() == 2 ? Reply::bulk(std::string(argv[1])) : Reply::status("PONG");
   }
   if (name == "echo") return Reply::bulk(std::string(argv[1]));
+  if (name == "time") {
+    // The node's clock: seconds and microseconds since the Unix epoch, as Redis answers.
+    const auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+                        std::chrono::system_clock::now().time_since_epoch())
+                        .count();
+    return Reply::array(
+        {Reply::bulk(std::to_string(us / 1000000)), Reply::bulk(std::to_string(us % 1000000))});
+  }
   if (name == "quit") {
     c.closing = true;
     return Reply::ok();
@@ -296,6 +304,7 @@ Reply Server::Impl::server_command(Connection& c, std::string_view name,
         return Reply::error("ERR wrong number of arguments for 'client|setinfo' command");
       return Reply::ok();
     }
+    if (iequals(argv[1], "kill")) return client_kill(c, argv);
     if (iequals(argv[1], "list")) {
       std::string list;
       const int64_t now = now_ms();
@@ -309,6 +318,84 @@ Reply Server::Impl::server_command(Connection& c, std::string_view name,
     return unknown_subcommand("CLIENT", argv[1]);
   }
   return Reply::error(fmt::format("ERR unknown command '{}'", name));
+}
+
+// CLIENT KILL ip:port (the old form: OK, or an error when no connection has that address), or
+// CLIENT KILL <filter> <value> … with Redis's filters — ID, ADDR, LADDR, TYPE, USER, MAXAGE,
+// SKIPME — answered with how many connections it closed. The caller's own connection, when it
+// matches and SKIPME is no, closes once this reply is written.
+Reply Server::Impl::client_kill(Connection& c, const std::vector<std::string_view>& argv) {
+  const auto local_address = [](const Connection& other) {
+    asio::error_code ec;
+    const auto endpoint = other.socket.local_endpoint(ec);
+    return ec ? std::string()
+              : fmt::format("{}:{}", endpoint.address().to_string(), endpoint.port());
+  };
+  std::vector<Connection*> matched;
+  if (argv.size() == 3) {
+    for (const auto& [id, other] : connections) {
+      if (other->address == argv[2]) matched.push_back(other.get());
+    }
+    if (matched.empty()) return Reply::error("ERR No such client");
+  } else {
+    if (argv.size() % 2 != 0) return Reply::error("ERR syntax error");
+    std::optional<uint64_t> id;
+    std::optional<std::string_view> addr, laddr;
+    std::optional<int64_t> max_age_s;
+    bool skip_me = true, none_of_type = false, no_such_user = false;
+    for (size_t i = 2; i + 1 < argv.size(); i += 2) {
+      const std::string_view filter = argv[i], value = argv[i + 1];
+      if (iequals(filter, "id")) {
+        const auto parsed = core::parse_int64(value);
+        if (!parsed || *parsed <= 0) return Reply::error("ERR client-id should be greater than 0");
+        id = static_cast<uint64_t>(*parsed);
+      } else if (iequals(filter, "addr")) {
+        addr = value;
+      } else if (iequals(filter, "laddr")) {
+        laddr = value;
+      } else if (iequals(filter, "type")) {
+        // Every replikv client is a "normal" one: no replica or pub/sub connections.
+        if (iequals(value, "normal")) continue;
+        if (!iequals(value, "master") && !iequals(value, "slave") && !iequals(value, "replica") &&
+            !iequals(value, "pubsub")) {
+          return Reply::error(fmt::format("ERR Unknown client type '{}'", value.substr(0, 64)));
+        }
+        none_of_type = true;
+      } else if (iequals(filter, "user")) {
+        no_such_user = value != "default";  // the one user every connection is
+        if (no_such_user)
+          return Reply::error(fmt::format("ERR No such user '{}'", value.substr(0, 64)));
+      } else if (iequals(filter, "skipme")) {
+        if (!iequals(value, "yes") && !iequals(value, "no"))
+          return Reply::error("ERR syntax error");
+        skip_me = iequals(value, "yes");
+      } else if (iequals(filter, "maxage")) {
+        const auto parsed = core::parse_int64(value);
+        if (!parsed) return Reply::error("ERR value is not an integer or out of range");
+        max_age_s = *parsed;
+      } else {
+        return Reply::error("ERR syntax error");
+      }
+    }
+    const int64_t now = now_ms();
+    for (const auto& [other_id, other] : connections) {
+      if (none_of_type || (skip_me && other.get() == &c)) continue;
+      if (id && other_id.value() != *id) continue;
+      if (addr && other->address != *addr) continue;
+      if (laddr && local_address(*other) != *laddr) continue;
+      if (max_age_s && (now - other->created_ms) / 1000 < *max_age_s) continue;
+      matched.push_back(other.get());
+    }
+  }
+  const auto killed = static_cast<int64_t>(matched.size());
+  for (Connection* other : matched) {
+    if (other == &c) {
+      c.closing = true;  // after this reply
+    } else {
+      close(*other);
+    }
+  }
+  return argv.size() == 3 ? Reply::ok() : Reply::number(killed);
 }
 
 std::string Server::Impl::info(std::string_view section_arg) const {

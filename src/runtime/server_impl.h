@@ -137,6 +137,7 @@ struct Server::Impl {
   // Connection and server commands (server_commands.cc).
   core::Reply server_command(Connection& connection, std::string_view name,
                              const std::vector<std::string_view>& argv);
+  core::Reply client_kill(Connection& c, const std::vector<std::string_view>& argv);
   std::string info(std::string_view section) const;
   std::string info_replication() const;
   std::pair<std::string, std::string> client_address_of(uint32_t node) const;

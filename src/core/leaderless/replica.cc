@@ -284,6 +284,21 @@ void Leaderless::client_request(ClientRequest request) {
         "leader with ack majority");
     return;
   }
+  if (const auto* command = std::get_if<CommandRequest>(&request.request)) {
+    if (command->spec->name == "randomkey") {
+      // Of the copies this node holds, as DBSIZE and SCAN are.
+      answer(request, keyspace_.execute(request.request, wall_ms_));
+      return;
+    }
+    std::string name(command->spec->name);
+    for (char& c : name) c = static_cast<char>(c - ('a' <= c && c <= 'z' ? 32 : 0));
+    refuse(fmt::format(
+        "ERR {} is not offered by the leaderless strategy: its replicas answer GET, SET, DEL, "
+        "MGET, MSET, EXISTS, TTL and EXPIRE by quorum, and {} would read or change one "
+        "replica's copy alone (docs/leaderless.md, \"Commands\")",
+        name, name));
+    return;
+  }
   if (std::holds_alternative<DbSizeRequest>(request.request) ||
       std::holds_alternative<ScanRequest>(request.request) ||
       std::holds_alternative<KeysRequest>(request.request)) {

@@ -156,6 +156,8 @@ std::vector<std::string> keys_of(const Request& request) {
           std::vector<std::string> keys;
           for (const auto& [key, value] : r.pairs) keys.push_back(key);
           return keys;
+        } else if constexpr (std::is_same_v<T, CommandRequest>) {
+          return core::keys_of(r);
         } else if constexpr (requires { r.key; }) {
           return {r.key};
         } else {
@@ -197,8 +199,32 @@ void MultiLeader::client_request(ClientRequest request) {
   }
 }
 
+// The family commands whose meaning a node's own copy cannot give: each node would flush, or add
+// to a float, on its own, and the merge would not add up. The rest are register writes of the
+// keys they name, merged as SET's are (docs/multi-leader.md, "Commands").
+std::optional<std::string> MultiLeader::refuse_command(const CommandRequest& command) {
+  const std::string_view name = command.spec->name;
+  if (name == "flushall" || name == "flushdb") {
+    return fmt::format(
+        "ERR {} is not offered by the multi-leader strategy: every node would drop its own copy "
+        "of every key, and writes concurrent with it elsewhere would come back; DEL the keys",
+        name == "flushall" ? "FLUSHALL" : "FLUSHDB");
+  }
+  if (name == "incrbyfloat") {
+    return "ERR INCRBYFLOAT is not offered by the multi-leader strategy: two nodes' concurrent "
+           "additions would merge as values, losing one; use INCRBY, whose counter merges";
+  }
+  return std::nullopt;
+}
+
 void MultiLeader::client_write(ClientRequest& request) {
   ++writes_;
+  if (const auto* command = std::get_if<CommandRequest>(&request.request)) {
+    if (auto refused = refuse_command(*command)) {
+      reply(request, Reply::error(std::move(*refused)));
+      return;
+    }
+  }
   if (recovering_ && !std::holds_alternative<IncrByRequest>(request.request)) {
     ++recovering_refused_;
     reply(request, recovering_refusal());

@@ -169,6 +169,7 @@ class MultiLeader final : public Replica {
 
   // Local writes.
   void client_write(ClientRequest& request);
+  static std::optional<std::string> refuse_command(const CommandRequest& command);
   void vset(ClientRequest& request, const VSetCommand& command);
   void vget(ClientRequest& request, const VGetCommand& command);
   // Makes, applies and logs one local write to `key`; returns its dot.

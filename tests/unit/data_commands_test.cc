@@ -1,0 +1,248 @@
+// The data families' commands (core/data/): parsed and checked as a client's, carried by the log
+// as their arguments and run on a replica's keyspace; FLUSHALL's bounded flush across checkpoints.
+// (Their replies against Redis 7's own are compared in tests/e2e/test_commands.py.)
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "core/command.h"
+#include "core/encoding.h"
+#include "core/keyspace.h"
+#include "core/write_codec.h"
+#include "storage/memory_engine.h"
+
+namespace replikv::core {
+namespace {
+
+std::variant<Request, Reply> parse(const std::vector<std::string>& words) {
+  const std::vector<std::string_view> argv(words.begin(), words.end());
+  const CommandSpec* spec = find_command(argv[0]);
+  if (spec == nullptr) return Reply::error("no such command");
+  if (auto error = check_arity(*spec, argv.size())) return *error;
+  return parse_request(*spec, argv);
+}
+
+// Runs a command as a replica applies it: parsed where a client sent it, a write through its log
+// form (taken at `now_ms`, as the leader takes it) and back.
+Reply run(Keyspace& keyspace, const std::vector<std::string>& words, TimeMs now_ms = 1000) {
+  auto parsed = parse(words);
+  if (auto* error = std::get_if<Reply>(&parsed)) return *error;
+  Request& request = std::get<Request>(parsed);
+  if (!is_write(request)) return keyspace.execute(request, now_ms);
+  const auto write = to_log_write(request, now_ms);
+  EXPECT_TRUE(write.has_value());
+  std::string bytes;
+  EXPECT_TRUE(write->SerializeToString(&bytes));
+  proto::Write decoded;
+  EXPECT_TRUE(decoded.ParseFromString(bytes));
+  return keyspace.execute(from_log_write(decoded), now_ms);
+}
+
+TEST(DataCommands, StringsAnswerAsRedisDoes) {
+  storage::MemoryEngine engine;
+  Keyspace keyspace(engine, 1 << 20);
+  EXPECT_EQ(run(keyspace, {"append", "s", "hello"}), Reply::number(5));
+  EXPECT_EQ(run(keyspace, {"APPEND", "s", " world"}), Reply::number(11));
+  EXPECT_EQ(run(keyspace, {"strlen", "s"}), Reply::number(11));
+  EXPECT_EQ(run(keyspace, {"strlen", "none"}), Reply::number(0));
+  EXPECT_EQ(run(keyspace, {"getrange", "s", "0", "4"}), Reply::bulk("hello"));
+  EXPECT_EQ(run(keyspace, {"getrange", "s", "-5", "-1"}), Reply::bulk("world"));
+  EXPECT_EQ(run(keyspace, {"getrange", "s", "-1", "-5"}), Reply::bulk(""));
+  EXPECT_EQ(run(keyspace, {"getrange", "s", "5", "1000"}), Reply::bulk(" world"));
+  EXPECT_EQ(run(keyspace, {"substr", "s", "0", "0"}), Reply::bulk("h"));
+  EXPECT_EQ(run(keyspace, {"getrange", "s", "x", "1"}),
+            Reply::error("ERR value is not an integer or out of range"));
+  EXPECT_EQ(run(keyspace, {"setrange", "p", "3", "ab"}), Reply::number(5));
+  EXPECT_EQ(run(keyspace, {"get", "p"}), Reply::bulk(std::string("\0\0\0ab", 5)));
+  EXPECT_EQ(run(keyspace, {"setrange", "q", "3", ""}), Reply::number(0));
+  EXPECT_EQ(run(keyspace, {"exists", "q"}), Reply::number(0)) << "nothing created";
+  EXPECT_EQ(run(keyspace, {"setrange", "q", "-1", "x"}),
+            Reply::error("ERR offset is out of range"));
+  EXPECT_EQ(run(keyspace, {"setrange", "q", "536870912", "x"}),
+            Reply::error("ERR string exceeds maximum allowed size (proto-max-bulk-len)"));
+  EXPECT_EQ(run(keyspace, {"setnx", "s", "x"}), Reply::number(0));
+  EXPECT_EQ(run(keyspace, {"setnx", "n", "x"}), Reply::number(1));
+  EXPECT_EQ(run(keyspace, {"msetnx", "a", "1", "n", "2"}), Reply::number(0));
+  EXPECT_EQ(run(keyspace, {"exists", "a"}), Reply::number(0)) << "none of the pairs";
+  EXPECT_EQ(run(keyspace, {"msetnx", "a", "1", "b", "2"}), Reply::number(1));
+  EXPECT_EQ(run(keyspace, {"msetnx", "a", "1", "b"}),
+            Reply::error("ERR wrong number of arguments for 'msetnx' command"));
+  EXPECT_EQ(run(keyspace, {"getdel", "a"}), Reply::bulk("1"));
+  EXPECT_EQ(run(keyspace, {"getdel", "a"}), Reply::nil());
+  EXPECT_EQ(run(keyspace, {"getset", "b", "3"}), Reply::bulk("2"));
+  EXPECT_EQ(run(keyspace, {"set", "f", "10.50"}), Reply::ok());
+  EXPECT_EQ(run(keyspace, {"incrbyfloat", "f", "0.1"}), Reply::bulk("10.6"));
+  EXPECT_EQ(run(keyspace, {"incrbyfloat", "f", "-5.0e1"}), Reply::bulk("-39.4"));
+  EXPECT_EQ(run(keyspace, {"incrbyfloat", "f", "abc"}),
+            Reply::error("ERR value is not a valid float"));
+  EXPECT_EQ(run(keyspace, {"incrbyfloat", "s", "1"}),
+            Reply::error("ERR value is not a valid float"));
+  EXPECT_EQ(run(keyspace, {"incrbyfloat", "g", "1e5000"}),
+            Reply::error("ERR value is not a valid float"));
+  EXPECT_EQ(run(keyspace, {"setex", "e", "0", "v"}),
+            Reply::error("ERR invalid expire time in 'setex' command"));
+  EXPECT_EQ(run(keyspace, {"psetex", "e", "1500", "v"}, 1000), Reply::ok());
+  EXPECT_EQ(run(keyspace, {"pexpiretime", "e"}), Reply::number(2500));
+  EXPECT_EQ(run(keyspace, {"expiretime", "e"}), Reply::number(2));
+  EXPECT_EQ(run(keyspace, {"expiretime", "s"}), Reply::number(-1));
+  EXPECT_EQ(run(keyspace, {"expiretime", "none"}), Reply::number(-2));
+}
+
+// GETEX's relative times become an instant in the log, from the clock of the node that took
+// it: a replica applying the entry later keeps the same deadline.
+TEST(DataCommands, GetExEntersTheLogWithAnAbsoluteDeadline) {
+  auto parsed = parse({"getex", "k", "EX", "10"});
+  const auto write = to_log_write(std::get<Request>(parsed), 5000);
+  ASSERT_TRUE(write.has_value() && write->has_command());
+  const std::vector<std::string> argv(write->command().argv().begin(),
+                                      write->command().argv().end());
+  EXPECT_EQ(argv, (std::vector<std::string>{"getex", "k", "pxat", "15000"}));
+
+  // A follower forwards it relative; the leader resolves it from its own clock.
+  auto forwarded = to_log_write(std::get<Request>(parsed), std::nullopt);
+  ASSERT_TRUE(forwarded.has_value());
+  EXPECT_EQ(forwarded->command().argv(2), "EX");
+  resolve_expiry(*forwarded, 7000);
+  EXPECT_EQ(forwarded->command().argv(2), "pxat");
+  EXPECT_EQ(forwarded->command().argv(3), "17000");
+
+  storage::MemoryEngine engine;
+  Keyspace keyspace(engine, 0);
+  run(keyspace, {"set", "k", "v"});
+  EXPECT_EQ(keyspace.execute(from_log_write(*write), 9000), Reply::bulk("v"));
+  EXPECT_EQ(run(keyspace, {"pexpiretime", "k"}), Reply::number(15000));
+  EXPECT_EQ(run(keyspace, {"getex", "k", "persist"}), Reply::bulk("v"));
+  EXPECT_EQ(run(keyspace, {"pexpiretime", "k"}), Reply::number(-1));
+  EXPECT_EQ(run(keyspace, {"getex", "k", "pxat", "500"}, 1000), Reply::bulk("v"));
+  EXPECT_EQ(run(keyspace, {"exists", "k"}), Reply::number(0)) << "a time already past deletes";
+  EXPECT_EQ(run(keyspace, {"getex", "k", "ex", "1", "px", "5"}), Reply::error("ERR syntax error"));
+  EXPECT_EQ(run(keyspace, {"getex", "k", "ex", "0"}),
+            Reply::error("ERR invalid expire time in 'getex' command"));
+}
+
+// What a leader takes from a follower is checked before the log, which trusts its entries.
+TEST(DataCommands, OnlyGoodWriteCommandsAreValidLogEntries) {
+  const auto command_write = [](std::vector<std::string> argv) {
+    proto::Write write;
+    for (auto& argument : argv) write.mutable_command()->add_argv(std::move(argument));
+    return write;
+  };
+  EXPECT_TRUE(is_valid_command_write(command_write({"append", "k", "v"})));
+  EXPECT_TRUE(is_valid_command_write(command_write({"flushall"})));
+  EXPECT_FALSE(is_valid_command_write(command_write({})));
+  EXPECT_FALSE(is_valid_command_write(command_write({"append", "k"}))) << "arity";
+  EXPECT_FALSE(is_valid_command_write(command_write({"setrange", "k", "-1", "v"}))) << "args";
+  EXPECT_FALSE(is_valid_command_write(command_write({"strlen", "k"}))) << "a read";
+  EXPECT_FALSE(is_valid_command_write(command_write({"set", "k", "v"}))) << "not a family's";
+  EXPECT_FALSE(is_valid_command_write(command_write({"nosuch"})));
+}
+
+TEST(DataCommands, KeyspaceCommandsMoveValuesWithTheirTimeToLive) {
+  storage::MemoryEngine engine;
+  Keyspace keyspace(engine, 1 << 20);
+  run(keyspace, {"set", "a", "1", "pxat", "90000"});
+  run(keyspace, {"set", "b", "2"});
+  EXPECT_EQ(run(keyspace, {"rename", "a", "c"}), Reply::ok());
+  EXPECT_EQ(run(keyspace, {"pexpiretime", "c"}), Reply::number(90000));
+  EXPECT_EQ(run(keyspace, {"exists", "a"}), Reply::number(0));
+  EXPECT_EQ(run(keyspace, {"rename", "a", "c"}), Reply::error("ERR no such key"));
+  EXPECT_EQ(run(keyspace, {"renamenx", "c", "b"}), Reply::number(0));
+  EXPECT_EQ(run(keyspace, {"renamenx", "c", "c"}), Reply::number(0));
+  EXPECT_EQ(run(keyspace, {"rename", "c", "c"}), Reply::ok());
+  EXPECT_EQ(run(keyspace, {"copy", "c", "b"}), Reply::number(0));
+  EXPECT_EQ(run(keyspace, {"copy", "c", "b", "REPLACE"}), Reply::number(1));
+  EXPECT_EQ(run(keyspace, {"get", "b"}), Reply::bulk("1"));
+  EXPECT_EQ(run(keyspace, {"pexpiretime", "b"}), Reply::number(90000));
+  EXPECT_EQ(run(keyspace, {"copy", "c", "c"}),
+            Reply::error("ERR source and destination objects are the same"));
+  EXPECT_EQ(run(keyspace, {"copy", "c", "d", "db", "1"}),
+            Reply::error("ERR DB index is out of range"));
+  EXPECT_EQ(run(keyspace, {"type", "c"}), Reply::status("string"));
+  EXPECT_EQ(run(keyspace, {"type", "zz"}), Reply::status("none"));
+  EXPECT_EQ(run(keyspace, {"touch", "b", "c", "zz", "b"}), Reply::number(3));
+  EXPECT_EQ(run(keyspace, {"unlink", "b", "zz"}), Reply::number(1));
+  EXPECT_EQ(run(keyspace, {"object", "encoding", "c"}), Reply::bulk("int"));
+  run(keyspace, {"set", "long", std::string(45, 'x')});
+  EXPECT_EQ(run(keyspace, {"object", "encoding", "long"}), Reply::bulk("raw"));
+  EXPECT_EQ(run(keyspace, {"object", "encoding", "zz"}), Reply::nil());
+  EXPECT_EQ(run(keyspace, {"object", "nosuch", "c"}),
+            Reply::error("ERR unknown subcommand 'nosuch'. Try OBJECT HELP."));
+  EXPECT_EQ(run(keyspace, {"object", "encoding"}),
+            Reply::error("ERR wrong number of arguments for 'object|encoding' command"));
+}
+
+TEST(DataCommands, RandomKeyFindsEveryLiveKeyAndNoExpiredOne) {
+  storage::MemoryEngine engine;
+  Keyspace keyspace(engine, 1 << 20);
+  EXPECT_EQ(run(keyspace, {"randomkey"}), Reply::nil());
+  for (int i = 0; i < 8; ++i) run(keyspace, {"set", "k" + std::to_string(i), "v"});
+  run(keyspace, {"set", "gone", "v", "pxat", "1500"});
+  std::set<std::string> seen;
+  for (int i = 0; i < 400; ++i) {
+    const Reply key = run(keyspace, {"randomkey"}, 2000);
+    ASSERT_EQ(key.kind, Reply::Kind::bulk);
+    seen.insert(key.text);
+  }
+  EXPECT_EQ(seen.size(), 8u);
+  EXPECT_FALSE(seen.contains("gone"));
+}
+
+// FLUSHALL drops the dirty state and hides storage until a checkpoint that erases the columns
+// has landed — also when a checkpoint from before it is still in flight — so no read, count,
+// scan or expiry sweep sees a flushed key, and a keyspace opened from storage afterwards holds
+// exactly what was written after the flush.
+class FlushAcrossCheckpoints : public ::testing::TestWithParam<uint64_t> {};
+
+TEST_P(FlushAcrossCheckpoints, NoFlushedKeyIsSeenBeforeOrAfterItsCheckpoint) {
+  storage::MemoryEngine engine;
+  auto keyspace = std::make_unique<Keyspace>(engine, GetParam());
+  for (int i = 0; i < 20; ++i) {
+    run(*keyspace, {"set", "stored" + std::to_string(i), "v", "pxat", "1500"});
+  }
+  WriteBatch batch;
+  keyspace->checkpoint(batch);
+  ASSERT_TRUE(engine.write(batch).is_ok());
+  batch.clear();
+  run(*keyspace, {"set", "in-flight", "v"});
+  keyspace->begin_checkpoint(batch);  // not yet in storage
+  run(*keyspace, {"set", "dirty", "v"});
+
+  EXPECT_EQ(run(*keyspace, {"flushall"}), Reply::ok());
+  run(*keyspace, {"set", "after", "v"});
+  const auto only_after = [&](const char* when) {
+    SCOPED_TRACE(when);
+    EXPECT_EQ(run(*keyspace, {"dbsize"}), Reply::number(1));
+    EXPECT_EQ(run(*keyspace, {"keys", "*"}), Reply::array({Reply::bulk("after")}));
+    EXPECT_EQ(run(*keyspace, {"get", "stored3"}), Reply::nil());
+    EXPECT_EQ(run(*keyspace, {"get", "in-flight"}), Reply::nil());
+    EXPECT_EQ(run(*keyspace, {"get", "dirty"}), Reply::nil());
+    EXPECT_EQ(run(*keyspace, {"randomkey"}), Reply::bulk("after"));
+    EXPECT_TRUE(keyspace->due_keys(2000, 100).empty()) << "the expiry index is flushed too";
+  };
+  only_after("the checkpoint from before the flush still in flight");
+  ASSERT_TRUE(engine.write(batch).is_ok());
+  batch.clear();
+  keyspace->end_checkpoint();
+  only_after("storage has the checkpoint from before the flush");
+  EXPECT_TRUE(keyspace->dirty());
+  keyspace->begin_checkpoint(batch);
+  only_after("the flush's checkpoint in flight");
+  ASSERT_TRUE(engine.write(batch).is_ok());
+  keyspace->end_checkpoint();
+  only_after("the flush's checkpoint in storage");
+  const std::string digest = keyspace->digest();
+
+  keyspace = std::make_unique<Keyspace>(engine, GetParam());
+  only_after("opened again from storage");
+  EXPECT_EQ(keyspace->digest(), digest);
+  EXPECT_EQ(keyspace->expiry_count(), 0u);
+}
+
+INSTANTIATE_TEST_SUITE_P(CacheSizes, FlushAcrossCheckpoints,
+                         ::testing::Values(uint64_t{0}, uint64_t{200}, uint64_t{1} << 20));
+
+}  // namespace
+}  // namespace replikv::core
