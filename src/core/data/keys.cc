@@ -99,7 +99,9 @@ struct ExpireTime {
     const auto record = keyspace.live_record(std::string(key), now_ms);
     if (!record) return Reply::number(-2);
     if (!record->expire_at_ms) return Reply::number(-1);
-    return Reply::number(milliseconds ? *record->expire_at_ms : *record->expire_at_ms / 1000);
+    // (Seconds round to the nearest, as Redis's do.)
+    return Reply::number(milliseconds ? *record->expire_at_ms
+                                      : (*record->expire_at_ms + 500) / 1000);
   }
 };
 

@@ -1,0 +1,293 @@
+"""Redis 7 compatibility, checked against Redis 7 itself.
+
+Each script below runs on a real Redis 7 server (redis_reference.py) and on replikv, and every
+reply must be the same — its type, its value, an error's text. A command marked DIFFERS is run
+on both but not compared: it is one of the deliberate differences docs/commands.md lists, with
+its reason. The scripts run on one node, then at the leader of a 3-node single-leader cluster
+(whose replicas must then hold the same data: every command went through the log), then on a
+multi-leader cluster, where the commands it refuses must say so by name. Leaderless refuses the
+family commands by name as well (test_leaderless_refuses_them_by_name).
+"""
+import os
+import re
+import unittest
+
+from harness import Node, wait_until
+from redis_reference import ReferenceRedis, Resp
+from test_cluster import Cluster
+from test_multi_leader import MultiLeaderCluster
+
+DIFFERS = "differs"  # a command's first word: run on both, compared by neither
+
+FAR = "4102444800"  # 2100-01-01 in seconds: deadlines that read the same on both servers
+FAR_MS = FAR + "000"
+
+SCRIPTS = {
+    "append": [
+        ["APPEND", "s", "hello"], ["APPEND", "s", " world"], ["GET", "s"], ["APPEND", "s"],
+        ["SET", "t", "x", "EXAT", FAR], ["APPEND", "t", "y"], ["EXPIRETIME", "t"],
+    ],
+    "strlen": [["STRLEN", "none"], ["SET", "s", "abc"], ["STRLEN", "s"], ["STRLEN"]],
+    "getrange": [
+        ["GETRANGE", "none", "0", "-1"], ["SET", "s", "This is a string"],
+        ["GETRANGE", "s", "0", "3"], ["GETRANGE", "s", "-3", "-1"], ["GETRANGE", "s", "0", "-1"],
+        ["GETRANGE", "s", "10", "100"], ["GETRANGE", "s", "5", "2"], ["GETRANGE", "s", "-1", "-5"],
+        ["GETRANGE", "s", "-100", "2"], ["GETRANGE", "s", "x", "2"], ["SUBSTR", "s", "0", "1"],
+        ["SET", "e", ""], ["GETRANGE", "e", "0", "-1"],
+    ],
+    "setrange": [
+        ["SET", "s", "Hello World"], ["SETRANGE", "s", "6", "Redis"], ["GET", "s"],
+        ["SETRANGE", "p", "5", "x"], ["GET", "p"], ["SETRANGE", "q", "3", ""], ["EXISTS", "q"],
+        ["SETRANGE", "s", "0", ""], ["SETRANGE", "s", "-1", "x"],
+        ["SETRANGE", "s", "536870911", "xx"], ["SETRANGE", "s", "abc", "x"],
+        ["SET", "t", "ab", "EXAT", FAR], ["SETRANGE", "t", "1", "c"], ["EXPIRETIME", "t"],
+    ],
+    "getdel": [["SET", "s", "v"], ["GETDEL", "s"], ["GETDEL", "s"], ["EXISTS", "s"]],
+    "getex": [
+        ["SET", "s", "v"], ["GETEX", "s"], ["GETEX", "s", "EXAT", FAR], ["EXPIRETIME", "s"],
+        ["GETEX", "s", "PXAT", FAR_MS + "1"], ["PEXPIRETIME", "s"], ["GETEX", "s", "PERSIST"],
+        ["TTL", "s"], ["GETEX", "s", "EX", "100"], ["TTL", "s"], ["GETEX", "s", "EX", "0"],
+        ["GETEX", "s", "EX", "-1"], ["GETEX", "s", "EX", "x"], ["GETEX", "s", "EX"],
+        ["GETEX", "s", "EX", "10", "PX", "10"], ["GETEX", "s", "PERSIST", "EX", "10"],
+        ["GETEX", "s", "BOGUS"], ["GETEX", "none", "EX", "10"], ["GETEX", "s", "PXAT", "1"],
+        ["EXISTS", "s"],
+    ],
+    "setnx-setex-psetex-getset": [
+        ["SETNX", "s", "1"], ["SETNX", "s", "2"], ["GET", "s"], ["SETEX", "e", "100", "v"],
+        ["TTL", "e"], ["SETEX", "e", "0", "v"], ["SETEX", "e", "-5", "v"], ["SETEX", "e", "x", "v"],
+        ["PSETEX", "p", "100000", "v"], ["TTL", "p"], ["PSETEX", "p", "0", "v"],
+        ["GETSET", "s", "3"], ["GETSET", "none", "1"], ["GET", "none"], ["SET", "t", "a", "EX", "100"],
+        ["GETSET", "t", "b"], ["TTL", "t"], ["SETEX", "e"],
+    ],
+    "msetnx": [
+        ["MSETNX", "a", "1", "b", "2"], ["MGET", "a", "b"], ["MSETNX", "b", "3", "c", "4"],
+        ["EXISTS", "c"], ["MSETNX", "a", "1", "b"], ["MSETNX", "a"],
+    ],
+    "incrbyfloat": [
+        ["SET", "f", "10.50"], ["INCRBYFLOAT", "f", "0.1"], ["INCRBYFLOAT", "f", "-5"],
+        ["SET", "g", "5.0e3"], ["INCRBYFLOAT", "g", "2.0e2"], ["INCRBYFLOAT", "n", "3"],
+        ["INCRBYFLOAT", "n", "abc"], ["INCRBYFLOAT", "n", " 1"], ["INCRBYFLOAT", "n", "1e5000"],
+        ["SET", "s", "abc"], ["INCRBYFLOAT", "s", "1"], ["INCRBYFLOAT", "n", "-3"],
+        ["INCRBYFLOAT", "n", "1.5e-10"], ["SET", "t", "1", "EXAT", FAR],
+        ["INCRBYFLOAT", "t", "1"], ["EXPIRETIME", "t"],
+    ],
+    "rename": [
+        ["RENAME", "none", "x"], ["SET", "a", "1", "EXAT", FAR], ["RENAME", "a", "b"],
+        ["EXISTS", "a"], ["GET", "b"], ["EXPIRETIME", "b"], ["RENAME", "b", "b"],
+        ["SET", "c", "3"], ["RENAMENX", "b", "c"], ["RENAMENX", "b", "d"], ["GET", "d"],
+        ["RENAMENX", "d", "d"], ["RENAMENX", "none", "x"], ["RENAME", "c", "d"], ["GET", "d"],
+        ["EXPIRETIME", "d"],
+    ],
+    "copy": [
+        ["COPY", "none", "x"], ["SET", "a", "1", "EXAT", FAR], ["COPY", "a", "b"], ["GET", "b"],
+        ["EXPIRETIME", "b"], ["SET", "c", "3"], ["COPY", "c", "b"], ["COPY", "c", "b", "REPLACE"],
+        ["GET", "b"], ["EXPIRETIME", "b"], ["COPY", "a", "a"], ["COPY", "a", "b", "BOGUS"],
+        ["COPY", "a", "b", "DB", "x"], ["COPY", "a", "b", "DB", "0", "REPLACE"],
+        [DIFFERS, "COPY", "a", "b", "DB", "1"],
+    ],
+    "type-touch-exists": [
+        ["TYPE", "none"], ["SET", "s", "v"], ["TYPE", "s"], ["TOUCH", "s", "none", "s"],
+        ["TOUCH"], ["UNLINK", "s", "none"], ["UNLINK", "s"], ["TYPE", "s"],
+    ],
+    "expiretime": [
+        ["EXPIRETIME", "none"], ["PEXPIRETIME", "none"], ["SET", "s", "v"], ["EXPIRETIME", "s"],
+        ["EXPIREAT", "s", FAR], ["EXPIRETIME", "s"], ["PEXPIRETIME", "s"],
+        ["PEXPIREAT", "s", FAR_MS + "999"], ["EXPIRETIME", "s"], ["PEXPIRETIME", "s"],
+    ],
+    "object": [
+        ["OBJECT", "ENCODING", "none"], ["SET", "i", "12345"], ["OBJECT", "ENCODING", "i"],
+        ["SET", "e", "short"], ["OBJECT", "ENCODING", "e"], ["SET", "r", "x" * 45],
+        ["OBJECT", "ENCODING", "r"], ["SET", "big", "123456789012345678901"],
+        ["OBJECT", "ENCODING", "big"], ["OBJECT", "REFCOUNT", "e"], ["OBJECT", "REFCOUNT", "none"],
+        ["OBJECT", "FREQ", "e"], ["OBJECT", "BOGUS", "e"], ["OBJECT", "ENCODING"],
+        ["OBJECT", "ENCODING", "e", "x"], [DIFFERS, "OBJECT", "IDLETIME", "e"],
+        [DIFFERS, "OBJECT", "HELP"],
+    ],
+    "randomkey-dbsize": [
+        ["RANDOMKEY"], ["SET", "only", "v"], ["RANDOMKEY"], ["DBSIZE"], ["RANDOMKEY", "x"],
+    ],
+    "flush": [
+        ["MSET", "a", "1", "b", "2"], ["SET", "t", "v", "EX", "100"], ["FLUSHDB"], ["DBSIZE"],
+        ["GET", "a"], ["SET", "c", "3"], ["FLUSHALL", "ASYNC"], ["KEYS", "*"], ["SET", "d", "4"],
+        ["FLUSHALL", "SYNC"], ["FLUSHALL", "BOGUS"], ["FLUSHDB", "SYNC", "x"], ["DBSIZE"],
+    ],
+}
+
+
+def refused_by(reply, strategy):
+    return reply[0] == "-" and strategy in reply[1]
+
+
+class Compatibility:
+    """Mixed into a test class with `replikv_port()` and `clean()`: runs every script there and on
+    the reference Redis, reply by reply. `refused` names commands the strategy refuses (the rest
+    of such a script is not compared: it builds on the refused step)."""
+    strategy = None
+    refused = set()
+
+    def run_scripts(self):
+        for name, script in SCRIPTS.items():
+            with self.subTest(script=name):
+                self.clean()
+                with Resp(self.redis.port) as reference, Resp(self.replikv_port()) as ours:
+                    reference.call("FLUSHALL")
+                    for command in script:
+                        compare = command[0] != DIFFERS
+                        words = command if compare else command[1:]
+                        theirs = reference.call(*words)
+                        mine = ours.call(*words)
+                        if words[0].lower() in self.refused:
+                            self.assertTrue(refused_by(mine, self.strategy),
+                                            f"{words}: {mine} should be refused, naming {self.strategy}")
+                            break
+                        if compare:
+                            self.assertEqual(mine, theirs, f"{name}: {words}")
+
+
+class SingleNode(Compatibility, unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.redis = ReferenceRedis().start()
+        cls.node = Node().start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.node.stop()
+        cls.node.cleanup()
+        cls.redis.stop()
+
+    def replikv_port(self):
+        return self.node.port
+
+    def clean(self):
+        with Resp(self.node.port) as c:
+            c.call("FLUSHALL")
+
+    def test_every_script_answers_as_redis_7(self):
+        self.run_scripts()
+
+    def test_time_is_the_clock(self):
+        with Resp(self.node.port) as c:
+            kind, fields = c.call("TIME")
+        self.assertEqual(kind, "*")
+        seconds, micros = int(fields[0][1]), int(fields[1][1])
+        import time as clock
+        self.assertLess(abs(seconds + micros / 1e6 - clock.time()), 5)
+        self.assertLess(micros, 1_000_000)
+
+    def test_client_kill(self):
+        with Resp(self.node.port) as me, Resp(self.node.port) as victim:
+            victim_id = victim.call("CLIENT", "ID")[1]
+            self.assertEqual(me.call("CLIENT", "KILL", "ID", str(victim_id)), (":", 1))
+            with self.assertRaises((ConnectionError, OSError)):
+                victim.call("PING")
+            self.assertEqual(me.call("CLIENT", "KILL", "ID", str(victim_id)), (":", 0))
+            self.assertEqual(me.call("CLIENT", "KILL", "1.2.3.4:5"), ("-", "ERR No such client"))
+            self.assertEqual(me.call("CLIENT", "KILL", "TYPE", "bogus"),
+                             ("-", "ERR Unknown client type 'bogus'"))
+            self.assertEqual(me.call("CLIENT", "KILL", "ID", "0"),
+                             ("-", "ERR client-id should be greater than 0"))
+            self.assertEqual(me.call("CLIENT", "KILL", "SKIPME", "yes"), (":", 0))
+            self.assertEqual(me.call("PING"), ("+", "PONG"), "SKIPME yes spares the caller")
+
+    def test_a_flush_survives_a_restart(self):
+        with Resp(self.node.port) as c:
+            for i in range(200):
+                c.call("SET", f"k{i}", "v", "EX", "1000")
+            c.call("FLUSHALL")
+            c.call("SET", "after", "v")
+        self.node.stop()
+        self.node.start()
+        with Resp(self.node.port) as c:
+            self.assertEqual(c.call("DBSIZE"), (":", 1))
+            self.assertEqual(c.call("KEYS", "*"), ("*", [("$", b"after")]))
+
+
+class SingleLeaderCluster(Compatibility, unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.redis = ReferenceRedis().start()
+        cls.cluster = Cluster().start()
+        wait_until(lambda: cls.cluster.leader() is not None, 30, "a leader")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.cluster.stop()
+        cls.redis.stop()
+
+    def replikv_port(self):
+        return self.cluster.port(self.cluster.leader())
+
+    def clean(self):
+        with Resp(self.replikv_port()) as c:
+            c.call("FLUSHALL")
+
+    def test_every_script_answers_as_redis_7_and_every_replica_applies_it(self):
+        self.run_scripts()
+        with Resp(self.replikv_port()) as c:
+            for name, script in SCRIPTS.items():  # every script's end state, side by side
+                for command in script:
+                    c.call(*(command if command[0] != DIFFERS else command[1:]))
+
+        def digests():
+            out = set()
+            for node in self.cluster.all:
+                with Resp(self.cluster.port(node)) as c:
+                    out.add(c.call("DEBUG", "DIGEST")[1])
+            return out
+        wait_until(lambda: len(digests()) == 1, 30, "every replica with the leader's data")
+
+
+class MultiLeader(Compatibility, unittest.TestCase):
+    strategy = "multi-leader"
+    refused = {"flushall", "flushdb", "incrbyfloat"}
+
+    @classmethod
+    def setUpClass(cls):
+        cls.redis = ReferenceRedis().start()
+        cls.cluster = MultiLeaderCluster("lww").start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.cluster.stop()
+        cls.redis.stop()
+
+    def replikv_port(self):
+        return self.cluster.base
+
+    def clean(self):
+        with Resp(self.cluster.base) as c:
+            kind, keys = c.call("KEYS", "*")
+            if keys:
+                c.call("DEL", *[value for _, value in keys])
+
+    def test_every_script_answers_as_redis_7_or_is_refused_by_name(self):
+        self.run_scripts()
+        wait_until(self.cluster.converged, 30, "every node converged")
+
+
+class Leaderless(unittest.TestCase):
+    def test_leaderless_refuses_them_by_name(self):
+        from test_leaderless import LeaderlessCluster
+        cluster = LeaderlessCluster().start()
+        try:
+            with Resp(cluster.base) as c:
+                for words in (["APPEND", "k", "v"], ["STRLEN", "k"], ["RENAME", "a", "b"],
+                              ["FLUSHALL"], ["GETDEL", "k"], ["OBJECT", "ENCODING", "k"]):
+                    kind, text = c.call(*words)
+                    self.assertEqual(kind, "-", words)
+                    self.assertIn(f"ERR {words[0]} is not offered by the leaderless strategy", text)
+                self.assertEqual(c.call("SETEX", "k", "100", "v"), ("+", "OK"))
+                self.assertEqual(c.call("GETSET", "k", "w"), ("$", b"v"))
+                self.assertEqual(c.call("UNLINK", "k"), (":", 1))
+                # RANDOMKEY draws from the copies this node holds, as DBSIZE counts them.
+                for i in range(20):
+                    c.call("SET", f"r{i}", "v")
+                wait_until(lambda: c.call("RANDOMKEY")[1] is not None, 30, "a copy on node 1")
+                self.assertRegex(c.call("RANDOMKEY")[1], rb"^r\d+$")
+        finally:
+            cluster.stop()
+
+
+if __name__ == "__main__":
+    unittest.main()
