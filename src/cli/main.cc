@@ -176,6 +176,11 @@ int main(int argc, char** argv) {
                   "this percentage of the operations are DELs, taken from the register writes "
                   "(default 0: none)")
       ->check(CLI::Range(0, 33));
+  sim->add_option("--family-commands", sim_options.run.family_commands,
+                  "this percentage of the DELs go as GETDEL, and of the increments without an ID "
+                  "as INCRBYFLOAT (single leader, standalone): the data families' log entries "
+                  "under every fault (default 0: none)")
+      ->check(CLI::Range(0, 100));
   sim->add_option("--counter-resets", sim_options.run.counter_resets,
                   "with --counters: this percentage of the reads, deletes and writes go to a "
                   "counter key (resets of its increments; the counters checker then judges only "

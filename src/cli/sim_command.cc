@@ -88,6 +88,8 @@ int run_sim(const SimCommandOptions& command) {
   std::cout << fmt::format(
       "  operations  {} invoked and {} final reads: {} ok, {} failed, {} unknown (timed out)\n",
       s.invoked, s.final_reads, s.ok, s.failed, s.unknown);
+  if (s.family_commands > 0)
+    std::cout << fmt::format("  of which   {} as GETDEL or INCRBYFLOAT\n", s.family_commands);
   if (s.deletes + s.merges > 0) {
     std::cout << fmt::format("  of which   {} deletes, {} writes carrying a context read earlier\n",
                              s.deletes, s.merges);

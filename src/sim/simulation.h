@@ -135,6 +135,7 @@ class Simulation {
   void drain(Node& node);
   // A command the strategy answers, from the words a client types (its final read, a merge).
   core::Request parse_words(const std::vector<std::string>& words) const;
+  bool family_command(bool float_counter);
   void start_sync(Node& node);
   void release_durable(Node& node);
   void release_reply(Node& node, core::ReadyId id, core::ClientReply& reply);

@@ -316,6 +316,8 @@ std::optional<std::string> validate(const SimOptions& options) {
     return fmt::format("--merges: the {} strategy's writes carry no context", options.strategy);
   }
   if (options.deletes < 0 || options.deletes > 33) return std::string("deletes: 0 to 33 percent");
+  if (options.family_commands < 0 || options.family_commands > 100)
+    return std::string("family commands: 0 to 100 percent");
   if (options.merges < 0 || options.merges > 100) return std::string("merges: 0 to 100 percent");
   if (options.counter_resets < 0 || options.counter_resets > 100)
     return std::string("counter resets: 0 to 100 percent");
@@ -384,7 +386,7 @@ std::string replay_command(const SimOptions& options) {
   }
   return fmt::format(
       "replikv sim --strategy {} --nodes {} --seed {} --ops {} --clients {} --keys {} --timeout-ms "
-      "{} --faults {} --fsync {}{}{}{}{}{}{}{}{}{}",
+      "{} --faults {} --fsync {}{}{}{}{}{}{}{}{}{}{}",
       options.strategy, options.nodes, options.seed, options.ops, options.clients, options.keys,
       options.client_timeout_ms, faults.empty() ? "none" : faults,
       options.fsync_always ? "always" : "never", settings,
@@ -394,6 +396,8 @@ std::string replay_command(const SimOptions& options) {
       options.broken_messages_early ? " --broken messages-early" : "",
       options.counters > 0 ? fmt::format(" --counters {}", options.counters) : "",
       options.deletes > 0 ? fmt::format(" --deletes {}", options.deletes) : "",
+      options.family_commands > 0 ? fmt::format(" --family-commands {}", options.family_commands)
+                                  : "",
       options.merges > 0 ? fmt::format(" --merges {}", options.merges) : "",
       options.counter_resets > 0 ? fmt::format(" --counter-resets {}", options.counter_resets)
                                  : "");

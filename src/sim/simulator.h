@@ -56,6 +56,11 @@ struct SimOptions {
   // Deletes (DEL): this percentage of the operations (at most 33), taken from the register writes;
   // 0: none (the workload draws as it did before deletes existed).
   int deletes = 0;
+  // The data families' log entries under every fault: this percentage of the deletes go as
+  // GETDEL, and of the increments without an ID as INCRBYFLOAT (where the strategy offers it: the
+  // single leader and standalone). Their effect is the register's or the counter's, so every
+  // checker judges them as it judges DEL and INCRBY. 0: none (the draws of runs before it).
+  int family_commands = 0;
   // Merges, for a strategy whose writes can carry a context (Strategy::read_context): this
   // percentage of the reads read every value and the context (VGET), and of the writes to a key
   // the client has read that way write back with the context it read last (VSET) — stale when
@@ -103,6 +108,7 @@ struct SimStats {
   uint64_t invoked = 0, ok = 0, failed = 0, unknown = 0;  // the workload's and final reads'
   uint64_t final_reads = 0;
   uint64_t deletes = 0, merges = 0;  // DELs, and writes carrying a context read earlier
+  uint64_t family_commands = 0;      // GETDELs and INCRBYFLOATs sent (SimOptions::family_commands)
   uint64_t crashes = 0, pauses = 0, cuts = 0, disk_losses = 0;
   uint64_t handovers = 0, forced_promotions = 0;  // operator failovers sent
   uint64_t failovers_done = 0;                    // … answered OK (the target led)

@@ -67,6 +67,17 @@ core::Request Simulation::parse_words(const std::vector<std::string>& words) con
   return std::get<core::Request>(std::move(parsed));
 }
 
+// Whether this operation goes as a data family's command (SimOptions::family_commands); a draw
+// only when they are on, so runs without them draw as before.
+bool Simulation::family_command(bool float_counter) {
+  if (options_.family_commands == 0) return false;
+  if (float_counter && options_.strategy != "leader" && options_.strategy != "standalone")
+    return false;
+  const bool chosen = rng_.below(100) < static_cast<uint64_t>(options_.family_commands);
+  if (chosen) ++stats_.family_commands;
+  return chosen;
+}
+
 void Simulation::invoke(Client& client, PendingOp op) {
   op.sequence = client.next_sequence++;
   client.pending = op;
@@ -82,12 +93,17 @@ void Simulation::invoke(Client& client, PendingOp op) {
                                           : core::Request{core::GetRequest{op.key}};
       break;
     case check::Function::add:
+      if (!op.with_id && family_command(true)) {
+        request = parse_words({"incrbyfloat", op.key, std::to_string(op.value)});
+        break;
+      }
       request = core::IncrByRequest{
           op.key, op.value,
           op.with_id ? fmt::format("p{}s{}", client.process, op.sequence) : std::string()};
       break;
     case check::Function::del:
-      request = core::DelRequest{{op.key}};
+      request = family_command(false) ? parse_words({"getdel", op.key})
+                                      : core::Request{core::DelRequest{{op.key}}};
       break;
     case check::Function::cas:
       request = core::CasRequest{
