@@ -2,9 +2,11 @@
 //
 // Data column
 //   key   = key_hash(user key) as 8 bytes big-endian ‖ user key
-//   value = flags (1 byte; bit 0: has expiry, bit 1: has metadata)
-//           ‖ [expire_at_ms, 8 bytes big-endian] ‖ [metadata length, 4 bytes big-endian ‖ metadata]
-//           ‖ user value
+//   value = flags (1 byte; bit 0: has expiry, bit 1: has metadata, bit 2: has version)
+//           ‖ [expire_at_ms, 8 bytes big-endian] ‖ [version, LEB128 varint, not 0]
+//           ‖ [metadata length, 4 bytes big-endian ‖ metadata] ‖ user value
+//   The version is the keyspace's write version of the record's last write (Keyspace, "Write
+//   versions"): what WATCH compares. Records written before versions existed have none (0).
 //   Metadata is what a strategy keeps beside a value (a causal context, a timestamp); a record
 //   without any is written exactly as before metadata existed (bit 1 clear), so the single
 //   leader's data needs no upgrade step and older data reads unchanged.
@@ -18,9 +20,10 @@
 //
 // State column: the records a checkpoint writes with the data and expiry columns, and nothing else
 // writes (besides a snapshot install, which replaces them all) — docs/storage.md
-//   "counters" → three 8-byte big-endian numbers: keys in the data column, keys with a time to
-//                live, writes applied (the log position). One record, so a write that moves
-//                them costs one put, not three.
+//   "counters" → five 8-byte big-endian numbers: keys in the data column, keys with a time to
+//                live, writes applied (the log position), the write version, and the version
+//                of the last erase (WATCH's; records of older versions have the first three
+//                only). One record, so a write that moves them costs one put, not five.
 //   "raft_applied" → 8 bytes: the log index the state reflects (Raft).
 //   "raft_applied_terms" → (first applied index, term) pairs, 16 bytes each: the term of every
 //                applied entry (Raft).
@@ -108,11 +111,12 @@ std::string data_key_start(uint64_t hash);
 
 struct StoredValue {
   std::optional<TimeMs> expire_at_ms;
+  uint64_t version = 0;       // the keyspace's write version of its last write; 0: none kept
   std::string_view value;     // points into the encoded bytes
   std::string_view metadata;  // likewise; empty when the record has none
 };
 std::string encode_value(std::string_view value, std::optional<TimeMs> expire_at_ms,
-                         std::string_view metadata = {});
+                         std::string_view metadata = {}, uint64_t version = 0);
 // nullopt when the bytes are not a value this version wrote (a corrupt record).
 std::optional<StoredValue> decode_value(std::string_view bytes);
 

@@ -34,6 +34,7 @@ void Keyspace::reset_to_storage() {
   flush_pending_ = flush_in_flight_ = false;
   cache_.clear();
   key_count_ = expiry_count_ = 0;
+  write_version_ = erase_version_ = 0;
   applied_index_ = LogIndex();
   read_counters();
 }
@@ -42,10 +43,15 @@ void Keyspace::read_counters() {
   const auto counters = view_.get(Column::state, state_counters);
   checkpoint_index_ = applied_index_;  // stays 0 when storage has no counters yet
   if (!counters) return;
-  REPLIKV_ASSERT(counters->size() == 24, "the counters record is 24 bytes");
+  REPLIKV_ASSERT(counters->size() == 24 || counters->size() == 40,
+                 "the counters record is 40 bytes (24 before write versions)");
   key_count_ = read_u64_be(*counters);
   expiry_count_ = read_u64_be(std::string_view(*counters).substr(8));
   applied_index_ = LogIndex(read_u64_be(std::string_view(*counters).substr(16)));
+  if (counters->size() == 40) {
+    write_version_ = read_u64_be(std::string_view(*counters).substr(24));
+    erase_version_ = read_u64_be(std::string_view(*counters).substr(32));
+  }
   checkpoint_index_ = applied_index_;
 }
 
@@ -183,7 +189,8 @@ void Keyspace::begin_checkpoint(WriteBatch& batch) {
   for_each_dirty([&](std::string_view key, const std::optional<Record>& record) {
     if (record) {
       batch.put(Column::data, data_key(key),
-                encode_value(record->value, record->expire_at_ms, record->metadata.view()));
+                encode_value(record->value, record->expire_at_ms, record->metadata.view(),
+                             record->version));
     } else {
       batch.erase(Column::data, data_key(key));
     }
@@ -290,8 +297,8 @@ const Keyspace::Record* Keyspace::peek(const std::string& key) {
   if (bytes) {
     const auto stored = decode_value(*bytes);
     REPLIKV_ASSERT(stored.has_value(), "a data record this version cannot decode");
-    record =
-        Record{std::string(stored->value), stored->expire_at_ms, RecordMetadata(stored->metadata)};
+    record = Record{std::string(stored->value), stored->expire_at_ms,
+                    RecordMetadata(stored->metadata), stored->version};
   }
   if (cache_.keeps(key.size() + (record ? record->bytes() : 0))) {
     const auto* cached = cache_.put(key, std::move(record));
@@ -335,7 +342,7 @@ void Keyspace::store(const std::string& key, std::string value,
   // that attaches none to them).
   RecordMetadata metadata =
       write_metadata_.empty() && old != nullptr ? old->metadata : RecordMetadata(write_metadata_);
-  note_written(key, Record{std::move(value), expire_at_ms, std::move(metadata)});
+  note_written(key, Record{std::move(value), expire_at_ms, std::move(metadata), ++write_version_});
 }
 
 // What a dirty record in the overlay counts for in dirty_bytes(): as much as in the cache.
@@ -379,6 +386,7 @@ bool Keyspace::erase(const std::string& key) {
     REPLIKV_ASSERT(expiry_count_ > 0, "expiry count never goes negative");
     --expiry_count_;
   }
+  erase_version_ = ++write_version_;
   note_written(key, std::nullopt);
   return true;
 }
@@ -394,6 +402,7 @@ void Keyspace::flush() {
   peeked_.reset();
   expiry_changes_.clear();
   key_count_ = expiry_count_ = 0;
+  erase_version_ = ++write_version_;
   counters_dirty_ = true;
   flush_pending_ = true;
   REPLIKV_ASSERT(observed_writes_ == nullptr,
@@ -416,10 +425,12 @@ std::optional<std::string> Keyspace::random_key(TimeMs now_ms) {
 
 void Keyspace::write_counters(WriteBatch& batch) {
   std::string counters;
-  counters.reserve(24);
+  counters.reserve(40);
   append_u64_be(counters, key_count_);
   append_u64_be(counters, expiry_count_);
   append_u64_be(counters, applied_index_.value());
+  append_u64_be(counters, write_version_);
+  append_u64_be(counters, erase_version_);
   batch.put(Column::state, std::string(state_counters), std::move(counters));
 }
 

@@ -250,6 +250,12 @@ class Keyspace {
   std::vector<std::string>* observed_writes_ = nullptr;
   uint64_t key_count_ = 0;
   uint64_t expiry_count_ = 0;
+  // Write versions: every store and erase takes the next one, and a record keeps the version of
+  // its last write; `erase_version_` is the last erase's (or flush's). Replicated state — every
+  // replica applies the same writes in the same order — written with the counters, so WATCH's
+  // "changed since" means the same on every node (watch_changed).
+  uint64_t write_version_ = 0;
+  uint64_t erase_version_ = 0;
   LogIndex applied_index_;
   uint64_t hits_ = 0;
   uint64_t misses_ = 0;

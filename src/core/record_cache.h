@@ -60,6 +60,7 @@ struct CachedRecord {
   std::string value;
   std::optional<TimeMs> expire_at_ms;
   RecordMetadata metadata;
+  uint64_t version = 0;  // the keyspace's write version of its last write (0: not kept)
   // What the record's bytes cost the cache's budget.
   uint64_t bytes() const { return value.size() + metadata.size(); }
 };

@@ -108,9 +108,31 @@ TEST(Encoding, MetadataRoundTripsAndLeavesPlainRecordsAsTheyWere) {
                                "ab",
                                7)));
   EXPECT_FALSE(
-      decode_value(std::string("\x04"
+      decode_value(std::string("\x08"
                                "ab",
                                3)));
+}
+
+// A record's write version (WATCH's) travels as a varint beside the expiry, and only when set: a
+// record without one is written as before versions existed.
+TEST(Encoding, VersionsRoundTripAndAreWrittenOnlyWhenSet) {
+  for (const uint64_t version :
+       {uint64_t{1}, uint64_t{127}, uint64_t{128}, uint64_t{1} << 40, UINT64_MAX}) {
+    const std::string bytes = encode_value("v", TimeMs(5), "m", version);
+    const auto decoded = decode_value(bytes);
+    ASSERT_TRUE(decoded) << version;
+    EXPECT_EQ(decoded->version, version);
+    EXPECT_EQ(decoded->value, "v");
+    EXPECT_EQ(decoded->metadata, "m");
+    EXPECT_EQ(decoded->expire_at_ms, TimeMs(5));
+  }
+  EXPECT_EQ(encode_value("v", std::nullopt, {}, 0), encode_value("v", std::nullopt));
+  EXPECT_EQ(decode_value(encode_value("v", std::nullopt))->version, 0u);
+  // A version flagged but missing, running on past the end, or zero: not a record.
+  EXPECT_FALSE(decode_value(std::string("\x04", 1)));
+  EXPECT_FALSE(decode_value(std::string("\x04\x80", 2)));
+  EXPECT_FALSE(decode_value(std::string("\x04\x00v", 3)));
+  EXPECT_FALSE(decode_value(std::string("\x04\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01", 12)));
 }
 
 TEST(Encoding, DataKeysOrderByHash) {
