@@ -66,6 +66,12 @@ const std::vector<CommandSpec> kCommands = {
     {"ping", -1, false, H::server, 0, 0, 0, "fast stale"},
     {"echo", 2, false, H::server, 0, 0, 0, "fast"},
     {"time", 1, false, H::server, 0, 0, 0, "loading stale fast"},
+    // Transactions (the runtime queues; the core runs EXEC as one step: TransactionRequest).
+    {"multi", 1, false, H::server, 0, 0, 0, "noscript loading stale fast allow_busy"},
+    {"exec", 1, false, H::server, 0, 0, 0, "noscript loading stale skip_slowlog"},
+    {"discard", 1, false, H::server, 0, 0, 0, "noscript loading stale fast allow_busy"},
+    {"watch", -2, false, H::server, 1, -1, 1, "noscript loading stale fast allow_busy"},
+    {"unwatch", 1, false, H::server, 0, 0, 0, "noscript loading stale fast allow_busy"},
     {"info", -1, false, H::server, 0, 0, 0, "loading stale"},
     {"role", 1, false, H::server, 0, 0, 0, "loading stale fast"},
     {"command", -1, false, H::server, 0, 0, 0, "loading stale"},
@@ -205,6 +211,8 @@ bool equals_ignore_case(std::string_view a, std::string_view b) {
 bool is_write(const Request& request) {
   if (const auto* command = std::get_if<StrategyCommand>(&request)) return command->write;
   if (const auto* command = std::get_if<CommandRequest>(&request)) return command->spec->write;
+  if (const auto* transaction = std::get_if<TransactionRequest>(&request))
+    return transaction->write;
   return std::holds_alternative<SetRequest>(request) ||
          std::holds_alternative<DelRequest>(request) ||
          std::holds_alternative<MSetRequest>(request) ||
@@ -226,6 +234,18 @@ std::optional<std::variant<Request, Reply>> parse_data_command(
   request.argv.emplace_back(spec->name);
   for (size_t i = 1; i < argv.size(); ++i) request.argv.emplace_back(argv[i]);
   return Request{std::move(request)};
+}
+
+std::optional<Reply> refuse_in_transaction(const CommandSpec& spec) {
+  const std::string_view name = spec.name;
+  const bool allowed =
+      (spec.handler == H::core && name != "wait") ||
+      (spec.handler == H::server && name != "read" && name != "consistency" &&
+       name != "wconsistency" && name != "session" && name != "quit" && name != "hello");
+  if (allowed) return std::nullopt;
+  std::string upper(name);
+  for (char& c : upper) c = static_cast<char>(c - ('a' <= c && c <= 'z' ? 32 : 0));
+  return Reply::error(fmt::format("ERR Command not allowed inside a transaction ({})", upper));
 }
 
 std::vector<std::string> keys_of(const CommandRequest& request) {

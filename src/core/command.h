@@ -134,6 +134,30 @@ struct CommandRequest {
   std::vector<std::string> argv;
 };
 
+// WATCH key [key …] as the runtime asks it of the replica: answered with an array — the
+// keyspace's write version now, then 1 or 0 per key for whether it is live — which the runtime
+// keeps for EXEC and answers the client OK.
+struct WatchRequest {
+  std::vector<std::string> keys;
+};
+
+// A key WATCH saw: the write version then, and whether it was live.
+struct WatchedKey {
+  std::string key;
+  uint64_t version = 0;
+  bool live = false;
+};
+
+// MULTI … EXEC: the queued commands as their arguments (the name first), run in order as one
+// step; when a watched key changed since it was watched, none runs and the answer is a null
+// array. A command whose arguments are bad answers its error in its place and the others run, as
+// in Redis. In the single-leader strategies a transaction that writes is one log entry.
+struct TransactionRequest {
+  std::vector<std::vector<std::string>> commands;
+  std::vector<WatchedKey> watched;
+  bool write = false;  // some command writes
+};
+
 // A command a strategy adds (core/strategy.h: Strategy::commands, parsed by its parse_command):
 // its typed arguments are the strategy's own type, which only its replica reads back (`as`). The
 // single leader's FAILOVER travels so (core/leader/commands.h); a multi-leader strategy's reads
@@ -156,16 +180,16 @@ struct StrategyCommand {
   }
 };
 
-using Request =
-    std::variant<GetRequest, SetRequest, DelRequest, ExistsRequest, MGetRequest, MSetRequest,
-                 IncrByRequest, DbSizeRequest, ScanRequest, KeysRequest, TtlRequest, CasRequest,
-                 ExpireRequest, WaitRequest, CommandRequest, StrategyCommand>;
+using Request = std::variant<GetRequest, SetRequest, DelRequest, ExistsRequest, MGetRequest,
+                             MSetRequest, IncrByRequest, DbSizeRequest, ScanRequest, KeysRequest,
+                             TtlRequest, CasRequest, ExpireRequest, WaitRequest, CommandRequest,
+                             WatchRequest, TransactionRequest, StrategyCommand>;
 
 // Who answers what. The keyspace (core/keyspace.h) serves these …
 using KeyspaceRequestTypes =
     std::tuple<GetRequest, SetRequest, DelRequest, ExistsRequest, MGetRequest, MSetRequest,
                IncrByRequest, DbSizeRequest, ScanRequest, KeysRequest, TtlRequest, CasRequest,
-               ExpireRequest, CommandRequest>;
+               ExpireRequest, CommandRequest, WatchRequest, TransactionRequest>;
 // … and the replication strategy answers these itself: WAIT counts replicas, and the commands it
 // adds are its own (answer_strategy_request, core/replica.h).
 using StrategyRequestTypes = std::tuple<WaitRequest, StrategyCommand>;
@@ -206,6 +230,11 @@ std::optional<std::variant<Request, Reply>> parse_data_command(
 // The keys a request names, in order (a key named twice comes twice): COMMAND's key positions
 // for a family command.
 std::vector<std::string> keys_of(const CommandRequest& request);
+
+// Whether a command may be queued between MULTI and EXEC (a data command of the core's, or one
+// the runtime answers that is not about the transaction or the connection's reads); nullopt when
+// it may, else the error that flags the transaction.
+std::optional<Reply> refuse_in_transaction(const CommandSpec& spec);
 
 // Integer parsing with Redis's rules: optional '-', decimal digits, no spaces, no '+', fits int64.
 std::optional<int64_t> parse_int64(std::string_view text);

@@ -93,6 +93,8 @@ Reply Keyspace::execute(const Request& request, TimeMs now_ms) {
 Reply Keyspace::execute_request(const Request& request, TimeMs now_ms, std::string* set_value) {
   REPLIKV_ASSERT(!answered_by_strategy(request),
                  "the strategy answers WAIT and the commands it adds itself");
+  // (Its commands count as writes one by one.)
+  if (const auto* t = std::get_if<TransactionRequest>(&request)) return transaction(*t, now_ms);
   Reply reply = std::visit(
       [&](const auto& r) -> Reply {
         using T = std::decay_t<decltype(r)>;
@@ -122,6 +124,10 @@ Reply Keyspace::execute_request(const Request& request, TimeMs now_ms, std::stri
           return cas(r, now_ms);
         } else if constexpr (std::is_same_v<T, ExpireRequest>) {
           return expire(r, now_ms);
+        } else if constexpr (std::is_same_v<T, WatchRequest>) {
+          return watch(r, now_ms);
+        } else if constexpr (std::is_same_v<T, TransactionRequest>) {
+          return transaction(r, now_ms);
         } else if constexpr (std::is_same_v<T, CommandRequest>) {
           std::vector<std::string_view> argv(r.argv.begin(), r.argv.end());
           return r.command->run(*this, argv, now_ms);
@@ -421,6 +427,52 @@ std::optional<std::string> Keyspace::random_key(TimeMs now_ms) {
   visit_data(data_key_start(random_.next_u64()), first_live);
   if (!found) visit_data({}, first_live);  // wrapped around
   return found;
+}
+
+// WATCH: the write version now and, per key, whether it is live.
+Reply Keyspace::watch(const WatchRequest& request, TimeMs now_ms) {
+  std::vector<Reply> out;
+  out.reserve(request.keys.size() + 1);
+  out.push_back(Reply::number(static_cast<int64_t>(write_version_)));
+  for (const auto& key : request.keys) out.push_back(Reply::number(peek_live(key, now_ms) ? 1 : 0));
+  return Reply::array(std::move(out));
+}
+
+// Whether `watched` changed since WATCH saw it: written since (its record's version is newer),
+// live then and not now or the reverse (deleted, expired — or a clock that read expiry
+// differently), or absent with some key erased since (the one conservative case: an erased
+// key leaves no record to compare, so any erase after the WATCH counts).
+bool Keyspace::watch_changed(const WatchedKey& watched, TimeMs now_ms) {
+  const Record* record = peek(watched.key);
+  if (record != nullptr && record->version > watched.version) return true;
+  const bool live = record != nullptr && !is_expired(record->expire_at_ms, now_ms);
+  if (live != watched.live) return true;
+  return record == nullptr && erase_version_ > watched.version;
+}
+
+Reply Keyspace::transaction(const TransactionRequest& request, TimeMs now_ms) {
+  for (const auto& watched : request.watched) {
+    if (watch_changed(watched, now_ms)) return Reply::null_array();
+  }
+  std::vector<Reply> replies;
+  replies.reserve(request.commands.size());
+  for (const auto& words : request.commands) {
+    const std::vector<std::string_view> argv(words.begin(), words.end());
+    const CommandSpec* spec = argv.empty() ? nullptr : find_command(argv[0]);
+    if (spec == nullptr || spec->handler != CommandSpec::Handler::core || spec->name == "wait" ||
+        check_arity(*spec, argv.size())) {
+      // (Checked when queued: only a peer's malformed entry gets here.)
+      replies.push_back(Reply::error("ERR not a command a transaction runs"));
+      continue;
+    }
+    auto parsed = parse_request(*spec, argv);
+    if (auto* error = std::get_if<Reply>(&parsed)) {
+      replies.push_back(std::move(*error));
+      continue;
+    }
+    replies.push_back(execute_request(std::get<Request>(parsed), now_ms, nullptr));
+  }
+  return Reply::array(std::move(replies));
 }
 
 void Keyspace::write_counters(WriteBatch& batch) {

@@ -212,6 +212,9 @@ class Keyspace {
   Reply ttl(const TtlRequest& request, TimeMs now_ms);
   Reply cas(const CasRequest& request, TimeMs now_ms);
   Reply expire(const ExpireRequest& request, TimeMs now_ms);
+  Reply watch(const WatchRequest& request, TimeMs now_ms);
+  bool watch_changed(const WatchedKey& watched, TimeMs now_ms);
+  Reply transaction(const TransactionRequest& request, TimeMs now_ms);
 
   const StorageView& view_;
   // Dirty records that the cache does not keep, by user key; nullopt marks a deletion. A dirty key

@@ -110,6 +110,9 @@ struct StrategyTraits {
   // through checkpoints (and a snapshot's install): the log can live in segment files apart from
   // the state (storage/segmented_engine.h).
   bool log_apart_from_state = false;
+  // Why MULTI is refused, in the error's words; empty when transactions are offered (EXEC as one
+  // step; core/command.h, TransactionRequest).
+  std::string transactions_refused;
 };
 
 // A finding of a strategy's own checker, reported beside the history's checkers.

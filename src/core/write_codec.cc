@@ -125,6 +125,21 @@ std::optional<proto::Write> to_log_write(const Request& request, std::optional<T
     for (auto& argument : argv) write.mutable_command()->add_argv(std::move(argument));
     return write;
   }
+  if (const auto* transaction = std::get_if<TransactionRequest>(&request);
+      transaction && transaction->write) {
+    proto::Transaction* out = write.mutable_transaction();
+    for (const auto& words : transaction->commands) {
+      proto::Command* command = out->add_commands();
+      for (const auto& word : words) command->add_argv(word);
+    }
+    for (const auto& watched : transaction->watched) {
+      proto::WatchedKey* key = out->add_watched();
+      key->set_key(watched.key);
+      key->set_version(watched.version);
+      key->set_live(watched.live);
+    }
+    return write;
+  }
   REPLIKV_ASSERT(!is_write(request), "every write request has a log form");
   return std::nullopt;
 }
@@ -162,6 +177,18 @@ void resolve_expiry(proto::Write& write, TimeMs now_ms) {
   proto::Set* set = write.mutable_set();
   set->set_expire_at_ms(deadline_after(now_ms, set->expire_in_ms()));
   set->set_expire_in_ms(0);
+}
+
+bool is_valid_transaction_write(const proto::Write& write) {
+  if (write.transaction().commands().empty()) return false;
+  for (const auto& command : write.transaction().commands()) {
+    if (command.argv().empty()) return false;
+    const CommandSpec* spec = find_command(command.argv(0));
+    if (spec == nullptr || refuse_in_transaction(*spec) ||
+        spec->handler != CommandSpec::Handler::core || check_arity(*spec, command.argv_size()))
+      return false;
+  }
+  return true;
 }
 
 bool is_valid_command_write(const proto::Write& write) {
@@ -214,6 +241,15 @@ Request from_log_write(const proto::Write& write) {
       REPLIKV_ASSERT(parsed.has_value() && std::holds_alternative<Request>(*parsed),
                      "a log entry's command is one this version runs, with good arguments");
       return std::get<Request>(std::move(*parsed));
+    }
+    case proto::Write::kTransaction: {
+      TransactionRequest out;
+      out.write = true;
+      for (const auto& command : write.transaction().commands())
+        out.commands.emplace_back(command.argv().begin(), command.argv().end());
+      for (const auto& watched : write.transaction().watched())
+        out.watched.push_back({watched.key(), watched.version(), watched.live()});
+      return out;
     }
     case proto::Write::kExpire:
       break;  // not a client request: the replica applies it itself

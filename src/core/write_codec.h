@@ -27,6 +27,9 @@ void resolve_expiry(proto::Write& write, TimeMs now_ms);
 // Whether a peer's Command write is one this version runs: a write command with good arguments
 // (a leader checks what a follower forwards before it enters the log, which trusts its entries).
 bool is_valid_command_write(const proto::Write& write);
+// The same for a Transaction write: every command one a transaction runs, with its arity (bad
+// arguments are the command's own error in its place, as at EXEC).
+bool is_valid_transaction_write(const proto::Write& write);
 
 // The request a replica applies for a log entry's write (expiry absolute or kept).
 Request from_log_write(const proto::Write& write);

@@ -139,6 +139,7 @@ void Server::Impl::execute(Connection& c, const std::vector<std::string_view>& a
   if (spec == nullptr) spec = strategy.find_command(argv[0]);  // one the strategy adds
   if (spec == nullptr) {
     ++counters.unknown_commands;
+    if (c.queued) c.queue_refused = true;  // EXEC will answer EXECABORT
     const core::Strategy* other = core::strategy_with_command(argv[0]);
     std::string name = other != nullptr ? std::string(other->find_command(argv[0])->name) : "";
     for (char& ch : name) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
@@ -152,9 +153,11 @@ void Server::Impl::execute(Connection& c, const std::vector<std::string_view>& a
     return;
   }
   if (auto error = core::check_arity(*spec, argv.size())) {
+    if (c.queued) c.queue_refused = true;
     deliver(c, sequence, *error);
     return;
   }
+  if (transaction_command(c, sequence, *spec, argv)) return;
   if (spec->name == "read") {
     // READ <consistency> <read command> [arguments…]: one read at a chosen consistency.
     const auto read = core::parse_read_options(argv[1]);
@@ -201,14 +204,26 @@ void Server::Impl::submit(Connection& c, uint64_t sequence, const core::CommandS
     deliver(c, sequence, *error);
     return;
   }
-  core::Request& request = std::get<core::Request>(parsed);
+  submit_request(c, sequence, std::move(std::get<core::Request>(parsed)), read);
+}
+
+void Server::Impl::submit_request(Connection& c, uint64_t sequence, core::Request request,
+                                  core::ReadOptions read) {
   const bool wait = std::holds_alternative<core::WaitRequest>(request);
   replica->client_request({c.id, sequence, std::move(request), read,
                            wait ? c.last_write : c.session, c.write_replicas});
   schedule_flush();
 }
 
-void Server::Impl::deliver(Connection& c, uint64_t sequence, const core::Reply& reply) {
+void Server::Impl::deliver(Connection& c, uint64_t sequence, const core::Reply& given) {
+  std::optional<core::Reply> rewritten;  // by the request's hook (WATCH's, EXEC's)
+  if (!c.reply_hooks.empty()) {
+    if (const auto hook = c.reply_hooks.find(sequence); hook != c.reply_hooks.end()) {
+      rewritten = hook->second(given);
+      c.reply_hooks.erase(hook);
+    }
+  }
+  const core::Reply& reply = rewritten ? *rewritten : given;
   if (reply.is_error()) ++counters.error_replies;
   if (c.closed) return;
   if (sequence == c.send_sequence && c.slots.empty()) {

@@ -17,6 +17,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -72,6 +73,13 @@ struct Connection {
   std::string name;
   std::string address;
   int64_t created_ms = 0;
+  // MULTI … EXEC: the commands queued since MULTI (their arguments), and whether one was refused
+  // while queueing (EXEC then answers EXECABORT). WATCH's keys, each with what the replica saw.
+  std::optional<std::vector<std::vector<std::string>>> queued;
+  bool queue_refused = false;
+  std::vector<core::WatchedKey> watched;
+  // Replies the runtime turns into others before they go out (WATCH's, EXEC's), by sequence.
+  std::map<uint64_t, std::function<core::Reply(core::Reply)>> reply_hooks;
   asio::steady_timer resume;  // the reader waits on it while too much output is pending
 };
 
@@ -138,6 +146,12 @@ struct Server::Impl {
   core::Reply server_command(Connection& connection, std::string_view name,
                              const std::vector<std::string_view>& argv);
   core::Reply client_kill(Connection& c, const std::vector<std::string_view>& argv);
+  // MULTI, EXEC, DISCARD, WATCH, UNWATCH, and the queueing between MULTI and EXEC (runtime/
+  // transactions.cc). True when it answered or queued the command.
+  bool transaction_command(Connection& c, uint64_t sequence, const core::CommandSpec& spec,
+                           const std::vector<std::string_view>& argv);
+  void submit_request(Connection& c, uint64_t sequence, core::Request request,
+                      core::ReadOptions read);
   std::string info(std::string_view section) const;
   std::string info_replication() const;
   std::pair<std::string, std::string> client_address_of(uint32_t node) const;

@@ -460,7 +460,8 @@ void Raft::on_forward(const proto::RaftMessage& message) {
     if (!entry.ParseFromString(bytes) || entry.origin_node() != from.value() ||
         !entry.has_write() || entry.write().has_expire() ||
         entry.write().op_case() == proto::Write::OP_NOT_SET ||
-        (entry.write().has_command() && !is_valid_command_write(entry.write()))) {
+        (entry.write().has_command() && !is_valid_command_write(entry.write())) ||
+        (entry.write().has_transaction() && !is_valid_transaction_write(entry.write()))) {
       ++malformed_messages_;
       continue;
     }

@@ -219,6 +219,10 @@ std::optional<std::string> MultiLeader::refuse_command(const CommandRequest& com
 
 void MultiLeader::client_write(ClientRequest& request) {
   ++writes_;
+  if (std::holds_alternative<TransactionRequest>(request.request)) {
+    reply(request, Reply::error("ERR MULTI is not offered by the multi-leader strategy"));
+    return;
+  }
   if (const auto* command = std::get_if<CommandRequest>(&request.request)) {
     if (auto refused = refuse_command(*command)) {
       reply(request, Reply::error(std::move(*refused)));
