@@ -181,6 +181,11 @@ int main(int argc, char** argv) {
                   "as INCRBYFLOAT (single leader, standalone): the data families' log entries "
                   "under every fault (default 0: none)")
       ->check(CLI::Range(0, 100));
+  sim->add_option("--transactions", sim_options.run.transactions,
+                  "this percentage of the register writes and deletes go as MULTI … EXEC that "
+                  "also writes the key's mirror; every node's state is checked after every step "
+                  "(single leader, standalone; default 0: none)")
+      ->check(CLI::Range(0, 100));
   sim->add_option("--counter-resets", sim_options.run.counter_resets,
                   "with --counters: this percentage of the reads, deletes and writes go to a "
                   "counter key (resets of its increments; the counters checker then judges only "

@@ -88,6 +88,9 @@ int run_sim(const SimCommandOptions& command) {
   std::cout << fmt::format(
       "  operations  {} invoked and {} final reads: {} ok, {} failed, {} unknown (timed out)\n",
       s.invoked, s.final_reads, s.ok, s.failed, s.unknown);
+  if (s.transactions > 0)
+    std::cout << fmt::format("  of which   {} as MULTI … EXEC over a key and its mirror\n",
+                             s.transactions);
   if (s.family_commands > 0)
     std::cout << fmt::format("  of which   {} as GETDEL or INCRBYFLOAT\n", s.family_commands);
   if (s.deletes + s.merges > 0) {

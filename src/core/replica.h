@@ -108,6 +108,12 @@ class Replica {
   // checkpointed over it): equal states give equal digests on every node. DEBUG DIGEST answers
   // it; the simulator's convergence check compares it. Empty for replicas without a keyspace.
   virtual std::string state_digest() const { return {}; }
+  // The value `key` holds in this node's state now, read without a client or any round (the
+  // simulator's invariant checks: a transaction's keys, at every step); nullopt when absent or
+  // when the replica does not say.
+  virtual std::optional<std::string> local_value(const std::string& /*key*/) {
+    return std::nullopt;
+  }
   // What the last client_request made of a write, for the simulator's history ("made" events,
   // check/history.h): the dot it took and the context it carried, say — recorded whether or not
   // the client hears back, so a checker knows every write that may have taken effect. Empty when
@@ -143,6 +149,9 @@ class ForwardingReplica : public Replica {
     return inner_->check_session(position);
   }
   std::string state_digest() const override { return inner_->state_digest(); }
+  std::optional<std::string> local_value(const std::string& key) override {
+    return inner_->local_value(key);
+  }
   HistoryFields last_write_fields() const override { return inner_->last_write_fields(); }
   std::vector<HistoryFields> take_history_events() override {
     return inner_->take_history_events();

@@ -43,6 +43,10 @@ class Standalone final : public Replica {
   bool take_ready(Ready& out) override;
   ReplicaStatus status() const override;
   std::string state_digest() const override { return keyspace_.digest(); }
+  std::optional<std::string> local_value(const std::string& key) override {
+    auto record = keyspace_.live_record(key, now_ms_);
+    return record ? std::optional<std::string>(std::move(record->value)) : std::nullopt;
+  }
 
   uint64_t dropped_peer_messages() const { return dropped_peer_messages_; }
 

@@ -131,11 +131,14 @@ class Simulation {
     }
     action();
     drain(node);
+    if (options_.transactions > 0) check_transactions(node);
   }
   void drain(Node& node);
   // A command the strategy answers, from the words a client types (its final read, a merge).
   core::Request parse_words(const std::vector<std::string>& words) const;
   bool family_command(bool float_counter);
+  bool transaction(const PendingOp& op);
+  void check_transactions(Node& node);
   void start_sync(Node& node);
   void release_durable(Node& node);
   void release_reply(Node& node, core::ReadyId id, core::ClientReply& reply);
@@ -226,6 +229,11 @@ class Simulation {
   std::vector<uint32_t> free_in_flight_;
   std::vector<core::Message> early_scratch_;  // a Ready's early messages, reused
   uint64_t protocol_violations_ = 0;
+  // Transactions (SimOptions::transactions): the keys written so, and what check_transactions saw.
+  std::set<std::string> transaction_keys_;
+  uint64_t transaction_checks_ = 0;
+  uint64_t transaction_violations_ = 0;
+  std::vector<std::string> transaction_evidence_;
   std::vector<std::string> protocol_evidence_;
   std::vector<int64_t> link_clear_ns_;           // per peer link (from, to): its last delivery time
   std::map<std::string, int64_t> last_written_;  // per register key: the newest value asked for

@@ -231,6 +231,18 @@ SimResult Simulation::run() {
            : fmt::format("{} repl(ies) left before their Ready was durable", early_replies),
        {},
        {{"replies_released_before_durable", static_cast<double>(early_replies)}}});
+  if (options_.transactions > 0) {
+    result.checks.push_back(
+        {"transactions",
+         transaction_violations_ == 0 ? check::Verdict::valid : check::Verdict::invalid,
+         transaction_violations_ == 0
+             ? fmt::format("{} transactional keys checked {} times: every node held each "
+                           "transaction whole or not at all",
+                           transaction_keys_.size(), transaction_checks_)
+             : fmt::format("{} times a node held part of a transaction", transaction_violations_),
+         transaction_evidence_,
+         {{"transaction_checks", static_cast<double>(transaction_checks_)}}});
+  }
   if (!leaders_by_term_.empty() || !election_violations_.empty()) {
     result.checks.push_back(
         {"one-leader",
@@ -318,6 +330,10 @@ std::optional<std::string> validate(const SimOptions& options) {
   if (options.deletes < 0 || options.deletes > 33) return std::string("deletes: 0 to 33 percent");
   if (options.family_commands < 0 || options.family_commands > 100)
     return std::string("family commands: 0 to 100 percent");
+  if (options.transactions < 0 || options.transactions > 100)
+    return std::string("transactions: 0 to 100 percent");
+  if (options.transactions > 0 && !strategy->traits(settings).transactions_refused.empty())
+    return fmt::format("--transactions: the {} strategy offers no transactions", options.strategy);
   if (options.merges < 0 || options.merges > 100) return std::string("merges: 0 to 100 percent");
   if (options.counter_resets < 0 || options.counter_resets > 100)
     return std::string("counter resets: 0 to 100 percent");
@@ -386,7 +402,7 @@ std::string replay_command(const SimOptions& options) {
   }
   return fmt::format(
       "replikv sim --strategy {} --nodes {} --seed {} --ops {} --clients {} --keys {} --timeout-ms "
-      "{} --faults {} --fsync {}{}{}{}{}{}{}{}{}{}{}",
+      "{} --faults {} --fsync {}{}{}{}{}{}{}{}{}{}{}{}",
       options.strategy, options.nodes, options.seed, options.ops, options.clients, options.keys,
       options.client_timeout_ms, faults.empty() ? "none" : faults,
       options.fsync_always ? "always" : "never", settings,
@@ -398,6 +414,7 @@ std::string replay_command(const SimOptions& options) {
       options.deletes > 0 ? fmt::format(" --deletes {}", options.deletes) : "",
       options.family_commands > 0 ? fmt::format(" --family-commands {}", options.family_commands)
                                   : "",
+      options.transactions > 0 ? fmt::format(" --transactions {}", options.transactions) : "",
       options.merges > 0 ? fmt::format(" --merges {}", options.merges) : "",
       options.counter_resets > 0 ? fmt::format(" --counter-resets {}", options.counter_resets)
                                  : "");

@@ -61,6 +61,11 @@ struct SimOptions {
   // single leader and standalone). Their effect is the register's or the counter's, so every
   // checker judges them as it judges DEL and INCRBY. 0: none (the draws of runs before it).
   int family_commands = 0;
+  // Transactions (MULTI … EXEC), where the strategy offers them: this percentage of the register
+  // writes and deletes also write the key's mirror ("<key>~") in the same transaction; after
+  // every step of every node, each such key and its mirror must hold the same value (the
+  // "transactions" check: all or nothing on every replica at every moment). 0: none.
+  int transactions = 0;
   // Merges, for a strategy whose writes can carry a context (Strategy::read_context): this
   // percentage of the reads read every value and the context (VGET), and of the writes to a key
   // the client has read that way write back with the context it read last (VSET) — stale when
@@ -109,6 +114,7 @@ struct SimStats {
   uint64_t final_reads = 0;
   uint64_t deletes = 0, merges = 0;  // DELs, and writes carrying a context read earlier
   uint64_t family_commands = 0;      // GETDELs and INCRBYFLOATs sent (SimOptions::family_commands)
+  uint64_t transactions = 0;         // MULTI … EXEC sent (SimOptions::transactions)
   uint64_t crashes = 0, pauses = 0, cuts = 0, disk_losses = 0;
   uint64_t handovers = 0, forced_promotions = 0;  // operator failovers sent
   uint64_t failovers_done = 0;                    // … answered OK (the target led)

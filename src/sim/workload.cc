@@ -2,6 +2,8 @@
 // history (check/history.h) they write.
 #include "sim/simulation.h"
 
+#include "core/encoding.h"
+
 #include <fmt/compile.h>
 #include <algorithm>
 #include <utility>
@@ -78,6 +80,39 @@ bool Simulation::family_command(bool float_counter) {
   return chosen;
 }
 
+// Whether this write, delete or CAS goes as a transaction over the key and its mirror
+// (SimOptions::transactions): every one to a key of the transactional share of the keys (by the
+// key's hash, no draw), so that the key and its mirror hold the same value at every moment.
+bool Simulation::transaction(const PendingOp& op) {
+  if (options_.transactions == 0 || op.final) return false;
+  if (core::key_hash(op.key) % 100 >= static_cast<uint64_t>(options_.transactions)) return false;
+  ++stats_.transactions;
+  transaction_keys_.insert(op.key);
+  return true;
+}
+
+// After every step of a node: each key a transaction wrote holds what its mirror holds — a
+// transaction is all or nothing on every replica at every moment, whatever the faults.
+void Simulation::check_transactions(Node& node) {
+  if (transaction_keys_.empty() || !node.replica) return;
+  for (const auto& key : transaction_keys_) {
+    ++transaction_checks_;
+    const auto value = node.replica->local_value(key);
+    const auto mirror = node.replica->local_value(key + "~");
+    if (value == mirror) continue;
+    // A node moving a snapshot's records into place serves nothing from its state meanwhile.
+    const auto status = node.replica->status();
+    if (status.receiving_state) return;
+    ++transaction_violations_;
+    if (transaction_evidence_.size() < 10) {
+      transaction_evidence_.push_back(
+          fmt::format("node {} at {} ns ({}, {}, applied {}): {} = {}, {}~ = {}", node.id,
+                      events_.now_ns(), status.role, status.state, status.applied_index.value(),
+                      key, value.value_or("(none)"), key, mirror.value_or("(none)")));
+    }
+  }
+}
+
 void Simulation::invoke(Client& client, PendingOp op) {
   op.sequence = client.next_sequence++;
   client.pending = op;
@@ -102,16 +137,36 @@ void Simulation::invoke(Client& client, PendingOp op) {
           op.with_id ? fmt::format("p{}s{}", client.process, op.sequence) : std::string()};
       break;
     case check::Function::del:
+      if (transaction(op)) {
+        request = core::TransactionRequest{{{"del", op.key}, {"del", op.key + "~"}}, {}, true};
+        break;
+      }
       request = family_command(false) ? parse_words({"getdel", op.key})
                                       : core::Request{core::DelRequest{{op.key}}};
       break;
     case check::Function::cas:
+      if (transaction(op)) {
+        const std::string expected = op.expected ? std::to_string(*op.expected) : std::string();
+        const std::string value = std::to_string(op.value);
+        auto cas = [&](const std::string& key) {
+          return op.expected ? std::vector<std::string>{"cas", key, expected, value}
+                             : std::vector<std::string>{"cas", key, value};
+        };
+        request = core::TransactionRequest{{cas(op.key), cas(op.key + "~")}, {}, true};
+        break;
+      }
       request = core::CasRequest{
           op.key,
           op.expected ? std::optional<std::string>(std::to_string(*op.expected)) : std::nullopt,
           std::to_string(op.value)};
       break;
     default:
+      if (!op.context && transaction(op)) {
+        const std::string value = std::to_string(op.value);
+        request = core::TransactionRequest{
+            {{"set", op.key, value}, {"set", op.key + "~", value}}, {}, true};
+        break;
+      }
       request =
           op.context
               ? parse_words(strategy_->context_write_arguments(op.key, *op.context,
@@ -209,7 +264,11 @@ void Simulation::on_reply(int client_index, uint64_t sequence, const core::Reply
     complete(client, check::EventType::ok, read, &fields);
   } else if (client.pending.f == check::Function::cas) {
     // 0: the value did not match, nothing was written — a definite failure.
-    complete(client, reply.integer == 1 ? check::EventType::ok : check::EventType::fail,
+    // (A transaction's answer: its first command's, the CAS of the key itself.)
+    const int64_t set = reply.kind == core::Reply::Kind::array && !reply.elements.empty()
+                            ? reply.elements.front().integer
+                            : reply.integer;
+    complete(client, set == 1 ? check::EventType::ok : check::EventType::fail,
              value_json(client.pending), &fields);
   } else {
     complete(client, check::EventType::ok, std::to_string(client.pending.value), &fields);

@@ -111,6 +111,25 @@ SCRIPTS = {
         ["GET", "a"], ["SET", "c", "3"], ["FLUSHALL", "ASYNC"], ["KEYS", "*"], ["SET", "d", "4"],
         ["FLUSHALL", "SYNC"], ["FLUSHALL", "BOGUS"], ["FLUSHDB", "SYNC", "x"], ["DBSIZE"],
     ],
+    "transactions": [
+        ["MULTI"], ["SET", "a", "1"], ["INCR", "a"], ["PING"], ["ECHO", "hi"], ["GET", "a"],
+        ["EXEC"], ["EXEC"], ["DISCARD"], ["MULTI"], ["MULTI"], ["WATCH", "x"], ["UNWATCH"],
+        ["SET", "a", "b", "c", "d"], ["INCR", "a"], ["APPEND", "a", "x"], ["EXEC"], ["GET", "a"],
+        ["MULTI"], ["BOGUSCOMMAND"], ["SET", "a"], ["GET", "a"], ["EXEC"], ["MULTI"], ["EXEC"],
+        ["MULTI"], ["SET", "q", "1"], ["DISCARD"], ["EXISTS", "q"], ["MULTI"],
+        [DIFFERS, "WAIT", "0", "0"], [DIFFERS, "EXEC"],
+    ],
+    "watch": [
+        ["SET", "w", "1"], ["WATCH", "w"], ["GET", "w"], ["MULTI"], ["INCR", "w"], ["EXEC"],
+        ["WATCH", "w"], ["SET", "w", "5"], ["MULTI"], ["INCR", "w"], ["EXEC"], ["GET", "w"],
+        ["WATCH", "w"], ["SET", "w", "5"], ["MULTI"], ["EXEC"], ["WATCH", "w"], ["DEL", "w"],
+        ["MULTI"], ["EXEC"], ["WATCH", "none"], ["MULTI"], ["SET", "none", "1"], ["EXEC"],
+        ["WATCH", "gone"], ["SET", "gone", "1"], ["DEL", "gone"], ["MULTI"], ["EXEC"],
+        ["SET", "t", "1", "PX", "1"], ["WATCH", "w", "t"], ["UNWATCH"], ["SET", "w", "2"],
+        ["MULTI"], ["GET", "w"], ["EXEC"], ["WATCH", "w"], ["MULTI"], ["DISCARD"],
+        ["SET", "w", "3"], ["MULTI"], ["GET", "w"], ["EXEC"], ["WATCH", "w"], ["FLUSHALL"],
+        ["MULTI"], ["PING"], ["EXEC"],
+    ],
 }
 
 
@@ -190,6 +209,21 @@ class SingleNode(Compatibility, unittest.TestCase):
             self.assertEqual(me.call("CLIENT", "KILL", "SKIPME", "yes"), (":", 0))
             self.assertEqual(me.call("PING"), ("+", "PONG"), "SKIPME yes spares the caller")
 
+    def test_watch_sees_another_connections_write(self):
+        for port in (self.redis.port, self.node.port):
+            with Resp(port) as a, Resp(port) as b:
+                a.call("SET", "shared", "1")
+                self.assertEqual(a.call("WATCH", "shared"), ("+", "OK"))
+                b.call("INCR", "shared")
+                a.call("MULTI")
+                a.call("SET", "shared", "mine")
+                self.assertEqual(a.call("EXEC"), ("*", None), port)
+                self.assertEqual(a.call("GET", "shared"), ("$", b"2"), port)
+                # Unwatched by the failed EXEC: the next transaction runs.
+                a.call("MULTI")
+                a.call("SET", "shared", "mine")
+                self.assertEqual(a.call("EXEC"), ("*", [("+", "OK")]), port)
+
     def test_a_flush_survives_a_restart(self):
         with Resp(self.node.port) as c:
             for i in range(200):
@@ -238,9 +272,83 @@ class SingleLeaderCluster(Compatibility, unittest.TestCase):
         wait_until(lambda: len(digests()) == 1, 30, "every replica with the leader's data")
 
 
+class TransactionsUnderKill9(unittest.TestCase):
+    """A leader killed with SIGKILL while transactions stream in: every transaction is on every
+    replica whole or not at all, and every one answered is there."""
+
+    def test_a_transaction_is_applied_whole_or_not_at_all_across_a_kill9(self):
+        import os
+        import signal
+        import threading
+        import time
+        cluster = Cluster().start()
+        try:
+            wait_until(lambda: cluster.leader() is not None, 30, "a leader")
+            acknowledged, attempted, stop = set(), [0], threading.Event()
+
+            def writer():
+                i = 0
+                while not stop.is_set() and i < 100_000:
+                    leader = cluster.leader()
+                    if leader is None:
+                        time.sleep(0.05)
+                        continue
+                    try:
+                        with Resp(cluster.port(leader), timeout_s=5) as c:
+                            while not stop.is_set():
+                                attempted[0] = i + 1
+                                c.call("MULTI")
+                                for part in ("a", "b", "c"):
+                                    c.call("SET", f"t{i}:{part}", str(i))
+                                c.call("INCRBY", f"t{i}:n", "3")
+                                reply = c.call("EXEC")
+                                if reply[0] == "*" and reply[1] is not None:
+                                    acknowledged.add(i)
+                                i += 1
+                    except (ConnectionError, OSError):
+                        i += 1  # its outcome is unknown: a new transaction, on the next leader
+                        time.sleep(0.05)
+
+            thread = threading.Thread(target=writer)
+            thread.start()
+            wait_until(lambda: len(acknowledged) >= 300, 60, "transactions acknowledged")
+            old = cluster.leader()
+            os.kill(cluster.pid(old), signal.SIGKILL)
+            others = [n for n in cluster.all if n != old]
+            wait_until(lambda: cluster.leader(others) is not None, 30, "a new leader")
+            wait_until(lambda: len(acknowledged) >= 600, 60, "transactions at the new leader")
+            stop.set()
+            thread.join(timeout=60)
+            cluster.cli("restart", "--node", f"n{old}")
+
+            def digests():
+                out = set()
+                for node in cluster.all:
+                    with Resp(cluster.port(node)) as c:
+                        out.add(c.call("DEBUG", "DIGEST")[1])
+                return out
+            wait_until(lambda: len(digests()) == 1, 60, "every replica with the same data")
+            for node in cluster.all:
+                with Resp(cluster.port(node)) as c:
+                    whole = 0
+                    for i in range(attempted[0]):
+                        kind, values = c.call("READ", "eventual", "MGET", f"t{i}:a", f"t{i}:b",
+                                              f"t{i}:c", f"t{i}:n")
+                        got = [value for _, value in values]
+                        if got == [None] * 4:
+                            self.assertNotIn(i, acknowledged, f"n{node}: answered transaction {i} lost")
+                        else:
+                            self.assertEqual(got, [str(i).encode()] * 3 + [b"3"],
+                                             f"n{node}: transaction {i} applied in part")
+                            whole += 1
+                    self.assertGreaterEqual(whole, len(acknowledged))
+        finally:
+            cluster.stop()
+
+
 class MultiLeader(Compatibility, unittest.TestCase):
     strategy = "multi-leader"
-    refused = {"flushall", "flushdb", "incrbyfloat"}
+    refused = {"flushall", "flushdb", "incrbyfloat", "multi", "watch"}
 
     @classmethod
     def setUpClass(cls):
@@ -273,7 +381,8 @@ class Leaderless(unittest.TestCase):
         try:
             with Resp(cluster.base) as c:
                 for words in (["APPEND", "k", "v"], ["STRLEN", "k"], ["RENAME", "a", "b"],
-                              ["FLUSHALL"], ["GETDEL", "k"], ["OBJECT", "ENCODING", "k"]):
+                              ["FLUSHALL"], ["GETDEL", "k"], ["OBJECT", "ENCODING", "k"], ["MULTI"],
+                              ["WATCH", "k"]):
                     kind, text = c.call(*words)
                     self.assertEqual(kind, "-", words)
                     self.assertIn(f"ERR {words[0]} is not offered by the leaderless strategy", text)

@@ -255,6 +255,10 @@ class Raft final : public Replica {
   ReplicaStatus status() const override;
   RaftStatus raft_status() const;
   std::string state_digest() const override { return keyspace_.digest(); }
+  std::optional<std::string> local_value(const std::string& key) override {
+    auto record = keyspace_.live_record(key, wall_ms_);
+    return record ? std::optional<std::string>(std::move(record->value)) : std::nullopt;
+  }
   std::optional<Term> leader_term() const override {
     return role_ == Role::leader ? std::optional<Term>(term_) : std::nullopt;
   }
