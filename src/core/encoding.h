@@ -22,10 +22,12 @@
 // writes (besides a snapshot install, which replaces them all) — docs/storage.md
 //   "counters" → five 8-byte big-endian numbers: keys in the data column, keys with a time to
 //                live, writes applied (the log position), the write version, and the version
-//                of the last erase (WATCH's; records of older versions have the first three
-//                only). One record, so a write that moves them costs one put, not five.
-//   "raft_applied" → 8 bytes: the log index the state reflects (Raft).
-//   "raft_applied_terms" → (first applied index, term) pairs, 16 bytes each: the term of every
+//                of the last flush (WATCH's; records of older versions have the first three
+//                only).
+//   "erase_versions_" ‖ bucket → the last erase's write version per bucket of key hashes. One
+//   record, so a write that moves them costs one put, not five. "raft_applied" → 8 bytes: the log
+//   index the state reflects (Raft). "raft_applied_terms" → (first applied index, term) pairs, 16
+//   bytes each: the term of every
 //                applied entry (Raft).
 //   "raft_window_" ‖ origin node id (8 bytes big-endian) → that origin's sequence window (Raft's
 //                at-most-once record; replicated state, so snapshots carry it).
@@ -127,5 +129,9 @@ inline constexpr std::string_view state_counters = "counters";
 inline constexpr std::string_view state_applied = "raft_applied";
 inline constexpr std::string_view state_applied_terms = "raft_applied_terms";
 inline constexpr std::string_view state_window_prefix = "raft_window_";
+// "erase_versions_" ‖ bucket (2 bytes big-endian) → 8 bytes: the write version of the last erase
+// of a key whose hash falls in that bucket (of erase_version_buckets; WATCH's, core/keyspace.h).
+inline constexpr std::string_view state_erase_versions_prefix = "erase_versions_";
+inline constexpr uint32_t erase_version_buckets = 4096;
 
 }  // namespace replikv::core

@@ -34,7 +34,10 @@ void Keyspace::reset_to_storage() {
   flush_pending_ = flush_in_flight_ = false;
   cache_.clear();
   key_count_ = expiry_count_ = 0;
-  write_version_ = erase_version_ = 0;
+  write_version_ = flush_version_ = 0;
+  std::fill(erase_versions_.begin(), erase_versions_.end(), 0);
+  std::fill(erase_version_dirty_.begin(), erase_version_dirty_.end(), false);
+  erase_versions_dirty_.clear();
   applied_index_ = LogIndex();
   read_counters();
 }
@@ -50,8 +53,9 @@ void Keyspace::read_counters() {
   applied_index_ = LogIndex(read_u64_be(std::string_view(*counters).substr(16)));
   if (counters->size() == 40) {
     write_version_ = read_u64_be(std::string_view(*counters).substr(24));
-    erase_version_ = read_u64_be(std::string_view(*counters).substr(32));
+    flush_version_ = read_u64_be(std::string_view(*counters).substr(32));
   }
+  read_erase_versions();
   checkpoint_index_ = applied_index_;
 }
 
@@ -202,6 +206,14 @@ void Keyspace::begin_checkpoint(WriteBatch& batch) {
     }
   });
   batch.append(expiry_changes_);
+  for (const uint16_t bucket : erase_versions_dirty_) {
+    std::string key(state_erase_versions_prefix);
+    key.push_back(static_cast<char>(bucket >> 8));
+    key.push_back(static_cast<char>(bucket & 0xff));
+    batch.put(Column::state, std::move(key), u64_be(erase_versions_[bucket]));
+    erase_version_dirty_[bucket] = false;
+  }
+  erase_versions_dirty_.clear();
   if (counters_dirty_) write_counters(batch);
   counters_dirty_ = false;
   // Frozen until end_checkpoint(): still where reads find them, no longer dirty.
@@ -392,7 +404,8 @@ bool Keyspace::erase(const std::string& key) {
     REPLIKV_ASSERT(expiry_count_ > 0, "expiry count never goes negative");
     --expiry_count_;
   }
-  erase_version_ = ++write_version_;
+  ++write_version_;
+  note_erased(key);
   note_written(key, std::nullopt);
   return true;
 }
@@ -408,7 +421,7 @@ void Keyspace::flush() {
   peeked_.reset();
   expiry_changes_.clear();
   key_count_ = expiry_count_ = 0;
-  erase_version_ = ++write_version_;
+  flush_version_ = ++write_version_;
   counters_dirty_ = true;
   flush_pending_ = true;
   REPLIKV_ASSERT(observed_writes_ == nullptr,
@@ -447,7 +460,33 @@ bool Keyspace::watch_changed(const WatchedKey& watched, TimeMs now_ms) {
   if (record != nullptr && record->version > watched.version) return true;
   const bool live = record != nullptr && !is_expired(record->expire_at_ms, now_ms);
   if (live != watched.live) return true;
-  return record == nullptr && erase_version_ > watched.version;
+  if (record != nullptr) return false;
+  return flush_version_ > watched.version ||
+         erase_versions_[key_hash(watched.key) % erase_version_buckets] > watched.version;
+}
+
+void Keyspace::note_erased(const std::string& key) {
+  const auto bucket = static_cast<uint16_t>(key_hash(key) % erase_version_buckets);
+  if (!erase_version_dirty_[bucket]) {
+    erase_version_dirty_[bucket] = true;
+    erase_versions_dirty_.push_back(bucket);
+  }
+  erase_versions_[bucket] = write_version_;
+}
+
+void Keyspace::read_erase_versions() {
+  view_.scan(Column::state, state_erase_versions_prefix,
+             [&](std::string_view key, std::string_view value) {
+               if (!key.starts_with(state_erase_versions_prefix)) return false;
+               const std::string_view bucket = key.substr(state_erase_versions_prefix.size());
+               REPLIKV_ASSERT(bucket.size() == 2 && value.size() == 8,
+                              "an erase-versions record is a 2-byte bucket and 8 bytes");
+               const auto index = static_cast<uint16_t>((static_cast<uint8_t>(bucket[0]) << 8) |
+                                                        static_cast<uint8_t>(bucket[1]));
+               REPLIKV_ASSERT(index < erase_version_buckets, "an erase-versions bucket in range");
+               erase_versions_[index] = read_u64_be(value);
+               return true;
+             });
 }
 
 Reply Keyspace::transaction(const TransactionRequest& request, TimeMs now_ms) {
@@ -482,7 +521,7 @@ void Keyspace::write_counters(WriteBatch& batch) {
   append_u64_be(counters, expiry_count_);
   append_u64_be(counters, applied_index_.value());
   append_u64_be(counters, write_version_);
-  append_u64_be(counters, erase_version_);
+  append_u64_be(counters, flush_version_);
   batch.put(Column::state, std::string(state_counters), std::move(counters));
 }
 

@@ -38,6 +38,7 @@
 #include <vector>
 
 #include "core/command.h"
+#include "core/encoding.h"
 #include "core/random.h"
 #include "core/record_cache.h"
 #include "core/replica.h"
@@ -137,7 +138,8 @@ class Keyspace {
   void reset_to_storage();
   // True while something is dirty: written since the last checkpoint began.
   bool dirty() const {
-    return dirty_records() > 0 || counters_dirty_ || !expiry_changes_.empty() || flush_pending_;
+    return dirty_records() > 0 || counters_dirty_ || !expiry_changes_.empty() || flush_pending_ ||
+           !erase_versions_dirty_.empty();
   }
   // Dirty keys, and the memory the writes since the last checkpoint hold: each dirty record once
   // — key, value and the cache's per-entry overhead, however often it was written since — and
@@ -254,11 +256,21 @@ class Keyspace {
   uint64_t key_count_ = 0;
   uint64_t expiry_count_ = 0;
   // Write versions: every store and erase takes the next one, and a record keeps the version of
-  // its last write; `erase_version_` is the last erase's (or flush's). Replicated state — every
+  // its last write. Replicated state — every
   // replica applies the same writes in the same order — written with the counters, so WATCH's
-  // "changed since" means the same on every node (watch_changed).
+  // "changed since" means the same on every node (watch_changed). `flush_version_` is the last
+  // FLUSHALL's.
   uint64_t write_version_ = 0;
-  uint64_t erase_version_ = 0;
+  uint64_t flush_version_ = 0;
+  // The version of the last erase of a key, per bucket of key hashes (erase_version_buckets),
+  // and the buckets changed since the last checkpoint began: an absent watched key changed since
+  // WATCH when its bucket's erase is newer — another key of the bucket erased since is the one
+  // conservative case left (1 in 4,096).
+  std::vector<uint64_t> erase_versions_ = std::vector<uint64_t>(erase_version_buckets, 0);
+  std::vector<uint16_t> erase_versions_dirty_;
+  std::vector<bool> erase_version_dirty_ = std::vector<bool>(erase_version_buckets, false);
+  void note_erased(const std::string& key);
+  void read_erase_versions();
   LogIndex applied_index_;
   uint64_t hits_ = 0;
   uint64_t misses_ = 0;

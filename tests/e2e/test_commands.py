@@ -125,6 +125,7 @@ SCRIPTS = {
         ["WATCH", "w"], ["SET", "w", "5"], ["MULTI"], ["EXEC"], ["WATCH", "w"], ["DEL", "w"],
         ["MULTI"], ["EXEC"], ["WATCH", "none"], ["MULTI"], ["SET", "none", "1"], ["EXEC"],
         ["WATCH", "gone"], ["SET", "gone", "1"], ["DEL", "gone"], ["MULTI"], ["EXEC"],
+        ["WATCH", "absent"], ["SET", "other", "1"], ["DEL", "other"], ["MULTI"], ["EXEC"],
         ["SET", "t", "1", "PX", "1"], ["WATCH", "w", "t"], ["UNWATCH"], ["SET", "w", "2"],
         ["MULTI"], ["GET", "w"], ["EXEC"], ["WATCH", "w"], ["MULTI"], ["DISCARD"],
         ["SET", "w", "3"], ["MULTI"], ["GET", "w"], ["EXEC"], ["WATCH", "w"], ["FLUSHALL"],

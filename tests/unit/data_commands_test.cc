@@ -190,6 +190,99 @@ TEST(DataCommands, RandomKeyFindsEveryLiveKeyAndNoExpiredOne) {
   EXPECT_FALSE(seen.contains("gone"));
 }
 
+Reply exec(Keyspace& keyspace, std::vector<std::vector<std::string>> commands,
+           std::vector<WatchedKey> watched, TimeMs now_ms = 1000) {
+  return keyspace.execute(TransactionRequest{std::move(commands), std::move(watched), true},
+                          now_ms);
+}
+
+std::vector<WatchedKey> watch(Keyspace& keyspace, const std::vector<std::string>& keys,
+                              TimeMs now_ms = 1000) {
+  const Reply reply = keyspace.execute(WatchRequest{keys}, now_ms);
+  EXPECT_EQ(reply.elements.size(), keys.size() + 1);
+  std::vector<WatchedKey> out;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    out.push_back({keys[i], static_cast<uint64_t>(reply.elements[0].integer),
+                   reply.elements[i + 1].integer != 0});
+  }
+  return out;
+}
+
+// Two keys whose hashes fall in different erase-version buckets.
+std::pair<std::string, std::string> keys_in_two_buckets() {
+  for (int i = 0;; ++i) {
+    std::string a = "a" + std::to_string(i), b = "b" + std::to_string(i);
+    if (key_hash(a) % erase_version_buckets != key_hash(b) % erase_version_buckets) return {a, b};
+  }
+}
+
+// A transaction runs its commands in order as one step, a command's bad arguments answering in
+// its place; WATCH's versions abort it when a watched key was written, deleted, expired or
+// created since — and only then (an absent key whose bucket saw no erase is left alone).
+TEST(Transactions, RunWholeOrAbortWhenAWatchedKeyChanged) {
+  storage::MemoryEngine engine;
+  Keyspace keyspace(engine, 1 << 20);
+  EXPECT_EQ(exec(keyspace,
+                 {{"set", "a", "1"}, {"set", "a", "1", "bogus"}, {"incr", "a"}, {"get", "a"}}, {}),
+            Reply::array({Reply::ok(), Reply::error("ERR syntax error"), Reply::number(2),
+                          Reply::bulk("2")}));
+  const auto [absent, other] = keys_in_two_buckets();
+  auto watched = watch(keyspace, {"a", absent});
+  EXPECT_TRUE(watched[0].live);
+  EXPECT_FALSE(watched[1].live);
+  run(keyspace, {"set", other, "x"});
+  run(keyspace, {"del", other});  // an erase in another bucket
+  run(keyspace, {"get", "a"});
+  EXPECT_EQ(exec(keyspace, {{"incr", "a"}}, watched), Reply::array({Reply::number(3)}));
+
+  watched = watch(keyspace, {"a"});
+  run(keyspace, {"set", "a", "3"});  // the same value: still a write
+  EXPECT_EQ(exec(keyspace, {{"incr", "a"}}, watched), Reply::null_array());
+  EXPECT_EQ(run(keyspace, {"get", "a"}), Reply::bulk("3")) << "nothing of it ran";
+
+  watched = watch(keyspace, {"a"});
+  run(keyspace, {"del", "a"});
+  EXPECT_EQ(exec(keyspace, {{"set", "z", "1"}}, watched), Reply::null_array());
+
+  watched = watch(keyspace, {absent});
+  run(keyspace, {"set", absent, "x"});
+  run(keyspace, {"del", absent});  // created and deleted again since
+  EXPECT_EQ(exec(keyspace, {{"set", "z", "1"}}, watched), Reply::null_array());
+
+  run(keyspace, {"set", "e", "v", "pxat", "1500"});
+  watched = watch(keyspace, {"e"}, 1000);
+  EXPECT_EQ(exec(keyspace, {{"set", "z", "1"}}, watched, 2000), Reply::null_array())
+      << "expired since";
+
+  watched = watch(keyspace, {absent});
+  run(keyspace, {"flushall"});
+  EXPECT_EQ(exec(keyspace, {{"set", "z", "1"}}, watched), Reply::null_array());
+}
+
+// Write versions and the erase buckets are replicated state: written with the checkpoint, read
+// back by a keyspace opened from storage (a restart), so EXEC decides there as it would have.
+TEST(Transactions, WriteVersionsSurviveAReopen) {
+  storage::MemoryEngine engine;
+  auto keyspace = std::make_unique<Keyspace>(engine, 1 << 20);
+  run(*keyspace, {"set", "kept", "1"});
+  auto watched = watch(*keyspace, {"kept", "gone"});
+  run(*keyspace, {"set", "gone", "x"});
+  run(*keyspace, {"del", "gone"});
+  WriteBatch batch;
+  keyspace->checkpoint(batch);
+  ASSERT_TRUE(engine.write(batch).is_ok());
+  keyspace = std::make_unique<Keyspace>(engine, 1 << 20);
+  EXPECT_EQ(exec(*keyspace, {{"get", "kept"}}, {watched[1]}), Reply::null_array())
+      << "the erase since WATCH is known after the reopen";
+  EXPECT_EQ(exec(*keyspace, {{"get", "kept"}}, {watched[0]}), Reply::array({Reply::bulk("1")}));
+  run(*keyspace, {"set", "kept", "2"});
+  keyspace->checkpoint(batch);
+  ASSERT_TRUE(engine.write(batch).is_ok());
+  keyspace = std::make_unique<Keyspace>(engine, 1 << 20);
+  EXPECT_EQ(exec(*keyspace, {{"get", "kept"}}, {watched[0]}), Reply::null_array())
+      << "a record's version is stored with it";
+}
+
 // FLUSHALL drops the dirty state and hides storage until a checkpoint that erases the columns
 // has landed — also when a checkpoint from before it is still in flight — so no read, count,
 // scan or expiry sweep sees a flushed key, and a keyspace opened from storage afterwards holds

@@ -254,6 +254,14 @@ bool Raft::well_formed(const proto::SnapshotChunk& chunk) {
           if (value.size() != 8) return false;
         } else if (key == state_applied_terms) {
           if (value.size() % 16 != 0) return false;
+        } else if (key.starts_with(state_erase_versions_prefix)) {
+          const std::string_view bucket =
+              std::string_view(key).substr(state_erase_versions_prefix.size());
+          if (bucket.size() != 2 || value.size() != 8 ||
+              ((static_cast<uint8_t>(bucket[0]) << 8) | static_cast<uint8_t>(bucket[1])) >=
+                  static_cast<int>(erase_version_buckets)) {
+            return false;
+          }
         } else if (key.starts_with(state_window_prefix)) {
           const size_t id = key.size() - state_window_prefix.size();
           if ((id != 8 && id != 16) || !SequenceWindow::decode(value)) return false;
