@@ -5,8 +5,9 @@
 //   value = flags (1 byte; bit 0: has expiry, bit 1: has metadata, bit 2: has version)
 //           ‖ [expire_at_ms, 8 bytes big-endian] ‖ [version, LEB128 varint, not 0]
 //           ‖ [metadata length, 4 bytes big-endian ‖ metadata] ‖ user value
-//   The version is the keyspace's write version of the record's last write (Keyspace, "Write
-//   versions"): what WATCH compares. Records written before versions existed have none (0).
+//   The version is the write version of the record's last write (the applied index of the write
+//   that made it; core/keyspace.h): what WATCH compares. Records written before versions existed
+//   have none (0).
 //   Metadata is what a strategy keeps beside a value (a causal context, a timestamp); a record
 //   without any is written exactly as before metadata existed (bit 1 clear), so the single
 //   leader's data needs no upgrade step and older data reads unchanged.
@@ -20,14 +21,15 @@
 //
 // State column: the records a checkpoint writes with the data and expiry columns, and nothing else
 // writes (besides a snapshot install, which replaces them all) — docs/storage.md
-//   "counters" → five 8-byte big-endian numbers: keys in the data column, keys with a time to
-//                live, writes applied (the log position), the write version, and the version
-//                of the last flush (WATCH's; records of older versions have the first three
-//                only).
-//   "erase_versions_" ‖ bucket → the last erase's write version per bucket of key hashes. One
-//   record, so a write that moves them costs one put, not five. "raft_applied" → 8 bytes: the log
-//   index the state reflects (Raft). "raft_applied_terms" → (first applied index, term) pairs, 16
-//   bytes each: the term of every
+//   "counters" → four 8-byte big-endian numbers: keys in the data column, keys with a time to
+//                live, writes applied (the log position, and the write version WATCH
+//                compares), and the version of the last FLUSHALL (records of older versions
+//                have the first three only). One record, so a write that moves them costs
+//                one put, not four.
+//   "erase_versions_" ‖ bucket → the write version of the last erase of a key in that bucket
+//                of key hashes (WATCH's).
+//   "raft_applied" → 8 bytes: the log index the state reflects (Raft).
+//   "raft_applied_terms" → (first applied index, term) pairs, 16 bytes each: the term of every
 //                applied entry (Raft).
 //   "raft_window_" ‖ origin node id (8 bytes big-endian) → that origin's sequence window (Raft's
 //                at-most-once record; replicated state, so snapshots carry it).

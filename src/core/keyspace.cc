@@ -34,7 +34,7 @@ void Keyspace::reset_to_storage() {
   flush_pending_ = flush_in_flight_ = false;
   cache_.clear();
   key_count_ = expiry_count_ = 0;
-  write_version_ = flush_version_ = 0;
+  flush_version_ = 0;
   std::fill(erase_versions_.begin(), erase_versions_.end(), 0);
   std::fill(erase_version_dirty_.begin(), erase_version_dirty_.end(), false);
   erase_versions_dirty_.clear();
@@ -46,15 +46,12 @@ void Keyspace::read_counters() {
   const auto counters = view_.get(Column::state, state_counters);
   checkpoint_index_ = applied_index_;  // stays 0 when storage has no counters yet
   if (!counters) return;
-  REPLIKV_ASSERT(counters->size() == 24 || counters->size() == 40,
-                 "the counters record is 40 bytes (24 before write versions)");
+  REPLIKV_ASSERT(counters->size() == 24 || counters->size() == 32,
+                 "the counters record is 32 bytes (24 before FLUSHALL's version)");
   key_count_ = read_u64_be(*counters);
   expiry_count_ = read_u64_be(std::string_view(*counters).substr(8));
   applied_index_ = LogIndex(read_u64_be(std::string_view(*counters).substr(16)));
-  if (counters->size() == 40) {
-    write_version_ = read_u64_be(std::string_view(*counters).substr(24));
-    flush_version_ = read_u64_be(std::string_view(*counters).substr(32));
-  }
+  if (counters->size() == 32) flush_version_ = read_u64_be(std::string_view(*counters).substr(24));
   read_erase_versions();
   checkpoint_index_ = applied_index_;
 }
@@ -99,6 +96,7 @@ Reply Keyspace::execute_request(const Request& request, TimeMs now_ms, std::stri
                  "the strategy answers WAIT and the commands it adds itself");
   // (Its commands count as writes one by one.)
   if (const auto* t = std::get_if<TransactionRequest>(&request)) return transaction(*t, now_ms);
+  executing_write_ = is_write(request);
   Reply reply = std::visit(
       [&](const auto& r) -> Reply {
         using T = std::decay_t<decltype(r)>;
@@ -143,6 +141,7 @@ Reply Keyspace::execute_request(const Request& request, TimeMs now_ms, std::stri
         }
       },
       request);
+  executing_write_ = false;
   if (is_write(request)) {
     const LogIndex previous = applied_index_;
     applied_index_ = applied_index_.next();
@@ -360,7 +359,7 @@ void Keyspace::store(const std::string& key, std::string value,
   // that attaches none to them).
   RecordMetadata metadata =
       write_metadata_.empty() && old != nullptr ? old->metadata : RecordMetadata(write_metadata_);
-  note_written(key, Record{std::move(value), expire_at_ms, std::move(metadata), ++write_version_});
+  note_written(key, Record{std::move(value), expire_at_ms, std::move(metadata), write_version()});
 }
 
 // What a dirty record in the overlay counts for in dirty_bytes(): as much as in the cache.
@@ -404,7 +403,6 @@ bool Keyspace::erase(const std::string& key) {
     REPLIKV_ASSERT(expiry_count_ > 0, "expiry count never goes negative");
     --expiry_count_;
   }
-  ++write_version_;
   note_erased(key);
   note_written(key, std::nullopt);
   return true;
@@ -421,7 +419,7 @@ void Keyspace::flush() {
   peeked_.reset();
   expiry_changes_.clear();
   key_count_ = expiry_count_ = 0;
-  flush_version_ = ++write_version_;
+  flush_version_ = write_version();
   counters_dirty_ = true;
   flush_pending_ = true;
   REPLIKV_ASSERT(observed_writes_ == nullptr,
@@ -446,7 +444,7 @@ std::optional<std::string> Keyspace::random_key(TimeMs now_ms) {
 Reply Keyspace::watch(const WatchRequest& request, TimeMs now_ms) {
   std::vector<Reply> out;
   out.reserve(request.keys.size() + 1);
-  out.push_back(Reply::number(static_cast<int64_t>(write_version_)));
+  out.push_back(Reply::number(static_cast<int64_t>(applied_index_.value())));
   for (const auto& key : request.keys) out.push_back(Reply::number(peek_live(key, now_ms) ? 1 : 0));
   return Reply::array(std::move(out));
 }
@@ -471,7 +469,7 @@ void Keyspace::note_erased(const std::string& key) {
     erase_version_dirty_[bucket] = true;
     erase_versions_dirty_.push_back(bucket);
   }
-  erase_versions_[bucket] = write_version_;
+  erase_versions_[bucket] = write_version();
 }
 
 void Keyspace::read_erase_versions() {
@@ -516,11 +514,10 @@ Reply Keyspace::transaction(const TransactionRequest& request, TimeMs now_ms) {
 
 void Keyspace::write_counters(WriteBatch& batch) {
   std::string counters;
-  counters.reserve(40);
+  counters.reserve(32);
   append_u64_be(counters, key_count_);
   append_u64_be(counters, expiry_count_);
   append_u64_be(counters, applied_index_.value());
-  append_u64_be(counters, write_version_);
   append_u64_be(counters, flush_version_);
   batch.put(Column::state, std::string(state_counters), std::move(counters));
 }

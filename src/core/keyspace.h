@@ -255,12 +255,15 @@ class Keyspace {
   std::vector<std::string>* observed_writes_ = nullptr;
   uint64_t key_count_ = 0;
   uint64_t expiry_count_ = 0;
-  // Write versions: every store and erase takes the next one, and a record keeps the version of
-  // its last write. Replicated state — every
-  // replica applies the same writes in the same order — written with the counters, so WATCH's
-  // "changed since" means the same on every node (watch_changed). `flush_version_` is the last
-  // FLUSHALL's.
-  uint64_t write_version_ = 0;
+  // Write versions (WATCH's): a write request's stores and erases take the applied index it will
+  // have (applied_index_ + 1), what no request does (the leader's expiry decisions) takes the
+  // applied index, and a record keeps the version of its last write. The applied index is
+  // replicated state — every replica applies the same writes in the same order, and it travels
+  // with the counters and snapshots — so a version means the same on every node, data written
+  // before versions existed included, and WATCH's "changed since" (watch_changed) decides alike
+  // everywhere. `flush_version_` is the last FLUSHALL's.
+  uint64_t write_version() const { return applied_index_.value() + (executing_write_ ? 1 : 0); }
+  bool executing_write_ = false;
   uint64_t flush_version_ = 0;
   // The version of the last erase of a key, per bucket of key hashes (erase_version_buckets),
   // and the buckets changed since the last checkpoint began: an absent watched key changed since

@@ -30,7 +30,7 @@ void Standalone::client_request(ClientRequest request) {
   Reply reply = keyspace_.execute(request.request, now_ms_);
   if (write) {
     ++writes_;
-    if (keyspace_.dirty_records() > 0) pending_.sync = Sync::per_policy;  // it changed a record
+    if (keyspace_.dirty()) pending_.sync = Sync::per_policy;  // it changed a record (or flushed)
   } else {
     ++reads_;
   }

@@ -103,7 +103,8 @@ asio::awaitable<void> Server::Impl::serve_client(std::shared_ptr<Connection> con
 
 bool Server::Impl::client_over_limits(const Connection& c) const {
   return c.output.size() + c.sending.size() > config.client_output_pause_bytes ||
-         c.next_sequence - c.send_sequence >= client_inflight_requests_max;
+         c.next_sequence - c.send_sequence >= client_inflight_requests_max ||
+         c.watches_in_flight > 0;
 }
 
 bool Server::Impl::process_input(Connection& c) {

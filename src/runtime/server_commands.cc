@@ -332,6 +332,8 @@ Reply Server::Impl::client_kill(Connection& c, const std::vector<std::string_vie
               : fmt::format("{}:{}", endpoint.address().to_string(), endpoint.port());
   };
   std::vector<Connection*> matched;
+  if (argv.size() < 3)
+    return Reply::error("ERR wrong number of arguments for 'client|kill' command");
   if (argv.size() == 3) {
     for (const auto& [id, other] : connections) {
       if (other->address == argv[2]) matched.push_back(other.get());

@@ -78,6 +78,7 @@ struct Connection {
   std::optional<std::vector<std::vector<std::string>>> queued;
   bool queue_refused = false;
   std::vector<core::WatchedKey> watched;
+  int watches_in_flight = 0;  // WATCHes the replica has not answered: the reader waits for them
   // Replies the runtime turns into others before they go out (WATCH's, EXEC's), by sequence.
   std::map<uint64_t, std::function<core::Reply(core::Reply)>> reply_hooks;
   asio::steady_timer resume;  // the reader waits on it while too much output is pending

@@ -30,6 +30,10 @@ bool Server::Impl::transaction_command(Connection& c, uint64_t sequence,
     if (c.queued) {
       deliver(c, sequence, Reply::error("ERR MULTI calls can not be nested"));
     } else if (auto refused = refusal("MULTI")) {
+      // Queued all the same, and refused: what a client pipelined after MULTI must not run on
+      // its own, so EXEC answers EXECABORT and none of it runs.
+      c.queued.emplace();
+      c.queue_refused = true;
       deliver(c, sequence, *refused);
     } else {
       c.queued.emplace();
@@ -60,13 +64,18 @@ bool Server::Impl::transaction_command(Connection& c, uint64_t sequence,
     }
     core::WatchRequest watch;
     for (size_t i = 1; i < argv.size(); ++i) watch.keys.emplace_back(argv[i]);
-    // What the replica holds now is what EXEC compares with: its own state, no read round.
+    // What the replica holds now is what EXEC compares with: its own state, no read round. The
+    // connection reads nothing more until the answer is in (client_over_limits), so a MULTI …
+    // EXEC pipelined behind the WATCH carries what it saw.
+    ++c.watches_in_flight;
     c.reply_hooks[sequence] = [this, id = c.id, keys = watch.keys](Reply reply) -> Reply {
+      const auto found = connections.find(id);
+      if (found == connections.end()) return reply;
+      Connection& watcher = *found->second;
+      --watcher.watches_in_flight;
+      watcher.resume.cancel();  // the reader goes on
       if (reply.kind != Reply::Kind::array || reply.elements.size() != keys.size() + 1)
         return reply;
-      const auto found = connections.find(id);
-      if (found == connections.end()) return Reply::ok();
-      Connection& watcher = *found->second;
       const auto version = static_cast<uint64_t>(reply.elements[0].integer);
       for (size_t i = 0; i < keys.size(); ++i) {
         bool seen = false;  // a key watched twice keeps what the first WATCH saw
@@ -102,33 +111,37 @@ bool Server::Impl::transaction_command(Connection& c, uint64_t sequence,
     }
     core::TransactionRequest transaction;
     transaction.watched = std::move(watched);
-    // The runtime's own commands answer now; the data commands answer from the replica.
-    std::vector<std::optional<Reply>> own(queued.size());
+    // The data commands answer from the replica; the runtime's own (PING, ECHO, TIME, CLIENT …)
+    // run once the replica's answer says the transaction ran — never when it was aborted or
+    // refused — and answer in their places.
+    std::vector<std::optional<std::vector<std::string>>> own(queued.size());
     for (size_t i = 0; i < queued.size(); ++i) {
       const core::CommandSpec* inner = core::find_command(queued[i][0]);
       if (inner->handler == core::CommandSpec::Handler::server) {
-        if (inner->name == "unwatch") {
-          own[i] = Reply::ok();  // (nothing is watched after EXEC anyway)
-          continue;
-        }
-        const std::vector<std::string_view> words(queued[i].begin(), queued[i].end());
-        own[i] = server_command(c, inner->name, words);
+        own[i] = std::move(queued[i]);
       } else {
         transaction.write |= inner->write;
         transaction.commands.push_back(std::move(queued[i]));
       }
     }
-    const auto splice = [own = std::move(own)](Reply reply) -> Reply {
+    const auto splice = [this, id = c.id, own = std::move(own)](Reply reply) -> Reply {
       if (reply.kind != Reply::Kind::array) return reply;  // aborted (null), or refused
+      const auto found = connections.find(id);
       std::vector<Reply> out;
       out.reserve(own.size());
       size_t next = 0;
-      for (const auto& answer : own) {
-        if (answer) {
-          out.push_back(*answer);
-        } else if (next < reply.elements.size()) {
-          out.push_back(std::move(reply.elements[next++]));
+      for (const auto& words : own) {
+        if (!words) {
+          if (next < reply.elements.size()) out.push_back(std::move(reply.elements[next++]));
+          continue;
         }
+        const core::CommandSpec* inner = core::find_command((*words)[0]);
+        if (inner->name == "unwatch" || found == connections.end()) {
+          out.push_back(Reply::ok());  // (nothing is watched after EXEC anyway)
+          continue;
+        }
+        const std::vector<std::string_view> argv_of(words->begin(), words->end());
+        out.push_back(server_command(*found->second, inner->name, argv_of));
       }
       return Reply::array(std::move(out));
     };
@@ -144,8 +157,7 @@ bool Server::Impl::transaction_command(Connection& c, uint64_t sequence,
   // Queueing.
   std::optional<Reply> refused = core::refuse_in_transaction(spec);
   if (!refused && spec.handler == core::CommandSpec::Handler::strategy) {
-    refused = Reply::error(fmt::format("ERR Command not allowed inside a transaction ({})",
-                                       std::string(argv[0]).substr(0, 64)));
+    refused = Reply::error("ERR Command not allowed inside a transaction");
   }
   if (refused) {
     c.queue_refused = true;

@@ -75,6 +75,7 @@ bool Simulation::family_command(bool float_counter) {
   if (options_.family_commands == 0) return false;
   if (float_counter && options_.strategy != "leader" && options_.strategy != "standalone")
     return false;
+  if (options_.strategy == "leaderless") return false;  // (it refuses GETDEL)
   const bool chosen = rng_.below(100) < static_cast<uint64_t>(options_.family_commands);
   if (chosen) ++stats_.family_commands;
   return chosen;

@@ -225,6 +225,24 @@ class SingleNode(Compatibility, unittest.TestCase):
                 a.call("SET", "shared", "mine")
                 self.assertEqual(a.call("EXEC"), ("*", [("+", "OK")]), port)
 
+    def test_a_watch_pipelined_with_its_transaction_still_guards_it(self):
+        """WATCH, a write, MULTI … EXEC sent in one write: EXEC sees what WATCH saw."""
+        def pipelined(port):
+            commands = [["SET", "p", "1"], ["WATCH", "p"], ["SET", "p", "2"], ["MULTI"],
+                        ["SET", "p", "3"], ["EXEC"], ["GET", "p"], ["WATCH", "p"], ["UNWATCH"],
+                        ["SET", "p", "4"], ["MULTI"], ["SET", "p", "5"], ["EXEC"], ["GET", "p"]]
+            with Resp(port) as c:
+                payload = b""
+                for words in commands:
+                    payload += f"*{len(words)}\r\n".encode()
+                    for word in words:
+                        payload += f"${len(word)}\r\n{word}\r\n".encode()
+                c.sock.sendall(payload)
+                return [c._reply() for _ in commands]
+        theirs = pipelined(self.redis.port)
+        self.assertEqual(theirs[5], ("*", None))
+        self.assertEqual(pipelined(self.node.port), theirs)
+
     def test_a_flush_survives_a_restart(self):
         with Resp(self.node.port) as c:
             for i in range(200):
@@ -382,11 +400,14 @@ class Leaderless(unittest.TestCase):
         try:
             with Resp(cluster.base) as c:
                 for words in (["APPEND", "k", "v"], ["STRLEN", "k"], ["RENAME", "a", "b"],
-                              ["FLUSHALL"], ["GETDEL", "k"], ["OBJECT", "ENCODING", "k"], ["MULTI"],
-                              ["WATCH", "k"]):
+                              ["FLUSHALL"], ["GETDEL", "k"], ["OBJECT", "ENCODING", "k"], ["WATCH", "k"],
+                              ["MULTI"]):
                     kind, text = c.call(*words)
                     self.assertEqual(kind, "-", words)
                     self.assertIn(f"ERR {words[0]} is not offered by the leaderless strategy", text)
+                # What was pipelined behind the refused MULTI does not run on its own.
+                self.assertEqual(c.call("SET", "k", "queued"), ("+", "QUEUED"))
+                self.assertEqual(c.call("EXEC")[0], "-")
                 self.assertEqual(c.call("SETEX", "k", "100", "v"), ("+", "OK"))
                 self.assertEqual(c.call("GETSET", "k", "w"), ("$", b"v"))
                 self.assertEqual(c.call("UNLINK", "k"), (":", 1))

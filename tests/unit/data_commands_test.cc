@@ -123,6 +123,21 @@ TEST(DataCommands, GetExEntersTheLogWithAnAbsoluteDeadline) {
             Reply::error("ERR invalid expire time in 'getex' command"));
 }
 
+// The largest relative time GETEX takes still parses once the log made it an instant (a replica
+// stopped on an entry it cannot take back would stop every replica); and an entry whose
+// arguments do not parse answers their error on every replica rather than stopping any.
+TEST(DataCommands, NoLogEntryOfACommandStopsAReplica) {
+  storage::MemoryEngine engine;
+  Keyspace keyspace(engine, 0);
+  run(keyspace, {"set", "k", "v"});
+  EXPECT_EQ(run(keyspace, {"getex", "k", "px", "4611686018427387903"}), Reply::bulk("v"));
+  EXPECT_EQ(run(keyspace, {"getex", "k", "ex", "4611686018427387"}), Reply::bulk("v"));
+  proto::Write write;
+  for (const char* word : {"setrange", "k", "-1", "x"}) write.mutable_command()->add_argv(word);
+  EXPECT_EQ(keyspace.execute(from_log_write(write), 1000),
+            Reply::error("ERR offset is out of range"));
+}
+
 // What a leader takes from a follower is checked before the log, which trusts its entries.
 TEST(DataCommands, OnlyGoodWriteCommandsAreValidLogEntries) {
   const auto command_write = [](std::vector<std::string> argv) {

@@ -248,7 +248,8 @@ TEST_P(KeyspaceCheckpoint, MetadataTravelsWithItsRecord) {
   keyspace.checkpoint(batch);
   ASSERT_TRUE(engine.write(batch).is_ok());
   EXPECT_EQ(decode_value(*engine.get(Column::data, data_key("k")))->metadata, "context-1");
-  const auto plain = decode_value(*engine.get(Column::data, data_key("plain")));
+  const std::string plain_bytes = *engine.get(Column::data, data_key("plain"));
+  const auto plain = decode_value(plain_bytes);  // (views into plain_bytes)
   EXPECT_TRUE(plain->metadata.empty()) << "a record without metadata is stored without any";
   EXPECT_EQ(plain->value, "v");
   Keyspace reopened(engine, GetParam());

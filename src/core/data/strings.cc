@@ -171,13 +171,14 @@ struct GetEx {
       if ((!seconds && !millis) || i + 1 >= argv.size()) return Reply::error("ERR syntax error");
       const auto amount = parse_int64(argv[++i]);
       if (!amount) return not_integer();
-      constexpr int64_t ms_max = std::numeric_limits<int64_t>::max() / 2;  // room to add "now"
+      // A relative time leaves room to add "now" (the log turns it into PXAT now + it, which
+      // must parse again on every replica); an absolute one may take the rest of the range.
+      const bool relative = equals_ignore_case(option, "ex") || equals_ignore_case(option, "px");
+      const int64_t ms_max = std::numeric_limits<int64_t>::max() / (relative ? 2 : 1);
       if (*amount <= 0 || (seconds && *amount > ms_max / 1000) || *amount > ms_max)
         return Reply::error("ERR invalid expire time in 'getex' command");
       out.ms = seconds ? *amount * 1000 : *amount;
-      out.change = equals_ignore_case(option, "ex") || equals_ignore_case(option, "px")
-                       ? Change::relative
-                       : Change::absolute;
+      out.change = relative ? Change::relative : Change::absolute;
     }
     return out;
   }

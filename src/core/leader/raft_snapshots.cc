@@ -249,7 +249,7 @@ bool Raft::well_formed(const proto::SnapshotChunk& chunk) {
         break;
       case Column::state:
         if (key == state_counters) {
-          if (value.size() != 24 && value.size() != 40) return false;
+          if (value.size() != 24 && value.size() != 32) return false;
         } else if (key == state_applied) {
           if (value.size() != 8) return false;
         } else if (key == state_applied_terms) {

@@ -730,6 +730,12 @@ void Leaderless::receive_forward(const proto::LeaderlessMessage& message) {
     return;
   }
   proto::Write write = message.write();
+  if (write.op_case() == proto::Write::OP_NOT_SET || write.has_command() ||
+      write.has_transaction() || write.has_expire()) {
+    ++malformed_;  // (no leaderless node forwards these)
+    refuse("ERR a forwarded write of a kind the leaderless strategy does not take");
+    return;
+  }
   resolve_expiry(write, wall_ms_);
   const Request request = from_log_write(write);
   const bool single_key_write = std::visit(
