@@ -103,10 +103,11 @@ std::vector<std::string> keys_from(std::span<const std::string_view> argv, size_
 
 std::variant<Request, Reply> parse_set(std::span<const std::string_view> argv) {
   SetRequest set{std::string(argv[1]), std::string(argv[2]), {}, {}, false};
+  std::string_view expiry_option;  // the one given: given again, the last one counts (as Redis)
   for (size_t i = 3; i < argv.size(); ++i) {
     const std::string_view option = argv[i];
     const bool has_next = i + 1 < argv.size();
-    const bool expiry_free = set.expiry.kind == Expiry::Kind::none;
+    const bool expiry_free = expiry_option.empty() || equals_ignore_case(expiry_option, option);
     if (equals_ignore_case(option, "nx") && set.condition != SetRequest::Condition::if_present) {
       set.condition = SetRequest::Condition::if_absent;
     } else if (equals_ignore_case(option, "xx") &&
@@ -116,6 +117,7 @@ std::variant<Request, Reply> parse_set(std::span<const std::string_view> argv) {
       set.return_old = true;
     } else if (equals_ignore_case(option, "keepttl") && expiry_free) {
       set.expiry.kind = Expiry::Kind::keep;
+      expiry_option = option;
     } else if ((equals_ignore_case(option, "ex") || equals_ignore_case(option, "px") ||
                 equals_ignore_case(option, "exat") || equals_ignore_case(option, "pxat")) &&
                expiry_free && has_next) {
@@ -130,6 +132,7 @@ std::variant<Request, Reply> parse_set(std::span<const std::string_view> argv) {
       const bool absolute =
           equals_ignore_case(option, "exat") || equals_ignore_case(option, "pxat");
       set.expiry.kind = absolute ? Expiry::Kind::absolute_ms : Expiry::Kind::relative_ms;
+      expiry_option = option;
     } else {
       return syntax_error();
     }

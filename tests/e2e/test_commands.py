@@ -49,7 +49,11 @@ SCRIPTS = {
         ["TTL", "s"], ["GETEX", "s", "EX", "100"], ["TTL", "s"], ["GETEX", "s", "EX", "0"],
         ["GETEX", "s", "EX", "-1"], ["GETEX", "s", "EX", "x"], ["GETEX", "s", "EX"],
         ["GETEX", "s", "EX", "10", "PX", "10"], ["GETEX", "s", "PERSIST", "EX", "10"],
-        ["GETEX", "s", "BOGUS"], ["GETEX", "none", "EX", "10"], ["GETEX", "s", "PXAT", "1"],
+        ["GETEX", "s", "BOGUS"], ["GETEX", "none", "EX", "10"], ["GETEX", "s", "EX", "5", "EX", "200"],
+        ["TTL", "s"], ["GETEX", "s", "PERSIST", "PERSIST"], ["TTL", "s"],
+        ["SET", "s", "v", "EX", "5", "EX", "300"], ["TTL", "s"], ["SET", "s", "v", "NX", "NX"],
+        ["SET", "s", "v", "GET", "GET"], ["SET", "s", "v", "KEEPTTL", "KEEPTTL"], ["TTL", "s"],
+        ["SET", "s", "v", "EX", "5", "PX", "100"], ["GETEX", "s", "PXAT", "1"],
         ["EXISTS", "s"],
     ],
     "setnx-setex-psetex-getset": [

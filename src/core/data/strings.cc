@@ -159,9 +159,12 @@ struct GetEx {
   int64_t ms = 0;
   static std::variant<GetEx, Reply> parse(CommandArgs argv) {
     GetEx out{argv[1]};
+    std::string_view given;  // the option given: given again, the last one counts (as Redis)
     for (size_t i = 2; i < argv.size(); ++i) {
       const std::string_view option = argv[i];
-      if (out.change != Change::none) return Reply::error("ERR syntax error");
+      if (!given.empty() && !equals_ignore_case(given, option))
+        return Reply::error("ERR syntax error");
+      given = option;
       if (equals_ignore_case(option, "persist")) {
         out.change = Change::persist;
         continue;
