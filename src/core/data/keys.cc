@@ -143,8 +143,7 @@ struct Object {
             "    Not tracked by replikv (no LFU policy): answered with an error.", "IDLETIME <key>",
             "    Not tracked by replikv (no access clock): answered with an error.",
             "REFCOUNT <key>", "    Return the number of references of the value associated with",
-            "    the specified <key> (always 1: replikv shares no values).", "HELP",
-            "    Print this help."}) {
+            "    the specified <key> (as Redis counts them).", "HELP", "    Print this help."}) {
         lines.push_back(Reply::status(line));
       }
       return Reply::array(std::move(lines));
@@ -152,7 +151,11 @@ struct Object {
     const auto record = keyspace.live_record(std::string(key), now_ms);
     if (!record) return Reply::nil();
     if (subcommand == "encoding") return Reply::bulk(std::string(string_encoding(record->value)));
-    if (subcommand == "refcount") return Reply::number(1);
+    if (subcommand == "refcount") {
+      // Redis shares the integers 0 to 9,999 among keys and reports them so (INT_MAX).
+      const auto number = record->value.size() <= 4 ? parse_int64(record->value) : std::nullopt;
+      return Reply::number(number && *number >= 0 && *number < 10000 ? 2147483647 : 1);
+    }
     if (subcommand == "freq") {
       return Reply::error(
           "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please "
