@@ -584,7 +584,15 @@ TEST(Simulator, RaftPromotionAcceptingDataLossConvergesAndCountsTheLoss) {
 // rollbacks.
 TEST(Simulator, RaftFsyncNeverRollsBackWhatCrashesLost) {
   uint64_t rolled_back = 0;
-  for (uint64_t seed = 6001; seed <= 6040; seed += seed_share) {
+  std::vector<uint64_t> seeds;
+  for (uint64_t seed = 6001; seed <= 6040; seed += seed_share) seeds.push_back(seed);
+  // Seeds known to roll back (a rollback needs a leader lost with entries only it had applied:
+  // rare, and where it falls moves with the workload's byte sizes and timings), run by every
+  // build so the check below never depends on the sanitizer build's share of the range.
+  for (const uint64_t seed : {6038, 6117}) {
+    if (std::find(seeds.begin(), seeds.end(), seed) == seeds.end()) seeds.push_back(seed);
+  }
+  for (const uint64_t seed : seeds) {
     SimOptions options = leader_run(seed, 3);
     options.fsync_always = false;
     const SimResult result = run_simulation(options);
