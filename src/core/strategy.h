@@ -113,6 +113,10 @@ struct StrategyTraits {
   // Why MULTI is refused, in the error's words; empty when transactions are offered (EXEC as one
   // step; core/command.h, TransactionRequest).
   std::string transactions_refused;
+  // Whether it runs the data families' commands (core/data/: GETDEL, APPEND, …), and INCRBYFLOAT
+  // among them (a float sum, which only a log applied in one order keeps equal everywhere).
+  bool family_commands = true;
+  bool float_increments = true;
 };
 
 // A finding of a strategy's own checker, reported beside the history's checkers.

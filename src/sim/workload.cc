@@ -73,9 +73,7 @@ core::Request Simulation::parse_words(const std::vector<std::string>& words) con
 // only when they are on, so runs without them draw as before.
 bool Simulation::family_command(bool float_counter) {
   if (options_.family_commands == 0) return false;
-  if (float_counter && options_.strategy != "leader" && options_.strategy != "standalone")
-    return false;
-  if (options_.strategy == "leaderless") return false;  // (it refuses GETDEL)
+  if (!traits_.family_commands || (float_counter && !traits_.float_increments)) return false;
   const bool chosen = rng_.below(100) < static_cast<uint64_t>(options_.family_commands);
   if (chosen) ++stats_.family_commands;
   return chosen;

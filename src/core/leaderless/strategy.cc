@@ -207,6 +207,8 @@ class LeaderlessStrategy final : public Strategy {
     traits.lag_known_within_ms = heartbeat;
     traits.peer_silence_ms_max = heartbeat * 5;
     traits.fault_kinds = {"disk"};
+    traits.family_commands = false;
+    traits.float_increments = false;
     traits.transactions_refused =
         "MULTI is not offered by the leaderless strategy: a transaction's keys live on different "
         "replicas, and no quorum write makes several keys change together; use the single leader";
