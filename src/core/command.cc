@@ -62,6 +62,41 @@ const std::vector<CommandSpec> kCommands = {
     {"pexpiretime", 2, false, H::core, 1, 1, 1, "readonly fast"},
     {"flushdb", -1, true, H::core, 0, 0, 0, "write"},
     {"flushall", -1, true, H::core, 0, 0, 0, "write"},
+    // Hashes (core/data/hashes.cc).
+    {"hset", -4, true, H::core, 1, 1, 1, "write denyoom fast"},
+    {"hmset", -4, true, H::core, 1, 1, 1, "write denyoom fast"},
+    {"hsetnx", 4, true, H::core, 1, 1, 1, "write denyoom fast"},
+    {"hget", 3, false, H::core, 1, 1, 1, "readonly fast"},
+    {"hmget", -3, false, H::core, 1, 1, 1, "readonly fast"},
+    {"hgetall", 2, false, H::core, 1, 1, 1, "readonly"},
+    {"hkeys", 2, false, H::core, 1, 1, 1, "readonly"},
+    {"hvals", 2, false, H::core, 1, 1, 1, "readonly"},
+    {"hdel", -3, true, H::core, 1, 1, 1, "write fast"},
+    {"hlen", 2, false, H::core, 1, 1, 1, "readonly fast"},
+    {"hexists", 3, false, H::core, 1, 1, 1, "readonly fast"},
+    {"hstrlen", 3, false, H::core, 1, 1, 1, "readonly fast"},
+    {"hincrby", 4, true, H::core, 1, 1, 1, "write denyoom fast"},
+    {"hincrbyfloat", 4, true, H::core, 1, 1, 1, "write denyoom fast"},
+    {"hrandfield", -2, false, H::core, 1, 1, 1, "readonly"},
+    {"hscan", -3, false, H::core, 1, 1, 1, "readonly"},
+    // Sets (core/data/sets.cc).
+    {"sadd", -3, true, H::core, 1, 1, 1, "write denyoom fast"},
+    {"srem", -3, true, H::core, 1, 1, 1, "write fast"},
+    {"smembers", 2, false, H::core, 1, 1, 1, "readonly"},
+    {"sismember", 3, false, H::core, 1, 1, 1, "readonly fast"},
+    {"smismember", -3, false, H::core, 1, 1, 1, "readonly fast"},
+    {"scard", 2, false, H::core, 1, 1, 1, "readonly fast"},
+    {"spop", -2, true, H::core, 1, 1, 1, "write fast"},
+    {"srandmember", -2, false, H::core, 1, 1, 1, "readonly"},
+    {"smove", 4, true, H::core, 1, 2, 1, "write fast"},
+    {"sinter", -2, false, H::core, 1, -1, 1, "readonly"},
+    {"sunion", -2, false, H::core, 1, -1, 1, "readonly"},
+    {"sdiff", -2, false, H::core, 1, -1, 1, "readonly"},
+    {"sinterstore", -3, true, H::core, 1, -1, 1, "write denyoom"},
+    {"sunionstore", -3, true, H::core, 1, -1, 1, "write denyoom"},
+    {"sdiffstore", -3, true, H::core, 1, -1, 1, "write denyoom"},
+    {"sintercard", -3, false, H::core, 0, 0, 0, "readonly movablekeys"},
+    {"sscan", -3, false, H::core, 1, 1, 1, "readonly"},
     // Connection and server commands, answered by the runtime.
     {"ping", -1, false, H::server, 0, 0, 0, "fast stale"},
     {"echo", 2, false, H::server, 0, 0, 0, "fast"},
@@ -161,7 +196,8 @@ std::variant<Request, Reply> parse_scan(std::span<const std::string_view> argv) 
       if (*count < 1) return syntax_error();
       scan.count = static_cast<uint64_t>(*count);
     } else if (equals_ignore_case(option, "type")) {
-      scan.type_mismatch = !equals_ignore_case(argument, "string");
+      scan.type = type_of_name(argument);
+      scan.type_unknown = !scan.type;
     } else {
       return syntax_error();
     }

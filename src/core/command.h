@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "core/data/commands.h"
+#include "core/encoding.h"
 #include "core/reply.h"
 #include "core/types.h"
 
@@ -93,7 +94,9 @@ struct ScanRequest {
   uint64_t cursor = 0;
   std::string pattern;  // empty: every key
   uint64_t count = 10;
-  bool type_mismatch = false;  // TYPE other than "string": nothing matches
+  // TYPE's filter: only keys of `type`; a name that is no type matches nothing (as Redis 7.0).
+  std::optional<ValueType> type;
+  bool type_unknown = false;
 };
 struct KeysRequest {
   std::string pattern;

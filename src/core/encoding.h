@@ -2,7 +2,8 @@
 //
 // Data column
 //   key   = key_hash(user key) as 8 bytes big-endian ‖ user key
-//   value = flags (1 byte; bit 0: has expiry, bit 1: has metadata, bit 2: has version)
+//   value = flags (1 byte; bit 0: has expiry, bit 1: has metadata, bit 2: has version,
+//                   bits 3–5: the type — 0 string, 1 hash, 2 list, 3 set, 4 sorted set)
 //           ‖ [expire_at_ms, 8 bytes big-endian] ‖ [version, LEB128 varint, not 0]
 //           ‖ [metadata length, 4 bytes big-endian ‖ metadata] ‖ user value
 //   The version is the write version of the record's last write (the applied index of the write
@@ -11,9 +12,23 @@
 //   Metadata is what a strategy keeps beside a value (a causal context, a timestamp); a record
 //   without any is written exactly as before metadata existed (bit 1 clear), so the single
 //   leader's data needs no upgrade step and older data reads unchanged.
+//   A string's user value is its bytes. A collection's is its header (CollectionHeader below):
+//   its elements live in the elements column under its collection id.
 // Keys are ordered by their hash first. That makes SCAN's cursor a plain integer that survives
 // restarts and means the same thing on every replica (the hash to resume from), and it lets later
 // anti-entropy compare replicas range by range of the hash space.
+//
+// Elements column: one record per element of a hash, set, sorted set or list
+//   key   = collection id (8 bytes big-endian) ‖ kind (1 byte) ‖ …
+//     'h' ‖ key_hash(field) (8) ‖ field   → the field's value            (hash)
+//     's' ‖ key_hash(member) (8) ‖ member → empty                        (set)
+//     'm' ‖ key_hash(member) (8) ‖ member → score (8 bytes, score_key)   (sorted set, by member)
+//     'o' ‖ score_key(score) (8) ‖ member → empty                        (sorted set, by score)
+//     'l' ‖ position (8 bytes big-endian) → the element                  (list)
+//   Members sort by their hash as keys do, so HSCAN/SSCAN/ZSCAN cursors are hashes too; a
+//   sorted set is kept twice, by member and in score order; a list's positions run from its
+//   header's head (inclusive) to tail (exclusive). A collection id is never reused: deleting a
+//   collection erases its id's range in one range erase (docs/storage.md, "Collections").
 //
 // Expiry column
 //   key   = expire_at_ms as 8 bytes big-endian ‖ user key;  value = empty
@@ -21,11 +36,11 @@
 //
 // State column: the records a checkpoint writes with the data and expiry columns, and nothing else
 // writes (besides a snapshot install, which replaces them all) — docs/storage.md
-//   "counters" → four 8-byte big-endian numbers: keys in the data column, keys with a time to
+//   "counters" → five 8-byte big-endian numbers: keys in the data column, keys with a time to
 //                live, writes applied (the log position, and the write version WATCH
-//                compares), and the version of the last FLUSHALL (records of older versions
-//                have the first three only). One record, so a write that moves them costs
-//                one put, not four.
+//                compares), the version of the last FLUSHALL and the next collection id
+//                (records of older versions have the first three or four only). One record, so a
+//                write that moves them costs one put, not four.
 //   "erase_versions_" ‖ bucket → the write version of the last erase of a key in that bucket
 //                of key hashes (WATCH's).
 //   "raft_applied" → 8 bytes: the log index the state reflects (Raft).
@@ -113,18 +128,50 @@ std::string_view user_key_of(std::string_view data_key);
 // The first data-column key whose hash is >= hash.
 std::string data_key_start(uint64_t hash);
 
+// What a key holds. Stored in the record's flags; a value of another type answers WRONGTYPE.
+enum class ValueType : uint8_t { string = 0, hash = 1, list = 2, set = 3, zset = 4, last = zset };
+// TYPE's name for it.
+std::string_view type_name(ValueType type);
+std::optional<ValueType> type_of_name(std::string_view name);  // any case
+
 struct StoredValue {
   std::optional<TimeMs> expire_at_ms;
+  ValueType type = ValueType::string;
   uint64_t version = 0;       // the keyspace's write version of its last write; 0: none kept
   std::string_view value;     // points into the encoded bytes
   std::string_view metadata;  // likewise; empty when the record has none
 };
 std::string encode_value(std::string_view value, std::optional<TimeMs> expire_at_ms,
-                         std::string_view metadata = {}, uint64_t version = 0);
+                         std::string_view metadata = {}, uint64_t version = 0,
+                         ValueType type = ValueType::string);
 // nullopt when the bytes are not a value this version wrote (a corrupt record).
 std::optional<StoredValue> decode_value(std::string_view bytes);
 
 std::string expiry_key(TimeMs expire_at_ms, std::string_view user_key);
+
+// A collection's header: the user value of its record in the data column.
+struct CollectionHeader {
+  uint64_t id = 0;     // its elements' prefix in the elements column
+  uint64_t count = 0;  // elements (fields, members); a list's is tail - head
+  uint64_t head = 0;   // a list's first position, and one past its last (others: 0)
+  uint64_t tail = 0;
+};
+std::string encode_header(const CollectionHeader& header);
+std::optional<CollectionHeader> decode_header(std::string_view bytes);  // nullopt: corrupt
+
+// Element-column keys (above). `prefix_of` is the id's 8 bytes; `element_key` appends the kind
+// and the rest.
+inline constexpr char element_field = 'h';
+inline constexpr char element_member = 's';
+inline constexpr char element_scored = 'm';
+inline constexpr char element_order = 'o';
+inline constexpr char element_position = 'l';
+std::string element_key(uint64_t id, char kind, std::string_view rest);
+// id ‖ kind ‖ key_hash(name) ‖ name: a field, set member or sorted-set member.
+std::string member_key(uint64_t id, char kind, std::string_view name);
+// A double as 8 bytes that sort as the numbers do (-0 as 0; NaN is never stored).
+std::string score_key(double score);
+double score_of_key(std::string_view bytes);  // size >= 8
 
 // State column keys (above).
 inline constexpr std::string_view state_counters = "counters";

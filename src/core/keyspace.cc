@@ -19,7 +19,7 @@ constexpr uint64_t scan_visits_per_count_max = 10;
 }  // namespace
 
 Keyspace::Keyspace(const StorageView& view, uint64_t cache_bytes_max)
-    : view_(view), cache_(cache_bytes_max) {
+    : view_(view), elements_(view), cache_(cache_bytes_max) {
   read_counters();
 }
 
@@ -33,6 +33,8 @@ void Keyspace::reset_to_storage() {
   overlay_bytes_ = 0;
   flush_pending_ = flush_in_flight_ = false;
   cache_.clear();
+  elements_.clear();
+  next_collection_id_ = 1;
   key_count_ = expiry_count_ = 0;
   flush_version_ = 0;
   std::fill(erase_versions_.begin(), erase_versions_.end(), 0);
@@ -46,12 +48,15 @@ void Keyspace::read_counters() {
   const auto counters = view_.get(Column::state, state_counters);
   checkpoint_index_ = applied_index_;  // stays 0 when storage has no counters yet
   if (!counters) return;
-  REPLIKV_ASSERT(counters->size() == 24 || counters->size() == 32,
-                 "the counters record is 32 bytes (24 before FLUSHALL's version)");
+  REPLIKV_ASSERT(counters->size() == 24 || counters->size() == 32 || counters->size() == 40,
+                 "the counters record is 40 bytes (24 before FLUSHALL's version, 32 before "
+                 "collections)");
   key_count_ = read_u64_be(*counters);
   expiry_count_ = read_u64_be(std::string_view(*counters).substr(8));
   applied_index_ = LogIndex(read_u64_be(std::string_view(*counters).substr(16)));
-  if (counters->size() == 32) flush_version_ = read_u64_be(std::string_view(*counters).substr(24));
+  if (counters->size() >= 32) flush_version_ = read_u64_be(std::string_view(*counters).substr(24));
+  if (counters->size() >= 40)
+    next_collection_id_ = read_u64_be(std::string_view(*counters).substr(32));
   read_erase_versions();
   checkpoint_index_ = applied_index_;
 }
@@ -192,6 +197,7 @@ void Keyspace::begin_checkpoint(WriteBatch& batch) {
     // FLUSHALL since the last checkpoint: the columns go first, then what was written after it.
     batch.erase_to_end(Column::data, {});
     batch.erase_to_end(Column::expiry, {});
+    batch.erase_to_end(Column::elements, {});
     flush_pending_ = false;
     flush_in_flight_ = true;
   }
@@ -199,12 +205,13 @@ void Keyspace::begin_checkpoint(WriteBatch& batch) {
     if (record) {
       batch.put(Column::data, data_key(key),
                 encode_value(record->value, record->expire_at_ms, record->metadata.view(),
-                             record->version));
+                             record->version, record->type));
     } else {
       batch.erase(Column::data, data_key(key));
     }
   });
   batch.append(expiry_changes_);
+  elements_.begin_checkpoint(batch);
   for (const uint16_t bucket : erase_versions_dirty_) {
     std::string key(state_erase_versions_prefix);
     key.push_back(static_cast<char>(bucket >> 8));
@@ -231,6 +238,7 @@ void Keyspace::end_checkpoint() {
   if (!frozen_overlay_.empty())
     frozen_overlay_.clear();  // clear() touches every bucket, even when empty
   cache_.unpin_frozen();
+  elements_.end_checkpoint();
   flush_in_flight_ = false;  // storage now holds the flush and what followed
   // The index points at frozen records, and at cache entries that may now be evicted.
   forget_scan_index();
@@ -242,12 +250,27 @@ void Keyspace::end_checkpoint() {
 
 std::string Keyspace::digest() const {
   Fnv64 hash;
-  visit_data({}, [&](std::string_view key, std::string_view, std::string_view value,
-                     std::optional<TimeMs> expire_at_ms, std::string_view metadata) {
-    hash.add(key);
-    hash.add(encode_value(value, expire_at_ms, metadata));
-    return true;
-  });
+  visit_data({},
+             [&](std::string_view key, std::string_view, std::string_view value,
+                 std::optional<TimeMs> expire_at_ms, std::string_view metadata, ValueType type) {
+               hash.add(key);
+               if (type == ValueType::string) {
+                 hash.add(encode_value(value, expire_at_ms, metadata));
+                 return true;
+               }
+               // A collection: its type, expiry and elements — not its id, which is the node's own.
+               const auto header = decode_header(value);
+               REPLIKV_ASSERT(header.has_value(), "a collection's record holds its header");
+               hash.add(encode_value({}, expire_at_ms, metadata, 0, type));
+               const std::string begin = u64_be(header->id);
+               elements_.scan(begin, u64_be(header->id + 1), storage_hidden(),
+                              [&](std::string_view element, std::string_view element_value) {
+                                hash.add(element.substr(8));
+                                hash.add(element_value);
+                                return true;
+                              });
+               return true;
+             });
   std::string counters;
   append_u64_be(counters, key_count_);
   append_u64_be(counters, expiry_count_);
@@ -270,7 +293,7 @@ void Keyspace::visit_data(std::string_view start, const RecordVisitor& visit) co
     for (; next != scan_index_.end() && (!limit || next->first < *limit); ++next) {
       const auto& record = *next->second;
       if (record && !visit(next->first, user_key_of(next->first), record->value,
-                           record->expire_at_ms, record->metadata.view())) {
+                           record->expire_at_ms, record->metadata.view(), record->type)) {
         ++next;
         return false;
       }
@@ -290,7 +313,8 @@ void Keyspace::visit_data(std::string_view start, const RecordVisitor& visit) co
     if (next != scan_index_.end() && next->first == key) return true;  // the dirty record decides
     const auto stored = decode_value(value);
     REPLIKV_ASSERT(stored.has_value(), "a data record this version cannot decode");
-    if (!visit(key, user_key_of(key), stored->value, stored->expire_at_ms, stored->metadata)) {
+    if (!visit(key, user_key_of(key), stored->value, stored->expire_at_ms, stored->metadata,
+               stored->type)) {
       stopped = true;
       return false;
     }
@@ -315,7 +339,7 @@ const Keyspace::Record* Keyspace::peek(const std::string& key) {
     const auto stored = decode_value(*bytes);
     REPLIKV_ASSERT(stored.has_value(), "a data record this version cannot decode");
     record = Record{std::string(stored->value), stored->expire_at_ms,
-                    RecordMetadata(stored->metadata), stored->version};
+                    RecordMetadata(stored->metadata), stored->version, stored->type};
   }
   if (cache_.keeps(key.size() + (record ? record->bytes() : 0))) {
     const auto* cached = cache_.put(key, std::move(record));
@@ -341,10 +365,19 @@ std::optional<Keyspace::Record> Keyspace::load_live(const std::string& key, Time
   return record ? std::optional<Record>(*record) : std::nullopt;
 }
 
-void Keyspace::store(const std::string& key, std::string value,
-                     std::optional<TimeMs> expire_at_ms) {
+void Keyspace::store(const std::string& key, std::string value, std::optional<TimeMs> expire_at_ms,
+                     ValueType type) {
   const Record* old = peek(key);
   if (!old) ++key_count_;
+  if (old && old->type != ValueType::string) {
+    // A collection's record rewritten as itself (its header) keeps its elements; anything else
+    // written over it drops them.
+    const auto old_header = decode_header(old->value);
+    const auto new_header = type == old->type ? decode_header(value) : std::nullopt;
+    if (!new_header || !old_header || new_header->id != old_header->id) {
+      drop_elements(*old);  // (the record itself stays where `old` points)
+    }
+  }
   counters_dirty_ = true;  // (put() writes without execute(): the counts move here)
   if (old && old->expire_at_ms) {
     expiry_changes_.erase(Column::expiry, expiry_key(*old->expire_at_ms, key));
@@ -359,7 +392,15 @@ void Keyspace::store(const std::string& key, std::string value,
   // that attaches none to them).
   RecordMetadata metadata =
       write_metadata_.empty() && old != nullptr ? old->metadata : RecordMetadata(write_metadata_);
-  note_written(key, Record{std::move(value), expire_at_ms, std::move(metadata), write_version()});
+  note_written(key,
+               Record{std::move(value), expire_at_ms, std::move(metadata), write_version(), type});
+}
+
+void Keyspace::drop_elements(const Record& record) {
+  if (record.type == ValueType::string) return;
+  const auto header = decode_header(record.value);
+  REPLIKV_ASSERT(header.has_value(), "a collection's record holds its header");
+  if (header->id != 0) elements_.drop(header->id);
 }
 
 // What a dirty record in the overlay counts for in dirty_bytes(): as much as in the cache.
@@ -392,9 +433,10 @@ void Keyspace::note_written(const std::string& key, std::optional<Record> record
   if (scan_index_active_) scan_index_.insert_or_assign(data_key(key), kept);
 }
 
-bool Keyspace::erase(const std::string& key) {
+bool Keyspace::erase(const std::string& key, bool keep_elements) {
   const Record* old = peek(key);
   if (!old) return false;
+  if (!keep_elements) drop_elements(*old);
   REPLIKV_ASSERT(key_count_ > 0, "key count never goes negative");
   --key_count_;
   counters_dirty_ = true;
@@ -417,6 +459,7 @@ void Keyspace::flush() {
   forget_scan_index();
   cache_.clear();
   peeked_.reset();
+  elements_.clear();  // every id is gone; the checkpoint erases the column
   expiry_changes_.clear();
   key_count_ = expiry_count_ = 0;
   flush_version_ = write_version();
@@ -430,7 +473,7 @@ std::optional<std::string> Keyspace::random_key(TimeMs now_ms) {
   if (key_count_ == 0) return std::nullopt;
   std::optional<std::string> found;
   const auto first_live = [&](std::string_view, std::string_view user_key, std::string_view,
-                              std::optional<TimeMs> expire_at_ms, std::string_view) {
+                              std::optional<TimeMs> expire_at_ms, std::string_view, ValueType) {
     if (is_expired(expire_at_ms, now_ms)) return true;
     found = std::string(user_key);
     return false;
@@ -514,11 +557,12 @@ Reply Keyspace::transaction(const TransactionRequest& request, TimeMs now_ms) {
 
 void Keyspace::write_counters(WriteBatch& batch) {
   std::string counters;
-  counters.reserve(32);
+  counters.reserve(40);
   append_u64_be(counters, key_count_);
   append_u64_be(counters, expiry_count_);
   append_u64_be(counters, applied_index_.value());
   append_u64_be(counters, flush_version_);
+  append_u64_be(counters, next_collection_id_);
   batch.put(Column::state, std::string(state_counters), std::move(counters));
 }
 
@@ -529,6 +573,7 @@ Reply Keyspace::get(const GetRequest& request, TimeMs now_ms) {
     return Reply::nil();
   }
   ++hits_;
+  if (record->type != ValueType::string) return wrong_type();
   return Reply::bulk(std::move(record->value));
 }
 
@@ -540,7 +585,10 @@ Reply Keyspace::set(const SetRequest& request, TimeMs now_ms, std::string* value
                        (request.condition == SetRequest::Condition::if_absent && old == nullptr) ||
                        (request.condition == SetRequest::Condition::if_present && old != nullptr);
   Reply old_reply = Reply::nil();
-  if (request.return_old && old) old_reply = Reply::bulk(old->value);
+  if (request.return_old && old) {
+    if (old->type != ValueType::string) return wrong_type();
+    old_reply = Reply::bulk(old->value);
+  }
   if (!allowed) return request.return_old ? std::move(old_reply) : Reply::nil();
 
   std::optional<TimeMs> expire_at_ms;
@@ -586,7 +634,9 @@ Reply Keyspace::mget(const MGetRequest& request, TimeMs now_ms) {
   values.reserve(request.keys.size());
   for (const auto& key : request.keys) {
     auto record = load_live(key, now_ms);
-    values.push_back(record ? Reply::bulk(std::move(record->value)) : Reply::nil());
+    values.push_back(record && record->type == ValueType::string
+                         ? Reply::bulk(std::move(record->value))
+                         : Reply::nil());
   }
   return Reply::array(std::move(values));
 }
@@ -600,6 +650,7 @@ Reply Keyspace::incr_by(const IncrByRequest& request, TimeMs now_ms) {
   const auto old = load_live(request.key, now_ms);
   int64_t value = 0;
   if (old) {
+    if (old->type != ValueType::string) return wrong_type();
     const auto parsed = parse_int64(old->value);
     if (!parsed) return Reply::error("ERR value is not an integer or out of range");
     value = *parsed;
@@ -618,6 +669,7 @@ Reply Keyspace::incr_by(const IncrByRequest& request, TimeMs now_ms) {
 
 Reply Keyspace::cas(const CasRequest& request, TimeMs now_ms) {
   const auto old = load_live(request.key, now_ms);
+  if (old && old->type != ValueType::string) return wrong_type();
   const bool matches = request.expected ? old && old->value == *request.expected : !old;
   if (!matches) return Reply::number(0);
   // Like SET without options: the new value has no time to live.
@@ -633,7 +685,7 @@ Reply Keyspace::expire(const ExpireRequest& request, TimeMs now_ms) {
   if (!record) return Reply::number(0);
   if (request.expiry.kind == Expiry::Kind::none) {  // PERSIST
     if (!record->expire_at_ms) return Reply::number(0);
-    store(request.key, std::move(record->value), std::nullopt);
+    store(request.key, std::move(record->value), std::nullopt, record->type);
     return Reply::number(1);
   }
   const TimeMs at = request.expiry.kind == Expiry::Kind::relative_ms ? now_ms + request.expiry.ms
@@ -649,7 +701,7 @@ Reply Keyspace::expire(const ExpireRequest& request, TimeMs now_ms) {
   if (is_expired(at, now_ms)) {
     erase(request.key);
   } else {
-    store(request.key, std::move(record->value), at);
+    store(request.key, std::move(record->value), at, record->type);
   }
   return Reply::number(1);
 }
@@ -662,7 +714,7 @@ Reply Keyspace::scan(const ScanRequest& request, TimeMs now_ms) const {
   std::optional<uint64_t> last_hash;
   visit_data(data_key_start(request.cursor),
              [&](std::string_view key, std::string_view user_key, std::string_view,
-                 std::optional<TimeMs> expire_at_ms, std::string_view) {
+                 std::optional<TimeMs> expire_at_ms, std::string_view, ValueType type) {
                const uint64_t hash = read_u64_be(key);
                // Finish a run of equal hashes before stopping, so the cursor never splits one.
                if (last_hash && hash != *last_hash &&
@@ -672,7 +724,8 @@ Reply Keyspace::scan(const ScanRequest& request, TimeMs now_ms) const {
                }
                last_hash = hash;
                ++visited;
-               if (!request.type_mismatch && !is_expired(expire_at_ms, now_ms) &&
+               if (!request.type_unknown && (!request.type || *request.type == type) &&
+                   !is_expired(expire_at_ms, now_ms) &&
                    (request.pattern.empty() || glob_match(request.pattern, user_key))) {
                  keys.push_back(Reply::bulk(std::string(user_key)));
                }
@@ -685,7 +738,7 @@ Reply Keyspace::keys(const KeysRequest& request, TimeMs now_ms) const {
   std::vector<Reply> keys;
   const bool every = request.pattern == "*";
   visit_data({}, [&](std::string_view, std::string_view user_key, std::string_view,
-                     std::optional<TimeMs> expire_at_ms, std::string_view) {
+                     std::optional<TimeMs> expire_at_ms, std::string_view, ValueType) {
     if (!is_expired(expire_at_ms, now_ms) && (every || glob_match(request.pattern, user_key))) {
       keys.push_back(Reply::bulk(std::string(user_key)));
     }
@@ -737,6 +790,81 @@ uint64_t Keyspace::expire_keys(const std::vector<std::string>& keys, TimeMs now_
 
 uint64_t Keyspace::expire_due(TimeMs now_ms, uint64_t keys_max) {
   return expire_keys(due_keys(now_ms, keys_max), now_ms);
+}
+
+std::variant<Keyspace::Collection, Reply> Keyspace::collection(const std::string& key,
+                                                               ValueType type, TimeMs now_ms) {
+  Collection out{key, type, {}, std::nullopt, false};
+  const Record* record = peek_live(key, now_ms);
+  if (record == nullptr) return out;
+  if (record->type != type) return wrong_type();
+  const auto header = decode_header(record->value);
+  REPLIKV_ASSERT(header.has_value(), "a collection's record holds its header");
+  out.header = *header;
+  out.expire_at_ms = record->expire_at_ms;
+  out.exists = true;
+  return out;
+}
+
+void Keyspace::allocate(Collection& collection) {
+  if (collection.header.id != 0) return;
+  REPLIKV_ASSERT(executing_write_, "a collection gets its id from a write request");
+  collection.header.id = next_collection_id_++;
+  counters_dirty_ = true;
+}
+
+void Keyspace::save(Collection& collection) {
+  REPLIKV_ASSERT(collection.type != ValueType::string, "save() writes a collection");
+  if (collection.header.count == 0) {
+    // Left empty: the key goes (and with it any range its id was given).
+    if (collection.exists) {
+      erase(collection.key);
+    } else if (collection.header.id != 0) {
+      elements_.drop(collection.header.id);
+    }
+    collection.exists = false;
+    return;
+  }
+  REPLIKV_ASSERT(collection.header.id != 0, "a collection with elements has its id");
+  store(collection.key, encode_header(collection.header), collection.expire_at_ms, collection.type);
+  collection.exists = true;
+}
+
+void Keyspace::rename(const std::string& from, const std::string& to, TimeMs now_ms) {
+  auto record = load_live(from, now_ms);
+  REPLIKV_ASSERT(record.has_value(), "RENAME moves a live key");
+  if (from == to) return;
+  erase(from, /*keep_elements=*/true);
+  store(to, std::move(record->value), record->expire_at_ms, record->type);
+}
+
+void Keyspace::copy(const std::string& from, const std::string& to, TimeMs now_ms) {
+  auto record = load_live(from, now_ms);
+  REPLIKV_ASSERT(record.has_value(), "COPY copies a live key");
+  if (record->type == ValueType::string) {
+    store(to, std::move(record->value), record->expire_at_ms);
+    return;
+  }
+  // Every element again under a new id: the work is the collection's size, as Redis's is.
+  const auto header = decode_header(record->value);
+  REPLIKV_ASSERT(header.has_value(), "a collection's record holds its header");
+  Collection target{to, record->type, *header, record->expire_at_ms, false};
+  target.header.id = 0;
+  allocate(target);
+  std::vector<std::pair<std::string, std::string>> copied;
+  elements_.scan(u64_be(header->id), u64_be(header->id + 1), storage_hidden(),
+                 [&](std::string_view key, std::string_view value) {
+                   std::string key_copy = u64_be(target.header.id);
+                   key_copy.append(key.substr(8));
+                   copied.emplace_back(std::move(key_copy), std::string(value));
+                   return true;
+                 });
+  for (auto& [key, value] : copied) elements_.put(std::move(key), std::move(value));
+  store(to, encode_header(target.header), target.expire_at_ms, target.type);
+}
+
+Reply wrong_type() {
+  return Reply::error("WRONGTYPE Operation against a key holding the wrong kind of value");
 }
 
 }  // namespace replikv::core

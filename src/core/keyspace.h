@@ -35,9 +35,11 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <variant>
 #include <vector>
 
 #include "core/command.h"
+#include "core/elements.h"
 #include "core/encoding.h"
 #include "core/random.h"
 #include "core/record_cache.h"
@@ -89,6 +91,44 @@ class Keyspace {
   void write(const std::string& key, std::string value, std::optional<TimeMs> expire_at_ms) {
     store(key, std::move(value), expire_at_ms);
   }
+  // Collections (hashes, sets, sorted sets, lists: core/data/): a key's collection of `type` as
+  // of `now_ms` — absent (`exists` false, no id yet), or WRONGTYPE's reply when the key holds
+  // another type. Its elements live in the elements column under its id (core/encoding.h); a
+  // command reads and writes them with the calls below and ends with save().
+  struct Collection {
+    std::string key;
+    ValueType type = ValueType::string;
+    CollectionHeader header;  // id 0: none allocated yet (absent, nothing written)
+    std::optional<TimeMs> expire_at_ms;
+    bool exists = false;
+  };
+  std::variant<Collection, Reply> collection(const std::string& key, ValueType type, TimeMs now_ms);
+  // Gives an absent collection its id (the next of a counter every replica keeps alike, as it
+  // applies the same writes), before its first element is written.
+  void allocate(Collection& collection);
+  std::optional<std::string> element(std::string_view element_key) const {
+    return elements_.get(element_key, storage_hidden());
+  }
+  void put_element(std::string element_key, std::string value) {
+    elements_.put(std::move(element_key), std::move(value));
+  }
+  void erase_element(std::string element_key) { elements_.erase(std::move(element_key)); }
+  // Visits the elements with keys in [begin, end), in key order, until `visit` returns false.
+  void scan_elements(std::string_view begin, std::string_view end,
+                     const ElementStore::Visitor& visit) const {
+    elements_.scan(begin, end, storage_hidden(), visit);
+  }
+  // Writes the collection's record (its header: the count, a list's ends) — or deletes the key
+  // when it is left empty, as Redis does. Every command that changed it calls this once, which
+  // also gives the key its new write version (WATCH).
+  void save(Collection& collection);
+  // RENAME: `from`'s record — a collection with its elements, which do not move — becomes `to`'s,
+  // replacing what `to` held. `from` must be live.
+  void rename(const std::string& from, const std::string& to, TimeMs now_ms);
+  // COPY: `to` gets a copy of `from`'s live value (a collection's elements copied under a new
+  // id), replacing what it held.
+  void copy(const std::string& from, const std::string& to, TimeMs now_ms);
+
   // FLUSHALL: every key goes, in work bounded by the cache rather than the data. The dirty state
   // and the cache are dropped and storage is hidden from every read until the next checkpoint,
   // which begins with range erases of the data and expiry columns, has landed.
@@ -97,6 +137,12 @@ class Keyspace {
   // from a random point of the hash order, wrapping around. Deterministic: the keyspace's own
   // generator, seeded the same on every node.
   std::optional<std::string> random_key(TimeMs now_ms);
+  // A number below `bound` (> 0) for a read that draws at random (HRANDFIELD, SRANDMEMBER):
+  // the keyspace's own generator, which each node advances with its own reads.
+  uint64_t random_below(uint64_t bound) { return random_.below(bound); }
+  // A generator for a write that draws at random (SPOP): seeded from the write version, so every
+  // replica applying the same write draws the same.
+  Rng write_random() const { return Rng(write_version() * 0x9e3779b97f4a7c15ULL); }
   // While set, every key a request writes is appended to `keys` (in the order written; a key may
   // come twice): how a strategy learns what a command changed, with Redis's rules applied here.
   void observe_writes(std::vector<std::string>* keys) { observed_writes_ = keys; }
@@ -104,7 +150,7 @@ class Keyspace {
   // `visit` returns false.
   using RecordVisitor = std::function<bool(std::string_view data_key, std::string_view user_key,
                                            std::string_view value, std::optional<TimeMs> expiry,
-                                           std::string_view metadata)>;
+                                           std::string_view metadata, ValueType type)>;
   void visit(const RecordVisitor& visit) const { visit_data({}, visit); }
 
   // Deletes up to `keys_max` keys whose expiry time is before `now_ms`. Returns how many. The
@@ -139,7 +185,7 @@ class Keyspace {
   // True while something is dirty: written since the last checkpoint began.
   bool dirty() const {
     return dirty_records() > 0 || counters_dirty_ || !expiry_changes_.empty() || flush_pending_ ||
-           !erase_versions_dirty_.empty();
+           !erase_versions_dirty_.empty() || elements_.dirty();
   }
   // Dirty keys, and the memory the writes since the last checkpoint hold: each dirty record once
   // — key, value and the cache's per-entry overhead, however often it was written since — and
@@ -147,9 +193,12 @@ class Keyspace {
   // counted, a policy that keeps this under a quarter of the cache keeps the pinned records there
   // too, however small they are; and ten SETs of one key hold what one does, so a small hot
   // keyspace is not checkpointed as if it were a large one.
-  uint64_t dirty_records() const { return overlay_.size() + cache_.pinned_count(); }
+  uint64_t dirty_records() const {
+    return overlay_.size() + cache_.pinned_count() + elements_.dirty_records();
+  }
   uint64_t dirty_bytes() const {
-    return cache_.pinned_bytes() + overlay_bytes_ + expiry_changes_.bytes();
+    return cache_.pinned_bytes() + overlay_bytes_ + expiry_changes_.bytes() +
+           elements_.dirty_bytes();
   }
   // The applied index that storage holds: the last checkpoint's (or what storage held at start).
   LogIndex checkpoint_index() const { return checkpoint_index_; }
@@ -179,9 +228,15 @@ class Keyspace {
   const Record* peek_live(const std::string& key, TimeMs now_ms);  // nullptr when expired too
   std::optional<Record> load(const std::string& key);
   std::optional<Record> load_live(const std::string& key, TimeMs now_ms);
-  // Writes a record carrying write_metadata_.
-  void store(const std::string& key, std::string value, std::optional<TimeMs> expire_at_ms);
-  bool erase(const std::string& key);  // true when a record existed
+  // Writes a record carrying write_metadata_. What the key held goes — a collection's elements
+  // too, unless the record written is that collection's.
+  void store(const std::string& key, std::string value, std::optional<TimeMs> expire_at_ms,
+             ValueType type = ValueType::string);
+  // True when a record existed. A collection's elements go with it unless `keep_elements` (a
+  // RENAME moves them with the record).
+  bool erase(const std::string& key, bool keep_elements = false);
+  // Drops the elements of `record` when it is a collection.
+  void drop_elements(const Record& record);
   void note_written(const std::string& key, std::optional<Record> record);
   static uint64_t overlay_cost(std::string_view key, const std::optional<Record>& record);
   void write_counters(WriteBatch& batch);
@@ -246,7 +301,9 @@ class Keyspace {
   bool flush_in_flight_ = false;
   bool storage_hidden() const { return flush_pending_ || flush_in_flight_; }
   Rng random_{0x72616e646f6d6b65ULL};  // RANDOMKEY's
-  uint64_t overlay_bytes_ = 0;         // overlay_'s records as dirty_bytes() counts them
+  ElementStore elements_;
+  uint64_t next_collection_id_ = 1;  // replicated: in the counters
+  uint64_t overlay_bytes_ = 0;       // overlay_'s records as dirty_bytes() counts them
   LogIndex checkpoint_index_;
   uint64_t checkpoints_ = 0;
   RecordCache cache_;
@@ -278,6 +335,9 @@ class Keyspace {
   uint64_t hits_ = 0;
   uint64_t misses_ = 0;
 };
+
+// Redis's answer to a command given a key of another type.
+Reply wrong_type();
 
 // Redis's expiry rule: a key is gone once the clock has passed its expiry time.
 inline bool is_expired(std::optional<TimeMs> expire_at_ms, TimeMs now_ms) {

@@ -31,6 +31,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/encoding.h"
 #include "core/types.h"
 
 namespace replikv::core {
@@ -61,6 +62,7 @@ struct CachedRecord {
   std::optional<TimeMs> expire_at_ms;
   RecordMetadata metadata;
   uint64_t version = 0;  // the keyspace's write version of its last write (0: not kept)
+  ValueType type = ValueType::string;  // a collection's value is its header (core/encoding.h)
   // What the record's bytes cost the cache's budget.
   uint64_t bytes() const { return value.size() + metadata.size(); }
 };

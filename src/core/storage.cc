@@ -16,6 +16,8 @@ const char* column_name(Column column) {
       return "state";
     case Column::staging:
       return "staging";
+    case Column::elements:
+      return "elements";
   }
   return "unknown";
 }

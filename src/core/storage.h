@@ -20,16 +20,18 @@
 namespace replikv::core {
 
 enum class Column : uint8_t {
-  log = 0,      // the replication log: key = big-endian index
-  data = 1,     // user data: key and value layouts in core/encoding.h
-  meta = 2,     // the node's own records: term, vote, log positions, epoch, an install's staging
-  expiry = 3,   // index of keys with a time to live: key = big-endian expiry ms + user key
-  state = 4,    // what a checkpoint writes besides data and expiry: counters, the applied index,
-                // the per-origin sequence windows, the applied terms (core/encoding.h)
-  staging = 5,  // a snapshot being installed, before it replaces data, expiry and state:
-                // key = the record's column byte + its key (core/leader/snapshot.h)
+  log = 0,       // the replication log: key = big-endian index
+  data = 1,      // user data: key and value layouts in core/encoding.h
+  meta = 2,      // the node's own records: term, vote, log positions, epoch, an install's staging
+  expiry = 3,    // index of keys with a time to live: key = big-endian expiry ms + user key
+  state = 4,     // what a checkpoint writes besides data and expiry: counters, the applied index,
+                 // the per-origin sequence windows, the applied terms (core/encoding.h)
+  staging = 5,   // a snapshot being installed, before it replaces data, expiry and state:
+                 // key = the record's column byte + its key (core/leader/snapshot.h)
+  elements = 6,  // the elements of hashes, sets, sorted sets and lists: key = collection id ‖
+                 // kind ‖ … (core/encoding.h)
 };
-inline constexpr int column_count = 6;
+inline constexpr int column_count = 7;
 const char* column_name(Column column);
 
 // Read-only access to what the driver has applied so far: every batch of every Ready already

@@ -55,8 +55,8 @@ struct RocksDbEngine::Impl {
 
 namespace {
 
-const char* const kColumnNames[core::column_count] = {"log",    "data",  "meta",
-                                                      "expiry", "state", "staging"};
+const char* const kColumnNames[core::column_count] = {"log",   "data",    "meta",    "expiry",
+                                                      "state", "staging", "elements"};
 
 // The data column's memtables (see open()): 4 MiB each, eight merged into each flush, writes
 // stalled only if twelve are full at once (48 MiB; RocksDB's default for a column is 2 x 64 MiB).
@@ -179,7 +179,10 @@ std::unique_ptr<RocksDbEngine> RocksDbEngine::open(const RocksDbOptions& options
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, column_options);
   for (int column = 0; column < core::column_count; ++column) {
-    const bool data = static_cast<core::Column>(column) == core::Column::data;
+    // (The elements column's keys lead with a collection id, and checkpoints write it as they
+    // write the data column: the same tuning.)
+    const bool data = static_cast<core::Column>(column) == core::Column::data ||
+                      static_cast<core::Column>(column) == core::Column::elements;
     descriptors.emplace_back(kColumnNames[column], data ? data_options : column_options);
     auto& file_options = impl->file_options[static_cast<size_t>(column)];
     file_options = rocksdb::Options(db_options, descriptors.back().options);
@@ -371,12 +374,34 @@ Status RocksDbEngine::write_checkpoint(const core::WriteBatch& batch) {
     uint32_t index;
   };
   std::array<std::vector<Sorted>, core::column_count> by_column;
+  // Range erases (a FLUSHALL's columns, a deleted collection's elements) go into the column's
+  // file as range tombstones. An ingested file's point records and tombstones share one sequence
+  // number, and at an equal number RocksDB lets the point record win: what the batch means only
+  // when a column's ranges come before its points, as the keyspace writes them (asserted).
+  std::array<std::vector<std::pair<std::string, std::string>>, core::column_count> ranges;
   for (uint32_t i = 0; i < operations.size(); ++i) {
-    REPLIKV_ASSERT(!is_range(operations[i]), "a checkpoint holds puts and erases only");
+    const auto column = static_cast<size_t>(operations[i].column);
+    if (is_range(operations[i])) {
+      REPLIKV_ASSERT(by_column[column].empty(),
+                     "a checkpoint's range erases come before the column's puts and erases");
+      std::string end = operations[i].value;
+      if (operations[i].kind == core::WriteBatch::Operation::Kind::erase_to_end) {
+        // To the end: up to just past the last key the column holds now (the checkpoint is
+        // the column's only writer, so nothing comes after it meanwhile).
+        std::unique_ptr<rocksdb::Iterator> it(
+            impl_->db->NewIterator(impl_->read_options, impl_->columns[column]));
+        it->SeekToLast();
+        if (!it->Valid()) continue;  // (an empty column)
+        end = it->key().ToString();
+        end.push_back('\0');
+      }
+      if (end > operations[i].key) ranges[column].emplace_back(operations[i].key, std::move(end));
+      continue;
+    }
     const std::string& key = operations[i].key;
     char bytes[8] = {};  // a shorter key sorts as if padded with zero bytes
     std::memcpy(bytes, key.data(), std::min<size_t>(key.size(), 8));
-    by_column[static_cast<size_t>(operations[i].column)].push_back({core::load_u64_be(bytes), i});
+    by_column[column].push_back({core::load_u64_be(bytes), i});
   }
   const uint64_t number = impl_->checkpoints_total.load(std::memory_order_relaxed);
   std::vector<rocksdb::IngestExternalFileArg> args;
@@ -387,7 +412,7 @@ Status RocksDbEngine::write_checkpoint(const core::WriteBatch& batch) {
   };
   for (size_t column = 0; column < core::column_count; ++column) {
     auto& indexes = by_column[column];
-    if (indexes.empty()) continue;
+    if (indexes.empty() && ranges[column].empty()) continue;
     // Sorted by key, a key's operations in batch order: the last one is what the batch leaves.
     std::sort(indexes.begin(), indexes.end(), [&](const Sorted& a, const Sorted& b) {
       if (a.prefix != b.prefix) return a.prefix < b.prefix;
@@ -402,6 +427,8 @@ Status RocksDbEngine::write_checkpoint(const core::WriteBatch& batch) {
     files.push_back(impl_->checkpoint_dir + "/" + std::to_string(number) + "-" +
                     kColumnNames[column] + ".sst");
     rocksdb::Status status = writer.Open(files.back());
+    for (size_t i = 0; status.ok() && i < ranges[column].size(); ++i)
+      status = writer.DeleteRange(ranges[column][i].first, ranges[column][i].second);
     for (size_t i = 0; status.ok() && i < indexes.size(); ++i) {
       const auto& op = operations[indexes[i].index];
       if (i + 1 < indexes.size() && indexes[i + 1].prefix == indexes[i].prefix &&

@@ -1,4 +1,7 @@
 // Small pure pieces of the core: glob matching, the seeded Rng, the storage byte layouts.
+#include <limits>
+#include <vector>
+
 #include <gtest/gtest.h>
 
 #include "core/encoding.h"
@@ -107,10 +110,50 @@ TEST(Encoding, MetadataRoundTripsAndLeavesPlainRecordsAsTheyWere) {
       decode_value(std::string("\x02\x00\x00\x00\x00"
                                "ab",
                                7)));
+  // A flag no version sets, and a type past the last.
   EXPECT_FALSE(
-      decode_value(std::string("\x08"
+      decode_value(std::string("\x40"
                                "ab",
                                3)));
+  EXPECT_FALSE(
+      decode_value(std::string("\x28"
+                               "ab",
+                               3)));
+  // The type travels in the flags; a string's record is as it was before types existed.
+  EXPECT_EQ(encode_value("v", std::nullopt), std::string("\x00v", 2));
+  for (const auto type :
+       {ValueType::string, ValueType::hash, ValueType::list, ValueType::set, ValueType::zset}) {
+    const std::string bytes = encode_value("hdr", TimeMs(5), "m", 7, type);
+    const auto typed = decode_value(bytes);
+    ASSERT_TRUE(typed.has_value());
+    EXPECT_EQ(typed->type, type);
+    EXPECT_EQ(typed->value, "hdr");
+    EXPECT_EQ(typed->metadata, "m");
+    EXPECT_EQ(typed->version, 7u);
+    EXPECT_EQ(typed->expire_at_ms, TimeMs(5));
+  }
+}
+
+// Scores sort as the numbers they encode (-0 as 0), and come back as they went.
+TEST(Encoding, ScoreKeysSortAsNumbers) {
+  const std::vector<double> scores = {
+      -std::numeric_limits<double>::infinity(), -1e300, -2.5, -1, -1e-300, 0, 1e-300, 1, 2.5, 1e300,
+      std::numeric_limits<double>::infinity()};
+  for (size_t i = 0; i < scores.size(); ++i) {
+    EXPECT_EQ(score_of_key(score_key(scores[i])), scores[i]);
+    if (i > 0) {
+      EXPECT_LT(score_key(scores[i - 1]), score_key(scores[i])) << scores[i];
+    }
+  }
+  EXPECT_EQ(score_key(-0.0), score_key(0.0));
+  // A header round-trips; a list's ends must agree with its count.
+  const CollectionHeader list{9, 3, 10, 13};
+  const auto decoded = decode_header(encode_header(list));
+  ASSERT_TRUE(decoded.has_value());
+  EXPECT_EQ(decoded->id, 9u);
+  EXPECT_EQ(decoded->head, 10u);
+  EXPECT_FALSE(decode_header(encode_header({9, 4, 10, 13})).has_value());
+  EXPECT_FALSE(decode_header("short").has_value());
 }
 
 // A record's write version (WATCH's) travels as a varint beside the expiry, and only when set: a

@@ -128,7 +128,8 @@ TEST_P(KeyspaceCheckpoint, ScanAndKeysSeeDirtyKeysAcrossWritesAndCheckpoints) {
     uint64_t cursor = 0;
     int pages = 0;
     do {
-      const Reply page = keyspace.execute(ScanRequest{cursor, {}, 1 + random() % 20, false}, 100);
+      const Reply page =
+          keyspace.execute(ScanRequest{cursor, {}, 1 + random() % 20, std::nullopt, false}, 100);
       ASSERT_EQ(page.elements.size(), 2u);
       cursor = std::stoull(page.elements[0].text);
       for (const Reply& k : page.elements[1].elements) returned.insert(k.text);

@@ -39,10 +39,14 @@ struct DataCommand {
 
 // The family command called `lower_name`, or nullptr.
 const DataCommand* find_data_command(std::string_view lower_name);
+// Whether `command` is of a collection family (hashes, sets, sorted sets, lists).
+bool is_collection_command(const DataCommand& command);
 
 // Each family's commands (the registry above joins them).
 std::span<const DataCommand> string_commands();
 std::span<const DataCommand> key_commands();
+std::span<const DataCommand> hash_commands();
+std::span<const DataCommand> set_commands();
 
 // Wraps a command type with `static std::variant<T, Reply> parse(CommandArgs)` and
 // `Reply run(Keyspace&, TimeMs) const` into its table row: one parser serves the check and the

@@ -26,8 +26,7 @@ struct Rename {
     if (!record) return Reply::error("ERR no such key");
     if (source == target) return if_absent ? Reply::number(0) : Reply::ok();
     if (if_absent && keyspace.live_record(target, now_ms)) return Reply::number(0);
-    keyspace.remove(source);
-    keyspace.write(target, std::move(record->value), record->expire_at_ms);
+    keyspace.rename(source, target, now_ms);
     return if_absent ? Reply::number(1) : Reply::ok();
   }
 };
@@ -57,7 +56,7 @@ struct Copy {
     if (!record) return Reply::number(0);
     const std::string target(to);
     if (!replace && keyspace.live_record(target, now_ms)) return Reply::number(0);
-    keyspace.write(target, std::move(record->value), record->expire_at_ms);
+    keyspace.copy(std::string(from), target, now_ms);
     return Reply::number(1);
   }
 };
@@ -66,7 +65,8 @@ struct Type {
   std::string_view key;
   static std::variant<Type, Reply> parse(CommandArgs argv) { return Type{argv[1]}; }
   Reply run(Keyspace& keyspace, TimeMs now_ms) const {
-    return Reply::status(keyspace.live_record(std::string(key), now_ms) ? "string" : "none");
+    const auto record = keyspace.live_record(std::string(key), now_ms);
+    return Reply::status(std::string(record ? type_name(record->type) : "none"));
   }
 };
 
@@ -112,6 +112,31 @@ std::string_view string_encoding(std::string_view value) {
   return value.size() <= 44 ? "embstr" : "raw";
 }
 
+// The encoding Redis 7.0 gives a collection of that size and content: the compact one (listpack,
+// intset) while it has at most 128 elements (a set of integers: 512) of at most 64 bytes, a hash
+// table or skip list beyond; a list is a quicklist whatever its size. (Redis never converts
+// back when elements go; replikv says what the content is now.)
+std::string_view collection_encoding(Keyspace& keyspace, ValueType type,
+                                     const CollectionHeader& header) {
+  if (type == ValueType::list) return "quicklist";
+  const bool set = type == ValueType::set;
+  bool compact = header.count <= (set ? 512 : 128);
+  if (compact) {
+    // (At most 512 elements walked.)
+    keyspace.scan_elements(u64_be(header.id), u64_be(header.id + 1),
+                           [&](std::string_view element, std::string_view value) {
+                             if (element[8] == element_order) return true;
+                             const std::string_view name = element.substr(17);
+                             compact = set ? parse_int64(name).has_value()
+                                           : name.size() <= 64 && value.size() <= 64;
+                             return compact;
+                           });
+  }
+  if (set) return compact ? "intset" : "hashtable";
+  if (type == ValueType::hash) return compact ? "listpack" : "hashtable";
+  return compact ? "listpack" : "skiplist";
+}
+
 // OBJECT ENCODING|REFCOUNT|FREQ|IDLETIME key, OBJECT HELP.
 struct Object {
   std::string_view subcommand, key;
@@ -150,10 +175,17 @@ struct Object {
     }
     const auto record = keyspace.live_record(std::string(key), now_ms);
     if (!record) return Reply::nil();
+    if (subcommand == "encoding" && record->type != ValueType::string) {
+      const auto header = decode_header(record->value);
+      if (!header) return Reply::nil();
+      return Reply::bulk(std::string(collection_encoding(keyspace, record->type, *header)));
+    }
     if (subcommand == "encoding") return Reply::bulk(std::string(string_encoding(record->value)));
     if (subcommand == "refcount") {
       // Redis shares the integers 0 to 9,999 among keys and reports them so (INT_MAX).
-      const auto number = record->value.size() <= 4 ? parse_int64(record->value) : std::nullopt;
+      const auto number = record->type == ValueType::string && record->value.size() <= 4
+                              ? parse_int64(record->value)
+                              : std::nullopt;
       return Reply::number(number && *number >= 0 && *number < 10000 ? 2147483647 : 1);
     }
     if (subcommand == "freq") {

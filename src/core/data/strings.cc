@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "core/command.h"
+#include "core/data/collections.h"
 #include "core/data/commands.h"
 #include "core/keyspace.h"
 
@@ -28,44 +29,13 @@ Reply too_large() {
 }
 Reply not_float() { return Reply::error("ERR value is not a valid float"); }
 
-// Redis's string-to-long-double rule (string2ld): the whole text a number, no leading space, not
-// NaN; at most 5 KiB of digits.
-std::optional<long double> parse_long_double(std::string_view text) {
-  if (text.empty() || text.size() > 5 * 1024 || std::isspace(static_cast<unsigned char>(text[0])))
-    return std::nullopt;
-  const std::string copy(text);
-  char* end = nullptr;
-  errno = 0;
-  const long double value = std::strtold(copy.c_str(), &end);
-  const bool overflow_or_underflow_to_zero =
-      errno == ERANGE && (value == HUGE_VALL || value == -HUGE_VALL || value == 0);
-  if (end != copy.c_str() + copy.size() || std::isnan(value) || overflow_or_underflow_to_zero)
-    return std::nullopt;
-  return value;
-}
-
-// Redis's "human" rendering of a long double (ld2string, LD_STR_HUMAN): 17 digits after the
-// point, trailing zeros and a trailing point removed, "-0" as "0". INCRBYFLOAT answers with it
-// and stores it.
-std::string human_long_double(long double value) {
-  // The largest finite long double has 4,933 digits before the point.
-  char buffer[5120];
-  const int size = std::snprintf(buffer, sizeof buffer, "%.17Lf", value);
-  std::string out(buffer, static_cast<size_t>(std::clamp(size, 0, int{sizeof buffer} - 1)));
-  if (out.find('.') != std::string::npos) {
-    while (out.back() == '0') out.pop_back();
-    if (out.back() == '.') out.pop_back();
-  }
-  if (out == "-0") out = "0";
-  return out;
-}
-
 struct Append {
   std::string_view key, value;
   static std::variant<Append, Reply> parse(CommandArgs argv) { return Append{argv[1], argv[2]}; }
   Reply run(Keyspace& keyspace, TimeMs now_ms) const {
     const std::string name(key);
     auto record = keyspace.live_record(name, now_ms);
+    if (record && record->type != ValueType::string) return wrong_type();
     if (!record) {
       keyspace.write(name, std::string(value), std::nullopt);
       return Reply::number(static_cast<int64_t>(value.size()));
@@ -83,6 +53,7 @@ struct Strlen {
   static std::variant<Strlen, Reply> parse(CommandArgs argv) { return Strlen{argv[1]}; }
   Reply run(Keyspace& keyspace, TimeMs now_ms) const {
     const auto record = keyspace.live_record(std::string(key), now_ms);
+    if (record && record->type != ValueType::string) return wrong_type();
     return Reply::number(record ? static_cast<int64_t>(record->value.size()) : 0);
   }
 };
@@ -100,6 +71,7 @@ struct GetRange {
   }
   Reply run(Keyspace& keyspace, TimeMs now_ms) const {
     const auto record = keyspace.live_record(std::string(key), now_ms);
+    if (record && record->type != ValueType::string) return wrong_type();
     if (!record) return Reply::bulk({});
     if (start < 0 && end < 0 && start > end) return Reply::bulk({});
     const auto length = static_cast<int64_t>(record->value.size());
@@ -126,6 +98,7 @@ struct SetRange {
   Reply run(Keyspace& keyspace, TimeMs now_ms) const {
     const std::string name(key);
     auto record = keyspace.live_record(name, now_ms);
+    if (record && record->type != ValueType::string) return wrong_type();
     const uint64_t current = record ? record->value.size() : 0;
     if (value.empty()) return Reply::number(static_cast<int64_t>(current));  // nothing created
     if (static_cast<uint64_t>(offset) + value.size() > string_bytes_max) return too_large();
@@ -145,6 +118,7 @@ struct GetDel {
   Reply run(Keyspace& keyspace, TimeMs now_ms) const {
     const std::string name(key);
     auto record = keyspace.live_record(name, now_ms);
+    if (record && record->type != ValueType::string) return wrong_type();
     if (!record) return Reply::nil();
     keyspace.remove(name);
     return Reply::bulk(std::move(record->value));
@@ -188,6 +162,7 @@ struct GetEx {
   Reply run(Keyspace& keyspace, TimeMs now_ms) const {
     const std::string name(key);
     auto record = keyspace.live_record(name, now_ms);
+    if (record && record->type != ValueType::string) return wrong_type();
     if (!record) return Reply::nil();
     Reply reply = Reply::bulk(record->value);
     if (change == Change::persist && record->expire_at_ms) {
@@ -258,6 +233,7 @@ struct IncrByFloat {
   Reply run(Keyspace& keyspace, TimeMs now_ms) const {
     const std::string name(key);
     auto record = keyspace.live_record(name, now_ms);
+    if (record && record->type != ValueType::string) return wrong_type();
     long double value = 0;
     if (record) {
       const auto current = parse_long_double(record->value);

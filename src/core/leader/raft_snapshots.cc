@@ -247,9 +247,12 @@ bool Raft::well_formed(const proto::SnapshotChunk& chunk) {
       case Column::expiry:
         if (key.size() < 8) return false;
         break;
+      case Column::elements:
+        if (key.size() < 9) return false;  // a collection id and a kind at least
+        break;
       case Column::state:
         if (key == state_counters) {
-          if (value.size() != 24 && value.size() != 32) return false;
+          if (value.size() != 24 && value.size() != 32 && value.size() != 40) return false;
         } else if (key == state_applied) {
           if (value.size() != 8) return false;
         } else if (key == state_applied_terms) {

@@ -8,9 +8,15 @@
 namespace replikv::core {
 namespace {
 
-// The replicated state: the data, its expiry index and the state column (counters, applied index,
-// windows, applied terms). The meta column is the node's own.
-constexpr std::array<Column, 3> column_order = {Column::data, Column::expiry, Column::state};
+// The replicated state: the data, the collections' elements, the expiry index and the state
+// column (counters, applied index, windows, applied terms). The meta column is the node's own.
+constexpr std::array<Column, 4> column_order = {Column::data, Column::elements, Column::expiry,
+                                                Column::state};
+
+bool replicated(Column column) {
+  return column == Column::data || column == Column::elements || column == Column::expiry ||
+         column == Column::state;
+}
 
 // The smallest key after `key`.
 std::string successor(const std::string& key) { return key + '\0'; }
@@ -64,14 +70,14 @@ std::string staged_key(Column column, std::string_view key) {
 void stage_chunk(const proto::SnapshotChunk& chunk, WriteBatch& batch) {
   for (const auto& record : chunk.records()) {
     const auto column = static_cast<Column>(record.column());
-    REPLIKV_ASSERT(column == Column::data || column == Column::expiry || column == Column::state,
-                   "a snapshot holds data, expiry and state records");
+    REPLIKV_ASSERT(replicated(column), "a snapshot holds data, elements, expiry and state records");
     batch.put(Column::staging, staged_key(column, record.key()), record.value());
   }
 }
 
 void erase_replicated_state(WriteBatch& batch) {
   batch.erase_to_end(Column::data, "");
+  batch.erase_to_end(Column::elements, "");
   batch.erase_to_end(Column::expiry, "");
   batch.erase_to_end(Column::state, "");
 }
@@ -88,8 +94,7 @@ bool move_staged(const StorageView& view, size_t bytes_max, std::string& positio
     }
     REPLIKV_ASSERT(!key.empty(), "a staged key names its column");
     const auto column = static_cast<Column>(key[0]);
-    REPLIKV_ASSERT(column == Column::data || column == Column::expiry || column == Column::state,
-                   "a staged record goes to data, expiry or state");
+    REPLIKV_ASSERT(replicated(column), "a staged record goes to data, elements, expiry or state");
     batch.put(column, std::string(key.substr(1)), std::string(value));
     if (first.empty()) first.assign(key);
     last.assign(key);

@@ -1,8 +1,8 @@
 // SnapshotSource: reads the state machine out of a frozen storage view in bounded chunks.
 //
-// What a snapshot holds (docs/snapshots.md): every record of the data, expiry and state columns —
-// the replicated state, with the keyspace counters, the per-origin sequence windows and the
-// applied index and terms. Nothing of the log, term, vote or positions (the meta column): those
+// What a snapshot holds (docs/snapshots.md): every record of the data, elements, expiry and state
+// columns — the replicated state, with the keyspace counters, the per-origin sequence windows and
+// the applied index and terms. Nothing of the log, term, vote or positions (the meta column): those
 // belong to the receiving node.
 // A chunk holds records up to `bytes_max` (at least one record, however large), so memory is
 // bounded by the chunk size whatever the data size; the source keeps only its position (a column
@@ -33,7 +33,7 @@ class SnapshotSource {
 
  private:
   struct Position {
-    int stage = 0;      // into the column order (data, expiry, state)
+    int stage = 0;      // into the column order (data, elements, expiry, state)
     std::string after;  // the last key sent in that column (empty with `fresh`)
     bool fresh = true;  // nothing sent from this column yet
   };
@@ -50,7 +50,7 @@ class SnapshotSource {
 // their own: the meta column is written with the log, and a snapshot does not belong there).
 std::string staged_key(Column column, std::string_view key);
 void stage_chunk(const proto::SnapshotChunk& chunk, WriteBatch& batch);
-// Erases what a snapshot replaces: the data, expiry and state columns.
+// Erases what a snapshot replaces: the data, elements, expiry and state columns.
 void erase_replicated_state(WriteBatch& batch);
 // Moves staged records (about `bytes_max` of them, at least one) into their columns, erasing
 // them from staging in the same batch (one range erase); true when staging is empty after this

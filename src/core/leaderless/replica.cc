@@ -109,7 +109,7 @@ KeyState Leaderless::copy_of(const std::string& key) { return load_copy(key); }
 std::map<std::string, KeyState> Leaderless::copies() const {
   std::map<std::string, KeyState> out(tombstones_.begin(), tombstones_.end());
   keyspace_.visit([&](std::string_view, std::string_view key, std::string_view,
-                      std::optional<TimeMs>, std::string_view metadata) {
+                      std::optional<TimeMs>, std::string_view metadata, ValueType) {
     if (metadata.empty()) return true;
     auto copy = KeyState::decode(metadata);
     REPLIKV_ASSERT(copy.has_value(), "a stored copy decodes");

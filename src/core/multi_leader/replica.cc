@@ -210,6 +210,15 @@ std::optional<std::string> MultiLeader::refuse_command(const CommandRequest& com
         "of every key, and writes concurrent with it elsewhere would come back; DEL the keys",
         name == "flushall" ? "FLUSHALL" : "FLUSHDB");
   }
+  if (is_collection_command(*command.command)) {
+    std::string upper(name);
+    for (char& c : upper) c = static_cast<char>(c - ('a' <= c && c <= 'z' ? 32 : 0));
+    return fmt::format(
+        "ERR {} is not offered by the multi-leader strategy yet: its collections need merge "
+        "rules (add-wins sets, per-field registers) that two nodes' concurrent writes converge "
+        "under; until then use the single leader (docs/commands.md)",
+        upper);
+  }
   if (name == "incrbyfloat") {
     return "ERR INCRBYFLOAT is not offered by the multi-leader strategy: two nodes' concurrent "
            "additions would merge as values, losing one; use INCRBY, whose counter merges";
@@ -846,7 +855,7 @@ SessionCheck MultiLeader::check_session(const SessionPosition& position) const {
 std::string MultiLeader::state_digest() const {
   Fnv64 hash;
   keyspace_.visit([&](std::string_view, std::string_view user_key, std::string_view,
-                      std::optional<TimeMs>, std::string_view metadata) {
+                      std::optional<TimeMs>, std::string_view metadata, ValueType) {
     const auto written = written_.find(std::string(user_key));
     auto state = written != written_.end() ? std::optional<KeyState>(written->second.state)
                                            : KeyState::decode(metadata);

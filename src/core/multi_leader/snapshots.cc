@@ -153,7 +153,7 @@ void MultiLeader::install_snapshot(const CausalContext& vector, const CausalCont
   auto& records = incoming_->records;
   std::vector<std::string> local;
   keyspace_.visit([&](std::string_view, std::string_view user_key, std::string_view,
-                      std::optional<TimeMs>, std::string_view) {
+                      std::optional<TimeMs>, std::string_view, ValueType) {
     if (!records.contains(std::string(user_key))) local.emplace_back(user_key);
     return true;
   });

@@ -1,0 +1,62 @@
+// What the collection families (hashes, sets, sorted sets, lists) share: opening a key as a
+// collection, walking a kind of its elements, the *SCAN commands' paging, and numbers as Redis
+// parses and renders them.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "core/data/commands.h"
+#include "core/encoding.h"
+#include "core/keyspace.h"
+
+namespace replikv::core {
+
+using Collection = Keyspace::Collection;
+
+// The first and one-past-the-last element key of `kind` in collection `id`.
+std::string kind_begin(uint64_t id, char kind);
+std::string kind_end(uint64_t id, char kind);
+
+// Visits the members (fields, set members, sorted-set members) of `kind` in `collection` with
+// their stored values, in member-key order (by hash), until `visit` returns false.
+void visit_members(const Keyspace& keyspace, const Collection& collection, char kind,
+                   const std::function<bool(std::string_view name, std::string_view value)>& visit);
+
+// HSCAN / SSCAN / ZSCAN key cursor [MATCH pattern] [COUNT count]: arguments from argv[2] on.
+struct MemberScan {
+  uint64_t cursor = 0;
+  std::string_view pattern;  // empty: every member
+  uint64_t count = 10;
+  static std::variant<MemberScan, Reply> parse(CommandArgs argv);
+  // One page: [next cursor, [member, (value)…]] — `render` gives a member's value reply, or
+  // nullopt for members alone (SSCAN). The cursor is the hash to resume from, as SCAN's is.
+  Reply run(const Keyspace& keyspace, const Collection& collection, char kind,
+            const std::function<std::optional<Reply>(std::string_view value)>& render) const;
+};
+
+// HRANDFIELD / SRANDMEMBER / ZRANDMEMBER's draw from `members` (name, value): one name (nil when
+// empty) without a count; with a positive count distinct members up to all; with a negative one
+// that many, repeats allowed. With values, each name is followed by its value.
+Reply random_members(Keyspace& keyspace, std::vector<std::pair<std::string, std::string>>& members,
+                     std::optional<int64_t> count, bool with_values);
+
+// A random-draw count below -LONG_MAX: Redis's range error for it.
+Reply count_out_of_range();
+
+// Redis's string2ld: the whole text a number, no leading space, not NaN, at most 5 KiB.
+std::optional<long double> parse_long_double(std::string_view text);
+// Redis's "human" long double (INCRBYFLOAT, HINCRBYFLOAT): 17 digits after the point, trailing
+// zeros and point removed, "-0" as "0".
+std::string human_long_double(long double value);
+// Redis's string2d for scores: strtod of the whole text, "inf"/"-inf" accepted, NaN refused.
+std::optional<double> parse_score(std::string_view text);
+// A score as Redis 7.0 replies it: "%.17g", "inf", "-inf".
+std::string render_score(double score);
+
+}  // namespace replikv::core

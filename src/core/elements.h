@@ -1,0 +1,68 @@
+// ElementStore: the elements column as the keyspace sees it — the writes since the last
+// checkpoint over storage — for hashes, sets, sorted sets and lists (one record per element;
+// layouts in core/encoding.h).
+//
+// It is the keyspace's dirty/frozen scheme for an ordered column: elements written since the last
+// checkpoint began are dirty, in an ordered map that reads and range walks merge over storage;
+// `begin_checkpoint` appends them to the checkpoint's batch and freezes them (still read until
+// `end_checkpoint` says storage has them). Deleting a whole collection is bounded work: its id is
+// never used again, so nothing reads its elements after `drop` — its dirty elements are forgotten
+// and the next checkpoint erases the id's range in one range erase, however large it was.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/storage.h"
+
+namespace replikv::core {
+
+class ElementStore {
+ public:
+  explicit ElementStore(const StorageView& view) : view_(view) {}
+
+  // `key`'s element, or nullopt. With `storage_hidden` (a FLUSHALL not yet checkpointed) only
+  // what was written since counts.
+  std::optional<std::string> get(std::string_view key, bool storage_hidden) const;
+  void put(std::string key, std::string value);
+  void erase(std::string key);
+  // Visits the elements with keys in [begin, end) in key order until `visit` returns false.
+  using Visitor = std::function<bool(std::string_view key, std::string_view value)>;
+  void scan(std::string_view begin, std::string_view end, bool storage_hidden,
+            const Visitor& visit) const;
+  // The collection `id` is gone: what it wrote since the last checkpoint is forgotten, and the
+  // next checkpoint erases its range.
+  void drop(uint64_t id);
+
+  // Appends the dirty state to `batch` — the dropped ids' ranges first, then each dirty element
+  // (a put or an erase) — and freezes it until end_checkpoint().
+  void begin_checkpoint(WriteBatch& batch);
+  void end_checkpoint() { frozen_.clear(); }
+  // Forgets everything in memory (FLUSHALL: every id is gone, and the checkpoint erases the
+  // column; a snapshot install: storage was replaced).
+  void clear();
+
+  bool dirty() const { return !dirty_.empty() || !dropped_.empty(); }
+  uint64_t dirty_records() const { return dirty_.size(); }
+  uint64_t dirty_bytes() const { return dirty_bytes_; }
+
+ private:
+  using Map = std::map<std::string, std::optional<std::string>, std::less<>>;
+  static uint64_t cost(std::string_view key, const std::optional<std::string>& value) {
+    return key.size() + (value ? value->size() : 0) + 64;  // ~ a map node's own bytes
+  }
+  void set(std::string key, std::optional<std::string> value);
+
+  const StorageView& view_;
+  Map dirty_;   // since the last checkpoint began; nullopt: erased
+  Map frozen_;  // the checkpoint in flight's, until storage has it
+  std::vector<uint64_t> dropped_;
+  uint64_t dirty_bytes_ = 0;
+};
+
+}  // namespace replikv::core
