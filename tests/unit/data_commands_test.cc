@@ -1,6 +1,7 @@
 // The data families' commands (core/data/): parsed and checked as a client's, carried by the log
 // as their arguments and run on a replica's keyspace; FLUSHALL's bounded flush across checkpoints.
 // (Their replies against Redis 7's own are compared in tests/e2e/test_commands.py.)
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -11,6 +12,7 @@
 #include "core/command.h"
 #include "core/encoding.h"
 #include "core/keyspace.h"
+#include "core/random.h"
 #include "core/write_codec.h"
 #include "storage/memory_engine.h"
 
@@ -351,6 +353,218 @@ TEST_P(FlushAcrossCheckpoints, NoFlushedKeyIsSeenBeforeOrAfterItsCheckpoint) {
 
 INSTANTIATE_TEST_SUITE_P(CacheSizes, FlushAcrossCheckpoints,
                          ::testing::Values(uint64_t{0}, uint64_t{200}, uint64_t{1} << 20));
+
+// Hashes and sets against a model: random writes over a few keys — fields set and deleted,
+// members added and removed, keys deleted, renamed, copied and overwritten by strings — with
+// checkpoints begun and landed at random points (writes in between belong to the next one), with
+// the cache on and off. Every read agrees with the model, storage's elements column holds exactly
+// the model's elements once everything has landed (a deleted collection leaves nothing behind),
+// and a keyspace opened from storage reads the same, digest included.
+class CollectionsAgainstAModel : public ::testing::TestWithParam<uint64_t> {};
+
+TEST_P(CollectionsAgainstAModel, ReadsAgreeAcrossCheckpointsAndAReopen) {
+  storage::MemoryEngine engine;
+  auto keyspace = std::make_unique<Keyspace>(engine, GetParam());
+  std::map<std::string, std::map<std::string, std::string>> hashes;
+  std::map<std::string, std::set<std::string>> sets;
+  std::set<std::string> strings;
+  Rng random(GetParam() + 11);
+  WriteBatch in_flight;
+  bool flying = false;
+  const auto pick = [&](const char* prefix, uint64_t n) {
+    return prefix + std::to_string(random.below(n));
+  };
+  const auto forget = [&](const std::string& key) {
+    hashes.erase(key);
+    sets.erase(key);
+    strings.erase(key);
+  };
+  const auto check = [&](const std::string& key) {
+    SCOPED_TRACE(key);
+    const Reply type = run(*keyspace, {"type", key});
+    if (strings.contains(key)) {
+      EXPECT_EQ(type, Reply::status("string"));
+      EXPECT_EQ(run(*keyspace, {"hlen", key}), wrong_type());
+      return;
+    }
+    if (const auto it = hashes.find(key); it != hashes.end()) {
+      EXPECT_EQ(type, Reply::status("hash"));
+      std::map<std::string, std::string> seen;
+      const Reply all = run(*keyspace, {"hgetall", key});
+      for (size_t i = 0; i + 1 < all.elements.size(); i += 2)
+        seen[all.elements[i].text] = all.elements[i + 1].text;
+      EXPECT_EQ(seen, it->second);
+      EXPECT_EQ(run(*keyspace, {"hlen", key}),
+                Reply::number(static_cast<int64_t>(it->second.size())));
+      return;
+    }
+    if (const auto it = sets.find(key); it != sets.end()) {
+      EXPECT_EQ(type, Reply::status("set"));
+      std::set<std::string> seen;
+      for (const Reply& member : run(*keyspace, {"smembers", key}).elements)
+        seen.insert(member.text);
+      EXPECT_EQ(seen, it->second);
+      EXPECT_EQ(run(*keyspace, {"scard", key}),
+                Reply::number(static_cast<int64_t>(it->second.size())));
+      return;
+    }
+    EXPECT_EQ(type, Reply::status("none"));
+    EXPECT_EQ(run(*keyspace, {"hgetall", key}), Reply::array());
+  };
+  const auto check_all = [&] {
+    for (int i = 0; i < 4; ++i) {
+      check("h" + std::to_string(i));
+      check("s" + std::to_string(i));
+    }
+  };
+  for (int step = 0; step < 3000; ++step) {
+    const uint64_t choice = random.below(100);
+    std::string key;
+    if (choice < 35) {
+      key = pick("h", 4);
+      const std::string field = pick("f", 12), value = "v" + std::to_string(step);
+      const Reply reply = run(*keyspace, {"hset", key, field, value});
+      if (strings.contains(key)) {
+        EXPECT_EQ(reply, wrong_type());
+      } else {
+        EXPECT_EQ(reply, Reply::number(hashes[key].contains(field) ? 0 : 1));
+        hashes[key][field] = value;
+      }
+    } else if (choice < 50) {
+      key = pick("h", 4);
+      const std::string field = pick("f", 12);
+      if (!strings.contains(key) && hashes.contains(key)) {
+        EXPECT_EQ(run(*keyspace, {"hdel", key, field}),
+                  Reply::number(static_cast<int64_t>(hashes[key].erase(field))));
+        if (hashes[key].empty()) hashes.erase(key);
+      }
+    } else if (choice < 70) {
+      key = pick("s", 4);
+      const std::string member = pick("m", 12);
+      if (!strings.contains(key)) {
+        EXPECT_EQ(run(*keyspace, {"sadd", key, member}),
+                  Reply::number(sets[key].insert(member).second ? 1 : 0));
+      }
+    } else if (choice < 80) {
+      key = pick("s", 4);
+      const std::string member = pick("m", 12);
+      if (!strings.contains(key) && sets.contains(key)) {
+        EXPECT_EQ(run(*keyspace, {"srem", key, member}),
+                  Reply::number(static_cast<int64_t>(sets[key].erase(member))));
+        if (sets[key].empty()) sets.erase(key);
+      }
+    } else if (choice < 83) {
+      key = random.below(2) == 0 ? pick("h", 4) : pick("s", 4);
+      run(*keyspace, {"del", key});
+      forget(key);
+    } else if (choice < 86) {
+      // RENAME within a family, so the model's maps stay by prefix.
+      const bool hash = random.below(2) == 0;
+      const std::string from = pick(hash ? "h" : "s", 4);
+      key = pick(hash ? "h" : "s", 4);
+      const bool live = hashes.contains(from) || sets.contains(from) || strings.contains(from);
+      EXPECT_EQ(run(*keyspace, {"rename", from, key}),
+                live ? Reply::ok() : Reply::error("ERR no such key"));
+      if (live && from != key) {
+        forget(key);
+        if (hashes.contains(from)) hashes[key] = hashes[from];
+        if (sets.contains(from)) sets[key] = sets[from];
+        if (strings.contains(from)) strings.insert(key);
+        forget(from);
+      }
+      check(from);
+    } else if (choice < 89) {
+      const bool hash = random.below(2) == 0;
+      const std::string from = pick(hash ? "h" : "s", 4);
+      key = pick(hash ? "h" : "s", 4);
+      const bool live = hashes.contains(from) || sets.contains(from) || strings.contains(from);
+      if (from != key) {
+        EXPECT_EQ(run(*keyspace, {"copy", from, key, "replace"}), Reply::number(live ? 1 : 0));
+        if (live) {
+          forget(key);
+          if (hashes.contains(from)) hashes[key] = hashes[from];
+          if (sets.contains(from)) sets[key] = sets[from];
+          if (strings.contains(from)) strings.insert(key);
+        }
+      }
+    } else if (choice < 91) {
+      key = random.below(2) == 0 ? pick("h", 4) : pick("s", 4);
+      EXPECT_EQ(run(*keyspace, {"set", key, "text"}), Reply::ok());
+      forget(key);
+      strings.insert(key);
+    } else {
+      // A checkpoint step: begin one, or land the one in flight.
+      if (flying) {
+        ASSERT_TRUE(engine.write(in_flight).is_ok());
+        in_flight.clear();
+        keyspace->end_checkpoint();
+        flying = false;
+      } else {
+        keyspace->begin_checkpoint(in_flight);
+        flying = keyspace->checkpoint_in_flight();
+      }
+      check_all();
+      continue;
+    }
+    check(key);
+  }
+  if (flying) {
+    ASSERT_TRUE(engine.write(in_flight).is_ok());
+    keyspace->end_checkpoint();
+  }
+  in_flight.clear();
+  keyspace->checkpoint(in_flight);
+  ASSERT_TRUE(engine.write(in_flight).is_ok());
+  check_all();
+  uint64_t elements = 0, expected = 0;
+  engine.scan(Column::elements, {}, [&](std::string_view, std::string_view) {
+    ++elements;
+    return true;
+  });
+  for (const auto& [key, fields] : hashes) expected += fields.size();
+  for (const auto& [key, members] : sets) expected += members.size();
+  EXPECT_EQ(elements, expected) << "storage holds the live collections' elements and no others";
+  const std::string digest = keyspace->digest();
+  keyspace = std::make_unique<Keyspace>(engine, GetParam());
+  check_all();
+  EXPECT_EQ(keyspace->digest(), digest);
+}
+
+INSTANTIATE_TEST_SUITE_P(CacheSizes, CollectionsAgainstAModel,
+                         ::testing::Values(uint64_t{0}, uint64_t{300}, uint64_t{1} << 20));
+
+// Deleting a collection is bounded work whatever its size (Redis's lazy-free concern): the DEL's
+// checkpoint erases the collection's elements with one range erase, not one erase per element —
+// and expiry drops a collection the same way.
+TEST(Collections, DeletingALargeCollectionIsOneRangeErase) {
+  storage::MemoryEngine engine;
+  Keyspace keyspace(engine, 1 << 20);
+  std::vector<std::string> sadd = {"sadd", "big"};
+  for (int i = 0; i < 5000; ++i) sadd.push_back("member" + std::to_string(i));
+  EXPECT_EQ(run(keyspace, sadd), Reply::number(5000));
+  EXPECT_EQ(run(keyspace, {"hset", "brief", "f", "v"}), Reply::number(1));
+  EXPECT_EQ(run(keyspace, {"pexpireat", "brief", "1500"}), Reply::number(1));
+  WriteBatch batch;
+  keyspace.checkpoint(batch);
+  ASSERT_TRUE(engine.write(batch).is_ok());
+  batch.clear();
+
+  EXPECT_EQ(run(keyspace, {"del", "big"}), Reply::number(1));
+  EXPECT_EQ(keyspace.expire_due(2000, 10), 1u);
+  keyspace.checkpoint(batch);
+  uint64_t element_operations = 0;
+  for (const auto& operation : batch.operations())
+    element_operations += operation.column == Column::elements ? 1 : 0;
+  EXPECT_EQ(element_operations, 2u) << "one range erase per collection";
+  ASSERT_TRUE(engine.write(batch).is_ok());
+  bool any = false;
+  engine.scan(Column::elements, {}, [&](std::string_view, std::string_view) {
+    any = true;
+    return false;
+  });
+  EXPECT_FALSE(any);
+  EXPECT_EQ(run(keyspace, {"dbsize"}), Reply::number(0));
+}
 
 }  // namespace
 }  // namespace replikv::core
