@@ -77,6 +77,57 @@ void ElementStore::scan(std::string_view begin, std::string_view end, bool stora
   if (!stopped) emit_memory_before(std::nullopt);
 }
 
+void ElementStore::scan_reverse(std::string_view begin, std::string_view end, bool storage_hidden,
+                                const Visitor& visit) const {
+  // scan()'s merge from the other end: each cursor is one past the next element to emit.
+  auto dirty = dirty_.lower_bound(end);
+  auto frozen = frozen_.lower_bound(end);
+  const auto has_next = [&](const Map::const_iterator& it, const Map& map) {
+    return it != map.begin() && std::prev(it)->first >= begin;
+  };
+  // Emits the in-memory elements after `limit` (all in range when nullopt), largest first.
+  const auto emit_memory_after = [&](std::optional<std::string_view> limit) {
+    while (true) {
+      const bool has_dirty =
+          has_next(dirty, dirty_) && (!limit || std::prev(dirty)->first > *limit);
+      const bool has_frozen =
+          has_next(frozen, frozen_) && (!limit || std::prev(frozen)->first > *limit);
+      if (!has_dirty && !has_frozen) return true;
+      Map::const_iterator next;
+      if (has_dirty && (!has_frozen || std::prev(dirty)->first >= std::prev(frozen)->first)) {
+        if (has_frozen && std::prev(frozen)->first == std::prev(dirty)->first) --frozen;
+        next = --dirty;
+      } else {
+        next = --frozen;
+      }
+      if (next->second && !visit(next->first, *next->second)) return false;
+    }
+  };
+  const auto in_memory = [&](std::string_view key) {
+    return (dirty != dirty_.begin() && std::prev(dirty)->first == key) ||
+           (frozen != frozen_.begin() && std::prev(frozen)->first == key);
+  };
+  if (storage_hidden) {
+    emit_memory_after(std::nullopt);
+    return;
+  }
+  bool stopped = false;
+  view_.scan_reverse(Column::elements, end, [&](std::string_view key, std::string_view value) {
+    if (key < begin) return false;
+    if (!emit_memory_after(key)) {
+      stopped = true;
+      return false;
+    }
+    if (in_memory(key)) return true;
+    if (!visit(key, value)) {
+      stopped = true;
+      return false;
+    }
+    return true;
+  });
+  if (!stopped) emit_memory_after(std::nullopt);
+}
+
 void ElementStore::drop(uint64_t id) {
   const std::string begin = u64_be(id);
   const std::string end = u64_be(id + 1);

@@ -35,6 +35,9 @@ class ElementStore {
   using Visitor = std::function<bool(std::string_view key, std::string_view value)>;
   void scan(std::string_view begin, std::string_view end, bool storage_hidden,
             const Visitor& visit) const;
+  // The same walk from the top down: keys in [begin, end) in descending order.
+  void scan_reverse(std::string_view begin, std::string_view end, bool storage_hidden,
+                    const Visitor& visit) const;
   // The collection `id` is gone: what it wrote since the last checkpoint is forgotten, and the
   // next checkpoint erases its range.
   void drop(uint64_t id);

@@ -118,6 +118,10 @@ class Keyspace {
                      const ElementStore::Visitor& visit) const {
     elements_.scan(begin, end, storage_hidden(), visit);
   }
+  void scan_elements_reverse(std::string_view begin, std::string_view end,
+                             const ElementStore::Visitor& visit) const {
+    elements_.scan_reverse(begin, end, storage_hidden(), visit);
+  }
   // Writes the collection's record (its header: the count, a list's ends) — or deletes the key
   // when it is left empty, as Redis does. Every command that changed it calls this once, which
   // also gives the key its new write version (WATCH).

@@ -49,6 +49,11 @@ class StorageView {
   // The same walk, giving each value's size instead of the value: what a replica needs at start
   // to know its log's size. An engine that holds the sizes in memory (the segmented log's index)
   // answers without reading a byte; the default reads as scan() does.
+  // Visits the entries of `column` with key < `before` (every key when `before` is empty) in
+  // descending key order until `visit` returns false: a sorted set read from its top. The
+  // default walks forward and replays the walk backwards; an engine that can seek backwards
+  // overrides it.
+  virtual void scan_reverse(Column column, std::string_view before, const Visitor& visit) const;
   using SizeVisitor = std::function<bool(std::string_view key, size_t value_bytes)>;
   virtual void scan_sizes(Column column, std::string_view start, const SizeVisitor& visit) const {
     scan(column, start,

@@ -19,6 +19,16 @@ void table_scan(const Table& table, std::string_view start,
   }
 }
 
+template <typename Table>
+void table_scan_reverse(const Table& table, std::string_view before,
+                        const core::StorageView::Visitor& visit) {
+  auto it = before.empty() ? table.end() : table.lower_bound(before);
+  while (it != table.begin()) {
+    --it;
+    if (!visit(it->first, it->second)) return;
+  }
+}
+
 }  // namespace
 
 // The tables as they were when the snapshot was taken, shared by every snapshot of it.
@@ -30,6 +40,10 @@ class MemoryEngine::Frozen final : public core::StorageView {
   }
   void scan(core::Column column, std::string_view start, const Visitor& visit) const override {
     table_scan((*tables_)[static_cast<size_t>(column)], start, visit);
+  }
+  void scan_reverse(core::Column column, std::string_view before,
+                    const Visitor& visit) const override {
+    table_scan_reverse((*tables_)[static_cast<size_t>(column)], before, visit);
   }
   std::unique_ptr<core::StorageView> snapshot() const override {
     return std::make_unique<Frozen>(tables_);
@@ -45,6 +59,11 @@ std::optional<std::string> MemoryEngine::get(core::Column column, std::string_vi
 
 void MemoryEngine::scan(core::Column column, std::string_view start, const Visitor& visit) const {
   table_scan(tables_[static_cast<size_t>(column)], start, visit);
+}
+
+void MemoryEngine::scan_reverse(core::Column column, std::string_view before,
+                                const Visitor& visit) const {
+  table_scan_reverse(tables_[static_cast<size_t>(column)], before, visit);
 }
 
 std::unique_ptr<core::StorageView> MemoryEngine::snapshot() const {

@@ -27,6 +27,8 @@ class MemoryEngine final : public Engine {
  public:
   std::optional<std::string> get(core::Column column, std::string_view key) const override;
   void scan(core::Column column, std::string_view start, const Visitor& visit) const override;
+  void scan_reverse(core::Column column, std::string_view before,
+                    const Visitor& visit) const override;
   // A copy of the tables (this engine holds test and simulation data only).
   std::unique_ptr<core::StorageView> snapshot() const override;
   Status write(const core::WriteBatch& batch) override;

@@ -88,6 +88,24 @@ void scan_from(rocksdb::DB& db, rocksdb::ColumnFamilyHandle* column,
   REPLIKV_ASSERT(it->status().ok(), "RocksDB scan failed (storage damaged?)");
 }
 
+void scan_reverse_from(rocksdb::DB& db, rocksdb::ColumnFamilyHandle* column,
+                       const rocksdb::ReadOptions& options, std::string_view before,
+                       const core::StorageView::Visitor& visit) {
+  std::unique_ptr<rocksdb::Iterator> it(db.NewIterator(options, column));
+  if (before.empty()) {
+    it->SeekToLast();
+  } else {
+    it->SeekForPrev(slice(before));  // the last key <= before
+    if (it->Valid() && it->key() == slice(before)) it->Prev();
+  }
+  for (; it->Valid(); it->Prev()) {
+    const rocksdb::Slice key = it->key();
+    const rocksdb::Slice value = it->value();
+    if (!visit({key.data(), key.size()}, {value.data(), value.size()})) return;
+  }
+  REPLIKV_ASSERT(it->status().ok(), "RocksDB scan failed (storage damaged?)");
+}
+
 // Reads at one RocksDB snapshot, released when the last view of it goes.
 class SnapshotView final : public core::StorageView {
  public:
@@ -101,6 +119,10 @@ class SnapshotView final : public core::StorageView {
   }
   void scan(core::Column column, std::string_view start, const Visitor& visit) const override {
     scan_from(db_, columns_[static_cast<size_t>(column)], options_, start, visit);
+  }
+  void scan_reverse(core::Column column, std::string_view before,
+                    const Visitor& visit) const override {
+    scan_reverse_from(db_, columns_[static_cast<size_t>(column)], options_, before, visit);
   }
   std::unique_ptr<core::StorageView> snapshot() const override {
     return std::make_unique<SnapshotView>(db_, columns_, snapshot_);
@@ -225,6 +247,12 @@ std::optional<std::string> RocksDbEngine::get(core::Column column, std::string_v
 void RocksDbEngine::scan(core::Column column, std::string_view start, const Visitor& visit) const {
   scan_from(*impl_->db, impl_->columns[static_cast<size_t>(column)], impl_->read_options, start,
             visit);
+}
+
+void RocksDbEngine::scan_reverse(core::Column column, std::string_view before,
+                                 const Visitor& visit) const {
+  scan_reverse_from(*impl_->db, impl_->columns[static_cast<size_t>(column)], impl_->read_options,
+                    before, visit);
 }
 
 std::unique_ptr<core::StorageView> RocksDbEngine::snapshot() const {

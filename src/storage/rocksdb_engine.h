@@ -37,6 +37,8 @@ class RocksDbEngine final : public Engine {
 
   std::optional<std::string> get(core::Column column, std::string_view key) const override;
   void scan(core::Column column, std::string_view start, const Visitor& visit) const override;
+  void scan_reverse(core::Column column, std::string_view before,
+                    const Visitor& visit) const override;
   // A RocksDB snapshot: old versions stay pinned while a view of it lives.
   std::unique_ptr<core::StorageView> snapshot() const override;
   Status write(const core::WriteBatch& batch) override;

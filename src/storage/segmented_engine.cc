@@ -270,6 +270,13 @@ class FrozenView final : public core::StorageView {
       rocks_->scan(column, start, visit);
     }
   }
+  void scan_reverse(Column column, std::string_view before, const Visitor& visit) const override {
+    if (in_log(column)) {
+      StorageView::scan_reverse(column, before, visit);  // (the log is never read backwards)
+    } else {
+      rocks_->scan_reverse(column, before, visit);
+    }
+  }
   std::unique_ptr<core::StorageView> snapshot() const override {
     return std::make_unique<FrozenView>(*this);
   }
@@ -593,6 +600,15 @@ void SegmentedEngine::scan(Column column, std::string_view start, const Visitor&
     return;
   }
   scan_from(impl_->state, impl_->lookup(), column, start, visit);
+}
+
+void SegmentedEngine::scan_reverse(Column column, std::string_view before,
+                                   const Visitor& visit) const {
+  if (!in_log(column)) {
+    impl_->rocks->scan_reverse(column, before, visit);
+    return;
+  }
+  StorageView::scan_reverse(column, before, visit);  // (the log is never read backwards)
 }
 
 void SegmentedEngine::scan_sizes(Column column, std::string_view start,

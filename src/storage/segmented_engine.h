@@ -86,6 +86,8 @@ class SegmentedEngine final : public Engine {
 
   std::optional<std::string> get(core::Column column, std::string_view key) const override;
   void scan(core::Column column, std::string_view start, const Visitor& visit) const override;
+  void scan_reverse(core::Column column, std::string_view before,
+                    const Visitor& visit) const override;
   void scan_sizes(core::Column column, std::string_view start,
                   const SizeVisitor& visit) const override;
   std::unique_ptr<core::StorageView> snapshot() const override;
