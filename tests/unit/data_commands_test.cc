@@ -1,6 +1,7 @@
 // The data families' commands (core/data/): parsed and checked as a client's, carried by the log
 // as their arguments and run on a replica's keyspace; FLUSHALL's bounded flush across checkpoints.
 // (Their replies against Redis 7's own are compared in tests/e2e/test_commands.py.)
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <set>
@@ -10,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include "core/command.h"
+#include "core/data/collections.h"
 #include "core/encoding.h"
 #include "core/keyspace.h"
 #include "core/random.h"
@@ -367,6 +369,8 @@ TEST_P(CollectionsAgainstAModel, ReadsAgreeAcrossCheckpointsAndAReopen) {
   auto keyspace = std::make_unique<Keyspace>(engine, GetParam());
   std::map<std::string, std::map<std::string, std::string>> hashes;
   std::map<std::string, std::set<std::string>> sets;
+  std::map<std::string, std::map<std::string, double>> zsets;
+  std::map<std::string, std::vector<std::string>> lists;
   std::set<std::string> strings;
   Rng random(GetParam() + 11);
   WriteBatch in_flight;
@@ -377,8 +381,22 @@ TEST_P(CollectionsAgainstAModel, ReadsAgreeAcrossCheckpointsAndAReopen) {
   const auto forget = [&](const std::string& key) {
     hashes.erase(key);
     sets.erase(key);
+    zsets.erase(key);
+    lists.erase(key);
     strings.erase(key);
   };
+  const auto move_model = [&](const std::string& from, const std::string& to) {
+    if (hashes.contains(from)) hashes[to] = hashes[from];
+    if (sets.contains(from)) sets[to] = sets[from];
+    if (zsets.contains(from)) zsets[to] = zsets[from];
+    if (lists.contains(from)) lists[to] = lists[from];
+    if (strings.contains(from)) strings.insert(to);
+  };
+  const auto live = [&](const std::string& key) {
+    return hashes.contains(key) || sets.contains(key) || zsets.contains(key) ||
+           lists.contains(key) || strings.contains(key);
+  };
+  const char* const prefixes[] = {"h", "s", "z", "l"};
   const auto check = [&](const std::string& key) {
     SCOPED_TRACE(key);
     const Reply type = run(*keyspace, {"type", key});
@@ -408,18 +426,115 @@ TEST_P(CollectionsAgainstAModel, ReadsAgreeAcrossCheckpointsAndAReopen) {
                 Reply::number(static_cast<int64_t>(it->second.size())));
       return;
     }
+    if (const auto it = zsets.find(key); it != zsets.end()) {
+      EXPECT_EQ(type, Reply::status("zset"));
+      // In score order from either end (the walk up and the walk down), members by score.
+      std::vector<std::pair<double, std::string>> ordered;
+      for (const auto& [member, score] : it->second) ordered.emplace_back(score, member);
+      std::sort(ordered.begin(), ordered.end());
+      std::vector<Reply> forward, backward;
+      for (const auto& [score, member] : ordered) {
+        forward.push_back(Reply::bulk(member));
+        forward.push_back(Reply::bulk(render_score(score)));
+      }
+      for (auto at = ordered.rbegin(); at != ordered.rend(); ++at)
+        backward.push_back(Reply::bulk(at->second));
+      EXPECT_EQ(run(*keyspace, {"zrange", key, "0", "-1", "withscores"}), Reply::array(forward));
+      EXPECT_EQ(run(*keyspace, {"zrange", key, "+inf", "-inf", "byscore", "rev"}),
+                Reply::array(backward));
+      const auto& [score, member] = ordered[ordered.size() / 2];
+      EXPECT_EQ(run(*keyspace, {"zrank", key, member}),
+                Reply::number(static_cast<int64_t>(ordered.size() / 2)));
+      return;
+    }
+    if (const auto it = lists.find(key); it != lists.end()) {
+      EXPECT_EQ(type, Reply::status("list"));
+      std::vector<Reply> elements;
+      for (const auto& element : it->second) elements.push_back(Reply::bulk(element));
+      EXPECT_EQ(run(*keyspace, {"lrange", key, "0", "-1"}), Reply::array(elements));
+      // The last occurrence of the first element, found walking from the tail.
+      const auto last = std::find(it->second.rbegin(), it->second.rend(), it->second.front());
+      EXPECT_EQ(run(*keyspace, {"lpos", key, it->second.front(), "rank", "-1"}),
+                Reply::number(static_cast<int64_t>(it->second.rend() - last - 1)));
+      return;
+    }
     EXPECT_EQ(type, Reply::status("none"));
     EXPECT_EQ(run(*keyspace, {"hgetall", key}), Reply::array());
   };
   const auto check_all = [&] {
     for (int i = 0; i < 4; ++i) {
-      check("h" + std::to_string(i));
-      check("s" + std::to_string(i));
+      for (const char* prefix : prefixes) check(prefix + std::to_string(i));
     }
   };
-  for (int step = 0; step < 3000; ++step) {
+  for (int step = 0; step < 6000; ++step) {
     const uint64_t choice = random.below(100);
     std::string key;
+    if (random.below(2) == 0) {
+      // Sorted sets and lists (the other half of the steps).
+      const uint64_t op = random.below(10);
+      if (op < 3) {
+        key = pick("z", 4);
+        const std::string member = pick("m", 12);
+        const double score = static_cast<double>(random.below(7)) - 3;
+        const Reply reply = run(*keyspace, {"zincrby", key, std::to_string(score), member});
+        if (strings.contains(key)) {
+          EXPECT_EQ(reply, wrong_type());
+        } else {
+          zsets[key][member] += score;
+          EXPECT_EQ(reply, Reply::bulk(render_score(zsets[key][member])));
+        }
+      } else if (op < 4) {
+        key = pick("z", 4);
+        const std::string member = pick("m", 12);
+        if (zsets.contains(key)) {
+          EXPECT_EQ(run(*keyspace, {"zrem", key, member}),
+                    Reply::number(static_cast<int64_t>(zsets[key].erase(member))));
+          if (zsets[key].empty()) zsets.erase(key);
+        }
+      } else if (op < 7) {
+        key = pick("l", 4);
+        const bool left = random.below(2) == 0;
+        const std::string element = pick("e", 6);
+        if (!strings.contains(key)) {
+          auto& list = lists[key];
+          left ? (void)list.insert(list.begin(), element) : list.push_back(element);
+          EXPECT_EQ(run(*keyspace, {left ? "lpush" : "rpush", key, element}),
+                    Reply::number(static_cast<int64_t>(list.size())));
+        }
+      } else if (op < 8) {
+        key = pick("l", 4);
+        if (lists.contains(key)) {
+          auto& list = lists[key];
+          const bool left = random.below(2) == 0;
+          const std::string expected = left ? list.front() : list.back();
+          left ? (void)list.erase(list.begin()) : list.pop_back();
+          EXPECT_EQ(run(*keyspace, {left ? "lpop" : "rpop", key}), Reply::bulk(expected));
+          if (list.empty()) lists.erase(key);
+        }
+      } else if (op < 9) {
+        key = pick("l", 4);
+        if (lists.contains(key)) {
+          auto& list = lists[key];
+          const std::string pivot = list[random.below(list.size())];
+          const bool after = random.below(2) == 0;
+          auto at = std::find(list.begin(), list.end(), pivot);
+          list.insert(after ? at + 1 : at, "ins" + std::to_string(step));
+          EXPECT_EQ(run(*keyspace, {"linsert", key, after ? "after" : "before", pivot,
+                                    "ins" + std::to_string(step)}),
+                    Reply::number(static_cast<int64_t>(list.size())));
+        }
+      } else {
+        key = pick("l", 4);
+        if (lists.contains(key)) {
+          auto& list = lists[key];
+          const uint64_t index = random.below(list.size());
+          list[index] = "set" + std::to_string(step);
+          EXPECT_EQ(run(*keyspace, {"lset", key, std::to_string(index), list[index]}), Reply::ok());
+        }
+      }
+      check(key);
+      continue;
+    }
     if (choice < 35) {
       key = pick("h", 4);
       const std::string field = pick("f", 12), value = "v" + std::to_string(step);
@@ -454,41 +569,37 @@ TEST_P(CollectionsAgainstAModel, ReadsAgreeAcrossCheckpointsAndAReopen) {
         if (sets[key].empty()) sets.erase(key);
       }
     } else if (choice < 83) {
-      key = random.below(2) == 0 ? pick("h", 4) : pick("s", 4);
+      key = pick(prefixes[random.below(4)], 4);
       run(*keyspace, {"del", key});
       forget(key);
     } else if (choice < 86) {
       // RENAME within a family, so the model's maps stay by prefix.
-      const bool hash = random.below(2) == 0;
-      const std::string from = pick(hash ? "h" : "s", 4);
-      key = pick(hash ? "h" : "s", 4);
-      const bool live = hashes.contains(from) || sets.contains(from) || strings.contains(from);
+      const char* prefix = prefixes[random.below(4)];
+      const std::string from = pick(prefix, 4);
+      key = pick(prefix, 4);
+      const bool was_live = live(from);
       EXPECT_EQ(run(*keyspace, {"rename", from, key}),
-                live ? Reply::ok() : Reply::error("ERR no such key"));
-      if (live && from != key) {
+                was_live ? Reply::ok() : Reply::error("ERR no such key"));
+      if (was_live && from != key) {
         forget(key);
-        if (hashes.contains(from)) hashes[key] = hashes[from];
-        if (sets.contains(from)) sets[key] = sets[from];
-        if (strings.contains(from)) strings.insert(key);
+        move_model(from, key);
         forget(from);
       }
       check(from);
     } else if (choice < 89) {
-      const bool hash = random.below(2) == 0;
-      const std::string from = pick(hash ? "h" : "s", 4);
-      key = pick(hash ? "h" : "s", 4);
-      const bool live = hashes.contains(from) || sets.contains(from) || strings.contains(from);
+      const char* prefix = prefixes[random.below(4)];
+      const std::string from = pick(prefix, 4);
+      key = pick(prefix, 4);
+      const bool was_live = live(from);
       if (from != key) {
-        EXPECT_EQ(run(*keyspace, {"copy", from, key, "replace"}), Reply::number(live ? 1 : 0));
-        if (live) {
+        EXPECT_EQ(run(*keyspace, {"copy", from, key, "replace"}), Reply::number(was_live ? 1 : 0));
+        if (was_live) {
           forget(key);
-          if (hashes.contains(from)) hashes[key] = hashes[from];
-          if (sets.contains(from)) sets[key] = sets[from];
-          if (strings.contains(from)) strings.insert(key);
+          move_model(from, key);
         }
       }
     } else if (choice < 91) {
-      key = random.below(2) == 0 ? pick("h", 4) : pick("s", 4);
+      key = pick(prefixes[random.below(4)], 4);
       EXPECT_EQ(run(*keyspace, {"set", key, "text"}), Reply::ok());
       forget(key);
       strings.insert(key);
@@ -523,6 +634,8 @@ TEST_P(CollectionsAgainstAModel, ReadsAgreeAcrossCheckpointsAndAReopen) {
   });
   for (const auto& [key, fields] : hashes) expected += fields.size();
   for (const auto& [key, members] : sets) expected += members.size();
+  for (const auto& [key, members] : zsets) expected += 2 * members.size();  // by member, by score
+  for (const auto& [key, list] : lists) expected += list.size();
   EXPECT_EQ(elements, expected) << "storage holds the live collections' elements and no others";
   const std::string digest = keyspace->digest();
   keyspace = std::make_unique<Keyspace>(engine, GetParam());

@@ -462,6 +462,34 @@ TYPED_TEST(EngineTest, ACheckpointsRangeErasesComeBeforeItsPuts) {
   check(*this->engine_);
 }
 
+// scan_reverse walks the keys below its bound from the top down, on the engine and on a frozen
+// view of it, as scan walks them up.
+TYPED_TEST(EngineTest, ScanReverseWalksDownFromItsBound) {
+  core::WriteBatch batch;
+  for (const char* key : {"a", "b", "ba", "c", "d"}) batch.put(Column::elements, key, key);
+  batch.put(Column::data, "z", "other column");
+  ASSERT_TRUE(this->engine_->write(batch).is_ok());
+  const auto walk = [](const core::StorageView& view, std::string_view before, size_t max) {
+    std::vector<std::string> keys;
+    view.scan_reverse(Column::elements, before, [&](std::string_view key, std::string_view value) {
+      EXPECT_EQ(key, value);
+      keys.emplace_back(key);
+      return keys.size() < max;
+    });
+    return keys;
+  };
+  auto frozen = this->engine_->snapshot();
+  core::WriteBatch later;
+  later.put(Column::elements, "bb", "bb");
+  ASSERT_TRUE(this->engine_->write(later).is_ok());
+  using Keys = std::vector<std::string>;
+  EXPECT_EQ(walk(*this->engine_, {}, 10), (Keys{"d", "c", "bb", "ba", "b", "a"}));
+  EXPECT_EQ(walk(*this->engine_, "c", 10), (Keys{"bb", "ba", "b", "a"}));
+  EXPECT_EQ(walk(*this->engine_, "bz", 2), (Keys{"bb", "ba"}));
+  EXPECT_EQ(walk(*this->engine_, "a", 10), Keys{});
+  EXPECT_EQ(walk(*frozen, "c", 10), (Keys{"ba", "b", "a"})) << "a frozen view's own walk";
+}
+
 TEST(MemoryEngine, CrashLosesExactlyTheUnsyncedWrites) {
   MemoryEngine engine;
   core::WriteBatch first, second;

@@ -48,6 +48,7 @@ std::span<const DataCommand> key_commands();
 std::span<const DataCommand> hash_commands();
 std::span<const DataCommand> set_commands();
 std::span<const DataCommand> sorted_set_commands();
+std::span<const DataCommand> list_commands();
 
 // Wraps a command type with `static std::variant<T, Reply> parse(CommandArgs)` and
 // `Reply run(Keyspace&, TimeMs) const` into its table row: one parser serves the check and the
