@@ -698,7 +698,7 @@ Reply Keyspace::expire(const ExpireRequest& request, TimeMs now_ms) {
                        (request.condition == Condition::if_greater && current && at > *current) ||
                        (request.condition == Condition::if_less && (!current || at < *current));
   if (!allowed) return Reply::number(0);
-  if (is_expired(at, now_ms)) {
+  if (at <= now_ms) {  // already due: deleted now, as Redis does (checkAlreadyExpired)
     erase(request.key);
   } else {
     store(request.key, std::move(record->value), at, record->type);

@@ -18,6 +18,26 @@ from test_cluster import Cluster
 from test_multi_leader import MultiLeaderCluster
 
 DIFFERS = "differs"  # a command's first word: run on both, compared by neither
+# Replies Redis 7 documents as unordered (a hash's fields, a set's members), compared as such:
+UNORDERED = "unordered"  # an array compared as a multiset
+PAIRS = "pairs"  # a flat array of (field, value) pairs compared as a multiset of pairs
+SCAN = "scan"  # a *SCAN page of [cursor, items]: the items as a multiset (of pairs: SCAN_PAIRS)
+SCAN_PAIRS = "scan-pairs"
+MARKERS = {DIFFERS, UNORDERED, PAIRS, SCAN, SCAN_PAIRS}
+
+
+def normalized(marker, reply):
+    """A reply as `marker` says to compare it (errors and nulls as they are)."""
+    kind, value = reply
+    if kind != "*" or value is None or marker not in (UNORDERED, PAIRS, SCAN, SCAN_PAIRS):
+        return reply
+    if marker in (SCAN, SCAN_PAIRS):
+        cursor, (items_kind, items) = value
+        return kind, [cursor, normalized(PAIRS if marker == SCAN_PAIRS else UNORDERED,
+                                         (items_kind, items))]
+    if marker == PAIRS:
+        return kind, sorted(zip(value[0::2], value[1::2]))
+    return kind, sorted(value)
 
 FAR = "4102444800"  # 2100-01-01 in seconds: deadlines that read the same on both servers
 FAR_MS = FAR + "000"
@@ -139,6 +159,137 @@ SCRIPTS = {
         ["SET", "w", "3"], ["MULTI"], ["GET", "w"], ["EXEC"], ["WATCH", "w"], ["FLUSHALL"],
         ["MULTI"], ["PING"], ["EXEC"],
     ],
+    "hashes": [
+        ["HSET", "h", "a", "1", "b", "2", "c", "3"], ["HSET", "h", "a", "10"], ["HSET", "h", "x"],
+        ["HGET", "h", "a"], ["HGET", "h", "zz"], ["HGET", "none", "a"], ["HMGET", "h", "a", "zz", "b"],
+        ["HLEN", "h"], ["HLEN", "none"], ["HEXISTS", "h", "a"], ["HEXISTS", "h", "zz"],
+        ["HSTRLEN", "h", "a"], ["HSETNX", "h", "a", "5"], ["HSETNX", "h", "d", "5"],
+        ["HINCRBY", "h", "a", "5"], ["HINCRBY", "h", "zz", "9223372036854775807"],
+        ["HINCRBY", "h", "zz", "1"], ["HINCRBY", "h", "a", "x"], ["HINCRBY", "h", "d", "x"],
+        ["HSET", "h", "s", "text"], ["HINCRBY", "h", "s", "1"], ["HINCRBYFLOAT", "h", "f", "1.5"],
+        ["HINCRBYFLOAT", "h", "f", "0.1"], ["HINCRBYFLOAT", "h", "f", "x"],
+        ["HINCRBYFLOAT", "h", "s", "1"], ["HMSET", "h", "q", "1", "r", "2"], ["HMSET", "h", "q"],
+        [PAIRS, "HGETALL", "h"], [UNORDERED, "HKEYS", "h"], [UNORDERED, "HVALS", "h"],
+        ["HGETALL", "none"], ["HDEL", "h", "a", "zz"], ["HDEL", "h", "nope"], ["HDEL", "none", "a"],
+        [SCAN_PAIRS, "HSCAN", "h", "0"], [SCAN_PAIRS, "HSCAN", "h", "0", "MATCH", "[qr]"],
+        ["HSCAN", "h", "x"], ["HSCAN", "h", "0", "COUNT", "0"], ["HSCAN", "h", "0", "BOGUS", "1"],
+        ["HRANDFIELD", "none"], ["HRANDFIELD", "none", "3"], ["HRANDFIELD", "h", "0"],
+        ["HRANDFIELD", "h", "-9223372036854775808"],
+        ["HRANDFIELD", "h", "-5000000000000000000", "WITHVALUES"],
+        ["HRANDFIELD", "h", "1", "WITHVALUE"], [PAIRS, "HRANDFIELD", "h", "100", "WITHVALUES"],
+        ["HSET", "one", "f", "v"], ["HRANDFIELD", "one"], ["HRANDFIELD", "one", "-3", "WITHVALUES"],
+        ["TYPE", "h"], ["OBJECT", "ENCODING", "h"], ["HSET", "long", "f", "x" * 65],
+        ["OBJECT", "ENCODING", "long"], ["HDEL", "one", "f"], ["EXISTS", "one"],
+    ],
+    "sets": [
+        ["SADD", "s", "a", "b", "c", "1"], ["SADD", "s", "a"], ["SCARD", "s"], ["SCARD", "none"],
+        ["SISMEMBER", "s", "a"], ["SISMEMBER", "s", "z"], ["SMISMEMBER", "s", "a", "z"],
+        [UNORDERED, "SMEMBERS", "s"], ["SMEMBERS", "none"], ["SREM", "s", "a", "z"],
+        ["SREM", "none", "a"], ["SPOP", "none"], ["SPOP", "none", "3"], ["SPOP", "s", "-1"],
+        ["SPOP", "s", "0"], ["SPOP", "s", "1", "2"], ["SRANDMEMBER", "none"],
+        ["SRANDMEMBER", "none", "3"], ["SRANDMEMBER", "s", "-9223372036854775808"],
+        [UNORDERED, "SRANDMEMBER", "s", "10"], ["SADD", "single", "x"], ["SRANDMEMBER", "single"],
+        ["SRANDMEMBER", "single", "-2"], ["SPOP", "single"], ["EXISTS", "single"],
+        ["SADD", "t", "c", "d"], ["SMOVE", "s", "t", "b"], ["SMOVE", "s", "t", "zz"],
+        ["SMOVE", "s", "s", "c"], [UNORDERED, "SINTER", "s", "t"], [UNORDERED, "SUNION", "s", "t"],
+        [UNORDERED, "SDIFF", "t", "s"], ["SINTER", "s", "none"], [UNORDERED, "SUNION", "none", "s"],
+        ["SINTERSTORE", "d", "s", "t"], [UNORDERED, "SMEMBERS", "d"], ["SUNIONSTORE", "d", "s", "t"],
+        ["SCARD", "d"], ["SDIFFSTORE", "d", "s", "s"], ["EXISTS", "d"], ["SINTERCARD", "0", "s"],
+        ["SINTERCARD", "3", "s"], ["SINTERCARD", "1", "s", "LIMIT", "-1"],
+        ["SINTERCARD", "2", "s", "t", "LIMIT", "1"], ["SINTERCARD", "2", "s", "t"],
+        ["SINTERCARD", "1", "s", "BOGUS"], [SCAN, "SSCAN", "t", "0"], ["SSCAN", "t", "x"],
+        ["SADD", "ints", "1", "2", "3"], ["OBJECT", "ENCODING", "ints"], ["OBJECT", "ENCODING", "s"],
+        ["TYPE", "s"],
+    ],
+    "sorted-sets": [
+        ["ZADD", "z", "1", "a", "2", "b", "3", "c", "3", "d", "5", "e"], ["ZADD", "z", "1", "a"],
+        ["ZADD", "z", "CH", "10", "a"], ["ZADD", "z", "NX", "XX", "1", "a"],
+        ["ZADD", "z", "GT", "LT", "1", "a"], ["ZADD", "z", "NX", "GT", "1", "a"],
+        ["ZADD", "z", "INCR", "1", "a", "2", "b"], ["ZADD", "z", "1"], ["ZADD", "z", "x", "a"],
+        ["ZADD", "z", "INCR", "5", "a"], ["ZADD", "z", "XX", "INCR", "5", "new"],
+        ["ZADD", "z", "GT", "CH", "1", "a", "100", "b"], ["ZADD", "z", "-0", "neg"],
+        ["ZSCORE", "z", "neg"], ["ZSCORE", "z", "nope"], ["ZMSCORE", "z", "a", "nope", "b"],
+        ["ZCARD", "z"], ["ZCOUNT", "z", "1", "3"], ["ZCOUNT", "z", "(1", "3"],
+        ["ZCOUNT", "z", "-inf", "+inf"], ["ZCOUNT", "z", "x", "3"], ["ZRANK", "z", "c"],
+        ["ZRANK", "z", "nope"], ["ZREVRANK", "z", "c"], ["ZRANK", "z", "c", "extra"],
+        ["ZRANGE", "z", "0", "-1"], ["ZRANGE", "z", "0", "-1", "WITHSCORES"],
+        ["ZRANGE", "z", "1", "2", "REV", "WITHSCORES"], ["ZRANGE", "z", "-2", "-1"],
+        ["ZRANGE", "z", "5", "1"], ["ZRANGE", "z", "0", "-1", "LIMIT", "0", "1"],
+        ["ZRANGE", "z", "0", "-1", "BYLEX", "WITHSCORES"],
+        ["ZRANGE", "z", "(1", "5", "BYSCORE", "WITHSCORES"],
+        ["ZRANGE", "z", "5", "(1", "BYSCORE", "REV", "WITHSCORES"],
+        ["ZRANGE", "z", "-inf", "+inf", "BYSCORE", "LIMIT", "1", "2"],
+        ["ZRANGE", "z", "+inf", "-inf", "BYSCORE", "REV", "LIMIT", "1", "2"],
+        ["ZRANGE", "z", "-inf", "+inf", "BYSCORE", "LIMIT", "-1", "2"],
+        ["ZRANGE", "z", "-inf", "+inf", "BYSCORE", "LIMIT", "0", "-1"],
+        ["ZRANGE", "z", "x", "y", "BYSCORE"], ["ZRANGE", "z", "0", "1", "BOGUS"],
+        ["ZRANGE", "z", "0", "-1", "REV", "REV"], ["ZRANGE", "z", "0", "-1", "BYSCORE", "BYLEX"],
+        ["ZREVRANGE", "z", "0", "1", "WITHSCORES"], ["ZREVRANGE", "z", "0", "1", "LIMIT", "0", "1"],
+        ["ZRANGEBYSCORE", "z", "2", "20", "WITHSCORES", "LIMIT", "0", "2"],
+        ["ZREVRANGEBYSCORE", "z", "20", "2", "WITHSCORES"], ["ZRANGEBYSCORE", "z", "0", "10", "REV"],
+        ["ZADD", "l", "0", "a", "0", "b", "0", "c", "0", "d", "0", "e"],
+        ["ZRANGEBYLEX", "l", "-", "+"], ["ZRANGEBYLEX", "l", "[b", "(d"],
+        ["ZREVRANGEBYLEX", "l", "(d", "[b"], ["ZREVRANGEBYLEX", "l", "+", "-", "LIMIT", "1", "2"],
+        ["ZRANGEBYLEX", "l", "b", "d"], ["ZRANGEBYLEX", "l", "-", "+", "WITHSCORES"],
+        ["ZLEXCOUNT", "l", "[b", "+"], ["ZRANGESTORE", "dst", "z", "0", "1"],
+        ["ZRANGE", "dst", "0", "-1", "WITHSCORES"], ["ZRANGESTORE", "dst", "z", "10", "20"],
+        ["EXISTS", "dst"], ["ZRANGESTORE", "dst", "z", "0", "-1", "WITHSCORES"],
+        ["ZINCRBY", "z", "2.5", "c"], ["ZINCRBY", "z", "x", "c"], ["ZINCRBY", "z", "1", "fresh"],
+        ["ZADD", "inf", "0", "a"], ["ZINCRBY", "inf", "+inf", "a"], ["ZINCRBY", "inf", "-inf", "a"],
+        ["ZADD", "f", "1.1", "x", "1e300", "y"], ["ZRANGE", "f", "0", "-1", "WITHSCORES"],
+        ["ZREM", "z", "a", "nope"], ["ZPOPMIN", "z"], ["ZPOPMAX", "z", "2"], ["ZPOPMIN", "z", "-1"],
+        ["ZPOPMIN", "none"], ["ZPOPMIN", "none", "2"], ["ZREMRANGEBYRANK", "z", "0", "0"],
+        ["ZREMRANGEBYSCORE", "z", "-inf", "3"], ["ZREMRANGEBYLEX", "l", "[a", "[b"],
+        ["ZRANGE", "l", "0", "-1"], ["ZRANDMEMBER", "none"], ["ZRANDMEMBER", "none", "5"],
+        ["ZRANDMEMBER", "l", "0"], [PAIRS, "ZRANDMEMBER", "l", "10", "WITHSCORES"],
+        [SCAN_PAIRS, "ZSCAN", "l", "0"], ["TYPE", "l"], ["OBJECT", "ENCODING", "l"],
+    ],
+    "lists": [
+        ["RPUSH", "l", "a", "b", "c", "d", "e"], ["LPUSH", "l", "z", "y"], ["LPUSHX", "none", "a"],
+        ["RPUSHX", "l", "f"], ["LLEN", "l"], ["LRANGE", "l", "0", "-1"], ["LRANGE", "l", "-3", "-1"],
+        ["LRANGE", "l", "5", "2"], ["LRANGE", "l", "0", "100"], ["LRANGE", "l", "x", "1"],
+        ["LINDEX", "l", "0"], ["LINDEX", "l", "-1"], ["LINDEX", "l", "100"], ["LSET", "l", "0", "Z"],
+        ["LSET", "l", "100", "x"], ["LSET", "none", "0", "x"], ["LINSERT", "l", "BEFORE", "c", "C"],
+        ["LINSERT", "l", "AFTER", "e", "E"], ["LINSERT", "l", "AFTER", "nope", "x"],
+        ["LINSERT", "none", "AFTER", "a", "x"], ["LINSERT", "l", "MIDDLE", "a", "x"],
+        ["LRANGE", "l", "0", "-1"], ["RPUSH", "r", "a", "b", "a", "c", "a", "d", "a"],
+        ["LREM", "r", "2", "a"], ["LRANGE", "r", "0", "-1"], ["LREM", "r", "-1", "a"],
+        ["LRANGE", "r", "0", "-1"], ["LREM", "r", "0", "a"], ["LRANGE", "r", "0", "-1"],
+        ["LPOS", "l", "c"], ["LPOS", "l", "nope"], ["RPUSH", "p", "a", "b", "a", "c", "a"],
+        ["LPOS", "p", "a", "RANK", "2"], ["LPOS", "p", "a", "RANK", "-1"],
+        ["LPOS", "p", "a", "COUNT", "0"], ["LPOS", "p", "a", "COUNT", "2", "RANK", "-1"],
+        ["LPOS", "p", "a", "MAXLEN", "2", "COUNT", "0"], ["LPOS", "p", "a", "RANK", "0"],
+        ["LPOS", "p", "a", "COUNT", "-1"], ["LPOS", "p", "a", "MAXLEN", "-1"],
+        ["LPOS", "p", "a", "BOGUS", "1"], ["LTRIM", "l", "1", "-2"], ["LRANGE", "l", "0", "-1"],
+        ["LTRIM", "l", "5", "2"], ["EXISTS", "l"], ["LPOP", "p"], ["RPOP", "p", "2"],
+        ["LPOP", "p", "0"], ["LPOP", "p", "-1"], ["LPOP", "none", "2"], ["LPOP", "none"],
+        ["LPOP", "p", "1", "2"], ["RPUSH", "m", "1", "2", "3"], ["LMOVE", "m", "m2", "LEFT", "RIGHT"],
+        ["LMOVE", "m", "m", "RIGHT", "LEFT"], ["LRANGE", "m", "0", "-1"], ["RPOPLPUSH", "m", "m2"],
+        ["LRANGE", "m2", "0", "-1"], ["LMOVE", "none", "m2", "LEFT", "LEFT"],
+        ["LMOVE", "m", "m2", "UP", "LEFT"], ["SET", "str", "x"], ["LMOVE", "m", "str", "LEFT", "LEFT"],
+        ["LRANGE", "m", "0", "-1"], ["LMPOP", "2", "none", "m2", "LEFT", "COUNT", "5"],
+        ["LMPOP", "1", "none", "RIGHT"], ["LMPOP", "0", "m", "LEFT"],
+        ["LMPOP", "1", "m", "LEFT", "COUNT", "0"], ["LMPOP", "2", "m", "LEFT"], ["LPUSH", "str", "a"],
+        ["TYPE", "m2"], ["OBJECT", "ENCODING", "p"], ["RPUSH", "one", "x"],
+        ["LMOVE", "one", "one", "LEFT", "RIGHT"], ["LRANGE", "one", "0", "-1"],
+    ],
+    "types": [
+        ["SET", "s", "v"], ["HSET", "h", "f", "v"], ["SADD", "st", "m"], ["ZADD", "z", "1", "m"],
+        ["RPUSH", "l", "e"], ["TYPE", "s"], ["TYPE", "h"], ["TYPE", "st"], ["TYPE", "z"],
+        ["TYPE", "l"], ["TYPE", "none"], ["GET", "h"], ["HGET", "s", "f"], ["SADD", "h", "x"],
+        ["ZADD", "st", "1", "x"], ["LPUSH", "z", "x"], ["APPEND", "l", "x"], ["INCR", "h"],
+        ["STRLEN", "st"], ["GETRANGE", "z", "0", "1"], ["SET", "h", "x", "GET"], ["GETDEL", "l"],
+        ["MGET", "s", "h", "l"], ["SETNX", "h", "v"], [UNORDERED, "KEYS", "*"], ["DBSIZE"],
+        [SCAN, "SCAN", "0", "TYPE", "hash"], [SCAN, "SCAN", "0", "TYPE", "zset"],
+        [SCAN, "SCAN", "0", "TYPE", "string"], [SCAN, "SCAN", "0", "TYPE", "bogus"],
+        ["EXPIRE", "h", "100"], ["TTL", "h"], ["TYPE", "h"], ["PERSIST", "h"], ["TTL", "h"],
+        ["HGET", "h", "f"], ["RENAME", "h", "h2"], ["HGET", "h2", "f"], ["EXISTS", "h"],
+        ["COPY", "h2", "h3"], ["HSET", "h3", "g", "w"], ["HLEN", "h2"], ["HLEN", "h3"],
+        ["COPY", "z", "h3"], ["COPY", "z", "h3", "REPLACE"], ["TYPE", "h3"], ["ZSCORE", "h3", "m"],
+        ["RENAMENX", "l", "s"], ["RENAME", "l", "s"], ["LRANGE", "s", "0", "-1"], ["SET", "s", "v"],
+        ["TYPE", "s"], ["DEL", "st", "z"], ["EXISTS", "st", "z"], ["HSET", "x", "f", "v"],
+        ["EXPIRE", "x", "0"], ["EXISTS", "x"], ["HGET", "x", "f"], ["DBSIZE"],
+    ],
 }
 
 
@@ -160,10 +311,11 @@ class Compatibility:
                 with Resp(self.redis.port) as reference, Resp(self.replikv_port()) as ours:
                     reference.call("FLUSHALL")
                     for command in script:
-                        compare = command[0] != DIFFERS
-                        words = command if compare else command[1:]
-                        theirs = reference.call(*words)
-                        mine = ours.call(*words)
+                        marker = command[0] if command[0] in MARKERS else None
+                        compare = marker != DIFFERS
+                        words = command[1:] if marker else command
+                        theirs = normalized(marker, reference.call(*words))
+                        mine = normalized(marker, ours.call(*words))
                         if words[0].lower() in self.refused:
                             self.assertTrue(refused_by(mine, self.strategy),
                                             f"{words}: {mine} should be refused, naming {self.strategy}")
@@ -375,7 +527,9 @@ class TransactionsUnderKill9(unittest.TestCase):
 
 class MultiLeader(Compatibility, unittest.TestCase):
     strategy = "multi-leader"
-    refused = {"flushall", "flushdb", "incrbyfloat", "multi", "watch"}
+    refused = {"flushall", "flushdb", "incrbyfloat", "multi", "watch",
+               # The collections until their merge rules exist (docs/commands.md):
+               "hset", "sadd", "zadd", "rpush"}
 
     @classmethod
     def setUpClass(cls):
@@ -409,7 +563,8 @@ class Leaderless(unittest.TestCase):
             with Resp(cluster.base) as c:
                 for words in (["APPEND", "k", "v"], ["STRLEN", "k"], ["RENAME", "a", "b"],
                               ["FLUSHALL"], ["GETDEL", "k"], ["OBJECT", "ENCODING", "k"], ["WATCH", "k"],
-                              ["MULTI"]):
+                              ["HSET", "h", "f", "v"], ["SADD", "s", "m"], ["ZRANGE", "z", "0", "-1"],
+                              ["LPOP", "l"], ["MULTI"]):
                     kind, text = c.call(*words)
                     self.assertEqual(kind, "-", words)
                     self.assertIn(f"ERR {words[0]} is not offered by the leaderless strategy", text)

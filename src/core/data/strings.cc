@@ -169,7 +169,7 @@ struct GetEx {
       keyspace.write(name, std::move(record->value), std::nullopt);
     } else if (change == Change::relative || change == Change::absolute) {
       const TimeMs at = change == Change::relative ? now_ms + ms : ms;
-      if (is_expired(at, now_ms)) {
+      if (at <= now_ms) {
         keyspace.remove(name);  // a time already past deletes the key, as Redis does
       } else {
         keyspace.write(name, std::move(record->value), at);
