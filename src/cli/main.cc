@@ -186,6 +186,10 @@ int main(int argc, char** argv) {
                   "also writes the key's mirror; every node's state is checked after every step "
                   "(single leader, standalone; default 0: none)")
       ->check(CLI::Range(0, 100));
+  sim->add_flag("--collections", sim_options.run.collections,
+                "with --transactions: a transactional write also adds an element to a list, a "
+                "hash, a set and a sorted set of its key, a delete deletes them; every node's "
+                "four collections are checked equal in size after every step");
   sim->add_option("--counter-resets", sim_options.run.counter_resets,
                   "with --counters: this percentage of the reads, deletes and writes go to a "
                   "counter key (resets of its increments; the counters checker then judges only "

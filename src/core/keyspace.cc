@@ -830,6 +830,25 @@ void Keyspace::save(Collection& collection) {
   collection.exists = true;
 }
 
+std::optional<uint64_t> Keyspace::collection_size(const std::string& key, TimeMs now_ms) {
+  const Record* record = peek_live(key, now_ms);
+  if (record == nullptr || record->type == ValueType::string) return std::nullopt;
+  const auto header = decode_header(record->value);
+  REPLIKV_ASSERT(header.has_value(), "a collection's record holds its header");
+  std::map<char, uint64_t> kinds;
+  elements_.scan(u64_be(header->id), u64_be(header->id + 1), storage_hidden(),
+                 [&](std::string_view element, std::string_view) {
+                   ++kinds[element[8]];
+                   return true;
+                 });
+  for (const auto& [kind, count] : kinds) {
+    if (count != header->count) return std::numeric_limits<uint64_t>::max();
+  }
+  if (kinds.empty() || kinds.size() != (record->type == ValueType::zset ? 2u : 1u))
+    return std::numeric_limits<uint64_t>::max();
+  return header->count;
+}
+
 void Keyspace::rename(const std::string& from, const std::string& to, TimeMs now_ms) {
   auto record = load_live(from, now_ms);
   REPLIKV_ASSERT(record.has_value(), "RENAME moves a live key");

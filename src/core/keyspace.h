@@ -126,6 +126,10 @@ class Keyspace {
   // when it is left empty, as Redis does. Every command that changed it calls this once, which
   // also gives the key its new write version (WATCH).
   void save(Collection& collection);
+  // The number of elements of the collection at `key` as of `now_ms`, counted in the elements
+  // column kind by kind (nullopt: absent, or a string). When a kind's count disagrees with the
+  // header's (a sorted set's two orders with each other), UINT64_MAX: the simulator's evidence.
+  std::optional<uint64_t> collection_size(const std::string& key, TimeMs now_ms);
   // RENAME: `from`'s record — a collection with its elements, which do not move — becomes `to`'s,
   // replacing what `to` held. `from` must be live.
   void rename(const std::string& from, const std::string& to, TimeMs now_ms);

@@ -114,6 +114,11 @@ class Replica {
   virtual std::optional<std::string> local_value(const std::string& /*key*/) {
     return std::nullopt;
   }
+  // The number of elements of the collection at `key` in this node's state now, counted element
+  // by element (Keyspace::collection_size); nullopt when absent or when the replica does not say.
+  virtual std::optional<uint64_t> local_collection_size(const std::string& /*key*/) {
+    return std::nullopt;
+  }
   // What the last client_request made of a write, for the simulator's history ("made" events,
   // check/history.h): the dot it took and the context it carried, say — recorded whether or not
   // the client hears back, so a checker knows every write that may have taken effect. Empty when
@@ -151,6 +156,9 @@ class ForwardingReplica : public Replica {
   std::string state_digest() const override { return inner_->state_digest(); }
   std::optional<std::string> local_value(const std::string& key) override {
     return inner_->local_value(key);
+  }
+  std::optional<uint64_t> local_collection_size(const std::string& key) override {
+    return inner_->local_collection_size(key);
   }
   HistoryFields last_write_fields() const override { return inner_->last_write_fields(); }
   std::vector<HistoryFields> take_history_events() override {

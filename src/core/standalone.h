@@ -47,6 +47,9 @@ class Standalone final : public Replica {
     auto record = keyspace_.live_record(key, now_ms_);
     return record ? std::optional<std::string>(std::move(record->value)) : std::nullopt;
   }
+  std::optional<uint64_t> local_collection_size(const std::string& key) override {
+    return keyspace_.collection_size(key, now_ms_);
+  }
 
   uint64_t dropped_peer_messages() const { return dropped_peer_messages_; }
 

@@ -230,6 +230,8 @@ class Simulation {
   std::vector<core::Message> early_scratch_;  // a Ready's early messages, reused
   uint64_t protocol_violations_ = 0;
   // Transactions (SimOptions::transactions): the keys written so, and what check_transactions saw.
+  // With collections, a key's list, hash, set and sorted set are at these suffixes.
+  static constexpr const char* collection_suffixes[] = {"#list", "#hash", "#set", "#zset"};
   std::set<std::string> transaction_keys_;
   uint64_t transaction_checks_ = 0;
   uint64_t transaction_violations_ = 0;

@@ -239,7 +239,8 @@ SimResult Simulation::run() {
              ? fmt::format("{} transactional keys checked {} times: every node held each "
                            "transaction whole or not at all",
                            transaction_keys_.size(), transaction_checks_)
-             : fmt::format("{} times a node held part of a transaction", transaction_violations_),
+             : fmt::format("{} times a node held part of a transaction{}", transaction_violations_,
+                           options_.collections ? " (or collections of unequal sizes)" : ""),
          transaction_evidence_,
          {{"transaction_checks", static_cast<double>(transaction_checks_)}}});
   }
@@ -332,6 +333,8 @@ std::optional<std::string> validate(const SimOptions& options) {
     return std::string("family commands: 0 to 100 percent");
   if (options.transactions < 0 || options.transactions > 100)
     return std::string("transactions: 0 to 100 percent");
+  if (options.collections && options.transactions == 0)
+    return std::string("--collections goes with --transactions");
   if (options.transactions > 0 && !strategy->traits(settings).transactions_refused.empty())
     return fmt::format("--transactions: the {} strategy offers no transactions", options.strategy);
   if (options.merges < 0 || options.merges > 100) return std::string("merges: 0 to 100 percent");
@@ -402,7 +405,7 @@ std::string replay_command(const SimOptions& options) {
   }
   return fmt::format(
       "replikv sim --strategy {} --nodes {} --seed {} --ops {} --clients {} --keys {} --timeout-ms "
-      "{} --faults {} --fsync {}{}{}{}{}{}{}{}{}{}{}{}",
+      "{} --faults {} --fsync {}{}{}{}{}{}{}{}{}{}{}{}{}",
       options.strategy, options.nodes, options.seed, options.ops, options.clients, options.keys,
       options.client_timeout_ms, faults.empty() ? "none" : faults,
       options.fsync_always ? "always" : "never", settings,
@@ -415,6 +418,7 @@ std::string replay_command(const SimOptions& options) {
       options.family_commands > 0 ? fmt::format(" --family-commands {}", options.family_commands)
                                   : "",
       options.transactions > 0 ? fmt::format(" --transactions {}", options.transactions) : "",
+      options.collections ? " --collections" : "",
       options.merges > 0 ? fmt::format(" --merges {}", options.merges) : "",
       options.counter_resets > 0 ? fmt::format(" --counter-resets {}", options.counter_resets)
                                  : "");

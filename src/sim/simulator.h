@@ -66,6 +66,12 @@ struct SimOptions {
   // every step of every node, each such key and its mirror must hold the same value (the
   // "transactions" check: all or nothing on every replica at every moment). 0: none.
   int transactions = 0;
+  // With transactions: each transactional write also appends to four collections of the key —
+  // a list, a hash, a set and a sorted set, each given one element named by the operation — and
+  // a transactional delete deletes them, in the same transaction. After every step of every node
+  // the four hold the same number of elements, counted element by element (the "transactions"
+  // check), and the convergence digest compares their contents.
+  bool collections = false;
   // Merges, for a strategy whose writes can carry a context (Strategy::read_context): this
   // percentage of the reads read every value and the context (VGET), and of the writes to a key
   // the client has read that way write back with the context it read last (VSET) — stale when

@@ -6,6 +6,8 @@
 
 #include <fmt/compile.h>
 #include <algorithm>
+#include <iterator>
+#include <limits>
 #include <utility>
 
 namespace replikv::sim::detail {
@@ -98,7 +100,19 @@ void Simulation::check_transactions(Node& node) {
     ++transaction_checks_;
     const auto value = node.replica->local_value(key);
     const auto mirror = node.replica->local_value(key + "~");
-    if (value == mirror) continue;
+    std::string sizes;
+    bool sizes_equal = true;
+    if (options_.collections) {
+      std::optional<uint64_t> first;
+      for (size_t i = 0; i < std::size(collection_suffixes); ++i) {
+        const auto size = node.replica->local_collection_size(key + collection_suffixes[i]);
+        const uint64_t n = size.value_or(0);
+        sizes += fmt::format("{}{}", i == 0 ? "" : "/", n);
+        if (i == 0) first = n;
+        sizes_equal &= n == *first && n != std::numeric_limits<uint64_t>::max();
+      }
+    }
+    if (value == mirror && sizes_equal) continue;
     // A node moving a snapshot's records into place serves nothing from its state meanwhile.
     const auto status = node.replica->status();
     if (status.receiving_state) return;
@@ -107,7 +121,8 @@ void Simulation::check_transactions(Node& node) {
       transaction_evidence_.push_back(
           fmt::format("node {} at {} ns ({}, {}, applied {}): {} = {}, {}~ = {}", node.id,
                       events_.now_ns(), status.role, status.state, status.applied_index.value(),
-                      key, value.value_or("(none)"), key, mirror.value_or("(none)")));
+                      key, value.value_or("(none)"), key, mirror.value_or("(none)")) +
+          (options_.collections ? fmt::format(", list/hash/set/zset sizes {}", sizes) : ""));
     }
   }
 }
@@ -137,7 +152,12 @@ void Simulation::invoke(Client& client, PendingOp op) {
       break;
     case check::Function::del:
       if (transaction(op)) {
-        request = core::TransactionRequest{{{"del", op.key}, {"del", op.key + "~"}}, {}, true};
+        core::TransactionRequest multi{{{"del", op.key}, {"del", op.key + "~"}}, {}, true};
+        if (options_.collections) {
+          for (const char* suffix : collection_suffixes)
+            multi.commands.push_back({"del", op.key + suffix});
+        }
+        request = std::move(multi);
         break;
       }
       request = family_command(false) ? parse_words({"getdel", op.key})
@@ -162,8 +182,17 @@ void Simulation::invoke(Client& client, PendingOp op) {
     default:
       if (!op.context && transaction(op)) {
         const std::string value = std::to_string(op.value);
-        request = core::TransactionRequest{
+        core::TransactionRequest multi{
             {{"set", op.key, value}, {"set", op.key + "~", value}}, {}, true};
+        if (options_.collections) {
+          // One element each, named by the operation (so each is new): the four grow together.
+          const std::string name = fmt::format("p{}s{}", client.process, op.sequence);
+          multi.commands.push_back({"rpush", op.key + collection_suffixes[0], name});
+          multi.commands.push_back({"hset", op.key + collection_suffixes[1], name, value});
+          multi.commands.push_back({"sadd", op.key + collection_suffixes[2], name});
+          multi.commands.push_back({"zadd", op.key + collection_suffixes[3], value, name});
+        }
+        request = std::move(multi);
         break;
       }
       request =

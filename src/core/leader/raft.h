@@ -259,6 +259,9 @@ class Raft final : public Replica {
     auto record = keyspace_.live_record(key, wall_ms_);
     return record ? std::optional<std::string>(std::move(record->value)) : std::nullopt;
   }
+  std::optional<uint64_t> local_collection_size(const std::string& key) override {
+    return keyspace_.collection_size(key, wall_ms_);
+  }
   std::optional<Term> leader_term() const override {
     return role_ == Role::leader ? std::optional<Term>(term_) : std::nullopt;
   }
