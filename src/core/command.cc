@@ -140,6 +140,13 @@ const std::vector<CommandSpec> kCommands = {
     {"lpos", -3, false, H::core, 1, 1, 1, "readonly"},
     {"lmove", 5, true, H::core, 1, 2, 1, "write denyoom"},
     {"rpoplpush", 3, true, H::core, 1, 2, 1, "write denyoom"},
+    // Blocking pops (core/data/lists.cc; they wait at the node that serves them:
+    // core/blocked_pops.h).
+    {"blpop", -3, true, H::core, 1, -2, 1, "write blocking"},
+    {"brpop", -3, true, H::core, 1, -2, 1, "write blocking"},
+    {"blmove", 6, true, H::core, 1, 2, 1, "write denyoom blocking"},
+    {"brpoplpush", 4, true, H::core, 1, 2, 1, "write denyoom blocking"},
+    {"blmpop", -5, true, H::core, 0, 0, 0, "write blocking movablekeys"},
     // Connection and server commands, answered by the runtime.
     {"ping", -1, false, H::server, 0, 0, 0, "fast stale"},
     {"echo", 2, false, H::server, 0, 0, 0, "fast"},

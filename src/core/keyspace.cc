@@ -465,8 +465,9 @@ void Keyspace::flush() {
   flush_version_ = write_version();
   counters_dirty_ = true;
   flush_pending_ = true;
-  REPLIKV_ASSERT(observed_writes_ == nullptr,
-                 "a strategy that turns writes into per-key ones refuses FLUSHALL");
+  // (No key is observed: every key went. The multi-leader strategy, which turns observed writes
+  // into per-key ones, refuses FLUSHALL; the single leader observes writes only to wake blocked
+  // pops, and a flush leaves no list to pop.)
 }
 
 std::optional<std::string> Keyspace::random_key(TimeMs now_ms) {
@@ -828,6 +829,13 @@ void Keyspace::save(Collection& collection) {
   REPLIKV_ASSERT(collection.header.id != 0, "a collection with elements has its id");
   store(collection.key, encode_header(collection.header), collection.expire_at_ms, collection.type);
   collection.exists = true;
+}
+
+uint64_t Keyspace::list_length(const std::string& key, TimeMs now_ms) {
+  const Record* record = peek_live(key, now_ms);
+  if (record == nullptr || record->type != ValueType::list) return 0;
+  const auto header = decode_header(record->value);
+  return header ? header->count : 0;
 }
 
 std::optional<uint64_t> Keyspace::collection_size(const std::string& key, TimeMs now_ms) {

@@ -130,6 +130,8 @@ class Keyspace {
   // column kind by kind (nullopt: absent, or a string). When a kind's count disagrees with the
   // header's (a sorted set's two orders with each other), UINT64_MAX: the simulator's evidence.
   std::optional<uint64_t> collection_size(const std::string& key, TimeMs now_ms);
+  // The length of the list at `key` (0: absent, or not a list), from its header.
+  uint64_t list_length(const std::string& key, TimeMs now_ms);
   // RENAME: `from`'s record — a collection with its elements, which do not move — becomes `to`'s,
   // replacing what `to` held. `from` must be live.
   void rename(const std::string& from, const std::string& to, TimeMs now_ms);

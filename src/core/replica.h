@@ -75,6 +75,8 @@ class Replica {
 
   // Inputs.
   virtual void client_request(ClientRequest request) = 0;
+  // The client's connection closed: what waits for it (a blocking pop) stops waiting.
+  virtual void client_closed(ConnectionId /*connection*/) {}
   virtual void peer_message(const Message& message) = 0;
   // Two clocks: the wall clock (expiry times; it may be stepped, either way) and a monotonic
   // one (timers, leases, lag: it only moves forward, at a rate within the configured drift of
@@ -143,6 +145,7 @@ class ForwardingReplica : public Replica {
   using Replica::tick;
   void tick(TimeMs wall_ms, TimeMs monotonic_ms) override { inner_->tick(wall_ms, monotonic_ms); }
   void persisted(ReadyId ready_id) override { inner_->persisted(ready_id); }
+  void client_closed(ConnectionId connection) override { inner_->client_closed(connection); }
   void checkpointed(uint64_t checkpoint_id) override { inner_->checkpointed(checkpoint_id); }
   bool take_ready(Ready& out) override { return inner_->take_ready(out); }
   ReplicaStatus status() const override { return inner_->status(); }

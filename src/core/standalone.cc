@@ -26,16 +26,59 @@ void Standalone::client_request(ClientRequest request) {
                         std::nullopt});
                  }});
   if (answered) return;
-  const bool write = is_write(request.request);
-  Reply reply = keyspace_.execute(request.request, now_ms_);
+  std::vector<std::string> written;
+  const bool note = is_write(request.request) && !blocked_pops_.empty();
+  const auto* command = std::get_if<CommandRequest>(&request.request);
+  auto pop = command != nullptr ? blocking_pop_of(command->argv) : std::nullopt;
+  Reply reply = execute(request.request, note || pop ? &written : nullptr);
+  if (pop && (reply.kind == Reply::Kind::null || reply.kind == Reply::Kind::null_array)) {
+    // Nothing to pop: the client waits for a write that leaves one of its lists with elements.
+    const std::optional<TimeMs> deadline =
+        pop->timeout_ms > 0 ? std::optional<TimeMs>(now_ms_ + pop->timeout_ms) : std::nullopt;
+    blocked_pops_.block(std::move(request), std::move(pop->keys), deadline);
+    pending_.tick_at_ms = deadline ? std::min(pending_.tick_at_ms.value_or(*deadline), *deadline)
+                                   : pending_.tick_at_ms;
+    return;
+  }
+  answer(request, std::move(reply));
+  if (!written.empty() && !blocked_pops_.empty()) serve_blocked_pops(std::move(written));
+}
+
+Reply Standalone::execute(const Request& request, std::vector<std::string>* written) {
+  const bool write = is_write(request);
+  if (written != nullptr) keyspace_.observe_writes(written);
+  Reply reply = keyspace_.execute(request, now_ms_);
+  if (written != nullptr) keyspace_.observe_writes(nullptr);
   if (write) {
     ++writes_;
     if (keyspace_.dirty()) pending_.sync = Sync::per_policy;  // it changed a record (or flushed)
   } else {
     ++reads_;
   }
+  return reply;
+}
+
+void Standalone::answer(const ClientRequest& request, Reply reply) {
   pending_.replies.push_back(
       {request.connection, request.sequence, std::move(reply), std::nullopt, std::nullopt});
+}
+
+void Standalone::serve_blocked_pops(std::vector<std::string> written) {
+  // A worklist: a try's own writes (BLMOVE pushes onto its destination) may serve others.
+  while (!written.empty() && !blocked_pops_.empty()) {
+    const std::string key = std::move(written.back());
+    written.pop_back();
+    for (const uint64_t id : blocked_pops_.wake(key, keyspace_.list_length(key, now_ms_))) {
+      const ClientRequest request = blocked_pops_.request(id);
+      Reply reply = execute(request.request, &written);
+      if (reply.kind == Reply::Kind::null || reply.kind == Reply::Kind::null_array) {
+        if (blocked_pops_.wait_again(id, now_ms_)) continue;
+      } else {
+        blocked_pops_.finish(id);
+      }
+      answer(request, std::move(reply));
+    }
+  }
 }
 
 void Standalone::peer_message(const Message&) {
@@ -44,7 +87,11 @@ void Standalone::peer_message(const Message&) {
 }
 
 void Standalone::tick(TimeMs wall_ms, TimeMs /*monotonic_ms*/) {
-  now_ms_ = std::max(now_ms_, wall_ms);  // expiry is all it times
+  now_ms_ = std::max(now_ms_, wall_ms);  // expiry and blocking pops' timeouts are all it times
+  for (auto& request : blocked_pops_.expired(now_ms_)) {
+    const auto pop = blocking_pop_of(std::get<CommandRequest>(request.request).argv);
+    answer(request, pop ? pop->timeout_reply : Reply::null_array());
+  }
   if (now_ms_ < next_sweep_at_ms_) return;
   next_sweep_at_ms_ = now_ms_ + options_.expiry_sweep_interval_ms;
   const uint64_t deleted = keyspace_.expire_due(now_ms_, options_.expiry_sweep_keys_max);
@@ -78,6 +125,8 @@ ReplicaStatus Standalone::status() const {
   status.writes_applied_total = writes_;
   status.reads_total = reads_;
   status.expired_keys_total = expired_;
+  status.blocked_clients = blocked_pops_.size();
+  status.blocked_timeouts_total = blocked_pops_.timeouts();
   status.replication_offset = status.applied_index;
   return status;
 }

@@ -15,6 +15,7 @@
 
 #include <cstdint>
 
+#include "core/blocked_pops.h"
 #include "core/keyspace.h"
 #include "core/random.h"
 #include "core/replica.h"
@@ -36,6 +37,7 @@ class Standalone final : public Replica {
   Standalone(const StorageView& view, Rng rng, StandaloneOptions options);
 
   void client_request(ClientRequest request) override;
+  void client_closed(ConnectionId connection) override { blocked_pops_.closed(connection); }
   void peer_message(const Message& message) override;
   using Replica::tick;
   void tick(TimeMs wall_ms, TimeMs monotonic_ms) override;
@@ -66,6 +68,14 @@ class Standalone final : public Replica {
   uint64_t reads_ = 0;
   uint64_t expired_ = 0;
   uint64_t dropped_peer_messages_ = 0;
+  // Blocking pops (core/blocked_pops.h): a try runs at once; one that pops nothing waits, and
+  // every write that leaves a waited-on list with elements tries the oldest waiters again.
+  BlockedPops blocked_pops_;
+  // Executes `request`; with `written`, the keys it wrote are appended to it.
+  Reply execute(const Request& request, std::vector<std::string>* written);
+  void answer(const ClientRequest& request, Reply reply);
+  // Tries the waiters that the writes of `written` may serve, and those their pops serve next.
+  void serve_blocked_pops(std::vector<std::string> written);
 };
 
 }  // namespace replikv::core

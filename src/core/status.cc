@@ -79,6 +79,10 @@ std::vector<Metric> common_metrics(const ReplicaStatus& status) {
       .counter("writes_applied", "Write commands applied since start.", status.writes_applied_total)
       .counter("reads", "Read commands served since start.", status.reads_total)
       .counter("expired_keys", "Keys deleted by the expiry sweep.", status.expired_keys_total)
+      .gauge("blocked_clients", "Clients waiting in a blocking pop (BLPOP …) at this node.",
+             static_cast<int64_t>(status.blocked_clients))
+      .counter("blocked_timeouts", "Blocking pops answered by their timeout.",
+               status.blocked_timeouts_total)
       .counter("keyspace_hits", "Reads that found their key.", status.keyspace_hits_total)
       .counter("keyspace_misses", "Reads that did not find their key.",
                status.keyspace_misses_total)

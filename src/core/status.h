@@ -79,7 +79,9 @@ struct ReplicaStatus {
   ReadyId durable_ready_id;  // every Ready up to this one is durable
   uint64_t writes_applied_total = 0;
   uint64_t reads_total = 0;
-  uint64_t expired_keys_total = 0;  // deleted by the expiry sweep since start
+  uint64_t expired_keys_total = 0;      // deleted by the expiry sweep since start
+  uint64_t blocked_clients = 0;         // clients waiting in a blocking pop at this node (INFO's)
+  uint64_t blocked_timeouts_total = 0;  // blocking pops answered by their timeout
   uint64_t keyspace_hits_total = 0;
   uint64_t keyspace_misses_total = 0;
   uint64_t cache_bytes = 0;  // the record cache in front of storage

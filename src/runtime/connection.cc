@@ -288,7 +288,8 @@ void Server::Impl::close(Connection& c) {
   c.socket.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
   c.socket.close(ignored);
   c.resume.cancel();
-  connections.erase(c.id);  // may destroy `c` once the last coroutine or handler lets go
+  replica->client_closed(c.id);  // a blocking pop it waits in stops waiting
+  connections.erase(c.id);       // may destroy `c` once the last coroutine or handler lets go
 }
 
 }  // namespace replikv::runtime

@@ -423,8 +423,8 @@ std::string Server::Impl::info(std::string_view section_arg) const {
   }
   if (wants("clients")) {
     header("Clients");
-    out += fmt::format("connected_clients:{}\r\nmaxclients:{}\r\nblocked_clients:0\r\n",
-                       connections.size(), config.max_clients);
+    out += fmt::format("connected_clients:{}\r\nmaxclients:{}\r\nblocked_clients:{}\r\n",
+                       connections.size(), config.max_clients, status.blocked_clients);
   }
   if (wants("memory")) {
     header("Memory");

@@ -273,6 +273,14 @@ SCRIPTS = {
         ["TYPE", "m2"], ["OBJECT", "ENCODING", "p"], ["RPUSH", "one", "x"],
         ["LMOVE", "one", "one", "LEFT", "RIGHT"], ["LRANGE", "one", "0", "-1"],
     ],
+    "blocking-pops-with-elements": [
+        ["RPUSH", "q", "a", "b", "c"], ["BLPOP", "none", "q", "0"], ["BRPOP", "q", "1.5"],
+        ["BLMOVE", "q", "d", "LEFT", "RIGHT", "0"], ["BRPOPLPUSH", "d", "q", "0"],
+        ["LRANGE", "q", "0", "-1"], ["BLMPOP", "0", "2", "none", "q", "RIGHT", "COUNT", "5"],
+        ["BLPOP", "q", "-1"], ["BLPOP", "q", "x"], ["BLMOVE", "q", "d", "UP", "LEFT", "0"],
+        ["BLMPOP", "0", "0", "q", "LEFT"], ["BLMPOP", "-1", "1", "q", "LEFT"], ["SET", "s", "v"],
+        ["BLPOP", "s", "0"], ["BLPOP", "q"], ["MULTI"], ["BLPOP", "none", "0"], ["EXEC"],
+    ],
     "types": [
         ["SET", "s", "v"], ["HSET", "h", "f", "v"], ["SADD", "st", "m"], ["ZADD", "z", "1", "m"],
         ["RPUSH", "l", "e"], ["TYPE", "s"], ["TYPE", "h"], ["TYPE", "st"], ["TYPE", "z"],
@@ -345,6 +353,35 @@ class SingleNode(Compatibility, unittest.TestCase):
 
     def test_every_script_answers_as_redis_7(self):
         self.run_scripts()
+
+    def test_blocking_pops_wait_for_a_push_and_time_out_as_redis_7(self):
+        """A client in BLPOP is served by another's RPUSH, oldest waiter first; BRPOP with a
+        timeout answers a null array; BLMOVE hands the element on — on Redis 7 and here alike."""
+        import threading
+        import time as clock
+        for port in (self.redis.port, self.node.port):
+            with Resp(port) as first, Resp(port) as second, Resp(port) as pusher:
+                pusher.call("DEL", "q", "d")
+                got = {}
+                def wait(name, client, *words):
+                    got[name] = client.call(*words)
+                a = threading.Thread(target=wait, args=("a", first, "BLPOP", "q", "5"))
+                a.start()
+                clock.sleep(0.2)
+                b = threading.Thread(target=wait, args=("b", second, "BLMOVE", "q", "d", "RIGHT", "LEFT", "5"))
+                b.start()
+                clock.sleep(0.2)
+                self.assertEqual(pusher.call("RPUSH", "q", "x", "y"), (":", 2), port)
+                a.join(10)
+                b.join(10)
+                self.assertEqual(got["a"], ("*", [("$", b"q"), ("$", b"x")]), port)
+                self.assertEqual(got["b"], ("$", b"y"), port)
+                self.assertEqual(pusher.call("LRANGE", "d", "0", "-1"), ("*", [("$", b"y")]), port)
+                started = clock.monotonic()
+                self.assertEqual(first.call("BRPOP", "empty", "0.3"), ("*", None), port)
+                self.assertGreaterEqual(clock.monotonic() - started, 0.25, port)
+                kind, info = pusher.call("INFO", "clients")
+                self.assertIn(b"blocked_clients:0", info, port)
 
     def test_time_is_the_clock(self):
         with Resp(self.node.port) as c:
@@ -440,7 +477,7 @@ class SingleLeaderCluster(Compatibility, unittest.TestCase):
         with Resp(self.replikv_port()) as c:
             for name, script in SCRIPTS.items():  # every script's end state, side by side
                 for command in script:
-                    c.call(*(command if command[0] != DIFFERS else command[1:]))
+                    c.call(*(command[1:] if command[0] in MARKERS else command))
 
         def digests():
             out = set()
@@ -449,6 +486,34 @@ class SingleLeaderCluster(Compatibility, unittest.TestCase):
                     out.add(c.call("DEBUG", "DIGEST")[1])
             return out
         wait_until(lambda: len(digests()) == 1, 30, "every replica with the leader's data")
+
+    def test_blocking_pops_are_served_by_the_leader(self):
+        """A follower refuses a blocking pop naming the leader; at the leader a waiting client is
+        served by a push made at a follower, and every replica applies the pop."""
+        import threading
+        import time as clock
+        leader = self.cluster.leader()
+        follower = next(n for n in range(1, 4) if n != leader)
+        with Resp(self.cluster.port(follower)) as c:
+            kind, text = c.call("BLPOP", "bq", "1")
+            self.assertEqual(kind, "-")
+            self.assertTrue(text.startswith("NOTLEADER"), text)
+        got = {}
+        with Resp(self.cluster.port(leader)) as waiter:
+            t = threading.Thread(target=lambda: got.setdefault("r", waiter.call("BLPOP", "bq", "10")))
+            t.start()
+            clock.sleep(0.3)
+            with Resp(self.cluster.port(follower)) as c:
+                self.assertEqual(c.call("RPUSH", "bq", "one", "two"), (":", 2))
+            t.join(15)
+        self.assertEqual(got.get("r"), ("*", [("$", b"bq"), ("$", b"one")]))
+        def lengths():
+            out = []
+            for n in range(1, 4):
+                with Resp(self.cluster.port(n)) as c:
+                    out.append(c.call("READ", "eventual", "LLEN", "bq"))
+            return out
+        wait_until(lambda: lengths() == [(":", 1)] * 3, 30, "every replica applied the pop")
 
 
 class TransactionsUnderKill9(unittest.TestCase):

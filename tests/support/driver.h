@@ -39,10 +39,10 @@ class TestDriver {
   }
 
   // Sends a request; returns its sequence number. The reply is released only after a sync.
-  uint64_t send(core::Request request) {
+  uint64_t send(core::Request request, uint64_t connection = 1) {
     const uint64_t sequence = next_sequence_++;
     replica_->client_request(
-        {core::ConnectionId(1), sequence, std::move(request), {}, std::nullopt});
+        {core::ConnectionId(connection), sequence, std::move(request), {}, std::nullopt});
     if (eager_) drain();
     return sequence;
   }

@@ -245,9 +245,9 @@ class Cluster {
   }
 
   void request(int n, uint64_t sequence, Request request, ReadOptions read = {},
-               std::optional<SessionToken> session = std::nullopt) {
+               std::optional<SessionToken> session = std::nullopt, uint64_t connection = 1) {
     node(n).client_request(
-        {ConnectionId(1), sequence, std::move(request), read,
+        {ConnectionId(connection), sequence, std::move(request), read,
          session ? std::optional<SessionPosition>(position_of(*session)) : std::nullopt});
     drain(n);
   }

@@ -89,6 +89,52 @@ TEST(Raft, AFollowerForwardsWritesAndAnswersWithTheLeadersResult) {
   EXPECT_EQ(cluster.node(follower).raft_status().writes_forwarded_total, 4u);
 }
 
+// Blocking pops are served by the leader alone: a follower refuses one naming the leader
+// (nothing was appended); at the leader a client waits until a push — taken at any node — leaves
+// its list with elements, and its pop is an entry of the log, applied on every replica; when the
+// leader loses leadership, a client still waiting gets a definite refusal.
+Request blocking(std::vector<std::string> words) {
+  const std::vector<std::string_view> argv(words.begin(), words.end());
+  auto parsed = parse_request(*find_command(argv[0]), argv);
+  return std::get<Request>(std::move(parsed));
+}
+
+TEST(Raft, BlockingPopsWaitAtTheLeaderAndPopThroughTheLog) {
+  Cluster cluster(3);
+  cluster.run(0, 5000);
+  const int leader = cluster.leaders().at(0);
+  const int follower = leader % 3 + 1;
+  cluster.request(follower, 1, blocking({"blpop", "q", "0"}), {}, std::nullopt, 2);
+  cluster.run(5010, 5100);
+  ASSERT_TRUE(cluster.reply_for(1).has_value());
+  EXPECT_EQ(cluster.reply_for(1)->outcome, Outcome::not_leader);
+
+  cluster.request(leader, 2, blocking({"blpop", "q", "0"}), {}, std::nullopt, 3);
+  cluster.run(5110, 5300);
+  EXPECT_FALSE(cluster.reply_for(2).has_value()) << "it waits";
+  EXPECT_EQ(cluster.node(leader).status().blocked_clients, 1u);
+  // A push taken by a follower, forwarded: applied at the leader, it serves the waiter.
+  cluster.request(follower, 3, blocking({"rpush", "q", "a", "b"}));
+  cluster.run(5310, 5600);
+  EXPECT_EQ(cluster.reply_for(3), Reply::number(2));
+  EXPECT_EQ(cluster.reply_for(2), Reply::array({Reply::bulk("q"), Reply::bulk("a")}));
+  for (int n = 1; n <= 3; ++n) {
+    EXPECT_EQ(cluster.node(n).local_collection_size("q"), 1u) << "node " << n;
+  }
+
+  // Waiting when leadership moves: a definite refusal, nothing popped.
+  cluster.request(leader, 4, blocking({"blpop", "empty", "0"}), {}, std::nullopt, 4);
+  cluster.run(5610, 5700);
+  EXPECT_FALSE(cluster.reply_for(4).has_value());
+  cluster.request(
+      leader, 5,
+      StrategyCommand::of("failover", FailoverRequest(static_cast<uint32_t>(follower), false, 5000),
+                          true));
+  cluster.run(5710, 8000);
+  ASSERT_TRUE(cluster.reply_for(4).has_value());
+  EXPECT_EQ(cluster.reply_for(4)->outcome, Outcome::not_leader) << describe(*cluster.reply_for(4));
+}
+
 TEST(Raft, WithRedirectAFollowerRefusesNamingTheLeaderAndItsAddress) {
   Cluster cluster(3, [](int, RaftOptions& options) {
     options.redirect = true;

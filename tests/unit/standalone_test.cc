@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "core/command.h"
+#include "core/keyspace.h"
 #include "support/driver.h"
 
 namespace replikv::core {
@@ -42,6 +43,72 @@ TEST_F(StandaloneTest, SetConditionsAndGetOption) {
   EXPECT_EQ(run({"SET", "k", "3", "XX", "GET"}), Reply::bulk("1"));
   EXPECT_EQ(run({"SET", "k", "4", "NX", "GET"}), Reply::bulk("3"));
   EXPECT_EQ(run({"GET", "k"}), Reply::bulk("3"));
+}
+
+// Blocking pops: a client whose lists are empty waits — oldest first, as Redis serves them —
+// until a write leaves one of its lists with elements; its timeout answers it only when nothing
+// was popped for it; a closed connection's wait ends; a BLMOVE's push serves the next waiter.
+TEST_F(StandaloneTest, BlockingPopsWaitForAPushOldestFirstAndTimeOut) {
+  const auto reply_of = [&](uint64_t sequence) -> std::optional<Reply> {
+    std::optional<Reply> found;
+    for (auto& reply : driver_.take_released()) {
+      if (reply.sequence == sequence) found = reply.reply;
+    }
+    return found;
+  };
+  const uint64_t first = driver_.send(req({"BLPOP", "q", "0"}), 2);
+  const uint64_t second = driver_.send(req({"BRPOP", "q", "r", "0"}), 3);
+  driver_.sync();
+  EXPECT_FALSE(reply_of(first).has_value());
+  EXPECT_EQ(driver_.replica().status().blocked_clients, 2u);
+  EXPECT_EQ(run({"RPUSH", "q", "a"}), Reply::number(1));
+  EXPECT_EQ(driver_.replica().status().blocked_clients, 1u);
+  const uint64_t push = driver_.send(req({"RPUSH", "r", "b"}));
+  driver_.sync();
+  const auto released = driver_.take_released();
+  std::map<uint64_t, Reply> by_sequence;
+  for (const auto& reply : released) by_sequence[reply.sequence] = reply.reply;
+  EXPECT_EQ(by_sequence[push], Reply::number(1)) << "the push answers what it pushed";
+  EXPECT_EQ(by_sequence[second], Reply::array({Reply::bulk("r"), Reply::bulk("b")}));
+  EXPECT_EQ(run({"LLEN", "q"}), Reply::number(0));
+  EXPECT_EQ(run({"EXISTS", "r"}), Reply::number(0));
+
+  // The timeout: 0.5 s.
+  const uint64_t timed = driver_.send(req({"BLPOP", "z", "0.5"}), 4);
+  driver_.tick(1400);
+  EXPECT_FALSE(reply_of(timed).has_value());
+  driver_.tick(1600);
+  driver_.sync();
+  EXPECT_EQ(reply_of(timed), Reply::null_array());
+  EXPECT_EQ(driver_.replica().status().blocked_timeouts_total, 1u);
+
+  // A closed connection's wait ends: nothing is popped for it.
+  driver_.send(req({"BLPOP", "w", "0"}), 5);
+  driver_.replica().client_closed(ConnectionId(5));
+  EXPECT_EQ(run({"RPUSH", "w", "x"}), Reply::number(1));
+  EXPECT_EQ(run({"LLEN", "w"}), Reply::number(1));
+
+  // BLMOVE's push onto its destination serves the client waiting there.
+  const uint64_t mover = driver_.send(req({"BLMOVE", "src", "dst", "LEFT", "RIGHT", "0"}), 6);
+  const uint64_t taker = driver_.send(req({"BLPOP", "dst", "0"}), 7);
+  EXPECT_EQ(run({"RPUSH", "src", "e"}), Reply::number(1));
+  driver_.sync();
+  by_sequence.clear();
+  for (const auto& reply : driver_.take_released()) by_sequence[reply.sequence] = reply.reply;
+  (void)first;
+  EXPECT_EQ(by_sequence[mover], Reply::bulk("e"));
+  EXPECT_EQ(by_sequence[taker], Reply::array({Reply::bulk("dst"), Reply::bulk("e")}));
+  EXPECT_EQ(run({"EXISTS", "src", "dst"}), Reply::number(0));
+  EXPECT_EQ(driver_.replica().status().blocked_clients, 0u);
+
+  // What is there is popped at once; a key of another type is WRONGTYPE at once.
+  EXPECT_EQ(run({"RPUSH", "ready", "1"}), Reply::number(1));
+  EXPECT_EQ(run({"BLPOP", "ready", "0"}), Reply::array({Reply::bulk("ready"), Reply::bulk("1")}));
+  EXPECT_EQ(run({"SET", "s", "v"}), Reply::ok());
+  EXPECT_EQ(run({"BLPOP", "s", "0"}), wrong_type());
+  const std::vector<std::string_view> negative = {"blpop", "s", "-1"};
+  EXPECT_EQ(std::get<Reply>(parse_request(*find_command("blpop"), negative)),
+            Reply::error("ERR timeout is negative"));
 }
 
 TEST_F(StandaloneTest, CasComparesWithTheCurrentValueOrAbsence) {

@@ -40,6 +40,24 @@ struct MemberScan {
             const std::function<std::optional<Reply>(std::string_view value)>& render) const;
 };
 
+// HSCAN / SSCAN / ZSCAN key cursor …: a page of the members of `kind` of a collection of `type`,
+// each followed by `render`'s reply for its stored value (nothing when it gives nullopt).
+template <ValueType type, char kind, std::optional<Reply> (*render)(std::string_view value)>
+struct CollectionScan {
+  std::string_view key;
+  MemberScan scan;
+  static std::variant<CollectionScan, Reply> parse(CommandArgs argv) {
+    auto scan = MemberScan::parse(argv);
+    if (auto* error = std::get_if<Reply>(&scan)) return std::move(*error);
+    return CollectionScan{argv[1], std::get<MemberScan>(scan)};
+  }
+  Reply run(Keyspace& keyspace, TimeMs now_ms) const {
+    auto opened = keyspace.collection(std::string(key), type, now_ms);
+    if (auto* error = std::get_if<Reply>(&opened)) return std::move(*error);
+    return scan.run(keyspace, std::get<Collection>(opened), kind, render);
+  }
+};
+
 // HRANDFIELD / SRANDMEMBER / ZRANDMEMBER's draw from `members` (name, value): one name (nil when
 // empty) without a count; with a positive count distinct members up to all; with a negative one
 // that many, repeats allowed. With values, each name is followed by its value.

@@ -42,6 +42,18 @@ const DataCommand* find_data_command(std::string_view lower_name);
 // Whether `command` is of a collection family (hashes, sets, sorted sets, lists).
 bool is_collection_command(const DataCommand& command);
 
+// A blocking pop (BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP): the lists that may serve it, its
+// timeout (0: none), and what it answers when the timeout comes first. Its command, run, is one
+// try: the pop, or `timeout_reply` when every list is empty (core/blocked_pops.h).
+struct BlockingPop {
+  std::vector<std::string> keys;
+  int64_t timeout_ms = 0;
+  Reply timeout_reply;
+};
+// The blocking pop `argv` (a checked family command, the name in lower case), or nullopt when it
+// is not one.
+std::optional<BlockingPop> blocking_pop_of(const std::vector<std::string>& argv);
+
 // Each family's commands (the registry above joins them).
 std::span<const DataCommand> string_commands();
 std::span<const DataCommand> key_commands();

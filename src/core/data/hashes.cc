@@ -307,23 +307,7 @@ Reply random_members(Keyspace& keyspace, std::vector<std::pair<std::string, std:
 
 namespace {
 
-struct HScan {
-  std::string_view key;
-  MemberScan scan;
-  static std::variant<HScan, Reply> parse(CommandArgs argv) {
-    auto scan = MemberScan::parse(argv);
-    if (auto* error = std::get_if<Reply>(&scan)) return std::move(*error);
-    return HScan{argv[1], std::get<MemberScan>(scan)};
-  }
-  Reply run(Keyspace& keyspace, TimeMs now_ms) const {
-    auto opened = open_hash(keyspace, key, now_ms);
-    if (auto* error = std::get_if<Reply>(&opened)) return std::move(*error);
-    return scan.run(keyspace, std::get<Collection>(opened), element_field,
-                    [](std::string_view value) -> std::optional<Reply> {
-                      return Reply::bulk(std::string(value));
-                    });
-  }
-};
+std::optional<Reply> field_value(std::string_view value) { return Reply::bulk(std::string(value)); }
 
 const DataCommand kHashCommands[] = {
     data_command<HSet<false>>("hset"),
@@ -341,7 +325,7 @@ const DataCommand kHashCommands[] = {
     data_command<HIncrBy>("hincrby"),
     data_command<HIncrByFloat>("hincrbyfloat"),
     data_command<HRandField>("hrandfield"),
-    data_command<HScan>("hscan"),
+    data_command<CollectionScan<ValueType::hash, element_field, field_value>>("hscan"),
 };
 
 }  // namespace

@@ -510,6 +510,74 @@ struct LMove {
   }
 };
 
+// A blocking pop's timeout: seconds as a float (Redis's rule), in milliseconds; 0 waits for ever.
+std::variant<int64_t, Reply> parse_timeout(std::string_view text) {
+  const auto seconds = parse_long_double(text);
+  if (!seconds) return Reply::error("ERR timeout is not a float or out of range");
+  const long double ms = *seconds * 1000;
+  if (ms < 0) return Reply::error("ERR timeout is negative");
+  if (ms > static_cast<long double>(std::numeric_limits<int64_t>::max() / 4))
+    return Reply::error("ERR timeout is out of range");
+  return static_cast<int64_t>(ms);
+}
+
+// BLPOP / BRPOP key [key …] timeout, as one try: the first non-empty list's element as
+// [key, element], or the timeout reply (a null array) when every list is empty — the node that
+// serves blocking pops waits and tries again (core/blocked_pops.h).
+template <bool left>
+struct BPop {
+  CommandArgs keys;
+  int64_t timeout_ms = 0;
+  static std::variant<BPop, Reply> parse(CommandArgs argv) {
+    auto timeout = parse_timeout(argv.back());
+    if (auto* error = std::get_if<Reply>(&timeout)) return std::move(*error);
+    return BPop{argv.subspan(1, argv.size() - 2), std::get<int64_t>(timeout)};
+  }
+  Reply run(Keyspace& keyspace, TimeMs now_ms) const {
+    for (const auto key : keys) {
+      auto opened = open_list(keyspace, key, now_ms);
+      if (auto* error = std::get_if<Reply>(&opened)) return std::move(*error);
+      auto& list = std::get<Collection>(opened);
+      if (!list.exists) continue;
+      auto element = pop(keyspace, list, left);
+      keyspace.save(list);
+      return Reply::array({Reply::bulk(std::string(key)), Reply::bulk(std::move(*element))});
+    }
+    return Reply::null_array();
+  }
+};
+
+// BLMOVE source destination LEFT | RIGHT LEFT | RIGHT timeout, and BRPOPLPUSH source destination
+// timeout: LMOVE's try, nil when the source is empty.
+template <bool rpoplpush>
+struct BLMove {
+  LMove<rpoplpush> move;
+  int64_t timeout_ms = 0;
+  static std::variant<BLMove, Reply> parse(CommandArgs argv) {
+    auto timeout = parse_timeout(argv.back());
+    if (auto* error = std::get_if<Reply>(&timeout)) return std::move(*error);
+    auto move = LMove<rpoplpush>::parse(argv.first(argv.size() - 1));
+    if (auto* error = std::get_if<Reply>(&move)) return std::move(*error);
+    return BLMove{std::get<LMove<rpoplpush>>(move), std::get<int64_t>(timeout)};
+  }
+  Reply run(Keyspace& keyspace, TimeMs now_ms) const { return move.run(keyspace, now_ms); }
+};
+
+// BLMPOP timeout numkeys key [key …] LEFT | RIGHT [COUNT count]: LMPOP's try.
+struct BLMPop {
+  LMPop pop;
+  int64_t timeout_ms = 0;
+  static std::variant<BLMPop, Reply> parse(CommandArgs argv) {
+    auto timeout = parse_timeout(argv[1]);
+    if (auto* error = std::get_if<Reply>(&timeout)) return std::move(*error);
+    auto pop =
+        LMPop::parse(argv.subspan(1));  // (LMPOP's arguments, the timeout in the name's place)
+    if (auto* error = std::get_if<Reply>(&pop)) return std::move(*error);
+    return BLMPop{std::get<LMPop>(pop), std::get<int64_t>(timeout)};
+  }
+  Reply run(Keyspace& keyspace, TimeMs now_ms) const { return pop.run(keyspace, now_ms); }
+};
+
 const DataCommand kListCommands[] = {
     data_command<Push<true, false>>("lpush"),
     data_command<Push<false, false>>("rpush"),
@@ -528,10 +596,51 @@ const DataCommand kListCommands[] = {
     data_command<LPos>("lpos"),
     data_command<LMove<false>>("lmove"),
     data_command<LMove<true>>("rpoplpush"),
+    data_command<BPop<true>>("blpop"),
+    data_command<BPop<false>>("brpop"),
+    data_command<BLMove<false>>("blmove"),
+    data_command<BLMove<true>>("brpoplpush"),
+    data_command<BLMPop>("blmpop"),
 };
+
+template <typename T>
+BlockingPop blocking_of(const T& parsed, std::vector<std::string> keys, Reply timeout_reply) {
+  return {std::move(keys), parsed.timeout_ms, std::move(timeout_reply)};
+}
 
 }  // namespace
 
 std::span<const DataCommand> list_commands() { return kListCommands; }
+
+std::optional<BlockingPop> blocking_pop_of(const std::vector<std::string>& words) {
+  if (words.empty()) return std::nullopt;
+  const std::vector<std::string_view> argv(words.begin(), words.end());
+  const std::string_view name = argv[0];
+  const auto keys_of_args = [](CommandArgs args) {
+    return std::vector<std::string>(args.begin(), args.end());
+  };
+  if (name == "blpop" || name == "brpop") {
+    const auto parsed = BPop<true>::parse(argv);
+    if (std::holds_alternative<Reply>(parsed)) return std::nullopt;
+    const auto& pop = std::get<BPop<true>>(parsed);
+    return blocking_of(pop, keys_of_args(pop.keys), Reply::null_array());
+  }
+  if (name == "blmove" || name == "brpoplpush") {
+    const auto parsed = BLMove<false>::parse(argv);
+    const auto parsed_old = BLMove<true>::parse(argv);
+    const auto* move = name == "blmove" ? std::get_if<BLMove<false>>(&parsed) : nullptr;
+    const auto* old = name == "brpoplpush" ? std::get_if<BLMove<true>>(&parsed_old) : nullptr;
+    if (move != nullptr) return blocking_of(*move, {words[1]}, Reply::nil());
+    if (old != nullptr) return blocking_of(*old, {words[1]}, Reply::nil());
+    return std::nullopt;
+  }
+  if (name == "blmpop") {
+    const auto parsed = BLMPop::parse(argv);
+    if (std::holds_alternative<Reply>(parsed)) return std::nullopt;
+    const auto& pop = std::get<BLMPop>(parsed);
+    return blocking_of(pop, keys_of_args(pop.pop.keys), Reply::null_array());
+  }
+  return std::nullopt;
+}
 
 }  // namespace replikv::core

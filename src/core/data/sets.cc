@@ -313,21 +313,7 @@ struct SInterCard {
   }
 };
 
-struct SScan {
-  std::string_view key;
-  MemberScan scan;
-  static std::variant<SScan, Reply> parse(CommandArgs argv) {
-    auto scan = MemberScan::parse(argv);
-    if (auto* error = std::get_if<Reply>(&scan)) return std::move(*error);
-    return SScan{argv[1], std::get<MemberScan>(scan)};
-  }
-  Reply run(Keyspace& keyspace, TimeMs now_ms) const {
-    auto opened = open_set(keyspace, key, now_ms);
-    if (auto* error = std::get_if<Reply>(&opened)) return std::move(*error);
-    return scan.run(keyspace, std::get<Collection>(opened), element_member,
-                    [](std::string_view) -> std::optional<Reply> { return std::nullopt; });
-  }
-};
+std::optional<Reply> no_value(std::string_view) { return std::nullopt; }
 
 const DataCommand kSetCommands[] = {
     data_command<SAddRem<true>>("sadd"),
@@ -346,7 +332,7 @@ const DataCommand kSetCommands[] = {
     data_command<SAlgebraStore<Algebra::uni>>("sunionstore"),
     data_command<SAlgebraStore<Algebra::diff>>("sdiffstore"),
     data_command<SInterCard>("sintercard"),
-    data_command<SScan>("sscan"),
+    data_command<CollectionScan<ValueType::set, element_member, no_value>>("sscan"),
 };
 
 }  // namespace

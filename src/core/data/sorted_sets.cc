@@ -645,23 +645,9 @@ struct ZRandMember {
   }
 };
 
-struct ZScan {
-  std::string_view key;
-  MemberScan scan;
-  static std::variant<ZScan, Reply> parse(CommandArgs argv) {
-    auto scan = MemberScan::parse(argv);
-    if (auto* error = std::get_if<Reply>(&scan)) return std::move(*error);
-    return ZScan{argv[1], std::get<MemberScan>(scan)};
-  }
-  Reply run(Keyspace& keyspace, TimeMs now_ms) const {
-    auto opened = open_zset(keyspace, key, now_ms);
-    if (auto* error = std::get_if<Reply>(&opened)) return std::move(*error);
-    return scan.run(keyspace, std::get<Collection>(opened), element_scored,
-                    [](std::string_view value) -> std::optional<Reply> {
-                      return Reply::bulk(render_score(score_of_raw(value)));
-                    });
-  }
-};
+std::optional<Reply> score_value(std::string_view value) {
+  return Reply::bulk(render_score(score_of_raw(value)));
+}
 
 using By = Range::By;
 const DataCommand kSortedSetCommands[] = {
@@ -688,7 +674,7 @@ const DataCommand kSortedSetCommands[] = {
     data_command<ZRemRange<By::score>>("zremrangebyscore"),
     data_command<ZRemRange<By::lex>>("zremrangebylex"),
     data_command<ZRandMember>("zrandmember"),
-    data_command<ZScan>("zscan"),
+    data_command<CollectionScan<ValueType::zset, element_scored, score_value>>("zscan"),
 };
 
 }  // namespace

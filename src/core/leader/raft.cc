@@ -394,6 +394,8 @@ RaftStatus Raft::raft_status() const {
   status.writes_applied_total = writes_applied_;
   status.reads_total = reads_;
   status.expired_keys_total = expired_keys_total_;
+  status.blocked_clients = blocked_pops_.size();
+  status.blocked_timeouts_total = blocked_pops_.timeouts();
   status.receiving_state = install_.has_value();
   status.malformed_messages_total = malformed_messages_;
   status.peer_protocol_violations_total = protocol_violations_;
@@ -690,13 +692,26 @@ void Raft::apply_committed() {
           keyspace_.expire_keys({expire.keys().begin(), expire.keys().end()}, expire.now_ms());
       if (role_ == Role::leader) expiry_in_flight_ = false;
     } else if (entry->has_write() && apply_once(*entry)) {
+      // With clients in blocking pops, the leader notes the keys each entry writes.
+      const bool note_writes = role_ == Role::leader && !blocked_pops_.empty();
+      if (note_writes) {
+        written_keys_.clear();
+        keyspace_.observe_writes(&written_keys_);
+      }
       Reply result = keyspace_.execute(from_log_write(entry->write()), entry->time_ms());
+      if (note_writes) {
+        keyspace_.observe_writes(nullptr);
+        wake_blocked_pops(written_keys_);
+      }
       ++writes_applied_;
       // This node took the request (as leader, or as the follower that forwarded it): every
       // replica computes the same result, so the answer is the same one the leader has.
       if (Origin::of(*entry) == self()) {
         const auto it = pending_writes_.find(entry->origin_sequence());
-        if (it != pending_writes_.end()) {
+        if (it != pending_writes_.end() && it->second.blocked_pop != 0 &&
+            !answer_blocked_try(it->second.blocked_pop, result)) {
+          pending_writes_.erase(it);  // it waits again
+        } else if (it != pending_writes_.end()) {
           reply(it->second.request, std::move(result), SessionToken{Term(entry->term()), index});
           if (it->second.forwarded) --forwards_in_flight_;
           if (it->second.refused_by) --refused_writes_;
@@ -705,6 +720,13 @@ void Raft::apply_committed() {
       }
     }
     applied_ = index;
+  }
+  if (!blocked_to_try_.empty()) {
+    for (const uint64_t id : blocked_to_try_) {
+      if (role_ == Role::leader && blocked_pops_.contains(id)) try_blocked_pop(id);
+    }
+    blocked_to_try_.clear();
+    if (role_ == Role::leader) broadcast_append(false);
   }
   serve_reads();
   serve_follower_reads();

@@ -77,6 +77,7 @@
 #include <string>
 #include <vector>
 
+#include "core/blocked_pops.h"
 #include "core/keyspace.h"
 #include "core/leader/commands.h"
 #include "core/leader/commit_rule.h"
@@ -246,6 +247,7 @@ class Raft final : public Replica {
   Raft(const StorageView& view, Rng rng, RaftOptions options);
 
   void client_request(ClientRequest request) override;
+  void client_closed(ConnectionId connection) override { blocked_pops_.closed(connection); }
   void peer_message(const Message& message) override;
   using Replica::tick;
   void tick(TimeMs wall_ms, TimeMs monotonic_ms) override;
@@ -345,6 +347,7 @@ class Raft final : public Replica {
     std::optional<NodeId> refused_by;  // a node that refused it, not being the leader …
     Term refused_in_term;              // … in this term
     proto::Write write;                // what to forward (again, after a refusal)
+    uint64_t blocked_pop = 0;          // a blocking pop's try: its id in blocked_
   };
   // A read waiting at the leader for a majority to confirm its leadership: a local client's, or
   // a follower's batch of reads up to `remote_read_id`.
@@ -455,6 +458,18 @@ class Raft final : public Replica {
   void serve_follower_reads();
   // Clients' requests by kind (client_request dispatches).
   void client_write(ClientRequest request);
+  // Blocking pops (core/blocked_pops.h), served by the leader alone: a try is a log entry of its
+  // own; one that pops nothing waits again.
+  void client_blocking_pop(ClientRequest request, BlockingPop pop);
+  void try_blocked_pop(uint64_t id);
+  // After the leader applied a write: the waiters on the lists it left with elements try again.
+  void wake_blocked_pops(const std::vector<std::string>& written);
+  // A try of waiter `id` applied with `result`: true when its client is answered with it now
+  // (an element, an error, or the timeout reply once its deadline passed — `result` may become
+  // a refusal when this node no longer leads); false when it waits again.
+  bool answer_blocked_try(uint64_t id, Reply& result);
+  // What a leader that refuses a write before appending it answers (nullopt: it may append).
+  std::optional<Reply> write_refusal();
   void client_read(ClientRequest request);
   void client_wait(ClientRequest request);
   void client_failover(ClientRequest request);
@@ -630,6 +645,9 @@ class Raft final : public Replica {
 
   uint64_t next_origin_sequence_ = 1;
   std::map<uint64_t, PendingWrite> pending_writes_;  // by origin sequence
+  BlockedPops blocked_pops_;
+  std::vector<std::string> written_keys_;  // what the entry applied now wrote (blocked pops')
+  std::vector<uint64_t> blocked_to_try_;   // woken while applying, tried after it
   // No write in pending_writes_ has a deadline before this (expire_requests walks them from it).
   TimeMs pending_deadline_min_ = std::numeric_limits<TimeMs>::max();
   uint64_t unsent_writes_ = 0;

@@ -72,7 +72,26 @@ void Raft::client_request(ClientRequest request) {
   }
 }
 
+std::optional<Reply> Raft::write_refusal() {
+  if (handing_over()) {
+    return Reply::error(fmt::format(
+        "TRYAGAIN leadership is being handed to node {}; the write was not applied, retry",
+        handover_->target.value()));
+  }
+  if (role_ == Role::leader && followers_in_reach() < options_.min_replicas) {
+    ++min_replicas_refused_;
+    return Reply::error("NOREPLICAS Not enough good replicas to write.");  // before any append
+  }
+  return std::nullopt;
+}
+
 void Raft::client_write(ClientRequest request) {
+  if (const auto* command = std::get_if<CommandRequest>(&request.request)) {
+    if (auto pop = blocking_pop_of(command->argv)) {
+      client_blocking_pop(std::move(request), std::move(*pop));
+      return;
+    }
+  }
   if (role_ != Role::leader && options_.redirect) {
     reply(request, refusal_naming_leader());  // nothing was appended: definite
     return;
@@ -84,17 +103,8 @@ void Raft::client_write(ClientRequest request) {
                                    forwards_in_flight_)));
     return;
   }
-  if (handing_over()) {
-    reply(request, Reply::error(fmt::format(
-                       "TRYAGAIN leadership is being handed to node {}; the write was not "
-                       "applied, retry",
-                       handover_->target.value())));
-    return;
-  }
-  if (role_ == Role::leader && followers_in_reach() < options_.min_replicas) {
-    ++min_replicas_refused_;
-    reply(request,
-          Reply::error("NOREPLICAS Not enough good replicas to write."));  // before any append
+  if (auto refusal = write_refusal()) {
+    reply(request, std::move(*refusal));
     return;
   }
   const uint64_t sequence = next_origin_sequence_++;
@@ -119,6 +129,70 @@ void Raft::client_write(ClientRequest request) {
     pending.forwarded = true;
     ++unsent_writes_;
     ++forwards_in_flight_;
+  }
+}
+
+// --- Blocking pops ---------------------------------------------------------------------------
+
+// Served by the leader alone: a follower would have to forward the wait and the pop, and a pop
+// decided there could take an element for a client whose answer a lost forward never brings.
+// The first try goes into the log at once (the leader's applied state may be behind what it has
+// appended); a try that pops nothing makes the client wait (BlockedPops) until a write leaves one
+// of its lists with elements.
+void Raft::client_blocking_pop(ClientRequest request, BlockingPop pop) {
+  if (role_ != Role::leader) {
+    reply(request, refusal_naming_leader());  // definite: nothing was appended
+    return;
+  }
+  if (auto refusal = write_refusal()) {
+    reply(request, std::move(*refusal));
+    return;
+  }
+  const std::optional<TimeMs> deadline =
+      pop.timeout_ms > 0 ? std::optional<TimeMs>(now_ms_ + pop.timeout_ms) : std::nullopt;
+  const uint64_t id = blocked_pops_.block(std::move(request), std::move(pop.keys), deadline);
+  blocked_pops_.trying(id);
+  try_blocked_pop(id);
+  broadcast_append(false);
+  advance_commit();
+}
+
+// One try of waiter `id` (marked in flight): an entry of its own, answered when it applies.
+void Raft::try_blocked_pop(uint64_t id) {
+  REPLIKV_ASSERT(role_ == Role::leader, "only the leader tries a blocking pop");
+  const ClientRequest& request = blocked_pops_.request(id);
+  auto log_write = to_log_write(std::as_const(request.request), wall_ms_);
+  REPLIKV_ASSERT(log_write.has_value(), "a blocking pop has a log form");
+  const uint64_t sequence = next_origin_sequence_++;
+  PendingWrite& pending = pending_writes_[sequence];
+  pending.request = request;
+  pending.blocked_pop = id;
+  pending.deadline_ms = now_ms_ + options_.request_timeout_ms;
+  pending_deadline_min_ = std::min(pending_deadline_min_, pending.deadline_ms);
+  pending.sent = true;
+  append_client_write(sequence, std::move(*log_write), self());
+}
+
+bool Raft::answer_blocked_try(uint64_t id, Reply& result) {
+  if (!blocked_pops_.contains(id)) return true;
+  const bool nothing = result.kind == Reply::Kind::null || result.kind == Reply::Kind::null_array;
+  if (!nothing) {
+    blocked_pops_.finish(id);
+    return true;
+  }
+  if (role_ != Role::leader) {
+    blocked_pops_.finish(id);
+    result = refusal_naming_leader();  // nothing was popped: definite
+    return true;
+  }
+  return !blocked_pops_.wait_again(id, now_ms_);
+}
+
+void Raft::wake_blocked_pops(const std::vector<std::string>& written) {
+  for (const auto& key : written) {
+    if (!blocked_pops_.waiting_on(key)) continue;
+    const uint64_t available = keyspace_.list_length(key, wall_ms_);
+    for (const uint64_t id : blocked_pops_.wake(key, available)) blocked_to_try_.push_back(id);
   }
 }
 
@@ -275,6 +349,7 @@ void Raft::expire_requests() {
       continue;
     }
     if (pending.refused_by) --refused_writes_;
+    if (pending.blocked_pop != 0) blocked_pops_.finish(pending.blocked_pop);
     if (pending.sent) {
       reply(pending.request,
             Reply::unknown(fmt::format("TIMEOUT the write was not confirmed within {} ms; "
@@ -319,6 +394,10 @@ void Raft::expire_requests() {
     it = follower_waits_.erase(it);
   }
   serve_waits();  // the leader's, at their deadlines
+  for (auto& request : blocked_pops_.expired(now_ms_)) {
+    const auto pop = blocking_pop_of(std::get<CommandRequest>(request.request).argv);
+    reply(request, pop ? pop->timeout_reply : Reply::null_array());
+  }
   if (handover_ && handover_->deadline_ms <= now_ms_) {
     const auto& failover =
         *std::get<StrategyCommand>(handover_->request.request).as<FailoverRequest>();

@@ -103,8 +103,15 @@ void Raft::become_follower(Term term, std::optional<NodeId> leader) {
     vote_.reset();
     persist_term_and_vote();
   }
+  const bool was_leader = role_ == Role::leader;
   role_ = Role::follower;
   leader_ = leader;
+  // Clients waiting in a blocking pop: nothing was popped for them, and only a leader serves
+  // them — a definite refusal naming the new leader, when known. (A try already in the log is
+  // answered as it applies, or by its timeout as any write is.)
+  if (was_leader) {
+    for (auto& request : blocked_pops_.take_waiting()) reply(request, refusal_naming_leader());
+  }
   votes_.clear();
   reset_election_deadline();
   if (handover_ && !handover_->forced && leader_ == handover_->target) {
