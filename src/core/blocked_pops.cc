@@ -16,6 +16,20 @@ uint64_t BlockedPops::block(ClientRequest request, std::vector<std::string> keys
   return id;
 }
 
+void BlockedPops::set_in_flight(Waiter& waiter, bool in_flight) {
+  if (waiter.in_flight == in_flight) return;
+  waiter.in_flight = in_flight;
+  for (const auto& key : waiter.keys) {
+    if (in_flight) {
+      ++in_flight_by_key_[key];
+      continue;
+    }
+    const auto it = in_flight_by_key_.find(key);
+    REPLIKV_ASSERT(it != in_flight_by_key_.end() && it->second > 0, "a try in flight was counted");
+    if (--it->second == 0) in_flight_by_key_.erase(it);
+  }
+}
+
 void BlockedPops::index(uint64_t id, const Waiter& waiter) {
   for (const auto& key : waiter.keys) by_key_[key].insert(id);
 }
@@ -40,7 +54,7 @@ std::vector<uint64_t> BlockedPops::wake(const std::string& key, uint64_t availab
   for (const uint64_t id : woken) {
     Waiter& waiter = waiters_.at(id);
     unindex(id, waiter);  // (invalidates `it`)
-    waiter.in_flight = true;
+    set_in_flight(waiter, true);
   }
   return woken;
 }
@@ -49,18 +63,22 @@ void BlockedPops::trying(uint64_t id) {
   Waiter& waiter = waiters_.at(id);
   if (waiter.in_flight) return;
   unindex(id, waiter);
-  waiter.in_flight = true;
+  set_in_flight(waiter, true);
 }
 
 bool BlockedPops::wait_again(uint64_t id, TimeMs now_ms) {
   Waiter& waiter = waiters_.at(id);
   REPLIKV_ASSERT(waiter.in_flight, "only a try in flight comes back");
+  if (waiter.closed) {
+    finish(id);
+    return false;
+  }
   if (waiter.deadline_ms && *waiter.deadline_ms <= now_ms) {
     ++timeouts_;
     finish(id);
     return false;
   }
-  waiter.in_flight = false;
+  set_in_flight(waiter, false);
   index(id, waiter);
   return true;
 }
@@ -69,6 +87,7 @@ void BlockedPops::finish(uint64_t id) {
   const auto it = waiters_.find(id);
   if (it == waiters_.end()) return;
   if (!it->second.in_flight) unindex(id, it->second);
+  set_in_flight(it->second, false);
   if (it->second.deadline_ms) {
     for (auto [at, end] = deadlines_.equal_range(*it->second.deadline_ms); at != end; ++at) {
       if (at->second == id) {
@@ -113,8 +132,13 @@ std::vector<ClientRequest> BlockedPops::take_waiting() {
 
 void BlockedPops::closed(ConnectionId connection) {
   std::vector<uint64_t> ids;
-  for (const auto& [id, waiter] : waiters_) {
-    if (!waiter.in_flight && waiter.request.connection == connection) ids.push_back(id);
+  for (auto& [id, waiter] : waiters_) {
+    if (waiter.request.connection != connection) continue;
+    if (waiter.in_flight) {
+      waiter.closed = true;  // its try comes back to nobody: finished then
+    } else {
+      ids.push_back(id);
+    }
   }
   for (const uint64_t id : ids) finish(id);
 }

@@ -49,8 +49,15 @@ class BlockedPops {
   // Every waiter not in flight, removed and returned: the node no longer serves them (it lost
   // leadership), so they get a definite refusal — nothing was popped for them.
   std::vector<ClientRequest> take_waiting();
-  // The connection closed: its waiters that are not in flight go (Redis unblocks them too).
+  // The connection closed: its waiters go (Redis unblocks them too) — one with a try in flight
+  // when the try comes back, whatever it found (wait_again then finishes it).
   void closed(ConnectionId connection);
+  // Tries in flight of waiters on `key`: the elements a list must have beyond them to serve
+  // another waiter.
+  uint64_t in_flight_on(const std::string& key) const {
+    const auto it = in_flight_by_key_.find(key);
+    return it == in_flight_by_key_.end() ? 0 : it->second;
+  }
 
   bool waiting_on(const std::string& key) const { return by_key_.contains(key); }
   bool empty() const { return waiters_.empty(); }
@@ -63,13 +70,16 @@ class BlockedPops {
     std::vector<std::string> keys;
     std::optional<TimeMs> deadline_ms;
     bool in_flight = false;
+    bool closed = false;  // its connection closed while a try was in flight
   };
+  void set_in_flight(Waiter& waiter, bool in_flight);
   void unindex(uint64_t id, const Waiter& waiter);
   void index(uint64_t id, const Waiter& waiter);
 
   std::map<uint64_t, Waiter> waiters_;                          // by id: the oldest first
   std::unordered_map<std::string, std::set<uint64_t>> by_key_;  // waiting (not in flight) only
   std::multimap<TimeMs, uint64_t> deadlines_;
+  std::unordered_map<std::string, uint64_t> in_flight_by_key_;
   uint64_t next_id_ = 1;
   uint64_t timeouts_ = 0;
 };

@@ -1,5 +1,7 @@
 #include "core/elements.h"
 
+#include <cstdint>
+
 #include "core/assert.h"
 #include "core/encoding.h"
 
@@ -135,10 +137,11 @@ void ElementStore::drop(uint64_t id) {
   const auto last = dirty_.lower_bound(end);
   for (auto it = first; it != last; ++it) dirty_bytes_ -= cost(it->first, it->second);
   dirty_.erase(first, last);
-  dropped_.push_back(id);
+  if (id < stored_below_) dropped_.push_back(id);
 }
 
-void ElementStore::begin_checkpoint(WriteBatch& batch) {
+void ElementStore::begin_checkpoint(WriteBatch& batch, uint64_t next_id) {
+  stored_below_ = next_id;
   REPLIKV_ASSERT(frozen_.empty(), "the last checkpoint's elements are in storage");
   // Ranges first (the storage engines' rule for a checkpoint's batch, storage/engine.h); ids are
   // never reused, so no element after them is in a dropped range.

@@ -40,11 +40,18 @@ class ElementStore {
                     const Visitor& visit) const;
   // The collection `id` is gone: what it wrote since the last checkpoint is forgotten, and the
   // next checkpoint erases its range.
+  // (An id at or above stored_below() — given out since the last checkpoint began — was never in
+  // storage: forgetting its dirty elements is all there is to do, with no range erase.)
   void drop(uint64_t id);
 
   // Appends the dirty state to `batch` — the dropped ids' ranges first, then each dirty element
   // (a put or an erase) — and freezes it until end_checkpoint().
-  void begin_checkpoint(WriteBatch& batch);
+  // `next_id` is the keyspace's next collection id: every id below it may be in storage once
+  // this checkpoint lands.
+  void begin_checkpoint(WriteBatch& batch, uint64_t next_id);
+  // Ids below `next_id` may have elements in storage (what storage's counters say at open).
+  void set_stored_below(uint64_t next_id) { stored_below_ = next_id; }
+  uint64_t stored_below() const { return stored_below_; }
   void end_checkpoint() { frozen_.clear(); }
   // Forgets everything in memory (FLUSHALL: every id is gone, and the checkpoint erases the
   // column; a snapshot install: storage was replaced).
@@ -66,6 +73,7 @@ class ElementStore {
   Map frozen_;  // the checkpoint in flight's, until storage has it
   std::vector<uint64_t> dropped_;
   uint64_t dirty_bytes_ = 0;
+  uint64_t stored_below_ = UINT64_MAX;  // until told: any id may be in storage
 };
 
 }  // namespace replikv::core

@@ -46,7 +46,8 @@ void Keyspace::reset_to_storage() {
 
 void Keyspace::read_counters() {
   const auto counters = view_.get(Column::state, state_counters);
-  checkpoint_index_ = applied_index_;  // stays 0 when storage has no counters yet
+  checkpoint_index_ = applied_index_;               // stays 0 when storage has no counters yet
+  elements_.set_stored_below(next_collection_id_);  // (no counters: no collection stored)
   if (!counters) return;
   REPLIKV_ASSERT(counters->size() == 24 || counters->size() == 32 || counters->size() == 40,
                  "the counters record is 40 bytes (24 before FLUSHALL's version, 32 before "
@@ -59,6 +60,7 @@ void Keyspace::read_counters() {
     next_collection_id_ = read_u64_be(std::string_view(*counters).substr(32));
   read_erase_versions();
   checkpoint_index_ = applied_index_;
+  elements_.set_stored_below(next_collection_id_);
 }
 
 Reply Keyspace::execute(const Request& request, TimeMs now_ms, std::string_view metadata) {
@@ -211,7 +213,7 @@ void Keyspace::begin_checkpoint(WriteBatch& batch) {
     }
   });
   batch.append(expiry_changes_);
-  elements_.begin_checkpoint(batch);
+  elements_.begin_checkpoint(batch, next_collection_id_);
   for (const uint16_t bucket : erase_versions_dirty_) {
     std::string key(state_erase_versions_prefix);
     key.push_back(static_cast<char>(bucket >> 8));

@@ -281,6 +281,14 @@ SCRIPTS = {
         ["BLMPOP", "0", "0", "q", "LEFT"], ["BLMPOP", "-1", "1", "q", "LEFT"], ["SET", "s", "v"],
         ["BLPOP", "s", "0"], ["BLPOP", "q"], ["MULTI"], ["BLPOP", "none", "0"], ["EXEC"],
     ],
+    "repeated-in-one-command": [
+        ["HSET", "nh", "f", "1", "f", "2"], ["HLEN", "nh"], ["HGET", "nh", "f"],
+        ["SADD", "ns", "a", "a"], ["SCARD", "ns"], ["SPOP", "ns"], ["SPOP", "ns"], ["EXISTS", "ns"],
+        ["ZADD", "nz", "1", "a", "2", "a"], ["ZRANGE", "nz", "0", "-1", "WITHSCORES"],
+        ["ZCARD", "nz"], ["ZREM", "nz", "a"], ["EXISTS", "nz"], ["SET", "strkey", "v"],
+        ["SMOVE", "missing", "strkey", "m"], ["SADD", "src", "m"], ["SMOVE", "src", "strkey", "m"],
+        ["ZADD", "z", "1", "a"], ["ZPOPMIN", "z", "x"], ["ZPOPMAX", "z", "-2"],
+    ],
     "types": [
         ["SET", "s", "v"], ["HSET", "h", "f", "v"], ["SADD", "st", "m"], ["ZADD", "z", "1", "m"],
         ["RPUSH", "l", "e"], ["TYPE", "s"], ["TYPE", "h"], ["TYPE", "st"], ["TYPE", "z"],

@@ -122,6 +122,16 @@ TEST(Raft, BlockingPopsWaitAtTheLeaderAndPopThroughTheLog) {
     EXPECT_EQ(cluster.node(n).local_collection_size("q"), 1u) << "node " << n;
   }
 
+  // A client that closes while its try is in the log: the try comes back to nobody and the
+  // waiter goes — a later push is not popped for it.
+  cluster.request(leader, 6, blocking({"blpop", "gone", "0"}), {}, std::nullopt, 6);
+  cluster.node(leader).client_closed(ConnectionId(6));
+  cluster.run(5601, 5605);
+  EXPECT_EQ(cluster.node(leader).status().blocked_clients, 0u);
+  cluster.request(leader, 7, blocking({"rpush", "gone", "kept"}));
+  cluster.run(5606, 5609);
+  EXPECT_EQ(cluster.node(leader).local_collection_size("gone"), 1u);
+
   // Waiting when leadership moves: a definite refusal, nothing popped.
   cluster.request(leader, 4, blocking({"blpop", "empty", "0"}), {}, std::nullopt, 4);
   cluster.run(5610, 5700);

@@ -21,7 +21,7 @@ std::string kind_end(uint64_t id, char kind) {
 void visit_members(
     const Keyspace& keyspace, const Collection& collection, char kind,
     const std::function<bool(std::string_view name, std::string_view value)>& visit) {
-  if (!collection.exists) return;
+  if (collection.header.id == 0) return;
   const uint64_t id = collection.header.id;
   keyspace.scan_elements(kind_begin(id, kind), kind_end(id, kind),
                          [&](std::string_view key, std::string_view value) {

@@ -26,7 +26,7 @@ std::variant<Collection, Reply> open_hash(Keyspace& keyspace, std::string_view k
 
 std::optional<std::string> field_of(const Keyspace& keyspace, const Collection& hash,
                                     std::string_view field) {
-  if (!hash.exists) return std::nullopt;
+  if (hash.header.id == 0) return std::nullopt;  // (by id: what this command wrote counts)
   return keyspace.element(member_key(hash.header.id, element_field, field));
 }
 
@@ -34,7 +34,8 @@ std::optional<std::string> field_of(const Keyspace& keyspace, const Collection& 
 bool set_field(Keyspace& keyspace, Collection& hash, std::string_view field, std::string value) {
   keyspace.allocate(hash);
   std::string key = member_key(hash.header.id, element_field, field);
-  const bool added = !hash.exists || !keyspace.element(key).has_value();
+  // (Not `exists`: a field this same command set on a new hash is there already.)
+  const bool added = !keyspace.element(key).has_value();
   keyspace.put_element(std::move(key), std::move(value));
   if (added) ++hash.header.count;
   return added;

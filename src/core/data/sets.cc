@@ -24,7 +24,9 @@ std::variant<Collection, Reply> open_set(Keyspace& keyspace, std::string_view ke
 }
 
 bool has_member(const Keyspace& keyspace, const Collection& set, std::string_view member) {
-  return set.exists && keyspace.element(member_key(set.header.id, element_member, member));
+  // By id, not `exists`: a member this same command added to a new set is there already.
+  return set.header.id != 0 &&
+         keyspace.element(member_key(set.header.id, element_member, member)).has_value();
 }
 
 bool add_member(Keyspace& keyspace, Collection& set, std::string_view member) {
@@ -143,7 +145,8 @@ struct SPop {
     auto opened = open_set(keyspace, key, now_ms);
     if (auto* error = std::get_if<Reply>(&opened)) return std::move(*error);
     auto& set = std::get<Collection>(opened);
-    if (!set.exists || (count && *count == 0)) return count ? Reply::array() : Reply::nil();
+    if (!set.exists || set.header.count == 0 || (count && *count == 0))
+      return count ? Reply::array() : Reply::nil();
     auto members = members_of(keyspace, set);
     Rng random = keyspace.write_random();
     const uint64_t take =
@@ -188,6 +191,8 @@ struct SMove {
     return SMove{argv[1], argv[2], argv[3]};
   }
   Reply run(Keyspace& keyspace, TimeMs now_ms) const {
+    // Redis's order: an absent source answers 0, then either key of another type WRONGTYPE.
+    if (!keyspace.live_record(std::string(from), now_ms)) return Reply::number(0);
     auto source = open_set(keyspace, from, now_ms);
     if (auto* error = std::get_if<Reply>(&source)) return std::move(*error);
     auto target = open_set(keyspace, to, now_ms);

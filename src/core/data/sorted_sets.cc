@@ -54,7 +54,8 @@ std::string order_key(uint64_t id, double score, std::string_view member) {
 
 std::optional<double> score_of(const Keyspace& keyspace, const Collection& zset,
                                std::string_view member) {
-  if (!zset.exists) return std::nullopt;
+  // By id, not `exists`: a member this same command added to a new sorted set is there already.
+  if (zset.header.id == 0) return std::nullopt;
   const auto value = keyspace.element(member_key(zset.header.id, element_scored, member));
   if (!value) return std::nullopt;
   return score_of_raw(*value);
@@ -586,8 +587,7 @@ struct ZPop {
     if (argv.size() > 3) return syntax_error();
     if (argv.size() == 3) {
       const auto count = parse_int64(argv[2]);
-      if (!count) return not_integer();
-      if (*count < 0) return Reply::error("ERR value is out of range, must be positive");
+      if (!count || *count < 0) return Reply::error("ERR value is out of range, must be positive");
       out.count = *count;
       out.counted = true;
     }

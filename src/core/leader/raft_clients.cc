@@ -191,8 +191,12 @@ bool Raft::answer_blocked_try(uint64_t id, Reply& result) {
 void Raft::wake_blocked_pops(const std::vector<std::string>& written) {
   for (const auto& key : written) {
     if (!blocked_pops_.waiting_on(key)) continue;
-    const uint64_t available = keyspace_.list_length(key, wall_ms_);
-    for (const uint64_t id : blocked_pops_.wake(key, available)) blocked_to_try_.push_back(id);
+    // The elements beyond those that tries already in the log may take.
+    const uint64_t length = keyspace_.list_length(key, wall_ms_);
+    const uint64_t claimed = blocked_pops_.in_flight_on(key);
+    if (length <= claimed) continue;
+    for (const uint64_t id : blocked_pops_.wake(key, length - claimed))
+      blocked_to_try_.push_back(id);
   }
 }
 
