@@ -150,6 +150,7 @@ class Keyspace {
   // A number below `bound` (> 0) for a read that draws at random (HRANDFIELD, SRANDMEMBER):
   // the keyspace's own generator, which each node advances with its own reads.
   uint64_t random_below(uint64_t bound) { return random_.below(bound); }
+  uint64_t random_u64() { return random_.next_u64(); }
   // A generator for a write that draws at random (SPOP): seeded from the write version, so every
   // replica applying the same write draws the same.
   Rng write_random() const { return Rng(write_version() * 0x9e3779b97f4a7c15ULL); }

@@ -698,5 +698,43 @@ TEST(Collections, DeletingALargeCollectionIsOneRangeErase) {
             Reply::array({Reply::bulk("a"), Reply::bulk("2")}));
 }
 
+// Random draws (SPOP, SRANDMEMBER, HRANDFIELD, ZRANDMEMBER) cost what they draw, not the
+// collection's size, draw existing members — distinct ones for a positive count — and SPOP, a
+// write, draws the same on every replica whatever reads each one served before.
+TEST(Collections, RandomDrawsAreBoundedDistinctAndSPopIsTheSameEverywhere) {
+  storage::MemoryEngine engine_a, engine_b;
+  Keyspace a(engine_a, 1 << 20), b(engine_b, 1 << 20);
+  std::vector<std::string> sadd = {"sadd", "s"};
+  std::set<std::string> all;
+  for (int i = 0; i < 200; ++i) {
+    sadd.push_back("m" + std::to_string(i));
+    all.insert(sadd.back());
+  }
+  EXPECT_EQ(run(a, sadd), Reply::number(200));
+  EXPECT_EQ(run(b, sadd), Reply::number(200));
+  const Reply some = run(a, {"srandmember", "s", "10"});
+  std::set<std::string> distinct;
+  for (const Reply& member : some.elements) {
+    EXPECT_TRUE(all.contains(member.text)) << member.text;
+    distinct.insert(member.text);
+  }
+  EXPECT_EQ(distinct.size(), 10u);
+  const Reply repeats = run(a, {"srandmember", "s", "-300"});
+  ASSERT_EQ(repeats.elements.size(), 300u);
+  for (const Reply& member : repeats.elements) EXPECT_TRUE(all.contains(member.text));
+  EXPECT_EQ(run(a, {"srandmember", "s", "500"}).elements.size(), 200u) << "at most every member";
+  // Only `a` served reads; the pops agree anyway, and pop every member exactly once.
+  std::multiset<std::string> popped;
+  for (int i = 0; i < 40; ++i) {
+    const Reply from_a = run(a, {"spop", "s", "5"});
+    EXPECT_EQ(from_a, run(b, {"spop", "s", "5"}));
+    for (const Reply& member : from_a.elements) popped.insert(member.text);
+  }
+  EXPECT_EQ(std::set<std::string>(popped.begin(), popped.end()), all);
+  EXPECT_EQ(popped.size(), all.size());
+  EXPECT_EQ(run(a, {"exists", "s"}), Reply::number(0));
+  EXPECT_EQ(a.digest(), b.digest());
+}
+
 }  // namespace
 }  // namespace replikv::core

@@ -92,6 +92,53 @@ Reply MemberScan::run(
   return Reply::array({Reply::bulk(std::to_string(next_cursor)), Reply::array(std::move(found))});
 }
 
+std::vector<Drawn> draw_members(const Keyspace& keyspace, const Collection& collection, char kind,
+                                uint64_t count, bool distinct,
+                                const std::function<uint64_t()>& random) {
+  std::vector<Drawn> out;
+  if (collection.header.id == 0 || count == 0) return out;
+  const uint64_t id = collection.header.id;
+  const std::string begin = kind_begin(id, kind), end = kind_end(id, kind);
+  const auto take_from = [&](uint64_t hash, uint64_t wanted) {
+    std::string from = begin;
+    append_u64_be(from, hash);
+    const auto take = [&](std::string_view key, std::string_view value) {
+      out.push_back({std::string(key.substr(17)), std::string(value)});
+      return --wanted > 0;
+    };
+    keyspace.scan_elements(from, end, take);
+    // Wrapped: from the first member, up to where this draw began.
+    if (wanted > 0) keyspace.scan_elements(begin, from, take);
+  };
+  if (distinct) {
+    take_from(random(), std::min(count, collection.header.count));
+  } else {
+    for (uint64_t i = 0; i < count; ++i) take_from(random(), 1);
+  }
+  return out;
+}
+
+Reply random_members(Keyspace& keyspace, const Collection& collection, char kind,
+                     std::optional<int64_t> count,
+                     std::optional<Reply> (*render)(std::string_view value)) {
+  const auto random = [&] { return keyspace.random_u64(); };
+  if (!count) {
+    auto drawn = draw_members(keyspace, collection, kind, 1, true, random);
+    return drawn.empty() ? Reply::nil() : Reply::bulk(std::move(drawn.front().name));
+  }
+  if (*count == 0) return Reply::array();
+  const bool distinct = *count > 0;
+  const uint64_t wanted = distinct ? static_cast<uint64_t>(*count) : static_cast<uint64_t>(-*count);
+  std::vector<Reply> out;
+  for (auto& member : draw_members(keyspace, collection, kind, wanted, distinct, random)) {
+    out.push_back(Reply::bulk(std::move(member.name)));
+    if (render != nullptr) {
+      if (auto value = render(member.value)) out.push_back(std::move(*value));
+    }
+  }
+  return Reply::array(std::move(out));
+}
+
 Reply count_out_of_range() {
   return Reply::error(
       "ERR value is out of range, value must between -9223372036854775807 and "

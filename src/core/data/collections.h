@@ -58,11 +58,23 @@ struct CollectionScan {
   }
 };
 
-// HRANDFIELD / SRANDMEMBER / ZRANDMEMBER's draw from `members` (name, value): one name (nil when
-// empty) without a count; with a positive count distinct members up to all; with a negative one
-// that many, repeats allowed. With values, each name is followed by its value.
-Reply random_members(Keyspace& keyspace, std::vector<std::pair<std::string, std::string>>& members,
-                     std::optional<int64_t> count, bool with_values);
+// Members of `kind` drawn at random in work bounded by how many are drawn, not by the collection's
+// size: a draw seeks to a random point of the member hashes and takes the member there (wrapping
+// at the end); `distinct` members are the run that follows it. `random` gives 64-bit numbers.
+// Like Redis's draws, not exactly uniform: a member's chance follows the gap of hashes before it.
+struct Drawn {
+  std::string name, value;
+};
+std::vector<Drawn> draw_members(const Keyspace& keyspace, const Collection& collection, char kind,
+                                uint64_t count, bool distinct,
+                                const std::function<uint64_t()>& random);
+
+// HRANDFIELD / SRANDMEMBER / ZRANDMEMBER: one name (nil when empty) without a count; with a
+// positive count distinct members up to all; with a negative one that many, repeats allowed.
+// With `render`, each name is followed by its value's reply.
+Reply random_members(Keyspace& keyspace, const Collection& collection, char kind,
+                     std::optional<int64_t> count,
+                     std::optional<Reply> (*render)(std::string_view value));
 
 // A random-draw count below -LONG_MAX: Redis's range error for it.
 Reply count_out_of_range();

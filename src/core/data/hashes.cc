@@ -30,6 +30,8 @@ std::optional<std::string> field_of(const Keyspace& keyspace, const Collection& 
   return keyspace.element(member_key(hash.header.id, element_field, field));
 }
 
+std::optional<Reply> field_value(std::string_view value) { return Reply::bulk(std::string(value)); }
+
 // Sets `field` (the hash's id allocated first); true when it is new.
 bool set_field(Keyspace& keyspace, Collection& hash, std::string_view field, std::string value) {
   keyspace.allocate(hash);
@@ -268,47 +270,14 @@ struct HRandField {
   Reply run(Keyspace& keyspace, TimeMs now_ms) const {
     auto opened = open_hash(keyspace, key, now_ms);
     if (auto* error = std::get_if<Reply>(&opened)) return std::move(*error);
-    const auto& hash = std::get<Collection>(opened);
-    std::vector<std::pair<std::string, std::string>> fields;
-    visit_members(keyspace, hash, element_field,
-                  [&](std::string_view field, std::string_view value) {
-                    fields.emplace_back(field, value);
-                    return true;
-                  });
-    return random_members(keyspace, fields, count, with_values);
+    return random_members(keyspace, std::get<Collection>(opened), element_field, count,
+                          with_values ? field_value : nullptr);
   }
 };
 
 }  // namespace
 
-Reply random_members(Keyspace& keyspace, std::vector<std::pair<std::string, std::string>>& members,
-                     std::optional<int64_t> count, bool with_values) {
-  if (!count) {
-    if (members.empty()) return Reply::nil();
-    return Reply::bulk(std::move(members[keyspace.random_below(members.size())].first));
-  }
-  std::vector<Reply> out;
-  const auto push = [&](const std::pair<std::string, std::string>& member) {
-    out.push_back(Reply::bulk(member.first));
-    if (with_values) out.push_back(Reply::bulk(member.second));
-  };
-  if (members.empty() || *count == 0) return Reply::array();
-  if (*count < 0) {
-    for (int64_t i = 0; i < -*count; ++i) push(members[keyspace.random_below(members.size())]);
-    return Reply::array(std::move(out));
-  }
-  // Distinct: a partial Fisher–Yates shuffle.
-  const auto take = std::min<uint64_t>(static_cast<uint64_t>(*count), members.size());
-  for (uint64_t i = 0; i < take; ++i) {
-    std::swap(members[i], members[i + keyspace.random_below(members.size() - i)]);
-    push(members[i]);
-  }
-  return Reply::array(std::move(out));
-}
-
 namespace {
-
-std::optional<Reply> field_value(std::string_view value) { return Reply::bulk(std::string(value)); }
 
 const DataCommand kHashCommands[] = {
     data_command<HSet<false>>("hset"),

@@ -147,13 +147,14 @@ struct SPop {
     auto& set = std::get<Collection>(opened);
     if (!set.exists || set.header.count == 0 || (count && *count == 0))
       return count ? Reply::array() : Reply::nil();
-    auto members = members_of(keyspace, set);
+    // Drawn from the write version's generator: every replica removes the same members, in work
+    // bounded by how many.
     Rng random = keyspace.write_random();
-    const uint64_t take =
-        count ? std::min<uint64_t>(static_cast<uint64_t>(*count), members.size()) : 1;
-    for (uint64_t i = 0; i < take; ++i)
-      std::swap(members[i], members[i + random.below(members.size() - i)]);
-    members.resize(take);
+    std::vector<std::string> members;
+    for (auto& drawn :
+         draw_members(keyspace, set, element_member, count ? static_cast<uint64_t>(*count) : 1,
+                      true, [&] { return random.next_u64(); }))
+      members.push_back(std::move(drawn.name));
     for (const auto& member : members) remove_member(keyspace, set, member);
     keyspace.save(set);
     if (!count) return Reply::bulk(std::move(members.front()));
@@ -178,10 +179,7 @@ struct SRandMember {
   Reply run(Keyspace& keyspace, TimeMs now_ms) const {
     auto opened = open_set(keyspace, key, now_ms);
     if (auto* error = std::get_if<Reply>(&opened)) return std::move(*error);
-    std::vector<std::pair<std::string, std::string>> members;
-    for (auto& member : members_of(keyspace, std::get<Collection>(opened)))
-      members.emplace_back(std::move(member), std::string());
-    return random_members(keyspace, members, count, false);
+    return random_members(keyspace, std::get<Collection>(opened), element_member, count, nullptr);
   }
 };
 

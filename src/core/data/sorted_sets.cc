@@ -46,6 +46,10 @@ double score_of_raw(std::string_view bytes) {
   return score;
 }
 
+std::optional<Reply> score_value(std::string_view value) {
+  return Reply::bulk(render_score(score_of_raw(value)));
+}
+
 std::string order_key(uint64_t id, double score, std::string_view member) {
   std::string rest = score_key(score);
   rest.append(member);
@@ -635,19 +639,10 @@ struct ZRandMember {
   Reply run(Keyspace& keyspace, TimeMs now_ms) const {
     auto opened = open_zset(keyspace, key, now_ms);
     if (auto* error = std::get_if<Reply>(&opened)) return std::move(*error);
-    std::vector<std::pair<std::string, std::string>> members;
-    visit_members(keyspace, std::get<Collection>(opened), element_scored,
-                  [&](std::string_view member, std::string_view value) {
-                    members.emplace_back(member, render_score(score_of_raw(value)));
-                    return true;
-                  });
-    return random_members(keyspace, members, count, with_scores);
+    return random_members(keyspace, std::get<Collection>(opened), element_scored, count,
+                          with_scores ? score_value : nullptr);
   }
 };
-
-std::optional<Reply> score_value(std::string_view value) {
-  return Reply::bulk(render_score(score_of_raw(value)));
-}
 
 using By = Range::By;
 const DataCommand kSortedSetCommands[] = {
