@@ -177,6 +177,12 @@ TEST(RaftPeerInput, MalformedSnapshotChunksAreDroppedAndCounted) {
       chunk(Column::state, "raft_window_x", "?"),                     // a window's key and bytes
       chunk(Column::state, "unknown", ""),                            // a record it does not know
       chunk(Column::data, "short", "v"),                              // a data key has its hash
+      // A collection's record without a header, and elements that are not one of the kinds.
+      chunk(Column::data, data_key("h"), encode_value("bad", std::nullopt, {}, 0, ValueType::hash)),
+      chunk(Column::elements, "12345678", ""),                                        // no kind
+      chunk(Column::elements, element_key(1, element_scored, "12345678m"), "short"),  // a score: 8
+      chunk(Column::elements, element_key(1, element_position, "1"), "v"),  // a position: 8 bytes
+      chunk(Column::elements, element_key(1, 'x', "12345678"), ""),         // an unknown kind
   };
   for (size_t i = 0; i < bad.size(); ++i) {
     const uint64_t before = e.malformed(e.follower);

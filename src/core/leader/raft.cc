@@ -723,7 +723,21 @@ void Raft::apply_committed() {
   }
   if (!blocked_to_try_.empty()) {
     for (const uint64_t id : blocked_to_try_) {
-      if (role_ == Role::leader && blocked_pops_.contains(id)) try_blocked_pop(id);
+      if (!blocked_pops_.contains(id)) continue;
+      if (role_ == Role::leader && !handing_over()) {
+        try_blocked_pop(id);
+        continue;
+      }
+      // Not tried: this node no longer leads (a definite refusal, nothing popped), or it is
+      // handing leadership over (it waits on, and the handover's end refuses it).
+      const ClientRequest request = blocked_pops_.request(id);
+      if (role_ != Role::leader) {
+        blocked_pops_.finish(id);
+        reply(request, refusal_naming_leader());
+      } else if (!blocked_pops_.wait_again(id, now_ms_)) {
+        const auto pop = blocking_pop_of(std::get<CommandRequest>(request.request).argv);
+        reply(request, pop ? pop->timeout_reply : Reply::null_array());
+      }
     }
     blocked_to_try_.clear();
     if (role_ == Role::leader) broadcast_append(false);

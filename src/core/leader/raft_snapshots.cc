@@ -235,20 +235,46 @@ void Raft::on_install_snapshot(const proto::RaftMessage& message) {
   answer_done(index);
 }
 
+namespace {
+
+// An element record as core/encoding.h lays them out: an id, a kind, and what the kind holds.
+bool well_formed_element(std::string_view key, std::string_view value) {
+  if (key.size() < 9) return false;
+  switch (key[8]) {
+    case element_field:
+    case element_member:
+      return key.size() >= 17;
+    case element_scored:
+      return key.size() >= 17 && value.size() == 8;
+    case element_order:
+      return key.size() >= 17 && value.empty();
+    case element_position:
+      return key.size() == 17;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
 bool Raft::well_formed(const proto::SnapshotChunk& chunk) {
   if (chunk.index() == 0) return false;
   for (const auto& record : chunk.records()) {
     const std::string& key = record.key();
     const std::string& value = record.value();
     switch (static_cast<Column>(record.column())) {
-      case Column::data:
-        if (key.size() < 8 || !decode_value(value)) return false;
+      case Column::data: {
+        const auto stored = key.size() < 8 ? std::nullopt : decode_value(value);
+        if (!stored) return false;
+        // A collection's record holds its header (core/encoding.h).
+        if (stored->type != ValueType::string && !decode_header(stored->value)) return false;
         break;
+      }
       case Column::expiry:
         if (key.size() < 8) return false;
         break;
       case Column::elements:
-        if (key.size() < 9) return false;  // a collection id and a kind at least
+        if (!well_formed_element(key, value)) return false;
         break;
       case Column::state:
         if (key == state_counters) {
