@@ -6,12 +6,41 @@
 #include "core/encoding.h"
 
 namespace replikv::core {
+namespace {
+
+// An element as the cache keeps it (only the value: elements have no expiry or metadata).
+CachedRecord clean(std::string value) {
+  CachedRecord record;
+  record.value = std::move(value);
+  return record;
+}
+
+}  // namespace
 
 std::optional<std::string> ElementStore::get(std::string_view key, bool storage_hidden) const {
   if (const auto it = dirty_.find(key); it != dirty_.end()) return it->second;
   if (const auto it = frozen_.find(key); it != frozen_.end()) return it->second;
   if (storage_hidden) return std::nullopt;
-  return view_.get(Column::elements, key);
+  if (const auto* cached = cache_.find(key)) {
+    return *cached ? std::optional<std::string>((*cached)->value) : std::nullopt;
+  }
+  auto stored = view_.get(Column::elements, key);
+  if (cache_.keeps(key.size() + (stored ? stored->size() : 0))) {
+    cache_.put(key, stored ? std::optional<CachedRecord>(clean(*stored)) : std::nullopt);
+  }
+  return stored;
+}
+
+void ElementStore::end_checkpoint() {
+  // Storage has them now: they are clean, and likely read again soon.
+  for (auto& [key, value] : frozen_) {
+    if (!cache_.keeps(key.size() + (value ? value->size() : 0))) {
+      cache_.forget(key);
+      continue;
+    }
+    cache_.put(key, value ? std::optional<CachedRecord>(clean(std::move(*value))) : std::nullopt);
+  }
+  frozen_.clear();
 }
 
 void ElementStore::set(std::string key, std::optional<std::string> value) {
@@ -162,6 +191,7 @@ void ElementStore::begin_checkpoint(WriteBatch& batch, uint64_t next_id) {
 void ElementStore::clear() {
   dirty_.clear();
   frozen_.clear();
+  cache_.clear();
   dropped_.clear();
   dirty_bytes_ = 0;
 }

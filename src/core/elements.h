@@ -8,6 +8,12 @@
 // `end_checkpoint` says storage has them). Deleting a whole collection is bounded work: its id is
 // never used again, so nothing reads its elements after `drop` — its dirty elements are forgotten
 // and the next checkpoint erases the id's range in one range erase, however large it was.
+//
+// Point reads of elements storage holds go through a cache of clean elements (core/record_cache.h,
+// unpinned: storage has them): a checkpoint's elements enter it when it lands, and a read that
+// went to storage leaves its answer there (absence too). Without it, every SADD or HSET of an
+// element written since a few loop turns searched the memtables one by one — half a node's time
+// under pipelined load (docs/benchmarks.md, "The data families"). Only speed depends on it.
 #pragma once
 
 #include <cstdint>
@@ -18,17 +24,21 @@
 #include <string_view>
 #include <vector>
 
+#include "core/record_cache.h"
 #include "core/storage.h"
 
 namespace replikv::core {
 
 class ElementStore {
  public:
-  explicit ElementStore(const StorageView& view) : view_(view) {}
+  // Up to `cache_bytes_max` of clean elements are cached; 0 disables.
+  ElementStore(const StorageView& view, uint64_t cache_bytes_max)
+      : view_(view), cache_(cache_bytes_max) {}
 
   // `key`'s element, or nullopt. With `storage_hidden` (a FLUSHALL not yet checkpointed) only
   // what was written since counts.
   std::optional<std::string> get(std::string_view key, bool storage_hidden) const;
+  const RecordCache& cache() const { return cache_; }
   void put(std::string key, std::string value);
   void erase(std::string key);
   // Visits the elements with keys in [begin, end) in key order until `visit` returns false.
@@ -52,7 +62,7 @@ class ElementStore {
   // Ids below `next_id` may have elements in storage (what storage's counters say at open).
   void set_stored_below(uint64_t next_id) { stored_below_ = next_id; }
   uint64_t stored_below() const { return stored_below_; }
-  void end_checkpoint() { frozen_.clear(); }
+  void end_checkpoint();
   // Forgets everything in memory (FLUSHALL: every id is gone, and the checkpoint erases the
   // column; a snapshot install: storage was replaced).
   void clear();
@@ -69,8 +79,9 @@ class ElementStore {
   void set(std::string key, std::optional<std::string> value);
 
   const StorageView& view_;
-  Map dirty_;   // since the last checkpoint began; nullopt: erased
-  Map frozen_;  // the checkpoint in flight's, until storage has it
+  Map dirty_;                  // since the last checkpoint began; nullopt: erased
+  Map frozen_;                 // the checkpoint in flight's, until storage has it
+  mutable RecordCache cache_;  // clean elements: what storage holds
   std::vector<uint64_t> dropped_;
   uint64_t dirty_bytes_ = 0;
   uint64_t stored_below_ = UINT64_MAX;  // until told: any id may be in storage

@@ -19,7 +19,7 @@ constexpr uint64_t scan_visits_per_count_max = 10;
 }  // namespace
 
 Keyspace::Keyspace(const StorageView& view, uint64_t cache_bytes_max)
-    : view_(view), elements_(view), cache_(cache_bytes_max) {
+    : view_(view), elements_(view, cache_bytes_max / 4), cache_(cache_bytes_max) {
   read_counters();
 }
 

@@ -53,7 +53,8 @@ namespace replikv::core {
 class Keyspace {
  public:
   // Reads the counters from the state column of `view`, which must outlive the keyspace. Up to
-  // `cache_bytes_max` of records are cached in memory (core/record_cache.h); 0 disables.
+  // `cache_bytes_max` of records are cached in memory (core/record_cache.h), and a quarter as
+  // much again of the collections' clean elements (core/elements.h); 0 disables both.
   Keyspace(const StorageView& view, uint64_t cache_bytes_max);
 
   // Executes `request` as of `now_ms`: reads see storage with the dirty records over it; writes

@@ -104,6 +104,10 @@ TEST_F(StandaloneTest, BlockingPopsWaitForAPushOldestFirstAndTimeOut) {
   // What is there is popped at once; a key of another type is WRONGTYPE at once.
   EXPECT_EQ(run({"RPUSH", "ready", "1"}), Reply::number(1));
   EXPECT_EQ(run({"BLPOP", "ready", "0"}), Reply::array({Reply::bulk("ready"), Reply::bulk("1")}));
+  EXPECT_EQ(run({"RPUSH", "ready", "2"}), Reply::number(1));
+  EXPECT_EQ(run({"BRPOPLPUSH", "ready", "moved", "0"}), Reply::bulk("2"));
+  EXPECT_EQ(run({"BLMPOP", "0", "1", "moved", "LEFT"}),
+            Reply::array({Reply::bulk("moved"), Reply::array({Reply::bulk("2")})}));
   EXPECT_EQ(run({"SET", "s", "v"}), Reply::ok());
   EXPECT_EQ(run({"BLPOP", "s", "0"}), wrong_type());
   const std::vector<std::string_view> negative = {"blpop", "s", "-1"};

@@ -625,14 +625,16 @@ std::optional<BlockingPop> blocking_pop_of(const std::vector<std::string>& words
     const auto& pop = std::get<BPop<true>>(parsed);
     return blocking_of(pop, keys_of_args(pop.keys), Reply::null_array());
   }
-  if (name == "blmove" || name == "brpoplpush") {
+  // (Each form parsed by its own parser: BLMOVE's reads arguments BRPOPLPUSH does not have.)
+  if (name == "blmove") {
     const auto parsed = BLMove<false>::parse(argv);
-    const auto parsed_old = BLMove<true>::parse(argv);
-    const auto* move = name == "blmove" ? std::get_if<BLMove<false>>(&parsed) : nullptr;
-    const auto* old = name == "brpoplpush" ? std::get_if<BLMove<true>>(&parsed_old) : nullptr;
-    if (move != nullptr) return blocking_of(*move, {words[1]}, Reply::nil());
-    if (old != nullptr) return blocking_of(*old, {words[1]}, Reply::nil());
-    return std::nullopt;
+    const auto* move = std::get_if<BLMove<false>>(&parsed);
+    return move ? std::optional(blocking_of(*move, {words[1]}, Reply::nil())) : std::nullopt;
+  }
+  if (name == "brpoplpush") {
+    const auto parsed = BLMove<true>::parse(argv);
+    const auto* move = std::get_if<BLMove<true>>(&parsed);
+    return move ? std::optional(blocking_of(*move, {words[1]}, Reply::nil())) : std::nullopt;
   }
   if (name == "blmpop") {
     const auto parsed = BLMPop::parse(argv);
