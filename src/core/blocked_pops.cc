@@ -1,5 +1,7 @@
 #include "core/blocked_pops.h"
 
+#include <algorithm>
+
 #include "core/assert.h"
 
 namespace replikv::core {
@@ -9,6 +11,9 @@ uint64_t BlockedPops::block(ClientRequest request, std::vector<std::string> keys
   const uint64_t id = next_id_++;
   Waiter& waiter = waiters_[id];
   waiter.request = std::move(request);
+  // Each key once (BLPOP a a 0): a try in flight counts once on each of its keys.
+  std::sort(keys.begin(), keys.end());
+  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
   waiter.keys = std::move(keys);
   waiter.deadline_ms = deadline_ms;
   index(id, waiter);
@@ -28,6 +33,14 @@ void BlockedPops::set_in_flight(Waiter& waiter, bool in_flight) {
     REPLIKV_ASSERT(it != in_flight_by_key_.end() && it->second > 0, "a try in flight was counted");
     if (--it->second == 0) in_flight_by_key_.erase(it);
   }
+}
+
+std::vector<std::string> BlockedPops::waited_keys() const {
+  std::vector<std::string> out;
+  out.reserve(by_key_.size());
+  for (const auto& [key, ids] : by_key_) out.push_back(key);
+  std::sort(out.begin(), out.end());  // (deterministic order)
+  return out;
 }
 
 void BlockedPops::index(uint64_t id, const Waiter& waiter) {

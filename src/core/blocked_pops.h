@@ -38,6 +38,9 @@ class BlockedPops {
   // Marks `id` in flight (its first try, as it blocks).
   void trying(uint64_t id);
   const ClientRequest& request(uint64_t id) const { return waiters_.at(id).request; }
+  const std::vector<std::string>& keys(uint64_t id) const { return waiters_.at(id).keys; }
+  // Every key a waiter (not in flight) waits on.
+  std::vector<std::string> waited_keys() const;
   bool contains(uint64_t id) const { return waiters_.contains(id); }
   // A try of `id` found nothing: true when it waits again (before its deadline), false when it
   // is done (the caller answers the timeout reply).

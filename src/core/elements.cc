@@ -19,6 +19,9 @@ CachedRecord clean(std::string value) {
 
 std::optional<std::string> ElementStore::get(std::string_view key, bool storage_hidden) const {
   if (const auto it = dirty_.find(key); it != dirty_.end()) return it->second;
+  // An id given out since the last checkpoint began is in neither the frozen map nor storage (a
+  // new collection's members are looked up at every add: no storage read for them).
+  if (key.size() >= 8 && read_u64_be(key) >= stored_below_) return std::nullopt;
   if (const auto it = frozen_.find(key); it != frozen_.end()) return it->second;
   if (storage_hidden) return std::nullopt;
   if (const auto* cached = cache_.find(key)) {

@@ -132,15 +132,28 @@ TEST(Raft, BlockingPopsWaitAtTheLeaderAndPopThroughTheLog) {
   cluster.run(5606, 5609);
   EXPECT_EQ(cluster.node(leader).local_collection_size("gone"), 1u);
 
+  // A try claims an element of each of its keys until it applies: when it pops from one, the
+  // others' waiters are woken then (V waits on b behind W's claim, and b keeps y until V gets it).
+  cluster.request(leader, 8, blocking({"blpop", "a", "b", "0"}), {}, std::nullopt, 8);
+  cluster.run(5610, 5620);
+  cluster.request(leader, 9, blocking({"blpop", "b", "0"}), {}, std::nullopt, 9);
+  cluster.run(5621, 5630);
+  cluster.request(leader, 10, blocking({"lpush", "a", "x"}));
+  cluster.request(leader, 11, blocking({"rpush", "b", "y"}));  // both appended before W's try
+  cluster.run(5631, 5700);
+  EXPECT_EQ(cluster.reply_for(8), Reply::array({Reply::bulk("a"), Reply::bulk("x")}));
+  EXPECT_EQ(cluster.reply_for(9), Reply::array({Reply::bulk("b"), Reply::bulk("y")}));
+  EXPECT_EQ(cluster.node(leader).status().blocked_clients, 0u);
+
   // Waiting when leadership moves: a definite refusal, nothing popped.
   cluster.request(leader, 4, blocking({"blpop", "empty", "0"}), {}, std::nullopt, 4);
-  cluster.run(5610, 5700);
+  cluster.run(5701, 5710);
   EXPECT_FALSE(cluster.reply_for(4).has_value());
   cluster.request(
       leader, 5,
       StrategyCommand::of("failover", FailoverRequest(static_cast<uint32_t>(follower), false, 5000),
                           true));
-  cluster.run(5710, 8000);
+  cluster.run(5711, 8000);
   ASSERT_TRUE(cluster.reply_for(4).has_value());
   EXPECT_EQ(cluster.reply_for(4)->outcome, Outcome::not_leader) << describe(*cluster.reply_for(4));
 }

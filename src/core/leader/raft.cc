@@ -661,6 +661,32 @@ const std::string* Raft::recent_set_key(LogIndex index) const {
   return entry.has_write() && entry.write().has_set() ? &entry.write().set().key() : nullptr;
 }
 
+// Tries the waiters woken while applying (or when a handover ended), after the entries that woke
+// them: each an entry of the log appended now.
+void Raft::try_woken_blocked_pops() {
+  if (blocked_to_try_.empty()) return;
+  for (const uint64_t id : blocked_to_try_) {
+    if (!blocked_pops_.contains(id)) continue;
+    if (role_ == Role::leader && !handing_over()) {
+      try_blocked_pop(id);
+      continue;
+    }
+    // Not tried: this node no longer leads (a definite refusal, nothing popped), or it is
+    // handing leadership over (it waits on: refused if leadership moves, woken again if the
+    // handover ends with this node still leading).
+    const ClientRequest request = blocked_pops_.request(id);
+    if (role_ != Role::leader) {
+      blocked_pops_.finish(id);
+      reply(request, refusal_naming_leader());
+    } else if (!blocked_pops_.wait_again(id, now_ms_)) {
+      const auto pop = blocking_pop_of(std::get<CommandRequest>(request.request).argv);
+      reply(request, pop ? pop->timeout_reply : Reply::null_array());
+    }
+  }
+  blocked_to_try_.clear();
+  if (role_ == Role::leader) broadcast_append(false);
+}
+
 void Raft::apply_committed() {
   if (installing()) return;  // the state is being replaced: finish_install() applies what follows
   // A run of entries is a run of lookups of random keys in the record cache, each waiting on
@@ -721,27 +747,7 @@ void Raft::apply_committed() {
     }
     applied_ = index;
   }
-  if (!blocked_to_try_.empty()) {
-    for (const uint64_t id : blocked_to_try_) {
-      if (!blocked_pops_.contains(id)) continue;
-      if (role_ == Role::leader && !handing_over()) {
-        try_blocked_pop(id);
-        continue;
-      }
-      // Not tried: this node no longer leads (a definite refusal, nothing popped), or it is
-      // handing leadership over (it waits on, and the handover's end refuses it).
-      const ClientRequest request = blocked_pops_.request(id);
-      if (role_ != Role::leader) {
-        blocked_pops_.finish(id);
-        reply(request, refusal_naming_leader());
-      } else if (!blocked_pops_.wait_again(id, now_ms_)) {
-        const auto pop = blocking_pop_of(std::get<CommandRequest>(request.request).argv);
-        reply(request, pop ? pop->timeout_reply : Reply::null_array());
-      }
-    }
-    blocked_to_try_.clear();
-    if (role_ == Role::leader) broadcast_append(false);
-  }
+  try_woken_blocked_pops();
   serve_reads();
   serve_follower_reads();
   serve_session_reads();

@@ -464,6 +464,7 @@ class Raft final : public Replica {
   void try_blocked_pop(uint64_t id);
   // After the leader applied a write: the waiters on the lists it left with elements try again.
   void wake_blocked_pops(const std::vector<std::string>& written);
+  void try_woken_blocked_pops();
   // A try of waiter `id` applied with `result`: true when its client is answered with it now
   // (an element, an error, or the timeout reply once its deadline passed — `result` may become
   // a refusal when this node no longer leads); false when it waits again.

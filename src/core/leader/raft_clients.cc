@@ -175,17 +175,21 @@ void Raft::try_blocked_pop(uint64_t id) {
 
 bool Raft::answer_blocked_try(uint64_t id, Reply& result) {
   if (!blocked_pops_.contains(id)) return true;
+  // The try no longer claims an element of each of its keys: the lists it did not pop from may
+  // serve other waiters now (BLPOP a b popped from a; b's waiters were held back by its claim).
+  const std::vector<std::string> keys = blocked_pops_.keys(id);
   const bool nothing = result.kind == Reply::Kind::null || result.kind == Reply::Kind::null_array;
+  bool answered = true;
   if (!nothing) {
     blocked_pops_.finish(id);
-    return true;
-  }
-  if (role_ != Role::leader) {
+  } else if (role_ != Role::leader) {
     blocked_pops_.finish(id);
     result = refusal_naming_leader();  // nothing was popped: definite
-    return true;
+  } else {
+    answered = !blocked_pops_.wait_again(id, now_ms_);
   }
-  return !blocked_pops_.wait_again(id, now_ms_);
+  if (role_ == Role::leader) wake_blocked_pops(keys);
+  return answered;
 }
 
 void Raft::wake_blocked_pops(const std::vector<std::string>& written) {
@@ -420,6 +424,9 @@ void Raft::expire_requests() {
                             handover_->target.value(), failover.timeout_ms, now_leads)));
     }
     handover_.reset();  // a leader that still leads takes writes again
+    // Waiters held back while leadership was moving: their lists may have elements now.
+    wake_blocked_pops(blocked_pops_.waited_keys());
+    try_woken_blocked_pops();
   }
 }
 
