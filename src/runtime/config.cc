@@ -141,7 +141,8 @@ const std::vector<KeySpec>& key_specs() {
                    "pending reply bytes at which a client is no longer read (default 64 MiB)",
                    &Config::client_output_pause_bytes, 1024, 1ull << 34),
       unsigned_key("cache_bytes",
-                   "memory for the record cache in front of storage (default 256 MiB; 0 disables)",
+                   "memory for the record cache in front of storage, and a quarter as much again "
+                   "for the collections' clean elements (default 256 MiB; 0 disables both)",
                    &Config::cache_bytes, 0, 1ull << 40),
       choice_key("log_level", "trace | debug | info | warn | error | off (default info)",
                  &Config::log_level,
