@@ -166,6 +166,9 @@ inline constexpr char element_member = 's';
 inline constexpr char element_scored = 'm';
 inline constexpr char element_order = 'o';
 inline constexpr char element_position = 'l';
+// Not an element: a strategy's state of one, beside it — the multi-leader strategy's causal
+// state of a field or member: id ‖ 'x' ‖ the member key's kind, hash and name.
+inline constexpr char element_state = 'x';
 std::string element_key(uint64_t id, char kind, std::string_view rest);
 // id ‖ kind ‖ key_hash(name) ‖ name: a field, set member or sorted-set member.
 std::string member_key(uint64_t id, char kind, std::string_view name);

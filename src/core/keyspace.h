@@ -111,9 +111,13 @@ class Keyspace {
     return elements_.get(element_key, storage_hidden());
   }
   void put_element(std::string element_key, std::string value) {
+    if (observed_elements_ != nullptr) observed_elements_->push_back(element_key);
     elements_.put(std::move(element_key), std::move(value));
   }
-  void erase_element(std::string element_key) { elements_.erase(std::move(element_key)); }
+  void erase_element(std::string element_key) {
+    if (observed_elements_ != nullptr) observed_elements_->push_back(element_key);
+    elements_.erase(std::move(element_key));
+  }
   // Visits the elements with keys in [begin, end), in key order, until `visit` returns false.
   void scan_elements(std::string_view begin, std::string_view end,
                      const ElementStore::Visitor& visit) const {
@@ -158,6 +162,17 @@ class Keyspace {
   // While set, every key a request writes is appended to `keys` (in the order written; a key may
   // come twice): how a strategy learns what a command changed, with Redis's rules applied here.
   void observe_writes(std::vector<std::string>* keys) { observed_writes_ = keys; }
+  // Likewise for the element keys a command puts or erases (a key may come twice).
+  void observe_elements(std::vector<std::string>* element_keys) {
+    observed_elements_ = element_keys;
+  }
+  // For a strategy that computes collections itself (multi-leader: the elements its states
+  // show): a new collection id, and `key`'s record as a collection of `type` with `header`
+  // (elements already written under its id) and `metadata` exactly as given. A header with
+  // another id than the record's drops the old id's elements, as a command's write does.
+  uint64_t new_collection_id();
+  void put_collection(const std::string& key, ValueType type, const CollectionHeader& header,
+                      std::string_view metadata);
   // Visits every record — the dirty ones over storage, expired ones too — in data-key order until
   // `visit` returns false.
   using RecordVisitor = std::function<bool(std::string_view data_key, std::string_view user_key,
@@ -322,6 +337,7 @@ class Keyspace {
   std::optional<Record> peeked_;     // where peek() keeps a record read with the cache off
   std::string_view write_metadata_;  // what the records of the request executing now carry
   std::vector<std::string>* observed_writes_ = nullptr;
+  std::vector<std::string>* observed_elements_ = nullptr;
   uint64_t key_count_ = 0;
   uint64_t expiry_count_ = 0;
   // Write versions (WATCH's): a write request's stores and erases take the applied index it will

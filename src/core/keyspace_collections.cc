@@ -31,6 +31,20 @@ void Keyspace::allocate(Collection& collection) {
   counters_dirty_ = true;
 }
 
+uint64_t Keyspace::new_collection_id() {
+  counters_dirty_ = true;
+  return next_collection_id_++;
+}
+
+void Keyspace::put_collection(const std::string& key, ValueType type,
+                              const CollectionHeader& header, std::string_view metadata) {
+  REPLIKV_ASSERT(type != ValueType::string && header.id != 0 && header.count != 0,
+                 "put_collection() writes a collection with elements");
+  write_metadata_ = metadata;
+  store(key, encode_header(header), std::nullopt, type);
+  write_metadata_ = {};
+}
+
 void Keyspace::save(Collection& collection) {
   REPLIKV_ASSERT(collection.type != ValueType::string, "save() writes a collection");
   if (collection.header.count == 0) {
@@ -63,7 +77,7 @@ std::optional<uint64_t> Keyspace::collection_size(const std::string& key, TimeMs
   std::map<char, uint64_t> kinds;
   elements_.scan(u64_be(header->id), u64_be(header->id + 1), storage_hidden(),
                  [&](std::string_view element, std::string_view) {
-                   ++kinds[element[8]];
+                   if (element[8] != element_state) ++kinds[element[8]];
                    return true;
                  });
   for (const auto& [kind, count] : kinds) {

@@ -89,4 +89,16 @@ std::optional<double> parse_score(std::string_view text);
 // A score as Redis 7.0 replies it: "%.17g", "inf", "-inf".
 std::string render_score(double score);
 
+// A sorted set's member as kept by member: its score's bits (-0 as 0, as Redis keeps it).
+std::string raw_score(double score);
+double score_of_raw(std::string_view bytes);  // size 8
+// `member`'s score in `zset`, or nullopt.
+std::optional<double> score_of(const Keyspace& keyspace, const Collection& zset,
+                               std::string_view member);
+// Sets `member`'s score in both orders (`old`: its score now, if it has one), counting it.
+void put_scored_member(Keyspace& keyspace, Collection& zset, std::string_view member, double score,
+                       std::optional<double> old);
+void remove_scored_member(Keyspace& keyspace, Collection& zset, std::string_view member,
+                          double score);
+
 }  // namespace replikv::core

@@ -22,15 +22,6 @@
 #include "core/keyspace.h"
 
 namespace replikv::core {
-namespace {
-
-Reply not_integer() { return Reply::error("ERR value is not an integer or out of range"); }
-Reply not_float() { return Reply::error("ERR value is not a valid float"); }
-Reply syntax_error() { return Reply::error("ERR syntax error"); }
-
-std::variant<Collection, Reply> open_zset(Keyspace& keyspace, std::string_view key, TimeMs now_ms) {
-  return keyspace.collection(std::string(key), ValueType::zset, now_ms);
-}
 
 // A member's score as stored by member: the double's bits (-0 stored as 0, as Redis stores it).
 std::string raw_score(double score) {
@@ -46,15 +37,14 @@ double score_of_raw(std::string_view bytes) {
   return score;
 }
 
-std::optional<Reply> score_value(std::string_view value) {
-  return Reply::bulk(render_score(score_of_raw(value)));
-}
-
+namespace {
 std::string order_key(uint64_t id, double score, std::string_view member) {
   std::string rest = score_key(score);
   rest.append(member);
   return element_key(id, element_order, rest);
 }
+
+}  // namespace
 
 std::optional<double> score_of(const Keyspace& keyspace, const Collection& zset,
                                std::string_view member) {
@@ -66,8 +56,8 @@ std::optional<double> score_of(const Keyspace& keyspace, const Collection& zset,
 }
 
 // Sets `member`'s score (`old`: its score now, if it has one).
-void put_member(Keyspace& keyspace, Collection& zset, std::string_view member, double score,
-                std::optional<double> old) {
+void put_scored_member(Keyspace& keyspace, Collection& zset, std::string_view member, double score,
+                       std::optional<double> old) {
   keyspace.allocate(zset);
   const uint64_t id = zset.header.id;
   if (old) {
@@ -79,10 +69,25 @@ void put_member(Keyspace& keyspace, Collection& zset, std::string_view member, d
   keyspace.put_element(order_key(id, score, member), {});
 }
 
-void remove_member(Keyspace& keyspace, Collection& zset, std::string_view member, double score) {
+void remove_scored_member(Keyspace& keyspace, Collection& zset, std::string_view member,
+                          double score) {
   keyspace.erase_element(member_key(zset.header.id, element_scored, member));
   keyspace.erase_element(order_key(zset.header.id, score, member));
   --zset.header.count;
+}
+
+namespace {
+
+std::optional<Reply> score_value(std::string_view value) {
+  return Reply::bulk(render_score(score_of_raw(value)));
+}
+
+Reply not_integer() { return Reply::error("ERR value is not an integer or out of range"); }
+Reply not_float() { return Reply::error("ERR value is not a valid float"); }
+Reply syntax_error() { return Reply::error("ERR syntax error"); }
+
+std::variant<Collection, Reply> open_zset(Keyspace& keyspace, std::string_view key, TimeMs now_ms) {
+  return keyspace.collection(std::string(key), ValueType::zset, now_ms);
 }
 
 struct Entry {
@@ -335,7 +340,8 @@ struct ZRange {
     const std::string target(destination);
     keyspace.remove(target);
     Collection result{target, ValueType::zset, {}, std::nullopt, false};
-    for (const auto& entry : entries) put_member(keyspace, result, entry.member, entry.score, {});
+    for (const auto& entry : entries)
+      put_scored_member(keyspace, result, entry.member, entry.score, {});
     keyspace.save(result);
     return Reply::number(static_cast<int64_t>(entries.size()));
   }
@@ -424,12 +430,12 @@ struct ZAdd {
         if ((gt && score <= *current) || (lt && score >= *current)) continue;
         incr_result = score;
         if (score != *current) {
-          put_member(keyspace, zset, member, score, current);
+          put_scored_member(keyspace, zset, member, score, current);
           ++updated;
         }
       } else {
         if (xx) continue;
-        put_member(keyspace, zset, member, score, std::nullopt);
+        put_scored_member(keyspace, zset, member, score, std::nullopt);
         incr_result = score;
         ++added;
       }
@@ -455,7 +461,7 @@ struct ZIncrBy {
     const auto current = score_of(keyspace, zset, member);
     const double score = (current ? *current : 0) + increment;
     if (std::isnan(score)) return Reply::error("ERR resulting score is not a number (NaN)");
-    if (!current || score != *current) put_member(keyspace, zset, member, score, current);
+    if (!current || score != *current) put_scored_member(keyspace, zset, member, score, current);
     keyspace.save(zset);
     return Reply::bulk(render_score(score));
   }
@@ -550,7 +556,7 @@ struct ZRem {
     for (size_t i = 2; i < argv.size(); ++i) {
       const auto score = score_of(keyspace, zset, argv[i]);
       if (!score) continue;
-      remove_member(keyspace, zset, argv[i], *score);
+      remove_scored_member(keyspace, zset, argv[i], *score);
       ++removed;
     }
     if (removed > 0) keyspace.save(zset);
@@ -574,7 +580,8 @@ struct ZRemRange {
     if (auto* error = std::get_if<Reply>(&opened)) return std::move(*error);
     auto& zset = std::get<Collection>(opened);
     const auto entries = range.collect(keyspace, zset);
-    for (const auto& entry : entries) remove_member(keyspace, zset, entry.member, entry.score);
+    for (const auto& entry : entries)
+      remove_scored_member(keyspace, zset, entry.member, entry.score);
     if (!entries.empty()) keyspace.save(zset);
     return Reply::number(static_cast<int64_t>(entries.size()));
   }
@@ -608,7 +615,8 @@ struct ZPop {
         return static_cast<int64_t>(entries.size()) < count;
       });
     }
-    for (const auto& entry : entries) remove_member(keyspace, zset, entry.member, entry.score);
+    for (const auto& entry : entries)
+      remove_scored_member(keyspace, zset, entry.member, entry.score);
     if (!entries.empty()) keyspace.save(zset);
     return entries_reply(entries, true);
   }

@@ -23,13 +23,17 @@ bool KeyState::deleted() const {
 }
 
 void KeyState::write(const CausalContext& replaces, const Dot& dot, Register value) {
+  remove(replaces);
+  registers.insert_or_assign(dot, std::move(value));
+}
+
+void KeyState::remove(const CausalContext& replaces) {
   std::erase_if(registers, [&](const auto& entry) { return covers(replaces, entry.first); });
   std::erase_if(increments, [&](const auto& entry) { return covers(replaces, entry.first); });
   // A fold is reset whole: every write made after it was folded covers all of it.
   std::erase_if(folds, [&](const auto& entry) {
     return covers(replaces, Dot{entry.first, entry.second.upto});
   });
-  registers.insert_or_assign(dot, std::move(value));
 }
 
 HlcTimestamp KeyState::superseded_hlc(const CausalContext& replaces) const {
@@ -55,6 +59,7 @@ void KeyState::fold(const CausalContext& stable) {
     }
     Fold& folded = folds[dot.actor];
     folded.sum = saturating_add(folded.sum, it->second.delta);
+    folded.float_sum += it->second.float_delta;
     folded.upto = std::max(folded.upto, dot.counter);
     it = increments.erase(it);
   }
@@ -95,6 +100,17 @@ int64_t KeyState::increments_total(TimeMs now_ms) const {
   for (const auto& [dot, increment] : increments) {
     if (increment.live(now_ms)) total = saturating_add(total, increment.delta);
   }
+  return total;
+}
+
+double KeyState::float_total(TimeMs now_ms) const {
+  std::map<Actor, double> sums;
+  for (const auto& [actor, folded] : folds) sums[actor] = folded.float_sum;
+  for (const auto& [dot, increment] : increments) {
+    if (increment.live(now_ms)) sums[dot.actor] += increment.float_delta;
+  }
+  double total = 0;
+  for (const auto& [actor, sum] : sums) total += sum;
   return total;
 }
 
@@ -216,12 +232,13 @@ KeyState KeyState::join(const KeyState& a, const CausalContext& seen_a, const Ke
 std::string KeyState::canonical() const {
   KeyState view;
   view.registers = registers;
-  std::map<Actor, int64_t> sums;
-  for (const auto& [actor, folded] : folds) sums[actor] = saturating_add(sums[actor], folded.sum);
+  for (const auto& [actor, folded] : folds)
+    view.folds[actor] = Fold{0, folded.sum, folded.float_sum};
   for (const auto& [dot, increment] : increments) {
-    sums[dot.actor] = saturating_add(sums[dot.actor], increment.delta);
+    Fold& sum = view.folds[dot.actor];
+    sum.sum = saturating_add(sum.sum, increment.delta);
+    sum.float_sum += increment.float_delta;
   }
-  for (const auto& [actor, sum] : sums) view.folds[actor] = Fold{0, sum};
   return view.encode();
 }
 
@@ -246,6 +263,7 @@ std::string KeyState::encode() const {
     out.set_delta(increment.delta);
     out.set_deadline_ms(increment.deadline_ms);
     out.set_request_id(increment.request_id);
+    out.set_float_delta(increment.float_delta);
   }
   for (const auto& [actor, folded] : folds) {
     auto& out = *message.add_folds();
@@ -253,6 +271,12 @@ std::string KeyState::encode() const {
     out.set_incarnation(actor.incarnation);
     out.set_upto(folded.upto);
     out.set_sum(folded.sum);
+    out.set_float_sum(folded.float_sum);
+  }
+  for (const auto& [kind, count] : element_counts) {
+    auto& out = *message.add_element_counts();
+    out.set_kind(static_cast<uint8_t>(kind));
+    out.set_count(count);
   }
   return message.SerializeAsString();
 }
@@ -269,11 +293,18 @@ std::optional<KeyState> KeyState::decode(std::string_view bytes) {
             {in.hlc_wall_ms(), in.hlc_logical()}, in.tombstone(), in.value(), in.deadline_ms()});
   }
   for (const auto& in : message.increments()) {
-    state.increments.insert_or_assign(Dot{{in.node(), in.incarnation()}, in.counter()},
-                                      Increment{in.delta(), in.deadline_ms(), in.request_id()});
+    state.increments.insert_or_assign(
+        Dot{{in.node(), in.incarnation()}, in.counter()},
+        Increment{in.delta(), in.deadline_ms(), in.request_id(), in.float_delta()});
   }
   for (const auto& in : message.folds()) {
-    state.folds.insert_or_assign(Actor{in.node(), in.incarnation()}, Fold{in.upto(), in.sum()});
+    state.folds.insert_or_assign(Actor{in.node(), in.incarnation()},
+                                 Fold{in.upto(), in.sum(), in.float_sum()});
+  }
+  for (const auto& in : message.element_counts()) {
+    if (in.count() != 0 && in.kind() < 256) {
+      state.element_counts[static_cast<char>(in.kind())] = in.count();
+    }
   }
   return state;
 }

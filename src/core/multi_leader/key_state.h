@@ -48,6 +48,7 @@ struct Increment {
   int64_t delta = 0;
   TimeMs deadline_ms = 0;    // 0: none
   std::string request_id{};  // the client's id for it (INCR … ID x), if it gave one
+  double float_delta = 0;    // a sorted-set score's increment (ZINCRBY); 0 for an integer one
 
   bool live(TimeMs now_ms) const { return deadline_ms == 0 || now_ms <= deadline_ms; }
   bool operator==(const Increment&) const = default;
@@ -68,6 +69,9 @@ int64_t saturating_add(int64_t a, int64_t b);
 struct Fold {
   uint64_t upto = 0;  // every increment of the actor up to this counter not reset is in `sum`
   int64_t sum = 0;
+  // The float increments' sum, added in counter order from 0: exactly what a node that holds
+  // them one by one adds up (float_total), so a fold never changes a score's last bit.
+  double float_sum = 0;
   bool operator==(const Fold&) const = default;
 };
 
@@ -75,15 +79,24 @@ struct KeyState {
   std::map<Dot, Register> registers;
   std::map<Dot, Increment> increments;  // the increments no SET or DEL has reset, by dot
   std::map<Actor, Fold> folds;          // older increments, summed per actor
+  // A collection's key (docs/multi-leader.md, "Collections"): per element kind, how many
+  // elements this node holds a state of — the elements' own states are records of their own.
+  // This node's bookkeeping, not replicated state: no join, digest or comparison looks at it.
+  std::map<char, uint64_t> element_counts;
 
-  // Nothing left: no register, no increment.
-  bool empty() const { return registers.empty() && increments.empty() && folds.empty(); }
+  // Nothing left: no register, no increment, no element.
+  bool empty() const {
+    return registers.empty() && increments.empty() && folds.empty() && element_counts.empty();
+  }
   // Registers that are tombstones only (and no increment): a deleted key.
   bool deleted() const;
 
   // A register write under `dot` that had seen `replaces`: removes the registers and resets the
   // increments it covers, then adds `value`.
   void write(const CausalContext& replaces, const Dot& dot, Register value);
+  // Removes the registers and resets the increments `replaces` covers, adding nothing: a
+  // collection element's removal (observed-remove: what it had not seen stays).
+  void remove(const CausalContext& replaces);
   // The highest timestamp among the registers `replaces` covers (zero when none): a write must be
   // stamped above it, so that what supersedes a register is also ordered after it and `lww`
   // resolves alike whatever order a node applied the writes in — even when a clock refused a
@@ -115,6 +128,10 @@ struct KeyState {
   bool has_increment(std::string_view request_id, TimeMs now_ms) const;
   // The sum of the live increments (saturating).
   int64_t increments_total(TimeMs now_ms) const;
+  // The sum of the live float increments: per actor in counter order from its fold's, then the
+  // actors' sums in actor order — the same bits on every node that holds the same increments,
+  // folded or not.
+  double float_total(TimeMs now_ms) const;
   // What a GET sees, or nullopt when the key is absent.
   std::optional<Rendered> render(TimeMs now_ms) const;
 
@@ -133,7 +150,9 @@ struct KeyState {
   // and per actor the sum of its increments (with their deadlines and ids where not folded).
   std::string canonical() const;
 
-  bool operator==(const KeyState&) const = default;
+  bool operator==(const KeyState& other) const {
+    return registers == other.registers && increments == other.increments && folds == other.folds;
+  }
 };
 
 }  // namespace replikv::core::multi_leader

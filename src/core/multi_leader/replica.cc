@@ -110,6 +110,17 @@ KeyState MultiLeader::load_state(const std::string& key) {
 void MultiLeader::store_state(const std::string& key, KeyState state) {
   state.expire(wall_ms_);
   if (!state.increments.empty() && !fold_below_.empty()) state.fold(fold_below_);
+  if (!state.element_counts.empty()) {
+    // The key shows its collection (collections.cc): its own state rides the collection's record.
+    const auto record = keyspace_.live_record(key, wall_ms_);
+    REPLIKV_ASSERT(record && record->type != ValueType::string,
+                   "a key that counts elements holds its collection");
+    const auto header = decode_header(record->value);
+    REPLIKV_ASSERT(header.has_value(), "a collection's record holds its header");
+    forget_string_forms(key);
+    keyspace_.put_collection(key, record->type, *header, state.encode());
+    return;
+  }
   const auto rendered = state.render(wall_ms_);
   const auto tombstone = tombstones_.find(key);
   if (rendered) {
@@ -210,14 +221,25 @@ std::optional<std::string> MultiLeader::refuse_command(const CommandRequest& com
         "of every key, and writes concurrent with it elsewhere would come back; DEL the keys",
         name == "flushall" ? "FLUSHALL" : "FLUSHDB");
   }
-  if (is_collection_command(*command.command)) {
+  // Commands that consume or depend on a position: two nodes apart would pop, move or insert at
+  // the same element, and no merge undoes that (docs/multi-leader.md, "Collections").
+  static const std::set<std::string_view, std::less<>> positional = {
+      "lpush",      "rpush",  "lpushx",  "rpushx", "lpop",      "rpop",   "lmpop", "lset",
+      "lrem",       "ltrim",  "linsert", "lmove",  "rpoplpush", "blpop",  "brpop", "blmove",
+      "brpoplpush", "blmpop", "spop",    "smove",  "zpopmin",   "zpopmax"};
+  if (positional.contains(name)) {
     std::string upper(name);
     for (char& c : upper) c = static_cast<char>(c - ('a' <= c && c <= 'z' ? 32 : 0));
     return fmt::format(
-        "ERR {} is not offered by the multi-leader strategy yet: its collections need merge "
-        "rules (add-wins sets, per-field registers) that two nodes' concurrent writes converge "
-        "under; until then use the single leader (docs/commands.md)",
-        upper);
+        "ERR {} is not offered by the multi-leader strategy: it {} by position, and two nodes "
+        "taking writes apart would {} the same element; lists need the single leader, sets and "
+        "sorted sets merge element by element (docs/multi-leader.md)",
+        upper, name[0] == 's' || name[0] == 'z' ? "takes an element" : "works on a list",
+        name[0] == 's' || name[0] == 'z' ? "take" : "use");
+  }
+  if (name == "hincrbyfloat") {
+    return "ERR HINCRBYFLOAT is not offered by the multi-leader strategy: two nodes' concurrent "
+           "additions would merge as values, losing one; use HINCRBY, whose counter merges";
   }
   if (name == "incrbyfloat") {
     return "ERR INCRBYFLOAT is not offered by the multi-leader strategy: two nodes' concurrent "
@@ -237,6 +259,10 @@ void MultiLeader::client_write(ClientRequest& request) {
       reply(request, Reply::error(std::move(*refused)));
       return;
     }
+  }
+  if (auto refused = refuse_on_collection(request.request)) {
+    reply(request, Reply::error(std::move(*refused)));
+    return;
   }
   if (recovering_ && !std::holds_alternative<IncrByRequest>(request.request)) {
     ++recovering_refused_;
@@ -265,6 +291,11 @@ void MultiLeader::client_write(ClientRequest& request) {
   // unfolded increments — and gets it back if the command wrote nothing to it.)
   std::map<std::string, KeyState> before;
   std::set<std::string> lent;
+  // A collection command's keys: what each held before (a collection's id; 0 for a string, and
+  // absent for nothing) — what it changed becomes element writes (collections.cc).
+  const auto* command = std::get_if<CommandRequest>(&request.request);
+  const bool collection_command = command != nullptr && is_collection_command(*command->command);
+  std::map<std::string, uint64_t> held_before;
   for (const auto& key : keys_of(request.request)) {
     if (before.contains(key)) continue;
     if (const auto it = written_.find(key); it != written_.end()) {
@@ -273,17 +304,37 @@ void MultiLeader::client_write(ClientRequest& request) {
     } else {
       before.emplace(key, load_state(key));
     }
+    if (collection_command) {
+      if (const auto record = keyspace_.live_record(key, wall_ms_)) {
+        const auto header =
+            record->type == ValueType::string ? std::nullopt : decode_header(record->value);
+        held_before.emplace(key, header ? header->id : 0);
+      }
+    }
   }
   written_keys_.clear();
+  written_elements_.clear();
   keyspace_.observe_writes(&written_keys_);
+  if (collection_command) keyspace_.observe_elements(&written_elements_);
   Reply answer = keyspace_.execute(request.request, wall_ms_);
   keyspace_.observe_writes(nullptr);
+  keyspace_.observe_elements(nullptr);
+  if (collection_command && answer.kind != Reply::Kind::error &&
+      (command->spec->name == std::string_view("sadd") ||
+       command->spec->name == std::string_view("zadd"))) {
+    // Members already there are added again all the same (collections.cc, element_writes).
+    written_keys_.push_back(command->argv[1]);
+  }
   const auto* incr = std::get_if<IncrByRequest>(&request.request);
   std::set<std::string> done;
   for (const auto& key : written_keys_) {
     if (!done.insert(key).second) continue;
     auto state = before.find(key);
     REPLIKV_ASSERT(state != before.end(), "a write changes only the keys it names");
+    if (collection_command) {
+      collection_write(key, held_before, command, seen_hlc, std::move(state->second));
+      continue;
+    }
     const auto record = keyspace_.live_record(key, wall_ms_);
     const TimeMs deadline = record && record->expire_at_ms ? *record->expire_at_ms : 0;
     if (incr != nullptr) {
@@ -430,7 +481,8 @@ void MultiLeader::vget(ClientRequest& request, const VGetCommand& command) {
 
 Dot MultiLeader::local_write(const std::string& key, proto::MlEntry::Kind kind, std::string value,
                              TimeMs deadline_ms, int64_t delta, const CausalContext* replaces,
-                             const std::optional<HlcTimestamp>& seen_hlc, KeyState state) {
+                             const std::optional<HlcTimestamp>& seen_hlc, KeyState state,
+                             const ElementWrite* element) {
   // The clock moves past what the client's session has seen — unless that is more than
   // max_clock_offset_ms ahead of this node's clock (refused, counted: a forged SESSION, or one from
   // a node whose clock is in the year 2100, cannot pin the key's timestamps there) — and the write
@@ -455,6 +507,11 @@ Dot MultiLeader::local_write(const std::string& key, proto::MlEntry::Kind kind, 
   }
   entry.set_deadline_ms(deadline_ms);
   entry.set_delta(delta);
+  if (element != nullptr) {
+    entry.set_element_kind(static_cast<uint8_t>(element->kind));
+    entry.set_element(element->name);
+    entry.set_float_delta(element->float_delta);
+  }
   entry.set_hlc_wall_ms(stamp.wall_ms);
   entry.set_hlc_logical(stamp.logical);
   for (const auto& [actor, counter] : applied_) {
@@ -854,8 +911,8 @@ SessionCheck MultiLeader::check_session(const SessionPosition& position) const {
 // collects and expires by its own clock).
 std::string MultiLeader::state_digest() const {
   Fnv64 hash;
-  keyspace_.visit([&](std::string_view, std::string_view user_key, std::string_view,
-                      std::optional<TimeMs>, std::string_view metadata, ValueType) {
+  keyspace_.visit([&](std::string_view, std::string_view user_key, std::string_view value,
+                      std::optional<TimeMs>, std::string_view metadata, ValueType type) {
     const auto written = written_.find(std::string(user_key));
     auto state = written != written_.end() ? std::optional<KeyState>(written->second.state)
                                            : KeyState::decode(metadata);
@@ -865,6 +922,11 @@ std::string MultiLeader::state_digest() const {
     if (state->empty()) return true;
     hash.add(user_key);
     hash.add(state->canonical());  // whatever each node has folded
+    if (type != ValueType::string) {
+      // A collection: its elements' states, whatever id each node keeps them under.
+      const auto header = decode_header(value);
+      if (header) hash.add(elements_digest(header->id));
+    }
     return true;
   });
   return hash.hex();

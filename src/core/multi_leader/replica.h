@@ -91,6 +91,8 @@ struct Options {
     bool sessions_unwaited = false;
     bool skip_recovery = false;
     bool skip_fences = false;
+    // A collection element's removal takes every add of it, seen or not (remove-wins).
+    bool remove_unseen_elements = false;
   } mutants;
 };
 
@@ -108,6 +110,9 @@ class MultiLeader final : public Replica {
   ReplicaStatus status() const override;
   SessionCheck check_session(const SessionPosition& position) const override;
   std::string state_digest() const override;
+  std::optional<uint64_t> local_collection_size(const std::string& key) override {
+    return keyspace_.collection_size(key, wall_ms_);
+  }
   HistoryFields last_write_fields() const override;
   std::vector<HistoryFields> take_history_events() override;
 
@@ -130,7 +135,9 @@ class MultiLeader final : public Replica {
     uint64_t id = 0;
     uint64_t next = 0;
     std::map<std::string, std::string> records;  // key → encoded KeyState
-    TimeMs heard_ms = 0;                         // when its last chunk came
+    // key → its collection's element states (kind, name) → encoded KeyState
+    std::map<std::string, std::map<std::pair<char, std::string>, std::string>> elements;
+    TimeMs heard_ms = 0;  // when its last chunk came
   };
   struct Peer {
     NodeId id;
@@ -172,12 +179,56 @@ class MultiLeader final : public Replica {
   static std::optional<std::string> refuse_command(const CommandRequest& command);
   void vset(ClientRequest& request, const VSetCommand& command);
   void vget(ClientRequest& request, const VGetCommand& command);
-  // Makes, applies and logs one local write to `key`; returns its dot.
+  // One element write a client's command made (collections.cc).
+  struct ElementWrite {
+    std::string key;
+    char kind = 0;  // core/encoding.h's element kinds: 'h', 's', 'm'
+    std::string name;
+    proto::MlEntry::Kind entry = proto::MlEntry::VALUE;
+    std::string value;
+    int64_t delta = 0;
+    double float_delta = 0;
+  };
+  // Makes, applies and logs one local write to `key` (to one of its elements with `element`);
+  // returns its dot.
   Dot local_write(const std::string& key, proto::MlEntry::Kind kind, std::string value,
                   TimeMs deadline_ms, int64_t delta, const CausalContext* replaces,
-                  const std::optional<HlcTimestamp>& seen_hlc, KeyState state);
+                  const std::optional<HlcTimestamp>& seen_hlc, KeyState state,
+                  const ElementWrite* element = nullptr);
   // Applies one write, local or a peer's, to its key's state and logs it.
   void apply_entry(const proto::MlEntry& entry, std::string bytes, KeyState* state = nullptr);
+
+  // Collections (collections.cc): element states by (kind, name).
+  using ElementStates = std::map<std::pair<char, std::string>, KeyState>;
+  static bool is_element_kind(uint32_t kind);
+  static bool is_zadd_incr(const std::vector<std::string>& argv);
+  // Whether a ZADD has NX, XX, GT, LT or INCR: it changes only what its conditions allow.
+  static bool is_zadd_conditional(const std::vector<std::string>& argv);
+  // The header of `key`'s collection, or nullopt when it shows none.
+  std::optional<CollectionHeader> collection_header(const std::string& key);
+  ElementStates element_states(uint64_t id) const;
+  // Writes what `state` (nullptr: nothing) of element `name` shows in `collection`.
+  void show_element(Keyspace::Collection& collection, char kind, std::string_view name,
+                    const KeyState* state);
+  // The key shows a collection now: its string forms (pending value, tombstone) go.
+  void forget_string_forms(const std::string& key);
+  // Writes `key` anew from its own state and every element's: a collection under a new id, or,
+  // with no element, what store_state() makes of the key's state.
+  void rebuild_collection(const std::string& key, KeyState state, const ElementStates& elements);
+  // A write to the key itself: every element state `replaces` covers goes.
+  void supersede_elements(const std::string& key, const CausalContext& replaces, KeyState state);
+  void apply_element(const proto::MlEntry& entry, const Dot& dot, const CausalContext& replaces);
+  std::string elements_digest(uint64_t id) const;
+  void element_writes(const std::string& key, uint64_t id, const std::vector<std::string>& observed,
+                      const CommandRequest* command, std::vector<ElementWrite>& out) const;
+  // The writes a collection command made to `key` (held_before: each key's collection id before
+  // it ran, 0 for a string), made this node's: element writes, after a write to the key itself
+  // when the command replaced what it held.
+  void collection_write(const std::string& key, const std::map<std::string, uint64_t>& held_before,
+                        const CommandRequest* command, const std::optional<HlcTimestamp>& seen_hlc,
+                        KeyState before);
+  // The error for a command the collections cannot take here, or nullopt.
+  std::optional<std::string> refuse_on_collection(const Request& request);
 
   // Peers.
   void receive_entries(const proto::MultiLeaderMessage& message);
@@ -314,6 +365,7 @@ class MultiLeader final : public Replica {
   std::optional<IncomingSnapshot> incoming_;
   uint64_t snapshots_started_ = 0;
   std::vector<std::string> written_keys_;
+  std::vector<std::string> written_elements_;
   // The last write a client request made: its dot, and the context it carried when it was not
   // everything this node had applied (VSET's).
   std::optional<Dot> last_dot_;

@@ -43,19 +43,39 @@ void MultiLeader::start_snapshot(Peer& peer) {
     chunk.Clear();
     bytes = 0;
   };
-  const auto add = [&](std::string_view key, std::string_view state) {
+  const auto add = [&](std::string_view key, std::string_view state, char kind = 0,
+                       std::string_view element = {}) {
     auto& record = *chunk.add_records();
     record.set_key(std::string(key));
     record.set_state(std::string(state));
-    bytes += key.size() + state.size();
+    if (kind != 0) {
+      record.set_element_kind(static_cast<uint8_t>(kind));
+      record.set_element(std::string(element));
+    }
+    bytes += key.size() + state.size() + element.size();
     if (bytes >= options_.snapshot_chunk_bytes) flush(false);
   };
+  std::vector<std::pair<std::string, uint64_t>> collections;  // key, id
   frozen->scan(Column::data, {}, [&](std::string_view key, std::string_view value) {
     const auto stored = decode_value(value);
     REPLIKV_ASSERT(stored.has_value(), "a stored record decodes");
     if (!stored->metadata.empty()) add(user_key_of(key), stored->metadata);
+    if (stored->type != ValueType::string) {
+      const auto header = decode_header(stored->value);
+      REPLIKV_ASSERT(header.has_value(), "a collection's record holds its header");
+      collections.emplace_back(user_key_of(key), header->id);
+    }
     return true;
   });
+  // A collection's elements follow its key: each one's state (collections.cc).
+  for (const auto& [key, id] : collections) {
+    const std::string prefix = element_key(id, element_state, {});
+    frozen->scan(Column::elements, prefix, [&](std::string_view element, std::string_view state) {
+      if (!element.starts_with(prefix) || element.size() < 18) return false;
+      add(key, state, element[9], element.substr(18));
+      return true;
+    });
+  }
   frozen->scan(Column::meta, meta_tombstone_prefix,
                [&](std::string_view key, std::string_view value) {
                  if (!key.starts_with(meta_tombstone_prefix)) return false;
@@ -111,12 +131,19 @@ void MultiLeader::receive_snapshot(const proto::MultiLeaderMessage& message) {
     // chunk 0 acknowledged and tries again after relay_after_ms.
     const bool busy = incoming_ && incoming_->from != from &&
                       monotonic_ms_ - incoming_->heard_ms <= options_.relay_after_ms;
-    if (!busy) incoming_ = IncomingSnapshot{from, message.snapshot_id(), 0, {}, monotonic_ms_};
+    if (!busy) incoming_ = IncomingSnapshot{from, message.snapshot_id(), 0, {}, {}, monotonic_ms_};
   }
   if (incoming_ && incoming_->from == from && incoming_->id == message.snapshot_id() &&
       incoming_->next == message.chunk()) {
     for (const auto& record : message.records()) {
-      incoming_->records.insert_or_assign(record.key(), record.state());
+      if (record.element_kind() == 0) {
+        incoming_->records.insert_or_assign(record.key(), record.state());
+      } else if (is_element_kind(record.element_kind())) {
+        incoming_->elements[record.key()].insert_or_assign(
+            {static_cast<char>(record.element_kind()), record.element()}, record.state());
+      } else {
+        ++malformed_;
+      }
     }
     ++incoming_->next;
     incoming_->heard_ms = monotonic_ms_;
@@ -161,6 +188,36 @@ void MultiLeader::install_snapshot(const CausalContext& vector, const CausalCont
     if (!records.contains(key)) local.push_back(key);
   }
   const auto join_key = [&](const std::string& key, const KeyState& theirs) {
+    // A collection's elements join one by one (collections.cc), before the key's own state is
+    // stored over them.
+    const auto header = collection_header(key);
+    const auto their_elements = incoming_->elements.find(key);
+    const bool collection = header.has_value() || their_elements != incoming_->elements.end();
+    ElementStates elements;
+    if (collection) {
+      ElementStates mine = header ? element_states(header->id) : ElementStates{};
+      ElementStates received;
+      if (their_elements != incoming_->elements.end()) {
+        for (const auto& [element, bytes] : their_elements->second) {
+          if (auto decoded = KeyState::decode(bytes)) {
+            received.emplace(element, std::move(*decoded));
+          } else {
+            ++malformed_;
+          }
+        }
+      }
+      for (const auto* side : {&mine, &received}) {
+        for (const auto& [element, state] : *side) {
+          if (elements.contains(element)) continue;
+          const auto ours = mine.find(element);
+          const auto other = received.find(element);
+          KeyState joined =
+              KeyState::join(ours != mine.end() ? ours->second : KeyState{}, applied_,
+                             other != received.end() ? other->second : KeyState{}, vector);
+          if (!joined.empty()) elements.emplace(element, std::move(joined));
+        }
+      }
+    }
     KeyState joined = KeyState::join(load_state(key), applied_, theirs, vector);
     if (options_.policy == ConflictPolicy::lww) {
       for (const Dot& discarded : joined.resolve_lww()) {
@@ -170,7 +227,11 @@ void MultiLeader::install_snapshot(const CausalContext& vector, const CausalCont
         }
       }
     }
-    store_state(key, std::move(joined));
+    if (collection) {
+      rebuild_collection(key, std::move(joined), elements);
+    } else {
+      store_state(key, std::move(joined));
+    }
   };
   for (const auto& [key, bytes] : records) {
     const auto theirs = KeyState::decode(bytes);

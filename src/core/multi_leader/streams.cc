@@ -22,39 +22,51 @@ void MultiLeader::apply_entry(const proto::MlEntry& entry, std::string bytes, Ke
   const Dot dot{actor, entry.counter()};
   uint64_t& have = applied_[actor];
   REPLIKV_ASSERT(entry.counter() == have + 1, "an actor's writes apply in counter order, once");
-  KeyState state = given != nullptr ? std::move(*given) : load_state(entry.key());
-  const TimeMs deadline = entry.deadline_ms();
-  if (entry.kind() == proto::MlEntry::INCREMENT) {
-    if (!options_.mutants.drop_peer_increments || given != nullptr) {
-      state.increment(dot, {entry.delta(), deadline, entry.request_id()});
-    }
-  } else {
-    CausalContext replaces;
+  CausalContext replaces;
+  if (entry.kind() != proto::MlEntry::INCREMENT) {
     if (entry.replaces_given()) {
       replaces = context_of(entry.replaces());
     } else {
       replaces = context_of(entry.deps());
       if (dot.counter > 1) replaces[actor] = dot.counter - 1;
     }
-    if (options_.mutants.replace_unseen && given == nullptr) state.registers.clear();
-    state.write(replaces, dot,
-                Register{{entry.hlc_wall_ms(), entry.hlc_logical()},
-                         entry.kind() == proto::MlEntry::TOMBSTONE,
-                         entry.value(),
-                         deadline});
   }
-  if (options_.policy == ConflictPolicy::lww) {
-    for (const Dot& discarded : state.resolve_lww()) {
-      ++conflicts_resolved_;
-      if (discarded.actor.node == options_.node_id.value() &&
-          !options_.mutants.discard_unreported) {
-        discarded_unpersisted_.push_back(discarded);
+  if (entry.element_kind() != 0) {
+    apply_element(entry, dot, replaces);
+  } else {
+    KeyState state = given != nullptr ? std::move(*given) : load_state(entry.key());
+    const TimeMs deadline = entry.deadline_ms();
+    if (entry.kind() == proto::MlEntry::INCREMENT) {
+      if (!options_.mutants.drop_peer_increments || given != nullptr) {
+        state.increment(dot, {entry.delta(), deadline, entry.request_id()});
       }
+    } else {
+      if (options_.mutants.replace_unseen && given == nullptr) state.registers.clear();
+      state.write(replaces, dot,
+                  Register{{entry.hlc_wall_ms(), entry.hlc_logical()},
+                           entry.kind() == proto::MlEntry::TOMBSTONE,
+                           entry.value(),
+                           deadline});
+    }
+    if (options_.policy == ConflictPolicy::lww) {
+      for (const Dot& discarded : state.resolve_lww()) {
+        ++conflicts_resolved_;
+        if (discarded.actor.node == options_.node_id.value() &&
+            !options_.mutants.discard_unreported) {
+          discarded_unpersisted_.push_back(discarded);
+        }
+      }
+    }
+    // A value or a delete of the key takes every element state its origin had seen too.
+    if (entry.kind() != proto::MlEntry::INCREMENT &&
+        (!state.element_counts.empty() || collection_header(entry.key()))) {
+      supersede_elements(entry.key(), replaces, std::move(state));
+    } else {
+      store_state(entry.key(), std::move(state));
     }
   }
   highest_applied_hlc_ =
       std::max(highest_applied_hlc_, HlcTimestamp{entry.hlc_wall_ms(), entry.hlc_logical()});
-  store_state(entry.key(), std::move(state));
   have = dot.counter;
   ++entries_applied_;
   pending_.batch.put(Column::log, log_key(actor, dot.counter), std::move(bytes));
@@ -151,7 +163,8 @@ void MultiLeader::receive_status(const proto::MultiLeaderMessage& message) {
 void MultiLeader::receive_entries(const proto::MultiLeaderMessage& message) {
   for (const auto& bytes : message.entries()) {
     proto::MlEntry entry;
-    if (!entry.ParseFromString(bytes) || entry.counter() == 0) {
+    if (!entry.ParseFromString(bytes) || entry.counter() == 0 ||
+        (entry.element_kind() != 0 && !is_element_kind(entry.element_kind()))) {
       ++malformed_;
       continue;
     }
