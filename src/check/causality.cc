@@ -103,7 +103,9 @@ Judged judge(const History& history, std::string name) {
       const auto text = unquote(hlc_field->second);
       if (const auto hlc = text ? parse_hlc(*text) : std::nullopt) write.hlc = *hlc;
     }
-    write.increment = made.fields.contains("increment");
+    // An element's write (a collection's, judged by convergence) is, like an increment, not a
+    // register's: it only holds its dot here (a crashed node's lost dots are issued again).
+    write.increment = made.fields.contains("increment") || made.fields.contains("element");
     write.tombstone = made.fields.contains("tombstone");
     if (const auto field = made.fields.find("client_context"); field != made.fields.end()) {
       const auto text = unquote(field->second);

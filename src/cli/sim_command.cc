@@ -91,6 +91,11 @@ int run_sim(const SimCommandOptions& command) {
   if (s.transactions > 0)
     std::cout << fmt::format("  of which   {} as MULTI … EXEC over a key and its mirror\n",
                              s.transactions);
+  if (s.collection_writes > 0) {
+    std::cout << fmt::format(
+        "  beside them {} writes to sets, hashes and sorted sets (judged by convergence)\n",
+        s.collection_writes);
+  }
   if (s.family_commands > 0)
     std::cout << fmt::format("  of which   {} as GETDEL or INCRBYFLOAT\n", s.family_commands);
   if (s.deletes + s.merges > 0) {

@@ -117,6 +117,9 @@ struct StrategyTraits {
   // among them (a float sum, which only a log applied in one order keeps equal everywhere).
   bool family_commands = true;
   bool float_increments = true;
+  // Whether every node takes writes to hashes, sets and sorted sets, merged element by element
+  // (multi-leader: docs/multi-leader.md, "Collections").
+  bool collections_merge = false;
 };
 
 // A finding of a strategy's own checker, reported beside the history's checkers.

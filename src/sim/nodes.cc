@@ -210,6 +210,7 @@ void Simulation::release_reply(Node& node, core::ReadyId id, core::ClientReply& 
     if (!reply.reply.is_error()) ++stats_.failovers_done;
     return;
   }
+  if (reply.connection == core::ConnectionId(churn_connection)) return;
   const int client_index = static_cast<int>(reply.connection.value()) - 1;
   const uint64_t sequence = reply.sequence;
   core::Reply payload = std::move(reply.reply);

@@ -34,6 +34,9 @@ inline constexpr int64_t epoch_ms = 1'700'000'000'000;
 inline constexpr int64_t tick_interval_ms = 10;
 inline constexpr int64_t quiesce_ms = 500;
 inline constexpr uint64_t admin_connection = 1'000'000;  // the operator's (failover) connection
+// The connection of the collection writes sent beside the operations (SimOptions::collections,
+// multi-leader): their replies are not awaited, their effect judged by convergence.
+inline constexpr uint64_t churn_connection = 1'000'001;
 inline constexpr int64_t settle_ms_max =
     5000;  // quiescing, at most, while a snapshot install goes on
 
@@ -138,6 +141,15 @@ class Simulation {
   core::Request parse_words(const std::vector<std::string>& words) const;
   bool family_command(bool float_counter);
   bool transaction(const PendingOp& op);
+  // SimOptions::collections under a strategy whose collections merge (multi-leader).
+  bool merged_collections() const { return options_.collections && traits_.collections_merge; }
+  // A counter's command there: HINCRBY on a hash field or ZINCRBY on a score (by the key's
+  // number), and its read.
+  std::vector<std::string> counter_increment(const std::string& key, int64_t delta) const;
+  std::vector<std::string> counter_read(const std::string& key) const;
+  // A write of another kind to a set, hash or sorted set, sent beside the operations.
+  void send_collection_churn();
+  uint64_t churn_made_ = 0;  // the values its made events carry (each its own)
   void check_transactions(Node& node);
   void start_sync(Node& node);
   void release_durable(Node& node);

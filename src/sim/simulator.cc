@@ -333,8 +333,11 @@ std::optional<std::string> validate(const SimOptions& options) {
     return std::string("family commands: 0 to 100 percent");
   if (options.transactions < 0 || options.transactions > 100)
     return std::string("transactions: 0 to 100 percent");
-  if (options.collections && options.transactions == 0)
-    return std::string("--collections goes with --transactions");
+  if (options.collections && options.transactions == 0 &&
+      !strategy->traits(settings).collections_merge)
+    return std::string(
+        "--collections goes with --transactions (or with a strategy whose collections merge: "
+        "multi-leader)");
   if (options.transactions > 0 && !strategy->traits(settings).transactions_refused.empty())
     return fmt::format("--transactions: the {} strategy offers no transactions", options.strategy);
   if (options.merges < 0 || options.merges > 100) return std::string("merges: 0 to 100 percent");

@@ -70,7 +70,11 @@ struct SimOptions {
   // a list, a hash, a set and a sorted set, each given one element named by the operation — and
   // a transactional delete deletes them, in the same transaction. After every step of every node
   // the four hold the same number of elements, counted element by element (the "transactions"
-  // check), and the convergence digest compares their contents.
+  // check), and the convergence digest compares their contents. Under a strategy whose
+  // collections merge (multi-leader), no transactions: the counters are a hash field (HINCRBY,
+  // read with HGET) or a sorted-set score (ZINCRBY, ZSCORE) — the counters checker holds them to
+  // every increment — and a third of the operations also send a write of another kind to a set,
+  // hash or sorted set (SADD, SREM, HDEL, ZREM, DEL, SUNIONSTORE …), judged by convergence.
   bool collections = false;
   // Merges, for a strategy whose writes can carry a context (Strategy::read_context): this
   // percentage of the reads read every value and the context (VGET), and of the writes to a key
@@ -121,6 +125,7 @@ struct SimStats {
   uint64_t deletes = 0, merges = 0;  // DELs, and writes carrying a context read earlier
   uint64_t family_commands = 0;      // GETDELs and INCRBYFLOATs sent (SimOptions::family_commands)
   uint64_t transactions = 0;         // MULTI … EXEC sent (SimOptions::transactions)
+  uint64_t collection_writes = 0;    // sent beside the operations (SimOptions::collections)
   uint64_t crashes = 0, pauses = 0, cuts = 0, disk_losses = 0;
   uint64_t handovers = 0, forced_promotions = 0;  // operator failovers sent
   uint64_t failovers_done = 0;                    // … answered OK (the target led)

@@ -138,10 +138,18 @@ void Simulation::invoke(Client& client, PendingOp op) {
   core::Request request;
   switch (op.f) {
     case check::Function::read:
+      if (merged_collections() && op.key.starts_with("c")) {
+        request = parse_words(counter_read(op.key));
+        break;
+      }
       request = op.final || op.all_values ? parse_words(strategy_->final_read_arguments(op.key))
                                           : core::Request{core::GetRequest{op.key}};
       break;
     case check::Function::add:
+      if (merged_collections()) {
+        request = parse_words(counter_increment(op.key, op.value));
+        break;
+      }
       if (!op.with_id && family_command(true)) {
         request = parse_words({"incrbyfloat", op.key, std::to_string(op.value)});
         break;
@@ -377,8 +385,9 @@ void Simulation::next_operation(Client& client) {
   const uint64_t choice = rng_.below(100);
   // A read, delete or write's key: a register's, or now and then a counter's (resets: the
   // counter's increments that a SET, DEL or VSET had seen go; convergence judges those keys).
+  if (merged_collections() && rng_.below(3) == 0) send_collection_churn();
   const auto register_key = [&] {
-    if (options_.counters > 0 && options_.counter_resets > 0 &&
+    if (options_.counters > 0 && options_.counter_resets > 0 && !merged_collections() &&
         rng_.below(100) < static_cast<uint64_t>(options_.counter_resets)) {
       return "c" + std::to_string(rng_.below(static_cast<uint64_t>(options_.counters)));
     }
@@ -388,7 +397,7 @@ void Simulation::next_operation(Client& client) {
     op.f = check::Function::add;
     op.key = "c" + std::to_string(rng_.below(static_cast<uint64_t>(options_.counters)));
     op.value = rng_.between(1, 5);
-    op.with_id = rng_.below(2) == 0;
+    op.with_id = rng_.below(2) == 0 && !merged_collections();
   } else if (choice < 45) {
     op.f = check::Function::read;
     op.key = register_key();
@@ -422,6 +431,94 @@ void Simulation::next_operation(Client& client) {
     insert_keys_.push_back(op.key);
   }
   invoke(client, op);
+}
+
+std::vector<std::string> Simulation::counter_increment(const std::string& key,
+                                                       int64_t delta) const {
+  if (core::key_hash(key) % 2 == 0) return {"hincrby", key, "n", std::to_string(delta)};
+  return {"zincrby", key, std::to_string(delta), "n"};
+}
+
+std::vector<std::string> Simulation::counter_read(const std::string& key) const {
+  if (core::key_hash(key) % 2 == 0) return {"hget", key, "n"};
+  return {"zscore", key, "n"};
+}
+
+void Simulation::send_collection_churn() {
+  const std::string key = fmt::format("s{}", rng_.below(4));
+  const std::string other = fmt::format("s{}", rng_.below(4));
+  const std::string member = std::string(1, static_cast<char>('a' + rng_.below(5)));
+  const std::string number = std::to_string(rng_.between(-3, 9));
+  std::vector<std::string> words;
+  switch (rng_.below(12)) {
+    case 0:
+    case 1:
+      words = {"sadd", key, member};
+      break;
+    case 2:
+      words = {"srem", key, member};
+      break;
+    case 3:
+      words = {"hset", key, member, number};
+      break;
+    case 4:
+      words = {"hincrby", key, member, number};
+      break;
+    case 5:
+      words = {"hdel", key, member};
+      break;
+    case 6:
+      words = {"zadd", key, number, member};
+      break;
+    case 7:
+      words = {"zincrby", key, number, member};
+      break;
+    case 8:
+      words = {"zrem", key, member};
+      break;
+    case 9:
+      words = {"del", key};
+      break;
+    case 10:
+      words = {"sunionstore", key, other, key};
+      break;
+    default:
+      words = {"zremrangebyscore", key, "-inf", number};
+      break;
+  }
+  ++stats_.collection_writes;
+  const int to = static_cast<int>(rng_.between(1, options_.nodes));
+  Node& node = *nodes_[static_cast<size_t>(to - 1)];
+  core::Request request = parse_words(words);
+  send(client_endpoint(0), to, false, [this, &node, request = std::move(request), key] {
+    input(node, [this, &node, request, key] {
+      node.replica->client_request(
+          {core::ConnectionId(churn_connection), 0, request, {}, std::nullopt});
+      // Every dot it took, in the history: a node that crashes before they are durable issues
+      // them again, and the checkers tell which write a dot names by the last made under it.
+      const core::HistoryFields made = node.replica->last_write_fields();
+      std::string dot;
+      uint64_t writes = 1;
+      for (const auto& [name, value] : made) {
+        if (name == "dot") dot = value;
+        if (name == "writes") writes = std::stoull(value);
+      }
+      const size_t colon = dot.rfind(':');
+      if (colon == std::string::npos) return;
+      const uint64_t last = std::stoull(dot.substr(colon + 1));
+      for (uint64_t counter = last + 1 - writes; counter <= last; ++counter) {
+        core::HistoryFields fields = made;
+        std::erase_if(fields, [](const auto& field) {
+          return field.first == "dot" || field.first == "writes" || field.first == "increment" ||
+                 field.first == "tombstone";
+        });
+        fields.emplace_back("dot", fmt::format("{}{}\"", dot.substr(0, colon + 1), counter));
+        fields.emplace_back("element", "true");
+        check::write_made(history_, node.id, key, fmt::format("{}", ++churn_made_), fields,
+                          events_.now_ns());
+      }
+    });
+  });
 }
 
 void Simulation::start_final_phase() {

@@ -260,7 +260,7 @@ std::string MultiLeader::elements_digest(uint64_t id) const {
 
 // The entries a client's command makes of what it changed in the collection at `key` (`id`: the
 // collection it left there): each element it put or erased, once, in the order first touched.
-void MultiLeader::element_writes(const std::string& key, uint64_t id,
+void MultiLeader::element_writes(const std::string& key, uint64_t id, bool gone,
                                  const std::vector<std::string>& observed,
                                  const CommandRequest* command,
                                  std::vector<ElementWrite>& out) const {
@@ -289,7 +289,7 @@ void MultiLeader::element_writes(const std::string& key, uint64_t id,
     const char kind = element[8];
     if (!is_element_kind(static_cast<uint8_t>(kind)) || !seen.insert(element).second) continue;
     ElementWrite write{key, kind, element.substr(17), proto::MlEntry::VALUE, {}, 0, 0};
-    const auto value = keyspace_.element(element);
+    const auto value = gone ? std::nullopt : keyspace_.element(element);
     const std::string_view name = command != nullptr && command->spec != nullptr
                                       ? std::string_view(command->spec->name)
                                       : std::string_view();
@@ -312,29 +312,42 @@ void MultiLeader::element_writes(const std::string& key, uint64_t id,
   }
 }
 
+char MultiLeader::element_kind_of(ValueType type) {
+  switch (type) {
+    case ValueType::hash:
+      return element_field;
+    case ValueType::set:
+      return element_member;
+    case ValueType::zset:
+      return element_scored;
+    default:
+      return 0;
+  }
+}
+
 void MultiLeader::collection_write(const std::string& key,
-                                   const std::map<std::string, uint64_t>& held_before,
+                                   std::map<std::string, HeldBefore>& held_before,
                                    const CommandRequest* command,
                                    const std::optional<HlcTimestamp>& seen_hlc, KeyState before) {
   const auto held = held_before.find(key);
-  const bool held_string = held != held_before.end() && held->second == 0;
-  const uint64_t id_before = held != held_before.end() ? held->second : 0;
+  const bool held_string = held != held_before.end() && held->second.id == 0;
+  const uint64_t id_before = held != held_before.end() ? held->second.id : 0;
   const auto header = collection_header(key);
   const uint64_t id_after = header ? header->id : 0;
   std::vector<ElementWrite> writes;
-  element_writes(key, id_after != 0 ? id_after : id_before, written_elements_, command, writes);
+  element_writes(key, id_after != 0 ? id_after : id_before, id_after == 0, written_elements_,
+                 command, writes);
   // A destination written over (SUNIONSTORE, ZRANGESTORE …): what it held goes first, as a DEL
   // would take it — then its new elements.
   const bool replaced = held_string || (id_before != 0 && id_after != 0 && id_after != id_before) ||
                         (id_after == 0 && writes.empty());
   if (replaced) {
     local_write(key, proto::MlEntry::TOMBSTONE, {}, 0, 0, nullptr, seen_hlc, std::move(before));
-  } else if (id_after == 0 &&
-             (!before.registers.empty() || !before.increments.empty() || !before.folds.empty())) {
-    // Its last element went with the record, and the key's own state with it: back it comes
-    // (a concurrent string's registers this collection hid show again).
-    before.element_counts.clear();
-    store_state(key, std::move(before));
+  } else if (id_after == 0 && id_before != 0) {
+    // Its last shown element went with the record, and with it the key's own state and the
+    // elements of kinds it did not show: back they come (a concurrent string's registers or
+    // another type's elements this collection hid show now).
+    rebuild_collection(key, std::move(before), held->second.hidden);
   }
   for (const auto& write : writes) {
     local_write(key, write.entry, write.value, 0, write.delta, nullptr, seen_hlc, KeyState{},

@@ -181,6 +181,7 @@ std::vector<std::string> keys_of(const Request& request) {
 }  // namespace
 
 void MultiLeader::client_request(ClientRequest request) {
+  request_first_counter_ = counter_;
   last_dot_.reset();
   last_context_.reset();
   last_client_context_.reset();
@@ -295,7 +296,7 @@ void MultiLeader::client_write(ClientRequest& request) {
   // absent for nothing) — what it changed becomes element writes (collections.cc).
   const auto* command = std::get_if<CommandRequest>(&request.request);
   const bool collection_command = command != nullptr && is_collection_command(*command->command);
-  std::map<std::string, uint64_t> held_before;
+  std::map<std::string, HeldBefore> held_before;
   for (const auto& key : keys_of(request.request)) {
     if (before.contains(key)) continue;
     if (const auto it = written_.find(key); it != written_.end()) {
@@ -308,7 +309,15 @@ void MultiLeader::client_write(ClientRequest& request) {
       if (const auto record = keyspace_.live_record(key, wall_ms_)) {
         const auto header =
             record->type == ValueType::string ? std::nullopt : decode_header(record->value);
-        held_before.emplace(key, header ? header->id : 0);
+        HeldBefore held{header ? header->id : 0, {}};
+        // Elements of a kind the key does not show (writes of two types met) go with the record
+        // if the command empties it: kept aside to be shown next (collection_write).
+        if (held.id != 0 && before.at(key).element_counts.size() > 1) {
+          held.hidden = element_states(held.id);
+          const char shown = element_kind_of(record->type);
+          std::erase_if(held.hidden, [&](const auto& entry) { return entry.first.first == shown; });
+        }
+        held_before.emplace(key, std::move(held));
       }
     }
   }
@@ -890,6 +899,10 @@ HistoryFields MultiLeader::last_write_fields() const {
       {"context", "\"" + context_text(context) + "\""},
       {"hlc", "\"" + last_stamp_.text() + "\""}};
   if (last_increment_) fields.emplace_back("increment", "true");
+  // A command that made several writes (a collection's: one per element) took the dots before
+  // this one too.
+  if (const uint64_t writes = counter_ - request_first_counter_; writes > 1)
+    fields.emplace_back("writes", std::to_string(writes));
   if (last_tombstone_) fields.emplace_back("tombstone", "true");
   // A merge: the context the client sent, beside the one the write carries (merge_context), so
   // a checker can tell what the client had seen from what its node added.

@@ -219,12 +219,19 @@ class MultiLeader final : public Replica {
   void supersede_elements(const std::string& key, const CausalContext& replaces, KeyState state);
   void apply_element(const proto::MlEntry& entry, const Dot& dot, const CausalContext& replaces);
   std::string elements_digest(uint64_t id) const;
-  void element_writes(const std::string& key, uint64_t id, const std::vector<std::string>& observed,
-                      const CommandRequest* command, std::vector<ElementWrite>& out) const;
+  // `gone`: the command deleted the collection (every element it touched is removed).
+  void element_writes(const std::string& key, uint64_t id, bool gone,
+                      const std::vector<std::string>& observed, const CommandRequest* command,
+                      std::vector<ElementWrite>& out) const;
   // The writes a collection command made to `key` (held_before: each key's collection id before
   // it ran, 0 for a string), made this node's: element writes, after a write to the key itself
   // when the command replaced what it held.
-  void collection_write(const std::string& key, const std::map<std::string, uint64_t>& held_before,
+  struct HeldBefore {
+    uint64_t id = 0;       // its collection's id; 0: a string
+    ElementStates hidden;  // its elements of the kinds it did not show
+  };
+  static char element_kind_of(ValueType type);
+  void collection_write(const std::string& key, std::map<std::string, HeldBefore>& held_before,
                         const CommandRequest* command, const std::optional<HlcTimestamp>& seen_hlc,
                         KeyState before);
   // The error for a command the collections cannot take here, or nullopt.
@@ -369,6 +376,7 @@ class MultiLeader final : public Replica {
   // The last write a client request made: its dot, and the context it carried when it was not
   // everything this node had applied (VSET's).
   std::optional<Dot> last_dot_;
+  uint64_t request_first_counter_ = 0;  // counter_ when the last client request came
   bool last_increment_ = false;
   bool last_tombstone_ = false;
   std::optional<CausalContext> last_context_;

@@ -78,6 +78,7 @@ class MultiLeaderStrategy final : public Strategy {
     traits.peer_silence_ms_max = heartbeat * 5;
     traits.fault_kinds = {"disk"};
     traits.float_increments = false;
+    traits.collections_merge = true;
     traits.transactions_refused =
         "MULTI is not offered by the multi-leader strategy: a transaction's writes would reach "
         "the other nodes key by key and merge there with concurrent writes, so no node could "
