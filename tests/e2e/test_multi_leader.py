@@ -5,7 +5,9 @@ partition of 1 | 2 heals every node holds the same data (DEBUG DIGEST); under `s
 sides' values of a key written on both sides are kept (VGET), and VSET with VGET's context
 resolves them everywhere; under `lww` one value wins on every node and the discarded write is
 counted exactly once; counters sum every increment from both sides; a key deleted on one side
-stays deleted; bad input gets a clear error.
+stays deleted; bad input gets a clear error. Collections merge element by element: a set's add
+concurrent with a remove wins on every node, HINCRBY and ZINCRBY from both sides all count, and
+what takes a position (lists, SPOP) is refused naming the strategy.
 """
 import os
 import shutil
@@ -271,6 +273,50 @@ class ClockSkewTest(ClusterTest):
             self.assertEqual(cluster.client(node).get("session-key"), b"mine")
         # Within the offset the nodes take the fast clock's timestamps: nothing refused.
         self.assertEqual(int(cluster.replication(3)["replikv_hlc_refused_total"]), 0)
+
+
+class CollectionsTest(ClusterTest):
+    def test_a_partition_heals_into_add_wins_sets_and_every_increment(self):
+        cluster = self.cluster
+        c1, c2, c3 = (cluster.client(n) for n in (1, 2, 3))
+        self.assertEqual(c1.sadd("s", "a", "b"), 2)
+        c1.hset("h", "n", 10)
+        c1.zadd("z", {"m": 1.5})
+        wait_until(lambda: all(cluster.client(n).smembers("s") == {b"a", b"b"} for n in (1, 2, 3)),
+                   30, "the set everywhere")
+        cluster.partition(1)
+        # Side 1 removes a and adds c; side 2 adds a again — concurrent with the remove — and
+        # removes b. Both sides count.
+        self.assertEqual(c1.srem("s", "a"), 1)
+        self.assertEqual(c1.sadd("s", "c"), 1)
+        self.assertEqual(c2.sadd("s", "a"), 0)  # a member there: an add all the same
+        self.assertEqual(c2.srem("s", "b"), 1)
+        for _ in range(3):
+            c1.hincrby("h", "n", 5)
+        c2.hincrby("h", "n", -2)
+        c3.hincrby("h", "n", 10)
+        self.assertEqual(c1.zincrby("z", 0.5, "m"), 2.0)
+        c1.zincrby("z", 0.5, "m")
+        c3.zincrby("z", 1.25, "m")
+        c1.hset("h", "g", "left")
+        c2.hset("h", "g", "right")
+        self.assertEqual(c1.smembers("s"), {b"b", b"c"}, "n1 alone has not seen the re-add")
+        cluster.heal()
+        wait_until(cluster.converged, 30, "every node converged after the heal")
+        for node in (1, 2, 3):
+            c = cluster.client(node)
+            self.assertEqual(c.smembers("s"), {b"a", b"c"}, f"n{node}: the add of a won, b is gone")
+            self.assertEqual(c.hget("h", "n"), b"33", f"n{node}: 10 + 15 - 2 + 10")
+            self.assertEqual(c.zscore("z", "m"), 3.75, f"n{node}: 1.5 + 0.5 + 0.5 + 1.25")
+            self.assertEqual(c.scard("s"), 2)
+        self.assertEqual(len({cluster.client(n).hget("h", "g") for n in (1, 2, 3)}), 1,
+                         "one value of the field written on both sides, the same everywhere")
+        # What takes a position is refused, naming the strategy; the node stays up.
+        for words in (["LPUSH", "l", "x"], ["SPOP", "s"], ["ZPOPMIN", "z"], ["EXPIRE", "s", "10"]):
+            with self.assertRaises(redis.ResponseError) as refused:
+                c1.execute_command(*words)
+            self.assertIn("multi-leader", str(refused.exception))
+        self.assertEqual(c1.smembers("s"), {b"a", b"c"})
 
 
 if __name__ == "__main__":
