@@ -12,6 +12,7 @@
 
 #include "core/command.h"
 #include "core/random.h"
+#include "core/strategy.h"
 #include "multi_leader_cluster.h"
 
 namespace replikv::core::multi_leader {
@@ -19,9 +20,13 @@ namespace {
 
 Request command(const std::vector<std::string>& words) {
   const std::vector<std::string_view> argv(words.begin(), words.end());
+  const Strategy* strategy = find_strategy("multi-leader");
   const CommandSpec* spec = find_command(argv.front());
+  if (spec == nullptr) spec = strategy->find_command(argv.front());  // VGET, VSET
   EXPECT_NE(spec, nullptr) << words.front();
-  auto parsed = parse_request(*spec, argv);
+  auto parsed = spec->handler == CommandSpec::Handler::strategy
+                    ? strategy->parse_command(*spec, argv)
+                    : parse_request(*spec, argv);
   EXPECT_TRUE(std::holds_alternative<Request>(parsed)) << words.front();
   return std::get<Request>(std::move(parsed));
 }
@@ -135,6 +140,41 @@ TEST(MultiLeaderCollections, PositionalCommandsAndWholeKeyMovesAreRefusedNamingT
   // A string key's RENAME still works.
   run(cluster, 1, {"set", "k", "v"});
   EXPECT_EQ(run(cluster, 1, {"rename", "k", "k2"}), "OK");
+}
+
+// Found by review: a ZADD with CH names its members after the options (a member already there at
+// the same score is added again, and wins against a concurrent ZREM); a ZADD XX on a missing key
+// writes nothing (no delete that would beat a concurrent SET elsewhere); VGET and VSET refuse a
+// collection; a counter's reply is what the element shows.
+TEST(MultiLeaderCollections, ReviewedCornersOfZAddVsetAndCounterReplies) {
+  Cluster cluster;
+  run(cluster, 1, {"zadd", "z", "1", "a", "2", "b"});
+  cluster.run(200);
+  partition_one(cluster, 1);
+  run(cluster, 1, {"zrem", "z", "a"});
+  EXPECT_EQ(run(cluster, 2, {"zadd", "z", "CH", "1", "a"}), "0");  // unchanged: an add still
+  EXPECT_EQ(run(cluster, 2, {"set", "k", "v"}), "OK");
+  EXPECT_EQ(run(cluster, 1, {"zadd", "k", "XX", "1", "m"}), "0");
+  EXPECT_EQ(run(cluster, 1, {"zadd", "k", "XX", "INCR", "1", "m"}), "(nil)");
+  cluster.run(100);
+  cluster.release_all();
+  cluster.run(500);
+  for (int node = 1; node <= members; ++node) {
+    SCOPED_TRACE(node);
+    EXPECT_EQ(run(cluster, node, {"zscore", "z", "a"}), "1");
+    EXPECT_EQ(run(cluster, node, {"get", "k"}), "v");
+  }
+  EXPECT_EQ(run(cluster, 1, {"vget", "z"}).substr(0, 9), "WRONGTYPE");
+  EXPECT_EQ(run(cluster, 1, {"vset", "z", "1.1:1", "x"}).substr(0, 9), "WRONGTYPE");
+  // A score whose increments come from two nodes: the reply is what ZSCORE shows after it.
+  run(cluster, 1, {"zadd", "f", "0.1", "m"});
+  cluster.run(100);
+  run(cluster, 1, {"zincrby", "f", "0.2", "m"});
+  cluster.run(100);
+  const std::string reply = run(cluster, 2, {"zincrby", "f", "0.3", "m"});
+  EXPECT_EQ(reply, run(cluster, 2, {"zscore", "f", "m"}));
+  cluster.run(100);
+  EXPECT_EQ(run(cluster, 1, {"zscore", "f", "m"}), reply);
 }
 
 // Random writes of every kind to a few keys, at random nodes, under random partitions; at the end

@@ -126,6 +126,8 @@ std::string_view collection_encoding(Keyspace& keyspace, ValueType type,
     keyspace.scan_elements(u64_be(header.id), u64_be(header.id + 1),
                            [&](std::string_view element, std::string_view value) {
                              if (element[8] == element_order) return true;
+                             // A strategy's states of the elements (multi-leader), last.
+                             if (element[8] == element_state) return false;
                              const std::string_view name = element.substr(17);
                              compact = set ? parse_int64(name).has_value()
                                            : name.size() <= 64 && value.size() <= 64;

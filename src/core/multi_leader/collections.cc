@@ -22,8 +22,10 @@
 // count of element states per kind: a key shows its collection while it has any element, of the
 // first kind in type order (hash, set, sorted set) when concurrent writes made it two types at
 // once.
+#include <cctype>
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <utility>
 
 #include <fmt/format.h>
@@ -93,16 +95,20 @@ std::optional<CollectionHeader> MultiLeader::collection_header(const std::string
   return header;
 }
 
-MultiLeader::ElementStates MultiLeader::element_states(uint64_t id) const {
+MultiLeader::ElementStates MultiLeader::element_states(uint64_t id, char kind) const {
   ElementStates states;
-  keyspace_.scan_elements(
-      kind_begin(id, element_state), kind_end(id, element_state),
-      [&](std::string_view key, std::string_view value) {
-        auto state = KeyState::decode(value);
-        REPLIKV_ASSERT(state.has_value() && key.size() >= 18, "a stored element state decodes");
-        states.emplace(std::make_pair(key[9], std::string(key.substr(18))), std::move(*state));
-        return true;
-      });
+  std::string begin = kind_begin(id, element_state), end = kind_end(id, element_state);
+  if (kind != 0) {
+    begin.push_back(kind);
+    end = begin;
+    end.back() = static_cast<char>(kind + 1);
+  }
+  keyspace_.scan_elements(begin, end, [&](std::string_view key, std::string_view value) {
+    auto state = KeyState::decode(value);
+    REPLIKV_ASSERT(state.has_value() && key.size() >= 18, "a stored element state decodes");
+    states.emplace(std::make_pair(key[9], std::string(key.substr(18))), std::move(*state));
+    return true;
+  });
   return states;
 }
 
@@ -169,13 +175,70 @@ void MultiLeader::rebuild_collection(const std::string& key, KeyState state,
 
 void MultiLeader::supersede_elements(const std::string& key, const CausalContext& replaces,
                                      KeyState state) {
-  ElementStates elements;
-  if (const auto header = collection_header(key)) elements = element_states(header->id);
-  for (auto it = elements.begin(); it != elements.end();) {
-    it->second.remove(replaces);
-    it = it->second.empty() ? elements.erase(it) : std::next(it);
+  const auto record = keyspace_.live_record(key, wall_ms_);
+  const auto header =
+      record && record->type != ValueType::string ? decode_header(record->value) : std::nullopt;
+  if (!header) {
+    rebuild_collection(key, std::move(state), {});
+    return;
   }
-  rebuild_collection(key, std::move(state), elements);
+  const uint64_t id = header->id;
+  // What the write takes of each element: work the collection's size, memory only what changes.
+  const auto each_state = [&](const std::function<void(char kind, std::string_view name,
+                                                       KeyState before, KeyState after)>& visit) {
+    keyspace_.scan_elements(kind_begin(id, element_state), kind_end(id, element_state),
+                            [&](std::string_view element, std::string_view value) {
+                              auto decoded = KeyState::decode(value);
+                              REPLIKV_ASSERT(decoded.has_value() && element.size() >= 18,
+                                             "a stored element state decodes");
+                              KeyState after = *decoded;
+                              after.remove(replaces);
+                              visit(element[9], element.substr(18), std::move(*decoded),
+                                    std::move(after));
+                              return true;
+                            });
+  };
+  std::map<char, uint64_t> left;
+  uint64_t taken = 0;
+  each_state([&](char kind, std::string_view, KeyState before, KeyState after) {
+    if (!(after == before)) ++taken;
+    if (!after.empty()) ++left[kind];
+  });
+  if (left.empty()) {
+    rebuild_collection(key, std::move(state), {});  // (the id's elements go by one range erase)
+    return;
+  }
+  state.element_counts = left;
+  if (taken == 0) {
+    store_state(key, std::move(state));  // it had seen none of them
+    return;
+  }
+  std::vector<std::pair<std::pair<char, std::string>, KeyState>> changed;
+  each_state([&](char kind, std::string_view name, KeyState before, KeyState after) {
+    if (!(after == before)) changed.emplace_back(std::make_pair(kind, std::string(name)), after);
+  });
+  const char was_shown = element_kind_of(record->type);
+  const char shown = shown_kind(left);
+  Keyspace::Collection collection{key, type_of_kind(shown), *header, std::nullopt, true};
+  for (const auto& [element, after] : changed) {
+    const std::string stored = state_key(id, element.first, element.second);
+    if (after.empty()) {
+      keyspace_.erase_element(stored);
+    } else {
+      keyspace_.put_element(stored, after.encode());
+    }
+    if (element.first == shown && shown == was_shown) {
+      show_element(collection, shown, element.second, after.empty() ? nullptr : &after);
+    }
+  }
+  if (shown != was_shown) {
+    // Another type shows now (the write took every element of the one shown): all again.
+    rebuild_collection(key, std::move(state), element_states(id));
+    return;
+  }
+  collection.header.count = left.at(shown);
+  forget_string_forms(key);
+  keyspace_.put_collection(key, collection.type, collection.header, state.encode());
 }
 
 void MultiLeader::apply_element(const proto::MlEntry& entry, const Dot& dot,
@@ -274,8 +337,8 @@ void MultiLeader::element_writes(const std::string& key, uint64_t id, bool gone,
     for (size_t i = 2; i < command->argv.size(); ++i) {
       named.push_back(member_key(id, element_member, command->argv[i]));
     }
-  } else if (command_name == "zadd" && !is_zadd_conditional(command->argv)) {
-    for (size_t i = 3; i < command->argv.size(); i += 2) {
+  } else if (command_name == "zadd" && !zadd_shape(command->argv).conditional) {
+    for (size_t i = zadd_shape(command->argv).first_score + 1; i < command->argv.size(); i += 2) {
       named.push_back(member_key(id, element_scored, command->argv[i]));
     }
   }
@@ -302,7 +365,7 @@ void MultiLeader::element_writes(const std::string& key, uint64_t id, bool gone,
     } else if (name == "zincrby") {
       write.entry = proto::MlEntry::INCREMENT;
       write.float_delta = parse_score(argv[2]).value_or(0);
-    } else if (name == "zadd" && is_zadd_incr(argv)) {
+    } else if (name == "zadd" && zadd_shape(argv).incr) {
       write.entry = proto::MlEntry::INCREMENT;
       write.float_delta = parse_score(argv[argv.size() - 2]).value_or(0);
     } else {
@@ -339,8 +402,9 @@ void MultiLeader::collection_write(const std::string& key,
                  command, writes);
   // A destination written over (SUNIONSTORE, ZRANGESTORE …): what it held goes first, as a DEL
   // would take it — then its new elements.
-  const bool replaced = held_string || (id_before != 0 && id_after != 0 && id_after != id_before) ||
-                        (id_after == 0 && writes.empty());
+  // (A key that held nothing is not written over: ZADD XX on a missing key writes nothing.)
+  const bool replaced =
+      held_string || (id_before != 0 && id_after != id_before && (id_after != 0 || writes.empty()));
   if (replaced) {
     local_write(key, proto::MlEntry::TOMBSTONE, {}, 0, 0, nullptr, seen_hlc, std::move(before));
   } else if (id_after == 0 && id_before != 0) {
@@ -355,26 +419,41 @@ void MultiLeader::collection_write(const std::string& key,
   }
 }
 
-bool MultiLeader::is_zadd_conditional(const std::vector<std::string>& argv) {
-  // ZADD key [NX|XX] [GT|LT] [CH] [INCR] score member …: options come before the first score.
-  for (size_t i = 2; i < argv.size(); ++i) {
+MultiLeader::ZAddShape MultiLeader::zadd_shape(const std::vector<std::string>& argv) {
+  // ZADD key [NX|XX] [GT|LT] [CH] [INCR] score member …: the options, in any order, come before
+  // the first score.
+  ZAddShape shape;
+  size_t i = 2;
+  for (; i < argv.size(); ++i) {
     std::string word = argv[i];
-    for (char& c : word) c = static_cast<char>(c | 0x20);
-    if (word == "ch") continue;
-    return word == "nx" || word == "xx" || word == "gt" || word == "lt" || word == "incr";
+    for (char& c : word) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (word == "incr") {
+      shape.incr = shape.conditional = true;
+    } else if (word == "nx" || word == "xx" || word == "gt" || word == "lt") {
+      shape.conditional = true;
+    } else if (word != "ch") {
+      break;
+    }
   }
-  return false;
+  shape.first_score = i;
+  return shape;
 }
 
-bool MultiLeader::is_zadd_incr(const std::vector<std::string>& argv) {
-  // ZADD key [NX|XX] [GT|LT] [CH] [INCR] score member …: options come before the first score.
-  for (size_t i = 2; i < argv.size(); ++i) {
-    std::string word = argv[i];
-    for (char& c : word) c = static_cast<char>(c | 0x20);
-    if (word == "incr") return true;
-    if (word != "nx" && word != "xx" && word != "gt" && word != "lt" && word != "ch") return false;
+std::optional<Reply> MultiLeader::counter_reply(const CommandRequest& command) {
+  const std::string_view name = command.spec->name;
+  const auto& argv = command.argv;
+  const auto header = collection_header(argv[1]);
+  if (!header) return std::nullopt;
+  if (name == "hincrby") {
+    const auto value = keyspace_.element(member_key(header->id, element_field, argv[2]));
+    const auto number = value ? parse_int64(*value) : std::nullopt;
+    if (number) return Reply::number(*number);
+  } else if (name == "zincrby" || (name == "zadd" && zadd_shape(argv).incr)) {
+    const std::string& member = name == "zincrby" ? argv[3] : argv.back();
+    const auto value = keyspace_.element(member_key(header->id, element_scored, member));
+    if (value && value->size() == 8) return Reply::bulk(render_score(score_of_raw(*value)));
   }
-  return false;
+  return std::nullopt;
 }
 
 std::optional<std::string> MultiLeader::refuse_on_collection(const Request& request) {
@@ -393,9 +472,13 @@ std::optional<std::string> MultiLeader::refuse_on_collection(const Request& requ
   if (what.empty() || !collection_header(key)) return std::nullopt;
   return fmt::format(
       "ERR {} on a collection is not offered by the multi-leader strategy: its elements merge one "
-      "by one under the key, and nodes would not agree on when the key as a whole {}; DEL it "
-      "instead (docs/multi-leader.md)",
-      what, what == "a time to live" ? "expires" : "moved");
+      "by one under the key, and nodes would not agree on when the key as a whole {} "
+      "(docs/multi-leader.md)",
+      what,
+      what == "a time to live" ? "expires; DEL it instead"
+      : what == "COPY"
+          ? "was copied; SUNIONSTORE or ZUNIONSTORE copy a set or sorted set member by member"
+          : "moved; SUNIONSTORE or ZUNIONSTORE copy it member by member, then DEL it");
 }
 
 }  // namespace replikv::core::multi_leader

@@ -530,8 +530,13 @@ std::string MultiLeader::state_digest() const {
     hash.add(state->canonical());  // whatever each node has folded
     if (type != ValueType::string) {
       // A collection: its elements' states, whatever id each node keeps them under.
+      // (And the type and count it shows: what clients read of it.)
       const auto header = decode_header(value);
-      if (header) hash.add(elements_digest(header->id));
+      if (header) {
+        hash.add(type_name(type));
+        hash.add(std::to_string(header->count));
+        hash.add(elements_digest(header->id));
+      }
     }
     return true;
   });

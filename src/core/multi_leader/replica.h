@@ -201,12 +201,18 @@ class MultiLeader final : public Replica {
   // Collections (collections.cc): element states by (kind, name).
   using ElementStates = std::map<std::pair<char, std::string>, KeyState>;
   static bool is_element_kind(uint32_t kind);
-  static bool is_zadd_incr(const std::vector<std::string>& argv);
-  // Whether a ZADD has NX, XX, GT, LT or INCR: it changes only what its conditions allow.
-  static bool is_zadd_conditional(const std::vector<std::string>& argv);
+  // A ZADD's options: conditional (NX, XX, GT, LT or INCR: it changes only what they allow), INCR,
+  // and where its score-member pairs start.
+  struct ZAddShape {
+    bool conditional = false;
+    bool incr = false;
+    size_t first_score = 2;
+  };
+  static ZAddShape zadd_shape(const std::vector<std::string>& argv);
   // The header of `key`'s collection, or nullopt when it shows none.
   std::optional<CollectionHeader> collection_header(const std::string& key);
-  ElementStates element_states(uint64_t id) const;
+  // The element states of collection `id` (of one kind, when `kind` is not 0).
+  ElementStates element_states(uint64_t id, char kind = 0) const;
   // Writes what `state` (nullptr: nothing) of element `name` shows in `collection`.
   void show_element(Keyspace::Collection& collection, char kind, std::string_view name,
                     const KeyState* state);
@@ -234,6 +240,9 @@ class MultiLeader final : public Replica {
   void collection_write(const std::string& key, std::map<std::string, HeldBefore>& held_before,
                         const CommandRequest* command, const std::optional<HlcTimestamp>& seen_hlc,
                         KeyState before);
+  // HINCRBY's, ZINCRBY's or ZADD INCR's reply as the element shows it after the write, or
+  // nullopt for another command.
+  std::optional<Reply> counter_reply(const CommandRequest& command);
   // The error for a command the collections cannot take here, or nullopt.
   std::optional<std::string> refuse_on_collection(const Request& request);
 

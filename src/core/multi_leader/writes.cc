@@ -173,9 +173,10 @@ void MultiLeader::client_write(ClientRequest& request) {
         // Elements of a kind the key does not show (writes of two types met) go with the record
         // if the command empties it: kept aside to be shown next (collection_write).
         if (held.id != 0 && before.at(key).element_counts.size() > 1) {
-          held.hidden = element_states(held.id);
           const char shown = element_kind_of(record->type);
-          std::erase_if(held.hidden, [&](const auto& entry) { return entry.first.first == shown; });
+          for (const auto& [kind, count] : before.at(key).element_counts) {
+            if (kind != shown) held.hidden.merge(element_states(held.id, kind));
+          }
         }
         held_before.emplace(key, std::move(held));
       }
@@ -190,7 +191,8 @@ void MultiLeader::client_write(ClientRequest& request) {
   keyspace_.observe_elements(nullptr);
   if (collection_command && answer.kind != Reply::Kind::error &&
       (command->spec->name == std::string_view("sadd") ||
-       command->spec->name == std::string_view("zadd"))) {
+       command->spec->name == std::string_view("zadd")) &&
+      collection_header(command->argv[1])) {
     // Members already there are added again all the same (collections.cc, element_writes).
     written_keys_.push_back(command->argv[1]);
   }
@@ -223,6 +225,11 @@ void MultiLeader::client_write(ClientRequest& request) {
     REPLIKV_ASSERT(it != written_.end(), "a lent state's key is still written");
     it->second.state = std::move(before.at(key));
   }
+  if (collection_command && !done.empty() && answer.kind != Reply::Kind::error) {
+    // A counter's reply is what the element shows now: its increments summed per actor may
+    // round otherwise than the command's one addition (collections.cc, float_total).
+    if (auto shown = counter_reply(*command)) answer = std::move(*shown);
+  }
   std::optional<SessionPosition> written;
   if (!done.empty()) written = encode_position({{{self_, counter_}}, clock_.last()});
   reply(request, std::move(answer), std::move(written));
@@ -233,6 +240,13 @@ void MultiLeader::vset(ClientRequest& request, const VSetCommand& command) {
   if (recovering_) {
     ++recovering_refused_;
     reply(request, recovering_refusal());
+    return;
+  }
+  // A collection's elements merge one by one (collections.cc), each folding its increments at
+  // its own moment: a context could cover part of a fold, which no node can reset alike. VGET
+  // and VSET are a string key's; SET or DEL replace a collection.
+  if (collection_header(command.key)) {
+    reply(request, wrong_type());
     return;
   }
   // The context names writes this node must have applied: what they were superseded by here
@@ -333,6 +347,10 @@ CausalContext MultiLeader::merge_context(const CausalContext& context,
 
 void MultiLeader::vget(ClientRequest& request, const VGetCommand& command) {
   ++reads_;
+  if (collection_header(command.key)) {
+    reply(request, wrong_type(), std::nullopt, encode_position(read_position()));
+    return;
+  }
   KeyState state = load_state(command.key);
   std::vector<Reply> values;
   for (const auto* sibling : state.live(wall_ms_))
