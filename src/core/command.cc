@@ -122,6 +122,13 @@ const std::vector<CommandSpec> kCommands = {
     {"zremrangebylex", 4, true, H::core, 1, 1, 1, "write"},
     {"zrandmember", -2, false, H::core, 1, 1, 1, "readonly"},
     {"zscan", -3, false, H::core, 1, 1, 1, "readonly"},
+    {"zunion", -3, false, H::core, 0, 0, 0, "readonly movablekeys"},
+    {"zinter", -3, false, H::core, 0, 0, 0, "readonly movablekeys"},
+    {"zdiff", -3, false, H::core, 0, 0, 0, "readonly movablekeys"},
+    {"zunionstore", -4, true, H::core, 1, 1, 1, "write denyoom movablekeys"},
+    {"zinterstore", -4, true, H::core, 1, 1, 1, "write denyoom movablekeys"},
+    {"zdiffstore", -4, true, H::core, 1, 1, 1, "write denyoom movablekeys"},
+    {"zintercard", -3, false, H::core, 0, 0, 0, "readonly movablekeys"},
     // Lists (core/data/lists.cc).
     {"lpush", -3, true, H::core, 1, 1, 1, "write denyoom fast"},
     {"rpush", -3, true, H::core, 1, 1, 1, "write denyoom fast"},

@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/command.h"
+#include "core/command_docs.h"
 #include "core/glob.h"
 #include "runtime/memory_info.h"
 #include "runtime/metrics_render.h"
@@ -162,7 +163,26 @@ Reply Server::Impl::server_command(Connection& c, std::string_view name,
       }
       return Reply::array(std::move(entries));
     }
-    if (iequals(argv[1], "docs")) return Reply::array();  // clients fall back to their own help
+    if (iequals(argv[1], "docs")) {
+      // What each command is for and its arguments (core/command_docs.h): redis-cli's hints.
+      std::vector<Reply> docs;
+      const auto add = [&](const core::CommandSpec& spec) {
+        if (const auto doc = core::find_command_doc(spec.name)) {
+          docs.push_back(Reply::bulk(std::string(spec.name)));
+          docs.push_back(core::command_doc_reply(*doc));
+        }
+      };
+      if (argv.size() == 2) {
+        for (const auto& spec : core::all_commands()) add(spec);
+        for (const auto& spec : strategy_of(config).commands()) add(spec);
+      }
+      for (size_t i = 2; i < argv.size(); ++i) {
+        const auto* spec = core::find_command(argv[i]);
+        if (spec == nullptr) spec = strategy_of(config).find_command(argv[i]);
+        if (spec != nullptr) add(*spec);  // (an unknown name is left out, as Redis does)
+      }
+      return Reply::array(std::move(docs));
+    }
     return unknown_subcommand("COMMAND", argv[1]);
   }
   if (name == "config") {

@@ -2,6 +2,8 @@
 #include <gtest/gtest.h>
 
 #include "core/command.h"
+#include "core/command_docs.h"
+#include "core/strategy.h"
 
 namespace replikv::core {
 namespace {
@@ -115,6 +117,94 @@ TEST(Command, WritesAreKnown) {
   for (const auto& spec : all_commands()) {
     EXPECT_EQ(find_command(spec.name), &spec);
   }
+}
+
+// COMMAND DOCS (core/command_docs.h): redis-cli turns each command's arguments into the hint it
+// shows; rendered here by redis-cli 7.0's rules (a token, then the name or the children joined by
+// '|' for one-of and ' ' for a block; "[…]" when optional; " [… ...]" again when multiple).
+std::string hint_of(const Reply& argument) {
+  std::string name, type, token;
+  bool optional = false, multiple = false;
+  const Reply* children = nullptr;
+  for (size_t i = 0; i + 1 < argument.elements.size(); i += 2) {
+    const std::string& field = argument.elements[i].text;
+    const Reply& value = argument.elements[i + 1];
+    if (field == "name") name = value.text;
+    if (field == "type") type = value.text;
+    if (field == "token") token = value.text;
+    if (field == "arguments") children = &value;
+    if (field == "flags") {
+      for (const auto& flag : value.elements) {
+        EXPECT_EQ(flag.kind, Reply::Kind::status) << "redis-cli asserts flags are status replies";
+        optional |= flag.text == "optional";
+        multiple |= flag.text == "multiple";
+      }
+    }
+  }
+  std::string repeat;
+  if (type == "oneof" || type == "block") {
+    EXPECT_NE(children, nullptr);
+    for (const auto& child : children->elements) {
+      repeat += (repeat.empty() ? "" : (type == "oneof" ? "|" : " ")) + hint_of(child);
+    }
+  } else if (type != "pure-token") {
+    EXPECT_TRUE(type == "key" || type == "string") << type;
+    repeat = name;
+  }
+  if (!token.empty() && type != "pure-token") token += " ";
+  std::string out = (optional ? "[" : "") + token + repeat;
+  if (multiple) out += " [" + repeat + " ...]";
+  return out + (optional ? "]" : "");
+}
+
+std::string hint(std::string_view name) {
+  const auto doc = find_command_doc(name);
+  EXPECT_TRUE(doc.has_value()) << name;
+  if (!doc) return {};
+  const auto arguments = syntax_arguments(doc->syntax);
+  EXPECT_TRUE(arguments.has_value()) << name;
+  std::string out;
+  for (const auto& argument : arguments->elements)
+    out += (out.empty() ? "" : " ") + hint_of(argument);
+  return out;
+}
+
+TEST(CommandDocs, EveryCommandOfEveryStrategyHasDocsWhoseSyntaxParses) {
+  size_t documented = 0;
+  const auto check = [&](const CommandSpec& spec) {
+    const auto doc = find_command_doc(spec.name);
+    ASSERT_TRUE(doc.has_value()) << spec.name << " has no COMMAND DOCS entry";
+    EXPECT_TRUE(syntax_arguments(doc->syntax).has_value()) << spec.name << ": " << doc->syntax;
+    EXPECT_FALSE(doc->summary.empty()) << spec.name;
+    ++documented;
+  };
+  for (const auto& spec : all_commands()) check(spec);
+  for (const char* strategy : {"standalone", "leader", "multi-leader", "leaderless"}) {
+    const Strategy* found = find_strategy(strategy);
+    ASSERT_NE(found, nullptr) << strategy;
+    for (const auto& spec : found->commands()) check(spec);
+  }
+  EXPECT_GT(documented, all_commands().size());
+  // A syntax that does not parse is caught.
+  for (const char* bad : {"[key", "key]", "(A|)", "{}", "EX:", "key|"}) {
+    EXPECT_FALSE(syntax_arguments(bad).has_value()) << bad;
+  }
+}
+
+TEST(CommandDocs, HintsReadAsRedisWritesThem) {
+  EXPECT_EQ(hint("get"), "key");
+  EXPECT_EQ(hint("set"),
+            "key value [NX|XX] [GET] [EX seconds|PX milliseconds|EXAT unix-time-seconds|PXAT "
+            "unix-time-milliseconds|KEEPTTL]");
+  EXPECT_EQ(hint("del"), "key [key ...]");
+  EXPECT_EQ(hint("hset"), "key field value [field value ...]");
+  EXPECT_EQ(hint("zadd"), "key [NX|XX] [GT|LT] [CH] [INCR] score member [score member ...]");
+  EXPECT_EQ(hint("zrange"),
+            "key start stop [BYSCORE|BYLEX] [REV] [LIMIT offset count] [WITHSCORES]");
+  EXPECT_EQ(hint("scan"), "cursor [MATCH pattern] [COUNT count] [TYPE type]");
+  EXPECT_EQ(hint("info"), "[section [section ...]]");
+  EXPECT_EQ(hint("ping"), "[message]");
+  EXPECT_EQ(hint("dbsize"), "");
 }
 
 }  // namespace

@@ -60,6 +60,7 @@ std::span<const DataCommand> key_commands();
 std::span<const DataCommand> hash_commands();
 std::span<const DataCommand> set_commands();
 std::span<const DataCommand> sorted_set_commands();
+std::span<const DataCommand> sorted_set_algebra_commands();  // ZUNION, ZINTER, ZDIFF …
 std::span<const DataCommand> list_commands();
 
 // Wraps a command type with `static std::variant<T, Reply> parse(CommandArgs)` and
