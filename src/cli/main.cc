@@ -189,7 +189,9 @@ int main(int argc, char** argv) {
   sim->add_flag("--collections", sim_options.run.collections,
                 "with --transactions: a transactional write also adds an element to a list, a "
                 "hash, a set and a sorted set of its key, a delete deletes them; every node's "
-                "four collections are checked equal in size after every step. Multi-leader: the "
+                "four collections are checked equal in size after every step, and a queue (RPUSH, "
+                "LPOP, BLPOP at any node) is held to popping each element at most once and "
+                "losing none (the queue check). Multi-leader: the "
                 "counters are hash fields and sorted-set scores (HINCRBY, ZINCRBY), and writes of "
                 "every kind go to sets, hashes and sorted sets, judged by convergence");
   sim->add_option("--counter-resets", sim_options.run.counter_resets,

@@ -137,6 +137,8 @@ class Keyspace {
   std::optional<uint64_t> collection_size(const std::string& key, TimeMs now_ms);
   // The length of the list at `key` (0: absent, or not a list), from its header.
   uint64_t list_length(const std::string& key, TimeMs now_ms);
+  // The elements of the list at `key`, head first (none: absent, or not a list).
+  std::vector<std::string> list_elements(const std::string& key, TimeMs now_ms);
   // RENAME: `from`'s record — a collection with its elements, which do not move — becomes `to`'s,
   // replacing what `to` held. `from` must be live.
   void rename(const std::string& from, const std::string& to, TimeMs now_ms);

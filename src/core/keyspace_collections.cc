@@ -69,6 +69,21 @@ uint64_t Keyspace::list_length(const std::string& key, TimeMs now_ms) {
   return header ? header->count : 0;
 }
 
+std::vector<std::string> Keyspace::list_elements(const std::string& key, TimeMs now_ms) {
+  std::vector<std::string> out;
+  const Record* record = peek_live(key, now_ms);
+  if (record == nullptr || record->type != ValueType::list) return out;
+  const auto header = decode_header(record->value);
+  REPLIKV_ASSERT(header.has_value(), "a collection's record holds its header");
+  elements_.scan(element_key(header->id, element_position, u64_be(header->head)),
+                 element_key(header->id, element_position, u64_be(header->tail)), storage_hidden(),
+                 [&](std::string_view, std::string_view value) {
+                   out.emplace_back(value);
+                   return true;
+                 });
+  return out;
+}
+
 std::optional<uint64_t> Keyspace::collection_size(const std::string& key, TimeMs now_ms) {
   const Record* record = peek_live(key, now_ms);
   if (record == nullptr || record->type == ValueType::string) return std::nullopt;

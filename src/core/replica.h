@@ -121,6 +121,11 @@ class Replica {
   virtual std::optional<uint64_t> local_collection_size(const std::string& /*key*/) {
     return std::nullopt;
   }
+  // The elements of the list at `key` in this node's state now, head first (the simulator's queue
+  // check); nullopt when the replica does not say.
+  virtual std::optional<std::vector<std::string>> local_list(const std::string& /*key*/) {
+    return std::nullopt;
+  }
   // What the last client_request made of a write, for the simulator's history ("made" events,
   // check/history.h): the dot it took and the context it carried, say — recorded whether or not
   // the client hears back, so a checker knows every write that may have taken effect. Empty when
@@ -162,6 +167,9 @@ class ForwardingReplica : public Replica {
   }
   std::optional<uint64_t> local_collection_size(const std::string& key) override {
     return inner_->local_collection_size(key);
+  }
+  std::optional<std::vector<std::string>> local_list(const std::string& key) override {
+    return inner_->local_list(key);
   }
   HistoryFields last_write_fields() const override { return inner_->last_write_fields(); }
   std::vector<HistoryFields> take_history_events() override {

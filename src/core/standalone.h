@@ -52,6 +52,9 @@ class Standalone final : public Replica {
   std::optional<uint64_t> local_collection_size(const std::string& key) override {
     return keyspace_.collection_size(key, now_ms_);
   }
+  std::optional<std::vector<std::string>> local_list(const std::string& key) override {
+    return keyspace_.list_elements(key, now_ms_);
+  }
 
   uint64_t dropped_peer_messages() const { return dropped_peer_messages_; }
 

@@ -211,6 +211,10 @@ void Simulation::release_reply(Node& node, core::ReadyId id, core::ClientReply& 
     return;
   }
   if (reply.connection == core::ConnectionId(churn_connection)) return;
+  if (reply.connection == core::ConnectionId(queue_connection)) {
+    on_queue_reply(reply.sequence, reply.reply);
+    return;
+  }
   const int client_index = static_cast<int>(reply.connection.value()) - 1;
   const uint64_t sequence = reply.sequence;
   core::Reply payload = std::move(reply.reply);

@@ -37,6 +37,9 @@ inline constexpr uint64_t admin_connection = 1'000'000;  // the operator's (fail
 // The connection of the collection writes sent beside the operations (SimOptions::collections,
 // multi-leader): their replies are not awaited, their effect judged by convergence.
 inline constexpr uint64_t churn_connection = 1'000'001;
+// The connection of the queue's pushes and pops (SimOptions::collections, single leader and
+// standalone): each reply is read for what it pushed or popped (the "queue" check).
+inline constexpr uint64_t queue_connection = 1'000'002;
 inline constexpr int64_t settle_ms_max =
     5000;  // quiescing, at most, while a snapshot install goes on
 
@@ -149,7 +152,26 @@ class Simulation {
   std::vector<std::string> counter_read(const std::string& key) const;
   // A write of another kind to a set, hash or sorted set, sent beside the operations.
   void send_collection_churn();
-  uint64_t churn_made_ = 0;  // the values its made events carry (each its own)
+  // The queue: an RPUSH of a new element, or an LPOP or BLPOP, sent beside the operations; each
+  // reply read for what it did (every pushed element popped at most once, none lost).
+  bool queue_ops() const;
+  void send_queue_op();
+  void on_queue_reply(uint64_t sequence, const core::Reply& reply);
+  check::CheckResult check_queue();
+  struct QueueOp {
+    bool push = false;
+    uint64_t element = 0;  // a push's
+  };
+  std::map<uint64_t, QueueOp> queue_pending_;  // by sequence: sent, not answered yet
+  uint64_t queue_sequence_ = 0;
+  uint64_t queue_next_element_ = 0;
+  enum class PushOutcome : uint8_t { ok, failed, unknown };
+  std::map<uint64_t, PushOutcome> queue_pushes_;  // by element
+  std::map<uint64_t, int> queue_popped_;          // by element: pops answered with it
+  uint64_t queue_unknown_pops_ = 0;               // pops whose outcome is unknown
+  uint64_t queue_pops_ = 0;
+  std::vector<std::string> queue_unexpected_;  // replies that name no element
+  uint64_t churn_made_ = 0;                    // the values its made events carry (each its own)
   void check_transactions(Node& node);
   void start_sync(Node& node);
   void release_durable(Node& node);

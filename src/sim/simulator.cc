@@ -244,6 +244,7 @@ SimResult Simulation::run() {
          transaction_evidence_,
          {{"transaction_checks", static_cast<double>(transaction_checks_)}}});
   }
+  if (queue_ops()) result.checks.push_back(check_queue());
   if (!leaders_by_term_.empty() || !election_violations_.empty()) {
     result.checks.push_back(
         {"one-leader",

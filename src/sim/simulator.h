@@ -70,11 +70,13 @@ struct SimOptions {
   // a list, a hash, a set and a sorted set, each given one element named by the operation — and
   // a transactional delete deletes them, in the same transaction. After every step of every node
   // the four hold the same number of elements, counted element by element (the "transactions"
-  // check), and the convergence digest compares their contents. Under a strategy whose
-  // collections merge (multi-leader), no transactions: the counters are a hash field (HINCRBY,
-  // read with HGET) or a sorted-set score (ZINCRBY, ZSCORE) — the counters checker holds them to
-  // every increment — and a third of the operations also send a write of another kind to a set,
-  // hash or sorted set (SADD, SREM, HDEL, ZREM, DEL, SUNIONSTORE …), judged by convergence.
+  // check), and the convergence digest compares their contents; and a queue beside the operations
+  // (RPUSH of new elements, LPOP and BLPOP at any node, each reply read for what it did) is held
+  // to popping each element at most once and losing none (the "queue" check). Under a strategy
+  // whose collections merge (multi-leader), no transactions: the counters are a hash field
+  // (HINCRBY, read with HGET) or a sorted-set score (ZINCRBY, ZSCORE) — the counters checker holds
+  // them to every increment — and a third of the operations also send a write of another kind to a
+  // set, hash or sorted set (SADD, SREM, HDEL, ZREM, DEL, SUNIONSTORE …), judged by convergence.
   bool collections = false;
   // Merges, for a strategy whose writes can carry a context (Strategy::read_context): this
   // percentage of the reads read every value and the context (VGET), and of the writes to a key

@@ -6,6 +6,7 @@
 
 #include <fmt/compile.h>
 #include <algorithm>
+#include <charconv>
 #include <iterator>
 #include <limits>
 #include <utility>
@@ -386,6 +387,7 @@ void Simulation::next_operation(Client& client) {
   // A read, delete or write's key: a register's, or now and then a counter's (resets: the
   // counter's increments that a SET, DEL or VSET had seen go; convergence judges those keys).
   if (merged_collections() && rng_.below(3) == 0) send_collection_churn();
+  if (queue_ops() && rng_.below(4) == 0) send_queue_op();
   const auto register_key = [&] {
     if (options_.counters > 0 && options_.counter_resets > 0 && !merged_collections() &&
         rng_.below(100) < static_cast<uint64_t>(options_.counter_resets)) {
@@ -519,6 +521,154 @@ void Simulation::send_collection_churn() {
       }
     });
   });
+}
+
+bool Simulation::queue_ops() const {
+  return options_.collections && !traits_.collections_merge && traits_.family_commands &&
+         traits_.transactions_refused.empty();
+}
+
+// The queue's key; its elements are "e<n>", each pushed once.
+constexpr const char* queue_key = "queue";
+
+void Simulation::send_queue_op() {
+  QueueOp op;
+  std::vector<std::string> words;
+  const uint64_t pick = rng_.below(10);
+  if (pick < 5) {
+    op.push = true;
+    op.element = ++queue_next_element_;
+    queue_pushes_[op.element] = PushOutcome::unknown;
+    words = {"rpush", queue_key, fmt::format("e{}", op.element)};
+  } else {
+    ++queue_pops_;
+    // A blocking pop waits at the leader (a follower refuses it) for up to 50 ms.
+    words = pick < 8 ? std::vector<std::string>{"lpop", queue_key}
+                     : std::vector<std::string>{"blpop", queue_key, "0.05"};
+  }
+  const uint64_t sequence = ++queue_sequence_;
+  queue_pending_.emplace(sequence, op);
+  const int to = static_cast<int>(rng_.between(1, options_.nodes));
+  Node& node = *nodes_[static_cast<size_t>(to - 1)];
+  core::Request request = parse_words(words);
+  send(client_endpoint(0), to, false, [this, &node, sequence, request = std::move(request)] {
+    input(node, [&node, sequence, request] {
+      node.replica->client_request(
+          {core::ConnectionId(queue_connection), sequence, request, {}, std::nullopt});
+    });
+  });
+}
+
+void Simulation::on_queue_reply(uint64_t sequence, const core::Reply& reply) {
+  const auto it = queue_pending_.find(sequence);
+  if (it == queue_pending_.end()) return;
+  const QueueOp op = it->second;
+  queue_pending_.erase(it);
+  const bool definite_failure =
+      reply.outcome == core::Outcome::refused || reply.outcome == core::Outcome::not_leader;
+  if (op.push) {
+    if (reply.outcome == core::Outcome::ok && reply.kind == core::Reply::Kind::integer) {
+      queue_pushes_[op.element] = PushOutcome::ok;
+    } else if (definite_failure) {
+      queue_pushes_[op.element] = PushOutcome::failed;
+    }
+    return;  // (unknown: it stays so)
+  }
+  if (reply.outcome == core::Outcome::unknown) {
+    ++queue_unknown_pops_;
+    return;
+  }
+  if (reply.outcome != core::Outcome::ok) return;  // refused: nothing popped
+  // LPOP answers the element; BLPOP [key, element]; nil when the queue was empty.
+  const core::Reply* element = &reply;
+  if (reply.kind == core::Reply::Kind::array && reply.elements.size() == 2) {
+    element = &reply.elements[1];
+  }
+  if (element->kind != core::Reply::Kind::bulk) return;
+  const std::string& text = element->text;
+  uint64_t id = 0;
+  if (text.size() < 2 || text[0] != 'e' ||
+      std::from_chars(text.data() + 1, text.data() + text.size(), id).ec != std::errc()) {
+    if (queue_unexpected_.size() < 10) queue_unexpected_.push_back(text);
+    return;
+  }
+  ++queue_popped_[id];
+}
+
+check::CheckResult Simulation::check_queue() {
+  check::CheckResult result{"queue", check::Verdict::valid, "", {}, {}};
+  // Pops never answered are unknown: each may have taken an element.
+  for (const auto& [sequence, op] : queue_pending_) {
+    if (!op.push) ++queue_unknown_pops_;
+  }
+  std::optional<std::vector<std::string>> left;
+  for (const auto& node : nodes_) {
+    if (node->up && node->replica) {
+      left = node->replica->local_list(queue_key);
+      if (left) break;
+    }
+  }
+  std::map<uint64_t, int> in_queue;
+  for (const auto& text : left.value_or(std::vector<std::string>{})) {
+    uint64_t id = 0;
+    if (text.size() >= 2 && text[0] == 'e' &&
+        std::from_chars(text.data() + 1, text.data() + text.size(), id).ec == std::errc()) {
+      ++in_queue[id];
+    } else if (queue_unexpected_.size() < 10) {
+      queue_unexpected_.push_back(text);
+    }
+  }
+  uint64_t duplicated = 0, unpushed = 0, missing = 0, acknowledged = 0;
+  for (const auto& [id, times] : queue_popped_) {
+    const auto queued = in_queue.find(id);
+    const int copies = times + (queued != in_queue.end() ? queued->second : 0);
+    if (copies > 1) {
+      ++duplicated;
+      add_detail(result, fmt::format("e{} was popped {} time(s) and is in the queue {} time(s)", id,
+                                     times, copies - times));
+    }
+    const auto pushed = queue_pushes_.find(id);
+    if (pushed == queue_pushes_.end() || pushed->second == PushOutcome::failed) {
+      ++unpushed;
+      add_detail(result, fmt::format("e{} was popped but never pushed (or its push failed)", id));
+    }
+  }
+  for (const auto& [id, times] : in_queue) {
+    if (times > 1) {
+      ++duplicated;
+      add_detail(result, fmt::format("e{} is in the queue {} times", id, times));
+    }
+  }
+  for (const auto& [id, outcome] : queue_pushes_) {
+    if (outcome != PushOutcome::ok) continue;
+    ++acknowledged;
+    if (!queue_popped_.contains(id) && !in_queue.contains(id)) ++missing;
+  }
+  for (const auto& text : queue_unexpected_) {
+    ++unpushed;
+    add_detail(result, fmt::format("a pop or the queue held {:?}, no element pushed", text));
+  }
+  // An acknowledged element neither popped nor left may have gone to a pop whose outcome is
+  // unknown — one each.
+  const uint64_t lost = missing > queue_unknown_pops_ ? missing - queue_unknown_pops_ : 0;
+  if (lost > 0) {
+    add_detail(result, fmt::format("{} acknowledged element(s) neither popped nor in the queue, "
+                                   "beyond the {} pop(s) of unknown outcome",
+                                   missing, queue_unknown_pops_));
+  }
+  const bool valid = duplicated == 0 && unpushed == 0 && lost == 0 && left.has_value();
+  result.verdict = valid ? check::Verdict::valid : check::Verdict::invalid;
+  result.summary = fmt::format(
+      "{} pushes ({} acknowledged), {} pops ({} of unknown outcome): {} popped twice, {} "
+      "popped that were never pushed, {} lost; {} left in the queue{}",
+      queue_pushes_.size(), acknowledged, queue_pops_, queue_unknown_pops_, duplicated, unpushed,
+      lost, in_queue.size(), left ? "" : " (no node to read it from)");
+  result.figures = {{"duplicated", static_cast<double>(duplicated)},
+                    {"unpushed", static_cast<double>(unpushed)},
+                    {"lost", static_cast<double>(lost)},
+                    {"pops", static_cast<double>(queue_pops_)},
+                    {"popped", static_cast<double>(queue_popped_.size())}};
+  return result;
 }
 
 void Simulation::start_final_phase() {

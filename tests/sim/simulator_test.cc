@@ -378,6 +378,49 @@ TEST(Simulator, RaftCollectionsUnderFaults) {
   EXPECT_GT(installed, 0u) << "some node caught up by a snapshot carrying the elements";
 }
 
+// A queue beside the operations (with --collections): RPUSH of new elements, LPOP and BLPOP at any
+// node, every reply read for what it pushed or popped. Under every fault, standalone and the
+// single leader: no element popped twice (a pop acknowledged, then lost in a crash, would leave its
+// element to be popped again), none popped that was never pushed, no acknowledged push lost beyond
+// the pops of unknown outcome — blocking pops included, which the leader serves through the log.
+TEST(Simulator, QueuesPopEachElementAtMostOnceAndLoseNone) {
+  uint64_t popped = 0;
+  for (uint64_t seed = 1; seed <= 4; ++seed) {
+    for (const bool replicated : {false, true}) {
+      SimOptions options = replicated ? leader_run(seed, 3) : small(seed);
+      if (!replicated) options.ops = 2000;
+      options.transactions = 20;
+      options.collections = true;
+      const SimResult result = run_simulation(options);
+      ASSERT_FALSE(result.failed()) << report(result, options);
+      const auto* queue = find(result, "queue");
+      ASSERT_NE(queue, nullptr) << report(result, options);
+      EXPECT_EQ(queue->verdict, check::Verdict::valid) << report(result, options);
+      popped += static_cast<uint64_t>(queue->figures.at("popped"));
+    }
+  }
+  EXPECT_GT(popped, 400u);
+}
+
+// A node that acknowledges before its write is durable, under crashes: an acknowledged push
+// vanishes, or an acknowledged pop comes undone and its element is popped again — the queue
+// check fails.
+TEST(Simulator, AQueueOnANodeAcknowledgingBeforeSyncIsCaught) {
+  int caught = 0;
+  for (uint64_t seed = 1; seed <= 10; ++seed) {
+    SimOptions options = small(seed);
+    options.ops = 2000;
+    options.transactions = 20;
+    options.collections = true;
+    options.broken_ack_before_sync = true;
+    options.faults = {true, false, false, false, false, false};  // crashes only
+    const SimResult result = run_simulation(options);
+    const auto* queue = find(result, "queue");
+    if (queue != nullptr && queue->verdict == check::Verdict::invalid) ++caught;
+  }
+  EXPECT_GE(caught, 2);
+}
+
 TEST(Simulator, RaftSnapshotsAndCrashesMidInstall) {
   uint64_t installed = 0, crashes_mid_install = 0;
   // (Under the sanitizers, every other seed: the even ones, which hold crashes mid-install —

@@ -264,6 +264,9 @@ class Raft final : public Replica {
   std::optional<uint64_t> local_collection_size(const std::string& key) override {
     return keyspace_.collection_size(key, wall_ms_);
   }
+  std::optional<std::vector<std::string>> local_list(const std::string& key) override {
+    return keyspace_.list_elements(key, wall_ms_);
+  }
   std::optional<Term> leader_term() const override {
     return role_ == Role::leader ? std::optional<Term>(term_) : std::nullopt;
   }
