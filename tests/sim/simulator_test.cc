@@ -386,6 +386,7 @@ TEST(Simulator, RaftCollectionsUnderFaults) {
 TEST(Simulator, QueuesPopEachElementAtMostOnceAndLoseNone) {
   uint64_t popped = 0;
   for (uint64_t seed = 1; seed <= 4; ++seed) {
+    if (sanitizer_skips(seed)) continue;
     for (const bool replicated : {false, true}) {
       SimOptions options = replicated ? leader_run(seed, 3) : small(seed);
       if (!replicated) options.ops = 2000;
@@ -399,7 +400,7 @@ TEST(Simulator, QueuesPopEachElementAtMostOnceAndLoseNone) {
       popped += static_cast<uint64_t>(queue->figures.at("popped"));
     }
   }
-  EXPECT_GT(popped, 400u);
+  EXPECT_GT(popped, 400u / seed_share);
 }
 
 // A node that acknowledges before its write is durable, under crashes: an acknowledged push
