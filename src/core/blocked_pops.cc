@@ -112,12 +112,12 @@ void BlockedPops::finish(uint64_t id) {
   waiters_.erase(it);
 }
 
-std::vector<ClientRequest> BlockedPops::expired(TimeMs now_ms) {
+std::vector<ClientRequest> BlockedPops::expired(TimeMs now_ms, bool mutant_answer_in_flight) {
   std::vector<ClientRequest> out;
   for (auto it = deadlines_.begin(); it != deadlines_.end() && it->first <= now_ms;) {
     const uint64_t id = it->second;
     Waiter& waiter = waiters_.at(id);
-    if (waiter.in_flight) {
+    if (waiter.in_flight && !mutant_answer_in_flight) {
       ++it;  // its try answers it (wait_again sees the deadline)
       continue;
     }

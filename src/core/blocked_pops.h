@@ -48,7 +48,7 @@ class BlockedPops {
   // `id` is answered (its pop took an element, or the node answers it otherwise).
   void finish(uint64_t id);
   // Waiters past their deadline and not in flight: removed and returned, for the timeout reply.
-  std::vector<ClientRequest> expired(TimeMs now_ms);
+  std::vector<ClientRequest> expired(TimeMs now_ms, bool mutant_answer_in_flight = false);
   // Every waiter not in flight, removed and returned: the node no longer serves them (it lost
   // leadership), so they get a definite refusal — nothing was popped for them.
   std::vector<ClientRequest> take_waiting();

@@ -7,6 +7,7 @@
 #include <set>
 
 #include <fmt/format.h>
+#include <gtest/gtest-spi.h>
 #include <gtest/gtest.h>
 
 #include "unit/raft_cluster.h"
@@ -156,6 +157,55 @@ TEST(Raft, BlockingPopsWaitAtTheLeaderAndPopThroughTheLog) {
   cluster.run(5711, 8000);
   ASSERT_TRUE(cluster.reply_for(4).has_value());
   EXPECT_EQ(cluster.reply_for(4)->outcome, Outcome::not_leader) << describe(*cluster.reply_for(4));
+}
+
+// A waiter whose try is in the log is never answered by its timeout: the try pops, and its element
+// goes to that client. The try is held from the followers (its APPENDs dropped) past the
+// waiter's deadline; then the log moves again. (Mutant: the waiter answered its timeout reply at
+// its deadline anyway — the element is then popped for a client told nothing was: caught.)
+void tried_waiter_past_its_deadline(bool mutant) {
+  SCOPED_TRACE(mutant ? "mutant" : "sound");
+  Cluster cluster(3, [mutant](int, RaftOptions& options) {
+    options.mutants.answer_tried_waiters_at_timeout = mutant;
+  });
+  cluster.run(0, 5000);
+  const int leader = cluster.leaders().at(0);
+  cluster.request(leader, 20, blocking({"blpop", "t", "0.05"}), {}, std::nullopt, 20);
+  cluster.request(leader, 21, blocking({"rpush", "t", "x"}));
+  const uint64_t push = cluster.node(leader).raft_status().last_index.value();
+  // Everything but what carries entries past the push: it commits, the waiter's try is appended
+  // and cannot commit.
+  const auto up_to_push = [push](int, int, const proto::RaftMessage& message) {
+    return message.type() != proto::RaftMessage::APPEND ||
+           message.prev_log_index() + static_cast<uint64_t>(message.entries_size()) <= push;
+  };
+  cluster.deliver_if(up_to_push);
+  EXPECT_EQ(cluster.reply_for(21), Reply::number(1));
+  EXPECT_GT(cluster.node(leader).raft_status().last_index.value(), push) << "the try is in the log";
+  for (TimeMs t = 5010; t <= 5200; t += 10) {  // past the deadline (5050)
+    cluster.tick_all(t);
+    cluster.deliver_if(up_to_push);
+  }
+  if (mutant) {
+    EXPECT_FALSE(cluster.reply_for(20).has_value()) << "answered while its try was in the log";
+    return;
+  }
+  EXPECT_FALSE(cluster.reply_for(20).has_value()) << "its try answers it";
+  cluster.run(5210, 5500);
+  EXPECT_EQ(cluster.reply_for(20), Reply::array({Reply::bulk("t"), Reply::bulk("x")}));
+  for (int n = 1; n <= 3; ++n) EXPECT_EQ(cluster.node(n).local_collection_size("t"), std::nullopt);
+}
+
+TEST(Raft, AWaiterWhoseTryIsInTheLogIsAnsweredByTheTryNotItsTimeout) {
+  tried_waiter_past_its_deadline(false);
+  // The mutant must fail the same check: run it and expect the failure.
+  ::testing::TestPartResultArray failures;
+  {
+    ::testing::ScopedFakeTestPartResultReporter reporter(
+        ::testing::ScopedFakeTestPartResultReporter::INTERCEPT_ONLY_CURRENT_THREAD, &failures);
+    tried_waiter_past_its_deadline(true);
+  }
+  EXPECT_GT(failures.size(), 0) << "the mutant went unnoticed";
 }
 
 TEST(Raft, WithRedirectAFollowerRefusesNamingTheLeaderAndItsAddress) {

@@ -158,6 +158,12 @@ struct RaftOptions {
   bool rollback = false;
   // Clients of a follower: refuse naming the leader (true), or forward to it (false).
   bool redirect = false;
+  // Deliberately broken builds, for tests only: a blocking pop whose try is in the log answered
+  // its timeout reply at its deadline anyway (the try still pops: an element lost to a client
+  // told nothing was popped — tests/unit/raft_test.cc shows it caught).
+  struct Mutants {
+    bool answer_tried_waiters_at_timeout = false;
+  } mutants;
   std::map<uint32_t, std::string> client_addresses;  // node id -> "host:port", for redirects
   // How long a write or a read waits for its outcome before it is answered `-TIMEOUT`.
   TimeMs request_timeout_ms = 5000;

@@ -402,7 +402,8 @@ void Raft::expire_requests() {
     it = follower_waits_.erase(it);
   }
   serve_waits();  // the leader's, at their deadlines
-  for (auto& request : blocked_pops_.expired(now_ms_)) {
+  for (auto& request :
+       blocked_pops_.expired(now_ms_, options_.mutants.answer_tried_waiters_at_timeout)) {
     const auto pop = blocking_pop_of(std::get<CommandRequest>(request.request).argv);
     reply(request, pop ? pop->timeout_reply : Reply::null_array());
   }
