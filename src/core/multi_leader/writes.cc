@@ -91,12 +91,12 @@ std::optional<std::string> MultiLeader::refuse_command(const CommandRequest& com
   if (positional.contains(name)) {
     std::string upper(name);
     for (char& c : upper) c = static_cast<char>(c - ('a' <= c && c <= 'z' ? 32 : 0));
+    const bool pop = name[0] == 's' || name[0] == 'z';  // SPOP, SMOVE, ZPOPMIN, ZPOPMAX
     return fmt::format(
-        "ERR {} is not offered by the multi-leader strategy: it {} by position, and two nodes "
-        "taking writes apart would {} the same element; lists need the single leader, sets and "
-        "sorted sets merge element by element (docs/multi-leader.md)",
-        upper, name[0] == 's' || name[0] == 'z' ? "takes an element" : "works on a list",
-        name[0] == 's' || name[0] == 'z' ? "take" : "use");
+        "ERR {} is not offered by the multi-leader strategy: it {}, and two nodes taking writes "
+        "apart would {} the same element; lists need the single leader, sets and sorted sets "
+        "merge element by element (docs/multi-leader.md)",
+        upper, pop ? "takes an element away" : "works on a list by position", pop ? "take" : "use");
   }
   if (name == "hincrbyfloat") {
     return "ERR HINCRBYFLOAT is not offered by the multi-leader strategy: two nodes' concurrent "
