@@ -598,15 +598,25 @@ void Simulation::on_queue_reply(uint64_t sequence, const core::Reply& reply) {
 check::CheckResult Simulation::check_queue() {
   check::CheckResult result{"queue", check::Verdict::valid, "", {}, {}};
   // Pops never answered are unknown: each may have taken an element.
+  uint64_t unknown_pops = queue_unknown_pops_;
   for (const auto& [sequence, op] : queue_pending_) {
-    if (!op.push) ++queue_unknown_pops_;
+    if (!op.push) ++unknown_pops;
   }
+  // What is left, as every node that is up holds it (they have converged when the run passes;
+  // when they differ, the queue is not judged on one of them).
   std::optional<std::vector<std::string>> left;
+  bool nodes_differ = false;
   for (const auto& node : nodes_) {
-    if (node->up && node->replica) {
-      left = node->replica->local_list(queue_key);
-      if (left) break;
-    }
+    if (!node->up || !node->replica) continue;
+    auto here = node->replica->local_list(queue_key);
+    if (!here) continue;
+    if (left && *left != *here) nodes_differ = true;
+    if (!left) left = std::move(here);
+  }
+  if (nodes_differ) {
+    result.verdict = check::Verdict::unknown;
+    result.summary = "the nodes hold different queues (see convergence): not judged";
+    return result;
   }
   std::map<uint64_t, int> in_queue;
   for (const auto& text : left.value_or(std::vector<std::string>{})) {
@@ -650,19 +660,19 @@ check::CheckResult Simulation::check_queue() {
   }
   // An acknowledged element neither popped nor left may have gone to a pop whose outcome is
   // unknown — one each.
-  const uint64_t lost = missing > queue_unknown_pops_ ? missing - queue_unknown_pops_ : 0;
+  const uint64_t lost = missing > unknown_pops ? missing - unknown_pops : 0;
   if (lost > 0) {
     add_detail(result, fmt::format("{} acknowledged element(s) neither popped nor in the queue, "
                                    "beyond the {} pop(s) of unknown outcome",
-                                   missing, queue_unknown_pops_));
+                                   missing, unknown_pops));
   }
   const bool valid = duplicated == 0 && unpushed == 0 && lost == 0 && left.has_value();
   result.verdict = valid ? check::Verdict::valid : check::Verdict::invalid;
   result.summary = fmt::format(
       "{} pushes ({} acknowledged), {} pops ({} of unknown outcome): {} popped twice, {} "
       "popped that were never pushed, {} lost; {} left in the queue{}",
-      queue_pushes_.size(), acknowledged, queue_pops_, queue_unknown_pops_, duplicated, unpushed,
-      lost, in_queue.size(), left ? "" : " (no node to read it from)");
+      queue_pushes_.size(), acknowledged, queue_pops_, unknown_pops, duplicated, unpushed, lost,
+      in_queue.size(), left ? "" : " (no node to read it from)");
   result.figures = {{"duplicated", static_cast<double>(duplicated)},
                     {"unpushed", static_cast<double>(unpushed)},
                     {"lost", static_cast<double>(lost)},

@@ -270,6 +270,11 @@ SCRIPTS = {
         ["ZINTERCARD", "2", "a", "b"], ["ZINTERCARD", "2", "a", "b", "LIMIT", "1"],
         ["ZINTERCARD", "2", "a", "b", "LIMIT", "-1"], ["ZINTERCARD", "2", "a", "b", "WITHSCORES"],
         ["ZINTERCARD", "0", "a"], ["ZINTERCARD", "1", "str"],
+        ["ZADD", "na", "5", "x"], ["ZADD", "nb", "inf", "x", "1", "y"],
+        ["ZINTER", "2", "na", "nb", "WEIGHTS", "1", "0", "WITHSCORES"],
+        ["ZINTER", "2", "na", "nb", "WEIGHTS", "1", "0", "AGGREGATE", "MIN", "WITHSCORES"],
+        ["ZINTER", "2", "nb", "na", "WEIGHTS", "0", "1", "AGGREGATE", "MAX", "WITHSCORES"],
+        ["ZUNION", "2", "na", "nb", "WEIGHTS", "1", "0", "WITHSCORES"],
     ],
     "lists": [
         ["RPUSH", "l", "a", "b", "c", "d", "e"], ["LPUSH", "l", "z", "y"], ["LPUSHX", "none", "a"],

@@ -11,7 +11,9 @@
 // As in Redis, the sources' types are checked before the options (a WRONGTYPE key wins over a
 // syntax error), the sources are combined smallest first (which fixes the order a SUM adds its
 // scores in), a sum that comes to NaN is 0, and the result is ordered by score, then member.
-// The work is the sources' sizes, in memory, as Redis's is.
+// Every source is read into memory whole: for a union that is Redis's work too; for an
+// intersection or a difference Redis walks the smallest (or first) set and looks members up in
+// the others — here a large source costs its size even when a small one bounds the result.
 #include <algorithm>
 #include <cctype>
 #include <cmath>
@@ -214,8 +216,10 @@ struct ZAlgebra {
         for (size_t k = 1; k < sources.size() && everywhere; ++k) {
           const auto it = sources[k].members.find(member);
           everywhere = it != sources[k].members.end();
+          // (The others' products as they are, as Redis: a NaN makes a SUM 0 and leaves MIN
+          // and MAX as they were.)
           if (everywhere)
-            total = aggregate(options.aggregate, total, weighted(it->second, sources[k].weight));
+            total = aggregate(options.aggregate, total, it->second * sources[k].weight);
         }
         if (everywhere) out.emplace(member, total);
         if (card && options.limit != 0 && out.size() >= options.limit) break;

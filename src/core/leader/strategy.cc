@@ -389,16 +389,18 @@ class LeaderStrategy final : public Strategy {
     // linearizability; reads may then miss them (stale, behind their session's), and committed
     // entries lost from a majority are rolled back where a replica kept them.
     if (!conditions.fsync_always) {
-      expect({"linearizable", "lost-writes", "stale-reads", "sessions", "commit-index"});
+      expect({"linearizable", "lost-writes", "stale-reads", "sessions", "commit-index", "queue"});
     }
     // An operator accepted data loss: what the promoted node lacked is gone, reads before the
     // promotion may not be seen after it, and replicas roll back.
     if (conditions.data_loss_accepted) {
-      expect({"linearizable", "lost-writes", "commit-index", "stale-reads", "sessions"});
+      expect({"linearizable", "lost-writes", "commit-index", "stale-reads", "sessions", "queue"});
     }
     // async acknowledges what only the leader holds: a failover loses some, replicas that kept
     // it roll back, and reads at a deposed leader may be stale. That is the trade-off, measured.
-    if (async(settings)) expect({"linearizable", "lost-writes", "commit-index", "stale-reads"});
+    if (async(settings)) {
+      expect({"linearizable", "lost-writes", "commit-index", "stale-reads", "queue"});
+    }
     return out;
   }
 
