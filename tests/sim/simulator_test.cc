@@ -132,7 +132,7 @@ TEST(Simulator, FsyncNeverLossIsMeasuredNotFailed) {
     const SimResult result = run_simulation(options);
     EXPECT_FALSE(result.failed()) << report(result, options);
     const std::vector<std::string> expected{"linearizable", "lost-writes", "stale-reads",
-                                            "sessions"};
+                                            "sessions", "queue"};
     EXPECT_EQ(result.expected_violations, expected);
     const auto lost = std::find_if(result.checks.begin(), result.checks.end(),
                                    [](const auto& c) { return c.checker == "lost-writes"; });
