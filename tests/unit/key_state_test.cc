@@ -162,6 +162,19 @@ World reachable_world(ConflictPolicy policy, bool element = false) {
   return world;
 }
 
+// Delivers every write to every node, each in an order of its own (origins rotated), then lets
+// every deadline pass.
+void deliver_everything(World& world) {
+  std::vector<Actor> order;
+  for (const auto& node : world.nodes) order.push_back(node.actor);
+  for (auto& node : world.nodes) {
+    std::vector<Actor> mine = order;
+    std::rotate(mine.begin(), mine.begin() + *rc::gen::inRange<int>(0, 3), mine.end());
+    deliver_all(world, node, mine);
+    node.state.expire(1000);
+  }
+}
+
 ConflictPolicy any_policy() {
   return *rc::gen::arbitrary<bool>() ? ConflictPolicy::lww : ConflictPolicy::siblings;
 }
@@ -223,13 +236,8 @@ RC_GTEST_PROP(KeyState, AnElementsStatesJoinAndConvergeWithExactFloatSums, ()) {
             joined(world.nodes[1], world.nodes[0]).state);
   RC_ASSERT(joined(joined(world.nodes[0], world.nodes[1]), world.nodes[2]).state ==
             joined(world.nodes[0], joined(world.nodes[1], world.nodes[2])).state);
-  std::vector<Actor> order;
-  for (const auto& node : world.nodes) order.push_back(node.actor);
-  for (auto& node : world.nodes) {
-    std::vector<Actor> mine = order;
-    std::rotate(mine.begin(), mine.begin() + *rc::gen::inRange<int>(0, 3), mine.end());
-    deliver_all(world, node, mine);
-    node.state.expire(1000);
+  deliver_everything(world);
+  for (const auto& node : world.nodes) {
     for (const auto& [dot, value] : node.state.registers) RC_ASSERT(!value.tombstone);
   }
   for (size_t i = 1; i < world.nodes.size(); ++i) {
@@ -265,14 +273,7 @@ TEST(KeyState, AFoldNeverChangesAScoresLastBit) {
 RC_GTEST_PROP(KeyState, EveryDeliveryOrderConverges, ()) {
   const ConflictPolicy policy = any_policy();
   World world = reachable_world(policy);
-  std::vector<Actor> order;
-  for (const auto& node : world.nodes) order.push_back(node.actor);
-  for (auto& node : world.nodes) {
-    std::vector<Actor> mine = order;
-    std::rotate(mine.begin(), mine.begin() + *rc::gen::inRange<int>(0, 3), mine.end());
-    deliver_all(world, node, mine);
-    node.state.expire(1000);  // every deadline has passed everywhere
-  }
+  deliver_everything(world);
   // Nodes fold at different times: the same registers and sums, whatever each folded.
   RC_ASSERT(world.nodes[0].state.canonical() == world.nodes[1].state.canonical());
   RC_ASSERT(world.nodes[1].state.canonical() == world.nodes[2].state.canonical());
