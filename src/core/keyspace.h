@@ -77,6 +77,11 @@ class Keyspace {
   // Lookup hints for a run of writes applied at once (RecordCache::prefetch_slot/_entry).
   void prefetch_slot(std::string_view key) const { cache_.prefetch_slot(key); }
   void prefetch_record(std::string_view key) const { cache_.prefetch_entry(key); }
+  // The type of `key`'s live record, or nullopt when there is none (no copy of the record).
+  std::optional<ValueType> live_type(const std::string& key, TimeMs now_ms) {
+    const Record* record = peek_live(key, now_ms);
+    return record != nullptr ? std::optional<ValueType>(record->type) : std::nullopt;
+  }
   // `key`'s live record (value, expiry, metadata), or nullopt.
   std::optional<CachedRecord> live_record(const std::string& key, TimeMs now_ms) {
     return load_live(key, now_ms);

@@ -330,16 +330,19 @@ void MultiLeader::element_writes(const std::string& key, uint64_t id, bool gone,
   // An add of a member already there is an add all the same: it wins against a remove
   // concurrent with it (SADD, and ZADD without conditions, name their members again).
   std::vector<std::string> named;
-  const std::string_view command_name = command != nullptr && command->spec != nullptr
-                                            ? std::string_view(command->spec->name)
-                                            : std::string_view();
-  if (command_name == "sadd") {
-    for (size_t i = 2; i < command->argv.size(); ++i) {
-      named.push_back(member_key(id, element_member, command->argv[i]));
+  static const std::vector<std::string> no_arguments;
+  const std::string_view name = command != nullptr && command->spec != nullptr
+                                    ? std::string_view(command->spec->name)
+                                    : std::string_view();
+  const auto& argv = command != nullptr ? command->argv : no_arguments;
+  const ZAddShape zadd = name == "zadd" ? zadd_shape(argv) : ZAddShape{};
+  if (name == "sadd") {
+    for (size_t i = 2; i < argv.size(); ++i) {
+      named.push_back(member_key(id, element_member, argv[i]));
     }
-  } else if (command_name == "zadd" && !zadd_shape(command->argv).conditional) {
-    for (size_t i = zadd_shape(command->argv).first_score + 1; i < command->argv.size(); i += 2) {
-      named.push_back(member_key(id, element_scored, command->argv[i]));
+  } else if (name == "zadd" && !zadd.conditional) {
+    for (size_t i = zadd.first_score + 1; i < argv.size(); i += 2) {
+      named.push_back(member_key(id, element_scored, argv[i]));
     }
   }
   std::set<std::string_view> seen;
@@ -353,10 +356,6 @@ void MultiLeader::element_writes(const std::string& key, uint64_t id, bool gone,
     if (!is_element_kind(static_cast<uint8_t>(kind)) || !seen.insert(element).second) continue;
     ElementWrite write{key, kind, element.substr(17), proto::MlEntry::VALUE, {}, 0, 0};
     const auto value = gone ? std::nullopt : keyspace_.element(element);
-    const std::string_view name = command != nullptr && command->spec != nullptr
-                                      ? std::string_view(command->spec->name)
-                                      : std::string_view();
-    const auto& argv = command != nullptr ? command->argv : std::vector<std::string>{};
     if (!value) {
       write.entry = proto::MlEntry::TOMBSTONE;
     } else if (name == "hincrby") {
@@ -365,7 +364,7 @@ void MultiLeader::element_writes(const std::string& key, uint64_t id, bool gone,
     } else if (name == "zincrby") {
       write.entry = proto::MlEntry::INCREMENT;
       write.float_delta = parse_score(argv[2]).value_or(0);
-    } else if (name == "zadd" && zadd_shape(argv).incr) {
+    } else if (name == "zadd" && zadd.incr) {
       write.entry = proto::MlEntry::INCREMENT;
       write.float_delta = parse_score(argv[argv.size() - 2]).value_or(0);
     } else {

@@ -59,7 +59,9 @@ void MultiLeader::apply_entry(const proto::MlEntry& entry, std::string bytes, Ke
     }
     // A value or a delete of the key takes every element state its origin had seen too.
     if (entry.kind() != proto::MlEntry::INCREMENT &&
-        (!state.element_counts.empty() || collection_header(entry.key()))) {
+        (!state.element_counts.empty() ||
+         keyspace_.live_type(entry.key(), wall_ms_).value_or(ValueType::string) !=
+             ValueType::string)) {
       supersede_elements(entry.key(), replaces, std::move(state));
     } else {
       store_state(entry.key(), std::move(state));
