@@ -163,6 +163,8 @@ class Keyspace {
   // the keyspace's own generator, which each node advances with its own reads.
   uint64_t random_below(uint64_t bound) { return random_.below(bound); }
   uint64_t random_u64() { return random_.next_u64(); }
+  // Seeds that generator (a keyspace made for one read draws from a seed of its own).
+  void seed_random(uint64_t seed) { random_ = Rng(seed); }
   // A generator for a write that draws at random (SPOP): seeded from the write version, so every
   // replica applying the same write draws the same.
   Rng write_random() const { return Rng(write_version() * 0x9e3779b97f4a7c15ULL); }

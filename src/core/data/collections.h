@@ -101,4 +101,20 @@ void put_scored_member(Keyspace& keyspace, Collection& zset, std::string_view me
 void remove_scored_member(Keyspace& keyspace, Collection& zset, std::string_view member,
                           double score);
 
+// A ZADD's options: conditional (NX, XX, GT, LT or INCR: it changes only what they allow), INCR,
+// and where its score-member pairs start (argv as the client sent it).
+struct ZAddShape {
+  bool conditional = false;
+  bool incr = false;
+  size_t first_score = 2;
+};
+ZAddShape zadd_shape(const std::vector<std::string>& argv);
+
+// For a strategy that derives a collection's elements from states of its own (multi-leader,
+// leaderless): shows element `name` of `kind` in `collection` as `shown` says — nullopt: absent;
+// a field's value; "" for a set member; a sorted-set member's score as raw_score's 8 bytes.
+// Writes only the element's own records (the caller keeps the header's count).
+void show_member(Keyspace& keyspace, Collection& collection, char kind, std::string_view name,
+                 const std::optional<std::string>& shown);
+
 }  // namespace replikv::core

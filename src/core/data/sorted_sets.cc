@@ -9,6 +9,7 @@
 // score order walk the second from either end; a rank is the walk's count, so ZRANK and a range
 // starting at rank r cost O(r) where Redis's skip list costs O(log n) (docs/commands.md).
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -74,6 +75,45 @@ void remove_scored_member(Keyspace& keyspace, Collection& zset, std::string_view
   keyspace.erase_element(member_key(zset.header.id, element_scored, member));
   keyspace.erase_element(order_key(zset.header.id, score, member));
   --zset.header.count;
+}
+
+ZAddShape zadd_shape(const std::vector<std::string>& argv) {
+  // ZADD key [NX|XX] [GT|LT] [CH] [INCR] score member …: the options, in any order, come before
+  // the first score.
+  ZAddShape shape;
+  size_t i = 2;
+  for (; i < argv.size(); ++i) {
+    std::string word = argv[i];
+    for (char& c : word) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (word == "incr") {
+      shape.incr = shape.conditional = true;
+    } else if (word == "nx" || word == "xx" || word == "gt" || word == "lt") {
+      shape.conditional = true;
+    } else if (word != "ch") {
+      break;
+    }
+  }
+  shape.first_score = i;
+  return shape;
+}
+
+void show_member(Keyspace& keyspace, Collection& collection, char kind, std::string_view name,
+                 const std::optional<std::string>& shown) {
+  const uint64_t id = collection.header.id;
+  if (kind != element_scored) {
+    if (shown) {
+      keyspace.put_element(member_key(id, kind, name), *shown);
+    } else {
+      keyspace.erase_element(member_key(id, kind, name));
+    }
+    return;
+  }
+  const auto old = score_of(keyspace, collection, name);
+  if (shown) {
+    put_scored_member(keyspace, collection, name, score_of_raw(*shown), old);
+  } else if (old) {
+    remove_scored_member(keyspace, collection, name, *old);
+  }
 }
 
 namespace {

@@ -35,11 +35,21 @@ void Leaderless::coordinate(const std::string& key, const Request& request, uint
   ++writes_coordinated_;
   KeyState copy = load_copy(key);
   if (std::holds_alternative<DelRequest>(request)) {
-    // A delete is a tombstone whatever this copy holds: another replica may hold the value.
-    const bool existed = copy.render(wall_ms_).has_value();
+    // A delete is a tombstone whatever this copy holds: another replica may hold the value. It
+    // removes every element of a collection this copy has seen, too.
+    const bool existed = copy.render(wall_ms_).has_value() || copy.shown_kind() != 0;
     const CausalContext replaces = copy.context;
     write_and_replicate(key, std::move(copy), replaces, Register{{}, true, {}, 0},
-                        Reply::number(existed ? 1 : 0), write_replicas, origin);
+                        Reply::number(existed ? 1 : 0), write_replicas, origin, true);
+    return;
+  }
+  const auto* command = std::get_if<CommandRequest>(&request);
+  if (copy.shown_kind() != 0 && (std::holds_alternative<ExpireRequest>(request) ||
+                                 (command != nullptr && command->spec->name == "persist"))) {
+    answer_origin(origin,
+                  Reply::error("ERR a time to live on a collection is not offered by the "
+                               "leaderless strategy: its elements merge one by one, and replicas "
+                               "would not agree on when the whole key expires; DEL it instead"));
     return;
   }
   // Redis's rules (NX, XX, GET, KEEPTTL, EXPIRE's conditions) run on this node's copy as its
@@ -56,6 +66,8 @@ void Leaderless::coordinate(const std::string& key, const Request& request, uint
       std::all_of(written.begin(), written.end(), [&](const auto& k) { return k == key; }),
       "a coordinated write changes only its key");
   const auto record = keyspace_.live_record(key, wall_ms_);
+  REPLIKV_ASSERT(!record || record->type == ValueType::string,
+                 "a string write leaves a string or nothing");
   Register value;
   if (record) {
     value.value = record->value;
@@ -63,16 +75,22 @@ void Leaderless::coordinate(const std::string& key, const Request& request, uint
   } else {
     value.tombstone = true;  // an expiry in the past deletes
   }
+  // (SET over a collection takes its elements away, as Redis's SET replaces any value.)
   const CausalContext replaces = copy.context;
   write_and_replicate(key, std::move(copy), replaces, std::move(value), std::move(answer),
-                      write_replicas, origin);
+                      write_replicas, origin, std::holds_alternative<SetRequest>(request));
 }
 
 void Leaderless::coordinate_vset(const std::string& key, const CausalContext& context,
                                  std::string value, TimeMs relative_expiry_ms,
                                  uint32_t write_replicas, Origin origin) {
-  ++writes_coordinated_;
   KeyState copy = load_copy(key);
+  if (copy.shown_kind() != 0) {
+    answer_origin(
+        origin, Reply::error("WRONGTYPE Operation against a key holding the wrong kind of value"));
+    return;
+  }
+  ++writes_coordinated_;
   // The client's context supersedes at most what this copy has seen: a write it names that has
   // not reached this replica stays beside the new value as a sibling (extra siblings are safe; a
   // context forged far ahead would otherwise swallow writes not yet made).
@@ -93,7 +111,7 @@ void Leaderless::coordinate_vset(const std::string& key, const CausalContext& co
 
 void Leaderless::write_and_replicate(const std::string& key, KeyState copy,
                                      const CausalContext& replaces, Register value, Reply answer,
-                                     uint32_t write_replicas, Origin origin) {
+                                     uint32_t write_replicas, Origin origin, bool clears_elements) {
   if (options_.policy == ConflictPolicy::siblings) {
     size_t kept = 0;
     for (const auto* sibling : copy.live(wall_ms_))
@@ -108,25 +126,16 @@ void Leaderless::write_and_replicate(const std::string& key, KeyState copy,
       return;
     }
   }
-  // Stamped above every write the copy has seen, whatever this node's clock says: under lww, what
-  // replaces a register must also be ordered after it on every copy. (A timestamp further ahead
-  // of this node's clock than max_clock_offset_ms is counted, not taken into the clock.)
-  value.hlc = clock_.now(wall_ms_);
-  if (value.hlc <= copy.seen_hlc) {
-    if (copy.seen_hlc.wall_ms > wall_ms_ + options_.max_clock_offset_ms) ++hlc_refused_;
-    value.hlc = successor(copy.seen_hlc);
-  }
+  value.hlc = next_stamp(copy);
   const HlcTimestamp stamp = value.hlc;
-  // A dot this copy has not seen: a context that named this node's writes beyond its counter (a
-  // forged VSET before the cap below, or a peer's) is skipped past, never reused.
-  Dot dot{self_, ++counter_};
-  if (!copy.fresh(dot)) {
-    ++dots_skipped_;
-    counter_ = counter_in(copy.context, self_) + 1;
-    dot.counter = counter_;
-  }
-  meta_dirty_ = true;
+  const Dot dot = next_dot(copy);
   copy.write(replaces, dot, std::move(value));
+  if (clears_elements) {
+    // Every element this copy shows is removed by the same write (what it has not seen stays).
+    for (auto& [name, element] : copy.elements) {
+      if (element.present()) element.write(dot, Register{stamp, true, {}, 0});
+    }
+  }
   conflicts_resolved_ += resolve_lww(copy);
   last_context_ = replaces;
   replicate_write(key, std::move(copy), dot, stamp, replaces, std::move(answer), write_replicas,
@@ -161,6 +170,8 @@ void Leaderless::replicate_write(const std::string& key, KeyState copy, const Do
     if (found != copy.registers.end() && !tombstone) {
       history_events_.back().emplace_back("written", quoted(found->second.value));
     }
+    // (A collection's element writes: no register of the key, nothing a GET returns.)
+    if (element_write_) history_events_.back().emplace_back("element", "true");
   }
   const uint64_t id = next_id();
   Coordination coordination;
@@ -384,6 +395,12 @@ void Leaderless::check_read(uint64_t id) {
       // (What the read claims: the mutants break the claim, not the record of it.)
       const uint32_t written_back =
           options_.read_repair == ReadRepair::blocking ? round.write_back : 0;
+      if (std::holds_alternative<CommandRequest>(part.request)) {
+        // A command's read: it runs once every key it reads is in (finish_operation).
+        operations_.at(ref->second.operation).parts[ref->second.index].copy = round.merged;
+        part_done(round.part, Reply::ok());
+        return;
+      }
       const auto own = round.copies.find(options_.node_id);
       const KeyState& answered_from =
           options_.mutants.reply_from_own_copy && own != round.copies.end() ? own->second
@@ -425,7 +442,7 @@ void Leaderless::resend_unanswered() {
   for (auto& [id, forward] : forwards_) {
     if (monotonic_ms_ < forward.resend_ms) continue;
     forward.resend_ms = next;
-    if (!peer_up(forward.target)) {
+    if (forward.retarget && !peer_up(forward.target)) {
       for (const NodeId replica : forward.replicas) {
         if (replica != forward.target && peer_up(replica)) {
           forward.target = replica;
@@ -730,14 +747,27 @@ void Leaderless::receive_forward(const proto::LeaderlessMessage& message) {
     return;
   }
   proto::Write write = message.write();
-  if (write.op_case() == proto::Write::OP_NOT_SET || write.has_command() ||
-      write.has_transaction() || write.has_expire()) {
+  if (write.op_case() == proto::Write::OP_NOT_SET || write.has_transaction() ||
+      write.has_expire() || (write.has_command() && !is_valid_command_write(write))) {
     ++malformed_;  // (no leaderless node forwards these)
     refuse("ERR a forwarded write of a kind the leaderless strategy does not take");
     return;
   }
   resolve_expiry(write, wall_ms_);
   const Request request = from_log_write(write);
+  if (const auto* command = std::get_if<CommandRequest>(&request)) {
+    if (command->argv.size() < 2 || command->argv[1] != key) {
+      ++malformed_;
+      refuse("ERR a forwarded command writes the key it names");
+      return;
+    }
+    if (auto refused = refuse_command(*command)) {
+      refuse(std::move(*refused));
+      return;
+    }
+    coordinate_command(key, *command, write_replicas, origin);
+    return;
+  }
   const bool single_key_write = std::visit(
       Overloaded{[&](const SetRequest& r) { return r.key == key; },
                  [&](const ExpireRequest& r) { return r.key == key; },

@@ -22,6 +22,11 @@
 // Under `lww` a state is cut to its highest register after every write and join (the others are
 // discarded, counted by the replica); under `siblings` every concurrent register is kept.
 //
+// A collection (docs/leaderless.md, "Collections") keeps, beside the key's own registers, one
+// state per element — a hash's field, a set's member, a sorted set's member — with a context of
+// its own: a copy is the product of the key's state and its elements' (any part of it a valid
+// copy to join), so elements merge one by one. See ElementState.
+//
 // Pure and deterministic (ordered maps).
 #pragma once
 
@@ -46,6 +51,73 @@ struct Rendered {
   TimeMs deadline_ms = 0;  // 0: none
 };
 
+// One coordinator's running total of its increments to an element (HINCRBY, ZINCRBY): through
+// the dot counter of its last increment, in the run that began at dot counter `first`. A node
+// increments an element only holding its own earlier increments of it (as with every write of
+// the key), so of two totals of one actor the one with the higher counter includes the other.
+struct Count {
+  uint64_t counter = 0;
+  uint64_t first = 0;
+  int64_t total = 0;
+  double float_total = 0;
+
+  bool operator==(const Count&) const = default;
+};
+
+// An element's state: its registers — a field's value, a member's presence (""), a score's bits —
+// and tombstones of its removals, under the dots of the commands that wrote them, with their
+// context; and its increments, per coordinator a running total (Count), with what the removals
+// and value writes had seen of each total (`resets`).
+//
+//   write(dot, r)  supersedes every register and increment this state holds: r (a value, or a
+//                  tombstone for a removal) is the only register, the context takes the dot, and
+//                  every total seen becomes a reset. What it had not seen — an add or increment
+//                  made concurrently elsewhere — survives the join: an add concurrent with a
+//                  removal wins (an observed-remove set), an increment is never lost.
+//   increment      adds to the coordinator's own total (a new run when it holds none, or when
+//                  its whole total was reset).
+//   join           registers as the key's; per actor the total and the reset with the higher
+//                  counter (a total supersedes every earlier one of its actor).
+//
+// What it shows: present while a value register or an increment no reset took remains; a field's
+// value is the highest value register plus the increments (the register read as an integer);
+// a score is the highest score register plus the float increments, per actor its total less its
+// reset, actors in order — the same bits on every replica. A removal's state (tombstones, totals
+// all reset) is kept until every replica has it and it is collected (tombstones.cc), so a late
+// copy of what it removed does not bring the element back.
+struct ElementState {
+  std::map<Dot, Register> registers;
+  CausalContext context;  // covers every register's dot and every dot they superseded
+  std::map<Actor, Count> counts;
+  std::map<Actor, Count> resets;
+
+  // A value or removal (`value.tombstone`) under `dot` (fresh to this state).
+  void write(const Dot& dot, Register value);
+  // An increment under `dot` by its coordinator (dot.actor).
+  void increment(const Dot& dot, int64_t delta, double float_delta);
+  // Whether an increment no reset took remains.
+  bool counting() const;
+  // The increments no reset took: their integer sum (saturating) and float sum.
+  int64_t sum() const;
+  double float_sum() const;
+  // A value register or an increment remains: the element exists.
+  bool present() const;
+  // What the element shows as `kind` (core/encoding.h): nullopt when absent; a field's value; ""
+  // for a member; a sorted-set member's score as 8 bytes (data/collections.h raw_score; NaN — two
+  // infinities of opposite signs added on two nodes — shows as 0, on every replica alike).
+  std::optional<std::string> shown(char kind) const;
+  bool empty() const {
+    return registers.empty() && context.empty() && counts.empty() && resets.empty();
+  }
+
+  static ElementState join(const ElementState& a, const ElementState& b);
+  bool operator==(const ElementState&) const = default;
+};
+
+// An element's kind (core/encoding.h: element_field, element_member, element_scored) and name.
+using ElementName = std::pair<char, std::string>;
+using Elements = std::map<ElementName, ElementState>;
+
 struct KeyState {
   std::map<Dot, Register> registers;
   CausalContext context;  // covers every register's dot and every dot they superseded
@@ -53,10 +125,19 @@ struct KeyState {
   // write is stamped above it, so that under lww what supersedes a register is also ordered after
   // it — on every copy, whatever registers each still holds — and joins stay order-free.
   HlcTimestamp seen_hlc;
+  // A collection's elements (none for a string key).
+  Elements elements;
 
-  bool empty() const { return registers.empty() && context.empty(); }
-  // Registers that are tombstones only: a deleted key (nothing to GET, something to remember).
+  bool empty() const { return registers.empty() && context.empty() && elements.empty(); }
+  // Registers that are tombstones only and no element present: a deleted key (nothing to GET,
+  // something to remember).
   bool deleted() const;
+  // The kind of collection the key shows — of its present elements, the first kind in type
+  // order (hash, set, sorted set), when writes of two types met — or 0: none (a string, or
+  // nothing).
+  char shown_kind() const;
+  // How many elements of `kind` are present.
+  uint64_t present_count(char kind) const;
 
   // Whether `dot` may be written here: no dot this copy has seen (a node whose counter a forged
   // context ran ahead of skips past it: it issues a dot above counter_in(context, its actor)).
@@ -68,8 +149,9 @@ struct KeyState {
   // lww: keeps the highest register; returns the dots of the others.
   std::vector<Dot> resolve_lww();
 
-  // The causal join of two replicas' copies (see above). A dot both hold with different registers
-  // — one copy saw the value expire and made it a tombstone — keeps the tombstone.
+  // The causal join of two replicas' copies (see above), elements one by one (one a copy lacks is
+  // one it has not seen, or has collected). A dot both hold with different registers — one copy
+  // saw the value expire and made it a tombstone — keeps the tombstone.
   static KeyState join(const KeyState& a, const KeyState& b);
   // The join of the linearizable mode, where a copy holds one register, the highest tag seen:
   // the highest register of both sides (timestamp, then dot), contexts aside — a tag order and a

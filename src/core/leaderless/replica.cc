@@ -131,8 +131,19 @@ KeyState Leaderless::load_copy(const std::string& key) {
 void Leaderless::store_copy(const std::string& key, KeyState copy) {
   pending_.sync = std::max(pending_.sync, Sync::per_policy);
   update_digest(key, copy);
-  const auto rendered = copy.render(wall_ms_);
   const auto tombstone = tombstones_.find(key);
+  if (copy.shown_kind() != 0) {
+    // A collection (collections.cc): its elements as their states show them, and the copy as the
+    // record's metadata.
+    const KeyState before = load_copy(key);
+    if (tombstone != tombstones_.end()) {
+      tombstones_.erase(tombstone);
+      pending_.batch.erase(Column::meta, tombstone_key(key));
+    }
+    show_collection(keyspace_, key, &before, copy, copy.encode(), wall_ms_);
+    return;
+  }
+  const auto rendered = copy.render(wall_ms_);
   if (rendered) {
     if (tombstone != tombstones_.end()) {
       tombstones_.erase(tombstone);
@@ -246,6 +257,16 @@ std::vector<PartPlan> plan_parts(const Request& request) {
                      parts.push_back({key, std::move(set), true});
                    }
                  },
+                 [&](const CommandRequest& r) {
+                   if (r.spec->write) {
+                     parts.push_back({r.argv[1], r, true});
+                     return;
+                   }
+                   // A read: each key at its own quorum (a command naming none: no part).
+                   for (auto& key : Leaderless::read_keys(r)) {
+                     parts.push_back({std::move(key), r, false});
+                   }
+                 },
                  [&](const StrategyCommand& r) {
                    if (const auto* vget = r.as<VGetCommand>()) {
                      parts.push_back({vget->key, r, false});
@@ -290,14 +311,10 @@ void Leaderless::client_request(ClientRequest request) {
       answer(request, keyspace_.execute(request.request, wall_ms_));
       return;
     }
-    std::string name(command->spec->name);
-    for (char& c : name) c = static_cast<char>(c - ('a' <= c && c <= 'z' ? 32 : 0));
-    refuse(fmt::format(
-        "ERR {} is not offered by the leaderless strategy: its replicas answer GET, SET, DEL, "
-        "MGET, MSET, EXISTS, TTL and EXPIRE by quorum, and {} would read or change one "
-        "replica's copy alone (docs/leaderless.md, \"Commands\")",
-        name, name));
-    return;
+    if (auto refused = refuse_command(*command)) {
+      refuse(std::move(*refused));
+      return;
+    }
   }
   if (std::holds_alternative<DbSizeRequest>(request.request) ||
       std::holds_alternative<ScanRequest>(request.request) ||
@@ -317,6 +334,12 @@ void Leaderless::start_operation(ClientRequest request) {
     }
   }
   auto plans = plan_parts(request.request);
+  if (const auto* command = std::get_if<CommandRequest>(&request.request);
+      plans.empty() && command != nullptr && !command->spec->write) {
+    // A read whose keys do not parse (ZUNION's numkeys): it answers its own error.
+    answer(request, execute_on_copies(*command, {}));
+    return;
+  }
   if (plans.empty()) {
     answer(request, Reply::error("ERR unknown command for the leaderless strategy"));
     return;
@@ -381,10 +404,14 @@ void Leaderless::start_part(uint64_t operation_id, size_t index) {
       std::find(replicas.begin(), replicas.end(), options_.node_id) != replicas.end();
   const auto* command = std::get_if<StrategyCommand>(&part.request);
   const VSetCommand* vset = command != nullptr ? command->as<VSetCommand>() : nullptr;
+  const auto* data_command = std::get_if<CommandRequest>(&part.request);
   if (replica || options_.pbs_draws) {
     const std::string key = part.key;  // (the operation may be answered and gone after this)
     const uint32_t write_replicas = operation.write_replicas;
-    if (vset != nullptr) {
+    if (data_command != nullptr) {
+      const CommandRequest request = *data_command;
+      coordinate_command(key, request, write_replicas, origin);
+    } else if (vset != nullptr) {
       const TimeMs expiry = vset->expiry.kind == Expiry::Kind::relative_ms ? vset->expiry.ms : 0;
       const CausalContext context = vset->context;
       coordinate_vset(key, context, vset->value, expiry, write_replicas, origin);
@@ -425,7 +452,8 @@ void Leaderless::start_part(uint64_t operation_id, size_t index) {
   forwards_.emplace(
       part_id, Forward{replicas, target, std::move(message),
                        monotonic_ms_ + options_.request_timeout_ms + options_.heartbeat_interval_ms,
-                       monotonic_ms_ + options_.heartbeat_interval_ms});
+                       monotonic_ms_ + options_.heartbeat_interval_ms,
+                       data_command == nullptr || !increments(*data_command)});
 }
 
 void Leaderless::part_done(uint64_t part_id, Reply reply, std::optional<SessionPosition> position) {
@@ -472,6 +500,9 @@ void Leaderless::finish_operation(uint64_t operation_id) {
     answer = Reply::number(total);
   } else if (std::holds_alternative<MSetRequest>(request)) {
     answer = Reply::ok();
+  } else if (const auto* command = std::get_if<CommandRequest>(&request);
+             command != nullptr && !command->spec->write) {
+    answer = execute_on_copies(*command, operation.parts);
   } else {
     answer = std::move(operation.parts.front().reply);
   }
@@ -486,11 +517,17 @@ void Leaderless::finish_operation(uint64_t operation_id) {
 
 Reply Leaderless::read_reply(const Request& request, const KeyState& copy) const {
   const auto rendered = copy.render(wall_ms_);
+  const bool collection = copy.shown_kind() != 0;
+  if (collection && (std::holds_alternative<GetRequest>(request) ||
+                     std::holds_alternative<StrategyCommand>(request))) {
+    return Reply::error("WRONGTYPE Operation against a key holding the wrong kind of value");
+  }
   return std::visit(
       Overloaded{
           [&](const GetRequest&) { return rendered ? Reply::bulk(rendered->value) : Reply::nil(); },
-          [&](const ExistsRequest&) { return Reply::number(rendered ? 1 : 0); },
+          [&](const ExistsRequest&) { return Reply::number(rendered || collection ? 1 : 0); },
           [&](const TtlRequest& ttl) {
+            if (collection) return Reply::number(-1);  // (a collection has no time to live)
             if (!rendered) return Reply::number(-2);
             if (rendered->deadline_ms == 0) return Reply::number(-1);
             const int64_t remaining_ms = rendered->deadline_ms - wall_ms_;
@@ -675,6 +712,10 @@ ReplicaStatus Leaderless::status() const {
   metrics.counter("tombstones_reaped",
                   "deleted keys' copies collected here (every replica had acknowledged the delete)",
                   tombstones_reaped_);
+  metrics.counter("elements_reaped",
+                  "removed collection elements' states collected here (every replica had "
+                  "acknowledged the removal)",
+                  elements_reaped_);
   metrics.counter("reaps_sent", "collections of a delete's tombstone this node started",
                   reaps_sent_);
   metrics.gauge("reaps_pending", "deletes every replica acknowledged, to collect when due",

@@ -160,6 +160,9 @@ class Leaderless final : public Replica {
   // The key's replicas, in preference order.
   std::vector<NodeId> replicas_of(std::string_view key) const;
   Actor actor() const { return self_; }
+  // The keys a read command reads (its numkeys for ZUNION and the like; none when that count does
+  // not parse — the command then answers its own error on no copies).
+  static std::vector<std::string> read_keys(const CommandRequest& command);
 
  private:
   // One key's share of a client's request, carried out by the node the client is connected to.
@@ -170,6 +173,8 @@ class Leaderless final : public Replica {
     bool done = false;
     Reply reply;
     std::optional<SessionPosition> position;  // what the history records of it (position.h)
+    // A command's read (collections.cc): the joined copy it read, which the command runs on.
+    std::optional<KeyState> copy;
   };
   // A client's request at the node it came to.
   struct Operation {
@@ -263,6 +268,24 @@ class Leaderless final : public Replica {
   // The reply of a read part from the reconciled copy.
   Reply read_reply(const Request& request, const KeyState& copy) const;
 
+  // Collections and the commands of the data families (collections.cc).
+  // Why `command` is refused, or nullopt when this node takes it.
+  std::optional<std::string> refuse_command(const CommandRequest& command) const;
+  // Whether a write adds to a counter (HINCRBY, ZINCRBY, ZADD INCR): never coordinated twice.
+  static bool increments(const CommandRequest& command);
+  // Shows `after`'s collection at `key` (of the kind it shows) with `metadata`: the elements that
+  // changed since `before` when the keyspace shows `before`'s kind, else anew.
+  static void show_collection(Keyspace& keyspace, const std::string& key, const KeyState* before,
+                              const KeyState& after, std::string_view metadata, TimeMs now_ms);
+  void coordinate_command(const std::string& key, const CommandRequest& command,
+                          uint32_t write_replicas, Origin origin);
+  // A read command's reply: the command run on a scratch keyspace showing the parts' copies.
+  Reply execute_on_copies(const CommandRequest& command, const std::vector<Part>& parts);
+  // A write's dot (above every dot of this node the copy has seen) and timestamp (above every
+  // timestamp it has seen).
+  Dot next_dot(const KeyState& copy);
+  HlcTimestamp next_stamp(const KeyState& copy);
+
   // Writes this node coordinates.
   void coordinate(const std::string& key, const Request& request, uint32_t write_replicas,
                   Origin origin);
@@ -270,8 +293,10 @@ class Leaderless final : public Replica {
                        TimeMs relative_expiry_ms, uint32_t write_replicas, Origin origin);
   // Writes the register `value` to the key's copy under a new dot, superseding `replaces`, and
   // sends the copy to the other replicas; answers `answer` once `write_replicas` hold it.
+  // `clears_elements`: a SET or DEL, which removes the elements of the collection the copy shows.
   void write_and_replicate(const std::string& key, KeyState copy, const CausalContext& replaces,
-                           Register value, Reply answer, uint32_t write_replicas, Origin origin);
+                           Register value, Reply answer, uint32_t write_replicas, Origin origin,
+                           bool clears_elements = false);
   // Sends `copy` (holding the write under `dot`, stamped `stamp`) to the key's replicas — this
   // node stores it first when it is one — and answers `answer` once `write_replicas` hold it.
   void replicate_write(const std::string& key, KeyState copy, const Dot& dot,
@@ -336,7 +361,7 @@ class Leaderless final : public Replica {
   void drop_handoff(NodeId target, const std::string& key);
   void replay_hints();
   // Tombstone collection (tombstones.cc).
-  void schedule_reap(const std::string& key, const KeyState& tombstone);
+  void schedule_reap(const std::string& key, const KeyState& copy);
   void reap_due();
   void reap(const std::string& key, const KeyState& tombstone);
   void receive_reap(const proto::LeaderlessMessage& message);
@@ -406,6 +431,9 @@ class Leaderless final : public Replica {
     proto::LeaderlessMessage message;
     TimeMs deadline_ms = 0;
     TimeMs resend_ms = 0;
+    // Whether it may go to another replica (not an increment: coordinated twice, it would count
+    // twice).
+    bool retarget = true;
   };
   std::map<uint64_t, Forward> forwards_;
   // Writes peers forwarded to this node, by (peer, its request id): nullopt while coordinated,
@@ -436,7 +464,8 @@ class Leaderless final : public Replica {
   uint64_t buckets_differing_ = 0;  // leaf buckets found different
   uint64_t anti_entropy_keys_ = 0;  // copies sent by anti-entropy
   uint64_t hints_written_ = 0;
-  // Deletes every replica acknowledged, to collect once due (tombstones.cc), in due order.
+  // Deletes every replica acknowledged, to collect once due (tombstones.cc), in due order: the
+  // part of the key's copy that may go (its tombstones, its removed elements).
   struct Reap {
     std::string key;
     KeyState tombstone;
@@ -444,6 +473,7 @@ class Leaderless final : public Replica {
   };
   std::deque<Reap> reaps_;
   uint64_t reaps_sent_ = 0, tombstones_reaped_ = 0;
+  uint64_t elements_reaped_ = 0;  // removed elements' states collected here
   // Copies held as a fallback for a replica that was down (sloppy.cc), until handed over.
   std::map<std::pair<NodeId, std::string>, KeyState> handoffs_;
   uint64_t writes_sloppy_ = 0, fallback_copies_taken_ = 0;
@@ -459,6 +489,7 @@ class Leaderless final : public Replica {
   uint64_t conflicts_resolved_ = 0;  // registers lww discarded here
   uint64_t siblings_refused_ = 0;
   uint64_t hlc_refused_ = 0;
+  bool element_write_ = false;  // the write being replicated is a collection's elements'
   uint64_t expired_ = 0;
   uint64_t malformed_ = 0;
 };

@@ -32,21 +32,30 @@
 
 namespace replikv::core::leaderless {
 
-void Leaderless::schedule_reap(const std::string& key, const KeyState& tombstone) {
+void Leaderless::schedule_reap(const std::string& key, const KeyState& copy) {
   if (options_.linearizable || options_.anti_entropy_interval_ms == 0 || options_.pbs_draws ||
       options_.sloppy_quorum || !options_.fsync_always || options_.tombstone_grace_ms == 0)
     return;
-  if (tombstone.registers.empty() ||
-      !std::all_of(tombstone.registers.begin(), tombstone.registers.end(),
-                   [](const auto& entry) { return entry.second.tombstone; }))
-    return;
+  // What may be collected of the copy: the key's registers when they are tombstones only, and
+  // the elements it removed (tombstones, every increment reset).
+  KeyState part;
+  if (!copy.registers.empty() &&
+      std::all_of(copy.registers.begin(), copy.registers.end(),
+                  [](const auto& entry) { return entry.second.tombstone; })) {
+    part.registers = copy.registers;
+    part.context = copy.context;
+  }
+  for (const auto& [name, element] : copy.elements) {
+    if (!element.present()) part.elements.emplace(name, element);
+  }
+  if (part.empty()) return;
   const TimeMs cycle =
       options_.anti_entropy_interval_ms * static_cast<TimeMs>(std::max<size_t>(1, peers_.size()));
   const TimeMs delay =
       options_.mutants.reap_early
           ? 0
           : std::max(options_.tombstone_grace_ms, 2 * options_.request_timeout_ms + cycle);
-  reaps_.push_back({key, tombstone, monotonic_ms_ + delay});
+  reaps_.push_back({key, std::move(part), monotonic_ms_ + delay});
 }
 
 void Leaderless::reap_due() {
@@ -85,7 +94,7 @@ void Leaderless::reap_due() {
       if (replica != options_.node_id) send(replica, message);
     }
     ++reaps_sent_;
-    if (report_history_) {
+    if (report_history_ && !next.tombstone.registers.empty()) {
       // What a read may no longer find once it is gone: the checkers count the versions this
       // context covers as deleted and collected (check/quorum.h).
       history_events_.push_back({{"event", "\"reaped\""},
@@ -99,9 +108,27 @@ void Leaderless::reap_due() {
 void Leaderless::reap(const std::string& key, const KeyState& tombstone) {
   const auto replicas = replicas_of(key);
   if (std::find(replicas.begin(), replicas.end(), options_.node_id) == replicas.end()) return;
-  if (!(load_copy(key) == tombstone)) return;  // it holds more than the delete: kept
-  store_copy(key, KeyState{});
-  ++tombstones_reaped_;
+  // Each part goes only if this copy holds exactly it: a copy that saw more — a concurrent
+  // write, a later one — keeps it all.
+  KeyState copy = load_copy(key);
+  bool changed = false;
+  if (!tombstone.registers.empty() && copy.registers == tombstone.registers &&
+      copy.context == tombstone.context) {
+    copy.registers.clear();
+    copy.context.clear();
+    if (copy.elements.empty()) copy = KeyState{};
+    ++tombstones_reaped_;
+    changed = true;
+  }
+  for (const auto& [name, element] : tombstone.elements) {
+    const auto mine = copy.elements.find(name);
+    if (mine == copy.elements.end() || !(mine->second == element)) continue;
+    copy.elements.erase(mine);
+    ++elements_reaped_;
+    changed = true;
+  }
+  if (copy.registers.empty() && copy.context.empty() && copy.elements.empty()) copy = KeyState{};
+  if (changed) store_copy(key, std::move(copy));
 }
 
 void Leaderless::receive_reap(const proto::LeaderlessMessage& message) {

@@ -114,32 +114,21 @@ MultiLeader::ElementStates MultiLeader::element_states(uint64_t id, char kind) c
 
 void MultiLeader::show_element(Keyspace::Collection& collection, char kind, std::string_view name,
                                const KeyState* state) {
-  const uint64_t id = collection.header.id;
-  switch (kind) {
-    case element_field:
-      if (const auto rendered = state ? state->render(wall_ms_) : std::nullopt) {
-        keyspace_.put_element(member_key(id, kind, name), rendered->value);
-      } else {
-        keyspace_.erase_element(member_key(id, kind, name));
-      }
-      return;
-    case element_member:
-      if (state != nullptr) {
-        keyspace_.put_element(member_key(id, kind, name), {});
-      } else {
-        keyspace_.erase_element(member_key(id, kind, name));
-      }
-      return;
-    default: {
-      const auto old = score_of(keyspace_, collection, name);
-      if (state != nullptr) {
-        put_scored_member(keyspace_, collection, name, score_of_state(*state, wall_ms_), old);
-      } else if (old) {
-        remove_scored_member(keyspace_, collection, name, *old);
-      }
-      return;
+  std::optional<std::string> shown;
+  if (state != nullptr) {
+    switch (kind) {
+      case element_field:
+        if (const auto rendered = state->render(wall_ms_)) shown = rendered->value;
+        break;
+      case element_member:
+        shown.emplace();
+        break;
+      default:
+        shown = raw_score(score_of_state(*state, wall_ms_));
+        break;
     }
   }
+  show_member(keyspace_, collection, kind, name, shown);
 }
 
 void MultiLeader::forget_string_forms(const std::string& key) {
@@ -416,26 +405,6 @@ void MultiLeader::collection_write(const std::string& key,
     local_write(key, write.entry, write.value, 0, write.delta, nullptr, seen_hlc, KeyState{},
                 &write);
   }
-}
-
-MultiLeader::ZAddShape MultiLeader::zadd_shape(const std::vector<std::string>& argv) {
-  // ZADD key [NX|XX] [GT|LT] [CH] [INCR] score member …: the options, in any order, come before
-  // the first score.
-  ZAddShape shape;
-  size_t i = 2;
-  for (; i < argv.size(); ++i) {
-    std::string word = argv[i];
-    for (char& c : word) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (word == "incr") {
-      shape.incr = shape.conditional = true;
-    } else if (word == "nx" || word == "xx" || word == "gt" || word == "lt") {
-      shape.conditional = true;
-    } else if (word != "ch") {
-      break;
-    }
-  }
-  shape.first_score = i;
-  return shape;
 }
 
 std::optional<Reply> MultiLeader::counter_reply(const CommandRequest& command) {

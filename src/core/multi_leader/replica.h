@@ -201,14 +201,6 @@ class MultiLeader final : public Replica {
   // Collections (collections.cc): element states by (kind, name).
   using ElementStates = std::map<std::pair<char, std::string>, KeyState>;
   static bool is_element_kind(uint32_t kind);
-  // A ZADD's options: conditional (NX, XX, GT, LT or INCR: it changes only what they allow), INCR,
-  // and where its score-member pairs start.
-  struct ZAddShape {
-    bool conditional = false;
-    bool incr = false;
-    size_t first_score = 2;
-  };
-  static ZAddShape zadd_shape(const std::vector<std::string>& argv);
   // The header of `key`'s collection, or nullopt when it shows none.
   std::optional<CollectionHeader> collection_header(const std::string& key);
   // The element states of collection `id` (of one kind, when `kind` is not 0).
