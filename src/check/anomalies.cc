@@ -364,9 +364,9 @@ CheckResult check_counters(const History& history) {
     std::vector<const Operation*> final_reads;
   };
   std::map<std::string, Counter> counters;
-  // Nodes that crashed or lost their disk, and when: with fsync "never" a crash may take an
-  // increment its node had acknowledged and not yet sent on — counted apart, not as lost.
-  const auto crashes = crash_times(history);
+  // Nodes that lost their disk, or crashed under fsync "never", and when: such a crash may take
+  // an increment its node had acknowledged and not yet sent on — counted apart, not as lost.
+  const auto crashes = lossy_crash_times(history);
   const auto crashed_after = [&](const Operation& op) {
     const auto it = op.node ? crashes.find(*op.node) : crashes.end();
     if (it == crashes.end()) return false;
@@ -456,7 +456,8 @@ CheckResult check_counters(const History& history) {
           : fmt::format(
                 "{} counters, {} final reads judged: {} of the acknowledged "
                 "increments lost, {} counted twice ({} acknowledged by a node that "
-                "crashed later, which may have taken them; {} counters a write or "
+                "crashed later unsynced or lost its disk, which may have taken them; {} "
+                "counters a write or "
                 "delete reset, not judged here)",
                 counters.size(), judged, lost, doubled, at_risk, reset_counters.size());
   return result;

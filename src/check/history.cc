@@ -250,6 +250,21 @@ std::map<std::string, std::vector<int64_t>> crash_times(const History& history) 
   return crashes;
 }
 
+std::map<std::string, std::vector<int64_t>> lossy_crash_times(const History& history) {
+  const bool unsynced =
+      std::any_of(history.nemesis.begin(), history.nemesis.end(),
+                  [](const auto& event) { return event.what == fsync_never_event; });
+  std::map<std::string, std::vector<int64_t>> crashes;
+  for (const auto& event : history.nemesis) {
+    if (event.what.starts_with("wipe n")) {
+      crashes[event.what.substr(6)].push_back(event.time_ns);
+    } else if (unsynced && event.what.starts_with("kill n")) {
+      crashes[event.what.substr(6)].push_back(event.time_ns);
+    }
+  }
+  return crashes;
+}
+
 bool is_defined_member(std::string_view name) {
   static constexpr std::string_view defined[] = {"process", "type", "f",     "key",        "value",
                                                  "time",    "node", "final", "consistency"};

@@ -124,6 +124,12 @@ struct History {
 
 // The nodes the nemesis crashed or whose disk it wiped ("kill n1", "wipe n1"), each with when.
 std::map<std::string, std::vector<int64_t>> crash_times(const History& history);
+// The nemesis event a run whose nodes do not sync every write begins with (the simulator's and
+// chaos's histories): only then can a crash take a write its node acknowledged.
+inline constexpr std::string_view fsync_never_event = "fsync never";
+// The crashes that may have taken acknowledged writes: every disk wiped, and under fsync "never"
+// every kill.
+std::map<std::string, std::vector<int64_t>> lossy_crash_times(const History& history);
 
 struct ParseError {
   size_t line = 0;

@@ -779,6 +779,8 @@ ChaosRun chaos_run(const ChaosOptions& options,
   const int64_t start_ns = steady_ns();
   Recorder recorder(start_ns);
   Nemesis nemesis(cluster, recorder, options.seed);
+  // A crash may take what a node acknowledged only when it does not sync: the checkers are told.
+  if (options.fsync != "always") recorder.nemesis(check::fsync_never_event);
   const Observed observed =
       run_and_heal(options, plan, cluster, recorder, nemesis, start_ns, progress);
 

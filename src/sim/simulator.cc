@@ -44,6 +44,8 @@ SimResult Simulation::run() {
   // than grown (and copied) by doubling.
   history_.reserve(static_cast<size_t>(options_.ops) * 2 * 128 + (1u << 20));
   link_clear_ns_.assign(static_cast<size_t>(options_.nodes * options_.nodes), 0);
+  // A crash may take what a node acknowledged only when it does not sync: the checkers are told.
+  if (!options_.fsync_always) check::write_nemesis(history_, check::fsync_never_event, 0);
   for (int id = 1; id <= options_.nodes; ++id) {
     auto node = std::make_unique<Node>();
     node->id = id;

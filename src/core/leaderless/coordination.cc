@@ -440,9 +440,9 @@ proto::LeaderlessMessage Leaderless::replicate_message(uint64_t request, const s
 void Leaderless::resend_unanswered() {
   const TimeMs next = monotonic_ms_ + options_.heartbeat_interval_ms;
   for (auto& [id, forward] : forwards_) {
-    if (monotonic_ms_ < forward.resend_ms) continue;
+    if (monotonic_ms_ < forward.resend_ms || !forward.resend) continue;
     forward.resend_ms = next;
-    if (forward.retarget && !peer_up(forward.target)) {
+    if (!peer_up(forward.target)) {
       for (const NodeId replica : forward.replicas) {
         if (replica != forward.target && peer_up(replica)) {
           forward.target = replica;

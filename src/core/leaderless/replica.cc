@@ -194,6 +194,12 @@ bool Leaderless::join_copy(const std::string& key, const KeyState& incoming) {
     joined = incoming;
   } else if (options_.linearizable) {
     joined = KeyState::join_highest(current, incoming);
+  } else if (options_.mutants.forget_increments) {
+    KeyState stripped = incoming;
+    for (auto& [name, element] : stripped.elements) element.counts.clear();
+    std::erase_if(stripped.elements, [](const auto& entry) { return entry.second.empty(); });
+    joined = KeyState::join(current, stripped);
+    conflicts_resolved_ += resolve_lww(joined);
   } else {
     joined = KeyState::join(current, incoming);
     conflicts_resolved_ += resolve_lww(joined);

@@ -128,6 +128,9 @@ struct Options {
     // A read answered with the coordinator's own copy while its position names the merged one's
     // versions (the check of the values returned against the position catches it).
     bool reply_from_own_copy = false;
+    // A replica joins a peer's copy of a collection without the peer's increments: each keeps
+    // only those it coordinated (the counters check and replica-convergence catch it).
+    bool forget_increments = false;
   } mutants;
 };
 
@@ -431,9 +434,10 @@ class Leaderless final : public Replica {
     proto::LeaderlessMessage message;
     TimeMs deadline_ms = 0;
     TimeMs resend_ms = 0;
-    // Whether it may go to another replica (not an increment: coordinated twice, it would count
-    // twice).
-    bool retarget = true;
+    // Whether it is sent again (to another replica once the target seems down): not an
+    // increment, which a coordinator that restarted in between — its memory of the first gone —
+    // or a second replica would count twice. A lost one times out: "it may still take effect".
+    bool resend = true;
   };
   std::map<uint64_t, Forward> forwards_;
   // Writes peers forwarded to this node, by (peer, its request id): nullopt while coordinated,

@@ -209,6 +209,8 @@ class LeaderlessStrategy final : public Strategy {
     traits.fault_kinds = {"disk"};
     traits.family_commands = false;
     traits.float_increments = false;
+    // Hashes, sets and sorted sets merge element by element (collections.cc), in the causal mode.
+    traits.collections_merge = !linearizable(settings);
     traits.transactions_refused =
         "MULTI is not offered by the leaderless strategy: a transaction's keys live on different "
         "replicas, and no quorum write makes several keys change together; use the single leader";
@@ -280,7 +282,10 @@ class LeaderlessStrategy final : public Strategy {
   std::vector<std::string> history_checks(const Settings& settings) const override {
     if (linearizable(settings))
       return {"linearizable", "lost-writes", "stale-reads", "convergence"};
-    return {"linearizable", "lost-writes", "stale-reads", "convergence", "quorum-reads"};
+    // (counters: HINCRBY and ZINCRBY, the causal mode's counters — no increment lost or counted
+    // twice.)
+    return {"linearizable", "lost-writes",  "stale-reads",
+            "convergence",  "quorum-reads", "counters"};
   }
 
   const std::vector<CommandSpec>& commands() const override { return versioned_command_specs(); }
