@@ -23,9 +23,11 @@ NODES = 5
 
 
 class LeaderlessCluster:
-    def __init__(self, *settings):
+    def __init__(self, *settings, nodes=NODES, extra=()):
         self.dir = tempfile.mkdtemp(prefix="replikv-leaderless-")
-        self.base = free_cluster_base(NODES)
+        self.nodes = nodes
+        self.extra = list(extra)
+        self.base = free_cluster_base(nodes)
         self.settings = [arg for setting in settings for arg in ("--set", setting)]
 
     def cli(self, *args):
@@ -37,9 +39,9 @@ class LeaderlessCluster:
         return result
 
     def start(self):
-        self.cli("start", "--nodes", str(NODES), "--port", str(self.base), "--strategy", "leaderless",
+        self.cli("start", "--nodes", str(self.nodes), "--port", str(self.base), "--strategy", "leaderless",
                  "--set", "n=3", "--set", "w=2", "--set", "r=2", "--set", "request_timeout_ms=2000",
-                 *self.settings)
+                 *self.settings, *self.extra)
         return self
 
     def client(self, node):
@@ -51,7 +53,7 @@ class LeaderlessCluster:
 
     def stop(self):
         subprocess.run([BINARY, "cluster", "stop", "--dir", self.dir], capture_output=True, timeout=120)
-        for node in range(1, NODES + 1):
+        for node in range(1, self.nodes + 1):
             try:
                 self.kill(node)
             except (OSError, ValueError):
@@ -309,6 +311,123 @@ class LeaderlessTest(unittest.TestCase):
             self.assertEqual(client.get("h"), f"after{node}".encode())
         for node in range(1, NODES + 1):
             self.assertEqual(self.cluster.client(node).ping(), True)
+
+
+class CollectionsTest(unittest.TestCase):
+    """Three nodes, N = 3 (every node a replica of every key), writes and reads at one replica:
+    each side of a partition takes writes on its own copies, and the copies merge element by
+    element once it heals (anti-entropy every 300 ms)."""
+
+
+    def setUp(self):
+        # (Read repair in the background: a read at one replica inside the partition cannot write
+        # back to two.)
+        self.cluster = LeaderlessCluster("anti_entropy_interval_ms=300", "read_repair=async", nodes=3,
+                                         extra=["--test-faults"]).start()
+
+    def tearDown(self):
+        self.cluster.stop()
+
+    def local(self, node):
+        """A client of `node` that writes and reads at one replica: its own copy, while cut off."""
+        client = self.cluster.client(node)
+        client.execute_command("WCONSISTENCY", "one")
+        client.execute_command("CONSISTENCY", "one")
+        return client
+
+    def partition(self, alone):
+        self.cluster.client(alone).execute_command("FAULT", "CUT", "*")
+        for node in (1, 2, 3):
+            if node != alone:
+                self.cluster.client(node).execute_command("FAULT", "CUT", str(alone))
+
+    def heal(self):
+        for node in (1, 2, 3):
+            self.cluster.client(node).execute_command("FAULT", "HEAL")
+
+    def test_a_partition_heals_into_add_wins_sets_and_every_increment(self):
+        c1, c2, c3 = (self.local(n) for n in (1, 2, 3))
+        self.assertEqual(self.cluster.client(1).sadd("s", "a", "b"), 2)  # at W = 2
+        self.cluster.client(1).hset("h", "n", 10)
+        self.cluster.client(1).zadd("z", {"m": 1.5})
+        wait_until(lambda: all(self.local(n).smembers("s") == {b"a", b"b"} for n in (1, 2, 3)), 30,
+                   "the set on every replica")
+        wait_until(lambda: all(self.local(n).zscore("z", "m") == 1.5 for n in (1, 2, 3)), 30,
+                   "the sorted set on every replica")
+        wait_until(lambda: all(self.local(n).hget("h", "n") == b"10" for n in (1, 2, 3)), 30,
+                   "the hash on every replica")
+        self.partition(1)
+        # Side 1 removes a and adds c; side 2 adds a again — concurrent with the removal — and
+        # removes b. Both sides count.
+        self.assertEqual(c1.srem("s", "a"), 1)
+        self.assertEqual(c1.sadd("s", "c"), 1)
+        self.assertEqual(c2.sadd("s", "a"), 0)  # a member there: an add all the same
+        self.assertEqual(c2.srem("s", "b"), 1)
+        for _ in range(3):
+            c1.hincrby("h", "n", 5)
+        self.assertEqual(c2.hincrby("h", "n", -2), 8)
+        c3.hincrby("h", "n", 10)
+        self.assertEqual(c1.zincrby("z", 0.5, "m"), 2.0)
+        c1.zincrby("z", 0.5, "m")
+        c3.zincrby("z", 1.25, "m")
+        c1.hset("h", "g", "left")
+        c2.hset("h", "g", "right")
+        self.assertEqual(c1.smembers("s"), {b"b", b"c"}, "n1 alone has not seen the re-add")
+        self.heal()
+        expected = {"s": {b"a", b"c"}, "n": b"33", "m": 3.75}
+
+        def merged(node):
+            c = self.local(node)
+            return {"s": c.smembers("s"), "n": c.hget("h", "n"), "m": c.zscore("z", "m")}
+
+        wait_until(lambda: all(merged(n) == expected for n in (1, 2, 3)), 30,
+                   "every replica's copy merged: a's add won, b is gone, 10 + 15 - 2 + 10, "
+                   "1.5 + 0.5 + 0.5 + 1.25")
+        for node in (1, 2, 3):
+            self.assertEqual(self.local(node).scard("s"), 2)
+        wait_until(lambda: len({self.local(n).hget("h", "g") for n in (1, 2, 3)}) == 1, 30,
+                   "one value of the field written on both sides, the same on every replica")
+        self.assertIn(self.local(1).hget("h", "g"), (b"left", b"right"))
+
+    def test_the_families_answer_as_redis_and_what_takes_a_position_is_refused(self):
+        c = self.cluster.client(2)
+        self.assertEqual(c.hset("user", mapping={"name": "ada", "visits": 1}), 2)
+        self.assertEqual(c.hincrby("user", "visits", 41), 42)
+        self.assertEqual(self.cluster.client(3).hgetall("user"), {b"name": b"ada", b"visits": b"42"})
+        self.assertEqual(c.type("user"), b"hash")
+        with self.assertRaises(redis.ResponseError) as wrong:
+            c.get("user")
+        self.assertIn("WRONGTYPE", str(wrong.exception))
+        c.zadd("board", {"ann": 10, "bob": 20, "cy": 15})
+        self.assertEqual(self.cluster.client(1).zrange("board", 0, -1, desc=True, withscores=True),
+                         [(b"bob", 20.0), (b"cy", 15.0), (b"ann", 10.0)])
+        self.assertEqual(self.cluster.client(1).zrank("board", "cy"), 1)
+        c.sadd("x", "1", "2", "3")
+        c.sadd("y", "2", "3", "4")
+        self.assertEqual(self.cluster.client(3).sinter("x", "y"), {b"2", b"3"})
+        self.assertEqual(self.cluster.client(3).sunion("x", "y"), {b"1", b"2", b"3", b"4"})
+        self.assertEqual(c.delete("x"), 1)
+        self.assertEqual(self.cluster.client(1).smembers("x"), set())
+        # SET over a hash replaces it, as in Redis.
+        self.assertTrue(c.set("user", "plain"))
+        self.assertEqual(self.cluster.client(1).get("user"), b"plain")
+        with self.assertRaises(redis.ResponseError) as wrong:
+            self.cluster.client(1).hgetall("user")
+        self.assertIn("WRONGTYPE", str(wrong.exception))
+        for words, says in ((["LPUSH", "l", "x"], "by its position"),
+                            (["SPOP", "y"], "by its position"),
+                            (["ZPOPMIN", "board"], "by its position"),
+                            (["SMOVE", "y", "x", "2"], "several keys"),
+                            (["SUNIONSTORE", "d", "x", "y"], "several keys"),
+                            (["HINCRBYFLOAT", "user2", "f", "1.5"], "HINCRBYFLOAT"),
+                            (["EXPIRE", "board", "10"], "time to live on a collection"),
+                            (["FLUSHALL"], "no write spans the ring")):
+            with self.assertRaises(redis.ResponseError) as refused:
+                c.execute_command(*words)
+            self.assertIn("leaderless", str(refused.exception))
+            self.assertIn(says, str(refused.exception))
+        self.assertEqual(c.zcard("board"), 3)
+        self.assertEqual(c.ping(), True)
 
 
 if __name__ == "__main__":

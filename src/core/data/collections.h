@@ -101,6 +101,14 @@ void put_scored_member(Keyspace& keyspace, Collection& zset, std::string_view me
 void remove_scored_member(Keyspace& keyspace, Collection& zset, std::string_view member,
                           double score);
 
+// The type of a collection whose elements are of `kind` (element_field: a hash; element_member:
+// a set; element_scored: a sorted set).
+inline ValueType type_of_element_kind(char kind) {
+  return kind == element_field    ? ValueType::hash
+         : kind == element_member ? ValueType::set
+                                  : ValueType::zset;
+}
+
 // A ZADD's options: conditional (NX, XX, GT, LT or INCR: it changes only what they allow), INCR,
 // and where its score-member pairs start (argv as the client sent it).
 struct ZAddShape {

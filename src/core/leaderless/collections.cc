@@ -34,17 +34,6 @@
 namespace replikv::core::leaderless {
 namespace {
 
-ValueType type_of_kind(char kind) {
-  switch (kind) {
-    case element_field:
-      return ValueType::hash;
-    case element_member:
-      return ValueType::set;
-    default:
-      return ValueType::zset;
-  }
-}
-
 bool is_element_kind(char kind) {
   return kind == element_field || kind == element_member || kind == element_scored;
 }
@@ -162,7 +151,7 @@ void Leaderless::show_collection(Keyspace& keyspace, const std::string& key, con
                                  const KeyState& after, std::string_view metadata, TimeMs now_ms) {
   const char kind = after.shown_kind();
   REPLIKV_ASSERT(kind != 0, "a collection shows a kind");
-  const ValueType type = type_of_kind(kind);
+  const ValueType type = type_of_element_kind(kind);
   const auto record = keyspace.live_record(key, now_ms);
   const auto header = record && record->type == type ? decode_header(record->value) : std::nullopt;
   Keyspace::Collection collection{key, type, {}, std::nullopt, true};

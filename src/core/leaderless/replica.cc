@@ -481,6 +481,13 @@ void Leaderless::finish_operation(uint64_t operation_id) {
   auto node = operations_.extract(operation_id);
   Operation& operation = node.mapped();
   Reply answer;
+  if (std::holds_alternative<MGetRequest>(operation.request.request)) {
+    // MGET answers nil for a key holding another type, as Redis does.
+    for (auto& part : operation.parts) {
+      if (part.reply.is_error() && part.reply.text.starts_with("WRONGTYPE"))
+        part.reply = Reply::nil();
+    }
+  }
   // An error of any part answers for the whole request — a timeout first: some of its writes may
   // still take effect.
   const Part* failed = nullptr;

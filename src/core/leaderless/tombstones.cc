@@ -39,6 +39,7 @@ void Leaderless::schedule_reap(const std::string& key, const KeyState& copy) {
   // What may be collected of the copy: the key's registers when they are tombstones only, and
   // the elements it removed (tombstones, every increment reset).
   KeyState part;
+  part.seen_hlc = copy.seen_hlc;  // (a copy holds no register stamped above it)
   if (!copy.registers.empty() &&
       std::all_of(copy.registers.begin(), copy.registers.end(),
                   [](const auto& entry) { return entry.second.tombstone; })) {

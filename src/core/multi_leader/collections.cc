@@ -43,17 +43,6 @@ namespace {
 // The element kinds that carry a state, in the order a key shows them.
 constexpr char shown_kinds[] = {element_field, element_member, element_scored};
 
-ValueType type_of_kind(char kind) {
-  switch (kind) {
-    case element_field:
-      return ValueType::hash;
-    case element_member:
-      return ValueType::set;
-    default:
-      return ValueType::zset;
-  }
-}
-
 // The kind a key with these element counts shows, or 0 when it has none.
 char shown_kind(const std::map<char, uint64_t>& counts) {
   for (const char kind : shown_kinds) {
@@ -149,7 +138,7 @@ void MultiLeader::rebuild_collection(const std::string& key, KeyState state,
   }
   for (const auto& [element, element_state] : elements) ++state.element_counts[element.first];
   const char shown = shown_kind(state.element_counts);
-  Keyspace::Collection collection{key, type_of_kind(shown), {}, std::nullopt, true};
+  Keyspace::Collection collection{key, type_of_element_kind(shown), {}, std::nullopt, true};
   collection.header.id = keyspace_.new_collection_id();
   for (const auto& [element, element_state] : elements) {
     keyspace_.put_element(state_key(collection.header.id, element.first, element.second),
@@ -208,7 +197,7 @@ void MultiLeader::supersede_elements(const std::string& key, const CausalContext
   });
   const char was_shown = element_kind_of(record->type);
   const char shown = shown_kind(left);
-  Keyspace::Collection collection{key, type_of_kind(shown), *header, std::nullopt, true};
+  Keyspace::Collection collection{key, type_of_element_kind(shown), *header, std::nullopt, true};
   for (const auto& [element, after] : changed) {
     const std::string stored = state_key(id, element.first, element.second);
     if (after.empty()) {
@@ -293,7 +282,7 @@ void MultiLeader::apply_element(const proto::MlEntry& entry, const Dot& dot,
     rebuild_collection(key, std::move(key_state), element_states(header->id));
     return;
   }
-  Keyspace::Collection collection{key, type_of_kind(shown), *header, std::nullopt, true};
+  Keyspace::Collection collection{key, type_of_element_kind(shown), *header, std::nullopt, true};
   if (kind == shown) show_element(collection, kind, name, has ? &element : nullptr);
   collection.header.count = key_state.element_counts.at(shown);
   forget_string_forms(key);
