@@ -43,14 +43,6 @@ uint64_t mix(uint64_t h) {  // splitmix64's finalizer
   return h ^ (h >> 31);
 }
 
-uint64_t content_hash(const std::string& key, KeyState copy) {
-  copy.expire(INT64_MAX);
-  std::string bytes = key;
-  bytes.push_back('\0');
-  bytes += copy.encode();
-  return mix(HashRing::position(bytes)) | 1;  // never 0: 0 is "no key"
-}
-
 uint64_t combine(const uint64_t* hashes, size_t count) {
   uint64_t out = 0x9e3779b97f4a7c15ULL;
   for (size_t i = 0; i < count; ++i) out = mix(out ^ hashes[i]);
@@ -59,22 +51,52 @@ uint64_t combine(const uint64_t* hashes, size_t count) {
 
 }  // namespace
 
+// (Each hash covers the key's name, so equal states of two keys differ; the key's part with its
+// registers' deadlines as passed, so an expiry one copy has made and another not yet does not.)
+uint64_t Leaderless::part_hash(const std::string& key, const KeyState& copy) {
+  KeyState part;
+  part.registers = copy.registers;
+  part.context = copy.context;
+  part.seen_hlc = copy.seen_hlc;
+  if (part.registers.empty() && part.context.empty() && part.seen_hlc == HlcTimestamp{}) return 0;
+  part.expire(INT64_MAX);
+  std::string bytes = key;
+  bytes.push_back('\0');
+  bytes += part.encode();
+  return mix(HashRing::position(bytes));
+}
+
+uint64_t Leaderless::element_hash(const std::string& key, const ElementName& name,
+                                  const ElementState& state) {
+  std::string bytes = key;
+  bytes.push_back('\0');
+  bytes.push_back(name.first);
+  bytes += name.second;
+  bytes.push_back('\0');
+  bytes += state.encode();
+  return mix(HashRing::position(bytes) ^ 0x5bd1e9955bd1e995ULL);
+}
+
 void Leaderless::build_digests() {
   buckets_.assign(leaf_count, {});
   for (const auto& [id, peer] : peers_) leaves_[id].assign(leaf_count, 0);
-  for (const auto& [key, copy] : copies()) update_digest(key, copy);
+  for (const auto& [key, copy] : copies()) {
+    uint64_t hash = part_hash(key, copy);
+    for (const auto& [name, state] : copy.elements) hash ^= element_hash(key, name, state);
+    update_digest(key, hash, copy.empty());
+  }
 }
 
-void Leaderless::update_digest(const std::string& key, const KeyState& copy) {
+void Leaderless::update_digest(const std::string& key, uint64_t change, bool gone) {
   if (buckets_.empty()) return;  // (before build_digests)
   const uint32_t bucket = bucket_of(key);
   auto& keys = buckets_[bucket];
   const auto it = keys.find(key);
   const uint64_t before = it == keys.end() ? 0 : it->second;
-  const uint64_t after = copy.empty() ? 0 : content_hash(key, copy);
-  if (before == after) return;
-  if (after == 0) {
-    keys.erase(it);
+  const uint64_t after = gone ? 0 : before ^ change;
+  if (before == after && !(gone && it != keys.end())) return;
+  if (gone) {
+    if (it != keys.end()) keys.erase(it);
   } else {
     keys[key] = after;
   }

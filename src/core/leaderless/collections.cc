@@ -147,42 +147,25 @@ std::vector<std::string> Leaderless::read_keys(const CommandRequest& command) {
   return {argv.begin() + 2, argv.begin() + 2 + *count};
 }
 
-void Leaderless::show_collection(Keyspace& keyspace, const std::string& key, const KeyState* before,
-                                 const KeyState& after, std::string_view metadata, TimeMs now_ms) {
-  const char kind = after.shown_kind();
-  REPLIKV_ASSERT(kind != 0, "a collection shows a kind");
-  const ValueType type = type_of_element_kind(kind);
-  const auto record = keyspace.live_record(key, now_ms);
-  const auto header = record && record->type == type ? decode_header(record->value) : std::nullopt;
-  Keyspace::Collection collection{key, type, {}, std::nullopt, true};
-  if (header && before != nullptr && before->shown_kind() == kind) {
-    // The elements whose state changed, shown again: work the copy's size in memory, writes
-    // only what changed.
-    collection.header = *header;
-    for (auto it = after.elements.lower_bound({kind, {}});
-         it != after.elements.end() && it->first.first == kind; ++it) {
-      const auto old = before->elements.find(it->first);
-      if (old != before->elements.end() && old->second == it->second) continue;
-      show_member(keyspace, collection, kind, it->first.second, it->second.shown(kind));
-    }
-    for (auto it = before->elements.lower_bound({kind, {}});
-         it != before->elements.end() && it->first.first == kind; ++it) {
-      if (!after.elements.contains(it->first)) {
-        show_member(keyspace, collection, kind, it->first.second, std::nullopt);
-      }
-    }
-  } else {
-    // Shown anew, under a new id (the record's rewrite drops the old id's elements).
+void Leaderless::show_copy(Keyspace& keyspace, const std::string& key, const KeyState& copy,
+                           TimeMs now_ms) {
+  if (const char kind = copy.shown_kind(); kind != 0) {
+    Keyspace::Collection collection{key, type_of_element_kind(kind), {}, std::nullopt, true};
     collection.header.id = keyspace.new_collection_id();
-    for (auto it = after.elements.lower_bound({kind, {}});
-         it != after.elements.end() && it->first.first == kind; ++it) {
+    for (auto it = copy.elements.lower_bound({kind, {}});
+         it != copy.elements.end() && it->first.first == kind; ++it) {
       if (const auto shown = it->second.shown(kind)) {
         show_member(keyspace, collection, kind, it->first.second, shown);
       }
     }
+    collection.header.count = copy.present_count(kind);
+    keyspace.put_collection(key, collection.type, collection.header, {});
+  } else if (const auto rendered = copy.render(now_ms)) {
+    keyspace.put(
+        key, rendered->value,
+        rendered->deadline_ms != 0 ? std::optional<TimeMs>(rendered->deadline_ms) : std::nullopt,
+        {});
   }
-  collection.header.count = after.present_count(kind);
-  keyspace.put_collection(key, type, collection.header, metadata);
 }
 
 Dot Leaderless::next_dot(const KeyState& copy) {
@@ -224,7 +207,9 @@ void Leaderless::coordinate_command(const std::string& key, const CommandRequest
     return;
   }
   ++writes_coordinated_;
-  KeyState copy = load_copy(key);
+  // (Read before Redis's rules run: a command that empties the collection deletes the record,
+  // and its metadata with it.)
+  Stored stored = load_stored(key);
   const auto id_of = [&]() -> uint64_t {
     const auto record = keyspace_.live_record(key, wall_ms_);
     if (!record || record->type == ValueType::string) return 0;
@@ -271,6 +256,9 @@ void Leaderless::coordinate_command(const std::string& key, const CommandRequest
   } else if (name == "zadd" && !zadd.conditional) {
     for (size_t i = zadd.first_score + 1; i < argv.size(); i += 2) touch(element_scored, argv[i]);
   }
+  // The states of just those elements, and the key's part.
+  KeyState copy = load_part(stored, &touched);
+  const KeyState before = copy;
   const bool counter = increments(command);
   const HlcTimestamp stamp = next_stamp(copy);
   const Dot dot = next_dot(copy);
@@ -312,7 +300,8 @@ void Leaderless::coordinate_command(const std::string& key, const CommandRequest
   }
   last_context_.reset();
   element_write_ = true;
-  replicate_write(key, std::move(copy), dot, stamp, {}, std::move(answer), write_replicas, origin);
+  replicate_write(key, std::move(copy), dot, stamp, {}, std::move(answer), write_replicas, origin,
+                  &stored, &before);
   element_write_ = false;
 }
 
@@ -321,16 +310,7 @@ Reply Leaderless::execute_on_copies(const CommandRequest& command, const std::ve
   Keyspace scratch(storage, 0);
   scratch.seed_random(rng_.next_u64());  // (HRANDFIELD, SRANDMEMBER: a draw of their own)
   for (const auto& part : parts) {
-    if (!part.copy) continue;
-    const KeyState& copy = *part.copy;
-    if (copy.shown_kind() != 0) {
-      show_collection(scratch, part.key, nullptr, copy, {}, wall_ms_);
-    } else if (const auto rendered = copy.render(wall_ms_)) {
-      scratch.put(
-          part.key, rendered->value,
-          rendered->deadline_ms != 0 ? std::optional<TimeMs>(rendered->deadline_ms) : std::nullopt,
-          {});
-    }
+    if (part.copy) show_copy(scratch, part.key, *part.copy, wall_ms_);
   }
   return scratch.execute(Request{command}, wall_ms_);
 }

@@ -33,14 +33,17 @@ bool contains(const std::vector<NodeId>& nodes, NodeId node) {
 void Leaderless::coordinate(const std::string& key, const Request& request, uint32_t write_replicas,
                             Origin origin) {
   ++writes_coordinated_;
-  KeyState copy = load_copy(key);
+  // (Read before Redis's rules run: a command that deletes the record takes its metadata along.)
+  Stored stored = load_stored(key);
+  KeyState copy = load_part(stored, nullptr);
   if (std::holds_alternative<DelRequest>(request)) {
     // A delete is a tombstone whatever this copy holds: another replica may hold the value. It
     // removes every element of a collection this copy has seen, too.
     const bool existed = copy.render(wall_ms_).has_value() || copy.shown_kind() != 0;
     const CausalContext replaces = copy.context;
-    write_and_replicate(key, std::move(copy), replaces, Register{{}, true, {}, 0},
-                        Reply::number(existed ? 1 : 0), write_replicas, origin, true);
+    write_and_replicate(key, std::move(stored), std::move(copy), replaces,
+                        Register{{}, true, {}, 0}, Reply::number(existed ? 1 : 0), write_replicas,
+                        origin, true);
     return;
   }
   const auto* command = std::get_if<CommandRequest>(&request);
@@ -77,19 +80,21 @@ void Leaderless::coordinate(const std::string& key, const Request& request, uint
   }
   // (SET over a collection takes its elements away, as Redis's SET replaces any value.)
   const CausalContext replaces = copy.context;
-  write_and_replicate(key, std::move(copy), replaces, std::move(value), std::move(answer),
-                      write_replicas, origin, std::holds_alternative<SetRequest>(request));
+  write_and_replicate(key, std::move(stored), std::move(copy), replaces, std::move(value),
+                      std::move(answer), write_replicas, origin,
+                      std::holds_alternative<SetRequest>(request));
 }
 
 void Leaderless::coordinate_vset(const std::string& key, const CausalContext& context,
                                  std::string value, TimeMs relative_expiry_ms,
                                  uint32_t write_replicas, Origin origin) {
-  KeyState copy = load_copy(key);
-  if (copy.shown_kind() != 0) {
+  Stored stored = load_stored(key);
+  if (!stored.present.empty()) {
     answer_origin(
         origin, Reply::error("WRONGTYPE Operation against a key holding the wrong kind of value"));
     return;
   }
+  KeyState copy = load_part(stored, nullptr);
   ++writes_coordinated_;
   // The client's context supersedes at most what this copy has seen: a write it names that has
   // not reached this replica stays beside the new value as a sibling (extra siblings are safe; a
@@ -105,13 +110,14 @@ void Leaderless::coordinate_vset(const std::string& key, const CausalContext& co
     reg.deadline_ms =
         relative_expiry_ms > INT64_MAX - wall_ms_ ? INT64_MAX : wall_ms_ + relative_expiry_ms;
   }
-  write_and_replicate(key, std::move(copy), replaces, std::move(reg), Reply::ok(), write_replicas,
-                      origin);
+  write_and_replicate(key, std::move(stored), std::move(copy), replaces, std::move(reg),
+                      Reply::ok(), write_replicas, origin);
 }
 
-void Leaderless::write_and_replicate(const std::string& key, KeyState copy,
+void Leaderless::write_and_replicate(const std::string& key, Stored stored, KeyState copy,
                                      const CausalContext& replaces, Register value, Reply answer,
                                      uint32_t write_replicas, Origin origin, bool clears_elements) {
+  const KeyState before = copy;
   if (options_.policy == ConflictPolicy::siblings) {
     size_t kept = 0;
     for (const auto* sibling : copy.live(wall_ms_))
@@ -139,12 +145,13 @@ void Leaderless::write_and_replicate(const std::string& key, KeyState copy,
   conflicts_resolved_ += resolve_lww(copy);
   last_context_ = replaces;
   replicate_write(key, std::move(copy), dot, stamp, replaces, std::move(answer), write_replicas,
-                  origin);
+                  origin, &stored, &before);
 }
 
 void Leaderless::replicate_write(const std::string& key, KeyState copy, const Dot& dot,
                                  const HlcTimestamp& stamp, const CausalContext& replaces,
-                                 Reply answer, uint32_t write_replicas, Origin origin) {
+                                 Reply answer, uint32_t write_replicas, Origin origin,
+                                 Stored* stored, const KeyState* before) {
   const auto replicas = options_.pbs_draws && !options_.pbs_write_to_all
                             ? draw(replicas_of(key), write_replicas)
                             : replicas_of(key);
@@ -154,7 +161,9 @@ void Leaderless::replicate_write(const std::string& key, KeyState copy, const Do
     // higher tag it acknowledged) must stay — joined, never replaced.
     join_copy(key, copy);
   } else if (local) {
-    store_copy(key, copy);  // (the copy is this node's own, loaded and written in this step)
+    // (The copy is this node's own, read and written in this step.)
+    REPLIKV_ASSERT(stored != nullptr && before != nullptr, "a coordinator's write names its copy");
+    store_copy(key, std::move(*stored), *before, copy);
   }
   last_dot_ = dot;
   const auto found = copy.registers.find(dot);

@@ -359,8 +359,44 @@ bool decode_counts(const google::protobuf::RepeatedPtrField<proto::LlCount>& in,
 
 }  // namespace
 
-std::string KeyState::encode() const {
-  proto::LlKeyState message;
+namespace {
+
+template <typename Message>
+void encode_element(const ElementState& state, Message& out) {
+  encode_registers(state.registers, state.context, out);
+  encode_counts(state.counts, *out.mutable_counts());
+  encode_counts(state.resets, *out.mutable_resets());
+}
+
+template <typename Message>
+std::optional<ElementState> decode_element(const Message& in, const HlcTimestamp& seen_hlc) {
+  ElementState element;
+  if (!decode_registers(in, seen_hlc, element.registers, element.context) ||
+      !decode_counts(in.counts(), element.counts) || !decode_counts(in.resets(), element.resets) ||
+      element.empty()) {
+    return std::nullopt;
+  }
+  return element;
+}
+
+}  // namespace
+
+std::string ElementState::encode() const {
+  proto::LlElement message;
+  encode_element(*this, message);
+  std::string bytes;
+  message.SerializeToString(&bytes);
+  return bytes;
+}
+
+std::optional<ElementState> ElementState::decode(std::string_view bytes) {
+  proto::LlElement message;
+  if (!message.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) return std::nullopt;
+  // (Stored alone, an element carries no copy's timestamp: its registers are bounded by none.)
+  return decode_element(message, HlcTimestamp{INT64_MAX, UINT32_MAX});
+}
+
+void KeyState::to_proto(proto::LlKeyState& message) const {
   encode_registers(registers, context, message);
   message.set_seen_hlc_wall_ms(seen_hlc.wall_ms);
   message.set_seen_hlc_logical(seen_hlc.logical);
@@ -368,18 +404,19 @@ std::string KeyState::encode() const {
     auto& out = *message.add_elements();
     out.set_kind(static_cast<uint8_t>(name.first));
     out.set_name(name.second);
-    encode_registers(state.registers, state.context, out);
-    encode_counts(state.counts, *out.mutable_counts());
-    encode_counts(state.resets, *out.mutable_resets());
+    encode_element(state, out);
   }
+}
+
+std::string KeyState::encode() const {
+  proto::LlKeyState message;
+  to_proto(message);
   std::string bytes;
   message.SerializeToString(&bytes);
   return bytes;
 }
 
-std::optional<KeyState> KeyState::decode(std::string_view bytes) {
-  proto::LlKeyState message;
-  if (!message.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) return std::nullopt;
+std::optional<KeyState> KeyState::from_proto(const proto::LlKeyState& message) {
   KeyState state;
   state.seen_hlc = {message.seen_hlc_wall_ms(), message.seen_hlc_logical()};
   if (!decode_registers(message, state.seen_hlc, state.registers, state.context)) {
@@ -391,15 +428,19 @@ std::optional<KeyState> KeyState::decode(std::string_view bytes) {
                                 std::end(kinds_in_order)) {
       return std::nullopt;
     }
-    ElementState element;
-    if (!decode_registers(in, state.seen_hlc, element.registers, element.context) ||
-        !decode_counts(in.counts(), element.counts) ||
-        !decode_counts(in.resets(), element.resets) || element.empty() ||
-        !state.elements.emplace(ElementName{kind, in.name()}, std::move(element)).second) {
+    auto element = decode_element(in, state.seen_hlc);
+    if (!element ||
+        !state.elements.emplace(ElementName{kind, in.name()}, std::move(*element)).second) {
       return std::nullopt;
     }
   }
   return state;
+}
+
+std::optional<KeyState> KeyState::decode(std::string_view bytes) {
+  proto::LlKeyState message;
+  if (!message.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) return std::nullopt;
+  return from_proto(message);
 }
 
 }  // namespace replikv::core::leaderless

@@ -43,6 +43,10 @@
 #include "core/causality/register.h"
 #include "core/types.h"
 
+namespace replikv::proto {
+class LlKeyState;
+}
+
 namespace replikv::core::leaderless {
 
 // What a GET sees of a key: its highest live register's value and deadline.
@@ -111,6 +115,9 @@ struct ElementState {
   }
 
   static ElementState join(const ElementState& a, const ElementState& b);
+  // One element's state on its own (as a node stores it: the name is the record's key).
+  std::string encode() const;
+  static std::optional<ElementState> decode(std::string_view bytes);
   bool operator==(const ElementState&) const = default;
 };
 
@@ -173,6 +180,9 @@ struct KeyState {
 
   std::string encode() const;
   static std::optional<KeyState> decode(std::string_view bytes);
+  // The same through the message (a node's stored form adds fields of its own to it).
+  void to_proto(proto::LlKeyState& message) const;
+  static std::optional<KeyState> from_proto(const proto::LlKeyState& message);
 
   bool operator==(const KeyState&) const = default;
 };

@@ -22,21 +22,13 @@ namespace {
 //         "ll_counter"      the last dot counter it issued (u64)
 //         "ll_hlc"          its hybrid clock's last timestamp (u64 wall ms, u32 logical)
 //         "ll_synced"       whether it runs with fsync "always" ("1") or "never" ("0")
-//         "ll_tomb/<key>"   a deleted key's copy (an encoded LlKeyState)
+//         "ll_tomb/<key>"   a key's stored part when nothing of it shows (copies.cc)
 constexpr std::string_view meta_incarnation = "ll_incarnation";
 constexpr std::string_view meta_counter = "ll_counter";
 constexpr std::string_view meta_hlc = "ll_hlc";
 // "1" when the node that wrote the incarnation ran with fsync "always": only then did every dot it
 // issued survive its crashes, and a restart may keep the incarnation.
 constexpr std::string_view meta_synced = "ll_synced";
-constexpr std::string_view meta_tombstone_prefix = "ll_tomb/";
-
-std::string tombstone_key(std::string_view key) {
-  std::string out(meta_tombstone_prefix);
-  out += key;
-  return out;
-}
-
 }  // namespace
 
 Leaderless::Leaderless(const StorageView& view, Rng rng, Options options)
@@ -84,15 +76,7 @@ void Leaderless::load() {
   if (const auto hlc = view_.get(Column::meta, meta_hlc); hlc && hlc->size() == 12) {
     clock_.restore({static_cast<TimeMs>(read_u64_be(*hlc)), read_u32_be(hlc->substr(8))});
   }
-  view_.scan(Column::meta, meta_tombstone_prefix,
-             [&](std::string_view key, std::string_view value) {
-               if (!key.starts_with(meta_tombstone_prefix)) return false;
-               auto copy = KeyState::decode(value);
-               REPLIKV_ASSERT(copy.has_value(), "a stored tombstone decodes");
-               tombstones_.emplace(std::string(key.substr(meta_tombstone_prefix.size())),
-                                   std::move(*copy));
-               return true;
-             });
+  load_tombstones();
   load_hints();
   load_handoffs();
   build_digests();
@@ -102,69 +86,6 @@ void Leaderless::load() {
 
 std::vector<NodeId> Leaderless::replicas_of(std::string_view key) const {
   return ring_.preference_list(key, options_.n);
-}
-
-KeyState Leaderless::copy_of(const std::string& key) { return load_copy(key); }
-
-std::map<std::string, KeyState> Leaderless::copies() const {
-  std::map<std::string, KeyState> out(tombstones_.begin(), tombstones_.end());
-  keyspace_.visit([&](std::string_view, std::string_view key, std::string_view,
-                      std::optional<TimeMs>, std::string_view metadata, ValueType) {
-    if (metadata.empty()) return true;
-    auto copy = KeyState::decode(metadata);
-    REPLIKV_ASSERT(copy.has_value(), "a stored copy decodes");
-    out.insert_or_assign(std::string(key), std::move(*copy));
-    return true;
-  });
-  return out;
-}
-
-KeyState Leaderless::load_copy(const std::string& key) {
-  if (const auto it = tombstones_.find(key); it != tombstones_.end()) return it->second;
-  const auto metadata = keyspace_.stored_metadata(key);
-  if (!metadata || metadata->empty()) return {};
-  auto copy = KeyState::decode(*metadata);
-  REPLIKV_ASSERT(copy.has_value(), "a stored copy decodes");
-  return std::move(*copy);
-}
-
-void Leaderless::store_copy(const std::string& key, KeyState copy) {
-  pending_.sync = std::max(pending_.sync, Sync::per_policy);
-  update_digest(key, copy);
-  const auto tombstone = tombstones_.find(key);
-  if (copy.shown_kind() != 0) {
-    // A collection (collections.cc): its elements as their states show them, and the copy as the
-    // record's metadata.
-    const KeyState before = load_copy(key);
-    if (tombstone != tombstones_.end()) {
-      tombstones_.erase(tombstone);
-      pending_.batch.erase(Column::meta, tombstone_key(key));
-    }
-    show_collection(keyspace_, key, &before, copy, copy.encode(), wall_ms_);
-    return;
-  }
-  const auto rendered = copy.render(wall_ms_);
-  if (rendered) {
-    if (tombstone != tombstones_.end()) {
-      tombstones_.erase(tombstone);
-      pending_.batch.erase(Column::meta, tombstone_key(key));
-    }
-    keyspace_.put(
-        key, rendered->value,
-        rendered->deadline_ms != 0 ? std::optional<TimeMs>(rendered->deadline_ms) : std::nullopt,
-        copy.encode());
-    return;
-  }
-  keyspace_.remove(key);
-  if (copy.empty()) {
-    if (tombstone != tombstones_.end()) {
-      tombstones_.erase(tombstone);
-      pending_.batch.erase(Column::meta, tombstone_key(key));
-    }
-    return;
-  }
-  pending_.batch.put(Column::meta, tombstone_key(key), copy.encode());
-  tombstones_.insert_or_assign(key, std::move(copy));
 }
 
 KeyState Leaderless::joined(const KeyState& a, const KeyState& b) const {
@@ -188,7 +109,11 @@ size_t Leaderless::resolve_lww(KeyState& copy) const {
 }
 
 bool Leaderless::join_copy(const std::string& key, const KeyState& incoming) {
-  const KeyState current = load_copy(key);
+  // Only what the incoming copy names is read and written: its elements, and the key's part.
+  Stored stored = load_stored(key);
+  std::vector<ElementName> names;
+  for (const auto& [name, element] : incoming.elements) names.push_back(name);
+  const KeyState current = load_part(stored, &names);
   KeyState joined;
   if (options_.mutants.replace_copies) {
     joined = incoming;
@@ -214,7 +139,7 @@ bool Leaderless::join_copy(const std::string& key, const KeyState& incoming) {
     REPLIKV_ASSERT(joined.includes(current), "a join keeps everything the copy had seen");
   }
   ++copies_joined_;
-  store_copy(key, std::move(joined));
+  store_copy(key, std::move(stored), current, std::move(joined));
   return true;
 }
 
@@ -600,9 +525,11 @@ void Leaderless::tick(TimeMs wall_ms, TimeMs monotonic_ms) {
 
 void Leaderless::expire_due() {
   for (const auto& key : keyspace_.due_keys(wall_ms_, options_.expiry_sweep_keys_max)) {
-    KeyState copy = load_copy(key);
+    Stored stored = load_stored(key);
+    const KeyState before = stored.part;
+    KeyState copy = before;
     expired_ += copy.expire(wall_ms_);
-    store_copy(key, std::move(copy));
+    store_copy(key, std::move(stored), before, std::move(copy));
   }
 }
 

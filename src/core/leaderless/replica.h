@@ -243,10 +243,27 @@ class Leaderless final : public Replica {
   };
 
   void load();
-  // The key's copy, and storing it: the record (what GET shows here) with the copy as metadata,
-  // or the tombstone table when nothing shows.
+  // A key's copy in storage (copies.cc): what this node stores of it apart from its element
+  // states — the record's metadata (the record: what GET or a collection's reads show here), or
+  // the tombstone table when nothing shows.
+  struct Stored {
+    KeyState part;                     // the key's registers, context and timestamp (no elements)
+    uint64_t states_id = 0;            // the id its element states are stored under (0: none yet)
+    uint64_t states = 0;               // element states stored
+    std::map<char, uint64_t> present;  // of them, those present, per kind (none at 0)
+    bool empty() const { return part.empty() && states == 0; }
+  };
+  static std::string encode_stored(const Stored& stored);
+  static std::optional<Stored> decode_stored(std::string_view bytes);
+  void load_tombstones();
+  Stored load_stored(const std::string& key);
+  // The key's part and the element states `names` lists (every one when null).
+  KeyState load_part(const Stored& stored, const std::vector<ElementName>* names) const;
   KeyState load_copy(const std::string& key);
-  void store_copy(const std::string& key, KeyState copy);
+  // Stores `after` over `before` (`stored` as it was when `before` was read, which names the
+  // same elements or more): the key's part, the element states that changed, the counts, the
+  // digest, and what the node shows of the key.
+  void store_copy(const std::string& key, Stored stored, const KeyState& before, KeyState after);
   // Two copies joined as this mode joins them (KeyState::join, resolved by the conflict policy;
   // the linearizable mode: join_highest).
   KeyState joined(const KeyState& a, const KeyState& b) const;
@@ -276,10 +293,10 @@ class Leaderless final : public Replica {
   std::optional<std::string> refuse_command(const CommandRequest& command) const;
   // Whether a write adds to a counter (HINCRBY, ZINCRBY, ZADD INCR): never coordinated twice.
   static bool increments(const CommandRequest& command);
-  // Shows `after`'s collection at `key` (of the kind it shows) with `metadata`: the elements that
-  // changed since `before` when the keyspace shows `before`'s kind, else anew.
-  static void show_collection(Keyspace& keyspace, const std::string& key, const KeyState* before,
-                              const KeyState& after, std::string_view metadata, TimeMs now_ms);
+  // Shows a whole copy at `key` in a keyspace that holds nothing of it (a read's scratch one):
+  // its collection, or its string.
+  static void show_copy(Keyspace& keyspace, const std::string& key, const KeyState& copy,
+                        TimeMs now_ms);
   void coordinate_command(const std::string& key, const CommandRequest& command,
                           uint32_t write_replicas, Origin origin);
   // A read command's reply: the command run on a scratch keyspace showing the parts' copies.
@@ -297,14 +314,18 @@ class Leaderless final : public Replica {
   // Writes the register `value` to the key's copy under a new dot, superseding `replaces`, and
   // sends the copy to the other replicas; answers `answer` once `write_replicas` hold it.
   // `clears_elements`: a SET or DEL, which removes the elements of the collection the copy shows.
-  void write_and_replicate(const std::string& key, KeyState copy, const CausalContext& replaces,
-                           Register value, Reply answer, uint32_t write_replicas, Origin origin,
-                           bool clears_elements = false);
+  // (`stored` and `copy`: as read from this node's storage, `copy` whole when it clears elements.)
+  void write_and_replicate(const std::string& key, Stored stored, KeyState copy,
+                           const CausalContext& replaces, Register value, Reply answer,
+                           uint32_t write_replicas, Origin origin, bool clears_elements = false);
   // Sends `copy` (holding the write under `dot`, stamped `stamp`) to the key's replicas — this
   // node stores it first when it is one — and answers `answer` once `write_replicas` hold it.
+  // `stored` and `before`: what this node's storage held when `copy` was read from it (the
+  // causal mode's coordinator stores `copy` over them; the linearizable mode joins it).
   void replicate_write(const std::string& key, KeyState copy, const Dot& dot,
                        const HlcTimestamp& stamp, const CausalContext& replaces, Reply answer,
-                       uint32_t write_replicas, Origin origin);
+                       uint32_t write_replicas, Origin origin, Stored* stored = nullptr,
+                       const KeyState* before = nullptr);
   void check_coordination(uint64_t id);
   void answer_origin(const Origin& origin, Reply reply,
                      std::optional<SessionPosition> position = std::nullopt);
@@ -330,9 +351,14 @@ class Leaderless final : public Replica {
   void expire_timed_out();
   // Anti-entropy (anti_entropy.cc).
   void build_digests();
-  // The key's copy changed (or went: an empty copy): its bucket's leaf, in the tree of every peer
-  // that replicates the key, moves with it.
-  void update_digest(const std::string& key, const KeyState& copy);
+  // A key's digest is the XOR of its part's hash and its element states' (0: none), so a change
+  // moves it by the hashes of what changed.
+  static uint64_t part_hash(const std::string& key, const KeyState& copy);
+  static uint64_t element_hash(const std::string& key, const ElementName& name,
+                               const ElementState& state);
+  // The key's copy changed by `change` (the XOR of the hashes it moved; `gone`: nothing of it is
+  // left): its bucket's leaf, in the tree of every peer that replicates the key, moves with it.
+  void update_digest(const std::string& key, uint64_t change, bool gone);
   std::vector<uint64_t> group_digests(NodeId peer) const;
   void start_exchange();
   void receive_summary(const proto::LeaderlessMessage& message);
@@ -416,7 +442,7 @@ class Leaderless final : public Replica {
   std::map<uint64_t, Replay> replays_;
   // Deleted keys' copies (every register a tombstone), kept so that a late copy of what the
   // delete superseded does not come back.
-  std::map<std::string, KeyState> tombstones_;
+  std::map<std::string, Stored> tombstones_;
 
   uint64_t last_id_ = 0;  // request ids: drawn at random at start, so a late answer to an id of
                           // an earlier life of this node matches nothing

@@ -111,13 +111,16 @@ void Leaderless::reap(const std::string& key, const KeyState& tombstone) {
   if (std::find(replicas.begin(), replicas.end(), options_.node_id) == replicas.end()) return;
   // Each part goes only if this copy holds exactly it: a copy that saw more — a concurrent
   // write, a later one — keeps it all.
-  KeyState copy = load_copy(key);
+  Stored stored = load_stored(key);
+  std::vector<ElementName> names;
+  for (const auto& [name, element] : tombstone.elements) names.push_back(name);
+  const KeyState before = load_part(stored, &names);
+  KeyState copy = before;
   bool changed = false;
   if (!tombstone.registers.empty() && copy.registers == tombstone.registers &&
       copy.context == tombstone.context) {
     copy.registers.clear();
     copy.context.clear();
-    if (copy.elements.empty()) copy = KeyState{};
     ++tombstones_reaped_;
     changed = true;
   }
@@ -128,8 +131,11 @@ void Leaderless::reap(const std::string& key, const KeyState& tombstone) {
     ++elements_reaped_;
     changed = true;
   }
-  if (copy.registers.empty() && copy.context.empty() && copy.elements.empty()) copy = KeyState{};
-  if (changed) store_copy(key, std::move(copy));
+  if (copy.registers.empty() && copy.context.empty() && stored.states == names.size() &&
+      copy.elements.empty()) {
+    copy.seen_hlc = {};  // nothing of the key is left
+  }
+  if (changed) store_copy(key, std::move(stored), before, std::move(copy));
 }
 
 void Leaderless::receive_reap(const proto::LeaderlessMessage& message) {
