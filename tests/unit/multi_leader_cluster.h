@@ -1,154 +1,32 @@
-// A three-node multi-leader cluster driven step by step for unit tests: replicas over memory
-// engines, every message routed by the test (so a link can be held — a partition), time moved
-// by hand.
+// A three-node multi-leader cluster driven step by step for unit tests (step_cluster.h).
 #pragma once
 
-#include <functional>
-#include <map>
-#include <memory>
-#include <set>
-#include <string>
-#include <string_view>
-#include <utility>
-#include <vector>
-
-#include <gtest/gtest.h>
-
 #include "core/multi_leader/replica.h"
-#include "core/status.h"
-#include "storage/memory_engine.h"
+#include "step_cluster.h"
 
 namespace replikv::core::multi_leader {
 
-inline constexpr int members = 3;
-
-class Cluster {
- public:
-  // `configure` adjusts each node's options (a mutant, a policy) before it starts.
-  explicit Cluster(std::function<void(Options&)> configure = {})
-      : configure_(std::move(configure)) {
-    for (int id = 1; id <= members; ++id) start(id, /*bootstrap=*/true);
-  }
-
-  // A new empty engine for `id`, and a replica on it that did not found the cluster.
-  void wipe(int id) {
-    engines_[id] = std::make_unique<storage::MemoryEngine>();
-    start(id, /*bootstrap=*/false);
-  }
-
-  MultiLeader& node(int id) { return *replicas_.at(id); }
-
-  Reply request(int id, Request request) {
-    const uint64_t sequence = ++sequence_;
-    node(id).client_request({ConnectionId(1), sequence, std::move(request), {}, std::nullopt});
-    pump(id);
-    const auto it = replies_.find(sequence);
-    EXPECT_NE(it, replies_.end()) << "no reply";
-    return it == replies_.end() ? Reply::error("ERR no reply") : it->second;
-  }
-
-  // Moves time on by `ms` (heartbeats: statuses, relays) and delivers what is not held, until
-  // nothing moves.
-  void run(TimeMs ms) {
-    for (TimeMs step = 0; step < ms; step += 5) {
-      now_ms_ += 5;
-      for (int id = 1; id <= members; ++id) {
-        node(id).tick(now_ms_, now_ms_);
-        pump(id);
-      }
-      deliver();
-    }
-  }
-
-  // Messages from `from` to `to` wait (in order) until released.
-  void hold(int from, int to) { held_links_.insert({from, to}); }
-  void release_all() { held_links_.clear(); }
-  // Takes out the messages from `from` still waiting (they arrive later, by deliver_late()).
-  std::vector<Message> take_waiting(int from) {
-    std::vector<Message> taken;
-    std::erase_if(outbox_, [&](Message& message) {
-      if (static_cast<int>(message.from.value()) != from) return false;
-      taken.push_back(std::move(message));
-      return true;
-    });
-    return taken;
-  }
-  void deliver_late(std::vector<Message> messages) {
-    for (auto& message : messages) outbox_.push_back(std::move(message));
-    deliver();
-  }
-  uint64_t metric(int id, std::string_view name) {
-    const ReplicaStatus status = node(id).status();
-    const Metric* found = status.metric(name);
-    EXPECT_NE(found, nullptr) << name;
-    return found == nullptr ? 0 : static_cast<uint64_t>(found->number);
-  }
-
-  std::string get(int id, const std::string& key) {
-    const Reply reply = request(id, GetRequest{key});
-    return reply.kind == Reply::Kind::bulk ? reply.text : "(nil)";
-  }
-
- private:
-  void start(int id, bool bootstrap) {
-    if (!engines_[id]) engines_[id] = std::make_unique<storage::MemoryEngine>();
-    Options options;
-    options.node_id = NodeId(static_cast<uint32_t>(id));
-    for (int m = 1; m <= members; ++m) options.members.push_back(NodeId(static_cast<uint32_t>(m)));
+struct StepSetup {
+  using Replica = MultiLeader;
+  using Options = multi_leader::Options;
+  static constexpr std::string_view strategy = "multi-leader";
+  static void defaults(Options& options, bool bootstrap) {
     options.heartbeat_interval_ms = 10;
     options.relay_after_ms = 30;
     options.entries_per_message_max = 2;  // catch-up comes a few writes at a time
     options.bootstrap = bootstrap;
-    if (configure_) configure_(options);
-    // A new seed at every start: a wiped node draws a new incarnation, as a real one does.
-    replicas_[id] = std::make_unique<MultiLeader>(*engines_[id], Rng(++starts_ * 7919), options);
-    node(id).tick(now_ms_, now_ms_);
-    pump(id);
   }
-
-  void pump(int id) {
-    Ready ready;
-    while (node(id).take_ready(ready)) {
-      ASSERT_TRUE(engines_[id]->write(ready.batch).is_ok());
-      ASSERT_TRUE(engines_[id]->sync().is_ok());
-      if (ready.checkpoint_id != 0) {
-        ASSERT_TRUE(engines_[id]->write_checkpoint(ready.checkpoint).is_ok());
-      }
-      node(id).persisted(ready.id);
-      if (ready.checkpoint_id != 0) node(id).checkpointed(ready.checkpoint_id);
-      for (auto& reply : ready.replies) replies_[reply.sequence] = reply.reply;
-      for (auto& message : ready.messages) outbox_.push_back(std::move(message));
-    }
-  }
-
-  void deliver() {
-    for (int round = 0; round < 1000 && !outbox_.empty(); ++round) {
-      std::vector<Message> sending;
-      std::vector<Message> kept;
-      for (auto& message : outbox_) {
-        const std::pair<int, int> link{static_cast<int>(message.from.value()),
-                                       static_cast<int>(message.to.value())};
-        (held_links_.contains(link) ? kept : sending).push_back(std::move(message));
-      }
-      outbox_ = std::move(kept);
-      if (sending.empty()) return;
-      for (auto& message : sending) {
-        const int to = static_cast<int>(message.to.value());
-        node(to).peer_message(message);
-        pump(to);
-      }
-    }
-  }
-
-  std::function<void(Options&)> configure_;
-  std::map<int, std::unique_ptr<storage::MemoryEngine>> engines_;
-  std::map<int, std::unique_ptr<MultiLeader>> replicas_;
-  std::vector<Message> outbox_;
-  std::set<std::pair<int, int>> held_links_;
-  std::map<uint64_t, Reply> replies_;
-  uint64_t sequence_ = 0;
-  uint64_t starts_ = 0;
-  TimeMs now_ms_ = 1'700'000'000'000;
 };
+
+using Cluster = StepCluster<StepSetup>;
+inline constexpr int members = Cluster::members;
+
+inline std::string run(Cluster& cluster, int node, const std::vector<std::string>& words) {
+  return cluster.run(node, words);
+}
+inline void partition_one(Cluster& cluster, int alone) { cluster.partition_one(alone); }
+inline std::string text(const Reply& reply, bool sorted = true) {
+  return reply_text(reply, sorted);
+}
 
 }  // namespace replikv::core::multi_leader

@@ -19,47 +19,7 @@ namespace replikv::core::multi_leader {
 namespace {
 
 Request command(const std::vector<std::string>& words) {
-  const std::vector<std::string_view> argv(words.begin(), words.end());
-  const Strategy* strategy = find_strategy("multi-leader");
-  const CommandSpec* spec = find_command(argv.front());
-  if (spec == nullptr) spec = strategy->find_command(argv.front());  // VGET, VSET
-  EXPECT_NE(spec, nullptr) << words.front();
-  auto parsed = spec->handler == CommandSpec::Handler::strategy
-                    ? strategy->parse_command(*spec, argv)
-                    : parse_request(*spec, argv);
-  EXPECT_TRUE(std::holds_alternative<Request>(parsed)) << words.front();
-  return std::get<Request>(std::move(parsed));
-}
-
-// A reply as text, array elements sorted (member order is by hash, not insertion: the same on
-// every node, but a test names sets as sets).
-std::string text(const Reply& reply, bool sorted = true) {
-  switch (reply.kind) {
-    case Reply::Kind::array: {
-      std::vector<std::string> parts;
-      for (const auto& element : reply.elements) parts.push_back(text(element, sorted));
-      if (sorted) std::sort(parts.begin(), parts.end());
-      return "[" + fmt::format("{}", fmt::join(parts, " ")) + "]";
-    }
-    case Reply::Kind::integer:
-      return std::to_string(reply.integer);
-    case Reply::Kind::null:
-      return "(nil)";
-    default:
-      return reply.text;
-  }
-}
-
-std::string run(Cluster& cluster, int node, const std::vector<std::string>& words) {
-  return text(cluster.request(node, command(words)));
-}
-
-void partition_one(Cluster& cluster, int alone) {
-  for (int other = 1; other <= members; ++other) {
-    if (other == alone) continue;
-    cluster.hold(alone, other);
-    cluster.hold(other, alone);
-  }
+  return words_request("multi-leader", words);
 }
 
 TEST(MultiLeaderCollections, ConcurrentAddAndRemoveConvergeAddWinsAndNoIncrementIsLost) {

@@ -41,9 +41,8 @@ bool is_element_kind(char kind) {
 // The collection writes a coordinator turns into element writes.
 bool is_element_write(std::string_view name) {
   static const std::set<std::string_view> names = {
-      "hset",          "hsetnx", "hmset",   "hdel", "hincrby",          "sadd",
-      "srem",          "zadd",   "zincrby", "zrem", "zremrangebyscore", "zremrangebyrank",
-      "zremrangebylex"};
+      "hset", "hsetnx", "hmset",   "hdel", "hincrby",          "sadd",
+      "srem", "zadd",   "zincrby", "zrem", "zremrangebyscore", "zremrangebylex"};
   return names.contains(name);
 }
 
@@ -95,7 +94,8 @@ std::optional<std::string> Leaderless::refuse_command(const CommandRequest& comm
         shown);
   }
   if (group == "list" || name == "spop" || name == "zpopmin" || name == "zpopmax" ||
-      name == "bzpopmin" || name == "bzpopmax" || name == "zmpop" || name == "bzmpop") {
+      name == "bzpopmin" || name == "bzpopmax" || name == "zmpop" || name == "bzmpop" ||
+      name == "zremrangebyrank") {
     return fmt::format(
         "ERR {} is not offered by the leaderless strategy: it takes an element by its position, "
         "and two coordinators would take the same one (docs/leaderless.md, \"Collections\")",
@@ -210,6 +210,28 @@ void Leaderless::coordinate_command(const std::string& key, const CommandRequest
   // (Read before Redis's rules run: a command that empties the collection deletes the record,
   // and its metadata with it.)
   Stored stored = load_stored(key);
+  if (increments(command)) {
+    // This node's running total of the element must take the increment (key_state.h): refused
+    // as Redis refuses an overflow or a NaN score, before anything changes.
+    const std::string_view name = command.spec->name;
+    const auto& argv = command.argv;
+    const bool field = name == "hincrby";
+    const std::vector<ElementName> one = {
+        {field ? element_field : element_scored, field               ? argv[2]
+                                                 : name == "zincrby" ? argv[3]
+                                                                     : argv.back()}};
+    const KeyState held = load_part(stored, &one);
+    const auto element = held.elements.find(one.front());
+    const int64_t delta = field ? parse_int64(argv[3]).value_or(0) : 0;
+    const double float_delta =
+        field ? 0 : parse_score(name == "zincrby" ? argv[2] : argv[argv.size() - 2]).value_or(0);
+    if (element != held.elements.end() &&
+        !element->second.can_increment(self_, delta, float_delta)) {
+      answer_origin(origin, Reply::error(field ? "ERR increment or decrement would overflow"
+                                               : "ERR resulting score is not a number (NaN)"));
+      return;
+    }
+  }
   const auto id_of = [&]() -> uint64_t {
     const auto record = keyspace_.live_record(key, wall_ms_);
     if (!record || record->type == ValueType::string) return 0;

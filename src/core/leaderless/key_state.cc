@@ -49,8 +49,10 @@ std::map<Actor, Count> join_counts(const std::map<Actor, Count>& a,
     const auto [it, fresh] = out.emplace(actor, count);
     if (fresh) continue;
     const Count& mine = it->second;
-    if (std::tie(count.counter, count.first, count.total, count.float_total) >
-        std::tie(mine.counter, mine.first, mine.total, mine.float_total)) {
+    if (std::tuple(count.counter, count.first, count.total,
+                   std::bit_cast<uint64_t>(count.float_total)) >
+        std::tuple(mine.counter, mine.first, mine.total,
+                   std::bit_cast<uint64_t>(mine.float_total))) {
       it->second = count;
     }
   }
@@ -92,6 +94,18 @@ void ElementState::increment(const Dot& dot, int64_t delta, double float_delta) 
   count.counter = dot.counter;
   count.total = saturating_add(count.total, delta);
   count.float_total += float_delta;
+}
+
+bool ElementState::can_increment(const Actor& actor, int64_t delta, double float_delta) const {
+  const auto count = counts.find(actor);
+  if (count == counts.end()) return !std::isnan(float_delta);
+  const auto reset = resets.find(actor);
+  const bool restarts = reset != resets.end() && reset->second.first == count->second.first &&
+                        reset->second.counter >= count->second.counter;
+  if (restarts) return !std::isnan(float_delta);
+  int64_t total = 0;
+  if (__builtin_add_overflow(count->second.total, delta, &total)) return false;
+  return !std::isnan(count->second.float_total + float_delta);
 }
 
 bool ElementState::counting() const {
@@ -319,7 +333,7 @@ template <typename Message>
 bool decode_registers(const Message& message, const HlcTimestamp& seen_hlc, Registers& registers,
                       CausalContext& context) {
   for (const auto& position : message.context()) {
-    if (position.counter() == 0) return false;
+    if (position.counter() == 0 || position.counter() >= counter_max) return false;
     auto& slot = context[Actor{position.node(), position.incarnation()}];
     slot = std::max(slot, position.counter());
   }
@@ -350,7 +364,10 @@ void encode_counts(const std::map<Actor, Count>& counts,
 bool decode_counts(const google::protobuf::RepeatedPtrField<proto::LlCount>& in,
                    std::map<Actor, Count>& counts) {
   for (const auto& message : in) {
-    if (message.first() == 0 || message.first() > message.counter()) return false;
+    if (message.first() == 0 || message.first() > message.counter() ||
+        message.counter() >= counter_max || std::isnan(message.float_total())) {
+      return false;
+    }
     const Count count{message.counter(), message.first(), message.total(), message.float_total()};
     if (!counts.emplace(Actor{message.node(), message.incarnation()}, count).second) return false;
   }

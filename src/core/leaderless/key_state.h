@@ -30,6 +30,7 @@
 // Pure and deterministic (ordered maps).
 #pragma once
 
+#include <bit>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -65,8 +66,17 @@ struct Count {
   int64_t total = 0;
   double float_total = 0;
 
-  bool operator==(const Count&) const = default;
+  // Bit for bit (a float total is compared as the bits every replica holds).
+  bool operator==(const Count& other) const {
+    return counter == other.counter && first == other.first && total == other.total &&
+           std::bit_cast<uint64_t>(float_total) == std::bit_cast<uint64_t>(other.float_total);
+  }
 };
+
+// The highest dot counter a copy may carry: a node's counter grows by one per write and never
+// comes near it, so a larger one is no state any replica made (and a node that skipped past it
+// would run out of counters).
+inline constexpr uint64_t counter_max = uint64_t{1} << 62;
 
 // An element's state: its registers — a field's value, a member's presence (""), a score's bits —
 // and tombstones of its removals, under the dots of the commands that wrote them, with their
@@ -99,6 +109,9 @@ struct ElementState {
   void write(const Dot& dot, Register value);
   // An increment under `dot` by its coordinator (dot.actor).
   void increment(const Dot& dot, int64_t delta, double float_delta);
+  // Whether `actor`'s running total can take that increment: false when it would leave the
+  // integers' range or become NaN (+inf and -inf) — a total that no later join could compare.
+  bool can_increment(const Actor& actor, int64_t delta, double float_delta) const;
   // Whether an increment no reset took remains.
   bool counting() const;
   // The increments no reset took: their integer sum (saturating) and float sum.

@@ -131,10 +131,8 @@ void Leaderless::reap(const std::string& key, const KeyState& tombstone) {
     ++elements_reaped_;
     changed = true;
   }
-  if (copy.registers.empty() && copy.context.empty() && stored.states == names.size() &&
-      copy.elements.empty()) {
-    copy.seen_hlc = {};  // nothing of the key is left
-  }
+  // (Nothing of the key left — no register, no context, no element state — and store_copy drops
+  // it whole.)
   if (changed) store_copy(key, std::move(stored), before, std::move(copy));
 }
 
