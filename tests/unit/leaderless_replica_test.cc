@@ -109,6 +109,35 @@ TEST(LeaderlessCollections, ARunningTotalNeverBecomesNaN) {
   EXPECT_EQ(malformed(cluster), 0u);
 }
 
+// W = R = 2 of 3: node 3 misses an add that nodes 1 and 2 acknowledged; a removal coordinated
+// by node 3 afterwards still removes it — it reads R replicas' copies of what it removes first —
+// where a removal on node 3's copy alone (the mutant) answers 0 and leaves the member there.
+std::vector<std::string> remove_on_a_lagging_replica(bool unread) {
+  Cluster cluster([&](Options& options) {
+    options.w = options.r = 2;
+    options.anti_entropy_interval_ms = 0;
+    options.mutants.remove_unread = unread;
+  });
+  cluster.hold(1, 3);  // node 3 never gets node 1's copies
+  EXPECT_EQ(cluster.run(1, {"sadd", "s", "m", "keep"}), "2");
+  EXPECT_EQ(cluster.run(1, {"hset", "h", "f", "v"}), "1");
+  std::vector<std::string> out = {cluster.run(3, {"srem", "s", "m"}),
+                                  cluster.run(3, {"hdel", "h", "f"})};
+  cluster.release_all();
+  cluster.run(500);
+  out.push_back(cluster.run(2, {"smembers", "s"}));
+  out.push_back(cluster.run(2, {"hlen", "h"}));
+  return out;
+}
+
+TEST(LeaderlessCollections, ARemovalRemovesWhatAQuorumAcknowledgedBeforeIt) {
+  EXPECT_EQ(remove_on_a_lagging_replica(false),
+            (std::vector<std::string>{"1", "1", "[keep]", "0"}));
+  // The mutant: node 3's copy alone.
+  EXPECT_EQ(remove_on_a_lagging_replica(true),
+            (std::vector<std::string>{"0", "0", "[keep m]", "1"}));
+}
+
 TEST(LeaderlessCollections, WhatTakesAPositionOrSeveralKeysIsRefusedByName) {
   Cluster cluster;
   for (const auto& words : std::vector<std::vector<std::string>>{{"lpush", "l", "x"},

@@ -54,6 +54,12 @@ bool is_string_write(std::string_view name) {
   return names.contains(name);
 }
 
+// The writes that remove elements: what they remove is read from R replicas first.
+bool removes(std::string_view name) {
+  return name == "srem" || name == "hdel" || name == "zrem" || name == "zremrangebyscore" ||
+         name == "zremrangebylex";
+}
+
 // Reads whose keys follow a count: ZUNION numkeys key …
 bool counts_its_keys(std::string_view name) {
   return name == "zunion" || name == "zinter" || name == "zdiff" || name == "sintercard" ||
@@ -200,10 +206,49 @@ HlcTimestamp Leaderless::next_stamp(const KeyState& copy) {
   return stamp;
 }
 
+void Leaderless::read_before_removal(const std::string& key, const CommandRequest& command,
+                                     uint32_t write_replicas, Origin origin) {
+  const std::string_view name = command.spec->name;
+  ReadRound round;
+  round.key = key;
+  round.replicas = replicas_of(key);
+  round.asked = round.needed = options_.r;
+  round.deadline_ms = monotonic_ms_ + options_.request_timeout_ms;
+  round.resend_ms = monotonic_ms_ + options_.heartbeat_interval_ms;
+  round.removal = command;
+  round.removal_origin = origin;
+  round.removal_replicas = write_replicas;
+  if (name != "zremrangebyscore" && name != "zremrangebylex") {
+    const char kind = name == "srem"   ? element_member
+                      : name == "hdel" ? element_field
+                                       : element_scored;
+    for (size_t i = 2; i < command.argv.size(); ++i) round.names.push_back({kind, command.argv[i]});
+  }
+  const uint64_t id = next_id();
+  const proto::LeaderlessMessage message = read_message(id, round);
+  for (const NodeId replica : round.replicas) {
+    if (replica == options_.node_id) {
+      Stored stored = load_stored(key);
+      round.copies.emplace(replica,
+                           load_part(stored, round.names.empty() ? nullptr : &round.names));
+    } else {
+      proto::LeaderlessMessage copy = message;
+      send(replica, copy);
+    }
+  }
+  reads_.emplace(id, std::move(round));
+  check_read(id);
+}
+
 void Leaderless::coordinate_command(const std::string& key, const CommandRequest& command,
-                                    uint32_t write_replicas, Origin origin) {
+                                    uint32_t write_replicas, Origin origin, bool read_first) {
   if (is_string_write(command.spec->name)) {
     coordinate(key, Request{command}, write_replicas, origin);
+    return;
+  }
+  if (read_first && removes(command.spec->name) && !options_.mutants.remove_unread &&
+      !options_.pbs_draws) {
+    read_before_removal(key, command, write_replicas, origin);
     return;
   }
   ++writes_coordinated_;

@@ -360,6 +360,19 @@ void Leaderless::check_read(uint64_t id) {
     for (const auto& [node, copy] : round.copies) merged = joined(merged, copy);
     round.merged = std::move(merged);
     round.merged_ready = true;
+    if (round.removal) {
+      // A removal's read: what R replicas hold of what it removes joins this node's copy, and the
+      // removal runs on that.
+      const std::string key = round.key;
+      const CommandRequest command = *round.removal;
+      const Origin origin = round.removal_origin;
+      const uint32_t write_replicas = round.removal_replicas;
+      const KeyState found = std::move(round.merged);
+      reads_.erase(it);
+      join_copy(key, found);
+      coordinate_command(key, command, write_replicas, origin, /*read_first=*/false);
+      return;
+    }
     if (round.write) {
       // The first phase of a linearizable write: its tag goes above what a majority holds.
       const uint64_t part = round.part;
@@ -486,10 +499,7 @@ void Leaderless::resend_unanswered() {
     if (monotonic_ms_ < round.resend_ms) continue;
     round.resend_ms = next;
     if (!round.merged_ready) {
-      proto::LeaderlessMessage message;
-      message.set_type(proto::LeaderlessMessage::READ);
-      message.set_request(id);
-      message.set_key(round.key);
+      proto::LeaderlessMessage message = read_message(id, round);
       for (const NodeId replica : round.replicas) {
         if (!round.copies.contains(replica)) {
           ++resends_;
@@ -545,7 +555,14 @@ void Leaderless::expire_timed_out() {
       ++it;
       continue;
     }
-    if (!round.answered && round.write) {
+    if (!round.answered && round.removal) {
+      ++writes_timed_out_;
+      answer_origin(round.removal_origin,
+                    Reply::error(fmt::format(
+                        "TIMEOUT only {} of the {} replicas a removal reads first answered in "
+                        "time; nothing was removed",
+                        round.copies.size(), round.needed)));
+    } else if (!round.answered && round.write) {
       // The first phase of a linearizable write: nothing was written.
       ++writes_timed_out_;
       part_done(round.part,
@@ -812,12 +829,38 @@ void Leaderless::receive_replicate(const proto::LeaderlessMessage& message) {
   send(NodeId(message.from()), ack);  // (it leaves once the joined copy is durable)
 }
 
+proto::LeaderlessMessage Leaderless::read_message(uint64_t request, const ReadRound& round) const {
+  proto::LeaderlessMessage message;
+  message.set_type(proto::LeaderlessMessage::READ);
+  message.set_request(request);
+  message.set_key(round.key);
+  for (const auto& [kind, name] : round.names) {
+    message.add_element_kinds(static_cast<uint8_t>(kind));
+    message.add_element_names(name);
+  }
+  return message;
+}
+
 void Leaderless::receive_read(const proto::LeaderlessMessage& message) {
   proto::LeaderlessMessage reply;
   reply.set_type(proto::LeaderlessMessage::READ_REPLY);
   reply.set_request(message.request());
   reply.set_key(message.key());
-  const KeyState copy = load_copy(message.key());
+  if (message.element_kinds_size() != message.element_names_size()) {
+    ++malformed_;
+    return;
+  }
+  KeyState copy;
+  if (message.element_names_size() == 0) {
+    copy = load_copy(message.key());
+  } else {
+    // Those elements only (and the key's part): a removal's read first.
+    std::vector<ElementName> names;
+    for (int i = 0; i < message.element_names_size(); ++i) {
+      names.push_back({static_cast<char>(message.element_kinds(i)), message.element_names(i)});
+    }
+    copy = load_part(load_stored(message.key()), &names);
+  }
   if (!copy.empty()) reply.set_state(copy.encode());
   send(NodeId(message.from()), reply);
 }

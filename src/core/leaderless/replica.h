@@ -131,6 +131,9 @@ struct Options {
     // A replica joins a peer's copy of a collection without the peer's increments: each keeps
     // only those it coordinated (the counters check and replica-convergence catch it).
     bool forget_increments = false;
+    // A removal run on the coordinator's copy alone, without reading R replicas' first: an add
+    // acknowledged by others before it is not removed (LeaderlessCollections' unit test).
+    bool remove_unread = false;
   } mutants;
 };
 
@@ -230,6 +233,12 @@ class Leaderless final : public Replica {
     TimeMs resend_ms = 0;  // when the replicas it still waits for are asked again
     // Linearizable: the write this read is the first phase of (its tag goes above what it finds).
     std::optional<Request> write;
+    // A removal this node coordinates, which reads R replicas' copies of what it removes first
+    // (collections.cc); with its origin and W. `names`: the elements read (none: every one).
+    std::optional<CommandRequest> removal;
+    Origin removal_origin;
+    uint32_t removal_replicas = 0;
+    std::vector<ElementName> names;
   };
   struct PartRef {
     uint64_t operation = 0;
@@ -297,8 +306,15 @@ class Leaderless final : public Replica {
   // its collection, or its string.
   static void show_copy(Keyspace& keyspace, const std::string& key, const KeyState& copy,
                         TimeMs now_ms);
+  // `read_first`: a removal first reads R replicas' copies of what it removes (the removals of
+  // adds another coordinator has acknowledged are not left to anti-entropy's timing).
   void coordinate_command(const std::string& key, const CommandRequest& command,
-                          uint32_t write_replicas, Origin origin);
+                          uint32_t write_replicas, Origin origin, bool read_first = true);
+  // Starts a removal's read of R replicas' copies of the elements it names (every one when it
+  // names none); coordinate_command runs once they are joined into this node's.
+  void read_before_removal(const std::string& key, const CommandRequest& command,
+                           uint32_t write_replicas, Origin origin);
+  proto::LeaderlessMessage read_message(uint64_t request, const ReadRound& round) const;
   // A read command's reply: the command run on a scratch keyspace showing the parts' copies.
   Reply execute_on_copies(const CommandRequest& command, const std::vector<Part>& parts);
   // A write's dot (above every dot of this node the copy has seen) and timestamp (above every
