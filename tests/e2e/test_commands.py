@@ -700,7 +700,9 @@ class Leaderless(Compatibility, unittest.TestCase):
         # A read-modify-write of one copy would lose concurrent increments; CAS needs consensus.
         "incr", "incrby", "decr", "decrby", "cas", "unwatch", "discard", "exec", "wait",
         # Lists are not offered at all: their reads are refused too.
-        "llen", "lrange", "lindex", "lpos"}
+        "llen", "lrange", "lindex", "lpos",
+        # A rank is a position: two coordinators would remove different members.
+        "zremrangebyrank"}
     whole_key = {"expire", "pexpire", "expireat", "pexpireat", "persist"}
 
     def refuses(self, words, ours):

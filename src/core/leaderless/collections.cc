@@ -207,12 +207,13 @@ HlcTimestamp Leaderless::next_stamp(const KeyState& copy) {
 }
 
 void Leaderless::read_before_removal(const std::string& key, const CommandRequest& command,
-                                     uint32_t write_replicas, Origin origin) {
+                                     uint32_t write_replicas, Origin origin,
+                                     uint32_t read_replicas) {
   const std::string_view name = command.spec->name;
   ReadRound round;
   round.key = key;
   round.replicas = replicas_of(key);
-  round.asked = round.needed = options_.r;
+  round.asked = round.needed = read_replicas;
   round.deadline_ms = monotonic_ms_ + options_.request_timeout_ms;
   round.resend_ms = monotonic_ms_ + options_.heartbeat_interval_ms;
   round.removal = command;
@@ -241,14 +242,15 @@ void Leaderless::read_before_removal(const std::string& key, const CommandReques
 }
 
 void Leaderless::coordinate_command(const std::string& key, const CommandRequest& command,
-                                    uint32_t write_replicas, Origin origin, bool read_first) {
+                                    uint32_t write_replicas, Origin origin,
+                                    uint32_t read_replicas) {
   if (is_string_write(command.spec->name)) {
     coordinate(key, Request{command}, write_replicas, origin);
     return;
   }
-  if (read_first && removes(command.spec->name) && !options_.mutants.remove_unread &&
+  if (read_replicas > 0 && removes(command.spec->name) && !options_.mutants.remove_unread &&
       !options_.pbs_draws) {
-    read_before_removal(key, command, write_replicas, origin);
+    read_before_removal(key, command, write_replicas, origin, read_replicas);
     return;
   }
   ++writes_coordinated_;

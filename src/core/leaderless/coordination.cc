@@ -370,7 +370,7 @@ void Leaderless::check_read(uint64_t id) {
       const KeyState found = std::move(round.merged);
       reads_.erase(it);
       join_copy(key, found);
-      coordinate_command(key, command, write_replicas, origin, /*read_first=*/false);
+      coordinate_command(key, command, write_replicas, origin, /*read_replicas=*/0);
       return;
     }
     if (round.write) {
@@ -791,7 +791,13 @@ void Leaderless::receive_forward(const proto::LeaderlessMessage& message) {
       refuse(std::move(*refused));
       return;
     }
-    coordinate_command(key, *command, write_replicas, origin);
+    const uint32_t read_replicas = message.read_quorum() != 0 ? message.read_quorum() : options_.r;
+    if (read_replicas > options_.n) {
+      ++malformed_;
+      refuse(fmt::format("ERR R = {} is not between 1 and N = {}", read_replicas, options_.n));
+      return;
+    }
+    coordinate_command(key, *command, write_replicas, origin, read_replicas);
     return;
   }
   const bool single_key_write = std::visit(

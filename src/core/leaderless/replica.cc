@@ -341,7 +341,7 @@ void Leaderless::start_part(uint64_t operation_id, size_t index) {
     const uint32_t write_replicas = operation.write_replicas;
     if (data_command != nullptr) {
       const CommandRequest request = *data_command;
-      coordinate_command(key, request, write_replicas, origin);
+      coordinate_command(key, request, write_replicas, origin, operation.read_replicas);
     } else if (vset != nullptr) {
       const TimeMs expiry = vset->expiry.kind == Expiry::Kind::relative_ms ? vset->expiry.ms : 0;
       const CausalContext context = vset->context;
@@ -366,6 +366,7 @@ void Leaderless::start_part(uint64_t operation_id, size_t index) {
   message.set_request(part_id);
   message.set_key(part.key);
   message.set_write_quorum(operation.write_replicas);
+  message.set_read_quorum(operation.read_replicas);
   if (vset != nullptr) {
     message.set_vset(true);
     add_positions(vset->context, *message.mutable_vset_context());

@@ -306,14 +306,14 @@ class Leaderless final : public Replica {
   // its collection, or its string.
   static void show_copy(Keyspace& keyspace, const std::string& key, const KeyState& copy,
                         TimeMs now_ms);
-  // `read_first`: a removal first reads R replicas' copies of what it removes (the removals of
-  // adds another coordinator has acknowledged are not left to anti-entropy's timing).
+  // `read_replicas`: a removal first reads that many replicas' copies of what it removes (the
+  // client's R: with R + W > N it removes every add acknowledged before it); 0: it has.
   void coordinate_command(const std::string& key, const CommandRequest& command,
-                          uint32_t write_replicas, Origin origin, bool read_first = true);
+                          uint32_t write_replicas, Origin origin, uint32_t read_replicas);
   // Starts a removal's read of R replicas' copies of the elements it names (every one when it
   // names none); coordinate_command runs once they are joined into this node's.
   void read_before_removal(const std::string& key, const CommandRequest& command,
-                           uint32_t write_replicas, Origin origin);
+                           uint32_t write_replicas, Origin origin, uint32_t read_replicas);
   proto::LeaderlessMessage read_message(uint64_t request, const ReadRound& round) const;
   // A read command's reply: the command run on a scratch keyspace showing the parts' copies.
   Reply execute_on_copies(const CommandRequest& command, const std::vector<Part>& parts);
