@@ -138,6 +138,31 @@ TEST(LeaderlessCollections, ARemovalRemovesWhatAQuorumAcknowledgedBeforeIt) {
             (std::vector<std::string>{"0", "0", "[keep m]", "1"}));
 }
 
+// A peer's copy naming node 1's own dots near the end of their range (no replica made it: a
+// node's counter is persisted with its writes) is refused and counted; node 1 writes on.
+TEST(LeaderlessCollections, ACopyNamingThisNodesDotsFarAheadIsRefused) {
+  Cluster cluster;
+  EXPECT_EQ(cluster.run(1, {"sadd", "s", "a"}), "1");
+  KeyState forged;
+  forged.seen_hlc = {1, 0};
+  ElementState& element = forged.elements[{element_member, "a"}];
+  element.write({cluster.node(1).actor(), counter_max - 1}, Register{{1, 0}, false, {}, 0});
+  proto::LeaderlessMessage message;
+  message.set_type(proto::LeaderlessMessage::REPLICATE);
+  message.set_request(1);
+  message.set_key("s");
+  message.set_state(forged.encode());
+  message.set_from(2);
+  Message wire{NodeId(2), NodeId(1), {}};
+  message.SerializeToString(&wire.payload);
+  const uint64_t before = cluster.node(1).status().malformed_messages_total;
+  cluster.node(1).peer_message(wire);
+  EXPECT_EQ(cluster.node(1).status().malformed_messages_total, before + 1);
+  EXPECT_EQ(cluster.run(1, {"sadd", "s", "b"}), "1");
+  EXPECT_EQ(cluster.run(1, {"srem", "s", "a"}), "1");
+  EXPECT_EQ(cluster.run(1, {"smembers", "s"}), "[b]");
+}
+
 TEST(LeaderlessCollections, WhatTakesAPositionOrSeveralKeysIsRefusedByName) {
   Cluster cluster;
   for (const auto& words : std::vector<std::vector<std::string>>{{"lpush", "l", "x"},

@@ -1,7 +1,7 @@
 // A three-node cluster of one strategy's replicas driven step by step for unit tests: replicas
 // over memory engines, every message routed by the test (so a link can be held — a partition),
 // time moved by hand. `Setup` names the replica and options types and gives each node's options
-// (`defaults(options, id, bootstrap)`); see multi_leader_cluster.h and
+// (`defaults(options, bootstrap)`); see multi_leader_cluster.h and
 // leaderless_replica_test.cc.
 #pragma once
 

@@ -54,12 +54,6 @@ bool is_string_write(std::string_view name) {
   return names.contains(name);
 }
 
-// The writes that remove elements: what they remove is read from R replicas first.
-bool removes(std::string_view name) {
-  return name == "srem" || name == "hdel" || name == "zrem" || name == "zremrangebyscore" ||
-         name == "zremrangebylex";
-}
-
 // Reads whose keys follow a count: ZUNION numkeys key …
 bool counts_its_keys(std::string_view name) {
   return name == "zunion" || name == "zinter" || name == "zdiff" || name == "sintercard" ||
@@ -81,6 +75,11 @@ class NoStorage final : public StorageView {
 };
 
 }  // namespace
+
+bool Leaderless::removes(std::string_view name) {
+  return name == "srem" || name == "hdel" || name == "zrem" || name == "zremrangebyscore" ||
+         name == "zremrangebylex";
+}
 
 bool Leaderless::increments(const CommandRequest& command) {
   const std::string_view name = command.spec->name;
@@ -229,9 +228,9 @@ void Leaderless::read_before_removal(const std::string& key, const CommandReques
   const proto::LeaderlessMessage message = read_message(id, round);
   for (const NodeId replica : round.replicas) {
     if (replica == options_.node_id) {
-      Stored stored = load_stored(key);
-      round.copies.emplace(replica,
-                           load_part(stored, round.names.empty() ? nullptr : &round.names));
+      // This node's copy counts as read: the removal runs on it as it is then, the others' joined
+      // in (a snapshot taken now could bring back what a collection takes in between).
+      round.copies.emplace(replica, KeyState{});
     } else {
       proto::LeaderlessMessage copy = message;
       send(replica, copy);
@@ -253,7 +252,6 @@ void Leaderless::coordinate_command(const std::string& key, const CommandRequest
     read_before_removal(key, command, write_replicas, origin, read_replicas);
     return;
   }
-  ++writes_coordinated_;
   // (Read before Redis's rules run: a command that empties the collection deletes the record,
   // and its metadata with it.)
   Stored stored = load_stored(key);
@@ -279,6 +277,7 @@ void Leaderless::coordinate_command(const std::string& key, const CommandRequest
       return;
     }
   }
+  ++writes_coordinated_;
   const auto id_of = [&]() -> uint64_t {
     const auto record = keyspace_.live_record(key, wall_ms_);
     if (!record || record->type == ValueType::string) return 0;

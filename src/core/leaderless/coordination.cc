@@ -852,7 +852,9 @@ void Leaderless::receive_read(const proto::LeaderlessMessage& message) {
   reply.set_type(proto::LeaderlessMessage::READ_REPLY);
   reply.set_request(message.request());
   reply.set_key(message.key());
-  if (message.element_kinds_size() != message.element_names_size()) {
+  if (message.element_kinds_size() != message.element_names_size() ||
+      std::any_of(message.element_kinds().begin(), message.element_kinds().end(),
+                  [](uint32_t kind) { return kind > 0xff; })) {
     ++malformed_;
     return;
   }

@@ -88,6 +88,17 @@ std::vector<NodeId> Leaderless::replicas_of(std::string_view key) const {
   return ring_.preference_list(key, options_.n);
 }
 
+bool Leaderless::names_own_dots_far_ahead(const KeyState& copy) const {
+  constexpr uint64_t far = counter_max / 2;
+  if (counter_in(copy.context, self_) >= far) return true;
+  for (const auto& [name, element] : copy.elements) {
+    if (counter_in(element.context, self_) >= far) return true;
+    const auto count = element.counts.find(self_);
+    if (count != element.counts.end() && count->second.counter >= far) return true;
+  }
+  return false;
+}
+
 KeyState Leaderless::joined(const KeyState& a, const KeyState& b) const {
   if (options_.linearizable) return KeyState::join_highest(a, b);
   KeyState out = KeyState::join(a, b);
@@ -109,6 +120,12 @@ size_t Leaderless::resolve_lww(KeyState& copy) const {
 }
 
 bool Leaderless::join_copy(const std::string& key, const KeyState& incoming) {
+  if (names_own_dots_far_ahead(incoming)) {
+    // No replica made it (this node's counter is persisted with its writes, or it is a new
+    // incarnation): taken, it would push this node's next dots toward the end of their range.
+    ++malformed_;
+    return false;
+  }
   // Only what the incoming copy names is read and written: its elements, and the key's part.
   Stored stored = load_stored(key);
   std::vector<ElementName> names;
@@ -381,11 +398,14 @@ void Leaderless::start_part(uint64_t operation_id, size_t index) {
   send(target, message);
   // The node the client came to times the forward out itself, a little after the coordinator
   // would: the coordinator's answer says more (how many replicas acknowledged).
-  forwards_.emplace(
-      part_id, Forward{replicas, target, std::move(message),
-                       monotonic_ms_ + options_.request_timeout_ms + options_.heartbeat_interval_ms,
-                       monotonic_ms_ + options_.heartbeat_interval_ms,
-                       data_command == nullptr || !increments(*data_command)});
+  // (A removal reads first, then writes — each within the request timeout.)
+  const TimeMs budget_ms = data_command != nullptr && removes(data_command->spec->name)
+                               ? 2 * options_.request_timeout_ms
+                               : options_.request_timeout_ms;
+  forwards_.emplace(part_id, Forward{replicas, target, std::move(message),
+                                     monotonic_ms_ + budget_ms + options_.heartbeat_interval_ms,
+                                     monotonic_ms_ + options_.heartbeat_interval_ms,
+                                     data_command == nullptr || !increments(*data_command)});
 }
 
 void Leaderless::part_done(uint64_t part_id, Reply reply, std::optional<SessionPosition> position) {

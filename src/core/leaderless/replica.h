@@ -282,8 +282,10 @@ class Leaderless final : public Replica {
   bool holds(const KeyState& copy, const KeyState& merged) const {
     return joined(copy, merged) == copy;
   }
-  // Joins `incoming` into the key's copy; returns whether the copy changed.
+  // Joins `incoming` into the key's copy; returns whether the copy changed. A copy naming this
+  // node's own dots far beyond any it could have issued is refused (counted malformed).
   bool join_copy(const std::string& key, const KeyState& incoming);
+  bool names_own_dots_far_ahead(const KeyState& copy) const;
 
   // Client requests at the node they came to.
   void start_operation(ClientRequest request);
@@ -302,6 +304,9 @@ class Leaderless final : public Replica {
   std::optional<std::string> refuse_command(const CommandRequest& command) const;
   // Whether a write adds to a counter (HINCRBY, ZINCRBY, ZADD INCR): never coordinated twice.
   static bool increments(const CommandRequest& command);
+  // Whether a write removes elements (SREM, HDEL, ZREM, ZREMRANGEBYSCORE, ZREMRANGEBYLEX): it
+  // reads R replicas' copies of what it removes first.
+  static bool removes(std::string_view name);
   // Shows a whole copy at `key` in a keyspace that holds nothing of it (a read's scratch one):
   // its collection, or its string.
   static void show_copy(Keyspace& keyspace, const std::string& key, const KeyState& copy,
