@@ -81,10 +81,21 @@ bool Leaderless::removes(std::string_view name) {
          name == "zremrangebylex";
 }
 
-bool Leaderless::increments(const CommandRequest& command) {
+std::optional<Leaderless::Increment> Leaderless::increment_of(const CommandRequest& command) {
   const std::string_view name = command.spec->name;
-  return name == "hincrby" || name == "zincrby" ||
-         (name == "zadd" && zadd_shape(command.argv).incr);
+  const auto& argv = command.argv;
+  // (Arguments that do not parse make the command answer its own error: no increment is made.)
+  if (name == "hincrby") {
+    return Increment{{element_field, argv[2]}, parse_int64(argv[3]).value_or(0), 0};
+  }
+  if (name == "zincrby") {
+    return Increment{{element_scored, argv[3]}, 0, parse_score(argv[2]).value_or(0)};
+  }
+  if (name == "zadd" && zadd_shape(argv).incr) {
+    return Increment{
+        {element_scored, argv.back()}, 0, parse_score(argv[argv.size() - 2]).value_or(0)};
+  }
+  return std::nullopt;
 }
 
 std::optional<std::string> Leaderless::refuse_command(const CommandRequest& command) const {
@@ -255,25 +266,18 @@ void Leaderless::coordinate_command(const std::string& key, const CommandRequest
   // (Read before Redis's rules run: a command that empties the collection deletes the record,
   // and its metadata with it.)
   Stored stored = load_stored(key);
-  if (increments(command)) {
+  const auto increment = increment_of(command);
+  if (increment) {
     // This node's running total of the element must take the increment (key_state.h): refused
     // as Redis refuses an overflow or a NaN score, before anything changes.
-    const std::string_view name = command.spec->name;
-    const auto& argv = command.argv;
-    const bool field = name == "hincrby";
-    const std::vector<ElementName> one = {
-        {field ? element_field : element_scored, field               ? argv[2]
-                                                 : name == "zincrby" ? argv[3]
-                                                                     : argv.back()}};
+    const std::vector<ElementName> one = {increment->element};
     const KeyState held = load_part(stored, &one);
-    const auto element = held.elements.find(one.front());
-    const int64_t delta = field ? parse_int64(argv[3]).value_or(0) : 0;
-    const double float_delta =
-        field ? 0 : parse_score(name == "zincrby" ? argv[2] : argv[argv.size() - 2]).value_or(0);
+    const auto element = held.elements.find(increment->element);
     if (element != held.elements.end() &&
-        !element->second.can_increment(self_, delta, float_delta)) {
-      answer_origin(origin, Reply::error(field ? "ERR increment or decrement would overflow"
-                                               : "ERR resulting score is not a number (NaN)"));
+        !element->second.can_increment(self_, increment->delta, increment->float_delta)) {
+      answer_origin(origin, Reply::error(increment->element.first == element_field
+                                             ? "ERR increment or decrement would overflow"
+                                             : "ERR resulting score is not a number (NaN)"));
       return;
     }
   }
@@ -327,7 +331,6 @@ void Leaderless::coordinate_command(const std::string& key, const CommandRequest
   // The states of just those elements, and the key's part.
   KeyState copy = load_part(stored, &touched);
   const KeyState before = copy;
-  const bool counter = increments(command);
   const HlcTimestamp stamp = next_stamp(copy);
   const Dot dot = next_dot(copy);
   for (const auto& element : touched) {
@@ -335,13 +338,8 @@ void Leaderless::coordinate_command(const std::string& key, const CommandRequest
                            ? keyspace_.element(member_key(id_after, element.first, element.second))
                            : std::nullopt;
     ElementState& state = copy.elements[element];
-    if (value && counter) {
-      if (name == "hincrby") {
-        state.increment(dot, parse_int64(argv[3]).value_or(0), 0);
-      } else {
-        const std::string& delta = name == "zincrby" ? argv[2] : argv[argv.size() - 2];
-        state.increment(dot, 0, parse_score(delta).value_or(0));
-      }
+    if (value && increment) {
+      state.increment(dot, increment->delta, increment->float_delta);
     } else if (value) {
       state.write(dot, Register{stamp, false, *value, 0});
     } else if (state.present()) {
@@ -351,14 +349,11 @@ void Leaderless::coordinate_command(const std::string& key, const CommandRequest
     }
   }
   copy.seen_hlc = std::max(copy.seen_hlc, stamp);
-  if (counter && answer.kind != Reply::Kind::null) {
+  if (increment && answer.kind != Reply::Kind::null) {
     // The value the copy shows now: its increments' sums are what every replica will show (a
     // float total less its reset need not have the bits of the keyspace's one addition).
-    const char kind = name == "hincrby" ? element_field : element_scored;
-    const std::string& member = name == "hincrby"   ? argv[2]
-                                : name == "zincrby" ? argv[3]
-                                                    : argv.back();
-    const auto state = copy.elements.find({kind, member});
+    const char kind = increment->element.first;
+    const auto state = copy.elements.find(increment->element);
     if (state != copy.elements.end()) {
       if (const auto shown = state->second.shown(kind)) {
         answer = kind == element_field ? Reply::number(parse_int64(*shown).value_or(0))

@@ -80,43 +80,43 @@ void ElementState::write(const Dot& dot, Register value) {
   resets = counts;
 }
 
+bool ElementState::fully_reset(const Actor& actor, const Count& count) const {
+  const auto reset = resets.find(actor);
+  return reset != resets.end() && reset->second.first == count.first &&
+         reset->second.counter >= count.counter;
+}
+
+const Count* ElementState::continued(const Actor& actor) const {
+  const auto count = counts.find(actor);
+  if (count == counts.end() || fully_reset(actor, count->second)) return nullptr;
+  return &count->second;
+}
+
 void ElementState::increment(const Dot& dot, int64_t delta, double float_delta) {
-  auto [it, fresh] = counts.try_emplace(dot.actor, Count{dot.counter, dot.counter, 0, 0});
-  Count& count = it->second;
-  REPLIKV_ASSERT(fresh || count.counter < dot.counter, "an actor's increments go up in dots");
-  const auto reset = resets.find(dot.actor);
-  if (!fresh && reset != resets.end() && reset->second.first == count.first &&
-      reset->second.counter >= count.counter) {
-    // Its whole total was reset: a run of its own begins (a large total taken away would
-    // otherwise cost the later increments their low bits).
-    count = Count{dot.counter, dot.counter, 0, 0};
-  }
-  count.counter = dot.counter;
-  count.total = saturating_add(count.total, delta);
-  count.float_total += float_delta;
+  const auto held = counts.find(dot.actor);
+  REPLIKV_ASSERT(held == counts.end() || held->second.counter < dot.counter,
+                 "an actor's increments go up in dots");
+  // A run of its own begins when it holds none, or when its whole total was reset (a large total
+  // taken away would otherwise cost the later increments their low bits).
+  const Count* current = continued(dot.actor);
+  Count next = current != nullptr ? *current : Count{dot.counter, dot.counter, 0, 0};
+  next.counter = dot.counter;
+  next.total = saturating_add(next.total, delta);
+  next.float_total += float_delta;
+  counts.insert_or_assign(dot.actor, next);
 }
 
 bool ElementState::can_increment(const Actor& actor, int64_t delta, double float_delta) const {
-  const auto count = counts.find(actor);
-  if (count == counts.end()) return !std::isnan(float_delta);
-  const auto reset = resets.find(actor);
-  const bool restarts = reset != resets.end() && reset->second.first == count->second.first &&
-                        reset->second.counter >= count->second.counter;
-  if (restarts) return !std::isnan(float_delta);
+  const Count* current = continued(actor);
+  if (current == nullptr) return !std::isnan(float_delta);
   int64_t total = 0;
-  if (__builtin_add_overflow(count->second.total, delta, &total)) return false;
-  return !std::isnan(count->second.float_total + float_delta);
+  if (__builtin_add_overflow(current->total, delta, &total)) return false;
+  return !std::isnan(current->float_total + float_delta);
 }
 
 bool ElementState::counting() const {
-  for (const auto& [actor, count] : counts) {
-    const auto reset = resets.find(actor);
-    if (reset == resets.end() || reset->second.first != count.first ||
-        reset->second.counter < count.counter) {
-      return true;
-    }
-  }
-  return false;
+  return std::any_of(counts.begin(), counts.end(),
+                     [&](const auto& entry) { return !fully_reset(entry.first, entry.second); });
 }
 
 int64_t ElementState::sum() const {

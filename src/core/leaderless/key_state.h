@@ -126,6 +126,10 @@ struct ElementState {
   bool empty() const {
     return registers.empty() && context.empty() && counts.empty() && resets.empty();
   }
+  // Whether a value write or removal took the whole of `count` (`actor`'s total).
+  bool fully_reset(const Actor& actor, const Count& count) const;
+  // The total `actor`'s next increment adds to, or nullptr when it begins a run of its own.
+  const Count* continued(const Actor& actor) const;
 
   static ElementState join(const ElementState& a, const ElementState& b);
   // One element's state on its own (as a node stores it: the name is the record's key).

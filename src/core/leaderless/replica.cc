@@ -405,7 +405,7 @@ void Leaderless::start_part(uint64_t operation_id, size_t index) {
   forwards_.emplace(part_id, Forward{replicas, target, std::move(message),
                                      monotonic_ms_ + budget_ms + options_.heartbeat_interval_ms,
                                      monotonic_ms_ + options_.heartbeat_interval_ms,
-                                     data_command == nullptr || !increments(*data_command)});
+                                     data_command == nullptr || !increment_of(*data_command)});
 }
 
 void Leaderless::part_done(uint64_t part_id, Reply reply, std::optional<SessionPosition> position) {

@@ -26,6 +26,7 @@
 // copy only grows by joins (includes() holds from the old copy to the new); Ready ids increase.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -302,8 +303,14 @@ class Leaderless final : public Replica {
   // Collections and the commands of the data families (collections.cc).
   // Why `command` is refused, or nullopt when this node takes it.
   std::optional<std::string> refuse_command(const CommandRequest& command) const;
-  // Whether a write adds to a counter (HINCRBY, ZINCRBY, ZADD INCR): never coordinated twice.
-  static bool increments(const CommandRequest& command);
+  // A write that adds to a counter (HINCRBY, ZINCRBY, ZADD INCR): its element and amount. Never
+  // coordinated twice.
+  struct Increment {
+    ElementName element;
+    int64_t delta = 0;
+    double float_delta = 0;
+  };
+  static std::optional<Increment> increment_of(const CommandRequest& command);
   // Whether a write removes elements (SREM, HDEL, ZREM, ZREMRANGEBYSCORE, ZREMRANGEBYLEX): it
   // reads R replicas' copies of what it removes first.
   static bool removes(std::string_view name);
@@ -366,6 +373,9 @@ class Leaderless final : public Replica {
   void receive_replicate(const proto::LeaderlessMessage& message);
   void receive_read(const proto::LeaderlessMessage& message);
   void send(NodeId to, proto::LeaderlessMessage& message);
+  static bool contains(const std::vector<NodeId>& nodes, NodeId node) {
+    return std::find(nodes.begin(), nodes.end(), node) != nodes.end();
+  }
   void observe_clock(const proto::LeaderlessMessage& message);
   bool peer_up(NodeId node) const;
 
